@@ -1,0 +1,30 @@
+package io.bittensor.cli;
+
+/**
+ * A failure a command reports as one line on stderr: bad input (exit code 2) or a failure at
+ * run time (exit code 1).
+ */
+public final class CliException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+  private final boolean badInput;
+
+  private CliException(String message, Throwable cause, boolean badInput) {
+    super(message, cause);
+    this.badInput = badInput;
+  }
+
+  /** Bad input: a file that does not parse, a value out of range. Exit code 2. */
+  public static CliException badInput(String message, Throwable cause) {
+    return new CliException(message, cause, true);
+  }
+
+  /** A failure at run time: I/O, a peer that did not answer. Exit code 1. */
+  public static CliException failure(String message, Throwable cause) {
+    return new CliException(message, cause, false);
+  }
+
+  /** True for bad input (exit code 2). */
+  public boolean badInput() {
+    return badInput;
+  }
+}

@@ -1,0 +1,80 @@
+package io.bittensor.cli;
+
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code bittensor} command. Each subcommand lives in its own class; add new ones to the
+ * {@code subcommands} list below.
+ *
+ * <p>Exit codes: 0 success, 1 a failure at run time (I/O, a peer that did not answer), 2 bad
+ * input or usage (one clear line on stderr).
+ */
+@Command(
+    name = "bittensor",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    description = "A peer-to-peer intelligence market: incentive mathematics, simulations, peers.",
+    subcommands = {
+      CommandLine.HelpCommand.class,
+    })
+public final class Main implements Runnable {
+  /** Exit code for bad input or usage. */
+  public static final int EXIT_BAD_INPUT = 2;
+
+  /** Exit code for a failure at run time. */
+  public static final int EXIT_FAILURE = 1;
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  /** Runs the command line and exits with its code. */
+  public static void main(String[] args) {
+    System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+  }
+
+  /**
+   * Runs the command line with the given streams, for tests and embedding.
+   *
+   * @return the exit code
+   */
+  public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    CommandLine cli = new CommandLine(new Main());
+    cli.setOut(out);
+    cli.setErr(err);
+    cli.setExecutionExceptionHandler(
+        (ex, commandLine, parseResult) -> {
+          boolean badInput = ex instanceof IllegalArgumentException
+              || ex instanceof CliException cliEx && cliEx.badInput();
+          commandLine.getErr().println("bittensor: " + message(ex));
+          commandLine.getErr().flush();
+          return badInput ? EXIT_BAD_INPUT : EXIT_FAILURE;
+        });
+    cli.setParameterExceptionHandler(
+        (ex, args2) -> {
+          ex.getCommandLine().getErr().println("bittensor: " + ex.getMessage());
+          ex.getCommandLine().getErr().flush();
+          return EXIT_BAD_INPUT;
+        });
+    return cli.execute(args);
+  }
+
+  private static String message(Throwable ex) {
+    String m = ex.getMessage();
+    return m == null || m.isBlank() ? ex.getClass().getSimpleName() : m.replace('\n', ' ');
+  }
+
+  /** The version from the jar's manifest, or "development" when run from classes. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Main.class.getPackage().getImplementationVersion();
+      return new String[] {"bittensor " + (v == null ? "development" : v)};
+    }
+  }
+}

@@ -1,0 +1,164 @@
+package io.bittensor.incentive;
+
+import java.util.Objects;
+
+/**
+ * The incentive mechanism of the paper "Bittensor: A Peer-to-Peer Intelligence Market", exactly.
+ * For {@code n} peers with stake {@code S}, weights {@code W} and bonds {@code B}:
+ *
+ * <pre>
+ * s    = S / sum(S)                         normalised stake
+ * R    = W^T s                              r_j = sum_i w_ij s_i               (ranks)
+ * T    = [w_ij &gt; 0]                        trust matrix
+ * t    = T^T s                              stake share with an edge to j      (trust)
+ * C    = sigmoid(rho (t - kappa))                                              (consensus)
+ * I    = R*C / sum(R*C)                     zero vector when the sum is 0      (incentive)
+ * B'   = B + diag(s) W                      b_ij += s_i w_ij                   (bonds)
+ * beta = B' / colsum(B')                    a column of zeros stays zero
+ * dS   = (1 - bondShare) I + bondShare beta I                                  (emission share)
+ * S'   = S + tau dS                         emission = tau dS, summing to tau
+ * L    = -R . (C - 0.5)                     the chain's loss; &lt; 0 is consensus
+ * </pre>
+ *
+ * <p>{@code W} is first scaled row by row to sum 1 (unless {@link PaperParams#normalizeRows()} is
+ * off) after dropping self-weights (when {@link PaperParams#maskSelfWeights()} is on). The paper
+ * writes {@code dS = 0.5 B^T I + 0.5 I}; with {@code B} indexed [owner, target], the owner's share
+ * of each target's incentive is {@code beta I}: a peer that bonded early to peers the majority
+ * later values earns a share of their incentive. When no peer has any incentive (no weights at
+ * all), nothing is minted.
+ *
+ * <pre>{@code
+ * PaperMechanism mechanism = PaperMechanism.of(PaperParams.defaults().withTau(100));
+ * EpochResult epoch = mechanism.step(NetworkState.of(
+ *     PeerVector.of(60, 40),
+ *     PeerMatrix.dense(new double[][] {{0, 1}, {1, 0}})));
+ * epoch.emission();   // sums to 100
+ * }</pre>
+ *
+ * <p>Cost: one pass over the weights and bonds, then one over the new bonds; dense and sparse
+ * forms give the same numbers to the last bit. Sparse bonds that share the weights' pattern
+ * (bonds carried forward under fixed weights do) cost only a new value array per epoch.
+ *
+ * <p>Thread-safe: immutable; concurrent epochs share nothing.
+ */
+public final class PaperMechanism implements IncentiveMechanism {
+  private final PaperParams params;
+
+  private PaperMechanism(PaperParams params) {
+    this.params = Objects.requireNonNull(params, "params");
+  }
+
+  /** The mechanism with the given parameters. */
+  public static PaperMechanism of(PaperParams params) {
+    return new PaperMechanism(params);
+  }
+
+  /** Its parameters. */
+  public PaperParams params() {
+    return params;
+  }
+
+  /** A copy with other parameters. */
+  public PaperMechanism withParams(PaperParams params) {
+    return new PaperMechanism(params);
+  }
+
+  @Override
+  public String name() {
+    return "paper";
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * @throws IllegalArgumentException if the network has no peers, all stake is zero, or (with row
+   *     normalisation off) a non-zero weight row does not sum to 1 within {@link
+   *     PaperParams#ROW_SUM_TOLERANCE}
+   */
+  @Override
+  public EpochResult step(NetworkState state) {
+    int n = state.size();
+    if (n == 0) {
+      throw new IllegalArgumentException("the network has no peers");
+    }
+    double[] stake = state.stake().raw();
+    double total = state.stake().sum();
+    if (total <= 0) {
+      throw new IllegalArgumentException(
+          "stake is all zero: the mechanism weighs votes by stake, so some peer must hold stake");
+    }
+    if (!params.normalizeRows()) {
+      requireStochasticRows(state.weights());
+    }
+    double[] s = new double[n];
+    for (int i = 0; i < n; i++) {
+      s[i] = stake[i] / total;
+    }
+
+    PaperKernel.Pass pass = firstPass(state.weights(), state.bonds(), s);
+
+    double[] consensus = new double[n];
+    PaperOps.consensus(pass.trust(), params.rho(), params.kappa(), consensus);
+    double[] incentive = new double[n];
+    PaperOps.incentive(pass.ranks(), consensus, incentive);
+    double loss = PaperOps.loss(pass.ranks(), consensus);
+
+    double[] perUnitBond = new double[n];
+    PaperOps.perUnitBond(pass.bondColumnSums(), incentive, perUnitBond);
+    double[] dividends = new double[n];
+    PaperKernel.dividends(pass.bonds(), perUnitBond, dividends);
+
+    double tau = params.emission().amount(total);
+    double bondShare = params.bondShare();
+    double[] emission = new double[n];
+    double[] newStake = new double[n];
+    for (int i = 0; i < n; i++) {
+      double share = (1 - bondShare) * incentive[i] + bondShare * dividends[i];
+      emission[i] = tau * share;
+      newStake[i] = stake[i] + emission[i];
+      if (!Double.isFinite(newStake[i])) {
+        throw new ArithmeticException("stake of peer " + i + " overflows a double");
+      }
+    }
+    return new EpochResult(
+        PeerVector.adopt(pass.ranks()),
+        PeerVector.adopt(pass.trust()),
+        PeerVector.adopt(consensus),
+        PeerVector.adopt(incentive),
+        PeerVector.adopt(dividends),
+        pass.bonds(),
+        PeerVector.adopt(emission),
+        PeerVector.adopt(newStake),
+        loss);
+  }
+
+  private PaperKernel.Pass firstPass(PeerMatrix weights, PeerMatrix bonds, double[] s) {
+    boolean normalize = params.normalizeRows();
+    boolean mask = params.maskSelfWeights();
+    if (weights instanceof DenseMatrix w) {
+      return PaperKernel.dense(w, bonds, s, normalize, mask);
+    }
+    CsrMatrix w = (CsrMatrix) weights;
+    if (bonds instanceof CsrMatrix b) {
+      return PaperKernel.csr(w, b, s, normalize, mask);
+    }
+    // Dense bonds already take n * n memory: a dense copy of the weights costs no more.
+    return PaperKernel.dense(w.toDense(), bonds, s, normalize, mask);
+  }
+
+  private static void requireStochasticRows(PeerMatrix weights) {
+    for (int i = 0; i < weights.size(); i++) {
+      double sum = weights.rowSum(i);
+      if (sum != 0 && Math.abs(sum - 1) > PaperParams.ROW_SUM_TOLERANCE) {
+        throw new IllegalArgumentException(
+            "weights row " + i + " sums to " + sum + "; with normalizeRows off every row must sum"
+                + " to 1 (or be all zero)");
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "PaperMechanism" + params;
+  }
+}
