@@ -137,7 +137,7 @@ public final class PaperOps {
     for (int j = 0; j < ranks.length; j++) {
       dot += ranks[j] * (consensus[j] - 0.5);
     }
-    return -dot;
+    return 0.0 - dot; // not -dot: no negative zero when nothing is ranked
   }
 
   /**

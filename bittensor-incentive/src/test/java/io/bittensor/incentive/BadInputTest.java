@@ -1,0 +1,141 @@
+package io.bittensor.incentive;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** Bad input is rejected with a message naming the problem; nothing returns NaN. */
+class BadInputTest {
+
+  private static void assertMessage(Throwable t, String... fragments) {
+    for (String f : fragments) {
+      assertTrue(t.getMessage().contains(f), "message '" + t.getMessage() + "' lacks '" + f + "'");
+    }
+  }
+
+  @Test
+  void negativeStakeIsRejectedNamingThePeer() {
+    var e = assertThrows(IllegalArgumentException.class,
+        () -> NetworkState.of(PeerVector.of(1, -2), PeerMatrix.zeros(2)));
+    assertMessage(e, "stake[1]", "-2.0");
+  }
+
+  @Test
+  void nonFiniteStakeIsRejected() {
+    var nan = assertThrows(IllegalArgumentException.class, () -> PeerVector.of(1, Double.NaN));
+    assertMessage(nan, "value[1]", "NaN");
+    var inf = assertThrows(IllegalArgumentException.class,
+        () -> PeerVector.of(Double.POSITIVE_INFINITY));
+    assertMessage(inf, "value[0]", "Infinity");
+  }
+
+  @Test
+  void negativeOrNonFiniteWeightsAreRejectedNamingTheEntry() {
+    var negative = assertThrows(IllegalArgumentException.class,
+        () -> PeerMatrix.dense(new double[][] {{0, 1}, {-0.5, 0}}));
+    assertMessage(negative, "entry (1, 0)", "-0.5");
+    var nan = assertThrows(IllegalArgumentException.class,
+        () -> CsrMatrix.of(2, new int[] {0, 1, 1}, new int[] {1}, new double[] {Double.NaN}));
+    assertMessage(nan, "entry (0, 1)", "NaN");
+    var inf = assertThrows(IllegalArgumentException.class,
+        () -> CsrMatrix.builder(2).row(1, new int[] {0}, new double[] {Double.POSITIVE_INFINITY}));
+    assertMessage(inf, "entry (1, 0)", "Infinity");
+  }
+
+  @Test
+  void wrongDimensionsAreRejected() {
+    var ragged = assertThrows(IllegalArgumentException.class,
+        () -> PeerMatrix.dense(new double[][] {{0, 1}, {1}}));
+    assertMessage(ragged, "square", "row 1 has 1 entries, expected 2");
+    var mismatch = assertThrows(IllegalArgumentException.class,
+        () -> NetworkState.of(PeerVector.of(1, 2, 3), PeerMatrix.zeros(2)));
+    assertMessage(mismatch, "weights must be 3 x 3", "was 2 x 2");
+    var bonds = assertThrows(IllegalArgumentException.class,
+        () -> new NetworkState(PeerVector.of(1, 2), PeerMatrix.zeros(2), PeerMatrix.zeros(3)));
+    assertMessage(bonds, "bonds must be 2 x 2");
+  }
+
+  @Test
+  void malformedCsrArraysAreRejectedNamingTheRow() {
+    var outOfRange = assertThrows(IllegalArgumentException.class,
+        () -> CsrMatrix.of(2, new int[] {0, 1, 1}, new int[] {2}, new double[] {1}));
+    assertMessage(outOfRange, "row 0", "column 2 is out of range");
+    var unsorted = assertThrows(IllegalArgumentException.class,
+        () -> CsrMatrix.of(3, new int[] {0, 2, 2, 2}, new int[] {2, 1}, new double[] {1, 1}));
+    assertMessage(unsorted, "row 0", "strictly increasing");
+    var badPointers = assertThrows(IllegalArgumentException.class,
+        () -> CsrMatrix.of(2, new int[] {0, 1}, new int[] {0}, new double[] {1}));
+    assertMessage(badPointers, "rowPtr must have n + 1 = 3 entries");
+    var repeated = assertThrows(IllegalArgumentException.class,
+        () -> CsrMatrix.builder(3).row(0, new int[] {2, 1, 2}, new double[] {1, 1, 1}));
+    assertMessage(repeated, "row 0", "column 2 given twice");
+    var order = assertThrows(IllegalArgumentException.class,
+        () -> CsrMatrix.builder(3).row(1, new int[] {0}, new double[] {1})
+            .row(0, new int[] {0}, new double[] {1}));
+    assertMessage(order, "increasing order");
+  }
+
+  @Test
+  void allZeroStakeIsRejected() {
+    NetworkState state = NetworkState.of(PeerVector.of(0, 0), PeerMatrix.dense(
+        new double[][] {{0, 1}, {1, 0}}));
+    var e = assertThrows(IllegalArgumentException.class, () -> IncentiveMechanism.paper().step(state));
+    assertMessage(e, "stake is all zero");
+  }
+
+  @Test
+  void anEmptyNetworkIsRejected() {
+    NetworkState state = NetworkState.of(PeerVector.of(), PeerMatrix.zeros(0));
+    var e = assertThrows(IllegalArgumentException.class, () -> IncentiveMechanism.paper().step(state));
+    assertMessage(e, "no peers");
+  }
+
+  @Test
+  void rowsThatDoNotSumToOneAreRejectedWhenNormalisationIsOff() {
+    PaperMechanism strict = PaperMechanism.of(PaperParams.defaults().withNormalizeRows(false));
+    NetworkState bad = NetworkState.of(PeerVector.of(1, 1),
+        PeerMatrix.dense(new double[][] {{0.5, 0.5}, {0.3, 0.4}}));
+    var e = assertThrows(IllegalArgumentException.class, () -> strict.step(bad));
+    assertMessage(e, "weights row 1 sums to 0.7", "normalizeRows off");
+
+    NetworkState ok = NetworkState.of(PeerVector.of(1, 1),
+        PeerMatrix.dense(new double[][] {{0.5, 0.5}, {0, 0}}));
+    assertEquals(1.0, strict.step(ok).incentive().sum(), 1e-15);
+  }
+
+  @Test
+  void parametersAreValidatedNamingTheParameter() {
+    assertMessage(assertThrows(IllegalArgumentException.class,
+        () -> PaperParams.defaults().withRho(-1)), "rho");
+    assertMessage(assertThrows(IllegalArgumentException.class,
+        () -> PaperParams.defaults().withRho(Double.NaN)), "rho");
+    assertMessage(assertThrows(IllegalArgumentException.class,
+        () -> PaperParams.defaults().withKappa(1.5)), "kappa", "[0.0, 1.0]");
+    assertMessage(assertThrows(IllegalArgumentException.class,
+        () -> PaperParams.defaults().withBondShare(-0.1)), "bondShare");
+    assertMessage(assertThrows(IllegalArgumentException.class,
+        () -> PaperParams.defaults().withTau(Double.POSITIVE_INFINITY)), "tau");
+    assertMessage(assertThrows(IllegalArgumentException.class,
+        () -> Emission.inflation(-0.1)), "inflation rate");
+  }
+
+  @Test
+  void hugeTemperaturesSaturateWithoutNaN() {
+    PaperMechanism steep = PaperMechanism.of(PaperParams.defaults().withRho(1e300));
+    EpochResult r = steep.step(NetworkState.of(PeerVector.of(1, 1),
+        PeerMatrix.dense(new double[][] {{0, 1}, {0, 1}})));
+    assertEquals(0.0, r.consensus().get(0));
+    assertEquals(1.0, r.consensus().get(1));
+    assertEquals(1.0, r.minted(), 1e-15);
+  }
+
+  @Test
+  void overflowIsReportedNotReturnedAsInfinity() {
+    PaperMechanism huge = PaperMechanism.of(PaperParams.defaults().withTau(Double.MAX_VALUE));
+    NetworkState state = NetworkState.of(PeerVector.of(Double.MAX_VALUE / 2, 0),
+        PeerMatrix.dense(new double[][] {{1, 0}, {0, 0}}));
+    assertThrows(ArithmeticException.class, () -> huge.step(state));
+  }
+}
