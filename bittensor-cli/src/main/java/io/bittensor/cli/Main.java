@@ -17,6 +17,8 @@ import picocli.CommandLine.Command;
     versionProvider = Main.Version.class,
     description = "A peer-to-peer intelligence market: incentive mathematics, simulations, peers.",
     subcommands = {
+      IncentiveCommand.class,
+      SimulateCommand.class,
       CommandLine.HelpCommand.class,
     })
 public final class Main implements Runnable {

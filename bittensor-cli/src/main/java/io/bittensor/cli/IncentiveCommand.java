@@ -1,0 +1,154 @@
+package io.bittensor.cli;
+
+import io.bittensor.cli.internal.StateJson;
+import io.bittensor.incentive.EpochResult;
+import io.bittensor.incentive.IncentiveMechanism;
+import io.bittensor.incentive.NetworkState;
+import io.bittensor.incentive.PaperMechanism;
+import io.bittensor.incentive.SyntheticNetworks;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code bittensor incentive}: the incentive mechanism on JSON states. */
+@Command(
+    name = "incentive",
+    mixinStandardHelpOptions = true,
+    description = "Run the incentive mechanism on a network state.",
+    subcommands = {IncentiveCommand.Step.class, IncentiveCommand.Bench.class})
+final class IncentiveCommand implements Runnable {
+  @Spec CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  /** {@code bittensor incentive step}. */
+  @Command(
+      name = "step",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Read a network state as JSON, run K epochs (stake and bonds carried forward) and write"
+            + " the last epoch's result as JSON.",
+        "State: {\"stake\":[..], \"weights\":[[..],..], \"bonds\":[[..],..],"
+            + " \"params\":{\"rho\":..,\"kappa\":..,\"tau\":..,\"bondShare\":..}};"
+            + " weights and bonds may be sparse: {\"n\":N,\"rows\":[{\"cols\":[..],\"vals\":[..]},..]}."
+      })
+  static final class Step implements java.util.concurrent.Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--state", required = true, paramLabel = "FILE",
+        description = "The state as JSON ('-' for stdin).")
+    String state;
+
+    @Option(names = "--epochs", defaultValue = "1", paramLabel = "K",
+        description = "Epochs to run (default ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--out", paramLabel = "FILE",
+        description = "Write the result here instead of stdout.")
+    Path out;
+
+    @Override
+    public Integer call() throws IOException {
+      if (epochs < 1) {
+        throw CliException.badInput("--epochs must be >= 1, was " + epochs, null);
+      }
+      StateJson.Input input = StateJson.parse(readState());
+      PaperMechanism mechanism = IncentiveMechanism.paper(input.params());
+      NetworkState current = input.state();
+      EpochResult result = null;
+      for (int e = 0; e < epochs; e++) {
+        result = mechanism.step(current);
+        current = mechanism.advance(current, result);
+      }
+      if (out == null) {
+        ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+        StateJson.write(result, input.sparseBonds(), buffer);
+        spec.commandLine().getOut().println(buffer.toString(java.nio.charset.StandardCharsets.UTF_8));
+        spec.commandLine().getOut().flush();
+      } else {
+        try (OutputStream file = Files.newOutputStream(out)) {
+          StateJson.write(result, input.sparseBonds(), file);
+        }
+      }
+      return 0;
+    }
+
+    private byte[] readState() {
+      try {
+        return "-".equals(state) ? System.in.readAllBytes() : Files.readAllBytes(Path.of(state));
+      } catch (NoSuchFileException e) {
+        throw CliException.badInput("cannot read state file " + state + ": no such file", e);
+      } catch (IOException e) {
+        throw CliException.badInput("cannot read state file " + state + ": " + e.getMessage(), e);
+      }
+    }
+  }
+
+  /** {@code bittensor incentive bench}. */
+  @Command(
+      name = "bench",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Time one epoch of the paper's mechanism on a seeded random network of your size, and"
+            + " print one JSON line: {\"n\":..,\"nnz\":..,\"msPerEpoch\":..} (the median; input"
+            + " generation excluded).",
+        "Without --nnz-per-row the weights are dense (about half full); with it, sparse."
+      })
+  static final class Bench implements java.util.concurrent.Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--n", required = true, description = "Peers.")
+    int n;
+
+    @Option(names = "--nnz-per-row", paramLabel = "K",
+        description = "Weights drawn per row (sparse form).")
+    Integer perRow;
+
+    @Option(names = "--epochs", defaultValue = "5", paramLabel = "E",
+        description = "Epochs to time (default ${DEFAULT-VALUE}); the median is reported.")
+    int epochs;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Seed (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Override
+    public Integer call() {
+      if (epochs < 1) {
+        throw CliException.badInput("--epochs must be >= 1, was " + epochs, null);
+      }
+      NetworkState state = perRow == null
+          ? SyntheticNetworks.dense(n, seed, true)
+          : SyntheticNetworks.sparse(n, perRow, seed, true);
+      PaperMechanism mechanism = IncentiveMechanism.paper();
+      double[] ms = new double[epochs];
+      double checksum = 0;
+      for (int e = 0; e < epochs; e++) {
+        long start = System.nanoTime();
+        EpochResult result = mechanism.step(state);
+        ms[e] = (System.nanoTime() - start) / 1e6;
+        checksum += result.stake().sum();
+      }
+      Arrays.sort(ms);
+      double median = epochs % 2 == 1 ? ms[epochs / 2] : (ms[epochs / 2 - 1] + ms[epochs / 2]) / 2;
+      spec.commandLine().getOut().printf(Locale.ROOT,
+          "{\"n\":%d,\"nnz\":%d,\"form\":\"%s\",\"epochs\":%d,\"msPerEpoch\":%.3f,"
+              + "\"stakeChecksum\":%s}%n",
+          n, state.weights().nonZeroCount(), perRow == null ? "dense" : "sparse", epochs, median,
+          Double.toString(checksum / epochs));
+      spec.commandLine().getOut().flush();
+      return 0;
+    }
+  }
+}
