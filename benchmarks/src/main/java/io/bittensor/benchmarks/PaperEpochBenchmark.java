@@ -5,6 +5,7 @@ import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.incentive.NetworkState;
 import io.bittensor.incentive.PaperMechanism;
 import io.bittensor.incentive.SyntheticNetworks;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -16,6 +17,7 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
@@ -43,8 +45,17 @@ public class PaperEpochBenchmark {
   })
   public String network;
 
+  /**
+   * Threads working on an epoch: 1 is the calling thread alone; more adds a pool of that many
+   * minus one ({@link PaperMechanism#withExecutor}: dense epochs split both passes, sparse the
+   * second).
+   */
+  @Param({"1"})
+  public int threads;
+
   private NetworkState state;
   private PaperMechanism mechanism;
+  private ForkJoinPool pool;
 
   @Setup
   public void setUp() {
@@ -54,6 +65,17 @@ public class PaperEpochBenchmark {
         ? SyntheticNetworks.dense(n, 42, true)
         : SyntheticNetworks.sparse(n, 64, 42, true);
     mechanism = IncentiveMechanism.paper();
+    if (threads > 1) {
+      pool = new ForkJoinPool(threads - 1);
+      mechanism = mechanism.withExecutor(pool);
+    }
+  }
+
+  @TearDown
+  public void tearDown() {
+    if (pool != null) {
+      pool.shutdownNow();
+    }
   }
 
   @Benchmark

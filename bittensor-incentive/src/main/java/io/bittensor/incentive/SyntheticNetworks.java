@@ -50,6 +50,21 @@ public final class SyntheticNetworks {
     return (mix(key + index) >>> 11) * 0x1.0p-53;
   }
 
+  /** Row {@code i}'s distinct sorted columns into {@code drawn[0 .. count)}; returns the count. */
+  private static int drawRow(long k3, int i, int n, int perRow, long[] drawn) {
+    for (int k = 0; k < perRow; k++) {
+      drawn[k] = Long.remainderUnsigned(mix(k3 + (long) i * perRow + k), n);
+    }
+    Arrays.sort(drawn);
+    int count = 0;
+    for (int k = 0; k < perRow; k++) {
+      if (k == 0 || drawn[k] != drawn[k - 1]) {
+        drawn[count++] = drawn[k];
+      }
+    }
+    return count;
+  }
+
   private static PeerVector stake(int n, long seed) {
     long k0 = key(seed, 0);
     double[] stake = new double[n];
@@ -102,29 +117,21 @@ public final class SyntheticNetworks {
     Checks.require(capacity <= Integer.MAX_VALUE - 8, "n * perRow must fit an int, was %d",
         capacity);
     long k1 = key(seed, 1), k3 = key(seed, 3), k5 = key(seed, 5);
+    // Two passes (count, then fill) so the arrays are allocated once at their exact size.
     int[] rowPtr = new int[n + 1];
-    int[] cols = new int[(int) capacity];
-    double[] w = new double[(int) capacity];
     long[] drawn = new long[perRow];
-    int size = 0;
     for (int i = 0; i < n; i++) {
-      for (int k = 0; k < perRow; k++) {
-        drawn[k] = Long.remainderUnsigned(mix(k3 + (long) i * perRow + k), n);
-      }
-      Arrays.sort(drawn);
-      for (int k = 0; k < perRow; k++) {
-        if (k > 0 && drawn[k] == drawn[k - 1]) {
-          continue;
-        }
-        int c = (int) drawn[k];
-        cols[size] = c;
-        w[size++] = uniform(k1, (long) i * n + c);
-      }
-      rowPtr[i + 1] = size;
+      rowPtr[i + 1] = rowPtr[i] + drawRow(k3, i, n, perRow, drawn);
     }
-    if (size < capacity) {
-      cols = Arrays.copyOf(cols, size);
-      w = Arrays.copyOf(w, size);
+    int size = rowPtr[n];
+    int[] cols = new int[size];
+    double[] w = new double[size];
+    for (int i = 0; i < n; i++) {
+      int count = drawRow(k3, i, n, perRow, drawn);
+      for (int k = 0, o = rowPtr[i]; k < count; k++, o++) {
+        cols[o] = (int) drawn[k];
+        w[o] = uniform(k1, (long) i * n + cols[o]);
+      }
     }
     CsrMatrix weights = CsrMatrix.adopt(n, rowPtr, cols, w);
     PeerMatrix bonds = PeerMatrix.zeros(n);

@@ -1,0 +1,49 @@
+package io.bittensor.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SimulateCommandTest {
+  @TempDir Path dir;
+
+  @Test
+  void collusionWritesThePapersNumbersAsCsvAndAPlot() throws Exception {
+    CliRunner r = CliRunner.run("simulate", "collusion", "--honest-share", "0.51,0.45",
+        "--epochs", "5", "--out", dir.toString());
+    assertEquals(0, r.exitCode(), r.err());
+
+    List<String> csv = Files.readAllLines(dir.resolve("collusion.csv"));
+    assertEquals("epoch,cabal_share_at_honest_0.51,cabal_share_at_honest_0.45", csv.get(0));
+    assertEquals(7, csv.size(), "header and epochs 0..5");
+    double[] paper = {
+      0.4877323388820201, 0.4849535784321247, 0.4815511535094221, 0.477389901500398,
+      0.4723093486843246
+    };
+    for (int e = 1; e <= 5; e++) {
+      String[] cells = csv.get(e + 1).split(",");
+      assertEquals(e, Integer.parseInt(cells[0]));
+      assertEquals(paper[e - 1], Double.parseDouble(cells[1]), 1e-12, "epoch " + e);
+      assertTrue(Double.parseDouble(cells[2]) > 0.55, "a majority cabal grows");
+    }
+    BufferedImage png = ImageIO.read(dir.resolve("collusion.png").toFile());
+    assertEquals(900, png.getWidth());
+    assertEquals(540, png.getHeight());
+    assertTrue(r.out().contains("cabal decays") && r.out().contains("cabal grows"), r.out());
+  }
+
+  @Test
+  void badSharesAreRejected() {
+    CliRunner r = CliRunner.run("simulate", "collusion", "--honest-share", "1.2",
+        "--out", dir.toString());
+    assertEquals(2, r.exitCode());
+    assertTrue(r.err().contains("honest share must be in (0, 1)"), r.err());
+  }
+}
