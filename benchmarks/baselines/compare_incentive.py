@@ -39,7 +39,7 @@ def run_java(network, threads, heap):
         out = f.name
     cmd = ["java", "-jar", JAR, "PaperEpochBenchmark", "-p", "network=" + network,
            "-p", "threads=" + str(threads), "-f", "1", "-wi", "3", "-i", "5",
-           "-jvmArgsOverride", "-Xms%s -Xmx%s -XX:+AlwaysPreTouch" % (heap, heap),
+           "-jvmArgs", "-Xms%s -Xmx%s -XX:+AlwaysPreTouch" % (heap, heap),
            "-rf", "json", "-rff", out]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with open(out) as f:
