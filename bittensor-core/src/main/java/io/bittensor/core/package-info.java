@@ -1,10 +1,16 @@
 /**
- * The API of a bittensor node: the interfaces applications compose ({@code Peer}, {@code Ledger},
- * {@code GatingLayer}, {@code Distiller}) and their value types. The incentive mathematics
- * ({@link io.bittensor.incentive.IncentiveMechanism} and its inputs and outputs) lives in
- * {@code bittensor-incentive}, which this module depends on and re-exports to its users, so that
- * research code can take the mathematics without the networking.
+ * The API of a bittensor node: the interfaces applications compose and their value types.
  *
- * <p>This module is a skeleton: its types arrive with the transport, ledger and learning work.
+ * <p>Peers and the tensor standard: {@link io.bittensor.core.Peer} (asynchronous forward and
+ * backward), {@link io.bittensor.core.Tensor} (a typed little-endian buffer),
+ * {@link io.bittensor.core.Modality}, {@link io.bittensor.core.TensorStandard} ({@code [batch,
+ * sequence, outputDim]} answers), the requests and results with their
+ * {@link io.bittensor.core.Status} codes. Identity: {@link io.bittensor.core.Keypair} (Ed25519 on
+ * the JDK) and {@link io.bittensor.core.PeerId}; {@link io.bittensor.core.PeerInfo} says how to
+ * reach a peer. Transports live in {@code bittensor-transport}; no networking type appears here.
+ *
+ * <p>The incentive mathematics ({@link io.bittensor.incentive.IncentiveMechanism} and its inputs
+ * and outputs) lives in {@code bittensor-incentive}, which this module depends on and re-exports
+ * to its users, so that research code can take the mathematics without the networking.
  */
 package io.bittensor.core;

@@ -1,0 +1,26 @@
+package io.bittensor.core;
+
+import java.util.Objects;
+
+/**
+ * The loss gradient for a peer's earlier answer, sent back so that the peer may learn from it
+ * (paper, section 5, step 4).
+ *
+ * <pre>{@code
+ * ForwardResult answer = peer.forward(new ForwardRequest(Modality.TENSOR, x)).join();
+ * Tensor grad = ...;   // dLoss/dAnswer, the answer's shape
+ * peer.backward(new BackwardRequest(Modality.TENSOR, x, grad));
+ * }</pre>
+ *
+ * @param modality the modality of the original request
+ * @param input the input of the original request, so that a stateless peer can recompute
+ * @param gradient {@code [batch, sequence, outputDim]} float32, the shape of the answer
+ */
+public record BackwardRequest(Modality modality, Tensor input, Tensor gradient) {
+  /** Refuses nulls. */
+  public BackwardRequest {
+    Objects.requireNonNull(modality, "modality");
+    Objects.requireNonNull(input, "input");
+    Objects.requireNonNull(gradient, "gradient");
+  }
+}

@@ -1,0 +1,122 @@
+package io.bittensor.core;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.ReadOnlyBufferException;
+import org.junit.jupiter.api.Test;
+
+class TensorTest {
+  @Test
+  void floatsRoundTripInRowMajorOrder() {
+    float[] values = {1, 2, 3, 4, 5, 6};
+    Tensor t = Tensor.ofFloats(values, 1, 2, 3);
+    assertEquals(DType.FLOAT32, t.dtype());
+    assertArrayEquals(new int[] {1, 2, 3}, t.shape());
+    assertEquals(6, t.elementCount());
+    assertEquals(24, t.byteSize());
+    assertEquals(5f, t.floatAt(4));
+    assertArrayEquals(values, t.toFloatArray());
+  }
+
+  @Test
+  void factoriesCopyTheirArrays() {
+    float[] values = {1, 2};
+    Tensor t = Tensor.ofFloats(values, 2);
+    values[0] = 99;
+    assertEquals(1f, t.floatAt(0));
+  }
+
+  @Test
+  void longsAndBytesKeepTheirTypes() {
+    Tensor ids = Tensor.ofLongs(new long[] {101, Long.MAX_VALUE, -1}, 1, 3);
+    assertEquals(DType.INT64, ids.dtype());
+    assertEquals(Long.MAX_VALUE, ids.longAt(1));
+    assertArrayEquals(new long[] {101, Long.MAX_VALUE, -1}, ids.toLongArray());
+    Tensor pixels = Tensor.ofBytes(new byte[] {0, (byte) 200, (byte) 255}, 3);
+    assertEquals(200, pixels.uint8At(1));
+    assertEquals(255, pixels.uint8At(2));
+  }
+
+  @Test
+  void bytesAreLittleEndian() {
+    Tensor t = Tensor.ofLongs(new long[] {1}, 1);
+    assertArrayEquals(new byte[] {1, 0, 0, 0, 0, 0, 0, 0}, t.toByteArray());
+    assertEquals(ByteOrder.LITTLE_ENDIAN, t.data().order());
+  }
+
+  @Test
+  void wrapSharesTheBufferAndIgnoresItsByteOrder() {
+    ByteBuffer big = ByteBuffer.allocate(8).order(ByteOrder.BIG_ENDIAN);
+    big.order(ByteOrder.LITTLE_ENDIAN).putFloat(0, 2.5f).putFloat(4, -1f);
+    big.order(ByteOrder.BIG_ENDIAN);
+    Tensor t = Tensor.wrap(DType.FLOAT32, big, 2);
+    assertEquals(2.5f, t.floatAt(0));
+    assertEquals(-1f, t.floatAt(1));
+    assertEquals(0, big.position(), "the caller's position is not moved");
+  }
+
+  @Test
+  void wrapRefusesAByteCountThatDoesNotMatchTheShape() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Tensor.wrap(DType.FLOAT32, ByteBuffer.allocate(10), 2, 2));
+    assertTrue(e.getMessage().contains("16 bytes"), e.getMessage());
+  }
+
+  @Test
+  void shapeMismatchAndNegativeDimensionsAreRefusedWithTheBadValue() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Tensor.ofFloats(new float[5], 2, 3));
+    assertTrue(e.getMessage().contains("[2, 3]"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> Tensor.zeros(DType.UINT8, 2, -1));
+    assertTrue(e.getMessage().contains("-1"), e.getMessage());
+    assertThrows(IllegalArgumentException.class,
+        () -> Tensor.zeros(DType.FLOAT32, 1 << 16, 1 << 16));
+  }
+
+  @Test
+  void dataViewIsReadOnly() {
+    Tensor t = Tensor.ofFloats(new float[] {1}, 1);
+    assertThrows(ReadOnlyBufferException.class, () -> t.data().put(0, (byte) 1));
+  }
+
+  @Test
+  void typedAccessToTheWrongTypeIsRefused() {
+    Tensor t = Tensor.ofLongs(new long[] {1}, 1);
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> t.floatAt(0));
+    assertTrue(e.getMessage().contains("INT64"), e.getMessage());
+  }
+
+  @Test
+  void firstNonFiniteFindsNanAndInfinity() {
+    assertEquals(-1, Tensor.ofFloats(new float[] {0, -0f, Float.MAX_VALUE}, 3).firstNonFinite());
+    assertEquals(2, Tensor.ofFloats(new float[] {0, 1, Float.NaN}, 3).firstNonFinite());
+    assertEquals(0,
+        Tensor.ofFloats(new float[] {Float.NEGATIVE_INFINITY}, 1).firstNonFinite());
+    assertEquals(-1, Tensor.ofLongs(new long[] {-1}, 1).firstNonFinite());
+  }
+
+  @Test
+  void equalityIsByTypeShapeAndContent() {
+    Tensor a = Tensor.ofFloats(new float[] {1, 2}, 1, 2);
+    assertEquals(a, Tensor.ofFloats(new float[] {1, 2}, 1, 2));
+    assertEquals(a.hashCode(), Tensor.ofFloats(new float[] {1, 2}, 1, 2).hashCode());
+    assertNotEquals(a, Tensor.ofFloats(new float[] {1, 2}, 2, 1));
+    assertNotEquals(a, Tensor.ofFloats(new float[] {1, 3}, 1, 2));
+    assertEquals(a.withShape(2, 1), Tensor.ofFloats(new float[] {1, 2}, 2, 1));
+  }
+
+  @Test
+  void zerosAreZero() {
+    Tensor z = Tensor.zeros(DType.FLOAT32, 2, 3, 4);
+    assertEquals(24, z.elementCount());
+    for (float f : z.toFloatArray()) {
+      assertEquals(0f, f);
+    }
+  }
+}
