@@ -1,0 +1,89 @@
+package io.bittensor.incentive;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Test;
+
+/** Bad parameters and states are rejected with a message naming the bad value. */
+class YumaBadInputTest {
+  private static final NetworkState TWO = NetworkState.of(PeerVector.of(1, 2),
+      DenseMatrix.of(new double[][] {{0, 1}, {1, 0}}));
+
+  private static void rejects(Supplier<?> call, String... fragments) {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call::get);
+    for (String f : fragments) {
+      assertTrue(e.getMessage().contains(f), "message '" + e.getMessage() + "' names " + f);
+    }
+  }
+
+  @Test
+  void parametersOutOfRangeAreNamed() {
+    YumaParams d = YumaParams.defaults();
+    rejects(() -> d.withKappa(1.5), "kappa", "1.5");
+    rejects(() -> d.withKappa(Double.NaN), "kappa", "NaN");
+    rejects(() -> d.withBondsMovingAverage(-0.1), "bondsMovingAverage");
+    rejects(() -> d.withBondsPenalty(2), "bondsPenalty");
+    rejects(() -> d.toBuilder().alphas(0.9, 0.7).build(), "alphaLow", "0.9");
+    rejects(() -> d.toBuilder().alphas(0.01, 0.9).build(), "alphaLow", "0.01");
+    rejects(() -> d.toBuilder().alphaSigmoidSteepness(40_000).build(), "alphaSigmoidSteepness");
+    rejects(() -> d.withMaxAllowedValidators(-1), "maxAllowedValidators", "-1");
+    rejects(() -> d.withActivityCutoff(-5), "activityCutoff", "-5");
+    rejects(() -> d.withTempo(70_000), "tempo", "70000");
+    rejects(() -> d.toBuilder().minStake(-1).build(), "minStake");
+    rejects(() -> d.withKappaU16(70_000), "kappaU16", "70000");
+  }
+
+  @Test
+  void defaultsAreTheChainsIntegers() {
+    YumaParams d = YumaParams.defaults();
+    assertEquals(32767, d.kappaU16());
+    assertEquals(900_000, d.bondsMovingAverageMillionths());
+    assertEquals(65535, d.bondsPenaltyU16());
+    assertEquals(45875, d.alphaLowU16());
+    assertEquals(58982, d.alphaHighU16());
+    assertEquals(1000, d.alphaSigmoidSteepnessI16());
+    assertEquals(128, d.maxAllowedValidators());
+    assertEquals(5000, d.activityCutoff());
+    assertEquals(360, d.tempo());
+    assertEquals(YumaParams.Precision.FLOAT64, d.precision());
+    assertTrue(!d.yuma3() && !d.liquidAlpha());
+  }
+
+  @Test
+  void stateArraysMustMatchTheNetwork() {
+    YumaState ok = YumaState.of(TWO);
+    rejects(() -> ok.withLastUpdate(new long[3]), "lastUpdate", "2 entries", "had 3");
+    rejects(() -> ok.withRegisteredAt(new long[1]), "registeredAt", "had 1");
+    rejects(() -> ok.withValidatorPermits(new boolean[5]), "validatorPermits", "had 5");
+    rejects(() -> ok.withLastUpdate(new long[] {0, -4}), "lastUpdate[1]", "-4");
+    rejects(() -> ok.withCurrentBlock(-1), "currentBlock", "-1");
+  }
+
+  @Test
+  void bondsAboveOneAreRejectedNamingTheEntry() {
+    NetworkState big = TWO.withBonds(DenseMatrix.of(new double[][] {{0, 3}, {0, 0}}));
+    rejects(() -> YumaState.of(big), "bond (0, 1)", "3.0");
+    rejects(() -> YumaConsensus.defaults().step(big), "bond (0, 1)");
+  }
+
+  @Test
+  void anEmptyNetworkIsRejected() {
+    NetworkState empty = NetworkState.of(PeerVector.of(), DenseMatrix.of(new double[0][0]));
+    rejects(() -> YumaConsensus.defaults().step(empty), "no peers");
+  }
+
+  @Test
+  void fixedPointRejectsEmissionBeyond64Bits() {
+    YumaConsensus yuma = YumaConsensus.of(YumaParams.defaults().withTau(1e20)
+        .withPrecision(YumaParams.Precision.FIXED_POINT));
+    rejects(() -> yuma.step(TWO), "emission", "2^63");
+  }
+
+  @Test
+  void runRejectsNegativeEpochs() {
+    rejects(() -> YumaConsensus.defaults().run(YumaState.of(TWO), -1), "epochs", "-1");
+  }
+}

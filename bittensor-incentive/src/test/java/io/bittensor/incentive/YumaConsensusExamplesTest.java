@@ -1,0 +1,290 @@
+package io.bittensor.incentive;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.incentive.YumaParams.Precision;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Yuma epochs small enough to work by hand. The network of most: validators 0 and 1 (stake 3 and
+ * 1), servers 2 and 3 (no stake); validator 0 weights the servers 0.75 / 0.25, validator 1 the
+ * other way round. Each test runs in float64 and in fixed point (the weights 3:1 quantise
+ * exactly, so fixed point lands within 1e-6 of the hand values).
+ */
+class YumaConsensusExamplesTest {
+  private static final double[][] WEIGHTS = {
+      {0, 0, 0.75, 0.25},
+      {0, 0, 0.25, 0.75},
+      {0, 0, 0, 0},
+      {0, 0, 0, 0}};
+  private static final double[] STAKE = {3, 1, 0, 0};
+
+  private static double tolerance(Precision p) {
+    return p == Precision.FIXED_POINT ? 1e-6 : 1e-12;
+  }
+
+  /** 14 million units: fixed point mints whole units, so a large amount keeps shares exact. */
+  private static final double TAU = 14e6;
+
+  private static YumaConsensus yuma(Precision p) {
+    return YumaConsensus.of(YumaParams.defaults().withTau(TAU).withPrecision(p));
+  }
+
+  private static NetworkState network() {
+    return NetworkState.of(PeerVector.of(STAKE), DenseMatrix.of(WEIGHTS));
+  }
+
+  private static void assertVector(double[] expected, PeerVector got, double tol, String what) {
+    assertArrayEquals(expected, got.toArray(), tol, what);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Precision.class)
+  void classicEpochByHand(Precision p) {
+    YumaResult r = yuma(p).epoch(YumaState.of(network()));
+    double tol = tolerance(p);
+    EpochResult e = r.epoch();
+    // S = [3/4, 1/4]. Column 2: 0.75 from stake 3/4, 0.25 from 1/4; the median at kappa ~ 1/2
+    // is 0.75. Column 3 the other way: 0.25.
+    assertVector(new double[] {0, 0, 0.75, 0.25}, e.consensus(), tol, "consensus");
+    // Clipped: validator 0 keeps 0.75/0.25, validator 1 keeps 0.25 and loses 0.5 on server 3.
+    assertVector(new double[] {1, 0.5, 0, 0}, r.validatorTrust(), tol, "validator trust");
+    // R = Wc^T S: server 2 gets 3/4*3/4 + 1/4*1/4 = 5/8, server 3 gets 3/4*1/4 + 1/4*1/4 = 1/4.
+    assertVector(new double[] {0, 0, 0.625, 0.25}, e.ranks(), tol, "ranks");
+    // Server 3 was voted 3/8 before clipping: trust (1/4) / (3/8) = 2/3.
+    assertVector(new double[] {0, 0, 1, 2.0 / 3}, e.trust(), tol, "trust");
+    assertVector(new double[] {0, 0, 5.0 / 7, 2.0 / 7}, e.incentive(), tol, "incentive");
+    // dB = Wc S column-normalised: column 2 [0.9, 0.1], column 3 [0.75, 0.25]; no prior bonds,
+    // so the EMA normalises back to dB. D = [0.9*5/7 + 0.75*2/7, 0.1*5/7 + 0.25*2/7] = [6/7, 1/7].
+    assertVector(new double[] {6.0 / 7, 1.0 / 7, 0, 0}, e.dividends(), tol, "dividends");
+    // sum(I + D) = 2: servers get I/2, validators D/2 of 14 (million).
+    double unit = TAU / 14;
+    assertVector(new double[] {0, 0, 5 * unit, 2 * unit}, r.serverEmission(), TAU * tol,
+        "server emission");
+    assertVector(new double[] {6 * unit, unit, 0, 0}, r.validatorEmission(), TAU * tol,
+        "validator emission");
+    assertVector(new double[] {3 + 6 * unit, 1 + unit, 5 * unit, 2 * unit}, e.stake(),
+        TAU * tol, "stake after");
+    // Stored column-max upscaled: column 2 [1, 1/9], column 3 [1, 1/3] (u16 in fixed point).
+    double bondTol = p == Precision.FIXED_POINT ? 1.0 / 65535 : tol;
+    assertEquals(1, e.bonds().get(0, 2), bondTol);
+    assertEquals(1.0 / 9, e.bonds().get(1, 2), bondTol);
+    assertEquals(1, e.bonds().get(0, 3), bondTol);
+    assertEquals(1.0 / 3, e.bonds().get(1, 3), bondTol);
+    assertEquals(0.0, e.loss());
+    assertArrayEquals(new boolean[] {true, true, false, false}, r.validatorPermits());
+    assertTrue(e.bonds() instanceof DenseMatrix, "bonds come back in the weights' form");
+  }
+
+  @ParameterizedTest
+  @EnumSource(Precision.class)
+  void yuma3EpochByHand(Precision p) {
+    YumaConsensus yuma = YumaConsensus.of(YumaParams.defaults().withYuma3(true).withTau(TAU)
+        .withPrecision(p));
+    YumaResult r = yuma.epoch(YumaState.of(network()));
+    double tol = tolerance(p);
+    // B' = 0.1 Wc: validator 0 [0.075, 0.025], validator 1 [0.025, 0.025]. Column-normalised:
+    // column 2 [0.75, 0.25], column 3 [0.5, 0.5]. Per validator: 0: 0.75*5/7 + 0.5*2/7 = 4.75/7,
+    // 1: 0.25*5/7 + 0.5*2/7 = 2.25/7; times stake 3/4 and 1/4, normalised: [19/22, 3/22].
+    assertVector(new double[] {19.0 / 22, 3.0 / 22, 0, 0}, r.epoch().dividends(), tol,
+        "dividends");
+    assertEquals("yuma3", yuma.name());
+    double bondTol = p == Precision.FIXED_POINT ? 1.0 / 65535 : tol;
+    PeerMatrix b = r.epoch().bonds();
+    assertEquals(0.075, b.get(0, 2), bondTol);
+    assertEquals(0.025, b.get(0, 3), bondTol);
+    assertEquals(0.025, b.get(1, 2), bondTol);
+    assertEquals(0.025, b.get(1, 3), bondTol);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Precision.class)
+  void yuma3LiquidAlphaBuysFastAboveConsensus(Precision p) {
+    // Bonds on raw weights (penalty 0), so validator 1's 0.75 on server 3 sits 0.5 above
+    // consensus 0.25: alpha = low + sigmoid(-10 (0.5 - 0.5)) (high - low) = midway, 0.8.
+    YumaParams params = YumaParams.defaults().withYuma3(true).withLiquidAlpha(true)
+        .withBondsPenalty(0).withPrecision(p);
+    YumaResult r = YumaConsensus.of(params).epoch(YumaState.of(network()));
+    double low = params.alphaLow();
+    double high = params.alphaHigh();
+    double mid = low + 0.5 * (high - low);
+    // Validator 0's 0.75 on server 2 equals consensus: distance 0, alpha near low.
+    double nearLow = low + (high - low) / (1 + Math.exp(5));
+    double tol = p == Precision.FIXED_POINT ? 2.0 / 65535 : 1e-12;
+    assertEquals(mid * 0.75, r.epoch().bonds().get(1, 3), tol, "buying above consensus");
+    assertEquals(nearLow * 0.75, r.epoch().bonds().get(0, 2), tol, "at consensus");
+  }
+
+  @ParameterizedTest
+  @EnumSource(Precision.class)
+  void classicLiquidAlphaFollowsTheLogisticThroughTheConsensusQuartiles(Precision p) {
+    YumaParams params = YumaParams.defaults().withLiquidAlpha(true).withPrecision(p);
+    // Prior bonds: both validators fully bonded to both servers, so columns normalise to 1/2.
+    double[][] bonds = {{0, 0, 1, 1}, {0, 0, 1, 1}, {0, 0, 0, 0}, {0, 0, 0, 0}};
+    NetworkState state = new NetworkState(PeerVector.of(STAKE), DenseMatrix.of(WEIGHTS),
+        DenseMatrix.of(bonds));
+    YumaResult r = YumaConsensus.of(params).epoch(YumaState.of(state));
+    // Consensus [0, 0, 0.75, 0.25]: quartiles 0 (low) and 0.375 (high). The logistic through
+    // (low, alphaLow) and (high, alphaHigh): alpha(c) = 1 / (1 + exp(b - a c)).
+    double lnLow = Math.log(1 / params.alphaLow() - 1);
+    double lnHigh = Math.log(1 / params.alphaHigh() - 1);
+    double a = (lnHigh - lnLow) / (0 - 0.375);
+    double b = lnLow;
+    double alpha2 = Math.min(params.alphaHigh(), 1 / (1 + Math.exp(b - a * 0.75)));
+    double alpha3 = 1 / (1 + Math.exp(b - a * 0.25));
+    // Column 2: dB [0.9, 0.1], B [0.5, 0.5]; EMA then normalised, then max-upscaled.
+    double v0 = alpha2 * 0.9 + (1 - alpha2) * 0.5;
+    double v1 = alpha2 * 0.1 + (1 - alpha2) * 0.5;
+    double w0 = alpha3 * 0.75 + (1 - alpha3) * 0.5;
+    double w1 = alpha3 * 0.25 + (1 - alpha3) * 0.5;
+    double tol = p == Precision.FIXED_POINT ? 2.0 / 65535 : 1e-9;
+    assertEquals(v1 / v0, r.epoch().bonds().get(1, 2), tol, "column 2 with alpha " + alpha2);
+    assertEquals(w1 / w0, r.epoch().bonds().get(1, 3), tol, "column 3 with alpha " + alpha3);
+    assertTrue(alpha2 > alpha3 && alpha3 > params.alphaLow(), "alpha rises with consensus");
+  }
+
+  @ParameterizedTest
+  @EnumSource(Precision.class)
+  void zeroBondsPenaltyBondsOnRawWeights(Precision p) {
+    YumaConsensus yuma = YumaConsensus.of(YumaParams.defaults().withBondsPenalty(0)
+        .withPrecision(p));
+    YumaResult r = yuma.epoch(YumaState.of(network()));
+    // dB = W S: column 3 is [3/4*1/4, 1/4*3/4] = [3/16, 3/16], equal shares: upscaled [1, 1].
+    assertEquals(1, r.epoch().bonds().get(1, 3), p == Precision.FIXED_POINT ? 1.0 / 65535 : 1e-12);
+  }
+
+  @Test
+  void permitsGoToTheLargestStakesTiesToTheHigherUid() {
+    double[][] none = new double[4][4];
+    YumaConsensus yuma = YumaConsensus.of(YumaParams.defaults().withMaxAllowedValidators(2));
+    YumaResult r = yuma.epoch(YumaState.of(NetworkState.of(PeerVector.of(5, 5, 5, 1),
+        DenseMatrix.of(none))));
+    assertArrayEquals(new boolean[] {false, true, true, false}, r.validatorPermits());
+  }
+
+  @Test
+  void peersWithoutAPermitDoNotVote() {
+    YumaState state = YumaState.of(network()).withValidatorPermits(
+        new boolean[] {true, false, true, true});
+    YumaResult r = YumaConsensus.defaults().epoch(state);
+    // Only validator 0 votes: consensus is its own row, everything it says survives.
+    assertVector(new double[] {0, 0, 0.75, 0.25}, r.epoch().consensus(), 1e-12, "consensus");
+    assertVector(new double[] {1, 0, 0, 0}, r.activeStake(), 1e-12, "active stake");
+    assertVector(new double[] {0, 0, 0.75, 0.25}, r.epoch().incentive(), 1e-12, "incentive");
+  }
+
+  @Test
+  void inactivePeersKeepTheirPermitButNotTheirVote() {
+    long block = YumaState.DEFAULT_BLOCK;
+    YumaParams params = YumaParams.defaults();
+    long[] lastUpdate = {block, block - params.activityCutoff() - 1, block, block};
+    YumaResult r = YumaConsensus.of(params).epoch(
+        YumaState.of(network()).withLastUpdate(lastUpdate));
+    assertArrayEquals(new boolean[] {true, false, true, true}, r.active());
+    assertVector(new double[] {1, 0, 0, 0}, r.activeStake(), 1e-12, "active stake");
+    assertArrayEquals(new boolean[] {true, true, false, false}, r.validatorPermits(),
+        "permits follow stake, active or not");
+  }
+
+  @Test
+  void weightsSetBeforeTheTargetRegisteredAreDropped() {
+    // Validator 0 last set weights at block 500; server 2 registered at block 500: w(0, 2) drops.
+    long[] lastUpdate = {500, 1000, 1000, 1000};
+    long[] registeredAt = {0, 0, 500, 0};
+    YumaState state = YumaState.of(network()).withCurrentBlock(1000).withLastUpdate(lastUpdate)
+        .withRegisteredAt(registeredAt);
+    YumaResult r = YumaConsensus.defaults().epoch(state);
+    // Validator 0's row is now just {3: 0.25}, normalised to {3: 1}. Column 2: stake 3/4 says
+    // 0, stake 1/4 says 0.25: the median is 0. Column 3: 1 from 3/4, 0.75 from 1/4: 1.
+    assertVector(new double[] {0, 0, 0, 1}, r.epoch().consensus(), 1e-12, "consensus");
+    assertVector(new double[] {1, 0.75, 0, 0}, r.validatorTrust(), 1e-12, "validator trust");
+  }
+
+  @Test
+  void bondsToARecentlyRegisteredPeerAreDropped() {
+    double[][] bonds = {{0, 0, 1, 1}, {0, 0, 1, 1}, {0, 0, 0, 0}, {0, 0, 0, 0}};
+    NetworkState withBonds = new NetworkState(PeerVector.of(STAKE), DenseMatrix.of(WEIGHTS),
+        DenseMatrix.of(bonds));
+    YumaParams params = YumaParams.defaults();
+    long block = 10_000;
+    long[] registeredAt = {0, 0, block - params.tempo(), 0}; // server 2: within the last tempo
+    YumaState state = YumaState.of(withBonds).withCurrentBlock(block)
+        .withLastUpdate(new long[] {block, block, block, block}).withRegisteredAt(registeredAt);
+    YumaResult dropped = YumaConsensus.of(params).epoch(state);
+    YumaResult kept = YumaConsensus.of(params).epoch(
+        state.withRegisteredAt(new long[] {0, 0, block - params.tempo() - 1, 0}));
+    // Without its old bonds, column 2 is dB alone: [0.9, 0.1], upscaled [1, 1/9].
+    assertEquals(1.0 / 9, dropped.epoch().bonds().get(1, 2), 1e-12);
+    // With them (0.5 each after normalising), 0.1*0.1 + 0.9*0.5 over 0.1*0.9 + 0.9*0.5.
+    assertEquals(0.46 / 0.54, kept.epoch().bonds().get(1, 2), 1e-12);
+  }
+
+  @Test
+  void aPeerThatLosesItsPermitLosesItsBondsOthersKeepTheirs() {
+    double[][] bonds = {{0, 0, 1, 1}, {0, 0, 1, 1}, {0, 0, 0.5, 0}, {0, 0, 0, 0}};
+    NetworkState withBonds = new NetworkState(PeerVector.of(STAKE), DenseMatrix.of(WEIGHTS),
+        DenseMatrix.of(bonds));
+    // One permit next epoch: validator 0 keeps it, validator 1 loses it; server 2 never had one.
+    YumaConsensus yuma = YumaConsensus.of(YumaParams.defaults().withMaxAllowedValidators(1));
+    YumaState state = YumaState.of(withBonds).withValidatorPermits(
+        new boolean[] {true, true, false, false});
+    PeerMatrix after = yuma.epoch(state).epoch().bonds();
+    assertTrue(after.get(0, 2) > 0, "validator 0 stores its new bonds");
+    assertEquals(0, after.rowSum(1), "validator 1 lost its permit: bonds cleared");
+    assertEquals(0.5, after.get(2, 2), "server 2 never held a permit: bonds untouched");
+  }
+
+  @Test
+  void selfWeightsAreIgnored() {
+    double[][] w = {{1, 0, 1, 0}, {0, 1, 0, 1}, {0, 0, 0, 0}, {0, 0, 0, 0}};
+    YumaResult r = YumaConsensus.defaults().epoch(YumaState.of(
+        NetworkState.of(PeerVector.of(STAKE), DenseMatrix.of(w))));
+    assertEquals(0, r.epoch().incentive().get(0), "validator 0's self-weight earns nothing");
+    assertEquals(0, r.epoch().incentive().get(1));
+  }
+
+  @ParameterizedTest
+  @EnumSource(Precision.class)
+  void withNoIncentiveValidatorsAreRewardedByActiveStake(Precision p) {
+    YumaResult r = YumaConsensus.of(YumaParams.defaults().withTau(8).withPrecision(p))
+        .epoch(YumaState.of(NetworkState.of(PeerVector.of(STAKE), DenseMatrix.of(new double[4][4]))));
+    assertVector(new double[] {6, 2, 0, 0}, r.validatorEmission(), 1e-6 * 8 + 1, "emission");
+    assertEquals(0, r.serverEmission().sum());
+  }
+
+  @Test
+  void withNoStakeNothingIsMintedAndNothingIsNaN() {
+    YumaResult r = YumaConsensus.defaults().epoch(YumaState.of(
+        NetworkState.of(PeerVector.zeros(4), DenseMatrix.of(WEIGHTS))));
+    assertEquals(0, r.epoch().minted());
+    assertFalse(r.epoch().incentive().stream().anyMatch(Double::isNaN));
+  }
+
+  @Test
+  void stepRunsTheDefaultStateAndNamesTheMechanism() {
+    YumaConsensus yuma = YumaConsensus.defaults();
+    assertEquals("yuma", yuma.name());
+    EpochResult viaStep = yuma.step(network());
+    assertEquals(yuma.epoch(YumaState.of(network())).epoch(), viaStep);
+  }
+
+  @Test
+  void runCarriesStakeBondsAndPermitsForward() {
+    YumaConsensus yuma = YumaConsensus.of(YumaParams.defaults().withTau(14));
+    YumaState initial = YumaState.of(network());
+    var results = yuma.run(initial, 3);
+    assertEquals(3, results.size());
+    YumaState second = yuma.advance(initial, results.get(0));
+    assertEquals(results.get(0).epoch().stake(), second.network().stake());
+    assertEquals(results.get(0).epoch().bonds(), second.network().bonds());
+    assertArrayEquals(results.get(0).validatorPermits(), second.validatorPermits());
+    assertEquals(initial.currentBlock() + yuma.params().tempo() + 1, second.currentBlock());
+    assertEquals(yuma.epoch(second), results.get(1));
+    assertEquals(14 * 3, results.stream().mapToDouble(x -> x.epoch().minted()).sum(), 1e-9);
+  }
+}
