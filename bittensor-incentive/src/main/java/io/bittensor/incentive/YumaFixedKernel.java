@@ -313,41 +313,79 @@ final class YumaFixedKernel {
         colStake[count] = sub(total, voted); // the voters without an entry: score 0
         colScore[count++] = 0;
       }
-      median[j] = weightedMedian(colStake, colScore, count, minority);
+      median[j] = selectMedian(colStake, colScore, count, minority);
     }
     return median;
   }
 
   /**
    * The chain's {@code weighted_median}: the smallest score whose stake at or below it exceeds
-   * {@code minority} (where the chain's pivot search always lands, fixed-point sums being exact);
-   * the largest score when none does; 0 for no scores.
+   * {@code minority}; the largest score when none does; 0 for no scores. Fixed-point sums are
+   * exact, so this is one value whatever the search order, and the chain's mid-pivot search and
+   * this one ({@link #selectMedian}) find the same.
    *
    * @param stake not modified
    * @param score not modified
    */
   static long weightedMedian(long[] stake, long[] score, int len, long minority) {
-    if (len == 0) {
-      return 0;
-    }
-    long[] keys = Arrays.copyOf(score, len);
-    int[] idx = new int[len];
-    for (int i = 0; i < len; i++) {
-      idx[i] = i;
-    }
-    YumaLayout.sortByKey(keys, idx, 0, len);
-    long cumulative = 0;
-    int r = 0;
-    while (r < len) {
-      long x = keys[r];
-      while (r < len && keys[r] == x) {
-        cumulative = add(cumulative, stake[idx[r++]]);
+    return selectMedian(Arrays.copyOf(stake, len), Arrays.copyOf(score, len), len, minority);
+  }
+
+  /**
+   * {@link #weightedMedian} by quickselect: partition around the middle entry into less, equal
+   * and greater, and keep the part that holds the answer. Expected linear time.
+   *
+   * @param stake reordered
+   * @param score reordered alongside
+   */
+  static long selectMedian(long[] stake, long[] score, int len, long minority) {
+    int lo = 0;
+    int hi = len;
+    long below = 0; // stake of the entries discarded below the range
+    while (lo < hi) {
+      long pivot = score[(lo + hi) >>> 1];
+      // Three-way partition of [lo, hi): [lo, lt) < pivot, [lt, gt) == pivot, [gt, hi) > pivot.
+      int lt = lo;
+      int i = lo;
+      int gt = hi;
+      long less = 0;
+      long equal = 0;
+      while (i < gt) {
+        long x = score[i];
+        if (x < pivot) {
+          less = add(less, stake[i]);
+          swap(stake, score, lt++, i++);
+        } else if (x > pivot) {
+          swap(stake, score, i, --gt);
+        } else {
+          equal = add(equal, stake[i++]);
+        }
       }
-      if (cumulative > minority) {
-        return x;
+      if (add(below, less) > minority) {
+        if (lt == lo) {
+          return pivot; // only when minority < 0: the smallest score
+        }
+        hi = lt;
+      } else if (add(add(below, less), equal) > minority) {
+        return pivot;
+      } else {
+        below = add(add(below, less), equal);
+        if (gt == hi) {
+          return pivot; // nothing exceeds the minority: the largest score
+        }
+        lo = gt;
       }
     }
-    return keys[len - 1];
+    return 0;
+  }
+
+  private static void swap(long[] stake, long[] score, int a, int b) {
+    long s = stake[a];
+    stake[a] = stake[b];
+    stake[b] = s;
+    long x = score[a];
+    score[a] = score[b];
+    score[b] = x;
   }
 
   /** The chain's {@code interpolate}: {@code a + ratio (b - a)}, exactly {@code a} or {@code b} at 0 or 1. */

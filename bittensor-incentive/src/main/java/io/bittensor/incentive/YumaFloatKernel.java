@@ -238,42 +238,64 @@ final class YumaFloatKernel {
         colStake[count] = total - voted;
         colScore[count++] = 0;
       }
-      median[j] = weightedMedian(colStake, colScore, count, minority);
+      median[j] = selectMedian(colStake, colScore, count, minority);
     }
     return median;
   }
 
   /** As {@link YumaFixedKernel#weightedMedian}. */
   static double weightedMedian(double[] stake, double[] score, int len, double minority) {
-    if (len == 0) {
-      return 0;
-    }
-    long[] keys = new long[len];
-    int[] idx = new int[len];
-    for (int i = 0; i < len; i++) {
-      keys[i] = orderedBits(score[i]);
-      idx[i] = i;
-    }
-    YumaLayout.sortByKey(keys, idx, 0, len);
-    double cumulative = 0;
-    int r = 0;
-    while (r < len) {
-      long x = keys[r];
-      int first = r;
-      while (r < len && keys[r] == x) {
-        cumulative += stake[idx[r++]];
-      }
-      if (cumulative > minority) {
-        return score[idx[first]];
-      }
-    }
-    return score[idx[len - 1]];
+    return selectMedian(Arrays.copyOf(stake, len), Arrays.copyOf(score, len), len, minority);
   }
 
-  /** A long whose signed order is the double's numeric order (-0.0 taken as 0.0). */
-  private static long orderedBits(double x) {
-    long bits = Double.doubleToLongBits(x + 0.0);
-    return bits >= 0 ? bits : bits ^ Long.MAX_VALUE;
+  /** As {@link YumaFixedKernel#selectMedian}: reorders both arrays. */
+  static double selectMedian(double[] stake, double[] score, int len, double minority) {
+    int lo = 0;
+    int hi = len;
+    double below = 0;
+    while (lo < hi) {
+      double pivot = score[(lo + hi) >>> 1];
+      int lt = lo;
+      int i = lo;
+      int gt = hi;
+      double less = 0;
+      double equal = 0;
+      while (i < gt) {
+        double x = score[i];
+        if (x < pivot) {
+          less += stake[i];
+          swap(stake, score, lt++, i++);
+        } else if (x > pivot) {
+          swap(stake, score, i, --gt);
+        } else {
+          equal += stake[i++];
+        }
+      }
+      if (below + less > minority) {
+        if (lt == lo) {
+          return pivot;
+        }
+        hi = lt;
+      } else if (below + less + equal > minority) {
+        return pivot;
+      } else {
+        below += less + equal;
+        if (gt == hi) {
+          return pivot;
+        }
+        lo = gt;
+      }
+    }
+    return 0;
+  }
+
+  private static void swap(double[] stake, double[] score, int a, int b) {
+    double s = stake[a];
+    stake[a] = stake[b];
+    stake[b] = s;
+    double x = score[a];
+    score[a] = score[b];
+    score[b] = x;
   }
 
   private static double[] interpolate(double[] a, double[] b, double ratio) {
