@@ -1,0 +1,107 @@
+package io.bittensor.benchmarks;
+
+import io.bittensor.incentive.EpochResult;
+import io.bittensor.incentive.IncentiveMechanism;
+import io.bittensor.incentive.NetworkState;
+import io.bittensor.incentive.SyntheticNetworks;
+import io.bittensor.incentive.YumaConsensus;
+import io.bittensor.incentive.YumaParams;
+import io.bittensor.incentive.YumaState;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * What does an epoch of Yuma Consensus cost beside one of the paper's mechanism, on the same
+ * network? Sparse networks of 256, 1024 and 4096 peers, 64 weights a row
+ * ({@link SyntheticNetworks#sparse}, seed 42, bonds on the weights' pattern); Yuma runs the
+ * chain's shape of subnet: validator permits for the 256 largest stakes (at most 256
+ * validators), everyone active. The paper's mechanism scores every row.
+ *
+ * <p>{@code mechanism}: {@code paper}; {@code yuma} (classic bonds, float64); {@code yuma3}
+ * (Yuma 3 bonds with liquid alpha, float64); {@code yuma-fixed} (classic, in the chain's
+ * fixed-point formats).
+ *
+ * <pre>
+ * mvn -B -q -pl benchmarks -am package -DskipTests
+ * java -jar benchmarks/target/benchmarks.jar YumaEpochBenchmark
+ * </pre>
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
+public class YumaEpochBenchmark {
+  /** The chain's cap on validators in this benchmark. */
+  static final int VALIDATORS = 256;
+
+  /** Peers in the network. */
+  @Param({"256", "1024", "4096"})
+  public int peers;
+
+  /** {@code paper}, {@code yuma}, {@code yuma3} or {@code yuma-fixed}. */
+  @Param({"paper", "yuma", "yuma3", "yuma-fixed"})
+  public String mechanism;
+
+  private NetworkState network;
+  private YumaState state;
+  private YumaConsensus yuma;
+  private IncentiveMechanism paper;
+
+  @Setup
+  public void setUp() {
+    network = SyntheticNetworks.sparse(peers, 64, 42, true);
+    state = YumaState.of(network).withValidatorPermits(largest(network, VALIDATORS));
+    YumaParams params = YumaParams.defaults().withMaxAllowedValidators(VALIDATORS);
+    yuma = switch (mechanism) {
+      case "paper" -> null;
+      case "yuma" -> YumaConsensus.of(params);
+      case "yuma3" -> YumaConsensus.of(params.withYuma3(true).withLiquidAlpha(true));
+      case "yuma-fixed" -> YumaConsensus.of(params.withPrecision(YumaParams.Precision.FIXED_POINT)
+          .withTau(1e9));
+      default -> throw new IllegalArgumentException("unknown mechanism " + mechanism);
+    };
+    paper = IncentiveMechanism.paper();
+  }
+
+  /** Permits for the {@code k} largest stakes, as the previous epoch would have issued them. */
+  static boolean[] largest(NetworkState network, int k) {
+    int n = network.size();
+    boolean[] permits = new boolean[n];
+    IntStream.range(0, n).boxed()
+        .sorted(Comparator.comparingDouble((Integer i) -> network.stake().get(i)).reversed())
+        .limit(k)
+        .forEach(i -> permits[i] = true);
+    return permits;
+  }
+
+  @Benchmark
+  public EpochResult epoch() {
+    return yuma == null ? paper.step(network) : yuma.epoch(state).epoch();
+  }
+
+  /** Runs each configuration once: a smoke test of the set-up. */
+  public static void main(String[] args) {
+    for (String m : Arrays.asList("paper", "yuma", "yuma3", "yuma-fixed")) {
+      YumaEpochBenchmark b = new YumaEpochBenchmark();
+      b.peers = 1024;
+      b.mechanism = m;
+      b.setUp();
+      System.out.println(m + ": minted " + b.epoch().minted());
+    }
+  }
+}
