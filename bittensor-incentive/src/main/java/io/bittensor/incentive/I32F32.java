@@ -151,6 +151,14 @@ final class I32F32 {
   private static long magnitudeQuotient(long a, long b) {
     long ua = a < 0 ? -a : a; // |MIN| = 2^63 reads correctly as unsigned
     long ub = b < 0 ? -b : b;
+    // Fast path: drop the divisor's trailing zero bits (up to 32) from the shift; when what is
+    // left of a << 32 fits 63 bits, one 64-bit division is exact. It always does for a < 0.5,
+    // and for whole-number divisors (sums of u16 weights and bonds) whenever a < 2^31.
+    int k = Math.min(32, Long.numberOfTrailingZeros(ub));
+    int shift = 32 - k;
+    if (ua >>> (63 - shift) == 0) {
+      return Long.divideUnsigned(ua << shift, ub >>> k);
+    }
     long hi = ua >>> 32;
     long lo = ua << 32;
     if (Long.compareUnsigned(hi, ub) >= 0) {

@@ -242,8 +242,7 @@ final class PaperKernel {
     return unpack(acc, n, CsrMatrix.adopt(n, rowPtr, cols, out));
   }
 
-  /** The size of the union of two sorted column runs: the entries a merged row holds. */
-  static int unionSize(int[] a, int ka, int ea, int[] b, int kb, int eb) {
+  private static int unionSize(int[] a, int ka, int ea, int[] b, int kb, int eb) {
     int count = 0;
     while (ka < ea && kb < eb) {
       int ca = a[ka], cb = b[kb];

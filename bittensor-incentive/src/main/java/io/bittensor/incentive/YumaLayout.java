@@ -60,37 +60,39 @@ final class YumaLayout {
       inactive[i] = saturatingAdd(lastUpdate[i], params.activityCutoff()) < block;
     }
 
+    // Each pattern is filled in one pass into arrays sized for the worst case, then trimmed.
     int[] rowPtr = weights.rawRowPtr();
     int[] cols = weights.rawCols();
     double[] vals = weights.rawVals();
-    int kept = 0;
+    int bound = 0;
     for (int i = 0; i < n; i++) {
-      if (!permits[i]) {
-        continue;
-      }
-      for (int k = rowPtr[i]; k < rowPtr[i + 1]; k++) {
-        if (keepWeight(i, cols[k], vals[k], lastUpdate, registeredAt)) {
-          kept++;
-        }
+      if (permits[i]) {
+        bound += rowPtr[i + 1] - rowPtr[i];
       }
     }
     wPtr = new int[n + 1];
-    wCol = new int[kept];
-    wSrc = new int[kept];
-    wRow = new int[kept];
+    int[] wc = new int[bound];
+    int[] ws = new int[bound];
+    int[] wr = new int[bound];
     int m = 0;
     for (int i = 0; i < n; i++) {
       if (permits[i]) {
+        long updated = lastUpdate[i];
         for (int k = rowPtr[i]; k < rowPtr[i + 1]; k++) {
-          if (keepWeight(i, cols[k], vals[k], lastUpdate, registeredAt)) {
-            wCol[m] = cols[k];
-            wSrc[m] = k;
-            wRow[m++] = i;
+          int j = cols[k];
+          if (j != i && vals[k] != 0 && updated > registeredAt[j]) {
+            wc[m] = j;
+            ws[m] = k;
+            wr[m++] = i;
           }
         }
       }
       wPtr[i + 1] = m;
     }
+    wCol = trim(wc, m);
+    wSrc = trim(ws, m);
+    wRow = trim(wr, m);
+    int kept = m;
 
     cPtr = new int[n + 1];
     for (int k = 0; k < kept; k++) {
@@ -110,35 +112,26 @@ final class YumaLayout {
     int[] bCols = bonds.rawCols();
     double[] bVals = bonds.rawVals();
     bPtr = new int[n + 1];
-    int keptBonds = 0;
-    for (int k = 0; k < bVals.length; k++) {
-      if (bVals[k] != 0 && lastTempo > registeredAt[bCols[k]]) {
-        keptBonds++;
-      }
-    }
-    bCol = new int[keptBonds];
-    bSrc = new int[keptBonds];
+    int[] bc = new int[bVals.length];
+    int[] bs = new int[bVals.length];
     m = 0;
     for (int i = 0; i < n; i++) {
       for (int k = bRowPtr[i]; k < bRowPtr[i + 1]; k++) {
         if (bVals[k] != 0 && lastTempo > registeredAt[bCols[k]]) {
-          bCol[m] = bCols[k];
-          bSrc[m++] = k;
+          bc[m] = bCols[k];
+          bs[m++] = k;
         }
       }
       bPtr[i + 1] = m;
     }
+    bCol = trim(bc, m);
+    bSrc = trim(bs, m);
 
     uPtr = new int[n + 1];
-    int union = 0;
-    for (int i = 0; i < n; i++) {
-      union += PaperKernel.unionSize(wCol, wPtr[i], wPtr[i + 1], bCol, bPtr[i], bPtr[i + 1]);
-      uPtr[i + 1] = union;
-    }
-    uRow = new int[union];
-    uCol = new int[union];
-    uW = new int[union];
-    uB = new int[union];
+    int[] ur = new int[kept + m];
+    int[] uc = new int[kept + m];
+    int[] uw = new int[kept + m];
+    int[] ub = new int[kept + m];
     int u = 0;
     for (int i = 0; i < n; i++) {
       int kw = wPtr[i];
@@ -149,23 +142,27 @@ final class YumaLayout {
         int cw = kw < ew ? wCol[kw] : Integer.MAX_VALUE;
         int cb = kb < eb ? bCol[kb] : Integer.MAX_VALUE;
         int c = Math.min(cw, cb);
-        uRow[u] = i;
-        uCol[u] = c;
-        uW[u] = cw == c ? kw++ : -1;
-        uB[u] = cb == c ? kb++ : -1;
+        ur[u] = i;
+        uc[u] = c;
+        uw[u] = cw == c ? kw++ : -1;
+        ub[u] = cb == c ? kb++ : -1;
         u++;
       }
+      uPtr[i + 1] = u;
     }
+    uRow = trim(ur, u);
+    uCol = trim(uc, u);
+    uW = trim(uw, u);
+    uB = trim(ub, u);
+  }
+
+  private static int[] trim(int[] a, int size) {
+    return size == a.length ? a : java.util.Arrays.copyOf(a, size);
   }
 
   /** The layout of {@code state}'s epoch under {@code params}. */
   static YumaLayout of(YumaState state, YumaParams params) {
     return new YumaLayout(state, params);
-  }
-
-  private static boolean keepWeight(
-      int i, int j, double value, long[] lastUpdate, long[] registeredAt) {
-    return j != i && value != 0 && lastUpdate[i] > registeredAt[j];
   }
 
   private static long saturatingAdd(long a, long b) {
