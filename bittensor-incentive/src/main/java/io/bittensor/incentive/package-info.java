@@ -12,6 +12,10 @@
  *   <li>Immutable inputs and outputs: {@link io.bittensor.incentive.PeerVector},
  *       {@link io.bittensor.incentive.PeerMatrix} (dense or CSR, same numbers),
  *       {@link io.bittensor.incentive.NetworkState}, {@link io.bittensor.incentive.EpochResult}.
+ *   <li>{@link io.bittensor.incentive.YumaConsensus}: Yuma Consensus, the mechanism the Bittensor
+ *       chain runs, with {@link io.bittensor.incentive.YumaParams} (the chain's defaults),
+ *       {@link io.bittensor.incentive.YumaState} (the chain's per-peer bookkeeping) and
+ *       {@link io.bittensor.incentive.YumaResult}; in float64 or the chain's fixed-point formats.
  *   <li>{@link io.bittensor.incentive.PaperOps}: the same formulas as allocation-free static
  *       operations on arrays.
  *   <li>{@link io.bittensor.incentive.ConsensusPeg}: the rule that raises the fewest weights a
