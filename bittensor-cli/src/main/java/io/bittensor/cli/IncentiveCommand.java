@@ -6,6 +6,8 @@ import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.incentive.NetworkState;
 import io.bittensor.incentive.PaperMechanism;
 import io.bittensor.incentive.SyntheticNetworks;
+import io.bittensor.incentive.YumaConsensus;
+import io.bittensor.incentive.YumaResult;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -14,6 +16,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.function.BiFunction;
+import java.util.function.Function;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -42,7 +46,10 @@ final class IncentiveCommand implements Runnable {
             + " the last epoch's result as JSON.",
         "State: {\"stake\":[..], \"weights\":[[..],..], \"bonds\":[[..],..],"
             + " \"params\":{\"rho\":..,\"kappa\":..,\"tau\":..,\"bondShare\":..}};"
-            + " weights and bonds may be sparse: {\"n\":N,\"rows\":[{\"cols\":[..],\"vals\":[..]},..]}."
+            + " weights and bonds may be sparse: {\"n\":N,\"rows\":[{\"cols\":[..],\"vals\":[..]},..]}.",
+        "With --mechanism yuma or yuma3 the state may add \"lastUpdate\", \"registeredAt\","
+            + " \"validatorPermit\" (one per peer) and \"currentBlock\"; params are Yuma's"
+            + " (see bittensor-cli/README.md)."
       })
   static final class Step implements java.util.concurrent.Callable<Integer> {
     @Spec CommandSpec spec;
@@ -59,30 +66,60 @@ final class IncentiveCommand implements Runnable {
         description = "Write the result here instead of stdout.")
     Path out;
 
+    @Option(names = "--mechanism", defaultValue = "paper", paramLabel = "NAME",
+        description = "${COMPLETION-CANDIDATES}: the paper's mechanism (default), Yuma"
+            + " Consensus as the Bittensor chain runs it, or Yuma with Yuma 3 bonds.")
+    Mechanism mechanism;
+
+    /** The mechanisms {@code --mechanism} names. */
+    enum Mechanism { paper, yuma, yuma3 }
+
+    /** Writes a result to a stream. */
+    private interface Writer {
+      void write(OutputStream out) throws IOException;
+    }
+
     @Override
     public Integer call() throws IOException {
       if (epochs < 1) {
         throw CliException.badInput("--epochs must be >= 1, was " + epochs, null);
       }
-      StateJson.Input input = StateJson.parse(readState());
-      PaperMechanism mechanism = IncentiveMechanism.paper(input.params());
-      NetworkState current = input.state();
-      EpochResult result = null;
-      for (int e = 0; e < epochs; e++) {
-        result = mechanism.step(current);
-        current = mechanism.advance(current, result);
+      byte[] json = readState();
+      if (mechanism == Mechanism.paper) {
+        StateJson.Input input = StateJson.parse(json);
+        PaperMechanism paper = IncentiveMechanism.paper(input.params());
+        EpochResult last = lastOf(input.state(), paper::step, paper::advance);
+        emit(o -> StateJson.write(last, input.sparseBonds(), o));
+      } else {
+        StateJson.YumaInput input = StateJson.parseYuma(json, mechanism == Mechanism.yuma3);
+        YumaConsensus yuma = YumaConsensus.of(input.params());
+        YumaResult last = lastOf(input.state(), yuma::epoch, yuma::advance);
+        emit(o -> StateJson.writeYuma(last, input.sparseBonds(), o));
       }
+      return 0;
+    }
+
+    /** Runs {@code epochs} epochs from {@code state}, each on what the last one left. */
+    private <S, R> R lastOf(S state, Function<S, R> epoch, BiFunction<S, R, S> advance) {
+      R result = null;
+      for (int e = 0; e < epochs; e++) {
+        result = epoch.apply(state);
+        state = advance.apply(state, result);
+      }
+      return result;
+    }
+
+    private void emit(Writer writer) throws IOException {
       if (out == null) {
         ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-        StateJson.write(result, input.sparseBonds(), buffer);
+        writer.write(buffer);
         spec.commandLine().getOut().println(buffer.toString(java.nio.charset.StandardCharsets.UTF_8));
         spec.commandLine().getOut().flush();
       } else {
         try (OutputStream file = Files.newOutputStream(out)) {
-          StateJson.write(result, input.sparseBonds(), file);
+          writer.write(file);
         }
       }
-      return 0;
     }
 
     private byte[] readState() {

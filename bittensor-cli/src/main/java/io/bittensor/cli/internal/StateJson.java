@@ -12,6 +12,9 @@ import io.bittensor.incentive.NetworkState;
 import io.bittensor.incentive.PaperParams;
 import io.bittensor.incentive.PeerMatrix;
 import io.bittensor.incentive.PeerVector;
+import io.bittensor.incentive.YumaParams;
+import io.bittensor.incentive.YumaResult;
+import io.bittensor.incentive.YumaState;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.Iterator;
@@ -26,32 +29,110 @@ public final class StateJson {
   private static final Set<String> STATE_FIELDS = Set.of("stake", "weights", "bonds", "params");
   private static final Set<String> PARAM_FIELDS =
       Set.of("rho", "kappa", "tau", "inflation", "bondShare", "normalizeRows", "maskSelfWeights");
+  /** What a Yuma state adds: the chain's per-peer bookkeeping. */
+  private static final Set<String> YUMA_ONLY_FIELDS =
+      Set.of("currentBlock", "lastUpdate", "registeredAt", "validatorPermit");
+  private static final Set<String> YUMA_STATE_FIELDS = Set.of("stake", "weights", "bonds",
+      "params", "currentBlock", "lastUpdate", "registeredAt", "validatorPermit");
+  private static final Set<String> YUMA_PARAM_FIELDS = Set.of("kappa", "bondsMovingAverage",
+      "bondsPenalty", "liquidAlpha", "alphaLow", "alphaHigh", "alphaSigmoidSteepness",
+      "maxAllowedValidators", "activityCutoff", "tempo", "minStake", "tau", "inflation",
+      "precision");
 
   private StateJson() {}
 
   /** A parsed state: the network, the mechanism's parameters, and the form bonds came in. */
   public record Input(NetworkState state, PaperParams params, boolean sparseBonds) {}
 
+  /** A parsed Yuma state: the chain's state, Yuma's parameters, and the form bonds came in. */
+  public record YumaInput(YumaState state, YumaParams params, boolean sparseBonds) {}
+
   /** Parses a state document. */
   public static Input parse(byte[] json) {
-    JsonNode root;
+    return parse(tree(json));
+  }
+
+  private static JsonNode tree(byte[] json) {
     try {
-      root = MAPPER.readTree(json);
+      return MAPPER.readTree(json);
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw bad("not valid JSON: " + e.getOriginalMessage() + " at line "
           + (e.getLocation() == null ? "?" : e.getLocation().getLineNr()));
     } catch (IOException e) {
       throw bad("cannot read JSON: " + e.getMessage());
     }
-    return parse(root);
   }
 
   /** Parses a state document already read as a tree. */
   public static Input parse(JsonNode root) {
-    if (root == null || !root.isObject()) {
-      throw bad("the state must be a JSON object with \"stake\" and \"weights\"");
+    requireObject(root);
+    for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
+      String name = it.next();
+      if (YUMA_ONLY_FIELDS.contains(name)) {
+        throw bad(name + ": only read with --mechanism yuma or yuma3");
+      }
     }
     requireKnownFields(root, STATE_FIELDS, "");
+    Network network = network(root);
+    PaperParams params = params(root.get("params"));
+    try {
+      return new Input(new NetworkState(network.stake, network.weights, network.bonds), params,
+          network.sparseBonds);
+    } catch (IllegalArgumentException e) {
+      throw bad(e.getMessage());
+    }
+  }
+
+  /**
+   * Parses a Yuma state document: the paper's fields, Yuma's {@code params}, and the optional
+   * per-peer {@code lastUpdate}, {@code registeredAt}, {@code validatorPermit} and the
+   * {@code currentBlock} (defaults: {@link YumaState#of}, everyone active and permitted).
+   *
+   * @param yuma3 run Yuma 3's bonds ({@code --mechanism yuma3})
+   */
+  public static YumaInput parseYuma(byte[] json, boolean yuma3) {
+    JsonNode root = tree(json);
+    requireObject(root);
+    requireKnownFields(root, YUMA_STATE_FIELDS, "");
+    Network network = network(root);
+    YumaParams params = yumaParams(root.get("params")).withYuma3(yuma3);
+    int n = network.stake.size();
+    YumaState state;
+    try {
+      state = YumaState.of(new NetworkState(network.stake, network.weights, network.bonds));
+    } catch (IllegalArgumentException e) {
+      throw bad((e.getMessage().startsWith("bond") ? "bonds: " : "") + e.getMessage());
+    }
+    JsonNode lastUpdate = root.get("lastUpdate");
+    if (lastUpdate != null && !lastUpdate.isNull()) {
+      state = state.withLastUpdate(blocks(lastUpdate, "lastUpdate", n));
+    }
+    JsonNode registeredAt = root.get("registeredAt");
+    if (registeredAt != null && !registeredAt.isNull()) {
+      state = state.withRegisteredAt(blocks(registeredAt, "registeredAt", n));
+    }
+    JsonNode permits = root.get("validatorPermit");
+    if (permits != null && !permits.isNull()) {
+      state = state.withValidatorPermits(booleans(permits, "validatorPermit", n));
+    }
+    JsonNode block = root.get("currentBlock");
+    if (block != null && !block.isNull()) {
+      state = state.withCurrentBlock(block(block, "currentBlock"));
+    } else if (lastUpdate != null && !lastUpdate.isNull()) {
+      long latest = 0;
+      for (long b : state.lastUpdate()) {
+        latest = Math.max(latest, b);
+      }
+      state = state.withCurrentBlock(latest); // the newest update happened now
+    }
+    return new YumaInput(state, params, network.sparseBonds);
+  }
+
+  /** Stake, weights and bonds as read, and the form bonds should be written in. */
+  private record Network(PeerVector stake, PeerMatrix weights, PeerMatrix bonds,
+      boolean sparseBonds) {}
+
+  private static Network network(JsonNode root) {
     PeerVector stake = vector(require(root, "stake", ""), "stake");
     int n = stake.size();
     PeerMatrix weights = matrix(require(root, "weights", ""), "weights", n);
@@ -60,11 +141,117 @@ public final class StateJson {
         ? PeerMatrix.zeros(n) : matrix(bondsNode, "bonds", n);
     boolean sparseBonds = bondsNode == null || bondsNode.isNull()
         ? weights instanceof CsrMatrix : bondsNode.isObject();
-    PaperParams params = params(root.get("params"));
+    return new Network(stake, weights, bonds, sparseBonds);
+  }
+
+  private static void requireObject(JsonNode root) {
+    if (root == null || !root.isObject()) {
+      throw bad("the state must be a JSON object with \"stake\" and \"weights\"");
+    }
+  }
+
+  private static YumaParams yumaParams(JsonNode node) {
+    YumaParams p = YumaParams.defaults();
+    if (node == null || node.isNull()) {
+      return p;
+    }
+    if (!node.isObject()) {
+      throw bad("params: must be an object");
+    }
+    requireKnownFields(node, YUMA_PARAM_FIELDS, "params.");
+    if (node.has("tau") && node.has("inflation")) {
+      throw bad("params: give either \"tau\" or \"inflation\", not both");
+    }
+    YumaParams.Builder b = p.toBuilder();
     try {
-      return new Input(new NetworkState(stake, weights, bonds), params, sparseBonds);
+      if (node.has("kappa")) {
+        b.kappa(number(node.get("kappa"), "params.kappa"));
+      }
+      if (node.has("bondsMovingAverage")) {
+        b.bondsMovingAverage(number(node.get("bondsMovingAverage"), "params.bondsMovingAverage"));
+      }
+      if (node.has("bondsPenalty")) {
+        b.bondsPenalty(number(node.get("bondsPenalty"), "params.bondsPenalty"));
+      }
+      if (node.has("liquidAlpha")) {
+        b.liquidAlpha(bool(node.get("liquidAlpha"), "params.liquidAlpha"));
+      }
+      double low = node.has("alphaLow") ? number(node.get("alphaLow"), "params.alphaLow")
+          : p.alphaLow();
+      double high = node.has("alphaHigh") ? number(node.get("alphaHigh"), "params.alphaHigh")
+          : p.alphaHigh();
+      b.alphas(low, high);
+      if (node.has("alphaSigmoidSteepness")) {
+        b.alphaSigmoidSteepness(
+            number(node.get("alphaSigmoidSteepness"), "params.alphaSigmoidSteepness"));
+      }
+      if (node.has("maxAllowedValidators")) {
+        b.maxAllowedValidators(
+            (int) block(node.get("maxAllowedValidators"), "params.maxAllowedValidators"));
+      }
+      if (node.has("activityCutoff")) {
+        b.activityCutoff(block(node.get("activityCutoff"), "params.activityCutoff"));
+      }
+      if (node.has("tempo")) {
+        b.tempo((int) block(node.get("tempo"), "params.tempo"));
+      }
+      if (node.has("minStake")) {
+        b.minStake(number(node.get("minStake"), "params.minStake"));
+      }
+      if (node.has("tau")) {
+        b.emission(Emission.fixed(number(node.get("tau"), "params.tau")));
+      }
+      if (node.has("inflation")) {
+        b.emission(Emission.inflation(number(node.get("inflation"), "params.inflation")));
+      }
+      if (node.has("precision")) {
+        b.precision(precision(node.get("precision")));
+      }
+      return b.build();
     } catch (IllegalArgumentException e) {
-      throw bad(e.getMessage());
+      throw bad("params." + e.getMessage());
+    }
+  }
+
+  private static YumaParams.Precision precision(JsonNode node) {
+    String text = node.isTextual() ? node.asText() : "";
+    return switch (text) {
+      case "float64" -> YumaParams.Precision.FLOAT64;
+      case "fixed-point" -> YumaParams.Precision.FIXED_POINT;
+      default -> throw bad("params.precision: must be \"float64\" or \"fixed-point\", was "
+          + node);
+    };
+  }
+
+  private static long[] blocks(JsonNode node, String path, int n) {
+    requireArrayOf(node, path, n, "whole block numbers");
+    long[] out = new long[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = block(node.get(i), path + "[" + i + "]");
+    }
+    return out;
+  }
+
+  private static long block(JsonNode node, String path) {
+    if (node == null || !node.canConvertToExactIntegral() || node.asLong() < 0) {
+      throw bad(path + ": must be a whole number >= 0, was " + node);
+    }
+    return node.asLong();
+  }
+
+  private static boolean[] booleans(JsonNode node, String path, int n) {
+    requireArrayOf(node, path, n, "true or false values");
+    boolean[] out = new boolean[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = bool(node.get(i), path + "[" + i + "]");
+    }
+    return out;
+  }
+
+  private static void requireArrayOf(JsonNode node, String path, int n, String what) {
+    if (!node.isArray() || node.size() != n) {
+      throw bad(path + ": expected an array of " + n + " " + what + " (one per peer), got "
+          + (node.isArray() ? node.size() + " entries" : node.getNodeType()));
     }
   }
 
@@ -251,22 +438,56 @@ public final class StateJson {
     try (JsonGenerator g = MAPPER.getFactory().createGenerator(out)) {
       g.useDefaultPrettyPrinter();
       g.writeStartObject();
-      writeVector(g, "ranks", r.ranks());
-      writeVector(g, "trust", r.trust());
-      writeVector(g, "consensus", r.consensus());
-      writeVector(g, "incentive", r.incentive());
-      writeVector(g, "dividends", r.dividends());
-      g.writeFieldName("bonds");
-      if (sparseBonds) {
-        writeSparse(g, r.bonds().toCsr());
-      } else {
-        writeDense(g, r.bonds());
-      }
-      writeVector(g, "emission", r.emission());
-      writeVector(g, "stake", r.stake());
-      g.writeNumberField("loss", r.loss());
+      writeEpoch(g, r, sparseBonds);
       g.writeEndObject();
     }
+  }
+
+  /**
+   * Writes a Yuma epoch result: the fields of {@link #write}, then {@code validatorTrust},
+   * {@code serverEmission}, {@code validatorEmission}, {@code validatorPermit} (for the next
+   * epoch) and {@code active}.
+   */
+  public static void writeYuma(YumaResult r, boolean sparseBonds, OutputStream out)
+      throws IOException {
+    try (JsonGenerator g = MAPPER.getFactory().createGenerator(out)) {
+      g.useDefaultPrettyPrinter();
+      g.writeStartObject();
+      writeEpoch(g, r.epoch(), sparseBonds);
+      writeVector(g, "validatorTrust", r.validatorTrust());
+      writeVector(g, "serverEmission", r.serverEmission());
+      writeVector(g, "validatorEmission", r.validatorEmission());
+      writeBooleans(g, "validatorPermit", r.validatorPermits());
+      writeBooleans(g, "active", r.active());
+      g.writeEndObject();
+    }
+  }
+
+  private static void writeBooleans(JsonGenerator g, String name, boolean[] values)
+      throws IOException {
+    g.writeArrayFieldStart(name);
+    for (boolean b : values) {
+      g.writeBoolean(b);
+    }
+    g.writeEndArray();
+  }
+
+  private static void writeEpoch(JsonGenerator g, EpochResult r, boolean sparseBonds)
+      throws IOException {
+    writeVector(g, "ranks", r.ranks());
+    writeVector(g, "trust", r.trust());
+    writeVector(g, "consensus", r.consensus());
+    writeVector(g, "incentive", r.incentive());
+    writeVector(g, "dividends", r.dividends());
+    g.writeFieldName("bonds");
+    if (sparseBonds) {
+      writeSparse(g, r.bonds().toCsr());
+    } else {
+      writeDense(g, r.bonds());
+    }
+    writeVector(g, "emission", r.emission());
+    writeVector(g, "stake", r.stake());
+    g.writeNumberField("loss", r.loss());
   }
 
   private static void writeVector(JsonGenerator g, String name, PeerVector v) throws IOException {
