@@ -1,5 +1,6 @@
 package io.bittensor.examples;
 
+import io.bittensor.cli.report.LineChart;
 import io.bittensor.incentive.DenseMatrix;
 import io.bittensor.incentive.Emission;
 import io.bittensor.incentive.EpochResult;
@@ -26,14 +27,14 @@ import java.util.function.ToDoubleFunction;
  * The same three markets under the paper's mechanism, Yuma Consensus and Yuma 3: who gains stake
  * when a cabal votes for itself, when a validator copies published consensus instead of
  * evaluating servers, and when a validator changes its mind after everyone else. Writes
- * {@code mechanism-comparison.csv} (every peer's share of holdings at every epoch) and
- * {@code mechanism-comparison.png} (the tracked quantity of each market, per mechanism) to the
- * directory given (default {@code target/mechanism-comparison}).
+ * {@code mechanism-comparison.csv} (every peer's share of holdings at every epoch) and, per
+ * market, {@code mechanism-comparison-MARKET.png} (the tracked quantity, one line per mechanism;
+ * drawn with the CLI's {@code LineChart}) to the directory given (default
+ * {@code target/mechanism-comparison}).
  *
  * <pre>
  * mvn -B -q -pl examples -am package -DskipTests
- * java -cp examples/target/classes:bittensor-incentive/target/classes:\
- * $HOME/.m2/repository/org/jfree/jfreechart/1.5.6/jfreechart-1.5.6.jar \
+ * java -cp examples/target/classes:bittensor-cli/target/bittensor.jar \
  *     io.bittensor.examples.MechanismComparison target/mechanism-comparison
  * </pre>
  *
@@ -63,13 +64,30 @@ public final class MechanismComparison {
   }
 
   /**
-   * Writes {@code mechanism-comparison.csv} and {@code mechanism-comparison.png} into {@code dir}
-   * (created if missing).
+   * Writes {@code mechanism-comparison.csv} and one plot per market,
+   * {@code mechanism-comparison-MARKET.png}, into {@code dir} (created if missing).
    */
   public static void write(List<Run> runs, Path dir) throws IOException {
     Files.createDirectories(dir);
     Files.writeString(dir.resolve("mechanism-comparison.csv"), csv(runs));
-    ComparisonChart.write(runs, dir.resolve("mechanism-comparison.png"));
+    for (Market market : markets()) {
+      LineChart chart = LineChart.titled(market.name() + ": " + market.tracked())
+          .axes("epoch", market.tracked());
+      double lo = Double.POSITIVE_INFINITY;
+      double hi = Double.NEGATIVE_INFINITY;
+      for (Run r : runs) {
+        if (r.market().name().equals(market.name())) {
+          chart.series(r.mechanism(), r.tracked());
+          for (double v : r.tracked()) {
+            lo = Math.min(lo, v);
+            hi = Math.max(hi, v);
+          }
+        }
+      }
+      double pad = Math.max(0.05 * (hi - lo), 1e-3);
+      chart.yRange(lo - pad, hi + pad)
+          .writePng(dir.resolve("mechanism-comparison-" + market.name() + ".png"), 900, 420);
+    }
   }
 
   /** Every market under every mechanism. */

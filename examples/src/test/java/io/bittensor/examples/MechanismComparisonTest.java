@@ -70,7 +70,9 @@ class MechanismComparisonTest {
     assertEquals("market,mechanism,epoch,peer,share", csv.get(0));
     int peers = 10 + 9 + 6;
     assertEquals(1 + 3 * (MechanismComparison.EPOCHS + 1) * peers, csv.size());
-    byte[] png = Files.readAllBytes(dir.resolve("mechanism-comparison.png"));
-    assertTrue(png.length > 10_000 && png[1] == 'P' && png[2] == 'N' && png[3] == 'G');
+    for (String market : new String[] {"cabal", "weight-copier", "late-changer"}) {
+      byte[] png = Files.readAllBytes(dir.resolve("mechanism-comparison-" + market + ".png"));
+      assertTrue(png.length > 10_000 && png[1] == 'P' && png[2] == 'N' && png[3] == 'G', market);
+    }
   }
 }
