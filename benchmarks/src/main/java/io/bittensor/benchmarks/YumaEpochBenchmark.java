@@ -1,5 +1,6 @@
 package io.bittensor.benchmarks;
 
+import io.bittensor.incentive.CsrMatrix;
 import io.bittensor.incentive.EpochResult;
 import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.incentive.NetworkState;
@@ -28,7 +29,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * network? Sparse networks of 256, 1024 and 4096 peers, 64 weights a row
  * ({@link SyntheticNetworks#sparse}, seed 42, bonds on the weights' pattern); Yuma runs the
  * chain's shape of subnet: validator permits for the 256 largest stakes (at most 256
- * validators), everyone active. The paper's mechanism scores every row.
+ * validators), everyone active, bonds held by the permitted rows only (the chain clears the
+ * bonds of a peer without a permit). The paper's mechanism scores every row, bonds on all.
  *
  * <p>{@code mechanism}: {@code paper}; {@code yuma} (classic bonds, float64); {@code yuma3}
  * (Yuma 3 bonds with liquid alpha, float64); {@code yuma-fixed} (classic, in the chain's
@@ -65,7 +67,9 @@ public class YumaEpochBenchmark {
   @Setup
   public void setUp() {
     network = SyntheticNetworks.sparse(peers, 64, 42, true);
-    state = YumaState.of(network).withValidatorPermits(largest(network, VALIDATORS));
+    boolean[] permits = largest(network, VALIDATORS);
+    state = YumaState.of(network.withBonds(rows(network.bonds().toCsr(), permits)))
+        .withValidatorPermits(permits);
     YumaParams params = YumaParams.defaults().withMaxAllowedValidators(VALIDATORS);
     yuma = switch (mechanism) {
       case "paper" -> null;
@@ -87,6 +91,24 @@ public class YumaEpochBenchmark {
         .limit(k)
         .forEach(i -> permits[i] = true);
     return permits;
+  }
+
+  /** The rows of {@code m} whose flag is set; the others emptied. */
+  static CsrMatrix rows(CsrMatrix m, boolean[] keep) {
+    CsrMatrix.Builder b = CsrMatrix.builder(m.size());
+    for (int i = 0; i < m.size(); i++) {
+      if (keep[i]) {
+        int len = m.rowEnd(i) - m.rowStart(i);
+        int[] cols = new int[len];
+        double[] vals = new double[len];
+        for (int k = 0; k < len; k++) {
+          cols[k] = m.colAt(m.rowStart(i) + k);
+          vals[k] = m.valueAt(m.rowStart(i) + k);
+        }
+        b.row(i, cols, vals);
+      }
+    }
+    return b.build();
   }
 
   @Benchmark

@@ -7,9 +7,7 @@ import static io.bittensor.incentive.I32F32.fromInt;
 import static io.bittensor.incentive.I32F32.mul;
 import static io.bittensor.incentive.I32F32.sub;
 
-import java.math.BigDecimal;
 import java.math.BigInteger;
-import java.math.RoundingMode;
 import java.util.Arrays;
 
 /**
@@ -113,26 +111,72 @@ final class YumaFixedKernel {
    */
   static long[] normalizedStake(double[] raw, double minStake) {
     int n = raw.length;
+    long[] whole = new long[n];
+    long wholeTotal = 0;
+    boolean integral = true;
+    for (int i = 0; i < n && integral; i++) {
+      double x = raw[i] < minStake ? 0 : raw[i]; // whole stakes: floor(x) < min iff x < min
+      integral = x == Math.rint(x) && x < 0x1p62 && wholeTotal + x < 0x1p62;
+      whole[i] = (long) x;
+      wholeTotal += whole[i];
+    }
+    long[] out = new long[n];
+    if (integral) {
+      // Whole stakes (rao): floor(floor(s 2^64 / T) / 2^32) = floor(s 2^32 / T), in 128 bits.
+      if (wholeTotal != 0) {
+        for (int i = 0; i < n; i++) {
+          out[i] = I32F32.divideUnsigned128(whole[i] >>> 32, whole[i] << 32, wholeTotal);
+        }
+      }
+      return out;
+    }
     BigInteger[] s64 = new BigInteger[n];
     BigInteger total = BigInteger.ZERO;
-    BigDecimal scale = new BigDecimal(BigInteger.ONE.shiftLeft(64));
     for (int i = 0; i < n; i++) {
-      BigInteger v =
-          new BigDecimal(raw[i]).multiply(scale).setScale(0, RoundingMode.HALF_EVEN).toBigInteger();
+      BigInteger v = fixed64(raw[i]);
       if (v.shiftRight(64).doubleValue() < minStake) {
         v = BigInteger.ZERO;
       }
       s64[i] = v;
       total = total.add(v);
     }
-    long[] out = new long[n];
     if (total.signum() == 0) {
       return out;
     }
     for (int i = 0; i < n; i++) {
-      out[i] = s64[i].shiftLeft(64).divide(total).shiftRight(32).longValueExact();
+      // I64F64 division truncates; the conversion to I32F32 drops 32 more fractional bits.
+      out[i] = s64[i].shiftLeft(32).divide(total).longValueExact();
     }
     return out;
+  }
+
+  /** {@code I64F64::from_num(x)}: {@code x * 2^64} rounded to nearest, ties to even; x finite, >= 0. */
+  static BigInteger fixed64(double x) {
+    if (x == 0) {
+      return BigInteger.ZERO;
+    }
+    long bits = Double.doubleToRawLongBits(x);
+    int exponent = (int) ((bits >>> 52) & 0x7FF);
+    long mantissa = bits & ((1L << 52) - 1);
+    if (exponent == 0) {
+      exponent = 1; // subnormal
+    } else {
+      mantissa |= 1L << 52;
+    }
+    int shift = exponent - 1075 + 64; // x * 2^64 = mantissa * 2^shift
+    if (shift >= 0) {
+      return BigInteger.valueOf(mantissa).shiftLeft(shift);
+    }
+    if (shift < -63) {
+      return BigInteger.ZERO; // below half a unit of 2^-64
+    }
+    long q = mantissa >>> -shift;
+    long rem = mantissa & ((1L << -shift) - 1);
+    long half = 1L << (-shift - 1);
+    if (rem > half || (rem == half && (q & 1) == 1)) {
+      q++;
+    }
+    return BigInteger.valueOf(q);
   }
 
   /** The chain's {@code inplace_normalize}: each value divided by the sum, unless it is 0. */

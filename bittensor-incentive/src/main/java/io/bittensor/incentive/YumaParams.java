@@ -20,6 +20,8 @@ import java.util.Objects;
  * {@link #kappaU16()} and friends give back the chain's integers. In {@link Precision#FIXED_POINT}
  * mode each fraction is rounded to the chain's integer first.
  *
+ * <p>Thread-safe: immutable.
+ *
  * @param kappa the consensus majority: a target's consensus weight is the weight that validators
  *     holding this share of stake give it at least (the stake-weighted {@code kappa}-quantile from
  *     the top); in {@code [0, 1]}; default {@code 32767/65535}, just under one half

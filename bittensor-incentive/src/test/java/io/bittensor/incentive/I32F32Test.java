@@ -137,6 +137,34 @@ class I32F32Test {
     assertEquals(0, I32F32.safeLn(-I32F32.ONE));
   }
 
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void wholeStakesTakeTheFastPathToTheSameNumbers(long seed) {
+    // Halving every stake changes nothing in exact arithmetic: the whole stakes take the 128-bit
+    // path, their halves (some fractional) the 64.64 big-integer path of the chain's formats.
+    SplittableRandom random = new SplittableRandom(seed);
+    int n = 1 + random.nextInt(300);
+    double[] whole = new double[n];
+    double[] halves = new double[n];
+    for (int i = 0; i < n; i++) {
+      whole[i] = random.nextInt(4) == 0 ? 0 : random.nextLong(1, 1L << 50);
+      halves[i] = whole[i] / 2;
+    }
+    whole[0] = 2 * random.nextLong(0, 1L << 49) + 1; // odd: its half is fractional
+    halves[0] = whole[0] / 2;
+    assertEquals(java.util.Arrays.toString(YumaFixedKernel.normalizedStake(whole, 0)),
+        java.util.Arrays.toString(YumaFixedKernel.normalizedStake(halves, 0)), "seed " + seed);
+  }
+
+  @Test
+  void fixed64RoundsADoubleToTheNearest64thBit() {
+    assertEquals(BigInteger.ONE.shiftLeft(64), YumaFixedKernel.fixed64(1.0));
+    assertEquals(BigInteger.valueOf(3).shiftLeft(62), YumaFixedKernel.fixed64(0.75));
+    assertEquals(BigInteger.ZERO, YumaFixedKernel.fixed64(0x1p-66)); // a quarter unit
+    assertEquals(BigInteger.ONE, YumaFixedKernel.fixed64(0x1p-64 * 1.5 - 0x1p-64 / 2)); // 1 unit
+    assertEquals(BigInteger.valueOf(2), YumaFixedKernel.fixed64(0x1p-64 * 1.5)); // tie to even
+  }
+
   @Test
   void additionAndSubtractionSaturate() {
     assertEquals(Long.MAX_VALUE, I32F32.add(Long.MAX_VALUE, 1));
