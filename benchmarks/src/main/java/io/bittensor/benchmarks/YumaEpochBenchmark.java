@@ -38,8 +38,11 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <pre>
  * mvn -B -q -pl benchmarks -am package -DskipTests
- * java -jar benchmarks/target/benchmarks.jar YumaEpochBenchmark
+ * java -jar benchmarks/target/benchmarks.jar YumaEpochBenchmark -bm sample -tu us
  * </pre>
+ *
+ * <p>On a shared machine, {@link #main} interleaves the mechanisms so that all see the same load.
+ * Results and discussion: {@code docs/yuma.md}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -116,14 +119,57 @@ public class YumaEpochBenchmark {
     return yuma == null ? paper.step(network) : yuma.epoch(state).epoch();
   }
 
-  /** Runs each configuration once: a smoke test of the set-up. */
+  /**
+   * For a shared, noisy machine: runs the four mechanisms in turn, one epoch each, round after
+   * round, so all see the same load, and prints each one's fastest and median epoch per size
+   * (microseconds) and the ratios to the paper's. Arguments: rounds (default 200) and sizes
+   * (default 256 1024 4096).
+   *
+   * <pre>
+   * java -cp benchmarks/target/benchmarks.jar io.bittensor.benchmarks.YumaEpochBenchmark 200
+   * </pre>
+   */
   public static void main(String[] args) {
-    for (String m : Arrays.asList("paper", "yuma", "yuma3", "yuma-fixed")) {
-      YumaEpochBenchmark b = new YumaEpochBenchmark();
-      b.peers = 1024;
-      b.mechanism = m;
-      b.setUp();
-      System.out.println(m + ": minted " + b.epoch().minted());
+    int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 200;
+    int[] sizes = args.length > 1
+        ? Arrays.stream(args, 1, args.length).mapToInt(Integer::parseInt).toArray()
+        : new int[] {256, 1024, 4096};
+    String[] mechanisms = {"paper", "yuma", "yuma3", "yuma-fixed"};
+    for (int n : sizes) {
+      YumaEpochBenchmark[] b = new YumaEpochBenchmark[mechanisms.length];
+      for (int m = 0; m < b.length; m++) {
+        b[m] = new YumaEpochBenchmark();
+        b[m].peers = n;
+        b[m].mechanism = mechanisms[m];
+        b[m].setUp();
+      }
+      long[][] nanos = new long[b.length][rounds];
+      double sink = 0;
+      for (int r = -rounds; r < rounds; r++) { // the first half warms up
+        for (int m = 0; m < b.length; m++) {
+          long start = System.nanoTime();
+          sink += b[m].epoch().minted();
+          if (r >= 0) {
+            nanos[m][r] = System.nanoTime() - start;
+          }
+        }
+      }
+      StringBuilder line = new StringBuilder("peers " + n + ":");
+      double paperMin = 0;
+      double paperMedian = 0;
+      for (int m = 0; m < b.length; m++) {
+        long[] t = nanos[m].clone();
+        Arrays.sort(t);
+        double min = t[0] / 1e3;
+        double median = t[rounds / 2] / 1e3;
+        if (m == 0) {
+          paperMin = min;
+          paperMedian = median;
+        }
+        line.append(String.format(java.util.Locale.ROOT, "  %s min %.0f us (x%.1f), median %.0f us"
+            + " (x%.1f);", mechanisms[m], min, min / paperMin, median, median / paperMedian));
+      }
+      System.out.println(line + (sink > 0 ? "" : " "));
     }
   }
 }
