@@ -93,6 +93,19 @@ public final class PeerServer implements AutoCloseable {
   }
 
   /**
+   * The calls holding a slot now (being read, verified or answered); 0 when idle. For
+   * monitoring and tests.
+   */
+  public int activeCalls() {
+    return serving.activeCalls();
+  }
+
+  /** The calls waiting for a slot now, highest stake first. For monitoring and tests. */
+  public int queuedCalls() {
+    return serving.queuedCalls();
+  }
+
+  /**
    * Blocks until the server is closed (by another thread or a shutdown hook of the caller's).
    *
    * @throws InterruptedException if the waiting thread is interrupted

@@ -134,6 +134,16 @@ public final class Admission {
     }
   }
 
+  /** The number of calls waiting for a slot. */
+  public int queued() {
+    lock.lock();
+    try {
+      return queue.size();
+    } finally {
+      lock.unlock();
+    }
+  }
+
   private Rejection overloaded() {
     return Rejection.of(Status.BACKOFF,
         "overloaded: " + maxConcurrent + " calls running and " + maxQueued

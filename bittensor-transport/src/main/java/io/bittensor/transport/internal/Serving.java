@@ -85,6 +85,16 @@ public final class Serving {
     return out;
   }
 
+  /** The calls holding a slot now. */
+  public int activeCalls() {
+    return admission.running();
+  }
+
+  /** The calls waiting for a slot now. */
+  public int queuedCalls() {
+    return admission.queued();
+  }
+
   /** Turns away every waiting call with UNAVAILABLE (the server is closing). */
   public void shutdown() {
     admission.rejectAll(Rejection.of(Status.UNAVAILABLE, "the server is shutting down"));
