@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
     description = "A peer-to-peer intelligence market: incentive mathematics, simulations, peers.",
     subcommands = {
       CommandLine.HelpCommand.class,
+      PeerCommand.class,
     })
 public final class Main implements Runnable {
   /** Exit code for bad input or usage. */
