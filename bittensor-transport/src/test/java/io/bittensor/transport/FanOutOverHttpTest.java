@@ -36,7 +36,7 @@ class FanOutOverHttpTest {
         .standard(TransportContract.STANDARD).build()) {
       List<Peer> peers = new ArrayList<>();
       for (int i = 0; i < 14; i++) {
-        PeerServer s = PeerServer.newBuilder(TestPeers.delayed(20L * i, TransportContract.OUTPUT_DIM))
+        PeerServer s = PeerServer.newBuilder(TestPeers.delayed(50L * i, TransportContract.OUTPUT_DIM))
             .host("127.0.0.1").port(0).start();
         servers.add(s);
         peers.add(client.connect(s.endpoint()));
@@ -51,20 +51,21 @@ class FanOutOverHttpTest {
       fanOut.queryAndWait(peers.subList(0, 14), REQUEST, Duration.ofSeconds(10));
 
       long t0 = System.nanoTime();
-      List<QueryResult> rs = fanOut.queryAndWait(peers, REQUEST, Duration.ofMillis(800));
+      List<QueryResult> rs = fanOut.queryAndWait(peers, REQUEST, Duration.ofMillis(1_000));
       long ms = (System.nanoTime() - t0) / 1_000_000;
 
       for (int i = 0; i < 14; i++) {
         assertEquals(Status.SUCCESS, rs.get(i).status(), "peer " + i + ": " + rs.get(i).result());
-        assertTrue(rs.get(i).latency().toMillis() >= 20L * i, rs.get(i).latency().toString());
+        assertTrue(rs.get(i).latency().toMillis() >= 50L * i, rs.get(i).latency().toString());
       }
       assertEquals(Status.TIMEOUT, rs.get(14).status(), rs.get(14).result().toString());
       assertEquals(Status.UNAVAILABLE, rs.get(15).status(), rs.get(15).result().toString());
       Tensor zeros = TransportContract.STANDARD.zeros(REQUEST.input());
       assertEquals(zeros, rs.get(14).output());
       assertEquals(zeros, rs.get(15).output());
-      // The sum of the delays is 1.8 s; the slowest answering peer 260 ms; the timeout 800 ms.
-      assertTrue(ms >= 780 && ms < 1_700, "the fan-out took " + ms + " ms");
+      // The delays sum to 4.55 s, the slowest answering peer takes 650 ms, the timeout is 1 s:
+      // in parallel the query costs about the timeout (with slack for a loaded machine).
+      assertTrue(ms >= 980 && ms < 3_000, "the fan-out took " + ms + " ms");
     } finally {
       servers.forEach(PeerServer::close);
     }
@@ -76,7 +77,7 @@ class FanOutOverHttpTest {
         .host("127.0.0.1").port(0).start();
     int port = server.port();
     try (PeerClient client = PeerClient.newBuilder().keypair(TransportContract.ALICE)
-        .standard(TransportContract.STANDARD).timeout(Duration.ofSeconds(2)).build()) {
+        .standard(TransportContract.STANDARD).timeout(Duration.ofSeconds(15)).build()) {
       Peer peer = client.connect(server.endpoint());
       for (int i = 0; i < 20; i++) {
         assertEquals(Status.SUCCESS, peer.forward(REQUEST).join().status());
