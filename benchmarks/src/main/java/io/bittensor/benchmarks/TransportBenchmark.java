@@ -204,7 +204,7 @@ public final class TransportBenchmark {
     Throwable[] failure = new Throwable[1];
     for (int i = 0; i < c; i++) {
       long[][] lat = {new long[1 << 16]};
-      int[] n = {0};
+      int[] n = new int[1];
       perThread.add(null);
       counts.add(n);
       int slot = i;
@@ -239,6 +239,13 @@ public final class TransportBenchmark {
     recording.set(true);
     long start = System.nanoTime();
     Thread.sleep((long) (measureS * 1000));
+    // Large payloads at high concurrency take seconds per call: measure until every caller has
+    // finished a few, so that the rates and percentiles rest on more than a handful of calls.
+    long cap = start + TimeUnit.SECONDS.toNanos(60);
+    while (counts.stream().mapToInt(a -> a[0]).sum() < 3 * c && System.nanoTime() < cap
+        && failure[0] == null) {
+      Thread.sleep(50);
+    }
     recording.set(false);
     double seconds = (System.nanoTime() - start) / 1e9;
     stop.set(true);

@@ -127,8 +127,8 @@ final class PeerCommand implements Runnable {
     @Option(names = "--key", description = "Sign with this key file (see Keypair); unsigned otherwise.")
     Path key;
 
-    @Option(names = "--http1", description = "Use HTTP/1.1 instead of HTTP/2 with prior knowledge.")
-    boolean http1;
+    @Option(names = "--h2", description = "Use HTTP/2 with prior knowledge instead of HTTP/1.1.")
+    boolean h2;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the random input. Default: ${DEFAULT-VALUE}.")
     long seed;
@@ -141,7 +141,7 @@ final class PeerCommand implements Runnable {
       Tensor input = input(modality, shape == null ? defaultShape(modality) : shape,
           new Random(seed));
       PeerClient.Builder b = PeerClient.newBuilder()
-          .protocol(http1 ? HttpProtocol.HTTP_1_1 : HttpProtocol.H2_PRIOR_KNOWLEDGE);
+          .protocol(h2 ? HttpProtocol.H2_PRIOR_KNOWLEDGE : HttpProtocol.HTTP_1_1);
       if (key != null) {
         b.keypair(Keypair.load(key));
       }

@@ -53,7 +53,7 @@ class PeerCommandTest {
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort();
     }
-    int code = run("peer", "query", "--endpoint", "http://127.0.0.1:" + port, "--http1");
+    int code = run("peer", "query", "--endpoint", "http://127.0.0.1:" + port, "--h2");
     assertEquals(1, code);
     assertTrue(out.toString().contains("UNAVAILABLE"), out.toString());
   }

@@ -14,6 +14,8 @@ import java.util.Objects;
  * }
  * }</pre>
  *
+ * <p>Immutable and thread-safe.
+ *
  * @param peer the peer asked
  * @param result what it answered, or why it did not
  * @param output its answer on success, otherwise an all-zero tensor of the standard shape

@@ -4,7 +4,7 @@ package io.bittensor.transport;
  * How a {@link PeerClient} speaks HTTP to peers. {@link PeerServer} accepts both on one port.
  *
  * <pre>{@code
- * PeerClient client = PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1).build();
+ * PeerClient client = PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE).build();
  * }</pre>
  */
 public enum HttpProtocol {
@@ -13,6 +13,9 @@ public enum HttpProtocol {
    * peer, requests multiplexed on it.
    */
   H2_PRIOR_KNOWLEDGE,
-  /** HTTP/1.1 with a pool of keep-alive connections, one request on a connection at a time. */
+  /**
+   * HTTP/1.1 with a pool of keep-alive connections, one request on a connection at a time: the
+   * default, faster on loopback in benchmarks/TRANSPORT.md.
+   */
   HTTP_1_1
 }
