@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
     subcommands = {
       IncentiveCommand.class,
       SimulateCommand.class,
+      PeerCommand.class,
       CommandLine.HelpCommand.class,
     })
 public final class Main implements Runnable {

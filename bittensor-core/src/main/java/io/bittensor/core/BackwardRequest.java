@@ -12,6 +12,8 @@ import java.util.Objects;
  * peer.backward(new BackwardRequest(Modality.TENSOR, x, grad));
  * }</pre>
  *
+ * <p>Immutable and thread-safe.
+ *
  * @param modality the modality of the original request
  * @param input the input of the original request, so that a stateless peer can recompute
  * @param gradient {@code [batch, sequence, outputDim]} float32, the shape of the answer

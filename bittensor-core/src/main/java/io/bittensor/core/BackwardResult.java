@@ -11,6 +11,8 @@ import java.util.Objects;
  * if (!r.isSuccess()) log.debug("gradient not taken: {}", r);
  * }</pre>
  *
+ * <p>Immutable and thread-safe.
+ *
  * @param status the outcome
  * @param field the request field at fault, or empty
  * @param message empty on success; otherwise what went wrong

@@ -13,6 +13,8 @@ import java.util.Objects;
  * <p>Construction checks only for nulls; whether the input meets the standard is
  * {@link TensorStandard#checkInput}'s question, answered by the peer with a status.
  *
+ * <p>Immutable and thread-safe (the tensor is immutable).
+ *
  * @param modality what the input is
  * @param input the batch, {@code [batch, sequence, ...]} (see {@link Modality})
  */

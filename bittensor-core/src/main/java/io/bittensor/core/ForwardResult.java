@@ -12,6 +12,8 @@ import java.util.Optional;
  * Tensor y = r.isSuccess() ? r.output().orElseThrow() : standard.zeros(request.input());
  * }</pre>
  *
+ * <p>Immutable and thread-safe.
+ *
  * @param status the outcome
  * @param output present exactly when the status is {@link Status#SUCCESS}
  * @param field the request field at fault, or empty

@@ -1,5 +1,7 @@
 package io.bittensor.core;
 
+import java.time.Duration;
+import io.bittensor.core.internal.Deadlines;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -35,6 +37,22 @@ public interface Peer {
   CompletableFuture<ForwardResult> forward(ForwardRequest request);
 
   /**
+   * Answers a batch within {@code timeout}: a call still running then completes with
+   * {@link Status#TIMEOUT} and the underlying call is cancelled. Remote peers override this to
+   * send the deadline along, so that the server gives up when the caller does.
+   *
+   * @param request the batch; not modified
+   * @param timeout how long to wait; positive
+   * @return the answer, or a TIMEOUT result; never completes exceptionally by contract
+   * @throws IllegalArgumentException if {@code timeout} is not positive
+   */
+  default CompletableFuture<ForwardResult> forward(ForwardRequest request, Duration timeout) {
+    long ms = Deadlines.millis(timeout);
+    return Deadlines.bound(forward(request), ms,
+        ForwardResult.failure(Status.TIMEOUT, "no answer within " + ms + " ms"));
+  }
+
+  /**
    * Takes the loss gradient for an earlier answer. The default answers
    * {@link Status#NOT_IMPLEMENTED}: a peer that does not learn needs nothing more.
    *
@@ -44,5 +62,17 @@ public interface Peer {
   default CompletableFuture<BackwardResult> backward(BackwardRequest request) {
     return CompletableFuture.completedFuture(
         BackwardResult.failure(Status.NOT_IMPLEMENTED, "this peer does not learn from gradients"));
+  }
+
+  /**
+   * Takes the loss gradient within {@code timeout}, as {@link #forward(ForwardRequest, Duration)}
+   * does for answers.
+   *
+   * @throws IllegalArgumentException if {@code timeout} is not positive
+   */
+  default CompletableFuture<BackwardResult> backward(BackwardRequest request, Duration timeout) {
+    long ms = Deadlines.millis(timeout);
+    return Deadlines.bound(backward(request), ms,
+        BackwardResult.failure(Status.TIMEOUT, "no acknowledgement within " + ms + " ms"));
   }
 }

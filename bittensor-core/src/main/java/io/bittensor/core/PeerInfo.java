@@ -12,6 +12,8 @@ import java.util.Objects;
  *     Modality.TEXT, PeerInfo.PROTOCOL_VERSION);
  * }</pre>
  *
+ * <p>Immutable and thread-safe.
+ *
  * @param id the peer's public key
  * @param endpoint where it listens: {@code http://host:port} for the HTTP transport, {@code
  *     inproc://name} for the in-process one; absolute, with a scheme

@@ -10,6 +10,8 @@ import java.util.Objects;
  * r.ifPresent(x -> log.warn("{} {}: {}", x.status(), x.field(), x.message()));
  * }</pre>
  *
+ * <p>Immutable and thread-safe.
+ *
  * @param status never {@link Status#SUCCESS}
  * @param field the request field at fault in the wire format's naming (e.g. {@code
  *     "input.shape"}), or empty when no single field is

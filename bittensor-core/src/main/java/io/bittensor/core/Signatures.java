@@ -58,7 +58,11 @@ final class Signatures {
       s.update(message);
       return s.verify(signature);
     } catch (GeneralSecurityException | RuntimeException e) {
-      // A key that is not a valid point, or a malformed signature: not verified.
+      // A key that is not a valid point, or a malformed signature: not verified. A JDK
+      // Signature whose first initVerify threw has failed to pick its provider and refuses
+      // every later key ("No installed provider supports this key"), so this thread takes a
+      // fresh one next time.
+      ED25519.remove();
       return false;
     }
   }

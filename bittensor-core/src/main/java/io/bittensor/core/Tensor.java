@@ -3,6 +3,7 @@ package io.bittensor.core;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
 import java.nio.LongBuffer;
 import java.util.Arrays;
 import java.util.Objects;
@@ -254,10 +255,23 @@ public final class Tensor {
       return -1;
     }
     int n = elementCount();
-    for (int i = 0; i < n; i++) {
-      // Exponent bits all ones means NaN or infinity.
-      if ((data.getInt(i << 2) & 0x7f80_0000) == 0x7f80_0000) {
-        return i;
+    IntBuffer bits = data.duplicate().order(ByteOrder.LITTLE_ENDIAN).asIntBuffer();
+    int[] chunk = new int[Math.min(n, 2048)];
+    for (int base = 0; base < n; base += chunk.length) {
+      int len = Math.min(chunk.length, n - base);
+      bits.get(base, chunk, 0, len);
+      // NaN and infinity have all exponent bits set, so (~x & EXP) is 0 exactly for them.
+      // A branch-free min over the chunk lets the JIT vectorize the common, all-finite case.
+      int min = Integer.MAX_VALUE;
+      for (int i = 0; i < len; i++) {
+        min = Math.min(min, ~chunk[i] & 0x7f80_0000);
+      }
+      if (min == 0) {
+        for (int i = 0; i < len; i++) {
+          if ((~chunk[i] & 0x7f80_0000) == 0) {
+            return base + i;
+          }
+        }
       }
     }
     return -1;

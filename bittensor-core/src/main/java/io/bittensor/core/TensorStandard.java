@@ -19,6 +19,8 @@ import java.util.Optional;
  * <p>The checks return a {@link Rejection} rather than throwing, because servers meet bad input
  * as a matter of course and answer it with a status.
  *
+ * <p>Immutable and thread-safe.
+ *
  * @param outputDim the size of each answer's last dimension, {@code >= 1}; or 0 to accept any
  *     positive size (for callers that do not know the network's, such as a command-line query)
  */

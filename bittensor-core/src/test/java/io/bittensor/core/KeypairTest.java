@@ -39,6 +39,23 @@ class KeypairTest {
   }
 
   @Test
+  void aBadKeyFirstOnAThreadDoesNotBreakLaterVerifications() throws Exception {
+    Keypair a = Keypair.generate();
+    byte[] sig = a.sign(MESSAGE);
+    byte[] notAPoint = new byte[PeerId.LENGTH];
+    java.util.Arrays.fill(notAPoint, (byte) 0xFF); // y >= p: the JDK refuses the key
+    boolean[] results = new boolean[2];
+    Thread t = new Thread(() -> {
+      results[0] = PeerId.fromBytes(notAPoint).verify(MESSAGE, sig);
+      results[1] = a.id().verify(MESSAGE, sig);
+    });
+    t.start();
+    t.join();
+    assertFalse(results[0]);
+    assertTrue(results[1], "a valid signature verifies after a bad key on the same thread");
+  }
+
+  @Test
   void seedsGiveRfc8032Keys() {
     // RFC 8032, section 7.1, TEST 1.
     Keypair k = Keypair.fromSeed(HexFormat.of().parseHex(

@@ -1,0 +1,88 @@
+package io.bittensor.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.transport.BuiltinPeers;
+import io.bittensor.transport.PeerServer;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.util.concurrent.CompletableFuture;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(60)
+class PeerCommandTest {
+  private final StringWriter out = new StringWriter();
+  private final StringWriter err = new StringWriter();
+
+  private int run(String... args) {
+    return Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+  }
+
+  @Test
+  void queryPrintsStatusShapeAndLatencyAndExitsZeroOnSuccess() throws IOException {
+    try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(32))
+        .host("127.0.0.1").port(0).allowAnonymous(true).start()) {
+      int code = run("peer", "query", "--endpoint", server.endpoint().toString(),
+          "--modality", "TEXT", "--shape", "2,5");
+      assertEquals(0, code, out + "\n" + err);
+      assertTrue(out.toString().contains("status  SUCCESS (0)"), out.toString());
+      assertTrue(out.toString().contains("shape   [2, 5, 32]"), out.toString());
+      assertTrue(out.toString().matches("(?s).*latency \\d+\\.\\d ms.*"), out.toString());
+    }
+  }
+
+  @Test
+  void queryExitsOneWithTheStatusWhenThePeerRefuses() throws IOException {
+    try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(32))
+        .host("127.0.0.1").port(0).start()) { // signatures required; the query is unsigned
+      int code = run("peer", "query", "--endpoint", server.endpoint().toString());
+      assertEquals(1, code, out.toString());
+      assertTrue(out.toString().contains("UNAUTHENTICATED"), out.toString());
+    }
+  }
+
+  @Test
+  void queryOfADeadEndpointIsUnavailable() throws IOException {
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    int code = run("peer", "query", "--endpoint", "http://127.0.0.1:" + port, "--h2");
+    assertEquals(1, code);
+    assertTrue(out.toString().contains("UNAVAILABLE"), out.toString());
+  }
+
+  @Test
+  void badArgumentsExitTwo() {
+    assertEquals(2, run("peer", "query", "--endpoint", "ftp://x"));
+    assertTrue(err.toString().contains("http://host:port"), err.toString());
+    assertEquals(2, run("peer", "query"));
+  }
+
+  @Test
+  void serveAnswersQueriesUntilStopped() throws Exception {
+    CompletableFuture<Integer> serving = CompletableFuture.supplyAsync(
+        () -> run("peer", "serve", "--port", "0", "--host", "127.0.0.1", "--output-dim", "16",
+            "--stop-after", "PT5S"));
+    Pattern at = Pattern.compile("at (http://127\\.0\\.0\\.1:\\d+)");
+    Matcher m = at.matcher("");
+    for (int i = 0; i < 400 && !m.find(); i++) {
+      Thread.sleep(25);
+      m = at.matcher(out.toString());
+    }
+    assertTrue(m.find(0), "serve printed its endpoint: " + out + err);
+    String endpoint = m.group(1);
+    StringWriter queryOut = new StringWriter();
+    int code = Main.run(new String[] {"peer", "query", "--endpoint", endpoint},
+        new PrintWriter(queryOut, true), new PrintWriter(new StringWriter(), true));
+    assertEquals(0, code, queryOut.toString());
+    assertTrue(queryOut.toString().contains("shape   [1, 4, 16]"), queryOut.toString());
+    assertEquals(0, serving.get(30, java.util.concurrent.TimeUnit.SECONDS), "serve stops");
+  }
+}

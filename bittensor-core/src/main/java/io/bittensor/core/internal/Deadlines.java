@@ -1,0 +1,40 @@
+package io.bittensor.core.internal;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Puts a deadline on a future without blocking a thread (the JDK's delayer thread fires it).
+ *
+ * <p>Internal: shared with sibling modules; users must not import it.
+ */
+public final class Deadlines {
+  private Deadlines() {}
+
+  /** The positive milliseconds of {@code timeout} (at least 1). */
+  public static long millis(Duration timeout) {
+    if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException("timeout must be positive, was " + timeout);
+    }
+    return Math.max(1, timeout.toMillis());
+  }
+
+  /**
+   * A future that completes as {@code call} does, or with {@code onTimeout} after {@code ms};
+   * then, or when the result is cancelled, {@code call} is cancelled too.
+   */
+  public static <T> CompletableFuture<T> bound(CompletableFuture<T> call, long ms, T onTimeout) {
+    CompletableFuture<T> out = new CompletableFuture<>();
+    call.whenComplete((r, e) -> {
+      if (e != null) {
+        out.completeExceptionally(e);
+      } else {
+        out.complete(r);
+      }
+    });
+    out.completeOnTimeout(onTimeout, ms, TimeUnit.MILLISECONDS);
+    out.whenComplete((r, e) -> call.cancel(true));
+    return out;
+  }
+}

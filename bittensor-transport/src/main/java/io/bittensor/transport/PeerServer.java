@@ -1,0 +1,401 @@
+package io.bittensor.transport;
+
+import io.bittensor.core.Modality;
+import io.bittensor.core.Peer;
+import io.bittensor.core.TensorStandard;
+import io.bittensor.transport.internal.Admission;
+import io.bittensor.transport.internal.Args;
+import io.bittensor.transport.internal.Authenticator;
+import io.bittensor.transport.internal.HttpPeerHandler;
+import io.bittensor.transport.internal.Serving;
+import io.bittensor.transport.internal.ServingCore;
+import java.io.IOException;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
+
+/**
+ * Serves a {@link Peer} to the network: over HTTP (HTTP/2 cleartext and HTTP/1.1 on one port,
+ * on Jetty 12) or inside this JVM through an {@link InProcessNetwork}, with the same checks and
+ * status codes either way.
+ *
+ * <pre>{@code
+ * try (PeerServer server = PeerServer.newBuilder(myPeer)
+ *     .port(8091)
+ *     .modalities(Modality.TEXT)
+ *     .standard(TensorStandard.of(512))
+ *     .stakeSource(id -> metagraph.stake(id))
+ *     .start()) {
+ *   System.out.println("serving at " + server.endpoint());
+ *   server.awaitClose();
+ * }
+ * }</pre>
+ *
+ * <p>Every request is checked in this order: HTTP envelope (path, method, content type),
+ * payload size, admission (bounded concurrency; under load higher stake first, anonymous
+ * last; a full queue answers BACKOFF), protocol version, caller (signature, timestamp window,
+ * replayed nonce), modality, tensors, then the peer's call under the request's deadline. Bad input
+ * gets its status and a message naming the field; the server keeps serving.
+ *
+ * <p>Thread-safe. Lifecycle: {@link Builder#start()} binds the port and serves until
+ * {@link #close()}, which stops accepting, turns away waiting calls with UNAVAILABLE and frees
+ * the port and threads; close is idempotent. The server does not own the peer: closing it does
+ * not close the peer.
+ */
+public final class PeerServer implements AutoCloseable {
+  private final Server jetty;
+  private final ServerConnector connector;
+  private final Serving serving;
+  private final InProcessNetwork network;
+  private final URI endpoint;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  private PeerServer(Server jetty, ServerConnector connector, Serving serving,
+      InProcessNetwork network, URI endpoint) {
+    this.jetty = jetty;
+    this.connector = connector;
+    this.serving = serving;
+    this.network = network;
+    this.endpoint = endpoint;
+  }
+
+  /**
+   * A builder for a server of {@code peer}.
+   *
+   * @param peer answers the requests; must accept concurrent calls
+   */
+  public static Builder newBuilder(Peer peer) {
+    return new Builder(peer);
+  }
+
+  /**
+   * Where callers reach this server: {@code http://host:port} (the bound port, when 0 was
+   * asked) or {@code inproc://name}.
+   */
+  public URI endpoint() {
+    return endpoint;
+  }
+
+  /** The bound TCP port, or -1 for an in-process server. */
+  public int port() {
+    return connector == null ? -1 : connector.getLocalPort();
+  }
+
+  /**
+   * The calls holding a slot now (being read, verified or answered); 0 when idle. For
+   * monitoring and tests.
+   */
+  public int activeCalls() {
+    return serving.activeCalls();
+  }
+
+  /** The calls waiting for a slot now, highest stake first. For monitoring and tests. */
+  public int queuedCalls() {
+    return serving.queuedCalls();
+  }
+
+  /**
+   * Blocks until the server is closed (by another thread or a shutdown hook of the caller's).
+   *
+   * @throws InterruptedException if the waiting thread is interrupted
+   */
+  public void awaitClose() throws InterruptedException {
+    if (jetty != null) {
+      jetty.join();
+    } else {
+      synchronized (closed) {
+        while (!closed.get()) {
+          closed.wait();
+        }
+      }
+    }
+  }
+
+  /** Stops serving and frees the port and threads; calls in flight are cut off. Idempotent. */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    if (network != null) {
+      network.unbind(endpoint.getAuthority(), serving);
+    }
+    serving.shutdown();
+    if (jetty != null) {
+      try {
+        jetty.stop();
+      } catch (Exception e) {
+        // Stopping is best effort: the threads are daemons and the port is closed first.
+      }
+    }
+    synchronized (closed) {
+      closed.notifyAll();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "PeerServer[" + endpoint + "]";
+  }
+
+  /**
+   * Configures a {@link PeerServer}. Not thread-safe; the defaults suit a peer on a small
+   * machine.
+   */
+  public static final class Builder {
+    private final Peer peer;
+    private String host = "0.0.0.0";
+    private int port = 8091;
+    private Set<Modality> modalities = EnumSet.allOf(Modality.class);
+    private TensorStandard standard = TensorStandard.anyOutputDim();
+    private int maxConcurrentCalls = 64;
+    private int maxQueuedCalls = 256;
+    private Duration maxQueueWait = Duration.ofSeconds(5);
+    private long maxPayloadBytes = 64L << 20;
+    private StakeSource stakeSource = StakeSource.NONE;
+    private boolean allowAnonymous;
+    private Duration staleWindow = Duration.ofSeconds(30);
+    private long maxRememberedNonces = 1_000_000;
+    private Duration defaultTimeout = Duration.ofSeconds(12);
+    private Duration maxTimeout = Duration.ofSeconds(60);
+    private Clock clock = Clock.systemUTC();
+    private int threads = 0;
+
+    private Builder(Peer peer) {
+      this.peer = Objects.requireNonNull(peer, "peer");
+    }
+
+    /** The address to bind; default {@code 0.0.0.0} (all interfaces). */
+    public Builder host(String host) {
+      this.host = Objects.requireNonNull(host, "host");
+      return this;
+    }
+
+    /**
+     * The TCP port; 0 picks a free one (read it back with {@link PeerServer#port()}); default
+     * 8091.
+     *
+     * @throws IllegalArgumentException unless {@code 0 <= port <= 65535}
+     */
+    public Builder port(int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("port must be in [0, 65535], was " + port);
+      }
+      this.port = port;
+      return this;
+    }
+
+    /**
+     * The modalities served; others are answered UNKNOWN_MODALITY. Default: all.
+     *
+     * @throws IllegalArgumentException if none is given
+     */
+    public Builder modalities(Modality... modalities) {
+      if (modalities.length == 0) {
+        throw new IllegalArgumentException("serve at least one modality");
+      }
+      this.modalities = EnumSet.of(modalities[0], modalities);
+      return this;
+    }
+
+    /**
+     * The standard inputs and gradients are checked against; default
+     * {@link TensorStandard#anyOutputDim()}.
+     */
+    public Builder standard(TensorStandard standard) {
+      this.standard = Objects.requireNonNull(standard, "standard");
+      return this;
+    }
+
+    /**
+     * How many calls run at once (decoding, verifying, in the peer); default 64.
+     *
+     * @throws IllegalArgumentException if below 1
+     */
+    public Builder maxConcurrentCalls(int n) {
+      this.maxConcurrentCalls = Args.atLeast(n, 1, "maxConcurrentCalls");
+      return this;
+    }
+
+    /**
+     * How many calls may wait for a slot, highest stake first; beyond it the lowest stake is
+     * answered BACKOFF. Default 256.
+     *
+     * @throws IllegalArgumentException if negative
+     */
+    public Builder maxQueuedCalls(int n) {
+      this.maxQueuedCalls = Args.atLeast(n, 0, "maxQueuedCalls");
+      return this;
+    }
+
+    /** How long a call may wait for a slot before it is answered BACKOFF; default 5 s. */
+    public Builder maxQueueWait(Duration wait) {
+      this.maxQueueWait = Args.positive(wait, "maxQueueWait");
+      return this;
+    }
+
+    /**
+     * The largest request body, in bytes; larger ones are answered PAYLOAD_TOO_LARGE before
+     * they are read. Default 64 MiB.
+     *
+     * @throws IllegalArgumentException unless in {@code [1, 2^31 - 16]}
+     */
+    public Builder maxPayloadBytes(long bytes) {
+      this.maxPayloadBytes = Args.byteLimit(bytes, "maxPayloadBytes");
+      return this;
+    }
+
+    /** Where callers' stake comes from, for admission under load; default: all equal. */
+    public Builder stakeSource(StakeSource stakes) {
+      this.stakeSource = Objects.requireNonNull(stakes, "stakes");
+      return this;
+    }
+
+    /**
+     * Whether unsigned requests are served (after every signed one under load). Default false:
+     * they are answered UNAUTHENTICATED.
+     */
+    public Builder allowAnonymous(boolean allow) {
+      this.allowAnonymous = allow;
+      return this;
+    }
+
+    /**
+     * How far a request's timestamp may be from this server's clock, either way, before it is
+     * answered STALE; nonces are remembered for twice this. Default 30 s.
+     */
+    public Builder staleWindow(Duration window) {
+      this.staleWindow = Args.positive(window, "staleWindow");
+      return this;
+    }
+
+    /**
+     * The most nonces remembered at once; a flood beyond it may push out nonces before their
+     * window ends. Default 1,000,000 (about 100 MB).
+     *
+     * @throws IllegalArgumentException if below 1
+     */
+    public Builder maxRememberedNonces(long n) {
+      this.maxRememberedNonces = Args.atLeast(n, 1L, "maxRememberedNonces");
+      return this;
+    }
+
+    /** The deadline of a request that names none; default 12 s. */
+    public Builder defaultTimeout(Duration timeout) {
+      this.defaultTimeout = Args.positive(timeout, "defaultTimeout");
+      return this;
+    }
+
+    /** The longest deadline granted to a request; default 60 s. */
+    public Builder maxTimeout(Duration timeout) {
+      this.maxTimeout = Args.positive(timeout, "maxTimeout");
+      return this;
+    }
+
+    /** The clock timestamps are checked against; default UTC system clock. */
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /**
+     * The most HTTP server threads; default 0: Jetty's choice (up to 200). Threads are created
+     * on demand and named {@code bittensor-server-*}.
+     *
+     * @throws IllegalArgumentException if {@code n} is positive but below 4 (Jetty needs them)
+     */
+    public Builder threads(int n) {
+      if (n != 0 && n < 4) {
+        throw new IllegalArgumentException("threads must be 0 (default) or >= 4, was " + n);
+      }
+      this.threads = n;
+      return this;
+    }
+
+    /**
+     * Binds the HTTP port and starts serving.
+     *
+     * @throws IOException if the port cannot be bound (in use, no permission)
+     */
+    public PeerServer start() throws IOException {
+      Serving serving = serving();
+      QueuedThreadPool pool = threads == 0 ? new QueuedThreadPool() : new QueuedThreadPool(threads);
+      pool.setName("bittensor-server");
+      pool.setDaemon(true);
+      Server jetty = new Server(pool, new ScheduledExecutorScheduler(
+          "bittensor-server-scheduler", true), null);
+      HttpConfiguration http = new HttpConfiguration();
+      http.setSendServerVersion(false);
+      http.setSendDateHeader(false);
+      HTTP2CServerConnectionFactory h2c = new HTTP2CServerConnectionFactory(http);
+      h2c.setMaxConcurrentStreams(Math.max(128, maxConcurrentCalls + maxQueuedCalls));
+      int window = (int) Math.min(Integer.MAX_VALUE, Math.max(maxPayloadBytes, 1 << 20));
+      h2c.setInitialStreamRecvWindow(Math.min(window, 16 << 20));
+      h2c.setInitialSessionRecvWindow(Math.min(window, 16 << 20) * 2);
+      ServerConnector connector =
+          new ServerConnector(jetty, 1, 1, new HttpConnectionFactory(http), h2c);
+      connector.setHost(host);
+      connector.setPort(port);
+      connector.setAcceptQueueSize(256);
+      jetty.addConnector(connector);
+      jetty.setHandler(new HttpPeerHandler(serving, pool));
+      jetty.setStopTimeout(0); // close() cuts calls in flight off; no graceful drain
+      jetty.setStopAtShutdown(false);
+      try {
+        jetty.start();
+      } catch (Exception e) {
+        try {
+          jetty.stop();
+        } catch (Exception ignored) {
+          // Already failing; the start failure is what matters.
+        }
+        throw new IOException("cannot serve on " + host + ":" + port + ": " + e.getMessage(), e);
+      }
+      String shownHost = "0.0.0.0".equals(host) ? "127.0.0.1" : host;
+      URI endpoint = URI.create("http://" + shownHost + ":" + connector.getLocalPort());
+      return new PeerServer(jetty, connector, serving, null, endpoint);
+    }
+
+    /**
+     * Serves inside this JVM as {@code inproc://name} on {@code network}, with the same checks
+     * and codes as over HTTP; clients reach it through a {@link PeerClient} built with the same
+     * network.
+     *
+     * @throws IllegalArgumentException if the name is taken on that network or not a valid URI
+     *     authority
+     */
+    public PeerServer startInProcess(InProcessNetwork network, String name) {
+      Objects.requireNonNull(network, "network");
+      URI endpoint = InProcessNetwork.endpoint(name);
+      Serving serving = serving();
+      network.bind(name, serving);
+      return new PeerServer(null, null, serving, network, endpoint);
+    }
+
+    private Serving serving() {
+      if (maxTimeout.compareTo(defaultTimeout) < 0) {
+        throw new IllegalArgumentException("maxTimeout " + maxTimeout
+            + " must be >= defaultTimeout " + defaultTimeout);
+      }
+      Authenticator auth =
+          new Authenticator(clock, staleWindow, allowAnonymous, maxRememberedNonces);
+      ServingCore core =
+          new ServingCore(peer, modalities, standard, auth, defaultTimeout, maxTimeout);
+      Admission admission = new Admission(maxConcurrentCalls, maxQueuedCalls,
+          maxQueueWait.toNanos(), System::nanoTime);
+      return new Serving(core, admission, stakeSource, maxPayloadBytes, 100);
+    }
+
+  }
+}

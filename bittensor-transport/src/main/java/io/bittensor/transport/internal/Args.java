@@ -1,0 +1,42 @@
+package io.bittensor.transport.internal;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/** Argument checks for the builders, with messages that name the bad value. */
+public final class Args {
+  private Args() {}
+
+  /** Returns {@code d} unless it is null, zero or negative. */
+  public static Duration positive(Duration d, String what) {
+    Objects.requireNonNull(d, what);
+    if (d.isNegative() || d.isZero()) {
+      throw new IllegalArgumentException(what + " must be positive, was " + d);
+    }
+    return d;
+  }
+
+  /** Returns {@code n} unless it is below {@code min}. */
+  public static int atLeast(int n, int min, String what) {
+    if (n < min) {
+      throw new IllegalArgumentException(what + " must be >= " + min + ", was " + n);
+    }
+    return n;
+  }
+
+  /** Returns {@code n} unless it is below {@code min}. */
+  public static long atLeast(long n, long min, String what) {
+    if (n < min) {
+      throw new IllegalArgumentException(what + " must be >= " + min + ", was " + n);
+    }
+    return n;
+  }
+
+  /** Returns {@code bytes} unless it is outside {@code [1, 2^31 - 16]} (one Java array). */
+  public static long byteLimit(long bytes, String what) {
+    if (bytes < 1 || bytes > Integer.MAX_VALUE - 16) {
+      throw new IllegalArgumentException(what + " must be in [1, 2^31 - 16], was " + bytes);
+    }
+    return bytes;
+  }
+}

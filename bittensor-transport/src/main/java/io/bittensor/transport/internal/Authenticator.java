@@ -1,0 +1,94 @@
+package io.bittensor.transport.internal;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.google.protobuf.ByteString;
+import io.bittensor.core.PeerId;
+import io.bittensor.core.Status;
+import io.bittensor.transport.internal.wire.Caller;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.function.Supplier;
+
+/**
+ * Checks who sent a request: signature, timestamp window and nonce replay, in that order, so
+ * that only requests with a valid signature can fill the replay cache.
+ *
+ * <p>Thread-safe. The replay cache is a Caffeine cache keyed by (public key, nonce) whose entries
+ * expire after twice the window: by then a replay is refused as stale anyway.
+ */
+public final class Authenticator {
+  /** Nonces shorter than this are refused: 16 random bytes do not collide by chance. */
+  public static final int MIN_NONCE = 16;
+
+  /** Nonces longer than this are refused, to bound the replay cache's memory. */
+  public static final int MAX_NONCE = 64;
+
+  private final Clock clock;
+  private final long windowMillis;
+  private final boolean allowAnonymous;
+  private final Cache<ByteString, Boolean> seen;
+
+  /**
+   * @param clock the server's clock
+   * @param window how far a request's timestamp may lie from the server's clock, either way
+   * @param allowAnonymous whether unsigned requests are served
+   * @param maxRemembered the most nonces remembered; past it the oldest are dropped early
+   */
+  public Authenticator(Clock clock, Duration window, boolean allowAnonymous, long maxRemembered) {
+    this.clock = clock;
+    this.windowMillis = window.toMillis();
+    this.allowAnonymous = allowAnonymous;
+    this.seen = Caffeine.newBuilder()
+        .expireAfterWrite(window.multipliedBy(2))
+        .maximumSize(maxRemembered)
+        .executor(Runnable::run) // maintenance on the calling thread: no background threads
+        .ticker(() -> clock.millis() * 1_000_000L)
+        .build();
+  }
+
+  /**
+   * Authenticates a request.
+   *
+   * @param caller the request's caller block (the default instance when absent)
+   * @param digest computes the canonical digest; called only when a signature is to be checked
+   * @return the caller's identity, or null for an anonymous caller that is allowed
+   * @throws Rejected with UNAUTHENTICATED, BAD_REQUEST, BAD_SIGNATURE, STALE or REPLAYED
+   */
+  public PeerId authenticate(Caller caller, Supplier<byte[]> digest) {
+    ByteString key = caller.getPublicKey();
+    if (key.isEmpty()) {
+      if (allowAnonymous) {
+        return null;
+      }
+      throw new Rejected(Status.UNAUTHENTICATED, "caller",
+          "this peer serves signed requests only; sign with a Keypair");
+    }
+    if (key.size() != PeerId.LENGTH) {
+      throw new Rejected(Status.BAD_REQUEST, "caller.public_key",
+          "an Ed25519 public key has 32 bytes, was " + key.size());
+    }
+    int nonceLength = caller.getNonce().size();
+    if (nonceLength < MIN_NONCE || nonceLength > MAX_NONCE) {
+      throw new Rejected(Status.BAD_REQUEST, "caller.nonce",
+          "a nonce has " + MIN_NONCE + " to " + MAX_NONCE + " bytes, was " + nonceLength);
+    }
+    long skew = clock.millis() - caller.getTimestampMs();
+    if (Math.abs(skew) > windowMillis) {
+      throw new Rejected(Status.STALE, "caller.timestamp_ms",
+          "timestamp is " + Math.abs(skew) + " ms " + (skew > 0 ? "old" : "in the future")
+              + "; the window is " + windowMillis + " ms");
+    }
+    PeerId id = PeerId.fromBytes(key.toByteArray());
+    if (!id.verify(digest.get(), caller.getSignature().toByteArray())) {
+      throw new Rejected(Status.BAD_SIGNATURE, "caller.signature",
+          "the signature does not verify against caller.public_key " + id.toHex());
+    }
+    ByteString nonceKey = key.concat(caller.getNonce());
+    if (seen.asMap().putIfAbsent(nonceKey, Boolean.TRUE) != null) {
+      throw new Rejected(Status.REPLAYED, "caller.nonce",
+          "this nonce was already used by " + id.toHex());
+    }
+    return id;
+  }
+}

@@ -1,0 +1,89 @@
+package io.bittensor.transport.internal;
+
+import com.google.protobuf.ByteString;
+import io.bittensor.transport.internal.wire.BackwardRequest;
+import io.bittensor.transport.internal.wire.Caller;
+import io.bittensor.transport.internal.wire.ForwardRequest;
+import io.bittensor.transport.internal.wire.Tensor;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+
+/**
+ * The canonical digest a request's signature covers, as specified in {@code peer.proto}: SHA-256
+ * over the field values (not the encoded bytes), every integer little-endian.
+ *
+ * <p>Thread-safe: one {@link MessageDigest} per thread.
+ */
+public final class CanonicalDigest {
+  private static final byte[] FORWARD = "bittensor/v1/forward\0".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] BACKWARD =
+      "bittensor/v1/backward\0".getBytes(StandardCharsets.US_ASCII);
+
+  private static final ThreadLocal<MessageDigest> SHA256 =
+      ThreadLocal.withInitial(
+          () -> {
+            try {
+              return MessageDigest.getInstance("SHA-256");
+            } catch (NoSuchAlgorithmException e) {
+              throw new IllegalStateException("every JDK has SHA-256", e);
+            }
+          });
+
+  private CanonicalDigest() {}
+
+  /** The digest of a forward request; its {@code caller.signature} is not part of it. */
+  public static byte[] of(ForwardRequest r) {
+    MessageDigest md = start(FORWARD, r.getVersion(), r.getModalityValue(), r.getTimeoutMs(),
+        r.getCaller());
+    tensor(md, r.getInput());
+    return md.digest();
+  }
+
+  /** The digest of a backward request; its {@code caller.signature} is not part of it. */
+  public static byte[] of(BackwardRequest r) {
+    MessageDigest md = start(BACKWARD, r.getVersion(), r.getModalityValue(), r.getTimeoutMs(),
+        r.getCaller());
+    tensor(md, r.getInput());
+    tensor(md, r.getGradient());
+    return md.digest();
+  }
+
+  private static MessageDigest start(
+      byte[] domain, int version, int modality, int timeoutMs, Caller caller) {
+    MessageDigest md = SHA256.get();
+    md.reset();
+    md.update(domain);
+    ByteBuffer head = ByteBuffer.allocate(12 + 32 + 4 + 64 + 8).order(ByteOrder.LITTLE_ENDIAN);
+    head.putInt(version).putInt(modality).putInt(timeoutMs);
+    md.update(head.flip());
+    update(md, caller.getPublicKey());
+    head.clear().putInt(caller.getNonce().size());
+    md.update(head.flip());
+    update(md, caller.getNonce());
+    head.clear().putLong(caller.getTimestampMs());
+    md.update(head.flip());
+    return md;
+  }
+
+  private static void tensor(MessageDigest md, Tensor t) {
+    int rank = t.getShapeCount();
+    ByteBuffer head = ByteBuffer.allocate(8 + 4 * rank + 8).order(ByteOrder.LITTLE_ENDIAN);
+    head.putInt(t.getDtypeValue()).putInt(rank);
+    for (int i = 0; i < rank; i++) {
+      head.putInt(t.getShape(i));
+    }
+    head.putLong(t.getData().size());
+    md.update(head.flip());
+    update(md, t.getData());
+  }
+
+  private static void update(MessageDigest md, ByteString bytes) {
+    // asReadOnlyByteBufferList avoids copying the (possibly aliased, large) bytes.
+    for (ByteBuffer b : bytes.asReadOnlyByteBufferList()) {
+      md.update(b);
+    }
+  }
+}

@@ -1,0 +1,240 @@
+package io.bittensor.transport.internal;
+
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.bittensor.core.PeerId;
+import io.bittensor.core.Rejection;
+import io.bittensor.core.Status;
+import io.bittensor.transport.internal.wire.BackwardRequest;
+import io.bittensor.transport.internal.wire.ForwardRequest;
+import io.bittensor.transport.internal.wire.Response;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * The Jetty core handler of {@code POST /v1/forward} and {@code /v1/backward}: checks the HTTP
+ * envelope, admits the call by the stake the {@code Bittensor-Caller} header names, reads the
+ * body into one buffer (its size known from Content-Length), decodes it aliasing that buffer,
+ * and writes the response.
+ *
+ * <p>Thread-safe. No thread waits on the network: the body is read with Jetty's demand
+ * callbacks, and the answer is written when the peer's future completes.
+ */
+public final class HttpPeerHandler extends Handler.Abstract {
+  /** The media type of every body. */
+  public static final String PROTOBUF = "application/x-protobuf";
+  /** The header naming the caller before the body is read. */
+  public static final String CALLER_HEADER = "Bittensor-Caller";
+  /** The header mirroring the response's status code. */
+  public static final String STATUS_HEADER = "Bittensor-Status";
+
+  private static final int INITIAL_UNKNOWN_LENGTH = 64 * 1024;
+
+  private final Serving serving;
+  private final Executor executor;
+
+  public HttpPeerHandler(Serving serving, Executor executor) {
+    this.serving = serving;
+    this.executor = executor;
+  }
+
+  @Override
+  public boolean handle(Request request, org.eclipse.jetty.server.Response response,
+      Callback callback) {
+    String path = Request.getPathInContext(request);
+    boolean forward = "/v1/forward".equals(path);
+    if (!forward && !"/v1/backward".equals(path)) {
+      send(response, callback, 404, Responses.of(Rejection.badRequest("path",
+          "no such path " + path + "; POST /v1/forward or /v1/backward")));
+      return true;
+    }
+    if (!"POST".equals(request.getMethod())) {
+      response.getHeaders().put(HttpHeader.ALLOW, "POST");
+      send(response, callback, 405, Responses.of(Rejection.badRequest("method",
+          path + " takes POST, not " + request.getMethod())));
+      return true;
+    }
+    String type = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
+    if (type == null || !type.regionMatches(true, 0, PROTOBUF, 0, PROTOBUF.length())) {
+      send(response, callback, 415, Responses.of(Rejection.badRequest("content-type",
+          "the body must be " + PROTOBUF + ", was " + type)));
+      return true;
+    }
+    long length = request.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH);
+    Response tooLarge = serving.checkSize(length);
+    if (tooLarge != null) {
+      send(response, callback, tooLarge);
+      return true;
+    }
+    PeerId hint = null;
+    String named = request.getHeaders().get(CALLER_HEADER);
+    if (named != null) {
+      try {
+        hint = PeerId.fromHex(named.strip());
+      } catch (IllegalArgumentException e) {
+        send(response, callback, Responses.of(Rejection.badRequest(CALLER_HEADER,
+            e.getMessage())));
+        return true;
+      }
+    }
+    Exchange exchange = new Exchange(request, response, callback, forward, hint, length);
+    exchange.handleThread = Thread.currentThread();
+    serving.admit(hint, exchange::start, r -> send(response, callback, r));
+    exchange.handleThread = null;
+    return true;
+  }
+
+  /** One request from admission to the written answer. */
+  private final class Exchange {
+    private final Request request;
+    private final org.eclipse.jetty.server.Response response;
+    private final Callback callback;
+    private final boolean forward;
+    private final PeerId hint;
+    private final long length;
+    private final AtomicBoolean released = new AtomicBoolean();
+    /** The thread inside handle() while admission runs; null after. */
+    private volatile Thread handleThread;
+    private ByteBuffer body;
+
+    Exchange(Request request, org.eclipse.jetty.server.Response response, Callback callback,
+        boolean forward, PeerId hint, long length) {
+      this.request = request;
+      this.response = response;
+      this.callback = callback;
+      this.forward = forward;
+      this.hint = hint;
+      this.length = length;
+    }
+
+    /** Admitted: read on this thread inside handle(), else hand over to the server's pool. */
+    void start() {
+      if (handleThread == Thread.currentThread()) {
+        read();
+      } else {
+        try {
+          executor.execute(this::read);
+        } catch (RuntimeException e) { // the pool is stopping
+          finish(Responses.of(Rejection.of(Status.UNAVAILABLE, "the server is shutting down")));
+        }
+      }
+    }
+
+    private void read() {
+      try {
+        if (body == null) {
+          body = ByteBuffer.allocate(length >= 0 ? (int) length : INITIAL_UNKNOWN_LENGTH);
+        }
+        while (true) {
+          Content.Chunk chunk = request.read();
+          if (chunk == null) {
+            request.demand(this::read);
+            return;
+          }
+          if (Content.Chunk.isFailure(chunk)) {
+            abort(chunk.getFailure());
+            return;
+          }
+          ByteBuffer b = chunk.getByteBuffer();
+          if (b.remaining() > body.remaining() && !grow(b.remaining())) {
+            chunk.release();
+            finish(serving.checkSize(Math.max(serving.maxPayloadBytes() + 1,
+                (long) body.position() + b.remaining())));
+            return;
+          }
+          body.put(b);
+          chunk.release();
+          if (chunk.isLast()) {
+            body.flip();
+            decodeAndServe();
+            return;
+          }
+        }
+      } catch (RuntimeException e) {
+        finish(Responses.internal(e));
+      }
+    }
+
+    private boolean grow(int needed) {
+      long want = (long) body.position() + needed;
+      if (length >= 0 || want > serving.maxPayloadBytes()) {
+        return false; // more bytes than Content-Length said, or over the limit
+      }
+      long size = Math.min(Math.max(want, 2L * body.capacity()), serving.maxPayloadBytes());
+      ByteBuffer bigger = ByteBuffer.allocate((int) size);
+      body.flip();
+      bigger.put(body);
+      body = bigger;
+      return true;
+    }
+
+    private void decodeAndServe() {
+      CompletableFuture<Response> answer;
+      try {
+        CodedInputStream in = CodedInputStream.newInstance(
+            body.array(), body.arrayOffset() + body.position(), body.remaining());
+        in.enableAliasing(true); // tensors keep pointing into `body`: no copy
+        answer = forward
+            ? serving.core().forward(ForwardRequest.parser().parseFrom(in), hint)
+            : serving.core().backward(BackwardRequest.parser().parseFrom(in), hint);
+      } catch (InvalidProtocolBufferException e) {
+        answer = CompletableFuture.completedFuture(Responses.undecodable(e));
+      }
+      answer.whenComplete((r, e) -> finish(r != null ? r : Responses.internal(e)));
+    }
+
+    private void finish(Response r) {
+      if (released.compareAndSet(false, true)) {
+        serving.release();
+        send(response, callback, r);
+      }
+    }
+
+    private void abort(Throwable failure) {
+      if (released.compareAndSet(false, true)) {
+        serving.release();
+        callback.failed(failure);
+      }
+    }
+  }
+
+  private static void send(org.eclipse.jetty.server.Response response, Callback callback,
+      Response r) {
+    send(response, callback, Responses.httpStatus(r.getStatus()), r);
+  }
+
+  private static void send(org.eclipse.jetty.server.Response response, Callback callback,
+      int httpStatus, Response r) {
+    try {
+      int size = r.getSerializedSize();
+      ByteBuffer out = ByteBuffer.allocate(size);
+      CodedOutputStream cos = CodedOutputStream.newInstance(out);
+      r.writeTo(cos);
+      cos.flush();
+      out.flip();
+      response.setStatus(httpStatus);
+      response.getHeaders().put(HttpHeader.CONTENT_TYPE, PROTOBUF);
+      response.getHeaders().put(HttpHeader.CONTENT_LENGTH, size);
+      response.getHeaders().put(STATUS_HEADER, Integer.toString(r.getStatus()));
+      if (r.getRetryAfterMs() > 0) {
+        response.getHeaders().put(HttpHeader.RETRY_AFTER,
+            Long.toString((r.getRetryAfterMs() + 999) / 1000));
+      }
+      response.write(true, out, callback);
+    } catch (IOException e) {
+      callback.failed(new UncheckedIOException(e));
+    } catch (RuntimeException e) {
+      callback.failed(e);
+    }
+  }
+}

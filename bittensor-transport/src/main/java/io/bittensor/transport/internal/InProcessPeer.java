@@ -1,0 +1,79 @@
+package io.bittensor.transport.internal;
+
+import io.bittensor.core.BackwardRequest;
+import io.bittensor.core.BackwardResult;
+import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.ForwardResult;
+import io.bittensor.core.PeerId;
+import io.bittensor.core.Status;
+import io.bittensor.core.internal.Deadlines;
+import io.bittensor.transport.internal.wire.Response;
+import java.net.URI;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+
+/**
+ * A peer served in this JVM, reached through the same request messages, signatures, checks and
+ * admission as over HTTP, minus the bytes: messages are handed over as objects.
+ *
+ * <p>Thread-safe.
+ */
+public final class InProcessPeer extends TimedPeer {
+  private final URI endpoint;
+  private final Function<String, Serving> lookup;
+  private final ClientCore core;
+  private final PeerId caller;
+
+  public InProcessPeer(URI endpoint, Function<String, Serving> lookup, ClientCore core,
+      Duration defaultTimeout, PeerId caller) {
+    super(defaultTimeout);
+    this.endpoint = endpoint;
+    this.lookup = lookup;
+    this.core = core;
+    this.caller = caller;
+  }
+
+
+  @Override
+  public CompletableFuture<ForwardResult> forward(ForwardRequest request, Duration timeout) {
+    long ms = Deadlines.millis(timeout);
+    var msg = core.message(request, ms);
+    CompletableFuture<ForwardResult> out =
+        serve(msg.getSerializedSize(), msg, (s, m) -> s.core().forward(m, caller))
+            .thenApply(r -> core.forwardResult(r, request.input()));
+    return Deadlines.bound(out, ms,
+        ForwardResult.failure(Status.TIMEOUT, "no answer within " + ms + " ms"));
+  }
+
+  @Override
+  public CompletableFuture<BackwardResult> backward(BackwardRequest request, Duration timeout) {
+    long ms = Deadlines.millis(timeout);
+    var msg = core.message(request, ms);
+    CompletableFuture<BackwardResult> out =
+        serve(msg.getSerializedSize(), msg, (s, m) -> s.core().backward(m, caller))
+            .thenApply(core::backwardResult);
+    return Deadlines.bound(out, ms,
+        BackwardResult.failure(Status.TIMEOUT, "no acknowledgement within " + ms + " ms"));
+  }
+
+  private <M> CompletableFuture<Response> serve(long size, M msg,
+      java.util.function.BiFunction<Serving, M, CompletableFuture<Response>> pipeline) {
+    Serving s = lookup.apply(endpoint.getAuthority());
+    if (s == null) {
+      return CompletableFuture.completedFuture(Responses.of(io.bittensor.core.Rejection.of(
+          Status.UNAVAILABLE, "nothing is served at " + endpoint)));
+    }
+    Response tooLarge = s.checkSize(size);
+    if (tooLarge != null) {
+      return CompletableFuture.completedFuture(tooLarge);
+    }
+    return s.admitAndServe(caller, msg, m -> pipeline.apply(s, m));
+  }
+
+
+  @Override
+  public String toString() {
+    return "InProcessPeer[" + endpoint + "]";
+  }
+}

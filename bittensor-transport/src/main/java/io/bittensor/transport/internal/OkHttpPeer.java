@@ -1,0 +1,212 @@
+package io.bittensor.transport.internal;
+
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.MessageLite;
+import io.bittensor.core.BackwardRequest;
+import io.bittensor.core.BackwardResult;
+import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.ForwardResult;
+import io.bittensor.core.Rejection;
+import io.bittensor.core.Status;
+import io.bittensor.core.internal.Deadlines;
+import io.bittensor.transport.internal.wire.Response;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import okhttp3.Call;
+import okhttp3.Callback;
+import okhttp3.HttpUrl;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.ResponseBody;
+import okio.BufferedSink;
+import okio.BufferedSource;
+
+/**
+ * A remote peer reached over HTTP with OkHttp: each call is one POST whose future completes on
+ * OkHttp's dispatcher thread; cancelling the future cancels the HTTP call.
+ *
+ * <p>Thread-safe.
+ */
+public final class OkHttpPeer extends TimedPeer {
+  private static final MediaType PROTOBUF = MediaType.get(HttpPeerHandler.PROTOBUF);
+
+  private final URI endpoint;
+  private final HttpUrl forwardUrl;
+  private final HttpUrl backwardUrl;
+  private final OkHttpClient http;
+  private final ClientCore core;
+  private final long maxResponseBytes;
+
+  public OkHttpPeer(URI endpoint, OkHttpClient http, ClientCore core, Duration defaultTimeout,
+      long maxResponseBytes) {
+    super(defaultTimeout);
+    HttpUrl base = HttpUrl.get(endpoint.toString());
+    this.endpoint = endpoint;
+    this.forwardUrl = base.resolve("/v1/forward");
+    this.backwardUrl = base.resolve("/v1/backward");
+    this.http = http;
+    this.core = core;
+    this.maxResponseBytes = maxResponseBytes;
+  }
+
+
+  @Override
+  public CompletableFuture<ForwardResult> forward(ForwardRequest request, Duration timeout) {
+    long ms = Deadlines.millis(timeout);
+    return call(forwardUrl, core.message(request, ms), ms,
+        r -> core.forwardResult(r, request.input()),
+        rej -> ForwardResult.rejected(rej));
+  }
+
+
+  @Override
+  public CompletableFuture<BackwardResult> backward(BackwardRequest request, Duration timeout) {
+    long ms = Deadlines.millis(timeout);
+    return call(backwardUrl, core.message(request, ms), ms, core::backwardResult,
+        rej -> BackwardResult.rejected(rej));
+  }
+
+  private <T> CompletableFuture<T> call(HttpUrl url, MessageLite msg, long ms,
+      Function<Response, T> read, Function<Rejection, T> fail) {
+    Request.Builder rb = new Request.Builder().url(url).post(new ProtoBody(msg));
+    core.callerHex().ifPresent(hex -> rb.header(HttpPeerHandler.CALLER_HEADER, hex));
+    Call call = http.newCall(rb.build());
+    call.timeout().timeout(ms, TimeUnit.MILLISECONDS);
+    CompletableFuture<T> out = new CompletableFuture<>();
+    out.whenComplete((r, e) -> {
+      if (out.isCancelled()) {
+        call.cancel();
+      }
+    });
+    call.enqueue(new Callback() {
+      @Override
+      public void onFailure(Call c, IOException e) {
+        out.complete(fail.apply(failure(e, c, ms)));
+      }
+
+      @Override
+      public void onResponse(Call c, okhttp3.Response response) {
+        try (response) {
+          Response r = readResponse(response);
+          out.complete(r == null
+              ? fail.apply(notProtobuf(response))
+              : read.apply(r));
+        } catch (InvalidProtocolBufferException e) {
+          out.complete(fail.apply(Rejection.of(Status.BAD_RESPONSE,
+              endpoint + " answered a body that is not a protobuf Response: " + e.getMessage())));
+        } catch (IOException e) {
+          out.complete(fail.apply(failure(e, c, ms)));
+        } catch (RuntimeException e) {
+          out.complete(fail.apply(Rejection.of(Status.BAD_RESPONSE,
+              endpoint + " answered something unreadable: " + e)));
+        }
+      }
+    });
+    return out;
+  }
+
+  /** The decoded body, or null when the body is not ours (a proxy's error page, say). */
+  private Response readResponse(okhttp3.Response response) throws IOException {
+    ResponseBody body = response.body();
+    MediaType type = body.contentType();
+    if (type == null || !HttpPeerHandler.PROTOBUF.equals(type.type() + "/" + type.subtype())) {
+      return null;
+    }
+    long length = body.contentLength();
+    if (length > maxResponseBytes) {
+      throw new InvalidProtocolBufferException(
+          "the answer has " + length + " bytes, more than the limit " + maxResponseBytes);
+    }
+    byte[] bytes;
+    if (length >= 0) {
+      bytes = new byte[(int) length];
+      BufferedSource source = body.source();
+      ByteBuffer into = ByteBuffer.wrap(bytes);
+      while (into.hasRemaining()) {
+        if (source.read(into) < 0) {
+          throw new java.io.EOFException("the answer ended after " + into.position() + " of "
+              + length + " bytes");
+        }
+      }
+    } else {
+      bytes = body.bytes();
+    }
+    CodedInputStream in = CodedInputStream.newInstance(bytes);
+    in.enableAliasing(true); // the output tensor wraps `bytes`: no copy
+    return Response.parser().parseFrom(in);
+  }
+
+  private Rejection notProtobuf(okhttp3.Response response) {
+    int code = response.code();
+    Status s = switch (code) {
+      case 413 -> Status.PAYLOAD_TOO_LARGE;
+      case 429 -> Status.BACKOFF;
+      case 502, 503 -> Status.UNAVAILABLE;
+      case 504 -> Status.TIMEOUT;
+      default -> Status.BAD_RESPONSE;
+    };
+    return Rejection.of(s, endpoint + " answered HTTP " + code + " without a protobuf body");
+  }
+
+  private Rejection failure(IOException e, Call c, long ms) {
+    String why = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": "
+        + e.getMessage());
+    if (e instanceof SocketTimeoutException || e instanceof InterruptedIOException
+        && "timeout".equals(e.getMessage())) {
+      return Rejection.of(Status.TIMEOUT, endpoint + " did not answer within " + ms + " ms");
+    }
+    if (c.isCanceled()) {
+      return Rejection.of(Status.CANCELLED, "the call to " + endpoint + " was cancelled");
+    }
+    if (e instanceof ConnectException || e instanceof NoRouteToHostException
+        || e instanceof UnknownHostException) {
+      return Rejection.of(Status.UNAVAILABLE, "cannot reach " + endpoint + ": " + why);
+    }
+    return Rejection.of(Status.UNAVAILABLE, "the connection to " + endpoint + " failed: " + why);
+  }
+
+  @Override
+  public String toString() {
+    return "OkHttpPeer[" + endpoint + "]";
+  }
+
+  /** A protobuf message as a request body, encoded straight into OkHttp's sink. */
+  private static final class ProtoBody extends RequestBody {
+    private final MessageLite msg;
+
+    ProtoBody(MessageLite msg) {
+      this.msg = msg;
+    }
+
+    @Override
+    public MediaType contentType() {
+      return PROTOBUF;
+    }
+
+    @Override
+    public long contentLength() {
+      return msg.getSerializedSize();
+    }
+
+    @Override
+    public void writeTo(BufferedSink sink) throws IOException {
+      CodedOutputStream out = CodedOutputStream.newInstance(sink.outputStream(), 64 * 1024);
+      msg.writeTo(out);
+      out.flush();
+    }
+  }
+}

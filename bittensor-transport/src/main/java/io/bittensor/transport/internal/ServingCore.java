@@ -1,0 +1,217 @@
+package io.bittensor.transport.internal;
+
+import com.google.protobuf.GeneratedMessage;
+import com.google.protobuf.UnknownFieldSet;
+import io.bittensor.core.BackwardRequest;
+import io.bittensor.core.BackwardResult;
+import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.ForwardResult;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Peer;
+import io.bittensor.core.PeerId;
+import io.bittensor.core.PeerInfo;
+import io.bittensor.core.Rejection;
+import io.bittensor.core.Status;
+import io.bittensor.core.Tensor;
+import io.bittensor.core.TensorStandard;
+import io.bittensor.transport.internal.wire.Response;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The serving pipeline shared by the HTTP server and the in-process transport: version, caller,
+ * modality and tensor checks, then the peer's call under a deadline, then the response. Both
+ * front-ends hand it decoded wire messages, so both answer every request with the same codes.
+ *
+ * <p>Thread-safe. It runs on the thread that hands it a request; the peer's future completes on
+ * the peer's thread, or on the JDK's delayer thread when the deadline passes first.
+ */
+public final class ServingCore {
+  private final Peer peer;
+  private final Set<Modality> modalities;
+  private final TensorStandard standard;
+  private final Authenticator authenticator;
+  private final long defaultTimeoutMs;
+  private final long maxTimeoutMs;
+
+  /**
+   * @param peer the peer served
+   * @param modalities the modalities it accepts
+   * @param standard checks inputs and gradients
+   * @param authenticator checks callers
+   * @param defaultTimeout the deadline of a request that names none
+   * @param maxTimeout the longest deadline granted
+   */
+  public ServingCore(Peer peer, Set<Modality> modalities, TensorStandard standard,
+      Authenticator authenticator, Duration defaultTimeout, Duration maxTimeout) {
+    this.peer = peer;
+    this.modalities = Set.copyOf(modalities);
+    this.standard = standard;
+    this.authenticator = authenticator;
+    this.defaultTimeoutMs = defaultTimeout.toMillis();
+    this.maxTimeoutMs = maxTimeout.toMillis();
+  }
+
+  /**
+   * Serves a forward request.
+   *
+   * @param hint the caller named before the body was read (a header), or null
+   * @return the response; never completes exceptionally
+   */
+  public CompletableFuture<Response> forward(
+      io.bittensor.transport.internal.wire.ForwardRequest msg, PeerId hint) {
+    try {
+      Modality modality = admit(msg.getVersion(), msg.getCaller(), hint,
+          () -> CanonicalDigest.of(msg), msg.getModalityValue());
+      if (!msg.hasInput()) {
+        throw new Rejected(Status.BAD_REQUEST, "input", "the request has no input tensor");
+      }
+      Tensor input = WireTensors.fromWire(msg.getInput(), "input", Status.BAD_SHAPE);
+      reject(standard.checkInput(modality, input).orElse(null));
+      String note = unknownFieldsNote(msg, msg.getCaller(), msg.getInput());
+      long timeoutMs = timeout(msg.getTimeoutMs());
+      CompletableFuture<ForwardResult> call = peer.forward(new ForwardRequest(modality, input));
+      return deadline(call, timeoutMs,
+          r -> Responses.of(r, note), () -> Responses.timeout(timeoutMs));
+    } catch (Rejected e) {
+      return CompletableFuture.completedFuture(Responses.of(e.rejection()));
+    } catch (RuntimeException e) {
+      return CompletableFuture.completedFuture(Responses.internal(e));
+    }
+  }
+
+  /**
+   * Serves a backward request.
+   *
+   * @param hint the caller named before the body was read (a header), or null
+   * @return the response; never completes exceptionally
+   */
+  public CompletableFuture<Response> backward(
+      io.bittensor.transport.internal.wire.BackwardRequest msg, PeerId hint) {
+    try {
+      Modality modality = admit(msg.getVersion(), msg.getCaller(), hint,
+          () -> CanonicalDigest.of(msg), msg.getModalityValue());
+      if (!msg.hasInput() || !msg.hasGradient()) {
+        throw new Rejected(Status.BAD_REQUEST, msg.hasInput() ? "gradient" : "input",
+            "a backward request has both an input and a gradient tensor");
+      }
+      Tensor input = WireTensors.fromWire(msg.getInput(), "input", Status.BAD_SHAPE);
+      reject(standard.checkInput(modality, input).orElse(null));
+      Tensor gradient = WireTensors.fromWire(msg.getGradient(), "gradient", Status.BAD_SHAPE);
+      reject(standard.checkGradient(input, gradient).orElse(null));
+      String note = unknownFieldsNote(msg, msg.getCaller(), msg.getInput(), msg.getGradient());
+      long timeoutMs = timeout(msg.getTimeoutMs());
+      CompletableFuture<BackwardResult> call =
+          peer.backward(new BackwardRequest(modality, input, gradient));
+      return deadline(call, timeoutMs,
+          r -> Responses.of(r, note), () -> Responses.timeout(timeoutMs));
+    } catch (Rejected e) {
+      return CompletableFuture.completedFuture(Responses.of(e.rejection()));
+    } catch (RuntimeException e) {
+      return CompletableFuture.completedFuture(Responses.internal(e));
+    }
+  }
+
+  /** Checks version, caller and modality, in that order; returns the modality. */
+  private Modality admit(int version, io.bittensor.transport.internal.wire.Caller caller,
+      PeerId hint, java.util.function.Supplier<byte[]> digest, int modality) {
+    checkVersion(version);
+    authenticateAndMatch(caller, hint, digest);
+    return modality(modality);
+  }
+
+  private void authenticateAndMatch(
+      io.bittensor.transport.internal.wire.Caller caller, PeerId hint,
+      java.util.function.Supplier<byte[]> digest) {
+    PeerId id = authenticator.authenticate(caller, digest);
+    if (hint != null && !hint.equals(id)) {
+      throw new Rejected(Status.BAD_SIGNATURE, "Bittensor-Caller",
+          "the Bittensor-Caller header names " + hint.toHex() + " but the request is "
+              + (id == null ? "anonymous" : "signed by " + id.toHex()));
+    }
+  }
+
+  private static void checkVersion(int version) {
+    if (version != PeerInfo.PROTOCOL_VERSION) {
+      throw new Rejected(Status.UNSUPPORTED_VERSION, "version",
+          "this peer speaks protocol version " + PeerInfo.PROTOCOL_VERSION + ", the request "
+              + Integer.toUnsignedString(version));
+    }
+  }
+
+  private Modality modality(int code) {
+    Modality m = Modality.ofCode(code).orElseThrow(() -> new Rejected(Status.UNKNOWN_MODALITY,
+        "modality", "unknown modality " + code + "; this peer serves " + new TreeSet<>(modalities)));
+    if (!modalities.contains(m)) {
+      throw new Rejected(Status.UNKNOWN_MODALITY, "modality",
+          "this peer serves " + new TreeSet<>(modalities) + ", not " + m);
+    }
+    return m;
+  }
+
+  private static void reject(Rejection r) {
+    if (r != null) {
+      throw new Rejected(r);
+    }
+  }
+
+  private long timeout(int requestedMs) {
+    long asked = Integer.toUnsignedLong(requestedMs);
+    return asked == 0 ? defaultTimeoutMs : Math.min(asked, maxTimeoutMs);
+  }
+
+  private static <T> CompletableFuture<Response> deadline(CompletableFuture<T> call,
+      long timeoutMs, java.util.function.Function<T, Response> encode,
+      java.util.function.Supplier<Response> onTimeout) {
+    if (call == null) {
+      return CompletableFuture.completedFuture(Responses.of(
+          Rejection.of(Status.INTERNAL_ERROR, "the peer returned no future")));
+    }
+    CompletableFuture<Response> out = call.handle((r, e) -> {
+      if (e != null) {
+        Throwable cause = e instanceof CompletionException && e.getCause() != null
+            ? e.getCause() : e;
+        return Responses.internal(cause);
+      }
+      if (r == null) {
+        return Responses.of(Rejection.of(Status.INTERNAL_ERROR, "the peer answered null"));
+      }
+      try {
+        return encode.apply(r);
+      } catch (RuntimeException ex) {
+        return Responses.internal(ex);
+      }
+    });
+    out.completeOnTimeout(null, timeoutMs, TimeUnit.MILLISECONDS);
+    return out.thenApply(r -> {
+      if (r == null) {
+        call.cancel(true); // the peer missed the deadline: let it abandon the work
+        return onTimeout.get();
+      }
+      return r;
+    });
+  }
+
+  private static String unknownFieldsNote(GeneratedMessage... messages) {
+    TreeSet<String> unknown = new TreeSet<>();
+    for (GeneratedMessage m : messages) {
+      UnknownFieldSet u = m.getUnknownFields();
+      for (Integer n : u.asMap().keySet()) {
+        unknown.add(m.getDescriptorForType().getName() + "." + n);
+      }
+    }
+    return unknown.isEmpty() ? "" : "ignored fields unknown to protocol version "
+        + PeerInfo.PROTOCOL_VERSION + ": " + String.join(", ", unknown);
+  }
+
+  /** For messages: e.g. "[TEXT, TENSOR]". */
+  @Override
+  public String toString() {
+    return "ServingCore" + Arrays.toString(modalities.toArray());
+  }
+}

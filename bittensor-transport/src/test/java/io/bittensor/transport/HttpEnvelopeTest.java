@@ -1,0 +1,198 @@
+package io.bittensor.transport;
+
+import static io.bittensor.transport.HttpTransportTest.PROTOBUF;
+import static io.bittensor.transport.HttpTransportTest.parse;
+import static io.bittensor.transport.HttpTransportTest.post;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.UnknownFieldSet;
+import io.bittensor.core.DType;
+import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Status;
+import io.bittensor.core.Tensor;
+import io.bittensor.transport.internal.ClientCore;
+import io.bittensor.transport.internal.wire.Response;
+import java.io.IOException;
+import java.time.Clock;
+import java.util.Arrays;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okio.BufferedSink;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** What the HTTP front-end does with requests that are wrong before the protocol starts. */
+@ExtendWith(LeakCheck.class)
+@Timeout(30)
+class HttpEnvelopeTest {
+  private final OkHttpClient http = new OkHttpClient();
+  private PeerServer server;
+  private final ClientCore signer =
+      new ClientCore(TransportContract.ALICE, Clock.systemUTC(), TransportContract.STANDARD);
+  private final ClientCore anonymous =
+      new ClientCore(null, Clock.systemUTC(), TransportContract.STANDARD);
+
+  @BeforeEach
+  void start() throws IOException {
+    server = PeerServer.newBuilder(BuiltinPeers.deterministic(8)).host("127.0.0.1").port(0)
+        .maxPayloadBytes(64 * 1024).allowAnonymous(true).start();
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+    http.dispatcher().executorService().shutdown();
+    http.connectionPool().evictAll();
+  }
+
+  private byte[] validBody() {
+    return signer.message(new ForwardRequest(Modality.TENSOR,
+        Tensor.zeros(DType.FLOAT32, 1, 2, 3)), 5_000).toByteArray();
+  }
+
+  private void assertServing() throws IOException {
+    okhttp3.Response r = post(http, server, "/v1/forward", validBody());
+    assertEquals(200, r.code());
+    assertEquals(Status.SUCCESS.code(), parse(r).getStatus());
+  }
+
+  @Test
+  void successMirrorsTheStatusInHeaders() throws IOException {
+    okhttp3.Response r = post(http, server, "/v1/forward", validBody());
+    assertEquals("0", r.header("Bittensor-Status"));
+    assertEquals("application/x-protobuf", r.header("Content-Type"));
+    assertEquals(1 * 2 * 8 * 4, parse(r).getOutput().getData().size(), "[1, 2, 8] float32");
+  }
+
+  @Test
+  void unknownPathsAndMethodsAreRefused() throws IOException {
+    okhttp3.Response r = post(http, server, "/v2/forward", validBody());
+    assertEquals(404, r.code());
+    assertEquals("path", parse(r).getField());
+    okhttp3.Response get = http.newCall(new Request.Builder()
+        .url(server.endpoint() + "/v1/forward").build()).execute();
+    assertEquals(405, get.code());
+    assertEquals("method", parse(get).getField());
+    assertServing();
+  }
+
+  @Test
+  void otherContentTypesAreRefused() throws IOException {
+    okhttp3.Response r = http.newCall(new Request.Builder().url(server.endpoint() + "/v1/forward")
+        .post(RequestBody.create(validBody(), MediaType.get("application/json"))).build())
+        .execute();
+    assertEquals(415, r.code());
+    assertEquals("content-type", parse(r).getField());
+  }
+
+  @Test
+  void truncatedBodiesAreBadRequests() throws IOException {
+    byte[] body = validBody();
+    okhttp3.Response r = post(http, server, "/v1/forward", Arrays.copyOf(body, body.length - 7));
+    assertEquals(400, r.code());
+    Response resp = parse(r);
+    assertEquals(Status.BAD_REQUEST.code(), resp.getStatus());
+    assertEquals("body", resp.getField());
+    assertServing();
+  }
+
+  @Test
+  void shapeThatDoesNotMatchTheDataIsABadShape() throws IOException {
+    var msg = anonymous.message(new ForwardRequest(Modality.TENSOR,
+        Tensor.zeros(DType.FLOAT32, 1, 2, 3)), 5_000);
+    var lying = msg.toBuilder().setInput(msg.getInput().toBuilder().setShape(2, 5)).build();
+    Response resp = parse(post(http, server, "/v1/forward", lying.toByteArray()));
+    assertEquals(Status.BAD_SHAPE.code(), resp.getStatus(), resp.toString());
+    assertEquals("input.shape", resp.getField());
+  }
+
+  @Test
+  void unknownDtypesAndModalitiesAreNamed() throws IOException {
+    var msg = signer.message(new ForwardRequest(Modality.TENSOR,
+        Tensor.zeros(DType.FLOAT32, 1, 2, 3)), 5_000);
+    var dtype = msg.toBuilder().setInput(msg.getInput().toBuilder().setDtypeValue(9)).build();
+    Response r = parse(post(http, server, "/v1/forward", dtype.toByteArray()));
+    // The signature covers the dtype, so a signed request says so first.
+    assertEquals(Status.BAD_SIGNATURE.code(), r.getStatus(), r.toString());
+    var anon = anonymous.message(
+        new ForwardRequest(Modality.TENSOR, Tensor.zeros(DType.FLOAT32, 1, 2, 3)), 0);
+    Response d = parse(post(http, server, "/v1/forward",
+        anon.toBuilder().setInput(anon.getInput().toBuilder().setDtypeValue(9)).build()
+            .toByteArray()));
+    assertEquals(Status.BAD_REQUEST.code(), d.getStatus(), d.toString());
+    assertEquals("input.dtype", d.getField());
+    Response m = parse(post(http, server, "/v1/forward",
+        anon.toBuilder().setModalityValue(42).build().toByteArray()));
+    assertEquals(Status.UNKNOWN_MODALITY.code(), m.getStatus(), m.toString());
+    Response v = parse(post(http, server, "/v1/forward",
+        anon.toBuilder().setVersion(2).build().toByteArray()));
+    assertEquals(Status.UNSUPPORTED_VERSION.code(), v.getStatus(), v.toString());
+  }
+
+  @Test
+  void fieldsOfANewerVersionAreIgnoredAndNamed() throws IOException {
+    var msg = signer.message(new ForwardRequest(Modality.TENSOR,
+        Tensor.zeros(DType.FLOAT32, 1, 2, 3)), 5_000);
+    var newer = msg.toBuilder().setUnknownFields(UnknownFieldSet.newBuilder()
+        .addField(99, UnknownFieldSet.Field.newBuilder().addVarint(7).build()).build()).build();
+    Response r = parse(post(http, server, "/v1/forward", newer.toByteArray()));
+    assertEquals(Status.SUCCESS.code(), r.getStatus(), r.toString());
+    assertTrue(r.getMessage().contains("ForwardRequest.99"), r.getMessage());
+  }
+
+  @Test
+  void aDeclaredLengthOverTheLimitIsRefusedBeforeReading() throws IOException {
+    okhttp3.Response r = post(http, server, "/v1/forward", new byte[65 * 1024]);
+    assertEquals(413, r.code());
+    assertEquals(Status.PAYLOAD_TOO_LARGE.code(), parse(r).getStatus());
+    assertServing();
+  }
+
+  @Test
+  void aChunkedBodyOverTheLimitIsCutOff() throws IOException {
+    RequestBody chunked = new RequestBody() {
+      @Override
+      public MediaType contentType() {
+        return PROTOBUF;
+      }
+
+      @Override
+      public long contentLength() {
+        return -1; // unknown: sent chunked
+      }
+
+      @Override
+      public void writeTo(BufferedSink sink) throws IOException {
+        for (int i = 0; i < 100; i++) {
+          sink.write(new byte[1024]);
+        }
+      }
+    };
+    okhttp3.Response r = http.newCall(new Request.Builder().url(server.endpoint() + "/v1/forward")
+        .post(chunked).build()).execute();
+    assertEquals(413, r.code());
+    assertEquals(Status.PAYLOAD_TOO_LARGE.code(), parse(r).getStatus());
+    assertServing();
+  }
+
+  @Test
+  void aCallerHeaderMustMatchTheSigner() throws IOException {
+    okhttp3.Response r = http.newCall(new Request.Builder().url(server.endpoint() + "/v1/forward")
+        .header("Bittensor-Caller", TransportContract.BOB.id().toHex())
+        .post(RequestBody.create(validBody(), PROTOBUF)).build()).execute();
+    Response resp = parse(r);
+    assertEquals(Status.BAD_SIGNATURE.code(), resp.getStatus());
+    assertEquals("Bittensor-Caller", resp.getField());
+    okhttp3.Response bad = http.newCall(new Request.Builder()
+        .url(server.endpoint() + "/v1/forward").header("Bittensor-Caller", "not-hex")
+        .post(RequestBody.create(validBody(), PROTOBUF)).build()).execute();
+    assertEquals(Status.BAD_REQUEST.code(), parse(bad).getStatus());
+  }
+}

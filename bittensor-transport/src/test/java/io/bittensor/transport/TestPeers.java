@@ -1,0 +1,57 @@
+package io.bittensor.transport;
+
+import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.ForwardResult;
+import io.bittensor.core.Peer;
+import io.bittensor.core.Tensor;
+import io.bittensor.core.TensorStandard;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+
+/** Peers that misbehave on purpose, for tests. */
+final class TestPeers {
+  private TestPeers() {}
+
+  /** Never completes its futures. */
+  static Peer silent() {
+    return request -> new CompletableFuture<>();
+  }
+
+  /** Answers zeros of the standard shape after {@code millis}, without holding a thread. */
+  static Peer delayed(long millis, int outputDim) {
+    Executor later = CompletableFuture.delayedExecutor(millis, TimeUnit.MILLISECONDS);
+    return request -> CompletableFuture.supplyAsync(
+        () -> ForwardResult.success(TensorStandard.of(outputDim).zeros(request.input())), later);
+  }
+
+  /** Throws from forward. */
+  static Peer throwing() {
+    return request -> {
+      throw new IllegalStateException("model exploded");
+    };
+  }
+
+  /** Answers a tensor of the given (wrong) shape. */
+  static Peer answering(Tensor answer) {
+    return request -> CompletableFuture.completedFuture(ForwardResult.success(answer));
+  }
+
+  /** Records the first element of every input it is asked, then answers like {@code inner}. */
+  static final class Recording implements Peer {
+    final List<Long> seen = new CopyOnWriteArrayList<>();
+    private final Peer inner;
+
+    Recording(Peer inner) {
+      this.inner = inner;
+    }
+
+    @Override
+    public CompletableFuture<ForwardResult> forward(ForwardRequest request) {
+      seen.add(request.input().longAt(0));
+      return inner.forward(request);
+    }
+  }
+}

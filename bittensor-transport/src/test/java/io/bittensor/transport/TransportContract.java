@@ -1,0 +1,378 @@
+package io.bittensor.transport;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.bittensor.core.BackwardRequest;
+import io.bittensor.core.BackwardResult;
+import io.bittensor.core.DType;
+import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.ForwardResult;
+import io.bittensor.core.Keypair;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Peer;
+import io.bittensor.core.Status;
+import io.bittensor.core.Tensor;
+import io.bittensor.core.TensorStandard;
+import io.bittensor.transport.internal.ClientCore;
+import io.bittensor.transport.internal.wire.Response;
+import java.io.IOException;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The behaviour every transport shares: the same requests get the same status codes over
+ * HTTP/2, HTTP/1.1 and in-process. Subclasses say how to serve and how to connect.
+ */
+@ExtendWith(LeakCheck.class)
+@Timeout(30)
+abstract class TransportContract {
+  static final int OUTPUT_DIM = 8;
+  static final TensorStandard STANDARD = TensorStandard.of(OUTPUT_DIM);
+  static final long SEED = 20261125L;
+
+  /** Keys from fixed seeds, so failures reproduce. */
+  static final Keypair ALICE = seeded(1);
+  static final Keypair BOB = seeded(2);
+
+  private final List<AutoCloseable> open = new ArrayList<>();
+
+  /** Starts {@code b} on this transport. */
+  abstract PeerServer start(PeerServer.Builder b) throws IOException;
+
+  /** A client builder for this transport. */
+  abstract PeerClient.Builder clientBuilder();
+
+  /** Delivers an already-built wire message as is, bypassing the client (for replays). */
+  abstract Response sendRaw(PeerServer server, io.bittensor.transport.internal.wire.ForwardRequest msg)
+      throws IOException;
+
+  static Keypair seeded(int n) {
+    byte[] seed = new byte[Keypair.SEED_LENGTH];
+    seed[0] = (byte) n;
+    return Keypair.fromSeed(seed);
+  }
+
+  PeerServer.Builder serverBuilder(Peer peer) {
+    return PeerServer.newBuilder(peer).host("127.0.0.1").port(0).standard(STANDARD);
+  }
+
+  <T extends AutoCloseable> T track(T resource) {
+    open.add(resource);
+    return resource;
+  }
+
+  PeerServer serve(Peer peer) throws IOException {
+    return track(start(serverBuilder(peer)));
+  }
+
+  Peer connect(PeerServer server, Keypair key) {
+    PeerClient.Builder b = clientBuilder().standard(STANDARD).timeout(Duration.ofSeconds(10));
+    if (key != null) {
+      b.keypair(key);
+    }
+    return track(b.build()).connect(server.endpoint());
+  }
+
+  @AfterEach
+  void closeEverything() throws Exception {
+    for (int i = open.size() - 1; i >= 0; i--) {
+      open.get(i).close();
+    }
+    open.clear();
+  }
+
+  /** An input of the modality's layout, filled from {@code random}. */
+  static Tensor input(Modality m, DType t, Random random) {
+    int[] shape = switch (m) {
+      case TEXT -> new int[] {2, 5};
+      case IMAGE -> new int[] {2, 1, 3, 4, 4};
+      case SPEECH -> new int[] {2, 1, 40};
+      case TENSOR -> new int[] {2, 5, 6};
+    };
+    int n = 1;
+    for (int d : shape) {
+      n *= d;
+    }
+    return switch (t) {
+      case FLOAT32 -> {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+          v[i] = (float) random.nextGaussian();
+        }
+        yield Tensor.ofFloats(v, shape);
+      }
+      case INT64 -> {
+        long[] v = new long[n];
+        for (int i = 0; i < n; i++) {
+          v[i] = random.nextInt(50_000);
+        }
+        yield Tensor.ofLongs(v, shape);
+      }
+      case UINT8 -> {
+        byte[] v = new byte[n];
+        random.nextBytes(v);
+        yield Tensor.ofBytes(v, shape);
+      }
+    };
+  }
+
+  @Test
+  void forwardRoundTripsEveryModalityAndElementType() throws IOException {
+    BuiltinPeers.Deterministic peer = BuiltinPeers.deterministic(OUTPUT_DIM);
+    Peer remote = connect(serve(peer), ALICE);
+    Random random = new Random(SEED);
+    int combos = 0;
+    for (Modality m : Modality.values()) {
+      for (DType t : m.inputTypes()) {
+        Tensor x = input(m, t, random);
+        ForwardResult r = remote.forward(new ForwardRequest(m, x)).join();
+        assertEquals(Status.SUCCESS, r.status(), m + " " + t + " seed " + SEED + ": " + r);
+        Tensor y = r.output().orElseThrow();
+        assertArrayEquals(STANDARD.outputShape(x), y.shape(), m + " " + t);
+        assertEquals(peer.answer(x), y, m + " " + t + ": the answer changed in transit");
+        combos++;
+      }
+    }
+    assertEquals(5, combos, "TEXT/INT64, IMAGE/UINT8, IMAGE/FLOAT32, SPEECH/FLOAT32, TENSOR/FLOAT32");
+  }
+
+  @Test
+  void backwardDeliversGradientsForEveryModality() throws IOException {
+    BuiltinPeers.Deterministic peer = BuiltinPeers.deterministic(OUTPUT_DIM);
+    Peer remote = connect(serve(peer), ALICE);
+    Random random = new Random(SEED);
+    for (Modality m : Modality.values()) {
+      for (DType t : m.inputTypes()) {
+        Tensor x = input(m, t, random);
+        Tensor grad = Tensor.ofFloats(new float[x.dim(0) * x.dim(1) * OUTPUT_DIM],
+            STANDARD.outputShape(x));
+        BackwardResult r = remote.backward(new BackwardRequest(m, x, grad)).join();
+        assertEquals(Status.SUCCESS, r.status(), m + " " + t + ": " + r);
+      }
+    }
+    assertEquals(5, peer.gradientsTaken());
+  }
+
+  @Test
+  void backwardToAPeerThatDoesNotLearnIsNotImplemented() throws IOException {
+    Peer remote = connect(serve(BuiltinPeers.echo()), ALICE);
+    Tensor x = Tensor.zeros(DType.FLOAT32, 1, 2, OUTPUT_DIM);
+    BackwardResult r = remote.backward(new BackwardRequest(Modality.TENSOR, x, x)).join();
+    assertEquals(Status.NOT_IMPLEMENTED, r.status(), r.toString());
+  }
+
+  @Test
+  void gradientOfTheWrongShapeIsABadShape() throws IOException {
+    Peer remote = connect(serve(BuiltinPeers.deterministic(OUTPUT_DIM)), ALICE);
+    Tensor x = Tensor.zeros(DType.FLOAT32, 1, 2, 3);
+    Tensor grad = Tensor.zeros(DType.FLOAT32, 1, 2, OUTPUT_DIM + 1);
+    BackwardResult r = remote.backward(new BackwardRequest(Modality.TENSOR, x, grad)).join();
+    assertEquals(Status.BAD_SHAPE, r.status(), r.toString());
+    assertEquals("gradient.shape", r.field());
+  }
+
+  @Test
+  void unsignedRequestsAreRefusedUnlessAnonymousCallersAreAllowed() throws IOException {
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR, Tensor.zeros(DType.FLOAT32, 1, 1, 2));
+    PeerServer strict = serve(BuiltinPeers.deterministic(OUTPUT_DIM));
+    ForwardResult r = connect(strict, null).forward(req).join();
+    assertEquals(Status.UNAUTHENTICATED, r.status(), r.toString());
+    PeerServer open = track(start(serverBuilder(BuiltinPeers.deterministic(OUTPUT_DIM))
+        .allowAnonymous(true)));
+    assertEquals(Status.SUCCESS, connect(open, null).forward(req).join().status());
+  }
+
+  @Test
+  void timestampsOutsideTheWindowAreStale() throws IOException {
+    PeerServer server = track(start(serverBuilder(BuiltinPeers.deterministic(OUTPUT_DIM))
+        .staleWindow(Duration.ofSeconds(10))));
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR, Tensor.zeros(DType.FLOAT32, 1, 1, 2));
+    for (long skewSeconds : new long[] {-11, 11, -9, 9}) {
+      Clock skewed = Clock.offset(Clock.systemUTC(), Duration.ofSeconds(skewSeconds));
+      PeerClient client = track(clientBuilder().keypair(ALICE).clock(skewed).build());
+      ForwardResult r = client.connect(server.endpoint()).forward(req).join();
+      Status expected = Math.abs(skewSeconds) > 10 ? Status.STALE : Status.SUCCESS;
+      assertEquals(expected, r.status(), "clock skew " + skewSeconds + " s: " + r);
+      if (expected == Status.STALE) {
+        assertEquals("caller.timestamp_ms", r.field());
+      }
+    }
+  }
+
+  @Test
+  void replayedRequestsAreRefused() throws IOException {
+    PeerServer server = serve(BuiltinPeers.deterministic(OUTPUT_DIM));
+    ClientCore signer = new ClientCore(ALICE, Clock.systemUTC(), STANDARD);
+    var msg = signer.message(
+        new ForwardRequest(Modality.TENSOR, Tensor.zeros(DType.FLOAT32, 1, 1, 2)), 5_000);
+    assertEquals(Status.SUCCESS.code(), sendRaw(server, msg).getStatus());
+    Response again = sendRaw(server, msg);
+    assertEquals(Status.REPLAYED.code(), again.getStatus(), again.toString());
+    assertEquals("caller.nonce", again.getField());
+  }
+
+  @Test
+  void tamperedRequestsHaveABadSignature() throws IOException {
+    PeerServer server = serve(BuiltinPeers.deterministic(OUTPUT_DIM));
+    ClientCore signer = new ClientCore(ALICE, Clock.systemUTC(), STANDARD);
+    var msg = signer.message(new ForwardRequest(Modality.TENSOR,
+        Tensor.ofFloats(new float[] {1, 2}, 1, 1, 2)), 5_000);
+    byte[] data = msg.getInput().getData().toByteArray();
+    data[0] ^= 1;
+    var tampered = msg.toBuilder()
+        .setInput(msg.getInput().toBuilder().setData(ByteString.copyFrom(data))).build();
+    Response r = sendRaw(server, tampered);
+    assertEquals(Status.BAD_SIGNATURE.code(), r.getStatus(), r.toString());
+    var otherKey = msg.toBuilder().setCaller(msg.getCaller().toBuilder()
+        .setPublicKey(ByteString.copyFrom(BOB.id().toBytes()))).build();
+    assertEquals(Status.BAD_SIGNATURE.code(), sendRaw(server, otherKey).getStatus());
+    assertEquals(Status.SUCCESS.code(), sendRaw(server, msg).getStatus(),
+        "the untouched message still verifies");
+  }
+
+  @Test
+  void aPeerThatNeverAnswersCostsTheCallersTimeout() throws IOException {
+    PeerServer server = serve(TestPeers.silent());
+    Peer remote = connect(server, ALICE);
+    long t0 = System.nanoTime();
+    ForwardResult r = remote.forward(new ForwardRequest(Modality.TENSOR,
+        Tensor.zeros(DType.FLOAT32, 1, 1, 2)), Duration.ofMillis(300)).join();
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    assertEquals(Status.TIMEOUT, r.status(), r.toString());
+    assertTrue(ms >= 250 && ms < 5_000, "took " + ms + " ms for a 300 ms timeout");
+  }
+
+  @Test
+  void theServersOwnDeadlineAnswersTimeout() throws IOException {
+    PeerServer server = track(start(serverBuilder(TestPeers.silent())
+        .defaultTimeout(Duration.ofMillis(100)).maxTimeout(Duration.ofMillis(200))));
+    ForwardResult r = connect(server, ALICE).forward(new ForwardRequest(Modality.TENSOR,
+        Tensor.zeros(DType.FLOAT32, 1, 1, 2)), Duration.ofSeconds(10)).join();
+    assertEquals(Status.TIMEOUT, r.status(), r.toString());
+    assertTrue(r.message().contains("200 ms"), "the server's cap applies: " + r.message());
+  }
+
+  @Test
+  void unservedModalitiesAreUnknown() throws IOException {
+    PeerServer server = track(start(serverBuilder(BuiltinPeers.deterministic(OUTPUT_DIM))
+        .modalities(Modality.TEXT)));
+    ForwardResult r = connect(server, ALICE).forward(new ForwardRequest(Modality.TENSOR,
+        Tensor.zeros(DType.FLOAT32, 1, 1, 2))).join();
+    assertEquals(Status.UNKNOWN_MODALITY, r.status(), r.toString());
+  }
+
+  @Test
+  void malformedInputsGetTheirStatusAndTheServerKeepsServing() throws IOException {
+    Peer remote = connect(serve(BuiltinPeers.deterministic(OUTPUT_DIM)), ALICE);
+    ForwardResult wrongType = remote.forward(new ForwardRequest(Modality.TEXT,
+        Tensor.zeros(DType.FLOAT32, 1, 2))).join();
+    assertEquals(Status.BAD_REQUEST, wrongType.status());
+    assertEquals("input.dtype", wrongType.field());
+    ForwardResult wrongRank = remote.forward(new ForwardRequest(Modality.TENSOR,
+        Tensor.zeros(DType.FLOAT32, 2, 3))).join();
+    assertEquals(Status.BAD_SHAPE, wrongRank.status());
+    ForwardResult nan = remote.forward(new ForwardRequest(Modality.TENSOR,
+        Tensor.ofFloats(new float[] {1, Float.NaN}, 1, 1, 2))).join();
+    assertEquals(Status.BAD_REQUEST, nan.status());
+    assertEquals("input.data", nan.field());
+    ForwardResult good = remote.forward(new ForwardRequest(Modality.TENSOR,
+        Tensor.zeros(DType.FLOAT32, 1, 1, 2))).join();
+    assertEquals(Status.SUCCESS, good.status(), good.toString());
+  }
+
+  @Test
+  void oversizedRequestsAreTooLarge() throws IOException {
+    PeerServer server = track(start(serverBuilder(BuiltinPeers.deterministic(OUTPUT_DIM))
+        .maxPayloadBytes(1_000)));
+    Peer remote = connect(server, ALICE);
+    ForwardResult r = remote.forward(new ForwardRequest(Modality.TENSOR,
+        Tensor.zeros(DType.FLOAT32, 1, 10, 100))).join();
+    assertEquals(Status.PAYLOAD_TOO_LARGE, r.status(), r.toString());
+    assertEquals(Status.SUCCESS, remote.forward(new ForwardRequest(Modality.TENSOR,
+        Tensor.zeros(DType.FLOAT32, 1, 1, 2))).join().status());
+  }
+
+  @Test
+  void aPeerThatThrowsIsAnInternalError() throws IOException {
+    ForwardResult r = connect(serve(TestPeers.throwing()), ALICE).forward(new ForwardRequest(
+        Modality.TENSOR, Tensor.zeros(DType.FLOAT32, 1, 1, 2))).join();
+    assertEquals(Status.INTERNAL_ERROR, r.status());
+    assertTrue(r.message().contains("model exploded"), r.message());
+  }
+
+  @Test
+  void answersThatBreakTheStandardAreABadShape() throws IOException {
+    Peer remote = connect(serve(TestPeers.answering(Tensor.zeros(DType.FLOAT32, 1, 1, 3))),
+        ALICE);
+    ForwardResult r = remote.forward(new ForwardRequest(Modality.TENSOR,
+        Tensor.zeros(DType.FLOAT32, 1, 1, 2))).join();
+    assertEquals(Status.BAD_SHAPE, r.status(), r.toString());
+    assertEquals("output.shape", r.field());
+  }
+
+  @Test
+  void aFullServerAsksCallersToBackOff() throws IOException, InterruptedException {
+    CountDownLatch entered = new CountDownLatch(1);
+    CompletableFuture<ForwardResult> hold = new CompletableFuture<>();
+    Peer blocking = request -> {
+      entered.countDown();
+      return hold;
+    };
+    PeerServer server = track(start(serverBuilder(blocking)
+        .maxConcurrentCalls(1).maxQueuedCalls(0)));
+    Peer remote = connect(server, ALICE);
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR, Tensor.zeros(DType.FLOAT32, 1, 1, 2));
+    CompletableFuture<ForwardResult> first = remote.forward(req);
+    assertTrue(entered.await(10, java.util.concurrent.TimeUnit.SECONDS));
+    ForwardResult second = remote.forward(req).join();
+    assertEquals(Status.BACKOFF, second.status(), second.toString());
+    assertTrue(second.status().retryable());
+    hold.complete(ForwardResult.success(STANDARD.zeros(req.input())));
+    assertEquals(Status.SUCCESS, first.join().status());
+  }
+
+  @Test
+  void aClosedServerIsUnavailable() throws IOException {
+    PeerServer server = serve(BuiltinPeers.deterministic(OUTPUT_DIM));
+    Peer remote = connect(server, ALICE);
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR, Tensor.zeros(DType.FLOAT32, 1, 1, 2));
+    assertEquals(Status.SUCCESS, remote.forward(req).join().status());
+    server.close();
+    server.close(); // idempotent
+    ForwardResult r = remote.forward(req).join();
+    assertEquals(Status.UNAVAILABLE, r.status(), r.toString());
+  }
+
+  @Test
+  void cancellingACallCompletesItsFuture() throws IOException {
+    Peer remote = connect(serve(TestPeers.silent()), ALICE);
+    CompletableFuture<ForwardResult> f = remote.forward(new ForwardRequest(Modality.TENSOR,
+        Tensor.zeros(DType.FLOAT32, 1, 1, 2)));
+    assertTrue(f.cancel(true));
+    assertTrue(f.isCancelled());
+  }
+
+  /** For subclasses: the endpoint URI of an in-process name. */
+  static URI inproc(String name) {
+    return URI.create("inproc://" + name);
+  }
+
+  static Clock fixed(long millis) {
+    return Clock.fixed(Instant.ofEpochMilli(millis), ZoneOffset.UTC);
+  }
+}
