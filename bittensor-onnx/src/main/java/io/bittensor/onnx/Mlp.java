@@ -101,16 +101,17 @@ public final class Mlp {
    * Layer normalisation over the features: {@code (x - mean) / sqrt(var + epsilon) * gamma + beta},
    * with the biased variance (ONNX {@code LayerNormalization}, axis -1).
    *
-   * @param gamma scale per feature; copied
+   * @param gamma scale per feature, at least 2; copied
    * @param beta shift per feature, as many as {@code gamma}; copied
    * @param epsilon added to the variance, {@code > 0}
    */
   public record LayerNorm(float[] gamma, float[] beta, float epsilon) implements Layer {
     /** Checks sizes and values; copies the arrays. */
     public LayerNorm {
-      if (gamma.length == 0 || gamma.length != beta.length) {
+      if (gamma.length < 2 || gamma.length != beta.length) {
+        // ONNX Runtime's LayerNormalization refuses a single feature (its output would be beta).
         throw new IllegalArgumentException(
-            "gamma and beta need the same size >= 1, were " + gamma.length + " and " + beta.length);
+            "gamma and beta need the same size >= 2, were " + gamma.length + " and " + beta.length);
       }
       if (!(epsilon > 0) || !Float.isFinite(epsilon)) {
         throw new IllegalArgumentException("epsilon must be finite and > 0, was " + epsilon);

@@ -149,6 +149,11 @@ public final class OnnxPeer implements Peer, AutoCloseable {
     return engine.queued();
   }
 
+  /** Model runs started so far; requests run together count once (for tests and monitoring). */
+  long modelRuns() {
+    return engine.runs();
+  }
+
   /** Frees what this peer holds once its runs in progress end; idempotent. */
   @Override
   public void close() {

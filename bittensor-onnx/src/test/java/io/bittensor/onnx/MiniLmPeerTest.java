@@ -106,7 +106,7 @@ class MiniLmPeerTest {
   @Test
   void concurrentRequestsGetTheSameAnswersAsSingleOnes() throws Exception {
     try (OnnxPeer separate = pooled.toBuilder().combineRequests(false).build()) {
-      assertConcurrentMatchAlone(pooled, 0.99);
+      assertConcurrentMatchAlone(pooled, 0.97);
       assertConcurrentMatchAlone(separate, 1 - 1e-9);
     }
   }

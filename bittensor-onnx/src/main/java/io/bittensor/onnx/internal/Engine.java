@@ -50,6 +50,7 @@ public final class Engine implements AutoCloseable {
   private final List<Thread> workers = new ArrayList<>();
   private final ScheduledThreadPoolExecutor timer;
   private final Object lifecycle = new Object();
+  private final java.util.concurrent.atomic.AtomicLong runs = new java.util.concurrent.atomic.AtomicLong();
   private volatile boolean closing;
   private boolean closed;
 
@@ -209,6 +210,7 @@ public final class Engine implements AutoCloseable {
         cancel = timer.schedule(guard::terminate, lastDeadline - System.nanoTime(), TimeUnit.NANOSECONDS);
       }
       try {
+        runs.incrementAndGet();
         Tensor[] answers = binding.run(inputs, guard, scratch);
         for (int i = 0; i < answers.length; i++) {
           batch.get(i).future.complete(ForwardResult.success(answers[i]));
@@ -238,6 +240,11 @@ public final class Engine implements AutoCloseable {
   /** The binding, for its model description. */
   public Binding binding() {
     return binding;
+  }
+
+  /** Model runs started so far (a batch of requests counts once). */
+  public long runs() {
+    return runs.get();
   }
 
   /** Requests waiting, not yet running. */
