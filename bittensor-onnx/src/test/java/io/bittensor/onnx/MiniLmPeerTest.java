@@ -107,7 +107,7 @@ class MiniLmPeerTest {
   void concurrentRequestsGetTheSameAnswersAsSingleOnes() throws Exception {
     try (OnnxPeer separate = pooled.toBuilder().combineRequests(false).build()) {
       assertConcurrentMatchAlone(pooled, 0.97);
-      assertConcurrentMatchAlone(separate, 1 - 1e-9);
+      assertConcurrentMatchAlone(separate, 1 - 1e-6);
     }
   }
 

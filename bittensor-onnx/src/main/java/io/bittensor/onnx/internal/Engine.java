@@ -90,13 +90,19 @@ public final class Engine implements AutoCloseable {
     if (closing) {
       return done(ForwardResult.failure(Status.UNAVAILABLE, "this peer is closed"));
     }
-    Optional<Rejection> bad = check(request);
-    if (bad.isPresent()) {
-      return done(ForwardResult.rejected(bad.get()));
+    Object key;
+    try {
+      Optional<Rejection> bad = check(request);
+      if (bad.isPresent()) {
+        return done(ForwardResult.rejected(bad.get()));
+      }
+      key = binding.batchKey(request.input());
+    } catch (RuntimeException e) {
+      return done(ForwardResult.failure(Status.INTERNAL_ERROR, "checking the request failed: " + e));
     }
     long now = System.nanoTime();
     long deadline = timeoutNanos == Long.MAX_VALUE ? Long.MAX_VALUE : now + timeoutNanos;
-    Pending p = new Pending(request.input(), binding.batchKey(request.input()), deadline);
+    Pending p = new Pending(request.input(), key, deadline);
     if (deadline != Long.MAX_VALUE) {
       p.timeout = timer.schedule(() -> p.future.complete(ForwardResult.failure(Status.TIMEOUT,
           "no answer within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms")),

@@ -22,7 +22,8 @@ public record SessionSettings(
   public OrtSession.SessionOptions toOptions() throws OrtException {
     OrtSession.SessionOptions o = new OrtSession.SessionOptions();
     try {
-      o.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
+      // Failures reach the caller as exceptions (and statuses); ONNX Runtime need not print them too.
+      o.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL);
       if (sharedThreadPool) {
         if (!Ort.hasGlobalPool()) {
           throw new IllegalStateException("a shared thread pool needs the ONNX Runtime environment to be "
