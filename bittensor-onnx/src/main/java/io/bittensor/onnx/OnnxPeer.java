@@ -166,8 +166,10 @@ public final class OnnxPeer implements Peer, AutoCloseable {
   }
 
   /**
-   * Configures and builds an {@link OnnxPeer}. The model and {@link #outputDim} are required;
-   * {@link #modality} picks the modality's default adapter, {@link #input} a configured one.
+   * Configures and builds an {@link OnnxPeer}. The model, the modality and {@link #outputDim} are
+   * required, except that a model written by {@link OnnxExport} supplies the last two from its
+   * metadata; {@link #modality} picks the modality's default adapter, {@link #input} a configured
+   * one.
    *
    * <pre>{@code
    * OnnxPeer vad = OnnxPeer.builder()
@@ -415,18 +417,13 @@ public final class OnnxPeer implements Peer, AutoCloseable {
      * adapters against it and starts the peer.
      *
      * @throws OnnxModelException if the model cannot be read or loaded, or does not fit the adapters
-     * @throws IllegalStateException if no model, adapter or output size was given, or a shared
+     * @throws IllegalStateException if no model, adapter or output size was given (a model
+     *     written by {@link OnnxExport} supplies the last two from its metadata), or a shared
      *     thread pool was asked for and cannot be had
      */
     public OnnxPeer build() throws OnnxModelException {
       if (source == null) {
         throw new IllegalStateException("no model: call model(path), model(bytes) or modelResource(name)");
-      }
-      if (input == null) {
-        throw new IllegalStateException("no modality: call modality(m) or input(adapter)");
-      }
-      if (outputDim == 0) {
-        throw new IllegalStateException("no outputDim: call outputDim(n) with the network's output size");
       }
       SharedSession session;
       if (shared != null) {
@@ -437,10 +434,33 @@ public final class OnnxPeer implements Peer, AutoCloseable {
         session = SharedSession.open(source, settings, device, cuda);
       }
       try {
-        Binding binding = Binding.create(session, input, output, outputDim, constants);
-        Engine engine = new Engine(binding, session, input.modality(), outputDim,
+        // A model written by OnnxExport says what it serves; explicit settings win.
+        Map<String, String> meta = session.info().metadata();
+        InputAdapter in = input;
+        int dim = outputDim;
+        try {
+          if (in == null && meta.containsKey(OnnxExport.MODALITY_KEY)) {
+            in = InputAdapter.defaultFor(Modality.valueOf(meta.get(OnnxExport.MODALITY_KEY)));
+          }
+          if (dim == 0 && meta.containsKey(OnnxExport.OUTPUT_DIM_KEY)) {
+            dim = Integer.parseInt(meta.get(OnnxExport.OUTPUT_DIM_KEY));
+          }
+        } catch (IllegalArgumentException bad) {
+          throw new OnnxModelException(session.source() + ": unreadable bittensor metadata " + meta, bad);
+        }
+        if (in == null) {
+          throw new IllegalStateException("no modality: call modality(m) or input(adapter)");
+        }
+        if (dim < 1) {
+          throw new IllegalStateException("no outputDim: call outputDim(n) with the network's output size");
+        }
+        Builder recipe = copy();
+        recipe.input = in;
+        recipe.outputDim = dim;
+        Binding binding = Binding.create(session, in, output, dim, constants);
+        Engine engine = new Engine(binding, session, in.modality(), dim,
             new Engine.Limits(maxBatch, batchWindow.toNanos(), queueCapacity, workers, combine));
-        return new OnnxPeer(engine, session, copy());
+        return new OnnxPeer(engine, session, recipe);
       } catch (OnnxModelException | RuntimeException e) {
         session.release();
         throw e;

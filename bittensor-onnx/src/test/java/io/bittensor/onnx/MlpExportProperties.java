@@ -145,6 +145,18 @@ class MlpExportProperties {
   }
 
   @Test
+  void anExportedModelSaysWhatItServes() throws Exception {
+    Mlp mlp = Mlp.random(new int[] {5, 3}, Mlp.Activation.RELU, 2);
+    byte[] bytes = OnnxExport.toBytes(mlp, OnnxExport.Options.defaults().withOutputDim(7));
+    try (OnnxPeer peer = OnnxPeer.builder().model(bytes).build()) {
+      assertEquals(Modality.TENSOR, peer.modality());
+      assertEquals(7, peer.outputDim());
+      Tensor y = TestModels.forward(peer, Modality.TENSOR, Tensor.ofFloats(new float[5], 1, 1, 5)).output().orElseThrow();
+      assertEquals(7, y.dim(2));
+    }
+  }
+
+  @Test
   void theBatchAxisIsDynamicAndNamed() throws Exception {
     Mlp mlp = Mlp.random(new int[] {3, 2}, Mlp.Activation.TANH, 1);
     try (OrtSession s = OrtEnvironment.getEnvironment().createSession(
