@@ -39,8 +39,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * vectors: {@code peer} through an {@link OnnxPeer} (checks, queue hand-off to its worker, direct
  * buffers, pinned output, pooling); {@code bareSession} builds the three input tensors from
  * arrays, calls {@code OrtSession.run}, reads {@code last_hidden_state} and pools it the same way
- * (what a user would write without this library). Same model bytes, same session options (ONNX
- * Runtime's default threads).
+ * (what a user would write without this library). Same model bytes, same session options: ONNX
+ * Runtime's default threads with spin-waiting off, because the two sessions share one JVM (and
+ * the machines this runs on are shared): an idle session's spinning threads would steal the
+ * cores from the one being measured.
  *
  * <p>Run: {@code mvn -q -pl benchmarks -am package -DskipTests && java -jar
  * benchmarks/target/benchmarks.jar OnnxPeerBenchmark}. Sentences per second = batch / time.
@@ -76,9 +78,14 @@ public class OnnxPeerBenchmark {
         .input(TextInput.bert().withMaxLength(128))
         .output(OutputAdapter.first().withPooling(OutputAdapter.Pooling.MEAN).withL2Normalize(true))
         .outputDim(384)
+        .spinning(false)
         .build();
     env = OrtEnvironment.getEnvironment();
-    session = env.createSession(model, new OrtSession.SessionOptions());
+    try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+      options.addConfigEntry("session.intra_op.allow_spinning", "0");
+      options.addConfigEntry("session.inter_op.allow_spinning", "0");
+      session = env.createSession(model, options);
+    }
     Random random = new Random(42);
     List<String> sentences = new ArrayList<>();
     for (int i = 0; i < batch; i++) {

@@ -196,6 +196,7 @@ public final class OnnxPeer implements Peer, AutoCloseable {
     private boolean sharedThreadPool;
     private Optimization optimization = Optimization.ALL;
     private boolean deterministic;
+    private boolean spinning = true;
     private int maxBatch = 64;
     private Duration batchWindow = Duration.ZERO;
     private int queueCapacity = 1024;
@@ -218,6 +219,7 @@ public final class OnnxPeer implements Peer, AutoCloseable {
       b.sharedThreadPool = sharedThreadPool;
       b.optimization = optimization;
       b.deterministic = deterministic;
+      b.spinning = spinning;
       b.maxBatch = maxBatch;
       b.batchWindow = batchWindow;
       b.queueCapacity = queueCapacity;
@@ -342,6 +344,17 @@ public final class OnnxPeer implements Peer, AutoCloseable {
     }
 
     /**
+     * Whether ONNX Runtime's idle pool threads spin waiting for work (its default, true) or sleep.
+     * Spinning shaves latency on a machine of one's own; on a shared or oversubscribed one (more
+     * busy threads than cores, several peers in one JVM) it burns the cores other work needs, so
+     * turn it off there.
+     */
+    public Builder spinning(boolean on) {
+      this.spinning = on;
+      return this;
+    }
+
+    /**
      * The most rows (batch items) one model run takes, and the largest batch one request may
      * have; 64 by default.
      *
@@ -430,7 +443,7 @@ public final class OnnxPeer implements Peer, AutoCloseable {
         session = shared.retain();
       } else {
         SessionSettings settings = new SessionSettings(intraOpThreads, interOpThreads, sharedThreadPool,
-            optimization, deterministic);
+            optimization, deterministic, spinning);
         session = SharedSession.open(source, settings, device, cuda);
       }
       try {

@@ -37,7 +37,8 @@ class EngineTest {
   }
 
   private static OnnxPeer.Builder peer() {
-    return OnnxPeer.builder().model(slow).modality(Modality.TENSOR).outputDim(512).intraOpThreads(1).maxBatch(256);
+    return OnnxPeer.builder().model(slow).modality(Modality.TENSOR).outputDim(512).intraOpThreads(1)
+        .spinning(false).maxBatch(256);
   }
 
   /** 256 rows: one slow run. */

@@ -13,10 +13,14 @@ import io.bittensor.onnx.Optimization;
  * @param sharedThreadPool use the environment's global pool instead of the session's own
  * @param optimization the graph optimisation level
  * @param deterministic ask for deterministic kernels (for tests)
+ * @param spinning let idle pool threads spin waiting for work (ONNX Runtime's default)
  */
 public record SessionSettings(
     int intraOpThreads, int interOpThreads, boolean sharedThreadPool, Optimization optimization,
-    boolean deterministic) {
+    boolean deterministic, boolean spinning) {
+  /** ONNX Runtime's session configuration keys for pool threads' spin-waiting. */
+  private static final String[] SPIN_KEYS = {
+      "session.intra_op.allow_spinning", "session.inter_op.allow_spinning"};
 
   /** New ONNX Runtime options carrying these settings; the caller closes them. */
   public OrtSession.SessionOptions toOptions() throws OrtException {
@@ -45,6 +49,11 @@ public record SessionSettings(
         case EXTENDED -> OrtSession.SessionOptions.OptLevel.EXTENDED_OPT;
         case ALL -> OrtSession.SessionOptions.OptLevel.ALL_OPT;
       });
+      if (!spinning) {
+        for (String key : SPIN_KEYS) {
+          o.addConfigEntry(key, "0");
+        }
+      }
       if (deterministic) {
         o.setDeterministicCompute(true);
       }
