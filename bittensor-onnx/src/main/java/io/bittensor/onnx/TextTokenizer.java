@@ -1,0 +1,143 @@
+package io.bittensor.onnx;
+
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import io.bittensor.core.Tensor;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Turns text into the TEXT modality's token ids with a Hugging Face {@code tokenizer.json}
+ * (through DJL's tokenizers, which run offline): special tokens added, truncated to {@code
+ * maxLength}, padded with the padding id to the longest text of the batch.
+ *
+ * <pre>{@code
+ * try (TextTokenizer tok = TextTokenizer.fromResource("/all-minilm-l6-v2-q-tokenizer.json", 256)) {
+ *   Tensor ids = tok.encode(List.of("The cat sat.", "A dog ran away."));   // INT64 [2, longest]
+ *   peer.forward(new ForwardRequest(Modality.TEXT, ids));
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe (the native tokenizer is). Holds native memory: close it; {@code close()} is
+ * idempotent.
+ */
+public final class TextTokenizer implements AutoCloseable {
+  private final HuggingFaceTokenizer tokenizer;
+  private final int maxLength;
+  private final long padId;
+  private boolean closed;
+
+  private TextTokenizer(HuggingFaceTokenizer tokenizer, int maxLength, long padId) {
+    this.tokenizer = tokenizer;
+    this.maxLength = maxLength;
+    this.padId = padId;
+  }
+
+  /**
+   * A tokenizer from a {@code tokenizer.json} stream (not closed here), padding with id 0.
+   *
+   * @param maxLength the most tokens per text, special tokens included; {@code >= 2}
+   * @throws IOException if the stream cannot be read or is not a tokenizer
+   * @throws IllegalArgumentException if {@code maxLength < 2}
+   */
+  public static TextTokenizer from(InputStream json, int maxLength) throws IOException {
+    Objects.requireNonNull(json, "json");
+    if (maxLength < 2) {
+      throw new IllegalArgumentException("maxLength must be >= 2 (room for special tokens), was " + maxLength);
+    }
+    Map<String, String> options = Map.of(
+        "padding", "false",
+        "truncation", "true",
+        "maxLength", Integer.toString(maxLength),
+        "addSpecialTokens", "true");
+    try {
+      return new TextTokenizer(HuggingFaceTokenizer.newInstance(json, options), maxLength, 0);
+    } catch (RuntimeException e) {
+      throw new IOException("not a usable tokenizer.json: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * A tokenizer from a {@code tokenizer.json} file.
+   *
+   * @throws IOException if the file cannot be read or is not a tokenizer
+   */
+  public static TextTokenizer fromFile(Path json, int maxLength) throws IOException {
+    try (InputStream in = Files.newInputStream(json)) {
+      return from(in, maxLength);
+    }
+  }
+
+  /**
+   * A tokenizer from a class-path resource, looked up through this library's class loader.
+   *
+   * @throws IOException if the resource is missing or is not a tokenizer
+   */
+  public static TextTokenizer fromResource(String name, int maxLength) throws IOException {
+    String n = name.startsWith("/") ? name.substring(1) : name;
+    ClassLoader loader = Thread.currentThread().getContextClassLoader();
+    try (InputStream in = (loader != null ? loader : TextTokenizer.class.getClassLoader()).getResourceAsStream(n)) {
+      if (in == null) {
+        throw new IOException("tokenizer resource " + name + " is not on the class path");
+      }
+      return from(in, maxLength);
+    }
+  }
+
+  /**
+   * Token ids for each text, {@code [texts.size(), longest]} INT64, padded with the padding id.
+   *
+   * @param texts at least one; not modified
+   * @throws IllegalArgumentException if {@code texts} is empty
+   * @throws IllegalStateException if closed
+   */
+  public Tensor encode(List<String> texts) {
+    if (texts.isEmpty()) {
+      throw new IllegalArgumentException("texts must not be empty");
+    }
+    long[][] ids = new long[texts.size()][];
+    synchronized (this) {
+      if (closed) {
+        throw new IllegalStateException("tokenizer is closed");
+      }
+      Encoding[] encodings = tokenizer.batchEncode(texts);
+      for (int i = 0; i < ids.length; i++) {
+        ids[i] = encodings[i].getIds();
+      }
+    }
+    int longest = 1;
+    for (long[] row : ids) {
+      longest = Math.max(longest, row.length);
+    }
+    long[] flat = new long[ids.length * longest];
+    java.util.Arrays.fill(flat, padId);
+    for (int i = 0; i < ids.length; i++) {
+      System.arraycopy(ids[i], 0, flat, i * longest, ids[i].length);
+    }
+    return Tensor.ofLongs(flat, ids.length, longest);
+  }
+
+  /** The most tokens per text. */
+  public int maxLength() {
+    return maxLength;
+  }
+
+  /** The padding id (0). */
+  public long padId() {
+    return padId;
+  }
+
+  /** Frees the native tokenizer; idempotent. */
+  @Override
+  public synchronized void close() {
+    if (!closed) {
+      closed = true;
+      tokenizer.close();
+    }
+  }
+}

@@ -1,0 +1,330 @@
+package io.bittensor.onnx.internal;
+
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import io.bittensor.core.Rejection;
+import io.bittensor.core.Status;
+import io.bittensor.core.Tensor;
+import io.bittensor.onnx.ImageInput;
+import io.bittensor.onnx.InputAdapter;
+import io.bittensor.onnx.ModelInfo;
+import io.bittensor.onnx.OnnxModelException;
+import io.bittensor.onnx.OutputAdapter;
+import io.bittensor.onnx.SpeechInput;
+import io.bittensor.onnx.TensorInput;
+import io.bittensor.onnx.TextInput;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * An input adapter and an output adapter bound to one model: checked against the model's declared
+ * inputs and outputs when built, then used for every batch. Thread-safe: all per-run state lives
+ * in the worker's {@link Scratch}.
+ */
+public abstract class Binding implements AutoCloseable {
+  protected final SharedSession model;
+  protected final OrtEnvironment env;
+  protected final Shaper shaper;
+  protected final OutputAdapter out;
+  protected final ModelInfo.Port output;
+  private final Map<String, OnnxTensor> constants;
+
+  Binding(SharedSession model, OutputAdapter out, int outputDim, Map<String, OnnxTensor> constants)
+      throws OnnxModelException {
+    this.model = model;
+    this.env = model.env();
+    this.out = out;
+    this.shaper = new Shaper(out, outputDim);
+    this.constants = constants;
+    ModelInfo info = model.info();
+    if (out.outputName().isEmpty()) {
+      if (info.outputs().isEmpty()) {
+        throw mismatch("the model declares no outputs");
+      }
+      this.output = info.outputs().get(0);
+    } else {
+      this.output = info.output(out.outputName()).orElseThrow(() -> mismatch(
+          "the model has no output \"" + out.outputName() + "\"; it has " + info.outputs()));
+    }
+    if (!output.type().equals("FLOAT")) {
+      throw mismatch("output " + output + " must be FLOAT to answer with float32 tensors");
+    }
+  }
+
+  /**
+   * Binds {@code in} and {@code out} to {@code model}.
+   *
+   * @param constants model inputs given as fixed values; converted here, closed with the binding
+   * @throws OnnxModelException naming the input or output that does not fit
+   */
+  public static Binding create(SharedSession model, InputAdapter in, OutputAdapter out, int outputDim,
+      Map<String, Tensor> constants) throws OnnxModelException {
+    Map<String, OnnxTensor> values = new LinkedHashMap<>();
+    try {
+      for (Map.Entry<String, Tensor> c : constants.entrySet()) {
+        ModelInfo.Port port = model.info().input(c.getKey()).orElseThrow(() -> new OnnxModelException(
+            model.source() + ": constant input \"" + c.getKey() + "\" is not an input of the model; it has "
+                + model.info().inputs()));
+        values.put(c.getKey(), constant(model.env(), port, c.getValue(), model.source()));
+      }
+      Binding b = switch (in.modality()) {
+        case TEXT -> new TextBinding(model, (TextInput) in, out, outputDim, values);
+        case IMAGE -> new ImageBinding(model, (ImageInput) in, out, outputDim, values);
+        case SPEECH -> new SpeechBinding(model, (SpeechInput) in, out, outputDim, values);
+        case TENSOR -> new TensorBinding(model, (TensorInput) in, out, outputDim, values);
+      };
+      b.checkAllFed();
+      return b;
+    } catch (OnnxModelException | RuntimeException e) {
+      values.values().forEach(OnnxTensor::close);
+      throw e;
+    }
+  }
+
+  private static OnnxTensor constant(OrtEnvironment env, ModelInfo.Port port, Tensor t, String source)
+      throws OnnxModelException {
+    long[] shape = Arrays.stream(t.shape()).asLongStream().toArray();
+    if (port.rank() == 0 && t.elementCount() == 1) {
+      shape = new long[0];
+    }
+    String want = port.type();
+    String have = switch (t.dtype()) {
+      case FLOAT32 -> "FLOAT";
+      case INT64 -> "INT64";
+      case UINT8 -> "UINT8";
+    };
+    if (!want.equals(have)) {
+      throw new OnnxModelException(source + ": constant input " + port + " needs " + want + ", was " + have);
+    }
+    ByteBuffer direct = ByteBuffer.allocateDirect(t.byteSize()).order(ByteOrder.nativeOrder());
+    direct.put(t.data().order(ByteOrder.LITTLE_ENDIAN)).flip();
+    try {
+      return switch (t.dtype()) {
+        case FLOAT32 -> OnnxTensor.createTensor(env, direct.asFloatBuffer(), shape);
+        case INT64 -> OnnxTensor.createTensor(env, direct.asLongBuffer(), shape);
+        case UINT8 -> OnnxTensor.createTensor(env, direct, shape, OnnxJavaType.UINT8);
+      };
+    } catch (OrtException e) {
+      throw new OnnxModelException(source + ": constant input " + port + " was refused: " + e.getMessage(), e);
+    }
+  }
+
+  /** The model inputs this binding feeds itself (not constants). */
+  abstract Set<String> fedInputs();
+
+  private void checkAllFed() throws OnnxModelException {
+    for (ModelInfo.Port p : model.info().inputs()) {
+      if (!fedInputs().contains(p.name()) && !constants.containsKey(p.name())) {
+        throw mismatch("model input " + p + " is not fed by the " + modalityName()
+            + " adapter; give it a fixed value with constantInput(\"" + p.name() + "\", ...)");
+      }
+    }
+  }
+
+  abstract String modalityName();
+
+  /** Checks a request beyond the tensor standard's own checks; empty when acceptable. */
+  public abstract Optional<Rejection> check(Tensor input);
+
+  /**
+   * Requests with equal keys may share a model run: the same element type and the same
+   * dimensions after the batch.
+   */
+  public Object batchKey(Tensor input) {
+    List<Object> key = new ArrayList<>(input.rank());
+    key.add(input.dtype());
+    for (int i = 1; i < input.rank(); i++) {
+      key.add(input.dim(i));
+    }
+    return key;
+  }
+
+  /**
+   * Runs the model on a batch of compatible requests.
+   *
+   * @return one answer per request, in order
+   */
+  public abstract Tensor[] run(List<Tensor> inputs, RunGuard guard, Scratch scratch) throws OrtException;
+
+  /** The model's declared inputs and outputs. */
+  public ModelInfo info() {
+    return model.info();
+  }
+
+  /** Closes the constant inputs; idempotent. */
+  @Override
+  public synchronized void close() {
+    constants.values().forEach(OnnxTensor::close);
+    constants.clear();
+  }
+
+  OnnxModelException mismatch(String what) {
+    return new OnnxModelException(model.source() + " does not fit the " + modalityName() + " adapter: " + what);
+  }
+
+  /** The named input, or the only input not excluded; fails naming the candidates. */
+  ModelInfo.Port pickInput(String name, Set<String> excluded) throws OnnxModelException {
+    if (!name.isEmpty()) {
+      return model.info().input(name).orElseThrow(() -> mismatch(
+          "the model has no input \"" + name + "\"; it has " + model.info().inputs()));
+    }
+    List<ModelInfo.Port> free = new ArrayList<>();
+    for (ModelInfo.Port p : model.info().inputs()) {
+      if (!excluded.contains(p.name()) && !constants.containsKey(p.name())) {
+        free.add(p);
+      }
+    }
+    if (free.size() != 1) {
+      throw mismatch("cannot tell which input takes the data: candidates " + free
+          + "; name it on the adapter, or give the others with constantInput");
+    }
+    return free.get(0);
+  }
+
+  /** A rejection of the input's shape. */
+  static Optional<Rejection> badShape(String message) {
+    return Optional.of(new Rejection(Status.BAD_SHAPE, "input.shape", message));
+  }
+
+  /** The values of named dimensions given the shapes actually fed. */
+  static void bindDims(ModelInfo.Port port, long[] shape, Map<String, Long> dims) {
+    List<String> names = port.dimNames();
+    for (int i = 0; i < names.size() && i < shape.length; i++) {
+      if (!names.get(i).isEmpty()) {
+        dims.put(names.get(i), shape[i]);
+      }
+    }
+  }
+
+  /**
+   * Runs the session on {@code inputs} (plus the constants) for the answer output and {@code
+   * extra} outputs. The answer goes into a pinned scratch buffer when its shape follows from the
+   * inputs' named dimensions; otherwise ONNX Runtime allocates it.
+   */
+  ModelRun runModel(Map<String, OnnxTensor> inputs, Map<String, Long> dims, List<String> extra,
+      RunGuard guard, Scratch scratch) throws OrtException {
+    Map<String, OnnxTensor> all = new HashMap<>(inputs);
+    all.putAll(constants);
+    long[] pinnedShape = resolve(output, dims);
+    OrtSession session = model.session();
+    if (pinnedShape != null && extra.isEmpty()) {
+      long count = 1;
+      for (long d : pinnedShape) {
+        count *= d;
+      }
+      FloatBuffer buffer = scratch.floats("output", Math.toIntExact(count));
+      OnnxTensor pinned = OnnxTensor.createTensor(env, buffer, pinnedShape);
+      try {
+        // Requested and pinned outputs must not overlap: the answer is only pinned.
+        OrtSession.Result r = session.run(all, Set.of(), Map.of(output.name(), pinned), guard.options());
+        r.close();
+      } finally {
+        pinned.close();
+      }
+      return new ModelRun(buffer, pinnedShape, null);
+    }
+    Set<String> wanted = new java.util.LinkedHashSet<>();
+    wanted.add(output.name());
+    wanted.addAll(extra);
+    OrtSession.Result r = session.run(all, wanted, guard.options());
+    try {
+      OnnxValue v = r.get(output.name()).orElseThrow();
+      if (!(v instanceof OnnxTensor t)) {
+        throw new OrtException("output " + output.name() + " is not a tensor");
+      }
+      long[] shape = t.getInfo().getShape();
+      return new ModelRun(t.getFloatBuffer(), shape, r);
+    } catch (OrtException | RuntimeException e) {
+      r.close();
+      throw e;
+    }
+  }
+
+  private static long[] resolve(ModelInfo.Port port, Map<String, Long> dims) {
+    long[] shape = port.shape();
+    List<String> names = port.dimNames();
+    for (int i = 0; i < shape.length; i++) {
+      if (shape[i] < 0) {
+        Long v = i < names.size() && !names.get(i).isEmpty() ? dims.get(names.get(i)) : null;
+        if (v == null) {
+          return null;
+        }
+        shape[i] = v;
+      }
+    }
+    return shape;
+  }
+
+  /**
+   * One run's answer output: its floats (by absolute index from 0), its shape, and the ONNX
+   * Runtime result that holds any other outputs (null when the answer was pinned); close it.
+   */
+  record ModelRun(FloatBuffer data, long[] shape, OrtSession.Result result) implements AutoCloseable {
+    @Override
+    public void close() {
+      if (result != null) {
+        result.close();
+      }
+    }
+
+    /** Floats per leading row when the output's first dimension has {@code rows} rows. */
+    int features(int rows) {
+      long n = 1;
+      for (long d : shape) {
+        n *= d;
+      }
+      if (shape.length == 0 || shape[0] != rows || n % rows != 0) {
+        throw new IllegalStateException(
+            "model output shape " + Arrays.toString(shape) + " does not have " + rows + " rows");
+      }
+      return Math.toIntExact(n / rows);
+    }
+  }
+
+  /** Answers requests whose rows follow one another in {@code rows}, one row per position. */
+  Tensor[] answerPerPosition(List<Tensor> inputs, FloatBuffer rows, int features) {
+    Tensor[] answers = new Tensor[inputs.size()];
+    int row = 0;
+    for (int i = 0; i < answers.length; i++) {
+      Tensor x = inputs.get(i);
+      answers[i] = shaper.answer(rows, row, x.dim(0), x.dim(1), features, false);
+      row += x.dim(0) * x.dim(1);
+    }
+    return answers;
+  }
+
+  /** Total of dimension 0 over the requests. */
+  static int totalBatch(List<Tensor> inputs) {
+    int n = 0;
+    for (Tensor t : inputs) {
+      n += t.dim(0);
+    }
+    return n;
+  }
+
+  /** Total of {@code dim(0) * dim(1)} over the requests. */
+  static int totalPositions(List<Tensor> inputs) {
+    int n = 0;
+    for (Tensor t : inputs) {
+      n += t.dim(0) * t.dim(1);
+    }
+    return n;
+  }
+
+  static boolean isType(ModelInfo.Port p, String type) {
+    return p.type().equals(type);
+  }
+}

@@ -1,0 +1,338 @@
+package io.bittensor.onnx.internal;
+
+import ai.onnxruntime.OrtException;
+import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.ForwardResult;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Rejection;
+import io.bittensor.core.Status;
+import io.bittensor.core.Tensor;
+import io.bittensor.core.TensorStandard;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingDeque;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Runs a binding for many callers: a bounded queue, worker threads that take compatible requests
+ * together into one model run (up to {@code maxBatch} rows, waiting at most {@code window} for
+ * more), per-request deadlines that cancel the run through its run options, and a close that lets
+ * running batches finish before anything native is freed.
+ *
+ * <p>Thread-safe. Futures complete on a worker thread or the timer thread.
+ */
+public final class Engine implements AutoCloseable {
+  private static final AtomicInteger IDS = new AtomicInteger();
+  private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
+  /** Batching and queue limits. */
+  public record Limits(int maxBatch, long windowNanos, int queueCapacity, int workers, boolean combine) {
+    /** Checks each is in range. */
+    public Limits {
+      if (maxBatch < 1 || windowNanos < 0 || queueCapacity < 1 || workers < 1) {
+        throw new IllegalArgumentException("limits out of range: maxBatch " + maxBatch + " (>= 1), window "
+            + windowNanos + " ns (>= 0), queue " + queueCapacity + " (>= 1), workers " + workers + " (>= 1)");
+      }
+    }
+  }
+
+  private final Binding binding;
+  private final SharedSession session;
+  private final Modality modality;
+  private final TensorStandard standard;
+  private final Limits limits;
+  private final LinkedBlockingDeque<Pending> queue;
+  private final List<Thread> workers = new ArrayList<>();
+  private final ScheduledThreadPoolExecutor timer;
+  private final Object lifecycle = new Object();
+  private final java.util.concurrent.atomic.AtomicLong runs = new java.util.concurrent.atomic.AtomicLong();
+  private volatile boolean closing;
+  private boolean closed;
+
+  /**
+   * Starts the workers. The engine owns {@code binding} and one reference to {@code session}, and
+   * releases both on close.
+   */
+  public Engine(Binding binding, SharedSession session, Modality modality, int outputDim, Limits limits) {
+    this.binding = binding;
+    this.session = session;
+    this.modality = modality;
+    this.standard = TensorStandard.of(outputDim);
+    this.limits = limits;
+    this.queue = new LinkedBlockingDeque<>(limits.queueCapacity());
+    int id = IDS.incrementAndGet();
+    this.timer = new ScheduledThreadPoolExecutor(1, r -> daemon(r, "bittensor-onnx-" + id + "-timer"));
+    timer.setRemoveOnCancelPolicy(true);
+    for (int i = 0; i < limits.workers(); i++) {
+      Thread t = daemon(this::work, "bittensor-onnx-" + id + "-worker-" + i);
+      workers.add(t);
+    }
+    workers.forEach(Thread::start);
+  }
+
+  private static Thread daemon(Runnable r, String name) {
+    Thread t = new Thread(r, name);
+    t.setDaemon(true);
+    return t;
+  }
+
+  /**
+   * Checks and queues a request.
+   *
+   * @param timeoutNanos the caller's deadline from now, or {@code Long.MAX_VALUE} for none
+   */
+  public CompletableFuture<ForwardResult> submit(ForwardRequest request, long timeoutNanos) {
+    if (closing) {
+      return done(ForwardResult.failure(Status.UNAVAILABLE, "this peer is closed"));
+    }
+    Object key;
+    try {
+      Optional<Rejection> bad = check(request);
+      if (bad.isPresent()) {
+        return done(ForwardResult.rejected(bad.get()));
+      }
+      key = binding.batchKey(request.input());
+    } catch (RuntimeException e) {
+      return done(ForwardResult.failure(Status.INTERNAL_ERROR, "checking the request failed: " + e));
+    }
+    long now = System.nanoTime();
+    long deadline = timeoutNanos == Long.MAX_VALUE ? Long.MAX_VALUE : now + timeoutNanos;
+    Pending p = new Pending(request.input(), key, deadline);
+    if (deadline != Long.MAX_VALUE) {
+      p.timeout = timer.schedule(() -> p.future.complete(ForwardResult.failure(Status.TIMEOUT,
+          "no answer within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms")),
+          timeoutNanos, TimeUnit.NANOSECONDS);
+      p.future.whenComplete((r, e) -> p.timeout.cancel(false));
+    }
+    if (!queue.offerLast(p)) {
+      p.future.complete(ForwardResult.failure(Status.BACKOFF,
+          "the queue is full (" + limits.queueCapacity() + " requests waiting); try later"));
+    } else if (closing && queue.remove(p)) {
+      p.future.complete(ForwardResult.failure(Status.UNAVAILABLE, "this peer is closed"));
+    }
+    return p.future;
+  }
+
+  private Optional<Rejection> check(ForwardRequest request) {
+    if (request.modality() != modality) {
+      return Optional.of(new Rejection(Status.UNKNOWN_MODALITY, "modality",
+          "this peer serves " + modality + ", the request is " + request.modality()));
+    }
+    Tensor x = request.input();
+    Optional<Rejection> r = standard.checkInput(modality, x);
+    if (r.isPresent()) {
+      return r;
+    }
+    if (x.dim(0) > limits.maxBatch()) {
+      return Optional.of(new Rejection(Status.BAD_SHAPE, "input.shape",
+          "batch of " + x.dim(0) + " exceeds this peer's limit of " + limits.maxBatch() + "; split it"));
+    }
+    return binding.check(x);
+  }
+
+  private static CompletableFuture<ForwardResult> done(ForwardResult r) {
+    return CompletableFuture.completedFuture(r);
+  }
+
+  private void work() {
+    Scratch scratch = new Scratch();
+    while (true) {
+      Pending first;
+      try {
+        first = queue.pollFirst(POLL_NANOS, TimeUnit.NANOSECONDS);
+      } catch (InterruptedException e) {
+        continue; // close() decides when to stop, not interrupts
+      }
+      if (first == null) {
+        if (closing) {
+          return;
+        }
+        continue;
+      }
+      if (first.future.isDone()) {
+        continue;
+      }
+      List<Pending> batch = gather(first);
+      try {
+        execute(batch, scratch);
+      } catch (Throwable t) {
+        fail(batch, Status.INTERNAL_ERROR, "the model run failed: " + t);
+      }
+    }
+  }
+
+  private List<Pending> gather(Pending first) {
+    List<Pending> batch = new ArrayList<>();
+    batch.add(first);
+    int rows = first.input.dim(0);
+    if (!limits.combine()) {
+      return batch;
+    }
+    long until = System.nanoTime() + limits.windowNanos();
+    while (rows < limits.maxBatch()) {
+      Pending next;
+      long wait = until - System.nanoTime();
+      try {
+        next = wait > 0 ? queue.pollFirst(wait, TimeUnit.NANOSECONDS) : queue.pollFirst();
+      } catch (InterruptedException e) {
+        break;
+      }
+      if (next == null) {
+        break;
+      }
+      if (next.future.isDone()) {
+        continue;
+      }
+      if (!next.key.equals(first.key) || rows + next.input.dim(0) > limits.maxBatch()) {
+        queue.offerFirst(next);
+        break;
+      }
+      batch.add(next);
+      rows += next.input.dim(0);
+    }
+    return batch;
+  }
+
+  private void execute(List<Pending> batch, Scratch scratch) throws OrtException {
+    batch.removeIf(p -> p.future.isDone());
+    if (batch.isEmpty()) {
+      return;
+    }
+    long lastDeadline = Long.MIN_VALUE;
+    List<Tensor> inputs = new ArrayList<>(batch.size());
+    for (Pending p : batch) {
+      inputs.add(p.input);
+      lastDeadline = Math.max(lastDeadline, p.deadline);
+    }
+    try (RunGuard guard = new RunGuard()) {
+      ScheduledFuture<?> cancel = null;
+      if (lastDeadline != Long.MAX_VALUE) {
+        // Nobody waits past the last deadline: stop the run there.
+        cancel = timer.schedule(guard::terminate, lastDeadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+      }
+      try {
+        runs.incrementAndGet();
+        Tensor[] answers = binding.run(inputs, guard, scratch);
+        for (int i = 0; i < answers.length; i++) {
+          batch.get(i).future.complete(ForwardResult.success(answers[i]));
+        }
+      } catch (OrtException e) {
+        if (guard.terminated()) {
+          fail(batch, Status.TIMEOUT, "the deadline passed during the model run, which was cancelled");
+        } else if (e.getCode() == OrtException.OrtErrorCode.ORT_INVALID_ARGUMENT) {
+          fail(batch, Status.BAD_REQUEST, "the model refused the input: " + e.getMessage());
+        } else {
+          fail(batch, Status.INTERNAL_ERROR, "the model run failed (" + e.getCode() + "): " + e.getMessage());
+        }
+      } finally {
+        if (cancel != null) {
+          cancel.cancel(false);
+        }
+      }
+    }
+  }
+
+  private static void fail(List<Pending> batch, Status status, String message) {
+    for (Pending p : batch) {
+      p.future.complete(ForwardResult.failure(status, message));
+    }
+  }
+
+  /** The binding, for its model description. */
+  public Binding binding() {
+    return binding;
+  }
+
+  /** Model runs started so far (a batch of requests counts once). */
+  public long runs() {
+    return runs.get();
+  }
+
+  /** Requests waiting, not yet running. */
+  public int queued() {
+    return queue.size();
+  }
+
+  /**
+   * Refuses new requests, answers queued ones UNAVAILABLE, waits for running batches, then frees
+   * the binding's constants and this engine's reference to the session. Idempotent; a second
+   * caller returns at once. Called from a worker thread (a callback), it does not wait for that
+   * worker's own batch.
+   */
+  @Override
+  public void close() {
+    synchronized (lifecycle) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      closing = true;
+    }
+    for (Pending p; (p = queue.pollFirst()) != null; ) {
+      p.future.complete(ForwardResult.failure(Status.UNAVAILABLE, "this peer is closed"));
+    }
+    boolean interrupted = false;
+    for (Thread t : workers) {
+      if (t == Thread.currentThread()) {
+        continue;
+      }
+      while (t.isAlive()) {
+        try {
+          t.join();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+    }
+    timer.shutdownNow();
+    boolean self = workers.contains(Thread.currentThread());
+    if (self) {
+      // Our own batch is still on the stack: free native memory after it, on a helper thread.
+      Thread me = Thread.currentThread();
+      daemon(() -> {
+        joinQuietly(me);
+        release();
+      }, me.getName() + "-close").start();
+    } else {
+      release();
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void release() {
+    binding.close();
+    session.release();
+  }
+
+  private static void joinQuietly(Thread t) {
+    while (t.isAlive()) {
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        // keep waiting: freeing memory under a running batch would crash the JVM
+      }
+    }
+  }
+
+  /** A queued request. */
+  private static final class Pending {
+    final Tensor input;
+    final Object key;
+    final long deadline;
+    final CompletableFuture<ForwardResult> future = new CompletableFuture<>();
+    volatile ScheduledFuture<?> timeout;
+
+    Pending(Tensor input, Object key, long deadline) {
+      this.input = input;
+      this.key = key;
+      this.deadline = deadline;
+    }
+  }
+}

@@ -1,0 +1,121 @@
+package io.bittensor.onnx;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.ForwardResult;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Tensor;
+import io.bittensor.onnx.internal.Shaper;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The IMAGE and SPEECH adapters and the output fitting, checked against naive references through
+ * generated models that only flatten their input (so the answer is what the model was fed).
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class AdapterProperties {
+  static LongStream seeds() {
+    return LongStream.range(0, 16);
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void imagePixelsAreNormalisedPerChannel(long seed) throws Exception {
+    Random r = new Random(seed);
+    int c = 1 + r.nextInt(3);
+    int h = 1 + r.nextInt(5);
+    int w = 1 + r.nextInt(5);
+    int batch = 1 + r.nextInt(3);
+    int seq = 1 + r.nextInt(2);
+    float[] mean = new float[c];
+    float[] std = new float[c];
+    for (int i = 0; i < c; i++) {
+      mean[i] = r.nextFloat();
+      std[i] = 0.1f + r.nextFloat();
+    }
+    boolean bytes = r.nextBoolean();
+    int n = batch * seq * c * h * w;
+    byte[] px = new byte[n];
+    r.nextBytes(px);
+    float[] fx = new float[n];
+    for (int i = 0; i < n; i++) {
+      fx[i] = (px[i] & 0xff) / 255f;
+    }
+    Tensor x = bytes ? Tensor.ofBytes(px, batch, seq, c, h, w) : Tensor.ofFloats(fx, batch, seq, c, h, w);
+    byte[] model = TestModels.flattenModel("batch", c, null, null);
+    try (OnnxPeer peer = OnnxPeer.builder().model(model)
+        .input(ImageInput.of(c, h, w).withNormalization(mean, std)).outputDim(c * h * w).build()) {
+      ForwardResult result = TestModels.forward(peer, Modality.IMAGE, x);
+      Tensor y = result.output().orElseThrow(() -> new AssertionError("seed " + seed + ": " + result));
+      for (int i = 0; i < n; i++) {
+        int ch = (i / (h * w)) % c;
+        float want = (fx[i] - mean[ch]) / std[ch];
+        assertEquals(want, y.floatAt(i), 1e-5, "seed " + seed + " element " + i);
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void speechFramesCarryTheirContext(long seed) throws Exception {
+    Random r = new Random(seed);
+    int frame = 1 + r.nextInt(8);
+    int ctx = r.nextInt(12);
+    int batch = 1 + r.nextInt(3);
+    int seq = 1 + r.nextInt(4);
+    float[] s = new float[batch * seq * frame];
+    for (int i = 0; i < s.length; i++) {
+      s[i] = (float) r.nextGaussian();
+    }
+    int width = ctx + frame;
+    try (OnnxPeer peer = OnnxPeer.builder().model(TestModels.flattenModel("batch", width))
+        .input(SpeechInput.frames(frame).withContext(ctx)).outputDim(width).build()) {
+      ForwardResult result = TestModels.forward(peer, Modality.SPEECH, Tensor.ofFloats(s, batch, seq, frame));
+      Tensor y = result.output().orElseThrow(() -> new AssertionError("seed " + seed + ": " + result));
+      for (int b = 0; b < batch; b++) {
+        for (int t = 0; t < seq; t++) {
+          int start = (b * seq + t) * frame; // this frame's first sample in s
+          for (int k = 0; k < width; k++) {
+            int i = start - ctx + k;
+            float want = i >= b * seq * frame ? s[i] : 0f;
+            assertEquals(want, y.floatAt(((b * seq + t) * width) + k),
+                "seed " + seed + " item " + b + " step " + t + " column " + k);
+          }
+        }
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void projectionIsSeededAndKeepsLengthsOnAverage(long seed) {
+    Random r = new Random(seed);
+    int in = 8 + r.nextInt(64);
+    int out = 64 + r.nextInt(64);
+    float[] a = Shaper.projectionMatrix(in, out, seed);
+    float[] b = Shaper.projectionMatrix(in, out, seed);
+    assertTrue(java.util.Arrays.equals(a, b), "seed " + seed + ": the same seed gives the same matrix");
+    double sum = 0;
+    for (float v : a) {
+      sum += (double) v * v;
+    }
+    // E[sum of squares] = in * out * (1/out) = in; within 25% for these sizes.
+    assertEquals(in, sum, in * 0.25, "seed " + seed);
+    float[] v = new float[in];
+    for (int i = 0; i < in; i++) {
+      v[i] = (float) r.nextGaussian();
+    }
+    Shaper.l2Normalize(v);
+    double norm = 0;
+    for (float f : v) {
+      norm += f * f;
+    }
+    assertEquals(1.0, norm, 1e-5, "seed " + seed);
+  }
+}

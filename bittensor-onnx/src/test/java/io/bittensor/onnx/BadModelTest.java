@@ -1,0 +1,101 @@
+package io.bittensor.onnx;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.ForwardResult;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Status;
+import io.bittensor.core.Tensor;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Models that cannot be used, and inputs that must be refused: clear errors, never a crash. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class BadModelTest {
+  @TempDir
+  Path dir;
+
+  @Test
+  void garbageBytesAreRefusedAsAModelError() {
+    byte[] junk = new byte[4096];
+    new Random(1).nextBytes(junk);
+    OnnxModelException e = assertThrows(OnnxModelException.class,
+        () -> OnnxPeer.builder().model(junk).modality(Modality.TENSOR).outputDim(4).build());
+    assertTrue(e.getMessage().contains("could not be loaded"), e.getMessage());
+    assertTrue(e.getCause() instanceof ai.onnxruntime.OrtException, "the OrtException is kept");
+  }
+
+  @Test
+  void aTruncatedFileIsRefusedNamingTheFile() throws Exception {
+    byte[] full = TestModels.resource(TestModels.VAD);
+    Path half = dir.resolve("half.onnx");
+    Files.write(half, Arrays.copyOf(full, full.length / 2));
+    OnnxModelException e = assertThrows(OnnxModelException.class,
+        () -> OnnxPeer.builder().model(half).modality(Modality.SPEECH).outputDim(1).build());
+    assertTrue(e.getMessage().contains(half.toString()), e.getMessage());
+  }
+
+  @Test
+  void aMissingFileOrResourceIsRefused() {
+    OnnxModelException file = assertThrows(OnnxModelException.class,
+        () -> OnnxPeer.builder().model(dir.resolve("none.onnx")).modality(Modality.TENSOR).outputDim(4).build());
+    assertTrue(file.getMessage().contains("does not exist"), file.getMessage());
+    OnnxModelException resource = assertThrows(OnnxModelException.class,
+        () -> OnnxPeer.builder().modelResource("/no/such.onnx").modality(Modality.TENSOR).outputDim(4).build());
+    assertTrue(resource.getMessage().contains("/no/such.onnx"), resource.getMessage());
+  }
+
+  @Test
+  void aModelWhoseInputsDoNotFitTheAdapterIsRefusedNamingTheInput() {
+    byte[] ocr = TestModels.resource(TestModels.OCR);
+    OnnxModelException text = assertThrows(OnnxModelException.class,
+        () -> OnnxPeer.builder().model(ocr).modality(Modality.TEXT).outputDim(2).build());
+    assertTrue(text.getMessage().contains("input_ids") && text.getMessage().contains("x FLOAT"), text.getMessage());
+    OnnxModelException size = assertThrows(OnnxModelException.class,
+        () -> OnnxPeer.builder().model(ocr).input(ImageInput.of(1, 48, 192)).outputDim(2).build());
+    assertTrue(size.getMessage().contains("channels"), size.getMessage());
+    byte[] vad = TestModels.resource(TestModels.VAD);
+    OnnxModelException unfed = assertThrows(OnnxModelException.class, () -> OnnxPeer.builder().model(vad)
+        .input(SpeechInput.frames(512).withContext(64).withState("state", "stateN")).outputDim(1).build());
+    assertTrue(unfed.getMessage().contains("sr") && unfed.getMessage().contains("constantInput"), unfed.getMessage());
+    OnnxModelException badOut = assertThrows(OnnxModelException.class, () -> OnnxPeer.builder().model(ocr)
+        .input(ImageInput.of(3, 48, 192)).output(OutputAdapter.named("logits")).outputDim(2).build());
+    assertTrue(badOut.getMessage().contains("logits"), badOut.getMessage());
+  }
+
+  @Test
+  void missingSettingsAreMisuse() {
+    assertThrows(IllegalStateException.class, () -> OnnxPeer.builder().modality(Modality.TENSOR).outputDim(1).build());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> OnnxPeer.builder().outputDim(0));
+    assertTrue(e.getMessage().contains("0"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> OnnxPeer.builder().maxBatch(0));
+    assertThrows(IllegalArgumentException.class, () -> Device.parse("tpu"));
+  }
+
+  @Test
+  void nanInputsAreRefusedAndTheNextGoodRequestIsServed() throws Exception {
+    Mlp mlp = Mlp.random(new int[] {4, 3}, Mlp.Activation.RELU, 5);
+    try (OnnxPeer peer = OnnxPeer.builder().model(OnnxExport.toBytes(mlp, OnnxExport.Options.defaults()))
+        .modality(Modality.TENSOR).outputDim(3).build()) {
+      ForwardResult nan = TestModels.forward(peer, Modality.TENSOR,
+          Tensor.ofFloats(new float[] {1, Float.NaN, 0, 0}, 1, 1, 4));
+      assertEquals(Status.BAD_REQUEST, nan.status());
+      assertEquals("input.data", nan.field());
+      ForwardResult wide = TestModels.forward(peer, Modality.TENSOR, Tensor.ofFloats(new float[5], 1, 1, 5));
+      assertEquals(Status.BAD_SHAPE, wide.status());
+      assertTrue(wide.message().contains("inputDim 4"), wide.message());
+      ForwardResult rank = TestModels.forward(peer, Modality.TENSOR, Tensor.ofFloats(new float[4], 1, 4));
+      assertEquals(Status.BAD_SHAPE, rank.status());
+      ForwardResult good = TestModels.forward(peer, Modality.TENSOR, Tensor.ofFloats(new float[] {1, 2, 3, 4}, 1, 1, 4));
+      assertTrue(good.isSuccess(), good::toString);
+    }
+  }
+}
