@@ -3,7 +3,7 @@
 PaperEpochBenchmark) and the numpy/scipy baseline (paper_step.py) on the same seeded inputs,
 interleaved for several rounds, and prints a markdown table of medians and ratios.
 
-    mvn -B -q -pl benchmarks -am package -DskipTests
+    mvn -B -q -Pbench -pl benchmarks -am package -DskipTests
     python3 benchmarks/baselines/compare_incentive.py --rounds 3
 
 Both sides run with the same memory settings: the JVM with a fixed, pre-touched heap, Python

@@ -44,7 +44,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * the machines this runs on are shared): an idle session's spinning threads would steal the
  * cores from the one being measured.
  *
- * <p>Run: {@code mvn -q -pl benchmarks -am package -DskipTests && java -jar
+ * <p>Run: {@code mvn -q -Pbench -pl benchmarks -am package -DskipTests && java -jar
  * benchmarks/target/benchmarks.jar OnnxPeerBenchmark}. Sentences per second = batch / time.
  */
 @State(Scope.Benchmark)

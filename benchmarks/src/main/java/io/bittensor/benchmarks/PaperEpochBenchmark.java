@@ -27,7 +27,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * the numpy/scipy baseline; {@code baselines/compare_incentive.py} runs both side by side.
  *
  * <pre>
- * mvn -B -q -pl benchmarks -am package -DskipTests
+ * mvn -B -q -Pbench -pl benchmarks -am package -DskipTests
  * java -jar benchmarks/target/benchmarks.jar PaperEpochBenchmark -p network=dense:4096
  * </pre>
  */

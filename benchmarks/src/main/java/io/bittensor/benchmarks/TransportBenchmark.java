@@ -65,7 +65,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * rounds, and the ratio to gRPC. Then a fan-out of 16 peers with seeded delays, and the cost of
  * signing and verifying.
  *
- * <p>Run: {@code mvn -B -q -pl benchmarks -am package -DskipTests && java -Xmx4g -cp
+ * <p>Run: {@code mvn -B -q -Pbench -pl benchmarks -am package -DskipTests && java -Xmx4g -cp
  * benchmarks/target/benchmarks.jar io.bittensor.benchmarks.TransportBenchmark [--rounds 3]
  * [--warmup-s 2] [--measure-s 4] [--transports grpc,h2,h1,h2-signed] [--concurrency 1,16]
  * [--payloads 1x16x64,16x64x256,32x128x1024]}.

@@ -37,7 +37,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * fixed-point formats).
  *
  * <pre>
- * mvn -B -q -pl benchmarks -am package -DskipTests
+ * mvn -B -q -Pbench -pl benchmarks -am package -DskipTests
  * java -jar benchmarks/target/benchmarks.jar YumaEpochBenchmark -bm sample -tu us
  * </pre>
  *
