@@ -5,6 +5,7 @@ import io.bittensor.core.internal.ledger.Journal;
 import io.bittensor.core.internal.ledger.LedgerState;
 import io.bittensor.core.internal.ledger.Snapshots;
 import io.bittensor.incentive.IncentiveMechanism;
+import io.bittensor.incentive.PaperMechanism;
 import io.bittensor.incentive.PaperParams;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -89,6 +90,9 @@ public final class LocalLedger implements Ledger {
 
   private static final String LOCK_FILE = "LOCK";
 
+  private static final IncentiveMechanism DEFAULT_MECHANISM =
+      IncentiveMechanism.paper(PaperParams.defaults().withTau(DEFAULT_TAU));
+
   private final Path dir;
   private final boolean readOnly;
   private final IncentiveMechanism mechanism;
@@ -118,7 +122,6 @@ public final class LocalLedger implements Ledger {
   private LocalLedger(Builder b, Path dir, boolean readOnly) throws IOException {
     this.dir = dir;
     this.readOnly = readOnly;
-    this.mechanism = b.mechanism;
     this.clock = b.clock;
     this.snapshotEvery = b.snapshotEvery;
     this.maxPending = b.maxPending;
@@ -141,6 +144,7 @@ public final class LocalLedger implements Ledger {
           j = Journal.openForAppend(dir.resolve(Journal.FILE_NAME), recovered.scan);
         }
       }
+      this.mechanism = recovered.mechanism;
       this.chainId = recovered.chainId;
       this.state = recovered.state;
       this.lastTimestamp = recovered.lastBlock.timestamp().toEpochMilli();
@@ -205,18 +209,19 @@ public final class LocalLedger implements Ledger {
   // ---------------------------------------------------------------------------------------
   // Opening and recovery
 
-  private record Recovered(Hash256 chainId, LedgerState state, Block lastBlock,
-      Journal.Scan scan) {}
+  private record Recovered(IncentiveMechanism mechanism, Hash256 chainId, LedgerState state,
+      Block lastBlock, Journal.Scan scan) {}
 
   private Recovered fresh(Builder b) {
     if (b.genesis == null) {
       throw new IllegalStateException("an in-memory ledger needs a genesis: call genesis(...)");
     }
     long now = clock.millis();
-    byte[] payload = BlockCodec.encodeGenesis(b.genesis, mechanism.name(), now);
+    IncentiveMechanism m = b.mechanismOrDefault();
+    byte[] payload = BlockCodec.encodeGenesis(b.genesis, m.name(), paperParams(m), now);
     Hash256 chainId = Hash256.of(payload);
     Block block = new Block(0, chainId, Hash256.ZERO, Instant.ofEpochMilli(now), 0, false);
-    return new Recovered(chainId, LedgerState.genesis(b.genesis, chainId), block, null);
+    return new Recovered(m, chainId, LedgerState.genesis(b.genesis, chainId), block, null);
   }
 
   private Recovered recover(Builder b, Path dir, boolean readOnly) throws IOException {
@@ -229,7 +234,8 @@ public final class LocalLedger implements Ledger {
         throw new LedgerException("no ledger in " + dir + " to reopen, and no genesis given to"
             + " create one");
       }
-      Journal.create(file, BlockCodec.encodeGenesis(b.genesis, mechanism.name(),
+      IncentiveMechanism m = b.mechanismOrDefault();
+      Journal.create(file, BlockCodec.encodeGenesis(b.genesis, m.name(), paperParams(m),
           clock.millis()));
     }
     List<Long> snapshots = Snapshots.list(dir);
@@ -243,11 +249,7 @@ public final class LocalLedger implements Ledger {
             + genesis.chainName() + ", created " + genesis.createdAt() + "); omit genesis(...)"
             + " to reopen it");
       }
-      if (!genesisBlock.mechanism().equals(mechanism.name())) {
-        throw new LedgerException("the ledger in " + dir + " runs the mechanism \""
-            + genesisBlock.mechanism() + "\", but this one was built with \""
-            + mechanism.name() + "\"");
-      }
+      IncentiveMechanism mechanism = chooseMechanism(b, dir, genesisBlock);
       LedgerState state = null;
       for (long s : snapshots) {
         state = loadSnapshot(dir, s, scan, chainId);
@@ -268,13 +270,46 @@ public final class LocalLedger implements Ledger {
       }
       for (long n = state.height() + 1; n <= scan.lastNumber(); n++) {
         byte[] payload = Journal.read(ch, scan, n);
-        last = replay(file, state, n, payload);
+        last = replay(file, state, mechanism, n, payload);
       }
-      return new Recovered(chainId, state, last, scan);
+      return new Recovered(mechanism, chainId, state, last, scan);
     } catch (IllegalArgumentException e) {
       throw new LedgerException("journal " + file + " holds a block this version cannot read: "
           + e.getMessage(), e);
     }
+  }
+
+  private static PaperParams paperParams(IncentiveMechanism m) {
+    return m instanceof PaperMechanism p ? p.params() : null;
+  }
+
+  /**
+   * Checks the builder's mechanism against the journal's, or (when the builder names none) takes
+   * the paper's mechanism with the parameters the journal recorded.
+   */
+  private static IncentiveMechanism chooseMechanism(Builder b, Path dir,
+      BlockCodec.Decoded genesisBlock) throws LedgerException {
+    String recorded = genesisBlock.mechanism();
+    Optional<PaperParams> recordedParams = genesisBlock.paperParams();
+    if (b.mechanism == null) {
+      if (recordedParams.isEmpty()) {
+        throw new LedgerException("the ledger in " + dir + " runs the mechanism \"" + recorded
+            + "\"; pass it to mechanism(...) to open it");
+      }
+      return IncentiveMechanism.paper(recordedParams.get());
+    }
+    IncentiveMechanism mechanism = b.mechanism;
+    if (!recorded.equals(mechanism.name())) {
+      throw new LedgerException("the ledger in " + dir + " runs the mechanism \"" + recorded
+          + "\", but this one was built with \"" + mechanism.name() + "\"");
+    }
+    PaperParams given = paperParams(mechanism);
+    if (given != null && recordedParams.isPresent() && !recordedParams.get().equals(given)) {
+      throw new LedgerException("the ledger in " + dir + " runs the paper's mechanism with "
+          + recordedParams.get() + ", but this one was built with " + given
+          + "; omit mechanism(...) to use the recorded parameters");
+    }
+    return mechanism;
   }
 
   /** The state of a snapshot that matches the journal, or null to try an older one. */
@@ -300,8 +335,8 @@ public final class LocalLedger implements Ledger {
     }
   }
 
-  private Block replay(Path file, LedgerState state, long n, byte[] payload)
-      throws LedgerException {
+  private static Block replay(Path file, LedgerState state, IncentiveMechanism mechanism, long n,
+      byte[] payload) throws LedgerException {
     BlockCodec.Decoded d = BlockCodec.decode(payload);
     List<SignedTransaction> txs = d.transactions();
     for (int i = 0; i < txs.size(); i++) {
@@ -699,8 +734,11 @@ public final class LocalLedger implements Ledger {
    */
   public static final class Builder {
     private Genesis genesis;
-    private IncentiveMechanism mechanism =
-        IncentiveMechanism.paper(PaperParams.defaults().withTau(DEFAULT_TAU));
+    private IncentiveMechanism mechanism;
+
+    private IncentiveMechanism mechanismOrDefault() {
+      return mechanism != null ? mechanism : DEFAULT_MECHANISM;
+    }
     private Clock clock = Clock.systemUTC();
     private BlockPolicy policy = BlockPolicy.every(java.time.Duration.ofSeconds(1));
     private ScheduledExecutorService scheduler;
@@ -719,9 +757,12 @@ public final class LocalLedger implements Ledger {
     }
 
     /**
-     * The incentive mechanism epochs run (default: the paper's, with its default parameters
-     * but {@link #DEFAULT_TAU} units minted per epoch). A ledger must be reopened with a
-     * mechanism of the same {@link IncentiveMechanism#name()} and the same parameters.
+     * The incentive mechanism epochs run. By default a new ledger runs the paper's, with its
+     * default parameters but {@link #DEFAULT_TAU} units minted per epoch. The genesis block
+     * records the mechanism's name and, for the paper's mechanism, its parameters: a ledger
+     * reopens with them when no mechanism is given here. Any other mechanism must be given again
+     * on every open, with the same parameters (replay checks each epoch and refuses to go on
+     * if one comes out differently).
      */
     public Builder mechanism(IncentiveMechanism mechanism) {
       this.mechanism = Objects.requireNonNull(mechanism, "mechanism");

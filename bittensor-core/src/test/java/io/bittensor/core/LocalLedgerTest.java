@@ -294,14 +294,54 @@ class LocalLedgerTest {
   }
 
   @Test
-  void replayWithOtherMechanismParametersIsDetected() throws IOException {
-    try (LocalLedger ledger = builder().open(dir)) {
-      fill(ledger, 9, 11);
+  void aLedgerReopensWithThePaperParametersItRecordedOrRefusesOthers() throws IOException {
+    IncentiveMechanism tau1234 = IncentiveMechanism.paper(PaperParams.defaults().withTau(1234));
+    Hash256 hash;
+    try (LocalLedger ledger = builder().mechanism(tau1234).open(dir)) {
+      fill(ledger, 4, 11);
+      hash = ledger.stateHash();
     }
-    IncentiveMechanism otherTau = IncentiveMechanism.paper(PaperParams.defaults().withTau(7));
+    try (LocalLedger reopened = LocalLedger.builder().blocks(BlockPolicy.manual()).open(dir)) {
+      assertEquals(hash, reopened.stateHash());
+    }
+    IncentiveMechanism tau7 = IncentiveMechanism.paper(PaperParams.defaults().withTau(7));
     LedgerException e = assertThrows(LedgerException.class,
-        () -> builder().mechanism(otherTau).open(dir));
+        () -> builder().mechanism(tau7).open(dir));
+    assertTrue(e.getMessage().contains("omit mechanism"), e.getMessage());
+  }
+
+  /** The paper's mechanism under another name, so that its parameters are not recorded. */
+  private static IncentiveMechanism custom(double tau) {
+    IncentiveMechanism paper = IncentiveMechanism.paper(PaperParams.defaults().withTau(tau));
+    return new IncentiveMechanism() {
+      @Override
+      public String name() {
+        return "custom";
+      }
+
+      @Override
+      public io.bittensor.incentive.EpochResult step(io.bittensor.incentive.NetworkState s) {
+        return paper.step(s);
+      }
+    };
+  }
+
+  @Test
+  void replayWithAMechanismThatComputesOtherwiseIsDetected() throws IOException {
+    Hash256 hash;
+    try (LocalLedger ledger = builder().mechanism(custom(1000)).open(dir)) {
+      fill(ledger, 9, 11);
+      hash = ledger.stateHash();
+    }
+    LedgerException none = assertThrows(LedgerException.class,
+        () -> LocalLedger.builder().open(dir));
+    assertTrue(none.getMessage().contains("pass it to mechanism"), none.getMessage());
+    LedgerException e = assertThrows(LedgerException.class,
+        () -> builder().mechanism(custom(7)).open(dir));
     assertTrue(e.getMessage().contains("another result"), e.getMessage());
+    try (LocalLedger same = builder().mechanism(custom(1000)).open(dir)) {
+      assertEquals(hash, same.stateHash());
+    }
   }
 
   @Test

@@ -4,6 +4,8 @@ import io.bittensor.core.Genesis;
 import io.bittensor.core.Hash256;
 import io.bittensor.core.PeerId;
 import io.bittensor.core.SignedTransaction;
+import io.bittensor.incentive.Emission;
+import io.bittensor.incentive.PaperParams;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,7 +22,9 @@ import java.util.TreeMap;
  * 32  parent hash (zeros for genesis)
  * i64 timestamp, milliseconds since 1970
  * genesis: string chainName, i64 createdAt millis, params (5 x i32), u8 has authority [32 key],
- *          i32 allocation count, count x (32 key, i64 amount), string mechanism name
+ *          i32 allocation count, count x (32 key, i64 amount), string mechanism name,
+ *          u8 has paper parameters [f64 rho, f64 kappa, u8 emission kind (0 fixed, 1 inflation),
+ *          f64 tau or rate, f64 bondShare, u8 normalizeRows, u8 maskSelfWeights]
  * block:   i32 transaction count, count x (i32 length, encoded SignedTransaction),
  *          u8 epoch ran, [32 epoch digest]
  * </pre>
@@ -33,10 +37,18 @@ public final class BlockCodec {
 
   /** A decoded block payload. Exactly one of {@code genesis} and {@code transactions} is set. */
   public record Decoded(int kind, long number, Hash256 parent, long timestamp, Genesis genesis,
-      String mechanism, List<SignedTransaction> transactions, Optional<Hash256> epochDigest) {}
+      String mechanism, Optional<PaperParams> paperParams, List<SignedTransaction> transactions,
+      Optional<Hash256> epochDigest) {}
 
-  /** The genesis block's payload. */
-  public static byte[] encodeGenesis(Genesis g, String mechanism, long timestamp) {
+  /**
+   * The genesis block's payload.
+   *
+   * @param mechanism the mechanism's name
+   * @param paper its parameters when it is the paper's mechanism, so that the ledger can reopen
+   *     without being told them; null otherwise
+   */
+  public static byte[] encodeGenesis(Genesis g, String mechanism, PaperParams paper,
+      long timestamp) {
     ByteWriter w = new ByteWriter(256);
     w.u8(KIND_GENESIS).i64(0).bytes(Hash256.ZERO.toBytes()).i64(timestamp);
     w.string(g.chainName()).i64(g.createdAt().toEpochMilli());
@@ -48,6 +60,17 @@ public final class BlockCodec {
       w.bytes(e.getKey().toBytes()).i64(e.getValue());
     }
     w.string(mechanism);
+    w.u8(paper == null ? 0 : 1);
+    if (paper != null) {
+      w.f64(paper.rho()).f64(paper.kappa());
+      if (paper.emission() instanceof Emission.Fixed f) {
+        w.u8(0).f64(f.tau());
+      } else {
+        w.u8(1).f64(((Emission.Inflation) paper.emission()).rate());
+      }
+      w.f64(paper.bondShare()).u8(paper.normalizeRows() ? 1 : 0)
+          .u8(paper.maskSelfWeights() ? 1 : 0);
+    }
     return w.toByteArray();
   }
 
@@ -103,9 +126,20 @@ public final class BlockCodec {
         allocations.put(PeerId.fromBytes(r.bytes(32, "allocation key")), r.i64("amount"));
       }
       String mechanism = r.string("mechanism");
+      Optional<PaperParams> paper = Optional.empty();
+      if (r.u8("paper flag") == 1) {
+        double rho = r.f64("rho");
+        double kappa = r.f64("kappa");
+        int emissionKind = r.u8("emission kind");
+        double amount = r.f64("emission");
+        Emission emission = emissionKind == 0 ? Emission.fixed(amount)
+            : Emission.inflation(amount);
+        paper = Optional.of(new PaperParams(rho, kappa, emission, r.f64("bondShare"),
+            r.u8("normalizeRows") == 1, r.u8("maskSelfWeights") == 1));
+      }
       r.requireEnd("genesis block");
       return new Decoded(kind, number, parent, timestamp,
-          new Genesis(name, createdAt, params, authority, allocations), mechanism, null,
+          new Genesis(name, createdAt, params, authority, allocations), mechanism, paper, null,
           Optional.empty());
     }
     if (kind != KIND_BLOCK) {
@@ -120,6 +154,7 @@ public final class BlockCodec {
     Optional<Hash256> digest = r.u8("epoch flag") == 1
         ? Optional.of(Hash256.fromBytes(r.bytes(32, "epoch digest"))) : Optional.empty();
     r.requireEnd("block");
-    return new Decoded(kind, number, parent, timestamp, null, null, txs, digest);
+    return new Decoded(kind, number, parent, timestamp, null, null, Optional.empty(), txs,
+        digest);
   }
 }
