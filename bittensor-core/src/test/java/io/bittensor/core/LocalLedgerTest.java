@@ -415,6 +415,26 @@ class LocalLedgerTest {
   }
 
   @Test
+  void epochsOverUnchangedWeightsKeepTheBondsOnTheWeightsPattern() throws IOException {
+    try (LocalLedger ledger = builder().openInMemory()) {
+      for (int i = 0; i < 3; i++) {
+        ledger.submit(key(i), Transaction.register(endpoint(i), Modality.TEXT));
+      }
+      ledger.produceBlock();
+      for (int i = 0; i < 3; i++) {
+        ledger.submit(key(i), Transaction.addStake(100));
+        ledger.submit(key(i), Transaction.setWeights(new int[] {(i + 1) % 3}, new double[] {1}));
+      }
+      ledger.produceBlocks(6);   // epochs after blocks 3 and 6
+      Metagraph m = ledger.metagraph();
+      io.bittensor.incentive.CsrMatrix w = (io.bittensor.incentive.CsrMatrix) m.weights();
+      io.bittensor.incentive.CsrMatrix b = (io.bittensor.incentive.CsrMatrix) m.bonds();
+      assertTrue(b.sharesPatternWith(w), "the mechanism's fast path applies");
+      assertTrue(b.get(0, 1) > 0);
+    }
+  }
+
+  @Test
   void stateHashesDifferForDifferentStates() throws IOException {
     try (LocalLedger a = builder().openInMemory(); LocalLedger b = builder().openInMemory()) {
       assertEquals(a.stateHash(), b.stateHash());

@@ -49,6 +49,11 @@ public final class LedgerState {
   private final HashMap<PeerId, Acct> accounts;
   private final ArrayList<PeerRec> peers;
   private CsrMatrix bonds;
+  /**
+   * The weight matrix as of the last change to any row, or null: kept so that an epoch's bonds,
+   * which share its pattern, meet the same arrays next epoch (the mechanism's fast path).
+   */
+  private CsrMatrix weightsCache;
 
   /** A free balance and nonce; {@code uid} is -1 unless the account's key is a peer. */
   private static final class Acct {
@@ -348,12 +353,14 @@ public final class LedgerState {
       p.rowUids = row.uids();
       p.rowVals = row.vals();
       p.lastUpdate = block;
+      weightsCache = null;
     } else {
       params = ((Transaction.ChangeParams) body).params();
     }
   }
 
   private void register(PeerId id, Acct acct, Transaction.Register r, long block) {
+    weightsCache = null;
     PeerRec p = new PeerRec();
     p.info = new PeerInfo(id, r.endpoint(), r.modality(), r.version());
     p.registeredAt = block;
@@ -400,6 +407,7 @@ public final class LedgerState {
 
   /** Removes the peer at {@code uid}: stake back to its account, votes for it and bonds gone. */
   private void prune(int uid) {
+    weightsCache = null;
     PeerRec old = peers.get(uid);
     Acct owner = accounts.get(old.info.id());
     owner.balance += old.stake;
@@ -591,7 +599,12 @@ public final class LedgerState {
 
   /** The weight matrix now: row {@code i} is peer {@code i}'s kept row. */
   public CsrMatrix weights() {
-    return Matrices.fromRows(peers.size(), rowUids(), rowVals());
+    CsrMatrix w = weightsCache;
+    if (w == null) {
+      w = Matrices.fromRows(peers.size(), rowUids(), rowVals());
+      weightsCache = w;
+    }
+    return w;
   }
 
   private int[][] rowUids() {
@@ -619,11 +632,13 @@ public final class LedgerState {
    */
   public record View(LedgerParams params, long supply, Epoch lastEpoch, PeerInfo[] infos,
       long[] stake, long[] registeredAt, long[] lastUpdate, long[] emission,
-      double[][] vectors, int[][] rowUids, double[][] rowVals, CsrMatrix bonds) {
+      double[][] vectors, int[][] rowUids, double[][] rowVals, CsrMatrix weightsBuilt,
+      CsrMatrix bonds) {
 
-    /** The weight matrix, built from the rows. */
+    /** The weight matrix: the state's own if it had built one, or built from the rows. */
     public CsrMatrix weights() {
-      return Matrices.fromRows(infos.length, rowUids, rowVals);
+      return weightsBuilt != null ? weightsBuilt
+          : Matrices.fromRows(infos.length, rowUids, rowVals);
     }
 
     /** The bond matrix at the peers' size. */
@@ -653,7 +668,7 @@ public final class LedgerState {
       }
     }
     return new View(params, supply(), lastEpoch, infos, stake, registeredAt, lastUpdate,
-        emission, vectors, rowUids(), rowVals(), bonds);
+        emission, vectors, rowUids(), rowVals(), weightsCache, bonds);
   }
 
   // ---------------------------------------------------------------------------------------
