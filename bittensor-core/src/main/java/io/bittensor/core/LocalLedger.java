@@ -76,7 +76,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * threads use several cores), then take a short lock to validate and apply. Blocks are sealed
  * on the block timer's thread (an executor you may supply) or the caller of {@link
  * #produceBlock()}; the futures of a block's transactions complete, and listeners run, on that
- * thread, after the fsync. {@link #close()} stops the timer, fails transactions not yet in a
+ * thread, after the fsync. Do not interrupt a thread while it seals a block: Java's file
+ * channels close themselves on interrupt, and the ledger then fails as after any write error.
+ * {@link #close()} stops the timer, fails transactions not yet in a
  * durable block, and releases the files; it is idempotent. A ledger opened by {@link
  * Builder#openReadOnly} reads a journal (even one another process is appending to) without
  * changing it.
@@ -113,6 +115,8 @@ public final class LocalLedger implements Ledger {
   private final AtomicBoolean closed = new AtomicBoolean();
   private List<Pending> pending = new ArrayList<>();
   private long pendingBytes;
+  /** The transactions of the block being sealed (guarded by sealLock). */
+  private List<Pending> sealing = List.of();
   private long lastTimestamp;
   private volatile Metagraph committed;
   private volatile LedgerException failure;
@@ -516,10 +520,28 @@ public final class LocalLedger implements Ledger {
       if (failure != null) {
         throw failed();
       }
-      return seal();
+      try {
+        return seal();
+      } catch (RuntimeException e) {
+        throw fail(new LedgerException("sealing block " + (state.height() + 1) + " failed: " + e,
+            e));
+      }
     } finally {
       sealLock.unlock();
     }
+  }
+
+  /**
+   * Marks the ledger failed: the block being sealed and every waiting transaction fail with it.
+   */
+  private LedgerException fail(LedgerException f) {
+    failure = f;
+    for (Pending p : sealing) {
+      p.future.completeExceptionally(failed());
+    }
+    sealing = List.of();
+    failPending();
+    return f;
   }
 
   /**
@@ -551,6 +573,7 @@ public final class LocalLedger implements Ledger {
     stateLock.lock();
     try {
       batch = pending;
+      sealing = batch;
       pending = new ArrayList<>();
       pendingBytes = 0;
       long number = state.height() + 1;
@@ -581,18 +604,13 @@ public final class LocalLedger implements Ledger {
       try {
         journal.append(payload);
       } catch (IOException | RuntimeException e) {
-        LedgerException f = new LedgerException("cannot write block " + block.number()
-            + " to " + journal.file() + ": " + e.getMessage(), e);
-        failure = f;
-        for (Pending p : batch) {
-          p.future.completeExceptionally(failed());
-        }
-        failPending();
-        throw f;
+        throw fail(new LedgerException("cannot write block " + block.number() + " to "
+            + journal.file() + ": " + e.getMessage(), e));
       }
     }
     Metagraph after = metagraph(view, block);
     committed = after;
+    sealing = List.of();
     for (int i = 0; i < batch.size(); i++) {
       Pending p = batch.get(i);
       p.future.complete(new Receipt(p.tx.hash(), block.number(), i));
@@ -708,7 +726,8 @@ public final class LocalLedger implements Ledger {
       timer.cancel(false);
     }
     if (ownScheduler != null) {
-      ownScheduler.shutdownNow();
+      // Not shutdownNow: an interrupt would close the journal's channel mid-write.
+      ownScheduler.shutdown();
     }
     sealLock.lock();
     try {

@@ -460,6 +460,32 @@ class LocalLedgerTest {
     }
   }
 
+  @Test
+  void aFailedJournalWriteFailsTheBlockAndEveryLaterTransaction() throws IOException {
+    LocalLedger ledger = builder().open(dir);
+    CompletableFuture<Receipt> f = ledger.submit(key(0), Transaction.transfer(key(1).id(), 5));
+    Thread.currentThread().interrupt();   // Java's file channels close on interrupt
+    try {
+      LedgerException e = assertThrows(LedgerException.class, ledger::produceBlock);
+      assertTrue(e.getMessage().contains("cannot write block 1"), e.getMessage());
+    } finally {
+      Thread.interrupted();
+    }
+    Throwable cause = LedgerContract.cause(f);
+    assertInstanceOf(LedgerException.class, cause);
+    assertFalse(cause instanceof TransactionRejectedException);
+    CompletableFuture<Receipt> later = ledger.submit(key(2), Transaction.transfer(key(1).id(), 5));
+    assertTrue(LedgerContract.cause(later).getMessage().contains("failed"));
+    assertThrows(LedgerException.class, ledger::produceBlock);
+    ledger.close();
+    try (LocalLedger reopened = builder().open(dir)) {
+      assertEquals(0, reopened.metagraph().block().number());
+      assertEquals(0, reopened.nextNonce(key(0).id()), "never acknowledged, never durable");
+      reopened.submit(key(0), Transaction.transfer(key(1).id(), 5));
+      assertEquals(1, reopened.produceBlock().number());
+    }
+  }
+
   private static void flipByte(Path file, long at) throws IOException {
     try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
       f.seek(at);
