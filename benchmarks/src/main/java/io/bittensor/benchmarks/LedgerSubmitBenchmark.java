@@ -31,7 +31,7 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * How many signed set-weights transactions does a {@link LocalLedger} accept and acknowledge per
  * second, and how close is that to the Ed25519 verification it cannot avoid? Each invocation
- * submits {@value #TRANSACTIONS} pre-signed set-weights transactions (64 peers, 32 rows each,
+ * submits {@value #TRANSACTIONS} pre-signed set-weights transactions (64 peers, 16 rows each,
  * 64 weights a row) from {@code threads} submitting threads to a fresh ledger that seals a block
  * every 5 ms (journal on disk with one fsync per block, or in memory), and waits until every one
  * is acknowledged. {@link SignatureVerifyBenchmark} verifies the same transactions' signatures
@@ -53,7 +53,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g"})
 public class LedgerSubmitBenchmark {
   static final int PEERS = 64;
-  static final int ROWS = 32;
+  static final int ROWS = 16;
   static final int PER_ROW = 64;
   static final int TRANSACTIONS = PEERS * ROWS;
 
