@@ -4,7 +4,9 @@ medians and ratios:
 
 - submission: signed set-weights transactions accepted and acknowledged per second by a
   LocalLedger (LedgerSubmitBenchmark; journal on disk or in memory) beside raw Ed25519
-  verification of the same transactions (SignatureVerifyBenchmark), on 1 and 2 threads;
+  verification of the same transactions (SignatureVerifyBenchmark), on 1 and 2 threads, and
+  the ledger's own work per transaction without verification or fsync
+  (LedgerOverheadBenchmark);
 - epochs: a block with an epoch for 4096 peers inside the ledger beside the bare mechanism on
   the same state (LedgerEpochBenchmark).
 
@@ -56,6 +58,7 @@ def main():
     a = p.parse_args()
     submit = {}   # (threads, journal) -> [us per tx]
     verify = {}   # threads -> [us per tx]
+    overhead = []  # us per tx, one thread, no verification
     epoch = {"bareMechanism": [], "ledgerBlockWithEpoch": []}
     short = ["-wi", "2", "-i", "5"]
     for r in range(a.rounds):
@@ -71,6 +74,10 @@ def main():
                 print("round %d, %d thread(s): verify %.0f us/tx, ledger disk %.0f, memory %.0f"
                       % (r + 1, threads, verify[threads][-1], submit[(threads, "disk")][-1],
                          submit[(threads, "memory")][-1]), file=sys.stderr)
+            s = run("LedgerOverheadBenchmark", {}, [], a.ignore_lock)
+            overhead.append(s["applyAndSeal"])
+            print("round %d: ledger work without verification %.1f us/tx" % (r + 1, overhead[-1]),
+                  file=sys.stderr)
         if a.only in (None, "epoch"):
             s = run("LedgerEpochBenchmark", {}, ["-wi", "3", "-i", "5"], a.ignore_lock)
             for k in epoch:
@@ -87,6 +94,14 @@ def main():
             d = 1e6 / statistics.median(submit[(threads, "disk")])
             m = 1e6 / statistics.median(submit[(threads, "memory")])
             print("| %d | %.0f | %.0f | %.2f | %.0f | %.2f |" % (threads, v, d, d / v, m, m / v))
+        o = statistics.median(overhead)
+        v1 = statistics.median(verify[1])
+        print()
+        print("| per set-weights transaction, 1 thread | us |")
+        print("|---|---:|")
+        print("| Ed25519 verification | %.0f |" % v1)
+        print("| everything else the ledger does (validate, apply, seal; no fsync) | %.1f |" % o)
+        print("| verification's share of the ledger's CPU work | %.1f%% |" % (100 * v1 / (v1 + o)))
     if epoch["bareMechanism"]:
         b = statistics.median(epoch["bareMechanism"])
         l = statistics.median(epoch["ledgerBlockWithEpoch"])
