@@ -137,8 +137,8 @@ public final class LocalLedger implements Ledger {
       if (dir == null) {
         recovered = fresh(b);
       } else {
-        Files.createDirectories(dir);
         if (!readOnly) {
+          Files.createDirectories(dir);
           lc = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE,
               StandardOpenOption.WRITE);
           fl = tryLock(lc, dir);
@@ -190,18 +190,14 @@ public final class LocalLedger implements Ledger {
   }
 
   private static void closeQuietly(Journal j, FileLock fl, FileChannel lc) {
-    try {
-      if (j != null) {
-        j.close();
+    for (AutoCloseable c : new AutoCloseable[] {j, fl, lc}) {
+      if (c != null) {
+        try {
+          c.close();
+        } catch (Exception ignored) {
+          // Closing after a failure or at close(): release the rest regardless.
+        }
       }
-      if (fl != null) {
-        fl.release();
-      }
-      if (lc != null) {
-        lc.close();
-      }
-    } catch (IOException ignored) {
-      // Closing after a failure: the first exception is the one to report.
     }
   }
 

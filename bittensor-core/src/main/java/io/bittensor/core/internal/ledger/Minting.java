@@ -5,9 +5,14 @@ import java.util.Arrays;
 /**
  * Turns an epoch's emission (doubles) into whole token units that sum exactly to a target, by
  * largest remainders: each peer gets the floor of its share, and the units left over go one each
- * to the largest fractional parts, ties to the lower uid. Deterministic, allocation O(n).
+ * to the largest fractional parts (compared to 2^-40 of a unit), ties to the lower uid.
+ * Deterministic; one primitive sort of n keys.
  */
 public final class Minting {
+  private static final long FRACTION_STEPS = 1L << 40;
+  private static final int UID_BITS = 23;
+  private static final long UID_MASK = (1L << UID_BITS) - 1;
+
   private Minting() {}
 
   /**
@@ -42,16 +47,16 @@ public final class Minting {
       }
       return units;
     }
-    Integer[] order = new Integer[n];
+    // Key: the fraction's complement in 40 bits, then the uid in 23 bits (uids < 2^20):
+    // ascending keys are descending fractions, ties to the lower uid.
+    long[] keys = new long[n];
     for (int i = 0; i < n; i++) {
-      order[i] = i;
+      long q = Math.min(FRACTION_STEPS - 1, (long) (fraction[i] * FRACTION_STEPS));
+      keys[i] = (FRACTION_STEPS - 1 - q) << UID_BITS | i;
     }
-    Arrays.sort(order, (a, b) -> {
-      int c = Double.compare(fraction[b], fraction[a]);
-      return c != 0 ? c : Integer.compare(a, b);
-    });
+    Arrays.sort(keys);
     for (int k = 0; left > 0; k = (k + 1) % n) {
-      units[order[k]]++;
+      units[(int) (keys[k] & UID_MASK)]++;
       left--;
     }
     return units;
