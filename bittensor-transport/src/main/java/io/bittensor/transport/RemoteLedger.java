@@ -501,12 +501,14 @@ public final class RemoteLedger implements Ledger {
           in = openStream(lastBlock + 1);
         }
         try (InputStream stream = in) {
-          connected = true;
-          downSince = 0;
-          backoffMillis = 50;
           LedgerEvent e;
           while (!closed && (e = LedgerEvent.parseDelimitedFrom(stream)) != null) {
             handle(e);
+            if (!connected) { // up once the server's first event was taken
+              connected = true;
+              downSince = 0;
+              backoffMillis = 50;
+            }
           }
         }
       } catch (IOException | RuntimeException e) {
@@ -565,6 +567,15 @@ public final class RemoteLedger implements Ledger {
     if (!ev.getSnapshot() && n <= lastBlock) {
       return; // already heard
     }
+    Block previous = current == null ? null : current.block();
+    if (!ev.getSnapshot() && previous != null
+        && (n != previous.number() + 1 || !block.parent().equals(previous.hash()))) {
+      // Never follow another chain, nor skip a block, silently: the stream breaks and the
+      // client keeps trying.
+      throw new IllegalStateException(uri + " sent block " + n + " with parent "
+          + block.parent().toShortHex() + " after block " + previous.number() + " "
+          + previous.hash().toShortHex() + ": not the chain this client follows");
+    }
     Metagraph m;
     if (ev.hasMetagraph()) {
       m = LedgerWire.fromWire(ev.getMetagraph());
@@ -572,6 +583,11 @@ public final class RemoteLedger implements Ledger {
       m = LedgerWire.atBlock(current, block);
     } else {
       throw new IllegalStateException("the first event of a stream carries no metagraph");
+    }
+    if (chainId != null && !m.chainId().equals(chainId)) {
+      // As above.
+      throw new IllegalStateException(uri + " now serves chain " + m.chainId()
+          + ", not " + chainId);
     }
     if (ev.getSnapshot()) {
       if (ev.getResync() && lastBlock >= 0 && n != lastBlock) {

@@ -54,6 +54,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -95,8 +97,12 @@ class RemoteLedgerTest {
   }
 
   private RemoteLedger connect(URI uri) throws LedgerException {
-    return closing(RemoteLedger.builder().reconnectTimeout(Duration.ofSeconds(30))
-        .connect(uri));
+    return connect(uri, HttpProtocol.H2_PRIOR_KNOWLEDGE);
+  }
+
+  private RemoteLedger connect(URI uri, HttpProtocol protocol) throws LedgerException {
+    return closing(RemoteLedger.builder().protocol(protocol)
+        .reconnectTimeout(Duration.ofSeconds(30)).connect(uri));
   }
 
   private static void awaitDisconnected(RemoteLedger remote) throws InterruptedException {
@@ -133,12 +139,14 @@ class RemoteLedgerTest {
     return lines;
   }
 
-  @Test
-  void subscribersHearEveryBlockAndEpochInOrderAcrossALostConnection() throws Exception {
+  @ParameterizedTest
+  @EnumSource(HttpProtocol.class)
+  void subscribersHearEveryBlockAndEpochInOrderAcrossALostConnection(HttpProtocol protocol)
+      throws Exception {
     LocalLedger local = local(1);
     LedgerServer server = serve(local, 1024);
     CuttableProxy proxy = closing(new CuttableProxy(server.port()));
-    RemoteLedger remote = connect(proxy.uri());
+    RemoteLedger remote = connect(proxy.uri(), protocol);
     Heard heard = new Heard();
     remote.subscribe(heard);
 
@@ -271,6 +279,32 @@ class RemoteLedgerTest {
       Thread.sleep(10);
     }
     assertEquals(empty, remote.metagraph().block());
+  }
+
+  @Test
+  void aClientNeverFollowsAnotherChainBehindTheSameAddress() throws Exception {
+    LocalLedger first = local(1);
+    LedgerServer server = serve(first, 16);
+    int port = server.port();
+    RemoteLedger remote = connect(server.uri());
+    Hash256 chain = remote.chainId();
+    server.close();
+    first.close();
+    awaitDisconnected(remote);
+    try (LocalLedger other = LocalLedger.builder()
+            .genesis(genesis(params(4), 2))
+            .clock(LedgerFixtures.fixedClock())
+            .blocks(BlockPolicy.manual())
+            .openInMemory();
+        LedgerServer again = LedgerServer.builder().ledger(other).host("127.0.0.1").port(port)
+            .start()) {
+      assertFalse(other.chainId().equals(chain));
+      other.produceBlocks(3);
+      Thread.sleep(1500); // several reconnections, each refused by the client
+      assertFalse(remote.isConnected());
+      assertEquals(chain, remote.chainId());
+      assertTrue(remote.latestBlock() < 3, "no block of the other chain was taken");
+    }
   }
 
   @Test
