@@ -110,7 +110,7 @@ public final class LedgerServer implements AutoCloseable {
     private long maxRememberedNonces = 1_000_000;
     private Clock clock = Clock.systemUTC();
     private int history = 1024;
-    private long historyBytes = 256L << 20;
+    private long historyBytes = 64L << 20;
     private Duration heartbeat = Duration.ofSeconds(5);
     private long maxPayloadBytes = 17L << 20;
     private int threads;
@@ -191,8 +191,8 @@ public final class LedgerServer implements AutoCloseable {
     }
 
     /**
-     * The most bytes of encoded events kept (blocks with transactions carry the metagraph).
-     * Default 256 MiB.
+     * The most bytes of encoded events kept (blocks with transactions carry the metagraph):
+     * past it the oldest go first, even within {@link #history(int)}. Default 64 MiB.
      *
      * @throws IllegalArgumentException if below 1
      */

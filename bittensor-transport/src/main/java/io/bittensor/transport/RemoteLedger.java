@@ -244,9 +244,9 @@ public final class RemoteLedger implements Ledger {
     ensureOpen();
     if (connected) {
       Metagraph m = cache.getIfPresent(lastBlock);
-      if (m != null) {
-        return m;
-      }
+      // The cache may pass over its newest entry (Caffeine's admission policy); the event
+      // thread's own reference to it stays.
+      return m != null ? m : current;
     }
     LedgerResponse r = call("metagraph", MetagraphRequest.getDefaultInstance());
     if (!r.hasMetagraph()) {

@@ -116,8 +116,9 @@ public final class LedgerHandler extends Handler.Abstract {
           "not a valid protobuf message: " + e.getMessage()));
     } catch (Rejected e) {
       send(response, callback, e.rejection());
-    } catch (IllegalStateException e) { // the ledger is closed
-      send(response, callback, Rejection.of(Status.UNAVAILABLE, "the ledger is closed"));
+    } catch (IllegalStateException e) { // the ledger is closed (or read-only)
+      send(response, callback, Rejection.of(Status.UNAVAILABLE,
+          "the ledger cannot serve: " + e.getMessage()));
     } catch (LedgerException e) {
       send(response, callback, Rejection.of(Status.UNAVAILABLE,
           "the ledger failed: " + e.getMessage()));
