@@ -9,6 +9,7 @@ import io.bittensor.onnx.OnnxModelException;
 import io.bittensor.onnx.OnnxPeer;
 import io.bittensor.onnx.OutputAdapter;
 import io.bittensor.onnx.SpeechInput;
+import io.bittensor.onnx.TensorInput;
 import io.bittensor.onnx.TextInput;
 import io.bittensor.onnx.TextTokenizer;
 import java.io.IOException;
@@ -60,6 +61,10 @@ final class ModelOptions {
   @Option(names = "--max-batch", paramLabel = "ROWS", description = "The most rows one model run "
       + "takes and one request may carry (default: 64).")
   Integer maxBatch;
+
+  @Option(names = "--input-name", paramLabel = "NAME", description = "The model input that takes "
+      + "an IMAGE, SPEECH or TENSOR request (default: the model's only input not fed otherwise).")
+  String inputName;
 
   @Option(names = "--constant", paramLabel = "NAME=VALUE:TYPE", description = "Feed a model input "
       + "the same value on every run, e.g. sr=16000:int64 (TYPE int64 or float32; several values "
@@ -161,7 +166,7 @@ final class ModelOptions {
    * @throws IllegalArgumentException naming the first such option
    */
   void requireNone() {
-    String given = modality != null ? "--modality" : threads != null ? "--threads"
+    String given = modality != null ? "--modality" : inputName != null ? "--input-name" : threads != null ? "--threads"
         : maxBatch != null ? "--max-batch" : !constants.isEmpty() ? "--constant"
         : !"cpu".equals(device) ? "--device" : spinning ? "--spinning"
         : text != null ? "--max-length/--vocab-size" : image != null ? "--image/--mean/--std"
@@ -256,6 +261,10 @@ final class ModelOptions {
   }
 
   private void checkAdapterOptions(Modality m) {
+    if (inputName != null && (m == null || m == Modality.TEXT)) {
+      throw new IllegalArgumentException("--input-name applies to IMAGE, SPEECH and TENSOR models, and the "
+          + "modality is " + (m == null ? "not given (--modality)" : m));
+    }
     requireModality(text, Modality.TEXT, "--max-length/--vocab-size", m);
     requireModality(image, Modality.IMAGE, "--image/--mean/--std", m);
     requireModality(speech, Modality.SPEECH, "--frame/--context/--state", m);
@@ -285,9 +294,9 @@ final class ModelOptions {
         }
         yield t;
       }
-      case IMAGE -> imageAdapter();
-      case SPEECH -> speechAdapter();
-      case TENSOR -> InputAdapter.defaultFor(Modality.TENSOR);
+      case IMAGE -> inputName == null ? imageAdapter() : imageAdapter().withInputName(inputName);
+      case SPEECH -> inputName == null ? speechAdapter() : speechAdapter().withInputName(inputName);
+      case TENSOR -> new TensorInput(inputName == null ? "" : inputName);
     };
   }
 

@@ -103,7 +103,11 @@ final class PeerCommand implements Runnable {
       try {
         peer = models.build(outputDim);
       } catch (OnnxModelException e) {
-        throw CliException.badInput(e.getMessage(), e);
+        // The library's hints name its builder methods; add the options that set the same.
+        String m = e.getMessage() == null ? "" : e.getMessage();
+        String hint = m.contains("name it on the adapter") ? " (on the command line: --input-name, --constant)"
+            : m.contains("constantInput") ? " (on the command line: --constant NAME=VALUE:TYPE)" : "";
+        throw CliException.badInput(m + hint, e);
       }
       PrintWriter out = spec.commandLine().getOut();
       ModelInfo info = peer.modelInfo();
@@ -307,7 +311,7 @@ final class PeerCommand implements Runnable {
         if (repeat > 1 && r.isSuccess()) {
           double[] warm = Arrays.copyOfRange(ms, 1, repeat);
           Arrays.sort(warm);
-          out.printf(Locale.ROOT, "latency %.1f ms the first time (connecting), then median %.1f ms of %d%n",
+          out.printf(Locale.ROOT, "latency %.1f ms the first time (connecting, warming up), then median %.1f ms of %d%n",
               ms[0], warm[warm.length / 2], warm.length);
         } else {
           out.printf(Locale.ROOT, "latency %.1f ms%n", ms[0]);

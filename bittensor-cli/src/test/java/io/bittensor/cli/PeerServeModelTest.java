@@ -3,6 +3,7 @@ package io.bittensor.cli;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
@@ -141,6 +142,44 @@ class PeerServeModelTest {
   }
 
   @Test
+  void speechOptionsServeSileroVadWithStateAndSampleRate() throws Exception {
+    Path vad = vendored("silero_vad_v5.onnx");
+    try (ServingCli s = ServingCli.start("--model", vad.toString(), "--modality", "SPEECH", "--frame", "512",
+        "--context", "64", "--state", "state=stateN", "--constant", "sr=16000:int64", "--output-dim", "1",
+        "--threads", "1")) {
+      CliRunner q = CliRunner.run("peer", "query", "--endpoint", s.endpoint.toString(), "--modality", "SPEECH",
+          "--shape", "2,3,512");
+      assertEquals(0, q.exitCode(), q.out() + q.err());
+      assertTrue(q.out().contains("shape   [2, 3, 1]"), q.out());
+    }
+    String[] noRate = {"--model", vad.toString(), "--modality", "SPEECH", "--frame", "512", "--context", "64",
+        "--state", "state=stateN", "--output-dim", "1"};
+    assertBadModel("[input FLOAT [?, ?], sr INT64 []]; name it on the adapter, or give the others with "
+        + "constantInput (on the command line: --input-name, --constant)", noRate);
+    String[] named = java.util.Arrays.copyOf(noRate, noRate.length + 2);
+    named[noRate.length] = "--input-name";
+    named[noRate.length + 1] = "input";
+    assertBadModel("input sr INT64 [] is not fed by the SPEECH adapter; give it a fixed value with "
+        + "constantInput(\"sr\", ...) (on the command line: --constant NAME=VALUE:TYPE)", named);
+  }
+
+  @Test
+  void imageOptionsServeThePaddleOcrClassifier() throws Exception {
+    Path cls = vendored("ch_ppocr_mobile_v2.0_cls_infer.onnx");
+    try (ServingCli s = ServingCli.start("--model", cls.toString(), "--modality", "IMAGE", "--image", "3,48,192",
+        "--mean", "0.5", "--std", "0.5", "--input-name", "x", "--output-dim", "2", "--threads", "1")) {
+      CliRunner q = CliRunner.run("peer", "query", "--endpoint", s.endpoint.toString(), "--modality", "IMAGE",
+          "--shape", "1,2,3,48,192");
+      assertEquals(0, q.exitCode(), q.out() + q.err());
+      assertTrue(q.out().contains("shape   [1, 2, 2]"), q.out());
+      CliRunner small = CliRunner.run("peer", "query", "--endpoint", s.endpoint.toString(), "--modality", "IMAGE",
+          "--shape", "1,1,3,8,8");
+      assertEquals(1, small.exitCode(), small.out());
+      assertTrue(small.out().contains("BAD_SHAPE") && small.out().contains("48"), small.out());
+    }
+  }
+
+  @Test
   void modelThatCannotBeLoadedExitsTwoWithOneLine() throws IOException {
     Path garbage = Files.writeString(dir.resolve("garbage.onnx"), "this is not an ONNX model");
     assertBadModel(garbage.toString(), "--model", garbage.toString(), "--modality", "TEXT");
@@ -159,6 +198,13 @@ class PeerServeModelTest {
     Path model = dir.resolve("mlp.onnx");
     OnnxExport.write(Mlp.random(new int[] {16, 4}, Mlp.Activation.RELU, 3), OnnxExport.Options.defaults(), model);
     assertBadModel("TEXT", "--model", model.toString(), "--modality", "TEXT");
+  }
+
+  /** A model vendored in bittensor-onnx's test resources (the tests run in this module's folder). */
+  private static Path vendored(String name) {
+    Path p = Path.of("..", "bittensor-onnx", "src", "test", "resources", "models", name);
+    assumeTrue(Files.isRegularFile(p), "vendored model " + p + " (run from bittensor-cli/)");
+    return p;
   }
 
   private static void assertBadModel(String mention, String... serveArgs) {

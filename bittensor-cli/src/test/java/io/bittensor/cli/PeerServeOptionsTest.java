@@ -39,6 +39,8 @@ class PeerServeOptionsTest {
     "--model m.onnx --modality TEXT --max-batch 0|--max-batch must be >= 1",
     "--model m.onnx --modality TEXT --threads -1|--threads must be >= 0",
     "--stop-after PT0S|--stop-after must be positive",
+    "--input-name x|--input-name applies to a model",
+    "--model m.onnx --modality TEXT --input-name x|--input-name applies to IMAGE, SPEECH and TENSOR",
   })
   void badServeOptionsExitTwoWithOneLine(String args, String message) {
     assertBadInput(message, ("peer serve --port 0 " + args).split(" "));
