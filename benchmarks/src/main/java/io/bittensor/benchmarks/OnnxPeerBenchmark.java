@@ -12,6 +12,7 @@ import io.bittensor.onnx.OnnxPeer;
 import io.bittensor.onnx.OutputAdapter;
 import io.bittensor.onnx.TextInput;
 import io.bittensor.onnx.TextTokenizer;
+import java.io.IOException;
 import java.io.InputStream;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
@@ -70,10 +71,7 @@ public class OnnxPeerBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() throws Exception {
-    byte[] model;
-    try (InputStream in = OnnxPeerBenchmark.class.getResourceAsStream("/all-minilm-l6-v2-q.onnx")) {
-      model = in.readAllBytes();
-    }
+    byte[] model = miniLmModel();
     peer = OnnxPeer.builder().model(model)
         .input(TextInput.bert().withMaxLength(128))
         .output(OutputAdapter.first().withPooling(OutputAdapter.Pooling.MEAN).withL2Normalize(true))
@@ -86,19 +84,7 @@ public class OnnxPeerBenchmark {
       options.addConfigEntry("session.inter_op.allow_spinning", "0");
       session = env.createSession(model, options);
     }
-    Random random = new Random(42);
-    List<String> sentences = new ArrayList<>();
-    for (int i = 0; i < batch; i++) {
-      StringBuilder s = new StringBuilder();
-      for (int w = 0; w < 12; w++) {
-        s.append(WORDS[random.nextInt(WORDS.length)]).append(' ');
-      }
-      sentences.add(s.toString().trim() + ".");
-    }
-    Tensor tokens;
-    try (TextTokenizer tokenizer = TextTokenizer.fromResource("/all-minilm-l6-v2-q-tokenizer.json", 128)) {
-      tokens = tokenizer.encode(sentences);
-    }
+    Tensor tokens = miniLmTokens(batch);
     request = new ForwardRequest(Modality.TEXT, tokens);
     int seq = tokens.dim(1);
     ids = new long[batch][seq];
@@ -109,6 +95,32 @@ public class OnnxPeerBenchmark {
         ids[b][s] = tokens.longAt(b * seq + s);
         mask[b][s] = ids[b][s] == 0 ? 0 : 1;
       }
+    }
+  }
+
+  /**
+   * {@code batch} generated 12-word sentences (seed 42) as MiniLM token ids, padded to the
+   * longest: the input every MiniLM benchmark uses.
+   */
+  static Tensor miniLmTokens(int batch) throws IOException {
+    Random random = new Random(42);
+    List<String> sentences = new ArrayList<>();
+    for (int i = 0; i < batch; i++) {
+      StringBuilder s = new StringBuilder();
+      for (int w = 0; w < 12; w++) {
+        s.append(WORDS[random.nextInt(WORDS.length)]).append(' ');
+      }
+      sentences.add(s.toString().trim() + ".");
+    }
+    try (TextTokenizer tokenizer = TextTokenizer.fromResource("/all-minilm-l6-v2-q-tokenizer.json", 128)) {
+      return tokenizer.encode(sentences);
+    }
+  }
+
+  /** The MiniLM model's bytes, from the langchain4j artifact on the class path. */
+  static byte[] miniLmModel() throws IOException {
+    try (InputStream in = OnnxPeerBenchmark.class.getResourceAsStream("/all-minilm-l6-v2-q.onnx")) {
+      return in.readAllBytes();
     }
   }
 
