@@ -1,0 +1,557 @@
+package io.bittensor.learning;
+
+import io.bittensor.core.BackwardResult;
+import io.bittensor.core.DType;
+import io.bittensor.core.Distiller;
+import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.Gated;
+import io.bittensor.core.GatingLayer;
+import io.bittensor.core.PeerCall;
+import io.bittensor.core.PeerGradient;
+import io.bittensor.core.Tensor;
+import io.bittensor.incentive.PeerVector;
+import io.bittensor.learning.internal.Checks;
+import io.bittensor.learning.internal.Rows;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * What a neuron runs to learn from the network (paper, section 5): for each batch of its own
+ * labelled data it routes and queries peers through its {@link GatingLayer}, applies its local
+ * head to the joined answer {@code G(x)}, computes the cross-entropy against the labels,
+ * back-propagates into the head and the gate, and sends each peer it asked the gradient for its
+ * answer. Meanwhile it learns what each peer is worth: its weight row, from the gate's
+ * importance or from the pruning score.
+ *
+ * <pre>{@code
+ * Learner learner = Learner.builder()
+ *     .gate(NoisyTopKGate.builder().peers(peers).k(2).contextDim(784).outputDim(10).build())
+ *     .head(TrainableMlp.random(new int[] {10, 32, 10}, Mlp.Activation.RELU, 1))
+ *     .timeout(Duration.ofMillis(500))
+ *     .build();
+ * for (int epoch = 0; epoch < 10; epoch++) {
+ *   for (Batch b : batches) {
+ *     learner.train(new ForwardRequest(Modality.TENSOR, b.images()), b.labels());
+ *   }
+ * }
+ * Evaluation e = learner.evaluate(new ForwardRequest(Modality.TENSOR, heldOut), heldOutLabels);
+ * PeerVector row = learner.weights(WeightSource.PRUNING_SCORE, 4);   // ready for the ledger
+ * }</pre>
+ *
+ * <p>Labels: one class per example and sequence position, row-major, in {@code [0,
+ * head.outputDim())}. The context the gate routes on is, by default, each example's input
+ * flattened (FLOAT32, or UINT8 scaled to [0, 1]); {@link Builder#context} changes it.
+ *
+ * <p>Offline. With a {@link Builder#distiller}, the student is fitted to {@code G(x)} at each
+ * training step, and answers in place of the network for an example none of whose peers
+ * answered; {@link #evaluateOffline} uses it alone (queries go one hop deep at most).
+ *
+ * <p>Not thread-safe: one thread trains and evaluates a learner.
+ */
+public final class Learner {
+  private final GatingLayer gate;
+  private final TrainableMlp head;
+  private final Adam adam;
+  private final Duration timeout;
+  private final Function<Tensor, Tensor> context;
+  private final boolean sendGradients;
+  private final Distiller distiller;
+  private final double decay;
+  private final double[] pruning;
+  private long pruningBatches;
+
+  private Learner(Builder b) {
+    this.gate = b.gate;
+    this.head = b.head;
+    this.adam = Adam.over(head.parameters(), b.learningRate);
+    this.timeout = b.timeout;
+    this.context = b.context;
+    this.sendGradients = b.sendGradients;
+    this.distiller = b.distiller;
+    this.decay = b.scoreDecay;
+    this.pruning = new double[gate.peers().size()];
+  }
+
+  /** A builder; {@link Builder#gate} and {@link Builder#head} are required. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** The gate. */
+  public GatingLayer gate() {
+    return gate;
+  }
+
+  /** The local head (live: it is what trains). */
+  public TrainableMlp head() {
+    return head;
+  }
+
+  /**
+   * One training step on a labelled batch.
+   *
+   * @param request the batch as sent to the peers; not modified
+   * @param labels one class per example and position; not modified
+   * @return what the step did
+   * @throws IllegalArgumentException if the labels, the context or the answers' size do not fit
+   */
+  public StepResult train(ForwardRequest request, int[] labels) {
+    Gated gated = gate.forwardAndWait(request, contextOf(request), true, timeout);
+    int[] shape = gated.output().shape();
+    int rows = shape[0] * shape[1];
+    int dim = shape[2];
+    checkLabels(labels, rows, dim);
+    float[] joined = gated.output().toFloatArray();
+    if (distiller != null) {
+      fitAndFillIn(request.input(), gated, joined, shape);
+    }
+    float[] logits = head.forward(joined, rows);
+    float[] dLogits = new float[logits.length];
+    double loss = NnOps.softmaxCrossEntropy(logits, rows, head.outputDim(), labels, dLogits);
+    int correct = correct(logits, rows, labels);
+    float[] dJoined = head.backward(dLogits, true);
+    List<PeerGradient> grads = gate.backward(gated, Tensor.ofFloats(dJoined, shape));
+    accumulatePruning(gated, grads, rows);
+    double balance = gate instanceof NoisyTopKGate g ? g.balanceLoss() : 0;
+    gate.step();
+    adam.step();
+    int acknowledged = sendGradients ? send(grads) : 0;
+    List<Integer> failed = gated.failed().stream().map(PeerCall::peer).toList();
+    return new StepResult(loss, balance, correct, rows, gated.bytesReceived(), gated.bytesSent(),
+        failed, acknowledged);
+  }
+
+  /**
+   * The head's accuracy and loss on a labelled batch, routing without noise; nothing trains.
+   *
+   * @throws IllegalArgumentException as {@link #train}
+   */
+  public Evaluation evaluate(ForwardRequest request, int[] labels) {
+    Gated gated = gate.forwardAndWait(request, contextOf(request), false, timeout);
+    int[] shape = gated.output().shape();
+    int rows = shape[0] * shape[1];
+    checkLabels(labels, rows, shape[2]);
+    float[] joined = gated.output().toFloatArray();
+    int students = distiller == null ? 0 : fillIn(request.input(), gated, joined, shape);
+    float[] logits = head.predict(joined, rows);
+    double loss = NnOps.softmaxCrossEntropy(logits, rows, head.outputDim(), labels, null);
+    return new Evaluation(loss, correct(logits, rows, labels), rows, gated.bytesReceived(),
+        gated.bytesSent(), students);
+  }
+
+  /**
+   * The head's predicted class for each example and position, routing without noise.
+   *
+   * @throws IllegalArgumentException if the context or the answers' size do not fit
+   */
+  public int[] predict(ForwardRequest request) {
+    Gated gated = gate.forwardAndWait(request, contextOf(request), false, timeout);
+    int[] shape = gated.output().shape();
+    float[] joined = gated.output().toFloatArray();
+    if (distiller != null) {
+      fillIn(request.input(), gated, joined, shape);
+    }
+    return classes(head.predict(joined, shape[0] * shape[1]), shape[0] * shape[1]);
+  }
+
+  /**
+   * The head on the student's answers alone: no network at all.
+   *
+   * @throws IllegalStateException if the learner has no distiller
+   * @throws IllegalArgumentException as {@link #train}
+   */
+  public Evaluation evaluateOffline(ForwardRequest request, int[] labels) {
+    Distiller student = requireDistiller();
+    Tensor answer = student.predict(request.input());
+    int rows = answer.dim(0) * answer.dim(1);
+    checkLabels(labels, rows, answer.dim(2));
+    float[] logits = head.predict(answer.toFloatArray(), rows);
+    double loss = NnOps.softmaxCrossEntropy(logits, rows, head.outputDim(), labels, null);
+    return new Evaluation(loss, correct(logits, rows, labels), rows, 0, 0, rows);
+  }
+
+  /**
+   * One distillation step: asks the network (routing without noise) and fits the student to the
+   * joined answers of the examples some peer answered. Unlabelled data will do.
+   *
+   * @return the student's objective on those examples before the step; 0 when none was answered
+   * @throws IllegalStateException if the learner has no distiller
+   */
+  public double distill(ForwardRequest request) {
+    Distiller student = requireDistiller();
+    Gated gated = gate.forwardAndWait(request, contextOf(request), false, timeout);
+    int[] answered = answeredRows(gated);
+    if (answered.length == 0) {
+      return 0;
+    }
+    return student.fit(Rows.gather(request.input(), answered),
+        Rows.gather(gated.output(), answered));
+  }
+
+  /** The gate's importance per peer, summing to 1 (see {@link GatingLayer#importance()}). */
+  public double[] importance() {
+    return gate.importance();
+  }
+
+  /**
+   * Each peer's pruning score: the moving average over training batches of {@code 1/2
+   * mean_x (dL/df_j(x) . f_j(x))^2}, the expected increase in the loss per example were its
+   * answers removed, with the empirical Fisher standing in for the Hessian (per-example
+   * gradients). A peer not asked, or failing, adds 0 for that example.
+   *
+   * @return a new array, one score per peer, in nats
+   */
+  public double[] pruningScores() {
+    double[] out = new double[pruning.length];
+    if (pruningBatches == 0) {
+      return out;
+    }
+    double correction = 1 - Math.pow(decay, pruningBatches);
+    for (int j = 0; j < out.length; j++) {
+      out[j] = pruning[j] / correction;
+    }
+    return out;
+  }
+
+  /**
+   * The neuron's weight row from {@code source}: non-negative, summing to 1, with at least
+   * {@code minAllowedWeights} non-zero entries. When fewer peers have a positive score, the best
+   * of the rest (by score, then index) get a token weight of 1e-6 before normalising; all-zero
+   * scores give the uniform row.
+   *
+   * @param minAllowedWeights the ledger's minimum number of non-zero entries, {@code 0 <= m <=
+   *     peers}
+   * @throws IllegalArgumentException if {@code minAllowedWeights} is out of range
+   */
+  public PeerVector weights(WeightSource source, int minAllowedWeights) {
+    Objects.requireNonNull(source, "source");
+    double[] s = source == WeightSource.GATE_IMPORTANCE ? importance() : pruningScores();
+    return PeerVector.of(weightRow(s, minAllowedWeights));
+  }
+
+  /**
+   * Scores to a weight row, as {@link #weights} does: normalised, at least {@code
+   * minAllowedWeights} non-zero entries.
+   *
+   * @param scores non-negative, finite; not modified
+   * @throws IllegalArgumentException if a score is negative or not finite, or
+   *     {@code minAllowedWeights} is out of range
+   */
+  public static double[] weightRow(double[] scores, int minAllowedWeights) {
+    int n = scores.length;
+    if (minAllowedWeights < 0 || minAllowedWeights > n) {
+      throw new IllegalArgumentException("minAllowedWeights must be in [0, " + n + "] (the peers),"
+          + " was " + minAllowedWeights);
+    }
+    double total = 0;
+    int positive = 0;
+    for (int j = 0; j < n; j++) {
+      if (!(scores[j] >= 0) || !Double.isFinite(scores[j])) {
+        throw new IllegalArgumentException("score[" + j + "] must be finite and >= 0, was "
+            + scores[j]);
+      }
+      total += scores[j];
+      positive += scores[j] > 0 ? 1 : 0;
+    }
+    double[] row = new double[n];
+    if (total <= 0) {
+      Arrays.fill(row, n == 0 ? 0 : 1.0 / n);
+      return row;
+    }
+    for (int j = 0; j < n; j++) {
+      row[j] = scores[j] / total;
+    }
+    if (positive < minAllowedWeights) {
+      Integer[] order = new Integer[n];
+      for (int j = 0; j < n; j++) {
+        order[j] = j;
+      }
+      Arrays.sort(order, (a, b) -> scores[a] != scores[b]
+          ? Double.compare(scores[b], scores[a]) : Integer.compare(a, b));
+      for (int i = 0; i < minAllowedWeights; i++) {
+        if (row[order[i]] == 0) {
+          row[order[i]] = 1e-6;
+        }
+      }
+      double sum = 0;
+      for (double v : row) {
+        sum += v;
+      }
+      for (int j = 0; j < n; j++) {
+        row[j] /= sum;
+      }
+    }
+    return row;
+  }
+
+  /**
+   * The default context: each example's input flattened to one row, FLOAT32 as it is, UINT8
+   * scaled to [0, 1].
+   *
+   * @throws IllegalArgumentException for other element types (give a context function)
+   */
+  public static Tensor flatten(Tensor input) {
+    float[] x = Rows.floats(input, "the input (for the default context)");
+    return Tensor.ofFloats(x, input.dim(0), Rows.width(input));
+  }
+
+  private Tensor contextOf(ForwardRequest request) {
+    Objects.requireNonNull(request, "request");
+    return Objects.requireNonNull(context.apply(request.input()), "the context function's result");
+  }
+
+  private void accumulatePruning(Gated gated, List<PeerGradient> grads, int rows) {
+    double[] batch = new double[pruning.length];
+    List<PeerCall> calls = gated.calls();
+    for (PeerGradient pg : grads) {
+      PeerCall call = null;
+      for (PeerCall c : calls) {
+        if (c.peer() == pg.peer()) {
+          call = c;
+          break;
+        }
+      }
+      float[] f = call.result().output().toFloatArray();
+      float[] g = pg.gradient().toFloatArray();
+      int m = f.length / pg.rows().length;
+      double sum = 0;
+      for (int r = 0; r < pg.rows().length; r++) {
+        double dot = 0;
+        for (int e = 0; e < m; e++) {
+          dot += (double) g[r * m + e] * f[r * m + e];
+        }
+        // The gradient is of the batch's mean loss: times rows, the example's own.
+        dot *= rows;
+        sum += dot * dot;
+      }
+      batch[pg.peer()] = sum / (2.0 * rows);
+    }
+    pruningBatches++;
+    for (int j = 0; j < pruning.length; j++) {
+      pruning[j] = decay * pruning[j] + (1 - decay) * batch[j];
+    }
+  }
+
+  private int send(List<PeerGradient> grads) {
+    List<CompletableFuture<BackwardResult>> acks = new ArrayList<>();
+    for (PeerGradient pg : grads) {
+      acks.add(gate.peers().get(pg.peer()).backward(pg.request(), timeout)
+          .exceptionally(e -> BackwardResult.failure(io.bittensor.core.Status.INTERNAL_ERROR,
+              String.valueOf(e))));
+    }
+    try {
+      CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new))
+          .get(timeout.toMillis() + 10_000, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Exception e) {
+      // Acknowledgements are best effort: what did not come back counts as not taken.
+    }
+    int ok = 0;
+    for (CompletableFuture<BackwardResult> a : acks) {
+      ok += a.isDone() && !a.isCompletedExceptionally() && a.join().isSuccess() ? 1 : 0;
+    }
+    return ok;
+  }
+
+  /** Fits the student to the answered rows, then fills in the rows nobody answered. */
+  private void fitAndFillIn(Tensor input, Gated gated, float[] joined, int[] shape) {
+    int[] answered = answeredRows(gated);
+    if (answered.length > 0) {
+      distiller.fit(Rows.gather(input, answered), Rows.gather(gated.output(), answered));
+    }
+    fillIn(input, gated, joined, shape);
+  }
+
+  /** Writes the student's answer into the rows of {@code joined} that no peer answered. */
+  private int fillIn(Tensor input, Gated gated, float[] joined, int[] shape) {
+    int[] missing = missingRows(gated);
+    if (missing.length == 0) {
+      return 0;
+    }
+    Tensor student = distiller.predict(Rows.gather(input, missing));
+    float[] s = student.toFloatArray();
+    int m = shape[1] * shape[2];
+    if (s.length != missing.length * m) {
+      throw new IllegalArgumentException("the student answers " + student + ", the network "
+          + Arrays.toString(shape));
+    }
+    for (int i = 0; i < missing.length; i++) {
+      System.arraycopy(s, i * m, joined, missing[i] * m, m);
+    }
+    return missing.length * shape[1];
+  }
+
+  private static int[] answeredRows(Gated gated) {
+    return rowsWhere(gated, true);
+  }
+
+  private static int[] missingRows(Gated gated) {
+    return rowsWhere(gated, false);
+  }
+
+  private static int[] rowsWhere(Gated gated, boolean answered) {
+    float[][] gates = gated.gates();
+    int[] out = new int[gates.length];
+    int count = 0;
+    for (int b = 0; b < gates.length; b++) {
+      double sum = 0;
+      for (float g : gates[b]) {
+        sum += g;
+      }
+      if ((sum > 0) == answered) {
+        out[count++] = b;
+      }
+    }
+    return Arrays.copyOf(out, count);
+  }
+
+  private Distiller requireDistiller() {
+    if (distiller == null) {
+      throw new IllegalStateException("this learner has no distiller (Builder.distiller)");
+    }
+    return distiller;
+  }
+
+  private void checkLabels(int[] labels, int rows, int dim) {
+    Objects.requireNonNull(labels, "labels");
+    if (dim != head.inputDim()) {
+      throw new IllegalArgumentException("the head takes " + head.inputDim()
+          + " features, the network answers " + dim);
+    }
+    if (labels.length != rows) {
+      throw new IllegalArgumentException("labels must hold one class per example and position, "
+          + rows + ", had " + labels.length);
+    }
+    for (int i = 0; i < labels.length; i++) {
+      if (labels[i] < 0 || labels[i] >= head.outputDim()) {
+        throw new IllegalArgumentException("labels[" + i + "] must be in [0, "
+            + head.outputDim() + "), was " + labels[i]);
+      }
+    }
+  }
+
+  private int correct(float[] logits, int rows, int[] labels) {
+    int[] c = classes(logits, rows);
+    int ok = 0;
+    for (int r = 0; r < rows; r++) {
+      ok += c[r] == labels[r] ? 1 : 0;
+    }
+    return ok;
+  }
+
+  private int[] classes(float[] logits, int rows) {
+    int[] out = new int[rows];
+    for (int r = 0; r < rows; r++) {
+      out[r] = NnOps.argmax(logits, r, head.outputDim());
+    }
+    return out;
+  }
+
+  @Override
+  public String toString() {
+    return "Learner[" + gate + ", head " + head + "]";
+  }
+
+  /**
+   * Settings of a {@link Learner}.
+   *
+   * <p>Not thread-safe. The gate, head and distiller given are used, not copied: build one
+   * learner from them.
+   */
+  public static final class Builder {
+    private GatingLayer gate;
+    private TrainableMlp head;
+    private double learningRate = 1e-3;
+    private Duration timeout = Duration.ofSeconds(1);
+    private Function<Tensor, Tensor> context = Learner::flatten;
+    private boolean sendGradients = true;
+    private Distiller distiller;
+    private double scoreDecay = 0.98;
+
+    private Builder() {}
+
+    /** The gate that routes, queries and joins (required). */
+    public Builder gate(GatingLayer gate) {
+      this.gate = Objects.requireNonNull(gate, "gate");
+      return this;
+    }
+
+    /**
+     * The local head on {@code G(x)} (required): {@code outputDim} features in, one logit per
+     * class out.
+     */
+    public Builder head(TrainableMlp head) {
+      this.head = Objects.requireNonNull(head, "head");
+      return this;
+    }
+
+    /**
+     * Adam's step size for the head (default 1e-3).
+     *
+     * @throws IllegalArgumentException if not finite and positive
+     */
+    public Builder learningRate(double rate) {
+      this.learningRate = Checks.positive(rate, "learningRate");
+      return this;
+    }
+
+    /**
+     * How long to wait for each peer's answer and acknowledgement (default 1 s).
+     *
+     * @throws IllegalArgumentException if not positive
+     */
+    public Builder timeout(Duration timeout) {
+      io.bittensor.core.internal.Deadlines.millis(timeout);
+      this.timeout = timeout;
+      return this;
+    }
+
+    /** How each example's context vector, FLOAT32 {@code [batch, contextDim]}, is made from the input (default {@link Learner#flatten}). */
+    public Builder context(Function<Tensor, Tensor> context) {
+      this.context = Objects.requireNonNull(context, "context");
+      return this;
+    }
+
+    /** Whether each step sends the peers their gradients (default true). */
+    public Builder sendGradients(boolean on) {
+      this.sendGradients = on;
+      return this;
+    }
+
+    /** A student fitted to {@code G(x)} at each step, answering where no peer did (default none). */
+    public Builder distiller(Distiller distiller) {
+      this.distiller = Objects.requireNonNull(distiller, "distiller");
+      return this;
+    }
+
+    /**
+     * The decay per training batch of the pruning scores' moving average, in [0, 1) (default
+     * 0.98).
+     *
+     * @throws IllegalArgumentException if outside [0, 1)
+     */
+    public Builder scoreDecay(double decay) {
+      this.scoreDecay = Checks.decay(decay, "scoreDecay");
+      return this;
+    }
+
+    /**
+     * The learner.
+     *
+     * @throws IllegalStateException if the gate or head is missing
+     */
+    public Learner build() {
+      if (gate == null || head == null) {
+        throw new IllegalStateException("a learner needs a gate and a head");
+      }
+      return new Learner(this);
+    }
+  }
+}

@@ -1,0 +1,711 @@
+package io.bittensor.learning;
+
+import io.bittensor.core.BackwardRequest;
+import io.bittensor.core.DType;
+import io.bittensor.core.FanOut;
+import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.ForwardResult;
+import io.bittensor.core.Gated;
+import io.bittensor.core.GatingLayer;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Peer;
+import io.bittensor.core.PeerCall;
+import io.bittensor.core.PeerGradient;
+import io.bittensor.core.QueryResult;
+import io.bittensor.core.Rejection;
+import io.bittensor.core.Tensor;
+import io.bittensor.core.TensorStandard;
+import io.bittensor.core.internal.Deadlines;
+import io.bittensor.learning.internal.Checks;
+import io.bittensor.learning.internal.Rows;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The noisily gated top-k layer of Shazeer et al. (2017, "Outrageously large neural networks")
+ * over the network's peers: {@code H(x) = x W_g + b_g + N(0, 1) softplus(x W_n + b_n)}, the top
+ * {@code k} entries of {@code H(x)} per example, a softmax over those, and {@code G(x) = sum_j
+ * g_j(x) f_j(x)}. Its training adds the importance and load balancing losses ({@code w CV^2} of
+ * the gates' and of the smooth selection probabilities' sums over the batch).
+ *
+ * <pre>{@code
+ * NoisyTopKGate gate = NoisyTopKGate.builder()
+ *     .peers(peers)                          // asked through any transport
+ *     .k(2)
+ *     .contextDim(784)                       // the neuron's own view of an example
+ *     .outputDim(10)                         // the network's answer size
+ *     .seed(7)
+ *     .build();
+ * Gated g = gate.forwardAndWait(request, context, true, Duration.ofMillis(500));
+ * List<PeerGradient> back = gate.backward(g, dLdG);
+ * gate.step();
+ * double[] importance = gate.importance();   // moving average, sums to 1
+ * }</pre>
+ *
+ * <p>Behaviour. Each peer is asked once per batch, with exactly the rows routed to it. A peer
+ * that fails, times out or answers outside the tensor standard is masked and the gate
+ * renormalised over those that answered (the result's {@link Gated#calls()} says who failed and
+ * why); an example with no answering peer joins to zeros. In inference ({@code training} false)
+ * there is no noise, routing is deterministic, and nothing is remembered. The parameters start at
+ * zero, as in the paper: every peer is equally likely at first, and the noise explores.
+ *
+ * <p>Not thread-safe: one thread trains the gate, and forwards of one thread run one at a time.
+ * The returned futures complete on a peer's or a timer's thread.
+ */
+public final class NoisyTopKGate implements GatingLayer {
+  private final List<Peer> peers;
+  private final int n;
+  private final int k;
+  private final int d;
+  private final TensorStandard standard;
+  private final FanOut fanOut;
+  private final boolean noise;
+  private final double importanceWeight;
+  private final double loadWeight;
+  private final double decay;
+  private final Parameter wg;
+  private final Parameter bg;
+  private final Parameter wn;
+  private final Parameter bn;
+  private final List<Parameter> parameters;
+  private final Adam adam;
+  private final Random random;
+  private final Map<Gated, Tape> pending = new IdentityHashMap<>();
+  private final double[] importanceAverage;
+  private long importanceBatches;
+  private double balanceLoss;
+
+  private NoisyTopKGate(Builder b) {
+    this.peers = List.copyOf(b.peers);
+    this.n = peers.size();
+    this.k = b.k;
+    this.d = b.contextDim;
+    this.standard = TensorStandard.of(b.outputDim);
+    this.fanOut = FanOut.of(standard);
+    this.noise = b.noise;
+    this.importanceWeight = b.importanceWeight;
+    this.loadWeight = b.loadWeight;
+    this.decay = b.importanceDecay;
+    this.wg = new Parameter("gate.weight", new float[d * n]);
+    this.bg = new Parameter("gate.bias", new float[n]);
+    this.wn = new Parameter("noise.weight", new float[d * n]);
+    this.bn = new Parameter("noise.bias", new float[n]);
+    this.parameters = List.of(wg, bg, wn, bn);
+    this.adam = Adam.over(parameters, b.learningRate);
+    this.random = new Random(b.seed);
+    this.importanceAverage = new double[n];
+  }
+
+  /** A builder; {@link Builder#peers}, {@link Builder#contextDim} and {@link Builder#outputDim} are required. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  @Override
+  public List<Peer> peers() {
+    return peers;
+  }
+
+  @Override
+  public int k() {
+    return k;
+  }
+
+  /** The size of the context vector per example. */
+  public int contextDim() {
+    return d;
+  }
+
+  /** The network's answer size. */
+  public int outputDim() {
+    return standard.outputDim();
+  }
+
+  /**
+   * The trainable arrays: gate weights {@code [contextDim][peers]} and bias, noise weights and
+   * bias (live; for inspection and research code).
+   */
+  public List<Parameter> parameters() {
+    return parameters;
+  }
+
+  /** The importance and load balancing losses of the last {@link #backward}. */
+  public double balanceLoss() {
+    return balanceLoss;
+  }
+
+  @Override
+  public CompletableFuture<Gated> forward(
+      ForwardRequest request, Tensor context, boolean training, Duration timeout) {
+    Objects.requireNonNull(request, "request");
+    Objects.requireNonNull(context, "context");
+    Deadlines.millis(timeout);
+    Tensor input = request.input();
+    int[] outShape = standard.outputShape(input);
+    int batch = input.dim(0);
+    if (context.dtype() != DType.FLOAT32 || context.rank() != 2 || context.dim(1) != d
+        || context.dim(0) != batch) {
+      throw new IllegalArgumentException("context must be FLOAT32 [" + batch + ", " + d
+          + "] (a row per example of the input), was " + context.dtype() + " "
+          + Arrays.toString(context.shape()));
+    }
+    Tape t = new Tape(batch, outShape[1] * outShape[2], outShape);
+    t.modality = request.modality();
+    t.ctx = context.toFloatArray();
+    t.clean = new float[batch * n];
+    NnOps.denseForward(t.ctx, batch, d, wg.values(), bg.values(), n, t.clean);
+    t.h = t.clean;
+    if (training && noise) {
+      t.u = new float[batch * n];
+      NnOps.denseForward(t.ctx, batch, d, wn.values(), bn.values(), n, t.u);
+      t.std = new float[batch * n];
+      t.eps = new float[batch * n];
+      t.h = new float[batch * n];
+      for (int i = 0; i < batch * n; i++) {
+        t.std[i] = (float) NnOps.softplus(t.u[i]);
+        t.eps[i] = (float) random.nextGaussian();
+        t.h[i] = t.clean[i] + t.eps[i] * t.std[i];
+      }
+    }
+    t.sel = topK(t.h, batch, n, k);
+    t.route = new float[batch][];
+    for (int b = 0; b < batch; b++) {
+      t.route[b] = softmaxOver(t.h, b * n, t.sel[b], null);
+    }
+    List<CompletableFuture<PeerCall>> calls = new ArrayList<>();
+    for (int j = 0; j < n; j++) {
+      int[] rows = rowsOf(t.sel, j);
+      if (rows.length == 0) {
+        continue;
+      }
+      int peer = j;
+      Tensor sub = Rows.gather(input, rows);
+      calls.add(fanOut.query(List.of(peers.get(j)), new ForwardRequest(request.modality(), sub),
+          timeout).thenApply(rs -> new PeerCall(peer, rows, sub, checked(rs.get(0), sub))));
+    }
+    return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
+        .thenApply(v -> join(t, calls.stream().map(CompletableFuture::join).toList(), training));
+  }
+
+  /** A successful answer outside the standard becomes a failure, with zeros in its place. */
+  private QueryResult checked(QueryResult r, Tensor sub) {
+    if (!r.isSuccess()) {
+      return r;
+    }
+    Optional<Rejection> bad = standard.checkOutput(sub, r.output());
+    return bad.isEmpty() ? r : new QueryResult(r.peer(), ForwardResult.rejected(bad.get()),
+        standard.zeros(sub), r.latency());
+  }
+
+  private Gated join(Tape t, List<PeerCall> calls, boolean training) {
+    int batch = t.batch;
+    int m = t.width;
+    t.f = new float[batch][k][];
+    for (PeerCall c : calls) {
+      if (!c.isSuccess()) {
+        continue;
+      }
+      float[] out = c.result().output().toFloatArray();
+      int[] rows = c.rows();
+      for (int i = 0; i < rows.length; i++) {
+        int b = rows[i];
+        t.f[b][slot(t.sel[b], c.peer())] = Arrays.copyOfRange(out, i * m, (i + 1) * m);
+      }
+    }
+    float[] g = new float[batch * m];
+    t.gates = new float[batch][];
+    for (int b = 0; b < batch; b++) {
+      boolean[] answered = new boolean[k];
+      for (int s = 0; s < t.sel[b].length; s++) {
+        answered[s] = t.f[b][s] != null;
+      }
+      t.gates[b] = softmaxOver(t.h, b * n, t.sel[b], answered);
+      for (int s = 0; s < t.sel[b].length; s++) {
+        if (answered[s]) {
+          float gv = t.gates[b][s];
+          float[] f = t.f[b][s];
+          for (int e = 0; e < m; e++) {
+            g[b * m + e] += gv * f[e];
+          }
+        }
+      }
+    }
+    Gated result = new Gated(Tensor.ofFloats(g, t.shape), t.sel, t.gates, calls);
+    if (training) {
+      synchronized (this) {
+        pending.put(result, t);
+        if (pending.size() > 64) {
+          // A caller that never back-propagates must not grow the map without bound.
+          pending.remove(pending.keySet().iterator().next());
+        }
+        double[] share = new double[n];
+        for (int b = 0; b < batch; b++) {
+          for (int s = 0; s < t.sel[b].length; s++) {
+            share[t.sel[b][s]] += t.gates[b][s] / (double) batch;
+          }
+        }
+        importanceBatches++;
+        for (int j = 0; j < n; j++) {
+          importanceAverage[j] = decay * importanceAverage[j] + (1 - decay) * share[j];
+        }
+      }
+    }
+    return result;
+  }
+
+  @Override
+  public List<PeerGradient> backward(Gated forward, Tensor gradient) {
+    Objects.requireNonNull(forward, "forward");
+    Objects.requireNonNull(gradient, "gradient");
+    Tape t;
+    synchronized (this) {
+      t = pending.get(forward);
+      if (t == null) {
+        throw new IllegalArgumentException("forward is not a pending training result of this"
+            + " gate (an inference result, another gate's, or already back-propagated)");
+      }
+      if (gradient.dtype() != DType.FLOAT32 || !gradient.hasShape(t.shape)) {
+        throw new IllegalArgumentException("gradient must be FLOAT32 " + Arrays.toString(t.shape)
+            + " like the output, was " + gradient.dtype() + " "
+            + Arrays.toString(gradient.shape()));
+      }
+      pending.remove(forward);
+    }
+    int batch = t.batch;
+    int m = t.width;
+    float[] dG = gradient.toFloatArray();
+    double[] dh = new double[batch * n];
+    // The join: dL/dg_j = dG . f_j, then the softmax over the answering peers.
+    for (int b = 0; b < batch; b++) {
+      int[] sel = t.sel[b];
+      double[] dg = new double[sel.length];
+      double mean = 0;
+      for (int s = 0; s < sel.length; s++) {
+        if (t.f[b][s] != null) {
+          double dot = 0;
+          for (int e = 0; e < m; e++) {
+            dot += (double) dG[b * m + e] * t.f[b][s][e];
+          }
+          dg[s] = dot;
+          mean += t.gates[b][s] * dot;
+        }
+      }
+      for (int s = 0; s < sel.length; s++) {
+        if (t.f[b][s] != null) {
+          dh[b * n + sel[s]] += t.gates[b][s] * (dg[s] - mean);
+        }
+      }
+    }
+    double aux = 0;
+    if (importanceWeight > 0 && n > 1) {
+      aux += importanceLoss(t, dh);
+    }
+    double[] dClean = new double[batch * n];
+    double[] dStd = new double[batch * n];
+    if (loadWeight > 0 && t.eps != null && k < n) {
+      aux += loadLoss(t, dh, dClean, dStd);
+    }
+    balanceLoss = aux;
+    float[] dc = new float[batch * n];
+    for (int i = 0; i < dc.length; i++) {
+      dc[i] = (float) (dh[i] + dClean[i]);
+    }
+    NnOps.denseBackward(t.ctx, batch, d, wg.values(), n, dc, wg.gradients(), bg.gradients(), null);
+    if (t.eps != null) {
+      float[] du = new float[batch * n];
+      for (int i = 0; i < du.length; i++) {
+        du[i] = (float) ((dh[i] * t.eps[i] + dStd[i]) * NnOps.sigmoid(t.u[i]));
+      }
+      NnOps.denseBackward(t.ctx, batch, d, wn.values(), n, du, wn.gradients(), bn.gradients(),
+          null);
+    }
+    // Each answering peer's part: dL/df_j = g_j dG on its rows.
+    List<PeerGradient> out = new ArrayList<>();
+    for (PeerCall c : forward.calls()) {
+      if (!c.isSuccess()) {
+        continue;
+      }
+      int[] rows = c.rows();
+      float[] gj = new float[rows.length * m];
+      for (int i = 0; i < rows.length; i++) {
+        int b = rows[i];
+        float gv = t.gates[b][slot(t.sel[b], c.peer())];
+        for (int e = 0; e < m; e++) {
+          gj[i * m + e] = gv * dG[b * m + e];
+        }
+      }
+      int[] shape = t.shape.clone();
+      shape[0] = rows.length;
+      out.add(new PeerGradient(c.peer(), rows,
+          new BackwardRequest(t.modality, c.input(), Tensor.ofFloats(gj, shape))));
+    }
+    return out;
+  }
+
+  /** {@code w CV^2} of the routing gates' sums per peer; adds its gradient to {@code dh}. */
+  private double importanceLoss(Tape t, double[] dh) {
+    double[] imp = new double[n];
+    for (int b = 0; b < t.batch; b++) {
+      for (int s = 0; s < t.sel[b].length; s++) {
+        imp[t.sel[b][s]] += t.route[b][s];
+      }
+    }
+    double[] dImp = new double[n];
+    double loss = importanceWeight * cv2(imp, dImp);
+    for (int b = 0; b < t.batch; b++) {
+      int[] sel = t.sel[b];
+      double mean = 0;
+      for (int s = 0; s < sel.length; s++) {
+        mean += t.route[b][s] * dImp[sel[s]];
+      }
+      for (int s = 0; s < sel.length; s++) {
+        dh[b * n + sel[s]] += importanceWeight * t.route[b][s] * (dImp[sel[s]] - mean);
+      }
+    }
+    return loss;
+  }
+
+  /**
+   * {@code w CV^2} of the load: the sum over the batch of each peer's probability of being in the
+   * top k under a new draw of its own noise, {@code Phi((clean_j - threshold_j) / std_j)}, where
+   * the threshold is the k-th largest noisy logit among the others. Adds the gradients to {@code
+   * dh} (through the thresholds), {@code dClean} and {@code dStd}.
+   */
+  private double loadLoss(Tape t, double[] dh, double[] dClean, double[] dStd) {
+    int batch = t.batch;
+    double[] z = new double[batch * n];
+    int[] thresholdIndex = new int[batch * n];
+    double[] load = new double[n];
+    for (int b = 0; b < batch; b++) {
+      int[] sel = t.sel[b];
+      int kth = sel[k - 1];
+      // The (k+1)-th largest: the best of those not selected.
+      int next = -1;
+      for (int j = 0; j < n; j++) {
+        if (slot(sel, j) < 0 && (next < 0 || t.h[b * n + j] > t.h[b * n + next])) {
+          next = j;
+        }
+      }
+      for (int j = 0; j < n; j++) {
+        int ti = slot(sel, j) >= 0 ? next : kth;
+        int i = b * n + j;
+        thresholdIndex[i] = ti;
+        z[i] = (t.clean[i] - t.h[b * n + ti]) / t.std[i];
+        load[j] += NnOps.normalCdf(z[i]);
+      }
+    }
+    double[] dLoad = new double[n];
+    double loss = loadWeight * cv2(load, dLoad);
+    for (int b = 0; b < batch; b++) {
+      for (int j = 0; j < n; j++) {
+        int i = b * n + j;
+        double dz = loadWeight * dLoad[j] * NnOps.normalPdf(z[i]);
+        double std = t.std[i];
+        dClean[i] += dz / std;
+        dStd[i] -= dz * z[i] / std;
+        dh[b * n + thresholdIndex[i]] -= dz / std;
+      }
+    }
+    return loss;
+  }
+
+  /** {@code CV^2 = var / mean^2} of {@code x} (population variance); its gradient into {@code dx}. */
+  static double cv2(double[] x, double[] dx) {
+    int len = x.length;
+    double mean = 0;
+    for (double v : x) {
+      mean += v;
+    }
+    mean /= len;
+    if (mean <= 1e-12) {
+      return 0;
+    }
+    double var = 0;
+    for (double v : x) {
+      var += (v - mean) * (v - mean);
+    }
+    var /= len;
+    for (int j = 0; j < len; j++) {
+      dx[j] = 2 / (len * mean * mean) * ((x[j] - mean) - var / mean);
+    }
+    return var / (mean * mean);
+  }
+
+  @Override
+  public void step() {
+    adam.step();
+  }
+
+  @Override
+  public double[] importance() {
+    double[] out = new double[n];
+    synchronized (this) {
+      double total = 0;
+      for (double v : importanceAverage) {
+        total += v;
+      }
+      if (importanceBatches == 0 || total <= 0) {
+        Arrays.fill(out, 1.0 / n);
+        return out;
+      }
+      for (int j = 0; j < n; j++) {
+        out[j] = importanceAverage[j] / total;
+      }
+    }
+    return out;
+  }
+
+  /** The indices of the k largest values of each row, best first (the lower index on ties). */
+  static int[][] topK(float[] h, int batch, int n, int k) {
+    int[][] sel = new int[batch][k];
+    for (int b = 0; b < batch; b++) {
+      int o = b * n;
+      int[] s = sel[b];
+      int filled = 0;
+      for (int j = 0; j < n; j++) {
+        float v = h[o + j];
+        if (filled == k && !(v > h[o + s[k - 1]])) {
+          continue;
+        }
+        int pos = Math.min(filled, k - 1);
+        while (pos > 0 && v > h[o + s[pos - 1]]) {
+          s[pos] = s[pos - 1];
+          pos--;
+        }
+        s[pos] = j;
+        filled = Math.min(filled + 1, k);
+      }
+    }
+    return sel;
+  }
+
+  /** The softmax of {@code h[o + sel[s]]} over the slots kept (all when {@code keep} is null). */
+  private static float[] softmaxOver(float[] h, int o, int[] sel, boolean[] keep) {
+    float[] out = new float[sel.length];
+    double max = Double.NEGATIVE_INFINITY;
+    for (int s = 0; s < sel.length; s++) {
+      if (keep == null || keep[s]) {
+        max = Math.max(max, h[o + sel[s]]);
+      }
+    }
+    if (max == Double.NEGATIVE_INFINITY) {
+      return out;
+    }
+    double sum = 0;
+    double[] e = new double[sel.length];
+    for (int s = 0; s < sel.length; s++) {
+      if (keep == null || keep[s]) {
+        e[s] = Math.exp(h[o + sel[s]] - max);
+        sum += e[s];
+      }
+    }
+    for (int s = 0; s < sel.length; s++) {
+      out[s] = (float) (e[s] / sum);
+    }
+    return out;
+  }
+
+  private static int slot(int[] sel, int peer) {
+    for (int s = 0; s < sel.length; s++) {
+      if (sel[s] == peer) {
+        return s;
+      }
+    }
+    return -1;
+  }
+
+  private static int[] rowsOf(int[][] sel, int peer) {
+    int count = 0;
+    for (int[] s : sel) {
+      if (slot(s, peer) >= 0) {
+        count++;
+      }
+    }
+    int[] rows = new int[count];
+    int i = 0;
+    for (int b = 0; b < sel.length; b++) {
+      if (slot(sel[b], peer) >= 0) {
+        rows[i++] = b;
+      }
+    }
+    return rows;
+  }
+
+  /** What backward needs from a training forward. */
+  private static final class Tape {
+    final int batch;
+    final int width;
+    final int[] shape;
+    Modality modality;
+    float[] ctx;
+    float[] clean;
+    float[] u;
+    float[] std;
+    float[] eps;
+    float[] h;
+    int[][] sel;
+    float[][] route;
+    float[][] gates;
+    float[][][] f;
+
+    Tape(int batch, int width, int[] shape) {
+      this.batch = batch;
+      this.width = width;
+      this.shape = shape;
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "NoisyTopKGate[" + k + " of " + n + ", context " + d + "]";
+  }
+
+  /**
+   * Settings of a {@link NoisyTopKGate}.
+   *
+   * <p>Not thread-safe; a builder may build several gates (each with fresh parameters).
+   */
+  public static final class Builder {
+    private List<Peer> peers;
+    private int k = 2;
+    private int contextDim;
+    private int outputDim;
+    private boolean noise = true;
+    private double importanceWeight = 0.01;
+    private double loadWeight = 0.01;
+    private double learningRate = 1e-3;
+    private double importanceDecay = 0.98;
+    private long seed;
+
+    private Builder() {}
+
+    /**
+     * The peers to route over (required, at least one); the list is copied.
+     *
+     * @throws IllegalArgumentException if empty
+     */
+    public Builder peers(List<? extends Peer> peers) {
+      Objects.requireNonNull(peers, "peers");
+      if (peers.isEmpty()) {
+        throw new IllegalArgumentException("a gate needs at least one peer, was none");
+      }
+      peers.forEach(p -> Objects.requireNonNull(p, "peers contains null"));
+      this.peers = List.copyOf(peers);
+      return this;
+    }
+
+    /**
+     * Peers per example (default 2; at most the number of peers, checked by {@link #build}).
+     * With {@code k = 1} the renormalised gate of the one peer is always 1, so the loss sends the
+     * gate no gradient and only the load loss trains it: use {@code k >= 2}, as Shazeer et al. do.
+     *
+     * @throws IllegalArgumentException if {@code k < 1}
+     */
+    public Builder k(int k) {
+      this.k = Checks.atLeastOne(k, "k");
+      return this;
+    }
+
+    /**
+     * The size of each example's context vector (required).
+     *
+     * @throws IllegalArgumentException if {@code dim < 1}
+     */
+    public Builder contextDim(int dim) {
+      this.contextDim = Checks.atLeastOne(dim, "contextDim");
+      return this;
+    }
+
+    /**
+     * The network's answer size (required): answers of another size count as failures.
+     *
+     * @throws IllegalArgumentException if {@code dim < 1}
+     */
+    public Builder outputDim(int dim) {
+      this.outputDim = Checks.atLeastOne(dim, "outputDim");
+      return this;
+    }
+
+    /** Noisy routing in training (default true); without it the load loss is off too. */
+    public Builder noise(boolean on) {
+      this.noise = on;
+      return this;
+    }
+
+    /**
+     * The weight of the importance loss, {@code >= 0} (default 0.01).
+     *
+     * @throws IllegalArgumentException if negative or not finite
+     */
+    public Builder importanceWeight(double w) {
+      this.importanceWeight = Checks.nonNegative(w, "importanceWeight");
+      return this;
+    }
+
+    /**
+     * The weight of the load loss, {@code >= 0} (default 0.01).
+     *
+     * @throws IllegalArgumentException if negative or not finite
+     */
+    public Builder loadWeight(double w) {
+      this.loadWeight = Checks.nonNegative(w, "loadWeight");
+      return this;
+    }
+
+    /**
+     * Adam's step size for the gate (default 1e-3).
+     *
+     * @throws IllegalArgumentException if not finite and positive
+     */
+    public Builder learningRate(double rate) {
+      this.learningRate = Checks.positive(rate, "learningRate");
+      return this;
+    }
+
+    /**
+     * The decay per training batch of the importance moving average, in [0, 1) (default 0.98:
+     * about the last 50 batches count).
+     *
+     * @throws IllegalArgumentException if outside [0, 1)
+     */
+    public Builder importanceDecay(double decay) {
+      this.importanceDecay = Checks.decay(decay, "importanceDecay");
+      return this;
+    }
+
+    /** The seed of the routing noise (default 0): the same seed, the same draws. */
+    public Builder seed(long seed) {
+      this.seed = seed;
+      return this;
+    }
+
+    /**
+     * A gate with zero parameters.
+     *
+     * @throws IllegalStateException if peers, contextDim or outputDim is missing, or k exceeds the
+     *     number of peers
+     */
+    public NoisyTopKGate build() {
+      if (peers == null) {
+        throw new IllegalStateException("peers are required");
+      }
+      if (contextDim == 0 || outputDim == 0) {
+        throw new IllegalStateException("contextDim and outputDim are required, were "
+            + contextDim + " and " + outputDim);
+      }
+      if (k > peers.size()) {
+        throw new IllegalStateException("k must be at most the number of peers, " + peers.size()
+            + ", was " + k);
+      }
+      return new NoisyTopKGate(this);
+    }
+  }
+}

@@ -1,0 +1,63 @@
+package io.bittensor.learning;
+
+import java.util.Objects;
+
+/**
+ * A trainable array and the gradient accumulated for it: what an optimiser such as {@link Adam}
+ * updates. Both arrays are live, shared with the layer that owns them, never copied.
+ *
+ * <pre>{@code
+ * for (Parameter p : mlp.parameters()) {
+ *   System.out.println(p.name() + ": " + p.size() + " values");
+ * }
+ * }</pre>
+ *
+ * <p>Not thread-safe: it is the mutable state of one training thread.
+ */
+public final class Parameter {
+  private final String name;
+  private final float[] values;
+  private final float[] gradients;
+
+  /**
+   * A parameter over {@code values}, with a zero gradient of the same size.
+   *
+   * @param name for messages, e.g. {@code "dense0.weight"}
+   * @param values the trainable values; kept, not copied
+   */
+  public Parameter(String name, float[] values) {
+    this.name = Objects.requireNonNull(name, "name");
+    this.values = Objects.requireNonNull(values, "values");
+    this.gradients = new float[values.length];
+  }
+
+  /** The name given. */
+  public String name() {
+    return name;
+  }
+
+  /** The number of values. */
+  public int size() {
+    return values.length;
+  }
+
+  /** The values themselves (live). */
+  public float[] values() {
+    return values;
+  }
+
+  /** The accumulated gradient (live). */
+  public float[] gradients() {
+    return gradients;
+  }
+
+  /** Clears the gradient. */
+  public void zeroGradients() {
+    java.util.Arrays.fill(gradients, 0f);
+  }
+
+  @Override
+  public String toString() {
+    return "Parameter[" + name + ", " + values.length + "]";
+  }
+}

@@ -1,0 +1,206 @@
+package io.bittensor.learning;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.BackwardRequest;
+import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Peer;
+import io.bittensor.core.Status;
+import io.bittensor.core.Tensor;
+import io.bittensor.incentive.PeerVector;
+import io.bittensor.learning.TestPeers.FnPeer;
+import io.bittensor.onnx.Mlp;
+import io.bittensor.transport.InProcessNetwork;
+import io.bittensor.transport.PeerClient;
+import io.bittensor.transport.PeerServer;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(120)
+class LearnerTest {
+  private static Learner learner(List<? extends Peer> peers, int k, long seed) {
+    return Learner.builder()
+        .gate(NoisyTopKGate.builder().peers(peers).k(k).contextDim(RoutingTask.IN)
+            .outputDim(RoutingTask.CLASSES).learningRate(0.01).seed(seed).build())
+        .head(TrainableMlp.random(new int[] {4, 16, 4}, Mlp.Activation.RELU, seed))
+        .learningRate(0.01)
+        .timeout(Duration.ofSeconds(5))
+        .build();
+  }
+
+  private static void train(Learner l, RoutingTask task, int steps, long seed) {
+    Random r = new Random(seed);
+    for (int s = 0; s < steps; s++) {
+      Tensor x = TestPeers.batch(r, 32, RoutingTask.IN);
+      l.train(new ForwardRequest(Modality.TENSOR, x), task.labels(x));
+    }
+  }
+
+  private static double singlePeerAccuracy(FnPeer p, RoutingTask task, Tensor x) {
+    float[] all = x.toFloatArray();
+    int[] labels = task.labels(x);
+    int ok = 0;
+    for (int r = 0; r < x.dim(0); r++) {
+      float[] y = p.fn.apply(java.util.Arrays.copyOfRange(all, r * 8, r * 8 + 8));
+      ok += NnOps.argmax(y, 0, 4) == labels[r] ? 1 : 0;
+    }
+    return ok / (double) x.dim(0);
+  }
+
+  @Test
+  void learnsToRouteAndBeatsEverySinglePeerWhileNoiseEarnsLittle() {
+    RoutingTask task = new RoutingTask(1, 3);
+    Learner l = learner(task.peers, 2, 1);
+    train(l, task, 400, 2);
+    Tensor x = TestPeers.batch(new Random(99), 400, RoutingTask.IN);
+    Evaluation e = l.evaluate(new ForwardRequest(Modality.TENSOR, x), task.labels(x));
+    double best = 0;
+    for (FnPeer p : task.peers) {
+      best = Math.max(best, singlePeerAccuracy(p, task, x));
+    }
+    assertTrue(e.accuracy() > 0.9 && e.accuracy() > best + 0.2,
+        "gated " + e.accuracy() + " vs best single peer " + best);
+    double[] imp = l.importance();
+    double[] fisher = l.pruningScores();
+    for (int j = 2; j < 5; j++) {
+      assertTrue(imp[j] < 0.05, "noise peer " + j + " importance " + imp[j]);
+      assertTrue(fisher[j] < 0.25 * Math.min(fisher[0], fisher[1]),
+          "noise peer " + j + " pruning score " + fisher[j] + " vs experts " + fisher[0] + ", "
+              + fisher[1]);
+    }
+    PeerVector row = l.weights(WeightSource.PRUNING_SCORE, 5);
+    assertEquals(1, row.sum(), 1e-9);
+    for (int j = 0; j < 5; j++) {
+      assertTrue(row.get(j) > 0, "at least minAllowedWeights = 5 non-zero entries");
+    }
+  }
+
+  @Test
+  void eachPeerAskedGetsTheGradientOfItsOwnAnswer() {
+    RoutingTask task = new RoutingTask(3, 2);
+    Learner l = learner(task.peers, 2, 3);
+    Tensor x = TestPeers.batch(new Random(4), 16, RoutingTask.IN);
+    StepResult s = l.train(new ForwardRequest(Modality.TENSOR, x), task.labels(x));
+    int asked = 0;
+    for (FnPeer p : task.peers) {
+      assertEquals(p.inputs.size(), p.gradients.size(), "one gradient per answered call");
+      for (int i = 0; i < p.inputs.size(); i++) {
+        BackwardRequest g = p.gradients.get(i);
+        assertEquals(p.inputs.get(i), g.input(), "the gradient comes with the rows it answered");
+        assertArrayEquals(new int[] {p.inputs.get(i).dim(0), 1, 4}, g.gradient().shape());
+        asked++;
+      }
+    }
+    assertEquals(asked, s.gradientsAcknowledged());
+    assertEquals(32, s.rows() * 2, "16 examples, 2 peers each");
+    assertEquals(16L * 2 * 4 * 4, s.bytesReceived());
+  }
+
+  @Test
+  void worksThroughTheInProcessTransportAndSurvivesAFailingPeer() throws Exception {
+    RoutingTask task = new RoutingTask(5, 1);
+    task.peers.get(2).failWith = Status.INTERNAL_ERROR;
+    InProcessNetwork net = new InProcessNetwork();
+    List<PeerServer> servers = new ArrayList<>();
+    // Anonymous callers: the JDK's Ed25519 costs milliseconds per signature, and the transport's
+    // own tests cover signing; the checks, admission and statuses here are the same.
+    try (PeerClient client = PeerClient.newBuilder().inProcess(net).build()) {
+      List<Peer> remote = new ArrayList<>();
+      for (int j = 0; j < task.peers.size(); j++) {
+        servers.add(PeerServer.newBuilder(task.peers.get(j)).allowAnonymous(true)
+            .startInProcess(net, "peer-" + j));
+        remote.add(client.connect(URI.create("inproc://peer-" + j)));
+      }
+      Learner l = learner(remote, 2, 5);
+      Random r = new Random(6);
+      List<Integer> failed = new ArrayList<>();
+      for (int s = 0; s < 150; s++) {
+        Tensor x = TestPeers.batch(r, 32, RoutingTask.IN);
+        failed.addAll(l.train(new ForwardRequest(Modality.TENSOR, x), task.labels(x))
+            .failedPeers());
+      }
+      assertTrue(failed.contains(2), "the failing peer is reported");
+      assertTrue(failed.stream().allMatch(j -> j == 2), "and only it: " + failed);
+      Tensor x = TestPeers.batch(new Random(7), 300, RoutingTask.IN);
+      Evaluation e = l.evaluate(new ForwardRequest(Modality.TENSOR, x), task.labels(x));
+      assertTrue(e.accuracy() > 0.85, "learned through the transport: " + e.accuracy());
+      assertTrue(l.importance()[2] < 0.02, "a peer that never answers earns no importance: "
+          + l.importance()[2]);
+      assertTrue(task.peers.get(0).gradients.size() > 0, "gradients travelled back");
+    } finally {
+      servers.forEach(PeerServer::close);
+    }
+  }
+
+  @Test
+  void theStudentStandsInWhenThePeersAreOffline() {
+    RoutingTask task = new RoutingTask(8, 1);
+    MlpDistiller student = MlpDistiller.builder().inputDim(RoutingTask.IN).hidden(32)
+        .outputDim(RoutingTask.CLASSES).learningRate(0.01).seed(8).build();
+    Learner l = Learner.builder()
+        .gate(NoisyTopKGate.builder().peers(task.peers).k(2).contextDim(RoutingTask.IN)
+            .outputDim(RoutingTask.CLASSES).learningRate(0.01).seed(8).build())
+        .head(TrainableMlp.random(new int[] {4, 16, 4}, Mlp.Activation.RELU, 8))
+        .learningRate(0.01)
+        .distiller(student)
+        .build();
+    train(l, task, 300, 9);
+    Random r = new Random(10);
+    for (int s = 0; s < 200; s++) {
+      l.distill(new ForwardRequest(Modality.TENSOR, TestPeers.batch(r, 32, RoutingTask.IN)));
+    }
+    Tensor x = TestPeers.batch(new Random(11), 300, RoutingTask.IN);
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR, x);
+    Evaluation online = l.evaluate(req, task.labels(x));
+    Evaluation offline = l.evaluateOffline(req, task.labels(x));
+    assertTrue(offline.accuracy() > 0.8 * online.accuracy(),
+        "student " + offline.accuracy() + " vs network " + online.accuracy());
+    task.peers.forEach(p -> p.failWith = Status.UNAVAILABLE);
+    Evaluation down = l.evaluate(req, task.labels(x));
+    assertEquals(300, down.studentRows(), "every example answered by the student");
+    assertEquals(offline.correct(), down.correct(), "exactly as offline");
+    int[] predicted = l.predict(req);
+    assertEquals(300, predicted.length);
+  }
+
+  @Test
+  void weightRowsAreNormalisedWithEnoughEntries() {
+    assertArrayEquals(new double[] {0.75, 0.25, 0, 0}, Learner.weightRow(new double[] {3, 1, 0, 0},
+        2), 1e-12);
+    double[] row = Learner.weightRow(new double[] {3, 1, 0, 0}, 3);
+    assertTrue(row[2] > 0 && row[3] == 0, "the best of the rest gets a token weight");
+    assertEquals(1, row[0] + row[1] + row[2] + row[3], 1e-12);
+    assertArrayEquals(new double[] {0.25, 0.25, 0.25, 0.25}, Learner.weightRow(new double[4], 4),
+        1e-12);
+    var e = assertThrows(IllegalArgumentException.class,
+        () -> Learner.weightRow(new double[] {1, 2}, 3));
+    assertTrue(e.getMessage().contains("minAllowedWeights must be in [0, 2]"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class,
+        () -> Learner.weightRow(new double[] {1, -2}, 1));
+    assertTrue(e.getMessage().contains("score[1]"), e.getMessage());
+  }
+
+  @Test
+  void misuseNamesTheProblem() {
+    RoutingTask task = new RoutingTask(12, 1);
+    Learner l = learner(task.peers, 1, 12);
+    Tensor x = TestPeers.batch(new Random(13), 4, RoutingTask.IN);
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR, x);
+    var e = assertThrows(IllegalArgumentException.class, () -> l.train(req, new int[3]));
+    assertTrue(e.getMessage().contains("one class per example and position, 4, had 3"),
+        e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> l.train(req, new int[] {0, 1, 9, 0}));
+    assertTrue(e.getMessage().contains("labels[2] must be in [0, 4), was 9"), e.getMessage());
+    assertThrows(IllegalStateException.class, () -> l.evaluateOffline(req, new int[4]));
+    assertThrows(IllegalStateException.class, () -> Learner.builder().build());
+  }
+}

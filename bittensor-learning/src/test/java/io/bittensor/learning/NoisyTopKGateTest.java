@@ -1,0 +1,288 @@
+package io.bittensor.learning;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.Gated;
+import io.bittensor.core.Modality;
+import io.bittensor.core.PeerCall;
+import io.bittensor.core.PeerGradient;
+import io.bittensor.core.Status;
+import io.bittensor.core.Tensor;
+import io.bittensor.learning.TestPeers.FnPeer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+@Timeout(60)
+class NoisyTopKGateTest {
+  private static final Duration TIMEOUT = Duration.ofSeconds(2);
+
+  private static List<FnPeer> peers(int n, int in, int out) {
+    List<FnPeer> ps = new ArrayList<>();
+    for (int j = 0; j < n; j++) {
+      ps.add(new FnPeer(out, TestPeers.projection(in, out, 100 + j)));
+    }
+    return ps;
+  }
+
+  private static NoisyTopKGate gate(List<FnPeer> peers, int k, int in, int out, long seed) {
+    return NoisyTopKGate.builder().peers(peers).k(k).contextDim(in).outputDim(out).seed(seed)
+        .build();
+  }
+
+  private static void randomise(NoisyTopKGate g, Random r, double scale) {
+    for (Parameter p : g.parameters()) {
+      for (int i = 0; i < p.size(); i++) {
+        p.values()[i] = (float) (r.nextGaussian() * scale);
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(booleans = {true, false})
+  void onlyTheSelectedPeersAreAskedEachOnceWithTheirRows(boolean training) {
+    Random r = new Random(1);
+    List<FnPeer> ps = peers(6, 4, 3);
+    NoisyTopKGate g = gate(ps, 2, 4, 3, 1);
+    randomise(g, r, 1);
+    Tensor x = TestPeers.batch(r, 20, 4);
+    Gated out = g.forwardAndWait(new ForwardRequest(Modality.TENSOR, x),
+        Learner.flatten(x), training, TIMEOUT);
+    int[][] sel = out.selected();
+    int total = 0;
+    for (int b = 0; b < 20; b++) {
+      assertEquals(2, sel[b].length);
+      assertTrue(sel[b][0] != sel[b][1], "two different peers for example " + b);
+    }
+    for (int j = 0; j < 6; j++) {
+      FnPeer p = ps.get(j);
+      total += p.rowsReceived();
+      List<Integer> expected = new ArrayList<>();
+      for (int b = 0; b < 20; b++) {
+        if (sel[b][0] == j || sel[b][1] == j) {
+          expected.add(b);
+        }
+      }
+      assertTrue(p.inputs.size() <= 1, "peer " + j + " asked at most once per batch");
+      assertEquals(expected.size(), p.rowsReceived(), "peer " + j + " got exactly its rows");
+      int pj = j;
+      PeerCall call = out.calls().stream().filter(c -> c.peer() == pj).findFirst().orElse(null);
+      if (expected.isEmpty()) {
+        assertEquals(null, call, "peer " + j + " was not picked and not asked");
+        continue;
+      }
+      assertArrayEquals(expected.stream().mapToInt(Integer::intValue).toArray(), call.rows());
+      float[] all = x.toFloatArray();
+      float[] got = p.inputs.get(0).toFloatArray();
+      for (int i = 0; i < expected.size(); i++) {
+        int b = expected.get(i);
+        assertArrayEquals(Arrays.copyOfRange(all, b * 4, b * 4 + 4),
+            Arrays.copyOfRange(got, i * 4, i * 4 + 4), "peer " + j + " row " + i);
+      }
+    }
+    assertEquals(40, total, "20 examples, 2 peers each: 40 rows sent in all");
+    assertEquals(40L * 4 * 4, out.bytesSent());
+    assertEquals(40L * 3 * 4, out.bytesReceived());
+  }
+
+  @Test
+  void theJoinedAnswerIsTheGateWeightedSumOfTheSelectedAnswers() {
+    Random r = new Random(2);
+    List<FnPeer> ps = peers(5, 3, 4);
+    NoisyTopKGate g = gate(ps, 3, 3, 4, 2);
+    randomise(g, r, 1);
+    Tensor x = TestPeers.batch(r, 7, 3);
+    Gated out = g.forwardAndWait(new ForwardRequest(Modality.TENSOR, x),
+        Learner.flatten(x), false, TIMEOUT);
+    float[] joined = out.output().toFloatArray();
+    float[] all = x.toFloatArray();
+    for (int b = 0; b < 7; b++) {
+      float[] expected = new float[4];
+      double gateSum = 0;
+      for (int s = 0; s < 3; s++) {
+        float[] f = ps.get(out.selected()[b][s]).fn.apply(Arrays.copyOfRange(all, b * 3, b * 3 + 3));
+        float gv = out.gates()[b][s];
+        gateSum += gv;
+        for (int e = 0; e < 4; e++) {
+          expected[e] += gv * f[e];
+        }
+        if (s > 0) {
+          assertTrue(out.gates()[b][s] <= out.gates()[b][s - 1], "best first");
+        }
+      }
+      assertEquals(1, gateSum, 1e-5);
+      assertArrayEquals(expected, Arrays.copyOfRange(joined, b * 4, b * 4 + 4), 1e-5f);
+    }
+  }
+
+  @Test
+  void failedPeersAreMaskedTheGateRenormalisedAndNamed() {
+    Random r = new Random(3);
+    List<FnPeer> ps = peers(4, 3, 2);
+    ps.get(1).failWith = Status.UNAVAILABLE;
+    ps.get(2).hang = true;
+    ps.get(3).badShape = true;
+    NoisyTopKGate g = gate(ps, 4, 3, 2, 3);
+    randomise(g, r, 0.5);
+    Tensor x = TestPeers.batch(r, 5, 3);
+    Gated out = g.forwardAndWait(new ForwardRequest(Modality.TENSOR, x),
+        Learner.flatten(x), true, Duration.ofMillis(200));
+    assertEquals(Set.of(1, 2, 3), new HashSet<>(out.failed().stream().map(PeerCall::peer).toList()));
+    assertEquals(Status.UNAVAILABLE, out.calls().get(1).status());
+    assertEquals(Status.TIMEOUT, out.calls().get(2).status());
+    assertEquals(Status.BAD_SHAPE, out.calls().get(3).status());
+    float[] joined = out.output().toFloatArray();
+    float[] all = x.toFloatArray();
+    for (int b = 0; b < 5; b++) {
+      int[] sel = out.selected()[b];
+      for (int s = 0; s < 4; s++) {
+        assertEquals(sel[s] == 0 ? 1f : 0f, out.gates()[b][s], 1e-6,
+            "only peer 0 answered: it takes the whole gate");
+      }
+      float[] f0 = ps.get(0).fn.apply(Arrays.copyOfRange(all, b * 3, b * 3 + 3));
+      assertArrayEquals(f0, Arrays.copyOfRange(joined, b * 2, b * 2 + 2), 1e-6f);
+    }
+    // Back-propagation sends a gradient to the one peer that answered, none to the others.
+    List<PeerGradient> grads = g.backward(out, Tensor.ofFloats(new float[10], 5, 1, 2));
+    assertEquals(List.of(0), grads.stream().map(PeerGradient::peer).toList());
+  }
+
+  @Test
+  void anExampleNoPeerAnsweredJoinsToZeros() {
+    Random r = new Random(4);
+    List<FnPeer> ps = peers(3, 2, 2);
+    ps.forEach(p -> p.failWith = Status.BACKOFF);
+    NoisyTopKGate g = gate(ps, 2, 2, 2, 4);
+    Tensor x = TestPeers.batch(r, 3, 2);
+    Gated out = g.forwardAndWait(new ForwardRequest(Modality.TENSOR, x),
+        Learner.flatten(x), false, TIMEOUT);
+    assertArrayEquals(new float[6], out.output().toFloatArray());
+    for (float[] row : out.gates()) {
+      assertArrayEquals(new float[2], row);
+    }
+    assertEquals(0, out.bytesReceived());
+  }
+
+  /**
+   * The gate's parameter gradients, through the join, the importance loss and the load loss (with
+   * the noise draws held fixed by the seed), agree with central differences.
+   */
+  @ParameterizedTest
+  @ValueSource(longs = {11, 12, 13, 14, 15, 16, 17, 18})
+  void gateGradientsMatchDifferences(long seed) {
+    Random r = new Random(seed);
+    int n = 5;
+    int in = 4;
+    int out = 3;
+    int batch = 6;
+    List<FnPeer> ps = peers(n, in, out);
+    Tensor x = TestPeers.batch(r, batch, in);
+    float[] c = new float[batch * out];
+    for (int i = 0; i < c.length; i++) {
+      c[i] = (float) r.nextGaussian();
+    }
+    Tensor dG = Tensor.ofFloats(c, batch, 1, out);
+    NoisyTopKGate base = builder(ps, seed).build();
+    randomise(base, r, 0.7);
+    List<float[]> values = base.parameters().stream().map(p -> p.values().clone()).toList();
+    Gated g0 = base.forwardAndWait(new ForwardRequest(Modality.TENSOR, x), Learner.flatten(x),
+        true, TIMEOUT);
+    base.backward(g0, dG);
+    assertTrue(base.balanceLoss() > 0, "the balancing losses take part");
+    int[][] sel0 = g0.selected();
+    int checked = 0;
+    for (int pi = 0; pi < values.size(); pi++) {
+      float[] analytic = base.parameters().get(pi).gradients();
+      for (int i = 0; i < values.get(pi).length; i++) {
+        double h = 1e-3;
+        double[] losses = new double[2];
+        boolean same = true;
+        for (int side = 0; side < 2; side++) {
+          NoisyTopKGate probe = builder(ps, seed).build();
+          for (int q = 0; q < values.size(); q++) {
+            System.arraycopy(values.get(q), 0, probe.parameters().get(q).values(), 0,
+                values.get(q).length);
+          }
+          probe.parameters().get(pi).values()[i] += (float) (side == 0 ? h : -h);
+          Gated gp = probe.forwardAndWait(new ForwardRequest(Modality.TENSOR, x),
+              Learner.flatten(x), true, TIMEOUT);
+          same &= Arrays.deepEquals(sel0, gp.selected());
+          probe.backward(gp, dG);
+          double dot = 0;
+          float[] joined = gp.output().toFloatArray();
+          for (int e = 0; e < c.length; e++) {
+            dot += (double) joined[e] * c[e];
+          }
+          losses[side] = dot + probe.balanceLoss();
+        }
+        if (!same) {
+          continue; // the perturbation changed a selection: not differentiable there
+        }
+        float v = values.get(pi)[i];
+        double step = (double) (float) (v + h) - (double) (float) (v - h);
+        double numeric = (losses[0] - losses[1]) / step;
+        assertEquals(numeric, analytic[i], 2e-3 * Math.max(1, Math.abs(numeric)),
+            base.parameters().get(pi).name() + "[" + i + "] (seed " + seed + ")");
+        checked++;
+      }
+    }
+    assertTrue(checked > 40, "most of the 50 values were checked, " + checked);
+  }
+
+  private static NoisyTopKGate.Builder builder(List<FnPeer> ps, long seed) {
+    return NoisyTopKGate.builder().peers(ps).k(2).contextDim(4).outputDim(3).seed(seed)
+        .importanceWeight(0.5).loadWeight(0.5);
+  }
+
+  @Test
+  void importanceFollowsTheGateAndStartsUniform() {
+    Random r = new Random(5);
+    List<FnPeer> ps = peers(4, 2, 2);
+    NoisyTopKGate g = NoisyTopKGate.builder().peers(ps).k(1).contextDim(2).outputDim(2)
+        .noise(false).build();
+    assertArrayEquals(new double[] {0.25, 0.25, 0.25, 0.25}, g.importance(), 1e-12);
+    g.parameters().get(1).values()[2] = 5f; // the bias of peer 2: every example goes there
+    Tensor x = TestPeers.batch(r, 8, 2);
+    g.forwardAndWait(new ForwardRequest(Modality.TENSOR, x), Learner.flatten(x), true, TIMEOUT);
+    assertArrayEquals(new double[] {0, 0, 1, 0}, g.importance(), 1e-12);
+    assertEquals(8, ps.get(2).rowsReceived());
+    assertFalse(ps.get(0).rowsReceived() > 0, "the others were not asked");
+  }
+
+  @Test
+  void misuseNamesTheProblem() {
+    List<FnPeer> ps = peers(3, 2, 2);
+    NoisyTopKGate g = gate(ps, 2, 2, 2, 6);
+    Tensor x = TestPeers.batch(new Random(6), 4, 2);
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR, x);
+    var e = assertThrows(IllegalArgumentException.class,
+        () -> g.forward(req, Tensor.zeros(io.bittensor.core.DType.FLOAT32, 4, 3), true, TIMEOUT));
+    assertTrue(e.getMessage().contains("context must be FLOAT32 [4, 2]"), e.getMessage());
+    Gated inference = g.forwardAndWait(req, Learner.flatten(x), false, TIMEOUT);
+    e = assertThrows(IllegalArgumentException.class,
+        () -> g.backward(inference, inference.output()));
+    assertTrue(e.getMessage().contains("not a pending training result"), e.getMessage());
+    Gated training = g.forwardAndWait(req, Learner.flatten(x), true, TIMEOUT);
+    e = assertThrows(IllegalArgumentException.class,
+        () -> g.backward(training, Tensor.zeros(io.bittensor.core.DType.FLOAT32, 4, 1, 3)));
+    assertTrue(e.getMessage().contains("gradient must be FLOAT32 [4, 1, 2]"), e.getMessage());
+    var s = assertThrows(IllegalStateException.class,
+        () -> NoisyTopKGate.builder().peers(ps).k(4).contextDim(2).outputDim(2).build());
+    assertTrue(s.getMessage().contains("k must be at most the number of peers, 3, was 4"),
+        s.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> NoisyTopKGate.builder().peers(List.of()));
+  }
+}
