@@ -7,14 +7,21 @@ import ai.onnxruntime.OrtSession;
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Modality;
+import io.bittensor.core.Peer;
 import io.bittensor.core.Tensor;
+import io.bittensor.core.TensorStandard;
 import io.bittensor.onnx.OnnxPeer;
 import io.bittensor.onnx.OutputAdapter;
 import io.bittensor.onnx.TextInput;
 import io.bittensor.onnx.TextTokenizer;
+import io.bittensor.transport.HttpProtocol;
+import io.bittensor.transport.PeerClient;
+import io.bittensor.transport.PeerServer;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.URI;
 import java.nio.FloatBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -40,13 +47,18 @@ import org.openjdk.jmh.annotations.Warmup;
  * vectors: {@code peer} through an {@link OnnxPeer} (checks, queue hand-off to its worker, direct
  * buffers, pinned output, pooling); {@code bareSession} builds the three input tensors from
  * arrays, calls {@code OrtSession.run}, reads {@code last_hidden_state} and pools it the same way
- * (what a user would write without this library). Same model bytes, same session options: ONNX
+ * (what a user would write without this library); {@code servedH2} asks the same {@code peer}
+ * served by a {@link PeerServer} on loopback, through a {@link PeerClient} over HTTP/2 (prior
+ * knowledge, unsigned), so its answer, the standard's {@code [batch, tokens, 384]} float32,
+ * crosses the wire. Same model bytes, same session options: ONNX
  * Runtime's default threads with spin-waiting off, because the two sessions share one JVM (and
  * the machines this runs on are shared): an idle session's spinning threads would steal the
  * cores from the one being measured.
  *
  * <p>Run: {@code mvn -q -Pbench -pl benchmarks -am package -DskipTests && java -jar
- * benchmarks/target/benchmarks.jar OnnxPeerBenchmark}. Sentences per second = batch / time.
+ * benchmarks/target/benchmarks.jar OnnxPeerBenchmark}. Sentences per second = batch / time. On
+ * a loaded machine prefer the paired harnesses, {@link OnnxOverheadPaired} (peer against bare)
+ * and {@link OnnxServedPaired} (served against both).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -58,10 +70,16 @@ public class OnnxPeerBenchmark {
   private static final String[] WORDS = ("peer market stake weight trust consensus incentive bond "
       + "ledger epoch tensor gradient model network query answer token vector sentence embed").split(" ");
 
+  /** Generous: a batch of 32 takes a second or more on a busy 2-core machine. */
+  static final Duration TIMEOUT = Duration.ofSeconds(60);
+
   @Param({"1", "32"})
   public int batch;
 
-  private OnnxPeer peer;
+  OnnxPeer peer;
+  private PeerServer server;
+  private PeerClient client;
+  private Peer remote;
   private OrtEnvironment env;
   private OrtSession session;
   private ForwardRequest request;
@@ -78,6 +96,11 @@ public class OnnxPeerBenchmark {
         .outputDim(384)
         .spinning(false)
         .build();
+    server = PeerServer.newBuilder(peer).host("127.0.0.1").port(0)
+        .modalities(Modality.TEXT).standard(TensorStandard.of(384))
+        .allowAnonymous(true).defaultTimeout(TIMEOUT).maxTimeout(TIMEOUT).start();
+    client = PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE).build();
+    remote = client.connect(server.endpoint());
     env = OrtEnvironment.getEnvironment();
     try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
       options.addConfigEntry("session.intra_op.allow_spinning", "0");
@@ -126,13 +149,37 @@ public class OnnxPeerBenchmark {
 
   @TearDown(Level.Trial)
   public void tearDown() throws OrtException {
+    client.close();
+    server.close();
     peer.close();
     session.close();
   }
 
   @Benchmark
   public Tensor peer() {
-    ForwardResult r = peer.forward(request).join();
+    return answer(peer.forward(request).join());
+  }
+
+  @Benchmark
+  public Tensor servedH2() {
+    return answer(remote.forward(request, TIMEOUT).join());
+  }
+
+  /** The request every side answers. */
+  ForwardRequest request() {
+    return request;
+  }
+
+  /** Where {@code peer} is served (HTTP/2 and HTTP/1.1 on one port). */
+  URI endpoint() {
+    return server.endpoint();
+  }
+
+  /** The answer; a failure (a timeout under heavy load, say) stops the run, naming its status. */
+  static Tensor answer(ForwardResult r) {
+    if (!r.isSuccess()) {
+      throw new IllegalStateException("the benchmark's call failed: " + r);
+    }
     return r.output().orElseThrow();
   }
 

@@ -1,21 +1,12 @@
 package io.bittensor.benchmarks;
 
 import io.bittensor.core.ForwardRequest;
-import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Keypair;
-import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
-import io.bittensor.core.Tensor;
-import io.bittensor.core.TensorStandard;
-import io.bittensor.onnx.OnnxPeer;
-import io.bittensor.onnx.OutputAdapter;
-import io.bittensor.onnx.TextInput;
 import io.bittensor.transport.HttpProtocol;
 import io.bittensor.transport.PeerClient;
-import io.bittensor.transport.PeerServer;
 import java.lang.management.ManagementFactory;
 import java.net.URI;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -24,16 +15,18 @@ import java.util.Random;
 
 /**
  * What does serving a model over the network cost its callers? MiniLM sentences per second at
- * batch 32 called in-process ({@code OnnxPeer.forward}) against the same peer served by a {@link
- * PeerServer} on loopback and called through a {@link PeerClient}: over HTTP/1.1 and HTTP/2 (prior
- * knowledge), each unsigned and signed (Ed25519 signature made by the client, checked by the
- * server, as on the network). The served answer is the standard's {@code [32, tokens, 384]}
- * float32 (the pooled row repeated at every position, about 0.9 MB).
+ * batch 32 (by default) from a bare {@code OrtSession.run} and from {@code OnnxPeer.forward}
+ * in-process, against the same peer served by a {@code PeerServer} on loopback and called through
+ * a {@link PeerClient}: over HTTP/2 (prior knowledge) and HTTP/1.1, each unsigned and signed
+ * (Ed25519 signature made by the client, checked by the server, as on the network). The served
+ * answer is the standard's {@code [32, tokens, 384]} float32 (the pooled row repeated at every
+ * position, about 0.9 MB at 17 tokens).
  *
- * <p>All sides share one peer (one ONNX Runtime session, spin-waiting off) and run in rounds, one
- * call each in a random order per round, in one JVM, so that load from other processes falls on
- * all alike. Reported: each side's median time and sentences/s, and the median over rounds of
- * served/in-process (the issue's bar: served within 15%, a ratio up to 1.15). Calls are
+ * <p>The sides are {@link OnnxPeerBenchmark}'s, set up by it (one model bytes, ONNX Runtime's
+ * default threads, spin-waiting off). They run in rounds, one call each in a random order per
+ * round, in one JVM, so that load from other processes falls on all alike. Reported: each side's
+ * median time and sentences/s, and for the served sides the medians over rounds of served/bare
+ * and served/in-process (the issue's bar: served within 15%, a ratio up to 1.15). Calls are
  * sequential, one at a time: this measures what the transport adds to each batch, not throughput
  * under concurrency.
  *
@@ -42,7 +35,10 @@ import java.util.Random;
  * (defaults 40 and 32).
  */
 public final class OnnxServedPaired {
-  private static final String[] SIDES = {"in-process", "HTTP/1.1", "HTTP/2", "HTTP/1.1 signed", "HTTP/2 signed"};
+  private static final String[] SIDES = {"bare session", "in-process", "HTTP/2", "HTTP/1.1", "HTTP/2 signed",
+      "HTTP/1.1 signed"};
+  private static final int BARE = 0;
+  private static final int IN_PROCESS = 1;
 
   private OnnxServedPaired() {}
 
@@ -50,29 +46,31 @@ public final class OnnxServedPaired {
   public static void main(String[] args) throws Exception {
     int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 40;
     int batch = args.length > 1 ? Integer.parseInt(args[1]) : 32;
+    if (rounds < 1 || batch < 1) {
+      throw new IllegalArgumentException("rounds and batch must be >= 1, were " + rounds + " and " + batch);
+    }
     double loadBefore = load();
-    Tensor tokens = OnnxPeerBenchmark.miniLmTokens(batch);
-    ForwardRequest request = new ForwardRequest(Modality.TEXT, tokens);
+    OnnxPeerBenchmark b = new OnnxPeerBenchmark();
+    b.batch = batch;
+    b.setUp();
     Keypair key = Keypair.fromSeed(new byte[Keypair.SEED_LENGTH]);
-    Duration timeout = Duration.ofSeconds(60);
-    try (OnnxPeer peer = OnnxPeer.builder().model(OnnxPeerBenchmark.miniLmModel())
-            .input(TextInput.bert().withMaxLength(128))
-            .output(OutputAdapter.first().withPooling(OutputAdapter.Pooling.MEAN).withL2Normalize(true))
-            .outputDim(384)
-            .spinning(false)
-            .build();
-        PeerServer server = PeerServer.newBuilder(peer).host("127.0.0.1").port(0)
-            .modalities(Modality.TEXT).standard(TensorStandard.of(384))
-            .allowAnonymous(true).defaultTimeout(timeout).maxTimeout(timeout).start();
+    try (PeerClient h2 = PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE).build();
         PeerClient h1 = PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1).build();
-        PeerClient h2 = PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE).build();
-        PeerClient h1Signed = PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1).keypair(key).build();
-        PeerClient h2Signed = PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE).keypair(key).build()) {
-      URI at = server.endpoint();
-      Peer[] sides = {peer, h1.connect(at), h2.connect(at), h1Signed.connect(at), h2Signed.connect(at)};
+        PeerClient h2Signed = PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE).keypair(key).build();
+        PeerClient h1Signed = PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1).keypair(key).build()) {
+      URI at = b.endpoint();
+      ForwardRequest request = b.request();
+      Peer[] served = {h2.connect(at), h1.connect(at), h2Signed.connect(at), h1Signed.connect(at)};
+      Side[] sides = new Side[SIDES.length];
+      sides[BARE] = b::bareSession;
+      sides[IN_PROCESS] = b::peer;
+      for (int i = 0; i < served.length; i++) {
+        Peer p = served[i];
+        sides[IN_PROCESS + 1 + i] = () -> OnnxPeerBenchmark.answer(p.forward(request, OnnxPeerBenchmark.TIMEOUT).join());
+      }
       for (int i = 0; i < 10; i++) {
-        for (Peer p : sides) {
-          call(p, request, timeout);
+        for (Side side : sides) {
+          side.call();
         }
       }
       double[][] ms = new double[SIDES.length][rounds];
@@ -85,36 +83,41 @@ public final class OnnxServedPaired {
         Collections.shuffle(order, shuffle);
         for (int side : order) {
           long t0 = System.nanoTime();
-          call(sides[side], request, timeout);
+          sides[side].call();
           ms[side][r] = (System.nanoTime() - t0) / 1e6;
         }
       }
+      int tokens = request.input().dim(1);
       System.out.printf(Locale.ROOT, "MiniLM int8, batch %d x %d tokens, answer %.2f MB, %d rounds, %d cores, "
-          + "load average %.2f before, %.2f after%n", batch, tokens.dim(1), batch * tokens.dim(1) * 384 * 4 / 1e6,
+          + "load average %.2f before, %.2f after%n", batch, tokens, batch * tokens * 384 * 4 / 1e6,
           rounds, Runtime.getRuntime().availableProcessors(), loadBefore, load());
-      double inProcess = OnnxOverheadPaired.median(ms[0]);
       for (int side = 0; side < SIDES.length; side++) {
         double m = OnnxOverheadPaired.median(ms[side]);
-        String ratio = "";
-        if (side > 0) {
-          double[] perRound = new double[rounds];
-          for (int r = 0; r < rounds; r++) {
-            perRound[r] = ms[side][r] / ms[0][r];
-          }
-          ratio = String.format(Locale.ROOT, "  served/in-process: median per round %.3f, of medians %.3f",
-              OnnxOverheadPaired.median(perRound), m / inProcess);
-        }
+        String ratios = side > IN_PROCESS
+            ? String.format(Locale.ROOT, "  served/bare %.3f, served/in-process %.3f (medians per round)",
+                perRound(ms[side], ms[BARE]), perRound(ms[side], ms[IN_PROCESS]))
+            : "";
         System.out.printf(Locale.ROOT, "%-15s median %8.2f ms  %7.1f sentences/s%s%n", SIDES[side], m,
-            batch * 1000 / m, ratio);
+            batch * 1000 / m, ratios);
       }
+    } finally {
+      b.tearDown();
     }
   }
 
-  private static void call(Peer peer, ForwardRequest request, Duration timeout) {
-    ForwardResult r = peer.forward(request, timeout).join();
-    if (!r.isSuccess()) {
-      throw new IllegalStateException("the benchmark's call failed: " + r);
+  /** The median over rounds of {@code a[r] / b[r]}. */
+  private static double perRound(double[] a, double[] b) {
+    double[] ratio = new double[a.length];
+    for (int r = 0; r < a.length; r++) {
+      ratio[r] = a[r] / b[r];
     }
+    return OnnxOverheadPaired.median(ratio);
+  }
+
+  /** One call of one side. */
+  @FunctionalInterface
+  private interface Side {
+    void call() throws Exception;
   }
 
   /** The one-minute load average, or -1 where the system does not say. */
