@@ -25,7 +25,9 @@ import java.util.Random;
  * <p>The sides are {@link OnnxPeerBenchmark}'s, set up by it (one model bytes, ONNX Runtime's
  * default threads, spin-waiting off). They run in rounds, one call each in a random order per
  * round, in one JVM, so that load from other processes falls on all alike. Reported: each side's
- * median time and sentences/s, and for the served sides the medians over rounds of served/bare
+ * median time, sentences/s and the process's CPU time per call (all threads: what serving costs
+ * in work, which load from other processes does not inflate as it does wall time), and for the
+ * served sides the medians over rounds of served/bare
  * and served/in-process (the issue's bar: served within 15%, a ratio up to 1.15). Calls are
  * sequential, one at a time: this measures what the transport adds to each batch, not throughput
  * under concurrency.
@@ -74,6 +76,7 @@ public final class OnnxServedPaired {
         }
       }
       double[][] ms = new double[SIDES.length][rounds];
+      double[][] cpuMs = new double[SIDES.length][rounds];
       List<Integer> order = new ArrayList<>();
       for (int side = 0; side < SIDES.length; side++) {
         order.add(side);
@@ -82,9 +85,11 @@ public final class OnnxServedPaired {
       for (int r = 0; r < rounds; r++) {
         Collections.shuffle(order, shuffle);
         for (int side : order) {
+          long c0 = CPU.getProcessCpuTime();
           long t0 = System.nanoTime();
           sides[side].call();
           ms[side][r] = (System.nanoTime() - t0) / 1e6;
+          cpuMs[side][r] = (CPU.getProcessCpuTime() - c0) / 1e6;
         }
       }
       int tokens = request.input().dim(1);
@@ -94,11 +99,12 @@ public final class OnnxServedPaired {
       for (int side = 0; side < SIDES.length; side++) {
         double m = OnnxOverheadPaired.median(ms[side]);
         String ratios = side > IN_PROCESS
-            ? String.format(Locale.ROOT, "  served/bare %.3f, served/in-process %.3f (medians per round)",
-                perRound(ms[side], ms[BARE]), perRound(ms[side], ms[IN_PROCESS]))
+            ? String.format(Locale.ROOT, "  served/bare %.3f, served/in-process %.3f, CPU served/in-process %.3f "
+                + "(medians per round)", perRound(ms[side], ms[BARE]), perRound(ms[side], ms[IN_PROCESS]),
+                perRound(cpuMs[side], cpuMs[IN_PROCESS]))
             : "";
-        System.out.printf(Locale.ROOT, "%-15s median %8.2f ms  %7.1f sentences/s%s%n", SIDES[side], m,
-            batch * 1000 / m, ratios);
+        System.out.printf(Locale.ROOT, "%-15s median %8.2f ms  %7.1f sentences/s  CPU %8.2f ms%s%n", SIDES[side],
+            m, batch * 1000 / m, OnnxOverheadPaired.median(cpuMs[side]), ratios);
       }
     } finally {
       b.tearDown();
@@ -119,6 +125,10 @@ public final class OnnxServedPaired {
   private interface Side {
     void call() throws Exception;
   }
+
+  /** The JDK's view of this process's CPU time, all threads (ONNX Runtime's, Jetty's, OkHttp's). */
+  private static final com.sun.management.OperatingSystemMXBean CPU =
+      (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
 
   /** The one-minute load average, or -1 where the system does not say. */
   private static double load() {
