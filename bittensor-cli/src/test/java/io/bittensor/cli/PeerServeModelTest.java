@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Modality;
+import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
 import io.bittensor.onnx.Mlp;
 import io.bittensor.onnx.OnnxExport;
@@ -138,6 +139,18 @@ class PeerServeModelTest {
       assertEquals(0, q.exitCode(), q.out() + q.err());
       assertTrue(q.out().contains("shape   [2, 3, 12]"), q.out());
       assertTrue(q.out().contains("values  row 0: ["), q.out());
+
+      // NaN crosses the wire and comes back a status (the server checks before the model runs); serving goes on.
+      float[] x = new float[2 * 3 * 16];
+      x[17] = Float.NaN;
+      try (PeerClient client = PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE).build()) {
+        ForwardResult nan = client.connect(s.endpoint)
+            .forward(new ForwardRequest(Modality.TENSOR, Tensor.ofFloats(x, 2, 3, 16)), Duration.ofSeconds(30)).join();
+        assertEquals(Status.BAD_REQUEST, nan.status(), nan.toString());
+        assertEquals("input.data", nan.field(), nan.toString());
+      }
+      CliRunner after = CliRunner.run("peer", "query", "--endpoint", s.endpoint.toString(), "--shape", "1,1,16");
+      assertEquals(0, after.exitCode(), after.out() + after.err());
     }
   }
 
