@@ -155,6 +155,22 @@ class PeerServeModelTest {
   }
 
   @Test
+  void cudaThatCannotBeLoadedServesOnTheCpuAndSaysWhy() throws Exception {
+    Path model = dir.resolve("mlp.onnx");
+    OnnxExport.write(Mlp.random(new int[] {16, 8}, Mlp.Activation.RELU, 5), OnnxExport.Options.defaults(), model);
+    try (ServingCli s = ServingCli.start("--model", model.toString(), "--device", "cuda")) {
+      String out = s.out.toString();
+      // The CPU build of ONNX Runtime (the default profile) has no CUDA provider; under -Pcuda on a
+      // machine with a GPU the model runs there instead.
+      boolean onGpu = out.contains(" on cuda:0\n");
+      assertTrue(onGpu || out.contains(" on cpu\n        (not cuda: CUDA device 0 could not be used"), out);
+      CliRunner q = CliRunner.run("peer", "query", "--endpoint", s.endpoint.toString(), "--shape", "1,2,16");
+      assertEquals(0, q.exitCode(), q.out() + q.err());
+      assertTrue(q.out().contains("shape   [1, 2, 8]"), q.out());
+    }
+  }
+
+  @Test
   void speechOptionsServeSileroVadWithStateAndSampleRate() throws Exception {
     Path vad = vendored("silero_vad_v5.onnx");
     try (ServingCli s = ServingCli.start("--model", vad.toString(), "--modality", "SPEECH", "--frame", "512",
