@@ -398,15 +398,63 @@ class RemoteLedgerTest {
     }
   }
 
-  private static LedgerResponse post(OkHttpClient http, URI uri, LedgerRequest body,
-      int httpStatus) throws IOException {
-    Request request = new Request.Builder().url(uri.toString())
-        .post(RequestBody.create(body.toByteArray(),
-            MediaType.get("application/x-protobuf")))
-        .build();
-    try (Response response = http.newCall(request).execute()) {
+  @Test
+  void badRequestsGetAnAnswerNamingTheProblemAndTheServerGoesOn() throws Exception {
+    LocalLedger local = local(1);
+    LedgerServer server = closing(LedgerServer.builder().ledger(local).host("127.0.0.1")
+        .port(0).allowAnonymous(true).maxPayloadBytes(1024).start());
+    OkHttpClient http = new OkHttpClient.Builder().build();
+    MediaType protobuf = MediaType.get("application/x-protobuf");
+    try {
+      URI submit = server.uri().resolve("/v1/ledger/submit");
+      LedgerResponse r = send(http, new Request.Builder().url(submit.toString()).get(), 405);
+      assertEquals("method", r.getField());
+      r = send(http, new Request.Builder().url(server.uri().resolve("/v1/ledger/mint")
+          .toString()).post(RequestBody.create(new byte[0], protobuf)), 404);
+      assertTrue(r.getMessage().contains("submit|account|metagraph|events"), r.getMessage());
+      r = send(http, new Request.Builder().url(submit.toString())
+          .post(RequestBody.create("hi", MediaType.get("text/plain"))), 415);
+      assertEquals("content-type", r.getField());
+      r = send(http, new Request.Builder().url(submit.toString())
+          .post(RequestBody.create(new byte[] {(byte) 0xff, 1, 2}, protobuf)), 400);
+      assertEquals("body", r.getField());
+      r = send(http, new Request.Builder().url(submit.toString())
+          .post(RequestBody.create(new byte[2048], protobuf)), 413);
+      assertEquals(10, r.getStatus(), "PAYLOAD_TOO_LARGE: " + r.getMessage());
+
+      LedgerRequest garbage = LedgerRequest.newBuilder().setVersion(1)
+          .setBody(SubmitRequest.newBuilder().setTransaction(ByteString.copyFrom(new byte[] {
+              1, 2, 3})).build().toByteString())
+          .build();
+      r = post(http, submit, garbage, 200);
+      assertEquals(RejectReason.MALFORMED.code(), r.getRejectReason());
+      assertTrue(r.getMessage().startsWith("the transaction does not decode"), r.getMessage());
+      r = post(http, submit, garbage.toBuilder().setVersion(2).build(), 400);
+      assertEquals(14, r.getStatus(), "UNSUPPORTED_VERSION: " + r.getMessage());
+
+      RemoteLedger remote = connect(server.uri());
+      remote.submit(key(0), Transaction.transfer(key(1).id(), 5));
+      Block b = local.produceBlock();
+      assertTrue(remote.awaitBlock(b.number(), WAIT));
+      assertEquals(5, remote.account(key(1).id()).map(Account::balance).orElseThrow());
+    } finally {
+      http.dispatcher().executorService().shutdown();
+      http.connectionPool().evictAll();
+    }
+  }
+
+  private static LedgerResponse send(OkHttpClient http, Request.Builder request, int httpStatus)
+      throws IOException {
+    try (Response response = http.newCall(request.build()).execute()) {
       assertEquals(httpStatus, response.code());
       return LedgerResponse.parseFrom(response.body().bytes());
     }
+  }
+
+  private static LedgerResponse post(OkHttpClient http, URI uri, LedgerRequest body,
+      int httpStatus) throws IOException {
+    return send(http, new Request.Builder().url(uri.toString())
+        .post(RequestBody.create(body.toByteArray(), MediaType.get("application/x-protobuf"))),
+        httpStatus);
   }
 }
