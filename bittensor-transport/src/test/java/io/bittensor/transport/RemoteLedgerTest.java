@@ -238,6 +238,99 @@ class RemoteLedgerTest {
     }
   }
 
+  /**
+   * A ledger that tells its listeners of a block before it completes the futures of the
+   * block's transactions (the other order than LocalLedger's).
+   */
+  private static final class ListenersFirstLedger implements Ledger {
+    final LocalLedger inner;
+    final List<LedgerListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    final List<Runnable> completions = new ArrayList<>();
+
+    ListenersFirstLedger(LocalLedger inner) {
+      this.inner = inner;
+      inner.subscribe(new LedgerListener() {
+        @Override
+        public void onEpoch(Epoch epoch, Metagraph after) {
+          listeners.forEach(l -> l.onEpoch(epoch, after));
+        }
+
+        @Override
+        public void onBlock(Block block, Metagraph after) {
+          listeners.forEach(l -> l.onBlock(block, after));
+          List<Runnable> now;
+          synchronized (completions) {
+            now = new ArrayList<>(completions);
+            completions.clear();
+          }
+          now.forEach(Runnable::run);
+        }
+      });
+    }
+
+    @Override
+    public Hash256 chainId() {
+      return inner.chainId();
+    }
+
+    @Override
+    public Metagraph metagraph() throws LedgerException {
+      return inner.metagraph();
+    }
+
+    @Override
+    public Optional<Account> account(PeerId id) throws LedgerException {
+      return inner.account(id);
+    }
+
+    @Override
+    public CompletableFuture<Receipt> submit(SignedTransaction transaction) {
+      CompletableFuture<Receipt> late = new CompletableFuture<>();
+      inner.submit(transaction).whenComplete((r, e) -> {
+        Runnable complete = () -> {
+          if (e != null) {
+            late.completeExceptionally(e instanceof CompletionException c ? c.getCause() : e);
+          } else {
+            late.complete(r);
+          }
+        };
+        if (e != null) {
+          complete.run(); // rejections stay immediate
+        } else {
+          synchronized (completions) {
+            completions.add(complete);
+          }
+        }
+      });
+      return late;
+    }
+
+    @Override
+    public Subscription subscribe(LedgerListener listener) {
+      listeners.add(listener);
+      return () -> listeners.remove(listener);
+    }
+
+    @Override
+    public void close() {
+      inner.close();
+    }
+  }
+
+  @Test
+  void aReceiptThatComesAfterItsBlockStillReachesTheClient() throws Exception {
+    LocalLedger local = local(2);
+    ListenersFirstLedger ledger = new ListenersFirstLedger(local);
+    RemoteLedger remote = connect(serve(ledger, 16).uri());
+    CompletableFuture<Receipt> f = remote.submit(key(0), Transaction.transfer(key(1).id(), 5));
+    CompletableFuture<Receipt> g = remote.submit(key(1), Transaction.transfer(key(0).id(), 7));
+    Block b = local.produceBlock();
+    assertTrue(remote.awaitBlock(b.number(), WAIT));
+    assertEquals(b.number(), f.get(10, TimeUnit.SECONDS).block());
+    assertEquals(b.number(), g.get(10, TimeUnit.SECONDS).block());
+    assertEquals(java.util.Set.of(0, 1), java.util.Set.of(f.join().index(), g.join().index()));
+  }
+
   @Test
   void theMetagraphCacheIsRefreshedByBlockEventsWithoutAskingTheServer() throws Exception {
     LocalLedger local = local(3);
