@@ -558,6 +558,14 @@ public final class RemoteLedger implements Ledger {
       }
       return;
     }
+    if (e.hasReceipt()) {
+      Receipt r = LedgerWire.fromWire(e.getReceipt());
+      CompletableFuture<Receipt> f = pending.remove(r.transaction());
+      if (f != null) {
+        completions.execute(() -> f.complete(r));
+      }
+      return;
+    }
     if (!e.hasBlock()) {
       return; // a heartbeat
     }

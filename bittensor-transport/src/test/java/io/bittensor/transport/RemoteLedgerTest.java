@@ -238,6 +238,99 @@ class RemoteLedgerTest {
     }
   }
 
+  /**
+   * A ledger that tells its listeners of a block before it completes the futures of the
+   * block's transactions (the other order than LocalLedger's).
+   */
+  private static final class ListenersFirstLedger implements Ledger {
+    final LocalLedger inner;
+    final List<LedgerListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    final List<Runnable> completions = new ArrayList<>();
+
+    ListenersFirstLedger(LocalLedger inner) {
+      this.inner = inner;
+      inner.subscribe(new LedgerListener() {
+        @Override
+        public void onEpoch(Epoch epoch, Metagraph after) {
+          listeners.forEach(l -> l.onEpoch(epoch, after));
+        }
+
+        @Override
+        public void onBlock(Block block, Metagraph after) {
+          listeners.forEach(l -> l.onBlock(block, after));
+          List<Runnable> now;
+          synchronized (completions) {
+            now = new ArrayList<>(completions);
+            completions.clear();
+          }
+          now.forEach(Runnable::run);
+        }
+      });
+    }
+
+    @Override
+    public Hash256 chainId() {
+      return inner.chainId();
+    }
+
+    @Override
+    public Metagraph metagraph() throws LedgerException {
+      return inner.metagraph();
+    }
+
+    @Override
+    public Optional<Account> account(PeerId id) throws LedgerException {
+      return inner.account(id);
+    }
+
+    @Override
+    public CompletableFuture<Receipt> submit(SignedTransaction transaction) {
+      CompletableFuture<Receipt> late = new CompletableFuture<>();
+      inner.submit(transaction).whenComplete((r, e) -> {
+        Runnable complete = () -> {
+          if (e != null) {
+            late.completeExceptionally(e instanceof CompletionException c ? c.getCause() : e);
+          } else {
+            late.complete(r);
+          }
+        };
+        if (e != null) {
+          complete.run(); // rejections stay immediate
+        } else {
+          synchronized (completions) {
+            completions.add(complete);
+          }
+        }
+      });
+      return late;
+    }
+
+    @Override
+    public Subscription subscribe(LedgerListener listener) {
+      listeners.add(listener);
+      return () -> listeners.remove(listener);
+    }
+
+    @Override
+    public void close() {
+      inner.close();
+    }
+  }
+
+  @Test
+  void aReceiptThatComesAfterItsBlockStillReachesTheClient() throws Exception {
+    LocalLedger local = local(2);
+    ListenersFirstLedger ledger = new ListenersFirstLedger(local);
+    RemoteLedger remote = connect(serve(ledger, 16).uri());
+    CompletableFuture<Receipt> f = remote.submit(key(0), Transaction.transfer(key(1).id(), 5));
+    CompletableFuture<Receipt> g = remote.submit(key(1), Transaction.transfer(key(0).id(), 7));
+    Block b = local.produceBlock();
+    assertTrue(remote.awaitBlock(b.number(), WAIT));
+    assertEquals(b.number(), f.get(10, TimeUnit.SECONDS).block());
+    assertEquals(b.number(), g.get(10, TimeUnit.SECONDS).block());
+    assertEquals(java.util.Set.of(0, 1), java.util.Set.of(f.join().index(), g.join().index()));
+  }
+
   @Test
   void theMetagraphCacheIsRefreshedByBlockEventsWithoutAskingTheServer() throws Exception {
     LocalLedger local = local(3);
@@ -398,15 +491,63 @@ class RemoteLedgerTest {
     }
   }
 
-  private static LedgerResponse post(OkHttpClient http, URI uri, LedgerRequest body,
-      int httpStatus) throws IOException {
-    Request request = new Request.Builder().url(uri.toString())
-        .post(RequestBody.create(body.toByteArray(),
-            MediaType.get("application/x-protobuf")))
-        .build();
-    try (Response response = http.newCall(request).execute()) {
+  @Test
+  void badRequestsGetAnAnswerNamingTheProblemAndTheServerGoesOn() throws Exception {
+    LocalLedger local = local(1);
+    LedgerServer server = closing(LedgerServer.builder().ledger(local).host("127.0.0.1")
+        .port(0).allowAnonymous(true).maxPayloadBytes(1024).start());
+    OkHttpClient http = new OkHttpClient.Builder().build();
+    MediaType protobuf = MediaType.get("application/x-protobuf");
+    try {
+      URI submit = server.uri().resolve("/v1/ledger/submit");
+      LedgerResponse r = send(http, new Request.Builder().url(submit.toString()).get(), 405);
+      assertEquals("method", r.getField());
+      r = send(http, new Request.Builder().url(server.uri().resolve("/v1/ledger/mint")
+          .toString()).post(RequestBody.create(new byte[0], protobuf)), 404);
+      assertTrue(r.getMessage().contains("submit|account|metagraph|events"), r.getMessage());
+      r = send(http, new Request.Builder().url(submit.toString())
+          .post(RequestBody.create("hi", MediaType.get("text/plain"))), 415);
+      assertEquals("content-type", r.getField());
+      r = send(http, new Request.Builder().url(submit.toString())
+          .post(RequestBody.create(new byte[] {(byte) 0xff, 1, 2}, protobuf)), 400);
+      assertEquals("body", r.getField());
+      r = send(http, new Request.Builder().url(submit.toString())
+          .post(RequestBody.create(new byte[2048], protobuf)), 413);
+      assertEquals(10, r.getStatus(), "PAYLOAD_TOO_LARGE: " + r.getMessage());
+
+      LedgerRequest garbage = LedgerRequest.newBuilder().setVersion(1)
+          .setBody(SubmitRequest.newBuilder().setTransaction(ByteString.copyFrom(new byte[] {
+              1, 2, 3})).build().toByteString())
+          .build();
+      r = post(http, submit, garbage, 200);
+      assertEquals(RejectReason.MALFORMED.code(), r.getRejectReason());
+      assertTrue(r.getMessage().startsWith("the transaction does not decode"), r.getMessage());
+      r = post(http, submit, garbage.toBuilder().setVersion(2).build(), 400);
+      assertEquals(14, r.getStatus(), "UNSUPPORTED_VERSION: " + r.getMessage());
+
+      RemoteLedger remote = connect(server.uri());
+      remote.submit(key(0), Transaction.transfer(key(1).id(), 5));
+      Block b = local.produceBlock();
+      assertTrue(remote.awaitBlock(b.number(), WAIT));
+      assertEquals(5, remote.account(key(1).id()).map(Account::balance).orElseThrow());
+    } finally {
+      http.dispatcher().executorService().shutdown();
+      http.connectionPool().evictAll();
+    }
+  }
+
+  private static LedgerResponse send(OkHttpClient http, Request.Builder request, int httpStatus)
+      throws IOException {
+    try (Response response = http.newCall(request.build()).execute()) {
       assertEquals(httpStatus, response.code());
       return LedgerResponse.parseFrom(response.body().bytes());
     }
+  }
+
+  private static LedgerResponse post(OkHttpClient http, URI uri, LedgerRequest body,
+      int httpStatus) throws IOException {
+    return send(http, new Request.Builder().url(uri.toString())
+        .post(RequestBody.create(body.toByteArray(), MediaType.get("application/x-protobuf"))),
+        httpStatus);
   }
 }

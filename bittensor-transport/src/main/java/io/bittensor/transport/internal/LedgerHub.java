@@ -33,7 +33,7 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * inside the ledger's callback (a large metagraph delays the next block by its encoding time).
  */
 public final class LedgerHub implements LedgerListener, AutoCloseable {
-  /** One encoded event: a block (number >= 1) or a failure (number -1) after a block. */
+  /** One encoded event: a block (number >= 1), or a failure or late receipt (-1) after one. */
   private record Entry(long seq, long block, long afterBlock, byte[] encoded) {}
 
   private final Object lock = new Object();
@@ -103,14 +103,19 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     if (e != null && e.block() == n) {
       b.setEpoch(LedgerWire.toWire(e));
     }
-    var mine = receipts.headMap(n, true);
-    List<Receipt> inBlock = mine.get(n);
+    List<Receipt> inBlock;
+    synchronized (lock) {
+      // From here on, a receipt for this block goes out as an event of its own.
+      emitted = Math.max(emitted, n);
+      var mine = receipts.headMap(n, true);
+      inBlock = mine.get(n);
+      mine.clear();
+    }
     if (inBlock != null) {
       synchronized (inBlock) {
         inBlock.forEach(r -> b.addReceipts(LedgerWire.toWire(r)));
       }
     }
-    mine.clear();
     // The metagraph changes only through transactions and epochs; otherwise the client keeps
     // the one it has, at the new block.
     if (block.transactions() > 0 || block.epoch()) {
@@ -127,14 +132,21 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
 
   /**
    * A transaction submitted through the server is in a durable block: its receipt goes out
-   * with that block's event. Called before the block's event when the ledger completes the
-   * future before calling listeners (LocalLedger does); a later call is dropped, and the submit
-   * answer carries the receipt instead.
+   * with that block's event when it comes first (LocalLedger completes the futures before it
+   * calls listeners), else as an event of its own.
    */
   public void receipt(Receipt r) {
-    if (r.block() > emitted) {
-      receipts.computeIfAbsent(r.block(), k -> Collections.synchronizedList(new ArrayList<>()))
-          .add(r);
+    synchronized (lock) {
+      if (r.block() > emitted) {
+        receipts.computeIfAbsent(r.block(),
+            k -> Collections.synchronizedList(new ArrayList<>())).add(r);
+        return;
+      }
+    }
+    byte[] encoded = delimited(LedgerEvent.newBuilder().setReceipt(LedgerWire.toWire(r)).build());
+    synchronized (lock) {
+      append(-1, emitted, encoded);
+      lock.notifyAll();
     }
   }
 
