@@ -1,0 +1,692 @@
+package io.bittensor.examples;
+
+import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.ForwardResult;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Peer;
+import io.bittensor.core.Tensor;
+import io.bittensor.core.TensorStandard;
+import io.bittensor.learning.Adam;
+import io.bittensor.learning.Evaluation;
+import io.bittensor.learning.Learner;
+import io.bittensor.learning.MlpDistiller;
+import io.bittensor.learning.NnOps;
+import io.bittensor.learning.NoisyTopKGate;
+import io.bittensor.learning.TrainableMlp;
+import io.bittensor.learning.WeightSource;
+import io.bittensor.onnx.Mlp;
+import io.bittensor.onnx.OnnxExport;
+import io.bittensor.onnx.OnnxPeer;
+import io.bittensor.onnx.TensorInput;
+import io.bittensor.transport.InProcessNetwork;
+import io.bittensor.transport.PeerClient;
+import io.bittensor.transport.PeerServer;
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.awt.Font;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+import org.apache.commons.math3.stat.correlation.SpearmansCorrelation;
+import org.jfree.chart.ChartFactory;
+import org.jfree.chart.ChartUtils;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.labels.XYItemLabelGenerator;
+import org.jfree.chart.plot.PlotOrientation;
+import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
+import org.jfree.data.xy.XYSeries;
+import org.jfree.data.xy.XYSeriesCollection;
+
+/**
+ * A market of twelve ONNX peers on Fashion-MNIST, and a neuron that learns from it (paper,
+ * sections 7 to 9): every peer is a network trained here in Java, written as ONNX and served as an
+ * {@link OnnxPeer} through the in-process transport; the neuron routes each of its examples to 2
+ * of the 12 through a {@link NoisyTopKGate}, learns a head on the joined answers, turns what it
+ * learned into weight rows, and distils the network into a student that answers offline.
+ *
+ * <pre>
+ * mvn -B -q -pl examples -am package -DskipTests
+ * java -cp "examples/target/classes:$(cat examples/target/classpath.txt)" \
+ *     io.bittensor.examples.LearningMarket full target/learning-market
+ * </pre>
+ *
+ * <p>The peers: two strong generalists; a copycat answering exactly as the first; a flaky strong
+ * generalist that times out on half its calls; a medium generalist; two niche specialists that
+ * only separate the hard classes (T-shirt/shirt, and pullover/coat/shirt); three weak generalists
+ * trained on a few dozen images; two pure-noise peers trained on random labels. What it measures,
+ * on held-out images: the gated network's accuracy against the best single peer and a dense
+ * mixture of all twelve; bytes received with top-2 against dense; the Spearman correlation of
+ * each weight source (gate importance, pruning score) with each peer's true value, the held-out
+ * accuracy lost when the peer is removed and the neuron retrained; the student's accuracy, and
+ * its speed offline against a network query. {@link Config#reduced()} is the same market at a
+ * smaller size, for the test suite. Everything is seeded; the results are in
+ * {@code docs/learning.md}.
+ *
+ * <p>Callers are anonymous: the JDK's Ed25519 costs milliseconds per signature on a small
+ * machine, which would dominate thousands of in-process calls; the transport's checks, admission
+ * and status codes are otherwise those of a signed call.
+ */
+public final class LearningMarket {
+  private static final int CLASSES = 10;
+  private static final int PIXELS = FashionMnist.PIXELS;
+  private static final int EVAL_BATCH = 250;
+
+  private LearningMarket() {}
+
+  /**
+   * The sizes of a run.
+   *
+   * @param name for the report
+   * @param seed the seed of everything: splits, peer training, gates, heads, the flaky draws
+   * @param poolSize images the peers train on (each peer draws its own subset)
+   * @param trainSize the neuron's own labelled images
+   * @param testSize held-out images every accuracy is measured on
+   * @param strongExamples images of each strong generalist
+   * @param strongHidden hidden units of the strong generalists and niche specialists
+   * @param mediumExamples images of the medium generalist
+   * @param weakExamples images of each weak generalist
+   * @param noiseExamples images (with random labels) of each noise peer
+   * @param peerEpochs passes over its data each peer trains
+   * @param neuronEpochs passes over its data the neuron trains
+   * @param batch the neuron's batch size
+   * @param valueSeeds retraining seeds averaged in each peer's true value
+   * @param distillEpochs passes of distillation after training
+   * @param flakyRate the flaky peer's probability of timing out
+   * @param flakyHangs true: its failures wait out the deadline; false: TIMEOUT at once
+   * @param timeout the neuron's deadline per peer
+   */
+  public record Config(String name, long seed, int poolSize, int trainSize, int testSize,
+      int strongExamples, int strongHidden, int mediumExamples, int weakExamples,
+      int noiseExamples, int peerEpochs, int neuronEpochs, int batch, int valueSeeds,
+      int distillEpochs, double flakyRate, boolean flakyHangs, Duration timeout) {
+    /** The full market of {@code docs/learning.md}. */
+    public static Config full() {
+      return new Config("full", 2026, 6000, 2000, 2000, 1500, 64, 400, 60, 600, 15, 15, 50, 2,
+          30, 0.5, true, Duration.ofMillis(100));
+    }
+
+    /** The same market, smaller and faster, for the default test suite. */
+    public static Config reduced() {
+      return new Config("reduced", 2026, 3000, 1000, 1000, 600, 32, 200, 40, 300, 10, 8, 50, 1,
+          10, 0.5, false, Duration.ofSeconds(2));
+    }
+  }
+
+  /** What kind of peer a row is. */
+  public enum Kind { STRONG, COPYCAT, FLAKY, MEDIUM, NICHE, WEAK, NOISE }
+
+  /**
+   * One peer's line of the report.
+   *
+   * @param name its name
+   * @param kind its kind
+   * @param modelAccuracy its own model's held-out accuracy (argmax of its answer)
+   * @param importance its share of the gate importance weight row
+   * @param pruning its share of the pruning score weight row
+   * @param trueValue held-out accuracy lost (fraction) when it is removed and the neuron retrained
+   */
+  public record PeerRow(String name, Kind kind, double modelAccuracy, double importance,
+      double pruning, double trueValue) {}
+
+  /**
+   * The measurements of a run.
+   *
+   * @param config the sizes
+   * @param peers one row per peer
+   * @param gatedAccuracy the top-2 gated neuron's held-out accuracy
+   * @param denseAccuracy the dense mixture's (all twelve asked for every example)
+   * @param bestSingle the best single peer's name
+   * @param bestSingleAccuracy its held-out accuracy
+   * @param gatedBytesReceived answer bytes received over the held-out set, top-2
+   * @param denseBytesReceived the same, dense
+   * @param gatedBytesSent input bytes sent, top-2
+   * @param denseBytesSent input bytes sent, dense
+   * @param spearmanImportance Spearman(gate importance, true value)
+   * @param spearmanPruning Spearman(pruning score, true value)
+   * @param studentAccuracy the student's held-out accuracy, through the neuron's head, served as an
+   *     OnnxPeer
+   * @param studentOneMicros median time for one image: the student OnnxPeer and the head
+   * @param networkOneMicros median time for one image: a network query and the head
+   * @param studentBatchMicros median time for a batch of 64 images, student
+   * @param networkBatchMicros the same, network
+   * @param seconds the run's wall time
+   */
+  public record Result(Config config, List<PeerRow> peers, double gatedAccuracy,
+      double denseAccuracy, String bestSingle, double bestSingleAccuracy, long gatedBytesReceived,
+      long denseBytesReceived, long gatedBytesSent, long denseBytesSent,
+      double spearmanImportance, double spearmanPruning, double studentAccuracy,
+      double studentOneMicros, double networkOneMicros, double studentBatchMicros,
+      double networkBatchMicros, double seconds) {
+    /** The summed share of a weight source held by peers of {@code kind}. */
+    public double share(Kind kind, WeightSource source) {
+      return peers.stream().filter(p -> p.kind() == kind)
+          .mapToDouble(p -> source == WeightSource.GATE_IMPORTANCE ? p.importance() : p.pruning())
+          .sum();
+    }
+
+    /** The largest share one peer of {@code kind} holds. */
+    public double maxShare(Kind kind, WeightSource source) {
+      return peers.stream().filter(p -> p.kind() == kind)
+          .mapToDouble(p -> source == WeightSource.GATE_IMPORTANCE ? p.importance() : p.pruning())
+          .max().orElse(0);
+    }
+
+    /** The fraction of answer bytes that top-2 saves against dense. */
+    public double bytesSaved() {
+      return 1 - gatedBytesReceived / (double) denseBytesReceived;
+    }
+  }
+
+  /**
+   * Runs the market: {@code full} (default) or {@code reduced}; writes {@code learning.md} (the
+   * tables), {@code learning-peers.csv} and {@code learning-weights.png} to the folder given
+   * (default {@code target/learning-market}).
+   */
+  public static void main(String[] args) throws Exception {
+    Config c = args.length > 0 && args[0].equals("reduced") ? Config.reduced() : Config.full();
+    Path out = Path.of(args.length > 1 ? args[1] : "target/learning-market");
+    long t0 = System.nanoTime();
+    Result r = run(c, line -> System.out.printf(Locale.ROOT, "[%6.1f s] %s%n",
+        (System.nanoTime() - t0) / 1e9, line));
+    Files.createDirectories(out);
+    Files.writeString(out.resolve("learning.md"), markdown(r));
+    Files.writeString(out.resolve("learning-peers.csv"), csv(r));
+    plot(r, out.resolve("learning-weights.png"));
+    System.out.println(markdown(r));
+    System.out.println("wrote " + out.toAbsolutePath());
+  }
+
+  /**
+   * Builds the market, trains the neuron and measures it.
+   *
+   * @param progress told what is happening, one line at a time
+   * @throws IOException if the data cannot be read or a model not built
+   */
+  public static Result run(Config c, Consumer<String> progress) throws IOException {
+    long start = System.nanoTime();
+    FashionMnist data = FashionMnist.testSplit();
+    int[] order = permutation(data.size(), new SplittableRandom(c.seed()));
+    int[] pool = Arrays.copyOfRange(order, 0, c.poolSize());
+    int[] train = Arrays.copyOfRange(order, c.poolSize(), c.poolSize() + c.trainSize());
+    int[] test = Arrays.copyOfRange(order, c.poolSize() + c.trainSize(),
+        c.poolSize() + c.trainSize() + c.testSize());
+
+    List<String> names = new ArrayList<>();
+    List<Kind> kinds = new ArrayList<>();
+    List<Mlp> models = trainPeers(c, data, pool, names, kinds, progress);
+    try (Market market = new Market(c, models, names, kinds)) {
+      int n = models.size();
+      double[] modelAccuracy = new double[n];
+      for (int j = 0; j < n; j++) {
+        modelAccuracy[j] = peerAccuracy(market.direct.get(j), data, test);
+      }
+      progress.accept("peers serving: " + names + ", held-out accuracies "
+          + Arrays.toString(Arrays.stream(modelAccuracy).map(a -> Math.round(a * 1000) / 10.0)
+              .toArray()));
+
+      MlpDistiller student = MlpDistiller.builder().inputDim(PIXELS).hidden(64)
+          .outputDim(CLASSES).learningRate(1e-3).seed(c.seed() + 99).build();
+      Learner gated = trainNeuron(market.served, c, data, train, 2, true, c.seed(), student);
+      Evaluation gatedEval = evaluate(gated, data, test);
+      progress.accept(String.format(Locale.ROOT, "gated top-2: %.1f%%, %d bytes received",
+          100 * gatedEval.accuracy(), gatedEval.bytesReceived()));
+
+      Learner dense = trainNeuron(market.served, c, data, train, n, false, c.seed(), null);
+      Evaluation denseEval = evaluate(dense, data, test);
+      progress.accept(String.format(Locale.ROOT, "dense: %.1f%%, %d bytes received",
+          100 * denseEval.accuracy(), denseEval.bytesReceived()));
+
+      double[] importance = gated.weights(WeightSource.GATE_IMPORTANCE, 0).toArray();
+      double[] pruning = gated.weights(WeightSource.PRUNING_SCORE, 0).toArray();
+      double[] value = trueValues(market.served, c, data, train, test, gatedEval, progress);
+      SpearmansCorrelation rho = new SpearmansCorrelation();
+      double rhoImportance = rho.correlation(importance, value);
+      double rhoPruning = rho.correlation(pruning, value);
+
+      for (int e = 0; e < c.distillEpochs(); e++) {
+        for (int[] b : batches(train, c.batch(), new SplittableRandom(c.seed() * 7 + e))) {
+          gated.distill(new ForwardRequest(Modality.TENSOR, data.batch(b)));
+        }
+      }
+      double studentAccuracy;
+      double[] speed;
+      Path file = Files.createTempFile("student", ".onnx");
+      student.writeOnnx(file);
+      try (OnnxPeer studentPeer = servingSettings(OnnxPeer.builder().model(file)).build()) {
+        studentAccuracy = studentAccuracy(studentPeer, gated, data, test);
+        progress.accept(String.format(Locale.ROOT, "student (ONNX): %.1f%%",
+            100 * studentAccuracy));
+        speed = timings(gated, studentPeer, data, test);
+      } finally {
+        Files.deleteIfExists(file);
+      }
+
+      List<PeerRow> rows = new ArrayList<>();
+      int best = 0;
+      for (int j = 0; j < n; j++) {
+        rows.add(new PeerRow(names.get(j), kinds.get(j), modelAccuracy[j], importance[j],
+            pruning[j], value[j]));
+        best = modelAccuracy[j] > modelAccuracy[best] ? j : best;
+      }
+      return new Result(c, List.copyOf(rows), gatedEval.accuracy(), denseEval.accuracy(),
+          names.get(best), modelAccuracy[best], gatedEval.bytesReceived(),
+          denseEval.bytesReceived(), gatedEval.bytesSent(), denseEval.bytesSent(), rhoImportance,
+          rhoPruning, studentAccuracy, speed[0], speed[1], speed[2], speed[3],
+          (System.nanoTime() - start) / 1e9);
+    }
+  }
+
+  /** Trains the twelve peers' networks, filling in their names and kinds. */
+  private static List<Mlp> trainPeers(Config c, FashionMnist data, int[] pool, List<String> names,
+      List<Kind> kinds, Consumer<String> progress) {
+    List<Mlp> models = new ArrayList<>();
+    long s = c.seed();
+    int h = c.strongHidden();
+    Mlp strong1 = trainPeer(data, sample(pool, c.strongExamples(), s + 1), null, h, c, s + 1);
+    add(models, names, kinds, strong1, "strong-1", Kind.STRONG);
+    add(models, names, kinds, trainPeer(data, sample(pool, c.strongExamples(), s + 2), null, h, c,
+        s + 2), "strong-2", Kind.STRONG);
+    add(models, names, kinds, strong1, "copycat", Kind.COPYCAT);
+    add(models, names, kinds, trainPeer(data, sample(pool, c.strongExamples(), s + 3), null, h, c,
+        s + 3), "flaky", Kind.FLAKY);
+    add(models, names, kinds, trainPeer(data, sample(pool, c.mediumExamples(), s + 4), null,
+        h / 2, c, s + 4), "medium", Kind.MEDIUM);
+    add(models, names, kinds, trainPeer(data, ofClasses(data, pool, 0, 6), null, h, c, s + 5),
+        "niche-tops", Kind.NICHE);
+    add(models, names, kinds, trainPeer(data, ofClasses(data, pool, 2, 4, 6), null, h, c, s + 6),
+        "niche-warm", Kind.NICHE);
+    for (int w = 1; w <= 3; w++) {
+      add(models, names, kinds, trainPeer(data, sample(pool, c.weakExamples(), s + 6 + w), null,
+          16, c, s + 6 + w), "weak-" + w, Kind.WEAK);
+    }
+    for (int z = 1; z <= 2; z++) {
+      int[] idx = sample(pool, c.noiseExamples(), s + 9 + z);
+      SplittableRandom r = new SplittableRandom(s + 19 + z);
+      int[] random = new int[idx.length];
+      for (int i = 0; i < random.length; i++) {
+        random[i] = r.nextInt(CLASSES);
+      }
+      add(models, names, kinds, trainPeer(data, idx, random, 32, c, s + 9 + z), "noise-" + z,
+          Kind.NOISE);
+    }
+    progress.accept("trained " + models.size() + " peers");
+    return models;
+  }
+
+  private static void add(List<Mlp> models, List<String> names, List<Kind> kinds, Mlp m,
+      String name, Kind kind) {
+    models.add(m);
+    names.add(name);
+    kinds.add(kind);
+  }
+
+  /**
+   * A peer's network: 784 -> hidden -> 10 with ReLU, cross-entropy and Adam over its images (with
+   * their labels, or {@code labels} when given), then a softmax so that it answers probabilities.
+   */
+  static Mlp trainPeer(FashionMnist data, int[] idx, int[] labels, int hidden, Config c,
+      long seed) {
+    TrainableMlp net = TrainableMlp.random(new int[] {PIXELS, hidden, CLASSES},
+        Mlp.Activation.RELU, seed);
+    Adam adam = Adam.over(net.parameters(), 1e-3);
+    int[] y = labels != null ? labels : data.labels(idx);
+    SplittableRandom r = new SplittableRandom(seed);
+    int[] pos = new int[idx.length];
+    for (int i = 0; i < pos.length; i++) {
+      pos[i] = i;
+    }
+    for (int e = 0; e < c.peerEpochs(); e++) {
+      shuffle(pos, r);
+      for (int b = 0; b < pos.length; b += 32) {
+        int rows = Math.min(32, pos.length - b);
+        int[] bi = new int[rows];
+        int[] by = new int[rows];
+        for (int i = 0; i < rows; i++) {
+          bi[i] = idx[pos[b + i]];
+          by[i] = y[pos[b + i]];
+        }
+        float[] logits = net.forward(data.pixels(bi), rows);
+        float[] d = new float[logits.length];
+        NnOps.softmaxCrossEntropy(logits, rows, CLASSES, by, d);
+        net.backward(d, false);
+        adam.step();
+      }
+    }
+    List<Mlp.Layer> layers = new ArrayList<>(net.toMlp().layers());
+    layers.add(Mlp.Activation.SOFTMAX);
+    return Mlp.of(PIXELS, layers);
+  }
+
+  /** A neuron trained on its own images, querying {@code peers} through a top-k gate. */
+  static Learner trainNeuron(List<Peer> peers, Config c, FashionMnist data, int[] train, int k,
+      boolean noise, long seed, MlpDistiller student) {
+    Learner.Builder b = Learner.builder()
+        .gate(NoisyTopKGate.builder().peers(peers).k(k).contextDim(PIXELS).outputDim(CLASSES)
+            .noise(noise).learningRate(1e-3).seed(seed).build())
+        .head(TrainableMlp.random(new int[] {CLASSES, 32, CLASSES}, Mlp.Activation.RELU, seed))
+        .learningRate(3e-3)
+        .timeout(c.timeout());
+    if (student != null) {
+      b.distiller(student);
+    }
+    Learner learner = b.build();
+    for (int e = 0; e < c.neuronEpochs(); e++) {
+      for (int[] batch : batches(train, c.batch(), new SplittableRandom(seed * 1000 + e))) {
+        learner.train(new ForwardRequest(Modality.TENSOR, data.batch(batch)), data.labels(batch));
+      }
+    }
+    return learner;
+  }
+
+  /**
+   * Each peer's true value: the held-out accuracy lost when it is removed and the neuron
+   * retrained from the same seed, averaged over {@code valueSeeds} seeds.
+   */
+  private static double[] trueValues(List<Peer> peers, Config c, FashionMnist data, int[] train,
+      int[] test, Evaluation first, Consumer<String> progress) {
+    int n = peers.size();
+    double[] value = new double[n];
+    for (int s = 0; s < c.valueSeeds(); s++) {
+      long seed = c.seed() + 1000L * s;
+      double full = s == 0 ? first.accuracy()
+          : evaluate(trainNeuron(peers, c, data, train, 2, true, seed, null), data, test)
+              .accuracy();
+      for (int j = 0; j < n; j++) {
+        List<Peer> without = new ArrayList<>(peers);
+        without.remove(j);
+        double acc = evaluate(trainNeuron(without, c, data, train, 2, true, seed, null), data,
+            test).accuracy();
+        value[j] += (full - acc) / c.valueSeeds();
+        progress.accept(String.format(Locale.ROOT, "seed %d, without peer %d: %.2f%% (full %.2f%%)",
+            s, j, 100 * acc, 100 * full));
+      }
+    }
+    return value;
+  }
+
+  static Evaluation evaluate(Learner learner, FashionMnist data, int[] test) {
+    Evaluation total = new Evaluation(0, 0, 0, 0, 0, 0);
+    for (int b = 0; b < test.length; b += EVAL_BATCH) {
+      int[] idx = Arrays.copyOfRange(test, b, Math.min(test.length, b + EVAL_BATCH));
+      total = total.plus(learner.evaluate(new ForwardRequest(Modality.TENSOR, data.batch(idx)),
+          data.labels(idx)));
+    }
+    return total;
+  }
+
+  private static double peerAccuracy(Peer peer, FashionMnist data, int[] test) {
+    int ok = 0;
+    for (int b = 0; b < test.length; b += EVAL_BATCH) {
+      int[] idx = Arrays.copyOfRange(test, b, Math.min(test.length, b + EVAL_BATCH));
+      float[] y = answer(peer, data.batch(idx));
+      int[] labels = data.labels(idx);
+      for (int i = 0; i < idx.length; i++) {
+        ok += NnOps.argmax(y, i, CLASSES) == labels[i] ? 1 : 0;
+      }
+    }
+    return ok / (double) test.length;
+  }
+
+  private static double studentAccuracy(OnnxPeer student, Learner neuron, FashionMnist data,
+      int[] test) {
+    int ok = 0;
+    for (int b = 0; b < test.length; b += EVAL_BATCH) {
+      int[] idx = Arrays.copyOfRange(test, b, Math.min(test.length, b + EVAL_BATCH));
+      float[] logits = neuron.head().predict(answer(student, data.batch(idx)), idx.length);
+      int[] labels = data.labels(idx);
+      for (int i = 0; i < idx.length; i++) {
+        ok += NnOps.argmax(logits, i, CLASSES) == labels[i] ? 1 : 0;
+      }
+    }
+    return ok / (double) test.length;
+  }
+
+  private static float[] answer(Peer peer, Tensor x) {
+    ForwardResult r = peer.forward(new ForwardRequest(Modality.TENSOR, x)).join();
+    if (!r.isSuccess()) {
+      throw new IllegalStateException(peer + " failed: " + r.status() + " " + r.message());
+    }
+    return r.output().orElseThrow().toFloatArray();
+  }
+
+  /**
+   * Median latencies in microseconds: {student, network} for one image, then for 64 images.
+   * Network: the gate, the two peers' answers through the transport, the head. Student: the
+   * student's OnnxPeer and the head.
+   */
+  private static double[] timings(Learner neuron, OnnxPeer student, FashionMnist data,
+      int[] test) {
+    double[] out = new double[4];
+    int[] sizes = {1, 64};
+    int[] reps = {200, 40};
+    for (int s = 0; s < 2; s++) {
+      int size = sizes[s];
+      long[] st = new long[reps[s]];
+      long[] nt = new long[reps[s]];
+      for (int i = -10; i < reps[s]; i++) {
+        int[] idx = new int[size];
+        for (int q = 0; q < size; q++) {
+          idx[q] = test[Math.floorMod(i * size + q, test.length)];
+        }
+        Tensor x = data.batch(idx);
+        long t0 = System.nanoTime();
+        neuron.head().predict(answer(student, x), size);
+        long t1 = System.nanoTime();
+        neuron.predict(new ForwardRequest(Modality.TENSOR, x));
+        long t2 = System.nanoTime();
+        if (i >= 0) {
+          st[i] = t1 - t0;
+          nt[i] = t2 - t1;
+        }
+      }
+      out[2 * s] = median(st) / 1e3;
+      out[2 * s + 1] = median(nt) / 1e3;
+    }
+    return out;
+  }
+
+  /**
+   * How every model here is served: one ONNX Runtime thread each and no spin-waiting (many peers
+   * share two cores), batches up to the evaluation's size.
+   */
+  private static OnnxPeer.Builder servingSettings(OnnxPeer.Builder b) {
+    return b.input(TensorInput.passThrough()).intraOpThreads(1).interOpThreads(1)
+        .spinning(false).maxBatch(EVAL_BATCH);
+  }
+
+  /** The peers as OnnxPeers, served in process, and reached through a client. */
+  private static final class Market implements AutoCloseable {
+    final List<OnnxPeer> direct = new ArrayList<>();
+    final List<Peer> served = new ArrayList<>();
+    final List<PeerServer> servers = new ArrayList<>();
+    final PeerClient client;
+
+    Market(Config c, List<Mlp> models, List<String> names, List<Kind> kinds) throws IOException {
+      InProcessNetwork net = new InProcessNetwork();
+      TensorStandard standard = TensorStandard.of(CLASSES);
+      client = PeerClient.newBuilder().inProcess(net).standard(standard).build();
+      try {
+        for (int j = 0; j < models.size(); j++) {
+          OnnxPeer peer = servingSettings(OnnxPeer.builder().model(OnnxExport.toBytes(
+              models.get(j), OnnxExport.Options.defaults().withOutputDim(CLASSES)))).build();
+          direct.add(peer);
+          Peer exposed = kinds.get(j) == Kind.FLAKY
+              ? new FlakyPeer(peer, c.flakyRate(), c.seed() + 77, c.flakyHangs()) : peer;
+          servers.add(PeerServer.newBuilder(exposed).allowAnonymous(true).standard(standard)
+              .modalities(Modality.TENSOR).startInProcess(net, names.get(j)));
+          served.add(client.connect(URI.create("inproc://" + names.get(j))));
+        }
+      } catch (IOException | RuntimeException e) {
+        close();
+        throw e;
+      }
+    }
+
+    @Override
+    public void close() {
+      servers.forEach(PeerServer::close);
+      client.close();
+      direct.forEach(OnnxPeer::close);
+    }
+  }
+
+  /** The report's tables, in Markdown. */
+  public static String markdown(Result r) {
+    StringBuilder s = new StringBuilder();
+    Config c = r.config();
+    s.append(String.format(Locale.ROOT, "Run `%s`: %d peer-pool images, %d neuron images, %d"
+        + " held-out images, seed %d, %d retraining seed(s) per true value; %.0f s.%n%n",
+        c.name(), c.poolSize(), c.trainSize(), c.testSize(), c.seed(), c.valueSeeds(),
+        r.seconds()));
+    s.append("| peer | kind | own accuracy | gate importance | pruning score | true value |\n");
+    s.append("|---|---|---:|---:|---:|---:|\n");
+    for (PeerRow p : r.peers()) {
+      s.append(String.format(Locale.ROOT, "| %s | %s | %.1f%% | %.2f%% | %.2f%% | %+.2f pts |%n",
+          p.name(), p.kind().name().toLowerCase(Locale.ROOT), 100 * p.modelAccuracy(),
+          100 * p.importance(), 100 * p.pruning(), 100 * p.trueValue()));
+    }
+    s.append("\n| measure | value |\n|---|---|\n");
+    row(s, "gated network, top-2 of 12", pct(r.gatedAccuracy()));
+    row(s, "dense mixture of all 12", pct(r.denseAccuracy()));
+    row(s, "best single peer (" + r.bestSingle() + ")", pct(r.bestSingleAccuracy()));
+    row(s, "answer bytes received, top-2 / dense", String.format(Locale.ROOT,
+        "%,d / %,d (%.1f%% fewer)", r.gatedBytesReceived(), r.denseBytesReceived(),
+        100 * r.bytesSaved()));
+    row(s, "input bytes sent, top-2 / dense", String.format(Locale.ROOT, "%,d / %,d",
+        r.gatedBytesSent(), r.denseBytesSent()));
+    row(s, "Spearman(gate importance, true value)", f3(r.spearmanImportance()));
+    row(s, "Spearman(pruning score, true value)", f3(r.spearmanPruning()));
+    for (WeightSource w : WeightSource.values()) {
+      String name = w == WeightSource.GATE_IMPORTANCE ? "importance" : "pruning";
+      row(s, "noise peers' weight (" + name + "), total / largest", String.format(Locale.ROOT,
+          "%.2f%% / %.2f%%", 100 * r.share(Kind.NOISE, w), 100 * r.maxShare(Kind.NOISE, w)));
+      row(s, "niche vs weak weight (" + name + "), per peer", String.format(Locale.ROOT,
+          "%.2f%% vs %.2f%%", 100 * r.share(Kind.NICHE, w) / 2, 100 * r.share(Kind.WEAK, w) / 3));
+    }
+    row(s, "student (ONNX, offline) accuracy", String.format(Locale.ROOT,
+        "%s (%.1f%% of the network's)", pct(r.studentAccuracy()),
+        100 * r.studentAccuracy() / r.gatedAccuracy()));
+    row(s, "one image: student / network query (median)", String.format(Locale.ROOT,
+        "%.0f us / %.0f us (%.1fx)", r.studentOneMicros(), r.networkOneMicros(),
+        r.networkOneMicros() / r.studentOneMicros()));
+    row(s, "64 images: student / network query (median)", String.format(Locale.ROOT,
+        "%.0f us / %.0f us (%.1fx)", r.studentBatchMicros(), r.networkBatchMicros(),
+        r.networkBatchMicros() / r.studentBatchMicros()));
+    return s.toString();
+  }
+
+  /** The peer table as CSV. */
+  public static String csv(Result r) {
+    StringBuilder s = new StringBuilder(
+        "peer,kind,own_accuracy,gate_importance,pruning_score,true_value\n");
+    for (PeerRow p : r.peers()) {
+      s.append(String.format(Locale.ROOT, "%s,%s,%.4f,%.6f,%.6f,%.4f%n", p.name(),
+          p.kind().name().toLowerCase(Locale.ROOT), p.modelAccuracy(), p.importance(),
+          p.pruning(), p.trueValue()));
+    }
+    return s.toString();
+  }
+
+  /** Each peer's weight from each source against its true value, labelled, as a PNG. */
+  public static void plot(Result r, Path file) throws IOException {
+    System.setProperty("java.awt.headless", "true");
+    XYSeries imp = new XYSeries("gate importance", false, true);
+    XYSeries fisher = new XYSeries("pruning score", false, true);
+    for (PeerRow p : r.peers()) {
+      imp.add(100 * p.trueValue(), p.importance());
+      fisher.add(100 * p.trueValue(), p.pruning());
+    }
+    XYSeriesCollection data = new XYSeriesCollection();
+    data.addSeries(imp);
+    data.addSeries(fisher);
+    JFreeChart chart = ChartFactory.createScatterPlot(String.format(Locale.ROOT,
+        "Weight vs true value per peer (Spearman: importance %.2f, pruning %.2f)",
+        r.spearmanImportance(), r.spearmanPruning()),
+        "true value: held-out accuracy lost without the peer (points)",
+        "share of the weight row", data, PlotOrientation.VERTICAL, true, false, false);
+    chart.setBackgroundPaint(Color.WHITE);
+    XYPlot plot = chart.getXYPlot();
+    plot.setBackgroundPaint(Color.WHITE);
+    plot.setDomainGridlinePaint(new Color(0xdddddd));
+    plot.setRangeGridlinePaint(new Color(0xdddddd));
+    XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(false, true);
+    renderer.setSeriesPaint(0, new Color(0x1f77b4));
+    renderer.setSeriesPaint(1, new Color(0xd62728));
+    renderer.setSeriesStroke(0, new BasicStroke(1f));
+    List<PeerRow> peers = r.peers();
+    XYItemLabelGenerator names = (dataset, series, item) -> peers.get(item).name();
+    renderer.setDefaultItemLabelGenerator(names);
+    renderer.setDefaultItemLabelsVisible(true);
+    renderer.setDefaultItemLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 10));
+    plot.setRenderer(renderer);
+    Path parent = file.toAbsolutePath().getParent();
+    Files.createDirectories(parent);
+    ChartUtils.saveChartAsPNG(file.toFile(), chart, 1000, 620);
+  }
+
+  private static void row(StringBuilder s, String k, String v) {
+    s.append("| ").append(k).append(" | ").append(v).append(" |\n");
+  }
+
+  private static String pct(double v) {
+    return String.format(Locale.ROOT, "%.2f%%", 100 * v);
+  }
+
+  private static String f3(double v) {
+    return String.format(Locale.ROOT, "%.3f", v);
+  }
+
+  private static int[] permutation(int n, SplittableRandom r) {
+    int[] p = new int[n];
+    for (int i = 0; i < n; i++) {
+      p[i] = i;
+    }
+    shuffle(p, r);
+    return p;
+  }
+
+  private static void shuffle(int[] a, SplittableRandom r) {
+    for (int i = a.length - 1; i > 0; i--) {
+      int j = r.nextInt(i + 1);
+      int t = a[i];
+      a[i] = a[j];
+      a[j] = t;
+    }
+  }
+
+  private static int[] sample(int[] pool, int count, long seed) {
+    int[] copy = pool.clone();
+    shuffle(copy, new SplittableRandom(seed));
+    return Arrays.copyOf(copy, Math.min(count, copy.length));
+  }
+
+  private static int[] ofClasses(FashionMnist data, int[] pool, int... classes) {
+    return Arrays.stream(pool).filter(i -> Arrays.stream(classes).anyMatch(k -> data.label(i) == k))
+        .toArray();
+  }
+
+  private static List<int[]> batches(int[] idx, int size, SplittableRandom r) {
+    int[] order = idx.clone();
+    shuffle(order, r);
+    List<int[]> out = new ArrayList<>();
+    for (int b = 0; b < order.length; b += size) {
+      out.add(Arrays.copyOfRange(order, b, Math.min(order.length, b + size)));
+    }
+    return out;
+  }
+
+  private static double median(long[] v) {
+    long[] s = v.clone();
+    Arrays.sort(s);
+    return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2.0;
+  }
+}
