@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
     description = "A peer-to-peer intelligence market: incentive mathematics, simulations, peers.",
     subcommands = {
       IncentiveCommand.class,
+      LedgerCommand.class,
       SimulateCommand.class,
       PeerCommand.class,
       CommandLine.HelpCommand.class,

@@ -1,0 +1,171 @@
+package io.bittensor.benchmarks;
+
+import io.bittensor.core.BlockPolicy;
+import io.bittensor.core.Genesis;
+import io.bittensor.core.Hash256;
+import io.bittensor.core.Keypair;
+import io.bittensor.core.LedgerParams;
+import io.bittensor.core.LocalLedger;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Receipt;
+import io.bittensor.core.SignedTransaction;
+import io.bittensor.core.Transaction;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
+
+/**
+ * Seeded ledgers and pre-signed transactions for the ledger benchmarks: {@code n} funded keys,
+ * a fixed genesis (so the same signed transactions are valid on every fresh ledger), their
+ * registrations, and rows of weights.
+ */
+final class LedgerWorkload {
+  static final long FUNDS = 1_000_000_000L;
+  static final Instant GENESIS_TIME = Instant.parse("2026-01-01T00:00:00Z");
+
+  final int n;
+  final List<Keypair> keys;
+  final Genesis genesis;
+  final Hash256 chainId;
+
+  LedgerWorkload(int n, LedgerParams params) {
+    this.n = n;
+    this.keys = new ArrayList<>(n);
+    Genesis.Builder g = Genesis.builder().chainName("bench").createdAt(GENESIS_TIME)
+        .params(params);
+    for (int i = 0; i < n; i++) {
+      byte[] seed = new byte[32];
+      seed[0] = 0x1b;
+      seed[29] = (byte) (i >>> 16);
+      seed[30] = (byte) (i >>> 8);
+      seed[31] = (byte) i;
+      Keypair k = Keypair.fromSeed(seed);
+      keys.add(k);
+      g.allocate(k.id(), FUNDS);
+    }
+    this.genesis = g.build();
+    try (LocalLedger probe = builder().openInMemory()) {
+      this.chainId = probe.chainId();
+    }
+  }
+
+  /** A manual-block ledger builder on this genesis, with a clock that never moves. */
+  LocalLedger.Builder builder() {
+    return LocalLedger.builder().genesis(genesis).blocks(BlockPolicy.manual())
+        .clock(Clock.fixed(GENESIS_TIME, ZoneOffset.UTC));
+  }
+
+  /** Per key: register (nonce 0) and stake (nonce 1). */
+  List<List<SignedTransaction>> registrations(ExecutorService pool) throws Exception {
+    return perKey(pool, i -> List.of(
+        SignedTransaction.sign(keys.get(i), chainId, 0,
+            Transaction.register(URI.create("http://10.0." + (i >> 8) + "." + (i & 255) + ":8091"),
+                Modality.TEXT)),
+        SignedTransaction.sign(keys.get(i), chainId, 1,
+            Transaction.addStake(1_000 + 10L * i))));
+  }
+
+  /** Per key: {@code count} weight rows of {@code perRow} random uids, nonces 2, 3, ... */
+  List<List<SignedTransaction>> weights(ExecutorService pool, int perRow, int count)
+      throws Exception {
+    return perKey(pool, i -> {
+      SplittableRandom r = new SplittableRandom(0xbe_0000L + i);
+      List<SignedTransaction> txs = new ArrayList<>(count);
+      for (int c = 0; c < count; c++) {
+        int[] uids = r.ints(0, n).distinct().limit(Math.min(perRow, n)).toArray();
+        double[] w = r.doubles(uids.length, 0.01, 1).toArray();
+        txs.add(SignedTransaction.sign(keys.get(i), chainId, 2 + c,
+            Transaction.setWeights(uids, w)));
+      }
+      return txs;
+    });
+  }
+
+  interface PerKey {
+    List<SignedTransaction> make(int i);
+  }
+
+  private List<List<SignedTransaction>> perKey(ExecutorService pool, PerKey make)
+      throws Exception {
+    List<Future<List<SignedTransaction>>> fs = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      int k = i;
+      fs.add(pool.submit(() -> make.make(k)));
+    }
+    List<List<SignedTransaction>> out = new ArrayList<>(n);
+    for (Future<List<SignedTransaction>> f : fs) {
+      out.add(f.get());
+    }
+    return out;
+  }
+
+  /**
+   * Submits every key's transactions in order, keys spread over {@code threads} tasks of {@code
+   * pool}, and returns the futures (in no particular order).
+   */
+  static List<CompletableFuture<Receipt>> submitAll(LocalLedger ledger,
+      List<List<SignedTransaction>> perKey, int threads, ExecutorService pool) throws Exception {
+    List<Future<List<CompletableFuture<Receipt>>>> parts = new ArrayList<>();
+    for (int t = 0; t < threads; t++) {
+      int first = t;
+      parts.add(pool.submit(() -> {
+        List<CompletableFuture<Receipt>> mine = new ArrayList<>();
+        int rounds = perKey.stream().mapToInt(List::size).max().orElse(0);
+        for (int round = 0; round < rounds; round++) {
+          for (int i = first; i < perKey.size(); i += threads) {
+            List<SignedTransaction> txs = perKey.get(i);
+            if (round < txs.size()) {
+              CompletableFuture<Receipt> f = ledger.submit(txs.get(round));
+              if (f.isCompletedExceptionally()) {
+                f.join();   // throws: a benchmark transaction must be accepted
+              }
+              mine.add(f);
+            }
+          }
+        }
+        return mine;
+      }));
+    }
+    List<CompletableFuture<Receipt>> all = new ArrayList<>();
+    for (Future<List<CompletableFuture<Receipt>>> p : parts) {
+      all.addAll(p.get());
+    }
+    return all;
+  }
+
+  /** Applies the registrations in one block, from {@code pool}'s threads. */
+  static void register(LocalLedger ledger, List<List<SignedTransaction>> registrations,
+      ExecutorService pool, int threads) throws Exception {
+    List<CompletableFuture<Receipt>> fs = submitAll(ledger, registrations, threads, pool);
+    ledger.produceBlock();
+    CompletableFuture.allOf(fs.toArray(new CompletableFuture<?>[0])).join();
+  }
+
+  static int count(List<List<SignedTransaction>> perKey) {
+    return perKey.stream().mapToInt(List::size).sum();
+  }
+
+  static void deleteTree(Path dir) throws IOException {
+    if (dir == null || !Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+  }
+
+}

@@ -1,0 +1,136 @@
+package io.bittensor.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.bittensor.core.BlockPolicy;
+import io.bittensor.core.Keypair;
+import io.bittensor.core.LocalLedger;
+import io.bittensor.core.Metagraph;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Transaction;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class LedgerCommandTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir Path dir;
+
+  private static Keypair key(int i) {
+    byte[] seed = new byte[32];
+    seed[31] = (byte) i;
+    seed[0] = 7;
+    return Keypair.fromSeed(seed);
+  }
+
+  /** Creates a ledger with the CLI, then runs three peers through two epochs with the API. */
+  private Metagraph populated(Path data) throws IOException {
+    StringBuilder hex = new StringBuilder();
+    CliRunner init = CliRunner.run("ledger", "init", "--data", data.toString(),
+        "--epoch-length", "3", "--max-peers", "8", "--weights-rate-limit", "0", "--tau", "600",
+        "--allocate", key(0).id().toHex() + "=1000",
+        "--allocate", key(1).id().toHex() + "=1000",
+        "--allocate", key(2).id().toHex() + "=1000");
+    assertEquals(0, init.exitCode(), init.err());
+    hex.append(init.out());
+    try (LocalLedger ledger = LocalLedger.builder().blocks(BlockPolicy.manual()).open(data)) {
+      assertTrue(hex.toString().contains(ledger.chainId().toHex()), hex.toString());
+      for (int i = 0; i < 3; i++) {
+        ledger.submit(key(i), Transaction.register(URI.create("http://peer" + i + ":8091"),
+            Modality.TEXT));
+      }
+      ledger.produceBlock();
+      for (int i = 0; i < 3; i++) {
+        ledger.submit(key(i), Transaction.addStake(100 * (i + 1)));
+        ledger.submit(key(i), Transaction.setWeights(new int[] {(i + 1) % 3, 0},
+            new double[] {1, 1}));
+      }
+      ledger.produceBlocks(5);
+      return ledger.metagraph();
+    }
+  }
+
+  @Test
+  void showPrintsEveryPeerOfTheLatestBlock() throws IOException {
+    Path data = dir.resolve("ledger");
+    Metagraph m = populated(data);
+    CliRunner r = CliRunner.run("ledger", "show", "--data", data.toString());
+    assertEquals(0, r.exitCode(), r.err());
+    assertTrue(r.out().contains("block  " + m.block().number() + "  " + m.block().hash()),
+        r.out());
+    assertTrue(r.out().contains("supply " + m.supply()), r.out());
+    assertTrue(r.out().contains("epoch  2 after block 6: minted 600"), r.out());
+    var rows = r.out().lines().filter(l -> l.contains("http://peer")).toList();
+    assertEquals(3, rows.size(), r.out());
+    for (int uid = 0; uid < 3; uid++) {
+      String row = rows.get(uid);
+      assertTrue(row.trim().startsWith(uid + " "), row);
+      assertTrue(row.contains(m.peer(uid).id().toHex().substring(0, 16)), row);
+      assertTrue(row.contains(" " + m.stake(uid) + " "), row);
+      assertTrue(row.contains("http://peer" + uid + ":8091"), row);
+    }
+  }
+
+  @Test
+  void showJsonMatchesTheMetagraphAndSortsByStake() throws IOException {
+    Path data = dir.resolve("ledger");
+    Metagraph m = populated(data);
+    CliRunner r = CliRunner.run("ledger", "show", "--data", data.toString(), "--json",
+        "--sort", "stake", "--limit", "2");
+    assertEquals(0, r.exitCode(), r.err());
+    JsonNode root = JSON.readTree(r.out());
+    assertEquals(m.chainId().toHex(), root.get("chainId").asText());
+    assertEquals(m.block().number(), root.get("block").get("number").asLong());
+    assertEquals(m.supply(), root.get("supply").asLong());
+    assertEquals(2, root.get("peers").size());
+    JsonNode first = root.get("peers").get(0);
+    int uid = first.get("uid").asInt();
+    assertEquals(m.stake(uid), first.get("stake").asLong());
+    assertTrue(first.get("stake").asLong() >= root.get("peers").get(1).get("stake").asLong());
+    assertEquals(m.incentive().get(uid), first.get("incentive").asDouble(), 0);
+    assertEquals(m.info(uid).endpoint().toString(), first.get("endpoint").asText());
+  }
+
+  @Test
+  void showRefusesACorruptJournalNamingTheBlockAndAMissingDirectory() throws IOException {
+    Path data = dir.resolve("ledger");
+    populated(data);
+    try (RandomAccessFile f = new RandomAccessFile(data.resolve("journal.btl").toFile(), "rw")) {
+      f.seek(f.length() / 2);
+      int b = f.read();
+      f.seek(f.length() / 2);
+      f.write(b ^ 0xff);
+    }
+    CliRunner r = CliRunner.run("ledger", "show", "--data", data.toString());
+    assertEquals(Main.EXIT_FAILURE, r.exitCode());
+    assertTrue(r.err().contains("is corrupt") && r.err().contains("block "), r.err());
+    CliRunner missing = CliRunner.run("ledger", "show", "--data", dir.resolve("no").toString());
+    assertEquals(Main.EXIT_BAD_INPUT, missing.exitCode());
+  }
+
+  @Test
+  void initRefusesBadInputWithExitCode2() {
+    Path data = dir.resolve("ledger");
+    CliRunner bad = CliRunner.run("ledger", "init", "--data", data.toString(), "--allocate",
+        "xyz=5");
+    assertEquals(Main.EXIT_BAD_INPUT, bad.exitCode());
+    assertTrue(bad.err().contains("--allocate xyz"), bad.err());
+    CliRunner zero = CliRunner.run("ledger", "init", "--data", data.toString(),
+        "--epoch-length", "0");
+    assertEquals(Main.EXIT_BAD_INPUT, zero.exitCode());
+    assertTrue(zero.err().contains("epochLength must be >= 1"), zero.err());
+    assertEquals(0, CliRunner.run("ledger", "init", "--data", data.toString()).exitCode());
+    assertEquals(Main.EXIT_BAD_INPUT,
+        CliRunner.run("ledger", "init", "--data", data.toString()).exitCode());
+  }
+}

@@ -1,0 +1,875 @@
+package io.bittensor.core;
+
+import io.bittensor.core.internal.ledger.BlockCodec;
+import io.bittensor.core.internal.ledger.Journal;
+import io.bittensor.core.internal.ledger.LedgerState;
+import io.bittensor.core.internal.ledger.Snapshots;
+import io.bittensor.incentive.IncentiveMechanism;
+import io.bittensor.incentive.PaperMechanism;
+import io.bittensor.incentive.PaperParams;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The embedded ledger: the whole state in memory, every block journaled to disk before its
+ * transactions are acknowledged, so a crash loses nothing acknowledged and a restart replays to
+ * exactly the state before it. The default {@link Ledger} of every demo, test and simulation.
+ *
+ * <pre>{@code
+ * Genesis genesis = Genesis.builder().allocate(alice.id(), 1_000_000).build();
+ * try (LocalLedger ledger = LocalLedger.builder()
+ *     .genesis(genesis)                          // only when creating; omit to reopen
+ *     .blocks(BlockPolicy.manual())              // or every(Duration.ofSeconds(1)), the default
+ *     .open(Path.of("ledger-data"))) {
+ *   var r = ledger.submit(alice, Transaction.register(URI.create("http://a:8091"), Modality.TEXT));
+ *   ledger.produceBlock();                       // seals, fsyncs, completes r
+ *   System.out.println(ledger.metagraph().size());   // 1
+ * }
+ * }</pre>
+ *
+ * <h2>Durability</h2>
+ *
+ * <p>The data directory holds the journal ({@code journal.btl}: a versioned header, then one
+ * length-prefixed record per block with a CRC32C and its parent's SHA-256; see {@code
+ * docs/ledger.md}), snapshots of the state every {@link Builder#snapshotEvery} blocks, and a
+ * {@code LOCK} file that keeps a second process out. A block is written and fsync'ed before any
+ * of its transactions' futures complete; all transactions in a block share that one fsync
+ * (group commit). Opening verifies every record's checksum and the hash chain, cuts off a torn
+ * tail (a write the crash interrupted, never acknowledged), loads the newest snapshot that
+ * matches the journal and replays the blocks after it. A journal damaged anywhere else refuses
+ * to open with a {@link LedgerException} naming the block. If a write or fsync ever fails, the
+ * ledger stops accepting transactions (its state in memory is ahead of the disk); reopen it.
+ *
+ * <h2>Blocks and epochs</h2>
+ *
+ * <p>Transactions are validated and applied to the state as they are submitted, in order; a
+ * block seals everything submitted since the previous one. After every block whose number is a
+ * multiple of {@link LedgerParams#epochLength()}, the {@link IncentiveMechanism} runs on the
+ * peers' stake, weights and bonds; its emission is minted as whole units (see {@link Epoch}),
+ * the bonds and epoch vectors are replaced, and the consensus peg raises {@code
+ * minAllowedWeights} if the loss was positive. The same transactions give the same state, bit
+ * for bit: replay checks each epoch against a digest in its block.
+ *
+ * <h2>Threads and lifecycle</h2>
+ *
+ * <p>Thread-safe. Submissions verify signatures on the caller's thread (so several submitting
+ * threads use several cores), then take a short lock to validate and apply. Blocks are sealed
+ * on the block timer's thread (an executor you may supply) or the caller of {@link
+ * #produceBlock()}; the futures of a block's transactions complete, and listeners run, on that
+ * thread, after the fsync. Do not interrupt a thread while it seals a block: Java's file
+ * channels close themselves on interrupt, and the ledger then fails as after any write error.
+ * {@link #close()} stops the timer, fails transactions not yet in a
+ * durable block, and releases the files; it is idempotent. A ledger opened by {@link
+ * Builder#openReadOnly} reads a journal (even one another process is appending to) without
+ * changing it.
+ */
+public final class LocalLedger implements Ledger {
+  /** The default emission: 10^9 units (one token at 10^9 units a token) per epoch. */
+  public static final double DEFAULT_TAU = 1e9;
+
+  /** The most bytes of transactions one block holds; beyond it, submissions get BUSY. */
+  static final long MAX_BLOCK_BYTES = 128L << 20;
+
+  private static final String LOCK_FILE = "LOCK";
+
+  private static final IncentiveMechanism DEFAULT_MECHANISM =
+      IncentiveMechanism.paper(PaperParams.defaults().withTau(DEFAULT_TAU));
+
+  private final Path dir;
+  private final boolean readOnly;
+  private final IncentiveMechanism mechanism;
+  private final Clock clock;
+  private final int snapshotEvery;
+  private final int maxPending;
+  private final Hash256 chainId;
+  private final LedgerState state;
+  private final Journal journal;
+  private final FileChannel lockChannel;
+  private final FileLock lock;
+  private final ScheduledExecutorService ownScheduler;
+  private final ScheduledFuture<?> timer;
+
+  private final ReentrantLock stateLock = new ReentrantLock();
+  private final ReentrantLock sealLock = new ReentrantLock();
+  private final CopyOnWriteArrayList<Sub> subscriptions = new CopyOnWriteArrayList<>();
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private List<Pending> pending = new ArrayList<>();
+  private long pendingBytes;
+  /** The transactions of the block being sealed (guarded by sealLock). */
+  private List<Pending> sealing = List.of();
+  private long lastTimestamp;
+  private volatile Metagraph committed;
+  private volatile LedgerException failure;
+
+  private record Pending(SignedTransaction tx, CompletableFuture<Receipt> future) {}
+
+  private LocalLedger(Builder b, Path dir, boolean readOnly) throws IOException {
+    this.dir = dir;
+    this.readOnly = readOnly;
+    this.clock = b.clock;
+    this.snapshotEvery = b.snapshotEvery;
+    this.maxPending = b.maxPending;
+    FileChannel lc = null;
+    FileLock fl = null;
+    Journal j = null;
+    try {
+      Recovered recovered;
+      if (dir == null) {
+        recovered = fresh(b);
+      } else {
+        if (!readOnly) {
+          Files.createDirectories(dir);
+          lc = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE,
+              StandardOpenOption.WRITE);
+          fl = tryLock(lc, dir);
+        }
+        recovered = recover(b, dir, readOnly);
+        if (!readOnly) {
+          j = Journal.openForAppend(dir.resolve(Journal.FILE_NAME), recovered.scan);
+        }
+      }
+      this.mechanism = recovered.mechanism;
+      this.chainId = recovered.chainId;
+      this.state = recovered.state;
+      this.lastTimestamp = recovered.lastBlock.timestamp().toEpochMilli();
+      this.committed = metagraph(state.view(), recovered.lastBlock);
+    } catch (IOException | RuntimeException e) {
+      closeQuietly(j, fl, lc);
+      throw e;
+    }
+    this.journal = j;
+    this.lock = fl;
+    this.lockChannel = lc;
+    if (b.policy instanceof BlockPolicy.Every every && !readOnly) {
+      long ms = every.interval().toMillis();
+      ScheduledExecutorService s = b.scheduler;
+      this.ownScheduler = s == null ? Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "bittensor-ledger-blocks");
+        t.setDaemon(true);
+        return t;
+      }) : null;
+      this.timer = (s == null ? ownScheduler : s).scheduleAtFixedRate(
+          this::timedBlock, ms, ms, TimeUnit.MILLISECONDS);
+    } else {
+      this.ownScheduler = null;
+      this.timer = null;
+    }
+  }
+
+  private static FileLock tryLock(FileChannel lc, Path dir) throws IOException {
+    FileLock fl;
+    try {
+      fl = lc.tryLock();
+    } catch (OverlappingFileLockException e) {
+      throw new LedgerException("the ledger in " + dir + " is already open in this process", e);
+    }
+    if (fl == null) {
+      throw new LedgerException("the ledger in " + dir + " is open in another process");
+    }
+    return fl;
+  }
+
+  private static void closeQuietly(Journal j, FileLock fl, FileChannel lc) {
+    for (AutoCloseable c : new AutoCloseable[] {j, fl, lc}) {
+      if (c != null) {
+        try {
+          c.close();
+        } catch (Exception ignored) {
+          // Closing after a failure or at close(): release the rest regardless.
+        }
+      }
+    }
+  }
+
+  /** A builder; {@link Builder#genesis} is needed to create a ledger, not to reopen one. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Opening and recovery
+
+  private record Recovered(IncentiveMechanism mechanism, Hash256 chainId, LedgerState state,
+      Block lastBlock, Journal.Scan scan) {}
+
+  private Recovered fresh(Builder b) {
+    if (b.genesis == null) {
+      throw new IllegalStateException("an in-memory ledger needs a genesis: call genesis(...)");
+    }
+    long now = clock.millis();
+    IncentiveMechanism m = b.mechanismOrDefault();
+    byte[] payload = BlockCodec.encodeGenesis(b.genesis, m.name(), paperParams(m), now);
+    Hash256 chainId = Hash256.of(payload);
+    Block block = new Block(0, chainId, Hash256.ZERO, Instant.ofEpochMilli(now), 0, false);
+    return new Recovered(m, chainId, LedgerState.genesis(b.genesis, chainId), block, null);
+  }
+
+  private Recovered recover(Builder b, Path dir, boolean readOnly) throws IOException {
+    Path file = dir.resolve(Journal.FILE_NAME);
+    if (!Files.exists(file)) {
+      if (readOnly) {
+        throw new LedgerException("no ledger in " + dir + ": " + file + " does not exist");
+      }
+      if (b.genesis == null) {
+        throw new LedgerException("no ledger in " + dir + " to reopen, and no genesis given to"
+            + " create one");
+      }
+      IncentiveMechanism m = b.mechanismOrDefault();
+      Journal.create(file, BlockCodec.encodeGenesis(b.genesis, m.name(), paperParams(m),
+          clock.millis()));
+    }
+    List<Long> snapshots = Snapshots.list(dir);
+    Journal.Scan scan = Journal.scan(file, new HashSet<>(snapshots));
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      BlockCodec.Decoded genesisBlock = BlockCodec.decode(Journal.read(ch, scan, 0));
+      Hash256 chainId = Hash256.of(Journal.read(ch, scan, 0));
+      Genesis genesis = genesisBlock.genesis();
+      if (b.genesis != null && !b.genesis.equals(genesis)) {
+        throw new LedgerException("the ledger in " + dir + " began with another genesis ("
+            + genesis.chainName() + ", created " + genesis.createdAt() + "); omit genesis(...)"
+            + " to reopen it");
+      }
+      IncentiveMechanism mechanism = chooseMechanism(b, dir, genesisBlock);
+      LedgerState state = null;
+      for (long s : snapshots) {
+        state = loadSnapshot(dir, s, scan, chainId);
+        if (state != null) {
+          break;
+        }
+      }
+      if (state == null) {
+        state = LedgerState.genesis(genesis, chainId);
+      }
+      Block last = new Block(0, chainId, Hash256.ZERO,
+          Instant.ofEpochMilli(genesisBlock.timestamp()), 0, false);
+      if (state.height() > 0) {
+        BlockCodec.Decoded d = BlockCodec.decode(Journal.read(ch, scan, state.height()));
+        last = new Block(d.number(), state.lastHash(), d.parent(),
+            Instant.ofEpochMilli(d.timestamp()), d.transactions().size(),
+            d.epochDigest().isPresent());
+      }
+      for (long n = state.height() + 1; n <= scan.lastNumber(); n++) {
+        byte[] payload = Journal.read(ch, scan, n);
+        last = replay(file, state, mechanism, n, payload);
+      }
+      return new Recovered(mechanism, chainId, state, last, scan);
+    } catch (IllegalArgumentException e) {
+      throw new LedgerException("journal " + file + " holds a block this version cannot read: "
+          + e.getMessage(), e);
+    }
+  }
+
+  private static PaperParams paperParams(IncentiveMechanism m) {
+    return m instanceof PaperMechanism p ? p.params() : null;
+  }
+
+  /**
+   * Checks the builder's mechanism against the journal's, or (when the builder names none) takes
+   * the paper's mechanism with the parameters the journal recorded.
+   */
+  private static IncentiveMechanism chooseMechanism(Builder b, Path dir,
+      BlockCodec.Decoded genesisBlock) throws LedgerException {
+    String recorded = genesisBlock.mechanism();
+    Optional<PaperParams> recordedParams = genesisBlock.paperParams();
+    if (b.mechanism == null) {
+      if (recordedParams.isEmpty()) {
+        throw new LedgerException("the ledger in " + dir + " runs the mechanism \"" + recorded
+            + "\"; pass it to mechanism(...) to open it");
+      }
+      return IncentiveMechanism.paper(recordedParams.get());
+    }
+    IncentiveMechanism mechanism = b.mechanism;
+    if (!recorded.equals(mechanism.name())) {
+      throw new LedgerException("the ledger in " + dir + " runs the mechanism \"" + recorded
+          + "\", but this one was built with \"" + mechanism.name() + "\"");
+    }
+    PaperParams given = paperParams(mechanism);
+    if (given != null && recordedParams.isPresent() && !recordedParams.get().equals(given)) {
+      throw new LedgerException("the ledger in " + dir + " runs the paper's mechanism with "
+          + recordedParams.get() + ", but this one was built with " + given
+          + "; omit mechanism(...) to use the recorded parameters");
+    }
+    return mechanism;
+  }
+
+  /** The state of a snapshot that matches the journal, or null to try an older one. */
+  private static LedgerState loadSnapshot(Path dir, long block, Journal.Scan scan,
+      Hash256 chainId) {
+    Hash256 journalHash = scan.hashes().get(block);
+    if (journalHash == null) {
+      return null; // the journal ends before it (a torn tail cut, or a copied directory)
+    }
+    try {
+      Snapshots.Snapshot s = Snapshots.read(dir, block);
+      if (!s.hash().equals(journalHash)) {
+        return null;
+      }
+      LedgerState state = LedgerState.decode(s.state());
+      if (state.height() != block || !state.lastHash().equals(journalHash)
+          || !state.chainId().equals(chainId)) {
+        return null;
+      }
+      return state;
+    } catch (IOException | RuntimeException e) {
+      return null; // damaged: replay from an older snapshot or from genesis instead
+    }
+  }
+
+  private static Block replay(Path file, LedgerState state, IncentiveMechanism mechanism, long n,
+      byte[] payload) throws LedgerException {
+    BlockCodec.Decoded d = BlockCodec.decode(payload);
+    List<SignedTransaction> txs = d.transactions();
+    for (int i = 0; i < txs.size(); i++) {
+      TransactionRejectedException r = state.tryApply(txs.get(i), n);
+      if (r != null) {
+        throw new LedgerException("replaying " + file + ": transaction " + i + " of block " + n
+            + " (" + txs.get(i).hash().toShortHex() + "...) is rejected: " + r.getMessage());
+      }
+    }
+    boolean due = n % state.params().epochLength() == 0;
+    if (due != d.epochDigest().isPresent()) {
+      throw new LedgerException("replaying " + file + ": block " + n + (due
+          ? " should be followed by an epoch but records none"
+          : " records an epoch that is not due"));
+    }
+    if (due) {
+      LedgerState.EpochOutcome outcome = state.runEpoch(mechanism, n);
+      if (!outcome.digest().equals(d.epochDigest().get())) {
+        throw new LedgerException("replaying " + file + ": the epoch after block " + n
+            + " gives another result than when it was written (another mechanism or"
+            + " parameters, or a JVM whose floating point differs)");
+      }
+    }
+    Hash256 hash = Hash256.of(payload);
+    state.sealed(n, hash);
+    return new Block(n, hash, d.parent(), Instant.ofEpochMilli(d.timestamp()), txs.size(), due);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Reads
+
+  @Override
+  public Hash256 chainId() {
+    return chainId;
+  }
+
+  /** The latest durable block's metagraph; never blocks on a block being sealed. */
+  @Override
+  public Metagraph metagraph() {
+    checkOpen();
+    return committed;
+  }
+
+  @Override
+  public Optional<Account> account(PeerId id) {
+    Objects.requireNonNull(id, "id");
+    checkOpen();
+    stateLock.lock();
+    try {
+      return state.account(id);
+    } finally {
+      stateLock.unlock();
+    }
+  }
+
+  /**
+   * The SHA-256 of the whole state (accounts, peers, weights, bonds, rules, the last block's
+   * hash), including transactions accepted into the block being built: equal ledgers have equal
+   * hashes. For tests of determinism and recovery; costs a full encoding of the state.
+   *
+   * @throws IllegalStateException if the ledger is closed
+   */
+  public Hash256 stateHash() {
+    checkOpen();
+    stateLock.lock();
+    try {
+      return state.hash();
+    } finally {
+      stateLock.unlock();
+    }
+  }
+
+  /**
+   * Every token counted where it is (free balances plus stake) and, separately, the supply
+   * (genesis allocations plus minting): {@code [counted, supply]}, always equal. For tests.
+   *
+   * @throws IllegalStateException if the ledger is closed
+   */
+  public long[] tokenAudit() {
+    checkOpen();
+    stateLock.lock();
+    try {
+      return new long[] {state.countTokens(), state.supply()};
+    } finally {
+      stateLock.unlock();
+    }
+  }
+
+  /** The data directory, or empty for an in-memory ledger. */
+  public Optional<Path> directory() {
+    return Optional.ofNullable(dir);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Transactions
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Checks the chain and the signature on the calling thread, then validates and applies
+   * under a short lock. The future completes on the thread that seals the block.
+   *
+   * @throws IllegalStateException if the ledger is closed or read-only
+   */
+  @Override
+  public CompletableFuture<Receipt> submit(SignedTransaction tx) {
+    Objects.requireNonNull(tx, "tx");
+    checkOpen();
+    if (readOnly) {
+      throw new IllegalStateException("the ledger was opened read-only");
+    }
+    if (failure != null) {
+      return CompletableFuture.failedFuture(failed());
+    }
+    if (!tx.chainId().equals(chainId)) {
+      return rejected(RejectReason.WRONG_CHAIN,
+          "transaction names chain " + tx.chainId() + ", this ledger is " + chainId);
+    }
+    if (!tx.verifySignature()) {
+      return rejected(RejectReason.BAD_SIGNATURE,
+          "the signature does not verify against " + tx.signer());
+    }
+    stateLock.lock();
+    try {
+      checkOpen();
+      if (failure != null) {
+        return CompletableFuture.failedFuture(failed());
+      }
+      if (pending.size() >= maxPending
+          || pendingBytes + tx.encodedLength() > MAX_BLOCK_BYTES) {
+        return rejected(RejectReason.BUSY, pending.size() + " transactions (" + pendingBytes
+            + " bytes) wait for the next block, the most this ledger holds");
+      }
+      TransactionRejectedException r = state.tryApply(tx, state.height() + 1);
+      if (r != null) {
+        return CompletableFuture.failedFuture(r);
+      }
+      CompletableFuture<Receipt> future = new CompletableFuture<>();
+      pending.add(new Pending(tx, future));
+      pendingBytes += tx.encodedLength();
+      return future;
+    } finally {
+      stateLock.unlock();
+    }
+  }
+
+  private static CompletableFuture<Receipt> rejected(RejectReason reason, String detail) {
+    return CompletableFuture.failedFuture(new TransactionRejectedException(reason, detail));
+  }
+
+  private LedgerException failed() {
+    return new LedgerException("the ledger failed and accepts no more transactions: "
+        + failure.getMessage(), failure);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Blocks
+
+  /**
+   * Seals a block now with every transaction accepted since the last one (possibly none), runs
+   * the epoch if one is due, writes and fsyncs the block, completes its transactions' futures
+   * and tells the listeners, all on the calling thread.
+   *
+   * @return the new block
+   * @throws LedgerException if the journal cannot be written; the ledger then accepts no more
+   *     transactions (reopen it: nothing acknowledged is lost)
+   * @throws IllegalStateException if the ledger is closed or read-only
+   */
+  public Block produceBlock() throws LedgerException {
+    checkOpen();
+    if (readOnly) {
+      throw new IllegalStateException("the ledger was opened read-only");
+    }
+    sealLock.lock();
+    try {
+      checkOpen();
+      if (failure != null) {
+        throw failed();
+      }
+      try {
+        return seal();
+      } catch (RuntimeException e) {
+        throw fail(new LedgerException("sealing block " + (state.height() + 1) + " failed: " + e,
+            e));
+      }
+    } finally {
+      sealLock.unlock();
+    }
+  }
+
+  /**
+   * Marks the ledger failed: the block being sealed and every waiting transaction fail with it.
+   */
+  private LedgerException fail(LedgerException f) {
+    failure = f;
+    for (Pending p : sealing) {
+      p.future.completeExceptionally(failed());
+    }
+    sealing = List.of();
+    failPending();
+    return f;
+  }
+
+  /**
+   * Seals {@code count} blocks, one after another: for simulations that step through epochs.
+   *
+   * @return the last block
+   * @throws IllegalArgumentException if {@code count < 1}
+   * @throws LedgerException as {@link #produceBlock()}
+   * @throws IllegalStateException if the ledger is closed or read-only
+   */
+  public Block produceBlocks(int count) throws LedgerException {
+    if (count < 1) {
+      throw new IllegalArgumentException("count must be >= 1, was " + count);
+    }
+    Block last = null;
+    for (int i = 0; i < count; i++) {
+      last = produceBlock();
+    }
+    return last;
+  }
+
+  private Block seal() throws LedgerException {
+    List<Pending> batch;
+    byte[] payload;
+    Block block;
+    LedgerState.EpochOutcome epoch = null;
+    LedgerState.View view;
+    byte[] snapshot = null;
+    stateLock.lock();
+    try {
+      batch = pending;
+      sealing = batch;
+      pending = new ArrayList<>();
+      pendingBytes = 0;
+      long number = state.height() + 1;
+      boolean due = number % state.params().epochLength() == 0;
+      if (due) {
+        epoch = state.runEpoch(mechanism, number);
+      }
+      long timestamp = Math.max(lastTimestamp, clock.millis());
+      lastTimestamp = timestamp;
+      List<SignedTransaction> txs = new ArrayList<>(batch.size());
+      for (Pending p : batch) {
+        txs.add(p.tx);
+      }
+      Hash256 parent = state.lastHash();
+      payload = BlockCodec.encodeBlock(number, parent, timestamp, txs,
+          epoch == null ? null : epoch.digest());
+      Hash256 hash = Hash256.of(payload);
+      state.sealed(number, hash);
+      block = new Block(number, hash, parent, Instant.ofEpochMilli(timestamp), txs.size(), due);
+      view = state.view();
+      if (journal != null && snapshotEvery > 0 && number % snapshotEvery == 0) {
+        snapshot = state.encode();
+      }
+    } finally {
+      stateLock.unlock();
+    }
+    if (journal != null) {
+      try {
+        journal.append(payload);
+      } catch (IOException | RuntimeException e) {
+        throw fail(new LedgerException("cannot write block " + block.number() + " to "
+            + journal.file() + ": " + e.getMessage(), e));
+      }
+    }
+    Metagraph after = metagraph(view, block);
+    committed = after;
+    sealing = List.of();
+    for (int i = 0; i < batch.size(); i++) {
+      Pending p = batch.get(i);
+      p.future.complete(new Receipt(p.tx.hash(), block.number(), i));
+    }
+    if (epoch != null) {
+      Epoch e = epoch.epoch();
+      dispatch(l -> l.onEpoch(e, after));
+    }
+    dispatch(l -> l.onBlock(block, after));
+    if (snapshot != null) {
+      try {
+        Snapshots.write(dir, block.number(), block.hash(), snapshot);
+      } catch (IOException ignored) {
+        // A snapshot only shortens replay; the journal holds everything. The next one may work.
+      }
+    }
+    return block;
+  }
+
+  private void timedBlock() {
+    if (closed.get() || failure != null) {
+      return;
+    }
+    try {
+      produceBlock();
+    } catch (LedgerException | IllegalStateException e) {
+      // Recorded in `failure` (or the ledger closed meanwhile); submitters see it.
+    }
+  }
+
+  private void failPending() {
+    stateLock.lock();
+    try {
+      for (Pending p : pending) {
+        p.future.completeExceptionally(failure != null ? failed()
+            : new LedgerException("the ledger closed before the transaction's block was"
+                + " sealed; it is not in the ledger"));
+      }
+      pending = new ArrayList<>();
+      pendingBytes = 0;
+    } finally {
+      stateLock.unlock();
+    }
+  }
+
+  private Metagraph metagraph(LedgerState.View v, Block block) {
+    return new Metagraph(chainId, block, v.params(), v.supply(),
+        Optional.ofNullable(v.lastEpoch()), v.infos(), v.stake(), v.registeredAt(),
+        v.lastUpdate(), v.emission(), v.vectors(), v::weights, v::bondsMatrix);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Events and lifecycle
+
+  @Override
+  public Subscription subscribe(LedgerListener listener) {
+    Objects.requireNonNull(listener, "listener");
+    checkOpen();
+    Sub s = new Sub(listener);
+    subscriptions.add(s);
+    return s;
+  }
+
+  private void dispatch(java.util.function.Consumer<LedgerListener> event) {
+    for (Sub s : subscriptions) {
+      s.deliver(event);
+    }
+  }
+
+  private final class Sub implements Subscription {
+    private final LedgerListener listener;
+    private boolean active = true;
+
+    Sub(LedgerListener listener) {
+      this.listener = listener;
+    }
+
+    synchronized void deliver(java.util.function.Consumer<LedgerListener> event) {
+      if (active) {
+        try {
+          event.accept(listener);
+        } catch (RuntimeException ignored) {
+          // Listeners must not throw; one that does must not stop the ledger.
+        }
+      }
+    }
+
+    @Override
+    public synchronized void close() {
+      active = false;
+      subscriptions.remove(this);
+    }
+  }
+
+  private void checkOpen() {
+    if (closed.get()) {
+      throw new IllegalStateException("the ledger is closed");
+    }
+  }
+
+  /**
+   * Stops the block timer, fails transactions not yet in a durable block (their futures complete
+   * with a {@link LedgerException}; they are not in the ledger), waits for a block being sealed
+   * and releases the journal and the directory lock. Idempotent. An executor passed to {@link
+   * Builder#scheduler} stays open: it is the caller's.
+   */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    if (timer != null) {
+      timer.cancel(false);
+    }
+    if (ownScheduler != null) {
+      // Not shutdownNow: an interrupt would close the journal's channel mid-write.
+      ownScheduler.shutdown();
+    }
+    sealLock.lock();
+    try {
+      failPending();
+      subscriptions.clear();
+      closeQuietly(journal, lock, lockChannel);
+    } finally {
+      sealLock.unlock();
+    }
+  }
+
+  /** E.g. {@code LocalLedger[ledger-data, block 120, 64 peers]}. */
+  @Override
+  public String toString() {
+    Metagraph m = committed;
+    return "LocalLedger[" + (dir == null ? "in memory" : dir) + ", block "
+        + m.block().number() + ", " + m.size() + " peers]";
+  }
+
+  /**
+   * Configures and opens a {@link LocalLedger}. Not thread-safe; each {@code open} makes an
+   * independent ledger.
+   */
+  public static final class Builder {
+    private Genesis genesis;
+    private IncentiveMechanism mechanism;
+
+    private IncentiveMechanism mechanismOrDefault() {
+      return mechanism != null ? mechanism : DEFAULT_MECHANISM;
+    }
+    private Clock clock = Clock.systemUTC();
+    private BlockPolicy policy = BlockPolicy.every(java.time.Duration.ofSeconds(1));
+    private ScheduledExecutorService scheduler;
+    private int snapshotEvery = 1000;
+    private int maxPending = 100_000;
+
+    private Builder() {}
+
+    /**
+     * How the chain begins. Needed to create a ledger; when reopening one, leave it out or give
+     * the same genesis (another one is refused).
+     */
+    public Builder genesis(Genesis genesis) {
+      this.genesis = Objects.requireNonNull(genesis, "genesis");
+      return this;
+    }
+
+    /**
+     * The incentive mechanism epochs run. By default a new ledger runs the paper's, with its
+     * default parameters but {@link #DEFAULT_TAU} units minted per epoch. The genesis block
+     * records the mechanism's name and, for the paper's mechanism, its parameters: a ledger
+     * reopens with them when no mechanism is given here. Any other mechanism must be given again
+     * on every open, with the same parameters (replay checks each epoch and refuses to go on
+     * if one comes out differently).
+     */
+    public Builder mechanism(IncentiveMechanism mechanism) {
+      this.mechanism = Objects.requireNonNull(mechanism, "mechanism");
+      return this;
+    }
+
+    /** The clock that timestamps blocks (default: the system clock, UTC). */
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** When blocks are sealed (default: every second). */
+    public Builder blocks(BlockPolicy policy) {
+      this.policy = Objects.requireNonNull(policy, "policy");
+      return this;
+    }
+
+    /**
+     * The executor that runs the block timer (default: a daemon thread of the ledger's own).
+     * It stays yours: {@link LocalLedger#close()} cancels the timer but does not shut it down.
+     */
+    public Builder scheduler(ScheduledExecutorService scheduler) {
+      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+      return this;
+    }
+
+    /**
+     * Writes a snapshot after every {@code blocks} blocks, bounding what opening replays
+     * (default 1000; 0: never, replay from genesis).
+     *
+     * @throws IllegalArgumentException if {@code blocks < 0}
+     */
+    public Builder snapshotEvery(int blocks) {
+      if (blocks < 0) {
+        throw new IllegalArgumentException("snapshotEvery must be >= 0, was " + blocks);
+      }
+      this.snapshotEvery = blocks;
+      return this;
+    }
+
+    /**
+     * The most transactions that may wait for the next block; beyond it, submissions are
+     * rejected with {@link RejectReason#BUSY} (default 100,000).
+     *
+     * @throws IllegalArgumentException if {@code max < 1}
+     */
+    public Builder maxPendingTransactions(int max) {
+      if (max < 1) {
+        throw new IllegalArgumentException("maxPendingTransactions must be >= 1, was " + max);
+      }
+      this.maxPending = max;
+      return this;
+    }
+
+    /**
+     * Opens the ledger in {@code dir}, creating it (from the genesis) if it holds none:
+     * verifies the journal, cuts a torn tail, loads the newest good snapshot and replays the
+     * rest.
+     *
+     * @throws LedgerException if the journal is corrupt (the message names the block), another
+     *     process holds the directory, there is no ledger and no genesis, the genesis or the
+     *     mechanism differs from the journal's, or replay diverges
+     * @throws IOException if the files cannot be read or written
+     */
+    public LocalLedger open(Path dir) throws IOException {
+      return new LocalLedger(this, Objects.requireNonNull(dir, "dir"), false);
+    }
+
+    /**
+     * Opens the ledger in {@code dir} to read it: no lock, no writes (a torn tail is ignored,
+     * not cut), no blocks, no submissions. Safe while another process appends to it.
+     *
+     * @throws LedgerException as {@link #open}, or if {@code dir} holds no ledger
+     * @throws IOException if the files cannot be read
+     */
+    public LocalLedger openReadOnly(Path dir) throws IOException {
+      return new LocalLedger(this, Objects.requireNonNull(dir, "dir"), true);
+    }
+
+    /**
+     * A ledger with no files at all, for tests, simulations and benchmarks: everything else is
+     * the same, including the block timer unless {@link BlockPolicy#manual()}.
+     *
+     * @throws IllegalStateException if no genesis was given
+     */
+    public LocalLedger openInMemory() {
+      try {
+        return new LocalLedger(this, null, false);
+      } catch (IOException e) {
+        throw new IllegalStateException("an in-memory ledger does no I/O", e);
+      }
+    }
+  }
+}

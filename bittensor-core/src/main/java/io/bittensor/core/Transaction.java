@@ -1,0 +1,230 @@
+package io.bittensor.core;
+
+import java.net.URI;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * What a ledger transaction asks for, before it is signed: register a peer, move tokens, stake,
+ * set weights, or change the rules. {@link SignedTransaction#sign} binds it to a chain, a signer
+ * and a nonce.
+ *
+ * <pre>{@code
+ * Transaction t = Transaction.setWeights(new int[] {0, 3}, new double[] {0.25, 0.75});
+ * SignedTransaction signed = SignedTransaction.sign(me, ledger.chainId(),
+ *     ledger.nextNonce(me.id()), t);
+ * Receipt r = ledger.submit(signed).join();
+ * }</pre>
+ *
+ * <p>The constructors check only what encoding needs (no nulls, matching lengths). Every rule
+ * about values (positive amounts, finite weights, known uids) is the ledger's: it rejects a
+ * transaction that breaks one with a {@link RejectReason} naming the rule, the same whether the
+ * transaction came from this library or from the wire.
+ *
+ * <p>Every implementation is an immutable record, thread-safe.
+ */
+public sealed interface Transaction {
+
+  /** The stable number of this kind of transaction in the encoding (1 to 6). */
+  int type();
+
+  /** Registers the signer's key as a peer reachable at {@code endpoint}. */
+  static Register register(URI endpoint, Modality modality) {
+    return new Register(endpoint, modality, PeerInfo.PROTOCOL_VERSION);
+  }
+
+  /** Registers the signer as the peer {@code info} describes ({@code info.id()} is not sent). */
+  static Register register(PeerInfo info) {
+    return new Register(info.endpoint(), info.modality(), info.version());
+  }
+
+  /** Moves {@code amount} tokens from the signer's balance to {@code to}'s. */
+  static Transfer transfer(PeerId to, long amount) {
+    return new Transfer(to, amount);
+  }
+
+  /** Moves {@code amount} tokens from the signer's balance to its peer's stake. */
+  static AddStake addStake(long amount) {
+    return new AddStake(amount);
+  }
+
+  /** Moves {@code amount} tokens from the signer's peer's stake back to its balance. */
+  static RemoveStake removeStake(long amount) {
+    return new RemoveStake(amount);
+  }
+
+  /** Sets the signer's weight row: {@code weights[k]} on peer {@code uids[k]}. */
+  static SetWeights setWeights(int[] uids, double[] weights) {
+    return new SetWeights(uids, weights);
+  }
+
+  /** Replaces the ledger's rules; only the genesis authority may. */
+  static ChangeParams changeParams(LedgerParams params) {
+    return new ChangeParams(params);
+  }
+
+  /**
+   * Registers the signer as a peer. The ledger rejects a key that is already registered, an
+   * endpoint that is not absolute or longer than 1024 bytes (UTF-8), and a version below 1.
+   *
+   * @param endpoint where the peer listens
+   * @param modality what it accepts
+   * @param version the wire protocol version it speaks
+   */
+  record Register(URI endpoint, Modality modality, int version) implements Transaction {
+    /** Checks for nulls. */
+    public Register {
+      Objects.requireNonNull(endpoint, "endpoint");
+      Objects.requireNonNull(modality, "modality");
+    }
+
+    @Override
+    public int type() {
+      return 1;
+    }
+  }
+
+  /**
+   * Moves tokens between balances. The ledger rejects a non-positive amount and one above the
+   * signer's balance; the recipient's account is opened if it has none.
+   *
+   * @param to the recipient
+   * @param amount whole units, {@code > 0}
+   */
+  record Transfer(PeerId to, long amount) implements Transaction {
+    /** Checks for nulls. */
+    public Transfer {
+      Objects.requireNonNull(to, "to");
+    }
+
+    @Override
+    public int type() {
+      return 2;
+    }
+  }
+
+  /**
+   * Stakes tokens on the signer's own peer. The ledger rejects a non-positive amount, one above
+   * the signer's balance, and a signer with no registered peer.
+   *
+   * @param amount whole units, {@code > 0}
+   */
+  record AddStake(long amount) implements Transaction {
+    @Override
+    public int type() {
+      return 3;
+    }
+  }
+
+  /**
+   * Returns staked tokens to the signer's balance. The ledger rejects a non-positive amount and
+   * one above the peer's stake.
+   *
+   * @param amount whole units, {@code > 0}
+   */
+  record RemoveStake(long amount) implements Transaction {
+    @Override
+    public int type() {
+      return 4;
+    }
+  }
+
+  /**
+   * Sets the signer's weight row, a sparse vector over uids: zeros are dropped and the rest are
+   * scaled to sum 1. The ledger rejects weights that are not finite or negative, uids outside
+   * {@code [0, maxPeers)} or not held by a peer, a uid given twice, fewer non-zero entries than
+   * {@code minAllowedWeights}, and a row sooner than {@code weightsRateLimit} blocks after the
+   * last.
+   *
+   * @param uids the peers weighed; copied
+   * @param weights one per uid; copied
+   */
+  record SetWeights(int[] uids, double[] weights) implements Transaction {
+    /**
+     * Copies the arrays.
+     *
+     * @throws IllegalArgumentException if the arrays differ in length
+     */
+    public SetWeights {
+      Objects.requireNonNull(uids, "uids");
+      Objects.requireNonNull(weights, "weights");
+      if (uids.length != weights.length) {
+        throw new IllegalArgumentException(
+            "uids and weights must have the same length, were " + uids.length + " and "
+                + weights.length);
+      }
+      uids = uids.clone();
+      weights = weights.clone();
+    }
+
+    /** A copy of the uids. */
+    @Override
+    public int[] uids() {
+      return uids.clone();
+    }
+
+    /** A copy of the weights. */
+    @Override
+    public double[] weights() {
+      return weights.clone();
+    }
+
+    /** The number of entries. */
+    public int size() {
+      return uids.length;
+    }
+
+    /** The uid of entry {@code k}. */
+    public int uid(int k) {
+      return uids[k];
+    }
+
+    /** The weight of entry {@code k}. */
+    public double weight(int k) {
+      return weights[k];
+    }
+
+    @Override
+    public int type() {
+      return 5;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof SetWeights s && Arrays.equals(uids, s.uids)
+          && Arrays.equals(weights, s.weights);
+    }
+
+    @Override
+    public int hashCode() {
+      return 31 * Arrays.hashCode(uids) + Arrays.hashCode(weights);
+    }
+
+    @Override
+    public String toString() {
+      if (uids.length > 8) {
+        return "SetWeights[" + uids.length + " entries]";
+      }
+      return "SetWeights[uids=" + Arrays.toString(uids) + ", weights="
+          + Arrays.toString(weights) + "]";
+    }
+  }
+
+  /**
+   * Replaces the ledger's rules for every transaction after it. Only the genesis authority may
+   * send it; the ledger also rejects a {@code maxPeers} below the number of peers registered.
+   *
+   * @param params the new rules
+   */
+  record ChangeParams(LedgerParams params) implements Transaction {
+    /** Checks for nulls. */
+    public ChangeParams {
+      Objects.requireNonNull(params, "params");
+    }
+
+    @Override
+    public int type() {
+      return 6;
+    }
+  }
+}

@@ -1,0 +1,160 @@
+package io.bittensor.core.internal.ledger;
+
+import io.bittensor.core.Genesis;
+import io.bittensor.core.Hash256;
+import io.bittensor.core.PeerId;
+import io.bittensor.core.SignedTransaction;
+import io.bittensor.incentive.Emission;
+import io.bittensor.incentive.PaperParams;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * The payload of a journal record: one block. Its SHA-256 is the block's hash.
+ *
+ * <pre>
+ * u8  kind: 0 genesis, 1 block
+ * i64 number (0 for genesis)
+ * 32  parent hash (zeros for genesis)
+ * i64 timestamp, milliseconds since 1970
+ * genesis: string chainName, i64 createdAt millis, params (5 x i32), u8 has authority [32 key],
+ *          i32 allocation count, count x (32 key, i64 amount), string mechanism name,
+ *          u8 has paper parameters [f64 rho, f64 kappa, u8 emission kind (0 fixed, 1 inflation),
+ *          f64 tau or rate, f64 bondShare, u8 normalizeRows, u8 maskSelfWeights]
+ * block:   i32 transaction count, count x (i32 length, encoded SignedTransaction),
+ *          u8 epoch ran, [32 epoch digest]
+ * </pre>
+ */
+public final class BlockCodec {
+  static final int KIND_GENESIS = 0;
+  static final int KIND_BLOCK = 1;
+
+  private BlockCodec() {}
+
+  /** A decoded block payload. Exactly one of {@code genesis} and {@code transactions} is set. */
+  public record Decoded(int kind, long number, Hash256 parent, long timestamp, Genesis genesis,
+      String mechanism, Optional<PaperParams> paperParams, List<SignedTransaction> transactions,
+      Optional<Hash256> epochDigest) {}
+
+  /**
+   * The genesis block's payload.
+   *
+   * @param mechanism the mechanism's name
+   * @param paper its parameters when it is the paper's mechanism, so that the ledger can reopen
+   *     without being told them; null otherwise
+   */
+  public static byte[] encodeGenesis(Genesis g, String mechanism, PaperParams paper,
+      long timestamp) {
+    ByteWriter w = new ByteWriter(256);
+    w.u8(KIND_GENESIS).i64(0).bytes(Hash256.ZERO.toBytes()).i64(timestamp);
+    w.string(g.chainName()).i64(g.createdAt().toEpochMilli());
+    Codecs.writeParams(w, g.params());
+    w.u8(g.authority().isPresent() ? 1 : 0);
+    g.authority().ifPresent(a -> w.bytes(a.toBytes()));
+    w.i32(g.allocations().size());
+    for (Map.Entry<PeerId, Long> e : g.allocations().entrySet()) {
+      w.bytes(e.getKey().toBytes()).i64(e.getValue());
+    }
+    w.string(mechanism);
+    w.u8(paper == null ? 0 : 1);
+    if (paper != null) {
+      w.f64(paper.rho()).f64(paper.kappa());
+      if (paper.emission() instanceof Emission.Fixed f) {
+        w.u8(0).f64(f.tau());
+      } else {
+        w.u8(1).f64(((Emission.Inflation) paper.emission()).rate());
+      }
+      w.f64(paper.bondShare()).u8(paper.normalizeRows() ? 1 : 0)
+          .u8(paper.maskSelfWeights() ? 1 : 0);
+    }
+    return w.toByteArray();
+  }
+
+  /** A block's payload. */
+  public static byte[] encodeBlock(long number, Hash256 parent, long timestamp,
+      List<SignedTransaction> transactions, Hash256 epochDigest) {
+    int size = 64;
+    for (SignedTransaction t : transactions) {
+      size += 4 + t.encodedLength();
+    }
+    ByteWriter w = new ByteWriter(size);
+    w.u8(KIND_BLOCK).i64(number).bytes(parent.toBytes()).i64(timestamp);
+    w.i32(transactions.size());
+    for (SignedTransaction t : transactions) {
+      w.blob(t.encode());
+    }
+    w.u8(epochDigest == null ? 0 : 1);
+    if (epochDigest != null) {
+      w.bytes(epochDigest.toBytes());
+    }
+    return w.toByteArray();
+  }
+
+  /** The number and parent of a payload, without decoding the rest: for the journal scan. */
+  static long number(byte[] payload) {
+    return new ByteReader(payload, 1, 8).i64("number");
+  }
+
+  static Hash256 parent(byte[] payload) {
+    return Hash256.fromBytes(new ByteReader(payload, 9, 32).bytes(32, "parent"));
+  }
+
+  /**
+   * Decodes a payload.
+   *
+   * @throws IllegalArgumentException if it is not a block this version wrote
+   */
+  public static Decoded decode(byte[] payload) {
+    ByteReader r = new ByteReader(payload);
+    int kind = r.u8("kind");
+    long number = r.i64("number");
+    Hash256 parent = Hash256.fromBytes(r.bytes(32, "parent"));
+    long timestamp = r.i64("timestamp");
+    if (kind == KIND_GENESIS) {
+      String name = r.string("chain name");
+      Instant createdAt = Instant.ofEpochMilli(r.i64("createdAt"));
+      var params = Codecs.readParams(r);
+      Optional<PeerId> authority = r.u8("authority flag") == 1
+          ? Optional.of(PeerId.fromBytes(r.bytes(32, "authority"))) : Optional.empty();
+      int count = r.count(Integer.MAX_VALUE, 40, "allocations");
+      TreeMap<PeerId, Long> allocations = new TreeMap<>();
+      for (int i = 0; i < count; i++) {
+        allocations.put(PeerId.fromBytes(r.bytes(32, "allocation key")), r.i64("amount"));
+      }
+      String mechanism = r.string("mechanism");
+      Optional<PaperParams> paper = Optional.empty();
+      if (r.u8("paper flag") == 1) {
+        double rho = r.f64("rho");
+        double kappa = r.f64("kappa");
+        int emissionKind = r.u8("emission kind");
+        double amount = r.f64("emission");
+        Emission emission = emissionKind == 0 ? Emission.fixed(amount)
+            : Emission.inflation(amount);
+        paper = Optional.of(new PaperParams(rho, kappa, emission, r.f64("bondShare"),
+            r.u8("normalizeRows") == 1, r.u8("maskSelfWeights") == 1));
+      }
+      r.requireEnd("genesis block");
+      return new Decoded(kind, number, parent, timestamp,
+          new Genesis(name, createdAt, params, authority, allocations), mechanism, paper, null,
+          Optional.empty());
+    }
+    if (kind != KIND_BLOCK) {
+      throw new IllegalArgumentException("unknown block kind " + kind);
+    }
+    int count = r.count(Integer.MAX_VALUE, 4, "transactions");
+    List<SignedTransaction> txs = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      txs.add(SignedTransaction.decode(
+          r.blob(SignedTransaction.MAX_ENCODED_LENGTH, "transaction " + i)));
+    }
+    Optional<Hash256> digest = r.u8("epoch flag") == 1
+        ? Optional.of(Hash256.fromBytes(r.bytes(32, "epoch digest"))) : Optional.empty();
+    r.requireEnd("block");
+    return new Decoded(kind, number, parent, timestamp, null, null, Optional.empty(), txs,
+        digest);
+  }
+}

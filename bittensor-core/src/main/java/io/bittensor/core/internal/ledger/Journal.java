@@ -1,0 +1,374 @@
+package io.bittensor.core.internal.ledger;
+
+import io.bittensor.core.Hash256;
+import io.bittensor.core.LedgerException;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.zip.CRC32C;
+
+/**
+ * The append-only journal of blocks: one file, a versioned header, then one length-prefixed,
+ * checksummed record per block, each block naming its parent's hash.
+ *
+ * <pre>
+ * header  8  magic "BTLEDGER"
+ *         u16 format major version (1), u16 minor version (0)
+ *         u32 CRC32C of the 12 bytes above
+ * record  u32 payload length (at most 256 MiB)
+ *         u32 CRC32C of the payload
+ *         u32 CRC32C of the 8 bytes above (so a damaged length is never trusted)
+ *         payload: a block ({@link BlockCodec}); its SHA-256 is the block's hash
+ * </pre>
+ *
+ * <p>All integers are big-endian. Block 0 is the genesis block; block {@code n}'s parent hash is
+ * block {@code n-1}'s hash. Opening scans the whole file: a tail that ends mid-record, or a last
+ * record whose payload fails its checksum, or trailing zeros, is a torn write (the crash came
+ * before the fsync, so nothing in it was acknowledged) and is cut off. A record header that
+ * fails its checksum is torn only if no whole record follows it. Any other damage (a bad
+ * checksum with records after it, a broken hash chain, a number out of sequence) refuses to
+ * open with a {@link CorruptJournalException} naming the block.
+ *
+ * <p>Not thread-safe: {@code LocalLedger} appends from one thread at a time.
+ */
+public final class Journal implements Closeable {
+  /** The journal's file name inside a ledger's data directory. */
+  public static final String FILE_NAME = "journal.btl";
+
+  static final byte[] MAGIC = "BTLEDGER".getBytes(StandardCharsets.US_ASCII);
+  static final int MAJOR = 1;
+  static final int MINOR = 0;
+  static final int HEADER_LENGTH = 16;
+  static final int RECORD_HEADER_LENGTH = 12;
+  static final int MAX_PAYLOAD = 256 << 20;
+
+  private final Path file;
+  private final FileChannel channel;
+  private long size;
+
+  private Journal(Path file, FileChannel channel, long size) {
+    this.file = file;
+    this.channel = channel;
+    this.size = size;
+  }
+
+  /** What a scan found: every block's place, where the valid part ends, what was torn. */
+  public record Scan(long[] offsets, Hash256 lastHash, Map<Long, Hash256> hashes,
+      long validEnd, long fileSize) {
+    /** The number of the last valid block. */
+    public long lastNumber() {
+      return offsets.length - 1;
+    }
+
+    /** The payload length of block {@code number}. */
+    int length(int number) {
+      long end = number + 1 < offsets.length ? offsets[number + 1] : validEnd;
+      return (int) (end - offsets[number] - RECORD_HEADER_LENGTH);
+    }
+
+    /** Bytes after the valid part: a torn write. */
+    public long tornBytes() {
+      return fileSize - validEnd;
+    }
+  }
+
+  /** A journal whose file cannot be trusted; the message names the block and offset. */
+  public static final class CorruptJournalException extends LedgerException {
+    private static final long serialVersionUID = 1L;
+
+    CorruptJournalException(Path file, String message) {
+      super("journal " + file + " is corrupt: " + message
+          + "; refusing to open (restore it from a copy, or truncate it before this block by"
+          + " hand to drop it and everything after)");
+    }
+  }
+
+  /**
+   * Creates a journal holding only the genesis block, whole or not at all: written to a
+   * temporary file, fsync'ed, renamed into place, and the directory fsync'ed.
+   *
+   * @throws IOException if the file cannot be written
+   */
+  public static void create(Path file, byte[] genesisPayload) throws IOException {
+    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE,
+        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+      ByteBuffer header = ByteBuffer.allocate(HEADER_LENGTH);
+      header.put(MAGIC).putShort((short) MAJOR).putShort((short) MINOR);
+      header.putInt(crc(header.array(), 0, 12));
+      header.flip();
+      writeFully(ch, header);
+      writeFully(ch, record(genesisPayload));
+      ch.force(true);
+    }
+    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+    syncDirectory(file.toAbsolutePath().getParent());
+  }
+
+  /**
+   * Scans and verifies the whole journal.
+   *
+   * @param wantHashes block numbers whose hashes the caller needs (snapshot candidates)
+   * @throws CorruptJournalException if the header or a record before the tail is damaged, or the
+   *     hash chain is broken
+   * @throws IOException if the file cannot be read
+   */
+  public static Scan scan(Path file, Set<Long> wantHashes) throws IOException {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      long fileSize = ch.size();
+      if (fileSize < HEADER_LENGTH) {
+        throw new CorruptJournalException(file, "the file has " + fileSize
+            + " bytes, fewer than its 16-byte header");
+      }
+      ByteBuffer header = readAt(ch, 0, HEADER_LENGTH);
+      byte[] h = header.array();
+      if (!Arrays.equals(h, 0, 8, MAGIC, 0, 8)) {
+        throw new CorruptJournalException(file, "it does not start with \"BTLEDGER\"");
+      }
+      if (crc(h, 0, 12) != header.getInt(12)) {
+        throw new CorruptJournalException(file, "its header fails its checksum");
+      }
+      int major = header.getShort(8) & 0xffff;
+      if (major != MAJOR) {
+        throw new LedgerException("journal " + file + " has format version " + major
+            + "; this library reads version " + MAJOR);
+      }
+      LongList offsets = new LongList();
+      Map<Long, Hash256> hashes = new HashMap<>();
+      Hash256 previous = Hash256.ZERO;
+      long pos = HEADER_LENGTH;
+      while (pos < fileSize) {
+        long number = offsets.size();
+        long left = fileSize - pos;
+        if (left < RECORD_HEADER_LENGTH) {
+          break; // torn: part of a record header
+        }
+        ByteBuffer rh = readAt(ch, pos, RECORD_HEADER_LENGTH);
+        if (crc(rh.array(), 0, 8) != rh.getInt(8)) {
+          // Torn only if nothing valid follows: one append writes one record, so a torn write
+          // is at most one record long and is the last thing in the file.
+          if (left > MAX_PAYLOAD + RECORD_HEADER_LENGTH || validRecordAfter(ch, pos, fileSize)) {
+            throw new CorruptJournalException(file, "the record header of block " + number
+                + " at offset " + pos + " fails its checksum");
+          }
+          break; // torn: a partly written header, or zeros where the record should be
+        }
+        int length = rh.getInt(0);
+        if (length < 0 || length > MAX_PAYLOAD) {
+          throw new CorruptJournalException(file, "block " + number + " at offset " + pos
+              + " claims " + Integer.toUnsignedString(length) + " bytes");
+        }
+        if (left - RECORD_HEADER_LENGTH < length) {
+          break; // torn: part of a payload
+        }
+        byte[] payload = readAt(ch, pos + RECORD_HEADER_LENGTH, length).array();
+        long end = pos + RECORD_HEADER_LENGTH + length;
+        if (crc(payload, 0, length) != rh.getInt(4)) {
+          if (end == fileSize) {
+            break; // torn: the last record, never acknowledged
+          }
+          throw new CorruptJournalException(file, "block " + number + " at offset " + pos
+              + " fails its checksum");
+        }
+        checkLink(file, payload, number, previous, pos);
+        previous = Hash256.of(payload);
+        if (wantHashes.contains(number)) {
+          hashes.put(number, previous);
+        }
+        offsets.add(pos);
+        pos = end;
+      }
+      if (offsets.size() == 0) {
+        throw new CorruptJournalException(file, "it holds no genesis block");
+      }
+      return new Scan(offsets.toArray(), previous, hashes, pos, fileSize);
+    }
+  }
+
+  private static void checkLink(Path file, byte[] payload, long number, Hash256 previous,
+      long pos) throws CorruptJournalException {
+    long stated;
+    Hash256 parent;
+    try {
+      stated = BlockCodec.number(payload);
+      parent = BlockCodec.parent(payload);
+    } catch (IllegalArgumentException e) {
+      throw new CorruptJournalException(file, "block " + number + " at offset " + pos
+          + " is too short to be a block");
+    }
+    if (stated != number) {
+      throw new CorruptJournalException(file, "block " + number + " at offset " + pos
+          + " says it is block " + stated);
+    }
+    if (!parent.equals(previous)) {
+      throw new CorruptJournalException(file, "the hash chain breaks at block " + number
+          + " (offset " + pos + "): its parent hash " + parent.toShortHex()
+          + "... is not block " + (number - 1) + "'s hash " + previous.toShortHex() + "...");
+    }
+  }
+
+  /**
+   * Opens a scanned journal for appending after its valid part, cutting off a torn tail first
+   * (and fsync'ing the cut).
+   *
+   * @throws IOException if the file cannot be opened or truncated
+   */
+  public static Journal openForAppend(Path file, Scan scan) throws IOException {
+    FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    try {
+      if (ch.size() > scan.validEnd()) {
+        ch.truncate(scan.validEnd());
+        ch.force(true);
+      }
+      ch.position(scan.validEnd());
+      return new Journal(file, ch, scan.validEnd());
+    } catch (IOException | RuntimeException e) {
+      ch.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Reads the payload of a scanned block.
+   *
+   * @throws IOException if the file cannot be read
+   */
+  public static byte[] read(Path file, Scan scan, long number) throws IOException {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      return read(ch, scan, number);
+    }
+  }
+
+  /** Reads the payload of a scanned block through an open channel. */
+  public static byte[] read(FileChannel ch, Scan scan, long number) throws IOException {
+    int i = Math.toIntExact(number);
+    return readAt(ch, scan.offsets()[i] + RECORD_HEADER_LENGTH, scan.length(i)).array();
+  }
+
+  /**
+   * Appends a block and forces it to disk (fdatasync) before returning.
+   *
+   * @throws IOException if the write or the fsync fails; the journal must not be used again
+   */
+  public void append(byte[] payload) throws IOException {
+    ByteBuffer rec = record(payload);
+    int n = rec.remaining();
+    writeFully(channel, rec);
+    channel.force(false);
+    size += n;
+  }
+
+  /** The journal's length in bytes: where the next record goes. */
+  public long size() {
+    return size;
+  }
+
+  /** The journal's file. */
+  public Path file() {
+    return file;
+  }
+
+  @Override
+  public void close() throws IOException {
+    channel.close();
+  }
+
+  static ByteBuffer record(byte[] payload) {
+    if (payload.length > MAX_PAYLOAD) {
+      throw new IllegalArgumentException("a block may have at most " + MAX_PAYLOAD
+          + " bytes, had " + payload.length);
+    }
+    ByteBuffer rec = ByteBuffer.allocate(RECORD_HEADER_LENGTH + payload.length);
+    rec.putInt(payload.length).putInt(crc(payload, 0, payload.length));
+    rec.putInt(crc(rec.array(), 0, 8));
+    rec.put(payload);
+    rec.flip();
+    return rec;
+  }
+
+  static int crc(byte[] b, int offset, int length) {
+    CRC32C c = new CRC32C();
+    c.update(b, offset, length);
+    return (int) c.getValue();
+  }
+
+  /** True when a whole, checksummed record starts anywhere in {@code (from, to)}. */
+  private static boolean validRecordAfter(FileChannel ch, long from, long to)
+      throws IOException {
+    byte[] b = readAt(ch, from, (int) (to - from)).array();
+    ByteBuffer view = ByteBuffer.wrap(b);
+    for (int q = 1; q + RECORD_HEADER_LENGTH <= b.length; q++) {
+      if (crc(b, q, 8) != view.getInt(q + 8)) {
+        continue;
+      }
+      int length = view.getInt(q);
+      if (length >= 0 && (long) q + RECORD_HEADER_LENGTH + length <= b.length
+          && crc(b, q + RECORD_HEADER_LENGTH, length) == view.getInt(q + 4)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static ByteBuffer readAt(FileChannel ch, long pos, int length) throws IOException {
+    ByteBuffer buf = ByteBuffer.allocate(length);
+    while (buf.hasRemaining()) {
+      int n = ch.read(buf, pos + buf.position());
+      if (n < 0) {
+        throw new IOException("unexpected end of file at " + (pos + buf.position()));
+      }
+    }
+    buf.flip();
+    return buf;
+  }
+
+  static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
+    while (buf.hasRemaining()) {
+      ch.write(buf);
+    }
+  }
+
+  /** Forces a directory's entries to disk, so a new or renamed file survives a crash. */
+  static void syncDirectory(Path dir) throws IOException {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    } catch (IOException e) {
+      // Some platforms cannot open directories; on Linux this works and matters.
+      if (System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).contains("win")) {
+        return;
+      }
+      throw e;
+    }
+  }
+
+  /** A growable long array. */
+  static final class LongList {
+    private long[] a = new long[64];
+    private int n;
+
+    void add(long v) {
+      if (n == a.length) {
+        a = Arrays.copyOf(a, 2 * n);
+      }
+      a[n++] = v;
+    }
+
+    int size() {
+      return n;
+    }
+
+    long[] toArray() {
+      return Arrays.copyOf(a, n);
+    }
+  }
+}

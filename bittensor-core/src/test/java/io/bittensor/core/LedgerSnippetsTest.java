@@ -1,0 +1,64 @@
+package io.bittensor.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The examples of {@code docs/ledger.md} and {@link LocalLedger}'s class doc, compiled and run. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class LedgerSnippetsTest {
+  @TempDir Path tmp;
+
+  @Test
+  void theDocsExampleRuns() throws IOException {
+    Path dataDir = tmp.resolve("ledger-data");
+    // --- docs/ledger.md, first example
+    Keypair alice = Keypair.generate();
+    Genesis genesis = Genesis.builder()
+        .params(LedgerParams.defaults().withEpochLength(10))
+        .allocate(alice.id(), 1_000_000)                 // tokens, in whole units
+        .build();
+    try (LocalLedger ledger = LocalLedger.builder()
+            .genesis(genesis)                            // only when creating; omit to reopen
+            .blocks(BlockPolicy.every(Duration.ofMillis(20)))
+            .open(dataDir)) {
+      ledger.submit(alice, Transaction.register(URI.create("http://10.0.0.7:8091"),
+          Modality.TEXT)).join();                        // returns once its block is on disk
+      ledger.submit(alice, Transaction.addStake(500_000)).join();
+      Metagraph m = ledger.metagraph();
+      int uid = m.uid(alice.id()).orElseThrow();
+      // ---
+      assertEquals(0, uid);
+      assertEquals(500_000, m.stake(uid));
+    }
+    try (LocalLedger reopened = LocalLedger.builder().blocks(BlockPolicy.manual())
+        .open(dataDir)) {
+      assertEquals(500_000, reopened.metagraph().stake(0));
+    }
+  }
+
+  @Test
+  void theClassDocExampleRuns() throws IOException {
+    Keypair alice = Keypair.generate();
+    // --- LocalLedger's class doc
+    Genesis genesis = Genesis.builder().allocate(alice.id(), 1_000_000).build();
+    try (LocalLedger ledger = LocalLedger.builder()
+        .genesis(genesis)                          // only when creating; omit to reopen
+        .blocks(BlockPolicy.manual())              // or every(Duration.ofSeconds(1)), the default
+        .open(tmp.resolve("ledger-data"))) {
+      var r = ledger.submit(alice, Transaction.register(URI.create("http://a:8091"),
+          Modality.TEXT));
+      ledger.produceBlock();                       // seals, fsyncs, completes r
+      assertEquals(1, ledger.metagraph().size());
+      // ---
+      assertEquals(1, r.join().block());
+    }
+  }
+}

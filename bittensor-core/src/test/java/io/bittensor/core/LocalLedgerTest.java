@@ -1,0 +1,503 @@
+package io.bittensor.core;
+
+import static io.bittensor.core.testing.LedgerFixtures.endpoint;
+import static io.bittensor.core.testing.LedgerFixtures.key;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.internal.ledger.Journal;
+import io.bittensor.core.internal.ledger.Snapshots;
+import io.bittensor.core.testing.LedgerFixtures;
+import io.bittensor.core.testing.RandomTransactions;
+import io.bittensor.incentive.IncentiveMechanism;
+import io.bittensor.incentive.PaperParams;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.zip.CRC32C;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What {@link LocalLedger} adds to the contract: its journal, snapshots, recovery, limits. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class LocalLedgerTest {
+  @TempDir Path tmp;
+  private Path dir;
+  private Genesis genesis;
+
+  @BeforeEach
+  void setUp() {
+    dir = tmp.resolve("ledger");
+    genesis = LedgerFixtures.genesis(new LedgerParams(3, 6, 2, 1, 0), 6);
+  }
+
+  private LocalLedger.Builder builder() {
+    return LocalLedger.builder().genesis(genesis).mechanism(LedgerContract.mechanism())
+        .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual()).snapshotEvery(0);
+  }
+
+  /** Runs {@code blocks} blocks of random transactions; returns the state hash after each. */
+  private static List<Hash256> fill(LocalLedger ledger, int blocks, long seed)
+      throws IOException {
+    RandomTransactions txs = new RandomTransactions(seed, 8);
+    List<Hash256> hashes = new ArrayList<>();
+    for (int b = 0; b < blocks; b++) {
+      for (int i = 0; i < 3; i++) {
+        ledger.submit(txs.next(ledger));
+      }
+      ledger.produceBlock();
+      hashes.add(ledger.stateHash());
+    }
+    return hashes;
+  }
+
+  private Path journal() {
+    return dir.resolve(Journal.FILE_NAME);
+  }
+
+  private Journal.Scan scan() throws IOException {
+    return Journal.scan(journal(), Set.of());
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Reopening
+
+  @Test
+  void reopeningReplaysToTheSameStateWithOrWithoutSnapshots() throws IOException {
+    List<Hash256> hashes;
+    Metagraph before;
+    try (LocalLedger ledger = builder().snapshotEvery(4).open(dir)) {
+      hashes = fill(ledger, 14, 1);
+      before = ledger.metagraph();
+    }
+    assertEquals(List.of(12L, 8L), Snapshots.list(dir), "the newest two are kept");
+    try (LocalLedger reopened = builder().open(dir)) {
+      assertEquals(hashes.get(13), reopened.stateHash());
+      Metagraph after = reopened.metagraph();
+      assertEquals(before.block(), after.block());
+      assertEquals(before.peers(), after.peers());
+      assertEquals(before.weights(), after.weights());
+      assertEquals(before.bonds(), after.bonds());
+      assertEquals(before.lastEpoch(), after.lastEpoch());
+    }
+    for (long s : Snapshots.list(dir)) {
+      Files.delete(dir.resolve(String.format("snapshot-%020d.bin", s)));
+    }
+    try (LocalLedger replayed = LocalLedger.builder().mechanism(LedgerContract.mechanism())
+        .blocks(BlockPolicy.manual()).open(dir)) {
+      assertEquals(hashes.get(13), replayed.stateHash(), "replayed from genesis");
+    }
+  }
+
+  @Test
+  void aDamagedSnapshotIsSkippedAndTheJournalReplayedInstead() throws IOException {
+    List<Hash256> hashes;
+    try (LocalLedger ledger = builder().snapshotEvery(3).open(dir)) {
+      hashes = fill(ledger, 7, 2);
+    }
+    Path newest = dir.resolve(String.format("snapshot-%020d.bin", 6));
+    flipByte(newest, 70);
+    try (LocalLedger reopened = builder().open(dir)) {
+      assertEquals(hashes.get(6), reopened.stateHash());
+    }
+  }
+
+  @Test
+  void aLedgerGoesOnAfterReopeningAndKeepsTheChain() throws IOException {
+    Block last;
+    try (LocalLedger ledger = builder().open(dir)) {
+      fill(ledger, 3, 3);
+      last = ledger.metagraph().block();
+    }
+    try (LocalLedger ledger = builder().open(dir)) {
+      Block next = ledger.produceBlock();
+      assertEquals(last.number() + 1, next.number());
+      assertEquals(last.hash(), next.parent());
+    }
+    assertEquals(4, scan().lastNumber());
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Torn tails and corruption
+
+  @Test
+  void aTornTailIsCutWhereverTheCrashInterruptedTheWrite() throws IOException {
+    List<Hash256> hashes;
+    try (LocalLedger ledger = builder().open(dir)) {
+      hashes = fill(ledger, 5, 4);
+    }
+    Journal.Scan full = scan();
+    long start = full.offsets()[5];
+    long end = full.validEnd();
+    byte[] whole = Files.readAllBytes(journal());
+    long stride = Math.max(1, (end - start) / 40);
+    for (long cut = start + 1; cut < end; cut += stride) {
+      Files.write(journal(), java.util.Arrays.copyOf(whole, (int) cut));
+      try (LocalLedger reopened = builder().open(dir)) {
+        assertEquals(4, reopened.metagraph().block().number(), "cut at " + cut);
+        assertEquals(hashes.get(3), reopened.stateHash(), "cut at " + cut);
+      }
+      assertEquals(start, Files.size(journal()), "the torn part was cut off at " + cut);
+    }
+  }
+
+  @Test
+  void trailingZerosAndAHalfWrittenLastRecordAreTorn() throws IOException {
+    Hash256 hash;
+    try (LocalLedger ledger = builder().open(dir)) {
+      fill(ledger, 3, 5);
+      hash = ledger.stateHash();
+    }
+    long size = Files.size(journal());
+    Files.write(journal(), new byte[4096], StandardOpenOption.APPEND);
+    try (LocalLedger reopened = builder().open(dir)) {
+      assertEquals(hash, reopened.stateHash());
+    }
+    assertEquals(size, Files.size(journal()));
+    // A whole last record whose payload was only partly persisted: its checksum fails.
+    Journal.Scan s = scan();
+    flipByte(journal(), s.offsets()[3] + 40);
+    try (LocalLedger reopened = builder().open(dir)) {
+      assertEquals(2, reopened.metagraph().block().number());
+    }
+  }
+
+  @Test
+  void aBadChecksumInTheMiddleRefusesToOpenNamingTheBlock() throws IOException {
+    try (LocalLedger ledger = builder().open(dir)) {
+      fill(ledger, 6, 6);
+    }
+    Journal.Scan s = scan();
+    flipByte(journal(), s.offsets()[3] + 12 + 20);
+    LedgerException e = assertThrows(LedgerException.class, () -> builder().open(dir));
+    assertTrue(e.getMessage().contains("block 3 at offset " + s.offsets()[3]), e.getMessage());
+    assertTrue(e.getMessage().contains("checksum"), e.getMessage());
+    assertEquals(s.validEnd(), Files.size(journal()), "a corrupt journal is never cut");
+  }
+
+  @Test
+  void aDamagedRecordHeaderInTheMiddleRefusesToOpen() throws IOException {
+    try (LocalLedger ledger = builder().open(dir)) {
+      fill(ledger, 6, 7);
+    }
+    Journal.Scan s = scan();
+    flipByte(journal(), s.offsets()[2] + 1);
+    LedgerException e = assertThrows(LedgerException.class, () -> builder().open(dir));
+    assertTrue(e.getMessage().contains("record header of block 2"), e.getMessage());
+  }
+
+  @Test
+  void aBrokenHashChainRefusesToOpenNamingTheBlock() throws IOException {
+    try (LocalLedger ledger = builder().open(dir)) {
+      fill(ledger, 6, 8);
+    }
+    Journal.Scan s = scan();
+    // Change block 4's parent hash and fix up its checksums: only the chain can tell.
+    long at = s.offsets()[4];
+    try (RandomAccessFile f = new RandomAccessFile(journal().toFile(), "rw")) {
+      int length = (int) (s.offsets()[5] - at - 12);
+      byte[] payload = new byte[length];
+      f.seek(at + 12);
+      f.readFully(payload);
+      payload[9] ^= 1;   // the first byte of the parent hash
+      ByteBuffer header = ByteBuffer.allocate(12).putInt(length).putInt(crc(payload, 0, length));
+      header.putInt(crc(header.array(), 0, 8));
+      f.seek(at);
+      f.write(header.array());
+      f.write(payload);
+    }
+    LedgerException e = assertThrows(LedgerException.class, () -> builder().open(dir));
+    assertTrue(e.getMessage().contains("hash chain breaks at block 4"), e.getMessage());
+  }
+
+  @Test
+  void aFileThatIsNotAJournalRefusesToOpen() throws IOException {
+    Files.createDirectories(dir);
+    Files.writeString(journal(), "not a ledger journal at all");
+    LedgerException e = assertThrows(LedgerException.class, () -> builder().open(dir));
+    assertTrue(e.getMessage().contains("BTLEDGER"), e.getMessage());
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Opening rules
+
+  @Test
+  void aSecondOpenIsRefusedButAReadOnlyOneWorks() throws IOException {
+    try (LocalLedger ledger = builder().open(dir)) {
+      fill(ledger, 2, 9);
+      LedgerException e = assertThrows(LedgerException.class, () -> builder().open(dir));
+      assertTrue(e.getMessage().contains("already open"), e.getMessage());
+      try (LocalLedger reader = LocalLedger.builder().mechanism(LedgerContract.mechanism())
+          .openReadOnly(dir)) {
+        assertEquals(ledger.stateHash(), reader.stateHash());
+        assertThrows(IllegalStateException.class, reader::produceBlock);
+        assertThrows(IllegalStateException.class,
+            () -> reader.submit(key(0), Transaction.addStake(1)));
+      }
+    }
+  }
+
+  @Test
+  void aReadOnlyOpenIgnoresATornTailWithoutCuttingIt() throws IOException {
+    try (LocalLedger ledger = builder().open(dir)) {
+      fill(ledger, 2, 10);
+    }
+    Files.write(journal(), new byte[] {0, 0, 0, 9, 1}, StandardOpenOption.APPEND);
+    long size = Files.size(journal());
+    try (LocalLedger reader = builder().openReadOnly(dir)) {
+      assertEquals(2, reader.metagraph().block().number());
+    }
+    assertEquals(size, Files.size(journal()));
+  }
+
+  @Test
+  void anotherGenesisOrMechanismIsRefused() throws IOException {
+    try (LocalLedger ledger = builder().open(dir)) {
+      ledger.produceBlock();
+    }
+    Genesis other = LedgerFixtures.genesis(new LedgerParams(3, 7, 2, 1, 0), 6);
+    LedgerException g = assertThrows(LedgerException.class,
+        () -> builder().genesis(other).open(dir));
+    assertTrue(g.getMessage().contains("another genesis"), g.getMessage());
+    IncentiveMechanism renamed = new IncentiveMechanism() {
+      @Override
+      public String name() {
+        return "other";
+      }
+
+      @Override
+      public io.bittensor.incentive.EpochResult step(io.bittensor.incentive.NetworkState s) {
+        throw new UnsupportedOperationException();
+      }
+    };
+    LedgerException m = assertThrows(LedgerException.class,
+        () -> builder().mechanism(renamed).open(dir));
+    assertTrue(m.getMessage().contains("\"paper\""), m.getMessage());
+  }
+
+  @Test
+  void aLedgerReopensWithThePaperParametersItRecordedOrRefusesOthers() throws IOException {
+    IncentiveMechanism tau1234 = IncentiveMechanism.paper(PaperParams.defaults().withTau(1234));
+    Hash256 hash;
+    try (LocalLedger ledger = builder().mechanism(tau1234).open(dir)) {
+      fill(ledger, 4, 11);
+      hash = ledger.stateHash();
+    }
+    try (LocalLedger reopened = LocalLedger.builder().blocks(BlockPolicy.manual()).open(dir)) {
+      assertEquals(hash, reopened.stateHash());
+    }
+    IncentiveMechanism tau7 = IncentiveMechanism.paper(PaperParams.defaults().withTau(7));
+    LedgerException e = assertThrows(LedgerException.class,
+        () -> builder().mechanism(tau7).open(dir));
+    assertTrue(e.getMessage().contains("omit mechanism"), e.getMessage());
+  }
+
+  /** The paper's mechanism under another name, so that its parameters are not recorded. */
+  private static IncentiveMechanism custom(double tau) {
+    IncentiveMechanism paper = IncentiveMechanism.paper(PaperParams.defaults().withTau(tau));
+    return new IncentiveMechanism() {
+      @Override
+      public String name() {
+        return "custom";
+      }
+
+      @Override
+      public io.bittensor.incentive.EpochResult step(io.bittensor.incentive.NetworkState s) {
+        return paper.step(s);
+      }
+    };
+  }
+
+  @Test
+  void replayWithAMechanismThatComputesOtherwiseIsDetected() throws IOException {
+    Hash256 hash;
+    try (LocalLedger ledger = builder().mechanism(custom(1000)).open(dir)) {
+      fill(ledger, 9, 11);
+      hash = ledger.stateHash();
+    }
+    LedgerException none = assertThrows(LedgerException.class,
+        () -> LocalLedger.builder().open(dir));
+    assertTrue(none.getMessage().contains("pass it to mechanism"), none.getMessage());
+    LedgerException e = assertThrows(LedgerException.class,
+        () -> builder().mechanism(custom(7)).open(dir));
+    assertTrue(e.getMessage().contains("another result"), e.getMessage());
+    try (LocalLedger same = builder().mechanism(custom(1000)).open(dir)) {
+      assertEquals(hash, same.stateHash());
+    }
+  }
+
+  @Test
+  void aDirectoryWithoutALedgerNeedsAGenesis() {
+    LedgerException e = assertThrows(LedgerException.class,
+        () -> LocalLedger.builder().open(dir));
+    assertTrue(e.getMessage().contains("no genesis"), e.getMessage());
+    assertThrows(IllegalStateException.class, () -> LocalLedger.builder().openInMemory());
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Limits and timers
+
+  @Test
+  void tooManyWaitingTransactionsAreBusyUntilTheNextBlock() throws IOException {
+    try (LocalLedger ledger = builder().maxPendingTransactions(2).openInMemory()) {
+      Hash256 chain = ledger.chainId();
+      Keypair k = key(0);
+      ledger.submit(SignedTransaction.sign(k, chain, 0, Transaction.transfer(key(2).id(), 1)));
+      ledger.submit(SignedTransaction.sign(k, chain, 1, Transaction.transfer(key(1).id(), 1)));
+      Hash256 before = ledger.stateHash();
+      CompletableFuture<Receipt> third = ledger.submit(
+          SignedTransaction.sign(k, chain, 2, Transaction.transfer(key(1).id(), 1)));
+      TransactionRejectedException busy = assertInstanceOf(TransactionRejectedException.class,
+          LedgerContract.cause(third));
+      assertEquals(RejectReason.BUSY, busy.reason());
+      assertTrue(busy.retryable());
+      assertEquals(before, ledger.stateHash());
+      ledger.produceBlock();
+      CompletableFuture<Receipt> again = ledger.submit(
+          SignedTransaction.sign(k, chain, 2, Transaction.transfer(key(1).id(), 1)));
+      assertFalse(again.isDone(), "accepted, waiting for its block");
+    }
+  }
+
+  @Test
+  void aTimedLedgerSealsBlocksByItselfOnTheGivenScheduler() throws Exception {
+    ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
+    try {
+      LocalLedger ledger = builder().blocks(BlockPolicy.every(Duration.ofMillis(20)))
+          .scheduler(scheduler).open(dir);
+      Receipt r = ledger.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT))
+          .get(20, TimeUnit.SECONDS);
+      assertTrue(r.block() >= 1);
+      ledger.close();
+      long after = Journal.scan(journal(), Set.of()).lastNumber();
+      Thread.sleep(100);
+      assertEquals(after, Journal.scan(journal(), Set.of()).lastNumber(), "no blocks after close");
+      assertFalse(scheduler.isShutdown(), "the caller's scheduler stays open");
+    } finally {
+      scheduler.shutdownNow();
+      assertTrue(scheduler.awaitTermination(10, TimeUnit.SECONDS));
+    }
+  }
+
+  @Test
+  void aTimedLedgerWithItsOwnThreadStopsItOnClose() throws Exception {
+    LocalLedger ledger = builder().blocks(BlockPolicy.every(Duration.ofMillis(10))).open(dir);
+    ledger.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT))
+        .get(20, TimeUnit.SECONDS);
+    ledger.close();
+    for (int i = 0; i < 100 && blockThreadAlive(); i++) {
+      Thread.sleep(50);
+    }
+    assertFalse(blockThreadAlive(), "the ledger's own timer thread ends");
+  }
+
+  private static boolean blockThreadAlive() {
+    return Thread.getAllStackTraces().keySet().stream()
+        .anyMatch(t -> t.getName().equals("bittensor-ledger-blocks") && t.isAlive());
+  }
+
+  @Test
+  void epochsOverUnchangedWeightsKeepTheBondsOnTheWeightsPattern() throws IOException {
+    try (LocalLedger ledger = builder().openInMemory()) {
+      for (int i = 0; i < 3; i++) {
+        ledger.submit(key(i), Transaction.register(endpoint(i), Modality.TEXT));
+      }
+      ledger.produceBlock();
+      for (int i = 0; i < 3; i++) {
+        ledger.submit(key(i), Transaction.addStake(100));
+        ledger.submit(key(i), Transaction.setWeights(new int[] {(i + 1) % 3}, new double[] {1}));
+      }
+      ledger.produceBlocks(6);   // epochs after blocks 3 and 6
+      Metagraph m = ledger.metagraph();
+      io.bittensor.incentive.CsrMatrix w = (io.bittensor.incentive.CsrMatrix) m.weights();
+      io.bittensor.incentive.CsrMatrix b = (io.bittensor.incentive.CsrMatrix) m.bonds();
+      assertTrue(b.sharesPatternWith(w), "the mechanism's fast path applies");
+      assertTrue(b.get(0, 1) > 0);
+    }
+  }
+
+  @Test
+  void stateHashesDifferForDifferentStates() throws IOException {
+    try (LocalLedger a = builder().openInMemory(); LocalLedger b = builder().openInMemory()) {
+      assertEquals(a.stateHash(), b.stateHash());
+      a.submit(key(0), Transaction.transfer(key(1).id(), 1));
+      assertNotEquals(a.stateHash(), b.stateHash());
+      b.submit(key(0), Transaction.transfer(key(1).id(), 1));
+      assertEquals(a.stateHash(), b.stateHash());
+      a.produceBlock();
+      assertNotEquals(a.stateHash(), b.stateHash(), "the height is part of the state");
+    }
+  }
+
+  @Test
+  void closingWaitsForNothingAndFailsWaitingTransactionsAsNotInTheLedger() throws IOException {
+    LocalLedger ledger = builder().open(dir);
+    CompletableFuture<Receipt> f = ledger.submit(key(0), Transaction.transfer(key(1).id(), 1));
+    assertFalse(f.isDone());
+    ledger.close();
+    CompletionException e = assertThrows(CompletionException.class, f::join);
+    assertTrue(e.getCause().getMessage().contains("not in the ledger"));
+    try (LocalLedger reopened = builder().open(dir)) {
+      assertEquals(0, reopened.nextNonce(key(0).id()), "it was never durable");
+    }
+  }
+
+  @Test
+  void aFailedJournalWriteFailsTheBlockAndEveryLaterTransaction() throws IOException {
+    LocalLedger ledger = builder().open(dir);
+    CompletableFuture<Receipt> f = ledger.submit(key(0), Transaction.transfer(key(1).id(), 5));
+    Thread.currentThread().interrupt();   // Java's file channels close on interrupt
+    try {
+      LedgerException e = assertThrows(LedgerException.class, ledger::produceBlock);
+      assertTrue(e.getMessage().contains("cannot write block 1"), e.getMessage());
+    } finally {
+      Thread.interrupted();
+    }
+    Throwable cause = LedgerContract.cause(f);
+    assertInstanceOf(LedgerException.class, cause);
+    assertFalse(cause instanceof TransactionRejectedException);
+    CompletableFuture<Receipt> later = ledger.submit(key(2), Transaction.transfer(key(1).id(), 5));
+    assertTrue(LedgerContract.cause(later).getMessage().contains("failed"));
+    assertThrows(LedgerException.class, ledger::produceBlock);
+    ledger.close();
+    try (LocalLedger reopened = builder().open(dir)) {
+      assertEquals(0, reopened.metagraph().block().number());
+      assertEquals(0, reopened.nextNonce(key(0).id()), "never acknowledged, never durable");
+      reopened.submit(key(0), Transaction.transfer(key(1).id(), 5));
+      assertEquals(1, reopened.produceBlock().number());
+    }
+  }
+
+  private static void flipByte(Path file, long at) throws IOException {
+    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+      f.seek(at);
+      int b = f.read();
+      f.seek(at);
+      f.write(b ^ 0x5a);
+    }
+  }
+
+  private static int crc(byte[] b, int off, int len) {
+    CRC32C c = new CRC32C();
+    c.update(b, off, len);
+    return (int) c.getValue();
+  }
+}

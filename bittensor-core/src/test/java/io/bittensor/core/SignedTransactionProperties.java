@@ -1,0 +1,175 @@
+package io.bittensor.core;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.bittensor.core.testing.LedgerFixtures;
+import java.net.URI;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.stream.LongStream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The transaction encoding over seeded random transactions: it round-trips exactly, it is
+ * canonical (decoding and re-encoding gives the same bytes), any change to the bytes either
+ * fails to decode or fails the signature, and hostile bytes only ever give {@link
+ * IllegalArgumentException}. Each failure names its seed.
+ */
+class SignedTransactionProperties {
+  private static final Keypair SIGNER = LedgerFixtures.key(3);
+
+  static LongStream seeds() {
+    return LongStream.range(0, 80).map(i -> 0xc0dec000L + i);
+  }
+
+  /** A random transaction of any kind, with awkward values (NaN payloads, extremes). */
+  static Transaction randomBody(SplittableRandom r) {
+    switch (r.nextInt(6)) {
+      case 0:
+        return new Transaction.Register(URI.create("http://h" + r.nextInt(1000) + ".example:"
+            + r.nextInt(65536) + "/p\u00e9"), Modality.values()[r.nextInt(4)],
+            r.nextInt(3) - 1);
+      case 1:
+        return Transaction.transfer(LedgerFixtures.key(r.nextInt(50)).id(), r.nextLong());
+      case 2:
+        return Transaction.addStake(r.nextLong());
+      case 3:
+        return Transaction.removeStake(r.nextLong());
+      case 4: {
+        int k = r.nextInt(20);
+        int[] uids = new int[k];
+        double[] w = new double[k];
+        for (int i = 0; i < k; i++) {
+          uids[i] = r.nextInt(3) == 0 ? r.nextInt() : r.nextInt(100);
+          w[i] = switch (r.nextInt(6)) {
+            case 0 -> Double.longBitsToDouble(0x7ff8_0000_0000_1234L);   // a NaN with payload
+            case 1 -> -0.0;
+            case 2 -> Double.MIN_VALUE;
+            case 3 -> Double.NEGATIVE_INFINITY;
+            default -> r.nextDouble();
+          };
+        }
+        return Transaction.setWeights(uids, w);
+      }
+      default:
+        return Transaction.changeParams(new LedgerParams(1 + r.nextInt(1000),
+            10 + r.nextInt(100), r.nextInt(50), r.nextInt(10), r.nextInt(5)));
+    }
+  }
+
+  private static SignedTransaction random(long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    byte[] chain = new byte[32];
+    r.nextBytes(chain);
+    return SignedTransaction.sign(SIGNER, Hash256.fromBytes(chain), r.nextLong(), randomBody(r));
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void encodingRoundTripsExactlyAndCanonically(long seed) {
+    SignedTransaction tx = random(seed);
+    byte[] bytes = tx.encode();
+    SignedTransaction back = SignedTransaction.decode(bytes);
+    assertEquals(tx, back, "seed " + seed);
+    assertEquals(tx.body(), back.body(), "seed " + seed);
+    assertEquals(tx.signer(), back.signer());
+    assertEquals(tx.nonce(), back.nonce());
+    assertEquals(tx.chainId(), back.chainId());
+    assertArrayEquals(bytes, back.encode(), "seed " + seed + ": one transaction, one encoding");
+    assertEquals(tx.hash(), back.hash());
+    assertEquals(Hash256.of(bytes), tx.hash());
+    assertArrayEquals(bytes, SignedTransaction.of(tx.chainId(), tx.signer(), tx.nonce(),
+        tx.body(), tx.signature()).encode(), "seed " + seed + ": rebuilt from its parts");
+    if (tx.body() instanceof Transaction.SetWeights w) {
+      Transaction.SetWeights w2 = (Transaction.SetWeights) back.body();
+      for (int i = 0; i < w.size(); i++) {
+        assertEquals(Double.doubleToRawLongBits(w.weight(i)),
+            Double.doubleToRawLongBits(w2.weight(i)), "seed " + seed + ": exact bits");
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void anyChangedByteFailsToDecodeOrFailsTheSignature(long seed) {
+    SignedTransaction tx = random(seed);
+    assertTrue(tx.verifySignature(), "seed " + seed);
+    byte[] bytes = tx.encode();
+    SplittableRandom r = new SplittableRandom(seed);
+    for (int trial = 0; trial < 3; trial++) {
+      byte[] changed = bytes.clone();
+      int at = r.nextInt(changed.length);
+      changed[at] ^= (byte) (1 + r.nextInt(255));
+      SignedTransaction decoded;
+      try {
+        decoded = SignedTransaction.decode(changed);
+      } catch (IllegalArgumentException e) {
+        continue;
+      }
+      assertFalse(decoded.verifySignature(), "seed " + seed + ": byte " + at + " changed");
+    }
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void hostileBytesOnlyEverGiveIllegalArgumentException(long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    byte[] valid = random(seed).encode();
+    byte[][] inputs = {
+      Arrays.copyOf(valid, r.nextInt(valid.length)),                  // truncated
+      Arrays.copyOf(valid, valid.length + 1 + r.nextInt(8)),          // trailing bytes
+      randomBytes(r, r.nextInt(300)),                                  // noise
+      withVersionOne(randomBytes(r, 80 + r.nextInt(300))),             // noise, right version
+      withCount(r),                                                    // a lying count
+    };
+    for (byte[] input : inputs) {
+      try {
+        SignedTransaction.decode(input);
+      } catch (IllegalArgumentException expected) {
+        assertFalse(expected.getMessage().isBlank());
+      } catch (RuntimeException e) {
+        fail("seed " + seed + ": " + e, e);
+      }
+    }
+  }
+
+  private static byte[] randomBytes(SplittableRandom r, int n) {
+    byte[] b = new byte[n];
+    r.nextBytes(b);
+    return b;
+  }
+
+  private static byte[] withVersionOne(byte[] b) {
+    b[0] = 1;
+    return b;
+  }
+
+  /** A set-weights encoding whose count claims more entries than there are bytes. */
+  private static byte[] withCount(SplittableRandom r) {
+    SignedTransaction w = SignedTransaction.sign(SIGNER, Hash256.ZERO, 0,
+        Transaction.setWeights(new int[] {1, 2}, new double[] {1, 1}));
+    byte[] b = w.encode();
+    int at = 1 + 32 + 32 + 8 + 1;
+    b[at] = (byte) r.nextInt(256);
+    b[at + 3] = (byte) (r.nextInt(250) + 3);
+    return b;
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void theSignatureCoversTheChainTheNonceAndTheSigner(long seed) {
+    SignedTransaction tx = random(seed);
+    Hash256 otherChain = Hash256.of(tx.chainId().toBytes());
+    assertFalse(SignedTransaction.of(otherChain, tx.signer(), tx.nonce(), tx.body(),
+        tx.signature()).verifySignature());
+    assertFalse(SignedTransaction.of(tx.chainId(), tx.signer(), tx.nonce() + 1, tx.body(),
+        tx.signature()).verifySignature());
+    assertFalse(SignedTransaction.of(tx.chainId(), LedgerFixtures.key(4).id(), tx.nonce(),
+        tx.body(), tx.signature()).verifySignature());
+  }
+}
