@@ -20,14 +20,15 @@ import java.util.concurrent.CompletableFuture;
  * Peer flaky = new FlakyPeer(onnxPeer, 0.5, 7, true);
  * }</pre>
  *
- * <p>Thread-safe; the draws follow the order of the calls, so sequential callers see a
- * reproducible sequence.
+ * <p>Thread-safe. Whether a call fails is drawn from the seed and the request's input, not from
+ * the order of the calls, so the same request meets the same fate in every run and through every
+ * transport.
  */
 public final class FlakyPeer implements Peer {
   private final Peer inner;
   private final double failRate;
   private final boolean hang;
-  private final SplittableRandom random;
+  private final long seed;
 
   /**
    * A flaky wrapper.
@@ -44,17 +45,17 @@ public final class FlakyPeer implements Peer {
     this.inner = inner;
     this.failRate = failRate;
     this.hang = hang;
-    this.random = new SplittableRandom(seed);
+    this.seed = seed;
   }
 
   @Override
   public CompletableFuture<ForwardResult> forward(ForwardRequest request) {
-    return fails() ? timeout() : inner.forward(request);
+    return fails(request) ? timeout() : inner.forward(request);
   }
 
   @Override
   public CompletableFuture<ForwardResult> forward(ForwardRequest request, Duration timeout) {
-    return fails() ? timeout() : inner.forward(request, timeout);
+    return fails(request) ? timeout() : inner.forward(request, timeout);
   }
 
   @Override
@@ -62,8 +63,9 @@ public final class FlakyPeer implements Peer {
     return inner.backward(request);
   }
 
-  private synchronized boolean fails() {
-    return random.nextDouble() < failRate;
+  private boolean fails(ForwardRequest request) {
+    int content = request.input().data().hashCode();  // the bytes, not identity
+    return new SplittableRandom(seed * 31 + content).nextDouble() < failRate;
   }
 
   private CompletableFuture<ForwardResult> timeout() {

@@ -103,21 +103,30 @@ public final class LearningMarket {
    * @param flakyRate the flaky peer's probability of timing out
    * @param flakyHangs true: its failures wait out the deadline; false: TIMEOUT at once
    * @param timeout the neuron's deadline per peer
+   * @param loopback true: the peers are served over HTTP on loopback sockets; false: through the
+   *     in-process transport (same protocol and checks, no sockets)
    */
   public record Config(String name, long seed, int poolSize, int trainSize, int testSize,
       int strongExamples, int strongHidden, int mediumExamples, int weakExamples,
       int noiseExamples, int peerEpochs, int neuronEpochs, int batch, int valueSeeds,
-      int distillEpochs, double flakyRate, boolean flakyHangs, Duration timeout) {
+      int distillEpochs, double flakyRate, boolean flakyHangs, Duration timeout, boolean loopback) {
     /** The full market of {@code docs/learning.md}. */
     public static Config full() {
-      return new Config("full", 2026, 6000, 2000, 2000, 1500, 64, 400, 60, 600, 15, 15, 50, 2,
-          30, 0.5, true, Duration.ofMillis(100));
+      return new Config("full", 2026, 6000, 2000, 2000, 1500, 64, 400, 60, 600, 15, 15, 50, 3,
+          30, 0.5, false, Duration.ofSeconds(2), true);
+    }
+
+    /** This run with the peers served over loopback sockets ({@code true}) or in process. */
+    public Config withLoopback(boolean on) {
+      return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
+          mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
+          valueSeeds, distillEpochs, flakyRate, flakyHangs, timeout, on);
     }
 
     /** The same market, smaller and faster, for the default test suite. */
     public static Config reduced() {
       return new Config("reduced", 2026, 3000, 1000, 1000, 600, 32, 200, 40, 300, 10, 8, 50, 1,
-          10, 0.5, false, Duration.ofSeconds(2));
+          10, 0.5, false, Duration.ofSeconds(2), false);
     }
   }
 
@@ -193,6 +202,9 @@ public final class LearningMarket {
    */
   public static void main(String[] args) throws Exception {
     Config c = args.length > 0 && args[0].equals("reduced") ? Config.reduced() : Config.full();
+    if (args.length > 2) {
+      c = c.withLoopback(args[2].equals("loopback"));
+    }
     Path out = Path.of(args.length > 1 ? args[1] : "target/learning-market");
     long t0 = System.nanoTime();
     Result r = run(c, line -> System.out.printf(Locale.ROOT, "[%6.1f s] %s%n",
@@ -247,7 +259,8 @@ public final class LearningMarket {
 
       double[] importance = gated.weights(WeightSource.GATE_IMPORTANCE, 0).toArray();
       double[] pruning = gated.weights(WeightSource.PRUNING_SCORE, 0).toArray();
-      double[] value = trueValues(market.served, c, data, train, test, gatedEval, progress);
+      // Retrained in process: the same servers and answers without the sockets' time.
+      double[] value = trueValues(market.local, c, data, train, test, progress);
       SpearmansCorrelation rho = new SpearmansCorrelation();
       double rhoImportance = rho.correlation(importance, value);
       double rhoPruning = rho.correlation(pruning, value);
@@ -291,32 +304,36 @@ public final class LearningMarket {
     List<Mlp> models = new ArrayList<>();
     long s = c.seed();
     int h = c.strongHidden();
-    Mlp strong1 = trainPeer(data, sample(pool, c.strongExamples(), s + 1), null, h, c, s + 1);
-    add(models, names, kinds, strong1, "strong-1", Kind.STRONG);
-    add(models, names, kinds, trainPeer(data, sample(pool, c.strongExamples(), s + 2), null, h, c,
-        s + 2), "strong-2", Kind.STRONG);
-    add(models, names, kinds, strong1, "copycat", Kind.COPYCAT);
-    add(models, names, kinds, trainPeer(data, sample(pool, c.strongExamples(), s + 3), null, h, c,
+    int n = c.strongExamples();
+    // The strong generalists each see their own part of the image (their own sensor, as peers in
+    // a market hold different data): no one of them is enough, two together do better.
+    Mlp top = trainPeer(data, sample(pool, n, s + 1), rows(0, 16), null, h, c, s + 1);
+    add(models, names, kinds, top, "strong-top", Kind.STRONG);
+    add(models, names, kinds, trainPeer(data, sample(pool, n, s + 2), rows(12, 28), null, h, c,
+        s + 2), "strong-bottom", Kind.STRONG);
+    add(models, names, kinds, top, "copycat", Kind.COPYCAT);
+    add(models, names, kinds, trainPeer(data, sample(pool, n, s + 3), rows(6, 22), null, h, c,
         s + 3), "flaky", Kind.FLAKY);
     add(models, names, kinds, trainPeer(data, sample(pool, c.mediumExamples(), s + 4), null,
-        h / 2, c, s + 4), "medium", Kind.MEDIUM);
-    add(models, names, kinds, trainPeer(data, ofClasses(data, pool, 0, 6), null, h, c, s + 5),
-        "niche-tops", Kind.NICHE);
-    add(models, names, kinds, trainPeer(data, ofClasses(data, pool, 2, 4, 6), null, h, c, s + 6),
-        "niche-warm", Kind.NICHE);
+        null, h / 2, c, s + 4), "medium", Kind.MEDIUM);
+    add(models, names, kinds, trainPeer(data, sample(pool, n, s + 5), null,
+        nicheTargets(data, sample(pool, n, s + 5), 0, 6), h, c, s + 5), "niche-tops", Kind.NICHE);
+    add(models, names, kinds, trainPeer(data, sample(pool, n, s + 6), null,
+        nicheTargets(data, sample(pool, n, s + 6), 2, 4, 6), h, c, s + 6), "niche-warm",
+        Kind.NICHE);
     for (int w = 1; w <= 3; w++) {
       add(models, names, kinds, trainPeer(data, sample(pool, c.weakExamples(), s + 6 + w), null,
-          16, c, s + 6 + w), "weak-" + w, Kind.WEAK);
+          null, 16, c, s + 6 + w), "weak-" + w, Kind.WEAK);
     }
     for (int z = 1; z <= 2; z++) {
       int[] idx = sample(pool, c.noiseExamples(), s + 9 + z);
       SplittableRandom r = new SplittableRandom(s + 19 + z);
-      int[] random = new int[idx.length];
-      for (int i = 0; i < random.length; i++) {
-        random[i] = r.nextInt(CLASSES);
+      float[] random = new float[idx.length * CLASSES];
+      for (int i = 0; i < idx.length; i++) {
+        random[i * CLASSES + r.nextInt(CLASSES)] = 1;
       }
-      add(models, names, kinds, trainPeer(data, idx, random, 32, c, s + 9 + z), "noise-" + z,
-          Kind.NOISE);
+      add(models, names, kinds, trainPeer(data, idx, null, random, 32, c, s + 9 + z),
+          "noise-" + z, Kind.NOISE);
     }
     progress.accept("trained " + models.size() + " peers");
     return models;
@@ -329,34 +346,88 @@ public final class LearningMarket {
     kinds.add(kind);
   }
 
+  /** The pixels of image rows {@code [from, to)}. */
+  private static boolean[] rows(int from, int to) {
+    boolean[] view = new boolean[PIXELS];
+    Arrays.fill(view, from * 28, to * 28, true);
+    return view;
+  }
+
   /**
-   * A peer's network: 784 -> hidden -> 10 with ReLU, cross-entropy and Adam over its images (with
-   * their labels, or {@code labels} when given), then a softmax so that it answers probabilities.
+   * A niche specialist's targets: its own classes as they are; every other image a uniform
+   * distribution over the other classes. It learns to separate its classes and says nothing
+   * about the rest, so its answer mixes into the network's without pulling it anywhere else.
    */
-  static Mlp trainPeer(FashionMnist data, int[] idx, int[] labels, int hidden, Config c,
-      long seed) {
+  private static float[] nicheTargets(FashionMnist data, int[] idx, int... niche) {
+    float[] t = new float[idx.length * CLASSES];
+    for (int i = 0; i < idx.length; i++) {
+      int y = data.label(idx[i]);
+      if (Arrays.stream(niche).anyMatch(k -> k == y)) {
+        t[i * CLASSES + y] = 1;
+      } else {
+        for (int k = 0; k < CLASSES; k++) {
+          int kk = k;
+          t[i * CLASSES + k] = Arrays.stream(niche).anyMatch(q -> q == kk) ? 0
+              : 1f / (CLASSES - niche.length);
+        }
+      }
+    }
+    return t;
+  }
+
+  /**
+   * A peer's network: 784 -> hidden -> 10 with ReLU, cross-entropy and Adam over its images, then
+   * a softmax so that it answers probabilities.
+   *
+   * @param view the pixels it sees (null: all); the weights of the others stay 0, so the exported
+   *     model ignores them too
+   * @param targets a distribution per image (null: the images' labels)
+   */
+  static Mlp trainPeer(FashionMnist data, int[] idx, boolean[] view, float[] targets,
+      int hidden, Config c, long seed) {
     TrainableMlp net = TrainableMlp.random(new int[] {PIXELS, hidden, CLASSES},
         Mlp.Activation.RELU, seed);
+    if (view != null) {
+      float[] w = net.parameters().get(0).values();
+      for (int p = 0; p < PIXELS; p++) {
+        if (!view[p]) {
+          Arrays.fill(w, p * hidden, (p + 1) * hidden, 0f);
+        }
+      }
+    }
     Adam adam = Adam.over(net.parameters(), 1e-3);
-    int[] y = labels != null ? labels : data.labels(idx);
+    int[] labels = data.labels(idx);
     SplittableRandom r = new SplittableRandom(seed);
     int[] pos = new int[idx.length];
     for (int i = 0; i < pos.length; i++) {
       pos[i] = i;
     }
+    float[] p = new float[32 * CLASSES];
     for (int e = 0; e < c.peerEpochs(); e++) {
       shuffle(pos, r);
       for (int b = 0; b < pos.length; b += 32) {
         int rows = Math.min(32, pos.length - b);
         int[] bi = new int[rows];
-        int[] by = new int[rows];
         for (int i = 0; i < rows; i++) {
           bi[i] = idx[pos[b + i]];
-          by[i] = y[pos[b + i]];
         }
-        float[] logits = net.forward(data.pixels(bi), rows);
-        float[] d = new float[logits.length];
-        NnOps.softmaxCrossEntropy(logits, rows, CLASSES, by, d);
+        float[] x = data.pixels(bi);
+        if (view != null) {
+          for (int i = 0; i < x.length; i++) {
+            x[i] = view[i % PIXELS] ? x[i] : 0f;
+          }
+        }
+        float[] logits = net.forward(x, rows);
+        // Softmax cross-entropy against a target distribution: d = (softmax - target) / rows.
+        NnOps.softmaxRows(logits, rows, CLASSES, p);
+        float[] d = new float[rows * CLASSES];
+        for (int i = 0; i < rows; i++) {
+          for (int k = 0; k < CLASSES; k++) {
+            float t = targets != null ? targets[pos[b + i] * CLASSES + k]
+                : labels[pos[b + i]] == k ? 1f : 0f;
+            d[i * CLASSES + k] = (p[i * CLASSES + k] - t) / rows;
+          }
+        }
         net.backward(d, false);
         adam.step();
       }
@@ -392,14 +463,15 @@ public final class LearningMarket {
    * retrained from the same seed, averaged over {@code valueSeeds} seeds.
    */
   private static double[] trueValues(List<Peer> peers, Config c, FashionMnist data, int[] train,
-      int[] test, Evaluation first, Consumer<String> progress) {
+      int[] test, Consumer<String> progress) {
     int n = peers.size();
     double[] value = new double[n];
     for (int s = 0; s < c.valueSeeds(); s++) {
       long seed = c.seed() + 1000L * s;
-      double full = s == 0 ? first.accuracy()
-          : evaluate(trainNeuron(peers, c, data, train, 2, true, seed, null), data, test)
-              .accuracy();
+      // Retrained as the others are (the reported neuron also fits a student as it trains,
+      // which fills in the flaky peer's failures and would bias every difference).
+      double full = evaluate(trainNeuron(peers, c, data, train, 2, true, seed, null), data, test)
+          .accuracy();
       for (int j = 0; j < n; j++) {
         List<Peer> without = new ArrayList<>(peers);
         without.remove(j);
@@ -503,27 +575,51 @@ public final class LearningMarket {
         .spinning(false).maxBatch(EVAL_BATCH);
   }
 
-  /** The peers as OnnxPeers, served in process, and reached through a client. */
+  /**
+   * The peers as OnnxPeers, each served in process and, with {@link Config#loopback()}, also over
+   * HTTP on a loopback socket; reached through clients.
+   */
   private static final class Market implements AutoCloseable {
     final List<OnnxPeer> direct = new ArrayList<>();
+    /** Over loopback sockets when the config says so, else in process. */
     final List<Peer> served = new ArrayList<>();
+    /** In process: the same servers' protocol and checks, without sockets. */
+    final List<Peer> local = new ArrayList<>();
     final List<PeerServer> servers = new ArrayList<>();
-    final PeerClient client;
+    final List<PeerClient> clients = new ArrayList<>();
 
     Market(Config c, List<Mlp> models, List<String> names, List<Kind> kinds) throws IOException {
       InProcessNetwork net = new InProcessNetwork();
       TensorStandard standard = TensorStandard.of(CLASSES);
-      client = PeerClient.newBuilder().inProcess(net).standard(standard).build();
+      PeerClient inProcess = PeerClient.newBuilder().standard(standard).inProcess(net).build();
+      clients.add(inProcess);
+      PeerClient http = null;
+      if (c.loopback()) {
+        http = PeerClient.newBuilder().standard(standard).build();
+        clients.add(http);
+      }
       try {
         for (int j = 0; j < models.size(); j++) {
           OnnxPeer peer = servingSettings(OnnxPeer.builder().model(OnnxExport.toBytes(
               models.get(j), OnnxExport.Options.defaults().withOutputDim(CLASSES)))).build();
           direct.add(peer);
-          Peer exposed = kinds.get(j) == Kind.FLAKY
-              ? new FlakyPeer(peer, c.flakyRate(), c.seed() + 77, c.flakyHangs()) : peer;
-          servers.add(PeerServer.newBuilder(exposed).allowAnonymous(true).standard(standard)
-              .modalities(Modality.TENSOR).startInProcess(net, names.get(j)));
-          served.add(client.connect(URI.create("inproc://" + names.get(j))));
+          // The flaky peer's failures are drawn per call; each transport gets its own draws.
+          PeerServer.Builder sb = PeerServer.newBuilder(kinds.get(j) == Kind.FLAKY
+              ? new FlakyPeer(peer, c.flakyRate(), c.seed() + 77, c.flakyHangs()) : peer)
+              .allowAnonymous(true).standard(standard).modalities(Modality.TENSOR);
+          PeerServer inproc = sb.startInProcess(net, names.get(j));
+          servers.add(inproc);
+          local.add(inProcess.connect(inproc.endpoint()));
+          if (http != null) {
+            PeerServer.Builder hb = PeerServer.newBuilder(kinds.get(j) == Kind.FLAKY
+                ? new FlakyPeer(peer, c.flakyRate(), c.seed() + 77, c.flakyHangs()) : peer)
+                .allowAnonymous(true).standard(standard).modalities(Modality.TENSOR);
+            PeerServer server = hb.host("127.0.0.1").port(0).threads(4).start();
+            servers.add(server);
+            served.add(http.connect(server.endpoint()));
+          } else {
+            served.add(local.get(j));
+          }
         }
       } catch (IOException | RuntimeException e) {
         close();
@@ -534,7 +630,7 @@ public final class LearningMarket {
     @Override
     public void close() {
       servers.forEach(PeerServer::close);
-      client.close();
+      clients.forEach(PeerClient::close);
       direct.forEach(OnnxPeer::close);
     }
   }
@@ -667,11 +763,6 @@ public final class LearningMarket {
     int[] copy = pool.clone();
     shuffle(copy, new SplittableRandom(seed));
     return Arrays.copyOf(copy, Math.min(count, copy.length));
-  }
-
-  private static int[] ofClasses(FashionMnist data, int[] pool, int... classes) {
-    return Arrays.stream(pool).filter(i -> Arrays.stream(classes).anyMatch(k -> data.label(i) == k))
-        .toArray();
   }
 
   private static List<int[]> batches(int[] idx, int size, SplittableRandom r) {
