@@ -437,12 +437,16 @@ public final class LearningMarket {
     return Mlp.of(PIXELS, layers);
   }
 
-  /** A neuron trained on its own images, querying {@code peers} through a top-k gate. */
+  /**
+   * A neuron trained on its own images, querying {@code peers} through a top-k gate.
+   *
+   * @param without the peers its gate never routes to (none: the whole market)
+   */
   static Learner trainNeuron(List<Peer> peers, Config c, FashionMnist data, int[] train, int k,
-      boolean noise, long seed, MlpDistiller student) {
+      boolean noise, long seed, MlpDistiller student, int... without) {
     Learner.Builder b = Learner.builder()
         .gate(NoisyTopKGate.builder().peers(peers).k(k).contextDim(PIXELS).outputDim(CLASSES)
-            .noise(noise).learningRate(1e-3).seed(seed).build())
+            .noise(noise).learningRate(1e-3).seed(seed).exclude(without).build())
         .head(TrainableMlp.random(new int[] {CLASSES, 32, CLASSES}, Mlp.Activation.RELU, seed))
         .learningRate(3e-3)
         .timeout(c.timeout());
@@ -460,7 +464,10 @@ public final class LearningMarket {
 
   /**
    * Each peer's true value: the held-out accuracy lost when it is removed and the neuron
-   * retrained from the same seed, averaged over {@code valueSeeds} seeds.
+   * retrained from the same seed, averaged over {@code valueSeeds} seeds. The peer is removed
+   * by excluding it from the gate, which keeps every other peer's index, parameters and noise
+   * draws as they were: the two trainings differ by the missing peer alone (common random
+   * numbers), not by a reshuffled gate too.
    */
   private static double[] trueValues(List<Peer> peers, Config c, FashionMnist data, int[] train,
       int[] test, Consumer<String> progress) {
@@ -473,9 +480,7 @@ public final class LearningMarket {
       double full = evaluate(trainNeuron(peers, c, data, train, 2, true, seed, null), data, test)
           .accuracy();
       for (int j = 0; j < n; j++) {
-        List<Peer> without = new ArrayList<>(peers);
-        without.remove(j);
-        double acc = evaluate(trainNeuron(without, c, data, train, 2, true, seed, null), data,
+        double acc = evaluate(trainNeuron(peers, c, data, train, 2, true, seed, null, j), data,
             test).accuracy();
         value[j] += (full - acc) / c.valueSeeds();
         progress.accept(String.format(Locale.ROOT, "seed %d, without peer %d: %.2f%% (full %.2f%%)",
