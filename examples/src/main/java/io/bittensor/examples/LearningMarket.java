@@ -25,7 +25,6 @@ import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
 import java.io.IOException;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -49,31 +48,37 @@ import org.jfree.data.xy.XYSeriesCollection;
 /**
  * A market of twelve ONNX peers on Fashion-MNIST, and a neuron that learns from it (paper,
  * sections 7 to 9): every peer is a network trained here in Java, written as ONNX and served as an
- * {@link OnnxPeer} through the in-process transport; the neuron routes each of its examples to 2
- * of the 12 through a {@link NoisyTopKGate}, learns a head on the joined answers, turns what it
- * learned into weight rows, and distils the network into a student that answers offline.
+ * {@link OnnxPeer} by a {@link PeerServer} (over HTTP on loopback sockets in the full run, in
+ * process in the reduced one); the neuron routes each of its examples to 2 of the 12 through a
+ * {@link NoisyTopKGate}, learns a head on the joined answers, turns what it learned into weight
+ * rows, and distils the network into a student that answers offline.
  *
  * <pre>
- * mvn -B -q -pl examples -am package -DskipTests
+ * mvn -B -q -o -pl examples -am compile dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
  * java -cp "examples/target/classes:$(cat examples/target/classpath.txt)" \
  *     io.bittensor.examples.LearningMarket full target/learning-market
  * </pre>
  *
- * <p>The peers: two strong generalists; a copycat answering exactly as the first; a flaky strong
- * generalist that times out on half its calls; a medium generalist; two niche specialists that
- * only separate the hard classes (T-shirt/shirt, and pullover/coat/shirt); three weak generalists
- * trained on a few dozen images; two pure-noise peers trained on random labels. What it measures,
- * on held-out images: the gated network's accuracy against the best single peer and a dense
- * mixture of all twelve; bytes received with top-2 against dense; the Spearman correlation of
- * each weight source (gate importance, pruning score) with each peer's true value, the held-out
- * accuracy lost when the peer is removed and the neuron retrained; the student's accuracy, and
- * its speed offline against a network query. {@link Config#reduced()} is the same market at a
- * smaller size, for the test suite. Everything is seeded; the results are in
- * {@code docs/learning.md}.
+ * <p>The data: the vendored Fashion-MNIST test split (10,000 images), permuted with the run's
+ * seed; the first {@code poolSize} images are the peers' to train on, the next {@code trainSize}
+ * the neuron's, the next {@code testSize} held out for every accuracy reported.
+ *
+ * <p>The peers: two strong generalists, each seeing part of the image (the top 16 rows, the
+ * bottom 16); a copycat answering exactly as the first; a flaky strong generalist seeing the
+ * middle 16 rows that times out on half its calls; a medium generalist trained on fewer images; two
+ * niche specialists that only separate the hard classes (T-shirt/shirt, and pullover/coat/shirt)
+ * and answer a uniform distribution over the other classes; three weak generalists trained on a
+ * few dozen images; two pure-noise peers trained on random labels. What it measures, on held-out
+ * images: the gated network's accuracy against the best single peer and a dense mixture of all
+ * twelve; bytes received with top-2 against dense; the Spearman correlation of each weight source
+ * (gate importance, pruning score) with each peer's true value, the held-out accuracy lost when the
+ * peer is removed and the neuron retrained; the student's accuracy, and its speed offline against
+ * a network query. {@link Config#reduced()} is the same market at a smaller size, for the test
+ * suite. Everything is seeded; the results are in {@code docs/learning.md}.
  *
  * <p>Callers are anonymous: the JDK's Ed25519 costs milliseconds per signature on a small
- * machine, which would dominate thousands of in-process calls; the transport's checks, admission
- * and status codes are otherwise those of a signed call.
+ * machine, which would dominate thousands of calls; the transport's checks, admission and status
+ * codes are otherwise those of a signed call.
  */
 public final class LearningMarket {
   private static final int CLASSES = 10;
@@ -98,7 +103,8 @@ public final class LearningMarket {
    * @param peerEpochs passes over its data each peer trains
    * @param neuronEpochs passes over its data the neuron trains
    * @param batch the neuron's batch size
-   * @param valueSeeds retraining seeds averaged in each peer's true value
+   * @param valueSeeds seeds averaged in each peer's true value
+   * @param retrainEpochs passes the neuron trains on after a peer is removed
    * @param distillEpochs passes of distillation after training
    * @param flakyRate the flaky peer's probability of timing out
    * @param flakyHangs true: its failures wait out the deadline; false: TIMEOUT at once
@@ -109,24 +115,24 @@ public final class LearningMarket {
   public record Config(String name, long seed, int poolSize, int trainSize, int testSize,
       int strongExamples, int strongHidden, int mediumExamples, int weakExamples,
       int noiseExamples, int peerEpochs, int neuronEpochs, int batch, int valueSeeds,
-      int distillEpochs, double flakyRate, boolean flakyHangs, Duration timeout, boolean loopback) {
+      int retrainEpochs, int distillEpochs, double flakyRate, boolean flakyHangs, Duration timeout, boolean loopback) {
     /** The full market of {@code docs/learning.md}. */
     public static Config full() {
-      return new Config("full", 2026, 6000, 2000, 2000, 1500, 64, 400, 60, 600, 15, 15, 50, 3,
-          30, 0.5, false, Duration.ofSeconds(2), true);
+      return new Config("full", 2026, 6000, 2000, 2000, 1500, 64, 400, 60, 600, 15, 15, 50, 4,
+          5, 30, 0.5, false, Duration.ofSeconds(2), true);
     }
 
     /** This run with the peers served over loopback sockets ({@code true}) or in process. */
     public Config withLoopback(boolean on) {
       return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
           mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
-          valueSeeds, distillEpochs, flakyRate, flakyHangs, timeout, on);
+          valueSeeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, on);
     }
 
     /** The same market, smaller and faster, for the default test suite. */
     public static Config reduced() {
-      return new Config("reduced", 2026, 3000, 1000, 1000, 600, 32, 200, 40, 300, 10, 8, 50, 1,
-          10, 0.5, false, Duration.ofSeconds(2), false);
+      return new Config("reduced", 2026, 3000, 1000, 1000, 600, 32, 200, 40, 300, 10, 8, 50, 2,
+          3, 10, 0.5, false, Duration.ofSeconds(2), false);
     }
   }
 
@@ -142,9 +148,10 @@ public final class LearningMarket {
    * @param importance its share of the gate importance weight row
    * @param pruning its share of the pruning score weight row
    * @param trueValue held-out accuracy lost (fraction) when it is removed and the neuron retrained
+   * @param lossValue held-out cross-entropy gained (nats per image) in the same retrainings
    */
   public record PeerRow(String name, Kind kind, double modelAccuracy, double importance,
-      double pruning, double trueValue) {}
+      double pruning, double trueValue, double lossValue) {}
 
   /**
    * The measurements of a run.
@@ -161,6 +168,8 @@ public final class LearningMarket {
    * @param denseBytesSent input bytes sent, dense
    * @param spearmanImportance Spearman(gate importance, true value)
    * @param spearmanPruning Spearman(pruning score, true value)
+   * @param spearmanImportanceLoss Spearman(gate importance, loss value)
+   * @param spearmanPruningLoss Spearman(pruning score, loss value)
    * @param studentAccuracy the student's held-out accuracy, through the neuron's head, served as an
    *     OnnxPeer
    * @param studentOneMicros median time for one image: the student OnnxPeer and the head
@@ -172,7 +181,8 @@ public final class LearningMarket {
   public record Result(Config config, List<PeerRow> peers, double gatedAccuracy,
       double denseAccuracy, String bestSingle, double bestSingleAccuracy, long gatedBytesReceived,
       long denseBytesReceived, long gatedBytesSent, long denseBytesSent,
-      double spearmanImportance, double spearmanPruning, double studentAccuracy,
+      double spearmanImportance, double spearmanPruning, double spearmanImportanceLoss,
+      double spearmanPruningLoss, double studentAccuracy,
       double studentOneMicros, double networkOneMicros, double studentBatchMicros,
       double networkBatchMicros, double seconds) {
     /** The summed share of a weight source held by peers of {@code kind}. */
@@ -260,7 +270,8 @@ public final class LearningMarket {
       double[] importance = gated.weights(WeightSource.GATE_IMPORTANCE, 0).toArray();
       double[] pruning = gated.weights(WeightSource.PRUNING_SCORE, 0).toArray();
       // Retrained in process: the same servers and answers without the sockets' time.
-      double[] value = trueValues(market.local, c, data, train, test, progress);
+      double[][] values = trueValues(market.local, c, data, train, test, progress);
+      double[] value = values[0];
       SpearmansCorrelation rho = new SpearmansCorrelation();
       double rhoImportance = rho.correlation(importance, value);
       double rhoPruning = rho.correlation(pruning, value);
@@ -287,13 +298,14 @@ public final class LearningMarket {
       int best = 0;
       for (int j = 0; j < n; j++) {
         rows.add(new PeerRow(names.get(j), kinds.get(j), modelAccuracy[j], importance[j],
-            pruning[j], value[j]));
+            pruning[j], value[j], values[1][j]));
         best = modelAccuracy[j] > modelAccuracy[best] ? j : best;
       }
       return new Result(c, List.copyOf(rows), gatedEval.accuracy(), denseEval.accuracy(),
           names.get(best), modelAccuracy[best], gatedEval.bytesReceived(),
           denseEval.bytesReceived(), gatedEval.bytesSent(), denseEval.bytesSent(), rhoImportance,
-          rhoPruning, studentAccuracy, speed[0], speed[1], speed[2], speed[3],
+          rhoPruning, rho.correlation(importance, values[1]), rho.correlation(pruning, values[1]),
+          studentAccuracy, speed[0], speed[1], speed[2], speed[3],
           (System.nanoTime() - start) / 1e9);
     }
   }
@@ -444,50 +456,91 @@ public final class LearningMarket {
    */
   static Learner trainNeuron(List<Peer> peers, Config c, FashionMnist data, int[] train, int k,
       boolean noise, long seed, MlpDistiller student, int... without) {
+    Learner learner = neuron(peers, c, k, noise, seed, student, without);
+    train(learner, c, data, train, seed, 0, c.neuronEpochs());
+    return learner;
+  }
+
+  /** An untrained neuron. */
+  private static Learner neuron(List<Peer> peers, Config c, int k, boolean noise, long seed,
+      MlpDistiller student, int... without) {
     Learner.Builder b = Learner.builder()
         .gate(NoisyTopKGate.builder().peers(peers).k(k).contextDim(PIXELS).outputDim(CLASSES)
-            .noise(noise).learningRate(1e-3).seed(seed).exclude(without).build())
+            .noise(noise).importanceWeight(noise ? 0.01 : 0).learningRate(1e-3).seed(seed)
+            .exclude(without).build())
         .head(TrainableMlp.random(new int[] {CLASSES, 32, CLASSES}, Mlp.Activation.RELU, seed))
         .learningRate(3e-3)
         .timeout(c.timeout());
     if (student != null) {
       b.distiller(student);
     }
-    Learner learner = b.build();
-    for (int e = 0; e < c.neuronEpochs(); e++) {
+    return b.build();
+  }
+
+  /** Epochs {@code from} to {@code to - 1} of the neuron's training, each in its seeded order. */
+  private static void train(Learner learner, Config c, FashionMnist data, int[] train, long seed,
+      int from, int to) {
+    for (int e = from; e < to; e++) {
       for (int[] batch : batches(train, c.batch(), new SplittableRandom(seed * 1000 + e))) {
         learner.train(new ForwardRequest(Modality.TENSOR, data.batch(batch)), data.labels(batch));
       }
     }
-    return learner;
   }
 
   /**
    * Each peer's true value: the held-out accuracy lost when it is removed and the neuron
-   * retrained from the same seed, averaged over {@code valueSeeds} seeds. The peer is removed
-   * by excluding it from the gate, which keeps every other peer's index, parameters and noise
-   * draws as they were: the two trainings differ by the missing peer alone (common random
-   * numbers), not by a reshuffled gate too.
+   * retrained, averaged over {@code valueSeeds} seeds; beside it the cross-entropy gained.
+   *
+   * <p>How, for each seed: the neuron is trained on the whole market; then, from copies of its
+   * trained parameters, one copy trains {@code retrainEpochs} more passes with every peer (the
+   * control) and one per peer trains them with that peer removed. The peer is removed by
+   * excluding it from the gate, which keeps every other peer's index and parameters as they
+   * were; the copies route without noise and without the balancing losses, so each differs from
+   * the control by the missing peer alone, and a peer the gate never routes to is worth exactly
+   * 0. Retraining from scratch instead adds the spread between whole training runs, about a
+   * point of accuracy here, more than most peers are worth (see {@code docs/learning.md}).
    */
-  private static double[] trueValues(List<Peer> peers, Config c, FashionMnist data, int[] train,
-      int[] test, Consumer<String> progress) {
+  private static double[][] trueValues(List<Peer> peers, Config c, FashionMnist data,
+      int[] train, int[] test, Consumer<String> progress) {
     int n = peers.size();
     double[] value = new double[n];
+    double[] loss = new double[n];
     for (int s = 0; s < c.valueSeeds(); s++) {
       long seed = c.seed() + 1000L * s;
-      // Retrained as the others are (the reported neuron also fits a student as it trains,
-      // which fills in the flaky peer's failures and would bias every difference).
-      double full = evaluate(trainNeuron(peers, c, data, train, 2, true, seed, null), data, test)
-          .accuracy();
+      // Trained as the reported neuron is, less its student (which fills in where no peer
+      // answered and would make the copies differ from it).
+      Learner base = trainNeuron(peers, c, data, train, 2, true, seed, null);
+      List<float[]> trained = parameters(base).stream().map(float[]::clone).toList();
+      Evaluation full = retrained(peers, c, data, train, test, seed, trained);
       for (int j = 0; j < n; j++) {
-        double acc = evaluate(trainNeuron(peers, c, data, train, 2, true, seed, null, j), data,
-            test).accuracy();
-        value[j] += (full - acc) / c.valueSeeds();
+        Evaluation without = retrained(peers, c, data, train, test, seed, trained, j);
+        value[j] += (full.accuracy() - without.accuracy()) / c.valueSeeds();
+        loss[j] += (without.loss() - full.loss()) / c.valueSeeds();
         progress.accept(String.format(Locale.ROOT, "seed %d, without peer %d: %.2f%% (full %.2f%%)",
-            s, j, 100 * acc, 100 * full));
+            s, j, 100 * without.accuracy(), 100 * full.accuracy()));
       }
     }
-    return value;
+    return new double[][] {value, loss};
+  }
+
+  /** A copy of a trained neuron, trained on without the peers given, evaluated. */
+  private static Evaluation retrained(List<Peer> peers, Config c, FashionMnist data, int[] train,
+      int[] test, long seed, List<float[]> trained, int... without) {
+    Learner copy = neuron(peers, c, 2, false, seed + 1, null, without);
+    List<float[]> into = parameters(copy);
+    for (int i = 0; i < into.size(); i++) {
+      System.arraycopy(trained.get(i), 0, into.get(i), 0, into.get(i).length);
+    }
+    train(copy, c, data, train, seed, c.neuronEpochs(), c.neuronEpochs() + c.retrainEpochs());
+    return evaluate(copy, data, test);
+  }
+
+  /** The live values of a neuron's gate and head parameters, in order. */
+  private static List<float[]> parameters(Learner learner) {
+    List<float[]> out = new ArrayList<>();
+    ((NoisyTopKGate) learner.gate()).parameters().forEach(p -> out.add(p.values()));
+    learner.head().parameters().forEach(p -> out.add(p.values()));
+    return out;
   }
 
   static Evaluation evaluate(Learner learner, FashionMnist data, int[] test) {
@@ -648,12 +701,14 @@ public final class LearningMarket {
         + " held-out images, seed %d, %d retraining seed(s) per true value; %.0f s.%n%n",
         c.name(), c.poolSize(), c.trainSize(), c.testSize(), c.seed(), c.valueSeeds(),
         r.seconds()));
-    s.append("| peer | kind | own accuracy | gate importance | pruning score | true value |\n");
-    s.append("|---|---|---:|---:|---:|---:|\n");
+    s.append("| peer | kind | own accuracy | gate importance | pruning score | true value"
+        + " (accuracy) | loss value |\n");
+    s.append("|---|---|---:|---:|---:|---:|---:|\n");
     for (PeerRow p : r.peers()) {
-      s.append(String.format(Locale.ROOT, "| %s | %s | %.1f%% | %.2f%% | %.2f%% | %+.2f pts |%n",
+      s.append(String.format(Locale.ROOT,
+          "| %s | %s | %.1f%% | %.2f%% | %.2f%% | %+.2f pts | %+.4f nats |%n",
           p.name(), p.kind().name().toLowerCase(Locale.ROOT), 100 * p.modelAccuracy(),
-          100 * p.importance(), 100 * p.pruning(), 100 * p.trueValue()));
+          100 * p.importance(), 100 * p.pruning(), 100 * p.trueValue(), p.lossValue()));
     }
     s.append("\n| measure | value |\n|---|---|\n");
     row(s, "gated network, top-2 of 12", pct(r.gatedAccuracy()));
@@ -666,6 +721,8 @@ public final class LearningMarket {
         r.gatedBytesSent(), r.denseBytesSent()));
     row(s, "Spearman(gate importance, true value)", f3(r.spearmanImportance()));
     row(s, "Spearman(pruning score, true value)", f3(r.spearmanPruning()));
+    row(s, "Spearman(gate importance, loss value)", f3(r.spearmanImportanceLoss()));
+    row(s, "Spearman(pruning score, loss value)", f3(r.spearmanPruningLoss()));
     for (WeightSource w : WeightSource.values()) {
       String name = w == WeightSource.GATE_IMPORTANCE ? "importance" : "pruning";
       row(s, "noise peers' weight (" + name + "), total / largest", String.format(Locale.ROOT,
@@ -688,11 +745,11 @@ public final class LearningMarket {
   /** The peer table as CSV. */
   public static String csv(Result r) {
     StringBuilder s = new StringBuilder(
-        "peer,kind,own_accuracy,gate_importance,pruning_score,true_value\n");
+        "peer,kind,own_accuracy,gate_importance,pruning_score,true_value,loss_value\n");
     for (PeerRow p : r.peers()) {
-      s.append(String.format(Locale.ROOT, "%s,%s,%.4f,%.6f,%.6f,%.4f%n", p.name(),
+      s.append(String.format(Locale.ROOT, "%s,%s,%.4f,%.6f,%.6f,%.4f,%.6f%n", p.name(),
           p.kind().name().toLowerCase(Locale.ROOT), p.modelAccuracy(), p.importance(),
-          p.pruning(), p.trueValue()));
+          p.pruning(), p.trueValue(), p.lossValue()));
     }
     return s.toString();
   }
