@@ -7,6 +7,11 @@ import io.bittensor.core.Keypair;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
 import io.bittensor.core.Tensor;
+import io.bittensor.core.TensorStandard;
+import io.bittensor.onnx.ModelInfo;
+import io.bittensor.onnx.OnnxModelException;
+import io.bittensor.onnx.OnnxPeer;
+import io.bittensor.onnx.TextTokenizer;
 import io.bittensor.transport.BuiltinPeers;
 import io.bittensor.transport.HttpProtocol;
 import io.bittensor.transport.PeerClient;
@@ -16,21 +21,24 @@ import java.io.PrintWriter;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code bittensor peer serve} and {@code bittensor peer query}: run the built-in test peer, and
- * ask any peer for an answer.
+ * {@code bittensor peer serve} and {@code bittensor peer query}: serve an ONNX model (or the
+ * built-in test peer), and ask any peer for an answer.
  */
 @Command(
     name = "peer",
-    description = "Serve the built-in test peer, or query a peer over the network.",
+    description = "Serve an ONNX model or the built-in test peer, or query a peer over the network.",
     mixinStandardHelpOptions = true,
     subcommands = {PeerCommand.Serve.class, PeerCommand.Query.class})
 final class PeerCommand implements Runnable {
@@ -41,16 +49,20 @@ final class PeerCommand implements Runnable {
     spec.commandLine().usage(spec.commandLine().getOut());
   }
 
-  /** {@code bittensor peer serve [--port P]}. */
+  /** {@code bittensor peer serve [--model FILE | --preset NAME] [--port P]}. */
   @Command(
       name = "serve",
       mixinStandardHelpOptions = true,
+      sortOptions = false,
       description = {
-        "Serves a deterministic test peer over HTTP/2 (h2c) and HTTP/1.1 on one port until "
-            + "stopped (Ctrl-C).",
-        "Its answer to each [batch, sequence] position is a fixed hash of that position's "
-            + "input, so any two machines agree. Unsigned requests are admitted unless "
-            + "--require-signatures is given, so that curl can talk to it."
+        "Serves an ONNX model (--model, --preset) or, without one, a deterministic test peer, "
+            + "over HTTP/2 (h2c) and HTTP/1.1 on one port until stopped (Ctrl-C).",
+        "A model's answers follow the network's standard [batch, sequence, outputDim]; the "
+            + "options below map onto OnnxPeer.builder() (see docs/onnx.md). The test peer's "
+            + "answer to each position is a fixed hash of that position's input, so any two "
+            + "machines agree.",
+        "Unsigned requests are admitted unless --require-signatures is given, so that curl can "
+            + "talk to it. Exit code 2 for a model that cannot be loaded or does not fit the options."
       })
   static final class Serve implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -61,8 +73,10 @@ final class PeerCommand implements Runnable {
     @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to bind. Default: ${DEFAULT-VALUE}.")
     String host;
 
-    @Option(names = "--output-dim", defaultValue = "64", description = "The answers' last dimension. Default: ${DEFAULT-VALUE}.")
-    int outputDim;
+    @Option(names = "--output-dim", paramLabel = "N", description = "The answers' last dimension "
+        + "(a model's is fitted to it, see --fit). Default: the preset's or the model's own; 64 "
+        + "for the test peer.")
+    Integer outputDim;
 
     @Option(names = "--require-signatures", description = "Refuse unsigned requests (UNAUTHENTICATED).")
     boolean requireSignatures;
@@ -70,55 +84,161 @@ final class PeerCommand implements Runnable {
     @Option(names = "--stop-after", description = "Stop after this long (ISO-8601, e.g. PT30S); for demos and tests.")
     Duration stopAfter;
 
+    @CommandLine.Mixin ModelOptions models;
+
     @Override
-    public Integer call() throws IOException, InterruptedException {
-      if (outputDim < 1) {
+    public Integer call() throws IOException {
+      if (outputDim != null && outputDim < 1) {
         throw new IllegalArgumentException("--output-dim must be >= 1, was " + outputDim);
       }
+      if (stopAfter != null && (stopAfter.isNegative() || stopAfter.isZero())) {
+        throw new IllegalArgumentException("--stop-after must be positive, was " + stopAfter);
+      }
+      if (!models.hasModel()) {
+        models.requireNone();
+        int dim = outputDim == null ? 64 : outputDim;
+        return serve(BuiltinPeers.deterministic(dim), null, "the test peer (outputDim " + dim + ")");
+      }
+      OnnxPeer peer;
+      try {
+        peer = models.build(outputDim);
+      } catch (OnnxModelException e) {
+        // The library's hints name its builder methods; add the options that set the same.
+        String m = e.getMessage() == null ? "" : e.getMessage();
+        String hint = m.contains("name it on the adapter") ? " (on the command line: --input-name, --constant)"
+            : m.contains("constantInput") ? " (on the command line: --constant NAME=VALUE:TYPE)" : "";
+        throw CliException.badInput(m + hint, e);
+      }
       PrintWriter out = spec.commandLine().getOut();
-      PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(outputDim))
-          .host(host).port(port).allowAnonymous(!requireSignatures).start();
-      Thread hook = new Thread(server::close, "bittensor-serve-shutdown");
+      ModelInfo info = peer.modelInfo();
+      out.printf(Locale.ROOT, "model   %s on %s%n", models.describe(), peer.device());
+      if (!peer.deviceFallbackReason().isEmpty()) {
+        out.printf(Locale.ROOT, "        (not %s: %s)%n", models.device, peer.deviceFallbackReason());
+      }
+      out.printf(Locale.ROOT, "inputs  %s%noutputs %s%n", join(info.inputs()), join(info.outputs()));
+      return serve(peer, peer, String.format(Locale.ROOT, "%s -> [batch, sequence, %d]",
+          peer.modality(), peer.outputDim()));
+    }
+
+    /**
+     * Serves {@code peer} until stopped, then closes the server and {@code owned} (the model,
+     * which the server does not own) exactly once, whether Ctrl-C, --stop-after or an interrupt
+     * stops it.
+     */
+    private int serve(Peer peer, AutoCloseable owned, String what) throws IOException {
+      PrintWriter out = spec.commandLine().getOut();
+      PeerServer.Builder b = PeerServer.newBuilder(peer)
+          .host(host).port(port).allowAnonymous(!requireSignatures);
+      if (peer instanceof OnnxPeer model) {
+        b.modalities(model.modality()).standard(TensorStandard.of(model.outputDim()));
+      }
+      PeerServer server;
+      try {
+        server = b.start();
+      } catch (IOException | RuntimeException e) {
+        closeQuietly(owned);
+        throw e;
+      }
+      Object lock = new Object();
+      // Whoever stops second (the Ctrl-C hook or this thread) waits until the first is done, so
+      // the JVM does not exit while the model's native memory is being freed.
+      Runnable stop = () -> {
+        synchronized (lock) {
+          server.close();
+          closeQuietly(owned);
+        }
+      };
+      Thread hook = new Thread(stop, "bittensor-serve-shutdown");
       Runtime.getRuntime().addShutdownHook(hook);
-      try (server) {
-        out.printf(Locale.ROOT, "serving the test peer (outputDim %d) at %s%s%n", outputDim,
-            server.endpoint(), stopAfter == null ? "; Ctrl-C stops" : " for " + stopAfter);
+      boolean interrupted = false;
+      try {
+        out.printf(Locale.ROOT, "serving %s at %s%s%n", what, server.endpoint(),
+            stopAfter == null ? "; Ctrl-C stops" : " for " + stopAfter);
         out.flush();
         if (stopAfter == null) {
           server.awaitClose();
         } else {
           Thread.sleep(stopAfter.toMillis());
         }
+      } catch (InterruptedException e) {
+        interrupted = true; // an embedding program's way of saying stop
       } finally {
+        stop.run();
         try {
           Runtime.getRuntime().removeShutdownHook(hook);
         } catch (IllegalStateException e) {
           // The JVM is shutting down: the hook is running already.
         }
       }
+      out.println("stopped");
+      out.flush();
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
       return 0;
+    }
+
+    private static String join(List<ModelInfo.Port> ports) {
+      return ports.stream().map(ModelInfo.Port::toString).collect(Collectors.joining(", "));
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+      if (c != null) {
+        try {
+          c.close();
+        } catch (Exception e) {
+          // OnnxPeer.close throws nothing checked; nothing else is passed here.
+        }
+      }
     }
   }
 
-  /** {@code bittensor peer query --endpoint URL}. */
+  /** {@code bittensor peer query --endpoint URL [--text T...]}. */
   @Command(
       name = "query",
       mixinStandardHelpOptions = true,
+      sortOptions = false,
       description = {
-        "Sends one forward request with a seeded random input and prints the status, the "
-            + "answer's shape and the latency.",
+        "Sends one forward request and prints the status, the answer's shape, the latency and "
+            + "the first values of each row's answer.",
+        "With --text the request is those texts' token ids (from --tokenizer or --preset), and "
+            + "for several texts the cosine similarity of their answers is printed too; without, "
+            + "it is a seeded random input of --modality and --shape.",
         "Exit code 0 only when the peer answered SUCCESS; 1 otherwise; 2 for bad arguments."
       })
   static final class Query implements Callable<Integer> {
+    /** Rows and values per row printed. */
+    private static final int ROWS_SHOWN = 4;
+    private static final int VALUES_SHOWN = 6;
+    /** Texts whose pairwise similarities are printed. */
+    private static final int MAX_COSINE_TEXTS = 6;
+
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--endpoint", required = true, description = "The peer, e.g. http://127.0.0.1:8091.")
     URI endpoint;
 
-    @Option(names = "--modality", defaultValue = "TENSOR", description = "TEXT, IMAGE, SPEECH or TENSOR. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--text", paramLabel = "TEXT", description = "A text to send (TEXT modality); "
+        + "repeat for a batch.")
+    List<String> texts = new ArrayList<>();
+
+    @Option(names = "--tokenizer", paramLabel = "FILE", description = "The Hugging Face "
+        + "tokenizer.json that turns --text into token ids: a file or classpath:/name.")
+    String tokenizer;
+
+    @Option(names = "--preset", paramLabel = "NAME", description = "Tokenize --text as the served "
+        + "preset does: ${COMPLETION-CANDIDATES}.", completionCandidates = ModelOptions.PresetNames.class)
+    String preset;
+
+    @Option(names = "--max-length", paramLabel = "TOKENS", description = "Truncate each text to "
+        + "this many tokens (default: the preset's, else 512).")
+    Integer maxLength;
+
+    @Option(names = "--modality", description = "TEXT, IMAGE, SPEECH or TENSOR. Default: TEXT with "
+        + "--text, else TENSOR.")
     Modality modality;
 
-    @Option(names = "--shape", split = ",", description = "The input's shape, e.g. 1,4,16 (default: a small one of the modality's layout).")
+    @Option(names = "--shape", split = ",", description = "The random input's shape, e.g. 1,4,16 (default: a small one of the modality's layout).")
     int[] shape;
 
     @Option(names = "--timeout-ms", defaultValue = "5000", description = "How long to wait. Default: ${DEFAULT-VALUE}.")
@@ -133,13 +253,38 @@ final class PeerCommand implements Runnable {
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the random input. Default: ${DEFAULT-VALUE}.")
     long seed;
 
+    @Option(names = "--repeat", paramLabel = "N", defaultValue = "1", description = "Send the request "
+        + "N times and print the first latency and the median of the others. Default: ${DEFAULT-VALUE}.")
+    int repeat;
+
     @Override
     public Integer call() throws IOException {
       if (timeoutMs < 1) {
         throw new IllegalArgumentException("--timeout-ms must be >= 1, was " + timeoutMs);
       }
-      Tensor input = input(modality, shape == null ? defaultShape(modality) : shape,
-          new Random(seed));
+      if (repeat < 1 || repeat > 10_000) {
+        throw new IllegalArgumentException("--repeat must be in [1, 10000], was " + repeat);
+      }
+      Modality m;
+      Tensor input;
+      if (texts.isEmpty()) {
+        String stray = tokenizer != null ? "--tokenizer" : preset != null ? "--preset"
+            : maxLength != null ? "--max-length" : null;
+        if (stray != null) {
+          throw new IllegalArgumentException(stray + " applies to --text");
+        }
+        m = modality == null ? Modality.TENSOR : modality;
+        input = input(m, shape == null ? defaultShape(m) : shape, new Random(seed));
+      } else {
+        m = Modality.TEXT;
+        if (modality != null && modality != Modality.TEXT) {
+          throw new IllegalArgumentException("--text sends TEXT, not " + modality);
+        }
+        if (shape != null) {
+          throw new IllegalArgumentException("--shape applies to random inputs, not --text");
+        }
+        input = tokenize();
+      }
       PeerClient.Builder b = PeerClient.newBuilder()
           .protocol(h2 ? HttpProtocol.H2_PRIOR_KNOWLEDGE : HttpProtocol.HTTP_1_1);
       if (key != null) {
@@ -148,10 +293,14 @@ final class PeerCommand implements Runnable {
       PrintWriter out = spec.commandLine().getOut();
       try (PeerClient client = b.build()) {
         Peer peer = client.connect(endpoint);
-        long t0 = System.nanoTime();
-        ForwardResult r = peer.forward(new ForwardRequest(modality, input),
-            Duration.ofMillis(timeoutMs)).join();
-        double ms = (System.nanoTime() - t0) / 1e6;
+        ForwardRequest request = new ForwardRequest(m, input);
+        double[] ms = new double[repeat];
+        ForwardResult r = null;
+        for (int i = 0; i < repeat && (r == null || r.isSuccess()); i++) {
+          long t0 = System.nanoTime();
+          r = peer.forward(request, Duration.ofMillis(timeoutMs)).join();
+          ms[i] = (System.nanoTime() - t0) / 1e6;
+        }
         out.printf(Locale.ROOT, "status  %s (%d)%n", r.status(), r.status().code());
         if (r.isSuccess()) {
           out.printf(Locale.ROOT, "shape   %s%n", Arrays.toString(r.output().orElseThrow().shape()));
@@ -159,10 +308,83 @@ final class PeerCommand implements Runnable {
           out.printf(Locale.ROOT, "message %s%s%n",
               r.field().isEmpty() ? "" : r.field() + ": ", r.message());
         }
-        out.printf(Locale.ROOT, "latency %.1f ms%n", ms);
+        if (repeat > 1 && r.isSuccess()) {
+          double[] warm = Arrays.copyOfRange(ms, 1, repeat);
+          Arrays.sort(warm);
+          out.printf(Locale.ROOT, "latency %.1f ms the first time (connecting, warming up), then median %.1f ms of %d%n",
+              ms[0], warm[warm.length / 2], warm.length);
+        } else {
+          out.printf(Locale.ROOT, "latency %.1f ms%n", ms[0]);
+        }
+        if (r.isSuccess()) {
+          printValues(out, r.output().orElseThrow());
+        }
         out.flush();
         return r.isSuccess() ? 0 : Main.EXIT_FAILURE;
       }
+    }
+
+    /** The texts' token ids; a tokenizer that cannot be read is bad input. */
+    private Tensor tokenize() {
+      ModelPreset p = preset == null ? null : ModelPreset.named(preset);
+      String source = tokenizer != null ? tokenizer : p != null ? ModelOptions.CLASSPATH + p.tokenizer() : null;
+      if (source == null) {
+        throw new IllegalArgumentException("--text needs --tokenizer FILE or --preset NAME ("
+            + ModelPreset.names() + ")");
+      }
+      int max = maxLength != null ? maxLength : p != null ? p.maxLength() : 512;
+      try (TextTokenizer tok = ModelOptions.tokenizer(source, max)) {
+        return tok.encode(texts);
+      } catch (IOException e) {
+        throw CliException.badInput("tokenizer " + source + ": " + e.getMessage(), e);
+      }
+    }
+
+    /**
+     * The first values of the first position of each row (a pooled answer repeats one row at
+     * every position) and, for several texts, their cosine similarities.
+     */
+    private void printValues(PrintWriter out, Tensor y) {
+      int rows = y.dim(0);
+      int seq = y.dim(1);
+      int dim = y.dim(2);
+      float[] v = y.toFloatArray();
+      String label = texts.isEmpty() ? "row" : "text";
+      for (int i = 0; i < Math.min(rows, ROWS_SHOWN); i++) {
+        StringBuilder line = new StringBuilder();
+        int base = i * seq * dim;
+        for (int k = 0; k < Math.min(dim, VALUES_SHOWN); k++) {
+          line.append(k == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.4f", v[base + k]));
+        }
+        out.printf(Locale.ROOT, "%s%s %d: [%s%s]%n", i == 0 ? "values  " : "        ", label, i, line,
+            dim > VALUES_SHOWN ? ", ... " + dim + " in all" : "");
+      }
+      if (rows > ROWS_SHOWN) {
+        out.printf(Locale.ROOT, "        (%d more rows)%n", rows - ROWS_SHOWN);
+      }
+      int n = Math.min(texts.size(), MAX_COSINE_TEXTS);
+      for (int i = 0; i < n; i++) {
+        for (int j = i + 1; j < n; j++) {
+          out.printf(Locale.ROOT, "%s%d~%d %7.4f  %s ~ %s%n", i == 0 && j == 1 ? "cosine  " : "        ",
+              i, j, cosine(v, i * seq * dim, j * seq * dim, dim), quote(texts.get(i)), quote(texts.get(j)));
+        }
+      }
+    }
+
+    private static double cosine(float[] v, int a, int b, int dim) {
+      double dot = 0;
+      double na = 0;
+      double nb = 0;
+      for (int k = 0; k < dim; k++) {
+        dot += (double) v[a + k] * v[b + k];
+        na += (double) v[a + k] * v[a + k];
+        nb += (double) v[b + k] * v[b + k];
+      }
+      return na == 0 || nb == 0 ? 0 : dot / Math.sqrt(na * nb);
+    }
+
+    private static String quote(String text) {
+      return "\"" + (text.length() > 40 ? text.substring(0, 37) + "..." : text) + "\"";
     }
 
     static int[] defaultShape(Modality m) {

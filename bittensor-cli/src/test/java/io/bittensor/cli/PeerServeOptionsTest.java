@@ -1,0 +1,87 @@
+package io.bittensor.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Options of {@code peer serve} and {@code peer query} that are refused before any model loads. */
+@Timeout(30)
+class PeerServeOptionsTest {
+  @TempDir Path dir;
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+    "--pool mean|applies to a model",
+    "--modality TEXT|--modality applies to a model",
+    "--preset bert|--preset must be one of minilm",
+    "--preset minilm --model m.onnx|not both",
+    "--model m.onnx --modality TEXT --image 3,8,8|apply to IMAGE models",
+    "--model m.onnx --max-length 64|modality is not given",
+    "--model m.onnx --modality IMAGE --image 3,8|C,H,W",
+    "--model m.onnx --modality SPEECH --context 64|--context and --state need --frame",
+    "--model m.onnx --modality SPEECH --frame 512 --state state|--state must be IN=OUT",
+    "--model m.onnx --modality TEXT --constant sr=abc:int64|--constant must be",
+    "--model m.onnx --modality TEXT --constant sr=1:int8|--constant must be",
+    "--model m.onnx --modality TEXT --constant 16000|--constant must be",
+    "--model m.onnx --modality TEXT --device gpu|device must be cpu, cuda or cuda:N",
+    "--model m.onnx --modality TEXT --pool max|--pool must be none, mean or first",
+    "--model m.onnx --modality TEXT --fit squeeze|--fit must be pad or project",
+    "--model m.onnx --modality TEXT --seed 3|--seed applies to --fit project",
+    "--model m.onnx --modality TEXT --output-dim 0|--output-dim must be >= 1",
+    "--model m.onnx --modality TEXT --max-batch 0|--max-batch must be >= 1",
+    "--model m.onnx --modality TEXT --threads -1|--threads must be >= 0",
+    "--stop-after PT0S|--stop-after must be positive",
+    "--input-name x|--input-name applies to a model",
+    "--model m.onnx --modality TEXT --input-name x|--input-name applies to IMAGE, SPEECH and TENSOR",
+  })
+  void badServeOptionsExitTwoWithOneLine(String args, String message) {
+    assertBadInput(message, ("peer serve --port 0 " + args).split(" "));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+    "--text hello|--text needs --tokenizer FILE or --preset NAME (minilm)",
+    "--tokenizer t.json|--tokenizer applies to --text",
+    "--preset minilm|--preset applies to --text",
+    "--preset minilm --text hello --shape 1,2|--shape applies to random inputs",
+    "--preset minilm --text hello --modality IMAGE|--text sends TEXT, not IMAGE",
+    "--preset nope --text hello|--preset must be one of minilm",
+    "--repeat 0|--repeat must be in [1, 10000]",
+    "--tokenizer classpath:/nope.json --text hello|/nope.json is not on the class path",
+  })
+  void badQueryOptionsExitTwoWithOneLine(String args, String message) {
+    assertBadInput(message, ("peer query --endpoint http://127.0.0.1:9 " + args).split(" "));
+  }
+
+  @Test
+  void unreadableTokenizerIsBadInput() throws IOException {
+    Path bad = Files.writeString(dir.resolve("tokenizer.json"), "{ not json");
+    assertBadInput("not a usable tokenizer.json", "peer", "query", "--endpoint", "http://127.0.0.1:9",
+        "--tokenizer", bad.toString(), "--text", "hello");
+  }
+
+  @Test
+  void helpListsTheModelOptionsByModality() {
+    CliRunner r = CliRunner.run("peer", "serve", "--help");
+    assertEquals(0, r.exitCode());
+    for (String s : new String[] {"--preset=NAME", "minilm", "TEXT models:", "IMAGE models:", "SPEECH models:",
+        "The answer:", "--constant=NAME=VALUE:TYPE", "--image=C,H,W "}) {
+      assertTrue(r.out().contains(s), s + " in " + r.out());
+    }
+  }
+
+  private static void assertBadInput(String message, String... args) {
+    CliRunner r = CliRunner.run(args);
+    assertEquals(2, r.exitCode(), r.out() + r.err());
+    assertEquals(1, r.err().lines().count(), r.err());
+    assertTrue(r.err().startsWith("bittensor: ") && r.err().contains(message), r.err());
+  }
+}
