@@ -76,9 +76,8 @@ import org.jfree.data.xy.XYSeriesCollection;
  * a network query. {@link Config#reduced()} is the same market at a smaller size, for the test
  * suite. Everything is seeded; the results are in {@code docs/learning.md}.
  *
- * <p>Callers are anonymous: the JDK's Ed25519 costs milliseconds per signature on a small
- * machine, which would dominate thousands of calls; the transport's checks, admission and status
- * codes are otherwise those of a signed call.
+ * <p>The neuron calls anonymously: the market measures learning, not signing; the servers'
+ * checks, admission and status codes are otherwise those of a signed call.
  */
 public final class LearningMarket {
   private static final int CLASSES = 10;
