@@ -27,6 +27,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -78,6 +80,8 @@ public final class NoisyTopKGate implements GatingLayer {
   private final List<Parameter> parameters;
   private final Adam adam;
   private final Random random;
+  /** Peers never routed to (null: none). */
+  private final boolean[] excluded;
   private final Map<Gated, Tape> pending = new IdentityHashMap<>();
   private final double[] importanceAverage;
   private long importanceBatches;
@@ -101,6 +105,8 @@ public final class NoisyTopKGate implements GatingLayer {
     this.parameters = List.of(wg, bg, wn, bn);
     this.adam = Adam.over(parameters, b.learningRate);
     this.random = new Random(b.seed);
+    this.excluded = b.excluded.isEmpty() ? null : new boolean[n];
+    b.excluded.forEach(j -> excluded[j] = true);
     this.importanceAverage = new double[n];
   }
 
@@ -175,7 +181,7 @@ public final class NoisyTopKGate implements GatingLayer {
         t.h[i] = t.clean[i] + t.eps[i] * t.std[i];
       }
     }
-    t.sel = topK(t.h, batch, n, k);
+    t.sel = topK(t.h, batch, n, k, excluded);
     t.route = new float[batch][];
     for (int b = 0; b < batch; b++) {
       t.route[b] = softmaxOver(t.h, b * n, t.sel[b], null);
@@ -359,7 +365,7 @@ public final class NoisyTopKGate implements GatingLayer {
       }
     }
     double[] dImp = new double[n];
-    double loss = importanceWeight * cv2(imp, dImp);
+    double loss = importanceWeight * cv2(imp, dImp, excluded);
     for (int b = 0; b < t.batch; b++) {
       int[] sel = t.sel[b];
       double mean = 0;
@@ -390,11 +396,15 @@ public final class NoisyTopKGate implements GatingLayer {
       // The (k+1)-th largest: the best of those not selected.
       int next = -1;
       for (int j = 0; j < n; j++) {
-        if (slot(sel, j) < 0 && (next < 0 || t.h[b * n + j] > t.h[b * n + next])) {
+        if (slot(sel, j) < 0 && !isExcluded(j)
+            && (next < 0 || t.h[b * n + j] > t.h[b * n + next])) {
           next = j;
         }
       }
       for (int j = 0; j < n; j++) {
+        if (isExcluded(j)) {
+          continue;
+        }
         int ti = slot(sel, j) >= 0 ? next : kth;
         int i = b * n + j;
         thresholdIndex[i] = ti;
@@ -403,9 +413,12 @@ public final class NoisyTopKGate implements GatingLayer {
       }
     }
     double[] dLoad = new double[n];
-    double loss = loadWeight * cv2(load, dLoad);
+    double loss = loadWeight * cv2(load, dLoad, excluded);
     for (int b = 0; b < batch; b++) {
       for (int j = 0; j < n; j++) {
+        if (isExcluded(j)) {
+          continue;
+        }
         int i = b * n + j;
         double dz = loadWeight * dLoad[j] * NnOps.normalPdf(z[i]);
         double std = t.std[i];
@@ -413,6 +426,35 @@ public final class NoisyTopKGate implements GatingLayer {
         dStd[i] -= dz * z[i] / std;
         dh[b * n + thresholdIndex[i]] -= dz / std;
       }
+    }
+    return loss;
+  }
+
+  private boolean isExcluded(int j) {
+    return excluded != null && excluded[j];
+  }
+
+  /** {@link #cv2(double[], double[])} over the entries not {@code skip}ped (all when null). */
+  static double cv2(double[] x, double[] dx, boolean[] skip) {
+    if (skip == null) {
+      return cv2(x, dx);
+    }
+    int m = 0;
+    for (boolean sk : skip) {
+      m += sk ? 0 : 1;
+    }
+    double[] kept = new double[m];
+    int[] at = new int[m];
+    for (int j = 0, i = 0; j < x.length; j++) {
+      if (!skip[j]) {
+        at[i] = j;
+        kept[i++] = x[j];
+      }
+    }
+    double[] dk = new double[m];
+    double loss = cv2(kept, dk);
+    for (int i = 0; i < m; i++) {
+      dx[at[i]] = dk[i];
     }
     return loss;
   }
@@ -465,12 +507,20 @@ public final class NoisyTopKGate implements GatingLayer {
 
   /** The indices of the k largest values of each row, best first (the lower index on ties). */
   static int[][] topK(float[] h, int batch, int n, int k) {
+    return topK(h, batch, n, k, null);
+  }
+
+  /** As {@link #topK(float[], int, int, int)}, never choosing the {@code skip} entries. */
+  static int[][] topK(float[] h, int batch, int n, int k, boolean[] skip) {
     int[][] sel = new int[batch][k];
     for (int b = 0; b < batch; b++) {
       int o = b * n;
       int[] s = sel[b];
       int filled = 0;
       for (int j = 0; j < n; j++) {
+        if (skip != null && skip[j]) {
+          continue;
+        }
         float v = h[o + j];
         if (filled == k && !(v > h[o + s[k - 1]])) {
           continue;
@@ -584,6 +634,7 @@ public final class NoisyTopKGate implements GatingLayer {
     private double learningRate = 1e-3;
     private double importanceDecay = 0.98;
     private long seed;
+    private Set<Integer> excluded = Set.of();
 
     private Builder() {}
 
@@ -681,6 +732,28 @@ public final class NoisyTopKGate implements GatingLayer {
       return this;
     }
 
+    /**
+     * Peers the gate never routes to (default none): they keep their place in {@link #peers}, so
+     * every other peer's index, parameters and noise draws stay what they would be with them,
+     * but they are never asked and their importance stays 0. For measuring what the network
+     * loses without a peer, with everything else held equal; or for a peer the neuron no longer
+     * trusts.
+     *
+     * @param peers indices into the peer list (checked by {@link #build}); the array is copied
+     * @throws IllegalArgumentException if an index is negative
+     */
+    public Builder exclude(int... peers) {
+      Set<Integer> set = new TreeSet<>();
+      for (int j : peers) {
+        if (j < 0) {
+          throw new IllegalArgumentException("excluded peer indices must be >= 0, was " + j);
+        }
+        set.add(j);
+      }
+      this.excluded = Set.copyOf(set);
+      return this;
+    }
+
     /** The seed of the routing noise (default 0): the same seed, the same draws. */
     public Builder seed(long seed) {
       this.seed = seed;
@@ -701,9 +774,16 @@ public final class NoisyTopKGate implements GatingLayer {
         throw new IllegalStateException("contextDim and outputDim are required, were "
             + contextDim + " and " + outputDim);
       }
-      if (k > peers.size()) {
-        throw new IllegalStateException("k must be at most the number of peers, " + peers.size()
-            + ", was " + k);
+      for (int j : excluded) {
+        if (j >= peers.size()) {
+          throw new IllegalStateException("excluded peer " + j + " is not in the list of "
+              + peers.size() + " peers");
+        }
+      }
+      int routable = peers.size() - excluded.size();
+      if (k > routable) {
+        throw new IllegalStateException("k must be at most the number of peers"
+            + (excluded.isEmpty() ? "" : " not excluded") + ", " + routable + ", was " + k);
       }
       return new NoisyTopKGate(this);
     }

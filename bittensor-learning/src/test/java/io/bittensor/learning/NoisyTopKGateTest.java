@@ -242,9 +242,63 @@ class NoisyTopKGateTest {
     assertTrue(checked > 40, "most of the 50 values were checked, " + checked);
   }
 
+  /** Odd seeds exclude peer 1, so the balancing losses' gradients are checked without it too. */
   private static NoisyTopKGate.Builder builder(List<FnPeer> ps, long seed) {
     return NoisyTopKGate.builder().peers(ps).k(2).contextDim(4).outputDim(3).seed(seed)
-        .importanceWeight(0.5).loadWeight(0.5);
+        .importanceWeight(0.5).loadWeight(0.5).exclude(seed % 2 == 1 ? new int[] {1} : new int[0]);
+  }
+
+  @ParameterizedTest
+  @ValueSource(booleans = {true, false})
+  void excludedPeersAreNeverAskedAndKeepNoImportance(boolean training) {
+    Random r = new Random(21);
+    List<FnPeer> ps = peers(6, 4, 3);
+    NoisyTopKGate g = NoisyTopKGate.builder().peers(ps).k(2).contextDim(4).outputDim(3).seed(3)
+        .exclude(1, 4).build();
+    randomise(g, r, 1);
+    // Make the excluded peers the gate's favourites: they must still not be chosen.
+    g.parameters().get(1).values()[1] = 50f;
+    g.parameters().get(1).values()[4] = 40f;
+    for (int step = 0; step < 5; step++) {
+      Tensor x = TestPeers.batch(r, 16, 4);
+      Gated out = g.forwardAndWait(new ForwardRequest(Modality.TENSOR, x), Learner.flatten(x),
+          training, TIMEOUT);
+      for (int[] sel : out.selected()) {
+        assertEquals(2, sel.length);
+        assertTrue(sel[0] != 1 && sel[0] != 4 && sel[1] != 1 && sel[1] != 4,
+            Arrays.toString(sel));
+      }
+      if (training) {
+        g.backward(out, out.output());
+        assertTrue(Double.isFinite(g.balanceLoss()), "balance loss " + g.balanceLoss());
+        g.step();
+      }
+    }
+    assertEquals(0, ps.get(1).rowsReceived() + ps.get(4).rowsReceived());
+    if (training) {
+      double[] imp = g.importance();
+      assertEquals(0, imp[1]);
+      assertEquals(0, imp[4]);
+      assertEquals(1, Arrays.stream(imp).sum(), 1e-9);
+    }
+    for (Parameter p : g.parameters()) {
+      for (float v : p.values()) {
+        assertTrue(Float.isFinite(v), p.name());
+      }
+    }
+  }
+
+  @Test
+  void exclusionMisuseNamesTheProblem() {
+    List<FnPeer> ps = peers(3, 2, 2);
+    assertThrows(IllegalArgumentException.class, () -> NoisyTopKGate.builder().exclude(-1));
+    var s = assertThrows(IllegalStateException.class, () -> NoisyTopKGate.builder().peers(ps)
+        .k(1).contextDim(2).outputDim(2).exclude(3).build());
+    assertTrue(s.getMessage().contains("excluded peer 3 is not in the list of 3 peers"),
+        s.getMessage());
+    s = assertThrows(IllegalStateException.class, () -> NoisyTopKGate.builder().peers(ps).k(2)
+        .contextDim(2).outputDim(2).exclude(0, 2).build());
+    assertTrue(s.getMessage().contains("number of peers not excluded, 1, was 2"), s.getMessage());
   }
 
   @Test

@@ -1,0 +1,130 @@
+package io.bittensor.learning;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.Distiller;
+import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.ForwardResult;
+import io.bittensor.core.Gated;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Tensor;
+import io.bittensor.incentive.PeerVector;
+import io.bittensor.learning.TestPeers.FnPeer;
+import io.bittensor.onnx.Mlp;
+import io.bittensor.onnx.OnnxPeer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The code of docs/learning.md, run on small seeded peers: the calls there compile and work. */
+@Timeout(120)
+class LearningSnippetsTest {
+  private static final int CLASSES = 10;
+  private static final int IN = 784;
+
+  /** Peers answering a distribution over the classes: a softmax of a random projection. */
+  private static List<FnPeer> peers(int n) {
+    List<FnPeer> ps = new ArrayList<>();
+    for (int j = 0; j < n; j++) {
+      Function<float[], float[]> f = TestPeers.projection(IN, CLASSES, 40 + j);
+      ps.add(new FnPeer(CLASSES, x -> {
+        float[] y = f.apply(x);
+        float[] p = new float[CLASSES];
+        NnOps.softmaxRows(y, 1, CLASSES, p);
+        return p;
+      }));
+    }
+    return ps;
+  }
+
+  private static int[] labels(Tensor x) {
+    // A label the peers' answers carry: the sign pattern of two pixels.
+    float[] v = x.toFloatArray();
+    int[] y = new int[x.dim(0)];
+    for (int i = 0; i < y.length; i++) {
+      y[i] = (v[i * IN] > 0 ? 1 : 0) + (v[i * IN + 1] > 0 ? 2 : 0);
+    }
+    return y;
+  }
+
+  @Test
+  void theGateLearnerWeightsAndStudentOfTheDocsRun(@TempDir Path dir) throws Exception {
+    Random r = new Random(8);
+    List<FnPeer> peers = peers(4);
+    Tensor x = TestPeers.batch(r, 32, IN);
+    ForwardRequest request = new ForwardRequest(Modality.TENSOR, x);
+    Tensor context = Learner.flatten(x);
+
+    // The gate.
+    NoisyTopKGate gate = NoisyTopKGate.builder()
+        .peers(peers)
+        .k(2)
+        .contextDim(784)
+        .outputDim(10)
+        .seed(7)
+        .build();
+    Gated g = gate.forwardAndWait(request, context, true, Duration.ofMillis(500));
+    assertArrayEquals(new int[] {32, 1, 10}, g.output().shape());
+    assertTrue(g.failed().isEmpty());
+
+    // The learner, with the student.
+    MlpDistiller student = MlpDistiller.builder()
+        .inputDim(784).hidden(64).outputDim(10)
+        .objective(Distiller.Objective.KL)
+        .seed(3)
+        .build();
+    TrainableMlp head = TrainableMlp.random(new int[] {10, 32, 10}, Mlp.Activation.RELU, 7);
+    Learner learner = Learner.builder()
+        .gate(NoisyTopKGate.builder().peers(peers).k(2).contextDim(784).outputDim(10).seed(7)
+            .build())
+        .head(head)
+        .learningRate(3e-3)
+        .timeout(Duration.ofMillis(500))
+        .distiller(student)
+        .build();
+    StepResult first = null;
+    StepResult last = null;
+    for (int epoch = 0; epoch < 30; epoch++) {
+      last = learner.train(request, labels(x));
+      first = first == null ? last : first;
+    }
+    assertTrue(last.loss() < first.loss(), first.loss() + " -> " + last.loss());
+    Evaluation e = learner.evaluate(request, labels(x));
+    assertEquals(32, e.rows());
+    assertTrue(e.bytesReceived() > 0 && e.bytesSent() > 0);
+
+    // The weight rows.
+    PeerVector row = learner.weights(WeightSource.PRUNING_SCORE, 3);
+    PeerVector proxy = learner.weights(WeightSource.GATE_IMPORTANCE, 3);
+    for (PeerVector v : List.of(row, proxy)) {
+      double[] w = v.toArray();
+      assertEquals(1, Arrays.stream(w).sum(), 1e-9);
+      assertTrue(Arrays.stream(w).filter(a -> a > 0).count() >= 3);
+    }
+    assertArrayEquals(new double[] {0.75, 0.25, 0}, Learner.weightRow(new double[] {3, 1, 0}, 2),
+        1e-6);
+
+    // The student: distilled, offline, written as ONNX, served as an OnnxPeer.
+    learner.distill(request);
+    Evaluation offline = learner.evaluateOffline(request, labels(x));
+    assertEquals(32, offline.studentRows());
+    Path file = dir.resolve("student.onnx");
+    student.writeOnnx(file);
+    assertTrue(Files.size(file) > 0);
+    try (OnnxPeer standIn = student.toOnnxPeer()) {
+      ForwardResult answer = standIn.forward(request).join();
+      assertArrayEquals(student.predict(x).toFloatArray(),
+          answer.output().orElseThrow().toFloatArray(), 1e-4f);
+    }
+  }
+}

@@ -1,0 +1,844 @@
+package io.bittensor.examples;
+
+import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.ForwardResult;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Peer;
+import io.bittensor.core.Tensor;
+import io.bittensor.core.TensorStandard;
+import io.bittensor.learning.Adam;
+import io.bittensor.learning.Evaluation;
+import io.bittensor.learning.Learner;
+import io.bittensor.learning.MlpDistiller;
+import io.bittensor.learning.NnOps;
+import io.bittensor.learning.NoisyTopKGate;
+import io.bittensor.learning.TrainableMlp;
+import io.bittensor.learning.WeightSource;
+import io.bittensor.onnx.Mlp;
+import io.bittensor.onnx.OnnxExport;
+import io.bittensor.onnx.OnnxPeer;
+import io.bittensor.onnx.TensorInput;
+import io.bittensor.transport.InProcessNetwork;
+import io.bittensor.transport.PeerClient;
+import io.bittensor.transport.PeerServer;
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.awt.Font;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+import org.apache.commons.math3.stat.correlation.SpearmansCorrelation;
+import org.jfree.chart.ChartFactory;
+import org.jfree.chart.ChartUtils;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.labels.XYItemLabelGenerator;
+import org.jfree.chart.plot.PlotOrientation;
+import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
+import org.jfree.data.xy.XYSeries;
+import org.jfree.data.xy.XYSeriesCollection;
+
+/**
+ * A market of twelve ONNX peers on Fashion-MNIST, and a neuron that learns from it (paper,
+ * sections 7 to 9): every peer is a network trained here in Java, written as ONNX and served as an
+ * {@link OnnxPeer} by a {@link PeerServer} (over HTTP on loopback sockets in the full run, in
+ * process in the reduced one); the neuron routes each of its examples to 2 of the 12 through a
+ * {@link NoisyTopKGate}, learns a head on the joined answers, turns what it learned into weight
+ * rows, and distils the network into a student that answers offline.
+ *
+ * <pre>
+ * mvn -B -q -o -pl examples -am compile dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
+ * java -cp "examples/target/classes:$(cat examples/target/classpath.txt)" \
+ *     io.bittensor.examples.LearningMarket full target/learning-market
+ * </pre>
+ *
+ * <p>The data: the vendored Fashion-MNIST test split (10,000 images), permuted with the run's
+ * seed; the first {@code poolSize} images are the peers' to train on, the next {@code trainSize}
+ * the neuron's, the next {@code testSize} held out for every accuracy reported.
+ *
+ * <p>The peers: two strong generalists, each seeing part of the image (the top 16 rows, the
+ * bottom 16); a copycat answering exactly as the first; a flaky strong generalist seeing the
+ * middle 16 rows that times out on half its calls; a medium generalist trained on fewer images; two
+ * niche specialists that only separate the hard classes (T-shirt/shirt, and pullover/coat/shirt)
+ * and answer a uniform distribution over the other classes; three weak generalists trained on a
+ * few dozen images; two pure-noise peers trained on random labels. What it measures, on held-out
+ * images: the gated network's accuracy against the best single peer and a dense mixture of all
+ * twelve; bytes received with top-2 against dense; the Spearman correlation of each weight source
+ * (gate importance, pruning score) with each peer's true value, the held-out accuracy lost when the
+ * peer is removed and the neuron retrained; the student's accuracy, and its speed offline against
+ * a network query. {@link Config#reduced()} is the same market at a smaller size, for the test
+ * suite. Everything is seeded; the results are in {@code docs/learning.md}.
+ *
+ * <p>The neuron calls anonymously: the market measures learning, not signing; the servers'
+ * checks, admission and status codes are otherwise those of a signed call.
+ */
+public final class LearningMarket {
+  private static final int CLASSES = 10;
+  private static final int PIXELS = FashionMnist.PIXELS;
+  private static final int EVAL_BATCH = 250;
+
+  private LearningMarket() {}
+
+  /**
+   * The sizes of a run.
+   *
+   * @param name for the report
+   * @param seed the seed of everything: splits, peer training, gates, heads, the flaky draws
+   * @param poolSize images the peers train on (each peer draws its own subset)
+   * @param trainSize the neuron's own labelled images
+   * @param testSize held-out images every accuracy is measured on
+   * @param strongExamples images of each strong generalist
+   * @param strongHidden hidden units of the strong generalists and niche specialists
+   * @param mediumExamples images of the medium generalist
+   * @param weakExamples images of each weak generalist
+   * @param noiseExamples images (with random labels) of each noise peer
+   * @param peerEpochs passes over its data each peer trains
+   * @param neuronEpochs passes over its data the neuron trains
+   * @param batch the neuron's batch size
+   * @param valueSeeds seeds averaged in each peer's true value
+   * @param retrainEpochs passes the neuron trains on after a peer is removed
+   * @param distillEpochs passes of distillation after training
+   * @param flakyRate the flaky peer's probability of timing out
+   * @param flakyHangs true: its failures wait out the deadline; false: TIMEOUT at once
+   * @param timeout the neuron's deadline per peer
+   * @param loopback true: the peers are served over HTTP on loopback sockets; false: through the
+   *     in-process transport (same protocol and checks, no sockets)
+   */
+  public record Config(String name, long seed, int poolSize, int trainSize, int testSize,
+      int strongExamples, int strongHidden, int mediumExamples, int weakExamples,
+      int noiseExamples, int peerEpochs, int neuronEpochs, int batch, int valueSeeds,
+      int retrainEpochs, int distillEpochs, double flakyRate, boolean flakyHangs, Duration timeout, boolean loopback) {
+    /** The full market of {@code docs/learning.md}. */
+    public static Config full() {
+      return new Config("full", 2026, 6000, 2000, 2000, 1500, 64, 400, 60, 600, 15, 15, 50, 4,
+          5, 30, 0.5, false, Duration.ofSeconds(2), true);
+    }
+
+    /** This run with the peers served over loopback sockets ({@code true}) or in process. */
+    public Config withLoopback(boolean on) {
+      return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
+          mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
+          valueSeeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, on);
+    }
+
+    /** The same market, smaller and faster, for the default test suite. */
+    public static Config reduced() {
+      return new Config("reduced", 2026, 3000, 1000, 1000, 600, 32, 200, 40, 300, 10, 8, 50, 2,
+          3, 10, 0.5, false, Duration.ofSeconds(2), false);
+    }
+  }
+
+  /** What kind of peer a row is. */
+  public enum Kind { STRONG, COPYCAT, FLAKY, MEDIUM, NICHE, WEAK, NOISE }
+
+  /**
+   * One peer's line of the report.
+   *
+   * @param name its name
+   * @param kind its kind
+   * @param modelAccuracy its own model's held-out accuracy (argmax of its answer)
+   * @param importance its share of the gate importance weight row
+   * @param pruning its share of the pruning score weight row
+   * @param trueValue held-out accuracy lost (fraction) when it is removed and the neuron retrained
+   * @param lossValue held-out cross-entropy gained (nats per image) in the same retrainings
+   */
+  public record PeerRow(String name, Kind kind, double modelAccuracy, double importance,
+      double pruning, double trueValue, double lossValue) {}
+
+  /**
+   * The measurements of a run.
+   *
+   * @param config the sizes
+   * @param peers one row per peer
+   * @param gatedAccuracy the top-2 gated neuron's held-out accuracy
+   * @param denseAccuracy the dense mixture's (all twelve asked for every example)
+   * @param bestSingle the best single peer's name
+   * @param bestSingleAccuracy its held-out accuracy
+   * @param gatedBytesReceived answer bytes received over the held-out set, top-2
+   * @param denseBytesReceived the same, dense
+   * @param gatedBytesSent input bytes sent, top-2
+   * @param denseBytesSent input bytes sent, dense
+   * @param spearmanImportance Spearman(gate importance, true value)
+   * @param spearmanPruning Spearman(pruning score, true value)
+   * @param spearmanImportanceLoss Spearman(gate importance, loss value)
+   * @param spearmanPruningLoss Spearman(pruning score, loss value)
+   * @param studentAccuracy the student's held-out accuracy, through the neuron's head, served as an
+   *     OnnxPeer
+   * @param studentOneMicros median time for one image: the student OnnxPeer and the head
+   * @param networkOneMicros median time for one image: a network query and the head
+   * @param studentBatchMicros median time for a batch of 64 images, student
+   * @param networkBatchMicros the same, network
+   * @param seconds the run's wall time
+   */
+  public record Result(Config config, List<PeerRow> peers, double gatedAccuracy,
+      double denseAccuracy, String bestSingle, double bestSingleAccuracy, long gatedBytesReceived,
+      long denseBytesReceived, long gatedBytesSent, long denseBytesSent,
+      double spearmanImportance, double spearmanPruning, double spearmanImportanceLoss,
+      double spearmanPruningLoss, double studentAccuracy,
+      double studentOneMicros, double networkOneMicros, double studentBatchMicros,
+      double networkBatchMicros, double seconds) {
+    /** The summed share of a weight source held by peers of {@code kind}. */
+    public double share(Kind kind, WeightSource source) {
+      return peers.stream().filter(p -> p.kind() == kind)
+          .mapToDouble(p -> source == WeightSource.GATE_IMPORTANCE ? p.importance() : p.pruning())
+          .sum();
+    }
+
+    /** The largest share one peer of {@code kind} holds. */
+    public double maxShare(Kind kind, WeightSource source) {
+      return peers.stream().filter(p -> p.kind() == kind)
+          .mapToDouble(p -> source == WeightSource.GATE_IMPORTANCE ? p.importance() : p.pruning())
+          .max().orElse(0);
+    }
+
+    /** The fraction of answer bytes that top-2 saves against dense. */
+    public double bytesSaved() {
+      return 1 - gatedBytesReceived / (double) denseBytesReceived;
+    }
+  }
+
+  /**
+   * Runs the market: {@code full} (default) or {@code reduced}; writes {@code learning.md} (the
+   * tables), {@code learning-peers.csv} and {@code learning-weights.png} to the folder given
+   * (default {@code target/learning-market}).
+   */
+  public static void main(String[] args) throws Exception {
+    Config c = args.length > 0 && args[0].equals("reduced") ? Config.reduced() : Config.full();
+    if (args.length > 2) {
+      c = c.withLoopback(args[2].equals("loopback"));
+    }
+    Path out = Path.of(args.length > 1 ? args[1] : "target/learning-market");
+    long t0 = System.nanoTime();
+    Result r = run(c, line -> System.out.printf(Locale.ROOT, "[%6.1f s] %s%n",
+        (System.nanoTime() - t0) / 1e9, line));
+    Files.createDirectories(out);
+    Files.writeString(out.resolve("learning.md"), markdown(r));
+    Files.writeString(out.resolve("learning-peers.csv"), csv(r));
+    plot(r, out.resolve("learning-weights.png"));
+    System.out.println(markdown(r));
+    System.out.println("wrote " + out.toAbsolutePath());
+  }
+
+  /**
+   * Builds the market, trains the neuron and measures it.
+   *
+   * @param progress told what is happening, one line at a time
+   * @throws IOException if the data cannot be read or a model not built
+   */
+  public static Result run(Config c, Consumer<String> progress) throws IOException {
+    long start = System.nanoTime();
+    FashionMnist data = FashionMnist.testSplit();
+    int[] order = permutation(data.size(), new SplittableRandom(c.seed()));
+    int[] pool = Arrays.copyOfRange(order, 0, c.poolSize());
+    int[] train = Arrays.copyOfRange(order, c.poolSize(), c.poolSize() + c.trainSize());
+    int[] test = Arrays.copyOfRange(order, c.poolSize() + c.trainSize(),
+        c.poolSize() + c.trainSize() + c.testSize());
+
+    List<String> names = new ArrayList<>();
+    List<Kind> kinds = new ArrayList<>();
+    List<Mlp> models = trainPeers(c, data, pool, names, kinds, progress);
+    try (Market market = new Market(c, models, names, kinds)) {
+      int n = models.size();
+      double[] modelAccuracy = new double[n];
+      for (int j = 0; j < n; j++) {
+        modelAccuracy[j] = peerAccuracy(market.direct.get(j), data, test);
+      }
+      progress.accept("peers serving: " + names + ", held-out accuracies "
+          + Arrays.toString(Arrays.stream(modelAccuracy).map(a -> Math.round(a * 1000) / 10.0)
+              .toArray()));
+
+      MlpDistiller student = MlpDistiller.builder().inputDim(PIXELS).hidden(64)
+          .outputDim(CLASSES).learningRate(1e-3).seed(c.seed() + 99).build();
+      Learner gated = trainNeuron(market.served, c, data, train, 2, true, c.seed(), student);
+      Evaluation gatedEval = evaluate(gated, data, test);
+      progress.accept(String.format(Locale.ROOT, "gated top-2: %.1f%%, %d bytes received",
+          100 * gatedEval.accuracy(), gatedEval.bytesReceived()));
+
+      Learner dense = trainNeuron(market.served, c, data, train, n, false, c.seed(), null);
+      Evaluation denseEval = evaluate(dense, data, test);
+      progress.accept(String.format(Locale.ROOT, "dense: %.1f%%, %d bytes received",
+          100 * denseEval.accuracy(), denseEval.bytesReceived()));
+
+      double[] importance = gated.weights(WeightSource.GATE_IMPORTANCE, 0).toArray();
+      double[] pruning = gated.weights(WeightSource.PRUNING_SCORE, 0).toArray();
+      // Retrained in process: the same servers and answers without the sockets' time.
+      double[][] values = trueValues(market.local, c, data, train, test, progress);
+      double[] value = values[0];
+      SpearmansCorrelation rho = new SpearmansCorrelation();
+      double rhoImportance = rho.correlation(importance, value);
+      double rhoPruning = rho.correlation(pruning, value);
+
+      for (int e = 0; e < c.distillEpochs(); e++) {
+        for (int[] b : batches(train, c.batch(), new SplittableRandom(c.seed() * 7 + e))) {
+          gated.distill(new ForwardRequest(Modality.TENSOR, data.batch(b)));
+        }
+      }
+      double studentAccuracy;
+      double[] speed;
+      Path file = Files.createTempFile("student", ".onnx");
+      student.writeOnnx(file);
+      try (OnnxPeer studentPeer = servingSettings(OnnxPeer.builder().model(file)).build()) {
+        studentAccuracy = studentAccuracy(studentPeer, gated, data, test);
+        progress.accept(String.format(Locale.ROOT, "student (ONNX): %.1f%%",
+            100 * studentAccuracy));
+        speed = timings(gated, studentPeer, data, test);
+      } finally {
+        Files.deleteIfExists(file);
+      }
+
+      List<PeerRow> rows = new ArrayList<>();
+      int best = 0;
+      for (int j = 0; j < n; j++) {
+        rows.add(new PeerRow(names.get(j), kinds.get(j), modelAccuracy[j], importance[j],
+            pruning[j], value[j], values[1][j]));
+        best = modelAccuracy[j] > modelAccuracy[best] ? j : best;
+      }
+      return new Result(c, List.copyOf(rows), gatedEval.accuracy(), denseEval.accuracy(),
+          names.get(best), modelAccuracy[best], gatedEval.bytesReceived(),
+          denseEval.bytesReceived(), gatedEval.bytesSent(), denseEval.bytesSent(), rhoImportance,
+          rhoPruning, rho.correlation(importance, values[1]), rho.correlation(pruning, values[1]),
+          studentAccuracy, speed[0], speed[1], speed[2], speed[3],
+          (System.nanoTime() - start) / 1e9);
+    }
+  }
+
+  /** Trains the twelve peers' networks, filling in their names and kinds. */
+  private static List<Mlp> trainPeers(Config c, FashionMnist data, int[] pool, List<String> names,
+      List<Kind> kinds, Consumer<String> progress) {
+    List<Mlp> models = new ArrayList<>();
+    long s = c.seed();
+    int h = c.strongHidden();
+    int n = c.strongExamples();
+    // The strong generalists each see their own part of the image (their own sensor, as peers in
+    // a market hold different data): no one of them is enough, two together do better.
+    Mlp top = trainPeer(data, sample(pool, n, s + 1), rows(0, 16), null, h, c, s + 1);
+    add(models, names, kinds, top, "strong-top", Kind.STRONG);
+    add(models, names, kinds, trainPeer(data, sample(pool, n, s + 2), rows(12, 28), null, h, c,
+        s + 2), "strong-bottom", Kind.STRONG);
+    add(models, names, kinds, top, "copycat", Kind.COPYCAT);
+    add(models, names, kinds, trainPeer(data, sample(pool, n, s + 3), rows(6, 22), null, h, c,
+        s + 3), "flaky", Kind.FLAKY);
+    add(models, names, kinds, trainPeer(data, sample(pool, c.mediumExamples(), s + 4), null,
+        null, h / 2, c, s + 4), "medium", Kind.MEDIUM);
+    add(models, names, kinds, trainPeer(data, sample(pool, n, s + 5), null,
+        nicheTargets(data, sample(pool, n, s + 5), 0, 6), h, c, s + 5), "niche-tops", Kind.NICHE);
+    add(models, names, kinds, trainPeer(data, sample(pool, n, s + 6), null,
+        nicheTargets(data, sample(pool, n, s + 6), 2, 4, 6), h, c, s + 6), "niche-warm",
+        Kind.NICHE);
+    for (int w = 1; w <= 3; w++) {
+      add(models, names, kinds, trainPeer(data, sample(pool, c.weakExamples(), s + 6 + w), null,
+          null, 16, c, s + 6 + w), "weak-" + w, Kind.WEAK);
+    }
+    for (int z = 1; z <= 2; z++) {
+      int[] idx = sample(pool, c.noiseExamples(), s + 9 + z);
+      SplittableRandom r = new SplittableRandom(s + 19 + z);
+      float[] random = new float[idx.length * CLASSES];
+      for (int i = 0; i < idx.length; i++) {
+        random[i * CLASSES + r.nextInt(CLASSES)] = 1;
+      }
+      add(models, names, kinds, trainPeer(data, idx, null, random, 32, c, s + 9 + z),
+          "noise-" + z, Kind.NOISE);
+    }
+    progress.accept("trained " + models.size() + " peers");
+    return models;
+  }
+
+  private static void add(List<Mlp> models, List<String> names, List<Kind> kinds, Mlp m,
+      String name, Kind kind) {
+    models.add(m);
+    names.add(name);
+    kinds.add(kind);
+  }
+
+  /** The pixels of image rows {@code [from, to)}. */
+  private static boolean[] rows(int from, int to) {
+    boolean[] view = new boolean[PIXELS];
+    Arrays.fill(view, from * 28, to * 28, true);
+    return view;
+  }
+
+  /**
+   * A niche specialist's targets: its own classes as they are; every other image a uniform
+   * distribution over the other classes. It learns to separate its classes and says nothing
+   * about the rest, so its answer mixes into the network's without pulling it anywhere else.
+   */
+  private static float[] nicheTargets(FashionMnist data, int[] idx, int... niche) {
+    float[] t = new float[idx.length * CLASSES];
+    for (int i = 0; i < idx.length; i++) {
+      int y = data.label(idx[i]);
+      if (Arrays.stream(niche).anyMatch(k -> k == y)) {
+        t[i * CLASSES + y] = 1;
+      } else {
+        for (int k = 0; k < CLASSES; k++) {
+          int kk = k;
+          t[i * CLASSES + k] = Arrays.stream(niche).anyMatch(q -> q == kk) ? 0
+              : 1f / (CLASSES - niche.length);
+        }
+      }
+    }
+    return t;
+  }
+
+  /**
+   * A peer's network: 784 -> hidden -> 10 with ReLU, cross-entropy and Adam over its images, then
+   * a softmax so that it answers probabilities.
+   *
+   * @param view the pixels it sees (null: all); the weights of the others stay 0, so the exported
+   *     model ignores them too
+   * @param targets a distribution per image (null: the images' labels)
+   */
+  static Mlp trainPeer(FashionMnist data, int[] idx, boolean[] view, float[] targets,
+      int hidden, Config c, long seed) {
+    TrainableMlp net = TrainableMlp.random(new int[] {PIXELS, hidden, CLASSES},
+        Mlp.Activation.RELU, seed);
+    if (view != null) {
+      float[] w = net.parameters().get(0).values();
+      for (int p = 0; p < PIXELS; p++) {
+        if (!view[p]) {
+          Arrays.fill(w, p * hidden, (p + 1) * hidden, 0f);
+        }
+      }
+    }
+    Adam adam = Adam.over(net.parameters(), 1e-3);
+    int[] labels = data.labels(idx);
+    SplittableRandom r = new SplittableRandom(seed);
+    int[] pos = new int[idx.length];
+    for (int i = 0; i < pos.length; i++) {
+      pos[i] = i;
+    }
+    float[] p = new float[32 * CLASSES];
+    for (int e = 0; e < c.peerEpochs(); e++) {
+      shuffle(pos, r);
+      for (int b = 0; b < pos.length; b += 32) {
+        int rows = Math.min(32, pos.length - b);
+        int[] bi = new int[rows];
+        for (int i = 0; i < rows; i++) {
+          bi[i] = idx[pos[b + i]];
+        }
+        float[] x = data.pixels(bi);
+        if (view != null) {
+          for (int i = 0; i < x.length; i++) {
+            x[i] = view[i % PIXELS] ? x[i] : 0f;
+          }
+        }
+        float[] logits = net.forward(x, rows);
+        // Softmax cross-entropy against a target distribution: d = (softmax - target) / rows.
+        NnOps.softmaxRows(logits, rows, CLASSES, p);
+        float[] d = new float[rows * CLASSES];
+        for (int i = 0; i < rows; i++) {
+          for (int k = 0; k < CLASSES; k++) {
+            float t = targets != null ? targets[pos[b + i] * CLASSES + k]
+                : labels[pos[b + i]] == k ? 1f : 0f;
+            d[i * CLASSES + k] = (p[i * CLASSES + k] - t) / rows;
+          }
+        }
+        net.backward(d, false);
+        adam.step();
+      }
+    }
+    List<Mlp.Layer> layers = new ArrayList<>(net.toMlp().layers());
+    layers.add(Mlp.Activation.SOFTMAX);
+    return Mlp.of(PIXELS, layers);
+  }
+
+  /**
+   * A neuron trained on its own images, querying {@code peers} through a top-k gate.
+   *
+   * @param without the peers its gate never routes to (none: the whole market)
+   */
+  static Learner trainNeuron(List<Peer> peers, Config c, FashionMnist data, int[] train, int k,
+      boolean noise, long seed, MlpDistiller student, int... without) {
+    Learner learner = neuron(peers, c, k, noise, seed, student, without);
+    train(learner, c, data, train, seed, 0, c.neuronEpochs());
+    return learner;
+  }
+
+  /** An untrained neuron. */
+  private static Learner neuron(List<Peer> peers, Config c, int k, boolean noise, long seed,
+      MlpDistiller student, int... without) {
+    Learner.Builder b = Learner.builder()
+        .gate(NoisyTopKGate.builder().peers(peers).k(k).contextDim(PIXELS).outputDim(CLASSES)
+            .noise(noise).importanceWeight(noise ? 0.01 : 0).learningRate(1e-3).seed(seed)
+            .exclude(without).build())
+        .head(TrainableMlp.random(new int[] {CLASSES, 32, CLASSES}, Mlp.Activation.RELU, seed))
+        .learningRate(3e-3)
+        .timeout(c.timeout());
+    if (student != null) {
+      b.distiller(student);
+    }
+    return b.build();
+  }
+
+  /** Epochs {@code from} to {@code to - 1} of the neuron's training, each in its seeded order. */
+  private static void train(Learner learner, Config c, FashionMnist data, int[] train, long seed,
+      int from, int to) {
+    for (int e = from; e < to; e++) {
+      for (int[] batch : batches(train, c.batch(), new SplittableRandom(seed * 1000 + e))) {
+        learner.train(new ForwardRequest(Modality.TENSOR, data.batch(batch)), data.labels(batch));
+      }
+    }
+  }
+
+  /**
+   * Each peer's true value: the held-out accuracy lost when it is removed and the neuron
+   * retrained, averaged over {@code valueSeeds} seeds; beside it the cross-entropy gained.
+   *
+   * <p>How, for each seed: the neuron is trained on the whole market; then, from copies of its
+   * trained parameters, one copy trains {@code retrainEpochs} more passes with every peer (the
+   * control) and one per peer trains them with that peer removed. The peer is removed by
+   * excluding it from the gate, which keeps every other peer's index and parameters as they
+   * were; the copies route without noise and without the balancing losses, so each differs from
+   * the control by the missing peer alone, and a peer the gate never routes to is worth exactly
+   * 0. Retraining from scratch instead adds the spread between whole training runs, about a
+   * point of accuracy here, more than most peers are worth (see {@code docs/learning.md}).
+   */
+  private static double[][] trueValues(List<Peer> peers, Config c, FashionMnist data,
+      int[] train, int[] test, Consumer<String> progress) {
+    int n = peers.size();
+    double[] value = new double[n];
+    double[] loss = new double[n];
+    for (int s = 0; s < c.valueSeeds(); s++) {
+      long seed = c.seed() + 1000L * s;
+      // Trained as the reported neuron is, less its student (which fills in where no peer
+      // answered and would make the copies differ from it).
+      Learner base = trainNeuron(peers, c, data, train, 2, true, seed, null);
+      List<float[]> trained = parameters(base).stream().map(float[]::clone).toList();
+      Evaluation full = retrained(peers, c, data, train, test, seed, trained);
+      for (int j = 0; j < n; j++) {
+        Evaluation without = retrained(peers, c, data, train, test, seed, trained, j);
+        value[j] += (full.accuracy() - without.accuracy()) / c.valueSeeds();
+        loss[j] += (without.loss() - full.loss()) / c.valueSeeds();
+        progress.accept(String.format(Locale.ROOT, "seed %d, without peer %d: %.2f%% (full %.2f%%)",
+            s, j, 100 * without.accuracy(), 100 * full.accuracy()));
+      }
+    }
+    return new double[][] {value, loss};
+  }
+
+  /** A copy of a trained neuron, trained on without the peers given, evaluated. */
+  private static Evaluation retrained(List<Peer> peers, Config c, FashionMnist data, int[] train,
+      int[] test, long seed, List<float[]> trained, int... without) {
+    Learner copy = neuron(peers, c, 2, false, seed + 1, null, without);
+    List<float[]> into = parameters(copy);
+    for (int i = 0; i < into.size(); i++) {
+      System.arraycopy(trained.get(i), 0, into.get(i), 0, into.get(i).length);
+    }
+    train(copy, c, data, train, seed, c.neuronEpochs(), c.neuronEpochs() + c.retrainEpochs());
+    return evaluate(copy, data, test);
+  }
+
+  /** The live values of a neuron's gate and head parameters, in order. */
+  private static List<float[]> parameters(Learner learner) {
+    List<float[]> out = new ArrayList<>();
+    ((NoisyTopKGate) learner.gate()).parameters().forEach(p -> out.add(p.values()));
+    learner.head().parameters().forEach(p -> out.add(p.values()));
+    return out;
+  }
+
+  static Evaluation evaluate(Learner learner, FashionMnist data, int[] test) {
+    Evaluation total = new Evaluation(0, 0, 0, 0, 0, 0);
+    for (int b = 0; b < test.length; b += EVAL_BATCH) {
+      int[] idx = Arrays.copyOfRange(test, b, Math.min(test.length, b + EVAL_BATCH));
+      total = total.plus(learner.evaluate(new ForwardRequest(Modality.TENSOR, data.batch(idx)),
+          data.labels(idx)));
+    }
+    return total;
+  }
+
+  private static double peerAccuracy(Peer peer, FashionMnist data, int[] test) {
+    int ok = 0;
+    for (int b = 0; b < test.length; b += EVAL_BATCH) {
+      int[] idx = Arrays.copyOfRange(test, b, Math.min(test.length, b + EVAL_BATCH));
+      float[] y = answer(peer, data.batch(idx));
+      int[] labels = data.labels(idx);
+      for (int i = 0; i < idx.length; i++) {
+        ok += NnOps.argmax(y, i, CLASSES) == labels[i] ? 1 : 0;
+      }
+    }
+    return ok / (double) test.length;
+  }
+
+  private static double studentAccuracy(OnnxPeer student, Learner neuron, FashionMnist data,
+      int[] test) {
+    int ok = 0;
+    for (int b = 0; b < test.length; b += EVAL_BATCH) {
+      int[] idx = Arrays.copyOfRange(test, b, Math.min(test.length, b + EVAL_BATCH));
+      float[] logits = neuron.head().predict(answer(student, data.batch(idx)), idx.length);
+      int[] labels = data.labels(idx);
+      for (int i = 0; i < idx.length; i++) {
+        ok += NnOps.argmax(logits, i, CLASSES) == labels[i] ? 1 : 0;
+      }
+    }
+    return ok / (double) test.length;
+  }
+
+  private static float[] answer(Peer peer, Tensor x) {
+    ForwardResult r = peer.forward(new ForwardRequest(Modality.TENSOR, x)).join();
+    if (!r.isSuccess()) {
+      throw new IllegalStateException(peer + " failed: " + r.status() + " " + r.message());
+    }
+    return r.output().orElseThrow().toFloatArray();
+  }
+
+  /**
+   * Median latencies in microseconds: {student, network} for one image, then for 64 images.
+   * Network: the gate, the two peers' answers through the transport, the head. Student: the
+   * student's OnnxPeer and the head.
+   */
+  private static double[] timings(Learner neuron, OnnxPeer student, FashionMnist data,
+      int[] test) {
+    double[] out = new double[4];
+    int[] sizes = {1, 64};
+    int[] reps = {200, 40};
+    for (int s = 0; s < 2; s++) {
+      int size = sizes[s];
+      long[] st = new long[reps[s]];
+      long[] nt = new long[reps[s]];
+      for (int i = -10; i < reps[s]; i++) {
+        int[] idx = new int[size];
+        for (int q = 0; q < size; q++) {
+          idx[q] = test[Math.floorMod(i * size + q, test.length)];
+        }
+        Tensor x = data.batch(idx);
+        long t0 = System.nanoTime();
+        neuron.head().predict(answer(student, x), size);
+        long t1 = System.nanoTime();
+        neuron.predict(new ForwardRequest(Modality.TENSOR, x));
+        long t2 = System.nanoTime();
+        if (i >= 0) {
+          st[i] = t1 - t0;
+          nt[i] = t2 - t1;
+        }
+      }
+      out[2 * s] = median(st) / 1e3;
+      out[2 * s + 1] = median(nt) / 1e3;
+    }
+    return out;
+  }
+
+  /**
+   * How every model here is served: one ONNX Runtime thread each and no spin-waiting (many peers
+   * share two cores), batches up to the evaluation's size.
+   */
+  private static OnnxPeer.Builder servingSettings(OnnxPeer.Builder b) {
+    return b.input(TensorInput.passThrough()).intraOpThreads(1).interOpThreads(1)
+        .spinning(false).maxBatch(EVAL_BATCH);
+  }
+
+  /**
+   * The peers as OnnxPeers, each served in process and, with {@link Config#loopback()}, also over
+   * HTTP on a loopback socket; reached through clients.
+   */
+  private static final class Market implements AutoCloseable {
+    final List<OnnxPeer> direct = new ArrayList<>();
+    /** Over loopback sockets when the config says so, else in process. */
+    final List<Peer> served = new ArrayList<>();
+    /** In process: the same servers' protocol and checks, without sockets. */
+    final List<Peer> local = new ArrayList<>();
+    final List<PeerServer> servers = new ArrayList<>();
+    final List<PeerClient> clients = new ArrayList<>();
+
+    Market(Config c, List<Mlp> models, List<String> names, List<Kind> kinds) throws IOException {
+      InProcessNetwork net = new InProcessNetwork();
+      TensorStandard standard = TensorStandard.of(CLASSES);
+      PeerClient inProcess = PeerClient.newBuilder().standard(standard).inProcess(net).build();
+      clients.add(inProcess);
+      PeerClient http = null;
+      if (c.loopback()) {
+        http = PeerClient.newBuilder().standard(standard).build();
+        clients.add(http);
+      }
+      try {
+        for (int j = 0; j < models.size(); j++) {
+          OnnxPeer peer = servingSettings(OnnxPeer.builder().model(OnnxExport.toBytes(
+              models.get(j), OnnxExport.Options.defaults().withOutputDim(CLASSES)))).build();
+          direct.add(peer);
+          // The flaky peer's failures are drawn per call; each transport gets its own draws.
+          PeerServer.Builder sb = PeerServer.newBuilder(kinds.get(j) == Kind.FLAKY
+              ? new FlakyPeer(peer, c.flakyRate(), c.seed() + 77, c.flakyHangs()) : peer)
+              .allowAnonymous(true).standard(standard).modalities(Modality.TENSOR);
+          PeerServer inproc = sb.startInProcess(net, names.get(j));
+          servers.add(inproc);
+          local.add(inProcess.connect(inproc.endpoint()));
+          if (http != null) {
+            PeerServer.Builder hb = PeerServer.newBuilder(kinds.get(j) == Kind.FLAKY
+                ? new FlakyPeer(peer, c.flakyRate(), c.seed() + 77, c.flakyHangs()) : peer)
+                .allowAnonymous(true).standard(standard).modalities(Modality.TENSOR);
+            PeerServer server = hb.host("127.0.0.1").port(0).threads(4).start();
+            servers.add(server);
+            served.add(http.connect(server.endpoint()));
+          } else {
+            served.add(local.get(j));
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        close();
+        throw e;
+      }
+    }
+
+    @Override
+    public void close() {
+      servers.forEach(PeerServer::close);
+      clients.forEach(PeerClient::close);
+      direct.forEach(OnnxPeer::close);
+    }
+  }
+
+  /** The report's tables, in Markdown. */
+  public static String markdown(Result r) {
+    StringBuilder s = new StringBuilder();
+    Config c = r.config();
+    s.append(String.format(Locale.ROOT, "Run `%s`: %d peer-pool images, %d neuron images, %d"
+        + " held-out images, seed %d, %d retraining seed(s) per true value; %.0f s.%n%n",
+        c.name(), c.poolSize(), c.trainSize(), c.testSize(), c.seed(), c.valueSeeds(),
+        r.seconds()));
+    s.append("| peer | kind | own accuracy | gate importance | pruning score | true value"
+        + " (accuracy) | loss value |\n");
+    s.append("|---|---|---:|---:|---:|---:|---:|\n");
+    for (PeerRow p : r.peers()) {
+      s.append(String.format(Locale.ROOT,
+          "| %s | %s | %.1f%% | %.2f%% | %.2f%% | %+.2f pts | %+.4f nats |%n",
+          p.name(), p.kind().name().toLowerCase(Locale.ROOT), 100 * p.modelAccuracy(),
+          100 * p.importance(), 100 * p.pruning(), 100 * p.trueValue(), p.lossValue()));
+    }
+    s.append("\n| measure | value |\n|---|---|\n");
+    row(s, "gated network, top-2 of 12", pct(r.gatedAccuracy()));
+    row(s, "dense mixture of all 12", pct(r.denseAccuracy()));
+    row(s, "best single peer (" + r.bestSingle() + ")", pct(r.bestSingleAccuracy()));
+    row(s, "answer bytes received, top-2 / dense", String.format(Locale.ROOT,
+        "%,d / %,d (%.1f%% fewer)", r.gatedBytesReceived(), r.denseBytesReceived(),
+        100 * r.bytesSaved()));
+    row(s, "input bytes sent, top-2 / dense", String.format(Locale.ROOT, "%,d / %,d",
+        r.gatedBytesSent(), r.denseBytesSent()));
+    row(s, "Spearman(gate importance, true value)", f3(r.spearmanImportance()));
+    row(s, "Spearman(pruning score, true value)", f3(r.spearmanPruning()));
+    row(s, "Spearman(gate importance, loss value)", f3(r.spearmanImportanceLoss()));
+    row(s, "Spearman(pruning score, loss value)", f3(r.spearmanPruningLoss()));
+    for (WeightSource w : WeightSource.values()) {
+      String name = w == WeightSource.GATE_IMPORTANCE ? "importance" : "pruning";
+      row(s, "noise peers' weight (" + name + "), total / largest", String.format(Locale.ROOT,
+          "%.2f%% / %.2f%%", 100 * r.share(Kind.NOISE, w), 100 * r.maxShare(Kind.NOISE, w)));
+      row(s, "niche vs weak weight (" + name + "), per peer", String.format(Locale.ROOT,
+          "%.2f%% vs %.2f%%", 100 * r.share(Kind.NICHE, w) / 2, 100 * r.share(Kind.WEAK, w) / 3));
+    }
+    row(s, "student (ONNX, offline) accuracy", String.format(Locale.ROOT,
+        "%s (%.1f%% of the network's)", pct(r.studentAccuracy()),
+        100 * r.studentAccuracy() / r.gatedAccuracy()));
+    row(s, "one image: student / network query (median)", String.format(Locale.ROOT,
+        "%.0f us / %.0f us (%.1fx)", r.studentOneMicros(), r.networkOneMicros(),
+        r.networkOneMicros() / r.studentOneMicros()));
+    row(s, "64 images: student / network query (median)", String.format(Locale.ROOT,
+        "%.0f us / %.0f us (%.1fx)", r.studentBatchMicros(), r.networkBatchMicros(),
+        r.networkBatchMicros() / r.studentBatchMicros()));
+    return s.toString();
+  }
+
+  /** The peer table as CSV. */
+  public static String csv(Result r) {
+    StringBuilder s = new StringBuilder(
+        "peer,kind,own_accuracy,gate_importance,pruning_score,true_value,loss_value\n");
+    for (PeerRow p : r.peers()) {
+      s.append(String.format(Locale.ROOT, "%s,%s,%.4f,%.6f,%.6f,%.4f,%.6f%n", p.name(),
+          p.kind().name().toLowerCase(Locale.ROOT), p.modelAccuracy(), p.importance(),
+          p.pruning(), p.trueValue(), p.lossValue()));
+    }
+    return s.toString();
+  }
+
+  /** Each peer's weight from each source against its true value, labelled, as a PNG. */
+  public static void plot(Result r, Path file) throws IOException {
+    System.setProperty("java.awt.headless", "true");
+    XYSeries imp = new XYSeries("gate importance", false, true);
+    XYSeries fisher = new XYSeries("pruning score", false, true);
+    for (PeerRow p : r.peers()) {
+      imp.add(100 * p.trueValue(), p.importance());
+      fisher.add(100 * p.trueValue(), p.pruning());
+    }
+    XYSeriesCollection data = new XYSeriesCollection();
+    data.addSeries(imp);
+    data.addSeries(fisher);
+    JFreeChart chart = ChartFactory.createScatterPlot(String.format(Locale.ROOT,
+        "Weight vs true value per peer (Spearman: importance %.2f, pruning %.2f)",
+        r.spearmanImportance(), r.spearmanPruning()),
+        "true value: held-out accuracy lost without the peer (points)",
+        "share of the weight row", data, PlotOrientation.VERTICAL, true, false, false);
+    chart.setBackgroundPaint(Color.WHITE);
+    XYPlot plot = chart.getXYPlot();
+    plot.setBackgroundPaint(Color.WHITE);
+    plot.setDomainGridlinePaint(new Color(0xdddddd));
+    plot.setRangeGridlinePaint(new Color(0xdddddd));
+    XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(false, true);
+    renderer.setSeriesPaint(0, new Color(0x1f77b4));
+    renderer.setSeriesPaint(1, new Color(0xd62728));
+    renderer.setSeriesStroke(0, new BasicStroke(1f));
+    List<PeerRow> peers = r.peers();
+    XYItemLabelGenerator names = (dataset, series, item) -> peers.get(item).name();
+    renderer.setDefaultItemLabelGenerator(names);
+    renderer.setDefaultItemLabelsVisible(true);
+    renderer.setDefaultItemLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 10));
+    plot.setRenderer(renderer);
+    Path parent = file.toAbsolutePath().getParent();
+    Files.createDirectories(parent);
+    ChartUtils.saveChartAsPNG(file.toFile(), chart, 1000, 620);
+  }
+
+  private static void row(StringBuilder s, String k, String v) {
+    s.append("| ").append(k).append(" | ").append(v).append(" |\n");
+  }
+
+  private static String pct(double v) {
+    return String.format(Locale.ROOT, "%.2f%%", 100 * v);
+  }
+
+  private static String f3(double v) {
+    return String.format(Locale.ROOT, "%.3f", v);
+  }
+
+  private static int[] permutation(int n, SplittableRandom r) {
+    int[] p = new int[n];
+    for (int i = 0; i < n; i++) {
+      p[i] = i;
+    }
+    shuffle(p, r);
+    return p;
+  }
+
+  private static void shuffle(int[] a, SplittableRandom r) {
+    for (int i = a.length - 1; i > 0; i--) {
+      int j = r.nextInt(i + 1);
+      int t = a[i];
+      a[i] = a[j];
+      a[j] = t;
+    }
+  }
+
+  private static int[] sample(int[] pool, int count, long seed) {
+    int[] copy = pool.clone();
+    shuffle(copy, new SplittableRandom(seed));
+    return Arrays.copyOf(copy, Math.min(count, copy.length));
+  }
+
+  private static List<int[]> batches(int[] idx, int size, SplittableRandom r) {
+    int[] order = idx.clone();
+    shuffle(order, r);
+    List<int[]> out = new ArrayList<>();
+    for (int b = 0; b < order.length; b += size) {
+      out.add(Arrays.copyOfRange(order, b, Math.min(order.length, b + size)));
+    }
+    return out;
+  }
+
+  private static double median(long[] v) {
+    long[] s = v.clone();
+    Arrays.sort(s);
+    return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2.0;
+  }
+}

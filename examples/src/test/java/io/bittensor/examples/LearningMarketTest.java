@@ -1,0 +1,116 @@
+package io.bittensor.examples;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.examples.LearningMarket.Kind;
+import io.bittensor.examples.LearningMarket.PeerRow;
+import io.bittensor.examples.LearningMarket.Result;
+import io.bittensor.learning.WeightSource;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The twelve-peer Fashion-MNIST market of {@code docs/learning.md}, at the reduced size
+ * ({@link LearningMarket.Config#reduced()}, seed 2026): every peer a model trained here, exported
+ * to ONNX and served as an OnnxPeer. Asserts the parts of issue 6's bar that hold at this size;
+ * the full-size numbers, and where they fall short, are in the doc.
+ */
+@Timeout(600)
+class LearningMarketTest {
+  private static Result r;
+
+  @BeforeAll
+  static void runReducedMarket() throws IOException {
+    r = LearningMarket.run(LearningMarket.Config.reduced(), line -> { });
+  }
+
+  @Test
+  void theMarketHasTwelvePeersOfEveryKind() {
+    assertEquals(12, r.peers().size());
+    Set<Kind> kinds = r.peers().stream().map(PeerRow::kind).collect(Collectors.toSet());
+    assertEquals(EnumSet.allOf(Kind.class), kinds);
+    PeerRow noise = r.peers().stream().filter(p -> p.kind() == Kind.NOISE).findFirst()
+        .orElseThrow();
+    PeerRow strong = r.peers().stream().filter(p -> p.kind() == Kind.STRONG).findFirst()
+        .orElseThrow();
+    // Real models: the strong peers classify, the noise peers do not.
+    assertTrue(strong.modelAccuracy() > 0.6, strong.toString());
+    assertTrue(noise.modelAccuracy() < 0.2, noise.toString());
+  }
+
+  @Test
+  void theGatedNetworkBeatsTheBestSinglePeer() {
+    assertTrue(r.gatedAccuracy() > r.bestSingleAccuracy(),
+        r.gatedAccuracy() + " vs " + r.bestSingle() + " " + r.bestSingleAccuracy());
+  }
+
+  @Test
+  void topTwoCutsBytesByThreeQuartersWithinTwoPointsOfDense() {
+    assertTrue(r.bytesSaved() >= 0.75, "saved " + r.bytesSaved());
+    assertTrue(Math.abs(r.gatedAccuracy() - r.denseAccuracy()) <= 0.02,
+        r.gatedAccuracy() + " vs dense " + r.denseAccuracy());
+    assertTrue(r.gatedBytesSent() < r.denseBytesSent() / 4, "only the chosen peers are asked");
+  }
+
+  @Test
+  void noisePeersGetUnderOnePercentEachAndNicheBeatsWeak() {
+    for (WeightSource w : WeightSource.values()) {
+      assertTrue(r.maxShare(Kind.NOISE, w) < 0.01, w + ": " + r.maxShare(Kind.NOISE, w));
+      double niche = r.share(Kind.NICHE, w) / 2;
+      double weak = r.share(Kind.WEAK, w) / 3;
+      assertTrue(niche > weak, w + ": niche " + niche + " vs weak " + weak);
+    }
+  }
+
+  @Test
+  void theWeightSourcesAgreeWithTheTrueValuesWhereTheyAreClear() {
+    // At this size the true values of the peers the gate does route to are within a point of
+    // each other, and the full-size bar (Spearman >= 0.9) is not met there either (see
+    // docs/learning.md). What holds: the noise peers, never routed to once trained, are worth
+    // nothing when removed; the peer with the highest pruning score is worth something; and both
+    // sources correlate positively with the true value.
+    for (PeerRow p : r.peers()) {
+      if (p.kind() == Kind.NOISE) {
+        assertEquals(0, p.trueValue(), 1e-9, p.toString());
+      }
+    }
+    PeerRow top = r.peers().stream().max((a, b) -> Double.compare(a.pruning(), b.pruning()))
+        .orElseThrow();
+    assertTrue(top.trueValue() > 0, top.toString());
+    assertTrue(r.spearmanPruning() > 0, "pruning " + r.spearmanPruning());
+    assertTrue(r.spearmanImportance() > 0, "importance " + r.spearmanImportance());
+  }
+
+  @Test
+  void theStudentReachesNinetyFivePercentOfTheNetworkOffline() {
+    assertTrue(r.studentAccuracy() >= 0.95 * r.gatedAccuracy(),
+        r.studentAccuracy() + " vs " + r.gatedAccuracy());
+    // Answering without the network: faster than a query, even through the in-process transport.
+    assertTrue(r.studentBatchMicros() < r.networkBatchMicros(),
+        r.studentBatchMicros() + " us vs " + r.networkBatchMicros() + " us");
+  }
+
+  @Test
+  void theReportHasEveryPeerAndThePlotIsAPng(@TempDir Path dir) throws IOException {
+    String md = LearningMarket.markdown(r);
+    for (PeerRow p : r.peers()) {
+      assertTrue(md.contains("| " + p.name() + " |"), p.name());
+    }
+    assertEquals(13, LearningMarket.csv(r).lines().count());
+    Path png = dir.resolve("w.png");
+    LearningMarket.plot(r, png);
+    byte[] head = Arrays.copyOf(Files.readAllBytes(png), 4);
+    assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, head);
+  }
+}
