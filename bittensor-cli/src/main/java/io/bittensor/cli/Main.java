@@ -20,6 +20,8 @@ import picocli.CommandLine.Command;
       IncentiveCommand.class,
       LedgerCommand.class,
       SimulateCommand.class,
+      DemoCommand.class,
+      KeysCommand.class,
       PeerCommand.class,
       CommandLine.HelpCommand.class,
     })
