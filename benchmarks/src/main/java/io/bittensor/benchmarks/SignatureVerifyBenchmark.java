@@ -25,7 +25,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * The baseline of {@link LedgerSubmitBenchmark}: how fast can this JVM verify the Ed25519
  * signatures of the same {@value LedgerSubmitBenchmark#TRANSACTIONS} set-weights transactions
  * on the same number of threads, and do nothing else? ({@link SignedTransaction#verifySignature()}
- * is the JDK's {@code Signature.verify} over the domain tag and the encoding, exactly what the
+ * is Ed25519 verification ({@code PeerId.verify}) over the domain tag and the encoding, exactly what the
  * ledger calls.) Scores are microseconds per transaction.
  *
  * <pre>

@@ -6,37 +6,38 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Epoch;
-import io.bittensor.core.Genesis;
-import io.bittensor.core.Keypair;
 import io.bittensor.core.LedgerException;
 import io.bittensor.core.LedgerParams;
 import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Metagraph;
-import io.bittensor.core.PeerId;
 import io.bittensor.core.PeerState;
-import io.bittensor.incentive.Emission;
-import io.bittensor.incentive.IncentiveMechanism;
-import io.bittensor.incentive.PaperParams;
+import io.bittensor.transport.LedgerServer;
+import io.bittensor.transport.RemoteLedger;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code bittensor ledger}: create and inspect an embedded ledger's data directory. */
+/** {@code bittensor ledger}: create, serve and inspect a ledger. */
 @Command(
     name = "ledger",
     mixinStandardHelpOptions = true,
-    description = "Create and inspect an embedded ledger (a LocalLedger data directory).",
-    subcommands = {LedgerCommand.Init.class, LedgerCommand.Show.class})
+    description = "Create, serve and inspect a ledger (a LocalLedger data directory, or a"
+        + " ledger server).",
+    subcommands = {LedgerCommand.Init.class, LedgerCommand.Serve.class, LedgerCommand.Show.class})
 final class LedgerCommand implements Runnable {
   @Spec CommandSpec spec;
 
@@ -60,80 +61,16 @@ final class LedgerCommand implements Runnable {
         description = "The data directory; must not hold a ledger yet.")
     Path data;
 
-    @Option(names = "--chain-name", defaultValue = "local",
-        description = "A name for people (default ${DEFAULT-VALUE}).")
-    String chainName;
-
-    @Option(names = "--epoch-length", defaultValue = "100", paramLabel = "BLOCKS",
-        description = "Blocks per epoch (default ${DEFAULT-VALUE}).")
-    int epochLength;
-
-    @Option(names = "--max-peers", defaultValue = "4096",
-        description = "Most peers at once (default ${DEFAULT-VALUE}).")
-    int maxPeers;
-
-    @Option(names = "--immunity-period", defaultValue = "200", paramLabel = "BLOCKS",
-        description = "Blocks a newcomer cannot be replaced (default ${DEFAULT-VALUE}).")
-    int immunityPeriod;
-
-    @Option(names = "--min-allowed-weights", defaultValue = "1", paramLabel = "K",
-        description = "Fewest non-zero weights per row at the start (default ${DEFAULT-VALUE}).")
-    int minAllowedWeights;
-
-    @Option(names = "--weights-rate-limit", defaultValue = "10", paramLabel = "BLOCKS",
-        description = "Fewest blocks between two weight rows of a peer (default"
-            + " ${DEFAULT-VALUE}).")
-    int weightsRateLimit;
-
-    @Option(names = "--allocate", paramLabel = "KEY=AMOUNT",
-        description = "Tokens at genesis: KEY is 64 hex digits or a key file. Repeatable.")
-    List<String> allocations = new ArrayList<>();
-
-    @Option(names = "--authority", paramLabel = "KEY",
-        description = "The key that may change the rules (64 hex digits or a key file).")
-    String authority;
-
-    @Option(names = "--tau", paramLabel = "UNITS",
-        description = "Units minted per epoch (default 1e9).")
-    Double tau;
-
-    @Option(names = "--inflation", paramLabel = "R",
-        description = "Mint R times the total stake per epoch instead of a fixed tau.")
-    Double inflation;
+    @Mixin GenesisOptions genesis = new GenesisOptions();
 
     @Override
     public Integer call() {
-      if (tau != null && inflation != null) {
-        throw CliException.badInput("give --tau or --inflation, not both", null);
-      }
-      Emission emission = inflation != null ? Emission.inflation(inflation)
-          : Emission.fixed(tau != null ? tau : LocalLedger.DEFAULT_TAU);
-      LedgerParams params = new LedgerParams(epochLength, maxPeers, immunityPeriod,
-          minAllowedWeights, weightsRateLimit);
-      Genesis.Builder genesis = Genesis.builder().chainName(chainName).params(params);
-      if (authority != null) {
-        genesis.authority(peerId(authority, "--authority"));
-      }
-      for (String a : allocations) {
-        int eq = a.lastIndexOf('=');
-        if (eq < 0) {
-          throw CliException.badInput("--allocate takes KEY=AMOUNT, was " + a, null);
-        }
-        long amount;
-        try {
-          amount = Long.parseLong(a.substring(eq + 1));
-        } catch (NumberFormatException e) {
-          throw CliException.badInput("--allocate " + a + ": the amount is not a whole number",
-              e);
-        }
-        genesis.allocate(peerId(a.substring(0, eq), "--allocate"), amount);
-      }
       if (Files.exists(data.resolve("journal.btl"))) {
         throw CliException.badInput("--data " + data + " already holds a ledger", null);
       }
       try (LocalLedger ledger = LocalLedger.builder()
-          .genesis(genesis.build())
-          .mechanism(IncentiveMechanism.paper(PaperParams.defaults().withEmission(emission)))
+          .genesis(genesis.genesis())
+          .mechanism(genesis.mechanism())
           .blocks(BlockPolicy.manual())
           .open(data)) {
         PrintWriter out = spec.commandLine().getOut();
@@ -145,18 +82,97 @@ final class LedgerCommand implements Runnable {
       }
       return 0;
     }
+  }
 
-    private static PeerId peerId(String text, String option) {
-      if (text.length() == 2 * PeerId.LENGTH && text.chars().allMatch(
-          c -> Character.digit(c, 16) >= 0)) {
-        return PeerId.fromHex(text);
+  /** {@code bittensor ledger serve}. */
+  @Command(
+      name = "serve",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Serve the ledger in --data over HTTP/2 (a LedgerServer) until SIGINT or SIGTERM, sealing"
+            + " a block every --block-ms. Creates the ledger first when --data holds none, from"
+            + " the genesis options (as ledger init). On shutdown, closes the server and then the"
+            + " ledger, sealing what is pending."
+      })
+  static final class Serve implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--data", required = true, paramLabel = "DIR",
+        description = "The data directory; a new ledger is created there if it holds none.")
+    Path data;
+
+    @Option(names = "--host", defaultValue = "0.0.0.0",
+        description = "The address to bind (default ${DEFAULT-VALUE}: all interfaces).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8092",
+        description = "The TCP port; 0 picks a free one (default ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--block-ms", defaultValue = "1000", paramLabel = "MS",
+        description = "Milliseconds between blocks (default ${DEFAULT-VALUE}).")
+    long blockMillis;
+
+    @Option(names = "--allow-anonymous",
+        description = "Serve unsigned requests too (for curl); transactions stay signed.")
+    boolean allowAnonymous;
+
+    @Mixin GenesisOptions genesis = new GenesisOptions();
+
+    @Override
+    public Integer call() throws InterruptedException {
+      if (blockMillis < 1) {
+        throw CliException.badInput("--block-ms must be >= 1, was " + blockMillis, null);
       }
+      boolean exists = Files.exists(data.resolve("journal.btl"));
+      if (exists && genesis.anyGiven()) {
+        throw CliException.badInput("--data " + data + " already holds a ledger; the genesis"
+            + " options (--allocate, --tau, ...) only apply when creating one", null);
+      }
+      LocalLedger.Builder builder = LocalLedger.builder()
+          .blocks(BlockPolicy.every(Duration.ofMillis(blockMillis)));
+      if (!exists) {
+        builder.genesis(genesis.genesis()).mechanism(genesis.mechanism());
+      }
+      LocalLedger ledger;
       try {
-        return Keypair.load(Path.of(text)).id();
-      } catch (IOException | RuntimeException e) {
-        throw CliException.badInput(option + " " + text
-            + ": neither 64 hex digits nor a readable key file (" + e.getMessage() + ")", e);
+        ledger = builder.open(data);
+      } catch (IOException e) {
+        throw CliException.failure("cannot open the ledger in " + data + ": " + e.getMessage(),
+            e);
       }
+      LedgerServer server;
+      try {
+        server = LedgerServer.builder().ledger(ledger).host(host).port(port)
+            .allowAnonymous(allowAnonymous).start();
+      } catch (IOException | RuntimeException e) {
+        ledger.close();
+        throw CliException.failure(e.getMessage(), e);
+      }
+      PrintWriter out = spec.commandLine().getOut();
+      CountDownLatch closed = new CountDownLatch(1);
+      // SIGINT and SIGTERM run shutdown hooks: stop serving, then seal and close the ledger so
+      // that the journal ends on a whole block and the directory's lock is released.
+      Thread hook = new Thread(() -> {
+        server.close();
+        ledger.close();
+        out.println("closed the ledger in " + data);
+        out.flush();
+        closed.countDown();
+      }, "bittensor-ledger-serve-shutdown");
+      Runtime.getRuntime().addShutdownHook(hook);
+      long block;
+      try {
+        block = ledger.metagraph().block().number();
+      } catch (IllegalStateException e) {
+        block = -1; // already shutting down
+      }
+      out.println("serving ledger " + ledger.chainId() + " from " + data + " at " + server.uri()
+          + " (block " + block + ")");
+      out.flush();
+      server.awaitClose();
+      closed.await();
+      return 0;
     }
   }
 
@@ -165,17 +181,22 @@ final class LedgerCommand implements Runnable {
       name = "show",
       mixinStandardHelpOptions = true,
       description = {
-        "Print the metagraph of the ledger in --data at its latest durable block: one row per"
-            + " peer (uid, key, stake, rank, trust, consensus, incentive, dividends, emission,"
-            + " registration, last update, endpoint). Reads without locking or changing the"
-            + " files, so it works while the ledger runs."
+        "Print the metagraph of the ledger in --data, or of the ledger server at --remote, at"
+            + " its latest durable block: one row per peer (uid, key, stake, rank, trust,"
+            + " consensus, incentive, dividends, emission, registration, last update, endpoint)."
+            + " --data reads without locking or changing the files, so it works while the ledger"
+            + " runs."
       })
   static final class Show implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--data", required = true, paramLabel = "DIR",
+    @Option(names = "--data", paramLabel = "DIR",
         description = "The ledger's data directory.")
     Path data;
+
+    @Option(names = "--remote", paramLabel = "URL",
+        description = "A ledger server instead, e.g. http://10.0.0.2:8092.")
+    URI remote;
 
     @Option(names = "--json", description = "Print JSON instead of a table.")
     boolean json;
@@ -190,7 +211,10 @@ final class LedgerCommand implements Runnable {
 
     @Override
     public Integer call() {
-      if (!Files.isDirectory(data)) {
+      if ((data == null) == (remote == null)) {
+        throw CliException.badInput("give --data DIR or --remote URL, one of them", null);
+      }
+      if (data != null && !Files.isDirectory(data)) {
         throw CliException.badInput("--data " + data + " is not a directory", null);
       }
       if (limit != null && limit < 0) {
@@ -204,15 +228,7 @@ final class LedgerCommand implements Runnable {
         default -> throw CliException.badInput(
             "--sort takes uid, stake, incentive or emission, was " + sort, null);
       };
-      Metagraph m;
-      try (LocalLedger ledger = LocalLedger.builder().openReadOnly(data)) {
-        m = ledger.metagraph();
-      } catch (LedgerException e) {
-        throw CliException.failure(e.getMessage(), e);
-      } catch (IOException e) {
-        throw CliException.failure("cannot read the ledger in " + data + ": " + e.getMessage(),
-            e);
-      }
+      Metagraph m = data != null ? local() : remote();
       List<PeerState> rows = new ArrayList<>(m.peers());
       rows.sort(order.thenComparingInt(PeerState::uid));
       if (limit != null && limit < rows.size()) {
@@ -226,6 +242,27 @@ final class LedgerCommand implements Runnable {
       }
       out.flush();
       return 0;
+    }
+
+    private Metagraph local() {
+      try (LocalLedger ledger = LocalLedger.builder().openReadOnly(data)) {
+        return ledger.metagraph();
+      } catch (LedgerException e) {
+        throw CliException.failure(e.getMessage(), e);
+      } catch (IOException e) {
+        throw CliException.failure("cannot read the ledger in " + data + ": " + e.getMessage(),
+            e);
+      }
+    }
+
+    private Metagraph remote() {
+      try (RemoteLedger ledger = RemoteLedger.connect(remote)) {
+        return ledger.metagraph();
+      } catch (LedgerException e) {
+        throw CliException.failure(e.getMessage(), e);
+      } catch (IllegalArgumentException e) {
+        throw CliException.badInput("--remote " + e.getMessage(), e);
+      }
     }
 
     private static void table(Metagraph m, List<PeerState> rows, PrintWriter out) {

@@ -85,6 +85,11 @@ public final class PeerId implements Comparable<PeerId> {
     return new PeerId(Arrays.copyOfRange(encoded, X509_PREFIX.length, encoded.length));
   }
 
+  /** The 32 encoded bytes themselves, for this package's signature code: never modify. */
+  byte[] rawBytes() {
+    return key;
+  }
+
   /** A copy of the 32 encoded bytes. */
   public byte[] toBytes() {
     return key.clone();

@@ -56,18 +56,6 @@ class KeypairTest {
   }
 
   @Test
-  void seedsGiveRfc8032Keys() {
-    // RFC 8032, section 7.1, TEST 1.
-    Keypair k = Keypair.fromSeed(HexFormat.of().parseHex(
-        "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"));
-    assertEquals("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
-        k.id().toHex());
-    assertEquals("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
-        + "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
-        HexFormat.of().formatHex(k.sign(new byte[0])));
-  }
-
-  @Test
   void saveWritesOwnerOnlyPermissionsAndLoadRestoresTheSameKeys() throws IOException {
     Keypair k = Keypair.generate();
     Path file = dir.resolve("peer.key");

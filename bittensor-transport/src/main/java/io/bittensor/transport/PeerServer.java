@@ -7,6 +7,7 @@ import io.bittensor.transport.internal.Admission;
 import io.bittensor.transport.internal.Args;
 import io.bittensor.transport.internal.Authenticator;
 import io.bittensor.transport.internal.HttpPeerHandler;
+import io.bittensor.transport.internal.JettyServers;
 import io.bittensor.transport.internal.Serving;
 import io.bittensor.transport.internal.ServingCore;
 import java.io.IOException;
@@ -22,8 +23,6 @@ import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
-import org.eclipse.jetty.util.thread.QueuedThreadPool;
-import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
 
 /**
  * Serves a {@link Peer} to the network: over HTTP (HTTP/2 cleartext and HTTP/1.1 on one port,
@@ -330,14 +329,8 @@ public final class PeerServer implements AutoCloseable {
      */
     public PeerServer start() throws IOException {
       Serving serving = serving();
-      QueuedThreadPool pool = threads == 0 ? new QueuedThreadPool() : new QueuedThreadPool(threads);
-      pool.setName("bittensor-server");
-      pool.setDaemon(true);
-      Server jetty = new Server(pool, new ScheduledExecutorScheduler(
-          "bittensor-server-scheduler", true), null);
-      HttpConfiguration http = new HttpConfiguration();
-      http.setSendServerVersion(false);
-      http.setSendDateHeader(false);
+      Server jetty = JettyServers.create("bittensor-server", threads);
+      HttpConfiguration http = JettyServers.http();
       HTTP2CServerConnectionFactory h2c = new HTTP2CServerConnectionFactory(http);
       h2c.setMaxConcurrentStreams(Math.max(128, maxConcurrentCalls + maxQueuedCalls));
       int window = (int) Math.min(Integer.MAX_VALUE, Math.max(maxPayloadBytes, 1 << 20));
@@ -349,21 +342,8 @@ public final class PeerServer implements AutoCloseable {
       connector.setPort(port);
       connector.setAcceptQueueSize(256);
       jetty.addConnector(connector);
-      jetty.setHandler(new HttpPeerHandler(serving, pool));
-      jetty.setStopTimeout(0); // close() cuts calls in flight off; no graceful drain
-      jetty.setStopAtShutdown(false);
-      try {
-        jetty.start();
-      } catch (Exception e) {
-        try {
-          jetty.stop();
-        } catch (Exception ignored) {
-          // Already failing; the start failure is what matters.
-        }
-        throw new IOException("cannot serve on " + host + ":" + port + ": " + e.getMessage(), e);
-      }
-      String shownHost = "0.0.0.0".equals(host) ? "127.0.0.1" : host;
-      URI endpoint = URI.create("http://" + shownHost + ":" + connector.getLocalPort());
+      jetty.setHandler(new HttpPeerHandler(serving, jetty.getThreadPool()));
+      URI endpoint = JettyServers.start(jetty, connector, "peers");
       return new PeerServer(jetty, connector, serving, null, endpoint);
     }
 

@@ -9,8 +9,8 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * Fails a test that leaves transport threads behind: every server and client it opened must be
- * closed by its end. Our threads are named {@code bittensor-server*} and
- * {@code bittensor-client*}; OkHttp's and the JDK's shared daemons are not ours to stop.
+ * closed by its end. Our threads are named {@code bittensor-server*}, {@code bittensor-client*}
+ * and {@code bittensor-ledger*}; OkHttp's and the JDK's shared daemons are not ours to stop.
  */
 final class LeakCheck implements AfterEachCallback {
   private static final long GRACE_MILLIS = 5_000;
@@ -23,7 +23,8 @@ final class LeakCheck implements AfterEachCallback {
       alive = Thread.getAllStackTraces().keySet().stream()
           .filter(Thread::isAlive)
           .map(Thread::getName)
-          .filter(n -> n.startsWith("bittensor-server") || n.startsWith("bittensor-client"))
+          .filter(n -> n.startsWith("bittensor-server") || n.startsWith("bittensor-client")
+              || n.startsWith("bittensor-ledger"))
           .sorted()
           .collect(Collectors.toList());
       if (alive.isEmpty()) {

@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import io.bittensor.transport.internal.wire.BackwardRequest;
 import io.bittensor.transport.internal.wire.Caller;
 import io.bittensor.transport.internal.wire.ForwardRequest;
+import io.bittensor.transport.internal.wire.LedgerRequest;
 import io.bittensor.transport.internal.wire.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -48,6 +49,26 @@ public final class CanonicalDigest {
         r.getCaller());
     tensor(md, r.getInput());
     tensor(md, r.getGradient());
+    return md.digest();
+  }
+
+  /**
+   * The digest of a ledger request to {@code /v1/ledger/<op>}; its {@code caller.signature} is
+   * not part of it.
+   */
+  public static byte[] ofLedger(String op, LedgerRequest r) {
+    MessageDigest md = SHA256.get();
+    md.reset();
+    md.update(("bittensor/v1/ledger/" + op + "\0").getBytes(StandardCharsets.US_ASCII));
+    Caller caller = r.getCaller();
+    ByteBuffer head = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+    md.update(head.putInt(r.getVersion()).flip());
+    update(md, caller.getPublicKey());
+    md.update(head.clear().putInt(caller.getNonce().size()).flip());
+    update(md, caller.getNonce());
+    md.update(head.clear().putLong(caller.getTimestampMs()).flip());
+    md.update(head.clear().putLong(r.getBody().size()).flip());
+    update(md, r.getBody());
     return md.digest();
   }
 

@@ -1,7 +1,5 @@
 package io.bittensor.transport.internal;
 
-import com.google.protobuf.ByteString;
-import com.google.protobuf.UnsafeByteOperations;
 import io.bittensor.core.BackwardRequest;
 import io.bittensor.core.BackwardResult;
 import io.bittensor.core.ForwardRequest;
@@ -14,11 +12,8 @@ import io.bittensor.core.Tensor;
 import io.bittensor.core.TensorStandard;
 import io.bittensor.transport.internal.wire.Caller;
 import io.bittensor.transport.internal.wire.Response;
-import java.nio.ByteBuffer;
-import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
 /**
@@ -32,8 +27,7 @@ public final class ClientCore {
   private final Keypair keypair;
   private final Clock clock;
   private final TensorStandard standard;
-  private final byte[] noncePrefix = new byte[8];
-  private final AtomicLong nonceCounter = new AtomicLong();
+  private final CallerSigner signer;
 
   /**
    * @param keypair signs requests; null sends them anonymous
@@ -44,7 +38,7 @@ public final class ClientCore {
     this.keypair = keypair;
     this.clock = clock;
     this.standard = standard;
-    new SecureRandom().nextBytes(noncePrefix);
+    this.signer = keypair == null ? null : new CallerSigner(keypair, clock);
   }
 
   /** The signed (or anonymous) wire form of a forward request. */
@@ -121,20 +115,8 @@ public final class ClientCore {
         + resp.getMessage();
   }
 
-  /**
-   * A fresh caller block (key, unique nonce, timestamp) signed over the digest that
-   * {@code digestWith} computes for the message carrying it unsigned.
-   */
   private Caller signedCaller(Function<Caller, byte[]> digestWith) {
-    ByteBuffer nonce = ByteBuffer.allocate(16).put(noncePrefix)
-        .putLong(nonceCounter.incrementAndGet());
-    Caller unsigned = Caller.newBuilder()
-        .setPublicKey(ByteString.copyFrom(keypair.id().toBytes()))
-        .setNonce(ByteString.copyFrom(nonce.flip()))
-        .setTimestampMs(clock.millis())
-        .build();
-    byte[] signature = keypair.sign(digestWith.apply(unsigned));
-    return unsigned.toBuilder().setSignature(UnsafeByteOperations.unsafeWrap(signature)).build();
+    return signer.sign(digestWith);
   }
 
   private static int clampTimeout(long timeoutMs) {

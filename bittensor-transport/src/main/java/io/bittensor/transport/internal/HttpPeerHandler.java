@@ -3,6 +3,7 @@ package io.bittensor.transport.internal;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.MessageLite;
 import io.bittensor.core.PeerId;
 import io.bittensor.core.Rejection;
 import io.bittensor.core.Status;
@@ -215,21 +216,30 @@ public final class HttpPeerHandler extends Handler.Abstract {
 
   private static void send(org.eclipse.jetty.server.Response response, Callback callback,
       int httpStatus, Response r) {
+    if (r.getRetryAfterMs() > 0) {
+      response.getHeaders().put(HttpHeader.RETRY_AFTER,
+          Long.toString((r.getRetryAfterMs() + 999) / 1000));
+    }
+    write(response, callback, httpStatus, r.getStatus(), r);
+  }
+
+  /**
+   * Writes {@code message} as the whole protobuf body, with the HTTP status and the
+   * {@code Bittensor-Status} header; completes {@code callback}.
+   */
+  public static void write(org.eclipse.jetty.server.Response response, Callback callback,
+      int httpStatus, int status, MessageLite message) {
     try {
-      int size = r.getSerializedSize();
+      int size = message.getSerializedSize();
       ByteBuffer out = ByteBuffer.allocate(size);
       CodedOutputStream cos = CodedOutputStream.newInstance(out);
-      r.writeTo(cos);
+      message.writeTo(cos);
       cos.flush();
       out.flip();
       response.setStatus(httpStatus);
       response.getHeaders().put(HttpHeader.CONTENT_TYPE, PROTOBUF);
       response.getHeaders().put(HttpHeader.CONTENT_LENGTH, size);
-      response.getHeaders().put(STATUS_HEADER, Integer.toString(r.getStatus()));
-      if (r.getRetryAfterMs() > 0) {
-        response.getHeaders().put(HttpHeader.RETRY_AFTER,
-            Long.toString((r.getRetryAfterMs() + 999) / 1000));
-      }
+      response.getHeaders().put(STATUS_HEADER, Integer.toString(status));
       response.write(true, out, callback);
     } catch (IOException e) {
       callback.failed(new UncheckedIOException(e));

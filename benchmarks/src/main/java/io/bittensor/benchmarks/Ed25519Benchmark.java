@@ -1,0 +1,88 @@
+package io.bittensor.benchmarks;
+
+import io.bittensor.core.Keypair;
+import io.bittensor.core.PeerId;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.PublicKey;
+import java.security.Signature;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Ed25519 as every request and ledger transaction uses it ({@code Keypair.sign},
+ * {@code PeerId.verify}, over a 96-byte message such as a request's digest and header) beside
+ * the JDK's own {@code Signature("Ed25519")}, the implementation a user would reach for. Both
+ * give the same signature bytes ({@code SignaturesTest}).
+ *
+ * <pre>
+ * mvn -B -q -Pbench -pl benchmarks -am package -DskipTests
+ * java -jar benchmarks/target/benchmarks.jar Ed25519Benchmark
+ * </pre>
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(1)
+public class Ed25519Benchmark {
+  private final byte[] message = new byte[96];
+  private Keypair ours;
+  private KeyPair jdk;
+  private PublicKey jdkPublic;
+  private byte[] ourSignature;
+  private byte[] jdkSignature;
+  private PeerId ourId;
+  private Signature jdkSigner;
+  private Signature jdkVerifier;
+
+  @Setup
+  public void keys() throws Exception {
+    new SplittableRandom(7).nextBytes(message);
+    ours = Keypair.generate();
+    ourId = ours.id();
+    ourSignature = ours.sign(message);
+    jdk = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+    jdkPublic = jdk.getPublic();
+    jdkSigner = Signature.getInstance("Ed25519");
+    jdkVerifier = Signature.getInstance("Ed25519");
+    jdkSigner.initSign(jdk.getPrivate());
+    jdkSigner.update(message);
+    jdkSignature = jdkSigner.sign();
+  }
+
+  @Benchmark
+  public byte[] signOurs() {
+    return ours.sign(message);
+  }
+
+  @Benchmark
+  public byte[] signJdk() throws Exception {
+    jdkSigner.initSign(jdk.getPrivate());
+    jdkSigner.update(message);
+    return jdkSigner.sign();
+  }
+
+  @Benchmark
+  public boolean verifyOurs() {
+    return ourId.verify(message, ourSignature);
+  }
+
+  @Benchmark
+  public boolean verifyJdk() throws Exception {
+    jdkVerifier.initVerify(jdkPublic);
+    jdkVerifier.update(message);
+    return jdkVerifier.verify(jdkSignature);
+  }
+}

@@ -1,0 +1,128 @@
+package io.bittensor.cli;
+
+import io.bittensor.core.Genesis;
+import io.bittensor.core.Keypair;
+import io.bittensor.core.LedgerParams;
+import io.bittensor.core.LocalLedger;
+import io.bittensor.core.PeerId;
+import io.bittensor.incentive.Emission;
+import io.bittensor.incentive.IncentiveMechanism;
+import io.bittensor.incentive.PaperParams;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/**
+ * The options that make a new ledger's genesis block and mechanism, shared by {@code ledger
+ * init} and {@code ledger serve} (which creates the ledger when its directory holds none).
+ * Options left out are null, so that {@link #anyGiven()} can tell a reopening that gave some.
+ */
+final class GenesisOptions {
+  @Option(names = "--chain-name", paramLabel = "NAME",
+      description = "A name for people (default local).")
+  String chainName;
+
+  @Option(names = "--epoch-length", paramLabel = "BLOCKS",
+      description = "Blocks per epoch (default 100).")
+  Integer epochLength;
+
+  @Option(names = "--max-peers", paramLabel = "N", description = "Most peers at once (default 4096).")
+  Integer maxPeers;
+
+  @Option(names = "--immunity-period", paramLabel = "BLOCKS",
+      description = "Blocks a newcomer cannot be replaced (default 200).")
+  Integer immunityPeriod;
+
+  @Option(names = "--min-allowed-weights", paramLabel = "K",
+      description = "Fewest non-zero weights per row at the start (default 1).")
+  Integer minAllowedWeights;
+
+  @Option(names = "--weights-rate-limit", paramLabel = "BLOCKS",
+      description = "Fewest blocks between two weight rows of a peer (default 10).")
+  Integer weightsRateLimit;
+
+  @Option(names = "--allocate", paramLabel = "KEY=AMOUNT",
+      description = "Tokens at genesis: KEY is 64 hex digits or a key file. Repeatable.")
+  List<String> allocations = new ArrayList<>();
+
+  @Option(names = "--authority", paramLabel = "KEY",
+      description = "The key that may change the rules (64 hex digits or a key file).")
+  String authority;
+
+  @Option(names = "--tau", paramLabel = "UNITS",
+      description = "Units minted per epoch (default 1e9).")
+  Double tau;
+
+  @Option(names = "--inflation", paramLabel = "R",
+      description = "Mint R times the total stake per epoch instead of a fixed tau.")
+  Double inflation;
+
+  /** True when any genesis option was given. */
+  boolean anyGiven() {
+    return chainName != null || epochLength != null || maxPeers != null
+        || immunityPeriod != null || minAllowedWeights != null || weightsRateLimit != null
+        || !allocations.isEmpty() || authority != null || tau != null || inflation != null;
+  }
+
+  /** The paper's mechanism minting what --tau or --inflation say. */
+  IncentiveMechanism mechanism() {
+    if (tau != null && inflation != null) {
+      throw CliException.badInput("give --tau or --inflation, not both", null);
+    }
+    Emission emission = inflation != null ? Emission.inflation(inflation)
+        : Emission.fixed(tau != null ? tau : LocalLedger.DEFAULT_TAU);
+    return IncentiveMechanism.paper(PaperParams.defaults().withEmission(emission));
+  }
+
+  /** The genesis block the options describe, defaults filled in. */
+  Genesis genesis() {
+    LedgerParams d = LedgerParams.defaults();
+    LedgerParams params;
+    try {
+      params = new LedgerParams(or(epochLength, d.epochLength()), or(maxPeers, d.maxPeers()),
+          or(immunityPeriod, d.immunityPeriod()), or(minAllowedWeights, d.minAllowedWeights()),
+          or(weightsRateLimit, d.weightsRateLimit()));
+    } catch (IllegalArgumentException e) {
+      throw CliException.badInput(e.getMessage(), e);
+    }
+    Genesis.Builder genesis = Genesis.builder()
+        .chainName(chainName != null ? chainName : "local").params(params);
+    if (authority != null) {
+      genesis.authority(peerId(authority, "--authority"));
+    }
+    for (String a : allocations) {
+      int eq = a.lastIndexOf('=');
+      if (eq < 0) {
+        throw CliException.badInput("--allocate takes KEY=AMOUNT, was " + a, null);
+      }
+      long amount;
+      try {
+        amount = Long.parseLong(a.substring(eq + 1));
+      } catch (NumberFormatException e) {
+        throw CliException.badInput("--allocate " + a + ": the amount is not a whole number",
+            e);
+      }
+      genesis.allocate(peerId(a.substring(0, eq), "--allocate"), amount);
+    }
+    return genesis.build();
+  }
+
+  private static int or(Integer value, int otherwise) {
+    return value != null ? value : otherwise;
+  }
+
+  private static PeerId peerId(String text, String option) {
+    if (text.length() == 2 * PeerId.LENGTH && text.chars().allMatch(
+        c -> Character.digit(c, 16) >= 0)) {
+      return PeerId.fromHex(text);
+    }
+    try {
+      return Keypair.load(Path.of(text)).id();
+    } catch (IOException | RuntimeException e) {
+      throw CliException.badInput(option + " " + text
+          + ": neither 64 hex digits nor a readable key file (" + e.getMessage() + ")", e);
+    }
+  }
+}

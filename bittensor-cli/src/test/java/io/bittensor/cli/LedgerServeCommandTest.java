@@ -1,0 +1,154 @@
+package io.bittensor.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.bittensor.core.BlockPolicy;
+import io.bittensor.core.Keypair;
+import io.bittensor.core.LocalLedger;
+import io.bittensor.core.Metagraph;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Receipt;
+import io.bittensor.core.Transaction;
+import io.bittensor.transport.RemoteLedger;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code ledger serve} as a child process (so that SIGTERM and the shutdown hook are real), and
+ * {@code ledger show --remote} against it.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class LedgerServeCommandTest {
+  private static final Pattern SERVING = Pattern.compile("at (http://\\S+) \\(block (\\d+)\\)");
+
+  @TempDir Path dir;
+
+  private static Keypair key(int i) {
+    byte[] seed = new byte[32];
+    seed[31] = (byte) i;
+    seed[0] = 9;
+    return Keypair.fromSeed(seed);
+  }
+
+  private static Process serve(Path data, Path log, String... more) throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("surefire.test.class.path",
+            System.getProperty("java.class.path")),
+        Main.class.getName(), "ledger", "serve", "--data", data.toString(),
+        "--host", "127.0.0.1", "--port", "0", "--block-ms", "50"));
+    cmd.addAll(List.of(more));
+    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+  }
+
+  @Test
+  void serveAnswersRemoteClientsAndClosesTheLedgerOnSigterm() throws Exception {
+    Path data = dir.resolve("ledger");
+    Path log = dir.resolve("serve.log");
+    Process p = serve(data, log, "--epoch-length", "5", "--max-peers", "8",
+        "--weights-rate-limit", "0", "--tau", "600",
+        "--allocate", key(0).id().toHex() + "=1000",
+        "--allocate", key(1).id().toHex() + "=1000");
+    try {
+      Matcher m = SERVING.matcher("");
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (!m.find()) {
+        assertTrue(p.isAlive(), () -> "serve stopped: " + read(log));
+        assertTrue(System.nanoTime() < deadline, () -> "serve printed no address: " + read(log));
+        Thread.sleep(20);
+        m = SERVING.matcher(read(log));
+      }
+      URI uri = URI.create(m.group(1));
+
+      try (RemoteLedger remote = RemoteLedger.connect(uri)) {
+        for (int i = 0; i < 2; i++) {
+          remote.submit(key(i), Transaction.register(URI.create("http://peer" + i + ":8091"),
+              Modality.TEXT)).join();
+          Receipt r = remote.submit(key(i), Transaction.addStake(100 * (i + 1))).join();
+          assertTrue(r.block() >= 1);
+        }
+        Metagraph seen = remote.metagraph();
+        assertEquals(2, seen.size());
+
+        CliRunner show = CliRunner.run("ledger", "show", "--remote", uri.toString());
+        assertEquals(0, show.exitCode(), show.err());
+        assertTrue(show.out().contains("chain  " + remote.chainId()), show.out());
+        var rows = show.out().lines().filter(l -> l.contains("http://peer")).toList();
+        assertEquals(2, rows.size(), show.out());
+        assertTrue(rows.get(1).contains(" 200 "), rows.get(1));
+
+        CliRunner json = CliRunner.run("ledger", "show", "--remote", uri.toString(), "--json",
+            "--sort", "stake");
+        assertEquals(0, json.exitCode(), json.err());
+        JsonNode root = new ObjectMapper().readTree(json.out());
+        assertEquals(remote.chainId().toHex(), root.get("chainId").asText());
+        assertEquals(key(1).id().toHex(), root.get("peers").get(0).get("id").asText());
+      }
+
+      p.destroy(); // SIGTERM
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS), "serve did not stop on SIGTERM");
+      String printed = read(log);
+      assertTrue(printed.contains("closed the ledger in " + data), printed);
+    } finally {
+      p.destroyForcibly();
+    }
+    // The lock is released and the journal ends on a whole block: it opens for writing, with
+    // everything the client saw acknowledged.
+    try (LocalLedger ledger = LocalLedger.builder().blocks(BlockPolicy.manual()).open(data)) {
+      Metagraph m = ledger.metagraph();
+      assertEquals(2, m.size());
+      assertEquals(100, m.stake(0));
+      assertEquals(200, m.stake(1));
+      assertEquals(2, ledger.nextNonce(key(1).id()));
+    }
+  }
+
+  private static String read(Path log) {
+    try {
+      return Files.readString(log);
+    } catch (IOException e) {
+      return e.toString();
+    }
+  }
+
+  @Test
+  void serveRefusesGenesisOptionsForALedgerThatExists() {
+    Path data = dir.resolve("ledger");
+    CliRunner init = CliRunner.run("ledger", "init", "--data", data.toString(),
+        "--allocate", key(0).id().toHex() + "=10");
+    assertEquals(0, init.exitCode(), init.err());
+    CliRunner r = CliRunner.run("ledger", "serve", "--data", data.toString(), "--port", "0",
+        "--tau", "5");
+    assertEquals(Main.EXIT_BAD_INPUT, r.exitCode());
+    assertTrue(r.err().contains("already holds a ledger"), r.err());
+  }
+
+  @Test
+  void showRemoteNamesAServerItCannotReach() throws IOException {
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    CliRunner r = CliRunner.run("ledger", "show", "--remote", "http://127.0.0.1:" + port);
+    assertEquals(Main.EXIT_FAILURE, r.exitCode());
+    assertTrue(r.err().contains("cannot reach the ledger at http://127.0.0.1:" + port), r.err());
+
+    CliRunner neither = CliRunner.run("ledger", "show");
+    assertEquals(Main.EXIT_BAD_INPUT, neither.exitCode());
+    assertTrue(neither.err().contains("--data DIR or --remote URL"), neither.err());
+  }
+}

@@ -1,0 +1,276 @@
+package io.bittensor.transport;
+
+import io.bittensor.core.Ledger;
+import io.bittensor.core.LedgerException;
+import io.bittensor.transport.internal.Args;
+import io.bittensor.transport.internal.Authenticator;
+import io.bittensor.transport.internal.JettyServers;
+import io.bittensor.transport.internal.LedgerHandler;
+import io.bittensor.transport.internal.LedgerHub;
+import java.io.IOException;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+
+/**
+ * Serves a {@link Ledger} (usually a {@link io.bittensor.core.LocalLedger}) over HTTP/2
+ * cleartext and HTTP/1.1 on one port, so that peers on other machines share it through a
+ * {@link RemoteLedger}. The wire format is {@code bittensor/v1/ledger.proto} in this jar.
+ *
+ * <pre>{@code
+ * try (LocalLedger ledger = LocalLedger.builder().genesis(genesis).open(dataDir);
+ *      LedgerServer server = LedgerServer.builder().ledger(ledger).port(8092).start()) {
+ *   System.out.println("ledger at " + server.uri());
+ *   server.awaitClose();
+ * }
+ * }</pre>
+ *
+ * <p>Every operation of {@link Ledger} is served: submit (the ledger validates; a rejection
+ * goes back with its {@link io.bittensor.core.RejectReason} code and message), account,
+ * metagraph, and a stream of block and epoch events that a client can resume from a block
+ * number (the server keeps the last {@link Builder#history(int) history} events). Requests are
+ * signed as peer requests are (Ed25519 over a canonical digest, a timestamp window, nonces
+ * never replayed); transactions carry their own signatures besides.
+ *
+ * <p>Thread-safe. Lifecycle: {@link Builder#start()} binds the port and serves until {@link
+ * #close()}, which ends the event streams and frees the port and threads; close is idempotent.
+ * The server does not own the ledger: closing it leaves the ledger open.
+ */
+public final class LedgerServer implements AutoCloseable {
+  private final Server jetty;
+  private final ServerConnector connector;
+  private final LedgerHub hub;
+  private final URI uri;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  private LedgerServer(Server jetty, ServerConnector connector, LedgerHub hub, URI uri) {
+    this.jetty = jetty;
+    this.connector = connector;
+    this.hub = hub;
+    this.uri = uri;
+  }
+
+  /** A builder with the defaults: port 8092, signed requests only, 1024 events of history. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Where clients reach this server: {@code http://host:port} (the bound port). */
+  public URI uri() {
+    return uri;
+  }
+
+  /** The bound TCP port (the one picked when 0 was asked). */
+  public int port() {
+    return connector.getLocalPort();
+  }
+
+  /**
+   * Blocks until the server is closed (by another thread, or a shutdown hook of the caller's).
+   *
+   * @throws InterruptedException if the waiting thread is interrupted
+   */
+  public void awaitClose() throws InterruptedException {
+    jetty.join();
+  }
+
+  /** Ends the event streams, stops serving and frees the port and threads. Idempotent. */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    hub.close();
+    try {
+      jetty.stop();
+    } catch (Exception e) {
+      // Best effort: the threads are daemons and the port is closed first.
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "LedgerServer[" + uri + "]";
+  }
+
+  /** Configures a {@link LedgerServer}. Not thread-safe. */
+  public static final class Builder {
+    private Ledger ledger;
+    private String host = "0.0.0.0";
+    private int port = 8092;
+    private boolean allowAnonymous;
+    private Duration staleWindow = Duration.ofSeconds(30);
+    private long maxRememberedNonces = 1_000_000;
+    private Clock clock = Clock.systemUTC();
+    private int history = 1024;
+    private long historyBytes = 64L << 20;
+    private Duration heartbeat = Duration.ofSeconds(5);
+    private long maxPayloadBytes = 17L << 20;
+    private int threads;
+
+    private Builder() {}
+
+    /** The ledger to serve; required. It stays the caller's: the server never closes it. */
+    public Builder ledger(Ledger ledger) {
+      this.ledger = Objects.requireNonNull(ledger, "ledger");
+      return this;
+    }
+
+    /** The address to bind; default {@code 0.0.0.0} (all interfaces). */
+    public Builder host(String host) {
+      this.host = Objects.requireNonNull(host, "host");
+      return this;
+    }
+
+    /**
+     * The TCP port; 0 picks a free one (read it back with {@link LedgerServer#port()}); default
+     * 8092.
+     *
+     * @throws IllegalArgumentException unless {@code 0 <= port <= 65535}
+     */
+    public Builder port(int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("port must be in [0, 65535], was " + port);
+      }
+      this.port = port;
+      return this;
+    }
+
+    /**
+     * Whether unsigned requests are served (for curl and protoc by hand). Default false: they
+     * are answered UNAUTHENTICATED. Transactions must be signed either way.
+     */
+    public Builder allowAnonymous(boolean allow) {
+      this.allowAnonymous = allow;
+      return this;
+    }
+
+    /**
+     * How far a request's timestamp may be from this server's clock before it is answered
+     * STALE; nonces are remembered for twice this. Default 30 s.
+     */
+    public Builder staleWindow(Duration window) {
+      this.staleWindow = Args.positive(window, "staleWindow");
+      return this;
+    }
+
+    /**
+     * The most request nonces remembered at once. Default 1,000,000.
+     *
+     * @throws IllegalArgumentException if below 1
+     */
+    public Builder maxRememberedNonces(long n) {
+      this.maxRememberedNonces = Args.atLeast(n, 1L, "maxRememberedNonces");
+      return this;
+    }
+
+    /** The clock request timestamps are checked against; default UTC system clock. */
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /**
+     * How many recent events (blocks and transaction failures) are kept so that a client that
+     * lost its stream resumes without missing one; one further behind gets a fresh snapshot
+     * instead (and fails the transactions it was waiting for: their outcome is unknown to it).
+     * Default 1024.
+     *
+     * @throws IllegalArgumentException if below 1
+     */
+    public Builder history(int events) {
+      this.history = Args.atLeast(events, 1, "history");
+      return this;
+    }
+
+    /**
+     * The most bytes of encoded events kept (blocks with transactions carry the metagraph):
+     * past it the oldest go first, even within {@link #history(int)}. Default 64 MiB.
+     *
+     * @throws IllegalArgumentException if below 1
+     */
+    public Builder historyBytes(long bytes) {
+      this.historyBytes = Args.atLeast(bytes, 1L, "historyBytes");
+      return this;
+    }
+
+    /**
+     * How long an event stream may stay silent before the server sends a heartbeat, so that
+     * clients notice a dead connection. Default 5 s.
+     */
+    public Builder heartbeat(Duration every) {
+      this.heartbeat = Args.positive(every, "heartbeat");
+      return this;
+    }
+
+    /**
+     * The largest request body, in bytes. Default 17 MiB (a transaction may have 16 MiB).
+     *
+     * @throws IllegalArgumentException unless in {@code [1, 2^31 - 16]}
+     */
+    public Builder maxPayloadBytes(long bytes) {
+      this.maxPayloadBytes = Args.byteLimit(bytes, "maxPayloadBytes");
+      return this;
+    }
+
+    /**
+     * The most HTTP server threads; default 0: Jetty's choice (up to 200). Each connected
+     * event stream holds one.
+     *
+     * @throws IllegalArgumentException if {@code n} is positive but below 4
+     */
+    public Builder threads(int n) {
+      if (n != 0 && n < 4) {
+        throw new IllegalArgumentException("threads must be 0 (default) or >= 4, was " + n);
+      }
+      this.threads = n;
+      return this;
+    }
+
+    /**
+     * Binds the port and starts serving.
+     *
+     * @throws IllegalStateException if no ledger was given
+     * @throws IOException if the port cannot be bound, or the ledger's metagraph cannot be read
+     *     (a {@link LedgerException})
+     */
+    public LedgerServer start() throws IOException {
+      if (ledger == null) {
+        throw new IllegalStateException("a ledger server needs a ledger: call ledger(...)");
+      }
+      LedgerHub hub = new LedgerHub(ledger, history, historyBytes);
+      Server jetty = JettyServers.create("bittensor-ledger-server", threads);
+      HttpConfiguration http = JettyServers.http();
+      // An idle connection is closed after this: far above the heartbeat, so streams stay up.
+      long idle = Math.max(30_000, heartbeat.toMillis() * 6);
+      HTTP2CServerConnectionFactory h2c = new HTTP2CServerConnectionFactory(http);
+      h2c.setMaxConcurrentStreams(256);
+      h2c.setStreamIdleTimeout(idle);
+      ServerConnector connector =
+          new ServerConnector(jetty, 1, 1, new HttpConnectionFactory(http), h2c);
+      connector.setHost(host);
+      connector.setPort(port);
+      connector.setIdleTimeout(idle);
+      jetty.addConnector(connector);
+      Authenticator auth =
+          new Authenticator(clock, staleWindow, allowAnonymous, maxRememberedNonces);
+      jetty.setHandler(new LedgerHandler(ledger, hub, auth, (int) maxPayloadBytes,
+          heartbeat.toMillis()));
+      URI uri;
+      try {
+        uri = JettyServers.start(jetty, connector, "the ledger");
+      } catch (IOException e) {
+        hub.close();
+        throw e;
+      }
+      return new LedgerServer(jetty, connector, hub, uri);
+    }
+  }
+}

@@ -1,0 +1,759 @@
+package io.bittensor.transport;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.MessageLite;
+import io.bittensor.core.Account;
+import io.bittensor.core.Block;
+import io.bittensor.core.Hash256;
+import io.bittensor.core.Keypair;
+import io.bittensor.core.Ledger;
+import io.bittensor.core.LedgerException;
+import io.bittensor.core.LedgerListener;
+import io.bittensor.core.Metagraph;
+import io.bittensor.core.PeerId;
+import io.bittensor.core.PeerInfo;
+import io.bittensor.core.Receipt;
+import io.bittensor.core.RejectReason;
+import io.bittensor.core.SignedTransaction;
+import io.bittensor.core.Status;
+import io.bittensor.core.TransactionRejectedException;
+import io.bittensor.transport.internal.Args;
+import io.bittensor.transport.internal.CallerSigner;
+import io.bittensor.transport.internal.CanonicalDigest;
+import io.bittensor.transport.internal.HttpPeerHandler;
+import io.bittensor.transport.internal.LedgerWire;
+import io.bittensor.transport.internal.NoDelaySocketFactory;
+import io.bittensor.transport.internal.wire.AccountRequest;
+import io.bittensor.transport.internal.wire.BlockEvent;
+import io.bittensor.transport.internal.wire.EventsRequest;
+import io.bittensor.transport.internal.wire.LedgerEvent;
+import io.bittensor.transport.internal.wire.LedgerRequest;
+import io.bittensor.transport.internal.wire.LedgerResponse;
+import io.bittensor.transport.internal.wire.MetagraphRequest;
+import io.bittensor.transport.internal.wire.SubmitRequest;
+import io.bittensor.transport.internal.wire.TransactionFailed;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import okhttp3.Call;
+import okhttp3.ConnectionPool;
+import okhttp3.HttpUrl;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Protocol;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
+import okhttp3.ResponseBody;
+
+/**
+ * A {@link Ledger} served by a {@link LedgerServer} elsewhere: every operation goes over HTTP/2
+ * (cleartext, prior knowledge) as signed protobuf requests, and one long-lived event stream
+ * brings every block and epoch, in order, to this client's listeners and its metagraph cache.
+ *
+ * <pre>{@code
+ * try (RemoteLedger ledger = RemoteLedger.connect(URI.create("http://10.0.0.2:8092"))) {
+ *   Receipt r = ledger.submit(me, Transaction.addStake(500)).join();   // once durable there
+ *   Metagraph m = ledger.metagraph();          // from the cache, kept fresh by block events
+ *   ledger.subscribe(new LedgerListener() {
+ *     public void onEpoch(Epoch e, Metagraph after) { ... }
+ *   });
+ * }
+ * }</pre>
+ *
+ * <p><b>Submitting.</b> {@link #submit(SignedTransaction)} blocks for one round trip while the
+ * server validates: a rejection completes the future at once with a {@link
+ * TransactionRejectedException} carrying the server's {@link RejectReason} and message. An
+ * accepted transaction's future completes with its {@link Receipt} when the event of its
+ * durable block arrives. If the stream is lost for longer than {@link
+ * Builder#reconnectTimeout(Duration)}, or the server no longer holds the blocks missed, waiting
+ * futures fail with a {@link LedgerException}: the transaction may or may not be in the ledger
+ * (check the signer's nonce before resending).
+ *
+ * <p><b>Events.</b> The stream reconnects by itself (backing off up to 2 s), resuming at the
+ * block after the last one heard, so listeners miss nothing while the server keeps those blocks
+ * (its {@link LedgerServer.Builder#history(int) history}). Listeners run on this client's event
+ * thread ({@code bittensor-ledger-events}), one at a time, in block order; {@code onEpoch}
+ * before {@code onBlock} for the same block. Keep them fast; an exception is caught and
+ * dropped. Futures of {@code submit} complete on another thread, so a callback may wait on
+ * them.
+ *
+ * <p><b>Metagraph cache.</b> Each block event carries the new metagraph (or says it is
+ * unchanged); the client keeps the last few in a Caffeine cache by block number. {@link
+ * #metagraph()} answers from it while the stream is connected, and asks the server otherwise.
+ *
+ * <p>Thread-safe. {@link #close()} is idempotent; it ends the stream, fails waiting futures and
+ * frees the connections; afterwards reads and submissions throw {@link IllegalStateException}.
+ */
+public final class RemoteLedger implements Ledger {
+  private static final MediaType PROTOBUF = MediaType.get(HttpPeerHandler.PROTOBUF);
+
+  private final URI uri;
+  private final HttpUrl base;
+  private final OkHttpClient http;
+  private final OkHttpClient streamHttp;
+  private final ExecutorService completions;
+  private final CallerSigner signer;
+  private final Duration timeout;
+  private final long reconnectTimeoutNanos;
+  private final Cache<Long, Metagraph> cache;
+  private final Map<Hash256, CompletableFuture<Receipt>> pending = new ConcurrentHashMap<>();
+  private final List<Sub> listeners = new CopyOnWriteArrayList<>();
+  private final Object blockLock = new Object();
+  private final Thread follower;
+  private volatile Hash256 chainId;
+  private volatile Metagraph current;
+  private volatile long lastBlock = -1;
+  private volatile boolean connected;
+  private volatile boolean closed;
+  private volatile Call streamCall;
+  /** The stream {@link #start()} opened, for the event thread to go on reading. */
+  private volatile InputStream firstStream;
+
+  private RemoteLedger(Builder b, URI uri) {
+    this.uri = uri;
+    this.base = HttpUrl.get(uri.toString());
+    this.signer = new CallerSigner(b.keypair != null ? b.keypair : Keypair.generate(), b.clock);
+    this.timeout = b.timeout;
+    this.reconnectTimeoutNanos = b.reconnectTimeout.toNanos();
+    this.cache = Caffeine.newBuilder()
+        .maximumSize(b.cachedMetagraphs)
+        .executor(Runnable::run) // maintenance on the calling thread: no background threads
+        .build();
+    this.completions = new ThreadPoolExecutor(0, 1, 30, TimeUnit.SECONDS,
+        new LinkedBlockingQueue<>(), r -> daemon(r, "bittensor-ledger-completions"));
+    this.http = new OkHttpClient.Builder()
+        .protocols(b.protocol == HttpProtocol.H2_PRIOR_KNOWLEDGE
+            ? List.of(Protocol.H2_PRIOR_KNOWLEDGE) : List.of(Protocol.HTTP_1_1))
+        .connectionPool(new ConnectionPool(4, 5, TimeUnit.MINUTES))
+        .socketFactory(new NoDelaySocketFactory())
+        .connectTimeout(b.connectTimeout)
+        .readTimeout(Duration.ZERO)
+        .writeTimeout(Duration.ZERO)
+        .callTimeout(b.timeout)
+        .build();
+    // The stream's reads time out when not even a heartbeat came: the connection is dead.
+    this.streamHttp = http.newBuilder().callTimeout(Duration.ZERO)
+        .readTimeout(b.streamTimeout).build();
+    this.follower = daemon(this::follow, "bittensor-ledger-events");
+  }
+
+  private static Thread daemon(Runnable r, String name) {
+    Thread t = new Thread(r, name);
+    t.setDaemon(true);
+    return t;
+  }
+
+  /**
+   * Connects to the ledger server at {@code uri} with the defaults (an ephemeral key signs the
+   * requests).
+   *
+   * @param uri {@code http://host:port}, as {@link LedgerServer#uri()} gives
+   * @throws LedgerException if the server cannot be reached or refuses the client, naming the
+   *     address and the cause
+   * @throws IllegalArgumentException if {@code uri} is not {@code http://host:port}
+   */
+  public static RemoteLedger connect(URI uri) throws LedgerException {
+    return builder().connect(uri);
+  }
+
+  /** A builder with the defaults: HTTP/2, an ephemeral key, 10 s per request. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** The server's address. */
+  public URI uri() {
+    return uri;
+  }
+
+  /** The key that signs this client's requests (not its transactions). */
+  public PeerId caller() {
+    return signer.keypair().id();
+  }
+
+  /** True while the event stream is up. */
+  public boolean isConnected() {
+    return connected;
+  }
+
+  /** The number of the latest block this client has heard of (and told its listeners of). */
+  public long latestBlock() {
+    return lastBlock;
+  }
+
+  /**
+   * Waits until this client has heard of block {@code number} and its listeners have run.
+   *
+   * @return true when it has, false if {@code timeout} passed first or the client closed
+   * @throws InterruptedException if the waiting thread is interrupted
+   */
+  public boolean awaitBlock(long number, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (blockLock) {
+      while (lastBlock < number && !closed) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        TimeUnit.NANOSECONDS.timedWait(blockLock, left);
+      }
+      return lastBlock >= number;
+    }
+  }
+
+  /**
+   * The metagraph at block {@code number} if this client still caches it (the last few blocks
+   * it heard of), without asking the server.
+   */
+  public Optional<Metagraph> cachedMetagraph(long number) {
+    return Optional.ofNullable(cache.getIfPresent(number));
+  }
+
+  @Override
+  public Hash256 chainId() {
+    return chainId;
+  }
+
+  /**
+   * The latest block's metagraph: from the cache while the event stream is connected (as of the
+   * latest block heard of), else from the server.
+   *
+   * @throws LedgerException if the server cannot be reached or answers badly
+   * @throws IllegalStateException if this client is closed
+   */
+  @Override
+  public Metagraph metagraph() throws LedgerException {
+    ensureOpen();
+    if (connected) {
+      Metagraph m = cache.getIfPresent(lastBlock);
+      // The cache may pass over its newest entry (Caffeine's admission policy); the event
+      // thread's own reference to it stays.
+      return m != null ? m : current;
+    }
+    LedgerResponse r = call("metagraph", MetagraphRequest.getDefaultInstance());
+    if (!r.hasMetagraph()) {
+      throw new LedgerException(uri + " answered a metagraph request without a metagraph");
+    }
+    try {
+      return LedgerWire.fromWire(r.getMetagraph());
+    } catch (IllegalArgumentException e) {
+      throw new LedgerException(uri + " sent a bad metagraph: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * {@inheritDoc} Always asks the server.
+   *
+   * @throws LedgerException if the server cannot be reached or answers badly
+   * @throws IllegalStateException if this client is closed
+   */
+  @Override
+  public Optional<Account> account(PeerId id) throws LedgerException {
+    Objects.requireNonNull(id, "id");
+    ensureOpen();
+    LedgerResponse r = call("account", AccountRequest.newBuilder()
+        .setId(ByteString.copyFrom(id.toBytes())).build());
+    try {
+      return r.hasAccount() ? Optional.of(LedgerWire.fromWire(r.getAccount())) : Optional.empty();
+    } catch (IllegalArgumentException e) {
+      throw new LedgerException(uri + " sent a bad account: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * {@inheritDoc} Blocks for one round trip while the server validates the transaction.
+   *
+   * @return fails with a {@link LedgerException} also when the server cannot be reached (the
+   *     transaction may have arrived: check its nonce), or the stream was lost for too long
+   * @throws IllegalStateException if this client is closed
+   */
+  @Override
+  public CompletableFuture<Receipt> submit(SignedTransaction transaction) {
+    Objects.requireNonNull(transaction, "transaction");
+    ensureOpen();
+    Hash256 hash = transaction.hash();
+    CompletableFuture<Receipt> f = new CompletableFuture<>();
+    // Waiting before the request goes out: the block's event may come before the answer.
+    boolean tracked = pending.putIfAbsent(hash, f) == null;
+    LedgerResponse r;
+    try {
+      r = call("submit", SubmitRequest.newBuilder()
+          .setTransaction(ByteString.copyFrom(transaction.encode())).build());
+    } catch (LedgerException e) {
+      untrack(tracked, hash, f);
+      f.completeExceptionally(new LedgerException(e.getMessage()
+          + "; transaction " + hash.toShortHex() + " may or may not have arrived: check nonce "
+          + transaction.nonce() + " of " + transaction.signer().toHex(), e.getCause()));
+      return f;
+    }
+    if (r.getRejectReason() != 0) {
+      untrack(tracked, hash, f);
+      f.completeExceptionally(rejection(r.getRejectReason(), r.getMessage()));
+    } else if (r.hasReceipt()) {
+      untrack(tracked, hash, f);
+      f.complete(LedgerWire.fromWire(r.getReceipt()));
+    } else if (!tracked) {
+      f.completeExceptionally(new LedgerException("transaction " + hash.toShortHex()
+          + " is already waiting for its block through this client; use that future"));
+    }
+    if (closed) {
+      fail(f, "the remote ledger client closed before the transaction's block was durable");
+    }
+    return f;
+  }
+
+  private void untrack(boolean tracked, Hash256 hash, CompletableFuture<Receipt> f) {
+    if (tracked) {
+      pending.remove(hash, f);
+    }
+  }
+
+  private LedgerException rejection(int code, String message) {
+    return RejectReason.ofCode(code)
+        .<LedgerException>map(reason -> new TransactionRejectedException(reason, message))
+        .orElseGet(() -> new LedgerException(uri + " rejected the transaction with reason code "
+            + code + ", unknown to this client: " + message));
+  }
+
+  @Override
+  public Subscription subscribe(LedgerListener listener) {
+    Objects.requireNonNull(listener, "listener");
+    ensureOpen();
+    Sub s = new Sub(listener);
+    listeners.add(s);
+    return s;
+  }
+
+  /** Ends the stream, fails waiting futures and frees the connections. Idempotent. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    Call c = streamCall;
+    if (c != null) {
+      c.cancel();
+    }
+    follower.interrupt();
+    for (CompletableFuture<Receipt> f : pending.values()) {
+      fail(f, "the remote ledger client closed before the transaction's block was durable");
+    }
+    pending.clear();
+    listeners.clear();
+    synchronized (blockLock) {
+      blockLock.notifyAll();
+    }
+    completions.shutdown();
+    http.dispatcher().cancelAll();
+    http.dispatcher().executorService().shutdown();
+    http.connectionPool().evictAll();
+  }
+
+  @Override
+  public String toString() {
+    return "RemoteLedger[" + uri + ", block " + lastBlock + (connected ? "" : ", disconnected")
+        + "]";
+  }
+
+  private void ensureOpen() {
+    if (closed) {
+      throw new IllegalStateException("the remote ledger client is closed");
+    }
+  }
+
+  private static void fail(CompletableFuture<Receipt> f, String message) {
+    f.completeExceptionally(new LedgerException(message + "; it may or may not be in the "
+        + "ledger: check the signer's nonce before resending"));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Requests
+
+  private Request request(String op, MessageLite body) {
+    LedgerRequest.Builder b = LedgerRequest.newBuilder()
+        .setVersion(PeerInfo.PROTOCOL_VERSION)
+        .setBody(body.toByteString());
+    b.setCaller(signer.sign(c -> CanonicalDigest.ofLedger(op, b.setCaller(c).buildPartial())));
+    return new Request.Builder()
+        .url(base.resolve("/v1/ledger/" + op))
+        .post(RequestBody.create(b.build().toByteArray(), PROTOBUF))
+        .build();
+  }
+
+  private LedgerResponse call(String op, MessageLite body) throws LedgerException {
+    try (Response response = http.newCall(request(op, body)).execute()) {
+      LedgerResponse r = readResponse(response);
+      if (r.getStatus() != Status.SUCCESS.code()) {
+        throw refused(r);
+      }
+      return r;
+    } catch (IOException e) {
+      throw unreachable(e);
+    }
+  }
+
+  private LedgerException unreachable(IOException e) {
+    if (e instanceof LedgerException l) {
+      return l;
+    }
+    return new LedgerException("cannot reach the ledger at " + uri + ": "
+        + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), e);
+  }
+
+  private LedgerResponse readResponse(Response response) throws IOException {
+    ResponseBody body = response.body();
+    MediaType type = body.contentType();
+    if (type == null || !PROTOBUF.type().equals(type.type())
+        || !PROTOBUF.subtype().equals(type.subtype())) {
+      throw new LedgerException(uri + " is not a ledger server: it answered HTTP "
+          + response.code() + " with " + type);
+    }
+    try {
+      return LedgerResponse.parseFrom(body.bytes());
+    } catch (InvalidProtocolBufferException e) {
+      throw new LedgerException(uri + " answered a body that is not a LedgerResponse: "
+          + e.getMessage(), e);
+    }
+  }
+
+  private LedgerException refused(LedgerResponse r) {
+    String status = Status.ofCode(r.getStatus()).map(Status::name)
+        .orElse("status " + r.getStatus());
+    return new LedgerException("the ledger at " + uri + " refused the request: " + status
+        + (r.getField().isEmpty() ? "" : " " + r.getField()) + ": " + r.getMessage());
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The event stream
+
+  /** Opens the stream at {@code fromBlock} (0: a snapshot first). */
+  private InputStream openStream(long fromBlock) throws IOException {
+    Call call = streamHttp.newCall(request("events",
+        EventsRequest.newBuilder().setFromBlock(fromBlock).build()));
+    streamCall = call;
+    if (closed) {
+      call.cancel();
+    }
+    Response response = call.execute();
+    String status = response.header(HttpPeerHandler.STATUS_HEADER);
+    if (!"0".equals(status)) {
+      try (response) {
+        throw refused(readResponse(response));
+      }
+    }
+    return response.body().byteStream();
+  }
+
+  /** The first connection: in the caller's thread, so that its failure is the caller's. */
+  private void start() throws LedgerException {
+    InputStream in;
+    LedgerEvent first;
+    try {
+      in = openStream(0);
+      first = LedgerEvent.parseDelimitedFrom(in);
+    } catch (IOException e) {
+      close();
+      throw unreachable(e);
+    }
+    if (first == null || !first.hasBlock() || !first.getBlock().getSnapshot()) {
+      close();
+      throw new LedgerException(uri + " did not start its event stream with a snapshot");
+    }
+    try {
+      handle(first);
+    } catch (RuntimeException e) {
+      close();
+      throw new LedgerException(uri + " sent a bad snapshot: " + e.getMessage(), e);
+    }
+    connected = true;
+    firstStream = in;
+    follower.start();
+  }
+
+  /** The event thread: reads the stream, and reconnects with resume when it breaks. */
+  private void follow() {
+    long backoffMillis = 50;
+    long downSince = 0;
+    while (!closed) {
+      InputStream in = firstStream;
+      firstStream = null;
+      try {
+        if (in == null) {
+          in = openStream(lastBlock + 1);
+        }
+        try (InputStream stream = in) {
+          LedgerEvent e;
+          while (!closed && (e = LedgerEvent.parseDelimitedFrom(stream)) != null) {
+            handle(e);
+            if (!connected) { // up once the server's first event was taken
+              connected = true;
+              downSince = 0;
+              backoffMillis = 50;
+            }
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        // Lost or refused: try again below.
+      }
+      connected = false;
+      if (closed) {
+        return;
+      }
+      long now = System.nanoTime();
+      if (downSince == 0) {
+        downSince = now;
+      } else if (now - downSince > reconnectTimeoutNanos) {
+        failPending("the event stream from " + uri + " has been down for over "
+            + Duration.ofNanos(reconnectTimeoutNanos).toSeconds() + " s");
+      }
+      try {
+        Thread.sleep(backoffMillis);
+      } catch (InterruptedException e) {
+        return; // closing
+      }
+      backoffMillis = Math.min(2000, backoffMillis * 2);
+    }
+  }
+
+  private void failPending(String why) {
+    for (Map.Entry<Hash256, CompletableFuture<Receipt>> e : pending.entrySet()) {
+      if (pending.remove(e.getKey(), e.getValue())) {
+        CompletableFuture<Receipt> f = e.getValue();
+        completions.execute(() -> fail(f, why));
+      }
+    }
+  }
+
+  private void handle(LedgerEvent e) {
+    if (e.hasFailed()) {
+      TransactionFailed t = e.getFailed();
+      CompletableFuture<Receipt> f =
+          pending.remove(LedgerWire.hash(t.getTransaction(), "failed.transaction"));
+      if (f != null) {
+        LedgerException error = t.getRejectReason() != 0
+            ? rejection(t.getRejectReason(), t.getMessage())
+            : new LedgerException("the ledger at " + uri + " failed the transaction after "
+                + "accepting it: " + t.getMessage() + "; it may or may not be in the ledger: "
+                + "check the signer's nonce before resending");
+        completions.execute(() -> f.completeExceptionally(error));
+      }
+      return;
+    }
+    if (!e.hasBlock()) {
+      return; // a heartbeat
+    }
+    BlockEvent ev = e.getBlock();
+    Block block = LedgerWire.fromWire(ev.getBlock());
+    long n = block.number();
+    if (!ev.getSnapshot() && n <= lastBlock) {
+      return; // already heard
+    }
+    Block previous = current == null ? null : current.block();
+    if (!ev.getSnapshot() && previous != null
+        && (n != previous.number() + 1 || !block.parent().equals(previous.hash()))) {
+      // Never follow another chain, nor skip a block, silently: the stream breaks and the
+      // client keeps trying.
+      throw new IllegalStateException(uri + " sent block " + n + " with parent "
+          + block.parent().toShortHex() + " after block " + previous.number() + " "
+          + previous.hash().toShortHex() + ": not the chain this client follows");
+    }
+    Metagraph m;
+    if (ev.hasMetagraph()) {
+      m = LedgerWire.fromWire(ev.getMetagraph());
+    } else if (current != null) {
+      m = LedgerWire.atBlock(current, block);
+    } else {
+      throw new IllegalStateException("the first event of a stream carries no metagraph");
+    }
+    if (chainId != null && !m.chainId().equals(chainId)) {
+      // As above.
+      throw new IllegalStateException(uri + " now serves chain " + m.chainId()
+          + ", not " + chainId);
+    }
+    if (ev.getSnapshot()) {
+      if (ev.getResync() && lastBlock >= 0 && n != lastBlock) {
+        failPending("the client missed blocks " + (lastBlock + 1) + " to " + n
+            + " that the server no longer holds");
+      }
+      chainId = m.chainId();
+      current = m;
+      cache.put(n, m);
+      advance(Math.max(lastBlock, n));
+      return;
+    }
+    for (var w : ev.getReceiptsList()) {
+      Receipt r = LedgerWire.fromWire(w);
+      CompletableFuture<Receipt> f = pending.remove(r.transaction());
+      if (f != null) {
+        completions.execute(() -> f.complete(r));
+      }
+    }
+    current = m;
+    cache.put(n, m);
+    if (ev.hasEpoch()) {
+      var epoch = LedgerWire.fromWire(ev.getEpoch());
+      for (Sub s : listeners) {
+        s.epoch(epoch, m);
+      }
+    }
+    for (Sub s : listeners) {
+      s.block(block, m);
+    }
+    advance(n);
+  }
+
+  private void advance(long n) {
+    synchronized (blockLock) {
+      lastBlock = n;
+      blockLock.notifyAll();
+    }
+  }
+
+  /** One listener; closing it stops its callbacks. */
+  private final class Sub implements Subscription {
+    private final LedgerListener listener;
+    private volatile boolean open = true;
+
+    Sub(LedgerListener listener) {
+      this.listener = listener;
+    }
+
+    void epoch(io.bittensor.core.Epoch epoch, Metagraph after) {
+      if (open) {
+        try {
+          listener.onEpoch(epoch, after);
+        } catch (RuntimeException | AssertionError ignored) {
+          // A listener's bug must not stop the stream (LedgerListener's contract).
+        }
+      }
+    }
+
+    void block(Block block, Metagraph after) {
+      if (open) {
+        try {
+          listener.onBlock(block, after);
+        } catch (RuntimeException | AssertionError ignored) {
+          // As above.
+        }
+      }
+    }
+
+    @Override
+    public void close() {
+      open = false;
+      listeners.remove(this);
+    }
+  }
+
+  /** Configures a {@link RemoteLedger}. Not thread-safe. */
+  public static final class Builder {
+    private Keypair keypair;
+    private HttpProtocol protocol = HttpProtocol.H2_PRIOR_KNOWLEDGE;
+    private Duration timeout = Duration.ofSeconds(10);
+    private Duration connectTimeout = Duration.ofSeconds(5);
+    private Duration streamTimeout = Duration.ofSeconds(20);
+    private Duration reconnectTimeout = Duration.ofSeconds(30);
+    private int cachedMetagraphs = 16;
+    private Clock clock = Clock.systemUTC();
+
+    private Builder() {}
+
+    /**
+     * Signs this client's requests with {@code keypair} (a server may admit only some keys);
+     * default: a key generated for this client. Transactions are signed by their own keys.
+     */
+    public Builder keypair(Keypair keypair) {
+      this.keypair = Objects.requireNonNull(keypair, "keypair");
+      return this;
+    }
+
+    /** HTTP/2 with prior knowledge (default: one connection for requests and the stream). */
+    public Builder protocol(HttpProtocol protocol) {
+      this.protocol = Objects.requireNonNull(protocol, "protocol");
+      return this;
+    }
+
+    /** The deadline of each request (submit, account, metagraph); default 10 s. */
+    public Builder timeout(Duration timeout) {
+      this.timeout = Args.positive(timeout, "timeout");
+      return this;
+    }
+
+    /** How long to wait for a TCP connection; default 5 s. */
+    public Builder connectTimeout(Duration timeout) {
+      this.connectTimeout = Args.positive(timeout, "connectTimeout");
+      return this;
+    }
+
+    /**
+     * How long the event stream may stay silent (not even a heartbeat) before the client takes
+     * the connection for dead and reconnects; default 20 s, above the server's heartbeat.
+     */
+    public Builder streamTimeout(Duration timeout) {
+      this.streamTimeout = Args.positive(timeout, "streamTimeout");
+      return this;
+    }
+
+    /**
+     * How long submitted transactions wait for a lost event stream to come back before their
+     * futures fail (the client keeps reconnecting after that); default 30 s.
+     */
+    public Builder reconnectTimeout(Duration timeout) {
+      this.reconnectTimeout = Args.positive(timeout, "reconnectTimeout");
+      return this;
+    }
+
+    /**
+     * How many recent blocks' metagraphs the cache keeps; default 16.
+     *
+     * @throws IllegalArgumentException if below 1
+     */
+    public Builder cachedMetagraphs(int blocks) {
+      this.cachedMetagraphs = Args.atLeast(blocks, 1, "cachedMetagraphs");
+      return this;
+    }
+
+    /** The clock requests are stamped with; default UTC system clock. */
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /**
+     * Connects: opens the event stream and reads the server's latest metagraph.
+     *
+     * @param uri {@code http://host:port}
+     * @throws LedgerException if the server cannot be reached or refuses the client, naming the
+     *     address and the cause
+     * @throws IllegalArgumentException if {@code uri} is not {@code http://host:port}
+     */
+    public RemoteLedger connect(URI uri) throws LedgerException {
+      Objects.requireNonNull(uri, "uri");
+      if (!"http".equals(uri.getScheme()) || uri.getHost() == null) {
+        throw new IllegalArgumentException("a ledger server is at http://host:port, was " + uri);
+      }
+      RemoteLedger ledger = new RemoteLedger(this, uri);
+      ledger.start();
+      return ledger;
+    }
+  }
+}

@@ -1,0 +1,234 @@
+package io.bittensor.transport.internal;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.bittensor.core.Ledger;
+import io.bittensor.core.LedgerException;
+import io.bittensor.core.PeerId;
+import io.bittensor.core.PeerInfo;
+import io.bittensor.core.Receipt;
+import io.bittensor.core.Rejection;
+import io.bittensor.core.SignedTransaction;
+import io.bittensor.core.Status;
+import io.bittensor.core.TransactionRejectedException;
+import io.bittensor.transport.internal.wire.AccountRequest;
+import io.bittensor.transport.internal.wire.EventsRequest;
+import io.bittensor.transport.internal.wire.LedgerRequest;
+import io.bittensor.transport.internal.wire.LedgerResponse;
+import io.bittensor.transport.internal.wire.SubmitRequest;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * The Jetty core handler of {@code POST /v1/ledger/*}: checks the HTTP envelope, reads the body
+ * (bounded), authenticates the caller, and serves submit, account and metagraph with one
+ * {@code LedgerResponse}, events with a stream of length-delimited {@code LedgerEvent}s that
+ * lasts until the client leaves or the server closes.
+ *
+ * <p>Thread-safe. Requests run on Jetty's threads and may block them: a submit for its
+ * validation, an event stream for its whole life (one thread per connected client).
+ */
+public final class LedgerHandler extends Handler.Abstract {
+  private static final String PREFIX = "/v1/ledger/";
+  private static final List<String> OPS = List.of("submit", "account", "metagraph", "events");
+
+  private final Ledger ledger;
+  private final LedgerHub hub;
+  private final Authenticator auth;
+  private final int maxPayloadBytes;
+  private final long heartbeatMillis;
+
+  public LedgerHandler(Ledger ledger, LedgerHub hub, Authenticator auth, int maxPayloadBytes,
+      long heartbeatMillis) {
+    this.ledger = ledger;
+    this.hub = hub;
+    this.auth = auth;
+    this.maxPayloadBytes = maxPayloadBytes;
+    this.heartbeatMillis = heartbeatMillis;
+  }
+
+  @Override
+  public boolean handle(Request request, Response response, Callback callback) {
+    String path = Request.getPathInContext(request);
+    String op = path.startsWith(PREFIX) ? path.substring(PREFIX.length()) : "";
+    if (!OPS.contains(op)) {
+      send(response, callback, 404, Rejection.badRequest("path",
+          "no such path " + path + "; POST " + PREFIX + String.join("|", OPS)));
+      return true;
+    }
+    if (!"POST".equals(request.getMethod())) {
+      response.getHeaders().put(HttpHeader.ALLOW, "POST");
+      send(response, callback, 405, Rejection.badRequest("method",
+          path + " takes POST, not " + request.getMethod()));
+      return true;
+    }
+    String type = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
+    if (type == null || !type.regionMatches(true, 0, HttpPeerHandler.PROTOBUF, 0,
+        HttpPeerHandler.PROTOBUF.length())) {
+      send(response, callback, 415, Rejection.badRequest("content-type",
+          "the body must be " + HttpPeerHandler.PROTOBUF + ", was " + type));
+      return true;
+    }
+    long length = request.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH);
+    if (length > maxPayloadBytes) {
+      send(response, callback, tooLarge(length));
+      return true;
+    }
+    byte[] body;
+    try {
+      body = Content.Source.asByteArrayAsync(request, maxPayloadBytes).get();
+    } catch (ExecutionException e) {
+      send(response, callback, tooLarge(-1));
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      callback.failed(e);
+      return true;
+    }
+    try {
+      LedgerRequest req = LedgerRequest.parseFrom(body);
+      if (req.getVersion() != PeerInfo.PROTOCOL_VERSION) {
+        throw new Rejected(Status.UNSUPPORTED_VERSION, "version", "this server speaks version "
+            + PeerInfo.PROTOCOL_VERSION + ", the request was version " + req.getVersion());
+      }
+      auth.authenticate(req.getCaller(), () -> CanonicalDigest.ofLedger(op, req));
+      switch (op) {
+        case "submit" -> send(response, callback, submit(SubmitRequest.parseFrom(req.getBody())));
+        case "account" -> send(response, callback, account(AccountRequest.parseFrom(
+            req.getBody())));
+        case "metagraph" -> send(response, callback, ok()
+            .setMetagraph(LedgerWire.toWire(ledger.metagraph())).build());
+        default -> stream(EventsRequest.parseFrom(req.getBody()), response, callback);
+      }
+    } catch (InvalidProtocolBufferException e) {
+      send(response, callback, Rejection.badRequest("body",
+          "not a valid protobuf message: " + e.getMessage()));
+    } catch (Rejected e) {
+      send(response, callback, e.rejection());
+    } catch (IllegalStateException e) { // the ledger is closed (or read-only)
+      send(response, callback, Rejection.of(Status.UNAVAILABLE,
+          "the ledger cannot serve: " + e.getMessage()));
+    } catch (LedgerException e) {
+      send(response, callback, Rejection.of(Status.UNAVAILABLE,
+          "the ledger failed: " + e.getMessage()));
+    } catch (RuntimeException e) {
+      send(response, callback, Rejection.of(Status.INTERNAL_ERROR,
+          "the ledger server failed: " + e));
+    }
+    return true;
+  }
+
+  private LedgerResponse submit(SubmitRequest r) {
+    SignedTransaction tx;
+    try {
+      tx = SignedTransaction.decode(r.getTransaction().toByteArray());
+    } catch (IllegalArgumentException e) {
+      return ok().setRejectReason(io.bittensor.core.RejectReason.MALFORMED.code())
+          .setMessage("the transaction does not decode: " + e.getMessage()).build();
+    }
+    CompletableFuture<Receipt> f = ledger.submit(tx);
+    if (!f.isDone()) {
+      // Its outcome goes out on the event stream. If it completes before this callback is
+      // registered, the block's event may have gone out already: this answer carries it then.
+      f.whenComplete((receipt, error) -> {
+        if (receipt != null) {
+          hub.receipt(receipt);
+        } else {
+          hub.failure(tx.hash(), error instanceof CompletionException c && c.getCause() != null
+              ? c.getCause() : error);
+        }
+      });
+    }
+    LedgerResponse.Builder b = ok();
+    if (f.isDone()) {
+      try {
+        b.setReceipt(LedgerWire.toWire(f.join()));
+      } catch (CompletionException e) {
+        Throwable cause = e.getCause();
+        if (cause instanceof TransactionRejectedException rej) {
+          return b.setRejectReason(rej.reason().code()).setMessage(rej.detail()).build();
+        }
+        return LedgerResponse.newBuilder().setVersion(PeerInfo.PROTOCOL_VERSION)
+            .setStatus(Status.UNAVAILABLE.code())
+            .setMessage("the ledger failed the transaction: " + cause.getMessage()).build();
+      }
+    }
+    return b.build();
+  }
+
+  private LedgerResponse account(AccountRequest r) throws LedgerException {
+    PeerId id;
+    try {
+      id = PeerId.fromBytes(r.getId().toByteArray());
+    } catch (IllegalArgumentException e) {
+      throw new Rejected(Status.BAD_REQUEST, "id", e.getMessage());
+    }
+    LedgerResponse.Builder b = ok();
+    ledger.account(id).ifPresent(a -> b.setAccount(LedgerWire.toWire(a)));
+    return b.build();
+  }
+
+  private void stream(EventsRequest r, Response response, Callback callback) {
+    List<byte[]> batch = new ArrayList<>();
+    LedgerHub.Cursor cursor = hub.open(r.getFromBlock(), batch);
+    response.setStatus(200);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, HttpPeerHandler.PROTOBUF);
+    response.getHeaders().put(HttpPeerHandler.STATUS_HEADER, "0");
+    try (OutputStream out = Content.Sink.asOutputStream(response)) {
+      do {
+        for (byte[] event : batch) {
+          out.write(event);
+        }
+        out.flush();
+        batch.clear();
+      } while (hub.next(cursor, heartbeatMillis, batch));
+    } catch (IOException | UncheckedIOException e) {
+      callback.failed(e); // the client went away
+      return;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      callback.failed(e);
+      return;
+    }
+    callback.succeeded();
+  }
+
+  private static LedgerResponse.Builder ok() {
+    return LedgerResponse.newBuilder().setVersion(PeerInfo.PROTOCOL_VERSION);
+  }
+
+  private Rejection tooLarge(long length) {
+    return Rejection.of(Status.PAYLOAD_TOO_LARGE, "a ledger request may have at most "
+        + maxPayloadBytes + " bytes" + (length >= 0 ? ", had " + length : ""));
+  }
+
+  private static void send(Response response, Callback callback, Rejection r) {
+    send(response, callback, Responses.httpStatus(r.status().code()), r);
+  }
+
+  private static void send(Response response, Callback callback, int httpStatus, Rejection r) {
+    HttpPeerHandler.write(response, callback, httpStatus, r.status().code(),
+        LedgerResponse.newBuilder()
+            .setVersion(PeerInfo.PROTOCOL_VERSION)
+            .setStatus(r.status().code())
+            .setField(r.field())
+            .setMessage(r.message())
+            .build());
+  }
+
+  private static void send(Response response, Callback callback, LedgerResponse r) {
+    HttpPeerHandler.write(response, callback, Responses.httpStatus(r.getStatus()), r.getStatus(),
+        r);
+  }
+}

@@ -1,0 +1,412 @@
+package io.bittensor.transport;
+
+import static io.bittensor.core.testing.LedgerFixtures.endpoint;
+import static io.bittensor.core.testing.LedgerFixtures.genesis;
+import static io.bittensor.core.testing.LedgerFixtures.key;
+import static io.bittensor.core.testing.LedgerFixtures.params;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.bittensor.core.Account;
+import io.bittensor.core.Block;
+import io.bittensor.core.BlockPolicy;
+import io.bittensor.core.Epoch;
+import io.bittensor.core.Hash256;
+import io.bittensor.core.Ledger;
+import io.bittensor.core.LedgerException;
+import io.bittensor.core.LedgerListener;
+import io.bittensor.core.LocalLedger;
+import io.bittensor.core.Metagraph;
+import io.bittensor.core.Modality;
+import io.bittensor.core.PeerId;
+import io.bittensor.core.Receipt;
+import io.bittensor.core.RejectReason;
+import io.bittensor.core.SignedTransaction;
+import io.bittensor.core.Transaction;
+import io.bittensor.core.TransactionRejectedException;
+import io.bittensor.core.testing.LedgerFixtures;
+import io.bittensor.transport.internal.wire.LedgerRequest;
+import io.bittensor.transport.internal.wire.LedgerResponse;
+import io.bittensor.transport.internal.wire.SubmitRequest;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What a remote ledger adds to the contract: the event stream across lost connections, the
+ * metagraph cache, rejections and failures as they cross the wire, signed requests.
+ */
+@ExtendWith(LeakCheck.class)
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class RemoteLedgerTest {
+  private static final Duration WAIT = Duration.ofSeconds(15);
+
+  @TempDir Path dir;
+  private final List<AutoCloseable> toClose = new ArrayList<>();
+
+  @AfterEach
+  void closeAll() throws Exception {
+    Collections.reverse(toClose);
+    for (AutoCloseable c : toClose) {
+      c.close();
+    }
+  }
+
+  private <T extends AutoCloseable> T closing(T c) {
+    toClose.add(c);
+    return c;
+  }
+
+  private LocalLedger local(int funded) throws IOException {
+    return closing(LocalLedger.builder()
+        .genesis(genesis(params(8), funded))
+        .clock(LedgerFixtures.fixedClock())
+        .blocks(BlockPolicy.manual())
+        .open(dir.resolve("ledger")));
+  }
+
+  private LedgerServer serve(Ledger ledger, int history) throws IOException {
+    return closing(LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
+        .history(history).start());
+  }
+
+  private RemoteLedger connect(URI uri) throws LedgerException {
+    return connect(uri, HttpProtocol.H2_PRIOR_KNOWLEDGE);
+  }
+
+  private RemoteLedger connect(URI uri, HttpProtocol protocol) throws LedgerException {
+    return closing(RemoteLedger.builder().protocol(protocol)
+        .reconnectTimeout(Duration.ofSeconds(30)).connect(uri));
+  }
+
+  private static void awaitDisconnected(RemoteLedger remote) throws InterruptedException {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (remote.isConnected()) {
+      assertTrue(System.nanoTime() < deadline, "the client never noticed the cut");
+      Thread.sleep(10);
+    }
+  }
+
+  /** Records what a listener hears, as lines. */
+  private static final class Heard implements LedgerListener {
+    final List<String> lines = Collections.synchronizedList(new ArrayList<>());
+
+    @Override
+    public void onBlock(Block block, Metagraph after) {
+      lines.add("block " + block.number() + (after.block().equals(block) ? "" : " WRONG METAGRAPH"));
+    }
+
+    @Override
+    public void onEpoch(Epoch epoch, Metagraph after) {
+      lines.add("epoch " + epoch.number() + " after " + epoch.block());
+    }
+  }
+
+  private static List<String> expected(long from, long to, int epochLength) {
+    List<String> lines = new ArrayList<>();
+    for (long n = from; n <= to; n++) {
+      if (n % epochLength == 0) {
+        lines.add("epoch " + n / epochLength + " after " + n);
+      }
+      lines.add("block " + n);
+    }
+    return lines;
+  }
+
+  @ParameterizedTest
+  @EnumSource(HttpProtocol.class)
+  void subscribersHearEveryBlockAndEpochInOrderAcrossALostConnection(HttpProtocol protocol)
+      throws Exception {
+    LocalLedger local = local(1);
+    LedgerServer server = serve(local, 1024);
+    CuttableProxy proxy = closing(new CuttableProxy(server.port()));
+    RemoteLedger remote = connect(proxy.uri(), protocol);
+    Heard heard = new Heard();
+    remote.subscribe(heard);
+
+    local.produceBlocks(3);
+    assertTrue(remote.awaitBlock(3, WAIT));
+    CompletableFuture<Receipt> f = remote.submit(key(0), Transaction.transfer(key(1).id(), 5));
+    assertFalse(f.isDone(), "accepted, waiting for its block");
+
+    proxy.cut();
+    awaitDisconnected(remote);
+    Block withTx = local.produceBlock();          // block 4, sealed while the client is away
+    local.produceBlocks(7);                        // 5 .. 11: epochs after 5 and 10
+    assertEquals(3, remote.latestBlock(), "nothing arrives through a cut connection");
+    proxy.restore();
+
+    assertTrue(remote.awaitBlock(11, WAIT), "resumed at block 4 and caught up");
+    assertEquals(expected(1, 11, 5), heard.lines);
+    assertEquals(new Receipt(f.join().transaction(), withTx.number(), 0), f.join(),
+        "the receipt came with its block after the reconnection");
+    assertTrue(proxy.accepted() >= 2, "a second connection carried the rest");
+
+    local.produceBlocks(4);                        // 12 .. 15, live again
+    assertTrue(remote.awaitBlock(15, WAIT));
+    assertEquals(expected(1, 15, 5), heard.lines);
+  }
+
+  @Test
+  void aClientTooFarBehindStartsAfreshAndFailsWhatItWaitedFor() throws Exception {
+    LocalLedger local = local(1);
+    LedgerServer server = serve(local, 2);
+    CuttableProxy proxy = closing(new CuttableProxy(server.port()));
+    RemoteLedger remote = connect(proxy.uri());
+    CompletableFuture<Receipt> f = remote.submit(key(0), Transaction.transfer(key(1).id(), 5));
+
+    proxy.cut();
+    awaitDisconnected(remote);
+    local.produceBlocks(5);                        // the server keeps only blocks 4 and 5
+    proxy.restore();
+
+    assertTrue(remote.awaitBlock(5, WAIT));
+    CompletionException e = assertThrows(CompletionException.class, f::join);
+    assertInstanceOf(LedgerException.class, e.getCause());
+    assertFalse(e.getCause() instanceof TransactionRejectedException);
+    assertTrue(e.getCause().getMessage().contains("missed blocks 1 to 5"), e.getCause()::getMessage);
+    assertEquals(1, local.nextNonce(key(0).id()), "it was in fact accepted: hence 'check nonce'");
+    assertEquals(5, remote.metagraph().block().number(), "the client starts again from block 5");
+    assertEquals(LedgerFixtures.FUNDS - 5,
+        remote.account(key(0).id()).map(Account::balance).orElseThrow());
+  }
+
+  /** Counts the server side's metagraph reads. */
+  private static final class CountingLedger implements Ledger {
+    final Ledger inner;
+    final AtomicInteger metagraphReads = new AtomicInteger();
+
+    CountingLedger(Ledger inner) {
+      this.inner = inner;
+    }
+
+    @Override
+    public Hash256 chainId() {
+      return inner.chainId();
+    }
+
+    @Override
+    public Metagraph metagraph() throws LedgerException {
+      metagraphReads.incrementAndGet();
+      return inner.metagraph();
+    }
+
+    @Override
+    public Optional<Account> account(PeerId id) throws LedgerException {
+      return inner.account(id);
+    }
+
+    @Override
+    public CompletableFuture<Receipt> submit(SignedTransaction transaction) {
+      return inner.submit(transaction);
+    }
+
+    @Override
+    public Subscription subscribe(LedgerListener listener) {
+      return inner.subscribe(listener);
+    }
+
+    @Override
+    public void close() {
+      inner.close();
+    }
+  }
+
+  @Test
+  void theMetagraphCacheIsRefreshedByBlockEventsWithoutAskingTheServer() throws Exception {
+    LocalLedger local = local(3);
+    CountingLedger counting = new CountingLedger(local);
+    LedgerServer server = serve(counting, 1024);
+    CuttableProxy proxy = closing(new CuttableProxy(server.port()));
+    RemoteLedger remote = connect(proxy.uri());
+    int reads = counting.metagraphReads.get();
+
+    for (int i = 0; i < 3; i++) {
+      remote.submit(key(i), Transaction.register(endpoint(i), Modality.TEXT));
+      Block b = local.produceBlock();
+      assertTrue(remote.awaitBlock(b.number(), WAIT));
+      Metagraph m = remote.metagraph();
+      assertEquals(b, m.block());
+      assertEquals(i + 1, m.size(), "the new peer is in the cached metagraph");
+      assertEquals(key(i).id(), m.info(i).id());
+    }
+    remote.submit(key(1), Transaction.addStake(700));
+    Block staked = local.produceBlock();
+    Block empty = local.produceBlock();            // no transactions: the event has no metagraph
+    assertTrue(remote.awaitBlock(empty.number(), WAIT));
+    Metagraph m = remote.metagraph();
+    assertEquals(empty, m.block());
+    assertEquals(700, m.stake(1), "carried over from the previous block's metagraph");
+    assertEquals(local.metagraph().weights(), m.weights());
+    assertEquals(staked, remote.cachedMetagraph(staked.number()).orElseThrow().block());
+    assertEquals(reads, counting.metagraphReads.get(), "every read came from the cache");
+
+    proxy.cut();
+    awaitDisconnected(remote);
+    LedgerException e = assertThrows(LedgerException.class, remote::metagraph,
+        "a disconnected client asks the server rather than serve a stale metagraph");
+    assertTrue(e.getMessage().contains("cannot reach the ledger at " + proxy.uri()),
+        e.getMessage());
+    proxy.restore();
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (!remote.isConnected() && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    assertEquals(empty, remote.metagraph().block());
+  }
+
+  @Test
+  void aClientNeverFollowsAnotherChainBehindTheSameAddress() throws Exception {
+    LocalLedger first = local(1);
+    LedgerServer server = serve(first, 16);
+    int port = server.port();
+    RemoteLedger remote = connect(server.uri());
+    Hash256 chain = remote.chainId();
+    server.close();
+    first.close();
+    awaitDisconnected(remote);
+    try (LocalLedger other = LocalLedger.builder()
+            .genesis(genesis(params(4), 2))
+            .clock(LedgerFixtures.fixedClock())
+            .blocks(BlockPolicy.manual())
+            .openInMemory();
+        LedgerServer again = LedgerServer.builder().ledger(other).host("127.0.0.1").port(port)
+            .start()) {
+      assertFalse(other.chainId().equals(chain));
+      other.produceBlocks(3);
+      Thread.sleep(1500); // several reconnections, each refused by the client
+      assertFalse(remote.isConnected());
+      assertEquals(chain, remote.chainId());
+      assertTrue(remote.latestBlock() < 3, "no block of the other chain was taken");
+    }
+  }
+
+  @Test
+  void rejectionsCrossTheWireWithTheLedgersReasonAndDetail() throws Exception {
+    LocalLedger local = local(1);
+    RemoteLedger remote = connect(serve(local, 16).uri());
+    SignedTransaction ahead = SignedTransaction.sign(key(0), local.chainId(), 3,
+        Transaction.transfer(key(1).id(), 5));
+    SignedTransaction poor = SignedTransaction.sign(key(0), local.chainId(), 0,
+        Transaction.transfer(key(1).id(), LedgerFixtures.FUNDS + 1));
+    for (SignedTransaction tx : List.of(ahead, poor)) {
+      CompletableFuture<Receipt> over = remote.submit(tx);
+      assertTrue(over.isDone(), "a rejection is immediate");
+      TransactionRejectedException r = assertInstanceOf(TransactionRejectedException.class,
+          assertThrows(CompletionException.class, over::join).getCause());
+      TransactionRejectedException direct = assertInstanceOf(TransactionRejectedException.class,
+          assertThrows(CompletionException.class, () -> local.submit(tx).join()).getCause());
+      assertEquals(direct.reason(), r.reason());
+      assertEquals(direct.detail(), r.detail());
+      assertEquals(direct.getMessage(), r.getMessage());
+    }
+    assertEquals(RejectReason.NONCE_WRONG, reason(remote.submit(ahead)));
+    assertEquals(RejectReason.INSUFFICIENT_BALANCE, reason(remote.submit(poor)));
+  }
+
+  private static RejectReason reason(CompletableFuture<Receipt> f) {
+    return ((TransactionRejectedException) assertThrows(CompletionException.class, f::join)
+        .getCause()).reason();
+  }
+
+  @Test
+  void anUnreachableServerIsAClearError() throws Exception {
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    URI nowhere = URI.create("http://127.0.0.1:" + port);
+    LedgerException e = assertThrows(LedgerException.class, () -> RemoteLedger.connect(nowhere));
+    assertTrue(e.getMessage().startsWith("cannot reach the ledger at " + nowhere), e.getMessage());
+
+    LocalLedger local = local(1);
+    LedgerServer server = serve(local, 16);
+    RemoteLedger remote = connect(server.uri());
+    server.close();
+    LedgerException read = assertThrows(LedgerException.class,
+        () -> remote.account(key(0).id()));
+    assertTrue(read.getMessage().contains(server.uri().toString()), read.getMessage());
+    CompletableFuture<Receipt> f = remote.submit(SignedTransaction.sign(key(0), local.chainId(),
+        0, Transaction.transfer(key(1).id(), 5)));
+    Throwable failed = assertThrows(CompletionException.class, f::join).getCause();
+    assertInstanceOf(LedgerException.class, failed);
+    assertFalse(failed instanceof TransactionRejectedException);
+    assertTrue(failed.getMessage().contains("check nonce 0"), failed.getMessage());
+    assertThrows(IllegalArgumentException.class,
+        () -> RemoteLedger.connect(URI.create("ftp://127.0.0.1:1")));
+  }
+
+  @Test
+  void unsignedOrForgedRequestsAreRefused() throws Exception {
+    LocalLedger local = local(1);
+    LedgerServer server = serve(local, 16);
+    OkHttpClient http = new OkHttpClient.Builder().build();
+    try {
+      byte[] tx = SignedTransaction.sign(key(0), local.chainId(), 0,
+          Transaction.transfer(key(1).id(), 5)).encode();
+      LedgerRequest anonymous = LedgerRequest.newBuilder().setVersion(1)
+          .setBody(SubmitRequest.newBuilder().setTransaction(ByteString.copyFrom(tx)).build()
+              .toByteString())
+          .build();
+      LedgerResponse r = post(http, server.uri().resolve("/v1/ledger/submit"), anonymous, 401);
+      assertEquals(13, r.getStatus(), "UNAUTHENTICATED: " + r.getMessage());
+
+      LedgerRequest forged = anonymous.toBuilder().setCaller(
+          io.bittensor.transport.internal.wire.Caller.newBuilder()
+              .setPublicKey(ByteString.copyFrom(key(0).id().toBytes()))
+              .setNonce(ByteString.copyFrom(new byte[16]))
+              .setTimestampMs(System.currentTimeMillis())
+              .setSignature(ByteString.copyFrom(key(0).sign(new byte[] {1}))))
+          .build();
+      r = post(http, server.uri().resolve("/v1/ledger/submit"), forged, 401);
+      assertEquals(6, r.getStatus(), "BAD_SIGNATURE: " + r.getMessage());
+      assertEquals(0, local.nextNonce(key(0).id()), "nothing reached the ledger");
+
+      // The same server answers a signed client's next request.
+      RemoteLedger remote = connect(server.uri());
+      assertEquals(LedgerFixtures.FUNDS,
+          remote.account(key(0).id()).map(Account::balance).orElseThrow());
+    } finally {
+      http.dispatcher().executorService().shutdown();
+      http.connectionPool().evictAll();
+    }
+  }
+
+  private static LedgerResponse post(OkHttpClient http, URI uri, LedgerRequest body,
+      int httpStatus) throws IOException {
+    Request request = new Request.Builder().url(uri.toString())
+        .post(RequestBody.create(body.toByteArray(),
+            MediaType.get("application/x-protobuf")))
+        .build();
+    try (Response response = http.newCall(request).execute()) {
+      assertEquals(httpStatus, response.code());
+      return LedgerResponse.parseFrom(response.body().bytes());
+    }
+  }
+}
