@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
       SimulateCommand.class,
       DemoCommand.class,
       KeysCommand.class,
+      NeuronCommand.class,
       PeerCommand.class,
       CommandLine.HelpCommand.class,
     })

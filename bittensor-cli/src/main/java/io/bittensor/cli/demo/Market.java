@@ -336,6 +336,14 @@ public final class Market {
   }
 
   private Learner learner(List<Peer> peers, long seed) {
+    return learner(peers, seed, classes);
+  }
+
+  /**
+   * The demo's learner over {@code peers}: a noisy top-k gate over all of them, routing on
+   * {@link #context}, and a small head; no gradients are sent (the peers are frozen models).
+   */
+  public static Learner learner(List<Peer> peers, long seed, int classes) {
     NoisyTopKGate gate = NoisyTopKGate.builder()
         .peers(peers)
         .k(peers.size())
@@ -385,14 +393,19 @@ public final class Market {
   }
 
   private Dataset dataset(long seed) {
+    return dataset(trainRows, trainLabels, settings.batch(), seed);
+  }
+
+  /** Endless shuffled passes over {@code rows}, {@code size} passages a batch. */
+  public static Dataset dataset(long[][] trainRows, int[] trainLabels, int size, long seed) {
     Random random = new Random(seed);
     int n = trainRows.length;
     int[] order = new int[n];
     int[] cursor = {n};
     return () -> {
-      long[][] rows = new long[settings.batch()][];
-      int[] labels = new int[settings.batch()];
-      for (int i = 0; i < settings.batch(); i++) {
+      long[][] rows = new long[size][];
+      int[] labels = new int[size];
+      for (int i = 0; i < size; i++) {
         if (cursor[0] == n) {
           for (int j = 0; j < n; j++) {
             order[j] = j;
@@ -413,7 +426,8 @@ public final class Market {
     };
   }
 
-  private static List<LabelledBatch> batches(long[][] rows, int[] labels, int size) {
+  /** {@code rows} cut into batches of {@code size} passages, in order. */
+  public static List<LabelledBatch> batches(long[][] rows, int[] labels, int size) {
     List<LabelledBatch> out = new ArrayList<>();
     for (int from = 0; from < rows.length; from += size) {
       int to = Math.min(rows.length, from + size);
