@@ -393,8 +393,14 @@ public final class Neuron implements AutoCloseable {
     int min = Math.min(m.params().minAllowedWeights(), routed.size());
     double[] row;
     if (probes != null) {
-      row = Learner.weightRow(
-          probeScores().values().stream().mapToDouble(Double::doubleValue).toArray(), min);
+      double[] scores = probeScores().values().stream().mapToDouble(Double::doubleValue)
+          .toArray();
+      if (java.util.Arrays.stream(scores).allMatch(x -> x == 0)) {
+        // No peer told it anything (all failed, or carry no information): a uniform row would
+        // pay them all, so it sets none and its last row stands.
+        return Map.of();
+      }
+      row = Learner.weightRow(scores, min);
     } else {
       row = learner.weights(weightSource, min).toArray();
     }
