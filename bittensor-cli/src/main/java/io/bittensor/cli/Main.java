@@ -20,6 +20,9 @@ import picocli.CommandLine.Command;
       IncentiveCommand.class,
       LedgerCommand.class,
       SimulateCommand.class,
+      DemoCommand.class,
+      KeysCommand.class,
+      NeuronCommand.class,
       PeerCommand.class,
       CommandLine.HelpCommand.class,
     })

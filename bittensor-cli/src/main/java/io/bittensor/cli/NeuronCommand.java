@@ -1,0 +1,252 @@
+package io.bittensor.cli;
+
+import io.bittensor.cli.demo.Market;
+import io.bittensor.cli.demo.SotuCorpus;
+import io.bittensor.cli.demo.TextModels;
+import io.bittensor.core.Keypair;
+import io.bittensor.core.Ledger;
+import io.bittensor.core.LedgerException;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Peer;
+import io.bittensor.neuron.Neuron;
+import io.bittensor.neuron.Peers;
+import io.bittensor.onnx.OnnxPeer;
+import io.bittensor.onnx.OutputAdapter;
+import io.bittensor.onnx.TextInput;
+import io.bittensor.onnx.TextTokenizer;
+import io.bittensor.transport.RemoteLedger;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.Reader;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalTime;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code bittensor neuron}: run one neuron of a market as its own process. */
+@Command(
+    name = "neuron",
+    mixinStandardHelpOptions = true,
+    description = "Run one neuron of a market as its own process.",
+    subcommands = {NeuronCommand.Run.class})
+final class NeuronCommand implements Runnable {
+  @Spec CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  /** {@code bittensor neuron run --config FILE}. */
+  @Command(
+      name = "run",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Run a neuron described by a properties file until SIGINT or SIGTERM: it serves its"
+            + " peer over HTTP/2, registers (or, with a registered key, rejoins) on a ledger"
+            + " served by `bittensor ledger serve`, and, with learn=true, learns the demo's task"
+            + " through the other peers and sets weights every weight-interval-ms.",
+        "Keys (see bittensor-cli/README.md): key, ledger, peer (minilm | e5 | bge | bag-of-words"
+            + " | noise | onnx:PATH), host, port, stake, learn, weight-interval-ms,"
+            + " sync-interval-ms, seed, max-tokens, per-era, output-dim."
+      })
+  static final class Run implements Callable<Integer> {
+    static final Set<String> KEYS = Set.of("key", "ledger", "peer", "host", "port", "stake",
+        "learn", "weight-interval-ms", "sync-interval-ms", "seed", "max-tokens", "per-era",
+        "output-dim");
+
+    @Spec CommandSpec spec;
+
+    @Option(names = "--config", required = true, paramLabel = "FILE",
+        description = "The neuron's properties file.")
+    Path config;
+
+    @Override
+    public Integer call() throws Exception {
+      Properties p = new Properties();
+      try (Reader r = Files.newBufferedReader(config)) {
+        p.load(r);
+      } catch (NoSuchFileException e) {
+        throw CliException.badInput("no such config file: " + config, e);
+      }
+      for (String k : p.stringPropertyNames()) {
+        if (!KEYS.contains(k)) {
+          throw CliException.badInput(config + ": unknown key \"" + k + "\"; known: "
+              + new java.util.TreeSet<>(KEYS), null);
+        }
+      }
+      Keypair key;
+      try {
+        key = Keypair.load(Path.of(required(p, "key")));
+      } catch (IOException e) {
+        throw CliException.badInput(config + ": key: " + e.getMessage(), e);
+      }
+      URI ledgerUri = URI.create(required(p, "ledger"));
+      int port = (int) integer(p, "port", 0);
+      long stake = integer(p, "stake", 0);
+      boolean learn = Boolean.parseBoolean(p.getProperty("learn", "false"));
+      long seed = integer(p, "seed", 7);
+      int maxTokens = (int) integer(p, "max-tokens", 32);
+      int perEra = (int) integer(p, "per-era", 60);
+      int dim = (int) integer(p, "output-dim", TextModels.DIM);
+      Duration weightInterval = Duration.ofMillis(integer(p, "weight-interval-ms", 5000));
+      Duration syncInterval = Duration.ofMillis(integer(p, "sync-interval-ms", 1000));
+      if (port < 0 || port > 65535 || stake < 0 || maxTokens < 4 || perEra < 1 || dim < 1
+          || weightInterval.isZero() || weightInterval.isNegative() || syncInterval.isZero()
+          || syncInterval.isNegative()) {
+        throw CliException.badInput(config + ": port must be in [0, 65535], stake >= 0,"
+            + " max-tokens >= 4, per-era, output-dim and the intervals >= 1", null);
+      }
+      PrintWriter out = spec.commandLine().getOut();
+      List<AutoCloseable> owned = new ArrayList<>();
+      Peer peer = peer(required(p, "peer"), dim, maxTokens, seed, owned);
+      Ledger ledger;
+      try {
+        ledger = RemoteLedger.builder().keypair(key).connect(ledgerUri);
+      } catch (LedgerException e) {
+        closeAll(owned);
+        throw CliException.failure("cannot reach the ledger at " + ledgerUri + ": "
+            + e.getMessage(), e);
+      }
+      owned.add(ledger);
+      Neuron.Builder b = Neuron.builder().keypair(key).ledger(ledger).serve(peer, Modality.TEXT)
+          .outputDim(dim).host(p.getProperty("host", "127.0.0.1")).port(port).stake(stake)
+          .weightInterval(weightInterval).syncInterval(syncInterval)
+          .timeout(Duration.ofSeconds(10))
+          .listener((n, event) -> {
+            synchronized (out) {
+              out.println(LocalTime.now().truncatedTo(ChronoUnit.SECONDS) + " " + event);
+              out.flush();
+            }
+          });
+      if (learn) {
+        if (dim != TextModels.DIM) {
+          throw CliException.badInput(config + ": learn=true needs output-dim "
+              + TextModels.DIM, null);
+        }
+        List<SotuCorpus.Passage> sample = SotuCorpus.load().sample(perEra + 20, seed);
+        List<SotuCorpus.Passage> train = new ArrayList<>();
+        List<SotuCorpus.Passage> test = new ArrayList<>();
+        int[] seen = new int[SotuCorpus.ERAS.size()];
+        for (SotuCorpus.Passage s : sample) {
+          (seen[s.era()]++ < 20 ? test : train).add(s);
+        }
+        long[][] trainRows;
+        long[][] testRows;
+        try (TextTokenizer tokenizer = TextModels.tokenizer(maxTokens)) {
+          trainRows = TextModels.tokenize(tokenizer,
+              train.stream().map(SotuCorpus.Passage::text).toList(), maxTokens);
+          testRows = TextModels.tokenize(tokenizer,
+              test.stream().map(SotuCorpus.Passage::text).toList(), maxTokens);
+        }
+        int[] trainLabels = train.stream().mapToInt(SotuCorpus.Passage::era).toArray();
+        int[] testLabels = test.stream().mapToInt(SotuCorpus.Passage::era).toArray();
+        int classes = SotuCorpus.ERAS.size();
+        b.learner(peers -> Market.learner(peers, seed, classes))
+            .dataset(Market.dataset(trainRows, trainLabels, 16, seed))
+            .scoreByProbes(classes, Market.batches(testRows, testLabels, 64));
+      }
+      Neuron neuron;
+      try {
+        neuron = b.start();
+      } catch (IOException e) {
+        closeAll(owned);
+        throw CliException.failure("cannot serve on port " + port + ": " + e.getMessage(), e);
+      }
+      try {
+        neuron.registration().get();
+      } catch (Exception e) {
+        neuron.close();
+        closeAll(owned);
+        throw CliException.failure("registration failed: " + e.getMessage(), e);
+      }
+      neuron.runInBackground();
+      out.printf(Locale.ROOT, "neuron %s serving %s at %s on ledger %s%n", key.id().toHex(), peer,
+          neuron.endpoint(), ledgerUri);
+      out.flush();
+      CountDownLatch closed = new CountDownLatch(1);
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        neuron.close();
+        closeAll(owned);
+        closed.countDown();
+      }, "bittensor-neuron-shutdown"));
+      closed.await();
+      return 0;
+    }
+
+    private Peer peer(String spec, int dim, int maxTokens, long seed, List<AutoCloseable> owned)
+        throws Exception {
+      switch (spec) {
+        case "bag-of-words":
+          return Peers.bagOfWords(dim, Math.min(16, dim), seed);
+        case "noise":
+          return Peers.noise(dim, seed);
+        case "minilm":
+        case "e5":
+        case "bge": {
+          TextModels.Model m = spec.equals("minilm") ? TextModels.Model.MINILM
+              : spec.equals("e5") ? TextModels.Model.E5 : TextModels.Model.BGE;
+          OnnxPeer model = m.open(maxTokens, 1);
+          owned.add(model);
+          return Peers.memoize(model);
+        }
+        default:
+          if (spec.startsWith("onnx:")) {
+            OnnxPeer model = OnnxPeer.builder().model(Path.of(spec.substring(5)))
+                .input(TextInput.bert().withMaxLength(maxTokens))
+                .output(OutputAdapter.first().withPooling(OutputAdapter.Pooling.MEAN))
+                .outputDim(dim).build();
+            owned.add(model);
+            return model;
+          }
+          throw CliException.badInput(config + ": peer must be minilm, e5, bge, bag-of-words,"
+              + " noise or onnx:PATH, was \"" + spec + "\"", null);
+      }
+    }
+
+    private String required(Properties p, String key) {
+      String v = p.getProperty(key);
+      if (v == null || v.isBlank()) {
+        throw CliException.badInput(config + ": missing \"" + key + "\"", null);
+      }
+      return v.strip();
+    }
+
+    private long integer(Properties p, String key, long fallback) {
+      String v = p.getProperty(key);
+      if (v == null) {
+        return fallback;
+      }
+      try {
+        return Long.parseLong(v.strip());
+      } catch (NumberFormatException e) {
+        throw CliException.badInput(config + ": " + key + " must be a whole number, was \""
+            + v + "\"", e);
+      }
+    }
+
+    private static void closeAll(List<AutoCloseable> owned) {
+      for (int i = owned.size() - 1; i >= 0; i--) {
+        try {
+          owned.get(i).close();
+        } catch (Exception e) {
+          // Closing on the way out: nothing more to do.
+        }
+      }
+    }
+  }
+}

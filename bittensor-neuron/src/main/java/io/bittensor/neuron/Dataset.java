@@ -1,0 +1,17 @@
+package io.bittensor.neuron;
+
+/**
+ * Where a {@link Neuron} gets its labelled training batches: an endless stream, typically shuffled
+ * passes over a fixed set with a seeded random source.
+ *
+ * <pre>{@code
+ * Dataset data = () -> batches.get(next++ % batches.size());
+ * }</pre>
+ *
+ * <p>Called from the one thread that trains the neuron; need not be thread-safe.
+ */
+@FunctionalInterface
+public interface Dataset {
+  /** The next training batch; never null. */
+  LabelledBatch next();
+}

@@ -1,0 +1,799 @@
+package io.bittensor.neuron;
+
+import io.bittensor.core.Keypair;
+import io.bittensor.core.Ledger;
+import io.bittensor.core.LedgerException;
+import io.bittensor.core.Metagraph;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Peer;
+import io.bittensor.core.PeerId;
+import io.bittensor.core.PeerInfo;
+import io.bittensor.core.ForwardResult;
+import io.bittensor.core.Receipt;
+import io.bittensor.core.Status;
+import io.bittensor.core.TensorStandard;
+import io.bittensor.core.Transaction;
+import io.bittensor.learning.Evaluation;
+import io.bittensor.learning.Learner;
+import io.bittensor.learning.StepResult;
+import io.bittensor.learning.WeightSource;
+import io.bittensor.neuron.internal.Probes;
+import io.bittensor.neuron.internal.Slot;
+import io.bittensor.transport.InProcessNetwork;
+import io.bittensor.transport.PeerClient;
+import io.bittensor.transport.PeerServer;
+import java.io.IOException;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.function.Predicate;
+
+/**
+ * One participant of a market, wired from its parts: a key pair, the {@link Peer} it serves, the
+ * transport's server and client, a {@link Ledger} (embedded or remote: any implementation), and,
+ * for a neuron that learns, a {@link Learner} over the other peers and a {@link Dataset}. Started,
+ * it serves its peer and registers on the ledger; then it follows the metagraph (new peers,
+ * departed peers, changed endpoints), trains on its data through its peers, and sets its weight
+ * row on the ledger at an interval.
+ *
+ * <pre>{@code
+ * try (Neuron neuron = Neuron.builder()
+ *         .keypair(Keypair.generate())
+ *         .ledger(ledger)                                   // LocalLedger, or a remote one
+ *         .serve(onnxPeer, Modality.TEXT)                   // what this neuron answers with
+ *         .outputDim(384)
+ *         .learner(peers -> myLearner(peers))               // rebuilt when the peers change
+ *         .dataset(myBatches)
+ *         .weightInterval(Duration.ofSeconds(30))
+ *         .start()) {
+ *   neuron.runInBackground();                               // sync, train, set weights, repeat
+ *   ...
+ * }
+ * }</pre>
+ *
+ * <p>Two ways to drive it. {@link #runInBackground()} starts a thread that loops: sync with the
+ * metagraph every {@link Builder#syncInterval}, train one batch, and set weights once every
+ * {@link Builder#weightInterval}. Or the caller drives it step by step with {@link #sync()},
+ * {@link #train()} and {@link #setWeights()}, which is how a deterministic simulation (the CLI's
+ * {@code bittensor demo}) runs a whole market in one thread.
+ *
+ * <p>Routing. The neuron routes over every registered peer of its modality except itself that
+ * {@link Builder#routeTo} accepts, in uid order. When that set changes it builds a new learner
+ * from the factory (the old one's scores are for other peers); when only endpoints change it
+ * reconnects in place and keeps learning.
+ *
+ * <p>Weights. A learning neuron's row is {@link Learner#weights} from its {@link WeightSource},
+ * honouring the ledger's {@code minAllowedWeights}; a neuron may instead vote with a function of
+ * the metagraph ({@link Builder#votes}), as a cabal does.
+ *
+ * <p>Thread-safety: the step methods are for one thread at a time (the caller's or the
+ * background loop's, not both); accessors and {@link #close()} may be called from any thread.
+ * {@link #close()} stops the loop, the server and the client it built; the ledger, the served
+ * peer and a client passed in stay the caller's.
+ */
+public final class Neuron implements AutoCloseable {
+  private final Keypair keypair;
+  private final Ledger ledger;
+  private final Peer served;
+  private final Modality modality;
+  private final TensorStandard standard;
+  private final PeerServer server;
+  private final PeerClient client;
+  private final boolean ownsClient;
+  private final Function<List<Peer>, Learner> learnerFactory;
+  private final Dataset dataset;
+  private final WeightSource weightSource;
+  private final Function<Metagraph, Map<PeerId, Double>> votes;
+  private final Predicate<PeerInfo> routeTo;
+  private final Duration weightInterval;
+  private final Duration syncInterval;
+  private final Duration timeout;
+  private final Clock clock;
+  private final NeuronListener listener;
+  private final CompletableFuture<Receipt> registration;
+  private final int probeClasses;
+  private final List<LabelledBatch> validation;
+  private Probes probes;
+
+  private volatile Metagraph metagraph;
+  private final Map<PeerId, Slot> slots = new LinkedHashMap<>();
+  private List<PeerId> routed = List.of();
+  private Learner learner;
+  private Thread loop;
+  private volatile boolean closed;
+
+  private Neuron(Builder b) throws IOException {
+    this.keypair = b.keypair;
+    this.ledger = b.ledger;
+    this.served = b.peer;
+    this.modality = b.modality;
+    this.standard = TensorStandard.of(b.outputDim);
+    this.learnerFactory = b.learner;
+    this.dataset = b.dataset;
+    this.weightSource = b.weightSource;
+    this.votes = b.votes;
+    this.routeTo = b.routeTo;
+    this.weightInterval = b.weightInterval;
+    this.syncInterval = b.syncInterval;
+    this.timeout = b.timeout;
+    this.clock = b.clock;
+    this.listener = b.listener;
+    this.probeClasses = b.probeClasses;
+    this.validation = b.validation;
+    PeerServer.Builder sb = PeerServer.newBuilder(served)
+        .modalities(modality)
+        .standard(standard)
+        .stakeSource(this::stakeOf);
+    if (b.network != null) {
+      this.server = sb.startInProcess(b.network, keypair.id().toHex().substring(0, 16));
+    } else {
+      this.server = sb.host(b.host).port(b.port).start();
+    }
+    if (b.client != null) {
+      this.client = b.client;
+      this.ownsClient = false;
+    } else {
+      PeerClient.Builder cb = PeerClient.newBuilder().keypair(keypair).standard(standard)
+          .timeout(timeout);
+      if (b.network != null) {
+        cb.inProcess(b.network);
+      }
+      this.client = cb.build();
+      this.ownsClient = true;
+    }
+    URI endpoint = b.advertise != null ? b.advertise : server.endpoint();
+    this.registration = register(endpoint, b.stake);
+  }
+
+  /** A builder; {@link Builder#keypair}, {@link Builder#ledger} and {@link Builder#serve} are required. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  private CompletableFuture<Receipt> register(URI endpoint, long stake) {
+    try {
+      Metagraph m = ledger.metagraph();
+      OptionalInt uid = m.uid(keypair.id());
+      CompletableFuture<Receipt> reg;
+      if (uid.isPresent()) {
+        // A restart: the key is registered already; keep its uid and stake.
+        if (!m.info(uid.getAsInt()).endpoint().equals(endpoint)) {
+          listener.onEvent(this, "registered at " + m.info(uid.getAsInt()).endpoint()
+              + ", now serving at " + endpoint + " (the ledger keeps the first endpoint)");
+        }
+        return CompletableFuture.completedFuture(null);
+      }
+      reg = ledger.submit(keypair, Transaction.register(endpoint, modality));
+      if (stake > 0) {
+        CompletableFuture<Receipt> staked = ledger.submit(keypair, Transaction.addStake(stake));
+        return reg.thenCombine(staked, (r, s) -> s);
+      }
+      return reg;
+    } catch (LedgerException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /** This neuron's key. */
+  public PeerId id() {
+    return keypair.id();
+  }
+
+  /** Where its peer is served: {@code http://host:port}, or {@code inproc://name}. */
+  public URI endpoint() {
+    return server.endpoint();
+  }
+
+  /** The peer it serves. */
+  public Peer served() {
+    return served;
+  }
+
+  /**
+   * Completes once its registration (and initial stake) are in a durable block; with a null
+   * receipt when the key was registered before (a restart).
+   */
+  public CompletableFuture<Receipt> registration() {
+    return registration;
+  }
+
+  /** Its uid in the latest metagraph it synced to, or empty before it appears there. */
+  public OptionalInt uid() {
+    Metagraph m = metagraph;
+    return m == null ? OptionalInt.empty() : m.uid(keypair.id());
+  }
+
+  /** The latest metagraph it synced to, if any. */
+  public Optional<Metagraph> metagraph() {
+    return Optional.ofNullable(metagraph);
+  }
+
+  /** The ids of the peers it routes over, in order (the learner's peer {@code j} is entry j). */
+  public synchronized List<PeerId> routed() {
+    return routed;
+  }
+
+  /** Its current learner, if it learns and has peers to route over. */
+  public synchronized Optional<Learner> learner() {
+    return Optional.ofNullable(learner);
+  }
+
+  /**
+   * Fetches the metagraph and follows it: reconnects peers whose endpoint changed, and when the
+   * set of peers to route over changed (a peer joined or left), builds a new learner over them.
+   *
+   * @return true if the set of routed peers changed
+   * @throws LedgerException if the metagraph cannot be fetched
+   * @throws IllegalStateException if the neuron is closed
+   */
+  public synchronized boolean sync() throws LedgerException {
+    requireOpen();
+    Metagraph m = ledger.metagraph();
+    metagraph = m;
+    List<PeerId> now = new ArrayList<>();
+    for (int uid = 0; uid < m.size(); uid++) {
+      PeerInfo info = m.info(uid);
+      if (info.id().equals(keypair.id()) || info.modality() != modality || !routeTo.test(info)) {
+        continue;
+      }
+      now.add(info.id());
+      Slot slot = slots.get(info.id());
+      if (slot == null) {
+        slots.put(info.id(), new Slot(info, client.connect(info)));
+      } else if (!slot.info().endpoint().equals(info.endpoint())) {
+        slot.rebind(info, client.connect(info));
+        listener.onEvent(this, "peer " + uid + " moved to " + info.endpoint());
+      }
+    }
+    slots.keySet().retainAll(now);
+    if (now.equals(routed)) {
+      return false;
+    }
+    routed = List.copyOf(now);
+    learner = null;
+    probes = probeClasses == 0 || now.isEmpty() ? null
+        : new Probes(now.size(), standard.outputDim(), probeClasses, 0.5, 1e-3,
+            keypair.id().hashCode());
+    if (learnerFactory != null && !now.isEmpty()) {
+      List<Peer> peers = new ArrayList<>();
+      for (PeerId id : now) {
+        peers.add(slots.get(id));
+      }
+      learner = Objects.requireNonNull(learnerFactory.apply(List.copyOf(peers)),
+          "the learner factory returned null");
+    }
+    listener.onEvent(this, "routing over " + now.size() + " peers");
+    return true;
+  }
+
+  /**
+   * One training step on the next batch of its dataset.
+   *
+   * @return what the step did, or empty if the neuron does not learn or has no peers yet
+   * @throws IllegalStateException if the neuron is closed
+   */
+  public synchronized Optional<StepResult> train() {
+    requireOpen();
+    if (learner == null || dataset == null) {
+      return Optional.empty();
+    }
+    LabelledBatch b = dataset.next();
+    StepResult step = learner.train(b.request(), b.labels());
+    if (probes != null) {
+      List<ForwardResult> answers = askAll(b);
+      for (int j = 0; j < answers.size(); j++) {
+        ForwardResult r = answers.get(j);
+        if (r.isSuccess()) {
+          probes.train(j, r.output().orElseThrow().toFloatArray(), b.labels().length, b.labels());
+        }
+      }
+    }
+    return Optional.of(step);
+  }
+
+  /** Asks every routed peer about a batch, in parallel; a failure is a failed result. */
+  private List<ForwardResult> askAll(LabelledBatch b) {
+    List<CompletableFuture<ForwardResult>> calls = new ArrayList<>();
+    for (PeerId id : routed) {
+      calls.add(slots.get(id).forward(b.request(), timeout)
+          .exceptionally(e -> ForwardResult.failure(Status.INTERNAL_ERROR, String.valueOf(e))));
+    }
+    List<ForwardResult> out = new ArrayList<>();
+    for (CompletableFuture<ForwardResult> c : calls) {
+      ForwardResult r = c.join();
+      boolean fits = r.isSuccess()
+          && standard.checkOutput(b.request().input(), r.output().orElseThrow()).isEmpty();
+      out.add(fits ? r : r.isSuccess()
+          ? ForwardResult.failure(Status.BAD_RESPONSE, "the answer breaks the tensor standard")
+          : r);
+    }
+    return out;
+  }
+
+  /**
+   * Each routed peer's score from its probe, when the neuron scores by probes: the information
+   * its answers alone carry about the validation labels, {@code max(0, ln(classes) - loss)} in
+   * nats, where {@code loss} is the probe's cross-entropy on the validation batches (a peer that
+   * fails scores 0).
+   *
+   * @return by peer, in routing order; empty if the neuron does not score by probes
+   * @throws IllegalStateException if the neuron is closed
+   */
+  public synchronized Map<PeerId, Double> probeScores() {
+    requireOpen();
+    Map<PeerId, Double> out = new LinkedHashMap<>();
+    if (probes == null) {
+      return out;
+    }
+    double[] loss = new double[routed.size()];
+    boolean[] failed = new boolean[routed.size()];
+    int rows = 0;
+    for (LabelledBatch b : validation) {
+      List<ForwardResult> answers = askAll(b);
+      int n = b.labels().length;
+      for (int j = 0; j < answers.size(); j++) {
+        ForwardResult r = answers.get(j);
+        if (r.isSuccess()) {
+          loss[j] += n * probes.loss(j, r.output().orElseThrow().toFloatArray(), n, b.labels());
+        } else {
+          failed[j] = true;
+        }
+      }
+      rows += n;
+    }
+    double chance = Math.log(probeClasses);
+    for (int j = 0; j < routed.size(); j++) {
+      out.put(routed.get(j), failed[j] ? 0.0 : Math.max(0, chance - loss[j] / rows));
+    }
+    return out;
+  }
+
+  /**
+   * Its accuracy on a held-out batch, routing without noise; nothing trains.
+   *
+   * @return empty if the neuron does not learn or has no peers yet
+   * @throws IllegalStateException if the neuron is closed
+   */
+  public synchronized Optional<Evaluation> evaluate(LabelledBatch batch) {
+    requireOpen();
+    Objects.requireNonNull(batch, "batch");
+    if (learner == null) {
+      return Optional.empty();
+    }
+    return Optional.of(learner.evaluate(batch.request(), batch.labels()));
+  }
+
+  /**
+   * The weight row it would set now, by peer: from its learner, or its {@link Builder#votes}.
+   *
+   * @return empty if it has nothing to weigh (no learner and no votes, or no peers)
+   */
+  public synchronized Map<PeerId, Double> weights() {
+    Metagraph m = metagraph;
+    if (m == null) {
+      return Map.of();
+    }
+    if (votes != null) {
+      return Map.copyOf(votes.apply(m));
+    }
+    if (learner == null) {
+      return Map.of();
+    }
+    int min = Math.min(m.params().minAllowedWeights(), routed.size());
+    double[] row;
+    if (probes != null) {
+      double[] scores = probeScores().values().stream().mapToDouble(Double::doubleValue)
+          .toArray();
+      if (java.util.Arrays.stream(scores).allMatch(x -> x == 0)) {
+        // No peer told it anything (all failed, or carry no information): a uniform row would
+        // pay them all, so it sets none and its last row stands.
+        return Map.of();
+      }
+      row = Learner.weightRow(scores, min);
+    } else {
+      row = learner.weights(weightSource, min).toArray();
+    }
+    Map<PeerId, Double> out = new LinkedHashMap<>();
+    for (int j = 0; j < row.length; j++) {
+      out.put(routed.get(j), row[j]);
+    }
+    return out;
+  }
+
+  /**
+   * Submits its weight row ({@link #weights()}) to the ledger, by uid in the latest metagraph.
+   *
+   * @return completes with the receipt once the row is in a durable block, or fails with the
+   *     ledger's reason; empty if there is nothing to weigh or the neuron is not registered yet
+   * @throws IllegalStateException if the neuron is closed
+   */
+  public synchronized Optional<CompletableFuture<Receipt>> setWeights() {
+    requireOpen();
+    Metagraph m = metagraph;
+    Map<PeerId, Double> w = weights();
+    if (m == null || w.isEmpty() || m.uid(keypair.id()).isEmpty()) {
+      return Optional.empty();
+    }
+    List<Integer> uids = new ArrayList<>();
+    List<Double> values = new ArrayList<>();
+    for (var e : w.entrySet()) {
+      OptionalInt uid = m.uid(e.getKey());
+      if (uid.isPresent() && e.getValue() > 0) {
+        uids.add(uid.getAsInt());
+        values.add(e.getValue());
+      }
+    }
+    if (uids.isEmpty()) {
+      return Optional.empty();
+    }
+    int[] u = uids.stream().mapToInt(Integer::intValue).toArray();
+    double[] v = values.stream().mapToDouble(Double::doubleValue).toArray();
+    return Optional.of(ledger.submit(keypair, Transaction.setWeights(u, v)));
+  }
+
+  /**
+   * Starts the background loop: waits for the registration, then syncs every sync interval,
+   * trains a batch at a time, and sets weights every weight interval. Failures (a ledger that
+   * cannot be reached, a rejected row) go to the listener and the loop goes on.
+   *
+   * @return this neuron
+   * @throws IllegalStateException if the loop runs already or the neuron is closed
+   */
+  public synchronized Neuron runInBackground() {
+    requireOpen();
+    if (loop != null) {
+      throw new IllegalStateException("the loop runs already");
+    }
+    loop = new Thread(this::loop, "neuron-" + keypair.id().toHex().substring(0, 8));
+    loop.setDaemon(true);
+    loop.start();
+    return this;
+  }
+
+  private void loop() {
+    Instant lastSync = Instant.MIN;
+    Instant lastWeights = clock.instant();
+    try {
+      registration.get();
+    } catch (Exception e) {
+      listener.onEvent(this, "registration failed: " + e.getMessage());
+      return;
+    }
+    while (!closed) {
+      try {
+        Instant now = clock.instant();
+        if (lastSync == Instant.MIN || !now.isBefore(lastSync.plus(syncInterval))) {
+          sync();
+          lastSync = now;
+        }
+        Optional<StepResult> step = train();
+        if (!now.isBefore(lastWeights.plus(weightInterval))) {
+          lastWeights = now;
+          Optional<CompletableFuture<Receipt>> r = setWeights();
+          if (r.isPresent()) {
+            Receipt receipt = r.get().get(weightInterval.toMillis() + 30_000, TimeUnit.MILLISECONDS);
+            listener.onEvent(this, "weights set in block " + receipt.block());
+          }
+        }
+        if (step.isEmpty()) {
+          Thread.sleep(Math.min(200, syncInterval.toMillis()));
+        }
+      } catch (InterruptedException e) {
+        return;
+      } catch (Exception e) {
+        if (closed) {
+          return;
+        }
+        listener.onEvent(this, "step failed: " + e);
+        try {
+          Thread.sleep(Math.min(1000, syncInterval.toMillis()));
+        } catch (InterruptedException ie) {
+          return;
+        }
+      }
+    }
+  }
+
+  private double stakeOf(PeerId caller) {
+    Metagraph m = metagraph;
+    if (m == null) {
+      return 0;
+    }
+    OptionalInt uid = m.uid(caller);
+    return uid.isPresent() ? m.stake(uid.getAsInt()) : 0;
+  }
+
+  private void requireOpen() {
+    if (closed) {
+      throw new IllegalStateException("the neuron is closed");
+    }
+  }
+
+  /** Stops the loop, the server and the client it built. Idempotent. */
+  @Override
+  public void close() {
+    Thread t;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      t = loop;
+    }
+    if (t != null) {
+      t.interrupt();
+      try {
+        t.join(10_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    server.close();
+    if (ownsClient) {
+      client.close();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "Neuron[" + keypair.id().toHex().substring(0, 8) + " serving " + served + " at "
+        + server.endpoint() + "]";
+  }
+
+  /**
+   * Settings of a {@link Neuron}. Not thread-safe.
+   */
+  public static final class Builder {
+    private Keypair keypair;
+    private Ledger ledger;
+    private Peer peer;
+    private Modality modality;
+    private int outputDim;
+    private String host = "127.0.0.1";
+    private int port;
+    private URI advertise;
+    private InProcessNetwork network;
+    private PeerClient client;
+    private long stake;
+    private Function<List<Peer>, Learner> learner;
+    private Dataset dataset;
+    private WeightSource weightSource = WeightSource.PRUNING_SCORE;
+    private Function<Metagraph, Map<PeerId, Double>> votes;
+    private Predicate<PeerInfo> routeTo = info -> true;
+    private Duration weightInterval = Duration.ofSeconds(30);
+    private Duration syncInterval = Duration.ofSeconds(5);
+    private Duration timeout = Duration.ofSeconds(5);
+    private Clock clock = Clock.systemUTC();
+    private NeuronListener listener = NeuronListener.NONE;
+    private int probeClasses;
+    private List<LabelledBatch> validation = List.of();
+
+    private Builder() {}
+
+    /** Its identity (required): it signs requests and transactions with it. */
+    public Builder keypair(Keypair keypair) {
+      this.keypair = Objects.requireNonNull(keypair, "keypair");
+      return this;
+    }
+
+    /** The ledger it registers on and reads the metagraph from (required); stays the caller's. */
+    public Builder ledger(Ledger ledger) {
+      this.ledger = Objects.requireNonNull(ledger, "ledger");
+      return this;
+    }
+
+    /**
+     * The peer it serves and the modality it takes (required); the peer stays the caller's. A
+     * neuron that only validates may serve {@link Peers#failing}.
+     */
+    public Builder serve(Peer peer, Modality modality) {
+      this.peer = Objects.requireNonNull(peer, "peer");
+      this.modality = Objects.requireNonNull(modality, "modality");
+      return this;
+    }
+
+    /**
+     * The network's answer size (required).
+     *
+     * @throws IllegalArgumentException if {@code dim < 1}
+     */
+    public Builder outputDim(int dim) {
+      if (dim < 1) {
+        throw new IllegalArgumentException("outputDim must be >= 1, was " + dim);
+      }
+      this.outputDim = dim;
+      return this;
+    }
+
+    /** The interface the HTTP server binds (default 127.0.0.1). */
+    public Builder host(String host) {
+      this.host = Objects.requireNonNull(host, "host");
+      return this;
+    }
+
+    /**
+     * The server's port (default 0: any free one).
+     *
+     * @throws IllegalArgumentException unless {@code 0 <= port <= 65535}
+     */
+    public Builder port(int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("port must be in [0, 65535], was " + port);
+      }
+      this.port = port;
+      return this;
+    }
+
+    /** The endpoint to register, when others reach it by another address than it binds. */
+    public Builder advertise(URI endpoint) {
+      this.advertise = Objects.requireNonNull(endpoint, "endpoint");
+      return this;
+    }
+
+    /** Serve and call over an in-process network instead of HTTP (for tests and simulations). */
+    public Builder inProcess(InProcessNetwork network) {
+      this.network = Objects.requireNonNull(network, "network");
+      return this;
+    }
+
+    /** A client to call peers with (default: one of its own, signing with the key pair). */
+    public Builder client(PeerClient client) {
+      this.client = Objects.requireNonNull(client, "client");
+      return this;
+    }
+
+    /**
+     * Tokens to move from its balance to its stake when it registers (default 0).
+     *
+     * @throws IllegalArgumentException if negative
+     */
+    public Builder stake(long tokens) {
+      if (tokens < 0) {
+        throw new IllegalArgumentException("stake must be >= 0, was " + tokens);
+      }
+      this.stake = tokens;
+      return this;
+    }
+
+    /**
+     * How to build its learner over a list of peers (default: it does not learn). Called again
+     * whenever the routed peers change; the factory may reuse a head it keeps.
+     */
+    public Builder learner(Function<List<Peer>, Learner> factory) {
+      this.learner = Objects.requireNonNull(factory, "factory");
+      return this;
+    }
+
+    /** Its labelled training data (needed to learn). */
+    public Builder dataset(Dataset dataset) {
+      this.dataset = Objects.requireNonNull(dataset, "dataset");
+      return this;
+    }
+
+    /**
+     * Score peers by probes instead of the learner's {@link WeightSource}: besides training its
+     * learner, the neuron asks every routed peer about each training batch and trains a small
+     * linear classifier per peer on that peer's answers alone; its weight row is each peer's
+     * information about the labels of {@code validation} ({@link Neuron#probeScores()}), which
+     * nothing trains on. Frozen peers whose answers live in different spaces blur into one sum
+     * under the gate, so that its importance and pruning score rank them poorly; a probe per peer
+     * measures each one on its own, and scores a peer that carries no information (noise) 0.
+     * This asks every peer twice per batch.
+     *
+     * @param classes labels are in {@code [0, classes)}, {@code >= 2}
+     * @param validation held-out labelled batches, at least one; not modified
+     * @throws IllegalArgumentException if {@code classes < 2} or there is no batch
+     */
+    public Builder scoreByProbes(int classes, List<LabelledBatch> validation) {
+      if (classes < 2) {
+        throw new IllegalArgumentException("classes must be >= 2, was " + classes);
+      }
+      if (validation.isEmpty()) {
+        throw new IllegalArgumentException("scoring by probes needs at least one validation batch");
+      }
+      this.probeClasses = classes;
+      this.validation = List.copyOf(validation);
+      return this;
+    }
+
+    /** Where a learning neuron's weight row comes from (default the pruning score). */
+    public Builder weightSource(WeightSource source) {
+      this.weightSource = Objects.requireNonNull(source, "source");
+      return this;
+    }
+
+    /**
+     * Vote with a function of the metagraph instead of a learner's scores: it returns the weight
+     * per peer (non-negative; the ledger normalises the row).
+     */
+    public Builder votes(Function<Metagraph, Map<PeerId, Double>> votes) {
+      this.votes = Objects.requireNonNull(votes, "votes");
+      return this;
+    }
+
+    /** Which registered peers to route over (default: all of its modality but itself). */
+    public Builder routeTo(Predicate<PeerInfo> filter) {
+      this.routeTo = Objects.requireNonNull(filter, "filter");
+      return this;
+    }
+
+    /**
+     * How often the background loop sets weights (default 30 s).
+     *
+     * @throws IllegalArgumentException if not positive
+     */
+    public Builder weightInterval(Duration interval) {
+      this.weightInterval = positive(interval, "weightInterval");
+      return this;
+    }
+
+    /**
+     * How often the background loop reads the metagraph (default 5 s).
+     *
+     * @throws IllegalArgumentException if not positive
+     */
+    public Builder syncInterval(Duration interval) {
+      this.syncInterval = positive(interval, "syncInterval");
+      return this;
+    }
+
+    /**
+     * How long its own client waits for a peer (default 5 s).
+     *
+     * @throws IllegalArgumentException if not positive
+     */
+    public Builder timeout(Duration timeout) {
+      this.timeout = positive(timeout, "timeout");
+      return this;
+    }
+
+    /** The clock of the background loop's intervals (default the system clock). */
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** Told what the neuron does (default: nothing). */
+    public Builder listener(NeuronListener listener) {
+      this.listener = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
+
+    /**
+     * Starts its server and submits its registration (and stake): see
+     * {@link Neuron#registration()} for when they are in the ledger.
+     *
+     * @throws IllegalStateException if the key pair, ledger, served peer or outputDim is missing
+     * @throws IOException if the server cannot bind its port
+     */
+    public Neuron start() throws IOException {
+      if (keypair == null || ledger == null || peer == null || outputDim == 0) {
+        throw new IllegalStateException(
+            "a neuron needs a keypair, a ledger, a peer to serve and an outputDim");
+      }
+      if (learner != null && dataset == null) {
+        throw new IllegalStateException("a neuron that learns needs a dataset");
+      }
+      return new Neuron(this);
+    }
+
+    private static Duration positive(Duration d, String name) {
+      Objects.requireNonNull(d, name);
+      if (d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException(name + " must be positive, was " + d);
+      }
+      return d;
+    }
+  }
+}

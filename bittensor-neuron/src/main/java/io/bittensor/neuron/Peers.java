@@ -1,0 +1,359 @@
+package io.bittensor.neuron;
+
+import io.bittensor.core.BackwardRequest;
+import io.bittensor.core.BackwardResult;
+import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.ForwardResult;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Peer;
+import io.bittensor.core.Rejection;
+import io.bittensor.core.Status;
+import io.bittensor.core.Tensor;
+import io.bittensor.core.TensorStandard;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Small peers that need no model file: baselines for a market (a hashed bag of words, noise), a
+ * peer that serves nothing, and a memo that answers repeated inputs from memory.
+ *
+ * <pre>{@code
+ * Peer weak = Peers.bagOfWords(384, 32, 7);        // TEXT: token counts in 32 hashed buckets
+ * Peer noise = Peers.noise(384, 7);                 // any input: seeded random vectors
+ * Peer cached = Peers.memoize(onnxPeer);            // the model runs once per distinct input row
+ * }</pre>
+ *
+ * <p>Every peer here is thread-safe and answers FLOAT32 {@code [batch, sequence, outputDim]}.
+ */
+public final class Peers {
+  private Peers() {}
+
+  /**
+   * A TEXT peer that counts each example's token ids into {@code buckets} hashed buckets
+   * (padding, id 0, skipped), takes {@code log(1 + count)}, scales the row to unit length and
+   * answers it, zero-padded to {@code outputDim}, at every position. A weak but honest baseline:
+   * it sees which words occur, not their order or meaning, and few buckets mix many words.
+   *
+   * @param outputDim the network's answer size
+   * @param buckets how many hashed buckets, {@code 1 <= buckets <= outputDim}
+   * @param seed the hash's seed
+   * @throws IllegalArgumentException if the sizes are out of range
+   */
+  public static Peer bagOfWords(int outputDim, int buckets, long seed) {
+    TensorStandard standard = TensorStandard.of(outputDim);
+    if (buckets < 1 || buckets > outputDim) {
+      throw new IllegalArgumentException(
+          "buckets must be in [1, outputDim = " + outputDim + "], was " + buckets);
+    }
+    return new Computed("bag of words (" + buckets + " buckets)", standard, Modality.TEXT) {
+      @Override
+      void row(Tensor input, int b, float[] out) {
+        int seq = input.dim(1);
+        for (int s = 0; s < seq; s++) {
+          long id = input.longAt(b * seq + s);
+          if (id != 0) {
+            out[(int) Long.remainderUnsigned(mix(id ^ seed), buckets)] += 1;
+          }
+        }
+        double norm = 0;
+        for (int j = 0; j < buckets; j++) {
+          out[j] = (float) Math.log1p(out[j]);
+          norm += out[j] * out[j];
+        }
+        scale(out, norm);
+      }
+    };
+  }
+
+  /**
+   * A peer that answers any input with a random unit vector per example, the same one each time
+   * for the same example and seed: it carries no information about its input.
+   *
+   * @param outputDim the network's answer size
+   * @param seed the random source's seed
+   * @throws IllegalArgumentException if {@code outputDim < 1}
+   */
+  public static Peer noise(int outputDim, long seed) {
+    TensorStandard standard = TensorStandard.of(outputDim);
+    return new Computed("noise", standard, null) {
+      @Override
+      void row(Tensor input, int b, float[] out) {
+        byte[] all = input.toByteArray();
+        int width = all.length / input.dim(0);
+        long h = seed;
+        for (int i = b * width; i < (b + 1) * width; i++) {
+          h = mix(h ^ all[i]);
+        }
+        SplittableRandom random = new SplittableRandom(h);
+        double norm = 0;
+        for (int j = 0; j < out.length; j++) {
+          out[j] = (float) random.nextGaussian();
+          norm += out[j] * out[j];
+        }
+        scale(out, norm);
+      }
+    };
+  }
+
+  /**
+   * A peer that answers every request with {@code status} and {@code message}: for a neuron that
+   * only validates, or one that has left the market but keeps its key.
+   *
+   * @param status the failure to answer, not {@link Status#SUCCESS}
+   * @throws IllegalArgumentException if {@code status} is SUCCESS
+   */
+  public static Peer failing(Status status, String message) {
+    if (status == Status.SUCCESS) {
+      throw new IllegalArgumentException("a failing peer needs a failure status, was SUCCESS");
+    }
+    ForwardResult answer = ForwardResult.failure(status, message);
+    return new Peer() {
+      @Override
+      public CompletableFuture<ForwardResult> forward(ForwardRequest request) {
+        return CompletableFuture.completedFuture(answer);
+      }
+
+      @Override
+      public String toString() {
+        return "failing peer (" + status + ": " + message + ")";
+      }
+    };
+  }
+
+  /**
+   * A memo in front of {@code delegate}: each distinct input row (same modality, same bytes) goes
+   * to the delegate once; later requests for it are answered from memory, and only the rows not
+   * seen yet are sent on, as one smaller batch. For deterministic models that many callers ask
+   * about the same data, such as a market's validators sharing a corpus. Gradients go to the
+   * delegate unchanged. Memory grows with the distinct rows seen: one {@code outputDim} vector per
+   * row whose answer is the same at every position, the whole row otherwise.
+   *
+   * @param delegate the model; its failures are passed on and not remembered
+   */
+  public static Memo memoize(Peer delegate) {
+    return new Memo(delegate);
+  }
+
+  /** A peer that remembers its delegate's answers per input row; see {@link Peers#memoize}. */
+  public static final class Memo implements Peer {
+    private final Peer delegate;
+    private final ConcurrentHashMap<RowKey, Answer> rows = new ConcurrentHashMap<>();
+    private final AtomicLong hits = new AtomicLong();
+    private final AtomicLong misses = new AtomicLong();
+
+    private Memo(Peer delegate) {
+      this.delegate = java.util.Objects.requireNonNull(delegate, "delegate");
+    }
+
+    @Override
+    public CompletableFuture<ForwardResult> forward(ForwardRequest request) {
+      Tensor input = request.input();
+      int batch = input.dim(0);
+      int seq = input.dim(1);
+      byte[] all = input.toByteArray();
+      int width = all.length / batch;
+      RowKey[] keys = new RowKey[batch];
+      int[] missing = new int[batch];
+      int missed = 0;
+      for (int b = 0; b < batch; b++) {
+        keys[b] = new RowKey(request.modality(),
+            Arrays.copyOfRange(all, b * width, (b + 1) * width));
+        if (!rows.containsKey(keys[b])) {
+          missing[missed++] = b;
+        }
+      }
+      hits.addAndGet(batch - missed);
+      misses.addAndGet(missed);
+      if (missed == 0) {
+        return CompletableFuture.completedFuture(assemble(keys, seq));
+      }
+      int[] shape = input.shape().clone();
+      shape[0] = missed;
+      ByteBuffer sub = ByteBuffer.allocate(missed * width).order(ByteOrder.LITTLE_ENDIAN);
+      for (int i = 0; i < missed; i++) {
+        sub.put(keys[missing[i]].bytes);
+      }
+      sub.flip();
+      Tensor subInput = Tensor.wrap(input.dtype(), sub, shape);
+      int count = missed;
+      return delegate.forward(new ForwardRequest(request.modality(), subInput)).thenApply(r -> {
+        if (!r.isSuccess()) {
+          return r;
+        }
+        Tensor out = r.output().orElseThrow();
+        int dim = out.dim(2);
+        float[] values = out.toFloatArray();
+        int rowFloats = seq * dim;
+        if (out.dim(0) != count || values.length != count * rowFloats) {
+          return ForwardResult.rejected(new Rejection(Status.BAD_RESPONSE, "output.shape",
+              "the model answered " + Arrays.toString(out.shape()) + " for " + count + " rows"));
+        }
+        for (int i = 0; i < count; i++) {
+          rows.put(keys[missing[i]], compact(values, i * rowFloats, seq, dim));
+        }
+        return assemble(keys, seq);
+      });
+    }
+
+    @Override
+    public CompletableFuture<BackwardResult> backward(BackwardRequest request) {
+      return delegate.backward(request);
+    }
+
+    /**
+     * Remembers {@code answer} for the rows of {@code request}, as if the model had given it: to
+     * load answers computed earlier (a cache on disk).
+     *
+     * @param answer FLOAT32 {@code [batch, sequence, dim]} for the request's batch; not modified
+     * @throws IllegalArgumentException if the answer's shape does not fit the request
+     */
+    public void remember(ForwardRequest request, Tensor answer) {
+      Tensor input = request.input();
+      int batch = input.dim(0);
+      int seq = input.dim(1);
+      if (answer.rank() != 3 || answer.dim(0) != batch || answer.dim(1) != seq) {
+        throw new IllegalArgumentException("the answer must be [" + batch + ", " + seq
+            + ", dim], was " + Arrays.toString(answer.shape()));
+      }
+      byte[] all = input.toByteArray();
+      int width = all.length / batch;
+      float[] values = answer.toFloatArray();
+      int dim = answer.dim(2);
+      for (int b = 0; b < batch; b++) {
+        rows.put(new RowKey(request.modality(), Arrays.copyOfRange(all, b * width, (b + 1) * width)),
+            compact(values, b * seq * dim, seq, dim));
+      }
+    }
+
+    /** Rows answered from memory so far. */
+    public long hits() {
+      return hits.get();
+    }
+
+    /** Rows sent to the model so far. */
+    public long misses() {
+      return misses.get();
+    }
+
+    private ForwardResult assemble(RowKey[] keys, int seq) {
+      int dim = rows.get(keys[0]).dim;
+      float[] out = new float[keys.length * seq * dim];
+      for (int b = 0; b < keys.length; b++) {
+        Answer a = rows.get(keys[b]);
+        if (a.dim != dim) {
+          return ForwardResult.rejected(new Rejection(Status.BAD_RESPONSE, "output.shape",
+              "the model answered rows of " + a.dim + " and " + dim + " features"));
+        }
+        if (a.values.length == dim) {
+          for (int s = 0; s < seq; s++) {
+            System.arraycopy(a.values, 0, out, (b * seq + s) * dim, dim);
+          }
+        } else {
+          System.arraycopy(a.values, 0, out, b * seq * dim, seq * dim);
+        }
+      }
+      return ForwardResult.success(Tensor.ofFloats(out, keys.length, seq, dim));
+    }
+
+    private static Answer compact(float[] values, int offset, int seq, int dim) {
+      boolean same = true;
+      for (int s = 1; s < seq && same; s++) {
+        same = Arrays.equals(values, offset, offset + dim,
+            values, offset + s * dim, offset + (s + 1) * dim);
+      }
+      // A row that is the same at every position (a pooled answer) is kept once.
+      return new Answer(dim, same
+          ? Arrays.copyOfRange(values, offset, offset + dim)
+          : Arrays.copyOfRange(values, offset, offset + seq * dim));
+    }
+
+    @Override
+    public String toString() {
+      return "memo of " + delegate;
+    }
+  }
+
+  /** A remembered answer row: {@code dim} floats, or {@code sequence * dim}. */
+  private record Answer(int dim, float[] values) {}
+
+  private record RowKey(Modality modality, byte[] bytes) {
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof RowKey k && k.modality == modality && Arrays.equals(k.bytes, bytes);
+    }
+
+    @Override
+    public int hashCode() {
+      return 31 * modality.hashCode() + Arrays.hashCode(bytes);
+    }
+  }
+
+  /** A peer that computes each example's answer row from its input, repeated at each position. */
+  private abstract static class Computed implements Peer {
+    private final String name;
+    private final TensorStandard standard;
+    private final Modality only;
+
+    Computed(String name, TensorStandard standard, Modality only) {
+      this.name = name;
+      this.standard = standard;
+      this.only = only;
+    }
+
+    abstract void row(Tensor input, int b, float[] out);
+
+    @Override
+    public CompletableFuture<ForwardResult> forward(ForwardRequest request) {
+      if (only != null && request.modality() != only) {
+        return CompletableFuture.completedFuture(ForwardResult.rejected(new Rejection(
+            Status.UNKNOWN_MODALITY, "modality", name + " takes " + only + ", was "
+                + request.modality())));
+      }
+      var bad = standard.checkInput(request.modality(), request.input());
+      if (bad.isPresent()) {
+        return CompletableFuture.completedFuture(ForwardResult.rejected(bad.get()));
+      }
+      Tensor input = request.input();
+      int batch = input.dim(0);
+      int seq = input.dim(1);
+      int dim = standard.outputDim();
+      float[] out = new float[batch * seq * dim];
+      float[] r = new float[dim];
+      for (int b = 0; b < batch; b++) {
+        Arrays.fill(r, 0);
+        row(input, b, r);
+        for (int s = 0; s < seq; s++) {
+          System.arraycopy(r, 0, out, (b * seq + s) * dim, dim);
+        }
+      }
+      return CompletableFuture.completedFuture(
+          ForwardResult.success(Tensor.ofFloats(out, batch, seq, dim)));
+    }
+
+    @Override
+    public String toString() {
+      return name;
+    }
+  }
+
+  static void scale(float[] v, double squaredNorm) {
+    if (squaredNorm > 0) {
+      float inv = (float) (1 / Math.sqrt(squaredNorm));
+      for (int j = 0; j < v.length; j++) {
+        v[j] *= inv;
+      }
+    }
+  }
+
+  /** SplitMix64's finaliser: a cheap, well-mixed hash of a long. */
+  static long mix(long z) {
+    z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
+    z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
+    return z ^ (z >>> 31);
+  }
+}

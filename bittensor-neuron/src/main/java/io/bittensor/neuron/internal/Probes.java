@@ -1,0 +1,111 @@
+package io.bittensor.neuron.internal;
+
+import java.util.SplittableRandom;
+
+/**
+ * One small linear classifier (multinomial logistic regression, L2-regularised, plain SGD) per
+ * peer, each trained on that peer's answers alone: how much a peer's answers tell about the
+ * neuron's labels, measured on data none of them trained on. Not thread-safe.
+ */
+public final class Probes {
+  private final int dim;
+  private final int classes;
+  private final double rate;
+  private final double l2;
+  private final float[][] weights;
+  private final float[][] bias;
+
+  /** {@code peers} probes over {@code dim} features and {@code classes} labels. */
+  public Probes(int peers, int dim, int classes, double rate, double l2, long seed) {
+    this.dim = dim;
+    this.classes = classes;
+    this.rate = rate;
+    this.l2 = l2;
+    this.weights = new float[peers][dim * classes];
+    this.bias = new float[peers][classes];
+    SplittableRandom random = new SplittableRandom(seed);
+    for (float[] w : weights) {
+      for (int i = 0; i < w.length; i++) {
+        w[i] = (float) (random.nextGaussian() * 0.01);
+      }
+    }
+  }
+
+  /** The number of features each probe reads. */
+  public int dim() {
+    return dim;
+  }
+
+  /**
+   * One SGD step of peer {@code p}'s probe on {@code rows} feature rows.
+   *
+   * @return the mean cross-entropy before the step
+   */
+  public double train(int p, float[] x, int rows, int[] labels) {
+    float[] w = weights[p];
+    float[] b = bias[p];
+    float[] gw = new float[w.length];
+    float[] gb = new float[classes];
+    double[] prob = new double[classes];
+    double loss = 0;
+    for (int r = 0; r < rows; r++) {
+      loss += softmax(p, x, r, labels[r], prob);
+      prob[labels[r]] -= 1;
+      for (int c = 0; c < classes; c++) {
+        float g = (float) prob[c];
+        gb[c] += g;
+        for (int j = 0; j < dim; j++) {
+          gw[c * dim + j] += g * x[r * dim + j];
+        }
+      }
+    }
+    float step = (float) (rate / rows);
+    for (int i = 0; i < w.length; i++) {
+      w[i] -= step * gw[i] + (float) (rate * l2) * w[i];
+    }
+    for (int c = 0; c < classes; c++) {
+      b[c] -= step * gb[c];
+    }
+    return loss / rows;
+  }
+
+  /** The mean cross-entropy of peer {@code p}'s probe on {@code rows} rows; nothing trains. */
+  public double loss(int p, float[] x, int rows, int[] labels) {
+    double[] prob = new double[classes];
+    double loss = 0;
+    for (int r = 0; r < rows; r++) {
+      loss += softmax(p, x, r, labels[r], prob);
+    }
+    return loss / rows;
+  }
+
+  /** Fills {@code prob} with the softmax of row {@code r}'s logits; returns -log p(label). */
+  private double softmax(int p, float[] x, int r, int label, double[] prob) {
+    float[] w = weights[p];
+    float[] b = bias[p];
+    double max = Double.NEGATIVE_INFINITY;
+    for (int c = 0; c < classes; c++) {
+      double z = b[c];
+      for (int j = 0; j < dim; j++) {
+        z += w[c * dim + j] * x[r * dim + j];
+      }
+      prob[c] = z;
+      max = Math.max(max, z);
+    }
+    double sum = 0;
+    for (int c = 0; c < classes; c++) {
+      prob[c] = Math.exp(prob[c] - max);
+      sum += prob[c];
+    }
+    for (int c = 0; c < classes; c++) {
+      prob[c] /= sum;
+    }
+    return -Math.log(Math.max(prob[label], 1e-12));
+  }
+
+  @Override
+  public String toString() {
+    return "Probes[" + weights.length + " peers, " + dim + " -> " + classes + "]";
+  }
+
+}

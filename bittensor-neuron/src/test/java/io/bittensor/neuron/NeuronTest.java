@@ -1,0 +1,219 @@
+package io.bittensor.neuron;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.BlockPolicy;
+import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.ForwardResult;
+import io.bittensor.core.Genesis;
+import io.bittensor.core.Keypair;
+import io.bittensor.core.LedgerParams;
+import io.bittensor.core.LocalLedger;
+import io.bittensor.core.Metagraph;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Peer;
+import io.bittensor.core.Status;
+import io.bittensor.core.Tensor;
+import io.bittensor.learning.Learner;
+import io.bittensor.learning.NoisyTopKGate;
+import io.bittensor.learning.TrainableMlp;
+import io.bittensor.onnx.Mlp;
+import io.bittensor.transport.PeerClient;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Neurons on a real ledger over loopback HTTP/2: registration, serving, weights, following. */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class NeuronTest {
+  static final int DIM = 32;
+  static final int SEQ = 6;
+
+  /** Token ids whose label is which of four marker tokens (ids 10..13) the row holds. */
+  static LabelledBatch batch(Random random, int size) {
+    long[] ids = new long[size * SEQ];
+    int[] labels = new int[size * SEQ];
+    for (int b = 0; b < size; b++) {
+      int label = random.nextInt(4);
+      for (int t = 0; t < SEQ; t++) {
+        ids[b * SEQ + t] = 100 + random.nextInt(500);
+        labels[b * SEQ + t] = label;
+      }
+      ids[b * SEQ + random.nextInt(SEQ)] = 10 + label;
+    }
+    return new LabelledBatch(new ForwardRequest(Modality.TEXT, Tensor.ofLongs(ids, size, SEQ)),
+        labels);
+  }
+
+  static Learner learner(List<Peer> peers) {
+    return Learner.builder()
+        .gate(NoisyTopKGate.builder().peers(peers).k(peers.size()).contextDim(SEQ)
+            .outputDim(DIM).seed(1).build())
+        .head(TrainableMlp.random(new int[] {DIM, 4}, Mlp.Activation.RELU, 1))
+        .context(ids -> {
+          float[] x = new float[ids.elementCount()];
+          for (int i = 0; i < x.length; i++) {
+            x[i] = ids.longAt(i) / 1000f;
+          }
+          return Tensor.ofFloats(x, ids.dim(0), ids.dim(1));
+        })
+        .sendGradients(false)
+        .build();
+  }
+
+  static LocalLedger ledger(Keypair... funded) {
+    Genesis.Builder g = Genesis.builder()
+        .params(LedgerParams.defaults().withEpochLength(1).withWeightsRateLimit(0));
+    for (Keypair k : funded) {
+      g.allocate(k.id(), 1_000_000);
+    }
+    return LocalLedger.builder().genesis(g.build()).blocks(BlockPolicy.manual()).openInMemory();
+  }
+
+  @Test
+  void registersServesLearnsAndWeighsTheInformativePeerAboveNoise() throws Exception {
+    Keypair validatorKey = Keypair.generate();
+    Random random = new Random(3);
+    List<LabelledBatch> validation = List.of(batch(random, 64));
+    try (LocalLedger ledger = ledger(validatorKey);
+        Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM).start();
+        Neuron noise = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(Peers.noise(DIM, 5), Modality.TEXT).outputDim(DIM).start();
+        Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
+            .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+            .outputDim(DIM).stake(500_000)
+            .learner(NeuronTest::learner)
+            .dataset(() -> batch(random, 16))
+            .scoreByProbes(4, validation)
+            .start()) {
+      assertTrue(words.endpoint().toString().startsWith("http://127.0.0.1:"), words::toString);
+      ledger.produceBlock();
+      validator.registration().get(10, TimeUnit.SECONDS);
+      assertTrue(validator.sync(), "the first sync finds the peers");
+      assertEquals(List.of(words.id(), noise.id()), validator.routed());
+      assertFalse(validator.sync(), "nothing changed");
+
+      for (int i = 0; i < 60; i++) {
+        assertTrue(validator.train().isPresent());
+      }
+      var scores = validator.probeScores();
+      assertTrue(scores.get(words.id()) > 0.3, scores::toString);
+      assertTrue(scores.get(noise.id()) < 0.1, scores::toString);
+
+      var receipt = validator.setWeights().orElseThrow();
+      ledger.produceBlock();
+      receipt.get(10, TimeUnit.SECONDS);
+      Metagraph m = ledger.metagraph();
+      int v = m.uid(validatorKey.id()).orElseThrow();
+      int w = m.uid(words.id()).orElseThrow();
+      int n = m.uid(noise.id()).orElseThrow();
+      double[] row = m.weights().toArray()[v];
+      assertTrue(row[w] > row[n], () -> java.util.Arrays.toString(row));
+      assertTrue(m.incentive().get(w) > m.incentive().get(n), "incentive follows the weights");
+      assertEquals(500_000, m.stake(v) - m.emission(v), "staked at registration");
+    }
+  }
+
+  @Test
+  void followsPeersThatJoinAndPeersThatAreReplaced() throws Exception {
+    Keypair validatorKey = Keypair.generate();
+    Random random = new Random(4);
+    try (LocalLedger ledger = LocalLedger.builder()
+            .genesis(Genesis.builder()
+                .params(LedgerParams.defaults().withEpochLength(1).withMaxPeers(3)
+                    .withImmunityPeriod(0).withWeightsRateLimit(0))
+                .allocate(validatorKey.id(), 1_000_000).build())
+            .blocks(BlockPolicy.manual()).openInMemory();
+        Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
+            .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+            .outputDim(DIM).stake(500_000)
+            .learner(NeuronTest::learner).dataset(() -> batch(random, 8)).start();
+        Neuron first = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(Peers.bagOfWords(DIM, 8, 1), Modality.TEXT).outputDim(DIM).start()) {
+      ledger.produceBlock();
+      assertTrue(validator.sync());
+      assertEquals(List.of(first.id()), validator.routed());
+      Learner before = validator.learner().orElseThrow();
+
+      try (Neuron second = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+          .serve(Peers.noise(DIM, 1), Modality.TEXT).outputDim(DIM).start()) {
+        ledger.produceBlock();
+        assertTrue(validator.sync(), "a new peer changes the routing");
+        assertEquals(List.of(first.id(), second.id()), validator.routed());
+        assertTrue(validator.learner().orElseThrow() != before, "a new learner for new peers");
+        assertTrue(validator.train().orElseThrow().failedPeers().isEmpty());
+
+        // The ledger is full: the next registration replaces the peer with the lowest score.
+        try (Neuron third = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(Peers.bagOfWords(DIM, 4, 2), Modality.TEXT).outputDim(DIM).start()) {
+          ledger.produceBlock();
+          third.registration().get(10, TimeUnit.SECONDS);
+          validator.sync();
+          List<?> routed = validator.routed();
+          assertTrue(routed.contains(third.id()), "the newcomer is routed to");
+          assertEquals(2, routed.size(), "the replaced peer is gone: " + routed);
+          assertTrue(validator.train().orElseThrow().failedPeers().isEmpty(),
+              "every routed peer answers");
+        }
+      }
+    }
+  }
+
+  @Test
+  void theBackgroundLoopSetsWeightsAndCloseStopsServing() throws Exception {
+    Keypair validatorKey = Keypair.generate();
+    Random random = new Random(5);
+    List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
+    Genesis genesis = Genesis.builder()
+        .params(LedgerParams.defaults().withEpochLength(2).withWeightsRateLimit(0))
+        .allocate(validatorKey.id(), 1_000_000).build();
+    try (LocalLedger ledger = LocalLedger.builder().genesis(genesis)
+            .blocks(BlockPolicy.every(Duration.ofMillis(20))).openInMemory();
+        Neuron server = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(Peers.bagOfWords(DIM, DIM, 1), Modality.TEXT).outputDim(DIM).start();
+        PeerClient client = PeerClient.newBuilder().build()) {
+      Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
+          .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+          .outputDim(DIM).stake(500_000)
+          .learner(NeuronTest::learner).dataset(() -> batch(random, 8))
+          .syncInterval(Duration.ofMillis(50)).weightInterval(Duration.ofMillis(300))
+          .listener((n, e) -> events.add(e))
+          .start()
+          .runInBackground();
+      try {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        int v = -1;
+        int s = -1;
+        while (System.nanoTime() < deadline) {
+          Metagraph m = ledger.metagraph();
+          if (m.uid(validatorKey.id()).isPresent() && m.uid(server.id()).isPresent()) {
+            v = m.uid(validatorKey.id()).getAsInt();
+            s = m.uid(server.id()).getAsInt();
+            if (m.weights().get(v, s) > 0) {
+              break;
+            }
+          }
+          Thread.sleep(50);
+        }
+        assertTrue(v >= 0 && ledger.metagraph().weights().get(v, s) > 0,
+            "the loop set weights; events: " + events);
+      } finally {
+        validator.close();
+        validator.close();
+      }
+      assertThrows(IllegalStateException.class, validator::sync);
+      Peer gone = client.connect(validator.endpoint());
+      ForwardResult r = gone.forward(batch(random, 1).request(), Duration.ofSeconds(5)).join();
+      assertFalse(r.isSuccess(), "a closed neuron serves no more: " + r);
+      assertTrue(r.status() != Status.UNAVAILABLE || !r.message().contains("validates only"), r::toString);
+    }
+  }
+}

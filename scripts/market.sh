@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# A market as separate processes on loopback: one ledger (`bittensor ledger serve`) and one
+# `bittensor neuron run` per peer, each with its own key and config file in DIR.
+#
+#   scripts/market.sh start [DIR]    start the ledger and the neurons (default DIR reports/market)
+#   scripts/market.sh stop [DIR]     stop them all (SIGTERM, which closes each one cleanly)
+#   scripts/market.sh status [DIR]   which of them run
+#
+# Environment: PEERS (default "minilm bag-of-words noise"), LEDGER_PORT (8092), FIRST_PORT (9101),
+# JAR (bittensor-cli/target/bittensor.jar). Build first: mvn -B -q package -DskipTests
+set -euo pipefail
+
+cmd=${1:-}
+dir=${2:-reports/market}
+jar=${JAR:-bittensor-cli/target/bittensor.jar}
+peers=${PEERS:-"minilm bag-of-words noise"}
+ledger_port=${LEDGER_PORT:-8092}
+first_port=${FIRST_PORT:-9101}
+
+die() { echo "market.sh: $*" >&2; exit 2; }
+
+start() {
+  [ -f "$jar" ] || die "no $jar: build it with mvn -B -q package -DskipTests"
+  [ -e "$dir/pids" ] && die "$dir/pids exists: stop the running market first (market.sh stop $dir)"
+  mkdir -p "$dir"
+  local allocate=() i=0
+  for peer in $peers; do
+    i=$((i + 1))
+    [ -f "$dir/neuron-$i.key" ] || java -jar "$jar" keys new "$dir/neuron-$i.key" > /dev/null
+    allocate+=(--allocate "$dir/neuron-$i.key=1000000")
+  done
+  java -jar "$jar" ledger serve --data "$dir/ledger" --host 127.0.0.1 --port "$ledger_port" \
+    --block-ms 500 --epoch-length 10 --weights-rate-limit 0 --inflation 0.1 "${allocate[@]}" \
+    > "$dir/ledger.log" 2>&1 &
+  echo "ledger $!" >> "$dir/pids"
+  for _ in $(seq 1 100); do
+    grep -q "serving ledger" "$dir/ledger.log" 2>/dev/null && break
+    sleep 0.2
+  done
+  grep -q "serving ledger" "$dir/ledger.log" || die "the ledger did not start: see $dir/ledger.log"
+  i=0
+  for peer in $peers; do
+    i=$((i + 1))
+    cat > "$dir/neuron-$i.properties" <<CONFIG
+key=$dir/neuron-$i.key
+ledger=http://127.0.0.1:$ledger_port
+peer=$peer
+port=$((first_port + i - 1))
+stake=500000
+learn=true
+weight-interval-ms=5000
+seed=$i
+CONFIG
+    java -jar "$jar" neuron run --config "$dir/neuron-$i.properties" > "$dir/neuron-$i.log" 2>&1 &
+    echo "neuron-$i $!" >> "$dir/pids"
+  done
+  echo "started a ledger at http://127.0.0.1:$ledger_port and $i neurons; logs in $dir"
+  echo "watch: java -jar $jar ledger show --remote http://127.0.0.1:$ledger_port"
+}
+
+stop() {
+  [ -f "$dir/pids" ] || die "no $dir/pids: nothing to stop"
+  # Neurons first, then the ledger, so that nobody writes to a closed ledger.
+  tac "$dir/pids" | while read -r name pid; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid"
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      echo "stopped $name ($pid)"
+    fi
+  done
+  rm -f "$dir/pids"
+}
+
+status() {
+  [ -f "$dir/pids" ] || { echo "not running"; return; }
+  while read -r name pid; do
+    if kill -0 "$pid" 2>/dev/null; then echo "$name ($pid) running"; else echo "$name ($pid) gone"; fi
+  done < "$dir/pids"
+}
+
+case "$cmd" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) die "usage: market.sh start|stop|status [DIR]" ;;
+esac
