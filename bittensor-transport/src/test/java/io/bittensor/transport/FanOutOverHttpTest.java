@@ -26,7 +26,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(LeakCheck.class)
 @Timeout(60)
 class FanOutOverHttpTest {
-  private static final ForwardRequest REQUEST = new ForwardRequest(Modality.TENSOR,
+  static final ForwardRequest REQUEST = new ForwardRequest(Modality.TENSOR,
       Tensor.zeros(DType.FLOAT32, 2, 4, 6));
 
   @Test
@@ -88,9 +88,10 @@ class FanOutOverHttpTest {
       }
       server.close(); // dies with calls in flight
       for (CompletableFuture<ForwardResult> f : inFlight) {
-        Status s = f.join().status(); // completes, never throws
+        ForwardResult r = f.join(); // completes, never throws
+        Status s = r.status();
         assertTrue(s == Status.SUCCESS || s == Status.UNAVAILABLE,
-            "a call in flight when the peer died: " + s);
+            "a call in flight when the peer died: " + r);
       }
       ForwardResult dead = peer.forward(REQUEST).join();
       assertEquals(Status.UNAVAILABLE, dead.status(), dead.toString());

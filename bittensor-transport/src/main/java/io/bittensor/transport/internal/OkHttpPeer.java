@@ -152,12 +152,13 @@ public final class OkHttpPeer extends TimedPeer {
 
   private Rejection notProtobuf(okhttp3.Response response) {
     int code = response.code();
+    // A 5xx page that is not ours means the server (or a proxy) failed before the peer could
+    // answer, as when a server stops with calls in flight: the peer is unavailable, not wrong.
     Status s = switch (code) {
       case 413 -> Status.PAYLOAD_TOO_LARGE;
       case 429 -> Status.BACKOFF;
-      case 502, 503 -> Status.UNAVAILABLE;
       case 504 -> Status.TIMEOUT;
-      default -> Status.BAD_RESPONSE;
+      default -> code >= 500 && code <= 599 ? Status.UNAVAILABLE : Status.BAD_RESPONSE;
     };
     return Rejection.of(s, endpoint + " answered HTTP " + code + " without a protobuf body");
   }
