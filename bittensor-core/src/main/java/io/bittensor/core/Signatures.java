@@ -27,10 +27,6 @@ final class Signatures {
 
   private static final int MAX_CACHED_KEYS = 4096;
 
-  static {
-    Ed25519.precompute();
-  }
-
   private Signatures() {}
 
   /** Signs {@code message} with a 32-byte seed whose public key is {@code publicKey}. */
