@@ -23,7 +23,9 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import okhttp3.Call;
 import okhttp3.Callback;
 import okhttp3.HttpUrl;
@@ -67,7 +69,8 @@ public final class OkHttpPeer extends TimedPeer {
   @Override
   public CompletableFuture<ForwardResult> forward(ForwardRequest request, Duration timeout) {
     long ms = Deadlines.millis(timeout);
-    return call(forwardUrl, core.message(request, ms), ms,
+    return call(forwardUrl, new ProtoBody(core.message(request, ms),
+            () -> core.message(request, ms)), ms,
         r -> core.forwardResult(r, request.input()),
         rej -> ForwardResult.rejected(rej));
   }
@@ -76,13 +79,16 @@ public final class OkHttpPeer extends TimedPeer {
   @Override
   public CompletableFuture<BackwardResult> backward(BackwardRequest request, Duration timeout) {
     long ms = Deadlines.millis(timeout);
-    return call(backwardUrl, core.message(request, ms), ms, core::backwardResult,
+    // A backward resent as it was: if the first attempt did arrive, the server refuses the copy
+    // as a replay instead of applying the gradient twice.
+    MessageLite msg = core.message(request, ms);
+    return call(backwardUrl, new ProtoBody(msg, () -> msg), ms, core::backwardResult,
         rej -> BackwardResult.rejected(rej));
   }
 
-  private <T> CompletableFuture<T> call(HttpUrl url, MessageLite msg, long ms,
+  private <T> CompletableFuture<T> call(HttpUrl url, ProtoBody body, long ms,
       Function<Response, T> read, Function<Rejection, T> fail) {
-    Request.Builder rb = new Request.Builder().url(url).post(new ProtoBody(msg));
+    Request.Builder rb = new Request.Builder().url(url).post(body);
     core.callerHex().ifPresent(hex -> rb.header(HttpPeerHandler.CALLER_HEADER, hex));
     Call call = http.newCall(rb.build());
     call.timeout().timeout(ms, TimeUnit.MILLISECONDS);
@@ -142,6 +148,14 @@ public final class OkHttpPeer extends TimedPeer {
               + length + " bytes");
         }
       }
+      // Read on to the end of the stream. Closing an HTTP/2 body before OkHttp has seen the
+      // server's END_STREAM resets the stream with CANCEL; under load those resets made Jetty
+      // refuse new streams, and OkHttp then resent signed requests, which the server rightly
+      // refused as replays.
+      if (!source.exhausted()) {
+        throw new InvalidProtocolBufferException(
+            "the answer has more bytes than its Content-Length " + length);
+      }
     } else {
       bytes = body.bytes();
     }
@@ -185,12 +199,25 @@ public final class OkHttpPeer extends TimedPeer {
     return "OkHttpPeer[" + endpoint + "]";
   }
 
-  /** A protobuf message as a request body, encoded straight into OkHttp's sink. */
-  private static final class ProtoBody extends RequestBody {
-    private final MessageLite msg;
+  /**
+   * A protobuf message as a request body, encoded straight into OkHttp's sink. OkHttp writes the
+   * body once per attempt and resends it on its own after some failures (a refused HTTP/2 stream,
+   * a pooled connection the server had closed). A resent signed request must not repeat its
+   * nonce, or the server refuses it as a replay: a forward (which may safely run twice) is
+   * re-signed for every attempt after the first.
+   */
+  static final class ProtoBody extends RequestBody {
+    private final MessageLite first;
+    private final Supplier<? extends MessageLite> resign;
+    private final AtomicInteger attempts = new AtomicInteger();
 
-    ProtoBody(MessageLite msg) {
-      this.msg = msg;
+    /**
+     * @param first the message of the first attempt
+     * @param resign a freshly stamped and signed message of the same size, for each later attempt
+     */
+    ProtoBody(MessageLite first, Supplier<? extends MessageLite> resign) {
+      this.first = first;
+      this.resign = resign;
     }
 
     @Override
@@ -200,11 +227,17 @@ public final class OkHttpPeer extends TimedPeer {
 
     @Override
     public long contentLength() {
-      return msg.getSerializedSize();
+      return first.getSerializedSize();
     }
 
     @Override
     public void writeTo(BufferedSink sink) throws IOException {
+      MessageLite msg = attempts.getAndIncrement() == 0 ? first : resign.get();
+      if (msg.getSerializedSize() != first.getSerializedSize()) {
+        // Cannot happen while timestamps fit the same varint length (until about 2109).
+        throw new IOException("the re-signed request has " + msg.getSerializedSize()
+            + " bytes, the first attempt " + first.getSerializedSize());
+      }
       CodedOutputStream out = CodedOutputStream.newInstance(sink.outputStream(), 64 * 1024);
       msg.writeTo(out);
       out.flush();
