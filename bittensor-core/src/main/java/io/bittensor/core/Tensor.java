@@ -3,7 +3,6 @@ package io.bittensor.core;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.nio.IntBuffer;
 import java.nio.LongBuffer;
 import java.util.Arrays;
 import java.util.Objects;
@@ -32,6 +31,11 @@ public final class Tensor {
   private final int[] shape;
   /** Little-endian, position 0, limit = byteSize. Never handed out; only read-only duplicates. */
   private final ByteBuffer data;
+
+  /** The exponent bits of two float32 values read as one little-endian long. */
+  private static final long EXPONENT_PAIR = 0x7f80_0000_7f80_0000L;
+  /** Pairs of elements scanned branch-free before checking for a hit. */
+  private static final int NON_FINITE_BLOCK = 1024;
 
   private Tensor(DType dtype, int[] shape, ByteBuffer data) {
     this.dtype = dtype;
@@ -255,24 +259,27 @@ public final class Tensor {
       return -1;
     }
     int n = elementCount();
-    IntBuffer bits = data.duplicate().order(ByteOrder.LITTLE_ENDIAN).asIntBuffer();
-    int[] chunk = new int[Math.min(n, 2048)];
-    for (int base = 0; base < n; base += chunk.length) {
-      int len = Math.min(chunk.length, n - base);
-      bits.get(base, chunk, 0, len);
-      // NaN and infinity have all exponent bits set, so (~x & EXP) is 0 exactly for them.
-      // A branch-free min over the chunk lets the JIT vectorize the common, all-finite case.
-      int min = Integer.MAX_VALUE;
-      for (int i = 0; i < len; i++) {
-        min = Math.min(min, ~chunk[i] & 0x7f80_0000);
+    int pairs = n >>> 1;
+    // Two floats per 8-byte read, little-endian: each 32-bit lane is one element. NaN and
+    // infinity have all exponent bits set, so ((x & EXP) ^ EXP) is 0 in exactly their lanes. The
+    // all-finite common case runs branch-free over blocks; a block with a hit is searched again.
+    for (int base = 0; base < pairs; base += NON_FINITE_BLOCK) {
+      int end = Math.min(pairs, base + NON_FINITE_BLOCK);
+      int hit = 0;
+      for (int i = base; i < end; i++) {
+        long z = (data.getLong(i << 3) & EXPONENT_PAIR) ^ EXPONENT_PAIR;
+        hit |= ((int) z == 0 ? 1 : 0) | ((int) (z >>> 32) == 0 ? 1 : 0);
       }
-      if (min == 0) {
-        for (int i = 0; i < len; i++) {
-          if ((~chunk[i] & 0x7f80_0000) == 0) {
-            return base + i;
+      if (hit != 0) {
+        for (int i = 2 * base; i < 2 * end; i++) {
+          if (!Float.isFinite(data.getFloat(i << 2))) {
+            return i;
           }
         }
       }
+    }
+    if ((n & 1) != 0 && !Float.isFinite(data.getFloat((n - 1) << 2))) {
+      return n - 1;
     }
     return -1;
   }

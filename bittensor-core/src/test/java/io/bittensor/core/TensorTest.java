@@ -101,6 +101,50 @@ class TensorTest {
     assertEquals(-1, Tensor.ofLongs(new long[] {-1}, 1).firstNonFinite());
   }
 
+  /**
+   * The block scan against the obvious one, over seeded lengths (odd, even, around the 2,048
+   * element blocks) with NaNs, infinities and the largest finite values placed at random, in heap,
+   * read-only and direct buffers.
+   */
+  @Test
+  void firstNonFiniteAgreesWithAPlainScan() {
+    java.util.Random random = new java.util.Random(20261203L);
+    float[] specials = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY,
+        Float.intBitsToFloat(0x7fc0_0001), Float.intBitsToFloat(0xff80_0001)};
+    for (int trial = 0; trial < 400; trial++) {
+      int n = switch (trial % 4) {
+        case 0 -> random.nextInt(9);
+        case 1 -> 2048 * (1 + random.nextInt(3)) + random.nextInt(5) - 2;
+        default -> random.nextInt(10_000);
+      };
+      n = Math.max(n, 0);
+      float[] v = new float[n];
+      for (int i = 0; i < n; i++) {
+        v[i] = random.nextInt(50) == 0 ? Float.MAX_VALUE * (random.nextBoolean() ? 1 : -1)
+            : (float) random.nextGaussian();
+      }
+      int planted = n == 0 || random.nextInt(3) == 0 ? 0 : 1 + random.nextInt(3);
+      for (int k = 0; k < planted; k++) {
+        v[random.nextInt(n)] = specials[random.nextInt(specials.length)];
+      }
+      int expected = -1;
+      for (int i = 0; i < n; i++) {
+        if (!Float.isFinite(v[i])) {
+          expected = i;
+          break;
+        }
+      }
+      Tensor heap = Tensor.ofFloats(v, n);
+      assertEquals(expected, heap.firstNonFinite(), "heap, n=" + n + ", trial " + trial);
+      ByteBuffer direct = ByteBuffer.allocateDirect(4 * n).order(ByteOrder.LITTLE_ENDIAN);
+      direct.asFloatBuffer().put(v);
+      assertEquals(expected, Tensor.wrap(DType.FLOAT32, direct, n).firstNonFinite(),
+          "direct, n=" + n + ", trial " + trial);
+      assertEquals(expected,
+          Tensor.wrap(DType.FLOAT32, heap.data(), n).firstNonFinite(), "read-only view");
+    }
+  }
+
   @Test
   void equalityIsByTypeShapeAndContent() {
     Tensor a = Tensor.ofFloats(new float[] {1, 2}, 1, 2);

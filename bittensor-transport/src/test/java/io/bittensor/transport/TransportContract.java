@@ -151,6 +151,24 @@ abstract class TransportContract {
     assertEquals(5, combos, "TEXT/INT64, IMAGE/UINT8, IMAGE/FLOAT32, SPEECH/FLOAT32, TENSOR/FLOAT32");
   }
 
+  /** Answers of several MiB travel as two writes (head, then the tensor's bytes): intact. */
+  @Test
+  void largeAnswersArriveIntact() throws IOException {
+    BuiltinPeers.Deterministic peer = BuiltinPeers.deterministic(OUTPUT_DIM);
+    Peer remote = connect(serve(peer), ALICE);
+    Random random = new Random(SEED + 1);
+    for (int[] shape : new int[][] {{4, 300, 6}, {16, 4096, 6}}) {
+      float[] v = new float[shape[0] * shape[1] * shape[2]];
+      for (int i = 0; i < v.length; i++) {
+        v[i] = (float) random.nextGaussian();
+      }
+      Tensor x = Tensor.ofFloats(v, shape);
+      ForwardResult r = remote.forward(new ForwardRequest(Modality.TENSOR, x)).join();
+      assertEquals(Status.SUCCESS, r.status(), r.toString());
+      assertEquals(peer.answer(x), r.output().orElseThrow(), "the answer changed in transit");
+    }
+  }
+
   @Test
   void backwardDeliversGradientsForEveryModality() throws IOException {
     BuiltinPeers.Deterministic peer = BuiltinPeers.deterministic(OUTPUT_DIM);

@@ -220,7 +220,29 @@ public final class HttpPeerHandler extends Handler.Abstract {
       response.getHeaders().put(HttpHeader.RETRY_AFTER,
           Long.toString((r.getRetryAfterMs() + 999) / 1000));
     }
-    write(response, callback, httpStatus, r.getStatus(), r);
+    try {
+      ByteBuffer[] parts = SplitEncoding.encode(r);
+      if (parts.length == 1) {
+        writeHead(response, httpStatus, r.getStatus(), parts[0].remaining());
+        response.write(true, parts[0], callback);
+        return;
+      }
+      // A large answer: its head, then the tensor's bytes from the tensor's own buffer.
+      writeHead(response, httpStatus, r.getStatus(),
+          (long) parts[0].remaining() + parts[1].remaining());
+      response.write(false, parts[0],
+          Callback.from(() -> response.write(true, parts[1], callback), callback::failed));
+    } catch (RuntimeException e) {
+      callback.failed(e);
+    }
+  }
+
+  private static void writeHead(org.eclipse.jetty.server.Response response, int httpStatus,
+      int status, long length) {
+    response.setStatus(httpStatus);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, PROTOBUF);
+    response.getHeaders().put(HttpHeader.CONTENT_LENGTH, length);
+    response.getHeaders().put(STATUS_HEADER, Integer.toString(status));
   }
 
   /**
@@ -236,10 +258,7 @@ public final class HttpPeerHandler extends Handler.Abstract {
       message.writeTo(cos);
       cos.flush();
       out.flip();
-      response.setStatus(httpStatus);
-      response.getHeaders().put(HttpHeader.CONTENT_TYPE, PROTOBUF);
-      response.getHeaders().put(HttpHeader.CONTENT_LENGTH, size);
-      response.getHeaders().put(STATUS_HEADER, Integer.toString(status));
+      writeHead(response, httpStatus, status, size);
       response.write(true, out, callback);
     } catch (IOException e) {
       callback.failed(new UncheckedIOException(e));
