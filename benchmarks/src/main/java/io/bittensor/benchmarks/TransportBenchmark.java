@@ -150,8 +150,8 @@ public final class TransportBenchmark {
               double[] m = measure(ex, c, warmupS, measureS, (long) x.byteSize());
               samples.computeIfAbsent(key(t, shape, c), k -> new ArrayList<>()).add(m);
               System.out.printf(Locale.ROOT, "round %d %-10s %-16s c=%-3d %9.0f req/s %8.1f MB/s"
-                  + " p50 %8.3f ms p99 %8.3f ms%n", round + 1, t, Arrays.toString(shape), c,
-                  m[0], m[1], m[2], m[3]);
+                  + " p50 %8.3f ms p99 %8.3f ms CPU %7.3f ms/call%n", round + 1, t,
+                  Arrays.toString(shape), c, m[0], m[1], m[2], m[3], m[4]);
             }
           }
         }
@@ -237,6 +237,7 @@ public final class TransportBenchmark {
     }
     Thread.sleep((long) (warmupS * 1000));
     recording.set(true);
+    long cpuStart = CPU.getProcessCpuTime();
     long start = System.nanoTime();
     Thread.sleep((long) (measureS * 1000));
     // Large payloads at high concurrency take seconds per call: measure until every caller has
@@ -248,6 +249,7 @@ public final class TransportBenchmark {
     }
     recording.set(false);
     double seconds = (System.nanoTime() - start) / 1e9;
+    long cpu = CPU.getProcessCpuTime() - cpuStart;
     stop.set(true);
     if (!done.await(120, TimeUnit.SECONDS)) {
       throw new IllegalStateException("callers did not stop");
@@ -264,8 +266,15 @@ public final class TransportBenchmark {
     }
     Arrays.sort(all);
     double rps = total / seconds;
-    return new double[] {rps, rps * bytes / 1e6, pct(all, 0.50), pct(all, 0.99)};
+    // CPU per call: both ends and the callers, one JVM. Unlike the rates, it hardly moves with
+    // what else the machine runs, so it compares transports on a busy machine too.
+    double cpuMsPerCall = total == 0 ? Double.NaN : cpu / 1e6 / total;
+    return new double[] {rps, rps * bytes / 1e6, pct(all, 0.50), pct(all, 0.99), cpuMsPerCall};
   }
+
+  private static final com.sun.management.OperatingSystemMXBean CPU =
+      (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+          .getOperatingSystemMXBean();
 
   private static double pct(long[] sorted, double q) {
     if (sorted.length == 0) {
@@ -277,18 +286,20 @@ public final class TransportBenchmark {
   private static void report(Map<String, List<double[]>> samples, List<String> transports,
       List<int[]> payloads, int[] concurrencies) {
     System.out.println();
-    System.out.println("| payload | conc | transport | req/s | MB/s | p50 ms | p99 ms | req/s vs gRPC"
-        + " | p99 vs gRPC |");
-    System.out.println("|---|---|---|---|---|---|---|---|---|");
+    System.out.println("| payload | conc | transport | req/s | MB/s | p50 ms | p99 ms | CPU ms/call"
+        + " | req/s vs gRPC | p99 vs gRPC | CPU vs gRPC |");
+    System.out.println("|---|---|---|---|---|---|---|---|---|---|---|");
     for (int[] shape : payloads) {
       for (int c : concurrencies) {
         double[] base = median(samples.get(key("grpc", shape, c)));
         for (String t : transports) {
           double[] m = median(samples.get(key(t, shape, c)));
-          System.out.printf(Locale.ROOT, "| %s | %d | %s | %.0f | %.1f | %.3f | %.3f | %s | %s |%n",
-              Arrays.toString(shape), c, t, m[0], m[1], m[2], m[3],
+          System.out.printf(Locale.ROOT,
+              "| %s | %d | %s | %.0f | %.1f | %.3f | %.3f | %.3f | %s | %s | %s |%n",
+              Arrays.toString(shape), c, t, m[0], m[1], m[2], m[3], m[4],
               base == null ? "-" : String.format(Locale.ROOT, "%.2f", m[0] / base[0]),
-              base == null ? "-" : String.format(Locale.ROOT, "%.2f", m[3] / base[3]));
+              base == null ? "-" : String.format(Locale.ROOT, "%.2f", m[3] / base[3]),
+              base == null ? "-" : String.format(Locale.ROOT, "%.2f", m[4] / base[4]));
         }
       }
     }

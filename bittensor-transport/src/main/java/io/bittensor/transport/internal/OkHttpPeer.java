@@ -207,6 +207,7 @@ public final class OkHttpPeer extends TimedPeer {
    * re-signed for every attempt after the first.
    */
   static final class ProtoBody extends RequestBody {
+    private static final int WRITE_BUFFER_BYTES = 8 * 1024;
     private final MessageLite first;
     private final Supplier<? extends MessageLite> resign;
     private final AtomicInteger attempts = new AtomicInteger();
@@ -238,7 +239,10 @@ public final class OkHttpPeer extends TimedPeer {
         throw new IOException("the re-signed request has " + msg.getSerializedSize()
             + " bytes, the first attempt " + first.getSerializedSize());
       }
-      CodedOutputStream out = CodedOutputStream.newInstance(sink.outputStream(), 64 * 1024);
+      // A buffer no larger than the message: zeroing a fixed 64 KiB one cost more than the
+      // whole of a small call. Large tensor bytes bypass the buffer either way.
+      int buffer = Math.max(1, Math.min(msg.getSerializedSize(), WRITE_BUFFER_BYTES));
+      CodedOutputStream out = CodedOutputStream.newInstance(sink.outputStream(), buffer);
       msg.writeTo(out);
       out.flush();
     }
