@@ -1,11 +1,15 @@
 package io.bittensor.transport.internal;
 
+import com.google.protobuf.ByteOutput;
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import io.bittensor.transport.internal.wire.BackwardRequest;
 import io.bittensor.transport.internal.wire.Caller;
 import io.bittensor.transport.internal.wire.ForwardRequest;
 import io.bittensor.transport.internal.wire.LedgerRequest;
 import io.bittensor.transport.internal.wire.Tensor;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -102,9 +106,46 @@ public final class CanonicalDigest {
   }
 
   private static void update(MessageDigest md, ByteString bytes) {
-    // asReadOnlyByteBufferList avoids copying the (possibly aliased, large) bytes.
-    for (ByteBuffer b : bytes.asReadOnlyByteBufferList()) {
-      md.update(b);
+    // The bytes go to the digest from the array they live in: a read-only ByteBuffer view would
+    // have MessageDigest copy them through a small buffer first.
+    try {
+      UnsafeByteOperations.unsafeWriteTo(bytes, new DigestOutput(md));
+    } catch (IOException e) {
+      throw new UncheckedIOException("a digest does not fail", e);
+    }
+  }
+
+  /** Feeds whatever protobuf writes to a digest; nothing is kept. */
+  private static final class DigestOutput extends ByteOutput {
+    private final MessageDigest md;
+
+    DigestOutput(MessageDigest md) {
+      this.md = md;
+    }
+
+    @Override
+    public void write(byte value) {
+      md.update(value);
+    }
+
+    @Override
+    public void write(byte[] value, int offset, int length) {
+      md.update(value, offset, length);
+    }
+
+    @Override
+    public void writeLazy(byte[] value, int offset, int length) {
+      md.update(value, offset, length);
+    }
+
+    @Override
+    public void write(ByteBuffer value) {
+      md.update(value);
+    }
+
+    @Override
+    public void writeLazy(ByteBuffer value) {
+      md.update(value);
     }
   }
 }
