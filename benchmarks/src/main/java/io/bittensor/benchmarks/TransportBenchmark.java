@@ -112,6 +112,7 @@ public final class TransportBenchmark {
         measureS);
     System.out.println("# MALLOC_ARENA_MAX=" + System.getenv("MALLOC_ARENA_MAX")
         + " MALLOC_TRIM_THRESHOLD_=" + System.getenv("MALLOC_TRIM_THRESHOLD_")
+        + " MALLOC_MMAP_THRESHOLD_=" + System.getenv("MALLOC_MMAP_THRESHOLD_")
         + " (the same for every transport: one JVM)");
 
     Keypair key = Keypair.fromSeed(new byte[Keypair.SEED_LENGTH]);
