@@ -193,6 +193,9 @@ public final class LearningMarket {
    *     retrains, true value) for each weight source
    * @param twinCorrelation the correlation of strong-top's and copycat's entries of the reported
    *     neuron's Fisher matrix ({@link Learner#fisher()}): how often the two are asked together
+   * @param spearmanRerouted Spearman(rerouted leave-one-out estimate, true value), not a weight
+   *     source (see {@code reroutedLeaveOneOut}): {accuracy lost, loss gained} on the reported
+   *     neuron, then both averaged over the retrained neurons
    * @param studentAccuracy the student's held-out accuracy, through the neuron's head, served as an
    *     OnnxPeer
    * @param studentOneMicros median time for one image: the student OnnxPeer and the head
@@ -205,7 +208,8 @@ public final class LearningMarket {
       double denseAccuracy, String bestSingle, double bestSingleAccuracy, long gatedBytesReceived,
       long denseBytesReceived, long gatedBytesSent, long denseBytesSent,
       Map<WeightSource, Double> spearman, Map<WeightSource, Double> spearmanLoss,
-      Map<WeightSource, Double> spearmanAveraged, double twinCorrelation, double studentAccuracy,
+      Map<WeightSource, Double> spearmanAveraged, double twinCorrelation,
+      double[] spearmanRerouted, double studentAccuracy,
       double studentOneMicros, double networkOneMicros, double studentBatchMicros,
       double networkBatchMicros, double seconds) {
     /** Copies the maps. */
@@ -213,6 +217,7 @@ public final class LearningMarket {
       spearman = Map.copyOf(spearman);
       spearmanLoss = Map.copyOf(spearmanLoss);
       spearmanAveraged = Map.copyOf(spearmanAveraged);
+      spearmanRerouted = spearmanRerouted.clone();
     }
 
     /** The summed share of a weight source held by peers of {@code kind}. */
@@ -306,6 +311,7 @@ public final class LearningMarket {
       for (WeightSource w : WeightSource.values()) {
         weights.put(w, gated.weights(w, 0).toArray());
       }
+      double[][] rerouted = reroutedLeaveOneOut(gated, market.local, c, data, train);
       double[][] fisher = gated.fisher();
       // strong-top and copycat are peers 0 and 2 (trainPeers).
       double twins = fisher[0][2] / Math.sqrt(fisher[0][0] * fisher[2][2]);
@@ -321,6 +327,10 @@ public final class LearningMarket {
         spearmanLoss.put(w, rho.correlation(row, values.loss()));
         spearmanAveraged.put(w, rho.correlation(values.rows().get(w), value));
       });
+      double[] spearmanRerouted = {rho.correlation(rerouted[1], value),
+          rho.correlation(rerouted[0], value),
+          rho.correlation(values.reroutedAccuracy(), value),
+          rho.correlation(values.reroutedLoss(), value)};
 
       for (int e = 0; e < c.distillEpochs(); e++) {
         for (int[] b : batches(train, c.batch(), new SplittableRandom(c.seed() * 7 + e))) {
@@ -351,7 +361,7 @@ public final class LearningMarket {
       return new Result(c, List.copyOf(rows), gatedEval.accuracy(), denseEval.accuracy(),
           names.get(best), modelAccuracy[best], gatedEval.bytesReceived(),
           denseEval.bytesReceived(), gatedEval.bytesSent(), denseEval.bytesSent(), spearman,
-          spearmanLoss, spearmanAveraged, twins, studentAccuracy, speed[0], speed[1], speed[2], speed[3],
+          spearmanLoss, spearmanAveraged, twins, spearmanRerouted, studentAccuracy, speed[0], speed[1], speed[2], speed[3],
           (System.nanoTime() - start) / 1e9);
     }
   }
@@ -555,6 +565,8 @@ public final class LearningMarket {
     for (WeightSource w : WeightSource.values()) {
       rows.put(w, new double[n]);
     }
+    double[] reroutedLoss = new double[n];
+    double[] reroutedAccuracy = new double[n];
     for (int s = 0; s < c.valueSeeds(); s++) {
       long seed = c.seed() + 1000L * s;
       // Trained as the reported neuron is, less its student (which fills in where no peer
@@ -566,6 +578,11 @@ public final class LearningMarket {
           rows.get(w)[j] += row[j] / c.valueSeeds();
         }
       }
+      double[][] rerouted = reroutedLeaveOneOut(base, peers, c, data, train);
+      for (int j = 0; j < n; j++) {
+        reroutedLoss[j] += rerouted[0][j] / c.valueSeeds();
+        reroutedAccuracy[j] += rerouted[1][j] / c.valueSeeds();
+      }
       List<float[]> trained = parameters(base).stream().map(float[]::clone).toList();
       Evaluation full = retrained(peers, c, data, train, test, seed, trained);
       for (int j = 0; j < n; j++) {
@@ -576,14 +593,117 @@ public final class LearningMarket {
             s, j, 100 * without.accuracy(), 100 * full.accuracy()));
       }
     }
-    return new TrueValues(value, loss, rows);
+    return new TrueValues(value, loss, rows, reroutedAccuracy, reroutedLoss);
   }
 
   /**
-   * Each peer's true value in accuracy and in loss, and each source's weight row averaged over
-   * the neurons retrained to measure them.
+   * Each peer's true value in accuracy and in loss; each source's weight row, and the rerouted
+   * leave-one-out estimates, averaged over the neurons retrained to measure them.
    */
-  private record TrueValues(double[] accuracy, double[] loss, Map<WeightSource, double[]> rows) {}
+  private record TrueValues(double[] accuracy, double[] loss, Map<WeightSource, double[]> rows,
+      double[] reroutedAccuracy, double[] reroutedLoss) {}
+
+  /**
+   * An estimate of each peer's value that sees substitutes: on each of the neuron's own images,
+   * routed as in inference (top 2 of the gate's logits, no noise), the loss and the correctness
+   * with each of the two peers replaced by the gate's third choice, the one that would step in
+   * were that peer excluded, against those with both; failed answers are masked and the gate
+   * renormalised as the gate does. No retraining. It needs every image's third-choice answer,
+   * which the neuron does not ask for (the example asks every peer): it measures what a weight
+   * source asking one more peer per example could reach, not one the learner has.
+   *
+   * @return {loss gained, accuracy lost} per peer, averaged over the images
+   */
+  static double[][] reroutedLeaveOneOut(Learner neuron, List<Peer> peers, Config c,
+      FashionMnist data, int[] train) {
+    NoisyTopKGate gate = (NoisyTopKGate) neuron.gate();
+    float[] wg = gate.parameters().get(0).values();
+    float[] bg = gate.parameters().get(1).values();
+    int n = peers.size();
+    double[] loss = new double[n];
+    double[] acc = new double[n];
+    int total = 0;
+    for (int[] b : batches(train, c.batch(), new SplittableRandom(c.seed() * 13))) {
+      Tensor x = data.batch(b);
+      ForwardRequest req = new ForwardRequest(Modality.TENSOR, x);
+      int rows = b.length;
+      int[] labels = data.labels(b);
+      float[] h = new float[rows * n];
+      NnOps.denseForward(Learner.flatten(x).toFloatArray(), rows, PIXELS, wg, bg, n, h);
+      float[][] ans = new float[n][];
+      for (int j = 0; j < n; j++) {
+        ForwardResult r = peers.get(j).forward(req).join();
+        ans[j] = r.isSuccess() ? r.output().orElseThrow().toFloatArray() : null;
+      }
+      // Per image: the routed pair, then each with one of them replaced by the third choice.
+      float[] joined = new float[rows * 3 * CLASSES];
+      int[][] sets = new int[rows * 3][];
+      for (int r = 0; r < rows; r++) {
+        Integer[] order = new Integer[n];
+        for (int j = 0; j < n; j++) {
+          order[j] = j;
+        }
+        int rr = r;
+        Arrays.sort(order, (a, bb) -> Float.compare(h[rr * n + bb], h[rr * n + a]));
+        int s1 = order[0];
+        int s2 = order[1];
+        int s3 = order[2];
+        sets[r * 3] = new int[] {s1, s2};
+        sets[r * 3 + 1] = new int[] {s3, s2};
+        sets[r * 3 + 2] = new int[] {s1, s3};
+        for (int v = 0; v < 3; v++) {
+          int[] set = sets[r * 3 + v];
+          double max = Double.NEGATIVE_INFINITY;
+          for (int j : set) {
+            if (ans[j] != null) {
+              max = Math.max(max, h[r * n + j]);
+            }
+          }
+          double sum = 0;
+          for (int j : set) {
+            sum += ans[j] != null ? Math.exp(h[r * n + j] - max) : 0;
+          }
+          for (int j : set) {
+            if (ans[j] == null) {
+              continue;
+            }
+            double g = Math.exp(h[r * n + j] - max) / sum;
+            for (int e = 0; e < CLASSES; e++) {
+              joined[(r * 3 + v) * CLASSES + e] += (float) (g * ans[j][r * CLASSES + e]);
+            }
+          }
+        }
+      }
+      float[] logits = neuron.head().predict(joined, rows * 3);
+      for (int r = 0; r < rows; r++) {
+        double[] l = new double[3];
+        boolean[] ok = new boolean[3];
+        for (int v = 0; v < 3; v++) {
+          int o = (r * 3 + v) * CLASSES;
+          double max = Double.NEGATIVE_INFINITY;
+          for (int e = 0; e < CLASSES; e++) {
+            max = Math.max(max, logits[o + e]);
+          }
+          double sum = 0;
+          for (int e = 0; e < CLASSES; e++) {
+            sum += Math.exp(logits[o + e] - max);
+          }
+          l[v] = -(logits[o + labels[r]] - max - Math.log(sum));
+          ok[v] = NnOps.argmax(logits, r * 3 + v, CLASSES) == labels[r];
+        }
+        loss[sets[r * 3][0]] += l[1] - l[0];
+        loss[sets[r * 3][1]] += l[2] - l[0];
+        acc[sets[r * 3][0]] += (ok[0] ? 1 : 0) - (ok[1] ? 1 : 0);
+        acc[sets[r * 3][1]] += (ok[0] ? 1 : 0) - (ok[2] ? 1 : 0);
+      }
+      total += rows;
+    }
+    for (int j = 0; j < n; j++) {
+      loss[j] /= total;
+      acc[j] /= total;
+    }
+    return new double[][] {loss, acc};
+  }
 
   /** A copy of a trained neuron, trained on without the peers given, evaluated. */
   private static Evaluation retrained(List<Peer> peers, Config c, FashionMnist data, int[] train,
@@ -794,6 +914,11 @@ public final class LearningMarket {
     }
     row(s, "Fisher correlation of strong-top and copycat (reported neuron)",
         f3(r.twinCorrelation()));
+    double[] rr = r.spearmanRerouted();
+    row(s, "Spearman(rerouted leave-one-out, accuracy / loss, true value), not a source",
+        f3(rr[0]) + " / " + f3(rr[1]));
+    row(s, "... averaged over the " + c.valueSeeds() + " retrained neurons",
+        f3(rr[2]) + " / " + f3(rr[3]));
     for (WeightSource w : WeightSource.values()) {
       String name = label(w);
       row(s, "noise peers' weight (" + name + "), total / largest", String.format(Locale.ROOT,
