@@ -680,15 +680,8 @@ public final class LearningMarket {
         boolean[] ok = new boolean[3];
         for (int v = 0; v < 3; v++) {
           int o = (r * 3 + v) * CLASSES;
-          double max = Double.NEGATIVE_INFINITY;
-          for (int e = 0; e < CLASSES; e++) {
-            max = Math.max(max, logits[o + e]);
-          }
-          double sum = 0;
-          for (int e = 0; e < CLASSES; e++) {
-            sum += Math.exp(logits[o + e] - max);
-          }
-          l[v] = -(logits[o + labels[r]] - max - Math.log(sum));
+          l[v] = NnOps.softmaxCrossEntropy(Arrays.copyOfRange(logits, o, o + CLASSES), 1, CLASSES,
+              new int[] {labels[r]}, null);
           ok[v] = NnOps.argmax(logits, r * 3 + v, CLASSES) == labels[r];
         }
         loss[sets[r * 3][0]] += l[1] - l[0];
