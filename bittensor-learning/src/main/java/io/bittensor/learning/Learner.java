@@ -10,6 +10,7 @@ import io.bittensor.core.PeerCall;
 import io.bittensor.core.PeerGradient;
 import io.bittensor.core.Tensor;
 import io.bittensor.incentive.PeerVector;
+import io.bittensor.learning.internal.BrainSurgeon;
 import io.bittensor.learning.internal.Checks;
 import io.bittensor.learning.internal.Rows;
 import java.time.Duration;
@@ -27,7 +28,7 @@ import java.util.function.Function;
  * head to the joined answer {@code G(x)}, computes the cross-entropy against the labels,
  * back-propagates into the head and the gate, and sends each peer it asked the gradient for its
  * answer. Meanwhile it learns what each peer is worth: its weight row, from the gate's
- * importance or from the pruning score.
+ * importance or from a pruning score (see {@link WeightSource}).
  *
  * <pre>{@code
  * Learner learner = Learner.builder()
@@ -55,6 +56,12 @@ import java.util.function.Function;
  * <p>Not thread-safe: one thread trains and evaluates a learner.
  */
 public final class Learner {
+  /**
+   * The relative damping of the Fisher matrix's diagonal in {@link #compensatedPruningScores()}:
+   * enough for a stable solve when peers answer exactly alike, small against every score.
+   */
+  public static final double COMPENSATION_DAMPING = 1e-3;
+
   private final GatingLayer gate;
   private final TrainableMlp head;
   private final Adam adam;
@@ -63,8 +70,10 @@ public final class Learner {
   private final boolean sendGradients;
   private final Distiller distiller;
   private final double decay;
-  private final double[] pruning;
-  private long pruningBatches;
+  private final int peers;
+  /** The moving average of E[d d^T], d_j = dL/d(alpha_j): the peers' empirical Fisher, n x n. */
+  private final double[] fisher;
+  private long fisherBatches;
 
   private Learner(Builder b) {
     this.gate = b.gate;
@@ -75,7 +84,8 @@ public final class Learner {
     this.sendGradients = b.sendGradients;
     this.distiller = b.distiller;
     this.decay = b.scoreDecay;
-    this.pruning = new double[gate.peers().size()];
+    this.peers = gate.peers().size();
+    this.fisher = new double[peers * peers];
   }
 
   /** A builder; {@link Builder#gate} and {@link Builder#head} are required. */
@@ -117,7 +127,7 @@ public final class Learner {
     int correct = correct(logits, rows, labels);
     float[] dJoined = head.backward(dLogits, true);
     List<PeerGradient> grads = gate.backward(gated, Tensor.ofFloats(dJoined, shape));
-    accumulatePruning(gated, grads, rows);
+    accumulateFisher(gated, grads, rows);
     double balance = gate instanceof NoisyTopKGate g ? g.balanceLoss() : 0;
     gate.step();
     adam.step();
@@ -203,18 +213,60 @@ public final class Learner {
    * Each peer's pruning score: the moving average over training batches of {@code 1/2
    * mean_x (dL/df_j(x) . f_j(x))^2}, the expected increase in the loss per example were its
    * answers removed, with the empirical Fisher standing in for the Hessian (per-example
-   * gradients). A peer not asked, or failing, adds 0 for that example.
+   * gradients). A peer not asked, or failing, adds 0 for that example. The diagonal of {@link
+   * #fisher()}, halved.
    *
    * @return a new array, one score per peer, in nats
    */
   public double[] pruningScores() {
-    double[] out = new double[pruning.length];
-    if (pruningBatches == 0) {
+    double[][] f = fisher();
+    double[] out = new double[peers];
+    for (int j = 0; j < peers; j++) {
+      out[j] = f[j][j] / 2;
+    }
+    return out;
+  }
+
+  /**
+   * Each peer's compensated pruning score: the expected increase in the loss per example were its
+   * answers removed and the other peers' contributions re-weighted to make up for it as well as
+   * they can (Optimal Brain Surgeon, Hassibi and Stork 1993), {@code 1 / (2 [A^-1]_jj)} with
+   * {@code A} the {@link #fisher()} matrix damped by {@value #COMPENSATION_DAMPING} times its
+   * diagonal. Peers that answer alike make {@code A} nearly singular along their difference, so
+   * each of them costs little to remove: what one answers, the other still does. Without
+   * correlations it is the {@link #pruningScores()} (times {@code 1 + }{@value
+   * #COMPENSATION_DAMPING}).
+   *
+   * @return a new array, one score per peer, in nats
+   */
+  public double[] compensatedPruningScores() {
+    double[][] f = fisher();
+    double[] flat = new double[peers * peers];
+    for (int j = 0; j < peers; j++) {
+      System.arraycopy(f[j], 0, flat, j * peers, peers);
+    }
+    return BrainSurgeon.removalCosts(flat, peers, COMPENSATION_DAMPING);
+  }
+
+  /**
+   * The peers' empirical Fisher matrix: with a multiplier {@code alpha_j} (nominally 1) on each
+   * peer's part of the joined answer, {@code d_j(x) = dL_x/d(alpha_j) = g_j(x) dL_x/dG(x) .
+   * f_j(x)} for the loss {@code L_x} of example {@code x}, and the matrix is the moving average
+   * over training batches (decay {@link Builder#scoreDecay}, bias-corrected) of {@code
+   * mean_x d(x) d(x)^T}. A peer not asked, or failing, has {@code d_j(x) = 0}.
+   *
+   * @return a new {@code [peers][peers]} array; all zeros before the first training step
+   */
+  public double[][] fisher() {
+    double[][] out = new double[peers][peers];
+    if (fisherBatches == 0) {
       return out;
     }
-    double correction = 1 - Math.pow(decay, pruningBatches);
-    for (int j = 0; j < out.length; j++) {
-      out[j] = pruning[j] / correction;
+    double correction = 1 - Math.pow(decay, fisherBatches);
+    for (int j = 0; j < peers; j++) {
+      for (int k = 0; k < peers; k++) {
+        out[j][k] = fisher[j * peers + k] / correction;
+      }
     }
     return out;
   }
@@ -231,7 +283,11 @@ public final class Learner {
    */
   public PeerVector weights(WeightSource source, int minAllowedWeights) {
     Objects.requireNonNull(source, "source");
-    double[] s = source == WeightSource.GATE_IMPORTANCE ? importance() : pruningScores();
+    double[] s = switch (source) {
+      case GATE_IMPORTANCE -> importance();
+      case PRUNING_SCORE -> pruningScores();
+      case COMPENSATED_PRUNING_SCORE -> compensatedPruningScores();
+    };
     return PeerVector.of(weightRow(s, minAllowedWeights));
   }
 
@@ -306,8 +362,9 @@ public final class Learner {
     return Objects.requireNonNull(context.apply(request.input()), "the context function's result");
   }
 
-  private void accumulatePruning(Gated gated, List<PeerGradient> grads, int rows) {
-    double[] batch = new double[pruning.length];
+  private void accumulateFisher(Gated gated, List<PeerGradient> grads, int rows) {
+    int batch = gated.gates().length;
+    double[] d = new double[batch * peers];
     List<PeerCall> calls = gated.calls();
     for (PeerGradient pg : grads) {
       PeerCall call = null;
@@ -319,22 +376,32 @@ public final class Learner {
       }
       float[] f = call.result().output().toFloatArray();
       float[] g = pg.gradient().toFloatArray();
-      int m = f.length / pg.rows().length;
-      double sum = 0;
-      for (int r = 0; r < pg.rows().length; r++) {
+      int[] at = pg.rows();
+      int m = f.length / at.length;
+      for (int r = 0; r < at.length; r++) {
         double dot = 0;
         for (int e = 0; e < m; e++) {
           dot += (double) g[r * m + e] * f[r * m + e];
         }
         // The gradient is of the batch's mean loss: times rows, the example's own.
-        dot *= rows;
-        sum += dot * dot;
+        d[at[r] * peers + pg.peer()] = dot * rows;
       }
-      batch[pg.peer()] = sum / (2.0 * rows);
     }
-    pruningBatches++;
-    for (int j = 0; j < pruning.length; j++) {
-      pruning[j] = decay * pruning[j] + (1 - decay) * batch[j];
+    double[] sum = new double[peers * peers];
+    for (int b = 0; b < batch; b++) {
+      int o = b * peers;
+      for (int j = 0; j < peers; j++) {
+        if (d[o + j] == 0) {
+          continue;
+        }
+        for (int k = 0; k < peers; k++) {
+          sum[j * peers + k] += d[o + j] * d[o + k];
+        }
+      }
+    }
+    fisherBatches++;
+    for (int i = 0; i < fisher.length; i++) {
+      fisher[i] = decay * fisher[i] + (1 - decay) * (sum[i] / rows);
     }
   }
 
@@ -532,8 +599,8 @@ public final class Learner {
     }
 
     /**
-     * The decay per training batch of the pruning scores' moving average, in [0, 1) (default
-     * 0.98).
+     * The decay per training batch of the moving average behind the pruning scores (the {@link
+     * Learner#fisher()} matrix), in [0, 1) (default 0.98).
      *
      * @throws IllegalArgumentException if outside [0, 1)
      */

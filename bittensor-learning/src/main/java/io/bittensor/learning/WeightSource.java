@@ -16,7 +16,16 @@ public enum WeightSource {
   /**
    * The pruning score: the expected increase in loss were the peer's answers removed, {@code
    * 1/2 E[(dL/df_j . f_j)^2]}, the second-order estimate with the empirical Fisher (squared
-   * gradients) standing in for the Hessian. The paper's principled score.
+   * gradients) standing in for the Hessian. The paper's principled score, as it writes it: the
+   * peer's answers removed and everything else held as it is.
    */
-  PRUNING_SCORE
+  PRUNING_SCORE,
+  /**
+   * The compensated pruning score: the expected increase in loss were the peer's answers removed
+   * and the other peers re-weighted to make up for it (Optimal Brain Surgeon, Hassibi and Stork
+   * 1993), from the same empirical Fisher matrix over the peers. Peers that answer alike each
+   * score little, as what one answers the other still does; a peer no other can stand in for
+   * keeps its {@link #PRUNING_SCORE}. See {@link Learner#compensatedPruningScores()}.
+   */
+  COMPENSATED_PRUNING_SCORE
 }

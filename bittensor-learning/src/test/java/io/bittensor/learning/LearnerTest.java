@@ -203,4 +203,88 @@ class LearnerTest {
     assertThrows(IllegalStateException.class, () -> l.evaluateOffline(req, new int[4]));
     assertThrows(IllegalStateException.class, () -> Learner.builder().build());
   }
+
+  /** Three peers asked for every example, without noise: the twins answer exactly alike. */
+  private static Learner denseLearner(List<FnPeer> peers, long seed) {
+    return Learner.builder()
+        .gate(NoisyTopKGate.builder().peers(peers).k(peers.size()).noise(false)
+            .importanceWeight(0).contextDim(RoutingTask.IN).outputDim(RoutingTask.CLASSES)
+            .learningRate(0.01).seed(seed).build())
+        .head(TrainableMlp.random(new int[] {4, 16, 4}, Mlp.Activation.RELU, seed))
+        .learningRate(0.01)
+        .timeout(Duration.ofSeconds(5))
+        .build();
+  }
+
+  private static List<FnPeer> twinsAndOne(double[] scale) {
+    var twin = TestPeers.projection(RoutingTask.IN, RoutingTask.CLASSES, 21);
+    var other = TestPeers.projection(RoutingTask.IN, RoutingTask.CLASSES, 22);
+    List<FnPeer> peers = new ArrayList<>();
+    for (int j = 0; j < 3; j++) {
+      var fn = j < 2 ? twin : other;
+      double s = scale[j];
+      peers.add(new FnPeer(RoutingTask.CLASSES, x -> {
+        float[] y = fn.apply(x);
+        for (int i = 0; i < y.length; i++) {
+          y[i] *= (float) s;
+        }
+        return y;
+      }));
+    }
+    return peers;
+  }
+
+  @Test
+  void theFisherIsTheOuterProductOfTheLossGradientsInEachPeersMultiplier() {
+    // One example: after one step the matrix is d d^T, d_j = dL/d(alpha_j), and scaling peer j's
+    // answer by 1 + h is moving its multiplier alpha_j to 1 + h.
+    RoutingTask task = new RoutingTask(30, 0);
+    Tensor x = TestPeers.batch(new Random(31), 1, RoutingTask.IN);
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR, x);
+    int[] labels = task.labels(x);
+    Learner l = denseLearner(twinsAndOne(new double[] {1, 1, 1}), 32);
+    l.train(req, labels);
+    double[][] f = l.fisher();
+    // The loss is computed in floats: a step of 1e-2 keeps rounding well under the tolerance.
+    double h = 1e-2;
+    double[] d = new double[3];
+    for (int j = 0; j < 3; j++) {
+      double[] up = {1, 1, 1};
+      double[] down = {1, 1, 1};
+      up[j] += h;
+      down[j] -= h;
+      double lossUp = denseLearner(twinsAndOne(up), 32).evaluate(req, labels).loss();
+      double lossDown = denseLearner(twinsAndOne(down), 32).evaluate(req, labels).loss();
+      d[j] = (lossUp - lossDown) / (2 * h);
+    }
+    assertTrue(Math.abs(d[2]) > 1e-3, "a gradient worth checking: " + d[2]);
+    for (int j = 0; j < 3; j++) {
+      for (int k = 0; k < 3; k++) {
+        assertEquals(d[j] * d[k], f[j][k], 1e-2 * Math.abs(d[j] * d[k]) + 1e-8,
+            "fisher[" + j + "][" + k + "]");
+      }
+      assertEquals(f[j][j] / 2, l.pruningScores()[j], 1e-15);
+    }
+  }
+
+  @Test
+  void twinsEachScoreLittleWhenCompensatedWhileTheUniquePeerKeepsItsScore() {
+    List<FnPeer> peers = twinsAndOne(new double[] {1, 1, 1});
+    RoutingTask task = new RoutingTask(33, 0);
+    Learner l = denseLearner(peers, 34);
+    train(l, task, 60, 35);
+    double[] plain = l.pruningScores();
+    double[] compensated = l.compensatedPruningScores();
+    assertEquals(plain[0], plain[1], 1e-12 * plain[0], "the twins look alike to the plain score");
+    assertTrue(plain[0] > 0.2 * plain[2], "and each is credited in full: " + plain[0] + " vs "
+        + plain[2]);
+    for (int j = 0; j < 2; j++) {
+      assertTrue(compensated[j] < 0.01 * plain[j], "twin " + j + ": " + compensated[j]
+          + ", plain " + plain[j]);
+    }
+    assertTrue(compensated[2] > 0.5 * plain[2] && compensated[2] <= plain[2] * 1.001,
+        "the unique peer keeps its score: " + compensated[2] + ", plain " + plain[2]);
+    PeerVector row = l.weights(WeightSource.COMPENSATED_PRUNING_SCORE, 0);
+    assertTrue(row.get(2) > 0.9, "the unique peer holds the row: " + row);
+  }
 }

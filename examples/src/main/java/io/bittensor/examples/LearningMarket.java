@@ -30,8 +30,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import org.apache.commons.math3.stat.correlation.SpearmansCorrelation;
@@ -117,7 +119,7 @@ public final class LearningMarket {
       int retrainEpochs, int distillEpochs, double flakyRate, boolean flakyHangs, Duration timeout, boolean loopback) {
     /** The full market of {@code docs/learning.md}. */
     public static Config full() {
-      return new Config("full", 2026, 6000, 2000, 2000, 1500, 64, 400, 60, 600, 15, 15, 50, 4,
+      return new Config("full", 2026, 6000, 2000, 2000, 1500, 64, 400, 60, 600, 15, 15, 50, 32,
           5, 30, 0.5, false, Duration.ofSeconds(2), true);
     }
 
@@ -126,6 +128,16 @@ public final class LearningMarket {
       return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
           mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
           valueSeeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, on);
+    }
+
+    /** This run with {@code seeds} retraining seeds averaged in each peer's true value. */
+    public Config withValueSeeds(int seeds) {
+      if (seeds < 1) {
+        throw new IllegalArgumentException("valueSeeds must be >= 1, was " + seeds);
+      }
+      return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
+          mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
+          seeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, loopback);
     }
 
     /** The same market, smaller and faster, for the default test suite. */
@@ -146,11 +158,21 @@ public final class LearningMarket {
    * @param modelAccuracy its own model's held-out accuracy (argmax of its answer)
    * @param importance its share of the gate importance weight row
    * @param pruning its share of the pruning score weight row
+   * @param compensated its share of the compensated pruning score weight row
    * @param trueValue held-out accuracy lost (fraction) when it is removed and the neuron retrained
    * @param lossValue held-out cross-entropy gained (nats per image) in the same retrainings
    */
   public record PeerRow(String name, Kind kind, double modelAccuracy, double importance,
-      double pruning, double trueValue, double lossValue) {}
+      double pruning, double compensated, double trueValue, double lossValue) {
+    /** Its share of the weight row from {@code source}. */
+    public double weight(WeightSource source) {
+      return switch (source) {
+        case GATE_IMPORTANCE -> importance;
+        case PRUNING_SCORE -> pruning;
+        case COMPENSATED_PRUNING_SCORE -> compensated;
+      };
+    }
+  }
 
   /**
    * The measurements of a run.
@@ -165,10 +187,15 @@ public final class LearningMarket {
    * @param denseBytesReceived the same, dense
    * @param gatedBytesSent input bytes sent, top-2
    * @param denseBytesSent input bytes sent, dense
-   * @param spearmanImportance Spearman(gate importance, true value)
-   * @param spearmanPruning Spearman(pruning score, true value)
-   * @param spearmanImportanceLoss Spearman(gate importance, loss value)
-   * @param spearmanPruningLoss Spearman(pruning score, loss value)
+   * @param spearman Spearman(weight, true value) for each weight source
+   * @param spearmanLoss Spearman(weight, loss value) for each weight source
+   * @param spearmanAveraged Spearman(weight row averaged over the neurons the true value
+   *     retrains, true value) for each weight source
+   * @param twinCorrelation the correlation of strong-top's and copycat's entries of the reported
+   *     neuron's Fisher matrix ({@link Learner#fisher()}): how often the two are asked together
+   * @param spearmanRerouted Spearman(rerouted leave-one-out estimate, true value), not a weight
+   *     source (see {@code reroutedLeaveOneOut}): {accuracy lost, loss gained} on the reported
+   *     neuron, then both averaged over the retrained neurons
    * @param studentAccuracy the student's held-out accuracy, through the neuron's head, served as an
    *     OnnxPeer
    * @param studentOneMicros median time for one image: the student OnnxPeer and the head
@@ -180,21 +207,30 @@ public final class LearningMarket {
   public record Result(Config config, List<PeerRow> peers, double gatedAccuracy,
       double denseAccuracy, String bestSingle, double bestSingleAccuracy, long gatedBytesReceived,
       long denseBytesReceived, long gatedBytesSent, long denseBytesSent,
-      double spearmanImportance, double spearmanPruning, double spearmanImportanceLoss,
-      double spearmanPruningLoss, double studentAccuracy,
+      Map<WeightSource, Double> spearman, Map<WeightSource, Double> spearmanLoss,
+      Map<WeightSource, Double> spearmanAveraged, double twinCorrelation,
+      double[] spearmanRerouted, double studentAccuracy,
       double studentOneMicros, double networkOneMicros, double studentBatchMicros,
       double networkBatchMicros, double seconds) {
+    /** Copies the maps. */
+    public Result {
+      spearman = Map.copyOf(spearman);
+      spearmanLoss = Map.copyOf(spearmanLoss);
+      spearmanAveraged = Map.copyOf(spearmanAveraged);
+      spearmanRerouted = spearmanRerouted.clone();
+    }
+
     /** The summed share of a weight source held by peers of {@code kind}. */
     public double share(Kind kind, WeightSource source) {
       return peers.stream().filter(p -> p.kind() == kind)
-          .mapToDouble(p -> source == WeightSource.GATE_IMPORTANCE ? p.importance() : p.pruning())
+          .mapToDouble(p -> p.weight(source))
           .sum();
     }
 
     /** The largest share one peer of {@code kind} holds. */
     public double maxShare(Kind kind, WeightSource source) {
       return peers.stream().filter(p -> p.kind() == kind)
-          .mapToDouble(p -> source == WeightSource.GATE_IMPORTANCE ? p.importance() : p.pruning())
+          .mapToDouble(p -> p.weight(source))
           .max().orElse(0);
     }
 
@@ -207,12 +243,17 @@ public final class LearningMarket {
   /**
    * Runs the market: {@code full} (default) or {@code reduced}; writes {@code learning.md} (the
    * tables), {@code learning-peers.csv} and {@code learning-weights.png} to the folder given
-   * (default {@code target/learning-market}).
+   * (default {@code target/learning-market}). Options after the folder: {@code loopback} or
+   * {@code in-process} (the transport), {@code value-seeds=N} (seeds averaged in a true value).
    */
   public static void main(String[] args) throws Exception {
     Config c = args.length > 0 && args[0].equals("reduced") ? Config.reduced() : Config.full();
-    if (args.length > 2) {
-      c = c.withLoopback(args[2].equals("loopback"));
+    for (int i = 2; i < args.length; i++) {
+      if (args[i].startsWith("value-seeds=")) {
+        c = c.withValueSeeds(Integer.parseInt(args[i].substring("value-seeds=".length())));
+      } else {
+        c = c.withLoopback(args[i].equals("loopback"));
+      }
     }
     Path out = Path.of(args.length > 1 ? args[1] : "target/learning-market");
     long t0 = System.nanoTime();
@@ -266,14 +307,30 @@ public final class LearningMarket {
       progress.accept(String.format(Locale.ROOT, "dense: %.1f%%, %d bytes received",
           100 * denseEval.accuracy(), denseEval.bytesReceived()));
 
-      double[] importance = gated.weights(WeightSource.GATE_IMPORTANCE, 0).toArray();
-      double[] pruning = gated.weights(WeightSource.PRUNING_SCORE, 0).toArray();
+      Map<WeightSource, double[]> weights = new EnumMap<>(WeightSource.class);
+      for (WeightSource w : WeightSource.values()) {
+        weights.put(w, gated.weights(w, 0).toArray());
+      }
+      double[][] rerouted = reroutedLeaveOneOut(gated, market.local, c, data, train);
+      double[][] fisher = gated.fisher();
+      // strong-top and copycat are peers 0 and 2 (trainPeers).
+      double twins = fisher[0][2] / Math.sqrt(fisher[0][0] * fisher[2][2]);
       // Retrained in process: the same servers and answers without the sockets' time.
-      double[][] values = trueValues(market.local, c, data, train, test, progress);
-      double[] value = values[0];
+      TrueValues values = trueValues(market.local, c, data, train, test, progress);
+      double[] value = values.accuracy();
       SpearmansCorrelation rho = new SpearmansCorrelation();
-      double rhoImportance = rho.correlation(importance, value);
-      double rhoPruning = rho.correlation(pruning, value);
+      Map<WeightSource, Double> spearman = new EnumMap<>(WeightSource.class);
+      Map<WeightSource, Double> spearmanLoss = new EnumMap<>(WeightSource.class);
+      Map<WeightSource, Double> spearmanAveraged = new EnumMap<>(WeightSource.class);
+      weights.forEach((w, row) -> {
+        spearman.put(w, rho.correlation(row, value));
+        spearmanLoss.put(w, rho.correlation(row, values.loss()));
+        spearmanAveraged.put(w, rho.correlation(values.rows().get(w), value));
+      });
+      double[] spearmanRerouted = {rho.correlation(rerouted[1], value),
+          rho.correlation(rerouted[0], value),
+          rho.correlation(values.reroutedAccuracy(), value),
+          rho.correlation(values.reroutedLoss(), value)};
 
       for (int e = 0; e < c.distillEpochs(); e++) {
         for (int[] b : batches(train, c.batch(), new SplittableRandom(c.seed() * 7 + e))) {
@@ -296,15 +353,15 @@ public final class LearningMarket {
       List<PeerRow> rows = new ArrayList<>();
       int best = 0;
       for (int j = 0; j < n; j++) {
-        rows.add(new PeerRow(names.get(j), kinds.get(j), modelAccuracy[j], importance[j],
-            pruning[j], value[j], values[1][j]));
+        rows.add(new PeerRow(names.get(j), kinds.get(j), modelAccuracy[j],
+            weights.get(WeightSource.GATE_IMPORTANCE)[j], weights.get(WeightSource.PRUNING_SCORE)[j],
+            weights.get(WeightSource.COMPENSATED_PRUNING_SCORE)[j], value[j], values.loss()[j]));
         best = modelAccuracy[j] > modelAccuracy[best] ? j : best;
       }
       return new Result(c, List.copyOf(rows), gatedEval.accuracy(), denseEval.accuracy(),
           names.get(best), modelAccuracy[best], gatedEval.bytesReceived(),
-          denseEval.bytesReceived(), gatedEval.bytesSent(), denseEval.bytesSent(), rhoImportance,
-          rhoPruning, rho.correlation(importance, values[1]), rho.correlation(pruning, values[1]),
-          studentAccuracy, speed[0], speed[1], speed[2], speed[3],
+          denseEval.bytesReceived(), gatedEval.bytesSent(), denseEval.bytesSent(), spearman,
+          spearmanLoss, spearmanAveraged, twins, spearmanRerouted, studentAccuracy, speed[0], speed[1], speed[2], speed[3],
           (System.nanoTime() - start) / 1e9);
     }
   }
@@ -499,16 +556,33 @@ public final class LearningMarket {
    * 0. Retraining from scratch instead adds the spread between whole training runs, about a
    * point of accuracy here, more than most peers are worth (see {@code docs/learning.md}).
    */
-  private static double[][] trueValues(List<Peer> peers, Config c, FashionMnist data,
+  private static TrueValues trueValues(List<Peer> peers, Config c, FashionMnist data,
       int[] train, int[] test, Consumer<String> progress) {
     int n = peers.size();
     double[] value = new double[n];
     double[] loss = new double[n];
+    Map<WeightSource, double[]> rows = new EnumMap<>(WeightSource.class);
+    for (WeightSource w : WeightSource.values()) {
+      rows.put(w, new double[n]);
+    }
+    double[] reroutedLoss = new double[n];
+    double[] reroutedAccuracy = new double[n];
     for (int s = 0; s < c.valueSeeds(); s++) {
       long seed = c.seed() + 1000L * s;
       // Trained as the reported neuron is, less its student (which fills in where no peer
       // answered and would make the copies differ from it).
       Learner base = trainNeuron(peers, c, data, train, 2, true, seed, null);
+      for (WeightSource w : WeightSource.values()) {
+        double[] row = base.weights(w, 0).toArray();
+        for (int j = 0; j < n; j++) {
+          rows.get(w)[j] += row[j] / c.valueSeeds();
+        }
+      }
+      double[][] rerouted = reroutedLeaveOneOut(base, peers, c, data, train);
+      for (int j = 0; j < n; j++) {
+        reroutedLoss[j] += rerouted[0][j] / c.valueSeeds();
+        reroutedAccuracy[j] += rerouted[1][j] / c.valueSeeds();
+      }
       List<float[]> trained = parameters(base).stream().map(float[]::clone).toList();
       Evaluation full = retrained(peers, c, data, train, test, seed, trained);
       for (int j = 0; j < n; j++) {
@@ -519,7 +593,109 @@ public final class LearningMarket {
             s, j, 100 * without.accuracy(), 100 * full.accuracy()));
       }
     }
-    return new double[][] {value, loss};
+    return new TrueValues(value, loss, rows, reroutedAccuracy, reroutedLoss);
+  }
+
+  /**
+   * Each peer's true value in accuracy and in loss; each source's weight row, and the rerouted
+   * leave-one-out estimates, averaged over the neurons retrained to measure them.
+   */
+  private record TrueValues(double[] accuracy, double[] loss, Map<WeightSource, double[]> rows,
+      double[] reroutedAccuracy, double[] reroutedLoss) {}
+
+  /**
+   * An estimate of each peer's value that sees substitutes: on each of the neuron's own images,
+   * routed as in inference (top 2 of the gate's logits, no noise), the loss and the correctness
+   * with each of the two peers replaced by the gate's third choice, the one that would step in
+   * were that peer excluded, against those with both; failed answers are masked and the gate
+   * renormalised as the gate does. No retraining. It needs every image's third-choice answer,
+   * which the neuron does not ask for (the example asks every peer): it measures what a weight
+   * source asking one more peer per example could reach, not one the learner has.
+   *
+   * @return {loss gained, accuracy lost} per peer, averaged over the images
+   */
+  static double[][] reroutedLeaveOneOut(Learner neuron, List<Peer> peers, Config c,
+      FashionMnist data, int[] train) {
+    NoisyTopKGate gate = (NoisyTopKGate) neuron.gate();
+    float[] wg = gate.parameters().get(0).values();
+    float[] bg = gate.parameters().get(1).values();
+    int n = peers.size();
+    double[] loss = new double[n];
+    double[] acc = new double[n];
+    int total = 0;
+    for (int[] b : batches(train, c.batch(), new SplittableRandom(c.seed() * 13))) {
+      Tensor x = data.batch(b);
+      ForwardRequest req = new ForwardRequest(Modality.TENSOR, x);
+      int rows = b.length;
+      int[] labels = data.labels(b);
+      float[] h = new float[rows * n];
+      NnOps.denseForward(Learner.flatten(x).toFloatArray(), rows, PIXELS, wg, bg, n, h);
+      float[][] ans = new float[n][];
+      for (int j = 0; j < n; j++) {
+        ForwardResult r = peers.get(j).forward(req).join();
+        ans[j] = r.isSuccess() ? r.output().orElseThrow().toFloatArray() : null;
+      }
+      // Per image: the routed pair, then each with one of them replaced by the third choice.
+      float[] joined = new float[rows * 3 * CLASSES];
+      int[][] sets = new int[rows * 3][];
+      for (int r = 0; r < rows; r++) {
+        Integer[] order = new Integer[n];
+        for (int j = 0; j < n; j++) {
+          order[j] = j;
+        }
+        int rr = r;
+        Arrays.sort(order, (a, bb) -> Float.compare(h[rr * n + bb], h[rr * n + a]));
+        int s1 = order[0];
+        int s2 = order[1];
+        int s3 = order[2];
+        sets[r * 3] = new int[] {s1, s2};
+        sets[r * 3 + 1] = new int[] {s3, s2};
+        sets[r * 3 + 2] = new int[] {s1, s3};
+        for (int v = 0; v < 3; v++) {
+          int[] set = sets[r * 3 + v];
+          double max = Double.NEGATIVE_INFINITY;
+          for (int j : set) {
+            if (ans[j] != null) {
+              max = Math.max(max, h[r * n + j]);
+            }
+          }
+          double sum = 0;
+          for (int j : set) {
+            sum += ans[j] != null ? Math.exp(h[r * n + j] - max) : 0;
+          }
+          for (int j : set) {
+            if (ans[j] == null) {
+              continue;
+            }
+            double g = Math.exp(h[r * n + j] - max) / sum;
+            for (int e = 0; e < CLASSES; e++) {
+              joined[(r * 3 + v) * CLASSES + e] += (float) (g * ans[j][r * CLASSES + e]);
+            }
+          }
+        }
+      }
+      float[] logits = neuron.head().predict(joined, rows * 3);
+      for (int r = 0; r < rows; r++) {
+        double[] l = new double[3];
+        boolean[] ok = new boolean[3];
+        for (int v = 0; v < 3; v++) {
+          int o = (r * 3 + v) * CLASSES;
+          l[v] = NnOps.softmaxCrossEntropy(Arrays.copyOfRange(logits, o, o + CLASSES), 1, CLASSES,
+              new int[] {labels[r]}, null);
+          ok[v] = NnOps.argmax(logits, r * 3 + v, CLASSES) == labels[r];
+        }
+        loss[sets[r * 3][0]] += l[1] - l[0];
+        loss[sets[r * 3][1]] += l[2] - l[0];
+        acc[sets[r * 3][0]] += (ok[0] ? 1 : 0) - (ok[1] ? 1 : 0);
+        acc[sets[r * 3][1]] += (ok[0] ? 1 : 0) - (ok[2] ? 1 : 0);
+      }
+      total += rows;
+    }
+    for (int j = 0; j < n; j++) {
+      loss[j] /= total;
+      acc[j] /= total;
+    }
+    return new double[][] {loss, acc};
   }
 
   /** A copy of a trained neuron, trained on without the peers given, evaluated. */
@@ -700,14 +876,15 @@ public final class LearningMarket {
         + " held-out images, seed %d, %d retraining seed(s) per true value; %.0f s.%n%n",
         c.name(), c.poolSize(), c.trainSize(), c.testSize(), c.seed(), c.valueSeeds(),
         r.seconds()));
-    s.append("| peer | kind | own accuracy | gate importance | pruning score | true value"
-        + " (accuracy) | loss value |\n");
-    s.append("|---|---|---:|---:|---:|---:|---:|\n");
+    s.append("| peer | kind | own accuracy | gate importance | pruning score | compensated"
+        + " pruning score | true value (accuracy) | loss value |\n");
+    s.append("|---|---|---:|---:|---:|---:|---:|---:|\n");
     for (PeerRow p : r.peers()) {
       s.append(String.format(Locale.ROOT,
-          "| %s | %s | %.1f%% | %.2f%% | %.2f%% | %+.2f pts | %+.4f nats |%n",
+          "| %s | %s | %.1f%% | %.2f%% | %.2f%% | %.2f%% | %+.2f pts | %+.4f nats |%n",
           p.name(), p.kind().name().toLowerCase(Locale.ROOT), 100 * p.modelAccuracy(),
-          100 * p.importance(), 100 * p.pruning(), 100 * p.trueValue(), p.lossValue()));
+          100 * p.importance(), 100 * p.pruning(), 100 * p.compensated(), 100 * p.trueValue(),
+          p.lossValue()));
     }
     s.append("\n| measure | value |\n|---|---|\n");
     row(s, "gated network, top-2 of 12", pct(r.gatedAccuracy()));
@@ -718,12 +895,25 @@ public final class LearningMarket {
         100 * r.bytesSaved()));
     row(s, "input bytes sent, top-2 / dense", String.format(Locale.ROOT, "%,d / %,d",
         r.gatedBytesSent(), r.denseBytesSent()));
-    row(s, "Spearman(gate importance, true value)", f3(r.spearmanImportance()));
-    row(s, "Spearman(pruning score, true value)", f3(r.spearmanPruning()));
-    row(s, "Spearman(gate importance, loss value)", f3(r.spearmanImportanceLoss()));
-    row(s, "Spearman(pruning score, loss value)", f3(r.spearmanPruningLoss()));
     for (WeightSource w : WeightSource.values()) {
-      String name = w == WeightSource.GATE_IMPORTANCE ? "importance" : "pruning";
+      row(s, "Spearman(" + label(w) + ", true value)", f3(r.spearman().get(w)));
+    }
+    for (WeightSource w : WeightSource.values()) {
+      row(s, "Spearman(" + label(w) + ", loss value)", f3(r.spearmanLoss().get(w)));
+    }
+    for (WeightSource w : WeightSource.values()) {
+      row(s, "Spearman(" + label(w) + " averaged over the " + c.valueSeeds()
+          + " retrained neurons, true value)", f3(r.spearmanAveraged().get(w)));
+    }
+    row(s, "Fisher correlation of strong-top and copycat (reported neuron)",
+        f3(r.twinCorrelation()));
+    double[] rr = r.spearmanRerouted();
+    row(s, "Spearman(rerouted leave-one-out, accuracy / loss, true value), not a source",
+        f3(rr[0]) + " / " + f3(rr[1]));
+    row(s, "... averaged over the " + c.valueSeeds() + " retrained neurons",
+        f3(rr[2]) + " / " + f3(rr[3]));
+    for (WeightSource w : WeightSource.values()) {
+      String name = label(w);
       row(s, "noise peers' weight (" + name + "), total / largest", String.format(Locale.ROOT,
           "%.2f%% / %.2f%%", 100 * r.share(Kind.NOISE, w), 100 * r.maxShare(Kind.NOISE, w)));
       row(s, "niche vs weak weight (" + name + "), per peer", String.format(Locale.ROOT,
@@ -741,14 +931,24 @@ public final class LearningMarket {
     return s.toString();
   }
 
+  /** How the report names a weight source. */
+  static String label(WeightSource source) {
+    return switch (source) {
+      case GATE_IMPORTANCE -> "gate importance";
+      case PRUNING_SCORE -> "pruning score";
+      case COMPENSATED_PRUNING_SCORE -> "compensated pruning score";
+    };
+  }
+
   /** The peer table as CSV. */
   public static String csv(Result r) {
     StringBuilder s = new StringBuilder(
-        "peer,kind,own_accuracy,gate_importance,pruning_score,true_value,loss_value\n");
+        "peer,kind,own_accuracy,gate_importance,pruning_score,compensated_pruning_score,"
+        + "true_value,loss_value\n");
     for (PeerRow p : r.peers()) {
-      s.append(String.format(Locale.ROOT, "%s,%s,%.4f,%.6f,%.6f,%.4f,%.6f%n", p.name(),
+      s.append(String.format(Locale.ROOT, "%s,%s,%.4f,%.6f,%.6f,%.6f,%.4f,%.6f%n", p.name(),
           p.kind().name().toLowerCase(Locale.ROOT), p.modelAccuracy(), p.importance(),
-          p.pruning(), p.trueValue(), p.lossValue()));
+          p.pruning(), p.compensated(), p.trueValue(), p.lossValue()));
     }
     return s.toString();
   }
@@ -756,18 +956,20 @@ public final class LearningMarket {
   /** Each peer's weight from each source against its true value, labelled, as a PNG. */
   public static void plot(Result r, Path file) throws IOException {
     System.setProperty("java.awt.headless", "true");
-    XYSeries imp = new XYSeries("gate importance", false, true);
-    XYSeries fisher = new XYSeries("pruning score", false, true);
-    for (PeerRow p : r.peers()) {
-      imp.add(100 * p.trueValue(), p.importance());
-      fisher.add(100 * p.trueValue(), p.pruning());
-    }
     XYSeriesCollection data = new XYSeriesCollection();
-    data.addSeries(imp);
-    data.addSeries(fisher);
+    for (WeightSource w : WeightSource.values()) {
+      XYSeries series = new XYSeries(label(w), false, true);
+      for (PeerRow p : r.peers()) {
+        series.add(100 * p.trueValue(), p.weight(w));
+      }
+      data.addSeries(series);
+    }
     JFreeChart chart = ChartFactory.createScatterPlot(String.format(Locale.ROOT,
-        "Weight vs true value per peer (Spearman: importance %.2f, pruning %.2f)",
-        r.spearmanImportance(), r.spearmanPruning()),
+        "Weight vs true value per peer (Spearman: importance %.2f, pruning %.2f,"
+            + " compensated %.2f)",
+        r.spearman().get(WeightSource.GATE_IMPORTANCE),
+        r.spearman().get(WeightSource.PRUNING_SCORE),
+        r.spearman().get(WeightSource.COMPENSATED_PRUNING_SCORE)),
         "true value: held-out accuracy lost without the peer (points)",
         "share of the weight row", data, PlotOrientation.VERTICAL, true, false, false);
     chart.setBackgroundPaint(Color.WHITE);
@@ -778,6 +980,7 @@ public final class LearningMarket {
     XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(false, true);
     renderer.setSeriesPaint(0, new Color(0x1f77b4));
     renderer.setSeriesPaint(1, new Color(0xd62728));
+    renderer.setSeriesPaint(2, new Color(0x2ca02c));
     renderer.setSeriesStroke(0, new BasicStroke(1f));
     List<PeerRow> peers = r.peers();
     XYItemLabelGenerator names = (dataset, series, item) -> peers.get(item).name();
