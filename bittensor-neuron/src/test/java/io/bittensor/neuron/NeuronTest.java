@@ -68,6 +68,18 @@ class NeuronTest {
         .build();
   }
 
+  /** A neuron that serves nothing, learns through the others and scores them by probes. */
+  static Neuron probingValidator(LocalLedger ledger, Keypair key, Random random,
+      List<LabelledBatch> validation) throws java.io.IOException {
+    return Neuron.builder().keypair(key).ledger(ledger)
+        .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+        .outputDim(DIM).stake(500_000)
+        .learner(NeuronTest::learner)
+        .dataset(() -> batch(random, 16))
+        .scoreByProbes(4, validation)
+        .start();
+  }
+
   static LocalLedger ledger(Keypair... funded) {
     Genesis.Builder g = Genesis.builder()
         .params(LedgerParams.defaults().withEpochLength(1).withWeightsRateLimit(0));
@@ -87,13 +99,7 @@ class NeuronTest {
             .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM).start();
         Neuron noise = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
             .serve(Peers.noise(DIM, 5), Modality.TEXT).outputDim(DIM).start();
-        Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
-            .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
-            .outputDim(DIM).stake(500_000)
-            .learner(NeuronTest::learner)
-            .dataset(() -> batch(random, 16))
-            .scoreByProbes(4, validation)
-            .start()) {
+        Neuron validator = probingValidator(ledger, validatorKey, random, validation)) {
       assertTrue(words.endpoint().toString().startsWith("http://127.0.0.1:"), words::toString);
       ledger.produceBlock();
       validator.registration().get(10, TimeUnit.SECONDS);
@@ -130,13 +136,7 @@ class NeuronTest {
     try (LocalLedger ledger = ledger(validatorKey);
         Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
             .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM).start();
-        Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
-            .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
-            .outputDim(DIM).stake(500_000)
-            .learner(NeuronTest::learner)
-            .dataset(() -> batch(random, 16))
-            .scoreByProbes(4, validation)
-            .start()) {
+        Neuron validator = probingValidator(ledger, validatorKey, random, validation)) {
       ledger.produceBlock();
       assertTrue(validator.sync());
       for (int i = 0; i < 60; i++) {
@@ -170,13 +170,8 @@ class NeuronTest {
             .blocks(BlockPolicy.manual()).openInMemory();
         Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
             .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM).start();
-        Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
-            .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
-            .outputDim(DIM).stake(500_000)
-            .learner(NeuronTest::learner)
-            .dataset(() -> batch(random, 16))
-            .scoreByProbes(4, List.of(batch(random, 64)))
-            .start()) {
+        Neuron validator = probingValidator(ledger, validatorKey, random,
+            List.of(batch(random, 64)))) {
       ledger.produceBlock();
       validator.registration().get(10, TimeUnit.SECONDS);
       validator.sync();

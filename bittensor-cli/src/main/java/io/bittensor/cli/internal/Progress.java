@@ -106,12 +106,16 @@ public final class Progress implements AutoCloseable {
     if (shownAt != Long.MIN_VALUE && now - shownAt < period) {
       return;
     }
-    show(now);
+    show(now, false);
   }
 
-  private void show(long now) {
+  /** Draws the bar (ending its line if {@code last}) or prints a plain line. */
+  private void show(long now, boolean last) {
     if (style == Style.BAR) {
       err.print("\r" + bar(label, done, total));
+      if (last) {
+        err.println();
+      }
     } else {
       err.println(line(label, done, total, (now - started) / 1e9));
     }
@@ -160,13 +164,7 @@ public final class Progress implements AutoCloseable {
       return;
     }
     if (shownAt != Long.MIN_VALUE) {
-      long now = nanos.getAsLong();
-      if (style == Style.BAR) {
-        err.println("\r" + bar(label, done, total));
-      } else {
-        err.println(line(label, done, total, (now - started) / 1e9));
-      }
-      err.flush();
+      show(nanos.getAsLong(), true);
     }
     closed = true;
   }
