@@ -4,6 +4,7 @@ import io.bittensor.cli.demo.Market;
 import io.bittensor.cli.demo.MarketReport;
 import io.bittensor.cli.demo.SotuCorpus;
 import io.bittensor.cli.demo.TextModels;
+import io.bittensor.cli.internal.Progress;
 import io.bittensor.neuron.Peers;
 import io.bittensor.onnx.OnnxPeer;
 import io.bittensor.onnx.TextTokenizer;
@@ -128,9 +129,12 @@ final class DemoCommand implements Callable<Integer> {
         Peers.Memo memo = Peers.memoize(peer);
         long t0 = System.nanoTime();
         Path file = noCache ? null : cache.resolve(Market.cacheKey(m.name(), all));
-        boolean cached = Market.warm(memo, all, 32, file,
-            done -> progress(out, m.title(), done, all.length));
-        out.printf(Locale.ROOT, "%n  %s: %d passages in %.1f s%s%n", m.title(), all.length,
+        boolean cached;
+        try (Progress progress = Main.progress(spec, "  embedding with " + m.title(),
+            all.length)) {
+          cached = Market.warm(memo, all, 32, file, progress::update);
+        }
+        out.printf(Locale.ROOT, "  %s: %d passages in %.1f s%s%n", m.title(), all.length,
             (System.nanoTime() - t0) / 1e9, cached ? " (from the cache " + file + ")" : "");
         servers.add(new Market.Server(m.title(), "pretrained", memo));
       }
@@ -190,13 +194,5 @@ final class DemoCommand implements Callable<Integer> {
 
   private static double incentiveOf(List<Market.PeerRow> rows, String kind) {
     return rows.stream().filter(r -> r.kind().equals(kind)).findFirst().orElseThrow().incentive();
-  }
-
-  private static void progress(PrintWriter out, String what, int done, int total) {
-    int width = 30;
-    int filled = (int) ((long) width * done / total);
-    out.printf(Locale.ROOT, "\r  embedding with %-18s [%s%s] %d/%d", what, "#".repeat(filled),
-        " ".repeat(width - filled), done, total);
-    out.flush();
   }
 }

@@ -1,5 +1,6 @@
 package io.bittensor.cli;
 
+import io.bittensor.cli.internal.Progress;
 import io.bittensor.cli.internal.StateJson;
 import io.bittensor.incentive.EpochResult;
 import io.bittensor.incentive.IncentiveMechanism;
@@ -102,9 +103,12 @@ final class IncentiveCommand implements Runnable {
     /** Runs {@code epochs} epochs from {@code state}, each on what the last one left. */
     private <S, R> R lastOf(S state, Function<S, R> epoch, BiFunction<S, R, S> advance) {
       R result = null;
-      for (int e = 0; e < epochs; e++) {
-        result = epoch.apply(state);
-        state = advance.apply(state, result);
+      try (Progress progress = Main.progress(spec, "epochs", epochs)) {
+        for (int e = 0; e < epochs; e++) {
+          result = epoch.apply(state);
+          state = advance.apply(state, result);
+          progress.update(e + 1);
+        }
       }
       return result;
     }
@@ -171,11 +175,14 @@ final class IncentiveCommand implements Runnable {
       PaperMechanism mechanism = IncentiveMechanism.paper();
       double[] ms = new double[epochs];
       double checksum = 0;
-      for (int e = 0; e < epochs; e++) {
-        long start = System.nanoTime();
-        double stakeSum = stakeAfterEpoch(mechanism, state);
-        ms[e] = (System.nanoTime() - start) / 1e6;
-        checksum += stakeSum;
+      try (Progress progress = Main.progress(spec, "timed epochs", epochs)) {
+        for (int e = 0; e < epochs; e++) {
+          long start = System.nanoTime();
+          double stakeSum = stakeAfterEpoch(mechanism, state);
+          ms[e] = (System.nanoTime() - start) / 1e6;
+          checksum += stakeSum;
+          progress.update(e + 1);       // outside the timed part
+        }
       }
       Arrays.sort(ms);
       double median = epochs % 2 == 1 ? ms[epochs / 2] : (ms[epochs / 2 - 1] + ms[epochs / 2]) / 2;

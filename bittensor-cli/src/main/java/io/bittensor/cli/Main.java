@@ -1,5 +1,6 @@
 package io.bittensor.cli;
 
+import io.bittensor.cli.internal.Progress;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -10,6 +11,9 @@ import picocli.CommandLine.Command;
  *
  * <p>Exit codes: 0 success, 1 a failure at run time (I/O, a peer that did not answer), 2 bad
  * input or usage (one clear line on stderr).
+ *
+ * <p>Long work shows its progress on stderr ({@link Progress}): a bar on a terminal, a plain
+ * line every few seconds otherwise, nothing for work done within a second.
  */
 @Command(
     name = "bittensor",
@@ -35,6 +39,12 @@ public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+  private final boolean terminal;
+
+  private Main(boolean terminal) {
+    this.terminal = terminal;
+  }
+
   @Override
   public void run() {
     spec.commandLine().usage(spec.commandLine().getOut());
@@ -42,7 +52,9 @@ public final class Main implements Runnable {
 
   /** Runs the command line and exits with its code. */
   public static void main(String[] args) {
-    System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    // Java 17: a console exists only when the process talks to a terminal, not to a pipe.
+    System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true),
+        System.console() != null));
   }
 
   /**
@@ -51,7 +63,22 @@ public final class Main implements Runnable {
    * @return the exit code
    */
   public static int run(String[] args, PrintWriter out, PrintWriter err) {
-    CommandLine cli = new CommandLine(new Main());
+    return run(args, out, err, false);
+  }
+
+  /**
+   * Runs the command line with the given streams; {@code terminal} says whether {@code err} is a
+   * terminal, where progress shows as a bar redrawn in place.
+   *
+   * @return the exit code
+   */
+  public static int run(String[] args, PrintWriter out, PrintWriter err, boolean terminal) {
+    return commandLine(out, err, terminal).execute(args);
+  }
+
+  /** The command line, its handlers set, for {@link #run} and for tests that walk its commands. */
+  static CommandLine commandLine(PrintWriter out, PrintWriter err, boolean terminal) {
+    CommandLine cli = new CommandLine(new Main(terminal));
     cli.setOut(out);
     cli.setErr(err);
     cli.setExecutionExceptionHandler(
@@ -68,7 +95,13 @@ public final class Main implements Runnable {
           ex.getCommandLine().getErr().flush();
           return EXIT_BAD_INPUT;
         });
-    return cli.execute(args);
+    return cli;
+  }
+
+  /** Progress of a command's long work on its stderr, a bar if that is a terminal. */
+  static Progress progress(CommandLine.Model.CommandSpec spec, String label, long total) {
+    boolean terminal = spec.root().userObject() instanceof Main m && m.terminal;
+    return Progress.start(spec.commandLine().getErr(), label, total, Progress.Style.of(terminal));
   }
 
   private static String message(Throwable ex) {

@@ -62,12 +62,12 @@ final class NeuronCommand implements Runnable {
             + " through the other peers and sets weights every weight-interval-ms.",
         "Keys (see bittensor-cli/README.md): key, ledger, peer (minilm | e5 | bge | bag-of-words"
             + " | noise | onnx:PATH), host, port, stake, learn, weight-interval-ms,"
-            + " sync-interval-ms, seed, max-tokens, per-era, output-dim."
+            + " sync-interval-ms, warm-up-batches, seed, max-tokens, per-era, output-dim."
       })
   static final class Run implements Callable<Integer> {
     static final Set<String> KEYS = Set.of("key", "ledger", "peer", "host", "port", "stake",
-        "learn", "weight-interval-ms", "sync-interval-ms", "seed", "max-tokens", "per-era",
-        "output-dim");
+        "learn", "weight-interval-ms", "sync-interval-ms", "warm-up-batches", "seed", "max-tokens",
+        "per-era", "output-dim");
 
     @Spec CommandSpec spec;
 
@@ -105,6 +105,11 @@ final class NeuronCommand implements Runnable {
       int dim = (int) integer(p, "output-dim", TextModels.DIM);
       Duration weightInterval = Duration.ofMillis(integer(p, "weight-interval-ms", 5000));
       Duration syncInterval = Duration.ofMillis(integer(p, "sync-interval-ms", 1000));
+      long warmUp = integer(p, "warm-up-batches", 10);
+      if (warmUp < 0 || warmUp > Integer.MAX_VALUE) {
+        throw CliException.badInput(config + ": warm-up-batches must be >= 0, was " + warmUp,
+            null);
+      }
       if (port < 0 || port > 65535 || stake < 0 || maxTokens < 4 || perEra < 1 || dim < 1
           || weightInterval.isZero() || weightInterval.isNegative() || syncInterval.isZero()
           || syncInterval.isNegative()) {
@@ -158,7 +163,8 @@ final class NeuronCommand implements Runnable {
         int classes = SotuCorpus.ERAS.size();
         b.learner(peers -> Market.learner(peers, seed, classes))
             .dataset(Market.dataset(trainRows, trainLabels, 16, seed))
-            .scoreByProbes(classes, Market.batches(testRows, testLabels, 64));
+            .scoreByProbes(classes, Market.batches(testRows, testLabels, 64))
+            .warmUp((int) warmUp);
       }
       Neuron neuron;
       try {

@@ -3,6 +3,7 @@ package io.bittensor.cli;
 import io.bittensor.core.DType;
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
+import io.bittensor.cli.internal.Progress;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
@@ -296,10 +297,13 @@ final class PeerCommand implements Runnable {
         ForwardRequest request = new ForwardRequest(m, input);
         double[] ms = new double[repeat];
         ForwardResult r = null;
-        for (int i = 0; i < repeat && (r == null || r.isSuccess()); i++) {
-          long t0 = System.nanoTime();
-          r = peer.forward(request, Duration.ofMillis(timeoutMs)).join();
-          ms[i] = (System.nanoTime() - t0) / 1e6;
+        try (Progress progress = Main.progress(spec, "requests", repeat)) {
+          for (int i = 0; i < repeat && (r == null || r.isSuccess()); i++) {
+            long t0 = System.nanoTime();
+            r = peer.forward(request, Duration.ofMillis(timeoutMs)).join();
+            ms[i] = (System.nanoTime() - t0) / 1e6;
+            progress.update(i + 1);
+          }
         }
         out.printf(Locale.ROOT, "status  %s (%d)%n", r.status(), r.status().code());
         if (r.isSuccess()) {

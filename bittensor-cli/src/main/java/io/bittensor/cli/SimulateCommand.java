@@ -1,5 +1,6 @@
 package io.bittensor.cli;
 
+import io.bittensor.cli.internal.Progress;
 import io.bittensor.cli.report.LineChart;
 import io.bittensor.incentive.CollusionSimulation;
 import io.bittensor.incentive.Emission;
@@ -78,15 +79,18 @@ final class SimulateCommand implements Runnable {
       PaperMechanism mechanism = PaperMechanism.of(PaperParams.defaults()
           .withRho(rho).withKappa(kappa).withEmission(Emission.inflation(inflation)));
       List<CollusionSimulation.Trajectory> runs = new ArrayList<>();
-      for (double share : honestShares) {
-        runs.add(CollusionSimulation.builder()
-            .honestShare(share)
-            .honestPeers(honestPeers)
-            .cabalPeers(cabalPeers)
-            .epochs(epochs)
-            .mechanism(mechanism)
-            .build()
-            .run());
+      try (Progress progress = Main.progress(spec, "honest shares", honestShares.size())) {
+        for (double share : honestShares) {
+          runs.add(CollusionSimulation.builder()
+              .honestShare(share)
+              .honestPeers(honestPeers)
+              .cabalPeers(cabalPeers)
+              .epochs(epochs)
+              .mechanism(mechanism)
+              .build()
+              .run());
+          progress.step();
+        }
       }
       Files.createDirectories(out);
       Path csv = out.resolve("collusion.csv");

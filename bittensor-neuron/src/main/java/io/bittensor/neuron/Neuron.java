@@ -74,8 +74,11 @@ import java.util.function.Predicate;
  * reconnects in place and keeps learning.
  *
  * <p>Weights. A learning neuron's row is {@link Learner#weights} from its {@link WeightSource},
- * honouring the ledger's {@code minAllowedWeights}; a neuron may instead vote with a function of
- * the metagraph ({@link Builder#votes}), as a cabal does.
+ * honouring the ledger's {@code minAllowedWeights} (the consensus peg; when it asks for more
+ * peers than there are others, the row names the neuron itself at {@link #SELF_WEIGHT}, the least
+ * it can give); a neuron may instead vote with a function of the metagraph
+ * ({@link Builder#votes}), as a cabal does. With a {@link Builder#warmUp} the background loop
+ * sets its first row as soon as it has something to weigh.
  *
  * <p>Thread-safety: the step methods are for one thread at a time (the caller's or the
  * background loop's, not both); accessors and {@link #close()} may be called from any thread.
@@ -83,6 +86,12 @@ import java.util.function.Predicate;
  * peer and a client passed in stay the caller's.
  */
 public final class Neuron implements AutoCloseable {
+  /**
+   * A learning neuron's weight on itself, as a share of the row, when the consensus peg asks for
+   * more non-zero weights than there are other peers.
+   */
+  public static final double SELF_WEIGHT = 1e-6;
+
   private final Keypair keypair;
   private final Ledger ledger;
   private final Peer served;
@@ -104,6 +113,8 @@ public final class Neuron implements AutoCloseable {
   private final CompletableFuture<Receipt> registration;
   private final int probeClasses;
   private final List<LabelledBatch> validation;
+  private final int warmUp;
+  private long trained;
   private Probes probes;
 
   private volatile Metagraph metagraph;
@@ -131,6 +142,7 @@ public final class Neuron implements AutoCloseable {
     this.listener = b.listener;
     this.probeClasses = b.probeClasses;
     this.validation = b.validation;
+    this.warmUp = b.warmUp;
     PeerServer.Builder sb = PeerServer.newBuilder(served)
         .modalities(modality)
         .standard(standard)
@@ -260,11 +272,23 @@ public final class Neuron implements AutoCloseable {
     if (now.equals(routed)) {
       return false;
     }
+    List<PeerId> before = routed;
+    Probes learned = probes;
     routed = List.copyOf(now);
     learner = null;
     probes = probeClasses == 0 || now.isEmpty() ? null
         : new Probes(now.size(), standard.outputDim(), probeClasses, 0.5, 1e-3,
             keypair.id().hashCode());
+    if (probes != null && learned != null) {
+      // A peer joining or leaving says nothing about the others: their probes carry over, so
+      // that a market whose neurons start one after another does not unlearn at every join.
+      for (int j = 0; j < now.size(); j++) {
+        int was = before.indexOf(now.get(j));
+        if (was >= 0) {
+          probes.copyPeer(learned, was, j);
+        }
+      }
+    }
     if (learnerFactory != null && !now.isEmpty()) {
       List<Peer> peers = new ArrayList<>();
       for (PeerId id : now) {
@@ -290,6 +314,7 @@ public final class Neuron implements AutoCloseable {
     }
     LabelledBatch b = dataset.next();
     StepResult step = learner.train(b.request(), b.labels());
+    trained++;
     if (probes != null) {
       List<ForwardResult> answers = askAll(b);
       for (int j = 0; j < answers.size(); j++) {
@@ -359,6 +384,11 @@ public final class Neuron implements AutoCloseable {
     return out;
   }
 
+  /** How many batches it has trained on since it started (over every learner it had). */
+  public synchronized long trainedBatches() {
+    return trained;
+  }
+
   /**
    * Its accuracy on a held-out batch, routing without noise; nothing trains.
    *
@@ -405,8 +435,16 @@ public final class Neuron implements AutoCloseable {
       row = learner.weights(weightSource, min).toArray();
     }
     Map<PeerId, Double> out = new LinkedHashMap<>();
+    double sum = 0;
     for (int j = 0; j < row.length; j++) {
       out.put(routed.get(j), row[j]);
+      sum += row[j];
+    }
+    if (m.params().minAllowedWeights() > routed.size() && m.uid(keypair.id()).isPresent()) {
+      // The consensus peg counts every peer, this one included, and rises to their number; in
+      // a market of n it may ask for n entries where there are n - 1 others. The paper's W has
+      // a diagonal, so the row complies by naming itself, at the least it can give.
+      out.put(keypair.id(), SELF_WEIGHT * sum);
     }
     return out;
   }
@@ -464,6 +502,9 @@ public final class Neuron implements AutoCloseable {
   private void loop() {
     Instant lastSync = Instant.MIN;
     Instant lastWeights = clock.instant();
+    // With a warm-up, the first row goes in as soon as the neuron has trained that many
+    // batches and has something to weigh, not a whole interval after it started.
+    boolean firstRowPending = warmUp > 0;
     try {
       registration.get();
     } catch (Exception e) {
@@ -478,12 +519,15 @@ public final class Neuron implements AutoCloseable {
           lastSync = now;
         }
         Optional<StepResult> step = train();
-        if (!now.isBefore(lastWeights.plus(weightInterval))) {
+        boolean warm = firstRowPending && trainedBatches() >= warmUp;
+        if (warm || !now.isBefore(lastWeights.plus(weightInterval))) {
           lastWeights = now;
           Optional<CompletableFuture<Receipt>> r = setWeights();
           if (r.isPresent()) {
             Receipt receipt = r.get().get(weightInterval.toMillis() + 30_000, TimeUnit.MILLISECONDS);
-            listener.onEvent(this, "weights set in block " + receipt.block());
+            listener.onEvent(this, (firstRowPending ? "first weights set in block "
+                : "weights set in block ") + receipt.block());
+            firstRowPending = false;
           }
         }
         if (step.isEmpty()) {
@@ -578,6 +622,7 @@ public final class Neuron implements AutoCloseable {
     private NeuronListener listener = NeuronListener.NONE;
     private int probeClasses;
     private List<LabelledBatch> validation = List.of();
+    private int warmUp;
 
     private Builder() {}
 
@@ -735,6 +780,24 @@ public final class Neuron implements AutoCloseable {
      */
     public Builder weightInterval(Duration interval) {
       this.weightInterval = positive(interval, "weightInterval");
+      return this;
+    }
+
+    /**
+     * Set the first weight row early: the background loop sets it as soon as the neuron has
+     * trained {@code batches} batches and has something to weigh (trying again after each
+     * batch until then), instead of a whole {@link #weightInterval} after it started; later rows
+     * follow at the interval. A neuron that joins a running market thus counts in the next
+     * epoch rather than an interval later. Default 0: no warm-up, the first row waits the
+     * interval.
+     *
+     * @throws IllegalArgumentException if negative
+     */
+    public Builder warmUp(int batches) {
+      if (batches < 0) {
+        throw new IllegalArgumentException("warmUp must be >= 0 batches, was " + batches);
+      }
+      this.warmUp = batches;
       return this;
     }
 

@@ -68,6 +68,18 @@ class NeuronTest {
         .build();
   }
 
+  /** A neuron that serves nothing, learns through the others and scores them by probes. */
+  static Neuron probingValidator(LocalLedger ledger, Keypair key, Random random,
+      List<LabelledBatch> validation) throws java.io.IOException {
+    return Neuron.builder().keypair(key).ledger(ledger)
+        .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+        .outputDim(DIM).stake(500_000)
+        .learner(NeuronTest::learner)
+        .dataset(() -> batch(random, 16))
+        .scoreByProbes(4, validation)
+        .start();
+  }
+
   static LocalLedger ledger(Keypair... funded) {
     Genesis.Builder g = Genesis.builder()
         .params(LedgerParams.defaults().withEpochLength(1).withWeightsRateLimit(0));
@@ -87,13 +99,7 @@ class NeuronTest {
             .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM).start();
         Neuron noise = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
             .serve(Peers.noise(DIM, 5), Modality.TEXT).outputDim(DIM).start();
-        Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
-            .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
-            .outputDim(DIM).stake(500_000)
-            .learner(NeuronTest::learner)
-            .dataset(() -> batch(random, 16))
-            .scoreByProbes(4, validation)
-            .start()) {
+        Neuron validator = probingValidator(ledger, validatorKey, random, validation)) {
       assertTrue(words.endpoint().toString().startsWith("http://127.0.0.1:"), words::toString);
       ledger.produceBlock();
       validator.registration().get(10, TimeUnit.SECONDS);
@@ -119,6 +125,108 @@ class NeuronTest {
       assertTrue(row[w] > row[n], () -> java.util.Arrays.toString(row));
       assertTrue(m.incentive().get(w) > m.incentive().get(n), "incentive follows the weights");
       assertEquals(500_000, m.stake(v) - m.emission(v), "staked at registration");
+    }
+  }
+
+  @Test
+  void aPeerJoiningLeavesWhatTheProbesLearnedAboutTheOthers() throws Exception {
+    Keypair validatorKey = Keypair.generate();
+    Random random = new Random(6);
+    List<LabelledBatch> validation = List.of(batch(random, 64));
+    try (LocalLedger ledger = ledger(validatorKey);
+        Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM).start();
+        Neuron validator = probingValidator(ledger, validatorKey, random, validation)) {
+      ledger.produceBlock();
+      assertTrue(validator.sync());
+      for (int i = 0; i < 60; i++) {
+        validator.train();
+      }
+      double learned = validator.probeScores().get(words.id());
+      assertTrue(learned > 0.3, "the probe learned the informative peer: " + learned);
+
+      try (Neuron late = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+          .serve(Peers.noise(DIM, 5), Modality.TEXT).outputDim(DIM).start()) {
+        ledger.produceBlock();
+        assertTrue(validator.sync(), "the newcomer changes the routing");
+        assertEquals(List.of(words.id(), late.id()), validator.routed());
+        var scores = validator.probeScores();
+        assertEquals(learned, scores.get(words.id()), 1e-9,
+            "the staying peer's probe is kept, not learned again: " + scores);
+        assertTrue(scores.get(late.id()) < 0.1, "the newcomer's probe starts afresh: " + scores);
+      }
+    }
+  }
+
+  @Test
+  void whenThePegAsksForEveryPeerTheRowNamesItselfAtTheLeast() throws Exception {
+    Keypair validatorKey = Keypair.generate();
+    Random random = new Random(8);
+    try (LocalLedger ledger = LocalLedger.builder()
+            .genesis(Genesis.builder()
+                .params(LedgerParams.defaults().withEpochLength(1).withWeightsRateLimit(0)
+                    .withMinAllowedWeights(2))             // two peers: itself and one other
+                .allocate(validatorKey.id(), 1_000_000).build())
+            .blocks(BlockPolicy.manual()).openInMemory();
+        Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM).start();
+        Neuron validator = probingValidator(ledger, validatorKey, random,
+            List.of(batch(random, 64)))) {
+      ledger.produceBlock();
+      validator.registration().get(10, TimeUnit.SECONDS);
+      validator.sync();
+      for (int i = 0; i < 30; i++) {
+        validator.train();
+      }
+      var receipt = validator.setWeights().orElseThrow();
+      ledger.produceBlock();
+      receipt.get(10, TimeUnit.SECONDS);                   // not WEIGHTS_TOO_FEW
+      Metagraph m = ledger.metagraph();
+      double[] row = m.weights().toArray()[m.uid(validatorKey.id()).orElseThrow()];
+      double self = row[m.uid(validatorKey.id()).orElseThrow()];
+      double other = row[m.uid(words.id()).orElseThrow()];
+      assertTrue(self > 0 && self <= 2 * Neuron.SELF_WEIGHT, "itself at the least: " + self);
+      assertEquals(1.0, other, 1e-5, "the rest on the peer it values");
+    }
+  }
+
+  @Test
+  void aWarmUpSetsTheFirstRowWithoutWaitingAnInterval() throws Exception {
+    Keypair validatorKey = Keypair.generate();
+    Random random = new Random(7);
+    List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
+    try (LocalLedger ledger = LocalLedger.builder()
+            .genesis(Genesis.builder()
+                .params(LedgerParams.defaults().withEpochLength(2).withWeightsRateLimit(0))
+                .allocate(validatorKey.id(), 1_000_000).build())
+            .blocks(BlockPolicy.every(Duration.ofMillis(20))).openInMemory();
+        Neuron server = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(Peers.bagOfWords(DIM, DIM, 1), Modality.TEXT).outputDim(DIM).start();
+        Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
+            .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+            .outputDim(DIM).stake(500_000)
+            .learner(NeuronTest::learner).dataset(() -> batch(random, 8))
+            .scoreByProbes(4, List.of(batch(random, 32)))
+            .syncInterval(Duration.ofMillis(50))
+            .weightInterval(Duration.ofHours(1))           // never within this test
+            .warmUp(5)
+            .listener((n, e) -> events.add(e))
+            .start()) {
+      validator.runInBackground();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      double weight = 0;
+      while (weight == 0 && System.nanoTime() < deadline) {
+        Metagraph m = ledger.metagraph();
+        if (m.uid(validatorKey.id()).isPresent() && m.uid(server.id()).isPresent()) {
+          weight = m.weights().get(m.uid(validatorKey.id()).getAsInt(),
+              m.uid(server.id()).getAsInt());
+        }
+        Thread.sleep(50);
+      }
+      assertTrue(weight > 0, "the first row came after the warm-up; events: " + events);
+      assertTrue(validator.trainedBatches() >= 5, "not before the warm-up's batches");
+      assertTrue(events.stream().anyMatch(e -> e.startsWith("first weights set in block")),
+          events::toString);
     }
   }
 

@@ -14,6 +14,7 @@ public final class Probes {
   private final double l2;
   private final float[][] weights;
   private final float[][] bias;
+  private final int[] steps;
 
   /** {@code peers} probes over {@code dim} features and {@code classes} labels. */
   public Probes(int peers, int dim, int classes, double rate, double l2, long seed) {
@@ -23,6 +24,7 @@ public final class Probes {
     this.l2 = l2;
     this.weights = new float[peers][dim * classes];
     this.bias = new float[peers][classes];
+    this.steps = new int[peers];
     SplittableRandom random = new SplittableRandom(seed);
     for (float[] w : weights) {
       for (int i = 0; i < w.length; i++) {
@@ -34,6 +36,27 @@ public final class Probes {
   /** The number of features each probe reads. */
   public int dim() {
     return dim;
+  }
+
+  /** How many SGD steps peer {@code p}'s probe has taken. */
+  public int steps(int p) {
+    return steps[p];
+  }
+
+  /**
+   * Takes over what peer {@code from} of {@code other} learned as this set's peer {@code to}:
+   * when the routed peers change, the peers that stay keep their probes.
+   *
+   * @throws IllegalArgumentException if the probes differ in size
+   */
+  public void copyPeer(Probes other, int from, int to) {
+    if (other.dim != dim || other.classes != classes) {
+      throw new IllegalArgumentException("probes over " + other.dim + " -> " + other.classes
+          + " cannot seed probes over " + dim + " -> " + classes);
+    }
+    System.arraycopy(other.weights[from], 0, weights[to], 0, weights[to].length);
+    System.arraycopy(other.bias[from], 0, bias[to], 0, classes);
+    steps[to] = other.steps[from];
   }
 
   /**
@@ -66,6 +89,7 @@ public final class Probes {
     for (int c = 0; c < classes; c++) {
       b[c] -= step * gb[c];
     }
+    steps[p]++;
     return loss / rows;
   }
 

@@ -1,0 +1,118 @@
+package io.bittensor.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import picocli.CommandLine;
+
+/**
+ * Every command answers {@code --help} with its usage and exit code 0, and every bad invocation
+ * exits non-zero with one line on stderr that says what is wrong. The commands are read from
+ * the command line itself, so that a new one is covered without editing this test.
+ */
+class CliUsageTest {
+  /** Every command's path from the root, e.g. ["ledger", "serve"]; the root is []. */
+  static List<List<String>> commandPaths() {
+    CommandLine root = Main.commandLine(new PrintWriter(new StringWriter()),
+        new PrintWriter(new StringWriter()), false);
+    List<List<String>> out = new ArrayList<>();
+    walk(root, new ArrayList<>(), out);
+    return out;
+  }
+
+  private static void walk(CommandLine cli, List<String> path, List<List<String>> out) {
+    out.add(List.copyOf(path));
+    cli.getSubcommands().forEach((name, sub) -> {
+      if (sub.getCommandSpec().userObject() instanceof CommandLine.HelpCommand) {
+        return;
+      }
+      path.add(name);
+      walk(sub, path, out);
+      path.remove(path.size() - 1);
+    });
+  }
+
+  static Stream<Arguments> everyCommand() {
+    return commandPaths().stream().map(p -> Arguments.of(String.join(" ", p), p));
+  }
+
+  static Stream<Arguments> everyLeafCommand() {
+    List<List<String>> all = commandPaths();
+    return all.stream()
+        .filter(p -> all.stream().noneMatch(q -> q.size() == p.size() + 1
+            && q.subList(0, p.size()).equals(p)))
+        .map(p -> Arguments.of(String.join(" ", p), p));
+  }
+
+  static String[] args(List<String> path, String... more) {
+    List<String> all = new ArrayList<>(path);
+    all.addAll(Arrays.asList(more));
+    return all.toArray(String[]::new);
+  }
+
+  @ParameterizedTest(name = "bittensor {0} --help")
+  @MethodSource("everyCommand")
+  void helpPrintsTheUsageAndExitsZero(String name, List<String> path) {
+    CliRunner r = CliRunner.run(args(path, "--help"));
+    assertEquals(0, r.exitCode(), r.err());
+    assertTrue(r.out().startsWith("Usage: bittensor" + (name.isEmpty() ? "" : " " + name)),
+        r.out());
+    assertEquals("", r.err());
+  }
+
+  @ParameterizedTest(name = "bittensor {0} --no-such-option")
+  @MethodSource("everyLeafCommand")
+  void anUnknownOptionIsBadInputNamedOnStderr(String name, List<String> path) {
+    CliRunner r = CliRunner.run(args(path, "--no-such-option"));
+    // picocli names a missing required option or parameter before an unknown one.
+    assertBadInput(r, r.err().contains("Missing required") ? "Missing required"
+        : "--no-such-option");
+  }
+
+  static Stream<Arguments> badInvocations() {
+    return Stream.of(
+        Arguments.of("no-such-command", "no-such-command"),
+        Arguments.of("incentive step", "--state"),
+        Arguments.of("incentive step --state no-such-state.json", "no such file"),
+        Arguments.of("incentive step --state - --epochs 0", "--epochs must be >= 1"),
+        Arguments.of("incentive step --state x.json --mechanism nope", "nope"),
+        Arguments.of("incentive bench", "--n"),
+        Arguments.of("incentive bench --n 10 --epochs 0", "--epochs must be >= 1"),
+        Arguments.of("incentive bench --n many", "many"),
+        Arguments.of("simulate collusion --honest-share 1.5", "honest share must be in (0, 1)"),
+        Arguments.of("demo --epochs 0", "--epochs"),
+        Arguments.of("demo --models NOPE", "NOPE"),
+        Arguments.of("neuron run", "--config"),
+        Arguments.of("neuron run --config no-such.properties", "no such config file"),
+        Arguments.of("ledger init", "--data"),
+        Arguments.of("ledger serve --data no-such-dir --block-ms 0", "--block-ms must be >= 1"),
+        Arguments.of("ledger show", "--data DIR or --remote URL"),
+        Arguments.of("ledger show --data no-such-dir", "is not a directory"),
+        Arguments.of("keys new", "FILE"),
+        Arguments.of("keys show no-such.key", "no such key file"),
+        Arguments.of("peer query", "--endpoint"),
+        Arguments.of("peer serve --port 70000", "70000"));
+  }
+
+  @ParameterizedTest(name = "bittensor {0}")
+  @MethodSource("badInvocations")
+  void aBadInvocationExitsNonZeroWithOneLineThatSaysWhy(String line, String mention) {
+    assertBadInput(CliRunner.run(line.split(" ")), mention);
+  }
+
+  private static void assertBadInput(CliRunner r, String mention) {
+    assertEquals(Main.EXIT_BAD_INPUT, r.exitCode(), "stderr: " + r.err() + " stdout: " + r.out());
+    assertTrue(r.err().startsWith("bittensor: ") && r.err().contains(mention),
+        "stderr names the problem (" + mention + "): " + r.err());
+    assertEquals(1, r.err().strip().lines().count(), "one line: " + r.err());
+  }
+}
