@@ -1,0 +1,62 @@
+package io.bittensor.transport.internal;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.DataInputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The client's sockets: Nagle off, small writes gathered until a flush (or a full buffer), and
+ * every byte delivered in order once flushed, both ways.
+ */
+@Timeout(30)
+class NoDelaySocketFactoryTest {
+
+  @Test
+  void smallWritesWaitForTheFlushThenArriveWholeAndInOrder() throws Exception {
+    byte[] body = new byte[200 * 1024]; // under the buffer: nothing may leave before the flush
+    new Random(7).nextBytes(body);
+    try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        Socket client = new NoDelaySocketFactory().createSocket()) {
+      client.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(),
+          server.getLocalPort()));
+      assertTrue(client.getTcpNoDelay(), "Nagle is off");
+      try (Socket accepted = server.accept()) {
+        OutputStream out = client.getOutputStream();
+        for (int at = 0; at < body.length; at += 8192) {
+          out.write(body, at, Math.min(8192, body.length - at)); // as okio hands segments over
+        }
+        InputStream in = accepted.getInputStream();
+        accepted.setSoTimeout(300);
+        assertThrows(SocketTimeoutException.class, in::read,
+            "bytes left before the flush: the writes were not gathered");
+
+        out.flush();
+        accepted.setSoTimeout(10_000);
+        byte[] got = new byte[body.length];
+        new DataInputStream(in).readFully(got);
+        assertArrayEquals(body, got);
+
+        // And back: reads through the client's buffered input see every byte in order.
+        byte[] answer = new byte[1 << 20];
+        new Random(8).nextBytes(answer);
+        accepted.getOutputStream().write(answer);
+        accepted.getOutputStream().flush();
+        byte[] back = new byte[answer.length];
+        new DataInputStream(client.getInputStream()).readFully(back);
+        assertArrayEquals(answer, back);
+      }
+    }
+  }
+}
