@@ -240,12 +240,7 @@ public final class Learner {
    * @return a new array, one score per peer, in nats
    */
   public double[] compensatedPruningScores() {
-    double[][] f = fisher();
-    double[] flat = new double[peers * peers];
-    for (int j = 0; j < peers; j++) {
-      System.arraycopy(f[j], 0, flat, j * peers, peers);
-    }
-    return BrainSurgeon.removalCosts(flat, peers, COMPENSATION_DAMPING);
+    return BrainSurgeon.removalCosts(correctedFisher(), peers, COMPENSATION_DAMPING);
   }
 
   /**
@@ -258,15 +253,23 @@ public final class Learner {
    * @return a new {@code [peers][peers]} array; all zeros before the first training step
    */
   public double[][] fisher() {
-    double[][] out = new double[peers][peers];
+    double[] flat = correctedFisher();
+    double[][] out = new double[peers][];
+    for (int j = 0; j < peers; j++) {
+      out[j] = Arrays.copyOfRange(flat, j * peers, (j + 1) * peers);
+    }
+    return out;
+  }
+
+  /** The bias-corrected moving average, row-major {@code [peers * peers]}; zeros before training. */
+  private double[] correctedFisher() {
+    double[] out = new double[fisher.length];
     if (fisherBatches == 0) {
       return out;
     }
     double correction = 1 - Math.pow(decay, fisherBatches);
-    for (int j = 0; j < peers; j++) {
-      for (int k = 0; k < peers; k++) {
-        out[j][k] = fisher[j * peers + k] / correction;
-      }
+    for (int i = 0; i < out.length; i++) {
+      out[i] = fisher[i] / correction;
     }
     return out;
   }

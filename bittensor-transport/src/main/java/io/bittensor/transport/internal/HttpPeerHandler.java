@@ -1,7 +1,6 @@
 package io.bittensor.transport.internal;
 
 import com.google.protobuf.CodedInputStream;
-import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import io.bittensor.core.PeerId;
@@ -10,8 +9,6 @@ import io.bittensor.core.Status;
 import io.bittensor.transport.internal.wire.BackwardRequest;
 import io.bittensor.transport.internal.wire.ForwardRequest;
 import io.bittensor.transport.internal.wire.Response;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -252,16 +249,9 @@ public final class HttpPeerHandler extends Handler.Abstract {
   public static void write(org.eclipse.jetty.server.Response response, Callback callback,
       int httpStatus, int status, MessageLite message) {
     try {
-      int size = message.getSerializedSize();
-      ByteBuffer out = ByteBuffer.allocate(size);
-      CodedOutputStream cos = CodedOutputStream.newInstance(out);
-      message.writeTo(cos);
-      cos.flush();
-      out.flip();
-      writeHead(response, httpStatus, status, size);
-      response.write(true, out, callback);
-    } catch (IOException e) {
-      callback.failed(new UncheckedIOException(e));
+      byte[] body = message.toByteArray();
+      writeHead(response, httpStatus, status, body.length);
+      response.write(true, ByteBuffer.wrap(body), callback);
     } catch (RuntimeException e) {
       callback.failed(e);
     }
