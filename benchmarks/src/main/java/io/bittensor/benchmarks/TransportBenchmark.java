@@ -60,6 +60,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *       server (digest, timestamp window, replay cache).
  * </ul>
  *
+ * <p>Callers block, on both sides: gRPC through its blocking stub, ours through {@code
+ * Peer.forwardAndWait}, each making the call on the caller's thread. A transport name ending in
+ * {@code -async} ({@code h1-async}) calls {@code forward(...).join()} instead, through OkHttp's
+ * dispatcher threads.
+ *
  * <p>It reports requests/s, tensor MB/s (one direction: the request's tensor bytes times
  * requests/s; the answer carries as many back), p50 and p99 latency, the median of each over the
  * rounds, and the ratio to gRPC. Then a fan-out of 16 peers with seeded delays, and the cost of
@@ -146,8 +151,10 @@ public final class TransportBenchmark {
             List<String> order = new ArrayList<>(transports);
             java.util.Collections.rotate(order, round); // no transport always goes first
             for (String t : order) {
+              String client = t.replace("-async", "");
               Exchange ex = t.equals("grpc") ? grpcExchange(channel, x)
-                  : oursExchange(clients.get(t).connect(ours.endpoint()), x);
+                  : oursExchange(clients.get(client).connect(ours.endpoint()), x,
+                      t.endsWith("-async"));
               double[] m = measure(ex, c, warmupS, measureS, (long) x.byteSize());
               samples.computeIfAbsent(key(t, shape, c), k -> new ArrayList<>()).add(m);
               System.out.printf(Locale.ROOT, "round %d %-10s %-16s c=%-3d %9.0f req/s %8.1f MB/s"
@@ -183,10 +190,12 @@ public final class TransportBenchmark {
     };
   }
 
-  private static Exchange oursExchange(Peer peer, Tensor x) {
+  private static Exchange oursExchange(Peer peer, Tensor x, boolean async) {
     ForwardRequest req = new ForwardRequest(Modality.TENSOR, x);
+    Duration timeout = Duration.ofSeconds(60);
     return () -> {
-      ForwardResult r = peer.forward(req).join();
+      ForwardResult r = async ? peer.forward(req, timeout).join()
+          : peer.forwardAndWait(req, timeout);
       if (!r.isSuccess() || r.output().orElseThrow().byteSize() != x.byteSize()) {
         throw new IllegalStateException("the peer answered " + r);
       }

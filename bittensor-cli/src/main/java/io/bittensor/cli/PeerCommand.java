@@ -300,7 +300,7 @@ final class PeerCommand implements Runnable {
         try (Progress progress = Main.progress(spec, "requests", repeat)) {
           for (int i = 0; i < repeat && (r == null || r.isSuccess()); i++) {
             long t0 = System.nanoTime();
-            r = peer.forward(request, Duration.ofMillis(timeoutMs)).join();
+            r = peer.forwardAndWait(request, Duration.ofMillis(timeoutMs));
             ms[i] = (System.nanoTime() - t0) / 1e6;
             progress.update(i + 1);
           }

@@ -53,6 +53,27 @@ public interface Peer {
   }
 
   /**
+   * Answers a batch within {@code timeout}, waiting on the calling thread: the result {@code
+   * forward(request, timeout).join()} gives. For callers that block anyway (a thread per request,
+   * a closed loop): transports override it to make the call on the caller's own thread, which
+   * saves handing the call to an I/O thread and the answer back.
+   *
+   * @param request the batch; not modified
+   * @param timeout how long to wait; positive
+   * @return the answer, or the reason there is none: TIMEOUT when the deadline passed, CANCELLED
+   *     when the calling thread was interrupted before the call (nothing is sent) or while it
+   *     waited, where the transport can stop the wait (a blocking socket read cannot be: over
+   *     HTTP/1.1 the call runs on to its answer or its deadline); the interrupt flag stays set.
+   *     Never throws for a failed call
+   * @throws IllegalArgumentException if {@code timeout} is not positive
+   */
+  default ForwardResult forwardAndWait(ForwardRequest request, Duration timeout) {
+    Deadlines.millis(timeout);
+    return Deadlines.await(() -> forward(request, timeout),
+        ForwardResult.failure(Status.CANCELLED, "interrupted while waiting for the answer"));
+  }
+
+  /**
    * Takes the loss gradient for an earlier answer. The default answers
    * {@link Status#NOT_IMPLEMENTED}: a peer that does not learn needs nothing more.
    *
@@ -74,5 +95,17 @@ public interface Peer {
     long ms = Deadlines.millis(timeout);
     return Deadlines.bound(backward(request), ms,
         BackwardResult.failure(Status.TIMEOUT, "no acknowledgement within " + ms + " ms"));
+  }
+
+  /**
+   * Takes the loss gradient within {@code timeout}, waiting on the calling thread, as {@link
+   * #forwardAndWait} does for answers.
+   *
+   * @throws IllegalArgumentException if {@code timeout} is not positive
+   */
+  default BackwardResult backwardAndWait(BackwardRequest request, Duration timeout) {
+    Deadlines.millis(timeout);
+    return Deadlines.await(() -> backward(request, timeout),
+        BackwardResult.failure(Status.CANCELLED, "interrupted while waiting for the answer"));
   }
 }

@@ -39,6 +39,9 @@ import okhttp3.Protocol;
  *     .build()) {
  *   Peer bob = client.connect(URI.create("http://10.0.0.7:8091"));
  *   ForwardResult r = bob.forward(new ForwardRequest(Modality.TEXT, ids)).join();
+ *   // or, from a thread that blocks anyway, the call made on this thread:
+ *   ForwardResult s = bob.forwardAndWait(new ForwardRequest(Modality.TEXT, ids),
+ *       Duration.ofSeconds(2));
  * }
  * }</pre>
  *

@@ -41,6 +41,26 @@ class HttpTransportTest {
       return parse(post(raw, server, "/v1/forward", msg.toByteArray()));
     }
 
+    /** While a blocking call waits, its own thread is inside OkHttp: no dispatcher thread. */
+    @org.junit.jupiter.api.Test
+    void blockingCallsRunOnTheCallersThread() throws Exception {
+      io.bittensor.core.Peer remote = connect(serve(TestPeers.silent()), ALICE);
+      io.bittensor.core.ForwardRequest req = new io.bittensor.core.ForwardRequest(
+          io.bittensor.core.Modality.TENSOR,
+          io.bittensor.core.Tensor.zeros(io.bittensor.core.DType.FLOAT32, 1, 1, 2));
+      Thread caller = new Thread(() -> remote.forwardAndWait(req, java.time.Duration.ofSeconds(2)));
+      caller.start();
+      boolean inOkHttp = false;
+      for (int i = 0; i < 150 && !inOkHttp && caller.isAlive(); i++) {
+        Thread.sleep(10);
+        inOkHttp = java.util.Arrays.stream(caller.getStackTrace())
+            .anyMatch(f -> f.getClassName().startsWith("okhttp3."));
+      }
+      caller.join();
+      org.junit.jupiter.api.Assertions.assertTrue(inOkHttp,
+          "the caller's thread made the HTTP call itself");
+    }
+
     @org.junit.jupiter.api.AfterEach
     void closeRawClient() {
       raw.dispatcher().executorService().shutdown();
@@ -61,6 +81,11 @@ class HttpTransportTest {
     @Override
     PeerClient.Builder clientBuilder() {
       return PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1);
+    }
+
+    @Override
+    boolean interruptEndsTheWait() {
+      return false;
     }
   }
 }

@@ -424,6 +424,105 @@ abstract class TransportContract {
     assertTrue(f.isCancelled());
   }
 
+  /** The blocking calls carry the same requests and give the same answers as the futures. */
+  @Test
+  void blockingCallsAnswerAsTheFuturesDo() throws IOException {
+    BuiltinPeers.Deterministic peer = BuiltinPeers.deterministic(OUTPUT_DIM);
+    Peer remote = connect(serve(peer), ALICE);
+    Random random = new Random(SEED + 2);
+    Duration timeout = Duration.ofSeconds(10);
+    for (Modality m : Modality.values()) {
+      for (DType t : m.inputTypes()) {
+        Tensor x = input(m, t, random);
+        ForwardResult r = remote.forwardAndWait(new ForwardRequest(m, x), timeout);
+        assertEquals(Status.SUCCESS, r.status(), m + " " + t + ": " + r);
+        assertEquals(peer.answer(x), r.output().orElseThrow(), m + " " + t);
+        Tensor grad = Tensor.ofFloats(new float[x.dim(0) * x.dim(1) * OUTPUT_DIM],
+            STANDARD.outputShape(x));
+        BackwardResult b = remote.backwardAndWait(new BackwardRequest(m, x, grad), timeout);
+        assertEquals(Status.SUCCESS, b.status(), m + " " + t + ": " + b);
+      }
+    }
+    assertEquals(5, peer.gradientsTaken());
+  }
+
+  @Test
+  void aBlockingCallToAPeerThatNeverAnswersTimesOut() throws IOException {
+    Peer remote = connect(serve(TestPeers.silent()), ALICE);
+    long t0 = System.nanoTime();
+    ForwardResult r = remote.forwardAndWait(new ForwardRequest(Modality.TENSOR,
+        Tensor.zeros(DType.FLOAT32, 1, 1, 2)), Duration.ofMillis(300));
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    assertEquals(Status.TIMEOUT, r.status(), r.toString());
+    assertTrue(ms >= 250 && ms < 5_000, "took " + ms + " ms for a 300 ms timeout");
+  }
+
+  /**
+   * Whether an interrupt ends a blocking call that waits for its answer. Not over HTTP/1.1: the
+   * caller's own thread is then in a socket read, which Java does not interrupt.
+   */
+  boolean interruptEndsTheWait() {
+    return true;
+  }
+
+  /**
+   * An interrupted caller gets CANCELLED at once (or, where the wait cannot be interrupted, its
+   * answer or TIMEOUT at the deadline) and keeps its interrupt flag.
+   */
+  @Test
+  void interruptingABlockingCallCancelsIt() throws Exception {
+    Peer remote = connect(serve(TestPeers.silent()), ALICE);
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR, Tensor.zeros(DType.FLOAT32, 1, 1, 2));
+    CompletableFuture<ForwardResult> result = new CompletableFuture<>();
+    CompletableFuture<Boolean> flagAfter = new CompletableFuture<>();
+    Thread caller = new Thread(() -> {
+      result.complete(remote.forwardAndWait(req, Duration.ofMillis(1500)));
+      flagAfter.complete(Thread.currentThread().isInterrupted());
+    });
+    caller.start();
+    Thread.sleep(200); // the call is in flight: the silent peer never answers
+    long t0 = System.nanoTime();
+    caller.interrupt();
+    ForwardResult r = result.get(10, java.util.concurrent.TimeUnit.SECONDS);
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    assertTrue(flagAfter.get(5, java.util.concurrent.TimeUnit.SECONDS),
+        "the caller's interrupt flag is set again");
+    if (interruptEndsTheWait()) {
+      assertEquals(Status.CANCELLED, r.status(), r.toString());
+      assertTrue(ms < 1_000, "an interrupt ends the wait (took " + ms + " ms)");
+    } else {
+      assertEquals(Status.TIMEOUT, r.status(), r.toString());
+    }
+  }
+
+  /** A caller interrupted before it calls sends nothing and gets CANCELLED. */
+  @Test
+  void aBlockingCallFromAnInterruptedThreadIsCancelled() throws IOException {
+    BuiltinPeers.Deterministic peer = BuiltinPeers.deterministic(OUTPUT_DIM);
+    Peer remote = connect(serve(peer), ALICE);
+    Tensor x = Tensor.zeros(DType.FLOAT32, 1, 2, OUTPUT_DIM);
+    Thread.currentThread().interrupt();
+    BackwardResult r;
+    try {
+      r = remote.backwardAndWait(new BackwardRequest(Modality.TENSOR, x, x), Duration.ofSeconds(5));
+    } finally {
+      assertTrue(Thread.interrupted(), "the flag is still set (and cleared here)");
+    }
+    assertEquals(Status.CANCELLED, r.status(), r.toString());
+    assertEquals(0, peer.gradientsTaken(), "nothing was delivered");
+  }
+
+  @Test
+  void aBlockingCallToAClosedServerIsUnavailable() throws IOException {
+    PeerServer server = serve(BuiltinPeers.deterministic(OUTPUT_DIM));
+    Peer remote = connect(server, ALICE);
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR, Tensor.zeros(DType.FLOAT32, 1, 1, 2));
+    assertEquals(Status.SUCCESS, remote.forwardAndWait(req, Duration.ofSeconds(5)).status());
+    server.close();
+    ForwardResult r = remote.forwardAndWait(req, Duration.ofSeconds(5));
+    assertEquals(Status.UNAVAILABLE, r.status(), r.toString());
+  }
+
   /** For subclasses: the endpoint URI of an in-process name. */
   static URI inproc(String name) {
     return URI.create("inproc://" + name);

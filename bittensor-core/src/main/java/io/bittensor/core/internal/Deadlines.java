@@ -2,7 +2,10 @@ package io.bittensor.core.internal;
 
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * Puts a deadline on a future without blocking a thread (the JDK's delayer thread fires it).
@@ -36,5 +39,27 @@ public final class Deadlines {
     out.completeOnTimeout(onTimeout, ms, TimeUnit.MILLISECONDS);
     out.whenComplete((r, e) -> call.cancel(true));
     return out;
+  }
+
+  /**
+   * Starts {@code start} and waits for its future on the calling thread. A thread already
+   * interrupted starts nothing; an interrupt while waiting cancels the call; both set the
+   * thread's interrupt flag again and give {@code onInterrupt}. A call that completed
+   * exceptionally (which no peer's contract allows) throws as {@code join()} would.
+   */
+  public static <T> T await(Supplier<CompletableFuture<T>> start, T onInterrupt) {
+    if (Thread.currentThread().isInterrupted()) {
+      return onInterrupt;
+    }
+    CompletableFuture<T> call = start.get();
+    try {
+      return call.get();
+    } catch (InterruptedException e) {
+      call.cancel(true);
+      Thread.currentThread().interrupt();
+      return onInterrupt;
+    } catch (ExecutionException e) {
+      throw new CompletionException(e.getCause());
+    }
   }
 }

@@ -39,7 +39,8 @@ import okio.BufferedSource;
 
 /**
  * A remote peer reached over HTTP with OkHttp: each call is one POST whose future completes on
- * OkHttp's dispatcher thread; cancelling the future cancels the HTTP call.
+ * OkHttp's dispatcher thread; cancelling the future cancels the HTTP call. The blocking calls
+ * ({@code forwardAndWait}) run the POST on the caller's thread instead.
  *
  * <p>Thread-safe.
  */
@@ -69,29 +70,53 @@ public final class OkHttpPeer extends TimedPeer {
   @Override
   public CompletableFuture<ForwardResult> forward(ForwardRequest request, Duration timeout) {
     long ms = Deadlines.millis(timeout);
-    return call(forwardUrl, new ProtoBody(core.message(request, ms),
-            () -> core.message(request, ms)), ms,
-        r -> core.forwardResult(r, request.input()),
-        rej -> ForwardResult.rejected(rej));
+    return enqueue(newCall(forwardUrl, forwardBody(request, ms), ms), ms,
+        r -> core.forwardResult(r, request.input()), ForwardResult::rejected);
   }
-
 
   @Override
   public CompletableFuture<BackwardResult> backward(BackwardRequest request, Duration timeout) {
     long ms = Deadlines.millis(timeout);
+    return enqueue(newCall(backwardUrl, backwardBody(request, ms), ms), ms,
+        core::backwardResult, BackwardResult::rejected);
+  }
+
+  /** The call runs on the caller's thread: no hand-over to a dispatcher thread and back. */
+  @Override
+  public ForwardResult forwardAndWait(ForwardRequest request, Duration timeout) {
+    long ms = Deadlines.millis(timeout);
+    return execute(newCall(forwardUrl, forwardBody(request, ms), ms), ms,
+        r -> core.forwardResult(r, request.input()), ForwardResult::rejected);
+  }
+
+  @Override
+  public BackwardResult backwardAndWait(BackwardRequest request, Duration timeout) {
+    long ms = Deadlines.millis(timeout);
+    return execute(newCall(backwardUrl, backwardBody(request, ms), ms), ms,
+        core::backwardResult, BackwardResult::rejected);
+  }
+
+  private ProtoBody forwardBody(ForwardRequest request, long ms) {
+    return new ProtoBody(core.message(request, ms), () -> core.message(request, ms));
+  }
+
+  private ProtoBody backwardBody(BackwardRequest request, long ms) {
     // A backward resent as it was: if the first attempt did arrive, the server refuses the copy
     // as a replay instead of applying the gradient twice.
     MessageLite msg = core.message(request, ms);
-    return call(backwardUrl, new ProtoBody(msg, () -> msg), ms, core::backwardResult,
-        rej -> BackwardResult.rejected(rej));
+    return new ProtoBody(msg, () -> msg);
   }
 
-  private <T> CompletableFuture<T> call(HttpUrl url, ProtoBody body, long ms,
-      Function<Response, T> read, Function<Rejection, T> fail) {
+  private Call newCall(HttpUrl url, ProtoBody body, long ms) {
     Request.Builder rb = new Request.Builder().url(url).post(body);
     core.callerHex().ifPresent(hex -> rb.header(HttpPeerHandler.CALLER_HEADER, hex));
     Call call = http.newCall(rb.build());
     call.timeout().timeout(ms, TimeUnit.MILLISECONDS);
+    return call;
+  }
+
+  private <T> CompletableFuture<T> enqueue(Call call, long ms, Function<Response, T> read,
+      Function<Rejection, T> fail) {
     CompletableFuture<T> out = new CompletableFuture<>();
     out.whenComplete((r, e) -> {
       if (out.isCancelled()) {
@@ -106,23 +131,42 @@ public final class OkHttpPeer extends TimedPeer {
 
       @Override
       public void onResponse(Call c, okhttp3.Response response) {
-        try (response) {
-          Response r = readResponse(response);
-          out.complete(r == null
-              ? fail.apply(notProtobuf(response))
-              : read.apply(r));
-        } catch (InvalidProtocolBufferException e) {
-          out.complete(fail.apply(Rejection.of(Status.BAD_RESPONSE,
-              endpoint + " answered a body that is not a protobuf Response: " + e.getMessage())));
-        } catch (IOException e) {
-          out.complete(fail.apply(failure(e, c, ms)));
-        } catch (RuntimeException e) {
-          out.complete(fail.apply(Rejection.of(Status.BAD_RESPONSE,
-              endpoint + " answered something unreadable: " + e)));
-        }
+        out.complete(answer(c, response, ms, read, fail));
       }
     });
     return out;
+  }
+
+  private <T> T execute(Call call, long ms, Function<Response, T> read,
+      Function<Rejection, T> fail) {
+    if (Thread.currentThread().isInterrupted()) {
+      return fail.apply(Rejection.of(Status.CANCELLED, "the calling thread was interrupted before "
+          + "the call to " + endpoint));
+    }
+    okhttp3.Response response;
+    try {
+      response = call.execute();
+    } catch (IOException e) {
+      return fail.apply(failure(e, call, ms));
+    }
+    return answer(call, response, ms, read, fail);
+  }
+
+  /** What an HTTP answer means; closes it. */
+  private <T> T answer(Call c, okhttp3.Response response, long ms, Function<Response, T> read,
+      Function<Rejection, T> fail) {
+    try (response) {
+      Response r = readResponse(response);
+      return r == null ? fail.apply(notProtobuf(response)) : read.apply(r);
+    } catch (InvalidProtocolBufferException e) {
+      return fail.apply(Rejection.of(Status.BAD_RESPONSE,
+          endpoint + " answered a body that is not a protobuf Response: " + e.getMessage()));
+    } catch (IOException e) {
+      return fail.apply(failure(e, c, ms));
+    } catch (RuntimeException e) {
+      return fail.apply(Rejection.of(Status.BAD_RESPONSE,
+          endpoint + " answered something unreadable: " + e));
+    }
   }
 
   /** The decoded body, or null when the body is not ours (a proxy's error page, say). */
@@ -186,6 +230,10 @@ public final class OkHttpPeer extends TimedPeer {
     }
     if (c.isCanceled()) {
       return Rejection.of(Status.CANCELLED, "the call to " + endpoint + " was cancelled");
+    }
+    if (e instanceof InterruptedIOException && Thread.currentThread().isInterrupted()) {
+      // A blocking call whose thread was interrupted; okio has set the flag again.
+      return Rejection.of(Status.CANCELLED, "the call to " + endpoint + " was interrupted");
     }
     if (e instanceof ConnectException || e instanceof NoRouteToHostException
         || e instanceof UnknownHostException) {
