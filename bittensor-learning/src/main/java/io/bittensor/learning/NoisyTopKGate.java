@@ -58,7 +58,9 @@ import java.util.concurrent.CompletableFuture;
  * renormalised over those that answered (the result's {@link Gated#calls()} says who failed and
  * why); an example with no answering peer joins to zeros. In inference ({@code training} false)
  * there is no noise, routing is deterministic, and nothing is remembered. The parameters start at
- * zero, as in the paper: every peer is equally likely at first, and the noise explores.
+ * zero, as in the paper: every peer is equally likely at first, and the noise explores. {@link
+ * #askStandIns} asks, after a training forward, each example's next choice by the noiseless
+ * logits: one more peer per example, for the learner's {@link WeightSource#REROUTED_LOSS}.
  *
  * <p>Not thread-safe: one thread trains the gate, and forwards of one thread run one at a time.
  * The returned futures complete on a peer's or a timer's thread.
