@@ -29,7 +29,8 @@ import java.util.function.Function;
  * head to the joined answer {@code G(x)}, computes the cross-entropy against the labels,
  * back-propagates into the head and the gate, and sends each peer it asked the gradient for its
  * answer. Meanwhile it learns what each peer is worth: its weight row, from the gate's
- * importance or from a pruning score (see {@link WeightSource}).
+ * importance, from a pruning score, or from what replacing it by the gate's next choice costs
+ * (see {@link WeightSource}).
  *
  * <pre>{@code
  * Learner learner = Learner.builder()
@@ -120,7 +121,9 @@ public final class Learner {
   }
 
   /**
-   * One training step on a labelled batch.
+   * One training step on a labelled batch. Every {@link Builder#probeEvery}-th step also asks
+   * each example's stand-in for the {@link #reroutedLossScores()}; the step's gradients and
+   * updates are the same either way.
    *
    * @param request the batch as sent to the peers; not modified
    * @param labels one class per example and position; not modified

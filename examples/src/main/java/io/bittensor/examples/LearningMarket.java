@@ -74,8 +74,9 @@ import org.jfree.data.xy.XYSeriesCollection;
  * few dozen images; two pure-noise peers trained on random labels. What it measures, on held-out
  * images: the gated network's accuracy against the best single peer and a dense mixture of all
  * twelve; bytes received with top-2 against dense; the Spearman correlation of each weight source
- * (gate importance, pruning score) with each peer's true value, the held-out accuracy lost when the
- * peer is removed and the neuron retrained; the student's accuracy, and its speed offline against
+ * (gate importance, pruning score, compensated pruning score, rerouted loss) with each peer's true
+ * value, the held-out accuracy lost when the peer is removed and the neuron retrained, and the
+ * bytes the rerouted loss's probes add to training; the student's accuracy, and its speed offline against
  * a network query. {@link Config#reduced()} is the same market at a smaller size, for the test
  * suite. Everything is seeded; the results are in {@code docs/learning.md}.
  *
