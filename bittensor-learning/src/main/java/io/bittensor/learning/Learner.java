@@ -294,8 +294,8 @@ public final class Learner {
 
   /**
    * Each peer's rerouted loss score: the moving average over probed training batches (one in
-   * {@link Builder#probeEvery}; decay {@link Builder#scoreDecay} per probed batch, bias-corrected)
-   * of the increase in the batch's mean loss were the peer replaced, in every example routed to
+   * {@link Builder#probeEvery} = m; decay {@link Builder#scoreDecay} per training batch as for the
+   * {@link #fisher()}, so {@code scoreDecay^m} per probed batch; bias-corrected) of the increase in the batch's mean loss were the peer replaced, in every example routed to
    * it, by that example's stand-in ({@link GatingLayer#askStandIns}: the gate's next choice, the
    * peer that would really take its place), the gate renormalised over the new set and failed
    * answers masked as the gate masks them, with the head as it was for that batch. A direct,
@@ -322,7 +322,7 @@ public final class Learner {
     if (probedBatches == 0) {
       return out;
     }
-    double correction = 1 - Math.pow(decay, probedBatches);
+    double correction = 1 - Math.pow(decay, (double) probeEvery * probedBatches);
     for (int j = 0; j < peers; j++) {
       out[j] = rerouted[j] / correction;
     }
@@ -553,8 +553,10 @@ public final class Learner {
     }
     probedBatches++;
     int rows = batch * seq;
+    // Decayed per training batch, as the Fisher is: the same window whatever probeEvery is.
+    double d = Math.pow(decay, probeEvery);
     for (int j = 0; j < peers; j++) {
-      rerouted[j] = decay * rerouted[j] + (1 - decay) * (increase[j] / rows);
+      rerouted[j] = d * rerouted[j] + (1 - d) * (increase[j] / rows);
     }
   }
 
@@ -805,9 +807,9 @@ public final class Learner {
     }
 
     /**
-     * The decay per training batch of the moving average behind the pruning scores (the {@link
-     * Learner#fisher()} matrix), and per probed batch of the one behind the {@link
-     * Learner#reroutedLossScores()}, in [0, 1) (default 0.98).
+     * The decay per training batch of the moving averages behind the pruning scores (the {@link
+     * Learner#fisher()} matrix) and the {@link Learner#reroutedLossScores()}, in [0, 1) (default
+     * 0.98: about the last 50 batches count).
      *
      * @throws IllegalArgumentException if outside [0, 1)
      */
