@@ -295,8 +295,9 @@ public final class Learner {
   /**
    * Each peer's rerouted loss score: the moving average over probed training batches (one in
    * {@link Builder#probeEvery} = m; decay {@link Builder#scoreDecay} per training batch as for the
-   * {@link #fisher()}, so {@code scoreDecay^m} per probed batch; bias-corrected) of the increase in the batch's mean loss were the peer replaced, in every example routed to
-   * it, by that example's stand-in ({@link GatingLayer#askStandIns}: the gate's next choice, the
+   * {@link #fisher()}, so {@code scoreDecay^m} per probed batch; bias-corrected) of the increase in
+   * the batch's mean loss were the peer replaced, in every example routed to it, by that example's
+   * stand-in ({@link GatingLayer#askStandIns}: the gate's next choice, the
    * peer that would really take its place), the gate renormalised over the new set and failed
    * answers masked as the gate masks them, with the head as it was for that batch. A direct,
    * measured estimate of the paper's "cost in loss of removing a peer", not a second-order

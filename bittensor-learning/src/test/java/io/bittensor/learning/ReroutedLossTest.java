@@ -26,7 +26,7 @@ import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** {@link WeightSource#REROUTED_LOSS}: the probes behind it and what it sees that Fisher does not. */
+/** {@link WeightSource#REROUTED_LOSS}: its probes, and what it sees that the Fisher does not. */
 @Timeout(120)
 class ReroutedLossTest {
   private static final int IN = 8;
@@ -69,7 +69,7 @@ class ReroutedLossTest {
 
     /** Another class than the label, fixed by feature {@code f} of the row. */
     int confuser(float[] x, int f) {
-      int shift = 1 + (int) Math.floorMod((long) Math.floor(Math.abs(x[f]) * 1000), CLASSES - 1);
+      int shift = 1 + Math.floorMod((long) Math.floor(Math.abs(x[f]) * 1000), CLASSES - 1);
       return (label(x) + shift) % CLASSES;
     }
 

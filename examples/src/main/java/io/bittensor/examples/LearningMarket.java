@@ -76,9 +76,9 @@ import org.jfree.data.xy.XYSeriesCollection;
  * twelve; bytes received with top-2 against dense; the Spearman correlation of each weight source
  * (gate importance, pruning score, compensated pruning score, rerouted loss) with each peer's true
  * value, the held-out accuracy lost when the peer is removed and the neuron retrained, and the
- * bytes the rerouted loss's probes add to training; the student's accuracy, and its speed offline against
- * a network query. {@link Config#reduced()} is the same market at a smaller size, for the test
- * suite. Everything is seeded; the results are in {@code docs/learning.md}.
+ * bytes the rerouted loss's probes add to training; the student's accuracy, and its speed offline
+ * against a network query. {@link Config#reduced()} is the same market at a smaller size, for the
+ * test suite. Everything is seeded; the results are in {@code docs/learning.md}.
  *
  * <p>The neuron calls anonymously: the market measures learning, not signing; the servers'
  * checks, admission and status codes are otherwise those of a signed call.
