@@ -8,6 +8,7 @@ import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerException;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
+import io.bittensor.learning.WeightSource;
 import io.bittensor.neuron.Neuron;
 import io.bittensor.neuron.Peers;
 import io.bittensor.onnx.OnnxPeer;
@@ -62,12 +63,14 @@ final class NeuronCommand implements Runnable {
             + " through the other peers and sets weights every weight-interval-ms.",
         "Keys (see bittensor-cli/README.md): key, ledger, peer (minilm | e5 | bge | bag-of-words"
             + " | noise | onnx:PATH), host, port, stake, learn, weight-interval-ms,"
-            + " sync-interval-ms, warm-up-batches, seed, max-tokens, per-era, output-dim."
+            + " sync-interval-ms, warm-up-batches, seed, max-tokens, per-era, output-dim,"
+            + " weight-source (probes | gate-importance | pruning-score |"
+            + " compensated-pruning-score | rerouted-loss)."
       })
   static final class Run implements Callable<Integer> {
     static final Set<String> KEYS = Set.of("key", "ledger", "peer", "host", "port", "stake",
         "learn", "weight-interval-ms", "sync-interval-ms", "warm-up-batches", "seed", "max-tokens",
-        "per-era", "output-dim");
+        "per-era", "output-dim", "weight-source");
 
     @Spec CommandSpec spec;
 
@@ -89,6 +92,8 @@ final class NeuronCommand implements Runnable {
               + new java.util.TreeSet<>(KEYS), null);
         }
       }
+      // Null: score by probes, the demo's default.
+      WeightSource source = weightSource(p.getProperty("weight-source", "probes").strip());
       Keypair key;
       try {
         key = Keypair.load(Path.of(required(p, "key")));
@@ -163,8 +168,12 @@ final class NeuronCommand implements Runnable {
         int classes = SotuCorpus.ERAS.size();
         b.learner(peers -> Market.learner(peers, seed, classes))
             .dataset(Market.dataset(trainRows, trainLabels, 16, seed))
-            .scoreByProbes(classes, Market.batches(testRows, testLabels, 64))
             .warmUp((int) warmUp);
+        if (source == null) {
+          b.scoreByProbes(classes, Market.batches(testRows, testLabels, 64));
+        } else {
+          b.weightSource(source);
+        }
       }
       Neuron neuron;
       try {
@@ -222,6 +231,21 @@ final class NeuronCommand implements Runnable {
           throw CliException.badInput(config + ": peer must be minilm, e5, bge, bag-of-words,"
               + " noise or onnx:PATH, was \"" + spec + "\"", null);
       }
+    }
+
+    /** {@code probes} (null) or a learner's {@link WeightSource}, by its name in kebab case. */
+    private WeightSource weightSource(String name) {
+      if (name.equals("probes")) {
+        return null;
+      }
+      for (WeightSource w : WeightSource.values()) {
+        if (w.name().toLowerCase(Locale.ROOT).replace('_', '-').equals(name)) {
+          return w;
+        }
+      }
+      throw CliException.badInput(config + ": weight-source must be probes, gate-importance,"
+          + " pruning-score, compensated-pruning-score or rerouted-loss, was \"" + name + "\"",
+          null);
     }
 
     private String required(Properties p, String key) {

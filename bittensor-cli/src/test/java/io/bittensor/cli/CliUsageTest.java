@@ -3,12 +3,17 @@ package io.bittensor.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -107,6 +112,15 @@ class CliUsageTest {
   @MethodSource("badInvocations")
   void aBadInvocationExitsNonZeroWithOneLineThatSaysWhy(String line, String mention) {
     assertBadInput(CliRunner.run(line.split(" ")), mention);
+  }
+
+  @Test
+  void aNeuronConfigNamesAnUnknownWeightSource(@TempDir Path dir) throws IOException {
+    Path config = dir.resolve("neuron.properties");
+    Files.writeString(config, "weight-source=nope\n");
+    assertBadInput(CliRunner.run("neuron", "run", "--config", config.toString()),
+        "weight-source must be probes, gate-importance, pruning-score,"
+            + " compensated-pruning-score or rerouted-loss, was \"nope\"");
   }
 
   private static void assertBadInput(CliRunner r, String mention) {

@@ -70,20 +70,12 @@ public record Gated(Tensor output, int[][] selected, float[][] gates, List<PeerC
 
   /** The bytes of answer tensors received: the payload of every successful call. */
   public long bytesReceived() {
-    long n = 0;
-    for (PeerCall c : calls) {
-      n += c.bytesReceived();
-    }
-    return n;
+    return PeerCall.bytesReceived(calls);
   }
 
   /** The bytes of input tensors sent: each peer's rows, once per peer asked. */
   public long bytesSent() {
-    long n = 0;
-    for (PeerCall c : calls) {
-      n += c.bytesSent();
-    }
-    return n;
+    return PeerCall.bytesSent(calls);
   }
 
   private static int[][] copy(int[][] a) {

@@ -81,6 +81,31 @@ public interface GatingLayer {
    */
   List<PeerGradient> backward(Gated forward, Tensor gradient);
 
+  /**
+   * Asks each example's next choice: the peer, not among those it was routed to, with the highest
+   * noiseless gate logit, the one that would step in were one of its routed peers excluded. Each
+   * stand-in is asked once, with exactly the rows it stands in for, through the same transport as
+   * the forward's peers, so this costs one more answer per example. Nothing trains and nothing is
+   * remembered: the forward can still be passed to {@link #backward} as before.
+   *
+   * <p>The default throws {@link UnsupportedOperationException}: a gate that can rank the peers
+   * beyond its top k overrides it.
+   *
+   * @param forward a training result of this gate for {@code request}, not yet back-propagated;
+   *     not modified
+   * @param request the batch the forward routed; not modified
+   * @param timeout how long to wait for each stand-in; positive
+   * @return the stand-ins, their answers and the forward's logits; never completes exceptionally
+   * @throws IllegalArgumentException if {@code forward} is not a pending training result of this
+   *     gate, the request's batch differs from it, or {@code timeout} is not positive
+   * @throws UnsupportedOperationException if this gate cannot name its next choices
+   */
+  default CompletableFuture<StandIns> askStandIns(
+      Gated forward, ForwardRequest request, Duration timeout) {
+    throw new UnsupportedOperationException(getClass().getName()
+        + " does not name its next choices (askStandIns)");
+  }
+
   /** Applies the accumulated gradients (one optimiser step) and clears them. */
   void step();
 

@@ -1,5 +1,6 @@
 package io.bittensor.core;
 
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -64,5 +65,23 @@ public record PeerCall(int peer, int[] rows, Tensor input, QueryResult result) {
   /** The input's payload in bytes. */
   public long bytesSent() {
     return input.byteSize();
+  }
+
+  /** The answer bytes of all of {@code calls}. */
+  static long bytesReceived(List<PeerCall> calls) {
+    long n = 0;
+    for (PeerCall c : calls) {
+      n += c.bytesReceived();
+    }
+    return n;
+  }
+
+  /** The input bytes of all of {@code calls}. */
+  static long bytesSent(List<PeerCall> calls) {
+    long n = 0;
+    for (PeerCall c : calls) {
+      n += c.bytesSent();
+    }
+    return n;
   }
 }

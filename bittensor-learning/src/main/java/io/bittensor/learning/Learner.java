@@ -8,6 +8,7 @@ import io.bittensor.core.Gated;
 import io.bittensor.core.GatingLayer;
 import io.bittensor.core.PeerCall;
 import io.bittensor.core.PeerGradient;
+import io.bittensor.core.StandIns;
 import io.bittensor.core.Tensor;
 import io.bittensor.incentive.PeerVector;
 import io.bittensor.learning.internal.BrainSurgeon;
@@ -28,7 +29,8 @@ import java.util.function.Function;
  * head to the joined answer {@code G(x)}, computes the cross-entropy against the labels,
  * back-propagates into the head and the gate, and sends each peer it asked the gradient for its
  * answer. Meanwhile it learns what each peer is worth: its weight row, from the gate's
- * importance or from a pruning score (see {@link WeightSource}).
+ * importance, from a pruning score, or from what replacing it by the gate's next choice costs
+ * (see {@link WeightSource}).
  *
  * <pre>{@code
  * Learner learner = Learner.builder()
@@ -62,6 +64,12 @@ public final class Learner {
    */
   public static final double COMPENSATION_DAMPING = 1e-3;
 
+  /**
+   * How often a learner probes by default: every 4th training batch, which with top-2 routing
+   * costs 12.5% more answer bytes than training alone (see {@link Builder#probeEvery}).
+   */
+  public static final int DEFAULT_PROBE_EVERY = 4;
+
   private final GatingLayer gate;
   private final TrainableMlp head;
   private final Adam adam;
@@ -74,6 +82,13 @@ public final class Learner {
   /** The moving average of E[d d^T], d_j = dL/d(alpha_j): the peers' empirical Fisher, n x n. */
   private final double[] fisher;
   private long fisherBatches;
+  private final int probeEvery;
+  /** The moving average of each peer's rerouted loss increase, over probed batches. */
+  private final double[] rerouted;
+  private long probedBatches;
+  private long trainSteps;
+  /** Why probing stopped: the gate cannot name its next choices (null while it can). */
+  private UnsupportedOperationException probeUnsupported;
 
   private Learner(Builder b) {
     this.gate = b.gate;
@@ -86,6 +101,8 @@ public final class Learner {
     this.decay = b.scoreDecay;
     this.peers = gate.peers().size();
     this.fisher = new double[peers * peers];
+    this.probeEvery = b.probeEvery;
+    this.rerouted = new double[peers];
   }
 
   /** A builder; {@link Builder#gate} and {@link Builder#head} are required. */
@@ -104,7 +121,9 @@ public final class Learner {
   }
 
   /**
-   * One training step on a labelled batch.
+   * One training step on a labelled batch. Every {@link Builder#probeEvery}-th step also asks
+   * each example's stand-in for the {@link #reroutedLossScores()}; the step's gradients and
+   * updates are the same either way.
    *
    * @param request the batch as sent to the peers; not modified
    * @param labels one class per example and position; not modified
@@ -117,6 +136,10 @@ public final class Learner {
     int rows = shape[0] * shape[1];
     int dim = shape[2];
     checkLabels(labels, rows, dim);
+    trainSteps++;
+    // Asked before backward (which ends the gate's record of the forward); answered while the
+    // head trains. Nothing of it reaches the step's gradients.
+    CompletableFuture<StandIns> probe = isProbeStep() ? askStandIns(gated, request) : null;
     float[] joined = gated.output().toFloatArray();
     if (distiller != null) {
       fitAndFillIn(request.input(), gated, joined, shape);
@@ -128,13 +151,39 @@ public final class Learner {
     float[] dJoined = head.backward(dLogits, true);
     List<PeerGradient> grads = gate.backward(gated, Tensor.ofFloats(dJoined, shape));
     accumulateFisher(gated, grads, rows);
+    StandIns standIns = probe == null ? null : waitFor(probe);
+    if (standIns != null) {
+      // The head as it answered this batch: before its step.
+      accumulateRerouted(gated, standIns, labels, shape);
+    }
     double balance = gate instanceof NoisyTopKGate g ? g.balanceLoss() : 0;
     gate.step();
     adam.step();
     int acknowledged = sendGradients ? send(grads) : 0;
     List<Integer> failed = gated.failed().stream().map(PeerCall::peer).toList();
     return new StepResult(loss, balance, correct, rows, gated.bytesReceived(), gated.bytesSent(),
-        failed, acknowledged);
+        failed, acknowledged, standIns == null ? 0 : standIns.bytesReceived(),
+        standIns == null ? 0 : standIns.bytesSent());
+  }
+
+  private boolean isProbeStep() {
+    return probeEvery > 0 && probeUnsupported == null && trainSteps % probeEvery == 0;
+  }
+
+  private CompletableFuture<StandIns> askStandIns(Gated gated, ForwardRequest request) {
+    try {
+      return gate.askStandIns(gated, request, timeout);
+    } catch (UnsupportedOperationException e) {
+      // A gate of its own that cannot rank past its top k: train as before, and say why at
+      // reroutedLossScores().
+      probeUnsupported = e;
+      return null;
+    }
+  }
+
+  private StandIns waitFor(CompletableFuture<StandIns> probe) {
+    // A safety margin past the per-peer deadlines, as GatingLayer.forwardAndWait has.
+    return probe.orTimeout(timeout.toMillis() + 10_000, TimeUnit.MILLISECONDS).join();
   }
 
   /**
@@ -244,6 +293,49 @@ public final class Learner {
   }
 
   /**
+   * Each peer's rerouted loss score: the moving average over probed training batches (one in
+   * {@link Builder#probeEvery} = m; decay {@link Builder#scoreDecay} per training batch as for the
+   * {@link #fisher()}, so {@code scoreDecay^m} per probed batch; bias-corrected) of the increase in
+   * the batch's mean loss were the peer replaced, in every example routed to it, by that example's
+   * stand-in ({@link GatingLayer#askStandIns}: the gate's next choice, the
+   * peer that would really take its place), the gate renormalised over the new set and failed
+   * answers masked as the gate masks them, with the head as it was for that batch. A direct,
+   * measured estimate of the paper's "cost in loss of removing a peer", not a second-order
+   * approximation: a peer whose stand-in answers as well (a copy) scores about 0, and one whose
+   * stand-in does better (a peer that fails) scores below 0. A peer seldom routed to scores
+   * little, as the increase is per example of the batch. The student, if any, plays no part.
+   *
+   * @return a new array, one score per peer, in nats per example and position; may be negative;
+   *     all zeros before the first probed batch
+   * @throws IllegalStateException if probing is off ({@code probeEvery(0)}) or the gate cannot
+   *     name its next choices
+   */
+  public double[] reroutedLossScores() {
+    if (probeEvery == 0) {
+      throw new IllegalStateException("rerouted loss scores need probing; this learner was built"
+          + " with probeEvery(0)");
+    }
+    if (probeUnsupported != null) {
+      throw new IllegalStateException("rerouted loss scores need a gate that names its next"
+          + " choices: " + probeUnsupported.getMessage(), probeUnsupported);
+    }
+    double[] out = new double[peers];
+    if (probedBatches == 0) {
+      return out;
+    }
+    double correction = 1 - Math.pow(decay, (double) probeEvery * probedBatches);
+    for (int j = 0; j < peers; j++) {
+      out[j] = rerouted[j] / correction;
+    }
+    return out;
+  }
+
+  /** How many training batches were probed so far (see {@link Builder#probeEvery}). */
+  public long probedBatches() {
+    return probedBatches;
+  }
+
+  /**
    * The peers' empirical Fisher matrix: with a multiplier {@code alpha_j} (nominally 1) on each
    * peer's part of the joined answer, {@code d_j(x) = dL_x/d(alpha_j) = g_j(x) dL_x/dG(x) .
    * f_j(x)} for the loss {@code L_x} of example {@code x}, and the matrix is the moving average
@@ -276,13 +368,16 @@ public final class Learner {
 
   /**
    * The neuron's weight row from {@code source}: non-negative, summing to 1, with at least
-   * {@code minAllowedWeights} non-zero entries. When fewer peers have a positive score, the best
+   * {@code minAllowedWeights} non-zero entries. Negative {@link WeightSource#REROUTED_LOSS}
+   * scores (peers whose removal helps) count as 0. When fewer peers have a positive score, the best
    * of the rest (by score, then index) get a token weight of 1e-6 before normalising; all-zero
    * scores give the uniform row.
    *
    * @param minAllowedWeights the ledger's minimum number of non-zero entries, {@code 0 <= m <=
    *     peers}
    * @throws IllegalArgumentException if {@code minAllowedWeights} is out of range
+   * @throws IllegalStateException for {@link WeightSource#REROUTED_LOSS} without probing (see
+   *     {@link #reroutedLossScores()})
    */
   public PeerVector weights(WeightSource source, int minAllowedWeights) {
     Objects.requireNonNull(source, "source");
@@ -290,6 +385,8 @@ public final class Learner {
       case GATE_IMPORTANCE -> importance();
       case PRUNING_SCORE -> pruningScores();
       case COMPENSATED_PRUNING_SCORE -> compensatedPruningScores();
+      case REROUTED_LOSS -> Arrays.stream(reroutedLossScores()).map(v -> Math.max(0, v))
+          .toArray();
     };
     return PeerVector.of(weightRow(s, minAllowedWeights));
   }
@@ -406,6 +503,114 @@ public final class Learner {
     for (int i = 0; i < fisher.length; i++) {
       fisher[i] = decay * fisher[i] + (1 - decay) * (sum[i] / rows);
     }
+  }
+
+  /**
+   * Per example: its routed set's joined answer, then one with each routed peer replaced by the
+   * stand-in, through the head; each peer's summed loss increase over the batch's rows goes into
+   * the moving average.
+   */
+  private void accumulateRerouted(Gated gated, StandIns standIns, int[] labels, int[] shape) {
+    int batch = shape[0];
+    int seq = shape[1];
+    int m = seq * shape[2];
+    int[][] sel = gated.selected();
+    float[][][] answers = routedAnswers(gated, sel, m);
+    float[][] standIn = standIns.answers();
+    int[] next = standIns.peers();
+    float[][] h = standIns.logits();
+    int variants = 0;
+    for (int[] s : sel) {
+      variants += 1 + s.length;
+    }
+    float[] joined = new float[variants * m];
+    int[] variantLabels = new int[variants * seq];
+    int v = 0;
+    for (int b = 0; b < batch; b++) {
+      for (int r = 0; r <= sel[b].length; r++) {
+        int[] set = sel[b].clone();
+        float[][] f = answers[b].clone();
+        if (r > 0) {
+          // Slot r - 1 replaced by the stand-in (or by nobody where there is none).
+          set[r - 1] = next[b];
+          f[r - 1] = next[b] < 0 ? null : standIn[b];
+        }
+        join(set, f, h[b], joined, v * m);
+        System.arraycopy(labels, b * seq, variantLabels, v * seq, seq);
+        v++;
+      }
+    }
+    float[] logits = head.predict(joined, variants * seq);
+    double[] loss = new double[variants * seq];
+    NnOps.softmaxCrossEntropyRows(logits, variants * seq, head.outputDim(), variantLabels, loss);
+    double[] increase = new double[peers];
+    v = 0;
+    for (int b = 0; b < batch; b++) {
+      double base = sum(loss, v * seq, seq);
+      for (int r = 1; r <= sel[b].length; r++) {
+        increase[sel[b][r - 1]] += sum(loss, (v + r) * seq, seq) - base;
+      }
+      v += 1 + sel[b].length;
+    }
+    probedBatches++;
+    int rows = batch * seq;
+    // Decayed per training batch, as the Fisher is: the same window whatever probeEvery is.
+    double d = Math.pow(decay, probeEvery);
+    for (int j = 0; j < peers; j++) {
+      rerouted[j] = d * rerouted[j] + (1 - d) * (increase[j] / rows);
+    }
+  }
+
+  /** Each example's routed answers, by slot of {@code sel}; null where the peer failed. */
+  private static float[][][] routedAnswers(Gated gated, int[][] sel, int m) {
+    float[][][] out = new float[sel.length][][];
+    for (int b = 0; b < sel.length; b++) {
+      out[b] = new float[sel[b].length][];
+    }
+    for (PeerCall c : gated.calls()) {
+      if (!c.isSuccess()) {
+        continue;
+      }
+      float[] all = c.result().output().toFloatArray();
+      int[] rows = c.rows();
+      for (int i = 0; i < rows.length; i++) {
+        int b = rows[i];
+        for (int s = 0; s < sel[b].length; s++) {
+          if (sel[b][s] == c.peer()) {
+            out[b][s] = Arrays.copyOfRange(all, i * m, (i + 1) * m);
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * {@code sum_s g_s f_s} into {@code out[o, o + m)}, the gates the softmax of {@code h} over the
+   * members that answered, in the gate's own arithmetic (NoisyTopKGate's join); zeros when none
+   * did.
+   */
+  private static void join(int[] set, float[][] f, float[] h, float[] out, int o) {
+    boolean[] answered = new boolean[set.length];
+    for (int s = 0; s < set.length; s++) {
+      answered[s] = f[s] != null;
+    }
+    float[] gates = NoisyTopKGate.softmaxOver(h, 0, set, answered);
+    for (int s = 0; s < set.length; s++) {
+      if (answered[s]) {
+        for (int i = 0; i < f[s].length; i++) {
+          out[o + i] += gates[s] * f[s][i];
+        }
+      }
+    }
+  }
+
+  private static double sum(double[] x, int from, int count) {
+    double total = 0;
+    for (int i = from; i < from + count; i++) {
+      total += x[i];
+    }
+    return total;
   }
 
   private int send(List<PeerGradient> grads) {
@@ -544,6 +749,7 @@ public final class Learner {
     private boolean sendGradients = true;
     private Distiller distiller;
     private double scoreDecay = 0.98;
+    private int probeEvery = DEFAULT_PROBE_EVERY;
 
     private Builder() {}
 
@@ -602,13 +808,32 @@ public final class Learner {
     }
 
     /**
-     * The decay per training batch of the moving average behind the pruning scores (the {@link
-     * Learner#fisher()} matrix), in [0, 1) (default 0.98).
+     * The decay per training batch of the moving averages behind the pruning scores (the {@link
+     * Learner#fisher()} matrix) and the {@link Learner#reroutedLossScores()}, in [0, 1) (default
+     * 0.98: about the last 50 batches count).
      *
      * @throws IllegalArgumentException if outside [0, 1)
      */
     public Builder scoreDecay(double decay) {
       this.scoreDecay = Checks.decay(decay, "scoreDecay");
+      return this;
+    }
+
+    /**
+     * Probe every {@code m}-th training batch for the {@link Learner#reroutedLossScores()}
+     * (default {@value Learner#DEFAULT_PROBE_EVERY}; 0: never). A probed batch also asks each
+     * example's stand-in ({@link GatingLayer#askStandIns}), one more peer per example: with top
+     * {@code k} routing that is {@code 1/k} more answer and input bytes on that batch, {@code
+     * 1/(k m)} over the run (12.5% at the default with k = 2). The step's gradients and updates are
+     * the same with and without probes.
+     *
+     * @throws IllegalArgumentException if {@code m < 0}
+     */
+    public Builder probeEvery(int m) {
+      if (m < 0) {
+        throw new IllegalArgumentException("probeEvery must be >= 0 (0: never), was " + m);
+      }
+      this.probeEvery = m;
       return this;
     }
 

@@ -162,6 +162,21 @@ public final class NnOps {
   }
 
   /**
+   * Each row's cross-entropy of the softmax of {@code logits} against its class, into {@code
+   * losses} (overwritten); their mean is {@link #softmaxCrossEntropy}.
+   *
+   * @param labels one class per row, {@code 0 <= label < cols}
+   * @param losses {@code rows} entries
+   */
+  public static void softmaxCrossEntropyRows(
+      float[] logits, int rows, int cols, int[] labels, double[] losses) {
+    for (int r = 0; r < rows; r++) {
+      int o = r * cols;
+      losses[r] = logSumExp(logits, o, cols) - logits[o + labels[r]];
+    }
+  }
+
+  /**
    * The mean {@code KL(target || softmax(logits))} per row, and its gradient {@code (q sum(t) - t)
    * / rows} into {@code dLogits} when not null. Target rows are non-negative; a row that sums to 1
    * is a distribution, and the gradient is then {@code (q - t) / rows}.

@@ -13,6 +13,7 @@ import io.bittensor.core.PeerCall;
 import io.bittensor.core.PeerGradient;
 import io.bittensor.core.QueryResult;
 import io.bittensor.core.Rejection;
+import io.bittensor.core.StandIns;
 import io.bittensor.core.Tensor;
 import io.bittensor.core.TensorStandard;
 import io.bittensor.core.internal.Deadlines;
@@ -57,7 +58,9 @@ import java.util.concurrent.CompletableFuture;
  * renormalised over those that answered (the result's {@link Gated#calls()} says who failed and
  * why); an example with no answering peer joins to zeros. In inference ({@code training} false)
  * there is no noise, routing is deterministic, and nothing is remembered. The parameters start at
- * zero, as in the paper: every peer is equally likely at first, and the noise explores.
+ * zero, as in the paper: every peer is equally likely at first, and the noise explores. {@link
+ * #askStandIns} asks, after a training forward, each example's next choice by the noiseless
+ * logits: one more peer per example, for the learner's {@link WeightSource#REROUTED_LOSS}.
  *
  * <p>Not thread-safe: one thread trains the gate, and forwards of one thread run one at a time.
  * The returned futures complete on a peer's or a timer's thread.
@@ -186,19 +189,68 @@ public final class NoisyTopKGate implements GatingLayer {
     for (int b = 0; b < batch; b++) {
       t.route[b] = softmaxOver(t.h, b * n, t.sel[b], null);
     }
+    return ask(request, t.sel, timeout).thenApply(calls -> join(t, calls, training));
+  }
+
+  /** Asks each peer once, in parallel, with the rows whose {@code routes} name it. */
+  private CompletableFuture<List<PeerCall>> ask(
+      ForwardRequest request, int[][] routes, Duration timeout) {
     List<CompletableFuture<PeerCall>> calls = new ArrayList<>();
     for (int j = 0; j < n; j++) {
-      int[] rows = rowsOf(t.sel, j);
+      int[] rows = rowsOf(routes, j);
       if (rows.length == 0) {
         continue;
       }
       int peer = j;
-      Tensor sub = Rows.gather(input, rows);
+      Tensor sub = Rows.gather(request.input(), rows);
       calls.add(fanOut.query(List.of(peers.get(j)), new ForwardRequest(request.modality(), sub),
           timeout).thenApply(rs -> new PeerCall(peer, rows, sub, checked(rs.get(0), sub))));
     }
     return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
-        .thenApply(v -> join(t, calls.stream().map(CompletableFuture::join).toList(), training));
+        .thenApply(v -> calls.stream().map(CompletableFuture::join).toList());
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Here the stand-in of an example is the best peer by the noiseless logits {@code x W_g +
+   * b_g} among those neither routed to for it nor {@linkplain Builder#exclude excluded} (the lower
+   * index on ties); the logits returned are those the forward routed with (noisy in training).
+   */
+  @Override
+  public CompletableFuture<StandIns> askStandIns(
+      Gated forward, ForwardRequest request, Duration timeout) {
+    Objects.requireNonNull(forward, "forward");
+    Objects.requireNonNull(request, "request");
+    Deadlines.millis(timeout);
+    Tape t;
+    synchronized (this) {
+      t = pending.get(forward);
+    }
+    if (t == null) {
+      throw new IllegalArgumentException("forward is not a pending training result of this gate"
+          + " (an inference result, another gate's, or already back-propagated)");
+    }
+    if (request.input().rank() < 1 || request.input().dim(0) != t.batch) {
+      throw new IllegalArgumentException("request must be the forward's batch of " + t.batch
+          + " examples, was " + request.input());
+    }
+    int[][] next = new int[t.batch][];
+    int[] standIn = new int[t.batch];
+    float[][] logits = new float[t.batch][];
+    for (int b = 0; b < t.batch; b++) {
+      int best = -1;
+      for (int j = 0; j < n; j++) {
+        if (slot(t.sel[b], j) < 0 && !isExcluded(j)
+            && (best < 0 || t.clean[b * n + j] > t.clean[b * n + best])) {
+          best = j;
+        }
+      }
+      standIn[b] = best;
+      next[b] = best < 0 ? new int[0] : new int[] {best};
+      logits[b] = Arrays.copyOfRange(t.h, b * n, (b + 1) * n);
+    }
+    return ask(request, next, timeout).thenApply(calls -> new StandIns(standIn, logits, calls));
   }
 
   /** A successful answer outside the standard becomes a failure, with zeros in its place. */
@@ -537,8 +589,11 @@ public final class NoisyTopKGate implements GatingLayer {
     return sel;
   }
 
-  /** The softmax of {@code h[o + sel[s]]} over the slots kept (all when {@code keep} is null). */
-  private static float[] softmaxOver(float[] h, int o, int[] sel, boolean[] keep) {
+  /**
+   * The softmax of {@code h[o + sel[s]]} over the slots kept (all when {@code keep} is null); 0 for
+   * the others, all zeros when none is kept. The join's gates.
+   */
+  static float[] softmaxOver(float[] h, int o, int[] sel, boolean[] keep) {
     float[] out = new float[sel.length];
     double max = Double.NEGATIVE_INFINITY;
     for (int s = 0; s < sel.length; s++) {

@@ -22,12 +22,23 @@ import java.util.Objects;
  * @param bytesSent input bytes sent to peers
  * @param failedPeers indices of the peers asked that failed
  * @param gradientsAcknowledged peers that took their gradient (SUCCESS); others may not learn
+ * @param probeBytesReceived answer bytes received from the stand-ins a probed step asked (see
+ *     {@link Learner.Builder#probeEvery}); 0 on other steps
+ * @param probeBytesSent input bytes sent to those stand-ins
  */
 public record StepResult(double loss, double balanceLoss, int correct, int rows,
-    long bytesReceived, long bytesSent, List<Integer> failedPeers, int gradientsAcknowledged) {
+    long bytesReceived, long bytesSent, List<Integer> failedPeers, int gradientsAcknowledged,
+    long probeBytesReceived, long probeBytesSent) {
   /** Copies the list. */
   public StepResult {
     failedPeers = List.copyOf(Objects.requireNonNull(failedPeers, "failedPeers"));
+  }
+
+  /** A step that probed nothing. */
+  public StepResult(double loss, double balanceLoss, int correct, int rows, long bytesReceived,
+      long bytesSent, List<Integer> failedPeers, int gradientsAcknowledged) {
+    this(loss, balanceLoss, correct, rows, bytesReceived, bytesSent, failedPeers,
+        gradientsAcknowledged, 0, 0);
   }
 
   /** {@code correct / rows}. */

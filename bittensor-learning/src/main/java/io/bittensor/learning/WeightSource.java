@@ -27,5 +27,15 @@ public enum WeightSource {
    * score little, as what one answers the other still does; a peer no other can stand in for
    * keeps its {@link #PRUNING_SCORE}. See {@link Learner#compensatedPruningScores()}.
    */
-  COMPENSATED_PRUNING_SCORE
+  COMPENSATED_PRUNING_SCORE,
+  /**
+   * The rerouted loss: the cost in loss of removing the peer (the paper's section 9), measured
+   * directly rather than expanded: on some training batches ({@link Learner.Builder#probeEvery})
+   * the learner also asks each example's next choice, the peer that would really take the routed
+   * one's place, and records how much the loss rises with each routed peer replaced by it. A copy
+   * of another peer scores about 0, as the original stands in; a peer that fails scores 0, as a
+   * working stand-in does better (negative scores count as 0 in the row). Costs one more answer
+   * per example on the probed batches. See {@link Learner#reroutedLossScores()}.
+   */
+  REROUTED_LOSS
 }

@@ -107,7 +107,9 @@ class LearningSnippetsTest {
     PeerVector row = learner.weights(WeightSource.PRUNING_SCORE, 3);
     PeerVector proxy = learner.weights(WeightSource.GATE_IMPORTANCE, 3);
     PeerVector surgeon = learner.weights(WeightSource.COMPENSATED_PRUNING_SCORE, 3);
-    for (PeerVector v : List.of(row, proxy, surgeon)) {
+    // Measured on every 4th batch, by asking each example one more peer.
+    PeerVector rerouted = learner.weights(WeightSource.REROUTED_LOSS, 3);
+    for (PeerVector v : List.of(row, proxy, surgeon, rerouted)) {
       double[] w = v.toArray();
       assertEquals(1, Arrays.stream(w).sum(), 1e-9);
       assertTrue(Arrays.stream(w).filter(a -> a > 0).count() >= 3);

@@ -169,6 +169,30 @@ class NnOpsGradientProperties {
 
   @ParameterizedTest
   @MethodSource("seeds")
+  void perRowCrossEntropiesAverageToTheMean(long seed) {
+    Random r = new Random(seed);
+    int rows = 1 + r.nextInt(8);
+    int cols = 2 + r.nextInt(6);
+    float[] z = gaussian(r, rows * cols, 3);
+    int[] labels = new int[rows];
+    for (int i = 0; i < rows; i++) {
+      labels[i] = r.nextInt(cols);
+    }
+    double[] each = new double[rows];
+    NnOps.softmaxCrossEntropyRows(z, rows, cols, labels, each);
+    double sum = 0;
+    for (int i = 0; i < rows; i++) {
+      float[] row = java.util.Arrays.copyOfRange(z, i * cols, (i + 1) * cols);
+      assertEquals(NnOps.softmaxCrossEntropy(row, 1, cols, new int[] {labels[i]}, null), each[i],
+          1e-12, "row " + i + " (seed " + seed + ")");
+      sum += each[i];
+    }
+    assertEquals(NnOps.softmaxCrossEntropy(z, rows, cols, labels, null), sum / rows, 1e-9,
+        "the mean (seed " + seed + ")");
+  }
+
+  @ParameterizedTest
+  @MethodSource("seeds")
   void normalCdfMatchesItsDensity(long seed) {
     Random r = new Random(seed);
     double z = r.nextGaussian() * 2;

@@ -11,6 +11,7 @@ import io.bittensor.core.Gated;
 import io.bittensor.core.Modality;
 import io.bittensor.core.PeerCall;
 import io.bittensor.core.PeerGradient;
+import io.bittensor.core.StandIns;
 import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
 import io.bittensor.learning.TestPeers.FnPeer;
@@ -299,6 +300,89 @@ class NoisyTopKGateTest {
     s = assertThrows(IllegalStateException.class, () -> NoisyTopKGate.builder().peers(ps).k(2)
         .contextDim(2).outputDim(2).exclude(0, 2).build());
     assertTrue(s.getMessage().contains("number of peers not excluded, 1, was 2"), s.getMessage());
+  }
+
+  @Test
+  void eachExamplesStandInIsItsBestUnroutedPeerByTheNoiselessLogitsAskedOnceWithItsRows() {
+    Random r = new Random(21);
+    List<FnPeer> ps = peers(6, 4, 3);
+    NoisyTopKGate g = NoisyTopKGate.builder().peers(ps).k(2).contextDim(4).outputDim(3).seed(21)
+        .exclude(5).build();
+    randomise(g, r, 1);
+    Tensor x = TestPeers.batch(r, 30, 4);
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR, x);
+    Gated out = g.forwardAndWait(req, Learner.flatten(x), true, TIMEOUT);
+    int[] before = ps.stream().mapToInt(FnPeer::rowsReceived).toArray();
+    int[] callsBefore = ps.stream().mapToInt(p -> p.inputs.size()).toArray();
+    StandIns s = g.askStandIns(out, req, TIMEOUT).join();
+    // The noiseless logits, x W_g + b_g, computed here from the parameters.
+    float[] clean = new float[30 * 6];
+    NnOps.denseForward(x.toFloatArray(), 30, 4, g.parameters().get(0).values(),
+        g.parameters().get(1).values(), 6, clean);
+    int[][] sel = out.selected();
+    int[] next = s.peers();
+    float[][] answers = s.answers();
+    float[] all = x.toFloatArray();
+    for (int b = 0; b < 30; b++) {
+      int best = -1;
+      for (int j = 0; j < 5; j++) {
+        boolean routed = j == sel[b][0] || j == sel[b][1];
+        if (!routed && (best < 0 || clean[b * 6 + j] > clean[b * 6 + best])) {
+          best = j;
+        }
+      }
+      assertEquals(best, next[b], "example " + b + ", routed to " + Arrays.toString(sel[b]));
+      assertArrayEquals(ps.get(best).fn.apply(Arrays.copyOfRange(all, b * 4, b * 4 + 4)),
+          answers[b], "example " + b + "'s stand-in answered its own row");
+    }
+    int extra = 0;
+    for (int j = 0; j < 6; j++) {
+      int rows = ps.get(j).rowsReceived() - before[j];
+      int jj = j;
+      int expected = (int) Arrays.stream(next).filter(p -> p == jj).count();
+      assertEquals(expected, rows, "peer " + j + " asked for exactly the rows it stands in for");
+      assertEquals(expected == 0 ? 0 : 1, ps.get(j).inputs.size() - callsBefore[j],
+          "peer " + j + " asked once if it stands in at all");
+      extra += rows;
+    }
+    assertEquals(30, extra, "one more answer per example");
+    assertEquals(30L * 3 * 4, s.bytesReceived());
+    assertEquals(30L * 4 * 4, s.bytesSent());
+    // Nothing was consumed: the forward still back-propagates.
+    g.backward(out, Tensor.ofFloats(new float[30 * 3], 30, 1, 3));
+  }
+
+  @Test
+  void aGateThatRoutesToEveryPeerHasNoStandInsAndAsksNobody() {
+    List<FnPeer> ps = peers(3, 4, 3);
+    NoisyTopKGate g = gate(ps, 3, 4, 3, 2);
+    Tensor x = TestPeers.batch(new Random(22), 5, 4);
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR, x);
+    Gated out = g.forwardAndWait(req, Learner.flatten(x), true, TIMEOUT);
+    StandIns s = g.askStandIns(out, req, TIMEOUT).join();
+    assertArrayEquals(new int[] {-1, -1, -1, -1, -1}, s.peers());
+    assertTrue(s.calls().isEmpty());
+    assertEquals(0, s.bytesReceived());
+    assertEquals(1, ps.get(0).inputs.size(), "only the forward asked");
+  }
+
+  @Test
+  void standInsNeedAPendingTrainingForwardOfTheSameBatch() {
+    List<FnPeer> ps = peers(4, 4, 3);
+    NoisyTopKGate g = gate(ps, 2, 4, 3, 3);
+    Tensor x = TestPeers.batch(new Random(23), 5, 4);
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR, x);
+    Gated inference = g.forwardAndWait(req, Learner.flatten(x), false, TIMEOUT);
+    var e = assertThrows(IllegalArgumentException.class,
+        () -> g.askStandIns(inference, req, TIMEOUT));
+    assertTrue(e.getMessage().contains("not a pending training result"), e.getMessage());
+    Gated training = g.forwardAndWait(req, Learner.flatten(x), true, TIMEOUT);
+    Tensor other = TestPeers.batch(new Random(24), 6, 4);
+    e = assertThrows(IllegalArgumentException.class,
+        () -> g.askStandIns(training, new ForwardRequest(Modality.TENSOR, other), TIMEOUT));
+    assertTrue(e.getMessage().contains("the forward's batch of 5 examples"), e.getMessage());
+    assertThrows(IllegalArgumentException.class,
+        () -> g.askStandIns(training, req, Duration.ZERO));
   }
 
   @Test

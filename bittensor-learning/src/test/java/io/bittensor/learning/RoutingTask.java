@@ -34,11 +34,16 @@ final class RoutingTask {
   }
 
   int label(float[] x) {
+    return linearClass(w, x);
+  }
+
+  /** The class {@code c} with the largest {@code w[c] . x} (the lowest on ties). */
+  static int linearClass(float[][] w, float[] x) {
     int best = 0;
     double bestV = Double.NEGATIVE_INFINITY;
-    for (int c = 0; c < CLASSES; c++) {
+    for (int c = 0; c < w.length; c++) {
       double v = 0;
-      for (int i = 0; i < IN; i++) {
+      for (int i = 0; i < x.length; i++) {
         v += w[c][i] * x[i];
       }
       if (v > bestV) {

@@ -752,7 +752,11 @@ public final class Neuron implements AutoCloseable {
       return this;
     }
 
-    /** Where a learning neuron's weight row comes from (default the pruning score). */
+    /**
+     * Where a learning neuron's weight row comes from (default the pruning score). {@link
+     * WeightSource#REROUTED_LOSS} needs learners that probe ({@code Learner.Builder.probeEvery},
+     * on by default).
+     */
     public Builder weightSource(WeightSource source) {
       this.weightSource = Objects.requireNonNull(source, "source");
       return this;

@@ -12,6 +12,7 @@ import io.bittensor.learning.Learner;
 import io.bittensor.learning.MlpDistiller;
 import io.bittensor.learning.NnOps;
 import io.bittensor.learning.NoisyTopKGate;
+import io.bittensor.learning.StepResult;
 import io.bittensor.learning.TrainableMlp;
 import io.bittensor.learning.WeightSource;
 import io.bittensor.onnx.Mlp;
@@ -73,10 +74,11 @@ import org.jfree.data.xy.XYSeriesCollection;
  * few dozen images; two pure-noise peers trained on random labels. What it measures, on held-out
  * images: the gated network's accuracy against the best single peer and a dense mixture of all
  * twelve; bytes received with top-2 against dense; the Spearman correlation of each weight source
- * (gate importance, pruning score) with each peer's true value, the held-out accuracy lost when the
- * peer is removed and the neuron retrained; the student's accuracy, and its speed offline against
- * a network query. {@link Config#reduced()} is the same market at a smaller size, for the test
- * suite. Everything is seeded; the results are in {@code docs/learning.md}.
+ * (gate importance, pruning score, compensated pruning score, rerouted loss) with each peer's true
+ * value, the held-out accuracy lost when the peer is removed and the neuron retrained, and the
+ * bytes the rerouted loss's probes add to training; the student's accuracy, and its speed offline
+ * against a network query. {@link Config#reduced()} is the same market at a smaller size, for the
+ * test suite. Everything is seeded; the results are in {@code docs/learning.md}.
  *
  * <p>The neuron calls anonymously: the market measures learning, not signing; the servers'
  * checks, admission and status codes are otherwise those of a signed call.
@@ -112,22 +114,27 @@ public final class LearningMarket {
    * @param timeout the neuron's deadline per peer
    * @param loopback true: the peers are served over HTTP on loopback sockets; false: through the
    *     in-process transport (same protocol and checks, no sockets)
+   * @param probeEvery the top-2 neurons probe every this many training batches for the rerouted
+   *     loss ({@link Learner.Builder#probeEvery}); the dense neuron and the retrained copies, whose
+   *     rows are not reported, do not probe
    */
   public record Config(String name, long seed, int poolSize, int trainSize, int testSize,
       int strongExamples, int strongHidden, int mediumExamples, int weakExamples,
       int noiseExamples, int peerEpochs, int neuronEpochs, int batch, int valueSeeds,
-      int retrainEpochs, int distillEpochs, double flakyRate, boolean flakyHangs, Duration timeout, boolean loopback) {
+      int retrainEpochs, int distillEpochs, double flakyRate, boolean flakyHangs, Duration timeout,
+      boolean loopback, int probeEvery) {
     /** The full market of {@code docs/learning.md}. */
     public static Config full() {
       return new Config("full", 2026, 6000, 2000, 2000, 1500, 64, 400, 60, 600, 15, 15, 50, 32,
-          5, 30, 0.5, false, Duration.ofSeconds(2), true);
+          5, 30, 0.5, false, Duration.ofSeconds(2), true, Learner.DEFAULT_PROBE_EVERY);
     }
 
     /** This run with the peers served over loopback sockets ({@code true}) or in process. */
     public Config withLoopback(boolean on) {
       return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
           mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
-          valueSeeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, on);
+          valueSeeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, on,
+          probeEvery);
     }
 
     /** This run with {@code seeds} retraining seeds averaged in each peer's true value. */
@@ -137,13 +144,24 @@ public final class LearningMarket {
       }
       return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
           mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
-          seeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, loopback);
+          seeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, loopback,
+          probeEvery);
+    }
+
+    /** This run with the top-2 neurons probing every {@code m} training batches. */
+    public Config withProbeEvery(int m) {
+      if (m < 1) {
+        throw new IllegalArgumentException("probeEvery must be >= 1, was " + m);
+      }
+      return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
+          mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
+          valueSeeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, loopback, m);
     }
 
     /** The same market, smaller and faster, for the default test suite. */
     public static Config reduced() {
       return new Config("reduced", 2026, 3000, 1000, 1000, 600, 32, 200, 40, 300, 10, 8, 50, 2,
-          3, 10, 0.5, false, Duration.ofSeconds(2), false);
+          3, 10, 0.5, false, Duration.ofSeconds(2), false, Learner.DEFAULT_PROBE_EVERY);
     }
   }
 
@@ -159,17 +177,19 @@ public final class LearningMarket {
    * @param importance its share of the gate importance weight row
    * @param pruning its share of the pruning score weight row
    * @param compensated its share of the compensated pruning score weight row
+   * @param rerouted its share of the rerouted loss weight row
    * @param trueValue held-out accuracy lost (fraction) when it is removed and the neuron retrained
    * @param lossValue held-out cross-entropy gained (nats per image) in the same retrainings
    */
   public record PeerRow(String name, Kind kind, double modelAccuracy, double importance,
-      double pruning, double compensated, double trueValue, double lossValue) {
+      double pruning, double compensated, double rerouted, double trueValue, double lossValue) {
     /** Its share of the weight row from {@code source}. */
     public double weight(WeightSource source) {
       return switch (source) {
         case GATE_IMPORTANCE -> importance;
         case PRUNING_SCORE -> pruning;
         case COMPENSATED_PRUNING_SCORE -> compensated;
+        case REROUTED_LOSS -> rerouted;
       };
     }
   }
@@ -187,6 +207,8 @@ public final class LearningMarket {
    * @param denseBytesReceived the same, dense
    * @param gatedBytesSent input bytes sent, top-2
    * @param denseBytesSent input bytes sent, dense
+   * @param trainingBytes the reported neuron's training traffic: {answer bytes received, input
+   *     bytes sent} by its top-2 routing, then {received, sent} by its probes
    * @param spearman Spearman(weight, true value) for each weight source
    * @param spearmanLoss Spearman(weight, loss value) for each weight source
    * @param spearmanAveraged Spearman(weight row averaged over the neurons the true value
@@ -206,7 +228,7 @@ public final class LearningMarket {
    */
   public record Result(Config config, List<PeerRow> peers, double gatedAccuracy,
       double denseAccuracy, String bestSingle, double bestSingleAccuracy, long gatedBytesReceived,
-      long denseBytesReceived, long gatedBytesSent, long denseBytesSent,
+      long denseBytesReceived, long gatedBytesSent, long denseBytesSent, long[] trainingBytes,
       Map<WeightSource, Double> spearman, Map<WeightSource, Double> spearmanLoss,
       Map<WeightSource, Double> spearmanAveraged, double twinCorrelation,
       double[] spearmanRerouted, double studentAccuracy,
@@ -218,6 +240,18 @@ public final class LearningMarket {
       spearmanLoss = Map.copyOf(spearmanLoss);
       spearmanAveraged = Map.copyOf(spearmanAveraged);
       spearmanRerouted = spearmanRerouted.clone();
+      trainingBytes = trainingBytes.clone();
+    }
+
+    /** A copy of the training traffic (see the parameter). */
+    @Override
+    public long[] trainingBytes() {
+      return trainingBytes.clone();
+    }
+
+    /** The probes' answer bytes as a fraction of the top-2 routing's, in training. */
+    public double probeOverhead() {
+      return trainingBytes[2] / (double) trainingBytes[0];
     }
 
     /** The summed share of a weight source held by peers of {@code kind}. */
@@ -244,13 +278,16 @@ public final class LearningMarket {
    * Runs the market: {@code full} (default) or {@code reduced}; writes {@code learning.md} (the
    * tables), {@code learning-peers.csv} and {@code learning-weights.png} to the folder given
    * (default {@code target/learning-market}). Options after the folder: {@code loopback} or
-   * {@code in-process} (the transport), {@code value-seeds=N} (seeds averaged in a true value).
+   * {@code in-process} (the transport), {@code value-seeds=N} (seeds averaged in a true value),
+   * {@code probe-every=M} (how often the top-2 neurons probe for the rerouted loss).
    */
   public static void main(String[] args) throws Exception {
     Config c = args.length > 0 && args[0].equals("reduced") ? Config.reduced() : Config.full();
     for (int i = 2; i < args.length; i++) {
       if (args[i].startsWith("value-seeds=")) {
         c = c.withValueSeeds(Integer.parseInt(args[i].substring("value-seeds=".length())));
+      } else if (args[i].startsWith("probe-every=")) {
+        c = c.withProbeEvery(Integer.parseInt(args[i].substring("probe-every=".length())));
       } else {
         c = c.withLoopback(args[i].equals("loopback"));
       }
@@ -297,7 +334,9 @@ public final class LearningMarket {
 
       MlpDistiller student = MlpDistiller.builder().inputDim(PIXELS).hidden(64)
           .outputDim(CLASSES).learningRate(1e-3).seed(c.seed() + 99).build();
-      Learner gated = trainNeuron(market.served, c, data, train, 2, true, c.seed(), student);
+      long[] trainingBytes = new long[4];
+      Learner gated = neuron(market.served, c, 2, true, c.seed(), student);
+      train(gated, c, data, train, c.seed(), 0, c.neuronEpochs(), trainingBytes);
       Evaluation gatedEval = evaluate(gated, data, test);
       progress.accept(String.format(Locale.ROOT, "gated top-2: %.1f%%, %d bytes received",
           100 * gatedEval.accuracy(), gatedEval.bytesReceived()));
@@ -355,12 +394,14 @@ public final class LearningMarket {
       for (int j = 0; j < n; j++) {
         rows.add(new PeerRow(names.get(j), kinds.get(j), modelAccuracy[j],
             weights.get(WeightSource.GATE_IMPORTANCE)[j], weights.get(WeightSource.PRUNING_SCORE)[j],
-            weights.get(WeightSource.COMPENSATED_PRUNING_SCORE)[j], value[j], values.loss()[j]));
+            weights.get(WeightSource.COMPENSATED_PRUNING_SCORE)[j],
+            weights.get(WeightSource.REROUTED_LOSS)[j], value[j], values.loss()[j]));
         best = modelAccuracy[j] > modelAccuracy[best] ? j : best;
       }
       return new Result(c, List.copyOf(rows), gatedEval.accuracy(), denseEval.accuracy(),
           names.get(best), modelAccuracy[best], gatedEval.bytesReceived(),
-          denseEval.bytesReceived(), gatedEval.bytesSent(), denseEval.bytesSent(), spearman,
+          denseEval.bytesReceived(), gatedEval.bytesSent(), denseEval.bytesSent(), trainingBytes,
+          spearman,
           spearmanLoss, spearmanAveraged, twins, spearmanRerouted, studentAccuracy, speed[0], speed[1], speed[2], speed[3],
           (System.nanoTime() - start) / 1e9);
     }
@@ -513,7 +554,7 @@ public final class LearningMarket {
   static Learner trainNeuron(List<Peer> peers, Config c, FashionMnist data, int[] train, int k,
       boolean noise, long seed, MlpDistiller student, int... without) {
     Learner learner = neuron(peers, c, k, noise, seed, student, without);
-    train(learner, c, data, train, seed, 0, c.neuronEpochs());
+    train(learner, c, data, train, seed, 0, c.neuronEpochs(), new long[4]);
     return learner;
   }
 
@@ -526,19 +567,30 @@ public final class LearningMarket {
             .exclude(without).build())
         .head(TrainableMlp.random(new int[] {CLASSES, 32, CLASSES}, Mlp.Activation.RELU, seed))
         .learningRate(3e-3)
-        .timeout(c.timeout());
+        .timeout(c.timeout())
+        // Only the noisy top-2 neurons' rows are reported; the others need no probes.
+        .probeEvery(noise && k < peers.size() ? c.probeEvery() : 0);
     if (student != null) {
       b.distiller(student);
     }
     return b.build();
   }
 
-  /** Epochs {@code from} to {@code to - 1} of the neuron's training, each in its seeded order. */
+  /**
+   * Epochs {@code from} to {@code to - 1} of the neuron's training, each in its seeded order.
+   *
+   * @param bytes adds {received, sent} by routing, then {received, sent} by probes
+   */
   private static void train(Learner learner, Config c, FashionMnist data, int[] train, long seed,
-      int from, int to) {
+      int from, int to, long[] bytes) {
     for (int e = from; e < to; e++) {
       for (int[] batch : batches(train, c.batch(), new SplittableRandom(seed * 1000 + e))) {
-        learner.train(new ForwardRequest(Modality.TENSOR, data.batch(batch)), data.labels(batch));
+        StepResult s = learner.train(new ForwardRequest(Modality.TENSOR, data.batch(batch)),
+            data.labels(batch));
+        bytes[0] += s.bytesReceived();
+        bytes[1] += s.bytesSent();
+        bytes[2] += s.probeBytesReceived();
+        bytes[3] += s.probeBytesSent();
       }
     }
   }
@@ -706,7 +758,8 @@ public final class LearningMarket {
     for (int i = 0; i < into.size(); i++) {
       System.arraycopy(trained.get(i), 0, into.get(i), 0, into.get(i).length);
     }
-    train(copy, c, data, train, seed, c.neuronEpochs(), c.neuronEpochs() + c.retrainEpochs());
+    train(copy, c, data, train, seed, c.neuronEpochs(), c.neuronEpochs() + c.retrainEpochs(),
+        new long[4]);
     return evaluate(copy, data, test);
   }
 
@@ -877,14 +930,14 @@ public final class LearningMarket {
         c.name(), c.poolSize(), c.trainSize(), c.testSize(), c.seed(), c.valueSeeds(),
         r.seconds()));
     s.append("| peer | kind | own accuracy | gate importance | pruning score | compensated"
-        + " pruning score | true value (accuracy) | loss value |\n");
-    s.append("|---|---|---:|---:|---:|---:|---:|---:|\n");
+        + " pruning score | rerouted loss | true value (accuracy) | loss value |\n");
+    s.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (PeerRow p : r.peers()) {
       s.append(String.format(Locale.ROOT,
-          "| %s | %s | %.1f%% | %.2f%% | %.2f%% | %.2f%% | %+.2f pts | %+.4f nats |%n",
+          "| %s | %s | %.1f%% | %.2f%% | %.2f%% | %.2f%% | %.2f%% | %+.2f pts | %+.4f nats |%n",
           p.name(), p.kind().name().toLowerCase(Locale.ROOT), 100 * p.modelAccuracy(),
-          100 * p.importance(), 100 * p.pruning(), 100 * p.compensated(), 100 * p.trueValue(),
-          p.lossValue()));
+          100 * p.importance(), 100 * p.pruning(), 100 * p.compensated(), 100 * p.rerouted(),
+          100 * p.trueValue(), p.lossValue()));
     }
     s.append("\n| measure | value |\n|---|---|\n");
     row(s, "gated network, top-2 of 12", pct(r.gatedAccuracy()));
@@ -895,6 +948,12 @@ public final class LearningMarket {
         100 * r.bytesSaved()));
     row(s, "input bytes sent, top-2 / dense", String.format(Locale.ROOT, "%,d / %,d",
         r.gatedBytesSent(), r.denseBytesSent()));
+    long[] tb = r.trainingBytes();
+    row(s, "training, answer bytes received: top-2 routing / rerouted-loss probes (every "
+        + c.probeEvery() + " batches)", String.format(Locale.ROOT, "%,d / %,d (+%.1f%%)", tb[0],
+        tb[2], 100 * r.probeOverhead()));
+    row(s, "training, input bytes sent: top-2 routing / probes", String.format(Locale.ROOT,
+        "%,d / %,d (+%.1f%%)", tb[1], tb[3], 100.0 * tb[3] / tb[1]));
     for (WeightSource w : WeightSource.values()) {
       row(s, "Spearman(" + label(w) + ", true value)", f3(r.spearman().get(w)));
     }
@@ -937,6 +996,7 @@ public final class LearningMarket {
       case GATE_IMPORTANCE -> "gate importance";
       case PRUNING_SCORE -> "pruning score";
       case COMPENSATED_PRUNING_SCORE -> "compensated pruning score";
+      case REROUTED_LOSS -> "rerouted loss";
     };
   }
 
@@ -944,11 +1004,11 @@ public final class LearningMarket {
   public static String csv(Result r) {
     StringBuilder s = new StringBuilder(
         "peer,kind,own_accuracy,gate_importance,pruning_score,compensated_pruning_score,"
-        + "true_value,loss_value\n");
+        + "rerouted_loss,true_value,loss_value\n");
     for (PeerRow p : r.peers()) {
-      s.append(String.format(Locale.ROOT, "%s,%s,%.4f,%.6f,%.6f,%.6f,%.4f,%.6f%n", p.name(),
+      s.append(String.format(Locale.ROOT, "%s,%s,%.4f,%.6f,%.6f,%.6f,%.6f,%.4f,%.6f%n", p.name(),
           p.kind().name().toLowerCase(Locale.ROOT), p.modelAccuracy(), p.importance(),
-          p.pruning(), p.compensated(), p.trueValue(), p.lossValue()));
+          p.pruning(), p.compensated(), p.rerouted(), p.trueValue(), p.lossValue()));
     }
     return s.toString();
   }
@@ -966,10 +1026,11 @@ public final class LearningMarket {
     }
     JFreeChart chart = ChartFactory.createScatterPlot(String.format(Locale.ROOT,
         "Weight vs true value per peer (Spearman: importance %.2f, pruning %.2f,"
-            + " compensated %.2f)",
+            + " compensated %.2f, rerouted %.2f)",
         r.spearman().get(WeightSource.GATE_IMPORTANCE),
         r.spearman().get(WeightSource.PRUNING_SCORE),
-        r.spearman().get(WeightSource.COMPENSATED_PRUNING_SCORE)),
+        r.spearman().get(WeightSource.COMPENSATED_PRUNING_SCORE),
+        r.spearman().get(WeightSource.REROUTED_LOSS)),
         "true value: held-out accuracy lost without the peer (points)",
         "share of the weight row", data, PlotOrientation.VERTICAL, true, false, false);
     chart.setBackgroundPaint(Color.WHITE);
@@ -981,6 +1042,7 @@ public final class LearningMarket {
     renderer.setSeriesPaint(0, new Color(0x1f77b4));
     renderer.setSeriesPaint(1, new Color(0xd62728));
     renderer.setSeriesPaint(2, new Color(0x2ca02c));
+    renderer.setSeriesPaint(3, new Color(0xff7f0e));
     renderer.setSeriesStroke(0, new BasicStroke(1f));
     List<PeerRow> peers = r.peers();
     XYItemLabelGenerator names = (dataset, series, item) -> peers.get(item).name();

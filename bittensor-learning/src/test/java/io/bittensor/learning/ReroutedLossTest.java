@@ -1,0 +1,321 @@
+package io.bittensor.learning;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.Gated;
+import io.bittensor.core.GatingLayer;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Peer;
+import io.bittensor.core.PeerGradient;
+import io.bittensor.core.Status;
+import io.bittensor.core.Tensor;
+import io.bittensor.incentive.PeerVector;
+import io.bittensor.learning.TestPeers.FnPeer;
+import io.bittensor.onnx.Mlp;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** {@link WeightSource#REROUTED_LOSS}: its probes, and what it sees that the Fisher does not. */
+@Timeout(120)
+class ReroutedLossTest {
+  private static final int IN = 8;
+  private static final int CLASSES = 6;
+
+  /**
+   * A task that needs two peers per example: labels from a fixed linear map of 8 Gaussian
+   * features; peer "left" answers half on the label and half on a confuser drawn from the row's
+   * feature 1, "right" likewise with feature 2, so each alone is a coin toss and together they are
+   * right unless the confusers agree. Peers 0 and 1 are "left" twice (a copy), 2 is "right", 3
+   * always fails, 4 and 5 are confident noise.
+   */
+  private static final class PairTask {
+    final float[][] w = new float[CLASSES][IN];
+    final List<FnPeer> peers = new ArrayList<>();
+
+    PairTask(long seed) {
+      Random r = new Random(seed);
+      for (float[] row : w) {
+        for (int i = 0; i < IN; i++) {
+          row[i] = (float) r.nextGaussian();
+        }
+      }
+      Function<float[], float[]> left = x -> halfAndHalf(label(x), confuser(x, 1));
+      peers.add(new FnPeer(CLASSES, left));
+      peers.add(new FnPeer(CLASSES, left));
+      peers.add(new FnPeer(CLASSES, x -> halfAndHalf(label(x), confuser(x, 2))));
+      FnPeer failing = new FnPeer(CLASSES, left);
+      failing.failWith = Status.UNAVAILABLE;
+      peers.add(failing);
+      for (int j = 0; j < 2; j++) {
+        var proj = TestPeers.projection(IN, CLASSES, seed * 31 + j);
+        peers.add(new FnPeer(CLASSES, x -> RoutingTask.soft(proj.apply(x))));
+      }
+    }
+
+    int label(float[] x) {
+      return RoutingTask.linearClass(w, x);
+    }
+
+    /** Another class than the label, fixed by feature {@code f} of the row. */
+    int confuser(float[] x, int f) {
+      int shift = 1 + Math.floorMod((long) Math.floor(Math.abs(x[f]) * 1000), CLASSES - 1);
+      return (label(x) + shift) % CLASSES;
+    }
+
+    int[] labels(Tensor x) {
+      float[] all = x.toFloatArray();
+      int[] out = new int[x.dim(0)];
+      for (int r = 0; r < out.length; r++) {
+        out[r] = label(Arrays.copyOfRange(all, r * IN, (r + 1) * IN));
+      }
+      return out;
+    }
+
+    static float[] halfAndHalf(int a, int b) {
+      float[] y = new float[CLASSES];
+      y[a] += 0.5f;
+      y[b] += 0.5f;
+      return y;
+    }
+  }
+
+  private static Learner.Builder learner(GatingLayer gate, long seed) {
+    return Learner.builder()
+        .gate(gate)
+        .head(TrainableMlp.random(new int[] {CLASSES, 32, CLASSES}, Mlp.Activation.RELU, seed))
+        .learningRate(0.01)
+        .timeout(Duration.ofSeconds(5));
+  }
+
+  private static NoisyTopKGate gate(List<? extends Peer> peers, int k, long seed) {
+    return NoisyTopKGate.builder().peers(peers).k(k).contextDim(IN).outputDim(CLASSES)
+        .learningRate(0.01).seed(seed).build();
+  }
+
+  private static List<StepResult> train(Learner l, PairTask task, int steps, long seed) {
+    Random r = new Random(seed);
+    List<StepResult> out = new ArrayList<>();
+    for (int s = 0; s < steps; s++) {
+      Tensor x = TestPeers.batch(r, 32, IN);
+      out.add(l.train(new ForwardRequest(Modality.TENSOR, x), task.labels(x)));
+    }
+    return out;
+  }
+
+  @Test
+  void aCopyScoresFarLessThanItsPruningScoreAndAFailingPeerNothing() {
+    PairTask task = new PairTask(1);
+    Learner l = learner(gate(task.peers, 2, 2), 3).probeEvery(2).build();
+    train(l, task, 600, 4);
+    double[] rerouted = l.weights(WeightSource.REROUTED_LOSS, 0).toArray();
+    double[] pruning = l.weights(WeightSource.PRUNING_SCORE, 0).toArray();
+    String rows = "rerouted " + Arrays.toString(rerouted) + ", pruning " + Arrays.toString(pruning);
+    // Each copy of "left" is routed about as often as the other, and the pruning score credits
+    // each for what its answers carry; removing one, the other steps in.
+    assertTrue(pruning[0] + pruning[1] > 0.3, "the copies carry weight by pruning: " + rows);
+    assertTrue(rerouted[0] + rerouted[1] < 0.25 * (pruning[0] + pruning[1]), rows);
+    for (int j = 0; j < 2; j++) {
+      assertTrue(rerouted[j] < 0.5 * pruning[j], "copy " + j + ": " + rows);
+    }
+    assertTrue(rerouted[2] > 0.8, "the peer no other replaces holds the row: " + rows);
+    assertTrue(rerouted[3] < 0.01, "a failing peer is worth nothing: " + rows);
+    double[] raw = l.reroutedLossScores();
+    assertTrue(raw[3] <= 1e-9, "replacing the failing peer helps: " + raw[3]);
+    assertTrue(rerouted[4] < 0.01 && rerouted[5] < 0.01, "noise: " + rows);
+    assertEquals(300, l.probedBatches());
+  }
+
+  @Test
+  void aProbeAsksOnlyTheNextChoiceOfEachExampleAndCountsItsBytes() {
+    PairTask task = new PairTask(5);
+    Learner l = learner(gate(task.peers, 2, 6), 6).probeEvery(3).build();
+    Random r = new Random(7);
+    for (int s = 1; s <= 6; s++) {
+      Tensor x = TestPeers.batch(r, 20, IN);
+      List<Integer> calls = task.peers.stream().map(p -> p.inputs.size()).toList();
+      int[] rowsBefore = task.peers.stream().mapToInt(FnPeer::rowsReceived).toArray();
+      StepResult step = l.train(new ForwardRequest(Modality.TENSOR, x), task.labels(x));
+      boolean probed = s % 3 == 0;
+      // Each example's row, identified by its values: how many peers were sent it.
+      float[] all = x.toFloatArray();
+      for (int b = 0; b < 20; b++) {
+        float[] row = Arrays.copyOfRange(all, b * IN, (b + 1) * IN);
+        int askedFor = 0;
+        for (int j = 0; j < task.peers.size(); j++) {
+          List<Tensor> inputs = task.peers.get(j).inputs;
+          for (Tensor t : inputs.subList(calls.get(j), inputs.size())) {
+            askedFor += contains(t, row) ? 1 : 0;
+          }
+        }
+        assertEquals(probed ? 3 : 2, askedFor, "step " + s + ", example " + b);
+      }
+      int rows = 0;
+      for (int j = 0; j < task.peers.size(); j++) {
+        rows += task.peers.get(j).rowsReceived() - rowsBefore[j];
+        assertTrue(task.peers.get(j).inputs.size() - calls.get(j) <= (probed ? 2 : 1),
+            "peer " + j + ": one call for its routed rows, one for those it stands in for");
+      }
+      assertEquals(probed ? 60 : 40, rows, "step " + s);
+      // The stand-ins that answered: 4 bytes per class; the failing peer answers nothing.
+      assertEquals(0, step.probeBytesReceived() % (CLASSES * 4));
+      assertEquals(probed ? 20L * IN * 4 : 0, step.probeBytesSent(), "step " + s);
+      assertEquals(probed, step.probeBytesReceived() > 0, "step " + s);
+    }
+    assertEquals(2, l.probedBatches());
+  }
+
+  private static boolean contains(Tensor t, float[] row) {
+    float[] all = t.toFloatArray();
+    for (int r = 0; r < t.dim(0); r++) {
+      if (Arrays.equals(Arrays.copyOfRange(all, r * IN, (r + 1) * IN), row)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  @Test
+  void probingChangesNothingTheLearnerLearns() {
+    PairTask task = new PairTask(8);
+    Learner probing = learner(gate(task.peers, 2, 9), 10).probeEvery(1).build();
+    Learner plain = learner(gate(new PairTask(8).peers, 2, 9), 10).probeEvery(0).build();
+    List<StepResult> a = train(probing, task, 40, 11);
+    List<StepResult> b = train(plain, new PairTask(8), 40, 11);
+    for (int s = 0; s < 40; s++) {
+      assertEquals(b.get(s).loss(), a.get(s).loss(), 0, "step " + s);
+      assertEquals(b.get(s).bytesReceived(), a.get(s).bytesReceived(), "step " + s);
+    }
+    List<Parameter> pa = new ArrayList<>(((NoisyTopKGate) probing.gate()).parameters());
+    pa.addAll(probing.head().parameters());
+    List<Parameter> pb = new ArrayList<>(((NoisyTopKGate) plain.gate()).parameters());
+    pb.addAll(plain.head().parameters());
+    for (int i = 0; i < pa.size(); i++) {
+      assertArrayEquals(pb.get(i).values(), pa.get(i).values(), pa.get(i).name());
+    }
+    assertArrayEquals(plain.importance(), probing.importance(), 0);
+    assertArrayEquals(plain.pruningScores(), probing.pruningScores(), 0);
+    assertEquals(40, probing.probedBatches());
+  }
+
+  @Test
+  void oneProbedStepScoresEachRoutedPeerByTheLossWithItsStandInInItsPlace() {
+    // Zero gate parameters and no noise: every example goes to peers 0 and 1 (the lower indices
+    // on ties) with equal logits, and peer 2 stands in; peer 1 fails, so the routed set answers
+    // with peer 0 alone. The naive reference joins the sets itself and asks an identical head.
+    List<FnPeer> peers = new ArrayList<>();
+    for (int j = 0; j < 3; j++) {
+      peers.add(new FnPeer(CLASSES, TestPeers.projection(IN, CLASSES, 40 + j)));
+    }
+    peers.get(1).failWith = Status.INTERNAL_ERROR;
+    NoisyTopKGate g = NoisyTopKGate.builder().peers(peers).k(2).contextDim(IN).outputDim(CLASSES)
+        .noise(false).seed(41).build();
+    Learner l = learner(g, 42).probeEvery(1).build();
+    TrainableMlp head = TrainableMlp.random(new int[] {CLASSES, 32, CLASSES},
+        Mlp.Activation.RELU, 42);
+    Tensor x = TestPeers.batch(new Random(43), 10, IN);
+    int[] labels = new PairTask(44).labels(x);
+    l.train(new ForwardRequest(Modality.TENSOR, x), labels);
+    float[] all = x.toFloatArray();
+    double[] expected = new double[3];
+    for (int b = 0; b < 10; b++) {
+      float[] row = Arrays.copyOfRange(all, b * IN, (b + 1) * IN);
+      float[] f0 = peers.get(0).fn.apply(row);
+      float[] f2 = peers.get(2).fn.apply(row);
+      float[] mixed = new float[CLASSES];
+      for (int c = 0; c < CLASSES; c++) {
+        mixed[c] = 0.5f * f0[c] + 0.5f * f2[c];
+      }
+      double base = loss(head, f0, labels[b]);
+      expected[0] += (loss(head, f2, labels[b]) - base) / 10;
+      expected[1] += (loss(head, mixed, labels[b]) - base) / 10;
+    }
+    double[] scores = l.reroutedLossScores();
+    for (int j = 0; j < 3; j++) {
+      assertEquals(expected[j], scores[j], 1e-6 + 1e-5 * Math.abs(expected[j]), "peer " + j);
+    }
+    assertTrue(expected[0] != 0 && expected[1] != 0, "values worth checking");
+  }
+
+  private static double loss(TrainableMlp head, float[] answer, int label) {
+    return NnOps.softmaxCrossEntropy(head.predict(answer, 1), 1, CLASSES, new int[] {label}, null);
+  }
+
+  @Test
+  void aGateThatCannotNameItsNextChoicesTrainsAsBeforeAndSaysWhy() {
+    PairTask task = new PairTask(12);
+    Learner l = learner(new TopKOnly(gate(task.peers, 2, 13)), 14).probeEvery(1).build();
+    train(l, task, 3, 15).forEach(s -> assertEquals(0, s.probeBytesReceived()));
+    var e = assertThrows(IllegalStateException.class,
+        () -> l.weights(WeightSource.REROUTED_LOSS, 0));
+    assertTrue(e.getMessage().contains("does not name its next choices"), e.getMessage());
+    l.weights(WeightSource.PRUNING_SCORE, 0);
+  }
+
+  @Test
+  void misuseNamesTheProblem() {
+    var e = assertThrows(IllegalArgumentException.class,
+        () -> Learner.builder().probeEvery(-1));
+    assertTrue(e.getMessage().contains("probeEvery must be >= 0 (0: never), was -1"),
+        e.getMessage());
+    PairTask task = new PairTask(16);
+    Learner off = learner(gate(task.peers, 2, 17), 18).probeEvery(0).build();
+    var s = assertThrows(IllegalStateException.class, off::reroutedLossScores);
+    assertTrue(s.getMessage().contains("probeEvery(0)"), s.getMessage());
+    assertThrows(IllegalStateException.class, () -> off.weights(WeightSource.REROUTED_LOSS, 0));
+    Learner on = learner(gate(task.peers, 2, 19), 20).build();
+    assertArrayEquals(new double[6], on.reroutedLossScores(), "zeros before the first probe");
+    PeerVector uniform = on.weights(WeightSource.REROUTED_LOSS, 0);
+    assertEquals(1.0 / 6, uniform.get(0), 1e-12);
+  }
+
+  /** A gate of someone else's: NoisyTopKGate's behaviour without its stand-ins. */
+  private static final class TopKOnly implements GatingLayer {
+    private final NoisyTopKGate inner;
+
+    TopKOnly(NoisyTopKGate inner) {
+      this.inner = inner;
+    }
+
+    @Override
+    public List<Peer> peers() {
+      return inner.peers();
+    }
+
+    @Override
+    public int k() {
+      return inner.k();
+    }
+
+    @Override
+    public CompletableFuture<Gated> forward(
+        ForwardRequest request, Tensor context, boolean training, Duration timeout) {
+      return inner.forward(request, context, training, timeout);
+    }
+
+    @Override
+    public List<PeerGradient> backward(Gated forward, Tensor gradient) {
+      return inner.backward(forward, gradient);
+    }
+
+    @Override
+    public void step() {
+      inner.step();
+    }
+
+    @Override
+    public double[] importance() {
+      return inner.importance();
+    }
+  }
+}
