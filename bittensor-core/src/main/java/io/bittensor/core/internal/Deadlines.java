@@ -5,6 +5,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 
 /**
@@ -25,19 +26,34 @@ public final class Deadlines {
 
   /**
    * A future that completes as {@code call} does, or with {@code onTimeout} after {@code ms};
-   * then, or when the result is cancelled, {@code call} is cancelled too.
+   * then, or when the result is cancelled, {@code call} is cancelled too. At the deadline the
+   * call is cancelled before the result completes, so whoever waits on the result finds the call
+   * already cancelled.
    */
   public static <T> CompletableFuture<T> bound(CompletableFuture<T> call, long ms, T onTimeout) {
     CompletableFuture<T> out = new CompletableFuture<>();
+    AtomicBoolean late = new AtomicBoolean();
     call.whenComplete((r, e) -> {
-      if (e != null) {
+      if (late.get()) {
+        out.complete(onTimeout);
+      } else if (e != null) {
         out.completeExceptionally(e);
       } else {
         out.complete(r);
       }
     });
-    out.completeOnTimeout(onTimeout, ms, TimeUnit.MILLISECONDS);
-    out.whenComplete((r, e) -> call.cancel(true));
+    CompletableFuture<Void> deadline = new CompletableFuture<>();
+    deadline.completeOnTimeout(null, ms, TimeUnit.MILLISECONDS);
+    deadline.thenRun(() -> {
+      late.set(true);
+      call.cancel(true);
+      out.complete(onTimeout);
+    });
+    // An early result cancels the deadline, which also unschedules its timer.
+    out.whenComplete((r, e) -> {
+      deadline.cancel(false);
+      call.cancel(true);
+    });
     return out;
   }
 
