@@ -315,19 +315,27 @@ final class PaperKernel {
     });
   }
 
-  /** {@code sum_j m[base + j] q[j]} in four lanes. */
+  /**
+   * {@code sum_j m[base + j] q[j]} in eight lanes: the row streams in from memory, and eight
+   * independent chains keep more of it in flight than four.
+   */
   private static double dot(double[] m, int base, double[] q, int n) {
-    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
     int j = 0;
-    for (; j + 3 < n; j += 4) {
+    for (; j + 7 < n; j += 8) {
       a0 += m[base + j] * q[j];
       a1 += m[base + j + 1] * q[j + 1];
       a2 += m[base + j + 2] * q[j + 2];
       a3 += m[base + j + 3] * q[j + 3];
+      a4 += m[base + j + 4] * q[j + 4];
+      a5 += m[base + j + 5] * q[j + 5];
+      a6 += m[base + j + 6] * q[j + 6];
+      a7 += m[base + j + 7] * q[j + 7];
     }
     for (; j < n; j++) {
       a0 += m[base + j] * q[j];
     }
-    return (a0 + a1) + (a2 + a3);
+    return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
   }
+
 }
