@@ -5,6 +5,7 @@ interleaved for several rounds, and prints a markdown table of medians and ratio
 
     mvn -B -q -Pbench -pl benchmarks -am package -DskipTests
     python3 benchmarks/baselines/compare_incentive.py --rounds 3
+    python3 benchmarks/baselines/compare_incentive.py --only dense:4096 --compare-jar old.jar
 
 Both sides run with the same memory settings: the JVM with a fixed, pre-touched heap, Python
 with glibc told to keep freed memory (MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_), so
@@ -34,10 +35,10 @@ CASES = [
 ]
 
 
-def run_java(network, threads, heap):
+def run_java(network, threads, heap, jar=None):
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         out = f.name
-    cmd = ["java", "-jar", JAR, "PaperEpochBenchmark", "-p", "network=" + network,
+    cmd = ["java", "-jar", jar or JAR, "PaperEpochBenchmark", "-p", "network=" + network,
            "-p", "threads=" + str(threads), "-f", "1", "-wi", "3", "-i", "5",
            "-jvmArgs", "-Xms%s -Xmx%s -XX:+AlwaysPreTouch" % (heap, heap),
            "-rf", "json", "-rff", out]
@@ -64,20 +65,30 @@ def main():
     p.add_argument("--only", help="substring of the cases to run, e.g. dense")
     p.add_argument("--default-malloc", action="store_true")
     p.add_argument("--heap", default="8g")
+    p.add_argument("--compare-jar", help="another build's benchmarks.jar, run on 1 thread in the"
+                   " same rounds (before/after a change)")
     a = p.parse_args()
     rows = []
     for network, args, epochs in CASES:
         if a.only and a.only not in network:
             continue
-        java1, java2, numpy = [], [], []
+        java1, java2, numpy, other = [], [], [], []
         for r in range(a.rounds):
             numpy.append(run_numpy(args, epochs, not a.default_malloc))
+            if a.compare_jar:
+                other.append(run_java(network, 1, a.heap, a.compare_jar))
+                print("round %d %s: other jar %.2f ms (1 thread)" % (r + 1, network, other[-1]),
+                      file=sys.stderr)
             java1.append(run_java(network, 1, a.heap))
             java2.append(run_java(network, 2, a.heap))
             print("round %d %s: numpy %.2f ms, java %.2f ms (1 thread), %.2f ms (2 threads)"
                   % (r + 1, network, numpy[-1], java1[-1], java2[-1]), file=sys.stderr)
         m_np, m_j1, m_j2 = (statistics.median(x) for x in (numpy, java1, java2))
         rows.append((network, m_np, m_j1, m_np / m_j1, m_j2, m_np / m_j2))
+        if other:
+            m_o = statistics.median(other)
+            print("%s: other jar %.2f ms (%.1fx numpy); this jar %.2f ms: %.2fx the other"
+                  % (network, m_o, m_np / m_o, m_j1, m_o / m_j1))
     print("| network | numpy/scipy ms | bittensor 1 thread ms | ratio | bittensor 2 threads ms | ratio |")
     print("|---|---:|---:|---:|---:|---:|")
     for network, m_np, m_j1, r1, m_j2, r2 in rows:

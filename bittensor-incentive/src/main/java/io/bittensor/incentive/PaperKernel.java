@@ -1,5 +1,6 @@
 package io.bittensor.incentive;
 
+import java.util.Arrays;
 import java.util.concurrent.Executor;
 
 /**
@@ -61,77 +62,91 @@ final class PaperKernel {
     return total;
   }
 
+  /**
+   * Rows {@code [fromRow, toRow)}. Each row's weights and bonds are first copied into row
+   * buffers: C2 (JDK 17) vectorises a loop only when all its arrays share one index expression,
+   * and the accumulators are indexed by column alone, so {@code w[i * n + j]} beside
+   * {@code ranks[j]} would keep every loop scalar. The copies are the row's one trip from memory.
+   */
   private static void denseRows(
       double[] w, PeerMatrix bonds, double[] s, boolean normalize, boolean mask, int n,
       int fromRow, int toRow, double[] out, double[] ranks, double[] trust, double[] colSums) {
     double[] bondsDense = bonds instanceof DenseMatrix d ? d.raw() : null;
     CsrMatrix bondsCsr = bonds instanceof CsrMatrix c ? c : null;
+    double[] wRow = new double[n];
+    double[] bRow = new double[n];
     for (int i = fromRow; i < toRow; i++) {
       int base = i * n;
       if (bondsDense != null) {
-        System.arraycopy(bondsDense, base, out, base, n);
+        System.arraycopy(bondsDense, base, bRow, 0, n);
       } else {
+        Arrays.fill(bRow, 0.0);
         int[] bc = bondsCsr.rawCols();
         double[] bv = bondsCsr.rawVals();
         for (int k = bondsCsr.rowStart(i), end = bondsCsr.rowEnd(i); k < end; k++) {
-          out[base + bc[k]] = bv[k];
+          bRow[bc[k]] = bv[k];
         }
       }
       double si = s[i];
-      if (si == 0) {
-        addRow(out, colSums, base, 0, n);
-        continue;
+      if (si != 0) {
+        System.arraycopy(w, base, wRow, 0, n);
+        // With masking the diagonal is left out: its sums run either side of it, and a zero in
+        // its place adds exactly nothing below (the stored bond is restored after).
+        double rowSum = 0;
+        if (normalize) {
+          rowSum = mask ? sum(wRow, 0, i) + sum(wRow, i + 1, n) : sum(wRow, 0, n);
+        }
+        double diagonalBond = bRow[i];
+        if (mask) {
+          wRow[i] = 0.0;
+        }
+        double f = rowFactor(si, rowSum, normalize);
+        addVotes(wRow, bRow, ranks, f, n);
+        addTrust(wRow, trust, si, n);
+        if (mask) {
+          bRow[i] = diagonalBond;
+        }
       }
-      // With masking, the diagonal is left out by running the loops either side of it.
-      int splitAt = mask ? i : n;
-      int resumeAt = mask ? i + 1 : n;
-      double rowSum = normalize ? sum(w, base, 0, splitAt) + sum(w, base, resumeAt, n) : 0;
-      double f = rowFactor(si, rowSum, normalize);
-      addVotes(w, out, ranks, trust, colSums, base, 0, splitAt, f, si);
-      if (mask) {
-        colSums[i] += out[base + i];
-        addVotes(w, out, ranks, trust, colSums, base, resumeAt, n, f, si);
-      }
+      addRow(bRow, colSums, n);
+      System.arraycopy(bRow, 0, out, base, n);
     }
   }
 
-  /** {@code w[base+from .. base+to)} summed in four lanes: no chain of dependent additions. */
-  private static double sum(double[] w, int base, int from, int to) {
+  /** {@code w[from .. to)} summed in four lanes: no chain of dependent additions. */
+  private static double sum(double[] w, int from, int to) {
     double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
     int j = from;
     for (; j + 3 < to; j += 4) {
-      a0 += w[base + j];
-      a1 += w[base + j + 1];
-      a2 += w[base + j + 2];
-      a3 += w[base + j + 3];
+      a0 += w[j];
+      a1 += w[j + 1];
+      a2 += w[j + 2];
+      a3 += w[j + 3];
     }
     for (; j < to; j++) {
-      a0 += w[base + j];
+      a0 += w[j];
     }
     return (a0 + a1) + (a2 + a3);
   }
 
-  private static void addRow(double[] out, double[] colSums, int base, int from, int to) {
-    for (int j = from; j < to; j++) {
-      colSums[j] += out[base + j];
+  private static void addRow(double[] row, double[] colSums, int n) {
+    for (int j = 0; j < n; j++) {
+      colSums[j] += row[j];
     }
   }
 
-  /**
-   * Columns {@code [from, to)} of one row, in one branch-free loop: ranks and bonds gain
-   * {@code f w}, trust gains {@code s_i} where {@code w > 0}, column sums gain the new bond.
-   */
-  private static void addVotes(
-      double[] w, double[] out, double[] ranks, double[] trust, double[] colSums, int base,
-      int from, int to, double f, double si) {
-    for (int j = from; j < to; j++) {
-      double wv = w[base + j];
-      double x = f * wv;
+  /** One row's votes: ranks and bonds gain {@code f w}; {@code bonds} is updated in place. */
+  private static void addVotes(double[] w, double[] bonds, double[] ranks, double f, int n) {
+    for (int j = 0; j < n; j++) {
+      double x = f * w[j];
       ranks[j] += x;
-      double bond = out[base + j] + x;
-      out[base + j] = bond;
-      colSums[j] += bond;
-      trust[j] += si * edge(wv);
+      bonds[j] += x;
+    }
+  }
+
+  /** One row's trust: {@code s_i} to every column it gives a positive weight. */
+  private static void addTrust(double[] w, double[] trust, double si, int n) {
+    for (int j = 0; j < n; j++) {
+      trust[j] += si * edge(w[j]);
     }
   }
 
@@ -300,19 +315,27 @@ final class PaperKernel {
     });
   }
 
-  /** {@code sum_j m[base + j] q[j]} in four lanes. */
+  /**
+   * {@code sum_j m[base + j] q[j]} in eight lanes: the row streams in from memory, and eight
+   * independent chains keep more of it in flight than four.
+   */
   private static double dot(double[] m, int base, double[] q, int n) {
-    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
     int j = 0;
-    for (; j + 3 < n; j += 4) {
+    for (; j + 7 < n; j += 8) {
       a0 += m[base + j] * q[j];
       a1 += m[base + j + 1] * q[j + 1];
       a2 += m[base + j + 2] * q[j + 2];
       a3 += m[base + j + 3] * q[j + 3];
+      a4 += m[base + j + 4] * q[j + 4];
+      a5 += m[base + j + 5] * q[j + 5];
+      a6 += m[base + j + 6] * q[j + 6];
+      a7 += m[base + j + 7] * q[j + 7];
     }
     for (; j < n; j++) {
       a0 += m[base + j] * q[j];
     }
-    return (a0 + a1) + (a2 + a3);
+    return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
   }
+
 }
