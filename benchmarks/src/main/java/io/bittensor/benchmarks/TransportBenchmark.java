@@ -57,7 +57,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *   <li>{@code h2}, {@code h1}: this transport over HTTP/2 prior knowledge and HTTP/1.1,
  *       unsigned (the server admits anonymous callers), answers checked against the standard;
  *   <li>{@code h2-signed}, {@code h1-signed}: the same with Ed25519-signed requests verified by the
- *       server (digest, timestamp window, replay cache).
+ *       server (digest, timestamp window, replay cache);
+ *   <li>{@code tcp}: no protocol, a length-prefixed echo of the tensor's bytes over blocking NIO
+ *       sockets with direct buffers ({@link LoopbackFloor}): the ceiling this machine's loopback
+ *       sets for any transport.
  * </ul>
  *
  * <p>Callers block, on both sides: gRPC through its blocking stub, ours through {@code
@@ -142,6 +145,8 @@ public final class TransportBenchmark {
     clients.put("h1-signed", PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1)
         .keypair(key).build());
 
+    LoopbackFloor floor = new LoopbackFloor();
+
     Map<String, List<double[]>> samples = new LinkedHashMap<>();
     try {
       for (int round = 0; round < rounds; round++) {
@@ -153,9 +158,13 @@ public final class TransportBenchmark {
             for (String t : order) {
               String client = t.replace("-async", "");
               Exchange ex = t.equals("grpc") ? grpcExchange(channel, x)
+                  : t.equals("tcp") ? floor.exchange(x.byteSize())
                   : oursExchange(clients.get(client).connect(ours.endpoint()), x,
                       t.endsWith("-async"));
               double[] m = measure(ex, c, warmupS, measureS, (long) x.byteSize());
+              if (ex instanceof AutoCloseable closeable) {
+                closeable.close();
+              }
               samples.computeIfAbsent(key(t, shape, c), k -> new ArrayList<>()).add(m);
               System.out.printf(Locale.ROOT, "round %d %-10s %-16s c=%-3d %9.0f req/s %8.1f MB/s"
                   + " p50 %8.3f ms p99 %8.3f ms CPU %7.3f ms/call%n", round + 1, t,
@@ -170,6 +179,7 @@ public final class TransportBenchmark {
     } finally {
       clients.values().forEach(PeerClient::close);
       ours.close();
+      floor.close();
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       grpc.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }

@@ -3,6 +3,7 @@ package io.bittensor.core;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
 import java.nio.LongBuffer;
 import java.util.Arrays;
 import java.util.Objects;
@@ -32,9 +33,10 @@ public final class Tensor {
   /** Little-endian, position 0, limit = byteSize. Never handed out; only read-only duplicates. */
   private final ByteBuffer data;
 
-  /** The exponent bits of two float32 values read as one little-endian long. */
-  private static final long EXPONENT_PAIR = 0x7f80_0000_7f80_0000L;
-  /** Pairs of elements scanned branch-free before checking for a hit. */
+  /** The exponent bits of a float32, and the lowest of them. */
+  private static final int FLOAT_EXPONENT = 0x7f80_0000;
+  private static final int FLOAT_EXPONENT_LSB = 0x0080_0000;
+  /** Elements scanned branch-free before checking for a hit. */
   private static final int NON_FINITE_BLOCK = 1024;
 
   private Tensor(DType dtype, int[] shape, ByteBuffer data) {
@@ -259,27 +261,29 @@ public final class Tensor {
       return -1;
     }
     int n = elementCount();
-    int pairs = n >>> 1;
-    // Two floats per 8-byte read, little-endian: each 32-bit lane is one element. NaN and
-    // infinity have all exponent bits set, so ((x & EXP) ^ EXP) is 0 in exactly their lanes. The
-    // all-finite common case runs branch-free over blocks; a block with a hit is searched again.
-    for (int base = 0; base < pairs; base += NON_FINITE_BLOCK) {
-      int end = Math.min(pairs, base + NON_FINITE_BLOCK);
-      int hit = 0;
-      for (int i = base; i < end; i++) {
-        long z = (data.getLong(i << 3) & EXPONENT_PAIR) ^ EXPONENT_PAIR;
-        hit |= ((int) z == 0 ? 1 : 0) | ((int) (z >>> 32) == 0 ? 1 : 0);
+    // The elements' bits as ints, a block at a time: one bulk copy per block (a memory copy where
+    // the platform is little-endian), then a loop over an int[] that C2 vectorises. Reading the
+    // buffer element by element instead is a virtual call on the buffer's class, and once a JVM
+    // has seen heap, read-only and direct tensors (protobuf, ONNX Runtime and our own make
+    // different ones) that call site runs at about 2 GB/s. NaN and infinity have all exponent
+    // bits set: (x & EXP) + 2^23 carries into the sign bit for exactly those, so one OR over the
+    // block says whether it holds any; a block with a hit is searched again.
+    IntBuffer bits = data.asIntBuffer();
+    int[] block = new int[NON_FINITE_BLOCK];
+    for (int base = 0; base < n; base += NON_FINITE_BLOCK) {
+      int count = Math.min(n - base, NON_FINITE_BLOCK);
+      bits.get(base, block, 0, count);
+      int any = 0;
+      for (int i = 0; i < count; i++) {
+        any |= (block[i] & FLOAT_EXPONENT) + FLOAT_EXPONENT_LSB;
       }
-      if (hit != 0) {
-        for (int i = 2 * base; i < 2 * end; i++) {
-          if (!Float.isFinite(data.getFloat(i << 2))) {
-            return i;
+      if (any < 0) {
+        for (int i = 0; i < count; i++) {
+          if (!Float.isFinite(Float.intBitsToFloat(block[i]))) {
+            return base + i;
           }
         }
       }
-    }
-    if ((n & 1) != 0 && !Float.isFinite(data.getFloat((n - 1) << 2))) {
-      return n - 1;
     }
     return -1;
   }

@@ -102,7 +102,7 @@ class TensorTest {
   }
 
   /**
-   * The block scan against the obvious one, over seeded lengths (odd, even, around the 2,048
+   * The block scan against the obvious one, over seeded lengths (odd, even, around the 1,024
    * element blocks) with NaNs, infinities and the largest finite values placed at random, in heap,
    * read-only and direct buffers.
    */
@@ -114,7 +114,7 @@ class TensorTest {
     for (int trial = 0; trial < 400; trial++) {
       int n = switch (trial % 4) {
         case 0 -> random.nextInt(9);
-        case 1 -> 2048 * (1 + random.nextInt(3)) + random.nextInt(5) - 2;
+        case 1 -> 1024 * (1 + random.nextInt(4)) + random.nextInt(5) - 2;
         default -> random.nextInt(10_000);
       };
       n = Math.max(n, 0);
