@@ -179,9 +179,9 @@ public final class HttpPeerHandler extends Handler.Abstract {
     private void decodeAndServe() {
       CompletableFuture<Response> answer;
       try {
-        CodedInputStream in = CodedInputStream.newInstance(
+        // Tensors keep pointing into `body`: no copy.
+        CodedInputStream in = WireTensors.aliasingInput(
             body.array(), body.arrayOffset() + body.position(), body.remaining());
-        in.enableAliasing(true); // tensors keep pointing into `body`: no copy
         answer = forward
             ? serving.core().forward(ForwardRequest.parser().parseFrom(in), hint)
             : serving.core().backward(BackwardRequest.parser().parseFrom(in), hint);

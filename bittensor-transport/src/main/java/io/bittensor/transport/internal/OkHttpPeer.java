@@ -1,6 +1,5 @@
 package io.bittensor.transport.internal;
 
-import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
@@ -203,9 +202,8 @@ public final class OkHttpPeer extends TimedPeer {
     } else {
       bytes = body.bytes();
     }
-    CodedInputStream in = CodedInputStream.newInstance(bytes);
-    in.enableAliasing(true); // the output tensor wraps `bytes`: no copy
-    return Response.parser().parseFrom(in);
+    // The output tensor wraps `bytes`: no copy.
+    return Response.parser().parseFrom(WireTensors.aliasingInput(bytes, 0, bytes.length));
   }
 
   private Rejection notProtobuf(okhttp3.Response response) {

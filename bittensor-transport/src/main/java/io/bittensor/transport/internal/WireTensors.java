@@ -1,6 +1,7 @@
 package io.bittensor.transport.internal;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.UnsafeByteOperations;
 import io.bittensor.core.DType;
 import io.bittensor.core.Status;
@@ -15,6 +16,18 @@ import java.util.Arrays;
  */
 public final class WireTensors {
   private WireTensors() {}
+
+  /**
+   * A decoder over {@code length} bytes of {@code array} from {@code offset} whose bytes fields
+   * (tensor data) alias the array instead of copying it. Protobuf aliases only input it may treat
+   * as immutable: over {@code CodedInputStream.newInstance(byte[])}, {@code enableAliasing} alone
+   * still copied every tensor. The caller must not change the array afterwards.
+   */
+  public static CodedInputStream aliasingInput(byte[] array, int offset, int length) {
+    CodedInputStream in = UnsafeByteOperations.unsafeWrap(array, offset, length).newCodedInput();
+    in.enableAliasing(true);
+    return in;
+  }
 
   /** The wire form of {@code t}; its data aliases {@code t}'s buffer (no copy). */
   public static io.bittensor.transport.internal.wire.Tensor toWire(Tensor t) {
