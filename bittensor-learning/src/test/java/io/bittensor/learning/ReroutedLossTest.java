@@ -178,6 +178,9 @@ class ReroutedLossTest {
     var e = assertThrows(IllegalStateException.class,
         () -> l.weights(WeightSource.REROUTED_LOSS, 0));
     assertTrue(e.getMessage().contains("does not name its next choices"), e.getMessage());
+    e = assertThrows(IllegalStateException.class,
+        () -> l.weights(WeightSource.STAND_IN_PRUNING_SCORE, 0));
+    assertTrue(e.getMessage().contains("does not name its next choices"), e.getMessage());
     l.weights(WeightSource.PRUNING_SCORE, 0);
   }
 
