@@ -89,9 +89,32 @@ final class PairTask {
   static Learner.Builder learner(GatingLayer gate, long seed) {
     return Learner.builder()
         .gate(gate)
-        .head(TrainableMlp.random(new int[] {CLASSES, 32, CLASSES}, Mlp.Activation.RELU, seed))
+        .head(head(seed))
         .learningRate(0.01)
         .timeout(Duration.ofSeconds(5));
+  }
+
+  /** The learners' head, 6-32-6; the same seed gives the same weights. */
+  static TrainableMlp head(long seed) {
+    return TrainableMlp.random(new int[] {CLASSES, 32, CLASSES}, Mlp.Activation.RELU, seed);
+  }
+
+  /** {@code count} peers answering seeded projections of the features. */
+  static List<FnPeer> projections(int count, long seed) {
+    List<FnPeer> peers = new ArrayList<>();
+    for (int j = 0; j < count; j++) {
+      peers.add(new FnPeer(CLASSES, TestPeers.projection(IN, CLASSES, seed + j)));
+    }
+    return peers;
+  }
+
+  /**
+   * A top-2 gate with zero parameters and no noise: every example goes to peers 0 and 1 (the lower
+   * indices on ties) with equal logits, and peer 2 is its stand-in.
+   */
+  static NoisyTopKGate tiedGate(List<? extends Peer> peers, long seed) {
+    return NoisyTopKGate.builder().peers(peers).k(2).contextDim(IN).outputDim(CLASSES)
+        .noise(false).seed(seed).build();
   }
 
   static NoisyTopKGate gate(List<? extends Peer> peers, int k, long seed) {

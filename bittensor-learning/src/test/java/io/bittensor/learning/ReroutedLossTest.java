@@ -19,7 +19,6 @@ import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
 import io.bittensor.incentive.PeerVector;
 import io.bittensor.learning.TestPeers.FnPeer;
-import io.bittensor.onnx.Mlp;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -132,16 +131,10 @@ class ReroutedLossTest {
     // Zero gate parameters and no noise: every example goes to peers 0 and 1 (the lower indices
     // on ties) with equal logits, and peer 2 stands in; peer 1 fails, so the routed set answers
     // with peer 0 alone. The naive reference joins the sets itself and asks an identical head.
-    List<FnPeer> peers = new ArrayList<>();
-    for (int j = 0; j < 3; j++) {
-      peers.add(new FnPeer(CLASSES, TestPeers.projection(IN, CLASSES, 40 + j)));
-    }
+    List<FnPeer> peers = PairTask.projections(3, 40);
     peers.get(1).failWith = Status.INTERNAL_ERROR;
-    NoisyTopKGate g = NoisyTopKGate.builder().peers(peers).k(2).contextDim(IN).outputDim(CLASSES)
-        .noise(false).seed(41).build();
-    Learner l = learner(g, 42).probeEvery(1).build();
-    TrainableMlp head = TrainableMlp.random(new int[] {CLASSES, 32, CLASSES},
-        Mlp.Activation.RELU, 42);
+    Learner l = learner(PairTask.tiedGate(peers, 41), 42).probeEvery(1).build();
+    TrainableMlp head = PairTask.head(42);
     Tensor x = TestPeers.batch(new Random(43), 10, IN);
     int[] labels = new PairTask(44).labels(x);
     l.train(new ForwardRequest(Modality.TENSOR, x), labels);

@@ -12,7 +12,6 @@ import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Tensor;
 import io.bittensor.learning.TestPeers.FnPeer;
-import io.bittensor.onnx.Mlp;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -83,19 +82,13 @@ class StandInPruningScoreTest {
   @Test
   void eachEntryIsTheLossGradientInItsMultiplier() {
     // Zero gate parameters and no noise: the example goes to peers 0 and 1 (the lower indices on
-    // ties) with gates 1/2, and peer 2 stands in with share 1/3. One probed step: each peer's
-    // matrix is d d^T, and a multiplier's gradient is a central difference of the loss with that
-    // peer's part of the answer scaled. The naive reference joins the answers itself and asks an
-    // identical head.
-    List<FnPeer> peers = new ArrayList<>();
-    for (int j = 0; j < 3; j++) {
-      peers.add(new FnPeer(CLASSES, TestPeers.projection(IN, CLASSES, 50 + j)));
-    }
-    NoisyTopKGate g = NoisyTopKGate.builder().peers(peers).k(2).contextDim(IN).outputDim(CLASSES)
-        .noise(false).seed(51).build();
-    Learner l = learner(g, 52).probeEvery(1).build();
-    TrainableMlp head = TrainableMlp.random(new int[] {CLASSES, 32, CLASSES},
-        Mlp.Activation.RELU, 52);
+    // ties) with gates 1/2, and peer 2 stands in, in either one's place with its gate. One probed
+    // step: each peer's matrix is d d^T, and a multiplier's gradient is a central difference of
+    // the loss with that peer's part of the answer scaled. The naive reference joins the answers
+    // itself and asks an identical head.
+    List<FnPeer> peers = PairTask.projections(3, 50);
+    Learner l = learner(PairTask.tiedGate(peers, 51), 52).probeEvery(1).build();
+    TrainableMlp head = PairTask.head(52);
     Tensor x = TestPeers.batch(new Random(53), 1, IN);
     int[] labels = new PairTask(54).labels(x);
     l.train(new ForwardRequest(Modality.TENSOR, x), labels);
