@@ -65,7 +65,7 @@ final class NeuronCommand implements Runnable {
             + " | noise | onnx:PATH), host, port, stake, learn, weight-interval-ms,"
             + " sync-interval-ms, warm-up-batches, seed, max-tokens, per-era, output-dim,"
             + " weight-source (probes | gate-importance | pruning-score |"
-            + " compensated-pruning-score | rerouted-loss)."
+            + " compensated-pruning-score | stand-in-pruning-score | rerouted-loss)."
       })
   static final class Run implements Callable<Integer> {
     static final Set<String> KEYS = Set.of("key", "ledger", "peer", "host", "port", "stake",
@@ -244,7 +244,8 @@ final class NeuronCommand implements Runnable {
         }
       }
       throw CliException.badInput(config + ": weight-source must be probes, gate-importance,"
-          + " pruning-score, compensated-pruning-score or rerouted-loss, was \"" + name + "\"",
+          + " pruning-score, compensated-pruning-score, stand-in-pruning-score or rerouted-loss,"
+          + " was \"" + name + "\"",
           null);
     }
 

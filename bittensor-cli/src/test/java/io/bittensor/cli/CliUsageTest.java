@@ -120,7 +120,7 @@ class CliUsageTest {
     Files.writeString(config, "weight-source=nope\n");
     assertBadInput(CliRunner.run("neuron", "run", "--config", config.toString()),
         "weight-source must be probes, gate-importance, pruning-score,"
-            + " compensated-pruning-score or rerouted-loss, was \"nope\"");
+            + " compensated-pruning-score, stand-in-pruning-score or rerouted-loss, was \"nope\"");
   }
 
   private static void assertBadInput(CliRunner r, String mention) {

@@ -85,6 +85,8 @@ public final class Learner {
   private final int probeEvery;
   /** The moving average of each peer's rerouted loss increase, over probed batches. */
   private final double[] rerouted;
+  /** The Fisher matrix over routed and stand-in multipliers, from probed batches; null if none. */
+  private final StandInFisher standInFisher;
   private long probedBatches;
   private long trainSteps;
   /** Why probing stopped: the gate cannot name its next choices (null while it can). */
@@ -103,6 +105,8 @@ public final class Learner {
     this.fisher = new double[peers * peers];
     this.probeEvery = b.probeEvery;
     this.rerouted = new double[peers];
+    this.standInFisher = probeEvery == 0 ? null
+        : new StandInFisher(peers, Math.pow(decay, probeEvery));
   }
 
   /** A builder; {@link Builder#gate} and {@link Builder#head} are required. */
@@ -153,8 +157,11 @@ public final class Learner {
     accumulateFisher(gated, grads, rows);
     StandIns standIns = probe == null ? null : waitFor(probe);
     if (standIns != null) {
+      float[][][] answers = routedAnswers(gated, gated.selected(), shape[1] * dim);
       // The head as it answered this batch: before its step.
-      accumulateRerouted(gated, standIns, labels, shape);
+      accumulateRerouted(gated, answers, standIns, labels, shape);
+      standInFisher.accumulate(gated.selected(), gated.gates(), answers, standIns, dJoined,
+          shape[1]);
     }
     double balance = gate instanceof NoisyTopKGate g ? g.balanceLoss() : 0;
     gate.step();
@@ -311,14 +318,7 @@ public final class Learner {
    *     name its next choices
    */
   public double[] reroutedLossScores() {
-    if (probeEvery == 0) {
-      throw new IllegalStateException("rerouted loss scores need probing; this learner was built"
-          + " with probeEvery(0)");
-    }
-    if (probeUnsupported != null) {
-      throw new IllegalStateException("rerouted loss scores need a gate that names its next"
-          + " choices: " + probeUnsupported.getMessage(), probeUnsupported);
-    }
+    requireProbes("rerouted loss scores");
     double[] out = new double[peers];
     if (probedBatches == 0) {
       return out;
@@ -328,6 +328,72 @@ public final class Learner {
       out[j] = rerouted[j] / correction;
     }
     return out;
+  }
+
+  /**
+   * Each peer's stand-in pruning score: its compensated pruning score with the peers that would
+   * take its place in the Fisher matrix. On each probed batch every example has, besides a
+   * multiplier {@code alpha_j} on each routed peer's part of the joined answer (nominally 1, as in
+   * {@link #fisher()}), one {@code beta_s} admitting its stand-in {@code s} ({@link
+   * GatingLayer#askStandIns}; nominally 0) with the share {@code pi_s} the gate's softmax of the
+   * forward's logits gives it over the routed peers that answered and it. Per example {@code
+   * d_alpha_j = g_j dL/dG . f_j} and {@code d_beta_s = pi_s dL/dG . f_s}, at the network as it
+   * answered. Removing peer {@code q} is {@code delta_alpha_q = -1} with every other {@code alpha}
+   * free and the stand-ins free to step in where the gate would send {@code q}'s examples: {@link
+   * #standInFisher(int)} {@code q} has the {@code beta} entries of the examples routed to {@code
+   * q} only. Its cost is {@code 1 / (2 [A^-1]_qq)}, {@code A} that matrix damped as in {@link
+   * #compensatedPruningScores()}: Optimal Brain Surgeon over the routed peers and their
+   * stand-ins. A peer whose stand-in answers as it does costs little to remove, even when the gate
+   * never routes both to one example; a peer no stand-in resembles keeps about its {@link
+   * #pruningScores()}; a peer never routed scores 0, however often it stands in. A second-order
+   * estimate from gradients, beside the {@link #reroutedLossScores()} that the same probes
+   * measure directly; it costs no extra bytes.
+   *
+   * @return a new array, one score per peer, in nats; all zeros before the first probed batch
+   * @throws IllegalStateException as {@link #reroutedLossScores()}
+   */
+  public double[] standInPruningScores() {
+    requireProbes("stand-in pruning scores");
+    return standInFisher.removalCosts(COMPENSATION_DAMPING);
+  }
+
+  /**
+   * The Fisher matrix behind peer {@code q}'s {@link #standInPruningScores()}: {@code [2
+   * peers][2 peers]}, the first {@code peers} coordinates each peer's routed multiplier {@code
+   * alpha_j}, the next each peer's stand-in multiplier {@code beta_s} in the examples routed to
+   * {@code q}; the moving average over probed batches (decay {@link Builder#scoreDecay} per
+   * training batch, bias-corrected) of {@code mean_x d(x) d(x)^T}. The {@code alpha} block is the
+   * same for every {@code q}, and with {@code probeEvery(1)} it is the {@link #fisher()}.
+   *
+   * @param q a peer's index in the gate
+   * @return a new array; all zeros before the first probed batch
+   * @throws IllegalArgumentException if {@code q} is not a peer's index
+   * @throws IllegalStateException as {@link #reroutedLossScores()}
+   */
+  public double[][] standInFisher(int q) {
+    if (q < 0 || q >= peers) {
+      throw new IllegalArgumentException("q must be a peer's index in [0, " + peers + "), was "
+          + q);
+    }
+    requireProbes("the stand-in Fisher matrix");
+    double[] flat = standInFisher.matrix(q);
+    int size = 2 * peers;
+    double[][] out = new double[size][];
+    for (int j = 0; j < size; j++) {
+      out[j] = Arrays.copyOfRange(flat, j * size, (j + 1) * size);
+    }
+    return out;
+  }
+
+  private void requireProbes(String what) {
+    if (probeEvery == 0) {
+      throw new IllegalStateException(what + " need probing; this learner was built with"
+          + " probeEvery(0)");
+    }
+    if (probeUnsupported != null) {
+      throw new IllegalStateException(what + " need a gate that names its next choices: "
+          + probeUnsupported.getMessage(), probeUnsupported);
+    }
   }
 
   /** How many training batches were probed so far (see {@link Builder#probeEvery}). */
@@ -376,8 +442,8 @@ public final class Learner {
    * @param minAllowedWeights the ledger's minimum number of non-zero entries, {@code 0 <= m <=
    *     peers}
    * @throws IllegalArgumentException if {@code minAllowedWeights} is out of range
-   * @throws IllegalStateException for {@link WeightSource#REROUTED_LOSS} without probing (see
-   *     {@link #reroutedLossScores()})
+   * @throws IllegalStateException for {@link WeightSource#REROUTED_LOSS} and {@link
+   *     WeightSource#STAND_IN_PRUNING_SCORE} without probing (see {@link #reroutedLossScores()})
    */
   public PeerVector weights(WeightSource source, int minAllowedWeights) {
     Objects.requireNonNull(source, "source");
@@ -385,6 +451,7 @@ public final class Learner {
       case GATE_IMPORTANCE -> importance();
       case PRUNING_SCORE -> pruningScores();
       case COMPENSATED_PRUNING_SCORE -> compensatedPruningScores();
+      case STAND_IN_PRUNING_SCORE -> standInPruningScores();
       case REROUTED_LOSS -> Arrays.stream(reroutedLossScores()).map(v -> Math.max(0, v))
           .toArray();
     };
@@ -510,12 +577,12 @@ public final class Learner {
    * stand-in, through the head; each peer's summed loss increase over the batch's rows goes into
    * the moving average.
    */
-  private void accumulateRerouted(Gated gated, StandIns standIns, int[] labels, int[] shape) {
+  private void accumulateRerouted(Gated gated, float[][][] answers, StandIns standIns,
+      int[] labels, int[] shape) {
     int batch = shape[0];
     int seq = shape[1];
     int m = seq * shape[2];
     int[][] sel = gated.selected();
-    float[][][] answers = routedAnswers(gated, sel, m);
     float[][] standIn = standIns.answers();
     int[] next = standIns.peers();
     float[][] h = standIns.logits();

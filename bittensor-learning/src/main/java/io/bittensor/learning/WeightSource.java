@@ -29,6 +29,17 @@ public enum WeightSource {
    */
   COMPENSATED_PRUNING_SCORE,
   /**
+   * The stand-in pruning score: the compensated pruning score with each example's stand-in (the
+   * gate's next choice, asked on some training batches, {@link Learner.Builder#probeEvery}) in the
+   * Fisher matrix beside its routed peers: removing a peer, the others re-weight and its examples'
+   * stand-ins step in, as the gate would send them. So Optimal Brain Surgeon sees the peer that
+   * would replace another even when the gate never routes both to one example: a copy that stands
+   * in for its original scores little; a peer no stand-in resembles keeps about its {@link
+   * #PRUNING_SCORE}. Shares the rerouted loss's probes (no extra bytes). See {@link
+   * Learner#standInPruningScores()}.
+   */
+  STAND_IN_PRUNING_SCORE,
+  /**
    * The rerouted loss: the cost in loss of removing the peer (the paper's section 9), measured
    * directly rather than expanded: on some training batches ({@link Learner.Builder#probeEvery})
    * the learner also asks each example's next choice, the peer that would really take the routed

@@ -3,8 +3,9 @@
  * io.bittensor.learning.NoisyTopKGate}, the noisy top-k {@link io.bittensor.core.GatingLayer};
  * {@link io.bittensor.learning.Learner}, the training loop a neuron runs (route and query, join,
  * local head, loss, back-propagation into head and gate, gradients back to each peer asked), with
- * its weight row from the gate's importance, the Fisher pruning score, or the rerouted loss it
- * measures by asking each example's next choice on some batches ({@link
+ * its weight row from the gate's importance, the Fisher pruning scores (compensated by the other
+ * peers, and by the peers that would stand in), or the rerouted loss it measures by asking each
+ * example's next choice on some batches ({@link
  * io.bittensor.learning.WeightSource}); {@link io.bittensor.learning.MlpDistiller}, a {@link
  * io.bittensor.core.Distiller} whose student exports to ONNX and serves as an {@code OnnxPeer}.
  *

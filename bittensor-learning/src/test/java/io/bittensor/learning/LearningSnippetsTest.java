@@ -109,7 +109,9 @@ class LearningSnippetsTest {
     PeerVector surgeon = learner.weights(WeightSource.COMPENSATED_PRUNING_SCORE, 3);
     // Measured on every 4th batch, by asking each example one more peer.
     PeerVector rerouted = learner.weights(WeightSource.REROUTED_LOSS, 3);
-    for (PeerVector v : List.of(row, proxy, surgeon, rerouted)) {
+    // The surgeon again, with those stand-ins in its Fisher matrix.
+    PeerVector surgeonWithStandIns = learner.weights(WeightSource.STAND_IN_PRUNING_SCORE, 3);
+    for (PeerVector v : List.of(row, proxy, surgeon, rerouted, surgeonWithStandIns)) {
       double[] w = v.toArray();
       assertEquals(1, Arrays.stream(w).sum(), 1e-9);
       assertTrue(Arrays.stream(w).filter(a -> a > 0).count() >= 3);

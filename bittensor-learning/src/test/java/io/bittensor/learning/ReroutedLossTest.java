@@ -1,5 +1,9 @@
 package io.bittensor.learning;
 
+import static io.bittensor.learning.PairTask.CLASSES;
+import static io.bittensor.learning.PairTask.IN;
+import static io.bittensor.learning.PairTask.gate;
+import static io.bittensor.learning.PairTask.learner;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -15,109 +19,23 @@ import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
 import io.bittensor.incentive.PeerVector;
 import io.bittensor.learning.TestPeers.FnPeer;
-import io.bittensor.onnx.Mlp;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** {@link WeightSource#REROUTED_LOSS}: its probes, and what it sees that the Fisher does not. */
 @Timeout(120)
 class ReroutedLossTest {
-  private static final int IN = 8;
-  private static final int CLASSES = 6;
-
-  /**
-   * A task that needs two peers per example: labels from a fixed linear map of 8 Gaussian
-   * features; peer "left" answers half on the label and half on a confuser drawn from the row's
-   * feature 1, "right" likewise with feature 2, so each alone is a coin toss and together they are
-   * right unless the confusers agree. Peers 0 and 1 are "left" twice (a copy), 2 is "right", 3
-   * always fails, 4 and 5 are confident noise.
-   */
-  private static final class PairTask {
-    final float[][] w = new float[CLASSES][IN];
-    final List<FnPeer> peers = new ArrayList<>();
-
-    PairTask(long seed) {
-      Random r = new Random(seed);
-      for (float[] row : w) {
-        for (int i = 0; i < IN; i++) {
-          row[i] = (float) r.nextGaussian();
-        }
-      }
-      Function<float[], float[]> left = x -> halfAndHalf(label(x), confuser(x, 1));
-      peers.add(new FnPeer(CLASSES, left));
-      peers.add(new FnPeer(CLASSES, left));
-      peers.add(new FnPeer(CLASSES, x -> halfAndHalf(label(x), confuser(x, 2))));
-      FnPeer failing = new FnPeer(CLASSES, left);
-      failing.failWith = Status.UNAVAILABLE;
-      peers.add(failing);
-      for (int j = 0; j < 2; j++) {
-        var proj = TestPeers.projection(IN, CLASSES, seed * 31 + j);
-        peers.add(new FnPeer(CLASSES, x -> RoutingTask.soft(proj.apply(x))));
-      }
-    }
-
-    int label(float[] x) {
-      return RoutingTask.linearClass(w, x);
-    }
-
-    /** Another class than the label, fixed by feature {@code f} of the row. */
-    int confuser(float[] x, int f) {
-      int shift = 1 + Math.floorMod((long) Math.floor(Math.abs(x[f]) * 1000), CLASSES - 1);
-      return (label(x) + shift) % CLASSES;
-    }
-
-    int[] labels(Tensor x) {
-      float[] all = x.toFloatArray();
-      int[] out = new int[x.dim(0)];
-      for (int r = 0; r < out.length; r++) {
-        out[r] = label(Arrays.copyOfRange(all, r * IN, (r + 1) * IN));
-      }
-      return out;
-    }
-
-    static float[] halfAndHalf(int a, int b) {
-      float[] y = new float[CLASSES];
-      y[a] += 0.5f;
-      y[b] += 0.5f;
-      return y;
-    }
-  }
-
-  private static Learner.Builder learner(GatingLayer gate, long seed) {
-    return Learner.builder()
-        .gate(gate)
-        .head(TrainableMlp.random(new int[] {CLASSES, 32, CLASSES}, Mlp.Activation.RELU, seed))
-        .learningRate(0.01)
-        .timeout(Duration.ofSeconds(5));
-  }
-
-  private static NoisyTopKGate gate(List<? extends Peer> peers, int k, long seed) {
-    return NoisyTopKGate.builder().peers(peers).k(k).contextDim(IN).outputDim(CLASSES)
-        .learningRate(0.01).seed(seed).build();
-  }
-
-  private static List<StepResult> train(Learner l, PairTask task, int steps, long seed) {
-    Random r = new Random(seed);
-    List<StepResult> out = new ArrayList<>();
-    for (int s = 0; s < steps; s++) {
-      Tensor x = TestPeers.batch(r, 32, IN);
-      out.add(l.train(new ForwardRequest(Modality.TENSOR, x), task.labels(x)));
-    }
-    return out;
-  }
-
   @Test
   void aCopyScoresFarLessThanItsPruningScoreAndAFailingPeerNothing() {
     PairTask task = new PairTask(1);
     Learner l = learner(gate(task.peers, 2, 2), 3).probeEvery(2).build();
-    train(l, task, 600, 4);
+    task.train(l, 600, 4);
     double[] rerouted = l.weights(WeightSource.REROUTED_LOSS, 0).toArray();
     double[] pruning = l.weights(WeightSource.PRUNING_SCORE, 0).toArray();
     String rows = "rerouted " + Arrays.toString(rerouted) + ", pruning " + Arrays.toString(pruning);
@@ -190,8 +108,8 @@ class ReroutedLossTest {
     PairTask task = new PairTask(8);
     Learner probing = learner(gate(task.peers, 2, 9), 10).probeEvery(1).build();
     Learner plain = learner(gate(new PairTask(8).peers, 2, 9), 10).probeEvery(0).build();
-    List<StepResult> a = train(probing, task, 40, 11);
-    List<StepResult> b = train(plain, new PairTask(8), 40, 11);
+    List<StepResult> a = task.train(probing, 40, 11);
+    List<StepResult> b = new PairTask(8).train(plain, 40, 11);
     for (int s = 0; s < 40; s++) {
       assertEquals(b.get(s).loss(), a.get(s).loss(), 0, "step " + s);
       assertEquals(b.get(s).bytesReceived(), a.get(s).bytesReceived(), "step " + s);
@@ -213,16 +131,10 @@ class ReroutedLossTest {
     // Zero gate parameters and no noise: every example goes to peers 0 and 1 (the lower indices
     // on ties) with equal logits, and peer 2 stands in; peer 1 fails, so the routed set answers
     // with peer 0 alone. The naive reference joins the sets itself and asks an identical head.
-    List<FnPeer> peers = new ArrayList<>();
-    for (int j = 0; j < 3; j++) {
-      peers.add(new FnPeer(CLASSES, TestPeers.projection(IN, CLASSES, 40 + j)));
-    }
+    List<FnPeer> peers = PairTask.projections(3, 40);
     peers.get(1).failWith = Status.INTERNAL_ERROR;
-    NoisyTopKGate g = NoisyTopKGate.builder().peers(peers).k(2).contextDim(IN).outputDim(CLASSES)
-        .noise(false).seed(41).build();
-    Learner l = learner(g, 42).probeEvery(1).build();
-    TrainableMlp head = TrainableMlp.random(new int[] {CLASSES, 32, CLASSES},
-        Mlp.Activation.RELU, 42);
+    Learner l = learner(PairTask.tiedGate(peers, 41), 42).probeEvery(1).build();
+    TrainableMlp head = PairTask.head(42);
     Tensor x = TestPeers.batch(new Random(43), 10, IN);
     int[] labels = new PairTask(44).labels(x);
     l.train(new ForwardRequest(Modality.TENSOR, x), labels);
@@ -255,9 +167,12 @@ class ReroutedLossTest {
   void aGateThatCannotNameItsNextChoicesTrainsAsBeforeAndSaysWhy() {
     PairTask task = new PairTask(12);
     Learner l = learner(new TopKOnly(gate(task.peers, 2, 13)), 14).probeEvery(1).build();
-    train(l, task, 3, 15).forEach(s -> assertEquals(0, s.probeBytesReceived()));
+    task.train(l, 3, 15).forEach(s -> assertEquals(0, s.probeBytesReceived()));
     var e = assertThrows(IllegalStateException.class,
         () -> l.weights(WeightSource.REROUTED_LOSS, 0));
+    assertTrue(e.getMessage().contains("does not name its next choices"), e.getMessage());
+    e = assertThrows(IllegalStateException.class,
+        () -> l.weights(WeightSource.STAND_IN_PRUNING_SCORE, 0));
     assertTrue(e.getMessage().contains("does not name its next choices"), e.getMessage());
     l.weights(WeightSource.PRUNING_SCORE, 0);
   }

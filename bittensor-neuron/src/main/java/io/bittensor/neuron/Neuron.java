@@ -754,8 +754,8 @@ public final class Neuron implements AutoCloseable {
 
     /**
      * Where a learning neuron's weight row comes from (default the pruning score). {@link
-     * WeightSource#REROUTED_LOSS} needs learners that probe ({@code Learner.Builder.probeEvery},
-     * on by default).
+     * WeightSource#REROUTED_LOSS} and {@link WeightSource#STAND_IN_PRUNING_SCORE} need learners
+     * that probe ({@code Learner.Builder.probeEvery}, on by default).
      */
     public Builder weightSource(WeightSource source) {
       this.weightSource = Objects.requireNonNull(source, "source");

@@ -177,18 +177,21 @@ public final class LearningMarket {
    * @param importance its share of the gate importance weight row
    * @param pruning its share of the pruning score weight row
    * @param compensated its share of the compensated pruning score weight row
+   * @param standIn its share of the stand-in pruning score weight row
    * @param rerouted its share of the rerouted loss weight row
    * @param trueValue held-out accuracy lost (fraction) when it is removed and the neuron retrained
    * @param lossValue held-out cross-entropy gained (nats per image) in the same retrainings
    */
   public record PeerRow(String name, Kind kind, double modelAccuracy, double importance,
-      double pruning, double compensated, double rerouted, double trueValue, double lossValue) {
+      double pruning, double compensated, double standIn, double rerouted, double trueValue,
+      double lossValue) {
     /** Its share of the weight row from {@code source}. */
     public double weight(WeightSource source) {
       return switch (source) {
         case GATE_IMPORTANCE -> importance;
         case PRUNING_SCORE -> pruning;
         case COMPENSATED_PRUNING_SCORE -> compensated;
+        case STAND_IN_PRUNING_SCORE -> standIn;
         case REROUTED_LOSS -> rerouted;
       };
     }
@@ -215,6 +218,10 @@ public final class LearningMarket {
    *     retrains, true value) for each weight source
    * @param twinCorrelation the correlation of strong-top's and copycat's entries of the reported
    *     neuron's Fisher matrix ({@link Learner#fisher()}): how often the two are asked together
+   * @param standInTwinCorrelation in the reported neuron's {@link Learner#standInFisher(int)} of
+   *     strong-top, the correlation of its routed multiplier with copycat's stand-in multiplier;
+   *     then the same in copycat's with strong-top standing in: how well each sees the other
+   *     replace it
    * @param spearmanRerouted Spearman(rerouted leave-one-out estimate, true value), not a weight
    *     source (see {@code reroutedLeaveOneOut}): {accuracy lost, loss gained} on the reported
    *     neuron, then both averaged over the retrained neurons
@@ -231,7 +238,7 @@ public final class LearningMarket {
       long denseBytesReceived, long gatedBytesSent, long denseBytesSent, long[] trainingBytes,
       Map<WeightSource, Double> spearman, Map<WeightSource, Double> spearmanLoss,
       Map<WeightSource, Double> spearmanAveraged, double twinCorrelation,
-      double[] spearmanRerouted, double studentAccuracy,
+      double[] standInTwinCorrelation, double[] spearmanRerouted, double studentAccuracy,
       double studentOneMicros, double networkOneMicros, double studentBatchMicros,
       double networkBatchMicros, double seconds) {
     /** Copies the maps. */
@@ -240,6 +247,7 @@ public final class LearningMarket {
       spearmanLoss = Map.copyOf(spearmanLoss);
       spearmanAveraged = Map.copyOf(spearmanAveraged);
       spearmanRerouted = spearmanRerouted.clone();
+      standInTwinCorrelation = standInTwinCorrelation.clone();
       trainingBytes = trainingBytes.clone();
     }
 
@@ -354,6 +362,9 @@ public final class LearningMarket {
       double[][] fisher = gated.fisher();
       // strong-top and copycat are peers 0 and 2 (trainPeers).
       double twins = fisher[0][2] / Math.sqrt(fisher[0][0] * fisher[2][2]);
+      // In strong-top's matrix, its routed multiplier against copycat standing in; and the reverse.
+      double[] standInTwins = {correlation(gated.standInFisher(0), 0, n + 2),
+          correlation(gated.standInFisher(2), 2, n)};
       // Retrained in process: the same servers and answers without the sockets' time.
       TrueValues values = trueValues(market.local, c, data, train, test, progress);
       double[] value = values.accuracy();
@@ -395,6 +406,7 @@ public final class LearningMarket {
         rows.add(new PeerRow(names.get(j), kinds.get(j), modelAccuracy[j],
             weights.get(WeightSource.GATE_IMPORTANCE)[j], weights.get(WeightSource.PRUNING_SCORE)[j],
             weights.get(WeightSource.COMPENSATED_PRUNING_SCORE)[j],
+            weights.get(WeightSource.STAND_IN_PRUNING_SCORE)[j],
             weights.get(WeightSource.REROUTED_LOSS)[j], value[j], values.loss()[j]));
         best = modelAccuracy[j] > modelAccuracy[best] ? j : best;
       }
@@ -402,9 +414,13 @@ public final class LearningMarket {
           names.get(best), modelAccuracy[best], gatedEval.bytesReceived(),
           denseEval.bytesReceived(), gatedEval.bytesSent(), denseEval.bytesSent(), trainingBytes,
           spearman,
-          spearmanLoss, spearmanAveraged, twins, spearmanRerouted, studentAccuracy, speed[0], speed[1], speed[2], speed[3],
+          spearmanLoss, spearmanAveraged, twins, standInTwins, spearmanRerouted, studentAccuracy, speed[0], speed[1], speed[2], speed[3],
           (System.nanoTime() - start) / 1e9);
     }
+  }
+
+  private static double correlation(double[][] f, int a, int b) {
+    return f[a][b] / Math.sqrt(f[a][a] * f[b][b]);
   }
 
   /** Trains the twelve peers' networks, filling in their names and kinds. */
@@ -930,14 +946,16 @@ public final class LearningMarket {
         c.name(), c.poolSize(), c.trainSize(), c.testSize(), c.seed(), c.valueSeeds(),
         r.seconds()));
     s.append("| peer | kind | own accuracy | gate importance | pruning score | compensated"
-        + " pruning score | rerouted loss | true value (accuracy) | loss value |\n");
-    s.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        + " pruning score | stand-in pruning score | rerouted loss | true value (accuracy) | loss"
+        + " value |\n");
+    s.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (PeerRow p : r.peers()) {
       s.append(String.format(Locale.ROOT,
-          "| %s | %s | %.1f%% | %.2f%% | %.2f%% | %.2f%% | %.2f%% | %+.2f pts | %+.4f nats |%n",
+          "| %s | %s | %.1f%% | %.2f%% | %.2f%% | %.2f%% | %.2f%% | %.2f%% | %+.2f pts | %+.4f"
+              + " nats |%n",
           p.name(), p.kind().name().toLowerCase(Locale.ROOT), 100 * p.modelAccuracy(),
-          100 * p.importance(), 100 * p.pruning(), 100 * p.compensated(), 100 * p.rerouted(),
-          100 * p.trueValue(), p.lossValue()));
+          100 * p.importance(), 100 * p.pruning(), 100 * p.compensated(), 100 * p.standIn(),
+          100 * p.rerouted(), 100 * p.trueValue(), p.lossValue()));
     }
     s.append("\n| measure | value |\n|---|---|\n");
     row(s, "gated network, top-2 of 12", pct(r.gatedAccuracy()));
@@ -966,6 +984,8 @@ public final class LearningMarket {
     }
     row(s, "Fisher correlation of strong-top and copycat (reported neuron)",
         f3(r.twinCorrelation()));
+    row(s, "stand-in Fisher correlation, strong-top routed / copycat standing in, and the reverse",
+        f3(r.standInTwinCorrelation()[0]) + " / " + f3(r.standInTwinCorrelation()[1]));
     double[] rr = r.spearmanRerouted();
     row(s, "Spearman(rerouted leave-one-out, accuracy / loss, true value), not a source",
         f3(rr[0]) + " / " + f3(rr[1]));
@@ -996,6 +1016,7 @@ public final class LearningMarket {
       case GATE_IMPORTANCE -> "gate importance";
       case PRUNING_SCORE -> "pruning score";
       case COMPENSATED_PRUNING_SCORE -> "compensated pruning score";
+      case STAND_IN_PRUNING_SCORE -> "stand-in pruning score";
       case REROUTED_LOSS -> "rerouted loss";
     };
   }
@@ -1004,11 +1025,12 @@ public final class LearningMarket {
   public static String csv(Result r) {
     StringBuilder s = new StringBuilder(
         "peer,kind,own_accuracy,gate_importance,pruning_score,compensated_pruning_score,"
-        + "rerouted_loss,true_value,loss_value\n");
+        + "stand_in_pruning_score,rerouted_loss,true_value,loss_value\n");
     for (PeerRow p : r.peers()) {
-      s.append(String.format(Locale.ROOT, "%s,%s,%.4f,%.6f,%.6f,%.6f,%.6f,%.4f,%.6f%n", p.name(),
-          p.kind().name().toLowerCase(Locale.ROOT), p.modelAccuracy(), p.importance(),
-          p.pruning(), p.compensated(), p.rerouted(), p.trueValue(), p.lossValue()));
+      s.append(String.format(Locale.ROOT, "%s,%s,%.4f,%.6f,%.6f,%.6f,%.6f,%.6f,%.4f,%.6f%n",
+          p.name(), p.kind().name().toLowerCase(Locale.ROOT), p.modelAccuracy(), p.importance(),
+          p.pruning(), p.compensated(), p.standIn(), p.rerouted(), p.trueValue(),
+          p.lossValue()));
     }
     return s.toString();
   }
@@ -1026,10 +1048,11 @@ public final class LearningMarket {
     }
     JFreeChart chart = ChartFactory.createScatterPlot(String.format(Locale.ROOT,
         "Weight vs true value per peer (Spearman: importance %.2f, pruning %.2f,"
-            + " compensated %.2f, rerouted %.2f)",
+            + " compensated %.2f, stand-in %.2f, rerouted %.2f)",
         r.spearman().get(WeightSource.GATE_IMPORTANCE),
         r.spearman().get(WeightSource.PRUNING_SCORE),
         r.spearman().get(WeightSource.COMPENSATED_PRUNING_SCORE),
+        r.spearman().get(WeightSource.STAND_IN_PRUNING_SCORE),
         r.spearman().get(WeightSource.REROUTED_LOSS)),
         "true value: held-out accuracy lost without the peer (points)",
         "share of the weight row", data, PlotOrientation.VERTICAL, true, false, false);
@@ -1042,7 +1065,8 @@ public final class LearningMarket {
     renderer.setSeriesPaint(0, new Color(0x1f77b4));
     renderer.setSeriesPaint(1, new Color(0xd62728));
     renderer.setSeriesPaint(2, new Color(0x2ca02c));
-    renderer.setSeriesPaint(3, new Color(0xff7f0e));
+    renderer.setSeriesPaint(3, new Color(0x9467bd));
+    renderer.setSeriesPaint(4, new Color(0xff7f0e));
     renderer.setSeriesStroke(0, new BasicStroke(1f));
     List<PeerRow> peers = r.peers();
     XYItemLabelGenerator names = (dataset, series, item) -> peers.get(item).name();
