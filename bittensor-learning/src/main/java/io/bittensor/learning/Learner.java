@@ -105,7 +105,7 @@ public final class Learner {
     this.fisher = new double[peers * peers];
     this.probeEvery = b.probeEvery;
     this.rerouted = new double[peers];
-    this.standInFisher = probeEvery == 0 ? null
+    this.standInFisher = probeEvery == 0 || peers > StandInFisher.MAX_PEERS ? null
         : new StandInFisher(peers, Math.pow(decay, probeEvery));
   }
 
@@ -160,8 +160,10 @@ public final class Learner {
       float[][][] answers = routedAnswers(gated, gated.selected(), shape[1] * dim);
       // The head as it answered this batch: before its step.
       accumulateRerouted(gated, answers, standIns, labels, shape);
-      standInFisher.accumulate(gated.selected(), gated.gates(), answers, standIns, dJoined,
-          shape[1]);
+      if (standInFisher != null) {
+        standInFisher.accumulate(gated.selected(), gated.gates(), answers, standIns, dJoined,
+            shape[1]);
+      }
     }
     double balance = gate instanceof NoisyTopKGate g ? g.balanceLoss() : 0;
     gate.step();
@@ -334,26 +336,28 @@ public final class Learner {
    * Each peer's stand-in pruning score: its compensated pruning score with the peers that would
    * take its place in the Fisher matrix. On each probed batch every example has, besides a
    * multiplier {@code alpha_j} on each routed peer's part of the joined answer (nominally 1, as in
-   * {@link #fisher()}), one {@code beta_s} admitting its stand-in {@code s} ({@link
-   * GatingLayer#askStandIns}; nominally 0) with the share {@code pi_s} the gate's softmax of the
-   * forward's logits gives it over the routed peers that answered and it. Per example {@code
-   * d_alpha_j = g_j dL/dG . f_j} and {@code d_beta_s = pi_s dL/dG . f_s}, at the network as it
-   * answered. Removing peer {@code q} is {@code delta_alpha_q = -1} with every other {@code alpha}
-   * free and the stand-ins free to step in where the gate would send {@code q}'s examples: {@link
-   * #standInFisher(int)} {@code q} has the {@code beta} entries of the examples routed to {@code
-   * q} only. Its cost is {@code 1 / (2 [A^-1]_qq)}, {@code A} that matrix damped as in {@link
-   * #compensatedPruningScores()}: Optimal Brain Surgeon over the routed peers and their
-   * stand-ins. A peer whose stand-in answers as it does costs little to remove, even when the gate
-   * never routes both to one example; a peer no stand-in resembles keeps about its {@link
-   * #pruningScores()}; a peer never routed scores 0, however often it stands in. A second-order
-   * estimate from gradients, beside the {@link #reroutedLossScores()} that the same probes
-   * measure directly; it costs no extra bytes.
+   * {@link #fisher()}), for each routed peer {@code q} one {@code beta_s} that puts its stand-in
+   * {@code s} ({@link GatingLayer#askStandIns}) in {@code q}'s place with {@code q}'s own gate
+   * (nominally 0). Per example {@code d_alpha_j = g_j dL/dG . f_j} and {@code d_beta_s = g_q dL/dG
+   * . f_s}, at the network as it answered. Removing peer {@code q} is {@code delta_alpha_q = -1}
+   * with every other {@code alpha} free and the stand-ins free to step in where the gate would
+   * send {@code q}'s examples: {@link #standInFisher(int)} {@code q} has the {@code beta} entries
+   * of the examples routed to {@code q} only. Its cost is {@code 1 / (2 [A^-1]_qq)}, {@code A}
+   * that matrix damped as in {@link #compensatedPruningScores()}: Optimal Brain Surgeon over the
+   * routed peers and their stand-ins. A stand-in that answers as {@code q} does has {@code d_beta_s
+   * = d_alpha_q}, so {@code q} costs little to remove, even when the gate never routes both to one
+   * example; a peer no stand-in resembles keeps about its compensated score; a peer never routed
+   * scores 0, however often it stands in. A second-order estimate from gradients, beside the
+   * {@link #reroutedLossScores()} that the same probes measure directly; it costs no extra bytes.
+   * The matrices take {@code peers^3 + 2 peers^2} numbers, so they are kept for gates of at most
+   * 64 peers.
    *
    * @return a new array, one score per peer, in nats; all zeros before the first probed batch
-   * @throws IllegalStateException as {@link #reroutedLossScores()}
+   * @throws IllegalStateException as {@link #reroutedLossScores()}, and for a gate of more than
+   *     64 peers
    */
   public double[] standInPruningScores() {
-    requireProbes("stand-in pruning scores");
+    requireStandInFisher("stand-in pruning scores");
     return standInFisher.removalCosts(COMPENSATION_DAMPING);
   }
 
@@ -375,7 +379,7 @@ public final class Learner {
       throw new IllegalArgumentException("q must be a peer's index in [0, " + peers + "), was "
           + q);
     }
-    requireProbes("the stand-in Fisher matrix");
+    requireStandInFisher("the stand-in Fisher matrix");
     double[] flat = standInFisher.matrix(q);
     int size = 2 * peers;
     double[][] out = new double[size][];
@@ -383,6 +387,15 @@ public final class Learner {
       out[j] = Arrays.copyOfRange(flat, j * size, (j + 1) * size);
     }
     return out;
+  }
+
+  private void requireStandInFisher(String what) {
+    requireProbes(what);
+    if (standInFisher == null) {
+      throw new IllegalStateException(what + " keep peers^3 numbers, so a learner keeps them for"
+          + " gates of at most " + StandInFisher.MAX_PEERS + " peers; this gate has " + peers
+          + ": use COMPENSATED_PRUNING_SCORE or REROUTED_LOSS");
+    }
   }
 
   private void requireProbes(String what) {

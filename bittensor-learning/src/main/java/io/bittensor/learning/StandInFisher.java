@@ -19,11 +19,16 @@ import io.bittensor.learning.internal.BrainSurgeon;
  *
  * <p>It keeps the routed block once ({@code n^2} numbers) and, per peer, the cross terms with its
  * stand-ins ({@code n^2}) and their diagonal ({@code n}; an example has one stand-in): {@code
- * n^3 + 2 n^2} numbers, fine for the tens of peers a neuron routes among.
+ * n^3 + 2 n^2} numbers, and a probed batch updates all of them: fine for the tens of peers a
+ * neuron routes among, which is why a learner keeps it only for gates of at most {@link
+ * #MAX_PEERS} peers.
  *
  * <p>Not thread-safe: its learner's thread feeds and reads it.
  */
 final class StandInFisher {
+  /** The largest gate a learner keeps these matrices for: 64^3 doubles are 2 MiB. */
+  static final int MAX_PEERS = 64;
+
   private final int peers;
   private final double decay;
   /** The routed block, {@code [n * n]}: {@code mean_x d_alpha d_alpha^T}. */
@@ -63,9 +68,14 @@ final class StandInFisher {
     int m = dJoined.length / batch;
     int[] next = standIns.peers();
     float[][] standInAnswers = standIns.answers();
-    double[] routedSum = new double[routed.length];
-    double[][] crossSum = new double[peers][peers * peers];
-    double[][] standInSum = new double[peers][peers];
+    // Decay in place, then add this batch's terms scaled by (1 - decay) / rows: the moving
+    // average of the per-example mean without a peers^3 array of sums per batch.
+    scale(routed);
+    for (int q = 0; q < peers; q++) {
+      scale(cross[q]);
+      scale(standIn[q]);
+    }
+    double w = (1 - decay) / rows;
     for (int b = 0; b < batch; b++) {
       int[] set = new int[sel[b].length];
       double[] share = new double[sel[b].length];
@@ -81,7 +91,7 @@ final class StandInFisher {
       }
       for (int i = 0; i < members; i++) {
         for (int k = 0; k < members; k++) {
-          routedSum[set[i] * peers + set[k]] += d[i] * d[k];
+          routed[set[i] * peers + set[k]] += w * d[i] * d[k];
         }
       }
       int s = next[b];
@@ -94,22 +104,17 @@ final class StandInFisher {
         int q = set[r];
         double beta = share[r] * standInDot;
         for (int i = 0; i < members; i++) {
-          crossSum[q][set[i] * peers + s] += d[i] * beta;
+          cross[q][set[i] * peers + s] += w * d[i] * beta;
         }
-        standInSum[q][s] += beta * beta;
+        standIn[q][s] += w * beta * beta;
       }
     }
     batches++;
-    average(routed, routedSum, rows);
-    for (int q = 0; q < peers; q++) {
-      average(cross[q], crossSum[q], rows);
-      average(standIn[q], standInSum[q], rows);
-    }
   }
 
-  private void average(double[] into, double[] sum, int rows) {
-    for (int i = 0; i < into.length; i++) {
-      into[i] = decay * into[i] + (1 - decay) * (sum[i] / rows);
+  private void scale(double[] values) {
+    for (int i = 0; i < values.length; i++) {
+      values[i] *= decay;
     }
   }
 

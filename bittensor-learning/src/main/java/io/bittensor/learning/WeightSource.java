@@ -35,8 +35,8 @@ public enum WeightSource {
    * stand-ins step in, as the gate would send them. So Optimal Brain Surgeon sees the peer that
    * would replace another even when the gate never routes both to one example: a copy that stands
    * in for its original scores little; a peer no stand-in resembles keeps about its {@link
-   * #PRUNING_SCORE}. Shares the rerouted loss's probes (no extra bytes). See {@link
-   * Learner#standInPruningScores()}.
+   * #PRUNING_SCORE}. Shares the rerouted loss's probes (no extra bytes); kept for gates of at
+   * most 64 peers (its matrices grow as peers^3). See {@link Learner#standInPruningScores()}.
    */
   STAND_IN_PRUNING_SCORE,
   /**

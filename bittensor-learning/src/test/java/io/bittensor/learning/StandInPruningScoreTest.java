@@ -145,4 +145,20 @@ class StandInPruningScoreTest {
     var bad = assertThrows(IllegalArgumentException.class, () -> probing.standInFisher(6));
     assertTrue(bad.getMessage().contains("[0, 6), was 6"), bad.getMessage());
   }
+
+  @Test
+  void aGateOfMoreThan64PeersKeepsNoMatricesAndSaysSo() {
+    PairTask task = new PairTask(9);
+    Learner large = learner(gate(PairTask.projections(65, 3), 2, 10), 11).probeEvery(1).build();
+    task.train(large, 2, 12);
+    var e = assertThrows(IllegalStateException.class,
+        () -> large.weights(WeightSource.STAND_IN_PRUNING_SCORE, 0));
+    assertTrue(e.getMessage().contains("at most 64 peers; this gate has 65"), e.getMessage());
+    // The probes still run: the rerouted loss of the same learner is there.
+    assertTrue(large.probedBatches() == 2 && Arrays.stream(large.reroutedLossScores())
+        .anyMatch(v -> v != 0), "the rerouted loss saw the probes");
+    Learner at64 = learner(gate(PairTask.projections(64, 3), 2, 10), 11).probeEvery(1).build();
+    task.train(at64, 2, 12);
+    assertTrue(Arrays.stream(at64.standInPruningScores()).anyMatch(v -> v > 0), "64 peers: kept");
+  }
 }
