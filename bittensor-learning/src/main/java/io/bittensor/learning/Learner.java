@@ -323,7 +323,8 @@ public final class Learner {
 
   /**
    * As {@link #reroutedLossScores()}, with the difference taken in {@code measure} rather than
-   * in the loss.
+   * in the loss; {@code reroutedScores(ProbeMeasure.LOSS)} is {@link #reroutedLossScores()}. The
+   * same probes score every measure (no more bytes), each with its own moving average.
    *
    * @return a new array, one score per peer, in {@code measure}'s units per example and
    *     position; may be negative; all zeros before the first probed batch

@@ -1,10 +1,20 @@
 package io.bittensor.learning;
 
 /**
- * What a {@link Learner}'s probe measures of each example, with a routed peer and with its
- * stand-in in its place: the difference is what the peer is worth to that example (see {@link
- * Learner#reroutedScores(ProbeMeasure)}). Each is a cost per example and position, computed from
- * the head's logits {@code z} and the label {@code y}; {@code p = softmax(z)}.
+ * What a {@link Learner}'s rerouted probe measures of each example, with a routed peer and with its
+ * stand-in in its place: the difference is what the peer is worth to that example. Each is a cost
+ * per example and position, from the head's logits {@code z} and the label {@code y}, with {@code
+ * p = softmax(z)}. One probe scores the peers in every measure at once.
+ *
+ * <pre>{@code
+ * double[] byError = learner.reroutedScores(ProbeMeasure.ERROR);   // accuracy lost per example
+ * }</pre>
+ *
+ * <p>{@link WeightSource#REROUTED_LOSS} is the {@link #LOSS}. The others measure something closer
+ * to the accuracy a peer is paid for, but in the Fashion-MNIST market of {@code
+ * docs/learning.md} none ranks the peers better than the loss: a neuron's own row by {@code 1 -
+ * p_y} or the margin ranks them worse, by the 0/1 error no better. They are here to measure, not
+ * as weight sources.
  */
 public enum ProbeMeasure {
   /** The cross-entropy {@code -log p_y}: what the head trains on. */
