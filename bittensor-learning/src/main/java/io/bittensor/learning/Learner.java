@@ -653,19 +653,11 @@ public final class Learner {
     double[] p = new double[cols];
     for (int r = 0; r < rows; r++) {
       int o = r * cols;
-      float max = Float.NEGATIVE_INFINITY;
+      // The loss as softmaxCrossEntropyRows computes it, the probabilities in double.
+      double logZ = NnOps.logSumExp(logits, o, cols);
       for (int c = 0; c < cols; c++) {
-        max = Math.max(max, logits[o + c]);
+        p[c] = Math.exp(logits[o + c] - logZ);
       }
-      double sum = 0;
-      for (int c = 0; c < cols; c++) {
-        p[c] = Math.exp(logits[o + c] - max);
-        sum += p[c];
-      }
-      for (int c = 0; c < cols; c++) {
-        p[c] /= sum;
-      }
-      double logZ = max + Math.log(sum);
       for (ProbeMeasure m : measures) {
         out[m.ordinal()][r] = m.cost(logits, o, cols, labels[r], p, logZ);
       }

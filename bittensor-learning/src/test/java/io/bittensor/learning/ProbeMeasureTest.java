@@ -11,27 +11,21 @@ class ProbeMeasureTest {
       9f, 9f, 9f,
       3f, 3f + (float) Math.log(2), 3f};
 
-  private static double cost(ProbeMeasure m, int y) {
-    // The second row, so that a measure reading the wrong row or offset is caught.
-    int o = 3;
+  @Test
+  void eachMeasureCostsTheTopClassLessThanAnother() {
+    // {label, loss, 1 - p_y, (max other p - p_y + 1) / 2, 0/1 error}, on the second row, so that
+    // a measure reading the wrong row or offset is caught.
+    double[][] cases = {
+        {1, Math.log(2), 0.5, (0.25 - 0.5 + 1) / 2, 0},
+        {0, Math.log(4), 0.75, (0.5 - 0.25 + 1) / 2, 1},
+        {2, Math.log(4), 0.75, (0.5 - 0.25 + 1) / 2, 1}};
     double logZ = 3 + Math.log(4);
-    return m.cost(Z, o, 3, y, new double[] {0.25, 0.5, 0.25}, logZ);
-  }
-
-  @Test
-  void theHeadsTopClassCostsLittleInEveryMeasure() {
-    assertEquals(Math.log(2), cost(ProbeMeasure.LOSS, 1), 1e-6);
-    assertEquals(0.5, cost(ProbeMeasure.PROBABILITY, 1), 1e-12);
-    // (max other p - p_y + 1) / 2 = (0.25 - 0.5 + 1) / 2
-    assertEquals(0.375, cost(ProbeMeasure.MARGIN, 1), 1e-12);
-    assertEquals(0, cost(ProbeMeasure.ERROR, 1));
-  }
-
-  @Test
-  void anotherClassCostsMoreAndCountsAsAnError() {
-    assertEquals(Math.log(4), cost(ProbeMeasure.LOSS, 0), 1e-6);
-    assertEquals(0.75, cost(ProbeMeasure.PROBABILITY, 0), 1e-12);
-    assertEquals(0.625, cost(ProbeMeasure.MARGIN, 2), 1e-12);
-    assertEquals(1, cost(ProbeMeasure.ERROR, 2));
+    for (double[] c : cases) {
+      int y = (int) c[0];
+      for (ProbeMeasure m : ProbeMeasure.values()) {
+        double cost = m.cost(Z, 3, 3, y, new double[] {0.25, 0.5, 0.25}, logZ);
+        assertEquals(c[1 + m.ordinal()], cost, 1e-6, m + ", label " + y);
+      }
+    }
   }
 }

@@ -216,10 +216,22 @@ public final class LearningMarket {
    * @param perNeuronError its standard error (NaN with one neuron)
    * @param minusLoss each neuron's own row, this measure's minus the loss's: the mean
    * @param minusLossError its standard error (NaN with one neuron)
+   * @param averagedRow the row averaged over the retrained neurons, one share per peer
    */
   public record ProbeComparison(ProbeMeasure measure, double reported, double reportedLoss,
       double averaged, double perNeuron, double perNeuronError, double minusLoss,
-      double minusLossError) {}
+      double minusLossError, double[] averagedRow) {
+    /** Copies the row. */
+    public ProbeComparison {
+      averagedRow = averagedRow.clone();
+    }
+
+    /** A copy of the averaged row. */
+    @Override
+    public double[] averagedRow() {
+      return averagedRow.clone();
+    }
+  }
 
   /**
    * The measurements of a run.
@@ -735,7 +747,7 @@ public final class LearningMarket {
       double[] row = probeRow(reported, m);
       out.add(new ProbeComparison(m, rho.correlation(row, value),
           rho.correlation(row, values.loss()), rho.correlation(averaged, value), mean(own),
-          standardError(own), mean(minusLoss), standardError(minusLoss)));
+          standardError(own), mean(minusLoss), standardError(minusLoss), averaged));
     }
     return out;
   }
@@ -1101,6 +1113,16 @@ public final class LearningMarket {
       s.append(String.format(Locale.ROOT, "| %s | %.3f | %.3f | %.3f | %.3f ± %.3f | %+.3f ± %.3f"
           + " |%n", label(p.measure()), p.reported(), p.reportedLoss(), p.averaged(),
           p.perNeuron(), p.perNeuronError(), p.minusLoss(), p.minusLossError()));
+    }
+    s.append("\n| share of the row averaged over the ").append(n).append(" neurons |");
+    r.peers().forEach(p -> s.append(' ').append(p.name()).append(" |"));
+    s.append("\n|---|").append("---:|".repeat(r.peers().size())).append('\n');
+    for (ProbeComparison p : r.probeMeasures()) {
+      s.append("| ").append(label(p.measure())).append(" |");
+      for (double w : p.averagedRow()) {
+        s.append(String.format(Locale.ROOT, " %.1f%% |", 100 * w));
+      }
+      s.append('\n');
     }
   }
 

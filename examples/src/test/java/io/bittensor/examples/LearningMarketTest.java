@@ -160,6 +160,8 @@ class LearningMarketTest {
     assertEquals(0, loss.minusLoss(), 0);
     for (ProbeComparison p : r.probeMeasures()) {
       assertTrue(Double.isFinite(p.perNeuron()) && p.perNeuronError() >= 0, p.toString());
+      assertEquals(12, p.averagedRow().length);
+      assertEquals(1, Arrays.stream(p.averagedRow()).sum(), 1e-9, p.measure() + " row");
     }
     // The measures are not one ranking under four names.
     assertTrue(r.probeMeasures().stream().anyMatch(p -> p.minusLoss() != 0),
