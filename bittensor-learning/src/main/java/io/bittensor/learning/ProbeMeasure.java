@@ -12,9 +12,8 @@ package io.bittensor.learning;
  *
  * <p>{@link WeightSource#REROUTED_LOSS} is the {@link #LOSS}. The others measure something closer
  * to the accuracy a peer is paid for, but in the Fashion-MNIST market of {@code
- * docs/learning.md} none ranks the peers better than the loss: a neuron's own row by {@code 1 -
- * p_y} or the margin ranks them worse, by the 0/1 error no better. They are here to measure, not
- * as weight sources.
+ * docs/learning.md} none ranks the peers better than the loss: a neuron's own row by any of them
+ * ranks the peers worse than by the loss. They are here to measure, not as weight sources.
  */
 public enum ProbeMeasure {
   /** The cross-entropy {@code -log p_y}: what the head trains on. */
