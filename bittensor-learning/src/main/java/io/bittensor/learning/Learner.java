@@ -83,8 +83,8 @@ public final class Learner {
   private final double[] fisher;
   private long fisherBatches;
   private final int probeEvery;
-  /** The moving average of each peer's rerouted loss increase, over probed batches. */
-  private final double[] rerouted;
+  /** The moving average of each peer's rerouted cost increase, per measure, over probed batches. */
+  private final double[][] rerouted;
   /** The Fisher matrix over routed and stand-in multipliers, from probed batches; null if none. */
   private final StandInFisher standInFisher;
   private long probedBatches;
@@ -104,7 +104,7 @@ public final class Learner {
     this.peers = gate.peers().size();
     this.fisher = new double[peers * peers];
     this.probeEvery = b.probeEvery;
-    this.rerouted = new double[peers];
+    this.rerouted = new double[ProbeMeasure.values().length][peers];
     this.standInFisher = probeEvery == 0 || peers > StandInFisher.MAX_PEERS ? null
         : new StandInFisher(peers, Math.pow(decay, probeEvery));
   }
@@ -320,6 +320,20 @@ public final class Learner {
    *     name its next choices
    */
   public double[] reroutedLossScores() {
+    return reroutedScores(ProbeMeasure.LOSS);
+  }
+
+  /**
+   * As {@link #reroutedLossScores()}, with the difference taken in {@code measure} rather than
+   * in the loss; {@code reroutedScores(ProbeMeasure.LOSS)} is {@link #reroutedLossScores()}. The
+   * same probes score every measure (no more bytes), each with its own moving average.
+   *
+   * @return a new array, one score per peer, in {@code measure}'s units per example and
+   *     position; may be negative; all zeros before the first probed batch
+   * @throws IllegalStateException as {@link #reroutedLossScores()}
+   */
+  public double[] reroutedScores(ProbeMeasure measure) {
+    Objects.requireNonNull(measure, "measure");
     requireProbes("rerouted loss scores");
     double[] out = new double[peers];
     if (probedBatches == 0) {
@@ -327,7 +341,7 @@ public final class Learner {
     }
     double correction = 1 - Math.pow(decay, (double) probeEvery * probedBatches);
     for (int j = 0; j < peers; j++) {
-      out[j] = rerouted[j] / correction;
+      out[j] = rerouted[measure.ordinal()][j] / correction;
     }
     return out;
   }
@@ -621,24 +635,47 @@ public final class Learner {
       }
     }
     float[] logits = head.predict(joined, variants * seq);
-    double[] loss = new double[variants * seq];
-    NnOps.softmaxCrossEntropyRows(logits, variants * seq, head.outputDim(), variantLabels, loss);
-    double[] increase = new double[peers];
-    v = 0;
-    for (int b = 0; b < batch; b++) {
-      double base = sum(loss, v * seq, seq);
-      for (int r = 1; r <= sel[b].length; r++) {
-        increase[sel[b][r - 1]] += sum(loss, (v + r) * seq, seq) - base;
-      }
-      v += 1 + sel[b].length;
-    }
+    ProbeMeasure[] measures = ProbeMeasure.values();
+    double[][] cost = costs(logits, variants * seq, variantLabels, measures);
     probedBatches++;
     int rows = batch * seq;
     // Decayed per training batch, as the Fisher is: the same window whatever probeEvery is.
     double d = Math.pow(decay, probeEvery);
-    for (int j = 0; j < peers; j++) {
-      rerouted[j] = d * rerouted[j] + (1 - d) * (increase[j] / rows);
+    for (ProbeMeasure measure : measures) {
+      double[] c = cost[measure.ordinal()];
+      double[] increase = new double[peers];
+      v = 0;
+      for (int b = 0; b < batch; b++) {
+        double base = sum(c, v * seq, seq);
+        for (int r = 1; r <= sel[b].length; r++) {
+          increase[sel[b][r - 1]] += sum(c, (v + r) * seq, seq) - base;
+        }
+        v += 1 + sel[b].length;
+      }
+      double[] avg = rerouted[measure.ordinal()];
+      for (int j = 0; j < peers; j++) {
+        avg[j] = d * avg[j] + (1 - d) * (increase[j] / rows);
+      }
     }
+  }
+
+  /** Each row's cost in each measure, {@code [measure][row]}. */
+  private double[][] costs(float[] logits, int rows, int[] labels, ProbeMeasure[] measures) {
+    int cols = head.outputDim();
+    double[][] out = new double[measures.length][rows];
+    double[] p = new double[cols];
+    for (int r = 0; r < rows; r++) {
+      int o = r * cols;
+      // The loss as softmaxCrossEntropyRows computes it, the probabilities in double.
+      double logZ = NnOps.logSumExp(logits, o, cols);
+      for (int c = 0; c < cols; c++) {
+        p[c] = Math.exp(logits[o + c] - logZ);
+      }
+      for (ProbeMeasure m : measures) {
+        out[m.ordinal()][r] = m.cost(logits, o, cols, labels[r], p, logZ);
+      }
+    }
+    return out;
   }
 
   /** Each example's routed answers, by slot of {@code sel}; null where the peer failed. */

@@ -299,7 +299,8 @@ public final class NnOps {
     return Math.exp(-0.5 * z * z) / Math.sqrt(2 * Math.PI);
   }
 
-  private static double logSumExp(float[] x, int o, int n) {
+  /** {@code log sum_c e^x[o + c]} over {@code n} entries, shifted by their maximum. */
+  static double logSumExp(float[] x, int o, int n) {
     float max = Float.NEGATIVE_INFINITY;
     for (int c = 0; c < n; c++) {
       max = Math.max(max, x[o + c]);

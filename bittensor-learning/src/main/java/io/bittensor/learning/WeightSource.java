@@ -46,7 +46,9 @@ public enum WeightSource {
    * one's place, and records how much the loss rises with each routed peer replaced by it. A copy
    * of another peer scores about 0, as the original stands in; a peer that fails scores 0, as a
    * working stand-in does better (negative scores count as 0 in the row). Costs one more answer
-   * per example on the probed batches. See {@link Learner#reroutedLossScores()}.
+   * per example on the probed batches. See {@link Learner#reroutedLossScores()}. The same probe
+   * measured in accuracy ({@link ProbeMeasure}) ranked the peers no better in the market of
+   * {@code docs/learning.md}, so this source is the loss.
    */
   REROUTED_LOSS
 }

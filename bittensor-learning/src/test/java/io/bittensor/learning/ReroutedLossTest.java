@@ -127,7 +127,7 @@ class ReroutedLossTest {
   }
 
   @Test
-  void oneProbedStepScoresEachRoutedPeerByTheLossWithItsStandInInItsPlace() {
+  void oneProbedStepScoresEachRoutedPeerInEveryMeasureWithItsStandInInItsPlace() {
     // Zero gate parameters and no noise: every example goes to peers 0 and 1 (the lower indices
     // on ties) with equal logits, and peer 2 stands in; peer 1 fails, so the routed set answers
     // with peer 0 alone. The naive reference joins the sets itself and asks an identical head.
@@ -139,28 +139,52 @@ class ReroutedLossTest {
     int[] labels = new PairTask(44).labels(x);
     l.train(new ForwardRequest(Modality.TENSOR, x), labels);
     float[] all = x.toFloatArray();
-    double[] expected = new double[3];
-    for (int b = 0; b < 10; b++) {
-      float[] row = Arrays.copyOfRange(all, b * IN, (b + 1) * IN);
-      float[] f0 = peers.get(0).fn.apply(row);
-      float[] f2 = peers.get(2).fn.apply(row);
-      float[] mixed = new float[CLASSES];
-      for (int c = 0; c < CLASSES; c++) {
-        mixed[c] = 0.5f * f0[c] + 0.5f * f2[c];
+    for (ProbeMeasure m : ProbeMeasure.values()) {
+      double[] expected = new double[3];
+      for (int b = 0; b < 10; b++) {
+        float[] row = Arrays.copyOfRange(all, b * IN, (b + 1) * IN);
+        float[] f0 = peers.get(0).fn.apply(row);
+        float[] f2 = peers.get(2).fn.apply(row);
+        float[] mixed = new float[CLASSES];
+        for (int c = 0; c < CLASSES; c++) {
+          mixed[c] = 0.5f * f0[c] + 0.5f * f2[c];
+        }
+        double base = cost(m, head, f0, labels[b]);
+        expected[0] += (cost(m, head, f2, labels[b]) - base) / 10;
+        expected[1] += (cost(m, head, mixed, labels[b]) - base) / 10;
       }
-      double base = loss(head, f0, labels[b]);
-      expected[0] += (loss(head, f2, labels[b]) - base) / 10;
-      expected[1] += (loss(head, mixed, labels[b]) - base) / 10;
+      double[] scores = l.reroutedScores(m);
+      for (int j = 0; j < 3; j++) {
+        assertEquals(expected[j], scores[j], 1e-6 + 1e-5 * Math.abs(expected[j]),
+            m + ", peer " + j);
+      }
+      assertTrue(expected[0] != 0, m + ": a value worth checking");
     }
-    double[] scores = l.reroutedLossScores();
-    for (int j = 0; j < 3; j++) {
-      assertEquals(expected[j], scores[j], 1e-6 + 1e-5 * Math.abs(expected[j]), "peer " + j);
-    }
-    assertTrue(expected[0] != 0 && expected[1] != 0, "values worth checking");
+    assertArrayEquals(l.reroutedScores(ProbeMeasure.LOSS), l.reroutedLossScores());
   }
 
-  private static double loss(TrainableMlp head, float[] answer, int label) {
-    return NnOps.softmaxCrossEntropy(head.predict(answer, 1), 1, CLASSES, new int[] {label}, null);
+  /** The measures written out naively, from the head's probabilities. */
+  private static double cost(ProbeMeasure m, TrainableMlp head, float[] answer, int label) {
+    float[] z = head.predict(answer, 1);
+    double[] p = new double[CLASSES];
+    double sum = 0;
+    for (int c = 0; c < CLASSES; c++) {
+      p[c] = Math.exp(z[c]);
+      sum += p[c];
+    }
+    int top = 0;
+    double other = 0;
+    for (int c = 0; c < CLASSES; c++) {
+      p[c] /= sum;
+      top = p[c] > p[top] ? c : top;
+      other = c == label ? other : Math.max(other, p[c]);
+    }
+    return switch (m) {
+      case LOSS -> -Math.log(p[label]);
+      case PROBABILITY -> 1 - p[label];
+      case MARGIN -> (other - p[label] + 1) / 2;
+      case ERROR -> top == label ? 0 : 1;
+    };
   }
 
   @Test

@@ -12,6 +12,7 @@ import io.bittensor.learning.Learner;
 import io.bittensor.learning.MlpDistiller;
 import io.bittensor.learning.NnOps;
 import io.bittensor.learning.NoisyTopKGate;
+import io.bittensor.learning.ProbeMeasure;
 import io.bittensor.learning.StepResult;
 import io.bittensor.learning.TrainableMlp;
 import io.bittensor.learning.WeightSource;
@@ -75,10 +76,11 @@ import org.jfree.data.xy.XYSeriesCollection;
  * images: the gated network's accuracy against the best single peer and a dense mixture of all
  * twelve; bytes received with top-2 against dense; the Spearman correlation of each weight source
  * (gate importance, pruning score, compensated pruning score, rerouted loss) with each peer's true
- * value, the held-out accuracy lost when the peer is removed and the neuron retrained, and the
- * bytes the rerouted loss's probes add to training; the student's accuracy, and its speed offline
- * against a network query. {@link Config#reduced()} is the same market at a smaller size, for the
- * test suite. Everything is seeded; the results are in {@code docs/learning.md}.
+ * value, the held-out accuracy lost when the peer is removed and the neuron retrained, the
+ * bytes the rerouted loss's probes add to training, and how the probe ranks the peers when it
+ * measures accuracy rather than loss ({@link ProbeComparison}); the student's accuracy, and its
+ * speed offline against a network query. {@link Config#reduced()} is the same market at a
+ * smaller size, for the test suite. Everything is seeded; the results are in {@code docs/learning.md}.
  *
  * <p>The neuron calls anonymously: the market measures learning, not signing; the servers'
  * checks, admission and status codes are otherwise those of a signed call.
@@ -198,6 +200,40 @@ public final class LearningMarket {
   }
 
   /**
+   * How the rerouted probe ranks the peers when it scores them in one {@link ProbeMeasure}
+   * ({@link Learner#reroutedScores}; {@link ProbeMeasure#LOSS} is the {@link
+   * WeightSource#REROUTED_LOSS}). Each figure is a Spearman correlation with the true value (the
+   * accuracy lost) of the weight row the scores make: the reported neuron's row, the row averaged
+   * over the retrained neurons, and each retrained neuron's own row, whose mean and standard error
+   * over those neurons say how a single neuron's row ranks, and by how much the measure differs
+   * from the loss on the same neurons (paired).
+   *
+   * @param measure what the probe measures
+   * @param reported the reported neuron's row
+   * @param reportedLoss the reported neuron's row against the loss value
+   * @param averaged the row averaged over the retrained neurons
+   * @param perNeuron each retrained neuron's own row: the mean
+   * @param perNeuronError its standard error (NaN with one neuron)
+   * @param minusLoss each neuron's own row, this measure's minus the loss's: the mean
+   * @param minusLossError its standard error (NaN with one neuron)
+   * @param averagedRow the row averaged over the retrained neurons, one share per peer
+   */
+  public record ProbeComparison(ProbeMeasure measure, double reported, double reportedLoss,
+      double averaged, double perNeuron, double perNeuronError, double minusLoss,
+      double minusLossError, double[] averagedRow) {
+    /** Copies the row. */
+    public ProbeComparison {
+      averagedRow = averagedRow.clone();
+    }
+
+    /** A copy of the averaged row. */
+    @Override
+    public double[] averagedRow() {
+      return averagedRow.clone();
+    }
+  }
+
+  /**
    * The measurements of a run.
    *
    * @param config the sizes
@@ -225,6 +261,7 @@ public final class LearningMarket {
    * @param spearmanRerouted Spearman(rerouted leave-one-out estimate, true value), not a weight
    *     source (see {@code reroutedLeaveOneOut}): {accuracy lost, loss gained} on the reported
    *     neuron, then both averaged over the retrained neurons
+   * @param probeMeasures how the rerouted probe ranks the peers in each {@link ProbeMeasure}
    * @param studentAccuracy the student's held-out accuracy, through the neuron's head, served as an
    *     OnnxPeer
    * @param studentOneMicros median time for one image: the student OnnxPeer and the head
@@ -238,7 +275,8 @@ public final class LearningMarket {
       long denseBytesReceived, long gatedBytesSent, long denseBytesSent, long[] trainingBytes,
       Map<WeightSource, Double> spearman, Map<WeightSource, Double> spearmanLoss,
       Map<WeightSource, Double> spearmanAveraged, double twinCorrelation,
-      double[] standInTwinCorrelation, double[] spearmanRerouted, double studentAccuracy,
+      double[] standInTwinCorrelation, double[] spearmanRerouted,
+      List<ProbeComparison> probeMeasures, double studentAccuracy,
       double studentOneMicros, double networkOneMicros, double studentBatchMicros,
       double networkBatchMicros, double seconds) {
     /** Copies the maps. */
@@ -248,6 +286,7 @@ public final class LearningMarket {
       spearmanAveraged = Map.copyOf(spearmanAveraged);
       spearmanRerouted = spearmanRerouted.clone();
       standInTwinCorrelation = standInTwinCorrelation.clone();
+      probeMeasures = List.copyOf(probeMeasures);
       trainingBytes = trainingBytes.clone();
     }
 
@@ -381,6 +420,7 @@ public final class LearningMarket {
           rho.correlation(rerouted[0], value),
           rho.correlation(values.reroutedAccuracy(), value),
           rho.correlation(values.reroutedLoss(), value)};
+      List<ProbeComparison> probeMeasures = compareProbeMeasures(gated, values);
 
       for (int e = 0; e < c.distillEpochs(); e++) {
         for (int[] b : batches(train, c.batch(), new SplittableRandom(c.seed() * 7 + e))) {
@@ -414,7 +454,7 @@ public final class LearningMarket {
           names.get(best), modelAccuracy[best], gatedEval.bytesReceived(),
           denseEval.bytesReceived(), gatedEval.bytesSent(), denseEval.bytesSent(), trainingBytes,
           spearman,
-          spearmanLoss, spearmanAveraged, twins, standInTwins, spearmanRerouted, studentAccuracy, speed[0], speed[1], speed[2], speed[3],
+          spearmanLoss, spearmanAveraged, twins, standInTwins, spearmanRerouted, probeMeasures, studentAccuracy, speed[0], speed[1], speed[2], speed[3],
           (System.nanoTime() - start) / 1e9);
     }
   }
@@ -635,6 +675,10 @@ public final class LearningMarket {
     }
     double[] reroutedLoss = new double[n];
     double[] reroutedAccuracy = new double[n];
+    Map<ProbeMeasure, List<double[]>> probeRows = new EnumMap<>(ProbeMeasure.class);
+    for (ProbeMeasure m : ProbeMeasure.values()) {
+      probeRows.put(m, new ArrayList<>());
+    }
     for (int s = 0; s < c.valueSeeds(); s++) {
       long seed = c.seed() + 1000L * s;
       // Trained as the reported neuron is, less its student (which fills in where no peer
@@ -645,6 +689,9 @@ public final class LearningMarket {
         for (int j = 0; j < n; j++) {
           rows.get(w)[j] += row[j] / c.valueSeeds();
         }
+      }
+      for (ProbeMeasure m : ProbeMeasure.values()) {
+        probeRows.get(m).add(probeRow(base, m));
       }
       double[][] rerouted = reroutedLeaveOneOut(base, peers, c, data, train);
       for (int j = 0; j < n; j++) {
@@ -661,15 +708,60 @@ public final class LearningMarket {
             s, j, 100 * without.accuracy(), 100 * full.accuracy()));
       }
     }
-    return new TrueValues(value, loss, rows, reroutedAccuracy, reroutedLoss);
+    return new TrueValues(value, loss, rows, reroutedAccuracy, reroutedLoss, probeRows);
   }
 
   /**
    * Each peer's true value in accuracy and in loss; each source's weight row, and the rerouted
-   * leave-one-out estimates, averaged over the neurons retrained to measure them.
+   * leave-one-out estimates, averaged over the neurons retrained to measure them; and each of
+   * those neurons' own rows from its probe, in every measure.
    */
   private record TrueValues(double[] accuracy, double[] loss, Map<WeightSource, double[]> rows,
-      double[] reroutedAccuracy, double[] reroutedLoss) {}
+      double[] reroutedAccuracy, double[] reroutedLoss,
+      Map<ProbeMeasure, List<double[]>> probeRows) {}
+
+  /** The weight row that the learner's rerouted scores in {@code m} make, as for a source. */
+  private static double[] probeRow(Learner neuron, ProbeMeasure m) {
+    return Learner.weightRow(Arrays.stream(neuron.reroutedScores(m)).map(v -> Math.max(0, v))
+        .toArray(), 0);
+  }
+
+  /** Each probe measure's rows against the true value (see {@link ProbeComparison}). */
+  private static List<ProbeComparison> compareProbeMeasures(Learner reported, TrueValues values) {
+    SpearmansCorrelation rho = new SpearmansCorrelation();
+    double[] value = values.accuracy();
+    double[] byLoss = values.probeRows().get(ProbeMeasure.LOSS).stream()
+        .mapToDouble(row -> rho.correlation(row, value)).toArray();
+    List<ProbeComparison> out = new ArrayList<>();
+    for (ProbeMeasure m : ProbeMeasure.values()) {
+      List<double[]> rows = values.probeRows().get(m);
+      double[] own = rows.stream().mapToDouble(row -> rho.correlation(row, value)).toArray();
+      double[] minusLoss = new double[own.length];
+      double[] averaged = new double[value.length];
+      for (int i = 0; i < own.length; i++) {
+        minusLoss[i] = own[i] - byLoss[i];
+        for (int j = 0; j < value.length; j++) {
+          averaged[j] += rows.get(i)[j] / rows.size();
+        }
+      }
+      double[] row = probeRow(reported, m);
+      out.add(new ProbeComparison(m, rho.correlation(row, value),
+          rho.correlation(row, values.loss()), rho.correlation(averaged, value), mean(own),
+          standardError(own), mean(minusLoss), standardError(minusLoss), averaged));
+    }
+    return out;
+  }
+
+  private static double mean(double[] x) {
+    return Arrays.stream(x).average().orElse(Double.NaN);
+  }
+
+  /** The standard error of the mean; NaN for fewer than two values. */
+  private static double standardError(double[] x) {
+    double m = mean(x);
+    double squares = Arrays.stream(x).map(v -> (v - m) * (v - m)).sum();
+    return Math.sqrt(squares / (x.length - 1) / x.length);
+  }
 
   /**
    * An estimate of each peer's value that sees substitutes: on each of the neuron's own images,
@@ -1007,7 +1099,41 @@ public final class LearningMarket {
     row(s, "64 images: student / network query (median)", String.format(Locale.ROOT,
         "%.0f us / %.0f us (%.1fx)", r.studentBatchMicros(), r.networkBatchMicros(),
         r.networkBatchMicros() / r.studentBatchMicros()));
+    probeTable(s, r);
     return s.toString();
+  }
+
+  /** What the rerouted probe measures: Spearman with the true value, per measure. */
+  private static void probeTable(StringBuilder s, Result r) {
+    int n = r.config().valueSeeds();
+    s.append("\n| rerouted probe measures | reported neuron | (loss value) | row averaged over the ")
+        .append(n).append(" neurons | each neuron's own row, mean ± se | minus the loss's,"
+            + " paired |\n|---|---:|---:|---:|---:|---:|\n");
+    for (ProbeComparison p : r.probeMeasures()) {
+      s.append(String.format(Locale.ROOT, "| %s | %.3f | %.3f | %.3f | %.3f ± %.3f | %+.3f ± %.3f"
+          + " |%n", label(p.measure()), p.reported(), p.reportedLoss(), p.averaged(),
+          p.perNeuron(), p.perNeuronError(), p.minusLoss(), p.minusLossError()));
+    }
+    s.append("\n| share of the row averaged over the ").append(n).append(" neurons |");
+    r.peers().forEach(p -> s.append(' ').append(p.name()).append(" |"));
+    s.append("\n|---|").append("---:|".repeat(r.peers().size())).append('\n');
+    for (ProbeComparison p : r.probeMeasures()) {
+      s.append("| ").append(label(p.measure())).append(" |");
+      for (double w : p.averagedRow()) {
+        s.append(String.format(Locale.ROOT, " %.1f%% |", 100 * w));
+      }
+      s.append('\n');
+    }
+  }
+
+  /** How the report names a probe measure. */
+  static String label(ProbeMeasure measure) {
+    return switch (measure) {
+      case LOSS -> "loss, -log p_y (the rerouted loss)";
+      case PROBABILITY -> "1 - p_y";
+      case MARGIN -> "probability margin";
+      case ERROR -> "0/1 error";
+    };
   }
 
   /** How the report names a weight source. */

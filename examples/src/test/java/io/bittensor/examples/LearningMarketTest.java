@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bittensor.examples.LearningMarket.Kind;
 import io.bittensor.examples.LearningMarket.PeerRow;
+import io.bittensor.examples.LearningMarket.ProbeComparison;
 import io.bittensor.examples.LearningMarket.Result;
+import io.bittensor.learning.ProbeMeasure;
 import io.bittensor.learning.WeightSource;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -141,6 +143,30 @@ class LearningMarketTest {
     long[] bytes = r.trainingBytes();
     assertEquals(bytes[1], 8 * bytes[3], "input bytes: top-2 routing vs probes");
     assertTrue(r.probeOverhead() > 0.1 && r.probeOverhead() < 0.14, "" + r.probeOverhead());
+  }
+
+  @Test
+  void theProbeIsComparedInEveryMeasureTheLossBeingTheReroutedLoss() {
+    // One probe, four measures (docs/learning.md: none ranks better than the loss). The loss's
+    // line is the REROUTED_LOSS source's own figures; the paired difference is against it.
+    assertEquals(EnumSet.allOf(ProbeMeasure.class), r.probeMeasures().stream()
+        .map(ProbeComparison::measure).collect(Collectors.toCollection(
+            () -> EnumSet.noneOf(ProbeMeasure.class))));
+    ProbeComparison loss = r.probeMeasures().get(0);
+    assertEquals(ProbeMeasure.LOSS, loss.measure());
+    assertEquals(r.spearman().get(WeightSource.REROUTED_LOSS), loss.reported(), 1e-12);
+    assertEquals(r.spearmanLoss().get(WeightSource.REROUTED_LOSS), loss.reportedLoss(), 1e-12);
+    assertEquals(r.spearmanAveraged().get(WeightSource.REROUTED_LOSS), loss.averaged(), 1e-12);
+    assertEquals(0, loss.minusLoss(), 0);
+    for (ProbeComparison p : r.probeMeasures()) {
+      assertTrue(Double.isFinite(p.perNeuron()) && p.perNeuronError() >= 0, p.toString());
+      assertEquals(12, p.averagedRow().length);
+      assertEquals(1, Arrays.stream(p.averagedRow()).sum(), 1e-9, p.measure() + " row");
+    }
+    // The measures are not one ranking under four names.
+    assertTrue(r.probeMeasures().stream().anyMatch(p -> p.minusLoss() != 0),
+        r.probeMeasures().toString());
+    assertTrue(LearningMarket.markdown(r).contains("| 0/1 error |"));
   }
 
   @Test
