@@ -15,6 +15,7 @@ import io.bittensor.transport.BuiltinPeers;
 import io.bittensor.transport.HttpProtocol;
 import io.bittensor.transport.PeerClient;
 import io.bittensor.transport.PeerServer;
+import io.bittensor.transport.SignatureScope;
 import io.bittensor.transport.internal.CanonicalDigest;
 import io.bittensor.transport.internal.ClientCore;
 import io.bittensor.transport.internal.wire.Response;
@@ -58,6 +59,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *       unsigned (the server admits anonymous callers), answers checked against the standard;
  *   <li>{@code h2-signed}, {@code h1-signed}: the same with Ed25519-signed requests verified by the
  *       server (digest, timestamp window, replay cache);
+ *   <li>{@code h1-signed-meta}: signed as {@code h1-signed} but over the metadata only ({@code
+ *       SignatureScope.METADATA_ONLY}: the tensor bytes are not hashed);
  *   <li>{@code tcp}: no protocol, a length-prefixed echo of the tensor's bytes over blocking NIO
  *       sockets with direct buffers ({@link LoopbackFloor}): the ceiling this machine's loopback
  *       sets for any transport.
@@ -135,8 +138,8 @@ public final class TransportBenchmark {
     ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", grpc.getPort(),
         InsecureChannelCredentials.create()).maxInboundMessageSize(256 << 20).build();
     PeerServer ours = PeerServer.newBuilder(BuiltinPeers.echo()).host("127.0.0.1").port(0)
-        .allowAnonymous(true).maxPayloadBytes(256L << 20).maxConcurrentCalls(64)
-        .modalities(Modality.TENSOR).start();
+        .allowAnonymous(true).acceptMetadataOnlySignatures(true).maxPayloadBytes(256L << 20)
+        .maxConcurrentCalls(64).modalities(Modality.TENSOR).start();
     Map<String, PeerClient> clients = new LinkedHashMap<>();
     clients.put("h2", PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE).build());
     clients.put("h1", PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1).build());
@@ -144,6 +147,8 @@ public final class TransportBenchmark {
         .keypair(key).build());
     clients.put("h1-signed", PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1)
         .keypair(key).build());
+    clients.put("h1-signed-meta", PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1)
+        .keypair(key).signatureScope(SignatureScope.METADATA_ONLY).build());
 
     LoopbackFloor floor = new LoopbackFloor();
 
@@ -166,7 +171,7 @@ public final class TransportBenchmark {
                 closeable.close();
               }
               samples.computeIfAbsent(key(t, shape, c), k -> new ArrayList<>()).add(m);
-              System.out.printf(Locale.ROOT, "round %d %-10s %-16s c=%-3d %9.0f req/s %8.1f MB/s"
+              System.out.printf(Locale.ROOT, "round %d %-14s %-16s c=%-3d %9.0f req/s %8.1f MB/s"
                   + " p50 %8.3f ms p99 %8.3f ms CPU %7.3f ms/call%n", round + 1, t,
                   Arrays.toString(shape), c, m[0], m[1], m[2], m[3], m[4]);
             }
@@ -384,10 +389,23 @@ public final class TransportBenchmark {
     }
   }
 
-  /** The time of the canonical digest, Ed25519 signing and verification for each payload. */
+  /**
+   * The time of the canonical digest, Ed25519 signing and verification for each payload, in each
+   * signature scope.
+   */
   private static void signingCost(Keypair key) {
     System.out.println();
-    ClientCore signer = new ClientCore(key, Clock.systemUTC(), TensorStandard.anyOutputDim());
+    for (var scope : io.bittensor.transport.internal.wire.SignatureScope.values()) {
+      if (scope != io.bittensor.transport.internal.wire.SignatureScope.UNRECOGNIZED) {
+        signingCost(key, scope);
+      }
+    }
+  }
+
+  private static void signingCost(Keypair key,
+      io.bittensor.transport.internal.wire.SignatureScope scope) {
+    ClientCore signer = new ClientCore(key, Clock.systemUTC(), TensorStandard.anyOutputDim(),
+        scope);
     for (int[] shape : List.of(new int[] {1, 16, 64}, new int[] {16, 64, 256},
         new int[] {32, 128, 1024})) {
       Tensor x = randomTensor(shape, new Random(3));
@@ -414,9 +432,9 @@ public final class TransportBenchmark {
         key.id().verify(d, sig);
       }
       double verify = (System.nanoTime() - t0) / 1e6 / n;
-      System.out.printf(Locale.ROOT, "signing %s: digest %.3f ms (done twice: caller and server),"
-          + " Ed25519 sign %.3f ms, verify %.3f ms; total per request %.3f ms%n",
-          Arrays.toString(shape), digest, sign, verify, 2 * digest + sign + verify);
+      System.out.printf(Locale.ROOT, "signing %s, %s: digest %.3f ms (done twice: caller and"
+          + " server), Ed25519 sign %.3f ms, verify %.3f ms; total per request %.3f ms%n",
+          Arrays.toString(shape), scope, digest, sign, verify, 2 * digest + sign + verify);
     }
   }
 

@@ -260,7 +260,7 @@ public final class LedgerServer implements AutoCloseable {
       connector.setIdleTimeout(idle);
       jetty.addConnector(connector);
       Authenticator auth =
-          new Authenticator(clock, staleWindow, allowAnonymous, maxRememberedNonces);
+          new Authenticator(clock, staleWindow, allowAnonymous, maxRememberedNonces, false);
       jetty.setHandler(new LedgerHandler(ledger, hub, auth, (int) maxPayloadBytes,
           heartbeat.toMillis()));
       URI uri;

@@ -164,6 +164,7 @@ public final class PeerServer implements AutoCloseable {
     private long maxPayloadBytes = 64L << 20;
     private StakeSource stakeSource = StakeSource.NONE;
     private boolean allowAnonymous;
+    private boolean acceptMetadataOnly;
     private Duration staleWindow = Duration.ofSeconds(30);
     private long maxRememberedNonces = 1_000_000;
     private Duration defaultTimeout = Duration.ofSeconds(12);
@@ -271,6 +272,17 @@ public final class PeerServer implements AutoCloseable {
     }
 
     /**
+     * Whether requests signed with {@link SignatureScope#METADATA_ONLY} (the tensors' bytes not
+     * covered) are served. Default false: they are answered UNAUTHENTICATED with field {@code
+     * caller.scope}. Turn it on only where the channel protects the bytes (a VPN, a mesh with
+     * mutual TLS); whole-request signatures are accepted either way.
+     */
+    public Builder acceptMetadataOnlySignatures(boolean accept) {
+      this.acceptMetadataOnly = accept;
+      return this;
+    }
+
+    /**
      * How far a request's timestamp may be from this server's clock, either way, before it is
      * answered STALE; nonces are remembered for twice this. Default 30 s.
      */
@@ -369,7 +381,8 @@ public final class PeerServer implements AutoCloseable {
             + " must be >= defaultTimeout " + defaultTimeout);
       }
       Authenticator auth =
-          new Authenticator(clock, staleWindow, allowAnonymous, maxRememberedNonces);
+          new Authenticator(clock, staleWindow, allowAnonymous, maxRememberedNonces,
+              acceptMetadataOnly);
       ServingCore core =
           new ServingCore(peer, modalities, standard, auth, defaultTimeout, maxTimeout);
       Admission admission = new Admission(maxConcurrentCalls, maxQueuedCalls,

@@ -481,6 +481,18 @@ class RemoteLedgerTest {
       assertEquals(6, r.getStatus(), "BAD_SIGNATURE: " + r.getMessage());
       assertEquals(0, local.nextNonce(key(0).id()), "nothing reached the ledger");
 
+      // A ledger request is always signed whole: the metadata-only scope is for tensors.
+      LedgerRequest metadataOnly = anonymous.toBuilder().setCaller(
+          new io.bittensor.transport.internal.CallerSigner(key(0), java.time.Clock.systemUTC())
+              .sign(io.bittensor.transport.internal.wire.SignatureScope.METADATA_ONLY,
+                  c -> io.bittensor.transport.internal.CanonicalDigest.ofLedger("submit",
+                      anonymous.toBuilder().setCaller(c).buildPartial())))
+          .build();
+      r = post(http, server.uri().resolve("/v1/ledger/submit"), metadataOnly, 401);
+      assertEquals(13, r.getStatus(), "UNAUTHENTICATED: " + r.getMessage());
+      assertTrue(r.getMessage().contains("whole request"), r.getMessage());
+      assertEquals(0, local.nextNonce(key(0).id()), "nothing reached the ledger");
+
       // The same server answers a signed client's next request.
       RemoteLedger remote = connect(server.uri());
       assertEquals(LedgerFixtures.FUNDS,

@@ -303,6 +303,80 @@ abstract class TransportContract {
   }
 
   @Test
+  void metadataOnlySignaturesAreRefusedUnlessTheServerAcceptsThem() throws IOException {
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR,
+        input(Modality.TENSOR, DType.FLOAT32, new Random(SEED)));
+    PeerClient metadataOnly = track(clientBuilder().standard(STANDARD).keypair(ALICE)
+        .signatureScope(SignatureScope.METADATA_ONLY).build());
+    PeerServer strict = serve(BuiltinPeers.deterministic(OUTPUT_DIM));
+    ForwardResult refused = metadataOnly.connect(strict.endpoint()).forward(req).join();
+    assertEquals(Status.UNAUTHENTICATED, refused.status(), refused.toString());
+    assertEquals("caller.scope", refused.field());
+    PeerServer accepting = track(start(serverBuilder(BuiltinPeers.deterministic(OUTPUT_DIM))
+        .acceptMetadataOnlySignatures(true)));
+    ForwardResult served = metadataOnly.connect(accepting.endpoint()).forward(req).join();
+    assertEquals(Status.SUCCESS, served.status(), served.toString());
+    assertEquals(Status.SUCCESS, connect(accepting, ALICE).forward(req).join().status(),
+        "whole-request signatures are accepted as well");
+    BackwardResult back = metadataOnly.connect(accepting.endpoint()).backward(
+        new BackwardRequest(Modality.TENSOR, req.input(),
+            Tensor.zeros(DType.FLOAT32, 2, 5, OUTPUT_DIM))).join();
+    assertTrue(back.status() == Status.SUCCESS || back.status() == Status.NOT_IMPLEMENTED,
+        "a backward call passes authentication: " + back);
+  }
+
+  @Test
+  void aSignatureVerifiesOnlyInTheScopeItWasMadeIn() throws IOException {
+    PeerServer server = track(start(serverBuilder(BuiltinPeers.deterministic(OUTPUT_DIM))
+        .acceptMetadataOnlySignatures(true)));
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR,
+        Tensor.ofFloats(new float[] {1, 2}, 1, 1, 2));
+    var whole = new ClientCore(ALICE, Clock.systemUTC(), STANDARD).message(req, 5_000);
+    var metadata = new ClientCore(ALICE, Clock.systemUTC(), STANDARD,
+        io.bittensor.transport.internal.wire.SignatureScope.METADATA_ONLY).message(req, 5_000);
+    var wholeRelabelled = whole.toBuilder().setCaller(whole.getCaller().toBuilder()
+        .setScope(io.bittensor.transport.internal.wire.SignatureScope.METADATA_ONLY)).build();
+    var metadataRelabelled = metadata.toBuilder().setCaller(metadata.getCaller().toBuilder()
+        .setScope(io.bittensor.transport.internal.wire.SignatureScope.WHOLE_REQUEST)).build();
+    assertEquals(Status.BAD_SIGNATURE.code(), sendRaw(server, wholeRelabelled).getStatus());
+    assertEquals(Status.BAD_SIGNATURE.code(), sendRaw(server, metadataRelabelled).getStatus());
+    var unknown = whole.toBuilder().setCaller(whole.getCaller().toBuilder().setScopeValue(7))
+        .build();
+    Response r = sendRaw(server, unknown);
+    assertEquals(Status.BAD_REQUEST.code(), r.getStatus(), r.toString());
+    assertEquals("caller.scope", r.getField());
+    assertEquals(Status.SUCCESS.code(), sendRaw(server, whole).getStatus());
+    assertEquals(Status.SUCCESS.code(), sendRaw(server, metadata).getStatus());
+    assertEquals(Status.REPLAYED.code(), sendRaw(server, metadata).getStatus(),
+        "replays are refused in either scope");
+  }
+
+  /**
+   * The trade METADATA_ONLY makes, pinned down: the tensor's dtype and shape stay signed, its
+   * bytes do not.
+   */
+  @Test
+  void metadataOnlySignaturesCoverTheShapeButNotTheBytes() throws IOException {
+    PeerServer server = track(start(serverBuilder(BuiltinPeers.deterministic(OUTPUT_DIM))
+        .acceptMetadataOnlySignatures(true)));
+    ClientCore signer = new ClientCore(ALICE, Clock.systemUTC(), STANDARD,
+        io.bittensor.transport.internal.wire.SignatureScope.METADATA_ONLY);
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR,
+        Tensor.ofFloats(new float[] {1, 2}, 1, 1, 2));
+    var reshaped = signer.message(req, 5_000);
+    reshaped = reshaped.toBuilder().setInput(reshaped.getInput().toBuilder()
+        .clearShape().addShape(1).addShape(2).addShape(1)).build();
+    assertEquals(Status.BAD_SIGNATURE.code(), sendRaw(server, reshaped).getStatus());
+    var msg = signer.message(req, 5_000);
+    byte[] data = msg.getInput().getData().toByteArray();
+    data[0] ^= 1;
+    var changedBytes = msg.toBuilder()
+        .setInput(msg.getInput().toBuilder().setData(ByteString.copyFrom(data))).build();
+    assertEquals(Status.SUCCESS.code(), sendRaw(server, changedBytes).getStatus(),
+        "the bytes are not covered in this scope");
+  }
+
+  @Test
   void aPeerThatNeverAnswersCostsTheCallersTimeout() throws IOException {
     PeerServer server = serve(TestPeers.silent());
     Peer remote = connect(server, ALICE);

@@ -6,6 +6,7 @@ import com.google.protobuf.ByteString;
 import io.bittensor.core.PeerId;
 import io.bittensor.core.Status;
 import io.bittensor.transport.internal.wire.Caller;
+import io.bittensor.transport.internal.wire.SignatureScope;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.function.Supplier;
@@ -27,6 +28,7 @@ public final class Authenticator {
   private final Clock clock;
   private final long windowMillis;
   private final boolean allowAnonymous;
+  private final boolean acceptMetadataOnly;
   private final Cache<ByteString, Boolean> seen;
 
   /**
@@ -34,11 +36,14 @@ public final class Authenticator {
    * @param window how far a request's timestamp may lie from the server's clock, either way
    * @param allowAnonymous whether unsigned requests are served
    * @param maxRemembered the most nonces remembered; past it the oldest are dropped early
+   * @param acceptMetadataOnly whether signatures that leave the tensors' bytes out are accepted
    */
-  public Authenticator(Clock clock, Duration window, boolean allowAnonymous, long maxRemembered) {
+  public Authenticator(Clock clock, Duration window, boolean allowAnonymous, long maxRemembered,
+      boolean acceptMetadataOnly) {
     this.clock = clock;
     this.windowMillis = window.toMillis();
     this.allowAnonymous = allowAnonymous;
+    this.acceptMetadataOnly = acceptMetadataOnly;
     this.seen = Caffeine.newBuilder()
         .expireAfterWrite(window.multipliedBy(2))
         .maximumSize(maxRemembered)
@@ -53,7 +58,8 @@ public final class Authenticator {
    * @param caller the request's caller block (the default instance when absent)
    * @param digest computes the canonical digest; called only when a signature is to be checked
    * @return the caller's identity, or null for an anonymous caller that is allowed
-   * @throws Rejected with UNAUTHENTICATED, BAD_REQUEST, BAD_SIGNATURE, STALE or REPLAYED
+   * @throws Rejected with UNAUTHENTICATED (also for a METADATA_ONLY signature this server does
+   *     not accept), BAD_REQUEST, BAD_SIGNATURE, STALE or REPLAYED
    */
   public PeerId authenticate(Caller caller, Supplier<byte[]> digest) {
     ByteString key = caller.getPublicKey();
@@ -73,6 +79,7 @@ public final class Authenticator {
       throw new Rejected(Status.BAD_REQUEST, "caller.nonce",
           "a nonce has " + MIN_NONCE + " to " + MAX_NONCE + " bytes, was " + nonceLength);
     }
+    checkScope(caller.getScopeValue());
     long skew = clock.millis() - caller.getTimestampMs();
     if (Math.abs(skew) > windowMillis) {
       throw new Rejected(Status.STALE, "caller.timestamp_ms",
@@ -90,5 +97,20 @@ public final class Authenticator {
           "this nonce was already used by " + id.toHex());
     }
     return id;
+  }
+
+  private void checkScope(int scope) {
+    if (scope == SignatureScope.WHOLE_REQUEST_VALUE
+        || (scope == SignatureScope.METADATA_ONLY_VALUE && acceptMetadataOnly)) {
+      return;
+    }
+    if (scope == SignatureScope.METADATA_ONLY_VALUE) {
+      throw new Rejected(Status.UNAUTHENTICATED, "caller.scope",
+          "this peer accepts only signatures over the whole request, tensor bytes included;"
+              + " sign with SignatureScope.WHOLE_REQUEST");
+    }
+    throw new Rejected(Status.BAD_REQUEST, "caller.scope",
+        "unknown signature scope " + Integer.toUnsignedString(scope)
+            + "; version 1 defines 0 (WHOLE_REQUEST) and 1 (METADATA_ONLY)");
   }
 }

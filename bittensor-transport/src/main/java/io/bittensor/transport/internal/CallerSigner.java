@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import io.bittensor.core.Keypair;
 import io.bittensor.transport.internal.wire.Caller;
+import io.bittensor.transport.internal.wire.SignatureScope;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -36,15 +37,24 @@ public final class CallerSigner {
 
   /**
    * A fresh caller block signed over the digest that {@code digestWith} computes for the
-   * message carrying it unsigned.
+   * message carrying it unsigned; the block names the default scope, the whole request.
    */
   public Caller sign(Function<Caller, byte[]> digestWith) {
+    return sign(SignatureScope.WHOLE_REQUEST, digestWith);
+  }
+
+  /**
+   * A fresh caller block naming {@code scope}, signed over the digest that {@code digestWith}
+   * computes (in that scope) for the message carrying it unsigned.
+   */
+  public Caller sign(SignatureScope scope, Function<Caller, byte[]> digestWith) {
     ByteBuffer nonce = ByteBuffer.allocate(16).put(noncePrefix)
         .putLong(nonceCounter.incrementAndGet());
     Caller unsigned = Caller.newBuilder()
         .setPublicKey(ByteString.copyFrom(keypair.id().toBytes()))
         .setNonce(ByteString.copyFrom(nonce.flip()))
         .setTimestampMs(clock.millis())
+        .setScope(scope)
         .build();
     byte[] signature = keypair.sign(digestWith.apply(unsigned));
     return unsigned.toBuilder().setSignature(UnsafeByteOperations.unsafeWrap(signature)).build();

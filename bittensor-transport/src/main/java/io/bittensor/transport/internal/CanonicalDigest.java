@@ -3,10 +3,12 @@ package io.bittensor.transport.internal;
 import com.google.protobuf.ByteOutput;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
+import io.bittensor.core.Status;
 import io.bittensor.transport.internal.wire.BackwardRequest;
 import io.bittensor.transport.internal.wire.Caller;
 import io.bittensor.transport.internal.wire.ForwardRequest;
 import io.bittensor.transport.internal.wire.LedgerRequest;
+import io.bittensor.transport.internal.wire.SignatureScope;
 import io.bittensor.transport.internal.wire.Tensor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -18,7 +20,8 @@ import java.security.NoSuchAlgorithmException;
 
 /**
  * The canonical digest a request's signature covers, as specified in {@code peer.proto}: SHA-256
- * over the field values (not the encoded bytes), every integer little-endian.
+ * over the field values (not the encoded bytes), every integer little-endian; in the
+ * METADATA_ONLY scope, over everything but the tensors' bytes.
  *
  * <p>Thread-safe: one {@link MessageDigest} per thread.
  */
@@ -26,6 +29,10 @@ public final class CanonicalDigest {
   private static final byte[] FORWARD = "bittensor/v1/forward\0".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] BACKWARD =
       "bittensor/v1/backward\0".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] FORWARD_METADATA =
+      "bittensor/v1/forward/metadata\0".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] BACKWARD_METADATA =
+      "bittensor/v1/backward/metadata\0".getBytes(StandardCharsets.US_ASCII);
 
   private static final ThreadLocal<MessageDigest> SHA256 =
       ThreadLocal.withInitial(
@@ -39,21 +46,43 @@ public final class CanonicalDigest {
 
   private CanonicalDigest() {}
 
-  /** The digest of a forward request; its {@code caller.signature} is not part of it. */
+  /**
+   * The digest of a forward request in the scope its caller block names; its {@code
+   * caller.signature} is not part of it.
+   *
+   * @throws Rejected with BAD_REQUEST for a scope this version does not define
+   */
   public static byte[] of(ForwardRequest r) {
-    MessageDigest md = start(FORWARD, r.getVersion(), r.getModalityValue(), r.getTimeoutMs(),
-        r.getCaller());
-    tensor(md, r.getInput());
+    boolean whole = wholeRequest(r.getCaller());
+    MessageDigest md = start(whole ? FORWARD : FORWARD_METADATA, r.getVersion(),
+        r.getModalityValue(), r.getTimeoutMs(), r.getCaller());
+    tensor(md, r.getInput(), whole);
     return md.digest();
   }
 
-  /** The digest of a backward request; its {@code caller.signature} is not part of it. */
+  /**
+   * The digest of a backward request in the scope its caller block names; its {@code
+   * caller.signature} is not part of it.
+   *
+   * @throws Rejected with BAD_REQUEST for a scope this version does not define
+   */
   public static byte[] of(BackwardRequest r) {
-    MessageDigest md = start(BACKWARD, r.getVersion(), r.getModalityValue(), r.getTimeoutMs(),
-        r.getCaller());
-    tensor(md, r.getInput());
-    tensor(md, r.getGradient());
+    boolean whole = wholeRequest(r.getCaller());
+    MessageDigest md = start(whole ? BACKWARD : BACKWARD_METADATA, r.getVersion(),
+        r.getModalityValue(), r.getTimeoutMs(), r.getCaller());
+    tensor(md, r.getInput(), whole);
+    tensor(md, r.getGradient(), whole);
     return md.digest();
+  }
+
+  private static boolean wholeRequest(Caller caller) {
+    return switch (caller.getScopeValue()) {
+      case SignatureScope.WHOLE_REQUEST_VALUE -> true;
+      case SignatureScope.METADATA_ONLY_VALUE -> false;
+      default -> throw new Rejected(Status.BAD_REQUEST, "caller.scope",
+          "unknown signature scope " + Integer.toUnsignedString(caller.getScopeValue())
+              + "; version 1 defines 0 (WHOLE_REQUEST) and 1 (METADATA_ONLY)");
+    };
   }
 
   /**
@@ -93,7 +122,7 @@ public final class CanonicalDigest {
     return md;
   }
 
-  private static void tensor(MessageDigest md, Tensor t) {
+  private static void tensor(MessageDigest md, Tensor t, boolean withData) {
     int rank = t.getShapeCount();
     ByteBuffer head = ByteBuffer.allocate(8 + 4 * rank + 8).order(ByteOrder.LITTLE_ENDIAN);
     head.putInt(t.getDtypeValue()).putInt(rank);
@@ -102,7 +131,9 @@ public final class CanonicalDigest {
     }
     head.putLong(t.getData().size());
     md.update(head.flip());
-    update(md, t.getData());
+    if (withData) {
+      update(md, t.getData());
+    }
   }
 
   private static void update(MessageDigest md, ByteString bytes) {

@@ -12,6 +12,7 @@ import io.bittensor.core.Tensor;
 import io.bittensor.core.TensorStandard;
 import io.bittensor.transport.internal.wire.Caller;
 import io.bittensor.transport.internal.wire.Response;
+import io.bittensor.transport.internal.wire.SignatureScope;
 import java.time.Clock;
 import java.util.Optional;
 import java.util.function.Function;
@@ -28,17 +29,32 @@ public final class ClientCore {
   private final Clock clock;
   private final TensorStandard standard;
   private final CallerSigner signer;
+  private final SignatureScope scope;
 
   /**
+   * A caller that signs over the whole request.
+   *
    * @param keypair signs requests; null sends them anonymous
    * @param clock stamps requests
    * @param standard what answers must meet
    */
   public ClientCore(Keypair keypair, Clock clock, TensorStandard standard) {
+    this(keypair, clock, standard, SignatureScope.WHOLE_REQUEST);
+  }
+
+  /**
+   * @param keypair signs requests; null sends them anonymous
+   * @param clock stamps requests
+   * @param standard what answers must meet
+   * @param scope what the signatures cover
+   */
+  public ClientCore(Keypair keypair, Clock clock, TensorStandard standard,
+      SignatureScope scope) {
     this.keypair = keypair;
     this.clock = clock;
     this.standard = standard;
     this.signer = keypair == null ? null : new CallerSigner(keypair, clock);
+    this.scope = scope;
   }
 
   /** The signed (or anonymous) wire form of a forward request. */
@@ -116,7 +132,7 @@ public final class ClientCore {
   }
 
   private Caller signedCaller(Function<Caller, byte[]> digestWith) {
-    return signer.sign(digestWith);
+    return signer.sign(scope, digestWith);
   }
 
   private static int clampTimeout(long timeoutMs) {

@@ -1,6 +1,8 @@
 package io.bittensor.transport.internal;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedInputStream;
@@ -8,6 +10,7 @@ import io.bittensor.transport.internal.wire.BackwardRequest;
 import io.bittensor.transport.internal.wire.Caller;
 import io.bittensor.transport.internal.wire.DataType;
 import io.bittensor.transport.internal.wire.ForwardRequest;
+import io.bittensor.transport.internal.wire.SignatureScope;
 import io.bittensor.transport.internal.wire.Tensor;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
@@ -42,9 +45,13 @@ class CanonicalDigestTest {
     }
 
     Spec tensor(Tensor t) {
+      return tensorHead(t).raw(t.getData().toByteArray());
+    }
+
+    Spec tensorHead(Tensor t) {
       u32(t.getDtypeValue()).u32(t.getShapeCount());
       t.getShapeList().forEach(this::u32);
-      return i64(t.getData().size()).raw(t.getData().toByteArray());
+      return i64(t.getData().size());
     }
 
     byte[] sha256() throws Exception {
@@ -109,5 +116,45 @@ class CanonicalDigestTest {
       assertArrayEquals(expectedBackward.sha256(), CanonicalDigest.of(b),
           "backward, trial " + trial);
     }
+  }
+
+  @Test
+  void metadataOnlyDigestsLeaveTheTensorBytesOutUnderTheirOwnDomain() throws Exception {
+    Random random = new Random(20261204L);
+    for (int trial = 0; trial < 200; trial++) {
+      Caller caller = caller(random).toBuilder().setScope(SignatureScope.METADATA_ONLY).build();
+      int version = random.nextInt(3);
+      int modality = random.nextInt(4);
+      int timeout = random.nextInt(Integer.MAX_VALUE);
+      ForwardRequest f = ForwardRequest.parseFrom(aliased(ForwardRequest.newBuilder()
+          .setVersion(version).setModalityValue(modality).setTimeoutMs(timeout)
+          .setCaller(caller).setInput(tensor(random)).build().toByteArray()));
+      Spec expected = new Spec()
+          .raw("bittensor/v1/forward/metadata\0".getBytes(StandardCharsets.US_ASCII))
+          .u32(version).u32(modality).u32(timeout).raw(caller.getPublicKey().toByteArray())
+          .u32(caller.getNonce().size()).raw(caller.getNonce().toByteArray())
+          .i64(caller.getTimestampMs()).tensorHead(f.getInput());
+      assertArrayEquals(expected.sha256(), CanonicalDigest.of(f), "forward, trial " + trial);
+
+      BackwardRequest b = BackwardRequest.parseFrom(aliased(BackwardRequest.newBuilder()
+          .setVersion(version).setModalityValue(modality).setTimeoutMs(timeout)
+          .setCaller(caller).setInput(tensor(random)).setGradient(tensor(random)).build()
+          .toByteArray()));
+      Spec expectedBackward = new Spec()
+          .raw("bittensor/v1/backward/metadata\0".getBytes(StandardCharsets.US_ASCII))
+          .u32(version).u32(modality).u32(timeout).raw(caller.getPublicKey().toByteArray())
+          .u32(caller.getNonce().size()).raw(caller.getNonce().toByteArray())
+          .i64(caller.getTimestampMs()).tensorHead(b.getInput()).tensorHead(b.getGradient());
+      assertArrayEquals(expectedBackward.sha256(), CanonicalDigest.of(b),
+          "backward, trial " + trial);
+    }
+  }
+
+  @Test
+  void anUnknownScopeHasNoDigest() {
+    ForwardRequest f = ForwardRequest.newBuilder().setCaller(
+        caller(new Random(1)).toBuilder().setScopeValue(2)).build();
+    Rejected e = assertThrows(Rejected.class, () -> CanonicalDigest.of(f));
+    assertEquals("caller.scope", e.rejection().field());
   }
 }

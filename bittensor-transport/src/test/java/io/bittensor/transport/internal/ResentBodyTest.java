@@ -30,7 +30,7 @@ class ResentBodyTest {
   private final ClientCore core =
       new ClientCore(Keypair.generate(), clock, TensorStandard.anyOutputDim());
   private final Authenticator server =
-      new Authenticator(clock, Duration.ofSeconds(30), false, 1_000);
+      new Authenticator(clock, Duration.ofSeconds(30), false, 1_000, false);
   private final Tensor input = Tensor.ofFloats(new float[] {1, 2, 3, 4, 5, 6}, 1, 2, 3);
 
   private static byte[] attempt(OkHttpPeer.ProtoBody body) throws IOException {
