@@ -17,6 +17,7 @@ import io.bittensor.transport.BuiltinPeers;
 import io.bittensor.transport.HttpProtocol;
 import io.bittensor.transport.PeerClient;
 import io.bittensor.transport.PeerServer;
+import io.bittensor.transport.SignatureScope;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
@@ -82,6 +83,11 @@ final class PeerCommand implements Runnable {
     @Option(names = "--require-signatures", description = "Refuse unsigned requests (UNAUTHENTICATED).")
     boolean requireSignatures;
 
+    @Option(names = "--accept-metadata-signatures", description = "Also accept signatures that "
+        + "leave the tensors' bytes out (SignatureScope.METADATA_ONLY); only where the network "
+        + "protects the bytes already.")
+    boolean acceptMetadataSignatures;
+
     @Option(names = "--stop-after", description = "Stop after this long (ISO-8601, e.g. PT30S); for demos and tests.")
     Duration stopAfter;
 
@@ -129,7 +135,8 @@ final class PeerCommand implements Runnable {
     private int serve(Peer peer, AutoCloseable owned, String what) throws IOException {
       PrintWriter out = spec.commandLine().getOut();
       PeerServer.Builder b = PeerServer.newBuilder(peer)
-          .host(host).port(port).allowAnonymous(!requireSignatures);
+          .host(host).port(port).allowAnonymous(!requireSignatures)
+          .acceptMetadataOnlySignatures(acceptMetadataSignatures);
       if (peer instanceof OnnxPeer model) {
         b.modalities(model.modality()).standard(TensorStandard.of(model.outputDim()));
       }
@@ -248,6 +255,10 @@ final class PeerCommand implements Runnable {
     @Option(names = "--key", description = "Sign with this key file (see Keypair); unsigned otherwise.")
     Path key;
 
+    @Option(names = "--metadata-only-signature", description = "Sign everything but the "
+        + "tensors' bytes (SignatureScope.METADATA_ONLY; needs --key, and a peer that accepts it).")
+    boolean metadataOnlySignature;
+
     @Option(names = "--h2", description = "Use HTTP/2 with prior knowledge instead of HTTP/1.1.")
     boolean h2;
 
@@ -288,8 +299,14 @@ final class PeerCommand implements Runnable {
       }
       PeerClient.Builder b = PeerClient.newBuilder()
           .protocol(h2 ? HttpProtocol.H2_PRIOR_KNOWLEDGE : HttpProtocol.HTTP_1_1);
+      if (metadataOnlySignature && key == null) {
+        throw new IllegalArgumentException("--metadata-only-signature needs --key");
+      }
       if (key != null) {
         b.keypair(Keypair.load(key));
+      }
+      if (metadataOnlySignature) {
+        b.signatureScope(SignatureScope.METADATA_ONLY);
       }
       PrintWriter out = spec.commandLine().getOut();
       try (PeerClient client = b.build()) {

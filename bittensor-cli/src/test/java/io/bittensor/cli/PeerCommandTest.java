@@ -3,17 +3,20 @@ package io.bittensor.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.bittensor.core.Keypair;
 import io.bittensor.transport.BuiltinPeers;
 import io.bittensor.transport.PeerServer;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.ServerSocket;
+import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 @Timeout(60)
 class PeerCommandTest {
@@ -45,6 +48,26 @@ class PeerCommandTest {
       assertEquals(1, code, out.toString());
       assertTrue(out.toString().contains("UNAUTHENTICATED"), out.toString());
     }
+  }
+
+  @Test
+  void aMetadataOnlySignatureIsServedOnlyWhereAccepted(@TempDir Path dir) throws IOException {
+    Path key = dir.resolve("caller.key");
+    Keypair.generate().save(key);
+    try (PeerServer strict = PeerServer.newBuilder(BuiltinPeers.deterministic(32))
+            .host("127.0.0.1").port(0).start();
+        PeerServer accepting = PeerServer.newBuilder(BuiltinPeers.deterministic(32))
+            .host("127.0.0.1").port(0).acceptMetadataOnlySignatures(true).start()) {
+      assertEquals(1, run("peer", "query", "--endpoint", strict.endpoint().toString(),
+          "--key", key.toString(), "--metadata-only-signature"), out.toString());
+      assertTrue(out.toString().contains("UNAUTHENTICATED"), out.toString());
+      assertEquals(0, run("peer", "query", "--endpoint", accepting.endpoint().toString(),
+          "--key", key.toString(), "--metadata-only-signature"), out + "\n" + err);
+      assertTrue(out.toString().contains("status  SUCCESS (0)"), out.toString());
+    }
+    assertEquals(2, run("peer", "query", "--endpoint", "http://127.0.0.1:1",
+        "--metadata-only-signature"));
+    assertTrue(err.toString().contains("needs --key"), err.toString());
   }
 
   @Test

@@ -44,14 +44,12 @@ class CanonicalDigestTest {
       return raw(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(v).array());
     }
 
-    Spec tensor(Tensor t) {
-      return tensorHead(t).raw(t.getData().toByteArray());
-    }
-
-    Spec tensorHead(Tensor t) {
+    /** A tensor's dtype, rank, shape and length, then (in the whole-request scope) its bytes. */
+    Spec tensor(Tensor t, boolean withData) {
       u32(t.getDtypeValue()).u32(t.getShapeCount());
       t.getShapeList().forEach(this::u32);
-      return i64(t.getData().size());
+      i64(t.getData().size());
+      return withData ? raw(t.getData().toByteArray()) : this;
     }
 
     byte[] sha256() throws Exception {
@@ -89,65 +87,46 @@ class CanonicalDigestTest {
 
   @Test
   void forwardAndBackwardDigestsFollowTheSpecifiedLayout() throws Exception {
-    Random random = new Random(20261203L);
+    checkLayout(new Random(20261203L), SignatureScope.WHOLE_REQUEST, "", true);
+  }
+
+  @Test
+  void metadataOnlyDigestsLeaveTheTensorBytesOutUnderTheirOwnDomain() throws Exception {
+    checkLayout(new Random(20261204L), SignatureScope.METADATA_ONLY, "/metadata", false);
+  }
+
+  /** 200 random requests in {@code scope}, digested by the code and by the layout written out. */
+  private static void checkLayout(Random random, SignatureScope scope, String domainSuffix,
+      boolean withData) throws Exception {
     for (int trial = 0; trial < 200; trial++) {
-      Caller caller = caller(random);
+      Caller caller = caller(random).toBuilder().setScope(scope).build();
       int version = random.nextInt(3);
       int modality = random.nextInt(4);
       int timeout = random.nextInt(Integer.MAX_VALUE);
       ForwardRequest f = ForwardRequest.parseFrom(aliased(ForwardRequest.newBuilder()
           .setVersion(version).setModalityValue(modality).setTimeoutMs(timeout)
           .setCaller(caller).setInput(tensor(random)).build().toByteArray()));
-      Spec expected = new Spec().raw("bittensor/v1/forward\0".getBytes(StandardCharsets.US_ASCII))
-          .u32(version).u32(modality).u32(timeout).raw(caller.getPublicKey().toByteArray())
-          .u32(caller.getNonce().size()).raw(caller.getNonce().toByteArray())
-          .i64(caller.getTimestampMs()).tensor(f.getInput());
+      Spec expected = head("forward" + domainSuffix, version, modality, timeout, caller)
+          .tensor(f.getInput(), withData);
       assertArrayEquals(expected.sha256(), CanonicalDigest.of(f), "forward, trial " + trial);
 
       BackwardRequest b = BackwardRequest.parseFrom(aliased(BackwardRequest.newBuilder()
           .setVersion(version).setModalityValue(modality).setTimeoutMs(timeout)
           .setCaller(caller).setInput(tensor(random)).setGradient(tensor(random)).build()
           .toByteArray()));
-      Spec expectedBackward = new Spec()
-          .raw("bittensor/v1/backward\0".getBytes(StandardCharsets.US_ASCII))
-          .u32(version).u32(modality).u32(timeout).raw(caller.getPublicKey().toByteArray())
-          .u32(caller.getNonce().size()).raw(caller.getNonce().toByteArray())
-          .i64(caller.getTimestampMs()).tensor(b.getInput()).tensor(b.getGradient());
+      Spec expectedBackward = head("backward" + domainSuffix, version, modality, timeout, caller)
+          .tensor(b.getInput(), withData).tensor(b.getGradient(), withData);
       assertArrayEquals(expectedBackward.sha256(), CanonicalDigest.of(b),
           "backward, trial " + trial);
     }
   }
 
-  @Test
-  void metadataOnlyDigestsLeaveTheTensorBytesOutUnderTheirOwnDomain() throws Exception {
-    Random random = new Random(20261204L);
-    for (int trial = 0; trial < 200; trial++) {
-      Caller caller = caller(random).toBuilder().setScope(SignatureScope.METADATA_ONLY).build();
-      int version = random.nextInt(3);
-      int modality = random.nextInt(4);
-      int timeout = random.nextInt(Integer.MAX_VALUE);
-      ForwardRequest f = ForwardRequest.parseFrom(aliased(ForwardRequest.newBuilder()
-          .setVersion(version).setModalityValue(modality).setTimeoutMs(timeout)
-          .setCaller(caller).setInput(tensor(random)).build().toByteArray()));
-      Spec expected = new Spec()
-          .raw("bittensor/v1/forward/metadata\0".getBytes(StandardCharsets.US_ASCII))
-          .u32(version).u32(modality).u32(timeout).raw(caller.getPublicKey().toByteArray())
-          .u32(caller.getNonce().size()).raw(caller.getNonce().toByteArray())
-          .i64(caller.getTimestampMs()).tensorHead(f.getInput());
-      assertArrayEquals(expected.sha256(), CanonicalDigest.of(f), "forward, trial " + trial);
-
-      BackwardRequest b = BackwardRequest.parseFrom(aliased(BackwardRequest.newBuilder()
-          .setVersion(version).setModalityValue(modality).setTimeoutMs(timeout)
-          .setCaller(caller).setInput(tensor(random)).setGradient(tensor(random)).build()
-          .toByteArray()));
-      Spec expectedBackward = new Spec()
-          .raw("bittensor/v1/backward/metadata\0".getBytes(StandardCharsets.US_ASCII))
-          .u32(version).u32(modality).u32(timeout).raw(caller.getPublicKey().toByteArray())
-          .u32(caller.getNonce().size()).raw(caller.getNonce().toByteArray())
-          .i64(caller.getTimestampMs()).tensorHead(b.getInput()).tensorHead(b.getGradient());
-      assertArrayEquals(expectedBackward.sha256(), CanonicalDigest.of(b),
-          "backward, trial " + trial);
-    }
+  private static Spec head(String domain, int version, int modality, int timeout, Caller caller) {
+    return new Spec()
+        .raw(("bittensor/v1/" + domain + "\0").getBytes(StandardCharsets.US_ASCII))
+        .u32(version).u32(modality).u32(timeout).raw(caller.getPublicKey().toByteArray())
+        .u32(caller.getNonce().size()).raw(caller.getNonce().toByteArray())
+        .i64(caller.getTimestampMs());
   }
 
   @Test
