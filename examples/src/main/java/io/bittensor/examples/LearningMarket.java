@@ -218,6 +218,21 @@ public final class LearningMarket {
    * @param minusLossError its standard error (NaN with one neuron)
    * @param averagedRow the row averaged over the retrained neurons, one share per peer
    */
+  /**
+   * How one weight source's rows rank the peers one neuron at a time: the Spearman correlation
+   * with the true value of each retrained neuron's own row, as a mean with its standard error
+   * over those neurons, and its paired difference from the rerouted loss's on the same neurons.
+   * One neuron's row is what a validator submits, and the reported neuron's is one draw of it.
+   *
+   * @param source the weight source
+   * @param perNeuron each retrained neuron's own row: the mean
+   * @param perNeuronError its standard error (NaN with one neuron)
+   * @param minusRerouted each neuron's own row, this source's minus the rerouted loss's: the mean
+   * @param minusReroutedError its standard error (NaN with one neuron)
+   */
+  public record SourceSpread(WeightSource source, double perNeuron, double perNeuronError,
+      double minusRerouted, double minusReroutedError) {}
+
   public record ProbeComparison(ProbeMeasure measure, double reported, double reportedLoss,
       double averaged, double perNeuron, double perNeuronError, double minusLoss,
       double minusLossError, double[] averagedRow) {
@@ -262,6 +277,7 @@ public final class LearningMarket {
    *     source (see {@code reroutedLeaveOneOut}): {accuracy lost, loss gained} on the reported
    *     neuron, then both averaged over the retrained neurons
    * @param probeMeasures how the rerouted probe ranks the peers in each {@link ProbeMeasure}
+   * @param perNeuron how each weight source ranks the peers one retrained neuron at a time
    * @param studentAccuracy the student's held-out accuracy, through the neuron's head, served as an
    *     OnnxPeer
    * @param studentOneMicros median time for one image: the student OnnxPeer and the head
@@ -276,7 +292,7 @@ public final class LearningMarket {
       Map<WeightSource, Double> spearman, Map<WeightSource, Double> spearmanLoss,
       Map<WeightSource, Double> spearmanAveraged, double twinCorrelation,
       double[] standInTwinCorrelation, double[] spearmanRerouted,
-      List<ProbeComparison> probeMeasures, double studentAccuracy,
+      List<ProbeComparison> probeMeasures, List<SourceSpread> perNeuron, double studentAccuracy,
       double studentOneMicros, double networkOneMicros, double studentBatchMicros,
       double networkBatchMicros, double seconds) {
     /** Copies the maps. */
@@ -287,6 +303,7 @@ public final class LearningMarket {
       spearmanRerouted = spearmanRerouted.clone();
       standInTwinCorrelation = standInTwinCorrelation.clone();
       probeMeasures = List.copyOf(probeMeasures);
+      perNeuron = List.copyOf(perNeuron);
       trainingBytes = trainingBytes.clone();
     }
 
@@ -421,6 +438,7 @@ public final class LearningMarket {
           rho.correlation(values.reroutedAccuracy(), value),
           rho.correlation(values.reroutedLoss(), value)};
       List<ProbeComparison> probeMeasures = compareProbeMeasures(gated, values);
+      List<SourceSpread> perNeuron = spreadPerNeuron(values);
 
       for (int e = 0; e < c.distillEpochs(); e++) {
         for (int[] b : batches(train, c.batch(), new SplittableRandom(c.seed() * 7 + e))) {
@@ -454,7 +472,7 @@ public final class LearningMarket {
           names.get(best), modelAccuracy[best], gatedEval.bytesReceived(),
           denseEval.bytesReceived(), gatedEval.bytesSent(), denseEval.bytesSent(), trainingBytes,
           spearman,
-          spearmanLoss, spearmanAveraged, twins, standInTwins, spearmanRerouted, probeMeasures, studentAccuracy, speed[0], speed[1], speed[2], speed[3],
+          spearmanLoss, spearmanAveraged, twins, standInTwins, spearmanRerouted, probeMeasures, perNeuron, studentAccuracy, speed[0], speed[1], speed[2], speed[3],
           (System.nanoTime() - start) / 1e9);
     }
   }
@@ -670,8 +688,10 @@ public final class LearningMarket {
     double[] value = new double[n];
     double[] loss = new double[n];
     Map<WeightSource, double[]> rows = new EnumMap<>(WeightSource.class);
+    Map<WeightSource, List<double[]>> ownRows = new EnumMap<>(WeightSource.class);
     for (WeightSource w : WeightSource.values()) {
       rows.put(w, new double[n]);
+      ownRows.put(w, new ArrayList<>());
     }
     double[] reroutedLoss = new double[n];
     double[] reroutedAccuracy = new double[n];
@@ -686,6 +706,7 @@ public final class LearningMarket {
       Learner base = trainNeuron(peers, c, data, train, 2, true, seed, null);
       for (WeightSource w : WeightSource.values()) {
         double[] row = base.weights(w, 0).toArray();
+        ownRows.get(w).add(row);
         for (int j = 0; j < n; j++) {
           rows.get(w)[j] += row[j] / c.valueSeeds();
         }
@@ -708,16 +729,16 @@ public final class LearningMarket {
             s, j, 100 * without.accuracy(), 100 * full.accuracy()));
       }
     }
-    return new TrueValues(value, loss, rows, reroutedAccuracy, reroutedLoss, probeRows);
+    return new TrueValues(value, loss, rows, ownRows, reroutedAccuracy, reroutedLoss, probeRows);
   }
 
   /**
    * Each peer's true value in accuracy and in loss; each source's weight row, and the rerouted
-   * leave-one-out estimates, averaged over the neurons retrained to measure them; and each of
-   * those neurons' own rows from its probe, in every measure.
+   * leave-one-out estimates, averaged over the neurons retrained to measure them; each of those
+   * neurons' own row from every source; and its rows from its probe, in every measure.
    */
   private record TrueValues(double[] accuracy, double[] loss, Map<WeightSource, double[]> rows,
-      double[] reroutedAccuracy, double[] reroutedLoss,
+      Map<WeightSource, List<double[]>> ownRows, double[] reroutedAccuracy, double[] reroutedLoss,
       Map<ProbeMeasure, List<double[]>> probeRows) {}
 
   /** The weight row that the learner's rerouted scores in {@code m} make, as for a source. */
@@ -748,6 +769,26 @@ public final class LearningMarket {
       out.add(new ProbeComparison(m, rho.correlation(row, value),
           rho.correlation(row, values.loss()), rho.correlation(averaged, value), mean(own),
           standardError(own), mean(minusLoss), standardError(minusLoss), averaged));
+    }
+    return out;
+  }
+
+  /** Each weight source's own rows against the true value (see {@link SourceSpread}). */
+  private static List<SourceSpread> spreadPerNeuron(TrueValues values) {
+    SpearmansCorrelation rho = new SpearmansCorrelation();
+    double[] value = values.accuracy();
+    double[] rerouted = values.ownRows().get(WeightSource.REROUTED_LOSS).stream()
+        .mapToDouble(row -> rho.correlation(row, value)).toArray();
+    List<SourceSpread> out = new ArrayList<>();
+    for (WeightSource w : WeightSource.values()) {
+      double[] own = values.ownRows().get(w).stream()
+          .mapToDouble(row -> rho.correlation(row, value)).toArray();
+      double[] minus = new double[own.length];
+      for (int i = 0; i < own.length; i++) {
+        minus[i] = own[i] - rerouted[i];
+      }
+      out.add(new SourceSpread(w, mean(own), standardError(own), mean(minus),
+          standardError(minus)));
     }
     return out;
   }
@@ -1073,6 +1114,12 @@ public final class LearningMarket {
     for (WeightSource w : WeightSource.values()) {
       row(s, "Spearman(" + label(w) + " averaged over the " + c.valueSeeds()
           + " retrained neurons, true value)", f3(r.spearmanAveraged().get(w)));
+    }
+    for (SourceSpread p : r.perNeuron()) {
+      row(s, "Spearman(" + label(p.source()) + ", true value), each of the " + c.valueSeeds()
+          + " retrained neurons' own row: mean ± se (minus the rerouted loss's, paired)",
+          String.format(Locale.ROOT, "%.3f ± %.3f (%+.3f ± %.3f)", p.perNeuron(),
+              p.perNeuronError(), p.minusRerouted(), p.minusReroutedError()));
     }
     row(s, "Fisher correlation of strong-top and copycat (reported neuron)",
         f3(r.twinCorrelation()));

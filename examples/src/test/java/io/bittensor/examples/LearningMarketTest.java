@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.EnumSet;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.BeforeAll;
@@ -167,6 +168,25 @@ class LearningMarketTest {
     assertTrue(r.probeMeasures().stream().anyMatch(p -> p.minusLoss() != 0),
         r.probeMeasures().toString());
     assertTrue(LearningMarket.markdown(r).contains("| 0/1 error |"));
+  }
+
+  @Test
+  void everySourceIsRankedOneNeuronAtATimeBesideTheReroutedLoss() {
+    // The rerouted loss's own rows are the probe's loss rows: the same mean, and 0 against itself.
+    Map<WeightSource, LearningMarket.SourceSpread> bySource = r.perNeuron().stream()
+        .collect(Collectors.toMap(LearningMarket.SourceSpread::source, p -> p));
+    assertEquals(EnumSet.allOf(WeightSource.class), bySource.keySet());
+    LearningMarket.SourceSpread rerouted = bySource.get(WeightSource.REROUTED_LOSS);
+    assertEquals(r.probeMeasures().get(0).perNeuron(), rerouted.perNeuron(), 1e-12);
+    assertEquals(0, rerouted.minusRerouted(), 0);
+    for (LearningMarket.SourceSpread p : r.perNeuron()) {
+      assertTrue(p.perNeuron() >= -1 && p.perNeuron() <= 1 && p.perNeuronError() >= 0,
+          p.toString());
+    }
+    // Sources that learn different things do not rank the peers alike on every neuron.
+    assertTrue(r.perNeuron().stream().anyMatch(p -> p.minusRerouted() != 0), r.perNeuron()
+        .toString());
+    assertTrue(LearningMarket.markdown(r).contains("own row: mean ± se"));
   }
 
   @Test
