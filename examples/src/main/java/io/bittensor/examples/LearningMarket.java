@@ -751,16 +751,14 @@ public final class LearningMarket {
   private static List<ProbeComparison> compareProbeMeasures(Learner reported, TrueValues values) {
     SpearmansCorrelation rho = new SpearmansCorrelation();
     double[] value = values.accuracy();
-    double[] byLoss = values.probeRows().get(ProbeMeasure.LOSS).stream()
-        .mapToDouble(row -> rho.correlation(row, value)).toArray();
+    double[] byLoss = spearmanEach(values.probeRows().get(ProbeMeasure.LOSS), value);
     List<ProbeComparison> out = new ArrayList<>();
     for (ProbeMeasure m : ProbeMeasure.values()) {
       List<double[]> rows = values.probeRows().get(m);
-      double[] own = rows.stream().mapToDouble(row -> rho.correlation(row, value)).toArray();
-      double[] minusLoss = new double[own.length];
+      double[] own = spearmanEach(rows, value);
+      double[] minusLoss = minus(own, byLoss);
       double[] averaged = new double[value.length];
       for (int i = 0; i < own.length; i++) {
-        minusLoss[i] = own[i] - byLoss[i];
         for (int j = 0; j < value.length; j++) {
           averaged[j] += rows.get(i)[j] / rows.size();
         }
@@ -775,22 +773,31 @@ public final class LearningMarket {
 
   /** Each weight source's own rows against the true value (see {@link SourceSpread}). */
   private static List<SourceSpread> spreadPerNeuron(TrueValues values) {
-    SpearmansCorrelation rho = new SpearmansCorrelation();
     double[] value = values.accuracy();
-    double[] rerouted = values.ownRows().get(WeightSource.REROUTED_LOSS).stream()
-        .mapToDouble(row -> rho.correlation(row, value)).toArray();
+    double[] rerouted = spearmanEach(values.ownRows().get(WeightSource.REROUTED_LOSS), value);
     List<SourceSpread> out = new ArrayList<>();
     for (WeightSource w : WeightSource.values()) {
-      double[] own = values.ownRows().get(w).stream()
-          .mapToDouble(row -> rho.correlation(row, value)).toArray();
-      double[] minus = new double[own.length];
-      for (int i = 0; i < own.length; i++) {
-        minus[i] = own[i] - rerouted[i];
-      }
+      double[] own = spearmanEach(values.ownRows().get(w), value);
+      double[] minus = minus(own, rerouted);
       out.add(new SourceSpread(w, mean(own), standardError(own), mean(minus),
           standardError(minus)));
     }
     return out;
+  }
+
+  /** Spearman(row, value) for each row. */
+  private static double[] spearmanEach(List<double[]> rows, double[] value) {
+    SpearmansCorrelation rho = new SpearmansCorrelation();
+    return rows.stream().mapToDouble(row -> rho.correlation(row, value)).toArray();
+  }
+
+  /** a - b, element by element. */
+  private static double[] minus(double[] a, double[] b) {
+    double[] d = new double[a.length];
+    for (int i = 0; i < a.length; i++) {
+      d[i] = a[i] - b[i];
+    }
+    return d;
   }
 
   private static double mean(double[] x) {
@@ -969,37 +976,52 @@ public final class LearningMarket {
    * Median latencies in microseconds: {student, network} for one image, then for 64 images.
    * Network: the gate, the two peers' answers through the transport, the head. Student: the
    * student's OnnxPeer and the head.
+   *
+   * <p>The two alternate in blocks of {@value #TIMING_BLOCK} calls, so that both meet the same
+   * machine (other work, frequency) over the run, while each runs with its own data in the
+   * caches, as it would when answering a stream of queries; the first block of each is warm-up.
+   * (Alternating call by call, each call found the other's memory in the caches, which slowed
+   * the small student by up to half.)
    */
   private static double[] timings(Learner neuron, OnnxPeer student, FashionMnist data,
       int[] test) {
     double[] out = new double[4];
     int[] sizes = {1, 64};
-    int[] reps = {200, 40};
+    int[] blocks = {20, 8};
     for (int s = 0; s < 2; s++) {
       int size = sizes[s];
-      long[] st = new long[reps[s]];
-      long[] nt = new long[reps[s]];
-      for (int i = -10; i < reps[s]; i++) {
-        int[] idx = new int[size];
-        for (int q = 0; q < size; q++) {
-          idx[q] = test[Math.floorMod(i * size + q, test.length)];
+      long[] st = new long[blocks[s] * TIMING_BLOCK];
+      long[] nt = new long[blocks[s] * TIMING_BLOCK];
+      int call = 0;
+      for (int b = -1; b < blocks[s]; b++) {
+        for (int path = 0; path < 2; path++) {
+          for (int i = 0; i < TIMING_BLOCK; i++) {
+            int[] idx = new int[size];
+            for (int q = 0; q < size; q++) {
+              idx[q] = test[Math.floorMod((call + i) * size + q, test.length)];
+            }
+            Tensor x = data.batch(idx);
+            long t0 = System.nanoTime();
+            if (path == 0) {
+              neuron.head().predict(answer(student, x), size);
+            } else {
+              neuron.predict(new ForwardRequest(Modality.TENSOR, x));
+            }
+            long t = System.nanoTime() - t0;
+            if (b >= 0) {
+              (path == 0 ? st : nt)[b * TIMING_BLOCK + i] = t;
+            }
+          }
         }
-        Tensor x = data.batch(idx);
-        long t0 = System.nanoTime();
-        neuron.head().predict(answer(student, x), size);
-        long t1 = System.nanoTime();
-        neuron.predict(new ForwardRequest(Modality.TENSOR, x));
-        long t2 = System.nanoTime();
-        if (i >= 0) {
-          st[i] = t1 - t0;
-          nt[i] = t2 - t1;
-        }
+        call += TIMING_BLOCK;
       }
       out[2 * s] = median(st) / 1e3;
       out[2 * s + 1] = median(nt) / 1e3;
     }
     return out;
   }
+
+  private static final int TIMING_BLOCK = 50;
 
   /**
    * How every model here is served: one ONNX Runtime thread each and no spin-waiting (many peers
