@@ -4,6 +4,7 @@ import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
+import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
 import io.bittensor.onnx.internal.Binding;
 import io.bittensor.onnx.internal.Engine;
@@ -119,6 +120,35 @@ public final class OnnxPeer implements Peer, AutoCloseable {
     return engine.submit(request, nanos);
   }
 
+  /**
+   * Answers a batch within {@code timeout}, running the model on the calling thread when one of
+   * the peer's run slots (one per worker) is free and no request is queued; otherwise it queues
+   * like {@link #forward(ForwardRequest, Duration)} and waits. Running here saves handing the
+   * request to a worker and the answer back, two thread wake-ups, which is most of the time a
+   * small model takes. A run on the calling thread is not stopped by an interrupt: it ends with
+   * its answer or at the deadline (ONNX Runtime's run is terminated then), and the flag stays set.
+   *
+   * @throws IllegalArgumentException if {@code timeout} is not positive
+   */
+  @Override
+  public ForwardResult forwardAndWait(ForwardRequest request, Duration timeout) {
+    Objects.requireNonNull(request, "request");
+    if (timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException("timeout must be positive, was " + timeout);
+    }
+    if (Thread.currentThread().isInterrupted()) {
+      return ForwardResult.failure(Status.CANCELLED, "interrupted before the call");
+    }
+    long nanos;
+    try {
+      nanos = timeout.toNanos();
+    } catch (ArithmeticException e) {
+      nanos = Long.MAX_VALUE / 2;
+    }
+    ForwardResult here = engine.runOnCaller(request, nanos);
+    return here != null ? here : Peer.super.forwardAndWait(request, timeout);
+  }
+
   /** The device the model really runs on: the CPU when CUDA was asked for but could not be used. */
   public Device device() {
     return session.device();
@@ -152,6 +182,11 @@ public final class OnnxPeer implements Peer, AutoCloseable {
   /** Model runs started so far; requests run together count once (for tests and monitoring). */
   long modelRuns() {
     return engine.runs();
+  }
+
+  /** Of {@link #modelRuns()}, those made on a caller's thread by {@link #forwardAndWait}. */
+  long callerRuns() {
+    return engine.callerRuns();
   }
 
   /** Frees what this peer holds once its runs in progress end; idempotent. */

@@ -1,5 +1,6 @@
 package io.bittensor.onnx;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -151,10 +152,145 @@ class EngineTest {
   }
 
   @Test
+  void aBlockingCallRunsOnTheCallersThreadWhenNothingIsQueued() throws Exception {
+    try (OnnxPeer peer = peer().build()) {
+      ForwardRequest req = new ForwardRequest(Modality.TENSOR, light());
+      ForwardResult here = peer.forwardAndWait(req, Duration.ofSeconds(30));
+      assertTrue(here.isSuccess(), here::toString);
+      assertEquals(1, peer.callerRuns());
+      ForwardResult queued = peer.forward(req).join();
+      assertArrayEquals(queued.output().orElseThrow().toFloatArray(),
+          here.output().orElseThrow().toFloatArray(), 0f, "the same answer either way");
+      assertEquals(1, peer.callerRuns(), "forward() still goes through a worker");
+      ForwardResult wrong = peer.forwardAndWait(new ForwardRequest(Modality.TEXT,
+          Tensor.ofLongs(new long[] {1, 2}, 1, 2)), Duration.ofSeconds(30));
+      assertEquals(Status.UNKNOWN_MODALITY, wrong.status(), "checked as forward() checks");
+      assertEquals(1, peer.callerRuns());
+    }
+  }
+
+  @Test
+  void aBlockingCallQueuesBehindABusyWorker() throws Exception {
+    try (OnnxPeer peer = peer().build()) {
+      CompletableFuture<ForwardResult> running =
+          peer.forward(new ForwardRequest(Modality.TENSOR, heavy()));
+      awaitRunning(peer, 1);
+      ForwardResult r = peer.forwardAndWait(new ForwardRequest(Modality.TENSOR, light()),
+          Duration.ofSeconds(30));
+      assertTrue(r.isSuccess(), r::toString);
+      assertTrue(running.isDone(), "it waited for the worker's run");
+      assertEquals(0, peer.callerRuns(), "the one slot was the worker's");
+    }
+  }
+
+  @Test
+  void aWorkerWaitsForTheSlotACallerHolds() throws Exception {
+    // One worker, one slot: a queued request may not run beside a caller's run. Were it to, the
+    // light request would end long before the heavy one.
+    try (OnnxPeer peer = peer().build()) {
+      long[] heavyEnd = new long[1];
+      Thread caller = new Thread(() -> {
+        ForwardResult r = peer.forwardAndWait(new ForwardRequest(Modality.TENSOR, heavy()),
+            Duration.ofSeconds(60));
+        heavyEnd[0] = System.nanoTime();
+        assertTrue(r.isSuccess(), r::toString);
+      });
+      caller.start();
+      while (peer.callerRuns() < 1) {
+        Thread.onSpinWait();
+      }
+      ForwardResult light = peer.forward(new ForwardRequest(Modality.TENSOR, light())).join();
+      long lightEnd = System.nanoTime();
+      caller.join();
+      assertTrue(light.isSuccess(), light::toString);
+      assertTrue(lightEnd - heavyEnd[0] >= 0,
+          "the queued request ran " + (heavyEnd[0] - lightEnd) / 1e6 + " ms before the caller's run ended");
+    }
+  }
+
+  @Test
+  void aBlockingCallPastItsDeadlineIsATimeout() throws Exception {
+    try (OnnxPeer peer = peer().build()) {
+      ForwardResult late = peer.forwardAndWait(new ForwardRequest(Modality.TENSOR, heavy()),
+          Duration.ofNanos(Math.max(fullRunNanos / 10, 1_000_000)));
+      assertEquals(Status.TIMEOUT, late.status(), late::toString);
+      assertEquals(1, peer.callerRuns());
+    }
+  }
+
+  @Test
+  void anInterruptedCallerIsCancelledBeforeAnythingRuns() throws Exception {
+    try (OnnxPeer peer = peer().build()) {
+      Thread.currentThread().interrupt();
+      ForwardResult r = peer.forwardAndWait(new ForwardRequest(Modality.TENSOR, light()),
+          Duration.ofSeconds(30));
+      assertTrue(Thread.interrupted(), "the flag stays set");
+      assertEquals(Status.CANCELLED, r.status());
+      assertEquals(0, peer.modelRuns());
+    }
+  }
+
+  @Test
+  void closeWaitsForACallersRunAndThenRefusesBlockingCalls() throws Exception {
+    OnnxPeer peer = peer().build();
+    ForwardResult[] result = new ForwardResult[1];
+    long[] runEnd = new long[1];
+    Thread caller = new Thread(() -> {
+      result[0] = peer.forwardAndWait(new ForwardRequest(Modality.TENSOR, heavy()),
+          Duration.ofSeconds(60));
+      runEnd[0] = System.nanoTime();
+    });
+    caller.start();
+    while (peer.callerRuns() < 1) {
+      Thread.onSpinWait();
+    }
+    peer.close();
+    long closed = System.nanoTime();
+    caller.join();
+    assertTrue(result[0].isSuccess(), result[0]::toString);
+    assertTrue(closed - runEnd[0] >= 0, "close returned before the caller's run ended: freeing"
+        + " the model under it would crash the JVM");
+    assertEquals(Status.UNAVAILABLE, peer.forwardAndWait(
+        new ForwardRequest(Modality.TENSOR, light()), Duration.ofSeconds(5)).status());
+  }
+
+  @Test
+  void manyCallersAndACloseEndWithAnswersOrUnavailable() throws Exception {
+    OnnxPeer peer = peer().workers(2).build();
+    List<Thread> threads = new ArrayList<>();
+    List<String> bad = java.util.Collections.synchronizedList(new ArrayList<>());
+    java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(4);
+    for (int t = 0; t < 4; t++) {
+      Thread th = new Thread(() -> {
+        started.countDown();
+        for (int i = 0; i < 200; i++) {
+          ForwardResult r = peer.forwardAndWait(new ForwardRequest(Modality.TENSOR, light()),
+              Duration.ofSeconds(30));
+          if (!r.isSuccess() && r.status() != Status.UNAVAILABLE) {
+            bad.add(r.toString());
+          }
+        }
+      });
+      threads.add(th);
+      th.start();
+    }
+    started.await();
+    Thread.sleep(20);
+    peer.close();
+    for (Thread th : threads) {
+      th.join();
+    }
+    assertEquals(List.of(), bad);
+    assertTrue(peer.callerRuns() > 0, "some ran on their callers' threads");
+  }
+
+  @Test
   void timeoutsMustBePositive() throws Exception {
     try (OnnxPeer peer = peer().build()) {
       assertThrows(IllegalArgumentException.class,
           () -> peer.forward(new ForwardRequest(Modality.TENSOR, light()), Duration.ZERO));
+      assertThrows(IllegalArgumentException.class,
+          () -> peer.forwardAndWait(new ForwardRequest(Modality.TENSOR, light()), Duration.ZERO));
     }
   }
 }

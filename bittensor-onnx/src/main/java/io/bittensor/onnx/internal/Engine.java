@@ -11,24 +11,32 @@ import io.bittensor.core.TensorStandard;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Runs a binding for many callers: a bounded queue, worker threads that take compatible requests
  * together into one model run (up to {@code maxBatch} rows, waiting at most {@code window} for
  * more), per-request deadlines that cancel the run through its run options, and a close that lets
- * running batches finish before anything native is freed.
+ * running batches finish before anything native is freed. A blocking caller may run its request on
+ * its own thread ({@link #runOnCaller}) when the engine is idle; every run, a worker's or a
+ * caller's, holds one of {@code workers} slots, so the workers count still bounds runs at once.
  *
- * <p>Thread-safe. Futures complete on a worker thread or the timer thread.
+ * <p>Thread-safe. Futures complete on a worker thread, a caller's thread or the timer thread.
  */
 public final class Engine implements AutoCloseable {
   private static final AtomicInteger IDS = new AtomicInteger();
   private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+  private static final long MAX_CALLER_TIMEOUT_NANOS = TimeUnit.DAYS.toNanos(365);
 
   /** Batching and queue limits. */
   public record Limits(int maxBatch, long windowNanos, int queueCapacity, int workers, boolean combine) {
@@ -50,7 +58,17 @@ public final class Engine implements AutoCloseable {
   private final List<Thread> workers = new ArrayList<>();
   private final ScheduledThreadPoolExecutor timer;
   private final Object lifecycle = new Object();
-  private final java.util.concurrent.atomic.AtomicLong runs = new java.util.concurrent.atomic.AtomicLong();
+  private final AtomicLong runs = new AtomicLong();
+  private final AtomicLong callerRuns =
+      new AtomicLong();
+  /** One per worker: a run, on a worker or a caller's thread, holds one. */
+  private final Semaphore slots;
+  /** Threads of callers running a model here now; close waits for them. */
+  private final Set<Thread> callersRunning =
+      ConcurrentHashMap.newKeySet();
+  /** Buffers for runs on callers' threads, at most one per slot. */
+  private final ConcurrentLinkedQueue<Scratch> spareScratch =
+      new ConcurrentLinkedQueue<>();
   private volatile boolean closing;
   private boolean closed;
 
@@ -65,6 +83,7 @@ public final class Engine implements AutoCloseable {
     this.standard = TensorStandard.of(outputDim);
     this.limits = limits;
     this.queue = new LinkedBlockingDeque<>(limits.queueCapacity());
+    this.slots = new Semaphore(limits.workers());
     int id = IDS.incrementAndGet();
     this.timer = new ScheduledThreadPoolExecutor(1, r -> daemon(r, "bittensor-onnx-" + id + "-timer"));
     timer.setRemoveOnCancelPolicy(true);
@@ -92,13 +111,9 @@ public final class Engine implements AutoCloseable {
     }
     Object key;
     try {
-      Optional<Rejection> bad = check(request);
-      if (bad.isPresent()) {
-        return done(ForwardResult.rejected(bad.get()));
-      }
-      key = binding.batchKey(request.input());
-    } catch (RuntimeException e) {
-      return done(ForwardResult.failure(Status.INTERNAL_ERROR, "checking the request failed: " + e));
+      key = admit(request);
+    } catch (Refused r) {
+      return done(r.result);
     }
     long now = System.nanoTime();
     long deadline = timeoutNanos == Long.MAX_VALUE ? Long.MAX_VALUE : now + timeoutNanos;
@@ -116,6 +131,90 @@ public final class Engine implements AutoCloseable {
       p.future.complete(ForwardResult.failure(Status.UNAVAILABLE, "this peer is closed"));
     }
     return p.future;
+  }
+
+  /**
+   * Runs {@code request} on the calling thread when a run slot is free and nobody is queued (who
+   * would go first, and might batch with it); otherwise returns null and the caller queues it.
+   * The run is not interrupted: it ends with its answer or at the deadline.
+   *
+   * @param timeoutNanos the caller's deadline from now; positive
+   * @return the answer (TIMEOUT if the deadline passed first), or null when it must queue
+   */
+  public ForwardResult runOnCaller(ForwardRequest request, long timeoutNanos) {
+    if (closing) {
+      return ForwardResult.failure(Status.UNAVAILABLE, "this peer is closed");
+    }
+    Object key;
+    try {
+      key = admit(request);
+    } catch (Refused r) {
+      return r.result;
+    }
+    if (!queue.isEmpty() || !slots.tryAcquire()) {
+      return null;
+    }
+    Thread me = Thread.currentThread();
+    callersRunning.add(me);
+    Scratch scratch = spareScratch.poll();
+    try {
+      if (closing) { // close() saw us registered or we see it closing: never run under release()
+        return ForwardResult.failure(Status.UNAVAILABLE, "this peer is closed");
+      }
+      // Clamped so that the sum cannot wrap; deadlines are compared by difference.
+      long deadline = System.nanoTime() + Math.min(timeoutNanos, MAX_CALLER_TIMEOUT_NANOS);
+      Pending p = new Pending(request.input(), key, deadline);
+      List<Pending> batch = new ArrayList<>(1);
+      batch.add(p);
+      callerRuns.incrementAndGet();
+      try {
+        execute(batch, scratch == null ? scratch = new Scratch() : scratch);
+      } catch (Throwable t) {
+        fail(batch, Status.INTERNAL_ERROR, "the model run failed: " + t);
+      }
+      ForwardResult r = p.future.getNow(null);
+      if (r == null) {
+        return ForwardResult.failure(Status.INTERNAL_ERROR, "the model run gave no answer");
+      }
+      if (r.isSuccess() && System.nanoTime() - deadline > 0) {
+        return ForwardResult.failure(Status.TIMEOUT, "no answer within "
+            + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms");
+      }
+      return r;
+    } finally {
+      if (scratch != null) {
+        spareScratch.offer(scratch);
+      }
+      callersRunning.remove(me);
+      slots.release();
+    }
+  }
+
+  /** The request's batch key once it passes the checks. */
+  private Object admit(ForwardRequest request) {
+    try {
+      Optional<Rejection> bad = check(request);
+      if (bad.isPresent()) {
+        throw new Refused(ForwardResult.rejected(bad.get()));
+      }
+      return binding.batchKey(request.input());
+    } catch (RuntimeException e) {
+      if (e instanceof Refused) {
+        throw e;
+      }
+      throw new Refused(ForwardResult.failure(Status.INTERNAL_ERROR,
+          "checking the request failed: " + e));
+    }
+  }
+
+  /** A request answered before it runs. */
+  private static final class Refused extends RuntimeException {
+    final transient ForwardResult result;
+
+    Refused(ForwardResult result) {
+      super(null, null, false, false);
+      this.result = result;
+    }
   }
 
   private Optional<Rejection> check(ForwardRequest request) {
@@ -158,10 +257,13 @@ public final class Engine implements AutoCloseable {
         continue;
       }
       List<Pending> batch = gather(first);
+      slots.acquireUninterruptibly(); // callers running on their own threads count too
       try {
         execute(batch, scratch);
       } catch (Throwable t) {
         fail(batch, Status.INTERNAL_ERROR, "the model run failed: " + t);
+      } finally {
+        slots.release();
       }
     }
   }
@@ -248,6 +350,11 @@ public final class Engine implements AutoCloseable {
     return binding;
   }
 
+  /** Of {@link #runs()}, those made on a caller's thread. */
+  public long callerRuns() {
+    return callerRuns.get();
+  }
+
   /** Model runs started so far (a batch of requests counts once). */
   public long runs() {
     return runs.get();
@@ -289,13 +396,28 @@ public final class Engine implements AutoCloseable {
         }
       }
     }
+    boolean selfCaller = callersRunning.contains(Thread.currentThread());
+    while (!othersDone()) {
+      try {
+        Thread.sleep(1); // a caller's run in progress; close is rare, a short poll will do
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
     timer.shutdownNow();
-    boolean self = workers.contains(Thread.currentThread());
+    boolean self = workers.contains(Thread.currentThread()) || selfCaller;
     if (self) {
       // Our own batch is still on the stack: free native memory after it, on a helper thread.
       Thread me = Thread.currentThread();
       daemon(() -> {
-        joinQuietly(me);
+        if (selfCaller) {
+          while (callersRunning.contains(me)) { // the run that called close() returns first
+            Thread.onSpinWait();
+            Thread.yield();
+          }
+        } else {
+          joinQuietly(me);
+        }
         release();
       }, me.getName() + "-close").start();
     } else {
@@ -304,6 +426,16 @@ public final class Engine implements AutoCloseable {
     if (interrupted) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /** Whether no thread but this one is running a model on a caller's behalf. */
+  private boolean othersDone() {
+    for (Thread t : callersRunning) {
+      if (t != Thread.currentThread()) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private void release() {
