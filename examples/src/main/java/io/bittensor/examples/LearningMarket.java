@@ -964,6 +964,16 @@ public final class LearningMarket {
     return ok / (double) test.length;
   }
 
+  /** The peer's answer through its blocking call, as a caller that waits for it makes it. */
+  private static float[] answerNow(Peer peer, Tensor x) {
+    ForwardResult r = peer.forwardAndWait(new ForwardRequest(Modality.TENSOR, x),
+        Duration.ofSeconds(10));
+    if (!r.isSuccess()) {
+      throw new IllegalStateException(peer + " failed: " + r.status() + " " + r.message());
+    }
+    return r.output().orElseThrow().toFloatArray();
+  }
+
   private static float[] answer(Peer peer, Tensor x) {
     ForwardResult r = peer.forward(new ForwardRequest(Modality.TENSOR, x)).join();
     if (!r.isSuccess()) {
@@ -975,7 +985,7 @@ public final class LearningMarket {
   /**
    * Median latencies in microseconds: {student, network} for one image, then for 64 images.
    * Network: the gate, the two peers' answers through the transport, the head. Student: the
-   * student's OnnxPeer and the head.
+   * student's OnnxPeer, asked with the blocking call as the network's peers are, and the head.
    *
    * <p>The two alternate in blocks of {@value #TIMING_BLOCK} calls, so that both meet the same
    * machine (other work, frequency) over the run, while each runs with its own data in the
@@ -1003,7 +1013,7 @@ public final class LearningMarket {
             Tensor x = data.batch(idx);
             long t0 = System.nanoTime();
             if (path == 0) {
-              neuron.head().predict(answer(student, x), size);
+              neuron.head().predict(answerNow(student, x), size);
             } else {
               neuron.predict(new ForwardRequest(Modality.TENSOR, x));
             }
