@@ -108,16 +108,23 @@ public final class OnnxPeer implements Peer, AutoCloseable {
    */
   public CompletableFuture<ForwardResult> forward(ForwardRequest request, Duration timeout) {
     Objects.requireNonNull(request, "request");
+    return engine.submit(request, positiveNanos(timeout));
+  }
+
+  /**
+   * A timeout in nanoseconds, saturated below {@code Long.MAX_VALUE} (which means none).
+   *
+   * @throws IllegalArgumentException if it is not positive
+   */
+  private static long positiveNanos(Duration timeout) {
     if (timeout.isNegative() || timeout.isZero()) {
       throw new IllegalArgumentException("timeout must be positive, was " + timeout);
     }
-    long nanos;
     try {
-      nanos = timeout.toNanos();
+      return timeout.toNanos();
     } catch (ArithmeticException e) {
-      nanos = Long.MAX_VALUE - 1;
+      return Long.MAX_VALUE - 1;
     }
-    return engine.submit(request, nanos);
   }
 
   /**
@@ -133,17 +140,9 @@ public final class OnnxPeer implements Peer, AutoCloseable {
   @Override
   public ForwardResult forwardAndWait(ForwardRequest request, Duration timeout) {
     Objects.requireNonNull(request, "request");
-    if (timeout.isNegative() || timeout.isZero()) {
-      throw new IllegalArgumentException("timeout must be positive, was " + timeout);
-    }
+    long nanos = positiveNanos(timeout);
     if (Thread.currentThread().isInterrupted()) {
       return ForwardResult.failure(Status.CANCELLED, "interrupted before the call");
-    }
-    long nanos;
-    try {
-      nanos = timeout.toNanos();
-    } catch (ArithmeticException e) {
-      nanos = Long.MAX_VALUE / 2;
     }
     ForwardResult here = engine.runOnCaller(request, nanos);
     return here != null ? here : Peer.super.forwardAndWait(request, timeout);

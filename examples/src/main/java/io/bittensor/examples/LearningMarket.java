@@ -966,16 +966,16 @@ public final class LearningMarket {
 
   /** The peer's answer through its blocking call, as a caller that waits for it makes it. */
   private static float[] answerNow(Peer peer, Tensor x) {
-    ForwardResult r = peer.forwardAndWait(new ForwardRequest(Modality.TENSOR, x),
-        Duration.ofSeconds(10));
-    if (!r.isSuccess()) {
-      throw new IllegalStateException(peer + " failed: " + r.status() + " " + r.message());
-    }
-    return r.output().orElseThrow().toFloatArray();
+    return output(peer, peer.forwardAndWait(new ForwardRequest(Modality.TENSOR, x),
+        Duration.ofSeconds(10)));
   }
 
   private static float[] answer(Peer peer, Tensor x) {
-    ForwardResult r = peer.forward(new ForwardRequest(Modality.TENSOR, x)).join();
+    return output(peer, peer.forward(new ForwardRequest(Modality.TENSOR, x)).join());
+  }
+
+  /** A successful answer's values; a failed one is an error here. */
+  private static float[] output(Peer peer, ForwardResult r) {
     if (!r.isSuccess()) {
       throw new IllegalStateException(peer + " failed: " + r.status() + " " + r.message());
     }

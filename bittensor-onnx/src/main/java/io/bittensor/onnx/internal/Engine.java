@@ -59,16 +59,13 @@ public final class Engine implements AutoCloseable {
   private final ScheduledThreadPoolExecutor timer;
   private final Object lifecycle = new Object();
   private final AtomicLong runs = new AtomicLong();
-  private final AtomicLong callerRuns =
-      new AtomicLong();
+  private final AtomicLong callerRuns = new AtomicLong();
   /** One per worker: a run, on a worker or a caller's thread, holds one. */
   private final Semaphore slots;
   /** Threads of callers running a model here now; close waits for them. */
-  private final Set<Thread> callersRunning =
-      ConcurrentHashMap.newKeySet();
+  private final Set<Thread> callersRunning = ConcurrentHashMap.newKeySet();
   /** Buffers for runs on callers' threads, at most one per slot. */
-  private final ConcurrentLinkedQueue<Scratch> spareScratch =
-      new ConcurrentLinkedQueue<>();
+  private final ConcurrentLinkedQueue<Scratch> spareScratch = new ConcurrentLinkedQueue<>();
   private volatile boolean closing;
   private boolean closed;
 
@@ -192,19 +189,17 @@ public final class Engine implements AutoCloseable {
 
   /** The request's batch key once it passes the checks. */
   private Object admit(ForwardRequest request) {
+    Optional<Rejection> bad;
     try {
-      Optional<Rejection> bad = check(request);
-      if (bad.isPresent()) {
-        throw new Refused(ForwardResult.rejected(bad.get()));
+      bad = check(request);
+      if (bad.isEmpty()) {
+        return binding.batchKey(request.input());
       }
-      return binding.batchKey(request.input());
     } catch (RuntimeException e) {
-      if (e instanceof Refused) {
-        throw e;
-      }
       throw new Refused(ForwardResult.failure(Status.INTERNAL_ERROR,
           "checking the request failed: " + e));
     }
+    throw new Refused(ForwardResult.rejected(bad.get()));
   }
 
   /** A request answered before it runs. */

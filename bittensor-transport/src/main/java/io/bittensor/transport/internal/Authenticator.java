@@ -109,8 +109,6 @@ public final class Authenticator {
           "this peer accepts only signatures over the whole request, tensor bytes included;"
               + " sign with SignatureScope.WHOLE_REQUEST");
     }
-    throw new Rejected(Status.BAD_REQUEST, "caller.scope",
-        "unknown signature scope " + Integer.toUnsignedString(scope)
-            + "; version 1 defines 0 (WHOLE_REQUEST) and 1 (METADATA_ONLY)");
+    throw CanonicalDigest.unknownScope(scope);
   }
 }

@@ -79,10 +79,15 @@ public final class CanonicalDigest {
     return switch (caller.getScopeValue()) {
       case SignatureScope.WHOLE_REQUEST_VALUE -> true;
       case SignatureScope.METADATA_ONLY_VALUE -> false;
-      default -> throw new Rejected(Status.BAD_REQUEST, "caller.scope",
-          "unknown signature scope " + Integer.toUnsignedString(caller.getScopeValue())
-              + "; version 1 defines 0 (WHOLE_REQUEST) and 1 (METADATA_ONLY)");
+      default -> throw unknownScope(caller.getScopeValue());
     };
+  }
+
+  /** The rejection of a {@code caller.scope} this version does not define. */
+  static Rejected unknownScope(int scope) {
+    return new Rejected(Status.BAD_REQUEST, "caller.scope",
+        "unknown signature scope " + Integer.toUnsignedString(scope)
+            + "; version 1 defines 0 (WHOLE_REQUEST) and 1 (METADATA_ONLY)");
   }
 
   /**
