@@ -35,10 +35,11 @@ CASES = [
 ]
 
 
-def run_java(network, threads, heap, jar=None):
+def run_java(network, threads, heap, jar=None, method="epoch"):
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         out = f.name
-    cmd = ["java", "-jar", jar or JAR, "PaperEpochBenchmark", "-p", "network=" + network,
+    cmd = ["java", "-jar", jar or JAR, r"PaperEpochBenchmark\.%s$" % method,
+           "-p", "network=" + network,
            "-p", "threads=" + str(threads), "-f", "1", "-wi", "3", "-i", "5",
            "-jvmArgs", "-Xms%s -Xmx%s -XX:+AlwaysPreTouch" % (heap, heap),
            "-rf", "json", "-rff", out]
@@ -67,12 +68,15 @@ def main():
     p.add_argument("--heap", default="8g")
     p.add_argument("--compare-jar", help="another build's benchmarks.jar, run on 1 thread in the"
                    " same rounds (before/after a change)")
+    p.add_argument("--no-in-place", action="store_true", help="skip PaperSimulation's in-place"
+                   " epoch (run for dense networks only: sparse bonds are not updated in place)")
     a = p.parse_args()
     rows = []
     for network, args, epochs in CASES:
         if a.only and a.only not in network:
             continue
-        java1, java2, numpy, other = [], [], [], []
+        java1, java2, numpy, other, place1, place2 = [], [], [], [], [], []
+        in_place = network.startswith("dense") and not a.no_in_place
         for r in range(a.rounds):
             numpy.append(run_numpy(args, epochs, not a.default_malloc))
             if a.compare_jar:
@@ -83,16 +87,29 @@ def main():
             java2.append(run_java(network, 2, a.heap))
             print("round %d %s: numpy %.2f ms, java %.2f ms (1 thread), %.2f ms (2 threads)"
                   % (r + 1, network, numpy[-1], java1[-1], java2[-1]), file=sys.stderr)
+            if in_place:
+                place1.append(run_java(network, 1, a.heap, method="simulationStep"))
+                place2.append(run_java(network, 2, a.heap, method="simulationStep"))
+                print("round %d %s: in place %.2f ms (1 thread), %.2f ms (2 threads)"
+                      % (r + 1, network, place1[-1], place2[-1]), file=sys.stderr)
         m_np, m_j1, m_j2 = (statistics.median(x) for x in (numpy, java1, java2))
-        rows.append((network, m_np, m_j1, m_np / m_j1, m_j2, m_np / m_j2))
+        m_p1 = statistics.median(place1) if place1 else None
+        m_p2 = statistics.median(place2) if place2 else None
+        rows.append((network, m_np, m_j1, m_j2, m_p1, m_p2))
         if other:
             m_o = statistics.median(other)
             print("%s: other jar %.2f ms (%.1fx numpy); this jar %.2f ms: %.2fx the other"
                   % (network, m_o, m_np / m_o, m_j1, m_o / m_j1))
-    print("| network | numpy/scipy ms | bittensor 1 thread ms | ratio | bittensor 2 threads ms | ratio |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for network, m_np, m_j1, r1, m_j2, r2 in rows:
-        print("| %s | %.2f | %.2f | %.1fx | %.2f | %.1fx |" % (network, m_np, m_j1, r1, m_j2, r2))
+    def cell(m_np, ms):
+        return "— | —" if ms is None else "%.2f | %.1fx" % (ms, m_np / ms)
+
+    print("| network | numpy/scipy ms | step, 1 thread ms | ratio | step, 2 threads ms | ratio"
+          " | in place, 1 thread ms | ratio | in place, 2 threads ms | ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for network, m_np, m_j1, m_j2, m_p1, m_p2 in rows:
+        print("| %s | %.2f | %s | %s | %s | %s |" % (network, m_np, cell(m_np, m_j1),
+                                                   cell(m_np, m_j2), cell(m_np, m_p1),
+                                                   cell(m_np, m_p2)))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 package io.bittensor.benchmarks;
 
 import io.bittensor.incentive.EpochResult;
+import io.bittensor.incentive.EpochSummary;
 import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.incentive.NetworkState;
 import io.bittensor.incentive.PaperMechanism;
+import io.bittensor.incentive.PaperSimulation;
 import io.bittensor.incentive.SyntheticNetworks;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
@@ -25,6 +27,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * chain scale? The inputs are {@link SyntheticNetworks} (seeded; bonds present on the weights'
  * pattern, as in a running network), the same ones {@code baselines/paper_step.py} builds for
  * the numpy/scipy baseline; {@code baselines/compare_incentive.py} runs both side by side.
+ * {@code epoch} is {@link PaperMechanism#step} (immutable state, new bonds in fresh memory);
+ * {@code simulationStep} the same epoch through {@link PaperSimulation}, which owns its state
+ * and updates the bonds in place.
  *
  * <pre>
  * mvn -B -q -Pbench -pl benchmarks -am package -DskipTests
@@ -56,6 +61,7 @@ public class PaperEpochBenchmark {
   private NetworkState state;
   private PaperMechanism mechanism;
   private ForkJoinPool pool;
+  private PaperSimulation simulation;
 
   @Setup
   public void setUp() {
@@ -69,6 +75,7 @@ public class PaperEpochBenchmark {
       pool = new ForkJoinPool(threads - 1);
       mechanism = mechanism.withExecutor(pool);
     }
+    simulation = PaperSimulation.start(mechanism, state);
   }
 
   @TearDown
@@ -81,5 +88,10 @@ public class PaperEpochBenchmark {
   @Benchmark
   public EpochResult epoch() {
     return mechanism.step(state);
+  }
+
+  @Benchmark
+  public EpochSummary simulationStep() {
+    return simulation.step();
   }
 }

@@ -54,7 +54,8 @@ public interface IncentiveMechanism {
 
   /**
    * Runs {@code epochs} epochs, each on the state the previous one left (weights unchanged).
-   * Keeps every result: for very large networks, loop over {@link #step} and {@link #advance}.
+   * Keeps every result: for very large networks, loop over {@link #step} and {@link #advance},
+   * or (the paper's mechanism) step a {@link PaperSimulation}, which updates its bonds in place.
    *
    * @param initial the state before the first epoch; not modified
    * @param epochs {@code >= 0}

@@ -32,13 +32,16 @@ final class PaperKernel {
    */
   static final int DENSE_BLOCKS = 8;
 
-  /** Dense weights: the new bonds are dense; {@code bonds} may be dense or sparse. */
+  /**
+   * Dense weights: the new bonds are dense; {@code bonds} may be dense or sparse. They are
+   * written into {@code out} ({@code n * n}), which may be the dense bonds' own array: each row
+   * is read whole before it is written, and no row reads another.
+   */
   static Pass dense(
       DenseMatrix weights, PeerMatrix bonds, double[] s, boolean normalize, boolean mask,
-      Executor executor) {
+      Executor executor, double[] out) {
     int n = weights.size();
     int blocks = Math.min(DENSE_BLOCKS, n);
-    double[] out = new double[n * n];
     double[][] ranks = new double[blocks][n];
     double[][] trust = new double[blocks][n];
     double[][] colSums = new double[blocks][n];

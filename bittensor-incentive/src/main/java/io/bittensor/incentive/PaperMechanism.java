@@ -98,25 +98,35 @@ public final class PaperMechanism implements IncentiveMechanism {
    */
   @Override
   public EpochResult step(NetworkState state) {
-    int n = state.size();
+    return compute(state.stake(), state.weights(), state.bonds(), null);
+  }
+
+  /**
+   * One epoch. With {@code bondsInto} ({@code n * n}, dense epochs only) the new bonds are
+   * written there, which may be the dense bonds' own array ({@link PaperSimulation} steps in
+   * place); without it they take fresh memory.
+   */
+  EpochResult compute(
+      PeerVector stakeVector, PeerMatrix weights, PeerMatrix bonds, double[] bondsInto) {
+    int n = stakeVector.size();
     if (n == 0) {
       throw new IllegalArgumentException("the network has no peers");
     }
-    double[] stake = state.stake().raw();
-    double total = state.stake().sum();
+    double[] stake = stakeVector.raw();
+    double total = stakeVector.sum();
     if (total <= 0) {
       throw new IllegalArgumentException(
           "stake is all zero: the mechanism weighs votes by stake, so some peer must hold stake");
     }
     if (!params.normalizeRows()) {
-      requireStochasticRows(state.weights());
+      requireStochasticRows(weights);
     }
     double[] s = new double[n];
     for (int i = 0; i < n; i++) {
       s[i] = stake[i] / total;
     }
 
-    PaperKernel.Pass pass = firstPass(state.weights(), state.bonds(), s);
+    PaperKernel.Pass pass = firstPass(weights, bonds, s, bondsInto);
 
     double[] consensus = new double[n];
     PaperOps.consensus(pass.trust(), params.rho(), params.kappa(), consensus);
@@ -153,18 +163,18 @@ public final class PaperMechanism implements IncentiveMechanism {
         loss);
   }
 
-  private PaperKernel.Pass firstPass(PeerMatrix weights, PeerMatrix bonds, double[] s) {
+  private PaperKernel.Pass firstPass(
+      PeerMatrix weights, PeerMatrix bonds, double[] s, double[] bondsInto) {
     boolean normalize = params.normalizeRows();
     boolean mask = params.maskSelfWeights();
-    if (weights instanceof DenseMatrix w) {
-      return PaperKernel.dense(w, bonds, s, normalize, mask, executor);
-    }
-    CsrMatrix w = (CsrMatrix) weights;
-    if (bonds instanceof CsrMatrix b) {
+    int n = s.length;
+    if (weights instanceof CsrMatrix w && bonds instanceof CsrMatrix b) {
       return PaperKernel.csr(w, b, s, normalize, mask);
     }
-    // Dense bonds already take n * n memory: a dense copy of the weights costs no more.
-    return PaperKernel.dense(w.toDense(), bonds, s, normalize, mask, executor);
+    // Dense bonds already take n * n memory: a dense copy of sparse weights costs no more.
+    DenseMatrix w = weights instanceof DenseMatrix d ? d : weights.toDense();
+    double[] out = bondsInto != null ? bondsInto : new double[n * n];
+    return PaperKernel.dense(w, bonds, s, normalize, mask, executor, out);
   }
 
   private static void requireStochasticRows(PeerMatrix weights) {

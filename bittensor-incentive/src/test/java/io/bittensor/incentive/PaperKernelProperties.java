@@ -34,11 +34,19 @@ class PaperKernelProperties {
     double[] w = state.weights().toDense().toRowMajor();
     double[] b = bonds.toDense().toRowMajor();
 
+    // Half the time the new bonds overwrite the old ones in place (a copy: b stays the input).
+    boolean inPlace = bonds instanceof DenseMatrix && random.nextBoolean();
+    double[] out = new double[n * n];
+    if (inPlace) {
+      out = b.clone();
+      bonds = DenseMatrix.adopt(n, out);
+    }
     PaperKernel.Pass pass =
-        PaperKernel.dense(state.weights().toDense(), bonds, s, normalize, mask, null);
+        PaperKernel.dense(state.weights().toDense(), bonds, s, normalize, mask, null, out);
     double[][] expected = reference(n, w, b, s, normalize, mask);
 
-    String at = "seed " + seed + " (n=" + n + ", normalize=" + normalize + ", mask=" + mask + "): ";
+    String at = "seed " + seed + " (n=" + n + ", normalize=" + normalize + ", mask=" + mask
+        + ", in place=" + inPlace + "): ";
     assertArrayEquals(expected[0], pass.ranks(), at + "ranks");
     assertArrayEquals(expected[1], pass.trust(), at + "trust");
     assertArrayEquals(expected[2], pass.bondColumnSums(), at + "bond column sums");
