@@ -2,10 +2,12 @@ package io.bittensor.examples;
 
 import io.bittensor.incentive.ConsensusPeg;
 import io.bittensor.incentive.EpochResult;
+import io.bittensor.incentive.EpochSummary;
 import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.incentive.NetworkState;
 import io.bittensor.incentive.PaperMechanism;
 import io.bittensor.incentive.PaperParams;
+import io.bittensor.incentive.PaperSimulation;
 import io.bittensor.incentive.PeerMatrix;
 import io.bittensor.incentive.PeerVector;
 import java.io.PrintStream;
@@ -13,7 +15,8 @@ import java.util.Locale;
 
 /**
  * Calling the incentive mathematics from research code: one epoch of the paper's mechanism on a
- * network of your own, then many epochs with the consensus peg.
+ * network of your own, then many epochs with the consensus peg, then a long run in a
+ * {@link PaperSimulation} (stake and bonds held and updated in place) where a peer re-votes.
  *
  * <pre>
  * mvn -B -q -pl examples -am package -DskipTests
@@ -53,6 +56,22 @@ public final class ResearchEpoch {
       current = mechanism.advance(current, r);
       out.printf(Locale.ROOT, "epoch %d: stake %s loss %.4f minAllowedWeights %d%n",
           e, current.stake(), r.loss(), peg.minAllowedWeights());
+    }
+
+    // A long run: the simulation owns stake and bonds and updates them in place (no new n x n
+    // bonds per epoch). Halfway, the two largest holders start to value peer 3, and it earns.
+    PaperSimulation sim = PaperSimulation.start(mechanism, state);   // state is not modified
+    EpochSummary last = null;
+    for (int e = 1; e <= 200; e++) {
+      if (e == 101) {
+        sim.setWeights(PeerMatrix.dense(new double[][] {
+            {0, 1, 1, 1}, {1, 0, 1, 1}, {1, 1, 0, 0}, {0, 0, 0, 1}}));
+      }
+      last = sim.step();
+      if (e == 100 || e == 200) {
+        out.printf(Locale.ROOT, "simulation epoch %d: peer 3 incentive %.4f stake %.2f of %.2f%n",
+            e, last.incentive().get(3), last.stake().get(3), last.stake().sum());
+      }
     }
   }
 }

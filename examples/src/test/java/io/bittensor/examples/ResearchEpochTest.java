@@ -35,8 +35,28 @@ class ResearchEpochTest {
         incentive.substring(incentive.lastIndexOf(',') + 1, incentive.length() - 1));
     assertTrue(selfVoter < 0.01, "self-voter's incentive " + selfVoter);
     assertTrue(Double.parseDouble(lines.get(1).substring("loss ".length())) < 0);
-    assertEquals(7, lines.size());
+    assertEquals(9, lines.size());
     assertTrue(lines.get(6).startsWith("epoch 5: stake [57.19"), lines.get(6));
+  }
+
+  @Test
+  void inTheLongSimulationPeerThreeEarnsOnlyOnceTheMajorityValuesIt() {
+    List<String> lines = capture().lines().toList();
+    String before = lines.get(7);
+    String after = lines.get(8);
+    assertTrue(before.startsWith("simulation epoch 100: "), before);
+    assertTrue(after.startsWith("simulation epoch 200: "), after);
+    assertTrue(field(before, "incentive") < 0.01, before);
+    assertTrue(field(after, "incentive") > 0.2, after);
+    assertTrue(field(after, "stake") > 10 * field(before, "stake"), after);
+    // 100 staked at the start, tau = 10 minted each epoch.
+    assertTrue(before.endsWith("of 1100.00"), before);
+    assertTrue(after.endsWith("of 2100.00"), after);
+  }
+
+  private static double field(String line, String name) {
+    String rest = line.substring(line.indexOf(name + " ") + name.length() + 1);
+    return Double.parseDouble(rest.substring(0, rest.indexOf(' ')));
   }
 
   @Test
