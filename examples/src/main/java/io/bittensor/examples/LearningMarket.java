@@ -229,9 +229,12 @@ public final class LearningMarket {
    * @param perNeuronError its standard error (NaN with one neuron)
    * @param minusRerouted each neuron's own row, this source's minus the rerouted loss's: the mean
    * @param minusReroutedError its standard error (NaN with one neuron)
+   * @param ownTruth each neuron's own row against that neuron's own true value (the accuracy its
+   *     own retrained copies lost, rather than the average over all the neurons): the mean
+   * @param ownTruthError its standard error (NaN with one neuron)
    */
   public record SourceSpread(WeightSource source, double perNeuron, double perNeuronError,
-      double minusRerouted, double minusReroutedError) {}
+      double minusRerouted, double minusReroutedError, double ownTruth, double ownTruthError) {}
 
   public record ProbeComparison(ProbeMeasure measure, double reported, double reportedLoss,
       double averaged, double perNeuron, double perNeuronError, double minusLoss,
@@ -695,6 +698,7 @@ public final class LearningMarket {
     }
     double[] reroutedLoss = new double[n];
     double[] reroutedAccuracy = new double[n];
+    List<double[]> ownValues = new ArrayList<>();
     Map<ProbeMeasure, List<double[]>> probeRows = new EnumMap<>(ProbeMeasure.class);
     for (ProbeMeasure m : ProbeMeasure.values()) {
       probeRows.put(m, new ArrayList<>());
@@ -721,24 +725,30 @@ public final class LearningMarket {
       }
       List<float[]> trained = parameters(base).stream().map(float[]::clone).toList();
       Evaluation full = retrained(peers, c, data, train, test, seed, trained);
+      double[] own = new double[n];
+      ownValues.add(own);
       for (int j = 0; j < n; j++) {
         Evaluation without = retrained(peers, c, data, train, test, seed, trained, j);
-        value[j] += (full.accuracy() - without.accuracy()) / c.valueSeeds();
+        own[j] = full.accuracy() - without.accuracy();
+        value[j] += own[j] / c.valueSeeds();
         loss[j] += (without.loss() - full.loss()) / c.valueSeeds();
         progress.accept(String.format(Locale.ROOT, "seed %d, without peer %d: %.2f%% (full %.2f%%)",
             s, j, 100 * without.accuracy(), 100 * full.accuracy()));
       }
     }
-    return new TrueValues(value, loss, rows, ownRows, reroutedAccuracy, reroutedLoss, probeRows);
+    return new TrueValues(value, loss, rows, ownRows, ownValues, reroutedAccuracy, reroutedLoss,
+        probeRows);
   }
 
   /**
    * Each peer's true value in accuracy and in loss; each source's weight row, and the rerouted
    * leave-one-out estimates, averaged over the neurons retrained to measure them; each of those
-   * neurons' own row from every source; and its rows from its probe, in every measure.
+   * neurons' own row from every source, and its own true value (the accuracy its copies lost,
+   * one retraining); and its rows from its probe, in every measure.
    */
   private record TrueValues(double[] accuracy, double[] loss, Map<WeightSource, double[]> rows,
-      Map<WeightSource, List<double[]>> ownRows, double[] reroutedAccuracy, double[] reroutedLoss,
+      Map<WeightSource, List<double[]>> ownRows, List<double[]> ownAccuracy,
+      double[] reroutedAccuracy, double[] reroutedLoss,
       Map<ProbeMeasure, List<double[]>> probeRows) {}
 
   /** The weight row that the learner's rerouted scores in {@code m} make, as for a source. */
@@ -779,8 +789,19 @@ public final class LearningMarket {
     for (WeightSource w : WeightSource.values()) {
       double[] own = spearmanEach(values.ownRows().get(w), value);
       double[] minus = minus(own, rerouted);
+      double[] ownTruth = spearmanPaired(values.ownRows().get(w), values.ownAccuracy());
       out.add(new SourceSpread(w, mean(own), standardError(own), mean(minus),
-          standardError(minus)));
+          standardError(minus), mean(ownTruth), standardError(ownTruth)));
+    }
+    return out;
+  }
+
+  /** Spearman(rows[i], values[i]) for each i: each neuron's row against its own true value. */
+  private static double[] spearmanPaired(List<double[]> rows, List<double[]> values) {
+    SpearmansCorrelation rho = new SpearmansCorrelation();
+    double[] out = new double[rows.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = rho.correlation(rows.get(i), values.get(i));
     }
     return out;
   }
@@ -1152,6 +1173,11 @@ public final class LearningMarket {
           + " retrained neurons' own row: mean ± se (minus the rerouted loss's, paired)",
           String.format(Locale.ROOT, "%.3f ± %.3f (%+.3f ± %.3f)", p.perNeuron(),
               p.perNeuronError(), p.minusRerouted(), p.minusReroutedError()));
+    }
+    for (SourceSpread p : r.perNeuron()) {
+      row(s, "Spearman(" + label(p.source()) + ", the same neuron's own true value), each of the "
+          + c.valueSeeds() + " retrained neurons: mean ± se",
+          String.format(Locale.ROOT, "%.3f ± %.3f", p.ownTruth(), p.ownTruthError()));
     }
     row(s, "Fisher correlation of strong-top and copycat (reported neuron)",
         f3(r.twinCorrelation()));

@@ -182,11 +182,15 @@ class LearningMarketTest {
     for (LearningMarket.SourceSpread p : r.perNeuron()) {
       assertTrue(p.perNeuron() >= -1 && p.perNeuron() <= 1 && p.perNeuronError() >= 0,
           p.toString());
+      // Against each neuron's own true value too (its own copies retrained), never NaN.
+      assertTrue(p.ownTruth() >= -1 && p.ownTruth() <= 1 && p.ownTruthError() >= 0,
+          p.toString());
     }
     // Sources that learn different things do not rank the peers alike on every neuron.
     assertTrue(r.perNeuron().stream().anyMatch(p -> p.minusRerouted() != 0), r.perNeuron()
         .toString());
     assertTrue(LearningMarket.markdown(r).contains("own row: mean ± se"));
+    assertTrue(LearningMarket.markdown(r).contains("the same neuron's own true value"));
   }
 
   @Test
