@@ -6,6 +6,8 @@ interleaved for several rounds, and prints a markdown table of medians and ratio
     mvn -B -q -Pbench -pl benchmarks -am package -DskipTests
     python3 benchmarks/baselines/compare_incentive.py --rounds 3
     python3 benchmarks/baselines/compare_incentive.py --only dense:4096 --compare-jar old.jar
+    python3 benchmarks/baselines/compare_incentive.py --only dense:4096 \
+        --compare-jar benchmarks/target/benchmarks.jar --jvm-flags=-XX:+UseTransparentHugePages
 
 Both sides run with the same memory settings: the JVM with a fixed, pre-touched heap, Python
 with glibc told to keep freed memory (MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_), so
@@ -35,13 +37,13 @@ CASES = [
 ]
 
 
-def run_java(network, threads, heap, jar=None, method="epoch"):
+def run_java(network, threads, heap, jar=None, method="epoch", flags=""):
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         out = f.name
     cmd = ["java", "-jar", jar or JAR, r"PaperEpochBenchmark\.%s$" % method,
            "-p", "network=" + network,
            "-p", "threads=" + str(threads), "-f", "1", "-wi", "3", "-i", "5",
-           "-jvmArgs", "-Xms%s -Xmx%s -XX:+AlwaysPreTouch" % (heap, heap),
+           "-jvmArgs", ("-Xms%s -Xmx%s -XX:+AlwaysPreTouch %s" % (heap, heap, flags)).strip(),
            "-rf", "json", "-rff", out]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with open(out) as f:
@@ -68,6 +70,8 @@ def main():
     p.add_argument("--heap", default="8g")
     p.add_argument("--compare-jar", help="another build's benchmarks.jar, run on 1 thread in the"
                    " same rounds (before/after a change)")
+    p.add_argument("--jvm-flags", default="", help="more JVM flags for this jar's runs (not the"
+                   " --compare-jar's), e.g. -XX:+UseTransparentHugePages")
     p.add_argument("--no-in-place", action="store_true", help="skip PaperSimulation's in-place"
                    " epoch (run for dense networks only: sparse bonds are not updated in place)")
     a = p.parse_args()
@@ -83,13 +87,15 @@ def main():
                 other.append(run_java(network, 1, a.heap, a.compare_jar))
                 print("round %d %s: other jar %.2f ms (1 thread)" % (r + 1, network, other[-1]),
                       file=sys.stderr)
-            java1.append(run_java(network, 1, a.heap))
-            java2.append(run_java(network, 2, a.heap))
+            java1.append(run_java(network, 1, a.heap, flags=a.jvm_flags))
+            java2.append(run_java(network, 2, a.heap, flags=a.jvm_flags))
             print("round %d %s: numpy %.2f ms, java %.2f ms (1 thread), %.2f ms (2 threads)"
                   % (r + 1, network, numpy[-1], java1[-1], java2[-1]), file=sys.stderr)
             if in_place:
-                place1.append(run_java(network, 1, a.heap, method="simulationStep"))
-                place2.append(run_java(network, 2, a.heap, method="simulationStep"))
+                place1.append(run_java(network, 1, a.heap, method="simulationStep",
+                                       flags=a.jvm_flags))
+                place2.append(run_java(network, 2, a.heap, method="simulationStep",
+                                       flags=a.jvm_flags))
                 print("round %d %s: in place %.2f ms (1 thread), %.2f ms (2 threads)"
                       % (r + 1, network, place1[-1], place2[-1]), file=sys.stderr)
         m_np, m_j1, m_j2 = (statistics.median(x) for x in (numpy, java1, java2))
