@@ -200,6 +200,24 @@ public final class LearningMarket {
   }
 
   /**
+   * How one weight source's rows rank the peers one neuron at a time: the Spearman correlation
+   * with the true value of each retrained neuron's own row, as a mean with its standard error
+   * over those neurons, and its paired difference from the rerouted loss's on the same neurons.
+   * One neuron's row is what a validator submits, and the reported neuron's is one draw of it.
+   *
+   * @param source the weight source
+   * @param perNeuron each retrained neuron's own row: the mean
+   * @param perNeuronError its standard error (NaN with one neuron)
+   * @param minusRerouted each neuron's own row, this source's minus the rerouted loss's: the mean
+   * @param minusReroutedError its standard error (NaN with one neuron)
+   * @param ownTruth each neuron's own row against that neuron's own true value (the accuracy its
+   *     own retrained copies lost, rather than the average over all the neurons): the mean
+   * @param ownTruthError its standard error (NaN with one neuron)
+   */
+  public record SourceSpread(WeightSource source, double perNeuron, double perNeuronError,
+      double minusRerouted, double minusReroutedError, double ownTruth, double ownTruthError) {}
+
+  /**
    * How the rerouted probe ranks the peers when it scores them in one {@link ProbeMeasure}
    * ({@link Learner#reroutedScores}; {@link ProbeMeasure#LOSS} is the {@link
    * WeightSource#REROUTED_LOSS}). Each figure is a Spearman correlation with the true value (the
@@ -218,24 +236,6 @@ public final class LearningMarket {
    * @param minusLossError its standard error (NaN with one neuron)
    * @param averagedRow the row averaged over the retrained neurons, one share per peer
    */
-  /**
-   * How one weight source's rows rank the peers one neuron at a time: the Spearman correlation
-   * with the true value of each retrained neuron's own row, as a mean with its standard error
-   * over those neurons, and its paired difference from the rerouted loss's on the same neurons.
-   * One neuron's row is what a validator submits, and the reported neuron's is one draw of it.
-   *
-   * @param source the weight source
-   * @param perNeuron each retrained neuron's own row: the mean
-   * @param perNeuronError its standard error (NaN with one neuron)
-   * @param minusRerouted each neuron's own row, this source's minus the rerouted loss's: the mean
-   * @param minusReroutedError its standard error (NaN with one neuron)
-   * @param ownTruth each neuron's own row against that neuron's own true value (the accuracy its
-   *     own retrained copies lost, rather than the average over all the neurons): the mean
-   * @param ownTruthError its standard error (NaN with one neuron)
-   */
-  public record SourceSpread(WeightSource source, double perNeuron, double perNeuronError,
-      double minusRerouted, double minusReroutedError, double ownTruth, double ownTruthError) {}
-
   public record ProbeComparison(ProbeMeasure measure, double reported, double reportedLoss,
       double averaged, double perNeuron, double perNeuronError, double minusLoss,
       double minusLossError, double[] averagedRow) {
