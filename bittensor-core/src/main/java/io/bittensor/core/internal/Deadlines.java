@@ -9,7 +9,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 
 /**
- * Puts a deadline on a future without blocking a thread (the JDK's delayer thread fires it).
+ * Puts a deadline on a future without blocking a thread ({@link Timer#SHARED} fires it).
  *
  * <p>Internal: shared with sibling modules; users must not import it.
  */
@@ -42,16 +42,14 @@ public final class Deadlines {
         out.complete(r);
       }
     });
-    CompletableFuture<Void> deadline = new CompletableFuture<>();
-    deadline.completeOnTimeout(null, ms, TimeUnit.MILLISECONDS);
-    deadline.thenRun(() -> {
+    Timer.Timeout deadline = Timer.SHARED.schedule(ms, TimeUnit.MILLISECONDS, () -> {
       late.set(true);
       call.cancel(true);
       out.complete(onTimeout);
     });
-    // An early result cancels the deadline, which also unschedules its timer.
+    // An early result cancels the deadline.
     out.whenComplete((r, e) -> {
-      deadline.cancel(false);
+      deadline.cancel();
       call.cancel(true);
     });
     return out;

@@ -8,6 +8,7 @@ import io.bittensor.core.Rejection;
 import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
 import io.bittensor.core.TensorStandard;
+import io.bittensor.core.internal.Timer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -16,8 +17,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.LinkedBlockingDeque;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -31,7 +30,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * its own thread ({@link #runOnCaller}) when the engine is idle; every run, a worker's or a
  * caller's, holds one of {@code workers} slots, so the workers count still bounds runs at once.
  *
- * <p>Thread-safe. Futures complete on a worker thread, a caller's thread or the timer thread.
+ * <p>Thread-safe. Futures complete on a worker thread, a caller's thread or {@link Timer#SHARED}'s
+ * thread (deadlines).
  */
 public final class Engine implements AutoCloseable {
   private static final AtomicInteger IDS = new AtomicInteger();
@@ -56,7 +56,6 @@ public final class Engine implements AutoCloseable {
   private final Limits limits;
   private final LinkedBlockingDeque<Pending> queue;
   private final List<Thread> workers = new ArrayList<>();
-  private final ScheduledThreadPoolExecutor timer;
   private final Object lifecycle = new Object();
   private final AtomicLong runs = new AtomicLong();
   private final AtomicLong callerRuns = new AtomicLong();
@@ -82,8 +81,6 @@ public final class Engine implements AutoCloseable {
     this.queue = new LinkedBlockingDeque<>(limits.queueCapacity());
     this.slots = new Semaphore(limits.workers());
     int id = IDS.incrementAndGet();
-    this.timer = new ScheduledThreadPoolExecutor(1, r -> daemon(r, "bittensor-onnx-" + id + "-timer"));
-    timer.setRemoveOnCancelPolicy(true);
     for (int i = 0; i < limits.workers(); i++) {
       Thread t = daemon(this::work, "bittensor-onnx-" + id + "-worker-" + i);
       workers.add(t);
@@ -116,10 +113,10 @@ public final class Engine implements AutoCloseable {
     long deadline = timeoutNanos == Long.MAX_VALUE ? Long.MAX_VALUE : now + timeoutNanos;
     Pending p = new Pending(request.input(), key, deadline);
     if (deadline != Long.MAX_VALUE) {
-      p.timeout = timer.schedule(() -> p.future.complete(ForwardResult.failure(Status.TIMEOUT,
-          "no answer within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms")),
-          timeoutNanos, TimeUnit.NANOSECONDS);
-      p.future.whenComplete((r, e) -> p.timeout.cancel(false));
+      p.timeout = Timer.SHARED.schedule(timeoutNanos, TimeUnit.NANOSECONDS,
+          () -> p.future.complete(ForwardResult.failure(Status.TIMEOUT,
+              "no answer within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms")));
+      p.future.whenComplete((r, e) -> p.timeout.cancel());
     }
     if (!queue.offerLast(p)) {
       p.future.complete(ForwardResult.failure(Status.BACKOFF,
@@ -307,10 +304,11 @@ public final class Engine implements AutoCloseable {
       lastDeadline = Math.max(lastDeadline, p.deadline);
     }
     try (RunGuard guard = new RunGuard()) {
-      ScheduledFuture<?> cancel = null;
+      Timer.Timeout cancel = null;
       if (lastDeadline != Long.MAX_VALUE) {
         // Nobody waits past the last deadline: stop the run there.
-        cancel = timer.schedule(guard::terminate, lastDeadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+        cancel = Timer.SHARED.schedule(lastDeadline - System.nanoTime(), TimeUnit.NANOSECONDS,
+            guard::terminate);
       }
       try {
         runs.incrementAndGet();
@@ -328,7 +326,7 @@ public final class Engine implements AutoCloseable {
         }
       } finally {
         if (cancel != null) {
-          cancel.cancel(false);
+          cancel.cancel();
         }
       }
     }
@@ -399,7 +397,6 @@ public final class Engine implements AutoCloseable {
         interrupted = true;
       }
     }
-    timer.shutdownNow();
     boolean self = workers.contains(Thread.currentThread()) || selfCaller;
     if (self) {
       // Our own batch is still on the stack: free native memory after it, on a helper thread.
@@ -454,7 +451,7 @@ public final class Engine implements AutoCloseable {
     final Object key;
     final long deadline;
     final CompletableFuture<ForwardResult> future = new CompletableFuture<>();
-    volatile ScheduledFuture<?> timeout;
+    volatile Timer.Timeout timeout;
 
     Pending(Tensor input, Object key, long deadline) {
       this.input = input;

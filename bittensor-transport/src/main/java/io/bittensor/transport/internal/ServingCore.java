@@ -14,6 +14,7 @@ import io.bittensor.core.Rejection;
 import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
 import io.bittensor.core.TensorStandard;
+import io.bittensor.core.internal.Timer;
 import io.bittensor.transport.internal.wire.Response;
 import java.time.Duration;
 import java.util.Arrays;
@@ -187,7 +188,10 @@ public final class ServingCore {
         return Responses.internal(ex);
       }
     });
-    out.completeOnTimeout(null, timeoutMs, TimeUnit.MILLISECONDS);
+    // Not out.completeOnTimeout: the JDK's delayer thread would be woken for every call.
+    Timer.Timeout late = Timer.SHARED.schedule(timeoutMs, TimeUnit.MILLISECONDS,
+        () -> out.complete(null));
+    out.whenComplete((r, e) -> late.cancel());
     return out.thenApply(r -> {
       if (r == null) {
         call.cancel(true); // the peer missed the deadline: let it abandon the work
