@@ -10,6 +10,7 @@ import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Rejection;
 import io.bittensor.core.Status;
 import io.bittensor.core.internal.Deadlines;
+import io.bittensor.core.internal.Timer;
 import io.bittensor.transport.internal.wire.Response;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -69,14 +70,14 @@ public final class OkHttpPeer extends TimedPeer {
   @Override
   public CompletableFuture<ForwardResult> forward(ForwardRequest request, Duration timeout) {
     long ms = Deadlines.millis(timeout);
-    return enqueue(newCall(forwardUrl, forwardBody(request, ms), ms), ms,
+    return enqueue(newCall(forwardUrl, forwardBody(request, ms)), ms,
         r -> core.forwardResult(r, request.input()), ForwardResult::rejected);
   }
 
   @Override
   public CompletableFuture<BackwardResult> backward(BackwardRequest request, Duration timeout) {
     long ms = Deadlines.millis(timeout);
-    return enqueue(newCall(backwardUrl, backwardBody(request, ms), ms), ms,
+    return enqueue(newCall(backwardUrl, backwardBody(request, ms)), ms,
         core::backwardResult, BackwardResult::rejected);
   }
 
@@ -84,14 +85,14 @@ public final class OkHttpPeer extends TimedPeer {
   @Override
   public ForwardResult forwardAndWait(ForwardRequest request, Duration timeout) {
     long ms = Deadlines.millis(timeout);
-    return execute(newCall(forwardUrl, forwardBody(request, ms), ms), ms,
+    return execute(newCall(forwardUrl, forwardBody(request, ms)), ms,
         r -> core.forwardResult(r, request.input()), ForwardResult::rejected);
   }
 
   @Override
   public BackwardResult backwardAndWait(BackwardRequest request, Duration timeout) {
     long ms = Deadlines.millis(timeout);
-    return execute(newCall(backwardUrl, backwardBody(request, ms), ms), ms,
+    return execute(newCall(backwardUrl, backwardBody(request, ms)), ms,
         core::backwardResult, BackwardResult::rejected);
   }
 
@@ -106,18 +107,27 @@ public final class OkHttpPeer extends TimedPeer {
     return new ProtoBody(msg, () -> msg);
   }
 
-  private Call newCall(HttpUrl url, ProtoBody body, long ms) {
+  private Call newCall(HttpUrl url, ProtoBody body) {
     Request.Builder rb = new Request.Builder().url(url).post(body);
     core.callerHex().ifPresent(hex -> rb.header(HttpPeerHandler.CALLER_HEADER, hex));
-    Call call = http.newCall(rb.build());
-    call.timeout().timeout(ms, TimeUnit.MILLISECONDS);
-    return call;
+    return http.newCall(rb.build());
+  }
+
+  /**
+   * The call's deadline: it cancels the call, the answer's body included. Not OkHttp's call
+   * timeout, whose watchdog thread is woken by every call made one at a time (okio inserts each
+   * deadline at the head of an emptied list); the shared timer is not.
+   */
+  private static Timer.Timeout deadline(Call call, long ms) {
+    return Timer.SHARED.schedule(ms, TimeUnit.MILLISECONDS, call::cancel);
   }
 
   private <T> CompletableFuture<T> enqueue(Call call, long ms, Function<Response, T> read,
       Function<Rejection, T> fail) {
     CompletableFuture<T> out = new CompletableFuture<>();
+    Timer.Timeout deadline = deadline(call, ms);
     out.whenComplete((r, e) -> {
+      deadline.cancel();
       if (out.isCancelled()) {
         call.cancel();
       }
@@ -125,12 +135,12 @@ public final class OkHttpPeer extends TimedPeer {
     call.enqueue(new Callback() {
       @Override
       public void onFailure(Call c, IOException e) {
-        out.complete(fail.apply(failure(e, c, ms)));
+        out.complete(fail.apply(failure(e, c, ms, deadline)));
       }
 
       @Override
       public void onResponse(Call c, okhttp3.Response response) {
-        out.complete(answer(c, response, ms, read, fail));
+        out.complete(answer(c, response, ms, deadline, read, fail));
       }
     });
     return out;
@@ -142,18 +152,23 @@ public final class OkHttpPeer extends TimedPeer {
       return fail.apply(Rejection.of(Status.CANCELLED, "the calling thread was interrupted before "
           + "the call to " + endpoint));
     }
-    okhttp3.Response response;
+    Timer.Timeout deadline = deadline(call, ms);
     try {
-      response = call.execute();
-    } catch (IOException e) {
-      return fail.apply(failure(e, call, ms));
+      okhttp3.Response response;
+      try {
+        response = call.execute();
+      } catch (IOException e) {
+        return fail.apply(failure(e, call, ms, deadline));
+      }
+      return answer(call, response, ms, deadline, read, fail);
+    } finally {
+      deadline.cancel();
     }
-    return answer(call, response, ms, read, fail);
   }
 
   /** What an HTTP answer means; closes it. */
-  private <T> T answer(Call c, okhttp3.Response response, long ms, Function<Response, T> read,
-      Function<Rejection, T> fail) {
+  private <T> T answer(Call c, okhttp3.Response response, long ms, Timer.Timeout deadline,
+      Function<Response, T> read, Function<Rejection, T> fail) {
     try (response) {
       Response r = readResponse(response);
       return r == null ? fail.apply(notProtobuf(response)) : read.apply(r);
@@ -161,7 +176,7 @@ public final class OkHttpPeer extends TimedPeer {
       return fail.apply(Rejection.of(Status.BAD_RESPONSE,
           endpoint + " answered a body that is not a protobuf Response: " + e.getMessage()));
     } catch (IOException e) {
-      return fail.apply(failure(e, c, ms));
+      return fail.apply(failure(e, c, ms, deadline));
     } catch (RuntimeException e) {
       return fail.apply(Rejection.of(Status.BAD_RESPONSE,
           endpoint + " answered something unreadable: " + e));
@@ -219,11 +234,11 @@ public final class OkHttpPeer extends TimedPeer {
     return Rejection.of(s, endpoint + " answered HTTP " + code + " without a protobuf body");
   }
 
-  private Rejection failure(IOException e, Call c, long ms) {
+  private Rejection failure(IOException e, Call c, long ms, Timer.Timeout deadline) {
     String why = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": "
         + e.getMessage());
-    if (e instanceof SocketTimeoutException || e instanceof InterruptedIOException
-        && "timeout".equals(e.getMessage())) {
+    // A deadline that can no longer be cancelled has fired: the timer cancelled this call.
+    if (!deadline.cancel() && !deadline.isCancelled() || e instanceof SocketTimeoutException) {
       return Rejection.of(Status.TIMEOUT, endpoint + " did not answer within " + ms + " ms");
     }
     if (c.isCanceled()) {
