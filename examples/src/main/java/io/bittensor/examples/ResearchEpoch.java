@@ -16,7 +16,7 @@ import java.util.Locale;
 /**
  * Calling the incentive mathematics from research code: one epoch of the paper's mechanism on a
  * network of your own, then many epochs with the consensus peg, then a long run in a
- * {@link PaperSimulation} (stake and bonds held and updated in place) where a peer re-votes.
+ * {@link PaperSimulation} (stake and bonds held and updated in place) where the majority re-votes.
  *
  * <pre>
  * mvn -B -q -pl examples -am package -DskipTests
@@ -61,16 +61,15 @@ public final class ResearchEpoch {
     // A long run: the simulation owns stake and bonds and updates them in place (no new n x n
     // bonds per epoch). Halfway, the two largest holders start to value peer 3, and it earns.
     PaperSimulation sim = PaperSimulation.start(mechanism, state);   // state is not modified
-    EpochSummary last = null;
     for (int e = 1; e <= 200; e++) {
       if (e == 101) {
         sim.setWeights(PeerMatrix.dense(new double[][] {
             {0, 1, 1, 1}, {1, 0, 1, 1}, {1, 1, 0, 0}, {0, 0, 0, 1}}));
       }
-      last = sim.step();
+      EpochSummary summary = sim.step();
       if (e == 100 || e == 200) {
         out.printf(Locale.ROOT, "simulation epoch %d: peer 3 incentive %.4f stake %.2f of %.2f%n",
-            e, last.incentive().get(3), last.stake().get(3), last.stake().sum());
+            e, summary.incentive().get(3), summary.stake().get(3), summary.stake().sum());
       }
     }
   }

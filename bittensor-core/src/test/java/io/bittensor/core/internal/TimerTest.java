@@ -22,11 +22,13 @@ class TimerTest {
     CountDownLatch ran = new CountDownLatch(1);
     long start = System.nanoTime();
     long[] at = new long[1];
-    timer.schedule(50, TimeUnit.MILLISECONDS, () -> {
+    Timer.Timeout timeout = timer.schedule(50, TimeUnit.MILLISECONDS, () -> {
       at[0] = System.nanoTime();
       ran.countDown();
     });
+    assertFalse(timeout.hasFired());
     assertTrue(ran.await(5, TimeUnit.SECONDS));
+    assertTrue(timeout.hasFired());
     assertTrue(at[0] - start >= TimeUnit.MILLISECONDS.toNanos(50), (at[0] - start) + " ns");
   }
 

@@ -237,8 +237,8 @@ public final class OkHttpPeer extends TimedPeer {
   private Rejection failure(IOException e, Call c, long ms, Timer.Timeout deadline) {
     String why = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": "
         + e.getMessage());
-    // A deadline that can no longer be cancelled has fired: the timer cancelled this call.
-    if (!deadline.cancel() && !deadline.isCancelled() || e instanceof SocketTimeoutException) {
+    // A deadline that fired is what cancelled this call.
+    if (deadline.hasFired() || e instanceof SocketTimeoutException) {
       return Rejection.of(Status.TIMEOUT, endpoint + " did not answer within " + ms + " ms");
     }
     if (c.isCanceled()) {
