@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.bittensor.core.internal.EdwardsReference;
+import java.math.BigInteger;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.SecureRandom;
@@ -13,6 +15,7 @@ import java.security.spec.NamedParameterSpec;
 import java.util.HexFormat;
 import java.util.SplittableRandom;
 import java.util.stream.LongStream;
+import org.bouncycastle.math.ec.rfc8032.Ed25519;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -108,5 +111,71 @@ class SignaturesTest {
     public void nextBytes(byte[] out) {
       System.arraycopy(bytes, 0, out, 0, out.length);
     }
+  }
+  /**
+   * A key that signs again gets its table, and with it {@code verify} still answers exactly as
+   * Bouncy Castle alone: honest signatures pass, changed ones fail, and one whose R carries a
+   * point of small order (which the table's exact equation refuses) passes, as Bouncy Castle's
+   * cofactored equation accepts it.
+   */
+  @ParameterizedTest
+  @MethodSource("seeds")
+  void aKeysTableChangesNoAnswer(long seed) throws Exception {
+    SplittableRandom random = new SplittableRandom(0x7ab1e000L + seed);
+    BigInteger a = new BigInteger(252, new java.util.Random(random.nextLong()));
+    PeerId id = PeerId.fromBytes(EdwardsReference.encode(
+        EdwardsReference.multiply(a, EdwardsReference.BASE)));
+    byte[] message = new byte[1 + random.nextInt(100)];
+    random.nextBytes(message);
+    byte[] honest = EdwardsReference.signWithExtra(
+        a, new BigInteger(252, new java.util.Random(random.nextLong())),
+        EdwardsReference.NEUTRAL, message);
+    byte[] twisted = EdwardsReference.signWithExtra(
+        a, new BigInteger(252, new java.util.Random(random.nextLong())),
+        EdwardsReference.ORDER_TWO, message);
+    byte[] changed = honest.clone();
+    changed[random.nextInt(64)] ^= (byte) (1 << random.nextInt(8));
+    byte[] pk = id.toBytes();
+
+    assertTrue(id.verify(message, honest));
+    assertFalse(Signatures.hasTable(id), "a key seen once has no table");
+    for (int round = 0; round < 2; round++) {
+      assertTrue(id.verify(message, honest), "seed " + seed);
+      assertTrue(Signatures.hasTable(id), "seed " + seed);
+      assertEquals(Ed25519.verify(changed, 0, pk, 0, message, 0, message.length),
+          id.verify(message, changed), "seed " + seed + ": a changed signature");
+      assertTrue(Ed25519.verify(twisted, 0, pk, 0, message, 0, message.length));
+      assertTrue(id.verify(message, twisted), "seed " + seed + ": Bouncy Castle accepts it");
+    }
+  }
+
+  /**
+   * More keys than tables: the least recently used tables go, and a key whose table went waits
+   * twice as many verifications for the next, so that keys taking turns do not rebuild forever.
+   */
+  @org.junit.jupiter.api.Test
+  void tablesAreBoundedAndRebuiltLessOften() {
+    byte[] message = "weights for epoch 7".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    int keys = Signatures.MAX_TABLES + 20;
+    Keypair[] pairs = new Keypair[keys];
+    byte[][] signatures = new byte[keys][];
+    for (int i = 0; i < keys; i++) {
+      byte[] seed = new byte[Keypair.SEED_LENGTH];
+      new SplittableRandom(0x5eed0000L + i).nextBytes(seed);
+      pairs[i] = Keypair.fromSeed(seed);
+      signatures[i] = pairs[i].sign(message);
+      for (int n = 0; n < Signatures.TABLE_AFTER; n++) {
+        assertTrue(pairs[i].id().verify(message, signatures[i]));
+      }
+      assertTrue(Signatures.hasTable(pairs[i].id()), "key " + i);
+    }
+    PeerId first = pairs[0].id();
+    assertFalse(Signatures.hasTable(first), "the oldest table was dropped");
+    // Built at its 2nd verification, the next build waits for the 4th.
+    assertTrue(first.verify(message, signatures[0]));
+    assertFalse(Signatures.hasTable(first), "the 3rd verification does not rebuild");
+    assertTrue(first.verify(message, signatures[0]));
+    assertTrue(Signatures.hasTable(first), "the 4th does");
+    assertTrue(Signatures.hasTable(pairs[keys - 1].id()), "recent tables stay");
   }
 }

@@ -1,0 +1,141 @@
+package io.bittensor.benchmarks;
+
+import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.ForwardResult;
+import io.bittensor.core.Keypair;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Peer;
+import io.bittensor.core.Tensor;
+import io.bittensor.transport.BuiltinPeers;
+import io.bittensor.transport.HttpProtocol;
+import io.bittensor.transport.PeerClient;
+import io.bittensor.transport.PeerServer;
+import io.bittensor.transport.SignatureScope;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * What signing costs a call end to end, measured so that the machine's drift cancels: one server,
+ * one caller thread, and the same request sent unsigned and signed in alternating blocks of
+ * {@code --block} calls (the order within each pair of blocks alternating too), so that both
+ * sides see the same minutes of a noisy machine. The transport benchmark's rounds of several
+ * seconds each are too coarse for a difference of a tenth on this 2-core virtual machine.
+ *
+ * <p>Reports each side's median latency over all calls and the median over block pairs of the
+ * ratio of their block medians.
+ *
+ * <pre>
+ * mvn -B -q -Pbench -pl benchmarks -am package -DskipTests
+ * java -Xms4g -Xmx4g -XX:+AlwaysPreTouch -cp benchmarks/target/benchmarks.jar \
+ *      io.bittensor.benchmarks.SigningOverhead --payload 16x64x256 --seconds 60 --block 50
+ * </pre>
+ */
+public final class SigningOverhead {
+  private SigningOverhead() {}
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> opt = new LinkedHashMap<>();
+    for (int i = 0; i + 1 < args.length; i += 2) {
+      opt.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+    }
+    int[] shape = Arrays.stream(opt.getOrDefault("payload", "16x64x256").split("x"))
+        .mapToInt(Integer::parseInt).toArray();
+    double seconds = Double.parseDouble(opt.getOrDefault("seconds", "60"));
+    double warmup = Double.parseDouble(opt.getOrDefault("warmup", "10"));
+    int block = Integer.parseInt(opt.getOrDefault("block", "50"));
+    List<String> sides = List.of(opt.getOrDefault("sides", "unsigned,metadata").split(","));
+
+    Keypair key = Keypair.fromSeed(new byte[Keypair.SEED_LENGTH]);
+    Tensor x = TransportBenchmark.randomTensor(shape, new Random(42));
+    ForwardRequest request = new ForwardRequest(Modality.TENSOR, x);
+    Duration timeout = Duration.ofSeconds(60);
+    System.out.printf(Locale.ROOT, "# Signing overhead: %s %s, %d cores, payload %s, blocks of %d"
+            + " calls, %.0f s (after %.0f s warmup)%n", System.getProperty("java.vm.name"),
+        System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(),
+        Arrays.toString(shape), block, seconds, warmup);
+
+    try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.echo()).host("127.0.0.1").port(0)
+            .allowAnonymous(true).acceptMetadataOnlySignatures(true)
+            .maxPayloadBytes(256L << 20).modalities(Modality.TENSOR).start();
+        PeerClient unsigned = PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1).build();
+        PeerClient metadata = PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1)
+            .keypair(key).signatureScope(SignatureScope.METADATA_ONLY).build();
+        PeerClient whole = PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1)
+            .keypair(key).signatureScope(SignatureScope.WHOLE_REQUEST).build()) {
+      Map<String, Peer> peers = new LinkedHashMap<>();
+      for (String side : sides) {
+        PeerClient client = switch (side) {
+          case "unsigned" -> unsigned;
+          case "metadata" -> metadata;
+          case "whole" -> whole;
+          default -> throw new IllegalArgumentException("sides: unsigned, metadata, whole");
+        };
+        peers.put(side, client.connect(server.endpoint()));
+      }
+
+      Map<String, List<Long>> all = new LinkedHashMap<>();
+      List<double[]> blockMedians = new ArrayList<>();
+      long warmupEnd = System.nanoTime() + (long) (warmup * 1e9);
+      long end = warmupEnd + (long) (seconds * 1e9);
+      int pair = 0;
+      while (System.nanoTime() < end) {
+        boolean recording = System.nanoTime() >= warmupEnd;
+        List<String> order = new ArrayList<>(peers.keySet());
+        java.util.Collections.rotate(order, pair++);
+        double[] medians = new double[sides.size()];
+        for (String side : order) {
+          long[] times = new long[block];
+          Peer peer = peers.get(side);
+          for (int i = 0; i < block; i++) {
+            long t0 = System.nanoTime();
+            ForwardResult r = peer.forwardAndWait(request, timeout);
+            times[i] = System.nanoTime() - t0;
+            if (!r.isSuccess() || r.output().orElseThrow().byteSize() != x.byteSize()) {
+              throw new IllegalStateException(side + ": the peer answered " + r);
+            }
+          }
+          if (recording) {
+            List<Long> list = all.computeIfAbsent(side, k -> new ArrayList<>());
+            for (long t : times) {
+              list.add(t);
+            }
+            Arrays.sort(times);
+            medians[sides.indexOf(side)] = times[block / 2];
+          }
+        }
+        if (recording) {
+          blockMedians.add(medians);
+        }
+      }
+
+      double base = median(all.get(sides.get(0)));
+      for (String side : sides) {
+        double p50 = median(all.get(side));
+        System.out.printf(Locale.ROOT, "%-9s %7d calls  p50 %.3f ms  (%+.1f%% vs %s)%n", side,
+            all.get(side).size(), p50 / 1e6, 100 * (p50 / base - 1), sides.get(0));
+      }
+      for (int s = 1; s < sides.size(); s++) {
+        double[] ratios = new double[blockMedians.size()];
+        for (int b = 0; b < ratios.length; b++) {
+          ratios[b] = blockMedians.get(b)[s] / blockMedians.get(b)[0];
+        }
+        Arrays.sort(ratios);
+        System.out.printf(Locale.ROOT, "%s / %s, block pairs: median %.3f, quartiles %.3f-%.3f"
+                + " over %d pairs%n", sides.get(s), sides.get(0), ratios[ratios.length / 2],
+            ratios[ratios.length / 4], ratios[3 * ratios.length / 4], ratios.length);
+      }
+    }
+  }
+
+  private static double median(List<Long> values) {
+    long[] v = values.stream().mapToLong(Long::longValue).toArray();
+    Arrays.sort(v);
+    return v[v.length / 2];
+  }
+}
