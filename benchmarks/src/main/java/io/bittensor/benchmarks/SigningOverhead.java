@@ -24,11 +24,13 @@ import java.util.Random;
  * What signing costs a call end to end, measured so that the machine's drift cancels: one server,
  * one caller thread, and the same request sent unsigned and signed in alternating blocks of
  * {@code --block} calls (the order within each pair of blocks alternating too), so that both
- * sides see the same minutes of a noisy machine. The transport benchmark's rounds of several
- * seconds each are too coarse for a difference of a tenth on this 2-core virtual machine.
+ * sides see the same minutes of a noisy machine. Each side has {@code --connections} clients of
+ * its own, used in turn, because one connection can run a few percent faster than another for
+ * its whole life. The transport benchmark's rounds of several seconds each are too coarse for a
+ * difference of a tenth on this 2-core virtual machine.
  *
- * <p>Reports each side's median latency over all calls and the median over block pairs of the
- * ratio of their block medians.
+ * <p>Reports each side's median and mean latency over all calls, and the median over block
+ * pairs of the ratio of their block medians.
  *
  * <pre>
  * mvn -B -q -Pbench -pl benchmarks -am package -DskipTests
@@ -49,6 +51,7 @@ public final class SigningOverhead {
     double seconds = Double.parseDouble(opt.getOrDefault("seconds", "60"));
     double warmup = Double.parseDouble(opt.getOrDefault("warmup", "10"));
     int block = Integer.parseInt(opt.getOrDefault("block", "50"));
+    int connections = Integer.parseInt(opt.getOrDefault("connections", "4"));
     List<String> sides = List.of(opt.getOrDefault("sides", "unsigned,metadata").split(","));
 
     Keypair key = Keypair.fromSeed(new byte[Keypair.SEED_LENGTH]);
@@ -56,27 +59,32 @@ public final class SigningOverhead {
     ForwardRequest request = new ForwardRequest(Modality.TENSOR, x);
     Duration timeout = Duration.ofSeconds(60);
     System.out.printf(Locale.ROOT, "# Signing overhead: %s %s, %d cores, payload %s, blocks of %d"
-            + " calls, %.0f s (after %.0f s warmup)%n", System.getProperty("java.vm.name"),
+            + " calls, %d connections a side, %.0f s (after %.0f s warmup)%n", System.getProperty("java.vm.name"),
         System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(),
-        Arrays.toString(shape), block, seconds, warmup);
+        Arrays.toString(shape), block, connections, seconds, warmup);
 
+    List<PeerClient> clients = new ArrayList<>();
     try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.echo()).host("127.0.0.1").port(0)
-            .allowAnonymous(true).acceptMetadataOnlySignatures(true)
-            .maxPayloadBytes(256L << 20).modalities(Modality.TENSOR).start();
-        PeerClient unsigned = PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1).build();
-        PeerClient metadata = PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1)
-            .keypair(key).signatureScope(SignatureScope.METADATA_ONLY).build();
-        PeerClient whole = PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1)
-            .keypair(key).signatureScope(SignatureScope.WHOLE_REQUEST).build()) {
-      Map<String, Peer> peers = new LinkedHashMap<>();
+        .allowAnonymous(true).acceptMetadataOnlySignatures(true)
+        .maxPayloadBytes(256L << 20).modalities(Modality.TENSOR).start()) {
+      // Each side gets its own clients (so its own connections), used in turn block by block:
+      // one connection can be a few percent faster than another for its whole life here.
+      Map<String, Peer[]> peers = new LinkedHashMap<>();
       for (String side : sides) {
-        PeerClient client = switch (side) {
-          case "unsigned" -> unsigned;
-          case "metadata" -> metadata;
-          case "whole" -> whole;
-          default -> throw new IllegalArgumentException("sides: unsigned, metadata, whole");
-        };
-        peers.put(side, client.connect(server.endpoint()));
+        Peer[] own = new Peer[connections];
+        for (int c = 0; c < connections; c++) {
+          PeerClient.Builder b = PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1);
+          switch (side) {
+            case "unsigned" -> { }
+            case "metadata" -> b.keypair(key).signatureScope(SignatureScope.METADATA_ONLY);
+            case "whole" -> b.keypair(key).signatureScope(SignatureScope.WHOLE_REQUEST);
+            default -> throw new IllegalArgumentException("sides: unsigned, metadata, whole");
+          }
+          PeerClient client = b.build();
+          clients.add(client);
+          own[c] = client.connect(server.endpoint());
+        }
+        peers.put(side, own);
       }
 
       Map<String, List<Long>> all = new LinkedHashMap<>();
@@ -87,11 +95,11 @@ public final class SigningOverhead {
       while (System.nanoTime() < end) {
         boolean recording = System.nanoTime() >= warmupEnd;
         List<String> order = new ArrayList<>(peers.keySet());
-        java.util.Collections.rotate(order, pair++);
+        java.util.Collections.rotate(order, pair);
         double[] medians = new double[sides.size()];
         for (String side : order) {
           long[] times = new long[block];
-          Peer peer = peers.get(side);
+          Peer peer = peers.get(side)[pair % connections];
           for (int i = 0; i < block; i++) {
             long t0 = System.nanoTime();
             ForwardResult r = peer.forwardAndWait(request, timeout);
@@ -112,13 +120,17 @@ public final class SigningOverhead {
         if (recording) {
           blockMedians.add(medians);
         }
+        pair++;
       }
 
       double base = median(all.get(sides.get(0)));
+      double baseMean = mean(all.get(sides.get(0)));
       for (String side : sides) {
         double p50 = median(all.get(side));
-        System.out.printf(Locale.ROOT, "%-9s %7d calls  p50 %.3f ms  (%+.1f%% vs %s)%n", side,
-            all.get(side).size(), p50 / 1e6, 100 * (p50 / base - 1), sides.get(0));
+        double mean = mean(all.get(side));
+        System.out.printf(Locale.ROOT, "%-9s %7d calls  p50 %.3f ms (%+.1f%%)  mean %.3f ms"
+                + " (%+.1f%%)  vs %s%n", side, all.get(side).size(), p50 / 1e6,
+            100 * (p50 / base - 1), mean / 1e6, 100 * (mean / baseMean - 1), sides.get(0));
       }
       for (int s = 1; s < sides.size(); s++) {
         double[] ratios = new double[blockMedians.size()];
@@ -130,7 +142,13 @@ public final class SigningOverhead {
                 + " over %d pairs%n", sides.get(s), sides.get(0), ratios[ratios.length / 2],
             ratios[ratios.length / 4], ratios[3 * ratios.length / 4], ratios.length);
       }
+    } finally {
+      clients.forEach(PeerClient::close);
     }
+  }
+
+  private static double mean(List<Long> values) {
+    return values.stream().mapToLong(Long::longValue).average().orElseThrow();
   }
 
   private static double median(List<Long> values) {

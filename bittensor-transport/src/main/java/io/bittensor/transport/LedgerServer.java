@@ -162,7 +162,8 @@ public final class LedgerServer implements AutoCloseable {
     }
 
     /**
-     * The most request nonces remembered at once. Default 1,000,000.
+     * The most request nonces remembered at once; while that many are remembered, signed requests
+     * are refused with BACKOFF rather than any nonce forgotten early. Default 1,000,000.
      *
      * @throws IllegalArgumentException if below 1
      */

@@ -292,8 +292,9 @@ public final class PeerServer implements AutoCloseable {
     }
 
     /**
-     * The most nonces remembered at once; a flood beyond it may push out nonces before their
-     * window ends. Default 1,000,000 (about 100 MB).
+     * The most nonces remembered at once (each for twice the stale window); while that many are
+     * remembered, signed requests are refused with BACKOFF rather than any nonce forgotten early.
+     * Default 1,000,000 (about 100 MB).
      *
      * @throws IllegalArgumentException if below 1
      */

@@ -32,8 +32,10 @@ import org.bouncycastle.math.ec.rfc7748.X25519Field;
  */
 public final class Ed25519Tables {
   private static final int N = X25519Field.SIZE;
-  private static final int ROWS = 32;
+  static final int ROWS = 32;
   private static final int COLUMNS = 8;
+  /** Digits between two rows: row q holds the multiples of 16^(SPACING q). */
+  static final int SPACING = 64 / ROWS;
   private static final int ENTRY = 3 * N;
 
   /** The group order L = 2^252 + 27742317777372353535851937790883648493. */
@@ -142,16 +144,16 @@ public final class Ed25519Tables {
     Accum r = new Accum();
     Precomp p = new Precomp();
     int[] temp = X25519Field.create();
-    for (int i = 1; i < 64; i += 2) {
-      addEntry(BASE, i >> 1, sDigits[i], r, p, temp);
-      addEntry(key, i >> 1, negKDigits[i], r, p, temp);
-    }
-    for (int i = 0; i < 4; i++) {
-      dbl(r);
-    }
-    for (int i = 0; i < 64; i += 2) {
-      addEntry(BASE, i >> 1, sDigits[i], r, p, temp);
-      addEntry(key, i >> 1, negKDigits[i], r, p, temp);
+    for (int offset = SPACING - 1; offset >= 0; offset--) {
+      if (offset < SPACING - 1) {
+        for (int i = 0; i < 4; i++) {
+          dbl(r);
+        }
+      }
+      for (int row = 0; row < ROWS; row++) {
+        addEntry(BASE, row, sDigits[row * SPACING + offset], r, p, temp);
+        addEntry(key, row, negKDigits[row * SPACING + offset], r, p, temp);
+      }
     }
 
     int[] zInverse = X25519Field.create();
@@ -317,7 +319,7 @@ public final class Ed25519Tables {
         add(once, acc, temp);
         points[row * COLUMNS + m - 1] = acc.copy();
       }
-      for (int i = 0; i < 5; i++) { // 8 * 32 = 256
+      for (int i = 3; i < 4 * SPACING; i++) { // from 8 = 2^3 times the row's base to 16^SPACING
         dbl(acc);
       }
       base = acc;

@@ -37,14 +37,15 @@ class Ed25519TablesTest {
     Ed25519Tables.Table table = Ed25519Tables.Table.of(encoded);
     assertNotNull(table);
     Point base = EdwardsReference.decode(encoded);
-    for (int row = 0; row < 32; row++) {
+    BigInteger rowStep = BigInteger.valueOf(16).pow(Ed25519Tables.SPACING);
+    for (int row = 0; row < Ed25519Tables.ROWS; row++) {
       Point multiple = EdwardsReference.NEUTRAL;
       for (int m = 1; m <= 8; m++) {
         multiple = EdwardsReference.add(multiple, base);
         assertArrayEquals(EdwardsReference.encode(multiple), table.encodedEntry(row, m),
             "row " + row + ", multiple " + m);
       }
-      base = EdwardsReference.multiply(BigInteger.valueOf(256), base);
+      base = EdwardsReference.multiply(rowStep, base);
     }
   }
 

@@ -16,7 +16,12 @@ import java.util.function.Supplier;
  * that only requests with a valid signature can fill the replay cache.
  *
  * <p>Thread-safe. The replay cache is a Caffeine cache keyed by (public key, nonce) whose entries
- * expire after twice the window: by then a replay is refused as stale anyway.
+ * expire after twice the window: by then a replay is refused as stale anyway. It has no size
+ * bound of its own: a size-bounded Caffeine cache evicts by frequency, and every nonce is seen
+ * once, so it could forget a nonce long before its window ends and let its replay through. When
+ * it holds {@code maxRemembered} nonces, signed requests are refused with BACKOFF until older ones
+ * expire instead: a flood costs service, never replay protection. Without the bound's policy
+ * (frequency sketch, queues, hill climbing) an insert is also several times cheaper.
  */
 public final class Authenticator {
   /** Nonces shorter than this are refused: 16 random bytes do not collide by chance. */
@@ -29,13 +34,14 @@ public final class Authenticator {
   private final long windowMillis;
   private final boolean allowAnonymous;
   private final boolean acceptMetadataOnly;
+  private final long maxRemembered;
   private final Cache<ByteString, Boolean> seen;
 
   /**
    * @param clock the server's clock
    * @param window how far a request's timestamp may lie from the server's clock, either way
    * @param allowAnonymous whether unsigned requests are served
-   * @param maxRemembered the most nonces remembered; past it the oldest are dropped early
+   * @param maxRemembered the most nonces remembered; past it, signed requests get BACKOFF
    * @param acceptMetadataOnly whether signatures that leave the tensors' bytes out are accepted
    */
   public Authenticator(Clock clock, Duration window, boolean allowAnonymous, long maxRemembered,
@@ -44,12 +50,47 @@ public final class Authenticator {
     this.windowMillis = window.toMillis();
     this.allowAnonymous = allowAnonymous;
     this.acceptMetadataOnly = acceptMetadataOnly;
+    this.maxRemembered = maxRemembered;
     this.seen = Caffeine.newBuilder()
         .expireAfterWrite(window.multipliedBy(2))
-        .maximumSize(maxRemembered)
         .executor(Runnable::run) // maintenance on the calling thread: no background threads
         .ticker(() -> clock.millis() * 1_000_000L)
         .build();
+  }
+
+  /**
+   * A signature checked ahead of the rest of its request: the caller block and digest it was
+   * checked with, and the answer.
+   */
+  public record Verified(Caller caller, byte[] digest, boolean valid) {
+    boolean covers(Caller c, byte[] d) {
+      return caller.equals(c) && java.util.Arrays.equals(digest, d);
+    }
+  }
+
+  /**
+   * Checks a METADATA_ONLY signature before the request's tensors have arrived, with no other
+   * effect (the window and the nonce are checked by {@link #authenticate} as always). Null when
+   * there is nothing to check ahead: an anonymous or malformed caller block, another scope, or a
+   * scope this server refuses.
+   */
+  public Verified verifyAhead(Caller caller, byte[] digest) {
+    if (!checksAhead(caller)) {
+      return null;
+    }
+    PeerId id = PeerId.fromBytes(caller.getPublicKey().toByteArray());
+    return new Verified(caller, digest, id.verify(digest, caller.getSignature().toByteArray()));
+  }
+
+  /** Whether {@link #verifyAhead} would check this caller block's signature. */
+  public boolean checksAhead(Caller caller) {
+    return caller.getPublicKey().size() == PeerId.LENGTH
+        && caller.getScopeValue() == SignatureScope.METADATA_ONLY_VALUE && acceptMetadataOnly;
+  }
+
+  /** Authenticates a request; see {@link #authenticate(Caller, Supplier, Verified)}. */
+  public PeerId authenticate(Caller caller, Supplier<byte[]> digest) {
+    return authenticate(caller, digest, null);
   }
 
   /**
@@ -57,11 +98,14 @@ public final class Authenticator {
    *
    * @param caller the request's caller block (the default instance when absent)
    * @param digest computes the canonical digest; called only when a signature is to be checked
+   * @param ahead the signature checked ahead ({@link #verifyAhead}), or null; its answer is used
+   *     only when its caller block and digest are exactly this request's
    * @return the caller's identity, or null for an anonymous caller that is allowed
    * @throws Rejected with UNAUTHENTICATED (also for a METADATA_ONLY signature this server does
-   *     not accept), BAD_REQUEST, BAD_SIGNATURE, STALE or REPLAYED
+   *     not accept), BAD_REQUEST, BAD_SIGNATURE, STALE, REPLAYED, or BACKOFF when the replay
+   *     cache is full
    */
-  public PeerId authenticate(Caller caller, Supplier<byte[]> digest) {
+  public PeerId authenticate(Caller caller, Supplier<byte[]> digest, Verified ahead) {
     ByteString key = caller.getPublicKey();
     if (key.isEmpty()) {
       if (allowAnonymous) {
@@ -87,11 +131,24 @@ public final class Authenticator {
               + "; the window is " + windowMillis + " ms");
     }
     PeerId id = PeerId.fromBytes(key.toByteArray());
-    if (!id.verify(digest.get(), caller.getSignature().toByteArray())) {
+    byte[] signed = digest.get();
+    boolean valid = ahead != null && ahead.covers(caller, signed)
+        ? ahead.valid()
+        : id.verify(signed, caller.getSignature().toByteArray());
+    if (!valid) {
       throw new Rejected(Status.BAD_SIGNATURE, "caller.signature",
           "the signature does not verify against caller.public_key " + id.toHex());
     }
     ByteString nonceKey = key.concat(caller.getNonce());
+    if (seen.estimatedSize() >= maxRemembered && seen.getIfPresent(nonceKey) == null) {
+      seen.cleanUp(); // drop what has expired before refusing
+      if (seen.estimatedSize() >= maxRemembered) {
+        throw new Rejected(Status.BACKOFF, "caller.nonce",
+            "this peer already remembers " + maxRemembered + " nonces from the last "
+                + 2 * windowMillis + " ms and refuses new signed requests until older ones"
+                + " expire");
+      }
+    }
     if (seen.asMap().putIfAbsent(nonceKey, Boolean.TRUE) != null) {
       throw new Rejected(Status.REPLAYED, "caller.nonce",
           "this nonce was already used by " + id.toHex());

@@ -127,18 +127,37 @@ public final class CanonicalDigest {
     return md;
   }
 
+  /**
+   * The METADATA_ONLY digest of a forward request from its fields, the input tensor given by its
+   * dtype, shape and data length: the same bytes as {@link #of(ForwardRequest)} for a request
+   * with those fields whose caller names that scope.
+   */
+  static byte[] forwardMetadata(int version, int modality, int timeoutMs, Caller caller,
+      int dtype, int[] shape, long dataLength) {
+    MessageDigest md = start(FORWARD_METADATA, version, modality, timeoutMs, caller);
+    tensorHeader(md, dtype, shape, dataLength);
+    return md.digest();
+  }
+
   private static void tensor(MessageDigest md, Tensor t, boolean withData) {
-    int rank = t.getShapeCount();
-    ByteBuffer head = ByteBuffer.allocate(8 + 4 * rank + 8).order(ByteOrder.LITTLE_ENDIAN);
-    head.putInt(t.getDtypeValue()).putInt(rank);
-    for (int i = 0; i < rank; i++) {
-      head.putInt(t.getShape(i));
+    int[] shape = new int[t.getShapeCount()];
+    for (int i = 0; i < shape.length; i++) {
+      shape[i] = t.getShape(i);
     }
-    head.putLong(t.getData().size());
-    md.update(head.flip());
+    tensorHeader(md, t.getDtypeValue(), shape, t.getData().size());
     if (withData) {
       update(md, t.getData());
     }
+  }
+
+  private static void tensorHeader(MessageDigest md, int dtype, int[] shape, long dataLength) {
+    ByteBuffer head = ByteBuffer.allocate(8 + 4 * shape.length + 8).order(ByteOrder.LITTLE_ENDIAN);
+    head.putInt(dtype).putInt(shape.length);
+    for (int dim : shape) {
+      head.putInt(dim);
+    }
+    head.putLong(dataLength);
+    md.update(head.flip());
   }
 
   private static void update(MessageDigest md, ByteString bytes) {

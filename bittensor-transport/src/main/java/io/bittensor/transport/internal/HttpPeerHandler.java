@@ -33,6 +33,16 @@ public final class HttpPeerHandler extends Handler.Abstract {
   public static final String PROTOBUF = "application/x-protobuf";
   /** The header naming the caller before the body is read. */
   public static final String CALLER_HEADER = "Bittensor-Caller";
+
+  /**
+   * Forward bodies at least this long have their metadata-only signature checked from their
+   * first bytes ({@link ForwardPrefix}), while the rest is still arriving; a smaller body comes in
+   * one or two reads, with nothing to overlap.
+   */
+  static final long AHEAD_MIN_BODY = 64 * 1024;
+
+  /** How much of the body is read before the check ahead: the prefix takes about 200 bytes. */
+  static final int AHEAD_PREFIX_BYTES = 1024;
   /** The header mirroring the response's status code. */
   public static final String STATUS_HEADER = "Bittensor-Status";
 
@@ -104,6 +114,9 @@ public final class HttpPeerHandler extends Handler.Abstract {
     /** The thread inside handle() while admission runs; null after. */
     private volatile Thread handleThread;
     private ByteBuffer body;
+    private boolean aheadTried;
+    /** The signature's check from the body's first bytes, or null. */
+    private Authenticator.Verified ahead;
 
     Exchange(Request request, org.eclipse.jetty.server.Response response, Callback callback,
         boolean forward, PeerId hint, long length) {
@@ -152,6 +165,11 @@ public final class HttpPeerHandler extends Handler.Abstract {
           }
           body.put(b);
           chunk.release();
+          if (!aheadTried && !chunk.isLast() && forward && length >= AHEAD_MIN_BODY
+              && body.position() >= AHEAD_PREFIX_BYTES) {
+            aheadTried = true;
+            checkAhead();
+          }
           if (chunk.isLast()) {
             body.flip();
             decodeAndServe();
@@ -160,6 +178,19 @@ public final class HttpPeerHandler extends Handler.Abstract {
         }
       } catch (RuntimeException e) {
         finish(Responses.internal(e));
+      }
+    }
+
+    /**
+     * Checks the signature from the first bytes of the body, so that the client goes on writing
+     * the tensor meanwhile. (Handing the check to another thread measured no better: on two cores
+     * both are already busy, one writing the body and one reading it.)
+     */
+    private void checkAhead() {
+      ForwardPrefix prefix =
+          ForwardPrefix.read(body.array(), body.arrayOffset(), body.position());
+      if (prefix != null && serving.core().checksAhead(prefix)) {
+        ahead = serving.core().verifyAhead(prefix);
       }
     }
 
@@ -183,7 +214,7 @@ public final class HttpPeerHandler extends Handler.Abstract {
         CodedInputStream in = WireTensors.aliasingInput(
             body.array(), body.arrayOffset() + body.position(), body.remaining());
         answer = forward
-            ? serving.core().forward(ForwardRequest.parser().parseFrom(in), hint)
+            ? serving.core().forward(ForwardRequest.parser().parseFrom(in), hint, ahead)
             : serving.core().backward(BackwardRequest.parser().parseFrom(in), hint);
       } catch (InvalidProtocolBufferException e) {
         answer = CompletableFuture.completedFuture(Responses.undecodable(e));

@@ -304,7 +304,11 @@ public final class OkHttpPeer extends TimedPeer {
       // the sink. A fixed 64 KiB buffer, zeroed per call, cost a third of a small call's CPU.
       int buffer = Math.max(1, Math.min(msg.getSerializedSize(), WRITE_BUFFER_BYTES));
       CodedOutputStream out = CodedOutputStream.newInstance(sink.outputStream(), buffer);
-      msg.writeTo(out);
+      if (msg instanceof io.bittensor.transport.internal.wire.ForwardRequest forward) {
+        ForwardPrefix.write(forward, out); // the tensor last: the server can check the caller early
+      } else {
+        msg.writeTo(out);
+      }
       out.flush();
     }
   }

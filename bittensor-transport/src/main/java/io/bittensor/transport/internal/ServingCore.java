@@ -37,6 +37,8 @@ public final class ServingCore {
   private final Set<Modality> modalities;
   private final TensorStandard standard;
   private final Authenticator authenticator;
+  private final java.util.concurrent.atomic.LongAdder checkedAhead =
+      new java.util.concurrent.atomic.LongAdder();
   private final long defaultTimeoutMs;
   private final long maxTimeoutMs;
 
@@ -66,9 +68,21 @@ public final class ServingCore {
    */
   public CompletableFuture<Response> forward(
       io.bittensor.transport.internal.wire.ForwardRequest msg, PeerId hint) {
+    return forward(msg, hint, null);
+  }
+
+  /**
+   * Serves a forward request whose signature may have been checked ahead ({@link
+   * #verifyAhead}).
+   *
+   * @param ahead that check, or null
+   */
+  public CompletableFuture<Response> forward(
+      io.bittensor.transport.internal.wire.ForwardRequest msg, PeerId hint,
+      Authenticator.Verified ahead) {
     try {
       Modality modality = admit(msg.getVersion(), msg.getCaller(), hint,
-          () -> CanonicalDigest.of(msg), msg.getModalityValue());
+          () -> CanonicalDigest.of(msg), msg.getModalityValue(), ahead);
       if (!msg.hasInput()) {
         throw new Rejected(Status.BAD_REQUEST, "input", "the request has no input tensor");
       }
@@ -118,18 +132,53 @@ public final class ServingCore {
     }
   }
 
+  /**
+   * Checks the signature of a forward request from the first bytes of its body ({@link
+   * ForwardPrefix}), while the rest is still arriving: null when there is nothing to check ahead.
+   * The answer is used only if the whole request turns out to carry that caller block and that
+   * digest. Never throws.
+   */
+  public Authenticator.Verified verifyAhead(ForwardPrefix prefix) {
+    try {
+      Authenticator.Verified v =
+          authenticator.verifyAhead(prefix.caller(), prefix.metadataDigest());
+      if (v != null) {
+        checkedAhead.increment();
+      }
+      return v;
+    } catch (RuntimeException e) {
+      return null; // the request gets its full check, and its error, later
+    }
+  }
+
+  /** Whether {@link #verifyAhead} would check the signature of a request with this prefix. */
+  public boolean checksAhead(ForwardPrefix prefix) {
+    return authenticator.checksAhead(prefix.caller());
+  }
+
+  /** How many signatures {@link #verifyAhead} has checked: for tests. */
+  long checkedAhead() {
+    return checkedAhead.sum();
+  }
+
   /** Checks version, caller and modality, in that order; returns the modality. */
   private Modality admit(int version, io.bittensor.transport.internal.wire.Caller caller,
       PeerId hint, java.util.function.Supplier<byte[]> digest, int modality) {
+    return admit(version, caller, hint, digest, modality, null);
+  }
+
+  private Modality admit(int version, io.bittensor.transport.internal.wire.Caller caller,
+      PeerId hint, java.util.function.Supplier<byte[]> digest, int modality,
+      Authenticator.Verified ahead) {
     checkVersion(version);
-    authenticateAndMatch(caller, hint, digest);
+    authenticateAndMatch(caller, hint, digest, ahead);
     return modality(modality);
   }
 
   private void authenticateAndMatch(
       io.bittensor.transport.internal.wire.Caller caller, PeerId hint,
-      java.util.function.Supplier<byte[]> digest) {
-    PeerId id = authenticator.authenticate(caller, digest);
+      java.util.function.Supplier<byte[]> digest, Authenticator.Verified ahead) {
+    PeerId id = authenticator.authenticate(caller, digest, ahead);
     if (hint != null && !hint.equals(id)) {
       throw new Rejected(Status.BAD_SIGNATURE, "Bittensor-Caller",
           "the Bittensor-Caller header names " + hint.toHex() + " but the request is "
