@@ -33,6 +33,7 @@ import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.RequestBody;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
@@ -172,8 +173,9 @@ class CheckAheadTest {
         new Admission(8, 8, Duration.ofSeconds(5).toNanos(), System::nanoTime), null,
         64L << 20, 100);
     jetty = JettyServers.create("check-ahead-test", 8);
-    ServerConnector connector =
-        new ServerConnector(jetty, 1, 1, new HttpConnectionFactory(JettyServers.http()));
+    ServerConnector connector = new ServerConnector(jetty, 1, 1,
+        new HttpConnectionFactory(JettyServers.http()),
+        new HTTP2CServerConnectionFactory(JettyServers.http()));
     connector.setHost("127.0.0.1");
     connector.setPort(0);
     jetty.addConnector(connector);
@@ -193,11 +195,12 @@ class CheckAheadTest {
         Duration.ofSeconds(10));
   }
 
-  @Test
-  void aLargeSignedForwardIsCheckedAheadOverHttpAndASmallOneAfter() {
-    try (PeerClient meta = PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1).keypair(KEY)
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(HttpProtocol.class)
+  void aLargeSignedForwardIsCheckedAheadOverHttpAndASmallOneAfter(HttpProtocol protocol) {
+    try (PeerClient meta = PeerClient.newBuilder().protocol(protocol).keypair(KEY)
             .signatureScope(SignatureScope.METADATA_ONLY).build();
-        PeerClient whole = PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1).keypair(KEY)
+        PeerClient whole = PeerClient.newBuilder().protocol(protocol).keypair(KEY)
             .build()) {
       assertTrue(call(meta, new int[] {4, 64, 256}).isSuccess()); // 256 KiB
       assertEquals(1, core.checkedAhead());
