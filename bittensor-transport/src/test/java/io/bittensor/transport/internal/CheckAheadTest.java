@@ -239,4 +239,48 @@ class CheckAheadTest {
     }
     assertEquals(1, core.checkedAhead(), "the prefix was checked, and said valid");
   }
+  /**
+   * Large signed bodies with one byte changed among their first 400 (the prefix the server checks
+   * ahead, and the start of the tensor's data): each gets an answer, and one that succeeds is a
+   * request whose signed metadata did not change, as the metadata-only scope leaves the tensor's
+   * bytes out.
+   */
+  @Test
+  void changedPrefixesAreAnsweredAndOnlyUnsignedBytesMayChange() throws Exception {
+    ClientCore caller = new ClientCore(KEY, Clock.systemUTC(), TensorStandard.anyOutputDim(),
+        io.bittensor.transport.internal.wire.SignatureScope.METADATA_ONLY);
+    ForwardRequest request = new ForwardRequest(Modality.TENSOR,
+        Tensor.ofFloats(new float[4 * 64 * 256], 4, 64, 256));
+    SplittableRandom r = new SplittableRandom(17);
+    OkHttpClient http = new OkHttpClient();
+    int succeeded = 0;
+    try {
+      for (int n = 0; n < 60; n++) {
+        var m = caller.message(request, 5_000);
+        byte[] body = prefixOrdered(m);
+        int at = r.nextInt(400);
+        body[at] ^= (byte) (1 + r.nextInt(255));
+        try (okhttp3.Response resp = http.newCall(new Request.Builder()
+            .url(endpoint.resolve("/v1/forward").toString())
+            .post(RequestBody.create(body, MediaType.get("application/x-protobuf")))
+            .build()).execute()) {
+          Response answer = Response.parseFrom(resp.body().bytes());
+          if (answer.getStatus() == Status.SUCCESS.code()) {
+            succeeded++;
+            var served = io.bittensor.transport.internal.wire.ForwardRequest.parseFrom(body);
+            assertArrayEquals(CanonicalDigest.of(m), CanonicalDigest.of(served),
+                "byte " + at + " changed signed metadata, and the server took it");
+          }
+        }
+      }
+    } finally {
+      http.dispatcher().executorService().shutdown();
+      http.connectionPool().evictAll();
+    }
+    assertTrue(succeeded < 60, "some changes must be refused");
+    try (PeerClient meta = PeerClient.newBuilder().keypair(KEY)
+        .signatureScope(SignatureScope.METADATA_ONLY).build()) {
+      assertTrue(call(meta, new int[] {4, 64, 256}).isSuccess(), "the server still serves");
+    }
+  }
 }
