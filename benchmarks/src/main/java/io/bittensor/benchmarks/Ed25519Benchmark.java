@@ -2,6 +2,7 @@ package io.bittensor.benchmarks;
 
 import io.bittensor.core.Keypair;
 import io.bittensor.core.PeerId;
+import io.bittensor.core.internal.Ed25519Tables;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PublicKey;
@@ -91,6 +92,12 @@ public class Ed25519Benchmark {
   @Benchmark
   public boolean verifyBouncyCastle() {
     return Ed25519.verify(ourSignature, 0, ourPoint, message, 0, message.length);
+  }
+
+  /** What a key's first verification after its table is due costs on top: building the table. */
+  @Benchmark
+  public Object buildKeyTable() {
+    return Ed25519Tables.Table.of(ourId.toBytes());
   }
 
   @Benchmark

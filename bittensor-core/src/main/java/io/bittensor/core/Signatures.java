@@ -38,7 +38,10 @@ final class Signatures {
   /** A key's table is built at its second verification: a key seen once costs nothing more. */
   static final int TABLE_AFTER = 2;
 
-  /** At most this many tables (30 KiB each) are kept, the least recently used dropped first. */
+  /**
+   * At most this many tables (49 KiB each, 12.5 MiB in all) are kept, the least recently used
+   * dropped first.
+   */
   static final int MAX_TABLES = 256;
 
   /** Tables of the keys that sign most, in access order; guarded by itself. */

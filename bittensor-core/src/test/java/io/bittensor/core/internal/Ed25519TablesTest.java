@@ -37,10 +37,10 @@ class Ed25519TablesTest {
     Ed25519Tables.Table table = Ed25519Tables.Table.of(encoded);
     assertNotNull(table);
     Point base = EdwardsReference.decode(encoded);
-    BigInteger rowStep = BigInteger.valueOf(16).pow(Ed25519Tables.SPACING);
+    BigInteger rowStep = BigInteger.TWO.pow(Ed25519Tables.RADIX_BITS * Ed25519Tables.SPACING);
     for (int row = 0; row < Ed25519Tables.ROWS; row++) {
       Point multiple = EdwardsReference.NEUTRAL;
-      for (int m = 1; m <= 8; m++) {
+      for (int m = 1; m <= Ed25519Tables.COLUMNS; m++) {
         multiple = EdwardsReference.add(multiple, base);
         assertArrayEquals(EdwardsReference.encode(multiple), table.encodedEntry(row, m),
             "row " + row + ", multiple " + m);
@@ -78,17 +78,18 @@ class Ed25519TablesTest {
 
   @ParameterizedTest
   @MethodSource("seeds")
-  void signedRadix16DigitsAddUpToTheScalar(long seed) {
+  void signedDigitsAddUpToTheScalar(long seed) {
     SplittableRandom r = new SplittableRandom(seed);
     BigInteger scalar = new BigInteger(253, new java.util.Random(r.nextLong()));
     if (seed % 3 == 0) {
       scalar = Ed25519Tables.ORDER.subtract(BigInteger.ONE); // the largest digit strings
     }
-    int[] digits = Ed25519Tables.radix16(Ed25519Tables.littleEndian(scalar));
+    int[] digits = Ed25519Tables.signedDigits(Ed25519Tables.littleEndian(scalar));
+    int half = 1 << (Ed25519Tables.RADIX_BITS - 1);
     BigInteger sum = BigInteger.ZERO;
-    for (int i = 63; i >= 0; i--) {
-      assertTrue(digits[i] >= -8 && digits[i] <= 8, "seed " + seed + ": digit " + digits[i]);
-      sum = sum.shiftLeft(4).add(BigInteger.valueOf(digits[i]));
+    for (int i = digits.length - 1; i >= 0; i--) {
+      assertTrue(digits[i] >= -half && digits[i] <= half, "seed " + seed + ": digit " + digits[i]);
+      sum = sum.shiftLeft(Ed25519Tables.RADIX_BITS).add(BigInteger.valueOf(digits[i]));
     }
     assertEquals(scalar, sum, "seed " + seed);
   }

@@ -5,7 +5,6 @@ import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.WireFormat;
 import io.bittensor.transport.internal.wire.Caller;
 import io.bittensor.transport.internal.wire.ForwardRequest;
-import io.bittensor.transport.internal.wire.Tensor;
 import java.io.IOException;
 import java.util.Arrays;
 
@@ -126,8 +125,7 @@ public record ForwardPrefix(int version, Caller caller, int modality, int timeou
       out.writeUInt32(ForwardRequest.TIMEOUT_MS_FIELD_NUMBER, m.getTimeoutMs());
     }
     if (m.hasInput()) {
-      Tensor input = m.getInput();
-      out.writeMessage(ForwardRequest.INPUT_FIELD_NUMBER, input); // dtype, shape, data
+      out.writeMessage(ForwardRequest.INPUT_FIELD_NUMBER, m.getInput()); // dtype, shape, data
     }
   }
 }
