@@ -306,7 +306,7 @@ public final class Ed25519Tables {
     return r;
   }
 
-  /** The 256 multiples of (x, y), normalized to affine with one shared inversion. */
+  /** The ROWS x COLUMNS multiples of (x, y), normalized to affine with one shared inversion. */
   private static int[] multiples(int[] x, int[] y) {
     Accum[] points = new Accum[ROWS * COLUMNS];
     Accum base = new Accum();
