@@ -33,6 +33,8 @@ public final class HttpPeerHandler extends Handler.Abstract {
   public static final String PROTOBUF = "application/x-protobuf";
   /** The header naming the caller before the body is read. */
   public static final String CALLER_HEADER = "Bittensor-Caller";
+  /** The header mirroring the response's status code. */
+  public static final String STATUS_HEADER = "Bittensor-Status";
 
   /**
    * Forward bodies at least this long have their metadata-only signature checked from their
@@ -43,8 +45,6 @@ public final class HttpPeerHandler extends Handler.Abstract {
 
   /** How much of the body is read before the check ahead: the prefix takes about 200 bytes. */
   static final int AHEAD_PREFIX_BYTES = 1024;
-  /** The header mirroring the response's status code. */
-  public static final String STATUS_HEADER = "Bittensor-Status";
 
   private static final int INITIAL_UNKNOWN_LENGTH = 64 * 1024;
 
