@@ -42,10 +42,7 @@ public final class SigningOverhead {
   private SigningOverhead() {}
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> opt = new LinkedHashMap<>();
-    for (int i = 0; i + 1 < args.length; i += 2) {
-      opt.put(args[i].replaceFirst("^--", ""), args[i + 1]);
-    }
+    Map<String, String> opt = TransportBenchmark.options(args);
     int[] shape = Arrays.stream(opt.getOrDefault("payload", "16x64x256").split("x"))
         .mapToInt(Integer::parseInt).toArray();
     double seconds = Double.parseDouble(opt.getOrDefault("seconds", "60"));

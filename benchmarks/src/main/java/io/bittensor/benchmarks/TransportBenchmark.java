@@ -454,7 +454,8 @@ public final class TransportBenchmark {
     return t + " " + Arrays.toString(shape) + " " + c;
   }
 
-  private static Map<String, String> options(String[] args) {
+  /** {@code --name value} pairs; shared with the other harnesses. */
+  static Map<String, String> options(String[] args) {
     Map<String, String> m = new LinkedHashMap<>();
     for (int i = 0; i < args.length; i++) {
       if (!args[i].startsWith("--") || i + 1 >= args.length) {

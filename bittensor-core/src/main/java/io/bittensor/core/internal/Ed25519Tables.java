@@ -143,7 +143,7 @@ public final class Ed25519Tables {
     sha.update(key.encoded);
     sha.update(message);
     byte[] h = sha.digest();
-    BigInteger k = new BigInteger(1, reversed(h)).mod(ORDER);
+    BigInteger k = new BigInteger(1, org.bouncycastle.util.Arrays.reverse(h)).mod(ORDER);
     int[] sDigits = signedDigits(Arrays.copyOfRange(signature, 32, 64));
     int[] negKDigits = signedDigits(littleEndian(k.signum() == 0 ? k : ORDER.subtract(k)));
 
@@ -466,14 +466,6 @@ public final class Ed25519Tables {
     byte[] out = new byte[32];
     for (int i = 0; i < big.length && i < 32; i++) {
       out[i] = big[big.length - 1 - i];
-    }
-    return out;
-  }
-
-  private static byte[] reversed(byte[] bytes) {
-    byte[] out = new byte[bytes.length];
-    for (int i = 0; i < bytes.length; i++) {
-      out[i] = bytes[bytes.length - 1 - i];
     }
     return out;
   }

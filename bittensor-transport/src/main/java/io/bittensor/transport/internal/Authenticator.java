@@ -72,20 +72,16 @@ public final class Authenticator {
    * Checks a METADATA_ONLY signature before the request's tensors have arrived, with no other
    * effect (the window and the nonce are checked by {@link #authenticate} as always). Null when
    * there is nothing to check ahead: an anonymous or malformed caller block, another scope, or a
-   * scope this server refuses.
+   * scope this server refuses; {@code digest} is computed only when there is a check to make.
    */
-  public Verified verifyAhead(Caller caller, byte[] digest) {
-    if (!checksAhead(caller)) {
+  public Verified verifyAhead(Caller caller, Supplier<byte[]> digest) {
+    if (caller.getPublicKey().size() != PeerId.LENGTH
+        || caller.getScopeValue() != SignatureScope.METADATA_ONLY_VALUE || !acceptMetadataOnly) {
       return null;
     }
     PeerId id = PeerId.fromBytes(caller.getPublicKey().toByteArray());
-    return new Verified(caller, digest, id.verify(digest, caller.getSignature().toByteArray()));
-  }
-
-  /** Whether {@link #verifyAhead} would check this caller block's signature. */
-  public boolean checksAhead(Caller caller) {
-    return caller.getPublicKey().size() == PeerId.LENGTH
-        && caller.getScopeValue() == SignatureScope.METADATA_ONLY_VALUE && acceptMetadataOnly;
+    byte[] signed = digest.get();
+    return new Verified(caller, signed, id.verify(signed, caller.getSignature().toByteArray()));
   }
 
   /** Authenticates a request; see {@link #authenticate(Caller, Supplier, Verified)}. */

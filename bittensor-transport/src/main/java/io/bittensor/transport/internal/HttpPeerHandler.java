@@ -189,7 +189,7 @@ public final class HttpPeerHandler extends Handler.Abstract {
     private void checkAhead() {
       ForwardPrefix prefix =
           ForwardPrefix.read(body.array(), body.arrayOffset(), body.position());
-      if (prefix != null && serving.core().checksAhead(prefix)) {
+      if (prefix != null) {
         ahead = serving.core().verifyAhead(prefix);
       }
     }

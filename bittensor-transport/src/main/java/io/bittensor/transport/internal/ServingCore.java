@@ -141,7 +141,7 @@ public final class ServingCore {
   public Authenticator.Verified verifyAhead(ForwardPrefix prefix) {
     try {
       Authenticator.Verified v =
-          authenticator.verifyAhead(prefix.caller(), prefix.metadataDigest());
+          authenticator.verifyAhead(prefix.caller(), prefix::metadataDigest);
       if (v != null) {
         checkedAhead.increment();
       }
@@ -149,11 +149,6 @@ public final class ServingCore {
     } catch (RuntimeException e) {
       return null; // the request gets its full check, and its error, later
     }
-  }
-
-  /** Whether {@link #verifyAhead} would check the signature of a request with this prefix. */
-  public boolean checksAhead(ForwardPrefix prefix) {
-    return authenticator.checksAhead(prefix.caller());
   }
 
   /** How many signatures {@link #verifyAhead} has checked: for tests. */

@@ -144,7 +144,7 @@ class CheckAheadTest {
     byte[] digest = CanonicalDigest.of(m);
     Caller caller = m.getCaller();
 
-    var ahead = auth.verifyAhead(caller, digest);
+    var ahead = auth.verifyAhead(caller, () -> digest);
     assertTrue(ahead.valid());
     // A wrong early answer for exactly this request is used as it is: no second check.
     Rejected used = assertThrows(Rejected.class, () -> auth.authenticate(caller,
@@ -156,7 +156,7 @@ class CheckAheadTest {
     assertNotNull(auth.authenticate(caller, () -> digest,
         new Authenticator.Verified(caller, other, false)));
     // A whole-request signature is never checked ahead.
-    assertNull(auth.verifyAhead(caller.toBuilder().setScopeValue(0).build(), digest));
+    assertNull(auth.verifyAhead(caller.toBuilder().setScopeValue(0).build(), () -> digest));
   }
 
   private Server jetty;
