@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bittensor.core.BackwardRequest;
+import io.bittensor.core.BackwardResult;
+import io.bittensor.core.ForwardResult;
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
@@ -22,6 +24,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -139,6 +143,65 @@ class LearnerTest {
     } finally {
       servers.forEach(PeerServer::close);
     }
+  }
+
+  /**
+   * Peers 2 and 3 answer as peer 0 does, and peer 3 fails every other call. The join renormalises
+   * over the peers that answered, so only the failure loss tells the gate that peer 3 fails: with
+   * it the gate sends peer 0's kind of example to peers 0 and 2; without it all three share them.
+   */
+  @Test
+  void theFailureLossMovesExamplesAwayFromAPeerThatFails() {
+    double[] shareOfTheFailing = new double[2];
+    for (int side = 0; side < 2; side++) {
+      RoutingTask task = new RoutingTask(12, 1);
+      FnPeer copy = new FnPeer(RoutingTask.CLASSES, task.peers.get(0).fn);
+      AtomicInteger flakyRows = new AtomicInteger();
+      List<Peer> peers = new ArrayList<>(task.peers);
+      peers.add(2, copy);
+      peers.add(3, failingEveryOtherCall(new FnPeer(RoutingTask.CLASSES, task.peers.get(0).fn),
+          flakyRows));
+      Learner l = Learner.builder()
+          .gate(NoisyTopKGate.builder().peers(peers).k(2).contextDim(RoutingTask.IN)
+              .outputDim(RoutingTask.CLASSES).learningRate(0.01).failureWeight(side == 0 ? 0 : 1)
+              .seed(12).build())
+          .head(TrainableMlp.random(new int[] {4, 16, 4}, Mlp.Activation.RELU, 12))
+          .learningRate(0.01)
+          .timeout(Duration.ofSeconds(5))
+          .build();
+      train(l, task, 300, 13);
+      int before = task.peers.get(0).rowsReceived() + copy.rowsReceived();
+      int beforeFlaky = flakyRows.get();
+      train(l, task, 50, 14);
+      int reliable = task.peers.get(0).rowsReceived() + copy.rowsReceived() - before;
+      int flaky = flakyRows.get() - beforeFlaky;
+      shareOfTheFailing[side] = flaky / (double) (reliable + flaky);
+    }
+    assertTrue(shareOfTheFailing[1] < 0.15, "with the failure loss the failing peer gets under"
+        + " 15% of the three's examples: " + shareOfTheFailing[1]);
+    assertTrue(shareOfTheFailing[0] > 2 * shareOfTheFailing[1], "without it, more than twice"
+        + " that: " + shareOfTheFailing[0] + " against " + shareOfTheFailing[1]);
+  }
+
+  /**
+   * {@code peer}, answering TIMEOUT at once on every other call (the first one answered); {@code
+   * rows} counts the rows of every call.
+   */
+  private static Peer failingEveryOtherCall(FnPeer peer, AtomicInteger rows) {
+    AtomicInteger calls = new AtomicInteger();
+    return new Peer() {
+      @Override
+      public CompletableFuture<ForwardResult> forward(ForwardRequest request) {
+        rows.addAndGet(request.input().dim(0));
+        return calls.getAndIncrement() % 2 == 0 ? peer.forward(request)
+            : CompletableFuture.completedFuture(ForwardResult.failure(Status.TIMEOUT, "flaky"));
+      }
+
+      @Override
+      public CompletableFuture<BackwardResult> backward(BackwardRequest request) {
+        return peer.backward(request);
+      }
+    };
   }
 
   @Test

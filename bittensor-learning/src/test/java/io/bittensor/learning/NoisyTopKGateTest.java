@@ -178,8 +178,9 @@ class NoisyTopKGateTest {
   }
 
   /**
-   * The gate's parameter gradients, through the join, the importance loss and the load loss (with
-   * the noise draws held fixed by the seed), agree with central differences.
+   * The gate's parameter gradients, through the join, the importance loss, the load loss and the
+   * failure loss (with the noise draws held fixed by the seed), agree with central differences.
+   * Half the seeds have peer 3 fail, so the join renormalises and the failure loss takes part.
    */
   @ParameterizedTest
   @ValueSource(longs = {11, 12, 13, 14, 15, 16, 17, 18})
@@ -190,6 +191,8 @@ class NoisyTopKGateTest {
     int out = 3;
     int batch = 6;
     List<FnPeer> ps = peers(n, in, out);
+    boolean failing = seed % 4 >= 2;
+    ps.get(3).failWith = failing ? Status.UNAVAILABLE : null;
     Tensor x = TestPeers.batch(r, batch, in);
     float[] c = new float[batch * out];
     for (int i = 0; i < c.length; i++) {
@@ -204,6 +207,9 @@ class NoisyTopKGateTest {
     base.backward(g0, dG);
     assertTrue(base.balanceLoss() > 0, "the balancing losses take part");
     int[][] sel0 = g0.selected();
+    boolean askedFailing = Arrays.stream(sel0).anyMatch(sel -> sel[0] == 3 || sel[1] == 3);
+    assertEquals(failing && askedFailing, base.failureLoss() > 0,
+        "the failure loss counts the failing peer's routing, " + base.failureLoss());
     int checked = 0;
     for (int pi = 0; pi < values.size(); pi++) {
       float[] analytic = base.parameters().get(pi).gradients();
@@ -227,7 +233,7 @@ class NoisyTopKGateTest {
           for (int e = 0; e < c.length; e++) {
             dot += (double) joined[e] * c[e];
           }
-          losses[side] = dot + probe.balanceLoss();
+          losses[side] = dot + probe.balanceLoss() + probe.failureLoss();
         }
         if (!same) {
           continue; // the perturbation changed a selection: not differentiable there
@@ -246,7 +252,7 @@ class NoisyTopKGateTest {
   /** Odd seeds exclude peer 1, so the balancing losses' gradients are checked without it too. */
   private static NoisyTopKGate.Builder builder(List<FnPeer> ps, long seed) {
     return NoisyTopKGate.builder().peers(ps).k(2).contextDim(4).outputDim(3).seed(seed)
-        .importanceWeight(0.5).loadWeight(0.5).exclude(seed % 2 == 1 ? new int[] {1} : new int[0]);
+        .importanceWeight(0.5).loadWeight(0.5).failureWeight(0.5).exclude(seed % 2 == 1 ? new int[] {1} : new int[0]);
   }
 
   @ParameterizedTest

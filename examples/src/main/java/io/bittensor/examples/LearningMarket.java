@@ -27,6 +27,7 @@ import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
 import java.io.IOException;
+import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -119,16 +120,18 @@ public final class LearningMarket {
    * @param probeEvery the top-2 neurons probe every this many training batches for the rerouted
    *     loss ({@link Learner.Builder#probeEvery}); the dense neuron and the retrained copies, whose
    *     rows are not reported, do not probe
+   * @param failureWeight the weight of every neuron's gate failure loss ({@link
+   *     NoisyTopKGate.Builder#failureWeight}; 0 turns it off)
    */
   public record Config(String name, long seed, int poolSize, int trainSize, int testSize,
       int strongExamples, int strongHidden, int mediumExamples, int weakExamples,
       int noiseExamples, int peerEpochs, int neuronEpochs, int batch, int valueSeeds,
       int retrainEpochs, int distillEpochs, double flakyRate, boolean flakyHangs, Duration timeout,
-      boolean loopback, int probeEvery) {
+      boolean loopback, int probeEvery, double failureWeight) {
     /** The full market of {@code docs/learning.md}. */
     public static Config full() {
       return new Config("full", 2026, 6000, 2000, 2000, 1500, 64, 400, 60, 600, 15, 15, 50, 32,
-          5, 30, 0.5, false, Duration.ofSeconds(2), true, Learner.DEFAULT_PROBE_EVERY);
+          5, 30, 0.5, false, Duration.ofSeconds(2), true, Learner.DEFAULT_PROBE_EVERY, 0);
     }
 
     /** This run with the peers served over loopback sockets ({@code true}) or in process. */
@@ -136,7 +139,7 @@ public final class LearningMarket {
       return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
           mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
           valueSeeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, on,
-          probeEvery);
+          probeEvery, failureWeight);
     }
 
     /** This run with {@code seeds} retraining seeds averaged in each peer's true value. */
@@ -147,7 +150,7 @@ public final class LearningMarket {
       return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
           mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
           seeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, loopback,
-          probeEvery);
+          probeEvery, failureWeight);
     }
 
     /** This run with the top-2 neurons probing every {@code m} training batches. */
@@ -157,13 +160,25 @@ public final class LearningMarket {
       }
       return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
           mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
-          valueSeeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, loopback, m);
+          valueSeeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, loopback, m,
+          failureWeight);
+    }
+
+    /** This run with every neuron's gate weighing failures by {@code w} (0: not at all). */
+    public Config withFailureWeight(double w) {
+      if (!(w >= 0) || Double.isInfinite(w)) {
+        throw new IllegalArgumentException("failureWeight must be finite and >= 0, was " + w);
+      }
+      return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
+          mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
+          valueSeeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, loopback,
+          probeEvery, w);
     }
 
     /** The same market, smaller and faster, for the default test suite. */
     public static Config reduced() {
       return new Config("reduced", 2026, 3000, 1000, 1000, 600, 32, 200, 40, 300, 10, 8, 50, 2,
-          3, 10, 0.5, false, Duration.ofSeconds(2), false, Learner.DEFAULT_PROBE_EVERY);
+          3, 10, 0.5, false, Duration.ofSeconds(2), false, Learner.DEFAULT_PROBE_EVERY, 0);
     }
   }
 
@@ -261,6 +276,9 @@ public final class LearningMarket {
    * @param bestSingle the best single peer's name
    * @param bestSingleAccuracy its held-out accuracy
    * @param gatedBytesReceived answer bytes received over the held-out set, top-2
+   * @param retrainedAccuracy the held-out accuracy of the control copies the true value retrains
+   *     (top-2, every peer), one per seed: their mean and its standard error. One neuron's
+   *     accuracy differs from another's by about a point; this mean tells two settings apart
    * @param denseBytesReceived the same, dense
    * @param gatedBytesSent input bytes sent, top-2
    * @param denseBytesSent input bytes sent, dense
@@ -290,7 +308,8 @@ public final class LearningMarket {
    * @param seconds the run's wall time
    */
   public record Result(Config config, List<PeerRow> peers, double gatedAccuracy,
-      double denseAccuracy, String bestSingle, double bestSingleAccuracy, long gatedBytesReceived,
+      double denseAccuracy, String bestSingle, double bestSingleAccuracy,
+      double[] retrainedAccuracy, long gatedBytesReceived,
       long denseBytesReceived, long gatedBytesSent, long denseBytesSent, long[] trainingBytes,
       Map<WeightSource, Double> spearman, Map<WeightSource, Double> spearmanLoss,
       Map<WeightSource, Double> spearmanAveraged, double twinCorrelation,
@@ -308,6 +327,13 @@ public final class LearningMarket {
       probeMeasures = List.copyOf(probeMeasures);
       perNeuron = List.copyOf(perNeuron);
       trainingBytes = trainingBytes.clone();
+      retrainedAccuracy = retrainedAccuracy.clone();
+    }
+
+    /** A copy of the control copies' accuracy, {mean, standard error}. */
+    @Override
+    public double[] retrainedAccuracy() {
+      return retrainedAccuracy.clone();
     }
 
     /** A copy of the training traffic (see the parameter). */
@@ -346,7 +372,8 @@ public final class LearningMarket {
    * tables), {@code learning-peers.csv} and {@code learning-weights.png} to the folder given
    * (default {@code target/learning-market}). Options after the folder: {@code loopback} or
    * {@code in-process} (the transport), {@code value-seeds=N} (seeds averaged in a true value),
-   * {@code probe-every=M} (how often the top-2 neurons probe for the rerouted loss).
+   * {@code probe-every=M} (how often the top-2 neurons probe for the rerouted loss), {@code
+   * failure-weight=W} (the gates' failure loss; 0 turns it off).
    */
   public static void main(String[] args) throws Exception {
     Config c = args.length > 0 && args[0].equals("reduced") ? Config.reduced() : Config.full();
@@ -355,6 +382,8 @@ public final class LearningMarket {
         c = c.withValueSeeds(Integer.parseInt(args[i].substring("value-seeds=".length())));
       } else if (args[i].startsWith("probe-every=")) {
         c = c.withProbeEvery(Integer.parseInt(args[i].substring("probe-every=".length())));
+      } else if (args[i].startsWith("failure-weight=")) {
+        c = c.withFailureWeight(Double.parseDouble(args[i].substring("failure-weight=".length())));
       } else {
         c = c.withLoopback(args[i].equals("loopback"));
       }
@@ -472,7 +501,9 @@ public final class LearningMarket {
         best = modelAccuracy[j] > modelAccuracy[best] ? j : best;
       }
       return new Result(c, List.copyOf(rows), gatedEval.accuracy(), denseEval.accuracy(),
-          names.get(best), modelAccuracy[best], gatedEval.bytesReceived(),
+          names.get(best), modelAccuracy[best],
+          new double[] {mean(values.controlAccuracy()), standardError(values.controlAccuracy())},
+          gatedEval.bytesReceived(),
           denseEval.bytesReceived(), gatedEval.bytesSent(), denseEval.bytesSent(), trainingBytes,
           spearman,
           spearmanLoss, spearmanAveraged, twins, standInTwins, spearmanRerouted, probeMeasures, perNeuron, studentAccuracy, speed[0], speed[1], speed[2], speed[3],
@@ -641,6 +672,7 @@ public final class LearningMarket {
     Learner.Builder b = Learner.builder()
         .gate(NoisyTopKGate.builder().peers(peers).k(k).contextDim(PIXELS).outputDim(CLASSES)
             .noise(noise).importanceWeight(noise ? 0.01 : 0).learningRate(1e-3).seed(seed)
+            .failureWeight(c.failureWeight())
             .exclude(without).build())
         .head(TrainableMlp.random(new int[] {CLASSES, 32, CLASSES}, Mlp.Activation.RELU, seed))
         .learningRate(3e-3)
@@ -699,6 +731,7 @@ public final class LearningMarket {
     double[] reroutedLoss = new double[n];
     double[] reroutedAccuracy = new double[n];
     List<double[]> ownValues = new ArrayList<>();
+    double[] controlAccuracy = new double[c.valueSeeds()];
     Map<ProbeMeasure, List<double[]>> probeRows = new EnumMap<>(ProbeMeasure.class);
     for (ProbeMeasure m : ProbeMeasure.values()) {
       probeRows.put(m, new ArrayList<>());
@@ -725,6 +758,7 @@ public final class LearningMarket {
       }
       List<float[]> trained = parameters(base).stream().map(float[]::clone).toList();
       Evaluation full = retrained(peers, c, data, train, test, seed, trained);
+      controlAccuracy[s] = full.accuracy();
       double[] own = new double[n];
       ownValues.add(own);
       for (int j = 0; j < n; j++) {
@@ -737,19 +771,20 @@ public final class LearningMarket {
       }
     }
     return new TrueValues(value, loss, rows, ownRows, ownValues, reroutedAccuracy, reroutedLoss,
-        probeRows);
+        probeRows, controlAccuracy);
   }
 
   /**
    * Each peer's true value in accuracy and in loss; each source's weight row, and the rerouted
    * leave-one-out estimates, averaged over the neurons retrained to measure them; each of those
    * neurons' own row from every source, and its own true value (the accuracy its copies lost,
-   * one retraining); and its rows from its probe, in every measure.
+   * one retraining); its rows from its probe, in every measure; and each control copy's
+   * held-out accuracy.
    */
   private record TrueValues(double[] accuracy, double[] loss, Map<WeightSource, double[]> rows,
       Map<WeightSource, List<double[]>> ownRows, List<double[]> ownAccuracy,
       double[] reroutedAccuracy, double[] reroutedLoss,
-      Map<ProbeMeasure, List<double[]>> probeRows) {}
+      Map<ProbeMeasure, List<double[]>> probeRows, double[] controlAccuracy) {}
 
   /** The weight row that the learner's rerouted scores in {@code m} make, as for a source. */
   private static double[] probeRow(Learner neuron, ProbeMeasure m) {
@@ -1128,8 +1163,10 @@ public final class LearningMarket {
     StringBuilder s = new StringBuilder();
     Config c = r.config();
     s.append(String.format(Locale.ROOT, "Run `%s`: %d peer-pool images, %d neuron images, %d"
-        + " held-out images, seed %d, %d retraining seed(s) per true value; %.0f s.%n%n",
+        + " held-out images, seed %d, %d retraining seed(s) per true value, gate failure weight"
+        + " %s; %.0f s.%n%n",
         c.name(), c.poolSize(), c.trainSize(), c.testSize(), c.seed(), c.valueSeeds(),
+        BigDecimal.valueOf(c.failureWeight()).stripTrailingZeros().toPlainString(),
         r.seconds()));
     s.append("| peer | kind | own accuracy | gate importance | pruning score | compensated"
         + " pruning score | stand-in pruning score | rerouted loss | true value (accuracy) | loss"
@@ -1146,6 +1183,9 @@ public final class LearningMarket {
     s.append("\n| measure | value |\n|---|---|\n");
     row(s, "gated network, top-2 of 12", pct(r.gatedAccuracy()));
     row(s, "dense mixture of all 12", pct(r.denseAccuracy()));
+    double[] ra = r.retrainedAccuracy();
+    row(s, "top-2, the " + c.valueSeeds() + " retrained neurons' control copies: mean ± se",
+        String.format(Locale.ROOT, "%.2f%% ± %.2f", 100 * ra[0], 100 * ra[1]));
     row(s, "best single peer (" + r.bestSingle() + ")", pct(r.bestSingleAccuracy()));
     row(s, "answer bytes received, top-2 / dense", String.format(Locale.ROOT,
         "%,d / %,d (%.1f%% fewer)", r.gatedBytesReceived(), r.denseBytesReceived(),
