@@ -9,6 +9,7 @@ import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Gated;
 import io.bittensor.core.Modality;
+import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
 import io.bittensor.incentive.PeerVector;
 import io.bittensor.learning.TestPeers.FnPeer;
@@ -76,6 +77,18 @@ class LearningSnippetsTest {
     Gated g = gate.forwardAndWait(request, context, true, Duration.ofMillis(500));
     assertArrayEquals(new int[] {32, 1, 10}, g.output().shape());
     assertTrue(g.failed().isEmpty());
+
+    // The gate that routes away from peers that fail: a failing peer's logit goes down.
+    NoisyTopKGate wary = NoisyTopKGate.builder().peers(peers).k(2).contextDim(784).outputDim(10)
+        .failureWeight(1)             // route away from peers that fail
+        .build();
+    peers.get(0).failWith = Status.UNAVAILABLE;
+    Gated warily = wary.forwardAndWait(request, context, true, Duration.ofMillis(500));
+    wary.backward(warily, Tensor.ofFloats(new float[32 * 10], 32, 1, 10));
+    assertTrue(wary.failureLoss() > 0 && warily.failed().stream().anyMatch(c -> c.peer() == 0),
+        "" + warily.failed());
+    assertTrue(wary.parameters().get(1).gradients()[0] > 0, "peer 0's bias is pushed down");
+    peers.get(0).failWith = null;
 
     // The learner, with the student.
     MlpDistiller student = MlpDistiller.builder()
