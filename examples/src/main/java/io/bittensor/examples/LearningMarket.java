@@ -275,10 +275,10 @@ public final class LearningMarket {
    * @param denseAccuracy the dense mixture's (all twelve asked for every example)
    * @param bestSingle the best single peer's name
    * @param bestSingleAccuracy its held-out accuracy
-   * @param gatedBytesReceived answer bytes received over the held-out set, top-2
    * @param retrainedAccuracy the held-out accuracy of the control copies the true value retrains
    *     (top-2, every peer), one per seed: their mean and its standard error. One neuron's
    *     accuracy differs from another's by about a point; this mean tells two settings apart
+   * @param gatedBytesReceived answer bytes received over the held-out set, top-2
    * @param denseBytesReceived the same, dense
    * @param gatedBytesSent input bytes sent, top-2
    * @param denseBytesSent input bytes sent, dense
