@@ -5,7 +5,8 @@ import java.util.Objects;
 
 /**
  * What a {@link GatingLayer} did for one batch: the joined answer {@code G(x)}, the peers each
- * example was routed to with their final gate values, and each peer's call.
+ * example was routed to with their final gate values, each peer's call, and the fallback's call
+ * where a gate has one and a routed peer failed.
  *
  * <pre>{@code
  * Gated g = gate.forwardAndWait(request, context, false, Duration.ofMillis(500));
@@ -20,16 +21,29 @@ import java.util.Objects;
  * @param output {@code G(x)}, FLOAT32 {@code [batch, sequence, outputDim]}; zeros for an example
  *     none of whose peers answered
  * @param selected for each example, the indices of the peers it was routed to, best first
- * @param gates for each example, the gate value of each selected peer after masking failed peers
- *     and renormalising (0 for a peer that failed); each row sums to 1, or to 0 when no peer
- *     answered
+ * @param gates for each example, the share of the join held by each selected peer's own answer:
+ *     its gate after masking the peers that failed (0 for a peer that failed) and renormalising
+ *     over those that answered, or, where a fallback answered in the failed peers' place, its gate
+ *     among all the selected peers; each row sums to 1 less the row's {@linkplain #fallbackShares
+ *     fallback share}, or to 0 when nothing answered
  * @param calls one per peer asked, in peer order; peers no example picked are absent
+ * @param fallback the fallback asked in place of the routed peers that failed; null when the gate
+ *     has none or no routed peer failed
  */
-public record Gated(Tensor output, int[][] selected, float[][] gates, List<PeerCall> calls) {
+public record Gated(Tensor output, int[][] selected, float[][] gates, List<PeerCall> calls,
+    FallbackCall fallback) {
   /** Checks the shapes agree; copies the arrays. */
   public Gated {
     Objects.requireNonNull(output, "output");
     Objects.requireNonNull(calls, "calls");
+    if (fallback != null) {
+      for (int b : fallback.rows()) {
+        if (b < 0 || b >= selected.length) {
+          throw new IllegalArgumentException("the fallback holds row " + b + " of a batch of "
+              + selected.length);
+        }
+      }
+    }
     if (selected.length != gates.length || output.rank() < 1 || output.dim(0) != selected.length) {
       throw new IllegalArgumentException("selected (" + selected.length + ") and gates ("
           + gates.length + ") need a row per example of the output " + output);
@@ -45,6 +59,29 @@ public record Gated(Tensor output, int[][] selected, float[][] gates, List<PeerC
     }
     gates = g;
     calls = List.copyOf(calls);
+  }
+
+  /** A batch no fallback answered in: the gate renormalised over the peers that answered. */
+  public Gated(Tensor output, int[][] selected, float[][] gates, List<PeerCall> calls) {
+    this(output, selected, gates, calls, null);
+  }
+
+  /**
+   * For each example, the share of its join held by the fallback's answer (0 where it was not
+   * asked, or failed too).
+   *
+   * @return a new array, one entry per example
+   */
+  public float[] fallbackShares() {
+    float[] out = new float[selected.length];
+    if (fallback != null) {
+      int[] rows = fallback.rows();
+      float[] shares = fallback.shares();
+      for (int i = 0; i < rows.length; i++) {
+        out[rows[i]] = shares[i];
+      }
+    }
+    return out;
   }
 
   /** A copy of the selections. */

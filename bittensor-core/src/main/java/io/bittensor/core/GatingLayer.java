@@ -26,7 +26,9 @@ import java.util.concurrent.TimeUnit;
  * request holding exactly the rows routed to it, so a peer nobody picked is not asked at all.
  * Peers that fail or time out are masked: the gate renormalises over the peers that answered, and
  * {@link Gated#calls()} says which failed and why. An example none of whose peers answered joins
- * to zeros. Only {@code training} forwards may be passed to {@link #backward}.
+ * to zeros. A gate may instead have a fallback (a student, say) answer in a failed peer's place
+ * with that peer's gate; {@link Gated#fallback()} then says where, and it gets no gradient. Only
+ * {@code training} forwards may be passed to {@link #backward}.
  *
  * <p>Thread-safety: implementations hold trainable state and need not be thread-safe; one thread
  * trains a gate. The returned futures may complete on a peer's or a timer's thread.

@@ -3,6 +3,7 @@ package io.bittensor.learning;
 import io.bittensor.core.BackwardResult;
 import io.bittensor.core.DType;
 import io.bittensor.core.Distiller;
+import io.bittensor.core.FallbackCall;
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.Gated;
 import io.bittensor.core.GatingLayer;
@@ -19,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -52,8 +54,11 @@ import java.util.function.Function;
  * flattened (FLOAT32, or UINT8 scaled to [0, 1]); {@link Builder#context} changes it.
  *
  * <p>Offline. With a {@link Builder#distiller}, the student is fitted to {@code G(x)} at each
- * training step, and answers in place of the network for an example none of whose peers
- * answered; {@link #evaluateOffline} uses it alone (queries go one hop deep at most).
+ * training step (on the examples the peers alone answered), and answers in place of the network
+ * for an example none of whose peers answered; {@link #evaluateOffline} uses it alone (queries go
+ * one hop deep at most). Given to the gate as its fallback too ({@code
+ * NoisyTopKGate.Builder.fallback(student.asPeer())}), it answers in each failed peer's slot, so
+ * a peer that is offline for some examples costs the network little.
  *
  * <p>Not thread-safe: one thread trains and evaluates a learner.
  */
@@ -122,6 +127,11 @@ public final class Learner {
   /** The local head (live: it is what trains). */
   public TrainableMlp head() {
     return head;
+  }
+
+  /** The student fitted at each step, if the learner has one (live: it is what trains). */
+  public Optional<Distiller> distiller() {
+    return Optional.ofNullable(distiller);
   }
 
   /**
@@ -678,7 +688,10 @@ public final class Learner {
     return out;
   }
 
-  /** Each example's routed answers, by slot of {@code sel}; null where the peer failed. */
+  /**
+   * Each example's routed answers, by slot of {@code sel}: the peer's, or the gate's fallback's in
+   * a failed peer's slot (as the gate joined them); null where neither answered.
+   */
   private static float[][][] routedAnswers(Gated gated, int[][] sel, int m) {
     float[][][] out = new float[sel.length][][];
     for (int b = 0; b < sel.length; b++) {
@@ -695,6 +708,18 @@ public final class Learner {
         for (int s = 0; s < sel[b].length; s++) {
           if (sel[b][s] == c.peer()) {
             out[b][s] = Arrays.copyOfRange(all, i * m, (i + 1) * m);
+          }
+        }
+      }
+    }
+    FallbackCall fallback = gated.fallback();
+    if (fallback != null && fallback.isSuccess()) {
+      float[] all = fallback.result().output().toFloatArray();
+      int[] rows = fallback.rows();
+      for (int i = 0; i < rows.length; i++) {
+        for (int s = 0; s < out[rows[i]].length; s++) {
+          if (out[rows[i]][s] == null) {
+            out[rows[i]][s] = Arrays.copyOfRange(all, i * m, (i + 1) * m);
           }
         }
       }
@@ -788,8 +813,13 @@ public final class Learner {
     return rowsWhere(gated, false);
   }
 
+  /**
+   * The rows the peers alone answered ({@code answered} true: some peer answered, and no fallback
+   * took a failed peer's place), or that nothing answered (false).
+   */
   private static int[] rowsWhere(Gated gated, boolean answered) {
     float[][] gates = gated.gates();
+    float[] fallback = gated.fallbackShares();
     int[] out = new int[gates.length];
     int count = 0;
     for (int b = 0; b < gates.length; b++) {
@@ -797,7 +827,7 @@ public final class Learner {
       for (float g : gates[b]) {
         sum += g;
       }
-      if ((sum > 0) == answered) {
+      if (answered ? sum > 0 && fallback[b] == 0 : sum == 0 && fallback[b] == 0) {
         out[count++] = b;
       }
     }
@@ -918,7 +948,11 @@ public final class Learner {
       return this;
     }
 
-    /** A student fitted to {@code G(x)} at each step, answering where no peer did (default none). */
+    /**
+     * A student fitted to {@code G(x)} at each step, answering where no peer did (default none).
+     * To have it answer in each failed peer's slot as well, give the gate {@code
+     * student.asPeer()} as its {@link NoisyTopKGate.Builder#fallback}.
+     */
     public Builder distiller(Distiller distiller) {
       this.distiller = Objects.requireNonNull(distiller, "distiller");
       return this;

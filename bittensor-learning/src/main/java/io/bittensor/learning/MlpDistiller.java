@@ -87,6 +87,14 @@ public final class MlpDistiller implements Distiller {
     return net.inputDim();
   }
 
+  /**
+   * The student's trainable arrays, weights then bias of each layer, live (unmodifiable list): to
+   * copy a trained student into another of the same shape, or to inspect it.
+   */
+  public List<Parameter> parameters() {
+    return net.parameters();
+  }
+
   @Override
   public double fit(Tensor input, Tensor target) {
     float[] x = rowsOf(input);

@@ -2,6 +2,7 @@ package io.bittensor.learning;
 
 import io.bittensor.core.BackwardRequest;
 import io.bittensor.core.DType;
+import io.bittensor.core.FallbackCall;
 import io.bittensor.core.FanOut;
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
@@ -58,7 +59,9 @@ import java.util.concurrent.CompletableFuture;
  * <p>Behaviour. Each peer is asked once per batch, with exactly the rows routed to it. A peer
  * that fails, times out or answers outside the tensor standard is masked and the gate
  * renormalised over those that answered (the result's {@link Gated#calls()} says who failed and
- * why); an example with no answering peer joins to zeros. In inference ({@code training} false)
+ * why); an example with no answering peer joins to zeros. With a {@link Builder#fallback} (the
+ * neuron's student, say), the fallback answers in each failed peer's slot instead, with that
+ * peer's gate. In inference ({@code training} false)
  * there is no noise, routing is deterministic, and nothing is remembered. The parameters start at
  * zero, as in the paper: every peer is equally likely at first, and the noise explores. {@link
  * #askStandIns} asks, after a training forward, each example's next choice by the noiseless
@@ -78,6 +81,7 @@ public final class NoisyTopKGate implements GatingLayer {
   private final double importanceWeight;
   private final double loadWeight;
   private final double failureWeight;
+  private final Peer fallback;
   private final double decay;
   private final Parameter wg;
   private final Parameter bg;
@@ -105,6 +109,7 @@ public final class NoisyTopKGate implements GatingLayer {
     this.importanceWeight = b.importanceWeight;
     this.loadWeight = b.loadWeight;
     this.failureWeight = b.failureWeight;
+    this.fallback = b.fallback;
     this.decay = b.importanceDecay;
     this.wg = new Parameter("gate.weight", new float[d * n]);
     this.bg = new Parameter("gate.bias", new float[n]);
@@ -199,7 +204,34 @@ public final class NoisyTopKGate implements GatingLayer {
     for (int b = 0; b < batch; b++) {
       t.route[b] = softmaxOver(t.h, b * n, t.sel[b], null);
     }
-    return ask(request, t.sel, timeout).thenApply(calls -> join(t, calls, training));
+    return ask(request, t.sel, timeout).thenCompose(calls -> askFallback(request, calls, timeout)
+        .thenApply(asked -> join(t, calls, asked, training)));
+  }
+
+  /** The fallback's call for the rows where a routed peer failed, if the gate has one. */
+  private record Asked(int[] rows, Tensor input, QueryResult result) {}
+
+  /** Asks the fallback, once, for every row with a failed routed peer; null when none is asked. */
+  private CompletableFuture<Asked> askFallback(
+      ForwardRequest request, List<PeerCall> calls, Duration timeout) {
+    if (fallback == null) {
+      return CompletableFuture.completedFuture(null);
+    }
+    Set<Integer> failedRows = new TreeSet<>();
+    for (PeerCall c : calls) {
+      if (!c.isSuccess()) {
+        for (int b : c.rows()) {
+          failedRows.add(b);
+        }
+      }
+    }
+    if (failedRows.isEmpty()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    int[] rows = failedRows.stream().mapToInt(Integer::intValue).toArray();
+    Tensor sub = Rows.gather(request.input(), rows);
+    return fanOut.query(List.of(fallback), new ForwardRequest(request.modality(), sub), timeout)
+        .thenApply(rs -> new Asked(rows, sub, checked(rs.get(0), sub)));
   }
 
   /** Asks each peer once, in parallel, with the rows whose {@code routes} name it. */
@@ -273,10 +305,11 @@ public final class NoisyTopKGate implements GatingLayer {
         standard.zeros(sub), r.latency());
   }
 
-  private Gated join(Tape t, List<PeerCall> calls, boolean training) {
+  private Gated join(Tape t, List<PeerCall> calls, Asked asked, boolean training) {
     int batch = t.batch;
     int m = t.width;
     t.f = new float[batch][k][];
+    t.failed = new boolean[batch][k];
     for (PeerCall c : calls) {
       if (!c.isSuccess()) {
         continue;
@@ -286,6 +319,26 @@ public final class NoisyTopKGate implements GatingLayer {
       for (int i = 0; i < rows.length; i++) {
         int b = rows[i];
         t.f[b][slot(t.sel[b], c.peer())] = Arrays.copyOfRange(out, i * m, (i + 1) * m);
+      }
+    }
+    for (int b = 0; b < batch; b++) {
+      for (int s = 0; s < t.sel[b].length; s++) {
+        t.failed[b][s] = t.f[b][s] == null;
+      }
+    }
+    // The fallback's answer takes each failed peer's slot, and with it that peer's gate.
+    boolean[][] stoodIn = new boolean[batch][k];
+    if (asked != null && asked.result().isSuccess()) {
+      float[] out = asked.result().output().toFloatArray();
+      int[] rows = asked.rows();
+      for (int i = 0; i < rows.length; i++) {
+        int b = rows[i];
+        for (int s = 0; s < t.sel[b].length; s++) {
+          if (t.failed[b][s]) {
+            t.f[b][s] = Arrays.copyOfRange(out, i * m, (i + 1) * m);
+            stoodIn[b][s] = true;
+          }
+        }
       }
     }
     float[] g = new float[batch * m];
@@ -306,7 +359,28 @@ public final class NoisyTopKGate implements GatingLayer {
         }
       }
     }
-    Gated result = new Gated(Tensor.ofFloats(g, t.shape), t.sel, t.gates, calls);
+    // Gated's gates are the peers' own shares: a slot the fallback filled holds none of its peer's.
+    float[][] own = new float[batch][];
+    float[] fallbackShare = new float[batch];
+    for (int b = 0; b < batch; b++) {
+      own[b] = t.gates[b].clone();
+      for (int s = 0; s < own[b].length; s++) {
+        if (stoodIn[b][s]) {
+          fallbackShare[b] += own[b][s];
+          own[b][s] = 0;
+        }
+      }
+    }
+    FallbackCall fallbackCall = null;
+    if (asked != null) {
+      int[] rows = asked.rows();
+      float[] shares = new float[rows.length];
+      for (int i = 0; i < rows.length; i++) {
+        shares[i] = Math.min(1f, fallbackShare[rows[i]]);
+      }
+      fallbackCall = new FallbackCall(rows, shares, asked.input(), asked.result());
+    }
+    Gated result = new Gated(Tensor.ofFloats(g, t.shape), t.sel, own, calls, fallbackCall);
     if (training) {
       synchronized (this) {
         pending.put(result, t);
@@ -317,7 +391,7 @@ public final class NoisyTopKGate implements GatingLayer {
         double[] share = new double[n];
         for (int b = 0; b < batch; b++) {
           for (int s = 0; s < t.sel[b].length; s++) {
-            share[t.sel[b][s]] += t.gates[b][s] / (double) batch;
+            share[t.sel[b][s]] += own[b][s] / (double) batch;
           }
         }
         importanceBatches++;
@@ -433,7 +507,7 @@ public final class NoisyTopKGate implements GatingLayer {
     double scale = failureWeight / t.batch;
     for (int b = 0; b < t.batch; b++) {
       for (int s = 0; s < t.sel[b].length; s++) {
-        if (t.f[b][s] == null) {
+        if (t.failed[b][s]) {
           int i = b * n + t.sel[b][s];
           loss += scale * NnOps.softplus(t.h[i]);
           dh[i] += scale * NnOps.sigmoid(t.h[i]);
@@ -693,8 +767,12 @@ public final class NoisyTopKGate implements GatingLayer {
     float[] h;
     int[][] sel;
     float[][] route;
+    /** The join's gates: over the peers that answered and the fallback's slots. */
     float[][] gates;
+    /** Each slot's answer: its peer's, the fallback's in a failed peer's slot, or null. */
     float[][][] f;
+    /** The slots whose peer failed (whether or not the fallback filled them). */
+    boolean[][] failed;
 
     Tape(int batch, int width, int[] shape) {
       this.batch = batch;
@@ -722,6 +800,7 @@ public final class NoisyTopKGate implements GatingLayer {
     private double importanceWeight = 0.01;
     private double loadWeight = 0.01;
     private double failureWeight;
+    private Peer fallback;
     private double learningRate = 1e-3;
     private double importanceDecay = 0.98;
     private long seed;
@@ -816,6 +895,24 @@ public final class NoisyTopKGate implements GatingLayer {
      */
     public Builder failureWeight(double w) {
       this.failureWeight = Checks.nonNegative(w, "failureWeight");
+      return this;
+    }
+
+    /**
+     * A peer asked in place of the routed peers that fail (default none): for each example with a
+     * routed peer that failed, timed out or answered outside the standard, the fallback is asked
+     * once, and its answer takes every failed peer's slot with that peer's gate, so the join is
+     * not renormalised onto the peers that answered. Meant for the neuron's own student ({@link
+     * io.bittensor.core.Distiller#asPeer()}, fitted by the {@link Learner}): a peer that fails
+     * then costs the join only the difference between its answer and the student's. The gate's
+     * gradient flows through the fallback's answer as through a peer's; the fallback itself gets
+     * no gradient and no importance, and where it fails too the gate renormalises as without it.
+     * {@link Gated#fallback()} says where it answered.
+     *
+     * @throws NullPointerException if {@code fallback} is null
+     */
+    public Builder fallback(Peer fallback) {
+      this.fallback = Objects.requireNonNull(fallback, "fallback");
       return this;
     }
 

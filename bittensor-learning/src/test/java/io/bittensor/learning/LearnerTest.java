@@ -9,6 +9,7 @@ import io.bittensor.core.BackwardRequest;
 import io.bittensor.core.BackwardResult;
 import io.bittensor.core.ForwardResult;
 import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.Gated;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
 import io.bittensor.core.Status;
@@ -204,14 +205,20 @@ class LearnerTest {
     };
   }
 
-  @Test
-  void theStudentStandsInWhenThePeersAreOffline() {
-    RoutingTask task = new RoutingTask(8, 1);
+  /**
+   * A learner with a student, trained on the task and then distilled on unlabelled data; with
+   * {@code fallback}, the student is the gate's fallback too.
+   */
+  private static Learner trainedWithStudent(RoutingTask task, boolean fallback) {
     MlpDistiller student = MlpDistiller.builder().inputDim(RoutingTask.IN).hidden(32)
         .outputDim(RoutingTask.CLASSES).learningRate(0.01).seed(8).build();
+    NoisyTopKGate.Builder gate = NoisyTopKGate.builder().peers(task.peers).k(2)
+        .contextDim(RoutingTask.IN).outputDim(RoutingTask.CLASSES).learningRate(0.01).seed(8);
+    if (fallback) {
+      gate.fallback(student.asPeer());
+    }
     Learner l = Learner.builder()
-        .gate(NoisyTopKGate.builder().peers(task.peers).k(2).contextDim(RoutingTask.IN)
-            .outputDim(RoutingTask.CLASSES).learningRate(0.01).seed(8).build())
+        .gate(gate.build())
         .head(TrainableMlp.random(new int[] {4, 16, 4}, Mlp.Activation.RELU, 8))
         .learningRate(0.01)
         .distiller(student)
@@ -221,6 +228,13 @@ class LearnerTest {
     for (int s = 0; s < 200; s++) {
       l.distill(new ForwardRequest(Modality.TENSOR, TestPeers.batch(r, 32, RoutingTask.IN)));
     }
+    return l;
+  }
+
+  @Test
+  void theStudentStandsInWhenThePeersAreOffline() {
+    RoutingTask task = new RoutingTask(8, 1);
+    Learner l = trainedWithStudent(task, false);
     Tensor x = TestPeers.batch(new Random(11), 300, RoutingTask.IN);
     ForwardRequest req = new ForwardRequest(Modality.TENSOR, x);
     Evaluation online = l.evaluate(req, task.labels(x));
@@ -233,6 +247,49 @@ class LearnerTest {
     assertEquals(offline.correct(), down.correct(), "exactly as offline");
     int[] predicted = l.predict(req);
     assertEquals(300, predicted.length);
+  }
+
+  /**
+   * The student as the gate's fallback: with one expert offline, its examples are answered by the
+   * student in its slot rather than by the other routed peer alone. Two learners alike but for
+   * the fallback train bit-identically while every peer answers (the fallback is never asked);
+   * then expert 0 goes down, and only the one with the fallback keeps most of its accuracy.
+   */
+  @Test
+  void theStudentAnswersInAFailedPeersSlotWhenItIsTheGatesFallback() {
+    RoutingTask task = new RoutingTask(8, 1);
+    Evaluation[] healthy = new Evaluation[2];
+    Evaluation[] down = new Evaluation[2];
+    double[][] importance = new double[2][];
+    for (int side = 0; side < 2; side++) {
+      task.peers.forEach(p -> p.failWith = null);
+      Learner l = trainedWithStudent(task, side == 1);
+      importance[side] = l.importance();
+      Tensor x = TestPeers.batch(new Random(11), 300, RoutingTask.IN);
+      ForwardRequest req = new ForwardRequest(Modality.TENSOR, x);
+      healthy[side] = l.evaluate(req, task.labels(x));
+      task.peers.get(0).failWith = Status.UNAVAILABLE;
+      down[side] = l.evaluate(req, task.labels(x));
+      Gated g = l.gate().forwardAndWait(req, Learner.flatten(x), false, Duration.ofSeconds(5));
+      int routedToExpert0 = 0;
+      for (int[] sel : g.selected()) {
+        routedToExpert0 += sel[0] == 0 || sel[1] == 0 ? 1 : 0;
+      }
+      if (side == 1) {
+        assertEquals(routedToExpert0, g.fallback().rows().length,
+            "the student is asked for every example routed to the expert that is down");
+      } else {
+        assertEquals(null, g.fallback());
+      }
+    }
+    assertArrayEquals(importance[0], importance[1], "with every peer up, training is the same");
+    assertEquals(healthy[0].correct(), healthy[1].correct());
+    assertTrue(healthy[1].accuracy() > 0.9, "healthy " + healthy[1].accuracy());
+    assertTrue(down[1].accuracy() > healthy[1].accuracy() - 0.15, "with the student in its slot"
+        + " the network loses little: " + down[1].accuracy() + " of " + healthy[1].accuracy());
+    assertTrue(down[1].accuracy() > down[0].accuracy() + 0.15, "without it, much more: "
+        + down[0].accuracy() + " against " + down[1].accuracy());
+    task.peers.forEach(p -> p.failWith = null);
   }
 
   @Test

@@ -88,6 +88,22 @@ class LearningSnippetsTest {
     assertTrue(wary.failureLoss() > 0 && warily.failed().stream().anyMatch(c -> c.peer() == 0),
         "" + warily.failed());
     assertTrue(wary.parameters().get(1).gradients()[0] > 0, "peer 0's bias is pushed down");
+
+    // The student in a failed peer's slot.
+    MlpDistiller standInStudent = MlpDistiller.builder().inputDim(784).hidden(64).outputDim(10)
+        .seed(3).build();
+    NoisyTopKGate covered = NoisyTopKGate.builder().peers(peers).k(2).contextDim(784)
+        .outputDim(10)
+        .fallback(standInStudent.asPeer())   // answers where a routed peer failed
+        .build();
+    Gated withStudent = covered.forwardAndWait(request, context, true, Duration.ofMillis(500));
+    float[] shares = withStudent.fallbackShares();     // of each example's join
+    int[][] selected = withStudent.selected();
+    for (int b = 0; b < 32; b++) {
+      boolean routedTo0 = selected[b][0] == 0 || selected[b][1] == 0;
+      assertEquals(routedTo0, shares[b] > 0, "example " + b);
+    }
+    assertTrue(withStudent.fallback().isSuccess());
     peers.get(0).failWith = null;
 
     // The learner, with the student.

@@ -180,10 +180,12 @@ class NoisyTopKGateTest {
   /**
    * The gate's parameter gradients, through the join, the importance loss, the load loss and the
    * failure loss (with the noise draws held fixed by the seed), agree with central differences.
-   * Half the seeds have peer 3 fail, so the join renormalises and the failure loss takes part.
+   * Half the seeds have peer 3 fail, so the join renormalises and the failure loss takes part;
+   * from 15 on, a failing peer's slot is the fallback's, so its logit's gradient flows through
+   * the fallback's answer instead.
    */
   @ParameterizedTest
-  @ValueSource(longs = {11, 12, 13, 14, 15, 16, 17, 18})
+  @ValueSource(longs = {11, 12, 13, 14, 15, 16, 17, 18, 19, 22})
   void gateGradientsMatchDifferences(long seed) {
     Random r = new Random(seed);
     int n = 5;
@@ -210,6 +212,8 @@ class NoisyTopKGateTest {
     boolean askedFailing = Arrays.stream(sel0).anyMatch(sel -> sel[0] == 3 || sel[1] == 3);
     assertEquals(failing && askedFailing, base.failureLoss() > 0,
         "the failure loss counts the failing peer's routing, " + base.failureLoss());
+    assertEquals(failing && askedFailing && seed >= 15, g0.fallback() != null,
+        "the fallback is asked where a peer failed, if there is one");
     int checked = 0;
     for (int pi = 0; pi < values.size(); pi++) {
       float[] analytic = base.parameters().get(pi).gradients();
@@ -249,10 +253,111 @@ class NoisyTopKGateTest {
     assertTrue(checked > 40, "most of the 50 values were checked, " + checked);
   }
 
-  /** Odd seeds exclude peer 1, so the balancing losses' gradients are checked without it too. */
+  /**
+   * Odd seeds exclude peer 1, so the balancing losses' gradients are checked without it too; from
+   * 15 on the gate has a fallback.
+   */
   private static NoisyTopKGate.Builder builder(List<FnPeer> ps, long seed) {
-    return NoisyTopKGate.builder().peers(ps).k(2).contextDim(4).outputDim(3).seed(seed)
-        .importanceWeight(0.5).loadWeight(0.5).failureWeight(0.5).exclude(seed % 2 == 1 ? new int[] {1} : new int[0]);
+    NoisyTopKGate.Builder b = NoisyTopKGate.builder().peers(ps).k(2).contextDim(4).outputDim(3)
+        .seed(seed).importanceWeight(0.5).loadWeight(0.5).failureWeight(0.5)
+        .exclude(seed % 2 == 1 ? new int[] {1} : new int[0]);
+    return seed >= 15 ? b.fallback(new FnPeer(3, TestPeers.projection(4, 3, 999))) : b;
+  }
+
+  /**
+   * With a fallback, a failed peer's slot holds the fallback's answer with the gate the peer had
+   * among all the selected: the join is {@code sum_s g_s f_s} with no renormalisation, the
+   * fallback is asked once per row with a failure, and it gets no gradient and no importance.
+   */
+  @Test
+  void aFallbackAnswersInAFailedPeersSlotWithItsGate() {
+    Random r = new Random(21);
+    List<FnPeer> ps = peers(4, 3, 2);
+    ps.get(1).failWith = Status.UNAVAILABLE;
+    ps.get(2).hang = true;
+    FnPeer student = new FnPeer(2, TestPeers.projection(3, 2, 77));
+    NoisyTopKGate g = NoisyTopKGate.builder().peers(ps).k(3).contextDim(3).outputDim(2).seed(21)
+        .fallback(student).build();
+    randomise(g, r, 0.8);
+    Tensor x = TestPeers.batch(r, 6, 3);
+    Gated out = g.forwardAndWait(new ForwardRequest(Modality.TENSOR, x), Learner.flatten(x),
+        true, Duration.ofMillis(200));
+    float[] all = x.toFloatArray();
+    float[] joined = out.output().toFloatArray();
+    float[] shares = out.fallbackShares();
+    List<Integer> expectRows = new ArrayList<>();
+    for (int b = 0; b < 6; b++) {
+      int[] sel = out.selected()[b];
+      float[] row = Arrays.copyOfRange(all, b * 3, b * 3 + 3);
+      float[] expected = new float[2];
+      float peersShare = 0;
+      boolean anyFailed = false;
+      for (int s = 0; s < sel.length; s++) {
+        float gate = out.gates()[b][s];
+        if (sel[s] == 1 || sel[s] == 2) {
+          anyFailed = true;
+          assertEquals(0f, gate, "a failed peer's own share is 0");
+          continue;
+        }
+        peersShare += gate;
+        float[] f = ps.get(sel[s]).fn.apply(row);
+        for (int e = 0; e < 2; e++) {
+          expected[e] += gate * f[e];
+        }
+      }
+      if (anyFailed) {
+        expectRows.add(b);
+        assertEquals(1f, peersShare + shares[b], 1e-6f,
+            "the peers' shares and the fallback's make the whole join");
+        assertTrue(shares[b] > 0 && shares[b] < 1, "the fallback holds the failed peers' gates");
+        float[] f = student.fn.apply(row);
+        for (int e = 0; e < 2; e++) {
+          expected[e] += shares[b] * f[e];
+        }
+      } else {
+        assertEquals(0f, shares[b]);
+        assertEquals(1f, peersShare, 1e-6f);
+      }
+      assertArrayEquals(expected, Arrays.copyOfRange(joined, b * 2, b * 2 + 2), 1e-5f);
+    }
+    assertArrayEquals(expectRows.stream().mapToInt(Integer::intValue).toArray(),
+        out.fallback().rows());
+    assertEquals(1, student.inputs.size(), "the fallback is asked once, with every row it fills");
+    assertEquals(expectRows.size(), student.rowsReceived());
+    assertTrue(out.fallback().isSuccess());
+    List<PeerGradient> grads = g.backward(out, Tensor.ofFloats(new float[12], 6, 1, 2));
+    assertEquals(List.of(0, 3), grads.stream().map(PeerGradient::peer).toList(),
+        "the peers that answered get gradients; the fallback none");
+    assertTrue(student.gradients.isEmpty());
+    double[] importance = g.importance();
+    assertEquals(0, importance[1]);
+    assertEquals(0, importance[2]);
+  }
+
+  /** A fallback that fails too changes nothing: the gate renormalises over the peers that did. */
+  @Test
+  void aFailingFallbackLeavesTheRenormalisedJoin() {
+    Random r = new Random(22);
+    List<FnPeer> ps = peers(3, 2, 2);
+    ps.get(0).failWith = Status.UNAVAILABLE;
+    FnPeer student = new FnPeer(2, TestPeers.projection(2, 2, 5));
+    student.failWith = Status.INTERNAL_ERROR;
+    NoisyTopKGate with = NoisyTopKGate.builder().peers(ps).k(2).contextDim(2).outputDim(2)
+        .seed(22).fallback(student).build();
+    NoisyTopKGate without = NoisyTopKGate.builder().peers(ps).k(2).contextDim(2).outputDim(2)
+        .seed(22).build();
+    Random init = new Random(5);
+    randomise(with, init, 0.8);
+    init = new Random(5);
+    randomise(without, init, 0.8);
+    Tensor x = TestPeers.batch(r, 8, 2);
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR, x);
+    Gated a = with.forwardAndWait(req, Learner.flatten(x), false, TIMEOUT);
+    Gated b = without.forwardAndWait(req, Learner.flatten(x), false, TIMEOUT);
+    assertArrayEquals(b.output().toFloatArray(), a.output().toFloatArray());
+    assertTrue(a.fallback() != null && !a.fallback().isSuccess(), "asked, and failed");
+    assertArrayEquals(new float[8], a.fallbackShares());
+    assertEquals(null, b.fallback());
   }
 
   @ParameterizedTest

@@ -163,6 +163,49 @@ class ReroutedLossTest {
     assertArrayEquals(l.reroutedScores(ProbeMeasure.LOSS), l.reroutedLossScores());
   }
 
+  /**
+   * As above, with a fallback in the gate: the failed peer 1's slot holds the fallback's answer
+   * with its gate, in the routed set and in the variant where peer 0 is replaced, as the gate
+   * joined them.
+   */
+  @Test
+  void aProbeJoinsTheFallbacksAnswerInAFailedPeersSlotAsTheGateDid() {
+    List<FnPeer> peers = PairTask.projections(3, 40);
+    peers.get(1).failWith = Status.INTERNAL_ERROR;
+    FnPeer fallback = PairTask.projections(4, 50).get(3);
+    NoisyTopKGate gate = NoisyTopKGate.builder().peers(peers).k(2).contextDim(IN)
+        .outputDim(CLASSES).noise(false).seed(41).fallback(fallback).build();
+    Learner l = learner(gate, 42).probeEvery(1).build();
+    TrainableMlp head = PairTask.head(42);
+    Tensor x = TestPeers.batch(new Random(43), 10, IN);
+    int[] labels = new PairTask(44).labels(x);
+    l.train(new ForwardRequest(Modality.TENSOR, x), labels);
+    float[] all = x.toFloatArray();
+    double[] expected = new double[3];
+    for (int b = 0; b < 10; b++) {
+      float[] row = Arrays.copyOfRange(all, b * IN, (b + 1) * IN);
+      float[] f0 = peers.get(0).fn.apply(row);
+      float[] f2 = peers.get(2).fn.apply(row);
+      float[] s = fallback.fn.apply(row);
+      double base = cost(ProbeMeasure.LOSS, head, half(f0, s), labels[b]);
+      expected[0] += (cost(ProbeMeasure.LOSS, head, half(f2, s), labels[b]) - base) / 10;
+      expected[1] += (cost(ProbeMeasure.LOSS, head, half(f0, f2), labels[b]) - base) / 10;
+    }
+    double[] scores = l.reroutedLossScores();
+    for (int j = 0; j < 3; j++) {
+      assertEquals(expected[j], scores[j], 1e-6 + 1e-5 * Math.abs(expected[j]), "peer " + j);
+    }
+    assertTrue(expected[0] != 0 && expected[1] != 0, "values worth checking");
+  }
+
+  private static float[] half(float[] a, float[] b) {
+    float[] out = new float[a.length];
+    for (int c = 0; c < a.length; c++) {
+      out[c] = 0.5f * a[c] + 0.5f * b[c];
+    }
+    return out;
+  }
+
   /** The measures written out naively, from the head's probabilities. */
   private static double cost(ProbeMeasure m, TrainableMlp head, float[] answer, int label) {
     float[] z = head.predict(answer, 1);
