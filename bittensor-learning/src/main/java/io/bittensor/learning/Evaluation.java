@@ -17,9 +17,17 @@ package io.bittensor.learning;
  * @param bytesSent input bytes sent to peers (0 offline)
  * @param studentRows rows the student answered in place of the network (no peer answered them,
  *     or the evaluation was offline)
+ * @param fallbackRows rows the gate's fallback answered in, in a failed peer's slot ({@link
+ *     NoisyTopKGate.Builder#fallback})
  */
 public record Evaluation(double loss, int correct, int rows, long bytesReceived, long bytesSent,
-    int studentRows) {
+    int studentRows, int fallbackRows) {
+  /** An evaluation in which no fallback answered. */
+  public Evaluation(double loss, int correct, int rows, long bytesReceived, long bytesSent,
+      int studentRows) {
+    this(loss, correct, rows, bytesReceived, bytesSent, studentRows, 0);
+  }
+
   /** {@code correct / rows}. */
   public double accuracy() {
     return rows == 0 ? 0 : correct / (double) rows;
@@ -30,6 +38,6 @@ public record Evaluation(double loss, int correct, int rows, long bytesReceived,
     int total = rows + o.rows;
     double l = total == 0 ? 0 : (loss * rows + o.loss * o.rows) / total;
     return new Evaluation(l, correct + o.correct, total, bytesReceived + o.bytesReceived,
-        bytesSent + o.bytesSent, studentRows + o.studentRows);
+        bytesSent + o.bytesSent, studentRows + o.studentRows, fallbackRows + o.fallbackRows);
   }
 }

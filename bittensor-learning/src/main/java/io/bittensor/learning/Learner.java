@@ -176,13 +176,23 @@ public final class Learner {
       }
     }
     double balance = gate instanceof NoisyTopKGate g ? g.balanceLoss() : 0;
+    double failure = gate instanceof NoisyTopKGate g ? g.failureLoss() : 0;
     gate.step();
     adam.step();
     int acknowledged = sendGradients ? send(grads) : 0;
     List<Integer> failed = gated.failed().stream().map(PeerCall::peer).toList();
     return new StepResult(loss, balance, correct, rows, gated.bytesReceived(), gated.bytesSent(),
         failed, acknowledged, standIns == null ? 0 : standIns.bytesReceived(),
-        standIns == null ? 0 : standIns.bytesSent());
+        standIns == null ? 0 : standIns.bytesSent(), failure, fallbackRows(gated, shape[1]));
+  }
+
+  /** The rows (examples times positions) whose join holds some of the fallback's answer. */
+  private static int fallbackRows(Gated gated, int positions) {
+    int count = 0;
+    for (float share : gated.fallbackShares()) {
+      count += share > 0 ? 1 : 0;
+    }
+    return count * positions;
   }
 
   private boolean isProbeStep() {
@@ -220,7 +230,7 @@ public final class Learner {
     float[] logits = head.predict(joined, rows);
     double loss = NnOps.softmaxCrossEntropy(logits, rows, head.outputDim(), labels, null);
     return new Evaluation(loss, correct(logits, rows, labels), rows, gated.bytesReceived(),
-        gated.bytesSent(), students);
+        gated.bytesSent(), students, fallbackRows(gated, shape[1]));
   }
 
   /**

@@ -25,10 +25,14 @@ import java.util.Objects;
  * @param probeBytesReceived answer bytes received from the stand-ins a probed step asked (see
  *     {@link Learner.Builder#probeEvery}); 0 on other steps
  * @param probeBytesSent input bytes sent to those stand-ins
+ * @param failureLoss the gate's failure loss ({@link NoisyTopKGate.Builder#failureWeight}); 0 when
+ *     off or nothing failed
+ * @param fallbackRows rows the gate's fallback answered in, in a failed peer's slot ({@link
+ *     NoisyTopKGate.Builder#fallback})
  */
 public record StepResult(double loss, double balanceLoss, int correct, int rows,
     long bytesReceived, long bytesSent, List<Integer> failedPeers, int gradientsAcknowledged,
-    long probeBytesReceived, long probeBytesSent) {
+    long probeBytesReceived, long probeBytesSent, double failureLoss, int fallbackRows) {
   /** Copies the list. */
   public StepResult {
     failedPeers = List.copyOf(Objects.requireNonNull(failedPeers, "failedPeers"));
@@ -38,7 +42,7 @@ public record StepResult(double loss, double balanceLoss, int correct, int rows,
   public StepResult(double loss, double balanceLoss, int correct, int rows, long bytesReceived,
       long bytesSent, List<Integer> failedPeers, int gradientsAcknowledged) {
     this(loss, balanceLoss, correct, rows, bytesReceived, bytesSent, failedPeers,
-        gradientsAcknowledged, 0, 0);
+        gradientsAcknowledged, 0, 0, 0, 0);
   }
 
   /** {@code correct / rows}. */

@@ -177,6 +177,12 @@ class LearnerTest {
       int reliable = task.peers.get(0).rowsReceived() + copy.rowsReceived() - before;
       int flaky = flakyRows.get() - beforeFlaky;
       shareOfTheFailing[side] = flaky / (double) (reliable + flaky);
+      // The step says what its failure loss was: 0 when off, above 0 where a routed peer failed.
+      Tensor x = TestPeers.batch(new Random(15), 32, RoutingTask.IN);
+      StepResult last = l.train(new ForwardRequest(Modality.TENSOR, x), task.labels(x));
+      assertEquals(side == 1 && last.failedPeers().contains(3), last.failureLoss() > 0,
+          last.toString());
+      assertEquals(0, last.fallbackRows());
     }
     assertTrue(shareOfTheFailing[1] < 0.15, "with the failure loss the failing peer gets under"
         + " 15% of the three's examples: " + shareOfTheFailing[1]);
@@ -275,6 +281,8 @@ class LearnerTest {
       for (int[] sel : g.selected()) {
         routedToExpert0 += sel[0] == 0 || sel[1] == 0 ? 1 : 0;
       }
+      assertEquals(0, healthy[side].fallbackRows());
+      assertEquals(side == 1 ? routedToExpert0 : 0, down[side].fallbackRows());
       if (side == 1) {
         assertEquals(routedToExpert0, g.fallback().rows().length,
             "the student is asked for every example routed to the expert that is down");
