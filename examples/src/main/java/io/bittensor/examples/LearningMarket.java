@@ -122,16 +122,19 @@ public final class LearningMarket {
    *     rows are not reported, do not probe
    * @param failureWeight the weight of every neuron's gate failure loss ({@link
    *     NoisyTopKGate.Builder#failureWeight}; 0 turns it off)
+   * @param studentFallback every neuron has its own student, fitted as it trains, answer in each
+   *     failed peer's slot ({@link NoisyTopKGate.Builder#fallback}); the retrained copies start
+   *     from a copy of their neuron's student
    */
   public record Config(String name, long seed, int poolSize, int trainSize, int testSize,
       int strongExamples, int strongHidden, int mediumExamples, int weakExamples,
       int noiseExamples, int peerEpochs, int neuronEpochs, int batch, int valueSeeds,
       int retrainEpochs, int distillEpochs, double flakyRate, boolean flakyHangs, Duration timeout,
-      boolean loopback, int probeEvery, double failureWeight) {
+      boolean loopback, int probeEvery, double failureWeight, boolean studentFallback) {
     /** The full market of {@code docs/learning.md}. */
     public static Config full() {
       return new Config("full", 2026, 6000, 2000, 2000, 1500, 64, 400, 60, 600, 15, 15, 50, 32,
-          5, 30, 0.5, false, Duration.ofSeconds(2), true, Learner.DEFAULT_PROBE_EVERY, 0);
+          5, 30, 0.5, false, Duration.ofSeconds(2), true, Learner.DEFAULT_PROBE_EVERY, 0, false);
     }
 
     /** This run with the peers served over loopback sockets ({@code true}) or in process. */
@@ -139,7 +142,7 @@ public final class LearningMarket {
       return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
           mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
           valueSeeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, on,
-          probeEvery, failureWeight);
+          probeEvery, failureWeight, studentFallback);
     }
 
     /** This run with {@code seeds} retraining seeds averaged in each peer's true value. */
@@ -150,7 +153,7 @@ public final class LearningMarket {
       return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
           mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
           seeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, loopback,
-          probeEvery, failureWeight);
+          probeEvery, failureWeight, studentFallback);
     }
 
     /** This run with the top-2 neurons probing every {@code m} training batches. */
@@ -161,7 +164,7 @@ public final class LearningMarket {
       return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
           mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
           valueSeeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, loopback, m,
-          failureWeight);
+          failureWeight, studentFallback);
     }
 
     /** This run with every neuron's gate weighing failures by {@code w} (0: not at all). */
@@ -172,13 +175,21 @@ public final class LearningMarket {
       return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
           mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
           valueSeeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, loopback,
-          probeEvery, w);
+          probeEvery, w, studentFallback);
+    }
+
+    /** This run with (true) or without every neuron's student answering for failed peers. */
+    public Config withStudentFallback(boolean on) {
+      return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
+          mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
+          valueSeeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, loopback,
+          probeEvery, failureWeight, on);
     }
 
     /** The same market, smaller and faster, for the default test suite. */
     public static Config reduced() {
       return new Config("reduced", 2026, 3000, 1000, 1000, 600, 32, 200, 40, 300, 10, 8, 50, 2,
-          3, 10, 0.5, false, Duration.ofSeconds(2), false, Learner.DEFAULT_PROBE_EVERY, 0);
+          3, 10, 0.5, false, Duration.ofSeconds(2), false, Learner.DEFAULT_PROBE_EVERY, 0, false);
     }
   }
 
@@ -275,6 +286,8 @@ public final class LearningMarket {
    * @param denseAccuracy the dense mixture's (all twelve asked for every example)
    * @param bestSingle the best single peer's name
    * @param bestSingleAccuracy its held-out accuracy
+   * @param gatedFallbackRows held-out images the reported neuron's student answered in a failed
+   *     peer's slot ({@link Config#studentFallback}; 0 without)
    * @param retrainedAccuracy the held-out accuracy of the control copies the true value retrains
    *     (top-2, every peer), one per seed: their mean and its standard error. One neuron's
    *     accuracy differs from another's by about a point; this mean tells two settings apart
@@ -308,7 +321,7 @@ public final class LearningMarket {
    * @param seconds the run's wall time
    */
   public record Result(Config config, List<PeerRow> peers, double gatedAccuracy,
-      double denseAccuracy, String bestSingle, double bestSingleAccuracy,
+      double denseAccuracy, String bestSingle, double bestSingleAccuracy, int gatedFallbackRows,
       double[] retrainedAccuracy, long gatedBytesReceived,
       long denseBytesReceived, long gatedBytesSent, long denseBytesSent, long[] trainingBytes,
       Map<WeightSource, Double> spearman, Map<WeightSource, Double> spearmanLoss,
@@ -373,7 +386,8 @@ public final class LearningMarket {
    * (default {@code target/learning-market}). Options after the folder: {@code loopback} or
    * {@code in-process} (the transport), {@code value-seeds=N} (seeds averaged in a true value),
    * {@code probe-every=M} (how often the top-2 neurons probe for the rerouted loss), {@code
-   * failure-weight=W} (the gates' failure loss; 0 turns it off).
+   * failure-weight=W} (the gates' failure loss; 0 turns it off), {@code student-fallback} (every
+   * neuron's student answers in its failed peers' slots).
    */
   public static void main(String[] args) throws Exception {
     Config c = args.length > 0 && args[0].equals("reduced") ? Config.reduced() : Config.full();
@@ -384,6 +398,8 @@ public final class LearningMarket {
         c = c.withProbeEvery(Integer.parseInt(args[i].substring("probe-every=".length())));
       } else if (args[i].startsWith("failure-weight=")) {
         c = c.withFailureWeight(Double.parseDouble(args[i].substring("failure-weight=".length())));
+      } else if (args[i].equals("student-fallback")) {
+        c = c.withStudentFallback(true);
       } else {
         c = c.withLoopback(args[i].equals("loopback"));
       }
@@ -428,8 +444,7 @@ public final class LearningMarket {
           + Arrays.toString(Arrays.stream(modelAccuracy).map(a -> Math.round(a * 1000) / 10.0)
               .toArray()));
 
-      MlpDistiller student = MlpDistiller.builder().inputDim(PIXELS).hidden(64)
-          .outputDim(CLASSES).learningRate(1e-3).seed(c.seed() + 99).build();
+      MlpDistiller student = student(c.seed() + 99);
       long[] trainingBytes = new long[4];
       Learner gated = neuron(market.served, c, 2, true, c.seed(), student);
       train(gated, c, data, train, c.seed(), 0, c.neuronEpochs(), trainingBytes);
@@ -501,7 +516,7 @@ public final class LearningMarket {
         best = modelAccuracy[j] > modelAccuracy[best] ? j : best;
       }
       return new Result(c, List.copyOf(rows), gatedEval.accuracy(), denseEval.accuracy(),
-          names.get(best), modelAccuracy[best],
+          names.get(best), modelAccuracy[best], gatedEval.fallbackRows(),
           new double[] {mean(values.controlAccuracy()), standardError(values.controlAccuracy())},
           gatedEval.bytesReceived(),
           denseEval.bytesReceived(), gatedEval.bytesSent(), denseEval.bytesSent(), trainingBytes,
@@ -666,14 +681,23 @@ public final class LearningMarket {
     return learner;
   }
 
-  /** An untrained neuron. */
+  /**
+   * An untrained neuron; with {@link Config#studentFallback}, its student (the one given, or its
+   * own) answers in its failed peers' slots.
+   */
   private static Learner neuron(List<Peer> peers, Config c, int k, boolean noise, long seed,
       MlpDistiller student, int... without) {
+    if (c.studentFallback() && student == null) {
+      student = student(seed + 99);
+    }
+    NoisyTopKGate.Builder gate = NoisyTopKGate.builder().peers(peers).k(k).contextDim(PIXELS)
+        .outputDim(CLASSES).noise(noise).importanceWeight(noise ? 0.01 : 0).learningRate(1e-3)
+        .seed(seed).failureWeight(c.failureWeight()).exclude(without);
+    if (c.studentFallback()) {
+      gate.fallback(student.asPeer());
+    }
     Learner.Builder b = Learner.builder()
-        .gate(NoisyTopKGate.builder().peers(peers).k(k).contextDim(PIXELS).outputDim(CLASSES)
-            .noise(noise).importanceWeight(noise ? 0.01 : 0).learningRate(1e-3).seed(seed)
-            .failureWeight(c.failureWeight())
-            .exclude(without).build())
+        .gate(gate.build())
         .head(TrainableMlp.random(new int[] {CLASSES, 32, CLASSES}, Mlp.Activation.RELU, seed))
         .learningRate(3e-3)
         .timeout(c.timeout())
@@ -739,7 +763,8 @@ public final class LearningMarket {
     for (int s = 0; s < c.valueSeeds(); s++) {
       long seed = c.seed() + 1000L * s;
       // Trained as the reported neuron is, less its student (which fills in where no peer
-      // answered and would make the copies differ from it).
+      // answered and would make the copies differ from it), unless every neuron has its own
+      // student answering for failed peers (studentFallback), which its copies then copy.
       Learner base = trainNeuron(peers, c, data, train, 2, true, seed, null);
       for (WeightSource w : WeightSource.values()) {
         double[] row = base.weights(w, 0).toArray();
@@ -975,12 +1000,20 @@ public final class LearningMarket {
     return evaluate(copy, data, test);
   }
 
-  /** The live values of a neuron's gate and head parameters, in order. */
+  /** The live values of a neuron's gate, head and student parameters (if any), in order. */
   private static List<float[]> parameters(Learner learner) {
     List<float[]> out = new ArrayList<>();
     ((NoisyTopKGate) learner.gate()).parameters().forEach(p -> out.add(p.values()));
     learner.head().parameters().forEach(p -> out.add(p.values()));
+    learner.distiller().ifPresent(d -> ((MlpDistiller) d).parameters()
+        .forEach(p -> out.add(p.values())));
     return out;
+  }
+
+  /** The neuron's student: a 784-64-10 MLP fitted to the network's answers. */
+  private static MlpDistiller student(long seed) {
+    return MlpDistiller.builder().inputDim(PIXELS).hidden(64).outputDim(CLASSES)
+        .learningRate(1e-3).seed(seed).build();
   }
 
   static Evaluation evaluate(Learner learner, FashionMnist data, int[] test) {
@@ -1164,9 +1197,11 @@ public final class LearningMarket {
     Config c = r.config();
     s.append(String.format(Locale.ROOT, "Run `%s`: %d peer-pool images, %d neuron images, %d"
         + " held-out images, seed %d, %d retraining seed(s) per true value, gate failure weight"
-        + " %s; %.0f s.%n%n",
+        + " %s, %s; %.0f s.%n%n",
         c.name(), c.poolSize(), c.trainSize(), c.testSize(), c.seed(), c.valueSeeds(),
         BigDecimal.valueOf(c.failureWeight()).stripTrailingZeros().toPlainString(),
+        c.studentFallback() ? "each neuron's student answering for failed peers"
+            : "no fallback for failed peers",
         r.seconds()));
     s.append("| peer | kind | own accuracy | gate importance | pruning score | compensated"
         + " pruning score | stand-in pruning score | rerouted loss | true value (accuracy) | loss"
@@ -1183,6 +1218,10 @@ public final class LearningMarket {
     s.append("\n| measure | value |\n|---|---|\n");
     row(s, "gated network, top-2 of 12", pct(r.gatedAccuracy()));
     row(s, "dense mixture of all 12", pct(r.denseAccuracy()));
+    if (c.studentFallback()) {
+      row(s, "held-out images the student answered in a failed peer's slot, top-2",
+          String.format(Locale.ROOT, "%,d of %,d", r.gatedFallbackRows(), c.testSize()));
+    }
     double[] ra = r.retrainedAccuracy();
     row(s, "top-2, the " + c.valueSeeds() + " retrained neurons' control copies: mean ± se",
         String.format(Locale.ROOT, "%.2f%% ± %.2f", 100 * ra[0], 100 * ra[1]));

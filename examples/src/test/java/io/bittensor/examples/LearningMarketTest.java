@@ -151,6 +151,29 @@ class LearningMarketTest {
     assertTrue(r.probeOverhead() > 0.1 && r.probeOverhead() < 0.14, "" + r.probeOverhead());
   }
 
+  /**
+   * With {@code studentFallback}, every neuron's student answers in the flaky peer's slot when it
+   * times out, and the retrained copies start from their neuron's student: removing the flaky
+   * peer no longer helps (its failures cost the network little), and the rerouted loss, which
+   * measures it with the student behind it, credits it more.
+   */
+  @Test
+  void withTheStudentInItsSlotTheFlakyPeerIsWorthKeeping() throws IOException {
+    Result withStudent = LearningMarket.run(
+        LearningMarket.Config.reduced().withStudentFallback(true), line -> { });
+    PeerRow before = r.peers().get(3);
+    PeerRow after = withStudent.peers().get(3);
+    assertEquals(Kind.FLAKY, after.kind());
+    assertTrue(before.trueValue() < 0, "without: removing it helps, " + before);
+    assertTrue(after.trueValue() > before.trueValue() + 0.005, before + " -> " + after);
+    assertTrue(after.rerouted() > 2 * before.rerouted(), before + " -> " + after);
+    assertEquals(0, r.gatedFallbackRows());
+    assertTrue(withStudent.gatedFallbackRows() > 0, "the student answered for the flaky peer");
+    assertTrue(LearningMarket.markdown(withStudent)
+        .contains("each neuron's student answering for failed peers"));
+    assertTrue(LearningMarket.markdown(r).contains("no fallback for failed peers"));
+  }
+
   @Test
   void theProbeIsComparedInEveryMeasureTheLossBeingTheReroutedLoss() {
     // One probe, four measures (docs/learning.md: none ranks better than the loss). The loss's
