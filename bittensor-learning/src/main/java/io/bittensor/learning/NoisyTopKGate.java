@@ -907,7 +907,9 @@ public final class NoisyTopKGate implements GatingLayer {
      * then costs the join only the difference between its answer and the student's. The gate's
      * gradient flows through the fallback's answer as through a peer's; the fallback itself gets
      * no gradient and no importance, and where it fails too the gate renormalises as without it.
-     * {@link Gated#fallback()} says where it answered.
+     * {@link Gated#fallback()} says where it answered. It is asked once the routed peers' calls
+     * have ended, with the same timeout, so a batch with a failure can take up to twice the
+     * timeout with a remote fallback; a local student answers in microseconds.
      *
      * @throws NullPointerException if {@code fallback} is null
      */

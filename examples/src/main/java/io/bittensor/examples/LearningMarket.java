@@ -243,6 +243,66 @@ public final class LearningMarket {
   public record SourceSpread(WeightSource source, double perNeuron, double perNeuronError,
       double minusRerouted, double minusReroutedError, double ownTruth, double ownTruthError) {}
 
+  /** How many times {@link #resample} draws the retraining seeds. */
+  static final int RESAMPLES = 1000;
+
+  /**
+   * A weight row's Spearman correlation with true values recomputed from the retraining seeds
+   * drawn again with replacement ({@link #RESAMPLES} times): what the same row scores against
+   * true values as noisy as the measured one. Peers worth about nothing trade places from draw
+   * to draw, so one Spearman can sit near a bar by luck; this says how near.
+   *
+   * @param low the 5th percentile
+   * @param median the median
+   * @param high the 95th percentile
+   * @param bar the issue's bar for the source: 0.8 for gate importance, 0.9 for the others
+   * @param atOrAboveBar the share of the draws at or above the bar
+   */
+  public record Resampled(double low, double median, double high, double bar,
+      double atOrAboveBar) {}
+
+  /** The bar: 0.8 for gate importance, 0.9 for the pruning score (and the others). */
+  static double bar(WeightSource source) {
+    return source == WeightSource.GATE_IMPORTANCE ? 0.8 : 0.9;
+  }
+
+  /**
+   * Each row's {@link Resampled} against the seeds' own true values ({@code perSeed}, one array
+   * of accuracy lost per peer for each retraining seed), the seeds drawn with {@code seed}.
+   */
+  static Map<WeightSource, Resampled> resample(Map<WeightSource, double[]> rows,
+      List<double[]> perSeed, long seed) {
+    SpearmansCorrelation rho = new SpearmansCorrelation();
+    SplittableRandom r = new SplittableRandom(seed);
+    int seeds = perSeed.size();
+    int n = perSeed.get(0).length;
+    Map<WeightSource, double[]> draws = new EnumMap<>(WeightSource.class);
+    rows.keySet().forEach(w -> draws.put(w, new double[RESAMPLES]));
+    for (int d = 0; d < RESAMPLES; d++) {
+      double[] value = new double[n];
+      for (int i = 0; i < seeds; i++) {
+        double[] v = perSeed.get(r.nextInt(seeds));
+        for (int j = 0; j < n; j++) {
+          value[j] += v[j] / seeds;
+        }
+      }
+      for (var e : rows.entrySet()) {
+        draws.get(e.getKey())[d] = rho.correlation(e.getValue(), value);
+      }
+    }
+    Map<WeightSource, Resampled> out = new EnumMap<>(WeightSource.class);
+    draws.forEach((w, x) -> {
+      double[] sorted = x.clone();
+      Arrays.sort(sorted);
+      double b = bar(w);
+      long above = Arrays.stream(sorted).filter(v -> v >= b).count();
+      out.put(w, new Resampled(sorted[(int) (0.05 * (RESAMPLES - 1))],
+          sorted[(RESAMPLES - 1) / 2], sorted[(int) Math.ceil(0.95 * (RESAMPLES - 1))], b,
+          above / (double) RESAMPLES));
+    });
+    return out;
+  }
+
   /**
    * How the rerouted probe ranks the peers when it scores them in one {@link ProbeMeasure}
    * ({@link Learner#reroutedScores}; {@link ProbeMeasure#LOSS} is the {@link
@@ -301,6 +361,8 @@ public final class LearningMarket {
    * @param spearmanLoss Spearman(weight, loss value) for each weight source
    * @param spearmanAveraged Spearman(weight row averaged over the neurons the true value
    *     retrains, true value) for each weight source
+   * @param resampled for each weight source, how far the reported neuron's Spearman with the true
+   *     value moves with the true value's own noise ({@link Resampled})
    * @param twinCorrelation the correlation of strong-top's and copycat's entries of the reported
    *     neuron's Fisher matrix ({@link Learner#fisher()}): how often the two are asked together
    * @param standInTwinCorrelation in the reported neuron's {@link Learner#standInFisher(int)} of
@@ -325,7 +387,8 @@ public final class LearningMarket {
       double[] retrainedAccuracy, long gatedBytesReceived,
       long denseBytesReceived, long gatedBytesSent, long denseBytesSent, long[] trainingBytes,
       Map<WeightSource, Double> spearman, Map<WeightSource, Double> spearmanLoss,
-      Map<WeightSource, Double> spearmanAveraged, double twinCorrelation,
+      Map<WeightSource, Double> spearmanAveraged, Map<WeightSource, Resampled> resampled,
+      double twinCorrelation,
       double[] standInTwinCorrelation, double[] spearmanRerouted,
       List<ProbeComparison> probeMeasures, List<SourceSpread> perNeuron, double studentAccuracy,
       double studentOneMicros, double networkOneMicros, double studentBatchMicros,
@@ -335,6 +398,7 @@ public final class LearningMarket {
       spearman = Map.copyOf(spearman);
       spearmanLoss = Map.copyOf(spearmanLoss);
       spearmanAveraged = Map.copyOf(spearmanAveraged);
+      resampled = Map.copyOf(resampled);
       spearmanRerouted = spearmanRerouted.clone();
       standInTwinCorrelation = standInTwinCorrelation.clone();
       probeMeasures = List.copyOf(probeMeasures);
@@ -521,7 +585,7 @@ public final class LearningMarket {
           gatedEval.bytesReceived(),
           denseEval.bytesReceived(), gatedEval.bytesSent(), denseEval.bytesSent(), trainingBytes,
           spearman,
-          spearmanLoss, spearmanAveraged, twins, standInTwins, spearmanRerouted, probeMeasures, perNeuron, studentAccuracy, speed[0], speed[1], speed[2], speed[3],
+          spearmanLoss, spearmanAveraged, resample(weights, values.ownAccuracy(), c.seed()), twins, standInTwins, spearmanRerouted, probeMeasures, perNeuron, studentAccuracy, speed[0], speed[1], speed[2], speed[3],
           (System.nanoTime() - start) / 1e9);
     }
   }
@@ -1246,6 +1310,14 @@ public final class LearningMarket {
     for (WeightSource w : WeightSource.values()) {
       row(s, "Spearman(" + label(w) + " averaged over the " + c.valueSeeds()
           + " retrained neurons, true value)", f3(r.spearmanAveraged().get(w)));
+    }
+    for (WeightSource w : WeightSource.values()) {
+      Resampled x = r.resampled().get(w);
+      row(s, "Spearman(" + label(w) + ", true value), the seeds drawn again " + RESAMPLES
+          + " times: median [5%, 95%]; share at or above " + BigDecimal.valueOf(x.bar())
+              .stripTrailingZeros().toPlainString(),
+          String.format(Locale.ROOT, "%.3f [%.3f, %.3f]; %.0f%%", x.median(), x.low(), x.high(),
+              100 * x.atOrAboveBar()));
     }
     for (SourceSpread p : r.perNeuron()) {
       row(s, "Spearman(" + label(p.source()) + ", true value), each of the " + c.valueSeeds()

@@ -174,6 +174,45 @@ class LearningMarketTest {
     assertTrue(LearningMarket.markdown(r).contains("no fallback for failed peers"));
   }
 
+  /**
+   * The resampled Spearman: with every seed measuring the same values there is nothing to
+   * resample, and every draw is the row's own correlation; where two peers worth about nothing
+   * trade places between seeds, the draws spread around it, and the share at the bar says how
+   * often the row clears it.
+   */
+  @Test
+  void resamplingTheSeedsSaysHowFarTheCorrelationMovesWithTheTrueValuesNoise() {
+    double[] row = {0.4, 0.3, 0.2, 0.1, 0, 0};
+    double[] steady = {0.5, 0.4, 0.3, 0.2, 0.01, 0};
+    var same = LearningMarket.resample(Map.of(WeightSource.PRUNING_SCORE, row),
+        java.util.Collections.nCopies(8, steady), 1).get(WeightSource.PRUNING_SCORE);
+    double exact = new org.apache.commons.math3.stat.correlation.SpearmansCorrelation()
+        .correlation(row, steady);
+    assertEquals(exact, same.low(), 1e-12);
+    assertEquals(exact, same.high(), 1e-12);
+    assertEquals(exact >= 0.9 ? 1 : 0, same.atOrAboveBar());
+    // Seeds that disagree on the order of the top two and of the two peers worth nothing.
+    java.util.List<double[]> noisy = new java.util.ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      noisy.add(i % 2 == 0 ? new double[] {0.5, 0.4, 0.3, 0.2, 0.02, -0.02}
+          : new double[] {0.1, 0.6, 0.35, 0.15, -0.05, 0.05});
+    }
+    var spread = LearningMarket.resample(Map.of(WeightSource.GATE_IMPORTANCE, row), noisy, 1)
+        .get(WeightSource.GATE_IMPORTANCE);
+    // Drawing k of the second kind, the row scores 0.986 (k <= 1), 0.928 (2, 3), 0.812 (4 to 6)
+    // and 0.638 (7, 8): the draws spread from 0.812 to 0.928, and fall under the bar of 0.8
+    // only with k >= 7, which a draw of 8 has 9 chances in 256 to bring.
+    assertEquals(0.812, spread.median(), 0.001);
+    assertEquals(0.812, spread.low(), 0.001);
+    assertEquals(0.928, spread.high(), 0.001);
+    assertEquals(1 - 9 / 256.0, spread.atOrAboveBar(), 0.02);
+    assertEquals(0.8, spread.bar());
+    // And the market reports it for every source.
+    assertEquals(EnumSet.allOf(WeightSource.class), r.resampled().keySet());
+    r.resampled().values().forEach(x -> assertTrue(
+        x.low() <= x.median() && x.median() <= x.high(), x.toString()));
+  }
+
   @Test
   void theProbeIsComparedInEveryMeasureTheLossBeingTheReroutedLoss() {
     // One probe, four measures (docs/learning.md: none ranks better than the loss). The loss's
