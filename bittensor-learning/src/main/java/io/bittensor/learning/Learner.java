@@ -837,7 +837,7 @@ public final class Learner {
       for (float g : gates[b]) {
         sum += g;
       }
-      if (answered ? sum > 0 && fallback[b] == 0 : sum == 0 && fallback[b] == 0) {
+      if (fallback[b] == 0 && (sum > 0) == answered) {
         out[count++] = b;
       }
     }

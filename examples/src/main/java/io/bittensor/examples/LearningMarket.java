@@ -122,7 +122,7 @@ public final class LearningMarket {
    *     rows are not reported, do not probe
    * @param failureWeight the weight of every neuron's gate failure loss ({@link
    *     NoisyTopKGate.Builder#failureWeight}; 0 turns it off)
-   * @param studentFallback every neuron has its own student, fitted as it trains, answer in each
+   * @param studentFallback every neuron's own student, fitted as it trains, answers in each
    *     failed peer's slot ({@link NoisyTopKGate.Builder#fallback}); the retrained copies start
    *     from a copy of their neuron's student
    */
