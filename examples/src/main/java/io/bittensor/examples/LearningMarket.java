@@ -961,7 +961,8 @@ public final class LearningMarket {
    * routed as in inference (top 2 of the gate's logits, no noise), the loss and the correctness
    * with each of the two peers replaced by the gate's third choice, the one that would step in
    * were that peer excluded, against those with both; failed answers are masked and the gate
-   * renormalised as the gate does. No retraining. It needs every image's third-choice answer,
+   * renormalised as the gate does, or, where the neuron's student is its gate's fallback ({@link
+   * Config#studentFallback}), the student answers in their place. No retraining. It needs every image's third-choice answer,
    * which the neuron does not ask for (the example asks every peer): it measures what a weight
    * source asking one more peer per example could reach, not one the learner has.
    *
@@ -984,9 +985,11 @@ public final class LearningMarket {
       float[] h = new float[rows * n];
       NnOps.denseForward(Learner.flatten(x).toFloatArray(), rows, PIXELS, wg, bg, n, h);
       float[][] ans = new float[n][];
+      float[] student = c.studentFallback()
+          ? neuron.distiller().orElseThrow().predict(x).toFloatArray() : null;
       for (int j = 0; j < n; j++) {
         ForwardResult r = peers.get(j).forward(req).join();
-        ans[j] = r.isSuccess() ? r.output().orElseThrow().toFloatArray() : null;
+        ans[j] = r.isSuccess() ? r.output().orElseThrow().toFloatArray() : student;
       }
       // Per image: the routed pair, then each with one of them replaced by the third choice.
       float[] joined = new float[rows * 3 * CLASSES];
