@@ -32,6 +32,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.stream.IntStream;
 
 /**
  * The noisily gated top-k layer of Shazeer et al. (2017, "Outrageously large neural networks")
@@ -217,18 +218,18 @@ public final class NoisyTopKGate implements GatingLayer {
     if (fallback == null) {
       return CompletableFuture.completedFuture(null);
     }
-    Set<Integer> failedRows = new TreeSet<>();
+    boolean[] failed = new boolean[request.input().dim(0)];
     for (PeerCall c : calls) {
       if (!c.isSuccess()) {
         for (int b : c.rows()) {
-          failedRows.add(b);
+          failed[b] = true;
         }
       }
     }
-    if (failedRows.isEmpty()) {
+    int[] rows = IntStream.range(0, failed.length).filter(b -> failed[b]).toArray();
+    if (rows.length == 0) {
       return CompletableFuture.completedFuture(null);
     }
-    int[] rows = failedRows.stream().mapToInt(Integer::intValue).toArray();
     Tensor sub = Rows.gather(request.input(), rows);
     return fanOut.query(List.of(fallback), new ForwardRequest(request.modality(), sub), timeout)
         .thenApply(rs -> new Asked(rows, sub, checked(rs.get(0), sub)));

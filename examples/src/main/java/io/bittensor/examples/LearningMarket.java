@@ -139,10 +139,7 @@ public final class LearningMarket {
 
     /** This run with the peers served over loopback sockets ({@code true}) or in process. */
     public Config withLoopback(boolean on) {
-      return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
-          mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
-          valueSeeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, on,
-          probeEvery, failureWeight, studentFallback);
+      return varied(on, valueSeeds, probeEvery, failureWeight, studentFallback);
     }
 
     /** This run with {@code seeds} retraining seeds averaged in each peer's true value. */
@@ -150,10 +147,7 @@ public final class LearningMarket {
       if (seeds < 1) {
         throw new IllegalArgumentException("valueSeeds must be >= 1, was " + seeds);
       }
-      return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
-          mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
-          seeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, loopback,
-          probeEvery, failureWeight, studentFallback);
+      return varied(loopback, seeds, probeEvery, failureWeight, studentFallback);
     }
 
     /** This run with the top-2 neurons probing every {@code m} training batches. */
@@ -161,10 +155,7 @@ public final class LearningMarket {
       if (m < 1) {
         throw new IllegalArgumentException("probeEvery must be >= 1, was " + m);
       }
-      return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
-          mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
-          valueSeeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, loopback, m,
-          failureWeight, studentFallback);
+      return varied(loopback, valueSeeds, m, failureWeight, studentFallback);
     }
 
     /** This run with every neuron's gate weighing failures by {@code w} (0: not at all). */
@@ -172,18 +163,21 @@ public final class LearningMarket {
       if (!(w >= 0) || Double.isInfinite(w)) {
         throw new IllegalArgumentException("failureWeight must be finite and >= 0, was " + w);
       }
-      return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
-          mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
-          valueSeeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, loopback,
-          probeEvery, w, studentFallback);
+      return varied(loopback, valueSeeds, probeEvery, w, studentFallback);
     }
 
     /** This run with (true) or without every neuron's student answering for failed peers. */
     public Config withStudentFallback(boolean on) {
+      return varied(loopback, valueSeeds, probeEvery, failureWeight, on);
+    }
+
+    /** This market with the run options the command line can change. */
+    private Config varied(boolean loopback, int valueSeeds, int probeEvery, double failureWeight,
+        boolean studentFallback) {
       return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
           mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
           valueSeeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, loopback,
-          probeEvery, failureWeight, on);
+          probeEvery, failureWeight, studentFallback);
     }
 
     /** The same market, smaller and faster, for the default test suite. */
