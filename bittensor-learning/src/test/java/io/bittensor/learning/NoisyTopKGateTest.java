@@ -496,6 +496,60 @@ class NoisyTopKGateTest {
         () -> g.askStandIns(training, req, Duration.ZERO));
   }
 
+  /**
+   * In the warm-up the balancing losses carry the warm-up weight, as in a gate built with that
+   * weight; after it they carry the gate's own, as in a gate built without a warm-up.
+   */
+  @Test
+  void theBalancingWarmupWeighsTheFirstBatchesAndThenTheGatesOwnWeights() {
+    List<FnPeer> ps = peers(5, 4, 3);
+    NoisyTopKGate warm = NoisyTopKGate.builder().peers(ps).k(2).contextDim(4).outputDim(3)
+        .seed(8).importanceWeight(0.01).loadWeight(0.01).balanceWarmup(0.5, 3).build();
+    NoisyTopKGate strong = NoisyTopKGate.builder().peers(ps).k(2).contextDim(4).outputDim(3)
+        .seed(8).importanceWeight(0.5).loadWeight(0.5).build();
+    NoisyTopKGate weak = NoisyTopKGate.builder().peers(ps).k(2).contextDim(4).outputDim(3)
+        .seed(8).importanceWeight(0.01).loadWeight(0.01).build();
+    for (NoisyTopKGate g : List.of(warm, strong, weak)) {
+      randomise(g, new Random(8), 0.7);
+    }
+    Random r = new Random(9);
+    for (int batch = 1; batch <= 5; batch++) {
+      Tensor x = TestPeers.batch(r, 6, 4);
+      Tensor dG = Tensor.ofFloats(TestPeers.batch(r, 6, 3).toFloatArray(), 6, 1, 3);
+      if (batch > 3) {
+        // The same parameters in all three, so the losses differ by their weights alone.
+        for (NoisyTopKGate other : List.of(strong, weak)) {
+          for (int q = 0; q < warm.parameters().size(); q++) {
+            float[] v = warm.parameters().get(q).values();
+            System.arraycopy(v, 0, other.parameters().get(q).values(), 0, v.length);
+          }
+        }
+      }
+      for (NoisyTopKGate g : List.of(warm, strong, weak)) {
+        Gated out = g.forwardAndWait(new ForwardRequest(Modality.TENSOR, x), Learner.flatten(x),
+            true, TIMEOUT);
+        g.backward(out, dG);
+        g.step();
+      }
+      assertTrue(weak.balanceLoss() > 0, "batch " + batch);
+      if (batch <= 3) {
+        assertEquals(strong.balanceLoss(), warm.balanceLoss(), 0, "batch " + batch);
+        for (int q = 0; q < warm.parameters().size(); q++) {
+          assertArrayEquals(strong.parameters().get(q).values(),
+              warm.parameters().get(q).values(), "batch " + batch);
+        }
+      } else {
+        assertEquals(weak.balanceLoss(), warm.balanceLoss(), 1e-12, "batch " + batch);
+        assertEquals(50 * warm.balanceLoss(), strong.balanceLoss(),
+            1e-9 * strong.balanceLoss(), "batch " + batch);
+      }
+    }
+    assertThrows(IllegalArgumentException.class,
+        () -> NoisyTopKGate.builder().balanceWarmup(-1, 3));
+    assertThrows(IllegalArgumentException.class,
+        () -> NoisyTopKGate.builder().balanceWarmup(0.05, -1));
+  }
+
   @Test
   void importanceFollowsTheGateAndStartsUniform() {
     Random r = new Random(5);
