@@ -2,6 +2,7 @@ package io.bittensor.examples;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bittensor.examples.LearningMarket.Kind;
@@ -61,6 +62,24 @@ class LearningMarketTest {
     assertTrue(retrained[0] > r.bestSingleAccuracy() && retrained[1] >= 0,
         Arrays.toString(retrained) + " vs " + r.bestSingleAccuracy());
     assertTrue(LearningMarket.markdown(r).contains("retrained neurons' control copies: mean ± se"));
+  }
+
+  @Test
+  void theBalancingWarmsUpStrongAndItsOptionsAreChecked() {
+    LearningMarket.Config full = LearningMarket.Config.full();
+    assertEquals(0.05, full.warmupBalanceWeight());
+    assertEquals(10, full.warmupEpochs());
+    assertEquals(0.01, full.balanceWeight());
+    assertEquals(0, LearningMarket.Config.reduced().warmupEpochs(), "see reduced()");
+    LearningMarket.Config flat = full.withBalanceWarmup(0, 0).withBalanceWeight(0.1);
+    assertEquals(0, flat.warmupEpochs());
+    assertEquals(0.1, flat.balanceWeight());
+    assertEquals(full.withBalanceWeight(0.1).withBalanceWarmup(0, 0), flat);
+    assertEquals(full, flat.withBalanceWeight(0.01).withBalanceWarmup(0.05, 10));
+    assertThrows(IllegalArgumentException.class,
+        () -> full.withBalanceWarmup(0.05, full.neuronEpochs() + 1));
+    assertThrows(IllegalArgumentException.class, () -> full.withBalanceWarmup(-0.05, 10));
+    assertThrows(IllegalArgumentException.class, () -> full.withBalanceWeight(Double.NaN));
   }
 
   @Test
