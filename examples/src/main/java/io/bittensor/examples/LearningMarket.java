@@ -145,9 +145,18 @@ public final class LearningMarket {
           0.01, 0.05, 10);
     }
 
+    /**
+     * The same market drawn with another seed: another split of the images, other peers' models,
+     * other neurons. Tells what holds for the market's kinds of peers from what holds for one draw.
+     */
+    public Config withSeed(long s) {
+      return varied(s, loopback, valueSeeds, probeEvery, failureWeight, studentFallback,
+          balanceWeight, warmupBalanceWeight, warmupEpochs);
+    }
+
     /** This run with the peers served over loopback sockets ({@code true}) or in process. */
     public Config withLoopback(boolean on) {
-      return varied(on, valueSeeds, probeEvery, failureWeight, studentFallback,
+      return varied(seed, on, valueSeeds, probeEvery, failureWeight, studentFallback,
           balanceWeight, warmupBalanceWeight, warmupEpochs);
     }
 
@@ -156,7 +165,7 @@ public final class LearningMarket {
       if (seeds < 1) {
         throw new IllegalArgumentException("valueSeeds must be >= 1, was " + seeds);
       }
-      return varied(loopback, seeds, probeEvery, failureWeight, studentFallback,
+      return varied(seed, loopback, seeds, probeEvery, failureWeight, studentFallback,
           balanceWeight, warmupBalanceWeight, warmupEpochs);
     }
 
@@ -165,7 +174,7 @@ public final class LearningMarket {
       if (m < 1) {
         throw new IllegalArgumentException("probeEvery must be >= 1, was " + m);
       }
-      return varied(loopback, valueSeeds, m, failureWeight, studentFallback,
+      return varied(seed, loopback, valueSeeds, m, failureWeight, studentFallback,
           balanceWeight, warmupBalanceWeight, warmupEpochs);
     }
 
@@ -174,13 +183,13 @@ public final class LearningMarket {
       if (!(w >= 0) || Double.isInfinite(w)) {
         throw new IllegalArgumentException("failureWeight must be finite and >= 0, was " + w);
       }
-      return varied(loopback, valueSeeds, probeEvery, w, studentFallback,
+      return varied(seed, loopback, valueSeeds, probeEvery, w, studentFallback,
           balanceWeight, warmupBalanceWeight, warmupEpochs);
     }
 
     /** This run with (true) or without every neuron's student answering for failed peers. */
     public Config withStudentFallback(boolean on) {
-      return varied(loopback, valueSeeds, probeEvery, failureWeight, on, balanceWeight,
+      return varied(seed, loopback, valueSeeds, probeEvery, failureWeight, on, balanceWeight,
           warmupBalanceWeight, warmupEpochs);
     }
 
@@ -193,7 +202,7 @@ public final class LearningMarket {
         throw new IllegalArgumentException("the warm-up needs a finite weight >= 0 and 0 to "
             + neuronEpochs + " passes, was " + w + " for " + epochs);
       }
-      return varied(loopback, valueSeeds, probeEvery, failureWeight, studentFallback,
+      return varied(seed, loopback, valueSeeds, probeEvery, failureWeight, studentFallback,
           balanceWeight, w, epochs);
     }
 
@@ -205,14 +214,14 @@ public final class LearningMarket {
       if (!(w >= 0) || Double.isInfinite(w)) {
         throw new IllegalArgumentException("balanceWeight must be finite and >= 0, was " + w);
       }
-      return varied(loopback, valueSeeds, probeEvery, failureWeight, studentFallback, w,
+      return varied(seed, loopback, valueSeeds, probeEvery, failureWeight, studentFallback, w,
           warmupBalanceWeight, warmupEpochs);
     }
 
     /** This market with the run options the command line can change. */
-    private Config varied(boolean loopback, int valueSeeds, int probeEvery, double failureWeight,
-        boolean studentFallback, double balanceWeight, double warmupBalanceWeight,
-        int warmupEpochs) {
+    private Config varied(long seed, boolean loopback, int valueSeeds, int probeEvery,
+        double failureWeight, boolean studentFallback, double balanceWeight,
+        double warmupBalanceWeight, int warmupEpochs) {
       return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
           mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
           valueSeeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, loopback,
@@ -493,7 +502,7 @@ public final class LearningMarket {
    * neuron's student answers in its failed peers' slots), {@code balance=W} (the noisy neurons'
    * importance and load balancing weight after the warm-up, 0.01 by default), {@code warmup=W:E}
    * (their weight W in the first E passes; 0.05 for 10 of 15 in {@code full}, {@code warmup=0:0}
-   * turns it off).
+   * turns it off), {@code seed=N} (the market drawn with another seed; 2026 by default).
    */
   public static void main(String[] args) throws Exception {
     Config c = args.length > 0 && args[0].equals("reduced") ? Config.reduced() : Config.full();
@@ -504,6 +513,8 @@ public final class LearningMarket {
         c = c.withProbeEvery(Integer.parseInt(args[i].substring("probe-every=".length())));
       } else if (args[i].startsWith("failure-weight=")) {
         c = c.withFailureWeight(Double.parseDouble(args[i].substring("failure-weight=".length())));
+      } else if (args[i].startsWith("seed=")) {
+        c = c.withSeed(Long.parseLong(args[i].substring("seed=".length())));
       } else if (args[i].startsWith("warmup=")) {
         String[] w = args[i].substring("warmup=".length()).split(":");
         if (w.length != 2) {

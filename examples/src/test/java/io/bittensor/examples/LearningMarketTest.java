@@ -65,7 +65,7 @@ class LearningMarketTest {
   }
 
   @Test
-  void theBalancingWarmsUpStrongAndItsOptionsAreChecked() {
+  void theBalancingWarmsUpStrongAndTheRunOptionsAreChecked() {
     LearningMarket.Config full = LearningMarket.Config.full();
     assertEquals(0.05, full.warmupBalanceWeight());
     assertEquals(10, full.warmupEpochs());
@@ -76,6 +76,8 @@ class LearningMarketTest {
     assertEquals(0.1, flat.balanceWeight());
     assertEquals(full.withBalanceWeight(0.1).withBalanceWarmup(0, 0), flat);
     assertEquals(full, flat.withBalanceWeight(0.01).withBalanceWarmup(0.05, 10));
+    assertEquals(2027, full.withSeed(2027).seed());
+    assertEquals(full, full.withSeed(2027).withSeed(2026));
     assertThrows(IllegalArgumentException.class,
         () -> full.withBalanceWarmup(0.05, full.neuronEpochs() + 1));
     assertThrows(IllegalArgumentException.class, () -> full.withBalanceWarmup(-0.05, 10));
