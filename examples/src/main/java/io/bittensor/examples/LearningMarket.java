@@ -816,11 +816,14 @@ public final class LearningMarket {
       student = student(seed + 99);
     }
     NoisyTopKGate.Builder gate = NoisyTopKGate.builder().peers(peers).k(k).contextDim(PIXELS)
-        .outputDim(CLASSES).noise(noise).importanceWeight(noise ? c.balanceWeight() : 0)
-        .loadWeight(noise ? c.balanceWeight() : 0).learningRate(1e-3)
-        .balanceWarmup(noise ? c.warmupBalanceWeight() : 0,
-            noise ? (long) c.warmupEpochs() * batchesPerEpoch(c) : 0)
-        .seed(seed).failureWeight(c.failureWeight()).exclude(without);
+        .outputDim(CLASSES).noise(noise).learningRate(1e-3).seed(seed)
+        .failureWeight(c.failureWeight()).exclude(without);
+    // Only the noisy neurons balance; the dense one and the retrained copies route as trained.
+    double balance = noise ? c.balanceWeight() : 0;
+    gate.importanceWeight(balance).loadWeight(balance);
+    if (noise) {
+      gate.balanceWarmup(c.warmupBalanceWeight(), (long) c.warmupEpochs() * batchesPerEpoch(c));
+    }
     if (c.studentFallback()) {
       gate.fallback(student.asPeer());
     }
