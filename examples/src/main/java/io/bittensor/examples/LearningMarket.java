@@ -34,11 +34,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
+import java.util.function.ToDoubleFunction;
 import org.apache.commons.math3.stat.correlation.SpearmansCorrelation;
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
@@ -256,11 +258,12 @@ public final class LearningMarket {
    * @param standIn its share of the stand-in pruning score weight row
    * @param rerouted its share of the rerouted loss weight row
    * @param trueValue held-out accuracy lost (fraction) when it is removed and the neuron retrained
+   * @param trueValueError its standard error over the retraining seeds (NaN with one seed)
    * @param lossValue held-out cross-entropy gained (nats per image) in the same retrainings
    */
   public record PeerRow(String name, Kind kind, double modelAccuracy, double importance,
       double pruning, double compensated, double standIn, double rerouted, double trueValue,
-      double lossValue) {
+      double trueValueError, double lossValue) {
     /** Its share of the weight row from {@code source}. */
     public double weight(WeightSource source) {
       return switch (source) {
@@ -320,11 +323,49 @@ public final class LearningMarket {
    */
   static Map<WeightSource, Resampled> resample(Map<WeightSource, double[]> rows,
       List<double[]> perSeed, long seed) {
+    return redraw(rows, perSeed, seed, LearningMarket::bar);
+  }
+
+  /**
+   * The true value's own noise as a ceiling: the measured true value, taken as a weight row,
+   * against the same redraws of the seeds as {@link #resample} makes (bar 0.9). By the bootstrap's
+   * reasoning a redraw stands to the measured value as the measured value stands to the value
+   * with endless seeds, so this is about what a row that knew the peers' worth exactly would
+   * score against the measured one: how much of a bar the truth's noise alone uses up.
+   */
+  static Resampled ceiling(List<double[]> perSeed, long seed) {
+    return redraw(Map.of("true value", meanOf(perSeed)), perSeed, seed, k -> 0.9)
+        .get("true value");
+  }
+
+  /** Each peer's mean over the seeds. */
+  static double[] meanOf(List<double[]> perSeed) {
+    double[] mean = new double[perSeed.get(0).length];
+    for (double[] v : perSeed) {
+      for (int j = 0; j < mean.length; j++) {
+        mean[j] += v[j] / perSeed.size();
+      }
+    }
+    return mean;
+  }
+
+  /** Each peer's standard error of the mean over the seeds (NaN with one seed). */
+  static double[] standardErrorOf(List<double[]> perSeed) {
+    double[] error = new double[perSeed.get(0).length];
+    for (int j = 0; j < error.length; j++) {
+      int p = j;
+      error[j] = standardError(perSeed.stream().mapToDouble(v -> v[p]).toArray());
+    }
+    return error;
+  }
+
+  private static <K> Map<K, Resampled> redraw(Map<K, double[]> rows, List<double[]> perSeed,
+      long seed, ToDoubleFunction<K> bar) {
     SpearmansCorrelation rho = new SpearmansCorrelation();
     SplittableRandom r = new SplittableRandom(seed);
     int seeds = perSeed.size();
     int n = perSeed.get(0).length;
-    Map<WeightSource, double[]> draws = new EnumMap<>(WeightSource.class);
+    Map<K, double[]> draws = new HashMap<>();
     rows.keySet().forEach(w -> draws.put(w, new double[RESAMPLES]));
     for (int d = 0; d < RESAMPLES; d++) {
       double[] value = new double[n];
@@ -338,11 +379,11 @@ public final class LearningMarket {
         draws.get(e.getKey())[d] = rho.correlation(e.getValue(), value);
       }
     }
-    Map<WeightSource, Resampled> out = new EnumMap<>(WeightSource.class);
+    Map<K, Resampled> out = new HashMap<>();
     draws.forEach((w, x) -> {
       double[] sorted = x.clone();
       Arrays.sort(sorted);
-      double b = bar(w);
+      double b = bar.applyAsDouble(w);
       long above = Arrays.stream(sorted).filter(v -> v >= b).count();
       out.put(w, new Resampled(sorted[(int) (0.05 * (RESAMPLES - 1))],
           sorted[(RESAMPLES - 1) / 2], sorted[(int) Math.ceil(0.95 * (RESAMPLES - 1))], b,
@@ -411,6 +452,8 @@ public final class LearningMarket {
    *     retrains, true value) for each weight source
    * @param resampled for each weight source, how far the reported neuron's Spearman with the true
    *     value moves with the true value's own noise ({@link Resampled})
+   * @param ceiling the measured true value itself against the same redraws ({@link #ceiling}):
+   *     about what a row that knew each peer's worth exactly would score
    * @param twinCorrelation the correlation of strong-top's and copycat's entries of the reported
    *     neuron's Fisher matrix ({@link Learner#fisher()}): how often the two are asked together
    * @param standInTwinCorrelation in the reported neuron's {@link Learner#standInFisher(int)} of
@@ -436,7 +479,7 @@ public final class LearningMarket {
       long denseBytesReceived, long gatedBytesSent, long denseBytesSent, long[] trainingBytes,
       Map<WeightSource, Double> spearman, Map<WeightSource, Double> spearmanLoss,
       Map<WeightSource, Double> spearmanAveraged, Map<WeightSource, Resampled> resampled,
-      double twinCorrelation,
+      Resampled ceiling, double twinCorrelation,
       double[] standInTwinCorrelation, double[] spearmanRerouted,
       List<ProbeComparison> probeMeasures, List<SourceSpread> perNeuron, double studentAccuracy,
       double studentOneMicros, double networkOneMicros, double studentBatchMicros,
@@ -631,13 +674,15 @@ public final class LearningMarket {
       }
 
       List<PeerRow> rows = new ArrayList<>();
+      double[] valueError = standardErrorOf(values.ownAccuracy());
       int best = 0;
       for (int j = 0; j < n; j++) {
         rows.add(new PeerRow(names.get(j), kinds.get(j), modelAccuracy[j],
             weights.get(WeightSource.GATE_IMPORTANCE)[j], weights.get(WeightSource.PRUNING_SCORE)[j],
             weights.get(WeightSource.COMPENSATED_PRUNING_SCORE)[j],
             weights.get(WeightSource.STAND_IN_PRUNING_SCORE)[j],
-            weights.get(WeightSource.REROUTED_LOSS)[j], value[j], values.loss()[j]));
+            weights.get(WeightSource.REROUTED_LOSS)[j], value[j], valueError[j],
+            values.loss()[j]));
         best = modelAccuracy[j] > modelAccuracy[best] ? j : best;
       }
       return new Result(c, List.copyOf(rows), gatedEval.accuracy(), denseEval.accuracy(),
@@ -646,7 +691,8 @@ public final class LearningMarket {
           gatedEval.bytesReceived(),
           denseEval.bytesReceived(), gatedEval.bytesSent(), denseEval.bytesSent(), trainingBytes,
           spearman,
-          spearmanLoss, spearmanAveraged, resample(weights, values.ownAccuracy(), c.seed()), twins, standInTwins, spearmanRerouted, probeMeasures, perNeuron, studentAccuracy, speed[0], speed[1], speed[2], speed[3],
+          spearmanLoss, spearmanAveraged, resample(weights, values.ownAccuracy(), c.seed()),
+          ceiling(values.ownAccuracy(), c.seed()), twins, standInTwins, spearmanRerouted, probeMeasures, perNeuron, studentAccuracy, speed[0], speed[1], speed[2], speed[3],
           (System.nanoTime() - start) / 1e9);
     }
   }
@@ -1346,11 +1392,11 @@ public final class LearningMarket {
     s.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (PeerRow p : r.peers()) {
       s.append(String.format(Locale.ROOT,
-          "| %s | %s | %.1f%% | %.2f%% | %.2f%% | %.2f%% | %.2f%% | %.2f%% | %+.2f pts | %+.4f"
-              + " nats |%n",
+          "| %s | %s | %.1f%% | %.2f%% | %.2f%% | %.2f%% | %.2f%% | %.2f%% | %+.2f ± %.2f pts |"
+              + " %+.4f nats |%n",
           p.name(), p.kind().name().toLowerCase(Locale.ROOT), 100 * p.modelAccuracy(),
           100 * p.importance(), 100 * p.pruning(), 100 * p.compensated(), 100 * p.standIn(),
-          100 * p.rerouted(), 100 * p.trueValue(), p.lossValue()));
+          100 * p.rerouted(), 100 * p.trueValue(), 100 * p.trueValueError(), p.lossValue()));
     }
     s.append("\n| measure | value |\n|---|---|\n");
     row(s, "gated network, top-2 of 12", pct(r.gatedAccuracy()));
@@ -1392,6 +1438,12 @@ public final class LearningMarket {
           String.format(Locale.ROOT, "%.3f [%.3f, %.3f]; %.0f%%", x.median(), x.low(), x.high(),
               100 * x.atOrAboveBar()));
     }
+    Resampled ceiling = r.ceiling();
+    row(s, "Spearman(the true value itself, as a row, true value), the seeds drawn again "
+        + RESAMPLES + " times: median [5%, 95%]; share at or above 0.9 (what knowing each"
+        + " peer's worth exactly would score against values this noisy)",
+        String.format(Locale.ROOT, "%.3f [%.3f, %.3f]; %.0f%%", ceiling.median(), ceiling.low(),
+            ceiling.high(), 100 * ceiling.atOrAboveBar()));
     for (SourceSpread p : r.perNeuron()) {
       row(s, "Spearman(" + label(p.source()) + ", true value), each of the " + c.valueSeeds()
           + " retrained neurons' own row: mean ± se (minus the rerouted loss's, paired)",
@@ -1480,12 +1532,12 @@ public final class LearningMarket {
   public static String csv(Result r) {
     StringBuilder s = new StringBuilder(
         "peer,kind,own_accuracy,gate_importance,pruning_score,compensated_pruning_score,"
-        + "stand_in_pruning_score,rerouted_loss,true_value,loss_value\n");
+        + "stand_in_pruning_score,rerouted_loss,true_value,true_value_se,loss_value\n");
     for (PeerRow p : r.peers()) {
-      s.append(String.format(Locale.ROOT, "%s,%s,%.4f,%.6f,%.6f,%.6f,%.6f,%.6f,%.4f,%.6f%n",
+      s.append(String.format(Locale.ROOT, "%s,%s,%.4f,%.6f,%.6f,%.6f,%.6f,%.6f,%.4f,%.4f,%.6f%n",
           p.name(), p.kind().name().toLowerCase(Locale.ROOT), p.modelAccuracy(), p.importance(),
           p.pruning(), p.compensated(), p.standIn(), p.rerouted(), p.trueValue(),
-          p.lossValue()));
+          p.trueValueError(), p.lossValue()));
     }
     return s.toString();
   }

@@ -112,6 +112,7 @@ class LearningMarketTest {
     for (PeerRow p : r.peers()) {
       if (p.kind() == Kind.NOISE) {
         assertEquals(0, p.trueValue(), 1e-9, p.toString());
+        assertEquals(0, p.trueValueError(), 1e-9, p.toString());
       }
     }
     PeerRow top = r.peers().stream().max((a, b) -> Double.compare(a.pruning(), b.pruning()))
@@ -228,10 +229,32 @@ class LearningMarketTest {
     assertEquals(0.928, spread.high(), 0.001);
     assertEquals(1 - 9 / 256.0, spread.atOrAboveBar(), 0.02);
     assertEquals(0.8, spread.bar());
+    // The ceiling: the seeds' mean as the row. Steady seeds leave it exactly 1; the noisy ones
+    // score 1 when a draw holds 4 to 6 of the second kind (60% of draws), 0.943 with 3, 7 or 8,
+    // 0.886 with 2 and 0.771 with 0 or 1 (3.5%): the 5th percentile is 0.886, and 85.5% of the
+    // draws reach 0.9.
+    var flat = LearningMarket.ceiling(java.util.Collections.nCopies(8, steady), 1);
+    assertEquals(1, flat.low(), 1e-12);
+    assertEquals(1, flat.atOrAboveBar());
+    var ceiling = LearningMarket.ceiling(noisy, 1);
+    assertEquals(1, ceiling.median(), 1e-12);
+    assertEquals(0.886, ceiling.low(), 0.001);
+    assertEquals(0.855, ceiling.atOrAboveBar(), 0.03);
+    assertEquals(0.9, ceiling.bar());
+    // Each peer's standard error over the seeds: the two kinds differ by 0.4 on the first peer
+    // and 0.05 on the third, a sample standard deviation of 0.214 and 0.027 over 8 seeds.
+    double[] error = LearningMarket.standardErrorOf(noisy);
+    assertEquals(0.0756, error[0], 1e-4);
+    assertEquals(0.0094, error[2], 1e-4);
+    assertEquals(0, LearningMarket.standardErrorOf(java.util.Collections.nCopies(8, steady))[0],
+        1e-12);
     // And the market reports it for every source.
     assertEquals(EnumSet.allOf(WeightSource.class), r.resampled().keySet());
     r.resampled().values().forEach(x -> assertTrue(
         x.low() <= x.median() && x.median() <= x.high(), x.toString()));
+    assertTrue(r.ceiling().low() <= r.ceiling().median()
+        && r.ceiling().median() <= r.ceiling().high(), r.ceiling().toString());
+    r.peers().forEach(p -> assertTrue(p.trueValueError() >= 0, p.toString()));
   }
 
   @Test
