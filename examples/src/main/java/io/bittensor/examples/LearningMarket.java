@@ -290,9 +290,23 @@ public final class LearningMarket {
    * @param ownTruth each neuron's own row against that neuron's own true value (the accuracy its
    *     own retrained copies lost, rather than the average over all the neurons): the mean
    * @param ownTruthError its standard error (NaN with one neuron)
+   * @param averagedRow the source's row averaged over the retrained neurons, one share per peer:
+   *     what a typical neuron gives each peer, where the reported row is one neuron's draw
    */
   public record SourceSpread(WeightSource source, double perNeuron, double perNeuronError,
-      double minusRerouted, double minusReroutedError, double ownTruth, double ownTruthError) {}
+      double minusRerouted, double minusReroutedError, double ownTruth, double ownTruthError,
+      double[] averagedRow) {
+    /** Copies the row. */
+    public SourceSpread {
+      averagedRow = averagedRow.clone();
+    }
+
+    /** A copy of the averaged row. */
+    @Override
+    public double[] averagedRow() {
+      return averagedRow.clone();
+    }
+  }
 
   /** How many times {@link #resample} draws the retraining seeds. */
   static final int RESAMPLES = 1000;
@@ -1028,7 +1042,8 @@ public final class LearningMarket {
       double[] minus = minus(own, rerouted);
       double[] ownTruth = spearmanPaired(values.ownRows().get(w), values.ownAccuracy());
       out.add(new SourceSpread(w, mean(own), standardError(own), mean(minus),
-          standardError(minus), mean(ownTruth), standardError(ownTruth)));
+          standardError(minus), mean(ownTruth), standardError(ownTruth),
+          values.rows().get(w)));
     }
     return out;
   }
@@ -1480,8 +1495,28 @@ public final class LearningMarket {
     row(s, "64 images: student / network query (median)", String.format(Locale.ROOT,
         "%.0f us / %.0f us (%.1fx)", r.studentBatchMicros(), r.networkBatchMicros(),
         r.networkBatchMicros() / r.studentBatchMicros()));
+    averagedRowTable(s, r);
     probeTable(s, r);
     return s.toString();
+  }
+
+  /** Each source's row averaged over the retrained neurons, beside the true value. */
+  private static void averagedRowTable(StringBuilder s, Result r) {
+    s.append("\n| source, row averaged over the ").append(r.config().valueSeeds())
+        .append(" retrained neurons |");
+    r.peers().forEach(p -> s.append(' ').append(p.name()).append(" |"));
+    s.append("\n|---|").append("---:|".repeat(r.peers().size())).append('\n');
+    for (SourceSpread p : r.perNeuron()) {
+      s.append("| ").append(label(p.source())).append(" |");
+      for (double w : p.averagedRow()) {
+        s.append(String.format(Locale.ROOT, " %.1f%% |", 100 * w));
+      }
+      s.append('\n');
+    }
+    s.append("| true value (accuracy) |");
+    r.peers().forEach(p -> s.append(String.format(Locale.ROOT, " %+.2f pts |",
+        100 * p.trueValue())));
+    s.append('\n');
   }
 
   /** What the rerouted probe measures: Spearman with the true value, per measure. */

@@ -302,6 +302,18 @@ class LearningMarketTest {
         .toString());
     assertTrue(LearningMarket.markdown(r).contains("own row: mean ± se"));
     assertTrue(LearningMarket.markdown(r).contains("the same neuron's own true value"));
+    // The averaged rows are the ones the averaged Spearman scores: shares summing to 1, the
+    // rerouted loss's the same as the probe's loss rows averaged, each printed beside the truth.
+    double[] value = r.peers().stream().mapToDouble(PeerRow::trueValue).toArray();
+    var rho = new org.apache.commons.math3.stat.correlation.SpearmansCorrelation();
+    for (LearningMarket.SourceSpread p : r.perNeuron()) {
+      assertEquals(1, java.util.Arrays.stream(p.averagedRow()).sum(), 1e-9, p.toString());
+      assertEquals(r.spearmanAveraged().get(p.source()), rho.correlation(p.averagedRow(), value),
+          1e-12, p.toString());
+    }
+    assertArrayEquals(r.probeMeasures().get(0).averagedRow(), rerouted.averagedRow(), 1e-12);
+    assertTrue(LearningMarket.markdown(r).contains("| source, row averaged over the 2 retrained"
+        + " neurons |"));
   }
 
   @Test
