@@ -1502,17 +1502,9 @@ public final class LearningMarket {
 
   /** Each source's row averaged over the retrained neurons, beside the true value. */
   private static void averagedRowTable(StringBuilder s, Result r) {
-    s.append("\n| source, row averaged over the ").append(r.config().valueSeeds())
-        .append(" retrained neurons |");
-    r.peers().forEach(p -> s.append(' ').append(p.name()).append(" |"));
-    s.append("\n|---|").append("---:|".repeat(r.peers().size())).append('\n');
-    for (SourceSpread p : r.perNeuron()) {
-      s.append("| ").append(label(p.source())).append(" |");
-      for (double w : p.averagedRow()) {
-        s.append(String.format(Locale.ROOT, " %.1f%% |", 100 * w));
-      }
-      s.append('\n');
-    }
+    shareHeader(s, r, "source, row averaged over the " + r.config().valueSeeds()
+        + " retrained neurons");
+    r.perNeuron().forEach(p -> shareRow(s, label(p.source()), p.averagedRow()));
     s.append("| true value (accuracy) |");
     r.peers().forEach(p -> s.append(String.format(Locale.ROOT, " %+.2f pts |",
         100 * p.trueValue())));
@@ -1530,16 +1522,24 @@ public final class LearningMarket {
           + " |%n", label(p.measure()), p.reported(), p.reportedLoss(), p.averaged(),
           p.perNeuron(), p.perNeuronError(), p.minusLoss(), p.minusLossError()));
     }
-    s.append("\n| share of the row averaged over the ").append(n).append(" neurons |");
+    shareHeader(s, r, "share of the row averaged over the " + n + " neurons");
+    r.probeMeasures().forEach(p -> shareRow(s, label(p.measure()), p.averagedRow()));
+  }
+
+  /** A table with a column per peer, headed {@code title}. */
+  private static void shareHeader(StringBuilder s, Result r, String title) {
+    s.append("\n| ").append(title).append(" |");
     r.peers().forEach(p -> s.append(' ').append(p.name()).append(" |"));
     s.append("\n|---|").append("---:|".repeat(r.peers().size())).append('\n');
-    for (ProbeComparison p : r.probeMeasures()) {
-      s.append("| ").append(label(p.measure())).append(" |");
-      for (double w : p.averagedRow()) {
-        s.append(String.format(Locale.ROOT, " %.1f%% |", 100 * w));
-      }
-      s.append('\n');
+  }
+
+  /** One line of such a table: each peer's share of {@code row}, in percent. */
+  private static void shareRow(StringBuilder s, String label, double[] row) {
+    s.append("| ").append(label).append(" |");
+    for (double w : row) {
+      s.append(String.format(Locale.ROOT, " %.1f%% |", 100 * w));
     }
+    s.append('\n');
   }
 
   /** How the report names a probe measure. */
