@@ -292,10 +292,14 @@ public final class LearningMarket {
    * @param ownTruthError its standard error (NaN with one neuron)
    * @param averagedRow the source's row averaged over the retrained neurons, one share per peer:
    *     what a typical neuron gives each peer, where the reported row is one neuron's draw
+   * @param noiseUnderBar the fraction of the retrained neurons whose own row gives every noise
+   *     peer under 1% (the issue's bar, asked of each neuron rather than of the reported one)
+   * @param nicheOverWeak the fraction whose own row gives the niche specialists more per peer
+   *     than the weak generalists
    */
   public record SourceSpread(WeightSource source, double perNeuron, double perNeuronError,
       double minusRerouted, double minusReroutedError, double ownTruth, double ownTruthError,
-      double[] averagedRow) {
+      double[] averagedRow, double noiseUnderBar, double nicheOverWeak) {
     /** Copies the row. */
     public SourceSpread {
       averagedRow = averagedRow.clone();
@@ -667,7 +671,7 @@ public final class LearningMarket {
           rho.correlation(values.reroutedAccuracy(), value),
           rho.correlation(values.reroutedLoss(), value)};
       List<ProbeComparison> probeMeasures = compareProbeMeasures(gated, values);
-      List<SourceSpread> perNeuron = spreadPerNeuron(values);
+      List<SourceSpread> perNeuron = spreadPerNeuron(values, kinds);
 
       for (int e = 0; e < c.distillEpochs(); e++) {
         for (int[] b : batches(train, c.batch(), new SplittableRandom(c.seed() * 7 + e))) {
@@ -1033,7 +1037,7 @@ public final class LearningMarket {
   }
 
   /** Each weight source's own rows against the true value (see {@link SourceSpread}). */
-  private static List<SourceSpread> spreadPerNeuron(TrueValues values) {
+  private static List<SourceSpread> spreadPerNeuron(TrueValues values, List<Kind> kinds) {
     double[] value = values.accuracy();
     double[] rerouted = spearmanEach(values.ownRows().get(WeightSource.REROUTED_LOSS), value);
     List<SourceSpread> out = new ArrayList<>();
@@ -1043,9 +1047,42 @@ public final class LearningMarket {
       double[] ownTruth = spearmanPaired(values.ownRows().get(w), values.ownAccuracy());
       out.add(new SourceSpread(w, mean(own), standardError(own), mean(minus),
           standardError(minus), mean(ownTruth), standardError(ownTruth),
-          values.rows().get(w)));
+          values.rows().get(w), meetingBar(values.ownRows().get(w), kinds, true),
+          meetingBar(values.ownRows().get(w), kinds, false)));
     }
     return out;
+  }
+
+  /**
+   * The fraction of {@code rows} that give every noise peer under 1% ({@code noise}), or the
+   * niche specialists more per peer than the weak generalists (not {@code noise}).
+   */
+  static double meetingBar(List<double[]> rows, List<Kind> kinds, boolean noise) {
+    int meeting = 0;
+    for (double[] row : rows) {
+      double maxNoise = 0;
+      double niche = 0;
+      double weak = 0;
+      int niches = 0;
+      int weaks = 0;
+      for (int j = 0; j < row.length; j++) {
+        switch (kinds.get(j)) {
+          case NOISE -> maxNoise = Math.max(maxNoise, row[j]);
+          case NICHE -> {
+            niche += row[j];
+            niches++;
+          }
+          case WEAK -> {
+            weak += row[j];
+            weaks++;
+          }
+          default -> { }
+        }
+      }
+      boolean meets = noise ? maxNoise < 0.01 : niche / niches > weak / weaks;
+      meeting += meets ? 1 : 0;
+    }
+    return meeting / (double) rows.size();
   }
 
   /** Spearman(rows[i], values[i]) for each i: each neuron's row against its own true value. */
@@ -1464,6 +1501,12 @@ public final class LearningMarket {
           + " retrained neurons' own row: mean ± se (minus the rerouted loss's, paired)",
           String.format(Locale.ROOT, "%.3f ± %.3f (%+.3f ± %.3f)", p.perNeuron(),
               p.perNeuronError(), p.minusRerouted(), p.minusReroutedError()));
+    }
+    for (SourceSpread p : r.perNeuron()) {
+      row(s, "retrained neurons whose own " + label(p.source()) + " row gives every noise peer"
+          + " under 1% / the niche specialists more than the weak generalists",
+          String.format(Locale.ROOT, "%.0f%% / %.0f%% of %d", 100 * p.noiseUnderBar(),
+              100 * p.nicheOverWeak(), c.valueSeeds()));
     }
     for (SourceSpread p : r.perNeuron()) {
       row(s, "Spearman(" + label(p.source()) + ", the same neuron's own true value), each of the "

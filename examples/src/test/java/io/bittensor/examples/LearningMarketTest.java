@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -314,6 +315,25 @@ class LearningMarketTest {
     assertArrayEquals(r.probeMeasures().get(0).averagedRow(), rerouted.averagedRow(), 1e-12);
     assertTrue(LearningMarket.markdown(r).contains("| source, row averaged over the 2 retrained"
         + " neurons |"));
+  }
+
+  @Test
+  void theNoiseAndNicheBarsAreCountedNeuronByNeuron() {
+    // Peers: niche, niche, weak, weak, noise. The first row meets both bars; the second gives a
+    // noise peer exactly 1% (not under it); the third gives the weak peers more per peer.
+    List<Kind> kinds = List.of(Kind.NICHE, Kind.NICHE, Kind.WEAK, Kind.WEAK, Kind.NOISE);
+    List<double[]> rows = List.of(new double[] {0.4, 0.3, 0.2, 0.095, 0.005},
+        new double[] {0.4, 0.3, 0.2, 0.09, 0.01}, new double[] {0.1, 0.1, 0.4, 0.395, 0.005});
+    assertEquals(2 / 3.0, LearningMarket.meetingBar(rows, kinds, true), 1e-12);
+    assertEquals(2 / 3.0, LearningMarket.meetingBar(rows, kinds, false), 1e-12);
+    assertEquals(1, LearningMarket.meetingBar(rows.subList(0, 1), kinds, true), 0);
+    assertEquals(0, LearningMarket.meetingBar(rows.subList(2, 3), kinds, false), 0);
+    // The market reports both for every source.
+    for (LearningMarket.SourceSpread p : r.perNeuron()) {
+      assertTrue(p.noiseUnderBar() >= 0 && p.noiseUnderBar() <= 1, p.toString());
+      assertTrue(p.nicheOverWeak() >= 0 && p.nicheOverWeak() <= 1, p.toString());
+    }
+    assertTrue(LearningMarket.markdown(r).contains("gives every noise peer under 1%"));
   }
 
   @Test
