@@ -41,6 +41,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import java.util.function.ToDoubleFunction;
+import java.util.stream.IntStream;
 import org.apache.commons.math3.stat.correlation.SpearmansCorrelation;
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
@@ -710,7 +711,8 @@ public final class LearningMarket {
           denseEval.bytesReceived(), gatedEval.bytesSent(), denseEval.bytesSent(), trainingBytes,
           spearman,
           spearmanLoss, spearmanAveraged, resample(weights, values.ownAccuracy(), c.seed()),
-          ceiling(values.ownAccuracy(), c.seed()), twins, standInTwins, spearmanRerouted, probeMeasures, perNeuron, studentAccuracy, speed[0], speed[1], speed[2], speed[3],
+          ceiling(values.ownAccuracy(), c.seed()), twins, standInTwins, spearmanRerouted,
+          probeMeasures, perNeuron, studentAccuracy, speed[0], speed[1], speed[2], speed[3],
           (System.nanoTime() - start) / 1e9);
     }
   }
@@ -1047,42 +1049,33 @@ public final class LearningMarket {
       double[] ownTruth = spearmanPaired(values.ownRows().get(w), values.ownAccuracy());
       out.add(new SourceSpread(w, mean(own), standardError(own), mean(minus),
           standardError(minus), mean(ownTruth), standardError(ownTruth),
-          values.rows().get(w), meetingBar(values.ownRows().get(w), kinds, true),
-          meetingBar(values.ownRows().get(w), kinds, false)));
+          values.rows().get(w), noiseUnderBar(values.ownRows().get(w), kinds),
+          nicheOverWeak(values.ownRows().get(w), kinds)));
     }
     return out;
   }
 
-  /**
-   * The fraction of {@code rows} that give every noise peer under 1% ({@code noise}), or the
-   * niche specialists more per peer than the weak generalists (not {@code noise}).
-   */
-  static double meetingBar(List<double[]> rows, List<Kind> kinds, boolean noise) {
-    int meeting = 0;
-    for (double[] row : rows) {
-      double maxNoise = 0;
-      double niche = 0;
-      double weak = 0;
-      int niches = 0;
-      int weaks = 0;
-      for (int j = 0; j < row.length; j++) {
-        switch (kinds.get(j)) {
-          case NOISE -> maxNoise = Math.max(maxNoise, row[j]);
-          case NICHE -> {
-            niche += row[j];
-            niches++;
-          }
-          case WEAK -> {
-            weak += row[j];
-            weaks++;
-          }
-          default -> { }
-        }
-      }
-      boolean meets = noise ? maxNoise < 0.01 : niche / niches > weak / weaks;
-      meeting += meets ? 1 : 0;
-    }
-    return meeting / (double) rows.size();
+  /** The fraction of {@code rows} that give every noise peer under 1%. */
+  static double noiseUnderBar(List<double[]> rows, List<Kind> kinds) {
+    return rows.stream().filter(row -> largest(row, kinds, Kind.NOISE) < 0.01).count()
+        / (double) rows.size();
+  }
+
+  /** The fraction of {@code rows} that give the niche specialists more per peer than the weak. */
+  static double nicheOverWeak(List<double[]> rows, List<Kind> kinds) {
+    return rows.stream()
+        .filter(row -> perPeer(row, kinds, Kind.NICHE) > perPeer(row, kinds, Kind.WEAK))
+        .count() / (double) rows.size();
+  }
+
+  private static double largest(double[] row, List<Kind> kinds, Kind kind) {
+    return IntStream.range(0, row.length).filter(j -> kinds.get(j) == kind)
+        .mapToDouble(j -> row[j]).max().orElse(0);
+  }
+
+  private static double perPeer(double[] row, List<Kind> kinds, Kind kind) {
+    return IntStream.range(0, row.length).filter(j -> kinds.get(j) == kind)
+        .mapToDouble(j -> row[j]).average().orElse(0);
   }
 
   /** Spearman(rows[i], values[i]) for each i: each neuron's row against its own true value. */

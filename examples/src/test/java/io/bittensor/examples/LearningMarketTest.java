@@ -324,10 +324,10 @@ class LearningMarketTest {
     List<Kind> kinds = List.of(Kind.NICHE, Kind.NICHE, Kind.WEAK, Kind.WEAK, Kind.NOISE);
     List<double[]> rows = List.of(new double[] {0.4, 0.3, 0.2, 0.095, 0.005},
         new double[] {0.4, 0.3, 0.2, 0.09, 0.01}, new double[] {0.1, 0.1, 0.4, 0.395, 0.005});
-    assertEquals(2 / 3.0, LearningMarket.meetingBar(rows, kinds, true), 1e-12);
-    assertEquals(2 / 3.0, LearningMarket.meetingBar(rows, kinds, false), 1e-12);
-    assertEquals(1, LearningMarket.meetingBar(rows.subList(0, 1), kinds, true), 0);
-    assertEquals(0, LearningMarket.meetingBar(rows.subList(2, 3), kinds, false), 0);
+    assertEquals(2 / 3.0, LearningMarket.noiseUnderBar(rows, kinds), 1e-12);
+    assertEquals(2 / 3.0, LearningMarket.nicheOverWeak(rows, kinds), 1e-12);
+    assertEquals(1, LearningMarket.noiseUnderBar(rows.subList(0, 1), kinds), 0);
+    assertEquals(0, LearningMarket.nicheOverWeak(rows.subList(2, 3), kinds), 0);
     // The market reports both for every source.
     for (LearningMarket.SourceSpread p : r.perNeuron()) {
       assertTrue(p.noiseUnderBar() >= 0 && p.noiseUnderBar() <= 1, p.toString());
