@@ -221,6 +221,21 @@ public final class LearningMarket {
           warmupBalanceWeight, warmupEpochs);
     }
 
+    /**
+     * This run with the neurons training {@code epochs} passes (the warm-up, if any, keeping its
+     * length); the retrained copies' passes are unchanged.
+     */
+    public Config withNeuronEpochs(int epochs) {
+      if (epochs < 1 || epochs < warmupEpochs) {
+        throw new IllegalArgumentException("neuronEpochs must be >= 1 and at least the warm-up's "
+            + warmupEpochs + " passes, was " + epochs);
+      }
+      return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
+          mediumExamples, weakExamples, noiseExamples, peerEpochs, epochs, batch, valueSeeds,
+          retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, loopback, probeEvery,
+          failureWeight, studentFallback, balanceWeight, warmupBalanceWeight, warmupEpochs);
+    }
+
     /** This market with the run options the command line can change. */
     private Config varied(long seed, boolean loopback, int valueSeeds, int probeEvery,
         double failureWeight, boolean studentFallback, double balanceWeight,
@@ -564,7 +579,8 @@ public final class LearningMarket {
    * neuron's student answers in its failed peers' slots), {@code balance=W} (the noisy neurons'
    * importance and load balancing weight after the warm-up, 0.01 by default), {@code warmup=W:E}
    * (their weight W in the first E passes; 0.05 for 10 of 15 in {@code full}, {@code warmup=0:0}
-   * turns it off), {@code seed=N} (the market drawn with another seed; 2026 by default).
+   * turns it off), {@code seed=N} (the market drawn with another seed; 2026 by default),
+   * {@code epochs=N} (the neurons' training passes; 15 by default).
    */
   public static void main(String[] args) throws Exception {
     Config c = args.length > 0 && args[0].equals("reduced") ? Config.reduced() : Config.full();
@@ -583,6 +599,8 @@ public final class LearningMarket {
           throw new IllegalArgumentException("warmup=W:E, a weight and passes, was " + args[i]);
         }
         c = c.withBalanceWarmup(Double.parseDouble(w[0]), Integer.parseInt(w[1]));
+      } else if (args[i].startsWith("epochs=")) {
+        c = c.withNeuronEpochs(Integer.parseInt(args[i].substring("epochs=".length())));
       } else if (args[i].startsWith("balance=")) {
         c = c.withBalanceWeight(Double.parseDouble(args[i].substring("balance=".length())));
       } else if (args[i].equals("student-fallback")) {
@@ -1421,9 +1439,11 @@ public final class LearningMarket {
     StringBuilder s = new StringBuilder();
     Config c = r.config();
     s.append(String.format(Locale.ROOT, "Run `%s`: %d peer-pool images, %d neuron images, %d"
-        + " held-out images, seed %d, %d retraining seed(s) per true value, balancing weight %s"
-        + " (%s in the first %d passes), gate failure weight %s, %s; %.0f s.%n%n",
+        + " held-out images, seed %d, %d retraining seed(s) per true value, neurons trained %d"
+        + " passes, balancing weight %s (%s in the first %d passes), gate failure weight %s, %s;"
+        + " %.0f s.%n%n",
         c.name(), c.poolSize(), c.trainSize(), c.testSize(), c.seed(), c.valueSeeds(),
+        c.neuronEpochs(),
         BigDecimal.valueOf(c.balanceWeight()).stripTrailingZeros().toPlainString(),
         BigDecimal.valueOf(c.warmupBalanceWeight()).stripTrailingZeros().toPlainString(),
         c.warmupEpochs(),

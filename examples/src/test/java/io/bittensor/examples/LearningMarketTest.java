@@ -83,6 +83,12 @@ class LearningMarketTest {
         () -> full.withBalanceWarmup(0.05, full.neuronEpochs() + 1));
     assertThrows(IllegalArgumentException.class, () -> full.withBalanceWarmup(-0.05, 10));
     assertThrows(IllegalArgumentException.class, () -> full.withBalanceWeight(Double.NaN));
+    // Longer training keeps the warm-up's length; shorter than the warm-up is refused.
+    assertEquals(20, full.withNeuronEpochs(20).neuronEpochs());
+    assertEquals(10, full.withNeuronEpochs(20).warmupEpochs());
+    assertEquals(full, full.withNeuronEpochs(20).withNeuronEpochs(15));
+    assertThrows(IllegalArgumentException.class, () -> full.withNeuronEpochs(9));
+    assertEquals(3, LearningMarket.Config.reduced().withNeuronEpochs(3).neuronEpochs());
   }
 
   @Test
