@@ -398,17 +398,14 @@ public final class LearningMarket {
     SpearmansCorrelation rho = new SpearmansCorrelation();
     SplittableRandom r = new SplittableRandom(seed);
     int seeds = perSeed.size();
-    int n = perSeed.get(0).length;
     Map<K, double[]> draws = new HashMap<>();
     rows.keySet().forEach(w -> draws.put(w, new double[RESAMPLES]));
     for (int d = 0; d < RESAMPLES; d++) {
-      double[] value = new double[n];
+      List<double[]> drawn = new ArrayList<>(seeds);
       for (int i = 0; i < seeds; i++) {
-        double[] v = perSeed.get(r.nextInt(seeds));
-        for (int j = 0; j < n; j++) {
-          value[j] += v[j] / seeds;
-        }
+        drawn.add(perSeed.get(r.nextInt(seeds)));
       }
+      double[] value = meanOf(drawn);
       for (var e : rows.entrySet()) {
         draws.get(e.getKey())[d] = rho.correlation(e.getValue(), value);
       }
