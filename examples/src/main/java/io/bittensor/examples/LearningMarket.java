@@ -38,6 +38,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Random;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import java.util.function.ToDoubleFunction;
@@ -93,6 +94,8 @@ public final class LearningMarket {
   private static final int CLASSES = 10;
   private static final int PIXELS = FashionMnist.PIXELS;
   private static final int EVAL_BATCH = 250;
+  /** Passes of the head that reads a peer's answers alone. */
+  private static final int READ_EPOCHS = 60;
 
   private LearningMarket() {}
 
@@ -134,18 +137,21 @@ public final class LearningMarket {
    * @param warmupBalanceWeight their weight in the warm-up ({@link
    *     NoisyTopKGate.Builder#balanceWarmup})
    * @param warmupEpochs the passes of the warm-up (0: none)
+   * @param pureNoise true: the noise peers answer pure noise ({@link
+   *     LearningMarket#pureNoisePeer}); false: they are networks trained on random labels, whose
+   *     answers a head can still read (see {@code docs/learning.md})
    */
   public record Config(String name, long seed, int poolSize, int trainSize, int testSize,
       int strongExamples, int strongHidden, int mediumExamples, int weakExamples,
       int noiseExamples, int peerEpochs, int neuronEpochs, int batch, int valueSeeds,
       int retrainEpochs, int distillEpochs, double flakyRate, boolean flakyHangs, Duration timeout,
       boolean loopback, int probeEvery, double failureWeight, boolean studentFallback,
-      double balanceWeight, double warmupBalanceWeight, int warmupEpochs) {
+      double balanceWeight, double warmupBalanceWeight, int warmupEpochs, boolean pureNoise) {
     /** The full market of {@code docs/learning.md}. */
     public static Config full() {
       return new Config("full", 2026, 6000, 2000, 2000, 1500, 64, 400, 60, 600, 15, 15, 50, 32,
           5, 30, 0.5, false, Duration.ofSeconds(2), true, Learner.DEFAULT_PROBE_EVERY, 0, false,
-          0.01, 0.05, 10);
+          0.01, 0.05, 10, false);
     }
 
     /**
@@ -154,13 +160,13 @@ public final class LearningMarket {
      */
     public Config withSeed(long s) {
       return varied(s, loopback, valueSeeds, probeEvery, failureWeight, studentFallback,
-          balanceWeight, warmupBalanceWeight, warmupEpochs);
+          balanceWeight, warmupBalanceWeight, warmupEpochs, pureNoise);
     }
 
     /** This run with the peers served over loopback sockets ({@code true}) or in process. */
     public Config withLoopback(boolean on) {
       return varied(seed, on, valueSeeds, probeEvery, failureWeight, studentFallback,
-          balanceWeight, warmupBalanceWeight, warmupEpochs);
+          balanceWeight, warmupBalanceWeight, warmupEpochs, pureNoise);
     }
 
     /** This run with {@code seeds} retraining seeds averaged in each peer's true value. */
@@ -169,7 +175,7 @@ public final class LearningMarket {
         throw new IllegalArgumentException("valueSeeds must be >= 1, was " + seeds);
       }
       return varied(seed, loopback, seeds, probeEvery, failureWeight, studentFallback,
-          balanceWeight, warmupBalanceWeight, warmupEpochs);
+          balanceWeight, warmupBalanceWeight, warmupEpochs, pureNoise);
     }
 
     /** This run with the top-2 neurons probing every {@code m} training batches. */
@@ -178,7 +184,7 @@ public final class LearningMarket {
         throw new IllegalArgumentException("probeEvery must be >= 1, was " + m);
       }
       return varied(seed, loopback, valueSeeds, m, failureWeight, studentFallback,
-          balanceWeight, warmupBalanceWeight, warmupEpochs);
+          balanceWeight, warmupBalanceWeight, warmupEpochs, pureNoise);
     }
 
     /** This run with every neuron's gate weighing failures by {@code w} (0: not at all). */
@@ -187,13 +193,13 @@ public final class LearningMarket {
         throw new IllegalArgumentException("failureWeight must be finite and >= 0, was " + w);
       }
       return varied(seed, loopback, valueSeeds, probeEvery, w, studentFallback,
-          balanceWeight, warmupBalanceWeight, warmupEpochs);
+          balanceWeight, warmupBalanceWeight, warmupEpochs, pureNoise);
     }
 
     /** This run with (true) or without every neuron's student answering for failed peers. */
     public Config withStudentFallback(boolean on) {
       return varied(seed, loopback, valueSeeds, probeEvery, failureWeight, on, balanceWeight,
-          warmupBalanceWeight, warmupEpochs);
+          warmupBalanceWeight, warmupEpochs, pureNoise);
     }
 
     /**
@@ -206,7 +212,7 @@ public final class LearningMarket {
             + neuronEpochs + " passes, was " + w + " for " + epochs);
       }
       return varied(seed, loopback, valueSeeds, probeEvery, failureWeight, studentFallback,
-          balanceWeight, w, epochs);
+          balanceWeight, w, epochs, pureNoise);
     }
 
     /**
@@ -218,7 +224,7 @@ public final class LearningMarket {
         throw new IllegalArgumentException("balanceWeight must be finite and >= 0, was " + w);
       }
       return varied(seed, loopback, valueSeeds, probeEvery, failureWeight, studentFallback, w,
-          warmupBalanceWeight, warmupEpochs);
+          warmupBalanceWeight, warmupEpochs, pureNoise);
     }
 
     /**
@@ -233,18 +239,28 @@ public final class LearningMarket {
       return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
           mediumExamples, weakExamples, noiseExamples, peerEpochs, epochs, batch, valueSeeds,
           retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, loopback, probeEvery,
-          failureWeight, studentFallback, balanceWeight, warmupBalanceWeight, warmupEpochs);
+          failureWeight, studentFallback, balanceWeight, warmupBalanceWeight, warmupEpochs,
+          pureNoise);
+    }
+
+    /**
+     * This run with pure-noise peers ({@code true}) or with noise peers trained on random labels
+     * in their places.
+     */
+    public Config withPureNoise(boolean on) {
+      return varied(seed, loopback, valueSeeds, probeEvery, failureWeight, studentFallback,
+          balanceWeight, warmupBalanceWeight, warmupEpochs, on);
     }
 
     /** This market with the run options the command line can change. */
     private Config varied(long seed, boolean loopback, int valueSeeds, int probeEvery,
         double failureWeight, boolean studentFallback, double balanceWeight,
-        double warmupBalanceWeight, int warmupEpochs) {
+        double warmupBalanceWeight, int warmupEpochs, boolean pureNoise) {
       return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
           mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
           valueSeeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, loopback,
           probeEvery, failureWeight, studentFallback, balanceWeight, warmupBalanceWeight,
-          warmupEpochs);
+          warmupEpochs, pureNoise);
     }
 
     /**
@@ -255,7 +271,7 @@ public final class LearningMarket {
     public static Config reduced() {
       return new Config("reduced", 2026, 3000, 1000, 1000, 600, 32, 200, 40, 300, 10, 8, 50, 2,
           3, 10, 0.5, false, Duration.ofSeconds(2), false, Learner.DEFAULT_PROBE_EVERY, 0, false,
-          0.01, 0, 0);
+          0.01, 0, 0, false);
     }
   }
 
@@ -268,6 +284,9 @@ public final class LearningMarket {
    * @param name its name
    * @param kind its kind
    * @param modelAccuracy its own model's held-out accuracy (argmax of its answer)
+   * @param readAccuracy the held-out accuracy of a head trained on its answers alone (a head like
+   *     the neuron's, on the neuron's images): what its answers tell about the class, whatever
+   *     their argmax says ({@link LearningMarket#readAccuracy})
    * @param importance its share of the gate importance weight row
    * @param pruning its share of the pruning score weight row
    * @param compensated its share of the compensated pruning score weight row
@@ -277,7 +296,8 @@ public final class LearningMarket {
    * @param trueValueError its standard error over the retraining seeds (NaN with one seed)
    * @param lossValue held-out cross-entropy gained (nats per image) in the same retrainings
    */
-  public record PeerRow(String name, Kind kind, double modelAccuracy, double importance,
+  public record PeerRow(String name, Kind kind, double modelAccuracy, double readAccuracy,
+      double importance,
       double pruning, double compensated, double standIn, double rerouted, double trueValue,
       double trueValueError, double lossValue) {
     /** Its share of the weight row from {@code source}. */
@@ -577,7 +597,9 @@ public final class LearningMarket {
    * importance and load balancing weight after the warm-up, 0.01 by default), {@code warmup=W:E}
    * (their weight W in the first E passes; 0.05 for 10 of 15 in {@code full}, {@code warmup=0:0}
    * turns it off), {@code seed=N} (the market drawn with another seed; 2026 by default),
-   * {@code epochs=N} (the neurons' training passes; 15 by default).
+   * {@code epochs=N} (the neurons' training passes; 15 by default), {@code noise=pure} (pure-noise
+   * peers in the noise peers' places; {@code noise=random-labels}, the default, trains them on
+   * random labels). An unknown option is an error.
    */
   public static void main(String[] args) throws Exception {
     Config c = args.length > 0 && args[0].equals("reduced") ? Config.reduced() : Config.full();
@@ -602,8 +624,14 @@ public final class LearningMarket {
         c = c.withBalanceWeight(Double.parseDouble(args[i].substring("balance=".length())));
       } else if (args[i].equals("student-fallback")) {
         c = c.withStudentFallback(true);
-      } else {
+      } else if (args[i].equals("noise=pure") || args[i].equals("noise=random-labels")) {
+        c = c.withPureNoise(args[i].equals("noise=pure"));
+      } else if (args[i].equals("loopback") || args[i].equals("in-process")) {
         c = c.withLoopback(args[i].equals("loopback"));
+      } else {
+        throw new IllegalArgumentException("unknown option " + args[i] + "; the options are"
+            + " value-seeds=N, probe-every=M, failure-weight=W, seed=S, warmup=W:E, epochs=N,"
+            + " balance=W, student-fallback, noise=pure|random-labels, loopback, in-process");
       }
     }
     Path out = Path.of(args.length > 1 ? args[1] : "target/learning-market");
@@ -639,8 +667,10 @@ public final class LearningMarket {
     try (Market market = new Market(c, models, names, kinds)) {
       int n = models.size();
       double[] modelAccuracy = new double[n];
+      double[] readAccuracy = new double[n];
       for (int j = 0; j < n; j++) {
         modelAccuracy[j] = peerAccuracy(market.direct.get(j), data, test);
+        readAccuracy[j] = readAccuracy(market.direct.get(j), data, train, test, c.seed() + 5);
       }
       progress.accept("peers serving: " + names + ", held-out accuracies "
           + Arrays.toString(Arrays.stream(modelAccuracy).map(a -> Math.round(a * 1000) / 10.0)
@@ -711,7 +741,7 @@ public final class LearningMarket {
       double[] valueError = standardErrorOf(values.ownAccuracy());
       int best = 0;
       for (int j = 0; j < n; j++) {
-        rows.add(new PeerRow(names.get(j), kinds.get(j), modelAccuracy[j],
+        rows.add(new PeerRow(names.get(j), kinds.get(j), modelAccuracy[j], readAccuracy[j],
             weights.get(WeightSource.GATE_IMPORTANCE)[j], weights.get(WeightSource.PRUNING_SCORE)[j],
             weights.get(WeightSource.COMPENSATED_PRUNING_SCORE)[j],
             weights.get(WeightSource.STAND_IN_PRUNING_SCORE)[j],
@@ -770,11 +800,45 @@ public final class LearningMarket {
       for (int i = 0; i < idx.length; i++) {
         random[i * CLASSES + r.nextInt(CLASSES)] = 1;
       }
-      add(models, names, kinds, trainPeer(data, idx, null, random, 32, c, s + 9 + z),
-          "noise-" + z, Kind.NOISE);
+      add(models, names, kinds, c.pureNoise() ? pureNoisePeer(s + 9 + z)
+          : trainPeer(data, idx, null, random, 32, c, s + 9 + z), "noise-" + z, Kind.NOISE);
     }
     progress.accept("trained " + models.size() + " peers");
     return models;
+  }
+
+  /**
+   * A pure-noise peer: a deep random network in the chaotic regime (twelve tanh layers of 64, the
+   * weights' standard deviation 30 over the root of the inputs, then softmax over the classes).
+   * Each layer pulls apart what the one before kept close, so the answers to any two images,
+   * however alike, are unrelated: a head reads chance from them (9% to 12% on the held-out
+   * images, where it reads 58% from a network trained on random labels). Deterministic, since
+   * the answer is a function of the pixels, and a real ONNX model like the others; nothing to
+   * train.
+   */
+  static Mlp pureNoisePeer(long seed) {
+    Random r = new Random(seed);
+    List<Mlp.Layer> layers = new ArrayList<>();
+    int in = PIXELS;
+    for (int l = 0; l < 12; l++) {
+      layers.add(gaussianDense(r, in, 64, 30 / Math.sqrt(in)));
+      layers.add(Mlp.Activation.TANH);
+      in = 64;
+    }
+    layers.add(gaussianDense(r, in, CLASSES, 3 / Math.sqrt(in)));
+    layers.add(Mlp.Activation.SOFTMAX);
+    return Mlp.of(PIXELS, layers);
+  }
+
+  /** A dense layer with Gaussian weights of standard deviation {@code sd} and no bias. */
+  private static Mlp.Dense gaussianDense(Random r, int in, int out, double sd) {
+    float[][] w = new float[in][out];
+    for (float[] row : w) {
+      for (int j = 0; j < out; j++) {
+        row[j] = (float) (r.nextGaussian() * sd);
+      }
+    }
+    return new Mlp.Dense(w, new float[out]);
   }
 
   private static void add(List<Mlp> models, List<String> names, List<Kind> kinds, Mlp m,
@@ -1266,6 +1330,56 @@ public final class LearningMarket {
     return total;
   }
 
+  /**
+   * What a head reads from a peer's answers alone: a head like the neuron's (10-32-10, ReLU,
+   * Adam), trained {@value #READ_EPOCHS} passes on the peer's answers to the neuron's images and
+   * their labels, then scored on the held-out images. A peer whose answers carry nothing about
+   * the image reads at chance (10%), whatever its own argmax does; one trained on random labels
+   * answers a fixed function of the image, which a head can read.
+   */
+  static double readAccuracy(Peer peer, FashionMnist data, int[] train, int[] test, long seed) {
+    float[] xs = answers(peer, data, train);
+    int[] ys = data.labels(train);
+    TrainableMlp head = TrainableMlp.random(new int[] {CLASSES, 32, CLASSES},
+        Mlp.Activation.RELU, seed);
+    Adam adam = Adam.over(head.parameters(), 3e-3);
+    int[] pos = IntStream.range(0, train.length).toArray();
+    SplittableRandom r = new SplittableRandom(seed);
+    for (int e = 0; e < READ_EPOCHS; e++) {
+      shuffle(pos, r);
+      for (int b = 0; b < pos.length; b += 50) {
+        int rows = Math.min(50, pos.length - b);
+        float[] x = new float[rows * CLASSES];
+        int[] y = new int[rows];
+        for (int i = 0; i < rows; i++) {
+          System.arraycopy(xs, pos[b + i] * CLASSES, x, i * CLASSES, CLASSES);
+          y[i] = ys[pos[b + i]];
+        }
+        float[] d = new float[rows * CLASSES];
+        NnOps.softmaxCrossEntropy(head.forward(x, rows), rows, CLASSES, y, d);
+        head.backward(d, false);
+        adam.step();
+      }
+    }
+    float[] logits = head.predict(answers(peer, data, test), test.length);
+    int[] labels = data.labels(test);
+    int ok = 0;
+    for (int i = 0; i < test.length; i++) {
+      ok += NnOps.argmax(logits, i, CLASSES) == labels[i] ? 1 : 0;
+    }
+    return ok / (double) test.length;
+  }
+
+  /** A peer's answers to the images {@code idx}, asked in batches. */
+  private static float[] answers(Peer peer, FashionMnist data, int[] idx) {
+    float[] all = new float[idx.length * CLASSES];
+    for (int b = 0; b < idx.length; b += EVAL_BATCH) {
+      int[] part = Arrays.copyOfRange(idx, b, Math.min(idx.length, b + EVAL_BATCH));
+      System.arraycopy(answer(peer, data.batch(part)), 0, all, b * CLASSES, part.length * CLASSES);
+    }
+    return all;
+  }
+
   private static double peerAccuracy(Peer peer, FashionMnist data, int[] test) {
     int ok = 0;
     for (int b = 0; b < test.length; b += EVAL_BATCH) {
@@ -1366,7 +1480,7 @@ public final class LearningMarket {
    * How every model here is served: one ONNX Runtime thread each and no spin-waiting (many peers
    * share two cores), batches up to the evaluation's size.
    */
-  private static OnnxPeer.Builder servingSettings(OnnxPeer.Builder b) {
+  static OnnxPeer.Builder servingSettings(OnnxPeer.Builder b) {
     return b.input(TensorInput.passThrough()).intraOpThreads(1).interOpThreads(1)
         .spinning(false).maxBatch(EVAL_BATCH);
   }
@@ -1437,8 +1551,8 @@ public final class LearningMarket {
     Config c = r.config();
     s.append(String.format(Locale.ROOT, "Run `%s`: %d peer-pool images, %d neuron images, %d"
         + " held-out images, seed %d, %d retraining seed(s) per true value, neurons trained %d"
-        + " passes, balancing weight %s (%s in the first %d passes), gate failure weight %s, %s;"
-        + " %.0f s.%n%n",
+        + " passes, balancing weight %s (%s in the first %d passes), gate failure weight %s, %s,"
+        + " %s; %.0f s.%n%n",
         c.name(), c.poolSize(), c.trainSize(), c.testSize(), c.seed(), c.valueSeeds(),
         c.neuronEpochs(),
         BigDecimal.valueOf(c.balanceWeight()).stripTrailingZeros().toPlainString(),
@@ -1447,16 +1561,18 @@ public final class LearningMarket {
         BigDecimal.valueOf(c.failureWeight()).stripTrailingZeros().toPlainString(),
         c.studentFallback() ? "each neuron's student answering for failed peers"
             : "no fallback for failed peers",
+        c.pureNoise() ? "pure-noise peers" : "noise peers trained on random labels",
         r.seconds()));
-    s.append("| peer | kind | own accuracy | gate importance | pruning score | compensated"
-        + " pruning score | stand-in pruning score | rerouted loss | true value (accuracy) | loss"
-        + " value |\n");
-    s.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    s.append("| peer | kind | own accuracy | a head on its answers | gate importance | pruning"
+        + " score | compensated pruning score | stand-in pruning score | rerouted loss | true value"
+        + " (accuracy) | loss value |\n");
+    s.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (PeerRow p : r.peers()) {
       s.append(String.format(Locale.ROOT,
-          "| %s | %s | %.1f%% | %.2f%% | %.2f%% | %.2f%% | %.2f%% | %.2f%% | %+.2f ± %.2f pts |"
-              + " %+.4f nats |%n",
+          "| %s | %s | %.1f%% | %.1f%% | %.2f%% | %.2f%% | %.2f%% | %.2f%% | %.2f%% | %+.2f ± %.2f"
+              + " pts | %+.4f nats |%n",
           p.name(), p.kind().name().toLowerCase(Locale.ROOT), 100 * p.modelAccuracy(),
+          100 * p.readAccuracy(),
           100 * p.importance(), 100 * p.pruning(), 100 * p.compensated(), 100 * p.standIn(),
           100 * p.rerouted(), 100 * p.trueValue(), 100 * p.trueValueError(), p.lossValue()));
     }
@@ -1619,11 +1735,14 @@ public final class LearningMarket {
   /** The peer table as CSV. */
   public static String csv(Result r) {
     StringBuilder s = new StringBuilder(
-        "peer,kind,own_accuracy,gate_importance,pruning_score,compensated_pruning_score,"
-        + "stand_in_pruning_score,rerouted_loss,true_value,true_value_se,loss_value\n");
+        "peer,kind,own_accuracy,read_accuracy,gate_importance,pruning_score,"
+        + "compensated_pruning_score,stand_in_pruning_score,rerouted_loss,true_value,true_value_se,"
+        + "loss_value\n");
     for (PeerRow p : r.peers()) {
-      s.append(String.format(Locale.ROOT, "%s,%s,%.4f,%.6f,%.6f,%.6f,%.6f,%.6f,%.4f,%.4f,%.6f%n",
-          p.name(), p.kind().name().toLowerCase(Locale.ROOT), p.modelAccuracy(), p.importance(),
+      s.append(String.format(Locale.ROOT,
+          "%s,%s,%.4f,%.4f,%.6f,%.6f,%.6f,%.6f,%.6f,%.4f,%.4f,%.6f%n",
+          p.name(), p.kind().name().toLowerCase(Locale.ROOT), p.modelAccuracy(),
+          p.readAccuracy(), p.importance(),
           p.pruning(), p.compensated(), p.standIn(), p.rerouted(), p.trueValue(),
           p.trueValueError(), p.lossValue()));
     }

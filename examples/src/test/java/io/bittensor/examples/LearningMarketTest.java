@@ -11,6 +11,8 @@ import io.bittensor.examples.LearningMarket.ProbeComparison;
 import io.bittensor.examples.LearningMarket.Result;
 import io.bittensor.learning.ProbeMeasure;
 import io.bittensor.learning.WeightSource;
+import io.bittensor.onnx.OnnxExport;
+import io.bittensor.onnx.OnnxPeer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -89,6 +92,41 @@ class LearningMarketTest {
     assertEquals(full, full.withNeuronEpochs(20).withNeuronEpochs(15));
     assertThrows(IllegalArgumentException.class, () -> full.withNeuronEpochs(9));
     assertEquals(3, LearningMarket.Config.reduced().withNeuronEpochs(3).neuronEpochs());
+    // The noise peers are trained on random labels unless asked for pure noise.
+    assertEquals(false, full.pureNoise());
+    assertEquals(true, full.withPureNoise(true).pureNoise());
+    assertEquals(full, full.withPureNoise(true).withPureNoise(false));
+  }
+
+  @Test
+  void anUnknownOptionIsAnErrorNotASilentDefault() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> LearningMarket.main(new String[] {"reduced", "target/unused", "noise=none"}));
+    assertTrue(e.getMessage().contains("noise=none") && e.getMessage().contains("noise=pure"),
+        e.getMessage());
+  }
+
+  @Test
+  void aHeadReadsTheRandomLabelPeersButNotThePureNoisePeers() throws IOException {
+    // Trained on random labels, a noise peer's argmax is chance, but its answers are a fixed
+    // function of the image that a head can read; a pure-noise peer's answers tell nothing.
+    for (PeerRow p : r.peers()) {
+      if (p.kind() == Kind.NOISE) {
+        assertTrue(p.modelAccuracy() < 0.2 && p.readAccuracy() > 0.3, p.toString());
+      }
+      if (p.kind() == Kind.STRONG) {
+        assertTrue(p.readAccuracy() > 0.6, p.toString());
+      }
+    }
+    FashionMnist data = FashionMnist.testSplit();
+    int[] train = IntStream.range(0, 1000).toArray();
+    int[] test = IntStream.range(1000, 2000).toArray();
+    try (OnnxPeer pure = LearningMarket.servingSettings(OnnxPeer.builder()
+        .model(OnnxExport.toBytes(LearningMarket.pureNoisePeer(7),
+            OnnxExport.Options.defaults().withOutputDim(10)))).build()) {
+      double read = LearningMarket.readAccuracy(pure, data, train, test, 5);
+      assertTrue(read < 0.16, "a head read " + read + " from pure noise");
+    }
   }
 
   @Test
