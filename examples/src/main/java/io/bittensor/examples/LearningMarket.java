@@ -286,7 +286,8 @@ public final class LearningMarket {
    * @param modelAccuracy its own model's held-out accuracy (argmax of its answer)
    * @param readAccuracy the held-out accuracy of a head trained on its answers alone (a head like
    *     the neuron's, on the neuron's images): what its answers tell about the class, whatever
-   *     their argmax says ({@link LearningMarket#readAccuracy})
+   *     their argmax says ({@link LearningMarket#readAccuracy}; the flaky peer's model asked
+   *     directly, without its failures)
    * @param importance its share of the gate importance weight row
    * @param pruning its share of the pruning score weight row
    * @param compensated its share of the compensated pruning score weight row
@@ -297,9 +298,8 @@ public final class LearningMarket {
    * @param lossValue held-out cross-entropy gained (nats per image) in the same retrainings
    */
   public record PeerRow(String name, Kind kind, double modelAccuracy, double readAccuracy,
-      double importance,
-      double pruning, double compensated, double standIn, double rerouted, double trueValue,
-      double trueValueError, double lossValue) {
+      double importance, double pruning, double compensated, double standIn, double rerouted,
+      double trueValue, double trueValueError, double lossValue) {
     /** Its share of the weight row from {@code source}. */
     public double weight(WeightSource source) {
       return switch (source) {
@@ -742,7 +742,8 @@ public final class LearningMarket {
       int best = 0;
       for (int j = 0; j < n; j++) {
         rows.add(new PeerRow(names.get(j), kinds.get(j), modelAccuracy[j], readAccuracy[j],
-            weights.get(WeightSource.GATE_IMPORTANCE)[j], weights.get(WeightSource.PRUNING_SCORE)[j],
+            weights.get(WeightSource.GATE_IMPORTANCE)[j],
+            weights.get(WeightSource.PRUNING_SCORE)[j],
             weights.get(WeightSource.COMPENSATED_PRUNING_SCORE)[j],
             weights.get(WeightSource.STAND_IN_PRUNING_SCORE)[j],
             weights.get(WeightSource.REROUTED_LOSS)[j], value[j], valueError[j],
@@ -794,17 +795,22 @@ public final class LearningMarket {
           null, 16, c, s + 6 + w), "weak-" + w, Kind.WEAK);
     }
     for (int z = 1; z <= 2; z++) {
-      int[] idx = sample(pool, c.noiseExamples(), s + 9 + z);
-      SplittableRandom r = new SplittableRandom(s + 19 + z);
-      float[] random = new float[idx.length * CLASSES];
-      for (int i = 0; i < idx.length; i++) {
-        random[i * CLASSES + r.nextInt(CLASSES)] = 1;
-      }
       add(models, names, kinds, c.pureNoise() ? pureNoisePeer(s + 9 + z)
-          : trainPeer(data, idx, null, random, 32, c, s + 9 + z), "noise-" + z, Kind.NOISE);
+          : randomLabelPeer(data, pool, c, s, z), "noise-" + z, Kind.NOISE);
     }
     progress.accept("trained " + models.size() + " peers");
     return models;
+  }
+
+  /** Noise peer {@code z} of the default market: a network trained on random labels. */
+  private static Mlp randomLabelPeer(FashionMnist data, int[] pool, Config c, long s, int z) {
+    int[] idx = sample(pool, c.noiseExamples(), s + 9 + z);
+    SplittableRandom r = new SplittableRandom(s + 19 + z);
+    float[] random = new float[idx.length * CLASSES];
+    for (int i = 0; i < idx.length; i++) {
+      random[i * CLASSES + r.nextInt(CLASSES)] = 1;
+    }
+    return trainPeer(data, idx, null, random, 32, c, s + 9 + z);
   }
 
   /**
@@ -1361,13 +1367,7 @@ public final class LearningMarket {
         adam.step();
       }
     }
-    float[] logits = head.predict(answers(peer, data, test), test.length);
-    int[] labels = data.labels(test);
-    int ok = 0;
-    for (int i = 0; i < test.length; i++) {
-      ok += NnOps.argmax(logits, i, CLASSES) == labels[i] ? 1 : 0;
-    }
-    return ok / (double) test.length;
+    return accuracy(head.predict(answers(peer, data, test), test.length), data.labels(test));
   }
 
   /** A peer's answers to the images {@code idx}, asked in batches. */
@@ -1381,30 +1381,22 @@ public final class LearningMarket {
   }
 
   private static double peerAccuracy(Peer peer, FashionMnist data, int[] test) {
+    return accuracy(answers(peer, data, test), data.labels(test));
+  }
+
+  /** The share of rows whose argmax is the label. */
+  private static double accuracy(float[] scores, int[] labels) {
     int ok = 0;
-    for (int b = 0; b < test.length; b += EVAL_BATCH) {
-      int[] idx = Arrays.copyOfRange(test, b, Math.min(test.length, b + EVAL_BATCH));
-      float[] y = answer(peer, data.batch(idx));
-      int[] labels = data.labels(idx);
-      for (int i = 0; i < idx.length; i++) {
-        ok += NnOps.argmax(y, i, CLASSES) == labels[i] ? 1 : 0;
-      }
+    for (int i = 0; i < labels.length; i++) {
+      ok += NnOps.argmax(scores, i, CLASSES) == labels[i] ? 1 : 0;
     }
-    return ok / (double) test.length;
+    return ok / (double) labels.length;
   }
 
   private static double studentAccuracy(OnnxPeer student, Learner neuron, FashionMnist data,
       int[] test) {
-    int ok = 0;
-    for (int b = 0; b < test.length; b += EVAL_BATCH) {
-      int[] idx = Arrays.copyOfRange(test, b, Math.min(test.length, b + EVAL_BATCH));
-      float[] logits = neuron.head().predict(answer(student, data.batch(idx)), idx.length);
-      int[] labels = data.labels(idx);
-      for (int i = 0; i < idx.length; i++) {
-        ok += NnOps.argmax(logits, i, CLASSES) == labels[i] ? 1 : 0;
-      }
-    }
-    return ok / (double) test.length;
+    return accuracy(neuron.head().predict(answers(student, data, test), test.length),
+        data.labels(test));
   }
 
   /** The peer's answer through its blocking call, as a caller that waits for it makes it. */
@@ -1572,9 +1564,9 @@ public final class LearningMarket {
           "| %s | %s | %.1f%% | %.1f%% | %.2f%% | %.2f%% | %.2f%% | %.2f%% | %.2f%% | %+.2f ± %.2f"
               + " pts | %+.4f nats |%n",
           p.name(), p.kind().name().toLowerCase(Locale.ROOT), 100 * p.modelAccuracy(),
-          100 * p.readAccuracy(),
-          100 * p.importance(), 100 * p.pruning(), 100 * p.compensated(), 100 * p.standIn(),
-          100 * p.rerouted(), 100 * p.trueValue(), 100 * p.trueValueError(), p.lossValue()));
+          100 * p.readAccuracy(), 100 * p.importance(), 100 * p.pruning(), 100 * p.compensated(),
+          100 * p.standIn(), 100 * p.rerouted(), 100 * p.trueValue(), 100 * p.trueValueError(),
+          p.lossValue()));
     }
     s.append("\n| measure | value |\n|---|---|\n");
     row(s, "gated network, top-2 of 12", pct(r.gatedAccuracy()));
@@ -1742,9 +1734,8 @@ public final class LearningMarket {
       s.append(String.format(Locale.ROOT,
           "%s,%s,%.4f,%.4f,%.6f,%.6f,%.6f,%.6f,%.6f,%.4f,%.4f,%.6f%n",
           p.name(), p.kind().name().toLowerCase(Locale.ROOT), p.modelAccuracy(),
-          p.readAccuracy(), p.importance(),
-          p.pruning(), p.compensated(), p.standIn(), p.rerouted(), p.trueValue(),
-          p.trueValueError(), p.lossValue()));
+          p.readAccuracy(), p.importance(), p.pruning(), p.compensated(), p.standIn(),
+          p.rerouted(), p.trueValue(), p.trueValueError(), p.lossValue()));
     }
     return s.toString();
   }
