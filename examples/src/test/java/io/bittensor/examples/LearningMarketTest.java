@@ -65,7 +65,7 @@ class LearningMarketTest {
     double[] retrained = r.retrainedAccuracy();
     assertTrue(retrained[0] > r.bestSingleAccuracy() && retrained[1] >= 0,
         Arrays.toString(retrained) + " vs " + r.bestSingleAccuracy());
-    assertTrue(LearningMarket.markdown(r).contains("retrained neurons' control copies: mean ± se"));
+    assertTrue(LearningMarketReport.markdown(r).contains("retrained neurons' control copies: mean ± se"));
   }
 
   @Test
@@ -236,9 +236,9 @@ class LearningMarketTest {
     assertTrue(after.rerouted() > 2 * before.rerouted(), before + " -> " + after);
     assertEquals(0, r.gatedFallbackRows());
     assertTrue(withStudent.gatedFallbackRows() > 0, "the student answered for the flaky peer");
-    assertTrue(LearningMarket.markdown(withStudent)
+    assertTrue(LearningMarketReport.markdown(withStudent)
         .contains("each neuron's student answering for failed peers"));
-    assertTrue(LearningMarket.markdown(r).contains("no fallback for failed peers"));
+    assertTrue(LearningMarketReport.markdown(r).contains("no fallback for failed peers"));
   }
 
   /**
@@ -323,7 +323,7 @@ class LearningMarketTest {
     // The measures are not one ranking under four names.
     assertTrue(r.probeMeasures().stream().anyMatch(p -> p.minusLoss() != 0),
         r.probeMeasures().toString());
-    assertTrue(LearningMarket.markdown(r).contains("| 0/1 error |"));
+    assertTrue(LearningMarketReport.markdown(r).contains("| 0/1 error |"));
   }
 
   @Test
@@ -345,8 +345,8 @@ class LearningMarketTest {
     // Sources that learn different things do not rank the peers alike on every neuron.
     assertTrue(r.perNeuron().stream().anyMatch(p -> p.minusRerouted() != 0), r.perNeuron()
         .toString());
-    assertTrue(LearningMarket.markdown(r).contains("own row: mean ± se"));
-    assertTrue(LearningMarket.markdown(r).contains("the same neuron's own true value"));
+    assertTrue(LearningMarketReport.markdown(r).contains("own row: mean ± se"));
+    assertTrue(LearningMarketReport.markdown(r).contains("the same neuron's own true value"));
     // The averaged rows are the ones the averaged Spearman scores: shares summing to 1, the
     // rerouted loss's the same as the probe's loss rows averaged, each printed beside the truth.
     double[] value = r.peers().stream().mapToDouble(PeerRow::trueValue).toArray();
@@ -357,7 +357,7 @@ class LearningMarketTest {
           1e-12, p.toString());
     }
     assertArrayEquals(r.probeMeasures().get(0).averagedRow(), rerouted.averagedRow(), 1e-12);
-    assertTrue(LearningMarket.markdown(r).contains("| source, row averaged over the 2 retrained"
+    assertTrue(LearningMarketReport.markdown(r).contains("| source, row averaged over the 2 retrained"
         + " neurons |"));
   }
 
@@ -377,7 +377,7 @@ class LearningMarketTest {
       assertTrue(p.noiseUnderBar() >= 0 && p.noiseUnderBar() <= 1, p.toString());
       assertTrue(p.nicheOverWeak() >= 0 && p.nicheOverWeak() <= 1, p.toString());
     }
-    assertTrue(LearningMarket.markdown(r).contains("gives every noise peer under 1%"));
+    assertTrue(LearningMarketReport.markdown(r).contains("gives every noise peer under 1%"));
   }
 
   @Test
@@ -391,13 +391,13 @@ class LearningMarketTest {
 
   @Test
   void theReportHasEveryPeerAndThePlotIsAPng(@TempDir Path dir) throws IOException {
-    String md = LearningMarket.markdown(r);
+    String md = LearningMarketReport.markdown(r);
     for (PeerRow p : r.peers()) {
       assertTrue(md.contains("| " + p.name() + " |"), p.name());
     }
-    assertEquals(13, LearningMarket.csv(r).lines().count());
+    assertEquals(13, LearningMarketReport.csv(r).lines().count());
     Path png = dir.resolve("w.png");
-    LearningMarket.plot(r, png);
+    LearningMarketReport.plot(r, png);
     byte[] head = Arrays.copyOf(Files.readAllBytes(png), 4);
     assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, head);
   }
