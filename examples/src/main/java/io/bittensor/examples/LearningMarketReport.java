@@ -39,6 +39,8 @@ import org.jfree.data.xy.XYSeriesCollection;
  * }</pre>
  */
 public final class LearningMarketReport {
+  private static final int RESAMPLES = LearningMarket.RESAMPLES;
+
   private LearningMarketReport() {}
 
   /** The report's tables, in Markdown. */
@@ -106,7 +108,7 @@ public final class LearningMarketReport {
     }
     for (WeightSource w : WeightSource.values()) {
       Resampled x = r.resampled().get(w);
-      row(s, "Spearman(" + label(w) + ", true value), the seeds drawn again " + LearningMarket.RESAMPLES
+      row(s, "Spearman(" + label(w) + ", true value), the seeds drawn again " + RESAMPLES
           + " times: median [5%, 95%]; share at or above " + BigDecimal.valueOf(x.bar())
               .stripTrailingZeros().toPlainString(),
           String.format(Locale.ROOT, "%.3f [%.3f, %.3f]; %.0f%%", x.median(), x.low(), x.high(),
@@ -114,7 +116,7 @@ public final class LearningMarketReport {
     }
     Resampled ceiling = r.ceiling();
     row(s, "Spearman(the true value itself, as a row, true value), the seeds drawn again "
-        + LearningMarket.RESAMPLES + " times: median [5%, 95%]; share at or above 0.9 (what knowing each"
+        + RESAMPLES + " times: median [5%, 95%]; share at or above 0.9 (what knowing each"
         + " peer's worth exactly would score against values this noisy)",
         String.format(Locale.ROOT, "%.3f [%.3f, %.3f]; %.0f%%", ceiling.median(), ceiling.low(),
             ceiling.high(), 100 * ceiling.atOrAboveBar()));
@@ -179,9 +181,9 @@ public final class LearningMarketReport {
   /** What the rerouted probe measures: Spearman with the true value, per measure. */
   private static void probeTable(StringBuilder s, Result r) {
     int n = r.config().valueSeeds();
-    s.append("\n| rerouted probe measures | reported neuron | (loss value) | row averaged over the ")
-        .append(n).append(" neurons | each neuron's own row, mean ± se | minus the loss's,"
-            + " paired |\n|---|---:|---:|---:|---:|---:|\n");
+    s.append("\n| rerouted probe measures | reported neuron | (loss value) | row averaged over"
+        + " the ").append(n).append(" neurons | each neuron's own row, mean ± se | minus the"
+            + " loss's, paired |\n|---|---:|---:|---:|---:|---:|\n");
     for (ProbeComparison p : r.probeMeasures()) {
       s.append(String.format(Locale.ROOT, "| %s | %.3f | %.3f | %.3f | %.3f ± %.3f | %+.3f ± %.3f"
           + " |%n", label(p.measure()), p.reported(), p.reportedLoss(), p.averaged(),
