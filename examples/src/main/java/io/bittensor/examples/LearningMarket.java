@@ -806,8 +806,8 @@ public final class LearningMarket {
    * Each layer pulls apart what the one before kept close, so the answers to any two images,
    * however alike, are unrelated: a head reads chance from them (9% to 12% on the held-out
    * images, where it reads 58% from a network trained on random labels). Deterministic, since
-   * the answer is a function of the pixels, and a real ONNX model like the others; nothing to
-   * train.
+   * the answer is a function of the pixels (on one machine: the layers amplify any difference in
+   * rounding), and a real ONNX model like the others; nothing to train.
    */
   static Mlp pureNoisePeer(long seed) {
     Random r = new Random(seed);
