@@ -656,8 +656,11 @@ public final class LearningMarket {
       double[] modelAccuracy = new double[n];
       double[] readAccuracy = new double[n];
       for (int j = 0; j < n; j++) {
-        modelAccuracy[j] = peerAccuracy(market.direct.get(j), data, test);
-        readAccuracy[j] = readAccuracy(market.direct.get(j), data, train, test, c.seed() + 5);
+        // Asked once for the held-out images: its argmax and the reading head both score them.
+        float[] heldOut = answers(market.direct.get(j), data, test);
+        modelAccuracy[j] = accuracy(heldOut, data.labels(test));
+        readAccuracy[j] = readAccuracy(answers(market.direct.get(j), data, train),
+            data.labels(train), heldOut, data.labels(test), c.seed() + 5);
       }
       progress.accept("peers serving: " + names + ", held-out accuracies "
           + Arrays.toString(Arrays.stream(modelAccuracy).map(a -> Math.round(a * 1000) / 10.0)
@@ -1326,17 +1329,21 @@ public final class LearningMarket {
   /**
    * What a head reads from a peer's answers alone: a head like the neuron's (10-32-10, ReLU,
    * Adam), trained {@value #READ_EPOCHS} passes on the peer's answers to the neuron's images and
-   * their labels, then scored on the held-out images. A peer whose answers carry nothing about
-   * the image reads at chance (10%), whatever its own argmax does; one trained on random labels
-   * answers a fixed function of the image, which a head can read.
+   * their labels, then scored on its answers to the held-out images. A peer whose answers carry
+   * nothing about the image reads at chance (10%), whatever its own argmax does; one trained on
+   * random labels answers a fixed function of the image, which a head can read.
+   *
+   * @param xs its answers to the training images ({@link #answers}), a row of classes each
+   * @param ys their labels
+   * @param heldOut its answers to the held-out images
+   * @param heldOutLabels their labels
    */
-  static double readAccuracy(Peer peer, FashionMnist data, int[] train, int[] test, long seed) {
-    float[] xs = answers(peer, data, train);
-    int[] ys = data.labels(train);
+  static double readAccuracy(float[] xs, int[] ys, float[] heldOut, int[] heldOutLabels,
+      long seed) {
     TrainableMlp head = TrainableMlp.random(new int[] {CLASSES, 32, CLASSES},
         Mlp.Activation.RELU, seed);
     Adam adam = Adam.over(head.parameters(), 3e-3);
-    int[] pos = IntStream.range(0, train.length).toArray();
+    int[] pos = IntStream.range(0, ys.length).toArray();
     SplittableRandom r = new SplittableRandom(seed);
     for (int e = 0; e < READ_EPOCHS; e++) {
       shuffle(pos, r);
@@ -1354,21 +1361,17 @@ public final class LearningMarket {
         adam.step();
       }
     }
-    return accuracy(head.predict(answers(peer, data, test), test.length), data.labels(test));
+    return accuracy(head.predict(heldOut, heldOutLabels.length), heldOutLabels);
   }
 
   /** A peer's answers to the images {@code idx}, asked in batches. */
-  private static float[] answers(Peer peer, FashionMnist data, int[] idx) {
+  static float[] answers(Peer peer, FashionMnist data, int[] idx) {
     float[] all = new float[idx.length * CLASSES];
     for (int b = 0; b < idx.length; b += EVAL_BATCH) {
       int[] part = Arrays.copyOfRange(idx, b, Math.min(idx.length, b + EVAL_BATCH));
       System.arraycopy(answer(peer, data.batch(part)), 0, all, b * CLASSES, part.length * CLASSES);
     }
     return all;
-  }
-
-  private static double peerAccuracy(Peer peer, FashionMnist data, int[] test) {
-    return accuracy(answers(peer, data, test), data.labels(test));
   }
 
   /** The share of rows whose argmax is the label. */

@@ -124,7 +124,8 @@ class LearningMarketTest {
     try (OnnxPeer pure = LearningMarket.servingSettings(OnnxPeer.builder()
         .model(OnnxExport.toBytes(LearningMarket.pureNoisePeer(7),
             OnnxExport.Options.defaults().withOutputDim(10)))).build()) {
-      double read = LearningMarket.readAccuracy(pure, data, train, test, 5);
+      double read = LearningMarket.readAccuracy(LearningMarket.answers(pure, data, train),
+          data.labels(train), LearningMarket.answers(pure, data, test), data.labels(test), 5);
       assertTrue(read < 0.16, "a head read " + read + " from pure noise");
     }
   }
