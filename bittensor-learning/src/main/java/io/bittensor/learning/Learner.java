@@ -86,6 +86,8 @@ public final class Learner {
   private final int peers;
   /** The moving average of E[d d^T], d_j = dL/d(alpha_j): the peers' empirical Fisher, n x n. */
   private final double[] fisher;
+  /** The moving average of each peer's failure cost (see {@link #failureCosts()}), per example. */
+  private final double[] failureCost;
   private long fisherBatches;
   private final int probeEvery;
   /** The moving average of each peer's rerouted cost increase, per measure, over probed batches. */
@@ -108,6 +110,7 @@ public final class Learner {
     this.decay = b.scoreDecay;
     this.peers = gate.peers().size();
     this.fisher = new double[peers * peers];
+    this.failureCost = new double[peers];
     this.probeEvery = b.probeEvery;
     this.rerouted = new double[ProbeMeasure.values().length][peers];
     this.standInFisher = probeEvery == 0 || peers > StandInFisher.MAX_PEERS ? null
@@ -288,11 +291,12 @@ public final class Learner {
   }
 
   /**
-   * Each peer's pruning score: the moving average over training batches of {@code 1/2
-   * mean_x (dL/df_j(x) . f_j(x))^2}, the expected increase in the loss per example were its
-   * answers removed, with the empirical Fisher standing in for the Hessian (per-example
-   * gradients). A peer not asked, or failing, adds 0 for that example. The diagonal of {@link
-   * #fisher()}, halved.
+   * Each peer's pruning score: the expected increase in the loss per example were it removed.
+   * What its answers are worth, the moving average over training batches of {@code 1/2 mean_x
+   * (dL/df_j(x) . f_j(x))^2} with the empirical Fisher standing in for the Hessian (per-example
+   * gradients; the diagonal of {@link #fisher()}, halved: the paper's score as it writes it),
+   * less what its failures cost ({@link #failureCosts()}), and never below 0. A peer not asked
+   * adds 0 for that example. For peers that always answer it is the paper's score exactly.
    *
    * @return a new array, one score per peer, in nats
    */
@@ -302,7 +306,42 @@ public final class Learner {
     for (int j = 0; j < peers; j++) {
       out[j] = f[j][j] / 2;
     }
+    return lessFailureCosts(out);
+  }
+
+  /**
+   * Each peer's failure cost: the moving average over training batches (decay {@link
+   * Builder#scoreDecay}, bias-corrected, as for the {@link #fisher()}) of what its failed calls
+   * left unanswered, per example. An example routed to a peer that failed (and that no fallback
+   * answered in its place) had a slot with no answer in it, which removing the peer would give to
+   * a peer that answers: the gate's next choice. Each such slot costs what an answer is worth in
+   * that batch: the mean of {@code 1/2 (dL/df_j(x) . f_j(x))^2} over the batch's answers, the
+   * pruning score's own measure of an answer, since a stand-in is not asked. The pruning scores
+   * subtract it; without it a peer that fails half its calls is credited for the answers it gives
+   * and charged nothing for the examples it leaves with one answer instead of two.
+   *
+   * @return a new array, one cost per peer, in nats per example; all zeros before the first
+   *     training step and for peers that never failed
+   */
+  public double[] failureCosts() {
+    double[] out = new double[peers];
+    if (fisherBatches == 0) {
+      return out;
+    }
+    double correction = 1 - Math.pow(decay, fisherBatches);
+    for (int j = 0; j < peers; j++) {
+      out[j] = failureCost[j] / correction;
+    }
     return out;
+  }
+
+  /** {@code scores} less each peer's failure cost, at least 0; in place. */
+  private double[] lessFailureCosts(double[] scores) {
+    double[] cost = failureCosts();
+    for (int j = 0; j < peers; j++) {
+      scores[j] = Math.max(0, scores[j] - cost[j]);
+    }
+    return scores;
   }
 
   /**
@@ -312,13 +351,14 @@ public final class Learner {
    * {@code A} the {@link #fisher()} matrix damped by {@value #COMPENSATION_DAMPING} times its
    * diagonal. Peers that answer alike make {@code A} nearly singular along their difference, so
    * each of them costs little to remove: what one answers, the other still does. Without
-   * correlations it is the {@link #pruningScores()} (times {@code 1 + }{@value
-   * #COMPENSATION_DAMPING}).
+   * correlations it is the {@link #pruningScores()} (the answers' part times {@code 1 + }{@value
+   * #COMPENSATION_DAMPING}). Less the {@link #failureCosts()}, never below 0, as the pruning score.
    *
    * @return a new array, one score per peer, in nats
    */
   public double[] compensatedPruningScores() {
-    return BrainSurgeon.removalCosts(correctedFisher(), peers, COMPENSATION_DAMPING);
+    return lessFailureCosts(BrainSurgeon.removalCosts(correctedFisher(), peers,
+        COMPENSATION_DAMPING));
   }
 
   /**
@@ -384,7 +424,7 @@ public final class Learner {
    * scores 0, however often it stands in. A second-order estimate from gradients, beside the
    * {@link #reroutedLossScores()} that the same probes measure directly; it costs no extra bytes.
    * The matrices take {@code peers^3 + 2 peers^2} numbers, so they are kept for gates of at most
-   * 64 peers.
+   * 64 peers. Less the {@link #failureCosts()}, never below 0, as the pruning score.
    *
    * @return a new array, one score per peer, in nats; all zeros before the first probed batch
    * @throws IllegalStateException as {@link #reroutedLossScores()}, and for a gate of more than
@@ -392,7 +432,7 @@ public final class Learner {
    */
   public double[] standInPruningScores() {
     requireStandInFisher("stand-in pruning scores");
-    return standInFisher.removalCosts(COMPENSATION_DAMPING);
+    return lessFailureCosts(standInFisher.removalCosts(COMPENSATION_DAMPING));
   }
 
   /**
@@ -601,6 +641,7 @@ public final class Learner {
         d[at[r] * peers + pg.peer()] = dot * rows;
       }
     }
+    double[] cost = failureCosts(gated, d);
     double[] sum = new double[peers * peers];
     for (int b = 0; b < batch; b++) {
       int o = b * peers;
@@ -617,6 +658,40 @@ public final class Learner {
     for (int i = 0; i < fisher.length; i++) {
       fisher[i] = decay * fisher[i] + (1 - decay) * (sum[i] / rows);
     }
+    for (int j = 0; j < peers; j++) {
+      failureCost[j] = decay * failureCost[j] + (1 - decay) * (cost[j] / rows);
+    }
+  }
+
+  /**
+   * This batch's failure cost per peer, summed over its examples: each routed example a peer's
+   * failed call left unanswered (no fallback in its place) costs the batch's mean answer worth,
+   * {@code 1/2 d^2} over the answered slots ({@code d} as in {@link #accumulateFisher}).
+   */
+  private double[] failureCosts(Gated gated, double[] d) {
+    double worth = 0;
+    int answers = 0;
+    for (PeerCall c : gated.calls()) {
+      if (c.isSuccess()) {
+        for (int b : c.rows()) {
+          double x = d[b * peers + c.peer()];
+          worth += x * x / 2;
+          answers++;
+        }
+      }
+    }
+    double[] cost = new double[peers];
+    if (answers == 0) {
+      return cost;
+    }
+    worth /= answers;
+    float[] fallback = gated.fallbackShares();
+    for (PeerCall c : gated.failed()) {
+      for (int b : c.rows()) {
+        cost[c.peer()] += fallback[b] > 0 ? 0 : worth;
+      }
+    }
+    return cost;
   }
 
   /**

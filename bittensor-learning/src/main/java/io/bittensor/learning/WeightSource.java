@@ -14,10 +14,13 @@ public enum WeightSource {
    */
   GATE_IMPORTANCE,
   /**
-   * The pruning score: the expected increase in loss were the peer's answers removed, {@code
-   * 1/2 E[(dL/df_j . f_j)^2]}, the second-order estimate with the empirical Fisher (squared
-   * gradients) standing in for the Hessian. The paper's principled score, as it writes it: the
-   * peer's answers removed and everything else held as it is.
+   * The pruning score: the expected increase in loss were the peer removed. Its answers' worth,
+   * {@code 1/2 E[(dL/df_j . f_j)^2]}, the second-order estimate with the empirical Fisher
+   * (squared gradients) standing in for the Hessian: the paper's principled score, as it writes
+   * it, the peer's answers removed and everything else held as it is. Less what its failures
+   * cost: each example it was asked for and left unanswered had a slot that removing it would
+   * give to a peer that answers, worth an answer's mean worth ({@link Learner#failureCosts()}).
+   * For peers that always answer, the paper's score exactly.
    */
   PRUNING_SCORE,
   /**
@@ -25,7 +28,8 @@ public enum WeightSource {
    * and the other peers re-weighted to make up for it (Optimal Brain Surgeon, Hassibi and Stork
    * 1993), from the same empirical Fisher matrix over the peers. Peers that answer alike each
    * score little, as what one answers the other still does; a peer no other can stand in for
-   * keeps its {@link #PRUNING_SCORE}. See {@link Learner#compensatedPruningScores()}.
+   * keeps its {@link #PRUNING_SCORE}. Less the same failure costs. See {@link
+   * Learner#compensatedPruningScores()}.
    */
   COMPENSATED_PRUNING_SCORE,
   /**
@@ -36,7 +40,8 @@ public enum WeightSource {
    * would replace another even when the gate never routes both to one example: a copy that stands
    * in for its original scores little; a peer no stand-in resembles keeps about its {@link
    * #PRUNING_SCORE}. Shares the rerouted loss's probes (no extra bytes); kept for gates of at
-   * most 64 peers (its matrices grow as peers^3). See {@link Learner#standInPruningScores()}.
+   * most 64 peers (its matrices grow as peers^3). Less the same failure costs. See {@link
+   * Learner#standInPruningScores()}.
    */
   STAND_IN_PRUNING_SCORE,
   /**

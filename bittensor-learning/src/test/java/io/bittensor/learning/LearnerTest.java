@@ -395,6 +395,65 @@ class LearnerTest {
     }
   }
 
+  /**
+   * Every example asks all three peers and peer 2 fails: each example had a slot without an
+   * answer, which costs the batch's mean answer worth, {@code 1/2 d^2} over the two answers per
+   * example, so {@code (F_00 + F_11) / 4} per example. The peers that answered keep their
+   * answers' worth; the failing one scores 0. The next batch, answered, halves nothing at once:
+   * the cost decays as the Fisher does.
+   */
+  @Test
+  void aFailedCallCostsTheMeanWorthOfAnAnswerPerExampleItLeftUnanswered() {
+    RoutingTask task = new RoutingTask(36, 0);
+    List<FnPeer> peers = twinsAndOne(new double[] {1, 0.5, 2});
+    peers.get(2).failWith = Status.TIMEOUT;
+    Learner l = denseLearner(peers, 37);
+    Tensor x = TestPeers.batch(new Random(38), 8, RoutingTask.IN);
+    l.train(new ForwardRequest(Modality.TENSOR, x), task.labels(x));
+    double[][] f = l.fisher();
+    double[] cost = l.failureCosts();
+    assertEquals(0, f[2][2], "no answer, no gradient");
+    assertTrue(f[0][0] > 0 && f[1][1] > 0, "answers worth something: " + f[0][0] + ", " + f[1][1]);
+    assertEquals((f[0][0] + f[1][1]) / 4, cost[2], 1e-12 * cost[2]);
+    assertEquals(0, cost[0]);
+    assertEquals(0, cost[1]);
+    assertArrayEquals(new double[] {f[0][0] / 2, f[1][1] / 2, 0}, l.pruningScores(), 1e-15);
+    double[] compensated = l.compensatedPruningScores();
+    assertEquals(0, compensated[2], "never below 0");
+
+    peers.get(2).failWith = null;
+    Tensor y = TestPeers.batch(new Random(39), 8, RoutingTask.IN);
+    l.train(new ForwardRequest(Modality.TENSOR, y), task.labels(y));
+    double decay = 0.98;
+    // Bias-corrected over two batches: (decay (1 - decay) c + (1 - decay) 0) / (1 - decay^2).
+    assertEquals(cost[2] * decay / (1 + decay), l.failureCosts()[2], 1e-12 * cost[2]);
+    double[][] g = l.fisher();
+    assertEquals(Math.max(0, g[2][2] / 2 - l.failureCosts()[2]), l.pruningScores()[2], 1e-15);
+  }
+
+  /** Where a fallback answers in the failed peer's slot, no slot was left empty: no cost. */
+  @Test
+  void aFailureTheFallbackAnsweredForCostsNothing() {
+    RoutingTask task = new RoutingTask(40, 0);
+    List<FnPeer> peers = twinsAndOne(new double[] {1, 1, 1});
+    peers.get(2).failWith = Status.UNAVAILABLE;
+    FnPeer fallback = new FnPeer(RoutingTask.CLASSES, peers.get(0).fn);
+    Learner l = Learner.builder()
+        .gate(NoisyTopKGate.builder().peers(peers).k(3).noise(false).importanceWeight(0)
+            .contextDim(RoutingTask.IN).outputDim(RoutingTask.CLASSES).learningRate(0.01)
+            .seed(41).fallback(fallback).build())
+        .head(TrainableMlp.random(new int[] {4, 16, 4}, Mlp.Activation.RELU, 41))
+        .learningRate(0.01)
+        .timeout(Duration.ofSeconds(5))
+        .build();
+    Tensor x = TestPeers.batch(new Random(42), 8, RoutingTask.IN);
+    StepResult s = l.train(new ForwardRequest(Modality.TENSOR, x), task.labels(x));
+    assertEquals(List.of(2), s.failedPeers());
+    assertEquals(8, s.fallbackRows(), "the fallback answered every example's third slot");
+    assertArrayEquals(new double[3], l.failureCosts());
+    assertTrue(l.pruningScores()[0] > 0, "the answers still count");
+  }
+
   @Test
   void twinsEachScoreLittleWhenCompensatedWhileTheUniquePeerKeepsItsScore() {
     List<FnPeer> peers = twinsAndOne(new double[] {1, 1, 1});
