@@ -146,14 +146,12 @@ public final class LearningMarket {
      * other neurons. Tells what holds for the market's kinds of peers from what holds for one draw.
      */
     public Config withSeed(long s) {
-      return varied(s, loopback, valueSeeds, probeEvery, failureWeight, studentFallback,
-          balanceWeight, warmupBalanceWeight, warmupEpochs, pureNoise);
+      return edited(o -> o.seed = s);
     }
 
     /** This run with the peers served over loopback sockets ({@code true}) or in process. */
     public Config withLoopback(boolean on) {
-      return varied(seed, on, valueSeeds, probeEvery, failureWeight, studentFallback,
-          balanceWeight, warmupBalanceWeight, warmupEpochs, pureNoise);
+      return edited(o -> o.loopback = on);
     }
 
     /** This run with {@code seeds} retraining seeds averaged in each peer's true value. */
@@ -161,8 +159,7 @@ public final class LearningMarket {
       if (seeds < 1) {
         throw new IllegalArgumentException("valueSeeds must be >= 1, was " + seeds);
       }
-      return varied(seed, loopback, seeds, probeEvery, failureWeight, studentFallback,
-          balanceWeight, warmupBalanceWeight, warmupEpochs, pureNoise);
+      return edited(o -> o.valueSeeds = seeds);
     }
 
     /** This run with the top-2 neurons probing every {@code m} training batches. */
@@ -170,8 +167,7 @@ public final class LearningMarket {
       if (m < 1) {
         throw new IllegalArgumentException("probeEvery must be >= 1, was " + m);
       }
-      return varied(seed, loopback, valueSeeds, m, failureWeight, studentFallback,
-          balanceWeight, warmupBalanceWeight, warmupEpochs, pureNoise);
+      return edited(o -> o.probeEvery = m);
     }
 
     /** This run with every neuron's gate weighing failures by {@code w} (0: not at all). */
@@ -179,14 +175,12 @@ public final class LearningMarket {
       if (!(w >= 0) || Double.isInfinite(w)) {
         throw new IllegalArgumentException("failureWeight must be finite and >= 0, was " + w);
       }
-      return varied(seed, loopback, valueSeeds, probeEvery, w, studentFallback,
-          balanceWeight, warmupBalanceWeight, warmupEpochs, pureNoise);
+      return edited(o -> o.failureWeight = w);
     }
 
     /** This run with (true) or without every neuron's student answering for failed peers. */
     public Config withStudentFallback(boolean on) {
-      return varied(seed, loopback, valueSeeds, probeEvery, failureWeight, on, balanceWeight,
-          warmupBalanceWeight, warmupEpochs, pureNoise);
+      return edited(o -> o.studentFallback = on);
     }
 
     /**
@@ -198,8 +192,10 @@ public final class LearningMarket {
         throw new IllegalArgumentException("the warm-up needs a finite weight >= 0 and 0 to "
             + neuronEpochs + " passes, was " + w + " for " + epochs);
       }
-      return varied(seed, loopback, valueSeeds, probeEvery, failureWeight, studentFallback,
-          balanceWeight, w, epochs, pureNoise);
+      return edited(o -> {
+        o.warmupBalanceWeight = w;
+        o.warmupEpochs = epochs;
+      });
     }
 
     /**
@@ -210,8 +206,7 @@ public final class LearningMarket {
       if (!(w >= 0) || Double.isInfinite(w)) {
         throw new IllegalArgumentException("balanceWeight must be finite and >= 0, was " + w);
       }
-      return varied(seed, loopback, valueSeeds, probeEvery, failureWeight, studentFallback, w,
-          warmupBalanceWeight, warmupEpochs, pureNoise);
+      return edited(o -> o.balanceWeight = w);
     }
 
     /**
@@ -223,11 +218,7 @@ public final class LearningMarket {
         throw new IllegalArgumentException("neuronEpochs must be >= 1 and at least the warm-up's "
             + warmupEpochs + " passes, was " + epochs);
       }
-      return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
-          mediumExamples, weakExamples, noiseExamples, peerEpochs, epochs, batch, valueSeeds,
-          retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, loopback, probeEvery,
-          failureWeight, studentFallback, balanceWeight, warmupBalanceWeight, warmupEpochs,
-          pureNoise);
+      return edited(o -> o.neuronEpochs = epochs);
     }
 
     /**
@@ -235,19 +226,67 @@ public final class LearningMarket {
      * in their places.
      */
     public Config withPureNoise(boolean on) {
-      return varied(seed, loopback, valueSeeds, probeEvery, failureWeight, studentFallback,
-          balanceWeight, warmupBalanceWeight, warmupEpochs, on);
+      return edited(o -> o.pureNoise = on);
     }
 
-    /** This market with the run options the command line can change. */
-    private Config varied(long seed, boolean loopback, int valueSeeds, int probeEvery,
-        double failureWeight, boolean studentFallback, double balanceWeight,
-        double warmupBalanceWeight, int warmupEpochs, boolean pureNoise) {
-      return new Config(name, seed, poolSize, trainSize, testSize, strongExamples, strongHidden,
-          mediumExamples, weakExamples, noiseExamples, peerEpochs, neuronEpochs, batch,
-          valueSeeds, retrainEpochs, distillEpochs, flakyRate, flakyHangs, timeout, loopback,
-          probeEvery, failureWeight, studentFallback, balanceWeight, warmupBalanceWeight,
-          warmupEpochs, pureNoise);
+    /** This run with the flaky peer timing out on a share {@code rate} of its calls. */
+    public Config withFlakyRate(double rate) {
+      if (!(rate >= 0 && rate <= 1)) {
+        throw new IllegalArgumentException("flakyRate must be in [0, 1], was " + rate);
+      }
+      return edited(o -> o.flakyRate = rate);
+    }
+
+    /** This market with the run options that {@code edit} sets on a copy of them changed. */
+    private Config edited(Consumer<Options> edit) {
+      Options o = new Options(this);
+      edit.accept(o);
+      return o.config();
+    }
+
+    /**
+     * The run options, as a mutable copy of a config's, so that each {@code with} method names
+     * only what it changes; the market's sizes stay as they were.
+     */
+    private static final class Options {
+      private final Config market;
+      long seed;
+      boolean loopback;
+      int valueSeeds;
+      int probeEvery;
+      double failureWeight;
+      boolean studentFallback;
+      double balanceWeight;
+      double warmupBalanceWeight;
+      int warmupEpochs;
+      int neuronEpochs;
+      boolean pureNoise;
+      double flakyRate;
+
+      Options(Config c) {
+        market = c;
+        seed = c.seed;
+        loopback = c.loopback;
+        valueSeeds = c.valueSeeds;
+        probeEvery = c.probeEvery;
+        failureWeight = c.failureWeight;
+        studentFallback = c.studentFallback;
+        balanceWeight = c.balanceWeight;
+        warmupBalanceWeight = c.warmupBalanceWeight;
+        warmupEpochs = c.warmupEpochs;
+        neuronEpochs = c.neuronEpochs;
+        pureNoise = c.pureNoise;
+        flakyRate = c.flakyRate;
+      }
+
+      Config config() {
+        Config m = market;
+        return new Config(m.name, seed, m.poolSize, m.trainSize, m.testSize, m.strongExamples,
+            m.strongHidden, m.mediumExamples, m.weakExamples, m.noiseExamples, m.peerEpochs,
+            neuronEpochs, m.batch, valueSeeds, m.retrainEpochs, m.distillEpochs, flakyRate,
+            m.flakyHangs, m.timeout, loopback, probeEvery, failureWeight, studentFallback,
+            balanceWeight, warmupBalanceWeight, warmupEpochs, pureNoise);
+      }
     }
 
     /**
@@ -586,7 +625,8 @@ public final class LearningMarket {
    * turns it off), {@code seed=N} (the market drawn with another seed; 2026 by default),
    * {@code epochs=N} (the neurons' training passes; 15 by default), {@code noise=pure} (pure-noise
    * peers in the noise peers' places; {@code noise=random-labels}, the default, trains them on
-   * random labels). An unknown option is an error.
+   * random labels), {@code flaky-rate=R} (the share of the flaky peer's calls that time out;
+   * 0.5 by default). An unknown option is an error.
    */
   public static void main(String[] args) throws Exception {
     Config c = args.length > 0 && args[0].equals("reduced") ? Config.reduced() : Config.full();
@@ -609,6 +649,8 @@ public final class LearningMarket {
         c = c.withNeuronEpochs(Integer.parseInt(args[i].substring("epochs=".length())));
       } else if (args[i].startsWith("balance=")) {
         c = c.withBalanceWeight(Double.parseDouble(args[i].substring("balance=".length())));
+      } else if (args[i].startsWith("flaky-rate=")) {
+        c = c.withFlakyRate(Double.parseDouble(args[i].substring("flaky-rate=".length())));
       } else if (args[i].equals("student-fallback")) {
         c = c.withStudentFallback(true);
       } else if (args[i].equals("noise=pure") || args[i].equals("noise=random-labels")) {
@@ -618,7 +660,8 @@ public final class LearningMarket {
       } else {
         throw new IllegalArgumentException("unknown option " + args[i] + "; the options are"
             + " value-seeds=N, probe-every=M, failure-weight=W, seed=S, warmup=W:E, epochs=N,"
-            + " balance=W, student-fallback, noise=pure|random-labels, loopback, in-process");
+            + " balance=W, flaky-rate=R, student-fallback, noise=pure|random-labels, loopback,"
+            + " in-process");
       }
     }
     Path out = Path.of(args.length > 1 ? args[1] : "target/learning-market");

@@ -96,6 +96,18 @@ class LearningMarketTest {
     assertEquals(false, full.pureNoise());
     assertEquals(true, full.withPureNoise(true).pureNoise());
     assertEquals(full, full.withPureNoise(true).withPureNoise(false));
+    // Each option changes its own component and nothing else: there and back is the same config.
+    assertEquals(0.25, full.withFlakyRate(0.25).flakyRate());
+    assertEquals(full, full.withFlakyRate(0.25).withFlakyRate(0.5));
+    assertThrows(IllegalArgumentException.class, () -> full.withFlakyRate(1.5));
+    assertThrows(IllegalArgumentException.class, () -> full.withFlakyRate(Double.NaN));
+    assertEquals(full, full.withValueSeeds(4).withValueSeeds(32));
+    assertEquals(full, full.withProbeEvery(1).withProbeEvery(4));
+    assertEquals(full, full.withFailureWeight(1).withFailureWeight(0));
+    assertEquals(full, full.withStudentFallback(true).withStudentFallback(false));
+    assertEquals(full, full.withLoopback(false).withLoopback(true));
+    assertEquals(1, full.withProbeEvery(1).probeEvery());
+    assertEquals(true, full.withStudentFallback(true).studentFallback());
   }
 
   @Test
