@@ -641,7 +641,7 @@ public final class Learner {
         d[at[r] * peers + pg.peer()] = dot * rows;
       }
     }
-    double[] cost = failureCosts(gated, d);
+    double[] cost = batchFailureCosts(gated, d);
     double[] sum = new double[peers * peers];
     for (int b = 0; b < batch; b++) {
       int o = b * peers;
@@ -668,7 +668,7 @@ public final class Learner {
    * failed call left unanswered (no fallback in its place) costs the batch's mean answer worth,
    * {@code 1/2 d^2} over the answered slots ({@code d} as in {@link #accumulateFisher}).
    */
-  private double[] failureCosts(Gated gated, double[] d) {
+  private double[] batchFailureCosts(Gated gated, double[] d) {
     double worth = 0;
     int answers = 0;
     for (PeerCall c : gated.calls()) {
