@@ -324,15 +324,7 @@ public final class Learner {
    *     training step and for peers that never failed
    */
   public double[] failureCosts() {
-    double[] out = new double[peers];
-    if (fisherBatches == 0) {
-      return out;
-    }
-    double correction = 1 - Math.pow(decay, fisherBatches);
-    for (int j = 0; j < peers; j++) {
-      out[j] = failureCost[j] / correction;
-    }
-    return out;
+    return biasCorrected(failureCost);
   }
 
   /** {@code scores} less each peer's failure cost, at least 0; in place. */
@@ -508,13 +500,21 @@ public final class Learner {
 
   /** The bias-corrected moving average, row-major {@code [peers * peers]}; zeros before training. */
   private double[] correctedFisher() {
-    double[] out = new double[fisher.length];
+    return biasCorrected(fisher);
+  }
+
+  /**
+   * A moving average kept per training batch (as the Fisher is), bias-corrected; zeros before
+   * training.
+   */
+  private double[] biasCorrected(double[] average) {
+    double[] out = new double[average.length];
     if (fisherBatches == 0) {
       return out;
     }
     double correction = 1 - Math.pow(decay, fisherBatches);
     for (int i = 0; i < out.length; i++) {
-      out[i] = fisher[i] / correction;
+      out[i] = average[i] / correction;
     }
     return out;
   }
