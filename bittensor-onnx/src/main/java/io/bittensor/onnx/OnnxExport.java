@@ -2,6 +2,7 @@ package io.bittensor.onnx;
 
 import com.google.protobuf.ByteString;
 import io.bittensor.core.Modality;
+import io.bittensor.core.internal.DurableFiles;
 import io.bittensor.onnx.internal.ir.OnnxIr.AttributeProto;
 import io.bittensor.onnx.internal.ir.OnnxIr.GraphProto;
 import io.bittensor.onnx.internal.ir.OnnxIr.ModelProto;
@@ -15,9 +16,7 @@ import io.bittensor.onnx.internal.ir.OnnxIr.ValueInfoProto;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Objects;
 
 /**
@@ -109,21 +108,13 @@ public final class OnnxExport {
   }
 
   /**
-   * Writes the model to {@code file} (through a temporary file in the same folder, then a move,
-   * so a reader never sees half a model).
+   * Writes the model to {@code file}, whole or not at all (a temporary file in the same folder,
+   * forced to disk, then moved), so a reader never sees half a model, not even after a crash.
    *
-   * @throws IOException if the file cannot be written
+   * @throws IOException if the file cannot be written; {@code file} is then as it was
    */
   public static void write(Mlp mlp, Options options, Path file) throws IOException {
-    byte[] bytes = toBytes(mlp, options);
-    Path dir = file.toAbsolutePath().getParent();
-    Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
-    try {
-      Files.write(tmp, bytes);
-      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    DurableFiles.replace(file, toBytes(mlp, options));
   }
 
   private static ModelProto model(Mlp mlp, Options o) {

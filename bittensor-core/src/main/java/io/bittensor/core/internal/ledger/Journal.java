@@ -2,6 +2,7 @@ package io.bittensor.core.internal.ledger;
 
 import io.bittensor.core.Hash256;
 import io.bittensor.core.LedgerException;
+import io.bittensor.core.internal.DurableFiles;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -340,15 +341,7 @@ public final class Journal implements Closeable {
 
   /** Forces a directory's entries to disk, so a new or renamed file survives a crash. */
   static void syncDirectory(Path dir) throws IOException {
-    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-      ch.force(true);
-    } catch (IOException e) {
-      // Some platforms cannot open directories; on Linux this works and matters.
-      if (System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).contains("win")) {
-        return;
-      }
-      throw e;
-    }
+    DurableFiles.syncDirectory(dir);
   }
 
   /** A growable long array. */
