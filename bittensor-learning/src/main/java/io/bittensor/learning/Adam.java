@@ -1,6 +1,7 @@
 package io.bittensor.learning;
 
 import io.bittensor.learning.internal.Checks;
+import io.bittensor.learning.internal.StateFile;
 import java.util.List;
 import java.util.Objects;
 
@@ -101,5 +102,27 @@ public final class Adam {
         g[i] = 0f;
       }
     }
+  }
+
+  /** Writes the moving averages and the step count under {@code prefix}. */
+  void save(StateFile.Writer w, String prefix) {
+    for (int p = 0; p < m.length; p++) {
+      w.floats(prefix + "m/" + params.get(p).name(), m[p]);
+      w.floats(prefix + "v/" + params.get(p).name(), v[p]);
+    }
+    w.longs(prefix + "steps", t);
+  }
+
+  /** Stages reading what {@link #save} wrote. */
+  void restore(StateFile.Reader r, String prefix) {
+    for (int p = 0; p < m.length; p++) {
+      r.floats(prefix + "m/" + params.get(p).name(), m[p]);
+      r.floats(prefix + "v/" + params.get(p).name(), v[p]);
+    }
+    long steps = r.longs(prefix + "steps", 1)[0];
+    if (steps < 0) {
+      throw new IllegalArgumentException("the checkpoint's " + prefix + "steps is " + steps);
+    }
+    r.then(() -> t = steps);
   }
 }

@@ -11,10 +11,15 @@ import io.bittensor.core.PeerCall;
 import io.bittensor.core.PeerGradient;
 import io.bittensor.core.StandIns;
 import io.bittensor.core.Tensor;
+import io.bittensor.core.internal.DurableFiles;
 import io.bittensor.incentive.PeerVector;
 import io.bittensor.learning.internal.BrainSurgeon;
 import io.bittensor.learning.internal.Checks;
 import io.bittensor.learning.internal.Rows;
+import io.bittensor.learning.internal.StateFile;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -283,6 +288,105 @@ public final class Learner {
     }
     return student.fit(Rows.gather(request.input(), answered),
         Rows.gather(gated.output(), answered));
+  }
+
+  /**
+   * Writes everything this learner has learned to {@code file}, whole or not at all: the head, the
+   * gate and the student with their optimisers' state, the gate's importance and noise, and every
+   * moving average the weight sources read (the Fisher matrix, the failure costs, the rerouted
+   * and stand-in scores) with their batch counts. A crash while writing leaves the file as it
+   * was; {@link #restoreCheckpoint} into a learner built the same way continues training exactly
+   * where this one stands, step for step.
+   *
+   * <p>Call it between training steps. The peers are not part of it: the restoring learner's
+   * gate must list the same peers in the same order. The format is documented in
+   * {@code docs/learning.md} (a checksummed file of named arrays).
+   *
+   * @throws IOException if the file cannot be written
+   * @throws UnsupportedOperationException if the gate is not a {@link NoisyTopKGate} or the
+   *     student not an {@link MlpDistiller}, whose state this learner cannot read
+   */
+  public void saveCheckpoint(Path file) throws IOException {
+    Objects.requireNonNull(file, "file");
+    StateFile.Writer w = new StateFile.Writer();
+    noisyTopKGate().save(w, "gate/");
+    Parameter.save(head.parameters(), w, "head/");
+    adam.save(w, "head/adam/");
+    if (distiller != null) {
+      mlpDistiller().save(w, "distiller/");
+    }
+    w.doubles("scores/fisher", fisher);
+    w.doubles("scores/failure-cost", failureCost);
+    for (ProbeMeasure m : ProbeMeasure.values()) {
+      w.doubles("scores/rerouted/" + m.name(), rerouted[m.ordinal()]);
+    }
+    if (standInFisher != null) {
+      standInFisher.save(w, "scores/stand-in/");
+    }
+    w.longs("steps", trainSteps, fisherBatches, probedBatches);
+    DurableFiles.replace(file, w.toBytes());
+  }
+
+  /**
+   * Replaces this learner's state with a checkpoint's ({@link #saveCheckpoint}). The learner must
+   * be built as the one that wrote it: the same peers in the same order, the same head and
+   * student shapes, the same probing. Settings that are not state (learning rates, decays,
+   * timeouts) are this learner's own. All or nothing: a file that is damaged or does not fit
+   * leaves the learner as it was.
+   *
+   * @throws IOException if the file cannot be read, or is not a whole checkpoint (another
+   *     format, another version, truncated, failing its checksum)
+   * @throws IllegalArgumentException if it was written by a learner of another shape, naming the
+   *     first array that differs
+   * @throws UnsupportedOperationException as {@link #saveCheckpoint} does
+   */
+  public void restoreCheckpoint(Path file) throws IOException {
+    Objects.requireNonNull(file, "file");
+    StateFile.Reader r = StateFile.Reader.decode(Files.readAllBytes(file));
+    noisyTopKGate().restore(r, "gate/");
+    Parameter.restore(head.parameters(), r, "head/");
+    adam.restore(r, "head/adam/");
+    if (distiller != null) {
+      mlpDistiller().restore(r, "distiller/");
+    }
+    r.doubles("scores/fisher", fisher);
+    r.doubles("scores/failure-cost", failureCost);
+    for (ProbeMeasure m : ProbeMeasure.values()) {
+      r.doubles("scores/rerouted/" + m.name(), rerouted[m.ordinal()]);
+    }
+    if (standInFisher != null) {
+      standInFisher.restore(r, "scores/stand-in/");
+    }
+    long[] steps = r.longs("steps", 3);
+    for (long v : steps) {
+      if (v < 0) {
+        throw new IllegalArgumentException("the checkpoint's steps are negative: "
+            + Arrays.toString(steps));
+      }
+    }
+    r.then(() -> {
+      trainSteps = steps[0];
+      fisherBatches = steps[1];
+      probedBatches = steps[2];
+      probeUnsupported = null;
+    });
+    r.apply();
+  }
+
+  private NoisyTopKGate noisyTopKGate() {
+    if (gate instanceof NoisyTopKGate g) {
+      return g;
+    }
+    throw new UnsupportedOperationException("checkpoints hold a NoisyTopKGate's state; this"
+        + " learner's gate is " + gate.getClass().getName());
+  }
+
+  private MlpDistiller mlpDistiller() {
+    if (distiller instanceof MlpDistiller d) {
+      return d;
+    }
+    throw new UnsupportedOperationException("checkpoints hold an MlpDistiller's state; this"
+        + " learner's student is " + distiller.getClass().getName());
   }
 
   /** The gate's importance per peer, summing to 1 (see {@link GatingLayer#importance()}). */

@@ -6,6 +6,7 @@ import io.bittensor.core.Modality;
 import io.bittensor.core.Tensor;
 import io.bittensor.learning.internal.Checks;
 import io.bittensor.learning.internal.Rows;
+import io.bittensor.learning.internal.StateFile;
 import io.bittensor.onnx.Mlp;
 import io.bittensor.onnx.OnnxExport;
 import io.bittensor.onnx.OnnxModelException;
@@ -194,6 +195,18 @@ public final class MlpDistiller implements Distiller {
           + Arrays.toString(input.shape()));
     }
     return Rows.floats(input, "input");
+  }
+
+  /** Writes the student's parameters and optimiser under {@code prefix}. */
+  void save(StateFile.Writer w, String prefix) {
+    Parameter.save(net.parameters(), w, prefix);
+    adam.save(w, prefix + "adam/");
+  }
+
+  /** Stages reading what {@link #save} wrote. */
+  void restore(StateFile.Reader r, String prefix) {
+    Parameter.restore(net.parameters(), r, prefix);
+    adam.restore(r, prefix + "adam/");
   }
 
   @Override

@@ -20,6 +20,14 @@ import io.bittensor.core.TensorStandard;
 import io.bittensor.core.internal.Deadlines;
 import io.bittensor.learning.internal.Checks;
 import io.bittensor.learning.internal.Rows;
+import io.bittensor.learning.internal.StateFile;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.ObjectInputFilter;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -92,7 +100,8 @@ public final class NoisyTopKGate implements GatingLayer {
   private final Parameter bn;
   private final List<Parameter> parameters;
   private final Adam adam;
-  private final Random random;
+  /** The routing noise; replaced whole by {@link #restore}. */
+  private Random random;
   /** Peers never routed to (null: none). */
   private final boolean[] excluded;
   private final Map<Gated, Tape> pending = new IdentityHashMap<>();
@@ -797,6 +806,67 @@ public final class NoisyTopKGate implements GatingLayer {
     return "NoisyTopKGate[" + k + " of " + n + ", context " + d + "]";
   }
 
+
+  /**
+   * Writes the gate's training state under {@code prefix}: its parameters, their optimiser, the
+   * importance average, the batch counts and the noise generator. Forwards not yet
+   * back-propagated are not part of it.
+   */
+  synchronized void save(StateFile.Writer w, String prefix) {
+    Parameter.save(parameters, w, prefix);
+    adam.save(w, prefix + "adam/");
+    w.doubles(prefix + "importance", importanceAverage);
+    w.longs(prefix + "batches", importanceBatches, backwardBatches);
+    w.bytes(prefix + "noise", noiseState(random));
+  }
+
+  /** Stages reading what {@link #save} wrote; applying it drops pending forwards. */
+  void restore(StateFile.Reader r, String prefix) {
+    Parameter.restore(parameters, r, prefix);
+    adam.restore(r, prefix + "adam/");
+    r.doubles(prefix + "importance", importanceAverage);
+    long[] batches = r.longs(prefix + "batches", 2);
+    if (batches[0] < 0 || batches[1] < 0) {
+      throw new IllegalArgumentException("the checkpoint's " + prefix + "batches are negative: "
+          + Arrays.toString(batches));
+    }
+    Random noise = noiseFrom(r.bytes(prefix + "noise"), prefix + "noise");
+    r.then(() -> {
+      synchronized (this) {
+        importanceBatches = batches[0];
+        backwardBatches = batches[1];
+        random = noise;
+        pending.clear();
+      }
+    });
+  }
+
+  /** {@link Random}'s serialised form: its seed and a pending Gaussian, all a replay needs. */
+  private static byte[] noiseState(Random random) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+      out.writeObject(random);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return bytes.toByteArray();
+  }
+
+  /** Reads {@link #noiseState}, accepting nothing but a {@link Random}. */
+  private static Random noiseFrom(byte[] state, String name) {
+    try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(state))) {
+      in.setObjectInputFilter(ObjectInputFilter.Config.createFilter(
+          "maxdepth=2;maxrefs=8;maxbytes=1024;java.util.Random;!*"));
+      Object o = in.readObject();
+      if (o.getClass() != Random.class) {
+        throw new IllegalArgumentException("the checkpoint's " + name + " is not a Random");
+      }
+      return (Random) o;
+    } catch (IOException | ClassNotFoundException e) {
+      throw new IllegalArgumentException("the checkpoint's " + name
+          + " is not a random generator's state: " + e.getMessage(), e);
+    }
+  }
   /**
    * Settings of a {@link NoisyTopKGate}.
    *

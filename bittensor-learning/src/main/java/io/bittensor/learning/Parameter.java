@@ -1,5 +1,7 @@
 package io.bittensor.learning;
 
+import io.bittensor.learning.internal.StateFile;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -54,6 +56,21 @@ public final class Parameter {
   /** Clears the gradient. */
   public void zeroGradients() {
     java.util.Arrays.fill(gradients, 0f);
+  }
+
+  /** Writes each parameter's values as {@code prefix + name}. */
+  static void save(List<Parameter> params, StateFile.Writer w, String prefix) {
+    for (Parameter p : params) {
+      w.floats(prefix + p.name, p.values);
+    }
+  }
+
+  /** Stages reading each parameter's values from {@code prefix + name}; gradients are cleared. */
+  static void restore(List<Parameter> params, StateFile.Reader r, String prefix) {
+    for (Parameter p : params) {
+      r.floats(prefix + p.name, p.values);
+      r.then(p::zeroGradients);
+    }
   }
 
   @Override

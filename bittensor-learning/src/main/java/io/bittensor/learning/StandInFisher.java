@@ -2,6 +2,7 @@ package io.bittensor.learning;
 
 import io.bittensor.core.StandIns;
 import io.bittensor.learning.internal.BrainSurgeon;
+import io.bittensor.learning.internal.StateFile;
 
 /**
  * The empirical Fisher matrices behind {@link Learner#standInPruningScores()}: for each peer
@@ -110,6 +111,30 @@ final class StandInFisher {
       }
     }
     batches++;
+  }
+
+  /** Writes the moving averages and the batch count under {@code prefix}. */
+  void save(StateFile.Writer w, String prefix) {
+    w.doubles(prefix + "routed", routed);
+    for (int q = 0; q < peers; q++) {
+      w.doubles(prefix + "cross/" + q, cross[q]);
+      w.doubles(prefix + "stand-in/" + q, standIn[q]);
+    }
+    w.longs(prefix + "batches", batches);
+  }
+
+  /** Stages reading what {@link #save} wrote. */
+  void restore(StateFile.Reader r, String prefix) {
+    r.doubles(prefix + "routed", routed);
+    for (int q = 0; q < peers; q++) {
+      r.doubles(prefix + "cross/" + q, cross[q]);
+      r.doubles(prefix + "stand-in/" + q, standIn[q]);
+    }
+    long count = r.longs(prefix + "batches", 1)[0];
+    if (count < 0) {
+      throw new IllegalArgumentException("the checkpoint's " + prefix + "batches is " + count);
+    }
+    r.then(() -> batches = count);
   }
 
   private void scale(double[] values) {

@@ -160,5 +160,21 @@ class LearningSnippetsTest {
       assertArrayEquals(student.predict(x).toFloatArray(),
           answer.output().orElseThrow().toFloatArray(), 1e-4f);
     }
+
+    // Checkpoints: saved between steps, restored into a learner built the same way.
+    Path checkpoint = dir.resolve("neuron.ckpt");
+    learner.saveCheckpoint(checkpoint);                 // whole or not at all
+    Learner restarted = Learner.builder()
+        .gate(NoisyTopKGate.builder().peers(peers).k(2).contextDim(784).outputDim(10).seed(7)
+            .build())
+        .head(TrainableMlp.random(new int[] {10, 32, 10}, Mlp.Activation.RELU, 7))
+        .learningRate(3e-3)
+        .timeout(Duration.ofMillis(500))
+        .distiller(MlpDistiller.builder().inputDim(784).hidden(64).outputDim(10).seed(3).build())
+        .build();
+    restarted.restoreCheckpoint(checkpoint);
+    assertArrayEquals(learner.weights(WeightSource.PRUNING_SCORE, 3).toArray(),
+        restarted.weights(WeightSource.PRUNING_SCORE, 3).toArray(), 0.0);
+    assertArrayEquals(learner.predict(request), restarted.predict(request));
   }
 }

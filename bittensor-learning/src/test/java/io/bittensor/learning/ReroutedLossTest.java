@@ -10,21 +10,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bittensor.core.ForwardRequest;
-import io.bittensor.core.Gated;
-import io.bittensor.core.GatingLayer;
 import io.bittensor.core.Modality;
-import io.bittensor.core.Peer;
-import io.bittensor.core.PeerGradient;
 import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
 import io.bittensor.incentive.PeerVector;
 import io.bittensor.learning.TestPeers.FnPeer;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -259,45 +253,5 @@ class ReroutedLossTest {
     assertArrayEquals(new double[6], on.reroutedLossScores(), "zeros before the first probe");
     PeerVector uniform = on.weights(WeightSource.REROUTED_LOSS, 0);
     assertEquals(1.0 / 6, uniform.get(0), 1e-12);
-  }
-
-  /** A gate of someone else's: NoisyTopKGate's behaviour without its stand-ins. */
-  private static final class TopKOnly implements GatingLayer {
-    private final NoisyTopKGate inner;
-
-    TopKOnly(NoisyTopKGate inner) {
-      this.inner = inner;
-    }
-
-    @Override
-    public List<Peer> peers() {
-      return inner.peers();
-    }
-
-    @Override
-    public int k() {
-      return inner.k();
-    }
-
-    @Override
-    public CompletableFuture<Gated> forward(
-        ForwardRequest request, Tensor context, boolean training, Duration timeout) {
-      return inner.forward(request, context, training, timeout);
-    }
-
-    @Override
-    public List<PeerGradient> backward(Gated forward, Tensor gradient) {
-      return inner.backward(forward, gradient);
-    }
-
-    @Override
-    public void step() {
-      inner.step();
-    }
-
-    @Override
-    public double[] importance() {
-      return inner.importance();
-    }
   }
 }

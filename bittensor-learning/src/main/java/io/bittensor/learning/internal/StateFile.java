@@ -1,0 +1,307 @@
+package io.bittensor.learning.internal;
+
+import java.io.IOException;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeSet;
+import java.util.zip.CRC32C;
+
+/**
+ * A learner's checkpoint: named arrays in one checksummed file. Big-endian throughout:
+ *
+ * <pre>
+ * 8   magic "BTLEARN\0"
+ * u32 format version (1)
+ * u32 number of entries, then each entry:
+ *     u16 name length, the name (UTF-8)
+ *     u8  kind: 1 float32[], 2 float64[], 3 int64[], 4 bytes
+ *     u32 number of elements, then the elements
+ * u32 CRC32C of everything above
+ * </pre>
+ *
+ * <p>Each part of a learner writes its arrays under its own prefix ({@code "head/"}, {@code
+ * "gate/"}) and reads them back by name, so a mismatch names what differs. Reading is staged:
+ * every entry is checked against its destination first, and only when all fit, every entry is
+ * used and nothing is left over, are the destinations written ({@link Reader#apply}). A file
+ * that does not fit leaves the learner as it was.
+ */
+public final class StateFile {
+  private static final byte[] MAGIC = "BTLEARN\0".getBytes(StandardCharsets.US_ASCII);
+  private static final int VERSION = 1;
+  private static final byte FLOATS = 1;
+  private static final byte DOUBLES = 2;
+  private static final byte LONGS = 3;
+  private static final byte BYTES = 4;
+
+  private StateFile() {}
+
+  private record Entry(byte kind, Object values, int length) {}
+
+  private static String kindName(byte kind) {
+    return switch (kind) {
+      case FLOATS -> "float32";
+      case DOUBLES -> "float64";
+      case LONGS -> "int64";
+      case BYTES -> "bytes";
+      default -> "kind " + kind;
+    };
+  }
+
+  /** Collects named arrays, copied as they are added, and encodes them. */
+  public static final class Writer {
+    private final Map<String, Entry> entries = new LinkedHashMap<>();
+
+    private void put(String name, Entry e) {
+      Objects.requireNonNull(name, "name");
+      if (name.getBytes(StandardCharsets.UTF_8).length > 0xFFFF) {
+        throw new IllegalArgumentException("entry name too long: " + name.length() + " chars");
+      }
+      if (entries.putIfAbsent(name, e) != null) {
+        throw new IllegalArgumentException("entry written twice: " + name);
+      }
+    }
+
+    /** Adds a copy of {@code values} as {@code name}. */
+    public Writer floats(String name, float[] values) {
+      put(name, new Entry(FLOATS, values.clone(), values.length));
+      return this;
+    }
+
+    /** Adds a copy of {@code values} as {@code name}. */
+    public Writer doubles(String name, double[] values) {
+      put(name, new Entry(DOUBLES, values.clone(), values.length));
+      return this;
+    }
+
+    /** Adds {@code values} as {@code name}. */
+    public Writer longs(String name, long... values) {
+      put(name, new Entry(LONGS, values.clone(), values.length));
+      return this;
+    }
+
+    /** Adds a copy of {@code values} as {@code name}. */
+    public Writer bytes(String name, byte[] values) {
+      put(name, new Entry(BYTES, values.clone(), values.length));
+      return this;
+    }
+
+    /** The file's bytes. */
+    public byte[] toBytes() {
+      long size = MAGIC.length + 4 + 4 + 4;
+      for (Map.Entry<String, Entry> e : entries.entrySet()) {
+        Entry v = e.getValue();
+        int width = switch (v.kind) {
+          case FLOATS -> 4;
+          case DOUBLES, LONGS -> 8;
+          default -> 1;
+        };
+        size += 2 + e.getKey().getBytes(StandardCharsets.UTF_8).length + 1 + 4
+            + (long) width * v.length;
+      }
+      if (size > Integer.MAX_VALUE - 8) {
+        throw new IllegalStateException("a checkpoint of " + size + " bytes is too large");
+      }
+      ByteBuffer buf = ByteBuffer.allocate((int) size);
+      buf.put(MAGIC).putInt(VERSION).putInt(entries.size());
+      for (Map.Entry<String, Entry> e : entries.entrySet()) {
+        byte[] name = e.getKey().getBytes(StandardCharsets.UTF_8);
+        Entry v = e.getValue();
+        buf.putShort((short) name.length).put(name).put(v.kind).putInt(v.length);
+        switch (v.kind) {
+          case FLOATS -> buf.asFloatBuffer().put((float[]) v.values);
+          case DOUBLES -> buf.asDoubleBuffer().put((double[]) v.values);
+          case LONGS -> buf.asLongBuffer().put((long[]) v.values);
+          default -> buf.put((byte[]) v.values);
+        }
+        if (v.kind != BYTES) {
+          buf.position(buf.position() + (v.kind == FLOATS ? 4 : 8) * v.length);
+        }
+      }
+      CRC32C crc = new CRC32C();
+      crc.update(buf.array(), 0, buf.position());
+      buf.putInt((int) crc.getValue());
+      return buf.array();
+    }
+  }
+
+  /**
+   * A decoded file, read by name into destinations that are written only by {@link #apply}.
+   */
+  public static final class Reader {
+    private final Map<String, Entry> entries;
+    private final TreeSet<String> unread;
+    private final List<Runnable> staged = new ArrayList<>();
+
+    private Reader(Map<String, Entry> entries) {
+      this.entries = entries;
+      this.unread = new TreeSet<>(entries.keySet());
+    }
+
+    /**
+     * Decodes a checkpoint.
+     *
+     * @throws IOException naming the damage: not a checkpoint, another version, truncated, or
+     *     failing its checksum
+     */
+    public static Reader decode(byte[] bytes) throws IOException {
+      Objects.requireNonNull(bytes, "bytes");
+      if (bytes.length < MAGIC.length + 12
+          || !Arrays.equals(bytes, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+        throw new IOException("not a learner checkpoint (no BTLEARN header)");
+      }
+      ByteBuffer buf = ByteBuffer.wrap(bytes);
+      int version = buf.getInt(MAGIC.length);
+      if (version != VERSION) {
+        throw new IOException("checkpoint format version " + version + "; this library reads "
+            + VERSION);
+      }
+      CRC32C crc = new CRC32C();
+      crc.update(bytes, 0, bytes.length - 4);
+      if ((int) crc.getValue() != buf.getInt(bytes.length - 4)) {
+        throw new IOException("the checkpoint fails its checksum: damaged or truncated ("
+            + bytes.length + " bytes)");
+      }
+      ByteBuffer body = ByteBuffer.wrap(bytes, 0, bytes.length - 4);
+      body.position(MAGIC.length + 4);
+      Map<String, Entry> entries = new LinkedHashMap<>();
+      try {
+        int count = body.getInt();
+        if (count < 0) {
+          throw new IOException("negative entry count " + count);
+        }
+        for (int i = 0; i < count; i++) {
+          byte[] name = new byte[Short.toUnsignedInt(body.getShort())];
+          body.get(name);
+          byte kind = body.get();
+          int length = body.getInt();
+          if (length < 0) {
+            throw new IOException("entry " + i + " has negative length " + length);
+          }
+          Object values = switch (kind) {
+            case FLOATS -> floats(body, length);
+            case DOUBLES -> doubles(body, length);
+            case LONGS -> longs(body, length);
+            case BYTES -> {
+              byte[] b = new byte[length];
+              body.get(b);
+              yield b;
+            }
+            default -> throw new IOException("entry " + i + " has unknown kind " + kind);
+          };
+          String key = new String(name, StandardCharsets.UTF_8);
+          if (entries.put(key, new Entry(kind, values, length)) != null) {
+            throw new IOException("entry " + key + " appears twice");
+          }
+        }
+      } catch (BufferUnderflowException e) {
+        throw new IOException("the checkpoint ends inside an entry", e);
+      }
+      if (body.hasRemaining()) {
+        throw new IOException(body.remaining() + " bytes after the last entry");
+      }
+      return new Reader(entries);
+    }
+
+    private static float[] floats(ByteBuffer body, int length) {
+      if ((long) length * 4 > body.remaining()) {
+        throw new BufferUnderflowException();
+      }
+      float[] v = new float[length];
+      body.asFloatBuffer().get(v);
+      body.position(body.position() + 4 * length);
+      return v;
+    }
+
+    private static double[] doubles(ByteBuffer body, int length) {
+      if ((long) length * 8 > body.remaining()) {
+        throw new BufferUnderflowException();
+      }
+      double[] v = new double[length];
+      body.asDoubleBuffer().get(v);
+      body.position(body.position() + 8 * length);
+      return v;
+    }
+
+    private static long[] longs(ByteBuffer body, int length) {
+      if ((long) length * 8 > body.remaining()) {
+        throw new BufferUnderflowException();
+      }
+      long[] v = new long[length];
+      body.asLongBuffer().get(v);
+      body.position(body.position() + 8 * length);
+      return v;
+    }
+
+    /** Whether the file has an entry {@code name}. */
+    public boolean has(String name) {
+      return entries.containsKey(name);
+    }
+
+    private Entry take(String name, byte kind, int length) {
+      Entry e = entries.get(name);
+      if (e == null) {
+        throw new IllegalArgumentException("the checkpoint has no " + name
+            + ": it was written by a learner of another shape");
+      }
+      if (e.kind != kind) {
+        throw new IllegalArgumentException("the checkpoint's " + name + " is " + kindName(e.kind)
+            + ", expected " + kindName(kind));
+      }
+      if (length >= 0 && e.length != length) {
+        throw new IllegalArgumentException("the checkpoint's " + name + " has " + e.length
+            + " values, this learner's " + length + ": it was written by a learner of another"
+            + " shape");
+      }
+      unread.remove(name);
+      return e;
+    }
+
+    /** Stages copying entry {@code name} into {@code into}, which it must fit exactly. */
+    public void floats(String name, float[] into) {
+      float[] v = (float[]) take(name, FLOATS, into.length).values;
+      staged.add(() -> System.arraycopy(v, 0, into, 0, v.length));
+    }
+
+    /** Stages copying entry {@code name} into {@code into}, which it must fit exactly. */
+    public void doubles(String name, double[] into) {
+      double[] v = (double[]) take(name, DOUBLES, into.length).values;
+      staged.add(() -> System.arraycopy(v, 0, into, 0, v.length));
+    }
+
+    /** Entry {@code name}, which must hold {@code count} values (read now, used by the caller). */
+    public long[] longs(String name, int count) {
+      return ((long[]) take(name, LONGS, count).values).clone();
+    }
+
+    /** Entry {@code name}, of any length (read now, used by the caller). */
+    public byte[] bytes(String name) {
+      return ((byte[]) take(name, BYTES, -1).values).clone();
+    }
+
+    /** Stages an action of the caller's, run by {@link #apply} after the copies staged before. */
+    public void then(Runnable action) {
+      staged.add(Objects.requireNonNull(action, "action"));
+    }
+
+    /**
+     * Writes every destination, in the order staged.
+     *
+     * @throws IllegalArgumentException, before writing anything, if entries were left unread
+     */
+    public void apply() {
+      if (!unread.isEmpty()) {
+        throw new IllegalArgumentException("the checkpoint holds state this learner does not have: "
+            + unread + " (written by a learner of another shape)");
+      }
+      staged.forEach(Runnable::run);
+      staged.clear();
+    }
+  }
+}
