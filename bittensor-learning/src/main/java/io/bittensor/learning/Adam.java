@@ -1,7 +1,7 @@
 package io.bittensor.learning;
 
+import io.bittensor.core.internal.StateFile;
 import io.bittensor.learning.internal.Checks;
-import io.bittensor.learning.internal.StateFile;
 import java.util.List;
 import java.util.Objects;
 

@@ -12,11 +12,11 @@ import io.bittensor.core.PeerGradient;
 import io.bittensor.core.StandIns;
 import io.bittensor.core.Tensor;
 import io.bittensor.core.internal.DurableFiles;
+import io.bittensor.core.internal.StateFile;
 import io.bittensor.incentive.PeerVector;
 import io.bittensor.learning.internal.BrainSurgeon;
 import io.bittensor.learning.internal.Checks;
 import io.bittensor.learning.internal.Rows;
-import io.bittensor.learning.internal.StateFile;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -79,6 +79,9 @@ public final class Learner {
    * costs 12.5% more answer bytes than training alone (see {@link Builder#probeEvery}).
    */
   public static final int DEFAULT_PROBE_EVERY = 4;
+
+  /** The first bytes of a learner's checkpoint ({@link #checkpoint()}). */
+  private static final String CHECKPOINT_MAGIC = "BTLEARN\0";
 
   private final GatingLayer gate;
   private final TrainableMlp head;
@@ -308,7 +311,16 @@ public final class Learner {
    */
   public void saveCheckpoint(Path file) throws IOException {
     Objects.requireNonNull(file, "file");
-    StateFile.Writer w = new StateFile.Writer();
+    DurableFiles.replace(file, checkpoint());
+  }
+
+  /**
+   * The bytes {@link #saveCheckpoint} writes, for a caller that keeps them elsewhere.
+   *
+   * @throws UnsupportedOperationException as {@link #saveCheckpoint} does
+   */
+  public byte[] checkpoint() {
+    StateFile.Writer w = new StateFile.Writer(CHECKPOINT_MAGIC);
     noisyTopKGate().save(w, "gate/");
     Parameter.save(head.parameters(), w, "head/");
     adam.save(w, "head/adam/");
@@ -324,7 +336,7 @@ public final class Learner {
       standInFisher.save(w, "scores/stand-in/");
     }
     w.longs("steps", trainSteps, fisherBatches, probedBatches);
-    DurableFiles.replace(file, w.toBytes());
+    return w.toBytes();
   }
 
   /**
@@ -342,7 +354,17 @@ public final class Learner {
    */
   public void restoreCheckpoint(Path file) throws IOException {
     Objects.requireNonNull(file, "file");
-    StateFile.Reader r = StateFile.Reader.decode(Files.readAllBytes(file));
+    restoreCheckpoint(Files.readAllBytes(file));
+  }
+
+  /**
+   * {@link #restoreCheckpoint(Path)} from the bytes {@link #checkpoint()} gave.
+   *
+   * @throws IOException if they are not a whole checkpoint
+   * @throws IllegalArgumentException if they were written by a learner of another shape
+   */
+  public void restoreCheckpoint(byte[] checkpoint) throws IOException {
+    StateFile.Reader r = StateFile.Reader.decode(checkpoint, CHECKPOINT_MAGIC, "learner");
     noisyTopKGate().restore(r, "gate/");
     Parameter.restore(head.parameters(), r, "head/");
     adam.restore(r, "head/adam/");
@@ -371,6 +393,11 @@ public final class Learner {
       probeUnsupported = null;
     });
     r.apply();
+  }
+
+  /** How many training steps this learner has taken, those of a restored checkpoint included. */
+  public long trainedSteps() {
+    return trainSteps;
   }
 
   private NoisyTopKGate noisyTopKGate() {

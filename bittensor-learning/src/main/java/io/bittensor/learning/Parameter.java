@@ -1,6 +1,6 @@
 package io.bittensor.learning;
 
-import io.bittensor.learning.internal.StateFile;
+import io.bittensor.core.internal.StateFile;
 import java.util.List;
 import java.util.Objects;
 

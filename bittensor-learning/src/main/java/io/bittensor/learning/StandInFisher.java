@@ -1,8 +1,8 @@
 package io.bittensor.learning;
 
 import io.bittensor.core.StandIns;
+import io.bittensor.core.internal.StateFile;
 import io.bittensor.learning.internal.BrainSurgeon;
-import io.bittensor.learning.internal.StateFile;
 
 /**
  * The empirical Fisher matrices behind {@link Learner#standInPruningScores()}: for each peer

@@ -141,6 +141,8 @@ class LearnerCheckpointTest {
     train(first, task, data, 0, SAVED_AT);
     Path file = dir.resolve("neuron.ckpt");
     first.saveCheckpoint(file);
+    assertArrayEquals(first.checkpoint(), Files.readAllBytes(file), "the file is the bytes");
+    assertEquals(SAVED_AT, first.trainedSteps());
 
     // Another learner of the same shape, trained on other data, so that nothing it holds is right.
     Learner resumed = learner(peers, 16);
@@ -148,6 +150,7 @@ class LearnerCheckpointTest {
     assertNotEquals(state(first).get(0)[0], state(resumed).get(0)[0]);
     resumed.restoreCheckpoint(file);
     assertSameState(state(first), state(resumed));
+    assertEquals(SAVED_AT, resumed.trainedSteps());
     train(resumed, task, data, SAVED_AT, STEPS);
 
     assertSameState(state(straight), state(resumed));
@@ -174,7 +177,7 @@ class LearnerCheckpointTest {
     assertSameState(state(l), state(other));
   }
 
-  /** The checkpoint of a learner over {@code peers} trained four steps (the data from {@code seed}). */
+  /** A checkpoint of a learner over {@code peers} after four steps on data from {@code seed}. */
   private Path savedAfterFourSteps(List<Peer> peers, long seed) throws IOException {
     Learner saved = learner(peers, 16);
     Random r = new Random(seed);

@@ -1,4 +1,4 @@
-package io.bittensor.learning.internal;
+package io.bittensor.core.internal;
 
 import java.io.IOException;
 import java.nio.BufferUnderflowException;
@@ -14,10 +14,10 @@ import java.util.TreeSet;
 import java.util.zip.CRC32C;
 
 /**
- * A learner's checkpoint: named arrays in one checksummed file. Big-endian throughout:
+ * A checkpoint: named arrays in one checksummed file. Big-endian throughout:
  *
  * <pre>
- * 8   magic "BTLEARN\0"
+ * 8   magic, naming what the file holds (a learner's "BTLEARN\0", a neuron's "BTNEURON")
  * u32 format version (1)
  * u32 number of entries, then each entry:
  *     u16 name length, the name (UTF-8)
@@ -26,14 +26,14 @@ import java.util.zip.CRC32C;
  * u32 CRC32C of everything above
  * </pre>
  *
- * <p>Each part of a learner writes its arrays under its own prefix ({@code "head/"}, {@code
+ * <p>Each part of the owner writes its arrays under its own prefix ({@code "head/"}, {@code
  * "gate/"}) and reads them back by name, so a mismatch names what differs. Reading is staged:
  * every entry is checked against its destination first, and only when all fit, every entry is
  * used and nothing is left over, are the destinations written ({@link Reader#apply}). A file
- * that does not fit leaves the learner as it was.
+ * that does not fit leaves its owner as it was.
  */
 public final class StateFile {
-  private static final byte[] MAGIC = "BTLEARN\0".getBytes(StandardCharsets.US_ASCII);
+  private static final int MAGIC_LENGTH = 8;
   private static final int VERSION = 1;
   private static final byte FLOATS = 1;
   private static final byte DOUBLES = 2;
@@ -54,9 +54,23 @@ public final class StateFile {
     };
   }
 
+  private static byte[] magic(String magic) {
+    byte[] b = magic.getBytes(StandardCharsets.US_ASCII);
+    if (b.length != MAGIC_LENGTH) {
+      throw new IllegalArgumentException("a magic of 8 ASCII characters, was \"" + magic + "\"");
+    }
+    return b;
+  }
+
   /** Collects named arrays, copied as they are added, and encodes them. */
   public static final class Writer {
+    private final byte[] magic;
     private final Map<String, Entry> entries = new LinkedHashMap<>();
+
+    /** A file that starts with {@code magic}, 8 ASCII characters naming what it holds. */
+    public Writer(String magic) {
+      this.magic = magic(magic);
+    }
 
     private void put(String name, Entry e) {
       Objects.requireNonNull(name, "name");
@@ -94,7 +108,7 @@ public final class StateFile {
 
     /** The file's bytes. */
     public byte[] toBytes() {
-      long size = MAGIC.length + 4 + 4 + 4;
+      long size = MAGIC_LENGTH + 4 + 4 + 4;
       for (Map.Entry<String, Entry> e : entries.entrySet()) {
         Entry v = e.getValue();
         int width = switch (v.kind) {
@@ -109,7 +123,7 @@ public final class StateFile {
         throw new IllegalStateException("a checkpoint of " + size + " bytes is too large");
       }
       ByteBuffer buf = ByteBuffer.allocate((int) size);
-      buf.put(MAGIC).putInt(VERSION).putInt(entries.size());
+      buf.put(magic).putInt(VERSION).putInt(entries.size());
       for (Map.Entry<String, Entry> e : entries.entrySet()) {
         byte[] name = e.getKey().getBytes(StandardCharsets.UTF_8);
         Entry v = e.getValue();
@@ -135,11 +149,13 @@ public final class StateFile {
    * A decoded file, read by name into destinations that are written only by {@link #apply}.
    */
   public static final class Reader {
+    private final String owner;
     private final Map<String, Entry> entries;
     private final TreeSet<String> unread;
     private final List<Runnable> staged = new ArrayList<>();
 
-    private Reader(Map<String, Entry> entries) {
+    private Reader(String owner, Map<String, Entry> entries) {
+      this.owner = owner;
       this.entries = entries;
       this.unread = new TreeSet<>(entries.keySet());
     }
@@ -147,17 +163,22 @@ public final class StateFile {
     /**
      * Decodes a checkpoint.
      *
-     * @throws IOException naming the damage: not a checkpoint, another version, truncated, or
-     *     failing its checksum
+     * @param magic what {@link Writer#Writer} was given
+     * @param owner what wrote it, for messages: {@code "learner"}, {@code "neuron"}
+     * @throws IOException naming the damage: not a checkpoint of this kind, another version,
+     *     truncated, or failing its checksum
      */
-    public static Reader decode(byte[] bytes) throws IOException {
+    public static Reader decode(byte[] bytes, String magic, String owner) throws IOException {
       Objects.requireNonNull(bytes, "bytes");
-      if (bytes.length < MAGIC.length + 12
-          || !Arrays.equals(bytes, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
-        throw new IOException("not a learner checkpoint (no BTLEARN header)");
+      Objects.requireNonNull(owner, "owner");
+      byte[] m = magic(magic);
+      if (bytes.length < MAGIC_LENGTH + 12 || !Arrays.equals(bytes, 0, MAGIC_LENGTH, m, 0,
+          MAGIC_LENGTH)) {
+        throw new IOException("not a " + owner + " checkpoint (no " + magic.replace("\0", "")
+            + " header)");
       }
       ByteBuffer buf = ByteBuffer.wrap(bytes);
-      int version = buf.getInt(MAGIC.length);
+      int version = buf.getInt(MAGIC_LENGTH);
       if (version != VERSION) {
         throw new IOException("checkpoint format version " + version + "; this library reads "
             + VERSION);
@@ -169,7 +190,7 @@ public final class StateFile {
             + bytes.length + " bytes)");
       }
       ByteBuffer body = ByteBuffer.wrap(bytes, 0, bytes.length - 4);
-      body.position(MAGIC.length + 4);
+      body.position(MAGIC_LENGTH + 4);
       Map<String, Entry> entries = new LinkedHashMap<>();
       try {
         int count = body.getInt();
@@ -206,7 +227,7 @@ public final class StateFile {
       if (body.hasRemaining()) {
         throw new IOException(body.remaining() + " bytes after the last entry");
       }
-      return new Reader(entries);
+      return new Reader(owner, entries);
     }
 
     private static float[] floats(ByteBuffer body, int length) {
@@ -248,7 +269,7 @@ public final class StateFile {
       Entry e = entries.get(name);
       if (e == null) {
         throw new IllegalArgumentException("the checkpoint has no " + name
-            + ": it was written by a learner of another shape");
+            + ": it was written by a " + owner + " of another shape");
       }
       if (e.kind != kind) {
         throw new IllegalArgumentException("the checkpoint's " + name + " is " + kindName(e.kind)
@@ -256,8 +277,8 @@ public final class StateFile {
       }
       if (length >= 0 && e.length != length) {
         throw new IllegalArgumentException("the checkpoint's " + name + " has " + e.length
-            + " values, this learner's " + length + ": it was written by a learner of another"
-            + " shape");
+            + " values, this " + owner + "'s " + length + ": it was written by a " + owner
+            + " of another shape");
       }
       unread.remove(name);
       return e;
@@ -297,8 +318,8 @@ public final class StateFile {
      */
     public void apply() {
       if (!unread.isEmpty()) {
-        throw new IllegalArgumentException("the checkpoint holds state this learner does not have: "
-            + unread + " (written by a learner of another shape)");
+        throw new IllegalArgumentException("the checkpoint holds state this " + owner
+            + " does not have: " + unread + " (written by a " + owner + " of another shape)");
       }
       staged.forEach(Runnable::run);
       staged.clear();

@@ -1,4 +1,4 @@
-package io.bittensor.learning.internal;
+package io.bittensor.core.internal;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -22,6 +22,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * damage to the bytes is refused, and a reader that does not fit writes nothing.
  */
 class StateFileProperties {
+  private static final String MAGIC = "BTTEST\0\0";
+
   static LongStream seeds() {
     return LongStream.range(0, 200);
   }
@@ -65,7 +67,7 @@ class StateFileProperties {
   }
 
   private static byte[] encode(List<Written> entries) {
-    StateFile.Writer w = new StateFile.Writer();
+    StateFile.Writer w = new StateFile.Writer(MAGIC);
     for (Written e : entries) {
       switch (e.kind) {
         case 0 -> w.floats(e.name, (float[]) e.values);
@@ -82,7 +84,7 @@ class StateFileProperties {
   void whatIsWrittenReadsBackBitForBit(long seed) throws IOException {
     Random r = new Random(seed);
     List<Written> entries = randomEntries(r);
-    StateFile.Reader reader = StateFile.Reader.decode(encode(entries));
+    StateFile.Reader reader = StateFile.Reader.decode(encode(entries), MAGIC, "test");
     List<Object> read = new ArrayList<>();
     for (Written e : entries) {
       assertTrue(reader.has(e.name));
@@ -140,11 +142,12 @@ class StateFileProperties {
       byte[] bad = good.clone();
       int at = r.nextInt(bad.length);
       bad[at] ^= (byte) (1 + r.nextInt(255));
-      assertThrows(IOException.class, () -> StateFile.Reader.decode(bad), "byte " + at);
+      assertThrows(IOException.class, () -> StateFile.Reader.decode(bad, MAGIC, "test"),
+          "byte " + at);
     }
     int cut = r.nextInt(good.length);
     assertThrows(IOException.class,
-        () -> StateFile.Reader.decode(Arrays.copyOf(good, cut)), "cut at " + cut);
+        () -> StateFile.Reader.decode(Arrays.copyOf(good, cut), MAGIC, "test"), "cut at " + cut);
   }
 
   /** A body that passes its checksum but lies about its structure is refused by the decoder too. */
@@ -159,7 +162,7 @@ class StateFileProperties {
     byte[] bad = good.clone();
     ByteBuffer.wrap(bad).putInt(12, entries.size() + (r.nextBoolean() ? 1 : -1));
     reseal(bad);
-    assertThrows(IOException.class, () -> StateFile.Reader.decode(bad));
+    assertThrows(IOException.class, () -> StateFile.Reader.decode(bad, MAGIC, "test"));
   }
 
   private static void reseal(byte[] b) {
@@ -170,9 +173,9 @@ class StateFileProperties {
 
   @Test
   void aMisfitWritesNothingAndNamesTheEntry() throws IOException {
-    byte[] file = new StateFile.Writer().floats("a", new float[] {1, 2}).floats("b",
+    byte[] file = new StateFile.Writer(MAGIC).floats("a", new float[] {1, 2}).floats("b",
         new float[] {3, 4, 5}).toBytes();
-    StateFile.Reader r = StateFile.Reader.decode(file);
+    StateFile.Reader r = StateFile.Reader.decode(file, MAGIC, "test");
     float[] a = {0, 0};
     r.floats("a", a);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
@@ -180,13 +183,13 @@ class StateFileProperties {
     assertTrue(e.getMessage().contains("b has 3 values"), e.getMessage());
     assertArrayEquals(new float[] {0, 0}, a, "staged, not written");
 
-    StateFile.Reader partial = StateFile.Reader.decode(file);
+    StateFile.Reader partial = StateFile.Reader.decode(file, MAGIC, "test");
     partial.floats("a", a);
     e = assertThrows(IllegalArgumentException.class, partial::apply);
     assertTrue(e.getMessage().contains("[b]"), e.getMessage());
     assertArrayEquals(new float[] {0, 0}, a, "nothing applied while an entry is left over");
 
-    StateFile.Reader whole = StateFile.Reader.decode(file);
+    StateFile.Reader whole = StateFile.Reader.decode(file, MAGIC, "test");
     float[] b = new float[3];
     whole.floats("a", a);
     whole.floats("b", b);
@@ -194,6 +197,10 @@ class StateFileProperties {
     assertArrayEquals(new float[] {1, 2}, a);
     assertArrayEquals(new float[] {3, 4, 5}, b);
     assertThrows(IllegalArgumentException.class,
-        () -> StateFile.Reader.decode(file).doubles("a", new double[2]), "kind checked");
+        () -> StateFile.Reader.decode(file, MAGIC, "test").doubles("a", new double[2]),
+        "kind checked");
+    IOException other = assertThrows(IOException.class,
+        () -> StateFile.Reader.decode(file, "BTOTHER\0", "neuron"));
+    assertEquals("not a neuron checkpoint (no BTOTHER header)", other.getMessage());
   }
 }
