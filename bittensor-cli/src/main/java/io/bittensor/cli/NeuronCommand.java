@@ -65,12 +65,13 @@ final class NeuronCommand implements Runnable {
             + " | noise | onnx:PATH), host, port, stake, learn, weight-interval-ms,"
             + " sync-interval-ms, warm-up-batches, seed, max-tokens, per-era, output-dim,"
             + " weight-source (probes | gate-importance | pruning-score |"
-            + " compensated-pruning-score | stand-in-pruning-score | rerouted-loss)."
+            + " compensated-pruning-score | stand-in-pruning-score | rerouted-loss),"
+            + " checkpoint-dir (keeps what a learning neuron learned across restarts)."
       })
   static final class Run implements Callable<Integer> {
     static final Set<String> KEYS = Set.of("key", "ledger", "peer", "host", "port", "stake",
         "learn", "weight-interval-ms", "sync-interval-ms", "warm-up-batches", "seed", "max-tokens",
-        "per-era", "output-dim", "weight-source");
+        "per-era", "output-dim", "weight-source", "checkpoint-dir");
 
     @Spec CommandSpec spec;
 
@@ -94,6 +95,14 @@ final class NeuronCommand implements Runnable {
       }
       // Null: score by probes, the demo's default.
       WeightSource source = weightSource(p.getProperty("weight-source", "probes").strip());
+      Path checkpoints = null;
+      if (p.getProperty("checkpoint-dir") != null) {
+        checkpoints = Path.of(p.getProperty("checkpoint-dir").strip());
+        if (Files.exists(checkpoints) && !Files.isDirectory(checkpoints)) {
+          throw CliException.badInput(config + ": checkpoint-dir " + checkpoints
+              + " is a file, not a folder", null);
+        }
+      }
       Keypair key;
       try {
         key = Keypair.load(Path.of(required(p, "key")));
@@ -173,6 +182,9 @@ final class NeuronCommand implements Runnable {
           b.scoreByProbes(classes, Market.batches(testRows, testLabels, 64));
         } else {
           b.weightSource(source);
+        }
+        if (checkpoints != null) {
+          b.checkpoints(checkpoints);
         }
       }
       Neuron neuron;

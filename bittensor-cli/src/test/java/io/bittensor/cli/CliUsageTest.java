@@ -123,6 +123,15 @@ class CliUsageTest {
             + " compensated-pruning-score, stand-in-pruning-score or rerouted-loss, was \"nope\"");
   }
 
+  @Test
+  void aNeuronConfigRefusesACheckpointDirThatIsAFile(@TempDir Path dir) throws IOException {
+    Path file = Files.writeString(dir.resolve("state"), "not a folder");
+    Path config = dir.resolve("neuron.properties");
+    Files.writeString(config, "checkpoint-dir=" + file + "\n");
+    assertBadInput(CliRunner.run("neuron", "run", "--config", config.toString()),
+        "checkpoint-dir " + file + " is a file, not a folder");
+  }
+
   private static void assertBadInput(CliRunner r, String mention) {
     assertEquals(Main.EXIT_BAD_INPUT, r.exitCode(), "stderr: " + r.err() + " stdout: " + r.out());
     assertTrue(r.err().startsWith("bittensor: ") && r.err().contains(mention),

@@ -123,6 +123,7 @@ class MultiProcessMarketTest {
         "sync-interval-ms=500",
         "max-tokens=16",
         "warm-up-batches=10",
+        "checkpoint-dir=" + dir.resolve("neuron-" + i + ".state"),
         "seed=" + i) + "\n");
     return file;
   }
@@ -262,6 +263,9 @@ class MultiProcessMarketTest {
 
     launch("neuron-1.log", "neuron", "run", "--config", configs.get(0).toString());
     awaitLog("neuron-1.log", "serving", 2);
+    // Killed with kill -9, it saved nothing on the way out: what it restores is the checkpoint
+    // of its last weight interval, over the same three peers.
+    awaitLog("neuron-1.log", "the learner's state (", 1);
     Metagraph back = awaitMetagraph(m -> m.block().number() > fallen.block().number()
         && incentive(m, a) > 0.15, "peer 1's incentive comes back after a restart");
     assertEquals(4, back.size(), "the restarted neuron rejoins under its key, no new uid");

@@ -13,6 +13,8 @@ import io.bittensor.core.Receipt;
 import io.bittensor.core.Status;
 import io.bittensor.core.TensorStandard;
 import io.bittensor.core.Transaction;
+import io.bittensor.core.internal.DurableFiles;
+import io.bittensor.core.internal.StateFile;
 import io.bittensor.learning.Evaluation;
 import io.bittensor.learning.Learner;
 import io.bittensor.learning.StepResult;
@@ -24,6 +26,8 @@ import io.bittensor.transport.PeerClient;
 import io.bittensor.transport.PeerServer;
 import java.io.IOException;
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -80,6 +84,15 @@ import java.util.function.Predicate;
  * ({@link Builder#votes}), as a cabal does. With a {@link Builder#warmUp} the background loop
  * sets its first row as soon as it has something to weigh.
  *
+ * <p>Checkpoints. With {@link Builder#checkpoints}, the neuron keeps what it learned in a file
+ * ({@link #CHECKPOINT_FILE} in that folder): its learner's state ({@link Learner#checkpoint()}),
+ * for the peers it routed over, and each peer's probe. The background loop saves it at every
+ * weight interval and {@link #close()} once more; {@link #saveCheckpoint()} saves it at once.
+ * Started again with the same folder, the neuron restores it when it first builds its learner:
+ * the learner's state if it routes over the same peers in the same order, the probes of every
+ * peer it still routes over. A file that is damaged or does not fit is reported to the listener
+ * and left out; the neuron then starts afresh.
+ *
  * <p>Thread-safety: the step methods are for one thread at a time (the caller's or the
  * background loop's, not both); accessors and {@link #close()} may be called from any thread.
  * {@link #close()} stops the loop, the server and the client it built; the ledger, the served
@@ -91,6 +104,11 @@ public final class Neuron implements AutoCloseable {
    * more non-zero weights than there are other peers.
    */
   public static final double SELF_WEIGHT = 1e-6;
+
+  /** The file name of a neuron's checkpoint in its {@link Builder#checkpoints} folder. */
+  public static final String CHECKPOINT_FILE = "neuron.ckpt";
+
+  private static final String CHECKPOINT_MAGIC = "BTNEURON";
 
   private final Keypair keypair;
   private final Ledger ledger;
@@ -114,6 +132,10 @@ public final class Neuron implements AutoCloseable {
   private final int probeClasses;
   private final List<LabelledBatch> validation;
   private final int warmUp;
+  /** Where the checkpoint is kept; null: no checkpoints. */
+  private final Path checkpoint;
+  /** True until a learner or probes were built and the checkpoint restored into them. */
+  private boolean restorePending;
   private long trained;
   private Probes probes;
 
@@ -143,6 +165,13 @@ public final class Neuron implements AutoCloseable {
     this.probeClasses = b.probeClasses;
     this.validation = b.validation;
     this.warmUp = b.warmUp;
+    if (b.checkpoints != null) {
+      Files.createDirectories(b.checkpoints);
+      this.checkpoint = b.checkpoints.resolve(CHECKPOINT_FILE);
+      this.restorePending = Files.exists(checkpoint);
+    } else {
+      this.checkpoint = null;
+    }
     PeerServer.Builder sb = PeerServer.newBuilder(served)
         .modalities(modality)
         .standard(standard)
@@ -298,7 +327,95 @@ public final class Neuron implements AutoCloseable {
           "the learner factory returned null");
     }
     listener.onEvent(this, "routing over " + now.size() + " peers");
+    if (restorePending && (learner != null || probes != null)) {
+      restorePending = false;
+      restoreCheckpoint();
+    }
     return true;
+  }
+
+  /**
+   * Restores the checkpoint into the learner and probes just built: the learner's state if the
+   * routed peers are those it was saved with, the probes of every routed peer it has. All or
+   * nothing; a file that cannot be used is reported and left out.
+   */
+  private void restoreCheckpoint() {
+    try {
+      StateFile.Reader r = StateFile.Reader.decode(Files.readAllBytes(checkpoint),
+          CHECKPOINT_MAGIC, "neuron");
+      List<PeerId> saved = ids(r.bytes("routed"));
+      int restoredProbes = 0;
+      for (PeerId id : saved) {
+        String prefix = "probes/" + id.toHex() + "/";
+        int j = routed.indexOf(id);
+        if (probes != null && j >= 0 && r.has(prefix + "steps")) {
+          probes.restore(r, prefix, j);
+          restoredProbes++;
+        } else {
+          r.skip(prefix);
+        }
+      }
+      boolean sameRouting = saved.equals(routed);
+      byte[] learned = r.has("learner") ? r.bytes("learner") : null;
+      r.skip("learner");
+      r.requireAllRead();
+      if (learner != null && learned != null && sameRouting) {
+        learner.restoreCheckpoint(learned);
+      }
+      r.apply();
+      String learnerPart = learner == null || learned == null ? "no learner state"
+          : sameRouting ? "the learner's state (" + learner.trainedSteps() + " steps)"
+          : "not the learner's state (saved over other peers)";
+      listener.onEvent(this, "restored " + checkpoint + ": " + learnerPart + ", "
+          + restoredProbes + " of " + routed.size() + " peers' probes");
+    } catch (IOException | RuntimeException e) {
+      listener.onEvent(this, "checkpoint " + checkpoint + " not restored, starting afresh: "
+          + e.getMessage());
+    }
+  }
+
+  private static List<PeerId> ids(byte[] concatenated) {
+    if (concatenated.length % PeerId.LENGTH != 0) {
+      throw new IllegalArgumentException("the checkpoint's routed peers are "
+          + concatenated.length + " bytes, not a multiple of " + PeerId.LENGTH);
+    }
+    List<PeerId> out = new ArrayList<>();
+    for (int i = 0; i < concatenated.length; i += PeerId.LENGTH) {
+      out.add(PeerId.fromBytes(java.util.Arrays.copyOfRange(concatenated, i, i + PeerId.LENGTH)));
+    }
+    return out;
+  }
+
+  /**
+   * Saves what it learned now (see {@link Builder#checkpoints}): whole or not at all, so a crash
+   * while saving leaves the previous checkpoint.
+   *
+   * @return the file written; empty without checkpoints, or with nothing learned yet (no learner
+   *     and no probes)
+   * @throws IOException if the file cannot be written
+   * @throws UnsupportedOperationException if its learner's gate or student cannot be saved
+   *     ({@link Learner#checkpoint()})
+   */
+  public synchronized Optional<Path> saveCheckpoint() throws IOException {
+    if (checkpoint == null || (learner == null && probes == null) || restorePending) {
+      return Optional.empty();
+    }
+    StateFile.Writer w = new StateFile.Writer(CHECKPOINT_MAGIC);
+    byte[] ids = new byte[routed.size() * PeerId.LENGTH];
+    for (int j = 0; j < routed.size(); j++) {
+      System.arraycopy(routed.get(j).toBytes(), 0, ids, j * PeerId.LENGTH, PeerId.LENGTH);
+    }
+    w.bytes("routed", ids);
+    if (learner != null) {
+      w.bytes("learner", learner.checkpoint());
+    }
+    if (probes != null) {
+      for (int j = 0; j < routed.size(); j++) {
+        probes.save(w, "probes/" + routed.get(j).toHex() + "/", j);
+      }
+    }
+    DurableFiles.replace(checkpoint, w.toBytes());
+    return Optional.of(checkpoint);
   }
 
   /**
@@ -529,6 +646,7 @@ public final class Neuron implements AutoCloseable {
                 : "weights set in block ") + receipt.block());
             firstRowPending = false;
           }
+          saveCheckpointOrReport();
         }
         if (step.isEmpty()) {
           Thread.sleep(Math.min(200, syncInterval.toMillis()));
@@ -549,6 +667,17 @@ public final class Neuron implements AutoCloseable {
     }
   }
 
+  private void saveCheckpointOrReport() {
+    if (checkpoint == null) {
+      return;
+    }
+    try {
+      saveCheckpoint();
+    } catch (IOException | RuntimeException e) {
+      listener.onEvent(this, "checkpoint not saved: " + e);
+    }
+  }
+
   private double stakeOf(PeerId caller) {
     Metagraph m = metagraph;
     if (m == null) {
@@ -564,7 +693,10 @@ public final class Neuron implements AutoCloseable {
     }
   }
 
-  /** Stops the loop, the server and the client it built. Idempotent. */
+  /**
+   * Stops the loop, saves the checkpoint (with {@link Builder#checkpoints}), and closes the server
+   * and the client it built. Idempotent.
+   */
   @Override
   public void close() {
     Thread t;
@@ -583,6 +715,7 @@ public final class Neuron implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
     }
+    saveCheckpointOrReport();
     server.close();
     if (ownsClient) {
       client.close();
@@ -623,6 +756,7 @@ public final class Neuron implements AutoCloseable {
     private int probeClasses;
     private List<LabelledBatch> validation = List.of();
     private int warmUp;
+    private Path checkpoints;
 
     private Builder() {}
 
@@ -828,6 +962,17 @@ public final class Neuron implements AutoCloseable {
     /** The clock of the background loop's intervals (default the system clock). */
     public Builder clock(Clock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /**
+     * Keep what it learns in {@code folder} ({@link Neuron#CHECKPOINT_FILE}, created if need be),
+     * so that a restart, or a crash, costs it at most one weight interval of learning: saved at
+     * every weight interval and on {@link Neuron#close()}, restored when it first builds its
+     * learner (see the class comment). Default: none. One neuron per folder.
+     */
+    public Builder checkpoints(Path folder) {
+      this.checkpoints = Objects.requireNonNull(folder, "folder");
       return this;
     }
 

@@ -306,6 +306,11 @@ public final class StateFile {
       return ((byte[]) take(name, BYTES, -1).values).clone();
     }
 
+    /** Marks every entry whose name starts with {@code prefix} as read, without using it. */
+    public void skip(String prefix) {
+      unread.removeIf(name -> name.startsWith(prefix));
+    }
+
     /** Stages an action of the caller's, run by {@link #apply} after the copies staged before. */
     public void then(Runnable action) {
       staged.add(Objects.requireNonNull(action, "action"));
@@ -317,12 +322,21 @@ public final class StateFile {
      * @throws IllegalArgumentException, before writing anything, if entries were left unread
      */
     public void apply() {
+      requireAllRead();
+      staged.forEach(Runnable::run);
+      staged.clear();
+    }
+
+    /**
+     * Checks that every entry was read or skipped, as {@link #apply} does first.
+     *
+     * @throws IllegalArgumentException naming the entries left unread
+     */
+    public void requireAllRead() {
       if (!unread.isEmpty()) {
         throw new IllegalArgumentException("the checkpoint holds state this " + owner
             + " does not have: " + unread + " (written by a " + owner + " of another shape)");
       }
-      staged.forEach(Runnable::run);
-      staged.clear();
     }
   }
 }

@@ -1,5 +1,6 @@
 package io.bittensor.neuron.internal;
 
+import io.bittensor.core.internal.StateFile;
 import java.util.SplittableRandom;
 
 /**
@@ -57,6 +58,24 @@ public final class Probes {
     System.arraycopy(other.weights[from], 0, weights[to], 0, weights[to].length);
     System.arraycopy(other.bias[from], 0, bias[to], 0, classes);
     steps[to] = other.steps[from];
+  }
+
+  /** Writes peer {@code p}'s probe under {@code prefix}. */
+  public void save(StateFile.Writer w, String prefix, int p) {
+    w.floats(prefix + "weights", weights[p]);
+    w.floats(prefix + "bias", bias[p]);
+    w.longs(prefix + "steps", steps[p]);
+  }
+
+  /** Stages reading what {@link #save} wrote into peer {@code p}'s probe. */
+  public void restore(StateFile.Reader r, String prefix, int p) {
+    r.floats(prefix + "weights", weights[p]);
+    r.floats(prefix + "bias", bias[p]);
+    long n = r.longs(prefix + "steps", 1)[0];
+    if (n < 0 || n > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("the checkpoint's " + prefix + "steps is " + n);
+    }
+    r.then(() -> steps[p] = (int) n);
   }
 
   /**

@@ -1,0 +1,157 @@
+package io.bittensor.neuron;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.Keypair;
+import io.bittensor.core.LocalLedger;
+import io.bittensor.core.Modality;
+import io.bittensor.core.PeerId;
+import io.bittensor.core.Status;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A learning neuron's checkpoints: saved, restored after a restart, refused when unfit. */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class NeuronCheckpointTest {
+  @TempDir Path dir;
+
+  private final List<String> events = new CopyOnWriteArrayList<>();
+
+  /** A validator that learns through the others and scores them by probes, keeping checkpoints. */
+  private Neuron validator(LocalLedger ledger, Keypair key, long seed) throws Exception {
+    Random random = new Random(seed);
+    Neuron n = Neuron.builder().keypair(key).ledger(ledger)
+        .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+        .outputDim(NeuronTest.DIM).stake(500_000)
+        .learner(NeuronTest::learner)
+        .dataset(() -> NeuronTest.batch(random, 16))
+        .scoreByProbes(4, List.of(NeuronTest.batch(new Random(99), 64)))
+        .checkpoints(dir.resolve("validator"))
+        .listener((neuron, event) -> events.add(event))
+        .start();
+    ledger.produceBlock();
+    n.registration().get(10, TimeUnit.SECONDS);
+    return n;
+  }
+
+  private static Neuron server(LocalLedger ledger, long seed, boolean words) throws Exception {
+    return Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+        .serve(words ? Peers.bagOfWords(NeuronTest.DIM, NeuronTest.DIM, seed)
+            : Peers.noise(NeuronTest.DIM, seed), Modality.TEXT)
+        .outputDim(NeuronTest.DIM).start();
+  }
+
+  @Test
+  void aRestartedNeuronGoesOnFromWhatItLearned() throws Exception {
+    Keypair key = Keypair.generate();
+    try (LocalLedger ledger = NeuronTest.ledger(key);
+        Neuron words = server(ledger, 5, true);
+        Neuron noise = server(ledger, 5, false)) {
+      byte[] learned;
+      Map<PeerId, Double> scores;
+      try (Neuron first = validator(ledger, key, 3)) {
+        assertTrue(first.saveCheckpoint().isEmpty(), "nothing learned before the first sync");
+        first.sync();
+        for (int i = 0; i < 20; i++) {
+          first.train();
+        }
+        Path file = first.saveCheckpoint().orElseThrow();
+        assertEquals(dir.resolve("validator").resolve(Neuron.CHECKPOINT_FILE), file);
+        for (int i = 0; i < 5; i++) {
+          first.train();
+        }
+        learned = first.learner().orElseThrow().checkpoint();
+        scores = first.probeScores();
+      } // close saves again: the five batches after the explicit save are kept too
+      assertTrue(scores.get(words.id()) > scores.get(noise.id()), scores::toString);
+
+      events.clear();
+      try (Neuron again = validator(ledger, key, 4)) {
+        assertTrue(again.sync());
+        assertEquals(List.of(words.id(), noise.id()), again.routed());
+        assertEquals(25, again.learner().orElseThrow().trainedSteps());
+        assertArrayEquals(learned, again.learner().orElseThrow().checkpoint(),
+            "the learner's whole state, bit for bit");
+        assertEquals(scores, again.probeScores(), "the probes too");
+        assertTrue(events.stream().anyMatch(e -> e.contains("the learner's state (25 steps)")
+            && e.contains("2 of 2 peers' probes")), events::toString);
+        again.train();
+        assertEquals(26, again.learner().orElseThrow().trainedSteps());
+      }
+    }
+  }
+
+  @Test
+  void overOtherPeersOnlyTheProbesOfThoseThatStayAreRestored() throws Exception {
+    Keypair key = Keypair.generate();
+    try (LocalLedger ledger = NeuronTest.ledger(key);
+        Neuron words = server(ledger, 5, true);
+        Neuron noise = server(ledger, 5, false)) {
+      Map<PeerId, Double> before;
+      try (Neuron first = validator(ledger, key, 3)) {
+        first.sync();
+        for (int i = 0; i < 20; i++) {
+          first.train();
+        }
+        before = first.probeScores();
+      }
+      events.clear();
+      try (Neuron joined = server(ledger, 6, true);
+          Neuron again = validator(ledger, key, 4)) {
+        again.sync();
+        assertEquals(List.of(words.id(), noise.id(), joined.id()), again.routed());
+        assertEquals(0, again.learner().orElseThrow().trainedSteps(), "a fresh learner");
+        assertTrue(events.stream().anyMatch(e -> e.contains("not the learner's state")
+            && e.contains("2 of 3 peers' probes")), events::toString);
+        Map<PeerId, Double> after = again.probeScores();
+        assertEquals(before.get(words.id()), after.get(words.id()));
+        assertEquals(before.get(noise.id()), after.get(noise.id()));
+        assertTrue(after.get(words.id()) > 0.1 && after.get(joined.id()) < 0.05,
+            "the newcomer's probe is untrained: " + after);
+      }
+    }
+  }
+
+  @Test
+  void aDamagedCheckpointIsReportedAndTheNeuronStartsAfresh() throws Exception {
+    Keypair key = Keypair.generate();
+    Path file = dir.resolve("validator").resolve(Neuron.CHECKPOINT_FILE);
+    try (LocalLedger ledger = NeuronTest.ledger(key);
+        Neuron words = server(ledger, 5, true);
+        Neuron noise = server(ledger, 5, false)) {
+      try (Neuron first = validator(ledger, key, 3)) {
+        first.sync();
+        first.train();
+      }
+      byte[] good = Files.readAllBytes(file);
+      good[good.length / 3] ^= 0x01;
+      Files.write(file, good);
+      events.clear();
+      try (Neuron again = validator(ledger, key, 4)) {
+        again.sync();
+        assertEquals(0, again.learner().orElseThrow().trainedSteps());
+        assertTrue(events.stream().anyMatch(e -> e.contains("not restored, starting afresh")
+            && e.contains("checksum")), events::toString);
+        again.train();
+        again.saveCheckpoint().orElseThrow();
+      }
+      events.clear();
+      try (Neuron third = validator(ledger, key, 5)) {
+        third.sync();
+        assertEquals(1, third.learner().orElseThrow().trainedSteps(), "the new file is whole");
+        assertFalse(events.stream().anyMatch(e -> e.contains("not restored")), events::toString);
+      }
+    }
+  }
+}
