@@ -636,7 +636,7 @@ public final class Neuron implements AutoCloseable {
           lastSync = now;
         }
         Optional<StepResult> step = train();
-        boolean warm = firstRowPending && trainedBatches() >= warmUp;
+        boolean warm = firstRowPending && warmedUp();
         if (warm || !now.isBefore(lastWeights.plus(weightInterval))) {
           lastWeights = now;
           Optional<CompletableFuture<Receipt>> r = setWeights();
@@ -665,6 +665,11 @@ public final class Neuron implements AutoCloseable {
         }
       }
     }
+  }
+
+  /** Whether it has trained its warm-up's batches, here or in a learner it restored. */
+  private synchronized boolean warmedUp() {
+    return trained >= warmUp || (learner != null && learner.trainedSteps() >= warmUp);
   }
 
   private void saveCheckpointOrReport() {
@@ -925,7 +930,8 @@ public final class Neuron implements AutoCloseable {
      * Set the first weight row early: the background loop sets it as soon as the neuron has
      * trained {@code batches} batches and has something to weigh (trying again after each
      * batch until then), instead of a whole {@link #weightInterval} after it started; later rows
-     * follow at the interval. A neuron that joins a running market thus counts in the next
+     * follow at the interval. A learner restored from a {@link #checkpoints} checkpoint counts
+     * the batches it trained before. A neuron that joins a running market thus counts in the next
      * epoch rather than an interval later. Default 0: no warm-up, the first row waits the
      * interval.
      *

@@ -5,18 +5,23 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.bittensor.core.BlockPolicy;
+import io.bittensor.core.Genesis;
 import io.bittensor.core.Keypair;
+import io.bittensor.core.LedgerParams;
 import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Modality;
 import io.bittensor.core.PeerId;
 import io.bittensor.core.Status;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -90,6 +95,50 @@ class NeuronCheckpointTest {
         assertEquals(26, again.learner().orElseThrow().trainedSteps());
       }
     }
+  }
+
+  @Test
+  void aRestoredLearnerPastItsWarmUpSetsTheFirstRowAtOnce() throws Exception {
+    Keypair key = Keypair.generate();
+    AtomicLong trainedAtFirstRow = new AtomicLong(-1);
+    try (LocalLedger ledger = LocalLedger.builder()
+            .genesis(Genesis.builder()
+                .params(LedgerParams.defaults().withEpochLength(2).withWeightsRateLimit(0))
+                .allocate(key.id(), 1_000_000).build())
+            .blocks(BlockPolicy.every(Duration.ofMillis(20))).openInMemory();
+        Neuron words = server(ledger, 5, true)) {
+      Random random = new Random(8);
+      Neuron.Builder validator = Neuron.builder().keypair(key).ledger(ledger)
+          .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+          .outputDim(NeuronTest.DIM).stake(500_000)
+          .learner(NeuronTest::learner)
+          .dataset(() -> NeuronTest.batch(random, 8))
+          .checkpoints(dir.resolve("validator"))
+          .syncInterval(Duration.ofMillis(50))
+          .weightInterval(Duration.ofHours(1))           // never within this test
+          .warmUp(20);
+      try (Neuron first = validator.start()) {
+        first.registration().get(10, TimeUnit.SECONDS);
+        first.sync();
+        for (int i = 0; i < 25; i++) {
+          first.train();
+        }
+      }
+      try (Neuron again = validator.listener((n, e) -> {
+        events.add(e);
+        if (e.startsWith("first weights set")) {
+          trainedAtFirstRow.set(n.trainedBatches());
+        }
+      }).start()) {
+        again.runInBackground();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (trainedAtFirstRow.get() < 0 && System.nanoTime() < deadline) {
+          Thread.sleep(20);
+        }
+      }
+    }
+    assertTrue(trainedAtFirstRow.get() >= 1 && trainedAtFirstRow.get() < 20,
+        "set after " + trainedAtFirstRow.get() + " batches of this run; events: " + events);
   }
 
   @Test
