@@ -210,6 +210,9 @@ public final class StateFile {
             case DOUBLES -> doubles(body, length);
             case LONGS -> longs(body, length);
             case BYTES -> {
+              if (length > body.remaining()) {
+                throw new BufferUnderflowException();
+              }
               byte[] b = new byte[length];
               body.get(b);
               yield b;

@@ -165,6 +165,30 @@ class StateFileProperties {
     assertThrows(IOException.class, () -> StateFile.Reader.decode(bad, MAGIC, "test"));
   }
 
+  /** A resealed entry claiming more elements than the file holds is refused before allocating. */
+  @ParameterizedTest
+  @MethodSource("seeds")
+  void aResealedLieAboutAnEntrysLengthIsRefused(long seed) {
+    Random r = new Random(seed);
+    int kind = r.nextInt(4);
+    StateFile.Writer w = new StateFile.Writer(MAGIC);
+    switch (kind) {
+      case 0 -> w.floats("x", new float[3]);
+      case 1 -> w.doubles("x", new double[3]);
+      case 2 -> w.longs("x", new long[3]);
+      default -> w.bytes("x", new byte[3]);
+    }
+    byte[] bad = w.toBytes();
+    // The element count follows the magic, version, entry count, name length, name and kind.
+    int at = 8 + 4 + 4 + 2 + 1 + 1;
+    int claimed = r.nextBoolean() ? Integer.MAX_VALUE : 4 + r.nextInt(1000);
+    ByteBuffer.wrap(bad).putInt(at, claimed);
+    reseal(bad);
+    IOException e = assertThrows(IOException.class,
+        () -> StateFile.Reader.decode(bad, MAGIC, "test"));
+    assertTrue(e.getMessage().contains("ends inside an entry"), e.getMessage());
+  }
+
   private static void reseal(byte[] b) {
     CRC32C crc = new CRC32C();
     crc.update(b, 0, b.length - 4);
