@@ -102,6 +102,12 @@ final class NeuronCommand implements Runnable {
           throw CliException.badInput(config + ": checkpoint-dir " + checkpoints
               + " is a file, not a folder", null);
         }
+        try {
+          Files.createDirectories(checkpoints);
+        } catch (IOException e) {
+          throw CliException.badInput(config + ": checkpoint-dir " + checkpoints
+              + " cannot be created: " + e, e);
+        }
       }
       Keypair key;
       try {

@@ -166,7 +166,12 @@ public final class Neuron implements AutoCloseable {
     this.validation = b.validation;
     this.warmUp = b.warmUp;
     if (b.checkpoints != null) {
-      Files.createDirectories(b.checkpoints);
+      try {
+        Files.createDirectories(b.checkpoints);
+      } catch (IOException e) {
+        throw new IOException("cannot create the checkpoint folder " + b.checkpoints + ": " + e,
+            e);
+      }
       this.checkpoint = b.checkpoints.resolve(CHECKPOINT_FILE);
       this.restorePending = Files.exists(checkpoint);
     } else {
@@ -993,7 +998,8 @@ public final class Neuron implements AutoCloseable {
      * {@link Neuron#registration()} for when they are in the ledger.
      *
      * @throws IllegalStateException if the key pair, ledger, served peer or outputDim is missing
-     * @throws IOException if the server cannot bind its port
+     * @throws IOException if the server cannot bind its port, or the {@link #checkpoints} folder
+     *     cannot be created
      */
     public Neuron start() throws IOException {
       if (keypair == null || ledger == null || peer == null || outputDim == 0) {
