@@ -31,9 +31,11 @@ start() {
   done
   # 1% of the stake minted per 5-second epoch: at 10% the neurons that set rows first own the
   # market before the last one has warmed up, and its rows then count for nothing.
+  local genesis=(--epoch-length 10 --weights-rate-limit 0 --inflation 0.01 "${allocate[@]}")
+  # Started again on the same DIR, the ledger goes on from its journal: its genesis is fixed.
+  [ -d "$dir/ledger" ] && genesis=()
   java -jar "$jar" ledger serve --data "$dir/ledger" --host 127.0.0.1 --port "$ledger_port" \
-    --block-ms 500 --epoch-length 10 --weights-rate-limit 0 --inflation 0.01 "${allocate[@]}" \
-    > "$dir/ledger.log" 2>&1 &
+    --block-ms 500 "${genesis[@]}" > "$dir/ledger.log" 2>&1 &
   echo "ledger $!" >> "$dir/pids"
   for _ in $(seq 1 100); do
     grep -q "serving ledger" "$dir/ledger.log" 2>/dev/null && break
@@ -51,6 +53,7 @@ port=$((first_port + i - 1))
 stake=500000
 learn=true
 weight-interval-ms=5000
+checkpoint-dir=$dir/neuron-$i.state
 seed=$i
 CONFIG
     java -jar "$jar" neuron run --config "$dir/neuron-$i.properties" > "$dir/neuron-$i.log" 2>&1 &
