@@ -1,15 +1,13 @@
 package io.bittensor.core.internal.ledger;
 
 import io.bittensor.core.Hash256;
+import io.bittensor.core.internal.DurableFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -77,16 +75,7 @@ public final class Snapshots {
     buf.put(MAGIC).putInt(VERSION).putLong(block).put(hash.toBytes()).putInt(state.length)
         .put(state);
     buf.putInt(Journal.crc(buf.array(), 0, length));
-    buf.flip();
-    Path target = path(dir, block);
-    Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
-    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE,
-        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-      Journal.writeFully(ch, buf);
-      ch.force(true);
-    }
-    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    Journal.syncDirectory(dir);
+    DurableFiles.replace(path(dir, block), buf.array());
     List<Long> all = list(dir);
     for (int i = KEEP; i < all.size(); i++) {
       Files.deleteIfExists(path(dir, all.get(i)));
