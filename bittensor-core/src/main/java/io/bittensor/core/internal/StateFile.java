@@ -62,6 +62,16 @@ public final class StateFile {
     return b;
   }
 
+  /** Bytes per element of an entry of {@code kind}; 0 for a kind this version does not know. */
+  private static int width(byte kind) {
+    return switch (kind) {
+      case FLOATS -> 4;
+      case DOUBLES, LONGS -> 8;
+      case BYTES -> 1;
+      default -> 0;
+    };
+  }
+
   /** Collects named arrays, copied as they are added, and encodes them. */
   public static final class Writer {
     private final byte[] magic;
@@ -110,14 +120,8 @@ public final class StateFile {
     public byte[] toBytes() {
       long size = MAGIC_LENGTH + 4 + 4 + 4;
       for (Map.Entry<String, Entry> e : entries.entrySet()) {
-        Entry v = e.getValue();
-        int width = switch (v.kind) {
-          case FLOATS -> 4;
-          case DOUBLES, LONGS -> 8;
-          default -> 1;
-        };
         size += 2 + e.getKey().getBytes(StandardCharsets.UTF_8).length + 1 + 4
-            + (long) width * v.length;
+            + (long) width(e.getValue().kind) * e.getValue().length;
       }
       if (size > Integer.MAX_VALUE - 8) {
         throw new IllegalStateException("a checkpoint of " + size + " bytes is too large");
@@ -128,15 +132,15 @@ public final class StateFile {
         byte[] name = e.getKey().getBytes(StandardCharsets.UTF_8);
         Entry v = e.getValue();
         buf.putShort((short) name.length).put(name).put(v.kind).putInt(v.length);
+        // The typed views write without moving the buffer's position: move it past them.
+        int at = buf.position();
         switch (v.kind) {
           case FLOATS -> buf.asFloatBuffer().put((float[]) v.values);
           case DOUBLES -> buf.asDoubleBuffer().put((double[]) v.values);
           case LONGS -> buf.asLongBuffer().put((long[]) v.values);
           default -> buf.put((byte[]) v.values);
         }
-        if (v.kind != BYTES) {
-          buf.position(buf.position() + (v.kind == FLOATS ? 4 : 8) * v.length);
-        }
+        buf.position(at + width(v.kind) * v.length);
       }
       CRC32C crc = new CRC32C();
       crc.update(buf.array(), 0, buf.position());
@@ -205,20 +209,37 @@ public final class StateFile {
           if (length < 0) {
             throw new IOException("entry " + i + " has negative length " + length);
           }
+          if (width(kind) == 0) {
+            throw new IOException("entry " + i + " has unknown kind " + kind);
+          }
+          // Checked before allocating: a length the file cannot hold is damage, not a request.
+          if ((long) width(kind) * length > body.remaining()) {
+            throw new BufferUnderflowException();
+          }
+          int at = body.position();
           Object values = switch (kind) {
-            case FLOATS -> floats(body, length);
-            case DOUBLES -> doubles(body, length);
-            case LONGS -> longs(body, length);
-            case BYTES -> {
-              if (length > body.remaining()) {
-                throw new BufferUnderflowException();
-              }
-              byte[] b = new byte[length];
-              body.get(b);
-              yield b;
+            case FLOATS -> {
+              float[] v = new float[length];
+              body.asFloatBuffer().get(v);
+              yield v;
             }
-            default -> throw new IOException("entry " + i + " has unknown kind " + kind);
+            case DOUBLES -> {
+              double[] v = new double[length];
+              body.asDoubleBuffer().get(v);
+              yield v;
+            }
+            case LONGS -> {
+              long[] v = new long[length];
+              body.asLongBuffer().get(v);
+              yield v;
+            }
+            default -> {
+              byte[] v = new byte[length];
+              body.get(v);
+              yield v;
+            }
           };
+          body.position(at + width(kind) * length);
           String key = new String(name, StandardCharsets.UTF_8);
           if (entries.put(key, new Entry(kind, values, length)) != null) {
             throw new IOException("entry " + key + " appears twice");
@@ -231,36 +252,6 @@ public final class StateFile {
         throw new IOException(body.remaining() + " bytes after the last entry");
       }
       return new Reader(owner, entries);
-    }
-
-    private static float[] floats(ByteBuffer body, int length) {
-      if ((long) length * 4 > body.remaining()) {
-        throw new BufferUnderflowException();
-      }
-      float[] v = new float[length];
-      body.asFloatBuffer().get(v);
-      body.position(body.position() + 4 * length);
-      return v;
-    }
-
-    private static double[] doubles(ByteBuffer body, int length) {
-      if ((long) length * 8 > body.remaining()) {
-        throw new BufferUnderflowException();
-      }
-      double[] v = new double[length];
-      body.asDoubleBuffer().get(v);
-      body.position(body.position() + 8 * length);
-      return v;
-    }
-
-    private static long[] longs(ByteBuffer body, int length) {
-      if ((long) length * 8 > body.remaining()) {
-        throw new BufferUnderflowException();
-      }
-      long[] v = new long[length];
-      body.asLongBuffer().get(v);
-      body.position(body.position() + 8 * length);
-      return v;
     }
 
     /** Whether the file has an entry {@code name}. */
