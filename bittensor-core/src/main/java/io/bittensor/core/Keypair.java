@@ -1,11 +1,11 @@
 package io.bittensor.core;
 
+import io.bittensor.core.internal.DurableFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -121,7 +121,8 @@ public final class Keypair {
 
   /**
    * Writes this pair to a new file readable and writable by its owner only (permissions 600 on
-   * POSIX file systems). The file appears whole or not at all.
+   * POSIX file systems). The file appears whole or not at all, and is on disk when this returns: a
+   * crash after {@code save} cannot lose the key.
    *
    * @param file where to write; must not exist
    * @throws FileAlreadyExistsException if {@code file} exists (keys are never overwritten)
@@ -138,14 +139,12 @@ public final class Keypair {
         posix
             ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(OWNER_ONLY)}
             : new FileAttribute<?>[0];
-    Path tmp = Files.createTempFile(dir, ".keypair", ".tmp", attrs);
+    String text = HEADER + "\n" + SEED_LABEL + HEX.formatHex(seed()) + "\n"
+        + PUBLIC_LABEL + id.toHex() + "\n";
     try {
-      String text = HEADER + "\n" + SEED_LABEL + HEX.formatHex(seed()) + "\n"
-          + PUBLIC_LABEL + id.toHex() + "\n";
-      Files.writeString(tmp, text, StandardCharsets.US_ASCII);
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
-    } finally {
-      Files.deleteIfExists(tmp);
+      DurableFiles.create(file, text.getBytes(StandardCharsets.US_ASCII), attrs);
+    } catch (FileAlreadyExistsException e) {
+      throw new FileAlreadyExistsException(file.toString(), null, "refusing to overwrite a key");
     }
   }
 

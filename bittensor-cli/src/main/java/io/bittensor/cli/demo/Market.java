@@ -16,6 +16,7 @@ import io.bittensor.core.PeerState;
 import io.bittensor.core.Receipt;
 import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
+import io.bittensor.core.internal.DurableFiles;
 import io.bittensor.incentive.Emission;
 import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.incentive.PaperParams;
@@ -507,9 +508,7 @@ public final class Market {
           .order(java.nio.ByteOrder.LITTLE_ENDIAN);
       out.asFloatBuffer().put(pooled);
       java.nio.file.Files.createDirectories(cache.toAbsolutePath().getParent());
-      java.nio.file.Path tmp = cache.resolveSibling(cache.getFileName() + ".tmp");
-      java.nio.file.Files.write(tmp, out.array());
-      java.nio.file.Files.move(tmp, cache, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      DurableFiles.replace(cache, out.array());
     }
     return false;
   }
