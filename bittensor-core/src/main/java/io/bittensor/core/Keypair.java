@@ -156,6 +156,9 @@ public final class Keypair {
    */
   public static Keypair load(Path file) throws IOException {
     Objects.requireNonNull(file, "file");
+    if (Files.isDirectory(file)) {
+      throw new IOException(file + " is a folder, not a key file");
+    }
     if (Files.getFileStore(file).supportsFileAttributeView("posix")) {
       Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
       if (!OWNER_ONLY.containsAll(perms)) {

@@ -94,6 +94,9 @@ class KeypairTest {
     assertTrue(e.getMessage().contains("does not match"), e.getMessage());
     Files.writeString(file, "hello\n");
     assertThrows(IOException.class, () -> Keypair.load(file));
+    // A folder is named as one, not blamed for its permissions.
+    e = assertThrows(IOException.class, () -> Keypair.load(dir));
+    assertTrue(e.getMessage().contains("is a folder"), e.getMessage());
   }
 
   @Test
