@@ -222,8 +222,8 @@ public final class LedgerServer implements AutoCloseable {
     }
 
     /**
-     * The most HTTP server threads; default 0: Jetty's choice (up to 200). Each connected
-     * event stream holds one.
+     * The most HTTP server threads; default 0: Jetty's choice (up to 200). Event streams hold
+     * none while they wait, so a few threads serve many connected clients.
      *
      * @throws IllegalArgumentException if {@code n} is positive but below 4
      */
@@ -246,7 +246,7 @@ public final class LedgerServer implements AutoCloseable {
       if (ledger == null) {
         throw new IllegalStateException("a ledger server needs a ledger: call ledger(...)");
       }
-      LedgerHub hub = new LedgerHub(ledger, history, historyBytes);
+      LedgerHub hub = new LedgerHub(ledger, history, historyBytes, heartbeat.toMillis());
       Server jetty = JettyServers.create("bittensor-ledger-server", threads);
       HttpConfiguration http = JettyServers.http();
       // An idle connection is closed after this: far above the heartbeat, so streams stay up.
@@ -262,8 +262,7 @@ public final class LedgerServer implements AutoCloseable {
       jetty.addConnector(connector);
       Authenticator auth =
           new Authenticator(clock, staleWindow, allowAnonymous, maxRememberedNonces, false);
-      jetty.setHandler(new LedgerHandler(ledger, hub, auth, (int) maxPayloadBytes,
-          heartbeat.toMillis()));
+      jetty.setHandler(new LedgerHandler(ledger, hub, auth, (int) maxPayloadBytes));
       URI uri;
       try {
         uri = JettyServers.start(jetty, connector, "the ledger");

@@ -174,6 +174,56 @@ class RemoteLedgerTest {
   }
 
   @Test
+  void eventStreamsHoldNoServerThreadSoManyClientsAreServedByAFew() throws Exception {
+    LocalLedger local = local(1);
+    LedgerServer server = closing(LedgerServer.builder().ledger(local).host("127.0.0.1").port(0)
+        .threads(8).start());
+    int clients = 24; // three streams for every server thread
+    List<RemoteLedger> remotes = new ArrayList<>();
+    List<Heard> heard = new ArrayList<>();
+    for (int i = 0; i < clients; i++) {
+      RemoteLedger remote = connect(server.uri());
+      Heard h = new Heard();
+      remote.subscribe(h);
+      remotes.add(remote);
+      heard.add(h);
+    }
+    local.produceBlocks(2);
+    for (RemoteLedger remote : remotes) {
+      assertTrue(remote.awaitBlock(2, WAIT), "every stream is served");
+    }
+    // With every stream open, requests are answered too.
+    assertEquals(Optional.of(LedgerFixtures.FUNDS),
+        remotes.get(0).account(key(0).id()).map(Account::balance));
+    CompletableFuture<Receipt> f =
+        remotes.get(clients - 1).submit(key(0), Transaction.transfer(key(1).id(), 5));
+    Block third = local.produceBlock();
+    assertEquals(third.number(), f.get(WAIT.toSeconds(), TimeUnit.SECONDS).block());
+    for (int i = 0; i < clients; i++) {
+      assertTrue(remotes.get(i).awaitBlock(3, WAIT));
+      assertEquals(expected(1, 3, 5), heard.get(i).lines);
+    }
+  }
+
+  @Test
+  void heartbeatsKeepASilentStreamFromBeingTakenForDead() throws Exception {
+    LocalLedger local = local(1);
+    LedgerServer server = closing(LedgerServer.builder().ledger(local).host("127.0.0.1").port(0)
+        .heartbeat(Duration.ofMillis(100)).start());
+    RemoteLedger remote = closing(RemoteLedger.builder().streamTimeout(Duration.ofMillis(600))
+        .connect(server.uri()));
+    local.produceBlock();
+    assertTrue(remote.awaitBlock(1, WAIT));
+    // No block for over three of the client's timeouts: only heartbeats keep the stream up.
+    for (long end = System.nanoTime() + 2_000_000_000L; System.nanoTime() < end; ) {
+      assertTrue(remote.isConnected(), "the client took a silent stream for dead");
+      Thread.sleep(20);
+    }
+    local.produceBlock();
+    assertTrue(remote.awaitBlock(2, WAIT));
+  }
+
+  @Test
   void aClientTooFarBehindStartsAfreshAndFailsWhatItWaitedFor() throws Exception {
     LocalLedger local = local(1);
     LedgerServer server = serve(local, 2);

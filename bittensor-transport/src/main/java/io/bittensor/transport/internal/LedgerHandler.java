@@ -15,10 +15,6 @@ import io.bittensor.transport.internal.wire.EventsRequest;
 import io.bittensor.transport.internal.wire.LedgerRequest;
 import io.bittensor.transport.internal.wire.LedgerResponse;
 import io.bittensor.transport.internal.wire.SubmitRequest;
-import java.io.IOException;
-import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -36,8 +32,9 @@ import org.eclipse.jetty.util.Callback;
  * {@code LedgerResponse}, events with a stream of length-delimited {@code LedgerEvent}s that
  * lasts until the client leaves or the server closes.
  *
- * <p>Thread-safe. Requests run on Jetty's threads and may block them: a submit for its
- * validation, an event stream for its whole life (one thread per connected client).
+ * <p>Thread-safe. Requests run on Jetty's threads and may block them briefly: a submit for its
+ * validation. An event stream holds no thread: it is written as events come
+ * ({@link EventStream}).
  */
 public final class LedgerHandler extends Handler.Abstract {
   private static final String PREFIX = "/v1/ledger/";
@@ -47,15 +44,12 @@ public final class LedgerHandler extends Handler.Abstract {
   private final LedgerHub hub;
   private final Authenticator auth;
   private final int maxPayloadBytes;
-  private final long heartbeatMillis;
 
-  public LedgerHandler(Ledger ledger, LedgerHub hub, Authenticator auth, int maxPayloadBytes,
-      long heartbeatMillis) {
+  public LedgerHandler(Ledger ledger, LedgerHub hub, Authenticator auth, int maxPayloadBytes) {
     this.ledger = ledger;
     this.hub = hub;
     this.auth = auth;
     this.maxPayloadBytes = maxPayloadBytes;
-    this.heartbeatMillis = heartbeatMillis;
   }
 
   @Override
@@ -109,7 +103,8 @@ public final class LedgerHandler extends Handler.Abstract {
             req.getBody())));
         case "metagraph" -> send(response, callback, ok()
             .setMetagraph(LedgerWire.toWire(ledger.metagraph())).build());
-        default -> stream(EventsRequest.parseFrom(req.getBody()), response, callback);
+        default -> EventStream.start(hub, EventsRequest.parseFrom(req.getBody()).getFromBlock(),
+            response, callback);
       }
     } catch (InvalidProtocolBufferException e) {
       send(response, callback, Rejection.badRequest("body",
@@ -177,31 +172,6 @@ public final class LedgerHandler extends Handler.Abstract {
     LedgerResponse.Builder b = ok();
     ledger.account(id).ifPresent(a -> b.setAccount(LedgerWire.toWire(a)));
     return b.build();
-  }
-
-  private void stream(EventsRequest r, Response response, Callback callback) {
-    List<byte[]> batch = new ArrayList<>();
-    LedgerHub.Cursor cursor = hub.open(r.getFromBlock(), batch);
-    response.setStatus(200);
-    response.getHeaders().put(HttpHeader.CONTENT_TYPE, HttpPeerHandler.PROTOBUF);
-    response.getHeaders().put(HttpPeerHandler.STATUS_HEADER, "0");
-    try (OutputStream out = Content.Sink.asOutputStream(response)) {
-      do {
-        for (byte[] event : batch) {
-          out.write(event);
-        }
-        out.flush();
-        batch.clear();
-      } while (hub.next(cursor, heartbeatMillis, batch));
-    } catch (IOException | UncheckedIOException e) {
-      callback.failed(e); // the client went away
-      return;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      callback.failed(e);
-      return;
-    }
-    callback.succeeded();
   }
 
   private static LedgerResponse.Builder ok() {

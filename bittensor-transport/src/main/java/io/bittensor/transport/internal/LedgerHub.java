@@ -21,16 +21,26 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The server's side of the event stream: hears the ledger's blocks and epochs once, encodes
  * each event once, keeps the recent ones so that a client can resume from a block number, and
- * hands every stream what comes after its cursor.
+ * wakes every attached stream ({@link EventStream}) when there is something after its cursor or
+ * a heartbeat may be due, on one thread of its own.
  *
  * <p>Thread-safe. One lock guards the history; the ledger's listener thread appends under it
- * and stream threads wait on it. Encoding happens on the listener thread, outside the lock but
+ * and streams copy out under it. Encoding happens on the listener thread, outside the lock but
  * inside the ledger's callback (a large metagraph delays the next block by its encoding time).
+ * No stream holds a thread while it waits: the hub's thread wakes them, and their writes
+ * complete on Jetty's.
  */
 public final class LedgerHub implements LedgerListener, AutoCloseable {
   /** One encoded event: a block (number >= 1), or a failure or late receipt (-1) after one. */
@@ -49,17 +59,24 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
   private Epoch epoch;
   private volatile long emitted;
   private boolean closed;
+  private final long heartbeatMillis;
+  private final Set<Runnable> streams = ConcurrentHashMap.newKeySet();
+  private final ScheduledExecutorService waker;
+  private final AtomicBoolean wakePending = new AtomicBoolean();
 
   /**
    * Subscribes to {@code ledger} and reads its current metagraph.
    *
    * @param maxEvents the most events kept for resuming clients
    * @param maxBytes the most bytes of encoded events kept
+   * @param heartbeatMillis how long a stream may stay silent before it is sent a heartbeat
    * @throws LedgerException if the metagraph cannot be read
    */
-  public LedgerHub(Ledger ledger, int maxEvents, long maxBytes) throws LedgerException {
+  public LedgerHub(Ledger ledger, int maxEvents, long maxBytes, long heartbeatMillis)
+      throws LedgerException {
     this.maxEvents = maxEvents;
     this.maxBytes = maxBytes;
+    this.heartbeatMillis = heartbeatMillis;
     this.subscription = ledger.subscribe(this);
     Metagraph now;
     try {
@@ -68,6 +85,15 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
       subscription.close();
       throw e;
     }
+    this.waker = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "bittensor-ledger-server-events");
+      t.setDaemon(true);
+      return t;
+    });
+    // Each stream decides on a wake whether its heartbeat is due; a quarter of the interval
+    // keeps a silent stream's heartbeat within 1.25 intervals.
+    long tick = Math.max(1, heartbeatMillis / 4);
+    waker.scheduleWithFixedDelay(this::wakeStreams, tick, tick, TimeUnit.MILLISECONDS);
     synchronized (lock) {
       // A block sealed between subscribing and reading is already newer than `now`.
       if (latest == null || now.block().number() > latest.block().number()) {
@@ -126,8 +152,8 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
       append(n, n, encoded);
       latest = after;
       emitted = n;
-      lock.notifyAll();
     }
+    wakeStreamsSoon();
   }
 
   /**
@@ -146,8 +172,8 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     byte[] encoded = delimited(LedgerEvent.newBuilder().setReceipt(LedgerWire.toWire(r)).build());
     synchronized (lock) {
       append(-1, emitted, encoded);
-      lock.notifyAll();
     }
+    wakeStreamsSoon();
   }
 
   /** A transaction submitted through the server failed after it was accepted. */
@@ -161,8 +187,8 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     byte[] encoded = delimited(LedgerEvent.newBuilder().setFailed(f).build());
     synchronized (lock) {
       append(-1, emitted, encoded);
-      lock.notifyAll();
     }
+    wakeStreamsSoon();
   }
 
   private void append(long block, long afterBlock, byte[] encoded) {
@@ -222,27 +248,19 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
   }
 
   /**
-   * Waits up to {@code waitMillis} for events after the cursor and moves it past them.
+   * Moves the cursor past the events that came after it, without waiting.
    *
-   * @param out receives the events, encoded: a heartbeat when none came in time, a resync
-   *     snapshot when the stream fell behind the history
+   * @param out receives the events, encoded (none if nothing came), or a resync snapshot when
+   *     the stream fell behind the history
    * @return false when the hub is closed (the stream should end)
-   * @throws InterruptedException if the stream's thread is interrupted
    */
-  public boolean next(Cursor c, long waitMillis, List<byte[]> out) throws InterruptedException {
+  public boolean poll(Cursor c, List<byte[]> out) {
     synchronized (lock) {
-      long deadline = System.nanoTime() + waitMillis * 1_000_000L;
-      while (!closed && c.next >= nextSeq) {
-        long left = (deadline - System.nanoTime()) / 1_000_000L;
-        if (left <= 0) {
-          out.add(delimited(LedgerEvent.newBuilder().setHeartbeat(
-              Heartbeat.newBuilder().setLatestBlock(emitted)).build()));
-          return true;
-        }
-        lock.wait(left);
-      }
       if (closed) {
         return false;
+      }
+      if (c.next >= nextSeq) {
+        return true;
       }
       Entry first = history.peekFirst();
       if (first == null || c.next < first.seq()) {
@@ -257,6 +275,50 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
       }
       c.next = nextSeq;
       return true;
+    }
+  }
+
+  /** A heartbeat event, encoded: the latest block, for a stream that has been silent. */
+  public byte[] heartbeat() {
+    return delimited(LedgerEvent.newBuilder().setHeartbeat(
+        Heartbeat.newBuilder().setLatestBlock(emitted)).build());
+  }
+
+  /** How long a stream may stay silent before it is sent a heartbeat. */
+  public long heartbeatMillis() {
+    return heartbeatMillis;
+  }
+
+  /**
+   * Wakes {@code stream} on the hub's thread whenever an event comes, the hub closes, or a
+   * heartbeat may be due, until it is detached. Its {@code run} must not block.
+   *
+   * @return detaches it; idempotent
+   */
+  public Runnable attach(Runnable stream) {
+    streams.add(stream);
+    return () -> streams.remove(stream);
+  }
+
+  /** Wakes every stream on the hub's thread; wakes asked for while one is pending are one. */
+  private void wakeStreamsSoon() {
+    if (wakePending.compareAndSet(false, true)) {
+      try {
+        waker.execute(this::wakeStreams);
+      } catch (RejectedExecutionException e) {
+        wakePending.set(false); // closed: the last wake has gone out already
+      }
+    }
+  }
+
+  private void wakeStreams() {
+    wakePending.set(false); // events after this point wake again
+    for (Runnable stream : streams) {
+      try {
+        stream.run();
+      } catch (RuntimeException e) {
+        streams.remove(stream); // a stream that cannot even be woken is gone
+      }
     }
   }
 
@@ -280,13 +342,17 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     return out.toByteArray();
   }
 
-  /** Stops listening to the ledger and ends every stream. Idempotent. */
+  /** Stops listening to the ledger and ends every stream (each writes its end). Idempotent. */
   @Override
   public void close() {
     subscription.close();
     synchronized (lock) {
+      if (closed) {
+        return;
+      }
       closed = true;
-      lock.notifyAll();
     }
+    wakeStreamsSoon();
+    waker.shutdown(); // the wake just queued still runs; the heartbeat ticks stop
   }
 }

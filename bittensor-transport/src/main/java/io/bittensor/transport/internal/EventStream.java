@@ -1,0 +1,118 @@
+package io.bittensor.transport.internal;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * One client's event stream, written without holding a server thread: the {@link LedgerHub}
+ * wakes it when it has news, when it closes, and on its heartbeat ticks; it writes everything
+ * after its cursor as one chunk, one write at a time, and goes on from the write's completion.
+ * A client that does not read keeps one write pending and falls behind the history; when it
+ * reads again it gets a resync snapshot, so a slow client costs the server one chunk, not a
+ * thread and not a queue.
+ *
+ * <p>Thread-safe: woken on the hub's thread, completed on Jetty's.
+ */
+final class EventStream implements Runnable {
+  private final LedgerHub hub;
+  private final LedgerHub.Cursor cursor;
+  private final Response response;
+  private final Callback done;
+  private final long heartbeatNanos;
+  private final Runnable detach;
+  private final Callback written = Callback.from(this::written, this::failed);
+  private List<byte[]> pending;
+  private boolean committed;
+  private boolean writing;
+  private boolean finished;
+  private long lastWrite;
+
+  private EventStream(LedgerHub hub, long fromBlock, Response response, Callback done) {
+    this.hub = hub;
+    this.pending = new ArrayList<>();
+    this.cursor = hub.open(fromBlock, pending);
+    this.response = response;
+    this.done = done;
+    this.heartbeatNanos = hub.heartbeatMillis() * 1_000_000L;
+    this.detach = hub.attach(this);
+  }
+
+  /**
+   * Starts streaming to {@code response} from {@code fromBlock} (0: a snapshot of the latest
+   * block); {@code done} completes when the stream ends.
+   */
+  static void start(LedgerHub hub, long fromBlock, Response response, Callback done) {
+    response.setStatus(200);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, HttpPeerHandler.PROTOBUF);
+    response.getHeaders().put(HttpPeerHandler.STATUS_HEADER, "0");
+    new EventStream(hub, fromBlock, response, done).run();
+  }
+
+  @Override
+  public void run() {
+    ByteBuffer chunk;
+    boolean last;
+    synchronized (this) {
+      if (writing || finished) {
+        return;
+      }
+      List<byte[]> out = pending;
+      pending = new ArrayList<>(0);
+      last = !hub.poll(cursor, out);
+      if (!last && out.isEmpty() && committed
+          && System.nanoTime() - lastWrite < heartbeatNanos) {
+        return; // nothing new, and not silent for long enough
+      }
+      if (!last && out.isEmpty() && committed) {
+        out.add(hub.heartbeat());
+      }
+      // The first write goes out even when empty: it sends the headers the client waits for.
+      committed = true;
+      chunk = concat(out);
+      if (last) {
+        finished = true;
+      } else {
+        writing = true;
+      }
+    }
+    if (last) {
+      detach.run();
+      response.write(true, chunk, done);
+    } else {
+      response.write(false, chunk, written);
+    }
+  }
+
+  private void written() {
+    synchronized (this) {
+      writing = false;
+      lastWrite = System.nanoTime();
+    }
+    run(); // what came while this write was out
+  }
+
+  private void failed(Throwable error) {
+    synchronized (this) {
+      writing = false;
+      finished = true;
+    }
+    detach.run();
+    done.failed(error); // the client went away
+  }
+
+  private static ByteBuffer concat(List<byte[]> parts) {
+    int size = 0;
+    for (byte[] p : parts) {
+      size += p.length;
+    }
+    ByteBuffer b = ByteBuffer.allocate(size);
+    for (byte[] p : parts) {
+      b.put(p);
+    }
+    return b.flip();
+  }
+}
