@@ -1,5 +1,6 @@
 package io.bittensor.learning;
 
+import io.bittensor.core.Experimental;
 import io.bittensor.core.internal.StateFile;
 import io.bittensor.learning.internal.Checks;
 import java.util.List;
@@ -18,6 +19,7 @@ import java.util.Objects;
  *
  * <p>Not thread-safe: one training thread steps it.
  */
+@Experimental
 public final class Adam {
   private final List<Parameter> params;
   private final double learningRate;

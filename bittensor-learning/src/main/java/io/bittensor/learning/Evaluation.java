@@ -1,5 +1,7 @@
 package io.bittensor.learning;
 
+import io.bittensor.core.Experimental;
+
 /**
  * How a {@link Learner} did on labelled data it did not train on.
  *
@@ -20,6 +22,7 @@ package io.bittensor.learning;
  * @param fallbackRows rows the gate's fallback answered in, in a failed peer's slot ({@link
  *     NoisyTopKGate.Builder#fallback})
  */
+@Experimental
 public record Evaluation(double loss, int correct, int rows, long bytesReceived, long bytesSent,
     int studentRows, int fallbackRows) {
   /** An evaluation in which no fallback answered. */

@@ -3,6 +3,7 @@ package io.bittensor.learning;
 import io.bittensor.core.BackwardResult;
 import io.bittensor.core.DType;
 import io.bittensor.core.Distiller;
+import io.bittensor.core.Experimental;
 import io.bittensor.core.FallbackCall;
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.Gated;
@@ -67,6 +68,7 @@ import java.util.function.Function;
  *
  * <p>Not thread-safe: one thread trains and evaluates a learner.
  */
+@Experimental
 public final class Learner {
   /**
    * The relative damping of the Fisher matrix's diagonal in {@link #compensatedPruningScores()}:

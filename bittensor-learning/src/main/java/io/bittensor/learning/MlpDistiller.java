@@ -2,6 +2,7 @@ package io.bittensor.learning;
 
 import io.bittensor.core.DType;
 import io.bittensor.core.Distiller;
+import io.bittensor.core.Experimental;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Tensor;
 import io.bittensor.core.internal.StateFile;
@@ -44,6 +45,7 @@ import java.util.Objects;
  * <p>Not thread-safe while training; {@link #predict} keeps no state and may be called from many
  * threads once training stops.
  */
+@Experimental
 public final class MlpDistiller implements Distiller {
   private final Modality modality;
   private final Objective objective;

@@ -1,5 +1,7 @@
 package io.bittensor.learning;
 
+import io.bittensor.core.Experimental;
+
 /**
  * The arithmetic of the trainable layers and losses, as allocation-free static operations on
  * flat row-major {@code float} arrays: a batch of {@code rows} rows of {@code cols} features is
@@ -19,6 +21,7 @@ package io.bittensor.learning;
  * rows and write the gradient of that mean. Sizes are trusted: callers check shapes at their
  * boundary. Stateless and thread-safe.
  */
+@Experimental
 public final class NnOps {
   /** The side of the dense layers' register tiles. */
   private static final int TILE = 4;

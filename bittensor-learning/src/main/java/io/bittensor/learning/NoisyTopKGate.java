@@ -2,6 +2,7 @@ package io.bittensor.learning;
 
 import io.bittensor.core.BackwardRequest;
 import io.bittensor.core.DType;
+import io.bittensor.core.Experimental;
 import io.bittensor.core.FallbackCall;
 import io.bittensor.core.FanOut;
 import io.bittensor.core.ForwardRequest;
@@ -79,6 +80,7 @@ import java.util.stream.IntStream;
  * <p>Not thread-safe: one thread trains the gate, and forwards of one thread run one at a time.
  * The returned futures complete on a peer's or a timer's thread.
  */
+@Experimental
 public final class NoisyTopKGate implements GatingLayer {
   private final List<Peer> peers;
   private final int n;

@@ -1,5 +1,6 @@
 package io.bittensor.learning;
 
+import io.bittensor.core.Experimental;
 import io.bittensor.core.internal.StateFile;
 import java.util.List;
 import java.util.Objects;
@@ -16,6 +17,7 @@ import java.util.Objects;
  *
  * <p>Not thread-safe: it is the mutable state of one training thread.
  */
+@Experimental
 public final class Parameter {
   private final String name;
   private final float[] values;

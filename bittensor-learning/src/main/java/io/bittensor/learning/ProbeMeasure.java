@@ -1,5 +1,7 @@
 package io.bittensor.learning;
 
+import io.bittensor.core.Experimental;
+
 /**
  * What a {@link Learner}'s rerouted probe measures of each example, with a routed peer and with its
  * stand-in in its place: the difference is what the peer is worth to that example. Each is a cost
@@ -15,6 +17,7 @@ package io.bittensor.learning;
  * docs/learning.md} none ranks the peers better than the loss: a neuron's own row by any of them
  * ranks the peers worse than by the loss. They are here to measure, not as weight sources.
  */
+@Experimental
 public enum ProbeMeasure {
   /** The cross-entropy {@code -log p_y}: what the head trains on. */
   LOSS {

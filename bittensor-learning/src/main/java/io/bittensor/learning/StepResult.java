@@ -1,5 +1,6 @@
 package io.bittensor.learning;
 
+import io.bittensor.core.Experimental;
 import java.util.List;
 import java.util.Objects;
 
@@ -30,6 +31,7 @@ import java.util.Objects;
  * @param fallbackRows rows the gate's fallback answered in, in a failed peer's slot ({@link
  *     NoisyTopKGate.Builder#fallback})
  */
+@Experimental
 public record StepResult(double loss, double balanceLoss, int correct, int rows,
     long bytesReceived, long bytesSent, List<Integer> failedPeers, int gradientsAcknowledged,
     long probeBytesReceived, long probeBytesSent, double failureLoss, int fallbackRows) {

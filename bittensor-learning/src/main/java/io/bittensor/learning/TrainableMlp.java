@@ -1,5 +1,6 @@
 package io.bittensor.learning;
 
+import io.bittensor.core.Experimental;
 import io.bittensor.onnx.Mlp;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,6 +27,7 @@ import java.util.Objects;
  * <p>Not thread-safe while training ({@link #forward}, {@link #backward}); {@link #predict} keeps
  * no state and may run on many threads while nothing trains.
  */
+@Experimental
 public final class TrainableMlp {
   private sealed interface Step permits DenseStep, ActStep {}
 

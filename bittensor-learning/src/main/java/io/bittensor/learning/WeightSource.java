@@ -1,5 +1,7 @@
 package io.bittensor.learning;
 
+import io.bittensor.core.Experimental;
+
 /**
  * Where a {@link Learner}'s weight row comes from (paper, sections 7 and 9).
  *
@@ -7,6 +9,7 @@ package io.bittensor.learning;
  * PeerVector row = learner.weights(WeightSource.PRUNING_SCORE, peg.minAllowedWeights());
  * }</pre>
  */
+@Experimental
 public enum WeightSource {
   /**
    * The gate's importance: the moving average of each peer's share of the gate over training

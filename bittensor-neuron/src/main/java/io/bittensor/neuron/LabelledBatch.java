@@ -1,5 +1,6 @@
 package io.bittensor.neuron;
 
+import io.bittensor.core.Experimental;
 import io.bittensor.core.ForwardRequest;
 import java.util.Objects;
 
@@ -17,6 +18,7 @@ import java.util.Objects;
  * @param request the batch as the peers receive it
  * @param labels one class per example and position, {@code batch * sequence} of them
  */
+@Experimental
 public record LabelledBatch(ForwardRequest request, int[] labels) {
   /**
    * Checks that the labels count the request's rows.

@@ -1,5 +1,6 @@
 package io.bittensor.neuron;
 
+import io.bittensor.core.Experimental;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerException;
@@ -98,6 +99,7 @@ import java.util.function.Predicate;
  * {@link #close()} stops the loop, the server and the client it built; the ledger, the served
  * peer and a client passed in stay the caller's.
  */
+@Experimental
 public final class Neuron implements AutoCloseable {
   /**
    * A learning neuron's weight on itself, as a share of the row, when the consensus peg asks for

@@ -1,5 +1,7 @@
 package io.bittensor.neuron;
 
+import io.bittensor.core.Experimental;
+
 /**
  * Told what a {@link Neuron} does that its caller cannot see from return values: the background
  * loop's steps and failures, peers that moved, a restart under a registered key.
@@ -12,6 +14,7 @@ package io.bittensor.neuron;
  * and must not throw.
  */
 @FunctionalInterface
+@Experimental
 public interface NeuronListener {
   /** A listener that ignores everything. */
   NeuronListener NONE = (neuron, event) -> {};

@@ -2,6 +2,7 @@ package io.bittensor.neuron;
 
 import io.bittensor.core.BackwardRequest;
 import io.bittensor.core.BackwardResult;
+import io.bittensor.core.Experimental;
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Modality;
@@ -30,6 +31,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Every peer here is thread-safe and answers FLOAT32 {@code [batch, sequence, outputDim]}.
  */
+@Experimental
 public final class Peers {
   private Peers() {}
 
