@@ -27,7 +27,8 @@ import java.util.Objects;
  * 32  chain id (the genesis block's SHA-256)
  * 32  signer (Ed25519 public key)
  * i64 nonce
- * u8  type: 1 register, 2 transfer, 3 add stake, 4 remove stake, 5 set weights, 6 change params
+ * u8  type: 1 register, 2 transfer, 3 add stake, 4 remove stake, 5 set weights, 6 change params,
+ *     7 serve
  * ... body:
  *     register       u16 length + UTF-8 endpoint, u8 modality code, i32 protocol version
  *     transfer       32 recipient, i64 amount
@@ -36,6 +37,7 @@ import java.util.Objects;
  *     set weights    i32 count, count x i32 uid, count x f64 weight (IEEE 754 bits)
  *     change params  i32 epochLength, maxPeers, immunityPeriod, minAllowedWeights,
  *                    weightsRateLimit
+ *     serve          as register
  * 64  Ed25519 signature of "bittensor-tx-v1" (15 ASCII bytes) followed by every byte above
  * </pre>
  *
@@ -148,16 +150,8 @@ public final class SignedTransaction {
     int type = r.u8("type");
     switch (type) {
       case 1: {
-        String endpoint = r.string("endpoint");
-        int code = r.u8("modality");
-        Modality modality = Modality.ofCode(code).orElseThrow(
-            () -> new IllegalArgumentException("unknown modality code " + code));
-        int version = r.i32("protocol version");
-        try {
-          return new Transaction.Register(new URI(endpoint), modality, version);
-        } catch (URISyntaxException e) {
-          throw new IllegalArgumentException("endpoint is not a URI: " + e.getMessage(), e);
-        }
+        Where w = where(r);
+        return new Transaction.Register(w.endpoint(), w.modality(), w.version());
       }
       case 2:
         return new Transaction.Transfer(
@@ -182,9 +176,38 @@ public final class SignedTransaction {
         return new Transaction.ChangeParams(new LedgerParams(r.i32("epochLength"),
             r.i32("maxPeers"), r.i32("immunityPeriod"), r.i32("minAllowedWeights"),
             r.i32("weightsRateLimit")));
+      case 7: {
+        Where w = where(r);
+        return new Transaction.Serve(w.endpoint(), w.modality(), w.version());
+      }
       default:
         throw new IllegalArgumentException("unknown transaction type " + type);
     }
+  }
+
+  /** Where a peer is reached, as {@code Register} and {@code Serve} both carry it. */
+  private record Where(URI endpoint, Modality modality, int version) {}
+
+  private static Where where(ByteReader r) {
+    String endpoint = r.string("endpoint");
+    int code = r.u8("modality");
+    Modality modality = Modality.ofCode(code).orElseThrow(
+        () -> new IllegalArgumentException("unknown modality code " + code));
+    int version = r.i32("protocol version");
+    try {
+      return new Where(new URI(endpoint), modality, version);
+    } catch (URISyntaxException e) {
+      throw new IllegalArgumentException("endpoint is not a URI: " + e.getMessage(), e);
+    }
+  }
+
+  private static void where(ByteWriter w, URI endpoint, Modality modality, int version) {
+    String text = endpoint.toString();
+    if (text.getBytes(StandardCharsets.UTF_8).length > MAX_ENDPOINT_LENGTH) {
+      throw new IllegalArgumentException("endpoint must have at most " + MAX_ENDPOINT_LENGTH
+          + " UTF-8 bytes, was " + text);
+    }
+    w.string(text).u8(modality.code()).i32(version);
   }
 
   private static byte[] encodeUnsigned(Hash256 chainId, PeerId signer, long nonce,
@@ -195,12 +218,9 @@ public final class SignedTransaction {
     ByteWriter w = new ByteWriter(128);
     w.u8(VERSION).bytes(chainId.toBytes()).bytes(signer.toBytes()).i64(nonce).u8(body.type());
     if (body instanceof Transaction.Register t) {
-      String endpoint = t.endpoint().toString();
-      if (endpoint.getBytes(StandardCharsets.UTF_8).length > MAX_ENDPOINT_LENGTH) {
-        throw new IllegalArgumentException("endpoint must have at most " + MAX_ENDPOINT_LENGTH
-            + " UTF-8 bytes, was " + endpoint);
-      }
-      w.string(endpoint).u8(t.modality().code()).i32(t.version());
+      where(w, t.endpoint(), t.modality(), t.version());
+    } else if (body instanceof Transaction.Serve t) {
+      where(w, t.endpoint(), t.modality(), t.version());
     } else if (body instanceof Transaction.Transfer t) {
       w.bytes(t.to().toBytes()).i64(t.amount());
     } else if (body instanceof Transaction.AddStake t) {

@@ -25,7 +25,7 @@ import java.util.Objects;
  */
 public sealed interface Transaction {
 
-  /** The stable number of this kind of transaction in the encoding (1 to 6). */
+  /** The stable number of this kind of transaction in the encoding (1 to 7). */
   int type();
 
   /** Registers the signer's key as a peer reachable at {@code endpoint}. */
@@ -36,6 +36,14 @@ public sealed interface Transaction {
   /** Registers the signer as the peer {@code info} describes ({@code info.id()} is not sent). */
   static Register register(PeerInfo info) {
     return new Register(info.endpoint(), info.modality(), info.version());
+  }
+
+  /**
+   * Moves the signer's peer to {@code endpoint}: a peer restarted on another port or host stays
+   * the same peer (its uid, stake, weights and registration block).
+   */
+  static Serve serve(URI endpoint, Modality modality) {
+    return new Serve(endpoint, modality, PeerInfo.PROTOCOL_VERSION);
   }
 
   /** Moves {@code amount} tokens from the signer's balance to {@code to}'s. */
@@ -81,6 +89,28 @@ public sealed interface Transaction {
     @Override
     public int type() {
       return 1;
+    }
+  }
+
+  /**
+   * Changes where the signer's peer is reached, what it accepts and the protocol version it
+   * speaks; everything else about the peer stays. The ledger rejects a key that is not a
+   * registered peer, and the endpoint and version as it does for {@link Register}.
+   *
+   * @param endpoint where the peer listens now
+   * @param modality what it accepts
+   * @param version the wire protocol version it speaks
+   */
+  record Serve(URI endpoint, Modality modality, int version) implements Transaction {
+    /** Checks for nulls. */
+    public Serve {
+      Objects.requireNonNull(endpoint, "endpoint");
+      Objects.requireNonNull(modality, "modality");
+    }
+
+    @Override
+    public int type() {
+      return 7;
     }
   }
 

@@ -157,6 +157,27 @@ abstract class LedgerContract {
   }
 
   @Test
+  void aPeerMovesToANewEndpointAndStaysTheSamePeer() throws IOException {
+    Ledger ledger = open(genesis(params(8), 3));
+    registerAndStake(ledger, 3, 500);
+    accept(ledger, key(2), Transaction.setWeights(new int[] {0, 1}, new double[] {1, 3}));
+    PeerState before = ledger.metagraph().peer(1);
+    URI moved = URI.create("http://10.0.0.9:9191");
+    accept(ledger, key(1), Transaction.serve(moved, Modality.IMAGE));
+    Metagraph m = ledger.metagraph();
+    PeerState after = m.peer(1);
+    assertEquals(moved, after.info().endpoint());
+    assertEquals(Modality.IMAGE, after.info().modality());
+    assertEquals(key(1).id(), after.id());
+    assertEquals(1, m.uid(key(1).id()).getAsInt(), "the same uid");
+    assertEquals(before.stake(), after.stake());
+    assertEquals(before.registeredAt(), after.registeredAt(), "not a new registration");
+    assertEquals(0.75, m.weights().get(2, 1), 1e-12, "votes for it stand");
+    assertEquals(endpoint(0), m.peer(0).info().endpoint(), "others are where they were");
+    assertEquals(3, m.size());
+  }
+
+  @Test
   void aTransactionIsAcknowledgedOnlyWhenItsBlockIsSealed() throws IOException {
     Ledger ledger = open(genesis(params(8), 1));
     Block before = ledger.metagraph().block();
@@ -437,6 +458,15 @@ abstract class LedgerContract {
             () -> sign(ledger, key(1), Transaction.register(endpoint(9), Modality.TEXT))),
         new Case("stake without a peer", RejectReason.NOT_REGISTERED,
             () -> sign(ledger, key(3), Transaction.addStake(1))),
+        new Case("a move without a peer", RejectReason.NOT_REGISTERED,
+            () -> sign(ledger, key(3), Transaction.serve(endpoint(9), Modality.TEXT))),
+        new Case("a move to a relative endpoint", RejectReason.MALFORMED,
+            () -> sign(ledger, key(1), Transaction.serve(URI.create("peer-host/8091"),
+                Modality.TEXT))),
+        new Case("a move with protocol version 0", RejectReason.MALFORMED,
+            () -> sign(ledger, key(1), new Transaction.Serve(endpoint(9), Modality.TEXT, 0))),
+        new Case("a move from an unknown account", RejectReason.UNKNOWN_ACCOUNT,
+            () -> sign(ledger, stranger, Transaction.serve(endpoint(9), Modality.TEXT))),
         new Case("weights without a peer", RejectReason.NOT_REGISTERED,
             () -> sign(ledger, key(3), Transaction.setWeights(new int[] {0, 1},
                 new double[] {1, 1}))),

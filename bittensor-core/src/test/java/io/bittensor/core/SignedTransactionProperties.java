@@ -29,10 +29,14 @@ class SignedTransactionProperties {
 
   /** A random transaction of any kind, with awkward values (NaN payloads, extremes). */
   static Transaction randomBody(SplittableRandom r) {
-    switch (r.nextInt(6)) {
+    switch (r.nextInt(7)) {
       case 0:
         return new Transaction.Register(URI.create("http://h" + r.nextInt(1000) + ".example:"
             + r.nextInt(65536) + "/p\u00e9"), Modality.values()[r.nextInt(4)],
+            r.nextInt(3) - 1);
+      case 5:
+        return new Transaction.Serve(URI.create("https://m" + r.nextInt(1000) + ".example:"
+            + r.nextInt(65536) + "/q\u00fc"), Modality.values()[r.nextInt(4)],
             r.nextInt(3) - 1);
       case 1:
         return Transaction.transfer(LedgerFixtures.key(r.nextInt(50)).id(), r.nextLong());

@@ -215,12 +215,16 @@ public final class Neuron implements AutoCloseable {
       OptionalInt uid = m.uid(keypair.id());
       CompletableFuture<Receipt> reg;
       if (uid.isPresent()) {
-        // A restart: the key is registered already; keep its uid and stake.
-        if (!m.info(uid.getAsInt()).endpoint().equals(endpoint)) {
-          listener.onEvent(this, "registered at " + m.info(uid.getAsInt()).endpoint()
-              + ", now serving at " + endpoint + " (the ledger keeps the first endpoint)");
+        // A restart: the key is registered already; keep its uid and stake, and move the peer
+        // where it serves now so that the others reach it there.
+        PeerInfo was = m.info(uid.getAsInt());
+        if (was.endpoint().equals(endpoint) && was.modality() == modality
+            && was.version() == PeerInfo.PROTOCOL_VERSION) {
+          return CompletableFuture.completedFuture(null);
         }
-        return CompletableFuture.completedFuture(null);
+        listener.onEvent(this, "registered at " + was.endpoint() + " (" + was.modality()
+            + "), now serving at " + endpoint + " (" + modality + "): moving the peer there");
+        return ledger.submit(keypair, Transaction.serve(endpoint, modality));
       }
       reg = ledger.submit(keypair, Transaction.register(endpoint, modality));
       if (stake > 0) {
@@ -249,8 +253,9 @@ public final class Neuron implements AutoCloseable {
   }
 
   /**
-   * Completes once its registration (and initial stake) are in a durable block; with a null
-   * receipt when the key was registered before (a restart).
+   * Completes once its registration (and initial stake) are in a durable block. When the key
+   * was registered before (a restart), with a null receipt, or with the receipt of the
+   * {@link Transaction#serve} that moved the peer to where it serves now.
    */
   public CompletableFuture<Receipt> registration() {
     return registration;

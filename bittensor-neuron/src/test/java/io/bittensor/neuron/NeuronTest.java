@@ -2,6 +2,8 @@ package io.bittensor.neuron;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -22,6 +24,7 @@ import io.bittensor.learning.NoisyTopKGate;
 import io.bittensor.learning.TrainableMlp;
 import io.bittensor.onnx.Mlp;
 import io.bittensor.transport.PeerClient;
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -271,6 +274,48 @@ class NeuronTest {
           assertTrue(validator.train().orElseThrow().failedPeers().isEmpty(),
               "every routed peer answers");
         }
+      }
+    }
+  }
+
+  @Test
+  void aPeerRestartedOnAnotherPortMovesThereAndIsFollowed() throws Exception {
+    Keypair validatorKey = Keypair.generate();
+    Keypair peerKey = Keypair.generate();
+    Random random = new Random(6);
+    try (LocalLedger ledger = ledger(validatorKey);
+        Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
+            .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+            .outputDim(DIM).stake(500_000)
+            .learner(NeuronTest::learner).dataset(() -> batch(random, 8)).start()) {
+      URI before;
+      int uidBefore;
+      try (Neuron peer = Neuron.builder().keypair(peerKey).ledger(ledger)
+          .serve(Peers.bagOfWords(DIM, 8, 1), Modality.TEXT).outputDim(DIM).start()) {
+        ledger.produceBlock();
+        before = peer.endpoint();
+        uidBefore = ledger.metagraph().uid(peerKey.id()).getAsInt();
+        validator.sync();
+        assertEquals(List.of(peerKey.id()), validator.routed());
+        assertTrue(validator.train().orElseThrow().failedPeers().isEmpty());
+      }
+      List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
+      try (Neuron again = Neuron.builder().keypair(peerKey).ledger(ledger)
+          .serve(Peers.bagOfWords(DIM, 8, 1), Modality.TEXT).outputDim(DIM)
+          .listener((n, e) -> events.add(e)).start()) {
+        assertNotEquals(before, again.endpoint(), "served on another port");
+        ledger.produceBlock();
+        assertNotNull(again.registration().get(10, TimeUnit.SECONDS), "a move, not nothing");
+        Metagraph m = ledger.metagraph();
+        int uid = m.uid(peerKey.id()).getAsInt();
+        assertEquals(again.endpoint(), m.info(uid).endpoint());
+        assertEquals(uidBefore, uid, "the same peer");
+        assertTrue(events.stream().anyMatch(e -> e.contains("moving the peer there")),
+            events::toString);
+        validator.sync();
+        assertEquals(List.of(peerKey.id()), validator.routed());
+        assertTrue(validator.train().orElseThrow().failedPeers().isEmpty(),
+            "the validator reaches it where it serves now");
       }
     }
   }

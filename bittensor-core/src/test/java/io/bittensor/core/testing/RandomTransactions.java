@@ -77,8 +77,11 @@ public final class RandomTransactions {
       body = Transaction.transfer(to, amount(account.balance()));
     } else if (kind < 52) {
       body = Transaction.addStake(amount(account.balance()));
-    } else if (kind < 64) {
+    } else if (kind < 61) {
       body = Transaction.removeStake(amount(stake));
+    } else if (kind < 64) {
+      body = Transaction.serve(LedgerFixtures.endpoint(random.nextInt(1000)),
+          Modality.values()[random.nextInt(Modality.values().length)]);
     } else if (kind < 94) {
       body = weights(n, m.params().maxPeers());
     } else {

@@ -210,6 +210,9 @@ public final class LedgerState {
     }
     if (body instanceof Transaction.Register r) {
       return checkRegister(r, acct, block);
+    } else if (body instanceof Transaction.Serve v) {
+      TransactionRejectedException bad = checkWhere(v.endpoint(), v.version());
+      return bad != null ? bad : requirePeer(acct, tx.signer());
     } else if (body instanceof Transaction.Transfer t) {
       return checkAmount(t.amount(), acct.balance, RejectReason.INSUFFICIENT_BALANCE, "balance");
     } else if (body instanceof Transaction.AddStake t) {
@@ -246,14 +249,23 @@ public final class LedgerState {
         : null;
   }
 
+  /** The rules for where a peer is reached, the same for registering and moving. */
+  private static TransactionRejectedException checkWhere(URI endpoint, int version) {
+    if (version < 1) {
+      return reject(RejectReason.MALFORMED, "protocol version must be >= 1, was " + version);
+    }
+    if (!endpoint.isAbsolute()) {
+      return reject(RejectReason.MALFORMED,
+          "endpoint must be absolute with a scheme, was " + endpoint);
+    }
+    return null;
+  }
+
   private TransactionRejectedException checkRegister(Transaction.Register r, Acct acct,
       long block) {
-    if (r.version() < 1) {
-      return reject(RejectReason.MALFORMED, "protocol version must be >= 1, was " + r.version());
-    }
-    if (!r.endpoint().isAbsolute()) {
-      return reject(RejectReason.MALFORMED,
-          "endpoint must be absolute with a scheme, was " + r.endpoint());
+    TransactionRejectedException bad = checkWhere(r.endpoint(), r.version());
+    if (bad != null) {
+      return bad;
     }
     if (acct != null && acct.uid >= 0) {
       return reject(RejectReason.ALREADY_REGISTERED, "already registered as uid " + acct.uid);
@@ -338,6 +350,9 @@ public final class LedgerState {
     Transaction body = tx.body();
     if (body instanceof Transaction.Register r) {
       register(tx.signer(), acct, r, block);
+    } else if (body instanceof Transaction.Serve v) {
+      peers.get(acct.uid).info = new PeerInfo(tx.signer(), v.endpoint(), v.modality(),
+          v.version());
     } else if (body instanceof Transaction.Transfer t) {
       acct.balance -= t.amount();
       accounts.computeIfAbsent(t.to(), k -> new Acct()).balance += t.amount();
