@@ -63,11 +63,10 @@ final class EventStream implements Runnable {
       List<byte[]> out = pending;
       pending = new ArrayList<>(0);
       last = !hub.poll(cursor, out);
-      if (!last && out.isEmpty() && committed
-          && System.nanoTime() - lastWrite < heartbeatNanos) {
-        return; // nothing new, and not silent for long enough
-      }
       if (!last && out.isEmpty() && committed) {
+        if (System.nanoTime() - lastWrite < heartbeatNanos) {
+          return; // nothing new, and not silent for long enough
+        }
         out.add(hub.heartbeat());
       }
       // The first write goes out even when empty: it sends the headers the client waits for.
