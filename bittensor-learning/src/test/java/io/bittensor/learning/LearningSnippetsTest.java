@@ -132,6 +132,22 @@ class LearningSnippetsTest {
     assertEquals(32, e.rows());
     assertTrue(e.bytesReceived() > 0 && e.bytesSent() > 0);
 
+    // A peer the network trains.
+    TrainablePeer taught = TrainablePeer.builder()
+        .network(TrainableMlp.random(new int[] {IN, 64, 10}, Mlp.Activation.RELU, 1))
+        .learningRate(1e-3)
+        .maxGradientNorm(1)                 // per example: no caller moves it more than this
+        .build();
+    Learner teacher = Learner.builder()
+        .gate(NoisyTopKGate.builder().peers(List.of(taught)).k(1).contextDim(IN).outputDim(10)
+            .seed(7).build())
+        .head(TrainableMlp.random(new int[] {10, 10}, Mlp.Activation.RELU, 7))
+        .build();
+    teacher.train(request, labels(x));
+    assertEquals(1, taught.steps());
+    Mlp learned = taught.toMlp();             // what the callers taught it, for OnnxExport
+    assertEquals(10, learned.outputDim());
+
     // The weight rows.
     PeerVector row = learner.weights(WeightSource.PRUNING_SCORE, 3);
     PeerVector proxy = learner.weights(WeightSource.GATE_IMPORTANCE, 3);

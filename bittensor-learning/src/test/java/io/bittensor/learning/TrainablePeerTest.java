@@ -1,0 +1,246 @@
+package io.bittensor.learning;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.BackwardRequest;
+import io.bittensor.core.BackwardResult;
+import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.ForwardResult;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Peer;
+import io.bittensor.core.Status;
+import io.bittensor.core.Tensor;
+import io.bittensor.learning.TestPeers.FnPeer;
+import io.bittensor.onnx.Mlp;
+import io.bittensor.transport.InProcessNetwork;
+import io.bittensor.transport.PeerClient;
+import io.bittensor.transport.PeerServer;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.SplittableRandom;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** A peer trained by the gradients its callers send: the step, the loop, untrusted input. */
+@Timeout(120)
+class TrainablePeerTest {
+  static LongStream seeds() {
+    return LongStream.range(0, 40).map(i -> 0x7ea1L + i);
+  }
+
+  private static TrainablePeer peer(int in, int out, long seed, double rate) {
+    return TrainablePeer.builder()
+        .network(TrainableMlp.random(new int[] {in, 8, out}, Mlp.Activation.TANH, seed))
+        .learningRate(rate).build();
+  }
+
+  private static Tensor input(SplittableRandom r, int rows, int seq, int width) {
+    float[] x = new float[rows * seq * width];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = (float) r.nextGaussian();
+    }
+    return Tensor.ofFloats(x, rows, seq, width);
+  }
+
+  private static float[] answer(Peer p, Tensor x) {
+    ForwardResult r = p.forward(new ForwardRequest(Modality.TENSOR, x)).join();
+    assertTrue(r.isSuccess(), r::toString);
+    return r.output().orElseThrow().toFloatArray();
+  }
+
+  private static double dot(float[] a, float[] b) {
+    double s = 0;
+    for (int i = 0; i < a.length; i++) {
+      s += (double) a[i] * b[i];
+    }
+    return s;
+  }
+
+  @ParameterizedTest
+  @MethodSource("seeds")
+  void aGradientStepLowersTheLossItIsTheGradientOf(long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    int rows = 1 + r.nextInt(6);
+    int seq = 1 + r.nextInt(3);
+    TrainablePeer p = peer(seq * 3, 4, seed, 1e-3);
+    Tensor x = input(r, rows, seq, 3);
+    float[] before = answer(p, x);
+    for (int row = 0; row < rows; row++) {
+      for (int t = 1; t < seq; t++) {
+        for (int c = 0; c < 4; c++) {
+          assertEquals(before[(row * seq) * 4 + c], before[(row * seq + t) * 4 + c],
+              "every position holds the example's answer (seed " + seed + ")");
+        }
+      }
+    }
+    // The loss sum(g . y): its gradient with respect to the answer is g. Small enough that no
+    // example's is clipped.
+    float[] g = new float[before.length];
+    for (int i = 0; i < g.length; i++) {
+      g[i] = (float) (r.nextGaussian() * 0.05);
+    }
+    BackwardResult b = p.backward(new BackwardRequest(Modality.TENSOR, x,
+        Tensor.ofFloats(g, rows, seq, 4))).join();
+    assertTrue(b.isSuccess(), b::toString);
+    assertEquals(1, p.steps());
+    float[] after = answer(p, x);
+    assertTrue(dot(g, after) < dot(g, before),
+        "one step down the gradient lowers the loss (seed " + seed + "): " + dot(g, before)
+            + " -> " + dot(g, after));
+  }
+
+  /** A Learner over {@code trainable} and a noise peer, {@code steps} batches of the task. */
+  private static double trainThrough(TrainablePeer trainable, boolean sendGradients,
+      RoutingTask task, int steps) {
+    FnPeer noise = new FnPeer(RoutingTask.CLASSES, x -> new float[] {
+        (float) Math.sin(x[1] * 7), (float) Math.cos(x[2] * 5), 0.1f, -0.1f});
+    Learner l = Learner.builder()
+        .gate(NoisyTopKGate.builder().peers(List.of(trainable, noise)).k(2)
+            .contextDim(RoutingTask.IN).outputDim(RoutingTask.CLASSES).learningRate(0.01)
+            .seed(3).build())
+        .head(TrainableMlp.random(new int[] {4, 16, 4}, Mlp.Activation.RELU, 3))
+        .learningRate(0.01).sendGradients(sendGradients).timeout(Duration.ofSeconds(5))
+        .build();
+    Random r = new Random(4);
+    for (int s = 0; s < steps; s++) {
+      Tensor x = TestPeers.batch(r, 32, RoutingTask.IN);
+      l.train(new ForwardRequest(Modality.TENSOR, x), task.labels(x));
+    }
+    Tensor x = TestPeers.batch(new Random(99), 400, RoutingTask.IN);
+    return l.evaluate(new ForwardRequest(Modality.TENSOR, x), task.labels(x)).accuracy();
+  }
+
+  @Test
+  void theNetworkTrainsAPeerThroughTheGradientsItSends() {
+    RoutingTask task = new RoutingTask(11, 0);
+    TrainablePeer taught = peer(RoutingTask.IN, RoutingTask.CLASSES, 5, 0.01);
+    TrainablePeer untaught = peer(RoutingTask.IN, RoutingTask.CLASSES, 5, 0.01);
+    double withGradients = trainThrough(taught, true, task, 300);
+    double without = trainThrough(untaught, false, task, 300);
+    assertEquals(0, untaught.steps());
+    assertTrue(taught.steps() >= 300, "every batch's gradient reached it: " + taught.steps());
+    assertTrue(withGradients > 0.85 && withGradients > without + 0.1,
+        "a peer the network trains: " + withGradients + " against the same peer untrained: "
+            + without);
+  }
+
+  @Test
+  void gradientsCrossTheTransportAndTrainTheServedPeer() throws Exception {
+    RoutingTask task = new RoutingTask(12, 0);
+    TrainablePeer served = peer(RoutingTask.IN, RoutingTask.CLASSES, 6, 0.01);
+    InProcessNetwork net = new InProcessNetwork();
+    try (PeerServer server = PeerServer.newBuilder(served).allowAnonymous(true)
+            .startInProcess(net, "trainable");
+        PeerClient client = PeerClient.newBuilder().inProcess(net).build()) {
+      Peer remote = client.connect(URI.create("inproc://trainable"));
+      Tensor x = TestPeers.batch(new Random(1), 8, RoutingTask.IN);
+      float[] before = answer(served, x);
+      Learner l = Learner.builder()
+          .gate(NoisyTopKGate.builder().peers(List.of(remote)).k(1).contextDim(RoutingTask.IN)
+              .outputDim(RoutingTask.CLASSES).seed(1).build())
+          .head(TrainableMlp.random(new int[] {4, 4}, Mlp.Activation.RELU, 1))
+          .timeout(Duration.ofSeconds(5)).build();
+      Random r = new Random(2);
+      for (int s = 0; s < 20; s++) {
+        Tensor b = TestPeers.batch(r, 16, RoutingTask.IN);
+        l.train(new ForwardRequest(Modality.TENSOR, b), task.labels(b));
+      }
+      assertEquals(20, served.steps(), "each batch's gradient was applied on the server");
+      assertFalse(java.util.Arrays.equals(before, answer(served, x)), "its answers moved");
+      assertArrayEquals(answer(served, x), answer(remote, x), 1e-6f,
+          "and the network hears the new answers");
+    }
+  }
+
+  @Test
+  void untrustedGradientsAreRefusedOrBounded() {
+    SplittableRandom r = new SplittableRandom(9);
+    TrainablePeer p = peer(6, 3, 2, 1e-2);
+    Tensor x = input(r, 2, 1, 6);
+    float[] before = answer(p, x);
+
+    float[] nan = new float[6];
+    nan[4] = Float.NaN;
+    BackwardResult b = p.backward(new BackwardRequest(Modality.TENSOR, x,
+        Tensor.ofFloats(nan, 2, 1, 3))).join();
+    assertEquals(Status.BAD_REQUEST, b.status());
+    assertEquals("gradient", b.field());
+    b = p.backward(new BackwardRequest(Modality.TENSOR, x, Tensor.ofFloats(new float[8], 2, 1, 4)))
+        .join();
+    assertEquals(Status.BAD_SHAPE, b.status());
+    assertTrue(b.message().contains("[2, 1, 3]"), b.message());
+    ForwardResult f = p.forward(new ForwardRequest(Modality.TENSOR, input(r, 2, 1, 5))).join();
+    assertEquals(Status.BAD_SHAPE, f.status());
+    assertTrue(f.message().contains("takes [2, 6]"), f.message());
+    assertEquals(0, p.steps(), "nothing refused was learned");
+    assertArrayEquals(before, answer(p, x));
+
+    // Clipping: an example's huge gradient counts as the same direction at norm 1, so two peers
+    // sent those two batches end the same; without clipping the huge one would dominate its batch.
+    float[] huge = {3e30f, -4e30f, 0, 0.01f, 0.02f, 0.03f};
+    float[] unit = {0.6f, -0.8f, 0, 0.01f, 0.02f, 0.03f};
+    TrainablePeer a = peer(6, 3, 2, 1e-2);
+    TrainablePeer c = peer(6, 3, 2, 1e-2);
+    a.backward(new BackwardRequest(Modality.TENSOR, x, Tensor.ofFloats(huge, 2, 1, 3))).join();
+    c.backward(new BackwardRequest(Modality.TENSOR, x, Tensor.ofFloats(unit, 2, 1, 3))).join();
+    assertArrayEquals(answer(c, x), answer(a, x), 0f);
+    TrainablePeer unclipped = TrainablePeer.builder()
+        .network(TrainableMlp.random(new int[] {6, 8, 3}, Mlp.Activation.TANH, 2))
+        .learningRate(1e-2).maxGradientNorm(Double.POSITIVE_INFINITY).build();
+    unclipped.backward(new BackwardRequest(Modality.TENSOR, x, Tensor.ofFloats(huge, 2, 1, 3)))
+        .join();
+    assertFalse(java.util.Arrays.equals(answer(c, x), answer(unclipped, x)),
+        "the bound is what made them equal");
+
+    assertThrows(IllegalStateException.class, () -> TrainablePeer.builder().build());
+    assertThrows(IllegalArgumentException.class,
+        () -> TrainablePeer.builder().maxGradientNorm(0));
+    assertThrows(IllegalArgumentException.class,
+        () -> TrainablePeer.builder().learningRate(Double.NaN));
+  }
+
+  @Test
+  void answersStayWholeWhileItLearns() throws Exception {
+    TrainablePeer p = peer(8, 4, 3, 1e-2);
+    SplittableRandom r = new SplittableRandom(4);
+    Tensor x = input(r, 16, 1, 8);
+    float[] g = new float[16 * 4];
+    java.util.Arrays.fill(g, 0.01f);
+    List<Thread> askers = new ArrayList<>();
+    List<Throwable> errors = java.util.Collections.synchronizedList(new ArrayList<>());
+    for (int t = 0; t < 3; t++) {
+      Thread th = new Thread(() -> {
+        try {
+          for (int i = 0; i < 300; i++) {
+            for (float v : answer(p, x)) {
+              assertTrue(Float.isFinite(v));
+            }
+          }
+        } catch (Throwable e) {
+          errors.add(e);
+        }
+      });
+      th.start();
+      askers.add(th);
+    }
+    for (int i = 0; i < 300; i++) {
+      assertTrue(p.backward(new BackwardRequest(Modality.TENSOR, x, Tensor.ofFloats(g, 16, 1, 4)))
+          .join().isSuccess());
+    }
+    for (Thread th : askers) {
+      th.join();
+    }
+    assertEquals(List.of(), errors);
+    assertEquals(300, p.steps());
+  }
+}
