@@ -224,7 +224,16 @@ public final class Neuron implements AutoCloseable {
         }
         listener.onEvent(this, "registered at " + was.endpoint() + " (" + was.modality()
             + "), now serving at " + endpoint + " (" + modality + "): moving the peer there");
-        return ledger.submit(keypair, Transaction.serve(endpoint, modality));
+        // A refused move (a ledger that predates Serve) leaves the peer registered where it
+        // was: the neuron still runs, as it did before moves existed.
+        return ledger.submit(keypair, Transaction.serve(endpoint, modality))
+            .handle((receipt, error) -> {
+              if (error != null) {
+                listener.onEvent(this, "the move was refused, the ledger keeps "
+                    + was.endpoint() + ": " + error.getMessage());
+              }
+              return receipt;
+            });
       }
       reg = ledger.submit(keypair, Transaction.register(endpoint, modality));
       if (stake > 0) {
@@ -255,7 +264,8 @@ public final class Neuron implements AutoCloseable {
   /**
    * Completes once its registration (and initial stake) are in a durable block. When the key
    * was registered before (a restart), with a null receipt, or with the receipt of the
-   * {@link Transaction#serve} that moved the peer to where it serves now.
+   * {@link Transaction#serve} that moved the peer to where it serves now (null too if the
+   * ledger refused the move: the listener hears why).
    */
   public CompletableFuture<Receipt> registration() {
     return registration;

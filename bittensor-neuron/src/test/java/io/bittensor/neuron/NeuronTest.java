@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,23 +13,31 @@ import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Genesis;
 import io.bittensor.core.Keypair;
+import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerParams;
 import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
+import io.bittensor.core.RejectReason;
+import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
+import io.bittensor.core.Transaction;
+import io.bittensor.core.TransactionRejectedException;
 import io.bittensor.learning.Learner;
 import io.bittensor.learning.NoisyTopKGate;
 import io.bittensor.learning.TrainableMlp;
 import io.bittensor.onnx.Mlp;
 import io.bittensor.transport.PeerClient;
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.Proxy;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -316,6 +325,49 @@ class NeuronTest {
         assertEquals(List.of(peerKey.id()), validator.routed());
         assertTrue(validator.train().orElseThrow().failedPeers().isEmpty(),
             "the validator reaches it where it serves now");
+      }
+    }
+  }
+
+  /** {@code ledger}, refusing every move as a ledger from before moves existed would. */
+  private static Ledger refusingMoves(Ledger ledger) {
+    return (Ledger) Proxy.newProxyInstance(Ledger.class.getClassLoader(),
+        new Class<?>[] {Ledger.class}, (proxy, method, args) -> {
+          if (method.getName().equals("submit") && args.length == 1
+              && args[0] instanceof SignedTransaction tx
+              && tx.body() instanceof Transaction.Serve) {
+            return CompletableFuture.failedFuture(new TransactionRejectedException(
+                RejectReason.MALFORMED, "unknown transaction type 7"));
+          }
+          if (method.isDefault()) {
+            return InvocationHandler.invokeDefault(proxy, method, args);
+          }
+          try {
+            return method.invoke(ledger, args);
+          } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause();
+          }
+        });
+  }
+
+  @Test
+  void aRefusedMoveLeavesTheRestartedPeerRunningWhereItWasRegistered() throws Exception {
+    Keypair peerKey = Keypair.generate();
+    try (LocalLedger ledger = ledger(peerKey)) {
+      try (Neuron peer = Neuron.builder().keypair(peerKey).ledger(ledger)
+          .serve(Peers.bagOfWords(DIM, 8, 1), Modality.TEXT).outputDim(DIM).start()) {
+        ledger.produceBlock();
+        peer.registration().get(10, TimeUnit.SECONDS);
+      }
+      URI registered = ledger.metagraph().info(0).endpoint();
+      List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
+      try (Neuron again = Neuron.builder().keypair(peerKey).ledger(refusingMoves(ledger))
+          .serve(Peers.bagOfWords(DIM, 8, 1), Modality.TEXT).outputDim(DIM)
+          .listener((n, e) -> events.add(e)).start()) {
+        assertNull(again.registration().get(10, TimeUnit.SECONDS), "completes, with no receipt");
+        assertTrue(events.stream().anyMatch(e -> e.contains("the move was refused")),
+            events::toString);
+        assertEquals(registered, ledger.metagraph().info(0).endpoint());
       }
     }
   }
