@@ -10,9 +10,14 @@ import io.bittensor.core.Peer;
 import io.bittensor.core.Rejection;
 import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
+import io.bittensor.core.internal.DurableFiles;
+import io.bittensor.core.internal.StateFile;
 import io.bittensor.learning.internal.Checks;
 import io.bittensor.learning.internal.Rows;
 import io.bittensor.onnx.Mlp;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -46,6 +51,8 @@ import java.util.function.Function;
  */
 @Experimental
 public final class TrainablePeer implements Peer {
+  private static final String CHECKPOINT_MAGIC = "BTTPEER\0";
+
   private final TrainableMlp network;
   private final Adam adam;
   private final Function<Tensor, Tensor> features;
@@ -125,6 +132,70 @@ public final class TrainablePeer implements Peer {
       return steps;
     } finally {
       lock.readLock().unlock();
+    }
+  }
+
+  /**
+   * Writes what it has learned to {@code file}, whole or not at all: the network's parameters,
+   * Adam's moments and step count, and its step count. {@link #restoreCheckpoint} into a peer
+   * built the same way goes on where this one stands; a crash while writing leaves the file as
+   * it was.
+   *
+   * @throws IOException if the file cannot be written
+   */
+  public void saveCheckpoint(Path file) throws IOException {
+    Objects.requireNonNull(file, "file");
+    DurableFiles.replace(file, checkpoint());
+  }
+
+  /** The bytes {@link #saveCheckpoint} writes, for a caller that keeps them elsewhere. */
+  public byte[] checkpoint() {
+    lock.readLock().lock();
+    try {
+      StateFile.Writer w = new StateFile.Writer(CHECKPOINT_MAGIC);
+      Parameter.save(network.parameters(), w, "network/");
+      adam.save(w, "network/adam/");
+      w.longs("steps", steps);
+      return w.toBytes();
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /**
+   * Replaces what it has learned with a checkpoint's ({@link #saveCheckpoint}), all or nothing:
+   * a file that is damaged or does not fit leaves the peer as it was.
+   *
+   * @throws IOException if the file cannot be read or is not a whole checkpoint
+   * @throws IllegalArgumentException if it was written by a peer whose network has another
+   *     shape, naming the first array that differs
+   */
+  public void restoreCheckpoint(Path file) throws IOException {
+    Objects.requireNonNull(file, "file");
+    restoreCheckpoint(Files.readAllBytes(file));
+  }
+
+  /**
+   * {@link #restoreCheckpoint(Path)} from the bytes {@link #checkpoint()} gave.
+   *
+   * @throws IOException if they are not a whole checkpoint
+   * @throws IllegalArgumentException if they were written by a peer of another shape
+   */
+  public void restoreCheckpoint(byte[] checkpoint) throws IOException {
+    StateFile.Reader r = StateFile.Reader.decode(checkpoint, CHECKPOINT_MAGIC, "trainable peer");
+    Parameter.restore(network.parameters(), r, "network/");
+    adam.restore(r, "network/adam/");
+    long restored = r.longs("steps", 1)[0];
+    if (restored < 0) {
+      throw new IllegalArgumentException("the checkpoint's steps are " + restored);
+    }
+    r.then(() -> steps = restored);
+    r.requireAllRead();
+    lock.writeLock().lock();
+    try {
+      r.apply();
+    } finally {
+      lock.writeLock().unlock();
     }
   }
 

@@ -20,6 +20,7 @@ import io.bittensor.transport.InProcessNetwork;
 import io.bittensor.transport.PeerClient;
 import io.bittensor.transport.PeerServer;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,6 +29,7 @@ import java.util.SplittableRandom;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -207,6 +209,48 @@ class TrainablePeerTest {
         () -> TrainablePeer.builder().maxGradientNorm(0));
     assertThrows(IllegalArgumentException.class,
         () -> TrainablePeer.builder().learningRate(Double.NaN));
+  }
+
+  @Test
+  void aCheckpointCarriesWhatItLearnedAcrossARestart(@TempDir Path dir) throws Exception {
+    SplittableRandom r = new SplittableRandom(12);
+    Tensor x = input(r, 4, 2, 3);
+    List<Tensor> grads = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      float[] g = new float[4 * 2 * 4];
+      for (int j = 0; j < g.length; j++) {
+        g[j] = (float) (r.nextGaussian() * 0.1);
+      }
+      grads.add(Tensor.ofFloats(g, 4, 2, 4));
+    }
+    TrainablePeer straight = peer(6, 4, 21, 1e-2);
+    TrainablePeer first = peer(6, 4, 21, 1e-2);
+    for (int i = 0; i < 8; i++) {
+      straight.backward(new BackwardRequest(Modality.TENSOR, x, grads.get(i))).join();
+    }
+    for (int i = 0; i < 5; i++) {
+      first.backward(new BackwardRequest(Modality.TENSOR, x, grads.get(i))).join();
+    }
+    Path file = dir.resolve("peer.ckpt");
+    first.saveCheckpoint(file);
+    TrainablePeer resumed = peer(6, 4, 99, 1e-2);   // another initialisation: all overwritten
+    resumed.restoreCheckpoint(file);
+    assertEquals(5, resumed.steps());
+    for (int i = 5; i < 8; i++) {
+      resumed.backward(new BackwardRequest(Modality.TENSOR, x, grads.get(i))).join();
+    }
+    assertArrayEquals(answer(straight, x), answer(resumed, x), 0f,
+        "5 steps, a restart and 3 more are 8 steps, bit for bit (Adam's state included)");
+
+    byte[] bytes = java.nio.file.Files.readAllBytes(file);
+    bytes[bytes.length / 2] ^= 1;
+    float[] before = answer(resumed, x);
+    assertThrows(java.io.IOException.class, () -> resumed.restoreCheckpoint(bytes));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> peer(6, 5, 21, 1e-2).restoreCheckpoint(file));
+    assertTrue(e.getMessage().contains("network/"), e.getMessage());
+    assertArrayEquals(before, answer(resumed, x), "a refused checkpoint changes nothing");
+    assertEquals(8, resumed.steps());
   }
 
   @Test
