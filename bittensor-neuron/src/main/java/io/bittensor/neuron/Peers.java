@@ -2,6 +2,7 @@ package io.bittensor.neuron;
 
 import io.bittensor.core.BackwardRequest;
 import io.bittensor.core.BackwardResult;
+import io.bittensor.core.DType;
 import io.bittensor.core.Experimental;
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
@@ -11,6 +12,7 @@ import io.bittensor.core.Rejection;
 import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
 import io.bittensor.core.TensorStandard;
+import io.bittensor.learning.TrainablePeer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -18,6 +20,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 
 /**
  * Small peers that need no model file: baselines for a market (a hashed bag of words, noise), a
@@ -55,21 +58,70 @@ public final class Peers {
     return new Computed("bag of words (" + buckets + " buckets)", standard, Modality.TEXT) {
       @Override
       void row(Tensor input, int b, float[] out) {
-        int seq = input.dim(1);
-        for (int s = 0; s < seq; s++) {
-          long id = input.longAt(b * seq + s);
-          if (id != 0) {
-            out[(int) Long.remainderUnsigned(mix(id ^ seed), buckets)] += 1;
-          }
-        }
-        double norm = 0;
-        for (int j = 0; j < buckets; j++) {
-          out[j] = (float) Math.log1p(out[j]);
-          norm += out[j] * out[j];
-        }
-        scale(out, norm);
+        countWords(input, b, buckets, seed, out);
       }
     };
+  }
+
+  /**
+   * What {@link #bagOfWords} answers, as features for a model to learn on: each example's token
+   * ids counted into {@code buckets} hashed buckets, {@code log(1 + count)}, scaled to unit
+   * length, as a FLOAT32 {@code [batch, buckets]} tensor. For a {@link TrainablePeer} that learns
+   * from words:
+   *
+   * <pre>{@code
+   * TrainablePeer words = TrainablePeer.builder()
+   *     .network(TrainableMlp.random(new int[] {256, 64, 384}, Mlp.Activation.RELU, 7))
+   *     .features(Peers.bagOfWordsFeatures(256, 7))
+   *     .build();
+   * }</pre>
+   *
+   * @param buckets how many hashed buckets, {@code >= 1}
+   * @param seed the hash's seed
+   * @return a function that throws {@link IllegalArgumentException} for an input that is not
+   *     INT64 token ids {@code [batch, sequence]}
+   * @throws IllegalArgumentException if {@code buckets < 1}
+   */
+  public static Function<Tensor, Tensor> bagOfWordsFeatures(int buckets, long seed) {
+    if (buckets < 1) {
+      throw new IllegalArgumentException("buckets must be >= 1, was " + buckets);
+    }
+    return input -> {
+      if (input.dtype() != DType.INT64 || input.rank() != 2) {
+        throw new IllegalArgumentException("bag-of-words features need TEXT token ids,"
+            + " INT64 [batch, sequence]; was " + input.dtype() + " "
+            + Arrays.toString(input.shape()));
+      }
+      int batch = input.dim(0);
+      float[] x = new float[batch * buckets];
+      float[] row = new float[buckets];
+      for (int b = 0; b < batch; b++) {
+        Arrays.fill(row, 0f);
+        countWords(input, b, buckets, seed, row);
+        System.arraycopy(row, 0, x, b * buckets, buckets);
+      }
+      return Tensor.ofFloats(x, batch, buckets);
+    };
+  }
+
+  /**
+   * Counts example {@code b}'s token ids (padding, id 0, skipped) into {@code out[0, buckets)},
+   * takes {@code log(1 + count)} and scales {@code out} to unit length.
+   */
+  private static void countWords(Tensor input, int b, int buckets, long seed, float[] out) {
+    int seq = input.dim(1);
+    for (int s = 0; s < seq; s++) {
+      long id = input.longAt(b * seq + s);
+      if (id != 0) {
+        out[(int) Long.remainderUnsigned(mix(id ^ seed), buckets)] += 1;
+      }
+    }
+    double norm = 0;
+    for (int j = 0; j < buckets; j++) {
+      out[j] = (float) Math.log1p(out[j]);
+      norm += out[j] * out[j];
+    }
+    scale(out, norm);
   }
 
   /**
