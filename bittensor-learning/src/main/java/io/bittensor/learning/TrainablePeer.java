@@ -57,6 +57,7 @@ public final class TrainablePeer implements Peer {
   private final Adam adam;
   private final Function<Tensor, Tensor> features;
   private final double maxGradientNorm;
+  private final boolean normalize;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private long steps;
 
@@ -65,6 +66,7 @@ public final class TrainablePeer implements Peer {
     this.adam = Adam.over(network.parameters(), b.learningRate);
     this.features = b.features;
     this.maxGradientNorm = b.maxGradientNorm;
+    this.normalize = b.normalize;
   }
 
   /** A builder; {@link Builder#network} is required. */
@@ -89,6 +91,11 @@ public final class TrainablePeer implements Peer {
     lock.readLock().lock();
     try {
       y = network.predict(x, rows);
+      if (normalize) {
+        for (int r = 0; r < rows; r++) {
+          unit(y, r * dim, dim);
+        }
+      }
     } finally {
       lock.readLock().unlock();
     }
@@ -112,7 +119,10 @@ public final class TrainablePeer implements Peer {
       int rows = input.dim(0);
       lock.writeLock().lock();
       try {
-        network.forward(x, rows);
+        float[] z = network.forward(x, rows);
+        if (normalize) {
+          throughUnitLength(z, dy, rows, network.outputDim());
+        }
         network.backward(dy, false);
         adam.step();
         steps++;
@@ -278,6 +288,46 @@ public final class TrainablePeer implements Peer {
     return dy;
   }
 
+  /** Scales {@code v[from, from + n)} to unit length (a zero row stays zero). */
+  private static void unit(float[] v, int from, int n) {
+    double norm2 = 0;
+    for (int c = 0; c < n; c++) {
+      norm2 += (double) v[from + c] * v[from + c];
+    }
+    if (norm2 > 0) {
+      float inv = (float) (1 / Math.sqrt(norm2));
+      for (int c = 0; c < n; c++) {
+        v[from + c] *= inv;
+      }
+    }
+  }
+
+  /**
+   * Turns {@code dy}, the gradient with respect to each row's unit-length answer {@code y = z /
+   * |z|}, into the gradient with respect to {@code z}: {@code (dy - y (y . dy)) / |z|}, in place.
+   */
+  static void throughUnitLength(float[] z, float[] dy, int rows, int dim) {
+    for (int r = 0; r < rows; r++) {
+      int o = r * dim;
+      double norm2 = 0;
+      for (int c = 0; c < dim; c++) {
+        norm2 += (double) z[o + c] * z[o + c];
+      }
+      if (norm2 == 0) {
+        java.util.Arrays.fill(dy, o, o + dim, 0f); // no direction to move along
+        continue;
+      }
+      double norm = Math.sqrt(norm2);
+      double ydy = 0;
+      for (int c = 0; c < dim; c++) {
+        ydy += z[o + c] / norm * dy[o + c];
+      }
+      for (int c = 0; c < dim; c++) {
+        dy[o + c] = (float) ((dy[o + c] - z[o + c] / norm * ydy) / norm);
+      }
+    }
+  }
+
   /** A request refused with a status, not an error of ours. */
   private static final class Refused extends Exception {
     private final transient Rejection why;
@@ -294,6 +344,7 @@ public final class TrainablePeer implements Peer {
     private double learningRate = 1e-3;
     private Function<Tensor, Tensor> features = Learner::flatten;
     private double maxGradientNorm = 1.0;
+    private boolean normalize;
 
     private Builder() {}
 
@@ -337,6 +388,17 @@ public final class TrainablePeer implements Peer {
         throw new IllegalArgumentException("maxGradientNorm must be > 0, was " + norm);
       }
       this.maxGradientNorm = norm;
+      return this;
+    }
+
+    /**
+     * Whether each answer is scaled to unit length, as the pretrained encoders and the
+     * bag-of-words peer answer; the gradient then goes back through the scaling. Default false.
+     * Without it, a network trained by its callers tends to answer ever larger vectors (larger
+     * answers lower their loss), which other callers' heads, fitted to smaller ones, misread.
+     */
+    public Builder normalize(boolean on) {
+      this.normalize = on;
       return this;
     }
 

@@ -74,9 +74,21 @@ class TrainablePeerTest {
     SplittableRandom r = new SplittableRandom(seed);
     int rows = 1 + r.nextInt(6);
     int seq = 1 + r.nextInt(3);
-    TrainablePeer p = peer(seq * 3, 4, seed, 1e-3);
+    boolean unit = seed % 2 == 1;   // half the cases answer unit vectors, through their backward
+    TrainablePeer p = TrainablePeer.builder()
+        .network(TrainableMlp.random(new int[] {seq * 3, 8, 4}, Mlp.Activation.TANH, seed))
+        .learningRate(1e-3).normalize(unit).build();
     Tensor x = input(r, rows, seq, 3);
     float[] before = answer(p, x);
+    if (unit) {
+      for (int row = 0; row < rows * seq; row++) {
+        double n2 = 0;
+        for (int c = 0; c < 4; c++) {
+          n2 += before[row * 4 + c] * before[row * 4 + c];
+        }
+        assertEquals(1, n2, 1e-5, "unit length (seed " + seed + ")");
+      }
+    }
     for (int row = 0; row < rows; row++) {
       for (int t = 1; t < seq; t++) {
         for (int c = 0; c < 4; c++) {
@@ -99,6 +111,83 @@ class TrainablePeerTest {
     assertTrue(dot(g, after) < dot(g, before),
         "one step down the gradient lowers the loss (seed " + seed + "): " + dot(g, before)
             + " -> " + dot(g, after));
+  }
+
+  @ParameterizedTest
+  @MethodSource("seeds")
+  void theGradientThroughUnitLengthMatchesCentralDifferences(long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    int rows = 1 + r.nextInt(3);
+    int dim = 2 + r.nextInt(6);
+    double[] z = new double[rows * dim];
+    float[] zf = new float[z.length];
+    float[] dy = new float[z.length];
+    for (int i = 0; i < z.length; i++) {
+      z[i] = r.nextGaussian();
+      zf[i] = (float) z[i];
+      dy[i] = (float) r.nextGaussian();
+    }
+    float[] dz = dy.clone();
+    TrainablePeer.throughUnitLength(zf, dz, rows, dim);
+    double h = 1e-4;
+    for (int i = 0; i < z.length; i++) {
+      int row = i / dim;
+      double up = unitLoss(z, dy, row, dim, i, h);
+      double down = unitLoss(z, dy, row, dim, i, -h);
+      double numeric = (up - down) / (2 * h);
+      assertEquals(numeric, dz[i], 1e-3 * (1 + Math.abs(numeric)),
+          "d/dz[" + i + "] (seed " + seed + ")");
+    }
+  }
+
+  @Test
+  void aUnitLengthPeerStepsThroughItsScaling() {
+    SplittableRandom r = new SplittableRandom(5);
+    Tensor x = input(r, 3, 1, 6);
+    float[] g = new float[12];
+    for (int i = 0; i < g.length; i++) {
+      g[i] = (float) (r.nextGaussian() * 0.1);
+    }
+    TrainablePeer p = TrainablePeer.builder()
+        .network(TrainableMlp.random(new int[] {6, 8, 4}, Mlp.Activation.TANH, 5))
+        .learningRate(1e-2).normalize(true).build();
+    assertTrue(p.backward(new BackwardRequest(Modality.TENSOR, x, Tensor.ofFloats(g, 3, 1, 4)))
+        .join().isSuccess());
+    // The same step by hand: forward, the gradient through the scaling, backward, Adam.
+    TrainableMlp net = TrainableMlp.random(new int[] {6, 8, 4}, Mlp.Activation.TANH, 5);
+    Adam adam = Adam.over(net.parameters(), 1e-2);
+    float[] xs = x.toFloatArray();
+    float[] z = net.forward(xs, 3);
+    float[] dz = g.clone();
+    TrainablePeer.throughUnitLength(z, dz, 3, 4);
+    net.backward(dz, false);
+    adam.step();
+    float[] expected = net.predict(xs, 3);
+    for (int row = 0; row < 3; row++) {
+      double n2 = 0;
+      for (int c = 0; c < 4; c++) {
+        n2 += expected[row * 4 + c] * expected[row * 4 + c];
+      }
+      for (int c = 0; c < 4; c++) {
+        expected[row * 4 + c] /= (float) Math.sqrt(n2);
+      }
+    }
+    assertArrayEquals(expected, answer(p, x), 1e-6f);
+  }
+
+  /** {@code dy . (z / |z|)} over one row, with {@code z[at]} moved by {@code h}. */
+  private static double unitLoss(double[] z, float[] dy, int row, int dim, int at, double h) {
+    double norm2 = 0;
+    for (int c = 0; c < dim; c++) {
+      double v = z[row * dim + c] + (row * dim + c == at ? h : 0);
+      norm2 += v * v;
+    }
+    double loss = 0;
+    for (int c = 0; c < dim; c++) {
+      double v = z[row * dim + c] + (row * dim + c == at ? h : 0);
+      loss += dy[row * dim + c] * v / Math.sqrt(norm2);
+    }
+    return loss;
   }
 
   /** A Learner over {@code trainable} and a noise peer, {@code steps} batches of the task. */
