@@ -8,7 +8,6 @@ import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerException;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
-import io.bittensor.learning.TrainablePeer;
 import io.bittensor.learning.WeightSource;
 import io.bittensor.neuron.Neuron;
 import io.bittensor.neuron.Peers;
@@ -63,12 +62,11 @@ final class NeuronCommand implements Runnable {
             + " served by `bittensor ledger serve`, and, with learn=true, learns the demo's task"
             + " through the other peers and sets weights every weight-interval-ms.",
         "Keys (see bittensor-cli/README.md): key, ledger, peer (minilm | e5 | bge | bag-of-words"
-            + " | noise | trainable | onnx:PATH), host, port, stake, learn, weight-interval-ms,"
+            + " | noise | onnx:PATH), host, port, stake, learn, weight-interval-ms,"
             + " sync-interval-ms, warm-up-batches, seed, max-tokens, per-era, output-dim,"
             + " weight-source (probes | gate-importance | pruning-score |"
             + " compensated-pruning-score | stand-in-pruning-score | rerouted-loss),"
-            + " checkpoint-dir (keeps what a learning neuron, and a trainable peer, learned"
-            + " across restarts)."
+            + " checkpoint-dir (keeps what a learning neuron learned across restarts)."
       })
   static final class Run implements Callable<Integer> {
     static final Set<String> KEYS = Set.of("key", "ledger", "peer", "host", "port", "stake",
@@ -120,7 +118,7 @@ final class NeuronCommand implements Runnable {
       URI ledgerUri = URI.create(required(p, "ledger"));
       int port = (int) integer(p, "port", 0);
       long stake = integer(p, "stake", 0);
-      boolean learn = Boolean.parseBoolean(p.getProperty("learn", "false"));
+      boolean learn = bool(p, "learn");
       long seed = integer(p, "seed", 7);
       int maxTokens = (int) integer(p, "max-tokens", 32);
       int perEra = (int) integer(p, "per-era", 60);
@@ -141,14 +139,6 @@ final class NeuronCommand implements Runnable {
       PrintWriter out = spec.commandLine().getOut();
       List<AutoCloseable> owned = new ArrayList<>();
       Peer peer = peer(required(p, "peer"), dim, maxTokens, seed, owned);
-      if (peer instanceof TrainablePeer t && checkpoints != null) {
-        owned.add(TrainableWords.keepLearned(t, checkpoints, weightInterval, event -> {
-          synchronized (out) {
-            out.println(LocalTime.now().truncatedTo(ChronoUnit.SECONDS) + " " + event);
-            out.flush();
-          }
-        }));
-      }
       Ledger ledger;
       try {
         ledger = RemoteLedger.builder().keypair(key).connect(ledgerUri);
@@ -238,8 +228,6 @@ final class NeuronCommand implements Runnable {
           return Peers.bagOfWords(dim, Math.min(16, dim), seed);
         case "noise":
           return Peers.noise(dim, seed);
-        case "trainable":
-          return TrainableWords.peer(dim, seed);
         case "minilm":
         case "e5":
         case "bge": {
@@ -259,7 +247,7 @@ final class NeuronCommand implements Runnable {
             return model;
           }
           throw CliException.badInput(config + ": peer must be minilm, e5, bge, bag-of-words,"
-              + " noise, trainable or onnx:PATH, was \"" + spec + "\"", null);
+              + " noise or onnx:PATH, was \"" + spec + "\"", null);
       }
     }
 
@@ -298,6 +286,16 @@ final class NeuronCommand implements Runnable {
         throw CliException.badInput(config + ": " + key + " must be a whole number, was \""
             + v + "\"", e);
       }
+    }
+
+    /** {@code true} or {@code false} (default), anything else an error naming the key. */
+    private boolean bool(Properties p, String key) {
+      String v = p.getProperty(key, "false").strip();
+      if (!v.equals("true") && !v.equals("false")) {
+        throw CliException.badInput(config + ": " + key + " must be true or false, was \"" + v
+            + "\"", null);
+      }
+      return v.equals("true");
     }
 
     private static void closeAll(List<AutoCloseable> owned) {

@@ -132,6 +132,17 @@ class CliUsageTest {
         "checkpoint-dir " + file + " is a file, not a folder");
   }
 
+  @Test
+  void aNeuronConfigNamesALearnThatIsNeitherTrueNorFalse(@TempDir Path dir) throws IOException {
+    Path key = dir.resolve("n.key");
+    io.bittensor.core.Keypair.generate().save(key);
+    Path config = dir.resolve("neuron.properties");
+    Files.writeString(config, "key=" + key + "\nledger=http://127.0.0.1:1\npeer=noise\n"
+        + "learn=yes\n");
+    assertBadInput(CliRunner.run("neuron", "run", "--config", config.toString()),
+        "learn must be true or false, was \"yes\"");
+  }
+
   private static void assertBadInput(CliRunner r, String mention) {
     assertEquals(Main.EXIT_BAD_INPUT, r.exitCode(), "stderr: " + r.err() + " stdout: " + r.out());
     assertTrue(r.err().startsWith("bittensor: ") && r.err().contains(mention),
