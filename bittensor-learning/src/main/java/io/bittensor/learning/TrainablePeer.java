@@ -41,6 +41,9 @@ import java.util.function.Function;
  * Mlp now = peer.toMlp();                       // what it has learned, ready for OnnxExport
  * }</pre>
  *
+ * <p>With {@link Builder#normalize} each answer is a unit vector, as the market's other peers
+ * answer, and the gradient goes back through the scaling.
+ *
  * <p>Callers are not trusted. A gradient holding a NaN or an infinity is refused (BAD_REQUEST,
  * field {@code gradient}), one whose shape is not the answer's too (BAD_SHAPE), and each
  * example's gradient is scaled down to at most {@link Builder#maxGradientNorm} (1 by default), so
@@ -91,13 +94,13 @@ public final class TrainablePeer implements Peer {
     lock.readLock().lock();
     try {
       y = network.predict(x, rows);
-      if (normalize) {
-        for (int r = 0; r < rows; r++) {
-          unit(y, r * dim, dim);
-        }
-      }
     } finally {
       lock.readLock().unlock();
+    }
+    if (normalize) {
+      for (int r = 0; r < rows; r++) {
+        unit(y, r * dim, dim);
+      }
     }
     float[] out = new float[rows * seq * dim];
     for (int r = 0; r < rows; r++) {
@@ -314,7 +317,7 @@ public final class TrainablePeer implements Peer {
         norm2 += (double) z[o + c] * z[o + c];
       }
       if (norm2 == 0) {
-        java.util.Arrays.fill(dy, o, o + dim, 0f); // no direction to move along
+        Arrays.fill(dy, o, o + dim, 0f); // no direction to move along
         continue;
       }
       double norm = Math.sqrt(norm2);
