@@ -229,6 +229,18 @@ public final class LearningMarket {
       return edited(o -> o.pureNoise = on);
     }
 
+    /**
+     * This run with the copies that measure each peer's true value training {@code epochs} more
+     * passes after the peer is removed (5 in the full market; 0: the accuracy lost at once, with
+     * no retraining).
+     */
+    public Config withRetrainEpochs(int epochs) {
+      if (epochs < 0) {
+        throw new IllegalArgumentException("retrainEpochs must be >= 0, was " + epochs);
+      }
+      return edited(o -> o.retrainEpochs = epochs);
+    }
+
     /** This run with the flaky peer timing out on a share {@code rate} of its calls. */
     public Config withFlakyRate(double rate) {
       if (!(rate >= 0 && rate <= 1)) {
@@ -262,6 +274,7 @@ public final class LearningMarket {
       int neuronEpochs;
       boolean pureNoise;
       double flakyRate;
+      int retrainEpochs;
 
       Options(Config c) {
         market = c;
@@ -277,13 +290,14 @@ public final class LearningMarket {
         neuronEpochs = c.neuronEpochs;
         pureNoise = c.pureNoise;
         flakyRate = c.flakyRate;
+        retrainEpochs = c.retrainEpochs;
       }
 
       Config config() {
         Config m = market;
         return new Config(m.name, seed, m.poolSize, m.trainSize, m.testSize, m.strongExamples,
             m.strongHidden, m.mediumExamples, m.weakExamples, m.noiseExamples, m.peerEpochs,
-            neuronEpochs, m.batch, valueSeeds, m.retrainEpochs, m.distillEpochs, flakyRate,
+            neuronEpochs, m.batch, valueSeeds, retrainEpochs, m.distillEpochs, flakyRate,
             m.flakyHangs, m.timeout, loopback, probeEvery, failureWeight, studentFallback,
             balanceWeight, warmupBalanceWeight, warmupEpochs, pureNoise);
       }
@@ -626,7 +640,9 @@ public final class LearningMarket {
    * {@code epochs=N} (the neurons' training passes; 15 by default), {@code noise=pure} (pure-noise
    * peers in the noise peers' places; {@code noise=random-labels}, the default, trains them on
    * random labels), {@code flaky-rate=R} (the share of the flaky peer's calls that time out;
-   * 0.5 by default). An unknown option is an error.
+   * 0.5 by default), {@code retrain-epochs=N} (the passes the true value's copies train after a
+   * peer is removed; 5 by default, 0 for the accuracy lost at once). An unknown option is an
+   * error.
    */
   public static void main(String[] args) throws Exception {
     Config c = args.length > 0 && args[0].equals("reduced") ? Config.reduced() : Config.full();
@@ -651,6 +667,8 @@ public final class LearningMarket {
         c = c.withBalanceWeight(Double.parseDouble(args[i].substring("balance=".length())));
       } else if (args[i].startsWith("flaky-rate=")) {
         c = c.withFlakyRate(Double.parseDouble(args[i].substring("flaky-rate=".length())));
+      } else if (args[i].startsWith("retrain-epochs=")) {
+        c = c.withRetrainEpochs(Integer.parseInt(args[i].substring("retrain-epochs=".length())));
       } else if (args[i].equals("student-fallback")) {
         c = c.withStudentFallback(true);
       } else if (args[i].equals("noise=pure") || args[i].equals("noise=random-labels")) {
@@ -660,8 +678,8 @@ public final class LearningMarket {
       } else {
         throw new IllegalArgumentException("unknown option " + args[i] + "; the options are"
             + " value-seeds=N, probe-every=M, failure-weight=W, seed=S, warmup=W:E, epochs=N,"
-            + " balance=W, flaky-rate=R, student-fallback, noise=pure|random-labels, loopback,"
-            + " in-process");
+            + " balance=W, flaky-rate=R, retrain-epochs=N, student-fallback,"
+            + " noise=pure|random-labels, loopback, in-process");
       }
     }
     Path out = Path.of(args.length > 1 ? args[1] : "target/learning-market");

@@ -48,11 +48,12 @@ public final class LearningMarketReport {
     StringBuilder s = new StringBuilder();
     Config c = r.config();
     s.append(String.format(Locale.ROOT, "Run `%s`: %d peer-pool images, %d neuron images, %d"
-        + " held-out images, seed %d, %d retraining seed(s) per true value, neurons trained %d"
+        + " held-out images, seed %d, %d retraining seed(s) per true value (%d passes after the"
+        + " removal), neurons trained %d"
         + " passes, balancing weight %s (%s in the first %d passes), gate failure weight %s, %s,"
         + " %s; %.0f s.%n%n",
         c.name(), c.poolSize(), c.trainSize(), c.testSize(), c.seed(), c.valueSeeds(),
-        c.neuronEpochs(),
+        c.retrainEpochs(), c.neuronEpochs(),
         BigDecimal.valueOf(c.balanceWeight()).stripTrailingZeros().toPlainString(),
         BigDecimal.valueOf(c.warmupBalanceWeight()).stripTrailingZeros().toPlainString(),
         c.warmupEpochs(),

@@ -101,6 +101,9 @@ class LearningMarketTest {
     assertEquals(full, full.withFlakyRate(0.25).withFlakyRate(0.5));
     assertThrows(IllegalArgumentException.class, () -> full.withFlakyRate(1.5));
     assertThrows(IllegalArgumentException.class, () -> full.withFlakyRate(Double.NaN));
+    assertEquals(0, full.withRetrainEpochs(0).retrainEpochs());
+    assertEquals(full, full.withRetrainEpochs(0).withRetrainEpochs(full.retrainEpochs()));
+    assertThrows(IllegalArgumentException.class, () -> full.withRetrainEpochs(-1));
     assertEquals(full, full.withValueSeeds(4).withValueSeeds(32));
     assertEquals(full, full.withProbeEvery(1).withProbeEvery(4));
     assertEquals(full, full.withFailureWeight(1).withFailureWeight(0));
