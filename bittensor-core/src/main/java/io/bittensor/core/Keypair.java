@@ -130,9 +130,6 @@ public final class Keypair {
    */
   public void save(Path file) throws IOException {
     Objects.requireNonNull(file, "file");
-    if (Files.exists(file)) {
-      throw new FileAlreadyExistsException(file.toString(), null, "refusing to overwrite a key");
-    }
     Path dir = file.toAbsolutePath().getParent();
     boolean posix = Files.getFileStore(dir).supportsFileAttributeView("posix");
     FileAttribute<?>[] attrs =

@@ -1,6 +1,7 @@
 package io.bittensor.learning;
 
 import io.bittensor.core.Experimental;
+import java.util.Arrays;
 
 /**
  * The arithmetic of the trainable layers and losses, as allocation-free static operations on
@@ -448,6 +449,55 @@ public final class NnOps {
       }
     }
     return total / rows;
+  }
+
+  /**
+   * Scales each of the {@code rows} rows of {@code x} to unit length, in place; a zero row stays
+   * zero.
+   */
+  public static void unitRows(float[] x, int rows, int cols) {
+    for (int r = 0; r < rows; r++) {
+      int o = r * cols;
+      double norm2 = 0;
+      for (int c = 0; c < cols; c++) {
+        norm2 += (double) x[o + c] * x[o + c];
+      }
+      if (norm2 > 0) {
+        float inv = (float) (1 / Math.sqrt(norm2));
+        for (int c = 0; c < cols; c++) {
+          x[o + c] *= inv;
+        }
+      }
+    }
+  }
+
+  /**
+   * The backward pass of {@link #unitRows}: turns {@code dy}, the gradient with respect to each
+   * row's {@code y = z / |z|}, into the gradient with respect to {@code z}, {@code (dy - y (y .
+   * dy)) / |z|}, in place. A zero row gets a zero gradient.
+   *
+   * @param z the rows before scaling; not modified
+   */
+  public static void unitRowsBackward(float[] z, float[] dy, int rows, int cols) {
+    for (int r = 0; r < rows; r++) {
+      int o = r * cols;
+      double norm2 = 0;
+      for (int c = 0; c < cols; c++) {
+        norm2 += (double) z[o + c] * z[o + c];
+      }
+      if (norm2 == 0) {
+        Arrays.fill(dy, o, o + cols, 0f); // no direction to move along
+        continue;
+      }
+      double norm = Math.sqrt(norm2);
+      double ydy = 0;
+      for (int c = 0; c < cols; c++) {
+        ydy += z[o + c] / norm * dy[o + c];
+      }
+      for (int c = 0; c < cols; c++) {
+        dy[o + c] = (float) ((dy[o + c] - z[o + c] / norm * ydy) / norm);
+      }
+    }
   }
 
   /** The index of the largest value in row {@code r} (the first on ties). */

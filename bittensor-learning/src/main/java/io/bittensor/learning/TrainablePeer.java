@@ -98,9 +98,7 @@ public final class TrainablePeer implements Peer {
       lock.readLock().unlock();
     }
     if (normalize) {
-      for (int r = 0; r < rows; r++) {
-        unit(y, r * dim, dim);
-      }
+      NnOps.unitRows(y, rows, dim);
     }
     float[] out = new float[rows * seq * dim];
     for (int r = 0; r < rows; r++) {
@@ -124,7 +122,7 @@ public final class TrainablePeer implements Peer {
       try {
         float[] z = network.forward(x, rows);
         if (normalize) {
-          throughUnitLength(z, dy, rows, network.outputDim());
+          NnOps.unitRowsBackward(z, dy, rows, network.outputDim());
         }
         network.backward(dy, false);
         adam.step();
@@ -203,7 +201,6 @@ public final class TrainablePeer implements Peer {
       throw new IllegalArgumentException("the checkpoint's steps are " + restored);
     }
     r.then(() -> steps = restored);
-    r.requireAllRead();
     lock.writeLock().lock();
     try {
       r.apply();
@@ -289,46 +286,6 @@ public final class TrainablePeer implements Peer {
       }
     }
     return dy;
-  }
-
-  /** Scales {@code v[from, from + n)} to unit length (a zero row stays zero). */
-  private static void unit(float[] v, int from, int n) {
-    double norm2 = 0;
-    for (int c = 0; c < n; c++) {
-      norm2 += (double) v[from + c] * v[from + c];
-    }
-    if (norm2 > 0) {
-      float inv = (float) (1 / Math.sqrt(norm2));
-      for (int c = 0; c < n; c++) {
-        v[from + c] *= inv;
-      }
-    }
-  }
-
-  /**
-   * Turns {@code dy}, the gradient with respect to each row's unit-length answer {@code y = z /
-   * |z|}, into the gradient with respect to {@code z}: {@code (dy - y (y . dy)) / |z|}, in place.
-   */
-  static void throughUnitLength(float[] z, float[] dy, int rows, int dim) {
-    for (int r = 0; r < rows; r++) {
-      int o = r * dim;
-      double norm2 = 0;
-      for (int c = 0; c < dim; c++) {
-        norm2 += (double) z[o + c] * z[o + c];
-      }
-      if (norm2 == 0) {
-        Arrays.fill(dy, o, o + dim, 0f); // no direction to move along
-        continue;
-      }
-      double norm = Math.sqrt(norm2);
-      double ydy = 0;
-      for (int c = 0; c < dim; c++) {
-        ydy += z[o + c] / norm * dy[o + c];
-      }
-      for (int c = 0; c < dim; c++) {
-        dy[o + c] = (float) ((dy[o + c] - z[o + c] / norm * ydy) / norm);
-      }
-    }
   }
 
   /** A request refused with a status, not an error of ours. */

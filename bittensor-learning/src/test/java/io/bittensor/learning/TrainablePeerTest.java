@@ -128,7 +128,7 @@ class TrainablePeerTest {
       dy[i] = (float) r.nextGaussian();
     }
     float[] dz = dy.clone();
-    TrainablePeer.throughUnitLength(zf, dz, rows, dim);
+    NnOps.unitRowsBackward(zf, dz, rows, dim);
     double h = 1e-4;
     for (int i = 0; i < z.length; i++) {
       int row = i / dim;
@@ -159,7 +159,7 @@ class TrainablePeerTest {
     float[] xs = x.toFloatArray();
     float[] z = net.forward(xs, 3);
     float[] dz = g.clone();
-    TrainablePeer.throughUnitLength(z, dz, 3, 4);
+    NnOps.unitRowsBackward(z, dz, 3, 4);
     net.backward(dz, false);
     adam.step();
     float[] expected = net.predict(xs, 3);
