@@ -1,0 +1,682 @@
+package io.bittensor.raft;
+
+import io.bittensor.core.Account;
+
+import io.bittensor.core.Block;
+import io.bittensor.core.BlockPolicy;
+import io.bittensor.core.Epoch;
+import io.bittensor.core.Experimental;
+import io.bittensor.core.Genesis;
+import io.bittensor.core.Hash256;
+import io.bittensor.core.Ledger;
+import io.bittensor.core.LedgerException;
+import io.bittensor.core.LedgerListener;
+import io.bittensor.core.LocalLedger;
+import io.bittensor.core.Metagraph;
+import io.bittensor.core.PeerId;
+import io.bittensor.core.Receipt;
+import io.bittensor.core.RejectReason;
+import io.bittensor.core.SignedTransaction;
+import io.bittensor.core.TransactionRejectedException;
+import io.bittensor.core.internal.DurableFiles;
+import io.bittensor.core.internal.ledger.BlockCodec;
+import io.bittensor.incentive.IncentiveMechanism;
+import io.bittensor.incentive.PaperMechanism;
+import io.bittensor.incentive.PaperParams;
+import io.bittensor.raft.internal.Entries;
+import io.bittensor.raft.internal.LedgerStateMachine;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Pattern;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.TimeDuration;
+
+/**
+ * A {@link Ledger} replicated over a group of members with Raft (Apache Ratis): one member on
+ * each machine, each holding the whole ledger. The members agree on one log of transactions and
+ * block seals; each applies it in order to its own copy, so all hold the same blocks, hashes and
+ * state. The ledger goes on while a majority of the members is up (2 of 3, 3 of 5), and a member
+ * that was down catches up when it comes back.
+ *
+ * <pre>{@code
+ * try (RaftLedger ledger = RaftLedger.builder()
+ *     .genesis(genesis)                                    // the same on every member
+ *     .member("a", new InetSocketAddress("10.0.0.1", 9871))
+ *     .member("b", new InetSocketAddress("10.0.0.2", 9871))
+ *     .member("c", new InetSocketAddress("10.0.0.3", 9871))
+ *     .self("a")                                           // "b" and "c" on the other machines
+ *     .open(dataDir)) {
+ *   ledger.submit(key, Transaction.register(endpoint, Modality.TEXT)).join();
+ * }
+ * }</pre>
+ *
+ * <p><b>Semantics.</b> Any member accepts transactions; they are validated as {@link
+ * LocalLedger} validates them, in the log's order, so a rejection is the same on every member.
+ * A receipt means the block holding the transaction was committed by a majority and sealed on
+ * this member. The leader seals a block every interval of the {@link BlockPolicy} (one second by
+ * default), at its own clock; a member never seals one on its own. {@link #account} and {@link
+ * #nextNonce} ask the leader, so a nonce is never stale; {@link #metagraph()} and the listeners
+ * are this member's copy, which may be a moment behind the leader's.
+ *
+ * <p><b>Durability.</b> The Raft log on each member's disk is the ledger's record. A member that
+ * restarts replays it into its copy; nothing a majority committed is lost while a majority of the
+ * members keeps its disk. The log is not compacted yet: it grows with the ledger, and a restart
+ * replays it from the first block.
+ *
+ * <p><b>Threads.</b> Receipts complete and listeners run on this member's event thread, one at a
+ * time and in block order (receipts before the block's events), never on Raft's own threads.
+ *
+ * <p><b>The Raft port</b> takes log entries from anyone who reaches it: transactions stay signed,
+ * so nobody can forge one, but anyone could seal extra blocks. Keep the members' Raft ports on a
+ * network only they reach.
+ *
+ * <p>Experimental: the log's entries and the folder's layout may change before 1.0.
+ */
+@Experimental
+public final class RaftLedger implements Ledger {
+  private static final Pattern MEMBER_ID = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
+  private static final String GENESIS_FILE = "genesis.btg";
+
+  private final String self;
+  private final RaftGroup group;
+  private final RaftServer server;
+  private final RaftClient client;
+  private final LedgerStateMachine machine;
+  private final LocalLedger replica;
+  private final ExecutorService events;
+  private final ScheduledExecutorService timer;
+  private final ScheduledFuture<?> sealing;
+  private final Clock clock;
+  private final Duration timeout;
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final AtomicBoolean sealInFlight = new AtomicBoolean();
+
+  private RaftLedger(Builder b, Path dir) throws IOException {
+    this.self = b.self;
+    this.clock = b.clock;
+    this.timeout = b.timeout;
+    this.events = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "bittensor-raft-events-" + b.self);
+      t.setDaemon(true);
+      return t;
+    });
+    RaftServer s = null;
+    RaftClient c = null;
+    try {
+      Files.createDirectories(dir);
+      Chain chain = chain(b, dir);
+      this.machine = new LedgerStateMachine(chain.genesis, chain.mechanism, b.maxPending, events);
+      this.replica = machine.replica();
+      Hash256 chainId = replica.chainId();
+      if (chain.recorded != null && !chain.recorded.equals(chainId)) {
+        throw new LedgerException("the member's folder " + dir + " holds chain "
+            + chain.recorded + ", but this genesis and mechanism give chain " + chainId);
+      }
+      if (chain.recorded == null) {
+        byte[] payload = genesisPayload(chain.genesis, chain.mechanism);
+        if (!Hash256.of(payload).equals(chainId)) {
+          throw new IllegalStateException("the genesis file would not reproduce chain " + chainId);
+        }
+        DurableFiles.replace(dir.resolve(GENESIS_FILE), payload);
+      }
+      this.group = RaftGroup.valueOf(groupId(chainId), peers(b.members));
+      InetSocketAddress address = b.members.get(b.self);
+      RaftProperties props = new RaftProperties();
+      RaftServerConfigKeys.setStorageDir(props, List.of(dir.resolve("raft").toFile()));
+      GrpcConfigKeys.Server.setHost(props, address.getHostString());
+      GrpcConfigKeys.Server.setPort(props, address.getPort());
+      TimeDuration election = TimeDuration.valueOf(b.electionTimeout.toMillis(),
+          TimeUnit.MILLISECONDS);
+      RaftServerConfigKeys.Rpc.setTimeoutMin(props, election);
+      RaftServerConfigKeys.Rpc.setTimeoutMax(props, election.multiply(2));
+      RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(props, election);
+      RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(props, election.multiply(2));
+      // A member's first start formats its storage; every later one recovers the log there.
+      boolean formatted = Files.isDirectory(dir.resolve("raft")
+          .resolve(group.getGroupId().getUuid().toString()));
+      s = RaftServer.newBuilder()
+          .setGroup(group)
+          .setProperties(props)
+          .setServerId(RaftPeerId.valueOf(b.self))
+          .setStateMachine(machine)
+          .setOption(formatted ? RaftStorage.StartupOption.RECOVER
+              : RaftStorage.StartupOption.FORMAT)
+          .build();
+      s.start();
+      RaftProperties clientProps = new RaftProperties();
+      RaftClientConfigKeys.Rpc.setRequestTimeout(clientProps,
+          TimeDuration.valueOf(Math.max(1000, b.timeout.toMillis() / 4), TimeUnit.MILLISECONDS));
+      int tries = (int) Math.max(1, b.timeout.toMillis() / 100);
+      c = RaftClient.newBuilder()
+          .setProperties(clientProps)
+          .setRaftGroup(group)
+          .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(tries,
+              TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
+          .build();
+    } catch (IOException | RuntimeException e) {
+      closeQuietly(c);
+      closeQuietly(s);
+      events.shutdown();
+      throw e;
+    }
+    this.server = s;
+    this.client = c;
+    if (b.policy instanceof BlockPolicy.Every every) {
+      long ms = every.interval().toMillis();
+      this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "bittensor-raft-blocks-" + b.self);
+        t.setDaemon(true);
+        return t;
+      });
+      this.sealing = timer.scheduleAtFixedRate(this::timedSeal, ms, ms, TimeUnit.MILLISECONDS);
+    } else {
+      this.timer = null;
+      this.sealing = null;
+    }
+  }
+
+  /**
+   * A builder; the members and {@link Builder#self} are required, and {@link Builder#genesis} to
+   * create a member.
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  private record Chain(Genesis genesis, IncentiveMechanism mechanism, Hash256 recorded) {}
+
+  /**
+   * The chain this member keeps: the builder's, or the one recorded in its folder (the genesis
+   * block's bytes, whose hash is the chain id), so that a member reopens without being told.
+   */
+  private static Chain chain(Builder b, Path dir) throws IOException {
+    Path file = dir.resolve(GENESIS_FILE);
+    if (!Files.exists(file)) {
+      if (b.genesis == null) {
+        throw new LedgerException("no ledger member in " + dir + " to reopen, and no genesis"
+            + " given to create one");
+      }
+      IncentiveMechanism m = b.mechanism != null ? b.mechanism : IncentiveMechanism.paper(
+          PaperParams.defaults().withTau(LocalLedger.DEFAULT_TAU));
+      return new Chain(b.genesis, m, null);
+    }
+    byte[] payload = Files.readAllBytes(file);
+    BlockCodec.Decoded recorded;
+    try {
+      recorded = BlockCodec.decode(payload);
+    } catch (IllegalArgumentException e) {
+      throw new LedgerException(file + " is not a genesis block this version can read: "
+          + e.getMessage(), e);
+    }
+    IncentiveMechanism m = b.mechanism;
+    if (m == null) {
+      if (recorded.paperParams().isEmpty()) {
+        throw new LedgerException("the ledger in " + dir + " runs the mechanism \""
+            + recorded.mechanism() + "\"; pass it to mechanism(...) to open it");
+      }
+      m = IncentiveMechanism.paper(recorded.paperParams().get());
+    }
+    return new Chain(b.genesis != null ? b.genesis : recorded.genesis(), m,
+        Hash256.of(payload));
+  }
+
+  /** The genesis block as the replica writes it: stamped at the genesis' own time. */
+  private static byte[] genesisPayload(Genesis genesis, IncentiveMechanism m) {
+    return BlockCodec.encodeGenesis(genesis, m.name(),
+        m instanceof PaperMechanism p ? p.params() : null, genesis.createdAt().toEpochMilli());
+  }
+
+  /** One Raft group per chain: its id is the chain id's first 16 bytes. */
+  private static RaftGroupId groupId(Hash256 chainId) {
+    ByteBuffer b = ByteBuffer.wrap(chainId.toBytes());
+    return RaftGroupId.valueOf(new UUID(b.getLong(), b.getLong()));
+  }
+
+  private static List<RaftPeer> peers(Map<String, InetSocketAddress> members) {
+    List<RaftPeer> peers = new ArrayList<>();
+    members.forEach((id, address) -> peers.add(RaftPeer.newBuilder()
+        .setId(id)
+        .setAddress(address.getHostString() + ":" + address.getPort())
+        .build()));
+    return peers;
+  }
+
+  private static void closeQuietly(AutoCloseable c) {
+    if (c != null) {
+      try {
+        c.close();
+      } catch (Exception ignored) {
+        // Closing after a failure or at close(): release the rest regardless.
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Reads
+
+  @Override
+  public Hash256 chainId() {
+    return replica.chainId();
+  }
+
+  /** This member's latest sealed block's metagraph (a moment behind the leader's, at most). */
+  @Override
+  public Metagraph metagraph() {
+    checkOpen();
+    return replica.metagraph();
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Asks the leader, so the account includes every transaction the group accepted so far.
+   *
+   * @throws LedgerException if no leader answers within the builder's timeout (no majority up)
+   */
+  @Override
+  public Optional<Account> account(PeerId id) throws LedgerException {
+    Objects.requireNonNull(id, "id");
+    checkOpen();
+    RaftClientReply reply = await(client.async().sendReadOnly(message(Entries.accountQuery(id))),
+        "reading the account of " + id);
+    return Entries.account(id, reply.getMessage().getContent().toByteArray());
+  }
+
+  /**
+   * This member's full state hash (see {@link LocalLedger#stateHash()}): equal on members that
+   * applied the same log. For tests and audits.
+   *
+   * @throws IllegalStateException if the ledger is closed
+   */
+  public Hash256 stateHash() {
+    checkOpen();
+    return replica.stateHash();
+  }
+
+  /** This member's id in the group. */
+  public String memberId() {
+    return self;
+  }
+
+  /** The member this one believes leads the group, or empty during an election. */
+  public Optional<String> leader() {
+    try {
+      RaftPeerId id = server.getDivision(group.getGroupId()).getInfo().getLeaderId();
+      return Optional.ofNullable(id).map(RaftPeerId::toString);
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** Whether this member leads the group now (and so seals its blocks). */
+  public boolean isLeader() {
+    try {
+      return server.getDivision(group.getGroupId()).getInfo().isLeader();
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Transactions and blocks
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Checks the chain and the signature here, then sends the transaction to the leader and
+   * waits (one round trip) for it to be validated in the log's order: a rejection is reported at
+   * once, as {@link LocalLedger} reports it. If the group does not answer within the builder's
+   * timeout (no majority up), the future fails with a {@link LedgerException}: the transaction
+   * may or may not be in the ledger.
+   */
+  @Override
+  public CompletableFuture<Receipt> submit(SignedTransaction tx) {
+    Objects.requireNonNull(tx, "tx");
+    checkOpen();
+    if (!tx.chainId().equals(chainId())) {
+      return CompletableFuture.failedFuture(new TransactionRejectedException(
+          RejectReason.WRONG_CHAIN,
+          "transaction names chain " + tx.chainId() + ", this ledger is " + chainId()));
+    }
+    if (!tx.verifySignature()) {
+      return CompletableFuture.failedFuture(new TransactionRejectedException(
+          RejectReason.BAD_SIGNATURE, "the signature does not verify against " + tx.signer()));
+    }
+    Hash256 hash = tx.hash();
+    CompletableFuture<Receipt> result = machine.awaitTransaction(hash);
+    RaftClientReply reply;
+    try {
+      reply = await(client.async().send(message(Entries.transaction(tx))),
+          "ordering transaction " + hash.toShortHex());
+    } catch (LedgerException e) {
+      machine.forget(hash, result);
+      return CompletableFuture.failedFuture(new LedgerException(e.getMessage()
+          + "; it may or may not be in the ledger: check its nonce before resending", e));
+    }
+    // The leader applied it; a rejection is the same here, so report it without waiting.
+    Optional<TransactionRejectedException> rejection =
+        Entries.rejection(reply.getMessage().getContent().toByteArray());
+    if (rejection.isPresent()) {
+      machine.forget(hash, result);
+      return CompletableFuture.failedFuture(rejection.get());
+    }
+    return result;
+  }
+
+  /**
+   * Seals a block now, through the leader (with every transaction ordered before it), and waits
+   * until this member has sealed it too: for simulations and tests; with {@link
+   * BlockPolicy#manual()} it is the only way blocks are made.
+   *
+   * @return the block
+   * @throws LedgerException if the group does not seal it within the builder's timeout
+   * @throws IllegalStateException if the ledger is closed
+   */
+  public Block produceBlock() throws LedgerException {
+    checkOpen();
+    RaftClientReply reply = await(client.async().send(message(Entries.seal(clock.millis()))),
+        "sealing a block");
+    long number = Entries.blockNumber(reply.getMessage().getContent().toByteArray());
+    return await(machine.awaitBlock(number), "waiting for block " + number + " here");
+  }
+
+  private void timedSeal() {
+    if (closed.get() || !isLeader() || !sealInFlight.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      client.async().send(message(Entries.seal(clock.millis())))
+          .whenComplete((reply, error) -> sealInFlight.set(false));
+    } catch (RuntimeException e) {
+      sealInFlight.set(false); // closing: the next tick (if any) tries again
+    }
+  }
+
+  private <T> T await(CompletableFuture<T> f, String what) throws LedgerException {
+    try {
+      T value = f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      if (value instanceof RaftClientReply r && !r.isSuccess()) {
+        throw new LedgerException(what + " failed: " + r.getException(), r.getException());
+      }
+      return value;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new LedgerException(what + " was interrupted", e);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof LedgerException l) {
+        throw l;
+      }
+      throw new LedgerException(what + " failed: " + cause, cause);
+    } catch (TimeoutException e) {
+      throw new LedgerException(what + " took longer than " + timeout.toMillis()
+          + " ms: is a majority of the group up?", e);
+    }
+  }
+
+  private static Message message(byte[] bytes) {
+    return Message.valueOf(ByteString.copyFrom(bytes));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Events and lifecycle
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Callbacks run on this member's event thread as it seals each block.
+   */
+  @Override
+  public Subscription subscribe(LedgerListener listener) {
+    Objects.requireNonNull(listener, "listener");
+    checkOpen();
+    Forwarder f = new Forwarder(listener);
+    f.inner = replica.subscribe(f);
+    return f;
+  }
+
+  /** Moves a replica's events onto the event thread, and stops them once closed. */
+  private final class Forwarder implements LedgerListener, Subscription {
+    private final LedgerListener listener;
+    private volatile Subscription inner;
+    private boolean active = true;
+
+    Forwarder(LedgerListener listener) {
+      this.listener = listener;
+    }
+
+    @Override
+    public void onBlock(Block block, Metagraph after) {
+      events.execute(() -> deliver(() -> listener.onBlock(block, after)));
+    }
+
+    @Override
+    public void onEpoch(Epoch epoch, Metagraph after) {
+      events.execute(() -> deliver(() -> listener.onEpoch(epoch, after)));
+    }
+
+    private synchronized void deliver(Runnable callback) {
+      if (active) {
+        try {
+          callback.run();
+        } catch (RuntimeException ignored) {
+          // Listeners must not throw; one that does must not stop the ledger.
+        }
+      }
+    }
+
+    @Override
+    public synchronized void close() {
+      active = false;
+      Subscription s = inner;
+      if (s != null) {
+        s.close();
+      }
+    }
+  }
+
+  private void checkOpen() {
+    if (closed.get()) {
+      throw new IllegalStateException("the ledger is closed");
+    }
+  }
+
+  /**
+   * Leaves the group: stops sealing, closes the Raft server and client, and fails this member's
+   * waiting futures (their transactions may still be sealed by the others). Idempotent.
+   */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    if (sealing != null) {
+      sealing.cancel(false);
+      timer.shutdown();
+    }
+    closeQuietly(client);
+    closeQuietly(server);
+    machine.failWaiters(new LedgerException("this member closed before the transaction's block"
+        + " was sealed here; the group may still seal it: check its nonce before resending"));
+    replica.close();
+    events.shutdown();
+  }
+
+  /** E.g. {@code RaftLedger[a of a,b,c, block 120, 64 peers]}. */
+  @Override
+  public String toString() {
+    Metagraph m = replica.metagraph();
+    List<String> ids = new ArrayList<>();
+    group.getPeers().forEach(p -> ids.add(p.getId().toString()));
+    return "RaftLedger[" + self + " of " + String.join(",", ids) + ", block "
+        + m.block().number() + ", " + m.size() + " peers]";
+  }
+
+  /** Configures and opens a {@link RaftLedger} member. Not thread-safe. */
+  public static final class Builder {
+    private Genesis genesis;
+    private IncentiveMechanism mechanism;
+    private final Map<String, InetSocketAddress> members = new LinkedHashMap<>();
+    private String self;
+    private BlockPolicy policy = BlockPolicy.every(Duration.ofSeconds(1));
+    private Clock clock = Clock.systemUTC();
+    private Duration timeout = Duration.ofSeconds(10);
+    private Duration electionTimeout = Duration.ofMillis(1000);
+    private int maxPending = 100_000;
+
+    private Builder() {}
+
+    /**
+     * The chain's genesis, the same on every member: needed to create a member's folder, not to
+     * reopen it (the folder records it, as a {@link LocalLedger}'s journal does).
+     */
+    public Builder genesis(Genesis genesis) {
+      this.genesis = Objects.requireNonNull(genesis, "genesis");
+      return this;
+    }
+
+    /** The incentive mechanism (the same on every member); the paper's by default. */
+    public Builder mechanism(IncentiveMechanism mechanism) {
+      this.mechanism = Objects.requireNonNull(mechanism, "mechanism");
+      return this;
+    }
+
+    /**
+     * A member of the group and the address of its Raft port. Every member must list the same
+     * members. Ids are 1 to 64 letters, digits, {@code _ . -}.
+     *
+     * @throws IllegalArgumentException for a bad or repeated id, or an address without a port
+     */
+    public Builder member(String id, InetSocketAddress raftAddress) {
+      Objects.requireNonNull(id, "id");
+      Objects.requireNonNull(raftAddress, "raftAddress");
+      if (!MEMBER_ID.matcher(id).matches()) {
+        throw new IllegalArgumentException("member id \"" + id + "\" must be 1 to 64 letters,"
+            + " digits, '_', '.' or '-'");
+      }
+      if (raftAddress.getPort() == 0) {
+        throw new IllegalArgumentException("member " + id + " needs a port (0 is not one the"
+            + " others could reach)");
+      }
+      if (members.putIfAbsent(id, raftAddress) != null) {
+        throw new IllegalArgumentException("member " + id + " is listed twice");
+      }
+      return this;
+    }
+
+    /** Which of the members this process is. Required. */
+    public Builder self(String id) {
+      this.self = Objects.requireNonNull(id, "id");
+      return this;
+    }
+
+    /**
+     * When the leader seals blocks: every second by default; {@link BlockPolicy#manual()} for
+     * {@link #produceBlock()} only. Give every member the same.
+     */
+    public Builder blocks(BlockPolicy policy) {
+      this.policy = Objects.requireNonNull(policy, "policy");
+      return this;
+    }
+
+    /** The clock the leader stamps blocks with (never earlier than the last block's). */
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** How long a call waits for the group (a leader) before failing; 10 seconds by default. */
+    public Builder timeout(Duration timeout) {
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new IllegalArgumentException("timeout must be positive, was " + timeout);
+      }
+      this.timeout = timeout;
+      return this;
+    }
+
+    /**
+     * How long a follower waits without hearing from the leader before it stands for election
+     * (a random time between this and twice this); 1 second by default. Lower detects a failed
+     * leader sooner, on a network fast enough for it.
+     */
+    public Builder electionTimeout(Duration electionTimeout) {
+      if (electionTimeout.toMillis() < 50) {
+        throw new IllegalArgumentException("electionTimeout must be at least 50 ms, was "
+            + electionTimeout);
+      }
+      this.electionTimeout = electionTimeout;
+      return this;
+    }
+
+    /**
+     * The most transactions that may wait for the next block, beyond which submissions are
+     * rejected with {@link RejectReason#BUSY} (default 100,000). Give every member the same.
+     */
+    public Builder maxPendingTransactions(int max) {
+      if (max < 1) {
+        throw new IllegalArgumentException("max must be >= 1, was " + max);
+      }
+      this.maxPending = max;
+      return this;
+    }
+
+    /**
+     * Opens this member: its genesis and Raft log live in {@code dir} (created if absent), and it
+     * joins the group. It can answer once a majority of the members is up.
+     *
+     * @throws IllegalStateException if the members or self are missing, or self is not a member
+     * @throws LedgerException if {@code dir} holds another chain, or holds none and no genesis
+     *     was given
+     * @throws IOException if the directory or the Raft port cannot be used
+     */
+    public RaftLedger open(Path dir) throws IOException {
+      Objects.requireNonNull(dir, "dir");
+      if (members.isEmpty()) {
+        throw new IllegalStateException("a raft ledger needs its members: call member(...)");
+      }
+      if (self == null) {
+        throw new IllegalStateException("say which member this is: call self(...)");
+      }
+      if (!members.containsKey(self)) {
+        throw new IllegalStateException("self \"" + self + "\" is not among the members "
+            + members.keySet());
+      }
+      return new RaftLedger(this, dir);
+    }
+  }
+}

@@ -1,0 +1,101 @@
+package io.bittensor.raft.internal;
+
+import io.bittensor.core.Account;
+import io.bittensor.core.PeerId;
+import io.bittensor.core.RejectReason;
+import io.bittensor.core.SignedTransaction;
+import io.bittensor.core.TransactionRejectedException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+
+/**
+ * What the Raft log holds and what members answer, as bytes. Each entry starts with one tag
+ * byte: {@code T} a signed transaction (its own encoding follows), {@code S} seal a block (the
+ * leader's clock, 8 bytes). Queries: {@code A} an account (the 32-byte key).
+ */
+public final class Entries {
+  static final byte TRANSACTION = 'T';
+  static final byte SEAL = 'S';
+  static final byte ACCOUNT = 'A';
+
+  private static final byte ACCEPTED = 'O';
+  private static final byte REJECTED = 'R';
+  private static final byte ABSENT = 0;
+  private static final byte PRESENT = 1;
+
+  private Entries() {}
+
+  /** The log entry that submits {@code tx}. */
+  public static byte[] transaction(SignedTransaction tx) {
+    byte[] body = tx.encode();
+    return ByteBuffer.allocate(1 + body.length).put(TRANSACTION).put(body).array();
+  }
+
+  /** The log entry that seals a block at {@code timestampMillis} (never before the last one). */
+  public static byte[] seal(long timestampMillis) {
+    return ByteBuffer.allocate(9).put(SEAL).putLong(timestampMillis).array();
+  }
+
+  /** The query for {@code id}'s account. */
+  public static byte[] accountQuery(PeerId id) {
+    byte[] key = id.toBytes();
+    return ByteBuffer.allocate(1 + key.length).put(ACCOUNT).put(key).array();
+  }
+
+  static byte[] accepted() {
+    return new byte[] {ACCEPTED};
+  }
+
+  static byte[] rejected(TransactionRejectedException r) {
+    byte[] reason = r.reason().name().getBytes(StandardCharsets.UTF_8);
+    byte[] detail = r.detail().getBytes(StandardCharsets.UTF_8);
+    return ByteBuffer.allocate(1 + 4 + reason.length + detail.length).put(REJECTED)
+        .putInt(reason.length).put(reason).put(detail).array();
+  }
+
+  /** The rejection a member answered for a transaction, or empty if it was accepted. */
+  public static Optional<TransactionRejectedException> rejection(byte[] reply) {
+    ByteBuffer b = ByteBuffer.wrap(reply);
+    byte tag = b.get();
+    if (tag == ACCEPTED) {
+      return Optional.empty();
+    }
+    if (tag != REJECTED) {
+      throw new IllegalArgumentException("not a transaction's outcome: tag " + tag);
+    }
+    byte[] reason = new byte[b.getInt()];
+    b.get(reason);
+    byte[] detail = new byte[b.remaining()];
+    b.get(detail);
+    return Optional.of(new TransactionRejectedException(
+        RejectReason.valueOf(new String(reason, StandardCharsets.UTF_8)),
+        new String(detail, StandardCharsets.UTF_8)));
+  }
+
+  static byte[] blockNumber(long number) {
+    return ByteBuffer.allocate(8).putLong(number).array();
+  }
+
+  /** The number of the block a seal entry made, from its reply. */
+  public static long blockNumber(byte[] reply) {
+    return ByteBuffer.wrap(reply).getLong();
+  }
+
+  static byte[] account(Optional<Account> account) {
+    if (account.isEmpty()) {
+      return new byte[] {ABSENT};
+    }
+    Account a = account.get();
+    return ByteBuffer.allocate(17).put(PRESENT).putLong(a.balance()).putLong(a.nonce()).array();
+  }
+
+  /** The account a member answered for {@code id}. */
+  public static Optional<Account> account(PeerId id, byte[] reply) {
+    ByteBuffer b = ByteBuffer.wrap(reply);
+    if (b.get() == ABSENT) {
+      return Optional.empty();
+    }
+    return Optional.of(new Account(id, b.getLong(), b.getLong()));
+  }
+}

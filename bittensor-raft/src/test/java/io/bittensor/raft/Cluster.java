@@ -1,0 +1,170 @@
+package io.bittensor.raft;
+
+import io.bittensor.core.BlockPolicy;
+import io.bittensor.core.Genesis;
+import io.bittensor.core.Hash256;
+import io.bittensor.incentive.IncentiveMechanism;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+
+/** A group of members on loopback, each in its own folder, for tests. */
+public final class Cluster implements AutoCloseable {
+  final Genesis genesis;
+  final IncentiveMechanism mechanism;
+  final BlockPolicy policy;
+  final List<String> ids = new ArrayList<>();
+  final List<InetSocketAddress> addresses = new ArrayList<>();
+  final List<Path> dirs = new ArrayList<>();
+  public final RaftLedger[] members;
+  Duration timeout = Duration.ofSeconds(10);
+  public java.time.Clock clock = java.time.Clock.systemUTC();
+
+  public Cluster(Path root, int size, Genesis genesis, IncentiveMechanism mechanism,
+      BlockPolicy policy) {
+    this.genesis = genesis;
+    this.mechanism = mechanism;
+    this.policy = policy;
+    this.members = new RaftLedger[size];
+    for (int i = 0; i < size; i++) {
+      ids.add("m" + i);
+      addresses.add(new InetSocketAddress("127.0.0.1", freePort()));
+      dirs.add(root.resolve("m" + i));
+    }
+  }
+
+  static int freePort() {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Member {@code i}'s builder, with the genesis (which only creating a member needs). */
+  RaftLedger.Builder builder(int i) {
+    return builderWithoutGenesis(i).genesis(genesis);
+  }
+
+  RaftLedger.Builder builderWithoutGenesis(int i) {
+    RaftLedger.Builder b = RaftLedger.builder()
+        .self(ids.get(i))
+        .blocks(policy)
+        .timeout(timeout)
+        .clock(clock)
+        .electionTimeout(Duration.ofMillis(150));
+    if (mechanism != null) {
+      b.mechanism(mechanism);
+    }
+    for (int j = 0; j < ids.size(); j++) {
+      b.member(ids.get(j), addresses.get(j));
+    }
+    return b;
+  }
+
+  /** Opens every member (concurrently is not needed: each waits for no one while opening). */
+  public Cluster start() throws IOException {
+    for (int i = 0; i < members.length; i++) {
+      open(i);
+    }
+    return this;
+  }
+
+  RaftLedger open(int i) throws IOException {
+    members[i] = builder(i).open(dirs.get(i));
+    return members[i];
+  }
+
+  void stop(int i) {
+    members[i].close();
+    members[i] = null;
+  }
+
+  /** The index of the member that leads, once one does. */
+  public int leader() {
+    awaitTrue(() -> leaderOrMinus1() >= 0, "a leader");
+    return leaderOrMinus1();
+  }
+
+  private int leaderOrMinus1() {
+    for (int i = 0; i < members.length; i++) {
+      if (members[i] != null && members[i].isLeader()) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** Waits until every open member has sealed block {@code height} or more. */
+  void awaitHeight(long height) {
+    awaitTrue(() -> {
+      for (RaftLedger m : members) {
+        if (m != null && m.metagraph().block().number() < height) {
+          return false;
+        }
+      }
+      return true;
+    }, "every member at block " + height);
+  }
+
+  /** The state hashes of the open members, once all reached the same block. */
+  List<Hash256> settledHashes() {
+    long top = 0;
+    for (RaftLedger m : members) {
+      if (m != null) {
+        top = Math.max(top, m.metagraph().block().number());
+      }
+    }
+    awaitHeight(top);
+    List<Hash256> hashes = new ArrayList<>();
+    for (RaftLedger m : members) {
+      if (m != null) {
+        hashes.add(m.stateHash());
+      }
+    }
+    return hashes;
+  }
+
+  static void awaitTrue(BooleanSupplier condition, String what) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting for " + what);
+      }
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError("interrupted waiting for " + what, e);
+      }
+    }
+  }
+
+  /** Closes the members side by side: each takes about a second to stop its Raft server. */
+  @Override
+  public void close() {
+    List<Thread> closing = new ArrayList<>();
+    for (int i = 0; i < members.length; i++) {
+      if (members[i] != null) {
+        int member = i;
+        Thread t = new Thread(() -> stop(member), "closing-m" + i);
+        t.start();
+        closing.add(t);
+      }
+    }
+    for (Thread t : closing) {
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,322 @@
+package io.bittensor.raft;
+
+import static io.bittensor.core.testing.LedgerFixtures.FUNDS;
+import static io.bittensor.core.testing.LedgerFixtures.endpoint;
+import static io.bittensor.core.testing.LedgerFixtures.genesis;
+import static io.bittensor.core.testing.LedgerFixtures.key;
+import static io.bittensor.core.testing.LedgerFixtures.params;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.Account;
+import io.bittensor.core.Block;
+import io.bittensor.core.BlockPolicy;
+import io.bittensor.core.Genesis;
+import io.bittensor.core.Hash256;
+import io.bittensor.core.LedgerListener;
+import io.bittensor.core.Metagraph;
+import io.bittensor.core.RejectReason;
+import io.bittensor.core.SignedTransaction;
+import io.bittensor.core.TransactionRejectedException;
+import io.bittensor.transport.LedgerServer;
+import io.bittensor.transport.RemoteLedger;
+import io.bittensor.core.LedgerException;
+import io.bittensor.core.Modality;
+import io.bittensor.core.PeerId;
+import io.bittensor.core.Receipt;
+import io.bittensor.core.Transaction;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class RaftLedgerTest {
+  @TempDir Path dir;
+
+  @Test
+  void membersAgreeOnEveryBlock() throws Exception {
+    try (Cluster c = new Cluster(dir, 3, genesis(params(8), 4), null, BlockPolicy.manual())
+        .start()) {
+      int leader = c.leader();
+      RaftLedger follower = c.members[(leader + 1) % 3];
+      CompletableFuture<Receipt> register =
+          follower.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
+      CompletableFuture<Receipt> transfer = c.members[(leader + 2) % 3].submit(key(1),
+          Transaction.transfer(key(2).id(), 1000));
+      awaitAccepted(c, key(0).id(), 1);
+      awaitAccepted(c, key(1).id(), 1);
+      Block b = c.members[leader].produceBlock();
+      Receipt r = register.get(10, TimeUnit.SECONDS);
+      Receipt t = transfer.get(10, TimeUnit.SECONDS);
+      assertEquals(r.block(), t.block());
+      assertEquals(r.block(), b.number());
+      c.awaitHeight(b.number());
+      List<Hash256> hashes = c.settledHashes();
+      assertEquals(1, hashes.stream().distinct().count(), "state hashes " + hashes);
+      for (RaftLedger m : c.members) {
+        assertEquals(b.hash(), m.metagraph().block().hash());
+        assertEquals(1, m.metagraph().size());
+        assertEquals(FUNDS + 1000, m.account(key(2).id()).map(Account::balance).orElseThrow());
+      }
+    }
+  }
+
+  @Test
+  void aRejectionIsTheSameFromEveryMemberAndReportedAtOnce() throws Exception {
+    try (Cluster c = new Cluster(dir, 3, genesis(params(8), 4), null, BlockPolicy.manual())
+        .start()) {
+      c.leader();
+      for (RaftLedger m : c.members) {
+        // Key 9 was never funded: the ledger does not know it.
+        CompletableFuture<Receipt> f = m.submit(key(9), Transaction.transfer(key(0).id(), 1));
+        assertTrue(f.isDone(), "a rejection is reported when submit returns");
+        ExecutionException e = assertThrows(ExecutionException.class, f::get);
+        TransactionRejectedException r =
+            assertInstanceOf(TransactionRejectedException.class, e.getCause());
+        assertEquals(RejectReason.UNKNOWN_ACCOUNT, r.reason());
+        // A nonce from the future is refused the same way, by whichever member it reaches.
+        CompletableFuture<Receipt> g = m.submit(SignedTransaction.sign(key(0), m.chainId(), 5,
+            Transaction.transfer(key(1).id(), 1)));
+        assertEquals(RejectReason.NONCE_WRONG, assertInstanceOf(
+            TransactionRejectedException.class, assertThrows(ExecutionException.class, g::get)
+                .getCause()).reason());
+      }
+      assertEquals(1, c.settledHashes().stream().distinct().count());
+    }
+  }
+
+  @Test
+  void aFollowerReadsTheLeadersNoncesSoItsSubmissionsNeverCollide() throws Exception {
+    try (Cluster c = new Cluster(dir, 3, genesis(params(8), 4), null, BlockPolicy.manual())
+        .start()) {
+      RaftLedger follower = c.members[(c.leader() + 1) % 3];
+      List<CompletableFuture<Receipt>> fs = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        // Each nonce comes from the leader, which already counts the one before.
+        fs.add(follower.submit(key(0), Transaction.transfer(key(1).id(), 10)));
+      }
+      c.members[c.leader()].produceBlock();
+      for (int i = 0; i < fs.size(); i++) {
+        Receipt r = fs.get(i).get(10, TimeUnit.SECONDS);
+        assertEquals(i, r.index(), "transactions keep the order they were sent in");
+      }
+      assertEquals(FUNDS + 50, follower.account(key(1).id()).orElseThrow().balance());
+    }
+  }
+
+  @Test
+  void theGroupOutlivesItsLeaderAndAMemberCatchesUpWhenItReturns() throws Exception {
+    try (Cluster c = new Cluster(dir, 3, genesis(params(8), 4), null,
+        BlockPolicy.every(Duration.ofMillis(100))).start()) {
+      int first = c.leader();
+      RaftLedger other = c.members[(first + 1) % 3];
+      other.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT))
+          .get(10, TimeUnit.SECONDS);
+      long before = other.metagraph().block().number();
+      c.stop(first);
+      // The two left elect a leader of their own, which seals blocks and takes transactions.
+      int second = c.leader();
+      assertNotEquals(first, second);
+      Receipt r = other.submit(key(1), Transaction.register(endpoint(1), Modality.TEXT))
+          .get(20, TimeUnit.SECONDS);
+      assertTrue(r.block() > before);
+      // The old leader comes back from its folder, replays its log and catches up.
+      RaftLedger back = c.open(first);
+      c.awaitHeight(r.block());
+      assertEquals(2, back.metagraph().size());
+      Cluster.awaitTrue(() -> c.settledHashes().stream().distinct().count() == 1,
+          "the same state on every member");
+    }
+  }
+
+  @Test
+  void restartingEveryMemberLosesNothingAcknowledged() throws Exception {
+    Genesis g = genesis(params(8), 4);
+    Cluster c = new Cluster(dir, 3, g, null, BlockPolicy.manual()).start();
+    Hash256 state;
+    long height;
+    try {
+      RaftLedger m = c.members[(c.leader() + 1) % 3];
+      CompletableFuture<Receipt> reg =
+          m.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
+      CompletableFuture<Receipt> pay = m.submit(key(1), Transaction.transfer(key(2).id(), 7));
+      Block b = m.produceBlock();
+      reg.get(10, TimeUnit.SECONDS);
+      pay.get(10, TimeUnit.SECONDS);
+      for (int i = 0; i < 6; i++) {
+        b = m.produceBlock(); // past an epoch (5 blocks)
+      }
+      c.awaitHeight(b.number());
+      height = b.number();
+      state = c.settledHashes().get(0);
+    } finally {
+      c.close();
+    }
+    // Two members reopen as they were configured; one is not told the genesis, its folder is.
+    c.open(0);
+    c.members[1] = c.builderWithoutGenesis(1).open(c.dirs.get(1));
+    c.open(2);
+    try {
+      c.leader();
+      c.awaitHeight(height);
+      for (RaftLedger m : c.members) {
+        assertEquals(height, m.metagraph().block().number());
+        assertEquals(state, m.stateHash());
+        assertEquals(FUNDS + 7, m.account(key(2).id()).orElseThrow().balance());
+      }
+    } finally {
+      c.close();
+    }
+  }
+
+  @Test
+  void aMemberClosedUnderAWaitingSubmissionSaysTheGroupMayStillSealIt() throws Exception {
+    try (Cluster c = new Cluster(dir, 3, genesis(params(8), 4), null, BlockPolicy.manual())
+        .start()) {
+      int leader = c.leader();
+      int follower = (leader + 1) % 3;
+      CompletableFuture<Receipt> f = c.members[follower].submit(key(0),
+          Transaction.transfer(key(1).id(), 5));
+      awaitAccepted(c, key(0).id(), 1);
+      c.stop(follower);
+      LedgerException e = assertInstanceOf(LedgerException.class,
+          assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS)).getCause());
+      assertTrue(e.getMessage().contains("the group may still seal it"), e.getMessage());
+      // And it does: the transaction was ordered before the member left.
+      c.members[leader].produceBlock();
+      assertEquals(FUNDS + 5, c.members[leader].account(key(1).id()).orElseThrow().balance());
+    }
+  }
+
+  @Test
+  void withoutAMajorityCallsFailClearlyAndTheLedgerIsUnchanged() throws Exception {
+    Cluster c = new Cluster(dir, 3, genesis(params(8), 4), null, BlockPolicy.manual());
+    c.timeout = Duration.ofSeconds(2);
+    try (c) {
+      c.start();
+      c.leader();
+      Hash256 before = c.settledHashes().get(0);
+      c.stop(1);
+      c.stop(2);
+      RaftLedger alone = c.members[0];
+      CompletableFuture<Receipt> f = alone.submit(SignedTransaction.sign(key(0), alone.chainId(),
+          0, Transaction.register(endpoint(0), Modality.TEXT)));
+      ExecutionException e = assertThrows(ExecutionException.class, f::get);
+      LedgerException le = assertInstanceOf(LedgerException.class, e.getCause());
+      assertFalse(le instanceof TransactionRejectedException);
+      assertTrue(le.getMessage().contains("may or may not be in the ledger"), le.getMessage());
+      assertThrows(LedgerException.class, () -> alone.account(key(0).id()));
+      // The convenience that reads the nonce first fails on that read.
+      assertInstanceOf(LedgerException.class, assertThrows(ExecutionException.class,
+          alone.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT))::get).getCause());
+      assertThrows(LedgerException.class, alone::produceBlock);
+      assertEquals(before, alone.stateHash());
+      assertEquals(0, alone.metagraph().size());
+    }
+  }
+
+  @Test
+  void aFolderOfAnotherChainIsRefused() throws Exception {
+    Cluster c = new Cluster(dir, 1, genesis(params(8), 4), null, BlockPolicy.manual());
+    c.start().close();
+    Cluster other = new Cluster(dir, 1, genesis(params(9), 4), null, BlockPolicy.manual());
+    LedgerException e = assertThrows(LedgerException.class, () -> other.open(0));
+    assertTrue(e.getMessage().contains("holds chain"), e.getMessage());
+  }
+
+  @Test
+  void theBuilderRefusesAnIncompleteOrInconsistentGroup() {
+    InetSocketAddress a = new InetSocketAddress("127.0.0.1", 9871);
+    Genesis g = genesis(params(8), 1);
+    assertThrows(IllegalArgumentException.class,
+        () -> RaftLedger.builder().member("a b", a));
+    assertThrows(IllegalArgumentException.class,
+        () -> RaftLedger.builder().member("a", new InetSocketAddress("127.0.0.1", 0)));
+    assertThrows(IllegalArgumentException.class,
+        () -> RaftLedger.builder().member("a", a).member("a", a));
+    IllegalStateException noSelf = assertThrows(IllegalStateException.class,
+        () -> RaftLedger.builder().genesis(g).member("a", a).open(dir));
+    assertTrue(noSelf.getMessage().contains("self"), noSelf.getMessage());
+    IllegalStateException stranger = assertThrows(IllegalStateException.class,
+        () -> RaftLedger.builder().genesis(g).member("a", a).self("b").open(dir));
+    assertTrue(stranger.getMessage().contains("not among the members"), stranger.getMessage());
+    LedgerException noGenesis = assertThrows(LedgerException.class,
+        () -> RaftLedger.builder().member("a", a).self("a").open(dir.resolve("new")));
+    assertTrue(noGenesis.getMessage().contains("no genesis given"), noGenesis.getMessage());
+  }
+
+  @Test
+  void listenersRunOnTheMembersEventThreadInBlockOrder() throws Exception {
+    try (Cluster c = new Cluster(dir, 3, genesis(params(8), 4), null, BlockPolicy.manual())
+        .start()) {
+      RaftLedger follower = c.members[(c.leader() + 1) % 3];
+      List<Long> heard = new CopyOnWriteArrayList<>();
+      List<String> threads = new CopyOnWriteArrayList<>();
+      follower.subscribe(new LedgerListener() {
+        @Override
+        public void onBlock(Block block, Metagraph after) {
+          heard.add(block.number());
+          threads.add(Thread.currentThread().getName());
+        }
+      });
+      Block last = null;
+      for (int i = 0; i < 7; i++) {
+        last = c.members[c.leader()].produceBlock();
+      }
+      long top = last.number();
+      Cluster.awaitTrue(() -> !heard.isEmpty() && heard.get(heard.size() - 1) == top,
+          "block " + top + " heard");
+      for (int i = 1; i < heard.size(); i++) {
+        assertEquals(heard.get(i - 1) + 1, heard.get(i), "blocks in order: " + heard);
+      }
+      assertTrue(threads.stream().allMatch(t -> t.startsWith("bittensor-raft-events-")),
+          "threads " + threads);
+    }
+  }
+
+  @Test
+  void aLedgerServerServesAMemberToRemoteClients() throws Exception {
+    try (Cluster c = new Cluster(dir, 3, genesis(params(8), 4), null,
+        BlockPolicy.every(Duration.ofMillis(50))).start()) {
+      RaftLedger follower = c.members[(c.leader() + 1) % 3];
+      try (LedgerServer server = LedgerServer.builder().ledger(follower).host("127.0.0.1")
+          .port(0).start();
+          RemoteLedger remote = RemoteLedger.connect(server.uri())) {
+        Receipt r = remote.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT))
+            .get(20, TimeUnit.SECONDS);
+        assertTrue(remote.awaitBlock(r.block(), Duration.ofSeconds(10)));
+        assertEquals(1, remote.metagraph().size());
+        assertEquals(remote.chainId(), follower.chainId());
+        // The other members hold it too.
+        c.awaitHeight(r.block());
+        for (RaftLedger m : c.members) {
+          assertEquals(1, m.metagraph().size());
+        }
+      }
+    }
+  }
+
+  /** Waits until the group has accepted {@code nonce} transactions from {@code id}. */
+  private static void awaitAccepted(Cluster c, PeerId id, long nonce) {
+    Cluster.awaitTrue(() -> {
+      try {
+        return c.members[c.leader()].nextNonce(id) >= nonce;
+      } catch (LedgerException e) {
+        return false;
+      }
+    }, id + "'s nonce " + nonce);
+  }
+}
