@@ -10,6 +10,8 @@ import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.incentive.PaperParams;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Option;
@@ -59,11 +61,17 @@ final class GenesisOptions {
       description = "Mint R times the total stake per epoch instead of a fixed tau.")
   Double inflation;
 
+  @Option(names = "--created-at", paramLabel = "INSTANT",
+      description = "When the chain began, e.g. 2026-12-05T00:00:00Z (default now). Members of a"
+          + " replicated ledger must all give the same.")
+  String createdAt;
+
   /** True when any genesis option was given. */
   boolean anyGiven() {
     return chainName != null || epochLength != null || maxPeers != null
         || immunityPeriod != null || minAllowedWeights != null || weightsRateLimit != null
-        || !allocations.isEmpty() || authority != null || tau != null || inflation != null;
+        || !allocations.isEmpty() || authority != null || tau != null || inflation != null
+        || createdAt != null;
   }
 
   /** The paper's mechanism minting what --tau or --inflation say. */
@@ -89,6 +97,14 @@ final class GenesisOptions {
     }
     Genesis.Builder genesis = Genesis.builder()
         .chainName(chainName != null ? chainName : "local").params(params);
+    if (createdAt != null) {
+      try {
+        genesis.createdAt(Instant.parse(createdAt));
+      } catch (DateTimeParseException e) {
+        throw CliException.badInput("--created-at takes an instant such as"
+            + " 2026-12-05T00:00:00Z, was " + createdAt, e);
+      }
+    }
     if (authority != null) {
       genesis.authority(peerId(authority, "--authority"));
     }

@@ -6,16 +6,20 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Epoch;
+import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerException;
 import io.bittensor.core.LedgerParams;
 import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.PeerState;
+import io.bittensor.raft.RaftLedger;
 import io.bittensor.transport.LedgerServer;
 import io.bittensor.transport.RemoteLedger;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.InetSocketAddress;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -92,7 +96,11 @@ final class LedgerCommand implements Runnable {
         "Serve the ledger in --data over HTTP/2 (a LedgerServer) until SIGINT or SIGTERM, sealing"
             + " a block every --block-ms. Creates the ledger first when --data holds none, from"
             + " the genesis options (as ledger init). On shutdown, closes the server and then the"
-            + " ledger, sealing what is pending."
+            + " ledger, sealing what is pending.",
+        "With --raft-self and --raft-member, serves one member of a ledger replicated over"
+            + " several machines with Raft: start one on each, with the same members and, the"
+            + " first time, the same genesis options and --created-at. The ledger goes on while"
+            + " a majority of them runs."
       })
   static final class Serve implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -117,6 +125,16 @@ final class LedgerCommand implements Runnable {
         description = "Serve unsigned requests too (for curl); transactions stay signed.")
     boolean allowAnonymous;
 
+    @Option(names = "--raft-self", paramLabel = "ID",
+        description = "Serve member ID of a ledger replicated with Raft (a RaftLedger) instead;"
+            + " --data is then the member's folder, and the leader seals every --block-ms.")
+    String raftSelf;
+
+    @Option(names = "--raft-member", paramLabel = "ID=HOST:PORT",
+        description = "A member of the replicated ledger and its Raft address. List every"
+            + " member, this one too, the same on each. Repeatable.")
+    List<String> raftMembers = new ArrayList<>();
+
     @Mixin GenesisOptions genesis = new GenesisOptions();
 
     @Override
@@ -124,23 +142,15 @@ final class LedgerCommand implements Runnable {
       if (blockMillis < 1) {
         throw CliException.badInput("--block-ms must be >= 1, was " + blockMillis, null);
       }
-      boolean exists = Files.exists(data.resolve("journal.btl"));
-      if (exists && genesis.anyGiven()) {
-        throw CliException.badInput("--data " + data + " already holds a ledger; the genesis"
-            + " options (--allocate, --tau, ...) only apply when creating one", null);
+      if (raftSelf == null && !raftMembers.isEmpty()) {
+        throw CliException.badInput("--raft-member needs --raft-self: which member this is",
+            null);
       }
-      LocalLedger.Builder builder = LocalLedger.builder()
-          .blocks(BlockPolicy.every(Duration.ofMillis(blockMillis)));
-      if (!exists) {
-        builder.genesis(genesis.genesis()).mechanism(genesis.mechanism());
+      if (raftSelf != null && raftMembers.isEmpty()) {
+        throw CliException.badInput("--raft-self needs the members: --raft-member ID=HOST:PORT"
+            + " for each, this one too", null);
       }
-      LocalLedger ledger;
-      try {
-        ledger = builder.open(data);
-      } catch (IOException e) {
-        throw CliException.failure("cannot open the ledger in " + data + ": " + e.getMessage(),
-            e);
-      }
+      Ledger ledger = raftSelf != null ? openMember() : openLocal();
       LedgerServer server;
       try {
         server = LedgerServer.builder().ledger(ledger).host(host).port(port)
@@ -164,7 +174,7 @@ final class LedgerCommand implements Runnable {
       long block;
       try {
         block = ledger.metagraph().block().number();
-      } catch (IllegalStateException e) {
+      } catch (LedgerException | IllegalStateException e) {
         block = -1; // already shutting down
       }
       out.println("serving ledger " + ledger.chainId() + " from " + data + " at " + server.uri()
@@ -173,6 +183,72 @@ final class LedgerCommand implements Runnable {
       server.awaitClose();
       closed.await();
       return 0;
+    }
+
+    private LocalLedger openLocal() {
+      boolean exists = Files.exists(data.resolve("journal.btl"));
+      if (exists && genesis.anyGiven()) {
+        throw CliException.badInput("--data " + data + " already holds a ledger; the genesis"
+            + " options (--allocate, --tau, ...) only apply when creating one", null);
+      }
+      LocalLedger.Builder builder = LocalLedger.builder()
+          .blocks(BlockPolicy.every(Duration.ofMillis(blockMillis)));
+      if (!exists) {
+        builder.genesis(genesis.genesis()).mechanism(genesis.mechanism());
+      }
+      try {
+        return builder.open(data);
+      } catch (IOException e) {
+        throw CliException.failure("cannot open the ledger in " + data + ": " + e.getMessage(),
+            e);
+      }
+    }
+
+    private RaftLedger openMember() {
+      boolean exists = RaftLedger.holdsMember(data);
+      if (exists && genesis.anyGiven()) {
+        throw CliException.badInput("--data " + data + " already holds a member; the genesis"
+            + " options (--allocate, --tau, ...) only apply when creating one", null);
+      }
+      if (!exists && genesis.createdAt == null) {
+        throw CliException.badInput("a new member needs --created-at, the same instant on every"
+            + " member, so that all make the same genesis", null);
+      }
+      RaftLedger.Builder builder = RaftLedger.builder()
+          .blocks(BlockPolicy.every(Duration.ofMillis(blockMillis)))
+          .self(raftSelf);
+      try {
+        for (String member : raftMembers) {
+          int eq = member.indexOf('=');
+          if (eq < 1) {
+            throw CliException.badInput("--raft-member takes ID=HOST:PORT, was " + member, null);
+          }
+          builder.member(member.substring(0, eq), address(member.substring(eq + 1), member));
+        }
+        if (!exists) {
+          builder.genesis(genesis.genesis()).mechanism(genesis.mechanism());
+        }
+        return builder.open(data);
+      } catch (IllegalArgumentException | IllegalStateException e) {
+        throw CliException.badInput(e.getMessage(), e);
+      } catch (IOException e) {
+        throw CliException.failure("cannot open the member in " + data + ": " + e.getMessage(),
+            e);
+      }
+    }
+
+    private static InetSocketAddress address(String hostPort, String option) {
+      URI uri;
+      try {
+        uri = new URI("raft://" + hostPort);
+      } catch (URISyntaxException e) {
+        uri = null;
+      }
+      if (uri == null || uri.getHost() == null || uri.getPort() < 1) {
+        throw CliException.badInput("--raft-member " + option + ": the address must be"
+            + " HOST:PORT", null);
+      }
+      return new InetSocketAddress(uri.getHost(), uri.getPort());
     }
   }
 

@@ -218,6 +218,14 @@ public final class RaftLedger implements Ledger {
     return new Builder();
   }
 
+  /**
+   * Whether {@code dir} holds a member (its genesis): {@link Builder#open} then reopens it, and
+   * needs no genesis.
+   */
+  public static boolean holdsMember(Path dir) {
+    return Files.isRegularFile(dir.resolve(GENESIS_FILE));
+  }
+
   private record Chain(Genesis genesis, IncentiveMechanism mechanism, Hash256 recorded) {}
 
   /**

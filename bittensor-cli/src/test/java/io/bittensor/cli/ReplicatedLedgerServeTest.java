@@ -1,0 +1,180 @@
+package io.bittensor.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.Keypair;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Receipt;
+import io.bittensor.core.Transaction;
+import io.bittensor.transport.RemoteLedger;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code ledger serve --raft-self ... --raft-member ...}: three members as child processes on
+ * loopback, one stopped with SIGTERM while the other two go on, then started again from its
+ * folder without the genesis options, catching up.
+ */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class ReplicatedLedgerServeTest {
+  private static final Pattern SERVING = Pattern.compile("at (http://\\S+) \\(block (\\d+)\\)");
+
+  @TempDir Path dir;
+
+  private static Keypair key(int i) {
+    byte[] seed = new byte[32];
+    seed[31] = (byte) i;
+    seed[0] = 11;
+    return Keypair.fromSeed(seed);
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  private Process member(int i, List<String> members, Path log, boolean genesis)
+      throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("surefire.test.class.path",
+            System.getProperty("java.class.path")),
+        Main.class.getName(), "ledger", "serve", "--data", dir.resolve("m" + i).toString(),
+        "--host", "127.0.0.1", "--port", "0", "--block-ms", "100", "--raft-self", "m" + i));
+    for (String m : members) {
+      cmd.add("--raft-member");
+      cmd.add(m);
+    }
+    if (genesis) {
+      cmd.addAll(List.of("--created-at", "2026-12-05T00:00:00Z", "--max-peers", "8",
+          "--allocate", key(0).id().toHex() + "=1000",
+          "--allocate", key(1).id().toHex() + "=1000",
+          "--allocate", key(2).id().toHex() + "=1000"));
+    }
+    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+  }
+
+  private static URI awaitServing(Process p, Path log) throws InterruptedException {
+    Matcher m = SERVING.matcher("");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (!m.find()) {
+      assertTrue(p.isAlive(), () -> "serve stopped: " + read(log));
+      assertTrue(System.nanoTime() < deadline, () -> "serve printed no address: " + read(log));
+      Thread.sleep(20);
+      m = SERVING.matcher(read(log));
+    }
+    return URI.create(m.group(1));
+  }
+
+  @Test
+  void threeMembersServeOneLedgerAndTwoGoOnWithoutTheThird() throws Exception {
+    List<String> members = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      members.add("m" + i + "=127.0.0.1:" + freePort());
+    }
+    Process[] p = new Process[3];
+    URI[] uri = new URI[3];
+    try {
+      for (int i = 0; i < 3; i++) {
+        p[i] = member(i, members, dir.resolve("m" + i + ".log"), true);
+      }
+      for (int i = 0; i < 3; i++) {
+        uri[i] = awaitServing(p[i], dir.resolve("m" + i + ".log"));
+      }
+      try (RemoteLedger a = RemoteLedger.connect(uri[0]);
+          RemoteLedger c = RemoteLedger.connect(uri[2])) {
+        assertEquals(a.chainId(), c.chainId(), "every member makes the same genesis");
+        a.submit(key(0), Transaction.register(URI.create("http://peer0:8091"), Modality.TEXT))
+            .get(30, TimeUnit.SECONDS);
+        Receipt r = c.submit(key(1),
+            Transaction.register(URI.create("http://peer1:8091"), Modality.TEXT))
+            .get(30, TimeUnit.SECONDS);
+        assertTrue(a.awaitBlock(r.block(), Duration.ofSeconds(20)));
+        assertEquals(2, a.metagraph().size());
+      }
+
+      p[0].destroy(); // SIGTERM: one of three stops; two are a majority
+      assertTrue(p[0].waitFor(60, TimeUnit.SECONDS), "member 0 did not stop on SIGTERM");
+      assertTrue(read(dir.resolve("m0.log")).contains("closed the ledger"));
+      long height;
+      try (RemoteLedger b = RemoteLedger.connect(uri[1])) {
+        Receipt r = b.submit(key(2),
+            Transaction.register(URI.create("http://peer2:8091"), Modality.TEXT))
+            .get(30, TimeUnit.SECONDS);
+        assertTrue(b.awaitBlock(r.block(), Duration.ofSeconds(20)));
+        assertEquals(3, b.metagraph().size());
+        height = r.block();
+      }
+
+      // Member 0 comes back from its folder, without the genesis options, and catches up.
+      Path log = dir.resolve("m0-again.log");
+      p[0] = member(0, members, log, false);
+      URI again = awaitServing(p[0], log);
+      try (RemoteLedger a = RemoteLedger.connect(again)) {
+        assertTrue(a.awaitBlock(height, Duration.ofSeconds(30)), "member 0 did not catch up");
+        assertEquals(3, a.metagraph().size());
+      }
+    } finally {
+      for (Process q : p) {
+        if (q != null) {
+          q.destroyForcibly();
+        }
+      }
+    }
+  }
+
+  @Test
+  void serveRefusesAnIncompleteGroup() {
+    String data = dir.resolve("m").toString();
+    CliRunner noMembers = CliRunner.run("ledger", "serve", "--data", data, "--raft-self", "a");
+    assertEquals(Main.EXIT_BAD_INPUT, noMembers.exitCode());
+    assertTrue(noMembers.err().contains("--raft-member ID=HOST:PORT"), noMembers.err());
+
+    CliRunner noSelf = CliRunner.run("ledger", "serve", "--data", data,
+        "--raft-member", "a=127.0.0.1:9871");
+    assertEquals(Main.EXIT_BAD_INPUT, noSelf.exitCode());
+    assertTrue(noSelf.err().contains("needs --raft-self"), noSelf.err());
+
+    CliRunner noTime = CliRunner.run("ledger", "serve", "--data", data, "--raft-self", "a",
+        "--raft-member", "a=127.0.0.1:9871");
+    assertEquals(Main.EXIT_BAD_INPUT, noTime.exitCode());
+    assertTrue(noTime.err().contains("--created-at"), noTime.err());
+
+    CliRunner badAddress = CliRunner.run("ledger", "serve", "--data", data, "--raft-self", "a",
+        "--raft-member", "a=127.0.0.1", "--created-at", "2026-12-05T00:00:00Z");
+    assertEquals(Main.EXIT_BAD_INPUT, badAddress.exitCode());
+    assertTrue(badAddress.err().contains("HOST:PORT"), badAddress.err());
+
+    CliRunner stranger = CliRunner.run("ledger", "serve", "--data", data, "--raft-self", "b",
+        "--raft-member", "a=127.0.0.1:9871", "--created-at", "2026-12-05T00:00:00Z");
+    assertEquals(Main.EXIT_BAD_INPUT, stranger.exitCode());
+    assertTrue(stranger.err().contains("not among the members"), stranger.err());
+
+    CliRunner badTime = CliRunner.run("ledger", "serve", "--data", data, "--raft-self", "a",
+        "--raft-member", "a=127.0.0.1:9871", "--created-at", "yesterday");
+    assertEquals(Main.EXIT_BAD_INPUT, badTime.exitCode());
+    assertTrue(badTime.err().contains("--created-at takes an instant"), badTime.err());
+  }
+
+  private static String read(Path log) {
+    try {
+      return Files.readString(log);
+    } catch (IOException e) {
+      return e.toString();
+    }
+  }
+}
