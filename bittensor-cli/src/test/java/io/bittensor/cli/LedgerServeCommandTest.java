@@ -16,13 +16,10 @@ import io.bittensor.transport.RemoteLedger;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,8 +30,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class LedgerServeCommandTest {
-  private static final Pattern SERVING = Pattern.compile("at (http://\\S+) \\(block (\\d+)\\)");
-
   @TempDir Path dir;
 
   private static Keypair key(int i) {
@@ -64,15 +59,7 @@ class LedgerServeCommandTest {
         "--allocate", key(0).id().toHex() + "=1000",
         "--allocate", key(1).id().toHex() + "=1000");
     try {
-      Matcher m = SERVING.matcher("");
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-      while (!m.find()) {
-        assertTrue(p.isAlive(), () -> "serve stopped: " + read(log));
-        assertTrue(System.nanoTime() < deadline, () -> "serve printed no address: " + read(log));
-        Thread.sleep(20);
-        m = SERVING.matcher(read(log));
-      }
-      URI uri = URI.create(m.group(1));
+      URI uri = ServingLogs.awaitServing(p, log);
 
       try (RemoteLedger remote = RemoteLedger.connect(uri)) {
         for (int i = 0; i < 2; i++) {
@@ -101,7 +88,7 @@ class LedgerServeCommandTest {
 
       p.destroy(); // SIGTERM
       assertTrue(p.waitFor(60, TimeUnit.SECONDS), "serve did not stop on SIGTERM");
-      String printed = read(log);
+      String printed = ServingLogs.read(log);
       assertTrue(printed.contains("closed the ledger in " + data), printed);
     } finally {
       p.destroyForcibly();
@@ -117,13 +104,6 @@ class LedgerServeCommandTest {
     }
   }
 
-  private static String read(Path log) {
-    try {
-      return Files.readString(log);
-    } catch (IOException e) {
-      return e.toString();
-    }
-  }
 
   @Test
   void serveRefusesGenesisOptionsForALedgerThatExists() {

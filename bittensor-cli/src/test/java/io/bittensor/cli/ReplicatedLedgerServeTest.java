@@ -11,14 +11,11 @@ import io.bittensor.transport.RemoteLedger;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,8 +27,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class ReplicatedLedgerServeTest {
-  private static final Pattern SERVING = Pattern.compile("at (http://\\S+) \\(block (\\d+)\\)");
-
   @TempDir Path dir;
 
   private static Keypair key(int i) {
@@ -68,18 +63,6 @@ class ReplicatedLedgerServeTest {
     return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
   }
 
-  private static URI awaitServing(Process p, Path log) throws InterruptedException {
-    Matcher m = SERVING.matcher("");
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (!m.find()) {
-      assertTrue(p.isAlive(), () -> "serve stopped: " + read(log));
-      assertTrue(System.nanoTime() < deadline, () -> "serve printed no address: " + read(log));
-      Thread.sleep(20);
-      m = SERVING.matcher(read(log));
-    }
-    return URI.create(m.group(1));
-  }
-
   @Test
   void threeMembersServeOneLedgerAndTwoGoOnWithoutTheThird() throws Exception {
     List<String> members = new ArrayList<>();
@@ -93,7 +76,7 @@ class ReplicatedLedgerServeTest {
         p[i] = member(i, members, dir.resolve("m" + i + ".log"), true);
       }
       for (int i = 0; i < 3; i++) {
-        uri[i] = awaitServing(p[i], dir.resolve("m" + i + ".log"));
+        uri[i] = ServingLogs.awaitServing(p[i], dir.resolve("m" + i + ".log"));
       }
       try (RemoteLedger a = RemoteLedger.connect(uri[0]);
           RemoteLedger c = RemoteLedger.connect(uri[2])) {
@@ -109,7 +92,7 @@ class ReplicatedLedgerServeTest {
 
       p[0].destroy(); // SIGTERM: one of three stops; two are a majority
       assertTrue(p[0].waitFor(60, TimeUnit.SECONDS), "member 0 did not stop on SIGTERM");
-      assertTrue(read(dir.resolve("m0.log")).contains("closed the ledger"));
+      assertTrue(ServingLogs.read(dir.resolve("m0.log")).contains("closed the ledger"));
       long height;
       try (RemoteLedger b = RemoteLedger.connect(uri[1])) {
         Receipt r = b.submit(key(2),
@@ -123,7 +106,7 @@ class ReplicatedLedgerServeTest {
       // Member 0 comes back from its folder, without the genesis options, and catches up.
       Path log = dir.resolve("m0-again.log");
       p[0] = member(0, members, log, false);
-      URI again = awaitServing(p[0], log);
+      URI again = ServingLogs.awaitServing(p[0], log);
       try (RemoteLedger a = RemoteLedger.connect(again)) {
         assertTrue(a.awaitBlock(height, Duration.ofSeconds(30)), "member 0 did not catch up");
         assertEquals(3, a.metagraph().size());
@@ -170,11 +153,4 @@ class ReplicatedLedgerServeTest {
     assertTrue(badTime.err().contains("--created-at takes an instant"), badTime.err());
   }
 
-  private static String read(Path log) {
-    try {
-      return Files.readString(log);
-    } catch (IOException e) {
-      return e.toString();
-    }
-  }
 }
