@@ -4,6 +4,7 @@ import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Genesis;
 import io.bittensor.core.Hash256;
 import io.bittensor.core.Keypair;
+import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerParams;
 import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Modality;
@@ -115,7 +116,7 @@ final class LedgerWorkload {
    * Submits every key's transactions in order, keys spread over {@code threads} tasks of {@code
    * pool}, and returns the futures (in no particular order).
    */
-  static List<CompletableFuture<Receipt>> submitAll(LocalLedger ledger,
+  static List<CompletableFuture<Receipt>> submitAll(Ledger ledger,
       List<List<SignedTransaction>> perKey, int threads, ExecutorService pool) throws Exception {
     List<Future<List<CompletableFuture<Receipt>>>> parts = new ArrayList<>();
     for (int t = 0; t < threads; t++) {

@@ -25,6 +25,7 @@ import io.bittensor.incentive.PaperMechanism;
 import io.bittensor.incentive.PaperParams;
 import io.bittensor.raft.internal.Entries;
 import io.bittensor.raft.internal.LedgerStateMachine;
+import io.bittensor.raft.internal.Submissions;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -116,6 +117,7 @@ public final class RaftLedger implements Ledger {
   private final RaftGroup group;
   private final RaftServer server;
   private final RaftClient client;
+  private final Submissions submissions;
   private final LedgerStateMachine machine;
   private final LocalLedger replica;
   private final ExecutorService events;
@@ -196,6 +198,7 @@ public final class RaftLedger implements Ledger {
     }
     this.server = s;
     this.client = c;
+    this.submissions = new Submissions(m -> client.async().send(m), b.self);
     if (b.policy instanceof BlockPolicy.Every every) {
       long ms = every.interval().toMillis();
       this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -368,7 +371,8 @@ public final class RaftLedger implements Ledger {
    *
    * <p>Checks the chain and the signature here, then sends the transaction to the leader and
    * waits (one round trip) for it to be validated in the log's order: a rejection is reported at
-   * once, as {@link LocalLedger} reports it. If the group does not answer within the builder's
+   * once, as {@link LocalLedger} reports it. Submissions from concurrent threads share round
+   * trips: those that arrive while earlier ones are on their way go together in one log entry. If the group does not answer within the builder's
    * timeout (no majority up), the future fails with a {@link LedgerException}: the transaction
    * may or may not be in the ledger.
    */
@@ -387,18 +391,16 @@ public final class RaftLedger implements Ledger {
     }
     Hash256 hash = tx.hash();
     CompletableFuture<Receipt> result = machine.awaitTransaction(hash);
-    RaftClientReply reply;
+    byte[] outcome;
     try {
-      reply = await(client.async().send(message(Entries.transaction(tx))),
-          "ordering transaction " + hash.toShortHex());
+      outcome = await(submissions.submit(tx), "ordering transaction " + hash.toShortHex());
     } catch (LedgerException e) {
       machine.forget(hash, result);
       return CompletableFuture.failedFuture(new LedgerException(e.getMessage()
           + "; it may or may not be in the ledger: check its nonce before resending", e));
     }
     // The leader applied it; a rejection is the same here, so report it without waiting.
-    Optional<TransactionRejectedException> rejection =
-        Entries.rejection(reply.getMessage().getContent().toByteArray());
+    Optional<TransactionRejectedException> rejection = Entries.rejection(outcome);
     if (rejection.isPresent()) {
       machine.forget(hash, result);
       return CompletableFuture.failedFuture(rejection.get());
@@ -537,6 +539,7 @@ public final class RaftLedger implements Ledger {
       sealing.cancel(false);
       timer.shutdown();
     }
+    submissions.close();
     closeQuietly(client);
     closeQuietly(server);
     machine.failWaiters(new LedgerException("this member closed before the transaction's block"

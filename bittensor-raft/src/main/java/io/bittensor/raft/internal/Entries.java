@@ -7,15 +7,18 @@ import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.TransactionRejectedException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /**
  * What the Raft log holds and what members answer, as bytes. Each entry starts with one tag
- * byte: {@code T} a signed transaction (its own encoding follows), {@code S} seal a block (the
- * leader's clock, 8 bytes). Queries: {@code A} an account (the 32-byte key).
+ * byte: {@code B} a batch of signed transactions (a count, then each one's length and its own
+ * encoding; the reply holds each one's outcome, in order), {@code S} seal a block (the leader's
+ * clock, 8 bytes). Queries: {@code A} an account (the 32-byte key).
  */
 public final class Entries {
-  static final byte TRANSACTION = 'T';
+  static final byte BATCH = 'B';
   static final byte SEAL = 'S';
   static final byte ACCOUNT = 'A';
 
@@ -26,10 +29,67 @@ public final class Entries {
 
   private Entries() {}
 
-  /** The log entry that submits {@code tx}. */
-  public static byte[] transaction(SignedTransaction tx) {
-    byte[] body = tx.encode();
-    return ByteBuffer.allocate(1 + body.length).put(TRANSACTION).put(body).array();
+  /** The log entry that submits {@code txs}, in order. */
+  public static byte[] batch(List<SignedTransaction> txs) {
+    List<byte[]> bodies = new ArrayList<>(txs.size());
+    int length = 1 + 4;
+    for (SignedTransaction tx : txs) {
+      byte[] body = tx.encode();
+      bodies.add(body);
+      length += 4 + body.length;
+    }
+    ByteBuffer b = ByteBuffer.allocate(length).put(BATCH).putInt(bodies.size());
+    for (byte[] body : bodies) {
+      b.putInt(body.length).put(body);
+    }
+    return b.array();
+  }
+
+  /** The encoded transactions of a batch entry (its tag already read). */
+  static List<byte[]> batchBodies(ByteBuffer b) {
+    int count = b.getInt();
+    if (count < 0 || count > b.remaining() / 4) {
+      throw new IllegalArgumentException("a batch of " + count + " transactions in "
+          + b.remaining() + " bytes");
+    }
+    List<byte[]> bodies = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      int length = b.getInt();
+      if (length < 0 || length > b.remaining()) {
+        throw new IllegalArgumentException("transaction " + i + " of a batch claims " + length
+            + " bytes, " + b.remaining() + " remain");
+      }
+      byte[] body = new byte[length];
+      b.get(body);
+      bodies.add(body);
+    }
+    return bodies;
+  }
+
+  /** Each transaction's outcome, in the batch's order, as one reply. */
+  static byte[] outcomes(List<byte[]> outcomes) {
+    int length = 4;
+    for (byte[] o : outcomes) {
+      length += 4 + o.length;
+    }
+    ByteBuffer b = ByteBuffer.allocate(length).putInt(outcomes.size());
+    for (byte[] o : outcomes) {
+      b.putInt(o.length).put(o);
+    }
+    return b.array();
+  }
+
+  /** The outcomes of a batch's reply, in order (each for {@link #rejection}). */
+  public static List<byte[]> outcomes(byte[] reply) {
+    ByteBuffer b = ByteBuffer.wrap(reply);
+    int count = b.getInt();
+    List<byte[]> out = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      byte[] o = new byte[b.getInt()];
+      b.get(o);
+      out.add(o);
+    }
+    return out;
   }
 
   /** The log entry that seals a block at {@code timestampMillis} (never before the last one). */

@@ -11,6 +11,7 @@ import io.bittensor.core.Receipt;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.TransactionRejectedException;
 import io.bittensor.incentive.IncentiveMechanism;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -138,13 +139,18 @@ public final class LedgerStateMachine extends BaseStateMachine {
       throw new IllegalArgumentException("an empty log entry");
     }
     switch (data[0]) {
-      case Entries.TRANSACTION:
-        return applyTransaction(Arrays.copyOfRange(data, 1, data.length));
+      case Entries.BATCH: {
+        List<byte[]> outcomes = new ArrayList<>();
+        for (byte[] body : Entries.batchBodies(ByteBuffer.wrap(data, 1, data.length - 1))) {
+          outcomes.add(applyTransaction(body));
+        }
+        return Entries.outcomes(outcomes);
+      }
       case Entries.SEAL:
         if (data.length != 9) {
           throw new IllegalArgumentException("a seal entry of " + data.length + " bytes");
         }
-        clock.set(java.nio.ByteBuffer.wrap(data, 1, 8).getLong());
+        clock.set(ByteBuffer.wrap(data, 1, 8).getLong());
         return seal();
       default:
         throw new IllegalArgumentException("a log entry of unknown kind " + data[0]

@@ -1,0 +1,141 @@
+package io.bittensor.raft.internal;
+
+import static io.bittensor.core.testing.LedgerFixtures.key;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.Hash256;
+import io.bittensor.core.LedgerException;
+import io.bittensor.core.SignedTransaction;
+import io.bittensor.core.Transaction;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Group commit, against a stand-in for the Raft client whose replies the test releases. */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class SubmissionsTest {
+  private static final Hash256 CHAIN = Hash256.of(new byte[] {1});
+
+  /** The entries sent, and the replies the test completes. */
+  private final List<byte[]> sent = new CopyOnWriteArrayList<>();
+  private final List<CompletableFuture<RaftClientReply>> replies = new CopyOnWriteArrayList<>();
+
+  private CompletableFuture<RaftClientReply> send(Message m) {
+    sent.add(m.getContent().toByteArray());
+    CompletableFuture<RaftClientReply> f = new CompletableFuture<>();
+    replies.add(f);
+    return f;
+  }
+
+  private static SignedTransaction tx(int nonce) {
+    return SignedTransaction.sign(key(0), CHAIN, nonce, Transaction.transfer(key(1).id(), 1));
+  }
+
+  /** A successful reply whose outcomes name each transaction's place: "0", "1", ... */
+  private static RaftClientReply reply(int count) {
+    List<byte[]> outcomes = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      outcomes.add(Integer.toString(i).getBytes());
+    }
+    return RaftClientReply.newBuilder()
+        .setClientId(ClientId.randomId())
+        .setServerId(RaftPeerId.valueOf("m0"))
+        .setGroupId(RaftGroupId.randomId())
+        .setCallId(1)
+        .setSuccess(true)
+        .setMessage(Message.valueOf(ByteString.copyFrom(Entries.outcomes(outcomes))))
+        .build();
+  }
+
+  private void awaitSent(int n) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (sent.size() < n) {
+      assertTrue(System.nanoTime() < deadline, "only " + sent.size() + " entries sent");
+      Thread.sleep(5);
+    }
+  }
+
+  private static int count(byte[] entry) {
+    assertEquals(Entries.BATCH, entry[0]);
+    return Entries.batchBodies(ByteBuffer.wrap(entry, 1, entry.length - 1)).size();
+  }
+
+  @Test
+  void submissionsThatArriveWhileEntriesAreInFlightShareTheNextEntryInOrder() throws Exception {
+    try (Submissions s = new Submissions(this::send, "test")) {
+      List<CompletableFuture<byte[]>> outcomes = new ArrayList<>();
+      for (int i = 0; i < Submissions.IN_FLIGHT; i++) {
+        outcomes.add(s.submit(tx(i)));
+        awaitSent(i + 1);   // each goes out alone while a slot is free
+      }
+      for (int i = Submissions.IN_FLIGHT; i < 20; i++) {
+        outcomes.add(s.submit(tx(i)));   // no slot: these wait together
+      }
+      Thread.sleep(50);
+      assertEquals(Submissions.IN_FLIGHT, sent.size(), "nothing more goes out without a slot");
+      replies.get(0).complete(reply(1));
+      awaitSent(Submissions.IN_FLIGHT + 1);
+      byte[] shared = sent.get(Submissions.IN_FLIGHT);
+      List<byte[]> bodies = Entries.batchBodies(ByteBuffer.wrap(shared, 1, shared.length - 1));
+      assertEquals(20 - Submissions.IN_FLIGHT, bodies.size());
+      for (int i = 0; i < bodies.size(); i++) {
+        assertArrayEquals(tx(Submissions.IN_FLIGHT + i).encode(), bodies.get(i),
+            "in the order they arrived");
+      }
+      for (int i = 1; i < Submissions.IN_FLIGHT; i++) {
+        replies.get(i).complete(reply(1));
+      }
+      replies.get(Submissions.IN_FLIGHT).complete(reply(bodies.size()));
+      for (int i = 0; i < 20; i++) {
+        String want = i < Submissions.IN_FLIGHT ? "0"
+            : Integer.toString(i - Submissions.IN_FLIGHT);
+        assertEquals(want, new String(outcomes.get(i).get(5, TimeUnit.SECONDS)),
+            "each submitter gets its own transaction's outcome");
+      }
+      assertEquals(1, count(sent.get(0)));
+    }
+  }
+
+  @Test
+  void aFailedEntryFailsEverySubmissionInItAndClosingFailsTheQueued() throws Exception {
+    Submissions s = new Submissions(this::send, "test");
+    try {
+      List<CompletableFuture<byte[]>> first = new ArrayList<>();
+      for (int i = 0; i < Submissions.IN_FLIGHT; i++) {
+        first.add(s.submit(tx(i)));
+        awaitSent(i + 1);
+      }
+      CompletableFuture<byte[]> queued = s.submit(tx(99));
+      replies.get(0).completeExceptionally(new LedgerException("no leader"));
+      ExecutionException e = assertThrows(ExecutionException.class,
+          () -> first.get(0).get(5, TimeUnit.SECONDS));
+      assertEquals("no leader", e.getCause().getMessage());
+      awaitSent(Submissions.IN_FLIGHT + 1);   // the slot it freed carries the queued one
+      s.close();
+      CompletableFuture<byte[]> late = s.submit(tx(100));
+      assertInstanceOf(LedgerException.class,
+          assertThrows(ExecutionException.class, () -> late.get(5, TimeUnit.SECONDS)).getCause());
+      replies.get(Submissions.IN_FLIGHT).complete(reply(1));
+      assertEquals("0", new String(queued.get(5, TimeUnit.SECONDS)),
+          "an entry already sent still completes after close");
+    } finally {
+      s.close();
+    }
+  }
+}
