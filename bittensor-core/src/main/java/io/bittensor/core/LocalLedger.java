@@ -4,6 +4,7 @@ import io.bittensor.core.internal.ledger.BlockCodec;
 import io.bittensor.core.internal.ledger.Journal;
 import io.bittensor.core.internal.ledger.LedgerState;
 import io.bittensor.core.internal.ledger.Snapshots;
+import io.bittensor.core.internal.ledger.StateExport;
 import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.incentive.PaperMechanism;
 import io.bittensor.incentive.PaperParams;
@@ -212,7 +213,7 @@ public final class LocalLedger implements Ledger {
   private record Recovered(IncentiveMechanism mechanism, Hash256 chainId, LedgerState state,
       Block lastBlock, Journal.Scan scan) {}
 
-  private Recovered fresh(Builder b) {
+  private Recovered fresh(Builder b) throws LedgerException {
     if (b.genesis == null) {
       throw new IllegalStateException("an in-memory ledger needs a genesis: call genesis(...)");
     }
@@ -220,6 +221,19 @@ public final class LocalLedger implements Ledger {
     IncentiveMechanism m = b.mechanismOrDefault();
     byte[] payload = BlockCodec.encodeGenesis(b.genesis, m.name(), paperParams(m), now);
     Hash256 chainId = Hash256.of(payload);
+    if (b.exported != null) {
+      StateExport.Decoded d;
+      try {
+        d = StateExport.decode(b.exported);
+      } catch (IllegalArgumentException e) {
+        throw new LedgerException("cannot restore the exported state: " + e.getMessage(), e);
+      }
+      if (!d.state().chainId().equals(chainId)) {
+        throw new LedgerException("the exported state is of chain " + d.state().chainId()
+            + ", but this genesis and mechanism give chain " + chainId);
+      }
+      return new Recovered(m, chainId, d.state(), d.block(), null);
+    }
     Block block = new Block(0, chainId, Hash256.ZERO, Instant.ofEpochMilli(now), 0, false);
     return new Recovered(m, chainId, LedgerState.genesis(b.genesis, chainId), block, null);
   }
@@ -422,6 +436,34 @@ public final class LocalLedger implements Ledger {
       return new long[] {state.countTokens(), state.supply()};
     } finally {
       stateLock.unlock();
+    }
+  }
+
+  /**
+   * The state as of the latest sealed block, with that block, as bytes that {@link
+   * Builder#openInMemory(byte[])} restores: for replicas that go on from a block without
+   * replaying those before it (the replicated ledger's snapshots). Take it between blocks.
+   *
+   * @throws IllegalStateException if transactions wait for the next block, or the ledger is
+   *     closed
+   */
+  @Experimental
+  public byte[] exportState() {
+    checkOpen();
+    sealLock.lock();
+    try {
+      stateLock.lock();
+      try {
+        if (!pending.isEmpty()) {
+          throw new IllegalStateException(pending.size() + " transactions wait for the next"
+              + " block; export the state between blocks");
+        }
+        return StateExport.encode(committed.block(), state.encode());
+      } finally {
+        stateLock.unlock();
+      }
+    } finally {
+      sealLock.unlock();
     }
   }
 
@@ -759,6 +801,8 @@ public final class LocalLedger implements Ledger {
     private ScheduledExecutorService scheduler;
     private int snapshotEvery = 1000;
     private int maxPending = 100_000;
+    /** The state to restore, for {@link #openInMemory(byte[])} only. */
+    private byte[] exported;
 
     private Builder() {}
 
@@ -869,6 +913,29 @@ public final class LocalLedger implements Ledger {
         return new LocalLedger(this, null, false);
       } catch (IOException e) {
         throw new IllegalStateException("an in-memory ledger does no I/O", e);
+      }
+    }
+
+    /**
+     * An in-memory ledger that goes on from the state another one exported ({@link
+     * LocalLedger#exportState()}): its blocks are not replayed. The genesis (and the mechanism,
+     * if not the default) must be that ledger's; the chain id is checked.
+     *
+     * @throws IllegalStateException if no genesis was given
+     * @throws LedgerException if the bytes are not an export, or are another chain's
+     */
+    @Experimental
+    public LocalLedger openInMemory(byte[] exportedState) throws LedgerException {
+      Objects.requireNonNull(exportedState, "exportedState");
+      this.exported = exportedState;
+      try {
+        return new LocalLedger(this, null, false);
+      } catch (LedgerException e) {
+        throw e;
+      } catch (IOException e) {
+        throw new IllegalStateException("an in-memory ledger does no I/O", e);
+      } finally {
+        this.exported = null;
       }
     }
   }

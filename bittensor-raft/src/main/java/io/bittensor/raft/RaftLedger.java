@@ -65,6 +65,7 @@ import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.SizeInBytes;
 import org.apache.ratis.util.TimeDuration;
 
 /**
@@ -94,10 +95,11 @@ import org.apache.ratis.util.TimeDuration;
  * #nextNonce} ask the leader, so a nonce is never stale; {@link #metagraph()} and the listeners
  * are this member's copy, which may be a moment behind the leader's.
  *
- * <p><b>Durability.</b> The Raft log on each member's disk is the ledger's record. A member that
- * restarts replays it into its copy; nothing a majority committed is lost while a majority of the
- * members keeps its disk. The log is not compacted yet: it grows with the ledger, and a restart
- * replays it from the first block.
+ * <p><b>Durability.</b> The Raft log on each member's disk is the ledger's record. Every {@link
+ * Builder#snapshotEvery} blocks a member keeps a snapshot of its copy and drops the log before
+ * it; a member that restarts goes on from its latest snapshot and replays the little log after
+ * it, and one too far behind is sent the leader's snapshot. Nothing a majority committed is lost
+ * while a majority of the members keeps its disk.
  *
  * <p><b>Threads.</b> Receipts complete and listeners run on this member's event thread, one at a
  * time and in block order (receipts before the block's events), never on Raft's own threads.
@@ -119,7 +121,6 @@ public final class RaftLedger implements Ledger {
   private final RaftClient client;
   private final Submissions submissions;
   private final LedgerStateMachine machine;
-  private final LocalLedger replica;
   private final ExecutorService events;
   private final ScheduledExecutorService timer;
   private final ScheduledFuture<?> sealing;
@@ -142,9 +143,9 @@ public final class RaftLedger implements Ledger {
     try {
       Files.createDirectories(dir);
       Chain chain = chain(b, dir);
-      this.machine = new LedgerStateMachine(chain.genesis, chain.mechanism, b.maxPending, events);
-      this.replica = machine.replica();
-      Hash256 chainId = replica.chainId();
+      this.machine = new LedgerStateMachine(chain.genesis, chain.mechanism, b.maxPending,
+          b.snapshotEvery, events);
+      Hash256 chainId = machine.replica().chainId();
       if (chain.recorded != null && !chain.recorded.equals(chainId)) {
         throw new LedgerException("the member's folder " + dir + " holds chain "
             + chain.recorded + ", but this genesis and mechanism give chain " + chainId);
@@ -166,6 +167,17 @@ public final class RaftLedger implements Ledger {
           TimeUnit.MILLISECONDS);
       RaftServerConfigKeys.Rpc.setTimeoutMin(props, election);
       RaftServerConfigKeys.Rpc.setTimeoutMax(props, election.multiply(2));
+      if (b.snapshotEvery > 0) {
+        // Raft asks for a snapshot every so many entries (at least one per block), keeps the
+        // latest state exported between blocks, and drops the log before it.
+        RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(props, true);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(props, b.snapshotEvery);
+        RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(props, true);
+        RaftServerConfigKeys.Log.setPurgeGap(props, b.snapshotEvery);
+      }
+      if (b.logSegmentBytes > 0) {
+        RaftServerConfigKeys.Log.setSegmentSizeMax(props, SizeInBytes.valueOf(b.logSegmentBytes));
+      }
       RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(props, election);
       RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(props, election.multiply(2));
       // A member's first start formats its storage; every later one recovers the log there.
@@ -302,14 +314,14 @@ public final class RaftLedger implements Ledger {
 
   @Override
   public Hash256 chainId() {
-    return replica.chainId();
+    return machine.replica().chainId();
   }
 
   /** This member's latest sealed block's metagraph (a moment behind the leader's, at most). */
   @Override
   public Metagraph metagraph() {
     checkOpen();
-    return replica.metagraph();
+    return machine.replica().metagraph();
   }
 
   /**
@@ -336,7 +348,7 @@ public final class RaftLedger implements Ledger {
    */
   public Hash256 stateHash() {
     checkOpen();
-    return replica.stateHash();
+    return machine.replica().stateHash();
   }
 
   /** This member's id in the group. */
@@ -372,9 +384,9 @@ public final class RaftLedger implements Ledger {
    * <p>Checks the chain and the signature here, then sends the transaction to the leader and
    * waits (one round trip) for it to be validated in the log's order: a rejection is reported at
    * once, as {@link LocalLedger} reports it. Submissions from concurrent threads share round
-   * trips: those that arrive while earlier ones are on their way go together in one log entry. If the group does not answer within the builder's
-   * timeout (no majority up), the future fails with a {@link LedgerException}: the transaction
-   * may or may not be in the ledger.
+   * trips: those that arrive while an earlier one is on its way go together in one log entry.
+   * If the group does not answer within the builder's timeout (no majority up), the future fails
+   * with a {@link LedgerException}: the transaction may or may not be in the ledger.
    */
   @Override
   public CompletableFuture<Receipt> submit(SignedTransaction tx) {
@@ -476,14 +488,14 @@ public final class RaftLedger implements Ledger {
     Objects.requireNonNull(listener, "listener");
     checkOpen();
     Forwarder f = new Forwarder(listener);
-    f.inner = replica.subscribe(f);
+    f.inner = machine.subscribe(f);
     return f;
   }
 
   /** Moves a replica's events onto the event thread, and stops them once closed. */
   private final class Forwarder implements LedgerListener, Subscription {
     private final LedgerListener listener;
-    private volatile Subscription inner;
+    private volatile Runnable inner;
     private boolean active = true;
 
     Forwarder(LedgerListener listener) {
@@ -513,9 +525,9 @@ public final class RaftLedger implements Ledger {
     @Override
     public synchronized void close() {
       active = false;
-      Subscription s = inner;
-      if (s != null) {
-        s.close();
+      Runnable stop = inner;
+      if (stop != null) {
+        stop.run();
       }
     }
   }
@@ -544,14 +556,14 @@ public final class RaftLedger implements Ledger {
     closeQuietly(server);
     machine.failWaiters(new LedgerException("this member closed before the transaction's block"
         + " was sealed here; the group may still seal it: check its nonce before resending"));
-    replica.close();
+    machine.replica().close();
     events.shutdown();
   }
 
   /** E.g. {@code RaftLedger[a of a,b,c, block 120, 64 peers]}. */
   @Override
   public String toString() {
-    Metagraph m = replica.metagraph();
+    Metagraph m = machine.replica().metagraph();
     List<String> ids = new ArrayList<>();
     group.getPeers().forEach(p -> ids.add(p.getId().toString()));
     return "RaftLedger[" + self + " of " + String.join(",", ids) + ", block "
@@ -569,6 +581,9 @@ public final class RaftLedger implements Ledger {
     private Duration timeout = Duration.ofSeconds(10);
     private Duration electionTimeout = Duration.ofMillis(1000);
     private int maxPending = 100_000;
+    private int snapshotEvery = 1000;
+    /** The Raft log's segment size (0: Ratis' default); small in tests, so that logs purge. */
+    long logSegmentBytes;
 
     private Builder() {}
 
@@ -663,6 +678,22 @@ public final class RaftLedger implements Ledger {
         throw new IllegalArgumentException("max must be >= 1, was " + max);
       }
       this.maxPending = max;
+      return this;
+    }
+
+    /**
+     * Take a snapshot of the state every {@code blocks} blocks (1000 by default; 0 never): a
+     * member then restarts from its latest snapshot instead of the first block, its Raft log is
+     * dropped up to it, and a member too far behind is sent it by the leader. Give every member
+     * the same.
+     *
+     * @throws IllegalArgumentException if {@code blocks < 0}
+     */
+    public Builder snapshotEvery(int blocks) {
+      if (blocks < 0) {
+        throw new IllegalArgumentException("snapshotEvery must be >= 0, was " + blocks);
+      }
+      this.snapshotEvery = blocks;
       return this;
     }
 

@@ -25,6 +25,9 @@ public final class Cluster implements AutoCloseable {
   public final RaftLedger[] members;
   Duration timeout = Duration.ofSeconds(10);
   public java.time.Clock clock = java.time.Clock.systemUTC();
+  /** Snapshots every so many blocks (-1: the builder's default), and small log segments. */
+  int snapshotEvery = -1;
+  long logSegmentBytes;
 
   public Cluster(Path root, int size, Genesis genesis, IncentiveMechanism mechanism,
       BlockPolicy policy) {
@@ -62,6 +65,10 @@ public final class Cluster implements AutoCloseable {
     if (mechanism != null) {
       b.mechanism(mechanism);
     }
+    if (snapshotEvery >= 0) {
+      b.snapshotEvery(snapshotEvery);
+    }
+    b.logSegmentBytes = logSegmentBytes;
     for (int j = 0; j < ids.size(); j++) {
       b.member(ids.get(j), addresses.get(j));
     }

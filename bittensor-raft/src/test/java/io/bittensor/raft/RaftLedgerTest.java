@@ -29,7 +29,9 @@ import io.bittensor.core.Modality;
 import io.bittensor.core.PeerId;
 import io.bittensor.core.Receipt;
 import io.bittensor.core.Transaction;
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -38,6 +40,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -306,6 +309,78 @@ class RaftLedgerTest {
           assertEquals(1, m.metagraph().size());
         }
       }
+    }
+  }
+
+  @Test
+  void snapshotsDropTheLogAndAMemberFarBehindIsSentTheLeadersState() throws Exception {
+    Cluster c = new Cluster(dir, 3, genesis(params(8), 4), null, BlockPolicy.manual());
+    c.snapshotEvery = 5;
+    c.logSegmentBytes = 16 * 1024;
+    try (c) {
+      c.start();
+      int leader = c.leader();
+      int away = (leader + 1) % 3;
+      int other = (leader + 2) % 3;
+      c.stop(away);
+      // The two left go on for 200 blocks, with transactions, taking snapshots as they go.
+      RaftLedger m = c.members[other];
+      m.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
+      for (int i = 0; i < 200; i++) {
+        if (i % 10 == 0) {
+          m.submit(key(1), Transaction.transfer(key(2).id(), 3));
+        }
+        m.produceBlock();
+      }
+      Path log = raftFolder(c, other).resolve("current");
+      Cluster.awaitTrue(() -> !exists(log.resolve("log_0-0")) && firstLogIndex(log) > 100,
+          "the log dropped before the snapshots");
+      assertTrue(hasSnapshot(raftFolder(c, other)), "a snapshot on disk");
+      // The member that was away needs entries no one keeps: the leader sends its snapshot.
+      RaftLedger back = c.open(away);
+      c.awaitHeight(200);
+      assertEquals(1, back.metagraph().size());
+      assertEquals(FUNDS + 60, back.account(key(2).id()).orElseThrow().balance());
+      assertEquals(1, c.settledHashes().stream().distinct().count());
+      assertTrue(hasSnapshot(raftFolder(c, away)), "the member that was away holds it too");
+      // Every member restarts from its snapshot (and the little log after it).
+      Hash256 state = c.settledHashes().get(0);
+      c.close();
+      c.start();
+      c.leader();
+      c.awaitHeight(200);
+      assertEquals(List.of(state, state, state), c.settledHashes());
+    }
+  }
+
+  private static Path raftFolder(Cluster c, int member) throws IOException {
+    try (Stream<Path> groups = Files.list(c.dirs.get(member).resolve("raft"))) {
+      return groups.filter(Files::isDirectory).findFirst().orElseThrow();
+    }
+  }
+
+  private static boolean hasSnapshot(Path group) {
+    try (Stream<Path> files = Files.list(group.resolve("sm"))) {
+      return files.anyMatch(f -> f.getFileName().toString().matches("snapshot\\.\\d+_\\d+"));
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static boolean exists(Path p) {
+    return Files.exists(p);
+  }
+
+  /** The first index of the oldest log segment left (log_START-END or log_inprogress_START). */
+  private static long firstLogIndex(Path current) {
+    try (Stream<Path> files = Files.list(current)) {
+      return files.map(f -> f.getFileName().toString())
+          .filter(n -> n.startsWith("log_"))
+          .mapToLong(n -> Long.parseLong(n.replace("log_inprogress_", "").replace("log_", "")
+              .split("-")[0]))
+          .min().orElse(-1);
+    } catch (IOException e) {
+      return -1;
     }
   }
 

@@ -2,16 +2,24 @@ package io.bittensor.raft.internal;
 
 import io.bittensor.core.Block;
 import io.bittensor.core.BlockPolicy;
+import io.bittensor.core.Epoch;
 import io.bittensor.core.Genesis;
 import io.bittensor.core.Hash256;
 import io.bittensor.core.LedgerException;
+import io.bittensor.core.LedgerListener;
 import io.bittensor.core.LocalLedger;
+import io.bittensor.core.Metagraph;
 import io.bittensor.core.PeerId;
 import io.bittensor.core.Receipt;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.TransactionRejectedException;
+import io.bittensor.core.internal.DurableFiles;
 import io.bittensor.incentive.IncentiveMechanism;
+import java.io.File;
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -20,13 +28,25 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
+import org.apache.ratis.io.MD5Hash;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.server.raftlog.RaftLog;
+import org.apache.ratis.server.storage.FileInfo;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.SnapshotRetentionPolicy;
 import org.apache.ratis.statemachine.TransactionContext;
 import org.apache.ratis.statemachine.impl.BaseStateMachine;
+import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
+import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.LifeCycle;
+import org.apache.ratis.util.MD5FileUtil;
 
 /**
  * One member's copy of the ledger, driven by the Raft log: a {@link LocalLedger} in memory that
@@ -41,10 +61,26 @@ import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 public final class LedgerStateMachine extends BaseStateMachine {
   /** Blocks kept for callers of {@code awaitBlock} who ask a little late. */
   private static final int RECENT_BLOCKS = 256;
+  /** Snapshots kept on disk: the latest, and the one before in case the latest is damaged. */
+  private static final SnapshotRetentionPolicy KEEP_TWO = new SnapshotRetentionPolicy() {
+    @Override
+    public int getNumSnapshotsRetained() {
+      return 2;
+    }
+  };
 
-  private final LocalLedger replica;
+  private final LocalLedger.Builder replicas;
   private final EntryClock clock;
   private final Executor events;
+  private final int snapshotEvery;
+  private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
+  /** Everyone who listens to this member, whichever replica it holds now. */
+  private final List<LedgerListener> listeners = new CopyOnWriteArrayList<>();
+  private volatile LocalLedger replica;
+  /** The latest state exported between blocks, and the log entry that sealed its block. */
+  private volatile Export latest;
+
+  private record Export(TermIndex entry, byte[] state) {}
   private final Map<Hash256, List<CompletableFuture<Receipt>>> transactionWaiters =
       new ConcurrentHashMap<>();
   private final Map<Long, CompletableFuture<Block>> blockWaiters = new ConcurrentHashMap<>();
@@ -54,23 +90,114 @@ public final class LedgerStateMachine extends BaseStateMachine {
 
   /**
    * @param maxPending the most transactions a block may wait with (the same on every member)
+   * @param snapshotEvery export the state every this many blocks, for Raft's snapshots (0: never)
    */
   public LedgerStateMachine(Genesis genesis, IncentiveMechanism mechanism, int maxPending,
-      Executor events) {
+      int snapshotEvery, Executor events) {
     this.clock = new EntryClock(genesis.createdAt().toEpochMilli());
-    LocalLedger.Builder b = LocalLedger.builder()
+    this.replicas = LocalLedger.builder()
         .genesis(genesis)
         .clock(clock)
         .blocks(BlockPolicy.manual())
         .maxPendingTransactions(maxPending)
         .mechanism(mechanism);
-    this.replica = b.openInMemory();
+    this.snapshotEvery = snapshotEvery;
     this.events = events;
+    this.replica = attach(replicas.openInMemory());
   }
 
-  /** The replica: reads and subscriptions go to it. */
+  /** The replica now: reads go to it (a snapshot from the leader may replace it). */
   public LocalLedger replica() {
     return replica;
+  }
+
+  /** Hears this member's blocks and epochs, across replicas; returns how to stop. */
+  public Runnable subscribe(LedgerListener listener) {
+    listeners.add(listener);
+    return () -> listeners.remove(listener);
+  }
+
+  private LocalLedger attach(LocalLedger r) {
+    r.subscribe(new LedgerListener() {
+      @Override
+      public void onBlock(Block block, Metagraph after) {
+        listeners.forEach(l -> l.onBlock(block, after));
+      }
+
+      @Override
+      public void onEpoch(Epoch epoch, Metagraph after) {
+        listeners.forEach(l -> l.onEpoch(epoch, after));
+      }
+    });
+    return r;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Snapshots: the state exported between blocks, in one file Ratis can also send a follower
+
+  @Override
+  public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage)
+      throws IOException {
+    getLifeCycle().startAndTransition(() -> {
+      super.initialize(server, groupId, raftStorage);
+      storage.init(raftStorage);
+      load();
+    });
+  }
+
+  /** Ratis pauses the state machine before it installs a snapshot the leader sent. */
+  @Override
+  public void pause() {
+    getLifeCycle().transition(LifeCycle.State.PAUSING);
+    getLifeCycle().transition(LifeCycle.State.PAUSED);
+  }
+
+  /** After a snapshot from the leader: go on from it. */
+  @Override
+  public void reinitialize() throws IOException {
+    load();
+    getLifeCycle().transition(LifeCycle.State.STARTING);
+    getLifeCycle().transition(LifeCycle.State.RUNNING);
+  }
+
+  /** Starts from the latest snapshot on disk, if there is one. */
+  private void load() throws IOException {
+    SingleFileSnapshotInfo snapshot = storage.loadLatestSnapshot();
+    if (snapshot == null) {
+      return;
+    }
+    Path file = snapshot.getFile().getPath();
+    MD5Hash md5 = snapshot.getFile().getFileDigest();
+    if (md5 != null) {
+      MD5FileUtil.verifySavedMD5(file.toFile(), md5);
+    }
+    LocalLedger restored = replicas.openInMemory(Files.readAllBytes(file));
+    LocalLedger old = replica;
+    replica = attach(restored);
+    old.close();
+    latest = null;
+    updateLastAppliedTermIndex(snapshot.getTermIndex());
+  }
+
+  @Override
+  public long takeSnapshot() throws IOException {
+    Export e = latest;
+    if (e == null) {
+      SingleFileSnapshotInfo known = storage.getLatestSnapshot();
+      return known == null ? RaftLog.INVALID_LOG_INDEX : known.getIndex();
+    }
+    File file = storage.getSnapshotFile(e.entry.getTerm(), e.entry.getIndex());
+    DurableFiles.replace(file.toPath(), e.state);
+    MD5Hash md5 = MD5FileUtil.computeAndSaveMd5ForFile(file);
+    storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new FileInfo(file.toPath(), md5),
+        e.entry));
+    storage.cleanupOldSnapshots(KEEP_TWO);
+    return e.entry.getIndex();
+  }
+
+  @Override
+  public SimpleStateMachineStorage getStateMachineStorage() {
+    return storage;
   }
 
   /**
@@ -125,7 +252,7 @@ public final class LedgerStateMachine extends BaseStateMachine {
     LogEntryProto entry = trx.getLogEntry();
     byte[] data = entry.getStateMachineLogEntry().getLogData().toByteArray();
     try {
-      byte[] reply = apply(data);
+      byte[] reply = apply(data, TermIndex.valueOf(entry));
       return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(reply)));
     } catch (LedgerException | RuntimeException e) {
       return CompletableFuture.failedFuture(e);
@@ -134,7 +261,7 @@ public final class LedgerStateMachine extends BaseStateMachine {
     }
   }
 
-  private byte[] apply(byte[] data) throws LedgerException {
+  private byte[] apply(byte[] data, TermIndex entry) throws LedgerException {
     if (data.length == 0) {
       throw new IllegalArgumentException("an empty log entry");
     }
@@ -151,7 +278,7 @@ public final class LedgerStateMachine extends BaseStateMachine {
           throw new IllegalArgumentException("a seal entry of " + data.length + " bytes");
         }
         clock.set(ByteBuffer.wrap(data, 1, 8).getLong());
-        return seal();
+        return seal(entry);
       default:
         throw new IllegalArgumentException("a log entry of unknown kind " + data[0]
             + " (written by a newer version?)");
@@ -167,15 +294,20 @@ public final class LedgerStateMachine extends BaseStateMachine {
       return Entries.rejected(new TransactionRejectedException(
           io.bittensor.core.RejectReason.MALFORMED, e.getMessage()));
     }
-    CompletableFuture<Receipt> outcome = replica.submit(tx);
+    LocalLedger applying = replica;
+    CompletableFuture<Receipt> outcome = applying.submit(tx);
     List<CompletableFuture<Receipt>> waiting = transactionWaiters.remove(tx.hash());
     if (waiting != null) {
       outcome.whenCompleteAsync((receipt, error) -> {
         Throwable cause = error == null ? null : unwrap(error);
-        if (cause != null && !(cause instanceof TransactionRejectedException)
-            && closing != null) {
-          // The replica closed under it, but the group goes on and may still seal it.
-          cause = closing;
+        if (cause != null && !(cause instanceof TransactionRejectedException)) {
+          if (closing != null) {
+            // The replica closed under it, but the group goes on and may still seal it.
+            cause = closing;
+          } else if (applying != replica) {
+            cause = new LedgerException("this member took a snapshot from the leader before the"
+                + " transaction's block was sealed here; check its nonce before resending");
+          }
         }
         for (CompletableFuture<Receipt> w : waiting) {
           if (cause != null) {
@@ -210,8 +342,12 @@ public final class LedgerStateMachine extends BaseStateMachine {
     return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
   }
 
-  private byte[] seal() throws LedgerException {
+  private byte[] seal(TermIndex entry) throws LedgerException {
     Block block = replica.produceBlock();
+    if (snapshotEvery > 0 && block.number() % snapshotEvery == 0) {
+      // Between blocks: only this thread submits to the replica, and it has not yet.
+      latest = new Export(entry, replica.exportState());
+    }
     recent.put(block.number(), block);
     while (recent.size() > RECENT_BLOCKS) {
       recent.pollFirstEntry();
