@@ -135,12 +135,22 @@ final class LedgerCommand implements Runnable {
             + " member, this one too, the same on each. Repeatable.")
     List<String> raftMembers = new ArrayList<>();
 
+    @Option(names = "--raft-tls", arity = "3", paramLabel = "FILE",
+        description = "Mutual TLS on the Raft port: this member's private key (PEM, PKCS#8), its"
+            + " certificate (PEM) and the group's authority (PEM). Every member needs one of the"
+            + " same authority.")
+    List<Path> raftTls;
+
     @Mixin GenesisOptions genesis = new GenesisOptions();
 
     @Override
     public Integer call() throws InterruptedException {
       if (blockMillis < 1) {
         throw CliException.badInput("--block-ms must be >= 1, was " + blockMillis, null);
+      }
+      if (raftSelf == null && raftTls != null) {
+        throw CliException.badInput("--raft-tls is for a replicated ledger: give --raft-self"
+            + " and --raft-member too", null);
       }
       if (raftSelf == null && !raftMembers.isEmpty()) {
         throw CliException.badInput("--raft-member needs --raft-self: which member this is",
@@ -227,6 +237,9 @@ final class LedgerCommand implements Runnable {
         }
         if (!exists) {
           builder.genesis(genesis.genesis()).mechanism(genesis.mechanism());
+        }
+        if (raftTls != null) {
+          builder.tls(raftTls.get(0), raftTls.get(1), raftTls.get(2));
         }
         return builder.open(data);
       } catch (IllegalArgumentException | IllegalStateException e) {

@@ -147,6 +147,22 @@ class ReplicatedLedgerServeTest {
     assertEquals(Main.EXIT_BAD_INPUT, stranger.exitCode());
     assertTrue(stranger.err().contains("not among the members"), stranger.err());
 
+    CliRunner tlsAlone = CliRunner.run("ledger", "serve", "--data", data,
+        "--raft-tls", "k.pem", "c.pem", "ca.pem");
+    assertEquals(Main.EXIT_BAD_INPUT, tlsAlone.exitCode());
+    assertTrue(tlsAlone.err().contains("--raft-tls is for a replicated ledger"), tlsAlone.err());
+
+    CliRunner tlsMissing = CliRunner.run("ledger", "serve", "--data", data, "--raft-self", "a",
+        "--raft-member", "a=127.0.0.1:9871", "--created-at", "2026-12-05T00:00:00Z",
+        "--raft-tls", dir.resolve("k.pem").toString(), "c.pem", "ca.pem");
+    assertEquals(Main.EXIT_BAD_INPUT, tlsMissing.exitCode());
+    assertTrue(tlsMissing.err().contains("no such file: " + dir.resolve("k.pem")),
+        tlsMissing.err());
+
+    CliRunner tlsShort = CliRunner.run("ledger", "serve", "--data", data, "--raft-self", "a",
+        "--raft-member", "a=127.0.0.1:9871", "--raft-tls", "k.pem", "c.pem");
+    assertEquals(Main.EXIT_BAD_INPUT, tlsShort.exitCode());
+
     CliRunner badTime = CliRunner.run("ledger", "serve", "--data", data, "--raft-self", "a",
         "--raft-member", "a=127.0.0.1:9871", "--created-at", "yesterday");
     assertEquals(Main.EXIT_BAD_INPUT, badTime.exitCode());

@@ -52,8 +52,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.grpc.GrpcTlsConfig;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftGroup;
@@ -104,9 +106,10 @@ import org.apache.ratis.util.TimeDuration;
  * <p><b>Threads.</b> Receipts complete and listeners run on this member's event thread, one at a
  * time and in block order (receipts before the block's events), never on Raft's own threads.
  *
- * <p><b>The Raft port</b> takes log entries from anyone who reaches it: transactions stay signed,
- * so nobody can forge one, but anyone could seal extra blocks. Keep the members' Raft ports on a
- * network only they reach.
+ * <p><b>The Raft port</b> speaks Raft to whoever reaches it unless {@link Builder#tls} is given:
+ * transactions stay signed, so nobody can forge one, but a stranger could seal extra blocks or
+ * pose as a member. Use mutual TLS with certificates of the group's own authority, or keep the
+ * Raft ports on a network only the members reach.
  *
  * <p>Experimental: the log's entries and the folder's layout may change before 1.0.
  */
@@ -183,9 +186,14 @@ public final class RaftLedger implements Ledger {
       // A member's first start formats its storage; every later one recovers the log there.
       boolean formatted = Files.isDirectory(dir.resolve("raft")
           .resolve(group.getGroupId().getUuid().toString()));
+      Parameters parameters = new Parameters();
+      if (b.tls != null) {
+        GrpcConfigKeys.TLS.setConf(parameters, b.tls);
+      }
       s = RaftServer.newBuilder()
           .setGroup(group)
           .setProperties(props)
+          .setParameters(parameters)
           .setServerId(RaftPeerId.valueOf(b.self))
           .setStateMachine(machine)
           .setOption(formatted ? RaftStorage.StartupOption.RECOVER
@@ -198,6 +206,7 @@ public final class RaftLedger implements Ledger {
       int tries = (int) Math.max(1, b.timeout.toMillis() / 100);
       c = RaftClient.newBuilder()
           .setProperties(clientProps)
+          .setParameters(parameters)
           .setRaftGroup(group)
           .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(tries,
               TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
@@ -582,6 +591,7 @@ public final class RaftLedger implements Ledger {
     private Duration electionTimeout = Duration.ofMillis(1000);
     private int maxPending = 100_000;
     private int snapshotEvery = 1000;
+    private GrpcTlsConfig tls;
     /** The Raft log's segment size (0: Ratis' default); small in tests, so that logs purge. */
     long logSegmentBytes;
 
@@ -694,6 +704,26 @@ public final class RaftLedger implements Ledger {
         throw new IllegalArgumentException("snapshotEvery must be >= 0, was " + blocks);
       }
       this.snapshotEvery = blocks;
+      return this;
+    }
+
+    /**
+     * Mutual TLS on the Raft port: this member shows {@code certificate} (PEM, with its private
+     * key in {@code privateKey}, PEM PKCS#8) and accepts only peers whose certificates chain to
+     * {@code trustedCertificates} (PEM, the group's own authority). Without it the Raft port is
+     * plain and takes entries from anyone who reaches it. Give every member a certificate of the
+     * same authority, naming the host or address the others reach it at.
+     *
+     * @throws IllegalArgumentException if a file does not exist
+     */
+    public Builder tls(Path privateKey, Path certificate, Path trustedCertificates) {
+      for (Path p : new Path[] {privateKey, certificate, trustedCertificates}) {
+        if (!Files.isRegularFile(p)) {
+          throw new IllegalArgumentException("no such file: " + p);
+        }
+      }
+      this.tls = new GrpcTlsConfig(privateKey.toFile(), certificate.toFile(),
+          trustedCertificates.toFile(), true);
       return this;
     }
 

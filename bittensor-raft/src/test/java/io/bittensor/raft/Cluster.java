@@ -28,6 +28,8 @@ public final class Cluster implements AutoCloseable {
   /** Snapshots every so many blocks (-1: the builder's default), and small log segments. */
   int snapshotEvery = -1;
   long logSegmentBytes;
+  /** Anything more for member {@code i}'s builder. */
+  java.util.function.BiConsumer<Integer, RaftLedger.Builder> each = (i, b) -> { };
 
   public Cluster(Path root, int size, Genesis genesis, IncentiveMechanism mechanism,
       BlockPolicy policy) {
@@ -69,6 +71,7 @@ public final class Cluster implements AutoCloseable {
       b.snapshotEvery(snapshotEvery);
     }
     b.logSegmentBytes = logSegmentBytes;
+    each.accept(i, b);
     for (int j = 0; j < ids.size(); j++) {
       b.member(ids.get(j), addresses.get(j));
     }

@@ -353,6 +353,50 @@ class RaftLedgerTest {
     }
   }
 
+  @Test
+  void withMutualTlsOnlyMembersCertifiedByTheGroupsAuthorityTakePart() throws Exception {
+    Path tls = Path.of(getClass().getResource("/tls/ca.pem").toURI()).getParent();
+    Cluster c = new Cluster(dir, 3, genesis(params(8), 4), null, BlockPolicy.manual());
+    c.timeout = Duration.ofSeconds(3);
+    // m0 and m1 hold certificates of the group's authority; m2's comes from another one.
+    c.each = (i, b) -> {
+      String who = i == 2 ? "rogue" : "member";
+      b.tls(tls.resolve(who + ".key"), tls.resolve(who + ".pem"),
+          tls.resolve(i == 2 ? "rogue-ca.pem" : "ca.pem"));
+    };
+    try (c) {
+      c.start();
+      int leader = c.leader();
+      assertNotEquals(2, leader, "the stranger cannot win an election");
+      RaftLedger follower = c.members[1 - leader];
+      CompletableFuture<Receipt> r =
+          follower.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
+      Block b = c.members[leader].produceBlock();
+      assertEquals(b.number(), r.get(10, TimeUnit.SECONDS).block());
+      Cluster.awaitTrue(() -> follower.metagraph().block().number() == b.number(),
+          "the follower at the block");
+      assertEquals(1, follower.metagraph().size());
+      // The stranger hears nothing and gets nothing in.
+      RaftLedger stranger = c.members[2];
+      assertEquals(0, stranger.metagraph().block().number());
+      CompletableFuture<Receipt> refused = stranger.submit(SignedTransaction.sign(key(1),
+          stranger.chainId(), 0, Transaction.register(endpoint(1), Modality.TEXT)));
+      assertInstanceOf(LedgerException.class,
+          assertThrows(ExecutionException.class, refused::get).getCause());
+      c.members[leader].produceBlock();
+      assertEquals(1, c.members[leader].metagraph().size(), "nothing of the stranger's got in");
+      assertEquals(0, stranger.metagraph().block().number());
+    }
+  }
+
+  @Test
+  void tlsNeedsFilesThatExist() {
+    Path missing = dir.resolve("missing.pem");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> RaftLedger.builder().tls(missing, missing, missing));
+    assertTrue(e.getMessage().contains("missing.pem"), e.getMessage());
+  }
+
   private static Path raftFolder(Cluster c, int member) throws IOException {
     try (Stream<Path> groups = Files.list(c.dirs.get(member).resolve("raft"))) {
       return groups.filter(Files::isDirectory).findFirst().orElseThrow();
