@@ -41,6 +41,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -381,6 +382,58 @@ public final class RaftLedger implements Ledger {
       return server.getDivision(group.getGroupId()).getInfo().isLeader();
     } catch (IOException e) {
       return false;
+    }
+  }
+
+  /**
+   * The group's members as this member knows them now (the last configuration it applied), id
+   * to Raft address.
+   */
+  public Map<String, InetSocketAddress> members() {
+    Map<String, InetSocketAddress> out = new LinkedHashMap<>();
+    try {
+      for (RaftPeer p : server.getDivision(group.getGroupId()).getRaftConf().getCurrentPeers()) {
+        String address = p.getAddress();
+        int colon = address.lastIndexOf(':');
+        out.put(p.getId().toString(), InetSocketAddress.createUnresolved(
+            address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))));
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("this member has left its group", e);
+    }
+    return out;
+  }
+
+  /**
+   * Changes who the group's members are, through the leader (Raft's joint consensus: the group
+   * stays available throughout). A member being added must already run, opened in a new folder
+   * with the genesis and the new member list; it catches up from the leader (its log or its
+   * snapshot) before it counts toward a majority. A member being removed stops taking part once
+   * this returns; close it then. Give members that restart later the new list.
+   *
+   * @param members every member of the new group, id to Raft address, at least one
+   * @throws IllegalArgumentException if {@code members} is empty or an id is not valid
+   * @throws LedgerException if the group does not make the change within the builder's timeout
+   * @throws IllegalStateException if the ledger is closed
+   */
+  public void changeMembers(Map<String, InetSocketAddress> members) throws LedgerException {
+    checkOpen();
+    if (members.isEmpty()) {
+      throw new IllegalArgumentException("a group needs at least one member");
+    }
+    Builder check = new Builder();
+    members.forEach(check::member);
+    List<RaftPeer> peers = peers(check.members);
+    RaftClientReply reply = await(CompletableFuture.supplyAsync(() -> {
+      try {
+        return client.admin().setConfiguration(peers);
+      } catch (IOException e) {
+        throw new CompletionException(e);
+      }
+    }), "changing the members to " + members.keySet());
+    if (!reply.isSuccess()) {
+      throw new LedgerException("the group refused the members " + members.keySet() + ": "
+          + reply.getException(), reply.getException());
     }
   }
 

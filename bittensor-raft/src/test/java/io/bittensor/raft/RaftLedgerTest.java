@@ -35,7 +35,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
@@ -395,6 +397,51 @@ class RaftLedgerTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> RaftLedger.builder().tls(missing, missing, missing));
     assertTrue(e.getMessage().contains("missing.pem"), e.getMessage());
+  }
+
+  @Test
+  void theGroupTakesInANewMemberAndLetsAnOldOneGo() throws Exception {
+    Genesis g = genesis(params(8), 4);
+    try (Cluster c = new Cluster(dir, 3, g, null, BlockPolicy.manual()).start()) {
+      int leader = c.leader();
+      RaftLedger lead = c.members[leader];
+      lead.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
+      lead.produceBlock();
+
+      // A fourth member starts with the new list, then the group takes it in.
+      Map<String, InetSocketAddress> four = new LinkedHashMap<>();
+      for (int i = 0; i < 3; i++) {
+        four.put(c.ids.get(i), c.addresses.get(i));
+      }
+      four.put("m3", new InetSocketAddress("127.0.0.1", Cluster.freePort()));
+      RaftLedger.Builder b = RaftLedger.builder().genesis(g).self("m3")
+          .blocks(BlockPolicy.manual()).electionTimeout(Duration.ofMillis(150));
+      four.forEach(b::member);
+      try (RaftLedger fourth = b.open(dir.resolve("m3"))) {
+        lead.changeMembers(four);
+        assertEquals(four.keySet(), lead.members().keySet());
+        Block sealed = lead.produceBlock();
+        Cluster.awaitTrue(() -> fourth.metagraph().block().number() == sealed.number(),
+            "the new member caught up");
+        assertEquals(lead.stateHash(), fourth.stateHash());
+
+        // One old follower leaves; then another stops. The leader and the new member are two
+        // of the three left: a majority, so the new member counts.
+        int leaving = (leader + 1) % 3;
+        int stopping = (leader + 2) % 3;
+        Map<String, InetSocketAddress> three = new LinkedHashMap<>(four);
+        three.remove(c.ids.get(leaving));
+        lead.changeMembers(three);
+        assertEquals(three.keySet(), fourth.members().keySet());
+        c.stop(leaving);
+        c.stop(stopping);
+        CompletableFuture<Receipt> r =
+            fourth.submit(key(1), Transaction.register(endpoint(1), Modality.TEXT));
+        Block after = c.members[c.leader()].produceBlock();
+        assertEquals(after.number(), r.get(10, TimeUnit.SECONDS).block());
+        Cluster.awaitTrue(() -> fourth.metagraph().size() == 2, "the new member's copy");
+      }
+    }
   }
 
   private static Path raftFolder(Cluster c, int member) throws IOException {
