@@ -115,7 +115,16 @@ final class NeuronCommand implements Runnable {
       } catch (IOException e) {
         throw CliException.badInput(config + ": key: " + e.getMessage(), e);
       }
-      URI ledgerUri = URI.create(required(p, "ledger"));
+      // One ledger server, or several (the members of a replicated ledger), comma-separated.
+      List<URI> ledgerUris = new ArrayList<>();
+      for (String u : required(p, "ledger").split(",")) {
+        try {
+          ledgerUris.add(URI.create(u.trim()));
+        } catch (IllegalArgumentException e) {
+          throw CliException.badInput(config + ": ledger: not an address: " + u, e);
+        }
+      }
+      String ledgerUri = required(p, "ledger");
       int port = (int) integer(p, "port", 0);
       long stake = integer(p, "stake", 0);
       boolean learn = bool(p, "learn");
@@ -141,7 +150,10 @@ final class NeuronCommand implements Runnable {
       Peer peer = peer(required(p, "peer"), dim, maxTokens, seed, owned);
       Ledger ledger;
       try {
-        ledger = RemoteLedger.builder().keypair(key).connect(ledgerUri);
+        ledger = RemoteLedger.builder().keypair(key).connect(ledgerUris);
+      } catch (IllegalArgumentException e) {
+        closeAll(owned);
+        throw CliException.badInput(config + ": ledger: " + e.getMessage(), e);
       } catch (LedgerException e) {
         closeAll(owned);
         throw CliException.failure("cannot reach the ledger at " + ledgerUri + ": "

@@ -132,15 +132,35 @@ class CliUsageTest {
         "checkpoint-dir " + file + " is a file, not a folder");
   }
 
-  @Test
-  void aNeuronConfigNamesALearnThatIsNeitherTrueNorFalse(@TempDir Path dir) throws IOException {
+  /** A neuron config with a new key, a noise peer and {@code more} lines. */
+  private static Path neuronConfig(Path dir, String more) throws IOException {
     Path key = dir.resolve("n.key");
     io.bittensor.core.Keypair.generate().save(key);
-    Path config = dir.resolve("neuron.properties");
-    Files.writeString(config, "key=" + key + "\nledger=http://127.0.0.1:1\npeer=noise\n"
-        + "learn=yes\n");
+    return Files.writeString(dir.resolve("neuron.properties"),
+        "key=" + key + "\npeer=noise\n" + more);
+  }
+
+  @Test
+  void aNeuronConfigNamesALearnThatIsNeitherTrueNorFalse(@TempDir Path dir) throws IOException {
+    Path config = neuronConfig(dir, "ledger=http://127.0.0.1:1\nlearn=yes\n");
     assertBadInput(CliRunner.run("neuron", "run", "--config", config.toString()),
         "learn must be true or false, was \"yes\"");
+  }
+
+  @Test
+  void aNeuronConfigNamesALedgerAddressThatIsNotAServer(@TempDir Path dir) throws IOException {
+    Path config = neuronConfig(dir, "ledger=http://127.0.0.1:1,ftp://x:2\n");
+    assertBadInput(CliRunner.run("neuron", "run", "--config", config.toString()),
+        "ledger: a ledger server is at http://host:port, was ftp://x:2");
+  }
+
+  @Test
+  void aNeuronThatReachesNoneOfItsLedgerServersNamesEach(@TempDir Path dir) throws IOException {
+    Path config = neuronConfig(dir, "ledger=http://127.0.0.1:1, http://127.0.0.1:2\n");
+    CliRunner r = CliRunner.run("neuron", "run", "--config", config.toString());
+    assertEquals(Main.EXIT_FAILURE, r.exitCode(), r.err());
+    assertTrue(r.err().contains("cannot reach any of the ledger servers")
+        && r.err().contains("127.0.0.1:1") && r.err().contains("127.0.0.1:2"), r.err());
   }
 
   private static void assertBadInput(CliRunner r, String mention) {

@@ -444,6 +444,50 @@ class RaftLedgerTest {
     }
   }
 
+  @Test
+  void aRemoteClientOfEveryMemberMovesOnWhenItsServerGoes() throws Exception {
+    try (Cluster c = new Cluster(dir, 3, genesis(params(8), 4), null,
+        BlockPolicy.every(Duration.ofMillis(50))).start()) {
+      c.leader();
+      List<LedgerServer> servers = new ArrayList<>();
+      List<java.net.URI> uris = new ArrayList<>();
+      try {
+        for (RaftLedger m : c.members) {
+          LedgerServer s = LedgerServer.builder().ledger(m).host("127.0.0.1").port(0).start();
+          servers.add(s);
+          uris.add(s.uri());
+        }
+        try (RemoteLedger remote = RemoteLedger.builder().timeout(Duration.ofSeconds(5))
+            .connect(uris)) {
+          assertEquals(uris.get(0), remote.uri());
+          List<Long> heard = new CopyOnWriteArrayList<>();
+          remote.subscribe(new LedgerListener() {
+            @Override
+            public void onBlock(Block block, Metagraph after) {
+              heard.add(block.number());
+            }
+          });
+          remote.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT))
+              .get(20, TimeUnit.SECONDS);
+          // The member behind the server in use goes, server and all.
+          servers.get(0).close();
+          c.stop(0);
+          Receipt r = remote.submit(key(1), Transaction.register(endpoint(1), Modality.TEXT))
+              .get(20, TimeUnit.SECONDS);
+          assertNotEquals(uris.get(0), remote.uri(), "the client moved on");
+          assertTrue(remote.awaitBlock(r.block(), Duration.ofSeconds(20)));
+          assertEquals(2, remote.metagraph().size());
+          for (int i = 1; i < heard.size(); i++) {
+            assertEquals(heard.get(i - 1) + 1, heard.get(i), "no block twice or missed: " + heard);
+          }
+          assertTrue(heard.contains(r.block()), "its listener heard the new server's blocks");
+        }
+      } finally {
+        servers.forEach(LedgerServer::close);
+      }
+    }
+  }
+
   private static Path raftFolder(Cluster c, int member) throws IOException {
     try (Stream<Path> groups = Files.list(c.dirs.get(member).resolve("raft"))) {
       return groups.filter(Files::isDirectory).findFirst().orElseThrow();

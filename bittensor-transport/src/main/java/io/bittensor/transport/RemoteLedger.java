@@ -105,8 +105,11 @@ import okhttp3.ResponseBody;
 public final class RemoteLedger implements Ledger {
   private static final MediaType PROTOBUF = MediaType.get(HttpPeerHandler.PROTOBUF);
 
-  private final URI uri;
-  private final HttpUrl base;
+  /** The servers this client may use, in order; it talks to one at a time. */
+  private final List<URI> servers;
+  private volatile int serverIndex;
+  private volatile URI uri;
+  private volatile HttpUrl base;
   private final OkHttpClient http;
   private final OkHttpClient streamHttp;
   private final ExecutorService completions;
@@ -127,8 +130,9 @@ public final class RemoteLedger implements Ledger {
   /** The stream {@link #start()} opened, for the event thread to go on reading. */
   private volatile InputStream firstStream;
 
-  private RemoteLedger(Builder b, URI uri) {
-    this.uri = uri;
+  private RemoteLedger(Builder b, List<URI> servers) {
+    this.servers = List.copyOf(servers);
+    this.uri = servers.get(0);
     this.base = HttpUrl.get(uri.toString());
     this.signer = new CallerSigner(b.keypair != null ? b.keypair : Keypair.generate(), b.clock);
     this.timeout = b.timeout;
@@ -179,9 +183,50 @@ public final class RemoteLedger implements Ledger {
     return new Builder();
   }
 
-  /** The server's address. */
+  /**
+   * Connects to whichever of {@code servers} answers first, in order, and moves to the next when
+   * the one in use cannot be reached: for the members of a replicated ledger, each serving it
+   * through a {@link LedgerServer}. A transaction waiting for its block when the client moves
+   * fails, saying it may or may not be in the ledger (its receipt would come from the server
+   * that took it).
+   *
+   * @param servers {@code http://host:port} each, at least one, all serving the same chain
+   * @throws LedgerException if none can be reached, naming each and its cause
+   * @throws IllegalArgumentException if {@code servers} is empty or one is not {@code
+   *     http://host:port}
+   */
+  public static RemoteLedger connect(List<URI> servers) throws LedgerException {
+    return builder().connect(servers);
+  }
+
+  /** The address of the server in use now. */
   public URI uri() {
     return uri;
+  }
+
+  /** Every server this client may use, in the order given. */
+  public List<URI> servers() {
+    return servers;
+  }
+
+  /**
+   * Moves to the next server (if there is more than one), from {@code from}: the requests and the
+   * stream that failed there go on at the next. Waiting transactions fail (their receipts would
+   * come from the server that took them).
+   */
+  private synchronized void moveOn(URI from) {
+    if (servers.size() < 2 || !uri.equals(from)) {
+      return; // one server only, or another thread moved on already
+    }
+    serverIndex = (serverIndex + 1) % servers.size();
+    uri = servers.get(serverIndex);
+    base = HttpUrl.get(uri.toString());
+    Call stream = streamCall;
+    if (stream != null) {
+      stream.cancel(); // the stream reconnects to the new server
+    }
+    failPending("the client moved from " + from + " to " + uri + ", which cannot tell it the"
+        + " transaction's block");
   }
 
   /** The key that signs this client's requests (not its transactions). */
@@ -399,15 +444,29 @@ public final class RemoteLedger implements Ledger {
         .build();
   }
 
+  /**
+   * Sends a request to the server in use, moving on to the next server when this one cannot be
+   * reached: for any request that could not connect, and for reads also when the connection
+   * broke (a submission that may have arrived is not sent twice).
+   */
   private LedgerResponse call(String op, MessageLite body) throws LedgerException {
-    try (Response response = http.newCall(request(op, body)).execute()) {
-      LedgerResponse r = readResponse(response);
-      if (r.getStatus() != Status.SUCCESS.code()) {
-        throw refused(r);
+    for (int attempt = 1; ; attempt++) {
+      URI server = uri;
+      try (Response response = http.newCall(request(op, body)).execute()) {
+        LedgerResponse r = readResponse(response);
+        if (r.getStatus() != Status.SUCCESS.code()) {
+          throw refused(r);
+        }
+        return r;
+      } catch (LedgerException e) {
+        throw e;
+      } catch (IOException e) {
+        boolean sent = !(e instanceof java.net.ConnectException);
+        if (attempt >= servers.size() || (sent && op.equals("submit"))) {
+          throw unreachable(e);
+        }
+        moveOn(server);
       }
-      return r;
-    } catch (IOException e) {
-      throw unreachable(e);
     }
   }
 
@@ -463,16 +522,34 @@ public final class RemoteLedger implements Ledger {
     return response.body().byteStream();
   }
 
-  /** The first connection: in the caller's thread, so that its failure is the caller's. */
+  /**
+   * The first connection: in the caller's thread, so that its failure is the caller's. Tries the
+   * servers in order.
+   */
   private void start() throws LedgerException {
-    InputStream in;
-    LedgerEvent first;
-    try {
-      in = openStream(0);
-      first = LedgerEvent.parseDelimitedFrom(in);
-    } catch (IOException e) {
+    InputStream in = null;
+    LedgerEvent first = null;
+    List<String> failures = new ArrayList<>();
+    for (int i = 0; i < servers.size() && in == null; i++) {
+      serverIndex = i;
+      uri = servers.get(i);
+      base = HttpUrl.get(uri.toString());
+      try {
+        InputStream opened = openStream(0);
+        first = LedgerEvent.parseDelimitedFrom(opened);
+        in = opened;
+      } catch (IOException e) {
+        if (servers.size() == 1) {
+          close();
+          throw unreachable(e);
+        }
+        failures.add(unreachable(e).getMessage());
+      }
+    }
+    if (in == null) {
       close();
-      throw unreachable(e);
+      throw new LedgerException("cannot reach any of the ledger servers: "
+          + String.join("; ", failures));
     }
     if (first == null || !first.hasBlock() || !first.getBlock().getSnapshot()) {
       close();
@@ -496,6 +573,7 @@ public final class RemoteLedger implements Ledger {
     while (!closed) {
       InputStream in = firstStream;
       firstStream = null;
+      URI server = uri; // where this stream is (or is about to be) open
       try {
         if (in == null) {
           in = openStream(lastBlock + 1);
@@ -512,7 +590,10 @@ public final class RemoteLedger implements Ledger {
           }
         }
       } catch (IOException | RuntimeException e) {
-        // Lost or refused: try again below.
+        // Lost or refused: try again below, at the next server if there is one.
+        if (!closed) {
+          moveOn(server);
+        }
       }
       connected = false;
       if (closed) {
@@ -603,7 +684,9 @@ public final class RemoteLedger implements Ledger {
             + " that the server no longer holds");
       }
       chainId = m.chainId();
-      current = m;
+      if (current == null || n >= current.block().number()) {
+        current = m; // a server behind this client (another member) does not take it back
+      }
       cache.put(n, m);
       advance(Math.max(lastBlock, n));
       return;
@@ -755,11 +838,29 @@ public final class RemoteLedger implements Ledger {
      * @throws IllegalArgumentException if {@code uri} is not {@code http://host:port}
      */
     public RemoteLedger connect(URI uri) throws LedgerException {
-      Objects.requireNonNull(uri, "uri");
-      if (!"http".equals(uri.getScheme()) || uri.getHost() == null) {
-        throw new IllegalArgumentException("a ledger server is at http://host:port, was " + uri);
+      return connect(List.of(Objects.requireNonNull(uri, "uri")));
+    }
+
+    /**
+     * Connects to the first of {@code servers} that answers, and moves on between them as
+     * {@link RemoteLedger#connect(List)} says.
+     *
+     * @throws LedgerException if none can be reached, naming each and its cause
+     * @throws IllegalArgumentException if {@code servers} is empty or one is not {@code
+     *     http://host:port}
+     */
+    public RemoteLedger connect(List<URI> servers) throws LedgerException {
+      if (servers.isEmpty()) {
+        throw new IllegalArgumentException("give at least one ledger server");
       }
-      RemoteLedger ledger = new RemoteLedger(this, uri);
+      for (URI uri : servers) {
+        Objects.requireNonNull(uri, "servers");
+        if (!"http".equals(uri.getScheme()) || uri.getHost() == null) {
+          throw new IllegalArgumentException("a ledger server is at http://host:port, was "
+              + uri);
+        }
+      }
+      RemoteLedger ledger = new RemoteLedger(this, servers);
       ledger.start();
       return ledger;
     }
