@@ -283,9 +283,10 @@ final class LedgerCommand implements Runnable {
         description = "The ledger's data directory.")
     Path data;
 
-    @Option(names = "--remote", paramLabel = "URL",
-        description = "A ledger server instead, e.g. http://10.0.0.2:8092.")
-    URI remote;
+    @Option(names = "--remote", paramLabel = "URL", split = ",",
+        description = "A ledger server instead, e.g. http://10.0.0.2:8092; or several,"
+            + " comma-separated (the members of a replicated ledger: the first that answers).")
+    List<URI> remote;
 
     @Option(names = "--json", description = "Print JSON instead of a table.")
     boolean json;

@@ -102,6 +102,12 @@ class ReplicatedLedgerServeTest {
         assertEquals(3, b.metagraph().size());
         height = r.block();
       }
+      // `ledger show` given every member reads from the first that answers (member 0 is down).
+      CliRunner show = CliRunner.run("ledger", "show", "--remote",
+          uri[0] + "," + uri[1] + "," + uri[2]);
+      assertEquals(0, show.exitCode(), show.err());
+      assertEquals(3, show.out().lines().filter(l -> l.contains("http://peer")).count(),
+          show.out());
 
       // Member 0 comes back from its folder, without the genesis options, and catches up.
       Path log = dir.resolve("m0-again.log");
