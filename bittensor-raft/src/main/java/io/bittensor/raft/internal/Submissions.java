@@ -59,11 +59,13 @@ public final class Submissions implements AutoCloseable {
   private void run() {
     try {
       while (!closed) {
+        // The slot first, then the submissions: an interrupt (close) never strands one taken.
+        inFlight.acquire();
         Pending first = queue.poll(100, TimeUnit.MILLISECONDS);
         if (first == null) {
+          inFlight.release();
           continue;
         }
-        inFlight.acquire();
         List<Pending> batch = new ArrayList<>();
         batch.add(first);
         long bytes = first.tx.encodedLength();

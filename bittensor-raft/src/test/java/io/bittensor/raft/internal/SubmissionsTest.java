@@ -127,7 +127,11 @@ class SubmissionsTest {
           () -> first.get(0).get(5, TimeUnit.SECONDS));
       assertEquals("no leader", e.getCause().getMessage());
       awaitSent(Submissions.IN_FLIGHT + 1);   // the slot it freed carries the queued one
+      CompletableFuture<byte[]> waiting = s.submit(tx(101));   // no slot: it waits
+      Thread.sleep(50);
       s.close();
+      assertInstanceOf(LedgerException.class, assertThrows(ExecutionException.class,
+          () -> waiting.get(5, TimeUnit.SECONDS)).getCause(), "a waiting one fails on close");
       CompletableFuture<byte[]> late = s.submit(tx(100));
       assertInstanceOf(LedgerException.class,
           assertThrows(ExecutionException.class, () -> late.get(5, TimeUnit.SECONDS)).getCause());
