@@ -6,7 +6,6 @@ import io.bittensor.core.internal.ledger.LedgerState;
 import io.bittensor.core.internal.ledger.Snapshots;
 import io.bittensor.core.internal.ledger.StateExport;
 import io.bittensor.incentive.IncentiveMechanism;
-import io.bittensor.incentive.PaperMechanism;
 import io.bittensor.incentive.PaperParams;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -124,7 +123,9 @@ public final class LocalLedger implements Ledger {
 
   private record Pending(SignedTransaction tx, CompletableFuture<Receipt> future) {}
 
-  private LocalLedger(Builder b, Path dir, boolean readOnly) throws IOException {
+  /** @param exported an exported state to go on from (in memory only), or null */
+  private LocalLedger(Builder b, Path dir, boolean readOnly, byte[] exported)
+      throws IOException {
     this.dir = dir;
     this.readOnly = readOnly;
     this.clock = b.clock;
@@ -136,7 +137,7 @@ public final class LocalLedger implements Ledger {
     try {
       Recovered recovered;
       if (dir == null) {
-        recovered = fresh(b);
+        recovered = fresh(b, exported);
       } else {
         if (!readOnly) {
           Files.createDirectories(dir);
@@ -213,18 +214,18 @@ public final class LocalLedger implements Ledger {
   private record Recovered(IncentiveMechanism mechanism, Hash256 chainId, LedgerState state,
       Block lastBlock, Journal.Scan scan) {}
 
-  private Recovered fresh(Builder b) throws LedgerException {
+  private Recovered fresh(Builder b, byte[] exported) throws LedgerException {
     if (b.genesis == null) {
       throw new IllegalStateException("an in-memory ledger needs a genesis: call genesis(...)");
     }
     long now = clock.millis();
     IncentiveMechanism m = b.mechanismOrDefault();
-    byte[] payload = BlockCodec.encodeGenesis(b.genesis, m.name(), paperParams(m), now);
+    byte[] payload = BlockCodec.encodeGenesis(b.genesis, m, now);
     Hash256 chainId = Hash256.of(payload);
-    if (b.exported != null) {
+    if (exported != null) {
       StateExport.Decoded d;
       try {
-        d = StateExport.decode(b.exported);
+        d = StateExport.decode(exported);
       } catch (IllegalArgumentException e) {
         throw new LedgerException("cannot restore the exported state: " + e.getMessage(), e);
       }
@@ -249,7 +250,7 @@ public final class LocalLedger implements Ledger {
             + " create one");
       }
       IncentiveMechanism m = b.mechanismOrDefault();
-      Journal.create(file, BlockCodec.encodeGenesis(b.genesis, m.name(), paperParams(m),
+      Journal.create(file, BlockCodec.encodeGenesis(b.genesis, m,
           clock.millis()));
     }
     List<Long> snapshots = Snapshots.list(dir);
@@ -293,10 +294,6 @@ public final class LocalLedger implements Ledger {
     }
   }
 
-  private static PaperParams paperParams(IncentiveMechanism m) {
-    return m instanceof PaperMechanism p ? p.params() : null;
-  }
-
   /**
    * Checks the builder's mechanism against the journal's, or (when the builder names none) takes
    * the paper's mechanism with the parameters the journal recorded.
@@ -317,7 +314,7 @@ public final class LocalLedger implements Ledger {
       throw new LedgerException("the ledger in " + dir + " runs the mechanism \"" + recorded
           + "\", but this one was built with \"" + mechanism.name() + "\"");
     }
-    PaperParams given = paperParams(mechanism);
+    PaperParams given = BlockCodec.paperParams(mechanism);
     if (given != null && recordedParams.isPresent() && !recordedParams.get().equals(given)) {
       throw new LedgerException("the ledger in " + dir + " runs the paper's mechanism with "
           + recordedParams.get() + ", but this one was built with " + given
@@ -801,8 +798,6 @@ public final class LocalLedger implements Ledger {
     private ScheduledExecutorService scheduler;
     private int snapshotEvery = 1000;
     private int maxPending = 100_000;
-    /** The state to restore, for {@link #openInMemory(byte[])} only. */
-    private byte[] exported;
 
     private Builder() {}
 
@@ -888,7 +883,7 @@ public final class LocalLedger implements Ledger {
      * @throws IOException if the files cannot be read or written
      */
     public LocalLedger open(Path dir) throws IOException {
-      return new LocalLedger(this, Objects.requireNonNull(dir, "dir"), false);
+      return new LocalLedger(this, Objects.requireNonNull(dir, "dir"), false, null);
     }
 
     /**
@@ -899,7 +894,7 @@ public final class LocalLedger implements Ledger {
      * @throws IOException if the files cannot be read
      */
     public LocalLedger openReadOnly(Path dir) throws IOException {
-      return new LocalLedger(this, Objects.requireNonNull(dir, "dir"), true);
+      return new LocalLedger(this, Objects.requireNonNull(dir, "dir"), true, null);
     }
 
     /**
@@ -910,7 +905,7 @@ public final class LocalLedger implements Ledger {
      */
     public LocalLedger openInMemory() {
       try {
-        return new LocalLedger(this, null, false);
+        return new LocalLedger(this, null, false, null);
       } catch (IOException e) {
         throw new IllegalStateException("an in-memory ledger does no I/O", e);
       }
@@ -927,15 +922,12 @@ public final class LocalLedger implements Ledger {
     @Experimental
     public LocalLedger openInMemory(byte[] exportedState) throws LedgerException {
       Objects.requireNonNull(exportedState, "exportedState");
-      this.exported = exportedState;
       try {
-        return new LocalLedger(this, null, false);
+        return new LocalLedger(this, null, false, exportedState);
       } catch (LedgerException e) {
         throw e;
       } catch (IOException e) {
         throw new IllegalStateException("an in-memory ledger does no I/O", e);
-      } finally {
-        this.exported = null;
       }
     }
   }

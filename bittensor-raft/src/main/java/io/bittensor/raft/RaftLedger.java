@@ -21,7 +21,6 @@ import io.bittensor.core.TransactionRejectedException;
 import io.bittensor.core.internal.DurableFiles;
 import io.bittensor.core.internal.ledger.BlockCodec;
 import io.bittensor.incentive.IncentiveMechanism;
-import io.bittensor.incentive.PaperMechanism;
 import io.bittensor.incentive.PaperParams;
 import io.bittensor.raft.internal.Entries;
 import io.bittensor.raft.internal.LedgerStateMachine;
@@ -290,8 +289,7 @@ public final class RaftLedger implements Ledger {
 
   /** The genesis block as the replica writes it: stamped at the genesis' own time. */
   private static byte[] genesisPayload(Genesis genesis, IncentiveMechanism m) {
-    return BlockCodec.encodeGenesis(genesis, m.name(),
-        m instanceof PaperMechanism p ? p.params() : null, genesis.createdAt().toEpochMilli());
+    return BlockCodec.encodeGenesis(genesis, m, genesis.createdAt().toEpochMilli());
   }
 
   /** One Raft group per chain: its id is the chain id's first 16 bytes. */

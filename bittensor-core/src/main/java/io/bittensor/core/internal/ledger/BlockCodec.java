@@ -5,6 +5,8 @@ import io.bittensor.core.Hash256;
 import io.bittensor.core.PeerId;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.incentive.Emission;
+import io.bittensor.incentive.IncentiveMechanism;
+import io.bittensor.incentive.PaperMechanism;
 import io.bittensor.incentive.PaperParams;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -39,6 +41,16 @@ public final class BlockCodec {
   public record Decoded(int kind, long number, Hash256 parent, long timestamp, Genesis genesis,
       String mechanism, Optional<PaperParams> paperParams, List<SignedTransaction> transactions,
       Optional<Hash256> epochDigest) {}
+
+  /** The genesis payload for {@code mechanism}: its name, and its parameters if the paper's. */
+  public static byte[] encodeGenesis(Genesis g, IncentiveMechanism mechanism, long timestamp) {
+    return encodeGenesis(g, mechanism.name(), paperParams(mechanism), timestamp);
+  }
+
+  /** The parameters a genesis block records for {@code m}: the paper's, or null for others. */
+  public static PaperParams paperParams(IncentiveMechanism m) {
+    return m instanceof PaperMechanism p ? p.params() : null;
+  }
 
   /**
    * The genesis block's payload.
