@@ -5,6 +5,7 @@ import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
+import io.bittensor.core.PeerInfo;
 import io.bittensor.core.Tensor;
 import io.bittensor.transport.BuiltinPeers;
 import io.bittensor.transport.HttpProtocol;
@@ -28,6 +29,11 @@ import java.util.Random;
  * its own, used in turn, because one connection can run a few percent faster than another for
  * its whole life. The transport benchmark's rounds of several seconds each are too coarse for a
  * difference of a tenth on this 2-core virtual machine.
+ *
+ * <p>Sides ({@code --sides}, comma-separated, the first the baseline): {@code unsigned}, {@code
+ * metadata}, {@code whole} (the request's signature scope), each optionally with {@code
+ * +answers}: the server signs its answers and the client requires them ({@code
+ * PeerClient.Builder.requireSignedAnswers}).
  *
  * <p>Reports each side's median and mean latency over all calls, and the median over block
  * pairs of the ratio of their block medians.
@@ -61,9 +67,17 @@ public final class SigningOverhead {
         Arrays.toString(shape), block, connections, seconds, warmup);
 
     List<PeerClient> clients = new ArrayList<>();
+    Keypair peerKey = Keypair.fromSeed(new byte[] {
+        1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0});
     try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.echo()).host("127.0.0.1").port(0)
         .allowAnonymous(true).acceptMetadataOnlySignatures(true)
-        .maxPayloadBytes(256L << 20).modalities(Modality.TENSOR).start()) {
+        .maxPayloadBytes(256L << 20).modalities(Modality.TENSOR).start();
+        // The same server but signing its answers, for the sides that require them.
+        PeerServer signing = PeerServer.newBuilder(BuiltinPeers.echo()).host("127.0.0.1").port(0)
+            .allowAnonymous(true).acceptMetadataOnlySignatures(true)
+            .maxPayloadBytes(256L << 20).modalities(Modality.TENSOR)
+            .signAnswers(peerKey).start()) {
       // Each side gets its own clients (so its own connections), used in turn block by block:
       // one connection can be a few percent faster than another for its whole life here.
       Map<String, Peer[]> peers = new LinkedHashMap<>();
@@ -71,15 +85,19 @@ public final class SigningOverhead {
         Peer[] own = new Peer[connections];
         for (int c = 0; c < connections; c++) {
           PeerClient.Builder b = PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1);
-          switch (side) {
+          boolean answers = side.endsWith("+answers");
+          switch (answers ? side.substring(0, side.length() - "+answers".length()) : side) {
             case "unsigned" -> { }
             case "metadata" -> b.keypair(key).signatureScope(SignatureScope.METADATA_ONLY);
             case "whole" -> b.keypair(key).signatureScope(SignatureScope.WHOLE_REQUEST);
-            default -> throw new IllegalArgumentException("sides: unsigned, metadata, whole");
+            default -> throw new IllegalArgumentException(
+                "sides: unsigned, metadata, whole, each optionally with +answers");
           }
-          PeerClient client = b.build();
+          PeerClient client = b.requireSignedAnswers(answers).build();
           clients.add(client);
-          own[c] = client.connect(server.endpoint());
+          own[c] = answers
+              ? client.connect(PeerInfo.of(peerKey.id(), signing.endpoint(), Modality.TENSOR))
+              : client.connect(server.endpoint());
         }
         peers.put(side, own);
       }

@@ -7,6 +7,8 @@ import io.bittensor.cli.internal.Progress;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
+import io.bittensor.core.PeerId;
+import io.bittensor.core.PeerInfo;
 import io.bittensor.core.Tensor;
 import io.bittensor.core.TensorStandard;
 import io.bittensor.onnx.ModelInfo;
@@ -88,6 +90,11 @@ final class PeerCommand implements Runnable {
         + "protects the bytes already.")
     boolean acceptMetadataSignatures;
 
+    @Option(names = "--key", paramLabel = "FILE", description = "Sign every successful answer "
+        + "with this key file, the peer's registered key, so that callers can check the answers "
+        + "are its own (peer query --peer-key). Unsigned otherwise.")
+    Path answerKey;
+
     @Option(names = "--stop-after", description = "Stop after this long (ISO-8601, e.g. PT30S); for demos and tests.")
     Duration stopAfter;
 
@@ -137,6 +144,16 @@ final class PeerCommand implements Runnable {
       PeerServer.Builder b = PeerServer.newBuilder(peer)
           .host(host).port(port).allowAnonymous(!requireSignatures)
           .acceptMetadataOnlySignatures(acceptMetadataSignatures);
+      Keypair signer;
+      try {
+        signer = answerKey == null ? null : Keypair.load(answerKey);
+      } catch (IOException | RuntimeException e) {
+        closeQuietly(owned); // the model loaded already
+        throw e;
+      }
+      if (signer != null) {
+        b.signAnswers(signer);
+      }
       if (peer instanceof OnnxPeer model) {
         b.modalities(model.modality()).standard(TensorStandard.of(model.outputDim()));
       }
@@ -162,6 +179,9 @@ final class PeerCommand implements Runnable {
       try {
         out.printf(Locale.ROOT, "serving %s at %s%s%n", what, server.endpoint(),
             stopAfter == null ? "; Ctrl-C stops" : " for " + stopAfter);
+        if (signer != null) {
+          out.printf(Locale.ROOT, "answers signed by %s%n", signer.id().toHex());
+        }
         out.flush();
         if (stopAfter == null) {
           server.awaitClose();
@@ -255,6 +275,11 @@ final class PeerCommand implements Runnable {
     @Option(names = "--key", description = "Sign with this key file (see Keypair); unsigned otherwise.")
     Path key;
 
+    @Option(names = "--peer-key", paramLabel = "HEX", description = "The peer's public key (64 "
+        + "hex digits, as the ledger lists it): a successful answer counts only if the peer signed "
+        + "it with this key (BAD_RESPONSE otherwise).")
+    String peerKey;
+
     @Option(names = "--metadata-only-signature", description = "Sign everything but the "
         + "tensors' bytes (SignatureScope.METADATA_ONLY; needs --key, and a peer that accepts it).")
     boolean metadataOnlySignature;
@@ -308,9 +333,19 @@ final class PeerCommand implements Runnable {
       if (metadataOnlySignature) {
         b.signatureScope(SignatureScope.METADATA_ONLY);
       }
+      PeerId signer = null;
+      if (peerKey != null) {
+        try {
+          signer = PeerId.fromHex(peerKey);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("--peer-key: " + e.getMessage(), e);
+        }
+        b.requireSignedAnswers(true);
+      }
       PrintWriter out = spec.commandLine().getOut();
       try (PeerClient client = b.build()) {
-        Peer peer = client.connect(endpoint);
+        Peer peer = signer == null ? client.connect(endpoint)
+            : client.connect(PeerInfo.of(signer, endpoint, m));
         ForwardRequest request = new ForwardRequest(m, input);
         double[] ms = new double[repeat];
         ForwardResult r = null;

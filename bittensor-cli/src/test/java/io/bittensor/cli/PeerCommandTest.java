@@ -71,6 +71,35 @@ class PeerCommandTest {
   }
 
   @Test
+  void answersSignedByServeKeyPassQueryPeerKeyAndNoOtherKey(@TempDir Path dir) throws Exception {
+    Path key = dir.resolve("peer.key");
+    Keypair peer = Keypair.generate();
+    peer.save(key);
+    try (ServingCli serving = ServingCli.start("--key", key.toString(), "--output-dim", "16")) {
+      String endpoint = serving.endpoint.toString();
+      assertTrue(serving.out.toString().contains("answers signed by " + peer.id().toHex()),
+          serving.out.toString());
+      assertEquals(0, run("peer", "query", "--endpoint", endpoint, "--peer-key",
+          peer.id().toHex()), out + "\n" + err);
+      assertTrue(out.toString().contains("status  SUCCESS (0)"), out.toString());
+      out.getBuffer().setLength(0);
+      String other = Keypair.generate().id().toHex();
+      assertEquals(1, run("peer", "query", "--endpoint", endpoint, "--peer-key", other),
+          out.toString());
+      assertTrue(out.toString().contains("BAD_RESPONSE"), out.toString());
+      assertTrue(out.toString().contains("signer: ") && out.toString().contains(other),
+          out.toString());
+    }
+    try (PeerServer unsigned = PeerServer.newBuilder(BuiltinPeers.deterministic(32))
+        .host("127.0.0.1").port(0).allowAnonymous(true).start()) {
+      out.getBuffer().setLength(0);
+      assertEquals(1, run("peer", "query", "--endpoint", unsigned.endpoint().toString(),
+          "--peer-key", peer.id().toHex()), out.toString());
+      assertTrue(out.toString().contains("without signing"), out.toString());
+    }
+  }
+
+  @Test
   void queryOfADeadEndpointIsUnavailable() throws IOException {
     int port;
     try (ServerSocket s = new ServerSocket(0)) {

@@ -56,6 +56,7 @@ class PeerServeOptionsTest {
     "--preset nope --text hello|--preset must be one of minilm",
     "--repeat 0|--repeat must be in [1, 10000]",
     "--tokenizer classpath:/nope.json --text hello|/nope.json is not on the class path",
+    "--peer-key abc|--peer-key: ",
   })
   void badQueryOptionsExitTwoWithOneLine(String args, String message) {
     assertBadInput(message, ("peer query --endpoint http://127.0.0.1:9 " + args).split(" "));

@@ -85,6 +85,11 @@ import java.util.function.Predicate;
  * ({@link Builder#votes}), as a cabal does. With a {@link Builder#warmUp} the background loop
  * sets its first row as soon as it has something to weigh.
  *
+ * <p>Signed answers. The neuron's server signs every successful answer with its key, and its own
+ * client takes a peer's answer only when it is signed with the key the ledger gives that peer
+ * ({@link Builder#requireSignedAnswers}), so nobody on the path can change what the weights are
+ * learned from.
+ *
  * <p>Checkpoints. With {@link Builder#checkpoints}, the neuron keeps what it learned in a file
  * ({@link #CHECKPOINT_FILE} in that folder): its learner's state ({@link Learner#checkpoint()}),
  * for the peers it routed over, and each peer's probe. The background loop saves it at every
@@ -182,7 +187,8 @@ public final class Neuron implements AutoCloseable {
     PeerServer.Builder sb = PeerServer.newBuilder(served)
         .modalities(modality)
         .standard(standard)
-        .stakeSource(this::stakeOf);
+        .stakeSource(this::stakeOf)
+        .signAnswers(keypair);
     if (b.network != null) {
       this.server = sb.startInProcess(b.network, keypair.id().toHex().substring(0, 16));
     } else {
@@ -193,7 +199,7 @@ public final class Neuron implements AutoCloseable {
       this.ownsClient = false;
     } else {
       PeerClient.Builder cb = PeerClient.newBuilder().keypair(keypair).standard(standard)
-          .timeout(timeout);
+          .timeout(timeout).requireSignedAnswers(b.requireSignedAnswers);
       if (b.network != null) {
         cb.inProcess(b.network);
       }
@@ -769,6 +775,7 @@ public final class Neuron implements AutoCloseable {
     private URI advertise;
     private InProcessNetwork network;
     private PeerClient client;
+    private boolean requireSignedAnswers = true;
     private long stake;
     private Function<List<Peer>, Learner> learner;
     private Dataset dataset;
@@ -850,6 +857,18 @@ public final class Neuron implements AutoCloseable {
     /** Serve and call over an in-process network instead of HTTP (for tests and simulations). */
     public Builder inProcess(InProcessNetwork network) {
       this.network = Objects.requireNonNull(network, "network");
+      return this;
+    }
+
+    /**
+     * Whether the neuron's own client counts a peer's answer only when the peer signed it with
+     * the key the ledger gives it ({@link PeerClient.Builder#requireSignedAnswers}). Default true:
+     * nobody on the path can change the answers that the neuron's weights come from. Turn it off
+     * only to call peers whose servers do not sign (a {@code PeerServer} without {@code
+     * signAnswers}); a neuron's own server always signs. Not used with {@link #client}.
+     */
+    public Builder requireSignedAnswers(boolean require) {
+      this.requireSignedAnswers = require;
       return this;
     }
 

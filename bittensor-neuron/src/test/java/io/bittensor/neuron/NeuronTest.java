@@ -92,6 +92,47 @@ class NeuronTest {
         .start();
   }
 
+  /**
+   * A key registered at another peer's address (to be paid for that peer's answers) earns nothing
+   * from a neuron that requires signed answers: the server there signs with its own key, not the
+   * registered one. Without the requirement, the free rider scores as the peer it points at.
+   */
+  @Test
+  void aKeyRegisteredAtAnotherPeersAddressScoresNothingWhenAnswersMustBeSigned()
+      throws Exception {
+    for (boolean require : new boolean[] {true, false}) {
+      Keypair validatorKey = Keypair.generate();
+      Keypair freeRider = Keypair.generate();
+      Random random = new Random(5);
+      List<LabelledBatch> validation = List.of(batch(random, 64));
+      try (LocalLedger ledger = ledger(validatorKey, freeRider);
+          Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+              .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM).start();
+          Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
+              .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+              .outputDim(DIM).stake(500_000).learner(NeuronTest::learner)
+              .dataset(() -> batch(random, 16)).scoreByProbes(4, validation)
+              .requireSignedAnswers(require).start()) {
+        var rider = ledger.submit(freeRider, Transaction.register(words.endpoint(), Modality.TEXT));
+        ledger.produceBlock();
+        rider.get(10, TimeUnit.SECONDS);
+        validator.registration().get(10, TimeUnit.SECONDS);
+        assertTrue(validator.sync());
+        assertTrue(validator.routed().contains(freeRider.id()), validator.routed()::toString);
+        for (int i = 0; i < 60; i++) {
+          assertTrue(validator.train().isPresent());
+        }
+        var scores = validator.probeScores();
+        assertTrue(scores.get(words.id()) > 0.3, scores::toString);
+        if (require) {
+          assertTrue(scores.get(freeRider.id()) < 0.05, () -> "signed answers: " + scores);
+        } else {
+          assertTrue(scores.get(freeRider.id()) > 0.3, () -> "unsigned answers: " + scores);
+        }
+      }
+    }
+  }
+
   static LocalLedger ledger(Keypair... funded) {
     Genesis.Builder g = Genesis.builder()
         .params(LedgerParams.defaults().withEpochLength(1).withWeightsRateLimit(0));

@@ -29,7 +29,8 @@ import okhttp3.Protocol;
  * Turns endpoints into {@link Peer}s: {@code http://host:port} over OkHttp (pooled HTTP/1.1 by
  * default, the faster here; or HTTP/2 with prior knowledge), {@code inproc://name} through an
  * {@link InProcessNetwork}. Requests are signed with the client's {@link Keypair}, or sent
- * anonymous without one; answers are checked against the client's {@link TensorStandard}.
+ * anonymous without one; answers are checked against the client's {@link TensorStandard}, and
+ * with {@link Builder#requireSignedAnswers} against the signature of the peer's key.
  *
  * <pre>{@code
  * try (PeerClient client = PeerClient.newBuilder()
@@ -62,6 +63,7 @@ public final class PeerClient implements AutoCloseable {
   private final InProcessNetwork network;
   private final Duration timeout;
   private final long maxResponseBytes;
+  private final boolean requireSignedAnswers;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private PeerClient(Builder b) {
@@ -69,6 +71,7 @@ public final class PeerClient implements AutoCloseable {
     this.network = b.network;
     this.timeout = b.timeout;
     this.maxResponseBytes = b.maxResponseBytes;
+    this.requireSignedAnswers = b.requireSignedAnswers;
     this.core = new ClientCore(b.keypair, b.clock, b.standard, b.scope.wire());
     AtomicInteger n = new AtomicInteger();
     this.dispatcherThreads = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS,
@@ -102,10 +105,20 @@ public final class PeerClient implements AutoCloseable {
    *
    * @param endpoint {@code http://host:port}, or {@code inproc://name} when the client has an
    *     in-process network
-   * @throws IllegalArgumentException for another scheme, or {@code inproc} without a network
+   * @throws IllegalArgumentException for another scheme, {@code inproc} without a network, or a
+   *     client that requires signed answers (a bare address names no key to check them with:
+   *     {@link #connect(PeerInfo)})
    */
   public Peer connect(URI endpoint) {
     Objects.requireNonNull(endpoint, "endpoint");
+    if (requireSignedAnswers) {
+      throw new IllegalArgumentException("this client requires signed answers, and " + endpoint
+          + " names no key to check them with: connect(PeerInfo), which names the peer's key");
+    }
+    return connect(endpoint, null);
+  }
+
+  private Peer connect(URI endpoint, io.bittensor.core.PeerId signer) {
     String scheme = endpoint.getScheme();
     if (InProcessNetwork.SCHEME.equals(scheme)) {
       if (network == null) {
@@ -113,22 +126,25 @@ public final class PeerClient implements AutoCloseable {
             endpoint + " is in-process, but this client was built without inProcess(network)");
       }
       return new InProcessPeer(endpoint, network::lookup, core, timeout,
-          keypair == null ? null : keypair.id());
+          keypair == null ? null : keypair.id(), signer);
     }
     if (!"http".equals(scheme) || endpoint.getHost() == null) {
       throw new IllegalArgumentException(
           "an endpoint is http://host:port or inproc://name, was " + endpoint);
     }
-    return new OkHttpPeer(endpoint, http, core, timeout, maxResponseBytes);
+    return new OkHttpPeer(endpoint, http, core, timeout, maxResponseBytes, signer);
   }
 
   /**
-   * The peer {@code info} describes.
+   * The peer {@code info} describes. With {@link Builder#requireSignedAnswers}, its successful
+   * answers must be signed with {@code info.id()}.
    *
-   * @throws IllegalArgumentException as {@link #connect(URI)}
+   * @throws IllegalArgumentException for an endpoint of another scheme, or {@code inproc} without
+   *     a network
    */
   public Peer connect(PeerInfo info) {
-    return connect(info.endpoint());
+    Objects.requireNonNull(info, "info");
+    return connect(info.endpoint(), requireSignedAnswers ? info.id() : null);
   }
 
   /** Cancels calls in flight, stops the dispatcher threads, closes pooled connections. */
@@ -155,8 +171,23 @@ public final class PeerClient implements AutoCloseable {
     private int maxIdleConnections = 32;
     private long maxResponseBytes = 256L << 20;
     private SignatureScope scope = SignatureScope.WHOLE_REQUEST;
+    private boolean requireSignedAnswers;
 
     private Builder() {}
+
+    /**
+     * Whether a successful answer counts only when the peer signed it, with the key its {@link
+     * PeerInfo} names, over this very request ({@link PeerServer.Builder#signAnswers}). An answer
+     * that is unsigned, signed by another key, changed on the way or moved from another request
+     * is read as BAD_RESPONSE (field {@code signer}), so nobody on the path can put words in a
+     * peer's mouth, and with them into a validator's weights. Default false. When true, peers are
+     * reached only through {@link PeerClient#connect(PeerInfo)}. Costs one Ed25519 verification
+     * (about 30 us for a key seen before) and a hash of the request and the output per answer.
+     */
+    public Builder requireSignedAnswers(boolean require) {
+      this.requireSignedAnswers = require;
+      return this;
+    }
 
     /** Signs every request with {@code keypair}; without one, requests are anonymous. */
     public Builder keypair(Keypair keypair) {

@@ -2,6 +2,7 @@ package io.bittensor.transport;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
@@ -13,6 +14,8 @@ import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
+import io.bittensor.core.PeerId;
+import io.bittensor.core.PeerInfo;
 import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
 import io.bittensor.core.TensorStandard;
@@ -281,6 +284,99 @@ abstract class TransportContract {
     } finally {
       pool.shutdownNow();
     }
+  }
+
+  /** A client that requires signed answers, reaching {@code server} as the peer of {@code key}. */
+  Peer connectRequiringSignatures(PeerServer server, Keypair caller, PeerId peerKey) {
+    PeerClient.Builder b = clientBuilder().standard(STANDARD).timeout(Duration.ofSeconds(10))
+        .requireSignedAnswers(true);
+    if (caller != null) {
+      b.keypair(caller);
+    }
+    return track(b.build()).connect(PeerInfo.of(peerKey, server.endpoint(), Modality.TENSOR));
+  }
+
+  @Test
+  void answersSignedWithThePeersKeyAreAccepted() throws IOException {
+    BuiltinPeers.Deterministic peer = BuiltinPeers.deterministic(OUTPUT_DIM);
+    PeerServer server = track(start(serverBuilder(peer).signAnswers(BOB)));
+    Peer remote = connectRequiringSignatures(server, ALICE, BOB.id());
+    Random random = new Random(SEED + 7);
+    for (int i = 0; i < 5; i++) {
+      Tensor x = input(Modality.TENSOR, DType.FLOAT32, random);
+      ForwardResult r = remote.forward(new ForwardRequest(Modality.TENSOR, x)).join();
+      assertEquals(Status.SUCCESS, r.status(), r.toString());
+      assertEquals(peer.answer(x), r.output().orElseThrow());
+      ForwardResult blocking =
+          remote.forwardAndWait(new ForwardRequest(Modality.TENSOR, x), Duration.ofSeconds(10));
+      assertEquals(Status.SUCCESS, blocking.status(), blocking.toString());
+      Tensor grad = Tensor.ofFloats(new float[x.dim(0) * x.dim(1) * OUTPUT_DIM],
+          STANDARD.outputShape(x));
+      BackwardResult b = remote.backward(new BackwardRequest(Modality.TENSOR, x, grad)).join();
+      assertEquals(Status.SUCCESS, b.status(), b.toString());
+    }
+    assertEquals(5, peer.gradientsTaken());
+    // An anonymous caller's request has a digest too, and the answer is bound to it.
+    PeerServer open = track(start(serverBuilder(peer).signAnswers(BOB).allowAnonymous(true)));
+    ForwardResult anonymous = connectRequiringSignatures(open, null, BOB.id())
+        .forward(FanOutOverHttpTest.REQUEST).join();
+    assertEquals(Status.SUCCESS, anonymous.status(), anonymous.toString());
+  }
+
+  @Test
+  void anAnswerSignedWithAnotherKeyIsABadResponse() throws IOException {
+    PeerServer server = track(start(serverBuilder(BuiltinPeers.deterministic(OUTPUT_DIM))
+        .signAnswers(BOB)));
+    Keypair registered = seeded(3); // the ledger says the peer at this address has this key
+    ForwardResult r = connectRequiringSignatures(server, ALICE, registered.id())
+        .forward(FanOutOverHttpTest.REQUEST).join();
+    assertEquals(Status.BAD_RESPONSE, r.status(), r.toString());
+    assertEquals("signer", r.field());
+    assertTrue(r.message().contains(BOB.id().toHex())
+        && r.message().contains(registered.id().toHex()), r.message());
+  }
+
+  @Test
+  void anUnsignedAnswerIsABadResponseOnlyWhereSignaturesAreRequired() throws IOException {
+    PeerServer server = serve(BuiltinPeers.deterministic(OUTPUT_DIM));
+    ForwardResult required = connectRequiringSignatures(server, ALICE, BOB.id())
+        .forward(FanOutOverHttpTest.REQUEST).join();
+    assertEquals(Status.BAD_RESPONSE, required.status(), required.toString());
+    assertEquals("signer", required.field());
+    assertTrue(required.message().contains("without signing"), required.message());
+    Tensor x = Tensor.zeros(DType.FLOAT32, 1, 2, 3);
+    BackwardResult back = connectRequiringSignatures(server, ALICE, BOB.id())
+        .backward(new BackwardRequest(Modality.TENSOR, x,
+            Tensor.zeros(DType.FLOAT32, 1, 2, OUTPUT_DIM))).join();
+    assertEquals(Status.BAD_RESPONSE, back.status(), back.toString());
+    assertEquals(Status.SUCCESS, connect(server, ALICE).forward(FanOutOverHttpTest.REQUEST).join()
+        .status(), "a client that does not require signatures takes the same answer");
+  }
+
+  @Test
+  void failuresAreNotSignedAndKeepTheirStatus() throws IOException {
+    PeerServer server = track(start(serverBuilder(BuiltinPeers.deterministic(OUTPUT_DIM))
+        .signAnswers(BOB)));
+    Peer remote = connectRequiringSignatures(server, ALICE, BOB.id());
+    Tensor x = Tensor.zeros(DType.FLOAT32, 1, 2, 3);
+    BackwardResult r = remote.backward(new BackwardRequest(Modality.TENSOR, x,
+        Tensor.zeros(DType.FLOAT32, 1, 2, OUTPUT_DIM + 1))).join();
+    assertEquals(Status.BAD_SHAPE, r.status(), r.toString());
+    PeerServer tensorOnly = track(start(serverBuilder(BuiltinPeers.deterministic(OUTPUT_DIM))
+        .modalities(Modality.TENSOR).signAnswers(BOB)));
+    ForwardResult unknown = connectRequiringSignatures(tensorOnly, ALICE, BOB.id())
+        .forward(new ForwardRequest(Modality.TEXT, Tensor.ofLongs(new long[] {1, 2}, 1, 2)))
+        .join();
+    assertEquals(Status.UNKNOWN_MODALITY, unknown.status(), unknown.toString());
+  }
+
+  @Test
+  void aClientThatRequiresSignedAnswersConnectsOnlyToANamedKey() throws IOException {
+    PeerServer server = serve(BuiltinPeers.deterministic(OUTPUT_DIM));
+    PeerClient client = track(clientBuilder().requireSignedAnswers(true).build());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> client.connect(server.endpoint()));
+    assertTrue(e.getMessage().contains("connect(PeerInfo)"), e.getMessage());
   }
 
   @Test

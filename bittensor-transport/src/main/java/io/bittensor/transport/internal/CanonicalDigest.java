@@ -8,6 +8,7 @@ import io.bittensor.transport.internal.wire.BackwardRequest;
 import io.bittensor.transport.internal.wire.Caller;
 import io.bittensor.transport.internal.wire.ForwardRequest;
 import io.bittensor.transport.internal.wire.LedgerRequest;
+import io.bittensor.transport.internal.wire.Response;
 import io.bittensor.transport.internal.wire.SignatureScope;
 import io.bittensor.transport.internal.wire.Tensor;
 import java.io.IOException;
@@ -33,6 +34,11 @@ public final class CanonicalDigest {
       "bittensor/v1/forward/metadata\0".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] BACKWARD_METADATA =
       "bittensor/v1/backward/metadata\0".getBytes(StandardCharsets.US_ASCII);
+
+  private static final byte[] FORWARD_ANSWER =
+      "bittensor/v1/forward/answer\0".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] BACKWARD_ANSWER =
+      "bittensor/v1/backward/answer\0".getBytes(StandardCharsets.US_ASCII);
 
   private static final ThreadLocal<MessageDigest> SHA256 =
       ThreadLocal.withInitial(
@@ -81,6 +87,38 @@ public final class CanonicalDigest {
       case SignatureScope.METADATA_ONLY_VALUE -> false;
       default -> throw unknownScope(caller.getScopeValue());
     };
+  }
+
+  /**
+   * The digest an answer's signature covers ("Signed answers" in {@code peer.proto}): the request
+   * it answers, the signing key, and every field of the answer but its {@code signer} block.
+   *
+   * @param forward whether the answer is to a forward request (else a backward)
+   * @param requestDigest the canonical digest of the request answered (32 bytes). Not modified.
+   * @param publicKey the key that signs (32 bytes). Not modified.
+   * @param answer the answer. Not modified.
+   */
+  public static byte[] ofAnswer(boolean forward, byte[] requestDigest, byte[] publicKey,
+      Response answer) {
+    MessageDigest md = SHA256.get();
+    md.reset();
+    md.update(forward ? FORWARD_ANSWER : BACKWARD_ANSWER);
+    md.update(requestDigest);
+    md.update(publicKey);
+    ByteBuffer head = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
+    md.update(head.putInt(answer.getVersion()).putInt(answer.getStatus())
+        .putInt(answer.getRetryAfterMs()).flip());
+    ByteString field = answer.getFieldBytes();
+    md.update(head.clear().putInt(field.size()).flip());
+    update(md, field);
+    ByteString message = answer.getMessageBytes();
+    md.update(head.clear().putInt(message.size()).flip());
+    update(md, message);
+    md.update((byte) (answer.hasOutput() ? 1 : 0));
+    if (answer.hasOutput()) {
+      tensor(md, answer.getOutput(), true);
+    }
+    return md.digest();
   }
 
   /** The rejection of a {@code caller.scope} this version does not define. */

@@ -5,6 +5,7 @@ import io.bittensor.core.BackwardResult;
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Keypair;
+import io.bittensor.core.PeerId;
 import io.bittensor.core.PeerInfo;
 import io.bittensor.core.Rejection;
 import io.bittensor.core.Status;
@@ -16,6 +17,7 @@ import io.bittensor.transport.internal.wire.SignatureScope;
 import java.time.Clock;
 import java.util.Optional;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * The caller's half of the protocol, shared by the HTTP client and the in-process transport:
@@ -57,24 +59,54 @@ public final class ClientCore {
     this.scope = scope;
   }
 
+  /**
+   * A request message as sent, with the canonical digest its signature was made over (null for
+   * an anonymous request): a signed answer is checked against it without hashing the request
+   * again.
+   */
+  public record Outgoing(com.google.protobuf.MessageLite message, byte[] signedDigest) {
+    /** The request's canonical digest: the signed one, or computed now for an anonymous one. */
+    public byte[] digest() {
+      if (signedDigest != null) {
+        return signedDigest;
+      }
+      if (message instanceof io.bittensor.transport.internal.wire.ForwardRequest f) {
+        return CanonicalDigest.of(f);
+      }
+      return CanonicalDigest.of((io.bittensor.transport.internal.wire.BackwardRequest) message);
+    }
+  }
+
   /** The signed (or anonymous) wire form of a forward request. */
   public io.bittensor.transport.internal.wire.ForwardRequest message(
       ForwardRequest r, long timeoutMs) {
+    return (io.bittensor.transport.internal.wire.ForwardRequest) outgoing(r, timeoutMs).message();
+  }
+
+  /** The signed (or anonymous) wire form of a backward request. */
+  public io.bittensor.transport.internal.wire.BackwardRequest message(
+      BackwardRequest r, long timeoutMs) {
+    return (io.bittensor.transport.internal.wire.BackwardRequest) outgoing(r, timeoutMs).message();
+  }
+
+  /** The signed (or anonymous) wire form of a forward request, with its digest. */
+  public Outgoing outgoing(ForwardRequest r, long timeoutMs) {
     io.bittensor.transport.internal.wire.ForwardRequest.Builder b =
         io.bittensor.transport.internal.wire.ForwardRequest.newBuilder()
             .setVersion(PeerInfo.PROTOCOL_VERSION)
             .setModalityValue(r.modality().code())
             .setInput(WireTensors.toWire(r.input()))
             .setTimeoutMs(clampTimeout(timeoutMs));
+    byte[][] digest = new byte[1][];
     if (keypair != null) {
-      b.setCaller(signedCaller(c -> CanonicalDigest.of(b.setCaller(c).buildPartial())));
+      b.setCaller(signedCaller(
+          c -> digest[0] = CanonicalDigest.of(b.setCaller(c).buildPartial())));
     }
-    return b.build();
+    return new Outgoing(b.build(), digest[0]);
   }
 
-  /** The signed (or anonymous) wire form of a backward request. */
-  public io.bittensor.transport.internal.wire.BackwardRequest message(
-      BackwardRequest r, long timeoutMs) {
+  /** The signed (or anonymous) wire form of a backward request, with its digest. */
+  public Outgoing outgoing(BackwardRequest r, long timeoutMs) {
     io.bittensor.transport.internal.wire.BackwardRequest.Builder b =
         io.bittensor.transport.internal.wire.BackwardRequest.newBuilder()
             .setVersion(PeerInfo.PROTOCOL_VERSION)
@@ -82,10 +114,12 @@ public final class ClientCore {
             .setInput(WireTensors.toWire(r.input()))
             .setGradient(WireTensors.toWire(r.gradient()))
             .setTimeoutMs(clampTimeout(timeoutMs));
+    byte[][] digest = new byte[1][];
     if (keypair != null) {
-      b.setCaller(signedCaller(c -> CanonicalDigest.of(b.setCaller(c).buildPartial())));
+      b.setCaller(signedCaller(
+          c -> digest[0] = CanonicalDigest.of(b.setCaller(c).buildPartial())));
     }
-    return b.build();
+    return new Outgoing(b.build(), digest[0]);
   }
 
   /** The caller's public key in hex, for the admission header; empty when anonymous. */
@@ -95,6 +129,19 @@ public final class ClientCore {
 
   /** Reads a forward response, checking a successful answer against the standard. */
   public ForwardResult forwardResult(Response resp, Tensor input) {
+    return forwardResult(resp, input, null, null, null);
+  }
+
+  /**
+   * Reads a forward response, checking a successful answer's signature ({@link AnswerSigning})
+   * and then its output against the standard.
+   *
+   * @param signer the key a successful answer must be signed with; null checks no signature
+   * @param requestDigest the canonical digest of the request as sent; called only to check
+   * @param peer names the peer in messages
+   */
+  public ForwardResult forwardResult(Response resp, Tensor input, PeerId signer,
+      Supplier<byte[]> requestDigest, Object peer) {
     Optional<Status> status = Status.ofCode(resp.getStatus());
     if (status.isEmpty()) {
       return ForwardResult.failure(Status.INTERNAL_ERROR, unknownStatus(resp));
@@ -102,6 +149,13 @@ public final class ClientCore {
     if (!status.get().isSuccess()) {
       return ForwardResult.rejected(new Rejection(status.get(), resp.getField(),
           resp.getMessage()));
+    }
+    if (signer != null) {
+      Optional<Rejection> unsigned =
+          AnswerSigning.check(resp, true, signer, requestDigest, peer);
+      if (unsigned.isPresent()) {
+        return ForwardResult.rejected(unsigned.get());
+      }
     }
     if (!resp.hasOutput()) {
       return ForwardResult.failure(Status.BAD_RESPONSE, "a successful answer without output");
@@ -119,9 +173,26 @@ public final class ClientCore {
 
   /** Reads a backward response. */
   public BackwardResult backwardResult(Response resp) {
+    return backwardResult(resp, null, null, null);
+  }
+
+  /**
+   * Reads a backward response, checking a successful acknowledgement's signature as {@link
+   * #forwardResult(Response, Tensor, PeerId, Supplier, Object)} does.
+   */
+  public BackwardResult backwardResult(Response resp, PeerId signer,
+      Supplier<byte[]> requestDigest, Object peer) {
     Optional<Status> status = Status.ofCode(resp.getStatus());
     if (status.isEmpty()) {
       return BackwardResult.failure(Status.INTERNAL_ERROR, unknownStatus(resp));
+    }
+    if (signer != null) {
+      Optional<Rejection> unsigned =
+          AnswerSigning.check(resp, false, signer, requestDigest, peer);
+      if (unsigned.isPresent()) {
+        Rejection r = unsigned.get();
+        return new BackwardResult(r.status(), r.field(), r.message());
+      }
     }
     return new BackwardResult(status.get(), resp.getField(), resp.getMessage());
   }

@@ -24,24 +24,32 @@ public final class InProcessPeer extends TimedPeer {
   private final Function<String, Serving> lookup;
   private final ClientCore core;
   private final PeerId caller;
+  private final PeerId signer;
 
+  /**
+   * @param caller the client's key, or null when it calls anonymous
+   * @param signer the key successful answers must be signed with, or null to check none
+   */
   public InProcessPeer(URI endpoint, Function<String, Serving> lookup, ClientCore core,
-      Duration defaultTimeout, PeerId caller) {
+      Duration defaultTimeout, PeerId caller, PeerId signer) {
     super(defaultTimeout);
     this.endpoint = endpoint;
     this.lookup = lookup;
     this.core = core;
     this.caller = caller;
+    this.signer = signer;
   }
 
 
   @Override
   public CompletableFuture<ForwardResult> forward(ForwardRequest request, Duration timeout) {
     long ms = Deadlines.millis(timeout);
-    var msg = core.message(request, ms);
+    ClientCore.Outgoing sent = core.outgoing(request, ms);
+    var msg = (io.bittensor.transport.internal.wire.ForwardRequest) sent.message();
     CompletableFuture<ForwardResult> out =
         serve(msg.getSerializedSize(), msg, (s, m) -> s.core().forward(m, caller))
-            .thenApply(r -> core.forwardResult(r, request.input()));
+            .thenApply(r -> core.forwardResult(r, request.input(), signer, sent::digest,
+                endpoint));
     return Deadlines.bound(out, ms,
         ForwardResult.failure(Status.TIMEOUT, "no answer within " + ms + " ms"));
   }
@@ -49,10 +57,11 @@ public final class InProcessPeer extends TimedPeer {
   @Override
   public CompletableFuture<BackwardResult> backward(BackwardRequest request, Duration timeout) {
     long ms = Deadlines.millis(timeout);
-    var msg = core.message(request, ms);
+    ClientCore.Outgoing sent = core.outgoing(request, ms);
+    var msg = (io.bittensor.transport.internal.wire.BackwardRequest) sent.message();
     CompletableFuture<BackwardResult> out =
         serve(msg.getSerializedSize(), msg, (s, m) -> s.core().backward(m, caller))
-            .thenApply(core::backwardResult);
+            .thenApply(r -> core.backwardResult(r, signer, sent::digest, endpoint));
     return Deadlines.bound(out, ms,
         BackwardResult.failure(Status.TIMEOUT, "no acknowledgement within " + ms + " ms"));
   }

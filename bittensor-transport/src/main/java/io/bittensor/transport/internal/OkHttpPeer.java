@@ -7,6 +7,7 @@ import io.bittensor.core.BackwardRequest;
 import io.bittensor.core.BackwardResult;
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
+import io.bittensor.core.PeerId;
 import io.bittensor.core.Rejection;
 import io.bittensor.core.Status;
 import io.bittensor.core.internal.Deadlines;
@@ -53,10 +54,15 @@ public final class OkHttpPeer extends TimedPeer {
   private final OkHttpClient http;
   private final ClientCore core;
   private final long maxResponseBytes;
+  private final PeerId signer;
 
+  /**
+   * @param signer the key successful answers must be signed with, or null to check none
+   */
   public OkHttpPeer(URI endpoint, OkHttpClient http, ClientCore core, Duration defaultTimeout,
-      long maxResponseBytes) {
+      long maxResponseBytes, PeerId signer) {
     super(defaultTimeout);
+    this.signer = signer;
     HttpUrl base = HttpUrl.get(endpoint.toString());
     this.endpoint = endpoint;
     this.forwardUrl = base.resolve("/v1/forward");
@@ -70,40 +76,54 @@ public final class OkHttpPeer extends TimedPeer {
   @Override
   public CompletableFuture<ForwardResult> forward(ForwardRequest request, Duration timeout) {
     long ms = Deadlines.millis(timeout);
-    return enqueue(newCall(forwardUrl, forwardBody(request, ms)), ms,
-        r -> core.forwardResult(r, request.input()), ForwardResult::rejected);
+    ProtoBody body = forwardBody(request, ms);
+    return enqueue(newCall(forwardUrl, body), ms, forwardReader(request, body),
+        ForwardResult::rejected);
   }
 
   @Override
   public CompletableFuture<BackwardResult> backward(BackwardRequest request, Duration timeout) {
     long ms = Deadlines.millis(timeout);
-    return enqueue(newCall(backwardUrl, backwardBody(request, ms)), ms,
-        core::backwardResult, BackwardResult::rejected);
+    ProtoBody body = backwardBody(request, ms);
+    return enqueue(newCall(backwardUrl, body), ms, backwardReader(body),
+        BackwardResult::rejected);
   }
 
   /** The call runs on the caller's thread: no hand-over to a dispatcher thread and back. */
   @Override
   public ForwardResult forwardAndWait(ForwardRequest request, Duration timeout) {
     long ms = Deadlines.millis(timeout);
-    return execute(newCall(forwardUrl, forwardBody(request, ms)), ms,
-        r -> core.forwardResult(r, request.input()), ForwardResult::rejected);
+    ProtoBody body = forwardBody(request, ms);
+    return execute(newCall(forwardUrl, body), ms, forwardReader(request, body),
+        ForwardResult::rejected);
   }
 
   @Override
   public BackwardResult backwardAndWait(BackwardRequest request, Duration timeout) {
     long ms = Deadlines.millis(timeout);
-    return execute(newCall(backwardUrl, backwardBody(request, ms)), ms,
-        core::backwardResult, BackwardResult::rejected);
+    ProtoBody body = backwardBody(request, ms);
+    return execute(newCall(backwardUrl, body), ms, backwardReader(body),
+        BackwardResult::rejected);
+  }
+
+  // The answer is checked against the request of the attempt that got it: a forward resent by
+  // OkHttp is signed again, with another nonce.
+  private Function<Response, ForwardResult> forwardReader(ForwardRequest request, ProtoBody body) {
+    return r -> core.forwardResult(r, request.input(), signer, body::sentDigest, endpoint);
+  }
+
+  private Function<Response, BackwardResult> backwardReader(ProtoBody body) {
+    return r -> core.backwardResult(r, signer, body::sentDigest, endpoint);
   }
 
   private ProtoBody forwardBody(ForwardRequest request, long ms) {
-    return new ProtoBody(core.message(request, ms), () -> core.message(request, ms));
+    return new ProtoBody(core.outgoing(request, ms), () -> core.outgoing(request, ms));
   }
 
   private ProtoBody backwardBody(BackwardRequest request, long ms) {
     // A backward resent as it was: if the first attempt did arrive, the server refuses the copy
     // as a replay instead of applying the gradient twice.
-    MessageLite msg = core.message(request, ms);
+    ClientCore.Outgoing msg = core.outgoing(request, ms);
     return new ProtoBody(msg, () -> msg);
   }
 
@@ -269,15 +289,16 @@ public final class OkHttpPeer extends TimedPeer {
    */
   static final class ProtoBody extends RequestBody {
     private static final int WRITE_BUFFER_BYTES = 1024;
-    private final MessageLite first;
-    private final Supplier<? extends MessageLite> resign;
+    private final ClientCore.Outgoing first;
+    private final Supplier<ClientCore.Outgoing> resign;
     private final AtomicInteger attempts = new AtomicInteger();
+    private volatile ClientCore.Outgoing sent;
 
     /**
      * @param first the message of the first attempt
      * @param resign a freshly stamped and signed message of the same size, for each later attempt
      */
-    ProtoBody(MessageLite first, Supplier<? extends MessageLite> resign) {
+    ProtoBody(ClientCore.Outgoing first, Supplier<ClientCore.Outgoing> resign) {
       this.first = first;
       this.resign = resign;
     }
@@ -287,18 +308,26 @@ public final class OkHttpPeer extends TimedPeer {
       return PROTOBUF;
     }
 
+    /** The canonical digest of the message last written: the one an answer answers. */
+    byte[] sentDigest() {
+      return (sent != null ? sent : first).digest();
+    }
+
     @Override
     public long contentLength() {
-      return first.getSerializedSize();
+      return first.message().getSerializedSize();
     }
 
     @Override
     public void writeTo(BufferedSink sink) throws IOException {
-      MessageLite msg = attempts.getAndIncrement() == 0 ? first : resign.get();
-      if (msg.getSerializedSize() != first.getSerializedSize()) {
+      ClientCore.Outgoing attempt = attempts.getAndIncrement() == 0 ? first : resign.get();
+      sent = attempt;
+      MessageLite msg = attempt.message();
+      long firstSize = first.message().getSerializedSize();
+      if (msg.getSerializedSize() != firstSize) {
         // Cannot happen while timestamps fit the same varint length (until about 2109).
         throw new IOException("the re-signed request has " + msg.getSerializedSize()
-            + " bytes, the first attempt " + first.getSerializedSize());
+            + " bytes, the first attempt " + firstSize);
       }
       // A small buffer gathers the few header fields; tensor bytes longer than it go straight to
       // the sink. A fixed 64 KiB buffer, zeroed per call, cost a third of a small call's CPU.

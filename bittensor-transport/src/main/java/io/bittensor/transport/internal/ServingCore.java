@@ -6,6 +6,7 @@ import io.bittensor.core.BackwardRequest;
 import io.bittensor.core.BackwardResult;
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
+import io.bittensor.core.Keypair;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
 import io.bittensor.core.PeerId;
@@ -41,6 +42,7 @@ public final class ServingCore {
       new java.util.concurrent.atomic.LongAdder();
   private final long defaultTimeoutMs;
   private final long maxTimeoutMs;
+  private final Keypair answerKey;
 
   /**
    * @param peer the peer served
@@ -52,6 +54,19 @@ public final class ServingCore {
    */
   public ServingCore(Peer peer, Set<Modality> modalities, TensorStandard standard,
       Authenticator authenticator, Duration defaultTimeout, Duration maxTimeout) {
+    this(peer, modalities, standard, authenticator, defaultTimeout, maxTimeout, null);
+  }
+
+  /**
+   * A pipeline that signs its SUCCESS answers.
+   *
+   * @param answerKey signs every SUCCESS answer ("Signed answers" in {@code peer.proto}); null
+   *     signs none
+   */
+  public ServingCore(Peer peer, Set<Modality> modalities, TensorStandard standard,
+      Authenticator authenticator, Duration defaultTimeout, Duration maxTimeout,
+      Keypair answerKey) {
+    this.answerKey = answerKey;
     this.peer = peer;
     this.modalities = Set.copyOf(modalities);
     this.standard = standard;
@@ -81,8 +96,10 @@ public final class ServingCore {
       io.bittensor.transport.internal.wire.ForwardRequest msg, PeerId hint,
       Authenticator.Verified ahead) {
     try {
-      Modality modality = admit(msg.getVersion(), msg.getCaller(), hint,
-          () -> CanonicalDigest.of(msg), msg.getModalityValue(), ahead);
+      // Computed at most once: for the caller's signature, and for the answer's.
+      Once<byte[]> digest = new Once<>(() -> CanonicalDigest.of(msg));
+      Modality modality = admit(msg.getVersion(), msg.getCaller(), hint, digest,
+          msg.getModalityValue(), ahead);
       if (!msg.hasInput()) {
         throw new Rejected(Status.BAD_REQUEST, "input", "the request has no input tensor");
       }
@@ -92,7 +109,8 @@ public final class ServingCore {
       long timeoutMs = timeout(msg.getTimeoutMs());
       CompletableFuture<ForwardResult> call = peer.forward(new ForwardRequest(modality, input));
       return deadline(call, timeoutMs,
-          r -> Responses.of(r, note), () -> Responses.timeout(timeoutMs));
+          r -> AnswerSigning.sign(Responses.of(r, note), true, answerKey, digest),
+          () -> Responses.timeout(timeoutMs));
     } catch (Rejected e) {
       return CompletableFuture.completedFuture(Responses.of(e.rejection()));
     } catch (RuntimeException e) {
@@ -109,8 +127,9 @@ public final class ServingCore {
   public CompletableFuture<Response> backward(
       io.bittensor.transport.internal.wire.BackwardRequest msg, PeerId hint) {
     try {
-      Modality modality = admit(msg.getVersion(), msg.getCaller(), hint,
-          () -> CanonicalDigest.of(msg), msg.getModalityValue());
+      Once<byte[]> digest = new Once<>(() -> CanonicalDigest.of(msg));
+      Modality modality = admit(msg.getVersion(), msg.getCaller(), hint, digest,
+          msg.getModalityValue());
       if (!msg.hasInput() || !msg.hasGradient()) {
         throw new Rejected(Status.BAD_REQUEST, msg.hasInput() ? "gradient" : "input",
             "a backward request has both an input and a gradient tensor");
@@ -124,7 +143,8 @@ public final class ServingCore {
       CompletableFuture<BackwardResult> call =
           peer.backward(new BackwardRequest(modality, input, gradient));
       return deadline(call, timeoutMs,
-          r -> Responses.of(r, note), () -> Responses.timeout(timeoutMs));
+          r -> AnswerSigning.sign(Responses.of(r, note), false, answerKey, digest),
+          () -> Responses.timeout(timeoutMs));
     } catch (Rejected e) {
       return CompletableFuture.completedFuture(Responses.of(e.rejection()));
     } catch (RuntimeException e) {
@@ -255,6 +275,29 @@ public final class ServingCore {
     }
     return unknown.isEmpty() ? "" : "ignored fields unknown to protocol version "
         + PeerInfo.PROTOCOL_VERSION + ": " + String.join(", ", unknown);
+  }
+
+  /**
+   * A value computed on first use and kept: the request's digest, wanted by the caller's check on
+   * the serving thread and by the answer's signature on the peer's.
+   */
+  static final class Once<T> implements java.util.function.Supplier<T> {
+    private final java.util.function.Supplier<T> compute;
+    private volatile T value;
+
+    Once(java.util.function.Supplier<T> compute) {
+      this.compute = compute;
+    }
+
+    @Override
+    public T get() {
+      T v = value;
+      if (v == null) {
+        v = compute.get();
+        value = v; // a race computes it twice, to the same bytes
+      }
+      return v;
+    }
   }
 
   /** For messages: e.g. "[TEXT, TENSOR]". */

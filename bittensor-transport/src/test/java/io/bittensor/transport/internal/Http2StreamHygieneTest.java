@@ -73,7 +73,7 @@ class Http2StreamHygieneTest {
         .host("127.0.0.1").port(0).standard(standard).start()) {
       OkHttpPeer peer = new OkHttpPeer(server.endpoint(), http,
           new ClientCore(Keypair.generate(), Clock.systemUTC(), standard),
-          Duration.ofSeconds(10), 1 << 20);
+          Duration.ofSeconds(10), 1 << 20, null);
       ForwardRequest request = new ForwardRequest(Modality.TENSOR,
           Tensor.zeros(DType.FLOAT32, 2, 16, 64));
       List<Future<Integer>> failures = new ArrayList<>();

@@ -40,11 +40,16 @@ class ResentBodyTest {
     return sink.readByteArray();
   }
 
+  /** A forward's body, signed again for every attempt after the first, as OkHttpPeer makes it. */
+  private OkHttpPeer.ProtoBody resignedForward() {
+    ForwardRequest request = new ForwardRequest(Modality.TENSOR, input);
+    return new OkHttpPeer.ProtoBody(core.outgoing(request, 1_000),
+        () -> core.outgoing(request, 1_000));
+  }
+
   @Test
   void aResentForwardCarriesANewNonceAndBothAttemptsAreAccepted() throws Exception {
-    ForwardRequest request = new ForwardRequest(Modality.TENSOR, input);
-    OkHttpPeer.ProtoBody body =
-        new OkHttpPeer.ProtoBody(core.message(request, 1_000), () -> core.message(request, 1_000));
+    OkHttpPeer.ProtoBody body = resignedForward();
     var first = io.bittensor.transport.internal.wire.ForwardRequest.parseFrom(attempt(body));
     var second = io.bittensor.transport.internal.wire.ForwardRequest.parseFrom(attempt(body));
 
@@ -59,9 +64,27 @@ class ResentBodyTest {
   }
 
   @Test
+  void aSignedAnswerIsCheckedAgainstTheAttemptThatGotIt() throws Exception {
+    OkHttpPeer.ProtoBody body = resignedForward();
+    var first = io.bittensor.transport.internal.wire.ForwardRequest.parseFrom(attempt(body));
+    assertArrayEquals(CanonicalDigest.of(first), body.sentDigest());
+    var second = io.bittensor.transport.internal.wire.ForwardRequest.parseFrom(attempt(body));
+    assertArrayEquals(CanonicalDigest.of(second), body.sentDigest(),
+        "after a resend the answer answers the second attempt, with its own nonce");
+    Keypair peer = Keypair.generate();
+    var answer = AnswerSigning.sign(Responses.of(io.bittensor.core.ForwardResult.success(
+        Tensor.ofFloats(new float[4], 1, 2, 2)), ""), true, peer,
+        () -> CanonicalDigest.of(second));
+    assertEquals(Status.SUCCESS, core.forwardResult(answer, input, peer.id(), body::sentDigest,
+        "peer").status());
+    assertEquals(Status.BAD_RESPONSE, core.forwardResult(answer, input, peer.id(),
+        () -> CanonicalDigest.of(first), "peer").status(), "the first attempt's digest differs");
+  }
+
+  @Test
   void aResentBackwardIsTheSameBytesAndTheServerRefusesTheCopy() throws Exception {
     BackwardRequest request = new BackwardRequest(Modality.TENSOR, input, input);
-    var message = core.message(request, 1_000);
+    var message = core.outgoing(request, 1_000);
     OkHttpPeer.ProtoBody body = new OkHttpPeer.ProtoBody(message, () -> message);
     byte[] first = attempt(body);
     byte[] second = attempt(body);
@@ -80,7 +103,7 @@ class ResentBodyTest {
     ForwardRequest bigger = new ForwardRequest(Modality.TENSOR,
         Tensor.ofFloats(new float[12], 2, 2, 3));
     OkHttpPeer.ProtoBody body =
-        new OkHttpPeer.ProtoBody(core.message(request, 1_000), () -> core.message(bigger, 1_000));
+        new OkHttpPeer.ProtoBody(core.outgoing(request, 1_000), () -> core.outgoing(bigger, 1_000));
     attempt(body);
     IOException e = assertThrows(IOException.class, () -> body.writeTo(new Buffer()));
     assertEquals(true, e.getMessage().contains("re-signed"), e.getMessage());
