@@ -41,7 +41,8 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = "Create, serve and inspect a ledger (a LocalLedger data directory, or a"
         + " ledger server).",
-    subcommands = {LedgerCommand.Init.class, LedgerCommand.Serve.class, LedgerCommand.Show.class})
+    subcommands = {LedgerCommand.Init.class, LedgerCommand.Serve.class, LedgerCommand.Show.class,
+        LedgerCommand.Compact.class})
 final class LedgerCommand implements Runnable {
   @Spec CommandSpec spec;
 
@@ -141,12 +142,21 @@ final class LedgerCommand implements Runnable {
             + " same authority.")
     List<Path> raftTls;
 
+    @Option(names = "--compact-journal", description = "Compact the journal at every snapshot"
+        + " (every 1000 blocks): the directory stays near three times the state's size, and the"
+        + " blocks before the latest snapshot are dropped (see ledger compact).")
+    boolean compactJournal;
+
     @Mixin GenesisOptions genesis = new GenesisOptions();
 
     @Override
     public Integer call() throws InterruptedException {
       if (blockMillis < 1) {
         throw CliException.badInput("--block-ms must be >= 1, was " + blockMillis, null);
+      }
+      if (raftSelf != null && compactJournal) {
+        throw CliException.badInput("--compact-journal is for a ledger on one machine; a"
+            + " replicated member's log is compacted at its snapshots already", null);
       }
       if (raftSelf == null && raftTls != null) {
         throw CliException.badInput("--raft-tls is for a replicated ledger: give --raft-self"
@@ -202,7 +212,8 @@ final class LedgerCommand implements Runnable {
             + " options (--allocate, --tau, ...) only apply when creating one", null);
       }
       LocalLedger.Builder builder = LocalLedger.builder()
-          .blocks(BlockPolicy.every(Duration.ofMillis(blockMillis)));
+          .blocks(BlockPolicy.every(Duration.ofMillis(blockMillis)))
+          .compactAtSnapshots(compactJournal);
       if (!exists) {
         builder.genesis(genesis.genesis()).mechanism(genesis.mechanism());
       }
@@ -262,6 +273,50 @@ final class LedgerCommand implements Runnable {
             + " HOST:PORT", null);
       }
       return new InetSocketAddress(uri.getHost(), uri.getPort());
+    }
+  }
+
+  /** {@code bittensor ledger compact}. */
+  @Command(
+      name = "compact",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Compact the journal of the ledger in --data, which no process may have open: rewrite it"
+            + " as its genesis block and a checkpoint of the state after its latest block,"
+            + " dropping the blocks before it (whole or not at all). The ledger then reopens"
+            + " from the checkpoint. Copy the directory first if its history matters."
+      })
+  static final class Compact implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--data", required = true, paramLabel = "DIR",
+        description = "The data directory of a ledger that is not open.")
+    Path data;
+
+    @Override
+    public Integer call() {
+      Path journal = data.resolve("journal.btl");
+      if (!Files.exists(journal)) {
+        throw CliException.badInput("--data " + data + " holds no ledger (no journal.btl)", null);
+      }
+      try {
+        long before = Files.size(journal);
+        long block;
+        try (LocalLedger ledger = LocalLedger.builder().blocks(BlockPolicy.manual())
+            .open(data)) {
+          block = ledger.metagraph().block().number();
+          ledger.compactJournal();
+        }
+        long after = Files.size(journal);
+        PrintWriter out = spec.commandLine().getOut();
+        out.printf(java.util.Locale.ROOT, "compacted %s: %,d bytes, now %,d, from block %d on%n",
+            journal, before, after, block);
+        out.flush();
+      } catch (IOException e) {
+        throw CliException.failure("cannot compact the ledger in " + data + ": "
+            + e.getMessage(), e);
+      }
+      return 0;
     }
   }
 

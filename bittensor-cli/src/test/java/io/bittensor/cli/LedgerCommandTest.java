@@ -133,4 +133,30 @@ class LedgerCommandTest {
     assertEquals(Main.EXIT_BAD_INPUT,
         CliRunner.run("ledger", "init", "--data", data.toString()).exitCode());
   }
+
+  @Test
+  void compactKeepsTheStateAndShowReadsItFromTheCheckpoint() throws IOException {
+    Path data = dir.resolve("ledger");
+    Metagraph m = populated(data);
+    CliRunner before = CliRunner.run("ledger", "show", "--data", data.toString(), "--json");
+    assertEquals(0, before.exitCode(), before.err());
+    CliRunner compact = CliRunner.run("ledger", "compact", "--data", data.toString());
+    assertEquals(0, compact.exitCode(), compact.err());
+    assertTrue(compact.out().contains("from block " + m.block().number() + " on"),
+        compact.out());
+    CliRunner after = CliRunner.run("ledger", "show", "--data", data.toString(), "--json");
+    assertEquals(0, after.exitCode(), after.err());
+    assertEquals(JSON.readTree(before.out()), JSON.readTree(after.out()),
+        "the same metagraph from the checkpoint");
+    // Open elsewhere: refused, and the journal is left as it is.
+    try (LocalLedger open = LocalLedger.builder().blocks(BlockPolicy.manual()).open(data)) {
+      CliRunner busy = CliRunner.run("ledger", "compact", "--data", data.toString());
+      assertEquals(Main.EXIT_FAILURE, busy.exitCode());
+      assertTrue(busy.err().contains("open"), busy.err());
+      assertEquals(m.block(), open.metagraph().block());
+    }
+    CliRunner none = CliRunner.run("ledger", "compact", "--data", dir.resolve("no").toString());
+    assertEquals(Main.EXIT_BAD_INPUT, none.exitCode());
+    assertTrue(none.err().contains("holds no ledger"), none.err());
+  }
 }

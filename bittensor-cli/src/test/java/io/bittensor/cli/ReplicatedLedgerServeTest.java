@@ -158,6 +158,13 @@ class ReplicatedLedgerServeTest {
     assertEquals(Main.EXIT_BAD_INPUT, tlsAlone.exitCode());
     assertTrue(tlsAlone.err().contains("--raft-tls is for a replicated ledger"), tlsAlone.err());
 
+    CliRunner compacting = CliRunner.run("ledger", "serve", "--data", data, "--raft-self", "a",
+        "--raft-member", "a=127.0.0.1:9871", "--created-at", "2026-12-05T00:00:00Z",
+        "--compact-journal");
+    assertEquals(Main.EXIT_BAD_INPUT, compacting.exitCode());
+    assertTrue(compacting.err().contains("--compact-journal is for a ledger on one machine"),
+        compacting.err());
+
     CliRunner tlsMissing = CliRunner.run("ledger", "serve", "--data", data, "--raft-self", "a",
         "--raft-member", "a=127.0.0.1:9871", "--created-at", "2026-12-05T00:00:00Z",
         "--raft-tls", dir.resolve("k.pem").toString(), "c.pem", "ca.pem");

@@ -58,7 +58,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * tail (a write the crash interrupted, never acknowledged), loads the newest snapshot that
  * matches the journal and replays the blocks after it. A journal damaged anywhere else refuses
  * to open with a {@link LedgerException} naming the block. If a write or fsync ever fails, the
- * ledger stops accepting transactions (its state in memory is ahead of the disk); reopen it.
+ * ledger stops accepting transactions (its state in memory is ahead of the disk); reopen it. The
+ * journal keeps every block unless compacted ({@link #compactJournal()}, {@link
+ * Builder#compactAtSnapshots}): rewritten as the genesis block and a checkpoint of the state,
+ * dropping the blocks before it.
  *
  * <h2>Blocks and epochs</h2>
  *
@@ -100,10 +103,14 @@ public final class LocalLedger implements Ledger {
   private final IncentiveMechanism mechanism;
   private final Clock clock;
   private final int snapshotEvery;
+  private final boolean compactAtSnapshots;
   private final int maxPending;
   private final Hash256 chainId;
   private final LedgerState state;
-  private final Journal journal;
+  /** Appends blocks; replaced when the journal is compacted (guarded by sealLock). */
+  private Journal journal;
+  /** The journal's genesis block, which a compacted journal keeps (null in memory). */
+  private final byte[] genesisPayload;
   private final FileChannel lockChannel;
   private final FileLock lock;
   private final ScheduledExecutorService ownScheduler;
@@ -130,6 +137,7 @@ public final class LocalLedger implements Ledger {
     this.readOnly = readOnly;
     this.clock = b.clock;
     this.snapshotEvery = b.snapshotEvery;
+    this.compactAtSnapshots = b.compactAtSnapshots;
     this.maxPending = b.maxPending;
     FileChannel lc = null;
     FileLock fl = null;
@@ -153,6 +161,7 @@ public final class LocalLedger implements Ledger {
       this.mechanism = recovered.mechanism;
       this.chainId = recovered.chainId;
       this.state = recovered.state;
+      this.genesisPayload = recovered.genesisPayload;
       this.lastTimestamp = recovered.lastBlock.timestamp().toEpochMilli();
       this.committed = metagraph(state.view(), recovered.lastBlock);
     } catch (IOException | RuntimeException e) {
@@ -212,7 +221,7 @@ public final class LocalLedger implements Ledger {
   // Opening and recovery
 
   private record Recovered(IncentiveMechanism mechanism, Hash256 chainId, LedgerState state,
-      Block lastBlock, Journal.Scan scan) {}
+      Block lastBlock, Journal.Scan scan, byte[] genesisPayload) {}
 
   private Recovered fresh(Builder b, byte[] exported) throws LedgerException {
     if (b.genesis == null) {
@@ -233,10 +242,11 @@ public final class LocalLedger implements Ledger {
         throw new LedgerException("the exported state is of chain " + d.state().chainId()
             + ", but this genesis and mechanism give chain " + chainId);
       }
-      return new Recovered(m, chainId, d.state(), d.block(), null);
+      return new Recovered(m, chainId, d.state(), d.block(), null, null);
     }
     Block block = new Block(0, chainId, Hash256.ZERO, Instant.ofEpochMilli(now), 0, false);
-    return new Recovered(m, chainId, LedgerState.genesis(b.genesis, chainId), block, null);
+    return new Recovered(m, chainId, LedgerState.genesis(b.genesis, chainId), block, null,
+        null);
   }
 
   private Recovered recover(Builder b, Path dir, boolean readOnly) throws IOException {
@@ -253,11 +263,15 @@ public final class LocalLedger implements Ledger {
       Journal.create(file, BlockCodec.encodeGenesis(b.genesis, m,
           clock.millis()));
     }
+    if (!readOnly) {
+      Journal.removeLeftovers(file);
+    }
     List<Long> snapshots = Snapshots.list(dir);
     Journal.Scan scan = Journal.scan(file, new HashSet<>(snapshots));
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-      BlockCodec.Decoded genesisBlock = BlockCodec.decode(Journal.read(ch, scan, 0));
-      Hash256 chainId = Hash256.of(Journal.read(ch, scan, 0));
+      byte[] genesisPayload = Journal.read(ch, scan, 0);
+      BlockCodec.Decoded genesisBlock = BlockCodec.decode(genesisPayload);
+      Hash256 chainId = Hash256.of(genesisPayload);
       Genesis genesis = genesisBlock.genesis();
       if (b.genesis != null && !b.genesis.equals(genesis)) {
         throw new LedgerException("the ledger in " + dir + " began with another genesis ("
@@ -272,12 +286,23 @@ public final class LocalLedger implements Ledger {
           break;
         }
       }
-      if (state == null) {
+      Block last;
+      if (state == null && scan.checkpoint() > 0) {
+        // A compacted journal with no newer snapshot: go on from its checkpoint.
+        StateExport.Decoded c = BlockCodec.decodeCheckpoint(
+            Journal.read(ch, scan, scan.checkpoint()));
+        if (!c.state().chainId().equals(chainId)) {
+          throw new LedgerException("journal " + file + " holds a checkpoint of another chain");
+        }
+        state = c.state();
+        last = c.block();
+      } else if (state == null) {
         state = LedgerState.genesis(genesis, chainId);
-      }
-      Block last = new Block(0, chainId, Hash256.ZERO,
-          Instant.ofEpochMilli(genesisBlock.timestamp()), 0, false);
-      if (state.height() > 0) {
+        last = new Block(0, chainId, Hash256.ZERO,
+            Instant.ofEpochMilli(genesisBlock.timestamp()), 0, false);
+      } else if (state.height() == scan.checkpoint()) {
+        last = BlockCodec.decodeCheckpoint(Journal.read(ch, scan, state.height())).block();
+      } else {
         BlockCodec.Decoded d = BlockCodec.decode(Journal.read(ch, scan, state.height()));
         last = new Block(d.number(), state.lastHash(), d.parent(),
             Instant.ofEpochMilli(d.timestamp()), d.transactions().size(),
@@ -287,7 +312,7 @@ public final class LocalLedger implements Ledger {
         byte[] payload = Journal.read(ch, scan, n);
         last = replay(file, state, mechanism, n, payload);
       }
-      return new Recovered(mechanism, chainId, state, last, scan);
+      return new Recovered(mechanism, chainId, state, last, scan, genesisPayload);
     } catch (IllegalArgumentException e) {
       throw new LedgerException("journal " + file + " holds a block this version cannot read: "
           + e.getMessage(), e);
@@ -661,8 +686,91 @@ public final class LocalLedger implements Ledger {
       } catch (IOException ignored) {
         // A snapshot only shortens replay; the journal holds everything. The next one may work.
       }
+      if (compactAtSnapshots) {
+        try {
+          compact(block, snapshot);
+        } catch (IOException | RuntimeException e) { // LedgerException included
+          // The old journal is whole and still in use; the next snapshot tries again. (After a
+          // rename that could not be made durable, `failure` is set and submissions fail.)
+        }
+      }
     }
     return block;
+  }
+
+  /**
+   * Rewrites the journal as the genesis block and a checkpoint of {@code state} after {@code
+   * block}, the last block appended, and appends to the new one from now on. Called with
+   * sealLock held.
+   *
+   * @throws IOException if the rewrite failed before the rename: the old journal is unchanged
+   *     and still in use
+   * @throws LedgerException if the rename could not be made durable: the ledger has stopped
+   */
+  private void compact(Block block, byte[] state) throws IOException, LedgerException {
+    Journal old = journal;
+    try {
+      journal = Journal.compact(old.file(), genesisPayload,
+          BlockCodec.encodeCheckpoint(block, state));
+    } catch (Journal.SwapFailedException e) {
+      closeQuietly(old, null, null);
+      throw fail(new LedgerException("cannot compact " + old.file() + ": " + e.getMessage(), e));
+    }
+    closeQuietly(old, null, null); // its file is replaced; nothing more is written through it
+  }
+
+  /**
+   * Rewrites the journal as its genesis block and a checkpoint of the state after the latest
+   * block, dropping the blocks before it: the directory's size is then the state's, twice (the
+   * checkpoint and a snapshot), whatever the chain's length. Whole or not at all (a temporary
+   * file, fsync'ed and renamed); the ledger reopens from the checkpoint as from a snapshot. The
+   * blocks dropped cannot be replayed or read again: keep a copy of the journal first where
+   * history matters. {@link Builder#compactAtSnapshots} does this at every snapshot.
+   *
+   * @throws IllegalStateException if transactions wait for the next block (compact between
+   *     blocks), or the ledger is closed, read-only or in memory
+   * @throws LedgerException if the journal could not be rewritten (it is then unchanged), or the
+   *     rename could not be made durable (the ledger has then stopped; reopen it)
+   */
+  @Experimental
+  public void compactJournal() throws LedgerException {
+    checkOpen();
+    if (readOnly || dir == null) {
+      throw new IllegalStateException("only a ledger opened for writing in a directory has a"
+          + " journal to compact");
+    }
+    sealLock.lock();
+    try {
+      if (failure != null) {
+        throw failed();
+      }
+      byte[] encoded;
+      Block block;
+      stateLock.lock();
+      try {
+        if (!pending.isEmpty()) {
+          throw new IllegalStateException(pending.size() + " transactions wait for the next"
+              + " block; compact the journal between blocks");
+        }
+        encoded = state.encode();
+        block = committed.block();
+      } finally {
+        stateLock.unlock();
+      }
+      if (block.number() == 0) {
+        return; // the journal holds the genesis block alone already
+      }
+      try {
+        compact(block, encoded);
+      } catch (LedgerException e) {
+        throw e; // the rename happened but is not durable: the ledger has stopped
+      } catch (IOException e) {
+        throw new LedgerException("cannot compact " + journal.file() + " (it is unchanged): "
+            + e.getMessage(), e);
+      }
+    } finally {
+      sealLock.unlock();
+    }
   }
 
   private void timedBlock() {
@@ -797,6 +905,7 @@ public final class LocalLedger implements Ledger {
     private BlockPolicy policy = BlockPolicy.every(java.time.Duration.ofSeconds(1));
     private ScheduledExecutorService scheduler;
     private int snapshotEvery = 1000;
+    private boolean compactAtSnapshots;
     private int maxPending = 100_000;
 
     private Builder() {}
@@ -855,6 +964,19 @@ public final class LocalLedger implements Ledger {
         throw new IllegalArgumentException("snapshotEvery must be >= 0, was " + blocks);
       }
       this.snapshotEvery = blocks;
+      return this;
+    }
+
+    /**
+     * Whether every snapshot also compacts the journal ({@link LocalLedger#compactJournal()}):
+     * it is rewritten as the genesis block and a checkpoint of the snapshot's state, so the
+     * directory stays about three times the state's size however long the chain grows, and the
+     * blocks before the latest snapshot can no longer be replayed or read. Default false: the
+     * journal keeps every block since genesis.
+     */
+    @Experimental
+    public Builder compactAtSnapshots(boolean compact) {
+      this.compactAtSnapshots = compact;
       return this;
     }
 

@@ -11,10 +11,11 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * The process {@link CrashSafetyTest} kills: it opens (or creates) a ledger, then submits random
- * transactions and seals blocks as fast as it can, printing {@code ACK <hash>} for each
- * transaction whose future completed (so, durable), until it is killed.
+ * transactions and seals blocks as fast as it can, printing {@code ACK <hash> <block> <signer>
+ * <nonce>} for each transaction whose future completed (so, durable), until it is killed.
  *
- * <p>Arguments: the data directory and a seed.
+ * <p>Arguments: the data directory, a seed, and optionally {@code compact} to compact the
+ * journal at every snapshot.
  */
 public final class CrashChild {
   private CrashChild() {}
@@ -26,11 +27,17 @@ public final class CrashChild {
 
   /** How every crash run builds its ledger (the parent reopens with the same). */
   static LocalLedger.Builder builder() {
+    return builder(false);
+  }
+
+  /** The same, compacting the journal at every snapshot when {@code compact}. */
+  static LocalLedger.Builder builder(boolean compact) {
     return LocalLedger.builder()
         .genesis(genesis())
         .mechanism(LedgerContract.mechanism())
         .blocks(BlockPolicy.manual())
-        .snapshotEvery(7);
+        .snapshotEvery(7)
+        .compactAtSnapshots(compact);
   }
 
   /** Runs until killed. */
@@ -39,22 +46,29 @@ public final class CrashChild {
     long seed = Long.parseLong(args[1]);
     PrintStream out = new PrintStream(System.out, false, "US-ASCII");
     SplittableRandom random = new SplittableRandom(seed);
-    try (LocalLedger ledger = builder().open(dir)) {
+    boolean compact = args.length > 2 && args[2].equals("compact");
+    try (LocalLedger ledger = builder(compact).open(dir)) {
       out.println("READY " + ledger.metagraph().block().number());
       out.flush();
       RandomTransactions txs = new RandomTransactions(seed, 8);
       while (true) {
-        List<CompletableFuture<Receipt>> accepted = new ArrayList<>();
+        List<SignedTransaction> accepted = new ArrayList<>();
+        List<CompletableFuture<Receipt>> receipts = new ArrayList<>();
         int n = 1 + random.nextInt(6);
         for (int i = 0; i < n; i++) {
-          CompletableFuture<Receipt> f = ledger.submit(txs.next(ledger));
+          SignedTransaction tx = txs.next(ledger);
+          CompletableFuture<Receipt> f = ledger.submit(tx);
           if (!f.isCompletedExceptionally()) {
-            accepted.add(f);
+            accepted.add(tx);
+            receipts.add(f);
           }
         }
         ledger.produceBlock();
-        for (CompletableFuture<Receipt> f : accepted) {
-          out.println("ACK " + f.join().transaction().toHex());
+        for (int i = 0; i < accepted.size(); i++) {
+          Receipt r = receipts.get(i).join();
+          SignedTransaction tx = accepted.get(i);
+          out.println("ACK " + r.transaction().toHex() + " " + r.block() + " "
+              + tx.signer().toHex() + " " + tx.nonce());
         }
         out.flush();
       }

@@ -29,6 +29,10 @@ import org.junit.jupiter.api.io.TempDir;
  * must open, hold every transaction the child saw acknowledged, and be in exactly the state a
  * clean replay of its journal from genesis gives.
  *
+ * <p>The same runs with the journal compacted at every snapshot: a transaction acknowledged in a
+ * block the checkpoint stands for must be in the state (its signer's nonce past it), any later
+ * one in the journal.
+ *
  * <p>SIGKILL cannot tear a write that reached the kernel, so to cover torn tails as well, some
  * cycles also cut the journal's last block at a random byte, as a power failure during its write
  * would, but only when that block holds no acknowledged transaction (a block is acknowledged
@@ -45,6 +49,14 @@ class CrashSafetyTest {
   }
 
   @Test
+  @Timeout(value = 150, unit = TimeUnit.SECONDS)
+  void everyAcknowledgedTransactionSurvivesSigkillWhileTheJournalIsCompacted() throws Exception {
+    Result r = crashCycles(6, 0xc0c4a5L, true);
+    assertTrue(r.acknowledged() > 0, "the child acknowledged nothing: " + r);
+    assertTrue(r.checkpoint() > 0, "the journal was never compacted: " + r);
+  }
+
+  @Test
   @Tag("long")
   @Timeout(value = 3600, unit = TimeUnit.SECONDS)
   void everyAcknowledgedTransactionSurvivesTwoHundredSigkills() throws Exception {
@@ -54,24 +66,42 @@ class CrashSafetyTest {
     assertTrue(r.tornTails() > 0, "no torn tail was exercised: " + r);
   }
 
+  @Test
+  @Tag("long")
+  @Timeout(value = 3600, unit = TimeUnit.SECONDS)
+  void everyAcknowledgedTransactionSurvivesTwoHundredSigkillsWhileCompacting() throws Exception {
+    Result r = crashCycles(200, 0x20c4a5L, true);
+    System.err.println("crash cycles, compacting: " + r);
+    assertTrue(r.acknowledged() > 200, "too little work was done: " + r);
+    assertTrue(r.tornTails() > 0, "no torn tail was exercised: " + r);
+    assertTrue(r.checkpoint() > 0, "the journal was never compacted: " + r);
+  }
+
   /** What the cycles did, for the report. */
   record Result(int cycles, int acknowledged, long blocks, int killedBeforeReady,
-      int tornTails) {}
+      int tornTails, long checkpoint) {}
+
+  /** An acknowledged transaction, as the child printed it. */
+  record Ack(String hash, long block, PeerId signer, long nonce) {}
 
   private Result crashCycles(int cycles, long seed) throws Exception {
+    return crashCycles(cycles, seed, false);
+  }
+
+  private Result crashCycles(int cycles, long seed, boolean compact) throws Exception {
     Path dir = tmp.resolve("ledger");
     SplittableRandom random = new SplittableRandom(seed);
-    Set<String> acknowledged = new HashSet<>();
+    Set<Ack> acknowledged = new HashSet<>();
     int early = 0;
     int torn = 0;
     long blocks = 0;
     for (int cycle = 0; cycle < cycles; cycle++) {
       String at = "cycle " + cycle + " (seed " + seed + "): ";
       Path stderr = tmp.resolve("child-" + cycle + ".err");
-      Process child = new ProcessBuilder(javaCommand(dir, random.nextLong()))
+      Process child = new ProcessBuilder(javaCommand(dir, random.nextLong(), compact))
           .redirectError(stderr.toFile())
           .start();
-      List<String> acks = new ArrayList<>();
+      List<Ack> acks = new ArrayList<>();
       boolean[] ready = {false};
       Thread reader = new Thread(() -> readAcks(child, acks, ready), "crash-child-reader");
       reader.start();
@@ -108,7 +138,9 @@ class CrashSafetyTest {
       }
       blocks = verify(dir, acknowledged, at);
     }
-    return new Result(cycles, acknowledged.size(), blocks, early, torn);
+    long checkpoint = Files.exists(dir.resolve(Journal.FILE_NAME))
+        ? Journal.scan(dir.resolve(Journal.FILE_NAME), Set.of()).checkpoint() : 0;
+    return new Result(cycles, acknowledged.size(), blocks, early, torn, checkpoint);
   }
 
   private static boolean readyOf(boolean[] ready) {
@@ -117,7 +149,7 @@ class CrashSafetyTest {
     }
   }
 
-  private static void readAcks(Process child, List<String> acks, boolean[] ready) {
+  private static void readAcks(Process child, List<Ack> acks, boolean[] ready) {
     try (BufferedReader in = new BufferedReader(
         new InputStreamReader(child.getInputStream(), StandardCharsets.US_ASCII))) {
       String line;
@@ -126,9 +158,19 @@ class CrashSafetyTest {
           synchronized (ready) {
             ready[0] = true;
           }
-        } else if (line.startsWith("ACK ") && line.length() == 4 + 64) {
+        } else if (line.startsWith("ACK ")) {
+          String[] f = line.split(" ");
+          if (f.length != 5 || f[1].length() != 64 || f[3].length() != 64) {
+            continue; // the child was killed mid-line
+          }
+          Ack ack;
+          try {
+            ack = new Ack(f[1], Long.parseLong(f[2]), PeerId.fromHex(f[3]), Long.parseLong(f[4]));
+          } catch (IllegalArgumentException e) {
+            continue; // cut inside a number
+          }
           synchronized (acks) {
-            acks.add(line.substring(4));
+            acks.add(ack);
           }
         }
       }
@@ -143,21 +185,23 @@ class CrashSafetyTest {
    *
    * @return whether it cut
    */
-  private static boolean tearUnacknowledgedTail(Path dir, Set<String> acknowledged,
+  private static boolean tearUnacknowledgedTail(Path dir, Set<Ack> acknowledged,
       SplittableRandom random) throws IOException {
     Path journal = dir.resolve(Journal.FILE_NAME);
     Journal.Scan scan = Journal.scan(journal, Set.of());
     long last = scan.lastNumber();
-    if (last < 1) {
-      return false;
+    if (last < 1 || last == scan.checkpoint()) {
+      return false; // a checkpoint is fsync'ed before it becomes the journal: never torn
     }
     for (SignedTransaction tx : BlockCodec.decode(Journal.read(journal, scan, last))
         .transactions()) {
-      if (acknowledged.contains(tx.hash().toHex())) {
-        return false;
+      for (Ack a : acknowledged) {
+        if (a.hash().equals(tx.hash().toHex())) {
+          return false;
+        }
       }
     }
-    long start = scan.offsets()[(int) last];
+    long start = scan.offsets()[scan.offsets().length - 1];
     long cut = start + 1 + random.nextLong(scan.validEnd() - start - 1);
     try (var ch = java.nio.channels.FileChannel.open(journal,
         java.nio.file.StandardOpenOption.WRITE)) {
@@ -167,34 +211,43 @@ class CrashSafetyTest {
   }
 
   /** Opens the ledger as recovery does and checks it against the acks and a clean replay. */
-  private long verify(Path dir, Set<String> acknowledged, String at) throws IOException {
+  private long verify(Path dir, Set<Ack> acknowledged, String at) throws IOException {
     Path clean = dir.resolveSibling("clean");
     deleteTree(clean);
     Files.createDirectories(clean);
     Hash256 recovered;
     long[] audit;
     long height;
+    Path journal = dir.resolve(Journal.FILE_NAME);
+    Set<Ack> inCheckpoint = new HashSet<>();
     try (LocalLedger ledger = CrashChild.builder().open(dir)) {
       recovered = ledger.stateHash();
       audit = ledger.tokenAudit();
       height = ledger.metagraph().block().number();
+      long checkpoint = Journal.scan(journal, Set.of()).checkpoint();
+      for (Ack ack : acknowledged) {
+        // A block the checkpoint stands for is gone; its transactions live on in the state.
+        if (ack.block() <= checkpoint && ledger.nextNonce(ack.signer()) > ack.nonce()) {
+          inCheckpoint.add(ack);
+        }
+      }
     }
     assertEquals(audit[1], audit[0], at + "tokens counted vs supply");
     Set<String> inJournal = new HashSet<>();
-    Path journal = dir.resolve(Journal.FILE_NAME);
     Journal.Scan scan = Journal.scan(journal, Set.of());
     assertEquals(0, scan.tornBytes(), at + "recovery cut the torn tail");
     assertEquals(height, scan.lastNumber());
-    for (long n = 1; n <= scan.lastNumber(); n++) {
+    for (long n = Math.max(1, scan.checkpoint() + 1); n <= scan.lastNumber(); n++) {
       for (SignedTransaction tx : BlockCodec.decode(Journal.read(journal, scan, n))
           .transactions()) {
         inJournal.add(tx.hash().toHex());
       }
     }
-    for (String ack : acknowledged) {
-      if (!inJournal.contains(ack)) {
+    for (Ack ack : acknowledged) {
+      if (!inJournal.contains(ack.hash()) && !inCheckpoint.contains(ack)) {
         fail(at + "acknowledged transaction " + ack + " is lost (" + acknowledged.size()
-            + " acknowledged, " + inJournal.size() + " in the journal)");
+            + " acknowledged, " + inJournal.size() + " in the journal after its checkpoint at"
+            + " block " + scan.checkpoint() + ")");
       }
     }
     Files.copy(journal, clean.resolve(Journal.FILE_NAME));
@@ -204,12 +257,13 @@ class CrashSafetyTest {
     return height;
   }
 
-  private static List<String> javaCommand(Path dir, long seed) {
+  private static List<String> javaCommand(Path dir, long seed, boolean compact) {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     String classpath = System.getProperty("surefire.test.class.path",
         System.getProperty("java.class.path"));
     return List.of(java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-        "-cp", classpath, CrashChild.class.getName(), dir.toString(), Long.toString(seed));
+        "-cp", classpath, CrashChild.class.getName(), dir.toString(), Long.toString(seed),
+        compact ? "compact" : "keep");
   }
 
   private static void deleteTree(Path p) throws IOException {

@@ -30,10 +30,18 @@ import java.util.TreeMap;
  * block:   i32 transaction count, count x (i32 length, encoded SignedTransaction),
  *          u8 epoch ran, [32 epoch digest]
  * </pre>
+ *
+ * <p>A compacted journal's second record is a checkpoint instead: {@code u8 2, i64 number, 32
+ * parent hash} of the block it stands for, then that block and the state after it as {@link
+ * StateExport} writes them. Its own SHA-256 is not a block hash: the next block links to the
+ * hash it names.
  */
 public final class BlockCodec {
   static final int KIND_GENESIS = 0;
   static final int KIND_BLOCK = 1;
+  static final int KIND_CHECKPOINT = 2;
+  /** Where a checkpoint's {@link StateExport} starts: after kind, number and parent. */
+  private static final int CHECKPOINT_EXPORT = 1 + 8 + 32;
 
   private BlockCodec() {}
 
@@ -107,6 +115,48 @@ public final class BlockCodec {
   }
 
   /** The number and parent of a payload, without decoding the rest: for the journal scan. */
+  /**
+   * A checkpoint's payload: block {@code block}'s number and parent, then the block and the
+   * state after it ({@link StateExport}).
+   *
+   * @param state the state's canonical encoding ({@link LedgerState#encode}) after the block
+   */
+  public static byte[] encodeCheckpoint(io.bittensor.core.Block block, byte[] state) {
+    byte[] export = StateExport.encode(block, state);
+    ByteWriter w = new ByteWriter(CHECKPOINT_EXPORT + export.length);
+    w.u8(KIND_CHECKPOINT).i64(block.number()).bytes(block.parent().toBytes()).bytes(export);
+    return w.toByteArray();
+  }
+
+  /**
+   * Decodes a checkpoint's block and state.
+   *
+   * @throws IllegalArgumentException if it is not a checkpoint, or its parts disagree
+   */
+  public static StateExport.Decoded decodeCheckpoint(byte[] payload) {
+    if (!isCheckpoint(payload)) {
+      throw new IllegalArgumentException("not a checkpoint record");
+    }
+    byte[] export = java.util.Arrays.copyOfRange(payload, CHECKPOINT_EXPORT, payload.length);
+    StateExport.Decoded d = StateExport.decode(export);
+    if (d.block().number() != number(payload) || !d.block().parent().equals(parent(payload))) {
+      throw new IllegalArgumentException("the checkpoint names block " + number(payload)
+          + " but holds the state after block " + d.block().number());
+    }
+    return d;
+  }
+
+  static boolean isCheckpoint(byte[] payload) {
+    return payload.length > 0 && (payload[0] & 0xff) == KIND_CHECKPOINT;
+  }
+
+  /** The hash of the block a checkpoint stands for, which the next block names as parent. */
+  static Hash256 checkpointHash(byte[] payload) {
+    // In the export: i32 magic and i64 number, then the hash.
+    return Hash256.fromBytes(
+        new ByteReader(payload, CHECKPOINT_EXPORT + 12, 32).bytes(32, "checkpoint hash"));
+  }
+
   static long number(byte[] payload) {
     return new ByteReader(payload, 1, 8).i64("number");
   }

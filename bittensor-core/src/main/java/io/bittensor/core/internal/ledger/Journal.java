@@ -33,7 +33,10 @@ import java.util.zip.CRC32C;
  * </pre>
  *
  * <p>All integers are big-endian. Block 0 is the genesis block; block {@code n}'s parent hash is
- * block {@code n-1}'s hash. Opening scans the whole file: a tail that ends mid-record, or a last
+ * block {@code n-1}'s hash. A compacted journal (minor version 1, {@link #compact}) holds the
+ * genesis block, then one checkpoint record ({@link BlockCodec#encodeCheckpoint}: the state
+ * after block {@code c} and that block's header), then blocks {@code c+1, c+2, ...}; block
+ * {@code c+1}'s parent is the hash the checkpoint names. Opening scans the whole file: a tail that ends mid-record, or a last
  * record whose payload fails its checksum, or trailing zeros, is a torn write (the crash came
  * before the fsync, so nothing in it was acknowledged) and is cut off. A record header that
  * fails its checksum is torn only if no whole record follows it. Any other damage (a bad
@@ -49,6 +52,8 @@ public final class Journal implements Closeable {
   static final byte[] MAGIC = "BTLEDGER".getBytes(StandardCharsets.US_ASCII);
   static final int MAJOR = 1;
   static final int MINOR = 0;
+  /** The minor version of a compacted journal, which may hold a checkpoint record. */
+  static final int MINOR_COMPACTED = 1;
   static final int HEADER_LENGTH = 16;
   static final int RECORD_HEADER_LENGTH = 12;
   static final int MAX_PAYLOAD = 256 << 20;
@@ -63,18 +68,37 @@ public final class Journal implements Closeable {
     this.size = size;
   }
 
-  /** What a scan found: every block's place, where the valid part ends, what was torn. */
-  public record Scan(long[] offsets, Hash256 lastHash, Map<Long, Hash256> hashes,
-      long validEnd, long fileSize) {
+  /**
+   * What a scan found: every record's place (the genesis block's first, then the checkpoint's if
+   * any, then each block's), where the valid part ends, what was torn.
+   *
+   * @param checkpoint the block number of the journal's checkpoint, or 0 when it has none (it
+   *     holds every block from genesis)
+   */
+  public record Scan(long[] offsets, long checkpoint, Hash256 lastHash,
+      Map<Long, Hash256> hashes, long validEnd, long fileSize) {
     /** The number of the last valid block. */
     public long lastNumber() {
-      return offsets.length - 1;
+      return checkpoint == 0 ? offsets.length - 1 : checkpoint + offsets.length - 2;
     }
 
-    /** The payload length of block {@code number}. */
-    int length(int number) {
-      long end = number + 1 < offsets.length ? offsets[number + 1] : validEnd;
-      return (int) (end - offsets[number] - RECORD_HEADER_LENGTH);
+    /** The record holding block {@code number}: 0 for genesis, 1 for the checkpoint's block. */
+    int index(long number) {
+      if (number == 0) {
+        return 0;
+      }
+      if (number < checkpoint || number > lastNumber()) {
+        throw new IllegalArgumentException("block " + number + " is not in this journal, which"
+            + " holds " + (checkpoint == 0 ? "blocks 0" : "the genesis and blocks " + checkpoint)
+            + " to " + lastNumber());
+      }
+      return Math.toIntExact(checkpoint == 0 ? number : number - checkpoint + 1);
+    }
+
+    /** The payload length of record {@code i}. */
+    int length(int i) {
+      long end = i + 1 < offsets.length ? offsets[i + 1] : validEnd;
+      return (int) (end - offsets[i] - RECORD_HEADER_LENGTH);
     }
 
     /** Bytes after the valid part: a torn write. */
@@ -104,11 +128,7 @@ public final class Journal implements Closeable {
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
     try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE,
         StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-      ByteBuffer header = ByteBuffer.allocate(HEADER_LENGTH);
-      header.put(MAGIC).putShort((short) MAJOR).putShort((short) MINOR);
-      header.putInt(crc(header.array(), 0, 12));
-      header.flip();
-      writeFully(ch, header);
+      writeFully(ch, header(MINOR));
       writeFully(ch, record(genesisPayload));
       ch.force(true);
     }
@@ -144,12 +164,15 @@ public final class Journal implements Closeable {
         throw new LedgerException("journal " + file + " has format version " + major
             + "; this library reads version " + MAJOR);
       }
+      boolean compacted = (header.getShort(10) & 0xffff) >= MINOR_COMPACTED;
       LongList offsets = new LongList();
       Map<Long, Hash256> hashes = new HashMap<>();
       Hash256 previous = Hash256.ZERO;
+      long checkpoint = 0;
       long pos = HEADER_LENGTH;
       while (pos < fileSize) {
-        long number = offsets.size();
+        long number = offsets.size() == 0 ? 0
+            : checkpoint == 0 ? offsets.size() : checkpoint + offsets.size() - 1;
         long left = fileSize - pos;
         if (left < RECORD_HEADER_LENGTH) {
           break; // torn: part of a record header
@@ -178,11 +201,29 @@ public final class Journal implements Closeable {
           if (end == fileSize) {
             break; // torn: the last record, never acknowledged
           }
-          throw new CorruptJournalException(file, "block " + number + " at offset " + pos
-              + " fails its checksum");
+          throw new CorruptJournalException(file, (compacted && offsets.size() == 1
+              ? "the checkpoint (or block 1) after the genesis block" : "block " + number)
+              + " at offset " + pos + " fails its checksum");
         }
-        checkLink(file, payload, number, previous, pos);
-        previous = Hash256.of(payload);
+        if (compacted && offsets.size() == 1 && BlockCodec.isCheckpoint(payload)) {
+          // The checkpoint stands for every block before it: it names its own number and the
+          // hash the next block must link to.
+          try {
+            checkpoint = BlockCodec.number(payload);
+            previous = BlockCodec.checkpointHash(payload);
+          } catch (IllegalArgumentException e) {
+            throw new CorruptJournalException(file, "the checkpoint at offset " + pos
+                + " is too short to be one");
+          }
+          if (checkpoint < 1) {
+            throw new CorruptJournalException(file, "the checkpoint at offset " + pos
+                + " says it follows block " + checkpoint);
+          }
+          number = checkpoint;
+        } else {
+          checkLink(file, payload, number, previous, pos);
+          previous = Hash256.of(payload);
+        }
         if (wantHashes.contains(number)) {
           hashes.put(number, previous);
         }
@@ -192,7 +233,7 @@ public final class Journal implements Closeable {
       if (offsets.size() == 0) {
         throw new CorruptJournalException(file, "it holds no genesis block");
       }
-      return new Scan(offsets.toArray(), previous, hashes, pos, fileSize);
+      return new Scan(offsets.toArray(), checkpoint, previous, hashes, pos, fileSize);
     }
   }
 
@@ -250,10 +291,76 @@ public final class Journal implements Closeable {
     }
   }
 
-  /** Reads the payload of a scanned block through an open channel. */
+  /**
+   * Reads the payload of a scanned block through an open channel: for the checkpoint's block of
+   * a compacted journal, the checkpoint.
+   *
+   * @throws IllegalArgumentException for a block the journal does not hold
+   */
   public static byte[] read(FileChannel ch, Scan scan, long number) throws IOException {
-    int i = Math.toIntExact(number);
+    int i = scan.index(number);
     return readAt(ch, scan.offsets()[i] + RECORD_HEADER_LENGTH, scan.length(i)).array();
+  }
+
+  /**
+   * Rewrites the journal as its genesis block and one checkpoint, whole or not at all: written
+   * to a temporary file that is fsync'ed and renamed over the journal, and the directory
+   * fsync'ed. Returns the new journal, open for appending the checkpoint's next block.
+   *
+   * @param genesisPayload the journal's genesis block
+   * @param checkpointPayload {@link BlockCodec#encodeCheckpoint} of the last block appended
+   * @throws IOException if the rewrite failed before the rename: the old journal is whole and
+   *     still the journal
+   * @throws SwapFailedException if the rename happened but could not be made durable: neither
+   *     journal may be appended to
+   */
+  public static Journal compact(Path file, byte[] genesisPayload, byte[] checkpointPayload)
+      throws IOException {
+    Path tmp = file.resolveSibling(file.getFileName() + COMPACTING_SUFFIX);
+    FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE,
+        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    long size;
+    try {
+      writeFully(ch, header(MINOR_COMPACTED));
+      writeFully(ch, record(genesisPayload));
+      writeFully(ch, record(checkpointPayload));
+      ch.force(true);
+      size = ch.position();
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException | RuntimeException e) {
+      ch.close();
+      Files.deleteIfExists(tmp);
+      throw e;
+    }
+    // The channel now writes the renamed file: the journal.
+    try {
+      syncDirectory(file.toAbsolutePath().getParent());
+    } catch (IOException e) {
+      ch.close();
+      throw new SwapFailedException(file, e);
+    }
+    return new Journal(file, ch, size);
+  }
+
+  /** The temporary file of a compaction in progress, removed by {@link #removeLeftovers}. */
+  static final String COMPACTING_SUFFIX = ".compacting";
+
+  /**
+   * Removes what a crash during {@link #compact} left: its temporary file. The journal itself is
+   * whole either way (the old one, or the compacted one once renamed).
+   */
+  public static void removeLeftovers(Path file) throws IOException {
+    Files.deleteIfExists(file.resolveSibling(file.getFileName() + COMPACTING_SUFFIX));
+  }
+
+  /** A compaction whose rename could not be made durable: the ledger must stop. */
+  public static final class SwapFailedException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    SwapFailedException(Path file, IOException cause) {
+      super("compacted " + file + " but could not fsync its directory, so the rename may not"
+          + " survive a crash: " + cause.getMessage(), cause);
+    }
   }
 
   /**
@@ -282,6 +389,14 @@ public final class Journal implements Closeable {
   @Override
   public void close() throws IOException {
     channel.close();
+  }
+
+  /** The file header: magic, versions and their checksum. */
+  private static ByteBuffer header(int minor) {
+    ByteBuffer header = ByteBuffer.allocate(HEADER_LENGTH);
+    header.put(MAGIC).putShort((short) MAJOR).putShort((short) minor);
+    header.putInt(crc(header.array(), 0, 12));
+    return header.flip();
   }
 
   static ByteBuffer record(byte[] payload) {
