@@ -6,12 +6,14 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Epoch;
+import io.bittensor.core.Hash256;
 import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerException;
 import io.bittensor.core.LedgerParams;
 import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.PeerState;
+import io.bittensor.raft.RaftAdmin;
 import io.bittensor.raft.RaftLedger;
 import io.bittensor.transport.LedgerServer;
 import io.bittensor.transport.RemoteLedger;
@@ -25,8 +27,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -42,7 +46,7 @@ import picocli.CommandLine.Spec;
     description = "Create, serve and inspect a ledger (a LocalLedger data directory, or a"
         + " ledger server).",
     subcommands = {LedgerCommand.Init.class, LedgerCommand.Serve.class, LedgerCommand.Show.class,
-        LedgerCommand.Compact.class})
+        LedgerCommand.Compact.class, LedgerCommand.Members.class})
 final class LedgerCommand implements Runnable {
   @Spec CommandSpec spec;
 
@@ -239,13 +243,7 @@ final class LedgerCommand implements Runnable {
           .blocks(BlockPolicy.every(Duration.ofMillis(blockMillis)))
           .self(raftSelf);
       try {
-        for (String member : raftMembers) {
-          int eq = member.indexOf('=');
-          if (eq < 1) {
-            throw CliException.badInput("--raft-member takes ID=HOST:PORT, was " + member, null);
-          }
-          builder.member(member.substring(0, eq), address(member.substring(eq + 1), member));
-        }
+        members(raftMembers, "--raft-member").forEach(builder::member);
         if (!exists) {
           builder.genesis(genesis.genesis()).mechanism(genesis.mechanism());
         }
@@ -261,18 +259,121 @@ final class LedgerCommand implements Runnable {
       }
     }
 
-    private static InetSocketAddress address(String hostPort, String option) {
+  }
+
+  /**
+   * Members given as {@code ID=HOST:PORT}, in order.
+   *
+   * @throws CliException (bad input) naming the option and the value that is not one
+   */
+  static Map<String, InetSocketAddress> members(List<String> specs, String option) {
+    Map<String, InetSocketAddress> out = new LinkedHashMap<>();
+    for (String member : specs) {
+      int eq = member.indexOf('=');
+      if (eq < 1) {
+        throw CliException.badInput(option + " takes ID=HOST:PORT, was " + member, null);
+      }
       URI uri;
       try {
-        uri = new URI("raft://" + hostPort);
+        uri = new URI("raft://" + member.substring(eq + 1));
       } catch (URISyntaxException e) {
         uri = null;
       }
       if (uri == null || uri.getHost() == null || uri.getPort() < 1) {
-        throw CliException.badInput("--raft-member " + option + ": the address must be"
-            + " HOST:PORT", null);
+        throw CliException.badInput(option + " " + member + ": the address must be HOST:PORT",
+            null);
       }
-      return new InetSocketAddress(uri.getHost(), uri.getPort());
+      if (out.put(member.substring(0, eq), new InetSocketAddress(uri.getHost(), uri.getPort()))
+          != null) {
+        throw CliException.badInput(option + ": member " + member.substring(0, eq)
+            + " is listed twice", null);
+      }
+    }
+    return out;
+  }
+
+  /** {@code bittensor ledger members}. */
+  @Command(
+      name = "members",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Print the members of a replicated ledger's group, asking it through --via (any running"
+            + " member); with --raft-member, change them to exactly that list first (Raft's joint"
+            + " consensus: the group stays available). A member being added must already run,"
+            + " started with the new list; stop a member removed once this returns."
+      })
+  static final class Members implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--data", paramLabel = "DIR",
+        description = "A member's folder on this machine, to read the chain from (the member"
+            + " may be running).")
+    Path data;
+
+    @Option(names = "--chain", paramLabel = "HEX",
+        description = "The chain id instead of --data (ledger show prints it).")
+    String chain;
+
+    @Option(names = "--via", required = true, paramLabel = "ID=HOST:PORT",
+        description = "A running member and its Raft address, to reach the group through."
+            + " Repeatable: the first that answers is used.")
+    List<String> via = new ArrayList<>();
+
+    @Option(names = "--raft-member", paramLabel = "ID=HOST:PORT",
+        description = "A member of the new group. List every one. Repeatable.")
+    List<String> raftMembers = new ArrayList<>();
+
+    @Option(names = "--raft-tls", arity = "3", paramLabel = "FILE",
+        description = "Mutual TLS, as the members use it: a private key, its certificate and"
+            + " the group's authority (PEM).")
+    List<Path> raftTls;
+
+    @Option(names = "--timeout-ms", defaultValue = "10000", paramLabel = "MS",
+        description = "How long to wait for the group. Default: ${DEFAULT-VALUE}.")
+    long timeoutMs;
+
+    @Override
+    public Integer call() {
+      if ((data == null) == (chain == null)) {
+        throw CliException.badInput("give the chain: --data DIR (a member's folder) or --chain"
+            + " HEX, one of them", null);
+      }
+      if (timeoutMs < 1) {
+        throw CliException.badInput("--timeout-ms must be >= 1, was " + timeoutMs, null);
+      }
+      Map<String, InetSocketAddress> contacts = members(via, "--via");
+      Map<String, InetSocketAddress> change = members(raftMembers, "--raft-member");
+      RaftAdmin.Builder b = RaftAdmin.builder().timeout(Duration.ofMillis(timeoutMs));
+      try {
+        if (data != null) {
+          b.chainOf(data);
+        } else {
+          b.chainId(Hash256.fromHex(chain));
+        }
+        contacts.forEach(b::contact);
+        if (raftTls != null) {
+          b.tls(raftTls.get(0), raftTls.get(1), raftTls.get(2));
+        }
+      } catch (IllegalArgumentException e) {
+        throw CliException.badInput(e.getMessage(), e);
+      } catch (IOException e) {
+        throw CliException.badInput(e.getMessage(), e);
+      }
+      PrintWriter out = spec.commandLine().getOut();
+      try (RaftAdmin admin = b.build()) {
+        if (!change.isEmpty()) {
+          admin.changeMembers(change);
+          out.println("changed the members to " + change.keySet());
+        }
+        admin.members().forEach((id, address) ->
+            out.println(id + "=" + address.getHostString() + ":" + address.getPort()));
+        out.flush();
+      } catch (IllegalArgumentException e) {
+        throw CliException.badInput(e.getMessage(), e);
+      } catch (LedgerException e) {
+        throw CliException.failure(e.getMessage(), e);
+      }
+      return 0;
     }
   }
 

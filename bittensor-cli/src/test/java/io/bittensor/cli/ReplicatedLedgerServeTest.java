@@ -23,7 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code ledger serve --raft-self ... --raft-member ...}: three members as child processes on
  * loopback, one stopped with SIGTERM while the other two go on, then started again from its
- * folder without the genesis options, catching up.
+ * folder without the genesis options, catching up; then {@code ledger members} lists the group
+ * and takes in a fourth member, which catches up.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class ReplicatedLedgerServeTest {
@@ -70,6 +71,7 @@ class ReplicatedLedgerServeTest {
       members.add("m" + i + "=127.0.0.1:" + freePort());
     }
     Process[] p = new Process[3];
+    Process fourth = null;
     URI[] uri = new URI[3];
     try {
       for (int i = 0; i < 3; i++) {
@@ -117,13 +119,61 @@ class ReplicatedLedgerServeTest {
         assertTrue(a.awaitBlock(height, Duration.ofSeconds(30)), "member 0 did not catch up");
         assertEquals(3, a.metagraph().size());
       }
+
+      // `ledger members`: the group as it is, then a fourth member taken in.
+      String chainFrom = dir.resolve("m1").toString();
+      CliRunner list = CliRunner.run("ledger", "members", "--data", chainFrom,
+          "--via", members.get(1));
+      assertEquals(0, list.exitCode(), list.err());
+      assertEquals(members, list.out().lines().toList());
+      List<String> four = new ArrayList<>(members);
+      four.add("m3=127.0.0.1:" + freePort());
+      Path log3 = dir.resolve("m3.log");
+      fourth = member(3, four, log3, true);
+      URI uri3 = ServingLogs.awaitServing(fourth, log3);
+      List<String> args = new ArrayList<>(List.of("ledger", "members", "--data", chainFrom,
+          "--via", members.get(2), "--via", members.get(1)));
+      for (String m : four) {
+        args.add("--raft-member");
+        args.add(m);
+      }
+      CliRunner change = CliRunner.run(args.toArray(String[]::new));
+      assertEquals(0, change.exitCode(), change.err());
+      assertTrue(change.out().startsWith("changed the members to [m0, m1, m2, m3]"),
+          change.out());
+      assertEquals(four, change.out().lines().skip(1).toList());
+      try (RemoteLedger d = RemoteLedger.connect(uri3)) {
+        assertTrue(d.awaitBlock(height, Duration.ofSeconds(30)), "member 3 did not catch up");
+        assertEquals(3, d.metagraph().size());
+      }
     } finally {
       for (Process q : p) {
         if (q != null) {
           q.destroyForcibly();
         }
       }
+      if (fourth != null) {
+        fourth.destroyForcibly();
+      }
     }
+  }
+
+  @Test
+  void membersRefusesBadInputNamingIt() {
+    CliRunner noChain = CliRunner.run("ledger", "members", "--via", "a=127.0.0.1:9");
+    assertEquals(Main.EXIT_BAD_INPUT, noChain.exitCode());
+    assertTrue(noChain.err().contains("--data DIR"), noChain.err());
+    CliRunner badVia = CliRunner.run("ledger", "members", "--chain", "00".repeat(32),
+        "--via", "a=nowhere");
+    assertEquals(Main.EXIT_BAD_INPUT, badVia.exitCode());
+    assertTrue(badVia.err().contains("--via a=nowhere"), badVia.err());
+    CliRunner notAMember = CliRunner.run("ledger", "members", "--data",
+        dir.resolve("none").toString(), "--via", "a=127.0.0.1:9");
+    assertEquals(Main.EXIT_BAD_INPUT, notAMember.exitCode());
+    assertTrue(notAMember.err().contains("holds no ledger member"), notAMember.err());
+    CliRunner badChain = CliRunner.run("ledger", "members", "--chain", "xyz",
+        "--via", "a=127.0.0.1:9");
+    assertEquals(Main.EXIT_BAD_INPUT, badChain.exitCode());
   }
 
   @Test

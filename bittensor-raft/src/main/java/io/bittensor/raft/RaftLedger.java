@@ -116,7 +116,7 @@ import org.apache.ratis.util.TimeDuration;
 @Experimental
 public final class RaftLedger implements Ledger {
   private static final Pattern MEMBER_ID = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
-  private static final String GENESIS_FILE = "genesis.btg";
+  static final String GENESIS_FILE = "genesis.btg";
 
   private final String self;
   private final RaftGroup group;
@@ -293,12 +293,12 @@ public final class RaftLedger implements Ledger {
   }
 
   /** One Raft group per chain: its id is the chain id's first 16 bytes. */
-  private static RaftGroupId groupId(Hash256 chainId) {
+  static RaftGroupId groupId(Hash256 chainId) {
     ByteBuffer b = ByteBuffer.wrap(chainId.toBytes());
     return RaftGroupId.valueOf(new UUID(b.getLong(), b.getLong()));
   }
 
-  private static List<RaftPeer> peers(Map<String, InetSocketAddress> members) {
+  static List<RaftPeer> peers(Map<String, InetSocketAddress> members) {
     List<RaftPeer> peers = new ArrayList<>();
     members.forEach((id, address) -> peers.add(RaftPeer.newBuilder()
         .setId(id)
@@ -391,10 +391,7 @@ public final class RaftLedger implements Ledger {
     Map<String, InetSocketAddress> out = new LinkedHashMap<>();
     try {
       for (RaftPeer p : server.getDivision(group.getGroupId()).getRaftConf().getCurrentPeers()) {
-        String address = p.getAddress();
-        int colon = address.lastIndexOf(':');
-        out.put(p.getId().toString(), InetSocketAddress.createUnresolved(
-            address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))));
+        out.put(p.getId().toString(), address(p.getAddress()));
       }
     } catch (IOException e) {
       throw new IllegalStateException("this member has left its group", e);
@@ -419,20 +416,60 @@ public final class RaftLedger implements Ledger {
     if (members.isEmpty()) {
       throw new IllegalArgumentException("a group needs at least one member");
     }
+    setConfiguration(client, checkedMembers(members), timeout);
+  }
+
+  /** The members, their ids and addresses checked as {@link Builder#member} checks them. */
+  static Map<String, InetSocketAddress> checkedMembers(Map<String, InetSocketAddress> members) {
+    if (members.isEmpty()) {
+      throw new IllegalArgumentException("a group needs at least one member");
+    }
     Builder check = new Builder();
     members.forEach(check::member);
-    List<RaftPeer> peers = peers(check.members);
+    return check.members;
+  }
+
+  /** Sets the group's members through {@code client}, which finds the leader. */
+  static void setConfiguration(RaftClient client, Map<String, InetSocketAddress> members,
+      Duration timeout) throws LedgerException {
+    List<RaftPeer> peers = peers(members);
     RaftClientReply reply = await(CompletableFuture.supplyAsync(() -> {
       try {
         return client.admin().setConfiguration(peers);
       } catch (IOException e) {
         throw new CompletionException(e);
       }
-    }), "changing the members to " + members.keySet());
+    }), "changing the members to " + members.keySet(), timeout);
     if (!reply.isSuccess()) {
       throw new LedgerException("the group refused the members " + members.keySet() + ": "
           + reply.getException(), reply.getException());
     }
+  }
+
+  /** {@code timeout}, checked to be positive. */
+  static Duration positive(Duration timeout) {
+    if (timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException("timeout must be positive, was " + timeout);
+    }
+    return timeout;
+  }
+
+  /** Parses a Raft peer's address, {@code host:port}. */
+  static InetSocketAddress address(String hostPort) {
+    int colon = hostPort.lastIndexOf(':');
+    return InetSocketAddress.createUnresolved(hostPort.substring(0, colon),
+        Integer.parseInt(hostPort.substring(colon + 1)));
+  }
+
+  /** The mutual TLS of {@link Builder#tls}, its files checked. */
+  static GrpcTlsConfig tlsConfig(Path privateKey, Path certificate, Path trustedCertificates) {
+    for (Path p : new Path[] {privateKey, certificate, trustedCertificates}) {
+      if (!Files.isRegularFile(p)) {
+        throw new IllegalArgumentException("no such file: " + p);
+      }
+    }
+    return new GrpcTlsConfig(privateKey.toFile(), certificate.toFile(),
+        trustedCertificates.toFile(), true);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -510,6 +547,11 @@ public final class RaftLedger implements Ledger {
   }
 
   private <T> T await(CompletableFuture<T> f, String what) throws LedgerException {
+    return await(f, what, timeout);
+  }
+
+  static <T> T await(CompletableFuture<T> f, String what, Duration timeout)
+      throws LedgerException {
     try {
       T value = f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
       if (value instanceof RaftClientReply r && !r.isSuccess()) {
@@ -709,10 +751,7 @@ public final class RaftLedger implements Ledger {
 
     /** How long a call waits for the group (a leader) before failing; 10 seconds by default. */
     public Builder timeout(Duration timeout) {
-      if (timeout.isNegative() || timeout.isZero()) {
-        throw new IllegalArgumentException("timeout must be positive, was " + timeout);
-      }
-      this.timeout = timeout;
+      this.timeout = positive(timeout);
       return this;
     }
 
@@ -768,13 +807,7 @@ public final class RaftLedger implements Ledger {
      * @throws IllegalArgumentException if a file does not exist
      */
     public Builder tls(Path privateKey, Path certificate, Path trustedCertificates) {
-      for (Path p : new Path[] {privateKey, certificate, trustedCertificates}) {
-        if (!Files.isRegularFile(p)) {
-          throw new IllegalArgumentException("no such file: " + p);
-        }
-      }
-      this.tls = new GrpcTlsConfig(privateKey.toFile(), certificate.toFile(),
-          trustedCertificates.toFile(), true);
+      this.tls = tlsConfig(privateKey, certificate, trustedCertificates);
       return this;
     }
 

@@ -1,0 +1,221 @@
+package io.bittensor.raft;
+
+import io.bittensor.core.Experimental;
+import io.bittensor.core.Hash256;
+import io.bittensor.core.LedgerException;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.Parameters;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.grpc.GrpcTlsConfig;
+import org.apache.ratis.proto.RaftProtos.RaftPeerProto;
+import org.apache.ratis.protocol.GroupInfoReply;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.util.TimeDuration;
+
+/**
+ * Administers a running {@link RaftLedger} group from outside it: reads who its members are and
+ * changes them, through any member that answers. For operators (the command line's {@code
+ * bittensor ledger members}); a member's own process can call {@link
+ * RaftLedger#changeMembers} instead.
+ *
+ * <pre>{@code
+ * try (RaftAdmin admin = RaftAdmin.builder()
+ *     .chainOf(Path.of("member-a"))                  // or chainId(...): which group
+ *     .contact("a", new InetSocketAddress("10.0.0.1", 9871))   // any running member
+ *     .build()) {
+ *   admin.members();                                 // {a=10.0.0.1:9871, b=..., c=...}
+ *   admin.changeMembers(Map.of("a", a, "b", b, "d", d));      // c replaced by d
+ * }
+ * }</pre>
+ *
+ * <p>A member being added must already run (opened with the genesis and the new member list);
+ * it catches up before it counts toward a majority. A member removed stops taking part once the
+ * change returns; stop it then.
+ *
+ * <p>Thread-safe. {@link #close()} releases the Raft client; it is idempotent.
+ */
+@Experimental
+public final class RaftAdmin implements AutoCloseable {
+  private final RaftGroupId groupId;
+  private final Map<String, InetSocketAddress> contacts;
+  private final RaftClient client;
+  private final Duration timeout;
+
+  private RaftAdmin(Builder b, RaftGroupId groupId) {
+    this.groupId = groupId;
+    this.contacts = RaftLedger.checkedMembers(b.contacts);
+    this.timeout = b.timeout;
+    Parameters parameters = new Parameters();
+    if (b.tls != null) {
+      GrpcConfigKeys.TLS.setConf(parameters, b.tls);
+    }
+    RaftProperties props = new RaftProperties();
+    RaftClientConfigKeys.Rpc.setRequestTimeout(props,
+        TimeDuration.valueOf(Math.max(1000, timeout.toMillis() / 4), TimeUnit.MILLISECONDS));
+    this.client = RaftClient.newBuilder()
+        .setProperties(props)
+        .setParameters(parameters)
+        .setRaftGroup(RaftGroup.valueOf(groupId, RaftLedger.peers(contacts)))
+        .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
+            (int) Math.max(1, timeout.toMillis() / 100),
+            TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
+        .build();
+  }
+
+  /** A builder; a chain and at least one contact are required. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * The group's members now, id to Raft address, as the first contact that answers knows them
+   * (the last configuration it applied).
+   *
+   * @throws LedgerException if no contact answers within the timeout
+   */
+  public Map<String, InetSocketAddress> members() throws LedgerException {
+    LedgerException last = null;
+    for (String id : contacts.keySet()) {
+      try {
+        GroupInfoReply reply = RaftLedger.await(
+            java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+              try {
+                return client.getGroupManagementApi(
+                    org.apache.ratis.protocol.RaftPeerId.valueOf(id)).info(groupId);
+              } catch (IOException e) {
+                throw new java.util.concurrent.CompletionException(e);
+              }
+            }), "asking member " + id + " for the group's members", timeout);
+        Map<String, InetSocketAddress> out = new LinkedHashMap<>();
+        if (reply.getConf().isPresent()) {
+          for (RaftPeerProto p : reply.getConf().get().getPeersList()) {
+            out.put(p.getId().toStringUtf8(), RaftLedger.address(p.getAddress()));
+          }
+        } else {
+          // This version's servers send their group: the peers of the configuration in use.
+          for (org.apache.ratis.protocol.RaftPeer p : reply.getGroup().getPeers()) {
+            out.put(p.getId().toString(), RaftLedger.address(p.getAddress()));
+          }
+        }
+        return out;
+      } catch (LedgerException e) {
+        last = e;
+      }
+    }
+    throw new LedgerException("no member of " + contacts.keySet() + " answered: "
+        + (last == null ? "" : last.getMessage()), last);
+  }
+
+  /**
+   * Changes who the group's members are, through the leader (Raft's joint consensus: the group
+   * stays available throughout).
+   *
+   * @param members every member of the new group, id to Raft address, at least one
+   * @throws IllegalArgumentException if {@code members} is empty or an id is not valid
+   * @throws LedgerException if the group does not make the change within the timeout
+   */
+  public void changeMembers(Map<String, InetSocketAddress> members) throws LedgerException {
+    RaftLedger.setConfiguration(client, RaftLedger.checkedMembers(members), timeout);
+  }
+
+  @Override
+  public void close() {
+    try {
+      client.close();
+    } catch (IOException ignored) {
+      // Nothing held but the client's channels.
+    }
+  }
+
+  /** Configures a {@link RaftAdmin}. Not thread-safe. */
+  public static final class Builder {
+    private Hash256 chainId;
+    private final Map<String, InetSocketAddress> contacts = new LinkedHashMap<>();
+    private GrpcTlsConfig tls;
+    private Duration timeout = Duration.ofSeconds(10);
+
+    private Builder() {}
+
+    /** The chain whose group to administer. */
+    public Builder chainId(Hash256 chainId) {
+      this.chainId = Objects.requireNonNull(chainId, "chainId");
+      return this;
+    }
+
+    /**
+     * The chain of the member in {@code memberDir} (its recorded genesis), whose group to
+     * administer. Reads only that file: the member may be running.
+     *
+     * @throws IOException if the folder holds no member, or its genesis cannot be read
+     */
+    public Builder chainOf(Path memberDir) throws IOException {
+      Path file = memberDir.resolve(RaftLedger.GENESIS_FILE);
+      if (!Files.isRegularFile(file)) {
+        throw new LedgerException(memberDir + " holds no ledger member (no "
+            + RaftLedger.GENESIS_FILE + ")");
+      }
+      this.chainId = Hash256.of(Files.readAllBytes(file));
+      return this;
+    }
+
+    /**
+     * A running member to reach the group through, and the address of its Raft port; give one
+     * or more. Requests go to whichever leads.
+     *
+     * @throws IllegalArgumentException for a bad or repeated id, or an address without a port
+     */
+    public Builder contact(String id, InetSocketAddress raftAddress) {
+      RaftLedger.checkedMembers(Map.of(id, raftAddress)); // the id and the port
+      if (contacts.putIfAbsent(id, raftAddress) != null) {
+        throw new IllegalArgumentException("member " + id + " is listed twice");
+      }
+      return this;
+    }
+
+    /**
+     * Mutual TLS, as the group's members use it ({@link RaftLedger.Builder#tls}): a key and
+     * certificate of the group's authority.
+     *
+     * @throws IllegalArgumentException if a file does not exist
+     */
+    public Builder tls(Path privateKey, Path certificate, Path trustedCertificates) {
+      this.tls = RaftLedger.tlsConfig(privateKey, certificate, trustedCertificates);
+      return this;
+    }
+
+    /** How long a request may take; default 10 s. */
+    public Builder timeout(Duration timeout) {
+      this.timeout = RaftLedger.positive(timeout);
+      return this;
+    }
+
+    /**
+     * Builds the administrator; it connects on its first request.
+     *
+     * @throws IllegalStateException without a chain or a contact
+     */
+    public RaftAdmin build() {
+      if (chainId == null) {
+        throw new IllegalStateException("say which chain's group: chainId(...) or chainOf(...)");
+      }
+      if (contacts.isEmpty()) {
+        throw new IllegalStateException("give a running member to reach the group through:"
+            + " contact(...)");
+      }
+      return new RaftAdmin(this, RaftLedger.groupId(chainId));
+    }
+  }
+}

@@ -1,0 +1,101 @@
+package io.bittensor.raft;
+
+import static io.bittensor.core.testing.LedgerFixtures.endpoint;
+import static io.bittensor.core.testing.LedgerFixtures.genesis;
+import static io.bittensor.core.testing.LedgerFixtures.key;
+import static io.bittensor.core.testing.LedgerFixtures.params;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.Block;
+import io.bittensor.core.BlockPolicy;
+import io.bittensor.core.Genesis;
+import io.bittensor.core.LedgerException;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Transaction;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@link RaftAdmin}: an operator outside the group reads and changes its members. */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class RaftAdminTest {
+  @TempDir Path dir;
+
+  @Test
+  void anAdministratorOutsideTheGroupReadsItsMembersAndTakesInANewOne() throws Exception {
+    Genesis g = genesis(params(8), 4);
+    try (Cluster c = new Cluster(dir, 3, g, null, BlockPolicy.manual()).start()) {
+      int leader = c.leader();
+      int follower = (leader + 1) % 3;
+      Map<String, InetSocketAddress> three = new LinkedHashMap<>();
+      for (int i = 0; i < 3; i++) {
+        three.put(c.ids.get(i), c.addresses.get(i));
+      }
+      Map<String, InetSocketAddress> four = new LinkedHashMap<>(three);
+      four.put("m3", new InetSocketAddress("127.0.0.1", Cluster.freePort()));
+      RaftLedger.Builder b = RaftLedger.builder().genesis(g).self("m3")
+          .blocks(BlockPolicy.manual()).electionTimeout(Duration.ofMillis(150));
+      four.forEach(b::member);
+      // Through a follower only, the chain read from its folder (while it runs).
+      try (RaftAdmin admin = RaftAdmin.builder().chainOf(c.dirs.get(follower))
+              .contact(c.ids.get(follower), c.addresses.get(follower)).build();
+          RaftLedger fourth = b.open(dir.resolve("m3"))) {
+        assertEquals(three.keySet(), admin.members().keySet());
+        assertEquals(c.addresses.get(leader).getPort(),
+            admin.members().get(c.ids.get(leader)).getPort());
+        admin.changeMembers(four);
+        assertEquals(four.keySet(), admin.members().keySet());
+        assertEquals(four.keySet(), c.members[leader].members().keySet(),
+            "the leader applied the change");
+        c.members[leader].submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
+        Block sealed = c.members[leader].produceBlock();
+        Cluster.awaitTrue(() -> fourth.metagraph().block().number() == sealed.number(),
+            "the new member caught up");
+        assertEquals(c.members[leader].stateHash(), fourth.stateHash());
+      }
+    }
+  }
+
+  @Test
+  void aGroupNobodyAnswersForFailsWithinTheTimeout() throws Exception {
+    Genesis g = genesis(params(8), 4);
+    try (Cluster c = new Cluster(dir, 1, g, null, BlockPolicy.manual()).start()) {
+      InetSocketAddress dead = new InetSocketAddress("127.0.0.1", Cluster.freePort());
+      try (RaftAdmin admin = RaftAdmin.builder().chainId(c.members[0].chainId())
+          .contact("gone", dead).timeout(Duration.ofMillis(1500)).build()) {
+        long t0 = System.nanoTime();
+        LedgerException e = assertThrows(LedgerException.class, admin::members);
+        assertTrue(e.getMessage().contains("[gone]"), e.getMessage());
+        assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(10), "bounded by timeout");
+      }
+    }
+  }
+
+  @Test
+  void theBuilderNamesWhatIsMissing() throws Exception {
+    IllegalStateException noChain = assertThrows(IllegalStateException.class,
+        () -> RaftAdmin.builder().contact("a", new InetSocketAddress("127.0.0.1", 9)).build());
+    assertTrue(noChain.getMessage().contains("chainId"), noChain.getMessage());
+    Path empty = Files.createDirectories(dir.resolve("empty"));
+    LedgerException notAMember = assertThrows(LedgerException.class,
+        () -> RaftAdmin.builder().chainOf(empty));
+    assertTrue(notAMember.getMessage().contains("holds no ledger member"),
+        notAMember.getMessage());
+    IllegalArgumentException twice = assertThrows(IllegalArgumentException.class,
+        () -> RaftAdmin.builder().contact("a", new InetSocketAddress("127.0.0.1", 9))
+            .contact("a", new InetSocketAddress("127.0.0.1", 10)));
+    assertTrue(twice.getMessage().contains("twice"), twice.getMessage());
+    IllegalArgumentException badId = assertThrows(IllegalArgumentException.class,
+        () -> RaftAdmin.builder().contact("a b", new InetSocketAddress("127.0.0.1", 9)));
+    assertTrue(badId.getMessage().contains("a b"), badId.getMessage());
+  }
+}
