@@ -20,7 +20,6 @@ import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.incentive.NetworkState;
 import io.bittensor.incentive.PaperParams;
 import io.bittensor.incentive.PeerMatrix;
-import io.bittensor.incentive.PeerVector;
 import java.io.IOException;
 import java.net.URI;
 import java.util.ArrayList;

@@ -1,7 +1,6 @@
 package io.bittensor.learning;
 
 import io.bittensor.core.BackwardResult;
-import io.bittensor.core.DType;
 import io.bittensor.core.Distiller;
 import io.bittensor.core.Experimental;
 import io.bittensor.core.FallbackCall;

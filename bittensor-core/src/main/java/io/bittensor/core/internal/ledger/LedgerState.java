@@ -17,7 +17,6 @@ import io.bittensor.incentive.CsrMatrix;
 import io.bittensor.incentive.EpochResult;
 import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.incentive.NetworkState;
-import io.bittensor.incentive.PeerMatrix;
 import io.bittensor.incentive.PeerVector;
 import java.net.URI;
 import java.net.URISyntaxException;
