@@ -78,6 +78,25 @@ public final class Cluster implements AutoCloseable {
     return b;
   }
 
+  /** The cluster's members, and one more, {@code id}, on a free port: a group to grow into. */
+  java.util.Map<String, InetSocketAddress> plus(String id) {
+    java.util.Map<String, InetSocketAddress> grown = new java.util.LinkedHashMap<>();
+    for (int i = 0; i < ids.size(); i++) {
+      grown.put(ids.get(i), addresses.get(i));
+    }
+    grown.put(id, new InetSocketAddress("127.0.0.1", freePort()));
+    return grown;
+  }
+
+  /** Opens {@code id}, a member not among the cluster's, in {@code root/id} with {@code members}. */
+  RaftLedger openNewMember(Path root, String id, java.util.Map<String, InetSocketAddress> members)
+      throws IOException {
+    RaftLedger.Builder b = RaftLedger.builder().genesis(genesis).self(id)
+        .blocks(BlockPolicy.manual()).electionTimeout(Duration.ofMillis(150));
+    members.forEach(b::member);
+    return b.open(root.resolve(id));
+  }
+
   /** Opens every member (concurrently is not needed: each waits for no one while opening). */
   public Cluster start() throws IOException {
     for (int i = 0; i < members.length; i++) {

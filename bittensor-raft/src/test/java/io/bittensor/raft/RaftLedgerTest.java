@@ -409,15 +409,8 @@ class RaftLedgerTest {
       lead.produceBlock();
 
       // A fourth member starts with the new list, then the group takes it in.
-      Map<String, InetSocketAddress> four = new LinkedHashMap<>();
-      for (int i = 0; i < 3; i++) {
-        four.put(c.ids.get(i), c.addresses.get(i));
-      }
-      four.put("m3", new InetSocketAddress("127.0.0.1", Cluster.freePort()));
-      RaftLedger.Builder b = RaftLedger.builder().genesis(g).self("m3")
-          .blocks(BlockPolicy.manual()).electionTimeout(Duration.ofMillis(150));
-      four.forEach(b::member);
-      try (RaftLedger fourth = b.open(dir.resolve("m3"))) {
+      Map<String, InetSocketAddress> four = c.plus("m3");
+      try (RaftLedger fourth = c.openNewMember(dir, "m3", four)) {
         lead.changeMembers(four);
         assertEquals(four.keySet(), lead.members().keySet());
         Block sealed = lead.produceBlock();
