@@ -10,6 +10,7 @@ import io.bittensor.transport.internal.wire.BackwardRequest;
 import io.bittensor.transport.internal.wire.Caller;
 import io.bittensor.transport.internal.wire.DataType;
 import io.bittensor.transport.internal.wire.ForwardRequest;
+import io.bittensor.transport.internal.wire.Response;
 import io.bittensor.transport.internal.wire.SignatureScope;
 import io.bittensor.transport.internal.wire.Tensor;
 import java.io.ByteArrayOutputStream;
@@ -127,6 +128,42 @@ class CanonicalDigestTest {
         .u32(version).u32(modality).u32(timeout).raw(caller.getPublicKey().toByteArray())
         .u32(caller.getNonce().size()).raw(caller.getNonce().toByteArray())
         .i64(caller.getTimestampMs());
+  }
+
+  /** 200 random answers, digested by the code and by the layout of "Signed answers" written out. */
+  @Test
+  void answerDigestsFollowTheSpecifiedLayout() throws Exception {
+    Random random = new Random(20261205L);
+    for (int trial = 0; trial < 200; trial++) {
+      boolean forward = random.nextBoolean();
+      byte[] request = new byte[32];
+      byte[] key = new byte[32];
+      random.nextBytes(request);
+      random.nextBytes(key);
+      Response.Builder rb = Response.newBuilder().setVersion(random.nextInt(3))
+          .setStatus(random.nextInt(17)).setRetryAfterMs(random.nextInt(Integer.MAX_VALUE))
+          .setField(random.nextBoolean() ? "" : "input.shape")
+          .setMessage(random.nextBoolean() ? "" : "\u00e9t\u00e9 " + random.nextInt());
+      boolean hasOutput = random.nextBoolean();
+      if (hasOutput) {
+        rb.setOutput(tensor(random));
+      }
+      Response r = Response.parseFrom(aliased(rb.build().toByteArray()));
+      byte[] field = r.getField().getBytes(StandardCharsets.UTF_8);
+      byte[] message = r.getMessage().getBytes(StandardCharsets.UTF_8);
+      Spec expected = new Spec()
+          .raw(("bittensor/v1/" + (forward ? "forward" : "backward") + "/answer\0")
+              .getBytes(StandardCharsets.US_ASCII))
+          .raw(request).raw(key)
+          .u32(r.getVersion()).u32(r.getStatus()).u32(r.getRetryAfterMs())
+          .u32(field.length).raw(field).u32(message.length).raw(message)
+          .raw(new byte[] {(byte) (hasOutput ? 1 : 0)});
+      if (hasOutput) {
+        expected.tensor(r.getOutput(), true);
+      }
+      assertArrayEquals(expected.sha256(), CanonicalDigest.ofAnswer(forward, request, key, r),
+          "trial " + trial);
+    }
   }
 
   @Test
