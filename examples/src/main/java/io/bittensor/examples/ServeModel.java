@@ -5,6 +5,7 @@ import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
+import io.bittensor.core.PeerInfo;
 import io.bittensor.core.Tensor;
 import io.bittensor.core.TensorStandard;
 import io.bittensor.onnx.OnnxPeer;
@@ -56,6 +57,7 @@ public final class ServeModel {
    */
   static Tensor run(PrintStream out) throws IOException {
     Duration timeout = Duration.ofSeconds(30);
+    Keypair peerKey = Keypair.generate();               // the peer's identity, as registered
     try (OnnxPeer model = OnnxPeer.builder()
             .modelResource("/all-minilm-l6-v2-q.onnx")
             .input(TextInput.bert().withMaxLength(256))
@@ -66,15 +68,18 @@ public final class ServeModel {
             .host("127.0.0.1").port(0)                 // 0: any free port
             .modalities(Modality.TEXT).standard(TensorStandard.of(384))
             .allowAnonymous(false)                     // only signed requests
+            .signAnswers(peerKey)                      // every answer signed with the peer's key
             .start();
         PeerClient client = PeerClient.newBuilder()
             .protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE)
             .keypair(Keypair.generate())
+            .requireSignedAnswers(true)                // an answer counts only if the peer signed it
             .build();
         TextTokenizer tokenizer = TextTokenizer.fromResource("/all-minilm-l6-v2-q-tokenizer.json", 256)) {
       out.printf(Locale.ROOT, "serving %s on %s at %s%n", model.modality(), model.device(), server.endpoint());
 
-      Peer remote = client.connect(server.endpoint());
+      // The peer's key comes with its address (from the ledger's metagraph in a market).
+      Peer remote = client.connect(PeerInfo.of(peerKey.id(), server.endpoint(), Modality.TEXT));
       ForwardRequest request = new ForwardRequest(Modality.TEXT, tokenizer.encode(SENTENCES));
       ForwardResult served = remote.forward(request, timeout).join();
       if (!served.isSuccess()) {
