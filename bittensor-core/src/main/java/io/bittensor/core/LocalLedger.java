@@ -267,8 +267,10 @@ public final class LocalLedger implements Ledger {
       Journal.removeLeftovers(file);
     }
     List<Long> snapshots = Snapshots.list(dir);
-    Journal.Scan scan = Journal.scan(file, new HashSet<>(snapshots));
+    // One channel for the scan and the reads: a compaction by the process that writes (when
+    // this one only reads) may replace the file between them.
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      Journal.Scan scan = Journal.scan(ch, file, new HashSet<>(snapshots));
       byte[] genesisPayload = Journal.read(ch, scan, 0);
       BlockCodec.Decoded genesisBlock = BlockCodec.decode(genesisPayload);
       Hash256 chainId = Hash256.of(genesisPayload);

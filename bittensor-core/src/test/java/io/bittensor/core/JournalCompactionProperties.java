@@ -222,4 +222,48 @@ class JournalCompactionProperties {
     LedgerException e = assertThrows(LedgerException.class, () -> reopening().open(dir));
     assertTrue(e.getMessage().contains("the checkpoint"), e.getMessage());
   }
+
+  /**
+   * A reader beside a ledger that compacts ({@code ledger show --data} beside {@code ledger serve
+   * --compact-journal}) reads whichever journal it opened, whole, even when the file is replaced
+   * between its steps.
+   */
+  @Test
+  void aReaderBesideACompactingLedgerAlwaysOpensAWholeJournal(@TempDir Path dir)
+      throws Exception {
+    Genesis genesis = LedgerFixtures.genesis(RandomTransactions.params(4), 6);
+    RandomTransactions txs = new RandomTransactions(4, 10);
+    try (LocalLedger ledger = builder(genesis).snapshotEvery(0).open(dir)) {
+      ledger.produceBlock();
+      java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+      List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+      int[] reads = new int[1];
+      Thread reader = new Thread(() -> {
+        while (!stop.get()) {
+          try (LocalLedger readOnly = LocalLedger.builder().openReadOnly(dir)) {
+            readOnly.stateHash();
+            reads[0]++;
+          } catch (Throwable t) {
+            failures.add(t);
+          }
+        }
+      });
+      reader.start();
+      long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+      int compactions = 0;
+      while (System.nanoTime() < end && failures.isEmpty()) {
+        for (int i = 0; i < 3; i++) {
+          ledger.submit(txs.next(ledger));
+          ledger.produceBlock();
+        }
+        ledger.compactJournal();
+        compactions++;
+      }
+      stop.set(true);
+      reader.join();
+      assertTrue(failures.isEmpty(), compactions + " compactions, " + reads[0]
+          + " reads; the first failure: " + (failures.isEmpty() ? "" : failures.get(0)));
+      assertTrue(reads[0] > 10 && compactions > 10, reads[0] + " reads, " + compactions);
+    }
+  }
 }

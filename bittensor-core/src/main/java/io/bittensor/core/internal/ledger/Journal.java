@@ -146,95 +146,108 @@ public final class Journal implements Closeable {
    */
   public static Scan scan(Path file, Set<Long> wantHashes) throws IOException {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-      long fileSize = ch.size();
-      if (fileSize < HEADER_LENGTH) {
-        throw new CorruptJournalException(file, "the file has " + fileSize
-            + " bytes, fewer than its 16-byte header");
+      return scan(ch, file, wantHashes);
+    }
+  }
+
+  /**
+   * Scans and verifies the whole journal through an open channel, so that reading its records
+   * afterwards through the same channel reads the same file even if a compaction replaced it
+   * meanwhile (a reader beside a running ledger).
+   *
+   * @param file names the journal in messages
+   * @throws CorruptJournalException as {@link #scan(Path, Set)}
+   * @throws IOException if the file cannot be read
+   */
+  public static Scan scan(FileChannel ch, Path file, Set<Long> wantHashes) throws IOException {
+    long fileSize = ch.size();
+    if (fileSize < HEADER_LENGTH) {
+      throw new CorruptJournalException(file, "the file has " + fileSize
+          + " bytes, fewer than its 16-byte header");
+    }
+    ByteBuffer header = readAt(ch, 0, HEADER_LENGTH);
+    byte[] h = header.array();
+    if (!Arrays.equals(h, 0, 8, MAGIC, 0, 8)) {
+      throw new CorruptJournalException(file, "it does not start with \"BTLEDGER\"");
+    }
+    if (crc(h, 0, 12) != header.getInt(12)) {
+      throw new CorruptJournalException(file, "its header fails its checksum");
+    }
+    int major = header.getShort(8) & 0xffff;
+    if (major != MAJOR) {
+      throw new LedgerException("journal " + file + " has format version " + major
+          + "; this library reads version " + MAJOR);
+    }
+    boolean compacted = (header.getShort(10) & 0xffff) >= MINOR_COMPACTED;
+    LongList offsets = new LongList();
+    Map<Long, Hash256> hashes = new HashMap<>();
+    Hash256 previous = Hash256.ZERO;
+    long checkpoint = 0;
+    long pos = HEADER_LENGTH;
+    while (pos < fileSize) {
+      long number = offsets.size() == 0 ? 0
+          : checkpoint == 0 ? offsets.size() : checkpoint + offsets.size() - 1;
+      long left = fileSize - pos;
+      if (left < RECORD_HEADER_LENGTH) {
+        break; // torn: part of a record header
       }
-      ByteBuffer header = readAt(ch, 0, HEADER_LENGTH);
-      byte[] h = header.array();
-      if (!Arrays.equals(h, 0, 8, MAGIC, 0, 8)) {
-        throw new CorruptJournalException(file, "it does not start with \"BTLEDGER\"");
-      }
-      if (crc(h, 0, 12) != header.getInt(12)) {
-        throw new CorruptJournalException(file, "its header fails its checksum");
-      }
-      int major = header.getShort(8) & 0xffff;
-      if (major != MAJOR) {
-        throw new LedgerException("journal " + file + " has format version " + major
-            + "; this library reads version " + MAJOR);
-      }
-      boolean compacted = (header.getShort(10) & 0xffff) >= MINOR_COMPACTED;
-      LongList offsets = new LongList();
-      Map<Long, Hash256> hashes = new HashMap<>();
-      Hash256 previous = Hash256.ZERO;
-      long checkpoint = 0;
-      long pos = HEADER_LENGTH;
-      while (pos < fileSize) {
-        long number = offsets.size() == 0 ? 0
-            : checkpoint == 0 ? offsets.size() : checkpoint + offsets.size() - 1;
-        long left = fileSize - pos;
-        if (left < RECORD_HEADER_LENGTH) {
-          break; // torn: part of a record header
-        }
-        ByteBuffer rh = readAt(ch, pos, RECORD_HEADER_LENGTH);
-        if (crc(rh.array(), 0, 8) != rh.getInt(8)) {
-          // Torn only if nothing valid follows: one append writes one record, so a torn write
-          // is at most one record long and is the last thing in the file.
-          if (left > MAX_PAYLOAD + RECORD_HEADER_LENGTH || validRecordAfter(ch, pos, fileSize)) {
-            throw new CorruptJournalException(file, "the record header of block " + number
-                + " at offset " + pos + " fails its checksum");
-          }
-          break; // torn: a partly written header, or zeros where the record should be
-        }
-        int length = rh.getInt(0);
-        if (length < 0 || length > MAX_PAYLOAD) {
-          throw new CorruptJournalException(file, "block " + number + " at offset " + pos
-              + " claims " + Integer.toUnsignedString(length) + " bytes");
-        }
-        if (left - RECORD_HEADER_LENGTH < length) {
-          break; // torn: part of a payload
-        }
-        byte[] payload = readAt(ch, pos + RECORD_HEADER_LENGTH, length).array();
-        long end = pos + RECORD_HEADER_LENGTH + length;
-        if (crc(payload, 0, length) != rh.getInt(4)) {
-          if (end == fileSize) {
-            break; // torn: the last record, never acknowledged
-          }
-          throw new CorruptJournalException(file, (compacted && offsets.size() == 1
-              ? "the checkpoint (or block 1) after the genesis block" : "block " + number)
+      ByteBuffer rh = readAt(ch, pos, RECORD_HEADER_LENGTH);
+      if (crc(rh.array(), 0, 8) != rh.getInt(8)) {
+        // Torn only if nothing valid follows: one append writes one record, so a torn write
+        // is at most one record long and is the last thing in the file.
+        if (left > MAX_PAYLOAD + RECORD_HEADER_LENGTH || validRecordAfter(ch, pos, fileSize)) {
+          throw new CorruptJournalException(file, "the record header of block " + number
               + " at offset " + pos + " fails its checksum");
         }
-        if (compacted && offsets.size() == 1 && BlockCodec.isCheckpoint(payload)) {
-          // The checkpoint stands for every block before it: it names its own number and the
-          // hash the next block must link to.
-          try {
-            checkpoint = BlockCodec.number(payload);
-            previous = BlockCodec.checkpointHash(payload);
-          } catch (IllegalArgumentException e) {
-            throw new CorruptJournalException(file, "the checkpoint at offset " + pos
-                + " is too short to be one");
-          }
-          if (checkpoint < 1) {
-            throw new CorruptJournalException(file, "the checkpoint at offset " + pos
-                + " says it follows block " + checkpoint);
-          }
-          number = checkpoint;
-        } else {
-          checkLink(file, payload, number, previous, pos);
-          previous = Hash256.of(payload);
-        }
-        if (wantHashes.contains(number)) {
-          hashes.put(number, previous);
-        }
-        offsets.add(pos);
-        pos = end;
+        break; // torn: a partly written header, or zeros where the record should be
       }
-      if (offsets.size() == 0) {
-        throw new CorruptJournalException(file, "it holds no genesis block");
+      int length = rh.getInt(0);
+      if (length < 0 || length > MAX_PAYLOAD) {
+        throw new CorruptJournalException(file, "block " + number + " at offset " + pos
+            + " claims " + Integer.toUnsignedString(length) + " bytes");
       }
-      return new Scan(offsets.toArray(), checkpoint, previous, hashes, pos, fileSize);
+      if (left - RECORD_HEADER_LENGTH < length) {
+        break; // torn: part of a payload
+      }
+      byte[] payload = readAt(ch, pos + RECORD_HEADER_LENGTH, length).array();
+      long end = pos + RECORD_HEADER_LENGTH + length;
+      if (crc(payload, 0, length) != rh.getInt(4)) {
+        if (end == fileSize) {
+          break; // torn: the last record, never acknowledged
+        }
+        throw new CorruptJournalException(file, (compacted && offsets.size() == 1
+            ? "the checkpoint (or block 1) after the genesis block" : "block " + number)
+            + " at offset " + pos + " fails its checksum");
+      }
+      if (compacted && offsets.size() == 1 && BlockCodec.isCheckpoint(payload)) {
+        // The checkpoint stands for every block before it: it names its own number and the
+        // hash the next block must link to.
+        try {
+          checkpoint = BlockCodec.number(payload);
+          previous = BlockCodec.checkpointHash(payload);
+        } catch (IllegalArgumentException e) {
+          throw new CorruptJournalException(file, "the checkpoint at offset " + pos
+              + " is too short to be one");
+        }
+        if (checkpoint < 1) {
+          throw new CorruptJournalException(file, "the checkpoint at offset " + pos
+              + " says it follows block " + checkpoint);
+        }
+        number = checkpoint;
+      } else {
+        checkLink(file, payload, number, previous, pos);
+        previous = Hash256.of(payload);
+      }
+      if (wantHashes.contains(number)) {
+        hashes.put(number, previous);
+      }
+      offsets.add(pos);
+      pos = end;
     }
+    if (offsets.size() == 0) {
+      throw new CorruptJournalException(file, "it holds no genesis block");
+    }
+    return new Scan(offsets.toArray(), checkpoint, previous, hashes, pos, fileSize);
   }
 
   private static void checkLink(Path file, byte[] payload, long number, Hash256 previous,
