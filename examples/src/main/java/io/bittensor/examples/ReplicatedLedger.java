@@ -7,6 +7,7 @@ import io.bittensor.core.LedgerParams;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Receipt;
 import io.bittensor.core.Transaction;
+import io.bittensor.raft.RaftAdmin;
 import io.bittensor.raft.RaftLedger;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -94,6 +95,13 @@ public final class ReplicatedLedger {
       out.println(IDS[leader] + " is back at block " + members[leader].metagraph().block().number()
           + " with " + members[leader].metagraph().size() + " peers");
       out.println("same state on every member: " + sameState(members));
+
+      // An operator's view from outside the group, through one member: who the members are.
+      // (RaftAdmin.changeMembers adds and removes them; on the command line, ledger members.)
+      try (RaftAdmin admin = RaftAdmin.builder().chainOf(dir.resolve(IDS[other]))
+          .contact(IDS[other], raft[other]).build()) {
+        out.println("members " + admin.members().keySet());
+      }
     } finally {
       for (RaftLedger m : members) {
         if (m != null) {
