@@ -61,4 +61,31 @@ class LedgerSnippetsTest {
       assertEquals(1, r.join().block());
     }
   }
+
+  @Test
+  void theCompactionExampleRuns() throws IOException {
+    Path dataDir = tmp.resolve("ledger-data");
+    Keypair alice = Keypair.generate();
+    Genesis genesis = Genesis.builder().allocate(alice.id(), 1_000_000).build();
+    try (LocalLedger created = LocalLedger.builder().genesis(genesis)
+        .blocks(BlockPolicy.manual()).open(dataDir)) {
+      created.submit(alice, Transaction.register(URI.create("http://a:8091"), Modality.TEXT));
+      created.produceBlocks(3);
+    }
+    // --- docs/ledger.md, "Compaction"
+    try (LocalLedger ledger = LocalLedger.builder()
+        .snapshotEvery(1000)                     // a snapshot every 1000 blocks (the default)
+        .compactAtSnapshots(true)                // ... and the journal compacted at each
+        .blocks(BlockPolicy.manual())
+        .open(dataDir)) {
+      ledger.compactJournal();                   // or now, between blocks
+      // ---
+      assertEquals(1, ledger.metagraph().size());
+      assertEquals(3, ledger.metagraph().block().number());
+    }
+    try (LocalLedger reopened = LocalLedger.builder().blocks(BlockPolicy.manual())
+        .open(dataDir)) {
+      assertEquals(1, reopened.metagraph().size(), "reopened from the checkpoint");
+    }
+  }
 }
