@@ -137,4 +137,31 @@ class AnswerDigestProperties {
     assertEquals(Optional.empty(),
         AnswerSigning.check(failure, true, PEER.id(), () -> request, "peer"));
   }
+
+  /** A signer block of any shape (keys and signatures of any length, any bytes) is refused. */
+  @ParameterizedTest
+  @MethodSource("seeds")
+  void aMalformedSignerIsABadResponseNeverAnException(long seed) {
+    Random random = new Random(seed);
+    byte[] request = randomDigest(random);
+    Response answer = randomSuccess(random);
+    for (int trial = 0; trial < 25; trial++) {
+      byte[] key = new byte[random.nextInt(4) == 0 ? 32 : random.nextInt(70)];
+      byte[] signature = new byte[random.nextInt(4) == 0 ? 64 : random.nextInt(130)];
+      random.nextBytes(key);
+      random.nextBytes(signature);
+      if (random.nextBoolean() && key.length == 32) {
+        key = PEER.id().toBytes(); // the right key, a signature of garbage
+      }
+      Response malformed = answer.toBuilder().setSigner(
+          io.bittensor.transport.internal.wire.AnswerSigner.newBuilder()
+              .setPublicKey(ByteString.copyFrom(key))
+              .setSignature(ByteString.copyFrom(signature))).build();
+      Optional<Rejection> bad =
+          AnswerSigning.check(malformed, true, PEER.id(), () -> request, "peer");
+      assertTrue(bad.isPresent(), "seed " + seed + ", trial " + trial + " passed");
+      assertEquals(Status.BAD_RESPONSE, bad.get().status());
+      assertEquals("signer", bad.get().field());
+    }
+  }
 }
