@@ -354,9 +354,7 @@ final class LedgerCommand implements Runnable {
         if (raftTls != null) {
           b.tls(raftTls.get(0), raftTls.get(1), raftTls.get(2));
         }
-      } catch (IllegalArgumentException e) {
-        throw CliException.badInput(e.getMessage(), e);
-      } catch (IOException e) {
+      } catch (IllegalArgumentException | IOException e) {
         throw CliException.badInput(e.getMessage(), e);
       }
       PrintWriter out = spec.commandLine().getOut();

@@ -476,18 +476,34 @@ public final class LocalLedger implements Ledger {
     checkOpen();
     sealLock.lock();
     try {
-      stateLock.lock();
-      try {
-        if (!pending.isEmpty()) {
-          throw new IllegalStateException(pending.size() + " transactions wait for the next"
-              + " block; export the state between blocks");
-        }
-        return StateExport.encode(committed.block(), state.encode());
-      } finally {
-        stateLock.unlock();
-      }
+      Between b = stateBetweenBlocks("export the state");
+      return StateExport.encode(b.block(), b.state());
     } finally {
       sealLock.unlock();
+    }
+  }
+
+  /** The latest block and the canonical encoding of the state after it. */
+  private record Between(Block block, byte[] state) {}
+
+  /**
+   * The latest block and the state after it; called with sealLock held, so that no block is
+   * sealed meanwhile.
+   *
+   * @param doing what needs them, for the message
+   * @throws IllegalStateException if transactions wait for the next block: the state is then
+   *     ahead of the latest block
+   */
+  private Between stateBetweenBlocks(String doing) {
+    stateLock.lock();
+    try {
+      if (!pending.isEmpty()) {
+        throw new IllegalStateException(pending.size() + " transactions wait for the next"
+            + " block; " + doing + " between blocks");
+      }
+      return new Between(committed.block(), state.encode());
+    } finally {
+      stateLock.unlock();
     }
   }
 
@@ -746,24 +762,12 @@ public final class LocalLedger implements Ledger {
       if (failure != null) {
         throw failed();
       }
-      byte[] encoded;
-      Block block;
-      stateLock.lock();
-      try {
-        if (!pending.isEmpty()) {
-          throw new IllegalStateException(pending.size() + " transactions wait for the next"
-              + " block; compact the journal between blocks");
-        }
-        encoded = state.encode();
-        block = committed.block();
-      } finally {
-        stateLock.unlock();
-      }
-      if (block.number() == 0) {
+      Between b = stateBetweenBlocks("compact the journal");
+      if (b.block().number() == 0) {
         return; // the journal holds the genesis block alone already
       }
       try {
-        compact(block, encoded);
+        compact(b.block(), b.state());
       } catch (LedgerException e) {
         throw e; // the rename happened but is not durable: the ledger has stopped
       } catch (IOException e) {

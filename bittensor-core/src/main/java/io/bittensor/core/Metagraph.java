@@ -1,5 +1,6 @@
 package io.bittensor.core;
 
+import io.bittensor.core.internal.Lazy;
 import io.bittensor.incentive.PeerMatrix;
 import io.bittensor.incentive.PeerVector;
 import java.util.AbstractList;
@@ -296,30 +297,5 @@ public final class Metagraph {
   public String toString() {
     return "Metagraph[block " + block.number() + ", " + infos.length + " peers, supply " + supply
         + "]";
-  }
-
-  /** A value computed once, on first use, by any thread. */
-  private static final class Lazy<T> {
-    private Supplier<T> supplier;
-    private volatile T value;
-
-    Lazy(Supplier<T> supplier) {
-      this.supplier = Objects.requireNonNull(supplier, "supplier");
-    }
-
-    T get() {
-      T v = value;
-      if (v == null) {
-        synchronized (this) {
-          v = value;
-          if (v == null) {
-            v = supplier.get();
-            value = v;
-            supplier = null;
-          }
-        }
-      }
-      return v;
-    }
   }
 }

@@ -193,12 +193,12 @@ class CrashSafetyTest {
     if (last < 1 || last == scan.checkpoint()) {
       return false; // a checkpoint is fsync'ed before it becomes the journal: never torn
     }
+    Set<String> hashes = new HashSet<>();
+    acknowledged.forEach(a -> hashes.add(a.hash()));
     for (SignedTransaction tx : BlockCodec.decode(Journal.read(journal, scan, last))
         .transactions()) {
-      for (Ack a : acknowledged) {
-        if (a.hash().equals(tx.hash().toHex())) {
-          return false;
-        }
+      if (hashes.contains(tx.hash().toHex())) {
+        return false;
       }
     }
     long start = scan.offsets()[scan.offsets().length - 1];

@@ -15,6 +15,7 @@ import io.bittensor.core.Rejection;
 import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
 import io.bittensor.core.TensorStandard;
+import io.bittensor.core.internal.Lazy;
 import io.bittensor.core.internal.Timer;
 import io.bittensor.transport.internal.wire.Response;
 import java.time.Duration;
@@ -97,7 +98,7 @@ public final class ServingCore {
       Authenticator.Verified ahead) {
     try {
       // Computed at most once: for the caller's signature, and for the answer's.
-      Once<byte[]> digest = new Once<>(() -> CanonicalDigest.of(msg));
+      Lazy<byte[]> digest = new Lazy<>(() -> CanonicalDigest.of(msg));
       Modality modality = admit(msg.getVersion(), msg.getCaller(), hint, digest,
           msg.getModalityValue(), ahead);
       if (!msg.hasInput()) {
@@ -127,7 +128,7 @@ public final class ServingCore {
   public CompletableFuture<Response> backward(
       io.bittensor.transport.internal.wire.BackwardRequest msg, PeerId hint) {
     try {
-      Once<byte[]> digest = new Once<>(() -> CanonicalDigest.of(msg));
+      Lazy<byte[]> digest = new Lazy<>(() -> CanonicalDigest.of(msg));
       Modality modality = admit(msg.getVersion(), msg.getCaller(), hint, digest,
           msg.getModalityValue());
       if (!msg.hasInput() || !msg.hasGradient()) {
@@ -275,29 +276,6 @@ public final class ServingCore {
     }
     return unknown.isEmpty() ? "" : "ignored fields unknown to protocol version "
         + PeerInfo.PROTOCOL_VERSION + ": " + String.join(", ", unknown);
-  }
-
-  /**
-   * A value computed on first use and kept: the request's digest, wanted by the caller's check on
-   * the serving thread and by the answer's signature on the peer's.
-   */
-  static final class Once<T> implements java.util.function.Supplier<T> {
-    private final java.util.function.Supplier<T> compute;
-    private volatile T value;
-
-    Once(java.util.function.Supplier<T> compute) {
-      this.compute = compute;
-    }
-
-    @Override
-    public T get() {
-      T v = value;
-      if (v == null) {
-        v = compute.get();
-        value = v; // a race computes it twice, to the same bytes
-      }
-      return v;
-    }
   }
 
   /** For messages: e.g. "[TEXT, TENSOR]". */
