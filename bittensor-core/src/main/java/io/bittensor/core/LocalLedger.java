@@ -29,6 +29,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Predicate;
 
 /**
  * The embedded ledger: the whole state in memory, every block journaled to disk before its
@@ -312,7 +313,7 @@ public final class LocalLedger implements Ledger {
       }
       for (long n = state.height() + 1; n <= scan.lastNumber(); n++) {
         byte[] payload = Journal.read(ch, scan, n);
-        last = replay(file, state, mechanism, n, payload);
+        last = replay(file, state, mechanism, n, payload).block();
       }
       return new Recovered(mechanism, chainId, state, last, scan, genesisPayload);
     } catch (IllegalArgumentException e) {
@@ -373,8 +374,11 @@ public final class LocalLedger implements Ledger {
     }
   }
 
-  private static Block replay(Path file, LedgerState state, IncentiveMechanism mechanism, long n,
-      byte[] payload) throws LedgerException {
+  /** One block applied again: the block, its transactions and the epoch after it, if any. */
+  private record Replayed(Block block, List<SignedTransaction> transactions, Epoch epoch) {}
+
+  private static Replayed replay(Path file, LedgerState state, IncentiveMechanism mechanism,
+      long n, byte[] payload) throws LedgerException {
     BlockCodec.Decoded d = BlockCodec.decode(payload);
     List<SignedTransaction> txs = d.transactions();
     for (int i = 0; i < txs.size(); i++) {
@@ -390,6 +394,7 @@ public final class LocalLedger implements Ledger {
           ? " should be followed by an epoch but records none"
           : " records an epoch that is not due"));
     }
+    Epoch epoch = null;
     if (due) {
       LedgerState.EpochOutcome outcome = state.runEpoch(mechanism, n);
       if (!outcome.digest().equals(d.epochDigest().get())) {
@@ -397,10 +402,13 @@ public final class LocalLedger implements Ledger {
             + " gives another result than when it was written (another mechanism or"
             + " parameters, or a JVM whose floating point differs)");
       }
+      epoch = outcome.epoch();
     }
     Hash256 hash = Hash256.of(payload);
     state.sealed(n, hash);
-    return new Block(n, hash, d.parent(), Instant.ofEpochMilli(d.timestamp()), txs.size(), due);
+    Block block =
+        new Block(n, hash, d.parent(), Instant.ofEpochMilli(d.timestamp()), txs.size(), due);
+    return new Replayed(block, txs, epoch);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -504,6 +512,114 @@ public final class LocalLedger implements Ledger {
       return new Between(committed.block(), state.encode());
     } finally {
       stateLock.unlock();
+    }
+  }
+
+  /**
+   * Reads sealed blocks back from the journal, in order, as they were sealed: each with its
+   * transactions, the epoch that ran after it (if one did) and the metagraph after it. The state
+   * is replayed from the newest snapshot before {@code from}, so the first block costs up to
+   * {@link Builder#snapshotEvery} blocks of replay and the rest one each. Runs beside the writer
+   * (or another process appending) without blocking it. For followers that missed blocks (a
+   * {@code LedgerServer}'s clients after it restarted) and for inspecting a chain.
+   *
+   * <pre>{@code
+   * ledger.readBlocks(1, Long.MAX_VALUE, r -> {
+   *   System.out.println(r.block().number() + ": " + r.transactions().size() + " transactions");
+   *   return true;
+   * });
+   * }</pre>
+   *
+   * @param from the first block wanted, {@code >= 1}
+   * @param to the last block wanted; blocks past the latest durable one are not read
+   * @param visitor takes each block in turn, on the calling thread; false stops the read
+   * @return the number of the last block the visitor took, or {@code from - 1} if none
+   * @throws LedgerException if the journal no longer holds block {@code from} (a compaction
+   *     dropped it), cannot be read, or the ledger is in memory (it keeps no journal)
+   * @throws IllegalArgumentException if {@code from < 1}
+   * @throws IllegalStateException if the ledger is closed
+   */
+  @Experimental
+  public long readBlocks(long from, long to, Predicate<BlockRecord> visitor)
+      throws LedgerException {
+    Objects.requireNonNull(visitor, "visitor");
+    if (from < 1) {
+      throw new IllegalArgumentException("from must be >= 1, was " + from);
+    }
+    checkOpen();
+    if (dir == null) {
+      throw new LedgerException("an in-memory ledger keeps no journal to read blocks from");
+    }
+    long last = Math.min(to, committed.block().number());
+    if (last < from) {
+      return from - 1;
+    }
+    Path file = dir.resolve(Journal.FILE_NAME);
+    // One channel for the scan and the reads, as when opening: a compaction may replace the
+    // file meanwhile, and this read goes on in the old one.
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      List<Long> snapshots = Snapshots.list(dir);
+      Journal.Scan scan = Journal.scan(ch, file, new HashSet<>(snapshots));
+      if (scan.checkpoint() > 0 && from <= scan.checkpoint()) {
+        throw new LedgerException("the journal in " + dir + " was compacted at block "
+            + scan.checkpoint() + ": it holds blocks " + (scan.checkpoint() + 1)
+            + " on, not block " + from);
+      }
+      last = Math.min(last, scan.lastNumber());
+      LedgerState s = null;
+      for (long snapshot : snapshots) {
+        if (snapshot < from) {
+          s = loadSnapshot(dir, snapshot, scan, chainId);
+          if (s != null) {
+            break;
+          }
+        }
+      }
+      if (s == null && scan.checkpoint() > 0) {
+        s = BlockCodec.decodeCheckpoint(Journal.read(ch, scan, scan.checkpoint())).state();
+      } else if (s == null) {
+        Genesis genesis = BlockCodec.decode(Journal.read(ch, scan, 0)).genesis();
+        s = LedgerState.genesis(genesis, chainId);
+      }
+      for (long n = s.height() + 1; n < from; n++) {
+        replay(file, s, mechanism, n, Journal.read(ch, scan, n));
+      }
+      for (long n = from; n <= last; n++) {
+        Replayed r = replay(file, s, mechanism, n, Journal.read(ch, scan, n));
+        BlockRecord record = new BlockRecord(r.block(), r.transactions(),
+            Optional.ofNullable(r.epoch()), metagraph(s.view(), r.block()));
+        boolean more;
+        try {
+          more = visitor.test(record);
+        } catch (RuntimeException e) {
+          throw new VisitorFailed(e);
+        }
+        if (!more) {
+          return n;
+        }
+      }
+      return last;
+    } catch (VisitorFailed e) {
+      throw e.getCause(); // the caller's own, not a failure to read
+    } catch (LedgerException e) {
+      throw e;
+    } catch (IOException | RuntimeException e) {
+      throw new LedgerException("cannot read blocks " + from + " to " + last + " from " + file
+          + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Carries a visitor's exception past the read's own handling. */
+  private static final class VisitorFailed extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    VisitorFailed(RuntimeException cause) {
+      super(cause);
+    }
+
+    @Override
+    public synchronized RuntimeException getCause() {
+      return (RuntimeException) super.getCause();
     }
   }
 

@@ -1,0 +1,245 @@
+package io.bittensor.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.testing.LedgerFixtures;
+import io.bittensor.core.testing.RandomTransactions;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.LongStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * {@link LocalLedger#readBlocks}: any range of blocks read back from the journal is what the
+ * ledger's listeners heard when the blocks were sealed (the block, its epoch, the metagraph after
+ * it) with the transactions it accepted, whether the state is replayed from a snapshot or from
+ * genesis, by the writer or a reader, while blocks are still being sealed. Failures name the seed.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class ReadBlocksProperties {
+  @TempDir Path tmp;
+
+  static LongStream seeds() {
+    return RandomTransactions.seeds(8);
+  }
+
+  private static LocalLedger.Builder builder(Genesis genesis) {
+    return LocalLedger.builder().genesis(genesis).clock(LedgerFixtures.fixedClock())
+        .blocks(BlockPolicy.manual());
+  }
+
+  /** What a listener heard of one block: all of it, as text that compares exactly. */
+  private static String heard(Block block, Optional<Epoch> epoch, Metagraph after) {
+    StringBuilder s = new StringBuilder()
+        .append(block).append('\n')
+        .append(epoch).append('\n')
+        .append(after.block()).append(' ').append(after.params()).append(' ')
+        .append(after.supply()).append(' ').append(after.lastEpoch()).append('\n')
+        .append(after.peers()).append('\n')
+        .append(Arrays.deepToString(after.weights().toArray())).append('\n')
+        .append(Arrays.deepToString(after.bonds().toArray()));
+    return s.toString();
+  }
+
+  /** Records each block as its listeners hear it, and the transactions each block accepted. */
+  private static final class Recorder implements LedgerListener {
+    final Map<Long, String> blocks = new ConcurrentHashMap<>();
+    private volatile Epoch epoch;
+
+    @Override
+    public void onEpoch(Epoch e, Metagraph after) {
+      epoch = e;
+    }
+
+    @Override
+    public void onBlock(Block block, Metagraph after) {
+      Epoch e = epoch;
+      Optional<Epoch> mine = e != null && e.block() == block.number()
+          ? Optional.of(e) : Optional.empty();
+      blocks.put(block.number(), heard(block, mine, after));
+    }
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void anyRangeReadsBackAsItWasSealed(long seed) throws IOException {
+    String at = "seed " + seed + ": ";
+    SplittableRandom random = new SplittableRandom(seed);
+    Genesis genesis = LedgerFixtures.genesis(RandomTransactions.params(seed), 6);
+    RandomTransactions txs = new RandomTransactions(seed, 10);
+    Path dir = tmp.resolve("ledger-" + seed);
+    int every = 3 + random.nextInt(8);
+    Recorder recorder = new Recorder();
+    Map<Long, List<Hash256>> accepted = new ConcurrentHashMap<>();
+    try (LocalLedger ledger = builder(genesis).snapshotEvery(every).open(dir)) {
+      ledger.subscribe(recorder);
+      int count = 60 + random.nextInt(60);
+      for (int i = 0; i < count; i++) {
+        SignedTransaction tx = txs.next(ledger);
+        ledger.submit(tx).thenAccept(r -> accepted
+            .computeIfAbsent(r.block(), k -> Collections.synchronizedList(new ArrayList<>()))
+            .add(r.index(), tx.hash()));
+        if (random.nextInt(3) == 0) {
+          ledger.produceBlocks(1 + random.nextInt(3));
+        }
+      }
+      long last = ledger.produceBlock().number();
+      assertTrue(Files.list(dir).anyMatch(f -> f.getFileName().toString()
+          .startsWith("snapshot-")), at + "snapshots were written");
+
+      for (int round = 0; round < 6; round++) {
+        long from = 1 + random.nextLong(last);
+        long to = from + random.nextLong(last - from + 3); // may pass the latest block
+        String where = at + "blocks " + from + " to " + to + ": ";
+        List<Long> seen = new ArrayList<>();
+        long reached = ledger.readBlocks(from, to, r -> {
+          long n = r.block().number();
+          seen.add(n);
+          assertEquals(recorder.blocks.get(n), heard(r.block(), r.epoch(), r.after()),
+              where + "block " + n + " as its listeners heard it");
+          List<Hash256> want = accepted.getOrDefault(n, List.of());
+          assertEquals(want, r.transactions().stream().map(SignedTransaction::hash).toList(),
+              where + "block " + n + "'s transactions");
+          for (Receipt receipt : r.receipts()) {
+            assertEquals(n, receipt.block(), where);
+            assertEquals(want.get(receipt.index()), receipt.transaction(), where);
+          }
+          return true;
+        });
+        long end = Math.min(to, last);
+        assertEquals(end, reached, where + "the last block read");
+        assertEquals(LongStream.rangeClosed(from, end).boxed().toList(), seen, where + "in order");
+      }
+
+      // A reader in another process's place reads the same, and so does it from genesis alone.
+      long from = 1 + random.nextLong(last);
+      List<String> byWriter = readAll(ledger, from);
+      try (LocalLedger reader = LocalLedger.builder().openReadOnly(dir)) {
+        assertEquals(byWriter, readAll(reader, from), at + "a reader reads what the writer does");
+      }
+      try (Stream<Path> files = Files.list(dir)) {
+        for (Path f : files.filter(f -> f.getFileName().toString().startsWith("snapshot-"))
+            .toList()) {
+          Files.delete(f);
+        }
+      }
+      assertEquals(byWriter, readAll(ledger, from), at + "replayed from genesis, the same");
+    }
+  }
+
+  private static List<String> readAll(LocalLedger ledger, long from) throws LedgerException {
+    List<String> out = new ArrayList<>();
+    ledger.readBlocks(from, Long.MAX_VALUE, r -> out.add(heard(r.block(), r.epoch(), r.after())
+        + r.transactions()));
+    return out;
+  }
+
+  @Test
+  void blocksSealedWhileReadingAreLeftForTheNextRead() throws Exception {
+    Genesis genesis = LedgerFixtures.genesis(LedgerFixtures.params(8), 2);
+    try (LocalLedger ledger = builder(genesis).snapshotEvery(4).open(tmp.resolve("busy"))) {
+      Recorder recorder = new Recorder();
+      ledger.subscribe(recorder);
+      ledger.produceBlocks(10);
+      List<Long> seen = new ArrayList<>();
+      long reached = ledger.readBlocks(1, Long.MAX_VALUE, r -> {
+        seen.add(r.block().number());
+        try {
+          ledger.produceBlock(); // the writer goes on; this read ends where it began
+        } catch (LedgerException e) {
+          throw new AssertionError(e);
+        }
+        return true;
+      });
+      assertEquals(10, reached);
+      assertEquals(LongStream.rangeClosed(1, 10).boxed().toList(), seen);
+      assertEquals(20, ledger.metagraph().block().number());
+      List<String> rest = new ArrayList<>();
+      assertEquals(20, ledger.readBlocks(11, 20, r -> rest.add(heard(r.block(), r.epoch(),
+          r.after()))));
+      assertEquals(LongStream.rangeClosed(11, 20).mapToObj(recorder.blocks::get).toList(), rest);
+    }
+  }
+
+  @Test
+  void aVisitorStopsTheReadAndItsExceptionReachesTheCallerAsItWas() throws IOException {
+    Genesis genesis = LedgerFixtures.genesis(LedgerFixtures.params(8), 2);
+    try (LocalLedger ledger = builder(genesis).open(tmp.resolve("stop"))) {
+      ledger.produceBlocks(6);
+      List<Long> seen = new ArrayList<>();
+      assertEquals(4, ledger.readBlocks(2, 6, r -> seen.add(r.block().number()) && seen.size() < 3));
+      assertEquals(List.of(2L, 3L, 4L), seen);
+      assertEquals(1, ledger.readBlocks(2, 1, r -> true), "an empty range reads nothing");
+      IllegalStateException mine = new IllegalStateException("the visitor's own");
+      assertSame(mine, assertThrows(IllegalStateException.class,
+          () -> ledger.readBlocks(1, 6, r -> {
+            throw mine;
+          })));
+      assertThrows(IllegalArgumentException.class, () -> ledger.readBlocks(0, 6, r -> true));
+    }
+  }
+
+  @Test
+  void blocksACompactionDroppedAndAnInMemoryLedgerAreClearErrors() throws IOException {
+    Genesis genesis = LedgerFixtures.genesis(LedgerFixtures.params(8), 2);
+    try (LocalLedger ledger = builder(genesis).open(tmp.resolve("compacted"))) {
+      ledger.produceBlocks(7);
+      ledger.compactJournal();
+      ledger.produceBlocks(3);
+      LedgerException e = assertThrows(LedgerException.class,
+          () -> ledger.readBlocks(5, 10, r -> true));
+      assertTrue(e.getMessage().contains("compacted at block 7"), e.getMessage());
+      AtomicReference<Long> first = new AtomicReference<>();
+      assertEquals(10, ledger.readBlocks(8, 10, r -> {
+        first.compareAndSet(null, r.block().number());
+        return true;
+      }), "the blocks after the checkpoint are read, replayed from it");
+      assertEquals(8L, first.get());
+    }
+    try (LocalLedger memory = builder(genesis).openInMemory()) {
+      memory.produceBlocks(2);
+      LedgerException e = assertThrows(LedgerException.class,
+          () -> memory.readBlocks(1, 2, r -> true));
+      assertTrue(e.getMessage().contains("in-memory"), e.getMessage());
+    }
+  }
+
+  @Test
+  void aRecordIsCheckedAgainstItsBlock() throws IOException {
+    Genesis genesis = LedgerFixtures.genesis(LedgerFixtures.params(8), 2);
+    try (LocalLedger ledger = builder(genesis).openInMemory()) {
+      Block block = ledger.produceBlock();
+      Metagraph after = ledger.metagraph();
+      assertThrows(IllegalArgumentException.class, () -> new BlockRecord(block,
+          List.of(new RandomTransactions(1, 3).next(ledger)), Optional.empty(), after));
+      Epoch epoch = new Epoch(1, 1, 0, 0, 0.0, 0, Optional.empty());
+      assertThrows(IllegalArgumentException.class,
+          () -> new BlockRecord(block, List.of(), Optional.of(epoch), after));
+      ledger.produceBlock();
+      Metagraph later = ledger.metagraph();
+      assertThrows(IllegalArgumentException.class,
+          () -> new BlockRecord(block, List.of(), Optional.empty(), later));
+      assertEquals(List.of(), new BlockRecord(block, List.of(), Optional.empty(), after)
+          .receipts());
+    }
+  }
+}
