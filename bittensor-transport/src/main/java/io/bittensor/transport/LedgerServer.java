@@ -35,7 +35,9 @@ import org.eclipse.jetty.server.ServerConnector;
  * <p>Every operation of {@link Ledger} is served: submit (the ledger validates; a rejection
  * goes back with its {@link io.bittensor.core.RejectReason} code and message), account,
  * metagraph, and a stream of block and epoch events that a client can resume from a block
- * number (the server keeps the last {@link Builder#history(int) history} events). Requests are
+ * number (the server keeps the last {@link Builder#history(int) history} events in memory, and
+ * reads older blocks back from the journal of a {@code LocalLedger} on disk, so a client that
+ * was away, or a server restarted, loses no block the journal holds). Requests are
  * signed as peer requests are (Ed25519 over a canonical digest, a timestamp window, nonces
  * never replayed); transactions carry their own signatures besides.
  *
@@ -179,10 +181,13 @@ public final class LedgerServer implements AutoCloseable {
     }
 
     /**
-     * How many recent events (blocks and transaction failures) are kept so that a client that
-     * lost its stream resumes without missing one; one further behind gets a fresh snapshot
-     * instead (and fails the transactions it was waiting for: their outcome is unknown to it).
-     * Default 1024.
+     * How many recent events (blocks and transaction failures) are kept in memory so that a
+     * client that lost its stream resumes without missing one. A client further behind hears
+     * the blocks it missed read back from the ledger's journal, with every transaction's
+     * receipt, when the ledger is a {@code LocalLedger} on disk whose journal still holds them
+     * (up to {@link #historyBytes(long)} of events a time). Otherwise, or past that, it gets a
+     * fresh snapshot instead (and fails the transactions it was waiting for: their outcome is
+     * unknown to it). Default 1024.
      *
      * @throws IllegalArgumentException if below 1
      */
@@ -193,7 +198,8 @@ public final class LedgerServer implements AutoCloseable {
 
     /**
      * The most bytes of encoded events kept (blocks with transactions carry the metagraph):
-     * past it the oldest go first, even within {@link #history(int)}. Default 64 MiB.
+     * past it the oldest go first, even within {@link #history(int)}. Also the most read back
+     * from the journal for one client that fell further behind. Default 64 MiB.
      *
      * @throws IllegalArgumentException if below 1
      */

@@ -45,6 +45,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -89,7 +90,8 @@ import okhttp3.ResponseBody;
  *
  * <p><b>Events.</b> The stream reconnects by itself (backing off up to 2 s), resuming at the
  * block after the last one heard, so listeners miss nothing while the server keeps those blocks
- * (its {@link LedgerServer.Builder#history(int) history}). Listeners run on this client's event
+ * (its {@link LedgerServer.Builder#history(int) history}, or its ledger's journal: a server
+ * restarted over the same journal sends them too). Listeners run on this client's event
  * thread ({@code bittensor-ledger-events}), one at a time, in block order; {@code onEpoch}
  * before {@code onBlock} for the same block. Keep them fast; an exception is caught and
  * dropped. Futures of {@code submit} complete on another thread, so a callback may wait on
@@ -118,6 +120,12 @@ public final class RemoteLedger implements Ledger {
   private final long reconnectTimeoutNanos;
   private final Cache<Long, Metagraph> cache;
   private final Map<Hash256, CompletableFuture<Receipt>> pending = new ConcurrentHashMap<>();
+  /**
+   * The waiting transactions the server has acknowledged: a resumed stream names them, so that
+   * a server that no longer knows one says so instead of leaving its future waiting. Pruned to
+   * {@code pending} whenever a stream opens.
+   */
+  private final Set<Hash256> acknowledged = ConcurrentHashMap.newKeySet();
   private final List<Sub> listeners = new CopyOnWriteArrayList<>();
   private final Object blockLock = new Object();
   private final Thread follower;
@@ -358,6 +366,8 @@ public final class RemoteLedger implements Ledger {
     } else if (!tracked) {
       f.completeExceptionally(new LedgerException("transaction " + hash.toShortHex()
           + " is already waiting for its block through this client; use that future"));
+    } else {
+      acknowledged.add(hash);
     }
     if (closed) {
       fail(f, "the remote ledger client closed before the transaction's block was durable");
@@ -506,8 +516,14 @@ public final class RemoteLedger implements Ledger {
 
   /** Opens the stream at {@code fromBlock} (0: a snapshot first). */
   private InputStream openStream(long fromBlock) throws IOException {
-    Call call = streamHttp.newCall(request("events",
-        EventsRequest.newBuilder().setFromBlock(fromBlock).build()));
+    EventsRequest.Builder events = EventsRequest.newBuilder().setFromBlock(fromBlock);
+    acknowledged.retainAll(pending.keySet());
+    if (fromBlock > 0) {
+      for (Hash256 tx : acknowledged) {
+        events.addAwaiting(LedgerWire.bytes(tx));
+      }
+    }
+    Call call = streamHttp.newCall(request("events", events.build()));
     streamCall = call;
     if (closed) {
       call.cancel();

@@ -56,6 +56,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -224,9 +225,15 @@ class RemoteLedgerTest {
     assertTrue(remote.awaitBlock(2, WAIT));
   }
 
-  @Test
-  void aClientTooFarBehindStartsAfreshAndFailsWhatItWaitedFor() throws Exception {
-    LocalLedger local = local(1);
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"in memory", "compacted"})
+  void aClientTooFarBehindStartsAfreshAndFailsWhatItWaitedForWhenNoJournalHoldsTheBlocks(
+      String ledger) throws Exception {
+    LocalLedger local = ledger.equals("compacted") ? local(1) : closing(LocalLedger.builder()
+        .genesis(genesis(params(8), 1))
+        .clock(LedgerFixtures.fixedClock())
+        .blocks(BlockPolicy.manual())
+        .openInMemory());
     LedgerServer server = serve(local, 2);
     CuttableProxy proxy = closing(new CuttableProxy(server.port()));
     RemoteLedger remote = connect(proxy.uri());
@@ -235,6 +242,9 @@ class RemoteLedgerTest {
     proxy.cut();
     awaitDisconnected(remote);
     local.produceBlocks(5);                        // the server keeps only blocks 4 and 5
+    if (ledger.equals("compacted")) {
+      local.compactJournal();                      // and its journal only the state after 5
+    }
     proxy.restore();
 
     assertTrue(remote.awaitBlock(5, WAIT));
@@ -246,6 +256,122 @@ class RemoteLedgerTest {
     assertEquals(5, remote.metagraph().block().number(), "the client starts again from block 5");
     assertEquals(LedgerFixtures.FUNDS - 5,
         remote.account(key(0).id()).map(Account::balance).orElseThrow());
+  }
+
+  @Test
+  void aClientTooFarBehindHearsWhatItMissedFromTheLedgersJournal() throws Exception {
+    LocalLedger local = local(1);
+    Away away = cutOffWhileWaiting(serve(local, 2));
+    Block withTx = local.produceBlock();           // block 1
+    local.produceBlocks(11);                       // 2 .. 12: the server keeps only 11 and 12
+    away.proxy().restore();
+
+    assertTrue(away.remote().awaitBlock(12, WAIT));
+    assertEquals(expected(1, 12, 5), away.heard().lines, "every block and epoch, in order");
+    assertEquals(new Receipt(away.hash(), withTx.number(), 0),
+        away.waiting().get(WAIT.toSeconds(), TimeUnit.SECONDS), "the receipt came with its block");
+    assertEquals(local.metagraph().peers(), away.remote().metagraph().peers());
+    assertEquals(LedgerFixtures.FUNDS - 5,
+        away.remote().account(key(0).id()).map(Account::balance).orElseThrow());
+  }
+
+  /** A client connected through a proxy, its listener, and a transaction it waits for. */
+  private record Away(CuttableProxy proxy, RemoteLedger remote, Heard heard, Hash256 hash,
+      CompletableFuture<Receipt> waiting) {}
+
+  /** Connects a listening client, has it submit a transfer, and cuts it off while it waits. */
+  private Away cutOffWhileWaiting(LedgerServer server) throws Exception {
+    CuttableProxy proxy = closing(new CuttableProxy(server.port()));
+    RemoteLedger remote = connect(proxy.uri());
+    Heard heard = new Heard();
+    remote.subscribe(heard);
+    SignedTransaction tx = SignedTransaction.sign(key(0), remote.chainId(),
+        remote.nextNonce(key(0).id()), Transaction.transfer(key(1).id(), 5));
+    CompletableFuture<Receipt> f = remote.submit(tx);
+    assertFalse(f.isDone(), "accepted, waiting for its block");
+    proxy.cut();
+    awaitDisconnected(remote);
+    return new Away(proxy, remote, heard, tx.hash(), f);
+  }
+
+  @Test
+  void whatIsReadBackFromTheJournalStaysWithinTheHistorysByteLimit() throws Exception {
+    LocalLedger local = local(1);
+    Away away = cutOffWhileWaiting(closing(LedgerServer.builder().ledger(local)
+        .host("127.0.0.1").port(0).history(2).historyBytes(1500).start()));
+    local.produceBlocks(12);                       // block 1 holds the transaction
+    local.submit(key(0), Transaction.transfer(key(1).id(), 1));
+    local.produceBlocks(20);                       // 13, with a metagraph, .. 32
+    away.proxy().restore();
+
+    assertTrue(away.remote().awaitBlock(32, WAIT));
+    assertEquals(1, away.waiting().get(WAIT.toSeconds(), TimeUnit.SECONDS).block(),
+        "read back within the budget");
+    List<String> all = expected(1, 32, 5);
+    List<String> got = List.copyOf(away.heard().lines);
+    assertTrue(got.size() > 3 && got.size() < all.size(), "some, not all: " + got);
+    assertEquals(all.subList(0, got.size()), got, "in order, then a fresh start");
+    assertEquals(32, away.remote().metagraph().block().number());
+    assertEquals(local.metagraph().peers(), away.remote().metagraph().peers());
+  }
+
+  @Test
+  void aRestartedServerTellsItsClientsWhatTheyMissedFromTheJournal() throws Exception {
+    Path data = dir.resolve("ledger");
+    LocalLedger first = local(1);
+    LedgerServer server = serve(first, 1024);
+    int port = server.port();
+    first.produceBlocks(2);                        // the client starts from block 2
+    Away away = cutOffWhileWaiting(server);
+    Block withTx = first.produceBlock();           // block 3, its event never sent
+    first.produceBlocks(3);                        // 4 .. 6
+    server.close();                                // the server's process ends: its history
+    first.close();                                 // is gone, the journal is not
+
+    LocalLedger second = closing(LocalLedger.builder().clock(LedgerFixtures.fixedClock())
+        .blocks(BlockPolicy.manual()).open(data));
+    closing(LedgerServer.builder().ledger(second).host("127.0.0.1").port(port).start());
+    second.produceBlocks(2);                       // 7, 8: the new history begins here
+    away.proxy().restore();
+
+    assertTrue(away.remote().awaitBlock(8, WAIT));
+    assertEquals(expected(3, 8, 5), away.heard().lines, "every block and epoch, in order");
+    assertEquals(new Receipt(away.hash(), withTx.number(), 0),
+        away.waiting().get(WAIT.toSeconds(), TimeUnit.SECONDS), "the receipt outlived the server");
+    second.produceBlock();
+    assertTrue(away.remote().awaitBlock(9, WAIT), "and the stream goes on live");
+    assertEquals(expected(3, 9, 5), away.heard().lines);
+  }
+
+  @Test
+  void aTransactionARestartedServerLostFailsInsteadOfWaitingForever() throws Exception {
+    Path data = dir.resolve("ledger");
+    LocalLedger first = local(1);
+    LedgerServer server = serve(first, 1024);
+    int port = server.port();
+    first.produceBlock();
+    Away away = cutOffWhileWaiting(server);
+    server.close();                                // the process ends before a block seals it
+    first.close();
+
+    LocalLedger second = closing(LocalLedger.builder().clock(LedgerFixtures.fixedClock())
+        .blocks(BlockPolicy.manual()).open(data));
+    closing(LedgerServer.builder().ledger(second).host("127.0.0.1").port(port).start());
+    away.proxy().restore();
+
+    CompletionException e = assertThrows(CompletionException.class,
+        () -> away.waiting().orTimeout(WAIT.toSeconds(), TimeUnit.SECONDS).join());
+    assertInstanceOf(LedgerException.class, e.getCause(), "not a timeout: " + e.getCause());
+    assertTrue(e.getCause().getMessage().contains("no record of it"), e.getCause()::getMessage);
+    assertTrue(e.getCause().getMessage().contains("check the signer's nonce"),
+        e.getCause()::getMessage);
+    assertEquals(0, second.nextNonce(key(0).id()), "it is indeed not in the ledger");
+    assertTrue(away.remote().isConnected(), "the stream itself goes on");
+
+    CompletableFuture<Receipt> again =
+        away.remote().submit(key(0), Transaction.transfer(key(1).id(), 5));
+    second.produceBlock();
+    assertEquals(2, again.get(WAIT.toSeconds(), TimeUnit.SECONDS).block(), "resent, sealed");
   }
 
   /** Counts the server side's metagraph reads. */

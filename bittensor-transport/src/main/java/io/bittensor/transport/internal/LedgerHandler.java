@@ -1,6 +1,7 @@
 package io.bittensor.transport.internal;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.bittensor.core.Hash256;
 import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerException;
 import io.bittensor.core.PeerId;
@@ -15,6 +16,7 @@ import io.bittensor.transport.internal.wire.EventsRequest;
 import io.bittensor.transport.internal.wire.LedgerRequest;
 import io.bittensor.transport.internal.wire.LedgerResponse;
 import io.bittensor.transport.internal.wire.SubmitRequest;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -103,8 +105,18 @@ public final class LedgerHandler extends Handler.Abstract {
             req.getBody())));
         case "metagraph" -> send(response, callback, ok()
             .setMetagraph(LedgerWire.toWire(ledger.metagraph())).build());
-        default -> EventStream.start(hub, EventsRequest.parseFrom(req.getBody()).getFromBlock(),
-            response, callback);
+        default -> {
+          EventsRequest events = EventsRequest.parseFrom(req.getBody());
+          List<Hash256> awaiting = new ArrayList<>(events.getAwaitingCount());
+          for (int i = 0; i < events.getAwaitingCount(); i++) {
+            try {
+              awaiting.add(LedgerWire.hash(events.getAwaiting(i), "awaiting[" + i + "]"));
+            } catch (IllegalArgumentException e) {
+              throw new Rejected(Status.BAD_REQUEST, "awaiting", e.getMessage());
+            }
+          }
+          EventStream.start(hub, events.getFromBlock(), awaiting, response, callback);
+        }
       }
     } catch (InvalidProtocolBufferException e) {
       send(response, callback, Rejection.badRequest("body",
@@ -134,6 +146,7 @@ public final class LedgerHandler extends Handler.Abstract {
     }
     CompletableFuture<Receipt> f = ledger.submit(tx);
     if (!f.isDone()) {
+      hub.accepted(tx.hash()); // before its outcome can be told
       // Its outcome goes out on the event stream. If it completes before this callback is
       // registered, the block's event may have gone out already: this answer carries it then.
       f.whenComplete((receipt, error) -> {

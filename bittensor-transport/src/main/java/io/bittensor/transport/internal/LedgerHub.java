@@ -2,11 +2,13 @@ package io.bittensor.transport.internal;
 
 import com.google.protobuf.CodedOutputStream;
 import io.bittensor.core.Block;
+import io.bittensor.core.BlockRecord;
 import io.bittensor.core.Epoch;
 import io.bittensor.core.Hash256;
 import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerException;
 import io.bittensor.core.LedgerListener;
+import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.Receipt;
 import io.bittensor.core.TransactionRejectedException;
@@ -20,6 +22,8 @@ import java.io.UncheckedIOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -46,13 +50,27 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
   /** One encoded event: a block (number >= 1), or a failure or late receipt (-1) after one. */
   private record Entry(long seq, long block, long afterBlock, byte[] encoded) {}
 
+  /** What this server told of a transaction it accepted: the event's number, and the event. */
+  private record Told(long seq, byte[] lone) {}
+
+  /** A transaction accepted here whose outcome is still to come. */
+  private static final Told WAITING = new Told(-1, new byte[0]);
+
   private final Object lock = new Object();
+  /**
+   * The transactions accepted through this server, in acceptance order: WAITING, then what the
+   * stream told of them (as a lone event, to send again to a client that missed it), until that
+   * event leaves the history. Guarded by lock.
+   */
+  private final LinkedHashMap<Hash256, Told> acceptedHere = new LinkedHashMap<>();
   private final ArrayDeque<Entry> history = new ArrayDeque<>();
   private final int maxEvents;
   private final long maxBytes;
   private final ConcurrentSkipListMap<Long, List<Receipt>> receipts =
       new ConcurrentSkipListMap<>();
   private final Ledger.Subscription subscription;
+  /** The ledger when it keeps a journal to read missed blocks back from, else null. */
+  private final LocalLedger journaled;
   private long bytes;
   private long nextSeq;
   private Metagraph latest;
@@ -77,6 +95,8 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     this.maxEvents = maxEvents;
     this.maxBytes = maxBytes;
     this.heartbeatMillis = heartbeatMillis;
+    this.journaled = ledger instanceof LocalLedger local && local.directory().isPresent()
+        ? local : null;
     this.subscription = ledger.subscribe(this);
     Metagraph now;
     try {
@@ -120,14 +140,10 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
   @Override
   public void onBlock(Block block, Metagraph after) {
     long n = block.number();
-    BlockEvent.Builder b = BlockEvent.newBuilder().setBlock(LedgerWire.toWire(block));
     Epoch e;
     synchronized (lock) {
       e = epoch;
       epoch = null;
-    }
-    if (e != null && e.block() == n) {
-      b.setEpoch(LedgerWire.toWire(e));
     }
     List<Receipt> inBlock;
     synchronized (lock) {
@@ -137,23 +153,42 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
       inBlock = mine.get(n);
       mine.clear();
     }
+    List<Receipt> copy = List.of();
     if (inBlock != null) {
       synchronized (inBlock) {
-        inBlock.forEach(r -> b.addReceipts(LedgerWire.toWire(r)));
+        copy = List.copyOf(inBlock);
       }
     }
-    // The metagraph changes only through transactions and epochs; otherwise the client keeps
-    // the one it has, at the new block.
-    if (block.transactions() > 0 || block.epoch()) {
-      b.setMetagraph(LedgerWire.toWire(after));
+    byte[] encoded = blockEvent(block, e != null && e.block() == n ? e : null, copy, after);
+    List<byte[]> lone = new ArrayList<>(copy.size());
+    for (Receipt r : copy) {
+      lone.add(receiptEvent(r));
     }
-    byte[] encoded = delimited(LedgerEvent.newBuilder().setBlock(b).build());
     synchronized (lock) {
+      for (int i = 0; i < copy.size(); i++) {
+        told(copy.get(i).transaction(), lone.get(i));
+      }
       append(n, n, encoded);
       latest = after;
       emitted = n;
     }
     wakeStreamsSoon();
+  }
+
+  /** A block's event, encoded: with its epoch (or null) and receipts. */
+  private static byte[] blockEvent(Block block, Epoch epoch, List<Receipt> receipts,
+      Metagraph after) {
+    BlockEvent.Builder b = BlockEvent.newBuilder().setBlock(LedgerWire.toWire(block));
+    if (epoch != null) {
+      b.setEpoch(LedgerWire.toWire(epoch));
+    }
+    receipts.forEach(r -> b.addReceipts(LedgerWire.toWire(r)));
+    // The metagraph changes only through transactions and epochs; otherwise the client keeps
+    // the one it has, at the new block.
+    if (block.transactions() > 0 || block.epoch()) {
+      b.setMetagraph(LedgerWire.toWire(after));
+    }
+    return delimited(LedgerEvent.newBuilder().setBlock(b).build());
   }
 
   /**
@@ -169,11 +204,33 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
         return;
       }
     }
-    byte[] encoded = delimited(LedgerEvent.newBuilder().setReceipt(LedgerWire.toWire(r)).build());
+    byte[] encoded = receiptEvent(r);
     synchronized (lock) {
+      told(r.transaction(), encoded);
       append(-1, emitted, encoded);
     }
     wakeStreamsSoon();
+  }
+
+  private static byte[] receiptEvent(Receipt r) {
+    return delimited(LedgerEvent.newBuilder().setReceipt(LedgerWire.toWire(r)).build());
+  }
+
+  /**
+   * A transaction was accepted through this server and waits for its block: until its outcome
+   * is told, a client that awaits it is not told it is unknown here.
+   */
+  public void accepted(Hash256 transaction) {
+    synchronized (lock) {
+      acceptedHere.putIfAbsent(transaction, WAITING);
+    }
+  }
+
+  /** Records that the next event appended tells {@code transaction}'s outcome. Under lock. */
+  private void told(Hash256 transaction, byte[] lone) {
+    if (acceptedHere.containsKey(transaction)) {
+      acceptedHere.put(transaction, new Told(nextSeq, lone));
+    }
   }
 
   /** A transaction submitted through the server failed after it was accepted. */
@@ -186,6 +243,7 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     }
     byte[] encoded = delimited(LedgerEvent.newBuilder().setFailed(f).build());
     synchronized (lock) {
+      told(transaction, encoded);
       append(-1, emitted, encoded);
     }
     wakeStreamsSoon();
@@ -197,6 +255,16 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     while (history.size() > maxEvents || (bytes > maxBytes && history.size() > 1)) {
       bytes -= history.removeFirst().encoded().length;
     }
+    // Forget outcomes whose events the history no longer holds, oldest first; one still to
+    // come holds back those accepted after it, which is at most the ledger's pool.
+    long firstHeld = history.peekFirst().seq();
+    for (var it = acceptedHere.values().iterator(); it.hasNext(); ) {
+      Told t = it.next();
+      if (t == WAITING || t.seq() >= firstHeld) {
+        break;
+      }
+      it.remove();
+    }
   }
 
   /** Where one stream is: the sequence number of the next entry it needs. */
@@ -206,13 +274,20 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
 
   /**
    * Opens a stream: its first events (a snapshot, or the blocks from {@code fromBlock} on that
-   * the history still holds) and its cursor.
+   * the history or the ledger's journal still holds, then what it can say of the transactions
+   * the client awaits) and its cursor.
    *
    * @param fromBlock 0 for a snapshot of the latest block, else the first block wanted
+   * @param awaiting transactions accepted for the client whose outcome it has not heard
    * @param out receives the first events, encoded
    */
-  public Cursor open(long fromBlock, List<byte[]> out) {
+  public Cursor open(long fromBlock, List<Hash256> awaiting, List<byte[]> out) {
     Cursor c = new Cursor();
+    Set<Hash256> readBack = new HashSet<>();
+    long resumeAt = fromBlock;
+    if (fromBlock > 0 && journaled != null) {
+      resumeAt = readMissedBlocks(fromBlock, out, readBack);
+    }
     synchronized (lock) {
       c.next = nextSeq;
       if (fromBlock <= 0) {
@@ -220,11 +295,11 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
         return c;
       }
       long latestBlock = latest.block().number();
-      if (fromBlock > latestBlock + 1) {
+      if (resumeAt > latestBlock + 1) {
         out.add(snapshot(true)); // a client ahead of this ledger: not this chain's history
         return c;
       }
-      if (fromBlock <= latestBlock) {
+      if (resumeAt <= latestBlock) {
         Entry first = null;
         for (Entry e : history) {
           if (e.block() >= 1) {
@@ -232,19 +307,89 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
             break;
           }
         }
-        if (first == null || first.block() > fromBlock) {
+        if (first == null || first.block() > resumeAt) {
           out.add(snapshot(true)); // those blocks are no longer held
           return c;
         }
       }
       for (Entry e : history) {
-        if (e.block() >= fromBlock || (e.block() < 0 && e.afterBlock() >= fromBlock - 1)) {
+        if (e.block() >= resumeAt || (e.block() < 0 && e.afterBlock() >= resumeAt - 1)) {
           c.next = e.seq();
           break;
         }
       }
+      for (Hash256 tx : awaiting) {
+        Told t = acceptedHere.get(tx);
+        if (readBack.contains(tx) || t == WAITING || (t != null && t.seq() >= c.next)) {
+          continue; // told in the blocks read back, or still to come after the cursor
+        }
+        out.add(t != null ? t.lone() : unknown(tx, fromBlock, latestBlock));
+      }
       return c;
     }
+  }
+
+  /** A failure event for a transaction this server has no record of. */
+  private static byte[] unknown(Hash256 tx, long fromBlock, long latestBlock) {
+    return delimited(LedgerEvent.newBuilder().setFailed(TransactionFailed.newBuilder()
+        .setTransaction(LedgerWire.bytes(tx))
+        .setMessage("this server has no record of it: it is in no block from " + fromBlock
+            + " to " + latestBlock + " that the server can read, and waits for none here (the"
+            + " server may have restarted, losing it before a block sealed it)"))
+        .build());
+  }
+
+  /**
+   * Reads back from the ledger's journal the blocks from {@code fromBlock} on that the history
+   * no longer holds (it starts empty when the server restarts), each as the event it was, with
+   * every transaction's receipt; up to the history's byte limit. Outside the lock: the ledger
+   * goes on sealing meanwhile, so it reads again up to where the history now begins.
+   *
+   * @param transactions receives the hashes of the transactions in the blocks read
+   * @return the first block still to send: where the history takes over, or where the read
+   *     stopped (short of it, the stream then starts with a resync snapshot)
+   */
+  private long readMissedBlocks(long fromBlock, List<byte[]> out, Set<Hash256> transactions) {
+    long next = fromBlock;
+    long[] budget = {maxBytes};
+    for (int round = 0; round < 4; round++) {
+      long upTo;
+      synchronized (lock) {
+        long latestBlock = latest.block().number();
+        long firstHeld = -1;
+        for (Entry e : history) {
+          if (e.block() >= 1) {
+            firstHeld = e.block();
+            break;
+          }
+        }
+        if (next > latestBlock || (firstHeld >= 1 && firstHeld <= next)) {
+          return next; // nothing missed, or the history holds the rest
+        }
+        upTo = firstHeld >= 1 ? firstHeld - 1 : latestBlock;
+      }
+      long[] read = {next - 1};
+      try {
+        journaled.readBlocks(next, upTo, r -> {
+          byte[] event = blockEvent(r.block(), r.epoch().orElse(null), r.receipts(), r.after());
+          if (event.length > budget[0]) {
+            return false;
+          }
+          budget[0] -= event.length;
+          out.add(event);
+          r.transactions().forEach(tx -> transactions.add(tx.hash()));
+          read[0] = r.block().number();
+          return true;
+        });
+      } catch (LedgerException | RuntimeException e) {
+        return read[0] + 1; // compacted past it, or unreadable: what was read stands
+      }
+      if (read[0] < upTo) {
+        return read[0] + 1; // over the byte limit
+      }
+      next = upTo + 1;
+    }
+    return next;
   }
 
   /**

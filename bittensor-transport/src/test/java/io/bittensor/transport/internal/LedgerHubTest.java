@@ -1,0 +1,117 @@
+package io.bittensor.transport.internal;
+
+import static io.bittensor.core.testing.LedgerFixtures.genesis;
+import static io.bittensor.core.testing.LedgerFixtures.key;
+import static io.bittensor.core.testing.LedgerFixtures.params;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.BlockPolicy;
+import io.bittensor.core.Hash256;
+import io.bittensor.core.LocalLedger;
+import io.bittensor.core.Receipt;
+import io.bittensor.core.SignedTransaction;
+import io.bittensor.core.Transaction;
+import io.bittensor.core.testing.LedgerFixtures;
+import io.bittensor.transport.internal.wire.LedgerEvent;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What the hub says of the transactions a resuming client awaits: nothing of one still waiting
+ * here or told after the client's cursor, the outcome again of one told before it, and "no
+ * record" of one it never accepted or whose outcome has left the history.
+ */
+class LedgerHubTest {
+  private LocalLedger ledger;
+  private LedgerHub hub;
+
+  @BeforeEach
+  void open() throws Exception {
+    ledger = LocalLedger.builder().genesis(genesis(params(8), 1))
+        .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual()).openInMemory();
+    hub = new LedgerHub(ledger, 3, 1 << 20, 60_000);
+  }
+
+  @AfterEach
+  void close() {
+    hub.close();
+    ledger.close();
+  }
+
+  /** Submits as the server's handler does: accepted, then its outcome told through the hub. */
+  private Hash256 submitThroughTheServer(int nonce) {
+    SignedTransaction tx = SignedTransaction.sign(key(0), ledger.chainId(), nonce,
+        Transaction.transfer(key(1).id(), 1));
+    CompletableFuture<Receipt> f = ledger.submit(tx);
+    hub.accepted(tx.hash());
+    f.whenComplete((r, e) -> {
+      if (r != null) {
+        hub.receipt(r);
+      } else {
+        hub.failure(tx.hash(), e);
+      }
+    });
+    return tx.hash();
+  }
+
+  /** The events a stream opened at {@code fromBlock} starts with, decoded. */
+  private List<LedgerEvent> open(long fromBlock, Hash256... awaiting) throws IOException {
+    List<byte[]> out = new ArrayList<>();
+    hub.open(fromBlock, List.of(awaiting), out);
+    List<LedgerEvent> events = new ArrayList<>();
+    for (byte[] b : out) {
+      events.add(LedgerEvent.parseDelimitedFrom(new ByteArrayInputStream(b)));
+    }
+    return events;
+  }
+
+  @Test
+  void aTransactionNeverAcceptedHereIsToldUnknown() throws Exception {
+    ledger.produceBlock();
+    Hash256 stranger = Hash256.of(new byte[] {1, 2, 3});
+    List<LedgerEvent> events = open(2, stranger);
+    assertEquals(1, events.size(), events::toString);
+    assertEquals(stranger, LedgerWire.hash(events.get(0).getFailed().getTransaction(), "tx"));
+    assertTrue(events.get(0).getFailed().getMessage().contains("no record"),
+        events.get(0)::toString);
+  }
+
+  @Test
+  void aWaitingTransactionIsNotToldAndOneToldBeforeTheCursorIsToldAgain() throws Exception {
+    Hash256 tx = submitThroughTheServer(0);
+    assertEquals(List.of(), open(1, tx), "waiting for its block: nothing to say yet");
+    long block = ledger.produceBlock().number();
+
+    List<byte[]> first = new ArrayList<>();
+    LedgerHub.Cursor c = hub.open(block, List.of(tx), first);
+    assertEquals(List.of(), first, "told after the cursor: the stream brings it");
+    List<byte[]> next = new ArrayList<>();
+    assertTrue(hub.poll(c, next));
+    assertEquals(1, next.size());
+    LedgerEvent blockEvent = LedgerEvent.parseDelimitedFrom(new ByteArrayInputStream(next.get(0)));
+    assertEquals(new Receipt(tx, block, 0),
+        LedgerWire.fromWire(blockEvent.getBlock().getReceipts(0)), "with its block");
+
+    List<LedgerEvent> after = open(block + 1, tx);
+    assertEquals(1, after.size(), after::toString);
+    assertEquals(new Receipt(tx, block, 0), LedgerWire.fromWire(after.get(0).getReceipt()),
+        "its receipt again, as a lone event");
+  }
+
+  @Test
+  void anOutcomeIsForgottenOnceItsEventLeavesTheHistory() throws Exception {
+    Hash256 tx = submitThroughTheServer(0);
+    ledger.produceBlocks(4); // the history holds three events: blocks 2 to 4
+    List<LedgerEvent> events = open(5, tx);
+    assertEquals(1, events.size(), events::toString);
+    assertTrue(events.get(0).hasFailed() && events.get(0).getFailed().getMessage()
+        .contains("no record"), events.get(0)::toString);
+  }
+}
