@@ -159,4 +159,75 @@ class LedgerCommandTest {
     assertEquals(Main.EXIT_BAD_INPUT, none.exitCode());
     assertTrue(none.err().contains("holds no ledger"), none.err());
   }
+
+  @Test
+  void blocksPrintsEachBlockWithItsTransactionsAndEpochs() throws IOException {
+    Path data = dir.resolve("ledger");
+    // Block 1: three registrations; 2: three stakes and two weight rows (the third names uid 0
+    // twice, and the ledger refused it).
+    Metagraph m = populated(data);
+    CliRunner r = CliRunner.run("ledger", "blocks", "--data", data.toString());
+    assertEquals(0, r.exitCode(), r.err());
+    var heads = r.out().lines().filter(l -> l.startsWith("block ")).toList();
+    assertEquals(m.block().number(), heads.size(), r.out());
+    assertTrue(heads.get(0).startsWith("block 1 ") && heads.get(0).endsWith("3 transactions"),
+        heads.get(0));
+    assertTrue(heads.get(1).endsWith("5 transactions"), heads.get(1));
+    assertTrue(heads.get(heads.size() - 1).contains(m.block().hash().toString()), r.out());
+    assertTrue(r.out().contains("Register[endpoint=http://peer2:8091"), r.out());
+    assertTrue(r.out().contains(key(1).id().toHex().substring(0, 16) + "  nonce 1  AddStake"),
+        r.out());
+    assertTrue(r.out().contains("  epoch 2: 3 peers, minted 600"), r.out());
+
+    CliRunner last = CliRunner.run("ledger", "blocks", "--data", data.toString(), "--last", "2",
+        "--json");
+    assertEquals(0, last.exitCode(), last.err());
+    var lines = last.out().lines().toList();
+    assertEquals(2, lines.size(), last.out());
+    JsonNode latest = JSON.readTree(lines.get(1));
+    assertEquals(m.block().number(), latest.get("number").asLong());
+    assertEquals(m.block().hash().toHex(), latest.get("hash").asText());
+    assertEquals(JSON.readTree(lines.get(0)).get("hash").asText(),
+        latest.get("parent").asText(), "one chain");
+
+    CliRunner second = CliRunner.run("ledger", "blocks", "--data", data.toString(), "--from",
+        "2", "--to", "2", "--json");
+    assertEquals(0, second.exitCode(), second.err());
+    JsonNode block2 = JSON.readTree(second.out());
+    JsonNode weights = block2.get("transactions").get(1);
+    assertEquals("setWeights", weights.get("kind").asText(), block2.toString());
+    assertEquals(key(0).id().toHex(), weights.get("signer").asText());
+    assertEquals(1, weights.get("uids").get(0).asInt());
+    assertEquals(100, block2.get("transactions").get(0).get("amount").asLong());
+
+    for (String[] bad : new String[][] {{"--last", "0"}, {"--from", "0"},
+        {"--from", "3", "--to", "2"}, {"--last", "2", "--from", "1"}}) {
+      String[] args = new String[3 + bad.length];
+      args[0] = "ledger";
+      args[1] = "blocks";
+      args[2] = "--data=" + data;
+      System.arraycopy(bad, 0, args, 3, bad.length);
+      CliRunner refused = CliRunner.run(args);
+      assertEquals(Main.EXIT_BAD_INPUT, refused.exitCode(), String.join(" ", bad));
+      assertTrue(refused.err().contains(bad[0]), refused.err());
+    }
+  }
+
+  @Test
+  void blocksOfACompactedJournalStartAfterTheCheckpoint() throws IOException {
+    Path data = dir.resolve("ledger");
+    Metagraph m = populated(data);
+    assertEquals(0, CliRunner.run("ledger", "compact", "--data", data.toString()).exitCode());
+    CliRunner dropped = CliRunner.run("ledger", "blocks", "--data", data.toString());
+    assertEquals(Main.EXIT_FAILURE, dropped.exitCode());
+    assertTrue(dropped.err().contains("compacted at block " + m.block().number()),
+        dropped.err());
+    try (LocalLedger ledger = LocalLedger.builder().blocks(BlockPolicy.manual()).open(data)) {
+      ledger.produceBlocks(2);
+    }
+    CliRunner after = CliRunner.run("ledger", "blocks", "--data", data.toString(), "--from",
+        Long.toString(m.block().number() + 1));
+    assertEquals(0, after.exitCode(), after.err());
+    assertEquals(2, after.out().lines().filter(l -> l.startsWith("block ")).count(), after.out());
+  }
 }
