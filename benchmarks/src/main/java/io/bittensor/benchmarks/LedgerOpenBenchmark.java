@@ -3,13 +3,10 @@ package io.bittensor.benchmarks;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.LedgerParams;
 import io.bittensor.core.LocalLedger;
-import io.bittensor.core.SignedTransaction;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -66,41 +63,9 @@ public class LedgerOpenBenchmark {
     kept = root.resolve("kept");
     compacted = root.resolve("compacted");
     LedgerWorkload w = new LedgerWorkload(PEERS, new LedgerParams(100, 4096, 200, 1, 0));
-    ExecutorService pool = Executors.newFixedThreadPool(2);
-    int rows = blocks / ROWS_EVERY;
-    List<List<SignedTransaction>> registrations;
-    List<List<SignedTransaction>> weights;
-    try {
-      registrations = w.registrations(pool);
-      weights = w.weights(pool, 32, rows);
-    } finally {
-      pool.shutdownNow();
-    }
     try (LocalLedger a = w.builder().open(kept);
         LocalLedger b = w.builder().compactAtSnapshots(true).open(compacted)) {
-      for (LocalLedger l : List.of(a, b)) {
-        for (List<SignedTransaction> txs : registrations) {
-          for (SignedTransaction tx : txs) {
-            l.submit(tx);
-          }
-        }
-      }
-      int row = 0;
-      for (int n = 1; n <= blocks + 500; n++) {
-        if (n % ROWS_EVERY == 0 && row < rows) {
-          for (List<SignedTransaction> txs : weights) {
-            for (LocalLedger l : List.of(a, b)) {
-              if (l.submit(txs.get(row)).isCompletedExceptionally()) {
-                throw new IllegalStateException("a weight row was refused at block " + n);
-              }
-            }
-          }
-          row++;
-        }
-        if (!a.produceBlock().equals(b.produceBlock())) {
-          throw new IllegalStateException("the two ledgers sealed different blocks at " + n);
-        }
-      }
+      w.sealChain(blocks + 500, ROWS_EVERY, List.of(a, b));
     }
     System.err.printf("%n%d blocks: journal kept %,d bytes, compacted %,d bytes%n", blocks,
         Files.size(kept.resolve("journal.btl")), Files.size(compacted.resolve("journal.btl")));

@@ -1,5 +1,6 @@
 package io.bittensor.benchmarks;
 
+import io.bittensor.core.Block;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Genesis;
 import io.bittensor.core.Hash256;
@@ -24,6 +25,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.stream.Stream;
 
@@ -92,6 +94,53 @@ final class LedgerWorkload {
       }
       return txs;
     });
+  }
+
+  /**
+   * Seals the same {@code blocks} blocks on every ledger: the registrations in the first, then a
+   * weight row of 32 uids from every key every {@code rowsEvery} blocks.
+   *
+   * @throws IllegalStateException if a row is refused or the ledgers seal different blocks
+   */
+  void sealChain(int blocks, int rowsEvery, List<LocalLedger> ledgers) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    int rows = blocks / rowsEvery;
+    List<List<SignedTransaction>> registrations;
+    List<List<SignedTransaction>> weights;
+    try {
+      registrations = registrations(pool);
+      weights = weights(pool, 32, rows);
+    } finally {
+      pool.shutdownNow();
+    }
+    for (LocalLedger l : ledgers) {
+      for (List<SignedTransaction> txs : registrations) {
+        for (SignedTransaction tx : txs) {
+          l.submit(tx);
+        }
+      }
+    }
+    int row = 0;
+    for (int b = 1; b <= blocks; b++) {
+      if (b % rowsEvery == 0 && row < rows) {
+        for (List<SignedTransaction> txs : weights) {
+          for (LocalLedger l : ledgers) {
+            if (l.submit(txs.get(row)).isCompletedExceptionally()) {
+              throw new IllegalStateException("a weight row was refused at block " + b);
+            }
+          }
+        }
+        row++;
+      }
+      Block first = null;
+      for (LocalLedger l : ledgers) {
+        Block sealed = l.produceBlock();
+        if (first != null && !first.equals(sealed)) {
+          throw new IllegalStateException("the ledgers sealed different blocks at " + b);
+        }
+        first = sealed;
+      }
+    }
   }
 
   interface PerKey {

@@ -2,6 +2,7 @@ package io.bittensor.core;
 
 import io.bittensor.core.internal.ledger.BlockCodec;
 import io.bittensor.core.internal.ledger.Journal;
+import io.bittensor.core.internal.ledger.JournalReader;
 import io.bittensor.core.internal.ledger.LedgerState;
 import io.bittensor.core.internal.ledger.Snapshots;
 import io.bittensor.core.internal.ledger.StateExport;
@@ -354,7 +355,12 @@ public final class LocalLedger implements Ledger {
   /** The state of a snapshot that matches the journal, or null to try an older one. */
   private static LedgerState loadSnapshot(Path dir, long block, Journal.Scan scan,
       Hash256 chainId) {
-    Hash256 journalHash = scan.hashes().get(block);
+    return loadSnapshot(dir, block, scan.hashes().get(block), chainId);
+  }
+
+  /** As above, against the journal's hash of the block (null: the journal does not hold it). */
+  private static LedgerState loadSnapshot(Path dir, long block, Hash256 journalHash,
+      Hash256 chainId) {
     if (journalHash == null) {
       return null; // the journal ends before it (a torn tail cut, or a copied directory)
     }
@@ -519,9 +525,12 @@ public final class LocalLedger implements Ledger {
    * Reads sealed blocks back from the journal, in order, as they were sealed: each with its
    * transactions, the epoch that ran after it (if one did) and the metagraph after it. The state
    * is replayed from the newest snapshot before {@code from}, so the first block costs up to
-   * {@link Builder#snapshotEvery} blocks of replay and the rest one each. Runs beside the writer
-   * (or another process appending) without blocking it. For followers that missed blocks (a
-   * {@code LedgerServer}'s clients after it restarted) and for inspecting a chain.
+   * {@link Builder#snapshotEvery} blocks of replay and the rest one each; the ledger that writes
+   * finds the blocks through an index of the journal it keeps (8 bytes per 64 blocks), so the
+   * cost does not grow with the chain, while a read-only ledger scans the journal first. Runs
+   * beside the writer (or another process appending) without blocking it. For followers that
+   * missed blocks (a {@code LedgerServer}'s clients after it restarted) and for inspecting a
+   * chain.
    *
    * <pre>{@code
    * ledger.readBlocks(1, Long.MAX_VALUE, r -> {
@@ -555,37 +564,54 @@ public final class LocalLedger implements Ledger {
       return from - 1;
     }
     Path file = dir.resolve(Journal.FILE_NAME);
-    // One channel for the scan and the reads, as when opening: a compaction may replace the
-    // file meanwhile, and this read goes on in the old one.
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-      List<Long> snapshots = Snapshots.list(dir);
-      Journal.Scan scan = Journal.scan(ch, file, new HashSet<>(snapshots));
-      if (scan.checkpoint() > 0 && from <= scan.checkpoint()) {
-        throw new LedgerException("the journal in " + dir + " was compacted at block "
-            + scan.checkpoint() + ": it holds blocks " + (scan.checkpoint() + 1)
-            + " on, not block " + from);
+    JournalReader reader;
+    try {
+      if (journal != null) {
+        // Under the seal lock, so that the reader's index and file are the same journal's; a
+        // compaction afterwards renames another file over it, and this read goes on in this one.
+        sealLock.lock();
+        try {
+          reader = journal.openReader();
+        } finally {
+          sealLock.unlock();
+        }
+      } else {
+        reader = JournalReader.scanned(file); // read-only: the journal as it is now
       }
-      last = Math.min(last, scan.lastNumber());
+    } catch (IOException e) {
+      throw new LedgerException("cannot read blocks from " + file + ": " + e.getMessage(), e);
+    }
+    try (reader) {
+      long checkpoint = reader.checkpoint();
+      if (checkpoint > 0 && from <= checkpoint) {
+        throw new LedgerException("the journal in " + dir + " was compacted at block "
+            + checkpoint + ": it holds blocks " + (checkpoint + 1) + " on, not block " + from);
+      }
+      last = Math.min(last, reader.lastNumber());
       LedgerState s = null;
-      for (long snapshot : snapshots) {
-        if (snapshot < from) {
-          s = loadSnapshot(dir, snapshot, scan, chainId);
+      for (long snapshot : Snapshots.list(dir)) {
+        if (snapshot < from && snapshot > checkpoint) {
+          s = loadSnapshot(dir, snapshot, Hash256.of(reader.read(snapshot)), chainId);
           if (s != null) {
             break;
           }
         }
       }
-      if (s == null && scan.checkpoint() > 0) {
-        s = BlockCodec.decodeCheckpoint(Journal.read(ch, scan, scan.checkpoint())).state();
+      if (s == null && checkpoint > 0) {
+        s = BlockCodec.decodeCheckpoint(reader.read(checkpoint)).state();
       } else if (s == null) {
-        Genesis genesis = BlockCodec.decode(Journal.read(ch, scan, 0)).genesis();
-        s = LedgerState.genesis(genesis, chainId);
+        s = LedgerState.genesis(BlockCodec.decode(reader.read(0)).genesis(), chainId);
       }
-      for (long n = s.height() + 1; n < from; n++) {
-        replay(file, s, mechanism, n, Journal.read(ch, scan, n));
-      }
-      for (long n = from; n <= last; n++) {
-        Replayed r = replay(file, s, mechanism, n, Journal.read(ch, scan, n));
+      for (long n = s.height() + 1; n <= last; n++) {
+        byte[] payload = reader.read(n);
+        if (!BlockCodec.decode(payload).parent().equals(s.lastHash())) {
+          throw new LedgerException("block " + n + " of " + file + " does not follow block "
+              + (n - 1) + ": the journal changed under the read, or is damaged");
+        }
+        Replayed r = replay(file, s, mechanism, n, payload);
+        if (n < from) {
+          continue;
+        }
         BlockRecord record = new BlockRecord(r.block(), r.transactions(),
             Optional.ofNullable(r.epoch()), metagraph(s.view(), r.block()));
         boolean more;

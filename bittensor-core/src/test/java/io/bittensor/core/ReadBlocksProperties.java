@@ -92,16 +92,7 @@ class ReadBlocksProperties {
     Map<Long, List<Hash256>> accepted = new ConcurrentHashMap<>();
     try (LocalLedger ledger = builder(genesis).snapshotEvery(every).open(dir)) {
       ledger.subscribe(recorder);
-      int count = 60 + random.nextInt(60);
-      for (int i = 0; i < count; i++) {
-        SignedTransaction tx = txs.next(ledger);
-        ledger.submit(tx).thenAccept(r -> accepted
-            .computeIfAbsent(r.block(), k -> Collections.synchronizedList(new ArrayList<>()))
-            .add(r.index(), tx.hash()));
-        if (random.nextInt(3) == 0) {
-          ledger.produceBlocks(1 + random.nextInt(3));
-        }
-      }
+      feed(ledger, txs, random, accepted);
       long last = ledger.produceBlock().number();
       assertTrue(Files.list(dir).anyMatch(f -> f.getFileName().toString()
           .startsWith("snapshot-")), at + "snapshots were written");
@@ -144,6 +135,82 @@ class ReadBlocksProperties {
       }
       assertEquals(byWriter, readAll(ledger, from), at + "replayed from genesis, the same");
     }
+  }
+
+  /**
+   * Seeded transactions and blocks, with a long run of empty blocks in the middle (so that reads
+   * cross several of the journal index's strides); records which block took which.
+   */
+  private static void feed(LocalLedger ledger, RandomTransactions txs, SplittableRandom random,
+      Map<Long, List<Hash256>> accepted) throws LedgerException {
+    int count = 60 + random.nextInt(60);
+    for (int i = 0; i < count; i++) {
+      SignedTransaction tx = txs.next(ledger);
+      ledger.submit(tx).thenAccept(r -> accepted
+          .computeIfAbsent(r.block(), k -> Collections.synchronizedList(new ArrayList<>()))
+          .add(r.index(), tx.hash()));
+      if (random.nextInt(3) == 0) {
+        ledger.produceBlocks(1 + random.nextInt(3));
+      }
+      if (i == count / 2) {
+        ledger.produceBlocks(70 + random.nextInt(130));
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void aCompactingLedgerReadsTheBlocksAfterItsCheckpoint(long seed) throws IOException {
+    String at = "seed " + seed + ": ";
+    SplittableRandom random = new SplittableRandom(seed);
+    Genesis genesis = LedgerFixtures.genesis(RandomTransactions.params(seed), 6);
+    RandomTransactions txs = new RandomTransactions(seed, 10);
+    Path dir = tmp.resolve("compacting-" + seed);
+    int every = 70 + random.nextInt(50);
+    Recorder recorder = new Recorder();
+    try (LocalLedger ledger = builder(genesis).snapshotEvery(every).compactAtSnapshots(true)
+        .open(dir)) {
+      ledger.subscribe(recorder);
+      feed(ledger, txs, random, new ConcurrentHashMap<>());
+      long last = pastAStride(ledger, every);
+      long checkpoint = last - last % every;
+      assertTrue(checkpoint >= every, at + "compacted at least once");
+      for (int round = 0; round < 4; round++) {
+        long from = checkpoint + 1 + random.nextLong(last - checkpoint);
+        List<String> read = new ArrayList<>();
+        assertEquals(last, ledger.readBlocks(from, last, r -> read.add(heard(r.block(),
+            r.epoch(), r.after()))), at);
+        assertEquals(LongStream.rangeClosed(from, last).mapToObj(recorder.blocks::get).toList(),
+            read, at + "blocks " + from + " on, after the checkpoint at " + checkpoint);
+      }
+      long before = 1 + random.nextLong(checkpoint);
+      LedgerException e = assertThrows(LedgerException.class,
+          () -> ledger.readBlocks(before, last, r -> true));
+      assertTrue(e.getMessage().contains("compacted at block " + checkpoint), at + e.getMessage());
+      // More blocks, and the next compaction, while the index follows.
+      feed(ledger, txs, random, new ConcurrentHashMap<>());
+      long end = pastAStride(ledger, every);
+      long from = end - end % every + 1;
+      List<String> read = new ArrayList<>();
+      ledger.readBlocks(from, end, r -> read.add(heard(r.block(), r.epoch(), r.after())));
+      assertEquals(LongStream.rangeClosed(from, end).mapToObj(recorder.blocks::get).toList(),
+          read, at + "after the next compactions");
+      try (LocalLedger reader = LocalLedger.builder().openReadOnly(dir)) {
+        assertEquals(readAll(ledger, from), readAll(reader, from), at + "a reader reads the same");
+      }
+    }
+  }
+
+  /**
+   * Seals blocks until the journal holds over 64 after its checkpoint (a stride of its index,
+   * so that reads walk from a second entry); returns the last.
+   */
+  private static long pastAStride(LocalLedger ledger, int every) throws LedgerException {
+    long last = ledger.produceBlock().number();
+    while (last % every < 66) {
+      last = ledger.produceBlock().number();
+    }
+    return last;
   }
 
   private static List<String> readAll(LocalLedger ledger, long from) throws LedgerException {

@@ -1,5 +1,7 @@
 package io.bittensor.transport.internal;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import com.google.protobuf.CodedOutputStream;
 import io.bittensor.core.Block;
 import io.bittensor.core.BlockRecord;
@@ -11,6 +13,7 @@ import io.bittensor.core.LedgerListener;
 import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.Receipt;
+import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.TransactionRejectedException;
 import io.bittensor.transport.internal.wire.BlockEvent;
 import io.bittensor.transport.internal.wire.Heartbeat;
@@ -19,6 +22,7 @@ import io.bittensor.transport.internal.wire.TransactionFailed;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -33,6 +37,8 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The server's side of the event stream: hears the ledger's blocks and epochs once, encodes
@@ -55,6 +61,14 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
 
   /** A transaction accepted here whose outcome is still to come. */
   private static final Told WAITING = new Told(-1, new byte[0]);
+
+  /** A block read back from the journal: its event, and the hashes of its transactions. */
+  private record ReadBack(byte[] event, List<Hash256> transactions) {}
+
+  /** Blocks read back, by number, for the clients that come back after the first. */
+  private final Cache<Long, ReadBack> readBackCache;
+  private final ReentrantLock readingBack = new ReentrantLock();
+  private final AtomicLong blocksReadBack = new AtomicLong();
 
   private final Object lock = new Object();
   /**
@@ -95,6 +109,11 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     this.maxEvents = maxEvents;
     this.maxBytes = maxBytes;
     this.heartbeatMillis = heartbeatMillis;
+    this.readBackCache = Caffeine.newBuilder()
+        .maximumWeight(maxBytes)
+        .weigher((Long n, ReadBack b) -> b.event().length)
+        .expireAfterAccess(Duration.ofMinutes(1))
+        .build();
     this.journaled = ledger instanceof LocalLedger local && local.directory().isPresent()
         ? local : null;
     this.subscription = ledger.subscribe(this);
@@ -351,7 +370,7 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
    */
   private long readMissedBlocks(long fromBlock, List<byte[]> out, Set<Hash256> transactions) {
     long next = fromBlock;
-    long[] budget = {maxBytes};
+    long budget = maxBytes;
     for (int round = 0; round < 4; round++) {
       long upTo;
       synchronized (lock) {
@@ -368,28 +387,71 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
         }
         upTo = firstHeld >= 1 ? firstHeld - 1 : latestBlock;
       }
-      long[] read = {next - 1};
+      // One read at a time: clients that come back together (after a restart) ask for the same
+      // blocks, and the ones that wait find them in the cache.
+      readingBack.lock();
       try {
-        journaled.readBlocks(next, upTo, r -> {
-          byte[] event = blockEvent(r.block(), r.epoch().orElse(null), r.receipts(), r.after());
-          if (event.length > budget[0]) {
-            return false;
+        List<ReadBack> blocks = new ArrayList<>();
+        ReadBack cached;
+        while (next + blocks.size() <= upTo
+            && (cached = readBackCache.getIfPresent(next + blocks.size())) != null) {
+          blocks.add(cached);
+        }
+        if (next + blocks.size() <= upTo) {
+          blocks.addAll(readFromJournal(next + blocks.size(), upTo));
+        }
+        for (ReadBack b : blocks) {
+          if (b.event().length > budget) {
+            return next; // over the byte limit: a resync from here
           }
-          budget[0] -= event.length;
-          out.add(event);
-          r.transactions().forEach(tx -> transactions.add(tx.hash()));
-          read[0] = r.block().number();
-          return true;
-        });
-      } catch (LedgerException | RuntimeException e) {
-        return read[0] + 1; // compacted past it, or unreadable: what was read stands
+          budget -= b.event().length;
+          out.add(b.event());
+          transactions.addAll(b.transactions());
+          next++;
+        }
+        if (next <= upTo) {
+          return next; // compacted past it, or unreadable
+        }
+      } finally {
+        readingBack.unlock();
       }
-      if (read[0] < upTo) {
-        return read[0] + 1; // over the byte limit
-      }
-      next = upTo + 1;
     }
     return next;
+  }
+
+  /**
+   * Reads blocks {@code from} to {@code upTo} from the journal as events (up to the history's
+   * byte limit), and caches them for the clients that come next. Called under readingBack.
+   *
+   * @return the blocks read, in order from {@code from}; fewer when the journal no longer holds
+   *     them (compacted), cannot be read, or past the byte limit
+   */
+  private List<ReadBack> readFromJournal(long from, long upTo) {
+    List<ReadBack> read = new ArrayList<>();
+    long[] bytes = {0};
+    try {
+      journaled.readBlocks(from, upTo, r -> {
+        byte[] event = blockEvent(r.block(), r.epoch().orElse(null), r.receipts(), r.after());
+        bytes[0] += event.length;
+        if (bytes[0] > maxBytes) {
+          return false; // more than one client may take
+        }
+        ReadBack b = new ReadBack(event,
+            r.transactions().stream().map(SignedTransaction::hash).toList());
+        readBackCache.put(r.block().number(), b);
+        read.add(b);
+        blocksReadBack.incrementAndGet();
+        return true;
+      });
+    } catch (LedgerException | RuntimeException e) {
+      // Compacted past it, or unreadable: what was read stands.
+    }
+    return read;
+  }
+
+  /** How many blocks this hub has read back from the journal: for tests of the cache. */
+  long blocksReadBack() {
+    return blocksReadBack.get();
   }
 
   /**

@@ -16,12 +16,14 @@ import io.bittensor.core.testing.LedgerFixtures;
 import io.bittensor.transport.internal.wire.LedgerEvent;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What the hub says of the transactions a resuming client awaits: nothing of one still waiting
@@ -113,5 +115,36 @@ class LedgerHubTest {
     assertEquals(1, events.size(), events::toString);
     assertTrue(events.get(0).hasFailed() && events.get(0).getFailed().getMessage()
         .contains("no record"), events.get(0)::toString);
+  }
+
+  @Test
+  void clientsThatComeBackTogetherShareOneReadOfTheJournal(@TempDir Path dir) throws Exception {
+    try (LocalLedger durable = LocalLedger.builder().genesis(genesis(params(8), 1))
+            .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual())
+            .open(dir.resolve("ledger"));
+        LedgerHub restarted = new LedgerHub(durable, 3, 1 << 20, 60_000)) {
+      durable.submit(key(0), Transaction.transfer(key(1).id(), 1));
+      durable.produceBlocks(20); // the history holds blocks 18 to 20
+      List<List<byte[]>> streams = new ArrayList<>();
+      for (int client = 0; client < 5; client++) {
+        List<byte[]> out = new ArrayList<>();
+        restarted.open(1 + client % 2, List.of(), out);
+        streams.add(out);
+      }
+      assertEquals(17, restarted.blocksReadBack(), "blocks 1 to 17, read once for five clients");
+      assertEquals(17, streams.get(0).size());
+      assertEquals(16, streams.get(1).size());
+      for (int client = 2; client < 5; client++) {
+        List<byte[]> same = streams.get(client % 2);
+        assertEquals(same.size(), streams.get(client).size());
+        for (int i = 0; i < same.size(); i++) {
+          assertTrue(java.util.Arrays.equals(same.get(i), streams.get(client).get(i)));
+        }
+      }
+      LedgerEvent first = LedgerEvent.parseDelimitedFrom(
+          new ByteArrayInputStream(streams.get(0).get(0)));
+      assertEquals(1, first.getBlock().getBlock().getNumber());
+      assertEquals(1, first.getBlock().getReceiptsCount(), "every transaction's receipt");
+    }
   }
 }

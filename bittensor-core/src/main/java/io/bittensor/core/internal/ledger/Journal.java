@@ -61,11 +61,13 @@ public final class Journal implements Closeable {
   private final Path file;
   private final FileChannel channel;
   private long size;
+  private final JournalReader.Index index;
 
-  private Journal(Path file, FileChannel channel, long size) {
+  private Journal(Path file, FileChannel channel, long size, JournalReader.Index index) {
     this.file = file;
     this.channel = channel;
     this.size = size;
+    this.index = index;
   }
 
   /**
@@ -286,7 +288,7 @@ public final class Journal implements Closeable {
         ch.force(true);
       }
       ch.position(scan.validEnd());
-      return new Journal(file, ch, scan.validEnd());
+      return new Journal(file, ch, scan.validEnd(), JournalReader.Index.of(scan));
     } catch (IOException | RuntimeException e) {
       ch.close();
       throw e;
@@ -352,7 +354,10 @@ public final class Journal implements Closeable {
       ch.close();
       throw new SwapFailedException(file, e);
     }
-    return new Journal(file, ch, size);
+    JournalReader.Index index = JournalReader.Index.empty(BlockCodec.number(checkpointPayload));
+    index.appended(HEADER_LENGTH);
+    index.appended(HEADER_LENGTH + RECORD_HEADER_LENGTH + genesisPayload.length);
+    return new Journal(file, ch, size, index);
   }
 
   /** The temporary file of a compaction in progress, removed by {@link #removeLeftovers}. */
@@ -386,7 +391,18 @@ public final class Journal implements Closeable {
     int n = rec.remaining();
     writeFully(channel, rec);
     channel.force(false);
+    index.appended(size);
     size += n;
+  }
+
+  /**
+   * A reader of the records appended so far, through a channel of its own: it goes on reading
+   * this file even after a compaction renames another over it. Call where appends are guarded.
+   *
+   * @throws IOException if the file cannot be opened
+   */
+  public JournalReader openReader() throws IOException {
+    return index.open(file);
   }
 
   /** The journal's length in bytes: where the next record goes. */
