@@ -151,12 +151,21 @@ final class LedgerCommand implements Runnable {
         + " blocks before the latest snapshot are dropped (see ledger compact).")
     boolean compactJournal;
 
+    @Option(names = "--archive", description = "With --compact-journal: keep each replaced"
+        + " journal in DIR/archive, so that ledger blocks and returning clients still read the"
+        + " blocks before the checkpoint.")
+    boolean archive;
+
     @Mixin GenesisOptions genesis = new GenesisOptions();
 
     @Override
     public Integer call() throws InterruptedException {
       if (blockMillis < 1) {
         throw CliException.badInput("--block-ms must be >= 1, was " + blockMillis, null);
+      }
+      if (archive && !compactJournal) {
+        throw CliException.badInput("--archive keeps what --compact-journal replaces: give both",
+            null);
       }
       if (raftSelf != null && compactJournal) {
         throw CliException.badInput("--compact-journal is for a ledger on one machine; a"
@@ -217,7 +226,8 @@ final class LedgerCommand implements Runnable {
       }
       LocalLedger.Builder builder = LocalLedger.builder()
           .blocks(BlockPolicy.every(Duration.ofMillis(blockMillis)))
-          .compactAtSnapshots(compactJournal);
+          .compactAtSnapshots(compactJournal)
+          .archiveCompacted(archive);
       if (!exists) {
         builder.genesis(genesis.genesis()).mechanism(genesis.mechanism());
       }
@@ -383,7 +393,8 @@ final class LedgerCommand implements Runnable {
         "Compact the journal of the ledger in --data, which no process may have open: rewrite it"
             + " as its genesis block and a checkpoint of the state after its latest block,"
             + " dropping the blocks before it (whole or not at all). The ledger then reopens"
-            + " from the checkpoint. Copy the directory first if its history matters."
+            + " from the checkpoint. Give --archive (or copy the directory first) if its"
+            + " history matters."
       })
   static final class Compact implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -391,6 +402,10 @@ final class LedgerCommand implements Runnable {
     @Option(names = "--data", required = true, paramLabel = "DIR",
         description = "The data directory of a ledger that is not open.")
     Path data;
+
+    @Option(names = "--archive", description = "Keep the replaced journal in DIR/archive, so"
+        + " that ledger blocks still reads the blocks before the checkpoint.")
+    boolean archive;
 
     @Override
     public Integer call() {
@@ -402,7 +417,7 @@ final class LedgerCommand implements Runnable {
         long before = Files.size(journal);
         long block;
         try (LocalLedger ledger = LocalLedger.builder().blocks(BlockPolicy.manual())
-            .open(data)) {
+            .archiveCompacted(archive).open(data)) {
           block = ledger.metagraph().block().number();
           ledger.compactJournal();
         }

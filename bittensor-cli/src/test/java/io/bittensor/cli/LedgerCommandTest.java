@@ -220,8 +220,8 @@ class LedgerCommandTest {
     assertEquals(0, CliRunner.run("ledger", "compact", "--data", data.toString()).exitCode());
     CliRunner dropped = CliRunner.run("ledger", "blocks", "--data", data.toString());
     assertEquals(Main.EXIT_FAILURE, dropped.exitCode());
-    assertTrue(dropped.err().contains("compacted at block " + m.block().number()),
-        dropped.err());
+    assertTrue(dropped.err().contains("compacted at block " + m.block().number())
+        && dropped.err().contains("no archived journal"), dropped.err());
     try (LocalLedger ledger = LocalLedger.builder().blocks(BlockPolicy.manual()).open(data)) {
       ledger.produceBlocks(2);
     }
@@ -229,5 +229,29 @@ class LedgerCommandTest {
         Long.toString(m.block().number() + 1));
     assertEquals(0, after.exitCode(), after.err());
     assertEquals(2, after.out().lines().filter(l -> l.startsWith("block ")).count(), after.out());
+  }
+
+  @Test
+  void compactWithArchiveKeepsEveryBlockReadable() throws IOException {
+    Path data = dir.resolve("ledger");
+    Metagraph m = populated(data);
+    CliRunner before = CliRunner.run("ledger", "blocks", "--data", data.toString(), "--json");
+    assertEquals(0, before.exitCode(), before.err());
+    CliRunner compact = CliRunner.run("ledger", "compact", "--data", data.toString(),
+        "--archive");
+    assertEquals(0, compact.exitCode(), compact.err());
+    assertTrue(java.nio.file.Files.exists(data.resolve("archive").resolve(String.format(
+        "journal-%020d-%020d.btl", 1, m.block().number()))), "the old journal, named");
+    try (LocalLedger ledger = LocalLedger.builder().blocks(BlockPolicy.manual()).open(data)) {
+      ledger.produceBlocks(2);
+    }
+    CliRunner after = CliRunner.run("ledger", "blocks", "--data", data.toString(), "--json");
+    assertEquals(0, after.exitCode(), after.err());
+    var lines = after.out().lines().toList();
+    assertEquals(before.out().lines().toList(), lines.subList(0, lines.size() - 2),
+        "the same blocks, from the archive, then the two after the checkpoint");
+    CliRunner alone = CliRunner.run("ledger", "serve", "--data", data.toString(), "--archive");
+    assertEquals(Main.EXIT_BAD_INPUT, alone.exitCode());
+    assertTrue(alone.err().contains("--compact-journal"), alone.err());
   }
 }

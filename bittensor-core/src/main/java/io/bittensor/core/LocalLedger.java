@@ -2,6 +2,7 @@ package io.bittensor.core;
 
 import io.bittensor.core.internal.ledger.BlockCodec;
 import io.bittensor.core.internal.ledger.Journal;
+import io.bittensor.core.internal.ledger.JournalArchive;
 import io.bittensor.core.internal.ledger.JournalReader;
 import io.bittensor.core.internal.ledger.LedgerState;
 import io.bittensor.core.internal.ledger.Snapshots;
@@ -106,6 +107,7 @@ public final class LocalLedger implements Ledger {
   private final Clock clock;
   private final int snapshotEvery;
   private final boolean compactAtSnapshots;
+  private final boolean archiveCompacted;
   private final int maxPending;
   private final Hash256 chainId;
   private final LedgerState state;
@@ -140,6 +142,7 @@ public final class LocalLedger implements Ledger {
     this.clock = b.clock;
     this.snapshotEvery = b.snapshotEvery;
     this.compactAtSnapshots = b.compactAtSnapshots;
+    this.archiveCompacted = b.archiveCompacted;
     this.maxPending = b.maxPending;
     FileChannel lc = null;
     FileLock fl = null;
@@ -267,6 +270,7 @@ public final class LocalLedger implements Ledger {
     }
     if (!readOnly) {
       Journal.removeLeftovers(file);
+      JournalArchive.recover(dir, file);
     }
     List<Long> snapshots = Snapshots.list(dir);
     // One channel for the scan and the reads: a compaction by the process that writes (when
@@ -564,51 +568,98 @@ public final class LocalLedger implements Ledger {
       return from - 1;
     }
     Path file = dir.resolve(Journal.FILE_NAME);
-    JournalReader reader;
+    List<JournalReader> files = new ArrayList<>();
     try {
+      JournalReader live;
       if (journal != null) {
         // Under the seal lock, so that the reader's index and file are the same journal's; a
         // compaction afterwards renames another file over it, and this read goes on in this one.
         sealLock.lock();
         try {
-          reader = journal.openReader();
+          live = journal.openReader();
         } finally {
           sealLock.unlock();
         }
       } else {
-        reader = JournalReader.scanned(file); // read-only: the journal as it is now
+        live = JournalReader.scanned(file); // read-only: the journal as it is now
       }
-    } catch (IOException e) {
-      throw new LedgerException("cannot read blocks from " + file + ": " + e.getMessage(), e);
-    }
-    try (reader) {
-      long checkpoint = reader.checkpoint();
-      if (checkpoint > 0 && from <= checkpoint) {
-        throw new LedgerException("the journal in " + dir + " was compacted at block "
-            + checkpoint + ": it holds blocks " + (checkpoint + 1) + " on, not block " + from);
-      }
-      last = Math.min(last, reader.lastNumber());
-      LedgerState s = null;
-      for (long snapshot : Snapshots.list(dir)) {
-        if (snapshot < from && snapshot > checkpoint) {
-          s = loadSnapshot(dir, snapshot, Hash256.of(reader.read(snapshot)), chainId);
-          if (s != null) {
-            break;
+      files.add(live);
+      if (live.checkpoint() > 0 && from <= live.checkpoint()) {
+        // The blocks before the checkpoint: in the archived journals, if kept.
+        List<JournalReader> archived = new ArrayList<>();
+        for (JournalArchive.Segment a : JournalArchive.list(dir)) {
+          if (a.last() >= from && a.first() <= live.checkpoint()) {
+            archived.add(JournalReader.scanned(a.file()));
           }
         }
+        files.addAll(0, archived);
+        if (archived.isEmpty() || archived.get(0).checkpoint() >= from) {
+          throw new LedgerException("the journal in " + dir + " was compacted at block "
+              + live.checkpoint() + ": it holds blocks " + (live.checkpoint() + 1)
+              + " on, and no archived journal holds block " + from);
+        }
       }
-      if (s == null && checkpoint > 0) {
-        s = BlockCodec.decodeCheckpoint(reader.read(checkpoint)).state();
-      } else if (s == null) {
-        s = LedgerState.genesis(BlockCodec.decode(reader.read(0)).genesis(), chainId);
+      last = Math.min(last, live.lastNumber());
+      return replayFiles(files, from, last, visitor);
+    } catch (VisitorFailed e) {
+      throw e.getCause(); // the caller's own, not a failure to read
+    } catch (LedgerException e) {
+      throw e;
+    } catch (IOException | RuntimeException e) {
+      throw new LedgerException("cannot read blocks " + from + " to " + last + " from " + dir
+          + ": " + e.getMessage(), e);
+    } finally {
+      for (JournalReader r : files) {
+        try {
+          r.close();
+        } catch (IOException ignored) {
+          // Read-only channels: nothing to lose.
+        }
       }
-      for (long n = s.height() + 1; n <= last; n++) {
+    }
+  }
+
+  /**
+   * Replays {@code files} (journals in block order, each starting at its predecessor's last
+   * block) from the newest snapshot or checkpoint before {@code from}, handing the visitor
+   * blocks {@code from} to {@code last}.
+   */
+  private long replayFiles(List<JournalReader> files, long from, long last,
+      Predicate<BlockRecord> visitor) throws IOException {
+    JournalReader first = files.get(0);
+    LedgerState s = null;
+    for (long snapshot : Snapshots.list(dir)) {
+      if (snapshot < from && snapshot > first.checkpoint() && snapshot <= first.lastNumber()) {
+        s = loadSnapshot(dir, snapshot, Hash256.of(first.read(snapshot)), chainId);
+        if (s != null) {
+          break;
+        }
+      }
+    }
+    if (s == null && first.checkpoint() > 0) {
+      s = BlockCodec.decodeCheckpoint(first.read(first.checkpoint())).state();
+    } else if (s == null) {
+      s = LedgerState.genesis(BlockCodec.decode(first.read(0)).genesis(), chainId);
+    }
+    Path at = dir.resolve(Journal.FILE_NAME);
+    for (int f = 0; f < files.size(); f++) {
+      JournalReader reader = files.get(f);
+      if (f > 0) {
+        // The next journal goes on from a checkpoint of the state this one ends with.
+        Block checkpoint = BlockCodec.decodeCheckpoint(reader.read(reader.checkpoint())).block();
+        if (checkpoint.number() != s.height() || !checkpoint.hash().equals(s.lastHash())) {
+          throw new LedgerException("the archived journals of " + dir + " do not join: one ends"
+              + " at block " + s.height() + ", the next goes on from block "
+              + checkpoint.number());
+        }
+      }
+      for (long n = s.height() + 1; n <= Math.min(last, reader.lastNumber()); n++) {
         byte[] payload = reader.read(n);
         if (!BlockCodec.decode(payload).parent().equals(s.lastHash())) {
-          throw new LedgerException("block " + n + " of " + file + " does not follow block "
+          throw new LedgerException("block " + n + " in " + dir + " does not follow block "
               + (n - 1) + ": the journal changed under the read, or is damaged");
         }
-        Replayed r = replay(file, s, mechanism, n, payload);
+        Replayed r = replay(at, s, mechanism, n, payload);
         if (n < from) {
           continue;
         }
@@ -624,15 +675,11 @@ public final class LocalLedger implements Ledger {
           return n;
         }
       }
-      return last;
-    } catch (VisitorFailed e) {
-      throw e.getCause(); // the caller's own, not a failure to read
-    } catch (LedgerException e) {
-      throw e;
-    } catch (IOException | RuntimeException e) {
-      throw new LedgerException("cannot read blocks " + from + " to " + last + " from " + file
-          + ": " + e.getMessage(), e);
+      if (s.height() >= last) {
+        break;
+      }
     }
+    return last;
   }
 
   /** Carries a visitor's exception past the read's own handling. */
@@ -869,14 +916,29 @@ public final class LocalLedger implements Ledger {
    */
   private void compact(Block block, byte[] state) throws IOException, LedgerException {
     Journal old = journal;
+    if (archiveCompacted) {
+      JournalArchive.linkPending(old.file()); // before the rename, so that a crash keeps it
+    }
     try {
       journal = Journal.compact(old.file(), genesisPayload,
           BlockCodec.encodeCheckpoint(block, state));
     } catch (Journal.SwapFailedException e) {
       closeQuietly(old, null, null);
       throw fail(new LedgerException("cannot compact " + old.file() + ": " + e.getMessage(), e));
+    } catch (IOException | RuntimeException e) {
+      if (archiveCompacted) {
+        JournalArchive.dropPending(dir); // the old journal is still the journal
+      }
+      throw e;
     }
     closeQuietly(old, null, null); // its file is replaced; nothing more is written through it
+    if (archiveCompacted) {
+      try {
+        JournalArchive.settlePending(dir, old.checkpoint() + 1, block.number());
+      } catch (IOException e) {
+        // Still named pending.btl: the next compaction or opening names it.
+      }
+    }
   }
 
   /**
@@ -884,8 +946,8 @@ public final class LocalLedger implements Ledger {
    * block, dropping the blocks before it: the directory's size is then the state's, twice (the
    * checkpoint and a snapshot), whatever the chain's length. Whole or not at all (a temporary
    * file, fsync'ed and renamed); the ledger reopens from the checkpoint as from a snapshot. The
-   * blocks dropped cannot be replayed or read again: keep a copy of the journal first where
-   * history matters. {@link Builder#compactAtSnapshots} does this at every snapshot.
+   * blocks dropped cannot be replayed or read again, unless {@link Builder#archiveCompacted}
+   * keeps the journal replaced. {@link Builder#compactAtSnapshots} does this at every snapshot.
    *
    * @throws IllegalStateException if transactions wait for the next block (compact between
    *     blocks), or the ledger is closed, read-only or in memory
@@ -1054,6 +1116,7 @@ public final class LocalLedger implements Ledger {
     private ScheduledExecutorService scheduler;
     private int snapshotEvery = 1000;
     private boolean compactAtSnapshots;
+    private boolean archiveCompacted;
     private int maxPending = 100_000;
 
     private Builder() {}
@@ -1125,6 +1188,20 @@ public final class LocalLedger implements Ledger {
     @Experimental
     public Builder compactAtSnapshots(boolean compact) {
       this.compactAtSnapshots = compact;
+      return this;
+    }
+
+    /**
+     * Whether a compaction keeps the journal it replaces in the data directory's {@code archive}
+     * folder ({@code journal-<first>-<last>.btl}, by the blocks it holds), so that {@link
+     * LocalLedger#readBlocks} still reads the blocks before the checkpoint. The journal is given
+     * a second name, not copied, and a crash during the compaction keeps it too. Opening stays
+     * as fast as with compaction alone; the disk holds every block, as without it. Default
+     * false: the blocks a compaction drops are gone.
+     */
+    @Experimental
+    public Builder archiveCompacted(boolean archive) {
+      this.archiveCompacted = archive;
       return this;
     }
 

@@ -15,7 +15,7 @@ import java.util.concurrent.CompletableFuture;
  * <nonce>} for each transaction whose future completed (so, durable), until it is killed.
  *
  * <p>Arguments: the data directory, a seed, and optionally {@code compact} to compact the
- * journal at every snapshot.
+ * journal at every snapshot, or {@code archive} to compact it and archive each journal replaced.
  */
 public final class CrashChild {
   private CrashChild() {}
@@ -32,12 +32,18 @@ public final class CrashChild {
 
   /** The same, compacting the journal at every snapshot when {@code compact}. */
   static LocalLedger.Builder builder(boolean compact) {
+    return builder(compact, false);
+  }
+
+  /** The same, keeping each journal a compaction replaces when {@code archive} too. */
+  static LocalLedger.Builder builder(boolean compact, boolean archive) {
     return LocalLedger.builder()
         .genesis(genesis())
         .mechanism(LedgerContract.mechanism())
         .blocks(BlockPolicy.manual())
         .snapshotEvery(7)
-        .compactAtSnapshots(compact);
+        .compactAtSnapshots(compact)
+        .archiveCompacted(archive);
   }
 
   /** Runs until killed. */
@@ -46,8 +52,9 @@ public final class CrashChild {
     long seed = Long.parseLong(args[1]);
     PrintStream out = new PrintStream(System.out, false, "US-ASCII");
     SplittableRandom random = new SplittableRandom(seed);
-    boolean compact = args.length > 2 && args[2].equals("compact");
-    try (LocalLedger ledger = builder(compact).open(dir)) {
+    String mode = args.length > 2 ? args[2] : "keep";
+    boolean archive = mode.equals("archive");
+    try (LocalLedger ledger = builder(archive || mode.equals("compact"), archive).open(dir)) {
       out.println("READY " + ledger.metagraph().block().number());
       out.flush();
       RandomTransactions txs = new RandomTransactions(seed, 8);

@@ -13,8 +13,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -51,8 +53,28 @@ class CrashSafetyTest {
   @Test
   @Timeout(value = 150, unit = TimeUnit.SECONDS)
   void everyAcknowledgedTransactionSurvivesSigkillWhileTheJournalIsCompacted() throws Exception {
-    Result r = crashCycles(6, 0xc0c4a5L, true);
+    Result r = crashCycles(6, 0xc0c4a5L, "compact");
     assertTrue(r.acknowledged() > 0, "the child acknowledged nothing: " + r);
+    assertTrue(r.checkpoint() > 0, "the journal was never compacted: " + r);
+  }
+
+  @Test
+  @Timeout(value = 150, unit = TimeUnit.SECONDS)
+  void everyAcknowledgedTransactionStaysReadableInItsBlockWhileTheJournalIsArchived()
+      throws Exception {
+    Result r = crashCycles(6, 0xa4c4a5L, "archive");
+    assertTrue(r.acknowledged() > 0, "the child acknowledged nothing: " + r);
+    assertTrue(r.checkpoint() > 0, "the journal was never compacted: " + r);
+  }
+
+  @Test
+  @Tag("long")
+  @Timeout(value = 3600, unit = TimeUnit.SECONDS)
+  void everyAcknowledgedTransactionStaysReadableThroughTwoHundredSigkillsWhileArchiving()
+      throws Exception {
+    Result r = crashCycles(200, 0x30c4a5L, "archive");
+    System.err.println("crash cycles, archiving: " + r);
+    assertTrue(r.acknowledged() > 200, "too little work was done: " + r);
     assertTrue(r.checkpoint() > 0, "the journal was never compacted: " + r);
   }
 
@@ -70,7 +92,7 @@ class CrashSafetyTest {
   @Tag("long")
   @Timeout(value = 3600, unit = TimeUnit.SECONDS)
   void everyAcknowledgedTransactionSurvivesTwoHundredSigkillsWhileCompacting() throws Exception {
-    Result r = crashCycles(200, 0x20c4a5L, true);
+    Result r = crashCycles(200, 0x20c4a5L, "compact");
     System.err.println("crash cycles, compacting: " + r);
     assertTrue(r.acknowledged() > 200, "too little work was done: " + r);
     assertTrue(r.tornTails() > 0, "no torn tail was exercised: " + r);
@@ -85,10 +107,11 @@ class CrashSafetyTest {
   record Ack(String hash, long block, PeerId signer, long nonce) {}
 
   private Result crashCycles(int cycles, long seed) throws Exception {
-    return crashCycles(cycles, seed, false);
+    return crashCycles(cycles, seed, "keep");
   }
 
-  private Result crashCycles(int cycles, long seed, boolean compact) throws Exception {
+  /** @param mode the child's: keep, compact or archive (see CrashChild) */
+  private Result crashCycles(int cycles, long seed, String mode) throws Exception {
     Path dir = tmp.resolve("ledger");
     SplittableRandom random = new SplittableRandom(seed);
     Set<Ack> acknowledged = new HashSet<>();
@@ -98,7 +121,7 @@ class CrashSafetyTest {
     for (int cycle = 0; cycle < cycles; cycle++) {
       String at = "cycle " + cycle + " (seed " + seed + "): ";
       Path stderr = tmp.resolve("child-" + cycle + ".err");
-      Process child = new ProcessBuilder(javaCommand(dir, random.nextLong(), compact))
+      Process child = new ProcessBuilder(javaCommand(dir, random.nextLong(), mode))
           .redirectError(stderr.toFile())
           .start();
       List<Ack> acks = new ArrayList<>();
@@ -137,6 +160,9 @@ class CrashSafetyTest {
         torn++;
       }
       blocks = verify(dir, acknowledged, at);
+      if (mode.equals("archive")) {
+        verifyArchive(dir, acknowledged, at);
+      }
     }
     long checkpoint = Files.exists(dir.resolve(Journal.FILE_NAME))
         ? Journal.scan(dir.resolve(Journal.FILE_NAME), Set.of()).checkpoint() : 0;
@@ -257,13 +283,42 @@ class CrashSafetyTest {
     return height;
   }
 
-  private static List<String> javaCommand(Path dir, long seed, boolean compact) {
+  /**
+   * With every replaced journal archived, the whole chain reads back from block 1 to the
+   * latest, and each acknowledged transaction is in the block its receipt named.
+   */
+  private static void verifyArchive(Path dir, Set<Ack> acknowledged, String at)
+      throws IOException {
+    Map<Long, Set<String>> byBlock = new HashMap<>();
+    List<Block> read = new ArrayList<>();
+    try (LocalLedger ledger = CrashChild.builder().open(dir)) {
+      long height = ledger.metagraph().block().number();
+      ledger.readBlocks(1, height, r -> {
+        Set<String> hashes = new HashSet<>();
+        r.transactions().forEach(tx -> hashes.add(tx.hash().toHex()));
+        byBlock.put(r.block().number(), hashes);
+        read.add(r.block());
+        return true;
+      });
+      assertEquals(height, read.size(), at + "every block from genesis reads back");
+      if (height > 0) {
+        assertEquals(ledger.metagraph().block(), read.get(read.size() - 1), at + "to the latest");
+      }
+    }
+    for (Ack ack : acknowledged) {
+      assertTrue(byBlock.getOrDefault(ack.block(), Set.of()).contains(ack.hash()),
+          at + "acknowledged transaction " + ack + " is not in block " + ack.block()
+              + " as read back through the archive");
+    }
+  }
+
+  private static List<String> javaCommand(Path dir, long seed, String mode) {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     String classpath = System.getProperty("surefire.test.class.path",
         System.getProperty("java.class.path"));
     return List.of(java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
         "-cp", classpath, CrashChild.class.getName(), dir.toString(), Long.toString(seed),
-        compact ? "compact" : "keep");
+        mode);
   }
 
   private static void deleteTree(Path p) throws IOException {

@@ -47,6 +47,11 @@ class ReadBlocksProperties {
         .blocks(BlockPolicy.manual());
   }
 
+  /** Reopens a directory: the genesis and the mechanism are the journal's. */
+  private static LocalLedger.Builder reopening() {
+    return LocalLedger.builder().clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual());
+  }
+
   /** What a listener heard of one block: all of it, as text that compares exactly. */
   private static String heard(Block block, Optional<Epoch> epoch, Metagraph after) {
     StringBuilder s = new StringBuilder()
@@ -198,6 +203,91 @@ class ReadBlocksProperties {
       try (LocalLedger reader = LocalLedger.builder().openReadOnly(dir)) {
         assertEquals(readAll(ledger, from), readAll(reader, from), at + "a reader reads the same");
       }
+    }
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void anArchivingLedgerReadsEveryBlockFromGenesisAcrossItsCompactions(long seed)
+      throws IOException {
+    String at = "seed " + seed + ": ";
+    SplittableRandom random = new SplittableRandom(seed);
+    Genesis genesis = LedgerFixtures.genesis(RandomTransactions.params(seed), 6);
+    RandomTransactions txs = new RandomTransactions(seed, 10);
+    Path dir = tmp.resolve("archiving-" + seed);
+    int every = 10 + random.nextInt(70);
+    Recorder recorder = new Recorder();
+    try (LocalLedger ledger = builder(genesis).snapshotEvery(every).compactAtSnapshots(true)
+        .archiveCompacted(true).open(dir)) {
+      ledger.subscribe(recorder);
+      feed(ledger, txs, random, new ConcurrentHashMap<>());
+      long last = ledger.produceBlocks(1 + random.nextInt(every)).number();
+      if (random.nextBoolean()) {
+        ledger.compactJournal(); // by hand too: an archive that ends between snapshots
+        last = ledger.produceBlocks(1 + random.nextInt(5)).number();
+      }
+      long archives;
+      try (Stream<Path> files = Files.list(dir.resolve("archive"))) {
+        archives = files.count();
+      }
+      assertTrue(archives >= 2, at + "several archived journals: " + archives);
+      for (int round = 0; round < 4; round++) {
+        long from = round == 0 ? 1 : 1 + random.nextLong(last);
+        List<String> read = new ArrayList<>();
+        assertEquals(last, ledger.readBlocks(from, last, r -> read.add(heard(r.block(),
+            r.epoch(), r.after()))), at);
+        assertEquals(LongStream.rangeClosed(from, last).mapToObj(recorder.blocks::get).toList(),
+            read, at + "blocks " + from + " to " + last + " across the archive");
+      }
+    }
+    // Reopened, and read-only: the same.
+    try (LocalLedger reopened = reopening().archiveCompacted(true).open(dir)) {
+      assertEquals(readAll(reopened, 1).size(), recorder.blocks.size(), at + "reopened");
+      try (LocalLedger reader = LocalLedger.builder().openReadOnly(dir)) {
+        assertEquals(readAll(reopened, 1), readAll(reader, 1), at + "read-only");
+      }
+    }
+  }
+
+  @Test
+  void aCrashBetweenArchivingAndTheRenameLosesNoBlock() throws IOException {
+    Genesis genesis = LedgerFixtures.genesis(LedgerFixtures.params(8), 2);
+    Path dir = tmp.resolve("crash");
+    Path journal = dir.resolve("journal.btl");
+    Path pending = dir.resolve("archive").resolve("pending.btl");
+    Recorder recorder = new Recorder();
+    try (LocalLedger ledger = builder(genesis).open(dir)) {
+      ledger.subscribe(recorder);
+      ledger.produceBlocks(9);
+      // As if the process died after naming the journal for the archive, before the rename.
+      Files.createDirectories(pending.getParent());
+      Files.createLink(pending, journal);
+    }
+    try (LocalLedger ledger = reopening().archiveCompacted(true).open(dir)) {
+      assertTrue(Files.notExists(pending), "still the live journal: the second name is dropped");
+      ledger.subscribe(recorder);
+      ledger.produceBlocks(3);
+      // As if it died after the rename, before the archived journal was named.
+      Files.createLink(pending, journal);
+      ledger.compactJournal(); // this ledger archives: it drops the stale name, links anew
+    }
+    try (Stream<Path> files = Files.list(dir.resolve("archive"))) {
+      assertEquals(List.of("journal-00000000000000000001-00000000000000000012.btl"),
+          files.map(f -> f.getFileName().toString()).sorted().toList());
+    }
+    try (LocalLedger ledger = reopening().open(dir)) {
+      ledger.subscribe(recorder);
+      ledger.produceBlocks(2);
+      // Died after the rename: pending names the old journal, which opening names for it.
+      Files.createLink(pending, journal);
+      ledger.compactJournal(); // this ledger does not archive: the rename leaves pending behind
+    }
+    try (LocalLedger ledger = reopening().open(dir)) {
+      assertTrue(Files.notExists(pending));
+      List<String> read = new ArrayList<>();
+      ledger.readBlocks(1, 14, r -> read.add(heard(r.block(), r.epoch(), r.after())));
+      assertEquals(LongStream.rangeClosed(1, 14).mapToObj(recorder.blocks::get).toList(), read,
+          "every block, from genesis, across both archived journals");
     }
   }
 

@@ -295,6 +295,25 @@ class RemoteLedgerTest {
   }
 
   @Test
+  void aClientHearsTheBlocksACompactionArchivedWhileItWasAway() throws Exception {
+    LocalLedger local = closing(LocalLedger.builder()
+        .genesis(genesis(params(8), 1))
+        .clock(LedgerFixtures.fixedClock())
+        .blocks(BlockPolicy.manual())
+        .snapshotEvery(4)
+        .compactAtSnapshots(true)
+        .archiveCompacted(true)
+        .open(dir.resolve("archiving")));
+    Away away = cutOffWhileWaiting(serve(local, 2));
+    local.produceBlocks(13);                       // compacted at 4, 8 and 12; 1 has the transfer
+    away.proxy().restore();
+
+    assertTrue(away.remote().awaitBlock(13, WAIT));
+    assertEquals(expected(1, 13, 5), away.heard().lines, "every block, from the archive on");
+    assertEquals(1, away.waiting().get(WAIT.toSeconds(), TimeUnit.SECONDS).block());
+  }
+
+  @Test
   void whatIsReadBackFromTheJournalStaysWithinTheHistorysByteLimit() throws Exception {
     LocalLedger local = local(1);
     Away away = cutOffWhileWaiting(closing(LedgerServer.builder().ledger(local)

@@ -410,6 +410,11 @@ public final class Journal implements Closeable {
     return size;
   }
 
+  /** The block of the journal's checkpoint, or 0 when it holds every block from genesis. */
+  public long checkpoint() {
+    return index.checkpoint();
+  }
+
   /** The journal's file. */
   public Path file() {
     return file;

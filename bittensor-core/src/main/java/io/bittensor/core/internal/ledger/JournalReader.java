@@ -67,6 +67,10 @@ public final class JournalReader implements Closeable {
       return new Index(checkpoint);
     }
 
+    long checkpoint() {
+      return checkpoint;
+    }
+
     /** A record was appended at {@code offset}. */
     void appended(long offset) {
       if (records % STRIDE == 0) {
