@@ -47,6 +47,16 @@ class ReadBlocksProperties {
         .blocks(BlockPolicy.manual());
   }
 
+  /** One seed's generators: the failure prefix, a random source, a genesis, transactions. */
+  private record Seeded(String at, SplittableRandom random, Genesis genesis,
+      RandomTransactions txs) {
+    Seeded(long seed) {
+      this("seed " + seed + ": ", new SplittableRandom(seed),
+          LedgerFixtures.genesis(RandomTransactions.params(seed), 6),
+          new RandomTransactions(seed, 10));
+    }
+  }
+
   /** Reopens a directory: the genesis and the mechanism are the journal's. */
   private static LocalLedger.Builder reopening() {
     return LocalLedger.builder().clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual());
@@ -87,10 +97,11 @@ class ReadBlocksProperties {
   @ParameterizedTest(name = "seed {0}")
   @MethodSource("seeds")
   void anyRangeReadsBackAsItWasSealed(long seed) throws IOException {
-    String at = "seed " + seed + ": ";
-    SplittableRandom random = new SplittableRandom(seed);
-    Genesis genesis = LedgerFixtures.genesis(RandomTransactions.params(seed), 6);
-    RandomTransactions txs = new RandomTransactions(seed, 10);
+    Seeded run = new Seeded(seed);
+    String at = run.at();
+    SplittableRandom random = run.random();
+    Genesis genesis = run.genesis();
+    RandomTransactions txs = run.txs();
     Path dir = tmp.resolve("ledger-" + seed);
     int every = 3 + random.nextInt(8);
     Recorder recorder = new Recorder();
@@ -166,10 +177,11 @@ class ReadBlocksProperties {
   @ParameterizedTest(name = "seed {0}")
   @MethodSource("seeds")
   void aCompactingLedgerReadsTheBlocksAfterItsCheckpoint(long seed) throws IOException {
-    String at = "seed " + seed + ": ";
-    SplittableRandom random = new SplittableRandom(seed);
-    Genesis genesis = LedgerFixtures.genesis(RandomTransactions.params(seed), 6);
-    RandomTransactions txs = new RandomTransactions(seed, 10);
+    Seeded run = new Seeded(seed);
+    String at = run.at();
+    SplittableRandom random = run.random();
+    Genesis genesis = run.genesis();
+    RandomTransactions txs = run.txs();
     Path dir = tmp.resolve("compacting-" + seed);
     int every = 70 + random.nextInt(50);
     Recorder recorder = new Recorder();
@@ -210,10 +222,11 @@ class ReadBlocksProperties {
   @MethodSource("seeds")
   void anArchivingLedgerReadsEveryBlockFromGenesisAcrossItsCompactions(long seed)
       throws IOException {
-    String at = "seed " + seed + ": ";
-    SplittableRandom random = new SplittableRandom(seed);
-    Genesis genesis = LedgerFixtures.genesis(RandomTransactions.params(seed), 6);
-    RandomTransactions txs = new RandomTransactions(seed, 10);
+    Seeded run = new Seeded(seed);
+    String at = run.at();
+    SplittableRandom random = run.random();
+    Genesis genesis = run.genesis();
+    RandomTransactions txs = run.txs();
     Path dir = tmp.resolve("archiving-" + seed);
     int every = 10 + random.nextInt(70);
     Recorder recorder = new Recorder();
