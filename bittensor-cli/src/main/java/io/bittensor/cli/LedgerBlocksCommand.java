@@ -3,20 +3,26 @@ package io.bittensor.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.bittensor.core.BlockHistory;
 import io.bittensor.core.BlockRecord;
 import io.bittensor.core.Epoch;
+import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerException;
 import io.bittensor.core.LedgerParams;
 import io.bittensor.core.LocalLedger;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Transaction;
+import io.bittensor.transport.RemoteLedger;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.function.Predicate;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -27,17 +33,23 @@ import picocli.CommandLine.Spec;
     name = "blocks",
     mixinStandardHelpOptions = true,
     description = {
-      "Print the blocks of the ledger in --data, oldest first: each with its hash, time and"
-          + " epoch, and each transaction (signer, nonce, what it asks). Reads the journal"
-          + " without locking or changing the files, so it works while the ledger runs. A"
-          + " compacted journal holds only the blocks after its checkpoint."
+      "Print the blocks of the ledger in --data, or of the ledger server at --remote, oldest"
+          + " first: each with its hash, time and epoch, and each transaction (signer, nonce,"
+          + " what it asks). --data reads the journal without locking or changing the files, so"
+          + " it works while the ledger runs. A compacted journal holds only the blocks after"
+          + " its checkpoint, unless it was archived."
     })
 final class LedgerBlocksCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--data", required = true, paramLabel = "DIR",
+  @Option(names = "--data", paramLabel = "DIR",
       description = "The ledger's data directory.")
   Path data;
+
+  @Option(names = "--remote", paramLabel = "URL", split = ",",
+      description = "A ledger server instead, e.g. http://10.0.0.2:8092 (or several,"
+          + " comma-separated: the first that answers), which reads them from its journal.")
+  List<URI> remote;
 
   @Option(names = "--from", paramLabel = "N", description = "The first block (default 1).")
   Long from;
@@ -56,7 +68,10 @@ final class LedgerBlocksCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if (!Files.isDirectory(data)) {
+    if ((data == null) == (remote == null)) {
+      throw CliException.badInput("give --data DIR or --remote URL, one of them", null);
+    }
+    if (data != null && !Files.isDirectory(data)) {
       throw CliException.badInput("--data " + data + " is not a directory", null);
     }
     if (last != null && (from != null || to != null)) {
@@ -73,29 +88,46 @@ final class LedgerBlocksCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     ObjectMapper mapper = new ObjectMapper();
-    try (LocalLedger ledger = LocalLedger.builder().openReadOnly(data)) {
-      long latest = ledger.metagraph().block().number();
-      long first = last != null ? Math.max(1, latest - last + 1) : from == null ? 1 : from;
-      long end = to == null ? latest : to;
-      ledger.readBlocks(first, end, r -> {
-        if (json) {
-          try {
-            out.println(mapper.writeValueAsString(json(mapper, r)));
-          } catch (IOException e) {
-            throw new UncheckedIOException("a JSON tree always serialises", e);
-          }
-        } else {
-          text(r, out);
+    Predicate<BlockRecord> print = r -> {
+      if (json) {
+        try {
+          out.println(mapper.writeValueAsString(json(mapper, r)));
+        } catch (IOException e) {
+          throw new UncheckedIOException("a JSON tree always serialises", e);
         }
-        return !out.checkError(); // the reader went away (a pipe into head): stop
-      });
+      } else {
+        text(r, out);
+      }
+      return !out.checkError(); // the reader went away (a pipe into head): stop
+    };
+    try (Ledger ledger = open()) {
+      long latest = ledger.metagraph().block().number();
+      // Both kinds of ledger open() returns read their blocks back.
+      ((BlockHistory) ledger).readBlocks(first(latest), to == null ? latest : to, print);
+    } catch (LedgerException e) {
+      throw CliException.failure(e.getMessage(), e);
+    }
+    out.flush();
+    return 0;
+  }
+
+  /** The ledger in --data, read-only, or a client of the server at --remote. */
+  private Ledger open() {
+    try {
+      return data != null ? LocalLedger.builder().openReadOnly(data)
+          : RemoteLedger.connect(remote);
     } catch (LedgerException e) {
       throw CliException.failure(e.getMessage(), e);
     } catch (IOException e) {
       throw CliException.failure("cannot read the ledger in " + data + ": " + e.getMessage(), e);
+    } catch (IllegalArgumentException e) {
+      throw CliException.badInput("--remote " + e.getMessage(), e);
     }
-    out.flush();
-    return 0;
+  }
+
+  /** The first block to print, given the latest. */
+  private long first(long latest) {
+    return last != null ? Math.max(1, latest - last + 1) : from == null ? 1 : from;
   }
 
   private static void text(BlockRecord r, PrintWriter out) {

@@ -254,4 +254,23 @@ class LedgerCommandTest {
     assertEquals(Main.EXIT_BAD_INPUT, alone.exitCode());
     assertTrue(alone.err().contains("--compact-journal"), alone.err());
   }
+
+  @Test
+  void blocksReadsALedgerServerAsItsDirectory() throws IOException {
+    Path data = dir.resolve("ledger");
+    populated(data);
+    CliRunner local = CliRunner.run("ledger", "blocks", "--data", data.toString(), "--json");
+    assertEquals(0, local.exitCode(), local.err());
+    try (LocalLedger ledger = LocalLedger.builder().blocks(BlockPolicy.manual()).open(data);
+        io.bittensor.transport.LedgerServer server = io.bittensor.transport.LedgerServer
+            .builder().ledger(ledger).host("127.0.0.1").port(0).start()) {
+      CliRunner remote = CliRunner.run("ledger", "blocks", "--remote", server.uri().toString(),
+          "--json");
+      assertEquals(0, remote.exitCode(), remote.err());
+      assertEquals(local.out(), remote.out(), "the same blocks, read by the server");
+    }
+    CliRunner both = CliRunner.run("ledger", "blocks", "--data", data.toString(), "--remote",
+        "http://127.0.0.1:1");
+    assertEquals(Main.EXIT_BAD_INPUT, both.exitCode());
+  }
 }

@@ -89,7 +89,7 @@ import java.util.function.Predicate;
  * Builder#openReadOnly} reads a journal (even one another process is appending to) without
  * changing it.
  */
-public final class LocalLedger implements Ledger {
+public final class LocalLedger implements Ledger, BlockHistory {
   /** The default emission: 10^9 units (one token at 10^9 units a token) per epoch. */
   public static final double DEFAULT_TAU = 1e9;
 
@@ -553,12 +553,10 @@ public final class LocalLedger implements Ledger {
    * @throws IllegalStateException if the ledger is closed
    */
   @Experimental
+  @Override
   public long readBlocks(long from, long to, Predicate<BlockRecord> visitor)
       throws LedgerException {
-    Objects.requireNonNull(visitor, "visitor");
-    if (from < 1) {
-      throw new IllegalArgumentException("from must be >= 1, was " + from);
-    }
+    BlockHistory.checkArguments(from, visitor);
     checkOpen();
     if (dir == null) {
       throw new LedgerException("an in-memory ledger keeps no journal to read blocks from");

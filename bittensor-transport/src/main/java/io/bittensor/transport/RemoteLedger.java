@@ -7,6 +7,9 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import io.bittensor.core.Account;
 import io.bittensor.core.Block;
+import io.bittensor.core.BlockHistory;
+import io.bittensor.core.BlockRecord;
+import io.bittensor.core.Experimental;
 import io.bittensor.core.Hash256;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.Ledger;
@@ -28,6 +31,7 @@ import io.bittensor.transport.internal.LedgerWire;
 import io.bittensor.transport.internal.NoDelaySocketFactory;
 import io.bittensor.transport.internal.wire.AccountRequest;
 import io.bittensor.transport.internal.wire.BlockEvent;
+import io.bittensor.transport.internal.wire.BlocksRequest;
 import io.bittensor.transport.internal.wire.EventsRequest;
 import io.bittensor.transport.internal.wire.LedgerEvent;
 import io.bittensor.transport.internal.wire.LedgerRequest;
@@ -46,6 +50,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Predicate;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -104,7 +109,7 @@ import okhttp3.ResponseBody;
  * <p>Thread-safe. {@link #close()} is idempotent; it ends the stream, fails waiting futures and
  * frees the connections; afterwards reads and submissions throw {@link IllegalStateException}.
  */
-public final class RemoteLedger implements Ledger {
+public final class RemoteLedger implements Ledger, BlockHistory {
   private static final MediaType PROTOBUF = MediaType.get(HttpPeerHandler.PROTOBUF);
 
   /** The servers this client may use, in order; it talks to one at a time. */
@@ -329,6 +334,76 @@ public final class RemoteLedger implements Ledger {
     } catch (IllegalArgumentException e) {
       throw new LedgerException(uri + " sent a bad account: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Reads sealed blocks back from the server's ledger, in order, as {@link
+   * io.bittensor.core.LocalLedger#readBlocks} gives them there: each with its transactions, the
+   * epoch that ran after it and the metagraph after it. The server reads them from its ledger's
+   * journal (and the archive of compacted ones) and sends them a page at a time (up to 1024
+   * blocks or 4 MiB); this client checks that each block follows the one before. For indexers
+   * and explorers on other machines.
+   *
+   * @param from the first block wanted, {@code >= 1}
+   * @param to the last block wanted; blocks past the latest durable one are not read
+   * @param visitor takes each block in turn, on the calling thread; false stops the read
+   * @return the number of the last block the visitor took, or {@code from - 1} if none
+   * @throws LedgerException if the server cannot read them (its ledger keeps no journal, or a
+   *     compaction dropped them unarchived), cannot be reached, or sends a block that does not
+   *     follow
+   * @throws IllegalArgumentException if {@code from < 1}
+   * @throws IllegalStateException if this client is closed
+   */
+  @Experimental
+  @Override
+  public long readBlocks(long from, long to, Predicate<BlockRecord> visitor)
+      throws LedgerException {
+    BlockHistory.checkArguments(from, visitor);
+    ensureOpen();
+    long next = from;
+    Metagraph previous = null;
+    while (next <= to) {
+      LedgerResponse r = call("blocks", BlocksRequest.newBuilder().setFromBlock(next)
+          .setToBlock(to).build());
+      if (r.getBlocksCount() == 0) {
+        break; // past the latest block
+      }
+      for (var w : r.getBlocksList()) {
+        BlockRecord record;
+        try {
+          Block block = LedgerWire.fromWire(w.getBlock());
+          if (block.number() != next || (previous != null
+              && !block.parent().equals(previous.block().hash()))) {
+            throw new LedgerException(uri + " sent block " + block.number() + " with parent "
+                + block.parent().toShortHex() + " where block " + next + " was due"
+                + (previous == null ? "" : ", after " + previous.block().hash().toShortHex()));
+          }
+          List<SignedTransaction> txs = new ArrayList<>(w.getTransactionsCount());
+          for (ByteString tx : w.getTransactionsList()) {
+            txs.add(SignedTransaction.decode(tx.toByteArray()));
+          }
+          Metagraph after;
+          if (w.hasMetagraph()) {
+            after = LedgerWire.fromWire(w.getMetagraph());
+          } else if (previous != null) {
+            after = LedgerWire.atBlock(previous, block);
+          } else {
+            throw new LedgerException(uri + " sent block " + next + " without its metagraph");
+          }
+          record = new BlockRecord(block, txs, w.hasEpoch()
+              ? Optional.of(LedgerWire.fromWire(w.getEpoch())) : Optional.empty(), after);
+        } catch (IllegalArgumentException e) {
+          throw new LedgerException(uri + " sent a bad block " + next + ": " + e.getMessage(),
+              e);
+        }
+        previous = record.after();
+        next++;
+        if (!visitor.test(record)) {
+          return record.block().number();
+        }
+      }
+    }
+    return next - 1;
   }
 
   /**

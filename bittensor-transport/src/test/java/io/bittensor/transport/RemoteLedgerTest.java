@@ -393,6 +393,60 @@ class RemoteLedgerTest {
     assertEquals(2, again.get(WAIT.toSeconds(), TimeUnit.SECONDS).block(), "resent, sealed");
   }
 
+  /** A block record as text that compares exactly: block, transactions, epoch, state. */
+  private static String describe(io.bittensor.core.BlockRecord r) {
+    return r.block() + " " + r.transactions().stream().map(SignedTransaction::hash).toList()
+        + " " + r.epoch() + " " + r.after().block() + " " + r.after().supply() + " "
+        + r.after().peers() + " " + java.util.Arrays.deepToString(r.after().weights().toArray());
+  }
+
+  @Test
+  void readBlocksGivesWhatTheServersLedgerReadsBackPageByPage() throws Exception {
+    LocalLedger local = local(3);
+    LedgerServer server = serve(local, 16);
+    RemoteLedger remote = connect(server.uri());
+    local.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
+    local.submit(key(1), Transaction.register(endpoint(1), Modality.TEXT));
+    local.produceBlock();
+    local.submit(key(0), Transaction.setWeights(new int[] {1}, new double[] {1}));
+    local.submit(key(1), Transaction.transfer(key(2).id(), 7));
+    local.produceBlocks(1100);                     // over one page of 1024 blocks
+    local.submit(key(2), Transaction.transfer(key(0).id(), 3));
+    local.produceBlocks(3);
+
+    List<String> there = new ArrayList<>();
+    assertEquals(1104, local.readBlocks(1, Long.MAX_VALUE, r -> there.add(describe(r))));
+    List<String> here = new ArrayList<>();
+    assertEquals(1104, remote.readBlocks(1, Long.MAX_VALUE, r -> here.add(describe(r))));
+    assertEquals(there, here, "every block, its transactions, epoch and metagraph");
+
+    List<String> some = new ArrayList<>();
+    assertEquals(1002, remote.readBlocks(1000, 1104, r -> some.add(describe(r))
+        && some.size() < 3), "the visitor stops it");
+    assertEquals(there.subList(999, 1002), some);
+    assertEquals(1104, remote.readBlocks(1105, 2000, r -> true), "nothing past the latest");
+  }
+
+  @Test
+  void readBlocksSaysWhyTheServerCannotReadThem() throws Exception {
+    LocalLedger local = local(1);
+    local.produceBlocks(3);
+    local.compactJournal();
+    RemoteLedger remote = connect(serve(local, 16).uri());
+    LedgerException compacted = assertThrows(LedgerException.class,
+        () -> remote.readBlocks(1, 3, r -> true));
+    assertTrue(compacted.getMessage().contains("compacted at block 3"), compacted::getMessage);
+    assertThrows(IllegalArgumentException.class, () -> remote.readBlocks(0, 3, r -> true));
+
+    LocalLedger memory = closing(LocalLedger.builder().genesis(genesis(params(8), 1))
+        .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual()).openInMemory());
+    memory.produceBlock();
+    RemoteLedger toMemory = connect(serve(memory, 16).uri());
+    LedgerException none = assertThrows(LedgerException.class,
+        () -> toMemory.readBlocks(1, 1, r -> true));
+    assertTrue(none.getMessage().contains("keeps no journal"), none::getMessage);
+  }
+
   /** Counts the server side's metagraph reads. */
   private static final class CountingLedger implements Ledger {
     final Ledger inner;

@@ -1,9 +1,12 @@
 package io.bittensor.transport.internal;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.bittensor.core.BlockHistory;
 import io.bittensor.core.Hash256;
 import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerException;
+import io.bittensor.core.LocalLedger;
 import io.bittensor.core.PeerId;
 import io.bittensor.core.PeerInfo;
 import io.bittensor.core.Receipt;
@@ -12,6 +15,8 @@ import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Status;
 import io.bittensor.core.TransactionRejectedException;
 import io.bittensor.transport.internal.wire.AccountRequest;
+import io.bittensor.transport.internal.wire.BlockRecord;
+import io.bittensor.transport.internal.wire.BlocksRequest;
 import io.bittensor.transport.internal.wire.EventsRequest;
 import io.bittensor.transport.internal.wire.LedgerRequest;
 import io.bittensor.transport.internal.wire.LedgerResponse;
@@ -30,8 +35,8 @@ import org.eclipse.jetty.util.Callback;
 
 /**
  * The Jetty core handler of {@code POST /v1/ledger/*}: checks the HTTP envelope, reads the body
- * (bounded), authenticates the caller, and serves submit, account and metagraph with one
- * {@code LedgerResponse}, events with a stream of length-delimited {@code LedgerEvent}s that
+ * (bounded), authenticates the caller, and serves submit, account, metagraph and blocks (a
+ * page at a time) with one {@code LedgerResponse}, events with a stream of length-delimited {@code LedgerEvent}s that
  * lasts until the client leaves or the server closes.
  *
  * <p>Thread-safe. Requests run on Jetty's threads and may block them briefly: a submit for its
@@ -40,7 +45,11 @@ import org.eclipse.jetty.util.Callback;
  */
 public final class LedgerHandler extends Handler.Abstract {
   private static final String PREFIX = "/v1/ledger/";
-  private static final List<String> OPS = List.of("submit", "account", "metagraph", "events");
+  private static final List<String> OPS =
+      List.of("submit", "account", "metagraph", "events", "blocks");
+  /** A page of blocks: at most this many, and about this many bytes. */
+  static final int PAGE_BLOCKS = 1024;
+  static final int PAGE_BYTES = 4 << 20;
 
   private final Ledger ledger;
   private final LedgerHub hub;
@@ -105,6 +114,8 @@ public final class LedgerHandler extends Handler.Abstract {
             req.getBody())));
         case "metagraph" -> send(response, callback, ok()
             .setMetagraph(LedgerWire.toWire(ledger.metagraph())).build());
+        case "blocks" -> send(response, callback, blocks(BlocksRequest.parseFrom(
+            req.getBody())));
         default -> {
           EventsRequest events = EventsRequest.parseFrom(req.getBody());
           List<Hash256> awaiting = new ArrayList<>(events.getAwaitingCount());
@@ -185,6 +196,54 @@ public final class LedgerHandler extends Handler.Abstract {
     LedgerResponse.Builder b = ok();
     ledger.account(id).ifPresent(a -> b.setAccount(LedgerWire.toWire(a)));
     return b.build();
+  }
+
+  /** A page of sealed blocks read back from the ledger's journal (and its archive). */
+  private LedgerResponse blocks(BlocksRequest r) {
+    long from = r.getFromBlock();
+    if (from < 1) {
+      throw new Rejected(Status.BAD_REQUEST, "from_block", "must be >= 1, was " + from);
+    }
+    if (r.getToBlock() < from) {
+      throw new Rejected(Status.BAD_REQUEST, "to_block", "must be >= from_block " + from
+          + ", was " + r.getToBlock());
+    }
+    BlockHistory history = history(ledger);
+    if (history == null) {
+      throw new Rejected(Status.NOT_IMPLEMENTED, "", "this server's ledger keeps no journal"
+          + " to read blocks back from (a LocalLedger on disk does)");
+    }
+    LedgerResponse.Builder b = ok();
+    long[] bytes = {0};
+    try {
+      history.readBlocks(from, r.getToBlock(), rec -> {
+        BlockRecord.Builder w = BlockRecord.newBuilder()
+            .setBlock(LedgerWire.toWire(rec.block()));
+        rec.transactions().forEach(tx -> w.addTransactions(ByteString.copyFrom(tx.encode())));
+        rec.epoch().ifPresent(e -> w.setEpoch(LedgerWire.toWire(e)));
+        if (b.getBlocksCount() == 0 || rec.block().transactions() > 0 || rec.block().epoch()) {
+          w.setMetagraph(LedgerWire.toWire(rec.after()));
+        }
+        BlockRecord built = w.build();
+        bytes[0] += built.getSerializedSize();
+        if (b.getBlocksCount() > 0 && bytes[0] > PAGE_BYTES) {
+          return false; // the next page starts with it
+        }
+        b.addBlocks(built);
+        return b.getBlocksCount() < PAGE_BLOCKS;
+      });
+    } catch (LedgerException e) {
+      throw new Rejected(Status.BAD_REQUEST, "from_block", e.getMessage());
+    }
+    return b.build();
+  }
+
+  /** The served ledger's block history, or null when it keeps none (an in-memory ledger). */
+  static BlockHistory history(Ledger ledger) {
+    if (ledger instanceof LocalLedger local && local.directory().isEmpty()) {
+      return null;
+    }
+    return ledger instanceof BlockHistory history ? history : null;
   }
 
   private static LedgerResponse.Builder ok() {

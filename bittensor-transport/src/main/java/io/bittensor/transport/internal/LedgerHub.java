@@ -4,13 +4,12 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.google.protobuf.CodedOutputStream;
 import io.bittensor.core.Block;
-import io.bittensor.core.BlockRecord;
+import io.bittensor.core.BlockHistory;
 import io.bittensor.core.Epoch;
 import io.bittensor.core.Hash256;
 import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerException;
 import io.bittensor.core.LedgerListener;
-import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.Receipt;
 import io.bittensor.core.SignedTransaction;
@@ -83,8 +82,8 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
   private final ConcurrentSkipListMap<Long, List<Receipt>> receipts =
       new ConcurrentSkipListMap<>();
   private final Ledger.Subscription subscription;
-  /** The ledger when it keeps a journal to read missed blocks back from, else null. */
-  private final LocalLedger journaled;
+  /** The ledger when it keeps its blocks to read back (a journal), else null. */
+  private final BlockHistory journaled;
   private long bytes;
   private long nextSeq;
   private Metagraph latest;
@@ -114,8 +113,7 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
         .weigher((Long n, ReadBack b) -> b.event().length)
         .expireAfterAccess(Duration.ofMinutes(1))
         .build();
-    this.journaled = ledger instanceof LocalLedger local && local.directory().isPresent()
-        ? local : null;
+    this.journaled = LedgerHandler.history(ledger);
     this.subscription = ledger.subscribe(this);
     Metagraph now;
     try {

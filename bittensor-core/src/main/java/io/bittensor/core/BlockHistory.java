@@ -1,0 +1,46 @@
+package io.bittensor.core;
+
+import java.util.Objects;
+import java.util.function.Predicate;
+
+/**
+ * A ledger's sealed blocks, read back in order, each with its transactions, the epoch that ran
+ * after it and the metagraph after it ({@link BlockRecord}): for followers that missed blocks,
+ * indexers and explorers. {@link LocalLedger} reads its journal (and the archive of compacted
+ * ones); {@code RemoteLedger} asks a ledger server, which reads its ledger's.
+ *
+ * <pre>{@code
+ * history.readBlocks(1, Long.MAX_VALUE, r -> {
+ *   System.out.println(r.block().number() + ": " + r.transactions().size() + " transactions");
+ *   return true;
+ * });
+ * }</pre>
+ */
+@Experimental
+public interface BlockHistory {
+  /**
+   * Hands {@code visitor} blocks {@code from} to {@code to} in order, on the calling thread.
+   *
+   * @param from the first block wanted, {@code >= 1}
+   * @param to the last block wanted; blocks past the latest durable one are not read
+   * @param visitor takes each block in turn; false stops the read
+   * @return the number of the last block the visitor took, or {@code from - 1} if none
+   * @throws LedgerException if the blocks cannot be read (the history no longer holds them, or
+   *     cannot be reached)
+   * @throws IllegalArgumentException if {@code from < 1}
+   * @throws IllegalStateException if the ledger is closed
+   */
+  long readBlocks(long from, long to, Predicate<BlockRecord> visitor) throws LedgerException;
+
+  /**
+   * Checks {@link #readBlocks}' arguments, for implementations.
+   *
+   * @throws IllegalArgumentException if {@code from < 1}
+   */
+  static void checkArguments(long from, Predicate<BlockRecord> visitor) {
+    Objects.requireNonNull(visitor, "visitor");
+    if (from < 1) {
+      throw new IllegalArgumentException("from must be >= 1, was " + from);
+    }
+  }
+}
