@@ -64,7 +64,8 @@ import java.util.function.Predicate;
  * ledger stops accepting transactions (its state in memory is ahead of the disk); reopen it. The
  * journal keeps every block unless compacted ({@link #compactJournal()}, {@link
  * Builder#compactAtSnapshots}): rewritten as the genesis block and a checkpoint of the state,
- * dropping the blocks before it.
+ * dropping the blocks before it, or moving them to an archive ({@link
+ * Builder#archiveCompacted}). {@link #readBlocks} reads the blocks back.
  *
  * <h2>Blocks and epochs</h2>
  *
@@ -547,8 +548,9 @@ public final class LocalLedger implements Ledger, BlockHistory {
    * @param to the last block wanted; blocks past the latest durable one are not read
    * @param visitor takes each block in turn, on the calling thread; false stops the read
    * @return the number of the last block the visitor took, or {@code from - 1} if none
-   * @throws LedgerException if the journal no longer holds block {@code from} (a compaction
-   *     dropped it), cannot be read, or the ledger is in memory (it keeps no journal)
+   * @throws LedgerException if neither the journal nor its archive ({@link
+   *     Builder#archiveCompacted}) holds block {@code from} (a compaction dropped it), they
+   *     cannot be read, or the ledger is in memory (it keeps no journal)
    * @throws IllegalArgumentException if {@code from < 1}
    * @throws IllegalStateException if the ledger is closed
    */

@@ -41,12 +41,15 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The server's side of the event stream: hears the ledger's blocks and epochs once, encodes
- * each event once, keeps the recent ones so that a client can resume from a block number, and
- * wakes every attached stream ({@link EventStream}) when there is something after its cursor or
- * a heartbeat may be due, on one thread of its own.
+ * each event once, keeps the recent ones so that a client can resume from a block number (and
+ * reads older blocks back from the ledger's {@link BlockHistory}, when it keeps one), answers
+ * for the transactions a resuming client still awaits, and wakes every attached stream ({@link
+ * EventStream}) when there is something after its cursor or a heartbeat may be due, on one
+ * thread of its own.
  *
  * <p>Thread-safe. One lock guards the history; the ledger's listener thread appends under it
- * and streams copy out under it. Encoding happens on the listener thread, outside the lock but
+ * and streams copy out under it. Blocks are read back outside it, one client at a time (under
+ * another lock), so that clients that come back together share one read through the cache. Encoding happens on the listener thread, outside the lock but
  * inside the ledger's callback (a large metagraph delays the next block by its encoding time).
  * No stream holds a thread while it waits: the hub's thread wakes them, and their writes
  * complete on Jetty's.
