@@ -3,27 +3,21 @@ package io.bittensor.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.bittensor.core.BlockHistory;
 import io.bittensor.core.BlockRecord;
 import io.bittensor.core.Epoch;
 import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerException;
 import io.bittensor.core.LedgerParams;
-import io.bittensor.core.LocalLedger;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Transaction;
-import io.bittensor.transport.RemoteLedger;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
-import java.net.URI;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.function.Predicate;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -42,14 +36,7 @@ import picocli.CommandLine.Spec;
 final class LedgerBlocksCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--data", paramLabel = "DIR",
-      description = "The ledger's data directory.")
-  Path data;
-
-  @Option(names = "--remote", paramLabel = "URL", split = ",",
-      description = "A ledger server instead, e.g. http://10.0.0.2:8092 (or several,"
-          + " comma-separated: the first that answers), which reads them from its journal.")
-  List<URI> remote;
+  @Mixin LedgerSourceOptions source = new LedgerSourceOptions();
 
   @Option(names = "--from", paramLabel = "N", description = "The first block (default 1).")
   Long from;
@@ -68,12 +55,6 @@ final class LedgerBlocksCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if ((data == null) == (remote == null)) {
-      throw CliException.badInput("give --data DIR or --remote URL, one of them", null);
-    }
-    if (data != null && !Files.isDirectory(data)) {
-      throw CliException.badInput("--data " + data + " is not a directory", null);
-    }
     if (last != null && (from != null || to != null)) {
       throw CliException.badInput("give --last, or --from and --to, not both", null);
     }
@@ -100,29 +81,15 @@ final class LedgerBlocksCommand implements Callable<Integer> {
       }
       return !out.checkError(); // the reader went away (a pipe into head): stop
     };
-    try (Ledger ledger = open()) {
+    try (Ledger ledger = source.open()) {
       long latest = ledger.metagraph().block().number();
-      // Both kinds of ledger open() returns read their blocks back.
-      ((BlockHistory) ledger).readBlocks(first(latest), to == null ? latest : to, print);
+      LedgerSourceOptions.history(ledger).readBlocks(first(latest), to == null ? latest : to,
+          print);
     } catch (LedgerException e) {
       throw CliException.failure(e.getMessage(), e);
     }
     out.flush();
     return 0;
-  }
-
-  /** The ledger in --data, read-only, or a client of the server at --remote. */
-  private Ledger open() {
-    try {
-      return data != null ? LocalLedger.builder().openReadOnly(data)
-          : RemoteLedger.connect(remote);
-    } catch (LedgerException e) {
-      throw CliException.failure(e.getMessage(), e);
-    } catch (IOException e) {
-      throw CliException.failure("cannot read the ledger in " + data + ": " + e.getMessage(), e);
-    } catch (IllegalArgumentException e) {
-      throw CliException.badInput("--remote " + e.getMessage(), e);
-    }
   }
 
   /** The first block to print, given the latest. */

@@ -46,7 +46,8 @@ import picocli.CommandLine.Spec;
     description = "Create, serve and inspect a ledger (a LocalLedger data directory, or a"
         + " ledger server).",
     subcommands = {LedgerCommand.Init.class, LedgerCommand.Serve.class, LedgerCommand.Show.class,
-        LedgerBlocksCommand.class, LedgerCommand.Compact.class, LedgerCommand.Members.class})
+        LedgerBlocksCommand.class, LedgerAuditCommand.class, LedgerCommand.Compact.class,
+        LedgerCommand.Members.class})
 final class LedgerCommand implements Runnable {
   @Spec CommandSpec spec;
 

@@ -273,4 +273,31 @@ class LedgerCommandTest {
         "http://127.0.0.1:1");
     assertEquals(Main.EXIT_BAD_INPUT, both.exitCode());
   }
+
+  @Test
+  void auditReplaysTheChainLocallyAndThroughAServerAndNamesTheBlockThatDiffers()
+      throws IOException {
+    Path data = dir.resolve("ledger");
+    Metagraph m = populated(data);
+    CliRunner local = CliRunner.run("ledger", "audit", "--data", data.toString(), "--chain",
+        m.chainId().toHex());
+    assertEquals(0, local.exitCode(), local.err());
+    assertTrue(local.out().contains("chain " + m.chainId() + ": blocks 1 to "
+        + m.block().number() + " replay"), local.out());
+    try (LocalLedger ledger = LocalLedger.builder().blocks(BlockPolicy.manual()).open(data);
+        io.bittensor.transport.LedgerServer server = io.bittensor.transport.LedgerServer
+            .builder().ledger(ledger).host("127.0.0.1").port(0).start()) {
+      CliRunner remote = CliRunner.run("ledger", "audit", "--remote", server.uri().toString());
+      assertEquals(0, remote.exitCode(), remote.err());
+      assertTrue(remote.out().contains("(as the ledger names it)"), remote.out());
+    }
+    String other = "ab".repeat(32);
+    CliRunner wrong = CliRunner.run("ledger", "audit", "--data", data.toString(), "--chain",
+        other);
+    assertEquals(Main.EXIT_FAILURE, wrong.exitCode());
+    assertTrue(wrong.err().contains("not chain " + other), wrong.err());
+    CliRunner bad = CliRunner.run("ledger", "audit", "--data", data.toString(), "--chain", "xyz");
+    assertEquals(Main.EXIT_BAD_INPUT, bad.exitCode());
+    assertTrue(bad.err().contains("--chain xyz"), bad.err());
+  }
 }

@@ -33,6 +33,16 @@ public interface BlockHistory {
   long readBlocks(long from, long to, Predicate<BlockRecord> visitor) throws LedgerException;
 
   /**
+   * The chain's genesis block, encoded as the journal holds it (docs/ledger.md, "The journal format"):
+   * the genesis, the mechanism and its parameters, and the time it was made. Its SHA-256 is the
+   * chain id, so with the id known beforehand it is the anchor {@link ChainAudit} replays from.
+   *
+   * @throws LedgerException if it cannot be read
+   * @throws IllegalStateException if the ledger is closed
+   */
+  byte[] genesisBlock() throws LedgerException;
+
+  /**
    * Checks {@link #readBlocks}' arguments, for implementations.
    *
    * @throws IllegalArgumentException if {@code from < 1}

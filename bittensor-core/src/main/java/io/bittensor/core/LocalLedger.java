@@ -114,7 +114,7 @@ public final class LocalLedger implements Ledger, BlockHistory {
   private final LedgerState state;
   /** Appends blocks; replaced when the journal is compacted (guarded by sealLock). */
   private Journal journal;
-  /** The journal's genesis block, which a compacted journal keeps (null in memory). */
+  /** The genesis block: the journal's first record, which a compacted journal keeps too. */
   private final byte[] genesisPayload;
   private final FileChannel lockChannel;
   private final FileLock lock;
@@ -248,11 +248,11 @@ public final class LocalLedger implements Ledger, BlockHistory {
         throw new LedgerException("the exported state is of chain " + d.state().chainId()
             + ", but this genesis and mechanism give chain " + chainId);
       }
-      return new Recovered(m, chainId, d.state(), d.block(), null, null);
+      return new Recovered(m, chainId, d.state(), d.block(), null, payload);
     }
     Block block = new Block(0, chainId, Hash256.ZERO, Instant.ofEpochMilli(now), 0, false);
     return new Recovered(m, chainId, LedgerState.genesis(b.genesis, chainId), block, null,
-        null);
+        payload);
   }
 
   private Recovered recover(Builder b, Path dir, boolean readOnly) throws IOException {
@@ -680,6 +680,18 @@ public final class LocalLedger implements Ledger, BlockHistory {
       }
     }
     return last;
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>The journal's first record; an in-memory ledger keeps the one it was made from.
+   */
+  @Experimental
+  @Override
+  public byte[] genesisBlock() {
+    checkOpen();
+    return genesisPayload.clone();
   }
 
   /** Carries a visitor's exception past the read's own handling. */

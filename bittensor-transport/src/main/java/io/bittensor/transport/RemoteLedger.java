@@ -33,6 +33,7 @@ import io.bittensor.transport.internal.wire.AccountRequest;
 import io.bittensor.transport.internal.wire.BlockEvent;
 import io.bittensor.transport.internal.wire.BlocksRequest;
 import io.bittensor.transport.internal.wire.EventsRequest;
+import io.bittensor.transport.internal.wire.GenesisRequest;
 import io.bittensor.transport.internal.wire.LedgerEvent;
 import io.bittensor.transport.internal.wire.LedgerRequest;
 import io.bittensor.transport.internal.wire.LedgerResponse;
@@ -404,6 +405,27 @@ public final class RemoteLedger implements Ledger, BlockHistory {
       }
     }
     return next - 1;
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Asked of the server, and checked against the chain this client follows.
+   *
+   * @throws LedgerException also if the server cannot be reached, or sends another chain's
+   */
+  @Experimental
+  @Override
+  public byte[] genesisBlock() throws LedgerException {
+    ensureOpen();
+    byte[] genesis = call("genesis", GenesisRequest.getDefaultInstance()).getGenesisBlock()
+        .toByteArray();
+    Hash256 chain = chainId();
+    if (!Hash256.of(genesis).equals(chain)) {
+      throw new LedgerException(uri + " sent a genesis block of chain " + Hash256.of(genesis)
+          + ", not of chain " + chain + " that it serves");
+    }
+    return genesis;
   }
 
   /**

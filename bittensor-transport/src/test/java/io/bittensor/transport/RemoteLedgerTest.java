@@ -428,6 +428,26 @@ class RemoteLedgerTest {
   }
 
   @Test
+  void aClientAuditsTheServersChainFromItsGenesisBlock() throws Exception {
+    LocalLedger local = local(3);
+    RemoteLedger remote = connect(serve(local, 16).uri());
+    local.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
+    local.submit(key(1), Transaction.register(endpoint(1), Modality.TEXT));
+    local.produceBlocks(3);
+    local.submit(key(0), Transaction.setWeights(new int[] {1}, new double[] {1}));
+    local.submit(key(1), Transaction.addStake(500));
+    local.produceBlocks(8);
+    assertTrue(remote.awaitBlock(11, WAIT));
+
+    assertEquals(local.genesisBlock().length, remote.genesisBlock().length);
+    io.bittensor.core.ChainAudit.Result r =
+        io.bittensor.core.ChainAudit.verify(local.chainId(), remote, Long.MAX_VALUE);
+    assertEquals(local.metagraph().block(), r.last());
+    assertEquals(local.metagraph().peers(), r.state().peers());
+    assertEquals(remote.metagraph().peers(), r.state().peers(), "what the server says, checked");
+  }
+
+  @Test
   void readBlocksSaysWhyTheServerCannotReadThem() throws Exception {
     LocalLedger local = local(1);
     local.produceBlocks(3);

@@ -14,6 +14,7 @@ import io.bittensor.core.Receipt;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.TransactionRejectedException;
 import io.bittensor.core.internal.DurableFiles;
+import io.bittensor.core.internal.SettableClock;
 import io.bittensor.incentive.IncentiveMechanism;
 import java.io.File;
 import java.io.IOException;
@@ -70,7 +71,7 @@ public final class LedgerStateMachine extends BaseStateMachine {
   };
 
   private final LocalLedger.Builder replicas;
-  private final EntryClock clock;
+  private final SettableClock clock;
   private final Executor events;
   private final int snapshotEvery;
   private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
@@ -101,7 +102,7 @@ public final class LedgerStateMachine extends BaseStateMachine {
    */
   public LedgerStateMachine(Genesis genesis, IncentiveMechanism mechanism, int maxPending,
       int snapshotEvery, Executor events) {
-    this.clock = new EntryClock(genesis.createdAt().toEpochMilli());
+    this.clock = new SettableClock(genesis.createdAt().toEpochMilli());
     this.replicas = LocalLedger.builder()
         .genesis(genesis)
         .clock(clock)

@@ -35,8 +35,8 @@ import org.eclipse.jetty.util.Callback;
 
 /**
  * The Jetty core handler of {@code POST /v1/ledger/*}: checks the HTTP envelope, reads the body
- * (bounded), authenticates the caller, and serves submit, account, metagraph and blocks (a
- * page at a time) with one {@code LedgerResponse}, events with a stream of length-delimited {@code LedgerEvent}s that
+ * (bounded), authenticates the caller, and serves submit, account, metagraph, blocks (a
+ * page at a time) and genesis with one {@code LedgerResponse}, events with a stream of length-delimited {@code LedgerEvent}s that
  * lasts until the client leaves or the server closes.
  *
  * <p>Thread-safe. Requests run on Jetty's threads and may block them briefly: a submit for its
@@ -46,7 +46,7 @@ import org.eclipse.jetty.util.Callback;
 public final class LedgerHandler extends Handler.Abstract {
   private static final String PREFIX = "/v1/ledger/";
   private static final List<String> OPS =
-      List.of("submit", "account", "metagraph", "events", "blocks");
+      List.of("submit", "account", "metagraph", "events", "blocks", "genesis");
   /** A page of blocks: at most this many, and about this many bytes. */
   static final int PAGE_BLOCKS = 1024;
   static final int PAGE_BYTES = 4 << 20;
@@ -116,6 +116,7 @@ public final class LedgerHandler extends Handler.Abstract {
             .setMetagraph(LedgerWire.toWire(ledger.metagraph())).build());
         case "blocks" -> send(response, callback, blocks(BlocksRequest.parseFrom(
             req.getBody())));
+        case "genesis" -> send(response, callback, genesis());
         default -> {
           EventsRequest events = EventsRequest.parseFrom(req.getBody());
           List<Hash256> awaiting = new ArrayList<>(events.getAwaitingCount());
@@ -236,6 +237,15 @@ public final class LedgerHandler extends Handler.Abstract {
       throw new Rejected(Status.BAD_REQUEST, "from_block", e.getMessage());
     }
     return b.build();
+  }
+
+  /** The chain's genesis block, for clients that replay the chain themselves. */
+  private LedgerResponse genesis() throws LedgerException {
+    if (!(ledger instanceof BlockHistory history)) {
+      throw new Rejected(Status.NOT_IMPLEMENTED, "", "this server's ledger does not give its"
+          + " genesis block (a LocalLedger does)");
+    }
+    return ok().setGenesisBlock(ByteString.copyFrom(history.genesisBlock())).build();
   }
 
   /** The served ledger's block history, or null when it keeps none (an in-memory ledger). */

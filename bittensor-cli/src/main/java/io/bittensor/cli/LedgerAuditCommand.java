@@ -1,0 +1,65 @@
+package io.bittensor.cli;
+
+import io.bittensor.core.ChainAudit;
+import io.bittensor.core.Hash256;
+import io.bittensor.core.Ledger;
+import io.bittensor.core.LedgerException;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code bittensor ledger audit}: replays a ledger's chain from its genesis block. */
+@Command(
+    name = "audit",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Replay the chain of the ledger in --data, or of the ledger server at --remote, from its"
+          + " genesis block in a ledger of this process's own: every transaction's signature and"
+          + " rules checked again, every block and the state after it compared with what was"
+          + " given. Exits 1 naming the first block that differs. With --chain, the genesis"
+          + " block must be that chain's (get the id from someone you trust, not the server)."
+    })
+final class LedgerAuditCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Mixin LedgerSourceOptions source = new LedgerSourceOptions();
+
+  @Option(names = "--chain", paramLabel = "HEX",
+      description = "The chain id to check the genesis block against (64 hex digits); default:"
+          + " the one the ledger names.")
+  String chain;
+
+  @Option(names = "--to", paramLabel = "N", description = "The last block (default the latest).")
+  Long to;
+
+  @Override
+  public Integer call() {
+    Hash256 trusted = null;
+    if (chain != null) {
+      try {
+        trusted = Hash256.fromHex(chain);
+      } catch (IllegalArgumentException e) {
+        throw CliException.badInput("--chain " + chain + ": " + e.getMessage(), e);
+      }
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    try (Ledger ledger = source.open()) {
+      Hash256 id = trusted != null ? trusted : ledger.chainId();
+      ChainAudit.Result r = ChainAudit.verify(id, LedgerSourceOptions.history(ledger),
+          to == null ? Long.MAX_VALUE : to);
+      out.printf("chain %s%s: blocks 1 to %d replay from its genesis block to the same blocks"
+          + " and state%n", id, trusted != null ? "" : " (as the ledger names it)",
+          r.last().number());
+    } catch (ChainAudit.MismatchException e) {
+      throw CliException.failure("the audit failed: " + e.getMessage(), e);
+    } catch (LedgerException e) {
+      throw CliException.failure(e.getMessage(), e);
+    }
+    out.flush();
+    return 0;
+  }
+}

@@ -1,0 +1,55 @@
+package io.bittensor.cli;
+
+import io.bittensor.core.BlockHistory;
+import io.bittensor.core.Ledger;
+import io.bittensor.core.LedgerException;
+import io.bittensor.core.LocalLedger;
+import io.bittensor.transport.RemoteLedger;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/** {@code --data DIR | --remote URL}: a ledger whose blocks a command reads back. */
+final class LedgerSourceOptions {
+  @Option(names = "--data", paramLabel = "DIR",
+      description = "The ledger's data directory (read without locking or changing it, so also"
+          + " while the ledger runs).")
+  Path data;
+
+  @Option(names = "--remote", paramLabel = "URL", split = ",",
+      description = "A ledger server instead, e.g. http://10.0.0.2:8092 (or several,"
+          + " comma-separated: the first that answers), which reads them from its journal.")
+  List<URI> remote;
+
+  /**
+   * Opens the ledger in --data read-only, or connects to the server at --remote.
+   *
+   * @throws CliException for bad or missing options, or a ledger that cannot be opened
+   */
+  Ledger open() {
+    if ((data == null) == (remote == null)) {
+      throw CliException.badInput("give --data DIR or --remote URL, one of them", null);
+    }
+    if (data != null && !Files.isDirectory(data)) {
+      throw CliException.badInput("--data " + data + " is not a directory", null);
+    }
+    try {
+      return data != null ? LocalLedger.builder().openReadOnly(data)
+          : RemoteLedger.connect(remote);
+    } catch (LedgerException e) {
+      throw CliException.failure(e.getMessage(), e);
+    } catch (IOException e) {
+      throw CliException.failure("cannot read the ledger in " + data + ": " + e.getMessage(), e);
+    } catch (IllegalArgumentException e) {
+      throw CliException.badInput("--remote " + e.getMessage(), e);
+    }
+  }
+
+  /** The history of a ledger {@link #open()} returned. */
+  static BlockHistory history(Ledger ledger) {
+    return (BlockHistory) ledger; // LocalLedger and RemoteLedger both keep one
+  }
+}

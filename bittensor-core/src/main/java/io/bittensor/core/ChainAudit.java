@@ -1,0 +1,192 @@
+package io.bittensor.core;
+
+import io.bittensor.core.internal.SettableClock;
+import io.bittensor.core.internal.ledger.BlockCodec;
+import io.bittensor.incentive.IncentiveMechanism;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+/**
+ * Checks a ledger's history against its chain id instead of trusting whoever serves it: replays
+ * the chain from its genesis block in a ledger of its own, in memory, submitting each block's
+ * transactions (so their signatures and the ledger's rules are checked again) and sealing each
+ * block at its recorded time. Every block it seals must be the block the history gave, hash for
+ * hash (the hash covers the number, the parent, the time, the transactions and the epoch's
+ * result), and its metagraph after the block must equal the history's. A server that changed,
+ * dropped, added or reordered a transaction, or sent a state its blocks do not lead to, fails at
+ * the first block where it did.
+ *
+ * <p>What it cannot see: transactions a server never put in a block (it may delay or refuse
+ * them), and blocks past those it was given. The chain id must come from somewhere trusted (the
+ * ledger's operator, a member of its group), not from the server audited.
+ *
+ * <pre>{@code
+ * try (RemoteLedger remote = RemoteLedger.connect(URI.create("http://10.0.0.2:8092"))) {
+ *   ChainAudit.Result r = ChainAudit.verify(trustedChainId, remote, Long.MAX_VALUE);
+ *   System.out.println("blocks 1 to " + r.last().number() + " check out");
+ * }
+ * }</pre>
+ */
+@Experimental
+public final class ChainAudit {
+  private ChainAudit() {}
+
+  /**
+   * What an audit checked.
+   *
+   * @param chainId the chain
+   * @param last the last block checked (the genesis block when there were none)
+   * @param state the metagraph after it, as replayed
+   */
+  public record Result(Hash256 chainId, Block last, Metagraph state) {}
+
+  /** A history that does not replay to itself: the message names the first block that differs. */
+  public static final class MismatchException extends LedgerException {
+    private static final long serialVersionUID = 1L;
+
+    MismatchException(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * Replays blocks 1 to {@code to} of {@code history} from its genesis block, with the mechanism
+   * the genesis block records (the paper's, with its parameters).
+   *
+   * @param chainId the chain's id, from a trusted source
+   * @param history the blocks to check
+   * @param to the last block to check; past the latest, the latest
+   * @throws MismatchException if the genesis block is not the chain's, or a block or state
+   *     differs from its replay
+   * @throws LedgerException if the history cannot be read, or its genesis names another
+   *     mechanism (use {@link #verify(Hash256, BlockHistory, long, IncentiveMechanism)})
+   */
+  public static Result verify(Hash256 chainId, BlockHistory history, long to)
+      throws LedgerException {
+    return verify(chainId, history, to, null);
+  }
+
+  /**
+   * As {@link #verify(Hash256, BlockHistory, long)}, with the chain's mechanism given.
+   *
+   * @param mechanism the mechanism the chain runs, or null for the one its genesis records
+   */
+  public static Result verify(Hash256 chainId, BlockHistory history, long to,
+      IncentiveMechanism mechanism) throws LedgerException {
+    Objects.requireNonNull(chainId, "chainId");
+    Objects.requireNonNull(history, "history");
+    byte[] genesisBlock = history.genesisBlock();
+    if (!Hash256.of(genesisBlock).equals(chainId)) {
+      throw new MismatchException("the genesis block given hashes to "
+          + Hash256.of(genesisBlock) + ", not chain " + chainId);
+    }
+    BlockCodec.Decoded genesis;
+    try {
+      genesis = BlockCodec.decode(genesisBlock);
+    } catch (IllegalArgumentException e) {
+      throw new MismatchException("the genesis block of chain " + chainId
+          + " does not decode: " + e.getMessage());
+    }
+    if (mechanism == null) {
+      mechanism = genesis.paperParams().map(IncentiveMechanism::paper).orElseThrow(
+          () -> new LedgerException("chain " + chainId + " runs the mechanism \""
+              + genesis.mechanism() + "\"; pass it to verify(...)"));
+    }
+    SettableClock clock = new SettableClock(genesis.timestamp());
+    try (LocalLedger replica = LocalLedger.builder()
+        .genesis(genesis.genesis())
+        .mechanism(mechanism)
+        .clock(clock)
+        .blocks(BlockPolicy.manual())
+        .maxPendingTransactions(Integer.MAX_VALUE)
+        .openInMemory()) {
+      if (!replica.chainId().equals(chainId)) {
+        throw new MismatchException("the genesis block of chain " + chainId + " replays to"
+            + " chain " + replica.chainId() + " with mechanism \"" + mechanism.name() + "\"");
+      }
+      LedgerException[] mismatch = {null};
+      history.readBlocks(1, to, r -> {
+        mismatch[0] = replay(replica, clock, r);
+        return mismatch[0] == null;
+      });
+      if (mismatch[0] != null) {
+        throw mismatch[0];
+      }
+      Metagraph state = replica.metagraph();
+      return new Result(chainId, state.block(), state);
+    }
+  }
+
+  /** Seals one block anew; null when it matches, else what differs. */
+  private static LedgerException replay(LocalLedger replica, SettableClock clock,
+      BlockRecord r) {
+    long n = r.block().number();
+    clock.set(r.block().timestamp().toEpochMilli());
+    for (int i = 0; i < r.transactions().size(); i++) {
+      SignedTransaction tx = r.transactions().get(i);
+      CompletableFuture<Receipt> f = replica.submit(tx);
+      if (f.isCompletedExceptionally()) {
+        return new MismatchException("transaction " + i + " of block " + n + " ("
+            + tx.hash().toShortHex() + ") is refused on replay: " + cause(f));
+      }
+    }
+    Block sealed;
+    try {
+      sealed = replica.produceBlock();
+    } catch (LedgerException e) {
+      return e;
+    }
+    if (!sealed.equals(r.block())) {
+      return new MismatchException("block " + n + " replays to " + sealed + ", not the " + r.block()
+          + " given");
+    }
+    String differs = differs(r.after(), replica.metagraph());
+    if (differs != null) {
+      return new MismatchException("the state after block " + n + " differs from its replay"
+          + " in " + differs);
+    }
+    return null;
+  }
+
+  /** What two metagraphs differ in, or null; exactly, without copying the matrices. */
+  private static String differs(Metagraph given, Metagraph replayed) {
+    if (!given.block().equals(replayed.block())) {
+      return "its block: given " + given.block() + ", replayed " + replayed.block();
+    }
+    if (!given.params().equals(replayed.params())) {
+      return "its rules: given " + given.params() + ", replayed " + replayed.params();
+    }
+    if (given.supply() != replayed.supply()) {
+      return "its supply: given " + given.supply() + ", replayed " + replayed.supply();
+    }
+    if (!given.lastEpoch().equals(replayed.lastEpoch())) {
+      return "its last epoch: given " + given.lastEpoch() + ", replayed "
+          + replayed.lastEpoch();
+    }
+    if (!given.peers().equals(replayed.peers())) {
+      for (int i = 0; i < Math.min(given.size(), replayed.size()); i++) {
+        if (!given.peer(i).equals(replayed.peer(i))) {
+          return "peer " + i + ": given " + given.peer(i) + ", replayed " + replayed.peer(i);
+        }
+      }
+      return "its number of peers: given " + given.size() + ", replayed " + replayed.size();
+    }
+    if (!given.weights().approximatelyEquals(replayed.weights(), 0)) {
+      return "its weights";
+    }
+    if (!given.bonds().approximatelyEquals(replayed.bonds(), 0)) {
+      return "its bonds";
+    }
+    return null;
+  }
+
+  private static String cause(CompletableFuture<Receipt> f) {
+    try {
+      f.join();
+      return "";
+    } catch (CompletionException e) {
+      return String.valueOf(e.getCause() == null ? e : e.getCause().getMessage());
+    }
+  }
+}

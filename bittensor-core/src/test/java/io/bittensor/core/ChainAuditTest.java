@@ -1,0 +1,183 @@
+package io.bittensor.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.testing.LedgerFixtures;
+import io.bittensor.core.testing.RandomTransactions;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * {@link ChainAudit}: an honest history replays to itself from its genesis block, whatever the
+ * transactions (8 seeds, rejections included, through compactions and the archive); a history
+ * that changed a transaction, dropped or reordered one, or sent a state its blocks do not lead
+ * to fails at the block where it did; a genesis block of another chain is refused.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class ChainAuditTest {
+  @TempDir Path tmp;
+
+  static LongStream seeds() {
+    return RandomTransactions.seeds(8);
+  }
+
+  /** A ledger on disk with seeded transactions over many blocks and epochs. */
+  private LocalLedger chain(long seed, String name) throws IOException {
+    SplittableRandom random = new SplittableRandom(seed);
+    LocalLedger ledger = LocalLedger.builder()
+        .genesis(LedgerFixtures.genesis(RandomTransactions.params(seed), 6))
+        .clock(LedgerFixtures.fixedClock())
+        .blocks(BlockPolicy.manual())
+        .snapshotEvery(7)
+        .compactAtSnapshots(true)
+        .archiveCompacted(true)
+        .open(tmp.resolve(name));
+    RandomTransactions txs = new RandomTransactions(seed, 10);
+    for (int i = 0; i < 80; i++) {
+      ledger.submit(txs.next(ledger));
+      if (random.nextInt(3) == 0) {
+        ledger.produceBlocks(1 + random.nextInt(3));
+      }
+    }
+    ledger.produceBlock();
+    return ledger;
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void anHonestHistoryReplaysToItselfFromItsGenesisBlock(long seed) throws IOException {
+    try (LocalLedger ledger = chain(seed, "honest-" + seed)) {
+      ChainAudit.Result r = ChainAudit.verify(ledger.chainId(), ledger, Long.MAX_VALUE);
+      assertEquals(ledger.metagraph().block(), r.last(), "seed " + seed);
+      assertEquals(ledger.metagraph().peers(), r.state().peers(), "seed " + seed);
+      assertEquals(ledger.chainId(), r.chainId());
+    }
+  }
+
+  /** A history that hands over what {@code liar} makes of each record. */
+  private static BlockHistory lying(LocalLedger honest, UnaryOperator<BlockRecord> liar) {
+    return new BlockHistory() {
+      @Override
+      public long readBlocks(long from, long to, Predicate<BlockRecord> visitor)
+          throws LedgerException {
+        return honest.readBlocks(from, to, r -> visitor.test(liar.apply(r)));
+      }
+
+      @Override
+      public byte[] genesisBlock() {
+        return honest.genesisBlock();
+      }
+    };
+  }
+
+  /** The first block with at least {@code n} transactions. */
+  private static long blockWith(LocalLedger ledger, int n) throws LedgerException {
+    long[] found = {-1};
+    ledger.readBlocks(1, Long.MAX_VALUE, r -> {
+      if (r.transactions().size() >= n) {
+        found[0] = r.block().number();
+        return false;
+      }
+      return true;
+    });
+    assertTrue(found[0] > 0, "a block with " + n + " transactions");
+    return found[0];
+  }
+
+  private static void assertCaughtAt(long block, LocalLedger honest,
+      UnaryOperator<BlockRecord> liar, String why) {
+    ChainAudit.MismatchException e = assertThrows(ChainAudit.MismatchException.class,
+        () -> ChainAudit.verify(honest.chainId(), lying(honest, liar), Long.MAX_VALUE), why);
+    assertTrue(java.util.regex.Pattern.compile("block " + block + "\\b").matcher(e.getMessage())
+        .find(), why + ": " + e.getMessage());
+  }
+
+  @Test
+  void aHistoryThatChangedDroppedOrReorderedATransactionFailsAtItsBlock() throws IOException {
+    try (LocalLedger honest = chain(0x5eedL, "liars")) {
+      long k = blockWith(honest, 2);
+      // Another signed transaction in its place (one from a later block): a valid signature,
+      // but not what was sealed.
+      SignedTransaction other = findTransactionAfter(honest, k);
+      assertCaughtAt(k, honest, r -> r.block().number() != k ? r : new BlockRecord(r.block(),
+          replace(r.transactions(), 0, other), r.epoch(), r.after()), "a changed transaction");
+      // One dropped, the count in the header made to match.
+      assertCaughtAt(k, honest, r -> {
+        if (r.block().number() != k) {
+          return r;
+        }
+        Block b = r.block();
+        Block shorter = new Block(b.number(), b.hash(), b.parent(), b.timestamp(),
+            b.transactions() - 1, b.epoch());
+        return new BlockRecord(shorter, r.transactions().subList(1, r.transactions().size()),
+            r.epoch(), r.after());
+      }, "a dropped transaction");
+      // Two swapped.
+      assertCaughtAt(k, honest, r -> {
+        if (r.block().number() != k) {
+          return r;
+        }
+        List<SignedTransaction> swapped = new ArrayList<>(r.transactions());
+        Collections.swap(swapped, 0, 1);
+        return new BlockRecord(r.block(), swapped, r.epoch(), r.after());
+      }, "reordered transactions");
+    }
+  }
+
+  @Test
+  void aStateTheBlocksDoNotLeadToFailsAtItsBlock() throws IOException {
+    try (LocalLedger honest = chain(0x5eed1L, "state")) {
+      long k = blockWith(honest, 1);
+      assertCaughtAt(k, honest, r -> r.block().number() != k ? r : new BlockRecord(r.block(),
+          r.transactions(), r.epoch(), Metagraph.of(r.after().chainId(), r.block(),
+              r.after().params(), r.after().supply() + 1, r.after().lastEpoch(),
+              r.after().peers(), r.after().weights(), r.after().bonds())),
+          "one token more in the supply");
+    }
+  }
+
+  @Test
+  void aGenesisBlockOfAnotherChainIsRefused() throws IOException {
+    try (LocalLedger one = chain(0x5eed2L, "one"); LocalLedger two = chain(0x5eed3L, "two")) {
+      ChainAudit.MismatchException e = assertThrows(ChainAudit.MismatchException.class,
+          () -> ChainAudit.verify(one.chainId(), two, Long.MAX_VALUE));
+      assertTrue(e.getMessage().contains("not chain " + one.chainId()), e.getMessage());
+    }
+  }
+
+  private static SignedTransaction findTransactionAfter(LocalLedger ledger, long block)
+      throws LedgerException {
+    SignedTransaction[] found = {null};
+    ledger.readBlocks(block + 1, Long.MAX_VALUE, r -> {
+      if (!r.transactions().isEmpty()) {
+        found[0] = r.transactions().get(0);
+        return false;
+      }
+      return true;
+    });
+    assertTrue(found[0] != null, "a later transaction");
+    return found[0];
+  }
+
+  private static List<SignedTransaction> replace(List<SignedTransaction> txs, int i,
+      SignedTransaction tx) {
+    List<SignedTransaction> copy = new ArrayList<>(txs);
+    copy.set(i, tx);
+    return copy;
+  }
+}
