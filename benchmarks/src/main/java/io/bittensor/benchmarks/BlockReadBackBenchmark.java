@@ -64,7 +64,7 @@ public class BlockReadBackBenchmark {
     Path dir = root.resolve("ledger");
     LedgerWorkload w = new LedgerWorkload(PEERS, new LedgerParams(100, 4096, 200, 1, 0));
     ledger = w.builder().open(dir);
-    w.sealChain(blocks, ROWS_EVERY, List.of(ledger));
+    w.sealChain(blocks, ROWS_EVERY, blocks / ROWS_EVERY, List.of(ledger));
   }
 
   @TearDown(Level.Trial)

@@ -49,7 +49,7 @@ public class ChainAuditBenchmark {
     root = Files.createTempDirectory("chain-audit-bench");
     LedgerWorkload w = new LedgerWorkload(64, new LedgerParams(100, 4096, 200, 1, 0));
     ledger = w.builder().open(root.resolve("ledger"));
-    w.sealChain(BLOCKS, 100, List.of(ledger));
+    w.sealChain(BLOCKS, 100, BLOCKS / 100, List.of(ledger));
   }
 
   @TearDown(Level.Trial)

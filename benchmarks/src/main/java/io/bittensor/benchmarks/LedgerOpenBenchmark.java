@@ -65,7 +65,7 @@ public class LedgerOpenBenchmark {
     LedgerWorkload w = new LedgerWorkload(PEERS, new LedgerParams(100, 4096, 200, 1, 0));
     try (LocalLedger a = w.builder().open(kept);
         LocalLedger b = w.builder().compactAtSnapshots(true).open(compacted)) {
-      w.sealChain(blocks + 500, ROWS_EVERY, List.of(a, b));
+      w.sealChain(blocks + 500, ROWS_EVERY, blocks / ROWS_EVERY, List.of(a, b));
     }
     System.err.printf("%n%d blocks: journal kept %,d bytes, compacted %,d bytes%n", blocks,
         Files.size(kept.resolve("journal.btl")), Files.size(compacted.resolve("journal.btl")));

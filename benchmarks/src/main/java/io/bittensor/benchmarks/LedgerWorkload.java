@@ -98,13 +98,13 @@ final class LedgerWorkload {
 
   /**
    * Seals the same {@code blocks} blocks on every ledger: the registrations in the first, then a
-   * weight row of 32 uids from every key every {@code rowsEvery} blocks.
+   * weight row of 32 uids from every key every {@code rowsEvery} blocks, {@code rows} of them.
    *
    * @throws IllegalStateException if a row is refused or the ledgers seal different blocks
    */
-  void sealChain(int blocks, int rowsEvery, List<LocalLedger> ledgers) throws Exception {
+  void sealChain(int blocks, int rowsEvery, int rows, List<LocalLedger> ledgers)
+      throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(2);
-    int rows = blocks / rowsEvery;
     List<List<SignedTransaction>> registrations;
     List<List<SignedTransaction>> weights;
     try {
