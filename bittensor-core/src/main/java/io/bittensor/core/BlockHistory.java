@@ -15,6 +15,8 @@ import java.util.function.Predicate;
  *   return true;
  * });
  * }</pre>
+ *
+ * <p>Implementations are thread-safe: reads may run at once, beside the ledger's writes.
  */
 @Experimental
 public interface BlockHistory {

@@ -10,6 +10,8 @@ import java.util.Optional;
  * the block, its transactions in order, the epoch that ran after them (if one was due) and the
  * metagraph after it all, the same as a {@link LedgerListener} heard when it was sealed.
  *
+ * <p>Immutable, thread-safe.
+ *
  * @param block the block
  * @param transactions its transactions, in the order they were applied
  * @param epoch the epoch that ran after the block's transactions, if one did

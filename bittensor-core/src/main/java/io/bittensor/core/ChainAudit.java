@@ -27,6 +27,8 @@ import java.util.concurrent.CompletionException;
  *   System.out.println("blocks 1 to " + r.last().number() + " check out");
  * }
  * }</pre>
+ *
+ * <p>Thread-safe: each audit builds its own replica, closed before it returns.
  */
 @Experimental
 public final class ChainAudit {

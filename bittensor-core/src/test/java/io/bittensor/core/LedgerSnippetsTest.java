@@ -88,4 +88,31 @@ class LedgerSnippetsTest {
       assertEquals(1, reopened.metagraph().size(), "reopened from the checkpoint");
     }
   }
+
+  @Test
+  void theArchiveExampleRuns() throws IOException {
+    Path dataDir = tmp.resolve("ledger-data");
+    Keypair alice = Keypair.generate();
+    Genesis genesis = Genesis.builder().allocate(alice.id(), 1_000_000).build();
+    try (LocalLedger created = LocalLedger.builder().genesis(genesis).snapshotEvery(2)
+        .compactAtSnapshots(true).archiveCompacted(true).blocks(BlockPolicy.manual())
+        .open(dataDir)) {
+      created.submit(alice, Transaction.register(URI.create("http://a:8091"), Modality.TEXT));
+      created.produceBlocks(5);                  // compacted at 2 and 4, both archived
+    }
+    java.util.List<Long> read = new java.util.ArrayList<>();
+    // --- docs/ledger.md, "Compaction" (the archive)
+    try (LocalLedger ledger = LocalLedger.builder()
+            .compactAtSnapshots(true)                // a small journal, quick to reopen...
+            .archiveCompacted(true)                  // ... and every block still readable
+            .blocks(BlockPolicy.manual())
+            .open(dataDir)) {
+      ledger.readBlocks(1, Long.MAX_VALUE, r -> {    // from genesis, through the archive
+        read.add(r.block().number());
+        return true;                                 // false stops the read
+      });
+    }
+    // ---
+    assertEquals(java.util.List.of(1L, 2L, 3L, 4L, 5L), read);
+  }
 }
