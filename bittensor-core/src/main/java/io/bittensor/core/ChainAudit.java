@@ -76,6 +76,31 @@ public final class ChainAudit {
    */
   public static Result verify(Hash256 chainId, BlockHistory history, long to,
       IncentiveMechanism mechanism) throws LedgerException {
+    try (Auditor auditor = start(chainId, history, mechanism)) {
+      return auditor.advance(to);
+    }
+  }
+
+  /**
+   * An auditor that keeps its replica between checks, to follow a chain as it grows: each
+   * {@link Auditor#advance} replays only the blocks after the last one checked. Uses the
+   * mechanism the genesis block records.
+   *
+   * @throws MismatchException if the genesis block is not the chain's
+   * @throws LedgerException if it cannot be read, or names another mechanism (use {@link
+   *     #start(Hash256, BlockHistory, IncentiveMechanism)})
+   */
+  public static Auditor start(Hash256 chainId, BlockHistory history) throws LedgerException {
+    return start(chainId, history, null);
+  }
+
+  /**
+   * As {@link #start(Hash256, BlockHistory)}, with the chain's mechanism given.
+   *
+   * @param mechanism the mechanism the chain runs, or null for the one its genesis records
+   */
+  public static Auditor start(Hash256 chainId, BlockHistory history,
+      IncentiveMechanism mechanism) throws LedgerException {
     Objects.requireNonNull(chainId, "chainId");
     Objects.requireNonNull(history, "history");
     byte[] genesisBlock = history.genesisBlock();
@@ -93,30 +118,81 @@ public final class ChainAudit {
     if (mechanism == null) {
       mechanism = genesis.paperParams().map(IncentiveMechanism::paper).orElseThrow(
           () -> new LedgerException("chain " + chainId + " runs the mechanism \""
-              + genesis.mechanism() + "\"; pass it to verify(...)"));
+              + genesis.mechanism() + "\"; pass it to start(...) or verify(...)"));
     }
     SettableClock clock = new SettableClock(genesis.timestamp());
-    try (LocalLedger replica = LocalLedger.builder()
+    LocalLedger replica = LocalLedger.builder()
         .genesis(genesis.genesis())
         .mechanism(mechanism)
         .clock(clock)
         .blocks(BlockPolicy.manual())
         .maxPendingTransactions(Integer.MAX_VALUE)
-        .openInMemory()) {
-      if (!replica.chainId().equals(chainId)) {
-        throw new MismatchException("the genesis block of chain " + chainId + " replays to"
-            + " chain " + replica.chainId() + " with mechanism \"" + mechanism.name() + "\"");
+        .openInMemory();
+    if (!replica.chainId().equals(chainId)) {
+      replica.close();
+      throw new MismatchException("the genesis block of chain " + chainId + " replays to"
+          + " chain " + replica.chainId() + " with mechanism \"" + mechanism.name() + "\"");
+    }
+    return new Auditor(chainId, history, replica, clock);
+  }
+
+  /**
+   * A chain checked up to some block, with the replica that checked it: {@link #advance}
+   * checks the blocks after. Once a block differs the auditor stays failed.
+   *
+   * <p>Not thread-safe: advance from one thread at a time. Closing frees the replica;
+   * idempotent.
+   */
+  public static final class Auditor implements AutoCloseable {
+    private final Hash256 chainId;
+    private final BlockHistory history;
+    private final LocalLedger replica;
+    private final SettableClock clock;
+    private LedgerException failed;
+
+    private Auditor(Hash256 chainId, BlockHistory history, LocalLedger replica,
+        SettableClock clock) {
+      this.chainId = chainId;
+      this.history = history;
+      this.replica = replica;
+      this.clock = clock;
+    }
+
+    /**
+     * Checks the blocks after the last one checked, up to {@code to}.
+     *
+     * @param to the last block to check; past the latest, the latest
+     * @return what has been checked so far
+     * @throws MismatchException if a block or state differs from its replay (then, or before)
+     * @throws LedgerException if the history cannot be read
+     * @throws IllegalStateException if the auditor is closed
+     */
+    public Result advance(long to) throws LedgerException {
+      if (failed != null) {
+        throw failed;
       }
+      long next = replica.metagraph().block().number() + 1;
       LedgerException[] mismatch = {null};
-      history.readBlocks(1, to, r -> {
+      history.readBlocks(next, to, r -> {
         mismatch[0] = replay(replica, clock, r);
         return mismatch[0] == null;
       });
       if (mismatch[0] != null) {
-        throw mismatch[0];
+        failed = mismatch[0];
+        throw failed;
       }
+      return checked();
+    }
+
+    /** What has been checked so far. */
+    public Result checked() {
       Metagraph state = replica.metagraph();
       return new Result(chainId, state.block(), state);
+    }
+
+    @Override
+    public void close() {
+      replica.close();
     }
   }
 

@@ -69,6 +69,41 @@ class ChainAuditTest {
     }
   }
 
+  @Test
+  void anAuditorFollowsAGrowingChainAndStaysFailedOnceItDiffers() throws IOException {
+    try (LocalLedger ledger = chain(0x5eed4L, "growing")) {
+      long first = ledger.metagraph().block().number();
+      boolean[] lie = {false};
+      long[] read = {0};
+      BlockHistory counting = lying(ledger, r -> {
+        read[0]++;
+        return !lie[0] ? r : new BlockRecord(r.block(), r.transactions(), r.epoch(),
+            Metagraph.of(r.after().chainId(), r.block(), r.after().params(),
+                r.after().supply() - 1, r.after().lastEpoch(), r.after().peers(),
+                r.after().weights(), r.after().bonds()));
+      });
+      try (ChainAudit.Auditor auditor = ChainAudit.start(ledger.chainId(), counting)) {
+        assertEquals(first / 2, auditor.advance(first / 2).last().number());
+        assertEquals(first, auditor.advance(Long.MAX_VALUE).last().number());
+        assertEquals(first, read[0], "each block read once");
+        ledger.submit(new RandomTransactions(9, 10).next(ledger));
+        ledger.produceBlocks(3);
+        assertEquals(first + 3, auditor.advance(Long.MAX_VALUE).last().number());
+        assertEquals(first + 3, read[0], "then only the new ones");
+        assertEquals(ledger.metagraph().peers(), auditor.checked().state().peers());
+
+        lie[0] = true;
+        ledger.produceBlock();
+        ChainAudit.MismatchException e = assertThrows(ChainAudit.MismatchException.class,
+            () -> auditor.advance(Long.MAX_VALUE));
+        assertTrue(e.getMessage().contains("block " + (first + 4)), e.getMessage());
+        lie[0] = false;
+        assertThrows(ChainAudit.MismatchException.class, () -> auditor.advance(Long.MAX_VALUE),
+            "failed for good");
+      }
+    }
+  }
+
   /** A history that hands over what {@code liar} makes of each record. */
   private static BlockHistory lying(LocalLedger honest, UnaryOperator<BlockRecord> liar) {
     return new BlockHistory() {
