@@ -295,6 +295,12 @@ class ReadBlocksProperties {
       Files.createLink(pending, journal);
       ledger.compactJournal(); // this ledger does not archive: the rename leaves pending behind
     }
+    try (LocalLedger reader = LocalLedger.builder().openReadOnly(dir)) {
+      List<String> read = new ArrayList<>();
+      reader.readBlocks(1, 14, r -> read.add(heard(r.block(), r.epoch(), r.after())));
+      assertEquals(LongStream.rangeClosed(1, 14).mapToObj(recorder.blocks::get).toList(), read,
+          "a reader before the writer reopens reads the pending journal as archived");
+    }
     try (LocalLedger ledger = reopening().open(dir)) {
       assertTrue(Files.notExists(pending));
       List<String> read = new ArrayList<>();

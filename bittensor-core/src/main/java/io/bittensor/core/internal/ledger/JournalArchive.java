@@ -4,6 +4,7 @@ import io.bittensor.core.internal.DurableFiles;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
@@ -90,12 +91,26 @@ public final class JournalArchive {
     settlePending(dataDir, first, last);
   }
 
-  /** The archived journals, oldest first. */
+  /**
+   * The archived journals, oldest first: those named, and one still named {@code pending.btl}
+   * when it is no longer the live journal (a crash after the rename, seen by a reader before
+   * the writer reopens, or a name the writer could not settle).
+   */
   public static List<Segment> list(Path dataDir) throws IOException {
     Path folder = folder(dataDir);
     List<Segment> segments = new ArrayList<>();
     if (!Files.isDirectory(folder)) {
       return segments;
+    }
+    Path pending = folder.resolve(PENDING);
+    try {
+      if (Files.exists(pending) && !Files.isSameFile(pending, dataDir.resolve(Journal.FILE_NAME))) {
+        try (JournalReader old = JournalReader.scanned(pending)) {
+          segments.add(new Segment(pending, old.checkpoint() + 1, old.lastNumber()));
+        }
+      }
+    } catch (NoSuchFileException e) {
+      // Settled meanwhile: listed below under its name, or gone with the writer's next step.
     }
     try (DirectoryStream<Path> files = Files.newDirectoryStream(folder, PREFIX + "*" + SUFFIX)) {
       for (Path f : files) {
@@ -109,7 +124,14 @@ public final class JournalArchive {
       }
     }
     segments.sort(Comparator.comparingLong(Segment::first));
-    return segments;
+    // A pending journal settled while this listed it shows twice: keep one.
+    List<Segment> distinct = new ArrayList<>();
+    for (Segment a : segments) {
+      if (distinct.isEmpty() || distinct.get(distinct.size() - 1).first() != a.first()) {
+        distinct.add(a);
+      }
+    }
+    return distinct;
   }
 
   static String name(long first, long last) {
