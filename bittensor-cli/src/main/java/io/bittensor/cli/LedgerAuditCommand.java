@@ -22,6 +22,7 @@ import picocli.CommandLine.Spec;
           + " rules checked again, every block and the state after it compared with what was"
           + " given. Exits 1 naming the first block that differs. With --chain, the genesis"
           + " block must be that chain's (get the id from someone you trust, not the server)."
+          + " With --follow, goes on auditing the blocks sealed since."
     })
 final class LedgerAuditCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -36,6 +37,11 @@ final class LedgerAuditCommand implements Callable<Integer> {
   @Option(names = "--to", paramLabel = "N", description = "The last block (default the latest).")
   Long to;
 
+  @Option(names = "--follow", paramLabel = "SECONDS",
+      description = "Keep auditing: every SECONDS, the blocks sealed since, until stopped"
+          + " (Ctrl-C). Exits 1 at the first block that differs.")
+  Double follow;
+
   @Override
   public Integer call() {
     Hash256 trusted = null;
@@ -46,14 +52,38 @@ final class LedgerAuditCommand implements Callable<Integer> {
         throw CliException.badInput("--chain " + chain + ": " + e.getMessage(), e);
       }
     }
+    if (follow != null && !(follow > 0)) {
+      throw CliException.badInput("--follow must be > 0 seconds, was " + follow, null);
+    }
+    if (follow != null && to != null) {
+      throw CliException.badInput("--follow audits every new block: give it or --to, not both",
+          null);
+    }
     PrintWriter out = spec.commandLine().getOut();
     try (Ledger ledger = source.open()) {
       Hash256 id = trusted != null ? trusted : ledger.chainId();
-      ChainAudit.Result r = ChainAudit.verify(id, LedgerSourceOptions.history(ledger),
-          to == null ? Long.MAX_VALUE : to);
-      out.printf("chain %s%s: blocks 1 to %d replay from its genesis block to the same blocks"
-          + " and state%n", id, trusted != null ? "" : " (as the ledger names it)",
-          r.last().number());
+      try (ChainAudit.Auditor auditor = ChainAudit.start(id,
+          LedgerSourceOptions.history(ledger))) {
+        long checked = auditor.advance(to == null ? Long.MAX_VALUE : to).last().number();
+        out.printf("chain %s%s: blocks 1 to %d replay from its genesis block to the same blocks"
+            + " and state%n", id, trusted != null ? "" : " (as the ledger names it)", checked);
+        out.flush();
+        while (follow != null) {
+          try {
+            Thread.sleep(Math.round(follow * 1000));
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // an embedding program's way of saying stop
+            out.println("stopped");
+            break;
+          }
+          long now = auditor.advance(Long.MAX_VALUE).last().number();
+          if (now > checked) {
+            out.printf("blocks %d to %d replay too%n", checked + 1, now);
+            out.flush();
+            checked = now;
+          }
+        }
+      }
     } catch (ChainAudit.MismatchException e) {
       throw CliException.failure("the audit failed: " + e.getMessage(), e);
     } catch (LedgerException e) {

@@ -300,4 +300,46 @@ class LedgerCommandTest {
     assertEquals(Main.EXIT_BAD_INPUT, bad.exitCode());
     assertTrue(bad.err().contains("--chain xyz"), bad.err());
   }
+
+  @Test
+  void auditFollowsAServersChainUntilStopped() throws Exception {
+    Path data = dir.resolve("ledger");
+    Metagraph m = populated(data);
+    long n = m.block().number();
+    try (LocalLedger ledger = LocalLedger.builder().blocks(BlockPolicy.manual()).open(data);
+        io.bittensor.transport.LedgerServer server = io.bittensor.transport.LedgerServer
+            .builder().ledger(ledger).host("127.0.0.1").port(0).start()) {
+      java.io.StringWriter out = new java.io.StringWriter();
+      java.io.StringWriter err = new java.io.StringWriter();
+      int[] exit = {-1};
+      Thread audit = new Thread(() -> exit[0] = Main.run(new String[] {"ledger", "audit",
+          "--remote", server.uri().toString(), "--chain", m.chainId().toHex(), "--follow",
+          "0.05"}, new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true)));
+      audit.start();
+      awaitOutput(out, "blocks 1 to " + n + " replay", audit, err);
+      ledger.submit(key(0), Transaction.addStake(5));
+      ledger.produceBlocks(3);
+      awaitOutput(out, "blocks " + (n + 1) + " to " + (n + 3) + " replay too", audit, err);
+      audit.interrupt();
+      audit.join(30_000);
+      assertEquals(0, exit[0], out + "\n" + err);
+      assertTrue(out.toString().endsWith("stopped" + System.lineSeparator()), out.toString());
+    }
+    CliRunner zero = CliRunner.run("ledger", "audit", "--data", data.toString(), "--follow", "0");
+    assertEquals(Main.EXIT_BAD_INPUT, zero.exitCode());
+    CliRunner both = CliRunner.run("ledger", "audit", "--data", data.toString(), "--follow", "1",
+        "--to", "3");
+    assertEquals(Main.EXIT_BAD_INPUT, both.exitCode());
+    assertTrue(both.err().contains("--follow"), both.err());
+  }
+
+  private static void awaitOutput(java.io.StringWriter out, String text, Thread running,
+      java.io.StringWriter err) throws InterruptedException {
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    while (!out.toString().contains(text)) {
+      assertTrue(running.isAlive(), "the audit ended: " + out + err);
+      assertTrue(System.nanoTime() < deadline, "no \"" + text + "\" in 30 s: " + out + err);
+      Thread.sleep(20);
+    }
+  }
 }
