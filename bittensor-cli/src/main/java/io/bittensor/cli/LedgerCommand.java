@@ -16,7 +16,6 @@ import io.bittensor.core.PeerState;
 import io.bittensor.raft.RaftAdmin;
 import io.bittensor.raft.RaftLedger;
 import io.bittensor.transport.LedgerServer;
-import io.bittensor.transport.RemoteLedger;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
@@ -449,14 +448,7 @@ final class LedgerCommand implements Runnable {
   static final class Show implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--data", paramLabel = "DIR",
-        description = "The ledger's data directory.")
-    Path data;
-
-    @Option(names = "--remote", paramLabel = "URL", split = ",",
-        description = "A ledger server instead, e.g. http://10.0.0.2:8092; or several,"
-            + " comma-separated (the members of a replicated ledger: the first that answers).")
-    List<URI> remote;
+    @Mixin LedgerSourceOptions source = new LedgerSourceOptions();
 
     @Option(names = "--json", description = "Print JSON instead of a table.")
     boolean json;
@@ -471,12 +463,6 @@ final class LedgerCommand implements Runnable {
 
     @Override
     public Integer call() {
-      if ((data == null) == (remote == null)) {
-        throw CliException.badInput("give --data DIR or --remote URL, one of them", null);
-      }
-      if (data != null && !Files.isDirectory(data)) {
-        throw CliException.badInput("--data " + data + " is not a directory", null);
-      }
       if (limit != null && limit < 0) {
         throw CliException.badInput("--limit must be >= 0, was " + limit, null);
       }
@@ -488,7 +474,12 @@ final class LedgerCommand implements Runnable {
         default -> throw CliException.badInput(
             "--sort takes uid, stake, incentive or emission, was " + sort, null);
       };
-      Metagraph m = data != null ? local() : remote();
+      Metagraph m;
+      try (Ledger ledger = source.open()) {
+        m = ledger.metagraph();
+      } catch (LedgerException e) {
+        throw CliException.failure(e.getMessage(), e);
+      }
       List<PeerState> rows = new ArrayList<>(m.peers());
       rows.sort(order.thenComparingInt(PeerState::uid));
       if (limit != null && limit < rows.size()) {
@@ -502,27 +493,6 @@ final class LedgerCommand implements Runnable {
       }
       out.flush();
       return 0;
-    }
-
-    private Metagraph local() {
-      try (LocalLedger ledger = LocalLedger.builder().openReadOnly(data)) {
-        return ledger.metagraph();
-      } catch (LedgerException e) {
-        throw CliException.failure(e.getMessage(), e);
-      } catch (IOException e) {
-        throw CliException.failure("cannot read the ledger in " + data + ": " + e.getMessage(),
-            e);
-      }
-    }
-
-    private Metagraph remote() {
-      try (RemoteLedger ledger = RemoteLedger.connect(remote)) {
-        return ledger.metagraph();
-      } catch (LedgerException e) {
-        throw CliException.failure(e.getMessage(), e);
-      } catch (IllegalArgumentException e) {
-        throw CliException.badInput("--remote " + e.getMessage(), e);
-      }
     }
 
     private static void table(Metagraph m, List<PeerState> rows, PrintWriter out) {

@@ -12,7 +12,7 @@ import java.nio.file.Path;
 import java.util.List;
 import picocli.CommandLine.Option;
 
-/** {@code --data DIR | --remote URL}: a ledger whose blocks a command reads back. */
+/** {@code --data DIR | --remote URL}: the ledger a command reads. */
 final class LedgerSourceOptions {
   @Option(names = "--data", paramLabel = "DIR",
       description = "The ledger's data directory (read without locking or changing it, so also"
@@ -20,8 +20,8 @@ final class LedgerSourceOptions {
   Path data;
 
   @Option(names = "--remote", paramLabel = "URL", split = ",",
-      description = "A ledger server instead, e.g. http://10.0.0.2:8092 (or several,"
-          + " comma-separated: the first that answers), which reads them from its journal.")
+      description = "A ledger server instead, e.g. http://10.0.0.2:8092; or several,"
+          + " comma-separated (the members of a replicated ledger: the first that answers).")
   List<URI> remote;
 
   /**

@@ -391,6 +391,11 @@ public final class LocalLedger implements Ledger, BlockHistory {
   private static Replayed replay(Path file, LedgerState state, IncentiveMechanism mechanism,
       long n, byte[] payload) throws LedgerException {
     BlockCodec.Decoded d = BlockCodec.decode(payload);
+    if (!d.parent().equals(state.lastHash())) {
+      // Opening's scan checks every link first; a read of the journal checks them here.
+      throw new LedgerException("replaying " + file + ": block " + n + " does not follow block "
+          + (n - 1) + " (the journal changed under the read, or is damaged)");
+    }
     List<SignedTransaction> txs = d.transactions();
     for (int i = 0; i < txs.size(); i++) {
       TransactionRejectedException r = state.tryApply(txs.get(i), n);
@@ -654,12 +659,7 @@ public final class LocalLedger implements Ledger, BlockHistory {
         }
       }
       for (long n = s.height() + 1; n <= Math.min(last, reader.lastNumber()); n++) {
-        byte[] payload = reader.read(n);
-        if (!BlockCodec.decode(payload).parent().equals(s.lastHash())) {
-          throw new LedgerException("block " + n + " in " + dir + " does not follow block "
-              + (n - 1) + ": the journal changed under the read, or is damaged");
-        }
-        Replayed r = replay(at, s, mechanism, n, payload);
+        Replayed r = replay(at, s, mechanism, n, reader.read(n));
         if (n < from) {
           continue;
         }

@@ -58,11 +58,19 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
   /** One encoded event: a block (number >= 1), or a failure or late receipt (-1) after one. */
   private record Entry(long seq, long block, long afterBlock, byte[] encoded) {}
 
-  /** What this server told of a transaction it accepted: the event's number, and the event. */
-  private record Told(long seq, byte[] lone) {}
+  /**
+   * What this server told of a transaction it accepted: the number of the event that told it,
+   * and either its receipt or its failure event (encoded).
+   */
+  private record Told(long seq, Receipt receipt, byte[] failure) {
+    /** The outcome as a lone event, to send again. */
+    byte[] lone() {
+      return receipt != null ? receiptEvent(receipt) : failure;
+    }
+  }
 
   /** A transaction accepted here whose outcome is still to come. */
-  private static final Told WAITING = new Told(-1, new byte[0]);
+  private static final Told WAITING = new Told(-1, null, new byte[0]);
 
   /** A block read back from the journal: its event, and the hashes of its transactions. */
   private record ReadBack(byte[] event, List<Hash256> transactions) {}
@@ -75,8 +83,8 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
   private final Object lock = new Object();
   /**
    * The transactions accepted through this server, in acceptance order: WAITING, then what the
-   * stream told of them (as a lone event, to send again to a client that missed it), until that
-   * event leaves the history. Guarded by lock.
+   * stream told of them (to send again to a client that missed it), until that event leaves the
+   * history. Guarded by lock.
    */
   private final LinkedHashMap<Hash256, Told> acceptedHere = new LinkedHashMap<>();
   private final ArrayDeque<Entry> history = new ArrayDeque<>();
@@ -180,13 +188,9 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
       }
     }
     byte[] encoded = blockEvent(block, e != null && e.block() == n ? e : null, copy, after);
-    List<byte[]> lone = new ArrayList<>(copy.size());
-    for (Receipt r : copy) {
-      lone.add(receiptEvent(r));
-    }
     synchronized (lock) {
-      for (int i = 0; i < copy.size(); i++) {
-        told(copy.get(i).transaction(), lone.get(i));
+      for (Receipt r : copy) {
+        told(r.transaction(), r, null);
       }
       append(n, n, encoded);
       latest = after;
@@ -226,7 +230,7 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     }
     byte[] encoded = receiptEvent(r);
     synchronized (lock) {
-      told(r.transaction(), encoded);
+      told(r.transaction(), r, null);
       append(-1, emitted, encoded);
     }
     wakeStreamsSoon();
@@ -246,10 +250,13 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     }
   }
 
-  /** Records that the next event appended tells {@code transaction}'s outcome. Under lock. */
-  private void told(Hash256 transaction, byte[] lone) {
+  /**
+   * Records that the next event appended tells {@code transaction}'s outcome: its receipt, or
+   * its failure event. Under lock.
+   */
+  private void told(Hash256 transaction, Receipt receipt, byte[] failure) {
     if (acceptedHere.containsKey(transaction)) {
-      acceptedHere.put(transaction, new Told(nextSeq, lone));
+      acceptedHere.put(transaction, new Told(nextSeq, receipt, failure));
     }
   }
 
@@ -263,7 +270,7 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     }
     byte[] encoded = delimited(LedgerEvent.newBuilder().setFailed(f).build());
     synchronized (lock) {
-      told(transaction, encoded);
+      told(transaction, null, encoded);
       append(-1, emitted, encoded);
     }
     wakeStreamsSoon();
@@ -320,14 +327,8 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
         return c;
       }
       if (resumeAt <= latestBlock) {
-        Entry first = null;
-        for (Entry e : history) {
-          if (e.block() >= 1) {
-            first = e;
-            break;
-          }
-        }
-        if (first == null || first.block() > resumeAt) {
+        long firstHeld = firstHeldBlock();
+        if (firstHeld < 1 || firstHeld > resumeAt) {
           out.add(snapshot(true)); // those blocks are no longer held
           return c;
         }
@@ -347,6 +348,16 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
       }
       return c;
     }
+  }
+
+  /** The first block the history holds, or -1 if none. Under lock. */
+  private long firstHeldBlock() {
+    for (Entry e : history) {
+      if (e.block() >= 1) {
+        return e.block();
+      }
+    }
+    return -1;
   }
 
   /** A failure event for a transaction this server has no record of. */
@@ -376,13 +387,7 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
       long upTo;
       synchronized (lock) {
         long latestBlock = latest.block().number();
-        long firstHeld = -1;
-        for (Entry e : history) {
-          if (e.block() >= 1) {
-            firstHeld = e.block();
-            break;
-          }
-        }
+        long firstHeld = firstHeldBlock();
         if (next > latestBlock || (firstHeld >= 1 && firstHeld <= next)) {
           return next; // nothing missed, or the history holds the rest
         }

@@ -512,5 +512,13 @@ public final class Journal implements Closeable {
     long[] toArray() {
       return Arrays.copyOf(a, n);
     }
+
+    /**
+     * The array behind the list, valid up to {@link #size()}: not copied, and never written
+     * below that size again (a growing list moves to a new array), so a holder may keep it.
+     */
+    long[] array() {
+      return a;
+    }
   }
 }

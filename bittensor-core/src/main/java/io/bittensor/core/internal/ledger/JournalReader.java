@@ -6,7 +6,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Arrays;
 
 /**
  * Reads one journal file's records by block number without scanning it: a sparse index holds
@@ -42,14 +41,12 @@ public final class JournalReader implements Closeable {
    * each append. Guarded by whoever appends (the ledger's seal lock).
    */
   static final class Index {
-    /** Only ever appended to, or replaced when full: a reader keeps the array it was given. */
-    private long[] sparse;
-    private int sparseCount;
+    /** Only ever appended to (its array replaced when full): a reader keeps the array it got. */
+    private final Journal.LongList sparse = new Journal.LongList();
     private int records;
     private final long checkpoint;
 
     private Index(long checkpoint) {
-      this.sparse = new long[16];
       this.checkpoint = checkpoint;
     }
 
@@ -74,18 +71,15 @@ public final class JournalReader implements Closeable {
     /** A record was appended at {@code offset}. */
     void appended(long offset) {
       if (records % STRIDE == 0) {
-        if (sparseCount == sparse.length) {
-          sparse = Arrays.copyOf(sparse, 2 * sparseCount);
-        }
-        sparse[sparseCount++] = offset;
+        sparse.add(offset);
       }
       records++;
     }
 
     /** A reader of the records so far, through a channel of its own on {@code file}. */
     JournalReader open(Path file) throws IOException {
-      return new JournalReader(file, FileChannel.open(file, StandardOpenOption.READ), sparse,
-          records, checkpoint);
+      return new JournalReader(file, FileChannel.open(file, StandardOpenOption.READ),
+          sparse.array(), records, checkpoint);
     }
   }
 
@@ -99,7 +93,8 @@ public final class JournalReader implements Closeable {
     FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
     try {
       Index index = Index.of(Journal.scan(ch, file, java.util.Set.of()));
-      return new JournalReader(file, ch, index.sparse, index.records, index.checkpoint);
+      return new JournalReader(file, ch, index.sparse.array(), index.records,
+          index.checkpoint);
     } catch (IOException | RuntimeException e) {
       ch.close();
       throw e;
