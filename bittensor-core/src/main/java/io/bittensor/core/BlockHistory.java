@@ -45,6 +45,15 @@ public interface BlockHistory {
   byte[] genesisBlock() throws LedgerException;
 
   /**
+   * Whether there are blocks to read back at all. False for a ledger that keeps none (a {@link
+   * LocalLedger} in memory), whose {@link #readBlocks} always fails: a ledger server then sends
+   * a client that fell behind the current state instead.
+   */
+  default boolean keepsBlocks() {
+    return true;
+  }
+
+  /**
    * Checks {@link #readBlocks}' arguments, for implementations.
    *
    * @throws IllegalArgumentException if {@code from < 1}

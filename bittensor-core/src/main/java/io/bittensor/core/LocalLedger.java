@@ -20,6 +20,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -159,6 +160,9 @@ public final class LocalLedger implements Ledger, BlockHistory {
               StandardOpenOption.WRITE);
           fl = tryLock(lc, dir);
         }
+        if (exported != null) {
+          startFrom(b, dir, exported);
+        }
         recovered = recover(b, dir, readOnly);
         if (!readOnly) {
           j = Journal.openForAppend(dir.resolve(Journal.FILE_NAME), recovered.scan);
@@ -253,6 +257,39 @@ public final class LocalLedger implements Ledger, BlockHistory {
     Block block = new Block(0, chainId, Hash256.ZERO, Instant.ofEpochMilli(now), 0, false);
     return new Recovered(m, chainId, LedgerState.genesis(b.genesis, chainId), block, null,
         payload);
+  }
+
+  /**
+   * Replaces the journal in {@code dir} (if any) with one that starts from an exported state: the
+   * genesis block, then the export as its checkpoint, as a compaction leaves it. Opening then goes
+   * on from there.
+   */
+  private void startFrom(Builder b, Path dir, byte[] exported) throws IOException {
+    StateExport.Decoded d;
+    try {
+      d = StateExport.decode(exported);
+    } catch (IllegalArgumentException e) {
+      throw new LedgerException("cannot restore the exported state: " + e.getMessage(), e);
+    }
+    Path file = dir.resolve(Journal.FILE_NAME);
+    byte[] genesis;
+    if (Files.exists(file)) {
+      Journal.removeLeftovers(file);
+      JournalArchive.recover(dir, file);
+      try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+        genesis = Journal.read(ch, Journal.scan(ch, file, Set.of()), 0);
+      }
+    } else if (b.genesis != null) {
+      genesis = BlockCodec.encodeGenesis(b.genesis, b.mechanismOrDefault(), clock.millis());
+    } else {
+      throw new LedgerException("no ledger in " + dir + ", and no genesis given to start one"
+          + " from the exported state");
+    }
+    if (!Hash256.of(genesis).equals(d.state().chainId())) {
+      throw new LedgerException("the exported state is of chain " + d.state().chainId()
+          + ", but the ledger in " + dir + " is chain " + Hash256.of(genesis));
+    }
+    Journal.compact(file, genesis, BlockCodec.checkpointOfExport(d.block(), exported)).close();
   }
 
   private Recovered recover(Builder b, Path dir, boolean readOnly) throws IOException {
@@ -706,6 +743,13 @@ public final class LocalLedger implements Ledger, BlockHistory {
     public synchronized RuntimeException getCause() {
       return (RuntimeException) super.getCause();
     }
+  }
+
+  /** True when the ledger is in a directory: an in-memory one keeps no journal to read. */
+  @Experimental
+  @Override
+  public boolean keepsBlocks() {
+    return dir != null;
   }
 
   /** The data directory, or empty for an in-memory ledger. */
@@ -1243,6 +1287,29 @@ public final class LocalLedger implements Ledger, BlockHistory {
      */
     public LocalLedger open(Path dir) throws IOException {
       return new LocalLedger(this, Objects.requireNonNull(dir, "dir"), false, null);
+    }
+
+    /**
+     * Opens the ledger in {@code dir} going on from the state another ledger of the same chain
+     * exported ({@link LocalLedger#exportState()}), as a replica does that was sent another's
+     * state: the journal there, if any, is replaced by one that starts from the export (the
+     * genesis block, then the export as a checkpoint, as {@link LocalLedger#compactJournal()}
+     * leaves it), and the ledger opens from it. Blocks before the export's are not replayed, and
+     * those the old journal held are no longer read back. Whole or not at all: until the new
+     * journal is renamed into place the old one stays.
+     *
+     * <p>Without a journal in {@code dir} the genesis (and the mechanism, if not the default)
+     * must be that ledger's, as for {@link #openInMemory(byte[])}; with one, the export must be
+     * of its chain.
+     *
+     * @throws LedgerException if the bytes are not an export, are another chain's, or as {@link
+     *     #open}
+     * @throws IOException if the files cannot be read or written
+     */
+    @Experimental
+    public LocalLedger open(Path dir, byte[] exportedState) throws IOException {
+      return new LocalLedger(this, Objects.requireNonNull(dir, "dir"), false,
+          Objects.requireNonNull(exportedState, "exportedState"));
     }
 
     /**

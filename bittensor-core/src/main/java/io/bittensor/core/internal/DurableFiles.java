@@ -164,6 +164,21 @@ public final class DurableFiles {
     return removed;
   }
 
+  /**
+   * Removes a folder and everything in it, if it exists; the deepest entries first, so that a
+   * crash part way leaves a smaller tree to remove again.
+   */
+  public static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : (Iterable<Path>) walk.sorted(java.util.Comparator.reverseOrder())::iterator) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+
   /** Forces a folder's entries to disk, so a new or renamed file in it survives a crash. */
   public static void syncDirectory(Path dir) throws IOException {
     try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {

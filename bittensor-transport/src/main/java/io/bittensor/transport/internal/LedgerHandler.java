@@ -6,7 +6,6 @@ import io.bittensor.core.BlockHistory;
 import io.bittensor.core.Hash256;
 import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerException;
-import io.bittensor.core.LocalLedger;
 import io.bittensor.core.PeerId;
 import io.bittensor.core.PeerInfo;
 import io.bittensor.core.Receipt;
@@ -212,7 +211,8 @@ public final class LedgerHandler extends Handler.Abstract {
     BlockHistory history = history(ledger);
     if (history == null) {
       throw new Rejected(Status.NOT_IMPLEMENTED, "", "this server's ledger keeps no journal"
-          + " to read blocks back from (a LocalLedger on disk does)");
+          + " to read blocks back from (a LocalLedger on disk does, and a RaftLedger member"
+          + " opened with keepBlocks)");
     }
     LedgerResponse.Builder b = ok();
     long[] bytes = {0};
@@ -250,10 +250,7 @@ public final class LedgerHandler extends Handler.Abstract {
 
   /** The served ledger's block history, or null when it keeps none (an in-memory ledger). */
   static BlockHistory history(Ledger ledger) {
-    if (ledger instanceof LocalLedger local && local.directory().isEmpty()) {
-      return null;
-    }
-    return ledger instanceof BlockHistory history ? history : null;
+    return ledger instanceof BlockHistory history && history.keepsBlocks() ? history : null;
   }
 
   private static LedgerResponse.Builder ok() {

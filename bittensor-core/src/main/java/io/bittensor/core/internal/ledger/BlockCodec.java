@@ -122,7 +122,15 @@ public final class BlockCodec {
    * @param state the state's canonical encoding ({@link LedgerState#encode}) after the block
    */
   public static byte[] encodeCheckpoint(io.bittensor.core.Block block, byte[] state) {
-    byte[] export = StateExport.encode(block, state);
+    return checkpointOfExport(block, StateExport.encode(block, state));
+  }
+
+  /**
+   * A checkpoint's payload from an export already encoded ({@link StateExport}).
+   *
+   * @param block the block the export names
+   */
+  public static byte[] checkpointOfExport(io.bittensor.core.Block block, byte[] export) {
     ByteWriter w = new ByteWriter(CHECKPOINT_EXPORT + export.length);
     w.u8(KIND_CHECKPOINT).i64(block.number()).bytes(block.parent().toBytes()).bytes(export);
     return w.toByteArray();
