@@ -146,6 +146,12 @@ final class LedgerCommand implements Runnable {
             + " same authority.")
     List<Path> raftTls;
 
+    @Option(names = "--keep-blocks", description = "With --raft-self: keep this member's"
+        + " blocks in DIR/ledger (a journal, as a ledger on one machine keeps), so that ledger"
+        + " blocks, ledger audit and clients that fell behind can read them. Costs a write and"
+        + " an fsync of each block.")
+    boolean keepBlocks;
+
     @Option(names = "--compact-journal", description = "Compact the journal at every snapshot"
         + " (every 1000 blocks): the directory stays near three times the state's size, and the"
         + " blocks before the latest snapshot are dropped (see ledger compact).")
@@ -170,6 +176,10 @@ final class LedgerCommand implements Runnable {
       if (raftSelf != null && compactJournal) {
         throw CliException.badInput("--compact-journal is for a ledger on one machine; a"
             + " replicated member's log is compacted at its snapshots already", null);
+      }
+      if (raftSelf == null && keepBlocks) {
+        throw CliException.badInput("--keep-blocks is for a replicated member: a ledger on one"
+            + " machine keeps its blocks in its journal already", null);
       }
       if (raftSelf == null && raftTls != null) {
         throw CliException.badInput("--raft-tls is for a replicated ledger: give --raft-self"
@@ -251,6 +261,7 @@ final class LedgerCommand implements Runnable {
       }
       RaftLedger.Builder builder = RaftLedger.builder()
           .blocks(BlockPolicy.every(Duration.ofMillis(blockMillis)))
+          .keepBlocks(keepBlocks)
           .self(raftSelf);
       try {
         members(raftMembers, "--raft-member").forEach(builder::member);

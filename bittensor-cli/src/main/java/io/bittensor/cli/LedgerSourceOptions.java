@@ -4,6 +4,7 @@ import io.bittensor.core.BlockHistory;
 import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerException;
 import io.bittensor.core.LocalLedger;
+import io.bittensor.raft.RaftLedger;
 import io.bittensor.transport.RemoteLedger;
 import java.io.IOException;
 import java.net.URI;
@@ -15,8 +16,8 @@ import picocli.CommandLine.Option;
 /** {@code --data DIR | --remote URL}: the ledger a command reads. */
 final class LedgerSourceOptions {
   @Option(names = "--data", paramLabel = "DIR",
-      description = "The ledger's data directory (read without locking or changing it, so also"
-          + " while the ledger runs).")
+      description = "The ledger's data directory, or a replicated ledger's member folder when it"
+          + " keeps its blocks (read without locking or changing it, so also while it runs).")
   Path data;
 
   @Option(names = "--remote", paramLabel = "URL", split = ",",
@@ -36,8 +37,16 @@ final class LedgerSourceOptions {
     if (data != null && !Files.isDirectory(data)) {
       throw CliException.badInput("--data " + data + " is not a directory", null);
     }
+    Path dir = data;
+    if (data != null && RaftLedger.holdsMember(data)) {
+      dir = RaftLedger.blocksFolder(data);
+      if (!Files.isDirectory(dir)) {
+        throw CliException.badInput("--data " + data + " is a replicated ledger's member that"
+            + " keeps no blocks: serve it with --keep-blocks, or read it with --remote", null);
+      }
+    }
     try {
-      return data != null ? LocalLedger.builder().openReadOnly(data)
+      return dir != null ? LocalLedger.builder().openReadOnly(dir)
           : RemoteLedger.connect(remote);
     } catch (LedgerException e) {
       throw CliException.failure(e.getMessage(), e);

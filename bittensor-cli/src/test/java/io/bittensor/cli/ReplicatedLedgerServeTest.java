@@ -55,6 +55,9 @@ class ReplicatedLedgerServeTest {
       cmd.add("--raft-member");
       cmd.add(m);
     }
+    if (i == 1) {
+      cmd.add("--keep-blocks"); // member 1 keeps its blocks; the others do not
+    }
     if (genesis) {
       cmd.addAll(List.of("--created-at", "2026-12-05T00:00:00Z", "--max-peers", "8",
           "--allocate", key(0).id().toHex() + "=1000",
@@ -110,6 +113,29 @@ class ReplicatedLedgerServeTest {
       assertEquals(0, show.exitCode(), show.err());
       assertEquals(3, show.out().lines().filter(l -> l.contains("http://peer")).count(),
           show.out());
+
+      // Member 1 keeps its blocks: read from its folder while it runs, and audited through it.
+      CliRunner blocks = CliRunner.run("ledger", "blocks", "--data",
+          dir.resolve("m1").toString(), "--json");
+      assertEquals(0, blocks.exitCode(), blocks.err());
+      assertTrue(blocks.out().lines().count() >= height, blocks.out());
+      String chainId;
+      try (RemoteLedger b = RemoteLedger.connect(uri[1])) {
+        chainId = b.chainId().toHex();
+      }
+      CliRunner audit = CliRunner.run("ledger", "audit", "--remote", uri[1].toString(),
+          "--chain", chainId, "--to", String.valueOf(height));
+      assertEquals(0, audit.exitCode(), audit.err());
+      assertTrue(audit.out().contains("blocks 1 to " + height), audit.out());
+      // Member 2 does not: both say how to have them.
+      CliRunner none = CliRunner.run("ledger", "audit", "--remote", uri[2].toString(),
+          "--chain", chainId);
+      assertEquals(Main.EXIT_FAILURE, none.exitCode(), none.err());
+      assertTrue(none.err().contains("keepBlocks"), none.err());
+      CliRunner noFolder = CliRunner.run("ledger", "blocks", "--data",
+          dir.resolve("m2").toString());
+      assertEquals(Main.EXIT_BAD_INPUT, noFolder.exitCode());
+      assertTrue(noFolder.err().contains("--keep-blocks"), noFolder.err());
 
       // Member 0 comes back from its folder, without the genesis options, and catches up.
       Path log = dir.resolve("m0-again.log");
@@ -182,6 +208,11 @@ class ReplicatedLedgerServeTest {
     CliRunner noMembers = CliRunner.run("ledger", "serve", "--data", data, "--raft-self", "a");
     assertEquals(Main.EXIT_BAD_INPUT, noMembers.exitCode());
     assertTrue(noMembers.err().contains("--raft-member ID=HOST:PORT"), noMembers.err());
+
+    CliRunner keepAlone = CliRunner.run("ledger", "serve", "--data", data, "--keep-blocks");
+    assertEquals(Main.EXIT_BAD_INPUT, keepAlone.exitCode());
+    assertTrue(keepAlone.err().contains("--keep-blocks is for a replicated member"),
+        keepAlone.err());
 
     CliRunner noSelf = CliRunner.run("ledger", "serve", "--data", data,
         "--raft-member", "a=127.0.0.1:9871");

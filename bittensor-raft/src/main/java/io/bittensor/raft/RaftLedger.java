@@ -3,7 +3,9 @@ package io.bittensor.raft;
 import io.bittensor.core.Account;
 
 import io.bittensor.core.Block;
+import io.bittensor.core.BlockHistory;
 import io.bittensor.core.BlockPolicy;
+import io.bittensor.core.BlockRecord;
 import io.bittensor.core.Epoch;
 import io.bittensor.core.Experimental;
 import io.bittensor.core.Genesis;
@@ -49,6 +51,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
@@ -101,7 +104,9 @@ import org.apache.ratis.util.TimeDuration;
  * Builder#snapshotEvery} blocks a member keeps a snapshot of its copy and drops the log before
  * it; a member that restarts goes on from its latest snapshot and replays the little log after
  * it, and one too far behind is sent the leader's snapshot. Nothing a majority committed is lost
- * while a majority of the members keeps its disk.
+ * while a majority of the members keeps its disk. A member opened with {@link
+ * Builder#keepBlocks} also keeps every block it seals in a journal, to read back ({@link
+ * #readBlocks}), serve and audit.
  *
  * <p><b>Threads.</b> Receipts complete and listeners run on this member's event thread, one at a
  * time and in block order (receipts before the block's events), never on Raft's own threads.
@@ -114,9 +119,11 @@ import org.apache.ratis.util.TimeDuration;
  * <p>Experimental: the log's entries and the folder's layout may change before 1.0.
  */
 @Experimental
-public final class RaftLedger implements Ledger {
+public final class RaftLedger implements Ledger, BlockHistory {
   private static final Pattern MEMBER_ID = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
   static final String GENESIS_FILE = "genesis.btg";
+  /** The folder of a member's copy when it keeps its blocks: a {@code LocalLedger}'s. */
+  static final String BLOCKS_FOLDER = "ledger";
 
   private final String self;
   private final RaftGroup group;
@@ -131,6 +138,8 @@ public final class RaftLedger implements Ledger {
   private final Duration timeout;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicBoolean sealInFlight = new AtomicBoolean();
+  private final boolean keepBlocks;
+  private final byte[] genesisBlock;
 
   private RaftLedger(Builder b, Path dir) throws IOException {
     this.self = b.self;
@@ -146,19 +155,29 @@ public final class RaftLedger implements Ledger {
     try {
       Files.createDirectories(dir);
       Chain chain = chain(b, dir);
+      this.keepBlocks = b.keepBlocks;
+      this.genesisBlock = genesisPayload(chain.genesis, chain.mechanism);
+      Path blocks = blocksFolder(dir);
+      // A member's first start formats its storage; every later one recovers the log there.
+      Path raftStorage = dir.resolve("raft")
+          .resolve(groupId(Hash256.of(genesisBlock)).getUuid().toString());
+      boolean formatted = Files.isDirectory(raftStorage);
+      if (!formatted) {
+        // Blocks kept beside a Raft log that is gone: the group sends this member all anew.
+        DurableFiles.deleteTree(blocks);
+      }
       this.machine = new LedgerStateMachine(chain.genesis, chain.mechanism, b.maxPending,
-          b.snapshotEvery, events);
+          b.snapshotEvery, keepBlocks ? blocks : null, events);
       Hash256 chainId = machine.replica().chainId();
       if (chain.recorded != null && !chain.recorded.equals(chainId)) {
         throw new LedgerException("the member's folder " + dir + " holds chain "
             + chain.recorded + ", but this genesis and mechanism give chain " + chainId);
       }
       if (chain.recorded == null) {
-        byte[] payload = genesisPayload(chain.genesis, chain.mechanism);
-        if (!Hash256.of(payload).equals(chainId)) {
+        if (!Hash256.of(genesisBlock).equals(chainId)) {
           throw new IllegalStateException("the genesis file would not reproduce chain " + chainId);
         }
-        DurableFiles.replace(dir.resolve(GENESIS_FILE), payload);
+        DurableFiles.replace(dir.resolve(GENESIS_FILE), genesisBlock);
       }
       this.group = RaftGroup.valueOf(groupId(chainId), peers(b.members));
       InetSocketAddress address = b.members.get(b.self);
@@ -183,9 +202,6 @@ public final class RaftLedger implements Ledger {
       }
       RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(props, election);
       RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(props, election.multiply(2));
-      // A member's first start formats its storage; every later one recovers the log there.
-      boolean formatted = Files.isDirectory(dir.resolve("raft")
-          .resolve(group.getGroupId().getUuid().toString()));
       Parameters parameters = new Parameters();
       if (b.tls != null) {
         GrpcConfigKeys.TLS.setConf(parameters, b.tls);
@@ -248,6 +264,16 @@ public final class RaftLedger implements Ledger {
    */
   public static boolean holdsMember(Path dir) {
     return Files.isRegularFile(dir.resolve(GENESIS_FILE));
+  }
+
+  /**
+   * Where the member in {@code dir} keeps its blocks when it does ({@link Builder#keepBlocks}):
+   * a {@link LocalLedger}'s data directory, which {@link LocalLedger.Builder#openReadOnly} reads
+   * while the member runs.
+   */
+  @Experimental
+  public static Path blocksFolder(Path dir) {
+    return dir.resolve(BLOCKS_FOLDER);
   }
 
   private record Chain(Genesis genesis, IncentiveMechanism mechanism, Hash256 recorded) {}
@@ -323,6 +349,39 @@ public final class RaftLedger implements Ledger {
   @Override
   public Hash256 chainId() {
     return machine.replica().chainId();
+  }
+
+  /**
+   * Reads back the blocks this member sealed, from its journal ({@link Builder#keepBlocks}), as
+   * {@link LocalLedger#readBlocks} does: the same blocks on every member, each with its
+   * transactions, epoch and metagraph after it.
+   *
+   * @throws LedgerException if this member keeps no blocks, or not block {@code from} (it was
+   *     sent the leader's snapshot of a later block), or they cannot be read
+   */
+  @Override
+  public long readBlocks(long from, long to, Predicate<BlockRecord> visitor)
+      throws LedgerException {
+    BlockHistory.checkArguments(from, visitor);
+    checkOpen();
+    if (!keepBlocks) {
+      throw new LedgerException("member " + self + " keeps no blocks to read back; open it with"
+          + " keepBlocks(true)");
+    }
+    return machine.replica().readBlocks(from, to, visitor);
+  }
+
+  /** The chain's genesis block, as the member's folder records it (kept blocks or not). */
+  @Override
+  public byte[] genesisBlock() {
+    checkOpen();
+    return genesisBlock.clone();
+  }
+
+  /** Whether this member keeps its blocks to read back ({@link Builder#keepBlocks}). */
+  @Override
+  public boolean keepsBlocks() {
+    return keepBlocks;
   }
 
   /** This member's latest sealed block's metagraph (a moment behind the leader's, at most). */
@@ -685,6 +744,7 @@ public final class RaftLedger implements Ledger {
     private int maxPending = 100_000;
     private int snapshotEvery = 1000;
     private GrpcTlsConfig tls;
+    private boolean keepBlocks;
     /** The Raft log's segment size (0: Ratis' default); small in tests, so that logs purge. */
     long logSegmentBytes;
 
@@ -794,6 +854,24 @@ public final class RaftLedger implements Ledger {
         throw new IllegalArgumentException("snapshotEvery must be >= 0, was " + blocks);
       }
       this.snapshotEvery = blocks;
+      return this;
+    }
+
+    /**
+     * Keep this member's blocks on disk (off by default): its copy of the ledger is then a
+     * {@link LocalLedger} in the folder's {@code ledger/} (a journal and snapshots), not one in
+     * memory, so that {@link RaftLedger#readBlocks} reads its blocks back, a {@code
+     * LedgerServer} in front of it catches up clients that fell behind from them, and {@code
+     * ChainAudit} can check the chain through it. The Raft log still drops its entries at each
+     * snapshot; the journal keeps every block, from the first this member sealed. A member
+     * restarted goes on from its journal and skips the entries it has; one sent the leader's
+     * snapshot keeps its blocks from that snapshot on (those before are no longer read back).
+     * Switched on for a member that ran without it, it keeps blocks from its latest snapshot on.
+     * Costs a write and an fsync of each block on each member that keeps them.
+     */
+    @Experimental
+    public Builder keepBlocks(boolean keep) {
+      this.keepBlocks = keep;
       return this;
     }
 

@@ -15,6 +15,7 @@ import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.TransactionRejectedException;
 import io.bittensor.core.internal.DurableFiles;
 import io.bittensor.core.internal.SettableClock;
+import io.bittensor.core.internal.ledger.StateExport;
 import io.bittensor.incentive.IncentiveMechanism;
 import java.io.File;
 import java.io.IOException;
@@ -56,7 +57,12 @@ import org.apache.ratis.util.MD5FileUtil;
  * block at the leader's timestamp. So every member holds the same blocks, hashes and state.
  *
  * <p>The log is the ledger's durable record: on restart Ratis replays it into a fresh replica.
- * Futures and waiters complete on {@code events}, never on Ratis' apply thread, so a caller who
+ * A member that keeps its blocks holds its replica on disk instead (a {@code LocalLedger} with
+ * its journal), which reopens at the last block it sealed; the entries Ratis replays up to that
+ * block are skipped (counted by their seals, one block each), and those after are applied. A
+ * snapshot from the leader replaces the replica's journal with one that starts from it.
+ *
+ * <p>Futures and waiters complete on {@code events}, never on Ratis' apply thread, so a caller who
  * waits for one receipt inside another's callback cannot stall the log.
  */
 public final class LedgerStateMachine extends BaseStateMachine {
@@ -71,6 +77,13 @@ public final class LedgerStateMachine extends BaseStateMachine {
   };
 
   private final LocalLedger.Builder replicas;
+  /** Where the replica keeps its blocks (its journal), or null to keep it in memory. */
+  private final Path blocks;
+  /**
+   * How many seal entries Ratis will replay that the replica on disk has sealed already: those
+   * entries, and the transactions before them, are skipped. Set before Ratis applies anything.
+   */
+  private volatile long skipSeals;
   private final SettableClock clock;
   private final Executor events;
   private final int snapshotEvery;
@@ -99,9 +112,11 @@ public final class LedgerStateMachine extends BaseStateMachine {
   /**
    * @param maxPending the most transactions a block may wait with (the same on every member)
    * @param snapshotEvery export the state every this many blocks, for Raft's snapshots (0: never)
+   * @param blocks the folder of the replica's journal, or null to keep the replica in memory
+   * @throws IOException if the replica on disk cannot be opened
    */
   public LedgerStateMachine(Genesis genesis, IncentiveMechanism mechanism, int maxPending,
-      int snapshotEvery, Executor events) {
+      int snapshotEvery, Path blocks, Executor events) throws IOException {
     this.clock = new SettableClock(genesis.createdAt().toEpochMilli());
     this.replicas = LocalLedger.builder()
         .genesis(genesis)
@@ -111,7 +126,8 @@ public final class LedgerStateMachine extends BaseStateMachine {
         .mechanism(mechanism);
     this.snapshotEvery = snapshotEvery;
     this.events = events;
-    this.replica = attach(replicas.openInMemory());
+    this.blocks = blocks;
+    this.replica = attach(blocks == null ? replicas.openInMemory() : replicas.open(blocks));
   }
 
   /** The replica now: reads go to it (a snapshot from the leader may replace it). */
@@ -169,10 +185,16 @@ public final class LedgerStateMachine extends BaseStateMachine {
     getLifeCycle().transition(LifeCycle.State.RUNNING);
   }
 
-  /** Starts from the latest snapshot on disk, if there is one. */
+  /**
+   * Starts from the latest snapshot on disk, if there is one (this member's, or one the leader
+   * sent); a replica on disk that has sealed the snapshot's block already goes on from its own
+   * journal instead, skipping the entries up to its last block.
+   */
   private void load() throws IOException {
     SingleFileSnapshotInfo snapshot = storage.loadLatestSnapshot();
+    long kept = replica.metagraph().block().number();
     if (snapshot == null) {
+      skipSeals = blocks == null ? 0 : kept; // Ratis replays the log from its first entry
       return;
     }
     latestSnapshot = snapshot;
@@ -181,11 +203,26 @@ public final class LedgerStateMachine extends BaseStateMachine {
     if (md5 != null) {
       MD5FileUtil.verifySavedMD5(file.toFile(), md5);
     }
-    LocalLedger restored = replicas.openInMemory(Files.readAllBytes(file));
-    LocalLedger old = replica;
-    replica = attach(restored);
-    old.close();
+    byte[] state = Files.readAllBytes(file);
+    long snapshotBlock = StateExport.decode(state).block().number();
     latest = null;
+    if (blocks != null && kept >= snapshotBlock) {
+      skipSeals = kept - snapshotBlock;
+    } else {
+      LocalLedger old = replica;
+      if (blocks == null) {
+        replica = attach(replicas.openInMemory(state));
+        old.close();
+      } else {
+        // The old copy holds the folder's lock: readers see the snapshot in memory meanwhile.
+        LocalLedger interim = replicas.openInMemory(state);
+        replica = interim;
+        old.close();
+        replica = attach(replicas.open(blocks, state));
+        interim.close();
+      }
+      skipSeals = 0;
+    }
     updateLastAppliedTermIndex(snapshot.getTermIndex());
   }
 
@@ -286,13 +323,18 @@ public final class LedgerStateMachine extends BaseStateMachine {
       case Entries.BATCH: {
         List<byte[]> outcomes = new ArrayList<>();
         for (byte[] body : Entries.batchBodies(ByteBuffer.wrap(data, 1, data.length - 1))) {
-          outcomes.add(applyTransaction(body));
+          // Skipped: in a block the replica sealed before it restarted (nobody awaits it now).
+          outcomes.add(skipSeals > 0 ? Entries.accepted() : applyTransaction(body));
         }
         return Entries.outcomes(outcomes);
       }
       case Entries.SEAL:
         if (data.length != 9) {
           throw new IllegalArgumentException("a seal entry of " + data.length + " bytes");
+        }
+        if (skipSeals > 0) {
+          skipSeals--;
+          return Entries.blockNumber(replica.metagraph().block().number() - skipSeals);
         }
         clock.set(ByteBuffer.wrap(data, 1, 8).getLong());
         return seal(entry);
