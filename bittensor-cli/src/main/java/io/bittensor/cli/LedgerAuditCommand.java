@@ -4,7 +4,9 @@ import io.bittensor.core.ChainAudit;
 import io.bittensor.core.Hash256;
 import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerException;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -22,7 +24,9 @@ import picocli.CommandLine.Spec;
           + " rules checked again, every block and the state after it compared with what was"
           + " given. Exits 1 naming the first block that differs. With --chain, the genesis"
           + " block must be that chain's (get the id from someone you trust, not the server)."
-          + " With --follow, goes on auditing the blocks sealed since."
+          + " With --follow, goes on auditing the blocks sealed since. With --replica, the"
+          + " replica is kept in a folder, and an audit started again goes on after the last"
+          + " block it checked."
     })
 final class LedgerAuditCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -41,6 +45,11 @@ final class LedgerAuditCommand implements Callable<Integer> {
       description = "Keep auditing: every SECONDS, the blocks sealed since, until stopped"
           + " (Ctrl-C). Exits 1 at the first block that differs.")
   Double follow;
+
+  @Option(names = "--replica", paramLabel = "DIR",
+      description = "Keep the audit's replica in DIR (a ledger's data directory): an audit"
+          + " started again over it replays only the blocks after those it checked.")
+  Path replica;
 
   @Override
   public Integer call() {
@@ -63,10 +72,13 @@ final class LedgerAuditCommand implements Callable<Integer> {
     try (Ledger ledger = source.open()) {
       Hash256 id = trusted != null ? trusted : ledger.chainId();
       try (ChainAudit.Auditor auditor = ChainAudit.start(id,
-          LedgerSourceOptions.history(ledger))) {
+          LedgerSourceOptions.history(ledger), null, replica)) {
+        long before = auditor.checked().last().number();
         long checked = auditor.advance(to == null ? Long.MAX_VALUE : to).last().number();
-        out.printf("chain %s%s: blocks 1 to %d replay from its genesis block to the same blocks"
-            + " and state%n", id, trusted != null ? "" : " (as the ledger names it)", checked);
+        out.printf("chain %s%s: blocks %d to %d replay from its genesis block to the same blocks"
+            + " and state%s%n", id, trusted != null ? "" : " (as the ledger names it)",
+            before + 1, checked, before == 0 ? "" : " (1 to " + before + " checked before, in "
+            + replica + ")");
         out.flush();
         while (follow != null) {
           try {
@@ -88,6 +100,9 @@ final class LedgerAuditCommand implements Callable<Integer> {
       throw CliException.failure("the audit failed: " + e.getMessage(), e);
     } catch (LedgerException e) {
       throw CliException.failure(e.getMessage(), e);
+    } catch (IOException e) {
+      throw CliException.failure("cannot keep the replica in " + replica + ": " + e.getMessage(),
+          e);
     }
     out.flush();
     return 0;

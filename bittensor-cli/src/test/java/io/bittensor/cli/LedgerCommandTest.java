@@ -299,6 +299,18 @@ class LedgerCommandTest {
     CliRunner bad = CliRunner.run("ledger", "audit", "--data", data.toString(), "--chain", "xyz");
     assertEquals(Main.EXIT_BAD_INPUT, bad.exitCode());
     assertTrue(bad.err().contains("--chain xyz"), bad.err());
+
+    // With --replica, an audit started again replays only what it has not checked.
+    Path replica = dir.resolve("replica");
+    CliRunner part = CliRunner.run("ledger", "audit", "--data", data.toString(), "--replica",
+        replica.toString(), "--to", "3");
+    assertEquals(0, part.exitCode(), part.err());
+    assertTrue(part.out().contains(": blocks 1 to 3 replay"), part.out());
+    CliRunner rest = CliRunner.run("ledger", "audit", "--data", data.toString(), "--replica",
+        replica.toString());
+    assertEquals(0, rest.exitCode(), rest.err());
+    assertTrue(rest.out().contains(": blocks 4 to " + m.block().number() + " replay")
+        && rest.out().contains("(1 to 3 checked before, in " + replica + ")"), rest.out());
   }
 
   @Test

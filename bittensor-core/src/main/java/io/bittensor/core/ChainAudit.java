@@ -3,6 +3,8 @@ package io.bittensor.core;
 import io.bittensor.core.internal.SettableClock;
 import io.bittensor.core.internal.ledger.BlockCodec;
 import io.bittensor.incentive.IncentiveMechanism;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -101,6 +103,33 @@ public final class ChainAudit {
    */
   public static Auditor start(Hash256 chainId, BlockHistory history,
       IncentiveMechanism mechanism) throws LedgerException {
+    try {
+      return start(chainId, history, mechanism, null);
+    } catch (LedgerException e) {
+      throw e;
+    } catch (IOException e) {
+      throw new IllegalStateException("an auditor in memory does no I/O", e);
+    }
+  }
+
+  /**
+   * As {@link #start(Hash256, BlockHistory, IncentiveMechanism)}, with the replica kept on disk
+   * in {@code replicaDir} (a {@link LocalLedger}'s data directory): an auditor started again over
+   * the same folder goes on after the last block it checked instead of replaying from genesis,
+   * and checks that the history's next block follows it. The replica journals whole blocks only,
+   * so a crash part way through a block leaves it at the block before, which the next {@link
+   * Auditor#advance} replays again. The folder must be empty or hold this chain's replica, and
+   * one auditor at a time uses it (its lock says so).
+   *
+   * @param mechanism the mechanism the chain runs, or null for the one its genesis records
+   * @param replicaDir the replica's folder
+   * @throws MismatchException if the genesis block is not the chain's
+   * @throws LedgerException as {@link #start(Hash256, BlockHistory, IncentiveMechanism)}, or if
+   *     the folder holds another chain's ledger or another process uses it
+   * @throws IOException if the folder cannot be read or written
+   */
+  public static Auditor start(Hash256 chainId, BlockHistory history,
+      IncentiveMechanism mechanism, Path replicaDir) throws LedgerException, IOException {
     Objects.requireNonNull(chainId, "chainId");
     Objects.requireNonNull(history, "history");
     byte[] genesisBlock = history.genesisBlock();
@@ -120,14 +149,15 @@ public final class ChainAudit {
           () -> new LedgerException("chain " + chainId + " runs the mechanism \""
               + genesis.mechanism() + "\"; pass it to start(...) or verify(...)"));
     }
+    // At the genesis block's time, so that a new replica writes the same genesis block.
     SettableClock clock = new SettableClock(genesis.timestamp());
-    LocalLedger replica = LocalLedger.builder()
+    LocalLedger.Builder builder = LocalLedger.builder()
         .genesis(genesis.genesis())
         .mechanism(mechanism)
         .clock(clock)
         .blocks(BlockPolicy.manual())
-        .maxPendingTransactions(Integer.MAX_VALUE)
-        .openInMemory();
+        .maxPendingTransactions(Integer.MAX_VALUE);
+    LocalLedger replica = replicaDir == null ? builder.openInMemory() : builder.open(replicaDir);
     if (!replica.chainId().equals(chainId)) {
       replica.close();
       throw new MismatchException("the genesis block of chain " + chainId + " replays to"
@@ -200,6 +230,12 @@ public final class ChainAudit {
   private static LedgerException replay(LocalLedger replica, SettableClock clock,
       BlockRecord r) {
     long n = r.block().number();
+    Block checked = replica.metagraph().block();
+    if (!r.block().parent().equals(checked.hash())) {
+      return new MismatchException("block " + n + " given names parent " + r.block().parent()
+          + ", but block " + checked.number() + " as checked is " + checked.hash()
+          + " (the history changed since it was checked, or skips a block)");
+    }
     clock.set(r.block().timestamp().toEpochMilli());
     for (int i = 0; i < r.transactions().size(); i++) {
       SignedTransaction tx = r.transactions().get(i);

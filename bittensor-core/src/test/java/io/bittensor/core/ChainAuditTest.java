@@ -104,6 +104,63 @@ class ChainAuditTest {
     }
   }
 
+  @Test
+  void anAuditorOnDiskGoesOnAfterTheLastBlockItChecked() throws IOException {
+    Path replica = tmp.resolve("replica");
+    try (LocalLedger ledger = chain(0x5eed6L, "resumed")) {
+      long head = ledger.metagraph().block().number();
+      long[] read = {0};
+      BlockHistory counting = lying(ledger, r -> {
+        read[0]++;
+        return r;
+      });
+      try (ChainAudit.Auditor first = ChainAudit.start(ledger.chainId(), counting, null,
+          replica)) {
+        assertEquals(head / 2, first.advance(head / 2).last().number());
+      }
+      assertEquals(head / 2, read[0]);
+      ledger.produceBlocks(2);
+      try (ChainAudit.Auditor again = ChainAudit.start(ledger.chainId(), counting, null,
+          replica)) {
+        assertEquals(head / 2, again.checked().last().number(), "where the first one stopped");
+        ChainAudit.Result r = again.advance(Long.MAX_VALUE);
+        assertEquals(ledger.metagraph().block(), r.last());
+        assertEquals(ledger.metagraph().peers(), r.state().peers());
+      }
+      assertEquals(head + 2, read[0], "each block read once, across the restart");
+      // The folder is this chain's: another chain's audit refuses it.
+      try (LocalLedger other = chain(0x5eed7L, "other")) {
+        assertThrows(LedgerException.class,
+            () -> ChainAudit.start(other.chainId(), other, null, replica));
+      }
+    }
+  }
+
+  @Test
+  void anAuditorOnDiskSeesAHistoryThatChangedSinceItsLastCheck() throws IOException {
+    Path replica = tmp.resolve("replica");
+    try (LocalLedger checked = chain(0x5eed8L, "checked");
+        LocalLedger rewritten = chain(0x5eed8L, "rewritten")) {
+      // The same chain up to here; then two histories part.
+      checked.produceBlocks(2);
+      var extra = rewritten.submit(LedgerFixtures.key(0),
+          Transaction.transfer(LedgerFixtures.key(1).id(), 1));
+      rewritten.produceBlocks(3);
+      assertTrue(extra.isDone() && !extra.isCompletedExceptionally(), "a block of its own");
+      long head = checked.metagraph().block().number();
+      try (ChainAudit.Auditor a = ChainAudit.start(checked.chainId(), checked, null, replica)) {
+        assertEquals(head, a.advance(Long.MAX_VALUE).last().number());
+      }
+      try (ChainAudit.Auditor b = ChainAudit.start(rewritten.chainId(), rewritten, null,
+          replica)) {
+        ChainAudit.MismatchException e = assertThrows(ChainAudit.MismatchException.class,
+            () -> b.advance(Long.MAX_VALUE));
+        assertTrue(e.getMessage().contains("block " + (head + 1) + " given names parent")
+            && e.getMessage().contains("changed since"), e.getMessage());
+      }
+    }
+  }
+
   /** A history that hands over what {@code liar} makes of each record. */
   private static BlockHistory lying(LocalLedger honest, UnaryOperator<BlockRecord> liar) {
     return new BlockHistory() {
