@@ -41,7 +41,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * until every one is acknowledged, by the ledger a single machine would run ({@code local}: a
  * {@link LocalLedger} journaled on disk, a block every 5 ms, one fsync a block) and by a group of
  * three {@link RaftLedger} members on loopback in this JVM ({@code raft3}: the leader seals every
- * 5 ms, each member forces its Raft log, the transactions go to a member that does not lead).
+ * 5 ms, each member forces its Raft log, the transactions go to a member that does not lead), and
+ * by the same group with every member keeping its blocks ({@code raft3-kept}: each also journals
+ * and forces every block, {@link RaftLedger.Builder#keepBlocks}).
  * A fresh ledger (or group) for every invocation; setting it up is not timed.
  *
  * <pre>
@@ -65,8 +67,11 @@ public class ReplicatedLedgerBenchmark {
   @Param({"1", "8"})
   public int threads;
 
-  /** {@code local}: one LocalLedger on disk; {@code raft3}: three RaftLedger members. */
-  @Param({"local", "raft3"})
+  /**
+   * {@code local}: one LocalLedger on disk; {@code raft3}: three RaftLedger members; {@code
+   * raft3-kept}: three that keep their blocks.
+   */
+  @Param({"local", "raft3", "raft3-kept"})
   public String ledger;
 
   private LedgerWorkload workload;
@@ -114,7 +119,8 @@ public class ReplicatedLedgerBenchmark {
       RaftLedger.Builder b = RaftLedger.builder().genesis(workload.genesis).self("m" + i)
           .clock(Clock.fixed(LedgerWorkload.GENESIS_TIME, ZoneOffset.UTC))
           .blocks(BlockPolicy.every(Duration.ofMillis(5)))
-          .electionTimeout(Duration.ofMillis(150));
+          .electionTimeout(Duration.ofMillis(150))
+          .keepBlocks(ledger.equals("raft3-kept"));
       for (int j = 0; j < 3; j++) {
         b.member("m" + j, addresses.get(j));
       }

@@ -1,6 +1,7 @@
 package io.bittensor.examples;
 
 import io.bittensor.core.BlockPolicy;
+import io.bittensor.core.ChainAudit;
 import io.bittensor.core.Genesis;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.LedgerParams;
@@ -24,6 +25,8 @@ import java.util.concurrent.TimeUnit;
  * A ledger replicated over three members with Raft, all in this process on loopback (on real
  * machines each member runs on its own, with the same member list): peers register through
  * different members, the leader stops and the other two go on, and it comes back and catches up.
+ * The members keep their blocks, so the one that came back reads them all back and the chain is
+ * audited through it from its genesis block.
  *
  * <pre>
  * mvn -B -q -pl examples -am package -DskipTests dependency:build-classpath \
@@ -96,6 +99,18 @@ public final class ReplicatedLedger {
           + " with " + members[leader].metagraph().size() + " peers");
       out.println("same state on every member: " + sameState(members));
 
+      // Members that keep their blocks read them back, and the chain can be audited from its
+      // genesis block through any of them (here the one that was away for a while).
+      int[] registrations = {0};
+      members[leader].readBlocks(1, Long.MAX_VALUE, r -> {
+        registrations[0] += r.transactions().size();
+        return true;
+      });
+      ChainAudit.Result audit = ChainAudit.verify(members[leader].chainId(), members[leader],
+          Long.MAX_VALUE);
+      out.println(IDS[leader] + " read back " + registrations[0] + " registrations; blocks 1 to "
+          + audit.last().number() + " replay from genesis");
+
       // An operator's view from outside the group, through one member: who the members are.
       // (RaftAdmin.changeMembers adds and removes them; on the command line, ledger members.)
       try (RaftAdmin admin = RaftAdmin.builder().chainOf(dir.resolve(IDS[other]))
@@ -115,7 +130,8 @@ public final class ReplicatedLedger {
       throws IOException {
     RaftLedger.Builder b = RaftLedger.builder()
         .self(IDS[self])
-        .blocks(BlockPolicy.every(Duration.ofMillis(200)));
+        .blocks(BlockPolicy.every(Duration.ofMillis(200)))
+        .keepBlocks(true);                                  // blocks to read back and audit
     for (int i = 0; i < IDS.length; i++) {
       b.member(IDS[i], raft[i]);
     }

@@ -24,13 +24,15 @@ class ReplicatedLedgerTest {
       ReplicatedLedger.run(dir, out);
     }
     List<String> lines = bytes.toString(StandardCharsets.UTF_8).lines().toList();
-    assertEquals(6, lines.size(), String.join("\n", lines));
+    assertEquals(7, lines.size(), String.join("\n", lines));
     String leader = lines.get(0).substring("leader ".length());
     assertTrue(lines.get(2).startsWith(leader + " stopped; registered carol"), lines.get(2));
     assertTrue(!lines.get(2).endsWith("new leader " + leader), lines.get(2));
     assertTrue(lines.get(3).startsWith(leader + " is back") && lines.get(3).endsWith("3 peers"),
         lines.get(3));
     assertEquals("same state on every member: true", lines.get(4));
-    assertEquals("members [a, b, c]", lines.get(5));
+    assertTrue(lines.get(5).startsWith(leader + " read back 3 registrations; blocks 1 to ")
+        && lines.get(5).endsWith(" replay from genesis"), lines.get(5));
+    assertEquals("members [a, b, c]", lines.get(6));
   }
 }
