@@ -184,6 +184,74 @@ class ReplicatedLedgerServeTest {
     }
   }
 
+  /**
+   * A member that keeps its blocks, killed with SIGKILL three times while blocks are sealed
+   * every 100 ms and transactions flow, comes back each time from its folder: in the end it reads
+   * back every block once, the blocks another member's client heard, and they audit from
+   * genesis.
+   */
+  @Test
+  void aMemberThatKeepsItsBlocksLosesNoneToSigkill() throws Exception {
+    List<String> members = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      members.add("m" + i + "=127.0.0.1:" + freePort());
+    }
+    Process[] p = new Process[3];
+    try {
+      URI[] uri = new URI[3];
+      for (int i = 0; i < 3; i++) {
+        p[i] = member(i, members, dir.resolve("m" + i + ".log"), true);
+      }
+      for (int i = 0; i < 3; i++) {
+        uri[i] = ServingLogs.awaitServing(p[i], dir.resolve("m" + i + ".log"));
+      }
+      java.util.Map<Long, io.bittensor.core.Block> heard =
+          new java.util.concurrent.ConcurrentHashMap<>();
+      try (RemoteLedger a = RemoteLedger.connect(uri[0])) {
+        a.subscribe(new io.bittensor.core.LedgerListener() {
+          @Override
+          public void onBlock(io.bittensor.core.Block block, io.bittensor.core.Metagraph after) {
+            heard.put(block.number(), block);
+          }
+        });
+        a.submit(key(0), Transaction.register(URI.create("http://peer0:8091"), Modality.TEXT))
+            .get(30, TimeUnit.SECONDS);
+        for (int cycle = 0; cycle < 3; cycle++) {
+          a.submit(key(1), Transaction.transfer(key(2).id(), 1 + cycle)).get(30, TimeUnit.SECONDS);
+          p[1].destroyForcibly(); // SIGKILL: no shutdown hook, no closing
+          assertTrue(p[1].waitFor(30, TimeUnit.SECONDS));
+          a.submit(key(2), Transaction.transfer(key(1).id(), 1)).get(30, TimeUnit.SECONDS);
+          Path log = dir.resolve("m1-" + cycle + ".log");
+          p[1] = member(1, members, log, false);
+          uri[1] = ServingLogs.awaitServing(p[1], log);
+        }
+        long height = a.metagraph().block().number();
+        try (RemoteLedger b = RemoteLedger.connect(uri[1])) {
+          assertTrue(b.awaitBlock(height, Duration.ofSeconds(30)), "member 1 caught up");
+          List<io.bittensor.core.Block> read = new ArrayList<>();
+          b.readBlocks(1, height, r -> read.add(r.block()));
+          assertEquals(height, read.size(), "every block once");
+          for (int i = 0; i < read.size(); i++) {
+            assertEquals(i + 1, read.get(i).number());
+            io.bittensor.core.Block other = heard.get(read.get(i).number());
+            if (other != null) {
+              assertEquals(other, read.get(i), "the block member 0's client heard");
+            }
+          }
+          assertTrue(heard.size() >= height / 2, "compared " + heard.size() + " blocks");
+          assertEquals(height,
+              io.bittensor.core.ChainAudit.verify(a.chainId(), b, height).last().number());
+        }
+      }
+    } finally {
+      for (Process q : p) {
+        if (q != null) {
+          q.destroyForcibly();
+        }
+      }
+    }
+  }
+
   @Test
   void membersRefusesBadInputNamingIt() {
     CliRunner noChain = CliRunner.run("ledger", "members", "--via", "a=127.0.0.1:9");

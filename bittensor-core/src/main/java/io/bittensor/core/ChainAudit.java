@@ -11,7 +11,7 @@ import java.util.concurrent.CompletionException;
 
 /**
  * Checks a ledger's history against its chain id instead of trusting whoever serves it: replays
- * the chain from its genesis block in a ledger of its own, in memory, submitting each block's
+ * the chain from its genesis block in a ledger of its own, submitting each block's
  * transactions (so their signatures and the ledger's rules are checked again) and sealing each
  * block at its recorded time. Every block it seals must be the block the history gave, hash for
  * hash (the hash covers the number, the parent, the time, the transactions and the epoch's
@@ -29,6 +29,9 @@ import java.util.concurrent.CompletionException;
  *   System.out.println("blocks 1 to " + r.last().number() + " check out");
  * }
  * }</pre>
+ *
+ * <p>The replica is in memory, or on disk to go on from where an earlier auditor stopped
+ * ({@link #start(Hash256, BlockHistory, IncentiveMechanism, Path)}).
  *
  * <p>Thread-safe: each audit builds its own replica, closed before it returns.
  */
