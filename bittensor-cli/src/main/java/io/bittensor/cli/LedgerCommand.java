@@ -154,7 +154,8 @@ final class LedgerCommand implements Runnable {
 
     @Option(names = "--compact-journal", description = "Compact the journal at every snapshot"
         + " (every 1000 blocks): the directory stays near three times the state's size, and the"
-        + " blocks before the latest snapshot are dropped (see ledger compact).")
+        + " blocks before the latest snapshot are dropped (see ledger compact). For a replicated"
+        + " member, with --keep-blocks and --archive: its kept journal.")
     boolean compactJournal;
 
     @Option(names = "--archive", description = "With --compact-journal: keep each replaced"
@@ -173,9 +174,10 @@ final class LedgerCommand implements Runnable {
         throw CliException.badInput("--archive keeps what --compact-journal replaces: give both",
             null);
       }
-      if (raftSelf != null && compactJournal) {
-        throw CliException.badInput("--compact-journal is for a ledger on one machine; a"
-            + " replicated member's log is compacted at its snapshots already", null);
+      if (raftSelf != null && compactJournal && !(keepBlocks && archive)) {
+        throw CliException.badInput("a replicated member's Raft log is compacted at its"
+            + " snapshots already; --compact-journal --archive is for the blocks it keeps, with"
+            + " --keep-blocks", null);
       }
       if (raftSelf == null && keepBlocks) {
         throw CliException.badInput("--keep-blocks is for a replicated member: a ledger on one"
@@ -262,6 +264,7 @@ final class LedgerCommand implements Runnable {
       RaftLedger.Builder builder = RaftLedger.builder()
           .blocks(BlockPolicy.every(Duration.ofMillis(blockMillis)))
           .keepBlocks(keepBlocks)
+          .archiveKeptBlocks(compactJournal && archive)
           .self(raftSelf);
       try {
         members(raftMembers, "--raft-member").forEach(builder::member);

@@ -56,7 +56,8 @@ class ReplicatedLedgerServeTest {
       cmd.add(m);
     }
     if (i == 1) {
-      cmd.add("--keep-blocks"); // member 1 keeps its blocks; the others do not
+      // Member 1 keeps its blocks, archiving them at its snapshots; the others keep none.
+      cmd.addAll(List.of("--keep-blocks", "--compact-journal", "--archive"));
     }
     if (genesis) {
       cmd.addAll(List.of("--created-at", "2026-12-05T00:00:00Z", "--max-peers", "8",
@@ -311,8 +312,8 @@ class ReplicatedLedgerServeTest {
         "--raft-member", "a=127.0.0.1:9871", "--created-at", "2026-12-05T00:00:00Z",
         "--compact-journal");
     assertEquals(Main.EXIT_BAD_INPUT, compacting.exitCode());
-    assertTrue(compacting.err().contains("--compact-journal is for a ledger on one machine"),
-        compacting.err());
+    assertTrue(compacting.err().contains("--compact-journal --archive is for the blocks it"
+        + " keeps, with --keep-blocks"), compacting.err());
 
     CliRunner tlsMissing = CliRunner.run("ledger", "serve", "--data", data, "--raft-self", "a",
         "--raft-member", "a=127.0.0.1:9871", "--created-at", "2026-12-05T00:00:00Z",

@@ -167,7 +167,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
         DurableFiles.deleteTree(blocks);
       }
       this.machine = new LedgerStateMachine(chain.genesis, chain.mechanism, b.maxPending,
-          b.snapshotEvery, keepBlocks ? blocks : null, events);
+          b.snapshotEvery, keepBlocks ? blocks : null, b.archiveKeptBlocks, events);
       Hash256 chainId = machine.replica().chainId();
       if (chain.recorded != null && !chain.recorded.equals(chainId)) {
         throw new LedgerException("the member's folder " + dir + " holds chain "
@@ -745,6 +745,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
     private int snapshotEvery = 1000;
     private GrpcTlsConfig tls;
     private boolean keepBlocks;
+    private boolean archiveKeptBlocks;
     /** The Raft log's segment size (0: Ratis' default); small in tests, so that logs purge. */
     long logSegmentBytes;
 
@@ -876,6 +877,19 @@ public final class RaftLedger implements Ledger, BlockHistory {
     }
 
     /**
+     * With {@link #keepBlocks}: compact the kept journal at each snapshot and keep each journal
+     * it replaces in {@code ledger/archive} ({@link LocalLedger.Builder#archiveCompacted}), so
+     * that the live journal stays a snapshot's worth of blocks long (a restart reads only it)
+     * while {@link RaftLedger#readBlocks} still reads every block, through the archive. Off by
+     * default.
+     */
+    @Experimental
+    public Builder archiveKeptBlocks(boolean archive) {
+      this.archiveKeptBlocks = archive;
+      return this;
+    }
+
+    /**
      * Mutual TLS on the Raft port: this member shows {@code certificate} (PEM, with its private
      * key in {@code privateKey}, PEM PKCS#8) and accepts only peers whose certificates chain to
      * {@code trustedCertificates} (PEM, the group's own authority). Without it the Raft port is
@@ -893,7 +907,8 @@ public final class RaftLedger implements Ledger, BlockHistory {
      * Opens this member: its genesis and Raft log live in {@code dir} (created if absent), and it
      * joins the group. It can answer once a majority of the members is up.
      *
-     * @throws IllegalStateException if the members or self are missing, or self is not a member
+     * @throws IllegalStateException if the members or self are missing, self is not a member,
+     *     or kept blocks are to be archived but not kept
      * @throws LedgerException if {@code dir} holds another chain, or holds none and no genesis
      *     was given
      * @throws IOException if the directory or the Raft port cannot be used
@@ -909,6 +924,10 @@ public final class RaftLedger implements Ledger, BlockHistory {
       if (!members.containsKey(self)) {
         throw new IllegalStateException("self \"" + self + "\" is not among the members "
             + members.keySet());
+      }
+      if (archiveKeptBlocks && !keepBlocks) {
+        throw new IllegalStateException("archiveKeptBlocks archives the blocks a member keeps:"
+            + " call keepBlocks(true) too");
       }
       return new RaftLedger(this, dir);
     }

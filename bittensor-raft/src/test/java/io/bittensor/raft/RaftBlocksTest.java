@@ -120,6 +120,41 @@ class RaftBlocksTest {
     }
   }
 
+  /**
+   * Archived: each member's live journal stays a snapshot's worth of blocks long, and every
+   * block still reads back, through the archive, across a restart of every member.
+   */
+  @Test
+  void keptBlocksArchivedAtEachSnapshotStillReadBackFromTheFirst() throws Exception {
+    try (Cluster c = keeping(5)) {
+      c.each = (i, b) -> b.keepBlocks(true).archiveKeptBlocks(true);
+      c.start();
+      SplittableRandom random = new SplittableRandom(17);
+      seal(c, random, 33);
+      c.awaitHeight(33);
+      List<Block> chain = blocks(read(c.members[0], 1));
+      assertEquals(33, chain.size());
+      for (int i = 0; i < 3; i++) {
+        Path archive = RaftLedger.blocksFolder(c.dirs.get(i)).resolve("archive");
+        try (Stream<Path> files = Files.list(archive)) {
+          assertTrue(files.count() >= 5, "member " + i + " archived its compactions");
+        }
+        long live = Files.size(RaftLedger.blocksFolder(c.dirs.get(i)).resolve("journal.btl"));
+        assertTrue(live < 64 * 1024, "member " + i + "'s live journal is short: " + live);
+      }
+      restartAllAndCheck(c, random, chain);
+    }
+  }
+
+  @Test
+  void archivingBlocksNotKeptIsRefused() {
+    RaftLedger.Builder b = RaftLedger.builder().self("a")
+        .member("a", new java.net.InetSocketAddress("127.0.0.1", 9)).archiveKeptBlocks(true);
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> b.open(dir.resolve("a")));
+    assertTrue(e.getMessage().contains("keepBlocks(true)"), e.getMessage());
+  }
+
   @Test
   void aMemberThatKeepsNoBlocksSaysSo() throws Exception {
     try (Cluster c = new Cluster(dir, 1, genesis(params(8), 4), null, BlockPolicy.manual())) {
@@ -164,17 +199,7 @@ class RaftBlocksTest {
       List<Block> chain = blocks(read(c.members[c.leader()], 1));
       assertEquals(35, chain.size());
       assertEquals(chain, blocks(read(back, 1)), "the member that was away, every block once");
-      c.close();
-      c.start();
-      c.leader();
-      seal(c, random, 2);
-      c.awaitHeight(37);
-      for (RaftLedger m : c.members) {
-        List<Block> again = blocks(read(m, 1));
-        assertEquals(chain, again.subList(0, 35), m + " after every member restarted");
-        assertEquals(37, again.size(), m + "");
-        ChainAudit.verify(m.chainId(), m, Long.MAX_VALUE);
-      }
+      restartAllAndCheck(c, random, chain);
       assertEquals(1, c.settledHashes().stream().distinct().count());
     }
   }
@@ -282,6 +307,25 @@ class RaftBlocksTest {
   private static Path raftFolder(Cluster c, int member) throws IOException {
     try (Stream<Path> groups = Files.list(c.dirs.get(member).resolve("raft"))) {
       return groups.filter(Files::isDirectory).findFirst().orElseThrow();
+    }
+  }
+
+  /**
+   * Restarts every member, seals two blocks more, and checks that each reads back {@code chain}
+   * and the two, and audits from genesis.
+   */
+  private static void restartAllAndCheck(Cluster c, SplittableRandom random, List<Block> chain)
+      throws Exception {
+    c.close();
+    c.start();
+    c.leader();
+    seal(c, random, 2);
+    c.awaitHeight(chain.size() + 2);
+    for (RaftLedger m : c.members) {
+      List<Block> again = blocks(read(m, 1));
+      assertEquals(chain, again.subList(0, chain.size()), m + " after every member restarted");
+      assertEquals(chain.size() + 2, again.size(), m + "");
+      ChainAudit.verify(m.chainId(), m, Long.MAX_VALUE);
     }
   }
 

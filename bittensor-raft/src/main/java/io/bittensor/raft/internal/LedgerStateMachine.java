@@ -113,17 +113,22 @@ public final class LedgerStateMachine extends BaseStateMachine {
    * @param maxPending the most transactions a block may wait with (the same on every member)
    * @param snapshotEvery export the state every this many blocks, for Raft's snapshots (0: never)
    * @param blocks the folder of the replica's journal, or null to keep the replica in memory
+   * @param archive compact the replica's journal at its snapshots, archiving what it replaces
    * @throws IOException if the replica on disk cannot be opened
    */
   public LedgerStateMachine(Genesis genesis, IncentiveMechanism mechanism, int maxPending,
-      int snapshotEvery, Path blocks, Executor events) throws IOException {
+      int snapshotEvery, Path blocks, boolean archive, Executor events) throws IOException {
     this.clock = new SettableClock(genesis.createdAt().toEpochMilli());
     this.replicas = LocalLedger.builder()
         .genesis(genesis)
         .clock(clock)
         .blocks(BlockPolicy.manual())
         .maxPendingTransactions(maxPending)
-        .mechanism(mechanism);
+        .mechanism(mechanism)
+        // A replica on disk takes its own snapshots with Raft's (compacting then, if asked).
+        .snapshotEvery(snapshotEvery > 0 ? snapshotEvery : 1000)
+        .compactAtSnapshots(archive)
+        .archiveCompacted(archive);
     this.snapshotEvery = snapshotEvery;
     this.events = events;
     this.blocks = blocks;
