@@ -16,6 +16,7 @@ import io.bittensor.core.PeerState;
 import io.bittensor.raft.RaftAdmin;
 import io.bittensor.raft.RaftLedger;
 import io.bittensor.transport.LedgerServer;
+import io.bittensor.transport.RemoteLedger;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
@@ -105,14 +106,22 @@ final class LedgerCommand implements Runnable {
         "With --raft-self and --raft-member, serves one member of a ledger replicated over"
             + " several machines with Raft: start one on each, with the same members and, the"
             + " first time, the same genesis options and --created-at. The ledger goes on while"
-            + " a majority of them runs."
+            + " a majority of them runs.",
+        "With --upstream instead of --data, relays the ledger another server serves to clients"
+            + " of its own: submissions go upstream, blocks and receipts come back."
       })
   static final class Serve implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--data", required = true, paramLabel = "DIR",
+    @Option(names = "--data", paramLabel = "DIR",
         description = "The data directory; a new ledger is created there if it holds none.")
     Path data;
+
+    @Option(names = "--upstream", paramLabel = "URL", split = ",",
+        description = "Relay the ledger server at URL instead of serving a ledger of this"
+            + " process's own; several, comma-separated, for the members of a replicated"
+            + " ledger (the first that answers, then the next when it goes).")
+    List<URI> upstream;
 
     @Option(names = "--host", defaultValue = "0.0.0.0",
         description = "The address to bind (default ${DEFAULT-VALUE}: all interfaces).")
@@ -167,6 +176,15 @@ final class LedgerCommand implements Runnable {
 
     @Override
     public Integer call() throws InterruptedException {
+      if ((data == null) == (upstream == null)) {
+        throw CliException.badInput("give --data DIR (a ledger of its own, or a replicated"
+            + " member) or --upstream URL (a relay), one of them", null);
+      }
+      if (upstream != null && (raftSelf != null || !raftMembers.isEmpty() || raftTls != null
+          || keepBlocks || compactJournal || archive || genesis.anyGiven())) {
+        throw CliException.badInput("--upstream relays a ledger served elsewhere: the ledger"
+            + " and Raft options are that server's", null);
+      }
       if (blockMillis < 1) {
         throw CliException.badInput("--block-ms must be >= 1, was " + blockMillis, null);
       }
@@ -195,7 +213,8 @@ final class LedgerCommand implements Runnable {
         throw CliException.badInput("--raft-self needs the members: --raft-member ID=HOST:PORT"
             + " for each, this one too", null);
       }
-      Ledger ledger = raftSelf != null ? openMember() : openLocal();
+      Ledger ledger = upstream != null ? openUpstream()
+          : raftSelf != null ? openMember() : openLocal();
       LedgerServer server;
       try {
         server = LedgerServer.builder().ledger(ledger).host(host).port(port)
@@ -211,7 +230,8 @@ final class LedgerCommand implements Runnable {
       Thread hook = new Thread(() -> {
         server.close();
         ledger.close();
-        out.println("closed the ledger in " + data);
+        out.println(upstream != null ? "stopped relaying " + upstream
+            : "closed the ledger in " + data);
         out.flush();
         closed.countDown();
       }, "bittensor-ledger-serve-shutdown");
@@ -222,12 +242,23 @@ final class LedgerCommand implements Runnable {
       } catch (LedgerException | IllegalStateException e) {
         block = -1; // already shutting down
       }
-      out.println("serving ledger " + ledger.chainId() + " from " + data + " at " + server.uri()
+      out.println("serving ledger " + ledger.chainId() + " from "
+          + (upstream != null ? "upstream " + upstream : data) + " at " + server.uri()
           + " (block " + block + ")");
       out.flush();
       server.awaitClose();
       closed.await();
       return 0;
+    }
+
+    private RemoteLedger openUpstream() {
+      try {
+        return RemoteLedger.connect(upstream);
+      } catch (LedgerException e) {
+        throw CliException.failure("cannot reach the upstream ledger: " + e.getMessage(), e);
+      } catch (IllegalArgumentException e) {
+        throw CliException.badInput("--upstream " + e.getMessage(), e);
+      }
     }
 
     private LocalLedger openLocal() {

@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.bittensor.core.BlockPolicy;
+import io.bittensor.core.Genesis;
 import io.bittensor.core.Keypair;
+import io.bittensor.core.LedgerParams;
 import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.Modality;
@@ -104,6 +106,63 @@ class LedgerServeCommandTest {
     }
   }
 
+
+  /**
+   * {@code ledger serve --upstream URL}: a relay in a child process in front of a server in this
+   * JVM. Its clients register through it and get their receipts, {@code ledger show --remote}
+   * and {@code ledger audit --remote} read through it, and SIGTERM stops it.
+   */
+  @Test
+  void aRelayServesTheLedgerOfTheServerUpstream() throws Exception {
+    Genesis genesis = Genesis.builder().chainName("relayed").createdAt(
+        java.time.Instant.parse("2026-12-05T00:00:00Z")).params(LedgerParams.defaults())
+        .allocate(key(0).id(), 1000).allocate(key(1).id(), 1000).build();
+    try (LocalLedger origin = LocalLedger.builder().genesis(genesis)
+            .blocks(BlockPolicy.every(java.time.Duration.ofMillis(50))).open(dir.resolve("o"));
+        io.bittensor.transport.LedgerServer upstream = io.bittensor.transport.LedgerServer
+            .builder().ledger(origin).host("127.0.0.1").port(0).start()) {
+      Path log = dir.resolve("relay.log");
+      Process p = new ProcessBuilder(
+          Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+          "-cp", System.getProperty("surefire.test.class.path",
+              System.getProperty("java.class.path")),
+          Main.class.getName(), "ledger", "serve", "--upstream", upstream.uri().toString(),
+          "--host", "127.0.0.1", "--port", "0")
+          .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+      try {
+        URI relay = ServingLogs.awaitServing(p, log);
+        assertTrue(ServingLogs.read(log).contains("from upstream [" + upstream.uri() + "]"),
+            ServingLogs.read(log));
+        try (RemoteLedger client = RemoteLedger.connect(relay)) {
+          Receipt r = client.submit(key(0), Transaction.register(
+              URI.create("http://peer0:8091"), Modality.TEXT)).get(30, TimeUnit.SECONDS);
+          assertTrue(client.awaitBlock(r.block(), java.time.Duration.ofSeconds(10)));
+          assertEquals(origin.chainId(), client.chainId());
+          assertEquals(1, origin.metagraph().size(), "registered upstream");
+        }
+        CliRunner show = CliRunner.run("ledger", "show", "--remote", relay.toString());
+        assertEquals(0, show.exitCode(), show.err());
+        assertTrue(show.out().contains("http://peer0:8091"), show.out());
+        CliRunner audit = CliRunner.run("ledger", "audit", "--remote", relay.toString(),
+            "--chain", origin.chainId().toHex());
+        assertEquals(0, audit.exitCode(), audit.err());
+
+        p.destroy(); // SIGTERM
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the relay did not stop on SIGTERM");
+        assertTrue(ServingLogs.read(log).contains("stopped relaying"), ServingLogs.read(log));
+      } finally {
+        p.destroyForcibly();
+      }
+    }
+    for (String[] bad : List.of(
+        new String[] {"ledger", "serve", "--port", "0"},
+        new String[] {"ledger", "serve", "--upstream", "http://127.0.0.1:9", "--data", "d"},
+        new String[] {"ledger", "serve", "--upstream", "http://127.0.0.1:9", "--tau", "5"})) {
+      CliRunner r = CliRunner.run(bad);
+      assertEquals(Main.EXIT_BAD_INPUT, r.exitCode(), String.join(" ", bad));
+      assertTrue(r.err().contains("--upstream"), r.err());
+    }
+  }
 
   @Test
   void serveRefusesGenesisOptionsForALedgerThatExists() {
