@@ -3,6 +3,8 @@ package io.bittensor.cli;
 import io.bittensor.cli.demo.Market;
 import io.bittensor.cli.demo.SotuCorpus;
 import io.bittensor.cli.demo.TextModels;
+import io.bittensor.core.AuditedLedger;
+import io.bittensor.core.Hash256;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerException;
@@ -66,12 +68,14 @@ final class NeuronCommand implements Runnable {
             + " sync-interval-ms, warm-up-batches, seed, max-tokens, per-era, output-dim,"
             + " weight-source (probes | gate-importance | pruning-score |"
             + " compensated-pruning-score | stand-in-pruning-score | rerouted-loss),"
-            + " checkpoint-dir (keeps what a learning neuron learned across restarts)."
+            + " checkpoint-dir (keeps what a learning neuron learned across restarts),"
+            + " ledger-chain (a chain id: audit every block against it, and act only on what"
+            + " checks out)."
       })
   static final class Run implements Callable<Integer> {
     static final Set<String> KEYS = Set.of("key", "ledger", "peer", "host", "port", "stake",
         "learn", "weight-interval-ms", "sync-interval-ms", "warm-up-batches", "seed", "max-tokens",
-        "per-era", "output-dim", "weight-source", "checkpoint-dir");
+        "per-era", "output-dim", "weight-source", "checkpoint-dir", "ledger-chain");
 
     @Spec CommandSpec spec;
 
@@ -125,6 +129,14 @@ final class NeuronCommand implements Runnable {
         }
       }
       String ledgerUri = required(p, "ledger");
+      Hash256 trustedChain = null;
+      if (p.getProperty("ledger-chain") != null) {
+        try {
+          trustedChain = Hash256.fromHex(p.getProperty("ledger-chain").strip());
+        } catch (IllegalArgumentException e) {
+          throw CliException.badInput(config + ": ledger-chain: " + e.getMessage(), e);
+        }
+      }
       int port = (int) integer(p, "port", 0);
       long stake = integer(p, "stake", 0);
       boolean learn = bool(p, "learn");
@@ -150,7 +162,15 @@ final class NeuronCommand implements Runnable {
       Peer peer = peer(required(p, "peer"), dim, maxTokens, seed, owned);
       Ledger ledger;
       try {
-        ledger = RemoteLedger.builder().keypair(key).connect(ledgerUris);
+        RemoteLedger remote = RemoteLedger.builder().keypair(key).connect(ledgerUris);
+        try {
+          // Audited: every block replayed from genesis against the chain id given.
+          ledger = trustedChain == null ? remote : AuditedLedger.over(remote, trustedChain);
+        } catch (LedgerException | RuntimeException e) {
+          remote.close();
+          throw CliException.failure("the ledger at " + ledgerUri + " fails its audit against"
+              + " chain " + trustedChain + ": " + e.getMessage(), e);
+        }
       } catch (IllegalArgumentException e) {
         closeAll(owned);
         throw CliException.badInput(config + ": ledger: " + e.getMessage(), e);
@@ -158,6 +178,9 @@ final class NeuronCommand implements Runnable {
         closeAll(owned);
         throw CliException.failure("cannot reach the ledger at " + ledgerUri + ": "
             + e.getMessage(), e);
+      } catch (CliException e) {
+        closeAll(owned);
+        throw e;
       }
       owned.add(ledger);
       Neuron.Builder b = Neuron.builder().keypair(key).ledger(ledger).serve(peer, Modality.TEXT)
@@ -220,8 +243,9 @@ final class NeuronCommand implements Runnable {
         throw CliException.failure("registration failed: " + e.getMessage(), e);
       }
       neuron.runInBackground();
-      out.printf(Locale.ROOT, "neuron %s serving %s at %s on ledger %s%n", key.id().toHex(), peer,
-          neuron.endpoint(), ledgerUri);
+      out.printf(Locale.ROOT, "neuron %s serving %s at %s on ledger %s%s%n", key.id().toHex(),
+          peer, neuron.endpoint(), ledgerUri,
+          trustedChain == null ? "" : " (every block audited against chain " + trustedChain + ")");
       out.flush();
       CountDownLatch closed = new CountDownLatch(1);
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {

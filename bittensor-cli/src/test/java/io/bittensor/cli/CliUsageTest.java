@@ -163,6 +163,32 @@ class CliUsageTest {
         && r.err().contains("127.0.0.1:1") && r.err().contains("127.0.0.1:2"), r.err());
   }
 
+  @Test
+  void aNeuronConfigNamesALedgerChainThatIsNotOne(@TempDir Path dir) throws IOException {
+    Path config = neuronConfig(dir, "ledger=http://127.0.0.1:1\nledger-chain=xyz\n");
+    assertBadInput(CliRunner.run("neuron", "run", "--config", config.toString()),
+        "ledger-chain: ");
+  }
+
+  /** With ledger-chain, a neuron audits its ledger before it starts: another chain is refused. */
+  @Test
+  void aNeuronRefusesALedgerThatFailsItsAudit(@TempDir Path dir) throws IOException {
+    try (io.bittensor.core.LocalLedger ledger = io.bittensor.core.LocalLedger.builder()
+            .genesis(io.bittensor.core.Genesis.builder().chainName("audited")
+                .createdAt(java.time.Instant.parse("2026-12-05T00:00:00Z"))
+                .params(io.bittensor.core.LedgerParams.defaults()).build())
+            .blocks(io.bittensor.core.BlockPolicy.manual()).openInMemory();
+        io.bittensor.transport.LedgerServer server = io.bittensor.transport.LedgerServer
+            .builder().ledger(ledger).host("127.0.0.1").port(0).start()) {
+      Path config = neuronConfig(dir, "ledger=" + server.uri() + "\nledger-chain="
+          + "ab".repeat(32) + "\n");
+      CliRunner r = CliRunner.run("neuron", "run", "--config", config.toString());
+      assertEquals(Main.EXIT_FAILURE, r.exitCode(), r.err());
+      assertTrue(r.err().contains("fails its audit against chain " + "ab".repeat(32))
+          && r.err().contains("not chain"), r.err());
+    }
+  }
+
   private static void assertBadInput(CliRunner r, String mention) {
     assertEquals(Main.EXIT_BAD_INPUT, r.exitCode(), "stderr: " + r.err() + " stdout: " + r.out());
     assertTrue(r.err().startsWith("bittensor: ") && r.err().contains(mention),

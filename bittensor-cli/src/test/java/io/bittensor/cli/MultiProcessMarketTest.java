@@ -107,6 +107,11 @@ class MultiProcessMarketTest {
   }
 
   Path config(int i, Keypair key, String peer, boolean learn) throws IOException {
+    return config(i, key, peer, learn, "");
+  }
+
+  /** As above, with {@code more} lines of configuration. */
+  Path config(int i, Keypair key, String peer, boolean learn, String more) throws IOException {
     Path keyFile = dir.resolve("neuron-" + i + ".key");
     if (!Files.exists(keyFile)) {
       key.save(keyFile);
@@ -124,7 +129,7 @@ class MultiProcessMarketTest {
         "max-tokens=16",
         "warm-up-batches=10",
         "checkpoint-dir=" + dir.resolve("neuron-" + i + ".state"),
-        "seed=" + i) + "\n");
+        "seed=" + i) + "\n" + more);
     return file;
   }
 
@@ -188,9 +193,12 @@ class MultiProcessMarketTest {
     Keypair b = Keypair.generate();
     Process ledger = startLedger(List.of(a, b), 1);
     Path ca = config(1, a, "bag-of-words", false);
-    Path cb = config(2, b, "noise", false);
+    // Neuron 2 audits every block against the chain id, through the ledger's restart too.
+    Path cb = config(2, b, "noise", false, "ledger-chain=" + metagraph().chainId().toHex()
+        + "\n");
     startNeuron(1, ca, 1);
     Process nb = startNeuron(2, cb, 1);
+    awaitLog("neuron-2.log", "every block audited against chain", 1);
     Metagraph before = awaitMetagraph(m -> m.size() == 2 && m.stake(0) > 0 && m.stake(1) > 0,
         "both neurons registered and staked");
 

@@ -6,6 +6,7 @@ import io.bittensor.incentive.IncentiveMechanism;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.function.Consumer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
@@ -201,6 +202,18 @@ public final class ChainAudit {
      * @throws IllegalStateException if the auditor is closed
      */
     public Result advance(long to) throws LedgerException {
+      return advance(to, r -> { });
+    }
+
+    /**
+     * As {@link #advance(long)}, handing {@code checked} each block that checks out, in order,
+     * as soon as it does (on the calling thread): the record as the history gave it, now known
+     * to replay to itself. A block that differs is not handed over, nor any after it.
+     *
+     * @param checked takes each block checked
+     */
+    public Result advance(long to, Consumer<BlockRecord> checked) throws LedgerException {
+      Objects.requireNonNull(checked, "checked");
       if (failed != null) {
         throw failed;
       }
@@ -208,6 +221,9 @@ public final class ChainAudit {
       LedgerException[] mismatch = {null};
       history.readBlocks(next, to, r -> {
         mismatch[0] = replay(replica, clock, r);
+        if (mismatch[0] == null) {
+          checked.accept(r);
+        }
         return mismatch[0] == null;
       });
       if (mismatch[0] != null) {
@@ -215,6 +231,11 @@ public final class ChainAudit {
         throw failed;
       }
       return checked();
+    }
+
+    /** Why the audit failed for good, or null while it has not. */
+    LedgerException failure() {
+      return failed;
     }
 
     /** What has been checked so far. */

@@ -448,6 +448,29 @@ class RemoteLedgerTest {
   }
 
   @Test
+  void anAuditedRemoteLedgerHearsOnlyCheckedBlocksAndPassesTheReceiptsOn() throws Exception {
+    LocalLedger local = local(3);
+    local.produceBlocks(2);
+    try (io.bittensor.core.AuditedLedger audited = io.bittensor.core.AuditedLedger.over(
+        RemoteLedger.connect(serve(local, 16).uri()), local.chainId())) {
+      Heard heard = new Heard();
+      audited.subscribe(heard);
+      CompletableFuture<Receipt> f =
+          audited.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
+      local.produceBlocks(4);
+      assertEquals(3, f.get(WAIT.toSeconds(), TimeUnit.SECONDS).block());
+      long deadline = System.nanoTime() + WAIT.toNanos();
+      while (heard.lines.size() < 5) {
+        assertTrue(System.nanoTime() < deadline, "heard " + heard.lines);
+        Thread.sleep(5);
+      }
+      assertEquals(expected(3, 6, 5), heard.lines);
+      assertEquals(local.metagraph().peers(), audited.metagraph().peers());
+      assertEquals(local.metagraph().block(), audited.metagraph().block());
+    }
+  }
+
+  @Test
   void readBlocksSaysWhyTheServerCannotReadThem() throws Exception {
     LocalLedger local = local(1);
     local.produceBlocks(3);

@@ -1,0 +1,305 @@
+package io.bittensor.core;
+
+import io.bittensor.incentive.IncentiveMechanism;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A ledger whose every block is audited before anyone here hears of it: wraps a ledger served
+ * by someone else (usually a {@code RemoteLedger}) and replays each of its blocks from the
+ * genesis block, as {@link ChainAudit} does, against a chain id the caller trusts. Listeners
+ * hear a block and its epoch only once it replayed to itself, {@link #metagraph()} is the state
+ * the audit reached, and a submission's receipt completes only once its block checked out and
+ * held the transaction where the server said. A server that lies about a block is caught there:
+ * nothing from that block on is heard, {@link #metagraph()} throws the {@link
+ * ChainAudit.MismatchException} naming it, and waiting submissions fail with it.
+ *
+ * <pre>{@code
+ * try (AuditedLedger ledger = AuditedLedger.over(RemoteLedger.connect(uri), trustedChainId)) {
+ *   neuron = Neuron.builder().ledger(ledger)...   // acts on audited metagraphs only
+ * }
+ * }</pre>
+ *
+ * <p>What stays the server's word: {@link #account} and {@link #nextNonce} (they include
+ * transactions no block holds yet) and whether a transaction is accepted or rejected at
+ * submission. What it costs: the blocks read a second time (a request per block from a remote
+ * ledger) and replayed, about 120 us a block on a laptop-class core for a chain of signed weight
+ * rows; opening replays the whole chain, unless a replica folder from an earlier run is given.
+ *
+ * <p>Thread-safe. Listeners run on the audit's own thread, in block order. Closing closes the
+ * wrapped ledger too.
+ */
+@Experimental
+public final class AuditedLedger implements Ledger {
+  private final Ledger ledger;
+  private final Hash256 chainId;
+  private final ChainAudit.Auditor auditor;
+  private final ExecutorService audits;
+  private final Subscription following;
+  private final List<LedgerListener> listeners = new CopyOnWriteArrayList<>();
+  /** Submissions whose block has not checked out yet, by transaction. */
+  private final Map<Hash256, Waiting> waiting = new ConcurrentHashMap<>();
+  private volatile Metagraph checked;
+  private volatile LedgerException failed;
+  private volatile boolean closed;
+
+  /** A submission: what the caller holds, and the block the server named once it did. */
+  private static final class Waiting {
+    final CompletableFuture<Receipt> future = new CompletableFuture<>();
+    volatile long claimedBlock = -1;
+  }
+
+  private AuditedLedger(Ledger ledger, Hash256 chainId, ChainAudit.Auditor auditor) {
+    this.ledger = ledger;
+    this.chainId = chainId;
+    this.auditor = auditor;
+    this.checked = auditor.checked().state();
+    this.audits = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "bittensor-audit");
+      t.setDaemon(true);
+      return t;
+    });
+    this.following = ledger.subscribe(new LedgerListener() {
+      @Override
+      public void onBlock(Block block, Metagraph after) {
+        auditLater(block.number());
+      }
+    });
+    auditLater(Long.MAX_VALUE); // what was sealed between the first audit and subscribing
+  }
+
+  /**
+   * Audits {@code ledger} against {@code chainId} up to its latest block (from genesis, in
+   * memory), then follows it.
+   *
+   * @param ledger the ledger to audit, which this one then owns (closing this closes it)
+   * @param chainId the chain's id, from a source you trust, not from the ledger audited
+   * @throws ChainAudit.MismatchException if the ledger's history does not replay to itself
+   * @throws LedgerException if it cannot be read, or its genesis names a mechanism other than the
+   *     paper's (give it to {@link #over(Ledger, Hash256, IncentiveMechanism, Path)})
+   */
+  public static <L extends Ledger & BlockHistory> AuditedLedger over(L ledger, Hash256 chainId)
+      throws LedgerException {
+    try {
+      return over(ledger, chainId, null, null);
+    } catch (LedgerException e) {
+      throw e;
+    } catch (IOException e) {
+      throw new IllegalStateException("an audit in memory does no I/O", e);
+    }
+  }
+
+  /**
+   * As {@link #over(Ledger, Hash256)}, with the chain's mechanism and a folder for the audit's
+   * replica ({@link ChainAudit#start(Hash256, BlockHistory, IncentiveMechanism, Path)}): opened
+   * again over the same folder, it replays only the blocks after those it checked before.
+   *
+   * @param mechanism the chain's mechanism, or null for the one its genesis block records
+   * @param replicaDir the replica's folder, or null to keep it in memory
+   * @throws IOException if the folder cannot be used
+   */
+  public static <L extends Ledger & BlockHistory> AuditedLedger over(L ledger, Hash256 chainId,
+      IncentiveMechanism mechanism, Path replicaDir) throws LedgerException, IOException {
+    Objects.requireNonNull(ledger, "ledger");
+    Objects.requireNonNull(chainId, "chainId");
+    ChainAudit.Auditor auditor = ChainAudit.start(chainId, ledger, mechanism, replicaDir);
+    try {
+      auditor.advance(ledger.metagraph().block().number());
+    } catch (LedgerException | RuntimeException e) {
+      auditor.close();
+      throw e;
+    }
+    return new AuditedLedger(ledger, chainId, auditor);
+  }
+
+  private void auditLater(long block) {
+    try {
+      audits.execute(() -> audit(block));
+    } catch (RejectedExecutionException e) {
+      // Closed meanwhile: nothing more is audited.
+    }
+  }
+
+  /** Replays the blocks up to {@code block} not yet checked; on the audit thread. */
+  private void audit(long block) {
+    if (failed != null || closed) {
+      return;
+    }
+    try {
+      auditor.advance(block, this::checkedOut);
+    } catch (LedgerException | RuntimeException e) {
+      if (auditor.failure() != null) {
+        fail(auditor.failure()); // a block that did not replay to itself
+      }
+      // Else unreadable for now (the server is away): the next block's event tries again.
+    }
+  }
+
+  /** A block replayed to itself: tell the listeners, and complete the receipts it holds. */
+  private void checkedOut(BlockRecord r) {
+    Block block = r.block();
+    checked = r.after();
+    List<SignedTransaction> txs = r.transactions();
+    for (int i = 0; i < txs.size(); i++) {
+      Waiting w = waiting.remove(txs.get(i).hash());
+      if (w != null) {
+        w.future.complete(new Receipt(txs.get(i).hash(), block.number(), i));
+      }
+    }
+    checkClaims(block.number());
+    for (LedgerListener l : listeners) {
+      r.epoch().ifPresent(e -> l.onEpoch(e, r.after()));
+      l.onBlock(block, r.after());
+    }
+  }
+
+  /**
+   * Fails the submissions the server gave a receipt for in a block up to {@code upTo} that
+   * checked out without them. On the audit thread.
+   */
+  private void checkClaims(long upTo) {
+    waiting.forEach((hash, w) -> {
+      long claimed = w.claimedBlock;
+      if (claimed >= 1 && claimed <= upTo && waiting.remove(hash, w)) {
+        w.future.completeExceptionally(new ChainAudit.MismatchException("the server gave a"
+            + " receipt for transaction " + hash + " in block " + claimed + ", but block "
+            + claimed + " as audited does not hold it"));
+      }
+    });
+  }
+
+  private void fail(LedgerException why) {
+    failed = why;
+    waiting.forEach((hash, w) -> w.future.completeExceptionally(why));
+    waiting.clear();
+  }
+
+  /** The trusted chain id this ledger was audited against. */
+  @Override
+  public Hash256 chainId() {
+    return chainId;
+  }
+
+  /**
+   * The metagraph after the last block that checked out.
+   *
+   * @throws ChainAudit.MismatchException if a block did not
+   */
+  @Override
+  public Metagraph metagraph() throws LedgerException {
+    checkOpen();
+    if (failed != null) {
+      throw failed;
+    }
+    return checked;
+  }
+
+  /** The audit's failure, if a block did not replay to itself. */
+  public Optional<LedgerException> failure() {
+    return Optional.ofNullable(failed);
+  }
+
+  /** The account as the wrapped ledger says it is, pending transactions included (unaudited). */
+  @Override
+  public Optional<Account> account(PeerId id) throws LedgerException {
+    checkOpen();
+    return ledger.account(id);
+  }
+
+  @Override
+  public long nextNonce(PeerId id) throws LedgerException {
+    checkOpen();
+    return ledger.nextNonce(id);
+  }
+
+  /**
+   * Submits through the wrapped ledger. A rejection comes from it as it is; the receipt once the
+   * transaction's block checked out here, with the transaction where the server said.
+   */
+  @Override
+  public CompletableFuture<Receipt> submit(SignedTransaction transaction) {
+    checkOpen();
+    Objects.requireNonNull(transaction, "transaction");
+    if (failed != null) {
+      return CompletableFuture.failedFuture(failed);
+    }
+    Waiting w = new Waiting();
+    Hash256 hash = transaction.hash();
+    // Registered first: its block may check out before the server's receipt arrives.
+    if (waiting.putIfAbsent(hash, w) != null) {
+      return CompletableFuture.failedFuture(new LedgerException("transaction " + hash
+          + " is already waiting for its block here"));
+    }
+    ledger.submit(transaction).whenComplete((receipt, error) -> {
+      if (error != null) {
+        if (waiting.remove(hash, w)) {
+          w.future.completeExceptionally(error instanceof java.util.concurrent.CompletionException
+              && error.getCause() != null ? error.getCause() : error);
+        }
+      } else {
+        w.claimedBlock = receipt.block();
+        try {
+          audits.execute(() -> { // after the audit of its block, which may have run already
+            audit(receipt.block());
+            checkClaims(checked.block().number());
+          });
+        } catch (RejectedExecutionException e) {
+          // Closed meanwhile: close() failed it.
+        }
+      }
+    });
+    return w.future;
+  }
+
+  /** Listeners hear audited blocks only, on the audit thread, epoch first. */
+  @Override
+  public Subscription subscribe(LedgerListener listener) {
+    Objects.requireNonNull(listener, "listener");
+    checkOpen();
+    listeners.add(listener);
+    return () -> listeners.remove(listener);
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    following.close();
+    audits.shutdown();
+    try {
+      audits.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    fail(new LedgerException("the audited ledger closed before the transaction's block checked"
+        + " out; check its nonce before resending"));
+    auditor.close();
+    ledger.close();
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("the ledger is closed");
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "AuditedLedger[" + chainId.toShortHex() + ", checked to block "
+        + checked.block().number() + (failed != null ? ", FAILED" : "") + ", over " + ledger
+        + "]";
+  }
+}

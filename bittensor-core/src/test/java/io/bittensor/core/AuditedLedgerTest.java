@@ -1,0 +1,254 @@
+package io.bittensor.core;
+
+import static io.bittensor.core.testing.LedgerFixtures.endpoint;
+import static io.bittensor.core.testing.LedgerFixtures.key;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.testing.LedgerFixtures;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@link AuditedLedger}: over an honest ledger, its listeners hear every block and epoch in
+ * order and its receipts are the ledger's; over one that lies about a block's state, or gives a
+ * receipt for a block that does not hold the transaction, the lie is caught there, nothing from
+ * it on is heard, and what waited fails.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class AuditedLedgerTest {
+  @TempDir Path tmp;
+
+  /** A ledger served by someone who may lie: in the blocks it reads back, or in its receipts. */
+  private static class Server implements Ledger, BlockHistory {
+    final LocalLedger honest;
+    volatile UnaryOperator<BlockRecord> liar = r -> r;
+    volatile long receiptsEarlierBy;
+    final AtomicLong blocksRead = new AtomicLong();
+
+    Server(LocalLedger honest) {
+      this.honest = honest;
+    }
+
+    @Override
+    public Hash256 chainId() {
+      return honest.chainId();
+    }
+
+    @Override
+    public Metagraph metagraph() {
+      return honest.metagraph();
+    }
+
+    @Override
+    public Optional<Account> account(PeerId id) {
+      return honest.account(id);
+    }
+
+    @Override
+    public CompletableFuture<Receipt> submit(SignedTransaction transaction) {
+      return honest.submit(transaction).thenApply(r -> new Receipt(r.transaction(),
+          Math.max(1, r.block() - receiptsEarlierBy), r.index()));
+    }
+
+    @Override
+    public Subscription subscribe(LedgerListener listener) {
+      return honest.subscribe(listener);
+    }
+
+    @Override
+    public long readBlocks(long from, long to, Predicate<BlockRecord> visitor)
+        throws LedgerException {
+      return honest.readBlocks(from, to, r -> {
+        blocksRead.incrementAndGet();
+        return visitor.test(liar.apply(r));
+      });
+    }
+
+    @Override
+    public byte[] genesisBlock() {
+      return honest.genesisBlock();
+    }
+
+    @Override
+    public void close() {
+      honest.close();
+    }
+  }
+
+  private LocalLedger ledger(String name) throws IOException {
+    return LocalLedger.builder().genesis(LedgerFixtures.genesis(LedgerFixtures.params(8), 4))
+        .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual())
+        .open(tmp.resolve(name));
+  }
+
+  /** Records what a listener hears, as lines. */
+  private static final class Heard implements LedgerListener {
+    final List<String> lines = Collections.synchronizedList(new ArrayList<>());
+    volatile Metagraph last;
+
+    @Override
+    public void onBlock(Block block, Metagraph after) {
+      lines.add("block " + block.number());
+      last = after;
+    }
+
+    @Override
+    public void onEpoch(Epoch epoch, Metagraph after) {
+      lines.add("epoch " + epoch.number());
+    }
+  }
+
+  private static void await(BooleanSupplier condition, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (!condition.getAsBoolean()) {
+      assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what);
+      Thread.sleep(5);
+    }
+  }
+
+  private static Metagraph forged(BlockRecord r) {
+    Metagraph m = r.after();
+    return Metagraph.of(m.chainId(), r.block(), m.params(), m.supply() + 1, m.lastEpoch(),
+        m.peers(), m.weights(), m.bonds());
+  }
+
+  @Test
+  void overAnHonestLedgerItHearsEveryBlockAuditedAndPassesTheReceiptsOn() throws Exception {
+    Server server = new Server(ledger("honest"));
+    server.honest.produceBlocks(3); // audited when it opens
+    try (AuditedLedger audited = AuditedLedger.over(server, server.chainId())) {
+      assertEquals(3, audited.metagraph().block().number());
+      Heard heard = new Heard();
+      audited.subscribe(heard);
+      CompletableFuture<Receipt> registered =
+          audited.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
+      CompletableFuture<Receipt> weighed =
+          audited.submit(key(1), Transaction.register(endpoint(1), Modality.TEXT));
+      Block fourth = server.honest.produceBlock();
+      assertEquals(new Receipt(registered.get(10, TimeUnit.SECONDS).transaction(), 4, 0),
+          registered.get());
+      assertEquals(fourth.number(), weighed.get(10, TimeUnit.SECONDS).block());
+      server.honest.produceBlocks(8);
+      await(() -> heard.lines.size() >= 11, "blocks 4 to 12 and two epochs");
+      assertEquals(expected(4, 12), heard.lines);
+      assertEquals(server.honest.metagraph().peers(), audited.metagraph().peers());
+      assertEquals(server.honest.metagraph().block(), audited.metagraph().block());
+      assertEquals(server.honest.metagraph().block(), heard.last.block());
+      assertTrue(audited.failure().isEmpty());
+    }
+  }
+
+  private static List<String> expected(long from, long to) {
+    List<String> lines = new ArrayList<>();
+    for (long n = from; n <= to; n++) {
+      if (n % 5 == 0) {
+        lines.add("epoch " + n / 5);
+      }
+      lines.add("block " + n);
+    }
+    return lines;
+  }
+
+  @Test
+  void aBlockWhoseStateWasForgedIsCaughtAndNothingFromItOnIsHeard() throws Exception {
+    Server server = new Server(ledger("forged"));
+    try (AuditedLedger audited = AuditedLedger.over(server, server.chainId())) {
+      Heard heard = new Heard();
+      audited.subscribe(heard);
+      server.honest.produceBlocks(2);
+      await(() -> heard.lines.size() >= 2, "blocks 1 and 2");
+      server.liar = r -> r.block().number() == 3
+          ? new BlockRecord(r.block(), r.transactions(), r.epoch(), forged(r)) : r;
+      CompletableFuture<Receipt> waiting =
+          audited.submit(key(0), Transaction.transfer(key(1).id(), 5));
+      server.honest.produceBlocks(3);
+      await(() -> audited.failure().isPresent(), "the audit to fail");
+      assertEquals(List.of("block 1", "block 2"), heard.lines, "nothing from block 3 on");
+      ChainAudit.MismatchException e = assertThrows(ChainAudit.MismatchException.class,
+          audited::metagraph);
+      assertTrue(e.getMessage().contains("after block 3"), e.getMessage());
+      ExecutionException failed = assertThrows(ExecutionException.class,
+          () -> waiting.get(10, TimeUnit.SECONDS));
+      assertInstanceOf(ChainAudit.MismatchException.class, failed.getCause());
+      assertTrue(audited.submit(key(1), Transaction.transfer(key(0).id(), 1))
+          .isCompletedExceptionally(), "nothing more is sent once the audit failed");
+    }
+  }
+
+  @Test
+  void aReceiptForABlockThatDoesNotHoldTheTransactionFails() throws Exception {
+    Server server = new Server(ledger("receipts"));
+    server.honest.produceBlocks(2);
+    try (AuditedLedger audited = AuditedLedger.over(server, server.chainId())) {
+      server.receiptsEarlierBy = 1; // the server names the block before the right one
+      CompletableFuture<Receipt> f = audited.submit(key(0), Transaction.transfer(key(1).id(), 5));
+      server.honest.produceBlock();
+      ExecutionException e = assertThrows(ExecutionException.class,
+          () -> f.get(10, TimeUnit.SECONDS));
+      ChainAudit.MismatchException m = assertInstanceOf(ChainAudit.MismatchException.class,
+          e.getCause());
+      assertTrue(m.getMessage().contains("in block 2, but block 2 as audited does not hold it"),
+          m.getMessage());
+      assertTrue(audited.failure().isEmpty(), "the chain itself checks out");
+    }
+  }
+
+  @Test
+  void aRejectionIsTheServersAndAHistoryThatLiesAlreadyIsRefusedAtOpening() throws Exception {
+    Server server = new Server(ledger("refused"));
+    server.honest.produceBlocks(4);
+    try (AuditedLedger audited = AuditedLedger.over(server, server.chainId())) {
+      CompletableFuture<Receipt> stale = audited.submit(SignedTransaction.sign(key(0),
+          server.chainId(), 9, Transaction.transfer(key(1).id(), 1)));
+      ExecutionException e = assertThrows(ExecutionException.class,
+          () -> stale.get(10, TimeUnit.SECONDS));
+      assertEquals(RejectReason.NONCE_WRONG,
+          assertInstanceOf(TransactionRejectedException.class, e.getCause()).reason());
+      server.liar = r -> r.block().number() == 2
+          ? new BlockRecord(r.block(), r.transactions(), r.epoch(), forged(r)) : r;
+      assertThrows(ChainAudit.MismatchException.class,
+          () -> AuditedLedger.over(server, server.chainId()));
+      Hash256 other = Hash256.of(new byte[] {1});
+      assertThrows(ChainAudit.MismatchException.class, () -> AuditedLedger.over(server, other));
+    }
+  }
+
+  @Test
+  void withAReplicaFolderItOpensAgainWithoutReplayingWhatItChecked() throws Exception {
+    Server server = new Server(ledger("resumed"));
+    server.honest.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
+    server.honest.produceBlocks(12);
+    Path replica = tmp.resolve("replica");
+    try (AuditedLedger first = AuditedLedger.over(new Server(server.honest) {
+      @Override
+      public void close() {
+        // the test's ledger stays open
+      }
+    }, server.chainId(), null, replica)) {
+      assertEquals(12, first.metagraph().block().number());
+    }
+    server.honest.produceBlocks(3);
+    try (AuditedLedger again = AuditedLedger.over(server, server.chainId(), null, replica)) {
+      assertEquals(15, again.metagraph().block().number());
+      assertEquals(3, server.blocksRead.get(), "only the three new blocks read");
+      assertEquals(server.honest.metagraph().peers(), again.metagraph().peers());
+    }
+  }
+}
