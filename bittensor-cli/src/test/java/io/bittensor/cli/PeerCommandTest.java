@@ -12,6 +12,7 @@ import java.io.StringWriter;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -77,6 +78,12 @@ class PeerCommandTest {
     peer.save(key);
     try (ServingCli serving = ServingCli.start("--key", key.toString(), "--output-dim", "16")) {
       String endpoint = serving.endpoint.toString();
+      // The line after the one that names the endpoint, which ServingCli waited for.
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (!serving.out.toString().contains("answers signed by")
+          && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
       assertTrue(serving.out.toString().contains("answers signed by " + peer.id().toHex()),
           serving.out.toString());
       assertEquals(0, run("peer", "query", "--endpoint", endpoint, "--peer-key",
