@@ -35,6 +35,24 @@ public interface BlockHistory {
   long readBlocks(long from, long to, Predicate<BlockRecord> visitor) throws LedgerException;
 
   /**
+   * Hands {@code visitor} blocks {@code from} to {@code to} in order with their transactions
+   * only, without the state after each: for whoever replays them itself ({@link ChainAudit},
+   * {@link AuditedLedger}). A {@link LocalLedger} reads them straight from its journal, with no
+   * replay, so each costs a read and a decode however far the latest snapshot is; by default
+   * they come from {@link #readBlocks}.
+   *
+   * @return the number of the last block the visitor took, or {@code from - 1} if none
+   * @throws LedgerException as {@link #readBlocks}
+   * @throws IllegalArgumentException if {@code from < 1}
+   * @throws IllegalStateException if the ledger is closed
+   */
+  default long readBlockBodies(long from, long to, Predicate<BlockBody> visitor)
+      throws LedgerException {
+    Objects.requireNonNull(visitor, "visitor");
+    return readBlocks(from, to, r -> visitor.test(new BlockBody(r.block(), r.transactions())));
+  }
+
+  /**
    * The chain's genesis block, encoded as the journal holds it (docs/ledger.md, "The journal format"):
    * the genesis, the mechanism and its parameters, and the time it was made. Its SHA-256 is the
    * chain id, so with the id known beforehand it is the anchor {@link ChainAudit} replays from.
@@ -54,11 +72,11 @@ public interface BlockHistory {
   }
 
   /**
-   * Checks {@link #readBlocks}' arguments, for implementations.
+   * Checks {@link #readBlocks}' and {@link #readBlockBodies}' arguments, for implementations.
    *
    * @throws IllegalArgumentException if {@code from < 1}
    */
-  static void checkArguments(long from, Predicate<BlockRecord> visitor) {
+  static void checkArguments(long from, Predicate<?> visitor) {
     Objects.requireNonNull(visitor, "visitor");
     if (from < 1) {
       throw new IllegalArgumentException("from must be >= 1, was " + from);

@@ -601,6 +601,37 @@ public final class LocalLedger implements Ledger, BlockHistory {
   public long readBlocks(long from, long to, Predicate<BlockRecord> visitor)
       throws LedgerException {
     BlockHistory.checkArguments(from, visitor);
+    return readJournals(from, to, (files, last) -> replayFiles(files, from, last, visitor));
+  }
+
+  /**
+   * Reads sealed blocks and their transactions straight from the journal (and the archive), with
+   * no replay: each block costs a read and a decode, and its link to the block before is checked
+   * (the hash chain), not its transactions against the rules. For those who replay the blocks
+   * themselves; {@link #readBlocks} when the state after each is wanted.
+   *
+   * @throws LedgerException as {@link #readBlocks}
+   * @throws IllegalArgumentException if {@code from < 1}
+   * @throws IllegalStateException if the ledger is closed
+   */
+  @Experimental
+  @Override
+  public long readBlockBodies(long from, long to, Predicate<BlockBody> visitor)
+      throws LedgerException {
+    BlockHistory.checkArguments(from, visitor);
+    return readJournals(from, to, (files, last) -> bodies(files, from, last, visitor));
+  }
+
+  /** What a read does with the journals that hold its blocks, up to {@code last}. */
+  private interface JournalRead {
+    long read(List<JournalReader> files, long last) throws IOException;
+  }
+
+  /**
+   * Opens the journals that hold blocks {@code from} on (the live one, and the archived ones
+   * before its checkpoint when {@code from} is before it) and hands them to {@code read}.
+   */
+  private long readJournals(long from, long to, JournalRead read) throws LedgerException {
     checkOpen();
     if (dir == null) {
       throw new LedgerException("an in-memory ledger keeps no journal to read blocks from");
@@ -642,7 +673,7 @@ public final class LocalLedger implements Ledger, BlockHistory {
         }
       }
       last = Math.min(last, live.lastNumber());
-      return replayFiles(files, from, last, visitor);
+      return read.read(files, last);
     } catch (VisitorFailed e) {
       throw e.getCause(); // the caller's own, not a failure to read
     } catch (LedgerException e) {
@@ -659,6 +690,44 @@ public final class LocalLedger implements Ledger, BlockHistory {
         }
       }
     }
+  }
+
+  /**
+   * Hands the visitor blocks {@code from} to {@code last} of {@code files} (journals in block
+   * order) as they are written, each checked to follow the one before.
+   */
+  private long bodies(List<JournalReader> files, long from, long last,
+      Predicate<BlockBody> visitor) throws IOException, LedgerException {
+    Hash256 parent = null;
+    int f = 0;
+    for (long n = from; n <= last; n++) {
+      while (f < files.size() && files.get(f).lastNumber() < n) {
+        f++;
+      }
+      if (f == files.size() || files.get(f).checkpoint() >= n) {
+        throw new LedgerException("no journal of " + dir + " holds block " + n);
+      }
+      byte[] payload = files.get(f).read(n);
+      BlockCodec.Decoded d = BlockCodec.decode(payload);
+      if (d.number() != n || (parent != null && !d.parent().equals(parent))) {
+        throw new LedgerException("reading " + dir + ": block " + n + " does not follow block "
+            + (n - 1) + " (the journal changed under the read, or is damaged)");
+      }
+      Hash256 hash = Hash256.of(payload);
+      Block block = new Block(n, hash, d.parent(), Instant.ofEpochMilli(d.timestamp()),
+          d.transactions().size(), d.epochDigest().isPresent());
+      parent = hash;
+      boolean more;
+      try {
+        more = visitor.test(new BlockBody(block, d.transactions()));
+      } catch (RuntimeException e) {
+        throw new VisitorFailed(e);
+      }
+      if (!more) {
+        return n;
+      }
+    }
+    return last;
   }
 
   /**

@@ -3,6 +3,7 @@ package io.bittensor.raft;
 import io.bittensor.core.Account;
 
 import io.bittensor.core.Block;
+import io.bittensor.core.BlockBody;
 import io.bittensor.core.BlockHistory;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.BlockRecord;
@@ -363,12 +364,25 @@ public final class RaftLedger implements Ledger, BlockHistory {
   public long readBlocks(long from, long to, Predicate<BlockRecord> visitor)
       throws LedgerException {
     BlockHistory.checkArguments(from, visitor);
+    return keptBlocks().readBlocks(from, to, visitor);
+  }
+
+  /** The replica that keeps this member's blocks. */
+  private LocalLedger keptBlocks() throws LedgerException {
     checkOpen();
     if (!keepBlocks) {
       throw new LedgerException("member " + self + " keeps no blocks to read back; open it with"
           + " keepBlocks(true)");
     }
-    return machine.replica().readBlocks(from, to, visitor);
+    return machine.replica();
+  }
+
+  /** As {@link #readBlocks}, the blocks and their transactions only, from the journal. */
+  @Override
+  public long readBlockBodies(long from, long to, Predicate<BlockBody> visitor)
+      throws LedgerException {
+    BlockHistory.checkArguments(from, visitor);
+    return keptBlocks().readBlockBodies(from, to, visitor);
   }
 
   /** The chain's genesis block, as the member's folder records it (kept blocks or not). */

@@ -113,6 +113,9 @@ class RaftBlocksTest {
       assertTrue(first.stream().anyMatch(r -> r.epoch().isPresent()), "with epochs");
       for (RaftLedger m : c.members) {
         assertEquals(blocks(first), blocks(read(m, 1)), m + " reads the same blocks");
+        List<Block> bodies = new ArrayList<>();
+        m.readBlockBodies(1, Long.MAX_VALUE, b -> bodies.add(b.block()));
+        assertEquals(blocks(first), bodies, m + " reads the same bodies");
         assertEquals(first.get(20).transactions(), read(m, 21).get(0).transactions());
         ChainAudit.Result audit = ChainAudit.verify(m.chainId(), m, Long.MAX_VALUE);
         assertEquals(heard.get(39), audit.last(), m + " replays from genesis");

@@ -7,6 +7,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import io.bittensor.core.Account;
 import io.bittensor.core.Block;
+import io.bittensor.core.BlockBody;
 import io.bittensor.core.BlockHistory;
 import io.bittensor.core.BlockRecord;
 import io.bittensor.core.Experimental;
@@ -361,50 +362,111 @@ public final class RemoteLedger implements Ledger, BlockHistory {
       throws LedgerException {
     BlockHistory.checkArguments(from, visitor);
     ensureOpen();
+    Metagraph[] previous = {null};
+    return pages(from, to, false, (next, w) -> {
+      Block block = follows(w, next, previous[0] == null ? null : previous[0].block().hash());
+      BlockRecord record;
+      try {
+        Metagraph after;
+        if (w.hasMetagraph()) {
+          after = LedgerWire.fromWire(w.getMetagraph());
+        } else if (previous[0] != null) {
+          after = LedgerWire.atBlock(previous[0], block);
+        } else {
+          throw new LedgerException(uri + " sent block " + next + " without its metagraph");
+        }
+        record = new BlockRecord(block, transactions(w), w.hasEpoch()
+            ? Optional.of(LedgerWire.fromWire(w.getEpoch())) : Optional.empty(), after);
+      } catch (IllegalArgumentException e) {
+        throw new LedgerException(uri + " sent a bad block " + next + ": " + e.getMessage(), e);
+      }
+      previous[0] = record.after();
+      return visitor.test(record);
+    });
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Asked of the server a page at a time (it reads them from its journal without replaying
+   * it), each block checked to follow the one before.
+   */
+  @Experimental
+  @Override
+  public long readBlockBodies(long from, long to, Predicate<BlockBody> visitor)
+      throws LedgerException {
+    BlockHistory.checkArguments(from, visitor);
+    ensureOpen();
+    Hash256[] parent = {null};
+    return pages(from, to, true, (next, w) -> {
+      Block block = follows(w, next, parent[0]);
+      BlockBody body;
+      try {
+        body = new BlockBody(block, transactions(w));
+      } catch (IllegalArgumentException e) {
+        throw new LedgerException(uri + " sent a bad block " + next + ": " + e.getMessage(), e);
+      }
+      parent[0] = block.hash();
+      return visitor.test(body);
+    });
+  }
+
+  /** Takes one block of a page: the number it must have; false stops the read. */
+  private interface PageVisitor {
+    boolean take(long next, io.bittensor.transport.internal.wire.BlockRecord w)
+        throws LedgerException;
+  }
+
+  /**
+   * Asks the server for blocks {@code from} to {@code to} a page at a time, handing each to
+   * {@code visitor} until it stops.
+   *
+   * @return the number of the last block the visitor took, or {@code from - 1} if none
+   */
+  private long pages(long from, long to, boolean bodiesOnly, PageVisitor visitor)
+      throws LedgerException {
     long next = from;
-    Metagraph previous = null;
     while (next <= to) {
       LedgerResponse r = call("blocks", BlocksRequest.newBuilder().setFromBlock(next)
-          .setToBlock(to).build());
+          .setToBlock(to).setBodiesOnly(bodiesOnly).build());
       if (r.getBlocksCount() == 0) {
         break; // past the latest block
       }
       for (var w : r.getBlocksList()) {
-        BlockRecord record;
-        try {
-          Block block = LedgerWire.fromWire(w.getBlock());
-          if (block.number() != next || (previous != null
-              && !block.parent().equals(previous.block().hash()))) {
-            throw new LedgerException(uri + " sent block " + block.number() + " with parent "
-                + block.parent().toShortHex() + " where block " + next + " was due"
-                + (previous == null ? "" : ", after " + previous.block().hash().toShortHex()));
-          }
-          List<SignedTransaction> txs = new ArrayList<>(w.getTransactionsCount());
-          for (ByteString tx : w.getTransactionsList()) {
-            txs.add(SignedTransaction.decode(tx.toByteArray()));
-          }
-          Metagraph after;
-          if (w.hasMetagraph()) {
-            after = LedgerWire.fromWire(w.getMetagraph());
-          } else if (previous != null) {
-            after = LedgerWire.atBlock(previous, block);
-          } else {
-            throw new LedgerException(uri + " sent block " + next + " without its metagraph");
-          }
-          record = new BlockRecord(block, txs, w.hasEpoch()
-              ? Optional.of(LedgerWire.fromWire(w.getEpoch())) : Optional.empty(), after);
-        } catch (IllegalArgumentException e) {
-          throw new LedgerException(uri + " sent a bad block " + next + ": " + e.getMessage(),
-              e);
+        if (!visitor.take(next, w)) {
+          return next;
         }
-        previous = record.after();
         next++;
-        if (!visitor.test(record)) {
-          return record.block().number();
-        }
       }
     }
     return next - 1;
+  }
+
+  /** A block sent as block {@code next}, checked to be it and to follow {@code parent}. */
+  private Block follows(io.bittensor.transport.internal.wire.BlockRecord w, long next,
+      Hash256 parent) throws LedgerException {
+    Block block;
+    try {
+      block = LedgerWire.fromWire(w.getBlock());
+    } catch (IllegalArgumentException e) {
+      throw new LedgerException(uri + " sent a bad block " + next + ": " + e.getMessage(), e);
+    }
+    if (block.number() != next || (parent != null && !block.parent().equals(parent))) {
+      throw new LedgerException(uri + " sent block " + block.number() + " with parent "
+          + block.parent().toShortHex() + " where block " + next + " was due"
+          + (parent == null ? "" : ", after " + parent.toShortHex()));
+    }
+    return block;
+  }
+
+  /** A sent block's transactions, decoded. */
+  private static List<SignedTransaction> transactions(
+      io.bittensor.transport.internal.wire.BlockRecord w) {
+    List<SignedTransaction> txs = new ArrayList<>(w.getTransactionsCount());
+    for (ByteString tx : w.getTransactionsList()) {
+      txs.add(SignedTransaction.decode(tx.toByteArray()));
+    }
+    return txs;
   }
 
   /**

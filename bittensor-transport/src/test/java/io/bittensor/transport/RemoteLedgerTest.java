@@ -419,6 +419,12 @@ class RemoteLedgerTest {
     List<String> here = new ArrayList<>();
     assertEquals(1104, remote.readBlocks(1, Long.MAX_VALUE, r -> here.add(describe(r))));
     assertEquals(there, here, "every block, its transactions, epoch and metagraph");
+    List<io.bittensor.core.BlockBody> bodiesThere = new ArrayList<>();
+    local.readBlockBodies(1, Long.MAX_VALUE, bodiesThere::add);
+    List<io.bittensor.core.BlockBody> bodiesHere = new ArrayList<>();
+    assertEquals(1104, remote.readBlockBodies(1, Long.MAX_VALUE, bodiesHere::add));
+    assertEquals(bodiesThere, bodiesHere, "every block and its transactions, over two pages");
+    assertEquals(1104, bodiesHere.size());
 
     List<String> some = new ArrayList<>();
     assertEquals(1002, remote.readBlocks(1000, 1104, r -> some.add(describe(r))

@@ -217,6 +217,15 @@ public final class LedgerHandler extends Handler.Abstract {
     LedgerResponse.Builder b = ok();
     long[] bytes = {0};
     try {
+      if (r.getBodiesOnly()) {
+        history.readBlockBodies(from, r.getToBlock(), body -> {
+          BlockRecord.Builder w = BlockRecord.newBuilder()
+              .setBlock(LedgerWire.toWire(body.block()));
+          body.transactions().forEach(tx -> w.addTransactions(ByteString.copyFrom(tx.encode())));
+          return addToPage(b, w.build(), bytes);
+        });
+        return b.build();
+      }
       history.readBlocks(from, r.getToBlock(), rec -> {
         BlockRecord.Builder w = BlockRecord.newBuilder()
             .setBlock(LedgerWire.toWire(rec.block()));
@@ -225,18 +234,29 @@ public final class LedgerHandler extends Handler.Abstract {
         if (b.getBlocksCount() == 0 || rec.block().transactions() > 0 || rec.block().epoch()) {
           w.setMetagraph(LedgerWire.toWire(rec.after()));
         }
-        BlockRecord built = w.build();
-        bytes[0] += built.getSerializedSize();
-        if (b.getBlocksCount() > 0 && bytes[0] > PAGE_BYTES) {
-          return false; // the next page starts with it
-        }
-        b.addBlocks(built);
-        return b.getBlocksCount() < PAGE_BLOCKS;
+        return addToPage(b, w.build(), bytes);
       });
     } catch (LedgerException e) {
       throw new Rejected(Status.BAD_REQUEST, "from_block", e.getMessage());
     }
     return b.build();
+  }
+
+  /**
+   * Adds a record to the page unless the page is full: {@value #PAGE_BLOCKS} records, or about
+   * {@code PAGE_BYTES} (the first record always goes in).
+   *
+   * @param bytes the page's bytes so far, updated
+   * @return whether the page takes more
+   */
+  private static boolean addToPage(LedgerResponse.Builder page, BlockRecord record,
+      long[] bytes) {
+    bytes[0] += record.getSerializedSize();
+    if (page.getBlocksCount() > 0 && bytes[0] > PAGE_BYTES) {
+      return false; // the next page starts with it
+    }
+    page.addBlocks(record);
+    return page.getBlocksCount() < PAGE_BLOCKS;
   }
 
   /** The chain's genesis block, for clients that replay the chain themselves. */
