@@ -31,11 +31,14 @@ import java.util.concurrent.TimeUnit;
  * }
  * }</pre>
  *
- * <p>What stays the server's word: {@link #account} and {@link #nextNonce} (they include
- * transactions no block holds yet) and whether a transaction is accepted or rejected at
- * submission. What it costs: the blocks read a second time (a request per block from a remote
- * ledger) and replayed, about 120 us a block on a laptop-class core for a chain of signed weight
- * rows; opening replays the whole chain, unless a replica folder from an earlier run is given.
+ * <p>It reads each block's body only ({@link BlockHistory#readBlockBodies}: the block and its
+ * transactions) and replays it; the states it hands on are its replay's own, so no metagraph
+ * the server sends is used. What stays the server's word: {@link #account} and {@link
+ * #nextNonce} (they include transactions no block holds yet) and whether a transaction is
+ * accepted or rejected at submission. What it costs: each block read a second time (a request
+ * per block from a remote ledger) and replayed, its signatures checked again; opening replays
+ * the whole chain, unless a replica folder from an earlier run is given (docs/ledger.md has the
+ * measurements).
  *
  * <p>Thread-safe. Listeners run on the audit's own thread, in block order. Closing closes the
  * wrapped ledger too.
@@ -54,10 +57,15 @@ public final class AuditedLedger implements Ledger {
   private volatile LedgerException failed;
   private volatile boolean closed;
 
-  /** A submission: what the caller holds, and the block the server named once it did. */
+  /**
+   * A submission: what the caller holds, the receipt the server gave and the one the audit
+   * found, each once known. It completes when both are, and only if they agree.
+   */
   private static final class Waiting {
     final CompletableFuture<Receipt> future = new CompletableFuture<>();
-    volatile long claimedBlock = -1;
+    volatile Receipt claimed;
+    /** Set and read on the audit thread only. */
+    Receipt audited;
   }
 
   private AuditedLedger(Ledger ledger, Hash256 chainId, ChainAudit.Auditor auditor) {
@@ -115,7 +123,7 @@ public final class AuditedLedger implements Ledger {
     Objects.requireNonNull(chainId, "chainId");
     ChainAudit.Auditor auditor = ChainAudit.start(chainId, ledger, mechanism, replicaDir);
     try {
-      auditor.advance(ledger.metagraph().block().number());
+      auditor.follow(ledger.metagraph().block().number(), r -> { });
     } catch (LedgerException | RuntimeException e) {
       auditor.close();
       throw e;
@@ -137,7 +145,7 @@ public final class AuditedLedger implements Ledger {
       return;
     }
     try {
-      auditor.advance(block, this::checkedOut);
+      auditor.follow(block, this::checkedOut);
     } catch (LedgerException | RuntimeException e) {
       if (auditor.failure() != null) {
         fail(auditor.failure()); // a block that did not replay to itself
@@ -152,9 +160,11 @@ public final class AuditedLedger implements Ledger {
     checked = r.after();
     List<SignedTransaction> txs = r.transactions();
     for (int i = 0; i < txs.size(); i++) {
-      Waiting w = waiting.remove(txs.get(i).hash());
+      Hash256 hash = txs.get(i).hash();
+      Waiting w = waiting.get(hash);
       if (w != null) {
-        w.future.complete(new Receipt(txs.get(i).hash(), block.number(), i));
+        w.audited = new Receipt(hash, block.number(), i);
+        settle(hash, w);
       }
     }
     checkClaims(block.number());
@@ -165,16 +175,36 @@ public final class AuditedLedger implements Ledger {
   }
 
   /**
+   * Completes a submission once the server's receipt and the audit's are both known: with the
+   * receipt if they agree, else with a mismatch. On the audit thread.
+   */
+  private void settle(Hash256 hash, Waiting w) {
+    Receipt claimed = w.claimed;
+    if (claimed == null || w.audited == null || !waiting.remove(hash, w)) {
+      return;
+    }
+    if (claimed.equals(w.audited)) {
+      w.future.complete(w.audited);
+    } else {
+      w.future.completeExceptionally(new ChainAudit.MismatchException("the server gave a"
+          + " receipt for transaction " + hash + " in block " + claimed.block() + " (index "
+          + claimed.index() + "), but as audited it is in block " + w.audited.block()
+          + " (index " + w.audited.index() + ")"));
+    }
+  }
+
+  /**
    * Fails the submissions the server gave a receipt for in a block up to {@code upTo} that
    * checked out without them. On the audit thread.
    */
   private void checkClaims(long upTo) {
     waiting.forEach((hash, w) -> {
-      long claimed = w.claimedBlock;
-      if (claimed >= 1 && claimed <= upTo && waiting.remove(hash, w)) {
+      Receipt claimed = w.claimed;
+      if (claimed != null && w.audited == null && claimed.block() <= upTo
+          && waiting.remove(hash, w)) {
         w.future.completeExceptionally(new ChainAudit.MismatchException("the server gave a"
-            + " receipt for transaction " + hash + " in block " + claimed + ", but block "
-            + claimed + " as audited does not hold it"));
+            + " receipt for transaction " + hash + " in block " + claimed.block() + ", but block "
+            + claimed.block() + " as audited does not hold it"));
       }
     });
   }
@@ -248,10 +278,11 @@ public final class AuditedLedger implements Ledger {
               && error.getCause() != null ? error.getCause() : error);
         }
       } else {
-        w.claimedBlock = receipt.block();
+        w.claimed = receipt;
         try {
           audits.execute(() -> { // after the audit of its block, which may have run already
             audit(receipt.block());
+            settle(hash, w);
             checkClaims(checked.block().number());
           });
         } catch (RejectedExecutionException e) {

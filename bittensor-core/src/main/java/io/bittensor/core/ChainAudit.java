@@ -5,7 +5,9 @@ import io.bittensor.core.internal.ledger.BlockCodec;
 import io.bittensor.incentive.IncentiveMechanism;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -233,6 +235,38 @@ public final class ChainAudit {
       return checked();
     }
 
+    /**
+     * As {@link #advance(long, Consumer)}, reading only the blocks and their transactions
+     * ({@link BlockHistory#readBlockBodies}): each block is replayed and checked hash for hash
+     * (which covers its transactions and its epoch's result), and {@code checked} is handed the
+     * replica's own record of it, the epoch and state this replay computed. The history's states
+     * are not read, so not compared: whoever uses the records uses no state of the history's.
+     * Much cheaper for a history that replays to give states (a ledger server reading its
+     * journal replays from its latest snapshot for every read).
+     */
+    public Result follow(long to, Consumer<BlockRecord> checked) throws LedgerException {
+      Objects.requireNonNull(checked, "checked");
+      if (failed != null) {
+        throw failed;
+      }
+      long next = replica.metagraph().block().number() + 1;
+      LedgerException[] mismatch = {null};
+      history.readBlockBodies(next, to, b -> {
+        mismatch[0] = replay(replica, clock, b.block(), b.transactions());
+        if (mismatch[0] == null) {
+          Metagraph after = replica.metagraph();
+          checked.accept(new BlockRecord(b.block(), b.transactions(),
+              b.block().epoch() ? after.lastEpoch() : Optional.empty(), after));
+        }
+        return mismatch[0] == null;
+      });
+      if (mismatch[0] != null) {
+        failed = mismatch[0];
+        throw failed;
+      }
+      return checked();
+    }
+
     /** Why the audit failed for good, or null while it has not. */
     LedgerException failure() {
       return failed;
@@ -253,16 +287,31 @@ public final class ChainAudit {
   /** Seals one block anew; null when it matches, else what differs. */
   private static LedgerException replay(LocalLedger replica, SettableClock clock,
       BlockRecord r) {
-    long n = r.block().number();
+    LedgerException differentBlock = replay(replica, clock, r.block(), r.transactions());
+    if (differentBlock != null) {
+      return differentBlock;
+    }
+    String differs = differs(r.after(), replica.metagraph());
+    if (differs != null) {
+      return new MismatchException("the state after block " + r.block().number()
+          + " differs from its replay in " + differs);
+    }
+    return null;
+  }
+
+  /** Seals one block anew from its transactions; null when it is the block given. */
+  private static LedgerException replay(LocalLedger replica, SettableClock clock, Block given,
+      List<SignedTransaction> transactions) {
+    long n = given.number();
     Block checked = replica.metagraph().block();
-    if (!r.block().parent().equals(checked.hash())) {
-      return new MismatchException("block " + n + " given names parent " + r.block().parent()
+    if (!given.parent().equals(checked.hash())) {
+      return new MismatchException("block " + n + " given names parent " + given.parent()
           + ", but block " + checked.number() + " as checked is " + checked.hash()
           + " (the history changed since it was checked, or skips a block)");
     }
-    clock.set(r.block().timestamp().toEpochMilli());
-    for (int i = 0; i < r.transactions().size(); i++) {
-      SignedTransaction tx = r.transactions().get(i);
+    clock.set(given.timestamp().toEpochMilli());
+    for (int i = 0; i < transactions.size(); i++) {
+      SignedTransaction tx = transactions.get(i);
       CompletableFuture<Receipt> f = replica.submit(tx);
       if (f.isCompletedExceptionally()) {
         return new MismatchException("transaction " + i + " of block " + n + " ("
@@ -275,14 +324,9 @@ public final class ChainAudit {
     } catch (LedgerException e) {
       return e;
     }
-    if (!sealed.equals(r.block())) {
-      return new MismatchException("block " + n + " replays to " + sealed + ", not the " + r.block()
+    if (!sealed.equals(given)) {
+      return new MismatchException("block " + n + " replays to " + sealed + ", not the " + given
           + " given");
-    }
-    String differs = differs(r.after(), replica.metagraph());
-    if (differs != null) {
-      return new MismatchException("the state after block " + n + " differs from its replay"
-          + " in " + differs);
     }
     return null;
   }

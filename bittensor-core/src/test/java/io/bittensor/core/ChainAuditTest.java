@@ -161,6 +161,46 @@ class ChainAuditTest {
     }
   }
 
+  @Test
+  void followingReadsBlockBodiesAndHandsOverTheReplicasOwnRecords() throws IOException {
+    try (LocalLedger ledger = chain(0x5eed9L, "followed")) {
+      List<BlockRecord> given = new ArrayList<>();
+      ledger.readBlocks(1, Long.MAX_VALUE, given::add);
+      List<BlockRecord> followed = new ArrayList<>();
+      try (ChainAudit.Auditor auditor = ChainAudit.start(ledger.chainId(), ledger)) {
+        assertEquals(ledger.metagraph().block(),
+            auditor.follow(Long.MAX_VALUE, followed::add).last());
+      }
+      assertEquals(given.size(), followed.size());
+      for (int i = 0; i < given.size(); i++) {
+        BlockRecord g = given.get(i);
+        BlockRecord f = followed.get(i);
+        String at = "block " + g.block().number();
+        assertEquals(g.block(), f.block(), at);
+        assertEquals(g.transactions(), f.transactions(), at);
+        assertEquals(g.epoch(), f.epoch(), at);
+        assertEquals(g.after().supply(), f.after().supply(), at);
+        assertEquals(g.after().peers(), f.after().peers(), at);
+        assertTrue(g.after().weights().approximatelyEquals(f.after().weights(), 0), at);
+      }
+      // A block whose transactions were swapped is caught at it, by the bodies alone.
+      long k = blockWith(ledger, 2);
+      BlockHistory swapped = lying(ledger, r -> {
+        if (r.block().number() != k) {
+          return r;
+        }
+        List<SignedTransaction> txs = new ArrayList<>(r.transactions());
+        Collections.swap(txs, 0, 1);
+        return new BlockRecord(r.block(), txs, r.epoch(), r.after());
+      });
+      try (ChainAudit.Auditor auditor = ChainAudit.start(ledger.chainId(), swapped)) {
+        ChainAudit.MismatchException e = assertThrows(ChainAudit.MismatchException.class,
+            () -> auditor.follow(Long.MAX_VALUE, r -> { }));
+        assertTrue(e.getMessage().contains("block " + k + " "), e.getMessage());
+      }
+    }
+  }
+
   /** A history that hands over what {@code liar} makes of each record. */
   private static BlockHistory lying(LocalLedger honest, UnaryOperator<BlockRecord> liar) {
     return new BlockHistory() {
