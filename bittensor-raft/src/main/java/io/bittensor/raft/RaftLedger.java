@@ -153,31 +153,33 @@ public final class RaftLedger implements Ledger, BlockHistory {
     });
     RaftServer s = null;
     RaftClient c = null;
+    LedgerStateMachine sm = null;
     try {
       Files.createDirectories(dir);
       Chain chain = chain(b, dir);
       this.keepBlocks = b.keepBlocks;
       this.genesisBlock = genesisPayload(chain.genesis, chain.mechanism);
-      Path blocks = blocksFolder(dir);
-      // A member's first start formats its storage; every later one recovers the log there.
-      Path raftStorage = dir.resolve("raft")
-          .resolve(groupId(Hash256.of(genesisBlock)).getUuid().toString());
-      boolean formatted = Files.isDirectory(raftStorage);
-      if (!formatted) {
-        // Blocks kept beside a Raft log that is gone: the group sends this member all anew.
-        DurableFiles.deleteTree(blocks);
-      }
-      this.machine = new LedgerStateMachine(chain.genesis, chain.mechanism, b.maxPending,
-          b.snapshotEvery, keepBlocks ? blocks : null, b.archiveKeptBlocks, events);
-      Hash256 chainId = machine.replica().chainId();
+      Hash256 chainId = Hash256.of(genesisBlock);
       if (chain.recorded != null && !chain.recorded.equals(chainId)) {
         throw new LedgerException("the member's folder " + dir + " holds chain "
             + chain.recorded + ", but this genesis and mechanism give chain " + chainId);
       }
+      Path blocks = blocksFolder(dir);
+      // A member's first start formats its storage; every later one recovers the log there.
+      boolean formatted = Files.isDirectory(dir.resolve("raft")
+          .resolve(groupId(chainId).getUuid().toString()));
+      if (!formatted) {
+        // Blocks kept beside a Raft log that is gone: the group sends this member all anew.
+        DurableFiles.deleteTree(blocks);
+      }
+      sm = new LedgerStateMachine(chain.genesis, chain.mechanism, b.maxPending,
+          b.snapshotEvery, keepBlocks ? blocks : null, b.archiveKeptBlocks, events);
+      this.machine = sm;
+      if (!machine.replica().chainId().equals(chainId)) {
+        throw new IllegalStateException("the genesis file would not reproduce chain "
+            + machine.replica().chainId());
+      }
       if (chain.recorded == null) {
-        if (!Hash256.of(genesisBlock).equals(chainId)) {
-          throw new IllegalStateException("the genesis file would not reproduce chain " + chainId);
-        }
         DurableFiles.replace(dir.resolve(GENESIS_FILE), genesisBlock);
       }
       this.group = RaftGroup.valueOf(groupId(chainId), peers(b.members));
@@ -231,6 +233,9 @@ public final class RaftLedger implements Ledger, BlockHistory {
     } catch (IOException | RuntimeException e) {
       closeQuietly(c);
       closeQuietly(s);
+      if (sm != null) {
+        sm.replica().close(); // a copy on disk holds its folder's lock
+      }
       events.shutdown();
       throw e;
     }

@@ -150,6 +150,31 @@ class RaftBlocksTest {
   }
 
   @Test
+  void aFolderOfAnotherChainIsRefusedAndItsBlocksKept() throws Exception {
+    Cluster c = new Cluster(dir, 1, genesis(params(8), 4), null, BlockPolicy.manual());
+    c.each = (i, b) -> b.keepBlocks(true);
+    try (c) {
+      c.start();
+      c.leader();
+      c.members[0].produceBlock();
+      c.members[0].produceBlock();
+    }
+    Path journal = RaftLedger.blocksFolder(c.dirs.get(0)).resolve("journal.btl");
+    byte[] before = Files.readAllBytes(journal);
+    Cluster other = new Cluster(dir, 1, genesis(params(9), 4), null, BlockPolicy.manual());
+    other.each = (i, b) -> b.keepBlocks(true);
+    LedgerException e = assertThrows(LedgerException.class, () -> other.open(0));
+    assertTrue(e.getMessage().contains("holds chain"), e.getMessage());
+    assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(journal)),
+        "the refused opening left the member's journal as it was");
+    try (c) {
+      RaftLedger again = c.open(0);
+      c.leader();
+      assertEquals(2, read(again, 1).size(), "its blocks are still there");
+    }
+  }
+
+  @Test
   void archivingBlocksNotKeptIsRefused() {
     RaftLedger.Builder b = RaftLedger.builder().self("a")
         .member("a", new java.net.InetSocketAddress("127.0.0.1", 9)).archiveKeptBlocks(true);
