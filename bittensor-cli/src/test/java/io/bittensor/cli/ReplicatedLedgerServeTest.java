@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -193,6 +194,23 @@ class ReplicatedLedgerServeTest {
    */
   @Test
   void aMemberThatKeepsItsBlocksLosesNoneToSigkill() throws Exception {
+    killTheMemberThatKeepsBlocks(3);
+  }
+
+  /**
+   * The long variant ({@code mvn -B -o -pl bittensor-cli -am test -Dlong
+   * -Dtest='ReplicatedLedgerServeTest#thirty*' -Dsurefire.failIfNoSpecifiedTests=false}): thirty
+   * kills.
+   */
+  @Test
+  @Tag("long")
+  @Timeout(value = 1200, unit = TimeUnit.SECONDS)
+  void thirtySigkillsOfAMemberThatKeepsItsBlocksLoseNone() throws Exception {
+    killTheMemberThatKeepsBlocks(30);
+  }
+
+  private void killTheMemberThatKeepsBlocks(int kills) throws Exception {
+    java.util.SplittableRandom random = new java.util.SplittableRandom(kills);
     List<String> members = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       members.add("m" + i + "=127.0.0.1:" + freePort());
@@ -217,8 +235,9 @@ class ReplicatedLedgerServeTest {
         });
         a.submit(key(0), Transaction.register(URI.create("http://peer0:8091"), Modality.TEXT))
             .get(30, TimeUnit.SECONDS);
-        for (int cycle = 0; cycle < 3; cycle++) {
+        for (int cycle = 0; cycle < kills; cycle++) {
           a.submit(key(1), Transaction.transfer(key(2).id(), 1 + cycle)).get(30, TimeUnit.SECONDS);
+          Thread.sleep(random.nextInt(300)); // so that kills land anywhere in a block's work
           p[1].destroyForcibly(); // SIGKILL: no shutdown hook, no closing
           assertTrue(p[1].waitFor(30, TimeUnit.SECONDS));
           a.submit(key(2), Transaction.transfer(key(1).id(), 1)).get(30, TimeUnit.SECONDS);
