@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.bittensor.core.AuditedLedger;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Epoch;
 import io.bittensor.core.Hash256;
@@ -123,6 +124,17 @@ final class LedgerCommand implements Runnable {
             + " ledger (the first that answers, then the next when it goes).")
     List<URI> upstream;
 
+    @Option(names = "--chain", paramLabel = "HEX",
+        description = "With --upstream: audit every block against this chain id (64 hex digits)"
+            + " before relaying it (an AuditedLedger); clients hear only blocks that check out.")
+    String chain;
+
+    @Option(names = "--replica", paramLabel = "DIR",
+        description = "With --upstream --chain: keep the audit's replica in DIR, so that a"
+            + " restart replays only new blocks and clients that fell behind are sent the blocks"
+            + " they missed from it.")
+    Path replica;
+
     @Option(names = "--host", defaultValue = "0.0.0.0",
         description = "The address to bind (default ${DEFAULT-VALUE}: all interfaces).")
     String host;
@@ -185,6 +197,14 @@ final class LedgerCommand implements Runnable {
         throw CliException.badInput("--upstream relays a ledger served elsewhere: the ledger"
             + " and Raft options are that server's", null);
       }
+      if (upstream == null && (chain != null || replica != null)) {
+        throw CliException.badInput("--chain and --replica are for a relay: give --upstream URL",
+            null);
+      }
+      if (replica != null && chain == null) {
+        throw CliException.badInput("--replica keeps the audit's replica: give --chain HEX too",
+            null);
+      }
       if (blockMillis < 1) {
         throw CliException.badInput("--block-ms must be >= 1, was " + blockMillis, null);
       }
@@ -243,21 +263,40 @@ final class LedgerCommand implements Runnable {
         block = -1; // already shutting down
       }
       out.println("serving ledger " + ledger.chainId() + " from "
-          + (upstream != null ? "upstream " + upstream : data) + " at " + server.uri()
-          + " (block " + block + ")");
+          + (upstream != null ? "upstream " + upstream + (chain != null ? ", audited" : "")
+          : data) + " at " + server.uri() + " (block " + block + ")");
       out.flush();
       server.awaitClose();
       closed.await();
       return 0;
     }
 
-    private RemoteLedger openUpstream() {
+    private Ledger openUpstream() {
+      Hash256 trusted = null;
+      if (chain != null) {
+        try {
+          trusted = Hash256.fromHex(chain);
+        } catch (IllegalArgumentException e) {
+          throw CliException.badInput("--chain " + chain + ": " + e.getMessage(), e);
+        }
+      }
+      RemoteLedger remote;
       try {
-        return RemoteLedger.connect(upstream);
+        remote = RemoteLedger.connect(upstream);
       } catch (LedgerException e) {
         throw CliException.failure("cannot reach the upstream ledger: " + e.getMessage(), e);
       } catch (IllegalArgumentException e) {
         throw CliException.badInput("--upstream " + e.getMessage(), e);
+      }
+      if (trusted == null) {
+        return remote;
+      }
+      try {
+        return AuditedLedger.over(remote, trusted, null, replica);
+      } catch (IOException | RuntimeException e) {
+        remote.close();
+        throw CliException.failure("the upstream ledger fails its audit against chain "
+            + trusted + ": " + e.getMessage(), e);
       }
     }
 

@@ -112,8 +112,9 @@ class LedgerServeCommandTest {
    * JVM. Its clients register through it and get their receipts, {@code ledger show --remote}
    * and {@code ledger audit --remote} read through it, and SIGTERM stops it.
    */
-  @Test
-  void aRelayServesTheLedgerOfTheServerUpstream() throws Exception {
+  @org.junit.jupiter.params.ParameterizedTest(name = "audited {0}")
+  @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+  void aRelayServesTheLedgerOfTheServerUpstream(boolean audited) throws Exception {
     Genesis genesis = Genesis.builder().chainName("relayed").createdAt(
         java.time.Instant.parse("2026-12-05T00:00:00Z")).params(LedgerParams.defaults())
         .allocate(key(0).id(), 1000).allocate(key(1).id(), 1000).build();
@@ -122,17 +123,23 @@ class LedgerServeCommandTest {
         io.bittensor.transport.LedgerServer upstream = io.bittensor.transport.LedgerServer
             .builder().ledger(origin).host("127.0.0.1").port(0).start()) {
       Path log = dir.resolve("relay.log");
-      Process p = new ProcessBuilder(
+      List<String> cmd = new ArrayList<>(List.of(
           Path.of(System.getProperty("java.home"), "bin", "java").toString(),
           "-cp", System.getProperty("surefire.test.class.path",
               System.getProperty("java.class.path")),
           Main.class.getName(), "ledger", "serve", "--upstream", upstream.uri().toString(),
-          "--host", "127.0.0.1", "--port", "0")
-          .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+          "--host", "127.0.0.1", "--port", "0"));
+      if (audited) {
+        // Every block audited against the chain id before it is relayed, the replica on disk.
+        cmd.addAll(List.of("--chain", origin.chainId().toHex(), "--replica",
+            dir.resolve("replica").toString()));
+      }
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+          .redirectOutput(log.toFile()).start();
       try {
         URI relay = ServingLogs.awaitServing(p, log);
-        assertTrue(ServingLogs.read(log).contains("from upstream [" + upstream.uri() + "]"),
-            ServingLogs.read(log));
+        assertTrue(ServingLogs.read(log).contains("from upstream [" + upstream.uri() + "]"
+            + (audited ? ", audited" : " at")), ServingLogs.read(log));
         try (RemoteLedger client = RemoteLedger.connect(relay)) {
           Receipt r = client.submit(key(0), Transaction.register(
               URI.create("http://peer0:8091"), Modality.TEXT)).get(30, TimeUnit.SECONDS);
@@ -157,10 +164,12 @@ class LedgerServeCommandTest {
     for (String[] bad : List.of(
         new String[] {"ledger", "serve", "--port", "0"},
         new String[] {"ledger", "serve", "--upstream", "http://127.0.0.1:9", "--data", "d"},
-        new String[] {"ledger", "serve", "--upstream", "http://127.0.0.1:9", "--tau", "5"})) {
+        new String[] {"ledger", "serve", "--upstream", "http://127.0.0.1:9", "--tau", "5"},
+        new String[] {"ledger", "serve", "--data", "d", "--chain", "ab".repeat(32)},
+        new String[] {"ledger", "serve", "--upstream", "http://127.0.0.1:9", "--replica", "r"})) {
       CliRunner r = CliRunner.run(bad);
       assertEquals(Main.EXIT_BAD_INPUT, r.exitCode(), String.join(" ", bad));
-      assertTrue(r.err().contains("--upstream"), r.err());
+      assertTrue(r.err().contains("--upstream") || r.err().contains("--chain"), r.err());
     }
   }
 

@@ -40,11 +40,16 @@ import java.util.concurrent.TimeUnit;
  * the whole chain, unless a replica folder from an earlier run is given (docs/ledger.md has the
  * measurements).
  *
+ * <p>With its replica on disk ({@link #over(Ledger, Hash256, IncentiveMechanism, Path)}) it is a
+ * {@link BlockHistory} of the blocks checked so far, read from the replica's own journal, so a
+ * {@code LedgerServer} in front of it serves only audited blocks, states and receipts: a relay
+ * that checks what it passes on.
+ *
  * <p>Thread-safe. Listeners run on the audit's own thread, in block order. Closing closes the
  * wrapped ledger too.
  */
 @Experimental
-public final class AuditedLedger implements Ledger {
+public final class AuditedLedger implements Ledger, BlockHistory {
   private final Ledger ledger;
   private final Hash256 chainId;
   private final ChainAudit.Auditor auditor;
@@ -291,6 +296,44 @@ public final class AuditedLedger implements Ledger {
       }
     });
     return w.future;
+  }
+
+  /**
+   * The blocks checked so far, read back from the replica's journal: each with the epoch and
+   * state its replay computed.
+   *
+   * @throws LedgerException if the replica is in memory (it keeps no journal), or as {@link
+   *     LocalLedger#readBlocks}
+   */
+  @Override
+  public long readBlocks(long from, long to, java.util.function.Predicate<BlockRecord> visitor)
+      throws LedgerException {
+    BlockHistory.checkArguments(from, visitor);
+    checkOpen();
+    return auditor.replica().readBlocks(from, Math.min(to, checked.block().number()), visitor);
+  }
+
+  /** As {@link #readBlocks}, the blocks and their transactions only. */
+  @Override
+  public long readBlockBodies(long from, long to,
+      java.util.function.Predicate<BlockBody> visitor) throws LedgerException {
+    BlockHistory.checkArguments(from, visitor);
+    checkOpen();
+    return auditor.replica().readBlockBodies(from, Math.min(to, checked.block().number()),
+        visitor);
+  }
+
+  /** The chain's genesis block, which hashes to the trusted chain id. */
+  @Override
+  public byte[] genesisBlock() {
+    checkOpen();
+    return auditor.replica().genesisBlock();
+  }
+
+  /** Whether the replica is on disk, with a journal to read the checked blocks from. */
+  @Override
+  public boolean keepsBlocks() {
+    return auditor.replica().keepsBlocks();
   }
 
   /** Listeners hear audited blocks only, on the audit thread, epoch first. */

@@ -267,6 +267,11 @@ public final class ChainAudit {
       return checked();
     }
 
+    /** The replica: the chain as checked so far. */
+    LocalLedger replica() {
+      return replica;
+    }
+
     /** Why the audit failed for good, or null while it has not. */
     LedgerException failure() {
       return failed;

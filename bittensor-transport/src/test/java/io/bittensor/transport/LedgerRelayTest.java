@@ -150,6 +150,114 @@ class LedgerRelayTest {
         ChainAudit.verify(origin.chainId(), client, Long.MAX_VALUE).last());
   }
 
+  /** A served ledger whose block bodies, read back, may lie: one block without its transactions. */
+  private static final class LyingBodies implements Ledger, io.bittensor.core.BlockHistory {
+    final LocalLedger honest;
+    volatile long emptied = -1;
+
+    LyingBodies(LocalLedger honest) {
+      this.honest = honest;
+    }
+
+    @Override
+    public io.bittensor.core.Hash256 chainId() {
+      return honest.chainId();
+    }
+
+    @Override
+    public Metagraph metagraph() {
+      return honest.metagraph();
+    }
+
+    @Override
+    public java.util.Optional<io.bittensor.core.Account> account(io.bittensor.core.PeerId id) {
+      return honest.account(id);
+    }
+
+    @Override
+    public CompletableFuture<Receipt> submit(SignedTransaction transaction) {
+      return honest.submit(transaction);
+    }
+
+    @Override
+    public Subscription subscribe(LedgerListener listener) {
+      return honest.subscribe(listener);
+    }
+
+    @Override
+    public long readBlocks(long from, long to,
+        java.util.function.Predicate<BlockRecord> visitor) throws io.bittensor.core.LedgerException {
+      return honest.readBlocks(from, to, visitor);
+    }
+
+    @Override
+    public long readBlockBodies(long from, long to,
+        java.util.function.Predicate<io.bittensor.core.BlockBody> visitor)
+        throws io.bittensor.core.LedgerException {
+      return honest.readBlockBodies(from, to, b -> {
+        if (b.block().number() != emptied) {
+          return visitor.test(b);
+        }
+        Block x = b.block();
+        return visitor.test(new io.bittensor.core.BlockBody(new Block(x.number(), x.hash(),
+            x.parent(), x.timestamp(), 0, x.epoch()), List.of()));
+      });
+    }
+
+    @Override
+    public byte[] genesisBlock() {
+      return honest.genesisBlock();
+    }
+
+    @Override
+    public void close() {
+      // The test closes the ledger itself.
+    }
+  }
+
+  @Test
+  void aRelayThatAuditsPassesOnBlocksThatCheckOutAndNothingAfterOneThatDoesNot()
+      throws Exception {
+    LocalLedger origin = origin();
+    LyingBodies lying = new LyingBodies(origin);
+    RemoteLedger upstream = RemoteLedger.builder().reconnectTimeout(Duration.ofSeconds(30))
+        .connect(serve(lying, 16).uri());
+    io.bittensor.core.AuditedLedger audited = closing(io.bittensor.core.AuditedLedger.over(
+        upstream, origin.chainId(), null, dir.resolve("replica")));
+    RemoteLedger client = connect(serve(audited, 16).uri());
+    Heard heard = new Heard();
+    client.subscribe(heard);
+
+    CompletableFuture<Receipt> registered =
+        client.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
+    origin.produceBlock();
+    assertEquals(1, registered.get(WAIT.toSeconds(), TimeUnit.SECONDS).block());
+    origin.produceBlocks(4);
+    assertTrue(client.awaitBlock(5, WAIT));
+    assertEquals(expected(1, 5), heard.lines);
+    // The relay reads blocks back from its audited replica: the origin's, to the block checked.
+    List<Block> there = new ArrayList<>();
+    origin.readBlocks(1, 5, b -> there.add(b.block()));
+    List<Block> here = new ArrayList<>();
+    client.readBlocks(1, Long.MAX_VALUE, b -> here.add(b.block()));
+    assertEquals(there, here);
+    assertEquals(origin.metagraph().peers(), client.metagraph().peers());
+
+    // Upstream now sends block 6 without its transaction: the relay stops there.
+    lying.emptied = 6;
+    client.submit(key(1), Transaction.transfer(key(2).id(), 3));
+    origin.produceBlocks(3);
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (audited.failure().isEmpty()) {
+      assertTrue(System.nanoTime() < deadline, "the relay's audit never failed");
+      Thread.sleep(10);
+    }
+    assertTrue(audited.failure().get().getMessage().contains("block 6"),
+        audited.failure().get().getMessage());
+    Thread.sleep(300); // what the client would hear of blocks 6 to 8 by now
+    assertEquals(expected(1, 5), heard.lines, "nothing from block 6 on");
+  }
+
   @Test
   void aClientThatFellBehindTheRelaysHistoryHearsWhatItMissedFromUpstream() throws Exception {
     LocalLedger origin = origin();
