@@ -385,6 +385,12 @@ class RemoteLedgerTest {
     assertTrue(e.getCause().getMessage().contains("check the signer's nonce"),
         e.getCause()::getMessage);
     assertEquals(0, second.nextNonce(key(0).id()), "it is indeed not in the ledger");
+    // The failure is told by the stream's first events; the client counts itself connected
+    // once it has taken the first, so allow it that moment.
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (!away.remote().isConnected() && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
     assertTrue(away.remote().isConnected(), "the stream itself goes on");
 
     CompletableFuture<Receipt> again =
