@@ -53,14 +53,7 @@ final class LedgerAuditCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    Hash256 trusted = null;
-    if (chain != null) {
-      try {
-        trusted = Hash256.fromHex(chain);
-      } catch (IllegalArgumentException e) {
-        throw CliException.badInput("--chain " + chain + ": " + e.getMessage(), e);
-      }
-    }
+    Hash256 trusted = LedgerCommand.chainId("--chain", chain);
     if (follow != null && !(follow > 0)) {
       throw CliException.badInput("--follow must be > 0 seconds, was " + follow, null);
     }

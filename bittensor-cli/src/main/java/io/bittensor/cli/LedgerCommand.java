@@ -272,14 +272,7 @@ final class LedgerCommand implements Runnable {
     }
 
     private Ledger openUpstream() {
-      Hash256 trusted = null;
-      if (chain != null) {
-        try {
-          trusted = Hash256.fromHex(chain);
-        } catch (IllegalArgumentException e) {
-          throw CliException.badInput("--chain " + chain + ": " + e.getMessage(), e);
-        }
-      }
+      Hash256 trusted = chainId("--chain", chain);
       RemoteLedger remote;
       try {
         remote = RemoteLedger.connect(upstream);
@@ -353,6 +346,22 @@ final class LedgerCommand implements Runnable {
       }
     }
 
+  }
+
+  /**
+   * A chain id given as 64 hex digits, or null when none was given.
+   *
+   * @throws CliException (bad input) naming the option and the value that is not one
+   */
+  static Hash256 chainId(String option, String hex) {
+    if (hex == null) {
+      return null;
+    }
+    try {
+      return Hash256.fromHex(hex);
+    } catch (IllegalArgumentException e) {
+      throw CliException.badInput(option + " " + hex + ": " + e.getMessage(), e);
+    }
   }
 
   /**

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
@@ -216,23 +217,13 @@ public final class ChainAudit {
      */
     public Result advance(long to, Consumer<BlockRecord> checked) throws LedgerException {
       Objects.requireNonNull(checked, "checked");
-      if (failed != null) {
-        throw failed;
-      }
-      long next = replica.metagraph().block().number() + 1;
-      LedgerException[] mismatch = {null};
-      history.readBlocks(next, to, r -> {
-        mismatch[0] = replay(replica, clock, r);
-        if (mismatch[0] == null) {
+      return check((next, outcome) -> history.readBlocks(next, to, r -> {
+        LedgerException differs = replay(replica, clock, r);
+        if (differs == null) {
           checked.accept(r);
         }
-        return mismatch[0] == null;
-      });
-      if (mismatch[0] != null) {
-        failed = mismatch[0];
-        throw failed;
-      }
-      return checked();
+        return outcome.test(differs);
+      }));
     }
 
     /**
@@ -246,19 +237,35 @@ public final class ChainAudit {
      */
     public Result follow(long to, Consumer<BlockRecord> checked) throws LedgerException {
       Objects.requireNonNull(checked, "checked");
-      if (failed != null) {
-        throw failed;
-      }
-      long next = replica.metagraph().block().number() + 1;
-      LedgerException[] mismatch = {null};
-      history.readBlockBodies(next, to, b -> {
-        mismatch[0] = replay(replica, clock, b.block(), b.transactions());
-        if (mismatch[0] == null) {
+      return check((next, outcome) -> history.readBlockBodies(next, to, b -> {
+        LedgerException differs = replay(replica, clock, b.block(), b.transactions());
+        if (differs == null) {
           Metagraph after = replica.metagraph();
           checked.accept(new BlockRecord(b.block(), b.transactions(),
               b.block().epoch() ? after.lastEpoch() : Optional.empty(), after));
         }
-        return mismatch[0] == null;
+        return outcome.test(differs);
+      }));
+    }
+
+    /** A read of the blocks from {@code next} on, each replayed and its outcome told. */
+    private interface CheckedRead {
+      /** @param outcome takes what differs in each block (null: it checked out); false: stop */
+      void read(long next, Predicate<LedgerException> outcome) throws LedgerException;
+    }
+
+    /**
+     * Runs {@code read} from the block after the last one checked; the first block that differs
+     * stops it and fails this auditor for good.
+     */
+    private Result check(CheckedRead read) throws LedgerException {
+      if (failed != null) {
+        throw failed;
+      }
+      LedgerException[] mismatch = {null};
+      read.read(replica.metagraph().block().number() + 1, differs -> {
+        mismatch[0] = differs;
+        return differs == null;
       });
       if (mismatch[0] != null) {
         failed = mismatch[0];

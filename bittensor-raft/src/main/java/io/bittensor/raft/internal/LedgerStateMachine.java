@@ -209,7 +209,7 @@ public final class LedgerStateMachine extends BaseStateMachine {
       MD5FileUtil.verifySavedMD5(file.toFile(), md5);
     }
     byte[] state = Files.readAllBytes(file);
-    long snapshotBlock = StateExport.decode(state).block().number();
+    long snapshotBlock = StateExport.blockNumber(state); // the state is decoded once, if used
     latest = null;
     if (blocks != null && kept >= snapshotBlock) {
       skipSeals = kept - snapshotBlock;

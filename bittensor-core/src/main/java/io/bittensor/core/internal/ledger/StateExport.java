@@ -28,6 +28,19 @@ public final class StateExport {
   }
 
   /**
+   * The number of the block an export is at, read from its header without decoding the state.
+   *
+   * @throws IllegalArgumentException if the bytes are not an export
+   */
+  public static long blockNumber(byte[] bytes) {
+    ByteReader r = new ByteReader(bytes);
+    if (r.i32("magic") != MAGIC) {
+      throw new IllegalArgumentException("not a ledger state export (no BTS1 magic)");
+    }
+    return r.i64("block number");
+  }
+
+  /**
    * @throws IllegalArgumentException if the bytes are not an export, or the state does not
    *     follow the block they name
    */
