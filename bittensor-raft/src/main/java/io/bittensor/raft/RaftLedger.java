@@ -354,7 +354,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
 
   @Override
   public Hash256 chainId() {
-    return machine.replica().chainId();
+    return machine.read(LocalLedger::chainId);
   }
 
   /**
@@ -369,17 +369,18 @@ public final class RaftLedger implements Ledger, BlockHistory {
   public long readBlocks(long from, long to, Predicate<BlockRecord> visitor)
       throws LedgerException {
     BlockHistory.checkArguments(from, visitor);
-    return keptBlocks().readBlocks(from, to, visitor);
+    checkKeepsBlocks();
+    // A snapshot from the leader may replace the replica mid-read: the read goes on in the new.
+    return machine.readBlocks(from, to, visitor, LocalLedger::readBlocks,
+        r -> r.block().number());
   }
 
-  /** The replica that keeps this member's blocks. */
-  private LocalLedger keptBlocks() throws LedgerException {
+  private void checkKeepsBlocks() throws LedgerException {
     checkOpen();
     if (!keepBlocks) {
       throw new LedgerException("member " + self + " keeps no blocks to read back; open it with"
           + " keepBlocks(true)");
     }
-    return machine.replica();
   }
 
   /** As {@link #readBlocks}, the blocks and their transactions only, from the journal. */
@@ -387,7 +388,9 @@ public final class RaftLedger implements Ledger, BlockHistory {
   public long readBlockBodies(long from, long to, Predicate<BlockBody> visitor)
       throws LedgerException {
     BlockHistory.checkArguments(from, visitor);
-    return keptBlocks().readBlockBodies(from, to, visitor);
+    checkKeepsBlocks();
+    return machine.readBlocks(from, to, visitor, LocalLedger::readBlockBodies,
+        b -> b.block().number());
   }
 
   /** The chain's genesis block, as the member's folder records it (kept blocks or not). */
@@ -407,7 +410,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
   @Override
   public Metagraph metagraph() {
     checkOpen();
-    return machine.replica().metagraph();
+    return machine.read(LocalLedger::metagraph);
   }
 
   /**
@@ -434,7 +437,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
    */
   public Hash256 stateHash() {
     checkOpen();
-    return machine.replica().stateHash();
+    return machine.read(LocalLedger::stateHash);
   }
 
   /** This member's id in the group. */
@@ -743,7 +746,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
   /** E.g. {@code RaftLedger[a of a,b,c, block 120, 64 peers]}. */
   @Override
   public String toString() {
-    Metagraph m = machine.replica().metagraph();
+    Metagraph m = machine.read(LocalLedger::metagraph);
     List<String> ids = new ArrayList<>();
     group.getPeers().forEach(p -> ids.add(p.getId().toString()));
     return "RaftLedger[" + self + " of " + String.join(",", ids) + ", block "

@@ -267,6 +267,67 @@ class RaftBlocksTest {
     }
   }
 
+  /**
+   * Readers of a member that takes the leader's snapshot while they read: the copy they read from
+   * is closed under them, or they reach the interim one in memory. Each read goes on from the
+   * new copy instead; the only failure allowed is the new journal's own, for a block sealed
+   * before the snapshot it starts from.
+   */
+  @Test
+  void readsWhileAMemberTakesTheLeadersSnapshotGoOnFromItsNewCopy() throws Exception {
+    SplittableRandom random = new SplittableRandom(5);
+    try (Cluster c = keeping(5)) {
+      c.start();
+      seal(c, random, 4);
+      int away = (c.leader() + 1) % 3;
+      c.awaitHeight(4);
+      c.stop(away);
+      seal(c, random, 200);
+      Path log = raftFolder(c, (away + 1) % 3).resolve("current");
+      Cluster.awaitTrue(() -> !Files.exists(log.resolve("log_0-0")),
+          "the log dropped before the snapshots");
+      RaftLedger back = c.open(away);
+      List<Throwable> failures = new CopyOnWriteArrayList<>();
+      java.util.concurrent.atomic.AtomicLong reads = new java.util.concurrent.atomic.AtomicLong();
+      java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+      List<Thread> readers = new ArrayList<>();
+      for (int t = 0; t < 2; t++) {
+        Thread reader = new Thread(() -> {
+          while (!done.get()) {
+            try {
+              long top = back.metagraph().block().number();
+              back.stateHash();
+              // The journal holds the blocks before the snapshot until the swap, then none.
+              long from = Math.max(1, top - 2);
+              long last = back.readBlocks(from, top, r -> true);
+              back.readBlockBodies(from, top, b -> true);
+              assertTrue(last >= from - 1 && last <= back.metagraph().block().number());
+              reads.incrementAndGet();
+            } catch (LedgerException e) {
+              if (!e.getMessage().contains("no archived journal holds block")) {
+                failures.add(e);
+              }
+            } catch (Throwable e) {
+              failures.add(e);
+            }
+          }
+        });
+        reader.start();
+        readers.add(reader);
+      }
+      c.awaitHeight(204);
+      Thread.sleep(100);
+      done.set(true);
+      for (Thread reader : readers) {
+        reader.join();
+      }
+      assertEquals(List.of(), failures.stream().map(Throwable::toString).distinct().toList(),
+          "reads that failed");
+      assertTrue(reads.get() > 0, "the readers read");
+      assertTrue(firstKept(back, 204) > 5, "the member took the leader's snapshot");
+    }
+  }
+
   @Test
   void blocksLeftBesideARaftLogThatIsGoneAreDropped() throws Exception {
     Cluster c = new Cluster(dir, 1, genesis(params(8), 4), null, BlockPolicy.manual());

@@ -22,6 +22,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -32,6 +33,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.function.ToLongFunction;
 import org.apache.ratis.io.MD5Hash;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.protocol.Message;
@@ -98,6 +102,12 @@ public final class LedgerStateMachine extends BaseStateMachine {
   /** Everyone who listens to this member, whichever replica it holds now. */
   private final List<LedgerListener> listeners = new CopyOnWriteArrayList<>();
   private volatile LocalLedger replica;
+  /** The copy in memory that readers see while a snapshot replaces the replica on disk. */
+  private volatile LocalLedger interim;
+  /** Held to swap the replica; readers of a replaced one wait on it for the new one. */
+  private final Object swapping = new Object();
+  /** How long a read waits for a swap to end (opening the new journal) before it fails. */
+  private static final Duration SWAP_WAIT = Duration.ofSeconds(30);
   /** The latest state exported between blocks, and the log entry that sealed its block. */
   private volatile Export latest;
 
@@ -135,9 +145,103 @@ public final class LedgerStateMachine extends BaseStateMachine {
     this.replica = attach(blocks == null ? replicas.openInMemory() : replicas.open(blocks));
   }
 
-  /** The replica now: reads go to it (a snapshot from the leader may replace it). */
+  /**
+   * The replica now (a snapshot from the leader may replace it): for this member's own use. A
+   * caller's reads go through {@link #read} or {@link #readBlocks}, which outlast a swap.
+   */
   public LocalLedger replica() {
     return replica;
+  }
+
+  /** A read of one replica. */
+  public interface ReplicaRead<T, E extends Exception> {
+    T read(LocalLedger replica) throws E;
+  }
+
+  /**
+   * Runs {@code read} on the replica. If a snapshot from the leader replaced the replica under
+   * it (the copy it read from closed, or it reached the interim copy in memory, which keeps no
+   * journal), waits for the new replica and reads again from it.
+   */
+  public <T, E extends Exception> T read(ReplicaRead<T, E> read) throws E {
+    while (true) {
+      LocalLedger r = replica;
+      try {
+        return read.read(r);
+      } catch (Exception e) { // E or unchecked, rethrown as it is
+        if (!swappedUnder(r)) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  /** A read of kept blocks ({@code LocalLedger::readBlocks} or {@code ::readBlockBodies}). */
+  public interface BlockRead<R> {
+    long read(LocalLedger replica, long from, long to, Predicate<R> visitor)
+        throws LedgerException;
+  }
+
+  /**
+   * As {@link #read}, for a read of blocks {@code from} to {@code to}: if the replica is
+   * replaced under it, the read goes on from the next block in the new replica, so the visitor
+   * takes no block twice. (The new replica's journal starts at the leader's snapshot: a read
+   * still short of it fails there, saying so.) A visitor's own failure ends the read.
+   */
+  public <R> long readBlocks(long from, long to, Predicate<R> visitor, BlockRead<R> read,
+      ToLongFunction<R> number) throws LedgerException {
+    long[] next = {from};
+    boolean[] visitorFailed = {false};
+    Predicate<R> counting = record -> {
+      boolean more;
+      try {
+        more = visitor.test(record);
+      } catch (RuntimeException | Error e) {
+        visitorFailed[0] = true;
+        throw e;
+      }
+      next[0] = number.applyAsLong(record) + 1;
+      return more;
+    };
+    while (true) {
+      LocalLedger r = replica;
+      try {
+        return read.read(r, next[0], to, counting);
+      } catch (LedgerException | RuntimeException e) {
+        if (visitorFailed[0] || !swappedUnder(r)) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  /**
+   * True if the replica {@code r} was replaced (or is being replaced) since a read took it, and
+   * the member is open: after waiting for the new replica, the read may be tried again.
+   */
+  private boolean swappedUnder(LocalLedger r) {
+    if (closing != null) {
+      return false;
+    }
+    synchronized (swapping) {
+      if (r != replica || r == interim) {
+        long deadline = System.nanoTime() + SWAP_WAIT.toNanos();
+        while (interim != null && closing == null) {
+          long left = deadline - System.nanoTime();
+          if (left <= 0) {
+            return false;
+          }
+          try {
+            TimeUnit.NANOSECONDS.timedWait(swapping, left);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+          }
+        }
+        return closing == null;
+      }
+      return false;
+    }
   }
 
   /** Hears this member's blocks and epochs, across replicas; returns how to stop. */
@@ -214,21 +318,49 @@ public final class LedgerStateMachine extends BaseStateMachine {
     if (blocks != null && kept >= snapshotBlock) {
       skipSeals = kept - snapshotBlock;
     } else {
-      LocalLedger old = replica;
-      if (blocks == null) {
-        replica = attach(replicas.openInMemory(state));
-        old.close();
-      } else {
-        // The old copy holds the folder's lock: readers see the snapshot in memory meanwhile.
-        LocalLedger interim = replicas.openInMemory(state);
-        replica = interim;
-        old.close();
-        replica = attach(replicas.open(blocks, state));
-        interim.close();
-      }
+      swapTo(state);
       skipSeals = 0;
     }
     updateLastAppliedTermIndex(snapshot.getTermIndex());
+  }
+
+  /**
+   * Replaces the replica with one of the leader's snapshot. Readers of the old one go on from
+   * the new one ({@link #read}); a replica on disk is swapped through a copy in memory, since
+   * the old one holds its folder's lock until it closes.
+   */
+  private void swapTo(byte[] state) throws IOException {
+    LocalLedger old = replica;
+    if (blocks == null) {
+      synchronized (swapping) {
+        replica = attach(replicas.openInMemory(state));
+        swapping.notifyAll();
+      }
+      old.close();
+      return;
+    }
+    LocalLedger copy = replicas.openInMemory(state);
+    synchronized (swapping) {
+      interim = copy;
+      replica = copy;
+    }
+    LocalLedger opened;
+    try {
+      old.close();
+      opened = attach(replicas.open(blocks, state));
+    } catch (IOException | RuntimeException e) {
+      synchronized (swapping) {
+        interim = null; // the copy in memory stays the replica: the member fails with this
+        swapping.notifyAll();
+      }
+      throw e;
+    }
+    synchronized (swapping) {
+      replica = opened;
+      interim = null;
+      swapping.notifyAll();
+    }
+    copy.close();
   }
 
   @Override
@@ -298,6 +430,9 @@ public final class LedgerStateMachine extends BaseStateMachine {
   /** Fails every waiter: the member is closing. */
   public void failWaiters(LedgerException why) {
     closing = why;
+    synchronized (swapping) {
+      swapping.notifyAll(); // readers waiting for a swap: the member closes instead
+    }
     for (List<CompletableFuture<Receipt>> list : transactionWaiters.values()) {
       list.forEach(f -> f.completeExceptionally(why));
     }
@@ -429,7 +564,7 @@ public final class LedgerStateMachine extends BaseStateMachine {
     if (data.length == 33 && data[0] == Entries.ACCOUNT) {
       PeerId id = PeerId.fromBytes(Arrays.copyOfRange(data, 1, 33));
       return CompletableFuture.completedFuture(
-          Message.valueOf(ByteString.copyFrom(Entries.account(replica.account(id)))));
+          Message.valueOf(ByteString.copyFrom(Entries.account(read(r -> r.account(id))))));
     }
     return CompletableFuture.failedFuture(
         new IllegalArgumentException("an unknown query of " + data.length + " bytes"));
