@@ -236,16 +236,8 @@ class RaftBlocksTest {
   void aMemberSentTheLeadersSnapshotKeepsItsBlocksFromThere() throws Exception {
     SplittableRandom random = new SplittableRandom(3);
     try (Cluster c = keeping(5)) {
-      c.start();
-      seal(c, random, 4);
-      int away = (c.leader() + 1) % 3;
-      c.awaitHeight(4);
-      c.stop(away);
-      seal(c, random, 200);
+      int away = awayWhileTheLogIsDropped(c, random);
       RaftLedger any = c.members[c.leader()];
-      Path log = raftFolder(c, (away + 1) % 3).resolve("current");
-      Cluster.awaitTrue(() -> !Files.exists(log.resolve("log_0-0")),
-          "the log dropped before the snapshots");
       RaftLedger back = c.open(away);
       c.awaitHeight(204);
       // It holds blocks from the snapshot it was sent on, not those before.
@@ -277,15 +269,7 @@ class RaftBlocksTest {
   void readsWhileAMemberTakesTheLeadersSnapshotGoOnFromItsNewCopy() throws Exception {
     SplittableRandom random = new SplittableRandom(5);
     try (Cluster c = keeping(5)) {
-      c.start();
-      seal(c, random, 4);
-      int away = (c.leader() + 1) % 3;
-      c.awaitHeight(4);
-      c.stop(away);
-      seal(c, random, 200);
-      Path log = raftFolder(c, (away + 1) % 3).resolve("current");
-      Cluster.awaitTrue(() -> !Files.exists(log.resolve("log_0-0")),
-          "the log dropped before the snapshots");
+      int away = awayWhileTheLogIsDropped(c, random);
       RaftLedger back = c.open(away);
       List<Throwable> failures = new CopyOnWriteArrayList<>();
       java.util.concurrent.atomic.AtomicLong reads = new java.util.concurrent.atomic.AtomicLong();
@@ -391,6 +375,25 @@ class RaftBlocksTest {
         server.close();
       }
     }
+  }
+
+  /**
+   * Starts the cluster, seals 4 blocks, stops a follower and seals 200 more, until the others
+   * dropped the log before their snapshots: opened again, it is sent the leader's snapshot.
+   * Returns its index.
+   */
+  private static int awayWhileTheLogIsDropped(Cluster c, SplittableRandom random)
+      throws Exception {
+    c.start();
+    seal(c, random, 4);
+    int away = (c.leader() + 1) % 3;
+    c.awaitHeight(4);
+    c.stop(away);
+    seal(c, random, 200);
+    Path log = raftFolder(c, (away + 1) % 3).resolve("current");
+    Cluster.awaitTrue(() -> !Files.exists(log.resolve("log_0-0")),
+        "the log dropped before the snapshots");
+    return away;
   }
 
   private static Path raftFolder(Cluster c, int member) throws IOException {
