@@ -14,6 +14,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A ledger whose every block is audited before anyone here hears of it: wraps a ledger served
@@ -59,6 +60,8 @@ public final class AuditedLedger implements Ledger, BlockHistory {
   /** Submissions whose block has not checked out yet, by transaction. */
   private final Map<Hash256, Waiting> waiting = new ConcurrentHashMap<>();
   private volatile Metagraph checked;
+  /** The latest block the ledger announced: each audit reads up to it, not only its own. */
+  private final AtomicLong announced = new AtomicLong();
   private volatile LedgerException failed;
   private volatile boolean closed;
 
@@ -86,6 +89,7 @@ public final class AuditedLedger implements Ledger, BlockHistory {
     this.following = ledger.subscribe(new LedgerListener() {
       @Override
       public void onBlock(Block block, Metagraph after) {
+        announced.accumulateAndGet(block.number(), Math::max);
         auditLater(block.number());
       }
     });
@@ -144,13 +148,18 @@ public final class AuditedLedger implements Ledger, BlockHistory {
     }
   }
 
-  /** Replays the blocks up to {@code block} not yet checked; on the audit thread. */
+  /**
+   * Replays the blocks not yet checked up to {@code block}, or up to the latest announced since:
+   * announcements that queued while a read was out are read together, in one request, and the
+   * audits queued for them find nothing left to do. On the audit thread.
+   */
   private void audit(long block) {
-    if (failed != null || closed) {
+    long to = Math.max(block, announced.get());
+    if (failed != null || closed || to <= checked.block().number()) {
       return;
     }
     try {
-      auditor.follow(block, this::checkedOut);
+      auditor.follow(to, this::checkedOut);
     } catch (LedgerException | RuntimeException e) {
       if (auditor.failure() != null) {
         fail(auditor.failure()); // a block that did not replay to itself

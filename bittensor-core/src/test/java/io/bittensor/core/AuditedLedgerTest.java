@@ -43,6 +43,9 @@ class AuditedLedgerTest {
     /** False to leave the ledger open when an audited ledger over it closes. */
     volatile boolean closes = true;
     final AtomicLong blocksRead = new AtomicLong();
+    /** Reads asked for, and how long each takes before it starts (a slow server). */
+    final AtomicLong reads = new AtomicLong();
+    volatile long readDelayMillis;
 
     Server(LocalLedger honest) {
       this.honest = honest;
@@ -77,6 +80,15 @@ class AuditedLedgerTest {
     @Override
     public long readBlocks(long from, long to, Predicate<BlockRecord> visitor)
         throws LedgerException {
+      reads.incrementAndGet();
+      if (readDelayMillis > 0) {
+        try {
+          Thread.sleep(readDelayMillis);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new LedgerException("interrupted");
+        }
+      }
       return honest.readBlocks(from, to, r -> {
         blocksRead.incrementAndGet();
         return visitor.test(liar.apply(r));
@@ -177,6 +189,29 @@ class AuditedLedgerTest {
       lines.add("block " + n);
     }
     return lines;
+  }
+
+  /**
+   * A server slower to read than to seal: the blocks announced while one read is out are asked
+   * for together, not one request each, and heard in order all the same.
+   */
+  @Test
+  void blocksAnnouncedWhileOneIsReadAreReadTogether() throws Exception {
+    Server server = new Server(ledger("burst"));
+    try (AuditedLedger audited = AuditedLedger.over(server, server.chainId())) {
+      Heard heard = new Heard();
+      audited.subscribe(heard);
+      server.honest.produceBlock();
+      await(() -> heard.lines.size() >= 1, "block 1"); // the audit at opening is over
+      long before = server.reads.get();
+      server.readDelayMillis = 50;
+      server.honest.produceBlocks(40);
+      await(() -> heard.lines.size() >= 49, "blocks 1 to 41 and eight epochs");
+      assertEquals(expected(1, 41), heard.lines);
+      long reads = server.reads.get() - before;
+      assertTrue(reads <= 5, reads + " reads for a burst of 40 blocks");
+      assertEquals(41, audited.metagraph().block().number());
+    }
   }
 
   @Test
