@@ -45,6 +45,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -510,6 +511,19 @@ public final class RaftLedger implements Ledger, BlockHistory {
     return check.members;
   }
 
+  /**
+   * Runs Ratis' blocking admin calls, each on a daemon thread of its own, so that they can be
+   * bounded by a timeout. Never on the common pool: a Ratis server answers a group's info there
+   * ({@code thenApplyAsync}), and on a JDK whose {@code CompletableFuture} uses a common pool of
+   * one thread (JDK 25 on two cores; 17 started a thread per task) a member in the same JVM would
+   * answer only once the call waiting for it had timed out.
+   */
+  static final Executor BLOCKING_CALLS = task -> {
+    Thread t = new Thread(task, "bittensor-raft-admin-call");
+    t.setDaemon(true);
+    t.start();
+  };
+
   /** Sets the group's members through {@code client}, which finds the leader. */
   static void setConfiguration(RaftClient client, Map<String, InetSocketAddress> members,
       Duration timeout) throws LedgerException {
@@ -520,7 +534,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
       } catch (IOException e) {
         throw new CompletionException(e);
       }
-    }), "changing the members to " + members.keySet(), timeout);
+    }, BLOCKING_CALLS), "changing the members to " + members.keySet(), timeout);
     if (!reply.isSuccess()) {
       throw new LedgerException("the group refused the members " + members.keySet() + ": "
           + reply.getException(), reply.getException());
