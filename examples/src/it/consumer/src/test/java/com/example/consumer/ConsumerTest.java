@@ -32,13 +32,29 @@ import io.bittensor.transport.LedgerServer;
 import io.bittensor.transport.PeerClient;
 import io.bittensor.transport.PeerServer;
 import io.bittensor.transport.RemoteLedger;
+import java.lang.module.ModuleDescriptor;
+import java.lang.module.ModuleFinder;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** What the card's three users do, written as a consumer of the published artifacts would. */
 class ConsumerTest {
+  /** On the module path each jar is the module its manifest names, not one from its file name. */
+  @Test
+  void eachJarHasAStableModuleName() throws Exception {
+    for (Class<?> c : List.of(IncentiveMechanism.class, LocalLedger.class, PeerServer.class,
+        OnnxPeer.class)) {
+      Path jar = Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI());
+      ModuleDescriptor module = ModuleFinder.of(jar).findAll().iterator().next().descriptor();
+      assertEquals(c.getPackageName(), module.name(), jar.getFileName().toString());
+      assertTrue(module.isAutomatic(), module.name());
+    }
+  }
+
   /** Research code: one epoch of the paper's mechanism, called directly. */
   @Test
   void theIncentiveMathematicsRunsOnANetworkOfOurOwn() {
