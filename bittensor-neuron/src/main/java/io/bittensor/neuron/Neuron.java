@@ -23,6 +23,7 @@ import io.bittensor.learning.WeightSource;
 import io.bittensor.neuron.internal.Probes;
 import io.bittensor.neuron.internal.Slot;
 import io.bittensor.transport.InProcessNetwork;
+import io.bittensor.transport.CallListener;
 import io.bittensor.transport.PeerClient;
 import io.bittensor.transport.PeerServer;
 import java.io.IOException;
@@ -188,7 +189,8 @@ public final class Neuron implements AutoCloseable {
         .modalities(modality)
         .standard(standard)
         .stakeSource(this::stakeOf)
-        .signAnswers(keypair);
+        .signAnswers(keypair)
+        .callListener(b.calls);
     if (b.network != null) {
       this.server = sb.startInProcess(b.network, keypair.id().toHex().substring(0, 16));
     } else {
@@ -199,7 +201,8 @@ public final class Neuron implements AutoCloseable {
       this.ownsClient = false;
     } else {
       PeerClient.Builder cb = PeerClient.newBuilder().keypair(keypair).standard(standard)
-          .timeout(timeout).requireSignedAnswers(b.requireSignedAnswers);
+          .timeout(timeout).requireSignedAnswers(b.requireSignedAnswers)
+          .callListener(b.calls);
       if (b.network != null) {
         cb.inProcess(b.network);
       }
@@ -787,6 +790,7 @@ public final class Neuron implements AutoCloseable {
     private Duration timeout = Duration.ofSeconds(5);
     private Clock clock = Clock.systemUTC();
     private NeuronListener listener = NeuronListener.NONE;
+    private CallListener calls = CallListener.NONE;
     private int probeClasses;
     private List<LabelledBatch> validation = List.of();
     private int warmUp;
@@ -1026,6 +1030,17 @@ public final class Neuron implements AutoCloseable {
     /** Told what the neuron does (default: nothing). */
     public Builder listener(NeuronListener listener) {
       this.listener = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
+
+    /**
+     * Hears every call the neuron's server answers and every call it makes to its peers
+     * ({@link CallListener}, for metrics; default none). Not the calls of a {@link #client}
+     * given to it, which has its own.
+     */
+    @Experimental
+    public Builder callListener(CallListener listener) {
+      this.calls = Objects.requireNonNull(listener, "listener");
       return this;
     }
 

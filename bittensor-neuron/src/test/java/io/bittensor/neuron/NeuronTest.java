@@ -29,6 +29,7 @@ import io.bittensor.learning.Learner;
 import io.bittensor.learning.NoisyTopKGate;
 import io.bittensor.learning.TrainableMlp;
 import io.bittensor.onnx.Mlp;
+import io.bittensor.transport.CallEvent;
 import io.bittensor.transport.PeerClient;
 import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.Proxy;
@@ -130,6 +131,40 @@ class NeuronTest {
           assertTrue(scores.get(freeRider.id()) > 0.3, () -> "unsigned answers: " + scores);
         }
       }
+    }
+  }
+
+  /** A neuron's call listener hears the calls its server answers and those it makes. */
+  @Test
+  void aNeuronsCallListenerHearsItsServerAndItsClient() throws Exception {
+    Keypair validatorKey = Keypair.generate();
+    Random random = new Random(9);
+    List<CallEvent> served = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<CallEvent> made = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (LocalLedger ledger = ledger(validatorKey);
+        Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM)
+            .callListener(served::add).start();
+        Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
+            .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+            .outputDim(DIM).stake(500_000).learner(NeuronTest::learner)
+            .dataset(() -> batch(random, 16)).callListener(made::add).start()) {
+      ledger.produceBlock();
+      validator.registration().get(10, TimeUnit.SECONDS);
+      assertTrue(validator.sync());
+      for (int i = 0; i < 5; i++) {
+        assertTrue(validator.train().isPresent());
+      }
+      List<CallEvent> toWords = made.stream()
+          .filter(c -> c.peer().equals(java.util.Optional.of(words.id()))).toList();
+      assertEquals(5, toWords.size(), made::toString);
+      assertTrue(toWords.stream().allMatch(c -> c.kind() == CallEvent.Kind.FORWARD
+          && c.status() == Status.SUCCESS), toWords::toString);
+      long fromValidator = served.stream()
+          .filter(c -> c.peer().equals(java.util.Optional.of(validatorKey.id()))
+              && c.status() == Status.SUCCESS)
+          .count();
+      assertEquals(5, fromValidator, served::toString);
     }
   }
 

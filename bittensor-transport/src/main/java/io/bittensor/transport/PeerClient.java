@@ -1,5 +1,6 @@
 package io.bittensor.transport;
 
+import io.bittensor.core.Experimental;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.Peer;
 import io.bittensor.core.PeerInfo;
@@ -7,6 +8,7 @@ import io.bittensor.core.TensorStandard;
 import io.bittensor.transport.internal.Args;
 import io.bittensor.transport.internal.ClientCore;
 import io.bittensor.transport.internal.InProcessPeer;
+import io.bittensor.transport.internal.ListenedPeer;
 import io.bittensor.transport.internal.NoDelaySocketFactory;
 import io.bittensor.transport.internal.OkHttpPeer;
 import java.net.URI;
@@ -64,6 +66,7 @@ public final class PeerClient implements AutoCloseable {
   private final Duration timeout;
   private final long maxResponseBytes;
   private final boolean requireSignedAnswers;
+  private final CallListener listener;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private PeerClient(Builder b) {
@@ -72,6 +75,7 @@ public final class PeerClient implements AutoCloseable {
     this.timeout = b.timeout;
     this.maxResponseBytes = b.maxResponseBytes;
     this.requireSignedAnswers = b.requireSignedAnswers;
+    this.listener = b.listener;
     this.core = new ClientCore(b.keypair, b.clock, b.standard, b.scope.wire());
     AtomicInteger n = new AtomicInteger();
     this.dispatcherThreads = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS,
@@ -115,7 +119,13 @@ public final class PeerClient implements AutoCloseable {
       throw new IllegalArgumentException("this client requires signed answers, and " + endpoint
           + " names no key to check them with: connect(PeerInfo), which names the peer's key");
     }
-    return connect(endpoint, null);
+    return connect(endpoint, null, null);
+  }
+
+  private Peer connect(URI endpoint, io.bittensor.core.PeerId signer,
+      io.bittensor.core.PeerId callee) {
+    Peer peer = connect(endpoint, signer);
+    return listener == CallListener.NONE ? peer : new ListenedPeer(peer, callee, listener);
   }
 
   private Peer connect(URI endpoint, io.bittensor.core.PeerId signer) {
@@ -144,7 +154,7 @@ public final class PeerClient implements AutoCloseable {
    */
   public Peer connect(PeerInfo info) {
     Objects.requireNonNull(info, "info");
-    return connect(info.endpoint(), requireSignedAnswers ? info.id() : null);
+    return connect(info.endpoint(), requireSignedAnswers ? info.id() : null, info.id());
   }
 
   /** Cancels calls in flight, stops the dispatcher threads, closes pooled connections. */
@@ -172,8 +182,20 @@ public final class PeerClient implements AutoCloseable {
     private long maxResponseBytes = 256L << 20;
     private SignatureScope scope = SignatureScope.WHOLE_REQUEST;
     private boolean requireSignedAnswers;
+    private CallListener listener = CallListener.NONE;
 
     private Builder() {}
+
+    /**
+     * Hears every call made through this client's peers once its result is known, with the
+     * status the caller got (a timeout, an unreachable peer, a refusal, a success); default
+     * {@link CallListener#NONE}.
+     */
+    @Experimental
+    public Builder callListener(CallListener listener) {
+      this.listener = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
 
     /**
      * Whether a successful answer counts only when the peer signed it, with the key its {@link

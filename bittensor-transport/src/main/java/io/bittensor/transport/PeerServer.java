@@ -1,5 +1,6 @@
 package io.bittensor.transport;
 
+import io.bittensor.core.Experimental;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
@@ -174,6 +175,7 @@ public final class PeerServer implements AutoCloseable {
     private Clock clock = Clock.systemUTC();
     private int threads = 0;
     private Keypair answerKey;
+    private CallListener listener = CallListener.NONE;
 
     private Builder(Peer peer) {
       this.peer = Objects.requireNonNull(peer, "peer");
@@ -330,6 +332,17 @@ public final class PeerServer implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Hears every request this server answers, served or refused, once its answer is ready
+     * ({@link CallListener}); default {@link CallListener#NONE}. Requests for paths other than
+     * the peer's two are not calls and are not heard.
+     */
+    @Experimental
+    public Builder callListener(CallListener listener) {
+      this.listener = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
+
     /** The clock timestamps are checked against; default UTC system clock. */
     public Builder clock(Clock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
@@ -403,7 +416,7 @@ public final class PeerServer implements AutoCloseable {
           new ServingCore(peer, modalities, standard, auth, defaultTimeout, maxTimeout, answerKey);
       Admission admission = new Admission(maxConcurrentCalls, maxQueuedCalls,
           maxQueueWait.toNanos(), System::nanoTime);
-      return new Serving(core, admission, stakeSource, maxPayloadBytes, 100);
+      return new Serving(core, admission, stakeSource, maxPayloadBytes, 100, listener);
     }
 
   }

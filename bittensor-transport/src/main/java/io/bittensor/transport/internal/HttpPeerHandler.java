@@ -59,6 +59,7 @@ public final class HttpPeerHandler extends Handler.Abstract {
   @Override
   public boolean handle(Request request, org.eclipse.jetty.server.Response response,
       Callback callback) {
+    long start = System.nanoTime();
     String path = Request.getPathInContext(request);
     boolean forward = "/v1/forward".equals(path);
     if (!forward && !"/v1/backward".equals(path)) {
@@ -68,19 +69,24 @@ public final class HttpPeerHandler extends Handler.Abstract {
     }
     if (!"POST".equals(request.getMethod())) {
       response.getHeaders().put(HttpHeader.ALLOW, "POST");
-      send(response, callback, 405, Responses.of(Rejection.badRequest("method",
-          path + " takes POST, not " + request.getMethod())));
+      Response r = Responses.of(Rejection.badRequest("method",
+          path + " takes POST, not " + request.getMethod()));
+      serving.heard(forward, null, r, start);
+      send(response, callback, 405, r);
       return true;
     }
     String type = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
     if (type == null || !type.regionMatches(true, 0, PROTOBUF, 0, PROTOBUF.length())) {
-      send(response, callback, 415, Responses.of(Rejection.badRequest("content-type",
-          "the body must be " + PROTOBUF + ", was " + type)));
+      Response r = Responses.of(Rejection.badRequest("content-type",
+          "the body must be " + PROTOBUF + ", was " + type));
+      serving.heard(forward, null, r, start);
+      send(response, callback, 415, r);
       return true;
     }
     long length = request.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH);
     Response tooLarge = serving.checkSize(length);
     if (tooLarge != null) {
+      serving.heard(forward, null, tooLarge, start);
       send(response, callback, tooLarge);
       return true;
     }
@@ -90,14 +96,20 @@ public final class HttpPeerHandler extends Handler.Abstract {
       try {
         hint = PeerId.fromHex(named.strip());
       } catch (IllegalArgumentException e) {
-        send(response, callback, Responses.of(Rejection.badRequest(CALLER_HEADER,
-            e.getMessage())));
+        Response r = Responses.of(Rejection.badRequest(CALLER_HEADER, e.getMessage()));
+        serving.heard(forward, null, r, start);
+        send(response, callback, r);
         return true;
       }
     }
-    Exchange exchange = new Exchange(request, response, callback, forward, hint, length);
+    PeerId caller = hint;
+    Exchange exchange =
+        new Exchange(request, response, callback, forward, hint, length, start);
     exchange.handleThread = Thread.currentThread();
-    serving.admit(hint, exchange::start, r -> send(response, callback, r));
+    serving.admit(hint, exchange::start, r -> {
+      serving.heard(forward, caller, r, start);
+      send(response, callback, r);
+    });
     exchange.handleThread = null;
     return true;
   }
@@ -110,6 +122,8 @@ public final class HttpPeerHandler extends Handler.Abstract {
     private final boolean forward;
     private final PeerId hint;
     private final long length;
+    /** When the request arrived ({@link System#nanoTime}). */
+    private final long start;
     private final AtomicBoolean released = new AtomicBoolean();
     /** The thread inside handle() while admission runs; null after. */
     private volatile Thread handleThread;
@@ -119,7 +133,8 @@ public final class HttpPeerHandler extends Handler.Abstract {
     private Authenticator.Verified ahead;
 
     Exchange(Request request, org.eclipse.jetty.server.Response response, Callback callback,
-        boolean forward, PeerId hint, long length) {
+        boolean forward, PeerId hint, long length, long start) {
+      this.start = start;
       this.request = request;
       this.response = response;
       this.callback = callback;
@@ -225,6 +240,7 @@ public final class HttpPeerHandler extends Handler.Abstract {
     private void finish(Response r) {
       if (released.compareAndSet(false, true)) {
         serving.release();
+        serving.heard(forward, hint, r, start);
         send(response, callback, r);
       }
     }

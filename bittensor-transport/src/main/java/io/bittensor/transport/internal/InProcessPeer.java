@@ -47,7 +47,7 @@ public final class InProcessPeer extends TimedPeer {
     ClientCore.Outgoing sent = core.outgoing(request, ms);
     var msg = (io.bittensor.transport.internal.wire.ForwardRequest) sent.message();
     CompletableFuture<ForwardResult> out =
-        serve(msg.getSerializedSize(), msg, (s, m) -> s.core().forward(m, caller))
+        serve(true, msg.getSerializedSize(), msg, (s, m) -> s.core().forward(m, caller))
             .thenApply(r -> core.forwardResult(r, request.input(), signer, sent::digest,
                 endpoint));
     return Deadlines.bound(out, ms,
@@ -60,14 +60,15 @@ public final class InProcessPeer extends TimedPeer {
     ClientCore.Outgoing sent = core.outgoing(request, ms);
     var msg = (io.bittensor.transport.internal.wire.BackwardRequest) sent.message();
     CompletableFuture<BackwardResult> out =
-        serve(msg.getSerializedSize(), msg, (s, m) -> s.core().backward(m, caller))
+        serve(false, msg.getSerializedSize(), msg, (s, m) -> s.core().backward(m, caller))
             .thenApply(r -> core.backwardResult(r, signer, sent::digest, endpoint));
     return Deadlines.bound(out, ms,
         BackwardResult.failure(Status.TIMEOUT, "no acknowledgement within " + ms + " ms"));
   }
 
-  private <M> CompletableFuture<Response> serve(long size, M msg,
+  private <M> CompletableFuture<Response> serve(boolean forward, long size, M msg,
       java.util.function.BiFunction<Serving, M, CompletableFuture<Response>> pipeline) {
+    long start = System.nanoTime();
     Serving s = lookup.apply(endpoint.getAuthority());
     if (s == null) {
       return CompletableFuture.completedFuture(Responses.of(io.bittensor.core.Rejection.of(
@@ -75,9 +76,15 @@ public final class InProcessPeer extends TimedPeer {
     }
     Response tooLarge = s.checkSize(size);
     if (tooLarge != null) {
+      s.heard(forward, caller, tooLarge, start);
       return CompletableFuture.completedFuture(tooLarge);
     }
-    return s.admitAndServe(caller, msg, m -> pipeline.apply(s, m));
+    // The server's listener hears the answer before this client's caller gets it, as over HTTP.
+    return s.admitAndServe(caller, msg, m -> pipeline.apply(s, m))
+        .thenApply(r -> {
+          s.heard(forward, caller, r, start);
+          return r;
+        });
   }
 
 

@@ -3,8 +3,12 @@ package io.bittensor.transport.internal;
 import io.bittensor.core.PeerId;
 import io.bittensor.core.Rejection;
 import io.bittensor.core.Status;
+import io.bittensor.transport.CallEvent;
+import io.bittensor.transport.CallListener;
 import io.bittensor.transport.StakeSource;
 import io.bittensor.transport.internal.wire.Response;
+import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -21,9 +25,17 @@ public final class Serving {
   private final StakeSource stakes;
   private final long maxPayloadBytes;
   private final long retryAfterMs;
+  private final CallListener listener;
 
   public Serving(ServingCore core, Admission admission, StakeSource stakes, long maxPayloadBytes,
       long retryAfterMs) {
+    this(core, admission, stakes, maxPayloadBytes, retryAfterMs, CallListener.NONE);
+  }
+
+  /** @param listener hears every call answered ({@link #heard}) */
+  public Serving(ServingCore core, Admission admission, StakeSource stakes, long maxPayloadBytes,
+      long retryAfterMs, CallListener listener) {
+    this.listener = listener;
     this.core = core;
     this.admission = admission;
     this.stakes = stakes;
@@ -83,6 +95,26 @@ public final class Serving {
       });
     }, out::complete);
     return out;
+  }
+
+  /**
+   * Tells the listener of a call answered with {@code r}, which arrived at {@code startNanos}
+   * ({@link System#nanoTime}). What the listener throws is ignored: serving goes on.
+   *
+   * @param caller the caller the request named, or null
+   */
+  public void heard(boolean forward, PeerId caller, Response r, long startNanos) {
+    if (listener == CallListener.NONE) {
+      return;
+    }
+    try {
+      listener.callEnd(new CallEvent(forward ? CallEvent.Kind.FORWARD : CallEvent.Kind.BACKWARD,
+          Optional.ofNullable(caller),
+          Status.ofCode(r.getStatus()).orElse(Status.INTERNAL_ERROR),
+          Duration.ofNanos(Math.max(0, System.nanoTime() - startNanos))));
+    } catch (RuntimeException ignored) {
+      // A listener must not throw; one that does must not stop the server.
+    }
   }
 
   /** The calls holding a slot now. */

@@ -1,0 +1,41 @@
+package io.bittensor.transport;
+
+import io.bittensor.core.Experimental;
+import io.bittensor.core.PeerId;
+import io.bittensor.core.Status;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * One call, as a {@link CallListener} hears it when it is over.
+ *
+ * @param kind a forward or a backward call
+ * @param peer on a server, the caller its request named (its {@code Bittensor-Caller} header),
+ *     empty when it named none; on a client, the peer called, empty when it was connected by
+ *     its endpoint alone ({@link PeerClient#connect(java.net.URI)})
+ * @param status the outcome: what the server answered, or what the client's caller got
+ * @param duration on a server, from the request's arrival to its answer being ready to write;
+ *     on a client, from the call to its result
+ */
+@Experimental
+public record CallEvent(Kind kind, Optional<PeerId> peer, Status status, Duration duration) {
+  /** What was asked. */
+  public enum Kind {
+    /** A forward call: an input for an answer. */
+    FORWARD,
+    /** A backward call: a gradient for an acknowledgement. */
+    BACKWARD
+  }
+
+  /** Checks that no component is null and the duration is not negative. */
+  public CallEvent {
+    Objects.requireNonNull(kind, "kind");
+    Objects.requireNonNull(peer, "peer");
+    Objects.requireNonNull(status, "status");
+    Objects.requireNonNull(duration, "duration");
+    if (duration.isNegative()) {
+      throw new IllegalArgumentException("duration must not be negative, was " + duration);
+    }
+  }
+}
