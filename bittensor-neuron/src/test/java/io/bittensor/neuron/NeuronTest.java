@@ -155,6 +155,12 @@ class NeuronTest {
       for (int i = 0; i < 5; i++) {
         assertTrue(validator.train().isPresent());
       }
+      // A call's future is heard as it completes, which may be just after its caller took it.
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (made.stream().filter(c -> c.peer().equals(java.util.Optional.of(words.id())))
+          .count() < 5 && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
       List<CallEvent> toWords = made.stream()
           .filter(c -> c.peer().equals(java.util.Optional.of(words.id()))).toList();
       assertEquals(5, toWords.size(), made::toString);
