@@ -3,6 +3,7 @@ package io.bittensor.cli;
 import io.bittensor.cli.demo.Market;
 import io.bittensor.cli.demo.SotuCorpus;
 import io.bittensor.cli.demo.TextModels;
+import io.bittensor.cli.internal.MetricsEndpoint;
 import io.bittensor.core.AuditedLedger;
 import io.bittensor.core.Hash256;
 import io.bittensor.core.Keypair;
@@ -70,12 +71,13 @@ final class NeuronCommand implements Runnable {
             + " compensated-pruning-score | stand-in-pruning-score | rerouted-loss),"
             + " checkpoint-dir (keeps what a learning neuron learned across restarts),"
             + " ledger-chain (a chain id: audit every block against it, and act only on what"
-            + " checks out)."
+            + " checks out), metrics-port (Prometheus metrics at http://host:PORT/metrics)."
       })
   static final class Run implements Callable<Integer> {
     static final Set<String> KEYS = Set.of("key", "ledger", "peer", "host", "port", "stake",
         "learn", "weight-interval-ms", "sync-interval-ms", "warm-up-batches", "seed", "max-tokens",
-        "per-era", "output-dim", "weight-source", "checkpoint-dir", "ledger-chain");
+        "per-era", "output-dim", "weight-source", "checkpoint-dir", "ledger-chain",
+        "metrics-port");
 
     @Spec CommandSpec spec;
 
@@ -138,6 +140,11 @@ final class NeuronCommand implements Runnable {
         }
       }
       int port = (int) integer(p, "port", 0);
+      long metricsPort = integer(p, "metrics-port", -1);
+      if (metricsPort < -1 || metricsPort > 65535) {
+        throw CliException.badInput(config + ": metrics-port must be in [0, 65535], was "
+            + metricsPort, null);
+      }
       long stake = integer(p, "stake", 0);
       boolean learn = bool(p, "learn");
       long seed = integer(p, "seed", 7);
@@ -228,12 +235,26 @@ final class NeuronCommand implements Runnable {
           b.checkpoints(checkpoints);
         }
       }
+      MetricsEndpoint metrics = null;
+      if (metricsPort >= 0) {
+        try {
+          metrics = MetricsEndpoint.start(p.getProperty("host", "127.0.0.1"), (int) metricsPort);
+        } catch (IOException e) {
+          closeAll(owned);
+          throw CliException.failure(e.getMessage(), e);
+        }
+        owned.add(metrics);
+        b.callListener(metrics.calls()); // the calls it answers and those it makes, alike
+      }
       Neuron neuron;
       try {
         neuron = b.start();
       } catch (IOException e) {
         closeAll(owned);
         throw CliException.failure("cannot serve on port " + port + ": " + e.getMessage(), e);
+      }
+      if (metrics != null) {
+        metrics.watch(neuron);
       }
       try {
         neuron.registration().get();
@@ -246,6 +267,9 @@ final class NeuronCommand implements Runnable {
       out.printf(Locale.ROOT, "neuron %s serving %s at %s on ledger %s%s%n", key.id().toHex(),
           peer, neuron.endpoint(), ledgerUri,
           trustedChain == null ? "" : " (every block audited against chain " + trustedChain + ")");
+      if (metrics != null) {
+        out.printf(Locale.ROOT, "metrics on %s%n", metrics.uri());
+      }
       out.flush();
       CountDownLatch closed = new CountDownLatch(1);
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {

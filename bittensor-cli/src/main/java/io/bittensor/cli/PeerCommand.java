@@ -3,6 +3,7 @@ package io.bittensor.cli;
 import io.bittensor.core.DType;
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
+import io.bittensor.cli.internal.MetricsEndpoint;
 import io.bittensor.cli.internal.Progress;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.Modality;
@@ -98,6 +99,11 @@ final class PeerCommand implements Runnable {
     @Option(names = "--stop-after", description = "Stop after this long (ISO-8601, e.g. PT30S); for demos and tests.")
     Duration stopAfter;
 
+    @Option(names = "--metrics-port", paramLabel = "PORT", description = "Serve Prometheus metrics "
+        + "at http://HOST:PORT/metrics (0: any free port): the calls answered by kind and status, "
+        + "the calls in progress and waiting, and the JVM's. Off by default.")
+    Integer metricsPort;
+
     @CommandLine.Mixin ModelOptions models;
 
     @Override
@@ -107,6 +113,9 @@ final class PeerCommand implements Runnable {
       }
       if (stopAfter != null && (stopAfter.isNegative() || stopAfter.isZero())) {
         throw new IllegalArgumentException("--stop-after must be positive, was " + stopAfter);
+      }
+      if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
+        throw new IllegalArgumentException("--metrics-port must be 0 to 65535, was " + metricsPort);
       }
       if (!models.hasModel()) {
         models.requireNone();
@@ -157,19 +166,30 @@ final class PeerCommand implements Runnable {
       if (peer instanceof OnnxPeer model) {
         b.modalities(model.modality()).standard(TensorStandard.of(model.outputDim()));
       }
+      MetricsEndpoint metrics = null;
       PeerServer server;
       try {
+        if (metricsPort != null) {
+          metrics = MetricsEndpoint.start(host, metricsPort);
+          b.callListener(metrics.calls());
+        }
         server = b.start();
       } catch (IOException | RuntimeException e) {
+        closeQuietly(metrics);
         closeQuietly(owned);
         throw e;
       }
+      if (metrics != null) {
+        metrics.watch(server);
+      }
+      MetricsEndpoint metricsToClose = metrics;
       Object lock = new Object();
       // Whoever stops second (the Ctrl-C hook or this thread) waits until the first is done, so
       // the JVM does not exit while the model's native memory is being freed.
       Runnable stop = () -> {
         synchronized (lock) {
           server.close();
+          closeQuietly(metricsToClose);
           closeQuietly(owned);
         }
       };
@@ -181,6 +201,9 @@ final class PeerCommand implements Runnable {
             stopAfter == null ? "; Ctrl-C stops" : " for " + stopAfter);
         if (signer != null) {
           out.printf(Locale.ROOT, "answers signed by %s%n", signer.id().toHex());
+        }
+        if (metrics != null) {
+          out.printf(Locale.ROOT, "metrics on %s%n", metrics.uri());
         }
         out.flush();
         if (stopAfter == null) {

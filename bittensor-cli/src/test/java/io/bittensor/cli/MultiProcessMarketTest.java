@@ -180,6 +180,24 @@ class MultiProcessMarketTest {
     return out.toString();
   }
 
+  /** Scrapes {@code /metrics} on {@code port} until its text matches {@code regex}. */
+  static String awaitMetrics(int port, String regex) throws Exception {
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    java.util.regex.Pattern want = java.util.regex.Pattern.compile(regex);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    String text = "";
+    while (System.nanoTime() < deadline) {
+      text = http.send(java.net.http.HttpRequest.newBuilder(
+              URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      if (want.matcher(text).find()) {
+        return text;
+      }
+      Thread.sleep(200);
+    }
+    throw new AssertionError("no " + regex + " in the metrics:\n" + text);
+  }
+
   static double incentive(Metagraph m, PeerId id) {
     return m.incentive().get(m.uid(id).orElseThrow());
   }
@@ -192,7 +210,8 @@ class MultiProcessMarketTest {
     Keypair a = Keypair.generate();
     Keypair b = Keypair.generate();
     Process ledger = startLedger(List.of(a, b), 1);
-    Path ca = config(1, a, "bag-of-words", false);
+    int metricsPort = freePort();
+    Path ca = config(1, a, "bag-of-words", false, "metrics-port=" + metricsPort + "\n");
     // Neuron 2 audits every block against the chain id, through the ledger's restart too.
     Path cb = config(2, b, "noise", false, "ledger-chain=" + metagraph().chainId().toHex()
         + "\n");
@@ -201,6 +220,13 @@ class MultiProcessMarketTest {
     awaitLog("neuron-2.log", "every block audited against chain", 1);
     Metagraph before = awaitMetagraph(m -> m.size() == 2 && m.stake(0) > 0 && m.stake(1) > 0,
         "both neurons registered and staked");
+    // Neuron 1's metrics: what it synced of the market, its own stake among them.
+    awaitLog("neuron-1.log", "metrics on http://127.0.0.1:" + metricsPort + "/metrics", 1);
+    String scraped = awaitMetrics(metricsPort, "(?m)^bittensor_ledger_peers 2(\\.0)?$");
+    java.util.regex.Matcher stake = java.util.regex.Pattern
+        .compile("(?m)^bittensor_neuron_stake ([0-9.E]+)$").matcher(scraped);
+    assertTrue(stake.find() && Double.parseDouble(stake.group(1)) >= 500_000, scraped);
+    assertTrue(scraped.contains("jvm_threads_live_threads"), scraped);
 
     ledger.destroyForcibly().waitFor(20, TimeUnit.SECONDS);   // kill -9: no clean shutdown
     startLedger(List.of(a, b), 2);

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.ServerSocket;
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -104,6 +105,43 @@ class PeerCommandTest {
           "--peer-key", peer.id().toHex()), out.toString());
       assertTrue(out.toString().contains("without signing"), out.toString());
     }
+  }
+
+  @Test
+  void serveWithAMetricsPortExposesItsCallsToPrometheus() throws Exception {
+    try (ServingCli serving = ServingCli.start("--output-dim", "16", "--metrics-port", "0")) {
+      Pattern on = Pattern.compile("metrics on (http://127\\.0\\.0\\.1:\\d+/metrics)");
+      Matcher m = on.matcher("");
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (!(m = on.matcher(serving.out.toString())).find() && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      assertTrue(m.find(0), serving.out.toString());
+      URI metrics = URI.create(m.group(1));
+      String endpoint = serving.endpoint.toString();
+      assertEquals(0, run("peer", "query", "--endpoint", endpoint), out + "\n" + err);
+      assertEquals(0, run("peer", "query", "--endpoint", endpoint), out + "\n" + err);
+      java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+      java.net.http.HttpResponse<String> scrape = http.send(
+          java.net.http.HttpRequest.newBuilder(metrics).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, scrape.statusCode());
+      assertTrue(scrape.headers().firstValue("Content-Type").orElse("")
+          .startsWith("text/plain; version=0.0.4"), scrape.headers().toString());
+      String text = scrape.body();
+      assertTrue(Pattern.compile("(?m)^bittensor_peer_calls_seconds_count\\{kind=\"FORWARD\","
+          + "status=\"SUCCESS\"\\} 2(\\.0)?$").matcher(text).find(), text);
+      assertTrue(Pattern.compile("(?m)^bittensor_peer_calls_active 0(\\.0)?$").matcher(text)
+          .find(), text);
+      assertTrue(text.contains("jvm_memory_used_bytes{"), "the JVM's metrics too");
+      java.net.http.HttpResponse<Void> post = http.send(java.net.http.HttpRequest
+              .newBuilder(metrics).POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
+          java.net.http.HttpResponse.BodyHandlers.discarding());
+      assertEquals(405, post.statusCode());
+    }
+    assertEquals(2, run("peer", "serve", "--metrics-port", "70000"));
+    assertTrue(err.toString().contains("--metrics-port must be 0 to 65535, was 70000"),
+        err.toString());
   }
 
   @Test

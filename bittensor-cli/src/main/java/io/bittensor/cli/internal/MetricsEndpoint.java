@@ -1,0 +1,170 @@
+package io.bittensor.cli.internal;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.bittensor.core.Metagraph;
+import io.bittensor.neuron.Neuron;
+import io.bittensor.transport.CallListener;
+import io.bittensor.transport.PeerServer;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * A command's metrics in Prometheus' text format at {@code http://host:port/metrics}, on a port
+ * of its own: the JVM's (memory, threads, CPU, uptime) and what the command registers, such as
+ * its peer server's calls ({@link #watch(PeerServer)} with {@link #calls()}).
+ *
+ * <p>Served by the JDK's own HTTP server on one daemon thread: a scrape every few seconds needs
+ * no more.
+ */
+public final class MetricsEndpoint implements AutoCloseable {
+  /** The content type of Prometheus' text exposition format. */
+  static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+  private final PrometheusMeterRegistry registry;
+  private final HttpServer http;
+  private final ExecutorService thread;
+  private final URI uri;
+
+  private MetricsEndpoint(PrometheusMeterRegistry registry, HttpServer http,
+      ExecutorService thread) {
+    this.registry = registry;
+    this.http = http;
+    this.thread = thread;
+    InetSocketAddress at = http.getAddress();
+    String host = at.getAddress().isAnyLocalAddress() ? "127.0.0.1"
+        : at.getAddress().getHostAddress();
+    this.uri = URI.create("http://" + host + ":" + at.getPort() + "/metrics");
+  }
+
+  /**
+   * Binds {@code host:port} (0: any free port) and starts serving.
+   *
+   * @throws IOException if the port cannot be bound
+   */
+  public static MetricsEndpoint start(String host, int port) throws IOException {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+    HttpServer http;
+    try {
+      http = HttpServer.create(new InetSocketAddress(host, port), 16);
+    } catch (IOException e) {
+      registry.close();
+      throw new IOException("cannot serve metrics on " + host + ":" + port + ": " + e.getMessage(),
+          e);
+    }
+    ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "bittensor-metrics");
+      t.setDaemon(true);
+      return t;
+    });
+    http.setExecutor(thread);
+    http.createContext("/metrics", exchange -> scrape(exchange, registry));
+    http.start();
+    return new MetricsEndpoint(registry, http, thread);
+  }
+
+  private static void scrape(HttpExchange exchange, PrometheusMeterRegistry registry)
+      throws IOException {
+    try (exchange) {
+      if (!"GET".equals(exchange.getRequestMethod())) {
+        exchange.getResponseHeaders().set("Allow", "GET");
+        exchange.sendResponseHeaders(405, -1);
+        return;
+      }
+      byte[] body = registry.scrape().getBytes(StandardCharsets.UTF_8);
+      exchange.getResponseHeaders().set("Content-Type", CONTENT_TYPE);
+      exchange.sendResponseHeaders(200, body.length);
+      try (OutputStream out = exchange.getResponseBody()) {
+        out.write(body);
+      }
+    }
+  }
+
+  /** Where the metrics are served. */
+  public URI uri() {
+    return uri;
+  }
+
+  /** The registry, for a command's own meters. */
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  /**
+   * Times every call it hears as {@code bittensor_peer_calls_seconds}, tagged with the call's
+   * kind and status: give it to a server or a client ({@code callListener}).
+   */
+  public CallListener calls() {
+    return call -> registry.timer("bittensor.peer.calls",
+            "kind", call.kind().name(), "status", call.status().name())
+        .record(call.duration());
+  }
+
+  /** The calls {@code server} is serving and those waiting for a slot, as gauges. */
+  public void watch(PeerServer server) {
+    Gauge.builder("bittensor.peer.calls.active", server, PeerServer::activeCalls)
+        .description("calls holding a slot now").register(registry);
+    Gauge.builder("bittensor.peer.calls.queued", server, PeerServer::queuedCalls)
+        .description("calls waiting for a slot now").register(registry);
+  }
+
+  /**
+   * What {@code neuron} knows of its market, from the metagraph it synced to last (no call to
+   * the ledger per scrape): the ledger's block and peers, and the neuron's own stake, rank,
+   * trust, consensus, incentive and dividends (NaN before it appears in a metagraph).
+   */
+  public void watch(Neuron neuron) {
+    gauge("bittensor.ledger.block", "the latest block the neuron synced to", neuron,
+        (n, m) -> m.block().number(), false);
+    gauge("bittensor.ledger.peers", "peers registered", neuron, (n, m) -> m.size(), false);
+    gauge("bittensor.neuron.stake", "the neuron's stake, in tokens", neuron,
+        (n, m) -> m.stake(n.uid().getAsInt()), true);
+    gauge("bittensor.neuron.rank", "the neuron's rank", neuron,
+        (n, m) -> m.ranks().get(n.uid().getAsInt()), true);
+    gauge("bittensor.neuron.trust", "the neuron's trust", neuron,
+        (n, m) -> m.trust().get(n.uid().getAsInt()), true);
+    gauge("bittensor.neuron.consensus", "the neuron's consensus", neuron,
+        (n, m) -> m.consensus().get(n.uid().getAsInt()), true);
+    gauge("bittensor.neuron.incentive", "the neuron's incentive", neuron,
+        (n, m) -> m.incentive().get(n.uid().getAsInt()), true);
+    gauge("bittensor.neuron.dividends", "the neuron's dividends", neuron,
+        (n, m) -> m.dividends().get(n.uid().getAsInt()), true);
+    Gauge.builder("bittensor.neuron.routed", neuron, n -> n.routed().size())
+        .description("peers the neuron routes over").register(registry);
+  }
+
+  private void gauge(String name, String description, Neuron neuron,
+      java.util.function.ToDoubleBiFunction<Neuron, Metagraph> value, boolean needsUid) {
+    Gauge.builder(name, neuron, n -> {
+      Metagraph m = n.metagraph().orElse(null);
+      if (m == null || (needsUid && n.uid().isEmpty())) {
+        return Double.NaN;
+      }
+      return value.applyAsDouble(n, m);
+    }).description(description).register(registry);
+  }
+
+  @Override
+  public void close() {
+    http.stop(0);
+    thread.shutdownNow();
+    registry.close();
+  }
+}
