@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.bittensor.cli.internal.MetricsEndpoint;
 import io.bittensor.core.AuditedLedger;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Epoch;
@@ -147,6 +148,11 @@ final class LedgerCommand implements Runnable {
         description = "Milliseconds between blocks (default ${DEFAULT-VALUE}).")
     long blockMillis;
 
+    @Option(names = "--metrics-port", paramLabel = "PORT", description = "Serve Prometheus "
+        + "metrics at http://HOST:PORT/metrics (0: any free port): blocks, transactions and "
+        + "epochs sealed, the latest block's number, peers, supply and stake, and the JVM's.")
+    Integer metricsPort;
+
     @Option(names = "--allow-anonymous",
         description = "Serve unsigned requests too (for curl); transactions stay signed.")
     boolean allowAnonymous;
@@ -233,22 +239,38 @@ final class LedgerCommand implements Runnable {
         throw CliException.badInput("--raft-self needs the members: --raft-member ID=HOST:PORT"
             + " for each, this one too", null);
       }
+      if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
+        throw CliException.badInput("--metrics-port must be 0 to 65535, was " + metricsPort,
+            null);
+      }
       Ledger ledger = upstream != null ? openUpstream()
           : raftSelf != null ? openMember() : openLocal();
       LedgerServer server;
+      MetricsEndpoint metrics = null;
       try {
+        if (metricsPort != null) {
+          metrics = MetricsEndpoint.start(host, metricsPort);
+          metrics.watch(ledger);
+        }
         server = LedgerServer.builder().ledger(ledger).host(host).port(port)
             .allowAnonymous(allowAnonymous).start();
       } catch (IOException | RuntimeException e) {
+        if (metrics != null) {
+          metrics.close();
+        }
         ledger.close();
         throw CliException.failure(e.getMessage(), e);
       }
+      MetricsEndpoint metricsToClose = metrics;
       PrintWriter out = spec.commandLine().getOut();
       CountDownLatch closed = new CountDownLatch(1);
       // SIGINT and SIGTERM run shutdown hooks: stop serving, then seal and close the ledger so
       // that the journal ends on a whole block and the directory's lock is released.
       Thread hook = new Thread(() -> {
         server.close();
+        if (metricsToClose != null) {
+          metricsToClose.close();
+        }
         ledger.close();
         out.println(upstream != null ? "stopped relaying " + upstream
             : "closed the ledger in " + data);
@@ -265,6 +287,9 @@ final class LedgerCommand implements Runnable {
       out.println("serving ledger " + ledger.chainId() + " from "
           + (upstream != null ? "upstream " + upstream + (chain != null ? ", audited" : "")
           : data) + " at " + server.uri() + " (block " + block + ")");
+      if (metrics != null) {
+        out.println("metrics on " + metrics.uri());
+      }
       out.flush();
       server.awaitClose();
       closed.await();

@@ -100,6 +100,8 @@ class CliUsageTest {
         Arguments.of("neuron run --config no-such.properties", "no such config file"),
         Arguments.of("ledger init", "--data"),
         Arguments.of("ledger serve --data no-such-dir --block-ms 0", "--block-ms must be >= 1"),
+        Arguments.of("ledger serve --data no-such-dir --metrics-port 70000",
+            "--metrics-port must be 0 to 65535, was 70000"),
         Arguments.of("ledger show", "--data DIR or --remote URL"),
         Arguments.of("ledger show --data no-such-dir", "is not a directory"),
         Arguments.of("keys new", "FILE"),

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -86,10 +87,16 @@ class MultiProcessMarketTest {
         + (Files.exists(file) ? Files.readString(file) : "(no log)"));
   }
 
+  /** Where {@link #startLedger} serves its metrics, if above 0. */
+  int ledgerMetricsPort;
+
   Process startLedger(List<Keypair> keys, int count) throws Exception {
     List<String> args = new ArrayList<>(List.of("ledger", "serve", "--data",
         dir.resolve("ledger").toString(), "--host", "127.0.0.1", "--port",
         Integer.toString(ledgerPort), "--block-ms", "200"));
+    if (ledgerMetricsPort > 0) {
+      args.addAll(List.of("--metrics-port", Integer.toString(ledgerMetricsPort)));
+    }
     if (count == 1) {
       // Genesis options only when creating the ledger; a restart reopens its journal.
       // An epoch a second: at 1% inflation an epoch the stake of neurons that join seconds
@@ -207,6 +214,7 @@ class MultiProcessMarketTest {
   @Timeout(value = 240, unit = TimeUnit.SECONDS)
   void killingAndRestartingTheLedgerOrANeuronLosesNothing() throws Exception {
     ledgerPort = freePort();
+    ledgerMetricsPort = freePort();
     Keypair a = Keypair.generate();
     Keypair b = Keypair.generate();
     Process ledger = startLedger(List.of(a, b), 1);
@@ -227,8 +235,16 @@ class MultiProcessMarketTest {
         .compile("(?m)^bittensor_neuron_stake ([0-9.E]+)$").matcher(scraped);
     assertTrue(stake.find() && Double.parseDouble(stake.group(1)) >= 500_000, scraped);
     assertTrue(scraped.contains("jvm_threads_live_threads"), scraped);
+    // The ledger server's: both registrations and stakes among the transactions it sealed.
+    String ledgerMetrics = awaitMetrics(ledgerMetricsPort, "(?m)^bittensor_ledger_peers 2(\\.0)?$");
+    java.util.regex.Matcher sealed = java.util.regex.Pattern
+        .compile("(?m)^bittensor_ledger_transactions_total ([0-9.E]+)$").matcher(ledgerMetrics);
+    assertTrue(sealed.find() && Double.parseDouble(sealed.group(1)) >= 2, ledgerMetrics);
+    assertTrue(Pattern.compile("(?m)^bittensor_ledger_epochs_total [1-9]").matcher(ledgerMetrics)
+        .find(), ledgerMetrics);
 
     ledger.destroyForcibly().waitFor(20, TimeUnit.SECONDS);   // kill -9: no clean shutdown
+    ledgerMetricsPort = freePort(); // the scraped one's last connection may linger
     startLedger(List.of(a, b), 2);
     Metagraph after = awaitMetagraph(m -> m.block().number() > before.block().number(),
         "the restarted ledger goes on");

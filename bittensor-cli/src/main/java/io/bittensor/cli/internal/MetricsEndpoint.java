@@ -2,10 +2,16 @@ package io.bittensor.cli.internal;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.bittensor.core.Block;
+import io.bittensor.core.Epoch;
+import io.bittensor.core.Ledger;
+import io.bittensor.core.LedgerException;
+import io.bittensor.core.LedgerListener;
 import io.bittensor.core.Metagraph;
 import io.bittensor.neuron.Neuron;
 import io.bittensor.transport.CallListener;
 import io.bittensor.transport.PeerServer;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -21,6 +27,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A command's metrics in Prometheus' text format at {@code http://host:port/metrics}, on a port
@@ -158,6 +165,61 @@ public final class MetricsEndpoint implements AutoCloseable {
         return Double.NaN;
       }
       return value.applyAsDouble(n, m);
+    }).description(description).register(registry);
+  }
+
+  /**
+   * What {@code ledger} seals, as it seals it (one listener; no call to the ledger per scrape):
+   * blocks, transactions and epochs counted, and after the latest block its number, peers,
+   * supply and total stake, the latest epoch's loss, and the tokens minted.
+   *
+   * @return how to stop listening
+   */
+  public Ledger.Subscription watch(Ledger ledger) {
+    Counter blocks = Counter.builder("bittensor.ledger.blocks")
+        .description("blocks sealed while watched").register(registry);
+    Counter transactions = Counter.builder("bittensor.ledger.transactions")
+        .description("transactions in those blocks").register(registry);
+    Counter epochs = Counter.builder("bittensor.ledger.epochs")
+        .description("epochs run while watched").register(registry);
+    Counter minted = Counter.builder("bittensor.ledger.minted")
+        .description("tokens those epochs minted").register(registry);
+    AtomicReference<Metagraph> latest = new AtomicReference<>();
+    AtomicReference<Double> loss = new AtomicReference<>(Double.NaN);
+    try {
+      latest.set(ledger.metagraph());
+    } catch (LedgerException | RuntimeException e) {
+      // Unknown until the first block.
+    }
+    gauge("bittensor.ledger.block", "the latest block", latest, m -> m.block().number());
+    gauge("bittensor.ledger.peers", "peers registered", latest, Metagraph::size);
+    gauge("bittensor.ledger.supply", "tokens in existence", latest, Metagraph::supply);
+    gauge("bittensor.ledger.stake", "tokens staked", latest, Metagraph::totalStake);
+    Gauge.builder("bittensor.ledger.epoch.loss", loss, AtomicReference::get)
+        .description("the latest epoch's loss (negative: most rank has consensus)")
+        .register(registry);
+    return ledger.subscribe(new LedgerListener() {
+      @Override
+      public void onBlock(Block block, Metagraph after) {
+        blocks.increment();
+        transactions.increment(block.transactions());
+        latest.set(after);
+      }
+
+      @Override
+      public void onEpoch(Epoch epoch, Metagraph after) {
+        epochs.increment();
+        minted.increment(epoch.minted());
+        loss.set(epoch.loss());
+      }
+    });
+  }
+
+  private void gauge(String name, String description, AtomicReference<Metagraph> latest,
+      java.util.function.ToDoubleFunction<Metagraph> value) {
+    Gauge.builder(name, latest, r -> {
+      Metagraph m = r.get();
+      return m == null ? Double.NaN : value.applyAsDouble(m);
     }).description(description).register(registry);
   }
 
