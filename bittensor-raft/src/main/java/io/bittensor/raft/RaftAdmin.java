@@ -98,7 +98,8 @@ public final class RaftAdmin implements AutoCloseable {
               } catch (IOException e) {
                 throw new java.util.concurrent.CompletionException(e);
               }
-            }, RaftLedger.BLOCKING_CALLS), "asking member " + id + " for the group's members", timeout);
+            }, RaftLedger.BLOCKING_CALLS),
+            "asking member " + id + " for the group's members", timeout);
         Map<String, InetSocketAddress> out = new LinkedHashMap<>();
         if (reply.getConf().isPresent()) {
           for (RaftPeerProto p : reply.getConf().get().getPeersList()) {

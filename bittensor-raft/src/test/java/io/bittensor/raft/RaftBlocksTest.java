@@ -31,6 +31,8 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -272,8 +274,8 @@ class RaftBlocksTest {
       int away = awayWhileTheLogIsDropped(c, random);
       RaftLedger back = c.open(away);
       List<Throwable> failures = new CopyOnWriteArrayList<>();
-      java.util.concurrent.atomic.AtomicLong reads = new java.util.concurrent.atomic.AtomicLong();
-      java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+      AtomicLong reads = new AtomicLong();
+      AtomicBoolean done = new AtomicBoolean();
       List<Thread> readers = new ArrayList<>();
       for (int t = 0; t < 2; t++) {
         Thread reader = new Thread(() -> {
