@@ -130,7 +130,7 @@ class PeerCommandTest {
           .startsWith("text/plain; version=0.0.4"), scrape.headers().toString());
       String text = scrape.body();
       assertTrue(Pattern.compile("(?m)^bittensor_peer_calls_seconds_count\\{kind=\"FORWARD\","
-          + "status=\"SUCCESS\"\\} 2(\\.0)?$").matcher(text).find(), text);
+          + "side=\"server\",status=\"SUCCESS\"\\} 2(\\.0)?$").matcher(text).find(), text);
       assertTrue(Pattern.compile("(?m)^bittensor_peer_calls_active 0(\\.0)?$").matcher(text)
           .find(), text);
       assertTrue(text.contains("jvm_memory_used_bytes{"), "the JVM's metrics too");

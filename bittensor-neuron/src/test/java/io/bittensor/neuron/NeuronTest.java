@@ -164,10 +164,12 @@ class NeuronTest {
       List<CallEvent> toWords = made.stream()
           .filter(c -> c.peer().equals(java.util.Optional.of(words.id()))).toList();
       assertEquals(5, toWords.size(), made::toString);
-      assertTrue(toWords.stream().allMatch(c -> c.kind() == CallEvent.Kind.FORWARD
-          && c.status() == Status.SUCCESS), toWords::toString);
+      assertTrue(toWords.stream().allMatch(c -> c.side() == CallEvent.Side.CLIENT
+          && c.kind() == CallEvent.Kind.FORWARD && c.status() == Status.SUCCESS),
+          toWords::toString);
       long fromValidator = served.stream()
-          .filter(c -> c.peer().equals(java.util.Optional.of(validatorKey.id()))
+          .filter(c -> c.side() == CallEvent.Side.SERVER
+              && c.peer().equals(java.util.Optional.of(validatorKey.id()))
               && c.status() == Status.SUCCESS)
           .count();
       assertEquals(5, fromValidator, served::toString);

@@ -10,6 +10,8 @@ import java.util.Optional;
 /**
  * One call, as a {@link CallListener} hears it when it is over.
  *
+ * @param side whether a server answered it or a client made it (one listener may hear both, as
+ *     a neuron's does)
  * @param kind a forward or a backward call
  * @param peer on a server, the caller its request named (its {@code Bittensor-Caller} header),
  *     empty when it named none; on a client, the peer called, empty when it was connected by
@@ -19,7 +21,16 @@ import java.util.Optional;
  *     on a client, from the call to its result
  */
 @Experimental
-public record CallEvent(Kind kind, Optional<PeerId> peer, Status status, Duration duration) {
+public record CallEvent(Side side, Kind kind, Optional<PeerId> peer, Status status,
+    Duration duration) {
+  /** Which end of the call heard it. */
+  public enum Side {
+    /** A {@link PeerServer} answered it. */
+    SERVER,
+    /** A {@link PeerClient} made it. */
+    CLIENT
+  }
+
   /** What was asked. */
   public enum Kind {
     /** A forward call: an input for an answer. */
@@ -30,6 +41,7 @@ public record CallEvent(Kind kind, Optional<PeerId> peer, Status status, Duratio
 
   /** Checks that no component is null and the duration is not negative. */
   public CallEvent {
+    Objects.requireNonNull(side, "side");
     Objects.requireNonNull(kind, "kind");
     Objects.requireNonNull(peer, "peer");
     Objects.requireNonNull(status, "status");

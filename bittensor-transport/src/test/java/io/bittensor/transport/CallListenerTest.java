@@ -57,7 +57,7 @@ class CallListenerTest {
 
     /** The calls heard, as "KIND STATUS peer", in order. */
     List<String> lines() {
-      return calls.stream().map(c -> c.kind() + " " + c.status() + " "
+      return calls.stream().map(c -> c.side() + " " + c.kind() + " " + c.status() + " "
           + c.peer().map(PeerId::toString).orElse("-")).toList();
     }
   }
@@ -102,8 +102,9 @@ class CallListenerTest {
       }
       String alicesId = TransportContract.ALICE.id().toString();
       await(() -> heard.calls.size() >= 4, "four calls");
-      assertEquals(List.of("FORWARD SUCCESS " + alicesId, "BACKWARD " + backward + " " + alicesId,
-          "FORWARD UNAUTHENTICATED -", "BACKWARD BAD_REQUEST -"), heard.lines());
+      assertEquals(List.of("SERVER FORWARD SUCCESS " + alicesId,
+          "SERVER BACKWARD " + backward + " " + alicesId, "SERVER FORWARD UNAUTHENTICATED -",
+          "SERVER BACKWARD BAD_REQUEST -"), heard.lines());
       for (CallEvent call : heard.calls) {
         assertTrue(call.duration().toNanos() > 0, call.toString());
       }
@@ -138,8 +139,9 @@ class CallListenerTest {
       }
       String alicesId = TransportContract.ALICE.id().toString();
       await(() -> heard.calls.size() >= 3, "three calls");
-      assertEquals(List.of("FORWARD SUCCESS " + alicesId, "FORWARD BACKOFF " + alicesId,
-          "FORWARD SUCCESS " + alicesId), heard.lines());
+      assertEquals(List.of("SERVER FORWARD SUCCESS " + alicesId,
+          "SERVER FORWARD BACKOFF " + alicesId, "SERVER FORWARD SUCCESS " + alicesId),
+          heard.lines());
       assertTrue(heard.calls.get(2).duration().toMillis() >= 400,
           "the slow call took its 500 ms: " + heard.calls.get(2));
     }
@@ -165,8 +167,8 @@ class CallListenerTest {
       assertEquals(Status.SUCCESS, named.forwardAndWait(forward(), TIMEOUT).status(),
           "a listener that throws does not break the call");
       String server0 = SERVER_KEY.id().toString();
-      assertEquals(List.of("FORWARD SUCCESS " + server0, "FORWARD TIMEOUT " + server0,
-          "FORWARD UNAVAILABLE -", "FORWARD SUCCESS " + server0), heard.lines());
+      assertEquals(List.of("CLIENT FORWARD SUCCESS " + server0, "CLIENT FORWARD TIMEOUT " + server0,
+          "CLIENT FORWARD UNAVAILABLE -", "CLIENT FORWARD SUCCESS " + server0), heard.lines());
       assertTrue(heard.calls.get(0).duration().toMillis() >= 250, heard.calls.get(0).toString());
       assertTrue(heard.calls.get(1).duration().toMillis() < 250, heard.calls.get(1).toString());
       assertEquals(Optional.empty(), heard.calls.get(2).peer());
@@ -200,10 +202,14 @@ class CallListenerTest {
   @Test
   void aCallEventChecksItsComponents() {
     Duration d = Duration.ofMillis(1);
-    assertThrowsNpe(() -> new CallEvent(null, Optional.empty(), Status.SUCCESS, d));
-    assertThrowsNpe(() -> new CallEvent(CallEvent.Kind.FORWARD, null, Status.SUCCESS, d));
+    CallEvent.Side server = CallEvent.Side.SERVER;
+    assertThrowsNpe(() -> new CallEvent(null, CallEvent.Kind.FORWARD, Optional.empty(),
+        Status.SUCCESS, d));
+    assertThrowsNpe(() -> new CallEvent(server, null, Optional.empty(), Status.SUCCESS, d));
+    assertThrowsNpe(() -> new CallEvent(server, CallEvent.Kind.FORWARD, null, Status.SUCCESS,
+        d));
     IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
-        IllegalArgumentException.class, () -> new CallEvent(CallEvent.Kind.FORWARD,
+        IllegalArgumentException.class, () -> new CallEvent(server, CallEvent.Kind.FORWARD,
             Optional.empty(), Status.SUCCESS, Duration.ofMillis(-1)));
     assertTrue(e.getMessage().contains("PT-0.001S"), e.getMessage());
   }

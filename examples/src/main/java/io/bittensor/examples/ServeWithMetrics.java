@@ -45,14 +45,16 @@ public final class ServeWithMetrics {
   }
 
   /** One timer per side, kind and status: what a dashboard plots as rates and latencies. */
-  static CallListener timed(MeterRegistry registry, String side) {
+  static CallListener timed(MeterRegistry registry) {
     return call -> registry.timer("bittensor.peer.calls",
-            "side", side, "kind", call.kind().name(), "status", call.status().name())
+            "side", call.side().name().toLowerCase(Locale.ROOT), "kind", call.kind().name(),
+            "status", call.status().name())
         .record(call.duration());
   }
 
   /** Serves a peer, calls it 23 times, prints the registry's timers; returns the registry. */
   static MeterRegistry run(MeterRegistry registry, PrintStream out) throws IOException {
+    CallListener timed = timed(registry); // the same listener on both ends: events say which
     Duration timeout = Duration.ofSeconds(10);
     Keypair serverKey = Keypair.generate();
     ForwardRequest request = new ForwardRequest(Modality.TENSOR,
@@ -60,12 +62,12 @@ public final class ServeWithMetrics {
     try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(32))
             .host("127.0.0.1").port(0)
             .allowAnonymous(false)                       // unsigned calls are refused
-            .callListener(timed(registry, "server"))
+            .callListener(timed)
             .start();
         PeerClient signed = PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE)
-            .keypair(Keypair.generate()).callListener(timed(registry, "client")).build();
+            .keypair(Keypair.generate()).callListener(timed).build();
         PeerClient anonymous = PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE)
-            .callListener(timed(registry, "client")).build()) {
+            .callListener(timed).build()) {
       Gauge.builder("bittensor.peer.calls.active", server, PeerServer::activeCalls)
           .register(registry);
       PeerInfo info = PeerInfo.of(serverKey.id(), server.endpoint(), Modality.TENSOR);

@@ -116,11 +116,13 @@ public final class MetricsEndpoint implements AutoCloseable {
 
   /**
    * Times every call it hears as {@code bittensor_peer_calls_seconds}, tagged with the call's
-   * kind and status: give it to a server or a client ({@code callListener}).
+   * side (server or client), kind and status: give it to a server, a client or a neuron
+   * ({@code callListener}).
    */
   public CallListener calls() {
-    return call -> registry.timer("bittensor.peer.calls",
-            "kind", call.kind().name(), "status", call.status().name())
+    return call -> registry.timer("bittensor.peer.calls", "side",
+            call.side().name().toLowerCase(java.util.Locale.ROOT), "kind", call.kind().name(),
+            "status", call.status().name())
         .record(call.duration());
   }
 

@@ -89,8 +89,8 @@ public final class ListenedPeer implements Peer {
         : failure instanceof java.util.concurrent.CancellationException ? Status.CANCELLED
         : Status.INTERNAL_ERROR;
     try {
-      listener.callEnd(new CallEvent(forward ? CallEvent.Kind.FORWARD : CallEvent.Kind.BACKWARD,
-          callee, status, Duration.ofNanos(Math.max(0, System.nanoTime() - start))));
+      listener.callEnd(new CallEvent(CallEvent.Side.CLIENT,
+          forward ? CallEvent.Kind.FORWARD : CallEvent.Kind.BACKWARD, callee, status, Duration.ofNanos(Math.max(0, System.nanoTime() - start))));
     } catch (RuntimeException ignored) {
       // A listener must not throw; one that does must not break the call.
     }

@@ -108,7 +108,8 @@ public final class Serving {
       return;
     }
     try {
-      listener.callEnd(new CallEvent(forward ? CallEvent.Kind.FORWARD : CallEvent.Kind.BACKWARD,
+      listener.callEnd(new CallEvent(CallEvent.Side.SERVER,
+          forward ? CallEvent.Kind.FORWARD : CallEvent.Kind.BACKWARD,
           Optional.ofNullable(caller),
           Status.ofCode(r.getStatus()).orElse(Status.INTERNAL_ERROR),
           Duration.ofNanos(Math.max(0, System.nanoTime() - startNanos))));
