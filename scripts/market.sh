@@ -7,7 +7,9 @@
 #   scripts/market.sh status [DIR]   which of them run
 #
 # Environment: PEERS (default "minilm bag-of-words noise"), LEDGER_PORT (8092), FIRST_PORT (9101),
-# JAR (bittensor-cli/target/bittensor.jar). Build first: mvn -B -q package -DskipTests
+# JAR (bittensor-cli/target/bittensor.jar), METRICS_PORT (unset: no metrics; else the ledger's
+# Prometheus metrics on that port, neuron i's on METRICS_PORT + i, and DIR/prometheus.yml to
+# scrape them all). Build first: mvn -B -q package -DskipTests
 set -euo pipefail
 
 cmd=${1:-}
@@ -16,6 +18,7 @@ jar=${JAR:-bittensor-cli/target/bittensor.jar}
 peers=${PEERS:-"minilm bag-of-words noise"}
 ledger_port=${LEDGER_PORT:-8092}
 first_port=${FIRST_PORT:-9101}
+metrics_port=${METRICS_PORT:-}
 
 die() { echo "market.sh: $*" >&2; exit 2; }
 
@@ -34,8 +37,13 @@ start() {
   local genesis=(--epoch-length 10 --weights-rate-limit 0 --inflation 0.01 "${allocate[@]}")
   # Started again on the same DIR, the ledger goes on from its journal: its genesis is fixed.
   [ -d "$dir/ledger" ] && genesis=()
+  local metrics=() targets=()
+  if [ -n "$metrics_port" ]; then
+    metrics=(--metrics-port "$metrics_port")
+    targets+=("127.0.0.1:$metrics_port")
+  fi
   java -jar "$jar" ledger serve --data "$dir/ledger" --host 127.0.0.1 --port "$ledger_port" \
-    --block-ms 500 "${genesis[@]}" > "$dir/ledger.log" 2>&1 &
+    --block-ms 500 "${metrics[@]}" "${genesis[@]}" > "$dir/ledger.log" 2>&1 &
   echo "ledger $!" >> "$dir/pids"
   for _ in $(seq 1 100); do
     grep -q "serving ledger" "$dir/ledger.log" 2>/dev/null && break
@@ -56,11 +64,28 @@ weight-interval-ms=5000
 checkpoint-dir=$dir/neuron-$i.state
 seed=$i
 CONFIG
+    if [ -n "$metrics_port" ]; then
+      echo "metrics-port=$((metrics_port + i))" >> "$dir/neuron-$i.properties"
+      targets+=("127.0.0.1:$((metrics_port + i))")
+    fi
     java -jar "$jar" neuron run --config "$dir/neuron-$i.properties" > "$dir/neuron-$i.log" 2>&1 &
     echo "neuron-$i $!" >> "$dir/pids"
   done
   echo "started a ledger at http://127.0.0.1:$ledger_port and $i neurons; logs in $dir"
   echo "watch: java -jar $jar ledger show --remote http://127.0.0.1:$ledger_port"
+  if [ -n "$metrics_port" ]; then
+    local list
+    list=$(printf '"%s", ' "${targets[@]}")
+    cat > "$dir/prometheus.yml" <<PROMETHEUS
+# Scrapes the market's ledger and neurons (written by scripts/market.sh).
+scrape_configs:
+  - job_name: bittensor-market
+    scrape_interval: 5s
+    static_configs:
+      - targets: [${list%, }]
+PROMETHEUS
+    echo "metrics: http://${targets[0]}/metrics ... (${#targets[@]} targets in $dir/prometheus.yml)"
+  fi
 }
 
 stop() {
