@@ -12,6 +12,7 @@ import io.bittensor.core.QueryResult;
 import io.bittensor.core.Tensor;
 import io.bittensor.core.TensorStandard;
 import io.bittensor.transport.BuiltinPeers;
+import io.bittensor.transport.CallListener;
 import io.bittensor.transport.HttpProtocol;
 import io.bittensor.transport.PeerClient;
 import io.bittensor.transport.PeerServer;
@@ -30,6 +31,8 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.protobuf.ProtoUtils;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ServerCalls;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Clock;
@@ -79,7 +82,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>Run: {@code mvn -B -q -Pbench -pl benchmarks -am package -DskipTests && java -Xmx4g -cp
  * benchmarks/target/benchmarks.jar io.bittensor.benchmarks.TransportBenchmark [--rounds 3]
  * [--warmup-s 2] [--measure-s 4] [--transports grpc,h2,h1,h2-signed] [--concurrency 1,16]
- * [--payloads 1x16x64,16x64x256,32x128x1024]}.
+ * [--payloads 1x16x64,16x64x256,32x128x1024] [--extras false]}. A transport ending in
+ * {@code -timed} ({@code h1-timed}, {@code h2-timed}) is the same one with a {@code CallListener}
+ * on its server and its client, each timing every call in a Micrometer registry (what a service
+ * with metrics runs); {@code --extras false} skips the fan-out and signing measurements.
  */
 public final class TransportBenchmark {
   private static final MethodDescriptor<io.bittensor.transport.internal.wire.ForwardRequest,
@@ -140,6 +146,14 @@ public final class TransportBenchmark {
     PeerServer ours = PeerServer.newBuilder(BuiltinPeers.echo()).host("127.0.0.1").port(0)
         .allowAnonymous(true).acceptMetadataOnlySignatures(true).maxPayloadBytes(256L << 20)
         .maxConcurrentCalls(64).modalities(Modality.TENSOR).start();
+    // The same server and clients, each call timed as a service with metrics would.
+    MeterRegistry registry = new SimpleMeterRegistry();
+    CallListener timedCalls = call -> registry.timer("bittensor.peer.calls",
+            "side", call.side().name(), "kind", call.kind().name(), "status", call.status().name())
+        .record(call.duration());
+    PeerServer timed = PeerServer.newBuilder(BuiltinPeers.echo()).host("127.0.0.1").port(0)
+        .allowAnonymous(true).maxPayloadBytes(256L << 20).maxConcurrentCalls(64)
+        .modalities(Modality.TENSOR).callListener(timedCalls).start();
     Map<String, PeerClient> clients = new LinkedHashMap<>();
     clients.put("h2", PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE).build());
     clients.put("h1", PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1).build());
@@ -149,6 +163,10 @@ public final class TransportBenchmark {
         .keypair(key).build());
     clients.put("h1-signed-meta", PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1)
         .keypair(key).signatureScope(SignatureScope.METADATA_ONLY).build());
+    clients.put("h2-timed", PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE)
+        .callListener(timedCalls).build());
+    clients.put("h1-timed", PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1)
+        .callListener(timedCalls).build());
 
     LoopbackFloor floor = new LoopbackFloor();
 
@@ -164,7 +182,8 @@ public final class TransportBenchmark {
               String client = t.replace("-async", "");
               Exchange ex = t.equals("grpc") ? grpcExchange(channel, x)
                   : t.equals("tcp") ? floor.exchange(x.byteSize())
-                  : oursExchange(clients.get(client).connect(ours.endpoint()), x,
+                  : oursExchange(clients.get(client).connect(
+                      (client.endsWith("-timed") ? timed : ours).endpoint()), x,
                       t.endsWith("-async"));
               double[] m = measure(ex, c, warmupS, measureS, (long) x.byteSize());
               if (ex instanceof AutoCloseable closeable) {
@@ -179,11 +198,14 @@ public final class TransportBenchmark {
         }
       }
       report(samples, transports, payloads, concurrencies);
-      fanOut();
-      signingCost(key);
+      if (Boolean.parseBoolean(opt.getOrDefault("extras", "true"))) {
+        fanOut();
+        signingCost(key);
+      }
     } finally {
       clients.values().forEach(PeerClient::close);
       ours.close();
+      timed.close();
       floor.close();
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       grpc.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
