@@ -150,7 +150,8 @@ final class LedgerCommand implements Runnable {
 
     @Option(names = "--metrics-port", paramLabel = "PORT", description = "Serve Prometheus "
         + "metrics at http://HOST:PORT/metrics (0: any free port): blocks, transactions and "
-        + "epochs sealed, the latest block's number, peers, supply and stake, and the JVM's.")
+        + "epochs sealed, the transactions sent here by kind and outcome (sealed or why "
+        + "refused), the latest block's number, peers, supply and stake, and the JVM's.")
     Integer metricsPort;
 
     @Option(names = "--allow-anonymous",
@@ -248,12 +249,14 @@ final class LedgerCommand implements Runnable {
       LedgerServer server;
       MetricsEndpoint metrics = null;
       try {
+        LedgerServer.Builder b = LedgerServer.builder().ledger(ledger).host(host).port(port)
+            .allowAnonymous(allowAnonymous);
         if (metricsPort != null) {
           metrics = MetricsEndpoint.start(host, metricsPort);
           metrics.watch(ledger);
+          b.submissionListener(metrics.submissions());
         }
-        server = LedgerServer.builder().ledger(ledger).host(host).port(port)
-            .allowAnonymous(allowAnonymous).start();
+        server = b.start();
       } catch (IOException | RuntimeException e) {
         if (metrics != null) {
           metrics.close();

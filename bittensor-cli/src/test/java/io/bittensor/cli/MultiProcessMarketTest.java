@@ -242,6 +242,8 @@ class MultiProcessMarketTest {
     assertTrue(sealed.find() && Double.parseDouble(sealed.group(1)) >= 2, ledgerMetrics);
     assertTrue(Pattern.compile("(?m)^bittensor_ledger_epochs_total [1-9]").matcher(ledgerMetrics)
         .find(), ledgerMetrics);
+    assertTrue(Pattern.compile("(?m)^bittensor_ledger_submissions_total\\{kind=\"Register\","
+        + "outcome=\"sealed\"\\} 2(\\.0)?$").matcher(ledgerMetrics).find(), ledgerMetrics);
 
     ledger.destroyForcibly().waitFor(20, TimeUnit.SECONDS);   // kill -9: no clean shutdown
     ledgerMetricsPort = freePort(); // the scraped one's last connection may linger

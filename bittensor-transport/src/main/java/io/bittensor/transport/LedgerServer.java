@@ -1,5 +1,6 @@
 package io.bittensor.transport;
 
+import io.bittensor.core.Experimental;
 import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerException;
 import io.bittensor.transport.internal.Args;
@@ -116,8 +117,19 @@ public final class LedgerServer implements AutoCloseable {
     private Duration heartbeat = Duration.ofSeconds(5);
     private long maxPayloadBytes = 17L << 20;
     private int threads;
+    private SubmissionListener submissions = SubmissionListener.NONE;
 
     private Builder() {}
+
+    /**
+     * Hears every transaction sent here once the ledger sealed or refused it
+     * ({@link SubmissionListener}); default {@link SubmissionListener#NONE}.
+     */
+    @Experimental
+    public Builder submissionListener(SubmissionListener listener) {
+      this.submissions = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
 
     /** The ledger to serve; required. It stays the caller's: the server never closes it. */
     public Builder ledger(Ledger ledger) {
@@ -268,7 +280,7 @@ public final class LedgerServer implements AutoCloseable {
       jetty.addConnector(connector);
       Authenticator auth =
           new Authenticator(clock, staleWindow, allowAnonymous, maxRememberedNonces, false);
-      jetty.setHandler(new LedgerHandler(ledger, hub, auth, (int) maxPayloadBytes));
+      jetty.setHandler(new LedgerHandler(ledger, hub, auth, (int) maxPayloadBytes, submissions));
       URI uri;
       try {
         uri = JettyServers.start(jetty, connector, "the ledger");

@@ -11,6 +11,7 @@ import io.bittensor.core.Metagraph;
 import io.bittensor.neuron.Neuron;
 import io.bittensor.transport.CallListener;
 import io.bittensor.transport.PeerServer;
+import io.bittensor.transport.SubmissionListener;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -124,6 +125,18 @@ public final class MetricsEndpoint implements AutoCloseable {
             call.side().name().toLowerCase(java.util.Locale.ROOT), "kind", call.kind().name(),
             "status", call.status().name())
         .record(call.duration());
+  }
+
+  /**
+   * Counts every transaction a ledger server decided as {@code bittensor_ledger_submissions},
+   * tagged with its kind ({@code Register}, {@code SetWeights}, ...; {@code unknown} when it did
+   * not decode) and its outcome ({@code sealed}, or the reason it was refused):
+   * give it to the server ({@code submissionListener}).
+   */
+  public SubmissionListener submissions() {
+    return s -> registry.counter("bittensor.ledger.submissions",
+        "kind", s.transaction().map(t -> t.body().getClass().getSimpleName()).orElse("unknown"),
+        "outcome", s.refused().map(Enum::name).orElse("sealed")).increment();
   }
 
   /** The calls {@code server} is serving and those waiting for a slot, as gauges. */

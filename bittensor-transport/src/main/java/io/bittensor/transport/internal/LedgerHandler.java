@@ -13,6 +13,8 @@ import io.bittensor.core.Rejection;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Status;
 import io.bittensor.core.TransactionRejectedException;
+import io.bittensor.transport.SubmissionEvent;
+import io.bittensor.transport.SubmissionListener;
 import io.bittensor.transport.internal.wire.AccountRequest;
 import io.bittensor.transport.internal.wire.BlockRecord;
 import io.bittensor.transport.internal.wire.BlocksRequest;
@@ -22,6 +24,7 @@ import io.bittensor.transport.internal.wire.LedgerResponse;
 import io.bittensor.transport.internal.wire.SubmitRequest;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -51,11 +54,19 @@ public final class LedgerHandler extends Handler.Abstract {
   static final int PAGE_BYTES = 4 << 20;
 
   private final Ledger ledger;
+  private final SubmissionListener submissions;
   private final LedgerHub hub;
   private final Authenticator auth;
   private final int maxPayloadBytes;
 
   public LedgerHandler(Ledger ledger, LedgerHub hub, Authenticator auth, int maxPayloadBytes) {
+    this(ledger, hub, auth, maxPayloadBytes, SubmissionListener.NONE);
+  }
+
+  /** @param submissions hears each transaction once the ledger took or refused it */
+  public LedgerHandler(Ledger ledger, LedgerHub hub, Authenticator auth, int maxPayloadBytes,
+      SubmissionListener submissions) {
+    this.submissions = submissions;
     this.ledger = ledger;
     this.hub = hub;
     this.auth = auth;
@@ -152,10 +163,24 @@ public final class LedgerHandler extends Handler.Abstract {
     try {
       tx = SignedTransaction.decode(r.getTransaction().toByteArray());
     } catch (IllegalArgumentException e) {
+      heard(null, io.bittensor.core.RejectReason.MALFORMED);
       return ok().setRejectReason(io.bittensor.core.RejectReason.MALFORMED.code())
           .setMessage("the transaction does not decode: " + e.getMessage()).build();
     }
     CompletableFuture<Receipt> f = ledger.submit(tx);
+    if (submissions != SubmissionListener.NONE) {
+      // Heard once decided: sealed in a block, or refused (at once, or later by a ledger that
+      // decides through a log, as a replicated one does). A ledger's own failure is not a verdict.
+      f.whenComplete((receipt, error) -> {
+        Throwable cause = error instanceof CompletionException c && c.getCause() != null
+            ? c.getCause() : error;
+        if (receipt != null) {
+          heard(tx, null);
+        } else if (cause instanceof TransactionRejectedException rej) {
+          heard(tx, rej.reason());
+        }
+      });
+    }
     if (!f.isDone()) {
       hub.accepted(tx.hash()); // before its outcome can be told
       // Its outcome goes out on the event stream. If it completes before this callback is
@@ -184,6 +209,24 @@ public final class LedgerHandler extends Handler.Abstract {
       }
     }
     return b.build();
+  }
+
+  /**
+   * Tells the listener what became of a transaction; what it throws is ignored.
+   *
+   * @param tx the transaction, or null if it did not decode
+   * @param refused why the ledger refused it, or null if it sealed it
+   */
+  private void heard(SignedTransaction tx, io.bittensor.core.RejectReason refused) {
+    if (submissions == SubmissionListener.NONE) {
+      return;
+    }
+    try {
+      submissions.submitted(new SubmissionEvent(Optional.ofNullable(tx),
+          Optional.ofNullable(refused)));
+    } catch (RuntimeException ignored) {
+      // A listener must not throw; one that does must not stop the server.
+    }
   }
 
   private LedgerResponse account(AccountRequest r) throws LedgerException {
