@@ -63,7 +63,7 @@ public final class LedgerHandler extends Handler.Abstract {
     this(ledger, hub, auth, maxPayloadBytes, SubmissionListener.NONE);
   }
 
-  /** @param submissions hears each transaction once the ledger took or refused it */
+  /** @param submissions hears each transaction once the ledger sealed or refused it */
   public LedgerHandler(Ledger ledger, LedgerHub hub, Authenticator auth, int maxPayloadBytes,
       SubmissionListener submissions) {
     this.submissions = submissions;
