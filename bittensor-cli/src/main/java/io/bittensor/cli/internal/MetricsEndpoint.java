@@ -8,6 +8,7 @@ import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerException;
 import io.bittensor.core.LedgerListener;
 import io.bittensor.core.Metagraph;
+import io.bittensor.core.PeerId;
 import io.bittensor.neuron.Neuron;
 import io.bittensor.transport.CallListener;
 import io.bittensor.transport.PeerServer;
@@ -26,9 +27,12 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.util.OptionalInt;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+import java.util.function.ToDoubleFunction;
 
 /**
  * A command's metrics in Prometheus' text format at {@code http://host:port/metrics}, on a port
@@ -153,34 +157,47 @@ public final class MetricsEndpoint implements AutoCloseable {
    * trust, consensus, incentive and dividends (NaN before it appears in a metagraph).
    */
   public void watch(Neuron neuron) {
-    gauge("bittensor.ledger.block", "the latest block the neuron synced to", neuron,
-        (n, m) -> m.block().number(), false);
-    gauge("bittensor.ledger.peers", "peers registered", neuron, (n, m) -> m.size(), false);
-    gauge("bittensor.neuron.stake", "the neuron's stake, in tokens", neuron,
-        (n, m) -> m.stake(n.uid().getAsInt()), true);
-    gauge("bittensor.neuron.rank", "the neuron's rank", neuron,
-        (n, m) -> m.ranks().get(n.uid().getAsInt()), true);
-    gauge("bittensor.neuron.trust", "the neuron's trust", neuron,
-        (n, m) -> m.trust().get(n.uid().getAsInt()), true);
-    gauge("bittensor.neuron.consensus", "the neuron's consensus", neuron,
-        (n, m) -> m.consensus().get(n.uid().getAsInt()), true);
-    gauge("bittensor.neuron.incentive", "the neuron's incentive", neuron,
-        (n, m) -> m.incentive().get(n.uid().getAsInt()), true);
-    gauge("bittensor.neuron.dividends", "the neuron's dividends", neuron,
-        (n, m) -> m.dividends().get(n.uid().getAsInt()), true);
+    Supplier<Metagraph> synced = () -> neuron.metagraph().orElse(null);
+    gauge("bittensor.ledger.block", "the latest block the neuron synced to", synced,
+        m -> m.block().number());
+    gauge("bittensor.ledger.peers", "peers registered", synced, Metagraph::size);
+    // Its uid read from the same metagraph as the value, never from a later sync.
+    PeerId self = neuron.id();
+    own("bittensor.neuron.stake", "the neuron's stake, in tokens", synced, self, Metagraph::stake);
+    own("bittensor.neuron.rank", "the neuron's rank", synced, self, (m, u) -> m.ranks().get(u));
+    own("bittensor.neuron.trust", "the neuron's trust", synced, self,
+        (m, u) -> m.trust().get(u));
+    own("bittensor.neuron.consensus", "the neuron's consensus", synced, self,
+        (m, u) -> m.consensus().get(u));
+    own("bittensor.neuron.incentive", "the neuron's incentive", synced, self,
+        (m, u) -> m.incentive().get(u));
+    own("bittensor.neuron.dividends", "the neuron's dividends", synced, self,
+        (m, u) -> m.dividends().get(u));
     Gauge.builder("bittensor.neuron.routed", neuron, n -> n.routed().size())
         .description("peers the neuron routes over").register(registry);
   }
 
-  private void gauge(String name, String description, Neuron neuron,
-      java.util.function.ToDoubleBiFunction<Neuron, Metagraph> value, boolean needsUid) {
-    Gauge.builder(name, neuron, n -> {
-      Metagraph m = n.metagraph().orElse(null);
-      if (m == null || (needsUid && n.uid().isEmpty())) {
-        return Double.NaN;
-      }
-      return value.applyAsDouble(n, m);
-    }).description(description).register(registry);
+  /** A gauge of the metagraph {@code latest} gives, NaN while there is none. */
+  private void gauge(String name, String description, Supplier<Metagraph> latest,
+      ToDoubleFunction<Metagraph> value) {
+    Gauge.builder(name, latest, l -> {
+      Metagraph m = l.get();
+      return m == null ? Double.NaN : value.applyAsDouble(m);
+    }).description(description).strongReference(true).register(registry);
+  }
+
+  /** A gauge of peer {@code self}'s entry in that metagraph, NaN while it has none. */
+  private void own(String name, String description, Supplier<Metagraph> latest, PeerId self,
+      ObjIntToDouble value) {
+    gauge(name, description, latest, m -> {
+      OptionalInt uid = m.uid(self);
+      return uid.isEmpty() ? Double.NaN : value.apply(m, uid.getAsInt());
+    });
+  }
+
+  /** A value read from a metagraph at a uid. */
+  private interface ObjIntToDouble {
+    double apply(Metagraph m, int uid);
   }
 
   /**
@@ -206,10 +223,10 @@ public final class MetricsEndpoint implements AutoCloseable {
     } catch (LedgerException | RuntimeException e) {
       // Unknown until the first block.
     }
-    gauge("bittensor.ledger.block", "the latest block", latest, m -> m.block().number());
-    gauge("bittensor.ledger.peers", "peers registered", latest, Metagraph::size);
-    gauge("bittensor.ledger.supply", "tokens in existence", latest, Metagraph::supply);
-    gauge("bittensor.ledger.stake", "tokens staked", latest, Metagraph::totalStake);
+    gauge("bittensor.ledger.block", "the latest block", latest::get, m -> m.block().number());
+    gauge("bittensor.ledger.peers", "peers registered", latest::get, Metagraph::size);
+    gauge("bittensor.ledger.supply", "tokens in existence", latest::get, Metagraph::supply);
+    gauge("bittensor.ledger.stake", "tokens staked", latest::get, Metagraph::totalStake);
     Gauge.builder("bittensor.ledger.epoch.loss", loss, AtomicReference::get)
         .description("the latest epoch's loss (negative: most rank has consensus)")
         .register(registry);
@@ -228,14 +245,6 @@ public final class MetricsEndpoint implements AutoCloseable {
         loss.set(epoch.loss());
       }
     });
-  }
-
-  private void gauge(String name, String description, AtomicReference<Metagraph> latest,
-      java.util.function.ToDoubleFunction<Metagraph> value) {
-    Gauge.builder(name, latest, r -> {
-      Metagraph m = r.get();
-      return m == null ? Double.NaN : value.applyAsDouble(m);
-    }).description(description).register(registry);
   }
 
   @Override
