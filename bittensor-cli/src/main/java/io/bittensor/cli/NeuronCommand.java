@@ -244,7 +244,7 @@ final class NeuronCommand implements Runnable {
           throw CliException.failure(e.getMessage(), e);
         }
         owned.add(metrics);
-        b.callListener(metrics.calls()); // the calls it answers and those it makes, alike
+        b.callListenerFactory(metrics.calls()); // the calls it answers and those it makes, alike
       }
       Neuron neuron;
       try {

@@ -171,7 +171,7 @@ final class PeerCommand implements Runnable {
       try {
         if (metricsPort != null) {
           metrics = MetricsEndpoint.start(host, metricsPort);
-          b.callListener(metrics.calls());
+          b.callListenerFactory(metrics.calls());
         }
         server = b.start();
       } catch (IOException | RuntimeException e) {

@@ -133,6 +133,8 @@ class PeerCommandTest {
           + "side=\"server\",status=\"SUCCESS\"\\} 2(\\.0)?$").matcher(text).find(), text);
       assertTrue(Pattern.compile("(?m)^bittensor_peer_calls_active 0(\\.0)?$").matcher(text)
           .find(), text);
+      assertTrue(Pattern.compile("(?m)^bittensor_peer_calls_in_flight\\{side=\"server\"\\} "
+          + "0(\\.0)?$").matcher(text).find(), text);
       assertTrue(text.contains("jvm_memory_used_bytes{"), "the JVM's metrics too");
       java.net.http.HttpResponse<Void> post = http.send(java.net.http.HttpRequest
               .newBuilder(metrics).POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),

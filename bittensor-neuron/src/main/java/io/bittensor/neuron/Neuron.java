@@ -190,7 +190,7 @@ public final class Neuron implements AutoCloseable {
         .standard(standard)
         .stakeSource(this::stakeOf)
         .signAnswers(keypair)
-        .callListener(b.calls);
+        .callListenerFactory(b.calls);
     if (b.network != null) {
       this.server = sb.startInProcess(b.network, keypair.id().toHex().substring(0, 16));
     } else {
@@ -202,7 +202,7 @@ public final class Neuron implements AutoCloseable {
     } else {
       PeerClient.Builder cb = PeerClient.newBuilder().keypair(keypair).standard(standard)
           .timeout(timeout).requireSignedAnswers(b.requireSignedAnswers)
-          .callListener(b.calls);
+          .callListenerFactory(b.calls);
       if (b.network != null) {
         cb.inProcess(b.network);
       }
@@ -790,7 +790,7 @@ public final class Neuron implements AutoCloseable {
     private Duration timeout = Duration.ofSeconds(5);
     private Clock clock = Clock.systemUTC();
     private NeuronListener listener = NeuronListener.NONE;
-    private CallListener calls = CallListener.NONE;
+    private CallListener.Factory calls = CallListener.Factory.NONE;
     private int probeClasses;
     private List<LabelledBatch> validation = List.of();
     private int warmUp;
@@ -1036,11 +1036,23 @@ public final class Neuron implements AutoCloseable {
     /**
      * Hears every call the neuron's server answers and every call it makes to its peers
      * ({@link CallListener}, for metrics; default none). Not the calls of a {@link #client}
-     * given to it, which has its own.
+     * given to it, which has its own. Replaces a {@link #callListenerFactory} set before.
      */
     @Experimental
     public Builder callListener(CallListener listener) {
-      this.calls = Objects.requireNonNull(listener, "listener");
+      this.calls = CallListener.Factory.of(listener);
+      return this;
+    }
+
+    /**
+     * Makes a listener for every call the neuron's server answers and every call it makes to
+     * its peers, as the call starts ({@link CallListener.Factory}: for state of each call's own,
+     * such as a tracing span; default none). Not the calls of a {@link #client} given to it.
+     * Replaces a {@link #callListener} set before.
+     */
+    @Experimental
+    public Builder callListenerFactory(CallListener.Factory factory) {
+      this.calls = Objects.requireNonNull(factory, "factory");
       return this;
     }
 

@@ -136,11 +136,13 @@ class NeuronTest {
 
   /** A neuron's call listener hears the calls its server answers and those it makes. */
   @Test
-  void aNeuronsCallListenerHearsItsServerAndItsClient() throws Exception {
+  void aNeuronsCallListenersHearItsServerAndItsClient() throws Exception {
     Keypair validatorKey = Keypair.generate();
     Random random = new Random(9);
     List<CallEvent> served = new java.util.concurrent.CopyOnWriteArrayList<>();
     List<CallEvent> made = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<io.bittensor.transport.CallStart> started =
+        new java.util.concurrent.CopyOnWriteArrayList<>();
     try (LocalLedger ledger = ledger(validatorKey);
         Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
             .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM)
@@ -148,7 +150,10 @@ class NeuronTest {
         Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
             .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
             .outputDim(DIM).stake(500_000).learner(NeuronTest::learner)
-            .dataset(() -> batch(random, 16)).callListener(made::add).start()) {
+            .dataset(() -> batch(random, 16)).callListenerFactory(start -> {
+              started.add(start);
+              return made::add;
+            }).start()) {
       ledger.produceBlock();
       validator.registration().get(10, TimeUnit.SECONDS);
       assertTrue(validator.sync());
@@ -164,6 +169,8 @@ class NeuronTest {
       List<CallEvent> toWords = made.stream()
           .filter(c -> c.peer().equals(java.util.Optional.of(words.id()))).toList();
       assertEquals(5, toWords.size(), made::toString);
+      assertEquals(5, started.stream().filter(c -> c.side() == CallEvent.Side.CLIENT
+          && c.peer().equals(java.util.Optional.of(words.id()))).count(), started::toString);
       assertTrue(toWords.stream().allMatch(c -> c.side() == CallEvent.Side.CLIENT
           && c.kind() == CallEvent.Kind.FORWARD && c.status() == Status.SUCCESS),
           toWords::toString);

@@ -1,6 +1,7 @@
 package io.bittensor.transport;
 
 import io.bittensor.core.Experimental;
+import java.util.Objects;
 
 /**
  * Hears each call once it is over: on a {@link PeerServer}, every request it answered (served,
@@ -17,6 +18,10 @@ import io.bittensor.core.Experimental;
  *         "kind", call.kind().name(), "status", call.status().name())
  *     .record(call.duration());
  * }</pre>
+ *
+ * <p>Where each call needs state of its own from its start (a tracing span, a gauge of calls in
+ * flight), give the server or client a {@link Factory} instead: it makes a listener for each
+ * call as the call starts.
  */
 @Experimental
 @FunctionalInterface
@@ -26,4 +31,40 @@ public interface CallListener {
 
   /** A call is over. */
   void callEnd(CallEvent call);
+
+  /**
+   * Makes each call's own listener as the call starts; that listener, and no other, hears the
+   * call's end, exactly once. A server starts a call when a request for one of the peer's two
+   * paths arrives, before anything about it is checked; a client when its caller calls the peer.
+   * So every call made counts between the two, the refused and the failed included: on a server
+   * a request whose caller went away before its body arrived ends as {@code CANCELLED}.
+   *
+   * <p>Runs on the thread that starts the call (a server thread, or the client's caller), before
+   * the call goes on, so it must be fast, thread-safe and must not block. When it throws, or
+   * returns null, the call goes on unheard. For example, the calls in flight (a tracing span
+   * would start where this counts up, and end where it counts down):
+   *
+   * <pre>{@code
+   * AtomicInteger inFlight = new AtomicInteger();
+   * CallListener.Factory counting = start -> {
+   *   inFlight.incrementAndGet();
+   *   return call -> inFlight.decrementAndGet();
+   * };
+   * }</pre>
+   */
+  @Experimental
+  @FunctionalInterface
+  interface Factory {
+    /** Makes no listener: calls go unheard, at the cost of a field check. The default. */
+    Factory NONE = start -> CallListener.NONE;
+
+    /** A factory that gives every call the one {@code listener}. */
+    static Factory of(CallListener listener) {
+      Objects.requireNonNull(listener, "listener");
+      return listener == CallListener.NONE ? NONE : start -> listener;
+    }
+
+    /** The listener of the call that {@code start} describes, which is starting now. */
+    CallListener create(CallStart start);
+  }
 }

@@ -66,7 +66,7 @@ public final class PeerClient implements AutoCloseable {
   private final Duration timeout;
   private final long maxResponseBytes;
   private final boolean requireSignedAnswers;
-  private final CallListener listener;
+  private final CallListener.Factory calls;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private PeerClient(Builder b) {
@@ -75,7 +75,7 @@ public final class PeerClient implements AutoCloseable {
     this.timeout = b.timeout;
     this.maxResponseBytes = b.maxResponseBytes;
     this.requireSignedAnswers = b.requireSignedAnswers;
-    this.listener = b.listener;
+    this.calls = b.calls;
     this.core = new ClientCore(b.keypair, b.clock, b.standard, b.scope.wire());
     AtomicInteger n = new AtomicInteger();
     this.dispatcherThreads = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS,
@@ -125,7 +125,7 @@ public final class PeerClient implements AutoCloseable {
   private Peer connect(URI endpoint, io.bittensor.core.PeerId signer,
       io.bittensor.core.PeerId callee) {
     Peer peer = connect(endpoint, signer);
-    return listener == CallListener.NONE ? peer : new ListenedPeer(peer, callee, listener);
+    return calls == CallListener.Factory.NONE ? peer : new ListenedPeer(peer, callee, calls);
   }
 
   private Peer connect(URI endpoint, io.bittensor.core.PeerId signer) {
@@ -182,18 +182,30 @@ public final class PeerClient implements AutoCloseable {
     private long maxResponseBytes = 256L << 20;
     private SignatureScope scope = SignatureScope.WHOLE_REQUEST;
     private boolean requireSignedAnswers;
-    private CallListener listener = CallListener.NONE;
+    private CallListener.Factory calls = CallListener.Factory.NONE;
 
     private Builder() {}
 
     /**
      * Hears every call made through this client's peers once its result is known, with the
      * status the caller got (a timeout, an unreachable peer, a refusal, a success); default
-     * {@link CallListener#NONE}.
+     * {@link CallListener#NONE}. Replaces a {@link #callListenerFactory} set before.
      */
     @Experimental
     public Builder callListener(CallListener listener) {
-      this.listener = Objects.requireNonNull(listener, "listener");
+      this.calls = CallListener.Factory.of(listener);
+      return this;
+    }
+
+    /**
+     * Makes a listener for every call made through this client's peers as its caller makes it,
+     * which hears its end ({@link CallListener.Factory}); default {@link
+     * CallListener.Factory#NONE}, with which the peers are not wrapped at all. Replaces a {@link
+     * #callListener} set before.
+     */
+    @Experimental
+    public Builder callListenerFactory(CallListener.Factory factory) {
+      this.calls = Objects.requireNonNull(factory, "factory");
       return this;
     }
 

@@ -175,7 +175,7 @@ public final class PeerServer implements AutoCloseable {
     private Clock clock = Clock.systemUTC();
     private int threads = 0;
     private Keypair answerKey;
-    private CallListener listener = CallListener.NONE;
+    private CallListener.Factory calls = CallListener.Factory.NONE;
 
     private Builder(Peer peer) {
       this.peer = Objects.requireNonNull(peer, "peer");
@@ -335,11 +335,24 @@ public final class PeerServer implements AutoCloseable {
     /**
      * Hears every request this server answers, served or refused, once its answer is ready
      * ({@link CallListener}); default {@link CallListener#NONE}. Requests for paths other than
-     * the peer's two are not calls and are not heard.
+     * the peer's two are not calls and are not heard. Replaces a {@link #callListenerFactory}
+     * set before.
      */
     @Experimental
     public Builder callListener(CallListener listener) {
-      this.listener = Objects.requireNonNull(listener, "listener");
+      this.calls = CallListener.Factory.of(listener);
+      return this;
+    }
+
+    /**
+     * Makes a listener for every request this server answers as it arrives, which hears its end
+     * ({@link CallListener.Factory}); default {@link CallListener.Factory#NONE}. For state of each
+     * call's own, from its start: a tracing span, the calls in flight. Replaces a {@link
+     * #callListener} set before.
+     */
+    @Experimental
+    public Builder callListenerFactory(CallListener.Factory factory) {
+      this.calls = Objects.requireNonNull(factory, "factory");
       return this;
     }
 
@@ -416,7 +429,7 @@ public final class PeerServer implements AutoCloseable {
           new ServingCore(peer, modalities, standard, auth, defaultTimeout, maxTimeout, answerKey);
       Admission admission = new Admission(maxConcurrentCalls, maxQueuedCalls,
           maxQueueWait.toNanos(), System::nanoTime);
-      return new Serving(core, admission, stakeSource, maxPayloadBytes, 100, listener);
+      return new Serving(core, admission, stakeSource, maxPayloadBytes, 100, calls);
     }
 
   }

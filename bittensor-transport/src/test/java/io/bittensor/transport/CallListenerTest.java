@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.bittensor.core.BackwardRequest;
 import io.bittensor.core.DType;
 import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
@@ -13,16 +14,23 @@ import io.bittensor.core.PeerId;
 import io.bittensor.core.PeerInfo;
 import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
+import io.bittensor.core.TensorStandard;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -175,6 +183,198 @@ class CallListenerTest {
     }
   }
 
+  /** One call as a factory's listener saw it: its start, and every end it heard. */
+  private static final class Tracked implements CallListener {
+    final CallStart start;
+    final List<CallEvent> ends = new CopyOnWriteArrayList<>();
+
+    Tracked(CallStart start) {
+      this.start = start;
+    }
+
+    @Override
+    public void callEnd(CallEvent call) {
+      ends.add(call);
+    }
+  }
+
+  /** Makes a {@link Tracked} listener for every call and keeps them all. */
+  private static final class Tracker implements CallListener.Factory {
+    final List<Tracked> calls = new CopyOnWriteArrayList<>();
+
+    @Override
+    public CallListener create(CallStart start) {
+      Tracked t = new Tracked(start);
+      calls.add(t);
+      return t;
+    }
+
+    long ended() {
+      return calls.stream().mapToLong(t -> t.ends.size()).sum();
+    }
+  }
+
+  /** Holds every forward's answer until {@link #release}. */
+  private static final class Held implements Peer {
+    final List<CompletableFuture<ForwardResult>> waiting = new CopyOnWriteArrayList<>();
+    final List<ForwardRequest> requests = new CopyOnWriteArrayList<>();
+
+    @Override
+    public CompletableFuture<ForwardResult> forward(ForwardRequest request) {
+      CompletableFuture<ForwardResult> answer = new CompletableFuture<>();
+      requests.add(request);
+      waiting.add(answer);
+      return answer;
+    }
+
+    void release() {
+      for (int i = 0; i < waiting.size(); i++) {
+        waiting.get(i).complete(ForwardResult.success(
+            TensorStandard.of(8).zeros(requests.get(i).input())));
+      }
+    }
+  }
+
+  @Test
+  void aFactoryGivesEachCallItsOwnListenerFromItsStartToItsEnd() throws Exception {
+    Tracker serverSide = new Tracker();
+    Tracker clientSide = new Tracker();
+    Held peer = new Held();
+    try (PeerServer server = PeerServer.newBuilder(peer).host("127.0.0.1").port(0)
+            .callListenerFactory(serverSide).start();
+        PeerClient alice = PeerClient.newBuilder().keypair(TransportContract.ALICE)
+            .callListenerFactory(clientSide).build();
+        PeerClient anonymous = PeerClient.newBuilder().build()) {
+      Peer named = alice.connect(PeerInfo.of(SERVER_KEY.id(), server.endpoint(),
+          Modality.TENSOR));
+      List<CompletableFuture<ForwardResult>> calls = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        calls.add(named.forward(forward(), TIMEOUT));
+      }
+      // All three are in the peer's hands: each has started on both sides, none has ended.
+      await(() -> peer.waiting.size() == 3, "three calls in the peer");
+      assertEquals(3, clientSide.calls.size());
+      assertEquals(3, serverSide.calls.size());
+      assertEquals(0, clientSide.ended() + serverSide.ended(), "nothing is over yet");
+      // A refused call starts and ends as well.
+      assertEquals(Status.UNAUTHENTICATED,
+          anonymous.connect(server.endpoint()).forwardAndWait(forward(), TIMEOUT).status());
+      peer.release();
+      for (CompletableFuture<ForwardResult> call : calls) {
+        assertEquals(Status.SUCCESS, call.get(10, TimeUnit.SECONDS).status());
+      }
+      await(() -> clientSide.ended() == 3 && serverSide.ended() == 4, "every end heard");
+      assertEquals(3, clientSide.calls.size());
+      assertEquals(4, serverSide.calls.size());
+      for (Tracker side : List.of(clientSide, serverSide)) {
+        for (Tracked t : side.calls) {
+          assertEquals(1, t.ends.size(), "one end per call: " + t.ends);
+          CallEvent end = t.ends.get(0);
+          assertEquals(List.of(t.start.side(), t.start.kind(), t.start.peer()),
+              List.of(end.side(), end.kind(), end.peer()), "the end of the call that started");
+        }
+      }
+      assertTrue(clientSide.calls.stream().allMatch(t -> t.start.side() == CallEvent.Side.CLIENT
+          && t.start.peer().equals(Optional.of(SERVER_KEY.id()))
+          && t.ends.get(0).status() == Status.SUCCESS));
+      assertEquals(List.of("SUCCESS " + TransportContract.ALICE.id(),
+          "SUCCESS " + TransportContract.ALICE.id(), "SUCCESS " + TransportContract.ALICE.id(),
+          "UNAUTHENTICATED -"), serverSide.calls.stream()
+          .map(t -> t.ends.get(0).status() + " " + t.start.peer().map(PeerId::toString)
+              .orElse("-")).sorted().toList());
+    }
+  }
+
+  @Test
+  void aFactoryThatThrowsOrMakesNoListenerLeavesItsCallUnheardAndServed() throws Exception {
+    InProcessNetwork network = new InProcessNetwork();
+    Tracker tracker = new Tracker();
+    AtomicInteger made = new AtomicInteger();
+    CallListener.Factory unruly = start -> switch (made.getAndIncrement() % 3) {
+      case 0 -> throw new IllegalStateException("a factory that throws");
+      case 1 -> null;
+      default -> tracker.create(start);
+    };
+    try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+            .callListenerFactory(unruly).startInProcess(network, "unruly");
+        PeerClient alice = PeerClient.newBuilder().keypair(TransportContract.ALICE)
+            .inProcess(network).callListenerFactory(unruly).build()) {
+      Peer peer = alice.connect(server.endpoint());
+      for (int i = 0; i < 3; i++) {
+        assertEquals(Status.SUCCESS, peer.forwardAndWait(forward(), TIMEOUT).status());
+      }
+      // Client, server, client, ...: of the six starts, the first and fourth threw, the second
+      // and fifth made none, and the third (a client's) and sixth (the server's) were heard.
+      await(() -> tracker.ended() == 2, "the two calls with a listener");
+      assertEquals(6, made.get());
+      assertEquals(List.of(CallEvent.Side.CLIENT, CallEvent.Side.SERVER),
+          tracker.calls.stream().map(t -> t.start.side()).toList());
+    }
+  }
+
+  @Test
+  void aRequestWhoseCallerGoesAwayBeforeItsBodyEndsCancelled() throws Exception {
+    Tracker tracker = new Tracker();
+    String alice = TransportContract.ALICE.id().toString();
+    try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+            .host("127.0.0.1").port(0).callListenerFactory(tracker).start()) {
+      URI at = server.endpoint();
+      try (Socket socket = new Socket(at.getHost(), at.getPort())) {
+        OutputStream out = socket.getOutputStream();
+        out.write(("POST /v1/forward HTTP/1.1\r\nHost: " + at.getAuthority()
+            + "\r\nContent-Type: application/x-protobuf\r\nContent-Length: 100000\r\n"
+            + "Bittensor-Caller: " + alice + "\r\n\r\n0123456789")
+            .getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        await(() -> tracker.calls.size() == 1, "the call started");
+      } // closed with 99,990 bytes of the body unsent
+      await(() -> tracker.ended() == 1, "the call's end");
+      Tracked call = tracker.calls.get(0);
+      assertEquals(Optional.of(TransportContract.ALICE.id()), call.start.peer());
+      assertEquals(Status.CANCELLED, call.ends.get(0).status());
+      assertEquals(Optional.of(TransportContract.ALICE.id()), call.ends.get(0).peer());
+      // A request refused before its body names its caller too.
+      OkHttpClient raw = new OkHttpClient();
+      try (okhttp3.Response get = raw.newCall(new Request.Builder().url(at + "/v1/forward")
+          .header("Bittensor-Caller", alice).build()).execute()) {
+        assertEquals(405, get.code());
+      } finally {
+        raw.dispatcher().executorService().shutdown();
+        raw.connectionPool().evictAll();
+      }
+      await(() -> tracker.ended() == 2, "the refused call's end");
+      assertEquals("BAD_REQUEST " + alice, tracker.calls.get(1).ends.get(0).status() + " "
+          + tracker.calls.get(1).ends.get(0).peer().map(PeerId::toString).orElse("-"));
+      assertEquals(0, server.activeCalls(), "the abandoned call's slot is free");
+    }
+  }
+
+  /** The documentation's example of a factory, the calls in flight, as written there. */
+  @Test
+  void theFactoryCountsTheCallsInFlightAsDocumented() throws Exception {
+    AtomicInteger inFlight = new AtomicInteger();
+    CallListener.Factory counting = start -> {
+      inFlight.incrementAndGet();
+      return call -> inFlight.decrementAndGet();
+    };
+    InProcessNetwork network = new InProcessNetwork();
+    Held peer = new Held();
+    try (PeerServer server = PeerServer.newBuilder(peer).callListenerFactory(counting)
+            .startInProcess(network, "counted");
+        PeerClient alice = PeerClient.newBuilder().keypair(TransportContract.ALICE)
+            .inProcess(network).build()) {
+      Peer p = alice.connect(server.endpoint());
+      var first = p.forward(forward(), TIMEOUT);
+      var second = p.forward(forward(), TIMEOUT);
+      await(() -> peer.waiting.size() == 2, "two calls in the peer");
+      assertEquals(2, inFlight.get());
+      peer.release();
+      assertEquals(Status.SUCCESS, first.get(10, TimeUnit.SECONDS).status());
+      assertEquals(Status.SUCCESS, second.get(10, TimeUnit.SECONDS).status());
+      await(() -> inFlight.get() == 0, "both over");
+    }
+  }
+
   /** The documentation's Micrometer example, as written there. */
   @Test
   void theListenerFeedsMicrometerAsDocumented() throws Exception {
@@ -212,6 +412,12 @@ class CallListenerTest {
         IllegalArgumentException.class, () -> new CallEvent(server, CallEvent.Kind.FORWARD,
             Optional.empty(), Status.SUCCESS, Duration.ofMillis(-1)));
     assertTrue(e.getMessage().contains("PT-0.001S"), e.getMessage());
+    assertThrowsNpe(() -> new CallStart(null, CallEvent.Kind.FORWARD, Optional.empty()));
+    assertThrowsNpe(() -> new CallStart(server, null, Optional.empty()));
+    assertThrowsNpe(() -> new CallStart(server, CallEvent.Kind.FORWARD, null));
+    assertThrowsNpe(() -> CallListener.Factory.of(null));
+    assertTrue(CallListener.Factory.of(CallListener.NONE) == CallListener.Factory.NONE,
+        "a factory of no listener is no factory: the client's peers stay unwrapped");
   }
 
   private static void assertThrowsNpe(org.junit.jupiter.api.function.Executable e) {

@@ -10,6 +10,7 @@ import io.bittensor.core.LedgerListener;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.PeerId;
 import io.bittensor.neuron.Neuron;
+import io.bittensor.transport.CallEvent;
 import io.bittensor.transport.CallListener;
 import io.bittensor.transport.PeerServer;
 import io.bittensor.transport.SubmissionListener;
@@ -30,6 +31,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.OptionalInt;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
@@ -50,6 +52,8 @@ public final class MetricsEndpoint implements AutoCloseable {
   private final HttpServer http;
   private final ExecutorService thread;
   private final URI uri;
+  /** Made at the first {@link #calls()}, so that only commands with calls show their gauges. */
+  private CallListener.Factory calls;
 
   private MetricsEndpoint(PrometheusMeterRegistry registry, HttpServer http,
       ExecutorService thread) {
@@ -121,14 +125,40 @@ public final class MetricsEndpoint implements AutoCloseable {
 
   /**
    * Times every call it hears as {@code bittensor_peer_calls_seconds}, tagged with the call's
-   * side (server or client), kind and status: give it to a server, a client or a neuron
-   * ({@code callListener}).
+   * side (server or client), kind and status, and counts the calls in flight on each side as
+   * {@code bittensor_peer_calls_in_flight}: give it to a server, a client or a neuron
+   * ({@code callListenerFactory}). Each call it makes a listener for counts from its start to its
+   * end, the refused and the failed included. The same factory at every call of this method.
    */
-  public CallListener calls() {
-    return call -> registry.timer("bittensor.peer.calls", "side",
-            call.side().name().toLowerCase(java.util.Locale.ROOT), "kind", call.kind().name(),
-            "status", call.status().name())
-        .record(call.duration());
+  public synchronized CallListener.Factory calls() {
+    if (calls != null) {
+      return calls;
+    }
+    AtomicInteger server = inFlight(CallEvent.Side.SERVER);
+    AtomicInteger client = inFlight(CallEvent.Side.CLIENT);
+    calls = start -> {
+      AtomicInteger side = start.side() == CallEvent.Side.SERVER ? server : client;
+      side.incrementAndGet();
+      return call -> {
+        side.decrementAndGet();
+        registry.timer("bittensor.peer.calls", "side", tag(call.side()), "kind",
+            call.kind().name(), "status", call.status().name()).record(call.duration());
+      };
+    };
+    return calls;
+  }
+
+  /** The count of one side's calls in flight, registered as a gauge (once per side). */
+  private AtomicInteger inFlight(CallEvent.Side side) {
+    AtomicInteger count = new AtomicInteger();
+    Gauge.builder("bittensor.peer.calls.in.flight", count, AtomicInteger::get)
+        .description("calls started and not yet over").tag("side", tag(side))
+        .strongReference(true).register(registry);
+    return count;
+  }
+
+  private static String tag(CallEvent.Side side) {
+    return side.name().toLowerCase(java.util.Locale.ROOT);
   }
 
   /**

@@ -6,6 +6,7 @@ import com.google.protobuf.MessageLite;
 import io.bittensor.core.PeerId;
 import io.bittensor.core.Rejection;
 import io.bittensor.core.Status;
+import io.bittensor.transport.CallListener;
 import io.bittensor.transport.internal.wire.BackwardRequest;
 import io.bittensor.transport.internal.wire.ForwardRequest;
 import io.bittensor.transport.internal.wire.Response;
@@ -67,11 +68,24 @@ public final class HttpPeerHandler extends Handler.Abstract {
           "no such path " + path + "; POST /v1/forward or /v1/backward")));
       return true;
     }
+    // The caller is read first, so that every end of the call, refusals included, names it.
+    PeerId hint = null;
+    Response badCaller = null;
+    String named = request.getHeaders().get(CALLER_HEADER);
+    if (named != null) {
+      try {
+        hint = PeerId.fromHex(named.strip());
+      } catch (IllegalArgumentException e) {
+        badCaller = Responses.of(Rejection.badRequest(CALLER_HEADER, e.getMessage()));
+      }
+    }
+    PeerId caller = hint;
+    CallListener call = serving.started(forward, caller);
     if (!"POST".equals(request.getMethod())) {
       response.getHeaders().put(HttpHeader.ALLOW, "POST");
       Response r = Responses.of(Rejection.badRequest("method",
           path + " takes POST, not " + request.getMethod()));
-      serving.heard(forward, null, r, start);
+      Serving.heard(call, forward, caller, r, start);
       send(response, callback, 405, r);
       return true;
     }
@@ -79,35 +93,27 @@ public final class HttpPeerHandler extends Handler.Abstract {
     if (type == null || !type.regionMatches(true, 0, PROTOBUF, 0, PROTOBUF.length())) {
       Response r = Responses.of(Rejection.badRequest("content-type",
           "the body must be " + PROTOBUF + ", was " + type));
-      serving.heard(forward, null, r, start);
+      Serving.heard(call, forward, caller, r, start);
       send(response, callback, 415, r);
       return true;
     }
     long length = request.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH);
     Response tooLarge = serving.checkSize(length);
     if (tooLarge != null) {
-      serving.heard(forward, null, tooLarge, start);
+      Serving.heard(call, forward, caller, tooLarge, start);
       send(response, callback, tooLarge);
       return true;
     }
-    PeerId hint = null;
-    String named = request.getHeaders().get(CALLER_HEADER);
-    if (named != null) {
-      try {
-        hint = PeerId.fromHex(named.strip());
-      } catch (IllegalArgumentException e) {
-        Response r = Responses.of(Rejection.badRequest(CALLER_HEADER, e.getMessage()));
-        serving.heard(forward, null, r, start);
-        send(response, callback, r);
-        return true;
-      }
+    if (badCaller != null) {
+      Serving.heard(call, forward, caller, badCaller, start);
+      send(response, callback, badCaller);
+      return true;
     }
-    PeerId caller = hint;
     Exchange exchange =
-        new Exchange(request, response, callback, forward, hint, length, start);
+        new Exchange(request, response, callback, forward, hint, length, start, call);
     exchange.handleThread = Thread.currentThread();
     serving.admit(hint, exchange::start, r -> {
-      serving.heard(forward, caller, r, start);
+      Serving.heard(call, forward, caller, r, start);
       send(response, callback, r);
     });
     exchange.handleThread = null;
@@ -124,6 +130,8 @@ public final class HttpPeerHandler extends Handler.Abstract {
     private final long length;
     /** When the request arrived ({@link System#nanoTime}). */
     private final long start;
+    /** Hears the call's end. */
+    private final CallListener call;
     private final AtomicBoolean released = new AtomicBoolean();
     /** The thread inside handle() while admission runs; null after. */
     private volatile Thread handleThread;
@@ -133,8 +141,9 @@ public final class HttpPeerHandler extends Handler.Abstract {
     private Authenticator.Verified ahead;
 
     Exchange(Request request, org.eclipse.jetty.server.Response response, Callback callback,
-        boolean forward, PeerId hint, long length, long start) {
+        boolean forward, PeerId hint, long length, long start, CallListener call) {
       this.start = start;
+      this.call = call;
       this.request = request;
       this.response = response;
       this.callback = callback;
@@ -240,7 +249,7 @@ public final class HttpPeerHandler extends Handler.Abstract {
     private void finish(Response r) {
       if (released.compareAndSet(false, true)) {
         serving.release();
-        serving.heard(forward, hint, r, start);
+        Serving.heard(call, forward, hint, r, start);
         send(response, callback, r);
       }
     }
@@ -248,6 +257,7 @@ public final class HttpPeerHandler extends Handler.Abstract {
     private void abort(Throwable failure) {
       if (released.compareAndSet(false, true)) {
         serving.release();
+        Serving.heard(call, forward, hint, Status.CANCELLED, start); // the caller went away
         callback.failed(failure);
       }
     }

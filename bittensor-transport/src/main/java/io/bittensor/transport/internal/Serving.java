@@ -5,6 +5,7 @@ import io.bittensor.core.Rejection;
 import io.bittensor.core.Status;
 import io.bittensor.transport.CallEvent;
 import io.bittensor.transport.CallListener;
+import io.bittensor.transport.CallStart;
 import io.bittensor.transport.StakeSource;
 import io.bittensor.transport.internal.wire.Response;
 import java.time.Duration;
@@ -25,17 +26,17 @@ public final class Serving {
   private final StakeSource stakes;
   private final long maxPayloadBytes;
   private final long retryAfterMs;
-  private final CallListener listener;
+  private final CallListener.Factory calls;
 
   public Serving(ServingCore core, Admission admission, StakeSource stakes, long maxPayloadBytes,
       long retryAfterMs) {
-    this(core, admission, stakes, maxPayloadBytes, retryAfterMs, CallListener.NONE);
+    this(core, admission, stakes, maxPayloadBytes, retryAfterMs, CallListener.Factory.NONE);
   }
 
-  /** @param listener hears every call answered ({@link #heard}) */
+  /** @param calls makes a listener for every call as it starts ({@link #started}) */
   public Serving(ServingCore core, Admission admission, StakeSource stakes, long maxPayloadBytes,
-      long retryAfterMs, CallListener listener) {
-    this.listener = listener;
+      long retryAfterMs, CallListener.Factory calls) {
+    this.calls = calls;
     this.core = core;
     this.admission = admission;
     this.stakes = stakes;
@@ -98,24 +99,54 @@ public final class Serving {
   }
 
   /**
-   * Tells the listener of a call answered with {@code r}, which arrived at {@code startNanos}
+   * A call is starting: its listener, which {@link #heard} must tell of its end. {@link
+   * CallListener#NONE} when nothing listens, or when the factory threw or made none (the call
+   * goes on unheard).
+   *
+   * @param caller the caller the request names, or null
+   */
+  public CallListener started(boolean forward, PeerId caller) {
+    if (calls == CallListener.Factory.NONE) {
+      return CallListener.NONE;
+    }
+    try {
+      CallListener call = calls.create(new CallStart(CallEvent.Side.SERVER, kind(forward),
+          Optional.ofNullable(caller)));
+      return call != null ? call : CallListener.NONE;
+    } catch (RuntimeException ignored) {
+      return CallListener.NONE; // A factory must not throw; one that does must not stop the call.
+    }
+  }
+
+  /**
+   * Tells a call's listener that it was answered with {@code r}; it arrived at {@code startNanos}
    * ({@link System#nanoTime}). What the listener throws is ignored: serving goes on.
    *
    * @param caller the caller the request named, or null
    */
-  public void heard(boolean forward, PeerId caller, Response r, long startNanos) {
-    if (listener == CallListener.NONE) {
+  public static void heard(CallListener call, boolean forward, PeerId caller, Response r,
+      long startNanos) {
+    heard(call, forward, caller, Status.ofCode(r.getStatus()).orElse(Status.INTERNAL_ERROR),
+        startNanos);
+  }
+
+  /** Tells a call's listener that it ended with {@code status} and no answer was written. */
+  public static void heard(CallListener call, boolean forward, PeerId caller, Status status,
+      long startNanos) {
+    if (call == CallListener.NONE) {
       return;
     }
     try {
-      listener.callEnd(new CallEvent(CallEvent.Side.SERVER,
-          forward ? CallEvent.Kind.FORWARD : CallEvent.Kind.BACKWARD,
-          Optional.ofNullable(caller),
-          Status.ofCode(r.getStatus()).orElse(Status.INTERNAL_ERROR),
+      call.callEnd(new CallEvent(CallEvent.Side.SERVER, kind(forward),
+          Optional.ofNullable(caller), status,
           Duration.ofNanos(Math.max(0, System.nanoTime() - startNanos))));
     } catch (RuntimeException ignored) {
       // A listener must not throw; one that does must not stop the server.
     }
+  }
+
+  private static CallEvent.Kind kind(boolean forward) {
+    return forward ? CallEvent.Kind.FORWARD : CallEvent.Kind.BACKWARD;
   }
 
   /** The calls holding a slot now. */
