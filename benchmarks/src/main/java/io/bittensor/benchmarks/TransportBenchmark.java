@@ -37,6 +37,8 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Clock;
 import java.time.Duration;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -85,7 +87,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * [--payloads 1x16x64,16x64x256,32x128x1024] [--extras false]}. A transport ending in
  * {@code -timed} ({@code h1-timed}, {@code h2-timed}) is the same one with a {@code CallListener}
  * on its server and its client, each timing every call in a Micrometer registry (what a service
- * with metrics runs); {@code --extras false} skips the fan-out and signing measurements.
+ * with metrics runs); one ending in {@code -tls} ({@code h1-tls}, {@code h2-tls}) reaches the
+ * same echo peer over HTTPS (a self-signed certificate, HTTP/2 or HTTP/1.1 chosen by ALPN);
+ * {@code --extras false} skips the fan-out and signing measurements.
  */
 public final class TransportBenchmark {
   private static final MethodDescriptor<io.bittensor.transport.internal.wire.ForwardRequest,
@@ -99,6 +103,37 @@ public final class TransportBenchmark {
           .build();
 
   private TransportBenchmark() {}
+
+  /**
+   * A TLS context with a new self-signed EC certificate for 127.0.0.1, made by the JDK's own
+   * {@code keytool}; the certificate is written to {@code dir/peer.pem} for the clients to trust.
+   */
+  static javax.net.ssl.SSLContext selfSigned(Path dir) throws Exception {
+    Path store = dir.resolve("peer.p12");
+    String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
+    for (List<String> command : List.of(
+        List.of(keytool, "-genkeypair", "-alias", "peer", "-keyalg", "EC", "-groupname",
+            "secp256r1", "-dname", "CN=127.0.0.1", "-ext", "SAN=ip:127.0.0.1", "-validity", "2",
+            "-keystore", store.toString(), "-storetype", "PKCS12", "-storepass", "benchmark"),
+        List.of(keytool, "-exportcert", "-rfc", "-alias", "peer", "-keystore", store.toString(),
+            "-storepass", "benchmark", "-file", dir.resolve("peer.pem").toString()))) {
+      Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+      String output = new String(p.getInputStream().readAllBytes());
+      if (p.waitFor() != 0) {
+        throw new IllegalStateException("keytool failed: " + output);
+      }
+    }
+    java.security.KeyStore keys = java.security.KeyStore.getInstance("PKCS12");
+    try (var in = Files.newInputStream(store)) {
+      keys.load(in, "benchmark".toCharArray());
+    }
+    javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(
+        javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+    kmf.init(keys, "benchmark".toCharArray());
+    javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+    context.init(kmf.getKeyManagers(), null, null);
+    return context;
+  }
 
   /** One blocking exchange; throws if the answer is not the expected one. */
   interface Exchange {
@@ -154,7 +189,17 @@ public final class TransportBenchmark {
     PeerServer timed = PeerServer.newBuilder(BuiltinPeers.echo()).host("127.0.0.1").port(0)
         .allowAnonymous(true).maxPayloadBytes(256L << 20).maxConcurrentCalls(64)
         .modalities(Modality.TENSOR).callListener(timedCalls).start();
+    // The same over TLS: a self-signed certificate for 127.0.0.1, made by the JDK's keytool.
+    Path tlsDir = Files.createTempDirectory("bittensor-bench-tls");
+    PeerServer secure = PeerServer.newBuilder(BuiltinPeers.echo()).host("127.0.0.1").port(0)
+        .allowAnonymous(true).maxPayloadBytes(256L << 20).maxConcurrentCalls(64)
+        .modalities(Modality.TENSOR).tls(selfSigned(tlsDir)).start();
+    Path certificate = tlsDir.resolve("peer.pem");
     Map<String, PeerClient> clients = new LinkedHashMap<>();
+    clients.put("h2-tls", PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE)
+        .trustedCertificates(certificate).build());
+    clients.put("h1-tls", PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1)
+        .trustedCertificates(certificate).build());
     clients.put("h2", PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE).build());
     clients.put("h1", PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1).build());
     clients.put("h2-signed", PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE)
@@ -183,7 +228,8 @@ public final class TransportBenchmark {
               Exchange ex = t.equals("grpc") ? grpcExchange(channel, x)
                   : t.equals("tcp") ? floor.exchange(x.byteSize())
                   : oursExchange(clients.get(client).connect(
-                      (client.endsWith("-timed") ? timed : ours).endpoint()), x,
+                      (client.endsWith("-timed") ? timed : client.endsWith("-tls") ? secure
+                          : ours).endpoint()), x,
                       t.endsWith("-async"));
               double[] m = measure(ex, c, warmupS, measureS, (long) x.byteSize());
               if (ex instanceof AutoCloseable closeable) {
@@ -206,6 +252,7 @@ public final class TransportBenchmark {
       clients.values().forEach(PeerClient::close);
       ours.close();
       timed.close();
+      secure.close();
       floor.close();
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       grpc.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);

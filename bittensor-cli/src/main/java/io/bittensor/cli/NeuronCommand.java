@@ -71,13 +71,15 @@ final class NeuronCommand implements Runnable {
             + " compensated-pruning-score | stand-in-pruning-score | rerouted-loss),"
             + " checkpoint-dir (keeps what a learning neuron learned across restarts),"
             + " ledger-chain (a chain id: audit every block against it, and act only on what"
-            + " checks out), metrics-port (Prometheus metrics at http://host:PORT/metrics)."
+            + " checks out), metrics-port (Prometheus metrics at http://host:PORT/metrics),"
+            + " tls-key and tls-cert (serve HTTPS with this PEM key and certificate chain),"
+            + " tls-trust (PEM certificates to trust for peers served over HTTPS)."
       })
   static final class Run implements Callable<Integer> {
     static final Set<String> KEYS = Set.of("key", "ledger", "peer", "host", "port", "stake",
         "learn", "weight-interval-ms", "sync-interval-ms", "warm-up-batches", "seed", "max-tokens",
         "per-era", "output-dim", "weight-source", "checkpoint-dir", "ledger-chain",
-        "metrics-port");
+        "metrics-port", "tls-key", "tls-cert", "tls-trust");
 
     @Spec CommandSpec spec;
 
@@ -140,6 +142,13 @@ final class NeuronCommand implements Runnable {
         }
       }
       int port = (int) integer(p, "port", 0);
+      String tlsKey = p.getProperty("tls-key");
+      String tlsCert = p.getProperty("tls-cert");
+      if ((tlsKey == null) != (tlsCert == null)) {
+        throw CliException.badInput(config + ": tls-key and tls-cert go together (the server's"
+            + " key and its certificate chain), but only " + (tlsKey != null ? "tls-key"
+            : "tls-cert") + " is set", null);
+      }
       long metricsPort = integer(p, "metrics-port", -1);
       if (metricsPort < -1 || metricsPort > 65535) {
         throw CliException.badInput(config + ": metrics-port must be in [0, 65535], was "
@@ -193,13 +202,24 @@ final class NeuronCommand implements Runnable {
       Neuron.Builder b = Neuron.builder().keypair(key).ledger(ledger).serve(peer, Modality.TEXT)
           .outputDim(dim).host(p.getProperty("host", "127.0.0.1")).port(port).stake(stake)
           .weightInterval(weightInterval).syncInterval(syncInterval)
-          .timeout(Duration.ofSeconds(10))
-          .listener((n, event) -> {
-            synchronized (out) {
-              out.println(LocalTime.now().truncatedTo(ChronoUnit.SECONDS) + " " + event);
-              out.flush();
-            }
-          });
+          .timeout(Duration.ofSeconds(10));
+      try {
+        if (tlsKey != null) {
+          b.tls(Path.of(tlsKey.strip()), Path.of(tlsCert.strip()));
+        }
+        if (p.getProperty("tls-trust") != null) {
+          b.trustedCertificates(Path.of(p.getProperty("tls-trust").strip()));
+        }
+      } catch (java.nio.file.InvalidPathException e) {
+        closeAll(owned);
+        throw CliException.badInput(config + ": " + e.getMessage(), e);
+      }
+      b.listener((n, event) -> {
+        synchronized (out) {
+          out.println(LocalTime.now().truncatedTo(ChronoUnit.SECONDS) + " " + event);
+          out.flush();
+        }
+      });
       if (learn) {
         if (dim != TextModels.DIM) {
           throw CliException.badInput(config + ": learn=true needs output-dim "
@@ -252,6 +272,9 @@ final class NeuronCommand implements Runnable {
       } catch (IOException e) {
         closeAll(owned);
         throw CliException.failure("cannot serve on port " + port + ": " + e.getMessage(), e);
+      } catch (IllegalArgumentException e) { // TLS files that do not read
+        closeAll(owned);
+        throw CliException.badInput(config + ": " + e.getMessage(), e);
       }
       if (metrics != null) {
         metrics.watch(neuron);

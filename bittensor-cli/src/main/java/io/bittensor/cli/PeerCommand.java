@@ -61,7 +61,7 @@ final class PeerCommand implements Runnable {
       sortOptions = false,
       description = {
         "Serves an ONNX model (--model, --preset) or, without one, a deterministic test peer, "
-            + "over HTTP/2 (h2c) and HTTP/1.1 on one port until stopped (Ctrl-C).",
+            + "over HTTP/2 (h2c) and HTTP/1.1 on one port (HTTPS with --tls) until stopped (Ctrl-C).",
         "A model's answers follow the network's standard [batch, sequence, outputDim]; the "
             + "options below map onto OnnxPeer.builder() (see docs/onnx.md). The test peer's "
             + "answer to each position is a fixed hash of that position's input, so any two "
@@ -103,6 +103,12 @@ final class PeerCommand implements Runnable {
         + "at http://HOST:PORT/metrics (0: any free port): the calls answered by kind and status, "
         + "the calls in progress and waiting, and the JVM's. Off by default.")
     Integer metricsPort;
+
+    @Option(names = "--tls", arity = "2", paramLabel = "FILE", description = "Serve HTTPS "
+        + "instead (HTTP/2 or HTTP/1.1 by ALPN): KEY CERT, the PEM private key (unencrypted "
+        + "PKCS#8) and the PEM certificate chain, whose certificate names the address callers "
+        + "dial.")
+    List<Path> tls;
 
     @CommandLine.Mixin ModelOptions models;
 
@@ -169,6 +175,9 @@ final class PeerCommand implements Runnable {
       MetricsEndpoint metrics = null;
       PeerServer server;
       try {
+        if (tls != null) {
+          b.tls(tls.get(0), tls.get(1));
+        }
         if (metricsPort != null) {
           metrics = MetricsEndpoint.start(host, metricsPort);
           b.callListenerFactory(metrics.calls());
@@ -307,7 +316,13 @@ final class PeerCommand implements Runnable {
         + "tensors' bytes (SignatureScope.METADATA_ONLY; needs --key, and a peer that accepts it).")
     boolean metadataOnlySignature;
 
-    @Option(names = "--h2", description = "Use HTTP/2 with prior knowledge instead of HTTP/1.1.")
+    @Option(names = "--trust", paramLabel = "FILE", description = "For an https:// endpoint: "
+        + "trust the certificates in this PEM file (an authority, or the peer's own) instead of "
+        + "the JDK's authorities.")
+    Path trust;
+
+    @Option(names = "--h2", description = "Use HTTP/2 (with prior knowledge over http://, by "
+        + "ALPN over https://) instead of HTTP/1.1.")
     boolean h2;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the random input. Default: ${DEFAULT-VALUE}.")
@@ -347,6 +362,9 @@ final class PeerCommand implements Runnable {
       }
       PeerClient.Builder b = PeerClient.newBuilder()
           .protocol(h2 ? HttpProtocol.H2_PRIOR_KNOWLEDGE : HttpProtocol.HTTP_1_1);
+      if (trust != null) {
+        b.trustedCertificates(trust);
+      }
       if (metadataOnlySignature && key == null) {
         throw new IllegalArgumentException("--metadata-only-signature needs --key");
       }

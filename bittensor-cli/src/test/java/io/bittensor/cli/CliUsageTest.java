@@ -166,6 +166,14 @@ class CliUsageTest {
   }
 
   @Test
+  void aNeuronConfigWithATlsKeyNeedsItsCertificate(@TempDir Path dir) throws IOException {
+    Path config = neuronConfig(dir, "ledger=http://127.0.0.1:1\ntls-key=peer.key\n");
+    assertBadInput(CliRunner.run("neuron", "run", "--config", config.toString()),
+        "tls-key and tls-cert go together (the server's key and its certificate chain), but"
+            + " only tls-key is set");
+  }
+
+  @Test
   void aNeuronConfigNamesALedgerChainThatIsNotOne(@TempDir Path dir) throws IOException {
     Path config = neuronConfig(dir, "ledger=http://127.0.0.1:1\nledger-chain=xyz\n");
     assertBadInput(CliRunner.run("neuron", "run", "--config", config.toString()),

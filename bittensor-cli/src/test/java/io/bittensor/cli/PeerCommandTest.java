@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bittensor.core.Keypair;
+import io.bittensor.core.testing.TestCertificates;
 import io.bittensor.transport.BuiltinPeers;
 import io.bittensor.transport.PeerServer;
 import java.io.IOException;
@@ -70,6 +71,32 @@ class PeerCommandTest {
     assertEquals(2, run("peer", "query", "--endpoint", "http://127.0.0.1:1",
         "--metadata-only-signature"));
     assertTrue(err.toString().contains("needs --key"), err.toString());
+  }
+
+  @Test
+  void serveWithTlsIsQueriedOverHttpsByAClientThatTrustsItsCertificate() throws Exception {
+    String key = TestCertificates.file("peer.key").toString();
+    String cert = TestCertificates.file("peer.pem").toString();
+    String ca = TestCertificates.file("ca.pem").toString();
+    try (ServingCli serving = ServingCli.start("--output-dim", "16", "--tls", key, cert)) {
+      String endpoint = serving.endpoint.toString();
+      assertTrue(endpoint.startsWith("https://"), serving.out.toString());
+      assertEquals(0, run("peer", "query", "--endpoint", endpoint, "--trust", ca),
+          out + "\n" + err);
+      assertTrue(out.toString().contains("status  SUCCESS (0)"), out.toString());
+      out.getBuffer().setLength(0);
+      assertEquals(0, run("peer", "query", "--endpoint", endpoint, "--trust", ca, "--h2"),
+          out + "\n" + err);
+      assertTrue(out.toString().contains("status  SUCCESS (0)"), out.toString());
+      out.getBuffer().setLength(0);
+      // Without --trust the JDK's authorities decide, and they do not know the test one.
+      assertEquals(1, run("peer", "query", "--endpoint", endpoint), out + "\n" + err);
+      assertTrue(out.toString().contains("UNAVAILABLE"), out.toString());
+    }
+    assertEquals(2, run("peer", "serve", "--port", "0", "--tls", cert, cert));
+    assertTrue(err.toString().contains("PKCS#8"), err.toString());
+    assertEquals(2, run("peer", "query", "--endpoint", "https://127.0.0.1:1", "--trust", key));
+    assertTrue(err.toString().contains("peer.key"), err.toString());
   }
 
   @Test

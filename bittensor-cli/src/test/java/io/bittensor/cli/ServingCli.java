@@ -18,7 +18,7 @@ import java.util.regex.Pattern;
  * checks that it stopped cleanly.
  */
 final class ServingCli implements AutoCloseable {
-  private static final Pattern AT = Pattern.compile(" at (http://127\\.0\\.0\\.1:\\d+)");
+  private static final Pattern AT = Pattern.compile(" at (https?://127\\.0\\.0\\.1:\\d+)");
 
   final StringWriter out = new StringWriter();
   final StringWriter err = new StringWriter();

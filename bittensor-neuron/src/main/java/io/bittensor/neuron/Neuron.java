@@ -185,6 +185,20 @@ public final class Neuron implements AutoCloseable {
     } else {
       this.checkpoint = null;
     }
+    // The client's settings first: a trust file that does not read fails before the server
+    // binds its port.
+    PeerClient.Builder cb = null;
+    if (b.client == null) {
+      cb = PeerClient.newBuilder().keypair(keypair).standard(standard)
+          .timeout(timeout).requireSignedAnswers(b.requireSignedAnswers)
+          .callListenerFactory(b.calls);
+      if (b.network != null) {
+        cb.inProcess(b.network);
+      }
+      if (b.trustedCertificates != null) {
+        cb.trustedCertificates(b.trustedCertificates);
+      }
+    }
     PeerServer.Builder sb = PeerServer.newBuilder(served)
         .modalities(modality)
         .standard(standard)
@@ -194,18 +208,15 @@ public final class Neuron implements AutoCloseable {
     if (b.network != null) {
       this.server = sb.startInProcess(b.network, keypair.id().toHex().substring(0, 16));
     } else {
+      if (b.tlsKey != null) {
+        sb.tls(b.tlsKey, b.tlsCertificates);
+      }
       this.server = sb.host(b.host).port(b.port).start();
     }
-    if (b.client != null) {
+    if (cb == null) {
       this.client = b.client;
       this.ownsClient = false;
     } else {
-      PeerClient.Builder cb = PeerClient.newBuilder().keypair(keypair).standard(standard)
-          .timeout(timeout).requireSignedAnswers(b.requireSignedAnswers)
-          .callListenerFactory(b.calls);
-      if (b.network != null) {
-        cb.inProcess(b.network);
-      }
       this.client = cb.build();
       this.ownsClient = true;
     }
@@ -779,6 +790,9 @@ public final class Neuron implements AutoCloseable {
     private InProcessNetwork network;
     private PeerClient client;
     private boolean requireSignedAnswers = true;
+    private Path tlsKey;
+    private Path tlsCertificates;
+    private Path trustedCertificates;
     private long stake;
     private Function<List<Peer>, Learner> learner;
     private Dataset dataset;
@@ -873,6 +887,30 @@ public final class Neuron implements AutoCloseable {
      */
     public Builder requireSignedAnswers(boolean require) {
       this.requireSignedAnswers = require;
+      return this;
+    }
+
+    /**
+     * Serves HTTPS: its server's TLS key and certificate chain (PEM; see {@link
+     * PeerServer.Builder#tls(Path, Path)}), whose certificate names the host or address it
+     * registers. Its endpoint on the ledger is then {@code https://}. Checked when the neuron
+     * starts. Not used with {@link #inProcess}.
+     */
+    @Experimental
+    public Builder tls(Path privateKey, Path certificateChain) {
+      this.tlsKey = Objects.requireNonNull(privateKey, "privateKey");
+      this.tlsCertificates = Objects.requireNonNull(certificateChain, "certificateChain");
+      return this;
+    }
+
+    /**
+     * The certificates its own client trusts for peers served over HTTPS (PEM; see {@link
+     * PeerClient.Builder#trustedCertificates}); by default the JDK's authorities. Not used with
+     * {@link #client}.
+     */
+    @Experimental
+    public Builder trustedCertificates(Path pem) {
+      this.trustedCertificates = Objects.requireNonNull(pem, "pem");
       return this;
     }
 

@@ -25,6 +25,7 @@ import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
 import io.bittensor.core.Transaction;
 import io.bittensor.core.TransactionRejectedException;
+import io.bittensor.core.testing.TestCertificates;
 import io.bittensor.learning.Learner;
 import io.bittensor.learning.NoisyTopKGate;
 import io.bittensor.learning.TrainableMlp;
@@ -34,6 +35,7 @@ import io.bittensor.transport.PeerClient;
 import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.Proxy;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -160,14 +162,7 @@ class NeuronTest {
       for (int i = 0; i < 5; i++) {
         assertTrue(validator.train().isPresent());
       }
-      // A call's future is heard as it completes, which may be just after its caller took it.
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (made.stream().filter(c -> c.peer().equals(java.util.Optional.of(words.id())))
-          .count() < 5 && System.nanoTime() < deadline) {
-        Thread.sleep(5);
-      }
-      List<CallEvent> toWords = made.stream()
-          .filter(c -> c.peer().equals(java.util.Optional.of(words.id()))).toList();
+      List<CallEvent> toWords = awaitCalls(made, words, 5);
       assertEquals(5, toWords.size(), made::toString);
       assertEquals(5, started.stream().filter(c -> c.side() == CallEvent.Side.CLIENT
           && c.peer().equals(java.util.Optional.of(words.id()))).count(), started::toString);
@@ -180,6 +175,70 @@ class NeuronTest {
               && c.status() == Status.SUCCESS)
           .count();
       assertEquals(5, fromValidator, served::toString);
+    }
+  }
+
+  @Test
+  void neuronsServeAndCallEachOtherOverTls() throws Exception {
+    Keypair validatorKey = Keypair.generate();
+    Random random = new Random(11);
+    List<CallEvent> made = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (LocalLedger ledger = ledger(validatorKey);
+        Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM)
+            .tls(TestCertificates.file("peer.key"), TestCertificates.file("peer.pem")).start();
+        Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
+            .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+            .outputDim(DIM).stake(500_000).learner(NeuronTest::learner)
+            .trustedCertificates(TestCertificates.file("ca.pem"))
+            .dataset(() -> batch(random, 16)).callListener(made::add).start()) {
+      ledger.produceBlock();
+      validator.registration().get(10, TimeUnit.SECONDS);
+      assertTrue(words.endpoint().toString().startsWith("https://127.0.0.1:"), words::toString);
+      assertTrue(validator.sync());
+      Metagraph m = validator.metagraph().orElseThrow();
+      assertEquals(words.endpoint(), m.info(m.uid(words.id()).orElseThrow()).endpoint(),
+          "registered at its https endpoint");
+      for (int i = 0; i < 5; i++) {
+        assertTrue(validator.train().isPresent());
+      }
+      List<Status> toWords = awaitCalls(made, words, 5).stream().map(CallEvent::status).toList();
+      assertEquals(List.of(Status.SUCCESS, Status.SUCCESS, Status.SUCCESS, Status.SUCCESS,
+          Status.SUCCESS), toWords, "five signed answers over TLS");
+    }
+  }
+
+  @Test
+  void aNeuronWhoseTlsFilesDoNotReadDoesNotStart() throws Exception {
+    try (LocalLedger ledger = ledger()) {
+      Neuron.Builder b = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+          .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> b.trustedCertificates(Path.of("no-such-ca.pem")).start());
+      assertTrue(e.getMessage().contains("no-such-ca.pem"), e.getMessage());
+      e = assertThrows(IllegalArgumentException.class, () -> Neuron.builder()
+          .keypair(Keypair.generate()).ledger(ledger)
+          .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM)
+          .tls(TestCertificates.file("stranger.key"), TestCertificates.file("peer.pem"))
+          .start());
+      assertTrue(e.getMessage().contains("stranger.key"), e.getMessage());
+    }
+  }
+
+  /**
+   * The calls to {@code to} among {@code made}, once there are {@code n} (or 10 s have passed):
+   * a call's future is heard as it completes, which may be just after its caller took it.
+   */
+  private static List<CallEvent> awaitCalls(List<CallEvent> made, Neuron to, int n)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (true) {
+      List<CallEvent> calls = made.stream()
+          .filter(c -> c.peer().equals(java.util.Optional.of(to.id()))).toList();
+      if (calls.size() >= n || System.nanoTime() > deadline) {
+        return calls;
+      }
+      Thread.sleep(5);
     }
   }
 

@@ -11,7 +11,9 @@ import io.bittensor.transport.internal.InProcessPeer;
 import io.bittensor.transport.internal.ListenedPeer;
 import io.bittensor.transport.internal.NoDelaySocketFactory;
 import io.bittensor.transport.internal.OkHttpPeer;
+import io.bittensor.transport.internal.Tls;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -22,6 +24,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.X509TrustManager;
 import okhttp3.ConnectionPool;
 import okhttp3.Dispatcher;
 import okhttp3.OkHttpClient;
@@ -29,8 +32,9 @@ import okhttp3.Protocol;
 
 /**
  * Turns endpoints into {@link Peer}s: {@code http://host:port} over OkHttp (pooled HTTP/1.1 by
- * default, the faster here; or HTTP/2 with prior knowledge), {@code inproc://name} through an
- * {@link InProcessNetwork}. Requests are signed with the client's {@link Keypair}, or sent
+ * default, the faster here; or HTTP/2 with prior knowledge), {@code https://host:port} over TLS
+ * (trusting the JDK's authorities, or {@link Builder#trustedCertificates}), {@code inproc://name}
+ * through an {@link InProcessNetwork}. Requests are signed with the client's {@link Keypair}, or sent
  * anonymous without one; answers are checked against the client's {@link TensorStandard}, and
  * with {@link Builder#requireSignedAnswers} against the signature of the peer's key.
  *
@@ -59,6 +63,8 @@ import okhttp3.Protocol;
  */
 public final class PeerClient implements AutoCloseable {
   private final OkHttpClient http;
+  /** For https endpoints: the same dispatcher and connection pool, with TLS. */
+  private final OkHttpClient https;
   private final ExecutorService dispatcherThreads;
   private final ClientCore core;
   private final Keypair keypair;
@@ -97,6 +103,14 @@ public final class PeerClient implements AutoCloseable {
         .readTimeout(Duration.ZERO) // each call has its own deadline
         .writeTimeout(Duration.ZERO)
         .build();
+    // Over TLS, ALPN names the protocol: HTTP/2 where it was asked for, else HTTP/1.1 only.
+    OkHttpClient.Builder tls = http.newBuilder()
+        .protocols(b.protocol == HttpProtocol.H2_PRIOR_KNOWLEDGE
+            ? List.of(Protocol.HTTP_2, Protocol.HTTP_1_1) : List.of(Protocol.HTTP_1_1));
+    if (b.trust != null) {
+      tls.sslSocketFactory(Tls.clientContext(b.trust).getSocketFactory(), b.trust);
+    }
+    this.https = tls.build();
   }
 
   /** A builder with the defaults: anonymous, pooled HTTP/1.1, 12 s per call. */
@@ -107,8 +121,8 @@ public final class PeerClient implements AutoCloseable {
   /**
    * The peer at {@code endpoint}. Nothing is sent until its first call.
    *
-   * @param endpoint {@code http://host:port}, or {@code inproc://name} when the client has an
-   *     in-process network
+   * @param endpoint {@code http://host:port}, {@code https://host:port}, or {@code inproc://name}
+   *     when the client has an in-process network
    * @throws IllegalArgumentException for another scheme, {@code inproc} without a network, or a
    *     client that requires signed answers (a bare address names no key to check them with:
    *     {@link #connect(PeerInfo)})
@@ -138,11 +152,13 @@ public final class PeerClient implements AutoCloseable {
       return new InProcessPeer(endpoint, network::lookup, core, timeout,
           keypair == null ? null : keypair.id(), signer);
     }
-    if (!"http".equals(scheme) || endpoint.getHost() == null) {
-      throw new IllegalArgumentException(
-          "an endpoint is http://host:port or inproc://name, was " + endpoint);
+    boolean secure = "https".equals(scheme);
+    if (!(secure || "http".equals(scheme)) || endpoint.getHost() == null) {
+      throw new IllegalArgumentException("an endpoint is http://host:port, https://host:port or"
+          + " inproc://name, was " + endpoint);
     }
-    return new OkHttpPeer(endpoint, http, core, timeout, maxResponseBytes, signer);
+    return new OkHttpPeer(endpoint, secure ? https : http, core, timeout, maxResponseBytes,
+        signer);
   }
 
   /**
@@ -172,6 +188,7 @@ public final class PeerClient implements AutoCloseable {
   public static final class Builder {
     private Keypair keypair;
     private HttpProtocol protocol = HttpProtocol.HTTP_1_1;
+    private X509TrustManager trust;
     private Duration timeout = Duration.ofSeconds(12);
     private Duration connectTimeout = Duration.ofSeconds(5);
     private TensorStandard standard = TensorStandard.anyOutputDim();
@@ -247,6 +264,20 @@ public final class PeerClient implements AutoCloseable {
      */
     public Builder protocol(HttpProtocol protocol) {
       this.protocol = Objects.requireNonNull(protocol, "protocol");
+      return this;
+    }
+
+    /**
+     * Trusts the certificates in {@code pem} (PEM: the authorities that sign the peers'
+     * certificates, or the peers' own self-signed ones) for {@code https://} peers, in place of
+     * the JDK's default authorities. A peer's certificate must also name the host or address the
+     * client dials. A peer it does not trust answers UNAVAILABLE, saying why.
+     *
+     * @throws IllegalArgumentException if the file cannot be read or holds no certificate
+     */
+    @Experimental
+    public Builder trustedCertificates(Path pem) {
+      this.trust = Tls.trustManager(Objects.requireNonNull(pem, "pem"));
       return this;
     }
 

@@ -12,15 +12,20 @@ import io.bittensor.transport.internal.HttpPeerHandler;
 import io.bittensor.transport.internal.JettyServers;
 import io.bittensor.transport.internal.Serving;
 import io.bittensor.transport.internal.ServingCore;
+import io.bittensor.transport.internal.Tls;
 import java.io.IOException;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.EnumSet;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.SSLContext;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
+import org.eclipse.jetty.server.ConnectionFactory;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
@@ -28,8 +33,8 @@ import org.eclipse.jetty.server.ServerConnector;
 
 /**
  * Serves a {@link Peer} to the network: over HTTP (HTTP/2 cleartext and HTTP/1.1 on one port,
- * on Jetty 12) or inside this JVM through an {@link InProcessNetwork}, with the same checks and
- * status codes either way.
+ * on Jetty 12), over HTTPS ({@link Builder#tls}: HTTP/2 or HTTP/1.1 chosen by ALPN) or inside
+ * this JVM through an {@link InProcessNetwork}, with the same checks and status codes each way.
  *
  * <pre>{@code
  * try (PeerServer server = PeerServer.newBuilder(myPeer)
@@ -82,8 +87,8 @@ public final class PeerServer implements AutoCloseable {
   }
 
   /**
-   * Where callers reach this server: {@code http://host:port} (the bound port, when 0 was
-   * asked) or {@code inproc://name}.
+   * Where callers reach this server: {@code http://host:port} or, with {@link Builder#tls},
+   * {@code https://host:port} (the bound port, when 0 was asked), or {@code inproc://name}.
    */
   public URI endpoint() {
     return endpoint;
@@ -159,6 +164,7 @@ public final class PeerServer implements AutoCloseable {
     private final Peer peer;
     private String host = "0.0.0.0";
     private int port = 8091;
+    private SSLContext tls;
     private Set<Modality> modalities = EnumSet.allOf(Modality.class);
     private TensorStandard standard = TensorStandard.anyOutputDim();
     private int maxConcurrentCalls = 64;
@@ -377,27 +383,61 @@ public final class PeerServer implements AutoCloseable {
     }
 
     /**
-     * Binds the HTTP port and starts serving.
+     * Serves HTTPS instead of cleartext HTTP: TLS with the private key in {@code privateKey}
+     * (PEM, unencrypted PKCS#8: EC, RSA or Ed25519) and the certificate chain in {@code
+     * certificateChain} (PEM, the server's certificate first), on which each client's ALPN
+     * chooses HTTP/2 or HTTP/1.1. The endpoint becomes {@code https://host:port}; a client
+     * checks the certificate against the host or address it dials, so the certificate names the
+     * one the peer advertises. TLS keeps what peers send each other private on the way; who sent
+     * it is still the request's Ed25519 signature, and who answered the answer's ({@link
+     * #signAnswers}).
+     *
+     * @throws IllegalArgumentException if a file cannot be read or holds no key or certificate
+     *     of a form this takes, or the two do not match
+     */
+    @Experimental
+    public Builder tls(Path privateKey, Path certificateChain) {
+      this.tls = Tls.serverContext(Objects.requireNonNull(privateKey, "privateKey"),
+          Objects.requireNonNull(certificateChain, "certificateChain"));
+      return this;
+    }
+
+    /**
+     * Serves HTTPS with a TLS context of the caller's own (a key store, a hardware key): as
+     * {@link #tls(Path, Path)}. The context is used as it is and stays the caller's.
+     */
+    @Experimental
+    public Builder tls(SSLContext context) {
+      this.tls = Objects.requireNonNull(context, "context");
+      return this;
+    }
+
+    /**
+     * Binds the HTTP port (HTTPS with {@link #tls}) and starts serving.
      *
      * @throws IOException if the port cannot be bound (in use, no permission)
      */
     public PeerServer start() throws IOException {
       Serving serving = serving();
       Server jetty = JettyServers.create("bittensor-server", threads);
-      HttpConfiguration http = JettyServers.http();
-      HTTP2CServerConnectionFactory h2c = new HTTP2CServerConnectionFactory(http);
-      h2c.setMaxConcurrentStreams(Math.max(128, maxConcurrentCalls + maxQueuedCalls));
+      HttpConfiguration http = tls == null ? JettyServers.http() : JettyServers.https();
+      HTTP2ServerConnectionFactory h2 = tls == null ? new HTTP2CServerConnectionFactory(http)
+          : new HTTP2ServerConnectionFactory(http);
+      h2.setMaxConcurrentStreams(Math.max(128, maxConcurrentCalls + maxQueuedCalls));
       int window = (int) Math.min(Integer.MAX_VALUE, Math.max(maxPayloadBytes, 1 << 20));
-      h2c.setInitialStreamRecvWindow(Math.min(window, 16 << 20));
-      h2c.setInitialSessionRecvWindow(Math.min(window, 16 << 20) * 2);
-      ServerConnector connector =
-          new ServerConnector(jetty, 1, 1, new HttpConnectionFactory(http), h2c);
+      h2.setInitialStreamRecvWindow(Math.min(window, 16 << 20));
+      h2.setInitialSessionRecvWindow(Math.min(window, 16 << 20) * 2);
+      ConnectionFactory[] protocols = tls == null
+          ? new ConnectionFactory[] {new HttpConnectionFactory(http), h2}
+          : JettyServers.tls(tls, http, h2);
+      ServerConnector connector = new ServerConnector(jetty, 1, 1, protocols);
       connector.setHost(host);
       connector.setPort(port);
       connector.setAcceptQueueSize(256);
       jetty.addConnector(connector);
       jetty.setHandler(new HttpPeerHandler(serving, jetty.getThreadPool()));
-      URI endpoint = JettyServers.start(jetty, connector, "peers");
+      URI endpoint =
+          JettyServers.start(jetty, connector, "peers", tls == null ? "http" : "https");
       return new PeerServer(jetty, connector, serving, null, endpoint);
     }
 

@@ -29,7 +29,17 @@ class HttpTransportTest {
   }
 
   abstract static class Over extends TransportContract {
-    private final OkHttpClient raw = new OkHttpClient();
+    private final OkHttpClient raw = rawClient();
+
+    /** The client {@link #sendRaw} posts with (called once, as this is constructed). */
+    OkHttpClient rawClient() {
+      return new OkHttpClient();
+    }
+
+    /** Posts to a path with the raw client. */
+    okhttp3.Response rawCall(okhttp3.Request request) throws IOException {
+      return raw.newCall(request).execute();
+    }
 
     @Override
     PeerServer start(PeerServer.Builder b) throws IOException {

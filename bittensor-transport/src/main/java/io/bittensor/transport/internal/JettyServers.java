@@ -2,9 +2,17 @@ package io.bittensor.transport.internal;
 
 import java.io.IOException;
 import java.net.URI;
+import javax.net.ssl.SSLContext;
+import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
+import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
+import org.eclipse.jetty.server.ConnectionFactory;
 import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
 
@@ -33,6 +41,36 @@ public final class JettyServers {
   }
 
   /**
+   * The connection factories of a TLS port on which ALPN chooses HTTP/2 or HTTP/1.1 (HTTP/1.1
+   * for a client that names neither): TLS, ALPN, {@code h2}, {@code http/1.1}, in that order.
+   *
+   * @param h2 the HTTP/2 factory, configured by the caller
+   */
+  public static ConnectionFactory[] tls(SSLContext context, HttpConfiguration http,
+      HTTP2ServerConnectionFactory h2) {
+    HttpConnectionFactory h1 = new HttpConnectionFactory(http);
+    ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory();
+    alpn.setDefaultProtocol(h1.getProtocol());
+    SslContextFactory.Server ssl = new SslContextFactory.Server();
+    ssl.setSslContext(context);
+    return new ConnectionFactory[] {new SslConnectionFactory(ssl, alpn.getProtocol()), alpn, h2,
+        h1};
+  }
+
+  /**
+   * An HTTP configuration for a TLS port: {@link #http()} with the request marked secure. The
+   * client's SNI name is not checked against the certificate: peers are often reached by
+   * address, and a client checks the certificate against the name or address it dialled.
+   */
+  public static HttpConfiguration https() {
+    HttpConfiguration https = http();
+    SecureRequestCustomizer secure = new SecureRequestCustomizer();
+    secure.setSniHostCheck(false);
+    https.addCustomizer(secure);
+    return https;
+  }
+
+  /**
    * Starts {@code jetty}, which is stopped again if that fails; close() cuts calls in flight off
    * (no graceful drain).
    *
@@ -40,6 +78,16 @@ public final class JettyServers {
    * @throws IOException if the port cannot be bound
    */
   public static URI start(Server jetty, ServerConnector connector, String what)
+      throws IOException {
+    return start(jetty, connector, what, "http");
+  }
+
+  /**
+   * As {@link #start(Server, ServerConnector, String)}, the endpoint with {@code scheme}.
+   *
+   * @throws IOException if the port cannot be bound
+   */
+  public static URI start(Server jetty, ServerConnector connector, String what, String scheme)
       throws IOException {
     jetty.setStopTimeout(0);
     jetty.setStopAtShutdown(false);
@@ -56,6 +104,6 @@ public final class JettyServers {
     }
     String host = connector.getHost();
     String shown = host == null || "0.0.0.0".equals(host) ? "127.0.0.1" : host;
-    return URI.create("http://" + shown + ":" + connector.getLocalPort());
+    return URI.create(scheme + "://" + shown + ":" + connector.getLocalPort());
   }
 }

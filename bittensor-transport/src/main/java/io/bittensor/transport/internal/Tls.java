@@ -1,0 +1,190 @@
+package io.bittensor.transport.internal;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.Signature;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.security.spec.InvalidKeySpecException;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.util.Base64;
+import java.util.Collection;
+import java.util.List;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509TrustManager;
+
+/**
+ * TLS from PEM files, with the JDK's own providers: a server's key and certificate chain, and the
+ * certificates a client trusts. Misread files are {@link IllegalArgumentException}s naming the
+ * file and what was wrong with it, since they are a server's or client's configuration.
+ */
+public final class Tls {
+  private static final String KEY_BEGIN = "-----BEGIN PRIVATE KEY-----";
+  private static final String KEY_END = "-----END PRIVATE KEY-----";
+  private static final char[] NO_PASSWORD = new char[0];
+
+  private Tls() {}
+
+  /**
+   * A server's TLS: the private key in {@code privateKey} (PEM, PKCS#8 unencrypted: EC, RSA or
+   * Ed25519) for the first certificate of {@code certificateChain} (PEM, the server's own, then
+   * any intermediates).
+   *
+   * @throws IllegalArgumentException if a file cannot be read or does not hold what it should
+   */
+  public static SSLContext serverContext(Path privateKey, Path certificateChain) {
+    PrivateKey key = readPrivateKey(privateKey);
+    List<X509Certificate> chain = readCertificates(certificateChain);
+    if (!matches(key, chain.get(0))) {
+      throw new IllegalArgumentException("the key in " + privateKey + " is not the key of the"
+          + " first certificate in " + certificateChain + " (" + chain.get(0)
+          .getSubjectX500Principal().getName() + ")");
+    }
+    try {
+      KeyStore store = KeyStore.getInstance("PKCS12");
+      store.load(null, null);
+      store.setKeyEntry("server", key, NO_PASSWORD, chain.toArray(new Certificate[0]));
+      KeyManagerFactory keys =
+          KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+      keys.init(store, NO_PASSWORD);
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(keys.getKeyManagers(), null, null);
+      return context;
+    } catch (GeneralSecurityException | IOException e) {
+      throw new IllegalArgumentException("the key in " + privateKey + " and the certificate in "
+          + certificateChain + " do not make a TLS identity: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * What a client trusts: the certificates in {@code pem} (authorities, or the servers' own),
+   * and nothing else.
+   *
+   * @throws IllegalArgumentException if the file cannot be read or holds no certificate
+   */
+  public static X509TrustManager trustManager(Path pem) {
+    List<X509Certificate> certificates = readCertificates(pem);
+    try {
+      KeyStore store = KeyStore.getInstance("PKCS12");
+      store.load(null, null);
+      for (int i = 0; i < certificates.size(); i++) {
+        store.setCertificateEntry("trusted-" + i, certificates.get(i));
+      }
+      TrustManagerFactory factory =
+          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      factory.init(store);
+      for (TrustManager m : factory.getTrustManagers()) {
+        if (m instanceof X509TrustManager x509) {
+          return x509;
+        }
+      }
+      throw new IllegalStateException("the JDK made no X.509 trust manager");
+    } catch (GeneralSecurityException | IOException e) {
+      throw new IllegalArgumentException("cannot trust the certificates in " + pem + ": "
+          + e.getMessage(), e);
+    }
+  }
+
+  /** A client context that trusts what {@code trust} trusts. */
+  public static SSLContext clientContext(X509TrustManager trust) {
+    try {
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(null, new TrustManager[] {trust}, null);
+      return context;
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("the JDK cannot make a TLS context: " + e.getMessage(), e);
+    }
+  }
+
+  /** Whether {@code key} signs what the certificate's public key verifies. */
+  private static boolean matches(PrivateKey key, X509Certificate certificate) {
+    String algorithm = switch (key.getAlgorithm()) {
+      case "EC" -> "SHA256withECDSA";
+      case "RSA" -> "SHA256withRSA";
+      default -> key.getAlgorithm(); // Ed25519 and EdDSA sign as themselves
+    };
+    byte[] probe = "bittensor tls key check".getBytes(StandardCharsets.US_ASCII);
+    try {
+      Signature signer = Signature.getInstance(algorithm);
+      signer.initSign(key);
+      signer.update(probe);
+      byte[] signature = signer.sign();
+      Signature verifier = Signature.getInstance(algorithm);
+      verifier.initVerify(certificate.getPublicKey());
+      verifier.update(probe);
+      return verifier.verify(signature);
+    } catch (GeneralSecurityException e) {
+      return false; // keys of different algorithms, or one the other cannot use
+    }
+  }
+
+  static PrivateKey readPrivateKey(Path file) {
+    String text = read(file);
+    int begin = text.indexOf(KEY_BEGIN);
+    int end = text.indexOf(KEY_END);
+    if (begin < 0 || end < begin) {
+      String hint = text.contains("-----BEGIN EC PRIVATE KEY-----")
+          || text.contains("-----BEGIN RSA PRIVATE KEY-----")
+          || text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+          ? " (it holds another form: convert it with openssl pkcs8 -topk8 -nocrypt)" : "";
+      throw new IllegalArgumentException(file + " holds no unencrypted PKCS#8 private key ("
+          + KEY_BEGIN + ")" + hint);
+    }
+    byte[] der;
+    try {
+      der = Base64.getMimeDecoder().decode(text.substring(begin + KEY_BEGIN.length(), end));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(file + ": the private key is not valid base64", e);
+    }
+    for (String algorithm : new String[] {"EC", "RSA", "Ed25519"}) {
+      try {
+        return KeyFactory.getInstance(algorithm).generatePrivate(new PKCS8EncodedKeySpec(der));
+      } catch (InvalidKeySpecException | java.security.NoSuchAlgorithmException e) {
+        // Not this algorithm: try the next.
+      }
+    }
+    throw new IllegalArgumentException(file + ": the private key is none of EC, RSA or Ed25519");
+  }
+
+  static List<X509Certificate> readCertificates(Path file) {
+    String text = read(file);
+    Collection<? extends Certificate> read;
+    try {
+      read = CertificateFactory.getInstance("X.509")
+          .generateCertificates(new ByteArrayInputStream(text.getBytes(StandardCharsets.US_ASCII)));
+    } catch (CertificateException e) {
+      throw new IllegalArgumentException(file + " holds no valid PEM certificate: "
+          + e.getMessage(), e);
+    }
+    List<X509Certificate> certificates = read.stream()
+        .filter(X509Certificate.class::isInstance).map(X509Certificate.class::cast).toList();
+    if (certificates.isEmpty()) {
+      throw new IllegalArgumentException(file + " holds no PEM certificate"
+          + " (-----BEGIN CERTIFICATE-----)");
+    }
+    return certificates;
+  }
+
+  private static String read(Path file) {
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException("no such file: " + file);
+    }
+    try {
+      return Files.readString(file, StandardCharsets.US_ASCII);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot read " + file + ": " + e.getMessage(), e);
+    }
+  }
+}

@@ -1,0 +1,188 @@
+package io.bittensor.transport;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.DType;
+import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.ForwardResult;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Status;
+import io.bittensor.core.Tensor;
+import io.bittensor.core.testing.TestCertificates;
+import io.bittensor.transport.internal.Tls;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
+import javax.net.ssl.X509TrustManager;
+import okhttp3.OkHttpClient;
+import okhttp3.Protocol;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The transport contract over HTTPS ({@link PeerServer.Builder#tls}), with HTTP/2 and HTTP/1.1
+ * chosen by ALPN on one port; and what a client that does not trust a server's certificate gets.
+ * The certificates are the shared test ones ({@code bittensor-core/src/test/resources/tls}, made
+ * by its {@code make.sh}).
+ */
+class HttpsTransportTest {
+  static Path tls(String file) {
+    return TestCertificates.file(file);
+  }
+
+  /** A raw client that trusts the test authority and speaks {@code protocols}. */
+  static OkHttpClient raw(List<Protocol> protocols) {
+    X509TrustManager trust = Tls.trustManager(tls("ca.pem"));
+    return new OkHttpClient.Builder().protocols(protocols)
+        .sslSocketFactory(Tls.clientContext(trust).getSocketFactory(), trust).build();
+  }
+
+  /** The HTTP transport's contract and tests, over a TLS port. */
+  abstract static class Over extends HttpTransportTest.Over {
+    abstract List<Protocol> protocols();
+
+    @Override
+    OkHttpClient rawClient() {
+      return raw(protocols());
+    }
+
+    @Override
+    PeerServer start(PeerServer.Builder b) throws IOException {
+      return b.tls(tls("peer.key"), tls("peer.pem")).start();
+    }
+
+    /** The endpoint says https, and the answers came over the protocol ALPN chose. */
+    @Test
+    void theServerIsReachedOverTlsWithTheProtocolAlpnChose() throws Exception {
+      PeerServer server = serve(io.bittensor.transport.BuiltinPeers.deterministic(OUTPUT_DIM));
+      assertEquals("https", server.endpoint().getScheme());
+      try (okhttp3.Response r = rawCall(new okhttp3.Request.Builder()
+          .url(server.endpoint() + "/v1/forward").build())) {
+        assertEquals(405, r.code(), "a GET is refused as over cleartext");
+        assertEquals(protocols().get(0), r.protocol());
+        assertTrue(r.handshake() != null && r.handshake().tlsVersion() != null);
+      }
+    }
+  }
+
+  @Nested
+  class Http2 extends Over {
+    @Override
+    PeerClient.Builder clientBuilder() {
+      return PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE)
+          .trustedCertificates(tls("ca.pem"));
+    }
+
+    @Override
+    List<Protocol> protocols() {
+      return List.of(Protocol.HTTP_2, Protocol.HTTP_1_1);
+    }
+  }
+
+  @Nested
+  class Http11 extends Over {
+    @Override
+    PeerClient.Builder clientBuilder() {
+      return PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1)
+          .trustedCertificates(tls("ca.pem"));
+    }
+
+    @Override
+    List<Protocol> protocols() {
+      return List.of(Protocol.HTTP_1_1);
+    }
+
+    @Override
+    boolean interruptEndsTheWait() {
+      return false;
+    }
+  }
+
+  /** Not the contract: the failures that TLS itself adds. */
+  @Nested
+  @ExtendWith(LeakCheck.class)
+  class Trust {
+    private static final ForwardRequest REQUEST = new ForwardRequest(Modality.TENSOR,
+        Tensor.zeros(DType.FLOAT32, 1, 2, 3));
+
+    @Test
+    void aClientThatDoesNotTrustTheCertificateGetsUnavailableSayingWhy() throws Exception {
+      try (PeerServer stranger = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+              .host("127.0.0.1").port(0).allowAnonymous(true)
+              .tls(tls("stranger.key"), tls("stranger.pem")).start();
+          PeerServer trusted = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+              .host("127.0.0.1").port(0).allowAnonymous(true)
+              .tls(tls("peer.key"), tls("peer.pem")).start();
+          PeerClient client = PeerClient.newBuilder().trustedCertificates(tls("ca.pem"))
+              .build();
+          PeerClient jdkDefaults = PeerClient.newBuilder().build()) {
+        ForwardResult refused = client.connect(stranger.endpoint())
+            .forwardAndWait(REQUEST, Duration.ofSeconds(10));
+        assertEquals(Status.UNAVAILABLE, refused.status());
+        assertTrue(refused.message().contains(stranger.endpoint().toString())
+            && refused.message().toLowerCase(java.util.Locale.ROOT).contains("certif"),
+            refused.message());
+        assertEquals(Status.SUCCESS, client.connect(trusted.endpoint())
+            .forwardAndWait(REQUEST, Duration.ofSeconds(10)).status());
+        // The JDK's own authorities do not know the test one.
+        assertEquals(Status.UNAVAILABLE, jdkDefaults.connect(trusted.endpoint())
+            .forwardAndWait(REQUEST, Duration.ofSeconds(10)).status());
+        // Cleartext to a TLS port is no call either.
+        java.net.URI cleartext = java.net.URI.create("http://127.0.0.1:" + trusted.port());
+        assertEquals(Status.UNAVAILABLE, client.connect(cleartext)
+            .forwardAndWait(REQUEST, Duration.ofSeconds(10)).status());
+      }
+    }
+
+    @Test
+    void aTlsPortOffersHttp2AndHttp11ByAlpn() throws Exception {
+      try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+          .host("127.0.0.1").port(0).tls(tls("peer.key"), tls("peer.pem")).start()) {
+        X509TrustManager trust = Tls.trustManager(tls("ca.pem"));
+        SSLSocketFactory factory = Tls.clientContext(trust).getSocketFactory();
+        for (String offered : List.of("h2", "http/1.1")) {
+          try (SSLSocket socket = (SSLSocket) factory.createSocket("127.0.0.1", server.port())) {
+            javax.net.ssl.SSLParameters p = socket.getSSLParameters();
+            p.setApplicationProtocols(new String[] {offered});
+            socket.setSSLParameters(p);
+            socket.startHandshake();
+            assertEquals(offered, socket.getApplicationProtocol());
+          }
+        }
+      }
+    }
+
+    @Test
+    void badKeyAndCertificateFilesAreRefusedNamingTheFile(@TempDir Path dir) throws Exception {
+      PeerServer.Builder b = PeerServer.newBuilder(BuiltinPeers.deterministic(8));
+      Path missing = dir.resolve("missing.key");
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> b.tls(missing, tls("peer.pem")));
+      assertTrue(e.getMessage().contains("missing.key"), e.getMessage());
+      Path sec1 = dir.resolve("sec1.key");
+      Files.writeString(sec1, "-----BEGIN EC PRIVATE KEY-----\nAAAA\n"
+          + "-----END EC PRIVATE KEY-----\n");
+      e = assertThrows(IllegalArgumentException.class, () -> b.tls(sec1, tls("peer.pem")));
+      assertTrue(e.getMessage().contains("openssl pkcs8 -topk8 -nocrypt"), e.getMessage());
+      e = assertThrows(IllegalArgumentException.class,
+          () -> b.tls(tls("peer.key"), tls("peer.key")));
+      assertTrue(e.getMessage().contains("peer.key") && e.getMessage().contains("certificate"),
+          e.getMessage());
+      // A key that is not the certificate's: refused when the pair is made, not at a handshake.
+      e = assertThrows(IllegalArgumentException.class,
+          () -> b.tls(tls("stranger.key"), tls("peer.pem")));
+      assertTrue(e.getMessage().contains("stranger.key"), e.getMessage());
+      e = assertThrows(IllegalArgumentException.class,
+          () -> PeerClient.newBuilder().trustedCertificates(tls("peer.key")));
+      assertTrue(e.getMessage().contains("peer.key"), e.getMessage());
+    }
+  }
+}
