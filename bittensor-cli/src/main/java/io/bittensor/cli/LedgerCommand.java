@@ -158,6 +158,15 @@ final class LedgerCommand implements Runnable {
         description = "Serve unsigned requests too (for curl); transactions stay signed.")
     boolean allowAnonymous;
 
+    @Option(names = "--tls", arity = "2", paramLabel = "FILE", description = "Serve HTTPS "
+        + "instead: KEY CERT, the PEM private key (unencrypted PKCS#8) and the PEM certificate "
+        + "chain, whose certificate names the address clients dial.")
+    List<Path> tls;
+
+    @Option(names = "--trust", paramLabel = "FILE", description = "With an https:// --upstream: "
+        + "trust the certificates in this PEM file instead of the JDK's authorities.")
+    Path trust;
+
     @Option(names = "--raft-self", paramLabel = "ID",
         description = "Serve member ID of a ledger replicated with Raft (a RaftLedger) instead;"
             + " --data is then the member's folder, and the leader seals every --block-ms.")
@@ -251,6 +260,9 @@ final class LedgerCommand implements Runnable {
       try {
         LedgerServer.Builder b = LedgerServer.builder().ledger(ledger).host(host).port(port)
             .allowAnonymous(allowAnonymous);
+        if (tls != null) {
+          b.tls(tls.get(0), tls.get(1));
+        }
         if (metricsPort != null) {
           metrics = MetricsEndpoint.start(host, metricsPort);
           metrics.watch(ledger);
@@ -303,7 +315,11 @@ final class LedgerCommand implements Runnable {
       Hash256 trusted = chainId("--chain", chain);
       RemoteLedger remote;
       try {
-        remote = RemoteLedger.connect(upstream);
+        RemoteLedger.Builder rb = RemoteLedger.builder();
+        if (trust != null) {
+          rb.trustedCertificates(trust);
+        }
+        remote = rb.connect(upstream);
       } catch (LedgerException e) {
         throw CliException.failure("cannot reach the upstream ledger: " + e.getMessage(), e);
       } catch (IllegalArgumentException e) {

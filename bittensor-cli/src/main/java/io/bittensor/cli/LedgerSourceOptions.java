@@ -25,6 +25,11 @@ final class LedgerSourceOptions {
           + " comma-separated (the members of a replicated ledger: the first that answers).")
   List<URI> remote;
 
+  @Option(names = "--trust", paramLabel = "FILE",
+      description = "With an https:// --remote: trust the certificates in this PEM file instead"
+          + " of the JDK's authorities.")
+  Path trust;
+
   /**
    * Opens the ledger in --data read-only, or connects to the server at --remote.
    *
@@ -47,13 +52,15 @@ final class LedgerSourceOptions {
     }
     try {
       return dir != null ? LocalLedger.builder().openReadOnly(dir)
-          : RemoteLedger.connect(remote);
+          : (trust == null ? RemoteLedger.builder()
+              : RemoteLedger.builder().trustedCertificates(trust)).connect(remote);
     } catch (LedgerException e) {
       throw CliException.failure(e.getMessage(), e);
     } catch (IOException e) {
       throw CliException.failure("cannot read the ledger in " + data + ": " + e.getMessage(), e);
     } catch (IllegalArgumentException e) {
-      throw CliException.badInput("--remote " + e.getMessage(), e);
+      throw CliException.badInput((trust != null && e.getMessage().contains(trust.toString())
+          ? "--trust " : "--remote ") + e.getMessage(), e);
     }
   }
 

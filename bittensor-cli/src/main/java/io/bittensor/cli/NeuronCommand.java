@@ -178,7 +178,11 @@ final class NeuronCommand implements Runnable {
       Peer peer = peer(required(p, "peer"), dim, maxTokens, seed, owned);
       Ledger ledger;
       try {
-        RemoteLedger remote = RemoteLedger.builder().keypair(key).connect(ledgerUris);
+        RemoteLedger.Builder rb = RemoteLedger.builder().keypair(key);
+        if (p.getProperty("tls-trust") != null) {
+          rb.trustedCertificates(Path.of(p.getProperty("tls-trust").strip()));
+        }
+        RemoteLedger remote = rb.connect(ledgerUris);
         try {
           // Audited: every block replayed from genesis against the chain id given.
           ledger = trustedChain == null ? remote : AuditedLedger.over(remote, trustedChain);
@@ -187,9 +191,12 @@ final class NeuronCommand implements Runnable {
           throw CliException.failure("the ledger at " + ledgerUri + " fails its audit against"
               + " chain " + trustedChain + ": " + e.getMessage(), e);
         }
-      } catch (IllegalArgumentException e) {
+      } catch (IllegalArgumentException e) { // an address, or the tls-trust file
         closeAll(owned);
-        throw CliException.badInput(config + ": ledger: " + e.getMessage(), e);
+        String trust = p.getProperty("tls-trust");
+        throw CliException.badInput(config + (trust != null
+            && e.getMessage().contains(trust.strip()) ? ": tls-trust: " : ": ledger: ")
+            + e.getMessage(), e);
       } catch (LedgerException e) {
         closeAll(owned);
         throw CliException.failure("cannot reach the ledger at " + ledgerUri + ": "

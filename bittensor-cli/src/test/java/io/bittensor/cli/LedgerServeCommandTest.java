@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Genesis;
 import io.bittensor.core.Keypair;
+import io.bittensor.core.testing.TestCertificates;
 import io.bittensor.core.LedgerParams;
 import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Metagraph;
@@ -106,6 +107,32 @@ class LedgerServeCommandTest {
     }
   }
 
+
+  /** {@code ledger serve --tls}: clients reach it over HTTPS, and only those that trust it. */
+  @Test
+  void serveWithTlsIsReadOverHttpsByClientsThatTrustIt() throws Exception {
+    Path log = dir.resolve("serve.log");
+    String ca = TestCertificates.file("ca.pem").toString();
+    Process p = serve(dir.resolve("ledger"), log, "--tls",
+        TestCertificates.file("peer.key").toString(), TestCertificates.file("peer.pem").toString());
+    try {
+      URI uri = ServingLogs.awaitServing(p, log);
+      assertEquals("https", uri.getScheme(), ServingLogs.read(log));
+      try (RemoteLedger remote = RemoteLedger.builder()
+          .trustedCertificates(TestCertificates.file("ca.pem")).connect(List.of(uri))) {
+        CliRunner show = CliRunner.run("ledger", "show", "--remote", uri.toString(), "--trust",
+            ca);
+        assertEquals(0, show.exitCode(), show.err());
+        assertTrue(show.out().contains("chain  " + remote.chainId()), show.out());
+      }
+      CliRunner untrusting = CliRunner.run("ledger", "show", "--remote", uri.toString());
+      assertEquals(Main.EXIT_FAILURE, untrusting.exitCode(), untrusting.out());
+      assertTrue(untrusting.err().contains(uri.toString()), untrusting.err());
+    } finally {
+      p.destroyForcibly();
+      p.waitFor(60, TimeUnit.SECONDS);
+    }
+  }
 
   /**
    * {@code ledger serve --upstream URL}: a relay in a child process in front of a server in this

@@ -12,7 +12,7 @@ import java.util.regex.Pattern;
 
 /** Reading what a {@code ledger serve} child process prints to its log. */
 final class ServingLogs {
-  private static final Pattern SERVING = Pattern.compile("at (http://\\S+) \\(block (\\d+)\\)");
+  private static final Pattern SERVING = Pattern.compile("at (https?://\\S+) \\(block (\\d+)\\)");
 
   private ServingLogs() {}
 

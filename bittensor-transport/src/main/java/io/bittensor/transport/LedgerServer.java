@@ -8,13 +8,18 @@ import io.bittensor.transport.internal.Authenticator;
 import io.bittensor.transport.internal.JettyServers;
 import io.bittensor.transport.internal.LedgerHandler;
 import io.bittensor.transport.internal.LedgerHub;
+import io.bittensor.transport.internal.Tls;
 import java.io.IOException;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.SSLContext;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
+import org.eclipse.jetty.server.ConnectionFactory;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
@@ -65,7 +70,10 @@ public final class LedgerServer implements AutoCloseable {
     return new Builder();
   }
 
-  /** Where clients reach this server: {@code http://host:port} (the bound port). */
+  /**
+   * Where clients reach this server: {@code http://host:port}, or {@code https://host:port} with
+   * {@link Builder#tls} (the bound port).
+   */
   public URI uri() {
     return uri;
   }
@@ -105,6 +113,7 @@ public final class LedgerServer implements AutoCloseable {
 
   /** Configures a {@link LedgerServer}. Not thread-safe. */
   public static final class Builder {
+    private SSLContext tls;
     private Ledger ledger;
     private String host = "0.0.0.0";
     private int port = 8092;
@@ -134,6 +143,22 @@ public final class LedgerServer implements AutoCloseable {
     /** The ledger to serve; required. It stays the caller's: the server never closes it. */
     public Builder ledger(Ledger ledger) {
       this.ledger = Objects.requireNonNull(ledger, "ledger");
+      return this;
+    }
+
+    /**
+     * Serves HTTPS instead of cleartext HTTP, with the private key in {@code privateKey} (PEM,
+     * unencrypted PKCS#8) and the certificate chain in {@code certificateChain} (PEM), as {@link
+     * PeerServer.Builder#tls(Path, Path)}: clients reach it at {@code https://host:port} and
+     * check its certificate ({@link RemoteLedger.Builder#trustedCertificates}).
+     *
+     * @throws IllegalArgumentException if a file cannot be read or holds no key or certificate
+     *     of a form this takes, or the two do not match
+     */
+    @Experimental
+    public Builder tls(Path privateKey, Path certificateChain) {
+      this.tls = Tls.serverContext(Objects.requireNonNull(privateKey, "privateKey"),
+          Objects.requireNonNull(certificateChain, "certificateChain"));
       return this;
     }
 
@@ -266,14 +291,17 @@ public final class LedgerServer implements AutoCloseable {
       }
       LedgerHub hub = new LedgerHub(ledger, history, historyBytes, heartbeat.toMillis());
       Server jetty = JettyServers.create("bittensor-ledger-server", threads);
-      HttpConfiguration http = JettyServers.http();
+      HttpConfiguration http = tls == null ? JettyServers.http() : JettyServers.https();
       // An idle connection is closed after this: far above the heartbeat, so streams stay up.
       long idle = Math.max(30_000, heartbeat.toMillis() * 6);
-      HTTP2CServerConnectionFactory h2c = new HTTP2CServerConnectionFactory(http);
-      h2c.setMaxConcurrentStreams(256);
-      h2c.setStreamIdleTimeout(idle);
-      ServerConnector connector =
-          new ServerConnector(jetty, 1, 1, new HttpConnectionFactory(http), h2c);
+      HTTP2ServerConnectionFactory h2 = tls == null ? new HTTP2CServerConnectionFactory(http)
+          : new HTTP2ServerConnectionFactory(http);
+      h2.setMaxConcurrentStreams(256);
+      h2.setStreamIdleTimeout(idle);
+      ConnectionFactory[] protocols = tls == null
+          ? new ConnectionFactory[] {new HttpConnectionFactory(http), h2}
+          : JettyServers.tls(tls, http, h2);
+      ServerConnector connector = new ServerConnector(jetty, 1, 1, protocols);
       connector.setHost(host);
       connector.setPort(port);
       connector.setIdleTimeout(idle);
@@ -283,7 +311,7 @@ public final class LedgerServer implements AutoCloseable {
       jetty.setHandler(new LedgerHandler(ledger, hub, auth, (int) maxPayloadBytes, submissions));
       URI uri;
       try {
-        uri = JettyServers.start(jetty, connector, "the ledger");
+        uri = JettyServers.start(jetty, connector, "the ledger", tls == null ? "http" : "https");
       } catch (IOException e) {
         hub.close();
         throw e;

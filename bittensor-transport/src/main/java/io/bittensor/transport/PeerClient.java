@@ -103,14 +103,7 @@ public final class PeerClient implements AutoCloseable {
         .readTimeout(Duration.ZERO) // each call has its own deadline
         .writeTimeout(Duration.ZERO)
         .build();
-    // Over TLS, ALPN names the protocol: HTTP/2 where it was asked for, else HTTP/1.1 only.
-    OkHttpClient.Builder tls = http.newBuilder()
-        .protocols(b.protocol == HttpProtocol.H2_PRIOR_KNOWLEDGE
-            ? List.of(Protocol.HTTP_2, Protocol.HTTP_1_1) : List.of(Protocol.HTTP_1_1));
-    if (b.trust != null) {
-      tls.sslSocketFactory(Tls.clientContext(b.trust).getSocketFactory(), b.trust);
-    }
-    this.https = tls.build();
+    this.https = Tls.okHttp(http, b.protocol == HttpProtocol.H2_PRIOR_KNOWLEDGE, b.trust);
   }
 
   /** A builder with the defaults: anonymous, pooled HTTP/1.1, 12 s per call. */

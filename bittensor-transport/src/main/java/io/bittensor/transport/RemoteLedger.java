@@ -30,6 +30,7 @@ import io.bittensor.transport.internal.CanonicalDigest;
 import io.bittensor.transport.internal.HttpPeerHandler;
 import io.bittensor.transport.internal.LedgerWire;
 import io.bittensor.transport.internal.NoDelaySocketFactory;
+import io.bittensor.transport.internal.Tls;
 import io.bittensor.transport.internal.wire.AccountRequest;
 import io.bittensor.transport.internal.wire.BlockEvent;
 import io.bittensor.transport.internal.wire.BlocksRequest;
@@ -44,6 +45,7 @@ import io.bittensor.transport.internal.wire.TransactionFailed;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -60,6 +62,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.X509TrustManager;
 import okhttp3.Call;
 import okhttp3.ConnectionPool;
 import okhttp3.HttpUrl;
@@ -121,6 +124,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   private volatile HttpUrl base;
   private final OkHttpClient http;
   private final OkHttpClient streamHttp;
+  private final OkHttpClient https;
+  private final OkHttpClient streamHttps;
   private final ExecutorService completions;
   private final CallerSigner signer;
   private final Duration timeout;
@@ -170,6 +175,10 @@ public final class RemoteLedger implements Ledger, BlockHistory {
         .build();
     // The stream's reads time out when not even a heartbeat came: the connection is dead.
     this.streamHttp = http.newBuilder().callTimeout(Duration.ZERO)
+        .readTimeout(b.streamTimeout).build();
+    // For https servers: the same, over TLS, with ALPN naming the protocol.
+    this.https = Tls.okHttp(http, b.protocol == HttpProtocol.H2_PRIOR_KNOWLEDGE, b.trust);
+    this.streamHttps = https.newBuilder().callTimeout(Duration.ZERO)
         .readTimeout(b.streamTimeout).build();
     this.follower = daemon(this::follow, "bittensor-ledger-events");
   }
@@ -621,7 +630,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   private LedgerResponse call(String op, MessageLite body) throws LedgerException {
     for (int attempt = 1; ; attempt++) {
       URI server = uri;
-      try (Response response = http.newCall(request(op, body)).execute()) {
+      Request request = request(op, body);
+      try (Response response = (request.isHttps() ? https : http).newCall(request).execute()) {
         LedgerResponse r = readResponse(response);
         if (r.getStatus() != Status.SUCCESS.code()) {
           throw refused(r);
@@ -682,7 +692,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
         events.addAwaiting(LedgerWire.bytes(tx));
       }
     }
-    Call call = streamHttp.newCall(request("events", events.build()));
+    Request request = request("events", events.build());
+    Call call = (request.isHttps() ? streamHttps : streamHttp).newCall(request);
     streamCall = call;
     if (closed) {
       call.cancel();
@@ -934,6 +945,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   public static final class Builder {
     private Keypair keypair;
     private HttpProtocol protocol = HttpProtocol.H2_PRIOR_KNOWLEDGE;
+    private X509TrustManager trust;
     private Duration timeout = Duration.ofSeconds(10);
     private Duration connectTimeout = Duration.ofSeconds(5);
     private Duration streamTimeout = Duration.ofSeconds(20);
@@ -955,6 +967,19 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     /** HTTP/2 with prior knowledge (default: one connection for requests and the stream). */
     public Builder protocol(HttpProtocol protocol) {
       this.protocol = Objects.requireNonNull(protocol, "protocol");
+      return this;
+    }
+
+    /**
+     * Trusts the certificates in {@code pem} (PEM: the authority that signs the servers'
+     * certificates, or their own) for {@code https://} ledger servers, in place of the JDK's
+     * default authorities ({@link LedgerServer.Builder#tls}).
+     *
+     * @throws IllegalArgumentException if the file cannot be read or holds no certificate
+     */
+    @Experimental
+    public Builder trustedCertificates(Path pem) {
+      this.trust = Tls.trustManager(Objects.requireNonNull(pem, "pem"));
       return this;
     }
 
@@ -1030,9 +1055,10 @@ public final class RemoteLedger implements Ledger, BlockHistory {
       }
       for (URI uri : servers) {
         Objects.requireNonNull(uri, "servers");
-        if (!"http".equals(uri.getScheme()) || uri.getHost() == null) {
-          throw new IllegalArgumentException("a ledger server is at http://host:port, was "
-              + uri);
+        if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))
+            || uri.getHost() == null) {
+          throw new IllegalArgumentException("a ledger server is at http://host:port or"
+              + " https://host:port, was " + uri);
         }
       }
       RemoteLedger ledger = new RemoteLedger(this, servers);

@@ -36,13 +36,24 @@ class RemoteLedgerContractTest extends LedgerContract {
         .clock(LedgerFixtures.fixedClock())
         .blocks(BlockPolicy.manual())
         .open(dir.resolve("ledger-" + count++));
-    LedgerServer server = LedgerServer.builder().ledger(local).host("127.0.0.1").port(0).start();
-    RemoteLedger remote = RemoteLedger.connect(server.uri());
+    LedgerServer server =
+        serverBuilder(LedgerServer.builder().ledger(local).host("127.0.0.1").port(0)).start();
+    RemoteLedger remote = clientBuilder(RemoteLedger.builder()).connect(List.of(server.uri()));
     toClose.add(remote);
     toClose.add(server);
     toClose.add(local);
     backing.put(remote, local);
     return remote;
+  }
+
+  /** The server as this transport serves it; cleartext here. */
+  LedgerServer.Builder serverBuilder(LedgerServer.Builder b) {
+    return b;
+  }
+
+  /** The client as this transport connects; the defaults here. */
+  RemoteLedger.Builder clientBuilder(RemoteLedger.Builder b) {
+    return b;
   }
 
   @Override

@@ -24,6 +24,8 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509TrustManager;
+import okhttp3.OkHttpClient;
+import okhttp3.Protocol;
 
 /**
  * TLS from PEM files, with the JDK's own providers: a server's key and certificate chain, and the
@@ -128,6 +130,21 @@ public final class Tls {
     } catch (GeneralSecurityException e) {
       return false; // keys of different algorithms, or one the other cannot use
     }
+  }
+
+  /**
+   * {@code cleartext}'s settings, dispatcher and connection pool, for {@code https://} servers:
+   * ALPN names the protocol (HTTP/2 where {@code http2}, else HTTP/1.1 only), and {@code trust},
+   * when not null, replaces the JDK's authorities.
+   */
+  public static OkHttpClient okHttp(OkHttpClient cleartext, boolean http2,
+      X509TrustManager trust) {
+    OkHttpClient.Builder tls = cleartext.newBuilder().protocols(http2
+        ? List.of(Protocol.HTTP_2, Protocol.HTTP_1_1) : List.of(Protocol.HTTP_1_1));
+    if (trust != null) {
+      tls.sslSocketFactory(clientContext(trust).getSocketFactory(), trust);
+    }
+    return tls.build();
   }
 
   static PrivateKey readPrivateKey(Path file) {
