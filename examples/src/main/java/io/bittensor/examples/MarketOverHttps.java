@@ -1,0 +1,89 @@
+package io.bittensor.examples;
+
+import io.bittensor.core.BlockPolicy;
+import io.bittensor.core.DType;
+import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.ForwardResult;
+import io.bittensor.core.Genesis;
+import io.bittensor.core.Keypair;
+import io.bittensor.core.LedgerParams;
+import io.bittensor.core.LocalLedger;
+import io.bittensor.core.Metagraph;
+import io.bittensor.core.Modality;
+import io.bittensor.core.PeerInfo;
+import io.bittensor.core.Tensor;
+import io.bittensor.core.Transaction;
+import io.bittensor.transport.BuiltinPeers;
+import io.bittensor.transport.LedgerServer;
+import io.bittensor.transport.PeerClient;
+import io.bittensor.transport.PeerServer;
+import io.bittensor.transport.RemoteLedger;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A market whose traffic others cannot read: the ledger and a peer served over HTTPS with the
+ * market's certificates, a peer that registers its {@code https://} endpoint through the ledger
+ * over HTTPS, and a caller that finds it on the metagraph and asks it, trusting the market's
+ * authority and taking only answers the peer signed. TLS keeps the batches private; the Ed25519
+ * signatures still say who asked and who answered.
+ *
+ * <pre>
+ * mvn -B -q -pl examples -am package -DskipTests
+ * java -cp "examples/target/classes:bittensor-cli/target/bittensor.jar" \
+ *     io.bittensor.examples.MarketOverHttps KEY CERT CA
+ * </pre>
+ *
+ * <p>{@code KEY} and {@code CERT}: a PEM PKCS#8 key and its certificate, naming 127.0.0.1;
+ * {@code CA}: the PEM certificate of the authority that signed it (or {@code CERT} itself, when
+ * self-signed). {@code bittensor-core/src/test/resources/tls/make.sh} makes such a set.
+ */
+public final class MarketOverHttps {
+  private MarketOverHttps() {}
+
+  public static void main(String[] args) throws Exception {
+    if (args.length != 3) {
+      System.err.println("usage: MarketOverHttps KEY CERT CA");
+      System.exit(2);
+    }
+    run(Path.of(args[0]), Path.of(args[1]), Path.of(args[2]), System.out);
+  }
+
+  /** Runs the market once; returns the caller's answer. */
+  static ForwardResult run(Path key, Path certificate, Path authority, PrintStream out)
+      throws Exception {
+    Keypair peerKey = Keypair.generate();
+    Keypair caller = Keypair.generate();
+    Genesis genesis = Genesis.builder().params(LedgerParams.defaults())
+        .allocate(peerKey.id(), 1_000).build();
+    try (LocalLedger ledger = LocalLedger.builder().genesis(genesis)
+            .blocks(BlockPolicy.every(Duration.ofMillis(50))).openInMemory();
+        LedgerServer ledgerServer = LedgerServer.builder().ledger(ledger)
+            .host("127.0.0.1").port(0).tls(key, certificate).start();
+        PeerServer peerServer = PeerServer.newBuilder(BuiltinPeers.deterministic(16))
+            .host("127.0.0.1").port(0).tls(key, certificate)
+            .signAnswers(peerKey)                         // answers signed with its ledger key
+            .start();
+        RemoteLedger remote = RemoteLedger.builder().keypair(peerKey)
+            .trustedCertificates(authority).connect(List.of(ledgerServer.uri()));
+        PeerClient client = PeerClient.newBuilder().keypair(caller)
+            .trustedCertificates(authority)
+            .requireSignedAnswers(true)                   // only the registered key's answers
+            .build()) {
+      out.println("ledger at " + ledgerServer.uri() + ", peer at " + peerServer.endpoint());
+      remote.submit(peerKey, Transaction.register(peerServer.endpoint(), Modality.TENSOR))
+          .get();
+      Metagraph m = remote.metagraph();
+      PeerInfo found = m.info(m.uid(peerKey.id()).orElseThrow());
+      out.println("registered: uid " + m.uid(peerKey.id()).getAsInt() + " at " + found.endpoint());
+      ForwardResult answer = client.connect(found).forwardAndWait(
+          new ForwardRequest(Modality.TENSOR, Tensor.zeros(DType.FLOAT32, 1, 4, 8)),
+          Duration.ofSeconds(10));
+      out.println("asked over HTTPS: " + answer.status() + ", shape "
+          + answer.output().map(t -> java.util.Arrays.toString(t.shape())).orElse("none"));
+      return answer;
+    }
+  }
+}
