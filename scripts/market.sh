@@ -9,7 +9,9 @@
 # Environment: PEERS (default "minilm bag-of-words noise"), LEDGER_PORT (8092), FIRST_PORT (9101),
 # JAR (bittensor-cli/target/bittensor.jar), METRICS_PORT (unset: no metrics; else the ledger's
 # Prometheus metrics on that port, neuron i's on METRICS_PORT + i, and DIR/prometheus.yml to
-# scrape them all). Build first: mvn -B -q package -DskipTests
+# scrape them all), TLS (unset: cleartext; 1: the ledger and every neuron serve HTTPS with a
+# certificate for 127.0.0.1 from a market authority made by openssl in DIR/tls, which all of
+# them trust). Build first: mvn -B -q package -DskipTests
 set -euo pipefail
 
 cmd=${1:-}
@@ -19,8 +21,28 @@ peers=${PEERS:-"minilm bag-of-words noise"}
 ledger_port=${LEDGER_PORT:-8092}
 first_port=${FIRST_PORT:-9101}
 metrics_port=${METRICS_PORT:-}
+tls=${TLS:-}
 
 die() { echo "market.sh: $*" >&2; exit 2; }
+
+# A market authority and one certificate for 127.0.0.1 signed by it, in DIR/tls (kept across
+# restarts): EC P-256 keys as PKCS#8, valid 30 days.
+make_tls() {
+  local t="$dir/tls"
+  [ -f "$t/server.pem" ] && return
+  command -v openssl > /dev/null || die "TLS=1 needs openssl"
+  mkdir -p "$t"
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$t/ca.key" 2> /dev/null
+  openssl req -x509 -new -key "$t/ca.key" -sha256 -days 30 -subj "/CN=market authority" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
+    -out "$t/ca.pem" 2> /dev/null
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$t/server.key" 2> /dev/null
+  openssl req -new -key "$t/server.key" -subj "/CN=127.0.0.1" -out "$t/server.csr" 2> /dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$t/server.ext"
+  openssl x509 -req -in "$t/server.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial \
+    -days 30 -sha256 -extfile "$t/server.ext" -out "$t/server.pem" 2> /dev/null
+  rm -f "$t/server.csr" "$t/server.ext" "$t/ca.srl"
+}
 
 start() {
   [ -f "$jar" ] || die "no $jar: build it with mvn -B -q package -DskipTests"
@@ -37,13 +59,19 @@ start() {
   local genesis=(--epoch-length 10 --weights-rate-limit 0 --inflation 0.01 "${allocate[@]}")
   # Started again on the same DIR, the ledger goes on from its journal: its genesis is fixed.
   [ -d "$dir/ledger" ] && genesis=()
-  local metrics=() targets=()
+  local metrics=() targets=() serve_tls=() scheme=http trust=()
+  if [ -n "$tls" ]; then
+    make_tls
+    serve_tls=(--tls "$dir/tls/server.key" "$dir/tls/server.pem")
+    scheme=https
+    trust=(--trust "$dir/tls/ca.pem")
+  fi
   if [ -n "$metrics_port" ]; then
     metrics=(--metrics-port "$metrics_port")
     targets+=("127.0.0.1:$metrics_port")
   fi
   java -jar "$jar" ledger serve --data "$dir/ledger" --host 127.0.0.1 --port "$ledger_port" \
-    --block-ms 500 "${metrics[@]}" "${genesis[@]}" > "$dir/ledger.log" 2>&1 &
+    --block-ms 500 "${metrics[@]}" "${serve_tls[@]}" "${genesis[@]}" > "$dir/ledger.log" 2>&1 &
   echo "ledger $!" >> "$dir/pids"
   for _ in $(seq 1 100); do
     grep -q "serving ledger" "$dir/ledger.log" 2>/dev/null && break
@@ -55,7 +83,7 @@ start() {
     i=$((i + 1))
     cat > "$dir/neuron-$i.properties" <<CONFIG
 key=$dir/neuron-$i.key
-ledger=http://127.0.0.1:$ledger_port
+ledger=$scheme://127.0.0.1:$ledger_port
 peer=$peer
 port=$((first_port + i - 1))
 stake=500000
@@ -64,6 +92,10 @@ weight-interval-ms=5000
 checkpoint-dir=$dir/neuron-$i.state
 seed=$i
 CONFIG
+    if [ -n "$tls" ]; then
+      printf 'tls-key=%s\ntls-cert=%s\ntls-trust=%s\n' "$dir/tls/server.key" \
+        "$dir/tls/server.pem" "$dir/tls/ca.pem" >> "$dir/neuron-$i.properties"
+    fi
     if [ -n "$metrics_port" ]; then
       echo "metrics-port=$((metrics_port + i))" >> "$dir/neuron-$i.properties"
       targets+=("127.0.0.1:$((metrics_port + i))")
@@ -71,8 +103,8 @@ CONFIG
     java -jar "$jar" neuron run --config "$dir/neuron-$i.properties" > "$dir/neuron-$i.log" 2>&1 &
     echo "neuron-$i $!" >> "$dir/pids"
   done
-  echo "started a ledger at http://127.0.0.1:$ledger_port and $i neurons; logs in $dir"
-  echo "watch: java -jar $jar ledger show --remote http://127.0.0.1:$ledger_port"
+  echo "started a ledger at $scheme://127.0.0.1:$ledger_port and $i neurons; logs in $dir"
+  echo "watch: java -jar $jar ledger show --remote $scheme://127.0.0.1:$ledger_port ${trust[*]}"
   if [ -n "$metrics_port" ]; then
     local list
     list=$(printf '"%s", ' "${targets[@]}")
