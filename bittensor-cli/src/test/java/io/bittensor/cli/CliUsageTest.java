@@ -153,7 +153,7 @@ class CliUsageTest {
   void aNeuronConfigNamesALedgerAddressThatIsNotAServer(@TempDir Path dir) throws IOException {
     Path config = neuronConfig(dir, "ledger=http://127.0.0.1:1,ftp://x:2\n");
     assertBadInput(CliRunner.run("neuron", "run", "--config", config.toString()),
-        "ledger: a ledger server is at http://host:port, was ftp://x:2");
+        "ledger: a ledger server is at http://host:port or https://host:port, was ftp://x:2");
   }
 
   @Test

@@ -193,10 +193,11 @@ public final class RemoteLedger implements Ledger, BlockHistory {
    * Connects to the ledger server at {@code uri} with the defaults (an ephemeral key signs the
    * requests).
    *
-   * @param uri {@code http://host:port}, as {@link LedgerServer#uri()} gives
+   * @param uri {@code http://host:port} or {@code https://host:port}, as {@link
+   *     LedgerServer#uri()} gives
    * @throws LedgerException if the server cannot be reached or refuses the client, naming the
    *     address and the cause
-   * @throws IllegalArgumentException if {@code uri} is not {@code http://host:port}
+   * @throws IllegalArgumentException if {@code uri} is not {@code http(s)://host:port}
    */
   public static RemoteLedger connect(URI uri) throws LedgerException {
     return builder().connect(uri);
@@ -214,10 +215,10 @@ public final class RemoteLedger implements Ledger, BlockHistory {
    * fails, saying it may or may not be in the ledger (its receipt would come from the server
    * that took it).
    *
-   * @param servers {@code http://host:port} each, at least one, all serving the same chain
+   * @param servers {@code http(s)://host:port} each, at least one, all serving the same chain
    * @throws LedgerException if none can be reached, naming each and its cause
    * @throws IllegalArgumentException if {@code servers} is empty or one is not {@code
-   *     http://host:port}
+   *     http(s)://host:port}
    */
   public static RemoteLedger connect(List<URI> servers) throws LedgerException {
     return builder().connect(servers);
@@ -1032,10 +1033,10 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     /**
      * Connects: opens the event stream and reads the server's latest metagraph.
      *
-     * @param uri {@code http://host:port}
+     * @param uri {@code http://host:port} or {@code https://host:port}
      * @throws LedgerException if the server cannot be reached or refuses the client, naming the
      *     address and the cause
-     * @throws IllegalArgumentException if {@code uri} is not {@code http://host:port}
+     * @throws IllegalArgumentException if {@code uri} is not {@code http(s)://host:port}
      */
     public RemoteLedger connect(URI uri) throws LedgerException {
       return connect(List.of(Objects.requireNonNull(uri, "uri")));
@@ -1047,7 +1048,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
      *
      * @throws LedgerException if none can be reached, naming each and its cause
      * @throws IllegalArgumentException if {@code servers} is empty or one is not {@code
-     *     http://host:port}
+     *     http(s)://host:port}
      */
     public RemoteLedger connect(List<URI> servers) throws LedgerException {
       if (servers.isEmpty()) {
