@@ -143,6 +143,19 @@ class HttpsTransportTest {
     }
 
     @Test
+    void aServerServesWithATlsContextOfTheCallersOwn() throws Exception {
+      javax.net.ssl.SSLContext own = Tls.serverContext(tls("peer.key"), tls("peer.pem"));
+      try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+              .host("127.0.0.1").port(0).allowAnonymous(true).tls(own).start();
+          PeerClient client = PeerClient.newBuilder().trustedCertificates(tls("ca.pem"))
+              .build()) {
+        assertEquals("https", server.endpoint().getScheme());
+        assertEquals(Status.SUCCESS, client.connect(server.endpoint())
+            .forwardAndWait(REQUEST, Duration.ofSeconds(10)).status());
+      }
+    }
+
+    @Test
     void aTlsPortOffersHttp2AndHttp11ByAlpn() throws Exception {
       try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
           .host("127.0.0.1").port(0).tls(tls("peer.key"), tls("peer.pem")).start()) {
