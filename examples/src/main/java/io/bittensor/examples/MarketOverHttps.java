@@ -11,6 +11,7 @@ import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.Modality;
 import io.bittensor.core.PeerInfo;
+import io.bittensor.core.Receipt;
 import io.bittensor.core.Tensor;
 import io.bittensor.core.Transaction;
 import io.bittensor.transport.BuiltinPeers;
@@ -73,8 +74,12 @@ public final class MarketOverHttps {
             .requireSignedAnswers(true)                   // only the registered key's answers
             .build()) {
       out.println("ledger at " + ledgerServer.uri() + ", peer at " + peerServer.endpoint());
-      remote.submit(peerKey, Transaction.register(peerServer.endpoint(), Modality.TENSOR))
-          .get();
+      Receipt registered = remote.submit(peerKey,
+          Transaction.register(peerServer.endpoint(), Modality.TENSOR)).get();
+      // The receipt may come before the block's event: wait until this client has the block.
+      if (!remote.awaitBlock(registered.block(), Duration.ofSeconds(10))) {
+        throw new IllegalStateException("block " + registered.block() + " never arrived");
+      }
       Metagraph m = remote.metagraph();
       PeerInfo found = m.info(m.uid(peerKey.id()).orElseThrow());
       out.println("registered: uid " + m.uid(peerKey.id()).getAsInt() + " at " + found.endpoint());
