@@ -71,6 +71,21 @@ public final class LedgerServer implements AutoCloseable {
   }
 
   /**
+   * Replaces the TLS key and certificate chain this server shows, without a restart, as {@link
+   * PeerServer#reloadTls}: connections made from now on get the new certificate.
+   *
+   * @throws IllegalArgumentException if a file cannot be read or holds no key or certificate of
+   *     a form {@link Builder#tls} takes, or the two do not match
+   * @throws IllegalStateException if this server does not serve TLS
+   */
+  @Experimental
+  public void reloadTls(Path privateKey, Path certificateChain) {
+    SSLContext context = Tls.serverContext(Objects.requireNonNull(privateKey, "privateKey"),
+        Objects.requireNonNull(certificateChain, "certificateChain"));
+    JettyServers.reloadTls(connector, context);
+  }
+
+  /**
    * Where clients reach this server: {@code http://host:port}, or {@code https://host:port} with
    * {@link Builder#tls} (the bound port).
    */

@@ -94,6 +94,23 @@ public final class PeerServer implements AutoCloseable {
     return endpoint;
   }
 
+  /**
+   * Replaces the TLS key and certificate chain this server shows (PEM, as {@link
+   * Builder#tls(Path, Path)}), without a restart: connections made from now on get the new
+   * certificate, those open keep theirs. For certificates that are renewed while the peer runs.
+   *
+   * @throws IllegalArgumentException if a file cannot be read or holds no key or certificate of
+   *     a form {@link Builder#tls(Path, Path)} takes, or the two do not match; the server goes on
+   *     with the certificate it had
+   * @throws IllegalStateException if this server does not serve TLS
+   */
+  @Experimental
+  public void reloadTls(Path privateKey, Path certificateChain) {
+    SSLContext context = Tls.serverContext(Objects.requireNonNull(privateKey, "privateKey"),
+        Objects.requireNonNull(certificateChain, "certificateChain"));
+    JettyServers.reloadTls(connector, context);
+  }
+
   /** The bound TCP port, or -1 for an in-process server. */
   public int port() {
     return connector == null ? -1 : connector.getLocalPort();

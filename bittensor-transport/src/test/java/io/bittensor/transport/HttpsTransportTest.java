@@ -156,6 +156,57 @@ class HttpsTransportTest {
     }
 
     @Test
+    void aReloadedCertificateServesNewConnectionsAndOpenOnesGoOn() throws Exception {
+      try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+              .host("127.0.0.1").port(0).allowAnonymous(true)
+              .tls(tls("peer.key"), tls("peer.pem")).start();
+          PeerClient open = PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE)
+              .trustedCertificates(tls("ca.pem")).build()) {
+        io.bittensor.core.Peer before = open.connect(server.endpoint());
+        assertEquals(Status.SUCCESS, before.forwardAndWait(REQUEST, Duration.ofSeconds(10))
+            .status());
+        // A bad pair changes nothing.
+        assertThrows(IllegalArgumentException.class,
+            () -> server.reloadTls(tls("stranger.key"), tls("peer.pem")));
+        server.reloadTls(tls("stranger.key"), tls("stranger.pem"));
+        try (PeerClient trustsTheNew = PeerClient.newBuilder()
+                .trustedCertificates(tls("stranger.pem")).build();
+            PeerClient trustsTheOld = PeerClient.newBuilder()
+                .trustedCertificates(tls("ca.pem")).build()) {
+          assertEquals(Status.SUCCESS, trustsTheNew.connect(server.endpoint())
+              .forwardAndWait(REQUEST, Duration.ofSeconds(10)).status());
+          assertEquals(Status.UNAVAILABLE, trustsTheOld.connect(server.endpoint())
+              .forwardAndWait(REQUEST, Duration.ofSeconds(10)).status(),
+              "a new connection is shown the new certificate");
+        }
+        assertEquals(Status.SUCCESS, before.forwardAndWait(REQUEST, Duration.ofSeconds(10))
+            .status(), "the connection open before keeps its session");
+      }
+      try (PeerServer cleartext = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+          .host("127.0.0.1").port(0).start()) {
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+            () -> cleartext.reloadTls(tls("peer.key"), tls("peer.pem")));
+        assertTrue(e.getMessage().contains("does not serve TLS"), e.getMessage());
+      }
+    }
+
+    @Test
+    void aLedgerServerReloadsItsCertificateToo() throws Exception {
+      try (io.bittensor.core.LocalLedger ledger = io.bittensor.core.LocalLedger.builder()
+              .genesis(io.bittensor.core.Genesis.builder().build()).openInMemory();
+          LedgerServer server = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
+              .tls(tls("peer.key"), tls("peer.pem")).start()) {
+        server.reloadTls(tls("stranger.key"), tls("stranger.pem"));
+        try (RemoteLedger remote = RemoteLedger.builder()
+            .trustedCertificates(tls("stranger.pem")).connect(List.of(server.uri()))) {
+          assertEquals(ledger.chainId(), remote.chainId());
+        }
+        assertThrows(io.bittensor.core.LedgerException.class, () -> RemoteLedger.builder()
+            .trustedCertificates(tls("ca.pem")).connect(List.of(server.uri())));
+      }
+    }
+
+    @Test
     void aTlsPortOffersHttp2AndHttp11ByAlpn() throws Exception {
       try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
           .host("127.0.0.1").port(0).tls(tls("peer.key"), tls("peer.pem")).start()) {

@@ -58,6 +58,27 @@ public final class JettyServers {
   }
 
   /**
+   * Gives the TLS port of {@code connector} a new key and certificate: connections made from now
+   * on are served with {@code context}; those open keep the session they have.
+   *
+   * @throws IllegalStateException if the port does not serve TLS, or the new context cannot be
+   *     put in place
+   */
+  public static void reloadTls(ServerConnector connector, SSLContext context) {
+    SslConnectionFactory tls =
+        connector == null ? null : connector.getConnectionFactory(SslConnectionFactory.class);
+    if (tls == null) {
+      throw new IllegalStateException("this server does not serve TLS: build it with tls(...)");
+    }
+    try {
+      tls.getSslContextFactory().reload(f -> f.setSslContext(context));
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot put the new TLS key in place: " + e.getMessage(),
+          e);
+    }
+  }
+
+  /**
    * An HTTP configuration for a TLS port: {@link #http()} with the request marked secure. The
    * client's SNI name is not checked against the certificate: peers are often reached by
    * address, and a client checks the certificate against the name or address it dialled.
