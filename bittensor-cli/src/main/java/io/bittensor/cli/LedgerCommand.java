@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.bittensor.cli.internal.MetricsEndpoint;
+import io.bittensor.cli.internal.TlsReloader;
 import io.bittensor.core.AuditedLedger;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Epoch;
@@ -163,6 +164,11 @@ final class LedgerCommand implements Runnable {
         + "chain, whose certificate names the address clients dial.")
     List<Path> tls;
 
+    @Option(names = "--tls-reload", paramLabel = "DURATION", description = "With --tls: check "
+        + "the key and certificate files this often (ISO-8601, e.g. PT1M) and serve new "
+        + "connections with them when they changed (a renewed certificate, no restart).")
+    Duration tlsReload;
+
     @Option(names = "--trust", paramLabel = "FILE", description = "With an https:// --upstream: "
         + "trust the certificates in this PEM file instead of the JDK's authorities.")
     Path trust;
@@ -221,6 +227,10 @@ final class LedgerCommand implements Runnable {
         throw CliException.badInput("--replica keeps the audit's replica: give --chain HEX too",
             null);
       }
+      if (tlsReload != null && (tls == null || tlsReload.isZero() || tlsReload.isNegative())) {
+        throw CliException.badInput(tls == null ? "--tls-reload needs --tls KEY CERT"
+            : "--tls-reload must be positive, was " + tlsReload, null);
+      }
       if (blockMillis < 1) {
         throw CliException.badInput("--block-ms must be >= 1, was " + blockMillis, null);
       }
@@ -274,14 +284,20 @@ final class LedgerCommand implements Runnable {
           metrics.close();
         }
         ledger.close();
-        throw CliException.failure(e.getMessage(), e);
+        throw e instanceof IllegalArgumentException // TLS files that do not read
+            ? CliException.badInput(e.getMessage(), e) : CliException.failure(e.getMessage(), e);
       }
+      TlsReloader reloader = tlsReload == null ? null : TlsReloader.watch(tls.get(0),
+          tls.get(1), tlsReload, server::reloadTls, spec.commandLine().getOut());
       MetricsEndpoint metricsToClose = metrics;
       PrintWriter out = spec.commandLine().getOut();
       CountDownLatch closed = new CountDownLatch(1);
       // SIGINT and SIGTERM run shutdown hooks: stop serving, then seal and close the ledger so
       // that the journal ends on a whole block and the directory's lock is released.
       Thread hook = new Thread(() -> {
+        if (reloader != null) {
+          reloader.close();
+        }
         server.close();
         if (metricsToClose != null) {
           metricsToClose.close();

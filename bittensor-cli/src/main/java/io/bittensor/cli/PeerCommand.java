@@ -5,6 +5,7 @@ import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
 import io.bittensor.cli.internal.MetricsEndpoint;
 import io.bittensor.cli.internal.Progress;
+import io.bittensor.cli.internal.TlsReloader;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
@@ -110,6 +111,11 @@ final class PeerCommand implements Runnable {
         + "dial.")
     List<Path> tls;
 
+    @Option(names = "--tls-reload", paramLabel = "DURATION", description = "With --tls: check "
+        + "the key and certificate files this often (ISO-8601, e.g. PT1M) and serve new "
+        + "connections with them when they changed (a renewed certificate, no restart).")
+    Duration tlsReload;
+
     @CommandLine.Mixin ModelOptions models;
 
     @Override
@@ -122,6 +128,12 @@ final class PeerCommand implements Runnable {
       }
       if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
         throw new IllegalArgumentException("--metrics-port must be 0 to 65535, was " + metricsPort);
+      }
+      if (tlsReload != null && tls == null) {
+        throw new IllegalArgumentException("--tls-reload needs --tls KEY CERT");
+      }
+      if (tlsReload != null && (tlsReload.isZero() || tlsReload.isNegative())) {
+        throw new IllegalArgumentException("--tls-reload must be positive, was " + tlsReload);
       }
       if (!models.hasModel()) {
         models.requireNone();
@@ -191,12 +203,15 @@ final class PeerCommand implements Runnable {
       if (metrics != null) {
         metrics.watch(server);
       }
+      TlsReloader reloader = tlsReload == null ? null
+          : TlsReloader.watch(tls.get(0), tls.get(1), tlsReload, server::reloadTls, out);
       MetricsEndpoint metricsToClose = metrics;
       Object lock = new Object();
       // Whoever stops second (the Ctrl-C hook or this thread) waits until the first is done, so
       // the JVM does not exit while the model's native memory is being freed.
       Runnable stop = () -> {
         synchronized (lock) {
+          closeQuietly(reloader);
           server.close();
           closeQuietly(metricsToClose);
           closeQuietly(owned);

@@ -102,6 +102,8 @@ class CliUsageTest {
         Arguments.of("ledger serve --data no-such-dir --block-ms 0", "--block-ms must be >= 1"),
         Arguments.of("ledger serve --data no-such-dir --metrics-port 70000",
             "--metrics-port must be 0 to 65535, was 70000"),
+        Arguments.of("ledger serve --data no-such-dir --tls-reload PT1M",
+            "--tls-reload needs --tls KEY CERT"),
         Arguments.of("ledger show", "--data DIR or --remote URL"),
         Arguments.of("ledger show --data no-such-dir", "is not a directory"),
         Arguments.of("keys new", "FILE"),

@@ -19,7 +19,9 @@ import io.bittensor.transport.RemoteLedger;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -113,8 +115,10 @@ class LedgerServeCommandTest {
   void serveWithTlsIsReadOverHttpsByClientsThatTrustIt() throws Exception {
     Path log = dir.resolve("serve.log");
     String ca = TestCertificates.file("ca.pem").toString();
-    Process p = serve(dir.resolve("ledger"), log, "--tls",
-        TestCertificates.file("peer.key").toString(), TestCertificates.file("peer.pem").toString());
+    Path key = Files.copy(TestCertificates.file("peer.key"), dir.resolve("server.key"));
+    Path cert = Files.copy(TestCertificates.file("peer.pem"), dir.resolve("server.pem"));
+    Process p = serve(dir.resolve("ledger"), log, "--tls", key.toString(), cert.toString(),
+        "--tls-reload", "PT0.1S");
     try {
       URI uri = ServingLogs.awaitServing(p, log);
       assertEquals("https", uri.getScheme(), ServingLogs.read(log));
@@ -128,6 +132,17 @@ class LedgerServeCommandTest {
       CliRunner untrusting = CliRunner.run("ledger", "show", "--remote", uri.toString());
       assertEquals(Main.EXIT_FAILURE, untrusting.exitCode(), untrusting.out());
       assertTrue(untrusting.err().contains(uri.toString()), untrusting.err());
+      // Renewed on disk: the server reloads it and new clients are shown the new certificate.
+      Files.copy(TestCertificates.file("stranger.key"), key, StandardCopyOption.REPLACE_EXISTING);
+      Files.copy(TestCertificates.file("stranger.pem"), cert, StandardCopyOption.REPLACE_EXISTING);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (!ServingLogs.read(log).contains("reloaded the TLS certificate")
+          && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      CliRunner renewed = CliRunner.run("ledger", "show", "--remote", uri.toString(), "--trust",
+          TestCertificates.file("stranger.pem").toString());
+      assertEquals(0, renewed.exitCode(), renewed.err() + ServingLogs.read(log));
     } finally {
       p.destroyForcibly();
       p.waitFor(60, TimeUnit.SECONDS);

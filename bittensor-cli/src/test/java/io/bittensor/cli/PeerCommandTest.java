@@ -12,6 +12,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.ServerSocket;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -97,6 +98,41 @@ class PeerCommandTest {
     assertTrue(err.toString().contains("PKCS#8"), err.toString());
     assertEquals(2, run("peer", "query", "--endpoint", "https://127.0.0.1:1", "--trust", key));
     assertTrue(err.toString().contains("peer.key"), err.toString());
+  }
+
+  @Test
+  void serveWithTlsReloadServesACertificateRenewedOnDisk(@TempDir Path dir) throws Exception {
+    Path key = dir.resolve("server.key");
+    Path cert = dir.resolve("server.pem");
+    Files.copy(TestCertificates.file("peer.key"), key);
+    Files.copy(TestCertificates.file("peer.pem"), cert);
+    String ca = TestCertificates.file("ca.pem").toString();
+    String stranger = TestCertificates.file("stranger.pem").toString();
+    try (ServingCli serving = ServingCli.start("--output-dim", "16", "--tls", key.toString(),
+        cert.toString(), "--tls-reload", "PT0.1S")) {
+      String endpoint = serving.endpoint.toString();
+      assertEquals(0, run("peer", "query", "--endpoint", endpoint, "--trust", ca),
+          out + "\n" + err);
+      // Renewed on disk, as certbot would: the next connection is shown the new certificate.
+      Files.copy(TestCertificates.file("stranger.key"), key,
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      Files.copy(TestCertificates.file("stranger.pem"), cert,
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (!serving.out.toString().contains("reloaded the TLS certificate from " + cert)
+          && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertTrue(serving.out.toString().contains("reloaded the TLS certificate from " + cert),
+          serving.out.toString());
+      out.getBuffer().setLength(0);
+      assertEquals(0, run("peer", "query", "--endpoint", endpoint, "--trust", stranger),
+          out + "\n" + err);
+      assertEquals(1, run("peer", "query", "--endpoint", endpoint, "--trust", ca),
+          "the old authority's certificate is no longer served: " + out);
+    }
+    assertEquals(2, run("peer", "serve", "--port", "0", "--tls-reload", "PT1M"));
+    assertTrue(err.toString().contains("--tls-reload needs --tls KEY CERT"), err.toString());
   }
 
   @Test

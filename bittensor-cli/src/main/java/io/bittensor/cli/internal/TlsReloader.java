@@ -1,0 +1,103 @@
+package io.bittensor.cli.internal;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.LocalTime;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Watches a server's TLS key and certificate files and hands them to {@code reload} when either
+ * changes (by its modification time), so that a certificate renewed on disk (certbot, a mesh's
+ * agent) is served without a restart. A pair that does not read is reported and the server goes
+ * on with the one it has; the next change is tried again.
+ *
+ * <p>One daemon thread, {@code bittensor-tls-reload}; {@link #close()} stops it.
+ */
+public final class TlsReloader implements AutoCloseable {
+  /** Reloads a server's TLS from a key and a certificate chain (PEM). */
+  @FunctionalInterface
+  public interface Reload {
+    void reload(Path privateKey, Path certificateChain);
+  }
+
+  private final ScheduledExecutorService thread;
+  private final Path key;
+  private final Path chain;
+  private final Reload reload;
+  private final PrintWriter out;
+  private List<FileTime> seen;
+
+  private TlsReloader(Path key, Path chain, Reload reload, PrintWriter out) {
+    this.key = key;
+    this.chain = chain;
+    this.reload = reload;
+    this.out = out;
+    this.seen = times();
+    this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "bittensor-tls-reload");
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /**
+   * Checks {@code key} and {@code chain} every {@code every} and reloads when either changed,
+   * telling {@code out} what it did.
+   *
+   * @throws IllegalArgumentException if {@code every} is not positive
+   */
+  public static TlsReloader watch(Path key, Path chain, Duration every, Reload reload,
+      PrintWriter out) {
+    if (every.isZero() || every.isNegative()) {
+      throw new IllegalArgumentException("--tls-reload must be positive, was " + every);
+    }
+    TlsReloader r = new TlsReloader(Objects.requireNonNull(key), Objects.requireNonNull(chain),
+        reload, out);
+    long ms = Math.max(1, every.toMillis());
+    r.thread.scheduleWithFixedDelay(r::check, ms, ms, TimeUnit.MILLISECONDS);
+    return r;
+  }
+
+  private List<FileTime> times() {
+    try {
+      return List.of(Files.getLastModifiedTime(key), Files.getLastModifiedTime(chain));
+    } catch (IOException e) {
+      return List.of(); // a file being replaced: its time is read at the next check
+    }
+  }
+
+  private void check() {
+    List<FileTime> now = times();
+    if (now.isEmpty() || now.equals(seen)) {
+      return;
+    }
+    seen = now;
+    String at = LocalTime.now().truncatedTo(ChronoUnit.SECONDS).toString();
+    try {
+      reload.reload(key, chain);
+      synchronized (out) {
+        out.println(at + " reloaded the TLS certificate from " + chain);
+        out.flush();
+      }
+    } catch (RuntimeException e) {
+      synchronized (out) {
+        out.println(at + " kept the TLS certificate: " + e.getMessage());
+        out.flush();
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    thread.shutdownNow();
+  }
+}
