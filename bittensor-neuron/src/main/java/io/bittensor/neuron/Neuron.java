@@ -1099,6 +1099,8 @@ public final class Neuron implements AutoCloseable {
      * {@link Neuron#registration()} for when they are in the ledger.
      *
      * @throws IllegalStateException if the key pair, ledger, served peer or outputDim is missing
+     * @throws IllegalArgumentException if the {@link #tls} or {@link #trustedCertificates} files
+     *     cannot be read or hold no key or certificate of a form they take (nothing is started)
      * @throws IOException if the server cannot bind its port, or the {@link #checkpoints} folder
      *     cannot be created
      */
