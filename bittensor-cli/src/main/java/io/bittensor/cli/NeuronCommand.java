@@ -4,6 +4,7 @@ import io.bittensor.cli.demo.Market;
 import io.bittensor.cli.demo.SotuCorpus;
 import io.bittensor.cli.demo.TextModels;
 import io.bittensor.cli.internal.MetricsEndpoint;
+import io.bittensor.cli.internal.TlsReloader;
 import io.bittensor.core.AuditedLedger;
 import io.bittensor.core.Hash256;
 import io.bittensor.core.Keypair;
@@ -73,13 +74,14 @@ final class NeuronCommand implements Runnable {
             + " ledger-chain (a chain id: audit every block against it, and act only on what"
             + " checks out), metrics-port (Prometheus metrics at http://host:PORT/metrics),"
             + " tls-key and tls-cert (serve HTTPS with this PEM key and certificate chain),"
-            + " tls-trust (PEM certificates to trust for peers served over HTTPS)."
+            + " tls-trust (PEM certificates to trust for peers served over HTTPS), tls-reload-ms"
+            + " (with tls-key: check the two files this often and serve a renewed pair)."
       })
   static final class Run implements Callable<Integer> {
     static final Set<String> KEYS = Set.of("key", "ledger", "peer", "host", "port", "stake",
         "learn", "weight-interval-ms", "sync-interval-ms", "warm-up-batches", "seed", "max-tokens",
         "per-era", "output-dim", "weight-source", "checkpoint-dir", "ledger-chain",
-        "metrics-port", "tls-key", "tls-cert", "tls-trust");
+        "metrics-port", "tls-key", "tls-cert", "tls-trust", "tls-reload-ms");
 
     @Spec CommandSpec spec;
 
@@ -148,6 +150,11 @@ final class NeuronCommand implements Runnable {
         throw CliException.badInput(config + ": tls-key and tls-cert go together (the server's"
             + " key and its certificate chain), but only " + (tlsKey != null ? "tls-key"
             : "tls-cert") + " is set", null);
+      }
+      long tlsReloadMs = integer(p, "tls-reload-ms", 0);
+      if (tlsReloadMs < 0 || (tlsReloadMs > 0 && tlsKey == null)) {
+        throw CliException.badInput(config + ": tls-reload-ms must be >= 1 and needs tls-key and"
+            + " tls-cert, was " + tlsReloadMs + (tlsKey == null ? " without them" : ""), null);
       }
       long metricsPort = integer(p, "metrics-port", -1);
       if (metricsPort < -1 || metricsPort > 65535) {
@@ -294,6 +301,9 @@ final class NeuronCommand implements Runnable {
         throw CliException.failure("registration failed: " + e.getMessage(), e);
       }
       neuron.runInBackground();
+      TlsReloader reloader = tlsReloadMs == 0 ? null : TlsReloader.watch(
+          Path.of(tlsKey.strip()), Path.of(tlsCert.strip()), Duration.ofMillis(tlsReloadMs),
+          neuron::reloadTls, out);
       out.printf(Locale.ROOT, "neuron %s serving %s at %s on ledger %s%s%n", key.id().toHex(),
           peer, neuron.endpoint(), ledgerUri,
           trustedChain == null ? "" : " (every block audited against chain " + trustedChain + ")");
@@ -303,6 +313,9 @@ final class NeuronCommand implements Runnable {
       out.flush();
       CountDownLatch closed = new CountDownLatch(1);
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        if (reloader != null) {
+          reloader.close();
+        }
         neuron.close();
         closeAll(owned);
         closed.countDown();

@@ -271,9 +271,25 @@ public final class Neuron implements AutoCloseable {
     return keypair.id();
   }
 
-  /** Where its peer is served: {@code http://host:port}, or {@code inproc://name}. */
+  /**
+   * Where its peer is served: {@code http://host:port}, {@code https://host:port} with {@link
+   * Builder#tls}, or {@code inproc://name}.
+   */
   public URI endpoint() {
     return server.endpoint();
+  }
+
+  /**
+   * Serves new connections with a renewed TLS key and certificate chain, without a restart, as
+   * {@link PeerServer#reloadTls}.
+   *
+   * @throws IllegalArgumentException if a file cannot be read or holds no key or certificate of
+   *     a form {@link Builder#tls} takes, or the two do not match; the old pair stays
+   * @throws IllegalStateException if this neuron does not serve TLS
+   */
+  @Experimental
+  public void reloadTls(Path privateKey, Path certificateChain) {
+    server.reloadTls(privateKey, certificateChain);
   }
 
   /** The peer it serves. */

@@ -205,6 +205,14 @@ class NeuronTest {
       List<Status> toWords = awaitCalls(made, words, 5).stream().map(CallEvent::status).toList();
       assertEquals(List.of(Status.SUCCESS, Status.SUCCESS, Status.SUCCESS, Status.SUCCESS,
           Status.SUCCESS), toWords, "five signed answers over TLS");
+      // A renewed certificate, without a restart: a new connection is shown the new one.
+      words.reloadTls(TestCertificates.file("stranger.key"),
+          TestCertificates.file("stranger.pem"));
+      try (PeerClient fresh = PeerClient.newBuilder().keypair(Keypair.generate())
+          .trustedCertificates(TestCertificates.file("stranger.pem")).build()) {
+        assertEquals(Status.SUCCESS, fresh.connect(words.endpoint())
+            .forwardAndWait(batch(random, 2).request(), Duration.ofSeconds(10)).status());
+      }
     }
   }
 
