@@ -159,15 +159,7 @@ final class LedgerCommand implements Runnable {
         description = "Serve unsigned requests too (for curl); transactions stay signed.")
     boolean allowAnonymous;
 
-    @Option(names = "--tls", arity = "2", paramLabel = "FILE", description = "Serve HTTPS "
-        + "instead: KEY CERT, the PEM private key (unencrypted PKCS#8) and the PEM certificate "
-        + "chain, whose certificate names the address clients dial.")
-    List<Path> tls;
-
-    @Option(names = "--tls-reload", paramLabel = "DURATION", description = "With --tls: check "
-        + "the key and certificate files this often (ISO-8601, e.g. PT1M) and serve new "
-        + "connections with them when they changed (a renewed certificate, no restart).")
-    Duration tlsReload;
+    @Mixin ServeTlsOptions tls = new ServeTlsOptions();
 
     @Option(names = "--trust", paramLabel = "FILE", description = "With an https:// --upstream: "
         + "trust the certificates in this PEM file instead of the JDK's authorities.")
@@ -227,10 +219,7 @@ final class LedgerCommand implements Runnable {
         throw CliException.badInput("--replica keeps the audit's replica: give --chain HEX too",
             null);
       }
-      if (tlsReload != null && (tls == null || tlsReload.isZero() || tlsReload.isNegative())) {
-        throw CliException.badInput(tls == null ? "--tls-reload needs --tls KEY CERT"
-            : "--tls-reload must be positive, was " + tlsReload, null);
-      }
+      tls.check();
       if (blockMillis < 1) {
         throw CliException.badInput("--block-ms must be >= 1, was " + blockMillis, null);
       }
@@ -270,8 +259,8 @@ final class LedgerCommand implements Runnable {
       try {
         LedgerServer.Builder b = LedgerServer.builder().ledger(ledger).host(host).port(port)
             .allowAnonymous(allowAnonymous);
-        if (tls != null) {
-          b.tls(tls.get(0), tls.get(1));
+        if (tls.given()) {
+          b.tls(tls.key(), tls.chain());
         }
         if (metricsPort != null) {
           metrics = MetricsEndpoint.start(host, metricsPort);
@@ -287,8 +276,7 @@ final class LedgerCommand implements Runnable {
         throw e instanceof IllegalArgumentException // TLS files that do not read
             ? CliException.badInput(e.getMessage(), e) : CliException.failure(e.getMessage(), e);
       }
-      TlsReloader reloader = tlsReload == null ? null : TlsReloader.watch(tls.get(0),
-          tls.get(1), tlsReload, server::reloadTls, spec.commandLine().getOut());
+      TlsReloader reloader = tls.watch(server::reloadTls, spec.commandLine().getOut());
       MetricsEndpoint metricsToClose = metrics;
       PrintWriter out = spec.commandLine().getOut();
       CountDownLatch closed = new CountDownLatch(1);

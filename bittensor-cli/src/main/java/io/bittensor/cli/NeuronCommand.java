@@ -144,8 +144,9 @@ final class NeuronCommand implements Runnable {
         }
       }
       int port = (int) integer(p, "port", 0);
-      String tlsKey = p.getProperty("tls-key");
-      String tlsCert = p.getProperty("tls-cert");
+      Path tlsKey = path(p, "tls-key");
+      Path tlsCert = path(p, "tls-cert");
+      Path tlsTrust = path(p, "tls-trust");
       if ((tlsKey == null) != (tlsCert == null)) {
         throw CliException.badInput(config + ": tls-key and tls-cert go together (the server's"
             + " key and its certificate chain), but only " + (tlsKey != null ? "tls-key"
@@ -186,8 +187,8 @@ final class NeuronCommand implements Runnable {
       Ledger ledger;
       try {
         RemoteLedger.Builder rb = RemoteLedger.builder().keypair(key);
-        if (p.getProperty("tls-trust") != null) {
-          rb.trustedCertificates(Path.of(p.getProperty("tls-trust").strip()));
+        if (tlsTrust != null) {
+          rb.trustedCertificates(tlsTrust);
         }
         RemoteLedger remote = rb.connect(ledgerUris);
         try {
@@ -200,9 +201,8 @@ final class NeuronCommand implements Runnable {
         }
       } catch (IllegalArgumentException e) { // an address, or the tls-trust file
         closeAll(owned);
-        String trust = p.getProperty("tls-trust");
-        throw CliException.badInput(config + (trust != null
-            && e.getMessage().contains(trust.strip()) ? ": tls-trust: " : ": ledger: ")
+        throw CliException.badInput(config + (tlsTrust != null
+            && e.getMessage().contains(tlsTrust.toString()) ? ": tls-trust: " : ": ledger: ")
             + e.getMessage(), e);
       } catch (LedgerException e) {
         closeAll(owned);
@@ -217,16 +217,11 @@ final class NeuronCommand implements Runnable {
           .outputDim(dim).host(p.getProperty("host", "127.0.0.1")).port(port).stake(stake)
           .weightInterval(weightInterval).syncInterval(syncInterval)
           .timeout(Duration.ofSeconds(10));
-      try {
-        if (tlsKey != null) {
-          b.tls(Path.of(tlsKey.strip()), Path.of(tlsCert.strip()));
-        }
-        if (p.getProperty("tls-trust") != null) {
-          b.trustedCertificates(Path.of(p.getProperty("tls-trust").strip()));
-        }
-      } catch (java.nio.file.InvalidPathException e) {
-        closeAll(owned);
-        throw CliException.badInput(config + ": " + e.getMessage(), e);
+      if (tlsKey != null) {
+        b.tls(tlsKey, tlsCert);
+      }
+      if (tlsTrust != null) {
+        b.trustedCertificates(tlsTrust);
       }
       b.listener((n, event) -> {
         synchronized (out) {
@@ -301,9 +296,8 @@ final class NeuronCommand implements Runnable {
         throw CliException.failure("registration failed: " + e.getMessage(), e);
       }
       neuron.runInBackground();
-      TlsReloader reloader = tlsReloadMs == 0 ? null : TlsReloader.watch(
-          Path.of(tlsKey.strip()), Path.of(tlsCert.strip()), Duration.ofMillis(tlsReloadMs),
-          neuron::reloadTls, out);
+      TlsReloader reloader = tlsReloadMs == 0 ? null : TlsReloader.watch(tlsKey, tlsCert,
+          Duration.ofMillis(tlsReloadMs), neuron::reloadTls, out);
       out.printf(Locale.ROOT, "neuron %s serving %s at %s on ledger %s%s%n", key.id().toHex(),
           peer, neuron.endpoint(), ledgerUri,
           trustedChain == null ? "" : " (every block audited against chain " + trustedChain + ")");
@@ -376,6 +370,19 @@ final class NeuronCommand implements Runnable {
         throw CliException.badInput(config + ": missing \"" + key + "\"", null);
       }
       return v.strip();
+    }
+
+    /** The path under {@code key}, or null when it is not set. */
+    private Path path(Properties p, String key) {
+      String v = p.getProperty(key);
+      if (v == null) {
+        return null;
+      }
+      try {
+        return Path.of(v.strip());
+      } catch (java.nio.file.InvalidPathException e) {
+        throw CliException.badInput(config + ": " + key + ": " + e.getMessage(), e);
+      }
     }
 
     private long integer(Properties p, String key, long fallback) {

@@ -105,16 +105,7 @@ final class PeerCommand implements Runnable {
         + "the calls in progress and waiting, and the JVM's. Off by default.")
     Integer metricsPort;
 
-    @Option(names = "--tls", arity = "2", paramLabel = "FILE", description = "Serve HTTPS "
-        + "instead (HTTP/2 or HTTP/1.1 by ALPN): KEY CERT, the PEM private key (unencrypted "
-        + "PKCS#8) and the PEM certificate chain, whose certificate names the address callers "
-        + "dial.")
-    List<Path> tls;
-
-    @Option(names = "--tls-reload", paramLabel = "DURATION", description = "With --tls: check "
-        + "the key and certificate files this often (ISO-8601, e.g. PT1M) and serve new "
-        + "connections with them when they changed (a renewed certificate, no restart).")
-    Duration tlsReload;
+    @CommandLine.Mixin ServeTlsOptions tls = new ServeTlsOptions();
 
     @CommandLine.Mixin ModelOptions models;
 
@@ -129,12 +120,7 @@ final class PeerCommand implements Runnable {
       if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
         throw new IllegalArgumentException("--metrics-port must be 0 to 65535, was " + metricsPort);
       }
-      if (tlsReload != null && tls == null) {
-        throw new IllegalArgumentException("--tls-reload needs --tls KEY CERT");
-      }
-      if (tlsReload != null && (tlsReload.isZero() || tlsReload.isNegative())) {
-        throw new IllegalArgumentException("--tls-reload must be positive, was " + tlsReload);
-      }
+      tls.check();
       if (!models.hasModel()) {
         models.requireNone();
         int dim = outputDim == null ? 64 : outputDim;
@@ -187,8 +173,8 @@ final class PeerCommand implements Runnable {
       MetricsEndpoint metrics = null;
       PeerServer server;
       try {
-        if (tls != null) {
-          b.tls(tls.get(0), tls.get(1));
+        if (tls.given()) {
+          b.tls(tls.key(), tls.chain());
         }
         if (metricsPort != null) {
           metrics = MetricsEndpoint.start(host, metricsPort);
@@ -203,8 +189,7 @@ final class PeerCommand implements Runnable {
       if (metrics != null) {
         metrics.watch(server);
       }
-      TlsReloader reloader = tlsReload == null ? null
-          : TlsReloader.watch(tls.get(0), tls.get(1), tlsReload, server::reloadTls, out);
+      TlsReloader reloader = tls.watch(server::reloadTls, out);
       MetricsEndpoint metricsToClose = metrics;
       Object lock = new Object();
       // Whoever stops second (the Ctrl-C hook or this thread) waits until the first is done, so

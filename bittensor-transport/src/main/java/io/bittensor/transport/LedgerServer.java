@@ -17,11 +17,8 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLContext;
-import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
 import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
-import org.eclipse.jetty.server.ConnectionFactory;
 import org.eclipse.jetty.server.HttpConfiguration;
-import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 
@@ -80,9 +77,7 @@ public final class LedgerServer implements AutoCloseable {
    */
   @Experimental
   public void reloadTls(Path privateKey, Path certificateChain) {
-    SSLContext context = Tls.serverContext(Objects.requireNonNull(privateKey, "privateKey"),
-        Objects.requireNonNull(certificateChain, "certificateChain"));
-    JettyServers.reloadTls(connector, context);
+    JettyServers.reloadTls(connector, privateKey, certificateChain);
   }
 
   /**
@@ -172,8 +167,7 @@ public final class LedgerServer implements AutoCloseable {
      */
     @Experimental
     public Builder tls(Path privateKey, Path certificateChain) {
-      this.tls = Tls.serverContext(Objects.requireNonNull(privateKey, "privateKey"),
-          Objects.requireNonNull(certificateChain, "certificateChain"));
+      this.tls = Tls.serverContext(privateKey, certificateChain);
       return this;
     }
 
@@ -306,17 +300,14 @@ public final class LedgerServer implements AutoCloseable {
       }
       LedgerHub hub = new LedgerHub(ledger, history, historyBytes, heartbeat.toMillis());
       Server jetty = JettyServers.create("bittensor-ledger-server", threads);
-      HttpConfiguration http = tls == null ? JettyServers.http() : JettyServers.https();
+      HttpConfiguration http = JettyServers.http(tls);
       // An idle connection is closed after this: far above the heartbeat, so streams stay up.
       long idle = Math.max(30_000, heartbeat.toMillis() * 6);
-      HTTP2ServerConnectionFactory h2 = tls == null ? new HTTP2CServerConnectionFactory(http)
-          : new HTTP2ServerConnectionFactory(http);
+      HTTP2ServerConnectionFactory h2 = JettyServers.h2(http, tls);
       h2.setMaxConcurrentStreams(256);
       h2.setStreamIdleTimeout(idle);
-      ConnectionFactory[] protocols = tls == null
-          ? new ConnectionFactory[] {new HttpConnectionFactory(http), h2}
-          : JettyServers.tls(tls, http, h2);
-      ServerConnector connector = new ServerConnector(jetty, 1, 1, protocols);
+      ServerConnector connector =
+          new ServerConnector(jetty, 1, 1, JettyServers.protocols(http, h2, tls));
       connector.setHost(host);
       connector.setPort(port);
       connector.setIdleTimeout(idle);
@@ -326,7 +317,7 @@ public final class LedgerServer implements AutoCloseable {
       jetty.setHandler(new LedgerHandler(ledger, hub, auth, (int) maxPayloadBytes, submissions));
       URI uri;
       try {
-        uri = JettyServers.start(jetty, connector, "the ledger", tls == null ? "http" : "https");
+        uri = JettyServers.start(jetty, connector, "the ledger");
       } catch (IOException e) {
         hub.close();
         throw e;

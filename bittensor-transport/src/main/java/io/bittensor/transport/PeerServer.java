@@ -23,11 +23,8 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLContext;
-import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
 import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
-import org.eclipse.jetty.server.ConnectionFactory;
 import org.eclipse.jetty.server.HttpConfiguration;
-import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 
@@ -106,9 +103,7 @@ public final class PeerServer implements AutoCloseable {
    */
   @Experimental
   public void reloadTls(Path privateKey, Path certificateChain) {
-    SSLContext context = Tls.serverContext(Objects.requireNonNull(privateKey, "privateKey"),
-        Objects.requireNonNull(certificateChain, "certificateChain"));
-    JettyServers.reloadTls(connector, context);
+    JettyServers.reloadTls(connector, privateKey, certificateChain);
   }
 
   /** The bound TCP port, or -1 for an in-process server. */
@@ -414,8 +409,7 @@ public final class PeerServer implements AutoCloseable {
      */
     @Experimental
     public Builder tls(Path privateKey, Path certificateChain) {
-      this.tls = Tls.serverContext(Objects.requireNonNull(privateKey, "privateKey"),
-          Objects.requireNonNull(certificateChain, "certificateChain"));
+      this.tls = Tls.serverContext(privateKey, certificateChain);
       return this;
     }
 
@@ -437,24 +431,20 @@ public final class PeerServer implements AutoCloseable {
     public PeerServer start() throws IOException {
       Serving serving = serving();
       Server jetty = JettyServers.create("bittensor-server", threads);
-      HttpConfiguration http = tls == null ? JettyServers.http() : JettyServers.https();
-      HTTP2ServerConnectionFactory h2 = tls == null ? new HTTP2CServerConnectionFactory(http)
-          : new HTTP2ServerConnectionFactory(http);
+      HttpConfiguration http = JettyServers.http(tls);
+      HTTP2ServerConnectionFactory h2 = JettyServers.h2(http, tls);
       h2.setMaxConcurrentStreams(Math.max(128, maxConcurrentCalls + maxQueuedCalls));
       int window = (int) Math.min(Integer.MAX_VALUE, Math.max(maxPayloadBytes, 1 << 20));
       h2.setInitialStreamRecvWindow(Math.min(window, 16 << 20));
       h2.setInitialSessionRecvWindow(Math.min(window, 16 << 20) * 2);
-      ConnectionFactory[] protocols = tls == null
-          ? new ConnectionFactory[] {new HttpConnectionFactory(http), h2}
-          : JettyServers.tls(tls, http, h2);
-      ServerConnector connector = new ServerConnector(jetty, 1, 1, protocols);
+      ServerConnector connector =
+          new ServerConnector(jetty, 1, 1, JettyServers.protocols(http, h2, tls));
       connector.setHost(host);
       connector.setPort(port);
       connector.setAcceptQueueSize(256);
       jetty.addConnector(connector);
       jetty.setHandler(new HttpPeerHandler(serving, jetty.getThreadPool()));
-      URI endpoint =
-          JettyServers.start(jetty, connector, "peers", tls == null ? "http" : "https");
+      URI endpoint = JettyServers.start(jetty, connector, "peers");
       return new PeerServer(jetty, connector, serving, null, endpoint);
     }
 

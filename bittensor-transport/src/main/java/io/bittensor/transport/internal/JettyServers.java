@@ -2,8 +2,10 @@ package io.bittensor.transport.internal;
 
 import java.io.IOException;
 import java.net.URI;
+import java.nio.file.Path;
 import javax.net.ssl.SSLContext;
 import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
 import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
 import org.eclipse.jetty.server.ConnectionFactory;
 import org.eclipse.jetty.server.HttpConfiguration;
@@ -41,30 +43,63 @@ public final class JettyServers {
   }
 
   /**
-   * The connection factories of a TLS port on which ALPN chooses HTTP/2 or HTTP/1.1 (HTTP/1.1
-   * for a client that names neither): TLS, ALPN, {@code h2}, {@code http/1.1}, in that order.
+   * The HTTP configuration of a port: {@link #http()}, and with {@code tls} the requests marked
+   * secure. The client's SNI name is not checked against the certificate: peers are often
+   * reached by address, and a client checks the certificate against the name or address it
+   * dialled.
    *
-   * @param h2 the HTTP/2 factory, configured by the caller
+   * @param tls the port's TLS, or null for cleartext
    */
-  public static ConnectionFactory[] tls(SSLContext context, HttpConfiguration http,
-      HTTP2ServerConnectionFactory h2) {
+  public static HttpConfiguration http(SSLContext tls) {
+    HttpConfiguration http = http();
+    if (tls != null) {
+      SecureRequestCustomizer secure = new SecureRequestCustomizer();
+      secure.setSniHostCheck(false);
+      http.addCustomizer(secure);
+    }
+    return http;
+  }
+
+  /**
+   * The HTTP/2 factory of a port, for the caller to configure: cleartext with prior knowledge,
+   * or, with {@code tls}, the one ALPN chooses.
+   */
+  public static HTTP2ServerConnectionFactory h2(HttpConfiguration http, SSLContext tls) {
+    return tls == null ? new HTTP2CServerConnectionFactory(http)
+        : new HTTP2ServerConnectionFactory(http);
+  }
+
+  /**
+   * The connection factories of a port that speaks HTTP/1.1 and {@code h2}: both in cleartext,
+   * or, with {@code tls}, TLS then ALPN choosing between them (HTTP/1.1 for a client that names
+   * neither).
+   */
+  public static ConnectionFactory[] protocols(HttpConfiguration http,
+      HTTP2ServerConnectionFactory h2, SSLContext tls) {
     HttpConnectionFactory h1 = new HttpConnectionFactory(http);
+    if (tls == null) {
+      return new ConnectionFactory[] {h1, h2};
+    }
     ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory();
     alpn.setDefaultProtocol(h1.getProtocol());
     SslContextFactory.Server ssl = new SslContextFactory.Server();
-    ssl.setSslContext(context);
+    ssl.setSslContext(tls);
     return new ConnectionFactory[] {new SslConnectionFactory(ssl, alpn.getProtocol()), alpn, h2,
         h1};
   }
 
   /**
-   * Gives the TLS port of {@code connector} a new key and certificate: connections made from now
-   * on are served with {@code context}; those open keep the session they have.
+   * Gives the TLS port of {@code connector} the key and certificate chain in these files (as
+   * {@link Tls#serverContext} reads them): connections made from now on are served with them;
+   * those open keep the session they have.
    *
+   * @throws IllegalArgumentException if the files do not read, as {@link Tls#serverContext}
    * @throws IllegalStateException if the port does not serve TLS, or the new context cannot be
    *     put in place
    */
-  public static void reloadTls(ServerConnector connector, SSLContext context) {
+  public static void reloadTls(ServerConnector connector, Path privateKey,
+      Path certificateChain) {
+    SSLContext context = Tls.serverContext(privateKey, certificateChain);
     SslConnectionFactory tls =
         connector == null ? null : connector.getConnectionFactory(SslConnectionFactory.class);
     if (tls == null) {
@@ -79,36 +114,14 @@ public final class JettyServers {
   }
 
   /**
-   * An HTTP configuration for a TLS port: {@link #http()} with the request marked secure. The
-   * client's SNI name is not checked against the certificate: peers are often reached by
-   * address, and a client checks the certificate against the name or address it dialled.
-   */
-  public static HttpConfiguration https() {
-    HttpConfiguration https = http();
-    SecureRequestCustomizer secure = new SecureRequestCustomizer();
-    secure.setSniHostCheck(false);
-    https.addCustomizer(secure);
-    return https;
-  }
-
-  /**
    * Starts {@code jetty}, which is stopped again if that fails; close() cuts calls in flight off
    * (no graceful drain).
    *
-   * @return {@code http://host:port} with the bound port ({@code 127.0.0.1} for all interfaces)
+   * @return {@code http://host:port} with the bound port ({@code 127.0.0.1} for all interfaces),
+   *     {@code https://} when the connector speaks TLS
    * @throws IOException if the port cannot be bound
    */
   public static URI start(Server jetty, ServerConnector connector, String what)
-      throws IOException {
-    return start(jetty, connector, what, "http");
-  }
-
-  /**
-   * As {@link #start(Server, ServerConnector, String)}, the endpoint with {@code scheme}.
-   *
-   * @throws IOException if the port cannot be bound
-   */
-  public static URI start(Server jetty, ServerConnector connector, String what, String scheme)
       throws IOException {
     jetty.setStopTimeout(0);
     jetty.setStopAtShutdown(false);
@@ -125,6 +138,8 @@ public final class JettyServers {
     }
     String host = connector.getHost();
     String shown = host == null || "0.0.0.0".equals(host) ? "127.0.0.1" : host;
+    String scheme =
+        connector.getConnectionFactory(SslConnectionFactory.class) == null ? "http" : "https";
     return URI.create(scheme + "://" + shown + ":" + connector.getLocalPort());
   }
 }

@@ -9,10 +9,10 @@ import io.bittensor.core.PeerId;
 import io.bittensor.core.Status;
 import io.bittensor.transport.CallEvent;
 import io.bittensor.transport.CallListener;
-import io.bittensor.transport.CallStart;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 
 /**
  * A remote peer whose calls are heard: each gets a listener from the client's {@link
@@ -33,93 +33,69 @@ public final class ListenedPeer implements Peer {
 
   @Override
   public CompletableFuture<ForwardResult> forward(ForwardRequest request) {
-    CallListener call = started(true);
-    long start = System.nanoTime();
-    return listened(peer.forward(request), call, true, start);
+    return listened(true, () -> peer.forward(request));
   }
 
   @Override
   public CompletableFuture<ForwardResult> forward(ForwardRequest request, Duration timeout) {
-    CallListener call = started(true);
-    long start = System.nanoTime();
-    return listened(peer.forward(request, timeout), call, true, start);
+    return listened(true, () -> peer.forward(request, timeout));
   }
 
   @Override
   public ForwardResult forwardAndWait(ForwardRequest request, Duration timeout) {
-    CallListener call = started(true);
-    long start = System.nanoTime();
-    ForwardResult r = peer.forwardAndWait(request, timeout);
-    heard(call, true, r, null, start);
-    return r;
+    return listenedNow(true, () -> peer.forwardAndWait(request, timeout));
   }
 
   @Override
   public CompletableFuture<BackwardResult> backward(BackwardRequest request) {
-    CallListener call = started(false);
-    long start = System.nanoTime();
-    return listened(peer.backward(request), call, false, start);
+    return listened(false, () -> peer.backward(request));
   }
 
   @Override
   public CompletableFuture<BackwardResult> backward(BackwardRequest request, Duration timeout) {
-    CallListener call = started(false);
-    long start = System.nanoTime();
-    return listened(peer.backward(request, timeout), call, false, start);
+    return listened(false, () -> peer.backward(request, timeout));
   }
 
   @Override
   public BackwardResult backwardAndWait(BackwardRequest request, Duration timeout) {
-    CallListener call = started(false);
-    long start = System.nanoTime();
-    BackwardResult r = peer.backwardAndWait(request, timeout);
-    heard(call, false, r, null, start);
-    return r;
+    return listenedNow(false, () -> peer.backwardAndWait(request, timeout));
   }
 
   /**
-   * The peer's own future, heard when it completes: handing back that one, not a dependent,
-   * keeps its caller's cancellation reaching the call.
+   * Makes the call, heard from now until its future completes. The peer's own future is handed
+   * back, not a dependent, so that its caller's cancellation reaches the call.
    */
-  private <T> CompletableFuture<T> listened(CompletableFuture<T> future,
-      CallListener call, boolean forward, long start) {
-    if (call != CallListener.NONE) {
-      future.whenComplete((r, e) -> heard(call, forward, r, e, start));
+  private <T> CompletableFuture<T> listened(boolean forward,
+      Supplier<CompletableFuture<T>> call) {
+    CallListener listener = CallListeners.start(calls, CallEvent.Side.CLIENT, forward, callee);
+    long start = System.nanoTime();
+    CompletableFuture<T> future = call.get();
+    if (listener != CallListener.NONE) {
+      future.whenComplete((r, e) -> heard(listener, forward, r, e, start));
     }
     return future;
   }
 
-  /** The listener of a call starting now; NONE when the factory threw or made none. */
-  private CallListener started(boolean forward) {
-    try {
-      CallListener call = calls.create(new CallStart(CallEvent.Side.CLIENT,
-          forward ? CallEvent.Kind.FORWARD : CallEvent.Kind.BACKWARD, callee));
-      return call != null ? call : CallListener.NONE;
-    } catch (RuntimeException ignored) {
-      return CallListener.NONE; // A factory must not throw; one that does must not stop the call.
-    }
+  /** Makes a blocking call on this thread, heard from now until it returns. */
+  private <T> T listenedNow(boolean forward, Supplier<T> call) {
+    CallListener listener = CallListeners.start(calls, CallEvent.Side.CLIENT, forward, callee);
+    long start = System.nanoTime();
+    T result = call.get();
+    heard(listener, forward, result, null, start);
+    return result;
   }
 
   /**
    * @param result a ForwardResult or BackwardResult, or null if the future failed
    * @param failure why it failed (its caller cancelled it: the futures fail by no other way)
    */
-  private void heard(CallListener call, boolean forward, Object result, Throwable failure,
+  private void heard(CallListener listener, boolean forward, Object result, Throwable failure,
       long start) {
-    if (call == CallListener.NONE) {
-      return;
-    }
     Status status = result instanceof ForwardResult f ? f.status()
         : result instanceof BackwardResult b ? b.status()
         : failure instanceof java.util.concurrent.CancellationException ? Status.CANCELLED
         : Status.INTERNAL_ERROR;
-    try {
-      call.callEnd(new CallEvent(CallEvent.Side.CLIENT,
-          forward ? CallEvent.Kind.FORWARD : CallEvent.Kind.BACKWARD, callee, status,
-          Duration.ofNanos(Math.max(0, System.nanoTime() - start))));
-    } catch (RuntimeException ignored) {
-      // A listener must not throw; one that does must not break the call.
-    }
+    CallListeners.end(listener, CallEvent.Side.CLIENT, forward, callee, status, start);
   }
 
   @Override

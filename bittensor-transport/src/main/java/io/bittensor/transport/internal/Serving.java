@@ -5,10 +5,8 @@ import io.bittensor.core.Rejection;
 import io.bittensor.core.Status;
 import io.bittensor.transport.CallEvent;
 import io.bittensor.transport.CallListener;
-import io.bittensor.transport.CallStart;
 import io.bittensor.transport.StakeSource;
 import io.bittensor.transport.internal.wire.Response;
-import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
@@ -99,23 +97,13 @@ public final class Serving {
   }
 
   /**
-   * A call is starting: its listener, which {@link #heard} must tell of its end. {@link
-   * CallListener#NONE} when nothing listens, or when the factory threw or made none (the call
-   * goes on unheard).
+   * A call is starting: its listener, which {@link #heard} must tell of its end ({@link
+   * CallListeners#start}).
    *
    * @param caller the caller the request names, or null
    */
   public CallListener started(boolean forward, PeerId caller) {
-    if (calls == CallListener.Factory.NONE) {
-      return CallListener.NONE;
-    }
-    try {
-      CallListener call = calls.create(new CallStart(CallEvent.Side.SERVER, kind(forward),
-          Optional.ofNullable(caller)));
-      return call != null ? call : CallListener.NONE;
-    } catch (RuntimeException ignored) {
-      return CallListener.NONE; // A factory must not throw; one that does must not stop the call.
-    }
+    return CallListeners.start(calls, CallEvent.Side.SERVER, forward, Optional.ofNullable(caller));
   }
 
   /**
@@ -133,20 +121,8 @@ public final class Serving {
   /** Tells a call's listener that it ended with {@code status} and no answer was written. */
   public static void heard(CallListener call, boolean forward, PeerId caller, Status status,
       long startNanos) {
-    if (call == CallListener.NONE) {
-      return;
-    }
-    try {
-      call.callEnd(new CallEvent(CallEvent.Side.SERVER, kind(forward),
-          Optional.ofNullable(caller), status,
-          Duration.ofNanos(Math.max(0, System.nanoTime() - startNanos))));
-    } catch (RuntimeException ignored) {
-      // A listener must not throw; one that does must not stop the server.
-    }
-  }
-
-  private static CallEvent.Kind kind(boolean forward) {
-    return forward ? CallEvent.Kind.FORWARD : CallEvent.Kind.BACKWARD;
+    CallListeners.end(call, CallEvent.Side.SERVER, forward, Optional.ofNullable(caller), status,
+        startNanos);
   }
 
   /** The calls holding a slot now. */

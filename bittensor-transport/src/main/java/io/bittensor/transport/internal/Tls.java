@@ -19,6 +19,7 @@ import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.Base64;
 import java.util.Collection;
 import java.util.List;
+import java.util.Objects;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
@@ -47,6 +48,8 @@ public final class Tls {
    * @throws IllegalArgumentException if a file cannot be read or does not hold what it should
    */
   public static SSLContext serverContext(Path privateKey, Path certificateChain) {
+    Objects.requireNonNull(privateKey, "privateKey");
+    Objects.requireNonNull(certificateChain, "certificateChain");
     PrivateKey key = readPrivateKey(privateKey);
     List<X509Certificate> chain = readCertificates(certificateChain);
     if (!matches(key, chain.get(0))) {

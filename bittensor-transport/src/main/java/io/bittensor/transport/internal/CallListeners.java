@@ -1,0 +1,55 @@
+package io.bittensor.transport.internal;
+
+import io.bittensor.core.PeerId;
+import io.bittensor.core.Status;
+import io.bittensor.transport.CallEvent;
+import io.bittensor.transport.CallListener;
+import io.bittensor.transport.CallStart;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * How a server or a client tells a call's listener of its start and end, alike on both sides:
+ * a factory or a listener that throws never breaks the call.
+ */
+public final class CallListeners {
+  private CallListeners() {}
+
+  /**
+   * The listener of a call starting now: {@link CallListener#NONE} when nothing listens, or when
+   * the factory threw or made none (the call goes on unheard).
+   */
+  public static CallListener start(CallListener.Factory calls, CallEvent.Side side,
+      boolean forward, Optional<PeerId> peer) {
+    if (calls == CallListener.Factory.NONE) {
+      return CallListener.NONE;
+    }
+    try {
+      CallListener call = calls.create(new CallStart(side, kind(forward), peer));
+      return call != null ? call : CallListener.NONE;
+    } catch (RuntimeException ignored) {
+      return CallListener.NONE; // A factory must not throw; one that does must not stop the call.
+    }
+  }
+
+  /**
+   * Tells {@code call} that its call ended with {@code status}, {@code startNanos} ({@link
+   * System#nanoTime}) after it started. What the listener throws is ignored.
+   */
+  public static void end(CallListener call, CallEvent.Side side, boolean forward,
+      Optional<PeerId> peer, Status status, long startNanos) {
+    if (call == CallListener.NONE) {
+      return;
+    }
+    try {
+      call.callEnd(new CallEvent(side, kind(forward), peer, status,
+          Duration.ofNanos(Math.max(0, System.nanoTime() - startNanos))));
+    } catch (RuntimeException ignored) {
+      // A listener must not throw; one that does must not stop the server or break the call.
+    }
+  }
+
+  private static CallEvent.Kind kind(boolean forward) {
+    return forward ? CallEvent.Kind.FORWARD : CallEvent.Kind.BACKWARD;
+  }
+}
