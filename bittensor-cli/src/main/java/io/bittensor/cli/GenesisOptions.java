@@ -135,7 +135,7 @@ final class GenesisOptions {
       return PeerId.fromHex(text);
     }
     try {
-      return Keypair.load(Path.of(text)).id();
+      return Keypair.readId(Path.of(text));
     } catch (IOException | RuntimeException e) {
       throw CliException.badInput(option + " " + text
           + ": neither 64 hex digits nor a readable key file (" + e.getMessage() + ")", e);

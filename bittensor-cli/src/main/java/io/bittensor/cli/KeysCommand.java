@@ -1,15 +1,18 @@
 package io.bittensor.cli;
 
 import io.bittensor.core.Keypair;
+import io.bittensor.core.PeerId;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -18,7 +21,7 @@ import picocli.CommandLine.Spec;
     name = "keys",
     mixinStandardHelpOptions = true,
     description = "Make and read key files: a neuron's Ed25519 identity (its ledger account).",
-    subcommands = {KeysCommand.New.class, KeysCommand.Show.class})
+    subcommands = {KeysCommand.New.class, KeysCommand.Show.class, KeysCommand.Seal.class})
 final class KeysCommand implements Runnable {
   @Spec CommandSpec spec;
 
@@ -27,7 +30,7 @@ final class KeysCommand implements Runnable {
     spec.commandLine().usage(spec.commandLine().getOut());
   }
 
-  /** {@code bittensor keys new FILE}. */
+  /** {@code bittensor keys new FILE [--seal]}. */
   @Command(
       name = "new",
       mixinStandardHelpOptions = true,
@@ -39,24 +42,97 @@ final class KeysCommand implements Runnable {
     @Parameters(index = "0", paramLabel = "FILE", description = "Where to write the key; must not exist.")
     Path file;
 
+    @Option(names = "--seal", description = "Seal the private key under a passphrase (Argon2id,"
+        + " AES-256-GCM), asked twice on the terminal unless --passphrase-file gives it.")
+    boolean seal;
+
+    @Option(names = "--passphrase-file", paramLabel = "FILE", description = "Seal under the"
+        + " passphrase on this file's first line (a file only its owner may read); implies --seal.")
+    Path passphraseFile;
+
     @Override
     public Integer call() {
       Keypair key = Keypair.generate();
+      char[] passphrase = seal || passphraseFile != null
+          ? KeyFiles.newPassphrase(passphraseFile, file) : null;
       try {
-        Path parent = file.toAbsolutePath().getParent();
-        if (parent != null && !Files.isDirectory(parent)) {
-          throw CliException.badInput("no such folder: " + parent, null);
+        write(key, file, passphrase);
+      } finally {
+        if (passphrase != null) {
+          Arrays.fill(passphrase, '\0');
         }
-        key.save(file);
-      } catch (FileAlreadyExistsException e) {
-        throw CliException.badInput(file + " exists; keys are never overwritten", e);
-      } catch (IOException e) {
-        throw CliException.failure("cannot write " + file + ": " + e.getMessage(), e);
       }
-      PrintWriter out = spec.commandLine().getOut();
-      out.println(key.id().toHex());
-      out.flush();
-      return 0;
+      return printId(spec, key.id());
+    }
+  }
+
+  /** {@code bittensor keys seal FILE SEALED}. */
+  @Command(
+      name = "seal",
+      mixinStandardHelpOptions = true,
+      description = "Write a copy of the key in FILE sealed under a passphrase into SEALED, and"
+          + " print its public id. FILE is left as it was: delete it once SEALED is in use.")
+  static final class Seal implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "FILE", description = "An unsealed key file.")
+    Path file;
+
+    @Parameters(index = "1", paramLabel = "SEALED", description = "Where to write the sealed"
+        + " copy; must not exist.")
+    Path sealed;
+
+    @Option(names = "--passphrase-file", paramLabel = "FILE", description = "The passphrase on"
+        + " this file's first line (a file only its owner may read); asked twice on the terminal"
+        + " otherwise.")
+    Path passphraseFile;
+
+    @Override
+    public Integer call() {
+      Keypair key;
+      try {
+        if (Keypair.isSealed(file)) {
+          throw CliException.badInput(file + " is sealed already", null);
+        }
+        key = Keypair.load(file);
+      } catch (NoSuchFileException e) {
+        throw CliException.badInput("no such key file: " + file, e);
+      } catch (IOException e) {
+        throw CliException.badInput(e.getMessage(), e);
+      }
+      char[] passphrase = KeyFiles.newPassphrase(passphraseFile, sealed);
+      try {
+        write(key, sealed, passphrase);
+      } finally {
+        Arrays.fill(passphrase, '\0');
+      }
+      return printId(spec, key.id());
+    }
+  }
+
+  private static int printId(CommandSpec spec, PeerId id) {
+    PrintWriter out = spec.commandLine().getOut();
+    out.println(id.toHex());
+    out.flush();
+    return 0;
+  }
+
+  /** Writes {@code key} to a new {@code file}, sealed when a passphrase is given. */
+  private static void write(Keypair key, Path file, char[] passphrase) {
+    try {
+      Path parent = file.toAbsolutePath().getParent();
+      if (parent != null && !Files.isDirectory(parent)) {
+        throw CliException.badInput("no such folder: " + parent, null);
+      }
+      if (passphrase == null) {
+        key.save(file);
+      } else {
+        key.save(file, passphrase);
+      }
+    } catch (FileAlreadyExistsException e) {
+      throw CliException.badInput(file + " exists; keys are never overwritten", e);
+    } catch (IOException e) {
+      throw CliException.failure("cannot write " + file + ": " + e.getMessage(), e);
     }
   }
 
@@ -64,7 +140,8 @@ final class KeysCommand implements Runnable {
   @Command(
       name = "show",
       mixinStandardHelpOptions = true,
-      description = "Print the public id (64 hex digits) of the key in FILE.")
+      description = "Print the public id (64 hex digits) of the key in FILE (a sealed one too,"
+          + " without its passphrase).")
   static final class Show implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -73,18 +150,15 @@ final class KeysCommand implements Runnable {
 
     @Override
     public Integer call() {
-      Keypair key;
+      PeerId id;
       try {
-        key = Keypair.load(file);
+        id = Keypair.readId(file);
       } catch (NoSuchFileException e) {
         throw CliException.badInput("no such key file: " + file, e);
       } catch (IOException e) {
         throw CliException.badInput(e.getMessage(), e);
       }
-      PrintWriter out = spec.commandLine().getOut();
-      out.println(key.id().toHex());
-      out.flush();
-      return 0;
+      return printId(spec, id);
     }
   }
 }

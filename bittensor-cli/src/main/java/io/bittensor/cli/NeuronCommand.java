@@ -65,7 +65,8 @@ final class NeuronCommand implements Runnable {
             + " peer over HTTP/2, registers (or, with a registered key, rejoins) on a ledger"
             + " served by `bittensor ledger serve`, and, with learn=true, learns the demo's task"
             + " through the other peers and sets weights every weight-interval-ms.",
-        "Keys (see bittensor-cli/README.md): key, ledger, peer (minilm | e5 | bge | bag-of-words"
+        "Keys (see bittensor-cli/README.md): key, key-passphrase-file (for a key sealed under a"
+            + " passphrase: the file holding it), ledger, peer (minilm | e5 | bge | bag-of-words"
             + " | noise | onnx:PATH), host, port, stake, learn, weight-interval-ms,"
             + " sync-interval-ms, warm-up-batches, seed, max-tokens, per-era, output-dim,"
             + " weight-source (probes | gate-importance | pruning-score |"
@@ -78,9 +79,9 @@ final class NeuronCommand implements Runnable {
             + " (with tls-key: check the two files this often and serve a renewed pair)."
       })
   static final class Run implements Callable<Integer> {
-    static final Set<String> KEYS = Set.of("key", "ledger", "peer", "host", "port", "stake",
-        "learn", "weight-interval-ms", "sync-interval-ms", "warm-up-batches", "seed", "max-tokens",
-        "per-era", "output-dim", "weight-source", "checkpoint-dir", "ledger-chain",
+    static final Set<String> KEYS = Set.of("key", "key-passphrase-file", "ledger", "peer",
+        "host", "port", "stake", "learn", "weight-interval-ms", "sync-interval-ms",
+        "warm-up-batches", "seed", "max-tokens", "per-era", "output-dim", "weight-source", "checkpoint-dir", "ledger-chain",
         "metrics-port", "tls-key", "tls-cert", "tls-trust", "tls-reload-ms");
 
     @Spec CommandSpec spec;
@@ -121,8 +122,9 @@ final class NeuronCommand implements Runnable {
       }
       Keypair key;
       try {
-        key = Keypair.load(Path.of(required(p, "key")));
-      } catch (IOException e) {
+        key = KeyFiles.load(Path.of(required(p, "key")), path(p, "key-passphrase-file"),
+            "key-passphrase-file=");
+      } catch (CliException e) {
         throw CliException.badInput(config + ": key: " + e.getMessage(), e);
       }
       // One ledger server, or several (the members of a replicated ledger), comma-separated.

@@ -97,6 +97,11 @@ final class PeerCommand implements Runnable {
         + "are its own (peer query --peer-key). Unsigned otherwise.")
     Path answerKey;
 
+    @Option(names = "--passphrase-file", paramLabel = "FILE", description = "For a --key sealed"
+        + " under a passphrase: the passphrase on this file's first line (asked on the terminal"
+        + " otherwise).")
+    Path passphraseFile;
+
     @Option(names = "--stop-after", description = "Stop after this long (ISO-8601, e.g. PT30S); for demos and tests.")
     Duration stopAfter;
 
@@ -159,8 +164,9 @@ final class PeerCommand implements Runnable {
           .acceptMetadataOnlySignatures(acceptMetadataSignatures);
       Keypair signer;
       try {
-        signer = answerKey == null ? null : Keypair.load(answerKey);
-      } catch (IOException | RuntimeException e) {
+        signer = answerKey == null ? null
+            : KeyFiles.load(answerKey, passphraseFile, "--passphrase-file");
+      } catch (RuntimeException e) {
         closeQuietly(owned); // the model loaded already
         throw e;
       }
@@ -307,6 +313,11 @@ final class PeerCommand implements Runnable {
     @Option(names = "--key", description = "Sign with this key file (see Keypair); unsigned otherwise.")
     Path key;
 
+    @Option(names = "--passphrase-file", paramLabel = "FILE", description = "For a --key sealed"
+        + " under a passphrase: the passphrase on this file's first line (asked on the terminal"
+        + " otherwise).")
+    Path passphraseFile;
+
     @Option(names = "--peer-key", paramLabel = "HEX", description = "The peer's public key (64 "
         + "hex digits, as the ledger lists it): a successful answer counts only if the peer signed "
         + "it with this key (BAD_RESPONSE otherwise).")
@@ -369,7 +380,7 @@ final class PeerCommand implements Runnable {
         throw new IllegalArgumentException("--metadata-only-signature needs --key");
       }
       if (key != null) {
-        b.keypair(Keypair.load(key));
+        b.keypair(KeyFiles.load(key, passphraseFile, "--passphrase-file"));
       }
       if (metadataOnlySignature) {
         b.signatureScope(SignatureScope.METADATA_ONLY);

@@ -144,6 +144,24 @@ class CliUsageTest {
         "key=" + key + "\npeer=noise\n" + more);
   }
 
+  /** A sealed key opens with key-passphrase-file (the neuron goes on to its ledger), not without. */
+  @Test
+  void aNeuronConfigOpensASealedKeyWithItsPassphraseFile(@TempDir Path dir) throws Exception {
+    Path key = dir.resolve("sealed.key");
+    io.bittensor.core.Keypair.generate().save(key, "neuron pass".toCharArray(),
+        io.bittensor.core.KeyProtection.argon2id(64, 1, 1));
+    Path pass = KeysCommandTest.passphraseFile(dir, "neuron pass\n");
+    Path config = dir.resolve("neuron.properties");
+    String lines = "key=" + key + "\npeer=noise\nledger=http://127.0.0.1:1\n";
+    Files.writeString(config, lines);
+    assertBadInput(CliRunner.run("neuron", "run", "--config", config.toString()),
+        "key: " + key + " is sealed under a passphrase: give key-passphrase-file= FILE");
+    Files.writeString(config, lines + "key-passphrase-file=" + pass + "\n");
+    CliRunner r = CliRunner.run("neuron", "run", "--config", config.toString());
+    assertEquals(Main.EXIT_FAILURE, r.exitCode(), r.err());
+    assertTrue(r.err().contains("cannot reach the ledger at http://127.0.0.1:1"), r.err());
+  }
+
   @Test
   void aNeuronConfigNamesALearnThatIsNeitherTrueNorFalse(@TempDir Path dir) throws IOException {
     Path config = neuronConfig(dir, "ledger=http://127.0.0.1:1\nlearn=yes\n");

@@ -1,11 +1,13 @@
 package io.bittensor.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bittensor.core.Keypair;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -47,5 +49,79 @@ class KeysCommandTest {
     CliRunner bad = CliRunner.run("keys", "show", junk.toString());
     assertEquals(Main.EXIT_BAD_INPUT, bad.exitCode());
     assertTrue(bad.err().contains("not a bittensor key file"), bad.err());
+  }
+
+  @Test
+  void newWithAPassphraseFileSealsTheKeyAndShowReadsItsIdWithoutIt(@TempDir Path dir)
+      throws Exception {
+    Path pass = passphraseFile(dir, "a long passphrase\n");
+    Path file = dir.resolve("cold.key");
+    CliRunner made = CliRunner.run("keys", "new", file.toString(),
+        "--passphrase-file", pass.toString());
+    assertEquals(0, made.exitCode(), made.err());
+    String id = made.out().strip();
+    assertTrue(Keypair.isSealed(file));
+    assertEquals(id, Keypair.load(file, "a long passphrase".toCharArray()).id().toHex(),
+        "the passphrase is the file's first line, without its line end");
+    CliRunner shown = CliRunner.run("keys", "show", file.toString());
+    assertEquals(0, shown.exitCode(), shown.err());
+    assertEquals(id, shown.out().strip());
+  }
+
+  @Test
+  void sealWritesASealedCopyAndLeavesTheKeyAsItWas(@TempDir Path dir) throws Exception {
+    Path plain = dir.resolve("me.key");
+    Path sealed = dir.resolve("me-sealed.key");
+    Path pass = passphraseFile(dir, "s3cret\r\n");
+    String id = CliRunner.run("keys", "new", plain.toString()).out().strip();
+    String before = Files.readString(plain);
+    CliRunner copy = CliRunner.run("keys", "seal", plain.toString(), sealed.toString(),
+        "--passphrase-file", pass.toString());
+    assertEquals(0, copy.exitCode(), copy.err());
+    assertEquals(id, copy.out().strip());
+    assertEquals(before, Files.readString(plain));
+    assertEquals(id, Keypair.load(sealed, "s3cret".toCharArray()).id().toHex());
+
+    CliRunner again = CliRunner.run("keys", "seal", sealed.toString(),
+        dir.resolve("twice.key").toString(), "--passphrase-file", pass.toString());
+    assertEquals(Main.EXIT_BAD_INPUT, again.exitCode());
+    assertTrue(again.err().contains("is sealed already"), again.err());
+  }
+
+  @Test
+  void sealingWithNoTerminalAndNoPassphraseFileWritesNothing(@TempDir Path dir) {
+    Path file = dir.resolve("cold.key");
+    CliRunner made = CliRunner.run("keys", "new", "--seal", file.toString());
+    assertEquals(Main.EXIT_BAD_INPUT, made.exitCode());
+    assertTrue(made.err().contains("no terminal to ask for a passphrase: give --passphrase-file"),
+        made.err());
+    assertFalse(Files.exists(file));
+  }
+
+  @Test
+  void aPassphraseFileOthersMayReadOrWithAnEmptyFirstLineIsRefused(@TempDir Path dir)
+      throws Exception {
+    Path open = passphraseFile(dir, "pass\n");
+    Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rw-r--r--"));
+    CliRunner made = CliRunner.run("keys", "new", dir.resolve("a.key").toString(),
+        "--passphrase-file", open.toString());
+    assertEquals(Main.EXIT_BAD_INPUT, made.exitCode());
+    assertTrue(made.err().contains("expected its owner's only (chmod 600)"), made.err());
+
+    Path empty = dir.resolve("empty.txt");
+    Files.writeString(empty, "\nsecond line\n");
+    Files.setPosixFilePermissions(empty, PosixFilePermissions.fromString("rw-------"));
+    made = CliRunner.run("keys", "new", dir.resolve("b.key").toString(),
+        "--passphrase-file", empty.toString());
+    assertEquals(Main.EXIT_BAD_INPUT, made.exitCode());
+    assertTrue(made.err().contains("is empty"), made.err());
+    assertFalse(Files.exists(dir.resolve("a.key")) || Files.exists(dir.resolve("b.key")));
+  }
+
+  static Path passphraseFile(Path dir, String text) throws Exception {
+    Path file = Files.createTempFile(dir, "passphrase", ".txt");
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+    Files.writeString(file, text);
+    return file;
   }
 }

@@ -75,6 +75,28 @@ class PeerCommandTest {
   }
 
   @Test
+  void aSealedKeySignsWithItsPassphraseFileAndIsRefusedWithoutIt(@TempDir Path dir)
+      throws Exception {
+    Path key = dir.resolve("caller.key");
+    Keypair.generate().save(key, "open sesame".toCharArray());
+    Path right = KeysCommandTest.passphraseFile(dir, "open sesame\n");
+    Path wrong = KeysCommandTest.passphraseFile(dir, "open sesam\n");
+    try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(32))
+        .host("127.0.0.1").port(0).start()) { // signatures required
+      String endpoint = server.endpoint().toString();
+      assertEquals(2, run("peer", "query", "--endpoint", endpoint, "--key", key.toString()));
+      assertTrue(err.toString().contains(key + " is sealed under a passphrase: give"
+          + " --passphrase-file FILE"), err.toString());
+      assertEquals(2, run("peer", "query", "--endpoint", endpoint, "--key", key.toString(),
+          "--passphrase-file", wrong.toString()));
+      assertTrue(err.toString().contains("wrong passphrase for key file " + key), err.toString());
+      assertEquals(0, run("peer", "query", "--endpoint", endpoint, "--key", key.toString(),
+          "--passphrase-file", right.toString()), out + "\n" + err);
+      assertTrue(out.toString().contains("status  SUCCESS (0)"), out.toString());
+    }
+  }
+
+  @Test
   void serveWithTlsIsQueriedOverHttpsByAClientThatTrustsItsCertificate() throws Exception {
     String key = TestCertificates.file("peer.key").toString();
     String cert = TestCertificates.file("peer.pem").toString();
