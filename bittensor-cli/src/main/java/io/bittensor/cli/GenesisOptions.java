@@ -129,7 +129,8 @@ final class GenesisOptions {
     return value != null ? value : otherwise;
   }
 
-  private static PeerId peerId(String text, String option) {
+  /** 64 hex digits, or a key file's public id (sealed or not); bad input otherwise. */
+  static PeerId peerId(String text, String option) {
     if (text.length() == 2 * PeerId.LENGTH && text.chars().allMatch(
         c -> Character.digit(c, 16) >= 0)) {
       return PeerId.fromHex(text);

@@ -50,14 +50,26 @@ final class LedgerSourceOptions {
             + " keeps no blocks: serve it with --keep-blocks, or read it with --remote", null);
       }
     }
+    if (dir == null) {
+      return connect(remote, trust, RemoteLedger.builder());
+    }
     try {
-      return dir != null ? LocalLedger.builder().openReadOnly(dir)
-          : (trust == null ? RemoteLedger.builder()
-              : RemoteLedger.builder().trustedCertificates(trust)).connect(remote);
-    } catch (LedgerException e) {
-      throw CliException.failure(e.getMessage(), e);
+      return LocalLedger.builder().openReadOnly(dir);
     } catch (IOException e) {
       throw CliException.failure("cannot read the ledger in " + data + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Connects {@code builder} to the servers at {@code remote}, trusting {@code trust} when given.
+   *
+   * @throws CliException failure when no server answers, bad input for a bad address or file
+   */
+  static Ledger connect(List<URI> remote, Path trust, RemoteLedger.Builder builder) {
+    try {
+      return (trust == null ? builder : builder.trustedCertificates(trust)).connect(remote);
+    } catch (LedgerException e) {
+      throw CliException.failure(e.getMessage(), e);
     } catch (IllegalArgumentException e) {
       throw CliException.badInput((trust != null && e.getMessage().contains(trust.toString())
           ? "--trust " : "--remote ") + e.getMessage(), e);

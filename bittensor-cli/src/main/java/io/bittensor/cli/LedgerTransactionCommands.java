@@ -1,0 +1,228 @@
+package io.bittensor.cli;
+
+import io.bittensor.core.Account;
+import io.bittensor.core.Keypair;
+import io.bittensor.core.LedgerException;
+import io.bittensor.core.Metagraph;
+import io.bittensor.core.Modality;
+import io.bittensor.core.PeerId;
+import io.bittensor.core.Receipt;
+import io.bittensor.core.Transaction;
+import io.bittensor.core.TransactionRejectedException;
+import io.bittensor.transport.RemoteLedger;
+import java.io.PrintWriter;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.LongFunction;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code bittensor ledger transfer|register|stake|unstake|weights}: sign one transaction with a key file
+ * (sealed or not) and send it to a ledger server; print its block, or why the ledger refused it.
+ */
+final class LedgerTransactionCommands {
+  private LedgerTransactionCommands() {}
+
+  /** The signing key and the server: what every transaction command takes. */
+  static final class Signer {
+    @Option(names = "--remote", required = true, paramLabel = "URL", split = ",",
+        description = "The ledger server, e.g. http://10.0.0.2:8092; or several, comma-separated"
+            + " (the members of a replicated ledger: the first that answers).")
+    List<URI> remote;
+
+    @Option(names = "--trust", paramLabel = "FILE",
+        description = "With an https:// --remote: trust the certificates in this PEM file instead"
+            + " of the JDK's authorities.")
+    Path trust;
+
+    @Option(names = "--key", required = true, paramLabel = "FILE",
+        description = "The key that signs (bittensor keys new); its account pays.")
+    Path key;
+
+    @Option(names = "--passphrase-file", paramLabel = "FILE", description = "For a --key sealed"
+        + " under a passphrase: the passphrase on this file's first line (asked on the terminal"
+        + " otherwise).")
+    Path passphraseFile;
+
+    @Option(names = "--timeout", defaultValue = "PT60S", paramLabel = "DURATION",
+        description = "How long to wait for the transaction's block (ISO-8601). Default:"
+            + " ${DEFAULT-VALUE}.")
+    Duration timeout;
+
+    /**
+     * Signs {@code body}, submits it and waits for its block; prints the receipt and the
+     * signer's account after it.
+     *
+     * @return 0 when sealed in a block
+     * @throws CliException bad input when the ledger refuses it (with its reason), failure when
+     *     the server cannot be reached or the block does not come in time
+     */
+    int submit(CommandSpec spec, String what, Transaction body) {
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw CliException.badInput("--timeout must be positive, was " + timeout, null);
+      }
+      Keypair signer = KeyFiles.load(key, passphraseFile, "--passphrase-file");
+      PrintWriter out = spec.commandLine().getOut();
+      try (RemoteLedger ledger = (RemoteLedger) LedgerSourceOptions.connect(remote, trust,
+          RemoteLedger.builder().keypair(signer))) {
+        Receipt receipt;
+        try {
+          receipt = ledger.submit(signer, body).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+          // The receipt can come before the block's event: print the account as of that block.
+          ledger.awaitBlock(receipt.block(), timeout);
+        } catch (ExecutionException e) {
+          if (e.getCause() instanceof TransactionRejectedException r) {
+            throw CliException.badInput("the ledger refused " + what + ": " + r.getMessage(), r);
+          }
+          throw CliException.failure(what + " failed: " + e.getCause().getMessage()
+              + " (it may or may not be in the ledger: check the account's nonce)", e.getCause());
+        } catch (TimeoutException e) {
+          throw CliException.failure("no block holds " + what + " after " + timeout
+              + " (it may still be sealed: check the account's nonce)", e);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw CliException.failure("interrupted waiting for " + what, e);
+        }
+        out.printf(Locale.ROOT, "%s%nsealed   block %d, transaction %s%n", what, receipt.block(),
+            receipt.transaction());
+        Account account = ledger.account(signer.id()).orElseThrow();
+        Metagraph m = ledger.metagraph();
+        String stake = m.uid(signer.id()).isPresent()
+            ? String.valueOf(m.peer(m.uid(signer.id()).getAsInt()).stake())
+            : "none (not registered)";
+        out.printf(Locale.ROOT, "account  %s  balance %d  nonce %d  stake %s%n",
+            signer.id().toHex(), account.balance(), account.nonce(), stake);
+        out.flush();
+        return 0;
+      } catch (LedgerException e) {
+        throw CliException.failure(e.getMessage(), e);
+      }
+    }
+  }
+
+  /** {@code bittensor ledger transfer}. */
+  @Command(name = "transfer", mixinStandardHelpOptions = true,
+      description = "Move tokens from the signer's balance to another account's.")
+  static final class Transfer implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin Signer signer = new Signer();
+
+    @Option(names = "--to", required = true, paramLabel = "ID|KEYFILE",
+        description = "The account that receives: 64 hex digits, or a key file (sealed or not).")
+    String to;
+
+    @Option(names = "--amount", required = true, description = "Tokens, > 0.")
+    long amount;
+
+    @Override
+    public Integer call() {
+      PeerId receiver = GenesisOptions.peerId(to, "--to");
+      return signer.submit(spec, "transfer of " + positive(amount) + " to " + receiver.toHex(),
+          Transaction.transfer(receiver, amount));
+    }
+  }
+
+  /** {@code bittensor ledger register}. */
+  @Command(name = "register", mixinStandardHelpOptions = true,
+      description = "Register the signer's peer at the endpoint where it serves (peer serve), so"
+          + " that it gets a uid, can hold stake and is asked by others.")
+  static final class Register implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin Signer signer = new Signer();
+
+    @Option(names = "--endpoint", required = true, paramLabel = "URL",
+        description = "Where the peer serves, e.g. http://10.0.0.7:8091 (or https://).")
+    URI endpoint;
+
+    @Option(names = "--modality", defaultValue = "TEXT", description = "What it answers: TEXT,"
+        + " IMAGE, SPEECH or TENSOR. Default: ${DEFAULT-VALUE}.")
+    Modality modality;
+
+    @Override
+    public Integer call() {
+      return signer.submit(spec, "registration at " + endpoint,
+          Transaction.register(endpoint, modality));
+    }
+  }
+
+  /** A command that moves {@code --amount} tokens with one transaction. */
+  abstract static class AmountCommand implements Callable<Integer> {
+    private final String what;
+    private final LongFunction<Transaction> body;
+
+    @Spec CommandSpec spec;
+    @Mixin Signer signer = new Signer();
+
+    @Option(names = "--amount", required = true, description = "Tokens, > 0.")
+    long amount;
+
+    AmountCommand(String what, LongFunction<Transaction> body) {
+      this.what = what;
+      this.body = body;
+    }
+
+    @Override
+    public Integer call() {
+      return signer.submit(spec, what + " of " + positive(amount), body.apply(amount));
+    }
+  }
+
+  /** {@code bittensor ledger stake}. */
+  @Command(name = "stake", mixinStandardHelpOptions = true,
+      description = "Move tokens from the signer's balance to its registered peer's stake.")
+  static final class Stake extends AmountCommand {
+    Stake() {
+      super("stake", Transaction::addStake);
+    }
+  }
+
+  /** {@code bittensor ledger unstake}. */
+  @Command(name = "unstake", mixinStandardHelpOptions = true,
+      description = "Move tokens from the signer's peer's stake back to its balance.")
+  static final class Unstake extends AmountCommand {
+    Unstake() {
+      super("unstake", Transaction::removeStake);
+    }
+  }
+
+  /** {@code bittensor ledger weights}. */
+  @Command(name = "weights", mixinStandardHelpOptions = true,
+      description = "Set the signer's weight row, e.g. --set 0=0.5 --set 3=0.5 (the ledger"
+          + " normalises it; peers left out get 0).")
+  static final class Weights implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin Signer signer = new Signer();
+
+    @Option(names = "--set", required = true, paramLabel = "UID=WEIGHT", split = ",",
+        description = "A peer's uid and its weight, >= 0; repeat or separate with commas.")
+    Map<Integer, Double> set;
+
+    @Override
+    public Integer call() {
+      TreeMap<Integer, Double> row = new TreeMap<>(set);
+      int[] uids = row.keySet().stream().mapToInt(Integer::intValue).toArray();
+      double[] weights = row.values().stream().mapToDouble(Double::doubleValue).toArray();
+      return signer.submit(spec, "weights " + row, Transaction.setWeights(uids, weights));
+    }
+  }
+
+  private static long positive(long amount) {
+    if (amount <= 0) {
+      throw CliException.badInput("--amount must be > 0, was " + amount, null);
+    }
+    return amount;
+  }
+}

@@ -1,0 +1,135 @@
+package io.bittensor.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.BlockPolicy;
+import io.bittensor.core.Genesis;
+import io.bittensor.core.KeyProtection;
+import io.bittensor.core.Keypair;
+import io.bittensor.core.LedgerParams;
+import io.bittensor.core.LocalLedger;
+import io.bittensor.core.Metagraph;
+import io.bittensor.transport.LedgerServer;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code ledger transfer|register|stake|unstake|weights} against a ledger server on loopback. */
+@Timeout(60)
+class LedgerTransactionCommandsTest {
+  @TempDir Path dir;
+  private final Keypair owner = Keypair.generate();
+  private LocalLedger ledger;
+  private LedgerServer server;
+  private Path key;
+  private Path passphrase;
+
+  @BeforeEach
+  void startLedger() throws Exception {
+    ledger = LocalLedger.builder()
+        .genesis(Genesis.builder().params(LedgerParams.defaults().withWeightsRateLimit(0))
+            .allocate(owner.id(), 10_000).build())
+        .blocks(BlockPolicy.every(Duration.ofMillis(20))).openInMemory();
+    server = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0).start();
+    key = dir.resolve("owner.key");
+    owner.save(key, "stake holder".toCharArray(), KeyProtection.argon2id(64, 1, 1));
+    passphrase = KeysCommandTest.passphraseFile(dir, "stake holder\n");
+  }
+
+  @AfterEach
+  void stopLedger() {
+    server.close();
+    ledger.close();
+  }
+
+  private CliRunner signed(String command, String... more) {
+    String[] args = new String[6 + 2 + more.length];
+    args[0] = "ledger";
+    args[1] = command;
+    args[2] = "--remote";
+    args[3] = server.uri().toString();
+    args[4] = "--key";
+    args[5] = key.toString();
+    args[6] = "--passphrase-file";
+    args[7] = passphrase.toString();
+    System.arraycopy(more, 0, args, 8, more.length);
+    return CliRunner.run(args);
+  }
+
+  @Test
+  void aSealedKeyTransfersRegistersStakesUnstakesAndSetsWeightsFromTheShell() throws Exception {
+    Path receiverKey = dir.resolve("receiver.key");
+    Keypair receiver = Keypair.generate();
+    receiver.save(receiverKey);
+
+    CliRunner transfer = signed("transfer", "--to", receiverKey.toString(), "--amount", "1000");
+    assertEquals(0, transfer.exitCode(), transfer.err());
+    assertTrue(transfer.out().contains("transfer of 1000 to " + receiver.id().toHex()),
+        transfer.out());
+    assertTrue(transfer.out().matches("(?s).*sealed   block \\d+, transaction [0-9a-f]{64}.*"),
+        transfer.out());
+    assertTrue(transfer.out().contains("balance 9000  nonce 1  stake none (not registered)"),
+        transfer.out());
+    assertEquals(1000, ledger.account(receiver.id()).orElseThrow().balance());
+
+    CliRunner register = signed("register", "--endpoint", "http://127.0.0.1:8091");
+    assertEquals(0, register.exitCode(), register.err());
+    CliRunner stake = signed("stake", "--amount", "5000");
+    assertEquals(0, stake.exitCode(), stake.err());
+    assertTrue(stake.out().contains("balance 4000  nonce 3  stake 5000"), stake.out());
+    CliRunner unstake = signed("unstake", "--amount", "1500");
+    assertEquals(0, unstake.exitCode(), unstake.err());
+    assertTrue(unstake.out().contains("balance 5500  nonce 4  stake 3500"), unstake.out());
+
+    Metagraph m = ledger.metagraph();
+    int uid = m.uid(owner.id()).orElseThrow();
+    assertEquals(3500, m.peer(uid).stake());
+    CliRunner weights = signed("weights", "--set", uid + "=2");
+    assertEquals(0, weights.exitCode(), weights.err());
+    assertTrue(weights.out().contains("weights {" + uid + "=2.0}"), weights.out());
+    assertEquals(5, ledger.nextNonce(owner.id()));
+  }
+
+  @Test
+  void aRefusedTransactionExitsTwoWithTheLedgersReason() throws IOException {
+    CliRunner tooMuch = signed("stake", "--amount", "1000000");
+    assertEquals(Main.EXIT_BAD_INPUT, tooMuch.exitCode(), tooMuch.out());
+    assertTrue(tooMuch.err().contains("the ledger refused stake of 1000000: "), tooMuch.err());
+    CliRunner overdrawn = signed("transfer", "--to", Keypair.generate().id().toHex(),
+        "--amount", "20000");
+    assertEquals(Main.EXIT_BAD_INPUT, overdrawn.exitCode(), overdrawn.out());
+    assertTrue(overdrawn.err().contains("INSUFFICIENT_BALANCE"), overdrawn.err());
+    assertEquals(10_000, ledger.account(owner.id()).orElseThrow().balance(), "nothing changed");
+  }
+
+  @Test
+  void badInputIsRefusedBeforeAnythingIsSent() throws IOException {
+    CliRunner zero = signed("stake", "--amount", "0");
+    assertEquals(Main.EXIT_BAD_INPUT, zero.exitCode());
+    assertTrue(zero.err().contains("--amount must be > 0, was 0"), zero.err());
+    CliRunner notAnAccount = signed("transfer", "--to", "nobody", "--amount", "5");
+    assertEquals(Main.EXIT_BAD_INPUT, notAnAccount.exitCode());
+    assertTrue(notAnAccount.err().contains("--to nobody: neither 64 hex digits nor a readable key"
+        + " file"), notAnAccount.err());
+    CliRunner noPassphrase = CliRunner.run("ledger", "stake", "--remote",
+        server.uri().toString(), "--key", key.toString(), "--amount", "5");
+    assertEquals(Main.EXIT_BAD_INPUT, noPassphrase.exitCode());
+    assertTrue(noPassphrase.err().contains("is sealed under a passphrase: give --passphrase-file"),
+        noPassphrase.err());
+    assertEquals(0, ledger.nextNonce(owner.id()), "nothing was signed");
+  }
+
+  @Test
+  void anUnreachableServerExitsOne() {
+    CliRunner r = CliRunner.run("ledger", "stake", "--remote", "http://127.0.0.1:1",
+        "--key", key.toString(), "--passphrase-file", passphrase.toString(), "--amount", "5");
+    assertEquals(Main.EXIT_FAILURE, r.exitCode(), r.err());
+    assertTrue(r.err().contains("127.0.0.1:1"), r.err());
+  }
+}
