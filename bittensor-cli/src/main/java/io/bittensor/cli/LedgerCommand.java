@@ -50,7 +50,8 @@ import picocli.CommandLine.Spec;
         + " ledger server).",
     subcommands = {LedgerCommand.Init.class, LedgerCommand.Serve.class, LedgerCommand.Show.class,
         LedgerBlocksCommand.class, LedgerAuditCommand.class, LedgerCommand.Compact.class,
-        LedgerCommand.Members.class, LedgerTransactionCommands.Transfer.class,
+        LedgerCommand.Members.class, LedgerAccountCommand.class,
+        LedgerTransactionCommands.Transfer.class,
         LedgerTransactionCommands.Register.class, LedgerTransactionCommands.Stake.class, LedgerTransactionCommands.Unstake.class,
         LedgerTransactionCommands.Weights.class})
 final class LedgerCommand implements Runnable {

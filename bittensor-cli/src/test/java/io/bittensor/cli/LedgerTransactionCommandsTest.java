@@ -94,6 +94,22 @@ class LedgerTransactionCommandsTest {
     assertEquals(0, weights.exitCode(), weights.err());
     assertTrue(weights.out().contains("weights {" + uid + "=2.0}"), weights.out());
     assertEquals(5, ledger.nextNonce(owner.id()));
+
+    CliRunner account = CliRunner.run("ledger", "account", "--remote", server.uri().toString(),
+        key.toString());
+    assertEquals(0, account.exitCode(), account.err());
+    assertTrue(account.out().contains("account  " + owner.id().toHex() + "\nbalance  5500\n"
+        + "nonce    5\npeer     uid " + uid + "  stake 3500  http://127.0.0.1:8091"),
+        account.out());
+    CliRunner json = CliRunner.run("ledger", "account", "--remote", server.uri().toString(),
+        receiver.id().toHex(), "--json");
+    assertEquals(0, json.exitCode(), json.err());
+    assertTrue(json.out().contains("\"balance\" : 1000") && !json.out().contains("\"uid\""),
+        json.out());
+    CliRunner stranger = CliRunner.run("ledger", "account", "--remote", server.uri().toString(),
+        Keypair.generate().id().toHex());
+    assertTrue(stranger.out().contains("(unknown to the ledger)\nbalance  0\nnonce    0\n"
+        + "peer     not registered"), stranger.out());
   }
 
   @Test
