@@ -69,6 +69,7 @@ public final class Keypair {
   private static final String SEALED_LABEL = "sealed: ";
   private static final Pattern KDF =
       Pattern.compile("m=(\\d{1,9}) t=(\\d{1,9}) p=(\\d{1,9}) v=19");
+  private static final int MAX_KEY_FILE_BYTES = 4096;
   private static final Set<PosixFilePermission> OWNER_ONLY =
       EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
   private static final HexFormat HEX = HexFormat.of();
@@ -328,6 +329,12 @@ public final class Keypair {
             "key file " + file + " has permissions " + PosixFilePermissions.toString(perms)
                 + "; expected rw------- (chmod 600)");
       }
+    }
+    long size = Files.size(file);
+    if (size > MAX_KEY_FILE_BYTES) {
+      // A key file is a few hundred bytes; a path that names anything else is not read whole.
+      throw new IOException("not a bittensor key file (" + size + " bytes; a key file has at most "
+          + MAX_KEY_FILE_BYTES + "): " + file);
     }
     List<String> lines = Files.readAllLines(file, StandardCharsets.US_ASCII);
     if (lines.isEmpty()

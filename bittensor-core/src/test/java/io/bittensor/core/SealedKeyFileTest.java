@@ -167,6 +167,18 @@ class SealedKeyFileTest {
     assertThrows(IOException.class, () -> Keypair.readId(file));
   }
 
+  @Test
+  void aFileFarLargerThanAKeyIsRefusedWithoutReadingIt() throws IOException {
+    Path big = dir.resolve("big.key");
+    Files.write(big, new byte[1 << 20]);
+    Files.setPosixFilePermissions(big, PosixFilePermissions.fromString("rw-------"));
+    IOException e = assertThrows(IOException.class, () -> Keypair.load(big, PASSPHRASE));
+    assertTrue(e.getMessage().contains("not a bittensor key file (1048576 bytes; a key file has"
+        + " at most 4096)"), e.getMessage());
+    assertThrows(IOException.class, () -> Keypair.readId(big));
+    assertThrows(IOException.class, () -> Keypair.load(big));
+  }
+
   private static void rewrite(Path file, List<String> lines, int index, String line)
       throws IOException {
     String[] copy = lines.toArray(String[]::new);
