@@ -11,7 +11,9 @@
 # Prometheus metrics on that port, neuron i's on METRICS_PORT + i, and DIR/prometheus.yml to
 # scrape them all), TLS (unset: cleartext; 1: the ledger and every neuron serve HTTPS with a
 # certificate for 127.0.0.1 from a market authority made by openssl in DIR/tls, which all of
-# them trust). Build first: mvn -B -q package -DskipTests
+# them trust), SEALED (unset: plain key files; 1: every neuron's key sealed under the passphrase
+# in DIR/passphrase, made at random, which each neuron reads through key-passphrase-file).
+# Build first: mvn -B -q package -DskipTests
 set -euo pipefail
 
 cmd=${1:-}
@@ -22,6 +24,7 @@ ledger_port=${LEDGER_PORT:-8092}
 first_port=${FIRST_PORT:-9101}
 metrics_port=${METRICS_PORT:-}
 tls=${TLS:-}
+sealed=${SEALED:-}
 
 die() { echo "market.sh: $*" >&2; exit 2; }
 
@@ -48,10 +51,17 @@ start() {
   [ -f "$jar" ] || die "no $jar: build it with mvn -B -q package -DskipTests"
   [ -e "$dir/pids" ] && die "$dir/pids exists: stop the running market first (market.sh stop $dir)"
   mkdir -p "$dir"
-  local allocate=() i=0
+  local allocate=() i=0 seal=()
+  if [ -n "$sealed" ]; then
+    if [ ! -f "$dir/passphrase" ]; then
+      (umask 077 && head -c 24 /dev/urandom | base64 > "$dir/passphrase")
+    fi
+    seal=(--passphrase-file "$dir/passphrase")
+  fi
   for peer in $peers; do
     i=$((i + 1))
-    [ -f "$dir/neuron-$i.key" ] || java -jar "$jar" keys new "$dir/neuron-$i.key" > /dev/null
+    [ -f "$dir/neuron-$i.key" ] \
+      || java -jar "$jar" keys new "$dir/neuron-$i.key" "${seal[@]}" > /dev/null
     allocate+=(--allocate "$dir/neuron-$i.key=1000000")
   done
   # 1% of the stake minted per 5-second epoch: at 10% the neurons that set rows first own the
@@ -92,6 +102,9 @@ weight-interval-ms=5000
 checkpoint-dir=$dir/neuron-$i.state
 seed=$i
 CONFIG
+    if [ -n "$sealed" ]; then
+      echo "key-passphrase-file=$dir/passphrase" >> "$dir/neuron-$i.properties"
+    fi
     if [ -n "$tls" ]; then
       printf 'tls-key=%s\ntls-cert=%s\ntls-trust=%s\n' "$dir/tls/server.key" \
         "$dir/tls/server.pem" "$dir/tls/ca.pem" >> "$dir/neuron-$i.properties"

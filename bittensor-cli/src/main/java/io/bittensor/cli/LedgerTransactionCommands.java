@@ -2,11 +2,13 @@ package io.bittensor.cli;
 
 import io.bittensor.core.Account;
 import io.bittensor.core.Keypair;
+import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerException;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.Modality;
 import io.bittensor.core.PeerId;
 import io.bittensor.core.Receipt;
+import io.bittensor.core.RejectReason;
 import io.bittensor.core.Transaction;
 import io.bittensor.core.TransactionRejectedException;
 import io.bittensor.transport.RemoteLedger;
@@ -30,8 +32,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code bittensor ledger transfer|register|stake|unstake|weights}: sign one transaction with a key file
- * (sealed or not) and send it to a ledger server; print its block, or why the ledger refused it.
+ * {@code bittensor ledger transfer|register|stake|unstake|weights}: sign one transaction with a
+ * key file (sealed or not) and send it to a ledger server; print its block, or why the ledger
+ * refused it.
  */
 final class LedgerTransactionCommands {
   private LedgerTransactionCommands() {}
@@ -80,7 +83,8 @@ final class LedgerTransactionCommands {
           RemoteLedger.builder().keypair(signer))) {
         Receipt receipt;
         try {
-          receipt = ledger.submit(signer, body).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+          receipt = submitAtNextNonce(ledger, signer, body, timeout,
+              spec.commandLine().getErr());
           // The receipt can come before the block's event: print the account as of that block.
           ledger.awaitBlock(receipt.block(), timeout);
         } catch (ExecutionException e) {
@@ -109,6 +113,39 @@ final class LedgerTransactionCommands {
         return 0;
       } catch (LedgerException e) {
         throw CliException.failure(e.getMessage(), e);
+      }
+    }
+  }
+
+  /** How many times a transaction is signed again when its nonce was taken meanwhile. */
+  static final int NONCE_ATTEMPTS = 5;
+
+  /**
+   * Signs {@code body} with the ledger's next nonce for {@code key}, submits it and waits for its
+   * receipt. When another transaction of the same key took that nonce between the two (a neuron
+   * running with the key sets its weights on its own), the ledger refuses this one and changes
+   * nothing, so it is signed again with the next nonce, up to {@value #NONCE_ATTEMPTS} times,
+   * each said on {@code err}.
+   *
+   * @throws ExecutionException with the ledger's rejection, or its failure
+   * @throws TimeoutException if an attempt's receipt does not come within {@code timeout}
+   */
+  static Receipt submitAtNextNonce(Ledger ledger, Keypair key, Transaction body,
+      Duration timeout, PrintWriter err)
+      throws ExecutionException, TimeoutException, InterruptedException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return ledger.submit(key, body).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (ExecutionException e) {
+        if (attempt == NONCE_ATTEMPTS
+            || !(e.getCause() instanceof TransactionRejectedException r)
+            || !(r.reason() == RejectReason.NONCE_REUSED
+                || r.reason() == RejectReason.NONCE_WRONG)) {
+          throw e;
+        }
+        err.println("another transaction of this key took its nonce (" + r.detail()
+            + "); signing again");
+        err.flush();
       }
     }
   }

@@ -1,19 +1,37 @@
 package io.bittensor.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.bittensor.core.Account;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Genesis;
+import io.bittensor.core.Hash256;
 import io.bittensor.core.KeyProtection;
 import io.bittensor.core.Keypair;
+import io.bittensor.core.Ledger;
+import io.bittensor.core.LedgerException;
+import io.bittensor.core.LedgerListener;
 import io.bittensor.core.LedgerParams;
 import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Metagraph;
+import io.bittensor.core.PeerId;
+import io.bittensor.core.Receipt;
+import io.bittensor.core.RejectReason;
+import io.bittensor.core.SignedTransaction;
+import io.bittensor.core.Transaction;
+import io.bittensor.core.TransactionRejectedException;
 import io.bittensor.transport.LedgerServer;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -110,6 +128,76 @@ class LedgerTransactionCommandsTest {
         Keypair.generate().id().toHex());
     assertTrue(stranger.out().contains("(unknown to the ledger)\nbalance  0\nnonce    0\n"
         + "peer     not registered"), stranger.out());
+  }
+
+  /**
+   * A ledger where another transaction of the same key (a neuron's own) takes the nonce just
+   * before each of the first {@code races} submissions.
+   */
+  private Ledger racing(int races) {
+    AtomicInteger raced = new AtomicInteger();
+    PeerId elsewhere = Keypair.generate().id();
+    return new Ledger() {
+      @Override
+      public Hash256 chainId() {
+        return ledger.chainId();
+      }
+
+      @Override
+      public Metagraph metagraph() throws LedgerException {
+        return ledger.metagraph();
+      }
+
+      @Override
+      public Optional<Account> account(PeerId id) throws LedgerException {
+        return ledger.account(id);
+      }
+
+      @Override
+      public CompletableFuture<Receipt> submit(SignedTransaction tx) {
+        if (raced.getAndIncrement() < races) {
+          ledger.submit(SignedTransaction.sign(owner, chainId(), tx.nonce(),
+              Transaction.transfer(elsewhere, 1)));
+        }
+        return ledger.submit(tx);
+      }
+
+      @Override
+      public Subscription subscribe(LedgerListener listener) {
+        return ledger.subscribe(listener);
+      }
+
+      @Override
+      public void close() {}
+    };
+  }
+
+  @Test
+  void aNonceTakenMeanwhileIsSignedAgainAndTheTransactionIsDoneOnce() throws Exception {
+    PeerId receiver = Keypair.generate().id();
+    StringWriter err = new StringWriter();
+    Receipt receipt = LedgerTransactionCommands.submitAtNextNonce(racing(2), owner,
+        Transaction.transfer(receiver, 100), Duration.ofSeconds(30), new PrintWriter(err));
+    assertTrue(receipt.block() >= 1);
+    assertEquals(2, err.toString().split("took its nonce", -1).length - 1, err.toString());
+    assertTrue(err.toString().contains("was used; the next nonce of " + owner.id().toHex()),
+        err.toString());
+    assertEquals(100, ledger.account(receiver).orElseThrow().balance(), "transferred once");
+    assertEquals(3, ledger.nextNonce(owner.id()), "two racing transactions and this one");
+  }
+
+  @Test
+  void aNonceTakenEveryTimeGivesUpAfterFiveAttempts() {
+    PeerId receiver = Keypair.generate().id();
+    StringWriter err = new StringWriter();
+    ExecutionException e = assertThrows(ExecutionException.class,
+        () -> LedgerTransactionCommands.submitAtNextNonce(racing(Integer.MAX_VALUE), owner,
+            Transaction.transfer(receiver, 100), Duration.ofSeconds(30), new PrintWriter(err)));
+    assertEquals(RejectReason.NONCE_REUSED,
+        ((TransactionRejectedException) e.getCause()).reason());
+    assertEquals(LedgerTransactionCommands.NONCE_ATTEMPTS - 1,
+        err.toString().split("took its nonce", -1).length - 1, err.toString());
+    assertTrue(ledger.account(receiver).isEmpty(), "never transferred");
   }
 
   @Test
