@@ -4,15 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.bittensor.core.Account;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Genesis;
-import io.bittensor.core.Hash256;
 import io.bittensor.core.KeyProtection;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.Ledger;
-import io.bittensor.core.LedgerException;
-import io.bittensor.core.LedgerListener;
 import io.bittensor.core.LedgerParams;
 import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Metagraph;
@@ -22,13 +18,13 @@ import io.bittensor.core.RejectReason;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Transaction;
 import io.bittensor.core.TransactionRejectedException;
+import io.bittensor.core.testing.ForwardingLedger;
 import io.bittensor.transport.LedgerServer;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -137,22 +133,7 @@ class LedgerTransactionCommandsTest {
   private Ledger racing(int races) {
     AtomicInteger raced = new AtomicInteger();
     PeerId elsewhere = Keypair.generate().id();
-    return new Ledger() {
-      @Override
-      public Hash256 chainId() {
-        return ledger.chainId();
-      }
-
-      @Override
-      public Metagraph metagraph() throws LedgerException {
-        return ledger.metagraph();
-      }
-
-      @Override
-      public Optional<Account> account(PeerId id) throws LedgerException {
-        return ledger.account(id);
-      }
-
+    return new ForwardingLedger(ledger) {
       @Override
       public CompletableFuture<Receipt> submit(SignedTransaction tx) {
         if (raced.getAndIncrement() < races) {
@@ -160,11 +141,6 @@ class LedgerTransactionCommandsTest {
               Transaction.transfer(elsewhere, 1)));
         }
         return ledger.submit(tx);
-      }
-
-      @Override
-      public Subscription subscribe(LedgerListener listener) {
-        return ledger.subscribe(listener);
       }
 
       @Override

@@ -22,12 +22,12 @@ import io.bittensor.core.LedgerListener;
 import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.Modality;
-import io.bittensor.core.PeerId;
 import io.bittensor.core.Receipt;
 import io.bittensor.core.RejectReason;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Transaction;
 import io.bittensor.core.TransactionRejectedException;
+import io.bittensor.core.testing.ForwardingLedger;
 import io.bittensor.core.testing.LedgerFixtures;
 import io.bittensor.transport.internal.wire.LedgerRequest;
 import io.bittensor.transport.internal.wire.LedgerResponse;
@@ -503,43 +503,17 @@ class RemoteLedgerTest {
   }
 
   /** Counts the server side's metagraph reads. */
-  private static final class CountingLedger implements Ledger {
-    final Ledger inner;
+  private static final class CountingLedger extends ForwardingLedger {
     final AtomicInteger metagraphReads = new AtomicInteger();
 
     CountingLedger(Ledger inner) {
-      this.inner = inner;
-    }
-
-    @Override
-    public Hash256 chainId() {
-      return inner.chainId();
+      super(inner);
     }
 
     @Override
     public Metagraph metagraph() throws LedgerException {
       metagraphReads.incrementAndGet();
-      return inner.metagraph();
-    }
-
-    @Override
-    public Optional<Account> account(PeerId id) throws LedgerException {
-      return inner.account(id);
-    }
-
-    @Override
-    public CompletableFuture<Receipt> submit(SignedTransaction transaction) {
-      return inner.submit(transaction);
-    }
-
-    @Override
-    public Subscription subscribe(LedgerListener listener) {
-      return inner.subscribe(listener);
-    }
-
-    @Override
-    public void close() {
-      inner.close();
+      return super.metagraph();
     }
   }
 
@@ -547,12 +521,13 @@ class RemoteLedgerTest {
    * A ledger that tells its listeners of a block before it completes the futures of the
    * block's transactions (the other order than LocalLedger's).
    */
-  private static final class ListenersFirstLedger implements Ledger {
+  private static final class ListenersFirstLedger extends ForwardingLedger {
     final LocalLedger inner;
     final List<LedgerListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     final List<Runnable> completions = new ArrayList<>();
 
     ListenersFirstLedger(LocalLedger inner) {
+      super(inner);
       this.inner = inner;
       inner.subscribe(new LedgerListener() {
         @Override
@@ -571,21 +546,6 @@ class RemoteLedgerTest {
           now.forEach(Runnable::run);
         }
       });
-    }
-
-    @Override
-    public Hash256 chainId() {
-      return inner.chainId();
-    }
-
-    @Override
-    public Metagraph metagraph() throws LedgerException {
-      return inner.metagraph();
-    }
-
-    @Override
-    public Optional<Account> account(PeerId id) throws LedgerException {
-      return inner.account(id);
     }
 
     @Override
@@ -614,11 +574,6 @@ class RemoteLedgerTest {
     public Subscription subscribe(LedgerListener listener) {
       listeners.add(listener);
       return () -> listeners.remove(listener);
-    }
-
-    @Override
-    public void close() {
-      inner.close();
     }
   }
 
