@@ -151,37 +151,14 @@ class LedgerRelayTest {
   }
 
   /** A served ledger whose block bodies, read back, may lie: one block without its transactions. */
-  private static final class LyingBodies implements Ledger, io.bittensor.core.BlockHistory {
+  private static final class LyingBodies extends io.bittensor.core.testing.ForwardingLedger
+      implements io.bittensor.core.BlockHistory {
     final LocalLedger honest;
     volatile long emptied = -1;
 
     LyingBodies(LocalLedger honest) {
+      super(honest);
       this.honest = honest;
-    }
-
-    @Override
-    public io.bittensor.core.Hash256 chainId() {
-      return honest.chainId();
-    }
-
-    @Override
-    public Metagraph metagraph() {
-      return honest.metagraph();
-    }
-
-    @Override
-    public java.util.Optional<io.bittensor.core.Account> account(io.bittensor.core.PeerId id) {
-      return honest.account(id);
-    }
-
-    @Override
-    public CompletableFuture<Receipt> submit(SignedTransaction transaction) {
-      return honest.submit(transaction);
-    }
-
-    @Override
-    public Subscription subscribe(LedgerListener listener) {
-      return honest.subscribe(listener);
     }
 
     @Override
