@@ -14,6 +14,7 @@ import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -26,24 +27,7 @@ final class GenesisOptions {
       description = "A name for people (default local).")
   String chainName;
 
-  @Option(names = "--epoch-length", paramLabel = "BLOCKS",
-      description = "Blocks per epoch (default 100).")
-  Integer epochLength;
-
-  @Option(names = "--max-peers", paramLabel = "N", description = "Most peers at once (default 4096).")
-  Integer maxPeers;
-
-  @Option(names = "--immunity-period", paramLabel = "BLOCKS",
-      description = "Blocks a newcomer cannot be replaced (default 200).")
-  Integer immunityPeriod;
-
-  @Option(names = "--min-allowed-weights", paramLabel = "K",
-      description = "Fewest non-zero weights per row at the start (default 1).")
-  Integer minAllowedWeights;
-
-  @Option(names = "--weights-rate-limit", paramLabel = "BLOCKS",
-      description = "Fewest blocks between two weight rows of a peer (default 10).")
-  Integer weightsRateLimit;
+  @Mixin RuleOptions rules = new RuleOptions();
 
   @Option(names = "--allocate", paramLabel = "KEY=AMOUNT",
       description = "Tokens at genesis: KEY is 64 hex digits or a key file. Repeatable.")
@@ -68,9 +52,7 @@ final class GenesisOptions {
 
   /** True when any genesis option was given. */
   boolean anyGiven() {
-    return chainName != null || epochLength != null || maxPeers != null
-        || immunityPeriod != null || minAllowedWeights != null || weightsRateLimit != null
-        || !allocations.isEmpty() || authority != null || tau != null || inflation != null
+    return chainName != null || rules.anyGiven() || !allocations.isEmpty() || authority != null || tau != null || inflation != null
         || createdAt != null;
   }
 
@@ -86,15 +68,7 @@ final class GenesisOptions {
 
   /** The genesis block the options describe, defaults filled in. */
   Genesis genesis() {
-    LedgerParams d = LedgerParams.defaults();
-    LedgerParams params;
-    try {
-      params = new LedgerParams(or(epochLength, d.epochLength()), or(maxPeers, d.maxPeers()),
-          or(immunityPeriod, d.immunityPeriod()), or(minAllowedWeights, d.minAllowedWeights()),
-          or(weightsRateLimit, d.weightsRateLimit()));
-    } catch (IllegalArgumentException e) {
-      throw CliException.badInput(e.getMessage(), e);
-    }
+    LedgerParams params = rules.over(LedgerParams.defaults());
     Genesis.Builder genesis = Genesis.builder()
         .chainName(chainName != null ? chainName : "local").params(params);
     if (createdAt != null) {
@@ -123,10 +97,6 @@ final class GenesisOptions {
       genesis.allocate(peerId(a.substring(0, eq), "--allocate"), amount);
     }
     return genesis.build();
-  }
-
-  private static int or(Integer value, int otherwise) {
-    return value != null ? value : otherwise;
   }
 
   /** 64 hex digits, or a key file's public id (sealed or not); bad input otherwise. */

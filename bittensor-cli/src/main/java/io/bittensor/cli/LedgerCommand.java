@@ -53,7 +53,7 @@ import picocli.CommandLine.Spec;
         LedgerCommand.Members.class, LedgerAccountCommand.class,
         LedgerTransactionCommands.Transfer.class,
         LedgerTransactionCommands.Register.class, LedgerTransactionCommands.Stake.class, LedgerTransactionCommands.Unstake.class,
-        LedgerTransactionCommands.Weights.class})
+        LedgerTransactionCommands.Weights.class, LedgerTransactionCommands.Params.class})
 final class LedgerCommand implements Runnable {
   @Spec CommandSpec spec;
 

@@ -4,6 +4,7 @@ import io.bittensor.core.Account;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerException;
+import io.bittensor.core.LedgerParams;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.Modality;
 import io.bittensor.core.PeerId;
@@ -32,8 +33,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code bittensor ledger transfer|register|stake|unstake|weights}: sign one transaction with a
- * key file (sealed or not) and send it to a ledger server; print its block, or why the ledger
+ * {@code bittensor ledger transfer|register|stake|unstake|weights|params}: sign one transaction
+ * with a key file (sealed or not) and send it to a ledger server; print its block, or why the ledger
  * refused it.
  */
 final class LedgerTransactionCommands {
@@ -74,6 +75,11 @@ final class LedgerTransactionCommands {
      *     the server cannot be reached or the block does not come in time
      */
     int submit(CommandSpec spec, String what, Transaction body) {
+      return submit(spec, what, ledger -> body);
+    }
+
+    /** As {@link #submit(CommandSpec, String, Transaction)}, the body made from the ledger. */
+    int submit(CommandSpec spec, String what, BodyFrom from) {
       if (timeout.isNegative() || timeout.isZero()) {
         throw CliException.badInput("--timeout must be positive, was " + timeout, null);
       }
@@ -81,6 +87,7 @@ final class LedgerTransactionCommands {
       PrintWriter out = spec.commandLine().getOut();
       try (RemoteLedger ledger = (RemoteLedger) LedgerSourceOptions.connect(remote, trust,
           RemoteLedger.builder().keypair(signer))) {
+        Transaction body = from.body(ledger);
         Receipt receipt;
         try {
           receipt = submitAtNextNonce(ledger, signer, body, timeout,
@@ -115,6 +122,12 @@ final class LedgerTransactionCommands {
         throw CliException.failure(e.getMessage(), e);
       }
     }
+  }
+
+  /** Makes a transaction's body from what the ledger holds now. */
+  @FunctionalInterface
+  interface BodyFrom {
+    Transaction body(Ledger ledger) throws LedgerException;
   }
 
   /** How many times a transaction is signed again when its nonce was taken meanwhile. */
@@ -253,6 +266,33 @@ final class LedgerTransactionCommands {
       int[] uids = row.keySet().stream().mapToInt(Integer::intValue).toArray();
       double[] weights = row.values().stream().mapToDouble(Double::doubleValue).toArray();
       return signer.submit(spec, "weights " + row, Transaction.setWeights(uids, weights));
+    }
+  }
+
+  /** {@code bittensor ledger params}. */
+  @Command(name = "params", mixinStandardHelpOptions = true,
+      description = "Change the ledger's rules; only the genesis authority's key may (ledger init"
+          + " --authority). The options given replace the rules in force, the others stay.")
+  static final class Params implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin Signer signer = new Signer();
+
+    @Mixin RuleOptions rules = new RuleOptions();
+
+    @Override
+    public Integer call() {
+      if (!rules.anyGiven()) {
+        throw CliException.badInput("give at least one of --epoch-length, --max-peers,"
+            + " --immunity-period, --min-allowed-weights, --weights-rate-limit", null);
+      }
+      return signer.submit(spec, "new rules", ledger -> {
+        LedgerParams next = rules.over(ledger.metagraph().params());
+        spec.commandLine().getOut().printf(Locale.ROOT, "rules    epochLength %d  maxPeers %d"
+            + "  immunityPeriod %d  minAllowedWeights %d  weightsRateLimit %d%n",
+            next.epochLength(), next.maxPeers(), next.immunityPeriod(), next.minAllowedWeights(),
+            next.weightsRateLimit());
+        return Transaction.changeParams(next);
+      });
     }
   }
 

@@ -48,7 +48,7 @@ class LedgerTransactionCommandsTest {
   void startLedger() throws Exception {
     ledger = LocalLedger.builder()
         .genesis(Genesis.builder().params(LedgerParams.defaults().withWeightsRateLimit(0))
-            .allocate(owner.id(), 10_000).build())
+            .allocate(owner.id(), 10_000).authority(owner.id()).build())
         .blocks(BlockPolicy.every(Duration.ofMillis(20))).openInMemory();
     server = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0).start();
     key = dir.resolve("owner.key");
@@ -174,6 +174,32 @@ class LedgerTransactionCommandsTest {
     assertEquals(LedgerTransactionCommands.NONCE_ATTEMPTS - 1,
         err.toString().split("took its nonce", -1).length - 1, err.toString());
     assertTrue(ledger.account(receiver).isEmpty(), "never transferred");
+  }
+
+  @Test
+  void theAuthorityChangesTheRulesItNamesAndNoOtherKeyMay() throws Exception {
+    LedgerParams before = ledger.metagraph().params();
+    CliRunner changed = signed("params", "--epoch-length", "7", "--weights-rate-limit", "3");
+    assertEquals(0, changed.exitCode(), changed.err());
+    LedgerParams after = ledger.metagraph().params();
+    assertEquals(before.withEpochLength(7).withWeightsRateLimit(3), after);
+    assertTrue(changed.out().contains("rules    epochLength 7  maxPeers " + before.maxPeers()),
+        changed.out());
+
+    Path other = dir.resolve("other.key");
+    Keypair stranger = Keypair.generate();
+    stranger.save(other);
+    ledger.submit(owner, Transaction.transfer(stranger.id(), 10)).get(); // a known account
+    CliRunner refused = CliRunner.run("ledger", "params", "--remote", server.uri().toString(),
+        "--key", other.toString(), "--max-peers", "9");
+    assertEquals(Main.EXIT_BAD_INPUT, refused.exitCode(), refused.out());
+    assertTrue(refused.err().contains("the ledger refused new rules: NOT_AUTHORITY"),
+        refused.err());
+    assertEquals(after, ledger.metagraph().params());
+
+    CliRunner nothing = signed("params");
+    assertEquals(Main.EXIT_BAD_INPUT, nothing.exitCode());
+    assertTrue(nothing.err().contains("give at least one of --epoch-length"), nothing.err());
   }
 
   @Test

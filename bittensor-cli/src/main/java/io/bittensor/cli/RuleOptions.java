@@ -1,0 +1,59 @@
+package io.bittensor.cli;
+
+import io.bittensor.core.LedgerParams;
+import picocli.CommandLine.Option;
+
+/**
+ * The ledger's rules as options, for a new ledger's genesis ({@code ledger init}, {@code serve})
+ * and for the authority's change of them ({@code ledger params}). Options left out are null and
+ * keep the rule they would replace.
+ */
+final class RuleOptions {
+  @Option(names = "--epoch-length", paramLabel = "BLOCKS",
+      description = "Blocks per epoch (a new ledger's default: 100).")
+  Integer epochLength;
+
+  @Option(names = "--max-peers", paramLabel = "N",
+      description = "Most peers at once (a new ledger's default: 4096).")
+  Integer maxPeers;
+
+  @Option(names = "--immunity-period", paramLabel = "BLOCKS",
+      description = "Blocks a newcomer cannot be replaced (a new ledger's default: 200).")
+  Integer immunityPeriod;
+
+  @Option(names = "--min-allowed-weights", paramLabel = "K",
+      description = "Fewest non-zero weights per row (a new ledger's default: 1; the consensus"
+          + " peg raises it after epochs whose loss is positive).")
+  Integer minAllowedWeights;
+
+  @Option(names = "--weights-rate-limit", paramLabel = "BLOCKS",
+      description = "Fewest blocks between two weight rows of a peer (0: no limit; a new"
+          + " ledger's default: 10).")
+  Integer weightsRateLimit;
+
+  /** True when any rule was given. */
+  boolean anyGiven() {
+    return epochLength != null || maxPeers != null || immunityPeriod != null
+        || minAllowedWeights != null || weightsRateLimit != null;
+  }
+
+  /**
+   * {@code base} with the rules given replaced.
+   *
+   * @throws CliException (bad input) naming a rule out of its range
+   */
+  LedgerParams over(LedgerParams base) {
+    try {
+      return new LedgerParams(or(epochLength, base.epochLength()), or(maxPeers, base.maxPeers()),
+          or(immunityPeriod, base.immunityPeriod()),
+          or(minAllowedWeights, base.minAllowedWeights()),
+          or(weightsRateLimit, base.weightsRateLimit()));
+    } catch (IllegalArgumentException e) {
+      throw CliException.badInput(e.getMessage(), e);
+    }
+  }
+
+  private static int or(Integer value, int otherwise) {
+    return value != null ? value : otherwise;
+  }
+}
