@@ -118,6 +118,24 @@ class LedgerCommandTest {
     assertEquals(Main.EXIT_BAD_INPUT, missing.exitCode());
   }
 
+  /** A sealed key names its account without its passphrase: in a genesis, and to look it up. */
+  @Test
+  void aSealedKeyFileNamesItsAccountInTheGenesisAndInAccount() throws Exception {
+    Keypair cold = Keypair.generate();
+    Path coldKey = dir.resolve("cold.key");
+    cold.save(coldKey, "never asked".toCharArray(), io.bittensor.core.KeyProtection.argon2id(
+        64, 1, 1));
+    Path data = dir.resolve("sealed-genesis");
+    CliRunner init = CliRunner.run("ledger", "init", "--data", data.toString(),
+        "--allocate", coldKey + "=1234", "--authority", coldKey.toString());
+    assertEquals(0, init.exitCode(), init.err());
+    CliRunner account = CliRunner.run("ledger", "account", "--data", data.toString(),
+        coldKey.toString());
+    assertEquals(0, account.exitCode(), account.err());
+    assertTrue(account.out().startsWith("account  " + cold.id().toHex() + "\nbalance  1234\n"
+        + "nonce    0\npeer     not registered"), account.out());
+  }
+
   @Test
   void initRefusesBadInputWithExitCode2() {
     Path data = dir.resolve("ledger");
