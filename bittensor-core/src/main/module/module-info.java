@@ -5,7 +5,8 @@
  * project's own modules, which share them. The incentive module's types are part of this API
  * (a ledger's epoch is an incentive result), so it is required transitively.
  */
-@SuppressWarnings("module") // the sibling modules named in qualified exports are built after this one
+// The sibling modules named in the qualified exports are built after this one.
+@SuppressWarnings("module")
 module io.bittensor.core {
   requires transitive io.bittensor.incentive;
   requires org.bouncycastle.provider;

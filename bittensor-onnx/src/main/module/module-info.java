@@ -5,7 +5,8 @@
  * <p>Exports {@code io.bittensor.onnx}; its {@code internal} packages are not exported. The
  * generated ONNX messages are opened to protobuf, whose reflective accessors read them.
  */
-@SuppressWarnings("requires-automatic") // ONNX Runtime, DJL, protobuf: stable Automatic-Module-Names
+// ONNX Runtime, DJL and protobuf are automatic modules, with stable Automatic-Module-Names.
+@SuppressWarnings("requires-automatic")
 module io.bittensor.onnx {
   requires transitive io.bittensor.core;
   requires com.microsoft.onnxruntime;

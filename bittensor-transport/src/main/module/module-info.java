@@ -6,7 +6,8 @@
  * The wire's generated messages are opened to protobuf, whose reflective accessors (text format,
  * {@code toString}) read them.
  */
-@SuppressWarnings("requires-automatic") // protobuf and okio: stable Automatic-Module-Names
+// Protobuf and okio are automatic modules, with stable Automatic-Module-Names.
+@SuppressWarnings("requires-automatic")
 module io.bittensor.transport {
   requires transitive io.bittensor.core;
   requires com.google.protobuf;

@@ -52,7 +52,8 @@ final class GenesisOptions {
 
   /** True when any genesis option was given. */
   boolean anyGiven() {
-    return chainName != null || rules.anyGiven() || !allocations.isEmpty() || authority != null || tau != null || inflation != null
+    return chainName != null || rules.anyGiven() || !allocations.isEmpty() || authority != null
+        || tau != null || inflation != null
         || createdAt != null;
   }
 

@@ -51,8 +51,8 @@ import picocli.CommandLine.Spec;
     subcommands = {LedgerCommand.Init.class, LedgerCommand.Serve.class, LedgerCommand.Show.class,
         LedgerBlocksCommand.class, LedgerAuditCommand.class, LedgerCommand.Compact.class,
         LedgerCommand.Members.class, LedgerAccountCommand.class,
-        LedgerTransactionCommands.Transfer.class,
-        LedgerTransactionCommands.Register.class, LedgerTransactionCommands.Stake.class, LedgerTransactionCommands.Unstake.class,
+        LedgerTransactionCommands.Transfer.class, LedgerTransactionCommands.Register.class,
+        LedgerTransactionCommands.Stake.class, LedgerTransactionCommands.Unstake.class,
         LedgerTransactionCommands.Weights.class, LedgerTransactionCommands.Params.class})
 final class LedgerCommand implements Runnable {
   @Spec CommandSpec spec;

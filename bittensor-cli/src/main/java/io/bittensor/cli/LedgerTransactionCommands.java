@@ -34,8 +34,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code bittensor ledger transfer|register|stake|unstake|weights|params}: sign one transaction
- * with a key file (sealed or not) and send it to a ledger server; print its block, or why the ledger
- * refused it.
+ * with a key file (sealed or not) and send it to a ledger server; print its block, or why the
+ * ledger refused it.
  */
 final class LedgerTransactionCommands {
   private LedgerTransactionCommands() {}

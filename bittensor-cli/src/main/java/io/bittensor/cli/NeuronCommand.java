@@ -81,7 +81,8 @@ final class NeuronCommand implements Runnable {
   static final class Run implements Callable<Integer> {
     static final Set<String> KEYS = Set.of("key", "key-passphrase-file", "ledger", "peer",
         "host", "port", "stake", "learn", "weight-interval-ms", "sync-interval-ms",
-        "warm-up-batches", "seed", "max-tokens", "per-era", "output-dim", "weight-source", "checkpoint-dir", "ledger-chain",
+        "warm-up-batches", "seed", "max-tokens", "per-era", "output-dim", "weight-source",
+        "checkpoint-dir", "ledger-chain",
         "metrics-port", "tls-key", "tls-cert", "tls-trust", "tls-reload-ms");
 
     @Spec CommandSpec spec;

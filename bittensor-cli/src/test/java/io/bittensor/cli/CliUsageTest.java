@@ -144,7 +144,9 @@ class CliUsageTest {
         "key=" + key + "\npeer=noise\n" + more);
   }
 
-  /** A sealed key opens with key-passphrase-file (the neuron goes on to its ledger), not without. */
+  /**
+   * A sealed key opens with key-passphrase-file (the neuron goes on to its ledger), not without.
+   */
   @Test
   void aNeuronConfigOpensASealedKeyWithItsPassphraseFile(@TempDir Path dir) throws Exception {
     Path key = dir.resolve("sealed.key");

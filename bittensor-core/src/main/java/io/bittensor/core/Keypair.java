@@ -233,7 +233,7 @@ public final class Keypair {
    *
    * @param passphrase not modified, not kept; clear it when done
    * @throws IOException if the file cannot be read or is not a key file; if the passphrase is
-   *     wrong or the file was changed (AES-GCM tells the two apart from neither); if it asks for
+   *     wrong or the file was changed (AES-GCM cannot tell the two apart); if it asks for
    *     an Argon2id cost beyond {@link KeyProtection}'s bounds; or (on POSIX file systems) if
    *     others than its owner may read or write it
    */

@@ -57,7 +57,7 @@ class ModularConsumerTest {
     });
   }
 
-  /** A public class of an internal package cannot be reached from here; a sibling reaches core's. */
+  /** A public class of an internal package is out of reach here; a sibling reaches core's. */
   @Test
   void theInternalPackagesAreClosedToTheConsumer() throws Exception {
     for (String name : List.of("io.bittensor.core.internal.DurableFiles",
