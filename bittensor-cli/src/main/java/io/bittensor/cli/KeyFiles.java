@@ -3,6 +3,7 @@ package io.bittensor.cli;
 import io.bittensor.core.Keypair;
 import java.io.Console;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -20,6 +21,8 @@ import java.util.Set;
 final class KeyFiles {
   private static final Set<PosixFilePermission> OWNER = EnumSet.of(PosixFilePermission.OWNER_READ,
       PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE);
+
+  private static final int MAX_PASSPHRASE_FILE_BYTES = 4096;
 
   private KeyFiles() {}
 
@@ -45,7 +48,8 @@ final class KeyFiles {
         Arrays.fill(passphrase, '\0');
       }
     } catch (NoSuchFileException e) {
-      throw CliException.badInput("no such key file: " + key, e);
+      throw CliException.badInput(e.getReason() != null ? e.getReason() + ": " + e.getFile()
+          : "no such key file: " + key, e);
     } catch (IOException e) {
       throw CliException.badInput(e.getMessage(), e);
     }
@@ -59,6 +63,8 @@ final class KeyFiles {
     if (passphraseFile != null) {
       try {
         return readPassphraseFile(passphraseFile);
+      } catch (NoSuchFileException e) {
+        throw CliException.badInput("no such passphrase file: " + passphraseFile, e);
       } catch (IOException e) {
         throw CliException.badInput(e.getMessage(), e);
       }
@@ -79,18 +85,31 @@ final class KeyFiles {
 
   /**
    * The first line of a passphrase file, which only its owner may read (as a key file), and which
-   * must not be empty.
+   * must not be empty; or of a pipe such as {@code /dev/stdin}.
    */
   static char[] readPassphraseFile(Path file) throws IOException {
-    if (Files.getFileStore(file).supportsFileAttributeView("posix")) {
+    if (!Files.exists(file)) {
+      throw new NoSuchFileException(file.toString(), null, "no such passphrase file");
+    }
+    // A regular file must be its owner's only; a pipe (/dev/stdin, <(...)) is read as it is.
+    if (Files.isRegularFile(file)
+        && Files.getFileStore(file).supportsFileAttributeView("posix")) {
       Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
       if (!OWNER.containsAll(perms)) {
         throw new IOException("passphrase file " + file + " has permissions "
             + PosixFilePermissions.toString(perms) + "; expected its owner's only (chmod 600)");
       }
     }
-    byte[] bytes = Files.readAllBytes(file);
+    // Read at most a few KiB: a passphrase is one line, and the file may be a pipe (/dev/stdin).
+    byte[] bytes;
+    try (InputStream in = Files.newInputStream(file)) {
+      bytes = in.readNBytes(MAX_PASSPHRASE_FILE_BYTES + 1);
+    }
     try {
+      if (bytes.length > MAX_PASSPHRASE_FILE_BYTES) {
+        throw new IOException("passphrase file " + file + " has more than "
+            + MAX_PASSPHRASE_FILE_BYTES + " bytes; its first line is the passphrase");
+      }
       String text = new String(bytes, StandardCharsets.UTF_8);
       int end = text.indexOf('\n');
       String line = end < 0 ? text : text.substring(0, end);

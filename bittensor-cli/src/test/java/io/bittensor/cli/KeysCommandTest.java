@@ -118,6 +118,34 @@ class KeysCommandTest {
     assertFalse(Files.exists(dir.resolve("a.key")) || Files.exists(dir.resolve("b.key")));
   }
 
+  /** A pipe, as {@code --passphrase-file /dev/stdin} reads one: no permissions to check. */
+  @Test
+  void aPassphraseIsReadFromAPipeAndAMissingFileIsNamed(@TempDir Path dir) throws Exception {
+    Path fifo = dir.resolve("passphrase.fifo");
+    assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+    Thread writer = new Thread(() -> {
+      try {
+        Files.writeString(fifo, "through a pipe\n");
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+    writer.start();
+    Path file = dir.resolve("piped.key");
+    CliRunner made = CliRunner.run("keys", "new", file.toString(),
+        "--passphrase-file", fifo.toString());
+    writer.join(10_000);
+    assertEquals(0, made.exitCode(), made.err());
+    assertEquals(made.out().strip(),
+        Keypair.load(file, "through a pipe".toCharArray()).id().toHex());
+
+    CliRunner missing = CliRunner.run("keys", "new", dir.resolve("other.key").toString(),
+        "--passphrase-file", dir.resolve("none.txt").toString());
+    assertEquals(Main.EXIT_BAD_INPUT, missing.exitCode());
+    assertTrue(missing.err().contains("no such passphrase file: " + dir.resolve("none.txt")),
+        missing.err());
+  }
+
   static Path passphraseFile(Path dir, String text) throws Exception {
     Path file = Files.createTempFile(dir, "passphrase", ".txt");
     Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));

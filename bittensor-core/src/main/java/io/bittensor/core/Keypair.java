@@ -3,6 +3,7 @@ package io.bittensor.core;
 import io.bittensor.core.internal.DurableFiles;
 import io.bittensor.core.internal.SealedSeed;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -330,13 +331,19 @@ public final class Keypair {
                 + "; expected rw------- (chmod 600)");
       }
     }
-    long size = Files.size(file);
-    if (size > MAX_KEY_FILE_BYTES) {
-      // A key file is a few hundred bytes; a path that names anything else is not read whole.
-      throw new IOException("not a bittensor key file (" + size + " bytes; a key file has at most "
-          + MAX_KEY_FILE_BYTES + "): " + file);
+    if (!Files.isRegularFile(file)) {
+      throw new IOException("not a bittensor key file (not a regular file): " + file);
     }
-    List<String> lines = Files.readAllLines(file, StandardCharsets.US_ASCII);
+    // A key file is a few hundred bytes; a path that names anything else is not read whole.
+    byte[] bytes;
+    try (InputStream in = Files.newInputStream(file)) {
+      bytes = in.readNBytes(MAX_KEY_FILE_BYTES + 1);
+    }
+    if (bytes.length > MAX_KEY_FILE_BYTES) {
+      throw new IOException("not a bittensor key file (more than " + MAX_KEY_FILE_BYTES
+          + " bytes): " + file);
+    }
+    List<String> lines = new String(bytes, StandardCharsets.US_ASCII).lines().toList();
     if (lines.isEmpty()
         || !(lines.get(0).equals(HEADER) || lines.get(0).equals(SEALED_HEADER))) {
       throw notAKeyFile(file);

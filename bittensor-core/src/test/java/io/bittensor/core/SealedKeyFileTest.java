@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -173,10 +174,21 @@ class SealedKeyFileTest {
     Files.write(big, new byte[1 << 20]);
     Files.setPosixFilePermissions(big, PosixFilePermissions.fromString("rw-------"));
     IOException e = assertThrows(IOException.class, () -> Keypair.load(big, PASSPHRASE));
-    assertTrue(e.getMessage().contains("not a bittensor key file (1048576 bytes; a key file has"
-        + " at most 4096)"), e.getMessage());
+    assertTrue(e.getMessage().contains("not a bittensor key file (more than 4096 bytes)"),
+        e.getMessage());
     assertThrows(IOException.class, () -> Keypair.readId(big));
     assertThrows(IOException.class, () -> Keypair.load(big));
+  }
+
+  @Test
+  void aPathThatIsNotARegularFileIsRefused() throws IOException {
+    Path fifo = dir.resolve("fifo.key");
+    Process mkfifo = new ProcessBuilder("mkfifo", "-m", "600", fifo.toString()).start();
+    assertEquals(0, assertTimeoutPreemptively(java.time.Duration.ofSeconds(10),
+        () -> mkfifo.waitFor()));
+    IOException e = assertTimeoutPreemptively(java.time.Duration.ofSeconds(10),
+        () -> assertThrows(IOException.class, () -> Keypair.load(fifo, PASSPHRASE)));
+    assertTrue(e.getMessage().contains("not a regular file"), e.getMessage());
   }
 
   private static void rewrite(Path file, List<String> lines, int index, String line)
