@@ -71,11 +71,13 @@ final class KeysCommand implements Runnable {
       name = "seal",
       mixinStandardHelpOptions = true,
       description = "Write a copy of the key in FILE sealed under a passphrase into SEALED, and"
-          + " print its public id. FILE is left as it was: delete it once SEALED is in use.")
+          + " print its public id: seals a plain key, or changes a sealed key's passphrase. FILE"
+          + " is left as it was: delete it once SEALED is in use.")
   static final class Seal implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "FILE", description = "An unsealed key file.")
+    @Parameters(index = "0", paramLabel = "FILE", description = "A key file: unsealed, or sealed"
+        + " under the passphrase to replace.")
     Path file;
 
     @Parameters(index = "1", paramLabel = "SEALED", description = "Where to write the sealed"
@@ -87,19 +89,14 @@ final class KeysCommand implements Runnable {
         + " otherwise.")
     Path passphraseFile;
 
+    @Option(names = "--old-passphrase-file", paramLabel = "FILE", description = "For a FILE"
+        + " sealed already: the passphrase it is sealed under, on this file's first line (asked"
+        + " on the terminal otherwise).")
+    Path oldPassphraseFile;
+
     @Override
     public Integer call() {
-      Keypair key;
-      try {
-        if (Keypair.isSealed(file)) {
-          throw CliException.badInput(file + " is sealed already", null);
-        }
-        key = Keypair.load(file);
-      } catch (NoSuchFileException e) {
-        throw CliException.badInput("no such key file: " + file, e);
-      } catch (IOException e) {
-        throw CliException.badInput(e.getMessage(), e);
-      }
+      Keypair key = KeyFiles.load(file, oldPassphraseFile, "--old-passphrase-file");
       char[] passphrase = KeyFiles.newPassphrase(passphraseFile, sealed);
       try {
         write(key, sealed, passphrase);

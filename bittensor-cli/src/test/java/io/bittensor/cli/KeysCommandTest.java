@@ -2,6 +2,7 @@ package io.bittensor.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bittensor.core.Keypair;
@@ -82,10 +83,19 @@ class KeysCommandTest {
     assertEquals(before, Files.readString(plain));
     assertEquals(id, Keypair.load(sealed, "s3cret".toCharArray()).id().toHex());
 
-    CliRunner again = CliRunner.run("keys", "seal", sealed.toString(),
-        dir.resolve("twice.key").toString(), "--passphrase-file", pass.toString());
-    assertEquals(Main.EXIT_BAD_INPUT, again.exitCode());
-    assertTrue(again.err().contains("is sealed already"), again.err());
+    // A sealed key's passphrase changed: opened with the old one, sealed under the new one.
+    Path resealed = dir.resolve("me-resealed.key");
+    CliRunner noOld = CliRunner.run("keys", "seal", sealed.toString(), resealed.toString(),
+        "--passphrase-file", passphraseFile(dir, "n3w\n").toString());
+    assertEquals(Main.EXIT_BAD_INPUT, noOld.exitCode());
+    assertTrue(noOld.err().contains("is sealed under a passphrase: give --old-passphrase-file"),
+        noOld.err());
+    CliRunner changed = CliRunner.run("keys", "seal", sealed.toString(), resealed.toString(),
+        "--old-passphrase-file", pass.toString(),
+        "--passphrase-file", passphraseFile(dir, "n3w\n").toString());
+    assertEquals(0, changed.exitCode(), changed.err());
+    assertEquals(id, Keypair.load(resealed, "n3w".toCharArray()).id().toHex());
+    assertThrows(java.io.IOException.class, () -> Keypair.load(resealed, "s3cret".toCharArray()));
   }
 
   @Test
