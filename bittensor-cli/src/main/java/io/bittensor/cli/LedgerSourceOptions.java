@@ -65,7 +65,7 @@ final class LedgerSourceOptions {
    *
    * @throws CliException failure when no server answers, bad input for a bad address or file
    */
-  static Ledger connect(List<URI> remote, Path trust, RemoteLedger.Builder builder) {
+  static RemoteLedger connect(List<URI> remote, Path trust, RemoteLedger.Builder builder) {
     try {
       return (trust == null ? builder : builder.trustedCertificates(trust)).connect(remote);
     } catch (LedgerException e) {

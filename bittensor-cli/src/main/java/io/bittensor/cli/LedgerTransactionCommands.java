@@ -56,10 +56,7 @@ final class LedgerTransactionCommands {
         description = "The key that signs (bittensor keys new); its account pays.")
     Path key;
 
-    @Option(names = "--passphrase-file", paramLabel = "FILE", description = "For a --key sealed"
-        + " under a passphrase: the passphrase on this file's first line (asked on the terminal"
-        + " otherwise).")
-    Path passphraseFile;
+    @Mixin PassphraseOption passphrase = new PassphraseOption();
 
     @Option(names = "--timeout", defaultValue = "PT60S", paramLabel = "DURATION",
         description = "How long to wait for the transaction's block (ISO-8601). Default:"
@@ -83,9 +80,9 @@ final class LedgerTransactionCommands {
       if (timeout.isNegative() || timeout.isZero()) {
         throw CliException.badInput("--timeout must be positive, was " + timeout, null);
       }
-      Keypair signer = KeyFiles.load(key, passphraseFile, "--passphrase-file");
+      Keypair signer = passphrase.load(key);
       PrintWriter out = spec.commandLine().getOut();
-      try (RemoteLedger ledger = (RemoteLedger) LedgerSourceOptions.connect(remote, trust,
+      try (RemoteLedger ledger = LedgerSourceOptions.connect(remote, trust,
           RemoteLedger.builder().keypair(signer))) {
         Transaction body = from.body(ledger);
         Receipt receipt;

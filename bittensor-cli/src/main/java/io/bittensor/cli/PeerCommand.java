@@ -36,6 +36,7 @@ import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -97,10 +98,7 @@ final class PeerCommand implements Runnable {
         + "are its own (peer query --peer-key). Unsigned otherwise.")
     Path answerKey;
 
-    @Option(names = "--passphrase-file", paramLabel = "FILE", description = "For a --key sealed"
-        + " under a passphrase: the passphrase on this file's first line (asked on the terminal"
-        + " otherwise).")
-    Path passphraseFile;
+    @Mixin PassphraseOption passphrase = new PassphraseOption();
 
     @Option(names = "--stop-after", description = "Stop after this long (ISO-8601, e.g. PT30S); for demos and tests.")
     Duration stopAfter;
@@ -165,7 +163,7 @@ final class PeerCommand implements Runnable {
       Keypair signer;
       try {
         signer = answerKey == null ? null
-            : KeyFiles.load(answerKey, passphraseFile, "--passphrase-file");
+            : passphrase.load(answerKey);
       } catch (RuntimeException e) {
         closeQuietly(owned); // the model loaded already
         throw e;
@@ -313,10 +311,7 @@ final class PeerCommand implements Runnable {
     @Option(names = "--key", description = "Sign with this key file (see Keypair); unsigned otherwise.")
     Path key;
 
-    @Option(names = "--passphrase-file", paramLabel = "FILE", description = "For a --key sealed"
-        + " under a passphrase: the passphrase on this file's first line (asked on the terminal"
-        + " otherwise).")
-    Path passphraseFile;
+    @Mixin PassphraseOption passphrase = new PassphraseOption();
 
     @Option(names = "--peer-key", paramLabel = "HEX", description = "The peer's public key (64 "
         + "hex digits, as the ledger lists it): a successful answer counts only if the peer signed "
@@ -380,7 +375,7 @@ final class PeerCommand implements Runnable {
         throw new IllegalArgumentException("--metadata-only-signature needs --key");
       }
       if (key != null) {
-        b.keypair(KeyFiles.load(key, passphraseFile, "--passphrase-file"));
+        b.keypair(passphrase.load(key));
       }
       if (metadataOnlySignature) {
         b.signatureScope(SignatureScope.METADATA_ONLY);
