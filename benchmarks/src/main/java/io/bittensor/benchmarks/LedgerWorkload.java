@@ -12,11 +12,15 @@ import io.bittensor.core.Modality;
 import io.bittensor.core.Receipt;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Transaction;
+import io.bittensor.raft.RaftLedger;
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -27,6 +31,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 /**
@@ -205,6 +212,44 @@ final class LedgerWorkload {
 
   static int count(List<List<SignedTransaction>> perKey) {
     return perKey.stream().mapToInt(List::size).sum();
+  }
+
+  /**
+   * Opens three {@link RaftLedger} members on free loopback ports, each in its own folder under
+   * {@code dir} with a 150 ms election timeout and whatever {@code each} adds, adding each to
+   * {@code open} as it opens; returns the first member that {@code pick} accepts once one does
+   * (within 30 s).
+   */
+  static RaftLedger raftGroup(Genesis genesis, Path dir, UnaryOperator<RaftLedger.Builder> each,
+      Predicate<RaftLedger> pick, List<AutoCloseable> open)
+      throws IOException, InterruptedException {
+    List<InetSocketAddress> addresses = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      try (ServerSocket s = new ServerSocket(0)) {
+        addresses.add(new InetSocketAddress("127.0.0.1", s.getLocalPort()));
+      }
+    }
+    List<RaftLedger> members = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      RaftLedger.Builder b = RaftLedger.builder().genesis(genesis).self("m" + i)
+          .electionTimeout(Duration.ofMillis(150));
+      for (int j = 0; j < 3; j++) {
+        b.member("m" + j, addresses.get(j));
+      }
+      RaftLedger m = each.apply(b).open(dir.resolve("m" + i));
+      members.add(m);
+      open.add(m);
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (System.nanoTime() < deadline) {
+      for (RaftLedger m : members) {
+        if (pick.test(m)) {
+          return m;
+        }
+      }
+      Thread.sleep(10);
+    }
+    throw new IOException("no member to pick in 30 s (no leader?)");
   }
 
   static void deleteTree(Path dir) throws IOException {

@@ -365,6 +365,12 @@ public final class LedgerStateMachine extends BaseStateMachine {
 
   @Override
   public long takeSnapshot() throws IOException {
+    // Ratis asks once snapshotEvery entries have been applied since the last snapshot, and asks
+    // again after every entry until it is told a newer index; we export every snapshotEvery
+    // blocks, and a block takes two entries or more (its seal, Ratis' commit metadata, the
+    // transactions). Until the next export the snapshot on disk is the latest there is: say so,
+    // without writing it again (that rewrite, an fsync and a digest of the whole state, was most
+    // of an idle group's CPU).
     Export e = latest;
     if (e == null) {
       SingleFileSnapshotInfo known = latestSnapshot;
@@ -377,6 +383,9 @@ public final class LedgerStateMachine extends BaseStateMachine {
         e.entry);
     storage.updateLatestSnapshot(taken);
     latestSnapshot = taken;
+    if (latest == e) {
+      latest = null; // on disk now: its bytes need not stay in memory
+    }
     storage.cleanupOldSnapshots(KEEP_TWO);
     return e.entry.getIndex();
   }
