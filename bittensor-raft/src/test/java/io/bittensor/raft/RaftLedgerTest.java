@@ -30,9 +30,12 @@ import io.bittensor.core.PeerId;
 import io.bittensor.core.Receipt;
 import io.bittensor.core.Transaction;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -42,6 +45,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -369,7 +373,7 @@ class RaftLedgerTest {
       RaftLedger lead = c.members[c.leader()];
       Path sm = raftFolder(c, c.leader()).resolve("sm");
       Map<String, Object> written = new LinkedHashMap<>(); // snapshot file -> its inode
-      int rewrites = 0;
+      AtomicInteger rewrites = new AtomicInteger();
       for (int block = 1; block <= 30; block++) {
         List<CompletableFuture<Receipt>> sent = new ArrayList<>();
         for (int from = 1; from <= 3; from++) { // three entries for each block's one seal
@@ -380,32 +384,46 @@ class RaftLedgerTest {
         for (CompletableFuture<Receipt> r : sent) {
           assertEquals(sealed.number(), r.get(10, TimeUnit.SECONDS).block());
         }
-        Thread.sleep(20); // the member's snapshot follows the entry that sealed the block
-        try (Stream<Path> files = Files.list(sm)) {
-          for (Path f : (Iterable<Path>) files::iterator) {
-            String name = f.getFileName().toString();
-            if (!name.matches("snapshot\\.\\d+_\\d+")) {
-              continue;
-            }
-            Object inode;
-            try {
-              inode = Files.readAttributes(f, java.nio.file.attribute.BasicFileAttributes.class)
-                  .fileKey();
-            } catch (java.nio.file.NoSuchFileException gone) {
-              continue; // the older of two dropped meanwhile
-            }
-            Object before = written.put(name, inode);
-            if (before != null && !before.equals(inode)) {
-              rewrites++;
-            }
-          }
-        }
+        rewrites.addAndGet(lookAtSnapshots(sm, written));
       }
-      assertEquals(0, rewrites, "snapshots written again: " + written.keySet());
+      // The member writes a block's snapshot after the entry that sealed it: the last may lag.
+      Cluster.awaitTrue(() -> {
+        rewrites.addAndGet(lookAtSnapshots(sm, written));
+        return written.size() >= 6;
+      }, "the snapshot of block 30");
+      assertEquals(0, rewrites.get(), "snapshots written again: " + written.keySet());
       // Blocks 5, 10, ... 30: six snapshots, each at its block's seal.
       assertEquals(6, written.size(), "snapshots: " + written.keySet());
       assertEquals(FUNDS + 90, lead.account(key(0).id()).orElseThrow().balance());
     }
+  }
+
+  /**
+   * Records each snapshot file in {@code sm} with its inode (a file written again is a new one)
+   * and returns how many of those already seen were written again since the last look.
+   */
+  private static int lookAtSnapshots(Path sm, Map<String, Object> written) {
+    int rewrites = 0;
+    try (Stream<Path> files = Files.list(sm)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        if (!f.getFileName().toString().matches("snapshot\\.\\d+_\\d+")) {
+          continue;
+        }
+        Object inode;
+        try {
+          inode = Files.readAttributes(f, BasicFileAttributes.class).fileKey();
+        } catch (NoSuchFileException gone) {
+          continue; // the older of two dropped meanwhile
+        }
+        Object before = written.put(f.getFileName().toString(), inode);
+        if (before != null && !before.equals(inode)) {
+          rewrites++;
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return rewrites;
   }
 
   @Test
