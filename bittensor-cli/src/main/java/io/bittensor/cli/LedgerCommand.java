@@ -155,7 +155,8 @@ final class LedgerCommand implements Runnable {
     @Option(names = "--metrics-port", paramLabel = "PORT", description = "Serve Prometheus "
         + "metrics at http://HOST:PORT/metrics (0: any free port): blocks, transactions and "
         + "epochs sealed, the transactions sent here by kind and outcome (sealed or why "
-        + "refused), the latest block's number, peers, supply and stake, and the JVM's.")
+        + "refused), the latest block's number, peers, supply and stake, for a Raft member"
+        + " whether it leads, whether it knows a leader and its group's size, and the JVM's.")
     Integer metricsPort;
 
     @Option(names = "--allow-anonymous",
@@ -268,6 +269,9 @@ final class LedgerCommand implements Runnable {
         if (metricsPort != null) {
           metrics = MetricsEndpoint.start(host, metricsPort);
           metrics.watch(ledger);
+          if (ledger instanceof RaftLedger member) {
+            metrics.watchMember(member);
+          }
           b.submissionListener(metrics.submissions());
         }
         server = b.start();

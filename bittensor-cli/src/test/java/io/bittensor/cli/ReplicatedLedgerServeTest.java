@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -29,6 +30,11 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class ReplicatedLedgerServeTest {
+  /** A member's metrics when it leads its group, and when it knows which member does. */
+  private static final Pattern LEADS = Pattern.compile("(?m)^bittensor_raft_leader 1(\\.0)?$");
+  private static final Pattern KNOWS_A_LEADER =
+      Pattern.compile("(?m)^bittensor_raft_leader_known 1(\\.0)?$");
+
   @TempDir Path dir;
 
   private static Keypair key(int i) {
@@ -44,6 +50,9 @@ class ReplicatedLedgerServeTest {
     }
   }
 
+  /** Member {@code i} serves its metrics on {@code metricsPorts[i]}, where given. */
+  private int[] metricsPorts = new int[0];
+
   private Process member(int i, List<String> members, Path log, boolean genesis)
       throws IOException {
     List<String> cmd = new ArrayList<>(List.of(
@@ -55,6 +64,9 @@ class ReplicatedLedgerServeTest {
     for (String m : members) {
       cmd.add("--raft-member");
       cmd.add(m);
+    }
+    if (i < metricsPorts.length) {
+      cmd.addAll(List.of("--metrics-port", Integer.toString(metricsPorts[i])));
     }
     if (i == 1) {
       // Member 1 keeps its blocks, archiving them at its snapshots; the others keep none.
@@ -78,6 +90,7 @@ class ReplicatedLedgerServeTest {
     Process[] p = new Process[3];
     Process fourth = null;
     URI[] uri = new URI[3];
+    metricsPorts = new int[] {freePort(), freePort(), freePort()};
     try {
       for (int i = 0; i < 3; i++) {
         p[i] = member(i, members, dir.resolve("m" + i + ".log"), true);
@@ -96,10 +109,13 @@ class ReplicatedLedgerServeTest {
         assertTrue(a.awaitBlock(r.block(), Duration.ofSeconds(20)));
         assertEquals(2, a.metagraph().size());
       }
+      // Each member's metrics say where it stands: three members, one of which leads.
+      awaitOneLeader(0, 1, 2);
 
       p[0].destroy(); // SIGTERM: one of three stops; two are a majority
       assertTrue(p[0].waitFor(60, TimeUnit.SECONDS), "member 0 did not stop on SIGTERM");
       assertTrue(ServingLogs.read(dir.resolve("m0.log")).contains("closed the ledger"));
+      awaitOneLeader(1, 2); // the two left: one of them leads, whichever led before
       long height;
       try (RemoteLedger b = RemoteLedger.connect(uri[1])) {
         Receipt r = b.submit(key(2),
@@ -184,6 +200,35 @@ class ReplicatedLedgerServeTest {
         fourth.destroyForcibly();
       }
     }
+  }
+
+  /**
+   * Scrapes the metrics of {@code running} members until every one knows a leader and counts
+   * three members, and exactly one of them says it leads.
+   */
+  private void awaitOneLeader(int... running) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    String last = "";
+    while (System.nanoTime() < deadline) {
+      int leaders = 0;
+      boolean settled = true;
+      StringBuilder seen = new StringBuilder();
+      for (int i : running) {
+        String text = MultiProcessMarketTest.awaitMetrics(metricsPorts[i],
+            "(?m)^bittensor_raft_members 3(\\.0)?$");
+        settled &= KNOWS_A_LEADER.matcher(text).find();
+        leaders += LEADS.matcher(text).find() ? 1 : 0;
+        text.lines().filter(l -> l.startsWith("bittensor_raft_"))
+            .forEach(l -> seen.append("m").append(i).append(' ').append(l).append('\n'));
+      }
+      if (settled && leaders == 1) {
+        return;
+      }
+      last = seen.toString();
+      Thread.sleep(200);
+    }
+    throw new AssertionError("not one leader among members " + java.util.Arrays.toString(running)
+        + ":\n" + last);
   }
 
   /**

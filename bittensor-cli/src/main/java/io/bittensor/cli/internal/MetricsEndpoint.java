@@ -10,6 +10,7 @@ import io.bittensor.core.LedgerListener;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.PeerId;
 import io.bittensor.neuron.Neuron;
+import io.bittensor.raft.RaftLedger;
 import io.bittensor.transport.CallEvent;
 import io.bittensor.transport.CallListener;
 import io.bittensor.transport.PeerServer;
@@ -228,6 +229,26 @@ public final class MetricsEndpoint implements AutoCloseable {
   /** A value read from a metagraph at a uid. */
   private interface ObjIntToDouble {
     double apply(Metagraph m, int uid);
+  }
+
+  /**
+   * A replicated ledger member's place in its group, read at each scrape: whether it leads (1 on
+   * exactly one member of a healthy group; 0 on every member, or 1 on two, while it elects),
+   * whether it knows a leader, and how many members the group has.
+   */
+  public void watchMember(RaftLedger member) {
+    Gauge.builder("bittensor.raft.leader", member, m -> m.isLeader() ? 1 : 0)
+        .description("1 while this member leads its group, else 0").register(registry);
+    Gauge.builder("bittensor.raft.leader.known", member, m -> m.leader().isPresent() ? 1 : 0)
+        .description("1 while this member knows which member leads, else 0")
+        .register(registry);
+    Gauge.builder("bittensor.raft.members", member, m -> {
+      try {
+        return m.members().size();
+      } catch (IllegalStateException e) {
+        return Double.NaN; // left its group, or closing
+      }
+    }).description("the members of its group, itself included").register(registry);
   }
 
   /**
