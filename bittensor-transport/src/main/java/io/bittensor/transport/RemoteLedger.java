@@ -29,6 +29,7 @@ import io.bittensor.transport.internal.CallerSigner;
 import io.bittensor.transport.internal.CanonicalDigest;
 import io.bittensor.transport.internal.HttpPeerHandler;
 import io.bittensor.transport.internal.LedgerWire;
+import io.bittensor.transport.internal.MetagraphDeltas;
 import io.bittensor.transport.internal.NoDelaySocketFactory;
 import io.bittensor.transport.internal.Tls;
 import io.bittensor.transport.internal.wire.AccountRequest;
@@ -686,7 +687,9 @@ public final class RemoteLedger implements Ledger, BlockHistory {
 
   /** Opens the stream at {@code fromBlock} (0: a snapshot first). */
   private InputStream openStream(long fromBlock) throws IOException {
-    EventsRequest.Builder events = EventsRequest.newBuilder().setFromBlock(fromBlock);
+    // Deltas: a block that sets a few weight rows sends those rows, not the whole metagraph.
+    EventsRequest.Builder events = EventsRequest.newBuilder().setFromBlock(fromBlock)
+        .setDeltas(true);
     acknowledged.retainAll(pending.keySet());
     if (fromBlock > 0) {
       for (Hash256 tx : acknowledged) {
@@ -855,6 +858,12 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     Metagraph m;
     if (ev.hasMetagraph()) {
       m = LedgerWire.fromWire(ev.getMetagraph());
+    } else if (ev.hasDelta()) {
+      if (ev.getSnapshot() || current == null) {
+        throw new IllegalStateException(uri + " sent block " + n
+            + " as a delta with no metagraph to apply it to");
+      }
+      m = MetagraphDeltas.apply(current, ev.getDelta(), block); // current is block n - 1's
     } else if (current != null) {
       m = LedgerWire.atBlock(current, block);
     } else {

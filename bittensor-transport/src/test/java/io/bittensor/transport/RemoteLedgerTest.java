@@ -129,6 +129,40 @@ class RemoteLedgerTest {
     }
   }
 
+  /**
+   * A client following a server holds exactly the server's metagraph at every block, though the
+   * blocks that change it come as deltas: registrations, stake, weight rows set and replaced,
+   * and every fifth block an epoch, which makes bonds.
+   */
+  @Test
+  void aClientFollowingThroughDeltasHoldsTheServersMetagraphAtEveryBlock() throws Exception {
+    LocalLedger ledger = local(8);
+    RemoteLedger remote = connect(serve(ledger, 64).uri());
+    java.util.SplittableRandom random = new java.util.SplittableRandom(7);
+    for (int block = 1; block <= 30; block++) {
+      for (int t = random.nextInt(5); t > 0; t--) {
+        int who = random.nextInt(8);
+        int n = Math.max(1, ledger.metagraph().size());
+        Transaction body = switch (random.nextInt(4)) {
+          case 0 -> Transaction.register(LedgerFixtures.endpoint(who), Modality.TEXT);
+          case 1 -> Transaction.addStake(1 + random.nextInt(500));
+          default -> {
+            int[] uids = random.ints(0, n).distinct().limit(1 + random.nextInt(n)).sorted()
+                .toArray();
+            yield Transaction.setWeights(uids, random.doubles(uids.length, 0.1, 1).toArray());
+          }
+        };
+        ledger.submit(key(who), body); // a refusal changes nothing, here or there
+      }
+      Block sealed = ledger.produceBlock();
+      assertTrue(remote.awaitBlock(sealed.number(), WAIT));
+      assertEquals(io.bittensor.transport.internal.LedgerWire.toWire(ledger.metagraph()),
+          io.bittensor.transport.internal.LedgerWire.toWire(remote.metagraph()),
+          "block " + sealed.number());
+    }
+    assertTrue(ledger.metagraph().bonds().nonZeroCount() > 0, "epochs made bonds");
+  }
+
   private static List<String> expected(long from, long to, int epochLength) {
     List<String> lines = new ArrayList<>();
     for (long n = from; n <= to; n++) {

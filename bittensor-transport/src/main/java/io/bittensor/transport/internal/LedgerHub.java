@@ -56,7 +56,12 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class LedgerHub implements LedgerListener, AutoCloseable {
   /** One encoded event: a block (number >= 1), or a failure or late receipt (-1) after one. */
-  private record Entry(long seq, long block, long afterBlock, byte[] encoded) {}
+  /** An event; {@code delta} is the same block's event with the metagraph's delta, or null. */
+  private record Entry(long seq, long block, long afterBlock, byte[] encoded, byte[] delta) {
+    byte[] forStream(boolean deltas) {
+      return deltas && delta != null ? delta : encoded;
+    }
+  }
 
   /**
    * What this server told of a transaction it accepted: the number of the event that told it,
@@ -187,21 +192,33 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
         copy = List.copyOf(inBlock);
       }
     }
-    byte[] encoded = blockEvent(block, e != null && e.block() == n ? e : null, copy, after);
+    Metagraph before;
+    synchronized (lock) {
+      before = latest;
+    }
+    Epoch ran = e != null && e.block() == n ? e : null;
+    byte[] encoded = blockEvent(block, ran, copy, after, null);
+    // Streams that asked for deltas get what the block changed, when the one before is known.
+    byte[] delta = changesMetagraph(block) && before != null
+        && before.block().number() == n - 1 && before.chainId().equals(after.chainId())
+        ? blockEvent(block, ran, copy, after, before) : null;
     synchronized (lock) {
       for (Receipt r : copy) {
         told(r.transaction(), r, null);
       }
-      append(n, n, encoded);
+      append(n, n, encoded, delta);
       latest = after;
       emitted = n;
     }
     wakeStreamsSoon();
   }
 
-  /** A block's event, encoded: with its epoch (or null) and receipts. */
+  /**
+   * A block's event, encoded: with its epoch (or null) and receipts, and the metagraph after it
+   * when the block changed it, whole, or as the delta from {@code before} when that is given.
+   */
   private static byte[] blockEvent(Block block, Epoch epoch, List<Receipt> receipts,
-      Metagraph after) {
+      Metagraph after, Metagraph before) {
     BlockEvent.Builder b = BlockEvent.newBuilder().setBlock(LedgerWire.toWire(block));
     if (epoch != null) {
       b.setEpoch(LedgerWire.toWire(epoch));
@@ -209,10 +226,18 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     receipts.forEach(r -> b.addReceipts(LedgerWire.toWire(r)));
     // The metagraph changes only through transactions and epochs; otherwise the client keeps
     // the one it has, at the new block.
-    if (block.transactions() > 0 || block.epoch()) {
-      b.setMetagraph(LedgerWire.toWire(after));
+    if (changesMetagraph(block)) {
+      if (before != null) {
+        b.setDelta(MetagraphDeltas.between(before, after));
+      } else {
+        b.setMetagraph(LedgerWire.toWire(after));
+      }
     }
     return delimited(LedgerEvent.newBuilder().setBlock(b).build());
+  }
+
+  private static boolean changesMetagraph(Block block) {
+    return block.transactions() > 0 || block.epoch();
   }
 
   /**
@@ -231,7 +256,7 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     byte[] encoded = receiptEvent(r);
     synchronized (lock) {
       told(r.transaction(), r, null);
-      append(-1, emitted, encoded);
+      append(-1, emitted, encoded, null);
     }
     wakeStreamsSoon();
   }
@@ -271,16 +296,16 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     byte[] encoded = delimited(LedgerEvent.newBuilder().setFailed(f).build());
     synchronized (lock) {
       told(transaction, null, encoded);
-      append(-1, emitted, encoded);
+      append(-1, emitted, encoded, null);
     }
     wakeStreamsSoon();
   }
 
-  private void append(long block, long afterBlock, byte[] encoded) {
-    history.addLast(new Entry(nextSeq++, block, afterBlock, encoded));
-    bytes += encoded.length;
+  private void append(long block, long afterBlock, byte[] encoded, byte[] delta) {
+    history.addLast(new Entry(nextSeq++, block, afterBlock, encoded, delta));
+    bytes += size(history.peekLast());
     while (history.size() > maxEvents || (bytes > maxBytes && history.size() > 1)) {
-      bytes -= history.removeFirst().encoded().length;
+      bytes -= size(history.removeFirst());
     }
     // Forget outcomes whose events the history no longer holds, oldest first; one still to
     // come holds back those accepted after it, which is at most the ledger's pool.
@@ -294,9 +319,15 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     }
   }
 
+  private static long size(Entry e) {
+    return e.encoded().length + (e.delta() == null ? 0 : e.delta().length);
+  }
+
   /** Where one stream is: the sequence number of the next entry it needs. */
   public static final class Cursor {
     private long next;
+    /** Whether it takes the metagraph's deltas ({@code EventsRequest.deltas}). */
+    private boolean deltas;
   }
 
   /**
@@ -306,10 +337,12 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
    *
    * @param fromBlock 0 for a snapshot of the latest block, else the first block wanted
    * @param awaiting transactions accepted for the client whose outcome it has not heard
+   * @param deltas whether the client takes blocks that carry the metagraph's delta
    * @param out receives the first events, encoded
    */
-  public Cursor open(long fromBlock, List<Hash256> awaiting, List<byte[]> out) {
+  public Cursor open(long fromBlock, List<Hash256> awaiting, boolean deltas, List<byte[]> out) {
     Cursor c = new Cursor();
+    c.deltas = deltas;
     Set<Hash256> readBack = new HashSet<>();
     long resumeAt = fromBlock;
     if (fromBlock > 0 && journaled != null) {
@@ -437,7 +470,8 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     long[] bytes = {0};
     try {
       journaled.readBlocks(from, upTo, r -> {
-        byte[] event = blockEvent(r.block(), r.epoch().orElse(null), r.receipts(), r.after());
+        byte[] event = blockEvent(r.block(), r.epoch().orElse(null), r.receipts(), r.after(),
+            null);
         bytes[0] += event.length;
         if (bytes[0] > maxBytes) {
           return false; // more than one client may take
@@ -483,7 +517,7 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
       }
       for (Entry e : history) {
         if (e.seq() >= c.next) {
-          out.add(e.encoded());
+          out.add(e.forStream(c.deltas));
         }
       }
       c.next = nextSeq;

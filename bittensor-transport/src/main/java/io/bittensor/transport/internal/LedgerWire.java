@@ -118,22 +118,43 @@ public final class LedgerWire {
             .setBonds(toWire(m.bonds()));
     m.lastEpoch().ifPresent(e -> b.setLastEpoch(toWire(e)));
     for (PeerState p : m.peers()) {
-      b.addPeers(io.bittensor.transport.internal.wire.PeerState.newBuilder()
-          .setPublicKey(ByteString.copyFrom(p.id().toBytes()))
-          .setEndpoint(p.info().endpoint().toString())
-          .setModalityValue(p.info().modality().code())
-          .setVersion(p.info().version())
-          .setStake(p.stake())
-          .setRegisteredAt(p.registeredAt())
-          .setLastUpdate(p.lastUpdate())
-          .setRank(p.rank())
-          .setTrust(p.trust())
-          .setConsensus(p.consensus())
-          .setIncentive(p.incentive())
-          .setDividends(p.dividends())
-          .setEmission(p.emission()));
+      b.addPeers(toWire(p));
     }
     return b.build();
+  }
+
+  public static io.bittensor.transport.internal.wire.PeerState toWire(PeerState p) {
+    return io.bittensor.transport.internal.wire.PeerState.newBuilder()
+        .setPublicKey(ByteString.copyFrom(p.id().toBytes()))
+        .setEndpoint(p.info().endpoint().toString())
+        .setModalityValue(p.info().modality().code())
+        .setVersion(p.info().version())
+        .setStake(p.stake())
+        .setRegisteredAt(p.registeredAt())
+        .setLastUpdate(p.lastUpdate())
+        .setRank(p.rank())
+        .setTrust(p.trust())
+        .setConsensus(p.consensus())
+        .setIncentive(p.incentive())
+        .setDividends(p.dividends())
+        .setEmission(p.emission())
+        .build();
+  }
+
+  /**
+   * Peer {@code uid}'s entry as a message describes it.
+   *
+   * @throws IllegalArgumentException if its modality is unknown
+   */
+  public static PeerState fromWire(int uid, io.bittensor.transport.internal.wire.PeerState p) {
+    Modality modality = Modality.ofCode(p.getModalityValue()).orElseThrow(() ->
+        new IllegalArgumentException("peers[" + uid + "].modality " + p.getModalityValue()
+            + " is not a known modality"));
+    PeerInfo info = new PeerInfo(PeerId.fromBytes(p.getPublicKey().toByteArray()),
+        URI.create(p.getEndpoint()), modality, p.getVersion());
+    return new PeerState(uid, info, p.getStake(), p.getRegisteredAt(), p.getLastUpdate(),
+        p.getRank(), p.getTrust(), p.getConsensus(), p.getIncentive(), p.getDividends(),
+        p.getEmission());
   }
 
   /**
@@ -148,16 +169,7 @@ public final class LedgerWire {
     }
     List<PeerState> peers = new ArrayList<>(m.getPeersCount());
     for (int i = 0; i < m.getPeersCount(); i++) {
-      io.bittensor.transport.internal.wire.PeerState p = m.getPeers(i);
-      int uid = i;
-      Modality modality = Modality.ofCode(p.getModalityValue()).orElseThrow(() ->
-          new IllegalArgumentException("peers[" + uid + "].modality " + p.getModalityValue()
-              + " is not a known modality"));
-      PeerInfo info = new PeerInfo(PeerId.fromBytes(p.getPublicKey().toByteArray()),
-          URI.create(p.getEndpoint()), modality, p.getVersion());
-      peers.add(new PeerState(i, info, p.getStake(), p.getRegisteredAt(), p.getLastUpdate(),
-          p.getRank(), p.getTrust(), p.getConsensus(), p.getIncentive(), p.getDividends(),
-          p.getEmission()));
+      peers.add(fromWire(i, m.getPeers(i)));
     }
     return Metagraph.of(hash(m.getChainId(), "metagraph.chain_id"), fromWire(m.getBlock()),
         fromWire(m.getParams()), m.getSupply(),

@@ -66,7 +66,7 @@ class LedgerHubTest {
   /** The events a stream opened at {@code fromBlock} starts with, decoded. */
   private List<LedgerEvent> open(long fromBlock, Hash256... awaiting) throws IOException {
     List<byte[]> out = new ArrayList<>();
-    hub.open(fromBlock, List.of(awaiting), out);
+    hub.open(fromBlock, List.of(awaiting), false, out);
     List<LedgerEvent> events = new ArrayList<>();
     for (byte[] b : out) {
       events.add(LedgerEvent.parseDelimitedFrom(new ByteArrayInputStream(b)));
@@ -92,7 +92,7 @@ class LedgerHubTest {
     long block = ledger.produceBlock().number();
 
     List<byte[]> first = new ArrayList<>();
-    LedgerHub.Cursor c = hub.open(block, List.of(tx), first);
+    LedgerHub.Cursor c = hub.open(block, List.of(tx), false, first);
     assertEquals(List.of(), first, "told after the cursor: the stream brings it");
     List<byte[]> next = new ArrayList<>();
     assertTrue(hub.poll(c, next));
@@ -128,7 +128,7 @@ class LedgerHubTest {
       List<List<byte[]>> streams = new ArrayList<>();
       for (int client = 0; client < 5; client++) {
         List<byte[]> out = new ArrayList<>();
-        restarted.open(1 + client % 2, List.of(), out);
+        restarted.open(1 + client % 2, List.of(), false, out);
         streams.add(out);
       }
       assertEquals(17, restarted.blocksReadBack(), "blocks 1 to 17, read once for five clients");
@@ -145,6 +145,55 @@ class LedgerHubTest {
           new ByteArrayInputStream(streams.get(0).get(0)));
       assertEquals(1, first.getBlock().getBlock().getNumber());
       assertEquals(1, first.getBlock().getReceiptsCount(), "every transaction's receipt");
+    }
+  }
+
+  /**
+   * A stream that asked for deltas gets a block that sets one weight row as that row and the
+   * signer's entry; one that did not, the whole metagraph. Both make the same metagraph.
+   */
+  @Test
+  void aStreamThatTakesDeltasIsSentWhatTheBlockChanged() throws Exception {
+    int peers = 32;
+    try (LocalLedger big = LocalLedger.builder().genesis(genesis(params(peers), peers))
+            .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual()).openInMemory();
+        LedgerHub served = new LedgerHub(big, 16, 1 << 24, 60_000)) {
+      int[] all = java.util.stream.IntStream.range(0, peers).toArray();
+      double[] even = new double[peers];
+      java.util.Arrays.fill(even, 1);
+      for (int i = 0; i < peers; i++) {
+        big.submit(key(i), Transaction.register(LedgerFixtures.endpoint(i),
+            io.bittensor.core.Modality.TEXT));
+      }
+      big.produceBlock();
+      for (int i = 0; i < peers; i++) {
+        big.submit(key(i), Transaction.setWeights(all, even));
+      }
+      big.produceBlock();
+      io.bittensor.core.Metagraph before = big.metagraph();
+      List<byte[]> ignored = new ArrayList<>();
+      LedgerHub.Cursor whole = served.open(0, List.of(), false, ignored);
+      LedgerHub.Cursor deltas = served.open(0, List.of(), true, ignored);
+
+      big.submit(key(3), Transaction.setWeights(new int[] {1, 2}, new double[] {1, 3}));
+      big.produceBlock();
+      List<byte[]> toWhole = new ArrayList<>();
+      List<byte[]> toDeltas = new ArrayList<>();
+      assertTrue(served.poll(whole, toWhole));
+      assertTrue(served.poll(deltas, toDeltas));
+      LedgerEvent w = LedgerEvent.parseDelimitedFrom(new ByteArrayInputStream(toWhole.get(0)));
+      LedgerEvent d = LedgerEvent.parseDelimitedFrom(new ByteArrayInputStream(toDeltas.get(0)));
+      assertTrue(w.getBlock().hasMetagraph() && !w.getBlock().hasDelta(), w::toString);
+      assertTrue(d.getBlock().hasDelta() && !d.getBlock().hasMetagraph(), d::toString);
+      assertEquals(List.of(3), d.getBlock().getDelta().getWeights().getRowsList());
+      assertEquals(List.of(3), d.getBlock().getDelta().getPeerUidsList(), "its last update");
+      assertEquals(0, d.getBlock().getDelta().getBonds().getRowsCount());
+      assertTrue(toDeltas.get(0).length * 10 < toWhole.get(0).length,
+          toDeltas.get(0).length + " bytes against " + toWhole.get(0).length);
+      io.bittensor.core.Metagraph block = LedgerWire.fromWire(w.getBlock().getMetagraph());
+      assertEquals(LedgerWire.toWire(block), LedgerWire.toWire(MetagraphDeltas.apply(before,
+          d.getBlock().getDelta(), LedgerWire.fromWire(d.getBlock().getBlock()))));
+      assertEquals(LedgerWire.toWire(big.metagraph()), LedgerWire.toWire(block));
     }
   }
 }

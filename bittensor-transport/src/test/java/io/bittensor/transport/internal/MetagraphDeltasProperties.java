@@ -1,0 +1,155 @@
+package io.bittensor.transport.internal;
+
+import static io.bittensor.core.testing.LedgerFixtures.authority;
+import static io.bittensor.core.testing.LedgerFixtures.endpoint;
+import static io.bittensor.core.testing.LedgerFixtures.fixedClock;
+import static io.bittensor.core.testing.LedgerFixtures.genesis;
+import static io.bittensor.core.testing.LedgerFixtures.key;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.BlockPolicy;
+import io.bittensor.core.Genesis;
+import io.bittensor.core.Keypair;
+import io.bittensor.core.LedgerParams;
+import io.bittensor.core.LocalLedger;
+import io.bittensor.core.Metagraph;
+import io.bittensor.core.Modality;
+import io.bittensor.core.SignedTransaction;
+import io.bittensor.core.Transaction;
+import io.bittensor.incentive.PeerMatrix;
+import io.bittensor.transport.internal.wire.MetagraphDelta;
+import java.util.SplittableRandom;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Metagraph deltas: on random chains of a ledger (registrations past the peer limit, so that
+ * uids are taken over; stake moved; weight rows set and replaced; rules changed; epochs every 5
+ * blocks, which make bonds), the delta between each block's metagraph and the next, applied to
+ * the first, gives the second exactly, field for field as the wire carries them; and it lists
+ * only the peers and rows that changed.
+ */
+class MetagraphDeltasProperties {
+  private static final int KEYS = 12;
+
+  @ParameterizedTest(name = "seed {0}")
+  @ValueSource(ints = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})
+  void aDeltaAppliedToTheBlockBeforeGivesTheBlocksMetagraph(int seed) throws Exception {
+    SplittableRandom random = new SplittableRandom(seed);
+    Genesis g = genesis(new LedgerParams(5, 6, 2, 1, 0), KEYS);
+    try (LocalLedger ledger = LocalLedger.builder().genesis(g).clock(fixedClock())
+        .blocks(BlockPolicy.manual()).openInMemory()) {
+      long[] nonces = new long[KEYS + 1];
+      Metagraph before = ledger.metagraph();
+      // Blocks whose delta had peers, weight rows, bond rows; rule changes; uids taken over.
+      int[] seen = new int[5];
+      for (int block = 1; block <= 40; block++) {
+        int transactions = random.nextInt(5);
+        for (int t = 0; t < transactions; t++) {
+          submitOne(ledger, random, nonces);
+        }
+        ledger.produceBlock();
+        Metagraph after = ledger.metagraph();
+        MetagraphDelta delta = MetagraphDeltas.between(before, after);
+        Metagraph applied = MetagraphDeltas.apply(before, delta, after.block());
+        assertEquals(LedgerWire.toWire(after), LedgerWire.toWire(applied),
+            "seed " + seed + ", block " + block);
+        assertEquals(changedPeers(before, after), delta.getPeerUidsCount(), "peers listed");
+        assertEquals(changedRows(before.weights(), after.weights()),
+            delta.getWeights().getRowsCount(), "weight rows listed");
+        assertEquals(changedRows(before.bonds(), after.bonds()),
+            delta.getBonds().getRowsCount(), "bond rows listed");
+        seen[0] += delta.getPeerUidsCount() > 0 ? 1 : 0;
+        seen[1] += delta.getWeights().getRowsCount() > 0 ? 1 : 0;
+        seen[2] += delta.getBonds().getRowsCount() > 0 ? 1 : 0;
+        seen[3] += after.params().equals(before.params()) ? 0 : 1;
+        for (int uid = 0; uid < before.size(); uid++) {
+          seen[4] += after.peer(uid).id().equals(before.peer(uid).id()) ? 0 : 1;
+        }
+        before = after;
+      }
+      // The chains exercise each part of a delta (rule changes are rarer: most seeds).
+      assertTrue(seen[0] > 0 && seen[1] > 0 && seen[2] > 0, java.util.Arrays.toString(seen));
+      assertTrue(before.size() >= 6, "the peer limit reached: " + before.size());
+    }
+  }
+
+  /** One random transaction from a random key; what the ledger refuses is simply not in. */
+  private static void submitOne(LocalLedger ledger, SplittableRandom random, long[] nonces)
+      throws Exception {
+    int who = random.nextInt(KEYS + 1);
+    Keypair k = who == KEYS ? authority() : key(who);
+    Metagraph m = ledger.metagraph();
+    Transaction body = switch (who == KEYS ? -1 : random.nextInt(6)) {
+      case -1 -> Transaction.changeParams(new LedgerParams(5, 6 + random.nextInt(3), 2, 1, 0));
+      case 0, 1 -> Transaction.register(endpoint(who), Modality.TEXT);
+      case 2 -> Transaction.addStake(1 + random.nextInt(1000));
+      case 3 -> Transaction.transfer(key(random.nextInt(KEYS)).id(), 1 + random.nextInt(100));
+      default -> {
+        int n = Math.max(1, m.size());
+        int count = 1 + random.nextInt(n);
+        int[] uids = random.ints(0, n).distinct().limit(count).sorted().toArray();
+        double[] weights = random.doubles(uids.length, 0.01, 1).toArray();
+        yield Transaction.setWeights(uids, weights);
+      }
+    };
+    var sent = ledger.submit(SignedTransaction.sign(k, ledger.chainId(), nonces[who], body));
+    if (!sent.isCompletedExceptionally()) {
+      nonces[who]++;
+    }
+  }
+
+  private static int changedPeers(Metagraph before, Metagraph after) {
+    int changed = 0;
+    for (int uid = 0; uid < after.size(); uid++) {
+      changed += uid >= before.size() || !after.peer(uid).equals(before.peer(uid)) ? 1 : 0;
+    }
+    return changed;
+  }
+
+  private static int changedRows(PeerMatrix before, PeerMatrix after) {
+    int changed = 0;
+    for (int row = 0; row < after.size(); row++) {
+      boolean same = row < before.size();
+      for (int col = 0; same && col < Math.max(before.size(), after.size()); col++) {
+        double a = col < after.size() ? after.get(row, col) : 0;
+        double b = col < before.size() ? before.get(row, col) : 0;
+        same = Double.compare(a == 0 ? 0 : a, b == 0 ? 0 : b) == 0;
+      }
+      changed += same ? 0 : 1;
+    }
+    return changed;
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"uids out of order", "a row past the size", "a new peer left out",
+      "row pointers short"})
+  void aDeltaThatDoesNotFitIsRefusedNamingWhy(String what) throws Exception {
+    Genesis g = genesis(new LedgerParams(5, 6, 2, 1, 0), 3);
+    try (LocalLedger ledger = LocalLedger.builder().genesis(g).clock(fixedClock())
+        .blocks(BlockPolicy.manual()).openInMemory()) {
+      Metagraph before = ledger.metagraph();
+      ledger.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
+      ledger.submit(key(1), Transaction.register(endpoint(1), Modality.TEXT));
+      ledger.produceBlock();
+      ledger.submit(key(0), Transaction.setWeights(new int[] {0, 1}, new double[] {1, 1}));
+      ledger.produceBlock();
+      Metagraph after = ledger.metagraph();
+      MetagraphDelta good = MetagraphDeltas.between(before, after);
+      MetagraphDelta bad = switch (what) {
+        case "uids out of order" -> good.toBuilder().setPeerUids(0, 1).setPeerUids(1, 0).build();
+        case "a row past the size" -> good.toBuilder().setWeights(
+            good.getWeights().toBuilder().setRows(0, 7)).build();
+        case "a new peer left out" -> good.toBuilder().removePeers(1).removePeers(0)
+            .clearPeerUids().build();
+        default -> good.toBuilder().setWeights(
+            good.getWeights().toBuilder().clearRowPtr().addRowPtr(0)).build();
+      };
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> MetagraphDeltas.apply(before, bad, after.block()));
+      assertTrue(e.getMessage().contains("delta"), e.getMessage());
+    }
+  }
+}
