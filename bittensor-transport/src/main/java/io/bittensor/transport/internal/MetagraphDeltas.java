@@ -136,6 +136,9 @@ public final class MetagraphDeltas {
           + (rows + 1) + " row pointers from 0 to the number of entries, and a value for each"
           + " column");
     }
+    if (rows == 0 && n == beforeMatrix.size()) {
+      return beforeMatrix; // immutable: shared, as most blocks leave the bonds alone
+    }
     CsrMatrix before = beforeMatrix.toCsr();
     int[] rowPtr = new int[n + 1];
     int entries = 0;
