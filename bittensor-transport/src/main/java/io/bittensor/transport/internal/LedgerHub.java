@@ -55,8 +55,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * complete on Jetty's.
  */
 public final class LedgerHub implements LedgerListener, AutoCloseable {
-  /** One encoded event: a block (number >= 1), or a failure or late receipt (-1) after one. */
-  /** An event; {@code delta} is the same block's event with the metagraph's delta, or null. */
+  /**
+   * One encoded event: a block (number >= 1), or a failure or late receipt (-1) after one; for a
+   * block that changed the metagraph, {@code delta} is the same event with what it changed
+   * instead of the whole (for streams that asked), else null.
+   */
   private record Entry(long seq, long block, long afterBlock, byte[] encoded, byte[] delta) {
     byte[] forStream(boolean deltas) {
       return deltas && delta != null ? delta : encoded;
