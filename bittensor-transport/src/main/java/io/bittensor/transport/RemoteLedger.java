@@ -381,7 +381,9 @@ public final class RemoteLedger implements Ledger, BlockHistory {
         Metagraph after;
         if (w.hasMetagraph()) {
           after = LedgerWire.fromWire(w.getMetagraph());
-        } else if (previous[0] != null) {
+        } else if (w.hasDelta() && previous[0] != null) {
+          after = MetagraphDeltas.apply(previous[0], w.getDelta(), block);
+        } else if (previous[0] != null && !w.hasDelta()) {
           after = LedgerWire.atBlock(previous[0], block);
         } else {
           throw new LedgerException(uri + " sent block " + next + " without its metagraph");
@@ -439,7 +441,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     long next = from;
     while (next <= to) {
       LedgerResponse r = call("blocks", BlocksRequest.newBuilder().setFromBlock(next)
-          .setToBlock(to).setBodiesOnly(bodiesOnly).build());
+          .setToBlock(to).setBodiesOnly(bodiesOnly).setDeltas(true).build());
       if (r.getBlocksCount() == 0) {
         break; // past the latest block
       }

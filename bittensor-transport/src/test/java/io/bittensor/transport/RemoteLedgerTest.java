@@ -132,7 +132,7 @@ class RemoteLedgerTest {
   /**
    * A client following a server holds exactly the server's metagraph at every block, though the
    * blocks that change it come as deltas: registrations, stake, weight rows set and replaced,
-   * and every fifth block an epoch, which makes bonds.
+   * and every fifth block an epoch, which makes bonds; and so do the blocks it reads back.
    */
   @Test
   void aClientFollowingThroughDeltasHoldsTheServersMetagraphAtEveryBlock() throws Exception {
@@ -161,6 +161,15 @@ class RemoteLedgerTest {
           "block " + sealed.number());
     }
     assertTrue(ledger.metagraph().bonds().nonZeroCount() > 0, "epochs made bonds");
+    // Blocks read back come in pages whose records after the first carry deltas too.
+    List<com.google.protobuf.Message> served = new ArrayList<>();
+    List<com.google.protobuf.Message> read = new ArrayList<>();
+    ledger.readBlocks(1, 30,
+        r -> served.add(io.bittensor.transport.internal.LedgerWire.toWire(r.after())));
+    remote.readBlocks(1, 30,
+        r -> read.add(io.bittensor.transport.internal.LedgerWire.toWire(r.after())));
+    assertEquals(30, read.size());
+    assertEquals(served, read);
   }
 
   private static List<String> expected(long from, long to, int epochLength) {

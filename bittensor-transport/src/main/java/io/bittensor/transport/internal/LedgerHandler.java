@@ -6,6 +6,7 @@ import io.bittensor.core.BlockHistory;
 import io.bittensor.core.Hash256;
 import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerException;
+import io.bittensor.core.Metagraph;
 import io.bittensor.core.PeerId;
 import io.bittensor.core.PeerInfo;
 import io.bittensor.core.Receipt;
@@ -270,14 +271,22 @@ public final class LedgerHandler extends Handler.Abstract {
         });
         return b.build();
       }
+      Metagraph[] previous = {null}; // the page's record before, for deltas
       history.readBlocks(from, r.getToBlock(), rec -> {
         BlockRecord.Builder w = BlockRecord.newBuilder()
             .setBlock(LedgerWire.toWire(rec.block()));
         rec.transactions().forEach(tx -> w.addTransactions(ByteString.copyFrom(tx.encode())));
         rec.epoch().ifPresent(e -> w.setEpoch(LedgerWire.toWire(e)));
-        if (b.getBlocksCount() == 0 || rec.block().transactions() > 0 || rec.block().epoch()) {
+        if (b.getBlocksCount() == 0) {
           w.setMetagraph(LedgerWire.toWire(rec.after()));
+        } else if (rec.block().transactions() > 0 || rec.block().epoch()) {
+          if (r.getDeltas()) {
+            w.setDelta(MetagraphDeltas.between(previous[0], rec.after()));
+          } else {
+            w.setMetagraph(LedgerWire.toWire(rec.after()));
+          }
         }
+        previous[0] = rec.after();
         return addToPage(b, w.build(), bytes);
       });
     } catch (LedgerException e) {
