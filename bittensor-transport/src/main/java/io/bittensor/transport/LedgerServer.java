@@ -243,7 +243,8 @@ public final class LedgerServer implements AutoCloseable {
     }
 
     /**
-     * The most bytes of encoded events kept (blocks with transactions carry the metagraph):
+     * The most bytes of encoded events kept (blocks with transactions carry the metagraph, whole
+     * for clients that do not take deltas and as a delta for those that do, both kept):
      * past it the oldest go first, even within {@link #history(int)}. Also the most read back
      * from the journal for one client that fell further behind. Default 64 MiB.
      *

@@ -108,8 +108,9 @@ import okhttp3.ResponseBody;
  * dropped. Futures of {@code submit} complete on another thread, so a callback may wait on
  * them.
  *
- * <p><b>Metagraph cache.</b> Each block event carries the new metagraph (or says it is
- * unchanged); the client keeps the last few in a Caffeine cache by block number. {@link
+ * <p><b>Metagraph cache.</b> Each block event carries what the block changed in the metagraph
+ * (or says it changed nothing), which the client applies to the one before; the client keeps the
+ * last few in a Caffeine cache by block number. {@link
  * #metagraph()} answers from it while the stream is connected, and asks the server otherwise.
  *
  * <p>Thread-safe. {@link #close()} is idempotent; it ends the stream, fails waiting futures and
