@@ -29,6 +29,7 @@ import io.bittensor.core.Transaction;
 import io.bittensor.core.TransactionRejectedException;
 import io.bittensor.core.testing.ForwardingLedger;
 import io.bittensor.core.testing.LedgerFixtures;
+import io.bittensor.transport.internal.LedgerWire;
 import io.bittensor.transport.internal.wire.LedgerRequest;
 import io.bittensor.transport.internal.wire.LedgerResponse;
 import io.bittensor.transport.internal.wire.SubmitRequest;
@@ -41,6 +42,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
+import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
@@ -138,7 +140,7 @@ class RemoteLedgerTest {
   void aClientFollowingThroughDeltasHoldsTheServersMetagraphAtEveryBlock() throws Exception {
     LocalLedger ledger = local(8);
     RemoteLedger remote = connect(serve(ledger, 64).uri());
-    java.util.SplittableRandom random = new java.util.SplittableRandom(7);
+    SplittableRandom random = new SplittableRandom(7);
     for (int block = 1; block <= 30; block++) {
       for (int t = random.nextInt(5); t > 0; t--) {
         int who = random.nextInt(8);
@@ -156,18 +158,15 @@ class RemoteLedgerTest {
       }
       Block sealed = ledger.produceBlock();
       assertTrue(remote.awaitBlock(sealed.number(), WAIT));
-      assertEquals(io.bittensor.transport.internal.LedgerWire.toWire(ledger.metagraph()),
-          io.bittensor.transport.internal.LedgerWire.toWire(remote.metagraph()),
+      assertEquals(LedgerWire.toWire(ledger.metagraph()), LedgerWire.toWire(remote.metagraph()),
           "block " + sealed.number());
     }
     assertTrue(ledger.metagraph().bonds().nonZeroCount() > 0, "epochs made bonds");
     // Blocks read back come in pages whose records after the first carry deltas too.
-    List<com.google.protobuf.Message> served = new ArrayList<>();
-    List<com.google.protobuf.Message> read = new ArrayList<>();
-    ledger.readBlocks(1, 30,
-        r -> served.add(io.bittensor.transport.internal.LedgerWire.toWire(r.after())));
-    remote.readBlocks(1, 30,
-        r -> read.add(io.bittensor.transport.internal.LedgerWire.toWire(r.after())));
+    List<Object> served = new ArrayList<>();
+    List<Object> read = new ArrayList<>();
+    ledger.readBlocks(1, 30, r -> served.add(LedgerWire.toWire(r.after())));
+    remote.readBlocks(1, 30, r -> read.add(LedgerWire.toWire(r.after())));
     assertEquals(30, read.size());
     assertEquals(served, read);
   }

@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Hash256;
 import io.bittensor.core.LocalLedger;
+import io.bittensor.core.Metagraph;
+import io.bittensor.core.Modality;
 import io.bittensor.core.Receipt;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Transaction;
@@ -18,8 +20,10 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -138,7 +142,7 @@ class LedgerHubTest {
         List<byte[]> same = streams.get(client % 2);
         assertEquals(same.size(), streams.get(client).size());
         for (int i = 0; i < same.size(); i++) {
-          assertTrue(java.util.Arrays.equals(same.get(i), streams.get(client).get(i)));
+          assertTrue(Arrays.equals(same.get(i), streams.get(client).get(i)));
         }
       }
       LedgerEvent first = LedgerEvent.parseDelimitedFrom(
@@ -158,19 +162,18 @@ class LedgerHubTest {
     try (LocalLedger big = LocalLedger.builder().genesis(genesis(params(peers), peers))
             .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual()).openInMemory();
         LedgerHub served = new LedgerHub(big, 16, 1 << 24, 60_000)) {
-      int[] all = java.util.stream.IntStream.range(0, peers).toArray();
+      int[] all = IntStream.range(0, peers).toArray();
       double[] even = new double[peers];
-      java.util.Arrays.fill(even, 1);
+      Arrays.fill(even, 1);
       for (int i = 0; i < peers; i++) {
-        big.submit(key(i), Transaction.register(LedgerFixtures.endpoint(i),
-            io.bittensor.core.Modality.TEXT));
+        big.submit(key(i), Transaction.register(LedgerFixtures.endpoint(i), Modality.TEXT));
       }
       big.produceBlock();
       for (int i = 0; i < peers; i++) {
         big.submit(key(i), Transaction.setWeights(all, even));
       }
       big.produceBlock();
-      io.bittensor.core.Metagraph before = big.metagraph();
+      Metagraph before = big.metagraph();
       List<byte[]> ignored = new ArrayList<>();
       LedgerHub.Cursor whole = served.open(0, List.of(), false, ignored);
       LedgerHub.Cursor deltas = served.open(0, List.of(), true, ignored);
@@ -190,7 +193,7 @@ class LedgerHubTest {
       assertEquals(0, d.getBlock().getDelta().getBonds().getRowsCount());
       assertTrue(toDeltas.get(0).length * 10 < toWhole.get(0).length,
           toDeltas.get(0).length + " bytes against " + toWhole.get(0).length);
-      io.bittensor.core.Metagraph block = LedgerWire.fromWire(w.getBlock().getMetagraph());
+      Metagraph block = LedgerWire.fromWire(w.getBlock().getMetagraph());
       assertEquals(LedgerWire.toWire(block), LedgerWire.toWire(MetagraphDeltas.apply(before,
           d.getBlock().getDelta(), LedgerWire.fromWire(d.getBlock().getBlock()))));
       assertEquals(LedgerWire.toWire(big.metagraph()), LedgerWire.toWire(block));
