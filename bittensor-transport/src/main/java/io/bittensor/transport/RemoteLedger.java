@@ -382,10 +382,9 @@ public final class RemoteLedger implements Ledger, BlockHistory {
         Metagraph after;
         if (w.hasMetagraph()) {
           after = LedgerWire.fromWire(w.getMetagraph());
-        } else if (w.hasDelta() && previous[0] != null) {
-          after = MetagraphDeltas.apply(previous[0], w.getDelta(), block);
-        } else if (previous[0] != null && !w.hasDelta()) {
-          after = LedgerWire.atBlock(previous[0], block);
+        } else if (previous[0] != null) { // a delta is from the record before, of this page
+          after = w.hasDelta() ? MetagraphDeltas.apply(previous[0], w.getDelta(), block)
+              : LedgerWire.atBlock(previous[0], block);
         } else {
           throw new LedgerException(uri + " sent block " + next + " without its metagraph");
         }
