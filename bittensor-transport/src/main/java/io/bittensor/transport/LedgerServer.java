@@ -16,7 +16,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.X509TrustManager;
 import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.Server;
@@ -53,9 +55,12 @@ public final class LedgerServer implements AutoCloseable {
   private final ServerConnector connector;
   private final LedgerHub hub;
   private final URI uri;
+  private final X509TrustManager clientTrust;
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  private LedgerServer(Server jetty, ServerConnector connector, LedgerHub hub, URI uri) {
+  private LedgerServer(Server jetty, ServerConnector connector, LedgerHub hub, URI uri,
+      X509TrustManager clientTrust) {
+    this.clientTrust = clientTrust;
     this.jetty = jetty;
     this.connector = connector;
     this.hub = hub;
@@ -69,7 +74,9 @@ public final class LedgerServer implements AutoCloseable {
 
   /**
    * Replaces the TLS key and certificate chain this server shows, without a restart, as {@link
-   * PeerServer#reloadTls}: connections made from now on get the new certificate.
+   * PeerServer#reloadTls}: connections made from now on get the new certificate. A server that
+   * asks for clients' certificates ({@link Builder#requireClientCertificates}) goes on trusting
+   * the same ones.
    *
    * @throws IllegalArgumentException if a file cannot be read or holds no key or certificate of
    *     a form {@link Builder#tls} takes, or the two do not match
@@ -77,7 +84,7 @@ public final class LedgerServer implements AutoCloseable {
    */
   @Experimental
   public void reloadTls(Path privateKey, Path certificateChain) {
-    JettyServers.reloadTls(connector, privateKey, certificateChain);
+    JettyServers.reloadTls(connector, privateKey, certificateChain, clientTrust);
   }
 
   /**
@@ -123,7 +130,8 @@ public final class LedgerServer implements AutoCloseable {
 
   /** Configures a {@link LedgerServer}. Not thread-safe. */
   public static final class Builder {
-    private SSLContext tls;
+    private KeyManager[] tlsIdentity;
+    private X509TrustManager clientTrust;
     private Ledger ledger;
     private String host = "0.0.0.0";
     private int port = 8092;
@@ -167,7 +175,22 @@ public final class LedgerServer implements AutoCloseable {
      */
     @Experimental
     public Builder tls(Path privateKey, Path certificateChain) {
-      this.tls = Tls.serverContext(privateKey, certificateChain);
+      this.tlsIdentity = Tls.identity(privateKey, certificateChain);
+      return this;
+    }
+
+    /**
+     * Mutual TLS, as {@link PeerServer.Builder#requireClientCertificates}: serves only clients
+     * that show a certificate issued by one in {@code trustedCertificates} (PEM) during the
+     * handshake ({@link RemoteLedger.Builder#clientCertificate}); the others never reach the
+     * ledger. Needs {@link #tls}. For a ledger that only the market's own machines may read.
+     *
+     * @throws IllegalArgumentException if the file cannot be read or holds no certificate
+     */
+    @Experimental
+    public Builder requireClientCertificates(Path trustedCertificates) {
+      this.clientTrust =
+          Tls.trustManager(Objects.requireNonNull(trustedCertificates, "trustedCertificates"));
       return this;
     }
 
@@ -291,7 +314,8 @@ public final class LedgerServer implements AutoCloseable {
     /**
      * Binds the port and starts serving.
      *
-     * @throws IllegalStateException if no ledger was given
+     * @throws IllegalStateException if no ledger was given, or {@link #requireClientCertificates}
+     *     without {@link #tls}
      * @throws IOException if the port cannot be bound, or the ledger's metagraph cannot be read
      *     (a {@link LedgerException})
      */
@@ -299,6 +323,7 @@ public final class LedgerServer implements AutoCloseable {
       if (ledger == null) {
         throw new IllegalStateException("a ledger server needs a ledger: call ledger(...)");
       }
+      SSLContext tls = JettyServers.serverContext(null, tlsIdentity, clientTrust);
       LedgerHub hub = new LedgerHub(ledger, history, historyBytes, heartbeat.toMillis());
       Server jetty = JettyServers.create("bittensor-ledger-server", threads);
       HttpConfiguration http = JettyServers.http(tls);
@@ -308,7 +333,8 @@ public final class LedgerServer implements AutoCloseable {
       h2.setMaxConcurrentStreams(256);
       h2.setStreamIdleTimeout(idle);
       ServerConnector connector =
-          new ServerConnector(jetty, 1, 1, JettyServers.protocols(http, h2, tls));
+          new ServerConnector(jetty, 1, 1,
+              JettyServers.protocols(http, h2, tls, clientTrust != null));
       connector.setHost(host);
       connector.setPort(port);
       connector.setIdleTimeout(idle);
@@ -323,7 +349,7 @@ public final class LedgerServer implements AutoCloseable {
         hub.close();
         throw e;
       }
-      return new LedgerServer(jetty, connector, hub, uri);
+      return new LedgerServer(jetty, connector, hub, uri, clientTrust);
     }
   }
 }

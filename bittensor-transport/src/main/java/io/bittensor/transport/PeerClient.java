@@ -24,6 +24,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.X509TrustManager;
 import okhttp3.ConnectionPool;
 import okhttp3.Dispatcher;
@@ -103,7 +104,8 @@ public final class PeerClient implements AutoCloseable {
         .readTimeout(Duration.ZERO) // each call has its own deadline
         .writeTimeout(Duration.ZERO)
         .build();
-    this.https = Tls.okHttp(http, b.protocol == HttpProtocol.H2_PRIOR_KNOWLEDGE, b.trust);
+    this.https = Tls.okHttp(http, b.protocol == HttpProtocol.H2_PRIOR_KNOWLEDGE, b.trust,
+        b.clientCertificate);
   }
 
   /** A builder with the defaults: anonymous, pooled HTTP/1.1, 12 s per call. */
@@ -182,6 +184,7 @@ public final class PeerClient implements AutoCloseable {
     private Keypair keypair;
     private HttpProtocol protocol = HttpProtocol.HTTP_1_1;
     private X509TrustManager trust;
+    private KeyManager[] clientCertificate;
     private Duration timeout = Duration.ofSeconds(12);
     private Duration connectTimeout = Duration.ofSeconds(5);
     private TensorStandard standard = TensorStandard.anyOutputDim();
@@ -271,6 +274,23 @@ public final class PeerClient implements AutoCloseable {
     @Experimental
     public Builder trustedCertificates(Path pem) {
       this.trust = Tls.trustManager(Objects.requireNonNull(pem, "pem"));
+      return this;
+    }
+
+    /**
+     * Mutual TLS: shows the certificate chain in {@code certificateChain} (PEM, the client's own
+     * certificate first), with its private key in {@code privateKey} (PEM, unencrypted PKCS#8),
+     * to {@code https://} peers that ask for one ({@link PeerServer.Builder#requireClientCertificates}).
+     * Such a server refuses a client without a certificate it trusts at the handshake, which
+     * the caller sees as UNAVAILABLE. The certificate must allow client authentication (an
+     * extended key usage of {@code clientAuth}, or none).
+     *
+     * @throws IllegalArgumentException if a file cannot be read or holds no key or certificate
+     *     of a form this takes, or the two do not match
+     */
+    @Experimental
+    public Builder clientCertificate(Path privateKey, Path certificateChain) {
+      this.clientCertificate = Tls.identity(privateKey, certificateChain);
       return this;
     }
 

@@ -22,7 +22,9 @@ import java.util.EnumSet;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.X509TrustManager;
 import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.Server;
@@ -63,15 +65,17 @@ public final class PeerServer implements AutoCloseable {
   private final Serving serving;
   private final InProcessNetwork network;
   private final URI endpoint;
+  private final X509TrustManager clientTrust;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private PeerServer(Server jetty, ServerConnector connector, Serving serving,
-      InProcessNetwork network, URI endpoint) {
+      InProcessNetwork network, URI endpoint, X509TrustManager clientTrust) {
     this.jetty = jetty;
     this.connector = connector;
     this.serving = serving;
     this.network = network;
     this.endpoint = endpoint;
+    this.clientTrust = clientTrust;
   }
 
   /**
@@ -95,6 +99,8 @@ public final class PeerServer implements AutoCloseable {
    * Replaces the TLS key and certificate chain this server shows (PEM, as {@link
    * Builder#tls(Path, Path)}), without a restart: connections made from now on get the new
    * certificate, those open keep theirs. For certificates that are renewed while the peer runs.
+   * A server that asks for clients' certificates ({@link Builder#requireClientCertificates})
+   * goes on trusting the same ones.
    *
    * @throws IllegalArgumentException if a file cannot be read or holds no key or certificate of
    *     a form {@link Builder#tls(Path, Path)} takes, or the two do not match; the server goes on
@@ -103,7 +109,7 @@ public final class PeerServer implements AutoCloseable {
    */
   @Experimental
   public void reloadTls(Path privateKey, Path certificateChain) {
-    JettyServers.reloadTls(connector, privateKey, certificateChain);
+    JettyServers.reloadTls(connector, privateKey, certificateChain, clientTrust);
   }
 
   /** The bound TCP port, or -1 for an in-process server. */
@@ -176,7 +182,9 @@ public final class PeerServer implements AutoCloseable {
     private final Peer peer;
     private String host = "0.0.0.0";
     private int port = 8091;
-    private SSLContext tls;
+    private SSLContext ownTls;
+    private KeyManager[] tlsIdentity;
+    private X509TrustManager clientTrust;
     private Set<Modality> modalities = EnumSet.allOf(Modality.class);
     private TensorStandard standard = TensorStandard.anyOutputDim();
     private int maxConcurrentCalls = 64;
@@ -409,7 +417,8 @@ public final class PeerServer implements AutoCloseable {
      */
     @Experimental
     public Builder tls(Path privateKey, Path certificateChain) {
-      this.tls = Tls.serverContext(privateKey, certificateChain);
+      this.tlsIdentity = Tls.identity(privateKey, certificateChain);
+      this.ownTls = null;
       return this;
     }
 
@@ -419,7 +428,28 @@ public final class PeerServer implements AutoCloseable {
      */
     @Experimental
     public Builder tls(SSLContext context) {
-      this.tls = Objects.requireNonNull(context, "context");
+      this.ownTls = Objects.requireNonNull(context, "context");
+      this.tlsIdentity = null;
+      return this;
+    }
+
+    /**
+     * Mutual TLS: asks every client for a certificate during the TLS handshake and serves only
+     * those whose certificate is issued by one in {@code trustedCertificates} (PEM: the
+     * authority that signs the clients' certificates, or their own self-signed ones). A client
+     * without one never reaches the peer: the handshake fails and no request is read, so a
+     * stranger cannot even make the server parse a body. Clients show theirs with {@link
+     * PeerClient.Builder#clientCertificate}. Needs {@link #tls(Path, Path)}; the certificate
+     * says which machine may connect, while who sent a request is still its Ed25519 signature.
+     * With it, signatures over the metadata only ({@link SignatureScope#METADATA_ONLY}) are as
+     * safe as on a private network: no one without a trusted certificate can change the bytes.
+     *
+     * @throws IllegalArgumentException if the file cannot be read or holds no certificate
+     */
+    @Experimental
+    public Builder requireClientCertificates(Path trustedCertificates) {
+      this.clientTrust =
+          Tls.trustManager(Objects.requireNonNull(trustedCertificates, "trustedCertificates"));
       return this;
     }
 
@@ -427,8 +457,11 @@ public final class PeerServer implements AutoCloseable {
      * Binds the HTTP port (HTTPS with {@link #tls}) and starts serving.
      *
      * @throws IOException if the port cannot be bound (in use, no permission)
+     * @throws IllegalStateException if {@link #requireClientCertificates} was called without
+     *     {@link #tls(Path, Path)}
      */
     public PeerServer start() throws IOException {
+      SSLContext tls = JettyServers.serverContext(ownTls, tlsIdentity, clientTrust);
       Serving serving = serving();
       Server jetty = JettyServers.create("bittensor-server", threads);
       HttpConfiguration http = JettyServers.http(tls);
@@ -438,14 +471,15 @@ public final class PeerServer implements AutoCloseable {
       h2.setInitialStreamRecvWindow(Math.min(window, 16 << 20));
       h2.setInitialSessionRecvWindow(Math.min(window, 16 << 20) * 2);
       ServerConnector connector =
-          new ServerConnector(jetty, 1, 1, JettyServers.protocols(http, h2, tls));
+          new ServerConnector(jetty, 1, 1,
+              JettyServers.protocols(http, h2, tls, clientTrust != null));
       connector.setHost(host);
       connector.setPort(port);
       connector.setAcceptQueueSize(256);
       jetty.addConnector(connector);
       jetty.setHandler(new HttpPeerHandler(serving, jetty.getThreadPool()));
       URI endpoint = JettyServers.start(jetty, connector, "peers");
-      return new PeerServer(jetty, connector, serving, null, endpoint);
+      return new PeerServer(jetty, connector, serving, null, endpoint, clientTrust);
     }
 
     /**
@@ -461,7 +495,7 @@ public final class PeerServer implements AutoCloseable {
       URI endpoint = InProcessNetwork.endpoint(name);
       Serving serving = serving();
       network.bind(name, serving);
-      return new PeerServer(null, null, serving, network, endpoint);
+      return new PeerServer(null, null, serving, network, endpoint, null);
     }
 
     private Serving serving() {

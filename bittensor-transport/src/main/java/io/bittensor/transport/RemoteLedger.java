@@ -63,6 +63,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.X509TrustManager;
 import okhttp3.Call;
 import okhttp3.ConnectionPool;
@@ -179,7 +180,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     this.streamHttp = http.newBuilder().callTimeout(Duration.ZERO)
         .readTimeout(b.streamTimeout).build();
     // For https servers: the same, over TLS, with ALPN naming the protocol.
-    this.https = Tls.okHttp(http, b.protocol == HttpProtocol.H2_PRIOR_KNOWLEDGE, b.trust);
+    this.https = Tls.okHttp(http, b.protocol == HttpProtocol.H2_PRIOR_KNOWLEDGE, b.trust,
+        b.clientCertificate);
     this.streamHttps = https.newBuilder().callTimeout(Duration.ZERO)
         .readTimeout(b.streamTimeout).build();
     this.follower = daemon(this::follow, "bittensor-ledger-events");
@@ -958,6 +960,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     private Keypair keypair;
     private HttpProtocol protocol = HttpProtocol.H2_PRIOR_KNOWLEDGE;
     private X509TrustManager trust;
+    private KeyManager[] clientCertificate;
     private Duration timeout = Duration.ofSeconds(10);
     private Duration connectTimeout = Duration.ofSeconds(5);
     private Duration streamTimeout = Duration.ofSeconds(20);
@@ -992,6 +995,23 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     @Experimental
     public Builder trustedCertificates(Path pem) {
       this.trust = Tls.trustManager(Objects.requireNonNull(pem, "pem"));
+      return this;
+    }
+
+    /**
+     * Mutual TLS: shows the certificate chain in {@code certificateChain} (PEM, the client's own
+     * certificate first), with its private key in {@code privateKey} (PEM, unencrypted PKCS#8),
+     * to {@code https://} ledger servers that ask for one ({@link LedgerServer.Builder#requireClientCertificates}).
+     * Such a server refuses a client without a certificate it trusts at the handshake, which
+     * the caller sees as UNAVAILABLE. The certificate must allow client authentication (an
+     * extended key usage of {@code clientAuth}, or none).
+     *
+     * @throws IllegalArgumentException if a file cannot be read or holds no key or certificate
+     *     of a form this takes, or the two do not match
+     */
+    @Experimental
+    public Builder clientCertificate(Path privateKey, Path certificateChain) {
+      this.clientCertificate = Tls.identity(privateKey, certificateChain);
       return this;
     }
 

@@ -249,4 +249,154 @@ class HttpsTransportTest {
       assertTrue(e.getMessage().contains("peer.key"), e.getMessage());
     }
   }
+
+  /**
+   * Mutual TLS: a server that asks for clients' certificates serves only the clients that show
+   * one it trusts; the others fail the handshake and never reach the peer.
+   */
+  @Nested
+  @ExtendWith(LeakCheck.class)
+  class MutualTls {
+    private static final ForwardRequest REQUEST = new ForwardRequest(Modality.TENSOR,
+        Tensor.zeros(DType.FLOAT32, 1, 2, 3));
+
+    private PeerServer serve(java.util.concurrent.atomic.AtomicInteger heard, String trusted)
+        throws IOException {
+      return PeerServer.newBuilder(BuiltinPeers.deterministic(8)).host("127.0.0.1").port(0)
+          .allowAnonymous(true).callListener(call -> heard.incrementAndGet())
+          .tls(tls("peer.key"), tls("peer.pem")).requireClientCertificates(tls(trusted)).start();
+    }
+
+    private static ForwardResult call(PeerClient client, PeerServer server) {
+      return client.connect(server.endpoint()).forwardAndWait(REQUEST, Duration.ofSeconds(10));
+    }
+
+    @Test
+    void onlyClientsShowingATrustedCertificateReachThePeer() throws Exception {
+      java.util.concurrent.atomic.AtomicInteger heard = new java.util.concurrent.atomic.AtomicInteger();
+      try (PeerServer server = serve(heard, "ca.pem");
+          PeerClient h1 = PeerClient.newBuilder().trustedCertificates(tls("ca.pem"))
+              .clientCertificate(tls("client.key"), tls("client.pem")).build();
+          PeerClient h2 = PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE)
+              .trustedCertificates(tls("ca.pem"))
+              .clientCertificate(tls("client.key"), tls("client.pem")).build();
+          PeerClient none = PeerClient.newBuilder().trustedCertificates(tls("ca.pem")).build();
+          PeerClient stranger = PeerClient.newBuilder().trustedCertificates(tls("ca.pem"))
+              .clientCertificate(tls("stranger.key"), tls("stranger.pem")).build();
+          PeerClient serverOnly = PeerClient.newBuilder().trustedCertificates(tls("ca.pem"))
+              .clientCertificate(tls("peer.key"), tls("peer.pem")).build()) {
+        ForwardResult ok1 = call(h1, server);
+        ForwardResult ok2 = call(h2, server);
+        assertEquals(Status.SUCCESS, ok1.status(), ok1.message());
+        assertEquals(Status.SUCCESS, ok2.status(), ok2.message());
+        assertEquals(2, heard.get());
+        for (PeerClient refused : List.of(none, stranger, serverOnly)) {
+          ForwardResult r = call(refused, server);
+          assertEquals(Status.UNAVAILABLE, r.status(), r.message());
+          assertTrue(r.message().contains(server.endpoint().toString()), r.message());
+        }
+        assertEquals(2, heard.get(), "a refused client never reached the server's peer");
+        // The trusted clients are still served after the strangers were turned away.
+        assertEquals(Status.SUCCESS, call(h1, server).status());
+        assertEquals(3, heard.get());
+      }
+    }
+
+    @Test
+    void aServerCanTrustAClientsOwnSelfSignedCertificate() throws Exception {
+      java.util.concurrent.atomic.AtomicInteger heard = new java.util.concurrent.atomic.AtomicInteger();
+      try (PeerServer server = serve(heard, "stranger.pem");
+          PeerClient stranger = PeerClient.newBuilder().trustedCertificates(tls("ca.pem"))
+              .clientCertificate(tls("stranger.key"), tls("stranger.pem")).build();
+          PeerClient signedByTheAuthority = PeerClient.newBuilder()
+              .trustedCertificates(tls("ca.pem"))
+              .clientCertificate(tls("client.key"), tls("client.pem")).build()) {
+        assertEquals(Status.SUCCESS, call(stranger, server).status());
+        assertEquals(Status.UNAVAILABLE, call(signedByTheAuthority, server).status());
+        assertEquals(1, heard.get());
+      }
+    }
+
+    @Test
+    void aReloadedCertificateKeepsAskingForClientCertificates() throws Exception {
+      java.util.concurrent.atomic.AtomicInteger heard = new java.util.concurrent.atomic.AtomicInteger();
+      try (PeerServer server = serve(heard, "ca.pem")) {
+        server.reloadTls(tls("stranger.key"), tls("stranger.pem"));
+        try (PeerClient with = PeerClient.newBuilder().trustedCertificates(tls("stranger.pem"))
+                .clientCertificate(tls("client.key"), tls("client.pem")).build();
+            PeerClient without = PeerClient.newBuilder()
+                .trustedCertificates(tls("stranger.pem")).build()) {
+          assertEquals(Status.SUCCESS, call(with, server).status());
+          assertEquals(Status.UNAVAILABLE, call(without, server).status());
+          assertEquals(1, heard.get());
+        }
+      }
+    }
+
+    @Test
+    void clientCertificatesNeedTheServersOwnKeyAndCertificateFiles() {
+      IllegalStateException e = assertThrows(IllegalStateException.class,
+          () -> PeerServer.newBuilder(BuiltinPeers.deterministic(8)).host("127.0.0.1").port(0)
+              .requireClientCertificates(tls("ca.pem")).start());
+      assertTrue(e.getMessage().contains("tls(privateKey, certificateChain)"), e.getMessage());
+      javax.net.ssl.SSLContext own = Tls.serverContext(tls("peer.key"), tls("peer.pem"));
+      e = assertThrows(IllegalStateException.class,
+          () -> PeerServer.newBuilder(BuiltinPeers.deterministic(8)).host("127.0.0.1").port(0)
+              .tls(own).requireClientCertificates(tls("ca.pem")).start());
+      assertTrue(e.getMessage().contains("of the caller's own"), e.getMessage());
+      e = assertThrows(IllegalStateException.class, () -> {
+        try (io.bittensor.core.LocalLedger ledger = io.bittensor.core.LocalLedger.builder()
+            .genesis(io.bittensor.core.Genesis.builder().build()).openInMemory()) {
+          LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
+              .requireClientCertificates(tls("ca.pem")).start().close();
+        }
+      });
+      assertTrue(e.getMessage().contains("requireClientCertificates needs TLS"), e.getMessage());
+    }
+
+    @Test
+    void badClientCertificateFilesAreRefusedNamingTheFile(@TempDir Path dir) {
+      Path missing = dir.resolve("missing.pem");
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> PeerClient.newBuilder().clientCertificate(tls("client.key"), missing));
+      assertTrue(e.getMessage().contains("missing.pem"), e.getMessage());
+      e = assertThrows(IllegalArgumentException.class,
+          () -> RemoteLedger.builder().clientCertificate(tls("stranger.key"), tls("client.pem")));
+      assertTrue(e.getMessage().contains("stranger.key") && e.getMessage().contains("client.pem"),
+          e.getMessage());
+      e = assertThrows(IllegalArgumentException.class,
+          () -> PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+              .requireClientCertificates(tls("client.key")));
+      assertTrue(e.getMessage().contains("client.key"), e.getMessage());
+      e = assertThrows(IllegalArgumentException.class,
+          () -> LedgerServer.builder().requireClientCertificates(missing));
+      assertTrue(e.getMessage().contains("missing.pem"), e.getMessage());
+    }
+
+    @Test
+    void aLedgerServerServesOnlyClientsWithATrustedCertificate() throws Exception {
+      try (io.bittensor.core.LocalLedger ledger = io.bittensor.core.LocalLedger.builder()
+              .genesis(io.bittensor.core.Genesis.builder().build()).openInMemory();
+          LedgerServer server = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
+              .tls(tls("peer.key"), tls("peer.pem")).requireClientCertificates(tls("ca.pem"))
+              .start()) {
+        for (HttpProtocol protocol : HttpProtocol.values()) {
+          try (RemoteLedger remote = RemoteLedger.builder().protocol(protocol)
+              .trustedCertificates(tls("ca.pem"))
+              .clientCertificate(tls("client.key"), tls("client.pem"))
+              .connect(List.of(server.uri()))) {
+            assertEquals(ledger.chainId(), remote.chainId());
+            assertEquals(ledger.metagraph().block(), remote.metagraph().block());
+          }
+        }
+        assertThrows(io.bittensor.core.LedgerException.class, () -> RemoteLedger.builder()
+            .trustedCertificates(tls("ca.pem")).connect(List.of(server.uri())));
+        server.reloadTls(tls("peer.key"), tls("peer.pem"));
+        assertThrows(io.bittensor.core.LedgerException.class, () -> RemoteLedger.builder()
+            .trustedCertificates(tls("ca.pem"))
+            .clientCertificate(tls("stranger.key"), tls("stranger.pem"))
+            .connect(List.of(server.uri())));
+      }
+    }
+  }
 }

@@ -10,8 +10,9 @@ import java.nio.file.StandardCopyOption;
 /**
  * The TLS test certificates ({@code src/test/resources/tls}, made by its {@code make.sh}): an
  * authority ({@code ca.pem}), a peer's key and certificate signed by it for 127.0.0.1 and
- * localhost ({@code peer.key}, {@code peer.pem}), and a self-signed pair nobody trusts ({@code
- * stranger.key}, {@code stranger.pem}). EC P-256, valid until 2125.
+ * localhost ({@code peer.key}, {@code peer.pem}), a client's key and certificate signed by it for
+ * mutual TLS ({@code client.key}, {@code client.pem}), and a self-signed pair nobody trusts
+ * ({@code stranger.key}, {@code stranger.pem}). EC P-256, valid until 2125.
  */
 public final class TestCertificates {
   private TestCertificates() {}

@@ -3,7 +3,9 @@ package io.bittensor.transport.internal;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.X509TrustManager;
 import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
 import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
@@ -72,10 +74,11 @@ public final class JettyServers {
   /**
    * The connection factories of a port that speaks HTTP/1.1 and {@code h2}: both in cleartext,
    * or, with {@code tls}, TLS then ALPN choosing between them (HTTP/1.1 for a client that names
-   * neither).
+   * neither), and where {@code needClientCertificates} every client showing a certificate that
+   * {@code tls} trusts.
    */
   public static ConnectionFactory[] protocols(HttpConfiguration http,
-      HTTP2ServerConnectionFactory h2, SSLContext tls) {
+      HTTP2ServerConnectionFactory h2, SSLContext tls, boolean needClientCertificates) {
     HttpConnectionFactory h1 = new HttpConnectionFactory(http);
     if (tls == null) {
       return new ConnectionFactory[] {h1, h2};
@@ -84,22 +87,47 @@ public final class JettyServers {
     alpn.setDefaultProtocol(h1.getProtocol());
     SslContextFactory.Server ssl = new SslContextFactory.Server();
     ssl.setSslContext(tls);
+    // A client without a certificate the context trusts fails the handshake: no request is read.
+    ssl.setNeedClientAuth(needClientCertificates);
     return new ConnectionFactory[] {new SslConnectionFactory(ssl, alpn.getProtocol()), alpn, h2,
         h1};
   }
 
   /**
+   * A port's TLS context: {@code own} (the caller's) or the one that shows {@code identity},
+   * which trusts {@code clientTrust} for the clients' certificates where it is not null.
+   *
+   * @return null for cleartext (neither given)
+   * @throws IllegalStateException if client certificates are to be checked without an identity
+   *     of ours to put the trust beside
+   */
+  public static SSLContext serverContext(SSLContext own, KeyManager[] identity,
+      X509TrustManager clientTrust) {
+    if (clientTrust == null) {
+      return own != null ? own : identity == null ? null : Tls.context(identity, null);
+    }
+    if (identity == null) {
+      throw new IllegalStateException(own == null
+          ? "requireClientCertificates needs TLS: call tls(privateKey, certificateChain) too"
+          : "requireClientCertificates needs tls(privateKey, certificateChain): a TLS context"
+              + " of the caller's own decides itself which client certificates it trusts");
+    }
+    return Tls.context(identity, clientTrust);
+  }
+
+  /**
    * Gives the TLS port of {@code connector} the key and certificate chain in these files (as
-   * {@link Tls#serverContext} reads them): connections made from now on are served with them;
+   * {@link Tls#identity} reads them), still trusting {@code clientTrust} for clients'
+   * certificates where it is not null: connections made from now on are served with them;
    * those open keep the session they have.
    *
-   * @throws IllegalArgumentException if the files do not read, as {@link Tls#serverContext}
+   * @throws IllegalArgumentException if the files do not read, as {@link Tls#identity}
    * @throws IllegalStateException if the port does not serve TLS, or the new context cannot be
    *     put in place
    */
   public static void reloadTls(ServerConnector connector, Path privateKey,
-      Path certificateChain) {
-    SSLContext context = Tls.serverContext(privateKey, certificateChain);
+      Path certificateChain, X509TrustManager clientTrust) {
+    SSLContext context = Tls.context(Tls.identity(privateKey, certificateChain), clientTrust);
     SslConnectionFactory tls =
         connector == null ? null : connector.getConnectionFactory(SslConnectionFactory.class);
     if (tls == null) {

@@ -20,6 +20,7 @@ import java.util.Base64;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
@@ -29,8 +30,9 @@ import okhttp3.OkHttpClient;
 import okhttp3.Protocol;
 
 /**
- * TLS from PEM files, with the JDK's own providers: a server's key and certificate chain, and the
- * certificates a client trusts. Misread files are {@link IllegalArgumentException}s naming the
+ * TLS from PEM files, with the JDK's own providers: a key and certificate chain (a server's, or a
+ * client's for mutual TLS), and the certificates a client (or a server asking for clients'
+ * certificates) trusts. Misread files are {@link IllegalArgumentException}s naming the
  * file and what was wrong with it, since they are a server's or client's configuration.
  */
 public final class Tls {
@@ -48,6 +50,19 @@ public final class Tls {
    * @throws IllegalArgumentException if a file cannot be read or does not hold what it should
    */
   public static SSLContext serverContext(Path privateKey, Path certificateChain) {
+    return context(identity(privateKey, certificateChain), null);
+  }
+
+  /**
+   * The key managers that show a TLS identity: the private key in {@code privateKey} (PEM,
+   * PKCS#8 unencrypted: EC, RSA or Ed25519) for the first certificate of {@code
+   * certificateChain} (PEM, its own first, then any intermediates). A server shows it to every
+   * client; a client shows it to the servers that ask for one.
+   *
+   * @throws IllegalArgumentException if a file cannot be read or does not hold what it should,
+   *     or the key is not the certificate's
+   */
+  public static KeyManager[] identity(Path privateKey, Path certificateChain) {
     Objects.requireNonNull(privateKey, "privateKey");
     Objects.requireNonNull(certificateChain, "certificateChain");
     PrivateKey key = readPrivateKey(privateKey);
@@ -60,13 +75,11 @@ public final class Tls {
     try {
       KeyStore store = KeyStore.getInstance("PKCS12");
       store.load(null, null);
-      store.setKeyEntry("server", key, NO_PASSWORD, chain.toArray(new Certificate[0]));
+      store.setKeyEntry("identity", key, NO_PASSWORD, chain.toArray(new Certificate[0]));
       KeyManagerFactory keys =
           KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
       keys.init(store, NO_PASSWORD);
-      SSLContext context = SSLContext.getInstance("TLS");
-      context.init(keys.getKeyManagers(), null, null);
-      return context;
+      return keys.getKeyManagers();
     } catch (GeneralSecurityException | IOException e) {
       throw new IllegalArgumentException("the key in " + privateKey + " and the certificate in "
           + certificateChain + " do not make a TLS identity: " + e.getMessage(), e);
@@ -75,7 +88,7 @@ public final class Tls {
 
   /**
    * What a client trusts: the certificates in {@code pem} (authorities, or the servers' own),
-   * and nothing else.
+   * and nothing else. A server that asks clients for certificates trusts the same way.
    *
    * @throws IllegalArgumentException if the file cannot be read or holds no certificate
    */
@@ -87,26 +100,48 @@ public final class Tls {
       for (int i = 0; i < certificates.size(); i++) {
         store.setCertificateEntry("trusted-" + i, certificates.get(i));
       }
-      TrustManagerFactory factory =
-          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-      factory.init(store);
-      for (TrustManager m : factory.getTrustManagers()) {
-        if (m instanceof X509TrustManager x509) {
-          return x509;
-        }
-      }
-      throw new IllegalStateException("the JDK made no X.509 trust manager");
+      return x509(store);
     } catch (GeneralSecurityException | IOException e) {
       throw new IllegalArgumentException("cannot trust the certificates in " + pem + ": "
           + e.getMessage(), e);
     }
   }
 
+  /** The JDK's default authorities (its {@code cacerts}). */
+  public static X509TrustManager jdkTrust() {
+    try {
+      return x509(null);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("the JDK cannot read its authorities: " + e.getMessage(),
+          e);
+    }
+  }
+
+  private static X509TrustManager x509(KeyStore store) throws GeneralSecurityException {
+    TrustManagerFactory factory =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    factory.init(store);
+    for (TrustManager m : factory.getTrustManagers()) {
+      if (m instanceof X509TrustManager x509) {
+        return x509;
+      }
+    }
+    throw new IllegalStateException("the JDK made no X.509 trust manager");
+  }
+
   /** A client context that trusts what {@code trust} trusts. */
   public static SSLContext clientContext(X509TrustManager trust) {
+    return context(null, trust);
+  }
+
+  /**
+   * A TLS context that shows {@code identity} (none where null) and trusts what {@code trust}
+   * trusts (the JDK's default authorities where null).
+   */
+  public static SSLContext context(KeyManager[] identity, X509TrustManager trust) {
     try {
       SSLContext context = SSLContext.getInstance("TLS");
-      context.init(null, new TrustManager[] {trust}, null);
+      context.init(identity, trust == null ? null : new TrustManager[] {trust}, null);
       return context;
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("the JDK cannot make a TLS context: " + e.getMessage(), e);
@@ -137,15 +172,17 @@ public final class Tls {
 
   /**
    * {@code cleartext}'s settings, dispatcher and connection pool, for {@code https://} servers:
-   * ALPN names the protocol (HTTP/2 where {@code http2}, else HTTP/1.1 only), and {@code trust},
-   * when not null, replaces the JDK's authorities.
+   * ALPN names the protocol (HTTP/2 where {@code http2}, else HTTP/1.1 only), {@code trust},
+   * when not null, replaces the JDK's authorities, and {@code identity}, when not null, is the
+   * certificate shown to servers that ask for one.
    */
   public static OkHttpClient okHttp(OkHttpClient cleartext, boolean http2,
-      X509TrustManager trust) {
+      X509TrustManager trust, KeyManager[] identity) {
     OkHttpClient.Builder tls = cleartext.newBuilder().protocols(http2
         ? List.of(Protocol.HTTP_2, Protocol.HTTP_1_1) : List.of(Protocol.HTTP_1_1));
-    if (trust != null) {
-      tls.sslSocketFactory(clientContext(trust).getSocketFactory(), trust);
+    if (trust != null || identity != null) {
+      X509TrustManager trusted = trust != null ? trust : jdkTrust();
+      tls.sslSocketFactory(context(identity, trusted).getSocketFactory(), trusted);
     }
     return tls.build();
   }
