@@ -198,6 +198,9 @@ public final class Neuron implements AutoCloseable {
       if (b.trustedCertificates != null) {
         cb.trustedCertificates(b.trustedCertificates);
       }
+      if (b.clientKey != null) {
+        cb.clientCertificate(b.clientKey, b.clientCertificates);
+      }
     }
     PeerServer.Builder sb = PeerServer.newBuilder(served)
         .modalities(modality)
@@ -210,6 +213,9 @@ public final class Neuron implements AutoCloseable {
     } else {
       if (b.tlsKey != null) {
         sb.tls(b.tlsKey, b.tlsCertificates);
+      }
+      if (b.clientTrust != null) {
+        sb.requireClientCertificates(b.clientTrust);
       }
       this.server = sb.host(b.host).port(b.port).start();
     }
@@ -809,6 +815,9 @@ public final class Neuron implements AutoCloseable {
     private Path tlsKey;
     private Path tlsCertificates;
     private Path trustedCertificates;
+    private Path clientTrust;
+    private Path clientKey;
+    private Path clientCertificates;
     private long stake;
     private Function<List<Peer>, Learner> learner;
     private Dataset dataset;
@@ -927,6 +936,29 @@ public final class Neuron implements AutoCloseable {
     @Experimental
     public Builder trustedCertificates(Path pem) {
       this.trustedCertificates = Objects.requireNonNull(pem, "pem");
+      return this;
+    }
+
+    /**
+     * Mutual TLS for its server: serves only callers that show a certificate issued by one in
+     * {@code trustedCertificates} (PEM; see {@link PeerServer.Builder#requireClientCertificates}).
+     * Needs {@link #tls}; checked when the neuron starts. Not used with {@link #inProcess}.
+     */
+    @Experimental
+    public Builder requireClientCertificates(Path trustedCertificates) {
+      this.clientTrust = Objects.requireNonNull(trustedCertificates, "trustedCertificates");
+      return this;
+    }
+
+    /**
+     * Mutual TLS for its own client: the certificate it shows to peers that ask for one (PEM;
+     * see {@link PeerClient.Builder#clientCertificate}). Checked when the neuron starts. Not
+     * used with {@link #client}.
+     */
+    @Experimental
+    public Builder clientCertificate(Path privateKey, Path certificateChain) {
+      this.clientKey = Objects.requireNonNull(privateKey, "privateKey");
+      this.clientCertificates = Objects.requireNonNull(certificateChain, "certificateChain");
       return this;
     }
 
@@ -1114,9 +1146,11 @@ public final class Neuron implements AutoCloseable {
      * Starts its server and submits its registration (and stake): see
      * {@link Neuron#registration()} for when they are in the ledger.
      *
-     * @throws IllegalStateException if the key pair, ledger, served peer or outputDim is missing
-     * @throws IllegalArgumentException if the {@link #tls} or {@link #trustedCertificates} files
-     *     cannot be read or hold no key or certificate of a form they take (nothing is started)
+     * @throws IllegalStateException if the key pair, ledger, served peer or outputDim is missing,
+     *     or {@link #requireClientCertificates} was called without {@link #tls}
+     * @throws IllegalArgumentException if the {@link #tls}, {@link #trustedCertificates}, {@link
+     *     #requireClientCertificates} or {@link #clientCertificate} files cannot be read or hold
+     *     no key or certificate of a form they take (nothing is started)
      * @throws IOException if the server cannot bind its port, or the {@link #checkpoints} folder
      *     cannot be created
      */

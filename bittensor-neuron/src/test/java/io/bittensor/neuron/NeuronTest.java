@@ -217,6 +217,45 @@ class NeuronTest {
   }
 
   @Test
+  void neuronsOverMutualTlsServeOnlyCallersWithATrustedCertificate() throws Exception {
+    Keypair validatorKey = Keypair.generate();
+    Random random = new Random(12);
+    List<CallEvent> made = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (LocalLedger ledger = ledger(validatorKey);
+        Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM)
+            .tls(TestCertificates.file("peer.key"), TestCertificates.file("peer.pem"))
+            .requireClientCertificates(TestCertificates.file("ca.pem")).start();
+        Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
+            .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+            .outputDim(DIM).stake(500_000).learner(NeuronTest::learner)
+            .trustedCertificates(TestCertificates.file("ca.pem"))
+            .clientCertificate(TestCertificates.file("client.key"),
+                TestCertificates.file("client.pem"))
+            .dataset(() -> batch(random, 16)).callListener(made::add).start()) {
+      ledger.produceBlock();
+      validator.registration().get(10, TimeUnit.SECONDS);
+      assertTrue(validator.sync());
+      for (int i = 0; i < 3; i++) {
+        assertTrue(validator.train().isPresent());
+      }
+      List<Status> toWords = awaitCalls(made, words, 3).stream().map(CallEvent::status).toList();
+      assertEquals(List.of(Status.SUCCESS, Status.SUCCESS, Status.SUCCESS), toWords,
+          "the validator's certificate lets it in");
+      try (PeerClient noCertificate = PeerClient.newBuilder().keypair(Keypair.generate())
+          .trustedCertificates(TestCertificates.file("ca.pem")).build()) {
+        assertEquals(Status.UNAVAILABLE, noCertificate.connect(words.endpoint())
+            .forwardAndWait(batch(random, 2).request(), Duration.ofSeconds(10)).status());
+      }
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> Neuron.builder()
+          .keypair(Keypair.generate()).ledger(ledger)
+          .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM)
+          .requireClientCertificates(TestCertificates.file("ca.pem")).start());
+      assertTrue(e.getMessage().contains("requireClientCertificates needs TLS"), e.getMessage());
+    }
+  }
+
+  @Test
   void aNeuronWhoseTlsFilesDoNotReadDoesNotStart() throws Exception {
     try (LocalLedger ledger = ledger()) {
       Neuron.Builder b = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
