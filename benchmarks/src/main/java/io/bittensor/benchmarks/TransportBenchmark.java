@@ -88,7 +88,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@code -timed} ({@code h1-timed}, {@code h2-timed}) is the same one with a {@code CallListener}
  * on its server and its client, each timing every call in a Micrometer registry (what a service
  * with metrics runs); one ending in {@code -tls} ({@code h1-tls}, {@code h2-tls}) reaches the
- * same echo peer over HTTPS (a self-signed certificate, HTTP/2 or HTTP/1.1 chosen by ALPN);
+ * same echo peer over HTTPS (a self-signed certificate, HTTP/2 or HTTP/1.1 chosen by ALPN), and
+ * one ending in {@code -mtls} over mutual TLS (the server asks for the client's certificate);
  * {@code --extras false} skips the fan-out and signing measurements.
  */
 public final class TransportBenchmark {
@@ -127,6 +128,11 @@ public final class TransportBenchmark {
     try (var in = Files.newInputStream(store)) {
       keys.load(in, "benchmark".toCharArray());
     }
+    // The key as PEM (PKCS#8) beside the certificate, for the builders that take files.
+    java.security.Key key = keys.getKey("peer", "benchmark".toCharArray());
+    Files.writeString(dir.resolve("peer.key"), "-----BEGIN PRIVATE KEY-----\n"
+        + java.util.Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(key.getEncoded())
+        + "\n-----END PRIVATE KEY-----\n");
     javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(
         javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
     kmf.init(keys, "benchmark".toCharArray());
@@ -195,11 +201,22 @@ public final class TransportBenchmark {
         .allowAnonymous(true).maxPayloadBytes(256L << 20).maxConcurrentCalls(64)
         .modalities(Modality.TENSOR).tls(selfSigned(tlsDir)).start();
     Path certificate = tlsDir.resolve("peer.pem");
+    // Mutual TLS: the server asks every client for a certificate (the same self-signed one).
+    PeerServer mutual = PeerServer.newBuilder(BuiltinPeers.echo()).host("127.0.0.1").port(0)
+        .allowAnonymous(true).maxPayloadBytes(256L << 20).maxConcurrentCalls(64)
+        .modalities(Modality.TENSOR).tls(tlsDir.resolve("peer.key"), certificate)
+        .requireClientCertificates(certificate).start();
     Map<String, PeerClient> clients = new LinkedHashMap<>();
     clients.put("h2-tls", PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE)
         .trustedCertificates(certificate).build());
     clients.put("h1-tls", PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1)
         .trustedCertificates(certificate).build());
+    clients.put("h2-mtls", PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE)
+        .trustedCertificates(certificate).clientCertificate(tlsDir.resolve("peer.key"),
+            certificate).build());
+    clients.put("h1-mtls", PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1)
+        .trustedCertificates(certificate).clientCertificate(tlsDir.resolve("peer.key"),
+            certificate).build());
     clients.put("h2", PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE).build());
     clients.put("h1", PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1).build());
     clients.put("h2-signed", PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE)
@@ -229,7 +246,7 @@ public final class TransportBenchmark {
                   : t.equals("tcp") ? floor.exchange(x.byteSize())
                   : oursExchange(clients.get(client).connect(
                       (client.endsWith("-timed") ? timed : client.endsWith("-tls") ? secure
-                          : ours).endpoint()), x,
+                          : client.endsWith("-mtls") ? mutual : ours).endpoint()), x,
                       t.endsWith("-async"));
               double[] m = measure(ex, c, warmupS, measureS, (long) x.byteSize());
               if (ex instanceof AutoCloseable closeable) {
@@ -253,6 +270,7 @@ public final class TransportBenchmark {
       ours.close();
       timed.close();
       secure.close();
+      mutual.close();
       floor.close();
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       grpc.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);

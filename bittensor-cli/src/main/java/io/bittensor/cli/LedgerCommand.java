@@ -169,6 +169,8 @@ final class LedgerCommand implements Runnable {
         + "trust the certificates in this PEM file instead of the JDK's authorities.")
     Path trust;
 
+    @Mixin ClientCertOption clientCert = new ClientCertOption();
+
     @Option(names = "--raft-self", paramLabel = "ID",
         description = "Serve member ID of a ledger replicated with Raft (a RaftLedger) instead;"
             + " --data is then the member's folder, and the leader seals every --block-ms.")
@@ -266,6 +268,9 @@ final class LedgerCommand implements Runnable {
         if (tls.given()) {
           b.tls(tls.key(), tls.chain());
         }
+        if (tls.clientCa != null) {
+          b.requireClientCertificates(tls.clientCa);
+        }
         if (metricsPort != null) {
           metrics = MetricsEndpoint.start(host, metricsPort);
           metrics.watch(ledger);
@@ -326,7 +331,7 @@ final class LedgerCommand implements Runnable {
       Hash256 trusted = chainId("--chain", chain);
       RemoteLedger remote;
       try {
-        RemoteLedger.Builder rb = RemoteLedger.builder();
+        RemoteLedger.Builder rb = clientCert.apply(RemoteLedger.builder());
         if (trust != null) {
           rb.trustedCertificates(trust);
         }

@@ -11,6 +11,7 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code --data DIR | --remote URL}: the ledger a command reads. */
@@ -29,6 +30,8 @@ final class LedgerSourceOptions {
       description = "With an https:// --remote: trust the certificates in this PEM file instead"
           + " of the JDK's authorities.")
   Path trust;
+
+  @Mixin ClientCertOption clientCert = new ClientCertOption();
 
   /**
    * Opens the ledger in --data read-only, or connects to the server at --remote.
@@ -51,7 +54,7 @@ final class LedgerSourceOptions {
       }
     }
     if (dir == null) {
-      return connect(remote, trust, RemoteLedger.builder());
+      return connect(remote, trust, clientCert.apply(RemoteLedger.builder()));
     }
     try {
       return LocalLedger.builder().openReadOnly(dir);

@@ -52,6 +52,8 @@ final class LedgerTransactionCommands {
             + " of the JDK's authorities.")
     Path trust;
 
+    @Mixin ClientCertOption clientCert = new ClientCertOption();
+
     @Option(names = "--key", required = true, paramLabel = "FILE",
         description = "The key that signs (bittensor keys new); its account pays.")
     Path key;
@@ -83,7 +85,7 @@ final class LedgerTransactionCommands {
       Keypair signer = passphrase.load(key);
       PrintWriter out = spec.commandLine().getOut();
       try (RemoteLedger ledger = LedgerSourceOptions.connect(remote, trust,
-          RemoteLedger.builder().keypair(signer))) {
+          clientCert.apply(RemoteLedger.builder().keypair(signer)))) {
         Transaction body = from.body(ledger);
         Receipt receipt;
         try {

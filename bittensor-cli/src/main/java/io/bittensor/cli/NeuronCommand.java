@@ -76,14 +76,18 @@ final class NeuronCommand implements Runnable {
             + " checks out), metrics-port (Prometheus metrics at http://host:PORT/metrics),"
             + " tls-key and tls-cert (serve HTTPS with this PEM key and certificate chain),"
             + " tls-trust (PEM certificates to trust for peers served over HTTPS), tls-reload-ms"
-            + " (with tls-key: check the two files this often and serve a renewed pair)."
+            + " (with tls-key: check the two files this often and serve a renewed pair),"
+            + " tls-client-ca (with tls-key: mutual TLS, serve only callers whose certificate"
+            + " one in this PEM file issued), tls-client-key and tls-client-cert (the certificate"
+            + " its client shows to peers and ledgers that ask for one)."
       })
   static final class Run implements Callable<Integer> {
     static final Set<String> KEYS = Set.of("key", "key-passphrase-file", "ledger", "peer",
         "host", "port", "stake", "learn", "weight-interval-ms", "sync-interval-ms",
         "warm-up-batches", "seed", "max-tokens", "per-era", "output-dim", "weight-source",
         "checkpoint-dir", "ledger-chain",
-        "metrics-port", "tls-key", "tls-cert", "tls-trust", "tls-reload-ms");
+        "metrics-port", "tls-key", "tls-cert", "tls-trust", "tls-reload-ms", "tls-client-ca",
+        "tls-client-key", "tls-client-cert");
 
     @Spec CommandSpec spec;
 
@@ -155,6 +159,18 @@ final class NeuronCommand implements Runnable {
             + " key and its certificate chain), but only " + (tlsKey != null ? "tls-key"
             : "tls-cert") + " is set", null);
       }
+      Path tlsClientCa = path(p, "tls-client-ca");
+      if (tlsClientCa != null && tlsKey == null) {
+        throw CliException.badInput(config + ": tls-client-ca (mutual TLS) needs tls-key and"
+            + " tls-cert", null);
+      }
+      Path tlsClientKey = path(p, "tls-client-key");
+      Path tlsClientCert = path(p, "tls-client-cert");
+      if ((tlsClientKey == null) != (tlsClientCert == null)) {
+        throw CliException.badInput(config + ": tls-client-key and tls-client-cert go together"
+            + " (the certificate shown to servers that ask for one), but only "
+            + (tlsClientKey != null ? "tls-client-key" : "tls-client-cert") + " is set", null);
+      }
       long tlsReloadMs = integer(p, "tls-reload-ms", 0);
       if (tlsReloadMs < 0 || (tlsReloadMs > 0 && tlsKey == null)) {
         throw CliException.badInput(config + ": tls-reload-ms must be >= 1 and needs tls-key and"
@@ -193,6 +209,9 @@ final class NeuronCommand implements Runnable {
         if (tlsTrust != null) {
           rb.trustedCertificates(tlsTrust);
         }
+        if (tlsClientKey != null) {
+          rb.clientCertificate(tlsClientKey, tlsClientCert);
+        }
         RemoteLedger remote = rb.connect(ledgerUris);
         try {
           // Audited: every block replayed from genesis against the chain id given.
@@ -202,11 +221,13 @@ final class NeuronCommand implements Runnable {
           throw CliException.failure("the ledger at " + ledgerUri + " fails its audit against"
               + " chain " + trustedChain + ": " + e.getMessage(), e);
         }
-      } catch (IllegalArgumentException e) { // an address, or the tls-trust file
+      } catch (IllegalArgumentException e) { // an address, or the tls-trust or client files
         closeAll(owned);
-        throw CliException.badInput(config + (tlsTrust != null
-            && e.getMessage().contains(tlsTrust.toString()) ? ": tls-trust: " : ": ledger: ")
-            + e.getMessage(), e);
+        String setting = tlsTrust != null && e.getMessage().contains(tlsTrust.toString())
+            ? ": tls-trust: " : tlsClientKey != null && (e.getMessage().contains(
+                tlsClientKey.toString()) || e.getMessage().contains(tlsClientCert.toString()))
+            ? ": tls-client-key/tls-client-cert: " : ": ledger: ";
+        throw CliException.badInput(config + setting + e.getMessage(), e);
       } catch (LedgerException e) {
         closeAll(owned);
         throw CliException.failure("cannot reach the ledger at " + ledgerUri + ": "
@@ -225,6 +246,12 @@ final class NeuronCommand implements Runnable {
       }
       if (tlsTrust != null) {
         b.trustedCertificates(tlsTrust);
+      }
+      if (tlsClientCa != null) {
+        b.requireClientCertificates(tlsClientCa);
+      }
+      if (tlsClientKey != null) {
+        b.clientCertificate(tlsClientKey, tlsClientCert);
       }
       b.listener((n, event) -> {
         synchronized (out) {

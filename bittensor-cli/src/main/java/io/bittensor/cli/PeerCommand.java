@@ -180,6 +180,9 @@ final class PeerCommand implements Runnable {
         if (tls.given()) {
           b.tls(tls.key(), tls.chain());
         }
+        if (tls.clientCa != null) {
+          b.requireClientCertificates(tls.clientCa);
+        }
         if (metricsPort != null) {
           metrics = MetricsEndpoint.start(host, metricsPort);
           b.callListenerFactory(metrics.calls());
@@ -327,6 +330,8 @@ final class PeerCommand implements Runnable {
         + "the JDK's authorities.")
     Path trust;
 
+    @CommandLine.Mixin ClientCertOption clientCert = new ClientCertOption();
+
     @Option(names = "--h2", description = "Use HTTP/2 (with prior knowledge over http://, by "
         + "ALPN over https://) instead of HTTP/1.1.")
     boolean h2;
@@ -366,8 +371,8 @@ final class PeerCommand implements Runnable {
         }
         input = tokenize();
       }
-      PeerClient.Builder b = PeerClient.newBuilder()
-          .protocol(h2 ? HttpProtocol.H2_PRIOR_KNOWLEDGE : HttpProtocol.HTTP_1_1);
+      PeerClient.Builder b = clientCert.apply(PeerClient.newBuilder()
+          .protocol(h2 ? HttpProtocol.H2_PRIOR_KNOWLEDGE : HttpProtocol.HTTP_1_1));
       if (trust != null) {
         b.trustedCertificates(trust);
       }

@@ -8,8 +8,8 @@ import java.util.List;
 import picocli.CommandLine.Option;
 
 /**
- * {@code --tls KEY CERT} and {@code --tls-reload DURATION}: a server's HTTPS, shared by {@code
- * peer serve} and {@code ledger serve}.
+ * {@code --tls KEY CERT}, {@code --tls-reload DURATION} and {@code --tls-client-ca FILE}: a
+ * server's HTTPS, shared by {@code peer serve} and {@code ledger serve}.
  */
 final class ServeTlsOptions {
   @Option(names = "--tls", arity = "2", paramLabel = "FILE", description = "Serve HTTPS "
@@ -23,12 +23,21 @@ final class ServeTlsOptions {
       + "connections with them when they changed (a renewed certificate, no restart).")
   Duration reload;
 
+  @Option(names = "--tls-client-ca", paramLabel = "FILE", description = "With --tls: mutual "
+      + "TLS, serve only callers that show a certificate issued by one in this PEM file (an "
+      + "authority, or the callers' own certificates); the others fail the handshake.")
+  Path clientCa;
+
   /**
    * Checks the options together.
    *
-   * @throws CliException for a reload without files or not positive
+   * @throws CliException for a reload or client authorities without files, or a reload not
+   *     positive
    */
   void check() {
+    if (clientCa != null && files == null) {
+      throw CliException.badInput("--tls-client-ca needs --tls KEY CERT", null);
+    }
     if (reload != null && (files == null || reload.isZero() || reload.isNegative())) {
       throw CliException.badInput(files == null ? "--tls-reload needs --tls KEY CERT"
           : "--tls-reload must be positive, was " + reload, null);

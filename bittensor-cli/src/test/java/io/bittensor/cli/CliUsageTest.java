@@ -104,6 +104,10 @@ class CliUsageTest {
             "--metrics-port must be 0 to 65535, was 70000"),
         Arguments.of("ledger serve --data no-such-dir --tls-reload PT1M",
             "--tls-reload needs --tls KEY CERT"),
+        Arguments.of("peer serve --port 0 --tls-client-ca ca.pem",
+            "--tls-client-ca needs --tls KEY CERT"),
+        Arguments.of("ledger show --remote https://127.0.0.1:1 --client-cert no.key no.pem",
+            "--client-cert no such file: no.key"),
         Arguments.of("ledger show", "--data DIR or --remote URL"),
         Arguments.of("ledger show --data no-such-dir", "is not a directory"),
         Arguments.of("keys new", "FILE"),
@@ -193,6 +197,26 @@ class CliUsageTest {
     assertBadInput(CliRunner.run("neuron", "run", "--config", config.toString()),
         "tls-key and tls-cert go together (the server's key and its certificate chain), but"
             + " only tls-key is set");
+  }
+
+  @Test
+  void aNeuronConfigAsksForClientCertificatesOnlyWithTlsFiles(@TempDir Path dir)
+      throws IOException {
+    Path config = neuronConfig(dir, "ledger=http://127.0.0.1:1\ntls-client-ca=ca.pem\n");
+    assertBadInput(CliRunner.run("neuron", "run", "--config", config.toString()),
+        "tls-client-ca (mutual TLS) needs tls-key and tls-cert");
+  }
+
+  @Test
+  void aNeuronConfigShowsAClientCertificateOnlyWithItsKey(@TempDir Path dir) throws IOException {
+    Path config = neuronConfig(dir, "ledger=http://127.0.0.1:1\ntls-client-cert=client.pem\n");
+    assertBadInput(CliRunner.run("neuron", "run", "--config", config.toString()),
+        "tls-client-key and tls-client-cert go together (the certificate shown to servers that"
+            + " ask for one), but only tls-client-cert is set");
+    config = neuronConfig(Files.createDirectories(dir.resolve("files")),
+        "ledger=http://127.0.0.1:1\ntls-client-key=no.key\ntls-client-cert=no.pem\n");
+    assertBadInput(CliRunner.run("neuron", "run", "--config", config.toString()),
+        "tls-client-key/tls-client-cert: no such file: ");
   }
 
   @Test

@@ -149,6 +149,35 @@ class LedgerServeCommandTest {
     }
   }
 
+  /** {@code ledger serve --tls-client-ca}: only clients that show a trusted certificate. */
+  @Test
+  void serveWithTlsClientCaServesOnlyClientsShowingATrustedCertificate() throws Exception {
+    Path log = dir.resolve("serve.log");
+    String ca = TestCertificates.file("ca.pem").toString();
+    Process p = serve(dir.resolve("ledger"), log, "--tls",
+        TestCertificates.file("peer.key").toString(),
+        TestCertificates.file("peer.pem").toString(), "--tls-client-ca", ca);
+    try {
+      URI uri = ServingLogs.awaitServing(p, log);
+      CliRunner show = CliRunner.run("ledger", "show", "--remote", uri.toString(), "--trust", ca,
+          "--client-cert", TestCertificates.file("client.key").toString(),
+          TestCertificates.file("client.pem").toString());
+      assertEquals(0, show.exitCode(), show.err());
+      assertTrue(show.out().contains("chain  "), show.out());
+      CliRunner without = CliRunner.run("ledger", "show", "--remote", uri.toString(), "--trust",
+          ca);
+      assertEquals(Main.EXIT_FAILURE, without.exitCode(), without.out());
+      assertTrue(without.err().contains(uri.toString()), without.err());
+    } finally {
+      p.destroyForcibly();
+      p.waitFor(60, TimeUnit.SECONDS);
+    }
+    CliRunner noTls = CliRunner.run("ledger", "serve", "--data", dir.resolve("other").toString(),
+        "--port", "0", "--tls-client-ca", ca);
+    assertEquals(2, noTls.exitCode(), noTls.out());
+    assertTrue(noTls.err().contains("--tls-client-ca needs --tls KEY CERT"), noTls.err());
+  }
+
   /**
    * {@code ledger serve --upstream URL}: a relay in a child process in front of a server in this
    * JVM. Its clients register through it and get their receipts, {@code ledger show --remote}

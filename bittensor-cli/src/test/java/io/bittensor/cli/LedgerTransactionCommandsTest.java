@@ -19,6 +19,7 @@ import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Transaction;
 import io.bittensor.core.TransactionRejectedException;
 import io.bittensor.core.testing.ForwardingLedger;
+import io.bittensor.core.testing.TestCertificates;
 import io.bittensor.transport.LedgerServer;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -74,6 +75,38 @@ class LedgerTransactionCommandsTest {
     args[7] = passphrase.toString();
     System.arraycopy(more, 0, args, 8, more.length);
     return CliRunner.run(args);
+  }
+
+  /** Against a server that serves only clients with a trusted certificate (mutual TLS). */
+  @Test
+  void transactionsAndReadsShowTheClientCertificateToAServerThatAsks() throws Exception {
+    String ca = TestCertificates.file("ca.pem").toString();
+    String clientKey = TestCertificates.file("client.key").toString();
+    String clientCert = TestCertificates.file("client.pem").toString();
+    try (LedgerServer mutual = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
+        .tls(TestCertificates.file("peer.key"), TestCertificates.file("peer.pem"))
+        .requireClientCertificates(TestCertificates.file("ca.pem")).start()) {
+      String uri = mutual.uri().toString();
+      Keypair receiver = Keypair.generate();
+      CliRunner transfer = CliRunner.run("ledger", "transfer", "--remote", uri, "--trust", ca,
+          "--client-cert", clientKey, clientCert, "--key", key.toString(), "--passphrase-file",
+          passphrase.toString(), "--to", receiver.id().toHex(), "--amount", "250");
+      assertEquals(0, transfer.exitCode(), transfer.err());
+      assertEquals(250, ledger.account(receiver.id()).orElseThrow().balance());
+      CliRunner account = CliRunner.run("ledger", "account", "--remote", uri, "--trust", ca,
+          "--client-cert", clientKey, clientCert, receiver.id().toHex());
+      assertEquals(0, account.exitCode(), account.err());
+      assertTrue(account.out().contains("balance  250"), account.out());
+      CliRunner without = CliRunner.run("ledger", "transfer", "--remote", uri, "--trust", ca,
+          "--key", key.toString(), "--passphrase-file", passphrase.toString(), "--to",
+          receiver.id().toHex(), "--amount", "250");
+      assertEquals(Main.EXIT_FAILURE, without.exitCode(), without.out());
+      CliRunner reads = CliRunner.run("ledger", "account", "--remote", uri, "--trust", ca,
+          receiver.id().toHex());
+      assertEquals(Main.EXIT_FAILURE, reads.exitCode(), reads.out());
+      assertEquals(250, ledger.account(receiver.id()).orElseThrow().balance(),
+          "the refused transfer never reached the ledger");
+    }
   }
 
   @Test

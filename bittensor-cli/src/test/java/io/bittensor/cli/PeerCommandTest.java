@@ -123,6 +123,40 @@ class PeerCommandTest {
   }
 
   @Test
+  void serveWithTlsClientCaAnswersOnlyQueriesShowingATrustedCertificate() throws Exception {
+    String key = TestCertificates.file("peer.key").toString();
+    String cert = TestCertificates.file("peer.pem").toString();
+    String ca = TestCertificates.file("ca.pem").toString();
+    String clientKey = TestCertificates.file("client.key").toString();
+    String clientCert = TestCertificates.file("client.pem").toString();
+    try (ServingCli serving = ServingCli.start("--output-dim", "16", "--tls", key, cert,
+        "--tls-client-ca", ca)) {
+      String endpoint = serving.endpoint.toString();
+      for (String h2 : new String[] {"--h2", "--seed=2"}) {
+        out.getBuffer().setLength(0);
+        assertEquals(0, run("peer", "query", "--endpoint", endpoint, "--trust", ca,
+            "--client-cert", clientKey, clientCert, h2), out + "\n" + err);
+        assertTrue(out.toString().contains("status  SUCCESS (0)"), out.toString());
+      }
+      out.getBuffer().setLength(0);
+      assertEquals(1, run("peer", "query", "--endpoint", endpoint, "--trust", ca),
+          out + "\n" + err);
+      assertTrue(out.toString().contains("UNAVAILABLE"), out.toString());
+      out.getBuffer().setLength(0);
+      assertEquals(1, run("peer", "query", "--endpoint", endpoint, "--trust", ca,
+          "--client-cert", TestCertificates.file("stranger.key").toString(),
+          TestCertificates.file("stranger.pem").toString()), out + "\n" + err);
+      assertTrue(out.toString().contains("UNAVAILABLE"), out.toString());
+    }
+    assertEquals(2, run("peer", "serve", "--port", "0", "--tls-client-ca", ca));
+    assertTrue(err.toString().contains("--tls-client-ca needs --tls KEY CERT"), err.toString());
+    assertEquals(2, run("peer", "query", "--endpoint", "https://127.0.0.1:1", "--client-cert",
+        TestCertificates.file("stranger.key").toString(), clientCert));
+    assertTrue(err.toString().contains("--client-cert") && err.toString().contains("stranger.key"),
+        err.toString());
+  }
+
+  @Test
   void serveWithTlsReloadServesACertificateRenewedOnDisk(@TempDir Path dir) throws Exception {
     Path key = dir.resolve("server.key");
     Path cert = dir.resolve("server.pem");
