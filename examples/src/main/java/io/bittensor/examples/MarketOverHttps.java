@@ -29,49 +29,59 @@ import java.util.List;
  * market's certificates, a peer that registers its {@code https://} endpoint through the ledger
  * over HTTPS, and a caller that finds it on the metagraph and asks it, trusting the market's
  * authority and taking only answers the peer signed. TLS keeps the batches private; the Ed25519
- * signatures still say who asked and who answered.
+ * signatures still say who asked and who answered. Given a client certificate too, it runs over
+ * mutual TLS: both servers serve only clients that show a certificate the market's authority
+ * issued, so a machine without one cannot even read the metagraph.
  *
  * <pre>
  * mvn -B -q -pl examples -am package -DskipTests
  * java -cp "examples/target/classes:bittensor-cli/target/bittensor.jar" \
- *     io.bittensor.examples.MarketOverHttps KEY CERT CA
+ *     io.bittensor.examples.MarketOverHttps KEY CERT CA [CLIENT_KEY CLIENT_CERT]
  * </pre>
  *
  * <p>{@code KEY} and {@code CERT}: a PEM PKCS#8 key and its certificate, naming 127.0.0.1;
  * {@code CA}: the PEM certificate of the authority that signed it (or {@code CERT} itself, when
- * self-signed). {@code bittensor-core/src/test/resources/tls/make.sh} makes such a set.
+ * self-signed); {@code CLIENT_KEY} and {@code CLIENT_CERT}: a key and a certificate for client
+ * authentication that {@code CA} issued. {@code bittensor-core/src/test/resources/tls/make.sh}
+ * makes such a set.
  */
 public final class MarketOverHttps {
   private MarketOverHttps() {}
 
   public static void main(String[] args) throws Exception {
-    if (args.length != 3) {
-      System.err.println("usage: MarketOverHttps KEY CERT CA");
+    if (args.length != 3 && args.length != 5) {
+      System.err.println("usage: MarketOverHttps KEY CERT CA [CLIENT_KEY CLIENT_CERT]");
       System.exit(2);
     }
-    run(Path.of(args[0]), Path.of(args[1]), Path.of(args[2]), System.out);
+    run(Path.of(args[0]), Path.of(args[1]), Path.of(args[2]),
+        args.length == 5 ? List.of(Path.of(args[3]), Path.of(args[4])) : List.of(), System.out);
   }
 
-  /** Runs the market once; returns the caller's answer. */
-  static ForwardResult run(Path key, Path certificate, Path authority, PrintStream out)
-      throws Exception {
+  /**
+   * Runs the market once; returns the caller's answer.
+   *
+   * @param client the client's key and certificate for mutual TLS, or empty for TLS alone
+   */
+  static ForwardResult run(Path key, Path certificate, Path authority, List<Path> client,
+      PrintStream out) throws Exception {
+    boolean mutual = !client.isEmpty();
     Keypair peerKey = Keypair.generate();
-    Keypair caller = Keypair.generate();
+    Keypair callerKey = Keypair.generate();
     Genesis genesis = Genesis.builder().params(LedgerParams.defaults())
         .allocate(peerKey.id(), 1_000).build();
     try (LocalLedger ledger = LocalLedger.builder().genesis(genesis)
             .blocks(BlockPolicy.every(Duration.ofMillis(50))).openInMemory();
-        LedgerServer ledgerServer = LedgerServer.builder().ledger(ledger)
-            .host("127.0.0.1").port(0).tls(key, certificate).start();
-        PeerServer peerServer = PeerServer.newBuilder(BuiltinPeers.deterministic(16))
+        LedgerServer ledgerServer = mutual(LedgerServer.builder().ledger(ledger)
+            .host("127.0.0.1").port(0).tls(key, certificate), mutual, authority).start();
+        PeerServer peerServer = mutual(PeerServer.newBuilder(BuiltinPeers.deterministic(16))
             .host("127.0.0.1").port(0).tls(key, certificate)
-            .signAnswers(peerKey)                         // answers signed with its ledger key
+            .signAnswers(peerKey), mutual, authority)     // answers signed with its ledger key
             .start();
-        RemoteLedger remote = RemoteLedger.builder().keypair(peerKey)
-            .trustedCertificates(authority).connect(List.of(ledgerServer.uri()));
-        PeerClient client = PeerClient.newBuilder().keypair(caller)
+        RemoteLedger remote = shows(RemoteLedger.builder().keypair(peerKey)
+            .trustedCertificates(authority), client).connect(List.of(ledgerServer.uri()));
+        PeerClient caller = shows(PeerClient.newBuilder().keypair(callerKey)
             .trustedCertificates(authority)
-            .requireSignedAnswers(true)                   // only the registered key's answers
+            .requireSignedAnswers(true), client)          // only the registered key's answers
             .build()) {
       out.println("ledger at " + ledgerServer.uri() + ", peer at " + peerServer.endpoint());
       Receipt registered = remote.submit(peerKey,
@@ -83,12 +93,31 @@ public final class MarketOverHttps {
       Metagraph m = remote.metagraph();
       PeerInfo found = m.info(m.uid(peerKey.id()).orElseThrow());
       out.println("registered: uid " + m.uid(peerKey.id()).getAsInt() + " at " + found.endpoint());
-      ForwardResult answer = client.connect(found).forwardAndWait(
+      ForwardResult answer = caller.connect(found).forwardAndWait(
           new ForwardRequest(Modality.TENSOR, Tensor.zeros(DType.FLOAT32, 1, 4, 8)),
           Duration.ofSeconds(10));
-      out.println("asked over HTTPS: " + answer.status() + ", shape "
+      out.println("asked over " + (mutual ? "mutual TLS: " : "HTTPS: ") + answer.status()
+          + ", shape "
           + answer.output().map(t -> java.util.Arrays.toString(t.shape())).orElse("none"));
       return answer;
     }
+  }
+
+  /** Servers of a mutual-TLS market ask every client for a certificate the authority issued. */
+  private static LedgerServer.Builder mutual(LedgerServer.Builder b, boolean mutual, Path ca) {
+    return mutual ? b.requireClientCertificates(ca) : b;
+  }
+
+  private static PeerServer.Builder mutual(PeerServer.Builder b, boolean mutual, Path ca) {
+    return mutual ? b.requireClientCertificates(ca) : b;
+  }
+
+  /** Its clients show theirs. */
+  private static RemoteLedger.Builder shows(RemoteLedger.Builder b, List<Path> client) {
+    return client.isEmpty() ? b : b.clientCertificate(client.get(0), client.get(1));
+  }
+
+  private static PeerClient.Builder shows(PeerClient.Builder b, List<Path> client) {
+    return client.isEmpty() ? b : b.clientCertificate(client.get(0), client.get(1));
   }
 }

@@ -20,7 +20,7 @@ class MarketOverHttpsTest {
     ForwardResult answer;
     try (PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8)) {
       answer = MarketOverHttps.run(TestCertificates.file("peer.key"),
-          TestCertificates.file("peer.pem"), TestCertificates.file("ca.pem"), out);
+          TestCertificates.file("peer.pem"), TestCertificates.file("ca.pem"), List.of(), out);
     }
     assertEquals(Status.SUCCESS, answer.status(), answer.message());
     assertArrayEquals(new int[] {1, 4, 16}, answer.output().orElseThrow().shape());
@@ -31,5 +31,28 @@ class MarketOverHttpsTest {
     assertTrue(lines.get(1).matches("registered: uid 0 at https://127\\.0\\.0\\.1:\\d+"),
         lines.get(1));
     assertEquals("asked over HTTPS: SUCCESS, shape [1, 4, 16]", lines.get(2));
+  }
+
+  @Test
+  void overMutualTlsTheMarketsOwnClientsAreServedAndAStrangerIsNot() throws Exception {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    ForwardResult answer;
+    try (PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8)) {
+      answer = MarketOverHttps.run(TestCertificates.file("peer.key"),
+          TestCertificates.file("peer.pem"), TestCertificates.file("ca.pem"),
+          List.of(TestCertificates.file("client.key"), TestCertificates.file("client.pem")),
+          out);
+    }
+    assertEquals(Status.SUCCESS, answer.status(), answer.message());
+    List<String> lines = bytes.toString(StandardCharsets.UTF_8).lines().toList();
+    assertEquals("asked over mutual TLS: SUCCESS, shape [1, 4, 16]", lines.get(2));
+    // A client certificate the market's authority did not issue: the ledger server refuses it
+    // at the handshake, so the peer never registers and nothing is asked.
+    Exception refused = org.junit.jupiter.api.Assertions.assertThrows(Exception.class,
+        () -> MarketOverHttps.run(TestCertificates.file("peer.key"),
+            TestCertificates.file("peer.pem"), TestCertificates.file("ca.pem"),
+            List.of(TestCertificates.file("stranger.key"), TestCertificates.file("stranger.pem")),
+            new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)));
+    assertTrue(refused instanceof io.bittensor.core.LedgerException, refused.toString());
   }
 }
