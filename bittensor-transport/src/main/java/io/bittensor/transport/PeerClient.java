@@ -11,6 +11,7 @@ import io.bittensor.transport.internal.InProcessPeer;
 import io.bittensor.transport.internal.ListenedPeer;
 import io.bittensor.transport.internal.NoDelaySocketFactory;
 import io.bittensor.transport.internal.OkHttpPeer;
+import io.bittensor.transport.internal.ReloadableIdentity;
 import io.bittensor.transport.internal.Tls;
 import java.net.URI;
 import java.nio.file.Path;
@@ -66,6 +67,8 @@ public final class PeerClient implements AutoCloseable {
   private final OkHttpClient http;
   /** For https endpoints: the same dispatcher and connection pool, with TLS. */
   private final OkHttpClient https;
+  /** The certificate shown to servers that ask for one, or null. */
+  private final ReloadableIdentity identity;
   private final ExecutorService dispatcherThreads;
   private final ClientCore core;
   private final Keypair keypair;
@@ -104,8 +107,9 @@ public final class PeerClient implements AutoCloseable {
         .readTimeout(Duration.ZERO) // each call has its own deadline
         .writeTimeout(Duration.ZERO)
         .build();
+    this.identity = b.clientCertificate;
     this.https = Tls.okHttp(http, b.protocol == HttpProtocol.H2_PRIOR_KNOWLEDGE, b.trust,
-        b.clientCertificate);
+        identity == null ? null : new KeyManager[] {identity});
   }
 
   /** A builder with the defaults: anonymous, pooled HTTP/1.1, 12 s per call. */
@@ -168,6 +172,23 @@ public final class PeerClient implements AutoCloseable {
     return connect(info.endpoint(), requireSignedAnswers ? info.id() : null, info.id());
   }
 
+  /**
+   * Shows the certificate chain in {@code certificateChain} with its key in {@code privateKey}
+   * (PEM, as {@link Builder#clientCertificate}) from now on, without a restart: connections
+   * made from now on show the new certificate, those open keep theirs. For client certificates
+   * that are renewed while the client runs.
+   *
+   * @throws IllegalArgumentException if a file cannot be read or holds no key or certificate of
+   *     a form {@link Builder#clientCertificate} takes, or the two do not match; the client goes
+   *     on showing the certificate it had
+   * @throws IllegalStateException if this client was built without {@link
+   *     Builder#clientCertificate}
+   */
+  @Experimental
+  public void reloadClientCertificate(Path privateKey, Path certificateChain) {
+    ReloadableIdentity.reloadClient(identity, privateKey, certificateChain);
+  }
+
   /** Cancels calls in flight, stops the dispatcher threads, closes pooled connections. */
   @Override
   public void close() {
@@ -184,7 +205,7 @@ public final class PeerClient implements AutoCloseable {
     private Keypair keypair;
     private HttpProtocol protocol = HttpProtocol.HTTP_1_1;
     private X509TrustManager trust;
-    private KeyManager[] clientCertificate;
+    private ReloadableIdentity clientCertificate;
     private Duration timeout = Duration.ofSeconds(12);
     private Duration connectTimeout = Duration.ofSeconds(5);
     private TensorStandard standard = TensorStandard.anyOutputDim();
@@ -290,7 +311,7 @@ public final class PeerClient implements AutoCloseable {
      */
     @Experimental
     public Builder clientCertificate(Path privateKey, Path certificateChain) {
-      this.clientCertificate = Tls.identity(privateKey, certificateChain);
+      this.clientCertificate = new ReloadableIdentity(privateKey, certificateChain);
       return this;
     }
 

@@ -31,6 +31,7 @@ import io.bittensor.transport.internal.HttpPeerHandler;
 import io.bittensor.transport.internal.LedgerWire;
 import io.bittensor.transport.internal.MetagraphDeltas;
 import io.bittensor.transport.internal.NoDelaySocketFactory;
+import io.bittensor.transport.internal.ReloadableIdentity;
 import io.bittensor.transport.internal.Tls;
 import io.bittensor.transport.internal.wire.AccountRequest;
 import io.bittensor.transport.internal.wire.BlockEvent;
@@ -128,6 +129,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   private final OkHttpClient http;
   private final OkHttpClient streamHttp;
   private final OkHttpClient https;
+  /** The certificate shown to servers that ask for one, or null. */
+  private final ReloadableIdentity identity;
   private final OkHttpClient streamHttps;
   private final ExecutorService completions;
   private final CallerSigner signer;
@@ -180,8 +183,9 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     this.streamHttp = http.newBuilder().callTimeout(Duration.ZERO)
         .readTimeout(b.streamTimeout).build();
     // For https servers: the same, over TLS, with ALPN naming the protocol.
+    this.identity = b.clientCertificate;
     this.https = Tls.okHttp(http, b.protocol == HttpProtocol.H2_PRIOR_KNOWLEDGE, b.trust,
-        b.clientCertificate);
+        identity == null ? null : new KeyManager[] {identity});
     this.streamHttps = https.newBuilder().callTimeout(Duration.ZERO)
         .readTimeout(b.streamTimeout).build();
     this.follower = daemon(this::follow, "bittensor-ledger-events");
@@ -569,6 +573,23 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     Sub s = new Sub(listener);
     listeners.add(s);
     return s;
+  }
+
+  /**
+   * Shows the certificate chain in {@code certificateChain} with its key in {@code privateKey}
+   * (PEM, as {@link Builder#clientCertificate}) from now on, without a restart: connections
+   * made from now on show the new certificate, those open keep theirs. For client certificates
+   * that are renewed while the client runs.
+   *
+   * @throws IllegalArgumentException if a file cannot be read or holds no key or certificate of
+   *     a form {@link Builder#clientCertificate} takes, or the two do not match; the client goes
+   *     on showing the certificate it had
+   * @throws IllegalStateException if this client was built without {@link
+   *     Builder#clientCertificate}
+   */
+  @Experimental
+  public void reloadClientCertificate(Path privateKey, Path certificateChain) {
+    ReloadableIdentity.reloadClient(identity, privateKey, certificateChain);
   }
 
   /** Ends the stream, fails waiting futures and frees the connections. Idempotent. */
@@ -960,7 +981,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     private Keypair keypair;
     private HttpProtocol protocol = HttpProtocol.H2_PRIOR_KNOWLEDGE;
     private X509TrustManager trust;
-    private KeyManager[] clientCertificate;
+    private ReloadableIdentity clientCertificate;
     private Duration timeout = Duration.ofSeconds(10);
     private Duration connectTimeout = Duration.ofSeconds(5);
     private Duration streamTimeout = Duration.ofSeconds(20);
@@ -1011,7 +1032,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
      */
     @Experimental
     public Builder clientCertificate(Path privateKey, Path certificateChain) {
-      this.clientCertificate = Tls.identity(privateKey, certificateChain);
+      this.clientCertificate = new ReloadableIdentity(privateKey, certificateChain);
       return this;
     }
 

@@ -334,6 +334,28 @@ class HttpsTransportTest {
     }
 
     @Test
+    void aClientShowsARenewedCertificateOnItsNextConnection() throws Exception {
+      java.util.concurrent.atomic.AtomicInteger heard = new java.util.concurrent.atomic.AtomicInteger();
+      try (PeerServer server = serve(heard, "stranger.pem");
+          PeerClient client = PeerClient.newBuilder().trustedCertificates(tls("ca.pem"))
+              .clientCertificate(tls("client.key"), tls("client.pem")).build();
+          PeerClient without = PeerClient.newBuilder().trustedCertificates(tls("ca.pem"))
+              .build()) {
+        assertEquals(Status.UNAVAILABLE, call(client, server).status());
+        // A pair that does not match changes nothing.
+        assertThrows(IllegalArgumentException.class,
+            () -> client.reloadClientCertificate(tls("stranger.key"), tls("client.pem")));
+        assertEquals(Status.UNAVAILABLE, call(client, server).status());
+        client.reloadClientCertificate(tls("stranger.key"), tls("stranger.pem"));
+        assertEquals(Status.SUCCESS, call(client, server).status());
+        assertEquals(1, heard.get());
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+            () -> without.reloadClientCertificate(tls("client.key"), tls("client.pem")));
+        assertTrue(e.getMessage().contains("clientCertificate"), e.getMessage());
+      }
+    }
+
+    @Test
     void clientCertificatesNeedTheServersOwnKeyAndCertificateFiles() {
       IllegalStateException e = assertThrows(IllegalStateException.class,
           () -> PeerServer.newBuilder(BuiltinPeers.deterministic(8)).host("127.0.0.1").port(0)
@@ -387,6 +409,10 @@ class HttpsTransportTest {
               .connect(List.of(server.uri()))) {
             assertEquals(ledger.chainId(), remote.chainId());
             assertEquals(ledger.metagraph().block(), remote.metagraph().block());
+            assertThrows(IllegalArgumentException.class,
+                () -> remote.reloadClientCertificate(tls("client.key"), tls("stranger.pem")));
+            remote.reloadClientCertificate(tls("client.key"), tls("client.pem"));
+            assertEquals(ledger.metagraph().block(), remote.metagraph().block());
           }
         }
         assertThrows(io.bittensor.core.LedgerException.class, () -> RemoteLedger.builder()
@@ -396,6 +422,15 @@ class HttpsTransportTest {
             .trustedCertificates(tls("ca.pem"))
             .clientCertificate(tls("stranger.key"), tls("stranger.pem"))
             .connect(List.of(server.uri())));
+      }
+      try (io.bittensor.core.LocalLedger ledger = io.bittensor.core.LocalLedger.builder()
+              .genesis(io.bittensor.core.Genesis.builder().build()).openInMemory();
+          LedgerServer cleartext = LedgerServer.builder().ledger(ledger).host("127.0.0.1")
+              .port(0).start();
+          RemoteLedger remote = RemoteLedger.connect(cleartext.uri())) {
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+            () -> remote.reloadClientCertificate(tls("client.key"), tls("client.pem")));
+        assertTrue(e.getMessage().contains("clientCertificate"), e.getMessage());
       }
     }
   }

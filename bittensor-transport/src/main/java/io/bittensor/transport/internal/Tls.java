@@ -63,6 +63,32 @@ public final class Tls {
    *     or the key is not the certificate's
    */
   public static KeyManager[] identity(Path privateKey, Path certificateChain) {
+    Pair pair = readPair(privateKey, certificateChain);
+    try {
+      KeyStore store = KeyStore.getInstance("PKCS12");
+      store.load(null, null);
+      store.setKeyEntry("identity", pair.key(), NO_PASSWORD, pair.chain());
+      KeyManagerFactory keys =
+          KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+      keys.init(store, NO_PASSWORD);
+      return keys.getKeyManagers();
+    } catch (GeneralSecurityException | IOException e) {
+      throw new IllegalArgumentException("the key in " + privateKey + " and the certificate in "
+          + certificateChain + " do not make a TLS identity: " + e.getMessage(), e);
+    }
+  }
+
+  /** A private key and the certificate chain it is the key of, its own certificate first. */
+  record Pair(PrivateKey key, X509Certificate[] chain) {}
+
+  /**
+   * The key in {@code privateKey} and the chain in {@code certificateChain}, checked to belong
+   * together.
+   *
+   * @throws IllegalArgumentException if a file cannot be read or does not hold what it should,
+   *     or the key is not the first certificate's
+   */
+  static Pair readPair(Path privateKey, Path certificateChain) {
     Objects.requireNonNull(privateKey, "privateKey");
     Objects.requireNonNull(certificateChain, "certificateChain");
     PrivateKey key = readPrivateKey(privateKey);
@@ -72,18 +98,7 @@ public final class Tls {
           + " first certificate in " + certificateChain + " (" + chain.get(0)
           .getSubjectX500Principal().getName() + ")");
     }
-    try {
-      KeyStore store = KeyStore.getInstance("PKCS12");
-      store.load(null, null);
-      store.setKeyEntry("identity", key, NO_PASSWORD, chain.toArray(new Certificate[0]));
-      KeyManagerFactory keys =
-          KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-      keys.init(store, NO_PASSWORD);
-      return keys.getKeyManagers();
-    } catch (GeneralSecurityException | IOException e) {
-      throw new IllegalArgumentException("the key in " + privateKey + " and the certificate in "
-          + certificateChain + " do not make a TLS identity: " + e.getMessage(), e);
-    }
+    return new Pair(key, chain.toArray(new X509Certificate[0]));
   }
 
   /**
