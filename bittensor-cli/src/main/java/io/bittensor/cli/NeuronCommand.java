@@ -76,7 +76,7 @@ final class NeuronCommand implements Runnable {
             + " checks out), metrics-port (Prometheus metrics at http://host:PORT/metrics),"
             + " tls-key and tls-cert (serve HTTPS with this PEM key and certificate chain),"
             + " tls-trust (PEM certificates to trust for peers served over HTTPS), tls-reload-ms"
-            + " (with tls-key: check the two files this often and serve a renewed pair),"
+            + " (check the TLS files this often and use a renewed pair),"
             + " tls-client-ca (with tls-key: mutual TLS, serve only callers whose certificate"
             + " one in this PEM file issued), tls-client-key and tls-client-cert (the certificate"
             + " its client shows to peers and ledgers that ask for one)."
@@ -172,9 +172,10 @@ final class NeuronCommand implements Runnable {
             + (tlsClientKey != null ? "tls-client-key" : "tls-client-cert") + " is set", null);
       }
       long tlsReloadMs = integer(p, "tls-reload-ms", 0);
-      if (tlsReloadMs < 0 || (tlsReloadMs > 0 && tlsKey == null)) {
+      if (tlsReloadMs < 0 || (tlsReloadMs > 0 && tlsKey == null && tlsClientKey == null)) {
         throw CliException.badInput(config + ": tls-reload-ms must be >= 1 and needs tls-key and"
-            + " tls-cert, was " + tlsReloadMs + (tlsKey == null ? " without them" : ""), null);
+            + " tls-cert or tls-client-key and tls-client-cert, was " + tlsReloadMs
+            + (tlsKey == null && tlsClientKey == null ? " without them" : ""), null);
       }
       long metricsPort = integer(p, "metrics-port", -1);
       if (metricsPort < -1 || metricsPort > 65535) {
@@ -204,6 +205,7 @@ final class NeuronCommand implements Runnable {
       List<AutoCloseable> owned = new ArrayList<>();
       Peer peer = peer(required(p, "peer"), dim, maxTokens, seed, owned);
       Ledger ledger;
+      RemoteLedger remote;
       try {
         RemoteLedger.Builder rb = RemoteLedger.builder().keypair(key);
         if (tlsTrust != null) {
@@ -212,7 +214,7 @@ final class NeuronCommand implements Runnable {
         if (tlsClientKey != null) {
           rb.clientCertificate(tlsClientKey, tlsClientCert);
         }
-        RemoteLedger remote = rb.connect(ledgerUris);
+        remote = rb.connect(ledgerUris);
         try {
           // Audited: every block replayed from genesis against the chain id given.
           ledger = trustedChain == null ? remote : AuditedLedger.over(remote, trustedChain);
@@ -326,8 +328,15 @@ final class NeuronCommand implements Runnable {
         throw CliException.failure("registration failed: " + e.getMessage(), e);
       }
       neuron.runInBackground();
-      TlsReloader reloader = tlsReloadMs == 0 ? null : TlsReloader.watch(tlsKey, tlsCert,
-          Duration.ofMillis(tlsReloadMs), neuron::reloadTls, out);
+      TlsReloader reloader = tlsReloadMs == 0 || tlsKey == null ? null : TlsReloader.watch(tlsKey,
+          tlsCert, Duration.ofMillis(tlsReloadMs), neuron::reloadTls, out);
+      // The client certificate is shown to the peers and to the ledger: both take a renewed one.
+      TlsReloader clientReloader = tlsReloadMs == 0 || tlsClientKey == null ? null
+          : TlsReloader.watch(tlsClientKey, tlsClientCert, Duration.ofMillis(tlsReloadMs),
+              (k, c) -> {
+                neuron.reloadClientCertificate(k, c);
+                remote.reloadClientCertificate(k, c);
+              }, out);
       out.printf(Locale.ROOT, "neuron %s serving %s at %s on ledger %s%s%n", key.id().toHex(),
           peer, neuron.endpoint(), ledgerUri,
           trustedChain == null ? "" : " (every block audited against chain " + trustedChain + ")");
@@ -339,6 +348,9 @@ final class NeuronCommand implements Runnable {
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         if (reloader != null) {
           reloader.close();
+        }
+        if (clientReloader != null) {
+          clientReloader.close();
         }
         neuron.close();
         closeAll(owned);

@@ -223,7 +223,8 @@ class CliUsageTest {
   void aNeuronConfigReloadsTlsOnlyWithTlsFiles(@TempDir Path dir) throws IOException {
     Path config = neuronConfig(dir, "ledger=http://127.0.0.1:1\ntls-reload-ms=60000\n");
     assertBadInput(CliRunner.run("neuron", "run", "--config", config.toString()),
-        "tls-reload-ms must be >= 1 and needs tls-key and tls-cert, was 60000 without them");
+        "tls-reload-ms must be >= 1 and needs tls-key and tls-cert or tls-client-key and"
+            + " tls-client-cert, was 60000 without them");
   }
 
   @Test

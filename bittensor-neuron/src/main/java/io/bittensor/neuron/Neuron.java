@@ -298,6 +298,26 @@ public final class Neuron implements AutoCloseable {
     server.reloadTls(privateKey, certificateChain);
   }
 
+  /**
+   * Shows a renewed client certificate to the peers it calls from now on, without a restart, as
+   * {@link PeerClient#reloadClientCertificate}.
+   *
+   * @throws IllegalArgumentException if a file cannot be read or holds no key or certificate of
+   *     a form {@link Builder#clientCertificate} takes, or the two do not match; the old pair
+   *     stays
+   * @throws IllegalStateException if its client shows no certificate ({@link
+   *     Builder#clientCertificate}), or is the caller's own ({@link Builder#client}: reload it
+   *     there)
+   */
+  @Experimental
+  public void reloadClientCertificate(Path privateKey, Path certificateChain) {
+    if (!ownsClient) {
+      throw new IllegalStateException("this neuron calls through a client of the caller's:"
+          + " reload its certificate there");
+    }
+    client.reloadClientCertificate(privateKey, certificateChain);
+  }
+
   /** The peer it serves. */
   public Peer served() {
     return served;

@@ -247,6 +247,14 @@ class NeuronTest {
         assertEquals(Status.UNAVAILABLE, noCertificate.connect(words.endpoint())
             .forwardAndWait(batch(random, 2).request(), Duration.ofSeconds(10)).status());
       }
+      // A renewed client certificate is checked as it is read: a mismatched pair is refused.
+      assertThrows(IllegalArgumentException.class, () -> validator.reloadClientCertificate(
+          TestCertificates.file("stranger.key"), TestCertificates.file("client.pem")));
+      validator.reloadClientCertificate(TestCertificates.file("client.key"),
+          TestCertificates.file("client.pem"));
+      assertThrows(IllegalStateException.class, () -> words.reloadClientCertificate(
+          TestCertificates.file("client.key"), TestCertificates.file("client.pem")),
+          "a neuron whose client shows no certificate");
       IllegalStateException e = assertThrows(IllegalStateException.class, () -> Neuron.builder()
           .keypair(Keypair.generate()).ledger(ledger)
           .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM)
