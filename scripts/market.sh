@@ -11,7 +11,8 @@
 # Prometheus metrics on that port, neuron i's on METRICS_PORT + i, and DIR/prometheus.yml to
 # scrape them all), TLS (unset: cleartext; 1: the ledger and every neuron serve HTTPS with a
 # certificate for 127.0.0.1 from a market authority made by openssl in DIR/tls, which all of
-# them trust), SEALED (unset: plain key files; 1: every neuron's key sealed under the passphrase
+# them trust; mutual: the same, and each serves only callers that show a client certificate
+# the authority issued, which every neuron shows), SEALED (unset: plain key files; 1: every neuron's key sealed under the passphrase
 # in DIR/passphrase, made at random, which each neuron reads through key-passphrase-file).
 # Build first: mvn -B -q package -DskipTests
 set -euo pipefail
@@ -28,11 +29,11 @@ sealed=${SEALED:-}
 
 die() { echo "market.sh: $*" >&2; exit 2; }
 
-# A market authority and one certificate for 127.0.0.1 signed by it, in DIR/tls (kept across
-# restarts): EC P-256 keys as PKCS#8, valid 30 days.
+# A market authority, one certificate for 127.0.0.1 signed by it and one for clients (mutual
+# TLS), in DIR/tls (kept across restarts): EC P-256 keys as PKCS#8, valid 30 days.
 make_tls() {
   local t="$dir/tls"
-  [ -f "$t/server.pem" ] && return
+  [ -f "$t/client.pem" ] && return
   command -v openssl > /dev/null || die "TLS=1 needs openssl"
   mkdir -p "$t"
   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$t/ca.key" 2> /dev/null
@@ -44,7 +45,12 @@ make_tls() {
   printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$t/server.ext"
   openssl x509 -req -in "$t/server.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial \
     -days 30 -sha256 -extfile "$t/server.ext" -out "$t/server.pem" 2> /dev/null
-  rm -f "$t/server.csr" "$t/server.ext" "$t/ca.srl"
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$t/client.key" 2> /dev/null
+  openssl req -new -key "$t/client.key" -subj "/CN=market client" -out "$t/client.csr" 2> /dev/null
+  printf 'extendedKeyUsage=clientAuth\n' > "$t/client.ext"
+  openssl x509 -req -in "$t/client.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial \
+    -days 30 -sha256 -extfile "$t/client.ext" -out "$t/client.pem" 2> /dev/null
+  rm -f "$t/server.csr" "$t/server.ext" "$t/client.csr" "$t/client.ext" "$t/ca.srl"
 }
 
 start() {
@@ -75,6 +81,10 @@ start() {
     serve_tls=(--tls "$dir/tls/server.key" "$dir/tls/server.pem")
     scheme=https
     trust=(--trust "$dir/tls/ca.pem")
+    if [ "$tls" = mutual ]; then
+      serve_tls+=(--tls-client-ca "$dir/tls/ca.pem")
+      trust+=(--client-cert "$dir/tls/client.key" "$dir/tls/client.pem")
+    fi
   fi
   if [ -n "$metrics_port" ]; then
     metrics=(--metrics-port "$metrics_port")
@@ -108,6 +118,10 @@ CONFIG
     if [ -n "$tls" ]; then
       printf 'tls-key=%s\ntls-cert=%s\ntls-trust=%s\n' "$dir/tls/server.key" \
         "$dir/tls/server.pem" "$dir/tls/ca.pem" >> "$dir/neuron-$i.properties"
+    fi
+    if [ "$tls" = mutual ]; then
+      printf 'tls-client-ca=%s\ntls-client-key=%s\ntls-client-cert=%s\n' "$dir/tls/ca.pem" \
+        "$dir/tls/client.key" "$dir/tls/client.pem" >> "$dir/neuron-$i.properties"
     fi
     if [ -n "$metrics_port" ]; then
       echo "metrics-port=$((metrics_port + i))" >> "$dir/neuron-$i.properties"

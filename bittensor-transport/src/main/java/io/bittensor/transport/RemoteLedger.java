@@ -681,7 +681,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
       return l;
     }
     return new LedgerException("cannot reach the ledger at " + uri + ": "
-        + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), e);
+        + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())
+        + Tls.clientCertificateHint(uri, e), e);
   }
 
   private LedgerResponse readResponse(Response response) throws IOException {

@@ -272,7 +272,8 @@ public final class OkHttpPeer extends TimedPeer {
         || e instanceof UnknownHostException) {
       return Rejection.of(Status.UNAVAILABLE, "cannot reach " + endpoint + ": " + why);
     }
-    return Rejection.of(Status.UNAVAILABLE, "the connection to " + endpoint + " failed: " + why);
+    return Rejection.of(Status.UNAVAILABLE, "the connection to " + endpoint + " failed: " + why
+        + Tls.clientCertificateHint(endpoint, e));
   }
 
   @Override

@@ -202,6 +202,26 @@ public final class Tls {
     return tls.build();
   }
 
+  /**
+   * What to add to the message of a failed call to {@code endpoint}: for an {@code https://}
+   * server that closed the connection or ended the handshake, a reminder that a server asking for
+   * client certificates does that to a client without one it trusts, since the client itself
+   * sees only a broken pipe or a reset. Empty otherwise, and for a server certificate the client
+   * did not trust (that message says so already).
+   */
+  public static String clientCertificateHint(java.net.URI endpoint, IOException e) {
+    if (!"https".equals(endpoint.getScheme())
+        || !(e instanceof javax.net.ssl.SSLException || e instanceof java.net.SocketException)) {
+      return "";
+    }
+    String message = String.valueOf(e.getMessage());
+    if (message.contains("PKIX") || message.contains("certificate_unknown")) {
+      return "";
+    }
+    return " (a server that asks for client certificates closes the connection of a client that"
+        + " shows none it trusts: see clientCertificate, --client-cert)";
+  }
+
   static PrivateKey readPrivateKey(Path file) {
     String text = read(file);
     int begin = text.indexOf(KEY_BEGIN);
