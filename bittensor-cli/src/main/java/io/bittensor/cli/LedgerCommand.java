@@ -288,6 +288,9 @@ final class LedgerCommand implements Runnable {
         throw e instanceof IllegalArgumentException // TLS files that do not read
             ? CliException.badInput(e.getMessage(), e) : CliException.failure(e.getMessage(), e);
       }
+      if (metrics != null) {
+        metrics.watch(server);
+      }
       TlsReloader reloader = tls.watch(server::reloadTls, spec.commandLine().getOut());
       MetricsEndpoint metricsToClose = metrics;
       PrintWriter out = spec.commandLine().getOut();

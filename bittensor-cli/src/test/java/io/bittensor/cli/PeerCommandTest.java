@@ -130,7 +130,7 @@ class PeerCommandTest {
     String clientKey = TestCertificates.file("client.key").toString();
     String clientCert = TestCertificates.file("client.pem").toString();
     try (ServingCli serving = ServingCli.start("--output-dim", "16", "--tls", key, cert,
-        "--tls-client-ca", ca)) {
+        "--tls-client-ca", ca, "--metrics-port", "0")) {
       String endpoint = serving.endpoint.toString();
       for (String h2 : new String[] {"--h2", "--seed=2"}) {
         out.getBuffer().setLength(0);
@@ -147,6 +147,23 @@ class PeerCommandTest {
           "--client-cert", TestCertificates.file("stranger.key").toString(),
           TestCertificates.file("stranger.pem").toString()), out + "\n" + err);
       assertTrue(out.toString().contains("UNAVAILABLE"), out.toString());
+      // The two refused queries' handshakes, counted for Prometheus (a query may retry once).
+      Matcher at = Pattern.compile("metrics on (http://127\\.0\\.0\\.1:\\d+/metrics)")
+          .matcher(serving.out.toString());
+      assertTrue(at.find(), serving.out.toString());
+      Pattern failed = Pattern.compile("(?m)^bittensor_tls_handshakes_failed_total (\\d+)");
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      long counted = 0;
+      while (counted < 2 && System.nanoTime() < deadline) {
+        String text = java.net.http.HttpClient.newHttpClient().send(
+            java.net.http.HttpRequest.newBuilder(URI.create(at.group(1))).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        Matcher m = failed.matcher(text);
+        assertTrue(m.find(), text);
+        counted = Long.parseLong(m.group(1));
+        Thread.sleep(counted < 2 ? 20 : 0);
+      }
+      assertTrue(counted >= 2 && counted <= 4, "refused handshakes counted: " + counted);
     }
     assertEquals(2, run("peer", "serve", "--port", "0", "--tls-client-ca", ca));
     assertTrue(err.toString().contains("--tls-client-ca needs --tls KEY CERT"), err.toString());
@@ -255,6 +272,8 @@ class PeerCommandTest {
       assertTrue(Pattern.compile("(?m)^bittensor_peer_calls_in_flight\\{side=\"server\"\\} "
           + "0(\\.0)?$").matcher(text).find(), text);
       assertTrue(text.contains("jvm_memory_used_bytes{"), "the JVM's metrics too");
+      assertTrue(Pattern.compile("(?m)^bittensor_tls_handshakes_failed_total 0(\\.0)?$")
+          .matcher(text).find(), text);
       java.net.http.HttpResponse<Void> post = http.send(java.net.http.HttpRequest
               .newBuilder(metrics).POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
           java.net.http.HttpResponse.BodyHandlers.discarding());

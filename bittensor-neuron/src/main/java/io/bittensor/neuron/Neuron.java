@@ -299,6 +299,16 @@ public final class Neuron implements AutoCloseable {
   }
 
   /**
+   * The TLS handshakes its server's port has refused, as {@link PeerServer#failedTlsHandshakes}:
+   * callers without a certificate it trusts ({@link Builder#requireClientCertificates}) among
+   * them.
+   */
+  @Experimental
+  public long failedTlsHandshakes() {
+    return server.failedTlsHandshakes();
+  }
+
+  /**
    * Shows a renewed client certificate to the peers it calls from now on, without a restart, as
    * {@link PeerClient#reloadClientCertificate}.
    *

@@ -16,6 +16,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.X509TrustManager;
@@ -56,10 +57,12 @@ public final class LedgerServer implements AutoCloseable {
   private final LedgerHub hub;
   private final URI uri;
   private final X509TrustManager clientTrust;
+  private final LongAdder failedHandshakes;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private LedgerServer(Server jetty, ServerConnector connector, LedgerHub hub, URI uri,
-      X509TrustManager clientTrust) {
+      X509TrustManager clientTrust, LongAdder failedHandshakes) {
+    this.failedHandshakes = failedHandshakes;
     this.clientTrust = clientTrust;
     this.jetty = jetty;
     this.connector = connector;
@@ -93,6 +96,17 @@ public final class LedgerServer implements AutoCloseable {
    */
   public URI uri() {
     return uri;
+  }
+
+  /**
+   * The TLS handshakes this server's port has seen fail since it started: clients without a
+   * certificate it trusts ({@link Builder#requireClientCertificates}), clients that do not trust
+   * its own, cleartext sent to its TLS port. They are refused before any request is read, so
+   * no {@link SubmissionListener} hears them; this count is how to watch them. 0 on a cleartext port.
+   */
+  @Experimental
+  public long failedTlsHandshakes() {
+    return failedHandshakes.sum();
   }
 
   /** The bound TCP port (the one picked when 0 was asked). */
@@ -342,6 +356,7 @@ public final class LedgerServer implements AutoCloseable {
       Authenticator auth =
           new Authenticator(clock, staleWindow, allowAnonymous, maxRememberedNonces, false);
       jetty.setHandler(new LedgerHandler(ledger, hub, auth, (int) maxPayloadBytes, submissions));
+      LongAdder failedHandshakes = JettyServers.countFailedHandshakes(connector);
       URI uri;
       try {
         uri = JettyServers.start(jetty, connector, "the ledger");
@@ -349,7 +364,7 @@ public final class LedgerServer implements AutoCloseable {
         hub.close();
         throw e;
       }
-      return new LedgerServer(jetty, connector, hub, uri, clientTrust);
+      return new LedgerServer(jetty, connector, hub, uri, clientTrust, failedHandshakes);
     }
   }
 }

@@ -22,6 +22,7 @@ import java.util.EnumSet;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.X509TrustManager;
@@ -66,10 +67,13 @@ public final class PeerServer implements AutoCloseable {
   private final InProcessNetwork network;
   private final URI endpoint;
   private final X509TrustManager clientTrust;
+  private final LongAdder failedHandshakes;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private PeerServer(Server jetty, ServerConnector connector, Serving serving,
-      InProcessNetwork network, URI endpoint, X509TrustManager clientTrust) {
+      InProcessNetwork network, URI endpoint, X509TrustManager clientTrust,
+      LongAdder failedHandshakes) {
+    this.failedHandshakes = failedHandshakes;
     this.jetty = jetty;
     this.connector = connector;
     this.serving = serving;
@@ -110,6 +114,17 @@ public final class PeerServer implements AutoCloseable {
   @Experimental
   public void reloadTls(Path privateKey, Path certificateChain) {
     JettyServers.reloadTls(connector, privateKey, certificateChain, clientTrust);
+  }
+
+  /**
+   * The TLS handshakes this server's port has seen fail since it started: clients without a
+   * certificate it trusts ({@link Builder#requireClientCertificates}), clients that do not trust
+   * its own, cleartext sent to its TLS port. They are refused before any request is read, so
+   * no {@link CallListener} hears them; this count is how to watch them. 0 on a cleartext port and in process.
+   */
+  @Experimental
+  public long failedTlsHandshakes() {
+    return failedHandshakes.sum();
   }
 
   /** The bound TCP port, or -1 for an in-process server. */
@@ -478,8 +493,10 @@ public final class PeerServer implements AutoCloseable {
       connector.setAcceptQueueSize(256);
       jetty.addConnector(connector);
       jetty.setHandler(new HttpPeerHandler(serving, jetty.getThreadPool()));
+      LongAdder failedHandshakes = JettyServers.countFailedHandshakes(connector);
       URI endpoint = JettyServers.start(jetty, connector, "peers");
-      return new PeerServer(jetty, connector, serving, null, endpoint, clientTrust);
+      return new PeerServer(jetty, connector, serving, null, endpoint, clientTrust,
+          failedHandshakes);
     }
 
     /**
@@ -495,7 +512,7 @@ public final class PeerServer implements AutoCloseable {
       URI endpoint = InProcessNetwork.endpoint(name);
       Serving serving = serving();
       network.bind(name, serving);
-      return new PeerServer(null, null, serving, network, endpoint, null);
+      return new PeerServer(null, null, serving, network, endpoint, null, new LongAdder());
     }
 
     private Serving serving() {

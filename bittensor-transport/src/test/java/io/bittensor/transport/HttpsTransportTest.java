@@ -137,8 +137,14 @@ class HttpsTransportTest {
             .forwardAndWait(REQUEST, Duration.ofSeconds(10)).status());
         // Cleartext to a TLS port is no call either.
         java.net.URI cleartext = java.net.URI.create("http://127.0.0.1:" + trusted.port());
+        // The JDK's authorities' refusal above is counted at the trusted port, and cleartext,
+        // which is no handshake at all, too; the stranger's port counts the test client's.
+        assertTrue(MutualTls.awaitAtLeast(trusted::failedTlsHandshakes, 1));
+        long before = trusted.failedTlsHandshakes();
         assertEquals(Status.UNAVAILABLE, client.connect(cleartext)
             .forwardAndWait(REQUEST, Duration.ofSeconds(10)).status());
+        assertTrue(MutualTls.awaitAtLeast(trusted::failedTlsHandshakes, before + 1));
+        assertTrue(MutualTls.awaitAtLeast(stranger::failedTlsHandshakes, 1));
       }
     }
 
@@ -267,6 +273,16 @@ class HttpsTransportTest {
           .tls(tls("peer.key"), tls("peer.pem")).requireClientCertificates(tls(trusted)).start();
     }
 
+    /** Whether {@code count} reaches {@code n} within 10 s: the server counts on its own thread. */
+    private static boolean awaitAtLeast(java.util.function.LongSupplier count, long n)
+        throws InterruptedException {
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+      while (count.getAsLong() < n && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      return count.getAsLong() >= n;
+    }
+
     private static ForwardResult call(PeerClient client, PeerServer server) {
       return client.connect(server.endpoint()).forwardAndWait(REQUEST, Duration.ofSeconds(10));
     }
@@ -290,6 +306,7 @@ class HttpsTransportTest {
         assertEquals(Status.SUCCESS, ok1.status(), ok1.message());
         assertEquals(Status.SUCCESS, ok2.status(), ok2.message());
         assertEquals(2, heard.get());
+        assertEquals(0, server.failedTlsHandshakes());
         for (PeerClient refused : List.of(none, stranger, serverOnly)) {
           ForwardResult r = call(refused, server);
           assertEquals(Status.UNAVAILABLE, r.status(), r.message());
@@ -297,6 +314,9 @@ class HttpsTransportTest {
               && r.message().contains("asks for client certificates"), r.message());
         }
         assertEquals(2, heard.get(), "a refused client never reached the server's peer");
+        assertTrue(awaitAtLeast(server::failedTlsHandshakes, 3),
+            "each refused client's handshake failed at the server: "
+                + server.failedTlsHandshakes());
         // The trusted clients are still served after the strangers were turned away.
         assertEquals(Status.SUCCESS, call(h1, server).status());
         assertEquals(3, heard.get());
@@ -420,6 +440,7 @@ class HttpsTransportTest {
             () -> RemoteLedger.builder().trustedCertificates(tls("ca.pem"))
                 .connect(List.of(server.uri())));
         assertTrue(e.getMessage().contains("asks for client certificates"), e.getMessage());
+        assertTrue(awaitAtLeast(server::failedTlsHandshakes, 1), "the refusal is counted");
         server.reloadTls(tls("peer.key"), tls("peer.pem"));
         assertThrows(io.bittensor.core.LedgerException.class, () -> RemoteLedger.builder()
             .trustedCertificates(tls("ca.pem"))
@@ -434,6 +455,7 @@ class HttpsTransportTest {
         IllegalStateException e = assertThrows(IllegalStateException.class,
             () -> remote.reloadClientCertificate(tls("client.key"), tls("client.pem")));
         assertTrue(e.getMessage().contains("clientCertificate"), e.getMessage());
+        assertEquals(0, cleartext.failedTlsHandshakes(), "a cleartext port counts none");
       }
     }
   }

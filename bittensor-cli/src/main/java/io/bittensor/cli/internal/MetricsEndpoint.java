@@ -13,9 +13,11 @@ import io.bittensor.neuron.Neuron;
 import io.bittensor.raft.RaftLedger;
 import io.bittensor.transport.CallEvent;
 import io.bittensor.transport.CallListener;
+import io.bittensor.transport.LedgerServer;
 import io.bittensor.transport.PeerServer;
 import io.bittensor.transport.SubmissionListener;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -174,12 +176,31 @@ public final class MetricsEndpoint implements AutoCloseable {
         "outcome", s.refused().map(Enum::name).orElse("sealed")).increment();
   }
 
-  /** The calls {@code server} is serving and those waiting for a slot, as gauges. */
+  /**
+   * The calls {@code server} is serving and those waiting for a slot, as gauges, and the TLS
+   * handshakes its port refused, as a counter.
+   */
   public void watch(PeerServer server) {
     Gauge.builder("bittensor.peer.calls.active", server, PeerServer::activeCalls)
         .description("calls holding a slot now").register(registry);
     Gauge.builder("bittensor.peer.calls.queued", server, PeerServer::queuedCalls)
         .description("calls waiting for a slot now").register(registry);
+    failedHandshakes(server, PeerServer::failedTlsHandshakes);
+  }
+
+  /** The TLS handshakes {@code server}'s port refused, as a counter. */
+  public void watch(LedgerServer server) {
+    failedHandshakes(server, LedgerServer::failedTlsHandshakes);
+  }
+
+  /**
+   * {@code bittensor_tls_handshakes_failed_total}: clients refused before any request (no
+   * certificate the server trusts, a certificate of ours they do not trust, cleartext).
+   */
+  private <T> void failedHandshakes(T server, java.util.function.ToDoubleFunction<T> count) {
+    FunctionCounter.builder("bittensor.tls.handshakes.failed", server, count)
+        .description("TLS handshakes that failed: clients refused before any request")
+        .register(registry);
   }
 
   /**
@@ -206,6 +227,7 @@ public final class MetricsEndpoint implements AutoCloseable {
         (m, u) -> m.dividends().get(u));
     Gauge.builder("bittensor.neuron.routed", neuron, n -> n.routed().size())
         .description("peers the neuron routes over").register(registry);
+    failedHandshakes(neuron, Neuron::failedTlsHandshakes);
   }
 
   /** A gauge of the metagraph {@code latest} gives, NaN while there is none. */

@@ -3,12 +3,14 @@ package io.bittensor.transport.internal;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.LongAdder;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.X509TrustManager;
 import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
 import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
+import org.eclipse.jetty.io.ssl.SslHandshakeListener;
 import org.eclipse.jetty.server.ConnectionFactory;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -91,6 +93,26 @@ public final class JettyServers {
     ssl.setNeedClientAuth(needClientCertificates);
     return new ConnectionFactory[] {new SslConnectionFactory(ssl, alpn.getProtocol()), alpn, h2,
         h1};
+  }
+
+  /**
+   * Counts the TLS handshakes on {@code connector} that failed: a client without a certificate
+   * the port trusts (mutual TLS), one that does not trust the port's, cleartext sent to it, a
+   * protocol or cipher the two do not share. They never become requests, so no call listener
+   * hears them; this is how an operator sees them.
+   *
+   * @return the count, which stays 0 on a cleartext port
+   */
+  public static LongAdder countFailedHandshakes(ServerConnector connector) {
+    LongAdder failed = new LongAdder();
+    // SslConnectionFactory adds the connector's handshake listeners to each TLS connection.
+    connector.addBean(new SslHandshakeListener() {
+      @Override
+      public void handshakeFailed(Event event, Throwable failure) {
+        failed.increment();
+      }
+    });
+    return failed;
   }
 
   /**

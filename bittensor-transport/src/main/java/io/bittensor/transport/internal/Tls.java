@@ -214,8 +214,10 @@ public final class Tls {
         || !(e instanceof javax.net.ssl.SSLException || e instanceof java.net.SocketException)) {
       return "";
     }
-    String message = String.valueOf(e.getMessage());
-    if (message.contains("PKIX") || message.contains("certificate_unknown")) {
+    // The client's own refusals of the server's certificate say so already; an alert received
+    // (certificate_required, certificate_unknown, bad_certificate) is the server refusing ours.
+    if (e instanceof javax.net.ssl.SSLPeerUnverifiedException
+        || String.valueOf(e.getMessage()).contains("PKIX")) {
       return "";
     }
     return " (a server that asks for client certificates closes the connection of a client that"
