@@ -26,8 +26,13 @@ import java.util.concurrent.TimeUnit;
  * <pre>
  * mvn -B -q -Pbench -pl benchmarks -am package -DskipTests
  * java -cp benchmarks/target/benchmarks.jar io.bittensor.benchmarks.BlockCpuCost \
- *     [--intervals-ms 5,100] [--warmup-s 8] [--measure-s 20] [--snapshot-every 1000]
+ *     [--intervals-ms 5,100] [--warmup-s 8] [--measure-s 20] [--snapshot-every 1000] \
+ *     [--election-timeout-ms 150] [--ledgers local,raft3]
  * </pre>
+ *
+ * <p>{@code --election-timeout-ms} sets the Raft members' election timeout (150 ms by default
+ * here, as in the other ledger benchmarks; {@code RaftLedger}'s own default is 1000 ms), which
+ * sets how often the leader sends heartbeats, and so the group's floor.
  *
  * <p>Not a JMH benchmark: JMH times calls, and this measures what a ledger costs between them.
  * Each case runs after the previous one closed, in the same JVM, so later cases meet more
@@ -42,6 +47,8 @@ public final class BlockCpuCost {
     int warmup = 8;
     int measure = 20;
     int snapshotEvery = 1000;
+    int electionMs = 150;
+    List<String> ledgers = List.of("local", "raft3");
     for (int i = 0; i < args.length; i += 2) {
       String value = args[i + 1];
       switch (args[i]) {
@@ -50,6 +57,8 @@ public final class BlockCpuCost {
         case "--warmup-s" -> warmup = Integer.parseInt(value);
         case "--measure-s" -> measure = Integer.parseInt(value);
         case "--snapshot-every" -> snapshotEvery = Integer.parseInt(value);
+        case "--election-timeout-ms" -> electionMs = Integer.parseInt(value);
+        case "--ledgers" -> ledgers = List.of(value.split(","));
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
     }
@@ -58,11 +67,12 @@ public final class BlockCpuCost {
         .createdAt(Instant.parse("2026-01-01T00:00:00Z")).allocate(k.id(), 1_000_000).build();
     System.out.printf(Locale.ROOT, "%-28s %9s %8s %10s %14s%n", "case", "interval", "blocks",
         "CPU", "CPU per block");
-    for (String ledger : List.of("local", "raft3")) {
-      Result floor = run(ledger, genesis, 0, warmup, measure, snapshotEvery);
+    for (String ledger : ledgers) {
+      Result floor = run(ledger, genesis, 0, warmup, measure, snapshotEvery, electionMs);
       print(ledger, 0, floor, null);
       for (int ms : intervals) {
-        print(ledger, ms, run(ledger, genesis, ms, warmup, measure, snapshotEvery), floor);
+        print(ledger, ms, run(ledger, genesis, ms, warmup, measure, snapshotEvery, electionMs),
+            floor);
       }
     }
   }
@@ -80,7 +90,7 @@ public final class BlockCpuCost {
   }
 
   private static Result run(String ledger, Genesis genesis, int ms, int warmup, int measure,
-      int snapshotEvery) throws Exception {
+      int snapshotEvery, int electionMs) throws Exception {
     Path dir = Files.createTempDirectory("block-cpu");
     BlockPolicy policy = ms == 0 ? BlockPolicy.manual() : BlockPolicy.every(Duration.ofMillis(ms));
     List<AutoCloseable> open = new ArrayList<>();
@@ -93,7 +103,8 @@ public final class BlockCpuCost {
         probe = l;
       } else {
         probe = LedgerWorkload.raftGroup(genesis, dir,
-            b -> b.blocks(policy).snapshotEvery(snapshotEvery), RaftLedger::isLeader, open);
+            b -> b.blocks(policy).snapshotEvery(snapshotEvery)
+                .electionTimeout(Duration.ofMillis(electionMs)), RaftLedger::isLeader, open);
       }
       Thread.sleep(TimeUnit.SECONDS.toMillis(warmup));
       var os = (com.sun.management.OperatingSystemMXBean)
