@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.bittensor.cli.internal.MetricsEndpoint;
-import io.bittensor.cli.internal.TlsReloader;
 import io.bittensor.core.AuditedLedger;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Epoch;
@@ -291,7 +290,8 @@ final class LedgerCommand implements Runnable {
       if (metrics != null) {
         metrics.watch(server);
       }
-      TlsReloader reloader = tls.watch(server::reloadTls, spec.commandLine().getOut());
+      ServeTlsOptions.Watch reloader = tls.watch(server::reloadTls,
+          server::reloadClientCertificates, spec.commandLine().getOut());
       MetricsEndpoint metricsToClose = metrics;
       PrintWriter out = spec.commandLine().getOut();
       CountDownLatch closed = new CountDownLatch(1);

@@ -330,6 +330,9 @@ final class NeuronCommand implements Runnable {
       neuron.runInBackground();
       TlsReloader reloader = tlsReloadMs == 0 || tlsKey == null ? null : TlsReloader.watch(tlsKey,
           tlsCert, Duration.ofMillis(tlsReloadMs), neuron::reloadTls, out);
+      TlsReloader trustReloader = tlsReloadMs == 0 || tlsClientCa == null ? null
+          : TlsReloader.watchTrust(tlsClientCa, Duration.ofMillis(tlsReloadMs),
+              neuron::reloadClientCertificates, out);
       // The client certificate is shown to the peers and to the ledger: both take a renewed one.
       TlsReloader clientReloader = tlsReloadMs == 0 || tlsClientKey == null ? null
           : TlsReloader.watch(tlsClientKey, tlsClientCert, Duration.ofMillis(tlsReloadMs),
@@ -351,6 +354,9 @@ final class NeuronCommand implements Runnable {
         }
         if (clientReloader != null) {
           clientReloader.close();
+        }
+        if (trustReloader != null) {
+          trustReloader.close();
         }
         neuron.close();
         closeAll(owned);

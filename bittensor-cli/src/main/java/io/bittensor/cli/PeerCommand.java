@@ -5,7 +5,6 @@ import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
 import io.bittensor.cli.internal.MetricsEndpoint;
 import io.bittensor.cli.internal.Progress;
-import io.bittensor.cli.internal.TlsReloader;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
@@ -196,7 +195,8 @@ final class PeerCommand implements Runnable {
       if (metrics != null) {
         metrics.watch(server);
       }
-      TlsReloader reloader = tls.watch(server::reloadTls, out);
+      ServeTlsOptions.Watch reloader =
+          tls.watch(server::reloadTls, server::reloadClientCertificates, out);
       MetricsEndpoint metricsToClose = metrics;
       Object lock = new Object();
       // Whoever stops second (the Ctrl-C hook or this thread) waits until the first is done, so

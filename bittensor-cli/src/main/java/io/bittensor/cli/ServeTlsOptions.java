@@ -5,6 +5,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.Consumer;
 import picocli.CommandLine.Option;
 
 /**
@@ -20,7 +21,8 @@ final class ServeTlsOptions {
 
   @Option(names = "--tls-reload", paramLabel = "DURATION", description = "With --tls: check "
       + "the key and certificate files this often (ISO-8601, e.g. PT1M) and serve new "
-      + "connections with them when they changed (a renewed certificate, no restart).")
+      + "connections with them when they changed (a renewed certificate, no restart); the "
+      + "--tls-client-ca file too (a member added to it is let in).")
   Duration reload;
 
   @Option(names = "--tls-client-ca", paramLabel = "FILE", description = "With --tls: mutual "
@@ -57,8 +59,29 @@ final class ServeTlsOptions {
     return files.get(1);
   }
 
-  /** With --tls-reload, a watcher that hands changed files to {@code server}; else null. */
-  TlsReloader watch(TlsReloader.Reload server, PrintWriter out) {
-    return reload == null ? null : TlsReloader.watch(key(), chain(), reload, server, out);
+  /** What {@link #watch} started; closing it stops the watching. */
+  interface Watch extends AutoCloseable {
+    @Override
+    void close();
+  }
+
+  /**
+   * With --tls-reload, watchers that hand changed files to the server: the key and certificate
+   * to {@code identity}, and with --tls-client-ca the trusted client certificates to {@code
+   * clientTrust}; else null.
+   */
+  Watch watch(TlsReloader.Reload identity, Consumer<Path> clientTrust, PrintWriter out) {
+    if (reload == null) {
+      return null;
+    }
+    TlsReloader keys = TlsReloader.watch(key(), chain(), reload, identity, out);
+    TlsReloader trust =
+        clientCa == null ? null : TlsReloader.watchTrust(clientCa, reload, clientTrust, out);
+    return () -> {
+      keys.close();
+      if (trust != null) {
+        trust.close();
+      }
+    };
   }
 }

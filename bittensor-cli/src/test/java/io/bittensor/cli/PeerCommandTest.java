@@ -173,6 +173,37 @@ class PeerCommandTest {
         err.toString());
   }
 
+  /** With --tls-reload, the --tls-client-ca file is watched too: a member added is let in. */
+  @Test
+  void serveWithTlsReloadLetsInAClientCertificateAddedToTheClientCa(@TempDir Path dir)
+      throws Exception {
+    Path trusted = Files.copy(TestCertificates.file("stranger.pem"), dir.resolve("members.pem"));
+    String ca = TestCertificates.file("ca.pem").toString();
+    String[] query = {"peer", "query", "--trust", ca, "--client-cert",
+        TestCertificates.file("client.key").toString(),
+        TestCertificates.file("client.pem").toString(), "--endpoint"};
+    try (ServingCli serving = ServingCli.start("--output-dim", "16", "--tls",
+        TestCertificates.file("peer.key").toString(), TestCertificates.file("peer.pem").toString(),
+        "--tls-client-ca", trusted.toString(), "--tls-reload", "PT0.1S")) {
+      String[] args = java.util.Arrays.copyOf(query, query.length + 1);
+      args[query.length] = serving.endpoint.toString();
+      assertEquals(1, run(args), "not a member yet: " + out);
+      Files.writeString(trusted, Files.readString(trusted)
+          + Files.readString(TestCertificates.file("client.pem")));
+      Files.setLastModifiedTime(trusted, java.nio.file.attribute.FileTime.from(
+          java.time.Instant.now().plusSeconds(5)));
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      String line = "reloaded the trusted client certificates from " + trusted;
+      while (!serving.out.toString().contains(line) && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertTrue(serving.out.toString().contains(line), serving.out.toString());
+      out.getBuffer().setLength(0);
+      assertEquals(0, run(args), out + "\n" + err);
+      assertTrue(out.toString().contains("status  SUCCESS (0)"), out.toString());
+    }
+  }
+
   @Test
   void serveWithTlsReloadServesACertificateRenewedOnDisk(@TempDir Path dir) throws Exception {
     Path key = dir.resolve("server.key");

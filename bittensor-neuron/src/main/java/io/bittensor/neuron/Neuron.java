@@ -299,6 +299,19 @@ public final class Neuron implements AutoCloseable {
   }
 
   /**
+   * Trusts a new set of client certificates for its server without a restart, as {@link
+   * PeerServer#reloadClientCertificates}.
+   *
+   * @throws IllegalArgumentException if the file cannot be read or holds no certificate; the
+   *     certificates trusted so far stay
+   * @throws IllegalStateException if its server does not ask for client certificates
+   */
+  @Experimental
+  public void reloadClientCertificates(Path trustedCertificates) {
+    server.reloadClientCertificates(trustedCertificates);
+  }
+
+  /**
    * The TLS handshakes its server's port has refused, as {@link PeerServer#failedTlsHandshakes}:
    * callers without a certificate it trusts ({@link Builder#requireClientCertificates}) among
    * them.

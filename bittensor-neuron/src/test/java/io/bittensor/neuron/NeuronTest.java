@@ -255,6 +255,13 @@ class NeuronTest {
       assertThrows(IllegalStateException.class, () -> words.reloadClientCertificate(
           TestCertificates.file("client.key"), TestCertificates.file("client.pem")),
           "a neuron whose client shows no certificate");
+      // Its server's trusted client certificates are reloaded the same way.
+      words.reloadClientCertificates(TestCertificates.file("ca.pem"));
+      assertThrows(IllegalArgumentException.class,
+          () -> words.reloadClientCertificates(Path.of("no-such-ca.pem")));
+      assertThrows(IllegalStateException.class,
+          () -> validator.reloadClientCertificates(TestCertificates.file("ca.pem")),
+          "a neuron whose server asks for no client certificates");
       IllegalStateException e = assertThrows(IllegalStateException.class, () -> Neuron.builder()
           .keypair(Keypair.generate()).ledger(ledger)
           .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM)

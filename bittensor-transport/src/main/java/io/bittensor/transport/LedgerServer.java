@@ -6,6 +6,7 @@ import io.bittensor.core.LedgerException;
 import io.bittensor.transport.internal.Args;
 import io.bittensor.transport.internal.Authenticator;
 import io.bittensor.transport.internal.JettyServers;
+import io.bittensor.transport.internal.ServerTls;
 import io.bittensor.transport.internal.LedgerHandler;
 import io.bittensor.transport.internal.LedgerHub;
 import io.bittensor.transport.internal.Tls;
@@ -56,14 +57,14 @@ public final class LedgerServer implements AutoCloseable {
   private final ServerConnector connector;
   private final LedgerHub hub;
   private final URI uri;
-  private final X509TrustManager clientTrust;
+  private final ServerTls tls;
   private final LongAdder failedHandshakes;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private LedgerServer(Server jetty, ServerConnector connector, LedgerHub hub, URI uri,
-      X509TrustManager clientTrust, LongAdder failedHandshakes) {
+      ServerTls tls, LongAdder failedHandshakes) {
+    this.tls = tls;
     this.failedHandshakes = failedHandshakes;
-    this.clientTrust = clientTrust;
     this.jetty = jetty;
     this.connector = connector;
     this.hub = hub;
@@ -87,7 +88,7 @@ public final class LedgerServer implements AutoCloseable {
    */
   @Experimental
   public void reloadTls(Path privateKey, Path certificateChain) {
-    JettyServers.reloadTls(connector, privateKey, certificateChain, clientTrust);
+    tls.reloadIdentity(privateKey, certificateChain);
   }
 
   /**
@@ -96,6 +97,22 @@ public final class LedgerServer implements AutoCloseable {
    */
   public URI uri() {
     return uri;
+  }
+
+  /**
+   * Trusts the client certificates in {@code trustedCertificates} (PEM, as {@link
+   * Builder#requireClientCertificates}) from now on, in place of those it trusted, without a
+   * restart: a client whose certificate was added connects, one whose certificate was removed
+   * is refused at its next connection (connections already open keep their session). For a
+   * market that trusts its members' own certificates and admits a new member, or a renewed
+   * authority. A file that does not read changes nothing.
+   *
+   * @throws IllegalArgumentException if the file cannot be read or holds no certificate
+   * @throws IllegalStateException if this server does not ask for client certificates
+   */
+  @Experimental
+  public void reloadClientCertificates(Path trustedCertificates) {
+    tls.reloadClientTrust(trustedCertificates);
   }
 
   /**
@@ -364,7 +381,8 @@ public final class LedgerServer implements AutoCloseable {
         hub.close();
         throw e;
       }
-      return new LedgerServer(jetty, connector, hub, uri, clientTrust, failedHandshakes);
+      return new LedgerServer(jetty, connector, hub, uri,
+          new ServerTls(connector, tlsIdentity, clientTrust), failedHandshakes);
     }
   }
 }

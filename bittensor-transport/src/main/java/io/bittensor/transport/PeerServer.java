@@ -10,6 +10,7 @@ import io.bittensor.transport.internal.Args;
 import io.bittensor.transport.internal.Authenticator;
 import io.bittensor.transport.internal.HttpPeerHandler;
 import io.bittensor.transport.internal.JettyServers;
+import io.bittensor.transport.internal.ServerTls;
 import io.bittensor.transport.internal.Serving;
 import io.bittensor.transport.internal.ServingCore;
 import io.bittensor.transport.internal.Tls;
@@ -66,20 +67,19 @@ public final class PeerServer implements AutoCloseable {
   private final Serving serving;
   private final InProcessNetwork network;
   private final URI endpoint;
-  private final X509TrustManager clientTrust;
+  private final ServerTls tls;
   private final LongAdder failedHandshakes;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private PeerServer(Server jetty, ServerConnector connector, Serving serving,
-      InProcessNetwork network, URI endpoint, X509TrustManager clientTrust,
-      LongAdder failedHandshakes) {
+      InProcessNetwork network, URI endpoint, ServerTls tls, LongAdder failedHandshakes) {
+    this.tls = tls;
     this.failedHandshakes = failedHandshakes;
     this.jetty = jetty;
     this.connector = connector;
     this.serving = serving;
     this.network = network;
     this.endpoint = endpoint;
-    this.clientTrust = clientTrust;
   }
 
   /**
@@ -113,7 +113,23 @@ public final class PeerServer implements AutoCloseable {
    */
   @Experimental
   public void reloadTls(Path privateKey, Path certificateChain) {
-    JettyServers.reloadTls(connector, privateKey, certificateChain, clientTrust);
+    tls.reloadIdentity(privateKey, certificateChain);
+  }
+
+  /**
+   * Trusts the client certificates in {@code trustedCertificates} (PEM, as {@link
+   * Builder#requireClientCertificates}) from now on, in place of those it trusted, without a
+   * restart: a client whose certificate was added connects, one whose certificate was removed
+   * is refused at its next connection (connections already open keep their session). For a
+   * market that trusts its members' own certificates and admits a new member, or a renewed
+   * authority. A file that does not read changes nothing.
+   *
+   * @throws IllegalArgumentException if the file cannot be read or holds no certificate
+   * @throws IllegalStateException if this server does not ask for client certificates
+   */
+  @Experimental
+  public void reloadClientCertificates(Path trustedCertificates) {
+    tls.reloadClientTrust(trustedCertificates);
   }
 
   /**
@@ -495,8 +511,8 @@ public final class PeerServer implements AutoCloseable {
       jetty.setHandler(new HttpPeerHandler(serving, jetty.getThreadPool()));
       LongAdder failedHandshakes = JettyServers.countFailedHandshakes(connector);
       URI endpoint = JettyServers.start(jetty, connector, "peers");
-      return new PeerServer(jetty, connector, serving, null, endpoint, clientTrust,
-          failedHandshakes);
+      return new PeerServer(jetty, connector, serving, null, endpoint,
+          new ServerTls(connector, tlsIdentity, clientTrust), failedHandshakes);
     }
 
     /**
@@ -512,7 +528,8 @@ public final class PeerServer implements AutoCloseable {
       URI endpoint = InProcessNetwork.endpoint(name);
       Serving serving = serving();
       network.bind(name, serving);
-      return new PeerServer(null, null, serving, network, endpoint, null, new LongAdder());
+      return new PeerServer(null, null, serving, network, endpoint,
+          new ServerTls(null, null, null), new LongAdder());
     }
 
     private Serving serving() {

@@ -377,6 +377,46 @@ class HttpsTransportTest {
     }
 
     @Test
+    void aServerTrustsReloadedClientCertificatesWithoutARestart(@TempDir Path dir)
+        throws Exception {
+      java.util.concurrent.atomic.AtomicInteger heard = new java.util.concurrent.atomic.AtomicInteger();
+      Path members = dir.resolve("members.pem");
+      try (PeerServer server = serve(heard, "stranger.pem");
+          PeerClient first = PeerClient.newBuilder().trustedCertificates(tls("ca.pem"))
+              .clientCertificate(tls("client.key"), tls("client.pem")).build()) {
+        assertEquals(Status.UNAVAILABLE, call(first, server).status());
+        // A new member's certificate added to the file: let in without a restart.
+        Files.writeString(members, Files.readString(tls("stranger.pem"))
+            + Files.readString(tls("client.pem")));
+        server.reloadClientCertificates(members);
+        assertEquals(Status.SUCCESS, call(first, server).status());
+        // A file that does not read changes nothing.
+        assertThrows(IllegalArgumentException.class,
+            () -> server.reloadClientCertificates(dir.resolve("missing.pem")));
+        // Removed again: refused at its next connection.
+        server.reloadClientCertificates(tls("stranger.pem"));
+        try (PeerClient again = PeerClient.newBuilder().trustedCertificates(tls("ca.pem"))
+            .clientCertificate(tls("client.key"), tls("client.pem")).build()) {
+          assertEquals(Status.UNAVAILABLE, call(again, server).status());
+        }
+        // A reloaded server certificate keeps the reloaded trust.
+        server.reloadTls(tls("peer.key"), tls("peer.pem"));
+        try (PeerClient stranger = PeerClient.newBuilder().trustedCertificates(tls("ca.pem"))
+            .clientCertificate(tls("stranger.key"), tls("stranger.pem")).build()) {
+          assertEquals(Status.SUCCESS, call(stranger, server).status());
+        }
+        assertEquals(2, heard.get());
+      }
+      try (PeerServer tlsOnly = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+          .host("127.0.0.1").port(0).tls(tls("peer.key"), tls("peer.pem")).start()) {
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+            () -> tlsOnly.reloadClientCertificates(tls("ca.pem")));
+        assertTrue(e.getMessage().contains("does not ask for client certificates"),
+            e.getMessage());
+      }
+    }
+
+    @Test
     void clientCertificatesNeedTheServersOwnKeyAndCertificateFiles() {
       IllegalStateException e = assertThrows(IllegalStateException.class,
           () -> PeerServer.newBuilder(BuiltinPeers.deterministic(8)).host("127.0.0.1").port(0)
@@ -441,6 +481,13 @@ class HttpsTransportTest {
                 .connect(List.of(server.uri())));
         assertTrue(e.getMessage().contains("asks for client certificates"), e.getMessage());
         assertTrue(awaitAtLeast(server::failedTlsHandshakes, 1), "the refusal is counted");
+        server.reloadClientCertificates(tls("stranger.pem"));
+        try (RemoteLedger stranger = RemoteLedger.builder().trustedCertificates(tls("ca.pem"))
+            .clientCertificate(tls("stranger.key"), tls("stranger.pem"))
+            .connect(List.of(server.uri()))) {
+          assertEquals(ledger.chainId(), stranger.chainId(), "admitted by the reloaded trust");
+        }
+        server.reloadClientCertificates(tls("ca.pem"));
         server.reloadTls(tls("peer.key"), tls("peer.pem"));
         assertThrows(io.bittensor.core.LedgerException.class, () -> RemoteLedger.builder()
             .trustedCertificates(tls("ca.pem"))

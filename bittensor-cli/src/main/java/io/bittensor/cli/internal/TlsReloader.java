@@ -33,13 +33,15 @@ public final class TlsReloader implements AutoCloseable {
   private final Path key;
   private final Path chain;
   private final Reload reload;
+  private final String what;
   private final PrintWriter out;
   private List<FileTime> seen;
 
-  private TlsReloader(Path key, Path chain, Reload reload, PrintWriter out) {
+  private TlsReloader(Path key, Path chain, Reload reload, String what, PrintWriter out) {
     this.key = key;
     this.chain = chain;
     this.reload = reload;
+    this.what = what;
     this.out = out;
     this.seen = times();
     this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -57,11 +59,29 @@ public final class TlsReloader implements AutoCloseable {
    */
   public static TlsReloader watch(Path key, Path chain, Duration every, Reload reload,
       PrintWriter out) {
+    return start(new TlsReloader(Objects.requireNonNull(key), Objects.requireNonNull(chain),
+        reload, "the TLS certificate", out), every);
+  }
+
+  /**
+   * Checks {@code pem}, the client certificates a server trusts (mutual TLS), every {@code
+   * every} and hands it to {@code reload} when it changed: a member added to the file is let in
+   * without a restart.
+   *
+   * @throws IllegalArgumentException if {@code every} is not positive
+   */
+  public static TlsReloader watchTrust(Path pem, Duration every,
+      java.util.function.Consumer<Path> reload, PrintWriter out) {
+    Objects.requireNonNull(pem);
+    return start(new TlsReloader(pem, pem, (k, c) -> reload.accept(c),
+        "the trusted client certificates", out), every);
+  }
+
+  private static TlsReloader start(TlsReloader r, Duration every) {
     if (every.isZero() || every.isNegative()) {
+      r.close();
       throw new IllegalArgumentException("--tls-reload must be positive, was " + every);
     }
-    TlsReloader r = new TlsReloader(Objects.requireNonNull(key), Objects.requireNonNull(chain),
-        reload, out);
     long ms = Math.max(1, every.toMillis());
     r.thread.scheduleWithFixedDelay(r::check, ms, ms, TimeUnit.MILLISECONDS);
     return r;
@@ -85,12 +105,12 @@ public final class TlsReloader implements AutoCloseable {
     try {
       reload.reload(key, chain);
       synchronized (out) {
-        out.println(at + " reloaded the TLS certificate from " + chain);
+        out.println(at + " reloaded " + what + " from " + chain);
         out.flush();
       }
     } catch (RuntimeException e) {
       synchronized (out) {
-        out.println(at + " kept the TLS certificate: " + e.getMessage());
+        out.println(at + " kept " + what + ": " + e.getMessage());
         out.flush();
       }
     }

@@ -2,7 +2,6 @@ package io.bittensor.transport.internal;
 
 import java.io.IOException;
 import java.net.URI;
-import java.nio.file.Path;
 import java.util.concurrent.atomic.LongAdder;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
@@ -135,32 +134,6 @@ public final class JettyServers {
               + " of the caller's own decides itself which client certificates it trusts");
     }
     return Tls.context(identity, clientTrust);
-  }
-
-  /**
-   * Gives the TLS port of {@code connector} the key and certificate chain in these files (as
-   * {@link Tls#identity} reads them), still trusting {@code clientTrust} for clients'
-   * certificates where it is not null: connections made from now on are served with them;
-   * those open keep the session they have.
-   *
-   * @throws IllegalArgumentException if the files do not read, as {@link Tls#identity}
-   * @throws IllegalStateException if the port does not serve TLS, or the new context cannot be
-   *     put in place
-   */
-  public static void reloadTls(ServerConnector connector, Path privateKey,
-      Path certificateChain, X509TrustManager clientTrust) {
-    SSLContext context = Tls.context(Tls.identity(privateKey, certificateChain), clientTrust);
-    SslConnectionFactory tls =
-        connector == null ? null : connector.getConnectionFactory(SslConnectionFactory.class);
-    if (tls == null) {
-      throw new IllegalStateException("this server does not serve TLS: build it with tls(...)");
-    }
-    try {
-      tls.getSslContextFactory().reload(f -> f.setSslContext(context));
-    } catch (Exception e) {
-      throw new IllegalStateException("cannot put the new TLS key in place: " + e.getMessage(),
-          e);
-    }
   }
 
   /**

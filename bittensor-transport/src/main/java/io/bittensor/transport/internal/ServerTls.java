@@ -1,0 +1,87 @@
+package io.bittensor.transport.internal;
+
+import java.nio.file.Path;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.X509TrustManager;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+
+/**
+ * The TLS of a server's port as reloads change it while it serves: the key and certificate it
+ * shows, and the client certificates it trusts when it asks for them. Each reload builds a new
+ * context from both and puts it in place for connections made from then on; those open keep
+ * their session. A file that does not read changes nothing.
+ *
+ * <p>Thread-safe: reloads are serialised, so one never undoes the other's half.
+ */
+public final class ServerTls {
+  private final ServerConnector connector;
+  private KeyManager[] identity;
+  private X509TrustManager clientTrust;
+
+  /**
+   * @param connector the port, null in process
+   * @param identity what it shows, null for a TLS context of the caller's own or none
+   * @param clientTrust the client certificates it trusts, null when it asks for none
+   */
+  public ServerTls(ServerConnector connector, KeyManager[] identity,
+      X509TrustManager clientTrust) {
+    this.connector = connector;
+    this.identity = identity;
+    this.clientTrust = clientTrust;
+  }
+
+  /**
+   * Shows the key and certificate chain in these files (as {@link Tls#identity} reads them),
+   * still trusting the same client certificates.
+   *
+   * @throws IllegalArgumentException if the files do not read, as {@link Tls#identity}
+   * @throws IllegalStateException if the port does not serve TLS, or the new context cannot be
+   *     put in place
+   */
+  public synchronized void reloadIdentity(Path privateKey, Path certificateChain) {
+    factory(); // a cleartext port is refused before the files are read
+    KeyManager[] next = Tls.identity(privateKey, certificateChain);
+    put(Tls.context(next, clientTrust));
+    identity = next;
+  }
+
+  /**
+   * Trusts the client certificates in {@code pem} (as {@link Tls#trustManager} reads it) from
+   * now on, in place of those it trusted: a member added to the file is let in, one removed is
+   * refused at its next connection.
+   *
+   * @throws IllegalArgumentException if the file does not read or holds no certificate
+   * @throws IllegalStateException if the port does not ask for client certificates
+   */
+  public synchronized void reloadClientTrust(Path pem) {
+    if (clientTrust == null) {
+      throw new IllegalStateException("this server does not ask for client certificates: build"
+          + " it with requireClientCertificates(...)");
+    }
+    X509TrustManager next = Tls.trustManager(pem);
+    put(Tls.context(identity, next));
+    clientTrust = next;
+  }
+
+  private SslConnectionFactory factory() {
+    SslConnectionFactory tls =
+        connector == null ? null : connector.getConnectionFactory(SslConnectionFactory.class);
+    if (tls == null) {
+      throw new IllegalStateException("this server does not serve TLS: build it with tls(...)");
+    }
+    return tls;
+  }
+
+  private void put(SSLContext context) {
+    try {
+      factory().getSslContextFactory().reload(f -> f.setSslContext(context));
+    } catch (IllegalStateException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot put the new TLS context in place: "
+          + e.getMessage(), e);
+    }
+  }
+}
