@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.bittensor.cli.internal.MetricsEndpoint;
+import io.bittensor.cli.internal.TlsReloader;
 import io.bittensor.core.AuditedLedger;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Epoch;
@@ -292,6 +293,11 @@ final class LedgerCommand implements Runnable {
       }
       ServeTlsOptions.Watch reloader = tls.watch(server::reloadTls,
           server::reloadClientCertificates, spec.commandLine().getOut());
+      // A relay's own client certificate for the upstream server is renewed the same way.
+      TlsReloader upstreamReloader = upstreamClient == null || clientCert.files == null
+          || tls.reload == null ? null : TlsReloader.watch(clientCert.files.get(0),
+              clientCert.files.get(1), tls.reload, upstreamClient::reloadClientCertificate,
+              spec.commandLine().getOut());
       MetricsEndpoint metricsToClose = metrics;
       PrintWriter out = spec.commandLine().getOut();
       CountDownLatch closed = new CountDownLatch(1);
@@ -300,6 +306,9 @@ final class LedgerCommand implements Runnable {
       Thread hook = new Thread(() -> {
         if (reloader != null) {
           reloader.close();
+        }
+        if (upstreamReloader != null) {
+          upstreamReloader.close();
         }
         server.close();
         if (metricsToClose != null) {
@@ -330,6 +339,9 @@ final class LedgerCommand implements Runnable {
       return 0;
     }
 
+    /** A relay's client of the upstream server, whose certificate --tls-reload renews too. */
+    private RemoteLedger upstreamClient;
+
     private Ledger openUpstream() {
       Hash256 trusted = chainId("--chain", chain);
       RemoteLedger remote;
@@ -339,6 +351,7 @@ final class LedgerCommand implements Runnable {
           rb.trustedCertificates(trust);
         }
         remote = rb.connect(upstream);
+        upstreamClient = remote;
       } catch (LedgerException e) {
         throw CliException.failure("cannot reach the upstream ledger: " + e.getMessage(), e);
       } catch (IllegalArgumentException e) {

@@ -22,7 +22,8 @@ final class ServeTlsOptions {
   @Option(names = "--tls-reload", paramLabel = "DURATION", description = "With --tls: check "
       + "the key and certificate files this often (ISO-8601, e.g. PT1M) and serve new "
       + "connections with them when they changed (a renewed certificate, no restart); the "
-      + "--tls-client-ca file too (a member added to it is let in).")
+      + "--tls-client-ca file too (a member added to it is let in), and a relay's "
+      + "--client-cert pair.")
   Duration reload;
 
   @Option(names = "--tls-client-ca", paramLabel = "FILE", description = "With --tls: mutual "

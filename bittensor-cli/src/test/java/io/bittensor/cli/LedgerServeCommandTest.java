@@ -179,6 +179,54 @@ class LedgerServeCommandTest {
   }
 
   /**
+   * A relay in front of a server that asks for client certificates: it shows its {@code
+   * --client-cert} upstream, serves its own clients over {@code --tls}, and with {@code
+   * --tls-reload} takes its renewed client certificate from disk.
+   */
+  @Test
+  void aRelayShowsItsClientCertificateUpstreamAndReloadsIt() throws Exception {
+    String ca = TestCertificates.file("ca.pem").toString();
+    Path clientKey = Files.copy(TestCertificates.file("client.key"), dir.resolve("client.key"));
+    Path clientCert = Files.copy(TestCertificates.file("client.pem"), dir.resolve("client.pem"));
+    try (LocalLedger origin = LocalLedger.builder().genesis(Genesis.builder().build())
+            .blocks(BlockPolicy.every(java.time.Duration.ofMillis(50))).openInMemory();
+        io.bittensor.transport.LedgerServer upstream = io.bittensor.transport.LedgerServer
+            .builder().ledger(origin).host("127.0.0.1").port(0)
+            .tls(TestCertificates.file("peer.key"), TestCertificates.file("peer.pem"))
+            .requireClientCertificates(TestCertificates.file("ca.pem")).start()) {
+      Path log = dir.resolve("relay.log");
+      Process p = new ProcessBuilder(List.of(
+          Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+          "-cp", System.getProperty("surefire.test.class.path",
+              System.getProperty("java.class.path")),
+          Main.class.getName(), "ledger", "serve", "--upstream", upstream.uri().toString(),
+          "--trust", ca, "--client-cert", clientKey.toString(), clientCert.toString(),
+          "--tls", TestCertificates.file("peer.key").toString(),
+          TestCertificates.file("peer.pem").toString(), "--tls-reload", "PT0.1S",
+          "--host", "127.0.0.1", "--port", "0"))
+          .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+      try {
+        URI relay = ServingLogs.awaitServing(p, log);
+        CliRunner show = CliRunner.run("ledger", "show", "--remote", relay.toString(), "--trust",
+            ca);
+        assertEquals(0, show.exitCode(), show.err());
+        assertTrue(show.out().contains("chain  " + origin.chainId()), show.out());
+        Files.setLastModifiedTime(clientCert, java.nio.file.attribute.FileTime.from(
+            java.time.Instant.now().plusSeconds(5)));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        String line = "reloaded the TLS certificate from " + clientCert;
+        while (!ServingLogs.read(log).contains(line) && System.nanoTime() < deadline) {
+          Thread.sleep(20);
+        }
+        assertTrue(ServingLogs.read(log).contains(line), ServingLogs.read(log));
+      } finally {
+        p.destroyForcibly();
+        p.waitFor(60, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  /**
    * {@code ledger serve --upstream URL}: a relay in a child process in front of a server in this
    * JVM. Its clients register through it and get their receipts, {@code ledger show --remote}
    * and {@code ledger audit --remote} read through it, and SIGTERM stops it.
