@@ -19,8 +19,9 @@ import java.util.Locale;
 
 /**
  * What a new connection costs: the first call of a fresh client (built before the clock starts),
- * which connects, shakes hands and calls, over cleartext, TLS and mutual TLS (the server asking for the client's
- * certificate), one after the other in each round so that every kind meets the same machine.
+ * which connects, shakes hands and calls, over cleartext, TLS and mutual TLS (the server asking
+ * for the client's certificate), one after the other in each round so that every kind meets the
+ * same machine.
  * Reports the median time of such a first call per kind and its ratio to TLS.
  *
  * <pre>

@@ -119,7 +119,8 @@ public final class LedgerServer implements AutoCloseable {
    * The TLS handshakes this server's port has seen fail since it started: clients without a
    * certificate it trusts ({@link Builder#requireClientCertificates}), clients that do not trust
    * its own, cleartext sent to its TLS port. They are refused before any request is read, so
-   * no {@link SubmissionListener} hears them; this count is how to watch them. 0 on a cleartext port.
+   * no {@link SubmissionListener} hears them; this count is how to watch them. 0 on a cleartext
+   * port.
    */
   @Experimental
   public long failedTlsHandshakes() {

@@ -136,7 +136,8 @@ public final class PeerServer implements AutoCloseable {
    * The TLS handshakes this server's port has seen fail since it started: clients without a
    * certificate it trusts ({@link Builder#requireClientCertificates}), clients that do not trust
    * its own, cleartext sent to its TLS port. They are refused before any request is read, so
-   * no {@link CallListener} hears them; this count is how to watch them. 0 on a cleartext port and in process.
+   * no {@link CallListener} hears them; this count is how to watch them. 0 on a cleartext port
+   * and in process.
    */
   @Experimental
   public long failedTlsHandshakes() {

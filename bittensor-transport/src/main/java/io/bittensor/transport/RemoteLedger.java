@@ -1023,10 +1023,11 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     /**
      * Mutual TLS: shows the certificate chain in {@code certificateChain} (PEM, the client's own
      * certificate first), with its private key in {@code privateKey} (PEM, unencrypted PKCS#8),
-     * to {@code https://} ledger servers that ask for one ({@link LedgerServer.Builder#requireClientCertificates}).
-     * Such a server refuses a client without a certificate it trusts at the handshake, which
-     * the caller sees as UNAVAILABLE. The certificate must allow client authentication (an
-     * extended key usage of {@code clientAuth}, or none).
+     * to {@code https://} ledger servers that ask for one ({@link
+     * LedgerServer.Builder#requireClientCertificates}). Such a server refuses a client without a
+     * certificate it trusts at the handshake, which the caller sees as UNAVAILABLE. The
+     * certificate must allow client authentication (an extended key usage of {@code
+     * clientAuth}, or none).
      *
      * @throws IllegalArgumentException if a file cannot be read or holds no key or certificate
      *     of a form this takes, or the two do not match

@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.X509TrustManager;
@@ -266,7 +267,7 @@ class HttpsTransportTest {
     private static final ForwardRequest REQUEST = new ForwardRequest(Modality.TENSOR,
         Tensor.zeros(DType.FLOAT32, 1, 2, 3));
 
-    private PeerServer serve(java.util.concurrent.atomic.AtomicInteger heard, String trusted)
+    private PeerServer serve(AtomicInteger heard, String trusted)
         throws IOException {
       return PeerServer.newBuilder(BuiltinPeers.deterministic(8)).host("127.0.0.1").port(0)
           .allowAnonymous(true).callListener(call -> heard.incrementAndGet())
@@ -289,7 +290,7 @@ class HttpsTransportTest {
 
     @Test
     void onlyClientsShowingATrustedCertificateReachThePeer() throws Exception {
-      java.util.concurrent.atomic.AtomicInteger heard = new java.util.concurrent.atomic.AtomicInteger();
+      AtomicInteger heard = new AtomicInteger();
       try (PeerServer server = serve(heard, "ca.pem");
           PeerClient h1 = PeerClient.newBuilder().trustedCertificates(tls("ca.pem"))
               .clientCertificate(tls("client.key"), tls("client.pem")).build();
@@ -325,7 +326,7 @@ class HttpsTransportTest {
 
     @Test
     void aServerCanTrustAClientsOwnSelfSignedCertificate() throws Exception {
-      java.util.concurrent.atomic.AtomicInteger heard = new java.util.concurrent.atomic.AtomicInteger();
+      AtomicInteger heard = new AtomicInteger();
       try (PeerServer server = serve(heard, "stranger.pem");
           PeerClient stranger = PeerClient.newBuilder().trustedCertificates(tls("ca.pem"))
               .clientCertificate(tls("stranger.key"), tls("stranger.pem")).build();
@@ -340,7 +341,7 @@ class HttpsTransportTest {
 
     @Test
     void aReloadedCertificateKeepsAskingForClientCertificates() throws Exception {
-      java.util.concurrent.atomic.AtomicInteger heard = new java.util.concurrent.atomic.AtomicInteger();
+      AtomicInteger heard = new AtomicInteger();
       try (PeerServer server = serve(heard, "ca.pem")) {
         server.reloadTls(tls("stranger.key"), tls("stranger.pem"));
         try (PeerClient with = PeerClient.newBuilder().trustedCertificates(tls("stranger.pem"))
@@ -356,7 +357,7 @@ class HttpsTransportTest {
 
     @Test
     void aClientShowsARenewedCertificateOnItsNextConnection() throws Exception {
-      java.util.concurrent.atomic.AtomicInteger heard = new java.util.concurrent.atomic.AtomicInteger();
+      AtomicInteger heard = new AtomicInteger();
       try (PeerServer server = serve(heard, "stranger.pem");
           PeerClient client = PeerClient.newBuilder().trustedCertificates(tls("ca.pem"))
               .clientCertificate(tls("client.key"), tls("client.pem")).build();
@@ -379,7 +380,7 @@ class HttpsTransportTest {
     @Test
     void aServerTrustsReloadedClientCertificatesWithoutARestart(@TempDir Path dir)
         throws Exception {
-      java.util.concurrent.atomic.AtomicInteger heard = new java.util.concurrent.atomic.AtomicInteger();
+      AtomicInteger heard = new AtomicInteger();
       Path members = dir.resolve("members.pem");
       try (PeerServer server = serve(heard, "stranger.pem");
           PeerClient first = PeerClient.newBuilder().trustedCertificates(tls("ca.pem"))
