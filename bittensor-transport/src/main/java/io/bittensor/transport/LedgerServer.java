@@ -162,6 +162,7 @@ public final class LedgerServer implements AutoCloseable {
 
   /** Configures a {@link LedgerServer}. Not thread-safe. */
   public static final class Builder {
+    private SSLContext ownTls;
     private KeyManager[] tlsIdentity;
     private X509TrustManager clientTrust;
     private Ledger ledger;
@@ -208,6 +209,19 @@ public final class LedgerServer implements AutoCloseable {
     @Experimental
     public Builder tls(Path privateKey, Path certificateChain) {
       this.tlsIdentity = Tls.identity(privateKey, certificateChain);
+      this.ownTls = null;
+      return this;
+    }
+
+    /**
+     * Serves HTTPS with a TLS context of the caller's own (a key store, a hardware key), as
+     * {@link PeerServer.Builder#tls(SSLContext)}. The context is used as it is and stays the
+     * caller's; {@link #requireClientCertificates} needs {@link #tls(Path, Path)} instead.
+     */
+    @Experimental
+    public Builder tls(SSLContext context) {
+      this.ownTls = Objects.requireNonNull(context, "context");
+      this.tlsIdentity = null;
       return this;
     }
 
@@ -215,7 +229,8 @@ public final class LedgerServer implements AutoCloseable {
      * Mutual TLS, as {@link PeerServer.Builder#requireClientCertificates}: serves only clients
      * that show a certificate issued by one in {@code trustedCertificates} (PEM) during the
      * handshake ({@link RemoteLedger.Builder#clientCertificate}); the others never reach the
-     * ledger. Needs {@link #tls}. For a ledger that only the market's own machines may read.
+     * ledger. Needs {@link #tls(Path, Path)}. For a ledger that only the market's own machines
+     * may read.
      *
      * @throws IllegalArgumentException if the file cannot be read or holds no certificate
      */
@@ -347,7 +362,7 @@ public final class LedgerServer implements AutoCloseable {
      * Binds the port and starts serving.
      *
      * @throws IllegalStateException if no ledger was given, or {@link #requireClientCertificates}
-     *     without {@link #tls}
+     *     without {@link #tls(Path, Path)}
      * @throws IOException if the port cannot be bound, or the ledger's metagraph cannot be read
      *     (a {@link LedgerException})
      */
@@ -355,7 +370,7 @@ public final class LedgerServer implements AutoCloseable {
       if (ledger == null) {
         throw new IllegalStateException("a ledger server needs a ledger: call ledger(...)");
       }
-      SSLContext tls = JettyServers.serverContext(null, tlsIdentity, clientTrust);
+      SSLContext tls = JettyServers.serverContext(ownTls, tlsIdentity, clientTrust);
       LedgerHub hub = new LedgerHub(ledger, history, historyBytes, heartbeat.toMillis());
       Server jetty = JettyServers.create("bittensor-ledger-server", threads);
       HttpConfiguration http = JettyServers.http(tls);

@@ -163,6 +163,24 @@ class HttpsTransportTest {
     }
 
     @Test
+    void aLedgerServerServesWithATlsContextOfTheCallersOwn() throws Exception {
+      javax.net.ssl.SSLContext own = Tls.serverContext(tls("peer.key"), tls("peer.pem"));
+      try (io.bittensor.core.LocalLedger ledger = io.bittensor.core.LocalLedger.builder()
+              .genesis(io.bittensor.core.Genesis.builder().build()).openInMemory();
+          LedgerServer server = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
+              .tls(own).start();
+          RemoteLedger remote = RemoteLedger.builder().trustedCertificates(tls("ca.pem"))
+              .connect(List.of(server.uri()))) {
+        assertEquals("https", server.uri().getScheme());
+        assertEquals(ledger.chainId(), remote.chainId());
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+            () -> LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0).tls(own)
+                .requireClientCertificates(tls("ca.pem")).start().close());
+        assertTrue(e.getMessage().contains("of the caller's own"), e.getMessage());
+      }
+    }
+
+    @Test
     void aReloadedCertificateServesNewConnectionsAndOpenOnesGoOn() throws Exception {
       try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
               .host("127.0.0.1").port(0).allowAnonymous(true)
