@@ -147,7 +147,7 @@ class PeerCommandTest {
           "--client-cert", TestCertificates.file("stranger.key").toString(),
           TestCertificates.file("stranger.pem").toString()), out + "\n" + err);
       assertTrue(out.toString().contains("UNAVAILABLE"), out.toString());
-      // The two refused queries' handshakes, counted for Prometheus (a query may retry once).
+      // The two refused queries' handshakes, counted for Prometheus (a query may retry).
       Matcher at = Pattern.compile("metrics on (http://127\\.0\\.0\\.1:\\d+/metrics)")
           .matcher(serving.out.toString());
       assertTrue(at.find(), serving.out.toString());
@@ -163,7 +163,7 @@ class PeerCommandTest {
         counted = Long.parseLong(m.group(1));
         Thread.sleep(counted < 2 ? 20 : 0);
       }
-      assertTrue(counted >= 2 && counted <= 4, "refused handshakes counted: " + counted);
+      assertTrue(counted >= 2 && counted <= 8, "refused handshakes counted: " + counted);
     }
     assertEquals(2, run("peer", "serve", "--port", "0", "--tls-client-ca", ca));
     assertTrue(err.toString().contains("--tls-client-ca needs --tls KEY CERT"), err.toString());

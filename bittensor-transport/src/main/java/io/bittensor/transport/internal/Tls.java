@@ -204,19 +204,18 @@ public final class Tls {
 
   /**
    * What to add to the message of a failed call to {@code endpoint}: for an {@code https://}
-   * server that closed the connection or ended the handshake, a reminder that a server asking for
-   * client certificates does that to a client without one it trusts, since the client itself
-   * sees only a broken pipe or a reset. Empty otherwise, and for a server certificate the client
-   * did not trust (that message says so already).
+   * server that was reached and then ended the handshake or the connection, a reminder that a
+   * server asking for client certificates does that to a client without one it trusts, since
+   * the client itself sees only a broken pipe, a reset, an alert or a connection shut down
+   * (HTTP/2). Empty otherwise: a server not reached, a timeout, or a server certificate the
+   * client did not trust (that message says so already).
    */
   public static String clientCertificateHint(java.net.URI endpoint, IOException e) {
-    if (!"https".equals(endpoint.getScheme())
-        || !(e instanceof javax.net.ssl.SSLException || e instanceof java.net.SocketException)) {
-      return "";
-    }
-    // The client's own refusals of the server's certificate say so already; an alert received
-    // (certificate_required, certificate_unknown, bad_certificate) is the server refusing ours.
-    if (e instanceof javax.net.ssl.SSLPeerUnverifiedException
+    if (!"https".equals(endpoint.getScheme()) || e instanceof java.net.ConnectException
+        || e instanceof java.net.NoRouteToHostException
+        || e instanceof java.net.UnknownHostException
+        || e instanceof java.io.InterruptedIOException
+        || e instanceof javax.net.ssl.SSLPeerUnverifiedException
         || String.valueOf(e.getMessage()).contains("PKIX")) {
       return "";
     }
