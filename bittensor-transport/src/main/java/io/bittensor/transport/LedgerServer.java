@@ -165,6 +165,7 @@ public final class LedgerServer implements AutoCloseable {
     private SSLContext ownTls;
     private KeyManager[] tlsIdentity;
     private X509TrustManager clientTrust;
+    private boolean askOwnContext;
     private Ledger ledger;
     private String host = "0.0.0.0";
     private int port = 8092;
@@ -238,6 +239,19 @@ public final class LedgerServer implements AutoCloseable {
     public Builder requireClientCertificates(Path trustedCertificates) {
       this.clientTrust =
           Tls.trustManager(Objects.requireNonNull(trustedCertificates, "trustedCertificates"));
+      return this;
+    }
+
+    /**
+     * Mutual TLS with a TLS context of the caller's own ({@link #tls(SSLContext)}): asks every
+     * client for a certificate and serves only those that the context's own trust managers (the
+     * ones it was initialised with) accept, as {@link #requireClientCertificates(Path)} does
+     * with a file. Such a server's key and trust are the context's: {@code reloadTls} and {@code
+     * reloadClientCertificates} refuse to replace them from files.
+     */
+    @Experimental
+    public Builder requireClientCertificates() {
+      this.askOwnContext = true;
       return this;
     }
 
@@ -361,8 +375,9 @@ public final class LedgerServer implements AutoCloseable {
     /**
      * Binds the port and starts serving.
      *
-     * @throws IllegalStateException if no ledger was given, or {@link #requireClientCertificates}
-     *     without {@link #tls(Path, Path)}
+     * @throws IllegalStateException if no ledger was given, {@link
+     *     #requireClientCertificates(Path)} without {@link #tls(Path, Path)}, or {@link
+     *     #requireClientCertificates()} without {@link #tls(SSLContext)}
      * @throws IOException if the port cannot be bound, or the ledger's metagraph cannot be read
      *     (a {@link LedgerException})
      */
@@ -370,7 +385,9 @@ public final class LedgerServer implements AutoCloseable {
       if (ledger == null) {
         throw new IllegalStateException("a ledger server needs a ledger: call ledger(...)");
       }
-      SSLContext tls = JettyServers.serverContext(ownTls, tlsIdentity, clientTrust);
+      SSLContext tls =
+          JettyServers.serverContext(ownTls, tlsIdentity, clientTrust, askOwnContext);
+      boolean asks = clientTrust != null || askOwnContext;
       LedgerHub hub = new LedgerHub(ledger, history, historyBytes, heartbeat.toMillis());
       Server jetty = JettyServers.create("bittensor-ledger-server", threads);
       HttpConfiguration http = JettyServers.http(tls);
@@ -381,7 +398,7 @@ public final class LedgerServer implements AutoCloseable {
       h2.setStreamIdleTimeout(idle);
       ServerConnector connector =
           new ServerConnector(jetty, 1, 1,
-              JettyServers.protocols(http, h2, tls, clientTrust != null));
+              JettyServers.protocols(http, h2, tls, asks));
       connector.setHost(host);
       connector.setPort(port);
       connector.setIdleTimeout(idle);
@@ -398,7 +415,7 @@ public final class LedgerServer implements AutoCloseable {
         throw e;
       }
       return new LedgerServer(jetty, connector, hub, uri,
-          new ServerTls(connector, tlsIdentity, clientTrust), failedHandshakes);
+          new ServerTls(connector, tlsIdentity, clientTrust, asks), failedHandshakes);
     }
   }
 }

@@ -217,6 +217,7 @@ public final class PeerServer implements AutoCloseable {
     private SSLContext ownTls;
     private KeyManager[] tlsIdentity;
     private X509TrustManager clientTrust;
+    private boolean askOwnContext;
     private Set<Modality> modalities = EnumSet.allOf(Modality.class);
     private TensorStandard standard = TensorStandard.anyOutputDim();
     private int maxConcurrentCalls = 64;
@@ -486,14 +487,30 @@ public final class PeerServer implements AutoCloseable {
     }
 
     /**
+     * Mutual TLS with a TLS context of the caller's own ({@link #tls(SSLContext)}): asks every
+     * client for a certificate and serves only those that the context's own trust managers (the
+     * ones it was initialised with) accept, as {@link #requireClientCertificates(Path)} does
+     * with a file. Such a server's key and trust are the context's: {@code reloadTls} and {@code
+     * reloadClientCertificates} refuse to replace them from files.
+     */
+    @Experimental
+    public Builder requireClientCertificates() {
+      this.askOwnContext = true;
+      return this;
+    }
+
+    /**
      * Binds the HTTP port (HTTPS with {@link #tls}) and starts serving.
      *
      * @throws IOException if the port cannot be bound (in use, no permission)
-     * @throws IllegalStateException if {@link #requireClientCertificates} was called without
-     *     {@link #tls(Path, Path)}
+     * @throws IllegalStateException if {@link #requireClientCertificates(Path)} was called
+     *     without {@link #tls(Path, Path)}, or {@link #requireClientCertificates()} without
+     *     {@link #tls(SSLContext)}
      */
     public PeerServer start() throws IOException {
-      SSLContext tls = JettyServers.serverContext(ownTls, tlsIdentity, clientTrust);
+      SSLContext tls =
+          JettyServers.serverContext(ownTls, tlsIdentity, clientTrust, askOwnContext);
+      boolean asks = clientTrust != null || askOwnContext;
       Serving serving = serving();
       Server jetty = JettyServers.create("bittensor-server", threads);
       HttpConfiguration http = JettyServers.http(tls);
@@ -504,7 +521,7 @@ public final class PeerServer implements AutoCloseable {
       h2.setInitialSessionRecvWindow(Math.min(window, 16 << 20) * 2);
       ServerConnector connector =
           new ServerConnector(jetty, 1, 1,
-              JettyServers.protocols(http, h2, tls, clientTrust != null));
+              JettyServers.protocols(http, h2, tls, asks));
       connector.setHost(host);
       connector.setPort(port);
       connector.setAcceptQueueSize(256);
@@ -513,7 +530,7 @@ public final class PeerServer implements AutoCloseable {
       LongAdder failedHandshakes = JettyServers.countFailedHandshakes(connector);
       URI endpoint = JettyServers.start(jetty, connector, "peers");
       return new PeerServer(jetty, connector, serving, null, endpoint,
-          new ServerTls(connector, tlsIdentity, clientTrust), failedHandshakes);
+          new ServerTls(connector, tlsIdentity, clientTrust, asks), failedHandshakes);
     }
 
     /**
@@ -530,7 +547,7 @@ public final class PeerServer implements AutoCloseable {
       Serving serving = serving();
       network.bind(name, serving);
       return new PeerServer(null, null, serving, network, endpoint,
-          new ServerTls(null, null, null), new LongAdder());
+          new ServerTls(null, null, null, false), new LongAdder());
     }
 
     private Serving serving() {

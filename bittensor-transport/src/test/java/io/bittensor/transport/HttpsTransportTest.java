@@ -436,6 +436,48 @@ class HttpsTransportTest {
     }
 
     @Test
+    void aTlsContextOfTheCallersOwnDecidesWhichClientCertificatesItTrusts() throws Exception {
+      javax.net.ssl.SSLContext own = Tls.context(Tls.identity(tls("peer.key"), tls("peer.pem")),
+          Tls.trustManager(tls("ca.pem")));
+      AtomicInteger heard = new AtomicInteger();
+      try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+              .host("127.0.0.1").port(0).allowAnonymous(true)
+              .callListener(call -> heard.incrementAndGet())
+              .tls(own).requireClientCertificates().start();
+          PeerClient with = PeerClient.newBuilder().trustedCertificates(tls("ca.pem"))
+              .clientCertificate(tls("client.key"), tls("client.pem")).build();
+          PeerClient without = PeerClient.newBuilder().trustedCertificates(tls("ca.pem"))
+              .build()) {
+        assertEquals(Status.SUCCESS, call(with, server).status());
+        assertEquals(Status.UNAVAILABLE, call(without, server).status());
+        assertEquals(1, heard.get());
+        // The context's key and trust are the caller's: files do not replace them.
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+            () -> server.reloadTls(tls("peer.key"), tls("peer.pem")));
+        assertTrue(e.getMessage().contains("of the caller's own"), e.getMessage());
+        e = assertThrows(IllegalStateException.class,
+            () -> server.reloadClientCertificates(tls("ca.pem")));
+        assertTrue(e.getMessage().contains("of the caller's own"), e.getMessage());
+        assertEquals(Status.UNAVAILABLE, call(without, server).status(), "still asking");
+      }
+      try (io.bittensor.core.LocalLedger ledger = io.bittensor.core.LocalLedger.builder()
+              .genesis(io.bittensor.core.Genesis.builder().build()).openInMemory();
+          LedgerServer server = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
+              .tls(own).requireClientCertificates().start();
+          RemoteLedger remote = RemoteLedger.builder().trustedCertificates(tls("ca.pem"))
+              .clientCertificate(tls("client.key"), tls("client.pem"))
+              .connect(List.of(server.uri()))) {
+        assertEquals(ledger.chainId(), remote.chainId());
+        assertThrows(io.bittensor.core.LedgerException.class, () -> RemoteLedger.builder()
+            .trustedCertificates(tls("ca.pem")).connect(List.of(server.uri())));
+      }
+      IllegalStateException e = assertThrows(IllegalStateException.class,
+          () -> PeerServer.newBuilder(BuiltinPeers.deterministic(8)).host("127.0.0.1").port(0)
+              .tls(tls("peer.key"), tls("peer.pem")).requireClientCertificates().start());
+      assertTrue(e.getMessage().contains("give tls(SSLContext)"), e.getMessage());
+    }
+
+    @Test
     void clientCertificatesNeedTheServersOwnKeyAndCertificateFiles() {
       IllegalStateException e = assertThrows(IllegalStateException.class,
           () -> PeerServer.newBuilder(BuiltinPeers.deterministic(8)).host("127.0.0.1").port(0)

@@ -17,19 +17,23 @@ import org.eclipse.jetty.server.SslConnectionFactory;
  */
 public final class ServerTls {
   private final ServerConnector connector;
+  private final boolean asks;
   private KeyManager[] identity;
   private X509TrustManager clientTrust;
 
   /**
    * @param connector the port, null in process
    * @param identity what it shows, null for a TLS context of the caller's own or none
-   * @param clientTrust the client certificates it trusts, null when it asks for none
+   * @param clientTrust the client certificates it trusts, null when it asks for none or its
+   *     context of the caller's own decides
+   * @param asks whether it asks clients for certificates
    */
   public ServerTls(ServerConnector connector, KeyManager[] identity,
-      X509TrustManager clientTrust) {
+      X509TrustManager clientTrust, boolean asks) {
     this.connector = connector;
     this.identity = identity;
     this.clientTrust = clientTrust;
+    this.asks = asks;
   }
 
   /**
@@ -37,11 +41,17 @@ public final class ServerTls {
    * still trusting the same client certificates.
    *
    * @throws IllegalArgumentException if the files do not read, as {@link Tls#identity}
-   * @throws IllegalStateException if the port does not serve TLS, or the new context cannot be
-   *     put in place
+   * @throws IllegalStateException if the port does not serve TLS, its client certificates are
+   *     trusted by a context of the caller's own (which files would replace), or the new context
+   *     cannot be put in place
    */
   public synchronized void reloadIdentity(Path privateKey, Path certificateChain) {
     factory(); // a cleartext port is refused before the files are read
+    if (asks && clientTrust == null) {
+      throw new IllegalStateException("this server's client certificates are trusted by a TLS"
+          + " context of the caller's own; a key and certificate from files would lose that"
+          + " trust");
+    }
     KeyManager[] next = Tls.identity(privateKey, certificateChain);
     put(Tls.context(next, clientTrust));
     identity = next;
@@ -53,12 +63,17 @@ public final class ServerTls {
    * refused at its next connection.
    *
    * @throws IllegalArgumentException if the file does not read or holds no certificate
-   * @throws IllegalStateException if the port does not ask for client certificates
+   * @throws IllegalStateException if the port does not ask for client certificates, or a
+   *     context of the caller's own decides which it trusts
    */
   public synchronized void reloadClientTrust(Path pem) {
-    if (clientTrust == null) {
+    if (!asks) {
       throw new IllegalStateException("this server does not ask for client certificates: build"
           + " it with requireClientCertificates(...)");
+    }
+    if (clientTrust == null) {
+      throw new IllegalStateException("this server's client certificates are trusted by a TLS"
+          + " context of the caller's own: give it a new context instead");
     }
     X509TrustManager next = Tls.trustManager(pem);
     put(Tls.context(identity, next));
