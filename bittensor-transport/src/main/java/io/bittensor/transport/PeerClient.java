@@ -107,7 +107,8 @@ public final class PeerClient implements AutoCloseable {
         .readTimeout(Duration.ZERO) // each call has its own deadline
         .writeTimeout(Duration.ZERO)
         .build();
-    this.identity = b.clientCertificate;
+    // Each client its own, so that a reload of one leaves the builder's other clients alone.
+    this.identity = b.clientCertificate == null ? null : b.clientCertificate.copy();
     this.https = Tls.okHttp(http, b.protocol == HttpProtocol.H2_PRIOR_KNOWLEDGE, b.trust,
         identity == null ? null : new KeyManager[] {identity});
   }

@@ -183,7 +183,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     this.streamHttp = http.newBuilder().callTimeout(Duration.ZERO)
         .readTimeout(b.streamTimeout).build();
     // For https servers: the same, over TLS, with ALPN naming the protocol.
-    this.identity = b.clientCertificate;
+    // Each client its own, so that a reload of one leaves the builder's other clients alone.
+    this.identity = b.clientCertificate == null ? null : b.clientCertificate.copy();
     this.https = Tls.okHttp(http, b.protocol == HttpProtocol.H2_PRIOR_KNOWLEDGE, b.trust,
         identity == null ? null : new KeyManager[] {identity});
     this.streamHttps = https.newBuilder().callTimeout(Duration.ZERO)

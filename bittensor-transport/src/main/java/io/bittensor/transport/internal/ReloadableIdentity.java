@@ -34,6 +34,19 @@ public final class ReloadableIdentity extends X509ExtendedKeyManager {
     reload(privateKey, certificateChain);
   }
 
+  private ReloadableIdentity(Pair pair, long generation) {
+    this.current = pair;
+    this.generation = generation;
+  }
+
+  /**
+   * An identity of its own that shows what this one shows now: for each client a builder
+   * makes, so that reloading one client's certificate leaves the others'.
+   */
+  public synchronized ReloadableIdentity copy() {
+    return new ReloadableIdentity(current, generation);
+  }
+
   /**
    * Shows the pair in these files from the next handshake on; connections already made keep
    * theirs.

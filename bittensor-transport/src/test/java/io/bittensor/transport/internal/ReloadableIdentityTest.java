@@ -41,6 +41,21 @@ class ReloadableIdentityTest {
   }
 
   @Test
+  void aCopyShowsTheSamePairAndReloadsOnItsOwn() {
+    ReloadableIdentity identity = new ReloadableIdentity(TestCertificates.file("client.key"),
+        TestCertificates.file("client.pem"));
+    ReloadableIdentity copy = identity.copy();
+    String alias = copy.chooseClientAlias(EC, null, null);
+    assertEquals(identity.chooseClientAlias(EC, null, null), alias);
+    assertEquals(identity.getPrivateKey(alias), copy.getPrivateKey(alias));
+    copy.reload(TestCertificates.file("stranger.key"), TestCertificates.file("stranger.pem"));
+    assertEquals("CN=client", identity.getCertificateChain(
+        identity.chooseClientAlias(EC, null, null))[0].getSubjectX500Principal().getName());
+    assertEquals("CN=stranger", copy.getCertificateChain(
+        copy.chooseClientAlias(EC, null, null))[0].getSubjectX500Principal().getName());
+  }
+
+  @Test
   void aPairThatDoesNotReadLeavesTheOneShownSoFar() {
     ReloadableIdentity identity = new ReloadableIdentity(TestCertificates.file("client.key"),
         TestCertificates.file("client.pem"));
