@@ -12,8 +12,9 @@ package io.bittensor.transport;
  * dtype, shape and length, but not the tensor bytes, as the original Bittensor signed only its
  * metadata. It still proves who calls (for admission by stake) and stops replays; it does not stop
  * someone on the path from changing the numbers. Use it only where the channel already protects
- * the bytes (a VPN, WireGuard, a mesh with mutual TLS). Servers refuse it unless built with
- * {@link PeerServer.Builder#acceptMetadataOnlySignatures(boolean)}.
+ * the bytes (a VPN, WireGuard, a mesh with mutual TLS, or this transport's own: {@link
+ * PeerServer.Builder#requireClientCertificates(java.nio.file.Path)}). Servers refuse it unless
+ * built with {@link PeerServer.Builder#acceptMetadataOnlySignatures(boolean)}.
  *
  * <p>A signature made in one scope never verifies in the other: the scopes hash under different
  * domain strings ({@code bittensor/v1/peer.proto}).
