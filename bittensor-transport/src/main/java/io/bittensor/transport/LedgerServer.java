@@ -9,7 +9,6 @@ import io.bittensor.transport.internal.JettyServers;
 import io.bittensor.transport.internal.ServerTls;
 import io.bittensor.transport.internal.LedgerHandler;
 import io.bittensor.transport.internal.LedgerHub;
-import io.bittensor.transport.internal.Tls;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
@@ -18,9 +17,7 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
-import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.X509TrustManager;
 import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.Server;
@@ -162,10 +159,7 @@ public final class LedgerServer implements AutoCloseable {
 
   /** Configures a {@link LedgerServer}. Not thread-safe. */
   public static final class Builder {
-    private SSLContext ownTls;
-    private KeyManager[] tlsIdentity;
-    private X509TrustManager clientTrust;
-    private boolean askOwnContext;
+    private final ServerTls.Settings tls = new ServerTls.Settings();
     private Ledger ledger;
     private String host = "0.0.0.0";
     private int port = 8092;
@@ -209,8 +203,7 @@ public final class LedgerServer implements AutoCloseable {
      */
     @Experimental
     public Builder tls(Path privateKey, Path certificateChain) {
-      this.tlsIdentity = Tls.identity(privateKey, certificateChain);
-      this.ownTls = null;
+      tls.identity(privateKey, certificateChain);
       return this;
     }
 
@@ -221,8 +214,7 @@ public final class LedgerServer implements AutoCloseable {
      */
     @Experimental
     public Builder tls(SSLContext context) {
-      this.ownTls = Objects.requireNonNull(context, "context");
-      this.tlsIdentity = null;
+      tls.own(context);
       return this;
     }
 
@@ -237,8 +229,7 @@ public final class LedgerServer implements AutoCloseable {
      */
     @Experimental
     public Builder requireClientCertificates(Path trustedCertificates) {
-      this.clientTrust =
-          Tls.trustManager(Objects.requireNonNull(trustedCertificates, "trustedCertificates"));
+      tls.trust(trustedCertificates);
       return this;
     }
 
@@ -251,7 +242,7 @@ public final class LedgerServer implements AutoCloseable {
      */
     @Experimental
     public Builder requireClientCertificates() {
-      this.askOwnContext = true;
+      tls.askOwn();
       return this;
     }
 
@@ -385,20 +376,18 @@ public final class LedgerServer implements AutoCloseable {
       if (ledger == null) {
         throw new IllegalStateException("a ledger server needs a ledger: call ledger(...)");
       }
-      SSLContext tls =
-          JettyServers.serverContext(ownTls, tlsIdentity, clientTrust, askOwnContext);
-      boolean asks = clientTrust != null || askOwnContext;
+      SSLContext context = tls.context();
       LedgerHub hub = new LedgerHub(ledger, history, historyBytes, heartbeat.toMillis());
       Server jetty = JettyServers.create("bittensor-ledger-server", threads);
-      HttpConfiguration http = JettyServers.http(tls);
+      HttpConfiguration http = JettyServers.http(context);
       // An idle connection is closed after this: far above the heartbeat, so streams stay up.
       long idle = Math.max(30_000, heartbeat.toMillis() * 6);
-      HTTP2ServerConnectionFactory h2 = JettyServers.h2(http, tls);
+      HTTP2ServerConnectionFactory h2 = JettyServers.h2(http, context);
       h2.setMaxConcurrentStreams(256);
       h2.setStreamIdleTimeout(idle);
       ServerConnector connector =
           new ServerConnector(jetty, 1, 1,
-              JettyServers.protocols(http, h2, tls, asks));
+              JettyServers.protocols(http, h2, context, tls.asks()));
       connector.setHost(host);
       connector.setPort(port);
       connector.setIdleTimeout(idle);
@@ -415,7 +404,7 @@ public final class LedgerServer implements AutoCloseable {
         throw e;
       }
       return new LedgerServer(jetty, connector, hub, uri,
-          new ServerTls(connector, tlsIdentity, clientTrust, asks), failedHandshakes);
+          tls.forPort(connector), failedHandshakes);
     }
   }
 }

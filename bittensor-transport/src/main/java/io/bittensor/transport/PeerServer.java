@@ -13,7 +13,6 @@ import io.bittensor.transport.internal.JettyServers;
 import io.bittensor.transport.internal.ServerTls;
 import io.bittensor.transport.internal.Serving;
 import io.bittensor.transport.internal.ServingCore;
-import io.bittensor.transport.internal.Tls;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
@@ -24,9 +23,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
-import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.X509TrustManager;
 import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.Server;
@@ -214,10 +211,7 @@ public final class PeerServer implements AutoCloseable {
     private final Peer peer;
     private String host = "0.0.0.0";
     private int port = 8091;
-    private SSLContext ownTls;
-    private KeyManager[] tlsIdentity;
-    private X509TrustManager clientTrust;
-    private boolean askOwnContext;
+    private final ServerTls.Settings tls = new ServerTls.Settings();
     private Set<Modality> modalities = EnumSet.allOf(Modality.class);
     private TensorStandard standard = TensorStandard.anyOutputDim();
     private int maxConcurrentCalls = 64;
@@ -450,8 +444,7 @@ public final class PeerServer implements AutoCloseable {
      */
     @Experimental
     public Builder tls(Path privateKey, Path certificateChain) {
-      this.tlsIdentity = Tls.identity(privateKey, certificateChain);
-      this.ownTls = null;
+      tls.identity(privateKey, certificateChain);
       return this;
     }
 
@@ -461,8 +454,7 @@ public final class PeerServer implements AutoCloseable {
      */
     @Experimental
     public Builder tls(SSLContext context) {
-      this.ownTls = Objects.requireNonNull(context, "context");
-      this.tlsIdentity = null;
+      tls.own(context);
       return this;
     }
 
@@ -481,8 +473,7 @@ public final class PeerServer implements AutoCloseable {
      */
     @Experimental
     public Builder requireClientCertificates(Path trustedCertificates) {
-      this.clientTrust =
-          Tls.trustManager(Objects.requireNonNull(trustedCertificates, "trustedCertificates"));
+      tls.trust(trustedCertificates);
       return this;
     }
 
@@ -495,7 +486,7 @@ public final class PeerServer implements AutoCloseable {
      */
     @Experimental
     public Builder requireClientCertificates() {
-      this.askOwnContext = true;
+      tls.askOwn();
       return this;
     }
 
@@ -508,20 +499,18 @@ public final class PeerServer implements AutoCloseable {
      *     {@link #tls(SSLContext)}
      */
     public PeerServer start() throws IOException {
-      SSLContext tls =
-          JettyServers.serverContext(ownTls, tlsIdentity, clientTrust, askOwnContext);
-      boolean asks = clientTrust != null || askOwnContext;
+      SSLContext context = tls.context();
       Serving serving = serving();
       Server jetty = JettyServers.create("bittensor-server", threads);
-      HttpConfiguration http = JettyServers.http(tls);
-      HTTP2ServerConnectionFactory h2 = JettyServers.h2(http, tls);
+      HttpConfiguration http = JettyServers.http(context);
+      HTTP2ServerConnectionFactory h2 = JettyServers.h2(http, context);
       h2.setMaxConcurrentStreams(Math.max(128, maxConcurrentCalls + maxQueuedCalls));
       int window = (int) Math.min(Integer.MAX_VALUE, Math.max(maxPayloadBytes, 1 << 20));
       h2.setInitialStreamRecvWindow(Math.min(window, 16 << 20));
       h2.setInitialSessionRecvWindow(Math.min(window, 16 << 20) * 2);
       ServerConnector connector =
           new ServerConnector(jetty, 1, 1,
-              JettyServers.protocols(http, h2, tls, asks));
+              JettyServers.protocols(http, h2, context, tls.asks()));
       connector.setHost(host);
       connector.setPort(port);
       connector.setAcceptQueueSize(256);
@@ -530,7 +519,7 @@ public final class PeerServer implements AutoCloseable {
       LongAdder failedHandshakes = JettyServers.countFailedHandshakes(connector);
       URI endpoint = JettyServers.start(jetty, connector, "peers");
       return new PeerServer(jetty, connector, serving, null, endpoint,
-          new ServerTls(connector, tlsIdentity, clientTrust, asks), failedHandshakes);
+          tls.forPort(connector), failedHandshakes);
     }
 
     /**
@@ -547,7 +536,7 @@ public final class PeerServer implements AutoCloseable {
       Serving serving = serving();
       network.bind(name, serving);
       return new PeerServer(null, null, serving, network, endpoint,
-          new ServerTls(null, null, null, false), new LongAdder());
+          new ServerTls.Settings().forPort(null), new LongAdder());
     }
 
     private Serving serving() {

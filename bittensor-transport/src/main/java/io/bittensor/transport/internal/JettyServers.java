@@ -3,9 +3,7 @@ package io.bittensor.transport.internal;
 import java.io.IOException;
 import java.net.URI;
 import java.util.concurrent.atomic.LongAdder;
-import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.X509TrustManager;
 import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
 import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
@@ -112,38 +110,6 @@ public final class JettyServers {
       }
     });
     return failed;
-  }
-
-  /**
-   * A port's TLS context: {@code own} (the caller's) or the one that shows {@code identity},
-   * which trusts {@code clientTrust} for the clients' certificates where it is not null.
-   *
-   * @param askOwn whether client certificates are to be checked by {@code own}'s trust
-   * @return null for cleartext (neither given)
-   * @throws IllegalStateException if client certificates are to be checked without an identity
-   *     of ours to put the trust beside, or by a context of the caller's that was not given
-   */
-  public static SSLContext serverContext(SSLContext own, KeyManager[] identity,
-      X509TrustManager clientTrust, boolean askOwn) {
-    if (askOwn && (own == null || clientTrust != null)) {
-      throw new IllegalStateException(own == null
-          ? "requireClientCertificates() trusts what a TLS context of the caller's own trusts:"
-              + " give tls(SSLContext), or name the trusted certificates with"
-              + " requireClientCertificates(Path)"
-          : "requireClientCertificates() and requireClientCertificates(Path) together: the"
-              + " first trusts the caller's TLS context, the second a file");
-    }
-    if (clientTrust == null) {
-      return own != null ? own : identity == null ? null : Tls.context(identity, null);
-    }
-    if (identity == null) {
-      throw new IllegalStateException(own == null
-          ? "requireClientCertificates needs TLS: call tls(privateKey, certificateChain) too"
-          : "requireClientCertificates(Path) needs tls(privateKey, certificateChain): a TLS"
-              + " context of the caller's own decides itself which client certificates it"
-              + " trusts (requireClientCertificates() asks for them on its terms)");
-    }
-    return Tls.context(identity, clientTrust);
   }
 
   /**

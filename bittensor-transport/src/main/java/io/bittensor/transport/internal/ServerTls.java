@@ -1,6 +1,7 @@
 package io.bittensor.transport.internal;
 
 import java.nio.file.Path;
+import java.util.Objects;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.X509TrustManager;
@@ -28,7 +29,7 @@ public final class ServerTls {
    *     context of the caller's own decides
    * @param asks whether it asks clients for certificates
    */
-  public ServerTls(ServerConnector connector, KeyManager[] identity,
+  private ServerTls(ServerConnector connector, KeyManager[] identity,
       X509TrustManager clientTrust, boolean asks) {
     this.connector = connector;
     this.identity = identity;
@@ -78,6 +79,81 @@ public final class ServerTls {
     X509TrustManager next = Tls.trustManager(pem);
     put(Tls.context(identity, next));
     clientTrust = next;
+  }
+
+  /**
+   * A server builder's TLS settings, shared by {@code PeerServer.Builder} and {@code
+   * LedgerServer.Builder}: files are read (and refused) as they are given, and {@link #context}
+   * checks that the settings go together when the server starts. Not thread-safe, as a builder.
+   */
+  public static final class Settings {
+    private SSLContext own;
+    private KeyManager[] identity;
+    private X509TrustManager clientTrust;
+    private boolean askOwn;
+
+    /** Shows the key and chain in these files ({@link Tls#identity}), in place of a context. */
+    public void identity(Path privateKey, Path certificateChain) {
+      identity = Tls.identity(privateKey, certificateChain);
+      own = null;
+    }
+
+    /** Serves with the caller's own context, in place of files. */
+    public void own(SSLContext context) {
+      own = Objects.requireNonNull(context, "context");
+      identity = null;
+    }
+
+    /** Asks for client certificates that one in {@code pem} issued. */
+    public void trust(Path pem) {
+      clientTrust = Tls.trustManager(Objects.requireNonNull(pem, "trustedCertificates"));
+    }
+
+    /** Asks for client certificates that the caller's own context trusts. */
+    public void askOwn() {
+      askOwn = true;
+    }
+
+    /** Whether the port asks clients for certificates. */
+    public boolean asks() {
+      return clientTrust != null || askOwn;
+    }
+
+    /**
+     * The port's TLS context: the caller's, or the one that shows the identity and trusts the
+     * client certificates given.
+     *
+     * @return null for cleartext (neither given)
+     * @throws IllegalStateException if client certificates are to be checked without an
+     *     identity of ours to put the trust beside, or by a context of the caller's that was not
+     *     given
+     */
+    public SSLContext context() {
+      if (askOwn && (own == null || clientTrust != null)) {
+        throw new IllegalStateException(own == null
+            ? "requireClientCertificates() trusts what a TLS context of the caller's own trusts:"
+                + " give tls(SSLContext), or name the trusted certificates with"
+                + " requireClientCertificates(Path)"
+            : "requireClientCertificates() and requireClientCertificates(Path) together: the"
+                + " first trusts the caller's TLS context, the second a file");
+      }
+      if (clientTrust == null) {
+        return own != null ? own : identity == null ? null : Tls.context(identity, null);
+      }
+      if (identity == null) {
+        throw new IllegalStateException(own == null
+            ? "requireClientCertificates needs TLS: call tls(privateKey, certificateChain) too"
+            : "requireClientCertificates(Path) needs tls(privateKey, certificateChain): a TLS"
+                + " context of the caller's own decides itself which client certificates it"
+                + " trusts (requireClientCertificates() asks for them on its terms)");
+      }
+      return Tls.context(identity, clientTrust);
+    }
+
+    /** What reloads change on {@code connector} (null in process) once the server serves. */
+    public ServerTls forPort(ServerConnector connector) {
+      return new ServerTls(connector, identity, clientTrust, asks());
+    }
   }
 
   private SslConnectionFactory factory() {
