@@ -225,7 +225,9 @@ final class LedgerCommand implements Runnable {
         throw CliException.badInput("--replica keeps the audit's replica: give --chain HEX too",
             null);
       }
-      tls.check();
+      // A relay's client certificate upstream is renewed by --tls-reload too, served over
+      // HTTPS or not.
+      tls.check(upstream != null && clientCert.files != null ? "--client-cert" : null);
       if (blockMillis < 1) {
         throw CliException.badInput("--block-ms must be >= 1, was " + blockMillis, null);
       }

@@ -23,7 +23,7 @@ final class ServeTlsOptions {
       + "the key and certificate files this often (ISO-8601, e.g. PT1M) and serve new "
       + "connections with them when they changed (a renewed certificate, no restart); the "
       + "--tls-client-ca file too (a member added to it is let in), and a relay's "
-      + "--client-cert pair.")
+      + "--client-cert pair (which a relay serving cleartext may renew on its own).")
   Duration reload;
 
   @Option(names = "--tls-client-ca", paramLabel = "FILE", description = "With --tls: mutual "
@@ -38,12 +38,26 @@ final class ServeTlsOptions {
    *     positive
    */
   void check() {
+    check(null);
+  }
+
+  /**
+   * Checks the options together, where a reload may watch other files than --tls's.
+   *
+   * @param otherFiles the option naming other files that --tls-reload watches (a relay's
+   *     --client-cert), when given; null when there are none
+   * @throws CliException for a reload with nothing to watch, client authorities without
+   *     files, or a reload not positive
+   */
+  void check(String otherFiles) {
     if (clientCa != null && files == null) {
       throw CliException.badInput("--tls-client-ca needs --tls KEY CERT", null);
     }
-    if (reload != null && (files == null || reload.isZero() || reload.isNegative())) {
-      throw CliException.badInput(files == null ? "--tls-reload needs --tls KEY CERT"
-          : "--tls-reload must be positive, was " + reload, null);
+    if (reload != null && files == null && otherFiles == null) {
+      throw CliException.badInput("--tls-reload needs --tls KEY CERT", null);
+    }
+    if (reload != null && (reload.isZero() || reload.isNegative())) {
+      throw CliException.badInput("--tls-reload must be positive, was " + reload, null);
     }
   }
 
@@ -67,12 +81,12 @@ final class ServeTlsOptions {
   }
 
   /**
-   * With --tls-reload, watchers that hand changed files to the server: the key and certificate
-   * to {@code identity}, and with --tls-client-ca the trusted client certificates to {@code
-   * clientTrust}; else null.
+   * With --tls-reload and --tls, watchers that hand changed files to the server: the key and
+   * certificate to {@code identity}, and with --tls-client-ca the trusted client certificates
+   * to {@code clientTrust}; else null.
    */
   Watch watch(TlsReloader.Reload identity, Consumer<Path> clientTrust, PrintWriter out) {
-    if (reload == null) {
+    if (reload == null || files == null) {
       return null;
     }
     TlsReloader keys = TlsReloader.watch(key(), chain(), reload, identity, out);

@@ -104,6 +104,10 @@ class CliUsageTest {
             "--metrics-port must be 0 to 65535, was 70000"),
         Arguments.of("ledger serve --data no-such-dir --tls-reload PT1M",
             "--tls-reload needs --tls KEY CERT"),
+        Arguments.of("ledger serve --data no-such-dir --client-cert a.key a.pem --tls-reload PT1M",
+            "--tls-reload needs --tls KEY CERT"),
+        Arguments.of("ledger serve --upstream http://127.0.0.1:1 --client-cert a.key a.pem"
+            + " --tls-reload PT0S", "--tls-reload must be positive, was PT0S"),
         Arguments.of("peer serve --port 0 --tls-client-ca ca.pem",
             "--tls-client-ca needs --tls KEY CERT"),
         Arguments.of("ledger show --remote https://127.0.0.1:1 --client-cert no.key no.pem",

@@ -180,11 +180,14 @@ class LedgerServeCommandTest {
 
   /**
    * A relay in front of a server that asks for client certificates: it shows its {@code
-   * --client-cert} upstream, serves its own clients over {@code --tls}, and with {@code
-   * --tls-reload} takes its renewed client certificate from disk.
+   * --client-cert} upstream, serves its own clients over {@code --tls} or in cleartext, and with
+   * {@code --tls-reload} takes its renewed client certificate from disk (a cleartext relay too,
+   * which has no certificate of its own to watch).
    */
-  @Test
-  void aRelayShowsItsClientCertificateUpstreamAndReloadsIt() throws Exception {
+  @org.junit.jupiter.params.ParameterizedTest(name = "relay over TLS {0}")
+  @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+  void aRelayShowsItsClientCertificateUpstreamAndReloadsIt(boolean relayOverTls)
+      throws Exception {
     String ca = TestCertificates.file("ca.pem").toString();
     Path clientKey = Files.copy(TestCertificates.file("client.key"), dir.resolve("client.key"));
     Path clientCert = Files.copy(TestCertificates.file("client.pem"), dir.resolve("client.pem"));
@@ -195,22 +198,28 @@ class LedgerServeCommandTest {
             .tls(TestCertificates.file("peer.key"), TestCertificates.file("peer.pem"))
             .requireClientCertificates(TestCertificates.file("ca.pem")).start()) {
       Path log = dir.resolve("relay.log");
-      Process p = new ProcessBuilder(List.of(
+      List<String> command = new java.util.ArrayList<>(List.of(
           Path.of(System.getProperty("java.home"), "bin", "java").toString(),
           "-cp", System.getProperty("surefire.test.class.path",
               System.getProperty("java.class.path")),
           Main.class.getName(), "ledger", "serve", "--upstream", upstream.uri().toString(),
           "--trust", ca, "--client-cert", clientKey.toString(), clientCert.toString(),
-          "--tls", TestCertificates.file("peer.key").toString(),
-          TestCertificates.file("peer.pem").toString(), "--tls-reload", "PT0.1S",
-          "--host", "127.0.0.1", "--port", "0"))
+          "--tls-reload", "PT0.1S", "--host", "127.0.0.1", "--port", "0"));
+      if (relayOverTls) {
+        command.addAll(List.of("--tls", TestCertificates.file("peer.key").toString(),
+            TestCertificates.file("peer.pem").toString()));
+      }
+      Process p = new ProcessBuilder(command)
           .redirectErrorStream(true).redirectOutput(log.toFile()).start();
       try {
         URI relay = ServingLogs.awaitServing(p, log);
-        CliRunner show = CliRunner.run("ledger", "show", "--remote", relay.toString(), "--trust",
-            ca);
-        assertEquals(0, show.exitCode(), show.err());
-        assertTrue(show.out().contains("chain  " + origin.chainId()), show.out());
+        assertEquals(relayOverTls ? "https" : "http", relay.getScheme(), relay.toString());
+        List<String> show = relayOverTls
+            ? List.of("ledger", "show", "--remote", relay.toString(), "--trust", ca)
+            : List.of("ledger", "show", "--remote", relay.toString());
+        CliRunner before = CliRunner.run(show.toArray(String[]::new));
+        assertEquals(0, before.exitCode(), before.err());
+        assertTrue(before.out().contains("chain  " + origin.chainId()), before.out());
         Files.setLastModifiedTime(clientCert, java.nio.file.attribute.FileTime.from(
             java.time.Instant.now().plusSeconds(5)));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -219,6 +228,9 @@ class LedgerServeCommandTest {
           Thread.sleep(20);
         }
         assertTrue(ServingLogs.read(log).contains(line), ServingLogs.read(log));
+        CliRunner after = CliRunner.run(show.toArray(String[]::new));
+        assertEquals(0, after.exitCode(), after.err());
+        assertTrue(after.out().contains("chain  " + origin.chainId()), after.out());
       } finally {
         p.destroyForcibly();
         p.waitFor(60, TimeUnit.SECONDS);
