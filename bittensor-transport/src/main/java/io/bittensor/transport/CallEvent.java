@@ -3,6 +3,7 @@ package io.bittensor.transport;
 import io.bittensor.core.Experimental;
 import io.bittensor.core.PeerId;
 import io.bittensor.core.Status;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -19,10 +20,12 @@ import java.util.Optional;
  * @param status the outcome: what the server answered, or what the client's caller got
  * @param duration on a server, from the request's arrival to its answer being ready to write;
  *     on a client, from the call to its result
+ * @param clientCertificate on a server over mutual TLS, the certificate the caller showed in the
+ *     handshake (as {@link CallStart#clientCertificate()}); empty otherwise
  */
 @Experimental
 public record CallEvent(Side side, Kind kind, Optional<PeerId> peer, Status status,
-    Duration duration) {
+    Duration duration, Optional<X509Certificate> clientCertificate) {
   /** Which end of the call heard it. */
   public enum Side {
     /** A {@link PeerServer} answered it. */
@@ -46,8 +49,15 @@ public record CallEvent(Side side, Kind kind, Optional<PeerId> peer, Status stat
     Objects.requireNonNull(peer, "peer");
     Objects.requireNonNull(status, "status");
     Objects.requireNonNull(duration, "duration");
+    Objects.requireNonNull(clientCertificate, "clientCertificate");
     if (duration.isNegative()) {
       throw new IllegalArgumentException("duration must not be negative, was " + duration);
     }
+  }
+
+  /** A call without a client certificate. */
+  public CallEvent(Side side, Kind kind, Optional<PeerId> peer, Status status,
+      Duration duration) {
+    this(side, kind, peer, status, duration, Optional.empty());
   }
 }

@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
@@ -339,6 +340,71 @@ class HttpsTransportTest {
         // The trusted clients are still served after the strangers were turned away.
         assertEquals(Status.SUCCESS, call(h1, server).status());
         assertEquals(3, heard.get());
+      }
+    }
+
+    /**
+     * Each call's {@link CallStart} and {@link CallEvent} name the certificate its caller showed:
+     * two callers with certificates of their own (one the authority issued, one self-signed),
+     * over both protocols, forward and backward; none over TLS without mutual TLS.
+     */
+    @Test
+    void theServersListenersHearTheCertificateEachCallerShowed() throws Exception {
+      Path trusted = Files.createTempFile("trusted-clients", ".pem");
+      Files.writeString(trusted,
+          Files.readString(tls("ca.pem")) + Files.readString(tls("stranger.pem")));
+      List<CallStart> starts = new java.util.concurrent.CopyOnWriteArrayList<>();
+      List<CallEvent> ends = new java.util.concurrent.CopyOnWriteArrayList<>();
+      CallListener.Factory listen = start -> {
+        starts.add(start);
+        return ends::add;
+      };
+      java.security.cert.X509Certificate issued = certificate("client.pem");
+      java.security.cert.X509Certificate selfSigned = certificate("stranger.pem");
+      try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+              .host("127.0.0.1").port(0).allowAnonymous(true).callListenerFactory(listen)
+              .tls(tls("peer.key"), tls("peer.pem")).requireClientCertificates(trusted).start();
+          PeerClient h1 = PeerClient.newBuilder().trustedCertificates(tls("ca.pem"))
+              .clientCertificate(tls("client.key"), tls("client.pem")).build();
+          PeerClient h2 = PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE)
+              .trustedCertificates(tls("ca.pem"))
+              .clientCertificate(tls("stranger.key"), tls("stranger.pem")).build()) {
+        assertEquals(Status.SUCCESS, call(h1, server).status());
+        assertEquals(Status.SUCCESS, call(h2, server).status());
+        io.bittensor.core.BackwardResult back = h2.connect(server.endpoint()).backward(
+            new io.bittensor.core.BackwardRequest(Modality.TENSOR, REQUEST.input(),
+                REQUEST.input())).join();
+        assertEquals(Status.SUCCESS, back.status(), back.message());
+        assertTrue(awaitAtLeast(ends::size, 3), "the server heard " + ends);
+        assertEquals(List.of(Optional.of(issued), Optional.of(selfSigned),
+            Optional.of(selfSigned)), starts.stream().map(CallStart::clientCertificate).toList());
+        assertEquals(List.of(Optional.of(issued), Optional.of(selfSigned),
+            Optional.of(selfSigned)), ends.stream().map(CallEvent::clientCertificate).toList());
+        assertEquals(List.of(CallEvent.Kind.FORWARD, CallEvent.Kind.FORWARD,
+            CallEvent.Kind.BACKWARD), ends.stream().map(CallEvent::kind).toList());
+      } finally {
+        Files.deleteIfExists(trusted);
+      }
+      // Over TLS that asks for no certificate, a certificate the client holds is never sent.
+      starts.clear();
+      ends.clear();
+      try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+              .host("127.0.0.1").port(0).allowAnonymous(true).callListenerFactory(listen)
+              .tls(tls("peer.key"), tls("peer.pem")).start();
+          PeerClient h1 = PeerClient.newBuilder().trustedCertificates(tls("ca.pem"))
+              .clientCertificate(tls("client.key"), tls("client.pem")).build()) {
+        assertEquals(Status.SUCCESS, call(h1, server).status());
+        assertTrue(awaitAtLeast(ends::size, 1), "the server heard " + ends);
+        assertEquals(Optional.empty(), starts.get(0).clientCertificate());
+        assertEquals(Optional.empty(), ends.get(0).clientCertificate());
+      }
+    }
+
+    private static java.security.cert.X509Certificate certificate(String file)
+        throws IOException, java.security.GeneralSecurityException {
+      try (var in = Files.newInputStream(tls(file))) {
+        return (java.security.cert.X509Certificate) java.security.cert.CertificateFactory
+            .getInstance("X.509").generateCertificate(in);
       }
     }
 

@@ -5,6 +5,7 @@ import io.bittensor.core.Status;
 import io.bittensor.transport.CallEvent;
 import io.bittensor.transport.CallListener;
 import io.bittensor.transport.CallStart;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -21,11 +22,20 @@ public final class CallListeners {
    */
   public static CallListener start(CallListener.Factory calls, CallEvent.Side side,
       boolean forward, Optional<PeerId> peer) {
+    return start(calls, side, forward, peer, Optional.empty());
+  }
+
+  /**
+   * As {@link #start(CallListener.Factory, CallEvent.Side, boolean, Optional)}, on a server that
+   * may know the certificate the caller showed.
+   */
+  public static CallListener start(CallListener.Factory calls, CallEvent.Side side,
+      boolean forward, Optional<PeerId> peer, Optional<X509Certificate> clientCertificate) {
     if (calls == CallListener.Factory.NONE) {
       return CallListener.NONE;
     }
     try {
-      CallListener call = calls.create(new CallStart(side, kind(forward), peer));
+      CallListener call = calls.create(new CallStart(side, kind(forward), peer, clientCertificate));
       return call != null ? call : CallListener.NONE;
     } catch (RuntimeException ignored) {
       return CallListener.NONE; // A factory must not throw; one that does must not stop the call.
@@ -38,12 +48,19 @@ public final class CallListeners {
    */
   public static void end(CallListener call, CallEvent.Side side, boolean forward,
       Optional<PeerId> peer, Status status, long startNanos) {
+    end(call, side, forward, peer, Optional.empty(), status, startNanos);
+  }
+
+  /** As {@link #end(CallListener, CallEvent.Side, boolean, Optional, Status, long)}, on a server. */
+  public static void end(CallListener call, CallEvent.Side side, boolean forward,
+      Optional<PeerId> peer, Optional<X509Certificate> clientCertificate, Status status,
+      long startNanos) {
     if (call == CallListener.NONE) {
       return;
     }
     try {
       call.callEnd(new CallEvent(side, kind(forward), peer, status,
-          Duration.ofNanos(Math.max(0, System.nanoTime() - startNanos))));
+          Duration.ofNanos(Math.max(0, System.nanoTime() - startNanos)), clientCertificate));
     } catch (RuntimeException ignored) {
       // A listener must not throw; one that does must not stop the server or break the call.
     }

@@ -6,16 +6,17 @@ import com.google.protobuf.MessageLite;
 import io.bittensor.core.PeerId;
 import io.bittensor.core.Rejection;
 import io.bittensor.core.Status;
-import io.bittensor.transport.CallListener;
 import io.bittensor.transport.internal.wire.BackwardRequest;
 import io.bittensor.transport.internal.wire.ForwardRequest;
 import io.bittensor.transport.internal.wire.Response;
 import java.nio.ByteBuffer;
+import java.security.cert.X509Certificate;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.util.Callback;
@@ -80,12 +81,12 @@ public final class HttpPeerHandler extends Handler.Abstract {
       }
     }
     PeerId caller = hint;
-    CallListener call = serving.started(forward, caller);
+    ServerCall call = serving.started(forward, caller, clientCertificate(request), start);
     if (!"POST".equals(request.getMethod())) {
       response.getHeaders().put(HttpHeader.ALLOW, "POST");
       Response r = Responses.of(Rejection.badRequest("method",
           path + " takes POST, not " + request.getMethod()));
-      Serving.heard(call, forward, caller, r, start);
+      call.heard(r);
       send(response, callback, 405, r);
       return true;
     }
@@ -93,27 +94,27 @@ public final class HttpPeerHandler extends Handler.Abstract {
     if (type == null || !type.regionMatches(true, 0, PROTOBUF, 0, PROTOBUF.length())) {
       Response r = Responses.of(Rejection.badRequest("content-type",
           "the body must be " + PROTOBUF + ", was " + type));
-      Serving.heard(call, forward, caller, r, start);
+      call.heard(r);
       send(response, callback, 415, r);
       return true;
     }
     long length = request.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH);
     Response tooLarge = serving.checkSize(length);
     if (tooLarge != null) {
-      Serving.heard(call, forward, caller, tooLarge, start);
+      call.heard(tooLarge);
       send(response, callback, tooLarge);
       return true;
     }
     if (badCaller != null) {
-      Serving.heard(call, forward, caller, badCaller, start);
+      call.heard(badCaller);
       send(response, callback, badCaller);
       return true;
     }
     Exchange exchange =
-        new Exchange(request, response, callback, forward, hint, length, start, call);
+        new Exchange(request, response, callback, forward, hint, length, call);
     exchange.handleThread = Thread.currentThread();
     serving.admit(hint, exchange::start, r -> {
-      Serving.heard(call, forward, caller, r, start);
+      call.heard(r);
       send(response, callback, r);
     });
     exchange.handleThread = null;
@@ -128,10 +129,8 @@ public final class HttpPeerHandler extends Handler.Abstract {
     private final boolean forward;
     private final PeerId hint;
     private final long length;
-    /** When the request arrived ({@link System#nanoTime}). */
-    private final long start;
     /** Hears the call's end. */
-    private final CallListener call;
+    private final ServerCall call;
     private final AtomicBoolean released = new AtomicBoolean();
     /** The thread inside handle() while admission runs; null after. */
     private volatile Thread handleThread;
@@ -141,8 +140,7 @@ public final class HttpPeerHandler extends Handler.Abstract {
     private Authenticator.Verified ahead;
 
     Exchange(Request request, org.eclipse.jetty.server.Response response, Callback callback,
-        boolean forward, PeerId hint, long length, long start, CallListener call) {
-      this.start = start;
+        boolean forward, PeerId hint, long length, ServerCall call) {
       this.call = call;
       this.request = request;
       this.response = response;
@@ -249,7 +247,7 @@ public final class HttpPeerHandler extends Handler.Abstract {
     private void finish(Response r) {
       if (released.compareAndSet(false, true)) {
         serving.release();
-        Serving.heard(call, forward, hint, r, start);
+        call.heard(r);
         send(response, callback, r);
       }
     }
@@ -257,10 +255,24 @@ public final class HttpPeerHandler extends Handler.Abstract {
     private void abort(Throwable failure) {
       if (released.compareAndSet(false, true)) {
         serving.release();
-        Serving.heard(call, forward, hint, Status.CANCELLED, start); // the caller went away
+        call.heard(Status.CANCELLED); // the caller went away
         callback.failed(failure);
       }
     }
+  }
+
+  /**
+   * The certificate the caller showed in the TLS handshake (its own, the chain's first), or null
+   * in cleartext and over TLS that asked for none.
+   */
+  private static X509Certificate clientCertificate(Request request) {
+    if (!request.isSecure()
+        || !(request.getAttribute(EndPoint.SslSessionData.ATTRIBUTE)
+            instanceof EndPoint.SslSessionData ssl)) {
+      return null;
+    }
+    X509Certificate[] chain = ssl.peerCertificates();
+    return chain == null || chain.length == 0 ? null : chain[0];
   }
 
   private static void send(org.eclipse.jetty.server.Response response, Callback callback,

@@ -7,7 +7,6 @@ import io.bittensor.core.ForwardResult;
 import io.bittensor.core.PeerId;
 import io.bittensor.core.Status;
 import io.bittensor.core.internal.Deadlines;
-import io.bittensor.transport.CallListener;
 import io.bittensor.transport.internal.wire.Response;
 import java.net.URI;
 import java.time.Duration;
@@ -75,16 +74,16 @@ public final class InProcessPeer extends TimedPeer {
       return CompletableFuture.completedFuture(Responses.of(io.bittensor.core.Rejection.of(
           Status.UNAVAILABLE, "nothing is served at " + endpoint)));
     }
-    CallListener call = s.started(forward, caller);
+    ServerCall call = s.started(forward, caller, null, start);
     Response tooLarge = s.checkSize(size);
     if (tooLarge != null) {
-      Serving.heard(call, forward, caller, tooLarge, start);
+      call.heard(tooLarge);
       return CompletableFuture.completedFuture(tooLarge);
     }
     // The server's listener hears the answer before this client's caller gets it, as over HTTP.
     return s.admitAndServe(caller, msg, m -> pipeline.apply(s, m))
         .thenApply(r -> {
-          Serving.heard(call, forward, caller, r, start);
+          call.heard(r);
           return r;
         });
   }

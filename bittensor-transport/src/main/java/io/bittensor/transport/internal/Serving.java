@@ -7,6 +7,7 @@ import io.bittensor.transport.CallEvent;
 import io.bittensor.transport.CallListener;
 import io.bittensor.transport.StakeSource;
 import io.bittensor.transport.internal.wire.Response;
+import java.security.cert.X509Certificate;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
@@ -97,32 +98,19 @@ public final class Serving {
   }
 
   /**
-   * A call is starting: its listener, which {@link #heard} must tell of its end ({@link
-   * CallListeners#start}).
+   * A call arrived at {@code startNanos} ({@link System#nanoTime}): its listener, made now
+   * ({@link CallListeners#start}), which each end of the call tells through the returned call.
    *
    * @param caller the caller the request names, or null
+   * @param clientCertificate the certificate the caller showed in the TLS handshake, or null
    */
-  public CallListener started(boolean forward, PeerId caller) {
-    return CallListeners.start(calls, CallEvent.Side.SERVER, forward, Optional.ofNullable(caller));
-  }
-
-  /**
-   * Tells a call's listener that it was answered with {@code r}; it arrived at {@code startNanos}
-   * ({@link System#nanoTime}). What the listener throws is ignored: serving goes on.
-   *
-   * @param caller the caller the request named, or null
-   */
-  public static void heard(CallListener call, boolean forward, PeerId caller, Response r,
+  public ServerCall started(boolean forward, PeerId caller, X509Certificate clientCertificate,
       long startNanos) {
-    heard(call, forward, caller, Status.ofCode(r.getStatus()).orElse(Status.INTERNAL_ERROR),
-        startNanos);
-  }
-
-  /** Tells a call's listener that it ended with {@code status} and no answer was written. */
-  public static void heard(CallListener call, boolean forward, PeerId caller, Status status,
-      long startNanos) {
-    CallListeners.end(call, CallEvent.Side.SERVER, forward, Optional.ofNullable(caller), status,
-        startNanos);
+    Optional<PeerId> named = Optional.ofNullable(caller);
+    Optional<X509Certificate> shown = Optional.ofNullable(clientCertificate);
+    CallListener listener =
+        CallListeners.start(calls, CallEvent.Side.SERVER, forward, named, shown);
+    return new ServerCall(listener, forward, named, shown, startNanos);
   }
 
   /** The calls holding a slot now. */
