@@ -15,5 +15,5 @@ module io.bittensor.core {
   exports io.bittensor.core.internal to
       io.bittensor.transport, io.bittensor.onnx, io.bittensor.learning, io.bittensor.neuron,
       io.bittensor.raft, io.bittensor.cli;
-  exports io.bittensor.core.internal.ledger to io.bittensor.raft;
+  exports io.bittensor.core.internal.ledger to io.bittensor.raft, io.bittensor.transport;
 }

@@ -5,6 +5,8 @@ import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.Receipt;
 import io.bittensor.core.SignedTransaction;
+import io.bittensor.core.internal.ledger.BlockCodec;
+import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.transport.internal.LedgerWire;
 import io.bittensor.transport.internal.MetagraphDeltas;
 import io.bittensor.transport.internal.wire.MetagraphDelta;
@@ -21,8 +23,11 @@ import java.util.concurrent.Executors;
  * (what clients that do not ask for deltas get, and what every client got before) beside the
  * block's delta ({@code MetagraphDelta}). A market of {@code peers} peers, each with a weight
  * row of 64, past an epoch (so bonds exist); then one block in which {@code rows} of them set a
- * new row, and one epoch block. Prints the bytes of each, and the time to make the delta, to
- * apply it, to encode the whole and to decode it (medians of 15 after 30 of warm-up).
+ * new row, and one epoch block, whose delta is also measured without its bonds (for a client
+ * that works them out itself, running the chain's mechanism: its "applied" time includes that
+ * replay and the check of the server's digest, its "delta made" time the digest). Prints the
+ * bytes of each, and the time to make the delta, to apply it, to encode the whole and to decode
+ * it (medians of 15 after 30 of warm-up).
  *
  * <pre>
  * mvn -B -q -Pbench -pl benchmarks -am package -DskipTests
@@ -72,28 +77,41 @@ public final class EventDeltaSize {
         List<CompletableFuture<Receipt>> fs = LedgerWorkload.submitAll(ledger, some, 2, pool);
         ledger.produceBlock();
         CompletableFuture.allOf(fs.toArray(new CompletableFuture<?>[0])).join();
-        report(rowCounts[c] + " rows set", before, ledger.metagraph());
+        report(rowCounts[c] + " rows set", before, ledger.metagraph(), null);
       }
       while (ledger.metagraph().block().number() % 100 != 99) {
         ledger.produceBlock();
       }
       Metagraph before = ledger.metagraph();
       ledger.produceBlock();
-      report("an epoch block", before, ledger.metagraph());
+      report("an epoch block", before, ledger.metagraph(), null);
+      IncentiveMechanism chains = BlockCodec.decode(ledger.genesisBlock()).paperParams()
+          .map(IncentiveMechanism::paper).orElseThrow();
+      report("... its bonds replayed", before, ledger.metagraph(), chains);
     } finally {
       pool.shutdownNow();
     }
   }
 
-  private static void report(String what, Metagraph before, Metagraph after) {
+  /**
+   * @param replay the chain's mechanism, to measure the delta without an epoch's bonds; null for
+   *     the delta as it is
+   */
+  private static void report(String what, Metagraph before, Metagraph after,
+      IncentiveMechanism replay) {
+    // The client holds the block before as the wire gave it.
+    before = LedgerWire.fromWire(LedgerWire.toWire(before));
     long[][] ns = new long[4][15];
     MetagraphDelta delta = null;
     io.bittensor.transport.internal.wire.Metagraph whole = null;
     for (int round = -30; round < 15; round++) {
       long t0 = System.nanoTime();
       delta = MetagraphDeltas.between(before, after);
+      if (replay != null) {
+        delta = MetagraphDeltas.withoutEpochBonds(delta, after);
+      }
       long t1 = System.nanoTime();
-      Metagraph applied = MetagraphDeltas.apply(before, delta, after.block());
+      Metagraph applied = MetagraphDeltas.apply(before, delta, after.block(), replay);
       long t2 = System.nanoTime();
       whole = LedgerWire.toWire(after);
       long t3 = System.nanoTime();
@@ -109,7 +127,8 @@ public final class EventDeltaSize {
         ns[3][round] = t4 - t3;
       }
     }
-    if (!LedgerWire.toWire(MetagraphDeltas.apply(before, delta, after.block())).equals(whole)) {
+    if (!LedgerWire.toWire(MetagraphDeltas.apply(before, delta, after.block(), replay))
+        .equals(whole)) {
       throw new IllegalStateException("the delta applied is not the block's metagraph");
     }
     System.out.printf(Locale.ROOT, "%-26s %9.3f MB %7.3f MB %8.1fx %10.1f ms %9.1f ms %10.1f ms %11.1f ms%n",

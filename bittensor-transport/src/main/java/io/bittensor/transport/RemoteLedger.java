@@ -24,6 +24,8 @@ import io.bittensor.core.RejectReason;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Status;
 import io.bittensor.core.TransactionRejectedException;
+import io.bittensor.core.internal.ledger.BlockCodec;
+import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.transport.internal.Args;
 import io.bittensor.transport.internal.CallerSigner;
 import io.bittensor.transport.internal.CanonicalDigest;
@@ -64,6 +66,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.X509TrustManager;
 import okhttp3.Call;
@@ -148,6 +151,15 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   private final Object blockLock = new Object();
   private final Thread follower;
   private volatile Hash256 chainId;
+  /**
+   * Whether the stream asks to work epochs' bonds out here ({@code replay_epoch_bonds}): until a
+   * replay fails, which sends them again from the next connection on.
+   */
+  private volatile boolean replayEpochBonds;
+  /** The chain's mechanism, to replay epochs with: given, or read from the genesis block. */
+  private volatile IncentiveMechanism epochMechanism;
+  /** Epoch blocks whose bonds were worked out here. */
+  private final AtomicLong epochsReplayed = new AtomicLong();
   private volatile Metagraph current;
   private volatile long lastBlock = -1;
   private volatile boolean connected;
@@ -163,6 +175,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     this.signer = new CallerSigner(b.keypair != null ? b.keypair : Keypair.generate(), b.clock);
     this.timeout = b.timeout;
     this.reconnectTimeoutNanos = b.reconnectTimeout.toNanos();
+    this.replayEpochBonds = b.replayEpochBonds;
+    this.epochMechanism = b.epochMechanism;
     this.cache = Caffeine.newBuilder()
         .maximumSize(b.cachedMetagraphs)
         .executor(Runnable::run) // maintenance on the calling thread: no background threads
@@ -715,8 +729,9 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   /** Opens the stream at {@code fromBlock} (0: a snapshot first). */
   private InputStream openStream(long fromBlock) throws IOException {
     // Deltas: a block that sets a few weight rows sends those rows, not the whole metagraph.
+    // And an epoch's bonds, most of an epoch block's change, are worked out here.
     EventsRequest.Builder events = EventsRequest.newBuilder().setFromBlock(fromBlock)
-        .setDeltas(true);
+        .setDeltas(true).setReplayEpochBonds(replayEpochBonds);
     acknowledged.retainAll(pending.keySet());
     if (fromBlock > 0) {
       for (Hash256 tx : acknowledged) {
@@ -832,6 +847,51 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     }
   }
 
+  /**
+   * Block {@code block}'s metagraph from a delta that left its epoch's bonds out: worked out
+   * with the chain's mechanism and checked against the server's digest. When that fails (the
+   * chain runs a mechanism this client does not have, or another version of it), the stream
+   * breaks and asks for the bonds from its next connection on.
+   */
+  private Metagraph replayEpoch(Metagraph before, BlockEvent ev, Block block) {
+    try {
+      IncentiveMechanism mechanism = epochMechanism;
+      if (mechanism == null) {
+        mechanism = genesisMechanism();
+        epochMechanism = mechanism;
+      }
+      Metagraph m = MetagraphDeltas.apply(before, ev.getDelta(), block, mechanism);
+      epochsReplayed.incrementAndGet();
+      return m;
+    } catch (RuntimeException e) {
+      replayEpochBonds = false;
+      throw new IllegalStateException("cannot work out the bonds of block " + block.number()
+          + "'s epoch here (" + e.getMessage() + "); asking " + uri + " for them instead", e);
+    }
+  }
+
+  /** The mechanism the chain's genesis block records: the paper's, with its parameters. */
+  private IncentiveMechanism genesisMechanism() {
+    BlockCodec.Decoded genesis;
+    try {
+      genesis = BlockCodec.decode(genesisBlock());
+    } catch (LedgerException e) {
+      throw new IllegalStateException("its genesis block: " + e.getMessage(), e);
+    }
+    return genesis.paperParams().map(IncentiveMechanism::paper).orElseThrow(
+        () -> new IllegalStateException("the chain runs the mechanism \"" + genesis.mechanism()
+            + "\" (give it to RemoteLedger.Builder.epochMechanism)"));
+  }
+
+  /**
+   * How many epoch blocks this client worked the bonds of out itself, rather than being sent
+   * them (see {@link Builder#replayEpochBonds(boolean)}).
+   */
+  @Experimental
+  public long epochsReplayed() {
+    return epochsReplayed.get();
+  }
+
   private void failPending(String why) {
     for (Map.Entry<Hash256, CompletableFuture<Receipt>> e : pending.entrySet()) {
       if (pending.remove(e.getKey(), e.getValue())) {
@@ -890,7 +950,9 @@ public final class RemoteLedger implements Ledger, BlockHistory {
         throw new IllegalStateException(uri + " sent block " + n
             + " as a delta with no metagraph to apply it to");
       }
-      m = MetagraphDeltas.apply(current, ev.getDelta(), block); // current is block n - 1's
+      m = ev.getDelta().getEpochBondsDigest().isEmpty()
+          ? MetagraphDeltas.apply(current, ev.getDelta(), block) // current is block n - 1's
+          : replayEpoch(current, ev, block);
     } else if (current != null) {
       m = LedgerWire.atBlock(current, block);
     } else {
@@ -988,6 +1050,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     private Duration connectTimeout = Duration.ofSeconds(5);
     private Duration streamTimeout = Duration.ofSeconds(20);
     private Duration reconnectTimeout = Duration.ofSeconds(30);
+    private boolean replayEpochBonds = true;
+    private IncentiveMechanism epochMechanism;
     private int cachedMetagraphs = 16;
     private Clock clock = Clock.systemUTC();
 
@@ -1082,6 +1146,33 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     /** The clock requests are stamped with; default UTC system clock. */
     public Builder clock(Clock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /**
+     * Whether this client works each epoch's new bonds out itself (true, the default) or is sent
+     * them. Nearly every bond row changes in an epoch, so they are most of what an epoch block
+     * changes (about 2.9 MB of 3.4 for 4096 peers with rows of 64); replaying the epoch costs
+     * the client about 2 ms more than applying them would (8.1 ms against 5.9, measured on 2
+     * cores). The client runs the chain's mechanism on the
+     * state after the block's transactions and checks the result against the server's digest of
+     * the bonds; should that fail (a mechanism it lacks, another version of it), it asks for the
+     * bonds from then on, one reconnection later. A server that does not offer it sends them.
+     */
+    @Experimental
+    public Builder replayEpochBonds(boolean replay) {
+      this.replayEpochBonds = replay;
+      return this;
+    }
+
+    /**
+     * The chain's mechanism, for replaying epochs ({@link #replayEpochBonds(boolean)}); by
+     * default the one the genesis block records (the paper's, with its parameters), read from
+     * the server at the first epoch. A chain that runs a mechanism of its own needs it here.
+     */
+    @Experimental
+    public Builder epochMechanism(IncentiveMechanism mechanism) {
+      this.epochMechanism = Objects.requireNonNull(mechanism, "mechanism");
       return this;
     }
 

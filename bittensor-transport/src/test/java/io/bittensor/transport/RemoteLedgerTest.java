@@ -27,8 +27,11 @@ import io.bittensor.core.RejectReason;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Transaction;
 import io.bittensor.core.TransactionRejectedException;
+import io.bittensor.core.internal.ledger.BlockCodec;
 import io.bittensor.core.testing.ForwardingLedger;
 import io.bittensor.core.testing.LedgerFixtures;
+import io.bittensor.incentive.IncentiveMechanism;
+import io.bittensor.incentive.PaperParams;
 import io.bittensor.transport.internal.LedgerWire;
 import io.bittensor.transport.internal.wire.LedgerRequest;
 import io.bittensor.transport.internal.wire.LedgerResponse;
@@ -134,12 +137,24 @@ class RemoteLedgerTest {
   /**
    * A client following a server holds exactly the server's metagraph at every block, though the
    * blocks that change it come as deltas: registrations, stake, weight rows set and replaced,
-   * and every fifth block an epoch, which makes bonds; and so do the blocks it reads back.
+   * and every fifth block an epoch, which makes bonds; and so do the blocks it reads back. It
+   * works the epochs' bonds out itself by default; told not to, it is sent them; given another
+   * mechanism than the chain's, its first replay fails and it is sent them from then on.
    */
-  @Test
-  void aClientFollowingThroughDeltasHoldsTheServersMetagraphAtEveryBlock() throws Exception {
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"replaying epochs", "sent the bonds", "another mechanism"})
+  void aClientFollowingThroughDeltasHoldsTheServersMetagraphAtEveryBlock(String client)
+      throws Exception {
     LocalLedger ledger = local(8);
-    RemoteLedger remote = connect(serve(ledger, 64).uri());
+    URI uri = serve(ledger, 64).uri();
+    RemoteLedger.Builder b = RemoteLedger.builder().reconnectTimeout(Duration.ofSeconds(30));
+    if (client.equals("sent the bonds")) {
+      b.replayEpochBonds(false);
+    } else if (client.equals("another mechanism")) {
+      PaperParams chains = BlockCodec.decode(ledger.genesisBlock()).paperParams().orElseThrow();
+      b.epochMechanism(IncentiveMechanism.paper(chains.withRho(chains.rho() + 1)));
+    }
+    RemoteLedger remote = closing(b.connect(uri));
     SplittableRandom random = new SplittableRandom(7);
     for (int block = 1; block <= 30; block++) {
       for (int t = random.nextInt(5); t > 0; t--) {
@@ -162,6 +177,11 @@ class RemoteLedgerTest {
           "block " + sealed.number());
     }
     assertTrue(ledger.metagraph().bonds().nonZeroCount() > 0, "epochs made bonds");
+    if (client.equals("replaying epochs")) {
+      assertTrue(remote.epochsReplayed() >= 4, "epochs replayed: " + remote.epochsReplayed());
+    } else {
+      assertEquals(0, remote.epochsReplayed());
+    }
     // Blocks read back come in pages whose records after the first carry deltas too.
     List<Object> served = new ArrayList<>();
     List<Object> read = new ArrayList<>();

@@ -138,8 +138,8 @@ public final class LedgerHandler extends Handler.Abstract {
               throw new Rejected(Status.BAD_REQUEST, "awaiting", e.getMessage());
             }
           }
-          EventStream.start(hub, events.getFromBlock(), awaiting, events.getDeltas(), response,
-              callback);
+          EventStream.start(hub, events.getFromBlock(), awaiting, events.getDeltas(),
+              events.getReplayEpochBonds(), response, callback);
         }
       }
     } catch (InvalidProtocolBufferException e) {

@@ -14,9 +14,11 @@ import io.bittensor.core.Metagraph;
 import io.bittensor.core.Receipt;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.TransactionRejectedException;
+import io.bittensor.core.internal.ledger.EpochReplay;
 import io.bittensor.transport.internal.wire.BlockEvent;
 import io.bittensor.transport.internal.wire.Heartbeat;
 import io.bittensor.transport.internal.wire.LedgerEvent;
+import io.bittensor.transport.internal.wire.MetagraphDelta;
 import io.bittensor.transport.internal.wire.TransactionFailed;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -58,11 +60,17 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
   /**
    * One encoded event: a block (number >= 1), or a failure or late receipt (-1) after one; for a
    * block that changed the metagraph, {@code delta} is the same event with what it changed
-   * instead of the whole (for streams that asked), else null.
+   * instead of the whole (for streams that asked), else null; for a block whose epoch minted,
+   * {@code replayed} is that delta without the epoch's bonds (for streams that work them out
+   * themselves), else null.
    */
-  private record Entry(long seq, long block, long afterBlock, byte[] encoded, byte[] delta) {
-    byte[] forStream(boolean deltas) {
-      return deltas && delta != null ? delta : encoded;
+  private record Entry(long seq, long block, long afterBlock, byte[] encoded, byte[] delta,
+      byte[] replayed) {
+    byte[] forStream(Cursor c) {
+      if (c.replayEpochBonds && replayed != null) {
+        return replayed;
+      }
+      return c.deltas && delta != null ? delta : encoded;
     }
   }
 
@@ -200,28 +208,43 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
       before = latest;
     }
     Epoch ran = e != null && e.block() == n ? e : null;
-    byte[] encoded = blockEvent(block, ran, copy, after, null);
-    // Streams that asked for deltas get what the block changed, when the one before is known.
-    byte[] delta = changesMetagraph(block) && before != null
-        && before.block().number() == n - 1 && before.chainId().equals(after.chainId())
-        ? blockEvent(block, ran, copy, after, before) : null;
+    byte[] encoded = blockEvent(block, ran, copy, wholeIfChanged(block, after), null);
+    // Streams that asked for deltas get what the block changed, when the one before is known;
+    // those that replay epochs, an epoch's delta without its bonds.
+    byte[] delta = null;
+    byte[] replayed = null;
+    if (changesMetagraph(block) && before != null && before.block().number() == n - 1
+        && before.chainId().equals(after.chainId())) {
+      MetagraphDelta d = MetagraphDeltas.between(before, after);
+      delta = blockEvent(block, ran, copy, null, d);
+      if (EpochReplay.ranEpoch(after)) {
+        replayed = blockEvent(block, ran, copy, null, MetagraphDeltas.withoutEpochBonds(d,
+            after));
+      }
+    }
     synchronized (lock) {
       for (Receipt r : copy) {
         told(r.transaction(), r, null);
       }
-      append(n, n, encoded, delta);
+      append(n, n, encoded, delta, replayed);
       latest = after;
       emitted = n;
     }
     wakeStreamsSoon();
   }
 
+  /** {@code after} for the wire when {@code block} changed the metagraph, else null. */
+  private static io.bittensor.transport.internal.wire.Metagraph wholeIfChanged(Block block,
+      Metagraph after) {
+    return changesMetagraph(block) ? LedgerWire.toWire(after) : null;
+  }
+
   /**
    * A block's event, encoded: with its epoch (or null) and receipts, and the metagraph after it
-   * when the block changed it, whole, or as the delta from {@code before} when that is given.
+   * when the block changed it, {@code whole}, or as {@code delta} when that is given.
    */
   private static byte[] blockEvent(Block block, Epoch epoch, List<Receipt> receipts,
-      Metagraph after, Metagraph before) {
+      io.bittensor.transport.internal.wire.Metagraph whole, MetagraphDelta delta) {
     BlockEvent.Builder b = BlockEvent.newBuilder().setBlock(LedgerWire.toWire(block));
     if (epoch != null) {
       b.setEpoch(LedgerWire.toWire(epoch));
@@ -230,10 +253,10 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     // The metagraph changes only through transactions and epochs; otherwise the client keeps
     // the one it has, at the new block.
     if (changesMetagraph(block)) {
-      if (before != null) {
-        b.setDelta(MetagraphDeltas.between(before, after));
+      if (delta != null) {
+        b.setDelta(delta);
       } else {
-        b.setMetagraph(LedgerWire.toWire(after));
+        b.setMetagraph(whole);
       }
     }
     return delimited(LedgerEvent.newBuilder().setBlock(b).build());
@@ -259,7 +282,7 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     byte[] encoded = receiptEvent(r);
     synchronized (lock) {
       told(r.transaction(), r, null);
-      append(-1, emitted, encoded, null);
+      append(-1, emitted, encoded, null, null);
     }
     wakeStreamsSoon();
   }
@@ -299,13 +322,14 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     byte[] encoded = delimited(LedgerEvent.newBuilder().setFailed(f).build());
     synchronized (lock) {
       told(transaction, null, encoded);
-      append(-1, emitted, encoded, null);
+      append(-1, emitted, encoded, null, null);
     }
     wakeStreamsSoon();
   }
 
-  private void append(long block, long afterBlock, byte[] encoded, byte[] delta) {
-    history.addLast(new Entry(nextSeq++, block, afterBlock, encoded, delta));
+  private void append(long block, long afterBlock, byte[] encoded, byte[] delta,
+      byte[] replayed) {
+    history.addLast(new Entry(nextSeq++, block, afterBlock, encoded, delta, replayed));
     bytes += size(history.peekLast());
     while (history.size() > maxEvents || (bytes > maxBytes && history.size() > 1)) {
       bytes -= size(history.removeFirst());
@@ -323,7 +347,8 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
   }
 
   private static long size(Entry e) {
-    return e.encoded().length + (e.delta() == null ? 0 : e.delta().length);
+    return e.encoded().length + (e.delta() == null ? 0 : e.delta().length)
+        + (e.replayed() == null ? 0 : e.replayed().length);
   }
 
   /** Where one stream is: the sequence number of the next entry it needs. */
@@ -331,6 +356,8 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     private long next;
     /** Whether it takes the metagraph's deltas ({@code EventsRequest.deltas}). */
     private boolean deltas;
+    /** Whether it works epochs' bonds out itself ({@code EventsRequest.replay_epoch_bonds}). */
+    private boolean replayEpochBonds;
   }
 
   /**
@@ -344,8 +371,21 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
    * @param out receives the first events, encoded
    */
   public Cursor open(long fromBlock, List<Hash256> awaiting, boolean deltas, List<byte[]> out) {
+    return open(fromBlock, awaiting, deltas, false, out);
+  }
+
+  /**
+   * As {@link #open(long, List, boolean, List)}, for a client that may work the bonds of an
+   * epoch's block out itself.
+   *
+   * @param replayEpochBonds with {@code deltas}: whether the client replays epochs' bonds
+   *     ({@code EventsRequest.replay_epoch_bonds})
+   */
+  public Cursor open(long fromBlock, List<Hash256> awaiting, boolean deltas,
+      boolean replayEpochBonds, List<byte[]> out) {
     Cursor c = new Cursor();
     c.deltas = deltas;
+    c.replayEpochBonds = deltas && replayEpochBonds;
     Set<Hash256> readBack = new HashSet<>();
     long resumeAt = fromBlock;
     if (fromBlock > 0 && journaled != null) {
@@ -473,8 +513,8 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     long[] bytes = {0};
     try {
       journaled.readBlocks(from, upTo, r -> {
-        byte[] event = blockEvent(r.block(), r.epoch().orElse(null), r.receipts(), r.after(),
-            null);
+        byte[] event = blockEvent(r.block(), r.epoch().orElse(null), r.receipts(),
+            wholeIfChanged(r.block(), r.after()), null);
         bytes[0] += event.length;
         if (bytes[0] > maxBytes) {
           return false; // more than one client may take
@@ -520,7 +560,7 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
       }
       for (Entry e : history) {
         if (e.seq() >= c.next) {
-          out.add(e.forStream(c.deltas));
+          out.add(e.forStream(c));
         }
       }
       c.next = nextSeq;

@@ -1,9 +1,12 @@
 package io.bittensor.transport.internal;
 
 import io.bittensor.core.Block;
+import io.bittensor.core.Hash256;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.PeerState;
+import io.bittensor.core.internal.ledger.EpochReplay;
 import io.bittensor.incentive.CsrMatrix;
+import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.incentive.PeerMatrix;
 import io.bittensor.transport.internal.wire.MatrixRows;
 import io.bittensor.transport.internal.wire.MetagraphDelta;
@@ -38,8 +41,51 @@ public final class MetagraphDeltas {
   }
 
   /**
+   * {@code delta} (of a block whose epoch minted, to {@code after}) without the epoch's bonds,
+   * for a client that works them out itself: their digest in their place.
+   */
+  public static MetagraphDelta withoutEpochBonds(MetagraphDelta delta, Metagraph after) {
+    return delta.toBuilder()
+        .setBonds(MatrixRows.newBuilder().addRowPtr(0))
+        .setEpochBondsDigest(LedgerWire.bytes(EpochReplay.digest(after.bonds())))
+        .build();
+  }
+
+  /**
    * The metagraph of {@code block}: {@code before} (that of the block before it) with {@code
-   * delta} applied.
+   * delta} applied; for a delta without its epoch's bonds, the bonds {@code mechanism} gives
+   * ({@link EpochReplay}), checked against the delta's digest of them.
+   *
+   * @param mechanism the chain's mechanism, or null for a client that does not replay epochs
+   * @throws IllegalArgumentException naming what in the delta does not fit {@code before}
+   * @throws IllegalStateException for a delta without its epoch's bonds that {@code mechanism}
+   *     does not give (it is not the chain's, or null), naming what differs
+   */
+  public static Metagraph apply(Metagraph before, MetagraphDelta delta, Block block,
+      IncentiveMechanism mechanism) {
+    Metagraph applied = apply(before, delta, block);
+    if (delta.getEpochBondsDigest().isEmpty()) {
+      return applied;
+    }
+    if (mechanism == null) {
+      throw new IllegalStateException("block " + block.number() + " came without its epoch's"
+          + " bonds, and this client has no mechanism to work them out with");
+    }
+    CsrMatrix bonds = EpochReplay.bonds(before, applied, mechanism);
+    Hash256 digest = EpochReplay.digest(bonds);
+    if (!LedgerWire.bytes(digest).equals(delta.getEpochBondsDigest())) {
+      throw new IllegalStateException("the bonds of block " + block.number() + "'s epoch"
+          + " replayed with " + mechanism.name() + " have digest " + digest.toShortHex()
+          + ", not the server's");
+    }
+    return Metagraph.of(applied.chainId(), applied.block(), applied.params(), applied.supply(),
+        applied.lastEpoch(), applied.peers(), applied.weights(), bonds);
+  }
+
+  /**
+   * The metagraph of {@code block}: {@code before} (that of the block before it) with {@code
+   * delta} applied. A delta without its epoch's bonds keeps {@code before}'s: see {@link
+   * #apply(Metagraph, MetagraphDelta, Block, IncentiveMechanism)}.
    *
    * @throws IllegalArgumentException naming what in the delta does not fit {@code before}
    */

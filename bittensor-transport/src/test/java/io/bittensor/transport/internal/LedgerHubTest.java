@@ -3,9 +3,11 @@ package io.bittensor.transport.internal;
 import static io.bittensor.core.testing.LedgerFixtures.genesis;
 import static io.bittensor.core.testing.LedgerFixtures.key;
 import static io.bittensor.core.testing.LedgerFixtures.params;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.bittensor.core.Block;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Hash256;
 import io.bittensor.core.LocalLedger;
@@ -14,7 +16,9 @@ import io.bittensor.core.Modality;
 import io.bittensor.core.Receipt;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Transaction;
+import io.bittensor.core.internal.ledger.BlockCodec;
 import io.bittensor.core.testing.LedgerFixtures;
+import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.transport.internal.wire.LedgerEvent;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -22,6 +26,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
@@ -197,6 +202,74 @@ class LedgerHubTest {
       assertEquals(LedgerWire.toWire(block), LedgerWire.toWire(MetagraphDeltas.apply(before,
           d.getBlock().getDelta(), LedgerWire.fromWire(d.getBlock().getBlock()))));
       assertEquals(LedgerWire.toWire(big.metagraph()), LedgerWire.toWire(block));
+    }
+  }
+
+  /**
+   * An epoch block: a stream that replays epochs gets its delta without the bonds, which are
+   * most of it, and with their digest; one that takes deltas gets the bonds; one that does
+   * neither, the whole. The first, replayed with the chain's mechanism, makes the same
+   * metagraph as the others.
+   */
+  @Test
+  void aStreamThatReplaysEpochsIsSentAnEpochBlockWithoutItsBonds() throws Exception {
+    int peers = 32;
+    try (LocalLedger big = LocalLedger.builder().genesis(genesis(params(peers), peers))
+            .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual()).openInMemory();
+        LedgerHub served = new LedgerHub(big, 16, 1 << 24, 60_000)) {
+      int[] all = IntStream.range(0, peers).toArray();
+      SplittableRandom random = new SplittableRandom(11);
+      for (int i = 0; i < peers; i++) {
+        big.submit(key(i), Transaction.register(LedgerFixtures.endpoint(i), Modality.TEXT));
+        big.submit(key(i), Transaction.addStake(100 + i)); // an epoch weighs votes by stake
+      }
+      big.produceBlock();
+      List<byte[]> ignored = new ArrayList<>();
+      LedgerHub.Cursor whole = served.open(0, List.of(), false, false, ignored);
+      LedgerHub.Cursor deltas = served.open(0, List.of(), true, false, ignored);
+      LedgerHub.Cursor replaying = served.open(0, List.of(), true, true, ignored);
+      Metagraph before = null;
+      int epochs = 0;
+      while (epochs < 2) { // the second epoch updates the bonds the first made
+        for (int i = 0; i < peers; i++) {
+          big.submit(key(i), Transaction.setWeights(all, random.doubles(peers, 0.1, 1)
+              .toArray()));
+        }
+        before = big.metagraph();
+        Block sealed = big.produceBlock();
+        List<byte[]> toWhole = new ArrayList<>();
+        List<byte[]> toDeltas = new ArrayList<>();
+        List<byte[]> toReplaying = new ArrayList<>();
+        assertTrue(served.poll(whole, toWhole));
+        assertTrue(served.poll(deltas, toDeltas));
+        assertTrue(served.poll(replaying, toReplaying));
+        if (!sealed.epoch()) {
+          assertArrayEquals(toDeltas.get(0), toReplaying.get(0), "no epoch, the same delta");
+          continue;
+        }
+        epochs++;
+        LedgerEvent w = LedgerEvent.parseDelimitedFrom(new ByteArrayInputStream(toWhole.get(0)));
+        LedgerEvent d = LedgerEvent.parseDelimitedFrom(new ByteArrayInputStream(toDeltas.get(0)));
+        LedgerEvent r =
+            LedgerEvent.parseDelimitedFrom(new ByteArrayInputStream(toReplaying.get(0)));
+        assertEquals(peers, d.getBlock().getDelta().getBonds().getRowsCount(), "every bond row");
+        assertTrue(d.getBlock().getDelta().getEpochBondsDigest().isEmpty());
+        assertEquals(0, r.getBlock().getDelta().getBonds().getRowsCount());
+        assertEquals(32, r.getBlock().getDelta().getEpochBondsDigest().size());
+        // Smaller by the bonds, less the digest.
+        int bonds = d.getBlock().getDelta().getBonds().getSerializedSize();
+        assertTrue(bonds > 5000, bonds + " bytes of bonds");
+        assertTrue(toDeltas.get(0).length - toReplaying.get(0).length >= bonds - 48,
+            toReplaying.get(0).length + " bytes against " + toDeltas.get(0).length);
+        IncentiveMechanism chains = BlockCodec.decode(big.genesisBlock()).paperParams()
+            .map(IncentiveMechanism::paper).orElseThrow();
+        Block block = LedgerWire.fromWire(r.getBlock().getBlock());
+        Metagraph held = LedgerWire.fromWire(LedgerWire.toWire(before));
+        assertEquals(w.getBlock().getMetagraph(), LedgerWire.toWire(
+            MetagraphDeltas.apply(held, r.getBlock().getDelta(), block, chains)));
+        assertEquals(w.getBlock().getMetagraph(), LedgerWire.toWire(
+            MetagraphDeltas.apply(held, d.getBlock().getDelta(), block)));
+      }
     }
   }
 }

@@ -18,6 +18,10 @@ import io.bittensor.core.Metagraph;
 import io.bittensor.core.Modality;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Transaction;
+import io.bittensor.core.internal.ledger.BlockCodec;
+import io.bittensor.core.internal.ledger.EpochReplay;
+import io.bittensor.incentive.IncentiveMechanism;
+import io.bittensor.incentive.PaperMechanism;
 import io.bittensor.incentive.PeerMatrix;
 import io.bittensor.transport.internal.wire.MetagraphDelta;
 import java.util.SplittableRandom;
@@ -29,7 +33,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * uids are taken over; stake moved; weight rows set and replaced; rules changed; epochs every 5
  * blocks, which make bonds), the delta between each block's metagraph and the next, applied to
  * the first, gives the second exactly, field for field as the wire carries them; and it lists
- * only the peers and rows that changed.
+ * only the peers and rows that changed. A delta that leaves an epoch's bonds out gives the same
+ * metagraph to a client that replays the epoch, and fails, naming why, with another mechanism.
  */
 class MetagraphDeltasProperties {
   private static final int KEYS = 12;
@@ -43,8 +48,12 @@ class MetagraphDeltasProperties {
         .blocks(BlockPolicy.manual()).openInMemory()) {
       long[] nonces = new long[KEYS + 1];
       Metagraph before = ledger.metagraph();
-      // Blocks whose delta had peers, weight rows, bond rows; rule changes; uids taken over.
-      int[] seen = new int[5];
+      // The mechanism the genesis block records, as a client reads it.
+      IncentiveMechanism chains = BlockCodec.decode(ledger.genesisBlock()).paperParams()
+          .map(IncentiveMechanism::paper).orElseThrow();
+      // Blocks whose delta had peers, weight rows, bond rows; rule changes; uids taken over;
+      // epochs replayed, and of those, ones with a uid taken over in their block.
+      int[] seen = new int[7];
       for (int block = 1; block <= 40; block++) {
         int transactions = random.nextInt(5);
         for (int t = 0; t < transactions; t++) {
@@ -65,15 +74,46 @@ class MetagraphDeltasProperties {
         seen[1] += delta.getWeights().getRowsCount() > 0 ? 1 : 0;
         seen[2] += delta.getBonds().getRowsCount() > 0 ? 1 : 0;
         seen[3] += after.params().equals(before.params()) ? 0 : 1;
+        int takenOver = 0;
         for (int uid = 0; uid < before.size(); uid++) {
-          seen[4] += after.peer(uid).id().equals(before.peer(uid).id()) ? 0 : 1;
+          takenOver += after.peer(uid).id().equals(before.peer(uid).id()) ? 0 : 1;
+        }
+        seen[4] += takenOver;
+        if (EpochReplay.ranEpoch(after)) {
+          assertEpochReplays(before, after, delta, chains, "seed " + seed + ", block " + block);
+          seen[5]++;
+          seen[6] += takenOver > 0 ? 1 : 0;
         }
         before = after;
       }
       // The chains exercise each part of a delta (rule changes are rarer: most seeds).
-      assertTrue(seen[0] > 0 && seen[1] > 0 && seen[2] > 0, java.util.Arrays.toString(seen));
+      assertTrue(seen[0] > 0 && seen[1] > 0 && seen[2] > 0 && seen[5] > 0,
+          java.util.Arrays.toString(seen));
       assertTrue(before.size() >= 6, "the peer limit reached: " + before.size());
     }
+  }
+
+  /**
+   * The delta of an epoch block without its bonds: applied by a client holding the block
+   * before as the wire gave it, with the chain's mechanism, it gives the block's metagraph
+   * exactly, in fewer bytes; with another mechanism it fails, naming the block.
+   */
+  private static void assertEpochReplays(Metagraph before, Metagraph after, MetagraphDelta delta,
+      IncentiveMechanism chains, String where) {
+    Metagraph held = LedgerWire.fromWire(LedgerWire.toWire(before));
+    MetagraphDelta replay = MetagraphDeltas.withoutEpochBonds(delta, after);
+    Metagraph replayed = MetagraphDeltas.apply(held, replay, after.block(), chains);
+    assertEquals(LedgerWire.toWire(after), LedgerWire.toWire(replayed), where);
+    assertEquals(0, replay.getBonds().getRowsCount(), where);
+    assertTrue(replay.getSerializedSize() <= delta.getSerializedSize() + 40, where);
+    IncentiveMechanism other =
+        IncentiveMechanism.paper(((PaperMechanism) chains).params().withRho(3.0));
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> MetagraphDeltas.apply(held, replay, after.block(), other));
+    assertTrue(e.getMessage().contains("block " + after.block().number()), e.getMessage());
+    // A client that does not replay gets nothing silently wrong either.
+    assertThrows(IllegalStateException.class,
+        () -> MetagraphDeltas.apply(held, replay, after.block(), null));
   }
 
   /** One random transaction from a random key; what the ledger refuses is simply not in. */
