@@ -23,9 +23,10 @@ import java.util.concurrent.Executors;
  * (what clients that do not ask for deltas get, and what every client got before) beside the
  * block's delta ({@code MetagraphDelta}). A market of {@code peers} peers, each with a weight
  * row of 64, past an epoch (so bonds exist); then one block in which {@code rows} of them set a
- * new row, and one epoch block, whose delta is also measured without its bonds (for a client
- * that works them out itself, running the chain's mechanism: its "applied" time includes that
- * replay and the check of the server's digest, its "delta made" time the digest). Prints the
+ * new row, and two epoch blocks, one of them also setting the largest number of rows, whose
+ * deltas are also measured to the state the epoch ran on (for
+ * a client that runs the epoch itself with the chain's mechanism: its "applied" time includes
+ * that and the check of the server's digest, its "delta made" time the digest). Prints the
  * bytes of each, and the time to make the delta, to apply it, to encode the whole and to decode
  * it (medians of 15 after 30 of warm-up).
  *
@@ -53,7 +54,7 @@ public final class EventDeltaSize {
     LedgerWorkload w = new LedgerWorkload(peers, new LedgerParams(100, peers, 0, 1, 0));
     ExecutorService pool = Executors.newFixedThreadPool(2);
     try (LocalLedger ledger = w.builder().openInMemory()) {
-      List<List<SignedTransaction>> rows = w.weights(pool, 64, 1 + rowCounts.length);
+      List<List<SignedTransaction>> rows = w.weights(pool, 64, 2 + rowCounts.length);
       LedgerWorkload.register(ledger, w.registrations(pool), pool, 2);
       List<List<SignedTransaction>> first = new ArrayList<>();
       for (List<SignedTransaction> own : rows) {
@@ -87,31 +88,45 @@ public final class EventDeltaSize {
       report("an epoch block", before, ledger.metagraph(), null);
       IncentiveMechanism chains = BlockCodec.decode(ledger.genesisBlock()).paperParams()
           .map(IncentiveMechanism::paper).orElseThrow();
-      report("... its bonds replayed", before, ledger.metagraph(), chains);
+      report("... the epoch replayed", before, ledger.metagraph(), chains);
+      // The next epoch block, in a busy market: the largest number of rows also set in it.
+      while (ledger.metagraph().block().number() % 100 != 99) {
+        ledger.produceBlock();
+      }
+      int busy = rowCounts[rowCounts.length - 1];
+      List<List<SignedTransaction>> some = new ArrayList<>();
+      for (int p = 0; p < busy; p++) {
+        some.add(List.of(rows.get(p).get(nextRow[p]++)));
+      }
+      before = ledger.metagraph();
+      List<CompletableFuture<Receipt>> fs = LedgerWorkload.submitAll(ledger, some, 2, pool);
+      ledger.produceBlock();
+      CompletableFuture.allOf(fs.toArray(new CompletableFuture<?>[0])).join();
+      report("an epoch block, " + busy + " rows", before, ledger.metagraph(), null);
+      report("... the epoch replayed", before, ledger.metagraph(), chains);
     } finally {
       pool.shutdownNow();
     }
   }
 
   /**
-   * @param replay the chain's mechanism, to measure the delta without an epoch's bonds; null for
-   *     the delta as it is
+   * @param replay the chain's mechanism, to measure the delta to the state an epoch ran on; null
+   *     for the delta as it is
    */
   private static void report(String what, Metagraph before, Metagraph after,
       IncentiveMechanism replay) {
-    // The client holds the block before as the wire gave it.
-    before = LedgerWire.fromWire(LedgerWire.toWire(before));
+    // The server makes the delta from its own metagraphs; the client applies it to the block
+    // before as the wire gave it.
+    Metagraph held = LedgerWire.fromWire(LedgerWire.toWire(before));
     long[][] ns = new long[4][15];
     MetagraphDelta delta = null;
     io.bittensor.transport.internal.wire.Metagraph whole = null;
     for (int round = -30; round < 15; round++) {
       long t0 = System.nanoTime();
-      delta = MetagraphDeltas.between(before, after);
-      if (replay != null) {
-        delta = MetagraphDeltas.withoutEpochBonds(delta, after);
-      }
+      delta = replay == null ? MetagraphDeltas.between(before, after)
+          : MetagraphDeltas.forEpochReplay(before, after);
       long t1 = System.nanoTime();
-      Metagraph applied = MetagraphDeltas.apply(before, delta, after.block(), replay);
+      Metagraph applied = MetagraphDeltas.apply(held, delta, after.block(), replay);
       long t2 = System.nanoTime();
       whole = LedgerWire.toWire(after);
       long t3 = System.nanoTime();
@@ -127,7 +142,7 @@ public final class EventDeltaSize {
         ns[3][round] = t4 - t3;
       }
     }
-    if (!LedgerWire.toWire(MetagraphDeltas.apply(before, delta, after.block(), replay))
+    if (!LedgerWire.toWire(MetagraphDeltas.apply(held, delta, after.block(), replay))
         .equals(whole)) {
       throw new IllegalStateException("the delta applied is not the block's metagraph");
     }

@@ -152,13 +152,13 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   private final Thread follower;
   private volatile Hash256 chainId;
   /**
-   * Whether the stream asks to work epochs' bonds out here ({@code replay_epoch_bonds}): until a
-   * replay fails, which sends them again from the next connection on.
+   * Whether the stream asks to run epochs here ({@code replay_epochs}): until a replay fails,
+   * after which the server sends what epochs change, from the next connection on.
    */
-  private volatile boolean replayEpochBonds;
+  private volatile boolean replayEpochs;
   /** The chain's mechanism, to replay epochs with: given, or read from the genesis block. */
   private volatile IncentiveMechanism epochMechanism;
-  /** Epoch blocks whose bonds were worked out here. */
+  /** Epochs run here. */
   private final AtomicLong epochsReplayed = new AtomicLong();
   private volatile Metagraph current;
   private volatile long lastBlock = -1;
@@ -175,7 +175,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     this.signer = new CallerSigner(b.keypair != null ? b.keypair : Keypair.generate(), b.clock);
     this.timeout = b.timeout;
     this.reconnectTimeoutNanos = b.reconnectTimeout.toNanos();
-    this.replayEpochBonds = b.replayEpochBonds;
+    this.replayEpochs = b.replayEpochs;
     this.epochMechanism = b.epochMechanism;
     this.cache = Caffeine.newBuilder()
         .maximumSize(b.cachedMetagraphs)
@@ -729,9 +729,9 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   /** Opens the stream at {@code fromBlock} (0: a snapshot first). */
   private InputStream openStream(long fromBlock) throws IOException {
     // Deltas: a block that sets a few weight rows sends those rows, not the whole metagraph.
-    // And an epoch's bonds, most of an epoch block's change, are worked out here.
+    // And epochs, which change nearly every peer and bond row, are run here.
     EventsRequest.Builder events = EventsRequest.newBuilder().setFromBlock(fromBlock)
-        .setDeltas(true).setReplayEpochBonds(replayEpochBonds);
+        .setDeltas(true).setReplayEpochs(replayEpochs);
     acknowledged.retainAll(pending.keySet());
     if (fromBlock > 0) {
       for (Hash256 tx : acknowledged) {
@@ -848,10 +848,10 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   }
 
   /**
-   * Block {@code block}'s metagraph from a delta that left its epoch's bonds out: worked out
-   * with the chain's mechanism and checked against the server's digest. When that fails (the
-   * chain runs a mechanism this client does not have, or another version of it), the stream
-   * breaks and asks for the bonds from its next connection on.
+   * Block {@code block}'s metagraph from a delta to the state its epoch ran on: the epoch run
+   * here with the chain's mechanism and checked against the server's digest. When that fails
+   * (the chain runs a mechanism this client does not have, or another version of it), the
+   * stream breaks and asks for what epochs change from its next connection on.
    */
   private Metagraph replayEpoch(Metagraph before, BlockEvent ev, Block block) {
     try {
@@ -864,9 +864,10 @@ public final class RemoteLedger implements Ledger, BlockHistory {
       epochsReplayed.incrementAndGet();
       return m;
     } catch (RuntimeException e) {
-      replayEpochBonds = false;
-      throw new IllegalStateException("cannot work out the bonds of block " + block.number()
-          + "'s epoch here (" + e.getMessage() + "); asking " + uri + " for them instead", e);
+      replayEpochs = false;
+      throw new IllegalStateException("cannot run the epoch of block " + block.number()
+          + " here (" + e.getMessage() + "); asking " + uri + " for what epochs change instead",
+          e);
     }
   }
 
@@ -884,8 +885,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   }
 
   /**
-   * How many epoch blocks this client worked the bonds of out itself, rather than being sent
-   * them (see {@link Builder#replayEpochBonds(boolean)}).
+   * How many epochs this client ran itself, rather than being sent what they changed (see
+   * {@link Builder#replayEpochs(boolean)}).
    */
   @Experimental
   public long epochsReplayed() {
@@ -950,7 +951,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
         throw new IllegalStateException(uri + " sent block " + n
             + " as a delta with no metagraph to apply it to");
       }
-      m = ev.getDelta().getEpochBondsDigest().isEmpty()
+      m = ev.getDelta().getReplayedEpochDigest().isEmpty()
           ? MetagraphDeltas.apply(current, ev.getDelta(), block) // current is block n - 1's
           : replayEpoch(current, ev, block);
     } else if (current != null) {
@@ -1050,7 +1051,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     private Duration connectTimeout = Duration.ofSeconds(5);
     private Duration streamTimeout = Duration.ofSeconds(20);
     private Duration reconnectTimeout = Duration.ofSeconds(30);
-    private boolean replayEpochBonds = true;
+    private boolean replayEpochs = true;
     private IncentiveMechanism epochMechanism;
     private int cachedMetagraphs = 16;
     private Clock clock = Clock.systemUTC();
@@ -1150,23 +1151,22 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     }
 
     /**
-     * Whether this client works each epoch's new bonds out itself (true, the default) or is sent
-     * them. Nearly every bond row changes in an epoch, so they are most of what an epoch block
-     * changes (about 2.9 MB of 3.4 for 4096 peers with rows of 64); replaying the epoch costs
-     * the client about 2 ms more than applying them would (8.1 ms against 5.9, measured on 2
-     * cores). The client runs the chain's mechanism on the
-     * state after the block's transactions and checks the result against the server's digest of
-     * the bonds; should that fail (a mechanism it lacks, another version of it), it asks for the
-     * bonds from then on, one reconnection later. A server that does not offer it sends them.
+     * Whether this client runs each epoch itself (true, the default) or is sent what it changed.
+     * An epoch changes every peer's scores and nearly every bond row: for 4096 peers with rows
+     * of 64, 3.4 MB of an epoch block's delta, where the state it ran on differs from the block
+     * before by the block's transactions alone. The client is sent that, runs the chain's
+     * mechanism on it, and checks the result against the server's digest of the epoch; should
+     * that fail (a mechanism it lacks, another version of it), it is sent what epochs change
+     * from then on, one reconnection later. A server that does not offer it sends it anyway.
      */
     @Experimental
-    public Builder replayEpochBonds(boolean replay) {
-      this.replayEpochBonds = replay;
+    public Builder replayEpochs(boolean replay) {
+      this.replayEpochs = replay;
       return this;
     }
 
     /**
-     * The chain's mechanism, for replaying epochs ({@link #replayEpochBonds(boolean)}); by
+     * The chain's mechanism, for running epochs ({@link #replayEpochs(boolean)}); by
      * default the one the genesis block records (the paper's, with its parameters), read from
      * the server at the first epoch. A chain that runs a mechanism of its own needs it here.
      */

@@ -138,18 +138,18 @@ class RemoteLedgerTest {
    * A client following a server holds exactly the server's metagraph at every block, though the
    * blocks that change it come as deltas: registrations, stake, weight rows set and replaced,
    * and every fifth block an epoch, which makes bonds; and so do the blocks it reads back. It
-   * works the epochs' bonds out itself by default; told not to, it is sent them; given another
-   * mechanism than the chain's, its first replay fails and it is sent them from then on.
+   * runs the epochs itself by default; told not to, it is sent what they change; given another
+   * mechanism than the chain's, its first replay fails and it is sent that from then on.
    */
   @ParameterizedTest(name = "{0}")
-  @ValueSource(strings = {"replaying epochs", "sent the bonds", "another mechanism"})
+  @ValueSource(strings = {"replaying epochs", "sent what epochs change", "another mechanism"})
   void aClientFollowingThroughDeltasHoldsTheServersMetagraphAtEveryBlock(String client)
       throws Exception {
     LocalLedger ledger = local(8);
     URI uri = serve(ledger, 64).uri();
     RemoteLedger.Builder b = RemoteLedger.builder().reconnectTimeout(Duration.ofSeconds(30));
-    if (client.equals("sent the bonds")) {
-      b.replayEpochBonds(false);
+    if (client.equals("sent what epochs change")) {
+      b.replayEpochs(false);
     } else if (client.equals("another mechanism")) {
       PaperParams chains = BlockCodec.decode(ledger.genesisBlock()).paperParams().orElseThrow();
       b.epochMechanism(IncentiveMechanism.paper(chains.withRho(chains.rho() + 1)));

@@ -33,10 +33,10 @@ final class EventStream implements Runnable {
   private long lastWrite;
 
   private EventStream(LedgerHub hub, long fromBlock, List<Hash256> awaiting, boolean deltas,
-      boolean replayEpochBonds, Response response, Callback done) {
+      boolean replayEpochs, Response response, Callback done) {
     this.hub = hub;
     this.pending = new ArrayList<>();
-    this.cursor = hub.open(fromBlock, awaiting, deltas, replayEpochBonds, pending);
+    this.cursor = hub.open(fromBlock, awaiting, deltas, replayEpochs, pending);
     this.response = response;
     this.done = done;
     this.heartbeatNanos = hub.heartbeatMillis() * 1_000_000L;
@@ -46,15 +46,15 @@ final class EventStream implements Runnable {
   /**
    * Starts streaming to {@code response} from {@code fromBlock} (0: a snapshot of the latest
    * block), answering first for the transactions the client still awaits, with the metagraph's
-   * deltas if it takes them (without epochs' bonds, if it works them out itself); {@code done}
-   * completes when the stream ends.
+   * deltas if it takes them (an epoch block's to the state its epoch ran on, if it runs epochs
+   * itself); {@code done} completes when the stream ends.
    */
   static void start(LedgerHub hub, long fromBlock, List<Hash256> awaiting, boolean deltas,
-      boolean replayEpochBonds, Response response, Callback done) {
+      boolean replayEpochs, Response response, Callback done) {
     response.setStatus(200);
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, HttpPeerHandler.PROTOBUF);
     response.getHeaders().put(HttpPeerHandler.STATUS_HEADER, "0");
-    new EventStream(hub, fromBlock, awaiting, deltas, replayEpochBonds, response, done).run();
+    new EventStream(hub, fromBlock, awaiting, deltas, replayEpochs, response, done).run();
   }
 
   @Override

@@ -139,7 +139,7 @@ public final class LedgerHandler extends Handler.Abstract {
             }
           }
           EventStream.start(hub, events.getFromBlock(), awaiting, events.getDeltas(),
-              events.getReplayEpochBonds(), response, callback);
+              events.getReplayEpochs(), response, callback);
         }
       }
     } catch (InvalidProtocolBufferException e) {

@@ -61,13 +61,13 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
    * One encoded event: a block (number >= 1), or a failure or late receipt (-1) after one; for a
    * block that changed the metagraph, {@code delta} is the same event with what it changed
    * instead of the whole (for streams that asked), else null; for a block whose epoch minted,
-   * {@code replayed} is that delta without the epoch's bonds (for streams that work them out
+   * {@code replayed} is the delta to the state the epoch ran on (for streams that run epochs
    * themselves), else null.
    */
   private record Entry(long seq, long block, long afterBlock, byte[] encoded, byte[] delta,
       byte[] replayed) {
     byte[] forStream(Cursor c) {
-      if (c.replayEpochBonds && replayed != null) {
+      if (c.replayEpochs && replayed != null) {
         return replayed;
       }
       return c.deltas && delta != null ? delta : encoded;
@@ -210,16 +210,15 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     Epoch ran = e != null && e.block() == n ? e : null;
     byte[] encoded = blockEvent(block, ran, copy, wholeIfChanged(block, after), null);
     // Streams that asked for deltas get what the block changed, when the one before is known;
-    // those that replay epochs, an epoch's delta without its bonds.
+    // those that replay epochs, an epoch block's delta to the state its epoch ran on.
     byte[] delta = null;
     byte[] replayed = null;
     if (changesMetagraph(block) && before != null && before.block().number() == n - 1
         && before.chainId().equals(after.chainId())) {
-      MetagraphDelta d = MetagraphDeltas.between(before, after);
-      delta = blockEvent(block, ran, copy, null, d);
+      delta = blockEvent(block, ran, copy, null, MetagraphDeltas.between(before, after));
       if (EpochReplay.ranEpoch(after)) {
-        replayed = blockEvent(block, ran, copy, null, MetagraphDeltas.withoutEpochBonds(d,
-            after));
+        replayed = blockEvent(block, ran, copy, null,
+            MetagraphDeltas.forEpochReplay(before, after));
       }
     }
     synchronized (lock) {
@@ -356,8 +355,8 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     private long next;
     /** Whether it takes the metagraph's deltas ({@code EventsRequest.deltas}). */
     private boolean deltas;
-    /** Whether it works epochs' bonds out itself ({@code EventsRequest.replay_epoch_bonds}). */
-    private boolean replayEpochBonds;
+    /** Whether it runs epochs itself ({@code EventsRequest.replay_epochs}). */
+    private boolean replayEpochs;
   }
 
   /**
@@ -375,17 +374,16 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
   }
 
   /**
-   * As {@link #open(long, List, boolean, List)}, for a client that may work the bonds of an
-   * epoch's block out itself.
+   * As {@link #open(long, List, boolean, List)}, for a client that may run epochs itself.
    *
-   * @param replayEpochBonds with {@code deltas}: whether the client replays epochs' bonds
-   *     ({@code EventsRequest.replay_epoch_bonds})
+   * @param replayEpochs with {@code deltas}: whether the client runs epochs itself ({@code
+   *     EventsRequest.replay_epochs})
    */
   public Cursor open(long fromBlock, List<Hash256> awaiting, boolean deltas,
-      boolean replayEpochBonds, List<byte[]> out) {
+      boolean replayEpochs, List<byte[]> out) {
     Cursor c = new Cursor();
     c.deltas = deltas;
-    c.replayEpochBonds = deltas && replayEpochBonds;
+    c.replayEpochs = deltas && replayEpochs;
     Set<Hash256> readBack = new HashSet<>();
     long resumeAt = fromBlock;
     if (fromBlock > 0 && journaled != null) {

@@ -41,50 +41,49 @@ public final class MetagraphDeltas {
   }
 
   /**
-   * {@code delta} (of a block whose epoch minted, to {@code after}) without the epoch's bonds,
-   * for a client that works them out itself: their digest in their place.
+   * What turns {@code before} into the state the epoch of {@code after}'s block ran on, with a
+   * digest of what the epoch gave: for a client that runs the epoch itself ({@link
+   * EpochReplay}). Nearly every peer and bond row an epoch changes is left out.
    */
-  public static MetagraphDelta withoutEpochBonds(MetagraphDelta delta, Metagraph after) {
-    return delta.toBuilder()
-        .setBonds(MatrixRows.newBuilder().addRowPtr(0))
-        .setEpochBondsDigest(LedgerWire.bytes(EpochReplay.digest(after.bonds())))
+  public static MetagraphDelta forEpochReplay(Metagraph before, Metagraph after) {
+    return between(before, EpochReplay.before(before, after)).toBuilder()
+        .setReplayedEpochDigest(LedgerWire.bytes(EpochReplay.digest(after)))
         .build();
   }
 
   /**
    * The metagraph of {@code block}: {@code before} (that of the block before it) with {@code
-   * delta} applied; for a delta without its epoch's bonds, the bonds {@code mechanism} gives
-   * ({@link EpochReplay}), checked against the delta's digest of them.
+   * delta} applied; for a delta to the state an epoch ran on ({@link #forEpochReplay}), the
+   * epoch run on it with {@code mechanism} and checked against the delta's digest.
    *
    * @param mechanism the chain's mechanism, or null for a client that does not replay epochs
    * @throws IllegalArgumentException naming what in the delta does not fit {@code before}
-   * @throws IllegalStateException for a delta without its epoch's bonds that {@code mechanism}
-   *     does not give (it is not the chain's, or null), naming what differs
+   * @throws IllegalStateException for a delta to the state an epoch ran on that {@code
+   *     mechanism} does not give the server's epoch on (it is not the chain's, or null)
    */
   public static Metagraph apply(Metagraph before, MetagraphDelta delta, Block block,
       IncentiveMechanism mechanism) {
     Metagraph applied = apply(before, delta, block);
-    if (delta.getEpochBondsDigest().isEmpty()) {
+    if (delta.getReplayedEpochDigest().isEmpty()) {
       return applied;
     }
     if (mechanism == null) {
-      throw new IllegalStateException("block " + block.number() + " came without its epoch's"
-          + " bonds, and this client has no mechanism to work them out with");
+      throw new IllegalStateException("block " + block.number() + " came without what its"
+          + " epoch changed, and this client has no mechanism to run the epoch with");
     }
-    CsrMatrix bonds = EpochReplay.bonds(before, applied, mechanism);
-    Hash256 digest = EpochReplay.digest(bonds);
-    if (!LedgerWire.bytes(digest).equals(delta.getEpochBondsDigest())) {
-      throw new IllegalStateException("the bonds of block " + block.number() + "'s epoch"
-          + " replayed with " + mechanism.name() + " have digest " + digest.toShortHex()
-          + ", not the server's");
+    Metagraph after = EpochReplay.run(applied, mechanism);
+    Hash256 digest = EpochReplay.digest(after);
+    if (!LedgerWire.bytes(digest).equals(delta.getReplayedEpochDigest())) {
+      throw new IllegalStateException("the epoch of block " + block.number() + " replayed with "
+          + mechanism.name() + " has digest " + digest.toShortHex() + ", not the server's "
+          + LedgerWire.hash(delta.getReplayedEpochDigest(), "digest").toShortHex());
     }
-    return Metagraph.of(applied.chainId(), applied.block(), applied.params(), applied.supply(),
-        applied.lastEpoch(), applied.peers(), applied.weights(), bonds);
+    return after;
   }
 
   /**
    * The metagraph of {@code block}: {@code before} (that of the block before it) with {@code
-   * delta} applied. A delta without its epoch's bonds keeps {@code before}'s: see {@link
+   * delta} applied. For a delta to the state an epoch ran on, that state: see {@link
    * #apply(Metagraph, MetagraphDelta, Block, IncentiveMechanism)}.
    *
    * @throws IllegalArgumentException naming what in the delta does not fit {@code before}

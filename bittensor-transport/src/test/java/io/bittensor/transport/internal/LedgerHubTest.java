@@ -206,13 +206,13 @@ class LedgerHubTest {
   }
 
   /**
-   * An epoch block: a stream that replays epochs gets its delta without the bonds, which are
-   * most of it, and with their digest; one that takes deltas gets the bonds; one that does
-   * neither, the whole. The first, replayed with the chain's mechanism, makes the same
-   * metagraph as the others.
+   * An epoch block: a stream that replays epochs gets the delta to the state the epoch ran on,
+   * which lists only what the block's transactions changed, and the epoch's digest; one that
+   * takes deltas gets every peer and bond row the epoch changed; one that does neither, the
+   * whole. The first, replayed with the chain's mechanism, makes the same metagraph.
    */
   @Test
-  void aStreamThatReplaysEpochsIsSentAnEpochBlockWithoutItsBonds() throws Exception {
+  void aStreamThatReplaysEpochsIsSentTheStateTheEpochRanOn() throws Exception {
     int peers = 32;
     try (LocalLedger big = LocalLedger.builder().genesis(genesis(params(peers), peers))
             .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual()).openInMemory();
@@ -253,14 +253,27 @@ class LedgerHubTest {
         LedgerEvent r =
             LedgerEvent.parseDelimitedFrom(new ByteArrayInputStream(toReplaying.get(0)));
         assertEquals(peers, d.getBlock().getDelta().getBonds().getRowsCount(), "every bond row");
-        assertTrue(d.getBlock().getDelta().getEpochBondsDigest().isEmpty());
+        assertEquals(peers, d.getBlock().getDelta().getPeerUidsCount(), "every peer's scores");
+        assertTrue(d.getBlock().getDelta().getReplayedEpochDigest().isEmpty());
         assertEquals(0, r.getBlock().getDelta().getBonds().getRowsCount());
-        assertEquals(32, r.getBlock().getDelta().getEpochBondsDigest().size());
-        // Smaller by the bonds, less the digest.
+        // Each peer set a row in the block: its last update moved, nothing else.
+        assertEquals(peers, r.getBlock().getDelta().getPeerUidsCount());
+        assertEquals(32, r.getBlock().getDelta().getReplayedEpochDigest().size());
+        // Smaller by the bonds and the peers' scores, less the digest.
         int bonds = d.getBlock().getDelta().getBonds().getSerializedSize();
         assertTrue(bonds > 5000, bonds + " bytes of bonds");
         assertTrue(toDeltas.get(0).length - toReplaying.get(0).length >= bonds - 48,
             toReplaying.get(0).length + " bytes against " + toDeltas.get(0).length);
+        // ... so each carries its scores and emission from before the epoch, its stake before
+        // minting.
+        Metagraph after = big.metagraph();
+        for (int i = 0; i < peers; i++) {
+          var sent = LedgerWire.fromWire(i, r.getBlock().getDelta().getPeers(i));
+          assertEquals(before.peer(i).rank(), sent.rank(), "peer " + i);
+          assertEquals(before.peer(i).emission(), sent.emission(), "peer " + i);
+          assertEquals(after.peer(i).stake() - after.peer(i).emission(), sent.stake());
+          assertEquals(after.peer(i).lastUpdate(), sent.lastUpdate());
+        }
         IncentiveMechanism chains = BlockCodec.decode(big.genesisBlock()).paperParams()
             .map(IncentiveMechanism::paper).orElseThrow();
         Block block = LedgerWire.fromWire(r.getBlock().getBlock());

@@ -8,34 +8,33 @@ import io.bittensor.incentive.CsrMatrix;
 import io.bittensor.incentive.EpochResult;
 import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.incentive.NetworkState;
-import io.bittensor.incentive.PeerMatrix;
 import io.bittensor.incentive.PeerVector;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /**
- * An epoch's new bonds, worked out again from the metagraphs on either side of its block, so
- * that a client following a ledger need not be sent them: they are most of an epoch block's
- * change (nearly every row moves), and the rest of the epoch (every peer's scores and emission)
- * is small beside them.
+ * An epoch run again from the state it ran on, so that a client following a ledger need not be
+ * sent what it changed: every peer's scores and emission and nearly every bond row, nearly all
+ * of an epoch block's change, which the client can work out itself.
  *
- * <p>The epoch ran on the state after the block's transactions: the stake before minting (each
- * peer's stake after the block less the emission the epoch minted it), the weights after the
- * block (an epoch leaves them), and the bonds before it less the rows and columns of the uids
- * that registrations took over in the block (a peer registered in the block, at a uid the block
- * before had). This runs the chain's mechanism on that state, as {@link LedgerState#runEpoch}
- * does, and checks its result against what the block after says the epoch gave: every peer's
- * rank, trust, consensus, incentive and dividends, bit for bit, and its minted units. A
- * mechanism other than the chain's, or a state other than the server's, fails that check.
+ * <p>The server sends the state the epoch ran on ({@link #before}): the block's transactions
+ * applied, each peer's stake before minting (its stake after the block less the emission the
+ * epoch minted it), its scores and emission as before the epoch, and the bonds of the block
+ * before less the rows and columns of the uids that registrations took over in the block (a
+ * peer registered in the block, at a uid the block before had; a new peer's scores are zero).
+ * The client runs the chain's mechanism on it ({@link #run}), as {@link LedgerState#runEpoch}
+ * does, and checks what it got against the server's {@link #digest}.
  */
 public final class EpochReplay {
   private EpochReplay() {}
 
   /**
    * Whether the block of {@code after} ran an epoch that minted (one that was skipped changes
-   * no bonds).
+   * nothing to replay).
    */
   public static boolean ranEpoch(Metagraph after) {
     Optional<Epoch> e = after.lastEpoch();
@@ -44,18 +43,15 @@ public final class EpochReplay {
   }
 
   /**
-   * The bonds after the epoch of {@code after}'s block.
+   * The state the epoch of {@code after}'s block ran on; its rules, supply and last epoch are
+   * {@code after}'s (the client is sent those as they are).
    *
-   * @param before the metagraph of the block before (its bonds are the ones the epoch updated)
-   * @param after the metagraph of the epoch's block, with every part right but its bonds,
-   *     which are not read
-   * @param mechanism the chain's mechanism
+   * @param before the metagraph of the block before
+   * @param after the metagraph of a block whose epoch minted
    * @throws IllegalArgumentException if the block ran no epoch that minted, or the metagraphs
    *     are not of consecutive blocks
-   * @throws IllegalStateException if the mechanism's result is not the epoch {@code after}
-   *     records (another mechanism, or another state), naming the first peer that differs
    */
-  public static CsrMatrix bonds(Metagraph before, Metagraph after, IncentiveMechanism mechanism) {
+  public static Metagraph before(Metagraph before, Metagraph after) {
     long block = after.block().number();
     if (!ranEpoch(after)) {
       throw new IllegalArgumentException("block " + block + " ran no epoch that minted");
@@ -66,53 +62,70 @@ public final class EpochReplay {
           + after.size());
     }
     int n = after.size();
-    double[] stake = new double[n];
-    for (int i = 0; i < n; i++) {
-      PeerState p = after.peer(i);
-      stake[i] = p.stake() - p.emission();
-    }
+    List<PeerState> peers = new ArrayList<>(n);
     CsrMatrix bonds = before.bonds().toCsr();
-    for (int uid = 0; uid < before.size(); uid++) {
-      if (after.peer(uid).registeredAt() == block) {
-        bonds = Matrices.withoutPeer(bonds, uid); // taken over in this block
+    for (int uid = 0; uid < n; uid++) {
+      PeerState p = after.peer(uid);
+      long stake = p.stake() - p.emission();
+      if (p.registeredAt() == block) { // new in this block, or taken over: nothing from before
+        peers.add(new PeerState(uid, p.info(), stake, p.registeredAt(), p.lastUpdate(),
+            0, 0, 0, 0, 0, 0));
+        bonds = Matrices.withoutPeer(bonds, uid);
+      } else {
+        PeerState b = before.peer(uid);
+        peers.add(new PeerState(uid, p.info(), stake, p.registeredAt(), p.lastUpdate(),
+            b.rank(), b.trust(), b.consensus(), b.incentive(), b.dividends(), b.emission()));
       }
     }
-    EpochResult result = mechanism.step(new NetworkState(PeerVector.of(stake),
-        after.weights().toCsr(), Matrices.resize(bonds, n)));
-    if (result.size() != n || result.bonds().size() != n) {
-      throw new IllegalStateException("the mechanism returned " + result.size() + " peers for "
-          + n);
-    }
-    long[] units = Minting.largestRemainder(result.emission().toArray());
-    PeerVector[] vectors = {result.ranks(), result.trust(), result.consensus(),
-        result.incentive(), result.dividends()};
-    String[] names = {"rank", "trust", "consensus", "incentive", "dividends"};
-    for (int i = 0; i < n; i++) {
-      PeerState p = after.peer(i);
-      double[] recorded = {p.rank(), p.trust(), p.consensus(), p.incentive(), p.dividends()};
-      for (int v = 0; v < vectors.length; v++) {
-        if (Double.doubleToLongBits(vectors[v].get(i))
-            != Double.doubleToLongBits(recorded[v])) {
-          throw new IllegalStateException("the epoch of block " + block + " replayed with "
-              + mechanism.name() + " gives peer " + i + " " + names[v] + " "
-              + vectors[v].get(i) + ", the block records " + recorded[v]);
-        }
-      }
-      if (units[i] != p.emission()) {
-        throw new IllegalStateException("the epoch of block " + block + " replayed with "
-            + mechanism.name() + " mints peer " + i + " " + units[i] + ", the block records "
-            + p.emission());
-      }
-    }
-    return result.bonds().toCsr();
+    return Metagraph.of(after.chainId(), after.block(), after.params(), after.supply(),
+        after.lastEpoch(), peers, after.weights(), Matrices.resize(bonds, n));
   }
 
   /**
-   * A digest of {@code bonds}' non-zero entries (row, column, value's bits, in row order), which
-   * is what a metagraph's matrices keep: equal digests, equal bonds.
+   * The metagraph after the epoch that ran on {@code before} (as {@link #before} gives it):
+   * {@code mechanism}'s scores and bonds, and each peer's minted units as its emission, added to
+   * its stake.
+   *
+   * @throws IllegalStateException if the mechanism refuses the state or returns another size
    */
-  public static Hash256 digest(PeerMatrix bonds) {
-    CsrMatrix m = bonds.toCsr();
+  public static Metagraph run(Metagraph before, IncentiveMechanism mechanism) {
+    int n = before.size();
+    double[] stake = new double[n];
+    for (int i = 0; i < n; i++) {
+      stake[i] = before.peer(i).stake();
+    }
+    EpochResult result;
+    try {
+      result = mechanism.step(new NetworkState(PeerVector.of(stake), before.weights().toCsr(),
+          before.bonds().toCsr()));
+    } catch (RuntimeException e) {
+      throw new IllegalStateException(mechanism.name() + " refused the state of block "
+          + before.block().number() + ": " + e.getMessage(), e);
+    }
+    if (result.size() != n || result.bonds().size() != n) {
+      throw new IllegalStateException(mechanism.name() + " returned " + result.size()
+          + " peers for " + n);
+    }
+    long[] units = Minting.largestRemainder(result.emission().toArray());
+    List<PeerState> peers = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      PeerState p = before.peer(i);
+      peers.add(new PeerState(i, p.info(), p.stake() + units[i], p.registeredAt(),
+          p.lastUpdate(), result.ranks().get(i), result.trust().get(i),
+          result.consensus().get(i), result.incentive().get(i), result.dividends().get(i),
+          units[i]));
+    }
+    return Metagraph.of(before.chainId(), before.block(), before.params(), before.supply(),
+        before.lastEpoch(), peers, before.weights(), result.bonds().toCsr());
+  }
+
+  /**
+   * A digest of what an epoch gave ({@code after}'s): each peer's rank, trust, consensus,
+   * incentive and dividends (their IEEE 754 bits) and emission, in uid order, then the bonds'
+   * non-zero entries (row, column, the value's bits) in row order, after the number of peers.
+   * Equal digests, equal epochs.
+   */
+  public static Hash256 digest(Metagraph after) {
     MessageDigest sha;
     try {
       sha = MessageDigest.getInstance("SHA-256");
@@ -120,21 +133,39 @@ public final class EpochReplay {
       throw new IllegalStateException("every JDK has SHA-256", e);
     }
     ByteBuffer buf = ByteBuffer.allocate(16 * 1024);
-    buf.putInt(m.size());
+    int n = after.size();
+    buf.putInt(n);
+    for (int i = 0; i < n; i++) {
+      if (buf.remaining() < 48) {
+        flush(sha, buf);
+      }
+      PeerState p = after.peer(i);
+      buf.putLong(Double.doubleToLongBits(p.rank()))
+          .putLong(Double.doubleToLongBits(p.trust()))
+          .putLong(Double.doubleToLongBits(p.consensus()))
+          .putLong(Double.doubleToLongBits(p.incentive()))
+          .putLong(Double.doubleToLongBits(p.dividends()))
+          .putLong(p.emission());
+    }
+    CsrMatrix m = after.bonds().toCsr();
     for (int row = 0; row < m.size(); row++) {
       for (int k = m.rowStart(row); k < m.rowEnd(row); k++) {
         double v = m.valueAt(k);
         if (v == 0) {
-          continue;
+          continue; // as a metagraph's matrices keep them: absent
         }
         if (buf.remaining() < 16) {
-          sha.update(buf.array(), 0, buf.position());
-          buf.clear();
+          flush(sha, buf);
         }
         buf.putInt(row).putInt(m.colAt(k)).putLong(Double.doubleToLongBits(v));
       }
     }
-    sha.update(buf.array(), 0, buf.position());
+    flush(sha, buf);
     return Hash256.fromBytes(sha.digest());
+  }
+
+  private static void flush(MessageDigest sha, ByteBuffer buf) {
+    sha.update(buf.array(), 0, buf.position());
+    buf.clear();
   }
 }
