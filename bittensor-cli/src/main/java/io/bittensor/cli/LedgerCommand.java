@@ -276,6 +276,9 @@ final class LedgerCommand implements Runnable {
         if (metricsPort != null) {
           metrics = MetricsEndpoint.start(host, metricsPort);
           metrics.watch(ledger);
+          if (upstreamClient != null) {
+            metrics.watchReplays(upstreamClient); // a relay's own client of the upstream
+          }
           if (ledger instanceof RaftLedger member) {
             metrics.watchMember(member);
           }

@@ -319,6 +319,7 @@ final class NeuronCommand implements Runnable {
       }
       if (metrics != null) {
         metrics.watch(neuron);
+        metrics.watchReplays(remote);
       }
       try {
         neuron.registration().get();

@@ -235,6 +235,8 @@ class MultiProcessMarketTest {
         .compile("(?m)^bittensor_neuron_stake ([0-9.E]+)$").matcher(scraped);
     assertTrue(stake.find() && Double.parseDouble(stake.group(1)) >= 500_000, scraped);
     assertTrue(scraped.contains("jvm_threads_live_threads"), scraped);
+    // It runs the market's epochs itself rather than being sent what they changed.
+    awaitMetrics(metricsPort, "(?m)^bittensor_ledger_epochs_replayed_total [1-9]");
     // The ledger server's: both registrations and stakes among the transactions it sealed.
     String ledgerMetrics = awaitMetrics(ledgerMetricsPort, "(?m)^bittensor_ledger_peers 2(\\.0)?$");
     java.util.regex.Matcher sealed = java.util.regex.Pattern

@@ -15,6 +15,7 @@ import io.bittensor.transport.CallEvent;
 import io.bittensor.transport.CallListener;
 import io.bittensor.transport.LedgerServer;
 import io.bittensor.transport.PeerServer;
+import io.bittensor.transport.RemoteLedger;
 import io.bittensor.transport.SubmissionListener;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -191,6 +192,18 @@ public final class MetricsEndpoint implements AutoCloseable {
   /** The TLS handshakes {@code server}'s port refused, as a counter. */
   public void watch(LedgerServer server) {
     failedHandshakes(server, LedgerServer::failedTlsHandshakes);
+  }
+
+  /**
+   * {@code bittensor_ledger_epochs_replayed_total}: the epochs {@code remote} ran itself rather
+   * than being sent what they changed ({@link RemoteLedger#epochsReplayed()}); one that stops
+   * rising while epochs go on says its replays failed and it fell back.
+   */
+  public void watchReplays(RemoteLedger remote) {
+    FunctionCounter.builder("bittensor.ledger.epochs.replayed", remote,
+            RemoteLedger::epochsReplayed)
+        .description("epochs this client ran itself from the state they ran on")
+        .register(registry);
   }
 
   /**
