@@ -396,7 +396,10 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     BlockHistory.checkArguments(from, visitor);
     ensureOpen();
     Metagraph[] previous = {null};
-    return pages(from, to, false, (next, w) -> {
+    // Epochs are run here, as the stream's are, until a replay fails: then that record and
+    // the rest are asked for again with what their epochs changed.
+    boolean[] replay = {replayEpochs};
+    return pages(from, to, false, replay, (next, w) -> {
       Block block = follows(w, next, previous[0] == null ? null : previous[0].block().hash());
       BlockRecord record;
       try {
@@ -404,8 +407,19 @@ public final class RemoteLedger implements Ledger, BlockHistory {
         if (w.hasMetagraph()) {
           after = LedgerWire.fromWire(w.getMetagraph());
         } else if (previous[0] != null) { // a delta is from the record before, of this page
-          after = w.hasDelta() ? MetagraphDeltas.apply(previous[0], w.getDelta(), block)
-              : LedgerWire.atBlock(previous[0], block);
+          if (!w.hasDelta()) {
+            after = LedgerWire.atBlock(previous[0], block);
+          } else if (w.getDelta().getReplayedEpochDigest().isEmpty()) {
+            after = MetagraphDeltas.apply(previous[0], w.getDelta(), block);
+          } else {
+            try {
+              after = MetagraphDeltas.apply(previous[0], w.getDelta(), block, epochMechanism());
+              epochsReplayed.incrementAndGet();
+            } catch (IllegalStateException e) {
+              replay[0] = false;
+              return Then.ASK_AGAIN;
+            }
+          }
         } else {
           throw new LedgerException(uri + " sent block " + next + " without its metagraph");
         }
@@ -415,7 +429,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
         throw new LedgerException(uri + " sent a bad block " + next + ": " + e.getMessage(), e);
       }
       previous[0] = record.after();
-      return visitor.test(record);
+      return Then.of(visitor.test(record));
     });
   }
 
@@ -432,7 +446,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     BlockHistory.checkArguments(from, visitor);
     ensureOpen();
     Hash256[] parent = {null};
-    return pages(from, to, true, (next, w) -> {
+    return pages(from, to, true, new boolean[] {false}, (next, w) -> {
       Block block = follows(w, next, parent[0]);
       BlockBody body;
       try {
@@ -441,13 +455,27 @@ public final class RemoteLedger implements Ledger, BlockHistory {
         throw new LedgerException(uri + " sent a bad block " + next + ": " + e.getMessage(), e);
       }
       parent[0] = block.hash();
-      return visitor.test(body);
+      return Then.of(visitor.test(body));
     });
   }
 
-  /** Takes one block of a page: the number it must have; false stops the read. */
+  /** What a {@link PageVisitor} wants after a block. */
+  private enum Then {
+    /** The next block. */
+    MORE,
+    /** No more: the read ends. */
+    STOP,
+    /** This block again, in a page asked for anew (its epoch's replay failed). */
+    ASK_AGAIN;
+
+    static Then of(boolean more) {
+      return more ? MORE : STOP;
+    }
+  }
+
+  /** Takes one block of a page: the number it must have. */
   private interface PageVisitor {
-    boolean take(long next, io.bittensor.transport.internal.wire.BlockRecord w)
+    Then take(long next, io.bittensor.transport.internal.wire.BlockRecord w)
         throws LedgerException;
   }
 
@@ -457,17 +485,23 @@ public final class RemoteLedger implements Ledger, BlockHistory {
    *
    * @return the number of the last block the visitor took, or {@code from - 1} if none
    */
-  private long pages(long from, long to, boolean bodiesOnly, PageVisitor visitor)
-      throws LedgerException {
+  private long pages(long from, long to, boolean bodiesOnly, boolean[] replay,
+      PageVisitor visitor) throws LedgerException {
     long next = from;
+    pages:
     while (next <= to) {
       LedgerResponse r = call("blocks", BlocksRequest.newBuilder().setFromBlock(next)
-          .setToBlock(to).setBodiesOnly(bodiesOnly).setDeltas(true).build());
+          .setToBlock(to).setBodiesOnly(bodiesOnly).setDeltas(true).setReplayEpochs(replay[0])
+          .build());
       if (r.getBlocksCount() == 0) {
         break; // past the latest block
       }
       for (var w : r.getBlocksList()) {
-        if (!visitor.take(next, w)) {
+        Then then = visitor.take(next, w);
+        if (then == Then.ASK_AGAIN) {
+          continue pages;
+        }
+        if (then == Then.STOP) {
           return next;
         }
         next++;
@@ -855,12 +889,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
    */
   private Metagraph replayEpoch(Metagraph before, BlockEvent ev, Block block) {
     try {
-      IncentiveMechanism mechanism = epochMechanism;
-      if (mechanism == null) {
-        mechanism = genesisMechanism();
-        epochMechanism = mechanism;
-      }
-      Metagraph m = MetagraphDeltas.apply(before, ev.getDelta(), block, mechanism);
+      Metagraph m = MetagraphDeltas.apply(before, ev.getDelta(), block, epochMechanism());
       epochsReplayed.incrementAndGet();
       return m;
     } catch (RuntimeException e) {
@@ -869,6 +898,16 @@ public final class RemoteLedger implements Ledger, BlockHistory {
           + " here (" + e.getMessage() + "); asking " + uri + " for what epochs change instead",
           e);
     }
+  }
+
+  /** The chain's mechanism: given to the builder, or read from the genesis block once. */
+  private IncentiveMechanism epochMechanism() {
+    IncentiveMechanism mechanism = epochMechanism;
+    if (mechanism == null) {
+      mechanism = genesisMechanism();
+      epochMechanism = mechanism;
+    }
+    return mechanism;
   }
 
   /** The mechanism the chain's genesis block records: the paper's, with its parameters. */
@@ -886,7 +925,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
 
   /**
    * How many epochs this client ran itself, rather than being sent what they changed (see
-   * {@link Builder#replayEpochs(boolean)}).
+   * {@link Builder#replayEpochs(boolean)}): following the event stream, or reading blocks back
+   * ({@link #readBlocks}).
    */
   @Experimental
   public long epochsReplayed() {

@@ -14,6 +14,7 @@ import io.bittensor.core.Rejection;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Status;
 import io.bittensor.core.TransactionRejectedException;
+import io.bittensor.core.internal.ledger.EpochReplay;
 import io.bittensor.transport.SubmissionEvent;
 import io.bittensor.transport.SubmissionListener;
 import io.bittensor.transport.internal.wire.AccountRequest;
@@ -280,7 +281,10 @@ public final class LedgerHandler extends Handler.Abstract {
         if (b.getBlocksCount() == 0) {
           w.setMetagraph(LedgerWire.toWire(rec.after()));
         } else if (rec.block().transactions() > 0 || rec.block().epoch()) {
-          if (r.getDeltas()) {
+          if (r.getDeltas() && r.getReplayEpochs() && EpochReplay.ranEpoch(rec.after())
+              && previous[0].block().number() == rec.block().number() - 1) {
+            w.setDelta(MetagraphDeltas.forEpochReplay(previous[0], rec.after()));
+          } else if (r.getDeltas()) {
             w.setDelta(MetagraphDeltas.between(previous[0], rec.after()));
           } else {
             w.setMetagraph(LedgerWire.toWire(rec.after()));

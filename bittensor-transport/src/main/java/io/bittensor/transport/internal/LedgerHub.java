@@ -111,6 +111,11 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
   private final Ledger.Subscription subscription;
   /** The ledger when it keeps its blocks to read back (a journal), else null. */
   private final BlockHistory journaled;
+  /**
+   * Whether the ledger gives its genesis block, from which a client learns the mechanism to
+   * run epochs with: where it does not, epoch blocks go out with their changes alone.
+   */
+  private final boolean givesGenesis;
   private long bytes;
   private long nextSeq;
   private Metagraph latest;
@@ -141,6 +146,7 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
         .expireAfterAccess(Duration.ofMinutes(1))
         .build();
     this.journaled = LedgerHandler.history(ledger);
+    this.givesGenesis = ledger instanceof BlockHistory;
     this.subscription = ledger.subscribe(this);
     Metagraph now;
     try {
@@ -216,7 +222,7 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     if (changesMetagraph(block) && before != null && before.block().number() == n - 1
         && before.chainId().equals(after.chainId())) {
       delta = blockEvent(block, ran, copy, null, MetagraphDeltas.between(before, after));
-      if (EpochReplay.ranEpoch(after)) {
+      if (givesGenesis && EpochReplay.ranEpoch(after)) {
         replayed = blockEvent(block, ran, copy, null,
             MetagraphDeltas.forEpochReplay(before, after));
       }
