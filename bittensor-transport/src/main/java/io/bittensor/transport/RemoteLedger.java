@@ -152,8 +152,9 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   private final Thread follower;
   private volatile Hash256 chainId;
   /**
-   * Whether the stream asks to run epochs here ({@code replay_epochs}): until a replay fails,
-   * after which the server sends what epochs change, from the next connection on.
+   * Whether this client asks to run epochs itself ({@code replay_epochs}), in the stream and in
+   * pages of blocks read back: until a replay fails, after which it is sent what epochs change
+   * (the stream from its next connection on).
    */
   private volatile boolean replayEpochs;
   /** The chain's mechanism, to replay epochs with: given, or read from the genesis block. */
@@ -397,7 +398,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     ensureOpen();
     Metagraph[] previous = {null};
     // Epochs are run here, as the stream's are, until a replay fails: then that record and
-    // the rest are asked for again with what their epochs changed.
+    // the rest are asked for again with what their epochs changed, and so is every later read.
     boolean[] replay = {replayEpochs};
     return pages(from, to, false, replay, (next, w) -> {
       Block block = follows(w, next, previous[0] == null ? null : previous[0].block().hash());
@@ -417,6 +418,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
               epochsReplayed.incrementAndGet();
             } catch (IllegalStateException e) {
               replay[0] = false;
+              replayEpochs = false; // and the stream, from its next connection on
               return Then.ASK_AGAIN;
             }
           }
