@@ -51,7 +51,10 @@ public final class CallListeners {
     end(call, side, forward, peer, Optional.empty(), status, startNanos);
   }
 
-  /** As {@link #end(CallListener, CallEvent.Side, boolean, Optional, Status, long)}, on a server. */
+  /**
+   * As {@link #end(CallListener, CallEvent.Side, boolean, Optional, Status, long)}, on a server
+   * that may know the certificate the caller showed.
+   */
   public static void end(CallListener call, CallEvent.Side side, boolean forward,
       Optional<PeerId> peer, Optional<X509Certificate> clientCertificate, Status status,
       long startNanos) {

@@ -117,6 +117,9 @@ public final class CanonicalDigest {
     md.update((byte) (answer.hasOutput() ? 1 : 0));
     if (answer.hasOutput()) {
       tensor(md, answer.getOutput(), true);
+      if (answer.getOutput().getRowsRepeated()) {
+        md.update((byte) 1); // its data is then the compact form: say so
+      }
     }
     return md.digest();
   }

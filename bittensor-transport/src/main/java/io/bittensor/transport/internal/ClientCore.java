@@ -162,7 +162,8 @@ public final class ClientCore {
     }
     Tensor output;
     try {
-      output = WireTensors.fromWire(resp.getOutput(), "output", Status.BAD_RESPONSE);
+      output = WireTensors.outputFromWire(resp.getOutput(), "output", Status.BAD_RESPONSE,
+          input.rank() >= 2 ? input.dim(0) : -1, input.rank() >= 2 ? input.dim(1) : -1);
     } catch (Rejected e) {
       return ForwardResult.rejected(new Rejection(Status.BAD_RESPONSE, e.rejection().field(),
           e.rejection().message()));

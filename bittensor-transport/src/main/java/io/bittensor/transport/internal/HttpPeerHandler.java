@@ -37,6 +37,10 @@ public final class HttpPeerHandler extends Handler.Abstract {
   public static final String CALLER_HEADER = "Bittensor-Caller";
   /** The header mirroring the response's status code. */
   public static final String STATUS_HEADER = "Bittensor-Status";
+  /** The request header by which a caller takes outputs in a compact form. */
+  public static final String ACCEPT_HEADER = "Bittensor-Accept";
+  /** {@link #ACCEPT_HEADER}'s value for outputs whose rows repeat along the sequence. */
+  public static final String REPEATED_ROWS = "repeated-rows";
 
   /**
    * Forward bodies at least this long have their metadata-only signature checked from their
@@ -129,6 +133,8 @@ public final class HttpPeerHandler extends Handler.Abstract {
     private final boolean forward;
     private final PeerId hint;
     private final long length;
+    /** Whether the caller reads an output with its rows repeated sent once per example. */
+    private final boolean acceptsRepeatedRows;
     /** Hears the call's end. */
     private final ServerCall call;
     private final AtomicBoolean released = new AtomicBoolean();
@@ -142,6 +148,8 @@ public final class HttpPeerHandler extends Handler.Abstract {
     Exchange(Request request, org.eclipse.jetty.server.Response response, Callback callback,
         boolean forward, PeerId hint, long length, ServerCall call) {
       this.call = call;
+      this.acceptsRepeatedRows = forward && REPEATED_ROWS.equals(request.getHeaders().get(
+          ACCEPT_HEADER));
       this.request = request;
       this.response = response;
       this.callback = callback;
@@ -236,7 +244,8 @@ public final class HttpPeerHandler extends Handler.Abstract {
         CodedInputStream in = WireTensors.aliasingInput(
             body.array(), body.arrayOffset() + body.position(), body.remaining());
         answer = forward
-            ? serving.core().forward(ForwardRequest.parser().parseFrom(in), hint, ahead)
+            ? serving.core().forward(ForwardRequest.parser().parseFrom(in), hint, ahead,
+                acceptsRepeatedRows)
             : serving.core().backward(BackwardRequest.parser().parseFrom(in), hint);
       } catch (InvalidProtocolBufferException e) {
         answer = CompletableFuture.completedFuture(Responses.undecodable(e));

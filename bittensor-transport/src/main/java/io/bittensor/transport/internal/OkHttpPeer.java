@@ -130,6 +130,10 @@ public final class OkHttpPeer extends TimedPeer {
   private Call newCall(HttpUrl url, ProtoBody body) {
     Request.Builder rb = new Request.Builder().url(url).post(body);
     core.callerHex().ifPresent(hex -> rb.header(HttpPeerHandler.CALLER_HEADER, hex));
+    if (url == forwardUrl) {
+      // Its outputs' repeated rows (a sentence embedding at every token) come once per example.
+      rb.header(HttpPeerHandler.ACCEPT_HEADER, HttpPeerHandler.REPEATED_ROWS);
+    }
     return http.newCall(rb.build());
   }
 

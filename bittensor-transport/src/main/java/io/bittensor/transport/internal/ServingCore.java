@@ -96,6 +96,20 @@ public final class ServingCore {
   public CompletableFuture<Response> forward(
       io.bittensor.transport.internal.wire.ForwardRequest msg, PeerId hint,
       Authenticator.Verified ahead) {
+    return forward(msg, hint, ahead, false);
+  }
+
+  /**
+   * As {@link #forward(io.bittensor.transport.internal.wire.ForwardRequest, PeerId,
+   * Authenticator.Verified)}, for a caller that may read its output with rows repeated.
+   *
+   * @param rowsRepeated whether the caller reads the compact form ({@code Bittensor-Accept:
+   *     repeated-rows}): an output whose rows repeat along each example's sequence is sent once
+   *     per example ({@link WireTensors#withRowsRepeated}), and signed as sent
+   */
+  public CompletableFuture<Response> forward(
+      io.bittensor.transport.internal.wire.ForwardRequest msg, PeerId hint,
+      Authenticator.Verified ahead, boolean rowsRepeated) {
     try {
       // Computed at most once: for the caller's signature, and for the answer's.
       Lazy<byte[]> digest = new Lazy<>(() -> CanonicalDigest.of(msg));
@@ -110,13 +124,23 @@ public final class ServingCore {
       long timeoutMs = timeout(msg.getTimeoutMs());
       CompletableFuture<ForwardResult> call = peer.forward(new ForwardRequest(modality, input));
       return deadline(call, timeoutMs,
-          r -> AnswerSigning.sign(Responses.of(r, note), true, answerKey, digest),
+          r -> AnswerSigning.sign(compact(Responses.of(r, note), rowsRepeated), true, answerKey,
+              digest),
           () -> Responses.timeout(timeoutMs));
     } catch (Rejected e) {
       return CompletableFuture.completedFuture(Responses.of(e.rejection()));
     } catch (RuntimeException e) {
       return CompletableFuture.completedFuture(Responses.internal(e));
     }
+  }
+
+  /** {@code r} with its output's repeated rows sent once, when the caller reads that. */
+  private static Response compact(Response r, boolean rowsRepeated) {
+    if (!rowsRepeated || !r.hasOutput()) {
+      return r;
+    }
+    var output = WireTensors.withRowsRepeated(r.getOutput());
+    return output == r.getOutput() ? r : r.toBuilder().setOutput(output).build();
   }
 
   /**

@@ -52,6 +52,90 @@ public final class WireTensors {
    */
   public static Tensor fromWire(
       io.bittensor.transport.internal.wire.Tensor w, String field, Status shapeStatus) {
+    if (w.getRowsRepeated()) {
+      throw new Rejected(Status.BAD_REQUEST, field + ".rows_repeated",
+          "rows_repeated is for outputs, not for " + field);
+    }
+    return decode(w, field, shapeStatus);
+  }
+
+  /**
+   * As {@link #fromWire}, for an output that may come with its rows repeated ({@link
+   * #withRowsRepeated}): such a tensor is expanded, each example's row copied to every position
+   * of its sequence.
+   *
+   * @param batch the batch a compact output must have (the request's), checked before it is
+   *     expanded, so that a small message cannot ask for a large allocation
+   * @param sequence the sequence a compact output must have (the request's)
+   * @throws Rejected as {@link #fromWire}, and for a compact tensor that is not [batch,
+   *     sequence, dim] of the request's batch and sequence, or whose data is not one row per
+   *     example
+   */
+  public static Tensor outputFromWire(io.bittensor.transport.internal.wire.Tensor w,
+      String field, Status shapeStatus, int batch, int sequence) {
+    if (!w.getRowsRepeated()) {
+      return decode(w, field, shapeStatus);
+    }
+    if (w.getShapeCount() != 3 || w.getShape(0) != batch || w.getShape(1) != sequence) {
+      throw new Rejected(shapeStatus, field + ".shape", field + " has rows_repeated and shape "
+          + w.getShapeList() + "; it needs [" + batch + ", " + sequence + ", dim]");
+    }
+    // As sent: one row per example.
+    Tensor once = decode(w.toBuilder().setShape(1, 1).build(), field, shapeStatus);
+    int rowBytes = once.byteSize() / Math.max(1, batch);
+    if ((long) batch * sequence * rowBytes > Integer.MAX_VALUE - 8) {
+      throw new Rejected(shapeStatus, field + ".shape", field + " with its rows repeated "
+          + sequence + " times would exceed 2 GiB");
+    }
+    ByteBuffer rows = once.data();
+    ByteBuffer full = ByteBuffer.allocate(batch * sequence * rowBytes);
+    for (int b = 0; b < batch; b++) {
+      ByteBuffer row = rows.slice(b * rowBytes, rowBytes);
+      for (int s = 0; s < sequence; s++) {
+        full.put(row.duplicate());
+      }
+    }
+    return Tensor.wrap(once.dtype(), full.flip(), batch, sequence, w.getShape(2));
+  }
+
+  /**
+   * {@code t} in the compact form when it is [batch, sequence, dim] with sequence above 1 and
+   * each example's rows all the same, bit for bit (then its data is one row per example and
+   * {@code rows_repeated} is set); else {@code t} itself. Reads each example until a row
+   * differs.
+   */
+  public static io.bittensor.transport.internal.wire.Tensor withRowsRepeated(
+      io.bittensor.transport.internal.wire.Tensor t) {
+    if (t.getShapeCount() != 3 || t.getShape(1) < 2 || t.getRowsRepeated()) {
+      return t;
+    }
+    int batch = t.getShape(0);
+    int sequence = t.getShape(1);
+    long rowBytes = t.getData().size() / Math.max(1L, (long) batch * sequence);
+    if (rowBytes == 0 || rowBytes * batch * sequence != t.getData().size()) {
+      return t; // empty, or not what its shape says: left for the reader to refuse
+    }
+    ByteBuffer data = t.getData().asReadOnlyByteBuffer();
+    int row = (int) rowBytes;
+    for (int b = 0; b < batch; b++) {
+      int first = b * sequence * row;
+      ByteBuffer firstRow = data.slice(first, row);
+      for (int s = 1; s < sequence; s++) {
+        if (firstRow.mismatch(data.slice(first + s * row, row)) != -1) {
+          return t;
+        }
+      }
+    }
+    byte[] once = new byte[batch * row];
+    for (int b = 0; b < batch; b++) {
+      data.get(b * sequence * row, once, b * row, row);
+    }
+    return t.toBuilder().setData(UnsafeByteOperations.unsafeWrap(once)).setRowsRepeated(true)
+        .build();
+  }
+
+  private static Tensor decode(
+      io.bittensor.transport.internal.wire.Tensor w, String field, Status shapeStatus) {
     if (w.getDtype() == DataType.DATA_TYPE_UNSPECIFIED) {
       throw new Rejected(Status.BAD_REQUEST, field + ".dtype", field + " has no dtype");
     }
