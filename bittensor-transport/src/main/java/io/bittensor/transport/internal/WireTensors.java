@@ -88,14 +88,19 @@ public final class WireTensors {
           + sequence + " times would exceed 2 GiB");
     }
     ByteBuffer rows = once.data();
-    ByteBuffer full = ByteBuffer.allocate(batch * sequence * rowBytes);
+    byte[] full = new byte[batch * sequence * rowBytes];
+    int perExample = sequence * rowBytes;
     for (int b = 0; b < batch; b++) {
-      ByteBuffer row = rows.slice(b * rowBytes, rowBytes);
-      for (int s = 0; s < sequence; s++) {
-        full.put(row.duplicate());
+      int at = b * perExample;
+      rows.get(b * rowBytes, full, at, rowBytes);
+      // Doubling copies: the row, then two, four, ... until the example's sequence is full.
+      for (int filled = rowBytes; filled < perExample; ) {
+        int n = Math.min(filled, perExample - filled);
+        System.arraycopy(full, at, full, at + filled, n);
+        filled += n;
       }
     }
-    return Tensor.wrap(once.dtype(), full.flip(), batch, sequence, w.getShape(2));
+    return Tensor.wrap(once.dtype(), ByteBuffer.wrap(full), batch, sequence, w.getShape(2));
   }
 
   /**
