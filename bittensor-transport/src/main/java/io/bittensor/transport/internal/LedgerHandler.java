@@ -23,6 +23,7 @@ import io.bittensor.transport.internal.wire.BlocksRequest;
 import io.bittensor.transport.internal.wire.EventsRequest;
 import io.bittensor.transport.internal.wire.LedgerRequest;
 import io.bittensor.transport.internal.wire.LedgerResponse;
+import io.bittensor.transport.internal.wire.MetagraphDelta;
 import io.bittensor.transport.internal.wire.SubmitRequest;
 import java.util.ArrayList;
 import java.util.List;
@@ -281,11 +282,9 @@ public final class LedgerHandler extends Handler.Abstract {
         if (b.getBlocksCount() == 0) {
           w.setMetagraph(LedgerWire.toWire(rec.after()));
         } else if (rec.block().transactions() > 0 || rec.block().epoch()) {
-          if (r.getDeltas() && r.getReplayEpochs() && EpochReplay.ranEpoch(rec.after())
-              && previous[0].block().number() == rec.block().number() - 1) {
-            w.setDelta(MetagraphDeltas.forEpochReplay(previous[0], rec.after()));
-          } else if (r.getDeltas()) {
-            w.setDelta(MetagraphDeltas.between(previous[0], rec.after()));
+          if (r.getDeltas()) {
+            w.setDelta(r.getReplayEpochs() ? replayedOrNot(previous[0], rec.after())
+                : MetagraphDeltas.between(previous[0], rec.after()));
           } else {
             w.setMetagraph(LedgerWire.toWire(rec.after()));
           }
@@ -297,6 +296,21 @@ public final class LedgerHandler extends Handler.Abstract {
       throw new Rejected(Status.BAD_REQUEST, "from_block", e.getMessage());
     }
     return b.build();
+  }
+
+  /**
+   * The delta to the state the epoch of {@code after}'s block ran on, for a client that runs
+   * epochs itself, when that block's epoch minted; else (or should that fail) the delta.
+   */
+  private static MetagraphDelta replayedOrNot(Metagraph before, Metagraph after) {
+    if (EpochReplay.ranEpoch(after) && before.block().number() == after.block().number() - 1) {
+      try {
+        return MetagraphDeltas.forEpochReplay(before, after);
+      } catch (RuntimeException e) {
+        // the page goes on with the delta as it is
+      }
+    }
+    return MetagraphDeltas.between(before, after);
   }
 
   /**

@@ -223,8 +223,12 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
         && before.chainId().equals(after.chainId())) {
       delta = blockEvent(block, ran, copy, null, MetagraphDeltas.between(before, after));
       if (givesGenesis && EpochReplay.ranEpoch(after)) {
-        replayed = blockEvent(block, ran, copy, null,
-            MetagraphDeltas.forEpochReplay(before, after));
+        try {
+          replayed = blockEvent(block, ran, copy, null,
+              MetagraphDeltas.forEpochReplay(before, after));
+        } catch (RuntimeException failed) {
+          replayed = null; // never the hub's end: such streams get the delta with the epoch
+        }
       }
     }
     synchronized (lock) {
