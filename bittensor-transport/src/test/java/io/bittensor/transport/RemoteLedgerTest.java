@@ -200,6 +200,50 @@ class RemoteLedgerTest {
         remote.epochsReplayed());
   }
 
+  /**
+   * Blocks read back with epochs run here: a client that connects after the epochs (so its
+   * stream ran none) runs the pages' epochs with the chain's mechanism; one given another
+   * mechanism fails the first, asks for the pages again from there with the epochs' changes,
+   * and reads the same blocks.
+   */
+  @ParameterizedTest(name = "the chain's mechanism {0}")
+  @ValueSource(booleans = {true, false})
+  void blocksReadBackRunTheirEpochsOrAreAskedForAgain(boolean chains) throws Exception {
+    LocalLedger ledger = local(8);
+    for (int i = 0; i < 8; i++) {
+      ledger.submit(key(i), Transaction.register(endpoint(i), Modality.TEXT));
+      ledger.submit(key(i), Transaction.addStake(100 + 10 * i));
+    }
+    ledger.produceBlock();
+    SplittableRandom random = new SplittableRandom(3);
+    for (int block = 2; block <= 16; block++) {
+      int who = random.nextInt(8);
+      int[] uids = random.ints(0, 8).distinct().limit(1 + random.nextInt(8)).sorted().toArray();
+      ledger.submit(key(who), Transaction.setWeights(uids, random.doubles(uids.length, 0.1, 1)
+          .toArray()));
+      ledger.produceBlock();
+    }
+    URI uri = serve(ledger, 64).uri();
+    RemoteLedger.Builder b = RemoteLedger.builder();
+    if (!chains) {
+      PaperParams params = BlockCodec.decode(ledger.genesisBlock()).paperParams().orElseThrow();
+      b.epochMechanism(IncentiveMechanism.paper(params.withRho(params.rho() + 1)));
+    }
+    RemoteLedger remote = closing(b.connect(uri));
+    List<Object> served = new ArrayList<>();
+    List<Object> read = new ArrayList<>();
+    long[] minted = {0};
+    ledger.readBlocks(1, 16, r -> {
+      // Block 1 is the page's first record, sent whole.
+      minted[0] += r.block().number() > 1 && EpochReplay.ranEpoch(r.after()) ? 1 : 0;
+      return served.add(LedgerWire.toWire(r.after()));
+    });
+    assertTrue(minted[0] >= 2, "epochs that minted: " + minted[0]);
+    remote.readBlocks(1, 16, r -> read.add(LedgerWire.toWire(r.after())));
+    assertEquals(served, read);
+    assertEquals(chains ? minted[0] : 0, remote.epochsReplayed());
+  }
+
   private static List<String> expected(long from, long to, int epochLength) {
     List<String> lines = new ArrayList<>();
     for (long n = from; n <= to; n++) {
