@@ -85,7 +85,8 @@ public final class HttpPeerHandler extends Handler.Abstract {
       }
     }
     PeerId caller = hint;
-    ServerCall call = serving.started(forward, caller, clientCertificate(request), start);
+    ServerCall call = serving.started(forward, caller,
+        serving.listening() ? clientCertificate(request) : null, start);
     if (!"POST".equals(request.getMethod())) {
       response.getHeaders().put(HttpHeader.ALLOW, "POST");
       Response r = Responses.of(Rejection.badRequest("method",

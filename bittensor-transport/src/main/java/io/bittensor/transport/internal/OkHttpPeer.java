@@ -77,7 +77,7 @@ public final class OkHttpPeer extends TimedPeer {
   public CompletableFuture<ForwardResult> forward(ForwardRequest request, Duration timeout) {
     long ms = Deadlines.millis(timeout);
     ProtoBody body = forwardBody(request, ms);
-    return enqueue(newCall(forwardUrl, body), ms, forwardReader(request, body),
+    return enqueue(newCall(forwardUrl, body, true), ms, forwardReader(request, body),
         ForwardResult::rejected);
   }
 
@@ -85,7 +85,7 @@ public final class OkHttpPeer extends TimedPeer {
   public CompletableFuture<BackwardResult> backward(BackwardRequest request, Duration timeout) {
     long ms = Deadlines.millis(timeout);
     ProtoBody body = backwardBody(request, ms);
-    return enqueue(newCall(backwardUrl, body), ms, backwardReader(body),
+    return enqueue(newCall(backwardUrl, body, false), ms, backwardReader(body),
         BackwardResult::rejected);
   }
 
@@ -94,7 +94,7 @@ public final class OkHttpPeer extends TimedPeer {
   public ForwardResult forwardAndWait(ForwardRequest request, Duration timeout) {
     long ms = Deadlines.millis(timeout);
     ProtoBody body = forwardBody(request, ms);
-    return execute(newCall(forwardUrl, body), ms, forwardReader(request, body),
+    return execute(newCall(forwardUrl, body, true), ms, forwardReader(request, body),
         ForwardResult::rejected);
   }
 
@@ -102,7 +102,7 @@ public final class OkHttpPeer extends TimedPeer {
   public BackwardResult backwardAndWait(BackwardRequest request, Duration timeout) {
     long ms = Deadlines.millis(timeout);
     ProtoBody body = backwardBody(request, ms);
-    return execute(newCall(backwardUrl, body), ms, backwardReader(body),
+    return execute(newCall(backwardUrl, body, false), ms, backwardReader(body),
         BackwardResult::rejected);
   }
 
@@ -127,10 +127,10 @@ public final class OkHttpPeer extends TimedPeer {
     return new ProtoBody(msg, () -> msg);
   }
 
-  private Call newCall(HttpUrl url, ProtoBody body) {
+  private Call newCall(HttpUrl url, ProtoBody body, boolean forward) {
     Request.Builder rb = new Request.Builder().url(url).post(body);
     core.callerHex().ifPresent(hex -> rb.header(HttpPeerHandler.CALLER_HEADER, hex));
-    if (url == forwardUrl) {
+    if (forward) {
       // Its outputs' repeated rows (a sentence embedding at every token) come once per example.
       rb.header(HttpPeerHandler.ACCEPT_HEADER, HttpPeerHandler.REPEATED_ROWS);
     }

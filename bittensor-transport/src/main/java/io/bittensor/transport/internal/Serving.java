@@ -113,6 +113,11 @@ public final class Serving {
     return new ServerCall(listener, forward, named, shown, startNanos);
   }
 
+  /** Whether anything hears calls: what only their events name need not be read otherwise. */
+  public boolean listening() {
+    return calls != CallListener.Factory.NONE;
+  }
+
   /** The calls holding a slot now. */
   public int activeCalls() {
     return admission.running();
