@@ -61,11 +61,15 @@ public final class CsrMatrix implements PeerMatrix {
     Checks.require(
         rowPtr[n] == cols.length, "rowPtr[n] must equal the number of entries %d, was %d",
         cols.length, rowPtr[n]);
+    // All the pointers before any entry: a pointer that falls back lets an earlier row reach
+    // past the arrays even when the last pointer is right.
+    for (int i = 0; i < n; i++) {
+      Checks.require(
+          rowPtr[i] <= rowPtr[i + 1], "rowPtr must not decrease: rowPtr[%d]=%d > rowPtr[%d]=%d",
+          i, rowPtr[i], i + 1, rowPtr[i + 1]);
+    }
     for (int i = 0; i < n; i++) {
       int start = rowPtr[i], end = rowPtr[i + 1];
-      Checks.require(
-          start <= end, "rowPtr must not decrease: rowPtr[%d]=%d > rowPtr[%d]=%d", i, start,
-          i + 1, end);
       int previous = -1;
       for (int k = start; k < end; k++) {
         int c = cols[k];

@@ -4,7 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.function.Supplier;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** Bad input is rejected with a message naming the problem; nothing returns NaN. */
 class BadInputTest {
@@ -75,6 +80,86 @@ class BadInputTest {
         () -> CsrMatrix.builder(3).row(1, new int[] {0}, new double[] {1})
             .row(0, new int[] {0}, new double[] {1}));
     assertMessage(order, "increasing order");
+  }
+
+  /** Each way a matrix can be built wrong, and what the refusal must say. */
+  static Stream<Arguments> malformedMatrices() {
+    return Stream.of(
+        bad("negative size", () -> CsrMatrix.of(-1, new int[0], new int[0], new double[0]),
+            "n must be >= 0, was -1"),
+        bad("cols and vals differ", () -> CsrMatrix.of(2, new int[] {0, 1, 2}, new int[] {0, 1},
+            new double[] {1}), "cols and vals must have the same length, got 2 and 1"),
+        bad("first pointer", () -> CsrMatrix.of(2, new int[] {1, 1, 1}, new int[] {0},
+            new double[] {1}), "rowPtr[0] must be 0, was 1"),
+        bad("last pointer", () -> CsrMatrix.of(2, new int[] {0, 1, 1}, new int[] {0, 1},
+            new double[] {1, 1}), "rowPtr[n] must equal the number of entries 2, was 1"),
+        bad("a pointer past the entries", () -> CsrMatrix.of(2, new int[] {0, 2, 1},
+            new int[] {0}, new double[] {1}), "rowPtr must not decrease: rowPtr[1]=2 >"
+            + " rowPtr[2]=1"),
+        bad("decreasing pointers, right count", () -> CsrMatrix.of(3, new int[] {0, 2, 1, 2},
+            new int[] {0, 1}, new double[] {1, 1}), "rowPtr must not decrease: rowPtr[1]=2 >"
+            + " rowPtr[2]=1"),
+        bad("negative column", () -> CsrMatrix.of(2, new int[] {0, 0, 1}, new int[] {-1},
+            new double[] {1}), "row 1: column -1 is out of range [0, 2)"),
+        bad("repeated column", () -> CsrMatrix.of(2, new int[] {0, 2, 2}, new int[] {1, 1},
+            new double[] {1, 1}), "row 0: columns must be strictly increasing, got 1 after 1"),
+        bad("infinite entry", () -> CsrMatrix.of(1, new int[] {0, 1}, new int[] {0},
+            new double[] {Double.POSITIVE_INFINITY}), "entry (0, 0) must be finite and >= 0"),
+        bad("negative zeros", () -> CsrMatrix.zeros(-2), "n must be >= 0, was -2"),
+        bad("builder of negative size", () -> CsrMatrix.builder(-3), "n must be >= 0, was -3"),
+        bad("builder expecting fewer than none", () -> CsrMatrix.builder(2, -1),
+            "expectedEntries must be >= 0, was -1"),
+        bad("builder row past the end", () -> CsrMatrix.builder(2).row(2, new int[0],
+            new double[0]), "within [0, 2): got 2"),
+        bad("builder row given twice", () -> CsrMatrix.builder(2).row(0, new int[0],
+            new double[0]).row(0, new int[0], new double[0]), "increasing order", "got 0 after 0"),
+        bad("builder columns and values differ", () -> CsrMatrix.builder(2).row(1, new int[] {0},
+            new double[0]), "row 1: 1 columns but 0 values"),
+        bad("builder column out of range", () -> CsrMatrix.builder(2).row(0, new int[] {1, 2},
+            new double[] {1, 1}), "row 0: column 2 is out of range [0, 2)"),
+        bad("builder negative entry", () -> CsrMatrix.builder(2).row(0, new int[] {1},
+            new double[] {-0.25}), "entry (0, 1) must be finite and >= 0, was -0.25"),
+        bad("builder used after build", () -> {
+          CsrMatrix.Builder b = CsrMatrix.builder(2);
+          b.build();
+          return b.row(0, new int[0], new double[0]);
+        }, "build() was already called"),
+        bad("built twice", () -> {
+          CsrMatrix.Builder b = CsrMatrix.builder(2);
+          b.build();
+          return b.build();
+        }, "build() was already called"),
+        bad("row-major of the wrong length", () -> DenseMatrix.ofRowMajor(2, new double[3]),
+            "row-major data for n=2 needs 4 entries, got 3"),
+        bad("row-major of negative size", () -> DenseMatrix.ofRowMajor(-1, new double[0]),
+            "n must be in [0, " + DenseMatrix.MAX_SIZE + "], was -1"),
+        bad("row-major too large", () -> DenseMatrix.ofRowMajor(DenseMatrix.MAX_SIZE + 1,
+            new double[0]), "was " + (DenseMatrix.MAX_SIZE + 1)),
+        bad("row-major negative entry", () -> DenseMatrix.ofRowMajor(2, new double[] {0, 0, 0,
+            -1}), "entry (1, 1)", "-1.0"),
+        bad("ragged rows", () -> DenseMatrix.of(new double[][] {{1, 2}, {3}}),
+            "matrix must be square: row 1 has 1 entries, expected 2"),
+        bad("missing row", () -> DenseMatrix.of(new double[][] {{1, 2}, null}),
+            "row 1 has no entries"));
+  }
+
+  private static Arguments bad(String name, Supplier<?> build, String... fragments) {
+    return Arguments.of(name, build, fragments);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("malformedMatrices")
+  void malformedMatricesAreRefusedSayingWhy(String name, Supplier<?> build, String[] fragments) {
+    var e = assertThrows(IllegalArgumentException.class, build::get, name);
+    assertMessage(e, fragments);
+  }
+
+  @Test
+  void aNegativeNumberOfEpochsIsRefused() {
+    var e = assertThrows(IllegalArgumentException.class,
+        () -> IncentiveMechanism.paper().run(NetworkState.of(PeerVector.of(1), PeerMatrix.zeros(1)),
+            -1));
+    assertMessage(e, "epochs must be >= 0, was -1");
   }
 
   @Test

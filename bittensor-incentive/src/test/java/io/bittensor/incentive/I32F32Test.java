@@ -27,8 +27,34 @@ class I32F32Test {
     return random.nextBoolean() ? v : -v;
   }
 
-  /** Calls {@code check} on 10,000 random pairs of the seed's stream. */
+  /**
+   * Where the rounding and saturation decide: the limits, one unit either side of 0, of 1.0 and
+   * of the integer range's ends, and the powers of two whose quotients land exactly on 2^63.
+   */
+  private static final long[] EDGES = edges();
+
+  private static long[] edges() {
+    long one = I32F32.ONE;
+    long[] base = {Long.MIN_VALUE, Long.MAX_VALUE, 0, 1, 2, one, 1L << 31, 1L << 62, 3L << 61,
+        1L << 33, Long.MAX_VALUE / 3};
+    long[] out = new long[base.length * 6];
+    int k = 0;
+    for (long b : base) {
+      for (long v : new long[] {b, b - 1, b + 1}) {
+        out[k++] = v;
+        out[k++] = -v; // -MIN is MIN: the limit twice
+      }
+    }
+    return java.util.Arrays.stream(out).distinct().toArray();
+  }
+
+  /** Calls {@code check} on every pair of edges, then on 10,000 random pairs of the seed's. */
   private static void eachPair(long seed, java.util.function.BiConsumer<Long, Long> check) {
+    for (long a : EDGES) {
+      for (long b : EDGES) {
+        check.accept(a, b);
+      }
+    }
     SplittableRandom random = new SplittableRandom(seed);
     for (int t = 0; t < 10_000; t++) {
       check.accept(randomBits(random), randomBits(random));
@@ -163,6 +189,25 @@ class I32F32Test {
     assertEquals(BigInteger.ZERO, YumaFixedKernel.fixed64(0x1p-66)); // a quarter unit
     assertEquals(BigInteger.ONE, YumaFixedKernel.fixed64(0x1p-64 * 1.5 - 0x1p-64 / 2)); // 1 unit
     assertEquals(BigInteger.valueOf(2), YumaFixedKernel.fixed64(0x1p-64 * 1.5)); // tie to even
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void additionAndSubtractionSaturateExactly(long seed) {
+    eachPair(seed, (a, b) -> {
+      BigInteger x = BigInteger.valueOf(a);
+      BigInteger y = BigInteger.valueOf(b);
+      assertEquals(saturate(x.add(y)), I32F32.add(a, b), a + " + " + b);
+      assertEquals(saturate(x.subtract(y)), I32F32.sub(a, b), a + " - " + b);
+    });
+  }
+
+  @Test
+  void integersSaturateAtTheRangesEnds() {
+    for (long v : new long[] {Long.MIN_VALUE, -(1L << 31) - 1, -(1L << 31), -1, 0, 1,
+        (1L << 31) - 1, 1L << 31, Long.MAX_VALUE}) {
+      assertEquals(saturate(BigInteger.valueOf(v).shiftLeft(32)), I32F32.fromInt(v), "" + v);
+    }
   }
 
   @Test

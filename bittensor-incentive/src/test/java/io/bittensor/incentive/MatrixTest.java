@@ -107,6 +107,21 @@ class MatrixTest {
   }
 
   @Test
+  void rowMajorDataIsCopiedAndReadBackByRow() {
+    double[] data = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+    DenseMatrix m = DenseMatrix.ofRowMajor(3, data);
+    data[4] = 99;
+    assertArrayEquals(new double[] {3, 4, 5}, m.row(1));
+    assertArrayEquals(new double[] {6, 7, 8}, m.row(2));
+    assertEquals(5.0, m.get(1, 2));
+    m.row(0)[0] = 42;
+    assertEquals(0.0, m.get(0, 0), "row() is a copy");
+    assertEquals(m, DenseMatrix.of(new double[][] {{0, 1, 2}, {3, 4, 5}, {6, 7, 8}}));
+    assertThrows(IndexOutOfBoundsException.class, () -> m.row(3));
+    assertThrows(IndexOutOfBoundsException.class, () -> m.row(-1));
+  }
+
+  @Test
   void denseMatricesRefuseSizesThatDoNotFitAnArray() {
     var e = assertThrows(IllegalArgumentException.class,
         () -> CsrMatrix.zeros(DenseMatrix.MAX_SIZE + 1).toDense());

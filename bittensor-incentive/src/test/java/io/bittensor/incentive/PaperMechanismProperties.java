@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.bittensor.incentive.testing.RandomNetworks;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Function;
 import java.util.stream.LongStream;
@@ -271,6 +272,8 @@ class PaperMechanismProperties {
     NetworkState state = RandomNetworks.network(seed, 12);
     PaperMechanism m = PaperMechanism.of(params(seed));
     var results = m.run(state, 3);
+    assertEquals(3, results.size(), "seed " + seed + ": one result per epoch");
+    assertEquals(List.of(), m.run(state, 0), "seed " + seed + ": no epochs, no results");
 
     NetworkState manual = state;
     for (EpochResult expected : results) {

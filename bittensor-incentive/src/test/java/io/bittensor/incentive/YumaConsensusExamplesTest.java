@@ -78,6 +78,7 @@ class YumaConsensusExamplesTest {
     assertEquals(1.0 / 3, e.bonds().get(1, 3), bondTol);
     assertEquals(0.0, e.loss());
     assertArrayEquals(new boolean[] {true, true, false, false}, r.validatorPermits());
+    assertPeerAccessorsAgree(r);
     assertTrue(e.bonds() instanceof DenseMatrix, "bonds come back in the weights' form");
   }
 
@@ -186,6 +187,7 @@ class YumaConsensusExamplesTest {
     YumaResult r = YumaConsensus.of(params).epoch(
         YumaState.of(network()).withLastUpdate(lastUpdate));
     assertArrayEquals(new boolean[] {true, false, true, true}, r.active());
+    assertPeerAccessorsAgree(r);
     assertVector(new double[] {1, 0, 0, 0}, r.activeStake(), 1e-12, "active stake");
     assertArrayEquals(new boolean[] {true, true, false, false}, r.validatorPermits(),
         "permits follow stake, active or not");
@@ -286,5 +288,13 @@ class YumaConsensusExamplesTest {
     assertEquals(initial.currentBlock() + yuma.params().tempo() + 1, second.currentBlock());
     assertEquals(yuma.epoch(second), results.get(1));
     assertEquals(14 * 3, results.stream().mapToDouble(x -> x.epoch().minted()).sum(), 1e-9);
+  }
+
+  /** One peer's permit and activity read the same as the arrays. */
+  private static void assertPeerAccessorsAgree(YumaResult r) {
+    for (int uid = 0; uid < r.size(); uid++) {
+      assertEquals(r.validatorPermits()[uid], r.validatorPermit(uid), "permit of " + uid);
+      assertEquals(r.active()[uid], r.isActive(uid), "activity of " + uid);
+    }
   }
 }
