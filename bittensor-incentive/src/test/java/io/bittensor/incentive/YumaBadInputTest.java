@@ -37,6 +37,24 @@ class YumaBadInputTest {
   }
 
   @Test
+  void theRangesEndsAreAcceptedAndOneStepPastRefused() {
+    YumaParams d = YumaParams.defaults();
+    assertEquals(0, d.withMaxAllowedValidators(0).maxAllowedValidators());
+    assertEquals(65535, d.withMaxAllowedValidators(65535).maxAllowedValidators());
+    rejects(() -> d.withMaxAllowedValidators(65536), "maxAllowedValidators", "65536");
+    assertEquals(0, d.withActivityCutoff(0).activityCutoff());
+    rejects(() -> d.withActivityCutoff(-1), "activityCutoff", "-1");
+    assertEquals(0, d.withTempo(0).tempo());
+    assertEquals(65535, d.withTempo(65535).tempo());
+    rejects(() -> d.withTempo(-1), "tempo", "-1");
+    rejects(() -> d.withTempo(65536), "tempo", "65536");
+    assertEquals(0, d.withKappaU16(0).kappaU16());
+    assertEquals(65535, d.withKappaU16(65535).kappaU16());
+    rejects(() -> d.withKappaU16(-1), "kappaU16", "-1");
+    rejects(() -> d.withKappaU16(65536), "kappaU16", "65536");
+  }
+
+  @Test
   void defaultsAreTheChainsIntegers() {
     YumaParams d = YumaParams.defaults();
     assertEquals(32767, d.kappaU16());

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.bittensor.incentive.YumaParams.Precision;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
@@ -159,6 +160,71 @@ class YumaConsensusExamplesTest {
     assertEquals(1, r.epoch().bonds().get(1, 3), p == Precision.FIXED_POINT ? 1.0 / 65535 : 1e-12);
   }
 
+  @ParameterizedTest
+  @EnumSource(Precision.class)
+  void liquidAlphaWithoutASpreadOfConsensusFallsBackToTheMovingAverage(Precision p) {
+    // Two validators vote only for peer 7: consensus [0, ..., 0, 1], both quartiles 0, so no
+    // logistic can be drawn through them and every bond moves by the fixed alpha.
+    int n = 8;
+    double[][] w = new double[n][n];
+    w[0][7] = 1;
+    w[1][7] = 1;
+    double[][] b = new double[n][n];
+    b[0][7] = 1;
+    b[1][7] = 0.2;
+    b[1][5] = 0.6;
+    NetworkState state = new NetworkState(PeerVector.of(3, 1, 0, 0, 0, 0, 0, 0),
+        DenseMatrix.of(w), DenseMatrix.of(b));
+    YumaParams fixed = YumaParams.defaults().withPrecision(p);
+    YumaResult liquid = YumaConsensus.of(fixed.withLiquidAlpha(true)).epoch(YumaState.of(state));
+    YumaResult plain = YumaConsensus.of(fixed).epoch(YumaState.of(state));
+    assertEquals(plain.epoch().bonds(), liquid.epoch().bonds());
+    assertTrue(liquid.epoch().bonds().get(1, 5) > 0, "a bond decays by the fixed alpha");
+  }
+
+  @ParameterizedTest
+  @EnumSource(Precision.class)
+  void liquidAlphaOverAFlatConsensusIsTheMidpointClamped(Precision p) {
+    // Four equal validators each vote the other three equally: every peer's consensus is the
+    // same, the logistic is flat at 1/2, and alpha is 1/2 clamped into [alphaLow, alphaHigh].
+    int n = 4;
+    double[][] w = new double[n][n];
+    double[][] b = new double[n][n];
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < n; j++) {
+        w[i][j] = i == j ? 0 : 1.0 / 3;
+        b[i][j] = i == j ? 0 : 0.1 + 0.2 * ((i + 2 * j) % 4);
+      }
+    }
+    NetworkState state = new NetworkState(PeerVector.of(1, 1, 1, 1), DenseMatrix.of(w),
+        DenseMatrix.of(b));
+    YumaParams params = YumaParams.defaults().withLiquidAlpha(true).withPrecision(p);
+    double alpha = Math.max(Math.min(0.5, params.alphaHigh()), params.alphaLow());
+    YumaResult liquid = YumaConsensus.of(params).epoch(YumaState.of(state));
+    YumaResult plain = YumaConsensus.of(params.withLiquidAlpha(false)
+        .withBondsMovingAverage(1 - alpha)).epoch(YumaState.of(state));
+    double tol = p == Precision.FIXED_POINT ? 4.0 / 65535 : 1e-12;
+    assertTrue(liquid.epoch().bonds().approximatelyEquals(plain.epoch().bonds(), tol),
+        "liquid " + liquid.epoch().bonds() + " against alpha " + alpha + ": "
+            + plain.epoch().bonds());
+  }
+
+  @ParameterizedTest(name = "{0}, penalty {1}")
+  @CsvSource({"FLOAT64, 0.25", "FLOAT64, 0.5", "FLOAT64, 1", "FIXED_POINT, 0.25",
+      "FIXED_POINT, 0.5", "FIXED_POINT, 1"})
+  void bondsFollowAPenaltyOfTheWayFromRawToClippedWeights(Precision p, double penalty) {
+    YumaConsensus yuma = YumaConsensus.of(YumaParams.defaults().withBondsPenalty(penalty)
+        .withPrecision(p));
+    YumaResult r = yuma.epoch(YumaState.of(network()));
+    // Validator 1 votes 0.75 for server 3, clipped to 0.25: it bonds on the point `penalty` of
+    // the way between, times its stake 1/4. Validator 0's 0.25 is not clipped: 0.25 * 3/4, the
+    // larger, so the column upscales to 1 there.
+    double validator1 = ((1 - penalty) * 0.75 + penalty * 0.25) / 4;
+    double tol = p == Precision.FIXED_POINT ? 2.0 / 65535 : 1e-12;
+    assertEquals(1, r.epoch().bonds().get(0, 3), tol);
+    assertEquals(validator1 / (3.0 / 16), r.epoch().bonds().get(1, 3), tol);
+  }
+
   @Test
   void permitsGoToTheLargestStakesTiesToTheHigherUid() {
     double[][] none = new double[4][4];
@@ -188,6 +254,12 @@ class YumaConsensusExamplesTest {
         YumaState.of(network()).withLastUpdate(lastUpdate));
     assertArrayEquals(new boolean[] {true, false, true, true}, r.active());
     assertPeerAccessorsAgree(r);
+    // The next epoch's state: the active set their weights again, the inactive stay as they were.
+    YumaState next = YumaConsensus.of(params).advance(
+        YumaState.of(network()).withLastUpdate(lastUpdate), r);
+    long nextBlock = block + params.tempo() + 1;
+    assertArrayEquals(new long[] {nextBlock, lastUpdate[1], nextBlock, nextBlock},
+        next.lastUpdate());
     assertVector(new double[] {1, 0, 0, 0}, r.activeStake(), 1e-12, "active stake");
     assertArrayEquals(new boolean[] {true, true, false, false}, r.validatorPermits(),
         "permits follow stake, active or not");
