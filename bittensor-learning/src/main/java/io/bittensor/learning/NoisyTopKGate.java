@@ -106,6 +106,8 @@ public final class NoisyTopKGate implements GatingLayer {
   private Random random;
   /** Peers never routed to (null: none). */
   private final boolean[] excluded;
+  /** The peers not excluded: with k of them, every example goes to all and no load differs. */
+  private final int routable;
   private final Map<Gated, Tape> pending = new IdentityHashMap<>();
   private final double[] importanceAverage;
   private long importanceBatches;
@@ -138,6 +140,7 @@ public final class NoisyTopKGate implements GatingLayer {
     this.random = new Random(b.seed);
     this.excluded = b.excluded.isEmpty() ? null : new boolean[n];
     b.excluded.forEach(j -> excluded[j] = true);
+    this.routable = n - b.excluded.size();
     this.importanceAverage = new double[n];
   }
 
@@ -474,7 +477,7 @@ public final class NoisyTopKGate implements GatingLayer {
     }
     double[] dClean = new double[batch * n];
     double[] dStd = new double[batch * n];
-    if (wLoad > 0 && t.eps != null && k < n) {
+    if (wLoad > 0 && t.eps != null && k < routable) {
       aux += loadLoss(t, dh, dClean, dStd, wLoad);
     }
     balanceLoss = aux;
@@ -572,29 +575,7 @@ public final class NoisyTopKGate implements GatingLayer {
     int batch = t.batch;
     double[] z = new double[batch * n];
     int[] thresholdIndex = new int[batch * n];
-    double[] load = new double[n];
-    for (int b = 0; b < batch; b++) {
-      int[] sel = t.sel[b];
-      int kth = sel[k - 1];
-      // The (k+1)-th largest: the best of those not selected.
-      int next = -1;
-      for (int j = 0; j < n; j++) {
-        if (slot(sel, j) < 0 && !isExcluded(j)
-            && (next < 0 || t.h[b * n + j] > t.h[b * n + next])) {
-          next = j;
-        }
-      }
-      for (int j = 0; j < n; j++) {
-        if (isExcluded(j)) {
-          continue;
-        }
-        int ti = slot(sel, j) >= 0 ? next : kth;
-        int i = b * n + j;
-        thresholdIndex[i] = ti;
-        z[i] = (t.clean[i] - t.h[b * n + ti]) / t.std[i];
-        load[j] += NnOps.normalCdf(z[i]);
-      }
-    }
+    double[] load = load(batch, n, k, t.clean, t.h, t.std, t.sel, excluded, z, thresholdIndex);
     double[] dLoad = new double[n];
     double loss = w * cv2(load, dLoad, excluded);
     for (int b = 0; b < batch; b++) {
@@ -611,6 +592,44 @@ public final class NoisyTopKGate implements GatingLayer {
       }
     }
     return loss;
+  }
+
+  /**
+   * Each peer's load over the batch: the sum of its chances of being among the top k under a new
+   * draw of its own noise, {@code Phi((clean_j - threshold_j) / std_j)}. The threshold is the k-th
+   * largest noisy logit among the other peers not excluded: the (k+1)-th overall for a peer
+   * routed to, the k-th (the last routed) for one that was not. Needs more than k peers not
+   * excluded; excluded peers have no load.
+   *
+   * @param sel each example's top k of {@code h}, best first
+   * @param z receives {@code (clean_j - threshold_j) / std_j} per example and peer
+   * @param thresholdIndex receives the peer whose noisy logit is each threshold
+   */
+  static double[] load(int batch, int n, int k, float[] clean, float[] h, float[] std,
+      int[][] sel, boolean[] excluded, double[] z, int[] thresholdIndex) {
+    double[] load = new double[n];
+    for (int b = 0; b < batch; b++) {
+      int kth = sel[b][k - 1];
+      // The (k+1)-th largest: the best of those not selected.
+      int next = -1;
+      for (int j = 0; j < n; j++) {
+        if (slot(sel[b], j) < 0 && !(excluded != null && excluded[j])
+            && (next < 0 || h[b * n + j] > h[b * n + next])) {
+          next = j;
+        }
+      }
+      for (int j = 0; j < n; j++) {
+        if (excluded != null && excluded[j]) {
+          continue;
+        }
+        int ti = slot(sel[b], j) >= 0 ? next : kth;
+        int i = b * n + j;
+        thresholdIndex[i] = ti;
+        z[i] = (clean[i] - h[b * n + ti]) / std[i];
+        load[j] += NnOps.normalCdf(z[i]);
+      }
+    }
+    return load;
   }
 
   private boolean isExcluded(int j) {

@@ -400,6 +400,68 @@ class NoisyTopKGateTest {
     }
   }
 
+  /**
+   * With peers excluded, k may equal the peers left: every example goes to all of them, so there
+   * is no load to balance and no (k+1)-th logit to measure it against.
+   */
+  @Test
+  void aGateRoutingToEveryPeerNotExcludedTrains() {
+    Random r = new Random(23);
+    List<FnPeer> ps = peers(4, 4, 3);
+    NoisyTopKGate g = NoisyTopKGate.builder().peers(ps).k(2).contextDim(4).outputDim(3).seed(5)
+        .importanceWeight(0.1).loadWeight(0.1).exclude(0, 2).build();
+    randomise(g, r, 1);
+    for (int step = 0; step < 3; step++) {
+      Tensor x = TestPeers.batch(r, 8, 4);
+      Gated out = g.forwardAndWait(new ForwardRequest(Modality.TENSOR, x), Learner.flatten(x),
+          true, TIMEOUT);
+      for (int[] sel : out.selected()) {
+        assertEquals(Set.of(1, 3), Set.of(sel[0], sel[1]));
+      }
+      g.backward(out, out.output());
+      assertTrue(Double.isFinite(g.balanceLoss()) && g.balanceLoss() >= 0,
+          "balance loss " + g.balanceLoss());
+      g.step();
+    }
+  }
+
+  /**
+   * The importance loss is {@code w CV^2} of each peer's summed routing gates over the batch (the
+   * excluded peers left out): checked against the gates the forward reports, which are the
+   * routing gates when every peer answers.
+   */
+  @ParameterizedTest
+  @ValueSource(longs = {31, 32, 33, 34})
+  void theImportanceLossIsTheCoefficientOfVariationOfTheGatesSums(long seed) {
+    Random r = new Random(seed);
+    int n = 6;
+    List<FnPeer> ps = peers(n, 4, 3);
+    double w = 0.25;
+    int[] excluded = seed % 2 == 0 ? new int[0] : new int[] {4};
+    NoisyTopKGate g = NoisyTopKGate.builder().peers(ps).k(2).contextDim(4).outputDim(3)
+        .seed(seed).importanceWeight(w).loadWeight(0).exclude(excluded).build();
+    randomise(g, r, 1);
+    Tensor x = TestPeers.batch(r, 10, 4);
+    Gated out = g.forwardAndWait(new ForwardRequest(Modality.TENSOR, x), Learner.flatten(x),
+        true, TIMEOUT);
+    g.backward(out, out.output());
+    double[] importance = new double[n];
+    for (int b = 0; b < out.selected().length; b++) {
+      for (int s = 0; s < out.selected()[b].length; s++) {
+        importance[out.selected()[b][s]] += out.gates()[b][s];
+      }
+    }
+    double[] kept = java.util.stream.IntStream.range(0, n)
+        .filter(j -> Arrays.stream(excluded).noneMatch(e -> e == j))
+        .mapToDouble(j -> importance[j]).toArray();
+    double mean = Arrays.stream(kept).average().orElseThrow();
+    double variance = Arrays.stream(kept).map(v -> (v - mean) * (v - mean)).average()
+        .orElseThrow();
+    assertTrue(variance > 0, "the gates are uneven: " + Arrays.toString(kept));
+    assertEquals(w * variance / (mean * mean), g.balanceLoss(), 1e-5,
+        "seed " + seed + ": " + Arrays.toString(kept));
+  }
+
   @Test
   void exclusionMisuseNamesTheProblem() {
     List<FnPeer> ps = peers(3, 2, 2);

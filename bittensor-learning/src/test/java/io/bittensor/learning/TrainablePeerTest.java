@@ -113,6 +113,18 @@ class TrainablePeerTest {
             + " -> " + dot(g, after));
   }
 
+  @Test
+  void aZeroRowStaysZeroAndGetsNoGradient() {
+    float[] z = {0, 0, 0, 3, 4, 0};
+    float[] y = z.clone();
+    NnOps.unitRows(y, 2, 3);
+    assertArrayEquals(new float[] {0, 0, 0, 0.6f, 0.8f, 0}, y, 1e-7f);
+    float[] dy = {1, -2, 5, 0, 0, 1};
+    NnOps.unitRowsBackward(z, dy, 2, 3);
+    // The first row has no direction to move along; the second: (dy - y (y . dy)) / |z| = dy / 5.
+    assertArrayEquals(new float[] {0, 0, 0, 0, 0, 0.2f}, dy, 1e-7f);
+  }
+
   @ParameterizedTest
   @MethodSource("seeds")
   void theGradientThroughUnitLengthMatchesCentralDifferences(long seed) {
