@@ -117,6 +117,8 @@ public final class LocalLedger implements Ledger, BlockHistory {
   private Journal journal;
   /** The genesis block: the journal's first record, which a compacted journal keeps too. */
   private final byte[] genesisPayload;
+  /** Blocks applied again from the journal while opening. */
+  private final long replayedOnOpen;
   private final FileChannel lockChannel;
   private final FileLock lock;
   private final ScheduledExecutorService ownScheduler;
@@ -172,6 +174,7 @@ public final class LocalLedger implements Ledger, BlockHistory {
       this.chainId = recovered.chainId;
       this.state = recovered.state;
       this.genesisPayload = recovered.genesisPayload;
+      this.replayedOnOpen = recovered.replayed;
       this.lastTimestamp = recovered.lastBlock.timestamp().toEpochMilli();
       this.committed = metagraph(state.view(), recovered.lastBlock);
     } catch (IOException | RuntimeException e) {
@@ -231,7 +234,7 @@ public final class LocalLedger implements Ledger, BlockHistory {
   // Opening and recovery
 
   private record Recovered(IncentiveMechanism mechanism, Hash256 chainId, LedgerState state,
-      Block lastBlock, Journal.Scan scan, byte[] genesisPayload) {}
+      Block lastBlock, Journal.Scan scan, byte[] genesisPayload, long replayed) {}
 
   private Recovered fresh(Builder b, byte[] exported) throws LedgerException {
     if (b.genesis == null) {
@@ -252,11 +255,11 @@ public final class LocalLedger implements Ledger, BlockHistory {
         throw new LedgerException("the exported state is of chain " + d.state().chainId()
             + ", but this genesis and mechanism give chain " + chainId);
       }
-      return new Recovered(m, chainId, d.state(), d.block(), null, payload);
+      return new Recovered(m, chainId, d.state(), d.block(), null, payload, 0);
     }
     Block block = new Block(0, chainId, Hash256.ZERO, Instant.ofEpochMilli(now), 0, false);
     return new Recovered(m, chainId, LedgerState.genesis(b.genesis, chainId), block, null,
-        payload);
+        payload, 0);
   }
 
   /**
@@ -354,11 +357,13 @@ public final class LocalLedger implements Ledger, BlockHistory {
             Instant.ofEpochMilli(d.timestamp()), d.transactions().size(),
             d.epochDigest().isPresent());
       }
+      long replayed = 0;
       for (long n = state.height() + 1; n <= scan.lastNumber(); n++) {
         byte[] payload = Journal.read(ch, scan, n);
         last = replay(file, state, mechanism, n, payload).block();
+        replayed++;
       }
-      return new Recovered(mechanism, chainId, state, last, scan, genesisPayload);
+      return new Recovered(mechanism, chainId, state, last, scan, genesisPayload, replayed);
     } catch (IllegalArgumentException e) {
       throw new LedgerException("journal " + file + " holds a block this version cannot read: "
           + e.getMessage(), e);
@@ -824,6 +829,16 @@ public final class LocalLedger implements Ledger, BlockHistory {
   /** The data directory, or empty for an in-memory ledger. */
   public Optional<Path> directory() {
     return Optional.ofNullable(dir);
+  }
+
+  /**
+   * How many blocks opening applied again from the journal: those after the newest snapshot (or
+   * compaction checkpoint) that matched it, all of them when none did, 0 for a new or in-memory
+   * ledger. What opening took, for those who watch it: a damaged snapshot shows as more.
+   */
+  @Experimental
+  public long blocksReplayedOnOpen() {
+    return replayedOnOpen;
   }
 
   // ---------------------------------------------------------------------------------------

@@ -362,6 +362,42 @@ abstract class LedgerContract {
     assertEquals(2, ledger.metagraph().uid(key(4).id()).getAsInt());
   }
 
+  /**
+   * Before any epoch every emission is 0: the lower stake goes first, then the earlier
+   * registration; a peer is replaceable from exactly {@code immunityPeriod} blocks after its own.
+   */
+  @Test
+  void onEqualEmissionTheLowerStakeThenTheEarlierRegistrationGoesAndImmunityEndsOnTime()
+      throws IOException {
+    LedgerParams p = new LedgerParams(1000, 3, 2, 1, 0);
+    Ledger ledger = open(genesis(p, 6));
+    accept(ledger, key(0), Transaction.register(endpoint(0), Modality.TEXT)); // block 1: uid 0
+    accept(ledger, key(1), Transaction.register(endpoint(1), Modality.TEXT)); // block 2: uid 1
+    accept(ledger, key(0), Transaction.addStake(20));                          // block 3
+    accept(ledger, key(1), Transaction.addStake(10));                          // block 4
+    accept(ledger, key(2), Transaction.register(endpoint(2), Modality.TEXT)); // block 5: uid 2
+    accept(ledger, key(0), Transaction.addStake(1));                           // block 6
+    // Block 7: uid 2 is exactly two blocks old, so no longer immune, and has no stake.
+    accept(ledger, key(3), Transaction.register(endpoint(3), Modality.TEXT));
+    Metagraph m = ledger.metagraph();
+    assertEquals(2, m.uid(key(3).id()).getAsInt(), "the stakeless peer, just out of immunity");
+    assertTrue(m.uid(key(2).id()).isEmpty());
+    // Block 8: uid 2 is immune again; of uids 0 (stake 21) and 1 (10), the lower stake goes
+    // although uid 0 registered first.
+    accept(ledger, key(4), Transaction.register(endpoint(4), Modality.TEXT));
+    m = ledger.metagraph();
+    assertEquals(1, m.uid(key(4).id()).getAsInt(), "the lower stake");
+    accept(ledger, key(0), Transaction.removeStake(21));                       // block 9
+    // Block 10: uids 0 (registered in block 1), 1 (block 8) and 2 (block 7) all hold nothing
+    // and are past immunity: the earliest registration goes, then block 7's.
+    accept(ledger, key(5), Transaction.register(endpoint(5), Modality.TEXT));
+    m = ledger.metagraph();
+    assertEquals(0, m.uid(key(5).id()).getAsInt(), "the earliest registration");
+    accept(ledger, key(0), Transaction.register(endpoint(0), Modality.TEXT)); // block 11
+    assertEquals(2, ledger.metagraph().uid(key(0).id()).getAsInt(),
+        "then the registration of block 7 before that of block 8");
+  }
+
   @Test
   void aFullLedgerOfImmunePeersRejectsRegistrations() throws IOException {
     LedgerParams p = new LedgerParams(5, 2, 100, 1, 0);

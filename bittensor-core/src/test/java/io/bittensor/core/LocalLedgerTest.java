@@ -91,6 +91,7 @@ class LocalLedgerTest {
     assertEquals(List.of(12L, 8L), Snapshots.list(dir), "the newest two are kept");
     try (LocalLedger reopened = builder().open(dir)) {
       assertEquals(hashes.get(13), reopened.stateHash());
+      assertEquals(2, reopened.blocksReplayedOnOpen(), "blocks 13 and 14, after the snapshot");
       Metagraph after = reopened.metagraph();
       assertEquals(before.block(), after.block());
       assertEquals(before.peers(), after.peers());
@@ -104,6 +105,7 @@ class LocalLedgerTest {
     try (LocalLedger replayed = LocalLedger.builder().mechanism(LedgerContract.mechanism())
         .blocks(BlockPolicy.manual()).open(dir)) {
       assertEquals(hashes.get(13), replayed.stateHash(), "replayed from genesis");
+      assertEquals(14, replayed.blocksReplayedOnOpen());
     }
   }
 
@@ -113,10 +115,22 @@ class LocalLedgerTest {
     try (LocalLedger ledger = builder().snapshotEvery(3).open(dir)) {
       hashes = fill(ledger, 7, 2);
     }
+    try (LocalLedger reopened = builder().open(dir)) {
+      assertEquals(1, reopened.blocksReplayedOnOpen(), "block 7, after the snapshot of 6");
+    }
     Path newest = dir.resolve(String.format("snapshot-%020d.bin", 6));
     flipByte(newest, 70);
     try (LocalLedger reopened = builder().open(dir)) {
       assertEquals(hashes.get(6), reopened.stateHash());
+      assertEquals(4, reopened.blocksReplayedOnOpen(), "from the older snapshot, of block 3");
+    }
+    flipByte(dir.resolve(String.format("snapshot-%020d.bin", 3)), 20);
+    try (LocalLedger reopened = builder().open(dir)) {
+      assertEquals(hashes.get(6), reopened.stateHash());
+      assertEquals(7, reopened.blocksReplayedOnOpen(), "from genesis");
+    }
+    try (LocalLedger fresh = builder().openInMemory()) {
+      assertEquals(0, fresh.blocksReplayedOnOpen());
     }
   }
 

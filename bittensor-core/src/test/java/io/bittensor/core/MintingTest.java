@@ -47,4 +47,18 @@ class MintingTest {
         Minting.largestRemainder(new double[] {0.5, 0.7, 0.8}));
     assertArrayEquals(new long[] {}, Minting.largestRemainder(new double[] {}));
   }
+
+  /**
+   * Where the sum of the shares rounds below their floors (1e16 + 1 is 1e16 in doubles), the
+   * target still holds: a unit comes off the last peer that has one, never below zero.
+   */
+  @Test
+  void floorsAboveTheRoundedSumGiveBackTheExcessFromTheEnd() {
+    assertArrayEquals(new long[] {10_000_000_000_000_000L, 0},
+        Minting.largestRemainder(new double[] {1e16, 1}));
+    assertArrayEquals(new long[] {10_000_000_000_000_000L, 0, 0},
+        Minting.largestRemainder(new double[] {1e16, 1, 0}), "past a peer with none");
+    assertArrayEquals(new long[] {3, 1}, Minting.largestRemainder(new double[] {3, 1}),
+        "floors at the target: nothing moves");
+  }
 }
