@@ -77,6 +77,35 @@ class AdmissionTest {
   }
 
   @Test
+  void aNewcomerOfTheSameStakeAsTheLastWaiterDoesNotTakeItsPlace() {
+    Admission a = new Admission(1, 1, 1_000, now::get);
+    submit(a, "running", 0);
+    submit(a, "waiting", 4);
+    submit(a, "same", 4); // no better than the one already waiting: turned away
+    assertEquals(List.of("same"), rejected);
+    a.release();
+    assertEquals(List.of("running", "waiting"), started);
+  }
+
+  @Test
+  void aCallThatWaitedExactlyTheLimitStillRunsAndOneNanosecondMoreDoesNot() {
+    long limit = 5_000_000; // 5 ms
+    Admission a = new Admission(1, 10, limit, now::get);
+    List<String> messages = new ArrayList<>();
+    submit(a, "running", 0);
+    submit(a, "on time", 2);
+    now.set(limit);
+    a.release();
+    assertEquals(List.of("running", "on time"), started);
+    a.submit(1, () -> started.add("late"), r -> messages.add(r.message()));
+    now.set(2 * limit + 1);
+    a.release();
+    assertEquals(List.of("waited longer than 5 ms for a free slot"), messages);
+    assertEquals(List.of("running", "on time"), started);
+    assertEquals(0, a.running(), "the slot is free again");
+  }
+
+  @Test
   void slotsAreBoundedAndReturned() {
     Admission a = new Admission(3, 0, 1_000, now::get);
     for (int i = 0; i < 5; i++) {
