@@ -54,14 +54,14 @@ class PaperOpsProperties {
     PaperOps.ranksDense(n, w, s, r);
     assertClose(want.ranks(), r, at + "ranks (dense)");
     double[] rCsr = garbage(n, random);
-    PaperOps.ranksCsr(n, rowPtr(csr), cols(csr), vals(csr), s, rCsr);
+    PaperOps.ranksCsr(n, csr.rawRowPtr(), csr.rawCols(), csr.rawVals(), s, rCsr);
     assertArrayEquals(r, rCsr, at + "ranks: CSR and dense");
 
     double[] t = garbage(n, random);
     PaperOps.trustDense(n, w, s, t);
     assertClose(want.trust(), t, at + "trust (dense)");
     double[] tCsr = garbage(n, random);
-    PaperOps.trustCsr(n, rowPtr(csr), cols(csr), vals(csr), s, tCsr);
+    PaperOps.trustCsr(n, csr.rawRowPtr(), csr.rawCols(), csr.rawVals(), s, tCsr);
     assertArrayEquals(t, tCsr, at + "trust: CSR and dense");
 
     double[] c = garbage(n, random);
@@ -101,7 +101,8 @@ class PaperOpsProperties {
     assertClose(want.dividends(), d, at + "dividends (dense)");
     CsrMatrix bondsCsr = DenseMatrix.of(want.bonds()).toCsr();
     double[] dCsr = garbage(n, random);
-    PaperOps.dividendsCsr(n, rowPtr(bondsCsr), cols(bondsCsr), vals(bondsCsr), q, dCsr);
+    PaperOps.dividendsCsr(n, bondsCsr.rawRowPtr(), bondsCsr.rawCols(),
+        bondsCsr.rawVals(), q, dCsr);
     assertArrayEquals(d, dCsr, at + "dividends: CSR and dense");
   }
 
@@ -168,22 +169,21 @@ class PaperOpsProperties {
         row[j] /= sum;
       }
     }
-    PeerMatrix weights = DenseMatrix.of(w);
-    return new NetworkState(state.stake(), state.weights() instanceof CsrMatrix
-        ? keepExplicitZeros((CsrMatrix) state.weights(), w) : weights, state.bonds());
+    return new NetworkState(state.stake(), state.weights() instanceof CsrMatrix csr
+        ? keepExplicitZeros(csr, w) : DenseMatrix.of(w), state.bonds());
   }
 
   /** The CSR pattern of {@code pattern} (explicit zeros too) with the values of {@code w}. */
   private static CsrMatrix keepExplicitZeros(CsrMatrix pattern, double[][] w) {
-    int[] rowPtr = rowPtr(pattern);
-    int[] cols = cols(pattern);
+    int[] rowPtr = pattern.rawRowPtr();
+    int[] cols = pattern.rawCols();
     double[] vals = new double[cols.length];
     for (int i = 0; i < pattern.size(); i++) {
       for (int k = rowPtr[i]; k < rowPtr[i + 1]; k++) {
         vals[k] = w[i][cols[k]];
       }
     }
-    return CsrMatrix.of(pattern.size(), rowPtr, cols, vals);
+    return pattern.withValues(vals);
   }
 
   /** An output array full of rubbish: the ops must overwrite it, not add to it. */
@@ -192,24 +192,6 @@ class PaperOpsProperties {
     for (int i = 0; i < n; i++) {
       out[i] = random.nextDouble(-1e6, 1e6);
     }
-    return out;
-  }
-
-  private static int[] rowPtr(CsrMatrix m) {
-    int[] out = new int[m.size() + 1];
-    m.rowPointers().duplicate().get(out);
-    return out;
-  }
-
-  private static int[] cols(CsrMatrix m) {
-    int[] out = new int[m.storedCount()];
-    m.columns().duplicate().get(out);
-    return out;
-  }
-
-  private static double[] vals(CsrMatrix m) {
-    double[] out = new double[m.storedCount()];
-    m.values().duplicate().get(out);
     return out;
   }
 

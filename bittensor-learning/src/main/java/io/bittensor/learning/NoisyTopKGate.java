@@ -613,13 +613,13 @@ public final class NoisyTopKGate implements GatingLayer {
       // The (k+1)-th largest: the best of those not selected.
       int next = -1;
       for (int j = 0; j < n; j++) {
-        if (slot(sel[b], j) < 0 && !(excluded != null && excluded[j])
+        if (slot(sel[b], j) < 0 && !isExcluded(excluded, j)
             && (next < 0 || h[b * n + j] > h[b * n + next])) {
           next = j;
         }
       }
       for (int j = 0; j < n; j++) {
-        if (excluded != null && excluded[j]) {
+        if (isExcluded(excluded, j)) {
           continue;
         }
         int ti = slot(sel[b], j) >= 0 ? next : kth;
@@ -633,6 +633,10 @@ public final class NoisyTopKGate implements GatingLayer {
   }
 
   private boolean isExcluded(int j) {
+    return isExcluded(excluded, j);
+  }
+
+  private static boolean isExcluded(boolean[] excluded, int j) {
     return excluded != null && excluded[j];
   }
 
