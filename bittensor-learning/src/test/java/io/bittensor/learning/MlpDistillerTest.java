@@ -1,5 +1,6 @@
 package io.bittensor.learning;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -15,6 +16,7 @@ import io.bittensor.onnx.Mlp;
 import io.bittensor.onnx.OnnxPeer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -113,5 +115,67 @@ class MlpDistillerTest {
     assertThrows(IllegalArgumentException.class, () -> MlpDistiller.builder().hidden(0));
     assertThrows(IllegalArgumentException.class,
         () -> MlpDistiller.builder().modality(Modality.TEXT));
+  }
+
+  @Test
+  void anImageStudentReadsPixelsScaledToOneAndDoesNotExport(@TempDir Path dir) {
+    // The same seed and shape: the IMAGE student reading bytes must answer as the TENSOR student
+    // reading the bytes / 255, before and after each takes the same training step.
+    MlpDistiller pixels = MlpDistiller.builder().modality(Modality.IMAGE).inputDim(12).hidden(5)
+        .outputDim(3).seed(9).build();
+    MlpDistiller floats = MlpDistiller.builder().inputDim(12).hidden(5).outputDim(3).seed(9)
+        .build();
+    assertEquals(Modality.IMAGE, pixels.modality());
+    assertEquals(12, pixels.inputDim());
+    assertEquals(3, pixels.outputDim());
+    Random r = new Random(10);
+    byte[] raw = new byte[4 * 12];
+    r.nextBytes(raw);
+    float[] scaled = new float[raw.length];
+    for (int i = 0; i < raw.length; i++) {
+      scaled[i] = (raw[i] & 0xff) / 255f;
+    }
+    Tensor image = Tensor.ofBytes(raw, 4, 1, 3, 2, 2); // [batch, sequence, channels, h, w]
+    Tensor tensor = Tensor.ofFloats(scaled, 4, 1, 12);
+    assertArrayEquals(floats.predict(tensor).toFloatArray(), pixels.predict(image).toFloatArray());
+    Tensor target = teach(Mlp.random(new int[] {12, 3}, Mlp.Activation.RELU, 11), tensor,
+        Distiller.Objective.KL);
+    assertEquals(floats.fit(tensor, target), pixels.fit(image, target));
+    assertArrayEquals(floats.predict(tensor).toFloatArray(), pixels.predict(image).toFloatArray());
+    // Only TENSOR students export: an ONNX peer serving IMAGE would need the scaling too.
+    var e = assertThrows(IllegalStateException.class,
+        () -> pixels.writeOnnx(dir.resolve("image.onnx")));
+    assertTrue(e.getMessage().contains("this student takes IMAGE"), e.getMessage());
+    assertTrue(Files.notExists(dir.resolve("image.onnx")));
+    assertThrows(IllegalStateException.class, pixels::toOnnxPeer);
+  }
+
+  @Test
+  void itsParametersAreTheStudentLiveAndCopyIntoAnother() {
+    MlpDistiller trained = MlpDistiller.builder().inputDim(4).hidden(6).outputDim(3)
+        .objective(Distiller.Objective.MSE).seed(1).build();
+    MlpDistiller other = MlpDistiller.builder().inputDim(4).hidden(6).outputDim(3)
+        .objective(Distiller.Objective.MSE).seed(2).build();
+    List<Parameter> params = trained.parameters();
+    // Weights then bias of each layer: 4x6, 6, 6x3, 3.
+    assertEquals(List.of(24, 6, 18, 3), params.stream().map(Parameter::size).toList());
+    Random r = new Random(3);
+    for (int s = 0; s < 10; s++) {
+      Tensor x = TestPeers.batch(r, 8, 4);
+      trained.fit(x, TestPeers.batch(r, 8, 3));
+    }
+    Tensor x = TestPeers.batch(r, 5, 4);
+    float[] want = trained.predict(x).toFloatArray();
+    assertTrue(!java.util.Arrays.equals(want, other.predict(x).toFloatArray()));
+    for (int i = 0; i < params.size(); i++) {
+      float[] from = params.get(i).values();
+      System.arraycopy(from, 0, other.parameters().get(i).values(), 0, from.length);
+    }
+    assertArrayEquals(want, other.predict(x).toFloatArray());
+    assertThrows(UnsupportedOperationException.class, () -> params.remove(0));
+    // MSE answers are the last dense layer's, with no softmax: a row need not sum to 1.
+    float[] row = java.util.Arrays.copyOfRange(want, 0, 3);
+    assertTrue(Math.abs(row[0] + row[1] + row[2] - 1) > 1e-3, java.util.Arrays.toString(row));
+    assertEquals(3, trained.toMlp().layers().size(), "dense, activation, dense: no softmax");
   }
 }
