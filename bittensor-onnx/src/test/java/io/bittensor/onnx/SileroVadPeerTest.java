@@ -129,6 +129,35 @@ class SileroVadPeerTest {
     }
   }
 
+  /**
+   * Two recordings in one request run as a batch of two through every step, deterministically
+   * (requests sent together are combined only when the worker is busy): each keeps its own
+   * frames, context and state, as it does alone.
+   */
+  @Test
+  void aBatchOfTwoRecordingsKeepsEachItsOwnState() {
+    float[] speech = recording().toFloatArray();
+    float[] reversed = new float[speech.length]; // another recording: the same, backwards
+    for (int i = 0; i < speech.length; i++) {
+      reversed[i] = speech[speech.length - 1 - i];
+    }
+    float[] both = new float[2 * speech.length];
+    System.arraycopy(reversed, 0, both, 0, speech.length);
+    System.arraycopy(speech, 0, both, speech.length, speech.length);
+    ForwardResult r = TestModels.forward(vad, Modality.SPEECH,
+        Tensor.ofFloats(both, 2, frames, FRAME));
+    assertTrue(r.isSuccess(), r::toString);
+    Tensor y = r.output().orElseThrow();
+    assertArrayEquals(new int[] {2, frames, 1}, y.shape());
+    float[] got = y.toFloatArray();
+    float[] first = probabilities(TestModels.forward(vad, Modality.SPEECH,
+        Tensor.ofFloats(reversed, 1, frames, FRAME)));
+    float[] second = probabilities(TestModels.forward(vad, Modality.SPEECH, recording()));
+    assertArrayEquals(first, java.util.Arrays.copyOfRange(got, 0, frames), 1e-5f);
+    assertArrayEquals(second, java.util.Arrays.copyOfRange(got, frames, 2 * frames), 1e-5f);
+    assertTrue(!java.util.Arrays.equals(first, second), "the two recordings score differently");
+  }
+
   @Test
   void framesOfTheWrongSizeAreRefused() {
     ForwardResult r = TestModels.forward(vad, Modality.SPEECH, Tensor.ofFloats(new float[2 * 480], 1, 2, 480));
