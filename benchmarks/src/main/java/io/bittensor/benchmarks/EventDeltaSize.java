@@ -54,16 +54,7 @@ public final class EventDeltaSize {
     LedgerWorkload w = new LedgerWorkload(peers, new LedgerParams(100, peers, 0, 1, 0));
     ExecutorService pool = Executors.newFixedThreadPool(2);
     try (LocalLedger ledger = w.builder().openInMemory()) {
-      List<List<SignedTransaction>> rows = w.weights(pool, 64, 2 + rowCounts.length);
-      LedgerWorkload.register(ledger, w.registrations(pool), pool, 2);
-      List<List<SignedTransaction>> first = new ArrayList<>();
-      for (List<SignedTransaction> own : rows) {
-        first.add(List.of(own.get(0)));
-      }
-      LedgerWorkload.register(ledger, first, pool, 2);
-      while (ledger.metagraph().bonds().nonZeroCount() == 0) {
-        ledger.produceBlock(); // up to the first epoch: bonds
-      }
+      List<List<SignedTransaction>> rows = w.pastFirstEpoch(ledger, pool, 64, 2 + rowCounts.length);
       System.out.printf(Locale.ROOT, "%d peers, weight rows of 64%n%-26s %12s %10s %9s %13s %12s %13s %14s%n",
           peers, "block", "whole", "delta", "smaller", "delta made", "applied", "whole encoded",
           "whole decoded");

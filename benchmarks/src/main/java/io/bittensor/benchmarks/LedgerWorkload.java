@@ -210,6 +210,27 @@ final class LedgerWorkload {
     CompletableFuture.allOf(fs.toArray(new CompletableFuture<?>[0])).join();
   }
 
+  /**
+   * Registers every key, sets each one's first weight row of {@code perRow}, and seals blocks up
+   * to the first epoch (so bonds exist), all on {@code ledger}.
+   *
+   * @return each key's {@code rows} signed weight rows, the first of them already sealed
+   */
+  List<List<SignedTransaction>> pastFirstEpoch(LocalLedger ledger, ExecutorService pool,
+      int perRow, int rows) throws Exception {
+    List<List<SignedTransaction>> signed = weights(pool, perRow, rows);
+    register(ledger, registrations(pool), pool, 2);
+    List<List<SignedTransaction>> first = new ArrayList<>();
+    for (List<SignedTransaction> own : signed) {
+      first.add(List.of(own.get(0)));
+    }
+    register(ledger, first, pool, 2);
+    while (ledger.metagraph().bonds().nonZeroCount() == 0) {
+      ledger.produceBlock();
+    }
+    return signed;
+  }
+
   static int count(List<List<SignedTransaction>> perKey) {
     return perKey.stream().mapToInt(List::size).sum();
   }

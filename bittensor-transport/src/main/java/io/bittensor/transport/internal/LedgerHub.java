@@ -51,21 +51,24 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Thread-safe. One lock guards the history; the ledger's listener thread appends under it
  * and streams copy out under it. Blocks are read back outside it, one client at a time (under
- * another lock), so that clients that come back together share one read through the cache. Encoding happens on the listener thread, outside the lock but
- * inside the ledger's callback (a large metagraph delays the next block by its encoding time).
+ * another lock), so that clients that come back together share one read through the cache.
+ * Encoding happens on the listener thread, outside the lock but inside the ledger's callback (a
+ * large metagraph delays the next block by its encoding time), and only of the forms streams
+ * have asked for: the whole metagraph, the block's delta, an epoch block's replay delta.
  * No stream holds a thread while it waits: the hub's thread wakes them, and their writes
  * complete on Jetty's.
  */
 public final class LedgerHub implements LedgerListener, AutoCloseable {
   /**
-   * One encoded event: a block (number >= 1), or a failure or late receipt (-1) after one; for a
-   * block that changed the metagraph, {@code delta} is the same event with what it changed
-   * instead of the whole (for streams that asked), else null; for a block whose epoch minted,
-   * {@code replayed} is the delta to the state the epoch ran on (for streams that run epochs
-   * themselves), else null.
+   * One encoded event: a block (number >= 1), or a failure or late receipt (-1) after one. For a
+   * block that changed the metagraph, each form is made only once a stream has asked for it
+   * ({@link #wanted}): {@code encoded} carries the whole metagraph, {@code delta} what the block
+   * changed, {@code replayed} for a block whose epoch minted the delta to the state the epoch
+   * ran on; a form not made is null. Any other event is {@code encoded} alone, for every stream.
    */
   private record Entry(long seq, long block, long afterBlock, byte[] encoded, byte[] delta,
       byte[] replayed) {
+    /** The form for {@code c}, or null when this entry was made before any stream wanted it. */
     byte[] forStream(Cursor c) {
       if (c.replayEpochs && replayed != null) {
         return replayed;
@@ -73,6 +76,11 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
       return c.deltas && delta != null ? delta : encoded;
     }
   }
+
+  /** The forms of a block's event that streams have asked for: a bit each. */
+  private static final int WHOLE = 1;
+  private static final int DELTA = 2;
+  private static final int REPLAY = 4;
 
   /**
    * What this server told of a transaction it accepted: the number of the event that told it,
@@ -118,6 +126,14 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
   private final boolean givesGenesis;
   private long bytes;
   private long nextSeq;
+  /**
+   * The forms made of each block that changes the metagraph: those asked for since the hub
+   * started (a form once asked stays made, so that its clients can resume from the history),
+   * and from the start the one this library's clients take. A whole metagraph costs as much to
+   * encode as the rest together and takes most of the history's bytes, so it is made only once
+   * a client that takes no deltas comes. Guarded by lock.
+   */
+  private int wanted = REPLAY;
   private Metagraph latest;
   private Epoch epoch;
   private volatile long emitted;
@@ -214,32 +230,79 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
       before = latest;
     }
     Epoch ran = e != null && e.block() == n ? e : null;
-    byte[] encoded = blockEvent(block, ran, copy, wholeIfChanged(block, after), null);
-    // Streams that asked for deltas get what the block changed, when the one before is known;
-    // those that replay epochs, an epoch block's delta to the state its epoch ran on.
-    byte[] delta = null;
-    byte[] replayed = null;
-    if (changesMetagraph(block) && before != null && before.block().number() == n - 1
-        && before.chainId().equals(after.chainId())) {
-      delta = blockEvent(block, ran, copy, null, MetagraphDeltas.between(before, after));
-      if (givesGenesis && EpochReplay.ranEpoch(after)) {
+    Forms forms = new Forms(block, ran, copy, before, after);
+    int want;
+    synchronized (lock) {
+      want = wanted;
+    }
+    while (true) {
+      forms.make(want);
+      synchronized (lock) {
+        if ((wanted & ~want) != 0) {
+          want = wanted; // a stream that takes another form opened meanwhile: make it too
+          continue;
+        }
+        for (Receipt r : copy) {
+          told(r.transaction(), r, null);
+        }
+        append(n, n, forms.whole, forms.delta, forms.replayed);
+        latest = after;
+        emitted = n;
+        break;
+      }
+    }
+    wakeStreamsSoon();
+  }
+
+  /** The encoded forms of one block's event, each made once, on the listener thread. */
+  private final class Forms {
+    private final Block block;
+    private final Epoch ran;
+    private final List<Receipt> receipts;
+    private final Metagraph before;
+    private final Metagraph after;
+    /** Whether the delta to the block before can be made (that block's metagraph is known). */
+    private final boolean deltaPossible;
+    private byte[] whole;
+    private byte[] delta;
+    private byte[] replayed;
+    private boolean replayTried;
+
+    Forms(Block block, Epoch ran, List<Receipt> receipts, Metagraph before, Metagraph after) {
+      this.block = block;
+      this.ran = ran;
+      this.receipts = receipts;
+      this.before = before;
+      this.after = after;
+      this.deltaPossible = changesMetagraph(block) && before != null
+          && before.block().number() == block.number() - 1
+          && before.chainId().equals(after.chainId());
+      if (!changesMetagraph(block)) {
+        whole = blockEvent(block, ran, receipts, null, null); // small: no metagraph in it
+      }
+    }
+
+    /** Makes what the streams that take {@code want} need and is not made yet. */
+    void make(int want) {
+      if ((want & REPLAY) != 0 && deltaPossible && !replayTried && givesGenesis
+          && EpochReplay.ranEpoch(after)) {
+        replayTried = true;
         try {
-          replayed = blockEvent(block, ran, copy, null,
+          replayed = blockEvent(block, ran, receipts, null,
               MetagraphDeltas.forEpochReplay(before, after));
         } catch (RuntimeException failed) {
           replayed = null; // never the hub's end: such streams get the delta with the epoch
         }
       }
-    }
-    synchronized (lock) {
-      for (Receipt r : copy) {
-        told(r.transaction(), r, null);
+      boolean deltaNeeded = (want & DELTA) != 0 || ((want & REPLAY) != 0 && replayed == null);
+      if (deltaNeeded && deltaPossible && delta == null) {
+        delta = blockEvent(block, ran, receipts, null, MetagraphDeltas.between(before, after));
       }
-      append(n, n, encoded, delta, replayed);
-      latest = after;
-      emitted = n;
+      boolean wholeNeeded = (want & WHOLE) != 0 || (want != 0 && !deltaPossible);
+      if (wholeNeeded && whole == null) {
+        whole = blockEvent(block, ran, receipts, LedgerWire.toWire(after), null);
+      }
     }
-    wakeStreamsSoon();
   }
 
   /** {@code after} for the wire when {@code block} changed the metagraph, else null. */
@@ -356,8 +419,11 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
   }
 
   private static long size(Entry e) {
-    return e.encoded().length + (e.delta() == null ? 0 : e.delta().length)
-        + (e.replayed() == null ? 0 : e.replayed().length);
+    return length(e.encoded()) + length(e.delta()) + length(e.replayed());
+  }
+
+  private static int length(byte[] form) {
+    return form == null ? 0 : form.length;
   }
 
   /** Where one stream is: the sequence number of the next entry it needs. */
@@ -394,10 +460,14 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     Cursor c = new Cursor();
     c.deltas = deltas;
     c.replayEpochs = deltas && replayEpochs;
+    synchronized (lock) {
+      // From now on every block carries this stream's form; the history before may not.
+      wanted |= c.replayEpochs ? REPLAY : c.deltas ? DELTA : WHOLE;
+    }
     Set<Hash256> readBack = new HashSet<>();
     long resumeAt = fromBlock;
     if (fromBlock > 0 && journaled != null) {
-      resumeAt = readMissedBlocks(fromBlock, out, readBack);
+      resumeAt = readMissedBlocks(fromBlock, c, out, readBack);
     }
     synchronized (lock) {
       c.next = nextSeq;
@@ -411,7 +481,7 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
         return c;
       }
       if (resumeAt <= latestBlock) {
-        long firstHeld = firstHeldBlock();
+        long firstHeld = firstHeldBlock(c);
         if (firstHeld < 1 || firstHeld > resumeAt) {
           out.add(snapshot(true)); // those blocks are no longer held
           return c;
@@ -434,14 +504,23 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     }
   }
 
-  /** The first block the history holds, or -1 if none. Under lock. */
-  private long firstHeldBlock() {
+  /**
+   * The first block from which on the history holds every block in {@code c}'s form, or -1 if
+   * it holds none (the blocks before were made before a stream wanted that form). Under lock.
+   */
+  private long firstHeldBlock(Cursor c) {
+    long first = -1;
     for (Entry e : history) {
-      if (e.block() >= 1) {
-        return e.block();
+      if (e.block() < 1) {
+        continue;
+      }
+      if (e.forStream(c) == null) {
+        first = -1;
+      } else if (first < 0) {
+        first = e.block();
       }
     }
-    return -1;
+    return first;
   }
 
   /** A failure event for a transaction this server has no record of. */
@@ -456,7 +535,8 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
 
   /**
    * Reads back from the ledger's journal the blocks from {@code fromBlock} on that the history
-   * no longer holds (it starts empty when the server restarts), each as the event it was, with
+   * no longer holds in {@code c}'s form (it starts empty when the server restarts, and holds a
+   * form only from the first stream that took it), each as the event it was, with
    * every transaction's receipt; up to the history's byte limit. Outside the lock: the ledger
    * goes on sealing meanwhile, so it reads again up to where the history now begins.
    *
@@ -464,14 +544,15 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
    * @return the first block still to send: where the history takes over, or where the read
    *     stopped (short of it, the stream then starts with a resync snapshot)
    */
-  private long readMissedBlocks(long fromBlock, List<byte[]> out, Set<Hash256> transactions) {
+  private long readMissedBlocks(long fromBlock, Cursor c, List<byte[]> out,
+      Set<Hash256> transactions) {
     long next = fromBlock;
     long budget = maxBytes;
     for (int round = 0; round < 4; round++) {
       long upTo;
       synchronized (lock) {
         long latestBlock = latest.block().number();
-        long firstHeld = firstHeldBlock();
+        long firstHeld = firstHeldBlock(c);
         if (next > latestBlock || (firstHeld >= 1 && firstHeld <= next)) {
           return next; // nothing missed, or the history holds the rest
         }
@@ -566,9 +647,18 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
         c.next = nextSeq;
         return true;
       }
+      int start = out.size();
       for (Entry e : history) {
         if (e.seq() >= c.next) {
-          out.add(e.forStream(c));
+          byte[] form = e.forStream(c);
+          if (form == null) {
+            // Never expected: open registers the stream's form before its cursor is set. Were
+            // it to happen, a resync is what a client understands.
+            out.subList(start, out.size()).clear();
+            out.add(snapshot(true));
+            break;
+          }
+          out.add(form);
         }
       }
       c.next = nextSeq;

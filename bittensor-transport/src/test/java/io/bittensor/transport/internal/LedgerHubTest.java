@@ -137,7 +137,7 @@ class LedgerHubTest {
       List<List<byte[]>> streams = new ArrayList<>();
       for (int client = 0; client < 5; client++) {
         List<byte[]> out = new ArrayList<>();
-        restarted.open(1 + client % 2, List.of(), false, out);
+        restarted.open(1 + client % 2, List.of(), true, true, out); // as RemoteLedger asks
         streams.add(out);
       }
       assertEquals(17, restarted.blocksReadBack(), "blocks 1 to 17, read once for five clients");
@@ -284,5 +284,79 @@ class LedgerHubTest {
             MetagraphDeltas.apply(held, d.getBlock().getDelta(), block)));
       }
     }
+  }
+
+  /**
+   * The history holds only the forms streams have asked for: while every client takes deltas,
+   * no whole metagraph is made, and the history's bytes hold many more blocks. The first client
+   * that takes the whole metagraph starts it; from then on the wholes take the bytes, and a
+   * client that resumes from further back than they leave is sent a resync snapshot.
+   */
+  @Test
+  void wholeMetagraphsAreMadeOnlyOnceAClientTakesThem() throws Exception {
+    int peers = 32;
+    try (LocalLedger big = LocalLedger.builder().genesis(genesis(params(peers), peers))
+            .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual()).openInMemory();
+        LedgerHub served = new LedgerHub(big, 1000, 64 << 10, 60_000)) {
+      int[] all = IntStream.range(0, peers).toArray();
+      SplittableRandom random = new SplittableRandom(5);
+      for (int i = 0; i < peers; i++) {
+        big.submit(key(i), Transaction.register(LedgerFixtures.endpoint(i), Modality.TEXT));
+      }
+      big.produceBlock();
+      for (int i = 0; i < peers; i++) {
+        big.submit(key(i), Transaction.setWeights(all, random.doubles(peers, 0.1, 1).toArray()));
+      }
+      big.produceBlock();
+      int wholeBytes = LedgerWire.toWire(big.metagraph()).getSerializedSize();
+      long first = big.metagraph().block().number() + 1;
+      setOneRowPerBlock(big, 30, random);
+
+      List<LedgerEvent> resumed = decode(openAt(served, first, true));
+      assertEquals(30, resumed.size(), "every block since, from the history");
+      for (LedgerEvent e : resumed) {
+        assertTrue(e.getBlock().hasDelta() && !e.getBlock().getSnapshot(), e::toString);
+      }
+
+      // A client that takes the whole metagraph resumes from before anyone asked for it: the
+      // history has none of those blocks in its form (and an in-memory ledger keeps no journal).
+      List<LedgerEvent> whole = decode(openAt(served, first, false));
+      assertEquals(1, whole.size());
+      assertTrue(whole.get(0).getBlock().getResync(), whole.get(0)::toString);
+      long wholeFrom = big.metagraph().block().number() + 1;
+      setOneRowPerBlock(big, 30, random);
+      List<LedgerEvent> wholes = decode(openAt(served, wholeFrom + 29, false));
+      assertEquals(1, wholes.size());
+      assertTrue(wholes.get(0).getBlock().hasMetagraph() && !wholes.get(0).getBlock().getResync());
+      assertTrue(30L * wholeBytes > 64 << 10, "30 wholes outgrow the history: " + wholeBytes);
+      List<LedgerEvent> late = decode(openAt(served, wholeFrom, true));
+      assertEquals(1, late.size(), "the wholes pushed the blocks out for every client");
+      assertTrue(late.get(0).getBlock().getResync(), late.get(0)::toString);
+    }
+  }
+
+  private static void setOneRowPerBlock(LocalLedger ledger, int blocks, SplittableRandom random)
+      throws Exception {
+    int peers = ledger.metagraph().size();
+    for (int b = 0; b < blocks; b++) {
+      ledger.submit(key(b % peers), Transaction.setWeights(new int[] {random.nextInt(peers)},
+          new double[] {1}));
+      ledger.produceBlock();
+    }
+  }
+
+  /** What a stream opened at {@code fromBlock} is sent first: what open gives, then a poll. */
+  private static List<byte[]> openAt(LedgerHub hub, long fromBlock, boolean deltas) {
+    List<byte[]> out = new ArrayList<>();
+    assertTrue(hub.poll(hub.open(fromBlock, List.of(), deltas, deltas, out), out));
+    return out;
+  }
+
+  private static List<LedgerEvent> decode(List<byte[]> encoded) throws IOException {
+    List<LedgerEvent> events = new ArrayList<>();
+    for (byte[] b : encoded) {
+      events.add(LedgerEvent.parseDelimitedFrom(new ByteArrayInputStream(b)));
+    }
+    return events;
   }
 }
