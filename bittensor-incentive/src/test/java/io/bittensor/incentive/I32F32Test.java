@@ -1,6 +1,7 @@
 package io.bittensor.incentive;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import java.math.BigInteger;
 import java.util.SplittableRandom;
@@ -151,6 +152,18 @@ class I32F32Test {
     assertEquals(0, I32F32.safeExp(I32F32.fromInt(30)));
     assertEquals(I32F32.exp(I32F32.fromInt(20)), I32F32.expSafe(I32F32.MAX));
     assertEquals(I32F32.exp(I32F32.fromInt(-20)), I32F32.expSafe(I32F32.MIN));
+    // Each way the series can overflow, as the crate reports it: the most negative input (its
+    // negation does not exist), 1 + x past the maximum, a term past it. A negative input sums
+    // the series of its magnitude first, so exp(-30), though tiny, reports the overflow too;
+    // exp_safe clamps it to -20 first.
+    assertEquals(Long.MIN_VALUE, I32F32.exp(I32F32.MIN));
+    assertEquals(Long.MIN_VALUE, I32F32.exp(I32F32.MAX));
+    assertEquals(Long.MIN_VALUE, I32F32.exp(I32F32.MAX - I32F32.ONE + 1));
+    assertEquals(Long.MIN_VALUE, I32F32.exp(I32F32.fromInt(-30)));
+    assertEquals(0, I32F32.safeExp(I32F32.fromInt(-30)));
+    assertEquals(I32F32.exp(I32F32.fromInt(-20)), I32F32.expSafe(I32F32.fromInt(-30)));
+    assertEquals(I32F32.exp(I32F32.fromInt(20)), I32F32.expSafe(I32F32.fromInt(30)));
+    assertNotEquals(0, I32F32.exp(I32F32.fromInt(-20)));
   }
 
   @Test
