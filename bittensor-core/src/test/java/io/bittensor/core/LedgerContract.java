@@ -216,6 +216,23 @@ abstract class LedgerContract {
     assertEquals(500, ledger.metagraph().totalStake());
   }
 
+  /** The limits are inclusive: all of a balance, all of a stake, maxPeers at the peers held. */
+  @Test
+  void everythingOneHoldsCanBeMovedAndTheRulesCanFitThePeersExactly() throws IOException {
+    Ledger ledger = open(genesis(params(8), 3));
+    registerAndStake(ledger, 3, 0);
+    accept(ledger, key(0), Transaction.addStake(700));
+    accept(ledger, key(0), Transaction.removeStake(700));
+    assertEquals(0, ledger.metagraph().stake(0));
+    assertEquals(FUNDS, balance(ledger, key(0)));
+    accept(ledger, key(0), Transaction.transfer(key(9).id(), FUNDS));
+    assertEquals(0, balance(ledger, key(0)));
+    assertEquals(FUNDS, balance(ledger, key(9)));
+    LedgerParams full = ledger.metagraph().params().withMaxPeers(3);
+    accept(ledger, authority(), Transaction.changeParams(full));
+    assertEquals(3, ledger.metagraph().params().maxPeers());
+  }
+
   @Test
   void weightsAreKeptAsASortedRowOfNonZeroEntriesSummingToOne() throws IOException {
     Ledger ledger = open(genesis(params(8), 3));
@@ -466,6 +483,8 @@ abstract class LedgerContract {
     List<Case> cases = List.of(
         new Case("a zero transfer", RejectReason.MALFORMED,
             () -> sign(ledger, key(3), Transaction.transfer(key(0).id(), 0))),
+        new Case("a zero unstake", RejectReason.MALFORMED,
+            () -> sign(ledger, key(1), Transaction.removeStake(0))),
         new Case("a negative stake", RejectReason.MALFORMED,
             () -> sign(ledger, key(0), Transaction.addStake(-5))),
         new Case("a relative endpoint", RejectReason.MALFORMED,
