@@ -136,16 +136,8 @@ class ReroutedLossTest {
     for (ProbeMeasure m : ProbeMeasure.values()) {
       double[] expected = new double[3];
       for (int b = 0; b < 10; b++) {
-        float[] row = Arrays.copyOfRange(all, b * IN, (b + 1) * IN);
-        float[] f0 = peers.get(0).fn.apply(row);
-        float[] f2 = peers.get(2).fn.apply(row);
-        float[] mixed = new float[CLASSES];
-        for (int c = 0; c < CLASSES; c++) {
-          mixed[c] = 0.5f * f0[c] + 0.5f * f2[c];
-        }
-        double base = cost(m, head, f0, labels[b]);
-        expected[0] += (cost(m, head, f2, labels[b]) - base) / 10;
-        expected[1] += (cost(m, head, mixed, labels[b]) - base) / 10;
+        addRerouted(expected, m, head, peers, Arrays.copyOfRange(all, b * IN, (b + 1) * IN),
+            labels[b], 10);
       }
       double[] scores = l.reroutedScores(m);
       for (int j = 0; j < 3; j++) {
@@ -155,6 +147,56 @@ class ReroutedLossTest {
       assertTrue(expected[0] != 0, m + ": a value worth checking");
     }
     assertArrayEquals(l.reroutedScores(ProbeMeasure.LOSS), l.reroutedLossScores());
+  }
+
+  /**
+   * As above, with three positions an example (a sequence): the gate routes each example once,
+   * from its three positions together, and each position is a row for the head, so each peer's
+   * score is its loss increase summed over the positions, per row. The evaluation and the
+   * predictions count every position too.
+   */
+  @Test
+  void oneProbedStepOverSequencesScoresEveryPosition() {
+    int seq = 3;
+    List<FnPeer> peers = PairTask.projections(3, 40);
+    peers.get(1).failWith = Status.INTERNAL_ERROR;
+    NoisyTopKGate gate = NoisyTopKGate.builder().peers(peers).k(2).contextDim(seq * IN)
+        .outputDim(CLASSES).noise(false).seed(41).build();
+    Learner l = learner(gate, 42).probeEvery(1).build();
+    TrainableMlp head = PairTask.head(42);
+    Random r = new Random(43);
+    float[] all = new float[10 * seq * IN];
+    for (int i = 0; i < all.length; i++) {
+      all[i] = (float) r.nextGaussian();
+    }
+    Tensor x = Tensor.ofFloats(all, 10, seq, IN);
+    int[] labels = r.ints(10 * seq, 0, CLASSES).toArray();
+    ForwardRequest request = new ForwardRequest(Modality.TENSOR, x);
+    assertEquals(30, l.train(request, labels).rows());
+    for (ProbeMeasure m : ProbeMeasure.values()) {
+      double[] expected = new double[3];
+      for (int row = 0; row < 10 * seq; row++) {
+        addRerouted(expected, m, head, peers,
+            Arrays.copyOfRange(all, row * IN, (row + 1) * IN), labels[row], 10 * seq);
+      }
+      double[] scores = l.reroutedScores(m);
+      for (int j = 0; j < 3; j++) {
+        assertEquals(expected[j], scores[j], 1e-6 + 1e-5 * Math.abs(expected[j]),
+            m + ", peer " + j);
+      }
+    }
+    Evaluation e = l.evaluate(request, labels);
+    assertEquals(30, e.rows());
+    int[] predicted = l.predict(request);
+    assertEquals(30, predicted.length);
+    int correct = 0;
+    for (int i = 0; i < 30; i++) {
+      correct += predicted[i] == labels[i] ? 1 : 0;
+    }
+    assertEquals(correct, e.correct(), "evaluate and predict see the same rows");
+    var wrong = assertThrows(IllegalArgumentException.class,
+        () -> l.evaluate(request, Arrays.copyOf(labels, 10)));
+    assertTrue(wrong.getMessage().contains("30"), wrong.getMessage());
   }
 
   /**
@@ -201,6 +243,24 @@ class ReroutedLossTest {
   }
 
   /** The measures written out naively, from the head's probabilities. */
+  /**
+   * Adds one row's loss increases, over {@code rows}, for the routed set {peer 0, peer 1 failed}
+   * with peer 2 standing in: peer 0 replaced leaves peer 2 alone; peer 1 replaced joins peers 0
+   * and 2 half and half.
+   */
+  private static void addRerouted(double[] expected, ProbeMeasure m, TrainableMlp head,
+      List<FnPeer> peers, float[] in, int label, int rows) {
+    float[] f0 = peers.get(0).fn.apply(in);
+    float[] f2 = peers.get(2).fn.apply(in);
+    float[] mixed = new float[CLASSES];
+    for (int c = 0; c < CLASSES; c++) {
+      mixed[c] = 0.5f * f0[c] + 0.5f * f2[c];
+    }
+    double base = cost(m, head, f0, label);
+    expected[0] += (cost(m, head, f2, label) - base) / rows;
+    expected[1] += (cost(m, head, mixed, label) - base) / rows;
+  }
+
   private static double cost(ProbeMeasure m, TrainableMlp head, float[] answer, int label) {
     float[] z = head.predict(answer, 1);
     double[] p = new double[CLASSES];

@@ -42,7 +42,7 @@ final class TestPeers {
         return CompletableFuture.completedFuture(ForwardResult.failure(failWith, "told to fail"));
       }
       Tensor x = request.input();
-      int rows = x.dim(0);
+      int rows = x.dim(0) * x.dim(1); // each position of each example, on its own
       int in = x.dim(2);
       float[] all = x.toFloatArray();
       int dim = badShape ? outputDim + 1 : outputDim;
@@ -52,7 +52,7 @@ final class TestPeers {
         System.arraycopy(y, 0, out, r * dim, Math.min(dim, y.length));
       }
       return CompletableFuture.completedFuture(ForwardResult.success(
-          Tensor.ofFloats(out, rows, 1, dim)));
+          Tensor.ofFloats(out, x.dim(0), x.dim(1), dim)));
     }
 
     @Override
