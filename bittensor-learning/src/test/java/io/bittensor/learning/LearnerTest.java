@@ -309,6 +309,13 @@ class LearnerTest {
     assertEquals(1, row[0] + row[1] + row[2] + row[3], 1e-12);
     assertArrayEquals(new double[] {0.25, 0.25, 0.25, 0.25}, Learner.weightRow(new double[4], 4),
         1e-12);
+    // The token weights go to the zeros of the lowest uids: 1e-6 each added to the normalised
+    // row, then normalised again.
+    double sum = 1 + 2e-6;
+    assertArrayEquals(new double[] {1e-6 / sum, 1e-6 / sum, 1 / sum, 0},
+        Learner.weightRow(new double[] {0, 0, 5, 0}, 3), 1e-15);
+    // Enough non-zero entries already: nothing added, exactly the scores normalised.
+    assertArrayEquals(new double[] {0, 0.5, 0.5}, Learner.weightRow(new double[] {0, 2, 2}, 2));
     var e = assertThrows(IllegalArgumentException.class,
         () -> Learner.weightRow(new double[] {1, 2}, 3));
     assertTrue(e.getMessage().contains("minAllowedWeights must be in [0, 2]"), e.getMessage());
