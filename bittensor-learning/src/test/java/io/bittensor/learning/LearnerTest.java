@@ -237,6 +237,35 @@ class LearnerTest {
     return l;
   }
 
+  /**
+   * Training alone distils: each step fits the student to the answers the peers gave, with no
+   * call to {@code distill}, so the head on the student's answers, offline, does nearly as well
+   * as on the network's. (A student never fitted answers at random: a quarter right, 4 classes.)
+   */
+  @Test
+  void eachTrainingStepFitsTheStudentToTheNetworksAnswers() {
+    RoutingTask task = new RoutingTask(8, 1);
+    MlpDistiller student = MlpDistiller.builder().inputDim(RoutingTask.IN).hidden(32)
+        .outputDim(RoutingTask.CLASSES).learningRate(0.01).seed(8).build();
+    Learner l = Learner.builder()
+        .gate(NoisyTopKGate.builder().peers(task.peers).k(2).contextDim(RoutingTask.IN)
+            .outputDim(RoutingTask.CLASSES).learningRate(0.01).seed(8).build())
+        .head(TrainableMlp.random(new int[] {4, 16, 4}, Mlp.Activation.RELU, 8))
+        .learningRate(0.01)
+        .distiller(student)
+        .build();
+    Tensor x = TestPeers.batch(new Random(11), 300, RoutingTask.IN);
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR, x);
+    double untrained = l.evaluateOffline(req, task.labels(x)).accuracy();
+    train(l, task, 300, 9);
+    Evaluation online = l.evaluate(req, task.labels(x));
+    Evaluation offline = l.evaluateOffline(req, task.labels(x));
+    assertTrue(online.accuracy() > 0.7, "the network learned: " + online.accuracy());
+    assertTrue(offline.accuracy() > 0.8 * online.accuracy(),
+        "distilled while training: " + offline.accuracy() + " of " + online.accuracy()
+            + " (before training " + untrained + ")");
+  }
+
   @Test
   void theStudentStandsInWhenThePeersAreOffline() {
     RoutingTask task = new RoutingTask(8, 1);
