@@ -335,6 +335,40 @@ class LedgerHubTest {
     }
   }
 
+  /**
+   * A block whose metagraph before the hub does not hold (it missed one: a gap, or a ledger that
+   * moved to another chain's history) cannot go as a delta: it goes whole, to the streams that
+   * take deltas too, though none of them asked for the whole. Once closed, the hub tells every
+   * stream to end.
+   */
+  @Test
+  void aBlockThatCannotGoAsADeltaGoesWholeToEveryStream() throws Exception {
+    List<byte[]> ignored = new ArrayList<>();
+    LedgerHub.Cursor replaying = hub.open(0, List.of(), true, true, ignored);
+    LedgerHub.Cursor deltas = hub.open(0, List.of(), true, false, ignored);
+    // The same chain, sealed elsewhere two blocks further on: a block the hub's latest is not
+    // the one before.
+    try (LocalLedger ahead = LocalLedger.builder().genesis(genesis(params(8), 1))
+        .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual()).openInMemory()) {
+      ahead.produceBlocks(2);
+      ahead.submit(key(0), Transaction.transfer(key(1).id(), 5));
+      Block block = ahead.produceBlock();
+      assertEquals(ledger.metagraph().block().number() + 3, block.number());
+      hub.onBlock(block, ahead.metagraph());
+      for (LedgerHub.Cursor c : List.of(replaying, deltas)) {
+        List<LedgerEvent> got = new ArrayList<>();
+        assertTrue(hub.poll(c, ignored = new ArrayList<>()));
+        got.addAll(decode(ignored));
+        assertEquals(1, got.size(), got::toString);
+        assertTrue(got.get(0).getBlock().hasMetagraph() && !got.get(0).getBlock().getResync(),
+            got.get(0)::toString);
+        assertEquals(LedgerWire.toWire(ahead.metagraph()), got.get(0).getBlock().getMetagraph());
+      }
+    }
+    hub.close();
+    assertTrue(!hub.poll(replaying, new ArrayList<>()), "closed: the stream ends");
+  }
+
   private static void setOneRowPerBlock(LocalLedger ledger, int blocks, SplittableRandom random)
       throws Exception {
     int peers = ledger.metagraph().size();
