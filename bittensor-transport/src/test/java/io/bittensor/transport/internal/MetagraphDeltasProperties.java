@@ -168,8 +168,8 @@ class MetagraphDeltasProperties {
   }
 
   @ParameterizedTest(name = "{0}")
-  @ValueSource(strings = {"uids out of order", "a row past the size", "a new peer left out",
-      "row pointers short"})
+  @ValueSource(strings = {"uids out of order", "a uid given twice", "a uid at the size",
+      "a row past the size", "a new peer left out", "row pointers short"})
   void aDeltaThatDoesNotFitIsRefusedNamingWhy(String what) throws Exception {
     Genesis g = genesis(new LedgerParams(5, 6, 2, 1, 0), 3);
     try (LocalLedger ledger = LocalLedger.builder().genesis(g).clock(fixedClock())
@@ -184,6 +184,8 @@ class MetagraphDeltasProperties {
       MetagraphDelta good = MetagraphDeltas.between(before, after);
       MetagraphDelta bad = switch (what) {
         case "uids out of order" -> good.toBuilder().setPeerUids(0, 1).setPeerUids(1, 0).build();
+        case "a uid given twice" -> good.toBuilder().setPeerUids(1, good.getPeerUids(0)).build();
+        case "a uid at the size" -> good.toBuilder().setPeerUids(1, after.size()).build();
         case "a row past the size" -> good.toBuilder().setWeights(
             good.getWeights().toBuilder().setRows(0, 7)).build();
         case "a new peer left out" -> good.toBuilder().removePeers(1).removePeers(0)
@@ -194,6 +196,10 @@ class MetagraphDeltasProperties {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
           () -> MetagraphDeltas.apply(before, bad, after.block()));
       assertTrue(e.getMessage().contains("delta"), e.getMessage());
+      if (what.startsWith("a uid")) {
+        assertTrue(e.getMessage().contains("peer_uids[1] = " + bad.getPeerUids(1)
+            + ": must ascend and be below the size " + after.size()), e.getMessage());
+      }
     }
   }
 }

@@ -1,16 +1,22 @@
 package io.bittensor.transport.internal;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.ByteString;
 import io.bittensor.core.DType;
+import io.bittensor.core.Rejection;
 import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
+import io.bittensor.transport.internal.wire.DataType;
 import io.bittensor.transport.internal.wire.Response;
 import java.nio.ByteBuffer;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** Decoded tensors point into the received bytes instead of copying them. */
+/** Decoded tensors point into the received bytes instead of copying them; the shape's limits. */
 class WireTensorsTest {
 
   @Test
@@ -41,5 +47,48 @@ class WireTensorsTest {
       assertEquals(changed, t.floatAt(elements - 1), "trial " + trial + ": the tensor copied");
       assertEquals(DType.FLOAT32, t.dtype());
     }
+  }
+
+  private static io.bittensor.transport.internal.wire.Tensor wire(int bytes, int... shape) {
+    var b = io.bittensor.transport.internal.wire.Tensor.newBuilder()
+        .setDtype(DataType.forNumber(DType.UINT8.code()))
+        .setData(ByteString.copyFrom(new byte[bytes]));
+    for (int d : shape) {
+      b.addShape(d);
+    }
+    return b.build();
+  }
+
+  private static Rejection refused(io.bittensor.transport.internal.wire.Tensor w) {
+    return assertThrows(Rejected.class,
+        () -> WireTensors.fromWire(w, "input", Status.BAD_SHAPE)).rejection();
+  }
+
+  /** The shape's limits, each at its edge: what a peer decodes of a stranger's request. */
+  @Test
+  void shapesAreTakenUpToTheirLimitsAndRefusedPastThem() {
+    int[] sixteen = new int[16];
+    java.util.Arrays.fill(sixteen, 1);
+    assertArrayEquals(sixteen, WireTensors.fromWire(wire(1, sixteen), "input", Status.BAD_SHAPE)
+        .shape(), "rank 16 is the most");
+    int[] seventeen = new int[17];
+    java.util.Arrays.fill(seventeen, 1);
+    Rejection r = refused(wire(1, seventeen));
+    assertEquals(Status.BAD_SHAPE, r.status());
+    assertTrue(r.message().contains("rank 17 > 16"), r.message());
+    // A dimension of 0 is a tensor of no elements, and no bytes.
+    assertEquals(0, WireTensors.fromWire(wire(0, 3, 0, 5), "input", Status.BAD_SHAPE)
+        .elementCount());
+    assertEquals(Status.BAD_SHAPE, refused(wire(1, 3, 0, 5)).status());
+    // 2^31 - 1 is the largest dimension; above it the uint32 reads negative and is refused.
+    r = refused(wire(1, Integer.MAX_VALUE));
+    assertTrue(r.message().contains("needs 2147483647 bytes, data has 1"), r.message());
+    r = refused(wire(1, -1));
+    assertTrue(r.message().contains("4294967295, above 2^31 - 1"), r.message());
+    // Dimensions whose product passes 2^40 cannot be matched by any message's bytes; the count
+    // stops growing there rather than wrapping around to a small number.
+    r = refused(wire(16, 1 << 20, 1 << 20, 1 << 20, 16));
+    assertEquals(Status.BAD_SHAPE, r.status());
+    assertTrue(r.message().contains("needs 1099511627776 bytes"), r.message());
   }
 }
