@@ -1,0 +1,216 @@
+package io.bittensor.neuron;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.BackwardRequest;
+import io.bittensor.core.BackwardResult;
+import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.ForwardResult;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Peer;
+import io.bittensor.core.Status;
+import io.bittensor.core.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * {@link Peers#memoize}: each distinct row goes to the model once, later requests are answered
+ * from memory exactly as the model answered, and only the rows not seen yet are sent on.
+ */
+class MemoTest {
+  private static final int DIM = 3;
+
+  /**
+   * A deterministic model that counts the rows it is sent: each row's answer is a function of
+   * its values, the same at every position ({@code pooled}) or different at each.
+   */
+  private static final class Model implements Peer {
+    final boolean pooled;
+    final List<Integer> batches = new ArrayList<>();
+    volatile Status failWith;
+    volatile int answerRows = -1; // a wrong number of rows, when >= 0
+
+    Model(boolean pooled) {
+      this.pooled = pooled;
+    }
+
+    static float[] answer(long[] row, int position, boolean pooled) {
+      long sum = 0;
+      for (long v : row) {
+        sum = sum * 31 + v;
+      }
+      float[] y = new float[DIM];
+      for (int d = 0; d < DIM; d++) {
+        y[d] = (float) Math.sin(sum + d + (pooled ? 0 : 7 * position));
+      }
+      return y;
+    }
+
+    @Override
+    public CompletableFuture<ForwardResult> forward(ForwardRequest request) {
+      Tensor x = request.input();
+      batches.add(x.dim(0));
+      if (failWith != null) {
+        return CompletableFuture.completedFuture(ForwardResult.failure(failWith, "down"));
+      }
+      int batch = answerRows >= 0 ? answerRows : x.dim(0);
+      int seq = x.dim(1);
+      long[] all = x.toLongArray();
+      float[] out = new float[batch * seq * DIM];
+      for (int b = 0; b < batch; b++) {
+        long[] row = java.util.Arrays.copyOfRange(all, b * seq, (b + 1) * seq);
+        for (int s = 0; s < seq; s++) {
+          System.arraycopy(answer(row, s, pooled), 0, out, (b * seq + s) * DIM, DIM);
+        }
+      }
+      return CompletableFuture.completedFuture(
+          ForwardResult.success(Tensor.ofFloats(out, batch, seq, DIM)));
+    }
+
+    @Override
+    public CompletableFuture<BackwardResult> backward(BackwardRequest request) {
+      return CompletableFuture.completedFuture(BackwardResult.success());
+    }
+  }
+
+  private static ForwardRequest text(long[][] rows) {
+    int seq = rows[0].length;
+    long[] flat = new long[rows.length * seq];
+    for (int b = 0; b < rows.length; b++) {
+      System.arraycopy(rows[b], 0, flat, b * seq, seq);
+    }
+    return new ForwardRequest(Modality.TEXT, Tensor.ofLongs(flat, rows.length, seq));
+  }
+
+  private static float[] expected(long[][] rows, boolean pooled) {
+    int seq = rows[0].length;
+    float[] out = new float[rows.length * seq * DIM];
+    for (int b = 0; b < rows.length; b++) {
+      for (int s = 0; s < seq; s++) {
+        System.arraycopy(Model.answer(rows[b], s, pooled), 0, out, (b * seq + s) * DIM, DIM);
+      }
+    }
+    return out;
+  }
+
+  static LongStream seeds() {
+    return LongStream.range(0, 40).map(i -> 0x3e30L + i);
+  }
+
+  /**
+   * Random requests over a small pool of rows, pooled or per-position answers: every answer is
+   * the model's exactly, and the model is sent each distinct row once, in batches of the rows
+   * not seen yet.
+   */
+  @ParameterizedTest
+  @MethodSource("seeds")
+  void everyAnswerIsTheModelsAndEachRowIsAskedOnce(long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    boolean pooled = r.nextBoolean();
+    int seq = 1 + r.nextInt(4);
+    long[][] pool = new long[6][seq];
+    for (long[] row : pool) {
+      for (int s = 0; s < seq; s++) {
+        row[s] = r.nextInt(1000);
+      }
+    }
+    Model model = new Model(pooled);
+    Peers.Memo memo = Peers.memoize(model);
+    java.util.Set<Integer> seen = new java.util.HashSet<>();
+    long rowsAsked = 0;
+    for (int call = 0; call < 8; call++) {
+      int batch = 1 + r.nextInt(5);
+      long[][] rows = new long[batch][];
+      int fresh = 0;
+      java.util.Set<Integer> newHere = new java.util.HashSet<>();
+      for (int b = 0; b < batch; b++) {
+        int pick = r.nextInt(pool.length);
+        rows[b] = pool[pick];
+        // A row not seen before is sent, each time it is in the request.
+        fresh += seen.contains(pick) ? 0 : 1;
+        newHere.add(pick);
+      }
+      seen.addAll(newHere);
+      int before = model.batches.size();
+      ForwardResult got = memo.forward(text(rows)).join();
+      assertTrue(got.isSuccess(), got::toString);
+      assertArrayEquals(expected(rows, pooled), got.output().orElseThrow().toFloatArray(),
+          "call " + call + " (seed " + seed + ")");
+      assertArrayEquals(new int[] {batch, seq, DIM}, got.output().orElseThrow().shape());
+      if (fresh == 0) {
+        assertEquals(before, model.batches.size(), "all from memory: the model is not asked");
+      } else {
+        assertEquals(List.of(fresh), model.batches.subList(before, model.batches.size()),
+            "one batch of the rows not seen yet");
+      }
+      rowsAsked += batch;
+    }
+    assertEquals(rowsAsked, memo.hits() + memo.misses());
+    assertEquals(model.batches.stream().mapToInt(Integer::intValue).sum(), memo.misses());
+  }
+
+  @Test
+  void failuresArePassedOnAndNotRemembered() {
+    Model model = new Model(true);
+    Peers.Memo memo = Peers.memoize(model);
+    long[][] rows = {{1, 2}, {3, 4}};
+    model.failWith = Status.UNAVAILABLE;
+    ForwardResult down = memo.forward(text(rows)).join();
+    assertEquals(Status.UNAVAILABLE, down.status());
+    model.failWith = null;
+    ForwardResult up = memo.forward(text(rows)).join();
+    assertTrue(up.isSuccess(), up::toString);
+    assertEquals(List.of(2, 2), model.batches, "asked again after the failure");
+    assertArrayEquals(expected(rows, true), up.output().orElseThrow().toFloatArray());
+  }
+
+  @Test
+  void theSameBytesInAnotherModalityAreAnotherRow() {
+    Model model = new Model(true);
+    Peers.Memo memo = Peers.memoize(model);
+    Tensor x = Tensor.ofLongs(new long[] {5, 6}, 1, 2);
+    assertTrue(memo.forward(new ForwardRequest(Modality.TEXT, x)).join().isSuccess());
+    assertTrue(memo.forward(new ForwardRequest(Modality.TENSOR, x)).join().isSuccess());
+    assertEquals(List.of(1, 1), model.batches);
+    assertEquals(0, memo.hits());
+  }
+
+  @Test
+  void anAnswerOfTheWrongSizeIsRefusedAndNotRemembered() {
+    Model model = new Model(true);
+    Peers.Memo memo = Peers.memoize(model);
+    model.answerRows = 1;
+    ForwardResult r = memo.forward(text(new long[][] {{1}, {2}})).join();
+    assertEquals(Status.BAD_RESPONSE, r.status());
+    assertTrue(r.message().contains("for 2 rows"), r.message());
+    model.answerRows = -1;
+    assertTrue(memo.forward(text(new long[][] {{1}, {2}})).join().isSuccess());
+    assertEquals(List.of(2, 2), model.batches);
+  }
+
+  @Test
+  void rememberedAnswersAreServedAsTheModelsWouldBe() {
+    Model model = new Model(false);
+    Peers.Memo memo = Peers.memoize(model);
+    long[][] rows = {{7, 8, 9}, {1, 1, 1}};
+    ForwardRequest request = text(rows);
+    float[] answer = expected(rows, false);
+    memo.remember(request, Tensor.ofFloats(answer, 2, 3, DIM));
+    ForwardResult got = memo.forward(request).join();
+    assertArrayEquals(answer, got.output().orElseThrow().toFloatArray());
+    assertEquals(List.of(), model.batches, "nothing sent to the model");
+    assertEquals(2, memo.hits());
+    var e = assertThrows(IllegalArgumentException.class,
+        () -> memo.remember(request, Tensor.ofFloats(new float[3 * DIM], 1, 3, DIM)));
+    assertTrue(e.getMessage().contains("must be [2, 3, dim]"), e.getMessage());
+  }
+}
