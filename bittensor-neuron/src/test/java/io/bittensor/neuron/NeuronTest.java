@@ -337,6 +337,12 @@ class NeuronTest {
       var scores = validator.probeScores();
       assertTrue(scores.get(words.id()) > 0.3, scores::toString);
       assertTrue(scores.get(noise.id()) < 0.1, scores::toString);
+      // Held out: the learner's own evaluation, every example counted; a neuron that only
+      // serves has none.
+      var held = validator.evaluate(validation.get(0)).orElseThrow();
+      assertEquals(validation.get(0).labels().length, held.rows());
+      assertTrue(held.bytesReceived() > 0, "asked the peers: " + held);
+      assertEquals(java.util.Optional.empty(), words.evaluate(validation.get(0)));
 
       var receipt = validator.setWeights().orElseThrow();
       ledger.produceBlock();
@@ -434,7 +440,8 @@ class NeuronTest {
             .syncInterval(Duration.ofMillis(50))
             .weightInterval(Duration.ofHours(1))           // never within this test
             .warmUp(5)
-            .listener((n, e) -> events.add(e))
+            .listener((n, e) -> events.add(e.startsWith("first weights set")
+                ? e + " after " + n.trainedBatches() + " batches" : e))
             .start()) {
       validator.runInBackground();
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -449,8 +456,11 @@ class NeuronTest {
       }
       assertTrue(weight > 0, "the first row came after the warm-up; events: " + events);
       assertTrue(validator.trainedBatches() >= 5, "not before the warm-up's batches");
-      assertTrue(events.stream().anyMatch(e -> e.startsWith("first weights set in block")),
-          events::toString);
+      String first = events.stream().filter(e -> e.startsWith("first weights set in block"))
+          .findFirst().orElseThrow(() -> new AssertionError(events.toString()));
+      // Told on the loop's thread, which trains: the count is the one the row was set after.
+      long after = Long.parseLong(first.replaceAll(".* after (\\d+) batches$", "$1"));
+      assertTrue(after >= 5, "not before the warm-up's 5 batches: " + first);
     }
   }
 
