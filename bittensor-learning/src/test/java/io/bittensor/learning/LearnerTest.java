@@ -216,6 +216,17 @@ class LearnerTest {
    * {@code fallback}, the student is the gate's fallback too.
    */
   private static Learner trainedWithStudent(RoutingTask task, boolean fallback) {
+    Learner l = withStudent(task, fallback);
+    train(l, task, 300, 9);
+    Random r = new Random(10);
+    for (int s = 0; s < 200; s++) {
+      l.distill(new ForwardRequest(Modality.TENSOR, TestPeers.batch(r, 32, RoutingTask.IN)));
+    }
+    return l;
+  }
+
+  /** The learner of {@link #trainedWithStudent}, before any training. */
+  private static Learner withStudent(RoutingTask task, boolean fallback) {
     MlpDistiller student = MlpDistiller.builder().inputDim(RoutingTask.IN).hidden(32)
         .outputDim(RoutingTask.CLASSES).learningRate(0.01).seed(8).build();
     NoisyTopKGate.Builder gate = NoisyTopKGate.builder().peers(task.peers).k(2)
@@ -223,18 +234,12 @@ class LearnerTest {
     if (fallback) {
       gate.fallback(student.asPeer());
     }
-    Learner l = Learner.builder()
+    return Learner.builder()
         .gate(gate.build())
         .head(TrainableMlp.random(new int[] {4, 16, 4}, Mlp.Activation.RELU, 8))
         .learningRate(0.01)
         .distiller(student)
         .build();
-    train(l, task, 300, 9);
-    Random r = new Random(10);
-    for (int s = 0; s < 200; s++) {
-      l.distill(new ForwardRequest(Modality.TENSOR, TestPeers.batch(r, 32, RoutingTask.IN)));
-    }
-    return l;
   }
 
   /**
@@ -245,15 +250,7 @@ class LearnerTest {
   @Test
   void eachTrainingStepFitsTheStudentToTheNetworksAnswers() {
     RoutingTask task = new RoutingTask(8, 1);
-    MlpDistiller student = MlpDistiller.builder().inputDim(RoutingTask.IN).hidden(32)
-        .outputDim(RoutingTask.CLASSES).learningRate(0.01).seed(8).build();
-    Learner l = Learner.builder()
-        .gate(NoisyTopKGate.builder().peers(task.peers).k(2).contextDim(RoutingTask.IN)
-            .outputDim(RoutingTask.CLASSES).learningRate(0.01).seed(8).build())
-        .head(TrainableMlp.random(new int[] {4, 16, 4}, Mlp.Activation.RELU, 8))
-        .learningRate(0.01)
-        .distiller(student)
-        .build();
+    Learner l = withStudent(task, false);
     Tensor x = TestPeers.batch(new Random(11), 300, RoutingTask.IN);
     ForwardRequest req = new ForwardRequest(Modality.TENSOR, x);
     double untrained = l.evaluateOffline(req, task.labels(x)).accuracy();

@@ -130,16 +130,17 @@ class MemoTest {
     for (int call = 0; call < 8; call++) {
       int batch = 1 + r.nextInt(5);
       long[][] rows = new long[batch][];
+      int[] picks = new int[batch];
       int fresh = 0;
-      java.util.Set<Integer> newHere = new java.util.HashSet<>();
       for (int b = 0; b < batch; b++) {
-        int pick = r.nextInt(pool.length);
-        rows[b] = pool[pick];
+        picks[b] = r.nextInt(pool.length);
+        rows[b] = pool[picks[b]];
         // A row not seen before is sent, each time it is in the request.
-        fresh += seen.contains(pick) ? 0 : 1;
-        newHere.add(pick);
+        fresh += seen.contains(picks[b]) ? 0 : 1;
       }
-      seen.addAll(newHere);
+      for (int pick : picks) {
+        seen.add(pick);
+      }
       int before = model.batches.size();
       ForwardResult got = memo.forward(text(rows)).join();
       assertTrue(got.isSuccess(), got::toString);

@@ -25,6 +25,8 @@ class MiniLmPeerTest {
   private static OnnxPeer pooled;
   private static OnnxPeer tokens;
   private static TextTokenizer tokenizer;
+  /** langchain4j's own embedding of the same model, to compare with. */
+  private static AllMiniLmL6V2QuantizedEmbeddingModel reference;
 
   @BeforeAll
   static void load() throws Exception {
@@ -37,6 +39,7 @@ class MiniLmPeerTest {
         .build();
     tokens = pooled.toBuilder().output(OutputAdapter.first()).outputDim(256).build();
     tokenizer = TextTokenizer.fromResource(TestModels.MINILM_TOKENIZER, 128);
+    reference = new AllMiniLmL6V2QuantizedEmbeddingModel();
   }
 
   @AfterAll
@@ -77,7 +80,6 @@ class MiniLmPeerTest {
 
   @Test
   void pooledEmbeddingEqualsLangchain4jsOwn() {
-    AllMiniLmL6V2QuantizedEmbeddingModel reference = new AllMiniLmL6V2QuantizedEmbeddingModel();
     for (String text : List.of("Peers answer queries with tensors.", "Hello, world!",
         "Stake flows to the peers that the majority values.")) {
       float[] ours = embed(pooled, text);
@@ -165,7 +167,6 @@ class MiniLmPeerTest {
    */
   @Test
   void aPaddedSentencePoolsOnlyItsOwnTokens() {
-    AllMiniLmL6V2QuantizedEmbeddingModel reference = new AllMiniLmL6V2QuantizedEmbeddingModel();
     String shortText = "Hi.";
     String longText = "Peers rank one another by what each answer is worth, and the ledger"
         + " pays the peers that the stake-holding majority values above the rest of them.";

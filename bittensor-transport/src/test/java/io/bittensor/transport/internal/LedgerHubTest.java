@@ -45,9 +45,14 @@ class LedgerHubTest {
 
   @BeforeEach
   void open() throws Exception {
-    ledger = LocalLedger.builder().genesis(genesis(params(8), 1))
-        .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual()).openInMemory();
+    ledger = inMemory(8, 1);
     hub = new LedgerHub(ledger, 3, 1 << 20, 60_000);
+  }
+
+  /** A ledger in memory that seals on demand: {@code maxPeers} peers, {@code funded} keys. */
+  private static LocalLedger inMemory(int maxPeers, int funded) {
+    return LocalLedger.builder().genesis(genesis(params(maxPeers), funded))
+        .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual()).openInMemory();
   }
 
   @AfterEach
@@ -164,8 +169,7 @@ class LedgerHubTest {
   @Test
   void aStreamThatTakesDeltasIsSentWhatTheBlockChanged() throws Exception {
     int peers = 32;
-    try (LocalLedger big = LocalLedger.builder().genesis(genesis(params(peers), peers))
-            .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual()).openInMemory();
+    try (LocalLedger big = inMemory(peers, peers);
         LedgerHub served = new LedgerHub(big, 16, 1 << 24, 60_000)) {
       int[] all = IntStream.range(0, peers).toArray();
       double[] even = new double[peers];
@@ -214,8 +218,7 @@ class LedgerHubTest {
   @Test
   void aStreamThatReplaysEpochsIsSentTheStateTheEpochRanOn() throws Exception {
     int peers = 32;
-    try (LocalLedger big = LocalLedger.builder().genesis(genesis(params(peers), peers))
-            .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual()).openInMemory();
+    try (LocalLedger big = inMemory(peers, peers);
         LedgerHub served = new LedgerHub(big, 16, 1 << 24, 60_000)) {
       int[] all = IntStream.range(0, peers).toArray();
       SplittableRandom random = new SplittableRandom(11);
@@ -295,8 +298,7 @@ class LedgerHubTest {
   @Test
   void wholeMetagraphsAreMadeOnlyOnceAClientTakesThem() throws Exception {
     int peers = 32;
-    try (LocalLedger big = LocalLedger.builder().genesis(genesis(params(peers), peers))
-            .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual()).openInMemory();
+    try (LocalLedger big = inMemory(peers, peers);
         LedgerHub served = new LedgerHub(big, 1000, 64 << 10, 60_000)) {
       int[] all = IntStream.range(0, peers).toArray();
       SplittableRandom random = new SplittableRandom(5);
@@ -348,8 +350,7 @@ class LedgerHubTest {
     LedgerHub.Cursor deltas = hub.open(0, List.of(), true, false, ignored);
     // The same chain, sealed elsewhere two blocks further on: a block the hub's latest is not
     // the one before.
-    try (LocalLedger ahead = LocalLedger.builder().genesis(genesis(params(8), 1))
-        .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual()).openInMemory()) {
+    try (LocalLedger ahead = inMemory(8, 1)) {
       ahead.produceBlocks(2);
       ahead.submit(key(0), Transaction.transfer(key(1).id(), 5));
       Block block = ahead.produceBlock();
