@@ -7,6 +7,7 @@ import io.bittensor.core.Experimental;
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Peer;
+import io.bittensor.core.PeerId;
 import io.bittensor.core.Rejection;
 import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
@@ -23,6 +24,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * A peer that learns from the gradients its callers send back: the paper's peers, whose
@@ -47,7 +49,9 @@ import java.util.function.Function;
  * <p>Callers are not trusted. A gradient holding a NaN or an infinity is refused (BAD_REQUEST,
  * field {@code gradient}), one whose shape is not the answer's too (BAD_SHAPE), and each
  * example's gradient is scaled down to at most {@link Builder#maxGradientNorm} (1 by default), so
- * that no caller moves the network by more than a bounded step.
+ * that no caller moves the network by more than a bounded step. With {@link
+ * Builder#gradientsFrom} it learns only from the callers it names: those its server proved
+ * ({@link BackwardRequest#caller()}), for example the keys that hold stake on the ledger.
  *
  * <p>Thread-safe. Answers are computed concurrently; a gradient step excludes them while it runs,
  * so every answer comes from one version of the network.
@@ -61,6 +65,7 @@ public final class TrainablePeer implements Peer {
   private final Function<Tensor, Tensor> features;
   private final double maxGradientNorm;
   private final boolean normalize;
+  private final Predicate<PeerId> gradientsFrom;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private long steps;
 
@@ -70,6 +75,7 @@ public final class TrainablePeer implements Peer {
     this.features = b.features;
     this.maxGradientNorm = b.maxGradientNorm;
     this.normalize = b.normalize;
+    this.gradientsFrom = b.gradientsFrom;
   }
 
   /** A builder; {@link Builder#network} is required. */
@@ -114,6 +120,7 @@ public final class TrainablePeer implements Peer {
   public CompletableFuture<BackwardResult> backward(BackwardRequest request) {
     Objects.requireNonNull(request, "request");
     try {
+      checkCaller(request);
       Tensor input = request.input();
       float[] x = featuresOf(input);
       float[] dy = perExample(input, request.gradient());
@@ -224,6 +231,19 @@ public final class TrainablePeer implements Peer {
     return "TrainablePeer[" + network + ", " + steps() + " steps]";
   }
 
+  private void checkCaller(BackwardRequest request) throws Refused {
+    if (gradientsFrom == null) {
+      return;
+    }
+    PeerId caller = request.caller().orElseThrow(() -> new Refused(new Rejection(
+        Status.UNAUTHENTICATED, "caller", "this peer learns only from callers it knows; the "
+            + "gradient came from no proven caller (anonymous, or not through a server)")));
+    if (!gradientsFrom.test(caller)) {
+      throw new Refused(new Rejection(Status.UNAUTHENTICATED, "caller",
+          "this peer does not learn from " + caller.toHex()));
+    }
+  }
+
   private float[] featuresOf(Tensor input) throws Refused {
     if (input.rank() < 2) {
       throw new Refused(Rejection.of(Status.BAD_SHAPE, "an input has at least [batch, sequence],"
@@ -305,6 +325,7 @@ public final class TrainablePeer implements Peer {
     private Function<Tensor, Tensor> features = Learner::flatten;
     private double maxGradientNorm = 1.0;
     private boolean normalize;
+    private Predicate<PeerId> gradientsFrom;
 
     private Builder() {}
 
@@ -359,6 +380,26 @@ public final class TrainablePeer implements Peer {
      */
     public Builder normalize(boolean on) {
       this.normalize = on;
+      return this;
+    }
+
+    /**
+     * Learns only from the gradients of callers that {@code callers} accepts; the others, and
+     * gradients with no proven caller (anonymous requests, calls made in process without a
+     * server), are refused with UNAUTHENTICATED (field {@code caller}) and change nothing. It
+     * runs on the thread that delivers the gradient, before the step's lock, and must be quick:
+     * a set of keys, or a look at the ledger's last metagraph. Default: every caller's gradient,
+     * anonymous ones too.
+     *
+     * <pre>{@code
+     * AtomicReference<Metagraph> last = ...;   // the ledger's, refreshed at each epoch
+     * builder.gradientsFrom(id -> last.get().uid(id).stream()
+     *     .anyMatch(uid -> last.get().stake(uid) > 0));   // keys that hold stake
+     * }</pre>
+     */
+    @Experimental
+    public Builder gradientsFrom(Predicate<PeerId> callers) {
+      this.gradientsFrom = Objects.requireNonNull(callers, "callers");
       return this;
     }
 

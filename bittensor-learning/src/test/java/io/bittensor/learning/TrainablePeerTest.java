@@ -10,6 +10,7 @@ import io.bittensor.core.BackwardRequest;
 import io.bittensor.core.BackwardResult;
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
+import io.bittensor.core.Keypair;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
 import io.bittensor.core.Status;
@@ -263,6 +264,44 @@ class TrainablePeerTest {
       assertArrayEquals(answer(served, x), answer(remote, x), 1e-6f,
           "and the network hears the new answers");
     }
+  }
+
+  @Test
+  void itLearnsOnlyFromTheCallersItNames() throws Exception {
+    Keypair alice = Keypair.generate();
+    Keypair bob = Keypair.generate();
+    TrainablePeer served = TrainablePeer.builder()
+        .network(TrainableMlp.random(new int[] {6, 8, 3}, Mlp.Activation.TANH, 2))
+        .learningRate(1e-2).gradientsFrom(id -> id.equals(alice.id())).build();
+    Tensor x = input(new SplittableRandom(4), 2, 1, 6);
+    BackwardRequest gradient = new BackwardRequest(Modality.TENSOR, x,
+        Tensor.ofFloats(new float[] {0.6f, -0.8f, 0, 0.3f, 0.1f, -0.2f}, 2, 1, 3));
+    InProcessNetwork net = new InProcessNetwork();
+    try (PeerServer server = PeerServer.newBuilder(served).allowAnonymous(true)
+            .startInProcess(net, "trainable");
+        PeerClient asAlice = PeerClient.newBuilder().inProcess(net).keypair(alice).build();
+        PeerClient asBob = PeerClient.newBuilder().inProcess(net).keypair(bob).build();
+        PeerClient anonymous = PeerClient.newBuilder().inProcess(net).build()) {
+      URI at = URI.create("inproc://trainable");
+      float[] before = answer(served, x);
+      for (PeerClient stranger : List.of(asBob, anonymous)) {
+        BackwardResult refused = stranger.connect(at).backward(gradient).join();
+        assertEquals(Status.UNAUTHENTICATED, refused.status(), refused::toString);
+        assertEquals("caller", refused.field());
+        assertArrayEquals(before, answer(stranger.connect(at), x), 0f,
+            "answered, and unchanged by the gradient it refused");
+      }
+      assertTrue(asBob.connect(at).backward(gradient).join().message()
+          .contains(bob.id().toHex()), "the refusal names the caller");
+      BackwardResult direct = served.backward(gradient).join();
+      assertEquals(Status.UNAUTHENTICATED, direct.status(), "no server proved a caller");
+      assertEquals(0, served.steps());
+
+      assertEquals(Status.SUCCESS, asAlice.connect(at).backward(gradient).join().status());
+      assertEquals(1, served.steps());
+      assertFalse(java.util.Arrays.equals(before, answer(served, x)), "it learned from her");
+    }
+    assertThrows(NullPointerException.class, () -> TrainablePeer.builder().gradientsFrom(null));
   }
 
   @Test

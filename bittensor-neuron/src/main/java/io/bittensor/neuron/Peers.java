@@ -235,7 +235,7 @@ public final class Peers {
       sub.flip();
       Tensor subInput = Tensor.wrap(input.dtype(), sub, shape);
       int count = missed;
-      return delegate.forward(new ForwardRequest(request.modality(), subInput)).thenApply(r -> {
+      return delegate.forward(request.withInput(subInput)).thenApply(r -> {
         if (!r.isSuccess()) {
           return r;
         }

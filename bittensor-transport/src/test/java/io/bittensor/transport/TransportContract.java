@@ -29,6 +29,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CompletableFuture;
@@ -216,6 +217,45 @@ abstract class TransportContract {
     PeerServer open = track(start(serverBuilder(BuiltinPeers.deterministic(OUTPUT_DIM))
         .allowAnonymous(true)));
     assertEquals(Status.SUCCESS, connect(open, null).forward(req).join().status());
+  }
+
+  /** Hears who each request came from, as the server hands it over. */
+  static final class CallerRecorder implements Peer {
+    final List<Optional<PeerId>> forwards = new java.util.concurrent.CopyOnWriteArrayList<>();
+    final List<Optional<PeerId>> backwards = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    @Override
+    public CompletableFuture<ForwardResult> forward(ForwardRequest request) {
+      forwards.add(request.caller());
+      return CompletableFuture.completedFuture(ForwardResult.success(
+          Tensor.zeros(DType.FLOAT32, STANDARD.outputShape(request.input()))));
+    }
+
+    @Override
+    public CompletableFuture<BackwardResult> backward(BackwardRequest request) {
+      backwards.add(request.caller());
+      return CompletableFuture.completedFuture(BackwardResult.success());
+    }
+  }
+
+  @Test
+  void thePeerHearsTheCallerTheServerProved() throws IOException {
+    CallerRecorder peer = new CallerRecorder();
+    PeerServer server = track(start(serverBuilder(peer).allowAnonymous(true)));
+    Tensor x = Tensor.zeros(DType.FLOAT32, 1, 2, 3);
+    Tensor grad = Tensor.zeros(DType.FLOAT32, 1, 2, OUTPUT_DIM);
+    // A caller named in the request is not what the client sends: it signs with its own key.
+    ForwardRequest claimingBob = new ForwardRequest(Modality.TENSOR, x, Optional.of(BOB.id()));
+    BackwardRequest backClaimingBob =
+        new BackwardRequest(Modality.TENSOR, x, grad, Optional.of(BOB.id()));
+    Peer alice = connect(server, ALICE);
+    Peer anonymous = connect(server, null);
+    for (Peer caller : List.of(alice, anonymous)) {
+      assertEquals(Status.SUCCESS, caller.forward(claimingBob).join().status());
+      assertEquals(Status.SUCCESS, caller.backward(backClaimingBob).join().status());
+    }
+    assertEquals(List.of(Optional.of(ALICE.id()), Optional.empty()), peer.forwards);
+    assertEquals(List.of(Optional.of(ALICE.id()), Optional.empty()), peer.backwards);
   }
 
   @Test

@@ -20,6 +20,7 @@ import io.bittensor.core.internal.Timer;
 import io.bittensor.transport.internal.wire.Response;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
@@ -113,8 +114,8 @@ public final class ServingCore {
     try {
       // Computed at most once: for the caller's signature, and for the answer's.
       Lazy<byte[]> digest = new Lazy<>(() -> CanonicalDigest.of(msg));
-      Modality modality = admit(msg.getVersion(), msg.getCaller(), hint, digest,
-          msg.getModalityValue(), ahead);
+      PeerId caller = authenticate(msg.getVersion(), msg.getCaller(), hint, digest, ahead);
+      Modality modality = modality(msg.getModalityValue());
       if (!msg.hasInput()) {
         throw new Rejected(Status.BAD_REQUEST, "input", "the request has no input tensor");
       }
@@ -122,7 +123,8 @@ public final class ServingCore {
       reject(standard.checkInput(modality, input).orElse(null));
       String note = unknownFieldsNote(msg, msg.getCaller(), msg.getInput());
       long timeoutMs = timeout(msg.getTimeoutMs());
-      CompletableFuture<ForwardResult> call = peer.forward(new ForwardRequest(modality, input));
+      CompletableFuture<ForwardResult> call = peer.forward(
+          new ForwardRequest(modality, input, Optional.ofNullable(caller)));
       return deadline(call, timeoutMs,
           r -> AnswerSigning.sign(compact(Responses.of(r, note), rowsRepeated), true, answerKey,
               digest),
@@ -153,8 +155,8 @@ public final class ServingCore {
       io.bittensor.transport.internal.wire.BackwardRequest msg, PeerId hint) {
     try {
       Lazy<byte[]> digest = new Lazy<>(() -> CanonicalDigest.of(msg));
-      Modality modality = admit(msg.getVersion(), msg.getCaller(), hint, digest,
-          msg.getModalityValue());
+      PeerId caller = authenticate(msg.getVersion(), msg.getCaller(), hint, digest, null);
+      Modality modality = modality(msg.getModalityValue());
       if (!msg.hasInput() || !msg.hasGradient()) {
         throw new Rejected(Status.BAD_REQUEST, msg.hasInput() ? "gradient" : "input",
             "a backward request has both an input and a gradient tensor");
@@ -166,7 +168,8 @@ public final class ServingCore {
       String note = unknownFieldsNote(msg, msg.getCaller(), msg.getInput(), msg.getGradient());
       long timeoutMs = timeout(msg.getTimeoutMs());
       CompletableFuture<BackwardResult> call =
-          peer.backward(new BackwardRequest(modality, input, gradient));
+          peer.backward(new BackwardRequest(modality, input, gradient,
+              Optional.ofNullable(caller)));
       return deadline(call, timeoutMs,
           r -> AnswerSigning.sign(Responses.of(r, note), false, answerKey, digest),
           () -> Responses.timeout(timeoutMs));
@@ -201,29 +204,20 @@ public final class ServingCore {
     return checkedAhead.sum();
   }
 
-  /** Checks version, caller and modality, in that order; returns the modality. */
-  private Modality admit(int version, io.bittensor.transport.internal.wire.Caller caller,
-      PeerId hint, java.util.function.Supplier<byte[]> digest, int modality) {
-    return admit(version, caller, hint, digest, modality, null);
-  }
-
-  private Modality admit(int version, io.bittensor.transport.internal.wire.Caller caller,
-      PeerId hint, java.util.function.Supplier<byte[]> digest, int modality,
-      Authenticator.Verified ahead) {
+  /**
+   * Checks the version, then the caller (its signature, and the header's name against it);
+   * returns the caller proved, null for an anonymous request. The modality is checked after.
+   */
+  private PeerId authenticate(int version, io.bittensor.transport.internal.wire.Caller caller,
+      PeerId hint, java.util.function.Supplier<byte[]> digest, Authenticator.Verified ahead) {
     checkVersion(version);
-    authenticateAndMatch(caller, hint, digest, ahead);
-    return modality(modality);
-  }
-
-  private void authenticateAndMatch(
-      io.bittensor.transport.internal.wire.Caller caller, PeerId hint,
-      java.util.function.Supplier<byte[]> digest, Authenticator.Verified ahead) {
     PeerId id = authenticator.authenticate(caller, digest, ahead);
     if (hint != null && !hint.equals(id)) {
       throw new Rejected(Status.BAD_SIGNATURE, "Bittensor-Caller",
           "the Bittensor-Caller header names " + hint.toHex() + " but the request is "
               + (id == null ? "anonymous" : "signed by " + id.toHex()));
     }
+    return id;
   }
 
   private static void checkVersion(int version) {
