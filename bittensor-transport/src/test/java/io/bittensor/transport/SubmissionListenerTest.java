@@ -5,6 +5,7 @@ import static io.bittensor.core.testing.LedgerFixtures.genesis;
 import static io.bittensor.core.testing.LedgerFixtures.key;
 import static io.bittensor.core.testing.LedgerFixtures.params;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -90,9 +91,41 @@ class SubmissionListenerTest {
   }
 
   @Test
+  void aTransactionTheLedgerFailedToDecideIsHeardAsFailed() throws Exception {
+    List<SubmissionEvent> heard = new CopyOnWriteArrayList<>();
+    try (LocalLedger ledger = LocalLedger.builder().genesis(genesis(params(8), 2))
+            .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual()).openInMemory();
+        LedgerServer server = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
+            .allowAnonymous(true).submissionListener(heard::add).start();
+        RemoteLedger remote = RemoteLedger.builder().keypair(key(0)).connect(server.uri())) {
+      // Returns once the server has put it in the ledger's pool.
+      var pooled = remote.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
+      assertEquals(List.of(), heard, "in the pool: not decided yet");
+      ledger.close(); // fails what its pool holds
+      assertThrows(ExecutionException.class, () -> pooled.get(10, TimeUnit.SECONDS));
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (heard.isEmpty() && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
+      assertEquals(1, heard.size(), heard::toString);
+      SubmissionEvent failed = heard.get(0);
+      assertTrue(failed.failed(), failed::toString);
+      assertFalse(failed.sealed(), "a failure is no seal");
+      assertEquals(Optional.empty(), failed.refused(), "nor a verdict");
+      assertFalse(failed.failure().orElseThrow().isBlank());
+      assertEquals(key(0).id(), failed.transaction().orElseThrow().signer());
+    }
+  }
+
+  @Test
   void anEventOfATransactionThatDidNotDecodeSaysWhyItWasRefused() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> new SubmissionEvent(Optional.empty(), Optional.empty()));
     assertTrue(e.getMessage().contains("did not decode is refused"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> new SubmissionEvent(Optional.empty(),
+        Optional.of(RejectReason.MALFORMED), Optional.of("closed")));
+    assertTrue(e.getMessage().contains("not both"), e.getMessage());
+    assertTrue(new SubmissionEvent(Optional.empty(), Optional.of(RejectReason.MALFORMED))
+        .failure().isEmpty());
   }
 }

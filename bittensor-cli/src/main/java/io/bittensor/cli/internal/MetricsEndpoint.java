@@ -168,13 +168,14 @@ public final class MetricsEndpoint implements AutoCloseable {
   /**
    * Counts every transaction a ledger server decided as {@code bittensor_ledger_submissions},
    * tagged with its kind ({@code Register}, {@code SetWeights}, ...; {@code unknown} when it did
-   * not decode) and its outcome ({@code sealed}, or the reason it was refused):
-   * give it to the server ({@code submissionListener}).
+   * not decode) and its outcome ({@code sealed}, the reason it was refused, or {@code failed}
+   * when the ledger decided nothing): give it to the server ({@code submissionListener}).
    */
   public SubmissionListener submissions() {
     return s -> registry.counter("bittensor.ledger.submissions",
         "kind", s.transaction().map(t -> t.body().getClass().getSimpleName()).orElse("unknown"),
-        "outcome", s.refused().map(Enum::name).orElse("sealed")).increment();
+        "outcome", s.failed() ? "failed" : s.refused().map(Enum::name).orElse("sealed"))
+        .increment();
   }
 
   /**

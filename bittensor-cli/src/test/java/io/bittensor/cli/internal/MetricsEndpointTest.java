@@ -3,10 +3,17 @@ package io.bittensor.cli.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
+import io.bittensor.core.Hash256;
+import io.bittensor.core.Keypair;
+import io.bittensor.core.RejectReason;
+import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Status;
+import io.bittensor.core.Transaction;
 import io.bittensor.transport.CallEvent;
 import io.bittensor.transport.CallListener;
 import io.bittensor.transport.CallStart;
+import io.bittensor.transport.SubmissionEvent;
+import io.bittensor.transport.SubmissionListener;
 import java.time.Duration;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -47,6 +54,27 @@ class MetricsEndpointTest {
           .tag("status", "TIMEOUT").timer().count());
       assertEquals(3, metrics.registry().get("bittensor.peer.calls").timers().stream()
           .mapToLong(t -> t.count()).sum());
+    }
+  }
+
+  @Test
+  void submissionsCountByKindAndOutcomeFailuresApart() throws Exception {
+    SignedTransaction transfer = SignedTransaction.sign(Keypair.generate(), Hash256.ZERO, 1,
+        Transaction.transfer(Keypair.generate().id(), 5));
+    try (MetricsEndpoint metrics = MetricsEndpoint.start("127.0.0.1", 0)) {
+      SubmissionListener heard = metrics.submissions();
+      heard.submitted(new SubmissionEvent(Optional.of(transfer), Optional.empty()));
+      heard.submitted(new SubmissionEvent(Optional.of(transfer),
+          Optional.of(RejectReason.NONCE_REUSED)));
+      heard.submitted(new SubmissionEvent(Optional.of(transfer), Optional.empty(),
+          Optional.of("the ledger is closed")));
+      heard.submitted(new SubmissionEvent(Optional.empty(), Optional.of(RejectReason.MALFORMED)));
+      for (String[] kindAndOutcome : new String[][] {{"Transfer", "sealed"},
+          {"Transfer", "NONCE_REUSED"}, {"Transfer", "failed"}, {"unknown", "MALFORMED"}}) {
+        assertEquals(1, metrics.registry().get("bittensor.ledger.submissions")
+            .tag("kind", kindAndOutcome[0]).tag("outcome", kindAndOutcome[1]).counter().count(),
+            String.join(" ", kindAndOutcome));
+      }
     }
   }
 }

@@ -167,21 +167,24 @@ public final class LedgerHandler extends Handler.Abstract {
     try {
       tx = SignedTransaction.decode(r.getTransaction().toByteArray());
     } catch (IllegalArgumentException e) {
-      heard(null, io.bittensor.core.RejectReason.MALFORMED);
+      heard(null, io.bittensor.core.RejectReason.MALFORMED, null);
       return ok().setRejectReason(io.bittensor.core.RejectReason.MALFORMED.code())
           .setMessage("the transaction does not decode: " + e.getMessage()).build();
     }
     CompletableFuture<Receipt> f = ledger.submit(tx);
     if (submissions != SubmissionListener.NONE) {
-      // Heard once decided: sealed in a block, or refused (at once, or later by a ledger that
-      // decides through a log, as a replicated one does). A ledger's own failure is not a verdict.
+      // Heard once its future completes: sealed in a block, refused (at once, or later by a
+      // ledger that decides through a log, as a replicated one does), or failed, the ledger's own
+      // failure, which is no verdict on the transaction.
       f.whenComplete((receipt, error) -> {
         Throwable cause = error instanceof CompletionException c && c.getCause() != null
             ? c.getCause() : error;
         if (receipt != null) {
-          heard(tx, null);
+          heard(tx, null, null);
         } else if (cause instanceof TransactionRejectedException rej) {
-          heard(tx, rej.reason());
+          heard(tx, rej.reason(), null);
+        } else {
+          heard(tx, null, String.valueOf(cause.getMessage() == null ? cause : cause.getMessage()));
         }
       });
     }
@@ -219,15 +222,17 @@ public final class LedgerHandler extends Handler.Abstract {
    * Tells the listener what became of a transaction; what it throws is ignored.
    *
    * @param tx the transaction, or null if it did not decode
-   * @param refused why the ledger refused it, or null if it sealed it
+   * @param refused why the ledger refused it, or null if it sealed it or failed
+   * @param failure why the ledger failed it, or null if it decided
    */
-  private void heard(SignedTransaction tx, io.bittensor.core.RejectReason refused) {
+  private void heard(SignedTransaction tx, io.bittensor.core.RejectReason refused,
+      String failure) {
     if (submissions == SubmissionListener.NONE) {
       return;
     }
     try {
       submissions.submitted(new SubmissionEvent(Optional.ofNullable(tx),
-          Optional.ofNullable(refused)));
+          Optional.ofNullable(refused), Optional.ofNullable(failure)));
     } catch (RuntimeException ignored) {
       // A listener must not throw; one that does must not stop the server.
     }
