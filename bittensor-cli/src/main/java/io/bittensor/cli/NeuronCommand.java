@@ -79,7 +79,9 @@ final class NeuronCommand implements Runnable {
             + " (check the TLS files this often and use a renewed pair),"
             + " tls-client-ca (with tls-key: mutual TLS, serve only callers whose certificate"
             + " one in this PEM file issued), tls-client-key and tls-client-cert (the certificate"
-            + " its client shows to peers and ledgers that ask for one)."
+            + " its client shows to peers and ledgers that ask for one), members-only (true:"
+            + " serve only keys registered on the ledger, from the neuron's next sync after they"
+            + " register)."
       })
   static final class Run implements Callable<Integer> {
     static final Set<String> KEYS = Set.of("key", "key-passphrase-file", "ledger", "peer",
@@ -87,7 +89,7 @@ final class NeuronCommand implements Runnable {
         "warm-up-batches", "seed", "max-tokens", "per-era", "output-dim", "weight-source",
         "checkpoint-dir", "ledger-chain",
         "metrics-port", "tls-key", "tls-cert", "tls-trust", "tls-reload-ms", "tls-client-ca",
-        "tls-client-key", "tls-client-cert");
+        "tls-client-key", "tls-client-cert", "members-only");
 
     @Spec CommandSpec spec;
 
@@ -184,6 +186,7 @@ final class NeuronCommand implements Runnable {
       }
       long stake = integer(p, "stake", 0);
       boolean learn = bool(p, "learn");
+      boolean membersOnly = bool(p, "members-only");
       long seed = integer(p, "seed", 7);
       int maxTokens = (int) integer(p, "max-tokens", 32);
       int perEra = (int) integer(p, "per-era", 60);
@@ -242,7 +245,7 @@ final class NeuronCommand implements Runnable {
       Neuron.Builder b = Neuron.builder().keypair(key).ledger(ledger).serve(peer, Modality.TEXT)
           .outputDim(dim).host(p.getProperty("host", "127.0.0.1")).port(port).stake(stake)
           .weightInterval(weightInterval).syncInterval(syncInterval)
-          .timeout(Duration.ofSeconds(10));
+          .timeout(Duration.ofSeconds(10)).servesMembersOnly(membersOnly);
       if (tlsKey != null) {
         b.tls(tlsKey, tlsCert);
       }

@@ -29,6 +29,19 @@ final class ServingLogs {
     return URI.create(m.group(1));
   }
 
+  /** The first match of {@code pattern} in the log, once it is there (60 s at most). */
+  static Matcher await(Path log, Pattern pattern) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (System.nanoTime() < deadline) {
+      Matcher m = pattern.matcher(read(log));
+      if (m.find()) {
+        return m;
+      }
+      Thread.sleep(50);
+    }
+    throw new AssertionError("no " + pattern + " in:\n" + read(log));
+  }
+
   static String read(Path log) {
     try {
       return Files.readString(log);

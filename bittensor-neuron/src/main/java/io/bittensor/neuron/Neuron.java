@@ -208,6 +208,9 @@ public final class Neuron implements AutoCloseable {
         .stakeSource(this::stakeOf)
         .signAnswers(keypair)
         .callListenerFactory(b.calls);
+    if (b.membersOnly) {
+      sb.callers(this::isMember);
+    }
     if (b.network != null) {
       this.server = sb.startInProcess(b.network, keypair.id().toHex().substring(0, 16));
     } else {
@@ -360,6 +363,12 @@ public final class Neuron implements AutoCloseable {
   public OptionalInt uid() {
     Metagraph m = metagraph;
     return m == null ? OptionalInt.empty() : m.uid(keypair.id());
+  }
+
+  /** Whether {@code id} is registered in the latest metagraph it synced to. */
+  private boolean isMember(PeerId id) {
+    Metagraph m = metagraph;
+    return m != null && m.uid(id).isPresent();
   }
 
   /** The latest metagraph it synced to, if any. */
@@ -877,6 +886,7 @@ public final class Neuron implements AutoCloseable {
     private List<LabelledBatch> validation = List.of();
     private int warmUp;
     private Path checkpoints;
+    private boolean membersOnly;
 
     private Builder() {}
 
@@ -1153,6 +1163,18 @@ public final class Neuron implements AutoCloseable {
      */
     public Builder checkpoints(Path folder) {
       this.checkpoints = Objects.requireNonNull(folder, "folder");
+      return this;
+    }
+
+    /**
+     * Whether its server answers only keys registered on the ledger, by the latest metagraph it
+     * synced to ({@link #syncInterval}); the others, anonymous callers included, get
+     * UNAUTHENTICATED and never reach its peer, nor teach it with their gradients. A key that
+     * registers is served from the neuron's next sync on. Default false: every signed caller.
+     */
+    @Experimental
+    public Builder servesMembersOnly(boolean on) {
+      this.membersOnly = on;
       return this;
     }
 

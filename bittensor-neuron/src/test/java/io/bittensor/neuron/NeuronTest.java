@@ -136,6 +136,36 @@ class NeuronTest {
     }
   }
 
+  /**
+   * A neuron that serves members only answers the keys registered in the metagraph it synced to,
+   * from its next sync after they register; strangers never reach its peer.
+   */
+  @Test
+  void aNeuronThatServesMembersOnlyAnswersRegisteredKeysFromItsNextSync() throws Exception {
+    Keypair member = Keypair.generate();
+    Keypair stranger = Keypair.generate();
+    ForwardRequest ids = batch(new Random(2), 2).request();
+    try (LocalLedger ledger = ledger(member);
+        Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM)
+            .servesMembersOnly(true).start();
+        PeerClient asMember = PeerClient.newBuilder().keypair(member).build();
+        PeerClient asStranger = PeerClient.newBuilder().keypair(stranger).build()) {
+      var joined = ledger.submit(member, Transaction.register(URI.create("http://127.0.0.1:9"),
+          Modality.TEXT));
+      ledger.produceBlock();
+      joined.get(10, TimeUnit.SECONDS);
+      Peer fromMember = asMember.connect(words.endpoint());
+      ForwardResult early = fromMember.forward(ids).join();
+      assertEquals(Status.UNAUTHENTICATED, early.status(), "registered after the neuron synced");
+      assertTrue(words.sync());
+      assertEquals(Status.SUCCESS, fromMember.forward(ids).join().status());
+      ForwardResult refused = asStranger.connect(words.endpoint()).forward(ids).join();
+      assertEquals(Status.UNAUTHENTICATED, refused.status(), refused::toString);
+      assertEquals("caller", refused.field());
+    }
+  }
+
   /** A neuron's call listener hears the calls its server answers and those it makes. */
   @Test
   void aNeuronsCallListenersHearItsServerAndItsClient() throws Exception {

@@ -4,6 +4,7 @@ import io.bittensor.core.Experimental;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
+import io.bittensor.core.PeerId;
 import io.bittensor.core.TensorStandard;
 import io.bittensor.transport.internal.Admission;
 import io.bittensor.transport.internal.Args;
@@ -23,6 +24,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Predicate;
 import javax.net.ssl.SSLContext;
 import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
 import org.eclipse.jetty.server.HttpConfiguration;
@@ -220,6 +222,7 @@ public final class PeerServer implements AutoCloseable {
     private long maxPayloadBytes = 64L << 20;
     private StakeSource stakeSource = StakeSource.NONE;
     private boolean allowAnonymous;
+    private Predicate<PeerId> callers;
     private boolean acceptMetadataOnly;
     private Duration staleWindow = Duration.ofSeconds(30);
     private long maxRememberedNonces = 1_000_000;
@@ -326,6 +329,27 @@ public final class PeerServer implements AutoCloseable {
      */
     public Builder allowAnonymous(boolean allow) {
       this.allowAnonymous = allow;
+      return this;
+    }
+
+    /**
+     * Serves only the signed callers {@code callers} accepts, for example the keys registered on
+     * the ledger; the others are answered UNAUTHENTICATED (field {@code caller}) and never reach
+     * the peer. A request whose {@code Bittensor-Caller} header names a key refused is answered
+     * before its body is read; otherwise the key is checked before the signature, so a refused
+     * key costs no verifying. Anonymous requests are {@link #allowAnonymous}'s question. It runs
+     * on the serving threads for every request and must be quick and thread-safe: a set, or a
+     * look at the last metagraph read. Default: every key.
+     *
+     * <pre>{@code
+     * AtomicReference<Metagraph> members = new AtomicReference<>(ledger.metagraph());
+     * ledger.subscribe(...);   // set it again at each epoch
+     * builder.callers(id -> members.get().uid(id).isPresent());
+     * }</pre>
+     */
+    @Experimental
+    public Builder callers(Predicate<PeerId> callers) {
+      this.callers = Objects.requireNonNull(callers, "callers");
       return this;
     }
 
@@ -546,7 +570,7 @@ public final class PeerServer implements AutoCloseable {
       }
       Authenticator auth =
           new Authenticator(clock, staleWindow, allowAnonymous, maxRememberedNonces,
-              acceptMetadataOnly);
+              acceptMetadataOnly, callers);
       ServingCore core =
           new ServingCore(peer, modalities, standard, auth, defaultTimeout, maxTimeout, answerKey);
       Admission admission = new Admission(maxConcurrentCalls, maxQueuedCalls,

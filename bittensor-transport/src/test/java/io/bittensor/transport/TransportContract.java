@@ -259,6 +259,37 @@ abstract class TransportContract {
   }
 
   @Test
+  void aServerWithAListOfCallersServesOnlyThem() throws IOException {
+    CallerRecorder peer = new CallerRecorder();
+    PeerServer server = track(start(serverBuilder(peer).allowAnonymous(true)
+        .callers(id -> id.equals(ALICE.id()))));
+    Tensor x = Tensor.zeros(DType.FLOAT32, 1, 2, 3);
+    Tensor grad = Tensor.zeros(DType.FLOAT32, 1, 2, OUTPUT_DIM);
+    Peer bob = connect(server, BOB);
+    ForwardResult f = bob.forward(new ForwardRequest(Modality.TENSOR, x)).join();
+    assertEquals(Status.UNAUTHENTICATED, f.status(), f.toString());
+    assertEquals("caller", f.field());
+    BackwardResult b = bob.backward(new BackwardRequest(Modality.TENSOR, x, grad)).join();
+    assertEquals(Status.UNAUTHENTICATED, b.status(), b.toString());
+    assertEquals(List.of(), peer.forwards, "the peer never heard Bob");
+    assertEquals(List.of(), peer.backwards);
+    assertEquals(Status.SUCCESS,
+        connect(server, ALICE).forward(new ForwardRequest(Modality.TENSOR, x)).join().status());
+    assertEquals(Status.SUCCESS,
+        connect(server, null).forward(new ForwardRequest(Modality.TENSOR, x)).join().status(),
+        "anonymous callers are allowAnonymous's question");
+    assertEquals(List.of(Optional.of(ALICE.id()), Optional.empty()), peer.forwards);
+    // A predicate that throws fails the request, not the server.
+    PeerServer broken = track(start(serverBuilder(peer).callers(id -> {
+      throw new IllegalStateException("no metagraph yet");
+    })));
+    assertEquals(Status.INTERNAL_ERROR,
+        connect(broken, ALICE).forward(new ForwardRequest(Modality.TENSOR, x)).join().status());
+    assertEquals(Status.SUCCESS,
+        connect(server, ALICE).forward(new ForwardRequest(Modality.TENSOR, x)).join().status());
+  }
+
+  @Test
   void timestampsOutsideTheWindowAreStale() throws IOException {
     PeerServer server = track(start(serverBuilder(BuiltinPeers.deterministic(OUTPUT_DIM))
         .staleWindow(Duration.ofSeconds(10))));

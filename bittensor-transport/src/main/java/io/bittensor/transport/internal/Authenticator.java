@@ -9,6 +9,7 @@ import io.bittensor.transport.internal.wire.Caller;
 import io.bittensor.transport.internal.wire.SignatureScope;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -35,6 +36,7 @@ public final class Authenticator {
   private final boolean allowAnonymous;
   private final boolean acceptMetadataOnly;
   private final long maxRemembered;
+  private final Predicate<PeerId> callers;
   private final Cache<ByteString, Boolean> seen;
 
   /**
@@ -46,6 +48,18 @@ public final class Authenticator {
    */
   public Authenticator(Clock clock, Duration window, boolean allowAnonymous, long maxRemembered,
       boolean acceptMetadataOnly) {
+    this(clock, window, allowAnonymous, maxRemembered, acceptMetadataOnly, null);
+  }
+
+  /**
+   * An authenticator that serves only some signed callers.
+   *
+   * @param callers the keys served, or null for every key; checked before the signature (a
+   *     request from a key refused needs no verifying)
+   */
+  public Authenticator(Clock clock, Duration window, boolean allowAnonymous, long maxRemembered,
+      boolean acceptMetadataOnly, Predicate<PeerId> callers) {
+    this.callers = callers;
     this.clock = clock;
     this.windowMillis = window.toMillis();
     this.allowAnonymous = allowAnonymous;
@@ -114,6 +128,7 @@ public final class Authenticator {
       throw new Rejected(Status.BAD_REQUEST, "caller.public_key",
           "an Ed25519 public key has 32 bytes, was " + key.size());
     }
+    checkServed(PeerId.fromBytes(key.toByteArray()));
     int nonceLength = caller.getNonce().size();
     if (nonceLength < MIN_NONCE || nonceLength > MAX_NONCE) {
       throw new Rejected(Status.BAD_REQUEST, "caller.nonce",
@@ -150,6 +165,20 @@ public final class Authenticator {
           "this nonce was already used by " + id.toHex());
     }
     return id;
+  }
+
+  /**
+   * Refuses a key this server does not serve: for the request's own key, and for the one its
+   * header names before the body is read (a request whose header and key differ is refused
+   * anyway).
+   *
+   * @throws Rejected with UNAUTHENTICATED, field {@code caller}
+   */
+  public void checkServed(PeerId id) {
+    if (callers != null && !callers.test(id)) {
+      throw new Rejected(Status.UNAUTHENTICATED, "caller",
+          "this peer does not serve " + id.toHex());
+    }
   }
 
   private void checkScope(int scope) {

@@ -110,6 +110,9 @@ public final class HttpPeerHandler extends Handler.Abstract {
       send(response, callback, tooLarge);
       return true;
     }
+    if (badCaller == null && hint != null) {
+      badCaller = serving.core().refusedByName(hint);
+    }
     if (badCaller != null) {
       call.heard(badCaller);
       send(response, callback, badCaller);
