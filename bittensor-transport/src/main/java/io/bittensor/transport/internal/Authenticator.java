@@ -85,8 +85,9 @@ public final class Authenticator {
   /**
    * Checks a METADATA_ONLY signature before the request's tensors have arrived, with no other
    * effect (the window and the nonce are checked by {@link #authenticate} as always). Null when
-   * there is nothing to check ahead: an anonymous or malformed caller block, another scope, or a
-   * scope this server refuses; {@code digest} is computed only when there is a check to make.
+   * there is nothing to check ahead: an anonymous or malformed caller block, another scope, a
+   * scope this server refuses, or a key it does not serve (refused by {@link #authenticate}
+   * unverified); {@code digest} is computed only when there is a check to make.
    */
   public Verified verifyAhead(Caller caller, Supplier<byte[]> digest) {
     if (caller.getPublicKey().size() != PeerId.LENGTH
@@ -94,6 +95,9 @@ public final class Authenticator {
       return null;
     }
     PeerId id = PeerId.fromBytes(caller.getPublicKey().toByteArray());
+    if (callers != null && !callers.test(id)) {
+      return null;
+    }
     byte[] signed = digest.get();
     return new Verified(caller, signed, id.verify(signed, caller.getSignature().toByteArray()));
   }

@@ -159,6 +159,29 @@ class CheckAheadTest {
     assertNull(auth.verifyAhead(caller.toBuilder().setScopeValue(0).build(), () -> digest));
   }
 
+  @Test
+  void aKeyTheServerDoesNotServeIsRefusedWithoutVerifying() {
+    var m = randomRequest(new SplittableRandom(4));
+    Caller caller = m.getCaller();
+    int[] digests = {0};
+    java.util.function.Supplier<byte[]> digest = () -> {
+      digests[0]++;
+      return CanonicalDigest.of(m);
+    };
+    Authenticator strangersOut = new Authenticator(Clock.systemUTC(), Duration.ofSeconds(30),
+        false, 1_000, true, id -> !id.equals(KEY.id()));
+    assertNull(strangersOut.verifyAhead(caller, digest), "no check ahead for a stranger");
+    Rejected refused = assertThrows(Rejected.class,
+        () -> strangersOut.authenticate(caller, digest));
+    assertEquals(Status.UNAUTHENTICATED, refused.rejection().status());
+    assertEquals("caller", refused.rejection().field());
+    assertEquals(0, digests[0], "nothing hashed, nothing verified");
+    Authenticator served = new Authenticator(Clock.systemUTC(), Duration.ofSeconds(30), false,
+        1_000, true, KEY.id()::equals);
+    assertTrue(served.verifyAhead(caller, digest).valid());
+    assertEquals(KEY.id(), served.authenticate(caller, digest));
+  }
+
   private Server jetty;
   private ServingCore core;
   private URI endpoint;
