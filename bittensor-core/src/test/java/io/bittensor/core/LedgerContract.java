@@ -643,6 +643,30 @@ abstract class LedgerContract {
   }
 
   @Test
+  void membersAreTheKeysRegisteredAsOfTheLatestBlock() throws IOException {
+    Ledger ledger = open(genesis(params(8), 3));
+    LedgerMembers members = LedgerMembers.follow(ledger);
+    LedgerMembers staked = LedgerMembers.follow(ledger, 100);
+    assertFalse(members.test(key(0).id()), "registered nowhere yet");
+    accept(ledger, key(0), Transaction.register(endpoint(0), Modality.TEXT));
+    assertEquals(ledger.metagraph().block(), members.metagraph().block(), "followed");
+    assertTrue(members.test(key(0).id()));
+    assertFalse(members.test(key(1).id()), "funded, not registered");
+    assertFalse(staked.test(key(0).id()), "no stake yet");
+    accept(ledger, key(0), Transaction.addStake(99));
+    assertFalse(staked.test(key(0).id()), "99 < 100");
+    accept(ledger, key(0), Transaction.addStake(1));
+    assertTrue(staked.test(key(0).id()), "100: the bound is inclusive");
+    members.close();
+    members.close();
+    accept(ledger, key(1), Transaction.register(endpoint(1), Modality.TEXT));
+    assertFalse(members.test(key(1).id()), "closed: it answers from what it held");
+    assertTrue(staked.test(key(0).id()));
+    staked.close();
+    assertThrows(IllegalArgumentException.class, () -> LedgerMembers.follow(ledger, -1));
+  }
+
+  @Test
   void aThrowingListenerDoesNotStopTheLedger() throws IOException {
     Ledger ledger = open(genesis(params(8), 1));
     ledger.subscribe(new LedgerListener() {

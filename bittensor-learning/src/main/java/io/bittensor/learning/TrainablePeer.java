@@ -392,9 +392,7 @@ public final class TrainablePeer implements Peer {
      * anonymous ones too.
      *
      * <pre>{@code
-     * AtomicReference<Metagraph> last = ...;   // the ledger's, refreshed at each epoch
-     * builder.gradientsFrom(id -> last.get().uid(id).stream()
-     *     .anyMatch(uid -> last.get().stake(uid) > 0));   // keys that hold stake
+     * builder.gradientsFrom(LedgerMembers.follow(ledger, 1));   // registered keys holding stake
      * }</pre>
      */
     @Experimental

@@ -342,9 +342,8 @@ public final class PeerServer implements AutoCloseable {
      * look at the last metagraph read. Default: every key.
      *
      * <pre>{@code
-     * AtomicReference<Metagraph> members = new AtomicReference<>(ledger.metagraph());
-     * ledger.subscribe(...);   // set it again at each epoch
-     * builder.callers(id -> members.get().uid(id).isPresent());
+     * LedgerMembers members = LedgerMembers.follow(ledger);   // the keys registered, block by block
+     * builder.callers(members);
      * }</pre>
      */
     @Experimental
