@@ -80,8 +80,8 @@ final class NeuronCommand implements Runnable {
             + " tls-client-ca (with tls-key: mutual TLS, serve only callers whose certificate"
             + " one in this PEM file issued), tls-client-key and tls-client-cert (the certificate"
             + " its client shows to peers and ledgers that ask for one), members-only (true:"
-            + " serve only keys registered on the ledger, from the neuron's next sync after they"
-            + " register)."
+            + " serve only keys registered on the ledger, each from the block that registers"
+            + " it)."
       })
   static final class Run implements Callable<Integer> {
     static final Set<String> KEYS = Set.of("key", "key-passphrase-file", "ledger", "peer",

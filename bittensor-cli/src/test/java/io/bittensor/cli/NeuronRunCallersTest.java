@@ -108,7 +108,7 @@ class NeuronRunCallersTest {
             .start()) {
       Path config = Files.writeString(dir.resolve("neuron.properties"), String.join("\n",
           "key=" + keyFile, "ledger=" + server.uri(), "peer=noise", "port=0", "output-dim=16",
-          "sync-interval-ms=200", "members-only=true") + "\n");
+          "members-only=true") + "\n");
       Path log = dir.resolve("neuron.log");
       Process neuron = run(config, log);
       try (PeerClient asMember = PeerClient.newBuilder().keypair(member).build();

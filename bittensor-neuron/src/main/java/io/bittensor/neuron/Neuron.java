@@ -4,6 +4,7 @@ import io.bittensor.core.Experimental;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerException;
+import io.bittensor.core.LedgerMembers;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
@@ -148,6 +149,8 @@ public final class Neuron implements AutoCloseable {
   private Probes probes;
 
   private volatile Metagraph metagraph;
+  /** The keys its server answers, with {@link Builder#servesMembersOnly}; else null. */
+  private final LedgerMembers members;
   private final Map<PeerId, Slot> slots = new LinkedHashMap<>();
   private List<PeerId> routed = List.of();
   private Learner learner;
@@ -208,19 +211,28 @@ public final class Neuron implements AutoCloseable {
         .stakeSource(this::stakeOf)
         .signAnswers(keypair)
         .callListenerFactory(b.calls);
-    if (b.membersOnly) {
-      sb.callers(this::isMember);
+    // Members by the ledger's latest block (its events), not by the neuron's last sync.
+    this.members = b.membersOnly ? LedgerMembers.follow(ledger) : null;
+    if (members != null) {
+      sb.callers(members);
     }
-    if (b.network != null) {
-      this.server = sb.startInProcess(b.network, keypair.id().toHex().substring(0, 16));
-    } else {
-      if (b.tlsKey != null) {
-        sb.tls(b.tlsKey, b.tlsCertificates);
+    try {
+      if (b.network != null) {
+        this.server = sb.startInProcess(b.network, keypair.id().toHex().substring(0, 16));
+      } else {
+        if (b.tlsKey != null) {
+          sb.tls(b.tlsKey, b.tlsCertificates);
+        }
+        if (b.clientTrust != null) {
+          sb.requireClientCertificates(b.clientTrust);
+        }
+        this.server = sb.host(b.host).port(b.port).start();
       }
-      if (b.clientTrust != null) {
-        sb.requireClientCertificates(b.clientTrust);
+    } catch (IOException | RuntimeException e) {
+      if (members != null) {
+        members.close();
       }
-      this.server = sb.host(b.host).port(b.port).start();
+      throw e;
     }
     if (cb == null) {
       this.client = b.client;
@@ -363,12 +375,6 @@ public final class Neuron implements AutoCloseable {
   public OptionalInt uid() {
     Metagraph m = metagraph;
     return m == null ? OptionalInt.empty() : m.uid(keypair.id());
-  }
-
-  /** Whether {@code id} is registered in the latest metagraph it synced to. */
-  private boolean isMember(PeerId id) {
-    Metagraph m = metagraph;
-    return m != null && m.uid(id).isPresent();
   }
 
   /** The latest metagraph it synced to, if any. */
@@ -838,6 +844,9 @@ public final class Neuron implements AutoCloseable {
     }
     saveCheckpointOrReport();
     server.close();
+    if (members != null) {
+      members.close();
+    }
     if (ownsClient) {
       client.close();
     }
@@ -1167,10 +1176,11 @@ public final class Neuron implements AutoCloseable {
     }
 
     /**
-     * Whether its server answers only keys registered on the ledger, by the latest metagraph it
-     * synced to ({@link #syncInterval}); the others, anonymous callers included, get
-     * UNAUTHENTICATED and never reach its peer, nor teach it with their gradients. A key that
-     * registers is served from the neuron's next sync on. Default false: every signed caller.
+     * Whether its server answers only keys registered on the ledger ({@link LedgerMembers}, which
+     * follows the ledger's blocks); the others, anonymous callers included, get UNAUTHENTICATED
+     * and never reach its peer, nor teach it with their gradients. A key that registers is served
+     * from the block that registers it, as the neuron hears of it. Default false: every signed
+     * caller.
      */
     @Experimental
     public Builder servesMembersOnly(boolean on) {
