@@ -271,6 +271,12 @@ abstract class TransportContract {
     assertEquals("caller", f.field());
     BackwardResult b = bob.backward(new BackwardRequest(Modality.TENSOR, x, grad)).join();
     assertEquals(Status.UNAUTHENTICATED, b.status(), b.toString());
+    // A large body refused before it is read still gets its answer, and the next call is served.
+    Tensor large = Tensor.zeros(DType.FLOAT32, 16, 256, 256); // 4 MiB
+    for (int i = 0; i < 3; i++) {
+      ForwardResult big = bob.forward(new ForwardRequest(Modality.TENSOR, large)).join();
+      assertEquals(Status.UNAUTHENTICATED, big.status(), big.toString());
+    }
     assertEquals(List.of(), peer.forwards, "the peer never heard Bob");
     assertEquals(List.of(), peer.backwards);
     assertEquals(Status.SUCCESS,
