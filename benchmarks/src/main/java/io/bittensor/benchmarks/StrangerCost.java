@@ -24,10 +24,10 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * What a caller the server does not serve costs it: signed requests from a stranger's key,
- * refused by {@link PeerServer.Builder#callers} (by the {@code Bittensor-Caller} header, before
- * the body is read) against the same refusal made by the peer, which looks at {@link
- * ForwardRequest#caller()} after the server read the body, hashed it and verified the signature
- * (what a user writes without {@code callers}). A served member's call is timed beside them.
+ * refused by {@link PeerServer.Builder#callers} (by the key, before the request is hashed or its
+ * signature verified) against the same refusal made by the peer, which looks at {@link
+ * ForwardRequest#caller()} after the server hashed the request and verified the signature (what
+ * a user writes without {@code callers}). A served member's call is timed beside them.
  * One client calls in a closed loop; the kinds take turns in blocks of 50 calls. Reports, per
  * payload, each kind's median call and the process's CPU per call (client and server share the
  * process; the client's work, signing the request, is the same for both refusals).

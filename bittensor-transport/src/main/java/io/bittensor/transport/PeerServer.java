@@ -335,9 +335,9 @@ public final class PeerServer implements AutoCloseable {
     /**
      * Serves only the signed callers {@code callers} accepts, for example the keys registered on
      * the ledger; the others are answered UNAUTHENTICATED (field {@code caller}) and never reach
-     * the peer. A request whose {@code Bittensor-Caller} header names a key refused is answered
-     * before its body is read; otherwise the key is checked before the signature, so a refused
-     * key costs no verifying. Anonymous requests are {@link #allowAnonymous}'s question. It runs
+     * the peer. The key is checked before the request is hashed or its signature verified, so a
+     * refused key costs the server the reading of its body and nothing more. Anonymous requests
+     * are {@link #allowAnonymous}'s question. It runs
      * on the serving threads for every request and must be quick and thread-safe: a set, or a
      * look at the last metagraph read. Default: every key.
      *

@@ -10,7 +10,6 @@ import com.google.protobuf.UnknownFieldSet;
 import io.bittensor.core.DType;
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.Modality;
-import io.bittensor.core.PeerId;
 import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
 import io.bittensor.transport.internal.ClientCore;
@@ -195,27 +194,5 @@ class HttpEnvelopeTest {
         .url(server.endpoint() + "/v1/forward").header("Bittensor-Caller", "not-hex")
         .post(RequestBody.create(validBody(), PROTOBUF)).build()).execute();
     assertEquals(Status.BAD_REQUEST.code(), parse(bad).getStatus());
-  }
-
-  @Test
-  void aCallerTheServerDoesNotServeIsRefusedBeforeItsBodyIsRead() throws IOException {
-    PeerId alice = TransportContract.ALICE.id();
-    try (PeerServer aliceOnly = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
-        .host("127.0.0.1").port(0).callers(alice::equals).start()) {
-      // Bob's header and a body that is no request: refused by the name, the body never parsed.
-      okhttp3.Response r = http.newCall(new Request.Builder()
-          .url(aliceOnly.endpoint() + "/v1/forward")
-          .header("Bittensor-Caller", TransportContract.BOB.id().toHex())
-          .post(RequestBody.create(new byte[] {1, 2, 3}, PROTOBUF)).build()).execute();
-      Response refused = parse(r);
-      assertEquals(Status.UNAUTHENTICATED.code(), refused.getStatus(), refused.getMessage());
-      assertEquals("caller", refused.getField());
-      assertTrue(refused.getMessage().contains(TransportContract.BOB.id().toHex()));
-      // Alice's header before the same bytes: past the name, the body is read and refused.
-      okhttp3.Response served = http.newCall(new Request.Builder()
-          .url(aliceOnly.endpoint() + "/v1/forward").header("Bittensor-Caller", alice.toHex())
-          .post(RequestBody.create(new byte[] {1, 2, 3}, PROTOBUF)).build()).execute();
-      assertEquals(Status.BAD_REQUEST.code(), parse(served).getStatus());
-    }
   }
 }

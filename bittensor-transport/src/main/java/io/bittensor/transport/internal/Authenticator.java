@@ -172,13 +172,11 @@ public final class Authenticator {
   }
 
   /**
-   * Refuses a key this server does not serve: for the request's own key, and for the one its
-   * header names before the body is read (a request whose header and key differ is refused
-   * anyway).
+   * Refuses a key this server does not serve.
    *
    * @throws Rejected with UNAUTHENTICATED, field {@code caller}
    */
-  public void checkServed(PeerId id) {
+  private void checkServed(PeerId id) {
     if (callers != null && !callers.test(id)) {
       throw new Rejected(Status.UNAUTHENTICATED, "caller",
           "this peer does not serve " + id.toHex());

@@ -110,9 +110,6 @@ public final class HttpPeerHandler extends Handler.Abstract {
       send(response, callback, tooLarge);
       return true;
     }
-    if (badCaller == null && hint != null) {
-      badCaller = serving.core().refusedByName(hint);
-    }
     if (badCaller != null) {
       call.heard(badCaller);
       send(response, callback, badCaller);

@@ -199,21 +199,6 @@ public final class ServingCore {
     }
   }
 
-  /**
-   * The answer for a caller this server does not serve, named before the body is read (the
-   * {@code Bittensor-Caller} header), so that its body is never read; null when it is served.
-   */
-  public Response refusedByName(PeerId named) {
-    try {
-      authenticator.checkServed(named);
-      return null;
-    } catch (Rejected e) {
-      return Responses.of(e.rejection());
-    } catch (RuntimeException e) {
-      return null; // the predicate failed: the request's own check answers INTERNAL_ERROR
-    }
-  }
-
   /** How many signatures {@link #verifyAhead} has checked: for tests. */
   long checkedAhead() {
     return checkedAhead.sum();
