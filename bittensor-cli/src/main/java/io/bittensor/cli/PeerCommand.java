@@ -6,6 +6,8 @@ import io.bittensor.core.ForwardResult;
 import io.bittensor.cli.internal.MetricsEndpoint;
 import io.bittensor.cli.internal.Progress;
 import io.bittensor.core.Keypair;
+import io.bittensor.core.LedgerException;
+import io.bittensor.core.LedgerMembers;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
 import io.bittensor.core.PeerId;
@@ -20,6 +22,7 @@ import io.bittensor.transport.BuiltinPeers;
 import io.bittensor.transport.HttpProtocol;
 import io.bittensor.transport.PeerClient;
 import io.bittensor.transport.PeerServer;
+import io.bittensor.transport.RemoteLedger;
 import io.bittensor.transport.SignatureScope;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -67,8 +70,8 @@ final class PeerCommand implements Runnable {
             + "options below map onto OnnxPeer.builder() (see docs/onnx.md). The test peer's "
             + "answer to each position is a fixed hash of that position's input, so any two "
             + "machines agree.",
-        "Unsigned requests are admitted unless --require-signatures is given, so that curl can "
-            + "talk to it. Exit code 2 for a model that cannot be loaded or does not fit the options."
+        "Unsigned requests are admitted unless --require-signatures (or --members-of) is given,"
+            + " so that curl can talk to it. Exit code 2 for a model that cannot be loaded or does not fit the options."
       })
   static final class Serve implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -99,6 +102,15 @@ final class PeerCommand implements Runnable {
 
     @Mixin PassphraseOption passphrase = new PassphraseOption();
 
+    @Option(names = "--members-of", paramLabel = "URL", description = "Serve only keys "
+        + "registered on the ledger served at URL (bittensor ledger serve), each from the block "
+        + "that registers it; other callers, unsigned ones too, get UNAUTHENTICATED.")
+    URI membersOf;
+
+    @Option(names = "--min-stake", paramLabel = "TOKENS", description = "With --members-of: "
+        + "only members holding at least this stake. Default: 0.")
+    Long minStake;
+
     @Option(names = "--stop-after", description = "Stop after this long (ISO-8601, e.g. PT30S); for demos and tests.")
     Duration stopAfter;
 
@@ -121,6 +133,10 @@ final class PeerCommand implements Runnable {
       }
       if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
         throw new IllegalArgumentException("--metrics-port must be 0 to 65535, was " + metricsPort);
+      }
+      if (minStake != null && (membersOf == null || minStake < 0)) {
+        throw new IllegalArgumentException(membersOf == null ? "--min-stake needs --members-of"
+            : "--min-stake must be >= 0, was " + minStake);
       }
       tls.check();
       if (!models.hasModel()) {
@@ -174,8 +190,13 @@ final class PeerCommand implements Runnable {
         b.modalities(model.modality()).standard(TensorStandard.of(model.outputDim()));
       }
       MetricsEndpoint metrics = null;
+      Members members = null;
       PeerServer server;
       try {
+        if (membersOf != null) {
+          members = Members.follow(membersOf, minStake == null ? 0 : minStake);
+          b.callers(members.keys).allowAnonymous(false);
+        }
         if (tls.given()) {
           b.tls(tls.key(), tls.chain());
         }
@@ -188,6 +209,7 @@ final class PeerCommand implements Runnable {
         }
         server = b.start();
       } catch (IOException | RuntimeException e) {
+        closeQuietly(members);
         closeQuietly(metrics);
         closeQuietly(owned);
         throw e;
@@ -198,6 +220,7 @@ final class PeerCommand implements Runnable {
       ServeTlsOptions.Watch reloader =
           tls.watch(server::reloadTls, server::reloadClientCertificates, out);
       MetricsEndpoint metricsToClose = metrics;
+      Members membersToClose = members;
       Object lock = new Object();
       // Whoever stops second (the Ctrl-C hook or this thread) waits until the first is done, so
       // the JVM does not exit while the model's native memory is being freed.
@@ -205,6 +228,7 @@ final class PeerCommand implements Runnable {
         synchronized (lock) {
           closeQuietly(reloader);
           server.close();
+          closeQuietly(membersToClose);
           closeQuietly(metricsToClose);
           closeQuietly(owned);
         }
@@ -220,6 +244,12 @@ final class PeerCommand implements Runnable {
         }
         if (metrics != null) {
           out.printf(Locale.ROOT, "metrics on %s%n", metrics.uri());
+        }
+        if (members != null) {
+          out.printf(Locale.ROOT, "serving the members of %s%s (%d registered at block %d)%n",
+              membersOf, minStake == null || minStake == 0 ? ""
+                  : " holding at least " + minStake + " staked",
+              members.keys.metagraph().size(), members.keys.metagraph().block().number());
         }
         out.flush();
         if (stopAfter == null) {
@@ -243,6 +273,42 @@ final class PeerCommand implements Runnable {
         Thread.currentThread().interrupt();
       }
       return 0;
+    }
+
+    /** The members of a ledger server's chain, followed through a client of its own. */
+    private static final class Members implements AutoCloseable {
+      final RemoteLedger ledger;
+      final LedgerMembers keys;
+
+      private Members(RemoteLedger ledger, LedgerMembers keys) {
+        this.ledger = ledger;
+        this.keys = keys;
+      }
+
+      static Members follow(URI uri, long minStake) {
+        RemoteLedger ledger;
+        try {
+          ledger = RemoteLedger.builder().connect(uri);
+        } catch (IllegalArgumentException e) {
+          throw CliException.badInput("--members-of: " + e.getMessage(), e);
+        } catch (LedgerException e) {
+          throw CliException.failure("cannot reach the ledger at " + uri + ": " + e.getMessage(),
+              e);
+        }
+        try {
+          return new Members(ledger, LedgerMembers.follow(ledger, minStake));
+        } catch (LedgerException | RuntimeException e) {
+          ledger.close();
+          throw CliException.failure("cannot read the members of " + uri + ": " + e.getMessage(),
+              e);
+        }
+      }
+
+      @Override
+      public void close() {
+        keys.close();
+        ledger.close();
+      }
     }
 
     private static String join(List<ModelInfo.Port> ports) {

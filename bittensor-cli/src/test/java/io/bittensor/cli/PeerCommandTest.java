@@ -3,9 +3,16 @@ package io.bittensor.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.bittensor.core.BlockPolicy;
+import io.bittensor.core.Genesis;
 import io.bittensor.core.Keypair;
+import io.bittensor.core.LocalLedger;
+import io.bittensor.core.Modality;
+import io.bittensor.core.SignedTransaction;
+import io.bittensor.core.Transaction;
 import io.bittensor.core.testing.TestCertificates;
 import io.bittensor.transport.BuiltinPeers;
+import io.bittensor.transport.LedgerServer;
 import io.bittensor.transport.PeerServer;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -237,6 +244,48 @@ class PeerCommandTest {
     }
     assertEquals(2, run("peer", "serve", "--port", "0", "--tls-reload", "PT1M"));
     assertTrue(err.toString().contains("--tls-reload needs --tls KEY CERT"), err.toString());
+  }
+
+  @Test
+  void serveMembersOfALedgerAnswersItsStakedKeysOnly(@TempDir Path dir) throws Exception {
+    Keypair member = Keypair.generate();
+    Path key = dir.resolve("member.key");
+    member.save(key);
+    Genesis genesis = Genesis.builder().allocate(member.id(), 1_000).build();
+    try (LocalLedger ledger = LocalLedger.builder().genesis(genesis)
+            .blocks(BlockPolicy.manual()).openInMemory();
+        LedgerServer ledgerServer = LedgerServer.builder().ledger(ledger).host("127.0.0.1")
+            .port(0).start();
+        ServingCli serving = ServingCli.start("--output-dim", "16", "--members-of",
+            ledgerServer.uri().toString(), "--min-stake", "10")) {
+      String endpoint = serving.endpoint.toString();
+      assertEquals(1, run("peer", "query", "--endpoint", endpoint, "--key", key.toString()),
+          out.toString());
+      assertTrue(out.toString().contains("UNAUTHENTICATED"), out.toString());
+      var joined = ledger.submit(member, Transaction.register(URI.create("http://127.0.0.1:9"),
+          Modality.TEXT));
+      var staked = ledger.submit(SignedTransaction.sign(member, ledger.chainId(), 1,
+          Transaction.addStake(10)));
+      ledger.produceBlock();
+      joined.get(10, TimeUnit.SECONDS);
+      staked.get(10, TimeUnit.SECONDS);
+      int code = 1;
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (code != 0 && System.nanoTime() < deadline) {
+        out.getBuffer().setLength(0);
+        code = run("peer", "query", "--endpoint", endpoint, "--key", key.toString());
+      }
+      assertEquals(0, code, "registered with 10 staked: " + out);
+      out.getBuffer().setLength(0);
+      assertEquals(1, run("peer", "query", "--endpoint", endpoint), "unsigned: " + out);
+      assertTrue(out.toString().contains("UNAUTHENTICATED"), out.toString());
+      assertTrue(serving.out.toString().contains("serving the members of "
+          + ledgerServer.uri() + " holding at least 10 staked"), serving.out.toString());
+    }
+    assertEquals(1, run("peer", "serve", "--port", "0", "--members-of", "http://127.0.0.1:9"),
+        err.toString());
+    assertTrue(err.toString().contains("cannot reach the ledger at http://127.0.0.1:9"),
+        err.toString());
   }
 
   @Test

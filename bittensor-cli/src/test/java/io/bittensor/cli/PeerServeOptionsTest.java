@@ -39,6 +39,8 @@ class PeerServeOptionsTest {
     "--model m.onnx --modality TEXT --max-batch 0|--max-batch must be >= 1",
     "--model m.onnx --modality TEXT --threads -1|--threads must be >= 0",
     "--stop-after PT0S|--stop-after must be positive",
+    "--min-stake 5|--min-stake needs --members-of",
+    "--members-of http://127.0.0.1:9 --min-stake -1|--min-stake must be >= 0",
     "--input-name x|--input-name applies to a model",
     "--model m.onnx --modality TEXT --input-name x|--input-name applies to IMAGE, SPEECH and TENSOR",
   })
