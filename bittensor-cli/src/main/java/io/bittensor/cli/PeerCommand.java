@@ -71,7 +71,8 @@ final class PeerCommand implements Runnable {
             + "answer to each position is a fixed hash of that position's input, so any two "
             + "machines agree.",
         "Unsigned requests are admitted unless --require-signatures (or --members-of) is given,"
-            + " so that curl can talk to it. Exit code 2 for a model that cannot be loaded or does not fit the options."
+            + " so that curl can talk to it. Exit code 2 for a model that cannot be loaded or"
+            + " does not fit the options."
       })
   static final class Serve implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;

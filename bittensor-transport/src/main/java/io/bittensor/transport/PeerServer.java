@@ -337,9 +337,9 @@ public final class PeerServer implements AutoCloseable {
      * the ledger; the others are answered UNAUTHENTICATED (field {@code caller}) and never reach
      * the peer. The key is checked before the request is hashed or its signature verified, so a
      * refused key costs the server the reading of its body and nothing more. Anonymous requests
-     * are {@link #allowAnonymous}'s question. It runs
-     * on the serving threads for every request and must be quick and thread-safe: a set, or a
-     * look at the last metagraph read. Default: every key.
+     * are {@link #allowAnonymous}'s question. It runs on the serving threads for every request
+     * and must be quick and thread-safe: a set, or a look at the last metagraph read. Default:
+     * every key.
      *
      * <pre>{@code
      * LedgerMembers members = LedgerMembers.follow(ledger);   // the keys registered, block by block
