@@ -25,6 +25,10 @@ import java.util.concurrent.CompletableFuture;
  * the model's worker); dependent stages that block should use an executor of their own.
  * Cancelling a returned future asks the peer to abandon the call where it can.
  *
+ * <p>Served by a transport's server, a peer hears who called: {@link ForwardRequest#caller()}
+ * and {@link BackwardRequest#caller()} name the key whose signature the server checked (empty
+ * for anonymous calls and in process).
+ *
  * <p>Thread-safety: implementations must accept concurrent calls from many threads.
  */
 public interface Peer {
