@@ -271,7 +271,7 @@ abstract class TransportContract {
     assertEquals("caller", f.field());
     BackwardResult b = bob.backward(new BackwardRequest(Modality.TENSOR, x, grad)).join();
     assertEquals(Status.UNAUTHENTICATED, b.status(), b.toString());
-    // A large body refused before it is read still gets its answer, and the next call is served.
+    // A large body from a key not served gets its answer each time, on the same connection.
     Tensor large = Tensor.zeros(DType.FLOAT32, 16, 256, 256); // 4 MiB
     for (int i = 0; i < 3; i++) {
       ForwardResult big = bob.forward(new ForwardRequest(Modality.TENSOR, large)).join();
@@ -289,10 +289,11 @@ abstract class TransportContract {
     PeerServer broken = track(start(serverBuilder(peer).callers(id -> {
       throw new IllegalStateException("no metagraph yet");
     })));
-    assertEquals(Status.INTERNAL_ERROR,
-        connect(broken, ALICE).forward(new ForwardRequest(Modality.TENSOR, x)).join().status());
-    assertEquals(Status.SUCCESS,
-        connect(server, ALICE).forward(new ForwardRequest(Modality.TENSOR, x)).join().status());
+    Peer toBroken = connect(broken, ALICE);
+    for (int i = 0; i < 2; i++) {
+      assertEquals(Status.INTERNAL_ERROR,
+          toBroken.forward(new ForwardRequest(Modality.TENSOR, x)).join().status());
+    }
   }
 
   @Test
