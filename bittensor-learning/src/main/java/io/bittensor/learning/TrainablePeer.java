@@ -238,7 +238,14 @@ public final class TrainablePeer implements Peer {
     PeerId caller = request.caller().orElseThrow(() -> new Refused(new Rejection(
         Status.UNAUTHENTICATED, "caller", "this peer learns only from callers it knows; the "
             + "gradient came from no proven caller (anonymous, or not through a server)")));
-    if (!gradientsFrom.test(caller)) {
+    boolean accepted;
+    try {
+      accepted = gradientsFrom.test(caller);
+    } catch (RuntimeException e) { // the contract: a result, never an exception
+      throw new Refused(new Rejection(Status.INTERNAL_ERROR, "caller",
+          "gradientsFrom failed on " + caller.toHex() + ": " + e));
+    }
+    if (!accepted) {
       throw new Refused(new Rejection(Status.UNAUTHENTICATED, "caller",
           "this peer does not learn from " + caller.toHex()));
     }

@@ -302,6 +302,16 @@ class TrainablePeerTest {
       assertFalse(java.util.Arrays.equals(before, answer(served, x)), "it learned from her");
     }
     assertThrows(NullPointerException.class, () -> TrainablePeer.builder().gradientsFrom(null));
+    TrainablePeer broken = TrainablePeer.builder()
+        .network(TrainableMlp.random(new int[] {6, 8, 3}, Mlp.Activation.TANH, 2))
+        .gradientsFrom(id -> {
+          throw new IllegalStateException("no metagraph yet");
+        }).build();
+    BackwardResult failed = broken.backward(new BackwardRequest(Modality.TENSOR, x,
+        gradient.gradient(), java.util.Optional.of(alice.id()))).join();
+    assertEquals(Status.INTERNAL_ERROR, failed.status(), "a result, not an exception");
+    assertTrue(failed.message().contains("no metagraph yet"), failed::message);
+    assertEquals(0, broken.steps());
   }
 
   @Test
