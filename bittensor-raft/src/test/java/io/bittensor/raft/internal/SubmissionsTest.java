@@ -23,6 +23,7 @@ import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.exceptions.StateMachineException;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -138,6 +139,70 @@ class SubmissionsTest {
       replies.get(Submissions.IN_FLIGHT).complete(reply(1));
       assertEquals("0", new String(queued.get(5, TimeUnit.SECONDS)),
           "an entry already sent still completes after close");
+    } finally {
+      s.close();
+    }
+  }
+
+  @Test
+  void aMemberIdleLongerThanItsPollStillSends() throws Exception {
+    try (Submissions s = new Submissions(this::send, "test")) {
+      Thread.sleep(350); // the sender's poll comes back empty three times
+      CompletableFuture<byte[]> outcome = s.submit(tx(0));
+      awaitSent(1);
+      replies.get(0).complete(reply(1));
+      assertEquals("0", new String(outcome.get(5, TimeUnit.SECONDS)));
+    }
+  }
+
+  @Test
+  void anEntryCarriesAtMostMaxBatchTransactions() throws Exception {
+    try (Submissions s = new Submissions(this::send, "test")) {
+      List<CompletableFuture<byte[]>> outcomes = new ArrayList<>();
+      outcomes.add(s.submit(tx(0)));
+      awaitSent(1); // holds the one slot while the rest queue
+      int queued = Submissions.MAX_BATCH + 88;
+      for (int i = 1; i <= queued; i++) {
+        outcomes.add(s.submit(tx(i)));
+      }
+      replies.get(0).complete(reply(1));
+      awaitSent(2);
+      assertEquals(Submissions.MAX_BATCH, count(sent.get(1)));
+      replies.get(1).complete(reply(Submissions.MAX_BATCH));
+      awaitSent(3);
+      assertEquals(88, count(sent.get(2)), "the rest in the next entry");
+      replies.get(2).complete(reply(88));
+      assertEquals("87", new String(outcomes.get(queued).get(5, TimeUnit.SECONDS)));
+    }
+  }
+
+  @Test
+  void aRefusedReplyOrASendThatThrowsFailsItsSubmissionsAndFreesTheSlot() throws Exception {
+    List<Integer> calls = new CopyOnWriteArrayList<>();
+    Submissions s = new Submissions(m -> {
+      calls.add(calls.size());
+      if (calls.size() == 2) {
+        throw new IllegalStateException("the client is closed");
+      }
+      return send(m);
+    }, "test");
+    try {
+      CompletableFuture<byte[]> refused = s.submit(tx(0));
+      awaitSent(1);
+      replies.get(0).complete(RaftClientReply.newBuilder()
+          .setClientId(ClientId.randomId()).setServerId(RaftPeerId.valueOf("m0"))
+          .setGroupId(RaftGroupId.randomId()).setCallId(1).setSuccess(false)
+          .setException(new StateMachineException("the entry was not applied")).build());
+      ExecutionException e = assertThrows(ExecutionException.class,
+          () -> refused.get(5, TimeUnit.SECONDS));
+      assertInstanceOf(StateMachineException.class, e.getCause(), "the reply's own exception");
+      CompletableFuture<byte[]> unsent = s.submit(tx(1));
+      e = assertThrows(ExecutionException.class, () -> unsent.get(5, TimeUnit.SECONDS));
+      assertEquals("the client is closed", e.getCause().getMessage());
+      CompletableFuture<byte[]> next = s.submit(tx(2));
+      awaitSent(2); // the slot the throwing send held was given back
+      replies.get(1).complete(reply(1));
+      assertEquals("0", new String(next.get(5, TimeUnit.SECONDS)));
     } finally {
       s.close();
     }
