@@ -207,4 +207,35 @@ class SubmissionsTest {
       s.close();
     }
   }
+
+  @Test
+  void anEntryCarriesAtMostMaxBatchBytes() throws Exception {
+    int[] uids = new int[4096];
+    double[] weights = new double[4096];
+    for (int u = 0; u < uids.length; u++) {
+      uids[u] = u;
+      weights[u] = 1.0 / uids.length;
+    }
+    List<SignedTransaction> rows = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      rows.add(SignedTransaction.sign(key(0), CHAIN, i, Transaction.setWeights(uids, weights)));
+    }
+    int size = rows.get(0).encodedLength();
+    int fit = Submissions.MAX_BATCH_BYTES / size;
+    assertTrue(fit > 1 && fit < rows.size() - 1, size + " bytes a row: " + fit + " an entry");
+    try (Submissions s = new Submissions(this::send, "test")) {
+      s.submit(tx(99));
+      awaitSent(1);
+      for (SignedTransaction row : rows) {
+        s.submit(row);
+      }
+      replies.get(0).complete(reply(1));
+      awaitSent(2);
+      assertEquals(fit, count(sent.get(1)), "as many as fit in " + Submissions.MAX_BATCH_BYTES);
+      replies.get(1).complete(reply(fit));
+      awaitSent(3);
+      assertEquals(rows.size() - fit, count(sent.get(2)), "the rest in the next entry");
+      replies.get(2).complete(reply(rows.size() - fit));
+    }
+  }
 }
