@@ -37,17 +37,10 @@ public final class HandshakeCost {
   private HandshakeCost() {}
 
   public static void main(String[] args) throws Exception {
-    int rounds = 400;
-    int warmup = 100;
-    HttpProtocol protocol = HttpProtocol.HTTP_1_1;
-    for (int i = 0; i < args.length; i += 2) {
-      switch (args[i]) {
-        case "--rounds" -> rounds = Integer.parseInt(args[i + 1]);
-        case "--warmup" -> warmup = Integer.parseInt(args[i + 1]);
-        case "--protocol" -> protocol = HttpProtocol.valueOf(args[i + 1]);
-        default -> throw new IllegalArgumentException("unknown option " + args[i]);
-      }
-    }
+    InterleavedRounds options = InterleavedRounds.parse(args, 400, 100);
+    int rounds = options.rounds();
+    int warmup = options.warmup();
+    HttpProtocol protocol = options.protocol();
     Path tls = Files.createTempDirectory("bittensor-bench-handshake");
     TransportBenchmark.selfSigned(tls); // writes peer.key and peer.pem
     Path key = tls.resolve("peer.key");
@@ -90,12 +83,12 @@ public final class HandshakeCost {
           }
         }
       }
-      double tlsMedian = median(samples.get(1));
+      double tlsMedian = InterleavedRounds.median(samples.get(1));
       System.out.printf(Locale.ROOT, "# %s, %d rounds after %d of warm-up, JDK %s%n", protocol,
           rounds, warmup, Runtime.version());
       System.out.printf(Locale.ROOT, "%-10s %16s %10s%n", "kind", "first call, ms", "vs TLS");
       for (int k = 0; k < kinds.size(); k++) {
-        double m = median(samples.get(k));
+        double m = InterleavedRounds.median(samples.get(k));
         System.out.printf(Locale.ROOT, "%-10s %16.3f %10.2f%n", kinds.get(k), m / 1e6,
             m / tlsMedian);
       }
@@ -114,11 +107,5 @@ public final class HandshakeCost {
       b.requireClientCertificates(clientTrust);
     }
     return b.start();
-  }
-
-  private static double median(List<Long> xs) {
-    List<Long> sorted = new ArrayList<>(xs);
-    sorted.sort(null);
-    return sorted.get(sorted.size() / 2);
   }
 }

@@ -138,10 +138,10 @@ public final class SigningOverhead {
         pair++;
       }
 
-      double base = median(all.get(sides.get(0)));
+      double base = InterleavedRounds.median(all.get(sides.get(0)));
       double baseMean = mean(all.get(sides.get(0)));
       for (String side : sides) {
-        double p50 = median(all.get(side));
+        double p50 = InterleavedRounds.median(all.get(side));
         double mean = mean(all.get(side));
         System.out.printf(Locale.ROOT, "%-9s %7d calls  p50 %.3f ms (%+.1f%%)  mean %.3f ms"
                 + " (%+.1f%%)  vs %s%n", side, all.get(side).size(), p50 / 1e6,
@@ -164,11 +164,5 @@ public final class SigningOverhead {
 
   private static double mean(List<Long> values) {
     return values.stream().mapToLong(Long::longValue).average().orElseThrow();
-  }
-
-  private static double median(List<Long> values) {
-    long[] v = values.stream().mapToLong(Long::longValue).toArray();
-    Arrays.sort(v);
-    return v[v.length / 2];
   }
 }

@@ -70,17 +70,10 @@ public final class StrangerCost {
   }
 
   public static void main(String[] args) throws Exception {
-    int rounds = 40;
-    int warmup = 10;
-    HttpProtocol protocol = HttpProtocol.HTTP_1_1;
-    for (int i = 0; i < args.length; i += 2) {
-      switch (args[i]) {
-        case "--rounds" -> rounds = Integer.parseInt(args[i + 1]);
-        case "--warmup" -> warmup = Integer.parseInt(args[i + 1]);
-        case "--protocol" -> protocol = HttpProtocol.valueOf(args[i + 1]);
-        default -> throw new IllegalArgumentException("unknown option " + args[i]);
-      }
-    }
+    InterleavedRounds options = InterleavedRounds.parse(args, 40, 10);
+    int rounds = options.rounds();
+    int warmup = options.warmup();
+    HttpProtocol protocol = options.protocol();
     Keypair member = Keypair.generate();
     Keypair stranger = Keypair.generate();
     var os = (com.sun.management.OperatingSystemMXBean)
@@ -131,15 +124,10 @@ public final class StrangerCost {
         for (int k = 0; k < kinds.size(); k++) {
           System.out.printf(Locale.ROOT, "%-12s %-32s %10.3f %14.3f%n",
               shape[0] + "x" + shape[1] + "x" + shape[2], kinds.get(k),
-              median(times.get(k)) / 1e6, cpu[k] / 1e6 / ((double) rounds * BLOCK));
+              InterleavedRounds.median(times.get(k)) / 1e6,
+              cpu[k] / 1e6 / ((double) rounds * BLOCK));
         }
       }
     }
-  }
-
-  private static double median(List<Long> xs) {
-    List<Long> sorted = new ArrayList<>(xs);
-    sorted.sort(null);
-    return sorted.get(sorted.size() / 2);
   }
 }
