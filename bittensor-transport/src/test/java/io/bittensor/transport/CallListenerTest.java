@@ -180,6 +180,88 @@ class CallListenerTest {
       assertTrue(heard.calls.get(0).duration().toMillis() >= 250, heard.calls.get(0).toString());
       assertTrue(heard.calls.get(1).duration().toMillis() < 250, heard.calls.get(1).toString());
       assertEquals(Optional.empty(), heard.calls.get(2).peer());
+      for (CallEvent call : heard.calls) {
+        assertEquals(Optional.empty(), call.verifiedCaller(), "a client proves no caller");
+      }
+    }
+  }
+
+  /** The calls heard, as "STATUS named verified" ("-" for none), in order. */
+  private static List<String> proofs(Heard heard) {
+    return heard.calls.stream().map(c -> c.status() + " "
+        + c.peer().map(PeerId::toString).orElse("-") + " "
+        + c.verifiedCaller().map(PeerId::toString).orElse("-")).toList();
+  }
+
+  private static final Keypair CAROL = TransportContract.seeded(3);
+
+  /**
+   * Calls a server that serves anonymous callers and every key but Carol's: Alice, anonymous,
+   * Carol, and Alice's backward call with a gradient of the wrong shape (proved, then refused).
+   * Returns the four calls as {@link #proofs} should hear them.
+   */
+  private static List<String> callAsEach(PeerClient alice, PeerClient anonymous,
+      PeerClient carol, URI server) {
+    assertEquals(Status.SUCCESS,
+        alice.connect(server).forwardAndWait(forward(), TIMEOUT).status());
+    assertEquals(Status.SUCCESS,
+        anonymous.connect(server).forwardAndWait(forward(), TIMEOUT).status());
+    assertEquals(Status.UNAUTHENTICATED,
+        carol.connect(server).forwardAndWait(forward(), TIMEOUT).status());
+    assertEquals(Status.BAD_SHAPE, alice.connect(server).backwardAndWait(new BackwardRequest(
+        Modality.TENSOR, forward().input(), Tensor.zeros(DType.FLOAT32, 1, 3, 8)), TIMEOUT)
+        .status());
+    String a = TransportContract.ALICE.id().toString();
+    return List.of("SUCCESS " + a + " " + a, "SUCCESS - -", "UNAUTHENTICATED " + CAROL.id() + " -",
+        "BAD_SHAPE " + a + " " + a);
+  }
+
+  @Test
+  void aServerNamesTheCallerItProvedApartFromTheOneARequestClaims() throws Exception {
+    Heard heard = new Heard();
+    OkHttpClient raw = new OkHttpClient();
+    try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+            .host("127.0.0.1").port(0).allowAnonymous(true)
+            .callers(id -> !id.equals(CAROL.id())).callListener(heard).start();
+        PeerClient alice = PeerClient.newBuilder().keypair(TransportContract.ALICE).build();
+        PeerClient carol = PeerClient.newBuilder().keypair(CAROL).build();
+        PeerClient anonymous = PeerClient.newBuilder().build()) {
+      List<String> expected = new ArrayList<>(
+          callAsEach(alice, anonymous, carol, server.endpoint()));
+      // Alice's signed request under a header that names Bob: Bob is claimed, nobody proved.
+      byte[] alicesBody = new io.bittensor.transport.internal.ClientCore(TransportContract.ALICE,
+          java.time.Clock.systemUTC(), TransportContract.STANDARD)
+          .message(forward(), 5_000).toByteArray();
+      try (okhttp3.Response r = raw.newCall(new Request.Builder()
+          .url(server.endpoint() + "/v1/forward")
+          .header("Bittensor-Caller", TransportContract.BOB.id().toHex())
+          .post(okhttp3.RequestBody.create(alicesBody,
+              okhttp3.MediaType.get("application/x-protobuf"))).build()).execute()) {
+        assertEquals(String.valueOf(Status.BAD_SIGNATURE.code()), r.header("Bittensor-Status"));
+      }
+      expected.add("BAD_SIGNATURE " + TransportContract.BOB.id() + " -");
+      await(() -> heard.calls.size() >= 5, "five calls");
+      assertEquals(expected, proofs(heard));
+    } finally {
+      raw.dispatcher().executorService().shutdown();
+      raw.connectionPool().evictAll();
+    }
+  }
+
+  @Test
+  void aServerInProcessNamesTheCallerItProvedAsOverHttp() throws Exception {
+    InProcessNetwork network = new InProcessNetwork();
+    Heard heard = new Heard();
+    try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+            .allowAnonymous(true).callers(id -> !id.equals(CAROL.id())).callListener(heard)
+            .startInProcess(network, "proving");
+        PeerClient alice = PeerClient.newBuilder().keypair(TransportContract.ALICE)
+            .inProcess(network).build();
+        PeerClient carol = PeerClient.newBuilder().keypair(CAROL).inProcess(network).build();
+        PeerClient anonymous = PeerClient.newBuilder().inProcess(network).build()) {
+      List<String> expected = callAsEach(alice, anonymous, carol, server.endpoint());
+      await(() -> heard.calls.size() >= 4, "four calls");
+      assertEquals(expected, proofs(heard));
     }
   }
 
@@ -408,6 +490,8 @@ class CallListenerTest {
     assertThrowsNpe(() -> new CallEvent(server, null, Optional.empty(), Status.SUCCESS, d));
     assertThrowsNpe(() -> new CallEvent(server, CallEvent.Kind.FORWARD, null, Status.SUCCESS,
         d));
+    assertThrowsNpe(() -> new CallEvent(server, CallEvent.Kind.FORWARD, Optional.empty(),
+        Status.SUCCESS, d, Optional.empty(), null));
     IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
         IllegalArgumentException.class, () -> new CallEvent(server, CallEvent.Kind.FORWARD,
             Optional.empty(), Status.SUCCESS, Duration.ofMillis(-1)));

@@ -48,22 +48,23 @@ public final class CallListeners {
    */
   public static void end(CallListener call, CallEvent.Side side, boolean forward,
       Optional<PeerId> peer, Status status, long startNanos) {
-    end(call, side, forward, peer, Optional.empty(), status, startNanos);
+    end(call, side, forward, peer, Optional.empty(), Optional.empty(), status, startNanos);
   }
 
   /**
    * As {@link #end(CallListener, CallEvent.Side, boolean, Optional, Status, long)}, on a server
-   * that may know the certificate the caller showed.
+   * that may know the certificate the caller showed and the caller its signature proved.
    */
   public static void end(CallListener call, CallEvent.Side side, boolean forward,
-      Optional<PeerId> peer, Optional<X509Certificate> clientCertificate, Status status,
-      long startNanos) {
+      Optional<PeerId> peer, Optional<X509Certificate> clientCertificate,
+      Optional<PeerId> verifiedCaller, Status status, long startNanos) {
     if (call == CallListener.NONE) {
       return;
     }
     try {
       call.callEnd(new CallEvent(side, kind(forward), peer, status,
-          Duration.ofNanos(Math.max(0, System.nanoTime() - startNanos)), clientCertificate));
+          Duration.ofNanos(Math.max(0, System.nanoTime() - startNanos)), clientCertificate,
+          verifiedCaller));
     } catch (RuntimeException ignored) {
       // A listener must not throw; one that does must not stop the server or break the call.
     }

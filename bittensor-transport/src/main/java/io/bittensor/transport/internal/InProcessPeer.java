@@ -47,7 +47,8 @@ public final class InProcessPeer extends TimedPeer {
     ClientCore.Outgoing sent = core.outgoing(request, ms);
     var msg = (io.bittensor.transport.internal.wire.ForwardRequest) sent.message();
     CompletableFuture<ForwardResult> out =
-        serve(true, msg.getSerializedSize(), msg, (s, m) -> s.core().forward(m, caller))
+        serve(true, msg.getSerializedSize(), msg,
+            (s, m, call) -> s.core().forward(m, caller, null, false, call::proved))
             .thenApply(r -> core.forwardResult(r, request.input(), signer, sent::digest,
                 endpoint));
     return Deadlines.bound(out, ms,
@@ -60,14 +61,15 @@ public final class InProcessPeer extends TimedPeer {
     ClientCore.Outgoing sent = core.outgoing(request, ms);
     var msg = (io.bittensor.transport.internal.wire.BackwardRequest) sent.message();
     CompletableFuture<BackwardResult> out =
-        serve(false, msg.getSerializedSize(), msg, (s, m) -> s.core().backward(m, caller))
+        serve(false, msg.getSerializedSize(), msg,
+            (s, m, call) -> s.core().backward(m, caller, call::proved))
             .thenApply(r -> core.backwardResult(r, signer, sent::digest, endpoint));
     return Deadlines.bound(out, ms,
         BackwardResult.failure(Status.TIMEOUT, "no acknowledgement within " + ms + " ms"));
   }
 
   private <M> CompletableFuture<Response> serve(boolean forward, long size, M msg,
-      java.util.function.BiFunction<Serving, M, CompletableFuture<Response>> pipeline) {
+      Pipeline<M> pipeline) {
     long start = System.nanoTime();
     Serving s = lookup.apply(endpoint.getAuthority());
     if (s == null) {
@@ -81,13 +83,19 @@ public final class InProcessPeer extends TimedPeer {
       return CompletableFuture.completedFuture(tooLarge);
     }
     // The server's listener hears the answer before this client's caller gets it, as over HTTP.
-    return s.admitAndServe(caller, msg, m -> pipeline.apply(s, m))
+    return s.admitAndServe(caller, msg, m -> pipeline.serve(s, m, call))
         .thenApply(r -> {
           call.heard(r);
           return r;
         });
   }
 
+
+  /** The serving core's step for one kind of request, told the call it serves. */
+  @FunctionalInterface
+  private interface Pipeline<M> {
+    CompletableFuture<Response> serve(Serving serving, M msg, ServerCall call);
+  }
 
   @Override
   public String toString() {

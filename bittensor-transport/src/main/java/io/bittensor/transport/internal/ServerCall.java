@@ -19,6 +19,8 @@ public final class ServerCall {
   private final Optional<PeerId> caller;
   private final Optional<X509Certificate> clientCertificate;
   private final long startNanos;
+  /** The caller once its signature checked; null until then, and for an anonymous call. */
+  private volatile PeerId verified;
 
   ServerCall(CallListener listener, boolean forward, Optional<PeerId> caller,
       Optional<X509Certificate> clientCertificate, long startNanos) {
@@ -29,6 +31,14 @@ public final class ServerCall {
     this.startNanos = startNanos;
   }
 
+  /**
+   * The request's signature checked: {@code caller} signed it (the caller it names). Called by
+   * the serving pipeline before the peer hears the request.
+   */
+  public void proved(PeerId caller) {
+    verified = caller;
+  }
+
   /** The call was answered with {@code r}. What the listener throws is ignored. */
   public void heard(Response r) {
     heard(Status.ofCode(r.getStatus()).orElse(Status.INTERNAL_ERROR));
@@ -37,6 +47,6 @@ public final class ServerCall {
   /** The call ended with {@code status} (no answer was written, or this one). */
   public void heard(Status status) {
     CallListeners.end(listener, CallEvent.Side.SERVER, forward, caller, clientCertificate,
-        status, startNanos);
+        Optional.ofNullable(verified), status, startNanos);
   }
 }

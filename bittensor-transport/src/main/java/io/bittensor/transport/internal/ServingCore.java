@@ -26,6 +26,7 @@ import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * The serving pipeline shared by the HTTP server and the in-process transport: version, caller,
@@ -39,6 +40,8 @@ public final class ServingCore {
   private final Peer peer;
   private final Set<Modality> modalities;
   private final TensorStandard standard;
+  private static final Consumer<PeerId> NOBODY_HEARS = id -> { };
+
   private final Authenticator authenticator;
   private final java.util.concurrent.atomic.LongAdder checkedAhead =
       new java.util.concurrent.atomic.LongAdder();
@@ -111,10 +114,22 @@ public final class ServingCore {
   public CompletableFuture<Response> forward(
       io.bittensor.transport.internal.wire.ForwardRequest msg, PeerId hint,
       Authenticator.Verified ahead, boolean rowsRepeated) {
+    return forward(msg, hint, ahead, rowsRepeated, NOBODY_HEARS);
+  }
+
+  /**
+   * As {@link #forward(io.bittensor.transport.internal.wire.ForwardRequest, PeerId,
+   * Authenticator.Verified, boolean)}, telling {@code proved} the caller once its signature
+   * checks, before the request goes on (not called for an anonymous request).
+   */
+  public CompletableFuture<Response> forward(
+      io.bittensor.transport.internal.wire.ForwardRequest msg, PeerId hint,
+      Authenticator.Verified ahead, boolean rowsRepeated, Consumer<PeerId> proved) {
     try {
       // Computed at most once: for the caller's signature, and for the answer's.
       Lazy<byte[]> digest = new Lazy<>(() -> CanonicalDigest.of(msg));
-      PeerId caller = authenticate(msg.getVersion(), msg.getCaller(), hint, digest, ahead);
+      PeerId caller =
+          authenticate(msg.getVersion(), msg.getCaller(), hint, digest, ahead, proved);
       Modality modality = modality(msg.getModalityValue());
       if (!msg.hasInput()) {
         throw new Rejected(Status.BAD_REQUEST, "input", "the request has no input tensor");
@@ -153,9 +168,20 @@ public final class ServingCore {
    */
   public CompletableFuture<Response> backward(
       io.bittensor.transport.internal.wire.BackwardRequest msg, PeerId hint) {
+    return backward(msg, hint, NOBODY_HEARS);
+  }
+
+  /**
+   * As {@link #backward(io.bittensor.transport.internal.wire.BackwardRequest, PeerId)}, telling
+   * {@code proved} the caller once its signature checks (not called for an anonymous request).
+   */
+  public CompletableFuture<Response> backward(
+      io.bittensor.transport.internal.wire.BackwardRequest msg, PeerId hint,
+      Consumer<PeerId> proved) {
     try {
       Lazy<byte[]> digest = new Lazy<>(() -> CanonicalDigest.of(msg));
-      PeerId caller = authenticate(msg.getVersion(), msg.getCaller(), hint, digest, null);
+      PeerId caller =
+          authenticate(msg.getVersion(), msg.getCaller(), hint, digest, null, proved);
       Modality modality = modality(msg.getModalityValue());
       if (!msg.hasInput() || !msg.hasGradient()) {
         throw new Rejected(Status.BAD_REQUEST, msg.hasInput() ? "gradient" : "input",
@@ -209,13 +235,17 @@ public final class ServingCore {
    * returns the caller proved, null for an anonymous request. The modality is checked after.
    */
   private PeerId authenticate(int version, io.bittensor.transport.internal.wire.Caller caller,
-      PeerId hint, java.util.function.Supplier<byte[]> digest, Authenticator.Verified ahead) {
+      PeerId hint, java.util.function.Supplier<byte[]> digest, Authenticator.Verified ahead,
+      Consumer<PeerId> proved) {
     checkVersion(version);
     PeerId id = authenticator.authenticate(caller, digest, ahead);
     if (hint != null && !hint.equals(id)) {
       throw new Rejected(Status.BAD_SIGNATURE, "Bittensor-Caller",
           "the Bittensor-Caller header names " + hint.toHex() + " but the request is "
               + (id == null ? "anonymous" : "signed by " + id.toHex()));
+    }
+    if (id != null) {
+      proved.accept(id);
     }
     return id;
   }
