@@ -1,6 +1,7 @@
 package io.bittensor.transport;
 
 import io.bittensor.core.Experimental;
+import io.bittensor.transport.internal.CallListeners;
 import java.util.Objects;
 
 /**
@@ -66,5 +67,33 @@ public interface CallListener {
 
     /** The listener of the call that {@code start} describes, which is starting now. */
     CallListener create(CallStart start);
+
+    /**
+     * A factory that gives each call a listener from this factory and one from {@code next},
+     * and tells both its end: metrics and an access log, say. Each is on its own: one that
+     * throws, or makes no listener, leaves the other's listener hearing the call.
+     */
+    @Experimental
+    default Factory andThen(Factory next) {
+      Objects.requireNonNull(next, "next");
+      if (next == NONE) {
+        return this;
+      }
+      if (this == NONE) {
+        return next;
+      }
+      Factory first = this;
+      return start -> {
+        CallListener a = CallListeners.start(first, start);
+        CallListener b = CallListeners.start(next, start);
+        if (a == CallListener.NONE) {
+          return b;
+        }
+        return b == CallListener.NONE ? a : call -> {
+          CallListeners.end(a, call);
+          CallListeners.end(b, call);
+        };
+      };
+    }
   }
 }

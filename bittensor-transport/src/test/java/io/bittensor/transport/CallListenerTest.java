@@ -368,6 +368,46 @@ class CallListenerTest {
   }
 
   @Test
+  void twoFactoriesJoinedEachHearEveryCallWhateverTheOtherDoes() throws Exception {
+    Tracker first = new Tracker();
+    Tracker second = new Tracker();
+    AtomicInteger throwingMade = new AtomicInteger();
+    CallListener.Factory throwingFactory = start -> {
+      throw new IllegalStateException("a factory that throws");
+    };
+    CallListener.Factory throwingListener = start -> {
+      throwingMade.incrementAndGet();
+      return call -> {
+        throw new IllegalStateException("a listener that throws");
+      };
+    };
+    CallListener.Factory joined = first.andThen(throwingFactory).andThen(throwingListener)
+        .andThen(start -> null).andThen(second);
+    try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+            .host("127.0.0.1").port(0).callListenerFactory(joined).start();
+        PeerClient alice = PeerClient.newBuilder().keypair(TransportContract.ALICE).build()) {
+      Peer peer = alice.connect(server.endpoint());
+      for (int i = 0; i < 3; i++) {
+        assertEquals(Status.SUCCESS, peer.forwardAndWait(forward(), TIMEOUT).status());
+      }
+      await(() -> first.ended() == 3 && second.ended() == 3, "both heard three calls");
+      for (Tracker t : List.of(first, second)) {
+        assertEquals(3, t.calls.size());
+        for (Tracked call : t.calls) {
+          assertEquals(List.of(Status.SUCCESS),
+              call.ends.stream().map(CallEvent::status).toList(), "each end heard once");
+          assertEquals(Optional.of(TransportContract.ALICE.id()), call.start.peer());
+        }
+      }
+      assertEquals(3, throwingMade.get());
+    }
+    // Joining nothing is no join: the factories are the ones given.
+    assertTrue(first.andThen(CallListener.Factory.NONE) == first);
+    assertTrue(CallListener.Factory.NONE.andThen(second) == second);
+    assertThrowsNpe(() -> first.andThen(null));
+  }
+
+  @Test
   void aFactoryThatThrowsOrMakesNoListenerLeavesItsCallUnheardAndServed() throws Exception {
     InProcessNetwork network = new InProcessNetwork();
     Tracker tracker = new Tracker();

@@ -34,12 +34,7 @@ public final class CallListeners {
     if (calls == CallListener.Factory.NONE) {
       return CallListener.NONE;
     }
-    try {
-      CallListener call = calls.create(new CallStart(side, kind(forward), peer, clientCertificate));
-      return call != null ? call : CallListener.NONE;
-    } catch (RuntimeException ignored) {
-      return CallListener.NONE; // A factory must not throw; one that does must not stop the call.
-    }
+    return start(calls, new CallStart(side, kind(forward), peer, clientCertificate));
   }
 
   /**
@@ -61,10 +56,31 @@ public final class CallListeners {
     if (call == CallListener.NONE) {
       return;
     }
+    end(call, new CallEvent(side, kind(forward), peer, status,
+        Duration.ofNanos(Math.max(0, System.nanoTime() - startNanos)), clientCertificate,
+        verifiedCaller));
+  }
+
+  /**
+   * {@code calls}' listener for {@code start}: {@link CallListener#NONE} when it throws or makes
+   * none.
+   */
+  public static CallListener start(CallListener.Factory calls, CallStart start) {
+    if (calls == CallListener.Factory.NONE) {
+      return CallListener.NONE;
+    }
     try {
-      call.callEnd(new CallEvent(side, kind(forward), peer, status,
-          Duration.ofNanos(Math.max(0, System.nanoTime() - startNanos)), clientCertificate,
-          verifiedCaller));
+      CallListener call = calls.create(start);
+      return call != null ? call : CallListener.NONE;
+    } catch (RuntimeException ignored) {
+      return CallListener.NONE; // A factory must not throw; one that does must not stop the call.
+    }
+  }
+
+  /** Tells {@code call} the event; what it throws is ignored. */
+  public static void end(CallListener call, CallEvent event) {
+    try {
+      call.callEnd(event);
     } catch (RuntimeException ignored) {
       // A listener must not throw; one that does must not stop the server or break the call.
     }
