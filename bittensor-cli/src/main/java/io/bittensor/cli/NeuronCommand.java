@@ -3,6 +3,7 @@ package io.bittensor.cli;
 import io.bittensor.cli.demo.Market;
 import io.bittensor.cli.demo.SotuCorpus;
 import io.bittensor.cli.demo.TextModels;
+import io.bittensor.cli.internal.AccessLog;
 import io.bittensor.cli.internal.MetricsEndpoint;
 import io.bittensor.cli.internal.TlsReloader;
 import io.bittensor.core.AuditedLedger;
@@ -19,6 +20,7 @@ import io.bittensor.onnx.OnnxPeer;
 import io.bittensor.onnx.OutputAdapter;
 import io.bittensor.onnx.TextInput;
 import io.bittensor.onnx.TextTokenizer;
+import io.bittensor.transport.CallListener;
 import io.bittensor.transport.RemoteLedger;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -81,7 +83,8 @@ final class NeuronCommand implements Runnable {
             + " one in this PEM file issued), tls-client-key and tls-client-cert (the certificate"
             + " its client shows to peers and ledgers that ask for one), members-only (true:"
             + " serve only keys registered on the ledger, each from the block that registers"
-            + " it)."
+            + " it), access-log (append a line of JSON to this file for every call the neuron"
+            + " answers or makes)."
       })
   static final class Run implements Callable<Integer> {
     static final Set<String> KEYS = Set.of("key", "key-passphrase-file", "ledger", "peer",
@@ -89,7 +92,7 @@ final class NeuronCommand implements Runnable {
         "warm-up-batches", "seed", "max-tokens", "per-era", "output-dim", "weight-source",
         "checkpoint-dir", "ledger-chain",
         "metrics-port", "tls-key", "tls-cert", "tls-trust", "tls-reload-ms", "tls-client-ca",
-        "tls-client-key", "tls-client-cert", "members-only");
+        "tls-client-key", "tls-client-cert", "members-only", "access-log");
 
     @Spec CommandSpec spec;
 
@@ -206,6 +209,17 @@ final class NeuronCommand implements Runnable {
       }
       PrintWriter out = spec.commandLine().getOut();
       List<AutoCloseable> owned = new ArrayList<>();
+      // Opened first, so that a file it cannot write stops the neuron before it joins anything.
+      AccessLog accessLog = null;
+      Path accessLogFile = path(p, "access-log");
+      if (accessLogFile != null) {
+        try {
+          accessLog = AccessLog.open(accessLogFile);
+        } catch (IOException e) {
+          throw CliException.badInput(config + ": access-log: " + e.getMessage(), e);
+        }
+        owned.add(accessLog); // closed last, after the neuron: the calls it finished are in it
+      }
       Peer peer = peer(required(p, "peer"), dim, maxTokens, seed, owned);
       Ledger ledger;
       RemoteLedger remote;
@@ -308,8 +322,11 @@ final class NeuronCommand implements Runnable {
           throw CliException.failure(e.getMessage(), e);
         }
         owned.add(metrics);
-        b.callListenerFactory(metrics.calls()); // the calls it answers and those it makes, alike
       }
+      // The calls it answers and those it makes, alike.
+      b.callListenerFactory((metrics == null ? CallListener.Factory.NONE : metrics.calls())
+          .andThen(accessLog == null ? CallListener.Factory.NONE
+              : CallListener.Factory.of(accessLog)));
       Neuron neuron;
       try {
         neuron = b.start();
@@ -349,6 +366,9 @@ final class NeuronCommand implements Runnable {
           trustedChain == null ? "" : " (every block audited against chain " + trustedChain + ")");
       if (metrics != null) {
         out.printf(Locale.ROOT, "metrics on %s%n", metrics.uri());
+      }
+      if (accessLog != null) {
+        out.printf(Locale.ROOT, "calls logged to %s%n", accessLog.file());
       }
       out.flush();
       CountDownLatch closed = new CountDownLatch(1);

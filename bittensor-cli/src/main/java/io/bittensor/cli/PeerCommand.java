@@ -3,6 +3,7 @@ package io.bittensor.cli;
 import io.bittensor.core.DType;
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
+import io.bittensor.cli.internal.AccessLog;
 import io.bittensor.cli.internal.MetricsEndpoint;
 import io.bittensor.cli.internal.Progress;
 import io.bittensor.core.Keypair;
@@ -19,6 +20,7 @@ import io.bittensor.onnx.OnnxModelException;
 import io.bittensor.onnx.OnnxPeer;
 import io.bittensor.onnx.TextTokenizer;
 import io.bittensor.transport.BuiltinPeers;
+import io.bittensor.transport.CallListener;
 import io.bittensor.transport.HttpProtocol;
 import io.bittensor.transport.PeerClient;
 import io.bittensor.transport.PeerServer;
@@ -120,6 +122,11 @@ final class PeerCommand implements Runnable {
         + "the calls in progress and waiting, and the JVM's. Off by default.")
     Integer metricsPort;
 
+    @Option(names = "--access-log", paramLabel = "FILE", description = "Append a line of JSON "
+        + "to FILE for every call answered, refused or turned away: time, kind, the caller "
+        + "named, whether its signature proved it, status and milliseconds.")
+    Path accessLogFile;
+
     @CommandLine.Mixin ServeTlsOptions tls = new ServeTlsOptions();
 
     @CommandLine.Mixin ModelOptions models;
@@ -191,6 +198,7 @@ final class PeerCommand implements Runnable {
         b.modalities(model.modality()).standard(TensorStandard.of(model.outputDim()));
       }
       MetricsEndpoint metrics = null;
+      AccessLog accessLog = null;
       Members members = null;
       PeerServer server;
       try {
@@ -204,14 +212,24 @@ final class PeerCommand implements Runnable {
         if (tls.clientCa != null) {
           b.requireClientCertificates(tls.clientCa);
         }
+        CallListener.Factory calls = CallListener.Factory.NONE;
         if (metricsPort != null) {
           metrics = MetricsEndpoint.start(host, metricsPort);
-          b.callListenerFactory(metrics.calls());
+          calls = metrics.calls();
         }
-        server = b.start();
+        if (accessLogFile != null) {
+          try {
+            accessLog = AccessLog.open(accessLogFile);
+          } catch (IOException e) {
+            throw CliException.badInput("--access-log: " + e.getMessage(), e);
+          }
+          calls = calls.andThen(CallListener.Factory.of(accessLog));
+        }
+        server = b.callListenerFactory(calls).start();
       } catch (IOException | RuntimeException e) {
         closeQuietly(members);
         closeQuietly(metrics);
+        closeQuietly(accessLog);
         closeQuietly(owned);
         throw e;
       }
@@ -221,6 +239,7 @@ final class PeerCommand implements Runnable {
       ServeTlsOptions.Watch reloader =
           tls.watch(server::reloadTls, server::reloadClientCertificates, out);
       MetricsEndpoint metricsToClose = metrics;
+      AccessLog accessLogToClose = accessLog;
       Members membersToClose = members;
       Object lock = new Object();
       // Whoever stops second (the Ctrl-C hook or this thread) waits until the first is done, so
@@ -231,6 +250,7 @@ final class PeerCommand implements Runnable {
           server.close();
           closeQuietly(membersToClose);
           closeQuietly(metricsToClose);
+          closeQuietly(accessLogToClose); // after the server: the calls it finished are in it
           closeQuietly(owned);
         }
       };
@@ -245,6 +265,9 @@ final class PeerCommand implements Runnable {
         }
         if (metrics != null) {
           out.printf(Locale.ROOT, "metrics on %s%n", metrics.uri());
+        }
+        if (accessLog != null) {
+          out.printf(Locale.ROOT, "calls logged to %s%n", accessLog.file());
         }
         if (members != null) {
           out.printf(Locale.ROOT, "serving the members of %s%s (%d registered at block %d)%n",
@@ -267,6 +290,10 @@ final class PeerCommand implements Runnable {
         } catch (IllegalStateException e) {
           // The JVM is shutting down: the hook is running already.
         }
+      }
+      if (accessLog != null && accessLog.lost() > 0) {
+        out.printf(Locale.ROOT, "the access log missed %d calls: %s could not be written%n",
+            accessLog.lost(), accessLog.file());
       }
       out.println("stopped");
       out.flush();

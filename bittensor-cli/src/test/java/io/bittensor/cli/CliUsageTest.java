@@ -144,6 +144,18 @@ class CliUsageTest {
         "checkpoint-dir " + file + " is a file, not a folder");
   }
 
+  @Test
+  void aNeuronConfigRefusesAnAccessLogItCannotOpen(@TempDir Path dir) throws IOException {
+    Path config = neuronConfig(dir, "ledger=http://127.0.0.1:1\naccess-log=" + dir + "\n");
+    assertBadInput(CliRunner.run("neuron", "run", "--config", config.toString()),
+        "access-log: the access log " + dir + " is a directory");
+    Path missing = dir.resolve("no-such-folder").resolve("calls.jsonl");
+    config = neuronConfig(Files.createDirectory(dir.resolve("second")),
+        "ledger=http://127.0.0.1:1\naccess-log=" + missing + "\n");
+    assertBadInput(CliRunner.run("neuron", "run", "--config", config.toString()),
+        "cannot open the access log " + missing);
+  }
+
   /** A neuron config with a new key, a noise peer and {@code more} lines. */
   private static Path neuronConfig(Path dir, String more) throws IOException {
     Path key = dir.resolve("n.key");

@@ -3,6 +3,8 @@ package io.bittensor.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.DType;
 import io.bittensor.core.ForwardRequest;
@@ -24,6 +26,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
@@ -108,9 +111,10 @@ class NeuronRunCallersTest {
             .start()) {
       Path config = Files.writeString(dir.resolve("neuron.properties"), String.join("\n",
           "key=" + keyFile, "ledger=" + server.uri(), "peer=noise", "port=0", "output-dim=16",
-          "members-only=true") + "\n");
+          "members-only=true", "access-log=" + dir.resolve("calls.jsonl")) + "\n");
       Path log = dir.resolve("neuron.log");
       Process neuron = run(config, log);
+      ForwardResult after;
       try (PeerClient asMember = PeerClient.newBuilder().keypair(member).build();
           PeerClient asStranger = PeerClient.newBuilder().keypair(Keypair.generate()).build()) {
         URI endpoint = URI.create(ServingLogs.await(log, SERVING).group(1));
@@ -120,7 +124,7 @@ class NeuronRunCallersTest {
         ledger.submit(member, Transaction.register(URI.create("http://127.0.0.1:9"),
             Modality.TEXT)).get(10, TimeUnit.SECONDS);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        ForwardResult after = before;
+        after = before;
         while (after.status() != Status.SUCCESS && System.nanoTime() < deadline) {
           Thread.sleep(100);
           after = fromMember.forwardAndWait(REQUEST, Duration.ofSeconds(10));
@@ -133,6 +137,25 @@ class NeuronRunCallersTest {
       } finally {
         stop(neuron);
       }
+      // Its access log: the member refused before its block and served after it, named by
+      // its key each time and proved only once served; the stranger last, never proved.
+      List<String> lines = Files.readAllLines(dir.resolve("calls.jsonl"));
+      ObjectMapper json = new ObjectMapper();
+      List<String> heard = new ArrayList<>();
+      for (String line : lines) {
+        JsonNode call = json.readTree(line);
+        String peer = call.get("peer").asText();
+        heard.add(call.get("status").asText() + " "
+            + (peer.equals(member.id().toHex()) ? "member" : "stranger") + " "
+            + call.get("verified").asBoolean());
+      }
+      assertEquals("UNAUTHENTICATED member false", heard.get(0), lines.toString());
+      assertEquals("SUCCESS member true", heard.get(heard.size() - 2), lines.toString());
+      assertEquals("UNAUTHENTICATED stranger false", heard.get(heard.size() - 1),
+          lines.toString());
+      assertTrue(heard.stream().allMatch(h -> h.equals("UNAUTHENTICATED member false")
+          || h.equals("SUCCESS member true") || h.equals("UNAUTHENTICATED stranger false")),
+          lines.toString());
     }
   }
 

@@ -1,6 +1,7 @@
 package io.bittensor.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bittensor.core.BlockPolicy;
@@ -21,6 +22,8 @@ import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -177,6 +180,59 @@ class PeerCommandTest {
     assertEquals(2, run("peer", "query", "--endpoint", "https://127.0.0.1:1", "--client-cert",
         TestCertificates.file("stranger.key").toString(), clientCert));
     assertTrue(err.toString().contains("--client-cert") && err.toString().contains("stranger.key"),
+        err.toString());
+  }
+
+  @Test
+  void serveWithAnAccessLogWritesALineForEveryCallBesideItsMetrics(@TempDir Path dir)
+      throws Exception {
+    String ca = TestCertificates.file("ca.pem").toString();
+    Path log = dir.resolve("calls.jsonl");
+    Path key = dir.resolve("caller.key");
+    Keypair caller = Keypair.generate();
+    caller.save(key);
+    try (ServingCli serving = ServingCli.start("--output-dim", "16",
+        "--tls", TestCertificates.file("peer.key").toString(),
+        TestCertificates.file("peer.pem").toString(), "--tls-client-ca", ca,
+        "--metrics-port", "0", "--access-log", log.toString())) {
+      assertTrue(serving.out.toString().contains("calls logged to " + log), serving.out.toString());
+      String endpoint = serving.endpoint.toString();
+      String[] clientCert = {"--client-cert", TestCertificates.file("client.key").toString(),
+          TestCertificates.file("client.pem").toString()};
+      List<String> signed = new ArrayList<>(List.of("peer", "query", "--endpoint", endpoint,
+          "--trust", ca, "--key", key.toString()));
+      signed.addAll(List.of(clientCert));
+      assertEquals(0, run(signed.toArray(String[]::new)), out + "\n" + err);
+      List<String> unsigned =
+          new ArrayList<>(List.of("peer", "query", "--endpoint", endpoint, "--trust", ca));
+      unsigned.addAll(List.of(clientCert));
+      assertEquals(0, run(unsigned.toArray(String[]::new)), out + "\n" + err);
+      // The metrics still count: the two listeners hear the calls side by side.
+      Matcher at = Pattern.compile("metrics on (http://127\\.0\\.0\\.1:\\d+/metrics)")
+          .matcher(serving.out.toString());
+      assertTrue(at.find(), serving.out.toString());
+      String text = java.net.http.HttpClient.newHttpClient().send(
+          java.net.http.HttpRequest.newBuilder(URI.create(at.group(1))).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      assertTrue(Pattern.compile("(?m)^bittensor_peer_calls_seconds_count\\{kind=\"FORWARD\","
+          + "side=\"server\",status=\"SUCCESS\"\\} 2(\\.0)?$").matcher(text).find(), text);
+    }
+    List<String> lines = Files.readAllLines(log);
+    assertEquals(2, lines.size(), lines.toString());
+    com.fasterxml.jackson.databind.ObjectMapper json =
+        new com.fasterxml.jackson.databind.ObjectMapper();
+    var first = json.readTree(lines.get(0));
+    assertEquals("server", first.get("side").asText());
+    assertEquals(caller.id().toHex(), first.get("peer").asText());
+    assertTrue(first.get("verified").asBoolean(), lines.get(0));
+    assertEquals("SUCCESS", first.get("status").asText());
+    assertEquals("CN=client", first.get("certificate").asText());
+    var second = json.readTree(lines.get(1));
+    assertTrue(second.get("peer").isNull(), lines.get(1));
+    assertFalse(second.get("verified").asBoolean(), lines.get(1));
+    assertEquals("SUCCESS", second.get("status").asText(), lines.get(1));
+    assertEquals(2, run("peer", "serve", "--port", "0", "--access-log", dir.toString()));
+    assertTrue(err.toString().contains(dir.toString()) && err.toString().contains("directory"),
         err.toString());
   }
 
