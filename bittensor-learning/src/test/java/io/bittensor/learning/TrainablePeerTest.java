@@ -353,6 +353,16 @@ class TrainablePeerTest {
         .join();
     assertFalse(java.util.Arrays.equals(answer(c, x), answer(unclipped, x)),
         "the bound is what made them equal");
+    // The same with the huge example last in its batch: each example is scaled alone.
+    float[] hugeLast = {0.01f, 0.02f, 0.03f, 3e30f, -4e30f, 0};
+    float[] unitLast = {0.01f, 0.02f, 0.03f, 0.6f, -0.8f, 0};
+    TrainablePeer d = peer(6, 3, 2, 1e-2);
+    TrainablePeer e = peer(6, 3, 2, 1e-2);
+    assertEquals(Status.SUCCESS, d.backward(new BackwardRequest(Modality.TENSOR, x,
+        Tensor.ofFloats(hugeLast, 2, 1, 3))).join().status());
+    e.backward(new BackwardRequest(Modality.TENSOR, x, Tensor.ofFloats(unitLast, 2, 1, 3)))
+        .join();
+    assertArrayEquals(answer(e, x), answer(d, x), 1e-6f); // the scaled row, to its rounding
 
     assertThrows(IllegalStateException.class, () -> TrainablePeer.builder().build());
     assertThrows(IllegalArgumentException.class,
@@ -401,6 +411,80 @@ class TrainablePeerTest {
     assertTrue(e.getMessage().contains("network/"), e.getMessage());
     assertArrayEquals(before, answer(resumed, x), "a refused checkpoint changes nothing");
     assertEquals(8, resumed.steps());
+
+    // A peer that has learned nothing yet checkpoints too: its 0 steps restore.
+    TrainablePeer fresh = peer(6, 4, 21, 1e-2);
+    resumed.restoreCheckpoint(fresh.checkpoint());
+    assertEquals(0, resumed.steps());
+    assertArrayEquals(answer(fresh, x), answer(resumed, x), 0f);
+  }
+
+  /**
+   * Reading its checkpoint or its network, and restoring, leave it free: another thread then
+   * answers and learns (a lock kept by any of them would hold that thread forever).
+   */
+  @Test
+  void checkpointsAndExportsLeaveThePeerFreeForOtherThreads() throws Exception {
+    SplittableRandom r = new SplittableRandom(5);
+    Tensor x = input(r, 2, 1, 6);
+    TrainablePeer p = peer(6, 3, 8, 1e-2);
+    byte[] saved = p.checkpoint();
+    assertEquals(3, p.toMlp().outputDim());
+    p.restoreCheckpoint(saved);
+    java.util.concurrent.ExecutorService other =
+        java.util.concurrent.Executors.newSingleThreadExecutor();
+    try {
+      BackwardResult learned = other.submit(() -> p.backward(new BackwardRequest(
+              Modality.TENSOR, x, Tensor.ofFloats(new float[] {1, 0, 0, 0, 1, 0}, 2, 1, 3)))
+          .join()).get(10, java.util.concurrent.TimeUnit.SECONDS);
+      assertEquals(Status.SUCCESS, learned.status());
+      float[] answered = other.submit(() -> answer(p, x))
+          .get(10, java.util.concurrent.TimeUnit.SECONDS);
+      assertEquals(2 * 3, answered.length);
+      assertEquals(1, p.steps());
+    } finally {
+      other.shutdownNow();
+    }
+  }
+
+  /**
+   * Inputs of rank 2 (token ids, one value per position) are examples too, and features of
+   * rank 1 (one value per example) feed a network of one input.
+   */
+  @Test
+  void inputsOfRankTwoAndFeaturesOfRankOneAreServed() {
+    SplittableRandom r = new SplittableRandom(6);
+    float[] ids = new float[2 * 5];
+    for (int i = 0; i < ids.length; i++) {
+      ids[i] = r.nextInt(100);
+    }
+    Tensor tokens = Tensor.ofFloats(ids, 2, 5);
+    TrainablePeer flat = peer(5, 3, 4, 1e-2);
+    ForwardResult f = flat.forward(new ForwardRequest(Modality.TENSOR, tokens)).join();
+    assertTrue(f.isSuccess(), f::toString);
+    assertArrayEquals(new int[] {2, 5, 3}, f.output().orElseThrow().shape());
+    BackwardResult b = flat.backward(new BackwardRequest(Modality.TENSOR, tokens,
+        Tensor.ofFloats(new float[2 * 5 * 3], 2, 5, 3))).join();
+    assertEquals(Status.SUCCESS, b.status(), b::toString);
+    // One value per example: the mean of its ids, a [batch] tensor.
+    TrainablePeer oneInput = TrainablePeer.builder()
+        .network(TrainableMlp.random(new int[] {1, 8, 3}, Mlp.Activation.TANH, 4))
+        .features(t -> {
+          float[] v = t.toFloatArray();
+          float[] mean = new float[t.dim(0)];
+          int per = v.length / mean.length;
+          for (int i = 0; i < v.length; i++) {
+            mean[i / per] += v[i] / per;
+          }
+          return Tensor.ofFloats(mean, mean.length);
+        }).learningRate(1e-2).build();
+    ForwardResult g = oneInput.forward(new ForwardRequest(Modality.TENSOR, tokens)).join();
+    assertTrue(g.isSuccess(), g::toString);
+    assertArrayEquals(new int[] {2, 5, 3}, g.output().orElseThrow().shape());
+    ForwardResult refused = flat.forward(new ForwardRequest(Modality.TENSOR,
+        Tensor.ofFloats(new float[] {1, 2}, 2))).join();
+    assertEquals(Status.BAD_SHAPE, refused.status());
+    assertTrue(refused.message().contains("at least [batch, sequence]"), refused.message());
   }
 
   @Test
