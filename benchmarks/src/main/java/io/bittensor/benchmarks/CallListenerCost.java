@@ -1,5 +1,6 @@
 package io.bittensor.benchmarks;
 
+import io.bittensor.cli.internal.AccessLog;
 import io.bittensor.core.PeerId;
 import io.bittensor.core.Status;
 import io.bittensor.transport.CallEvent;
@@ -7,6 +8,9 @@ import io.bittensor.transport.CallListener;
 import io.bittensor.transport.CallStart;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -14,12 +18,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
@@ -28,7 +34,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * Micrometer timer (a tagged timer looked up and recorded), beside {@code CallListener.NONE},
  * which is what a server or client runs without one; and a {@code CallListener.Factory} as the
  * CLI's metrics use one (a listener made at each call's start, counting the calls in flight, with
- * the same timer at its end). Nanoseconds per call; a small call over
+ * the same timer at its end); and the CLI's access log ({@code peer serve --access-log}: a line
+ * of JSON, one write to a file on disk), with the same line written to {@code /dev/null} (making
+ * it, and a system call that stores nothing). Nanoseconds per call; a small call over
  * loopback takes about 90 us on this machine (README, "Performance"), so the listener's share is
  * this figure over that.
  *
@@ -49,9 +57,15 @@ public class CallListenerCost {
   private final AtomicInteger inFlight = new AtomicInteger();
   private Optional<PeerId> caller;
   private long start;
+  private Path logDir;
+  private AccessLog logToFile;
+  private AccessLog logToNull;
 
-  @Setup
-  public void setUp() {
+  @Setup(Level.Trial)
+  public void setUp() throws IOException {
+    logDir = Files.createTempDirectory("call-listener-cost");
+    logToFile = AccessLog.open(logDir.resolve("calls.jsonl"));
+    logToNull = AccessLog.open(Path.of("/dev/null"));
     timed = call -> registry.timer("bittensor.peer.calls", "side", call.side().name(),
             "kind", call.kind().name(), "status", call.status().name())
         .record(call.duration());
@@ -93,5 +107,34 @@ public class CallListenerCost {
         Status.SUCCESS, Duration.ofNanos(Math.max(0, System.nanoTime() - start)));
     call.callEnd(e);
     return e;
+  }
+
+  /** The CLI's access log: the event (its caller proved), its line, one write to a file. */
+  @Benchmark
+  public CallEvent accessLogToFile() {
+    CallEvent e = provedEvent();
+    logToFile.callEnd(e);
+    return e;
+  }
+
+  /** The same line and write, to {@code /dev/null}: what is not the disk's. */
+  @Benchmark
+  public CallEvent accessLogToDevNull() {
+    CallEvent e = provedEvent();
+    logToNull.callEnd(e);
+    return e;
+  }
+
+  private CallEvent provedEvent() {
+    return new CallEvent(CallEvent.Side.SERVER, CallEvent.Kind.FORWARD, caller, Status.SUCCESS,
+        Duration.ofNanos(Math.max(0, System.nanoTime() - start)), Optional.empty(), caller);
+  }
+
+  @TearDown(Level.Trial)
+  public void tearDown() throws IOException {
+    logToFile.close();
+    logToNull.close();
+    Files.deleteIfExists(logDir.resolve("calls.jsonl"));
+    Files.deleteIfExists(logDir);
   }
 }
