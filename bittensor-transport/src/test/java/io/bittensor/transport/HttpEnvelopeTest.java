@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.UnknownFieldSet;
+import io.bittensor.core.BackwardRequest;
 import io.bittensor.core.DType;
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.Modality;
@@ -137,6 +138,22 @@ class HttpEnvelopeTest {
   }
 
   @Test
+  void aBackwardRequestWithoutItsInputOrGradientIsABadRequestNamingIt() throws IOException {
+    Tensor x = Tensor.zeros(DType.FLOAT32, 1, 2, 3);
+    var msg = anonymous.message(
+        new BackwardRequest(Modality.TENSOR, x, Tensor.zeros(DType.FLOAT32, 1, 2, 8)), 5_000);
+    Response noGradient = parse(post(http, server, "/v1/backward",
+        msg.toBuilder().clearGradient().build().toByteArray()));
+    assertEquals(Status.BAD_REQUEST.code(), noGradient.getStatus(), noGradient.toString());
+    assertEquals("gradient", noGradient.getField());
+    Response noInput = parse(post(http, server, "/v1/backward",
+        msg.toBuilder().clearInput().build().toByteArray()));
+    assertEquals(Status.BAD_REQUEST.code(), noInput.getStatus(), noInput.toString());
+    assertEquals("input", noInput.getField());
+    assertServing();
+  }
+
+  @Test
   void fieldsOfANewerVersionAreIgnoredAndNamed() throws IOException {
     var msg = signer.message(new ForwardRequest(Modality.TENSOR,
         Tensor.zeros(DType.FLOAT32, 1, 2, 3)), 5_000);
@@ -190,6 +207,18 @@ class HttpEnvelopeTest {
     Response resp = parse(r);
     assertEquals(Status.BAD_SIGNATURE.code(), resp.getStatus());
     assertEquals("Bittensor-Caller", resp.getField());
+    assertTrue(resp.getMessage().contains("names " + TransportContract.BOB.id().toHex()
+        + " but the request is signed by " + TransportContract.ALICE.id().toHex()),
+        resp.getMessage());
+    Response unsigned = parse(http.newCall(new Request.Builder()
+        .url(server.endpoint() + "/v1/forward")
+        .header("Bittensor-Caller", TransportContract.BOB.id().toHex())
+        .post(RequestBody.create(anonymous.message(new ForwardRequest(Modality.TENSOR,
+            Tensor.zeros(DType.FLOAT32, 1, 2, 3)), 5_000).toByteArray(), PROTOBUF))
+        .build()).execute());
+    assertEquals(Status.BAD_SIGNATURE.code(), unsigned.getStatus());
+    assertTrue(unsigned.getMessage().endsWith("but the request is anonymous"),
+        unsigned.getMessage());
     okhttp3.Response bad = http.newCall(new Request.Builder()
         .url(server.endpoint() + "/v1/forward").header("Bittensor-Caller", "not-hex")
         .post(RequestBody.create(validBody(), PROTOBUF)).build()).execute();

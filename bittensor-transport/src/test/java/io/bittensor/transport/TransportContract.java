@@ -621,6 +621,66 @@ abstract class TransportContract {
   }
 
   @Test
+  void aPeerWhoseFutureFailsIsAnInternalErrorNamingTheCause() throws IOException {
+    Tensor x = Tensor.zeros(DType.FLOAT32, 1, 1, 2);
+    ForwardResult failed = connect(serve(request -> CompletableFuture.failedFuture(
+        new IllegalStateException("device lost"))), ALICE)
+        .forward(new ForwardRequest(Modality.TENSOR, x)).join();
+    assertEquals(Status.INTERNAL_ERROR, failed.status(), failed.toString());
+    assertEquals("the peer failed: IllegalStateException: device lost", failed.message());
+    // Failed inside a stage of its own: the stage's wrapper is taken off.
+    ForwardResult staged = connect(serve(request -> CompletableFuture.supplyAsync(() -> {
+      throw new ArithmeticException("overflow");
+    })), ALICE).forward(new ForwardRequest(Modality.TENSOR, x)).join();
+    assertEquals(Status.INTERNAL_ERROR, staged.status(), staged.toString());
+    assertEquals("the peer failed: ArithmeticException: overflow", staged.message());
+  }
+
+  @Test
+  void aPeerThatGivesNoFutureOrNoAnswerIsAnInternalError() throws IOException {
+    Tensor x = Tensor.zeros(DType.FLOAT32, 1, 1, 2);
+    ForwardResult noFuture = connect(serve(request -> null), ALICE)
+        .forward(new ForwardRequest(Modality.TENSOR, x)).join();
+    assertEquals(Status.INTERNAL_ERROR, noFuture.status(), noFuture.toString());
+    assertEquals("the peer returned no future", noFuture.message());
+    ForwardResult noAnswer = connect(serve(request -> CompletableFuture.completedFuture(null)),
+        ALICE).forward(new ForwardRequest(Modality.TENSOR, x)).join();
+    assertEquals(Status.INTERNAL_ERROR, noAnswer.status(), noAnswer.toString());
+    assertEquals("the peer answered null", noAnswer.message());
+  }
+
+  @Test
+  void aBackwardIsCheckedAndFailsAsAForwardDoes() throws IOException {
+    Peer throwing = connect(serve(new Peer() {
+      @Override
+      public CompletableFuture<ForwardResult> forward(ForwardRequest request) {
+        return CompletableFuture.completedFuture(ForwardResult.failure(Status.NOT_IMPLEMENTED,
+            "only learns"));
+      }
+
+      @Override
+      public CompletableFuture<BackwardResult> backward(BackwardRequest request) {
+        throw new IllegalStateException("optimizer exploded");
+      }
+    }), ALICE);
+    Tensor x = Tensor.zeros(DType.FLOAT32, 1, 2, 3);
+    Tensor grad = Tensor.zeros(DType.FLOAT32, 1, 2, OUTPUT_DIM);
+    BackwardResult thrown = throwing.backward(new BackwardRequest(Modality.TENSOR, x, grad))
+        .join();
+    assertEquals(Status.INTERNAL_ERROR, thrown.status(), thrown.toString());
+    assertTrue(thrown.message().contains("optimizer exploded"), thrown.message());
+    // An input the standard refuses is refused for a backward call too, before the peer.
+    Peer learning = connect(serve(BuiltinPeers.deterministic(OUTPUT_DIM)), ALICE);
+    BackwardResult nan = learning.backward(new BackwardRequest(Modality.TENSOR,
+        Tensor.ofFloats(new float[] {1, Float.NaN, 0, 0, 0, 0}, 1, 2, 3), grad)).join();
+    assertEquals(Status.BAD_REQUEST, nan.status(), nan.toString());
+    assertEquals("input.data", nan.field());
+    BackwardResult text = learning.backward(new BackwardRequest(Modality.TEXT, x, grad)).join();
+    assertEquals(Status.BAD_REQUEST, text.status(), text.toString());
+    assertEquals("input.dtype", text.field());
+  }
+
+  @Test
   void answersThatBreakTheStandardAreABadShape() throws IOException {
     Peer remote = connect(serve(TestPeers.answering(Tensor.zeros(DType.FLOAT32, 1, 1, 3))),
         ALICE);

@@ -161,19 +161,11 @@ public final class ServingCore {
   }
 
   /**
-   * Serves a backward request.
+   * Serves a backward request, telling {@code proved} the caller once its signature checks (not
+   * called for an anonymous request).
    *
    * @param hint the caller named before the body was read (a header), or null
    * @return the response; never completes exceptionally
-   */
-  public CompletableFuture<Response> backward(
-      io.bittensor.transport.internal.wire.BackwardRequest msg, PeerId hint) {
-    return backward(msg, hint, NOBODY_HEARS);
-  }
-
-  /**
-   * As {@link #backward(io.bittensor.transport.internal.wire.BackwardRequest, PeerId)}, telling
-   * {@code proved} the caller once its signature checks (not called for an anonymous request).
    */
   public CompletableFuture<Response> backward(
       io.bittensor.transport.internal.wire.BackwardRequest msg, PeerId hint,
