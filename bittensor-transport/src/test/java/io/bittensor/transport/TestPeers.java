@@ -1,5 +1,7 @@
 package io.bittensor.transport;
 
+import io.bittensor.core.BackwardRequest;
+import io.bittensor.core.BackwardResult;
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Peer;
@@ -15,9 +17,19 @@ import java.util.concurrent.TimeUnit;
 final class TestPeers {
   private TestPeers() {}
 
-  /** Never completes its futures. */
+  /** Never completes its futures, forward or backward. */
   static Peer silent() {
-    return request -> new CompletableFuture<>();
+    return new Peer() {
+      @Override
+      public CompletableFuture<ForwardResult> forward(ForwardRequest request) {
+        return new CompletableFuture<>();
+      }
+
+      @Override
+      public CompletableFuture<BackwardResult> backward(BackwardRequest request) {
+        return new CompletableFuture<>();
+      }
+    };
   }
 
   /** Answers zeros of the standard shape after {@code millis}, without holding a thread. */

@@ -570,6 +570,11 @@ abstract class TransportContract {
         Tensor.zeros(DType.FLOAT32, 1, 1, 2)), Duration.ofSeconds(10)).join();
     assertEquals(Status.TIMEOUT, r.status(), r.toString());
     assertTrue(r.message().contains("200 ms"), "the server's cap applies: " + r.message());
+    Tensor x = Tensor.zeros(DType.FLOAT32, 1, 1, 2);
+    BackwardResult b = connect(server, ALICE).backward(new BackwardRequest(Modality.TENSOR, x,
+        Tensor.zeros(DType.FLOAT32, 1, 1, OUTPUT_DIM)), Duration.ofSeconds(10)).join();
+    assertEquals(Status.TIMEOUT, b.status(), b.toString());
+    assertTrue(b.message().contains("200 ms"), "the same cap for a backward: " + b.message());
   }
 
   @Test
