@@ -125,6 +125,43 @@ class CallListenerTest {
   }
 
   @Test
+  void aServerHearsTheRequestsItRefusesBeforeReadingTheirBody() throws Exception {
+    Heard heard = new Heard();
+    OkHttpClient raw = new OkHttpClient();
+    okhttp3.MediaType protobuf = okhttp3.MediaType.get("application/x-protobuf");
+    String alice = TransportContract.ALICE.id().toHex();
+    try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+            .host("127.0.0.1").port(0).maxPayloadBytes(1_000).callListener(heard).start()) {
+      String forward = server.endpoint() + "/v1/forward";
+      // A body that is not protobuf: 415.
+      try (okhttp3.Response r = raw.newCall(new Request.Builder().url(forward)
+          .header("Bittensor-Caller", alice)
+          .post(okhttp3.RequestBody.create("{}", okhttp3.MediaType.get("application/json")))
+          .build()).execute()) {
+        assertEquals(415, r.code());
+      }
+      // More bytes than the server takes, by its Content-Length: 413 before reading them.
+      try (okhttp3.Response r = raw.newCall(new Request.Builder().url(forward)
+          .post(okhttp3.RequestBody.create(new byte[2_000], protobuf)).build()).execute()) {
+        assertEquals(String.valueOf(Status.PAYLOAD_TOO_LARGE.code()),
+            r.header("Bittensor-Status"));
+      }
+      // A caller header that is no key: a bad request, naming nobody.
+      try (okhttp3.Response r = raw.newCall(new Request.Builder().url(forward)
+          .header("Bittensor-Caller", "not-a-key")
+          .post(okhttp3.RequestBody.create(new byte[10], protobuf)).build()).execute()) {
+        assertEquals(String.valueOf(Status.BAD_REQUEST.code()), r.header("Bittensor-Status"));
+      }
+      await(() -> heard.calls.size() >= 3, "three refusals");
+      assertEquals(List.of("SERVER FORWARD BAD_REQUEST " + TransportContract.ALICE.id(),
+          "SERVER FORWARD PAYLOAD_TOO_LARGE -", "SERVER FORWARD BAD_REQUEST -"), heard.lines());
+    } finally {
+      raw.dispatcher().executorService().shutdown();
+      raw.connectionPool().evictAll();
+    }
+  }
+
+  @Test
   void aServerInProcessHearsItsCallsAsOverHttp() throws Exception {
     InProcessNetwork network = new InProcessNetwork();
     Heard heard = new Heard();
