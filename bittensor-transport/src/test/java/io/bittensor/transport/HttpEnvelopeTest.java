@@ -153,6 +153,126 @@ class HttpEnvelopeTest {
     assertServing();
   }
 
+  /** A body sent without a Content-Length, in chunks, as a streaming client sends it. */
+  private static RequestBody chunked(byte[] body) {
+    return new RequestBody() {
+      @Override
+      public MediaType contentType() {
+        return PROTOBUF;
+      }
+
+      @Override
+      public long contentLength() {
+        return -1;
+      }
+
+      @Override
+      public void writeTo(BufferedSink sink) throws IOException {
+        for (int at = 0; at < body.length; at += 8_192) {
+          sink.write(body, at, Math.min(8_192, body.length - at));
+          sink.flush();
+        }
+      }
+    };
+  }
+
+  @Test
+  void aRequestOfUnknownLengthLargerThanTheFirstBufferIsReadWhole() throws IOException {
+    // 96 x 1024 floats: 384 KiB, past the 64 KiB first guess at an unknown length, twice over.
+    float[] values = new float[96 * 1024];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = i % 251;
+    }
+    Tensor input = Tensor.ofFloats(values, 1, 96, 1024);
+    byte[] body = signer.message(new ForwardRequest(Modality.TENSOR, input), 5_000)
+        .toByteArray();
+    try (PeerServer large = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+        .host("127.0.0.1").port(0).maxPayloadBytes(1 << 20).start()) {
+      Response r = parse(http.newCall(new Request.Builder().url(large.endpoint() + "/v1/forward")
+          .post(chunked(body)).build()).execute());
+      assertEquals(Status.SUCCESS.code(), r.getStatus(), r.toString());
+      assertEquals(java.util.List.of(1, 96, 8), r.getOutput().getShapeList());
+      // The same answer as for the same input sent with its length (signed anew: a body is
+      // served once).
+      Response known = parse(post(http, large, "/v1/forward", signer.message(
+          new ForwardRequest(Modality.TENSOR, input), 5_000).toByteArray()));
+      assertEquals(Status.SUCCESS.code(), known.getStatus(), known.toString());
+      assertEquals(known.getOutput(), r.getOutput());
+    }
+  }
+
+  @Test
+  void anAnswerWhoseRowsRepeatIsSentOncePerExampleOnlyToACallerThatAsks() throws IOException {
+    // A peer answering the same row at every position: one embedding per example.
+    float[] row = {1, 2, 3, 4, 5, 6, 7, 8};
+    try (PeerServer embedding = PeerServer.newBuilder(request -> {
+          int n = request.input().dim(0);
+          int seq = request.input().dim(1);
+          float[] out = new float[n * seq * row.length];
+          for (int i = 0; i < n * seq; i++) {
+            System.arraycopy(row, 0, out, i * row.length, row.length);
+          }
+          return java.util.concurrent.CompletableFuture.completedFuture(
+              io.bittensor.core.ForwardResult.success(Tensor.ofFloats(out, n, seq, row.length)));
+        }).host("127.0.0.1").port(0).allowAnonymous(true).start()) {
+      Tensor input = Tensor.zeros(DType.FLOAT32, 2, 16, 3);
+      Response plain = parse(post(http, embedding, "/v1/forward", anonymous.message(
+          new ForwardRequest(Modality.TENSOR, input), 5_000).toByteArray()));
+      Response compact = parse(http.newCall(new Request.Builder()
+          .url(embedding.endpoint() + "/v1/forward").header("Bittensor-Accept", "repeated-rows")
+          .post(RequestBody.create(anonymous.message(new ForwardRequest(Modality.TENSOR, input),
+              5_000).toByteArray(), PROTOBUF)).build()).execute());
+      assertEquals(Status.SUCCESS.code(), plain.getStatus(), plain.toString());
+      assertEquals(Status.SUCCESS.code(), compact.getStatus(), compact.toString());
+      assertTrue(!plain.getOutput().getRowsRepeated(), "not asked, not compact");
+      assertEquals(2 * 16 * 8 * 4, plain.getOutput().getData().size());
+      assertTrue(compact.getOutput().getRowsRepeated());
+      assertEquals(2 * 8 * 4, compact.getOutput().getData().size(), "one row per example");
+      assertEquals(plain.getOutput().getShapeList(), compact.getOutput().getShapeList());
+    }
+  }
+
+  @Test
+  void aServerWithNoSlotFreeAnswers429WithRetryAfterAndIsHeard() throws Exception {
+    java.util.List<CallEvent> heard = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.concurrent.CompletableFuture<io.bittensor.core.ForwardResult> held =
+        new java.util.concurrent.CompletableFuture<>();
+    try (PeerServer busy = PeerServer.newBuilder(request -> held).host("127.0.0.1").port(0)
+        .allowAnonymous(true).maxConcurrentCalls(1).maxQueuedCalls(0)
+        .callListener(heard::add).start()) {
+      okhttp3.Call first = http.newCall(new Request.Builder().url(busy.endpoint() + "/v1/forward")
+          .post(RequestBody.create(validBody(), PROTOBUF)).build());
+      java.util.concurrent.CompletableFuture<Void> firstDone =
+          java.util.concurrent.CompletableFuture.runAsync(() -> {
+            try (okhttp3.Response ignored = first.execute()) {
+              // answered once released
+            } catch (IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          });
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      while (busy.activeCalls() < 1 && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
+      try (okhttp3.Response r = http.newCall(new Request.Builder()
+          .url(busy.endpoint() + "/v1/forward")
+          .post(RequestBody.create(validBody(), PROTOBUF)).build()).execute()) {
+        assertEquals(429, r.code());
+        assertEquals("1", r.header("Retry-After"), "100 ms, rounded up to whole seconds");
+        Response body = parse(r);
+        assertEquals(Status.BACKOFF.code(), body.getStatus());
+        assertEquals(100, body.getRetryAfterMs());
+      }
+      held.complete(io.bittensor.core.ForwardResult.failure(Status.NOT_IMPLEMENTED, "let go"));
+      firstDone.get(10, java.util.concurrent.TimeUnit.SECONDS);
+      while (heard.size() < 2 && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
+      assertEquals(java.util.List.of(Status.BACKOFF, Status.NOT_IMPLEMENTED),
+          heard.stream().map(CallEvent::status).toList());
+    }
+  }
+
   @Test
   void fieldsOfANewerVersionAreIgnoredAndNamed() throws IOException {
     var msg = signer.message(new ForwardRequest(Modality.TENSOR,
