@@ -68,6 +68,7 @@ class HttpEnvelopeTest {
   void successMirrorsTheStatusInHeaders() throws IOException {
     okhttp3.Response r = post(http, server, "/v1/forward", validBody());
     assertEquals("0", r.header("Bittensor-Status"));
+    assertEquals(null, r.header("Retry-After"), "only a BACKOFF says when to come back");
     assertEquals("application/x-protobuf", r.header("Content-Type"));
     assertEquals(1 * 2 * 8 * 4, parse(r).getOutput().getData().size(), "[1, 2, 8] float32");
   }
