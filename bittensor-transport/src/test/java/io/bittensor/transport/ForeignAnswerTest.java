@@ -1,11 +1,17 @@
 package io.bittensor.transport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
+import io.bittensor.core.BackwardRequest;
+import io.bittensor.core.BackwardResult;
 import io.bittensor.core.ForwardResult;
+import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
+import io.bittensor.core.PeerInfo;
 import io.bittensor.core.Status;
+import io.bittensor.transport.internal.wire.Response;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -51,6 +57,71 @@ class ForeignAnswerTest {
       assertEquals(expected, r.status(), r.toString());
     } finally {
       page.stop(0);
+    }
+  }
+
+  /** Serves {@code answer}'s bytes as a protobuf body to every call, forward or backward. */
+  private static HttpServer answering(Response answer) throws java.io.IOException {
+    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    byte[] body = answer.toByteArray();
+    server.createContext("/", exchange -> {
+      exchange.getRequestBody().readAllBytes();
+      exchange.getResponseHeaders().add("Content-Type", "application/x-protobuf");
+      exchange.sendResponseHeaders(200, body.length);
+      exchange.getResponseBody().write(body);
+      exchange.close();
+    });
+    server.start();
+    return server;
+  }
+
+  /**
+   * Protobuf answers no server of ours sends: a status this client does not know (a newer
+   * protocol's), a success without its output, an output shorter than its shape. Each is a
+   * result its caller can read, and a client's listener hears it, forward and backward.
+   */
+  @ParameterizedTest
+  @CsvSource({
+    "unknown status, INTERNAL_ERROR, unknown status code 999: from the future",
+    "no output, BAD_RESPONSE, a successful answer without output",
+    "short output, BAD_RESPONSE, output",
+  })
+  void aProtobufAnswerNoServerOfOursSendsIsAResultNamingWhatIsWrong(String kind,
+      Status expected, String mention) throws Exception {
+    Response.Builder answer = Response.newBuilder().setVersion(PeerInfo.PROTOCOL_VERSION);
+    switch (kind) {
+      case "unknown status" -> answer.setStatus(999).setMessage("from the future");
+      case "no output" -> answer.setStatus(Status.SUCCESS.code());
+      default -> answer.setStatus(Status.SUCCESS.code()).setOutput(
+          io.bittensor.transport.internal.wire.Tensor.newBuilder()
+              .setDtype(io.bittensor.transport.internal.wire.DataType.FLOAT32)
+              .addAllShape(java.util.List.of(2, 4, TransportContract.OUTPUT_DIM))
+              .setData(com.google.protobuf.ByteString.copyFrom(new byte[10])));
+    }
+    HttpServer server = answering(answer.build());
+    java.util.List<CallEvent> heard = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (PeerClient client = PeerClient.newBuilder().standard(TransportContract.STANDARD)
+        .timeout(Duration.ofSeconds(10)).callListener(heard::add).build()) {
+      Peer peer = client.connect(
+          URI.create("http://127.0.0.1:" + server.getAddress().getPort()));
+      ForwardResult r = peer.forward(FanOutOverHttpTest.REQUEST).join();
+      assertEquals(expected, r.status(), r.toString());
+      assertTrue(r.message().contains(mention) || r.field().contains(mention), r.toString());
+      BackwardResult b = peer.backward(new BackwardRequest(Modality.TENSOR,
+          FanOutOverHttpTest.REQUEST.input(), io.bittensor.core.Tensor.zeros(
+              io.bittensor.core.DType.FLOAT32, 2, 4, TransportContract.OUTPUT_DIM))).join();
+      // An acknowledgement carries no output: only an unknown status is wrong in it.
+      assertEquals(kind.equals("unknown status") ? Status.INTERNAL_ERROR : Status.SUCCESS,
+          b.status(), b.toString());
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      while (heard.size() < 2 && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
+      assertEquals(java.util.List.of(CallEvent.Kind.FORWARD + " " + r.status(),
+          CallEvent.Kind.BACKWARD + " " + b.status()),
+          heard.stream().map(c -> c.kind() + " " + c.status()).toList());
+    } finally {
+      server.stop(0);
     }
   }
 }
