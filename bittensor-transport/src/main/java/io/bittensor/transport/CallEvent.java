@@ -25,7 +25,7 @@ import java.util.Optional;
  *     handshake (as {@link CallStart#clientCertificate()}); empty otherwise
  * @param verifiedCaller on a server, the caller whose signature over the request the server
  *     checked: the caller its peer heard ({@link io.bittensor.core.ForwardRequest#caller()}),
- *     and then the same as {@code peer}. Empty for an anonymous request, for one refused before
+ *     the same as {@code peer} when the request named one. Empty for an anonymous request, for one refused before
  *     its signature was checked or because it did not check (a caller the server does not
  *     serve, a bad signature, a header that names another caller), and on a client. What to
  *     log or count a caller by, where {@code peer} can be anyone's name.

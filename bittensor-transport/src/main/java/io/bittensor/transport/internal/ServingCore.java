@@ -40,8 +40,6 @@ public final class ServingCore {
   private final Peer peer;
   private final Set<Modality> modalities;
   private final TensorStandard standard;
-  private static final Consumer<PeerId> NOBODY_HEARS = id -> { };
-
   private final Authenticator authenticator;
   private final java.util.concurrent.atomic.LongAdder checkedAhead =
       new java.util.concurrent.atomic.LongAdder();
@@ -81,46 +79,26 @@ public final class ServingCore {
   }
 
   /**
-   * Serves a forward request.
+   * Serves a forward request as the next method does, with nothing checked ahead, the output in
+   * its full form, and nobody told of the proof.
    *
    * @param hint the caller named before the body was read (a header), or null
    * @return the response; never completes exceptionally
    */
   public CompletableFuture<Response> forward(
       io.bittensor.transport.internal.wire.ForwardRequest msg, PeerId hint) {
-    return forward(msg, hint, null);
+    return forward(msg, hint, null, false, id -> { });
   }
 
   /**
-   * Serves a forward request whose signature may have been checked ahead ({@link
-   * #verifyAhead}).
+   * Serves a forward request, telling {@code proved} the caller once its signature checks,
+   * before the request goes on (not called for an anonymous request).
    *
-   * @param ahead that check, or null
-   */
-  public CompletableFuture<Response> forward(
-      io.bittensor.transport.internal.wire.ForwardRequest msg, PeerId hint,
-      Authenticator.Verified ahead) {
-    return forward(msg, hint, ahead, false);
-  }
-
-  /**
-   * As {@link #forward(io.bittensor.transport.internal.wire.ForwardRequest, PeerId,
-   * Authenticator.Verified)}, for a caller that may read its output with rows repeated.
-   *
+   * @param ahead the signature's check from the body's first bytes ({@link #verifyAhead}), or
+   *     null
    * @param rowsRepeated whether the caller reads the compact form ({@code Bittensor-Accept:
    *     repeated-rows}): an output whose rows repeat along each example's sequence is sent once
    *     per example ({@link WireTensors#withRowsRepeated}), and signed as sent
-   */
-  public CompletableFuture<Response> forward(
-      io.bittensor.transport.internal.wire.ForwardRequest msg, PeerId hint,
-      Authenticator.Verified ahead, boolean rowsRepeated) {
-    return forward(msg, hint, ahead, rowsRepeated, NOBODY_HEARS);
-  }
-
-  /**
-   * As {@link #forward(io.bittensor.transport.internal.wire.ForwardRequest, PeerId,
-   * Authenticator.Verified, boolean)}, telling {@code proved} the caller once its signature
-   * checks, before the request goes on (not called for an anonymous request).
    */
   public CompletableFuture<Response> forward(
       io.bittensor.transport.internal.wire.ForwardRequest msg, PeerId hint,
