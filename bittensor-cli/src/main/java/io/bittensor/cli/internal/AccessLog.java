@@ -25,9 +25,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *  "verified":true,"status":"SUCCESS","code":0,"ms":0.412}
  * }</pre>
  *
- * <p>(one line in the file). {@code peer} is, on a server, the caller its request named, and
- * {@code verified} whether its signature proved it ({@link CallEvent#verifiedCaller()}): a
- * request can name anyone. On a client {@code peer} is the peer called and {@code verified} is
+ * <p>(one line in the file). {@code peer} is, on a server, the caller its request named (or,
+ * for a signed request that named none, the one its signature proved), and {@code verified}
+ * whether its signature proved it ({@link CallEvent#verifiedCaller()}): a request can name
+ * anyone. On a client {@code peer} is the peer called and {@code verified} is
  * false. {@code certificate}, when the caller showed one over mutual TLS, is its subject.
  *
  * <p>Each line is one write to a file opened for appending, so a crash loses at most the line
@@ -104,7 +105,9 @@ public final class AccessLog implements CallListener, Closeable {
       json.writeStringField("time", clock.instant().toString());
       json.writeStringField("side", call.side().name().toLowerCase(Locale.ROOT));
       json.writeStringField("kind", call.kind().name().toLowerCase(Locale.ROOT));
-      json.writeStringField("peer", call.peer().map(PeerId::toHex).orElse(null));
+      // A signed request need not name its caller in a header: then the proof names it.
+      json.writeStringField("peer",
+          call.verifiedCaller().or(call::peer).map(PeerId::toHex).orElse(null));
       json.writeBooleanField("verified", call.verifiedCaller().isPresent());
       json.writeStringField("status", call.status().name());
       json.writeNumberField("code", call.status().code());

@@ -73,11 +73,14 @@ class AccessLogTest {
           Duration.ofMillis(2), Optional.empty()));
       log.callEnd(new CallEvent(CallEvent.Side.CLIENT, CallEvent.Kind.BACKWARD, Optional.empty(),
           Status.TIMEOUT, Duration.ofSeconds(5)));
+      // Signed, with no caller header: the proof names the caller.
+      log.callEnd(new CallEvent(CallEvent.Side.SERVER, CallEvent.Kind.FORWARD, Optional.empty(),
+          Status.SUCCESS, Duration.ofMillis(1), Optional.empty(), Optional.of(ALICE)));
       assertEquals(file, log.file());
       assertEquals(0, log.lost());
     }
     List<String> raw = Files.readAllLines(file);
-    assertEquals(3, raw.size());
+    assertEquals(4, raw.size());
     assertEquals("{\"time\":\"2026-12-06T14:03:11.402Z\",\"side\":\"server\",\"kind\":\"forward\","
         + "\"peer\":\"" + ALICE.toHex() + "\",\"verified\":true,\"status\":\"SUCCESS\",\"code\":0,"
         + "\"ms\":0.412,\"certificate\":\"CN=client\"}", raw.get(0));
@@ -94,6 +97,9 @@ class AccessLogTest {
     assertEquals("backward", client.get("kind").asText());
     assertTrue(client.get("peer").isNull());
     assertEquals(5000.0, client.get("ms").asDouble());
+    JsonNode unnamed = lines.get(3);
+    assertEquals(ALICE.toHex(), unnamed.get("peer").asText());
+    assertTrue(unnamed.get("verified").asBoolean());
   }
 
   @Test
