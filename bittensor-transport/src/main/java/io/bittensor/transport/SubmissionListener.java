@@ -1,6 +1,7 @@
 package io.bittensor.transport;
 
 import io.bittensor.core.Experimental;
+import java.util.Objects;
 
 /**
  * Hears each transaction a {@link LedgerServer} is sent, once: when the ledger sealed it in a
@@ -20,4 +21,28 @@ public interface SubmissionListener {
 
   /** The ledger sealed, refused or failed a transaction. */
   void submitted(SubmissionEvent submission);
+
+  /**
+   * A listener that tells this one and then {@code next} every transaction: metrics and a log,
+   * say. Each is on its own: what this one throws does not keep {@code next} from hearing it.
+   */
+  @Experimental
+  default SubmissionListener andThen(SubmissionListener next) {
+    Objects.requireNonNull(next, "next");
+    if (next == NONE) {
+      return this;
+    }
+    if (this == NONE) {
+      return next;
+    }
+    SubmissionListener first = this;
+    return submission -> {
+      try {
+        first.submitted(submission);
+      } catch (RuntimeException ignored) {
+        // A listener must not throw; one that does must not silence the next.
+      }
+      next.submitted(submission);
+    };
+  }
 }

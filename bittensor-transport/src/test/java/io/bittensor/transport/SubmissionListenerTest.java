@@ -6,19 +6,25 @@ import static io.bittensor.core.testing.LedgerFixtures.key;
 import static io.bittensor.core.testing.LedgerFixtures.params;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import io.bittensor.core.BlockPolicy;
+import io.bittensor.core.Hash256;
 import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Modality;
+import io.bittensor.core.Receipt;
 import io.bittensor.core.RejectReason;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Transaction;
+import io.bittensor.core.TransactionRejectedException;
 import io.bittensor.core.testing.LedgerFixtures;
 import io.bittensor.transport.internal.wire.LedgerRequest;
 import io.bittensor.transport.internal.wire.SubmitRequest;
+import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -59,21 +65,8 @@ class SubmissionListenerTest {
       var stale = remote.submit(SignedTransaction.sign(key(0), ledger.chainId(), 0,
           Transaction.transfer(key(1).id(), 1)));
       assertThrows(ExecutionException.class, () -> stale.get(10, TimeUnit.SECONDS));
-      // Bytes that are no transaction.
-      LedgerRequest garbage = LedgerRequest.newBuilder().setVersion(1)
-          .setBody(SubmitRequest.newBuilder().setTransaction(ByteString.copyFrom(
-              new byte[] {1, 2, 3})).build().toByteString()).build();
-      try (okhttp3.Response r = http.newCall(new Request.Builder()
-          .url(server.uri().resolve("/v1/ledger/submit").toString())
-          .post(RequestBody.create(garbage.toByteArray(),
-              MediaType.get("application/x-protobuf"))).build()).execute()) {
-        assertEquals(200, r.code());
-      }
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (heard.size() < 3 && System.nanoTime() < deadline) {
-        Thread.sleep(5);
-      }
-      assertEquals(3, heard.size(), heard::toString);
+      submitBytesThatAreNoTransaction(http, server);
+      awaitHeard(heard, 3);
       SubmissionEvent sealed = heard.get(0);
       assertTrue(sealed.sealed(), sealed::toString);
       assertTrue(sealed.transaction().orElseThrow().body() instanceof Transaction.Register);
@@ -103,11 +96,7 @@ class SubmissionListenerTest {
       assertEquals(List.of(), heard, "in the pool: not decided yet");
       ledger.close(); // fails what its pool holds
       assertThrows(ExecutionException.class, () -> pooled.get(10, TimeUnit.SECONDS));
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (heard.isEmpty() && System.nanoTime() < deadline) {
-        Thread.sleep(5);
-      }
-      assertEquals(1, heard.size(), heard::toString);
+      awaitHeard(heard, 1);
       SubmissionEvent failed = heard.get(0);
       assertTrue(failed.failed(), failed::toString);
       assertFalse(failed.sealed(), "a failure is no seal");
@@ -127,5 +116,132 @@ class SubmissionListenerTest {
     assertTrue(e.getMessage().contains("not both"), e.getMessage());
     assertTrue(new SubmissionEvent(Optional.empty(), Optional.of(RejectReason.MALFORMED))
         .failure().isEmpty());
+  }
+  @Test
+  void anEventSaysWhereTheLedgerSealedItWhoSentItAndWhyARefusalWas() throws Exception {
+    List<SubmissionEvent> heard = new CopyOnWriteArrayList<>();
+    try (LocalLedger ledger = LocalLedger.builder().genesis(genesis(params(8), 3))
+            .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual()).openInMemory();
+        LedgerServer server = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
+            .submissionListener(heard::add).start();
+        // A wallet service: it signs its requests with key 2 and sends what keys 0 and 1 signed.
+        RemoteLedger wallet = RemoteLedger.builder().keypair(key(2)).connect(server.uri())) {
+      var first = wallet.submit(SignedTransaction.sign(key(0), ledger.chainId(), 0,
+          Transaction.transfer(key(1).id(), 5)));
+      var second = wallet.submit(SignedTransaction.sign(key(1), ledger.chainId(), 0,
+          Transaction.transfer(key(0).id(), 7)));
+      ledger.produceBlock();
+      var receipts = List.of(first.get(10, TimeUnit.SECONDS), second.get(10, TimeUnit.SECONDS));
+      var reused = wallet.submit(SignedTransaction.sign(key(0), ledger.chainId(), 0,
+          Transaction.transfer(key(1).id(), 9)));
+      ExecutionException refusal =
+          assertThrows(ExecutionException.class, () -> reused.get(10, TimeUnit.SECONDS));
+      awaitHeard(heard, 3);
+      for (int i = 0; i < 2; i++) {
+        SubmissionEvent sealed = heard.get(i);
+        assertEquals(Optional.of(receipts.get(i)), sealed.receipt(), sealed::toString);
+        assertEquals(Optional.of(key(2).id()), sealed.caller(), "who sent it, not who signed it");
+        assertEquals(key(i).id(), sealed.transaction().orElseThrow().signer());
+        assertEquals(Optional.empty(), sealed.detail());
+      }
+      assertEquals(1, receipts.get(1).index(), "the second in its block");
+      SubmissionEvent refused = heard.get(2);
+      assertEquals(Optional.of(RejectReason.NONCE_REUSED), refused.refused());
+      assertEquals(Optional.empty(), refused.receipt());
+      assertEquals(Optional.of(key(2).id()), refused.caller());
+      assertEquals(((TransactionRejectedException) refusal.getCause()).detail(),
+          refused.detail().orElseThrow(), "the ledger's own words, as the sender heard them");
+    }
+  }
+
+  @Test
+  void anUnsignedRequestHasNoCallerAndBytesThatDoNotDecodeSayWhy() throws Exception {
+    List<SubmissionEvent> heard = new CopyOnWriteArrayList<>();
+    OkHttpClient http = new OkHttpClient();
+    try (LocalLedger ledger = LocalLedger.builder().genesis(genesis(params(8), 2))
+            .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual()).openInMemory();
+        LedgerServer server = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
+            .allowAnonymous(true).submissionListener(heard::add).start()) {
+      submitBytesThatAreNoTransaction(http, server);
+      awaitHeard(heard, 1);
+      SubmissionEvent malformed = heard.get(0);
+      assertEquals(Optional.empty(), malformed.caller(), "nobody signed the request");
+      assertTrue(malformed.detail().orElseThrow().startsWith("the transaction does not decode"),
+          malformed::toString);
+    } finally {
+      http.dispatcher().executorService().shutdown();
+      http.connectionPool().evictAll();
+    }
+  }
+
+  @Test
+  void listenersJoinedWithAndThenEachHearEveryTransaction() {
+    SignedTransaction tx = SignedTransaction.sign(key(0), Hash256.ZERO, 0,
+        Transaction.transfer(key(1).id(), 1));
+    SubmissionEvent event = new SubmissionEvent(Optional.of(tx), Optional.empty());
+    List<String> heard = new ArrayList<>();
+    SubmissionListener throwing = e -> {
+      heard.add("first");
+      throw new IllegalStateException("a listener that throws");
+    };
+    throwing.andThen(e -> heard.add("second")).submitted(event);
+    assertEquals(List.of("first", "second"), heard, "the first throwing silences no one");
+    SubmissionListener one = e -> heard.add("one");
+    assertSame(one, one.andThen(SubmissionListener.NONE));
+    assertSame(one, SubmissionListener.NONE.andThen(one));
+    assertThrows(NullPointerException.class, () -> one.andThen(null));
+  }
+
+  @Test
+  void onlyASealedTransactionHasAReceiptItsOwnAndOnlyARefusedOneADetail() {
+    SignedTransaction tx = SignedTransaction.sign(key(0), Hash256.ZERO, 0,
+        Transaction.transfer(key(1).id(), 1));
+    SignedTransaction other = SignedTransaction.sign(key(0), Hash256.ZERO, 1,
+        Transaction.transfer(key(1).id(), 1));
+    Optional<Receipt> receipt = Optional.of(new Receipt(tx.hash(), 3, 0));
+    var e = assertThrows(IllegalArgumentException.class, () -> new SubmissionEvent(
+        Optional.of(tx), Optional.of(RejectReason.NONCE_REUSED), Optional.empty(), receipt,
+        Optional.empty(), Optional.empty()));
+    assertTrue(e.getMessage().contains("only a sealed"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> new SubmissionEvent(Optional.of(tx),
+        Optional.empty(), Optional.of("closed"), receipt, Optional.empty(), Optional.empty()));
+    assertTrue(e.getMessage().contains("only a sealed"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> new SubmissionEvent(
+        Optional.of(other), Optional.empty(), Optional.empty(), receipt, Optional.empty(),
+        Optional.empty()));
+    assertTrue(e.getMessage().contains("is not that of"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> new SubmissionEvent(Optional.of(tx),
+        Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
+        Optional.of("why")));
+    assertTrue(e.getMessage().contains("only a refused"), e.getMessage());
+    SubmissionEvent sealed = new SubmissionEvent(Optional.of(tx), Optional.empty(),
+        Optional.empty(), receipt, Optional.of(key(2).id()), Optional.empty());
+    assertTrue(sealed.sealed());
+    assertEquals(3, sealed.receipt().orElseThrow().block());
+    assertEquals(Optional.empty(), new SubmissionEvent(Optional.of(tx), Optional.empty())
+        .receipt(), "the older constructors give no receipt");
+  }
+
+  private static void awaitHeard(List<SubmissionEvent> heard, int count)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (heard.size() < count && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    assertEquals(count, heard.size(), heard::toString);
+  }
+
+  /** Posts a submit request whose transaction is three bytes that are none; answered 200. */
+  private static void submitBytesThatAreNoTransaction(OkHttpClient http, LedgerServer server)
+      throws IOException {
+    LedgerRequest garbage = LedgerRequest.newBuilder().setVersion(1)
+        .setBody(SubmitRequest.newBuilder().setTransaction(ByteString.copyFrom(
+            new byte[] {1, 2, 3})).build().toByteString()).build();
+    try (okhttp3.Response r = http.newCall(new Request.Builder()
+        .url(server.uri().resolve("/v1/ledger/submit").toString())
+        .post(RequestBody.create(garbage.toByteArray(),
+            MediaType.get("application/x-protobuf"))).build()).execute()) {
+      assertEquals(200, r.code(), "a refusal is an answer");
+    }
   }
 }

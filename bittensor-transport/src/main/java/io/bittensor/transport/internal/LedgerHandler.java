@@ -10,6 +10,7 @@ import io.bittensor.core.Metagraph;
 import io.bittensor.core.PeerId;
 import io.bittensor.core.PeerInfo;
 import io.bittensor.core.Receipt;
+import io.bittensor.core.RejectReason;
 import io.bittensor.core.Rejection;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Status;
@@ -120,9 +121,10 @@ public final class LedgerHandler extends Handler.Abstract {
         throw new Rejected(Status.UNSUPPORTED_VERSION, "version", "this server speaks version "
             + PeerInfo.PROTOCOL_VERSION + ", the request was version " + req.getVersion());
       }
-      auth.authenticate(req.getCaller(), () -> CanonicalDigest.ofLedger(op, req));
+      PeerId caller = auth.authenticate(req.getCaller(), () -> CanonicalDigest.ofLedger(op, req));
       switch (op) {
-        case "submit" -> send(response, callback, submit(SubmitRequest.parseFrom(req.getBody())));
+        case "submit" -> send(response, callback, submit(SubmitRequest.parseFrom(req.getBody()),
+            caller));
         case "account" -> send(response, callback, account(AccountRequest.parseFrom(
             req.getBody())));
         case "metagraph" -> send(response, callback, ok()
@@ -162,31 +164,23 @@ public final class LedgerHandler extends Handler.Abstract {
     return true;
   }
 
-  private LedgerResponse submit(SubmitRequest r) {
+  /** @param caller who signed the request, or null for an anonymous one */
+  private LedgerResponse submit(SubmitRequest r, PeerId caller) {
     SignedTransaction tx;
     try {
       tx = SignedTransaction.decode(r.getTransaction().toByteArray());
     } catch (IllegalArgumentException e) {
-      heard(null, io.bittensor.core.RejectReason.MALFORMED, null);
-      return ok().setRejectReason(io.bittensor.core.RejectReason.MALFORMED.code())
-          .setMessage("the transaction does not decode: " + e.getMessage()).build();
+      String why = "the transaction does not decode: " + e.getMessage();
+      heard(new SubmissionEvent(Optional.empty(), Optional.of(RejectReason.MALFORMED),
+          Optional.empty(), Optional.empty(), Optional.ofNullable(caller), Optional.of(why)));
+      return ok().setRejectReason(RejectReason.MALFORMED.code()).setMessage(why).build();
     }
     CompletableFuture<Receipt> f = ledger.submit(tx);
     if (submissions != SubmissionListener.NONE) {
       // Heard once its future completes: sealed in a block, refused (at once, or later by a
       // ledger that decides through a log, as a replicated one does), or failed, the ledger's own
       // failure, which is no verdict on the transaction.
-      f.whenComplete((receipt, error) -> {
-        Throwable cause = error instanceof CompletionException c && c.getCause() != null
-            ? c.getCause() : error;
-        if (receipt != null) {
-          heard(tx, null, null);
-        } else if (cause instanceof TransactionRejectedException rej) {
-          heard(tx, rej.reason(), null);
-        } else {
-          heard(tx, null, String.valueOf(cause.getMessage() == null ? cause : cause.getMessage()));
-        }
-      });
+      f.whenComplete((receipt, error) -> heard(outcome(tx, caller, receipt, error)));
     }
     if (!f.isDone()) {
       hub.accepted(tx.hash()); // before its outcome can be told
@@ -218,21 +212,32 @@ public final class LedgerHandler extends Handler.Abstract {
     return b.build();
   }
 
-  /**
-   * Tells the listener what became of a transaction; what it throws is ignored.
-   *
-   * @param tx the transaction, or null if it did not decode
-   * @param refused why the ledger refused it, or null if it sealed it or failed
-   * @param failure why the ledger failed it, or null if it decided
-   */
-  private void heard(SignedTransaction tx, io.bittensor.core.RejectReason refused,
-      String failure) {
+  /** What became of {@code tx}: its receipt, or the error its future failed with. */
+  private static SubmissionEvent outcome(SignedTransaction tx, PeerId caller, Receipt receipt,
+      Throwable error) {
+    Optional<PeerId> by = Optional.ofNullable(caller);
+    if (receipt != null) {
+      return new SubmissionEvent(Optional.of(tx), Optional.empty(), Optional.empty(),
+          Optional.of(receipt), by, Optional.empty());
+    }
+    Throwable cause = error instanceof CompletionException c && c.getCause() != null
+        ? c.getCause() : error;
+    if (cause instanceof TransactionRejectedException rej) {
+      return new SubmissionEvent(Optional.of(tx), Optional.of(rej.reason()), Optional.empty(),
+          Optional.empty(), by, Optional.of(rej.detail()));
+    }
+    return new SubmissionEvent(Optional.of(tx), Optional.empty(),
+        Optional.of(String.valueOf(cause.getMessage() == null ? cause : cause.getMessage())),
+        Optional.empty(), by, Optional.empty());
+  }
+
+  /** Tells the listener what became of a transaction; what it throws is ignored. */
+  private void heard(SubmissionEvent event) {
     if (submissions == SubmissionListener.NONE) {
       return;
     }
     try {
-      submissions.submitted(new SubmissionEvent(Optional.ofNullable(tx),
-          Optional.ofNullable(refused), Optional.ofNullable(failure)));
+      submissions.submitted(event);
     } catch (RuntimeException ignored) {
       // A listener must not throw; one that does must not stop the server.
     }
