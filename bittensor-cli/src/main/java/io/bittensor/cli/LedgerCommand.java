@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.bittensor.cli.internal.MetricsEndpoint;
+import io.bittensor.cli.internal.SubmissionLog;
 import io.bittensor.cli.internal.TlsReloader;
 import io.bittensor.core.AuditedLedger;
 import io.bittensor.core.BlockPolicy;
@@ -19,6 +20,7 @@ import io.bittensor.core.PeerState;
 import io.bittensor.raft.RaftAdmin;
 import io.bittensor.raft.RaftLedger;
 import io.bittensor.transport.LedgerServer;
+import io.bittensor.transport.SubmissionListener;
 import io.bittensor.transport.RemoteLedger;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -159,6 +161,12 @@ final class LedgerCommand implements Runnable {
         + " whether it leads, whether it knows a leader and its group's size, and the JVM's.")
     Integer metricsPort;
 
+    @Option(names = "--submission-log", paramLabel = "FILE", description = "Append a line of"
+        + " JSON to FILE for every transaction sent to this server once the ledger decided it:"
+        + " sealed (block and position), refused (the reason and the ledger's words) or failed;"
+        + " its hash, kind, signer and nonce, and who sent it.")
+    Path submissionLogFile;
+
     @Option(names = "--allow-anonymous",
         description = "Serve unsigned requests too (for curl); transactions stay signed.")
     boolean allowAnonymous;
@@ -260,10 +268,27 @@ final class LedgerCommand implements Runnable {
         throw CliException.badInput("--metrics-port must be 0 to 65535, was " + metricsPort,
             null);
       }
-      Ledger ledger = upstream != null ? openUpstream()
-          : raftSelf != null ? openMember() : openLocal();
+      // Opened first: a file that cannot be written is the command line's mistake, found
+      // before a ledger is opened or joined.
+      SubmissionLog submissionLog = null;
+      if (submissionLogFile != null) {
+        try {
+          submissionLog = SubmissionLog.open(submissionLogFile);
+        } catch (IOException e) {
+          throw CliException.badInput("--submission-log: " + e.getMessage(), e);
+        }
+      }
+      Ledger ledger;
+      try {
+        ledger = upstream != null ? openUpstream()
+            : raftSelf != null ? openMember() : openLocal();
+      } catch (RuntimeException e) {
+        closeQuietly(submissionLog);
+        throw e;
+      }
       LedgerServer server;
       MetricsEndpoint metrics = null;
+      SubmissionListener heard = SubmissionListener.NONE;
       try {
         LedgerServer.Builder b = LedgerServer.builder().ledger(ledger).host(host).port(port)
             .allowAnonymous(allowAnonymous);
@@ -282,14 +307,18 @@ final class LedgerCommand implements Runnable {
           if (ledger instanceof RaftLedger member) {
             metrics.watchMember(member);
           }
-          b.submissionListener(metrics.submissions());
+          heard = metrics.submissions();
         }
-        server = b.start();
+        if (submissionLog != null) {
+          heard = heard.andThen(submissionLog);
+        }
+        server = b.submissionListener(heard).start();
       } catch (IOException | RuntimeException e) {
         if (metrics != null) {
           metrics.close();
         }
         ledger.close();
+        closeQuietly(submissionLog);
         throw e instanceof IllegalArgumentException // TLS files that do not read
             ? CliException.badInput(e.getMessage(), e) : CliException.failure(e.getMessage(), e);
       }
@@ -304,6 +333,7 @@ final class LedgerCommand implements Runnable {
               clientCert.files.get(1), tls.reload, upstreamClient::reloadClientCertificate,
               spec.commandLine().getOut());
       MetricsEndpoint metricsToClose = metrics;
+      SubmissionLog submissionLogToClose = submissionLog;
       PrintWriter out = spec.commandLine().getOut();
       CountDownLatch closed = new CountDownLatch(1);
       // SIGINT and SIGTERM run shutdown hooks: stop serving, then seal and close the ledger so
@@ -320,6 +350,14 @@ final class LedgerCommand implements Runnable {
           metricsToClose.close();
         }
         ledger.close();
+        // After the ledger: what it failed as it closed (its pool) is in the log.
+        if (submissionLogToClose != null) {
+          closeQuietly(submissionLogToClose);
+          if (submissionLogToClose.lost() > 0) {
+            out.println("the submission log missed " + submissionLogToClose.lost()
+                + " transactions: " + submissionLogToClose.file() + " could not be written");
+          }
+        }
         out.println(upstream != null ? "stopped relaying " + upstream
             : "closed the ledger in " + data);
         out.flush();
@@ -338,10 +376,23 @@ final class LedgerCommand implements Runnable {
       if (metrics != null) {
         out.println("metrics on " + metrics.uri());
       }
+      if (submissionLog != null) {
+        out.println("transactions logged to " + submissionLog.file());
+      }
       out.flush();
       server.awaitClose();
       closed.await();
       return 0;
+    }
+
+    private static void closeQuietly(SubmissionLog log) {
+      if (log != null) {
+        try {
+          log.close();
+        } catch (IOException e) {
+          // Its lines were each written whole as they came; closing flushes nothing.
+        }
+      }
     }
 
     /** A relay's client of the upstream server, whose certificate --tls-reload renews too. */

@@ -1,6 +1,7 @@
 package io.bittensor.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -154,6 +155,18 @@ class CliUsageTest {
         "ledger=http://127.0.0.1:1\naccess-log=" + missing + "\n");
     assertBadInput(CliRunner.run("neuron", "run", "--config", config.toString()),
         "cannot open the access log " + missing);
+  }
+
+  @Test
+  void ledgerServeRefusesASubmissionLogItCannotOpenBeforeOpeningTheLedger(@TempDir Path dir) {
+    Path data = dir.resolve("ledger");
+    assertBadInput(CliRunner.run("ledger", "serve", "--data", data.toString(), "--port", "0",
+        "--submission-log", dir.toString()),
+        "--submission-log: the submission log " + dir + " is a directory");
+    Path missing = dir.resolve("no-such-folder").resolve("submissions.jsonl");
+    assertBadInput(CliRunner.run("ledger", "serve", "--data", data.toString(), "--port", "0",
+        "--submission-log", missing.toString()), "cannot open the submission log " + missing);
+    assertFalse(Files.exists(data), "no ledger was made for a command line that is wrong");
   }
 
   /** A neuron config with a new key, a noise peer and {@code more} lines. */

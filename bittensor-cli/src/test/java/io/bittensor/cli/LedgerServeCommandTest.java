@@ -1,6 +1,7 @@
 package io.bittensor.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -14,6 +15,7 @@ import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Receipt;
+import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Transaction;
 import io.bittensor.transport.RemoteLedger;
 import java.io.IOException;
@@ -24,6 +26,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -59,20 +62,29 @@ class LedgerServeCommandTest {
   void serveAnswersRemoteClientsAndClosesTheLedgerOnSigterm() throws Exception {
     Path data = dir.resolve("ledger");
     Path log = dir.resolve("serve.log");
+    Path submissions = dir.resolve("submissions.jsonl");
     Process p = serve(data, log, "--epoch-length", "5", "--max-peers", "8",
         "--weights-rate-limit", "0", "--tau", "600",
         "--allocate", key(0).id().toHex() + "=1000",
-        "--allocate", key(1).id().toHex() + "=1000");
+        "--allocate", key(1).id().toHex() + "=1000",
+        "--submission-log", submissions.toString());
+    List<Receipt> receipts = new ArrayList<>();
     try {
       URI uri = ServingLogs.awaitServing(p, log);
+      assertTrue(ServingLogs.read(log).contains("transactions logged to " + submissions));
 
-      try (RemoteLedger remote = RemoteLedger.connect(uri)) {
+      try (RemoteLedger remote = RemoteLedger.builder().keypair(key(7)).connect(List.of(uri))) {
         for (int i = 0; i < 2; i++) {
-          remote.submit(key(i), Transaction.register(URI.create("http://peer" + i + ":8091"),
-              Modality.TEXT)).join();
+          receipts.add(remote.submit(key(i), Transaction.register(
+              URI.create("http://peer" + i + ":8091"), Modality.TEXT)).join());
           Receipt r = remote.submit(key(i), Transaction.addStake(100 * (i + 1))).join();
           assertTrue(r.block() >= 1);
+          receipts.add(r);
         }
+        // A nonce key 0 used already: refused, and logged with the ledger's reason.
+        var reused = remote.submit(SignedTransaction.sign(key(0), remote.chainId(), 0,
+            Transaction.transfer(key(1).id(), 1)));
+        assertThrows(CompletionException.class, reused::join);
         Metagraph seen = remote.metagraph();
         assertEquals(2, seen.size());
 
@@ -107,6 +119,23 @@ class LedgerServeCommandTest {
       assertEquals(200, m.stake(1));
       assertEquals(2, ledger.nextNonce(key(1).id()));
     }
+    // Every transaction the server was sent, in the order the ledger decided them, each where
+    // the client's receipt says and sent by the client's key, not the signers'.
+    List<JsonNode> lines = JsonLines.read(submissions);
+    assertEquals(5, lines.size(), lines::toString);
+    for (int i = 0; i < 4; i++) {
+      JsonNode sealed = lines.get(i);
+      assertEquals("sealed", sealed.get("outcome").asText());
+      assertEquals(receipts.get(i).transaction().toHex(), sealed.get("hash").asText());
+      assertEquals(receipts.get(i).block(), sealed.get("block").asLong());
+      assertEquals(i % 2 == 0 ? "register" : "addStake", sealed.get("kind").asText());
+      assertEquals(key(i / 2).id().toHex(), sealed.get("signer").asText());
+      assertEquals(key(7).id().toHex(), sealed.get("caller").asText());
+    }
+    JsonNode refused = lines.get(4);
+    assertEquals("refused", refused.get("outcome").asText());
+    assertEquals("NONCE_REUSED", refused.get("reason").asText());
+    assertTrue(refused.get("detail").asText().contains("nonce 0 was used"), refused::toString);
   }
 
 

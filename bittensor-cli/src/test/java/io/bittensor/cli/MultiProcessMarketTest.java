@@ -3,6 +3,7 @@ package io.bittensor.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.PeerId;
@@ -87,6 +88,11 @@ class MultiProcessMarketTest {
         + (Files.exists(file) ? Files.readString(file) : "(no log)"));
   }
 
+  /** The ledger server's submission log, each line read as JSON (a torn line fails). */
+  List<JsonNode> submissionLog() throws IOException {
+    return JsonLines.read(dir.resolve("submissions.jsonl"));
+  }
+
   /** Where {@link #startLedger} serves its metrics, if above 0. */
   int ledgerMetricsPort;
 
@@ -95,7 +101,8 @@ class MultiProcessMarketTest {
         dir.resolve("ledger").toString(), "--host", "127.0.0.1", "--port",
         Integer.toString(ledgerPort), "--block-ms", "200"));
     if (ledgerMetricsPort > 0) {
-      args.addAll(List.of("--metrics-port", Integer.toString(ledgerMetricsPort)));
+      args.addAll(List.of("--metrics-port", Integer.toString(ledgerMetricsPort),
+          "--submission-log", dir.resolve("submissions.jsonl").toString()));
     }
     if (count == 1) {
       // Genesis options only when creating the ledger; a restart reopens its journal.
@@ -246,6 +253,15 @@ class MultiProcessMarketTest {
         .find(), ledgerMetrics);
     assertTrue(Pattern.compile("(?m)^bittensor_ledger_submissions_total\\{kind=\"Register\","
         + "outcome=\"sealed\"\\} 2(\\.0)?$").matcher(ledgerMetrics).find(), ledgerMetrics);
+    // Beside the metrics, the submission log: each neuron's registration, sent by itself.
+    List<JsonNode> registered = submissionLog().stream()
+        .filter(l -> l.get("kind").asText().equals("register")).toList();
+    assertEquals(2, registered.size(), registered::toString);
+    for (var line : registered) {
+      assertEquals("sealed", line.get("outcome").asText(), line::toString);
+      assertEquals(line.get("signer").asText(), line.get("caller").asText(), line::toString);
+      assertTrue(line.get("block").asLong() >= 1, line::toString);
+    }
 
     ledger.destroyForcibly().waitFor(20, TimeUnit.SECONDS);   // kill -9: no clean shutdown
     ledgerMetricsPort = freePort(); // the scraped one's last connection may linger
@@ -253,6 +269,9 @@ class MultiProcessMarketTest {
     Metagraph after = awaitMetagraph(m -> m.block().number() > before.block().number(),
         "the restarted ledger goes on");
     assertEquals(2, after.size());
+    // Killed with -9 and started again: every line of the log whole (each one write), and the
+    // restarted server appending to it.
+    assertTrue(submissionLog().size() >= 2);
     for (int uid = 0; uid < 2; uid++) {
       assertEquals(before.info(uid), after.info(uid), "uid " + uid + " kept its registration");
       assertTrue(after.stake(uid) >= before.stake(uid), "uid " + uid + " kept its stake");

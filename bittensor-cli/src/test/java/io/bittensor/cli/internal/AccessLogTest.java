@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.bittensor.cli.JsonLines;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.PeerId;
 import io.bittensor.core.Status;
@@ -40,7 +40,6 @@ import org.junit.jupiter.api.io.TempDir;
  * line it cannot write counted, not thrown.
  */
 class AccessLogTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final Clock FIXED =
       Clock.fixed(Instant.parse("2026-12-06T14:03:11.402Z"), ZoneOffset.UTC);
   private static final PeerId ALICE = Keypair.fromSeed(new byte[Keypair.SEED_LENGTH]).id();
@@ -49,14 +48,6 @@ class AccessLogTest {
       Status status, Duration took, Optional<X509Certificate> cert) {
     return new CallEvent(side, CallEvent.Kind.FORWARD, peer, status, took, cert,
         verified ? peer : Optional.empty());
-  }
-
-  private static List<JsonNode> lines(Path file) throws IOException {
-    List<JsonNode> out = new ArrayList<>();
-    for (String line : Files.readAllLines(file)) {
-      out.add(JSON.readTree(line));
-    }
-    return out;
   }
 
   @Test
@@ -84,7 +75,7 @@ class AccessLogTest {
     assertEquals("{\"time\":\"2026-12-06T14:03:11.402Z\",\"side\":\"server\",\"kind\":\"forward\","
         + "\"peer\":\"" + ALICE.toHex() + "\",\"verified\":true,\"status\":\"SUCCESS\",\"code\":0,"
         + "\"ms\":0.412,\"certificate\":\"CN=client\"}", raw.get(0));
-    List<JsonNode> lines = lines(file);
+    List<JsonNode> lines = JsonLines.read(file);
     JsonNode claimed = lines.get(1);
     assertEquals(ALICE.toHex(), claimed.get("peer").asText());
     assertFalse(claimed.get("verified").asBoolean(), "named, not proved");
@@ -112,7 +103,7 @@ class AccessLogTest {
             Duration.ofMillis(run), Optional.empty()));
       }
     }
-    List<JsonNode> lines = lines(file);
+    List<JsonNode> lines = JsonLines.read(file);
     assertEquals(3, lines.size());
     assertTrue(lines.get(0).get("earlier").asBoolean());
     assertEquals(0.0, lines.get(1).get("ms").asDouble());
@@ -144,7 +135,7 @@ class AccessLogTest {
     } finally {
       pool.shutdownNow();
     }
-    List<JsonNode> lines = lines(file);
+    List<JsonNode> lines = JsonLines.read(file);
     assertEquals(threads * each, lines.size());
     Set<Long> calls = new HashSet<>();
     for (JsonNode line : lines) {

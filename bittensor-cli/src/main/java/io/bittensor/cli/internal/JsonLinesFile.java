@@ -1,0 +1,105 @@
+package io.bittensor.cli.internal;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.ByteArrayOutputStream;
+import java.io.Closeable;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A file of JSON objects, one a line (JSON Lines), that lines are appended to from any thread.
+ *
+ * <p>Each line is one write to a file opened for appending, so a crash loses at most the line
+ * being written, lines from several threads never interleave, and a file rotated by truncating
+ * it in place ({@code logrotate}'s {@code copytruncate}) goes on at its new end. A line that
+ * cannot be written (a full disk) is counted in {@link #lost()}, and the caller goes on.
+ *
+ * <p>Thread-safe.
+ */
+final class JsonLinesFile implements Closeable {
+  /** Writes one object's fields (the object's start and end are written around them). */
+  @FunctionalInterface
+  interface Fields {
+    void write(JsonGenerator json) throws IOException;
+  }
+
+  private static final JsonFactory JSON = new JsonFactory();
+
+  private final Path file;
+  private final FileOutputStream out;
+  private final AtomicLong lost = new AtomicLong();
+  private boolean closed;
+
+  private JsonLinesFile(Path file, FileOutputStream out) {
+    this.file = file;
+    this.out = out;
+  }
+
+  /**
+   * Opens {@code file} for appending, creating it if it does not exist (its directory must).
+   *
+   * @param what what the file is, for the message: "the access log"
+   * @throws IOException when it cannot be opened for writing, naming it
+   */
+  static JsonLinesFile open(Path file, String what) throws IOException {
+    if (Files.isDirectory(file)) {
+      throw new IOException(what + " " + file + " is a directory");
+    }
+    try {
+      return new JsonLinesFile(file, new FileOutputStream(file.toFile(), true));
+    } catch (IOException e) {
+      throw new IOException("cannot open " + what + " " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  Path file() {
+    return file;
+  }
+
+  /** The lines that could not be written. */
+  long lost() {
+    return lost.get();
+  }
+
+  /** Appends one object, made by {@code fields}, as one line; after {@link #close}, nothing. */
+  void append(Fields fields) {
+    byte[] line = line(fields);
+    synchronized (this) {
+      if (closed) {
+        return; // what ends while its server closes: after the file, not in it
+      }
+      try {
+        out.write(line);
+      } catch (IOException e) {
+        lost.incrementAndGet();
+      }
+    }
+  }
+
+  private static byte[] line(Fields fields) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
+    try (JsonGenerator json = JSON.createGenerator(bytes)) {
+      json.writeStartObject();
+      fields.write(json);
+      json.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // into memory: does not happen
+    }
+    bytes.write('\n');
+    return bytes.toByteArray();
+  }
+
+  /** Closes the file; lines appended after are not written. */
+  @Override
+  public synchronized void close() throws IOException {
+    if (!closed) {
+      closed = true;
+      out.close();
+    }
+  }
+}
