@@ -377,7 +377,8 @@ public final class LedgerServer implements AutoCloseable {
         throw new IllegalStateException("a ledger server needs a ledger: call ledger(...)");
       }
       SSLContext context = tls.context();
-      LedgerHub hub = new LedgerHub(ledger, history, historyBytes, heartbeat.toMillis());
+      LedgerHub hub = new LedgerHub(ledger, history, historyBytes, heartbeat.toMillis(), clock,
+          LedgerHub.FORM_KEPT);
       Server jetty = JettyServers.create("bittensor-ledger-server", threads);
       HttpConfiguration http = JettyServers.http(context);
       // An idle connection is closed after this: far above the heartbeat, so streams stay up.

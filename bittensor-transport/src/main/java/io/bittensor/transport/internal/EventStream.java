@@ -40,7 +40,11 @@ final class EventStream implements Runnable {
     this.response = response;
     this.done = done;
     this.heartbeatNanos = hub.heartbeatMillis() * 1_000_000L;
-    this.detach = hub.attach(this);
+    Runnable unwake = hub.attach(this);
+    this.detach = () -> {
+      unwake.run();
+      hub.release(cursor); // its form need no longer be made for it
+    };
   }
 
   /**

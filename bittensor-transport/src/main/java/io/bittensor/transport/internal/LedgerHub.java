@@ -23,6 +23,7 @@ import io.bittensor.transport.internal.wire.TransactionFailed;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -82,6 +83,9 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
   private static final int DELTA = 2;
   private static final int REPLAY = 4;
 
+  /** How long a form a client took is made after it left, by default: a reconnect's time. */
+  public static final Duration FORM_KEPT = Duration.ofMinutes(1);
+
   /**
    * What this server told of a transaction it accepted: the number of the event that told it,
    * and either its receipt or its failure event (encoded).
@@ -127,13 +131,21 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
   private long bytes;
   private long nextSeq;
   /**
-   * The forms made of each block that changes the metagraph: those asked for since the hub
-   * started (a form once asked stays made, so that its clients can resume from the history),
-   * and from the start the one this library's clients take. A whole metagraph costs as much to
-   * encode as the rest together and takes most of the history's bytes, so it is made only once
-   * a client that takes no deltas comes. Guarded by lock.
+   * The forms made of each block that changes the metagraph: those a stream open now takes, or
+   * took within {@link #formKept} (so that a client that lost its connection resumes from the
+   * history), and from the start the one this library's clients take. A whole metagraph costs
+   * as much to encode as the rest together and takes most of the history's bytes, so it is made
+   * only while a client that takes no deltas is near: one {@code curl} does not cost the server
+   * for the rest of its life. Guarded by lock.
    */
   private int wanted = REPLAY;
+  /** The streams open now that take each form, by its bit's index. Guarded by lock. */
+  private final int[] openStreams = new int[3];
+  /** When the last stream of each form closed (clock millis). Guarded by lock. */
+  private final long[] lastClosed = new long[3];
+  private final Clock clock;
+  /** How long a form goes on being made after the last stream that took it closed. */
+  private final long formKept;
   private Metagraph latest;
   private Epoch epoch;
   private volatile long emitted;
@@ -153,6 +165,17 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
    */
   public LedgerHub(Ledger ledger, int maxEvents, long maxBytes, long heartbeatMillis)
       throws LedgerException {
+    this(ledger, maxEvents, maxBytes, heartbeatMillis, Clock.systemUTC(), FORM_KEPT);
+  }
+
+  /**
+   * As {@link #LedgerHub(Ledger, int, long, long)}, with the clock that times how long a form
+   * is kept after its last stream closed, and that time.
+   */
+  public LedgerHub(Ledger ledger, int maxEvents, long maxBytes, long heartbeatMillis,
+      Clock clock, Duration formKept) throws LedgerException {
+    this.clock = clock;
+    this.formKept = formKept.toMillis();
     this.maxEvents = maxEvents;
     this.maxBytes = maxBytes;
     this.heartbeatMillis = heartbeatMillis;
@@ -233,6 +256,7 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     Forms forms = new Forms(block, ran, copy, before, after);
     int want;
     synchronized (lock) {
+      dropFormsNoStreamTakes();
       want = wanted;
     }
     while (true) {
@@ -252,6 +276,20 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
       }
     }
     wakeStreamsSoon();
+  }
+
+  /**
+   * Stops making the whole metagraph and the plain delta once no stream has taken them for
+   * {@link #formKept}; the form this library's clients take is always made. Under lock.
+   */
+  private void dropFormsNoStreamTakes() {
+    long now = clock.millis();
+    for (int form : new int[] {WHOLE, DELTA}) {
+      int i = Integer.numberOfTrailingZeros(form);
+      if ((wanted & form) != 0 && openStreams[i] == 0 && now - lastClosed[i] >= formKept) {
+        wanted &= ~form;
+      }
+    }
   }
 
   /** The encoded forms of one block's event, each made once, on the listener thread. */
@@ -429,6 +467,9 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
   /** Where one stream is: the sequence number of the next entry it needs. */
   public static final class Cursor {
     private long next;
+    /** The form it takes: WHOLE, DELTA or REPLAY. */
+    private int form;
+    private boolean released;
     /** Whether it takes the metagraph's deltas ({@code EventsRequest.deltas}). */
     private boolean deltas;
     /** Whether it runs epochs itself ({@code EventsRequest.replay_epochs}). */
@@ -460,9 +501,12 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     Cursor c = new Cursor();
     c.deltas = deltas;
     c.replayEpochs = deltas && replayEpochs;
+    c.form = c.replayEpochs ? REPLAY : c.deltas ? DELTA : WHOLE;
     synchronized (lock) {
-      // From now on every block carries this stream's form; the history before may not.
-      wanted |= c.replayEpochs ? REPLAY : c.deltas ? DELTA : WHOLE;
+      // From now on every block carries this stream's form, until it is released and no other
+      // stream takes it; the history before may not.
+      wanted |= c.form;
+      openStreams[Integer.numberOfTrailingZeros(c.form)]++;
     }
     Set<Hash256> readBack = new HashSet<>();
     long resumeAt = fromBlock;
@@ -663,6 +707,23 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
       }
       c.next = nextSeq;
       return true;
+    }
+  }
+
+  /**
+   * Says that {@code c}'s stream ended: once no open stream takes its form, and none has for
+   * the time the hub keeps forms, blocks are no longer made in it. Idempotent.
+   */
+  public void release(Cursor c) {
+    synchronized (lock) {
+      if (c.released) {
+        return;
+      }
+      c.released = true;
+      int i = Integer.numberOfTrailingZeros(c.form);
+      if (--openStreams[i] == 0) {
+        lastClosed[i] = clock.millis();
+      }
     }
   }
 

@@ -16,6 +16,7 @@ import io.bittensor.core.Modality;
 import io.bittensor.core.Receipt;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Transaction;
+import io.bittensor.core.internal.SettableClock;
 import io.bittensor.core.internal.ledger.BlockCodec;
 import io.bittensor.core.testing.LedgerFixtures;
 import io.bittensor.incentive.IncentiveMechanism;
@@ -23,6 +24,7 @@ import io.bittensor.transport.internal.wire.LedgerEvent;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -338,6 +340,64 @@ class LedgerHubTest {
   }
 
   /**
+   * A form no stream takes any more is made for a minute after the last one left (its client
+   * resumes from the history after a lost connection), and then no longer: a {@code curl} that
+   * came once does not make the server encode whole metagraphs for the rest of its life. A
+   * stream still open keeps its form made however long it stays.
+   */
+  @Test
+  void aFormIsMadeWhileAStreamTakesItAndAMinuteAfterTheLastOneLeft() throws Exception {
+    int peers = 8;
+    SettableClock clock = new SettableClock(1_000_000);
+    try (LocalLedger small = inMemory(peers, peers);
+        LedgerHub served = new LedgerHub(small, 1000, 64 << 20, 60_000, clock,
+            Duration.ofMinutes(1))) {
+      for (int i = 0; i < peers; i++) {
+        small.submit(key(i), Transaction.register(LedgerFixtures.endpoint(i), Modality.TEXT));
+      }
+      small.produceBlock();
+      SplittableRandom random = new SplittableRandom(11);
+      LedgerHub.Cursor curl = served.open(0, List.of(), false, false, new ArrayList<>());
+      clock.set(clock.millis() + 3_600_000); // an hour, open all along
+      assertMadeWhole(served, setOneRowPerBlock(small, 1, random), true);
+      served.release(curl);
+      served.release(curl); // twice is once: the client's own poll below still counts
+      clock.set(clock.millis() + 59_999);
+      assertMadeWhole(served, setOneRowPerBlock(small, 1, random), true);
+      // That client came back and left; a minute on, nobody takes wholes.
+      clock.set(clock.millis() + 60_000);
+      long unmade = setOneRowPerBlock(small, 2, random);
+      List<LedgerEvent> deltas = decode(openAt(served, unmade, true));
+      assertEquals(2, deltas.size(), "the other clients' form, made as ever");
+      for (LedgerEvent e : deltas) {
+        assertTrue(e.getBlock().hasDelta() && !e.getBlock().getResync(), e::toString);
+      }
+      assertMadeWhole(served, unmade, false);
+      // The client that just came takes wholes again: from now on they are made again.
+      assertMadeWhole(served, setOneRowPerBlock(small, 1, random), true);
+    }
+  }
+
+  /**
+   * Asserts whether {@code block} went into the history whole, as a client that takes the whole
+   * metagraph finds resuming at it (an in-memory ledger has no journal to read a missing form
+   * back from: a resync instead), and leaves.
+   */
+  private static void assertMadeWhole(LedgerHub hub, long block, boolean made)
+      throws IOException {
+    List<byte[]> out = new ArrayList<>();
+    LedgerHub.Cursor c = hub.open(block, List.of(), false, false, out);
+    assertTrue(hub.poll(c, out));
+    hub.release(c);
+    LedgerEvent first = decode(out).get(0);
+    assertEquals(made, first.getBlock().hasMetagraph() && !first.getBlock().getResync(),
+        "block " + block + ": " + first);
+    if (made) {
+      assertEquals(block, first.getBlock().getBlock().getNumber());
+    }
+  }
+
+  /**
    * A block whose metagraph before the hub does not hold (it missed one: a gap, or a ledger that
    * moved to another chain's history) cannot go as a delta: it goes whole, to the streams that
    * take deltas too, though none of them asked for the whole. Once closed, the hub tells every
@@ -370,14 +430,17 @@ class LedgerHubTest {
     assertTrue(!hub.poll(replaying, new ArrayList<>()), "closed: the stream ends");
   }
 
-  private static void setOneRowPerBlock(LocalLedger ledger, int blocks, SplittableRandom random)
+  /** Seals {@code blocks} blocks that each set one weight; returns the first one's number. */
+  private static long setOneRowPerBlock(LocalLedger ledger, int blocks, SplittableRandom random)
       throws Exception {
+    long first = ledger.metagraph().block().number() + 1;
     int peers = ledger.metagraph().size();
     for (int b = 0; b < blocks; b++) {
       ledger.submit(key(b % peers), Transaction.setWeights(new int[] {random.nextInt(peers)},
           new double[] {1}));
       ledger.produceBlock();
     }
+    return first;
   }
 
   /** What a stream opened at {@code fromBlock} is sent first: what open gives, then a poll. */
