@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.bittensor.cli.internal.AccessLog;
+import io.bittensor.cli.internal.JsonLinesLog;
 import io.bittensor.cli.internal.MetricsEndpoint;
 import io.bittensor.cli.internal.SubmissionLog;
 import io.bittensor.cli.internal.TlsReloader;
@@ -19,6 +21,7 @@ import io.bittensor.core.Metagraph;
 import io.bittensor.core.PeerState;
 import io.bittensor.raft.RaftAdmin;
 import io.bittensor.raft.RaftLedger;
+import io.bittensor.transport.LedgerRequestListener;
 import io.bittensor.transport.LedgerServer;
 import io.bittensor.transport.SubmissionListener;
 import io.bittensor.transport.RemoteLedger;
@@ -161,6 +164,12 @@ final class LedgerCommand implements Runnable {
         + " whether it leads, whether it knows a leader and its group's size, and the JVM's.")
     Integer metricsPort;
 
+    @Option(names = "--access-log", paramLabel = "FILE", description = "Append a line of JSON"
+        + " to FILE for every request answered, refused or turned away (an event stream when it"
+        + " ends): time, operation, the caller named, whether its signature proved it, status,"
+        + " milliseconds and bytes sent.")
+    Path accessLogFile;
+
     @Option(names = "--submission-log", paramLabel = "FILE", description = "Append a line of"
         + " JSON to FILE for every transaction sent to this server once the ledger decided it:"
         + " sealed (block and position), refused (the reason and the ledger's words) or failed;"
@@ -278,17 +287,28 @@ final class LedgerCommand implements Runnable {
           throw CliException.badInput("--submission-log: " + e.getMessage(), e);
         }
       }
+      AccessLog accessLog = null;
+      if (accessLogFile != null) {
+        try {
+          accessLog = AccessLog.open(accessLogFile);
+        } catch (IOException e) {
+          closeQuietly(submissionLog);
+          throw CliException.badInput("--access-log: " + e.getMessage(), e);
+        }
+      }
       Ledger ledger;
       try {
         ledger = upstream != null ? openUpstream()
             : raftSelf != null ? openMember() : openLocal();
       } catch (RuntimeException e) {
         closeQuietly(submissionLog);
+        closeQuietly(accessLog);
         throw e;
       }
       LedgerServer server;
       MetricsEndpoint metrics = null;
       SubmissionListener heard = SubmissionListener.NONE;
+      LedgerRequestListener requests = LedgerRequestListener.NONE;
       try {
         LedgerServer.Builder b = LedgerServer.builder().ledger(ledger).host(host).port(port)
             .allowAnonymous(allowAnonymous);
@@ -308,17 +328,22 @@ final class LedgerCommand implements Runnable {
             metrics.watchMember(member);
           }
           heard = metrics.submissions();
+          requests = metrics.ledgerRequests();
         }
         if (submissionLog != null) {
           heard = heard.andThen(submissionLog);
         }
-        server = b.submissionListener(heard).start();
+        if (accessLog != null) {
+          requests = requests.andThen(accessLog);
+        }
+        server = b.submissionListener(heard).requestListener(requests).start();
       } catch (IOException | RuntimeException e) {
         if (metrics != null) {
           metrics.close();
         }
         ledger.close();
         closeQuietly(submissionLog);
+        closeQuietly(accessLog);
         throw e instanceof IllegalArgumentException // TLS files that do not read
             ? CliException.badInput(e.getMessage(), e) : CliException.failure(e.getMessage(), e);
       }
@@ -334,6 +359,7 @@ final class LedgerCommand implements Runnable {
               spec.commandLine().getOut());
       MetricsEndpoint metricsToClose = metrics;
       SubmissionLog submissionLogToClose = submissionLog;
+      AccessLog accessLogToClose = accessLog;
       PrintWriter out = spec.commandLine().getOut();
       CountDownLatch closed = new CountDownLatch(1);
       // SIGINT and SIGTERM run shutdown hooks: stop serving, then seal and close the ledger so
@@ -346,6 +372,14 @@ final class LedgerCommand implements Runnable {
           upstreamReloader.close();
         }
         server.close();
+        // After the server: the requests it finished, event streams included, are in it.
+        if (accessLogToClose != null) {
+          closeQuietly(accessLogToClose);
+          if (accessLogToClose.lost() > 0) {
+            out.println("the access log missed " + accessLogToClose.lost() + " requests: "
+                + accessLogToClose.file() + " could not be written");
+          }
+        }
         if (metricsToClose != null) {
           metricsToClose.close();
         }
@@ -379,13 +413,16 @@ final class LedgerCommand implements Runnable {
       if (submissionLog != null) {
         out.println("transactions logged to " + submissionLog.file());
       }
+      if (accessLog != null) {
+        out.println("requests logged to " + accessLog.file());
+      }
       out.flush();
       server.awaitClose();
       closed.await();
       return 0;
     }
 
-    private static void closeQuietly(SubmissionLog log) {
+    private static void closeQuietly(JsonLinesLog log) {
       if (log != null) {
         try {
           log.close();

@@ -158,7 +158,7 @@ class CliUsageTest {
   }
 
   @Test
-  void ledgerServeRefusesASubmissionLogItCannotOpenBeforeOpeningTheLedger(@TempDir Path dir) {
+  void ledgerServeRefusesALogItCannotOpenBeforeOpeningTheLedger(@TempDir Path dir) {
     Path data = dir.resolve("ledger");
     assertBadInput(CliRunner.run("ledger", "serve", "--data", data.toString(), "--port", "0",
         "--submission-log", dir.toString()),
@@ -167,6 +167,10 @@ class CliUsageTest {
     assertBadInput(CliRunner.run("ledger", "serve", "--data", data.toString(), "--port", "0",
         "--submission-log", missing.toString()), "cannot open the submission log " + missing);
     assertFalse(Files.exists(data), "no ledger was made for a command line that is wrong");
+    assertBadInput(CliRunner.run("ledger", "serve", "--data", data.toString(), "--port", "0",
+        "--submission-log", dir.resolve("fine.jsonl").toString(), "--access-log",
+        dir.toString()), "--access-log: the access log " + dir + " is a directory");
+    assertFalse(Files.exists(data));
   }
 
   /** A neuron config with a new key, a noise peer and {@code more} lines. */

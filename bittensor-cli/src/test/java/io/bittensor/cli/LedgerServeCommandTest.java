@@ -63,11 +63,12 @@ class LedgerServeCommandTest {
     Path data = dir.resolve("ledger");
     Path log = dir.resolve("serve.log");
     Path submissions = dir.resolve("submissions.jsonl");
+    Path requests = dir.resolve("requests.jsonl");
     Process p = serve(data, log, "--epoch-length", "5", "--max-peers", "8",
         "--weights-rate-limit", "0", "--tau", "600",
         "--allocate", key(0).id().toHex() + "=1000",
         "--allocate", key(1).id().toHex() + "=1000",
-        "--submission-log", submissions.toString());
+        "--submission-log", submissions.toString(), "--access-log", requests.toString());
     List<Receipt> receipts = new ArrayList<>();
     try {
       URI uri = ServingLogs.awaitServing(p, log);
@@ -136,6 +137,19 @@ class LedgerServeCommandTest {
     assertEquals("refused", refused.get("outcome").asText());
     assertEquals("NONCE_REUSED", refused.get("reason").asText());
     assertTrue(refused.get("detail").asText().contains("nonce 0 was used"), refused::toString);
+    // And every request: the client's five submits and its event stream, which ended when it
+    // closed, each proved to be key 7's; the stream with every byte it was sent.
+    List<JsonNode> calls = JsonLines.read(requests);
+    List<JsonNode> mine = calls.stream()
+        .filter(c -> c.get("peer").asText().equals(key(7).id().toHex())).toList();
+    assertEquals(5, mine.stream().filter(c -> c.get("kind").asText().equals("submit")).count(),
+        calls::toString);
+    JsonNode stream = mine.stream().filter(c -> c.get("kind").asText().equals("events"))
+        .findFirst().orElseThrow(() -> new AssertionError(calls.toString()));
+    assertTrue(stream.get("verified").asBoolean() && stream.get("bytes").asLong() > 100,
+        stream::toString);
+    assertTrue(calls.stream().allMatch(c -> c.get("status").asText().equals("SUCCESS")),
+        calls::toString);
   }
 
 

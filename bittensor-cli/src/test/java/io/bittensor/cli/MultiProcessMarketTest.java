@@ -253,6 +253,10 @@ class MultiProcessMarketTest {
         .find(), ledgerMetrics);
     assertTrue(Pattern.compile("(?m)^bittensor_ledger_submissions_total\\{kind=\"Register\","
         + "outcome=\"sealed\"\\} 2(\\.0)?$").matcher(ledgerMetrics).find(), ledgerMetrics);
+    // And the requests it answered: the neurons' submits among them.
+    assertTrue(Pattern.compile("(?m)^bittensor_ledger_requests_seconds_count\\{operation="
+        + "\"SUBMIT\",status=\"SUCCESS\"\\} [1-9]").matcher(ledgerMetrics).find(),
+        ledgerMetrics);
     // Beside the metrics, the submission log: each neuron's registration, sent by itself.
     List<JsonNode> registered = submissionLog().stream()
         .filter(l -> l.get("kind").asText().equals("register")).toList();

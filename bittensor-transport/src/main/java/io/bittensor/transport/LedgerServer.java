@@ -173,6 +173,7 @@ public final class LedgerServer implements AutoCloseable {
     private long maxPayloadBytes = 17L << 20;
     private int threads;
     private SubmissionListener submissions = SubmissionListener.NONE;
+    private LedgerRequestListener requests = LedgerRequestListener.NONE;
 
     private Builder() {}
 
@@ -183,6 +184,17 @@ public final class LedgerServer implements AutoCloseable {
     @Experimental
     public Builder submissionListener(SubmissionListener listener) {
       this.submissions = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
+
+    /**
+     * Hears each request once it is over, answered, refused or turned away, an event stream when
+     * it ends ({@link LedgerRequestListener}): for access logs and metrics of who reads the
+     * ledger. Default {@link LedgerRequestListener#NONE}, which costs a field check.
+     */
+    @Experimental
+    public Builder requestListener(LedgerRequestListener listener) {
+      this.requests = Objects.requireNonNull(listener, "listener");
       return this;
     }
 
@@ -395,7 +407,8 @@ public final class LedgerServer implements AutoCloseable {
       jetty.addConnector(connector);
       Authenticator auth =
           new Authenticator(clock, staleWindow, allowAnonymous, maxRememberedNonces, false);
-      jetty.setHandler(new LedgerHandler(ledger, hub, auth, (int) maxPayloadBytes, submissions));
+      jetty.setHandler(new LedgerHandler(ledger, hub, auth, (int) maxPayloadBytes, submissions,
+          requests));
       LongAdder failedHandshakes = JettyServers.countFailedHandshakes(connector);
       URI uri;
       try {

@@ -16,6 +16,7 @@ import io.bittensor.transport.CallListener;
 import io.bittensor.transport.LedgerServer;
 import io.bittensor.transport.PeerServer;
 import io.bittensor.transport.RemoteLedger;
+import io.bittensor.transport.LedgerRequestListener;
 import io.bittensor.transport.SubmissionListener;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -163,6 +164,22 @@ public final class MetricsEndpoint implements AutoCloseable {
 
   private static String tag(CallEvent.Side side) {
     return side.name().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  /**
+   * Times every request a ledger server is done with as {@code bittensor_ledger_requests_seconds},
+   * tagged with its operation and status (an event stream's time is its life), and counts the
+   * bytes its answers sent as {@code bittensor_ledger_sent_bytes_total}, by operation: give it
+   * to the server ({@code requestListener}).
+   */
+  public LedgerRequestListener ledgerRequests() {
+    return r -> {
+      String operation = r.operation().name();
+      registry.timer("bittensor.ledger.requests", "operation", operation, "status",
+          r.status().name()).record(r.duration());
+      registry.counter("bittensor.ledger.sent.bytes", "operation", operation)
+          .increment(r.bytesSent());
+    };
   }
 
   /**

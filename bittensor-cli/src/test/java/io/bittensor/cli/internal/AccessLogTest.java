@@ -12,6 +12,7 @@ import io.bittensor.core.PeerId;
 import io.bittensor.core.Status;
 import io.bittensor.core.testing.TestCertificates;
 import io.bittensor.transport.CallEvent;
+import io.bittensor.transport.LedgerRequestEvent;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -91,6 +92,31 @@ class AccessLogTest {
     JsonNode unnamed = lines.get(3);
     assertEquals(ALICE.toHex(), unnamed.get("peer").asText());
     assertTrue(unnamed.get("verified").asBoolean());
+  }
+
+  @Test
+  void aLedgerServersRequestIsALineOfTheSameShapeWithItsBytes(@TempDir Path dir)
+      throws Exception {
+    Path file = dir.resolve("requests.jsonl");
+    try (AccessLog log = AccessLog.open(file, FIXED)) {
+      log.requestEnd(new LedgerRequestEvent(LedgerRequestEvent.Operation.EVENTS,
+          Optional.of(ALICE), Optional.of(ALICE), Status.SUCCESS, Duration.ofSeconds(90),
+          5_750_000, Optional.empty()));
+      log.requestEnd(new LedgerRequestEvent(LedgerRequestEvent.Operation.OTHER,
+          Optional.of(ALICE), Optional.empty(), Status.BAD_SIGNATURE, Duration.ofNanos(250_000),
+          61, Optional.empty()));
+    }
+    List<String> raw = Files.readAllLines(file);
+    assertEquals("{\"time\":\"2026-12-06T14:03:11.402Z\",\"side\":\"server\",\"kind\":\"events\","
+        + "\"peer\":\"" + ALICE.toHex() + "\",\"verified\":true,\"status\":\"SUCCESS\",\"code\":0,"
+        + "\"ms\":90000.0,\"bytes\":5750000}", raw.get(0));
+    JsonNode refused = JsonLines.read(file).get(1);
+    assertEquals("other", refused.get("kind").asText());
+    assertEquals(ALICE.toHex(), refused.get("peer").asText(), "named");
+    assertFalse(refused.get("verified").asBoolean(), "not proved");
+    assertEquals(0.25, refused.get("ms").asDouble());
+    assertEquals(61, refused.get("bytes").asLong());
+    assertFalse(JsonLines.read(file).stream().anyMatch(l -> l.has("certificate")));
   }
 
   @Test

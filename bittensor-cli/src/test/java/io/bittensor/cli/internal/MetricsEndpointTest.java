@@ -12,6 +12,8 @@ import io.bittensor.core.Transaction;
 import io.bittensor.transport.CallEvent;
 import io.bittensor.transport.CallListener;
 import io.bittensor.transport.CallStart;
+import io.bittensor.transport.LedgerRequestEvent;
+import io.bittensor.transport.LedgerRequestListener;
 import io.bittensor.transport.SubmissionEvent;
 import io.bittensor.transport.SubmissionListener;
 import java.time.Duration;
@@ -76,5 +78,29 @@ class MetricsEndpointTest {
             String.join(" ", kindAndOutcome));
       }
     }
+  }
+
+  @Test
+  void ledgerRequestsAreTimedByOperationAndStatusWithTheBytesSent() throws Exception {
+    try (MetricsEndpoint metrics = MetricsEndpoint.start("127.0.0.1", 0)) {
+      LedgerRequestListener heard = metrics.ledgerRequests();
+      heard.requestEnd(request(LedgerRequestEvent.Operation.EVENTS, Status.SUCCESS, 5_000_000));
+      heard.requestEnd(request(LedgerRequestEvent.Operation.EVENTS, Status.SUCCESS, 700));
+      heard.requestEnd(request(LedgerRequestEvent.Operation.SUBMIT, Status.UNAUTHENTICATED, 90));
+      assertEquals(2, metrics.registry().get("bittensor.ledger.requests")
+          .tag("operation", "EVENTS").tag("status", "SUCCESS").timer().count());
+      assertEquals(1, metrics.registry().get("bittensor.ledger.requests")
+          .tag("operation", "SUBMIT").tag("status", "UNAUTHENTICATED").timer().count());
+      assertEquals(5_000_700, metrics.registry().get("bittensor.ledger.sent.bytes")
+          .tag("operation", "EVENTS").counter().count());
+      assertEquals(90, metrics.registry().get("bittensor.ledger.sent.bytes")
+          .tag("operation", "SUBMIT").counter().count());
+    }
+  }
+
+  private static LedgerRequestEvent request(LedgerRequestEvent.Operation operation,
+      Status status, long bytes) {
+    return new LedgerRequestEvent(operation, Optional.empty(), Optional.empty(), status,
+        Duration.ofMillis(3), bytes, Optional.empty());
   }
 }

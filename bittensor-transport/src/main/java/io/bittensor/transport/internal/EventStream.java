@@ -4,7 +4,9 @@ import io.bittensor.core.Hash256;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.LongConsumer;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 
@@ -25,6 +27,8 @@ final class EventStream implements Runnable {
   private final Callback done;
   private final long heartbeatNanos;
   private final Runnable detach;
+  /** Told each chunk's size as it goes out, or null. */
+  private final LongConsumer sent;
   private final Callback written = Callback.from(this::written, this::failed);
   private List<byte[]> pending;
   private boolean committed;
@@ -33,8 +37,9 @@ final class EventStream implements Runnable {
   private long lastWrite;
 
   private EventStream(LedgerHub hub, long fromBlock, List<Hash256> awaiting, boolean deltas,
-      boolean replayEpochs, Response response, Callback done) {
+      boolean replayEpochs, Response response, Callback done, LongConsumer sent) {
     this.hub = hub;
+    this.sent = sent;
     this.pending = new ArrayList<>();
     this.cursor = hub.open(fromBlock, awaiting, deltas, replayEpochs, pending);
     this.response = response;
@@ -51,14 +56,21 @@ final class EventStream implements Runnable {
    * Starts streaming to {@code response} from {@code fromBlock} (0: a snapshot of the latest
    * block), answering first for the transactions the client still awaits, with the metagraph's
    * deltas if it takes them (an epoch block's to the state its epoch ran on, if it runs epochs
-   * itself); {@code done} completes when the stream ends.
+   * itself); {@code done} completes when the stream ends. {@code sent}, when not null, is told
+   * the size of each chunk written.
    */
   static void start(LedgerHub hub, long fromBlock, List<Hash256> awaiting, boolean deltas,
-      boolean replayEpochs, Response response, Callback done) {
+      boolean replayEpochs, Request request, Response response, Callback done,
+      LongConsumer sent) {
     response.setStatus(200);
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, HttpPeerHandler.PROTOBUF);
     response.getHeaders().put(HttpPeerHandler.STATUS_HEADER, "0");
-    new EventStream(hub, fromBlock, awaiting, deltas, replayEpochs, response, done).run();
+    EventStream stream =
+        new EventStream(hub, fromBlock, awaiting, deltas, replayEpochs, response, done, sent);
+    // A client that resets its stream or closes its connection ends the stream now, not at the
+    // next write (a block, or a heartbeat seconds later): the hub stops making its form sooner.
+    request.addFailureListener(stream::failed);
+    stream.run();
   }
 
   @Override
@@ -87,6 +99,9 @@ final class EventStream implements Runnable {
         writing = true;
       }
     }
+    if (sent != null) {
+      sent.accept(chunk.remaining());
+    }
     if (last) {
       detach.run();
       response.write(true, chunk, done);
@@ -103,13 +118,17 @@ final class EventStream implements Runnable {
     run(); // what came while this write was out
   }
 
+  /** A write failed, or the request did: the client went away. Ends the stream once. */
   private void failed(Throwable error) {
     synchronized (this) {
       writing = false;
+      if (finished) {
+        return; // ended already: by the hub's closing, or the other of the two failures
+      }
       finished = true;
     }
     detach.run();
-    done.failed(error); // the client went away
+    done.failed(error);
   }
 
   private static ByteBuffer concat(List<byte[]> parts) {

@@ -275,7 +275,7 @@ public final class HttpPeerHandler extends Handler.Abstract {
    * The certificate the caller showed in the TLS handshake (its own, the chain's first), or null
    * in cleartext and over TLS that asked for none.
    */
-  private static X509Certificate clientCertificate(Request request) {
+  static X509Certificate clientCertificate(Request request) {
     if (!request.isSecure()
         || !(request.getAttribute(EndPoint.SslSessionData.ATTRIBUTE)
             instanceof EndPoint.SslSessionData ssl)) {

@@ -16,6 +16,7 @@ import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Status;
 import io.bittensor.core.TransactionRejectedException;
 import io.bittensor.core.internal.ledger.EpochReplay;
+import io.bittensor.transport.LedgerRequestListener;
 import io.bittensor.transport.SubmissionEvent;
 import io.bittensor.transport.SubmissionListener;
 import io.bittensor.transport.internal.wire.AccountRequest;
@@ -59,6 +60,7 @@ public final class LedgerHandler extends Handler.Abstract {
 
   private final Ledger ledger;
   private final SubmissionListener submissions;
+  private final LedgerRequestListener requests;
   private final LedgerHub hub;
   private final Authenticator auth;
   private final int maxPayloadBytes;
@@ -70,7 +72,14 @@ public final class LedgerHandler extends Handler.Abstract {
   /** @param submissions hears each transaction once the ledger sealed or refused it */
   public LedgerHandler(Ledger ledger, LedgerHub hub, Authenticator auth, int maxPayloadBytes,
       SubmissionListener submissions) {
+    this(ledger, hub, auth, maxPayloadBytes, submissions, LedgerRequestListener.NONE);
+  }
+
+  /** @param requests hears each request once it is over */
+  public LedgerHandler(Ledger ledger, LedgerHub hub, Authenticator auth, int maxPayloadBytes,
+      SubmissionListener submissions, LedgerRequestListener requests) {
     this.submissions = submissions;
+    this.requests = requests;
     this.ledger = ledger;
     this.hub = hub;
     this.auth = auth;
@@ -81,39 +90,49 @@ public final class LedgerHandler extends Handler.Abstract {
   public boolean handle(Request request, Response response, Callback callback) {
     String path = Request.getPathInContext(request);
     String op = path.startsWith(PREFIX) ? path.substring(PREFIX.length()) : "";
+    LedgerCall call = requests == LedgerRequestListener.NONE ? null
+        : new LedgerCall(op, request, requests);
+    serve(op, path, request, response, call == null ? callback : call.heardWhenDone(callback),
+        call);
+    return true;
+  }
+
+  /** Serves the request; {@code call} (null when nobody listens) learns its caller and answer. */
+  private void serve(String op, String path, Request request, Response response,
+      Callback callback, LedgerCall call) {
     if (!OPS.contains(op)) {
       send(response, callback, 404, Rejection.badRequest("path",
           "no such path " + path + "; POST " + PREFIX + String.join("|", OPS)));
-      return true;
+      return;
     }
     if (!"POST".equals(request.getMethod())) {
       response.getHeaders().put(HttpHeader.ALLOW, "POST");
       send(response, callback, 405, Rejection.badRequest("method",
           path + " takes POST, not " + request.getMethod()));
-      return true;
+      return;
     }
     String type = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
     if (type == null || !type.regionMatches(true, 0, HttpPeerHandler.PROTOBUF, 0,
         HttpPeerHandler.PROTOBUF.length())) {
       send(response, callback, 415, Rejection.badRequest("content-type",
           "the body must be " + HttpPeerHandler.PROTOBUF + ", was " + type));
-      return true;
+      return;
     }
     long length = request.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH);
     if (length > maxPayloadBytes) {
       send(response, callback, tooLarge(length));
-      return true;
+      return;
     }
     byte[] body;
     try {
       body = Content.Source.asByteArrayAsync(request, maxPayloadBytes).get();
     } catch (ExecutionException e) {
       send(response, callback, tooLarge(-1));
-      return true;
+      return;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       callback.failed(e);
-      return true;
+      return;
     }
     try {
       LedgerRequest req = LedgerRequest.parseFrom(body);
@@ -121,7 +140,13 @@ public final class LedgerHandler extends Handler.Abstract {
         throw new Rejected(Status.UNSUPPORTED_VERSION, "version", "this server speaks version "
             + PeerInfo.PROTOCOL_VERSION + ", the request was version " + req.getVersion());
       }
+      if (call != null) {
+        call.named(req.getCaller().getPublicKey());
+      }
       PeerId caller = auth.authenticate(req.getCaller(), () -> CanonicalDigest.ofLedger(op, req));
+      if (call != null) {
+        call.proved(caller);
+      }
       switch (op) {
         case "submit" -> send(response, callback, submit(SubmitRequest.parseFrom(req.getBody()),
             caller));
@@ -143,7 +168,8 @@ public final class LedgerHandler extends Handler.Abstract {
             }
           }
           EventStream.start(hub, events.getFromBlock(), awaiting, events.getDeltas(),
-              events.getReplayEpochs(), response, callback);
+              events.getReplayEpochs(), request, response, callback,
+              call == null ? null : call::sent);
         }
       }
     } catch (InvalidProtocolBufferException e) {
@@ -161,7 +187,6 @@ public final class LedgerHandler extends Handler.Abstract {
       send(response, callback, Rejection.of(Status.INTERNAL_ERROR,
           "the ledger server failed: " + e));
     }
-    return true;
   }
 
   /** @param caller who signed the request, or null for an anonymous one */
@@ -368,17 +393,23 @@ public final class LedgerHandler extends Handler.Abstract {
   }
 
   private static void send(Response response, Callback callback, int httpStatus, Rejection r) {
-    HttpPeerHandler.write(response, callback, httpStatus, r.status().code(),
-        LedgerResponse.newBuilder()
-            .setVersion(PeerInfo.PROTOCOL_VERSION)
-            .setStatus(r.status().code())
-            .setField(r.field())
-            .setMessage(r.message())
-            .build());
+    write(response, callback, httpStatus, LedgerResponse.newBuilder()
+        .setVersion(PeerInfo.PROTOCOL_VERSION)
+        .setStatus(r.status().code())
+        .setField(r.field())
+        .setMessage(r.message())
+        .build());
   }
 
   private static void send(Response response, Callback callback, LedgerResponse r) {
-    HttpPeerHandler.write(response, callback, Responses.httpStatus(r.getStatus()), r.getStatus(),
-        r);
+    write(response, callback, Responses.httpStatus(r.getStatus()), r);
+  }
+
+  private static void write(Response response, Callback callback, int httpStatus,
+      LedgerResponse r) {
+    if (callback instanceof LedgerCall.Heard heard) {
+      heard.answered(r.getStatus(), r.getSerializedSize());
+    }
+    HttpPeerHandler.write(response, callback, httpStatus, r.getStatus(), r);
   }
 }
