@@ -140,6 +140,7 @@ class SubmissionListenerTest {
       for (int i = 0; i < 2; i++) {
         SubmissionEvent sealed = heard.get(i);
         assertEquals(Optional.of(receipts.get(i)), sealed.receipt(), sealed::toString);
+        assertTrue(sealed.sealed() && !sealed.failed(), sealed::toString);
         assertEquals(Optional.of(key(2).id()), sealed.caller(), "who sent it, not who signed it");
         assertEquals(key(i).id(), sealed.transaction().orElseThrow().signer());
         assertEquals(Optional.empty(), sealed.detail());

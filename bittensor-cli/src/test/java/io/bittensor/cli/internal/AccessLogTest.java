@@ -105,6 +105,10 @@ class AccessLogTest {
       log.requestEnd(new LedgerRequestEvent(LedgerRequestEvent.Operation.OTHER,
           Optional.of(ALICE), Optional.empty(), Status.BAD_SIGNATURE, Duration.ofNanos(250_000),
           61, Optional.empty()));
+      // Its caller gone before an answer: cancelled, nothing sent, and that said.
+      log.requestEnd(new LedgerRequestEvent(LedgerRequestEvent.Operation.SUBMIT,
+          Optional.empty(), Optional.empty(), Status.CANCELLED, Duration.ZERO, 0,
+          Optional.empty()));
     }
     List<String> raw = Files.readAllLines(file);
     assertEquals("{\"time\":\"2026-12-06T14:03:11.402Z\",\"side\":\"server\",\"kind\":\"events\","
@@ -117,6 +121,10 @@ class AccessLogTest {
     assertEquals(0.25, refused.get("ms").asDouble());
     assertEquals(61, refused.get("bytes").asLong());
     assertFalse(JsonLines.read(file).stream().anyMatch(l -> l.has("certificate")));
+    JsonNode cancelled = JsonLines.read(file).get(2);
+    assertEquals("CANCELLED", cancelled.get("status").asText());
+    assertTrue(cancelled.has("bytes") && cancelled.get("bytes").asLong() == 0,
+        cancelled::toString);
   }
 
   @Test
