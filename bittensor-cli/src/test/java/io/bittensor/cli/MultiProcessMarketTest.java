@@ -253,7 +253,9 @@ class MultiProcessMarketTest {
         .find(), ledgerMetrics);
     assertTrue(Pattern.compile("(?m)^bittensor_ledger_submissions_total\\{kind=\"Register\","
         + "outcome=\"sealed\"\\} 2(\\.0)?$").matcher(ledgerMetrics).find(), ledgerMetrics);
-    // And the requests it answered: the neurons' submits among them.
+    // The neurons following it, and the requests it answered: their submits among them.
+    assertTrue(Pattern.compile("(?m)^bittensor_ledger_event_streams [1-9]").matcher(ledgerMetrics)
+        .find(), ledgerMetrics);
     assertTrue(Pattern.compile("(?m)^bittensor_ledger_requests_seconds_count\\{operation="
         + "\"SUBMIT\",status=\"SUCCESS\"\\} [1-9]").matcher(ledgerMetrics).find(),
         ledgerMetrics);

@@ -124,6 +124,16 @@ public final class LedgerServer implements AutoCloseable {
     return failedHandshakes.sum();
   }
 
+  /**
+   * The event streams open now: the clients following the ledger through this server (each
+   * {@link RemoteLedger} holds one). A stream closes when its client hangs up or falls silent
+   * past a failed write.
+   */
+  @Experimental
+  public int eventStreams() {
+    return hub.streams();
+  }
+
   /** The bound TCP port (the one picked when 0 was asked). */
   public int port() {
     return connector.getLocalPort();

@@ -54,9 +54,11 @@ class LedgerRequestListenerTest {
         // up, not at the server's next write.
         LedgerServer server = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
             .heartbeat(Duration.ofMinutes(1)).requestListener(heard::add).start()) {
+      assertEquals(0, server.eventStreams());
       try (RemoteLedger reader = RemoteLedger.builder().keypair(key(3))
           .connect(List.of(server.uri()))) {
         opened = System.nanoTime();
+        assertEquals(1, server.eventStreams(), "the reader follows the ledger");
         var registered = reader.submit(key(0),
             Transaction.register(endpoint(0), Modality.TEXT));
         ledger.produceBlock();
@@ -69,6 +71,7 @@ class LedgerRequestListenerTest {
       LedgerRequestEvent stream = await(heard, e -> e.operation() == Operation.EVENTS);
       assertTrue(System.nanoTime() - closed < TimeUnit.SECONDS.toNanos(5),
           "heard as the client hung up");
+      assertEquals(0, server.eventStreams(), "its stream is closed");
       assertEquals(Optional.of(key(3).id()), stream.verifiedCaller(), stream::toString);
       assertEquals(Status.SUCCESS, stream.status());
       assertTrue(stream.bytesSent() > 100, "the snapshot and the block at least: " + stream);

@@ -207,9 +207,15 @@ public final class MetricsEndpoint implements AutoCloseable {
     failedHandshakes(server, PeerServer::failedTlsHandshakes);
   }
 
-  /** The TLS handshakes {@code server}'s port refused, as a counter. */
+  /**
+   * The TLS handshakes {@code server}'s port refused, as a counter, and its event streams open
+   * now ({@code bittensor_ledger_event_streams}), as a gauge.
+   */
   public void watch(LedgerServer server) {
     failedHandshakes(server, LedgerServer::failedTlsHandshakes);
+    Gauge.builder("bittensor.ledger.event.streams", server, LedgerServer::eventStreams)
+        .description("clients following the ledger through this server now")
+        .register(registry);
   }
 
   /**

@@ -749,6 +749,11 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     return () -> streams.remove(stream);
   }
 
+  /** The streams attached now. */
+  public int streams() {
+    return streams.size();
+  }
+
   /** Wakes every stream on the hub's thread; wakes asked for while one is pending are one. */
   private void wakeStreamsSoon() {
     if (wakePending.compareAndSet(false, true)) {
