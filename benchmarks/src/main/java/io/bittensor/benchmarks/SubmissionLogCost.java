@@ -3,8 +3,6 @@ package io.bittensor.benchmarks;
 import io.bittensor.cli.internal.AccessLog;
 import io.bittensor.cli.internal.MetricsEndpoint;
 import io.bittensor.cli.internal.SubmissionLog;
-import io.bittensor.core.BlockPolicy;
-import io.bittensor.core.Keypair;
 import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Receipt;
 import io.bittensor.core.SignedTransaction;
@@ -15,7 +13,6 @@ import io.bittensor.transport.SubmissionListener;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -77,10 +74,7 @@ public class SubmissionLogCost {
   private Path logDir;
   private SubmissionLog log;
   private AccessLog accessLog;
-  private Path dir;
-  private LocalLedger ledger;
-  private LedgerServer server;
-  private RemoteLedger remote;
+  private ServedLedger served;
 
   @Setup(Level.Trial)
   public void signEverything() throws Exception {
@@ -99,33 +93,25 @@ public class SubmissionLogCost {
 
   @Setup(Level.Invocation)
   public void freshServer() throws Exception {
-    dir = Files.createTempDirectory("ledger-bench");
-    ledger = workload.builder().snapshotEvery(0).blocks(BlockPolicy.every(Duration.ofMillis(5)))
-        .open(dir);
-    LedgerWorkload.register(ledger, registrations, pool, threads);
     SubmissionListener heard = metrics != null ? metrics.submissions()
         : log != null ? log : SubmissionListener.NONE;
     LedgerRequestListener requests = metrics != null ? metrics.ledgerRequests()
         : accessLog != null ? accessLog : LedgerRequestListener.NONE;
-    server = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
-        .submissionListener(heard).requestListener(requests).start();
-    remote = RemoteLedger.builder().keypair(Keypair.generate()).connect(List.of(server.uri()));
+    served = ServedLedger.start(workload, registrations, pool,
+        b -> b.submissionListener(heard).requestListener(requests));
   }
 
   @Benchmark
   @OperationsPerInvocation(LedgerSubmitBenchmark.TRANSACTIONS)
   public int submitThroughTheServerAndAwaitReceipts() throws Exception {
-    List<CompletableFuture<Receipt>> fs = LedgerWorkload.submitAll(remote, weights, threads, pool);
+    List<CompletableFuture<Receipt>> fs = LedgerWorkload.submitAll(served.remote, weights, threads, pool);
     CompletableFuture.allOf(fs.toArray(new CompletableFuture<?>[0])).join();
     return fs.size();
   }
 
   @TearDown(Level.Invocation)
   public void closeServer() throws Exception {
-    remote.close();
-    server.close();
-    ledger.close();
-    LedgerWorkload.deleteTree(dir);
+    served.close();
   }
 
   @TearDown(Level.Trial)

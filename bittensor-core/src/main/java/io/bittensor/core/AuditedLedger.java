@@ -3,6 +3,7 @@ package io.bittensor.core;
 import io.bittensor.incentive.IncentiveMechanism;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -273,29 +274,61 @@ public final class AuditedLedger implements Ledger, BlockHistory {
    */
   @Override
   public CompletableFuture<Receipt> submit(SignedTransaction transaction) {
+    return submitAll(List.of(Objects.requireNonNull(transaction, "transaction"))).get(0);
+  }
+
+  /**
+   * As {@link #submit(SignedTransaction)} for each, sent through the wrapped ledger's own
+   * {@code submitAll} (one request for many, over the network).
+   */
+  @Override
+  public List<CompletableFuture<Receipt>> submitAll(List<SignedTransaction> transactions) {
     checkOpen();
-    Objects.requireNonNull(transaction, "transaction");
-    if (failed != null) {
-      return CompletableFuture.failedFuture(failed);
+    Objects.requireNonNull(transactions, "transactions");
+    List<CompletableFuture<Receipt>> futures = new ArrayList<>(transactions.size());
+    List<SignedTransaction> sent = new ArrayList<>(transactions.size());
+    List<Waiting> waits = new ArrayList<>(transactions.size());
+    for (SignedTransaction transaction : transactions) {
+      Objects.requireNonNull(transaction, "transaction");
+      if (failed != null) {
+        futures.add(CompletableFuture.failedFuture(failed));
+        continue;
+      }
+      Waiting w = new Waiting();
+      Hash256 hash = transaction.hash();
+      // Registered first: its block may check out before the server's receipt arrives.
+      if (waiting.putIfAbsent(hash, w) != null) {
+        futures.add(CompletableFuture.failedFuture(new LedgerException("transaction " + hash
+            + " is already waiting for its block here")));
+        continue;
+      }
+      futures.add(w.future);
+      sent.add(transaction);
+      waits.add(w);
     }
-    Waiting w = new Waiting();
-    Hash256 hash = transaction.hash();
-    // Registered first: its block may check out before the server's receipt arrives.
-    if (waiting.putIfAbsent(hash, w) != null) {
-      return CompletableFuture.failedFuture(new LedgerException("transaction " + hash
-          + " is already waiting for its block here"));
+    if (sent.isEmpty()) {
+      return futures;
     }
-    ledger.submit(transaction).whenComplete((receipt, error) -> {
+    List<CompletableFuture<Receipt>> receipts = ledger.submitAll(sent);
+    for (int i = 0; i < sent.size(); i++) {
+      follow(sent.get(i).hash(), waits.get(i), receipts.get(i));
+    }
+    return futures;
+  }
+
+  /** Settles {@code w} once the wrapped ledger's receipt came and its block checked out. */
+  private void follow(Hash256 hash, Waiting w, CompletableFuture<Receipt> receipt) {
+    receipt.whenComplete((r, error) -> {
       if (error != null) {
         if (waiting.remove(hash, w)) {
           w.future.completeExceptionally(error instanceof java.util.concurrent.CompletionException
               && error.getCause() != null ? error.getCause() : error);
         }
       } else {
-        w.claimed = receipt;
+        w.claimed = r;
         try {
           audits.execute(() -> { // after the audit of its block, which may have run already
-            audit(receipt.block());
+            audit(r.block());
             settle(hash, w);
             checkClaims(checked.block().number());
           });
@@ -304,7 +337,6 @@ public final class AuditedLedger implements Ledger, BlockHistory {
         }
       }
     });
-    return w.future;
   }
 
   /**

@@ -1,5 +1,7 @@
 package io.bittensor.core;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -70,6 +72,24 @@ public interface Ledger extends AutoCloseable {
    * @throws IllegalStateException if the ledger is closed
    */
   CompletableFuture<Receipt> submit(SignedTransaction transaction);
+
+  /**
+   * Submits each transaction as {@link #submit(SignedTransaction)} would, in order: a ledger
+   * served over the network ({@code RemoteLedger}) sends them in as few requests as it can, one
+   * signature and one round trip for many, where this default submits them one by one.
+   *
+   * @return one future per transaction, in order, each as {@link #submit(SignedTransaction)}'s
+   * @throws IllegalStateException if the ledger is closed
+   */
+  @Experimental
+  default List<CompletableFuture<Receipt>> submitAll(List<SignedTransaction> transactions) {
+    Objects.requireNonNull(transactions, "transactions");
+    List<CompletableFuture<Receipt>> futures = new ArrayList<>(transactions.size());
+    for (SignedTransaction transaction : transactions) {
+      futures.add(submit(transaction));
+    }
+    return futures;
+  }
 
   /**
    * Signs {@code body} with {@code key}'s next nonce and submits it: a convenience for one

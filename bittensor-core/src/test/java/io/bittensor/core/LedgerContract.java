@@ -194,6 +194,30 @@ abstract class LedgerContract {
   }
 
   @Test
+  void transactionsSubmittedTogetherAreEachDecidedAsAlone() throws IOException {
+    Ledger ledger = open(genesis(params(8), 2));
+    Hash256 chain = ledger.chainId();
+    List<SignedTransaction> txs = List.of(
+        SignedTransaction.sign(key(0), chain, 0, Transaction.transfer(key(5).id(), 1)),
+        SignedTransaction.sign(key(0), chain, 1, Transaction.transfer(key(5).id(), 2)),
+        SignedTransaction.sign(key(1), chain, 0, Transaction.transfer(key(5).id(), 4)),
+        SignedTransaction.sign(key(1), chain, 0, Transaction.transfer(key(5).id(), 8)),
+        SignedTransaction.sign(key(1), Hash256.ZERO, 1, Transaction.transfer(key(5).id(), 16)));
+    assertEquals(List.of(), ledger.submitAll(List.of()));
+    List<CompletableFuture<Receipt>> fs = ledger.submitAll(txs);
+    assertEquals(5, fs.size());
+    assertEquals(RejectReason.NONCE_REUSED, reason(fs.get(3)), "key 1's nonce 0, taken");
+    assertEquals(RejectReason.WRONG_CHAIN, reason(fs.get(4)));
+    Block b = seal(ledger);
+    for (int i = 0; i < 3; i++) {
+      assertEquals(new Receipt(txs.get(i).hash(), b.number(), i), fs.get(i).join(),
+          "sealed in the order given");
+    }
+    assertEquals(7, balance(ledger, key(5)));
+    assertThrows(NullPointerException.class, () -> ledger.submitAll(null));
+  }
+
+  @Test
   void transfersMoveTokensAndOpenTheRecipientsAccount() throws IOException {
     Ledger ledger = open(genesis(params(8), 1));
     long supply = ledger.metagraph().supply();

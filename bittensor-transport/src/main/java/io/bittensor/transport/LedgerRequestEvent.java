@@ -35,6 +35,8 @@ public record LedgerRequestEvent(Operation operation, Optional<PeerId> peer,
   public enum Operation {
     /** A transaction. */
     SUBMIT,
+    /** Many transactions. */
+    SUBMIT_ALL,
     /** An account. */
     ACCOUNT,
     /** The latest metagraph. */

@@ -44,7 +44,9 @@ import io.bittensor.transport.internal.wire.LedgerEvent;
 import io.bittensor.transport.internal.wire.LedgerRequest;
 import io.bittensor.transport.internal.wire.LedgerResponse;
 import io.bittensor.transport.internal.wire.MetagraphRequest;
+import io.bittensor.transport.internal.wire.SubmitAllRequest;
 import io.bittensor.transport.internal.wire.SubmitRequest;
+import io.bittensor.transport.internal.wire.SubmitResult;
 import io.bittensor.transport.internal.wire.TransactionFailed;
 import java.io.IOException;
 import java.io.InputStream;
@@ -123,6 +125,9 @@ import okhttp3.ResponseBody;
  */
 public final class RemoteLedger implements Ledger, BlockHistory {
   private static final MediaType PROTOBUF = MediaType.get(HttpPeerHandler.PROTOBUF);
+  /** The most transactions, and about the most bytes, in one {@code submit-all} request. */
+  static final int SUBMIT_ALL_COUNT = 1024;
+  static final int SUBMIT_ALL_BYTES = 4 << 20;
 
   /** The servers this client may use, in order; it talks to one at a time. */
   private final List<URI> servers;
@@ -165,6 +170,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   private volatile long lastBlock = -1;
   private volatile boolean connected;
   private volatile boolean closed;
+  /** False once a server refused the submit-all path: transactions go one at a time then. */
+  private volatile boolean submitAllServed = true;
   private volatile Call streamCall;
   /** The stream {@link #start()} opened, for the event thread to go on reading. */
   private volatile InputStream firstStream;
@@ -586,12 +593,25 @@ public final class RemoteLedger implements Ledger, BlockHistory {
           + transaction.nonce() + " of " + transaction.signer().toHex(), e.getCause()));
       return f;
     }
-    if (r.getRejectReason() != 0) {
+    answered(hash, tracked, f, r.getRejectReason(), r.getMessage(),
+        r.hasReceipt() ? r.getReceipt() : null);
+    return f;
+  }
+
+  /**
+   * Settles {@code f} as the server answered of its transaction: refused, or sealed already, or
+   * accepted and waiting for its block (told on the event stream).
+   *
+   * @param receipt the receipt in the answer, or null
+   */
+  private void answered(Hash256 hash, boolean tracked, CompletableFuture<Receipt> f,
+      int rejectReason, String message, io.bittensor.transport.internal.wire.Receipt receipt) {
+    if (rejectReason != 0) {
       untrack(tracked, hash, f);
-      f.completeExceptionally(rejection(r.getRejectReason(), r.getMessage()));
-    } else if (r.hasReceipt()) {
+      f.completeExceptionally(rejection(rejectReason, message));
+    } else if (receipt != null) {
       untrack(tracked, hash, f);
-      f.complete(LedgerWire.fromWire(r.getReceipt()));
+      f.complete(LedgerWire.fromWire(receipt));
     } else if (!tracked) {
       f.completeExceptionally(new LedgerException("transaction " + hash.toShortHex()
           + " is already waiting for its block through this client; use that future"));
@@ -601,7 +621,108 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     if (closed) {
       fail(f, "the remote ledger client closed before the transaction's block was durable");
     }
-    return f;
+  }
+
+  /**
+   * {@inheritDoc} Sent in requests of up to {@value #SUBMIT_ALL_COUNT} transactions or about
+   * {@value #SUBMIT_ALL_BYTES} bytes, each blocking for one round trip while the server validates
+   * them; to a server that does not take many in one request (an older one), one at a time.
+   *
+   * @return as {@link #submit(SignedTransaction)}'s, one per transaction, in order
+   * @throws IllegalStateException if this client is closed
+   */
+  @Override
+  @Experimental
+  public List<CompletableFuture<Receipt>> submitAll(List<SignedTransaction> transactions) {
+    Objects.requireNonNull(transactions, "transactions");
+    ensureOpen();
+    List<CompletableFuture<Receipt>> futures = new ArrayList<>(transactions.size());
+    int next = 0;
+    while (next < transactions.size()) {
+      if (!submitAllServed) {
+        for (SignedTransaction tx : transactions.subList(next, transactions.size())) {
+          futures.add(submit(tx));
+        }
+        break;
+      }
+      List<SignedTransaction> chunk = new ArrayList<>();
+      List<ByteString> encoded = new ArrayList<>();
+      long bytes = 0;
+      while (next < transactions.size() && chunk.size() < SUBMIT_ALL_COUNT) {
+        SignedTransaction tx = Objects.requireNonNull(transactions.get(next), "transaction");
+        ByteString e = ByteString.copyFrom(tx.encode());
+        if (!chunk.isEmpty() && bytes + e.size() > SUBMIT_ALL_BYTES) {
+          break;
+        }
+        chunk.add(tx);
+        encoded.add(e);
+        bytes += e.size();
+        next++;
+      }
+      futures.addAll(submitChunk(chunk, encoded));
+    }
+    return futures;
+  }
+
+  /** One {@code submit-all} request: each transaction's future as {@link #submit} makes it. */
+  private List<CompletableFuture<Receipt>> submitChunk(List<SignedTransaction> chunk,
+      List<ByteString> encoded) {
+    List<CompletableFuture<Receipt>> futures = new ArrayList<>(chunk.size());
+    boolean[] tracked = new boolean[chunk.size()];
+    for (int i = 0; i < chunk.size(); i++) {
+      CompletableFuture<Receipt> f = new CompletableFuture<>();
+      // Waiting before the request goes out: a block's event may come before the answer.
+      tracked[i] = pending.putIfAbsent(chunk.get(i).hash(), f) == null;
+      futures.add(f);
+    }
+    LedgerResponse r;
+    try {
+      r = exchange("submit-all", SubmitAllRequest.newBuilder().addAllTransactions(encoded)
+          .build());
+    } catch (LedgerException e) {
+      for (int i = 0; i < chunk.size(); i++) {
+        SignedTransaction tx = chunk.get(i);
+        untrack(tracked[i], tx.hash(), futures.get(i));
+        futures.get(i).completeExceptionally(new LedgerException(e.getMessage()
+            + "; transaction " + tx.hash().toShortHex() + " may or may not have arrived: check"
+            + " nonce " + tx.nonce() + " of " + tx.signer().toHex(), e.getCause()));
+      }
+      return futures;
+    }
+    if (r.getStatus() == Status.BAD_REQUEST.code() && r.getField().equals("path")) {
+      // A server that predates submit-all refused the path, and with it every transaction.
+      submitAllServed = false;
+      for (int i = 0; i < chunk.size(); i++) {
+        untrack(tracked[i], chunk.get(i).hash(), futures.get(i));
+      }
+      List<CompletableFuture<Receipt>> oneByOne = new ArrayList<>(chunk.size());
+      for (SignedTransaction tx : chunk) {
+        oneByOne.add(submit(tx));
+      }
+      return oneByOne;
+    }
+    String wrong = r.getStatus() != Status.SUCCESS.code() ? refused(r).getMessage()
+        : r.getResultsCount() != chunk.size() ? uri + " answered " + r.getResultsCount()
+            + " results for " + chunk.size() + " transactions" : null;
+    for (int i = 0; i < chunk.size(); i++) {
+      Hash256 hash = chunk.get(i).hash();
+      CompletableFuture<Receipt> f = futures.get(i);
+      if (wrong != null) {
+        untrack(tracked[i], hash, f);
+        fail(f, wrong);
+        continue;
+      }
+      SubmitResult result = r.getResults(i);
+      if (result.getStatus() != Status.SUCCESS.code()) {
+        untrack(tracked[i], hash, f);
+        fail(f, "the ledger at " + uri + " failed transaction " + hash.toShortHex() + ": "
+            + result.getMessage());
+      } else {
+        answered(hash, tracked[i], f, result.getRejectReason(), result.getMessage(),
+            result.hasReceipt() ? result.getReceipt() : null);
+      }
+    }
+    return futures;
   }
 
   private void untrack(boolean tracked, Hash256 hash, CompletableFuture<Receipt> f) {
@@ -706,20 +827,26 @@ public final class RemoteLedger implements Ledger, BlockHistory {
    * broke (a submission that may have arrived is not sent twice).
    */
   private LedgerResponse call(String op, MessageLite body) throws LedgerException {
+    LedgerResponse r = exchange(op, body);
+    if (r.getStatus() != Status.SUCCESS.code()) {
+      throw refused(r);
+    }
+    return r;
+  }
+
+  /** Sends a request and reads its answer, whatever its status. */
+  private LedgerResponse exchange(String op, MessageLite body) throws LedgerException {
     for (int attempt = 1; ; attempt++) {
       URI server = uri;
       Request request = request(op, body);
       try (Response response = (request.isHttps() ? https : http).newCall(request).execute()) {
-        LedgerResponse r = readResponse(response);
-        if (r.getStatus() != Status.SUCCESS.code()) {
-          throw refused(r);
-        }
-        return r;
+        return readResponse(response);
       } catch (LedgerException e) {
         throw e;
       } catch (IOException e) {
         boolean sent = !(e instanceof java.net.ConnectException);
-        if (attempt >= servers.size() || (sent && op.equals("submit"))) {
+        // A submission that may have arrived is not sent again, to another server or this one.
+        if (attempt >= servers.size() || (sent && op.startsWith("submit"))) {
           throw unreachable(e);
         }
         moveOn(server);

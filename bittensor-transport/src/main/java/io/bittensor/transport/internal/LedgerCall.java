@@ -41,14 +41,14 @@ final class LedgerCall {
     this.listener = listener;
   }
 
+  /** The operation whose path segment {@code op} is ({@code submit-all}: SUBMIT_ALL). */
   private static LedgerRequestEvent.Operation operation(String op) {
-    try {
-      return op.isEmpty() || !op.equals(op.toLowerCase(Locale.ROOT))
-          ? LedgerRequestEvent.Operation.OTHER
-          : LedgerRequestEvent.Operation.valueOf(op.toUpperCase(Locale.ROOT));
-    } catch (IllegalArgumentException e) {
-      return LedgerRequestEvent.Operation.OTHER;
+    for (LedgerRequestEvent.Operation o : LedgerRequestEvent.Operation.values()) {
+      if (o.name().toLowerCase(Locale.ROOT).replace('_', '-').equals(op)) {
+        return o;
+      }
     }
+    return LedgerRequestEvent.Operation.OTHER;
   }
 
   /** The key the request's caller block names, if it is one. */

@@ -26,7 +26,9 @@ import io.bittensor.transport.internal.wire.EventsRequest;
 import io.bittensor.transport.internal.wire.LedgerRequest;
 import io.bittensor.transport.internal.wire.LedgerResponse;
 import io.bittensor.transport.internal.wire.MetagraphDelta;
+import io.bittensor.transport.internal.wire.SubmitAllRequest;
 import io.bittensor.transport.internal.wire.SubmitRequest;
+import io.bittensor.transport.internal.wire.SubmitResult;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -53,7 +55,9 @@ import org.eclipse.jetty.util.Callback;
 public final class LedgerHandler extends Handler.Abstract {
   private static final String PREFIX = "/v1/ledger/";
   private static final List<String> OPS =
-      List.of("submit", "account", "metagraph", "events", "blocks", "genesis");
+      List.of("submit", "account", "metagraph", "events", "blocks", "genesis", "submit-all");
+  /** The most transactions one submit-all request may hold. */
+  static final int MAX_SUBMIT_ALL = 4096;
   /** A page of blocks: at most this many, and about this many bytes. */
   static final int PAGE_BLOCKS = 1024;
   static final int PAGE_BYTES = 4 << 20;
@@ -150,6 +154,8 @@ public final class LedgerHandler extends Handler.Abstract {
       switch (op) {
         case "submit" -> send(response, callback, submit(SubmitRequest.parseFrom(req.getBody()),
             caller));
+        case "submit-all" -> send(response, callback,
+            submitAll(SubmitAllRequest.parseFrom(req.getBody()), caller));
         case "account" -> send(response, callback, account(AccountRequest.parseFrom(
             req.getBody())));
         case "metagraph" -> send(response, callback, ok()
@@ -191,16 +197,70 @@ public final class LedgerHandler extends Handler.Abstract {
 
   /** @param caller who signed the request, or null for an anonymous one */
   private LedgerResponse submit(SubmitRequest r, PeerId caller) {
+    SubmitResult result = submitOne(r.getTransaction(), caller);
+    LedgerResponse.Builder b = ok().setStatus(result.getStatus())
+        .setRejectReason(result.getRejectReason()).setMessage(result.getMessage());
+    if (result.hasReceipt()) {
+      b.setReceipt(result.getReceipt());
+    }
+    return b.build();
+  }
+
+  /**
+   * Each transaction as {@link #submit} would decide it, in order, one result each: submitted
+   * together ({@link Ledger#submitAll}), so a relay sends them upstream in one request too.
+   */
+  private LedgerResponse submitAll(SubmitAllRequest r, PeerId caller) {
+    int count = r.getTransactionsCount();
+    if (count > MAX_SUBMIT_ALL) {
+      throw new Rejected(Status.BAD_REQUEST, "transactions", "at most " + MAX_SUBMIT_ALL
+          + " transactions a request, had " + count);
+    }
+    SubmitResult[] results = new SubmitResult[count];
+    List<SignedTransaction> decoded = new ArrayList<>(count);
+    List<Integer> at = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      try {
+        decoded.add(SignedTransaction.decode(r.getTransactions(i).toByteArray()));
+        at.add(i);
+      } catch (IllegalArgumentException e) {
+        results[i] = malformed(e, caller);
+      }
+    }
+    List<CompletableFuture<Receipt>> futures =
+        decoded.isEmpty() ? List.of() : ledger.submitAll(decoded);
+    for (int j = 0; j < decoded.size(); j++) {
+      results[at.get(j)] = answer(decoded.get(j), caller, futures.get(j));
+    }
+    return ok().addAllResults(List.of(results)).build();
+  }
+
+  /** @param caller who signed the request, or null for an anonymous one */
+  private SubmitResult submitOne(ByteString encoded, PeerId caller) {
     SignedTransaction tx;
     try {
-      tx = SignedTransaction.decode(r.getTransaction().toByteArray());
+      tx = SignedTransaction.decode(encoded.toByteArray());
     } catch (IllegalArgumentException e) {
-      String why = "the transaction does not decode: " + e.getMessage();
-      heard(new SubmissionEvent(Optional.empty(), Optional.of(RejectReason.MALFORMED),
-          Optional.empty(), Optional.empty(), Optional.ofNullable(caller), Optional.of(why)));
-      return ok().setRejectReason(RejectReason.MALFORMED.code()).setMessage(why).build();
+      return malformed(e, caller);
     }
-    CompletableFuture<Receipt> f = ledger.submit(tx);
+    return answer(tx, caller, ledger.submit(tx));
+  }
+
+  /** Bytes that are no transaction: refused as MALFORMED, and heard so. */
+  private SubmitResult malformed(IllegalArgumentException e, PeerId caller) {
+    String why = "the transaction does not decode: " + e.getMessage();
+    heard(new SubmissionEvent(Optional.empty(), Optional.of(RejectReason.MALFORMED),
+        Optional.empty(), Optional.empty(), Optional.ofNullable(caller), Optional.of(why)));
+    return SubmitResult.newBuilder().setRejectReason(RejectReason.MALFORMED.code())
+        .setMessage(why).build();
+  }
+
+  /**
+   * What to answer of {@code tx}, submitted as {@code f}: its receipt or refusal when the ledger
+   * decided at once, else that it was accepted, its outcome to go out on the event stream. The
+   * listener hears the outcome once it comes.
+   */
+  private SubmitResult answer(SignedTransaction tx, PeerId caller, CompletableFuture<Receipt> f) {
     if (submissions != SubmissionListener.NONE) {
       // Heard once its future completes: sealed in a block, refused (at once, or later by a
       // ledger that decides through a log, as a replicated one does), or failed, the ledger's own
@@ -220,7 +280,7 @@ public final class LedgerHandler extends Handler.Abstract {
         }
       });
     }
-    LedgerResponse.Builder b = ok();
+    SubmitResult.Builder b = SubmitResult.newBuilder();
     if (f.isDone()) {
       try {
         b.setReceipt(LedgerWire.toWire(f.join()));
@@ -229,8 +289,7 @@ public final class LedgerHandler extends Handler.Abstract {
         if (cause instanceof TransactionRejectedException rej) {
           return b.setRejectReason(rej.reason().code()).setMessage(rej.detail()).build();
         }
-        return LedgerResponse.newBuilder().setVersion(PeerInfo.PROTOCOL_VERSION)
-            .setStatus(Status.UNAVAILABLE.code())
+        return SubmitResult.newBuilder().setStatus(Status.UNAVAILABLE.code())
             .setMessage("the ledger failed the transaction: " + cause.getMessage()).build();
       }
     }
