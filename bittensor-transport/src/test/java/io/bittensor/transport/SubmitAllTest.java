@@ -152,6 +152,26 @@ class SubmitAllTest {
   }
 
   @Test
+  void aRelayPassesABatchUpstreamAsOne() throws Exception {
+    try (RemoteLedger upstream = RemoteLedger.builder().keypair(key(6))
+            .connect(List.of(server.uri()));
+        LedgerServer relay = LedgerServer.builder().ledger(upstream).host("127.0.0.1").port(0)
+            .start();
+        RemoteLedger remote = RemoteLedger.builder().keypair(key(5))
+            .connect(List.of(relay.uri()))) {
+      Hash256 chain = ledger.chainId();
+      List<CompletableFuture<Receipt>> futures = remote.submitAll(List.of(
+          transfer(chain, 0, 0, 1), transfer(chain, 1, 0, 1), transfer(chain, 2, 0, 1)));
+      ledger.produceBlock();
+      for (int i = 0; i < 3; i++) {
+        assertEquals(i, futures.get(i).get(10, TimeUnit.SECONDS).index());
+      }
+      assertEquals(1, requests.await(Operation.SUBMIT_ALL, 1), "the relay's, upstream");
+      assertEquals(0, requests.of(Operation.SUBMIT));
+    }
+  }
+
+  @Test
   void toAServerThatPredatesItTheyGoOneAtATime() throws Exception {
     try (OlderServer older = new OlderServer(server.uri());
         RemoteLedger remote = RemoteLedger.builder().keypair(key(5))
