@@ -6,6 +6,7 @@ import static io.bittensor.core.testing.LedgerFixtures.key;
 import static io.bittensor.core.testing.LedgerFixtures.params;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.ByteString;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Hash256;
+import io.bittensor.core.Ledger;
 import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Receipt;
@@ -20,6 +22,7 @@ import io.bittensor.core.RejectReason;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Transaction;
 import io.bittensor.core.TransactionRejectedException;
+import io.bittensor.core.testing.ForwardingLedger;
 import io.bittensor.core.testing.LedgerFixtures;
 import io.bittensor.transport.internal.wire.LedgerRequest;
 import io.bittensor.transport.internal.wire.SubmitRequest;
@@ -27,6 +30,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -103,6 +107,66 @@ class SubmissionListenerTest {
       assertEquals(Optional.empty(), failed.refused(), "nor a verdict");
       assertFalse(failed.failure().orElseThrow().isBlank());
       assertEquals(key(0).id(), failed.transaction().orElseThrow().signer());
+    }
+  }
+
+  /**
+   * A ledger that decides later, as one that decides through a log does: each submission waits
+   * until the test completes its source, and is answered through a dependent stage, so that a
+   * failure arrives wrapped in a {@link java.util.concurrent.CompletionException}.
+   */
+  private static final class DecidesLater extends ForwardingLedger {
+    final List<CompletableFuture<Receipt>> sources = new CopyOnWriteArrayList<>();
+
+    DecidesLater(Ledger inner) {
+      super(inner);
+    }
+
+    @Override
+    public CompletableFuture<Receipt> submit(SignedTransaction transaction) {
+      CompletableFuture<Receipt> source = new CompletableFuture<>();
+      sources.add(source);
+      return source.thenApply(r -> r);
+    }
+  }
+
+  @Test
+  void aTransactionRefusedLaterIsHeardRefusedAndItsSenderToldWhy() throws Exception {
+    List<SubmissionEvent> heard = new CopyOnWriteArrayList<>();
+    try (LocalLedger ledger = LocalLedger.builder().genesis(genesis(params(8), 2))
+            .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual()).openInMemory();
+        DecidesLater deciding = new DecidesLater(ledger);
+        LedgerServer server = LedgerServer.builder().ledger(deciding).host("127.0.0.1").port(0)
+            .submissionListener(heard::add).start();
+        RemoteLedger remote = RemoteLedger.builder().keypair(key(0)).connect(server.uri())) {
+      var refused = remote.submit(SignedTransaction.sign(key(0), ledger.chainId(), 0,
+          Transaction.transfer(key(1).id(), 1)));
+      var failed = remote.submit(SignedTransaction.sign(key(0), ledger.chainId(), 1,
+          Transaction.transfer(key(1).id(), 1)));
+      assertFalse(refused.isDone() || failed.isDone(), "accepted: not decided yet");
+      deciding.sources.get(0).completeExceptionally(
+          new TransactionRejectedException(RejectReason.NONCE_WRONG, "the log said so"));
+      deciding.sources.get(1).completeExceptionally(new IllegalStateException());
+
+      TransactionRejectedException r = assertInstanceOf(TransactionRejectedException.class,
+          assertThrows(ExecutionException.class, () -> refused.get(10, TimeUnit.SECONDS))
+              .getCause(), "the sender is told the reason");
+      assertEquals(RejectReason.NONCE_WRONG, r.reason());
+      assertEquals("the log said so", r.detail());
+      Throwable e = assertThrows(ExecutionException.class,
+          () -> failed.get(10, TimeUnit.SECONDS)).getCause();
+      assertFalse(e instanceof TransactionRejectedException, e::toString);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (heard.size() < 2 && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
+      assertEquals(2, heard.size(), heard::toString);
+      assertEquals(Optional.of(RejectReason.NONCE_WRONG), heard.get(0).refused(),
+          heard.get(0)::toString);
+      assertEquals(0, heard.get(0).transaction().orElseThrow().nonce());
+      assertEquals(Optional.of("java.lang.IllegalStateException"), heard.get(1).failure(),
+          "a failure with no message is named by its type");
+      assertEquals(1, heard.get(1).transaction().orElseThrow().nonce());
     }
   }
 

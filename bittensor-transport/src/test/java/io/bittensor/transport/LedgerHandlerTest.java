@@ -1,0 +1,437 @@
+package io.bittensor.transport;
+
+import static io.bittensor.core.testing.LedgerFixtures.endpoint;
+import static io.bittensor.core.testing.LedgerFixtures.genesis;
+import static io.bittensor.core.testing.LedgerFixtures.key;
+import static io.bittensor.core.testing.LedgerFixtures.params;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.MessageLite;
+import io.bittensor.core.Account;
+import io.bittensor.core.Block;
+import io.bittensor.core.BlockHistory;
+import io.bittensor.core.BlockPolicy;
+import io.bittensor.core.BlockRecord;
+import io.bittensor.core.Hash256;
+import io.bittensor.core.Ledger;
+import io.bittensor.core.LedgerException;
+import io.bittensor.core.LocalLedger;
+import io.bittensor.core.Metagraph;
+import io.bittensor.core.Modality;
+import io.bittensor.core.PeerId;
+import io.bittensor.core.Receipt;
+import io.bittensor.core.SignedTransaction;
+import io.bittensor.core.Status;
+import io.bittensor.core.Transaction;
+import io.bittensor.core.testing.ForwardingLedger;
+import io.bittensor.core.testing.LedgerFixtures;
+import io.bittensor.transport.internal.LedgerWire;
+import io.bittensor.transport.internal.wire.AccountRequest;
+import io.bittensor.transport.internal.wire.BlocksRequest;
+import io.bittensor.transport.internal.wire.EventsRequest;
+import io.bittensor.transport.internal.wire.GenesisRequest;
+import io.bittensor.transport.internal.wire.LedgerRequest;
+import io.bittensor.transport.internal.wire.LedgerResponse;
+import io.bittensor.transport.internal.wire.MetagraphRequest;
+import io.bittensor.transport.internal.wire.SubmitRequest;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
+import okio.BufferedSink;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The ledger server's handler, request by request, as a client other than {@link RemoteLedger}
+ * sees it: the HTTP envelope at its edges, each operation's answer, the checks on each body, and
+ * what a failing ledger turns into. Anonymous requests, so that each test builds its bytes.
+ */
+@ExtendWith(LeakCheck.class)
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class LedgerHandlerTest {
+  private static final MediaType PROTOBUF = MediaType.get("application/x-protobuf");
+
+  @TempDir Path dir;
+  private final List<AutoCloseable> toClose = new ArrayList<>();
+  private final OkHttpClient http = new OkHttpClient.Builder()
+      .protocols(List.of(okhttp3.Protocol.HTTP_1_1)).build();
+
+  @AfterEach
+  void closeAll() throws Exception {
+    Collections.reverse(toClose);
+    for (AutoCloseable c : toClose) {
+      c.close();
+    }
+    http.dispatcher().executorService().shutdown();
+    http.connectionPool().evictAll();
+  }
+
+  private <T extends AutoCloseable> T closing(T c) {
+    toClose.add(c);
+    return c;
+  }
+
+  private LocalLedger local(int funded) throws IOException {
+    return closing(LocalLedger.builder().genesis(genesis(params(8), funded))
+        .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual())
+        .open(dir.resolve("ledger")));
+  }
+
+  private URI serve(Ledger ledger) throws IOException {
+    return serve(ledger, 1 << 20);
+  }
+
+  private URI serve(Ledger ledger, long maxPayloadBytes) throws IOException {
+    return closing(LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
+        .allowAnonymous(true).maxPayloadBytes(maxPayloadBytes).start()).uri();
+  }
+
+  /** An HTTP answer: its status, {@code Allow} header and body. */
+  private record Answer(int http, String allow, LedgerResponse body) {}
+
+  private Answer send(Request request) throws IOException {
+    try (Response response = http.newCall(request).execute()) {
+      return new Answer(response.code(), response.header("Allow"),
+          LedgerResponse.parseFrom(response.body().bytes()));
+    }
+  }
+
+  private Answer send(URI server, String op, RequestBody body) throws IOException {
+    return send(new Request.Builder().url(server.resolve("/v1/ledger/" + op).toString())
+        .post(body).build());
+  }
+
+  /** An unsigned request of version 1 for {@code op}. */
+  private Answer ask(URI server, String op, MessageLite body) throws IOException {
+    byte[] request = LedgerRequest.newBuilder().setVersion(1).setBody(body.toByteString())
+        .build().toByteArray();
+    return send(server, op, RequestBody.create(request, PROTOBUF));
+  }
+
+  private static void assertRefused(Answer a, int http, Status status, String field,
+      String inMessage) {
+    assertEquals(http, a.http(), a.body()::toString);
+    assertEquals(status.code(), a.body().getStatus(), a.body()::toString);
+    assertEquals(field, a.body().getField(), a.body()::toString);
+    assertTrue(a.body().getMessage().contains(inMessage), a.body()::getMessage);
+  }
+
+  @Test
+  void aMethodOtherThanPostIsToldToPost() throws Exception {
+    URI server = serve(local(1));
+    Answer a = send(new Request.Builder().url(server.resolve("/v1/ledger/account").toString())
+        .put(RequestBody.create(new byte[0], PROTOBUF)).build());
+    assertRefused(a, 405, Status.BAD_REQUEST, "method", "takes POST, not PUT");
+    assertEquals("POST", a.allow());
+  }
+
+  @Test
+  void theContentTypeIsCheckedWithoutRegardToCaseAndParameters() throws Exception {
+    URI server = serve(local(1));
+    byte[] request = LedgerRequest.newBuilder().setVersion(1)
+        .setBody(MetagraphRequest.getDefaultInstance().toByteString()).build().toByteArray();
+    Answer none = send(server, "metagraph", RequestBody.create(request, null));
+    assertRefused(none, 415, Status.BAD_REQUEST, "content-type", "was null");
+    Answer upper = send(server, "metagraph", RequestBody.create(request,
+        MediaType.get("Application/X-Protobuf; proto=bittensor.v1.LedgerRequest")));
+    assertEquals(200, upper.http(), upper.body()::toString);
+    assertTrue(upper.body().hasMetagraph());
+  }
+
+  @Test
+  void aBodyOfExactlyTheLimitIsReadAndOneByteMoreIsRefused() throws Exception {
+    LocalLedger ledger = local(1);
+    byte[] request = LedgerRequest.newBuilder().setVersion(1)
+        .setBody(AccountRequest.newBuilder().setId(ByteString.copyFrom(key(0).id().toBytes()))
+            .build().toByteString()).build().toByteArray();
+    URI server = serve(ledger, request.length);
+    Answer fits = ask(server, "account", AccountRequest.newBuilder()
+        .setId(ByteString.copyFrom(key(0).id().toBytes())).build());
+    assertEquals(200, fits.http(), fits.body()::toString);
+    assertEquals(LedgerFixtures.FUNDS, fits.body().getAccount().getBalance());
+
+    byte[] longer = java.util.Arrays.copyOf(request, request.length + 1);
+    Answer over = send(server, "account", RequestBody.create(longer, PROTOBUF));
+    assertRefused(over, 413, Status.PAYLOAD_TOO_LARGE, "",
+        "at most " + request.length + " bytes, had " + longer.length);
+    // Sent without a length, the body is refused as it is read, with no length to name.
+    Answer streamed = send(server, "account", new RequestBody() {
+      @Override
+      public MediaType contentType() {
+        return PROTOBUF;
+      }
+
+      @Override
+      public long contentLength() {
+        return -1; // chunked
+      }
+
+      @Override
+      public void writeTo(BufferedSink sink) throws IOException {
+        sink.write(longer);
+      }
+    });
+    assertRefused(streamed, 413, Status.PAYLOAD_TOO_LARGE, "",
+        "at most " + request.length + " bytes");
+    assertFalse(streamed.body().getMessage().contains("had"), streamed.body()::getMessage);
+  }
+
+  @Test
+  void theMetagraphAndGenesisAreTheLedgersOwn() throws Exception {
+    LocalLedger ledger = local(1);
+    ledger.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
+    ledger.produceBlocks(2);
+    URI server = serve(ledger);
+    Answer m = ask(server, "metagraph", MetagraphRequest.getDefaultInstance());
+    assertEquals(200, m.http());
+    assertEquals(LedgerWire.toWire(ledger.metagraph()), m.body().getMetagraph());
+    Answer g = ask(server, "genesis", GenesisRequest.getDefaultInstance());
+    assertEquals(200, g.http());
+    assertArrayEquals(ledger.genesisBlock(), g.body().getGenesisBlock().toByteArray());
+  }
+
+  @Test
+  void aLedgerThatKeepsNoBlocksSaysSoForGenesisAndBlocks() throws Exception {
+    URI server = serve(new ForwardingLedger(local(1)));
+    assertRefused(ask(server, "genesis", GenesisRequest.getDefaultInstance()), 501,
+        Status.NOT_IMPLEMENTED, "", "does not give its genesis block");
+    assertRefused(ask(server, "blocks", BlocksRequest.newBuilder().setFromBlock(1)
+        .setToBlock(1).build()), 501, Status.NOT_IMPLEMENTED, "", "keeps no journal");
+  }
+
+  @Test
+  void anAccountIsAskedForByAKeyOfItsSize() throws Exception {
+    URI server = serve(local(1));
+    Answer known = ask(server, "account", AccountRequest.newBuilder()
+        .setId(ByteString.copyFrom(key(0).id().toBytes())).build());
+    assertEquals(new Account(key(0).id(), LedgerFixtures.FUNDS, 0),
+        LedgerWire.fromWire(known.body().getAccount()));
+    Answer unknown = ask(server, "account", AccountRequest.newBuilder()
+        .setId(ByteString.copyFrom(key(5).id().toBytes())).build());
+    assertEquals(200, unknown.http());
+    assertFalse(unknown.body().hasAccount());
+    assertRefused(ask(server, "account", AccountRequest.newBuilder()
+        .setId(ByteString.copyFrom(new byte[31])).build()), 400, Status.BAD_REQUEST, "id", "32");
+  }
+
+  @Test
+  void anEventStreamAwaitingSomethingThatIsNoHashIsRefused() throws Exception {
+    URI server = serve(local(1));
+    EventsRequest events = EventsRequest.newBuilder().setFromBlock(1)
+        .addAwaiting(ByteString.copyFrom(new byte[32]))
+        .addAwaiting(ByteString.copyFrom(new byte[5])).build();
+    assertRefused(ask(server, "events", events), 400, Status.BAD_REQUEST, "awaiting",
+        "awaiting[1]");
+  }
+
+  @Test
+  void aRangeOfBlocksIsCheckedBeforeTheJournalIsRead() throws Exception {
+    LocalLedger ledger = local(1);
+    ledger.produceBlocks(3);
+    URI server = serve(ledger);
+    assertRefused(ask(server, "blocks", BlocksRequest.newBuilder().setFromBlock(0)
+        .setToBlock(3).build()), 400, Status.BAD_REQUEST, "from_block", "was 0");
+    assertRefused(ask(server, "blocks", BlocksRequest.newBuilder().setFromBlock(3)
+        .setToBlock(2).build()), 400, Status.BAD_REQUEST, "to_block", "from_block 3, was 2");
+    Answer one = ask(server, "blocks", BlocksRequest.newBuilder().setFromBlock(3)
+        .setToBlock(3).build());
+    assertEquals(1, one.body().getBlocksCount(), "a range of one block");
+    assertEquals(3, one.body().getBlocks(0).getBlock().getNumber());
+  }
+
+  @Test
+  void aPageOfBlocksSendsAMetagraphFirstAndThenOnlyWhereABlockChangedIt() throws Exception {
+    LocalLedger ledger = local(2);
+    ledger.produceBlock();                                     // 1: nothing
+    ledger.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
+    ledger.produceBlock();                                     // 2: a registration
+    ledger.produceBlocks(3);                                   // 3, 4 and 5, an epoch
+    URI server = serve(ledger);
+    for (boolean deltas : new boolean[] {false, true}) {
+      LedgerResponse page = ask(server, "blocks", BlocksRequest.newBuilder().setFromBlock(1)
+          .setToBlock(5).setDeltas(deltas).build()).body();
+      assertEquals(5, page.getBlocksCount());
+      List<String> sent = new ArrayList<>();
+      for (var r : page.getBlocksList()) {
+        sent.add(r.getBlock().getNumber() + (r.hasMetagraph() ? " whole" : "")
+            + (r.hasDelta() ? " delta" : "") + (r.hasEpoch() ? " epoch" : ""));
+      }
+      String changed = deltas ? " delta" : " whole";
+      assertEquals(List.of("1 whole", "2" + changed, "3", "4", "5" + changed + " epoch"), sent,
+          "deltas " + deltas);
+    }
+    LedgerResponse bodies = ask(server, "blocks", BlocksRequest.newBuilder().setFromBlock(2)
+        .setToBlock(9).setBodiesOnly(true).build()).body();
+    assertEquals(4, bodies.getBlocksCount(), "up to the latest");
+    assertEquals(1, bodies.getBlocks(0).getTransactionsCount());
+    assertFalse(bodies.getBlocks(0).hasMetagraph(), "bodies only");
+  }
+
+  @Test
+  void aPageHoldsAtMost1024Blocks() throws Exception {
+    LocalLedger ledger = local(1);
+    ledger.produceBlocks(1030);
+    URI server = serve(ledger);
+    LedgerResponse page = ask(server, "blocks", BlocksRequest.newBuilder().setFromBlock(1)
+        .setToBlock(2000).setBodiesOnly(true).build()).body();
+    assertEquals(1024, page.getBlocksCount());
+    LedgerResponse full = ask(server, "blocks", BlocksRequest.newBuilder().setFromBlock(1)
+        .setToBlock(2000).build()).body();
+    assertEquals(1024, full.getBlocksCount());
+  }
+
+  /**
+   * A ledger whose history is blocks 1 to 2000 of {@code size} transactions each (copies of one),
+   * each block the child of the one before: pages of bytes rather than of blocks.
+   */
+  private static final class BigBlocks extends ForwardingLedger implements BlockHistory {
+    private final LocalLedger inner;
+    private final int size;
+
+    BigBlocks(LocalLedger inner, int size) {
+      super(inner);
+      this.inner = inner;
+      this.size = size;
+    }
+
+    static Hash256 hash(long n) {
+      return Hash256.of(java.nio.ByteBuffer.allocate(8).putLong(n).array());
+    }
+
+    @Override
+    public long readBlocks(long from, long to, Predicate<BlockRecord> visitor)
+        throws LedgerException {
+      SignedTransaction tx = SignedTransaction.sign(key(0), inner.chainId(), 0,
+          Transaction.transfer(key(1).id(), 5));
+      Metagraph m = inner.metagraph();
+      for (long n = from; n <= Math.min(to, 2000); n++) {
+        Block b = new Block(n, hash(n), hash(n - 1), m.block().timestamp(), size, false);
+        if (!visitor.test(new BlockRecord(b, Collections.nCopies(size, tx), Optional.empty(),
+            LedgerWire.atBlock(m, b)))) {
+          return n;
+        }
+      }
+      return Math.min(to, 2000);
+    }
+
+    @Override
+    public byte[] genesisBlock() throws LedgerException {
+      return inner.genesisBlock();
+    }
+  }
+
+  @Test
+  void aPageHoldsAbout4MiBOfBlocksAndAlwaysItsFirst() throws Exception {
+    LocalLedger ledger = local(2);
+    URI server = serve(new BigBlocks(ledger, 1000));
+    LedgerResponse page = ask(server, "blocks", BlocksRequest.newBuilder().setFromBlock(1)
+        .setToBlock(2000).setBodiesOnly(true).build()).body();
+    long bytes = 0;
+    for (var r : page.getBlocksList()) {
+      bytes += r.getSerializedSize();
+    }
+    int record = page.getBlocks(0).getSerializedSize();
+    assertTrue(bytes <= 4 << 20 && bytes + record > 4 << 20,
+        page.getBlocksCount() + " blocks of " + record + " bytes");
+    LedgerResponse full = ask(server, "blocks", BlocksRequest.newBuilder().setFromBlock(7)
+        .setToBlock(2000).build()).body();
+    assertEquals(page.getBlocksCount(), full.getBlocksCount(), "with their metagraphs");
+    assertEquals(7, full.getBlocks(0).getBlock().getNumber());
+
+    // Read back by a client, page after page: every block in turn.
+    try (RemoteLedger remote = RemoteLedger.connect(server)) {
+      long[] next = {1};
+      assertEquals(100, remote.readBlockBodies(1, 100, b -> b.block().number() == next[0]++));
+      assertEquals(101, next[0]);
+    }
+
+    URI huge = serve(new BigBlocks(ledger, 30_000)); // over 4 MiB each
+    LedgerResponse one = ask(huge, "blocks", BlocksRequest.newBuilder().setFromBlock(1)
+        .setToBlock(2000).setBodiesOnly(true).build()).body();
+    assertEquals(1, one.getBlocksCount());
+    assertTrue(one.getBlocks(0).getSerializedSize() > 4 << 20);
+  }
+
+  /** A ledger whose reads and submissions fail as {@code failure} says. */
+  private static final class FailingLedger extends ForwardingLedger {
+    private final RuntimeException failure;
+    private final CompletableFuture<Receipt> submitted;
+
+    FailingLedger(Ledger inner, RuntimeException failure, CompletableFuture<Receipt> submitted) {
+      super(inner);
+      this.failure = failure;
+      this.submitted = submitted;
+    }
+
+    @Override
+    public Optional<Account> account(PeerId id) throws LedgerException {
+      if (failure == null) {
+        throw new LedgerException("the disk is full");
+      }
+      throw failure;
+    }
+
+    @Override
+    public CompletableFuture<Receipt> submit(SignedTransaction transaction) {
+      return submitted;
+    }
+  }
+
+  private static AccountRequest accountOf(int key) {
+    return AccountRequest.newBuilder().setId(ByteString.copyFrom(key(key).id().toBytes()))
+        .build();
+  }
+
+  @Test
+  void whatTheLedgerThrowsBecomesUnavailableOrAnInternalError() throws Exception {
+    LocalLedger ledger = local(1);
+    URI io = serve(new FailingLedger(ledger, null, null));
+    assertRefused(ask(io, "account", accountOf(0)), 503, Status.UNAVAILABLE, "",
+        "the ledger failed: the disk is full");
+    URI closed = serve(new FailingLedger(ledger, new IllegalStateException("closed"), null));
+    assertRefused(ask(closed, "account", accountOf(0)), 503, Status.UNAVAILABLE, "",
+        "the ledger cannot serve: closed");
+    URI bug = serve(new FailingLedger(ledger, new ArithmeticException("/ by zero"), null));
+    assertRefused(ask(bug, "account", accountOf(0)), 500, Status.INTERNAL_ERROR, "",
+        "the ledger server failed: java.lang.ArithmeticException: / by zero");
+  }
+
+  @Test
+  void aSubmissionTheLedgerDecidedAtOnceIsAnsweredWithItsOutcome() throws Exception {
+    LocalLedger ledger = local(1);
+    SignedTransaction tx = SignedTransaction.sign(key(0), ledger.chainId(), 0,
+        Transaction.transfer(key(1).id(), 5));
+    SubmitRequest submit = SubmitRequest.newBuilder()
+        .setTransaction(ByteString.copyFrom(tx.encode())).build();
+    Receipt receipt = new Receipt(tx.hash(), 7, 2);
+    URI sealed = serve(new FailingLedger(ledger, null,
+        CompletableFuture.completedFuture(receipt)));
+    Answer a = ask(sealed, "submit", submit);
+    assertEquals(200, a.http());
+    assertEquals(receipt, LedgerWire.fromWire(a.body().getReceipt()));
+
+    URI failed = serve(new FailingLedger(ledger, null,
+        CompletableFuture.failedFuture(new LedgerException("the journal failed"))));
+    assertRefused(ask(failed, "submit", submit), 503, Status.UNAVAILABLE, "",
+        "the ledger failed the transaction: the journal failed");
+  }
+}
