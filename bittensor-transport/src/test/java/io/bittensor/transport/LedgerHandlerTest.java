@@ -58,6 +58,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -71,23 +72,18 @@ class LedgerHandlerTest {
   private static final MediaType PROTOBUF = MediaType.get("application/x-protobuf");
 
   @TempDir Path dir;
-  private final List<AutoCloseable> toClose = new ArrayList<>();
+  @RegisterExtension final Closer closer = new Closer();
   private final OkHttpClient http = new OkHttpClient.Builder()
       .protocols(List.of(okhttp3.Protocol.HTTP_1_1)).build();
 
   @AfterEach
-  void closeAll() throws Exception {
-    Collections.reverse(toClose);
-    for (AutoCloseable c : toClose) {
-      c.close();
-    }
+  void closeClient() {
     http.dispatcher().executorService().shutdown();
     http.connectionPool().evictAll();
   }
 
   private <T extends AutoCloseable> T closing(T c) {
-    toClose.add(c);
-    return c;
+    return closer.add(c);
   }
 
   private LocalLedger local(int funded) throws IOException {
