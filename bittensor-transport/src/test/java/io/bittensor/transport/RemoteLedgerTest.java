@@ -99,7 +99,11 @@ class RemoteLedgerTest {
   }
 
   private LedgerServer serve(Ledger ledger, int history) throws IOException {
-    return closing(LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
+    return serve(ledger, history, 0);
+  }
+
+  private LedgerServer serve(Ledger ledger, int history, int port) throws IOException {
+    return closing(LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(port)
         .history(history).start());
   }
 
@@ -832,6 +836,57 @@ class RemoteLedgerTest {
     assertTrue(failed.getMessage().contains("check nonce 0"), failed.getMessage());
     assertThrows(IllegalArgumentException.class,
         () -> RemoteLedger.connect(URI.create("ftp://127.0.0.1:1")));
+  }
+
+  private static URI nowhere() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return URI.create("http://127.0.0.1:" + s.getLocalPort());
+    }
+  }
+
+  /**
+   * Given several servers, a client connects to the first that answers and moves to the next
+   * when the one in use goes: what it waited for there fails, saying so, and the rest goes on at
+   * the next. None answering is an error naming each.
+   */
+  @Test
+  void aClientMovesToTheNextServerWhenTheOneInUseGoes() throws Exception {
+    LocalLedger local = local(1);
+    URI later = nowhere();
+    LedgerServer first = serve(local, 16);
+    try (RemoteLedger skipping = RemoteLedger.connect(List.of(later, first.uri()))) {
+      assertEquals(first.uri(), skipping.uri(), "one that does not answer is passed over");
+    }
+    RemoteLedger remote = closing(RemoteLedger.builder().reconnectTimeout(Duration.ofSeconds(30))
+        .connect(List.of(first.uri(), later)));
+    assertEquals(first.uri(), remote.uri(), "the first answers: the rest are not tried");
+    assertEquals(List.of(first.uri(), later), remote.servers());
+    serve(local, 16, later.getPort());
+    CompletableFuture<Receipt> f = remote.submit(key(0), Transaction.transfer(key(1).id(), 5));
+    assertFalse(f.isDone(), "waiting for its block at the first");
+
+    first.close();
+    Throwable moved = assertThrows(CompletionException.class,
+        () -> f.orTimeout(WAIT.toSeconds(), TimeUnit.SECONDS).join()).getCause();
+    assertEquals("the client moved from " + first.uri() + " to " + later + ", which cannot tell"
+        + " it the transaction's block; it may or may not be in the ledger: check the signer's"
+        + " nonce before resending", moved.getMessage());
+    assertEquals(later, remote.uri());
+    Block b = local.produceBlock();
+    assertTrue(remote.awaitBlock(b.number(), WAIT), "the stream goes on at the next");
+    assertEquals(LedgerFixtures.FUNDS - 5,
+        remote.account(key(0).id()).map(Account::balance).orElseThrow());
+
+    URI third = nowhere();
+    LedgerException none = assertThrows(LedgerException.class,
+        () -> RemoteLedger.connect(List.of(first.uri(), third)));
+    assertTrue(none.getMessage().startsWith("cannot reach any of the ledger servers: cannot"
+        + " reach the ledger at " + first.uri()), none::getMessage);
+    assertTrue(none.getMessage().contains("; cannot reach the ledger at " + third),
+        none::getMessage);
+    assertThrows(IllegalArgumentException.class, () -> RemoteLedger.connect(List.of()));
+    assertThrows(IllegalArgumentException.class,
+        () -> RemoteLedger.connect(URI.create("http:/no-host")));
   }
 
   @Test
