@@ -30,6 +30,7 @@ import io.bittensor.core.TransactionRejectedException;
 import io.bittensor.core.testing.LedgerFixtures;
 import io.bittensor.transport.ScriptedLedgerServer.Answer;
 import io.bittensor.transport.internal.LedgerWire;
+import io.bittensor.transport.internal.MetagraphDeltas;
 import io.bittensor.transport.internal.wire.BlockEvent;
 import io.bittensor.transport.internal.wire.Heartbeat;
 import io.bittensor.transport.internal.wire.LedgerEvent;
@@ -151,16 +152,19 @@ class ForeignLedgerAnswerTest {
     server.stream().send(block(4));
     assertConnectFails("did not start its event stream with a snapshot");
     server.stream().send(LedgerEvent.newBuilder().setBlock(snapshot(m).getBlock().toBuilder()
-        .clearMetagraph().setDelta(io.bittensor.transport.internal.wire.MetagraphDelta
-            .getDefaultInstance())).build());
+        .clearMetagraph().setDelta(MetagraphDeltas.between(after.get(3), m))).build());
     assertConnectFails(server.uri() + " sent a bad snapshot: " + server.uri()
         + " sent block 4 as a delta with no metagraph to apply it to");
 
-    server.stream().send(snapshot(m));
+    ScriptedLedgerServer.Stream stream = server.stream().send(snapshot(m));
     RemoteLedger remote = connect();
     assertEquals(ledger.chainId(), remote.chainId());
     assertEquals(4, remote.latestBlock());
     assertEquals(LedgerWire.toWire(m), LedgerWire.toWire(remote.metagraph()));
+    // Nor later: a snapshot is whole, so one that is a delta breaks the stream.
+    stream.send(LedgerEvent.newBuilder().setBlock(snapshot(m).getBlock().toBuilder()
+        .clearMetagraph().setDelta(MetagraphDeltas.between(after.get(3), m))).build());
+    awaitDisconnected(remote);
   }
 
   @Test
@@ -245,6 +249,16 @@ class ForeignLedgerAnswerTest {
     assertEquals(receipt, h.get(WAIT.toSeconds(), TimeUnit.SECONDS));
     assertTrue(remote.isConnected(), "none of that breaks the stream");
     assertEquals(4, remote.latestBlock());
+
+    ScriptedLedgerServer.Stream next = server.stream();
+    stream.end();
+    next.send(block(4)); // heard already: the client takes it as its first event, and is up
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (server.opened.size() < 2 || !remote.isConnected()) {
+      assertTrue(System.nanoTime() < deadline, "never reconnected");
+      Thread.sleep(5);
+    }
+    assertEquals(List.of(), server.opened.get(1).getAwaitingList(), "nothing waits any more");
   }
 
   @Test
