@@ -65,6 +65,8 @@ class ForeignLedgerAnswerTest {
   /** What the ledger's listeners heard: block n's metagraph at n. */
   private final List<Metagraph> after = new ArrayList<>();
   private ScriptedLedgerServer server;
+  /** Block 1's one transaction. */
+  private SignedTransaction registration;
 
   @BeforeEach
   void open() throws Exception {
@@ -77,7 +79,9 @@ class ForeignLedgerAnswerTest {
         after.add(m);
       }
     });
-    ledger.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
+    registration = SignedTransaction.sign(key(0), ledger.chainId(), 0,
+        Transaction.register(endpoint(0), Modality.TEXT));
+    ledger.submit(registration);
     ledger.produceBlocks(4);
     server = closing(new ScriptedLedgerServer());
   }
@@ -276,6 +280,86 @@ class ForeignLedgerAnswerTest {
         e.getMessage());
     assertTrue(waited >= 300_000_000L, "failed after " + waited + " ns");
     assertTrue(server.opened.size() >= 3, "reconnecting meanwhile: " + server.opened.size());
+  }
+
+  @Test
+  void aSubmissionThatFailedOrWasDecidedAtOnceMayBeSentAgain() throws Exception {
+    server.stream().send(snapshot(ledger.metagraph()));
+    RemoteLedger remote = connect();
+    SignedTransaction tx = transfer(1);
+    server.answer("submit", ACCEPTED.toBuilder().setStatus(Status.UNAVAILABLE.code())
+        .setMessage("busy").build());
+    assertTrue(failure(remote.submit(tx)).getMessage().contains("may or may not have arrived:"
+        + " check nonce 1 of " + key(0).id().toHex()));
+    Receipt receipt = new Receipt(tx.hash(), 5, 0);
+    server.answer("submit", ACCEPTED.toBuilder().setReceipt(LedgerWire.toWire(receipt)).build());
+    assertEquals(receipt, remote.submit(tx).get(WAIT.toSeconds(), TimeUnit.SECONDS));
+    server.answer("submit", ACCEPTED);
+    CompletableFuture<Receipt> waiting = remote.submit(tx);
+    assertFalse(waiting.isDone(), "waiting for its block, not refused as waiting already");
+  }
+
+  @Test
+  void aClosedClientRefusesEveryCallAndWakesWhoWaitsForABlock() throws Exception {
+    server.stream().send(snapshot(ledger.metagraph()));
+    RemoteLedger remote = connect();
+    Thread events = Thread.getAllStackTraces().keySet().stream()
+        .filter(t -> t.getName().equals("bittensor-ledger-events")).findFirst().orElseThrow();
+    assertTrue(events.isDaemon(), "a client never closed does not keep its program alive");
+    assertEquals("RemoteLedger[" + server.uri() + ", block 4]", remote.toString());
+    CompletableFuture<Boolean> awaited = CompletableFuture.supplyAsync(() -> {
+      try {
+        return remote.awaitBlock(99, Duration.ofSeconds(20));
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    Thread.sleep(100);
+    remote.close();
+    assertFalse(awaited.get(5, TimeUnit.SECONDS), "woken by the close");
+    awaitDisconnected(remote); // the event thread's last step
+    assertEquals("RemoteLedger[" + server.uri() + ", block 4, disconnected]", remote.toString());
+    List<org.junit.jupiter.api.function.Executable> calls = List.of(remote::metagraph,
+        () -> remote.account(key(0).id()), remote::genesisBlock, () -> remote.submit(transfer(1)),
+        () -> remote.subscribe(new Heard()), () -> remote.readBlocks(1, 2, r -> true),
+        () -> remote.readBlockBodies(1, 2, b -> true));
+    for (var call : calls) {
+      assertEquals("the remote ledger client is closed",
+          assertThrows(IllegalStateException.class, call).getMessage());
+    }
+    assertThrows(IllegalArgumentException.class, () -> remote.readBlockBodies(0, 2, b -> true));
+  }
+
+  @Test
+  void aPageOfBlocksThatDoNotFollowIsAnError() throws Exception {
+    server.stream().send(snapshot(ledger.metagraph()));
+    RemoteLedger remote = connect();
+    List<io.bittensor.transport.internal.wire.BlockRecord> records = new ArrayList<>();
+    for (int n = 1; n <= 4; n++) {
+      records.add(io.bittensor.transport.internal.wire.BlockRecord.newBuilder()
+          .setBlock(LedgerWire.toWire(after.get(n).block()))
+          .setMetagraph(LedgerWire.toWire(after.get(n)))
+          .addAllTransactions(n == 1 ? List.of(ByteString.copyFrom(registration.encode()))
+              : List.of()).build());
+    }
+    server.answer("blocks", ACCEPTED.toBuilder().addAllBlocks(records).build());
+    List<Long> read = new ArrayList<>();
+    assertEquals(3, remote.readBlockBodies(1, 4, b -> read.add(b.block().number())
+        && b.block().number() < 3), "the visitor stops it");
+    assertEquals(List.of(1L, 2L, 3L), read);
+
+    server.answer("blocks", ACCEPTED.toBuilder().addBlocks(records.get(1)).build());
+    LedgerException e = assertThrows(LedgerException.class,
+        () -> remote.readBlockBodies(1, 4, b -> true));
+    Block two = after.get(2).block();
+    assertEquals(server.uri() + " sent block 2 with parent " + two.parent().toShortHex()
+        + " where block 1 was due", e.getMessage());
+    server.answer("blocks", ACCEPTED.toBuilder().addBlocks(records.get(0))
+        .addBlocks(records.get(2)).build());
+    e = assertThrows(LedgerException.class, () -> remote.readBlocks(1, 4, r -> true));
+    assertEquals(server.uri() + " sent block 3 with parent "
+        + after.get(3).block().parent().toShortHex() + " where block 2 was due, after "
+        + after.get(1).block().hash().toShortHex(), e.getMessage());
   }
 
   /** Records the blocks a listener hears. */
