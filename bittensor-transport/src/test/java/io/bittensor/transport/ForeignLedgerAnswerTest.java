@@ -90,9 +90,15 @@ class ForeignLedgerAnswerTest {
     return closer.add(c);
   }
 
+  /** A client over HTTP/1.1 (the scripted server's), every option given by a chained call. */
   private RemoteLedger connect() throws LedgerException {
     return closing(RemoteLedger.builder().protocol(HttpProtocol.HTTP_1_1)
-        .connect(server.uri()));
+        .timeout(WAIT).connectTimeout(WAIT).streamTimeout(Duration.ofSeconds(20))
+        .reconnectTimeout(Duration.ofSeconds(30)).cachedMetagraphs(4)
+        .clock(java.time.Clock.systemUTC()).replayEpochs(true)
+        .epochMechanism(io.bittensor.incentive.IncentiveMechanism.paper(
+            io.bittensor.incentive.PaperParams.defaults()))
+        .keypair(key(7)).connect(server.uri()));
   }
 
   /** Block {@code n}'s event, its metagraph whole. */
