@@ -33,6 +33,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Predicate;
+import java.util.stream.IntStream;
 
 /**
  * The embedded ledger: the whole state in memory, every block journaled to disk before its
@@ -93,6 +94,9 @@ import java.util.function.Predicate;
  */
 public final class LocalLedger implements Ledger, BlockHistory {
   /** The default emission: 10^9 units (one token at 10^9 units a token) per epoch. */
+  /** A batch this large has its signatures verified on several threads. */
+  private static final int PARALLEL_VERIFY_FROM = 16;
+
   public static final double DEFAULT_TAU = 1e9;
 
   /** The most bytes of transactions one block holds; beyond it, submissions get BUSY. */
@@ -859,6 +863,41 @@ public final class LocalLedger implements Ledger, BlockHistory {
     if (readOnly) {
       throw new IllegalStateException("the ledger was opened read-only");
     }
+    return submitChecked(tx, tx.verifySignature());
+  }
+
+  /**
+   * {@inheritDoc} The signatures, the costly part, are verified first, on several threads (the
+   * common fork-join pool) for a batch of {@value #PARALLEL_VERIFY_FROM} or more; then each
+   * transaction is validated and applied in order, as {@link #submit} does.
+   *
+   * @throws IllegalStateException if the ledger is closed or read-only
+   */
+  @Override
+  @Experimental
+  public List<CompletableFuture<Receipt>> submitAll(List<SignedTransaction> transactions) {
+    Objects.requireNonNull(transactions, "transactions");
+    checkOpen();
+    if (readOnly) {
+      throw new IllegalStateException("the ledger was opened read-only");
+    }
+    int n = transactions.size();
+    for (SignedTransaction tx : transactions) {
+      Objects.requireNonNull(tx, "transaction");
+    }
+    boolean[] verified = new boolean[n];
+    IntStream indices = IntStream.range(0, n);
+    (n >= PARALLEL_VERIFY_FROM ? indices.parallel() : indices)
+        .forEach(i -> verified[i] = transactions.get(i).verifySignature());
+    List<CompletableFuture<Receipt>> futures = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      futures.add(submitChecked(transactions.get(i), verified[i]));
+    }
+    return futures;
+  }
+
+  /** Validates and applies {@code tx}, whose signature verified or not ({@code signatureOk}). */
+  private CompletableFuture<Receipt> submitChecked(SignedTransaction tx, boolean signatureOk) {
     if (failure != null) {
       return CompletableFuture.failedFuture(failed());
     }
@@ -866,7 +905,7 @@ public final class LocalLedger implements Ledger, BlockHistory {
       return rejected(RejectReason.WRONG_CHAIN,
           "transaction names chain " + tx.chainId() + ", this ledger is " + chainId);
     }
-    if (!tx.verifySignature()) {
+    if (!signatureOk) {
       return rejected(RejectReason.BAD_SIGNATURE,
           "the signature does not verify against " + tx.signer());
     }

@@ -218,6 +218,36 @@ abstract class LedgerContract {
   }
 
   @Test
+  void aBigBatchIsDecidedInOrderWithItsBadSignaturesRefused() throws IOException {
+    int n = 40; // past the size from which a LocalLedger verifies a batch on several threads
+    Ledger ledger = open(genesis(params(8), n));
+    List<SignedTransaction> txs = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      SignedTransaction tx = SignedTransaction.sign(key(i), i == 25 ? Hash256.ZERO
+          : ledger.chainId(), 0, Transaction.transfer(key(n).id(), i + 1));
+      if (i == 17) {
+        byte[] forged = tx.encode();
+        forged[forged.length - 1] ^= 1; // the signature's last byte
+        tx = SignedTransaction.decode(forged);
+      }
+      txs.add(tx);
+    }
+    List<CompletableFuture<Receipt>> fs = ledger.submitAll(txs);
+    assertEquals(RejectReason.BAD_SIGNATURE, reason(fs.get(17)));
+    assertEquals(RejectReason.WRONG_CHAIN, reason(fs.get(25)));
+    Block b = seal(ledger);
+    int index = 0;
+    long paid = 0;
+    for (int i = 0; i < n; i++) {
+      if (i != 17 && i != 25) {
+        assertEquals(new Receipt(txs.get(i).hash(), b.number(), index++), fs.get(i).join());
+        paid += i + 1;
+      }
+    }
+    assertEquals(paid, balance(ledger, key(n)));
+  }
+
+  @Test
   void transfersMoveTokensAndOpenTheRecipientsAccount() throws IOException {
     Ledger ledger = open(genesis(params(8), 1));
     long supply = ledger.metagraph().supply();
