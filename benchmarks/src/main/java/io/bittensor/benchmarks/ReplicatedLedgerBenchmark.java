@@ -129,6 +129,24 @@ public class ReplicatedLedgerBenchmark {
     return fs.size();
   }
 
+  /**
+   * Every transaction in one {@code submitAll} call, each key's rows in nonce order: what a
+   * relay or a wallet service sends at once ({@code threads} does not apply).
+   */
+  @Benchmark
+  @OperationsPerInvocation(TRANSACTIONS)
+  public int submitAllInOneCall() {
+    List<SignedTransaction> inOrder = new ArrayList<>(TRANSACTIONS);
+    for (int round = 0; round < LedgerSubmitBenchmark.ROWS; round++) {
+      for (List<SignedTransaction> own : weights) {
+        inOrder.add(own.get(round));
+      }
+    }
+    List<CompletableFuture<Receipt>> fs = target.submitAll(inOrder);
+    CompletableFuture.allOf(fs.toArray(new CompletableFuture<?>[0])).join();
+    return fs.size();
+  }
+
   @TearDown(Level.Invocation)
   public void closeLedger() throws Exception {
     List<Thread> closing = new ArrayList<>();
