@@ -94,10 +94,10 @@ import java.util.stream.IntStream;
  */
 public final class LocalLedger implements Ledger, BlockHistory {
   /** The default emission: 10^9 units (one token at 10^9 units a token) per epoch. */
+  public static final double DEFAULT_TAU = 1e9;
+
   /** A batch this large has its signatures verified on several threads. */
   private static final int PARALLEL_VERIFY_FROM = 16;
-
-  public static final double DEFAULT_TAU = 1e9;
 
   /** The most bytes of transactions one block holds; beyond it, submissions get BUSY. */
   static final long MAX_BLOCK_BYTES = 128L << 20;
