@@ -62,7 +62,9 @@ class LedgerRequestListenerTest {
         var registered = reader.submit(key(0),
             Transaction.register(endpoint(0), Modality.TEXT));
         ledger.produceBlock();
-        registered.get(10, TimeUnit.SECONDS);
+        long block = registered.get(10, TimeUnit.SECONDS).block();
+        // The receipt may come before the block's event: wait until the reader has heard it.
+        assertTrue(reader.awaitBlock(block, Duration.ofSeconds(10)));
         assertEquals(1, reader.metagraph().size());
         assertTrue(reader.account(key(0).id()).isPresent());
         Thread.sleep(50); // the stream stays open a while

@@ -17,6 +17,7 @@ import io.bittensor.transport.SubmissionEvent;
 import io.bittensor.transport.SubmissionListener;
 import java.io.PrintStream;
 import java.net.URI;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -87,8 +88,11 @@ public final class WatchLedgerServer {
             Transaction.register(URI.create("http://alice.example:8091"), Modality.TEXT));
         var paid = walletClient.submit(bob, Transaction.transfer(alice.id(), 250));
         ledger.produceBlock();
-        registered.join();
+        long block = registered.join().block();
         paid.join();
+        // The receipt can come before the block's event: the server has published the block
+        // once the wallet has heard it, and an explorer connecting after starts from it.
+        walletClient.awaitBlock(block, Duration.ofSeconds(10));
         // Bob's nonce 0 again: the ledger refuses it, and the server's owner sees why.
         try {
           walletClient.submit(SignedTransaction.sign(bob, ledger.chainId(), 0,
