@@ -231,6 +231,23 @@ final class LedgerWorkload {
     return signed;
   }
 
+  /**
+   * Every key's transactions in one list, keys taking turns and each key's in nonce order: the
+   * order a ledger takes them in one {@code submitAll}.
+   */
+  static List<SignedTransaction> inNonceOrder(List<List<SignedTransaction>> perKey) {
+    List<SignedTransaction> out = new ArrayList<>(count(perKey));
+    int rounds = perKey.stream().mapToInt(List::size).max().orElse(0);
+    for (int round = 0; round < rounds; round++) {
+      for (List<SignedTransaction> own : perKey) {
+        if (round < own.size()) {
+          out.add(own.get(round));
+        }
+      }
+    }
+    return out;
+  }
+
   static int count(List<List<SignedTransaction>> perKey) {
     return perKey.stream().mapToInt(List::size).sum();
   }

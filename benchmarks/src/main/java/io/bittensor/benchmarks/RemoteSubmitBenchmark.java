@@ -5,7 +5,6 @@ import io.bittensor.core.Receipt;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.transport.LedgerServer;
 import io.bittensor.transport.RemoteLedger;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -27,8 +26,9 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Sending many transactions to a ledger server: the same {@value LedgerSubmitBenchmark#TRANSACTIONS}
- * pre-signed set-weights transactions as {@link LedgerSubmitBenchmark} (64 weights a row),
+ * Sending many transactions to a ledger server: the same
+ * {@value LedgerSubmitBenchmark#TRANSACTIONS} pre-signed set-weights transactions as
+ * {@link LedgerSubmitBenchmark} (64 weights a row),
  * through one {@link RemoteLedger} to a {@link LedgerServer} on loopback over a fresh
  * {@link LocalLedger} on disk (a block every 5 ms), until every receipt is back: one at a time
  * ({@code submit}, from {@code threads} threads: what a client had), or in one call
@@ -64,13 +64,7 @@ public class RemoteSubmitBenchmark {
     workload = LedgerSubmitBenchmark.workload();
     registrations = workload.registrations(pool);
     weights = workload.weights(pool, LedgerSubmitBenchmark.PER_ROW, LedgerSubmitBenchmark.ROWS);
-    // Each key's rows in nonce order, keys taking turns: the order the ledger needs.
-    inOrder = new ArrayList<>();
-    for (int round = 0; round < LedgerSubmitBenchmark.ROWS; round++) {
-      for (List<SignedTransaction> own : weights) {
-        inOrder.add(own.get(round));
-      }
-    }
+    inOrder = LedgerWorkload.inNonceOrder(weights);
   }
 
   @Setup(Level.Invocation)
@@ -82,7 +76,8 @@ public class RemoteSubmitBenchmark {
   @Benchmark
   @OperationsPerInvocation(LedgerSubmitBenchmark.TRANSACTIONS)
   public int oneAtATime() throws Exception {
-    List<CompletableFuture<Receipt>> fs = LedgerWorkload.submitAll(served.remote, weights, threads, pool);
+    List<CompletableFuture<Receipt>> fs =
+        LedgerWorkload.submitAll(served.remote, weights, threads, pool);
     CompletableFuture.allOf(fs.toArray(new CompletableFuture<?>[0])).join();
     return fs.size();
   }

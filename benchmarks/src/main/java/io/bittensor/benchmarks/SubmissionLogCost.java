@@ -104,7 +104,8 @@ public class SubmissionLogCost {
   @Benchmark
   @OperationsPerInvocation(LedgerSubmitBenchmark.TRANSACTIONS)
   public int submitThroughTheServerAndAwaitReceipts() throws Exception {
-    List<CompletableFuture<Receipt>> fs = LedgerWorkload.submitAll(served.remote, weights, threads, pool);
+    List<CompletableFuture<Receipt>> fs =
+        LedgerWorkload.submitAll(served.remote, weights, threads, pool);
     CompletableFuture.allOf(fs.toArray(new CompletableFuture<?>[0])).join();
     return fs.size();
   }

@@ -1,5 +1,6 @@
 package io.bittensor.core;
 
+import io.bittensor.core.internal.ledger.BatchSignatures;
 import io.bittensor.core.internal.ledger.BlockCodec;
 import io.bittensor.core.internal.ledger.Journal;
 import io.bittensor.core.internal.ledger.JournalArchive;
@@ -33,7 +34,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Predicate;
-import java.util.stream.IntStream;
 
 /**
  * The embedded ledger: the whole state in memory, every block journaled to disk before its
@@ -95,9 +95,6 @@ import java.util.stream.IntStream;
 public final class LocalLedger implements Ledger, BlockHistory {
   /** The default emission: 10^9 units (one token at 10^9 units a token) per epoch. */
   public static final double DEFAULT_TAU = 1e9;
-
-  /** A batch this large has its signatures verified on several threads. */
-  private static final int PARALLEL_VERIFY_FROM = 16;
 
   /** The most bytes of transactions one block holds; beyond it, submissions get BUSY. */
   static final long MAX_BLOCK_BYTES = 128L << 20;
@@ -868,7 +865,7 @@ public final class LocalLedger implements Ledger, BlockHistory {
 
   /**
    * {@inheritDoc} The signatures, the costly part, are verified first, on several threads (the
-   * common fork-join pool) for a batch of {@value #PARALLEL_VERIFY_FROM} or more; then each
+   * common fork-join pool) for a batch of 16 or more; then each
    * transaction is validated and applied in order, as {@link #submit} does.
    *
    * @throws IllegalStateException if the ledger is closed or read-only
@@ -885,10 +882,7 @@ public final class LocalLedger implements Ledger, BlockHistory {
     for (SignedTransaction tx : transactions) {
       Objects.requireNonNull(tx, "transaction");
     }
-    boolean[] verified = new boolean[n];
-    IntStream indices = IntStream.range(0, n);
-    (n >= PARALLEL_VERIFY_FROM ? indices.parallel() : indices)
-        .forEach(i -> verified[i] = transactions.get(i).verifySignature());
+    boolean[] verified = BatchSignatures.verify(transactions);
     List<CompletableFuture<Receipt>> futures = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
       futures.add(submitChecked(transactions.get(i), verified[i]));

@@ -22,6 +22,7 @@ import io.bittensor.core.RejectReason;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.TransactionRejectedException;
 import io.bittensor.core.internal.DurableFiles;
+import io.bittensor.core.internal.ledger.BatchSignatures;
 import io.bittensor.core.internal.ledger.BlockCodec;
 import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.incentive.PaperParams;
@@ -55,7 +56,6 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
-import java.util.stream.IntStream;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
 import org.apache.ratis.conf.Parameters;
@@ -602,10 +602,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
     for (SignedTransaction tx : transactions) {
       Objects.requireNonNull(tx, "tx");
     }
-    boolean[] verified = new boolean[n];
-    IntStream indices = IntStream.range(0, n);
-    (n >= 16 ? indices.parallel() : indices)
-        .forEach(i -> verified[i] = transactions.get(i).verifySignature());
+    boolean[] verified = BatchSignatures.verify(transactions);
     List<CompletableFuture<Receipt>> futures = new ArrayList<>(n);
     List<CompletableFuture<Receipt>> results = new ArrayList<>(n);
     List<CompletableFuture<byte[]>> ordering = new ArrayList<>(n);

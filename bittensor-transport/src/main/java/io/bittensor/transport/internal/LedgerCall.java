@@ -7,11 +7,14 @@ import io.bittensor.transport.LedgerRequestEvent;
 import io.bittensor.transport.LedgerRequestListener;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.eclipse.jetty.server.Request;
+import java.util.stream.Collectors;
 import org.eclipse.jetty.util.Callback;
 
 /**
@@ -23,6 +26,11 @@ import org.eclipse.jetty.util.Callback;
  * <p>Thread-safe: its parts are told on the threads that serve the request.
  */
 final class LedgerCall {
+  /** Each operation by its path segment under {@code /v1/ledger/}: {@code submit-all}, ... */
+  private static final Map<String, LedgerRequestEvent.Operation> BY_PATH =
+      Arrays.stream(LedgerRequestEvent.Operation.values()).collect(Collectors.toUnmodifiableMap(
+          o -> o.name().toLowerCase(Locale.ROOT).replace('_', '-'), o -> o));
+
   private final LedgerRequestEvent.Operation operation;
   private final long started = System.nanoTime();
   private final X509Certificate certificate;
@@ -43,12 +51,7 @@ final class LedgerCall {
 
   /** The operation whose path segment {@code op} is ({@code submit-all}: SUBMIT_ALL). */
   private static LedgerRequestEvent.Operation operation(String op) {
-    for (LedgerRequestEvent.Operation o : LedgerRequestEvent.Operation.values()) {
-      if (o.name().toLowerCase(Locale.ROOT).replace('_', '-').equals(op)) {
-        return o;
-      }
-    }
-    return LedgerRequestEvent.Operation.OTHER;
+    return BY_PATH.getOrDefault(op, LedgerRequestEvent.Operation.OTHER);
   }
 
   /** The key the request's caller block names, if it is one. */

@@ -82,6 +82,8 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
   private static final int WHOLE = 1;
   private static final int DELTA = 2;
   private static final int REPLAY = 4;
+  /** The forms made only while a stream takes them (REPLAY, this library's, always is). */
+  private static final int[] DROPPABLE = {WHOLE, DELTA};
 
   /** How long a form a client took is made after it left, by default: a reconnect's time. */
   public static final Duration FORM_KEPT = Duration.ofMinutes(1);
@@ -284,7 +286,7 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
    */
   private void dropFormsNoStreamTakes() {
     long now = clock.millis();
-    for (int form : new int[] {WHOLE, DELTA}) {
+    for (int form : DROPPABLE) {
       int i = Integer.numberOfTrailingZeros(form);
       if ((wanted & form) != 0 && openStreams[i] == 0 && now - lastClosed[i] >= formKept) {
         wanted &= ~form;
