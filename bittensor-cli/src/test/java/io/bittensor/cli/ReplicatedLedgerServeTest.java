@@ -396,4 +396,17 @@ class ReplicatedLedgerServeTest {
     assertTrue(badTime.err().contains("--created-at takes an instant"), badTime.err());
   }
 
+  @Test
+  void aRaftPortTakenIsAFailureNotTheEndOfTheJvm() throws Exception {
+    // In process: before RaftLedger switched Ratis' exits off, this ended the test JVM.
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50,
+        java.net.InetAddress.getLoopbackAddress())) {
+      String address = "127.0.0.1:" + taken.getLocalPort();
+      CliRunner run = CliRunner.run("ledger", "serve", "--data", dir.resolve("taken").toString(),
+          "--host", "127.0.0.1", "--port", "0", "--raft-self", "a", "--raft-member",
+          "a=" + address, "--created-at", "2026-12-05T00:00:00Z");
+      assertEquals(Main.EXIT_FAILURE, run.exitCode(), run.err());
+      assertTrue(run.err().contains("could not listen on " + address), run.err());
+    }
+  }
 }

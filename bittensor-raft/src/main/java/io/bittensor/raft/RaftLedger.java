@@ -28,6 +28,7 @@ import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.incentive.PaperParams;
 import io.bittensor.raft.internal.Entries;
 import io.bittensor.raft.internal.LedgerStateMachine;
+import io.bittensor.raft.internal.RatisExits;
 import io.bittensor.raft.internal.Submissions;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -220,7 +221,17 @@ public final class RaftLedger implements Ledger, BlockHistory {
           .setOption(formatted ? RaftStorage.StartupOption.RECOVER
               : RaftStorage.StartupOption.FORMAT)
           .build();
-      s.start();
+      RatisExits.disable();
+      try {
+        s.start();
+      } catch (RuntimeException | IOException e) {
+        if (RatisExits.isExit(e)) {
+          throw new IOException("the Raft member " + b.self + " could not listen on "
+              + address.getHostString() + ":" + address.getPort()
+              + " (is the port taken by another process?)", e);
+        }
+        throw e;
+      }
       RaftProperties clientProps = new RaftProperties();
       RaftClientConfigKeys.Rpc.setRequestTimeout(clientProps,
           TimeDuration.valueOf(Math.max(1000, b.timeout.toMillis() / 4), TimeUnit.MILLISECONDS));

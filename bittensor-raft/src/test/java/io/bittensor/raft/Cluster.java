@@ -106,8 +106,28 @@ public final class Cluster implements AutoCloseable {
   }
 
   RaftLedger open(int i) throws IOException {
-    members[i] = builder(i).open(dirs.get(i));
-    return members[i];
+    // A port picked free and closed again can be taken meanwhile, for a moment or for good
+    // (an outgoing connection's local port); try again a few times before failing the test.
+    for (int attempt = 1; ; attempt++) {
+      try {
+        members[i] = builder(i).open(dirs.get(i));
+        return members[i];
+      } catch (IOException e) {
+        if (attempt == 20 || !String.valueOf(e.getMessage()).contains("could not listen")) {
+          throw e;
+        }
+        sleep(250);
+      }
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
   }
 
   void stop(int i) {

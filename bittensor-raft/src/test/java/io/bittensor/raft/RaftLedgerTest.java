@@ -84,6 +84,28 @@ class RaftLedgerTest {
   }
 
   @Test
+  void aPortAlreadyTakenIsAnIOExceptionAndTheJvmLivesOn() throws Exception {
+    Thread.UncaughtExceptionHandler before = Thread.getDefaultUncaughtExceptionHandler();
+    // Ratis ends the JVM when its server cannot listen; this test's fork would die with it.
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50,
+        java.net.InetAddress.getLoopbackAddress())) {
+      Cluster c = new Cluster(dir, 1, genesis(params(8), 4), null, BlockPolicy.manual());
+      c.addresses.set(0, new InetSocketAddress("127.0.0.1", taken.getLocalPort()));
+      IOException e = assertThrows(IOException.class, () -> c.builder(0).open(c.dirs.get(0)));
+      assertTrue(e.getMessage().contains("127.0.0.1:" + taken.getLocalPort()), e.getMessage());
+      assertEquals(before, Thread.getDefaultUncaughtExceptionHandler(),
+          "the application's handler of uncaught exceptions is left as it was");
+      // Nothing of the failed start is held: the folder opens once the port is free.
+      c.addresses.set(0, new InetSocketAddress("127.0.0.1", Cluster.freePort()));
+      try (c) {
+        c.open(0);
+        c.leader();
+        assertEquals(0, c.members[0].metagraph().block().number());
+      }
+    }
+  }
+
+  @Test
   void aRejectionIsTheSameFromEveryMemberAndReportedAtOnce() throws Exception {
     try (Cluster c = new Cluster(dir, 3, genesis(params(8), 4), null, BlockPolicy.manual())
         .start()) {
