@@ -109,11 +109,12 @@ import okhttp3.ResponseBody;
  * <p><b>Events.</b> The stream reconnects by itself (backing off up to 2 s), resuming at the
  * block after the last one heard, so listeners miss nothing while the server keeps those blocks
  * (its {@link LedgerServer.Builder#history(int) history}, or its ledger's journal: a server
- * restarted over the same journal sends them too). Listeners run on this client's event
- * thread ({@code bittensor-ledger-events}), one at a time, in block order; {@code onEpoch}
- * before {@code onBlock} for the same block. Keep them fast; an exception is caught and
- * dropped. Futures of {@code submit} complete on another thread, so a callback may wait on
- * them.
+ * restarted over the same journal sends them too). A client that reads so slowly (a slow
+ * listener) that the server's history moves past it resumes the same way. Listeners run on this
+ * client's event thread ({@code bittensor-ledger-events}), one at a time, in block order;
+ * {@code onEpoch} before {@code onBlock} for the same block. Keep them fast; an exception is
+ * caught and dropped. Futures of {@code submit} complete on another thread, so a callback may
+ * wait on them.
  *
  * <p><b>Metagraph cache.</b> Each block event carries what the block changed in the metagraph
  * (or says it changed nothing), which the client applies to the one before; the client keeps the
@@ -175,6 +176,11 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   private volatile Call streamCall;
   /** The stream {@link #start()} opened, for the event thread to go on reading. */
   private volatile InputStream firstStream;
+  /**
+   * The last block heard when a resync last made the stream resume (-1: never): a resync with no
+   * block heard since is taken as it comes. Event thread only.
+   */
+  private long resumedAfterResync = -1;
 
   private RemoteLedger(Builder b, List<URI> servers) {
     this.servers = List.copyOf(servers);
@@ -984,6 +990,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
             }
           }
         }
+      } catch (ResumeInstead resume) {
+        continue; // at once, on the same server: it reads what was missed from its journal
       } catch (IOException | RuntimeException e) {
         // Lost or refused: try again below, at the next server if there is one.
         if (!closed) {
@@ -1134,6 +1142,14 @@ public final class RemoteLedger implements Ledger, BlockHistory {
           + ", not " + chainId);
     }
     if (ev.getSnapshot()) {
+      if (ev.getResync() && lastBlock >= 0 && n > lastBlock && lastBlock != resumedAfterResync) {
+        // This client read too slowly (a slow listener) and the server's history moved past
+        // it. Resuming from the block after the last one heard, as after a lost connection,
+        // gets the missed blocks from the server's journal if it has one, so that listeners
+        // and waiting transactions miss nothing; a resync on that stream is taken as it is.
+        resumedAfterResync = lastBlock;
+        throw new ResumeInstead();
+      }
       if (ev.getResync() && lastBlock >= 0 && n != lastBlock) {
         failPending("the client missed blocks " + (lastBlock + 1) + " to " + n
             + " that the server no longer holds");
@@ -1171,6 +1187,15 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     synchronized (blockLock) {
       lastBlock = n;
       blockLock.notifyAll();
+    }
+  }
+
+  /** Ends the stream so that the event thread resumes it at once after the last block heard. */
+  private static final class ResumeInstead extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    ResumeInstead() {
+      super(null, null, false, false);
     }
   }
 

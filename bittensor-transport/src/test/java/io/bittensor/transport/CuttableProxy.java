@@ -12,13 +12,16 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A TCP proxy on loopback whose connections a test can cut, and whose port it can make refuse
- * new ones for a while: a network failure between a client and a server that both stay up.
+ * new ones for a while: a network failure between a client and a server that both stay up. It
+ * can also stop passing on what the server sends ({@link #pause()}), with a small receive
+ * buffer toward the server, so that the server's writes wait: a client that does not read.
  */
 final class CuttableProxy implements AutoCloseable {
   private final ServerSocket listener;
   private final int targetPort;
   private final Set<Socket> open = ConcurrentHashMap.newKeySet();
   private volatile boolean refusing;
+  private volatile boolean paused;
   private volatile boolean closed;
   private volatile int accepted;
 
@@ -52,6 +55,27 @@ final class CuttableProxy implements AutoCloseable {
     refusing = false;
   }
 
+  /** Stops passing on what servers send, until {@link #resume()}: the connections stay open. */
+  void pause() {
+    paused = true;
+  }
+
+  synchronized void resume() {
+    paused = false;
+    notifyAll();
+  }
+
+  private synchronized void awaitResumed() throws IOException {
+    while (paused && !closed) {
+      try {
+        wait(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while paused", e);
+      }
+    }
+  }
+
   private void accept() {
     while (!closed) {
       Socket client;
@@ -65,24 +89,31 @@ final class CuttableProxy implements AutoCloseable {
         continue;
       }
       try {
-        Socket server = new Socket(InetAddress.getLoopbackAddress(), targetPort);
+        Socket server = new Socket();
+        // Small, so that a pause holds the server's writes back soon rather than after megabytes.
+        server.setReceiveBufferSize(4096);
+        server.connect(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(),
+            targetPort));
         open.add(client);
         open.add(server);
         accepted++;
-        pump(client, server);
-        pump(server, client);
+        pump(client, server, false);
+        pump(server, client, true);
       } catch (IOException e) {
         closeQuietly(client);
       }
     }
   }
 
-  private void pump(Socket from, Socket to) {
+  private void pump(Socket from, Socket to, boolean pausable) {
     Thread t = new Thread(() -> {
       byte[] buf = new byte[16 * 1024];
       try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
         int n;
         while ((n = in.read(buf)) >= 0) {
+          if (pausable) {
+            awaitResumed();
+          }
           out.write(buf, 0, n);
           out.flush();
         }

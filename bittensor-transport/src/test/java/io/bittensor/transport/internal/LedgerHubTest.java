@@ -5,6 +5,7 @@ import static io.bittensor.core.testing.LedgerFixtures.key;
 import static io.bittensor.core.testing.LedgerFixtures.params;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bittensor.core.Block;
@@ -20,6 +21,7 @@ import io.bittensor.core.internal.SettableClock;
 import io.bittensor.core.internal.ledger.BlockCodec;
 import io.bittensor.core.testing.LedgerFixtures;
 import io.bittensor.incentive.IncentiveMechanism;
+import io.bittensor.transport.internal.wire.BlockEvent;
 import io.bittensor.transport.internal.wire.LedgerEvent;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -161,6 +163,39 @@ class LedgerHubTest {
           new ByteArrayInputStream(streams.get(0).get(0)));
       assertEquals(1, first.getBlock().getBlock().getNumber());
       assertEquals(1, first.getBlock().getReceiptsCount(), "every transaction's receipt");
+    }
+  }
+
+  /**
+   * What a stream that resumes from far back is read from the journal stays within the
+   * history's byte limit: the blocks that fit, in order, then a resync snapshot of the latest
+   * (a {@code RemoteLedger} resumes again after the last of them, page by page).
+   */
+  @Test
+  void whatIsReadBackStaysWithinTheHistorysByteLimit(@TempDir Path dir) throws Exception {
+    int limit = 1500;
+    try (LocalLedger durable = LocalLedger.builder().genesis(genesis(params(8), 1))
+            .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual())
+            .open(dir.resolve("ledger"));
+        LedgerHub restarted = new LedgerHub(durable, 3, limit, 60_000)) {
+      durable.submit(key(0), Transaction.transfer(key(1).id(), 1));
+      durable.produceBlocks(32); // the history holds blocks 30 to 32
+      List<byte[]> out = openAt(restarted, 1, true);
+      List<LedgerEvent> events = decode(out);
+      int readBack = events.size() - 1;
+      assertTrue(readBack > 3 && readBack < 29, "some blocks, not all: " + readBack);
+      long bytes = 0;
+      for (int i = 0; i < readBack; i++) {
+        BlockEvent b = events.get(i).getBlock();
+        assertEquals(1 + i, b.getBlock().getNumber(), "in order from the first asked for");
+        assertFalse(b.getSnapshot());
+        bytes += out.get(i).length;
+      }
+      assertTrue(bytes <= limit, bytes + " bytes read back");
+      assertTrue(bytes > limit / 2, "the budget used, not a page cut short: " + bytes);
+      BlockEvent last = events.get(readBack).getBlock();
+      assertTrue(last.getSnapshot() && last.getResync(), last::toString);
+      assertEquals(32, last.getBlock().getNumber());
     }
   }
 
