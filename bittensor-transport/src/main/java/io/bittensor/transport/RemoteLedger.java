@@ -171,8 +171,11 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   private volatile long lastBlock = -1;
   private volatile boolean connected;
   private volatile boolean closed;
-  /** False once a server refused the submit-all path: transactions go one at a time then. */
-  private volatile boolean submitAllServed = true;
+  /**
+   * The servers that refused the submit-all path (older ones): to them transactions go one at a
+   * time; to the others, of a group being upgraded, still many in a request.
+   */
+  private final Set<URI> submitAllRefusedBy = ConcurrentHashMap.newKeySet();
   private volatile Call streamCall;
   /** The stream {@link #start()} opened, for the event thread to go on reading. */
   private volatile InputStream firstStream;
@@ -645,7 +648,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     List<CompletableFuture<Receipt>> futures = new ArrayList<>(transactions.size());
     int next = 0;
     while (next < transactions.size()) {
-      if (!submitAllServed) {
+      if (submitAllRefusedBy.contains(uri)) {
         for (SignedTransaction tx : transactions.subList(next, transactions.size())) {
           futures.add(submit(tx));
         }
@@ -682,9 +685,12 @@ public final class RemoteLedger implements Ledger, BlockHistory {
       futures.add(f);
     }
     LedgerResponse r;
+    URI server;
     try {
-      r = exchange("submit-all", SubmitAllRequest.newBuilder().addAllTransactions(encoded)
+      Answer a = answer("submit-all", SubmitAllRequest.newBuilder().addAllTransactions(encoded)
           .build());
+      r = a.response();
+      server = a.server();
     } catch (LedgerException e) {
       for (int i = 0; i < chunk.size(); i++) {
         SignedTransaction tx = chunk.get(i);
@@ -697,7 +703,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     }
     if (r.getStatus() == Status.BAD_REQUEST.code() && r.getField().equals("path")) {
       // A server that predates submit-all refused the path, and with it every transaction.
-      submitAllServed = false;
+      submitAllRefusedBy.add(server);
       for (int i = 0; i < chunk.size(); i++) {
         untrack(tracked[i], chunk.get(i).hash(), futures.get(i));
       }
@@ -817,12 +823,20 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   // Requests
 
   private Request request(String op, MessageLite body) {
+    return request(base, op, body);
+  }
+
+  private Request request(URI server, String op, MessageLite body) {
+    return request(HttpUrl.get(server.toString()), op, body);
+  }
+
+  private Request request(HttpUrl server, String op, MessageLite body) {
     LedgerRequest.Builder b = LedgerRequest.newBuilder()
         .setVersion(PeerInfo.PROTOCOL_VERSION)
         .setBody(body.toByteString());
     b.setCaller(signer.sign(c -> CanonicalDigest.ofLedger(op, b.setCaller(c).buildPartial())));
     return new Request.Builder()
-        .url(base.resolve("/v1/ledger/" + op))
+        .url(server.resolve("/v1/ledger/" + op))
         .post(RequestBody.create(b.build().toByteArray(), PROTOBUF))
         .build();
   }
@@ -842,11 +856,19 @@ public final class RemoteLedger implements Ledger, BlockHistory {
 
   /** Sends a request and reads its answer, whatever its status. */
   private LedgerResponse exchange(String op, MessageLite body) throws LedgerException {
+    return answer(op, body).response();
+  }
+
+  /** A server's answer, and which server gave it. */
+  private record Answer(URI server, LedgerResponse response) {}
+
+  /** As {@link #exchange}, saying which server answered (it moves on from those unreachable). */
+  private Answer answer(String op, MessageLite body) throws LedgerException {
     for (int attempt = 1; ; attempt++) {
       URI server = uri;
-      Request request = request(op, body);
+      Request request = request(server, op, body);
       try (Response response = (request.isHttps() ? https : http).newCall(request).execute()) {
-        return readResponse(response);
+        return new Answer(server, readResponse(response));
       } catch (LedgerException e) {
         throw e;
       } catch (IOException e) {

@@ -191,6 +191,44 @@ class SubmitAllTest {
   }
 
   /**
+   * A group being upgraded: the client learns which of its servers predate submit-all, not that
+   * all do. Once the older one is gone and the client moved on, many go in one request again.
+   */
+  @Test
+  void anOlderServerOfSeveralIsTheOnlyOneAskedOneAtATime() throws Exception {
+    OlderServer older = new OlderServer(server.uri());
+    try (RemoteLedger remote = RemoteLedger.builder().keypair(key(5))
+        .protocol(HttpProtocol.HTTP_1_1).connect(List.of(older.uri(), server.uri()))) {
+      Hash256 chain = ledger.chainId();
+      List<CompletableFuture<Receipt>> first = remote.submitAll(
+          List.of(transfer(chain, 0, 0, 1), transfer(chain, 0, 1, 1)));
+      assertEquals(1, older.refused.get());
+      assertEquals(2, requests.await(Operation.SUBMIT, 2), "one at a time to the older server");
+      ledger.produceBlock(); // sealed before the client moves (a move fails what it waits for)
+      for (CompletableFuture<Receipt> f : first) {
+        assertEquals(1, f.get(10, TimeUnit.SECONDS).block());
+      }
+
+      older.close();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (!(remote.uri().equals(server.uri()) && remote.isConnected())) {
+        assertTrue(System.nanoTime() < deadline, "the client never moved on");
+        Thread.sleep(10);
+      }
+      List<CompletableFuture<Receipt>> then = remote.submitAll(List.of(transfer(chain, 0, 2, 1),
+          transfer(chain, 0, 3, 1), transfer(chain, 0, 4, 1)));
+      ledger.produceBlock();
+      for (CompletableFuture<Receipt> f : then) {
+        assertEquals(2, f.get(10, TimeUnit.SECONDS).block());
+      }
+      assertEquals(1, requests.await(Operation.SUBMIT_ALL, 1), "three in one request");
+      assertEquals(2, requests.of(Operation.SUBMIT));
+    } finally {
+      older.close();
+    }
+  }
+
+  /**
    * A server of the version before submit-all, as its clients see it: what a ledger server of
    * now answers, passed through, except that the submit-all path does not exist (404, status
    * BAD_REQUEST, field "path", as a server answers any path it does not serve). HTTP/1.1.
