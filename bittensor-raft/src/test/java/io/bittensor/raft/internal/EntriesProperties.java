@@ -105,6 +105,54 @@ class EntriesProperties {
     assertThrows(IllegalArgumentException.class, () -> Entries.batchBodies(negative));
   }
 
+  /** A batch entry after its tag, written by hand: for bodies no transaction encodes to. */
+  private static ByteBuffer rawBatch(List<byte[]> bodies) {
+    int length = 4;
+    for (byte[] body : bodies) {
+      length += 4 + body.length;
+    }
+    ByteBuffer b = ByteBuffer.allocate(length).putInt(bodies.size());
+    for (byte[] body : bodies) {
+      b.putInt(body.length).put(body);
+    }
+    return b.flip();
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void anEmptyBodyIsReadAsATransactionOfItsOwnNotABrokenEntry(long seed) {
+    // The state machine refuses a body that does not decode (MALFORMED) alone: refusing the
+    // entry instead would fail every transaction that shared it.
+    SplittableRandom r = new SplittableRandom(seed);
+    List<byte[]> bodies = new ArrayList<>();
+    for (int i = 1 + r.nextInt(12); i > 0; i--) {
+      bodies.add(r.nextBoolean() ? new byte[0] : randomTransaction(r).encode());
+    }
+    bodies.set(r.nextInt(bodies.size()), new byte[0]); // at least one empty
+    List<byte[]> read = Entries.batchBodies(rawBatch(bodies));
+    assertEquals(bodies.size(), read.size(), "seed " + seed);
+    for (int i = 0; i < bodies.size(); i++) {
+      assertArrayEquals(bodies.get(i), read.get(i), "seed " + seed + ", #" + i);
+    }
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void aCountIsRefusedOnceItExceedsOneTransactionForEveryFourBytes(long seed) {
+    // Each transaction takes at least its 4-byte length: k empty ones fill 4k bytes exactly, and
+    // k + 1 in them is refused by the count, naming it, not by running out of bytes later.
+    int k = new SplittableRandom(seed).nextInt(65);
+    ByteBuffer full = ByteBuffer.allocate(4 + 4 * k).putInt(0, k);
+    List<byte[]> read = Entries.batchBodies(full);
+    assertEquals(k, read.size(), "seed " + seed);
+    assertTrue(read.stream().allMatch(body -> body.length == 0), "seed " + seed);
+    ByteBuffer over = ByteBuffer.allocate(4 + 4 * k).putInt(0, k + 1);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Entries.batchBodies(over), "seed " + seed);
+    assertEquals("a batch of " + (k + 1) + " transactions in " + 4 * k + " bytes",
+        e.getMessage());
+  }
+
   @ParameterizedTest(name = "seed {0}")
   @MethodSource("seeds")
   void outcomesRoundTripInOrder(long seed) {
