@@ -3,6 +3,7 @@ package io.bittensor.raft.internal;
 import static io.bittensor.core.testing.LedgerFixtures.key;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.ratis.protocol.ClientId;
@@ -46,6 +48,33 @@ class SubmissionsTest {
 
   private static SignedTransaction tx(int nonce) {
     return SignedTransaction.sign(key(0), CHAIN, nonce, Transaction.transfer(key(1).id(), 1));
+  }
+
+  /** A row of weights for {@code peers} uids: 12 bytes a uid over a fixed part. */
+  private static SignedTransaction weightRow(int nonce, int peers) {
+    int[] uids = new int[peers];
+    double[] weights = new double[peers];
+    for (int u = 0; u < peers; u++) {
+      uids[u] = u;
+      weights[u] = 1.0 / peers;
+    }
+    return SignedTransaction.sign(key(0), CHAIN, nonce, Transaction.setWeights(uids, weights));
+  }
+
+  /** Waits for {@code latch} as a client's blocking send would, through interrupts. */
+  private static void awaitUninterruptibly(CountDownLatch latch) {
+    boolean interrupted = false;
+    while (true) {
+      try {
+        latch.await();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /** A successful reply whose outcomes name each transaction's place: "0", "1", ... */
@@ -210,15 +239,9 @@ class SubmissionsTest {
 
   @Test
   void anEntryCarriesAtMostMaxBatchBytes() throws Exception {
-    int[] uids = new int[4096];
-    double[] weights = new double[4096];
-    for (int u = 0; u < uids.length; u++) {
-      uids[u] = u;
-      weights[u] = 1.0 / uids.length;
-    }
     List<SignedTransaction> rows = new ArrayList<>();
     for (int i = 0; i < 40; i++) {
-      rows.add(SignedTransaction.sign(key(0), CHAIN, i, Transaction.setWeights(uids, weights)));
+      rows.add(weightRow(i, 4096));
     }
     int size = rows.get(0).encodedLength();
     int fit = Submissions.MAX_BATCH_BYTES / size;
@@ -236,6 +259,86 @@ class SubmissionsTest {
       awaitSent(3);
       assertEquals(rows.size() - fit, count(sent.get(2)), "the rest in the next entry");
       replies.get(2).complete(reply(rows.size() - fit));
+    }
+  }
+
+  @Test
+  void anEntryTakesTheTransactionThatBringsItToExactlyMaxBatchBytes() throws Exception {
+    int fixed = weightRow(0, 0).encodedLength();
+    int perUid = weightRow(0, 1).encodedLength() - fixed;
+    int uids = Submissions.MAX_BATCH_BYTES - 4 * fixed;
+    assertEquals(0, uids % perUid, "four rows of " + fixed + " + " + perUid + " bytes a uid"
+        + " cannot add up to " + Submissions.MAX_BATCH_BYTES);
+    uids /= perUid;
+    List<SignedTransaction> rows = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      rows.add(weightRow(i, (uids + i) / 4)); // the four quarters add up to uids
+    }
+    assertEquals(Submissions.MAX_BATCH_BYTES,
+        rows.stream().mapToInt(SignedTransaction::encodedLength).sum());
+    try (Submissions s = new Submissions(this::send, "test")) {
+      s.submit(tx(99));
+      awaitSent(1);
+      rows.forEach(s::submit);
+      s.submit(tx(100));
+      replies.get(0).complete(reply(1));
+      awaitSent(2);
+      assertEquals(4, count(sent.get(1)), "the cap is the most an entry carries, not a bound");
+      replies.get(1).complete(reply(4));
+      awaitSent(3);
+      assertEquals(1, count(sent.get(2)), "only what did not fit waits for the next");
+      replies.get(2).complete(reply(1));
+    }
+  }
+
+  @Test
+  void theSenderIsADaemonAndCloseReturnsOnlyOnceItHasEnded() throws Exception {
+    // RaftLedger closes its Raft client right after this close: a sender still inside a send
+    // would hand its entry to a closed client. And a member left open must not hold the JVM up.
+    CompletableFuture<Thread> sender = new CompletableFuture<>();
+    CountDownLatch release = new CountDownLatch(1);
+    Submissions s = new Submissions(m -> {
+      sender.complete(Thread.currentThread());
+      awaitUninterruptibly(release);
+      return send(m);
+    }, "test");
+    try {
+      s.submit(tx(0));
+      Thread thread = sender.get(5, TimeUnit.SECONDS);
+      assertTrue(thread.isDaemon(), "the sender is a daemon");
+      CompletableFuture.delayedExecutor(200, TimeUnit.MILLISECONDS).execute(release::countDown);
+      s.close(); // the send in progress ends 200 ms into it
+      assertFalse(thread.isAlive(), "close returned with the sender still in its send");
+      assertEquals(1, sent.size(), "the entry in progress went out before close returned");
+    } finally {
+      release.countDown();
+      s.close();
+    }
+  }
+
+  @Test
+  void closingFromAnInterruptedThreadFailsTheQueuedAtOnceAndKeepsTheInterrupt() throws Exception {
+    CountDownLatch inSend = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    Submissions s = new Submissions(m -> {
+      inSend.countDown();
+      awaitUninterruptibly(release); // a send that blocks: the sender cannot fail the queued
+      return send(m);
+    }, "test");
+    try {
+      s.submit(tx(0));
+      assertTrue(inSend.await(5, TimeUnit.SECONDS));
+      CompletableFuture<byte[]> queued = s.submit(tx(1));
+      Thread.currentThread().interrupt();
+      s.close(); // gives up waiting for the sender at once
+      assertTrue(Thread.interrupted(), "close keeps its caller's interrupt");
+      assertTrue(queued.isDone(), "close fails the queued itself, not only the sender");
+      assertInstanceOf(LedgerException.class,
+          assertThrows(ExecutionException.class, queued::get).getCause());
+    } finally {
+      Thread.interrupted();
+      release.countDown();
+      s.close();
     }
   }
 }
