@@ -72,7 +72,12 @@ public final class Submissions implements AutoCloseable {
         Pending next;
         while (batch.size() < MAX_BATCH && (next = queue.peek()) != null
             && bytes + next.tx.encodedLength() <= MAX_BATCH_BYTES) {
-          batch.add(queue.poll());
+          // Exactly the one looked at: a close that gave up waiting for this thread may be
+          // draining the queue meanwhile, and a null or another submission must not get in.
+          if (!queue.remove(next)) {
+            break;
+          }
+          batch.add(next);
           bytes += next.tx.encodedLength();
         }
         sendBatch(batch);
