@@ -68,7 +68,9 @@ class SlowRemoteLedgerTest {
     try (LocalLedger ledger = journal ? builder.open(dir.resolve("ledger"))
             : builder.openInMemory();
         LedgerServer server = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
-            .allowAnonymous(true).history(8).requestListener(countStreams).start();
+            .allowAnonymous(true).history(8).requestListener(countStreams)
+            // Idle connections close after six heartbeats: far longer than a slow machine's pause.
+            .heartbeat(Duration.ofSeconds(20)).start();
         CuttableProxy proxy = new CuttableProxy(server.port())) {
       for (int i = 0; i < PEERS; i++) {
         ledger.submit(key(i), Transaction.register(endpoint(i), Modality.TEXT));
