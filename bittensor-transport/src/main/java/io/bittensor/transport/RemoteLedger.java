@@ -110,7 +110,10 @@ import okhttp3.ResponseBody;
  * block after the last one heard, so listeners miss nothing while the server keeps those blocks
  * (its {@link LedgerServer.Builder#history(int) history}, or its ledger's journal: a server
  * restarted over the same journal sends them too). A client that reads so slowly (a slow
- * listener) that the server's history moves past it resumes the same way. Listeners run on this
+ * listener) that the server's history moves past it resumes the same way, and one far behind
+ * hears the journal page by page (each up to the server's {@link
+ * LedgerServer.Builder#historyBytes(long) historyBytes}); a client with no listener and no
+ * transaction waiting skips to the latest state instead. Listeners run on this
  * client's event thread ({@code bittensor-ledger-events}), one at a time, in block order;
  * {@code onEpoch} before {@code onBlock} for the same block. Keep them fast; an exception is
  * caught and dropped. Futures of {@code submit} complete on another thread, so a callback may
@@ -1164,11 +1167,14 @@ public final class RemoteLedger implements Ledger, BlockHistory {
           + ", not " + chainId);
     }
     if (ev.getSnapshot()) {
-      if (ev.getResync() && lastBlock >= 0 && n > lastBlock && lastBlock != resumedAfterResync) {
+      if (ev.getResync() && lastBlock >= 0 && n > lastBlock && lastBlock != resumedAfterResync
+          && (!listeners.isEmpty() || !pending.isEmpty())) {
         // This client read too slowly (a slow listener) and the server's history moved past
-        // it. Resuming from the block after the last one heard, as after a lost connection,
-        // gets the missed blocks from the server's journal if it has one, so that listeners
-        // and waiting transactions miss nothing; a resync on that stream is taken as it is.
+        // it, or it is far behind and the server read back what it holds for one stream.
+        // Resuming from the block after the last one heard, as after a lost connection, gets
+        // the missed blocks from the server's journal if it has one, so that listeners and
+        // waiting transactions miss nothing; a resync on that stream is taken as it is. With
+        // no one to tell of the blocks, the latest state is all this client needs.
         resumedAfterResync = lastBlock;
         throw new ResumeInstead();
       }

@@ -21,6 +21,7 @@ import io.bittensor.core.Receipt;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Transaction;
 import io.bittensor.core.testing.LedgerFixtures;
+import io.bittensor.transport.internal.LedgerWire;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -131,6 +132,47 @@ class SlowRemoteLedgerTest {
       }
       Thread.sleep(200);
       assertEquals(2, streams.get(), "event streams the server served");
+    }
+  }
+
+  /**
+   * A client with no listener and no transaction waiting needs only the latest state: it takes
+   * the resync, even from a server whose journal holds every block it missed.
+   */
+  @org.junit.jupiter.api.Test
+  void aClientWithNoOneToTellTakesTheResync() throws Exception {
+    AtomicInteger streams = new AtomicInteger();
+    try (LocalLedger ledger = LocalLedger.builder().genesis(genesis(params(PEERS), PEERS))
+            .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual())
+            .open(dir.resolve("ledger"));
+        LedgerServer server = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
+            .allowAnonymous(true).history(8).heartbeat(Duration.ofSeconds(20))
+            .requestListener(e -> {
+              if (e.operation() == LedgerRequestEvent.Operation.EVENTS) {
+                streams.incrementAndGet();
+              }
+            }).start();
+        CuttableProxy proxy = new CuttableProxy(server.port())) {
+      for (int i = 0; i < PEERS; i++) {
+        ledger.submit(key(i), Transaction.register(endpoint(i), Modality.TEXT));
+      }
+      ledger.produceBlock();
+      try (RemoteLedger remote = RemoteLedger.builder().streamTimeout(Duration.ofSeconds(60))
+          .connect(proxy.uri())) {
+        proxy.pause();
+        setEveryRowButKey0s(ledger, BLOCKS, new SplittableRandom(5));
+        proxy.resume();
+        long head = ledger.metagraph().block().number();
+        assertTrue(remote.awaitBlock(head, Duration.ofSeconds(60)), "the client caught up");
+        assertEquals(LedgerWire.toWire(ledger.metagraph()),
+            LedgerWire.toWire(remote.metagraph()), "the latest state, whole");
+      }
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (streams.get() < 1 && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      Thread.sleep(200);
+      assertEquals(1, streams.get(), "one stream: the resync taken, nothing read back");
     }
   }
 
