@@ -184,8 +184,19 @@ public final class AuditedLedger implements Ledger, BlockHistory {
     }
     checkClaims(block.number());
     for (LedgerListener l : listeners) {
-      r.epoch().ifPresent(e -> l.onEpoch(e, r.after()));
-      l.onBlock(block, r.after());
+      // A listener's bug must not keep the block from the others, nor stop this read.
+      r.epoch().ifPresent(e -> {
+        try {
+          l.onEpoch(e, r.after());
+        } catch (RuntimeException | AssertionError ignored) {
+          // As LedgerListener's contract: dropped.
+        }
+      });
+      try {
+        l.onBlock(block, r.after());
+      } catch (RuntimeException | AssertionError ignored) {
+        // As above.
+      }
     }
   }
 

@@ -15,6 +15,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -305,6 +306,36 @@ class AuditedLedgerTest {
       assertEquals(15, again.metagraph().block().number());
       assertEquals(3, server.blocksRead.get(), "only the three new blocks read");
       assertEquals(server.honest.metagraph().peers(), again.metagraph().peers());
+    }
+  }
+
+  /** A listener that throws must not keep a block from the listeners after it. */
+  @Test
+  void aListenerThatThrowsKeepsNoBlockFromTheOthers() throws Exception {
+    Server server = new Server(ledger("throwing"));
+    try (AuditedLedger audited = AuditedLedger.over(server, server.chainId())) {
+      audited.subscribe(new LedgerListener() {
+        @Override
+        public void onBlock(Block block, Metagraph after) {
+          if (block.number() == 1) {
+            throw new IllegalStateException("a listener's bug");
+          }
+        }
+      });
+      Heard heard = new Heard();
+      audited.subscribe(heard);
+      CountDownLatch second = new CountDownLatch(1);
+      audited.subscribe(new LedgerListener() {
+        @Override
+        public void onBlock(Block block, Metagraph after) {
+          if (block.number() == 2) {
+            second.countDown();
+          }
+        }
+      });
+      server.honest.produceBlocks(2);
+      assertTrue(second.await(10, TimeUnit.SECONDS), "block 2 heard");
+      assertEquals(List.of("block 1", "block 2"), heard.lines);
     }
   }
 }
