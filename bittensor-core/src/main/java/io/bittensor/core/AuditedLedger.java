@@ -299,28 +299,37 @@ public final class AuditedLedger implements Ledger, BlockHistory {
     List<CompletableFuture<Receipt>> futures = new ArrayList<>(transactions.size());
     List<SignedTransaction> sent = new ArrayList<>(transactions.size());
     List<Waiting> waits = new ArrayList<>(transactions.size());
-    for (SignedTransaction transaction : transactions) {
-      Objects.requireNonNull(transaction, "transaction");
-      if (failed != null) {
-        futures.add(CompletableFuture.failedFuture(failed));
-        continue;
+    List<CompletableFuture<Receipt>> receipts;
+    try {
+      for (SignedTransaction transaction : transactions) {
+        Objects.requireNonNull(transaction, "transaction");
+        if (failed != null) {
+          futures.add(CompletableFuture.failedFuture(failed));
+          continue;
+        }
+        Waiting w = new Waiting();
+        Hash256 hash = transaction.hash();
+        // Registered first: its block may check out before the server's receipt arrives.
+        if (waiting.putIfAbsent(hash, w) != null) {
+          futures.add(CompletableFuture.failedFuture(new LedgerException("transaction " + hash
+              + " is already waiting for its block here")));
+          continue;
+        }
+        futures.add(w.future);
+        sent.add(transaction);
+        waits.add(w);
       }
-      Waiting w = new Waiting();
-      Hash256 hash = transaction.hash();
-      // Registered first: its block may check out before the server's receipt arrives.
-      if (waiting.putIfAbsent(hash, w) != null) {
-        futures.add(CompletableFuture.failedFuture(new LedgerException("transaction " + hash
-            + " is already waiting for its block here")));
-        continue;
+      if (sent.isEmpty()) {
+        return futures;
       }
-      futures.add(w.future);
-      sent.add(transaction);
-      waits.add(w);
+      receipts = ledger.submitAll(sent);
+    } catch (RuntimeException e) {
+      // The caller gets no futures: left registered, they would refuse a resend for good.
+      for (int i = 0; i < sent.size(); i++) {
+        waiting.remove(sent.get(i).hash(), waits.get(i));
+      }
+      throw e;
     }
-    if (sent.isEmpty()) {
-      return futures;
-    }
-    List<CompletableFuture<Receipt>> receipts = ledger.submitAll(sent);
     for (int i = 0; i < sent.size(); i++) {
       follow(sent.get(i).hash(), waits.get(i), receipts.get(i));
     }

@@ -11,6 +11,7 @@ import io.bittensor.core.testing.LedgerFixtures;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
@@ -47,6 +48,8 @@ class AuditedLedgerTest {
     /** Reads asked for, and how long each takes before it starts (a slow server). */
     final AtomicLong reads = new AtomicLong();
     volatile long readDelayMillis;
+    /** Thrown by submit instead of submitting, when set. */
+    volatile RuntimeException submitThrows;
 
     Server(LocalLedger honest) {
       this.honest = honest;
@@ -69,6 +72,9 @@ class AuditedLedgerTest {
 
     @Override
     public CompletableFuture<Receipt> submit(SignedTransaction transaction) {
+      if (submitThrows != null) {
+        throw submitThrows;
+      }
       return honest.submit(transaction).thenApply(r -> new Receipt(r.transaction(),
           Math.max(1, r.block() - receiptsEarlierBy), r.index()));
     }
@@ -336,6 +342,26 @@ class AuditedLedgerTest {
       server.honest.produceBlocks(2);
       assertTrue(second.await(10, TimeUnit.SECONDS), "block 2 heard");
       assertEquals(List.of("block 1", "block 2"), heard.lines);
+    }
+  }
+
+  /**
+   * A submission that throws (a null among the transactions, or the wrapped ledger throwing)
+   * leaves nothing waiting: the same transaction sent again is not refused as already waiting.
+   */
+  @Test
+  void aSubmissionThatThrowsLeavesItsTransactionsFreeToBeSentAgain() throws Exception {
+    Server server = new Server(ledger("thrown"));
+    try (AuditedLedger audited = AuditedLedger.over(server, server.chainId())) {
+      SignedTransaction tx = SignedTransaction.sign(key(0), server.chainId(),
+          audited.nextNonce(key(0).id()), Transaction.transfer(key(1).id(), 5));
+      server.submitThrows = new IllegalStateException("the wrapped ledger is closed");
+      assertThrows(IllegalStateException.class, () -> audited.submit(tx));
+      server.submitThrows = null;
+      assertThrows(NullPointerException.class, () -> audited.submitAll(Arrays.asList(tx, null)));
+      CompletableFuture<Receipt> again = audited.submit(tx);
+      server.honest.produceBlock();
+      assertEquals(new Receipt(tx.hash(), 1, 0), again.get(10, TimeUnit.SECONDS));
     }
   }
 }
