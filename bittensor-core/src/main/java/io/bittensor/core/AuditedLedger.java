@@ -56,6 +56,8 @@ public final class AuditedLedger implements Ledger, BlockHistory {
   private final Hash256 chainId;
   private final ChainAudit.Auditor auditor;
   private final ExecutorService audits;
+  /** The audit's thread: a listener that closes this runs there. */
+  private volatile Thread auditThread;
   private final Subscription following;
   private final List<LedgerListener> listeners = new CopyOnWriteArrayList<>();
   /** Submissions whose block has not checked out yet, by transaction. */
@@ -85,6 +87,7 @@ public final class AuditedLedger implements Ledger, BlockHistory {
     this.audits = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "bittensor-audit");
       t.setDaemon(true);
+      auditThread = t;
       return t;
     });
     this.following = ledger.subscribe(new LedgerListener() {
@@ -414,10 +417,12 @@ public final class AuditedLedger implements Ledger, BlockHistory {
     closed = true;
     following.close();
     audits.shutdown();
-    try {
-      audits.awaitTermination(10, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    if (Thread.currentThread() != auditThread) { // a listener's close would wait for itself
+      try {
+        audits.awaitTermination(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
     fail(new LedgerException("the audited ledger closed before the transaction's block checked"
         + " out; check its nonce before resending"));

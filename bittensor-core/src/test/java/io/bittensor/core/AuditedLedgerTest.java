@@ -364,4 +364,42 @@ class AuditedLedgerTest {
       assertEquals(new Receipt(tx.hash(), 1, 0), again.get(10, TimeUnit.SECONDS));
     }
   }
+
+  /**
+   * A listener may close the ledger it hears (on the audit thread): the close does not wait for
+   * the audit thread to end, which is its own, and what waited fails at once.
+   */
+  @Test
+  void aListenerThatClosesTheLedgerDoesNotWaitForItself() throws Exception {
+    Server server = new Server(ledger("closing"));
+    server.closes = false;
+    try (server.honest) {
+      AuditedLedger audited = AuditedLedger.over(server, server.chainId());
+      long[] closeNanos = {-1};
+      CountDownLatch submitted = new CountDownLatch(1);
+      CountDownLatch closed = new CountDownLatch(1);
+      audited.subscribe(new LedgerListener() {
+        @Override
+        public void onBlock(Block block, Metagraph after) {
+          try {
+            submitted.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          long start = System.nanoTime();
+          audited.close();
+          closeNanos[0] = System.nanoTime() - start;
+          closed.countDown();
+        }
+      });
+      server.honest.produceBlock();
+      CompletableFuture<Receipt> waiting = // for block 2, which never comes
+          audited.submit(key(0), Transaction.transfer(key(1).id(), 5));
+      submitted.countDown();
+      assertTrue(closed.await(30, TimeUnit.SECONDS), "closed by the listener");
+      assertTrue(closeNanos[0] < TimeUnit.SECONDS.toNanos(5),
+          "close took " + TimeUnit.NANOSECONDS.toMillis(closeNanos[0]) + " ms");
+      assertThrows(ExecutionException.class, () -> waiting.get(10, TimeUnit.SECONDS));
+    }
+  }
 }
