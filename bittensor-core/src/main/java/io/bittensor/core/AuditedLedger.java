@@ -15,6 +15,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -66,7 +67,7 @@ public final class AuditedLedger implements Ledger, BlockHistory {
   /** The latest block the ledger announced: each audit reads up to it, not only its own. */
   private final AtomicLong announced = new AtomicLong();
   private volatile LedgerException failed;
-  private volatile boolean closed;
+  private final AtomicBoolean closed = new AtomicBoolean();
 
   /**
    * A submission: what the caller holds, the receipt the server gave and the one the audit
@@ -159,7 +160,7 @@ public final class AuditedLedger implements Ledger, BlockHistory {
    */
   private void audit(long block) {
     long to = Math.max(block, announced.get());
-    if (failed != null || closed || to <= checked.block().number()) {
+    if (failed != null || closed.get() || to <= checked.block().number()) {
       return;
     }
     try {
@@ -240,8 +241,13 @@ public final class AuditedLedger implements Ledger, BlockHistory {
 
   private void fail(LedgerException why) {
     failed = why;
-    waiting.forEach((hash, w) -> w.future.completeExceptionally(why));
-    waiting.clear();
+    // One at a time, not a clear() after: a submission registered meanwhile is either failed
+    // here or sees {@code failed} once registered (submitAll), never dropped uncompleted.
+    waiting.forEach((hash, w) -> {
+      if (waiting.remove(hash, w)) {
+        w.future.completeExceptionally(why);
+      }
+    });
   }
 
   /** The trusted chain id this ledger was audited against. */
@@ -316,6 +322,13 @@ public final class AuditedLedger implements Ledger, BlockHistory {
         if (waiting.putIfAbsent(hash, w) != null) {
           futures.add(CompletableFuture.failedFuture(new LedgerException("transaction " + hash
               + " is already waiting for its block here")));
+          continue;
+        }
+        LedgerException failedMeanwhile = failed;
+        if (failedMeanwhile != null) {
+          // It failed (or closed) as this registered: fail() may not have seen it.
+          waiting.remove(hash, w);
+          futures.add(CompletableFuture.failedFuture(failedMeanwhile));
           continue;
         }
         futures.add(w.future);
@@ -411,10 +424,9 @@ public final class AuditedLedger implements Ledger, BlockHistory {
 
   @Override
   public void close() {
-    if (closed) {
-      return;
+    if (!closed.compareAndSet(false, true)) {
+      return; // closed, or closing on another thread
     }
-    closed = true;
     following.close();
     audits.shutdown();
     if (Thread.currentThread() != auditThread) { // a listener's close would wait for itself
@@ -431,7 +443,7 @@ public final class AuditedLedger implements Ledger, BlockHistory {
   }
 
   private void checkOpen() {
-    if (closed) {
+    if (closed.get()) {
       throw new IllegalStateException("the ledger is closed");
     }
   }
