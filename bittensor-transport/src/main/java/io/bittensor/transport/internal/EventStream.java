@@ -26,7 +26,8 @@ final class EventStream implements Runnable {
   private final Response response;
   private final Callback done;
   private final long heartbeatNanos;
-  private final Runnable detach;
+  /** Detaches it from the hub's wakes; set once, as it is attached. */
+  private volatile Runnable unwake;
   /** Told each chunk's size as it goes out, or null. */
   private final LongConsumer sent;
   private final Callback written = Callback.from(this::written, this::failed);
@@ -45,11 +46,19 @@ final class EventStream implements Runnable {
     this.response = response;
     this.done = done;
     this.heartbeatNanos = hub.heartbeatMillis() * 1_000_000L;
-    Runnable unwake = hub.attach(this);
-    this.detach = () -> {
-      unwake.run();
-      hub.release(cursor); // its form need no longer be made for it
-    };
+  }
+
+  /**
+   * Has the hub wake it. Not in the constructor: a wake on the hub's thread could run it before
+   * it was whole. Under its monitor, so a wake that comes at once waits until it is set.
+   */
+  private synchronized void attach() {
+    unwake = hub.attach(this);
+  }
+
+  private void detach() {
+    unwake.run();
+    hub.release(cursor); // its form need no longer be made for it
   }
 
   /**
@@ -67,6 +76,7 @@ final class EventStream implements Runnable {
     response.getHeaders().put(HttpPeerHandler.STATUS_HEADER, "0");
     EventStream stream =
         new EventStream(hub, fromBlock, awaiting, deltas, replayEpochs, response, done, sent);
+    stream.attach();
     // A client that resets its stream or closes its connection ends the stream now, not at the
     // next write (a block, or a heartbeat seconds later): the hub stops making its form sooner.
     request.addFailureListener(stream::failed);
@@ -103,7 +113,7 @@ final class EventStream implements Runnable {
       sent.accept(chunk.remaining());
     }
     if (last) {
-      detach.run();
+      detach();
       response.write(true, chunk, done);
     } else {
       response.write(false, chunk, written);
@@ -127,7 +137,7 @@ final class EventStream implements Runnable {
       }
       finished = true;
     }
-    detach.run();
+    detach();
     done.failed(error);
   }
 

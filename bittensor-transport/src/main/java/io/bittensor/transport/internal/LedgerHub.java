@@ -808,7 +808,9 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
       }
       closed = true;
     }
-    wakeStreamsSoon();
+    // A wake of its own, not wakeStreamsSoon: one another thread has claimed but not queued
+    // yet would be refused by the shutdown, and the streams would never hear that it closed.
+    waker.execute(this::wakeStreams);
     waker.shutdown(); // the wake just queued still runs; the heartbeat ticks stop
   }
 }
