@@ -85,6 +85,16 @@ final class EventStream implements Runnable {
 
   @Override
   public void run() {
+    try {
+      writeWhatCame();
+    } catch (RuntimeException e) {
+      // Ended here, not left to the hub, which would only stop waking it: the client hears the
+      // end and the hub stops making its form.
+      failed(e);
+    }
+  }
+
+  private void writeWhatCame() {
     ByteBuffer chunk;
     boolean last;
     synchronized (this) {
