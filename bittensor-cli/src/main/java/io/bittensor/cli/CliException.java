@@ -23,6 +23,16 @@ public final class CliException extends RuntimeException {
     return new CliException(message, cause, false);
   }
 
+  /**
+   * A ledger client that could not connect to {@code uri}: the client's words, which name the
+   * address already when they say it cannot be reached, or the address and then its words.
+   */
+  static CliException ledgerUnreachable(Object uri, Exception e) {
+    String message = String.valueOf(e.getMessage());
+    return failure(message.startsWith("cannot reach ") ? message
+        : "cannot reach the ledger at " + uri + ": " + message, e);
+  }
+
   /** True for bad input (exit code 2). */
   public boolean badInput() {
     return badInput;

@@ -249,8 +249,7 @@ final class NeuronCommand implements Runnable {
         throw CliException.badInput(config + setting + e.getMessage(), e);
       } catch (LedgerException e) {
         closeAll(owned);
-        throw CliException.failure("cannot reach the ledger at " + ledgerUri + ": "
-            + e.getMessage(), e);
+        throw CliException.ledgerUnreachable(ledgerUri, e);
       } catch (CliException e) {
         closeAll(owned);
         throw e;

@@ -320,8 +320,7 @@ final class PeerCommand implements Runnable {
         } catch (IllegalArgumentException e) {
           throw CliException.badInput("--members-of: " + e.getMessage(), e);
         } catch (LedgerException e) {
-          throw CliException.failure("cannot reach the ledger at " + uri + ": " + e.getMessage(),
-              e);
+          throw CliException.ledgerUnreachable(uri, e);
         }
         try {
           return new Members(ledger, LedgerMembers.follow(ledger, minStake));

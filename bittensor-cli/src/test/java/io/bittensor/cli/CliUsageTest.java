@@ -199,6 +199,7 @@ class CliUsageTest {
     CliRunner r = CliRunner.run("neuron", "run", "--config", config.toString());
     assertEquals(Main.EXIT_FAILURE, r.exitCode(), r.err());
     assertTrue(r.err().contains("cannot reach the ledger at http://127.0.0.1:1"), r.err());
+    assertEquals(1, r.err().split("cannot reach", -1).length - 1, "said once: " + r.err());
   }
 
   @Test

@@ -342,6 +342,8 @@ class PeerCommandTest {
         err.toString());
     assertTrue(err.toString().contains("cannot reach the ledger at http://127.0.0.1:9"),
         err.toString());
+    assertEquals(1, err.toString().split("cannot reach", -1).length - 1,
+        "said once: " + err);
   }
 
   @Test
