@@ -207,8 +207,9 @@ public final class Tls {
    * server that was reached and then ended the handshake or the connection, a reminder that a
    * server asking for client certificates does that to a client without one it trusts, since
    * the client itself sees only a broken pipe, a reset, an alert or a connection shut down
-   * (HTTP/2). Empty otherwise: a server not reached, a timeout, or a server certificate the
-   * client did not trust (that message says so already).
+   * (HTTP/2); for one whose answer was not TLS at all, that it may be a cleartext server. Empty
+   * otherwise: a server not reached, a timeout, or a server certificate the client did not
+   * trust (that message says so already).
    */
   public static String clientCertificateHint(java.net.URI endpoint, IOException e) {
     if (!"https".equals(endpoint.getScheme()) || e instanceof java.net.ConnectException
@@ -218,6 +219,10 @@ public final class Tls {
         || e instanceof javax.net.ssl.SSLPeerUnverifiedException
         || String.valueOf(e.getMessage()).contains("PKIX")) {
       return "";
+    }
+    if (String.valueOf(e.getMessage()).contains("Unsupported or unrecognized SSL message")) {
+      // What the JDK says when the bytes that came back were not TLS at all.
+      return " (the server does not speak TLS there: is it an http:// server?)";
     }
     return " (a server that asks for client certificates closes the connection of a client that"
         + " shows none it trusts: see clientCertificate, --client-cert)";
