@@ -1047,7 +1047,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
    * Block {@code block}'s metagraph from a delta to the state its epoch ran on: the epoch run
    * here with the chain's mechanism and checked against the server's digest. When that fails
    * (the chain runs a mechanism this client does not have, or another version of it), the
-   * stream breaks and asks for what epochs change from its next connection on.
+   * stream resumes at once, at the same server (no fault of its), asking for what epochs change.
    */
   private Metagraph replayEpoch(Metagraph before, BlockEvent ev, Block block) {
     try {
@@ -1056,9 +1056,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
       return m;
     } catch (RuntimeException e) {
       replayEpochs = false;
-      throw new IllegalStateException("cannot run the epoch of block " + block.number()
-          + " here (" + e.getMessage() + "); asking " + uri + " for what epochs change instead",
-          e);
+      // Not a server's fault: moving on would fail the transactions waiting for this block.
+      throw new ResumeInstead();
     }
   }
 

@@ -248,6 +248,37 @@ class RemoteLedgerTest {
     assertEquals(chains ? minted[0] : 0, remote.epochsReplayed());
   }
 
+  /**
+   * An epoch the client cannot run (it was given another mechanism than the chain's) is no fault
+   * of the server's: the client asks the same server again for what epochs change, and the
+   * transaction sealed in that block gets its receipt, though there is another server to move to.
+   */
+  @Test
+  void anEpochTheClientCannotRunKeepsItOnItsServer() throws Exception {
+    LocalLedger ledger = local(4);
+    URI first = serve(ledger, 64).uri();
+    URI second = serve(ledger, 64).uri();
+    PaperParams chains = BlockCodec.decode(ledger.genesisBlock()).paperParams().orElseThrow();
+    RemoteLedger remote = closing(RemoteLedger.builder().reconnectTimeout(Duration.ofSeconds(30))
+        .epochMechanism(IncentiveMechanism.paper(chains.withRho(chains.rho() + 1)))
+        .connect(List.of(first, second)));
+    ledger.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
+    ledger.submit(key(1), Transaction.register(endpoint(1), Modality.TEXT));
+    ledger.produceBlock();
+    ledger.submit(key(0), Transaction.addStake(500));
+    ledger.submit(key(1), Transaction.addStake(500));
+    ledger.submit(key(0), Transaction.setWeights(new int[] {1}, new double[] {1}));
+    ledger.produceBlocks(3);
+    assertTrue(remote.awaitBlock(4, WAIT));
+
+    CompletableFuture<Receipt> f = remote.submit(key(2), Transaction.transfer(key(3).id(), 5));
+    assertEquals(5, ledger.produceBlock().number());
+    assertTrue(EpochReplay.ranEpoch(ledger.metagraph()), "the epoch of block 5 minted");
+    assertEquals(5, f.get(WAIT.toSeconds(), TimeUnit.SECONDS).block());
+    assertEquals(first, remote.uri(), "still at the first server");
+    assertEquals(0, remote.epochsReplayed());
+  }
+
   private static List<String> expected(long from, long to, int epochLength) {
     List<String> lines = new ArrayList<>();
     for (long n = from; n <= to; n++) {
