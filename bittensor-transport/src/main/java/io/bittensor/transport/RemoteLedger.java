@@ -1236,7 +1236,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     }
 
     void epoch(io.bittensor.core.Epoch epoch, Metagraph after) {
-      if (open) {
+      if (open && !closed) { // close clears the list, not the copy a block's event iterates
         try {
           listener.onEpoch(epoch, after);
         } catch (RuntimeException | AssertionError ignored) {
@@ -1246,7 +1246,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     }
 
     void block(Block block, Metagraph after) {
-      if (open) {
+      if (open && !closed) { // as above
         try {
           listener.onBlock(block, after);
         } catch (RuntimeException | AssertionError ignored) {

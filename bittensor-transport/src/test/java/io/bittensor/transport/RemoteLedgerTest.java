@@ -49,6 +49,7 @@ import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import okhttp3.MediaType;
@@ -277,6 +278,47 @@ class RemoteLedgerTest {
     assertEquals(5, f.get(WAIT.toSeconds(), TimeUnit.SECONDS).block());
     assertEquals(first, remote.uri(), "still at the first server");
     assertEquals(0, remote.epochsReplayed());
+  }
+
+  /**
+   * A client closed while one of its listeners runs tells no other listener of that block: none
+   * hears anything once close has returned.
+   */
+  @Test
+  void noListenerHearsABlockOnceTheClientClosed() throws Exception {
+    LocalLedger ledger = local(1);
+    RemoteLedger remote = connect(serve(ledger, 16).uri());
+    CountDownLatch running = new CountDownLatch(1);
+    CountDownLatch closed = new CountDownLatch(1);
+    Thread[] events = {null};
+    remote.subscribe(new LedgerListener() {
+      @Override
+      public void onBlock(Block block, Metagraph after) {
+        events[0] = Thread.currentThread();
+        running.countDown();
+        // close interrupts this thread: wait on until it has returned.
+        boolean interrupted = false;
+        while (closed.getCount() > 0) {
+          try {
+            closed.await();
+          } catch (InterruptedException e) {
+            interrupted = true;
+          }
+        }
+        if (interrupted) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    });
+    Heard second = new Heard();
+    remote.subscribe(second);
+    ledger.produceBlock();
+    assertTrue(running.await(WAIT.toSeconds(), TimeUnit.SECONDS));
+    remote.close();
+    closed.countDown();
+    events[0].join(WAIT.toMillis());
+    assertFalse(events[0].isAlive(), "the event thread ended");
+    assertEquals(List.of(), second.lines);
   }
 
   private static List<String> expected(long from, long to, int epochLength) {
