@@ -962,7 +962,13 @@ public final class RemoteLedger implements Ledger, BlockHistory {
       base = HttpUrl.get(uri.toString());
       try {
         InputStream opened = openStream(0);
-        first = LedgerEvent.parseDelimitedFrom(opened);
+        try {
+          first = LedgerEvent.parseDelimitedFrom(opened);
+        } catch (IOException e) {
+          try (opened) { // else it keeps its connection, and the server its stream, for good
+            throw e;
+          }
+        }
         in = opened;
       } catch (IOException e) {
         if (servers.size() == 1) {

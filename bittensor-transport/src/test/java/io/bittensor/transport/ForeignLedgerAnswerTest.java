@@ -29,6 +29,7 @@ import io.bittensor.core.Transaction;
 import io.bittensor.core.TransactionRejectedException;
 import io.bittensor.core.testing.LedgerFixtures;
 import io.bittensor.transport.ScriptedLedgerServer.Answer;
+import io.bittensor.transport.internal.HttpPeerHandler;
 import io.bittensor.transport.internal.LedgerWire;
 import io.bittensor.transport.internal.MetagraphDeltas;
 import io.bittensor.transport.internal.wire.BlockEvent;
@@ -36,12 +37,20 @@ import io.bittensor.transport.internal.wire.Heartbeat;
 import io.bittensor.transport.internal.wire.LedgerEvent;
 import io.bittensor.transport.internal.wire.LedgerResponse;
 import io.bittensor.transport.internal.wire.TransactionFailed;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -175,6 +184,45 @@ class ForeignLedgerAnswerTest {
     stream.send(LedgerEvent.newBuilder().setBlock(snapshot(m).getBlock().toBuilder()
         .clearMetagraph().setDelta(MetagraphDeltas.between(after.get(3), m))).build());
     awaitDisconnected(remote);
+  }
+
+  /**
+   * A stream whose first event does not decode, at the first of two servers: the client connects
+   * to the second and lets go of that stream (its connection was kept, and the server's stream
+   * open, for the client's whole life).
+   */
+  @Test
+  void aStreamThatStartsUnreadableIsLetGoOfWhenTheNextServerIsTried() throws Exception {
+    CountDownLatch letGo = new CountDownLatch(1);
+    ServerSocket garbled = closing(new ServerSocket(0, 1, InetAddress.getLoopbackAddress()));
+    Thread t = new Thread(() -> {
+      try (Socket s = garbled.accept()) {
+        // A length of 5, then 5 bytes that end a varint too soon: no LedgerEvent.
+        byte[] chunk = {5, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff};
+        OutputStream out = s.getOutputStream();
+        out.write(("HTTP/1.1 200 OK\r\nContent-Type: " + HttpPeerHandler.PROTOBUF + "\r\n"
+            + HttpPeerHandler.STATUS_HEADER + ": 0\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + Integer.toHexString(chunk.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.write(chunk);
+        out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        InputStream in = s.getInputStream();
+        while (in.read() >= 0) {
+          // the request, then nothing until the client lets go
+        }
+        letGo.countDown();
+      } catch (IOException e) {
+        letGo.countDown(); // a reset is letting go too
+      }
+    }, "test-garbled-server");
+    t.setDaemon(true);
+    t.start();
+    server.stream().send(snapshot(ledger.metagraph()));
+    URI first = URI.create("http://127.0.0.1:" + garbled.getLocalPort());
+    RemoteLedger remote = closing(RemoteLedger.builder().protocol(HttpProtocol.HTTP_1_1)
+        .connect(List.of(first, server.uri())));
+    assertEquals(server.uri(), remote.uri());
+    assertTrue(letGo.await(WAIT.toSeconds(), TimeUnit.SECONDS), "the first stream is open");
   }
 
   @Test
