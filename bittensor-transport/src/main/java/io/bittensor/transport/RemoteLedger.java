@@ -179,7 +179,10 @@ public final class RemoteLedger implements Ledger, BlockHistory {
    * time; to the others, of a group being upgraded, still many in a request.
    */
   private final Set<URI> submitAllRefusedBy = ConcurrentHashMap.newKeySet();
-  private volatile Call streamCall;
+  /** The event stream's call and the server it went to, or null before the first. */
+  private volatile StreamCall streamCall;
+
+  private record StreamCall(Call call, URI server) {}
   /** The stream {@link #start()} opened, for the event thread to go on reading. */
   private volatile InputStream firstStream;
   /**
@@ -289,9 +292,9 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     serverIndex = (serverIndex + 1) % servers.size();
     uri = servers.get(serverIndex);
     base = HttpUrl.get(uri.toString());
-    Call stream = streamCall;
-    if (stream != null) {
-      stream.cancel(); // the stream reconnects to the new server
+    StreamCall stream = streamCall;
+    if (stream != null && stream.server().equals(from)) {
+      stream.call().cancel(); // the stream reconnects to the new server
     }
     failPending("the client moved from " + from + " to " + uri + ", which cannot tell it the"
         + " transaction's block");
@@ -786,9 +789,9 @@ public final class RemoteLedger implements Ledger, BlockHistory {
       return;
     }
     closed = true;
-    Call c = streamCall;
+    StreamCall c = streamCall;
     if (c != null) {
-      c.cancel();
+      c.call().cancel();
     }
     follower.interrupt();
     for (CompletableFuture<Receipt> f : pending.values()) {
@@ -920,8 +923,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   // ---------------------------------------------------------------------------------------
   // The event stream
 
-  /** Opens the stream at {@code fromBlock} (0: a snapshot first). */
-  private InputStream openStream(long fromBlock) throws IOException {
+  /** Opens the stream to {@code server} at {@code fromBlock} (0: a snapshot first). */
+  private InputStream openStream(URI server, long fromBlock) throws IOException {
     // Deltas: a block that sets a few weight rows sends those rows, not the whole metagraph.
     // And epochs, which change nearly every peer and bond row, are run here.
     EventsRequest.Builder events = EventsRequest.newBuilder().setFromBlock(fromBlock)
@@ -932,9 +935,11 @@ public final class RemoteLedger implements Ledger, BlockHistory {
         events.addAwaiting(LedgerWire.bytes(tx));
       }
     }
-    Request request = request("events", events.build());
+    // To the server given, not whichever a move made current meanwhile: the stream must be
+    // where its caller will blame a failure, and where a move from that server cancels it.
+    Request request = request(server, "events", events.build());
     Call call = (request.isHttps() ? streamHttps : streamHttp).newCall(request);
-    streamCall = call;
+    streamCall = new StreamCall(call, server);
     if (closed) {
       call.cancel();
     }
@@ -961,7 +966,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
       uri = servers.get(i);
       base = HttpUrl.get(uri.toString());
       try {
-        InputStream opened = openStream(0);
+        InputStream opened = openStream(uri, 0);
         try {
           first = LedgerEvent.parseDelimitedFrom(opened);
         } catch (IOException e) {
@@ -1008,7 +1013,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
       URI server = uri; // where this stream is (or is about to be) open
       try {
         if (in == null) {
-          in = openStream(lastBlock + 1);
+          in = openStream(server, lastBlock + 1);
         }
         try (InputStream stream = in) {
           LedgerEvent e;
@@ -1100,11 +1105,23 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     return epochsReplayed.get();
   }
 
+  /**
+   * Completes a future taken out of {@code pending} on the completions thread, or here once
+   * {@link #close()} has stopped that thread: taken out, it must not be left uncompleted.
+   */
+  private void settle(Runnable completion) {
+    try {
+      completions.execute(completion);
+    } catch (java.util.concurrent.RejectedExecutionException closing) {
+      completion.run();
+    }
+  }
+
   private void failPending(String why) {
     for (Map.Entry<Hash256, CompletableFuture<Receipt>> e : pending.entrySet()) {
       if (pending.remove(e.getKey(), e.getValue())) {
         CompletableFuture<Receipt> f = e.getValue();
-        completions.execute(() -> fail(f, why));
+        settle(() -> fail(f, why));
       }
     }
   }
@@ -1120,7 +1137,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
             : new LedgerException("the ledger at " + uri + " failed the transaction after "
                 + "accepting it: " + t.getMessage() + "; it may or may not be in the ledger: "
                 + "check the signer's nonce before resending");
-        completions.execute(() -> f.completeExceptionally(error));
+        settle(() -> f.completeExceptionally(error));
       }
       return;
     }
@@ -1128,7 +1145,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
       Receipt r = LedgerWire.fromWire(e.getReceipt());
       CompletableFuture<Receipt> f = pending.remove(r.transaction());
       if (f != null) {
-        completions.execute(() -> f.complete(r));
+        settle(() -> f.complete(r));
       }
       return;
     }
@@ -1199,7 +1216,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
       Receipt r = LedgerWire.fromWire(w);
       CompletableFuture<Receipt> f = pending.remove(r.transaction());
       if (f != null) {
-        completions.execute(() -> f.complete(r));
+        settle(() -> f.complete(r));
       }
     }
     current = m;
@@ -1235,13 +1252,14 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   /** One listener; closing it stops its callbacks. */
   private final class Sub implements Subscription {
     private final LedgerListener listener;
-    private volatile boolean open = true;
+    /** Guarded by this, so that no callback starts once close has returned (the contract). */
+    private boolean open = true;
 
     Sub(LedgerListener listener) {
       this.listener = listener;
     }
 
-    void epoch(io.bittensor.core.Epoch epoch, Metagraph after) {
+    synchronized void epoch(io.bittensor.core.Epoch epoch, Metagraph after) {
       if (open && !closed) { // close clears the list, not the copy a block's event iterates
         try {
           listener.onEpoch(epoch, after);
@@ -1251,7 +1269,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
       }
     }
 
-    void block(Block block, Metagraph after) {
+    synchronized void block(Block block, Metagraph after) {
       if (open && !closed) { // as above
         try {
           listener.onBlock(block, after);
@@ -1262,7 +1280,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
       open = false;
       listeners.remove(this);
     }
