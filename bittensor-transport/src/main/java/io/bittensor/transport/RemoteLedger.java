@@ -359,10 +359,10 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   public Metagraph metagraph() throws LedgerException {
     ensureOpen();
     if (connected) {
-      Metagraph m = cache.getIfPresent(lastBlock);
-      // The cache may pass over its newest entry (Caffeine's admission policy); the event
-      // thread's own reference to it stays.
-      return m != null ? m : current;
+      // The newest metagraph the stream brought: from the moment its block's listeners are
+      // told, so that one reading it while it hears the block reads that block's (the last
+      // block heard moves on only once they all have).
+      return current;
     }
     LedgerResponse r = call("metagraph", MetagraphRequest.getDefaultInstance());
     if (!r.hasMetagraph()) {

@@ -321,6 +321,31 @@ class RemoteLedgerTest {
     assertEquals(List.of(), second.lines);
   }
 
+  /**
+   * A listener that reads the metagraph while it hears a block reads that block's, as on a
+   * {@code LocalLedger}, not the one before (the client answered from its last block heard,
+   * which moves on only once every listener has heard the block).
+   */
+  @Test
+  void aListenerReadsTheMetagraphOfTheBlockItHears() throws Exception {
+    LocalLedger ledger = local(1);
+    RemoteLedger remote = connect(serve(ledger, 16).uri());
+    List<String> read = java.util.Collections.synchronizedList(new ArrayList<>());
+    remote.subscribe(new LedgerListener() {
+      @Override
+      public void onBlock(Block block, Metagraph after) {
+        try {
+          read.add(block.number() + " read " + remote.metagraph().block().number());
+        } catch (LedgerException e) {
+          read.add(block.number() + " failed " + e.getMessage());
+        }
+      }
+    });
+    ledger.produceBlocks(3);
+    assertTrue(remote.awaitBlock(3, WAIT));
+    assertEquals(List.of("1 read 1", "2 read 2", "3 read 3"), read);
+  }
+
   private static List<String> expected(long from, long to, int epochLength) {
     List<String> lines = new ArrayList<>();
     for (long n = from; n <= to; n++) {
