@@ -193,8 +193,13 @@ public final class LocalLedger implements Ledger, BlockHistory {
         t.setDaemon(true);
         return t;
       }) : null;
-      this.timer = (s == null ? ownScheduler : s).scheduleAtFixedRate(
-          this::timedBlock, ms, ms, TimeUnit.MILLISECONDS);
+      try {
+        this.timer = (s == null ? ownScheduler : s).scheduleAtFixedRate(
+            this::timedBlock, ms, ms, TimeUnit.MILLISECONDS);
+      } catch (RuntimeException e) { // a scheduler shut down: the files are no one's then
+        closeQuietly(j, fl, lc);
+        throw e;
+      }
     } else {
       this.ownScheduler = null;
       this.timer = null;

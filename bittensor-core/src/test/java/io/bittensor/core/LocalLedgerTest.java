@@ -28,6 +28,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32C;
@@ -497,6 +498,18 @@ class LocalLedgerTest {
       assertEquals(0, reopened.nextNonce(key(0).id()), "never acknowledged, never durable");
       reopened.submit(key(0), Transaction.transfer(key(1).id(), 5));
       assertEquals(1, reopened.produceBlock().number());
+    }
+  }
+
+  @Test
+  void aTimerTheSchedulerRefusesLeavesTheDirectoryFree() throws IOException {
+    ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
+    scheduler.shutdown();
+    assertThrows(RejectedExecutionException.class, () -> builder()
+        .blocks(BlockPolicy.every(Duration.ofMillis(20))).scheduler(scheduler).open(dir));
+    // The journal and the directory's lock were left open: refused as open in this process.
+    try (LocalLedger again = builder().open(dir)) {
+      assertEquals(0, again.metagraph().block().number());
     }
   }
 
