@@ -952,7 +952,8 @@ public final class LocalLedger implements Ledger, BlockHistory {
    * @return the new block
    * @throws LedgerException if the journal cannot be written; the ledger then accepts no more
    *     transactions (reopen it: nothing acknowledged is lost)
-   * @throws IllegalStateException if the ledger is closed or read-only
+   * @throws IllegalStateException if the ledger is closed or read-only, or if called while this
+   *     thread seals a block (from a listener, or a stage of a future the block completes)
    */
   public Block produceBlock() throws LedgerException {
     checkOpen();
@@ -964,6 +965,12 @@ public final class LocalLedger implements Ledger, BlockHistory {
       checkOpen();
       if (failure != null) {
         throw failed();
+      }
+      if (sealLock.getHoldCount() > 1) {
+        // A block sealed inside another's callbacks reaches the listeners before it, and that
+        // block's compaction, run after, would drop it from the journal.
+        throw new IllegalStateException("produceBlock from a listener or a future's stage of"
+            + " the block being sealed; seal the next block from another thread");
       }
       try {
         return seal();

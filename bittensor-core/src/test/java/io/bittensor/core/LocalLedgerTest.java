@@ -513,6 +513,42 @@ class LocalLedgerTest {
     }
   }
 
+  @Test
+  void aListenerCannotSealAnotherBlockInsideTheOneItHears() throws IOException {
+    LocalLedger ledger = builder().snapshotEvery(3).compactAtSnapshots(true).open(dir);
+    List<Throwable> nested = new ArrayList<>();
+    ledger.subscribe(new LedgerListener() {
+      @Override
+      public void onBlock(Block block, Metagraph after) {
+        if (block.number() == 3) {
+          ledger.submit(key(0), Transaction.transfer(key(1).id(), 5));
+          try {
+            ledger.produceBlock();
+          } catch (LedgerException | RuntimeException e) {
+            nested.add(e);
+          }
+        }
+      }
+    });
+    List<Long> heard = new ArrayList<>();
+    ledger.subscribe(new LedgerListener() {
+      @Override
+      public void onBlock(Block block, Metagraph after) {
+        heard.add(block.number());
+      }
+    });
+    ledger.produceBlocks(4);
+    assertEquals(List.of(1L, 2L, 3L, 4L), heard, "in block order");
+    assertEquals(1, nested.size());
+    assertInstanceOf(IllegalStateException.class, nested.get(0));
+    ledger.close();
+    // Sealed inside block 3's listener, block 4 was dropped by block 3's compaction after it.
+    try (LocalLedger reopened = builder().open(dir)) {
+      assertEquals(4, reopened.metagraph().block().number());
+      assertEquals(1, reopened.nextNonce(key(0).id()), "the transfer is durable");
+    }
+  }
+
   private static void flipByte(Path file, long at) throws IOException {
     try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
       f.seek(at);
