@@ -1072,7 +1072,7 @@ public final class LocalLedger implements Ledger, BlockHistory {
       dispatch(l -> l.onEpoch(e, after));
     }
     dispatch(l -> l.onBlock(block, after));
-    if (snapshot != null) {
+    if (snapshot != null && !closed.get()) { // closed by a callback: the files are released
       try {
         Snapshots.write(dir, block.number(), block.hash(), snapshot);
       } catch (IOException ignored) {

@@ -17,6 +17,7 @@ import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.incentive.PaperParams;
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -546,6 +547,34 @@ class LocalLedgerTest {
     try (LocalLedger reopened = builder().open(dir)) {
       assertEquals(4, reopened.metagraph().block().number());
       assertEquals(1, reopened.nextNonce(key(0).id()), "the transfer is durable");
+    }
+  }
+
+  @Test
+  void aLedgerClosedByItsListenerWritesNothingAfterTheLockIsReleased() throws IOException {
+    LocalLedger ledger = builder().snapshotEvery(1).compactAtSnapshots(true).open(dir);
+    List<LocalLedger> next = new ArrayList<>();
+    ledger.subscribe(new LedgerListener() {
+      @Override
+      public void onBlock(Block block, Metagraph after) {
+        ledger.close();
+        // Another process may take the directory as soon as the lock is released.
+        try {
+          next.add(builder().open(dir));
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      }
+    });
+    ledger.produceBlock();
+    assertEquals(1, next.size(), "the directory is free once closed");
+    try (LocalLedger second = next.get(0)) {
+      CompletableFuture<Receipt> f = second.submit(key(0), Transaction.transfer(key(1).id(), 5));
+      assertEquals(2, second.produceBlock().number());
+      assertEquals(2, f.join().block(), "acknowledged");
+    }
+    try (LocalLedger reopened = builder().open(dir)) {
+      assertEquals(1, reopened.nextNonce(key(0).id()), "block 2 was acknowledged");
     }
   }
 
