@@ -972,11 +972,19 @@ public final class LocalLedger implements Ledger, BlockHistory {
         throw new IllegalStateException("produceBlock from a listener or a future's stage of"
             + " the block being sealed; seal the next block from another thread");
       }
+      Metagraph before = committed;
       try {
         return seal();
       } catch (RuntimeException e) {
         throw fail(new LedgerException("sealing block " + (state.height() + 1) + " failed: " + e,
             e));
+      } catch (Error e) {
+        if (committed == before) {
+          // Not durable: the state is ahead of the journal and the block's futures wait.
+          fail(new LedgerException("sealing block " + (before.block().number() + 1)
+              + " failed: " + e, e));
+        }
+        throw e;
       }
     } finally {
       sealLock.unlock();

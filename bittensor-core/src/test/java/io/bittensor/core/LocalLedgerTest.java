@@ -22,7 +22,11 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -32,6 +36,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.zip.CRC32C;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -575,6 +580,46 @@ class LocalLedgerTest {
     }
     try (LocalLedger reopened = builder().open(dir)) {
       assertEquals(1, reopened.nextNonce(key(0).id()), "block 2 was acknowledged");
+    }
+  }
+
+  @Test
+  void anErrorWhileSealingFailsTheBlockAndStopsTheLedger() throws IOException {
+    AtomicBoolean broken = new AtomicBoolean();
+    Clock clock = new Clock() {
+      @Override
+      public Instant instant() {
+        if (broken.get()) {
+          throw new Error("the clock broke"); // as an OutOfMemoryError would, mid-seal
+        }
+        return LedgerFixtures.fixedClock().instant();
+      }
+
+      @Override
+      public ZoneId getZone() {
+        return ZoneOffset.UTC;
+      }
+
+      @Override
+      public Clock withZone(ZoneId zone) {
+        throw new UnsupportedOperationException();
+      }
+    };
+    LocalLedger ledger = builder().clock(clock).open(dir);
+    CompletableFuture<Receipt> f = ledger.submit(key(0), Transaction.transfer(key(1).id(), 5));
+    broken.set(true);
+    assertThrows(Error.class, ledger::produceBlock);
+    broken.set(false);
+    assertTrue(f.isDone(), "the block's transactions are not left waiting");
+    assertInstanceOf(LedgerException.class, LedgerContract.cause(f));
+    // The state holds the transfer, which no block will: the ledger must stop.
+    CompletableFuture<Receipt> later = ledger.submit(key(0), Transaction.transfer(key(1).id(), 5));
+    assertTrue(LedgerContract.cause(later).getMessage().contains("failed"));
+    assertThrows(LedgerException.class, ledger::produceBlock);
+    ledger.close();
+    try (LocalLedger reopened = builder().open(dir)) {
+      assertEquals(0, reopened.metagraph().block().number());
+      assertEquals(0, reopened.nextNonce(key(0).id()), "never acknowledged, never durable");
     }
   }
 
