@@ -1184,6 +1184,9 @@ public final class LocalLedger implements Ledger, BlockHistory {
       produceBlock();
     } catch (LedgerException | IllegalStateException e) {
       // Recorded in `failure` (or the ledger closed meanwhile); submitters see it.
+    } catch (Error e) {
+      // A listener's, the block durable (one before that failed the ledger). Thrown on, it
+      // would end the timer: the executor drops a periodic task that throws, silently.
     }
   }
 

@@ -32,6 +32,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -620,6 +621,28 @@ class LocalLedgerTest {
     try (LocalLedger reopened = builder().open(dir)) {
       assertEquals(0, reopened.metagraph().block().number());
       assertEquals(0, reopened.nextNonce(key(0).id()), "never acknowledged, never durable");
+    }
+  }
+
+  @Test
+  void anErrorFromAListenerOnTheTimersThreadDoesNotStopTheBlocks() throws Exception {
+    CountDownLatch thrown = new CountDownLatch(1);
+    try (LocalLedger ledger =
+        builder().blocks(BlockPolicy.every(Duration.ofMillis(10))).open(dir)) {
+      ledger.subscribe(new LedgerListener() {
+        @Override
+        public void onBlock(Block block, Metagraph after) {
+          if (thrown.getCount() > 0) {
+            thrown.countDown();
+            throw new AssertionError("a listener's bug");
+          }
+        }
+      });
+      assertTrue(thrown.await(10, TimeUnit.SECONDS));
+      // The executor drops a periodic task that throws: no block would ever come again.
+      Receipt r = ledger.submit(key(0), Transaction.transfer(key(1).id(), 5))
+          .get(10, TimeUnit.SECONDS);
+      assertTrue(r.block() > 1);
     }
   }
 
