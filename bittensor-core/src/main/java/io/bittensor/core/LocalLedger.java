@@ -541,13 +541,17 @@ public final class LocalLedger implements Ledger, BlockHistory {
    * replaying those before it (the replicated ledger's snapshots). Take it between blocks.
    *
    * @throws IllegalStateException if transactions wait for the next block, or the ledger is
-   *     closed
+   *     closed or failed
    */
   @Experimental
   public byte[] exportState() {
     checkOpen();
     sealLock.lock();
     try {
+      if (failure != null) {
+        // The failed block's transactions are in the state, not in the block exported with it.
+        throw new IllegalStateException(failed().getMessage(), failure);
+      }
       Between b = stateBetweenBlocks("export the state");
       return StateExport.encode(b.block(), b.state());
     } finally {

@@ -646,6 +646,21 @@ class LocalLedgerTest {
     }
   }
 
+  @Test
+  void aFailedLedgerExportsNoState() throws IOException {
+    LocalLedger ledger = builder().open(dir);
+    ledger.submit(key(0), Transaction.transfer(key(1).id(), 5));
+    Thread.currentThread().interrupt();   // Java's file channels close on interrupt
+    try {
+      assertThrows(LedgerException.class, ledger::produceBlock);
+    } finally {
+      Thread.interrupted();
+    }
+    // Its state is ahead of its last durable block: an export would pair the two.
+    assertThrows(IllegalStateException.class, ledger::exportState);
+    ledger.close();
+  }
+
   private static void flipByte(Path file, long at) throws IOException {
     try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
       f.seek(at);
