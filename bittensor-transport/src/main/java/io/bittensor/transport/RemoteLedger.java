@@ -183,6 +183,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   private volatile StreamCall streamCall;
 
   private record StreamCall(Call call, URI server) {}
+  /** What ended the event thread, if an Error did (a listener's): no stream follows then. */
+  private volatile Error eventThreadFailure;
   /** The stream {@link #start()} opened, for the event thread to go on reading. */
   private volatile InputStream firstStream;
   /**
@@ -636,6 +638,11 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     if (closed) {
       fail(f, "the remote ledger client closed before the transaction's block was durable");
     }
+    Error failure = eventThreadFailure;
+    if (failure != null && pending.remove(hash, f)) {
+      // No stream will bring its block: the thread that followed it failed.
+      fail(f, "the client's event thread failed: " + failure);
+    }
   }
 
   /**
@@ -1033,6 +1040,13 @@ public final class RemoteLedger implements Ledger, BlockHistory {
         if (!closed) {
           moveOn(server);
         }
+      } catch (Error e) {
+        // A listener's (or this thread's) Error ends the thread: say so, rather than go on
+        // answering reads from a stream no one follows any more. Reads then ask the server.
+        eventThreadFailure = e;
+        connected = false;
+        failPending("the client's event thread failed: " + e);
+        throw e;
       }
       connected = false;
       if (closed) {
@@ -1200,9 +1214,12 @@ public final class RemoteLedger implements Ledger, BlockHistory {
         resumedAfterResync = lastBlock;
         throw new ResumeInstead();
       }
-      if (ev.getResync() && lastBlock >= 0 && n != lastBlock) {
+      if (ev.getResync() && lastBlock >= 0 && n > lastBlock) {
         failPending("the client missed blocks " + (lastBlock + 1) + " to " + n
             + " that the server no longer holds");
+      } else if (ev.getResync() && lastBlock >= 0 && n < lastBlock) {
+        failPending("the server is at block " + n + ", behind block " + lastBlock
+            + " that this client heard, and cannot tell it the transaction's block");
       }
       chainId = m.chainId();
       if (current == null || n >= current.block().number()) {

@@ -50,6 +50,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import okhttp3.MediaType;
@@ -344,6 +345,37 @@ class RemoteLedgerTest {
     ledger.produceBlocks(3);
     assertTrue(remote.awaitBlock(3, WAIT));
     assertEquals(List.of("1 read 1", "2 read 2", "3 read 3"), read);
+  }
+
+  /**
+   * An Error from a listener ends the client's event thread. The client says so: it no longer
+   * counts as connected, reads ask the server, and a transaction sent after that fails at once
+   * rather than wait for a block no stream will bring.
+   */
+  @Test
+  void anErrorFromAListenerLeavesAClientThatSaysItNoLongerFollows() throws Exception {
+    LocalLedger ledger = local(1);
+    RemoteLedger remote = connect(serve(ledger, 16).uri());
+    remote.subscribe(new LedgerListener() {
+      @Override
+      public void onBlock(Block block, Metagraph after) {
+        throw new StackOverflowError("a listener's bug");
+      }
+    });
+    ledger.produceBlock();
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (remote.isConnected()) {
+      assertTrue(System.nanoTime() < deadline, "the client still says it follows the stream");
+      Thread.sleep(10);
+    }
+    ledger.produceBlock();
+    assertEquals(2, remote.metagraph().block().number(), "read from the server");
+    SignedTransaction tx = SignedTransaction.sign(key(0), remote.chainId(),
+        remote.nextNonce(key(0).id()), Transaction.transfer(key(1).id(), 5));
+    CompletableFuture<Receipt> f = remote.submit(tx);
+    ExecutionException e = assertThrows(ExecutionException.class,
+        () -> f.get(WAIT.toSeconds(), TimeUnit.SECONDS));
+    assertTrue(e.getCause().getMessage().contains("event thread failed"), e.getCause()::toString);
   }
 
   private static List<String> expected(long from, long to, int epochLength) {
