@@ -1087,7 +1087,7 @@ public final class LocalLedger implements Ledger, BlockHistory {
     if (snapshot != null && !closed.get()) { // closed by a callback: the files are released
       try {
         Snapshots.write(dir, block.number(), block.hash(), snapshot);
-      } catch (IOException ignored) {
+      } catch (IOException | RuntimeException ignored) { // an unchecked listing error included
         // A snapshot only shortens replay; the journal holds everything. The next one may work.
       }
       if (compactAtSnapshots) {
