@@ -757,7 +757,8 @@ public final class RaftLedger implements Ledger, BlockHistory {
     }
 
     private synchronized void deliver(Runnable callback) {
-      if (active) {
+      // Events queued before close still drain on the event thread: none reaches a listener.
+      if (active && !closed.get()) {
         try {
           callback.run();
         } catch (RuntimeException ignored) {

@@ -43,8 +43,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -315,6 +317,47 @@ class RaftLedgerTest {
       }
       assertTrue(threads.stream().allMatch(t -> t.startsWith("bittensor-raft-events-")),
           "threads " + threads);
+    }
+  }
+
+  @Test
+  void noListenerHearsABlockOnceItsMemberHasClosed() throws Exception {
+    try (Cluster c = new Cluster(dir, 3, genesis(params(8), 4), null, BlockPolicy.manual())
+        .start()) {
+      int leader = c.leader();
+      int follower = (leader + 1) % 3;
+      CountDownLatch inFirst = new CountDownLatch(1);
+      CountDownLatch release = new CountDownLatch(1);
+      AtomicBoolean closed = new AtomicBoolean();
+      List<Long> afterClose = new CopyOnWriteArrayList<>();
+      c.members[follower].subscribe(new LedgerListener() {
+        @Override
+        public void onBlock(Block block, Metagraph after) {
+          if (closed.get()) {
+            afterClose.add(block.number());
+          }
+          inFirst.countDown();
+          try {
+            release.await(); // holds the event thread, so block 2's event waits behind it
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+      });
+      c.members[leader].produceBlock();
+      assertTrue(inFirst.await(10, TimeUnit.SECONDS));
+      long second = c.members[leader].produceBlock().number();
+      RaftLedger member = c.members[follower];
+      Cluster.awaitTrue(() -> member.metagraph().block().number() == second, "block 2");
+      Thread events = Thread.getAllStackTraces().keySet().stream()
+          .filter(t -> t.getName().equals("bittensor-raft-events-m" + follower))
+          .findFirst().orElseThrow();
+      c.stop(follower); // its apply thread has sealed block 2 and queued its event
+      closed.set(true);
+      release.countDown();
+      events.join(10_000); // the event thread ends once its queue is drained
+      assertFalse(events.isAlive());
+      assertEquals(List.of(), afterClose);
     }
   }
 
