@@ -683,8 +683,10 @@ public final class RaftLedger implements Ledger, BlockHistory {
     try {
       client.async().send(message(Entries.seal(clock.millis())))
           .whenComplete((reply, error) -> sealInFlight.set(false));
-    } catch (RuntimeException e) {
-      sealInFlight.set(false); // closing: the next tick (if any) tries again
+    } catch (RuntimeException | Error e) {
+      // Closing, or the clock or client failed: the next tick (if any) tries again. Thrown on,
+      // it would end the timer: the executor drops a periodic task that throws, silently.
+      sealInFlight.set(false);
     }
   }
 

@@ -36,7 +36,11 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -358,6 +362,37 @@ class RaftLedgerTest {
       events.join(10_000); // the event thread ends once its queue is drained
       assertFalse(events.isAlive());
       assertEquals(List.of(), afterClose);
+    }
+  }
+
+  @Test
+  void theBlockTimerOutlivesAnErrorFromTheClock() throws Exception {
+    try (Cluster c = new Cluster(dir, 3, genesis(params(8), 4), null,
+        BlockPolicy.every(Duration.ofMillis(50)))) {
+      AtomicBoolean failed = new AtomicBoolean();
+      c.clock = new Clock() {
+        @Override
+        public ZoneId getZone() {
+          return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+          return this;
+        }
+
+        @Override
+        public Instant instant() {
+          // Only the leader's timer reads the clock: its first tick meets this Error.
+          if (failed.compareAndSet(false, true)) {
+            throw new Error("a clock that failed once");
+          }
+          return Instant.now();
+        }
+      };
+      c.start();
+      c.awaitHeight(3);
+      assertTrue(failed.get());
     }
   }
 
