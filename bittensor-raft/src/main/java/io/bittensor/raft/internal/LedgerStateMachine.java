@@ -427,7 +427,12 @@ public final class LedgerStateMachine extends BaseStateMachine {
     if (known != null) {
       blockWaiters.remove(number, f);
       // On the event thread, after the block's events already queued there.
-      events.execute(() -> f.complete(known));
+      try {
+        events.execute(() -> f.complete(known));
+      } catch (java.util.concurrent.RejectedExecutionException closing) {
+        f.completeExceptionally(new LedgerException("this member closed while waiting for"
+            + " block " + number));
+      }
     } else if (!recent.isEmpty() && number < recent.firstKey()) {
       blockWaiters.remove(number, f);
       f.completeExceptionally(new LedgerException("block " + number
