@@ -149,7 +149,11 @@ public final class OkHttpPeer extends TimedPeer {
   private <T> CompletableFuture<T> enqueue(Call call, long ms, Function<Response, T> read,
       Function<Rejection, T> fail) {
     CompletableFuture<T> out = new CompletableFuture<>();
-    Timer.Timeout deadline = deadline(call, ms);
+    // A call waiting for a dispatcher slot fails only once it gets one: end it here.
+    Timer.Timeout deadline = Timer.SHARED.schedule(ms, TimeUnit.MILLISECONDS, () -> {
+      call.cancel();
+      out.complete(fail.apply(timedOut(ms)));
+    });
     out.whenComplete((r, e) -> {
       deadline.cancel();
       if (out.isCancelled()) {
@@ -263,7 +267,7 @@ public final class OkHttpPeer extends TimedPeer {
         + e.getMessage());
     // A deadline that fired is what cancelled this call.
     if (deadline.hasFired() || e instanceof SocketTimeoutException) {
-      return Rejection.of(Status.TIMEOUT, endpoint + " did not answer within " + ms + " ms");
+      return timedOut(ms);
     }
     if (c.isCanceled()) {
       return Rejection.of(Status.CANCELLED, "the call to " + endpoint + " was cancelled");
@@ -278,6 +282,10 @@ public final class OkHttpPeer extends TimedPeer {
     }
     return Rejection.of(Status.UNAVAILABLE, "the connection to " + endpoint + " failed: " + why
         + Tls.clientCertificateHint(endpoint, e));
+  }
+
+  private Rejection timedOut(long ms) {
+    return Rejection.of(Status.TIMEOUT, endpoint + " did not answer within " + ms + " ms");
   }
 
   @Override
