@@ -410,17 +410,29 @@ public final class Neuron implements AutoCloseable {
       if (info.id().equals(keypair.id()) || info.modality() != modality || !routeTo.test(info)) {
         continue;
       }
-      now.add(info.id());
       Slot slot = slots.get(info.id());
+      boolean moved = slot != null && !slot.info().endpoint().equals(info.endpoint());
+      Peer target = null;
+      if (slot == null || moved) {
+        try {
+          target = client.connect(info);
+        } catch (IllegalArgumentException e) {
+          // Anyone may register an endpoint of another scheme: it must not stop the routing.
+          listener.onEvent(this, "peer " + uid + " left out: " + e.getMessage());
+          continue;
+        }
+      }
+      now.add(info.id());
       if (slot == null) {
-        slots.put(info.id(), new Slot(info, client.connect(info)));
-      } else if (!slot.info().endpoint().equals(info.endpoint())) {
-        slot.rebind(info, client.connect(info));
+        slots.put(info.id(), new Slot(info, target));
+      } else if (moved) {
+        slot.rebind(info, target);
         listener.onEvent(this, "peer " + uid + " moved to " + info.endpoint());
       }
     }
     slots.keySet().retainAll(now);
-    if (now.equals(routed)) {
+    // A learner factory that threw left the routing without a learner: ask it again.
+    if (now.equals(routed) && (learner != null || learnerFactory == null || now.isEmpty())) {
       return false;
     }
     List<PeerId> before = routed;

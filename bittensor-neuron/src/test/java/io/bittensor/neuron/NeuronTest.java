@@ -539,6 +539,65 @@ class NeuronTest {
     }
   }
 
+  /** A learner factory that fails once is asked again at the next sync, not never again. */
+  @Test
+  void aLearnerFactoryThatFailedIsCalledAgainAtTheNextSync() throws Exception {
+    Keypair validatorKey = Keypair.generate();
+    Random random = new Random(6);
+    java.util.concurrent.atomic.AtomicInteger calls =
+        new java.util.concurrent.atomic.AtomicInteger();
+    try (LocalLedger ledger = ledger(validatorKey);
+        Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(Peers.bagOfWords(DIM, 8, 1), Modality.TEXT).outputDim(DIM).start();
+        Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
+            .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+            .outputDim(DIM).dataset(() -> batch(random, 8))
+            .learner(peers -> {
+              if (calls.getAndIncrement() == 0) {
+                throw new IllegalStateException("a head that did not load this time");
+              }
+              return learner(peers);
+            }).start()) {
+      ledger.produceBlock();
+      assertThrows(IllegalStateException.class, validator::sync);
+      validator.sync();
+      assertEquals(List.of(words.id()), validator.routed());
+      assertTrue(validator.learner().isPresent(), "the factory was asked again");
+      assertTrue(validator.train().isPresent());
+    }
+  }
+
+  /**
+   * A registration at an endpoint its client cannot call (another scheme: anyone may register
+   * one) is left out of the routing, and does not stop the neuron routing over the others.
+   */
+  @Test
+  void aPeerAtAnEndpointItCannotCallIsLeftOutAndTheOthersAreRouted() throws Exception {
+    Keypair validatorKey = Keypair.generate();
+    Keypair odd = Keypair.generate();
+    Random random = new Random(7);
+    List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
+    try (LocalLedger ledger = ledger(validatorKey, odd);
+        Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
+            .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+            .outputDim(DIM).learner(NeuronTest::learner).dataset(() -> batch(random, 8))
+            .listener((n, e) -> events.add(e)).start()) {
+      var rogue = ledger.submit(odd,
+          Transaction.register(URI.create("ftp://odd.example:21"), Modality.TEXT));
+      ledger.produceBlock();
+      rogue.get(10, TimeUnit.SECONDS);
+      try (Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+          .serve(Peers.bagOfWords(DIM, 8, 1), Modality.TEXT).outputDim(DIM).start()) {
+        ledger.produceBlock();
+        assertTrue(validator.sync());
+        assertEquals(List.of(words.id()), validator.routed());
+        assertTrue(validator.train().orElseThrow().failedPeers().isEmpty());
+        assertTrue(events.stream().anyMatch(e -> e.contains("ftp://odd.example:21")),
+            events::toString);
+      }
+    }
+  }
+
   @Test
   void aPeerRestartedOnAnotherPortMovesThereAndIsFollowed() throws Exception {
     Keypair validatorKey = Keypair.generate();
