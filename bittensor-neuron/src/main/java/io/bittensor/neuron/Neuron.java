@@ -773,14 +773,19 @@ public final class Neuron implements AutoCloseable {
         boolean warm = firstRowPending && warmedUp();
         if (warm || !now.isBefore(lastWeights.plus(weightInterval))) {
           lastWeights = now;
-          Optional<CompletableFuture<Receipt>> r = setWeights();
-          if (r.isPresent()) {
-            Receipt receipt = r.get().get(weightInterval.toMillis() + 30_000, TimeUnit.MILLISECONDS);
-            listener.onEvent(this, (firstRowPending ? "first weights set in block "
-                : "weights set in block ") + receipt.block());
-            firstRowPending = false;
+          try {
+            Optional<CompletableFuture<Receipt>> r = setWeights();
+            if (r.isPresent()) {
+              Receipt receipt =
+                  r.get().get(weightInterval.toMillis() + 30_000, TimeUnit.MILLISECONDS);
+              listener.onEvent(this, (firstRowPending ? "first weights set in block "
+                  : "weights set in block ") + receipt.block());
+              firstRowPending = false;
+            }
+          } finally {
+            // Whether the ledger took the row or not: what was learned is kept each interval.
+            saveCheckpointOrReport();
           }
-          saveCheckpointOrReport();
         }
         if (step.isEmpty()) {
           Thread.sleep(Math.min(200, syncInterval.toMillis()));

@@ -203,4 +203,56 @@ class NeuronCheckpointTest {
       }
     }
   }
+
+  /**
+   * A weight row the ledger refuses still ends a weight interval with a checkpoint: "a crash
+   * costs at most one weight interval" holds while the ledger refuses rows too (the save came
+   * only after the row's receipt, so a refusal skipped it, interval after interval).
+   */
+  @Test
+  void aRefusedWeightRowStillSavesTheCheckpoint() throws Exception {
+    Keypair key = Keypair.generate();
+    try (LocalLedger local = NeuronTest.ledger(key);
+        Neuron words = server(local, 5, true)) {
+      io.bittensor.core.Ledger refusingRows = (io.bittensor.core.Ledger)
+          java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
+              new Class<?>[] {io.bittensor.core.Ledger.class}, (proxy, method, args) -> {
+                if (method.getName().equals("submit") && args.length == 2
+                    && args[1] instanceof io.bittensor.core.Transaction.SetWeights) {
+                  return java.util.concurrent.CompletableFuture.failedFuture(
+                      new io.bittensor.core.LedgerException("rows refused for this test"));
+                }
+                try {
+                  return method.invoke(local, args);
+                } catch (java.lang.reflect.InvocationTargetException e) {
+                  throw e.getCause();
+                }
+              });
+      Random random = new Random(7);
+      Path file = dir.resolve("validator").resolve(Neuron.CHECKPOINT_FILE);
+      try (Neuron n = Neuron.builder().keypair(key).ledger(refusingRows)
+          .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+          .outputDim(NeuronTest.DIM).stake(500_000)
+          .learner(NeuronTest::learner)
+          .dataset(() -> NeuronTest.batch(random, 16))
+          .checkpoints(dir.resolve("validator"))
+          .syncInterval(Duration.ofMillis(100))
+          .weightInterval(Duration.ofMillis(200))
+          .listener((neuron, event) -> events.add(event))
+          .start()) {
+        local.produceBlock();
+        n.registration().get(10, TimeUnit.SECONDS);
+        n.runInBackground();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!(Files.exists(file) && events.stream().anyMatch(e -> e.contains("rows refused")))
+            && System.nanoTime() < deadline) {
+          Thread.sleep(20);
+        }
+        List<String> firstEvents = List.copyOf(events.subList(0, Math.min(3, events.size())));
+        assertTrue(events.stream().anyMatch(e -> e.contains("rows refused")),
+            firstEvents::toString);
+        assertTrue(Files.exists(file), "rows refused, and no checkpoint: " + firstEvents);
+      }
+    }
+  }
 }
