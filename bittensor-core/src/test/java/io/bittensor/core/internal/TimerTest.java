@@ -93,7 +93,8 @@ class TimerTest {
       for (int attempt = 0; attempt < 5 && order == null; attempt++) {
         order = deadlineOrder(new Random(seed));
       }
-      assertTrue(order != null, "seed " + seed + ": scheduling 40 tasks never took under 200 ms");
+      assertTrue(order != null, "seed " + seed + ": scheduling 40 tasks never took under 200 ms"
+          + " with each call under 2 ms");
       List<Integer> sorted = new ArrayList<>(order);
       Collections.sort(sorted);
       assertEquals(sorted, order, "seed " + seed);
@@ -112,14 +113,20 @@ class TimerTest {
     List<Integer> order = Collections.synchronizedList(new ArrayList<>());
     CountDownLatch all = new CountDownLatch(n);
     long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
+    long slowest = 0;
     for (int delay : delays) {
       long deadline = start + TimeUnit.MILLISECONDS.toNanos(delay);
-      timer.schedule(deadline - System.nanoTime(), TimeUnit.NANOSECONDS, () -> {
+      long before = System.nanoTime();
+      timer.schedule(deadline - before, TimeUnit.NANOSECONDS, () -> {
         order.add(delay);
         all.countDown();
       });
+      slowest = Math.max(slowest, System.nanoTime() - before);
     }
-    boolean inTime = System.nanoTime() - start < 0;
+    // The timer adds the delay to its own clock reading: a call held up between the two
+    // readings (the machine busy) moves that task's deadline as much, past its neighbour's
+    // 5 ms away. Such a run says nothing about the order, so it is run again too.
+    boolean inTime = System.nanoTime() - start < 0 && slowest < TimeUnit.MILLISECONDS.toNanos(2);
     assertTrue(all.await(5, TimeUnit.SECONDS));
     return inTime ? new ArrayList<>(order) : null;
   }
