@@ -851,7 +851,7 @@ public final class Neuron implements AutoCloseable {
       closed = true;
       t = loop;
     }
-    if (t != null) {
+    if (t != null && t != Thread.currentThread()) {
       t.interrupt();
       try {
         t.join(10_000);
@@ -859,6 +859,8 @@ public final class Neuron implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
     }
+    // Closed from the loop's own thread (a listener): not interrupted, so the save's file
+    // channel is not closed under it; the loop ends at its next check of closed.
     saveCheckpointOrReport();
     server.close();
     if (members != null) {

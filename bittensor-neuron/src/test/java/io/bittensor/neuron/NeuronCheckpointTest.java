@@ -255,4 +255,44 @@ class NeuronCheckpointTest {
       }
     }
   }
+
+  /**
+   * A listener that closes its neuron does so on the loop's own thread: close must not interrupt
+   * that thread, or the checkpoint it saves fails (an interrupted thread's file channel closes).
+   */
+  @Test
+  void aNeuronClosedByItsOwnListenerSavesItsCheckpoint() throws Exception {
+    Keypair key = Keypair.generate();
+    try (LocalLedger ledger = NeuronTest.ledger(key);
+        Neuron words = server(ledger, 5, true)) {
+      Random random = new Random(9);
+      Path file = dir.resolve("validator").resolve(Neuron.CHECKPOINT_FILE);
+      java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+      Neuron n = Neuron.builder().keypair(key).ledger(ledger)
+          .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+          .outputDim(NeuronTest.DIM).stake(500_000)
+          .learner(NeuronTest::learner)
+          .dataset(() -> NeuronTest.batch(random, 16))
+          .checkpoints(dir.resolve("validator"))
+          .syncInterval(Duration.ofMillis(100))
+          .weightInterval(Duration.ofMillis(200))
+          .listener((neuron, event) -> {
+            events.add(event);
+            if (event.startsWith("routing over")) {
+              neuron.close(); // on the loop's thread
+              closed.countDown();
+            }
+          })
+          .start();
+      try (n) {
+        ledger.produceBlock();
+        n.registration().get(10, TimeUnit.SECONDS);
+        n.runInBackground();
+        assertTrue(closed.await(60, TimeUnit.SECONDS), events::toString);
+      }
+      assertFalse(events.stream().anyMatch(e -> e.startsWith("checkpoint not saved")),
+          events::toString);
+      assertTrue(Files.exists(file), events::toString);
+    }
+  }
 }
