@@ -204,6 +204,19 @@ class NeuronCheckpointTest {
     }
   }
 
+  /** A validator keeping checkpoints, its loop syncing every 100 ms and weighing every 200. */
+  private Neuron.Builder looping(io.bittensor.core.Ledger ledger, Keypair key, long seed) {
+    Random random = new Random(seed);
+    return Neuron.builder().keypair(key).ledger(ledger)
+        .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+        .outputDim(NeuronTest.DIM).stake(500_000)
+        .learner(NeuronTest::learner)
+        .dataset(() -> NeuronTest.batch(random, 16))
+        .checkpoints(dir.resolve("validator"))
+        .syncInterval(Duration.ofMillis(100))
+        .weightInterval(Duration.ofMillis(200));
+  }
+
   /**
    * A weight row the ledger refuses still ends a weight interval with a checkpoint: "a crash
    * costs at most one weight interval" holds while the ledger refuses rows too (the save came
@@ -228,16 +241,8 @@ class NeuronCheckpointTest {
                   throw e.getCause();
                 }
               });
-      Random random = new Random(7);
       Path file = dir.resolve("validator").resolve(Neuron.CHECKPOINT_FILE);
-      try (Neuron n = Neuron.builder().keypair(key).ledger(refusingRows)
-          .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
-          .outputDim(NeuronTest.DIM).stake(500_000)
-          .learner(NeuronTest::learner)
-          .dataset(() -> NeuronTest.batch(random, 16))
-          .checkpoints(dir.resolve("validator"))
-          .syncInterval(Duration.ofMillis(100))
-          .weightInterval(Duration.ofMillis(200))
+      try (Neuron n = looping(refusingRows, key, 7)
           .listener((neuron, event) -> events.add(event))
           .start()) {
         local.produceBlock();
@@ -265,17 +270,9 @@ class NeuronCheckpointTest {
     Keypair key = Keypair.generate();
     try (LocalLedger ledger = NeuronTest.ledger(key);
         Neuron words = server(ledger, 5, true)) {
-      Random random = new Random(9);
       Path file = dir.resolve("validator").resolve(Neuron.CHECKPOINT_FILE);
       java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
-      Neuron n = Neuron.builder().keypair(key).ledger(ledger)
-          .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
-          .outputDim(NeuronTest.DIM).stake(500_000)
-          .learner(NeuronTest::learner)
-          .dataset(() -> NeuronTest.batch(random, 16))
-          .checkpoints(dir.resolve("validator"))
-          .syncInterval(Duration.ofMillis(100))
-          .weightInterval(Duration.ofMillis(200))
+      Neuron n = looping(ledger, key, 9)
           .listener((neuron, event) -> {
             events.add(event);
             if (event.startsWith("routing over")) {
