@@ -242,7 +242,19 @@ public final class Neuron implements AutoCloseable {
       this.ownsClient = true;
     }
     URI endpoint = b.advertise != null ? b.advertise : server.endpoint();
-    this.registration = register(endpoint, b.stake);
+    try {
+      this.registration = register(endpoint, b.stake);
+    } catch (RuntimeException e) {
+      // A ledger closed under it, say: what was started here is not left running.
+      server.close();
+      if (members != null) {
+        members.close();
+      }
+      if (ownsClient) {
+        client.close();
+      }
+      throw e;
+    }
   }
 
   /** A builder; {@link Builder#keypair}, {@link Builder#ledger} and {@link Builder#serve} are required. */

@@ -732,4 +732,25 @@ class NeuronTest {
       assertTrue(r.status() != Status.UNAVAILABLE || !r.message().contains("validates only"), r::toString);
     }
   }
+
+  /** A neuron that cannot register (its ledger closed) does not leave its server listening. */
+  @Test
+  void aNeuronThatCannotRegisterReleasesItsPort() throws Exception {
+    Keypair key = Keypair.generate();
+    LocalLedger closed = ledger(key);
+    closed.close();
+    int port;
+    try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 50,
+        java.net.InetAddress.getLoopbackAddress())) {
+      port = probe.getLocalPort();
+    }
+    Neuron.Builder b = Neuron.builder().keypair(key).ledger(closed)
+        .serve(Peers.noise(DIM, 1), Modality.TEXT).outputDim(DIM)
+        .host("127.0.0.1").port(port);
+    assertThrows(IllegalStateException.class, b::start);
+    try (java.net.ServerSocket again = new java.net.ServerSocket(port, 50,
+        java.net.InetAddress.getLoopbackAddress())) {
+      assertEquals(port, again.getLocalPort(), "the port is free again");
+    }
+  }
 }
