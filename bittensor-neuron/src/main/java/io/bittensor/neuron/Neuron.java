@@ -771,7 +771,9 @@ public final class Neuron implements AutoCloseable {
     try {
       registration.get();
     } catch (Exception e) {
-      listener.onEvent(this, "registration failed: " + e.getMessage());
+      if (!closed) { // closed while waiting: nothing failed
+        listener.onEvent(this, "registration failed: " + e.getMessage());
+      }
       return;
     }
     while (!closed) {

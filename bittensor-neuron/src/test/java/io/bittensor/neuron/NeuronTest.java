@@ -753,4 +753,23 @@ class NeuronTest {
       assertEquals(port, again.getLocalPort(), "the port is free again");
     }
   }
+
+  /** Closed while its registration waits for a block: the loop says nothing failed. */
+  @Test
+  void aNeuronClosedBeforeItsRegistrationSealedReportsNoFailure() throws Exception {
+    Keypair key = Keypair.generate();
+    List<String> heard = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (LocalLedger ledger = ledger(key)) {
+      Neuron n = Neuron.builder().keypair(key).ledger(ledger)
+          .serve(Peers.noise(DIM, 1), Modality.TEXT).outputDim(DIM)
+          .listener((neuron, event) -> heard.add(event))
+          .start();
+      n.runInBackground(); // waits for the registration's block, which never comes
+      Thread.sleep(200); // time for the loop to be waiting (a close before it is no test)
+      n.close();
+      assertFalse(n.registration().isDone(), "never sealed, never failed");
+      assertTrue(heard.stream().noneMatch(e -> e.startsWith("registration failed")),
+          heard::toString);
+    }
+  }
 }
