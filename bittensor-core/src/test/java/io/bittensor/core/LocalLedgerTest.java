@@ -24,9 +24,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -587,25 +584,8 @@ class LocalLedgerTest {
   @Test
   void anErrorWhileSealingFailsTheBlockAndStopsTheLedger() throws IOException {
     AtomicBoolean broken = new AtomicBoolean();
-    Clock clock = new Clock() {
-      @Override
-      public Instant instant() {
-        if (broken.get()) {
-          throw new Error("the clock broke"); // as an OutOfMemoryError would, mid-seal
-        }
-        return LedgerFixtures.fixedClock().instant();
-      }
-
-      @Override
-      public ZoneId getZone() {
-        return ZoneOffset.UTC;
-      }
-
-      @Override
-      public Clock withZone(ZoneId zone) {
-        throw new UnsupportedOperationException();
-      }
-    };
+    Clock clock =
+        LedgerFixtures.failingWhen(broken::get, "the clock broke", LedgerFixtures.fixedClock());
     LocalLedger ledger = builder().clock(clock).open(dir);
     CompletableFuture<Receipt> f = ledger.submit(key(0), Transaction.transfer(key(1).id(), 5));
     broken.set(true);

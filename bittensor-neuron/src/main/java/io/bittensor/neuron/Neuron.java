@@ -246,13 +246,7 @@ public final class Neuron implements AutoCloseable {
       this.registration = register(endpoint, b.stake);
     } catch (RuntimeException e) {
       // A ledger closed under it, say: what was started here is not left running.
-      server.close();
-      if (members != null) {
-        members.close();
-      }
-      if (ownsClient) {
-        client.close();
-      }
+      closeWhatItStarted();
       throw e;
     }
   }
@@ -876,6 +870,11 @@ public final class Neuron implements AutoCloseable {
     // Closed from the loop's own thread (a listener): not interrupted, so the save's file
     // channel is not closed under it; the loop ends at its next check of closed.
     saveCheckpointOrReport();
+    closeWhatItStarted();
+  }
+
+  /** The server, the members' follower and the client, if this neuron made them. */
+  private void closeWhatItStarted() {
     server.close();
     if (members != null) {
       members.close();

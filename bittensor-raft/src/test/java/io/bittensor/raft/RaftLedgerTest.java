@@ -29,6 +29,7 @@ import io.bittensor.core.Modality;
 import io.bittensor.core.PeerId;
 import io.bittensor.core.Receipt;
 import io.bittensor.core.Transaction;
+import io.bittensor.core.testing.LedgerFixtures;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -38,9 +39,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -370,26 +368,9 @@ class RaftLedgerTest {
     try (Cluster c = new Cluster(dir, 3, genesis(params(8), 4), null,
         BlockPolicy.every(Duration.ofMillis(50)))) {
       AtomicBoolean failed = new AtomicBoolean();
-      c.clock = new Clock() {
-        @Override
-        public ZoneId getZone() {
-          return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-          return this;
-        }
-
-        @Override
-        public Instant instant() {
-          // Only the leader's timer reads the clock: its first tick meets this Error.
-          if (failed.compareAndSet(false, true)) {
-            throw new Error("a clock that failed once");
-          }
-          return Instant.now();
-        }
-      };
+      // Only the leader's timer reads the clock: its first tick meets the Error.
+      c.clock = LedgerFixtures.failingWhen(() -> failed.compareAndSet(false, true),
+          "a clock that failed once", Clock.systemUTC());
       c.start();
       c.awaitHeight(3);
       assertTrue(failed.get());

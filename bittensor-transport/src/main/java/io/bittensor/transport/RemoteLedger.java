@@ -137,7 +137,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   private final List<URI> servers;
   private volatile int serverIndex;
   private volatile URI uri;
-  private volatile HttpUrl base;
+  /** Each server's address, parsed once: requests name the server they go to. */
+  private final Map<URI, HttpUrl> urls;
   private final OkHttpClient http;
   private final OkHttpClient streamHttp;
   private final OkHttpClient https;
@@ -196,7 +197,11 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   private RemoteLedger(Builder b, List<URI> servers) {
     this.servers = List.copyOf(servers);
     this.uri = servers.get(0);
-    this.base = HttpUrl.get(uri.toString());
+    Map<URI, HttpUrl> parsed = new java.util.HashMap<>();
+    for (URI server : this.servers) {
+      parsed.put(server, HttpUrl.get(server.toString()));
+    }
+    this.urls = Map.copyOf(parsed);
     this.signer = new CallerSigner(b.keypair != null ? b.keypair : Keypair.generate(), b.clock);
     this.timeout = b.timeout;
     this.reconnectTimeoutNanos = b.reconnectTimeout.toNanos();
@@ -293,7 +298,6 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     }
     serverIndex = (serverIndex + 1) % servers.size();
     uri = servers.get(serverIndex);
-    base = HttpUrl.get(uri.toString());
     StreamCall stream = streamCall;
     if (stream != null && stream.server().equals(from)) {
       stream.call().cancel(); // the stream reconnects to the new server
@@ -835,21 +839,13 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   // ---------------------------------------------------------------------------------------
   // Requests
 
-  private Request request(String op, MessageLite body) {
-    return request(base, op, body);
-  }
-
   private Request request(URI server, String op, MessageLite body) {
-    return request(HttpUrl.get(server.toString()), op, body);
-  }
-
-  private Request request(HttpUrl server, String op, MessageLite body) {
     LedgerRequest.Builder b = LedgerRequest.newBuilder()
         .setVersion(PeerInfo.PROTOCOL_VERSION)
         .setBody(body.toByteString());
     b.setCaller(signer.sign(c -> CanonicalDigest.ofLedger(op, b.setCaller(c).buildPartial())));
     return new Request.Builder()
-        .url(server.resolve("/v1/ledger/" + op))
+        .url(urls.get(server).resolve("/v1/ledger/" + op))
         .post(RequestBody.create(b.build().toByteArray(), PROTOBUF))
         .build();
   }
@@ -971,7 +967,6 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     for (int i = 0; i < servers.size() && in == null; i++) {
       serverIndex = i;
       uri = servers.get(i);
-      base = HttpUrl.get(uri.toString());
       try {
         InputStream opened = openStream(uri, 0);
         try {
@@ -1203,18 +1198,17 @@ public final class RemoteLedger implements Ledger, BlockHistory {
           + ", not " + chainId);
     }
     if (ev.getSnapshot()) {
-      if (ev.getResync() && lastBlock >= 0 && n > lastBlock && lastBlock != resumedAfterResync
-          && (!listeners.isEmpty() || !pending.isEmpty())) {
-        // This client read too slowly (a slow listener) and the server's history moved past
-        // it, or it is far behind and the server read back what it holds for one stream.
-        // Resuming from the block after the last one heard, as after a lost connection, gets
-        // the missed blocks from the server's journal if it has one, so that listeners and
-        // waiting transactions miss nothing; a resync on that stream is taken as it is. With
-        // no one to tell of the blocks, the latest state is all this client needs.
-        resumedAfterResync = lastBlock;
-        throw new ResumeInstead();
-      }
       if (ev.getResync() && lastBlock >= 0 && n > lastBlock) {
+        if (lastBlock != resumedAfterResync && (!listeners.isEmpty() || !pending.isEmpty())) {
+          // This client read too slowly (a slow listener) and the server's history moved past
+          // it, or it is far behind and the server read back what it holds for one stream.
+          // Resuming from the block after the last one heard, as after a lost connection, gets
+          // the missed blocks from the server's journal if it has one, so that listeners and
+          // waiting transactions miss nothing; a resync on that stream is taken as it is. With
+          // no one to tell of the blocks, the latest state is all this client needs.
+          resumedAfterResync = lastBlock;
+          throw new ResumeInstead();
+        }
         failPending("the client missed blocks " + (lastBlock + 1) + " to " + n
             + " that the server no longer holds");
       } else if (ev.getResync() && lastBlock >= 0 && n < lastBlock) {

@@ -6,9 +6,11 @@ import io.bittensor.core.LedgerParams;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Instant;
+import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 
 /** Deterministic keys, genesis blocks and clocks for ledger tests. */
 public final class LedgerFixtures {
@@ -23,6 +25,33 @@ public final class LedgerFixtures {
   /** A clock that never moves: block timestamps are then all equal, and hashes reproducible. */
   public static Clock fixedClock() {
     return Clock.fixed(GENESIS_TIME, ZoneOffset.UTC);
+  }
+
+  /**
+   * A clock that throws {@code new Error(message)} whenever {@code fails} says so (asked at each
+   * reading), and reads {@code otherwise} the rest of the time: an Error where the ledger reads
+   * the time, as an OutOfMemoryError could come mid-seal.
+   */
+  public static Clock failingWhen(BooleanSupplier fails, String message, Clock otherwise) {
+    return new Clock() {
+      @Override
+      public Instant instant() {
+        if (fails.getAsBoolean()) {
+          throw new Error(message);
+        }
+        return otherwise.instant();
+      }
+
+      @Override
+      public ZoneId getZone() {
+        return otherwise.getZone();
+      }
+
+      @Override
+      public Clock withZone(ZoneId zone) {
+        throw new UnsupportedOperationException("a test clock");
+      }
+    };
   }
 
   /** The key pair number {@code i}: the same seed, the same keys, in every run. */
