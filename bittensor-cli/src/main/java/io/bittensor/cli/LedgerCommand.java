@@ -19,6 +19,7 @@ import io.bittensor.core.LedgerParams;
 import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.PeerState;
+import io.bittensor.core.internal.DurableFiles;
 import io.bittensor.raft.RaftAdmin;
 import io.bittensor.raft.RaftLedger;
 import io.bittensor.transport.LedgerRequestListener;
@@ -35,12 +36,15 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -296,6 +300,9 @@ final class LedgerCommand implements Runnable {
           throw CliException.badInput("--access-log: " + e.getMessage(), e);
         }
       }
+      // A ledger of its own created by this run is removed again if it cannot be served: no
+      // one could have used it, and the same command, run again, creates it anew.
+      Runnable removeCreated = upstream == null && raftSelf == null ? createdHere(data) : null;
       Ledger ledger;
       try {
         ledger = upstream != null ? openUpstream()
@@ -342,6 +349,9 @@ final class LedgerCommand implements Runnable {
           metrics.close();
         }
         ledger.close();
+        if (removeCreated != null) {
+          removeCreated.run();
+        }
         closeQuietly(submissionLog);
         closeQuietly(accessLog);
         throw e instanceof IllegalArgumentException // TLS files that do not read
@@ -422,6 +432,44 @@ final class LedgerCommand implements Runnable {
       return 0;
     }
 
+    /**
+     * What undoes the creation of a ledger in {@code data}: removes what is in the folder now
+     * and was not before (the folder too, if it did not exist), or nothing if the folder already
+     * holds a ledger. A member of a replicated ledger is never removed: once it has started, the
+     * group may count on what it acknowledged.
+     */
+    private static Runnable createdHere(Path data) {
+      if (Files.exists(data.resolve("journal.btl"))) {
+        return () -> { };
+      }
+      boolean folderExisted = Files.isDirectory(data);
+      Set<Path> before = new HashSet<>();
+      if (folderExisted) {
+        try (Stream<Path> entries = Files.list(data)) {
+          entries.forEach(before::add);
+        } catch (IOException e) {
+          return () -> { }; // a folder it cannot list: leave whatever is made there alone
+        }
+      }
+      return () -> {
+        try {
+          if (!folderExisted) {
+            DurableFiles.deleteTree(data);
+            return;
+          }
+          List<Path> made;
+          try (Stream<Path> entries = Files.list(data)) {
+            made = entries.filter(p -> !before.contains(p)).toList();
+          }
+          for (Path p : made) {
+            DurableFiles.deleteTree(p);
+          }
+        } catch (IOException e) {
+          // The failure to serve is what the caller hears; a leftover ledger is told there too.
+        }
+      };
+    }
+
     private static void closeQuietly(JsonLinesLog log) {
       if (log != null) {
         try {
@@ -485,9 +533,10 @@ final class LedgerCommand implements Runnable {
 
     private RaftLedger openMember() {
       boolean exists = RaftLedger.holdsMember(data);
-      if (exists && genesis.anyGiven()) {
+      if (exists && genesis.anyGiven() && genesis.createdAt == null) {
         throw CliException.badInput("--data " + data + " already holds a member; the genesis"
-            + " options (--allocate, --tau, ...) only apply when creating one", null);
+            + " options (--allocate, --tau, ...) only apply when creating one, or give the same"
+            + " ones with the same --created-at", null);
       }
       if (!exists && genesis.createdAt == null) {
         throw CliException.badInput("a new member needs --created-at, the same instant on every"
@@ -500,7 +549,9 @@ final class LedgerCommand implements Runnable {
           .self(raftSelf);
       try {
         members(raftMembers, "--raft-member").forEach(builder::member);
-        if (!exists) {
+        // A member's folder records its chain: the same genesis options (a member's first
+        // command run again) reopen it, other ones are refused with both chains named.
+        if (!exists || genesis.anyGiven()) {
           builder.genesis(genesis.genesis()).mechanism(genesis.mechanism());
         }
         if (raftTls != null) {

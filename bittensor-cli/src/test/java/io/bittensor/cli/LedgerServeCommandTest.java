@@ -360,6 +360,42 @@ class LedgerServeCommandTest {
   }
 
   @Test
+  void aLedgerCreatedByAServeThatCannotListenIsRemovedAndTheSameCommandRunsAgain()
+      throws IOException {
+    Path fresh = dir.resolve("fresh");
+    Path shared = Files.createDirectories(dir.resolve("shared"));
+    Files.writeString(shared.resolve("notes.txt"), "mine");
+    Path existing = dir.resolve("existing");
+    CliRunner init = CliRunner.run("ledger", "init", "--data", existing.toString(),
+        "--allocate", key(0).id().toHex() + "=10");
+    assertEquals(0, init.exitCode(), init.err());
+    try (ServerSocket taken = new ServerSocket(0, 50,
+        java.net.InetAddress.getLoopbackAddress())) {
+      String port = String.valueOf(taken.getLocalPort());
+      for (int run = 0; run < 2; run++) { // the second run is not told the ledger exists
+        CliRunner r = CliRunner.run("ledger", "serve", "--data", fresh.toString(),
+            "--host", "127.0.0.1", "--port", port, "--allocate", key(0).id().toHex() + "=10");
+        assertEquals(Main.EXIT_FAILURE, r.exitCode(), r.err());
+        assertTrue(r.err().contains(port) && !r.err().contains("already holds"), r.err());
+        assertTrue(Files.notExists(fresh), "run " + run + " left " + fresh);
+      }
+      CliRunner inShared = CliRunner.run("ledger", "serve", "--data", shared.toString(),
+          "--host", "127.0.0.1", "--port", port, "--tau", "5");
+      assertEquals(Main.EXIT_FAILURE, inShared.exitCode(), inShared.err());
+      try (var left = Files.list(shared)) {
+        assertEquals(List.of(shared.resolve("notes.txt")), left.toList());
+      }
+      CliRunner reopened = CliRunner.run("ledger", "serve", "--data", existing.toString(),
+          "--host", "127.0.0.1", "--port", port);
+      assertEquals(Main.EXIT_FAILURE, reopened.exitCode(), reopened.err());
+    }
+    // A ledger that was there before is never removed.
+    try (LocalLedger ledger = LocalLedger.builder().blocks(BlockPolicy.manual()).open(existing)) {
+      assertEquals(10, ledger.account(key(0).id()).orElseThrow().balance());
+    }
+  }
+
+  @Test
   void showRemoteNamesAServerItCannotReach() throws IOException {
     int port;
     try (ServerSocket s = new ServerSocket(0)) {
