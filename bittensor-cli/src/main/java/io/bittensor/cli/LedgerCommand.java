@@ -202,6 +202,12 @@ final class LedgerCommand implements Runnable {
             + " member, this one too, the same on each. Repeatable.")
     List<String> raftMembers = new ArrayList<>();
 
+    @Option(names = "--raft-timeout", paramLabel = "MS",
+        description = "With --raft-self: how long a submission, an account read or a seal waits"
+            + " for the group before it fails, saying a majority may be down (default"
+            + " 5000: shorter than a client's 10 s, so that the client hears why).")
+    Long raftTimeoutMillis;
+
     @Option(names = "--raft-tls", arity = "3", paramLabel = "FILE",
         description = "Mutual TLS on the Raft port: this member's private key (PEM, PKCS#8), its"
             + " certificate (PEM) and the group's authority (PEM). Every member needs one of the"
@@ -251,6 +257,14 @@ final class LedgerCommand implements Runnable {
       tls.check(upstream != null && clientCert.files != null ? "--client-cert" : null);
       if (blockMillis < 1) {
         throw CliException.badInput("--block-ms must be >= 1, was " + blockMillis, null);
+      }
+      if (raftSelf == null && raftTimeoutMillis != null) {
+        throw CliException.badInput("--raft-timeout is for a replicated ledger: give --raft-self"
+            + " and --raft-member too", null);
+      }
+      if (raftTimeoutMillis != null && raftTimeoutMillis < 1) {
+        throw CliException.badInput("--raft-timeout must be >= 1, was " + raftTimeoutMillis,
+            null);
       }
       if (archive && !compactJournal) {
         throw CliException.badInput("--archive keeps what --compact-journal replaces: give both",
@@ -546,6 +560,7 @@ final class LedgerCommand implements Runnable {
           .blocks(BlockPolicy.every(Duration.ofMillis(blockMillis)))
           .keepBlocks(keepBlocks)
           .archiveKeptBlocks(compactJournal && archive)
+          .timeout(Duration.ofMillis(raftTimeoutMillis != null ? raftTimeoutMillis : 5000))
           .self(raftSelf);
       try {
         members(raftMembers, "--raft-member").forEach(builder::member);

@@ -372,6 +372,18 @@ class ReplicatedLedgerServeTest {
     assertEquals(Main.EXIT_BAD_INPUT, tlsAlone.exitCode());
     assertTrue(tlsAlone.err().contains("--raft-tls is for a replicated ledger"), tlsAlone.err());
 
+    CliRunner timeoutAlone = CliRunner.run("ledger", "serve", "--data", data,
+        "--raft-timeout", "2000");
+    assertEquals(Main.EXIT_BAD_INPUT, timeoutAlone.exitCode());
+    assertTrue(timeoutAlone.err().contains("--raft-timeout is for a replicated ledger"),
+        timeoutAlone.err());
+    CliRunner zeroTimeout = CliRunner.run("ledger", "serve", "--data", data, "--raft-self",
+        "a", "--raft-member", "a=127.0.0.1:9871", "--created-at", "2026-12-05T00:00:00Z",
+        "--raft-timeout", "0");
+    assertEquals(Main.EXIT_BAD_INPUT, zeroTimeout.exitCode());
+    assertTrue(zeroTimeout.err().contains("--raft-timeout must be >= 1, was 0"),
+        zeroTimeout.err());
+
     CliRunner compacting = CliRunner.run("ledger", "serve", "--data", data, "--raft-self", "a",
         "--raft-member", "a=127.0.0.1:9871", "--created-at", "2026-12-05T00:00:00Z",
         "--compact-journal");
@@ -394,6 +406,33 @@ class ReplicatedLedgerServeTest {
         "--raft-member", "a=127.0.0.1:9871", "--created-at", "yesterday");
     assertEquals(Main.EXIT_BAD_INPUT, badTime.exitCode());
     assertTrue(badTime.err().contains("--created-at takes an instant"), badTime.err());
+  }
+
+  @Test
+  void aClientOfAMemberWithoutAMajorityHearsWhy() throws Exception {
+    List<String> members = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      members.add("m" + i + "=127.0.0.1:" + freePort());
+    }
+    Path log = dir.resolve("m0.log");
+    Process alone = member(0, members, log, true); // m1 and m2 never start
+    try {
+      URI uri = ServingLogs.awaitServing(alone, log);
+      // The client's own timeout is the default, 10 s: the member's 5 s ends first, and its
+      // reason reaches the client instead of "cannot reach the ledger".
+      try (RemoteLedger client = RemoteLedger.connect(uri)) {
+        long start = System.nanoTime();
+        io.bittensor.core.LedgerException e = org.junit.jupiter.api.Assertions.assertThrows(
+            io.bittensor.core.LedgerException.class, () -> client.account(key(0).id()));
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertTrue(e.getMessage().contains("took longer than 5000 ms: is a majority of the group"
+            + " up?"), e.getMessage());
+        assertTrue(ms >= 4_000 && ms < 10_000, ms + " ms");
+      }
+    } finally {
+      alone.destroyForcibly();
+      alone.waitFor(30, TimeUnit.SECONDS);
+    }
   }
 
   @Test
