@@ -85,8 +85,12 @@ import java.util.function.Predicate;
  * threads use several cores), then take a short lock to validate and apply. Blocks are sealed
  * on the block timer's thread (an executor you may supply) or the caller of {@link
  * #produceBlock()}; the futures of a block's transactions complete, and listeners run, on that
- * thread, after the fsync. Do not interrupt a thread while it seals a block: Java's file
- * channels close themselves on interrupt, and the ledger then fails as after any write error.
+ * thread, after the fsync, while it still holds the block's seal: their stages must not wait
+ * for another thread that seals, compacts, exports or closes. Futures the ledger fails (a block
+ * that could not be written, {@link #close()}) complete once the failing thread holds none of
+ * its locks, and no future completes under the lock that submissions take. Do not interrupt a
+ * thread while it seals a block: Java's file channels close themselves on interrupt, and the
+ * ledger then fails as after any write error.
  * {@link #close()} stops the timer, fails transactions not yet in a
  * durable block, and releases the files; it is idempotent. A ledger opened by {@link
  * Builder#openReadOnly} reads a journal (even one another process is appending to) without
@@ -133,6 +137,12 @@ public final class LocalLedger implements Ledger, BlockHistory {
   private long pendingBytes;
   /** The transactions of the block being sealed (guarded by sealLock). */
   private List<Pending> sealing = List.of();
+  /**
+   * Futures the ledger failed (a failed block, close) while this thread held sealLock, failed
+   * by {@link #unlockSeal} once it holds it no more, so that no stage runs inside the ledger's
+   * locks (guarded by sealLock).
+   */
+  private List<CompletableFuture<Receipt>> toFail = new ArrayList<>();
   private long lastTimestamp;
   private volatile Metagraph committed;
   private volatile LedgerException failure;
@@ -991,21 +1001,41 @@ public final class LocalLedger implements Ledger, BlockHistory {
         throw e;
       }
     } finally {
-      sealLock.unlock();
+      unlockSeal();
     }
   }
 
   /**
-   * Marks the ledger failed: the block being sealed and every waiting transaction fail with it.
+   * Marks the ledger failed: the block being sealed and every waiting transaction fail with it,
+   * once sealLock (held) is released.
    */
   private LedgerException fail(LedgerException f) {
     failure = f;
     for (Pending p : sealing) {
-      p.future.completeExceptionally(failed());
+      toFail.add(p.future);
     }
     sealing = List.of();
-    failPending();
+    takePending();
     return f;
+  }
+
+  /**
+   * Releases sealLock and, once this thread holds it no more, fails the futures {@link #fail}
+   * and {@link #close} set aside: their stages run outside the ledger's locks, so one that waits
+   * for another thread's call into the ledger does not wait forever.
+   */
+  private void unlockSeal() {
+    List<CompletableFuture<Receipt>> failing = List.of();
+    if (sealLock.getHoldCount() == 1 && !toFail.isEmpty()) {
+      failing = toFail;
+      toFail = new ArrayList<>();
+    }
+    sealLock.unlock();
+    for (CompletableFuture<Receipt> f : failing) {
+      f.completeExceptionally(failure != null ? failed()
+          : new LedgerException("the ledger closed before the transaction's block was"
+              + " sealed; it is not in the ledger"));
+    }
   }
 
   /**
@@ -1176,7 +1206,7 @@ public final class LocalLedger implements Ledger, BlockHistory {
             + e.getMessage(), e);
       }
     } finally {
-      sealLock.unlock();
+      unlockSeal();
     }
   }
 
@@ -1194,13 +1224,12 @@ public final class LocalLedger implements Ledger, BlockHistory {
     }
   }
 
-  private void failPending() {
+  /** Sets the waiting transactions' futures aside to fail; called with sealLock held. */
+  private void takePending() {
     stateLock.lock();
     try {
       for (Pending p : pending) {
-        p.future.completeExceptionally(failure != null ? failed()
-            : new LedgerException("the ledger closed before the transaction's block was"
-                + " sealed; it is not in the ledger"));
+        toFail.add(p.future);
       }
       pending = new ArrayList<>();
       pendingBytes = 0;
@@ -1284,11 +1313,11 @@ public final class LocalLedger implements Ledger, BlockHistory {
     }
     sealLock.lock();
     try {
-      failPending();
+      takePending();
       subscriptions.clear();
       closeQuietly(journal, lock, lockChannel);
     } finally {
-      sealLock.unlock();
+      unlockSeal();
     }
   }
 

@@ -27,13 +27,17 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.zip.CRC32C;
 import org.junit.jupiter.api.BeforeEach;
@@ -601,6 +605,63 @@ class LocalLedgerTest {
     try (LocalLedger reopened = builder().open(dir)) {
       assertEquals(0, reopened.metagraph().block().number());
       assertEquals(0, reopened.nextNonce(key(0).id()), "never acknowledged, never durable");
+    }
+  }
+
+  @Test
+  void theStagesOfTransactionsTheLedgerFailsRunOutsideItsLocks() throws IOException {
+    LocalLedger[] ledger = new LocalLedger[1];
+    List<String> heard = new ArrayList<>();
+    AtomicBoolean broken = new AtomicBoolean();
+    // The clock breaks while block 1 is sealed, just after another transaction came in (here
+    // from the clock itself, as from another thread at that moment): it waits for block 2.
+    Clock clock = LedgerFixtures.failingWhen(() -> {
+      if (!broken.getAndSet(false)) {
+        return false;
+      }
+      ledger[0].submit(key(2), Transaction.transfer(key(1).id(), 5))
+          .whenComplete((r, e) -> heard.add("waiting: " + askAnotherThread(ledger[0])));
+      return true;
+    }, "the clock broke", LedgerFixtures.fixedClock());
+    ledger[0] = builder().clock(clock).open(dir);
+    CompletableFuture<Receipt> f =
+        ledger[0].submit(key(0), Transaction.transfer(key(1).id(), 5));
+    f.whenComplete((r, e) -> heard.add("in the block: " + askAnotherThread(ledger[0])));
+    broken.set(true);
+    assertThrows(Error.class, ledger[0]::produceBlock);
+    // Each stage ran on this thread as the ledger failed its future, and asked another thread
+    // to read an account (the state's lock) and to seal a block (the seal's lock).
+    assertEquals(List.of(
+        "in the block: account returned, produceBlock threw LedgerException",
+        "waiting: account returned, produceBlock threw LedgerException"), heard);
+    ledger[0].close();
+  }
+
+  /** What the ledger answers another thread, each call awaited at most 5 seconds. */
+  private static String askAnotherThread(LocalLedger ledger) {
+    return "account " + onAnotherThread(() -> ledger.account(key(1).id()))
+        + ", produceBlock " + onAnotherThread(ledger::produceBlock);
+  }
+
+  /**
+   * Runs {@code call} on a new thread and waits at most 5 seconds: "returned", "threw" and the
+   * exception's class, or "still waited after 5 s" (for a lock the calling thread holds).
+   */
+  private static String onAnotherThread(Callable<?> call) {
+    FutureTask<?> task = new FutureTask<>(call);
+    Thread t = new Thread(task, "another");
+    t.setDaemon(true);
+    t.start();
+    try {
+      task.get(5, TimeUnit.SECONDS);
+      return "returned";
+    } catch (ExecutionException e) {
+      return "threw " + e.getCause().getClass().getSimpleName();
+    } catch (TimeoutException e) {
+      return "still waited after 5 s";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "interrupted";
     }
   }
 
