@@ -968,6 +968,9 @@ public final class LocalLedger implements Ledger, BlockHistory {
    *     transactions (reopen it: nothing acknowledged is lost)
    * @throws IllegalStateException if the ledger is closed or read-only, or if called while this
    *     thread seals a block (from a listener, or a stage of a future the block completes)
+   * @throws Error one a listener threw, once the block is durable, every listener has heard it
+   *     and its snapshot (and compaction) is done; or one while sealing, before the block was
+   *     durable, which fails the ledger as a failed write does
    */
   public Block produceBlock() throws LedgerException {
     checkOpen();
@@ -1109,11 +1112,13 @@ public final class LocalLedger implements Ledger, BlockHistory {
       Pending p = batch.get(i);
       p.future.complete(new Receipt(p.tx.hash(), block.number(), i));
     }
+    // A listener's Error is thrown once the block's snapshot and compaction are done.
+    Error thrown = null;
     if (epoch != null) {
       Epoch e = epoch.epoch();
-      dispatch(l -> l.onEpoch(e, after));
+      thrown = dispatch(l -> l.onEpoch(e, after), null);
     }
-    dispatch(l -> l.onBlock(block, after));
+    thrown = dispatch(l -> l.onBlock(block, after), thrown);
     if (snapshot != null && !closed.get()) { // closed by a callback: the files are released
       try {
         Snapshots.write(dir, block.number(), block.hash(), snapshot);
@@ -1128,6 +1133,9 @@ public final class LocalLedger implements Ledger, BlockHistory {
           // rename that could not be made durable, `failure` is set and submissions fail.)
         }
       }
+    }
+    if (thrown != null) {
+      throw thrown;
     }
     return block;
   }
@@ -1256,10 +1264,24 @@ public final class LocalLedger implements Ledger, BlockHistory {
     return s;
   }
 
-  private void dispatch(java.util.function.Consumer<LedgerListener> event) {
+  /**
+   * Tells every listener of {@code event}. An exception a listener throws is dropped; an Error
+   * does not keep the listeners after it from the event either, and is returned: {@code thrown}
+   * (an earlier one, or null) if any, with the new ones added to it as suppressed.
+   */
+  private Error dispatch(java.util.function.Consumer<LedgerListener> event, Error thrown) {
     for (Sub s : subscriptions) {
-      s.deliver(event);
+      try {
+        s.deliver(event);
+      } catch (Error e) {
+        if (thrown == null) {
+          thrown = e;
+        } else if (thrown != e) {
+          thrown.addSuppressed(e);
+        }
+      }
     }
+    return thrown;
   }
 
   private final class Sub implements Subscription {

@@ -39,6 +39,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import java.util.zip.CRC32C;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -685,6 +686,45 @@ class LocalLedgerTest {
           .get(10, TimeUnit.SECONDS);
       assertTrue(r.block() > 1);
     }
+  }
+
+  @Test
+  void anErrorFromAListenerOnTheCallersThreadStillLeavesTheBlocksSnapshotAndCompaction()
+      throws IOException {
+    LocalLedger ledger = builder().snapshotEvery(3).compactAtSnapshots(true).open(dir);
+    onBlocks(ledger, block -> {
+      if (block.number() == 3) {
+        throw new AssertionError("a listener's bug");
+      }
+    });
+    List<Long> heard = new ArrayList<>();
+    onBlocks(ledger, block -> heard.add(block.number()));
+    ledger.produceBlocks(2);
+    CompletableFuture<Receipt> f = ledger.submit(key(0), Transaction.transfer(key(1).id(), 5));
+    AssertionError e = assertThrows(AssertionError.class, ledger::produceBlock);
+    assertEquals("a listener's bug", e.getMessage(), "the caller hears the listener's Error");
+    assertEquals(3, f.join().block());
+    assertEquals(List.of(3L), Snapshots.list(dir), "block 3's snapshot was written");
+    assertEquals(3, scan().checkpoint(), "and the journal compacted at it");
+    assertEquals(List.of(1L, 2L, 3L), heard, "the listener after it heard the block too");
+    Hash256 hash = ledger.stateHash();
+    ledger.close();
+    try (LocalLedger reopened = builder().open(dir)) {
+      assertEquals(0, reopened.blocksReplayedOnOpen(), "opened from block 3's snapshot");
+      assertEquals(hash, reopened.stateHash());
+      assertEquals(1, reopened.nextNonce(key(0).id()));
+      assertEquals(4, reopened.produceBlock().number());
+    }
+  }
+
+  /** Subscribes {@code action} to the blocks. */
+  private static void onBlocks(Ledger ledger, Consumer<Block> action) {
+    ledger.subscribe(new LedgerListener() {
+      @Override
+      public void onBlock(Block block, Metagraph after) {
+        action.accept(block);
+      }
+    });
   }
 
   @Test
