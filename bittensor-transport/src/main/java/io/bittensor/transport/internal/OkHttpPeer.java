@@ -26,7 +26,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
-import java.util.function.Supplier;
+import java.util.function.LongFunction;
+import java.util.function.LongSupplier;
 import okhttp3.Call;
 import okhttp3.Callback;
 import okhttp3.HttpUrl;
@@ -117,14 +118,16 @@ public final class OkHttpPeer extends TimedPeer {
   }
 
   private ProtoBody forwardBody(ForwardRequest request, long ms) {
-    return new ProtoBody(core.outgoing(request, ms), () -> core.outgoing(request, ms));
+    // A resend tells the server the time its caller has left, not the whole timeout again.
+    long start = System.nanoTime();
+    return new ProtoBody(core.outgoing(request, ms), left -> core.outgoing(request, left),
+        start, TimeUnit.MILLISECONDS.toNanos(ms), System::nanoTime);
   }
 
   private ProtoBody backwardBody(BackwardRequest request, long ms) {
     // A backward resent as it was: if the first attempt did arrive, the server refuses the copy
     // as a replay instead of applying the gradient twice.
-    ClientCore.Outgoing msg = core.outgoing(request, ms);
-    return new ProtoBody(msg, () -> msg);
+    return new ProtoBody(core.outgoing(request, ms));
   }
 
   private Call newCall(HttpUrl url, ProtoBody body, boolean forward) {
@@ -298,22 +301,44 @@ public final class OkHttpPeer extends TimedPeer {
    * body once per attempt and resends it on its own after some failures (a refused HTTP/2 stream,
    * a pooled connection the server had closed). A resent signed request must not repeat its
    * nonce, or the server refuses it as a replay: a forward (which may safely run twice) is
-   * re-signed for every attempt after the first.
+   * re-signed for every attempt after the first, with the time its caller has left as its
+   * timeout, so that the server does not go on computing after the caller gave up. A re-signed
+   * attempt's length is unknown to OkHttp (chunked over HTTP/1.1, no Content-Length over HTTP/2):
+   * a shorter timeout can take fewer bytes. The first attempt, nearly every call's only one, keeps
+   * its Content-Length.
    */
   static final class ProtoBody extends RequestBody {
     private static final int WRITE_BUFFER_BYTES = 1024;
     private final ClientCore.Outgoing first;
-    private final Supplier<ClientCore.Outgoing> resign;
+    private final LongFunction<ClientCore.Outgoing> resign;
+    private final long startNanos;
+    private final long timeoutNanos;
+    private final LongSupplier nanoTime;
     private final AtomicInteger attempts = new AtomicInteger();
     private volatile ClientCore.Outgoing sent;
 
+    /** A body that every attempt sends as it is. */
+    ProtoBody(ClientCore.Outgoing first) {
+      this(first, null, 0, 0, null);
+    }
+
     /**
-     * @param first the message of the first attempt
-     * @param resign a freshly stamped and signed message of the same size, for each later attempt
+     * A body re-signed for each attempt after the first.
+     *
+     * @param first the message of the first attempt, signed at {@code startNanos} with the
+     *     whole timeout
+     * @param resign a freshly stamped and signed message with the given timeout in milliseconds
+     * @param startNanos when the caller's timeout began, by {@code nanoTime}
+     * @param timeoutNanos the caller's timeout
+     * @param nanoTime the clock of {@code startNanos}
      */
-    ProtoBody(ClientCore.Outgoing first, Supplier<ClientCore.Outgoing> resign) {
+    ProtoBody(ClientCore.Outgoing first, LongFunction<ClientCore.Outgoing> resign,
+        long startNanos, long timeoutNanos, LongSupplier nanoTime) {
       this.first = first;
       this.resign = resign;
+      this.startNanos = startNanos;
+      this.timeoutNanos = timeoutNanos;
+      this.nanoTime = nanoTime;
     }
 
     @Override
@@ -326,22 +351,18 @@ public final class OkHttpPeer extends TimedPeer {
       return (sent != null ? sent : first).digest();
     }
 
+    /** The first attempt's size; unknown (-1) for a re-signed attempt after it. */
     @Override
     public long contentLength() {
-      return first.message().getSerializedSize();
+      return resign != null && attempts.get() > 0 ? -1 : first.message().getSerializedSize();
     }
 
     @Override
     public void writeTo(BufferedSink sink) throws IOException {
-      ClientCore.Outgoing attempt = attempts.getAndIncrement() == 0 ? first : resign.get();
+      boolean again = attempts.getAndIncrement() > 0;
+      ClientCore.Outgoing attempt = again && resign != null ? resign.apply(millisLeft()) : first;
       sent = attempt;
       MessageLite msg = attempt.message();
-      long firstSize = first.message().getSerializedSize();
-      if (msg.getSerializedSize() != firstSize) {
-        // Cannot happen while timestamps fit the same varint length (until about 2109).
-        throw new IOException("the re-signed request has " + msg.getSerializedSize()
-            + " bytes, the first attempt " + firstSize);
-      }
       // A small buffer gathers the few header fields; tensor bytes longer than it go straight to
       // the sink. A fixed 64 KiB buffer, zeroed per call, cost a third of a small call's CPU.
       int buffer = Math.max(1, Math.min(msg.getSerializedSize(), WRITE_BUFFER_BYTES));
@@ -352,6 +373,19 @@ public final class OkHttpPeer extends TimedPeer {
         msg.writeTo(out);
       }
       out.flush();
+    }
+
+    /**
+     * The caller's time left, at least 1 ms. With none left the attempt fails instead: a
+     * {@link SocketTimeoutException}, which OkHttp does not retry once a request was sent.
+     */
+    private long millisLeft() throws SocketTimeoutException {
+      long left = timeoutNanos - (nanoTime.getAsLong() - startNanos);
+      if (left <= 0) {
+        throw new SocketTimeoutException("the deadline passed before the request could be sent "
+            + "again");
+      }
+      return Math.max(1, TimeUnit.NANOSECONDS.toMillis(left));
     }
   }
 }

@@ -13,17 +13,20 @@ import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
 import io.bittensor.core.TensorStandard;
 import java.io.IOException;
+import java.net.SocketTimeoutException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import okio.Buffer;
 import org.junit.jupiter.api.Test;
 
 /**
  * What OkHttp resends after a failure: a forward gets a fresh nonce and signature (the server
- * takes both attempts), a backward goes again as it was (the server refuses a copy of one that
- * arrived, instead of applying its gradient twice).
+ * takes both attempts) and the time its caller has left, a backward goes again as it was (the
+ * server refuses a copy of one that arrived, instead of applying its gradient twice).
  */
 class ResentBodyTest {
   private final Clock clock = Clock.fixed(Instant.parse("2026-12-03T12:00:00Z"), ZoneOffset.UTC);
@@ -33,18 +36,28 @@ class ResentBodyTest {
       new Authenticator(clock, Duration.ofSeconds(30), false, 1_000, false);
   private final Tensor input = Tensor.ofFloats(new float[] {1, 2, 3, 4, 5, 6}, 1, 2, 3);
 
+  /** The fake clock of re-signed bodies, in nanoseconds. */
+  private final AtomicLong nanos = new AtomicLong();
+
+  /** Writes one attempt, as OkHttp does: its length (or -1, unknown) is asked for first. */
   private static byte[] attempt(OkHttpPeer.ProtoBody body) throws IOException {
+    long announced = body.contentLength();
     Buffer sink = new Buffer();
     body.writeTo(sink);
-    assertEquals(body.contentLength(), sink.size(), "an attempt's size is the announced length");
+    if (announced >= 0) {
+      assertEquals(announced, sink.size(), "an attempt's size is the announced length");
+    }
     return sink.readByteArray();
   }
 
-  /** A forward's body, signed again for every attempt after the first, as OkHttpPeer makes it. */
+  /**
+   * A forward's body with a timeout of 1 s from the fake clock's 0, signed again for every
+   * attempt after the first, as OkHttpPeer makes it.
+   */
   private OkHttpPeer.ProtoBody resignedForward() {
     ForwardRequest request = new ForwardRequest(Modality.TENSOR, input);
     return new OkHttpPeer.ProtoBody(core.outgoing(request, 1_000),
-        () -> core.outgoing(request, 1_000));
+        left -> core.outgoing(request, left), 0, TimeUnit.SECONDS.toNanos(1), nanos::get);
   }
 
   @Test
@@ -82,30 +95,48 @@ class ResentBodyTest {
   }
 
   @Test
+  void aResentForwardCarriesTheTimeItsCallerHasLeftWithItsLengthUnknown() throws Exception {
+    OkHttpPeer.ProtoBody body = resignedForward();
+    long firstLength = body.contentLength();
+    var first = io.bittensor.transport.internal.wire.ForwardRequest.parseFrom(attempt(body));
+    assertEquals(1_000, first.getTimeoutMs());
+    nanos.set(TimeUnit.MILLISECONDS.toNanos(900) + 1);
+    assertEquals(-1, body.contentLength(), "a re-signed attempt may take fewer bytes");
+    byte[] bytes = attempt(body);
+    var second = io.bittensor.transport.internal.wire.ForwardRequest.parseFrom(bytes);
+    assertEquals(99, second.getTimeoutMs(), "1,000 ms less the 900 and a bit that passed");
+    assertEquals(firstLength - 1, bytes.length, "99 is a one-byte varint, 1,000 a two-byte one");
+    nanos.set(TimeUnit.MILLISECONDS.toNanos(1_000) - 1);
+    var third = io.bittensor.transport.internal.wire.ForwardRequest.parseFrom(attempt(body));
+    assertEquals(1, third.getTimeoutMs(), "less than a millisecond left still sends 1 ms");
+    assertArrayEquals(CanonicalDigest.of(third), body.sentDigest());
+  }
+
+  @Test
+  void aResendWithNoTimeLeftFailsInsteadOfSending() throws Exception {
+    OkHttpPeer.ProtoBody body = resignedForward();
+    attempt(body);
+    nanos.set(TimeUnit.SECONDS.toNanos(1));
+    Buffer sink = new Buffer();
+    // Not retried by OkHttp once a request was sent, and read by OkHttpPeer as a TIMEOUT.
+    assertThrows(SocketTimeoutException.class, () -> body.writeTo(sink));
+    assertEquals(0, sink.size(), "nothing of the attempt is sent");
+  }
+
+  @Test
   void aResentBackwardIsTheSameBytesAndTheServerRefusesTheCopy() throws Exception {
     BackwardRequest request = new BackwardRequest(Modality.TENSOR, input, input);
-    var message = core.outgoing(request, 1_000);
-    OkHttpPeer.ProtoBody body = new OkHttpPeer.ProtoBody(message, () -> message);
+    OkHttpPeer.ProtoBody body = new OkHttpPeer.ProtoBody(core.outgoing(request, 1_000));
     byte[] first = attempt(body);
+    long length = body.contentLength();
     byte[] second = attempt(body);
     assertArrayEquals(first, second);
+    assertEquals(first.length, length, "the resend's length is known: the same bytes");
 
     var decoded = io.bittensor.transport.internal.wire.BackwardRequest.parseFrom(first);
     server.authenticate(decoded.getCaller(), () -> CanonicalDigest.of(decoded));
     Rejected replay = assertThrows(Rejected.class,
         () -> server.authenticate(decoded.getCaller(), () -> CanonicalDigest.of(decoded)));
     assertEquals(Status.REPLAYED, replay.rejection().status());
-  }
-
-  @Test
-  void aResentBodyOfAnotherSizeFailsTheAttemptInsteadOfSendingTooFewBytes() throws Exception {
-    ForwardRequest request = new ForwardRequest(Modality.TENSOR, input);
-    ForwardRequest bigger = new ForwardRequest(Modality.TENSOR,
-        Tensor.ofFloats(new float[12], 2, 2, 3));
-    OkHttpPeer.ProtoBody body =
-        new OkHttpPeer.ProtoBody(core.outgoing(request, 1_000), () -> core.outgoing(bigger, 1_000));
-    attempt(body);
-    IOException e = assertThrows(IOException.class, () -> body.writeTo(new Buffer()));
-    assertEquals(true, e.getMessage().contains("re-signed"), e.getMessage());
   }
 }
