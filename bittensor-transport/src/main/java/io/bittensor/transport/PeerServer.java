@@ -402,7 +402,12 @@ public final class PeerServer implements AutoCloseable {
       return this;
     }
 
-    /** The longest deadline granted to a request; default 60 s. */
+    /**
+     * The longest deadline granted to a request; default 60 s. A request's deadline (the
+     * timeout it carries, at most this; {@link #defaultTimeout} when it carries none) runs from
+     * its arrival: the time it waited for a slot counts, and a request whose time ran out while
+     * it waited is answered TIMEOUT without reaching the peer.
+     */
     public Builder maxTimeout(Duration timeout) {
       this.maxTimeout = Args.positive(timeout, "maxTimeout");
       return this;

@@ -246,8 +246,9 @@ public final class HttpPeerHandler extends Handler.Abstract {
             body.array(), body.arrayOffset() + body.position(), body.remaining());
         answer = forward
             ? serving.core().forward(ForwardRequest.parser().parseFrom(in), hint, ahead,
-                acceptsRepeatedRows, call::proved)
-            : serving.core().backward(BackwardRequest.parser().parseFrom(in), hint, call::proved);
+                acceptsRepeatedRows, call.startNanos(), call::proved)
+            : serving.core().backward(BackwardRequest.parser().parseFrom(in), hint,
+                call.startNanos(), call::proved);
       } catch (InvalidProtocolBufferException e) {
         answer = CompletableFuture.completedFuture(Responses.undecodable(e));
       }

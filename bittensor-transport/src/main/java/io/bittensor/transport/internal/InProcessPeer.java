@@ -48,7 +48,8 @@ public final class InProcessPeer extends TimedPeer {
     var msg = (io.bittensor.transport.internal.wire.ForwardRequest) sent.message();
     CompletableFuture<ForwardResult> out =
         serve(true, msg.getSerializedSize(), msg,
-            (s, m, call) -> s.core().forward(m, caller, null, false, call::proved))
+            (s, m, call) -> s.core().forward(m, caller, null, false, call.startNanos(),
+                call::proved))
             .thenApply(r -> core.forwardResult(r, request.input(), signer, sent::digest,
                 endpoint));
     return Deadlines.bound(out, ms,
@@ -62,7 +63,7 @@ public final class InProcessPeer extends TimedPeer {
     var msg = (io.bittensor.transport.internal.wire.BackwardRequest) sent.message();
     CompletableFuture<BackwardResult> out =
         serve(false, msg.getSerializedSize(), msg,
-            (s, m, call) -> s.core().backward(m, caller, call::proved))
+            (s, m, call) -> s.core().backward(m, caller, call.startNanos(), call::proved))
             .thenApply(r -> core.backwardResult(r, signer, sent::digest, endpoint));
     return Deadlines.bound(out, ms,
         BackwardResult.failure(Status.TIMEOUT, "no acknowledgement within " + ms + " ms"));

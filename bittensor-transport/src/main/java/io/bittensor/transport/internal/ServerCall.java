@@ -31,6 +31,11 @@ public final class ServerCall {
     this.startNanos = startNanos;
   }
 
+  /** When the call arrived ({@link System#nanoTime}): its timeout runs from then. */
+  public long startNanos() {
+    return startNanos;
+  }
+
   /**
    * The request's signature checked: {@code caller} signed it (the caller it names). Called by
    * the serving pipeline before the peer hears the request.

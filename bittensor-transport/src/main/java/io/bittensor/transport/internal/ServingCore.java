@@ -79,15 +79,15 @@ public final class ServingCore {
   }
 
   /**
-   * Serves a forward request as the next method does, with nothing checked ahead, the output in
-   * its full form, and nobody told of the proof.
+   * Serves a forward request that arrived now as the next method does, with nothing checked
+   * ahead, the output in its full form, and nobody told of the proof.
    *
    * @param hint the caller named before the body was read (a header), or null
    * @return the response; never completes exceptionally
    */
   public CompletableFuture<Response> forward(
       io.bittensor.transport.internal.wire.ForwardRequest msg, PeerId hint) {
-    return forward(msg, hint, null, false, id -> { });
+    return forward(msg, hint, null, false, System.nanoTime(), id -> { });
   }
 
   /**
@@ -99,10 +99,13 @@ public final class ServingCore {
    * @param rowsRepeated whether the caller reads the compact form ({@code Bittensor-Accept:
    *     repeated-rows}): an output whose rows repeat along each example's sequence is sent once
    *     per example ({@link WireTensors#withRowsRepeated}), and signed as sent
+   * @param arrivedNanos when the request arrived ({@link System#nanoTime}): its timeout runs from
+   *     then, the time it waited for a slot and for its body included
    */
   public CompletableFuture<Response> forward(
       io.bittensor.transport.internal.wire.ForwardRequest msg, PeerId hint,
-      Authenticator.Verified ahead, boolean rowsRepeated, Consumer<PeerId> proved) {
+      Authenticator.Verified ahead, boolean rowsRepeated, long arrivedNanos,
+      Consumer<PeerId> proved) {
     try {
       // Computed at most once: for the caller's signature, and for the answer's.
       Lazy<byte[]> digest = new Lazy<>(() -> CanonicalDigest.of(msg));
@@ -116,9 +119,10 @@ public final class ServingCore {
       reject(standard.checkInput(modality, input).orElse(null));
       String note = unknownFieldsNote(msg, msg.getCaller(), msg.getInput());
       long timeoutMs = timeout(msg.getTimeoutMs());
+      long leftNanos = nanosLeft(timeoutMs, arrivedNanos);
       CompletableFuture<ForwardResult> call = peer.forward(
           new ForwardRequest(modality, input, Optional.ofNullable(caller)));
-      return deadline(call, timeoutMs,
+      return deadline(call, leftNanos,
           r -> AnswerSigning.sign(compact(Responses.of(r, note), rowsRepeated), true, answerKey,
               digest),
           () -> Responses.timeout(timeoutMs));
@@ -143,10 +147,11 @@ public final class ServingCore {
    * called for an anonymous request).
    *
    * @param hint the caller named before the body was read (a header), or null
+   * @param arrivedNanos when the request arrived ({@link System#nanoTime}), as for a forward
    * @return the response; never completes exceptionally
    */
   public CompletableFuture<Response> backward(
-      io.bittensor.transport.internal.wire.BackwardRequest msg, PeerId hint,
+      io.bittensor.transport.internal.wire.BackwardRequest msg, PeerId hint, long arrivedNanos,
       Consumer<PeerId> proved) {
     try {
       Lazy<byte[]> digest = new Lazy<>(() -> CanonicalDigest.of(msg));
@@ -163,10 +168,11 @@ public final class ServingCore {
       reject(standard.checkGradient(input, gradient).orElse(null));
       String note = unknownFieldsNote(msg, msg.getCaller(), msg.getInput(), msg.getGradient());
       long timeoutMs = timeout(msg.getTimeoutMs());
+      long leftNanos = nanosLeft(timeoutMs, arrivedNanos);
       CompletableFuture<BackwardResult> call =
           peer.backward(new BackwardRequest(modality, input, gradient,
               Optional.ofNullable(caller)));
-      return deadline(call, timeoutMs,
+      return deadline(call, leftNanos,
           r -> AnswerSigning.sign(Responses.of(r, note), false, answerKey, digest),
           () -> Responses.timeout(timeoutMs));
     } catch (Rejected e) {
@@ -249,8 +255,22 @@ public final class ServingCore {
     return asked == 0 ? defaultTimeoutMs : Math.min(asked, maxTimeoutMs);
   }
 
+  /**
+   * What is left of a request's timeout, which runs from its arrival; a request with nothing
+   * left is answered TIMEOUT without troubling the peer: its caller has stopped waiting.
+   */
+  private static long nanosLeft(long timeoutMs, long arrivedNanos) {
+    long waited = System.nanoTime() - arrivedNanos;
+    long left = TimeUnit.MILLISECONDS.toNanos(timeoutMs) - waited;
+    if (left <= 0) {
+      throw new Rejected(Rejection.of(Status.TIMEOUT, "the request waited " + waited / 1_000_000
+          + " ms for a free slot and its body, all of its " + timeoutMs + " ms"));
+    }
+    return left;
+  }
+
   private static <T> CompletableFuture<Response> deadline(CompletableFuture<T> call,
-      long timeoutMs, java.util.function.Function<T, Response> encode,
+      long leftNanos, java.util.function.Function<T, Response> encode,
       java.util.function.Supplier<Response> onTimeout) {
     if (call == null) {
       return CompletableFuture.completedFuture(Responses.of(
@@ -272,7 +292,7 @@ public final class ServingCore {
       }
     });
     // Not out.completeOnTimeout: the JDK's delayer thread would be woken for every call.
-    Timer.Timeout late = Timer.SHARED.schedule(timeoutMs, TimeUnit.MILLISECONDS,
+    Timer.Timeout late = Timer.SHARED.schedule(leftNanos, TimeUnit.NANOSECONDS,
         () -> out.complete(null));
     out.whenComplete((r, e) -> late.cancel());
     return out.thenApply(r -> {
