@@ -29,7 +29,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * A call that waits in a queue keeps its caller's deadline. In the client (all {@code
  * maxConcurrentCalls} busy) it still ends at its own deadline, as {@link Peer#forward(
- * ForwardRequest, Duration)} promises, not when a slot frees. In the server, the time a request
+ * ForwardRequest, Duration)} promises, not when a slot frees, and once it starts it tells the
+ * server the time it has left, not its whole timeout. In the server, the time a request
  * waited for a slot counts against the timeout it carries: the peer gets only what its caller
  * has left, and nothing once that ran out.
  */
@@ -53,6 +54,31 @@ class QueuedCallDeadlineTest {
       ForwardResult r = queued.get(10, TimeUnit.SECONDS);
       assertEquals(Status.TIMEOUT, r.status(), r.toString());
       assertFalse(first.isDone(), "the first call still holds its slot");
+    }
+  }
+
+  @Test
+  void aCallThatWaitedInTheClientIsSignedWithTheTimeItHasLeft() throws Exception {
+    Holding peer = new Holding(TestPeers.delayed(0, TransportContract.OUTPUT_DIM));
+    try (PeerServer server = PeerServer.newBuilder(peer).host("127.0.0.1").port(0)
+            .standard(TransportContract.STANDARD).start();
+        RecordingRelay relay = new RecordingRelay(server.port(), 0);
+        PeerClient client = PeerClient.newBuilder().keypair(TransportContract.ALICE)
+            .standard(TransportContract.STANDARD).maxConcurrentCalls(1).build()) {
+      Peer remote = client.connect(relay.uri());
+      CompletableFuture<ForwardResult> holder = remote.forward(REQUEST, Duration.ofSeconds(10));
+      peer.firstArrived.get(10, TimeUnit.SECONDS);
+      CompletableFuture<ForwardResult> queued = remote.forward(REQUEST, Duration.ofSeconds(10));
+      long queuedAt = System.nanoTime();
+      Thread.sleep(500); // the client's only slot stays taken
+      long waited = (System.nanoTime() - queuedAt) / 1_000_000;
+      peer.release();
+
+      assertEquals(Status.SUCCESS, holder.get(10, TimeUnit.SECONDS).status());
+      assertEquals(Status.SUCCESS, queued.get(10, TimeUnit.SECONDS).status());
+      long told = relay.requests.get(1).forward().getTimeoutMs();
+      assertTrue(told <= 10_000 - waited,
+          "told the server " + told + " ms after waiting " + waited + " of 10,000");
     }
   }
 

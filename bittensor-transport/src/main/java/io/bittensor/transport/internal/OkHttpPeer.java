@@ -118,7 +118,8 @@ public final class OkHttpPeer extends TimedPeer {
   }
 
   private ProtoBody forwardBody(ForwardRequest request, long ms) {
-    // A resend tells the server the time its caller has left, not the whole timeout again.
+    // A resend, or a call that waited for a dispatcher slot, tells the server the time its
+    // caller has left, not the whole timeout again.
     long start = System.nanoTime();
     return new ProtoBody(core.outgoing(request, ms), left -> core.outgoing(request, left),
         start, TimeUnit.MILLISECONDS.toNanos(ms), System::nanoTime);
@@ -305,16 +306,31 @@ public final class OkHttpPeer extends TimedPeer {
    * timeout, so that the server does not go on computing after the caller gave up. A re-signed
    * attempt's length is unknown to OkHttp (chunked over HTTP/1.1, no Content-Length over HTTP/2):
    * a shorter timeout can take fewer bytes. The first attempt, nearly every call's only one, keeps
-   * its Content-Length.
+   * its Content-Length; if it starts more than {@link #STALE_FIRST_NANOS} after it was signed
+   * (the call waited for a dispatcher slot), it is signed again with the time left when OkHttp
+   * asks for its length, before its connection is found.
    */
   static final class ProtoBody extends RequestBody {
+    /**
+     * A first attempt that starts later than this after it was signed is signed again. Below it,
+     * the time a server would count too much is that of a round trip or two, and not worth a
+     * signature (and, over the whole request, a hash of its tensors) more per call.
+     */
+    static final long STALE_FIRST_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
     private static final int WRITE_BUFFER_BYTES = 1024;
     private final ClientCore.Outgoing first;
     private final LongFunction<ClientCore.Outgoing> resign;
     private final long startNanos;
     private final long timeoutNanos;
     private final LongSupplier nanoTime;
+    /** When {@code first} was signed, by {@code nanoTime}. */
+    private final long signedNanos;
     private final AtomicInteger attempts = new AtomicInteger();
+    /**
+     * The first attempt's message, chosen when OkHttp first asks for its length. A call's
+     * attempts run one at a time, each on one thread.
+     */
+    private volatile ClientCore.Outgoing opening;
     private volatile ClientCore.Outgoing sent;
 
     /** A body that every attempt sends as it is. */
@@ -330,7 +346,8 @@ public final class OkHttpPeer extends TimedPeer {
      * @param resign a freshly stamped and signed message with the given timeout in milliseconds
      * @param startNanos when the caller's timeout began, by {@code nanoTime}
      * @param timeoutNanos the caller's timeout
-     * @param nanoTime the clock of {@code startNanos}
+     * @param nanoTime the clock of {@code startNanos}; {@code first} was signed when it is called
+     *     here
      */
     ProtoBody(ClientCore.Outgoing first, LongFunction<ClientCore.Outgoing> resign,
         long startNanos, long timeoutNanos, LongSupplier nanoTime) {
@@ -339,6 +356,7 @@ public final class OkHttpPeer extends TimedPeer {
       this.startNanos = startNanos;
       this.timeoutNanos = timeoutNanos;
       this.nanoTime = nanoTime;
+      this.signedNanos = resign == null ? 0 : nanoTime.getAsLong();
     }
 
     @Override
@@ -353,14 +371,18 @@ public final class OkHttpPeer extends TimedPeer {
 
     /** The first attempt's size; unknown (-1) for a re-signed attempt after it. */
     @Override
-    public long contentLength() {
-      return resign != null && attempts.get() > 0 ? -1 : first.message().getSerializedSize();
+    public long contentLength() throws IOException {
+      if (resign == null) {
+        return first.message().getSerializedSize();
+      }
+      return attempts.get() > 0 ? -1 : opening().message().getSerializedSize();
     }
 
     @Override
     public void writeTo(BufferedSink sink) throws IOException {
       boolean again = attempts.getAndIncrement() > 0;
-      ClientCore.Outgoing attempt = again && resign != null ? resign.apply(millisLeft()) : first;
+      ClientCore.Outgoing attempt =
+          resign == null ? first : again ? resign.apply(millisLeft()) : opening();
       sent = attempt;
       MessageLite msg = attempt.message();
       // A small buffer gathers the few header fields; tensor bytes longer than it go straight to
@@ -375,15 +397,25 @@ public final class OkHttpPeer extends TimedPeer {
       out.flush();
     }
 
+    /** The first attempt's message: as signed, or signed again if it waited to start. */
+    private ClientCore.Outgoing opening() throws IOException {
+      ClientCore.Outgoing o = opening;
+      if (o == null) {
+        boolean stale = nanoTime.getAsLong() - signedNanos > STALE_FIRST_NANOS;
+        o = stale ? resign.apply(millisLeft()) : first;
+        opening = o;
+      }
+      return o;
+    }
+
     /**
      * The caller's time left, at least 1 ms. With none left the attempt fails instead: a
-     * {@link SocketTimeoutException}, which OkHttp does not retry once a request was sent.
+     * {@link SocketTimeoutException}, which OkHttp does not retry (read as TIMEOUT).
      */
     private long millisLeft() throws SocketTimeoutException {
       long left = timeoutNanos - (nanoTime.getAsLong() - startNanos);
       if (left <= 0) {
-        throw new SocketTimeoutException("the deadline passed before the request could be sent "
-            + "again");
+        throw new SocketTimeoutException("the deadline passed before the request could be sent");
       }
       return Math.max(1, TimeUnit.NANOSECONDS.toMillis(left));
     }

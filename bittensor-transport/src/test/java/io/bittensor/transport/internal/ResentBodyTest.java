@@ -26,7 +26,8 @@ import org.junit.jupiter.api.Test;
 /**
  * What OkHttp resends after a failure: a forward gets a fresh nonce and signature (the server
  * takes both attempts) and the time its caller has left, a backward goes again as it was (the
- * server refuses a copy of one that arrived, instead of applying its gradient twice).
+ * server refuses a copy of one that arrived, instead of applying its gradient twice). A forward
+ * whose first attempt waited to start is signed again too.
  */
 class ResentBodyTest {
   private final Clock clock = Clock.fixed(Instant.parse("2026-12-03T12:00:00Z"), ZoneOffset.UTC);
@@ -48,6 +49,12 @@ class ResentBodyTest {
       assertEquals(announced, sink.size(), "an attempt's size is the announced length");
     }
     return sink.readByteArray();
+  }
+
+  /** Writes one attempt of a forward's body and reads it back. */
+  private static io.bittensor.transport.internal.wire.ForwardRequest forwardAttempt(
+      OkHttpPeer.ProtoBody body) throws IOException {
+    return io.bittensor.transport.internal.wire.ForwardRequest.parseFrom(attempt(body));
   }
 
   /**
@@ -98,7 +105,7 @@ class ResentBodyTest {
   void aResentForwardCarriesTheTimeItsCallerHasLeftWithItsLengthUnknown() throws Exception {
     OkHttpPeer.ProtoBody body = resignedForward();
     long firstLength = body.contentLength();
-    var first = io.bittensor.transport.internal.wire.ForwardRequest.parseFrom(attempt(body));
+    var first = forwardAttempt(body);
     assertEquals(1_000, first.getTimeoutMs());
     nanos.set(TimeUnit.MILLISECONDS.toNanos(900) + 1);
     assertEquals(-1, body.contentLength(), "a re-signed attempt may take fewer bytes");
@@ -107,9 +114,26 @@ class ResentBodyTest {
     assertEquals(99, second.getTimeoutMs(), "1,000 ms less the 900 and a bit that passed");
     assertEquals(firstLength - 1, bytes.length, "99 is a one-byte varint, 1,000 a two-byte one");
     nanos.set(TimeUnit.MILLISECONDS.toNanos(1_000) - 1);
-    var third = io.bittensor.transport.internal.wire.ForwardRequest.parseFrom(attempt(body));
+    var third = forwardAttempt(body);
     assertEquals(1, third.getTimeoutMs(), "less than a millisecond left still sends 1 ms");
     assertArrayEquals(CanonicalDigest.of(third), body.sentDigest());
+  }
+
+  @Test
+  void aFirstAttemptIsSignedAgainWithTheTimeLeftOnlyIfItWaitedToStart() throws Exception {
+    OkHttpPeer.ProtoBody atOnce = resignedForward();
+    nanos.set(OkHttpPeer.ProtoBody.STALE_FIRST_NANOS);
+    assertEquals(1_000, forwardAttempt(atOnce).getTimeoutMs(), "sent as signed");
+
+    nanos.set(0);
+    OkHttpPeer.ProtoBody waited = resignedForward();
+    nanos.set(TimeUnit.MILLISECONDS.toNanos(400)); // a dispatcher slot freed only now
+    long length = waited.contentLength();
+    nanos.set(TimeUnit.MILLISECONDS.toNanos(450)); // finding a connection
+    assertEquals(length, waited.contentLength(), "the attempt keeps the length it was given");
+    var sent = forwardAttempt(waited);
+    assertEquals(600, sent.getTimeoutMs(), "signed again when its length was asked");
+    assertArrayEquals(CanonicalDigest.of(sent), waited.sentDigest());
   }
 
   @Test
