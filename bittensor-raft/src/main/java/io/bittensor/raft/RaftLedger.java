@@ -110,7 +110,9 @@ import org.apache.ratis.util.TimeDuration;
  * it, and one too far behind is sent the leader's snapshot. Nothing a majority committed is lost
  * while a majority of the members keeps its disk. A member opened with {@link
  * Builder#keepBlocks} also keeps every block it seals in a journal, to read back ({@link
- * #readBlocks}), serve and audit.
+ * #readBlocks}), serve and audit. A member whose copy fails (its journal cannot be written)
+ * stops: it leaves the group's work to the others, fails its waiting calls and refuses new ones
+ * saying why; close it and open it again, and it replays the log into a new copy.
  *
  * <p><b>Threads.</b> Receipts complete and listeners run on this member's event thread, one at a
  * time and in block order (receipts before the block's events), never on Raft's own threads.
@@ -367,7 +369,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
 
   @Override
   public Hash256 chainId() {
-    return machine.read(LocalLedger::chainId);
+    return machine.replica().chainId(); // every replica's, and known after one failed
   }
 
   /**
@@ -419,7 +421,12 @@ public final class RaftLedger implements Ledger, BlockHistory {
     return keepBlocks;
   }
 
-  /** This member's latest sealed block's metagraph (a moment behind the leader's, at most). */
+  /**
+   * This member's latest sealed block's metagraph (a moment behind the leader's, at most).
+   *
+   * @throws IllegalStateException if the ledger is closed, or the member stopped because its
+   *     copy of the ledger failed (the message says why)
+   */
   @Override
   public Metagraph metagraph() {
     checkOpen();
@@ -431,12 +438,13 @@ public final class RaftLedger implements Ledger, BlockHistory {
    *
    * <p>Asks the leader, so the account includes every transaction the group accepted so far.
    *
-   * @throws LedgerException if no leader answers within the builder's timeout (no majority up)
+   * @throws LedgerException if no leader answers within the builder's timeout (no majority up),
+   *     or this member stopped because its copy of the ledger failed
    */
   @Override
   public Optional<Account> account(PeerId id) throws LedgerException {
     Objects.requireNonNull(id, "id");
-    checkOpen();
+    checkServing();
     RaftClientReply reply = await(client.async().sendReadOnly(message(Entries.accountQuery(id))),
         "reading the account of " + id);
     return Entries.account(id, reply.getMessage().getContent().toByteArray());
@@ -446,7 +454,8 @@ public final class RaftLedger implements Ledger, BlockHistory {
    * This member's full state hash (see {@link LocalLedger#stateHash()}): equal on members that
    * applied the same log. For tests and audits.
    *
-   * @throws IllegalStateException if the ledger is closed
+   * @throws IllegalStateException if the ledger is closed, or the member stopped (its copy
+   *     failed)
    */
   public Hash256 stateHash() {
     checkOpen();
@@ -590,7 +599,8 @@ public final class RaftLedger implements Ledger, BlockHistory {
    * once, as {@link LocalLedger} reports it. Submissions from concurrent threads share round
    * trips: those that arrive while an earlier one is on its way go together in one log entry.
    * If the group does not answer within the builder's timeout (no majority up), the future fails
-   * with a {@link LedgerException}: the transaction may or may not be in the ledger.
+   * with a {@link LedgerException}: the transaction may or may not be in the ledger. So it does
+   * if this member's copy of the ledger fails before it seals the transaction's block.
    */
   @Override
   public CompletableFuture<Receipt> submit(SignedTransaction tx) {
@@ -613,6 +623,15 @@ public final class RaftLedger implements Ledger, BlockHistory {
     for (SignedTransaction tx : transactions) {
       Objects.requireNonNull(tx, "tx");
     }
+    LedgerException stopped = machine.failure();
+    if (stopped != null) {
+      List<CompletableFuture<Receipt>> refused = new ArrayList<>(n);
+      for (int i = 0; i < n; i++) {
+        refused.add(CompletableFuture.failedFuture(new LedgerException(stopped.getMessage(),
+            stopped)));
+      }
+      return refused;
+    }
     boolean[] verified = BatchSignatures.verify(transactions);
     List<CompletableFuture<Receipt>> futures = new ArrayList<>(n);
     List<CompletableFuture<Receipt>> results = new ArrayList<>(n);
@@ -627,7 +646,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
               RejectReason.BAD_SIGNATURE, "the signature does not verify against " + tx.signer()))
           : null;
       futures.add(refused);
-      results.add(refused == null ? machine.awaitTransaction(tx.hash()) : null);
+      results.add(refused == null ? machine.awaitTransaction(tx) : null);
       ordering.add(refused == null ? submissions.submit(tx) : null);
     }
     long deadline = System.nanoTime() + timeout.toNanos();
@@ -665,11 +684,12 @@ public final class RaftLedger implements Ledger, BlockHistory {
    * BlockPolicy#manual()} it is the only way blocks are made.
    *
    * @return the block
-   * @throws LedgerException if the group does not seal it within the builder's timeout
+   * @throws LedgerException if the group does not seal it within the builder's timeout, or this
+   *     member stopped because its copy of the ledger failed
    * @throws IllegalStateException if the ledger is closed
    */
   public Block produceBlock() throws LedgerException {
-    checkOpen();
+    checkServing();
     RaftClientReply reply = await(client.async().send(message(Entries.seal(clock.millis()))),
         "sealing a block");
     long number = Entries.blockNumber(reply.getMessage().getContent().toByteArray());
@@ -785,6 +805,15 @@ public final class RaftLedger implements Ledger, BlockHistory {
     }
   }
 
+  /** As {@link #checkOpen}, and throws why this member stopped if its copy failed. */
+  private void checkServing() throws LedgerException {
+    checkOpen();
+    LedgerException stopped = machine.failure();
+    if (stopped != null) {
+      throw new LedgerException(stopped.getMessage(), stopped);
+    }
+  }
+
   /**
    * Leaves the group: stops sealing, closes the Raft server and client, and fails this member's
    * waiting futures (their transactions may still be sealed by the others). Idempotent.
@@ -810,11 +839,16 @@ public final class RaftLedger implements Ledger, BlockHistory {
   /** E.g. {@code RaftLedger[a of a,b,c, block 120, 64 peers]}. */
   @Override
   public String toString() {
-    Metagraph m = machine.read(LocalLedger::metagraph);
     List<String> ids = new ArrayList<>();
     group.getPeers().forEach(p -> ids.add(p.getId().toString()));
-    return "RaftLedger[" + self + " of " + String.join(",", ids) + ", block "
-        + m.block().number() + ", " + m.size() + " peers]";
+    String state;
+    if (machine.failure() != null) {
+      state = "stopped: its copy failed";
+    } else {
+      Metagraph m = machine.read(LocalLedger::metagraph);
+      state = "block " + m.block().number() + ", " + m.size() + " peers";
+    }
+    return "RaftLedger[" + self + " of " + String.join(",", ids) + ", " + state + "]";
   }
 
   /** Configures and opens a {@link RaftLedger} member. Not thread-safe. */

@@ -3,7 +3,9 @@ package io.bittensor.raft;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Genesis;
 import io.bittensor.core.Hash256;
+import io.bittensor.incentive.EpochResult;
 import io.bittensor.incentive.IncentiveMechanism;
+import io.bittensor.incentive.NetworkState;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -12,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 
 /** A group of members on loopback, each in its own folder, for tests. */
@@ -50,6 +53,25 @@ public final class Cluster implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /** The paper's mechanism, named "flaky", throwing an Error (as out of memory) when told to. */
+  public static IncentiveMechanism flaky(AtomicBoolean fails) {
+    IncentiveMechanism paper = IncentiveMechanism.paper();
+    return new IncentiveMechanism() {
+      @Override
+      public String name() {
+        return "flaky";
+      }
+
+      @Override
+      public EpochResult step(NetworkState state) {
+        if (fails.get()) {
+          throw new Error("the mechanism ran out of memory");
+        }
+        return paper.step(state);
+      }
+    };
   }
 
   /** Member {@code i}'s builder, with the genesis (which only creating a member needs). */

@@ -237,6 +237,60 @@ class RaftLedgerTest {
   }
 
   @Test
+  void aMemberWhoseCopyFailsStopsSayingWhyAndTheGroupGoesOn() throws Exception {
+    AtomicBoolean[] fails = {new AtomicBoolean(), new AtomicBoolean(), new AtomicBoolean()};
+    Cluster c = new Cluster(dir, 3, genesis(params(8), 4), Cluster.flaky(new AtomicBoolean()),
+        BlockPolicy.manual());
+    c.each = (i, b) -> b.mechanism(Cluster.flaky(fails[i])); // one name: one chain
+    try (c) {
+      c.start();
+      int leader = c.leader();
+      int failing = (leader + 1) % 3;
+      int other = (leader + 2) % 3;
+      RaftLedger l = c.members[leader];
+      // A staked peer, so that the mechanism runs at block 5's epoch.
+      l.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
+      l.submit(key(0), Transaction.addStake(1000));
+      for (int i = 0; i < 4; i++) {
+        l.produceBlock();
+      }
+      c.awaitHeight(4);
+      CompletableFuture<Receipt> waiting = c.members[failing].submit(key(1),
+          Transaction.transfer(key(2).id(), 5));
+      fails[failing].set(true); // block 5 fails on that member only
+      l.produceBlock();
+      LedgerException e = assertInstanceOf(LedgerException.class, assertThrows(
+          ExecutionException.class, () -> waiting.get(10, TimeUnit.SECONDS)).getCause());
+      assertTrue(e.getMessage().contains("the member stopped"), e.getMessage());
+      assertTrue(e.getMessage().contains("the mechanism ran out of memory"), e.getMessage());
+      // It serves nothing from a copy that is not the group's, and says why.
+      RaftLedger stopped = c.members[failing];
+      IllegalStateException read = assertThrows(IllegalStateException.class,
+          stopped::metagraph);
+      assertTrue(read.getMessage().contains("the mechanism ran out of memory"),
+          read.getMessage());
+      LedgerException seal = assertThrows(LedgerException.class, stopped::produceBlock);
+      assertTrue(seal.getMessage().contains("the member stopped"), seal.getMessage());
+      CompletableFuture<Receipt> refused = stopped.submit(key(1),
+          Transaction.transfer(key(2).id(), 1));
+      assertTrue(assertThrows(ExecutionException.class, () -> refused.get(10,
+          TimeUnit.SECONDS)).getCause().getMessage().contains("the member stopped"));
+      // The others go on, and agree.
+      c.members[other].submit(key(3), Transaction.transfer(key(2).id(), 7));
+      l.produceBlock();
+      Cluster.awaitTrue(() -> c.members[other].metagraph().block().number() == 6, "block 6");
+      assertEquals(l.stateHash(), c.members[other].stateHash());
+      assertEquals(FUNDS + 12, l.account(key(2).id()).orElseThrow().balance());
+      // Reopened, it replays the log into a new copy and holds the same state.
+      c.stop(failing);
+      fails[failing].set(false);
+      c.open(failing);
+      c.awaitHeight(6);
+      assertEquals(1, c.settledHashes().stream().distinct().count());
+    }
+  }
+
+  @Test
   void withoutAMajorityCallsFailClearlyAndTheLedgerIsUnchanged() throws Exception {
     Cluster c = new Cluster(dir, 3, genesis(params(8), 4), null, BlockPolicy.manual());
     c.timeout = Duration.ofSeconds(2);

@@ -33,6 +33,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.function.ToLongFunction;
@@ -68,6 +69,11 @@ import org.apache.ratis.util.MD5FileUtil;
  *
  * <p>Futures and waiters complete on {@code events}, never on Ratis' apply thread, so a caller who
  * waits for one receipt inside another's callback cannot stall the log.
+ *
+ * <p>If the replica fails under the log (its journal cannot be written, it was closed, an
+ * {@code Error} came mid-seal), the member stops: every waiter fails saying why, reads and later
+ * entries are refused, and the apply throws, on which Ratis closes this member's part in the
+ * group (the others go on). Reopening the member replays the log into a new replica.
  */
 public final class LedgerStateMachine extends BaseStateMachine {
   /** Blocks kept for callers of {@code awaitBlock} who ask a little late. */
@@ -112,12 +118,24 @@ public final class LedgerStateMachine extends BaseStateMachine {
   private volatile Export latest;
 
   private record Export(TermIndex entry, byte[] state) {}
-  private final Map<Hash256, List<CompletableFuture<Receipt>>> transactionWaiters =
-      new ConcurrentHashMap<>();
+
+  /** A transaction awaited here, and the futures awaiting it. */
+  private record Waiters(SignedTransaction tx, List<CompletableFuture<Receipt>> futures) {}
+
+  private final Map<Hash256, Waiters> transactionWaiters = new ConcurrentHashMap<>();
   private final Map<Long, CompletableFuture<Block>> blockWaiters = new ConcurrentHashMap<>();
   private final ConcurrentSkipListMap<Long, Block> recent = new ConcurrentSkipListMap<>();
   /** Set when the member closes: what its unfinished waiters are told. */
   private volatile LedgerException closing;
+  /** Set when the replica failed applying the log: the member stopped, and this says why. */
+  private volatile LedgerException failure;
+
+  /** The replica failed applying an entry; the message says at what. */
+  private static final class ReplicaFailed extends RuntimeException {
+    ReplicaFailed(String what, Throwable cause) {
+      super(what + ": " + cause, cause);
+    }
+  }
 
   /**
    * @param maxPending the most transactions a block may wait with (the same on every member)
@@ -162,9 +180,15 @@ public final class LedgerStateMachine extends BaseStateMachine {
    * Runs {@code read} on the replica. If a snapshot from the leader replaced the replica under
    * it (the copy it read from closed, or it reached the interim copy in memory, which keeps no
    * journal), waits for the new replica and reads again from it.
+   *
+   * @throws IllegalStateException if the member stopped, its replica failed ({@link #failure})
    */
   public <T, E extends Exception> T read(ReplicaRead<T, E> read) throws E {
     while (true) {
+      LedgerException stopped = failure;
+      if (stopped != null) {
+        throw new IllegalStateException(stopped.getMessage(), stopped);
+      }
       LocalLedger r = replica;
       try {
         return read.read(r);
@@ -204,6 +228,10 @@ public final class LedgerStateMachine extends BaseStateMachine {
       return more;
     };
     while (true) {
+      LedgerException stopped = failure;
+      if (stopped != null) {
+        throw new LedgerException(stopped.getMessage(), stopped);
+      }
       LocalLedger r = replica;
       try {
         return read.read(r, next[0], to, counting);
@@ -363,6 +391,20 @@ public final class LedgerStateMachine extends BaseStateMachine {
     copy.close();
   }
 
+  private static LedgerException tookSnapshot(String detail) {
+    return new LedgerException("this member took a snapshot from the leader" + detail
+        + " before the transaction's block was sealed here; check its nonce before resending");
+  }
+
+  /** Runs {@code task} on the event thread, or here if that has stopped (closing). */
+  private void later(Runnable task) {
+    try {
+      events.execute(task);
+    } catch (RejectedExecutionException closed) {
+      task.run();
+    }
+  }
+
   @Override
   public long takeSnapshot() throws IOException {
     // Ratis asks once snapshotEvery entries have been applied since the last snapshot, and asks
@@ -404,18 +446,32 @@ public final class LedgerStateMachine extends BaseStateMachine {
    * A future for {@code tx}'s outcome on this member, registered before the transaction is sent
    * so that its entry cannot be applied unseen.
    */
-  public CompletableFuture<Receipt> awaitTransaction(Hash256 tx) {
+  public CompletableFuture<Receipt> awaitTransaction(SignedTransaction tx) {
     CompletableFuture<Receipt> f = new CompletableFuture<>();
-    transactionWaiters.computeIfAbsent(tx, k -> new ArrayList<>()).add(f);
+    transactionWaiters.compute(tx.hash(), (k, w) -> {
+      Waiters waiters = w != null ? w : new Waiters(tx, new ArrayList<>());
+      waiters.futures().add(f);
+      return waiters;
+    });
+    LedgerException stopped = failure; // set before stop() fails the waiters it finds
+    if (stopped != null) {
+      forget(tx.hash(), f);
+      f.completeExceptionally(stopped);
+    }
     return f;
   }
 
   /** Forgets a waiter whose transaction could not be sent. */
   public void forget(Hash256 tx, CompletableFuture<Receipt> f) {
-    transactionWaiters.computeIfPresent(tx, (k, list) -> {
-      list.remove(f);
-      return list.isEmpty() ? null : list;
+    transactionWaiters.computeIfPresent(tx, (k, w) -> {
+      w.futures().remove(f);
+      return w.futures().isEmpty() ? null : w;
     });
+  }
+
+  /** Why this member stopped applying the log (its replica failed), or null while it applies. */
+  public LedgerException failure() {
+    return failure;
   }
 
   /** Completes when this member has sealed block {@code number}. */
@@ -424,7 +480,11 @@ public final class LedgerStateMachine extends BaseStateMachine {
     CompletableFuture<Block> f = blockWaiters.computeIfAbsent(number,
         k -> new CompletableFuture<>());
     Block known = recent.get(number);
-    if (known != null) {
+    LedgerException stopped = failure;
+    if (stopped != null) {
+      blockWaiters.remove(number, f);
+      f.completeExceptionally(stopped);
+    } else if (known != null) {
       blockWaiters.remove(number, f);
       // On the event thread, after the block's events already queued there.
       try {
@@ -447,29 +507,70 @@ public final class LedgerStateMachine extends BaseStateMachine {
     synchronized (swapping) {
       swapping.notifyAll(); // readers waiting for a swap: the member closes instead
     }
-    for (List<CompletableFuture<Receipt>> list : transactionWaiters.values()) {
-      list.forEach(f -> f.completeExceptionally(why));
+    failAll(why);
+  }
+
+  private void failAll(LedgerException why) {
+    for (Hash256 tx : transactionWaiters.keySet()) {
+      Waiters w = transactionWaiters.remove(tx);
+      if (w != null) {
+        w.futures().forEach(f -> f.completeExceptionally(why));
+      }
     }
-    transactionWaiters.clear();
-    blockWaiters.values().forEach(f -> f.completeExceptionally(why));
-    blockWaiters.clear();
+    for (Long number : blockWaiters.keySet()) {
+      CompletableFuture<Block> f = blockWaiters.remove(number);
+      if (f != null) {
+        f.completeExceptionally(why);
+      }
+    }
+  }
+
+  /**
+   * The replica failed applying {@code entry}: this member stops. The replica is closed (its
+   * transactions waiting for a block fail), and every waiter fails with the returned reason,
+   * which reads and later entries get too.
+   */
+  private LedgerException stop(ReplicaFailed e, TermIndex entry) {
+    LedgerException why = new LedgerException("this member's copy of the ledger failed "
+        + e.getMessage() + " (log entry " + entry + "), so the member stopped: it takes no more"
+        + " part in the group, which goes on without it; close it and open it again from its"
+        + " folder, which replays the log into a new copy", e.getCause());
+    failure = why;
+    replica.close();
+    later(() -> failAll(why));
+    return why;
   }
 
   @Override
   public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
     LogEntryProto entry = trx.getLogEntry();
-    byte[] data = entry.getStateMachineLogEntry().getLogData().toByteArray();
-    try {
-      byte[] reply = apply(data, TermIndex.valueOf(entry));
-      return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(reply)));
-    } catch (LedgerException | RuntimeException e) {
-      return CompletableFuture.failedFuture(e);
-    } finally {
-      updateLastAppliedTermIndex(TermIndex.valueOf(entry));
+    TermIndex at = TermIndex.valueOf(entry);
+    LedgerException stopped = failure;
+    if (stopped != null) {
+      throw new IllegalStateException(stopped.getMessage(), stopped);
     }
+    byte[] data = entry.getStateMachineLogEntry().getLogData().toByteArray();
+    byte[] reply;
+    try {
+      reply = apply(data, at);
+    } catch (ReplicaFailed e) {
+      if (closing != null) {
+        return CompletableFuture.failedFuture(e); // closed by close(), not failed
+      }
+      // Thrown, not a failed future: on a failed future Ratis goes on to the next entry (and
+      // only closes the member if a snapshot is due); on a throw it closes this member's part
+      // in the group at once, so it neither answers nor leads with a copy that is not the log's.
+      LedgerException why = stop(e, at);
+      throw new IllegalStateException(why.getMessage(), why);
+    } catch (RuntimeException e) {
+      updateLastAppliedTermIndex(at);
+      return CompletableFuture.failedFuture(e); // a malformed entry: the same on every member
+    }
+    updateLastAppliedTermIndex(at);
+    return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(reply)));
   }
 
-  private byte[] apply(byte[] data, TermIndex entry) throws LedgerException {
+  private byte[] apply(byte[] data, TermIndex entry) {
     if (data.length == 0) {
       throw new IllegalArgumentException("an empty log entry");
     }
@@ -508,36 +609,58 @@ public final class LedgerStateMachine extends BaseStateMachine {
           io.bittensor.core.RejectReason.MALFORMED, e.getMessage()));
     }
     LocalLedger applying = replica;
-    CompletableFuture<Receipt> outcome = applying.submit(tx);
-    List<CompletableFuture<Receipt>> waiting = transactionWaiters.remove(tx.hash());
-    if (waiting != null) {
-      outcome.whenCompleteAsync((receipt, error) -> {
-        Throwable cause = error == null ? null : unwrap(error);
-        if (cause != null && !(cause instanceof TransactionRejectedException)) {
-          if (closing != null) {
-            // The replica closed under it, but the group goes on and may still seal it.
-            cause = closing;
-          } else if (applying != replica) {
-            cause = new LedgerException("this member took a snapshot from the leader before the"
-                + " transaction's block was sealed here; check its nonce before resending");
-          }
-        }
-        for (CompletableFuture<Receipt> w : waiting) {
-          if (cause != null) {
-            w.completeExceptionally(cause);
-          } else {
-            w.complete(receipt);
-          }
-        }
-      }, events);
+    CompletableFuture<Receipt> outcome;
+    try {
+      outcome = applying.submit(tx);
+    } catch (RuntimeException | Error e) {
+      throw new ReplicaFailed("applying transaction " + tx.hash().toShortHex(), e);
     }
-    if (outcome.isCompletedExceptionally()) {
-      Throwable why = rejectionOf(outcome);
-      if (why instanceof TransactionRejectedException r) {
-        return Entries.rejected(r);
+    Throwable why = outcome.isCompletedExceptionally() ? rejectionOf(outcome) : null;
+    if (why != null && !(why instanceof TransactionRejectedException)) {
+      // The replica failed: it did not apply what the others apply. Its waiters fail in stop().
+      throw new ReplicaFailed("applying transaction " + tx.hash().toShortHex(), why);
+    }
+    Waiters waiting = transactionWaiters.remove(tx.hash());
+    if (waiting != null) {
+      outcome.whenCompleteAsync((receipt, error) -> settle(waiting, applying, receipt, error),
+          events);
+    }
+    return why == null ? Entries.accepted()
+        : Entries.rejected((TransactionRejectedException) why);
+  }
+
+  /** Completes the waiters of a transaction the replica applied, with its outcome there. */
+  private void settle(Waiters waiting, LocalLedger applying, Receipt receipt, Throwable error) {
+    Throwable cause = error == null ? null : unwrap(error);
+    if (cause != null && !(cause instanceof TransactionRejectedException)) {
+      if (failure != null) {
+        cause = failure; // the replica failed, and the member stopped
+      } else if (closing != null) {
+        // The replica closed under it, but the group goes on and may still seal it.
+        cause = closing;
+      } else if (applying != replica) {
+        cause = tookSnapshot("");
+      } else {
+        // The replica failed sealing the block, and the apply thread is about to stop the
+        // member: back among the waiters, these fail with the reason it gives (stop() sets it,
+        // then fails the waiters on this thread).
+        transactionWaiters.merge(waiting.tx().hash(), waiting, (a, b) -> {
+          a.futures().addAll(b.futures());
+          return a;
+        });
+        cause = failure;
+        if (cause == null) {
+          return;
+        }
       }
     }
-    return Entries.accepted();
+    for (CompletableFuture<Receipt> w : waiting.futures()) {
+      if (cause != null) {
+        w.completeExceptionally(cause);
+      } else {
+        w.complete(receipt);
+      }
+    }
   }
 
   private static Throwable rejectionOf(CompletableFuture<Receipt> done) {
@@ -555,11 +678,16 @@ public final class LedgerStateMachine extends BaseStateMachine {
     return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
   }
 
-  private byte[] seal(TermIndex entry) throws LedgerException {
-    Block block = replica.produceBlock();
-    if (snapshotEvery > 0 && block.number() % snapshotEvery == 0) {
-      // Between blocks: only this thread submits to the replica, and it has not yet.
-      latest = new Export(entry, replica.exportState());
+  private byte[] seal(TermIndex entry) {
+    Block block;
+    try {
+      block = replica.produceBlock();
+      if (snapshotEvery > 0 && block.number() % snapshotEvery == 0) {
+        // Between blocks: only this thread submits to the replica, and it has not yet.
+        latest = new Export(entry, replica.exportState());
+      }
+    } catch (LedgerException | RuntimeException | Error e) {
+      throw new ReplicaFailed("sealing a block", e);
     }
     recent.put(block.number(), block);
     while (recent.size() > RECENT_BLOCKS) {

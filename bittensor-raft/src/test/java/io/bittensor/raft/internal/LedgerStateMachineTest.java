@@ -1,0 +1,211 @@
+package io.bittensor.raft.internal;
+
+import static io.bittensor.core.testing.LedgerFixtures.endpoint;
+import static io.bittensor.core.testing.LedgerFixtures.genesis;
+import static io.bittensor.core.testing.LedgerFixtures.key;
+import static io.bittensor.core.testing.LedgerFixtures.params;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.Block;
+import io.bittensor.core.Genesis;
+import io.bittensor.core.Hash256;
+import io.bittensor.core.LedgerException;
+import io.bittensor.core.LocalLedger;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Receipt;
+import io.bittensor.core.SignedTransaction;
+import io.bittensor.core.Transaction;
+import io.bittensor.raft.Cluster;
+import io.bittensor.incentive.IncentiveMechanism;
+import java.io.IOException;
+import java.lang.reflect.Proxy;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
+import org.apache.ratis.proto.RaftProtos.StateMachineLogEntryProto;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.TransactionContext;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.SizeInBytes;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * One member's state machine driven entry by entry, without Raft around it: what it does when
+ * its copy of the ledger fails.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class LedgerStateMachineTest {
+  private static final Genesis GENESIS = genesis(params(8), 4);
+
+  @TempDir Path dir;
+  /**
+   * The member's event thread, here the applying thread itself: a receipt's waiters then run
+   * before the apply returns, the earliest they can (and a stop's after it, deterministically).
+   */
+  private final Executor events = Runnable::run;
+  private final AtomicBoolean mechanismFails = new AtomicBoolean();
+  /** The paper's mechanism, throwing an Error (as out of memory) when told to. */
+  private final IncentiveMechanism mechanism = Cluster.flaky(mechanismFails);
+  /** The chain's id, as the machines' replicas have it. */
+  private Hash256 chainId;
+  private long index;
+
+  private LedgerStateMachine machine(String name, int snapshotEvery) throws IOException {
+    LedgerStateMachine m = new LedgerStateMachine(GENESIS, mechanism, 1000, snapshotEvery, null,
+        false, events);
+    RaftStorage storage = RaftStorage.newBuilder()
+        .setDirectory(dir.resolve(name).toFile())
+        .setOption(RaftStorage.StartupOption.FORMAT)
+        .setStorageFreeSpaceMin(SizeInBytes.ZERO)
+        .setLogCorruptionPolicy(RaftServerConfigKeys.Log.CorruptionPolicy.getDefault())
+        .build();
+    storage.initialize();
+    m.initialize(server(name), RaftGroupId.randomId(), storage);
+    chainId = m.replica().chainId();
+    return m;
+  }
+
+  /** A Raft server that only says who it is (the state machine names itself after it). */
+  private static RaftServer server(String id) {
+    return (RaftServer) Proxy.newProxyInstance(RaftServer.class.getClassLoader(),
+        new Class<?>[] {RaftServer.class}, (proxy, method, args) -> {
+          if (method.getName().equals("getId")) {
+            return RaftPeerId.valueOf(id);
+          }
+          throw new UnsupportedOperationException(method.getName());
+        });
+  }
+
+  /** Applies the next log entry, {@code data}, as Ratis does, at term 1. */
+  private CompletableFuture<Message> apply(LedgerStateMachine m, byte[] data) {
+    LogEntryProto entry = LogEntryProto.newBuilder()
+        .setTerm(1)
+        .setIndex(++index)
+        .setStateMachineLogEntry(StateMachineLogEntryProto.newBuilder()
+            .setLogData(ByteString.copyFrom(data)))
+        .build();
+    return m.applyTransaction(TransactionContext.newBuilder()
+        .setStateMachine(m)
+        .setServerRole(RaftPeerRole.FOLLOWER)
+        .setLogEntry(entry)
+        .build());
+  }
+
+  private SignedTransaction tx(int signer, long nonce, Transaction body) {
+    return SignedTransaction.sign(key(signer), chainId, nonce, body);
+  }
+
+  private SignedTransaction transfer(int from, long nonce) {
+    return tx(from, nonce, Transaction.transfer(key(3).id(), 1 + nonce));
+  }
+
+  /** A seal entry, a second after the last. */
+  private byte[] sealEntry() {
+    return Entries.seal(GENESIS.createdAt().toEpochMilli() + 1000 * index);
+  }
+
+  private void seal(LedgerStateMachine m) throws Exception {
+    apply(m, sealEntry()).get(10, TimeUnit.SECONDS);
+  }
+
+  /** A wait for block {@code number} and one for {@code tx}, as calls through a member wait. */
+  private static List<CompletableFuture<?>> waitFor(LedgerStateMachine m, SignedTransaction tx,
+      long number) {
+    return List.of(m.awaitBlock(number), m.awaitTransaction(tx));
+  }
+
+  /** Checks that each of {@code waiting} failed with a message that says each of {@code says}. */
+  private static void assertAllFail(List<CompletableFuture<?>> waiting, String... says) {
+    for (CompletableFuture<?> f : waiting) {
+      String message = failure(f).getMessage();
+      for (String part : says) {
+        assertTrue(message.contains(part), message);
+      }
+    }
+  }
+
+  /** What {@code action} threw, or null. */
+  private static Throwable thrownBy(Runnable action) {
+    try {
+      action.run();
+      return null;
+    } catch (RuntimeException | Error e) {
+      return e;
+    }
+  }
+
+  private static LedgerException failure(CompletableFuture<?> f) {
+    return assertInstanceOf(LedgerException.class,
+        assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS)).getCause());
+  }
+
+  /** Blocks 1 to 4, with a peer that stakes (so that the mechanism runs at block 5's epoch). */
+  private void stakedUpTo4(LedgerStateMachine m) throws Exception {
+    Message reply = apply(m, Entries.batch(List.of(
+        tx(0, 0, Transaction.register(endpoint(0), Modality.TEXT)),
+        tx(0, 1, Transaction.addStake(1000))))).get(10, TimeUnit.SECONDS);
+    for (byte[] outcome : Entries.outcomes(reply.getContent().toByteArray())) {
+      assertEquals(Optional.empty(), Entries.rejection(outcome));
+    }
+    for (int i = 0; i < 4; i++) {
+      seal(m);
+    }
+  }
+
+  @Test
+  void aCopyThatFailsSealingStopsTheMemberAndFailsItsWaitersWithTheCause() throws Exception {
+    LedgerStateMachine m = machine("m", 0);
+    stakedUpTo4(m);
+    SignedTransaction inBlock5 = transfer(1, 0);
+    List<CompletableFuture<?>> waiting = waitFor(m, inBlock5, 5);
+    apply(m, Entries.batch(List.of(inBlock5))).get(10, TimeUnit.SECONDS);
+    mechanismFails.set(true);
+    Throwable thrown = thrownBy(() -> apply(m, sealEntry()));
+    assertAllFail(waiting, "copy of the ledger failed sealing a block",
+        "the mechanism ran out of memory");
+    // The apply throws: Ratis then closes this member's part in the group, at once.
+    assertInstanceOf(IllegalStateException.class, thrown);
+    assertTrue(thrown.getMessage().contains("the mechanism ran out of memory"),
+        thrown.getMessage());
+    // It neither reads nor applies from a copy that is no longer the log's.
+    IllegalStateException read = assertThrows(IllegalStateException.class,
+        () -> m.read(LocalLedger::metagraph));
+    assertTrue(read.getMessage().contains("the member stopped"), read.getMessage());
+    assertThrows(IllegalStateException.class,
+        () -> apply(m, Entries.batch(List.of(transfer(1, 1)))));
+    assertTrue(failure(m.awaitTransaction(transfer(2, 0))).getMessage()
+        .contains("the mechanism ran out of memory"));
+    assertTrue(failure(m.awaitBlock(6)).getMessage().contains("the member stopped"));
+  }
+
+  @Test
+  void aCopyClosedUnderTheMemberStopsItInsteadOfAcceptingWhatItCannotApply() throws Exception {
+    LedgerStateMachine m = machine("m", 0);
+    seal(m);
+    m.replica().close(); // under the member, as a stray close would leave it
+    SignedTransaction tx = transfer(1, 0);
+    List<CompletableFuture<?>> waiting = waitFor(m, tx, 2);
+    Throwable thrown = thrownBy(() -> apply(m, Entries.batch(List.of(tx))));
+    assertAllFail(waiting, "failed applying transaction " + tx.hash().toShortHex(),
+        "the ledger is closed");
+    assertInstanceOf(IllegalStateException.class, thrown);
+    assertThrows(IllegalStateException.class, () -> apply(m, sealEntry()));
+  }
+}
