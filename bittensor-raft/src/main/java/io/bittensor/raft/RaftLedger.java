@@ -600,7 +600,8 @@ public final class RaftLedger implements Ledger, BlockHistory {
    * trips: those that arrive while an earlier one is on its way go together in one log entry.
    * If the group does not answer within the builder's timeout (no majority up), the future fails
    * with a {@link LedgerException}: the transaction may or may not be in the ledger. So it does
-   * if this member's copy of the ledger fails before it seals the transaction's block.
+   * if this member's copy of the ledger fails, or it is sent the leader's snapshot of a block
+   * after the transaction's, before it seals that block.
    */
   @Override
   public CompletableFuture<Receipt> submit(SignedTransaction tx) {

@@ -1,5 +1,6 @@
 package io.bittensor.raft.internal;
 
+import io.bittensor.core.Account;
 import io.bittensor.core.Block;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Epoch;
@@ -348,6 +349,7 @@ public final class LedgerStateMachine extends BaseStateMachine {
     } else {
       swapTo(state);
       skipSeals = 0;
+      settleWaiters();
     }
     updateLastAppliedTermIndex(snapshot.getTermIndex());
   }
@@ -389,6 +391,60 @@ public final class LedgerStateMachine extends BaseStateMachine {
       swapping.notifyAll();
     }
     copy.close();
+  }
+
+  /**
+   * After a snapshot from the leader replaced the replica: the entries it holds are never applied
+   * here, so the waiters for what they sealed are settled from the new replica. A block waiter
+   * gets the snapshot's block, or a block the new replica keeps, or fails; a transaction whose
+   * nonce the snapshot has used fails (the replica cannot tell in which block it went, or
+   * whether another transaction took its nonce). Later ones wait for the entries after it.
+   */
+  private void settleWaiters() {
+    LocalLedger r = replica;
+    Block top = r.metagraph().block();
+    // Recorded before the waiters are looked at, as seal() does; never empty meanwhile.
+    recent.put(top.number(), top);
+    recent.headMap(top.number()).clear();
+    for (Long n : blockWaiters.keySet()) {
+      CompletableFuture<Block> f = n <= top.number() ? blockWaiters.remove(n) : null;
+      if (f != null) {
+        Block kept = n == top.number() ? top : keptBlock(r, n);
+        LedgerException missing = new LedgerException("block " + n + " is in the leader's"
+            + " snapshot of block " + top.number() + ", which this member took instead of"
+            + " sealing it, and keeps no copy of it; read it from another member");
+        later(() -> {
+          if (kept != null) {
+            f.complete(kept);
+          } else {
+            f.completeExceptionally(missing);
+          }
+        });
+      }
+    }
+    for (Waiters w : transactionWaiters.values()) {
+      SignedTransaction tx = w.tx();
+      long next = r.account(tx.signer()).map(Account::nonce).orElse(0L);
+      if (tx.nonce() < next && transactionWaiters.remove(tx.hash(), w)) {
+        LedgerException why = tookSnapshot(" (block " + top.number() + ", which has used its"
+            + " nonce)");
+        later(() -> w.futures().forEach(f -> f.completeExceptionally(why)));
+      }
+    }
+  }
+
+  /** Block {@code n} as replica {@code r} keeps it, or null if it keeps none. */
+  private static Block keptBlock(LocalLedger r, long n) {
+    Block[] found = new Block[1];
+    try {
+      r.readBlocks(n, n, record -> {
+        found[0] = record.block();
+        return false;
+      });
+    } catch (LedgerException | RuntimeException e) {
+      return null; // in memory, or its journal starts after n: the caller says so
+    }
+    return found[0];
   }
 
   private static LedgerException tookSnapshot(String detail) {

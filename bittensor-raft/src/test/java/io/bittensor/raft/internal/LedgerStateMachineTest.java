@@ -5,6 +5,7 @@ import static io.bittensor.core.testing.LedgerFixtures.genesis;
 import static io.bittensor.core.testing.LedgerFixtures.key;
 import static io.bittensor.core.testing.LedgerFixtures.params;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,8 +21,10 @@ import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Transaction;
 import io.bittensor.raft.Cluster;
 import io.bittensor.incentive.IncentiveMechanism;
+import java.io.File;
 import java.io.IOException;
 import java.lang.reflect.Proxy;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -41,6 +44,7 @@ import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.statemachine.TransactionContext;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.MD5FileUtil;
 import org.apache.ratis.util.SizeInBytes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -48,7 +52,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * One member's state machine driven entry by entry, without Raft around it: what it does when
- * its copy of the ledger fails.
+ * its copy of the ledger fails, and when it installs a snapshot the leader sent.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class LedgerStateMachineTest {
@@ -207,5 +211,54 @@ class LedgerStateMachineTest {
         "the ledger is closed");
     assertInstanceOf(IllegalStateException.class, thrown);
     assertThrows(IllegalStateException.class, () -> apply(m, sealEntry()));
+  }
+
+  @Test
+  void aSnapshotFromTheLeaderSettlesTheWaitersForWhatItHolds() throws Exception {
+    // The leader seals blocks 1 to 5 and exports the state at block 5, its snapshot.
+    LedgerStateMachine leader = machine("leader", 5);
+    SignedTransaction inSnapshot = transfer(1, 0);
+    SignedTransaction after = transfer(1, 1);
+    apply(leader, Entries.batch(List.of(inSnapshot))).get(10, TimeUnit.SECONDS);
+    for (int i = 0; i < 5; i++) {
+      seal(leader);
+    }
+    long snapshotIndex = leader.takeSnapshot();
+    assertEquals(index, snapshotIndex);
+    File sent = leader.getStateMachineStorage().getSnapshotFile(1, snapshotIndex);
+    Block block5 = leader.replica().metagraph().block();
+    // A follower that applied nothing yet waits for blocks and transactions on either side.
+    LedgerStateMachine follower = machine("follower", 5);
+    CompletableFuture<Receipt> inside = follower.awaitTransaction(inSnapshot);
+    CompletableFuture<Receipt> outside = follower.awaitTransaction(after);
+    CompletableFuture<Block> waits3 = follower.awaitBlock(3);
+    CompletableFuture<Block> waits5 = follower.awaitBlock(5);
+    CompletableFuture<Block> waits6 = follower.awaitBlock(6);
+    // Ratis writes the leader's snapshot into the follower's storage, then reinitializes it.
+    File installed = follower.getStateMachineStorage().getSnapshotFile(1, snapshotIndex);
+    Files.createDirectories(installed.toPath().getParent());
+    Files.copy(sent.toPath(), installed.toPath());
+    MD5FileUtil.computeAndSaveMd5ForFile(installed);
+    follower.pause();
+    follower.reinitialize();
+    assertEquals(block5, waits5.get(10, TimeUnit.SECONDS));
+    LedgerException missing = failure(waits3);
+    assertTrue(missing.getMessage().contains("block 3 is in the leader's snapshot of block 5"),
+        missing.getMessage());
+    LedgerException sealedThere = failure(inside);
+    assertTrue(sealedThere.getMessage().contains("took a snapshot from the leader"),
+        sealedThere.getMessage());
+    assertTrue(sealedThere.getMessage().contains("check its nonce before resending"),
+        sealedThere.getMessage());
+    // What comes after the snapshot is applied here as usual.
+    assertFalse(outside.isDone());
+    assertFalse(waits6.isDone());
+    apply(follower, Entries.batch(List.of(after))).get(10, TimeUnit.SECONDS);
+    seal(follower);
+    assertEquals(6, waits6.get(10, TimeUnit.SECONDS).number());
+    assertEquals(new Receipt(after.hash(), 6, 0), outside.get(10, TimeUnit.SECONDS));
+    // And a late waiter for a block inside the snapshot is told at once.
+    assertEquals(block5, follower.awaitBlock(5).get(10, TimeUnit.SECONDS));
+    assertTrue(failure(follower.awaitBlock(3)).getMessage().contains("block 3"));
   }
 }
