@@ -21,6 +21,7 @@ import io.bittensor.learning.Evaluation;
 import io.bittensor.learning.Learner;
 import io.bittensor.learning.StepResult;
 import io.bittensor.learning.WeightSource;
+import io.bittensor.neuron.internal.OutstandingCalls;
 import io.bittensor.neuron.internal.Probes;
 import io.bittensor.neuron.internal.Slot;
 import io.bittensor.transport.InProcessNetwork;
@@ -42,7 +43,9 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.function.Predicate;
 
@@ -103,8 +106,9 @@ import java.util.function.Predicate;
  *
  * <p>Thread-safety: the step methods are for one thread at a time (the caller's or the
  * background loop's, not both); accessors and {@link #close()} may be called from any thread.
- * {@link #close()} stops the loop, the server and the client it built; the ledger, the served
- * peer and a client passed in stay the caller's.
+ * {@link #close()} cuts a step short (its calls to peers end at once), waits for the loop's
+ * thread to end, saves the checkpoint once, and closes the server and the client it built; the
+ * ledger, the served peer and a client passed in stay the caller's.
  */
 @Experimental
 public final class Neuron implements AutoCloseable {
@@ -154,8 +158,22 @@ public final class Neuron implements AutoCloseable {
   private final Map<PeerId, Slot> slots = new LinkedHashMap<>();
   private List<PeerId> routed = List.of();
   private Learner learner;
-  private Thread loop;
-  private volatile boolean closed;
+  /** The background loop's thread; set under this neuron's monitor. */
+  private volatile Thread loop;
+  /** Set once, as {@link #close} begins: from then on no step starts. */
+  private final AtomicBoolean closed = new AtomicBoolean();
+  /** The peer calls in flight, which {@link #close} ends at once. */
+  private final OutstandingCalls calls = new OutstandingCalls();
+  /**
+   * Held while the loop writes the checkpoint, and by {@link #close} to interrupt the loop, so
+   * that the interrupt never lands in the write (an interrupted thread's file channel closes).
+   * Taken after this neuron's monitor, never before it.
+   */
+  private final Object fileLock = new Object();
+  /** The thread running {@link #close}, once one does. */
+  private volatile Thread closer;
+  /** Counted down when {@link #close} has released everything. */
+  private final CountDownLatch released = new CountDownLatch(1);
 
   private Neuron(Builder b) throws IOException {
     this.keypair = b.keypair;
@@ -430,7 +448,7 @@ public final class Neuron implements AutoCloseable {
       }
       now.add(info.id());
       if (slot == null) {
-        slots.put(info.id(), new Slot(info, target));
+        slots.put(info.id(), new Slot(info, target, calls));
       } else if (moved) {
         slot.rebind(info, target);
         listener.onEvent(this, "peer " + uid + " moved to " + info.endpoint());
@@ -750,9 +768,10 @@ public final class Neuron implements AutoCloseable {
     if (loop != null) {
       throw new IllegalStateException("the loop runs already");
     }
-    loop = new Thread(this::loop, "neuron-" + keypair.id().toHex().substring(0, 8));
-    loop.setDaemon(true);
-    loop.start();
+    Thread t = new Thread(this::loop, "neuron-" + keypair.id().toHex().substring(0, 8));
+    t.setDaemon(true);
+    t.start();
+    loop = t; // started first: a close that sees it can interrupt and join it
     return this;
   }
 
@@ -765,12 +784,12 @@ public final class Neuron implements AutoCloseable {
     try {
       registration.get();
     } catch (Exception e) {
-      if (!closed) { // closed while waiting: nothing failed
+      if (!closed.get()) { // closed while waiting: nothing failed
         listener.onEvent(this, "registration failed: " + e.getMessage());
       }
       return;
     }
-    while (!closed) {
+    while (!closed.get()) {
       try {
         Instant now = clock.instant();
         if (lastSync == Instant.MIN || !now.isBefore(lastSync.plus(syncInterval))) {
@@ -792,7 +811,7 @@ public final class Neuron implements AutoCloseable {
             }
           } finally {
             // Whether the ledger took the row or not: what was learned is kept each interval.
-            saveCheckpointOrReport();
+            saveFromTheLoop();
           }
         }
         if (step.isEmpty()) {
@@ -801,7 +820,7 @@ public final class Neuron implements AutoCloseable {
       } catch (InterruptedException e) {
         return;
       } catch (Exception e) {
-        if (closed) {
+        if (closed.get()) {
           return;
         }
         listener.onEvent(this, "step failed: " + e);
@@ -819,14 +838,45 @@ public final class Neuron implements AutoCloseable {
     return trained >= warmUp || (learner != null && learner.trainedSteps() >= warmUp);
   }
 
-  private void saveCheckpointOrReport() {
+  /**
+   * The loop's save at a weight interval, unless close began: close saves once the loop has
+   * stopped. Under {@link #fileLock}, so that close's interrupt does not land in the write.
+   */
+  private void saveFromTheLoop() {
     if (checkpoint == null) {
       return;
     }
+    Exception failed;
+    synchronized (this) {
+      synchronized (fileLock) {
+        if (closed.get()) {
+          return;
+        }
+        failed = trySave();
+      }
+    }
+    reportUnsaved(failed); // outside the locks: the listener may close the neuron
+  }
+
+  private void saveCheckpointOrReport() {
+    if (checkpoint != null) {
+      reportUnsaved(trySave());
+    }
+  }
+
+  /** Saves the checkpoint; why it was not saved, or null. */
+  private Exception trySave() {
     try {
       saveCheckpoint();
+      return null;
     } catch (IOException | RuntimeException e) {
-      listener.onEvent(this, "checkpoint not saved: " + e);
+      return e;
+    }
+  }
+
+  private void reportUnsaved(Exception failed) {
+    if (failed != null) {
+      listener.onEvent(this, "checkpoint not saved: " + failed);
     }
   }
 
@@ -840,37 +890,89 @@ public final class Neuron implements AutoCloseable {
   }
 
   private void requireOpen() {
-    if (closed) {
+    if (closed.get()) {
       throw new IllegalStateException("the neuron is closed");
     }
   }
 
   /**
-   * Stops the loop, saves the checkpoint (with {@link Builder#checkpoints}), and closes the server
-   * and the client it built. Idempotent.
+   * Stops the neuron and releases what it started; idempotent. In this order: no step starts any
+   * more (the step methods throw {@link IllegalStateException}); its calls to peers still in
+   * flight end at once with {@link Status#CANCELLED} (and are cancelled underneath), as does any
+   * later one, without being made; the background loop is interrupted, which ends its waits for
+   * the registration, for a weight row's receipt or before its next step; and close waits for
+   * the loop's thread to end (a training step cut short learns from what it got: the peers whose
+   * calls it ended count as failing for that batch). Then, with {@link Builder#checkpoints}, it
+   * saves the checkpoint, once: the loop saves none once close began, so the file is never
+   * written by both at once, nor after close returned. Last it closes the server, the members'
+   * follower and the client it built; the ledger, the served peer and a client passed in stay
+   * the caller's.
+   *
+   * <p>When close returns, the loop's thread has ended: nothing of the neuron runs on, or uses
+   * what close released. The wait has no time limit. What close cannot cut short is the
+   * caller's own code on the loop's thread (the listener, the dataset, the learner factory, the
+   * learner's computing) and a ledger read in progress (bounded by the ledger's own timeouts);
+   * close waits for them. A closing thread that is interrupted goes on waiting; its interrupt is
+   * set again when close returns (and is cleared while it saves, so that the file channel stays
+   * open).
+   *
+   * <p>Called from the loop's own thread (by a listener), close cannot wait for that thread: it
+   * neither interrupts nor waits for it, saves and releases at once, and the loop ends when the
+   * listener returns, starting no step and saving nothing more. A close while another thread is
+   * closing the neuron waits for that one to finish, unless it runs on the loop's thread or the
+   * closing thread itself (a listener told of the save).
    */
   @Override
   public void close() {
-    Thread t;
-    synchronized (this) {
-      if (closed) {
-        return;
+    Thread me = Thread.currentThread();
+    if (!closed.compareAndSet(false, true)) {
+      if (me != loop && me != closer && uninterruptibly(released::await)) {
+        me.interrupt();
       }
-      closed = true;
-      t = loop;
+      return;
     }
-    if (t != null && t != Thread.currentThread()) {
-      t.interrupt();
+    closer = me;
+    boolean interrupted = Thread.interrupted();
+    try {
+      calls.cancelAll();
+      Thread t = loop;
+      if (t == null) {
+        synchronized (this) { // a runInBackground under way has started its thread
+          t = loop;
+        }
+      }
+      if (t != null && t != me) {
+        synchronized (fileLock) { // not in the middle of writing the checkpoint
+          t.interrupt();
+        }
+        interrupted |= uninterruptibly(t::join);
+      }
+      saveCheckpointOrReport();
+      closeWhatItStarted();
+    } finally {
+      released.countDown();
+      if (interrupted) {
+        me.interrupt();
+      }
+    }
+  }
+
+  /** A wait that an interrupt ends early. */
+  private interface Wait {
+    void await() throws InterruptedException;
+  }
+
+  /** Waits to the end, interrupted or not; whether this thread was interrupted meanwhile. */
+  private static boolean uninterruptibly(Wait wait) {
+    boolean interrupted = false;
+    while (true) {
       try {
-        t.join(10_000);
+        wait.await();
+        return interrupted;
       } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+        interrupted = true;
       }
     }
-    // Closed from the loop's own thread (a listener): not interrupted, so the save's file
-    // channel is not closed under it; the loop ends at its next check of closed.
-    saveCheckpointOrReport();
-    closeWhatItStarted();
   }
 
   /** The server, the members' follower and the client, if this neuron made them. */

@@ -8,20 +8,30 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Genesis;
 import io.bittensor.core.Keypair;
+import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerParams;
 import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Modality;
 import io.bittensor.core.PeerId;
+import io.bittensor.core.Receipt;
 import io.bittensor.core.Status;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchEvent;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -205,7 +215,7 @@ class NeuronCheckpointTest {
   }
 
   /** A validator keeping checkpoints, its loop syncing every 100 ms and weighing every 200. */
-  private Neuron.Builder looping(io.bittensor.core.Ledger ledger, Keypair key, long seed) {
+  private Neuron.Builder looping(Ledger ledger, Keypair key, long seed) {
     Random random = new Random(seed);
     return Neuron.builder().keypair(key).ledger(ledger)
         .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
@@ -215,6 +225,22 @@ class NeuronCheckpointTest {
         .checkpoints(dir.resolve("validator"))
         .syncInterval(Duration.ofMillis(100))
         .weightInterval(Duration.ofMillis(200));
+  }
+
+  /** {@code local}, but a weight row submitted to it gets {@code row}'s future instead. */
+  private Ledger withRows(Ledger local, Supplier<CompletableFuture<Receipt>> row) {
+    return (Ledger) java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
+        new Class<?>[] {Ledger.class}, (proxy, method, args) -> {
+          if (method.getName().equals("submit") && args.length == 2
+              && args[1] instanceof io.bittensor.core.Transaction.SetWeights) {
+            return row.get();
+          }
+          try {
+            return method.invoke(local, args);
+          } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause();
+          }
+        });
   }
 
   /**
@@ -227,20 +253,8 @@ class NeuronCheckpointTest {
     Keypair key = Keypair.generate();
     try (LocalLedger local = NeuronTest.ledger(key);
         Neuron words = server(local, 5, true)) {
-      io.bittensor.core.Ledger refusingRows = (io.bittensor.core.Ledger)
-          java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
-              new Class<?>[] {io.bittensor.core.Ledger.class}, (proxy, method, args) -> {
-                if (method.getName().equals("submit") && args.length == 2
-                    && args[1] instanceof io.bittensor.core.Transaction.SetWeights) {
-                  return java.util.concurrent.CompletableFuture.failedFuture(
-                      new io.bittensor.core.LedgerException("rows refused for this test"));
-                }
-                try {
-                  return method.invoke(local, args);
-                } catch (java.lang.reflect.InvocationTargetException e) {
-                  throw e.getCause();
-                }
-              });
+      Ledger refusingRows = withRows(local, () -> CompletableFuture.failedFuture(
+          new io.bittensor.core.LedgerException("rows refused for this test")));
       Path file = dir.resolve("validator").resolve(Neuron.CHECKPOINT_FILE);
       try (Neuron n = looping(refusingRows, key, 7)
           .listener((neuron, event) -> events.add(event))
@@ -290,6 +304,65 @@ class NeuronCheckpointTest {
       assertFalse(events.stream().anyMatch(e -> e.startsWith("checkpoint not saved")),
           events::toString);
       assertTrue(Files.exists(file), events::toString);
+    }
+  }
+
+  /**
+   * Closed while its loop waits for the receipt of a weight row (a ledger that seals nothing),
+   * the neuron cuts the wait short and saves its checkpoint once, after the loop stopped: the
+   * loop itself saves nothing once close began.
+   */
+  @Test
+  void closedWhileItsLoopWaitsForARowsReceiptItSavesOnceAfterTheLoopStopped() throws Exception {
+    Keypair key = Keypair.generate();
+    CountDownLatch rowSent = new CountDownLatch(1);
+    AtomicReference<Thread> loop = new AtomicReference<>();
+    try (LocalLedger local = NeuronTest.ledger(key);
+        Neuron words = server(local, 5, true)) {
+      Ledger sealingNoRow = withRows(local, () -> {
+        loop.set(Thread.currentThread());
+        rowSent.countDown();
+        return new CompletableFuture<>();
+      });
+      Path folder = dir.resolve("validator");
+      try (Neuron n = looping(sealingNoRow, key, 11)
+          .listener((neuron, event) -> events.add(event))
+          .start();
+          WatchService watch = folder.getFileSystem().newWatchService()) {
+        local.produceBlock();
+        n.registration().get(10, TimeUnit.SECONDS);
+        n.runInBackground();
+        assertTrue(rowSent.await(60, TimeUnit.SECONDS), events::toString);
+        folder.register(watch, StandardWatchEventKinds.ENTRY_CREATE);
+        CompletableFuture.runAsync(n::close).get(20, TimeUnit.SECONDS);
+        assertFalse(loop.get().isAlive(), "close returned with the loop still running");
+        assertEquals(1, savesUntilMarker(watch, folder), events::toString);
+      }
+    }
+    assertFalse(events.stream().anyMatch(e -> e.startsWith("checkpoint not saved")),
+        events::toString);
+  }
+
+  /**
+   * How many checkpoints were written in {@code folder} since {@code watch} began: each write
+   * creates a temporary file first. A marker file created now is the last event to count to.
+   */
+  private static int savesUntilMarker(WatchService watch, Path folder) throws Exception {
+    Files.createFile(folder.resolve("marker"));
+    int saves = 0;
+    while (true) {
+      WatchKey key = watch.poll(30, TimeUnit.SECONDS);
+      assertTrue(key != null, "no marker heard");
+      for (WatchEvent<?> e : key.pollEvents()) {
+        String name = String.valueOf(e.context());
+        if (name.equals("marker")) {
+          return saves;
+        }
+        if (name.endsWith(".bt-partial")) {
+          saves++;
+        }
+      }
+      key.reset();
     }
   }
 }

@@ -41,9 +41,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Neurons on a real ledger over loopback HTTP/2: registration, serving, weights, following. */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -68,7 +71,13 @@ class NeuronTest {
   }
 
   static Learner learner(List<Peer> peers) {
+    return learner(peers, Duration.ofSeconds(1));
+  }
+
+  /** {@link #learner(List)} waiting up to {@code timeout} for its peers. */
+  static Learner learner(List<Peer> peers, Duration timeout) {
     return Learner.builder()
+        .timeout(timeout)
         .gate(NoisyTopKGate.builder().peers(peers).k(peers.size()).contextDim(SEQ)
             .outputDim(DIM).seed(1).build())
         .head(TrainableMlp.random(new int[] {DIM, 4}, Mlp.Activation.RELU, 1))
@@ -770,6 +779,64 @@ class NeuronTest {
       assertFalse(n.registration().isDone(), "never sealed, never failed");
       assertTrue(heard.stream().noneMatch(e -> e.startsWith("registration failed")),
           heard::toString);
+    }
+  }
+
+  /**
+   * A step waiting on a peer that does not answer (a learner and a client that would wait ten
+   * minutes) is cut short by close: close returns at once, the loop's thread has ended when it
+   * does, and the checkpoint is saved then.
+   */
+  @Test
+  void closeCutsShortAStepWaitingOnAPeerAndReturnsWithTheLoopStopped(@TempDir Path dir)
+      throws Exception {
+    Keypair key = Keypair.generate();
+    Duration patient = Duration.ofMinutes(10);
+    CountDownLatch asked = new CountDownLatch(1);
+    CompletableFuture<ForwardResult> answer = new CompletableFuture<>(); // not before close
+    AtomicReference<Thread> loop = new AtomicReference<>();
+    List<String> heard = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Random random = new Random(4);
+    try (LocalLedger ledger = ledger(key);
+        Neuron silent = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(request -> {
+              asked.countDown();
+              return answer;
+            }, Modality.TEXT)
+            .outputDim(DIM).start()) {
+      Neuron n = Neuron.builder().keypair(key).ledger(ledger)
+          .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+          .outputDim(DIM).stake(500_000)
+          .learner(peers -> learner(peers, patient)).timeout(patient)
+          .dataset(() -> {
+            loop.set(Thread.currentThread());
+            return batch(random, 8);
+          })
+          .weightInterval(Duration.ofHours(1))
+          .checkpoints(dir)
+          .listener((neuron, event) -> heard.add(event))
+          .start();
+      try {
+        ledger.produceBlock();
+        n.registration().get(10, TimeUnit.SECONDS);
+        n.runInBackground();
+        assertTrue(asked.await(60, TimeUnit.SECONDS), heard::toString);
+        CompletableFuture<Void> closing = CompletableFuture.runAsync(n::close);
+        try {
+          closing.get(20, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+          throw new AssertionError("close waited for the peer's answer; the loop is at "
+              + java.util.Arrays.toString(loop.get().getStackTrace()), e);
+        }
+        assertFalse(loop.get().isAlive(), "close returned with the loop still running");
+        assertTrue(java.nio.file.Files.exists(dir.resolve(Neuron.CHECKPOINT_FILE)),
+            heard::toString);
+        assertTrue(heard.stream().noneMatch(e -> e.startsWith("checkpoint not saved")),
+            heard::toString);
+      } finally {
+        answer.complete(ForwardResult.failure(Status.UNAVAILABLE, "released after the test"));
+        n.close();
+      }
     }
   }
 }

@@ -6,22 +6,31 @@ import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Peer;
 import io.bittensor.core.PeerInfo;
+import io.bittensor.core.Status;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 
 /**
  * A peer in a learner's list whose connection can be replaced when its endpoint changes, so that
- * the learner keeps its place and its scores. Thread-safe.
+ * the learner keeps its place and its scores. Its calls are tracked by the neuron's {@link
+ * OutstandingCalls}: once the neuron closes they answer CANCELLED at once. Thread-safe.
  */
 public final class Slot implements Peer {
+  private static final ForwardResult CLOSED =
+      ForwardResult.failure(Status.CANCELLED, "the neuron is closing");
+  private static final BackwardResult CLOSED_BACKWARD =
+      BackwardResult.failure(Status.CANCELLED, "the neuron is closing");
+
+  private final OutstandingCalls calls;
   private volatile PeerInfo info;
   private volatile Peer target;
 
-  /** A slot for {@code info}, connected through {@code target}. */
-  public Slot(PeerInfo info, Peer target) {
+  /** A slot for {@code info}, connected through {@code target}, its calls kept in {@code calls}. */
+  public Slot(PeerInfo info, Peer target, OutstandingCalls calls) {
     this.info = Objects.requireNonNull(info, "info");
     this.target = Objects.requireNonNull(target, "target");
+    this.calls = Objects.requireNonNull(calls, "calls");
   }
 
   /** The peer's latest known info. */
@@ -37,22 +46,22 @@ public final class Slot implements Peer {
 
   @Override
   public CompletableFuture<ForwardResult> forward(ForwardRequest request) {
-    return target.forward(request);
+    return calls.track(() -> target.forward(request), CLOSED);
   }
 
   @Override
   public CompletableFuture<ForwardResult> forward(ForwardRequest request, Duration timeout) {
-    return target.forward(request, timeout);
+    return calls.track(() -> target.forward(request, timeout), CLOSED);
   }
 
   @Override
   public CompletableFuture<BackwardResult> backward(BackwardRequest request) {
-    return target.backward(request);
+    return calls.track(() -> target.backward(request), CLOSED_BACKWARD);
   }
 
   @Override
   public CompletableFuture<BackwardResult> backward(BackwardRequest request, Duration timeout) {
-    return target.backward(request, timeout);
+    return calls.track(() -> target.backward(request, timeout), CLOSED_BACKWARD);
   }
 
   @Override
