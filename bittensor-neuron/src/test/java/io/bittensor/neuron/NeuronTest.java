@@ -839,4 +839,66 @@ class NeuronTest {
       }
     }
   }
+
+  /**
+   * A second close while the first waits for the loop (held here by its listener, which close
+   * cannot cut short) waits too: neither returns before the loop has stopped.
+   */
+  @Test
+  void aSecondCloseWaitsForTheFirst() throws Exception {
+    Keypair key = Keypair.generate();
+    CountDownLatch inListener = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    AtomicReference<Thread> loop = new AtomicReference<>();
+    try (LocalLedger ledger = ledger(key);
+        Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM).start()) {
+      Random random = new Random(6);
+      Neuron n = Neuron.builder().keypair(key).ledger(ledger)
+          .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+          .outputDim(DIM).learner(NeuronTest::learner).dataset(() -> batch(random, 8))
+          .listener((neuron, event) -> {
+            if (event.startsWith("routing over") && loop.compareAndSet(null,
+                Thread.currentThread())) {
+              inListener.countDown();
+              while (release.getCount() > 0) {
+                try {
+                  release.await();
+                } catch (InterruptedException e) {
+                  // close interrupts the loop; this listener does not stop for it
+                }
+              }
+            }
+          })
+          .start();
+      ledger.produceBlock();
+      n.registration().get(10, TimeUnit.SECONDS);
+      n.runInBackground();
+      Thread first = new Thread(n::close);
+      Thread second = new Thread(n::close);
+      try {
+        assertTrue(inListener.await(60, TimeUnit.SECONDS));
+        first.start();
+        awaitBlocked(first);
+        second.start();
+        awaitBlocked(second);
+        assertEquals(Thread.State.WAITING, second.getState(),
+            "the second close waits for the first (not returned, nor blocked on the monitor)");
+        assertTrue(first.isAlive() && loop.get().isAlive());
+      } finally {
+        release.countDown();
+        first.join(TimeUnit.SECONDS.toMillis(30));
+        second.join(TimeUnit.SECONDS.toMillis(30));
+      }
+      assertFalse(first.isAlive() || second.isAlive() || loop.get().isAlive());
+    }
+  }
+
+  /** Waits until {@code t} waits, is blocked or has ended. */
+  private static void awaitBlocked(Thread t) throws InterruptedException {
+    while (!java.util.EnumSet.of(Thread.State.WAITING, Thread.State.BLOCKED,
+        Thread.State.TERMINATED).contains(t.getState())) {
+      Thread.sleep(1);
+    }
+  }
 }
