@@ -70,6 +70,12 @@ class NeuronTest {
         labels);
   }
 
+  /**
+   * A learner's timeout for the TLS tests: a first call's handshake on a loaded machine took over
+   * the default second, and these tests count successes.
+   */
+  private static final Duration TLS_HANDSHAKE_ROOM = Duration.ofSeconds(10);
+
   static Learner learner(List<Peer> peers) {
     return learner(peers, Duration.ofSeconds(1));
   }
@@ -228,7 +234,7 @@ class NeuronTest {
             .tls(TestCertificates.file("peer.key"), TestCertificates.file("peer.pem")).start();
         Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
             .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
-            .outputDim(DIM).stake(500_000).learner(NeuronTest::learner)
+            .outputDim(DIM).stake(500_000).learner(peers -> learner(peers, TLS_HANDSHAKE_ROOM))
             .trustedCertificates(TestCertificates.file("ca.pem"))
             .dataset(() -> batch(random, 16)).callListener(made::add).start()) {
       ledger.produceBlock();
@@ -267,7 +273,7 @@ class NeuronTest {
             .requireClientCertificates(TestCertificates.file("ca.pem")).start();
         Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
             .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
-            .outputDim(DIM).stake(500_000).learner(NeuronTest::learner)
+            .outputDim(DIM).stake(500_000).learner(peers -> learner(peers, TLS_HANDSHAKE_ROOM))
             .trustedCertificates(TestCertificates.file("ca.pem"))
             .clientCertificate(TestCertificates.file("client.key"),
                 TestCertificates.file("client.pem"))
