@@ -207,7 +207,7 @@ public final class HttpPeerHandler extends Handler.Abstract {
             return;
           }
         }
-      } catch (RuntimeException e) {
+      } catch (RuntimeException | Error e) { // a body too large for the heap frees its slot too
         finish(Responses.internal(e));
       }
     }

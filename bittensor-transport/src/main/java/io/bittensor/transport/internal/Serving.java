@@ -86,7 +86,7 @@ public final class Serving {
       CompletableFuture<Response> r;
       try {
         r = serve.apply(msg);
-      } catch (RuntimeException e) {
+      } catch (RuntimeException | Error e) { // the slot is released either way
         r = CompletableFuture.completedFuture(Responses.internal(e));
       }
       r.whenComplete((resp, e) -> {

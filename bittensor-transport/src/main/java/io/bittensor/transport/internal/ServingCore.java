@@ -128,7 +128,7 @@ public final class ServingCore {
           () -> Responses.timeout(timeoutMs));
     } catch (Rejected e) {
       return CompletableFuture.completedFuture(Responses.of(e.rejection()));
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) { // an Error too: the call must end to free its slot
       return CompletableFuture.completedFuture(Responses.internal(e));
     }
   }
@@ -177,7 +177,7 @@ public final class ServingCore {
           () -> Responses.timeout(timeoutMs));
     } catch (Rejected e) {
       return CompletableFuture.completedFuture(Responses.of(e.rejection()));
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) { // an Error too: the call must end to free its slot
       return CompletableFuture.completedFuture(Responses.internal(e));
     }
   }

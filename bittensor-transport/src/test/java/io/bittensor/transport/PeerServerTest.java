@@ -1,0 +1,71 @@
+package io.bittensor.transport;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.DType;
+import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.ForwardResult;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Peer;
+import io.bittensor.core.Status;
+import io.bittensor.core.Tensor;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** How a server holds up when its peer, its callers or its own close misbehave. */
+@ExtendWith(LeakCheck.class)
+@Timeout(60)
+class PeerServerTest {
+  private static final ForwardRequest REQUEST =
+      new ForwardRequest(Modality.TENSOR, Tensor.zeros(DType.FLOAT32, 1, 1, 2));
+
+  private final InProcessNetwork network = new InProcessNetwork();
+
+  private PeerServer start(PeerServer.Builder b, boolean inProcess) throws IOException {
+    b.standard(TransportContract.STANDARD).allowAnonymous(true);
+    return inProcess ? b.startInProcess(network, "peer") : b.host("127.0.0.1").port(0).start();
+  }
+
+  private PeerClient client(boolean inProcess) {
+    PeerClient.Builder b = PeerClient.newBuilder().keypair(TransportContract.ALICE)
+        .standard(TransportContract.STANDARD).timeout(Duration.ofSeconds(20));
+    return (inProcess ? b.inProcess(network) : b).build();
+  }
+
+  private static ForwardResult zeros(ForwardRequest request) {
+    return ForwardResult.success(TransportContract.STANDARD.zeros(request.input()));
+  }
+
+  @ParameterizedTest(name = "in process: {0}")
+  @ValueSource(booleans = {false, true})
+  void aPeerThatThrowsAnErrorIsAnInternalErrorAndFreesItsSlot(boolean inProcess)
+      throws Exception {
+    AtomicInteger calls = new AtomicInteger();
+    Peer peer = request -> {
+      if (calls.incrementAndGet() == 1) {
+        throw new AssertionError("invariant broken");
+      }
+      return CompletableFuture.completedFuture(zeros(request));
+    };
+    try (PeerServer server = start(PeerServer.newBuilder(peer).maxConcurrentCalls(1), inProcess);
+        PeerClient client = client(inProcess)) {
+      Peer remote = client.connect(server.endpoint());
+      ForwardResult failed = remote.forward(REQUEST).get(20, TimeUnit.SECONDS);
+      assertEquals(Status.INTERNAL_ERROR, failed.status(), failed.toString());
+      assertEquals("the peer failed: AssertionError: invariant broken", failed.message());
+      assertEquals(0, server.activeCalls(), "the slot is free again");
+      ForwardResult next = remote.forward(REQUEST, Duration.ofSeconds(5)).get(20, TimeUnit.SECONDS);
+      assertEquals(Status.SUCCESS, next.status(), next.toString());
+    }
+  }
+}
