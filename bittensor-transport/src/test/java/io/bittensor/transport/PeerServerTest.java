@@ -68,4 +68,42 @@ class PeerServerTest {
       assertEquals(Status.SUCCESS, next.status(), next.toString());
     }
   }
+
+  /**
+   * A call whose stake was being looked up as the server closed reached admission after close
+   * had turned the waiting calls away: before the fix it was served after close returned.
+   */
+  @Test
+  void aCallThatReachesAdmissionAfterCloseIsUnavailableAndNeverServed() throws Exception {
+    CountDownLatch weighing = new CountDownLatch(1);
+    CountDownLatch closed = new CountDownLatch(1);
+    StakeSource stakes = id -> {
+      weighing.countDown();
+      try {
+        closed.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return 1;
+    };
+    AtomicInteger served = new AtomicInteger();
+    Peer peer = request -> {
+      served.incrementAndGet();
+      return CompletableFuture.completedFuture(zeros(request));
+    };
+    PeerServer server = start(PeerServer.newBuilder(peer).stakeSource(stakes), true);
+    try (PeerClient client = client(true)) {
+      Peer remote = client.connect(server.endpoint());
+      CompletableFuture<ForwardResult> call =
+          CompletableFuture.supplyAsync(() -> remote.forward(REQUEST).join());
+      assertTrue(weighing.await(10, TimeUnit.SECONDS));
+      server.close();
+      closed.countDown();
+      ForwardResult r = call.get(20, TimeUnit.SECONDS);
+      assertEquals(Status.UNAVAILABLE, r.status(), r.toString());
+      assertEquals(0, served.get(), "the peer was called after close returned");
+      assertEquals(0, server.activeCalls());
+      assertEquals(0, server.queuedCalls());
+    }
+  }
 }

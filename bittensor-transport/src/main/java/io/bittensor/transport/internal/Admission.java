@@ -30,6 +30,8 @@ public final class Admission {
           .thenComparingLong(w -> w.sequence));
   private int running;
   private long sequence;
+  /** What every call is told once {@link #close} ran; null until then. */
+  private Rejection closed;
 
   /**
    * @param maxConcurrent calls that run at once, {@code >= 1}
@@ -46,8 +48,8 @@ public final class Admission {
 
   /**
    * Runs {@code start} now when a slot is free, later when one frees up, or calls
-   * {@code reject} with BACKOFF. Whoever gets {@code start} called must call {@link #release()}
-   * exactly once when the call is done.
+   * {@code reject} with BACKOFF (or, once {@link #close} ran, with its rejection). Whoever gets
+   * {@code start} called must call {@link #release()} exactly once when the call is done.
    *
    * @param priority higher runs first; {@link #ANONYMOUS} for anonymous callers
    * @param start runs the call; on this thread or on the thread that releases a slot
@@ -57,9 +59,13 @@ public final class Admission {
     Waiter evicted = null;
     boolean runNow = false;
     boolean rejectNew = false;
+    Rejection refused;
     lock.lock();
     try {
-      if (running < maxConcurrent) {
+      refused = closed;
+      if (refused != null) {
+        rejectNew = true;
+      } else if (running < maxConcurrent) {
         running++;
         runNow = true;
       } else if (queue.size() < maxQueued) {
@@ -76,7 +82,7 @@ public final class Admission {
     if (runNow) {
       start.run();
     } else if (rejectNew) {
-      reject.accept(overloaded());
+      reject.accept(refused != null ? refused : overloaded());
     } else if (evicted != null) {
       evicted.reject.accept(overloaded());
     }
@@ -107,12 +113,16 @@ public final class Admission {
     }
   }
 
-  /** Turns away every waiting call (the server is closing). */
-  public void rejectAll(Rejection why) {
+  /**
+   * Turns away every waiting call, and from now on every call submitted, with {@code why} (the
+   * server is closing). Calls running keep their slots until they release them.
+   */
+  public void close(Rejection why) {
     while (true) {
       Waiter w;
       lock.lock();
       try {
+        closed = why;
         w = queue.pollFirst();
       } finally {
         lock.unlock();

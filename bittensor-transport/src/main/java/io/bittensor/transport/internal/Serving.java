@@ -128,9 +128,12 @@ public final class Serving {
     return admission.queued();
   }
 
-  /** Turns away every waiting call with UNAVAILABLE (the server is closing). */
+  /**
+   * Turns away every waiting call with UNAVAILABLE, and every call that reaches admission from
+   * now on (the server is closing).
+   */
   public void shutdown() {
-    admission.rejectAll(Rejection.of(Status.UNAVAILABLE, "the server is shutting down"));
+    admission.close(Rejection.of(Status.UNAVAILABLE, "the server is shutting down"));
   }
 
   private double priority(PeerId hint) {
