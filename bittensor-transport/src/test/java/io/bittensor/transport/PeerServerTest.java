@@ -69,6 +69,34 @@ class PeerServerTest {
     }
   }
 
+  /** Before the fix a queued call waited for a slot to free, however long that took. */
+  @ParameterizedTest(name = "in process: {0}")
+  @ValueSource(booleans = {false, true})
+  void aQueuedCallIsTurnedAwayAtMaxQueueWaitWhileEverySlotStaysBusy(boolean inProcess)
+      throws Exception {
+    CountDownLatch entered = new CountDownLatch(1);
+    CompletableFuture<ForwardResult> hold = new CompletableFuture<>();
+    Peer peer = request -> {
+      entered.countDown();
+      return hold;
+    };
+    try (PeerServer server = start(PeerServer.newBuilder(peer).maxConcurrentCalls(1)
+            .maxQueueWait(Duration.ofMillis(200)), inProcess);
+        PeerClient client = client(inProcess)) {
+      Peer remote = client.connect(server.endpoint());
+      CompletableFuture<ForwardResult> first = remote.forward(REQUEST, Duration.ofSeconds(20));
+      assertTrue(entered.await(10, TimeUnit.SECONDS));
+      ForwardResult queued = remote.forward(REQUEST, Duration.ofSeconds(5))
+          .get(20, TimeUnit.SECONDS);
+      assertEquals(Status.BACKOFF, queued.status(), queued.toString());
+      assertEquals("waited longer than 200 ms for a free slot", queued.message());
+      assertEquals(0, server.queuedCalls());
+      assertEquals(1, server.activeCalls(), "the first call still holds its slot");
+      hold.complete(ForwardResult.success(TransportContract.STANDARD.zeros(REQUEST.input())));
+      assertEquals(Status.SUCCESS, first.get(20, TimeUnit.SECONDS).status());
+    }
+  }
+
   /**
    * A call whose stake was being looked up as the server closed reached admission after close
    * had turned the waiting calls away: before the fix it was served after close returned.

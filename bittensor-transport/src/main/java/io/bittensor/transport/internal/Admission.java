@@ -2,8 +2,10 @@ package io.bittensor.transport.internal;
 
 import io.bittensor.core.Rejection;
 import io.bittensor.core.Status;
+import io.bittensor.core.internal.Timer;
 import java.util.Comparator;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
@@ -24,6 +26,8 @@ public final class Admission {
   private final int maxQueued;
   private final long maxWaitNanos;
   private final LongSupplier nanoTime;
+  /** Turns away a call that waited too long while no slot frees; null: only as one frees. */
+  private final Timer timer;
   private final ReentrantLock lock = new ReentrantLock();
   private final TreeSet<Waiter> queue =
       new TreeSet<>(Comparator.comparingDouble((Waiter w) -> -w.priority)
@@ -40,10 +44,23 @@ public final class Admission {
    * @param nanoTime the clock for waiting times
    */
   public Admission(int maxConcurrent, int maxQueued, long maxWaitNanos, LongSupplier nanoTime) {
+    this(maxConcurrent, maxQueued, maxWaitNanos, nanoTime, null);
+  }
+
+  /**
+   * An admission that turns a waiting call away once it has waited {@code maxWaitNanos}, whether
+   * or not a slot frees meanwhile.
+   *
+   * @param timer runs those turnings away (they run on its thread); null turns a call away only
+   *     when a slot frees and finds it waited too long (for tests with a clock of their own)
+   */
+  public Admission(int maxConcurrent, int maxQueued, long maxWaitNanos, LongSupplier nanoTime,
+      Timer timer) {
     this.maxConcurrent = maxConcurrent;
     this.maxQueued = maxQueued;
     this.maxWaitNanos = maxWaitNanos;
     this.nanoTime = nanoTime;
+    this.timer = timer;
   }
 
   /**
@@ -57,6 +74,7 @@ public final class Admission {
    */
   public void submit(double priority, Runnable start, Consumer<Rejection> reject) {
     Waiter evicted = null;
+    Waiter queued = null;
     boolean runNow = false;
     boolean rejectNew = false;
     Rejection refused;
@@ -69,22 +87,45 @@ public final class Admission {
         running++;
         runNow = true;
       } else if (queue.size() < maxQueued) {
-        queue.add(new Waiter(priority, sequence++, nanoTime.getAsLong(), start, reject));
+        queued = new Waiter(priority, sequence++, nanoTime.getAsLong(), start, reject);
+        queue.add(queued);
       } else if (!queue.isEmpty() && queue.last().priority < priority) {
         evicted = queue.pollLast();
-        queue.add(new Waiter(priority, sequence++, nanoTime.getAsLong(), start, reject));
+        queued = new Waiter(priority, sequence++, nanoTime.getAsLong(), start, reject);
+        queue.add(queued);
       } else {
         rejectNew = true;
       }
     } finally {
       lock.unlock();
     }
+    if (queued != null && timer != null) {
+      Waiter w = queued;
+      // Scheduled after the lock: if a slot took the call meanwhile, expire() finds it gone.
+      long wait = Math.max(maxWaitNanos, maxWaitNanos + 1); // "longer than", saturating
+      w.timeout = timer.schedule(wait, TimeUnit.NANOSECONDS, () -> expire(w));
+    }
     if (runNow) {
       start.run();
     } else if (rejectNew) {
       reject.accept(refused != null ? refused : overloaded());
     } else if (evicted != null) {
+      evicted.cancelTimeout();
       evicted.reject.accept(overloaded());
+    }
+  }
+
+  /** Turns {@code w} away if it is still waiting (the timer's task). */
+  private void expire(Waiter w) {
+    boolean removed;
+    lock.lock();
+    try {
+      removed = queue.remove(w);
+    } finally {
+      lock.unlock();
+    }
+    if (removed) {
+      w.reject.accept(waitedTooLong());
     }
   }
 
@@ -104,12 +145,12 @@ public final class Admission {
       } finally {
         lock.unlock();
       }
+      next.cancelTimeout();
       if (!expired) {
         next.start.run(); // the slot passes to it
         return;
       }
-      next.reject.accept(Rejection.of(Status.BACKOFF,
-          "waited longer than " + maxWaitNanos / 1_000_000 + " ms for a free slot"));
+      next.reject.accept(waitedTooLong());
     }
   }
 
@@ -130,6 +171,7 @@ public final class Admission {
       if (w == null) {
         return;
       }
+      w.cancelTimeout();
       w.reject.accept(why);
     }
   }
@@ -154,12 +196,41 @@ public final class Admission {
     }
   }
 
+  private Rejection waitedTooLong() {
+    return Rejection.of(Status.BACKOFF,
+        "waited longer than " + maxWaitNanos / 1_000_000 + " ms for a free slot");
+  }
+
   private Rejection overloaded() {
     return Rejection.of(Status.BACKOFF,
         "overloaded: " + maxConcurrent + " calls running and " + maxQueued
             + " waiting with a higher stake");
   }
 
-  private record Waiter(
-      double priority, long sequence, long since, Runnable start, Consumer<Rejection> reject) {}
+  private static final class Waiter {
+    final double priority;
+    final long sequence;
+    final long since;
+    final Runnable start;
+    final Consumer<Rejection> reject;
+    /** Turns it away at its deadline; null without a timer, and until scheduled. */
+    volatile Timer.Timeout timeout;
+
+    Waiter(double priority, long sequence, long since, Runnable start,
+        Consumer<Rejection> reject) {
+      this.priority = priority;
+      this.sequence = sequence;
+      this.since = since;
+      this.start = start;
+      this.reject = reject;
+    }
+
+    /** It leaves the queue: its deadline's task, and what that holds, are dropped. */
+    void cancelTimeout() {
+      Timer.Timeout t = timeout;
+      if (t != null) {
+        t.cancel();
+      }
+    }
+  }
 }
