@@ -134,4 +134,47 @@ class PeerServerTest {
       assertEquals(0, server.queuedCalls());
     }
   }
+
+  /**
+   * In process the thread that frees a slot runs the queued call it passes to; before the fix it
+   * did so before it answered its own caller, who waited for that call's peer too.
+   */
+  @Test
+  void anInProcessAnswerDoesNotWaitForTheQueuedCallItsSlotPassesTo() throws Exception {
+    CountDownLatch firstEntered = new CountDownLatch(1);
+    CountDownLatch secondEntered = new CountDownLatch(1);
+    CountDownLatch secondMayAnswer = new CountDownLatch(1);
+    CompletableFuture<ForwardResult> holdFirst = new CompletableFuture<>();
+    AtomicInteger calls = new AtomicInteger();
+    Peer peer = request -> {
+      if (calls.incrementAndGet() == 1) {
+        firstEntered.countDown();
+        return holdFirst;
+      }
+      secondEntered.countDown();
+      try {
+        secondMayAnswer.await(); // a model running on the calling thread
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return CompletableFuture.completedFuture(zeros(request));
+    };
+    try (PeerServer server = start(PeerServer.newBuilder(peer).maxConcurrentCalls(1), true);
+        PeerClient client = client(true)) {
+      Peer remote = client.connect(server.endpoint());
+      CompletableFuture<ForwardResult> first = remote.forward(REQUEST);
+      assertTrue(firstEntered.await(10, TimeUnit.SECONDS));
+      CompletableFuture<ForwardResult> second = remote.forward(REQUEST);
+      assertEquals(1, server.queuedCalls());
+      try {
+        new Thread(() -> holdFirst.complete(zeros(REQUEST)), "first-peer").start();
+        assertEquals(Status.SUCCESS, first.get(5, TimeUnit.SECONDS).status());
+        assertTrue(secondEntered.await(10, TimeUnit.SECONDS));
+        assertEquals(1, server.activeCalls(), "the second call has the slot");
+      } finally {
+        secondMayAnswer.countDown();
+      }
+      assertEquals(Status.SUCCESS, second.get(10, TimeUnit.SECONDS).status());
+    }
+  }
 }

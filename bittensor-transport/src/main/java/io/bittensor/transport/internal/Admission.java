@@ -22,6 +22,8 @@ public final class Admission {
   /** The priority of an anonymous caller: below any stake. */
   public static final double ANONYMOUS = Double.NEGATIVE_INFINITY;
 
+  private static final Runnable NOTHING = () -> { };
+
   private final int maxConcurrent;
   private final int maxQueued;
   private final long maxWaitNanos;
@@ -131,6 +133,15 @@ public final class Admission {
 
   /** Frees a slot and starts the best waiting call, turning away those that waited too long. */
   public void release() {
+    handOver().run();
+  }
+
+  /**
+   * As {@link #release()}, but the call the slot passes to is started by whoever runs the
+   * returned task, so that the releasing thread can finish its own call first (the slot is the
+   * next call's already). The task does nothing when no call was waiting; it must be run.
+   */
+  public Runnable handOver() {
     while (true) {
       Waiter next;
       boolean expired;
@@ -139,7 +150,7 @@ public final class Admission {
         next = queue.pollFirst();
         if (next == null) {
           running--;
-          return;
+          return NOTHING;
         }
         expired = nanoTime.getAsLong() - next.since > maxWaitNanos;
       } finally {
@@ -147,8 +158,7 @@ public final class Admission {
       }
       next.cancelTimeout();
       if (!expired) {
-        next.start.run(); // the slot passes to it
-        return;
+        return next.start; // the slot passes to it
       }
       next.reject.accept(waitedTooLong());
     }

@@ -90,8 +90,14 @@ public final class Serving {
         r = CompletableFuture.completedFuture(Responses.internal(e));
       }
       r.whenComplete((resp, e) -> {
-        release();
-        out.complete(resp != null ? resp : Responses.internal(e));
+        // The slot passes on first, but the call it passes to runs once this caller has its
+        // answer: it must not wait for that call's peer (a model on this thread, say).
+        Runnable next = admission.handOver();
+        try {
+          out.complete(resp != null ? resp : Responses.internal(e));
+        } finally {
+          next.run();
+        }
       });
     }, out::complete);
     return out;
