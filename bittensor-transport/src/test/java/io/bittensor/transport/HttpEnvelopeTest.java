@@ -320,6 +320,21 @@ class HttpEnvelopeTest {
     assertServing();
   }
 
+  /** Before the fix a body of unknown length was taken up to 64 KiB, whatever the limit. */
+  @Test
+  void aChunkedBodyOverASmallLimitIsRefusedEvenUnderTheFirstBuffer() throws IOException {
+    byte[] body = signer.message(new ForwardRequest(Modality.TENSOR,
+        Tensor.zeros(DType.FLOAT32, 1, 16, 64)), 5_000).toByteArray(); // 4 KiB of floats
+    try (PeerServer small = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+        .host("127.0.0.1").port(0).maxPayloadBytes(1024).start()) {
+      okhttp3.Response r = http.newCall(new Request.Builder()
+          .url(small.endpoint() + "/v1/forward").post(chunked(body)).build()).execute();
+      Response answer = parse(r);
+      assertEquals(Status.PAYLOAD_TOO_LARGE.code(), answer.getStatus(), answer.toString());
+      assertEquals(413, r.code());
+    }
+  }
+
   @Test
   void aCallerHeaderMustMatchTheSigner() throws IOException {
     okhttp3.Response r = http.newCall(new Request.Builder().url(server.endpoint() + "/v1/forward")

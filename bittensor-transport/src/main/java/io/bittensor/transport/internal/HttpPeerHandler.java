@@ -175,7 +175,9 @@ public final class HttpPeerHandler extends Handler.Abstract {
     private void read() {
       try {
         if (body == null) {
-          body = ByteBuffer.allocate(length >= 0 ? (int) length : INITIAL_UNKNOWN_LENGTH);
+          // An unknown length starts no larger than the limit, which grow() then enforces.
+          body = ByteBuffer.allocate(length >= 0 ? (int) length
+              : (int) Math.min(INITIAL_UNKNOWN_LENGTH, serving.maxPayloadBytes()));
         }
         while (true) {
           Content.Chunk chunk = request.read();
