@@ -407,7 +407,9 @@ public final class PeerServer implements AutoCloseable {
      * The longest deadline granted to a request; default 60 s. A request's deadline (the
      * timeout it carries, at most this; {@link #defaultTimeout} when it carries none) runs from
      * its arrival: the time it waited for a slot counts, and a request whose time ran out while
-     * it waited is answered TIMEOUT without reaching the peer.
+     * it waited is answered TIMEOUT without reaching the peer. Over HTTP it also bounds how long
+     * an admitted request's body may take to arrive: one that has not is answered TIMEOUT, so
+     * that a caller sending a byte now and then cannot hold a slot for good.
      */
     public Builder maxTimeout(Duration timeout) {
       this.maxTimeout = Args.positive(timeout, "maxTimeout");

@@ -10,7 +10,12 @@ import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
 import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -175,6 +180,61 @@ class PeerServerTest {
         secondMayAnswer.countDown();
       }
       assertEquals(Status.SUCCESS, second.get(10, TimeUnit.SECONDS).status());
+    }
+  }
+
+  /**
+   * A caller that sends its headers and a little of its body, then a byte now and then, held a
+   * slot for as long as it liked before the fix (Jetty's idle timeout counts from the last byte):
+   * as many such callers as slots stopped the server.
+   */
+  @Test
+  void aBodyThatDoesNotArriveWithinTheLongestDeadlineIsTimedOutAndFreesItsSlot()
+      throws Exception {
+    try (PeerServer server = start(PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+            .maxConcurrentCalls(1).defaultTimeout(Duration.ofMillis(500))
+            .maxTimeout(Duration.ofMillis(500)), false);
+        Socket socket = new Socket("127.0.0.1", server.port())) {
+      OutputStream out = socket.getOutputStream();
+      out.write(("POST /v1/forward HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf"
+          + "\r\nContent-Length: 1000\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(new byte[10]);
+      out.flush();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (server.activeCalls() == 0 && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
+      assertEquals(1, server.activeCalls(), "the slow caller holds the only slot");
+      socket.setSoTimeout(10_000);
+      // A byte every 100 ms keeps Jetty's idle timeout away; the answer must come all the same.
+      ByteArrayOutputStream answer = new ByteArrayOutputStream();
+      InputStream in = socket.getInputStream();
+      Thread trickle = new Thread(() -> {
+        try {
+          for (int i = 0; i < 100; i++) {
+            Thread.sleep(100);
+            out.write(0);
+            out.flush();
+          }
+        } catch (IOException | InterruptedException e) {
+          // the server answered and closed: the trickle is over
+        }
+      }, "trickle");
+      trickle.start();
+      byte[] buffer = new byte[4096];
+      int n = in.read(buffer);
+      trickle.interrupt();
+      assertTrue(n > 0, "an answer");
+      answer.write(buffer, 0, n);
+      String head = answer.toString(StandardCharsets.ISO_8859_1);
+      assertTrue(head.startsWith("HTTP/1.1 504"), head);
+      assertTrue(head.contains("Bittensor-Status: " + Status.TIMEOUT.code()), head);
+      assertEquals(0, server.activeCalls(), "the slot is free again");
+      try (PeerClient client = client(false)) {
+        ForwardResult r = client.connect(server.endpoint()).forward(REQUEST)
+            .get(20, TimeUnit.SECONDS);
+        assertEquals(Status.SUCCESS, r.status(), r.toString());
+      }
     }
   }
 }

@@ -6,6 +6,7 @@ import com.google.protobuf.MessageLite;
 import io.bittensor.core.PeerId;
 import io.bittensor.core.Rejection;
 import io.bittensor.core.Status;
+import io.bittensor.core.internal.Timer;
 import io.bittensor.transport.internal.wire.BackwardRequest;
 import io.bittensor.transport.internal.wire.ForwardRequest;
 import io.bittensor.transport.internal.wire.Response;
@@ -13,6 +14,7 @@ import java.nio.ByteBuffer;
 import java.security.cert.X509Certificate;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
@@ -141,6 +143,11 @@ public final class HttpPeerHandler extends Handler.Abstract {
     private final AtomicBoolean released = new AtomicBoolean();
     /** The thread inside handle() while admission runs; null after. */
     private volatile Thread handleThread;
+    /**
+     * Answers TIMEOUT if the body has not arrived within the longest deadline of a request: a
+     * caller that sends a byte now and then must not hold its slot for good.
+     */
+    private volatile Timer.Timeout bodyLate;
     private ByteBuffer body;
     private boolean aheadTried;
     /** The signature's check from the body's first bytes, or null. */
@@ -161,6 +168,10 @@ public final class HttpPeerHandler extends Handler.Abstract {
 
     /** Admitted: read on this thread inside handle(), else hand over to the server's pool. */
     void start() {
+      long ms = serving.core().maxTimeoutMillis();
+      bodyLate = Timer.SHARED.schedule(ms, TimeUnit.MILLISECONDS, () -> finish(Responses.of(
+          Rejection.of(Status.TIMEOUT, "the request's body did not arrive within " + ms
+              + " ms"))));
       if (handleThread == Thread.currentThread()) {
         read();
       } else {
@@ -180,6 +191,9 @@ public final class HttpPeerHandler extends Handler.Abstract {
               : (int) Math.min(INITIAL_UNKNOWN_LENGTH, serving.maxPayloadBytes()));
         }
         while (true) {
+          if (released.get()) {
+            return; // answered already (its body came too late)
+          }
           Content.Chunk chunk = request.read();
           if (chunk == null) {
             request.demand(this::read);
@@ -204,8 +218,10 @@ public final class HttpPeerHandler extends Handler.Abstract {
             checkAhead();
           }
           if (chunk.isLast()) {
-            body.flip();
-            decodeAndServe();
+            if (bodyLate.cancel()) { // else it was answered TIMEOUT just now
+              body.flip();
+              decodeAndServe();
+            }
             return;
           }
         }
@@ -259,14 +275,23 @@ public final class HttpPeerHandler extends Handler.Abstract {
 
     private void finish(Response r) {
       if (released.compareAndSet(false, true)) {
+        cancelBodyLate();
         serving.release();
         call.heard(r);
         send(response, callback, r);
       }
     }
 
+    private void cancelBodyLate() {
+      Timer.Timeout t = bodyLate;
+      if (t != null) {
+        t.cancel();
+      }
+    }
+
     private void abort(Throwable failure) {
       if (released.compareAndSet(false, true)) {
+        cancelBodyLate();
         serving.release();
         call.heard(Status.CANCELLED); // the caller went away
         callback.failed(failure);

@@ -201,6 +201,11 @@ public final class ServingCore {
     }
   }
 
+  /** The longest deadline granted, in milliseconds: also how long a body may take to arrive. */
+  public long maxTimeoutMillis() {
+    return maxTimeoutMs;
+  }
+
   /** How many signatures {@link #verifyAhead} has checked: for tests. */
   long checkedAhead() {
     return checkedAhead.sum();
