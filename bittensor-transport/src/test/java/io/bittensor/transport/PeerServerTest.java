@@ -237,4 +237,30 @@ class PeerServerTest {
       }
     }
   }
+
+  /**
+   * A listener that throws an Error (a metrics library missing a class) is ignored as one that
+   * throws an exception is: before the fix the caller over HTTP never got its answer, and in
+   * process got the Error.
+   */
+  @ParameterizedTest(name = "in process: {0}")
+  @ValueSource(booleans = {false, true})
+  void aListenerOrFactoryThatThrowsAnErrorLeavesCallsAnswered(boolean inProcess)
+      throws Exception {
+    CallListener listener = call -> {
+      throw new NoClassDefFoundError("io/micrometer/core/instrument/Timer");
+    };
+    CallListener.Factory factory = start -> {
+      throw new NoClassDefFoundError("io/opentelemetry/api/trace/Span");
+    };
+    for (PeerServer.Builder b : java.util.List.of(
+        PeerServer.newBuilder(BuiltinPeers.deterministic(8)).callListener(listener),
+        PeerServer.newBuilder(BuiltinPeers.deterministic(8)).callListenerFactory(factory))) {
+      try (PeerServer server = start(b, inProcess); PeerClient client = client(inProcess)) {
+        ForwardResult r = client.connect(server.endpoint()).forward(REQUEST, Duration.ofSeconds(5))
+            .get(20, TimeUnit.SECONDS);
+        assertEquals(Status.SUCCESS, r.status(), r.toString());
+      }
+    }
+  }
 }

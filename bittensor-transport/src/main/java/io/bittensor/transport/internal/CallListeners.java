@@ -72,7 +72,7 @@ public final class CallListeners {
     try {
       CallListener call = calls.create(start);
       return call != null ? call : CallListener.NONE;
-    } catch (RuntimeException ignored) {
+    } catch (RuntimeException | Error ignored) { // an Error too: a class missing, say
       return CallListener.NONE; // A factory must not throw; one that does must not stop the call.
     }
   }
@@ -81,7 +81,7 @@ public final class CallListeners {
   public static void end(CallListener call, CallEvent event) {
     try {
       call.callEnd(event);
-    } catch (RuntimeException ignored) {
+    } catch (RuntimeException | Error ignored) { // an Error too: the answer must still go out
       // A listener must not throw; one that does must not stop the server or break the call.
     }
   }
