@@ -263,4 +263,20 @@ class PeerServerTest {
       }
     }
   }
+
+  /** Before the fix an Error from the stake source was a bare HTTP 500, or thrown in process. */
+  @ParameterizedTest(name = "in process: {0}")
+  @ValueSource(booleans = {false, true})
+  void aStakeSourceThatThrowsAnErrorCountsAsStakeZero(boolean inProcess) throws Exception {
+    StakeSource stakes = id -> {
+      throw new NoClassDefFoundError("io/bittensor/ledger/Metagraph");
+    };
+    try (PeerServer server = start(PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+            .stakeSource(stakes), inProcess);
+        PeerClient client = client(inProcess)) {
+      ForwardResult r = client.connect(server.endpoint()).forward(REQUEST, Duration.ofSeconds(5))
+          .get(20, TimeUnit.SECONDS);
+      assertEquals(Status.SUCCESS, r.status(), r.toString());
+    }
+  }
 }

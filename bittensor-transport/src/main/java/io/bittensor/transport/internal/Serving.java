@@ -149,7 +149,7 @@ public final class Serving {
     try {
       double stake = stakes.stakeOf(hint);
       return Double.isNaN(stake) ? 0.0 : stake;
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) { // an Error too, so that the call is still heard
       return 0.0; // documented: a failing stake source counts as stake 0
     }
   }
