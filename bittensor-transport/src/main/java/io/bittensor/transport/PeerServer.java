@@ -63,10 +63,11 @@ import org.eclipse.jetty.server.ServerConnector;
  */
 public final class PeerServer implements AutoCloseable {
   private final Server jetty;
-  private final ServerConnector connector;
   private final Serving serving;
   private final InProcessNetwork network;
   private final URI endpoint;
+  /** The port bound at start, -1 in process: Jetty's connector says -2 once closed. */
+  private final int port;
   private final ServerTls tls;
   private final LongAdder failedHandshakes;
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -76,10 +77,10 @@ public final class PeerServer implements AutoCloseable {
     this.tls = tls;
     this.failedHandshakes = failedHandshakes;
     this.jetty = jetty;
-    this.connector = connector;
     this.serving = serving;
     this.network = network;
     this.endpoint = endpoint;
+    this.port = connector == null ? -1 : connector.getLocalPort();
   }
 
   /**
@@ -144,9 +145,9 @@ public final class PeerServer implements AutoCloseable {
     return failedHandshakes.sum();
   }
 
-  /** The bound TCP port, or -1 for an in-process server. */
+  /** The bound TCP port (the one it served on, once closed), or -1 for an in-process server. */
   public int port() {
-    return connector == null ? -1 : connector.getLocalPort();
+    return port;
   }
 
   /**

@@ -279,4 +279,17 @@ class PeerServerTest {
       assertEquals(Status.SUCCESS, r.status(), r.toString());
     }
   }
+
+  /** Before the fix Jetty's -2 for a closed connector showed through. */
+  @Test
+  void thePortStaysTheOneServedAfterClose() throws Exception {
+    PeerServer server = start(PeerServer.newBuilder(BuiltinPeers.deterministic(8)), false);
+    int port = server.port();
+    assertEquals(server.endpoint().getPort(), port);
+    server.close();
+    assertEquals(port, server.port());
+    PeerServer inProcess = start(PeerServer.newBuilder(BuiltinPeers.deterministic(8)), true);
+    inProcess.close();
+    assertEquals(-1, inProcess.port());
+  }
 }
