@@ -232,23 +232,32 @@ public final class Engine implements AutoCloseable {
 
   private void work() {
     Scratch scratch = new Scratch();
+    // A request gather() took and could not put back (the queue had filled again): it goes next.
+    Pending[] held = new Pending[1];
     while (true) {
-      Pending first;
-      try {
-        first = queue.pollFirst(POLL_NANOS, TimeUnit.NANOSECONDS);
-      } catch (InterruptedException e) {
-        continue; // close() decides when to stop, not interrupts
+      Pending first = held[0];
+      held[0] = null;
+      if (first != null && closing) {
+        first.future.complete(ForwardResult.failure(Status.UNAVAILABLE, "this peer is closed"));
+        continue;
       }
       if (first == null) {
-        if (closing) {
-          return;
+        try {
+          first = queue.pollFirst(POLL_NANOS, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+          continue; // close() decides when to stop, not interrupts
         }
-        continue;
+        if (first == null) {
+          if (closing) {
+            return;
+          }
+          continue;
+        }
       }
       if (first.future.isDone()) {
         continue;
       }
-      List<Pending> batch = gather(first);
+      List<Pending> batch = gather(first, held);
       slots.acquireUninterruptibly(); // callers running on their own threads count too
       try {
         execute(batch, scratch);
@@ -260,7 +269,8 @@ public final class Engine implements AutoCloseable {
     }
   }
 
-  private List<Pending> gather(Pending first) {
+  /** The batch that {@code first} starts; a request taken and not put back goes in {@code held}. */
+  private List<Pending> gather(Pending first, Pending[] held) {
     List<Pending> batch = new ArrayList<>();
     batch.add(first);
     int rows = first.input.dim(0);
@@ -283,7 +293,9 @@ public final class Engine implements AutoCloseable {
         continue;
       }
       if (!next.key.equals(first.key) || rows + next.input.dim(0) > limits.maxBatch()) {
-        queue.offerFirst(next);
+        if (!queue.offerFirst(next)) {
+          held[0] = next; // submit() filled the place it left: run it next instead of losing it
+        }
         break;
       }
       batch.add(next);
