@@ -321,7 +321,8 @@ public final class OnnxPeer implements Peer, AutoCloseable {
 
     /**
      * A model input fed with the same value on every run (e.g. Silero VAD's sample rate {@code sr}).
-     * A one-element tensor feeds a scalar input.
+     * A one-element tensor feeds a scalar input; a tensor of another type or shape than the input
+     * declares fails {@link #build} naming it.
      */
     public Builder constantInput(String name, Tensor value) {
       constants.put(Objects.requireNonNull(name, "name"), Objects.requireNonNull(value, "value"));

@@ -1,5 +1,6 @@
 package io.bittensor.onnx;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,6 +9,8 @@ import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
+import io.bittensor.onnx.internal.ir.OnnxIr.GraphProto;
+import io.bittensor.onnx.internal.ir.OnnxIr.TensorProto;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -69,6 +72,32 @@ class BadModelTest {
     OnnxModelException badOut = assertThrows(OnnxModelException.class, () -> OnnxPeer.builder().model(ocr)
         .input(ImageInput.of(3, 48, 192)).output(OutputAdapter.named("logits")).outputDim(2).build());
     assertTrue(badOut.getMessage().contains("logits"), badOut.getMessage());
+  }
+
+  @Test
+  void aConstantInputOfTheWrongShapeIsRefusedAtBuildNamingIt() throws Exception {
+    // output = input + bias, bias a constant FLOAT [4]
+    GraphProto.Builder g = GraphProto.newBuilder().setName("add")
+        .addInput(TestModels.value("input", TensorProto.DataType.FLOAT_VALUE, "batch", 4))
+        .addInput(TestModels.value("bias", TensorProto.DataType.FLOAT_VALUE, 4))
+        .addNode(TestModels.node("Add", "output", "input", "bias"))
+        .addOutput(TestModels.value("output", TensorProto.DataType.FLOAT_VALUE, "batch", 4));
+    byte[] add = TestModels.model(g);
+    OnnxPeer.Builder b = OnnxPeer.builder().model(add).modality(Modality.TENSOR).outputDim(4);
+    for (Tensor wrong : new Tensor[] {Tensor.ofFloats(new float[3], 3),
+        Tensor.ofFloats(new float[4], 1, 4)}) {
+      OnnxModelException e = assertThrows(OnnxModelException.class,
+          () -> b.constantInput("bias", wrong).build().close());
+      assertTrue(e.getMessage().contains("bias FLOAT [4]")
+          && e.getMessage().contains(Arrays.toString(wrong.shape())), e.getMessage());
+    }
+    try (OnnxPeer peer = b.constantInput("bias", Tensor.ofFloats(new float[] {1, 2, 3, 4}, 4))
+        .build()) {
+      ForwardResult r =
+          TestModels.forward(peer, Modality.TENSOR, Tensor.ofFloats(new float[4], 1, 1, 4));
+      assertTrue(r.isSuccess(), r::toString);
+      assertArrayEquals(new float[] {1, 2, 3, 4}, r.output().orElseThrow().toFloatArray());
+    }
   }
 
   @Test

@@ -109,6 +109,15 @@ public abstract class Binding implements AutoCloseable {
     if (!want.equals(have)) {
       throw new OnnxModelException(source + ": constant input " + port + " needs " + want + ", was " + have);
     }
+    // ONNX Runtime would refuse every run for it; a rank-0 port may also be one of unknown shape.
+    boolean fits = port.rank() == 0 || port.rank() == shape.length;
+    for (int i = 0; fits && port.rank() > 0 && i < shape.length; i++) {
+      fits = port.dim(i) < 0 || port.dim(i) == shape[i];
+    }
+    if (!fits) {
+      throw new OnnxModelException(source + ": constant input " + port + " was given shape "
+          + Arrays.toString(t.shape()));
+    }
     ByteBuffer direct = ByteBuffer.allocateDirect(t.byteSize()).order(ByteOrder.nativeOrder());
     direct.put(t.data().order(ByteOrder.LITTLE_ENDIAN)).flip();
     try {
