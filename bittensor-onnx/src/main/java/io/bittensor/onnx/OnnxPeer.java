@@ -80,6 +80,9 @@ public final class OnnxPeer implements Peer, AutoCloseable {
    * @throws IllegalStateException if this peer is closed
    */
   public Builder toBuilder() {
+    if (engine.isClosed()) {
+      throw new IllegalStateException(this + " is closed: build a variant before closing it");
+    }
     Builder b = recipe.copy();
     b.shared = session;
     return b;

@@ -138,6 +138,20 @@ class EngineTest {
   }
 
   @Test
+  void aClosedPeerDerivesNoBuilder() throws Exception {
+    OnnxPeer first = peer().build();
+    try (OnnxPeer second = first.toBuilder().outputDim(16).build()) {
+      first.close();
+      IllegalStateException e = assertThrows(IllegalStateException.class, first::toBuilder);
+      assertTrue(e.getMessage().contains("closed"), e.getMessage());
+      try (OnnxPeer third = second.toBuilder().outputDim(8).build()) {
+        ForwardResult r = TestModels.forward(third, Modality.TENSOR, light());
+        assertEquals(8, r.output().orElseThrow().dim(2), r::toString);
+      }
+    }
+  }
+
+  @Test
   void peersCanShareOneThreadPool() throws Exception {
     OnnxPeer.Builder shared = peer().sharedThreadPool(true);
     if (!Ort.hasGlobalPool()) {

@@ -365,6 +365,11 @@ public final class Engine implements AutoCloseable {
     return runs.get();
   }
 
+  /** True once {@link #close} was called. */
+  public boolean isClosed() {
+    return closing;
+  }
+
   /** Requests waiting, not yet running. */
   public int queued() {
     return queue.size();
