@@ -127,6 +127,22 @@ class EngineTest {
   }
 
   @Test
+  void aQueuedRequestPastItsDeadlineGivesUpItsPlace() throws Exception {
+    try (OnnxPeer peer = peer().queueCapacity(1).build()) {
+      CompletableFuture<ForwardResult> running =
+          peer.forward(new ForwardRequest(Modality.TENSOR, heavy()));
+      awaitRunning(peer, 1);
+      ForwardResult late = peer.forward(new ForwardRequest(Modality.TENSOR, light()),
+          Duration.ofMillis(1)).join();
+      assertEquals(Status.TIMEOUT, late.status(), late::toString);
+      assertEquals(0, peer.queued(), "nothing waits any more");
+      ForwardResult next = peer.forward(new ForwardRequest(Modality.TENSOR, light())).join();
+      assertTrue(next.isSuccess(), "its place was free: " + next);
+      assertTrue(running.join().isSuccess());
+    }
+  }
+
+  @Test
   void derivedPeersShareTheSessionUntilTheLastCloses() throws Exception {
     OnnxPeer first = peer().build();
     OnnxPeer second = first.toBuilder().outputDim(16).build();

@@ -113,9 +113,11 @@ public final class Engine implements AutoCloseable {
     long deadline = timeoutNanos == Long.MAX_VALUE ? Long.MAX_VALUE : now + timeoutNanos;
     Pending p = new Pending(request.input(), key, deadline);
     if (deadline != Long.MAX_VALUE) {
-      p.timeout = Timer.SHARED.schedule(timeoutNanos, TimeUnit.NANOSECONDS,
-          () -> p.future.complete(ForwardResult.failure(Status.TIMEOUT,
-              "no answer within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms")));
+      p.timeout = Timer.SHARED.schedule(timeoutNanos, TimeUnit.NANOSECONDS, () -> {
+        queue.remove(p); // its place goes to a request that still waits
+        p.future.complete(ForwardResult.failure(Status.TIMEOUT,
+            "no answer within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms"));
+      });
       p.future.whenComplete((r, e) -> p.timeout.cancel());
     }
     if (!queue.offerLast(p)) {
