@@ -36,7 +36,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class Engine implements AutoCloseable {
   private static final AtomicInteger IDS = new AtomicInteger();
   private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
-  private static final long MAX_CALLER_TIMEOUT_NANOS = TimeUnit.DAYS.toNanos(365);
+  private static final long MAX_TIMEOUT_NANOS = TimeUnit.DAYS.toNanos(365);
 
   /** Batching and queue limits. */
   public record Limits(int maxBatch, long windowNanos, int queueCapacity, int workers, boolean combine) {
@@ -110,7 +110,9 @@ public final class Engine implements AutoCloseable {
       return done(r.result);
     }
     long now = System.nanoTime();
-    long deadline = timeoutNanos == Long.MAX_VALUE ? Long.MAX_VALUE : now + timeoutNanos;
+    // Clamped so that the sum cannot wrap: a batch's runs stop at the latest of its deadlines.
+    long deadline = timeoutNanos == Long.MAX_VALUE ? Long.MAX_VALUE
+        : now + Math.min(timeoutNanos, MAX_TIMEOUT_NANOS);
     Pending p = new Pending(request.input(), key, deadline);
     if (deadline != Long.MAX_VALUE) {
       p.timeout = Timer.SHARED.schedule(timeoutNanos, TimeUnit.NANOSECONDS, () -> {
@@ -158,7 +160,7 @@ public final class Engine implements AutoCloseable {
         return ForwardResult.failure(Status.UNAVAILABLE, "this peer is closed");
       }
       // Clamped so that the sum cannot wrap; deadlines are compared by difference.
-      long deadline = System.nanoTime() + Math.min(timeoutNanos, MAX_CALLER_TIMEOUT_NANOS);
+      long deadline = System.nanoTime() + Math.min(timeoutNanos, MAX_TIMEOUT_NANOS);
       Pending p = new Pending(request.input(), key, deadline);
       List<Pending> batch = new ArrayList<>(1);
       batch.add(p);

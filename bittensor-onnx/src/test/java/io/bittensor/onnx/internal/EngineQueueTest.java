@@ -3,11 +3,13 @@ package io.bittensor.onnx.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.onnxruntime.OrtException;
 import io.bittensor.core.DType;
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Rejection;
+import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
 import io.bittensor.onnx.Device;
 import io.bittensor.onnx.Mlp;
@@ -63,14 +65,29 @@ class EngineQueueTest {
     }
   }
 
-  /** Answers zeros without touching the session; the first run waits for the gate. */
+  /** What a run after the first does before it answers. */
+  @FunctionalInterface
+  private interface Later {
+    void run(RunGuard guard) throws OrtException;
+  }
+
+  /**
+   * Answers zeros without touching the session; the first run waits for the gate, later ones do
+   * what {@code later} does.
+   */
   private static final class GatedBinding extends Binding {
     private final Gate gate;
+    private final Later later;
     private boolean first = true;
 
     GatedBinding(SharedSession model, Gate gate) throws OnnxModelException {
+      this(model, gate, guard -> { });
+    }
+
+    GatedBinding(SharedSession model, Gate gate, Later later) throws OnnxModelException {
       super(model, OutputAdapter.first(), OUT, new LinkedHashMap<>());
       this.gate = gate;
+      this.later = later;
     }
 
     @Override
@@ -94,11 +111,13 @@ class EngineQueueTest {
     }
 
     @Override
-    public Tensor[] run(List<Tensor> inputs, RunGuard guard, Scratch scratch) {
+    public Tensor[] run(List<Tensor> inputs, RunGuard guard, Scratch scratch) throws OrtException {
       if (first) { // one worker: no other thread runs
         first = false;
         gate.firstRunStarted.countDown();
         await(gate.firstRunMayEnd);
+      } else {
+        later.run(guard);
       }
       Tensor[] answers = new Tensor[inputs.size()];
       for (int i = 0; i < answers.length; i++) {
@@ -163,6 +182,42 @@ class EngineQueueTest {
       assertEquals(2, rb.output().orElseThrow().dim(1));
       assertTrue(answer(c, "c").isSuccess());
       assertTrue(answer(d, "d").isSuccess());
+    }
+  }
+
+  @Test
+  void aTimeoutTooLongToAddToTheClockDoesNotCutShortTheRunItShares() throws Exception {
+    // forward(request, Duration.ofMillis(Long.MAX_VALUE)) passes this; now + it overflowed, and
+    // the batch's latest deadline, a plain max, became the other request's.
+    long forever = Long.MAX_VALUE - 1;
+    Gate gate = new Gate(-1);
+    SharedSession session = session();
+    Later untilTerminatedOrTwoSeconds = guard -> {
+      long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+      while (!guard.terminated() && System.nanoTime() - end < 0) {
+        try {
+          Thread.sleep(1);
+        } catch (InterruptedException e) {
+          throw new AssertionError(e);
+        }
+      }
+      if (guard.terminated()) {
+        throw new OrtException("terminated"); // as ONNX Runtime ends a terminated run
+      }
+    };
+    try (Engine engine = new Engine(new GatedBinding(session, gate, untilTerminatedOrTwoSeconds),
+        session, Modality.TENSOR, OUT, new Engine.Limits(64, 0, 16, 1, true))) {
+      CompletableFuture<ForwardResult> running = engine.submit(request(1), Long.MAX_VALUE);
+      await(gate.firstRunStarted);
+      CompletableFuture<ForwardResult> patient = engine.submit(request(1), forever);
+      CompletableFuture<ForwardResult> hasty =
+          engine.submit(request(1), TimeUnit.MILLISECONDS.toNanos(50));
+      gate.firstRunMayEnd.countDown(); // the two run together
+      assertTrue(answer(running, "the first request").isSuccess());
+      assertEquals(Status.TIMEOUT, answer(hasty, "the hasty request").status());
+      ForwardResult r = answer(patient, "the patient request");
+      assertTrue(r.isSuccess(), r::toString);
+      assertEquals(2, engine.runs());
     }
   }
 }
