@@ -14,6 +14,7 @@ import io.bittensor.onnx.internal.SharedSession;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -75,7 +76,8 @@ public final class OnnxPeer implements Peer, AutoCloseable {
   /**
    * A builder with this peer's settings that shares its loaded session (no second copy of the
    * model): change the adapters, output size or batching and build a variant. The session is
-   * freed when the last peer using it is closed.
+   * freed when the last peer using it is closed. A variant whose session settings differ (device,
+   * threads, optimisation, determinism, spinning) cannot share it and loads the model again.
    *
    * @throws IllegalStateException if this peer is closed
    */
@@ -85,6 +87,7 @@ public final class OnnxPeer implements Peer, AutoCloseable {
     }
     Builder b = recipe.copy();
     b.shared = session;
+    b.sharedRecipe = b.sessionRecipe();
     return b;
   }
 
@@ -223,6 +226,8 @@ public final class OnnxPeer implements Peer, AutoCloseable {
   public static final class Builder {
     private ModelSource source;
     private SharedSession shared;
+    /** The session settings {@code shared} was opened with. */
+    private List<Object> sharedRecipe;
     private InputAdapter input;
     private OutputAdapter output = OutputAdapter.first();
     private int outputDim;
@@ -477,12 +482,10 @@ public final class OnnxPeer implements Peer, AutoCloseable {
         throw new IllegalStateException("no model: call model(path), model(bytes) or modelResource(name)");
       }
       SharedSession session;
-      if (shared != null) {
+      if (shared != null && sessionRecipe().equals(sharedRecipe)) {
         session = shared.retain();
       } else {
-        SessionSettings settings = new SessionSettings(intraOpThreads, interOpThreads, sharedThreadPool,
-            optimization, deterministic, spinning);
-        session = SharedSession.open(source, settings, device, cuda);
+        session = SharedSession.open(source, settings(), device, cuda);
       }
       try {
         // A model written by OnnxExport says what it serves; explicit settings win.
@@ -516,6 +519,16 @@ public final class OnnxPeer implements Peer, AutoCloseable {
         session.release();
         throw e;
       }
+    }
+
+    private SessionSettings settings() {
+      return new SessionSettings(intraOpThreads, interOpThreads, sharedThreadPool, optimization,
+          deterministic, spinning);
+    }
+
+    /** What a session is opened with: a variant shares its peer's only while these are equal. */
+    private List<Object> sessionRecipe() {
+      return List.of(settings(), device, cuda);
     }
 
     private static int requireNonNegative(int value, String what) {

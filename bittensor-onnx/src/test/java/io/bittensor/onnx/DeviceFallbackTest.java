@@ -99,6 +99,14 @@ class DeviceFallbackTest {
   }
 
   @Test
+  void aVariantAskedForCudaTriesItInsteadOfSharingTheCpuSession() throws Exception {
+    try (OnnxPeer cpu = mlp().build();
+        OnnxPeer variant = cpu.toBuilder().device(Device.cuda(0)).build()) {
+      assertRunsOnTheCpuWithOneWarning(variant);
+    }
+  }
+
+  @Test
   void theCpuAskedForGivesNoWarning() throws Exception {
     try (OnnxPeer peer = mlp().build()) {
       assertEquals(Device.cpu(), peer.device());
