@@ -101,6 +101,17 @@ class BadModelTest {
   }
 
   @Test
+  void aConstantForAnInputTheAdapterFeedsIsRefused() {
+    byte[] mlp = OnnxExport.toBytes(Mlp.random(new int[] {4, 3}, Mlp.Activation.RELU, 5),
+        OnnxExport.Options.defaults());
+    // Were it taken, the constant would replace every request's features: one answer for all.
+    OnnxModelException e = assertThrows(OnnxModelException.class, () -> OnnxPeer.builder()
+        .model(mlp).input(new TensorInput("input")).outputDim(3)
+        .constantInput("input", Tensor.ofFloats(new float[4], 1, 4)).build().close());
+    assertTrue(e.getMessage().contains("\"input\" is fed by the TENSOR adapter"), e.getMessage());
+  }
+
+  @Test
   void missingSettingsAreMisuse() {
     assertThrows(IllegalStateException.class, () -> OnnxPeer.builder().modality(Modality.TENSOR).outputDim(1).build());
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> OnnxPeer.builder().outputDim(0));

@@ -135,6 +135,12 @@ public abstract class Binding implements AutoCloseable {
   abstract Set<String> fedInputs();
 
   private void checkAllFed() throws OnnxModelException {
+    for (String name : constants.keySet()) {
+      if (fedInputs().contains(name)) { // the constant would replace what the requests send
+        throw mismatch("model input \"" + name + "\" is fed by the " + modalityName()
+            + " adapter; it cannot also be a constant input");
+      }
+    }
     for (ModelInfo.Port p : model.info().inputs()) {
       if (!fedInputs().contains(p.name()) && !constants.containsKey(p.name())) {
         throw mismatch("model input " + p + " is not fed by the " + modalityName()
