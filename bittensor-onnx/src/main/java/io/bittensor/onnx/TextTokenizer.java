@@ -74,7 +74,8 @@ public final class TextTokenizer implements AutoCloseable {
   }
 
   /**
-   * A tokenizer from a class-path resource, looked up through this library's class loader.
+   * A tokenizer from a class-path resource, looked up through the thread's context class loader
+   * (or this library's when there is none), as {@link OnnxPeer.Builder#modelResource} does.
    *
    * @throws IOException if the resource is missing or is not a tokenizer
    */
