@@ -9,6 +9,7 @@ import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
+import io.bittensor.onnx.internal.ir.OnnxIr.AttributeProto;
 import io.bittensor.onnx.internal.ir.OnnxIr.GraphProto;
 import io.bittensor.onnx.internal.ir.OnnxIr.TensorProto;
 import java.nio.file.Files;
@@ -109,6 +110,28 @@ class BadModelTest {
         .model(mlp).input(new TensorInput("input")).outputDim(3)
         .constantInput("input", Tensor.ofFloats(new float[4], 1, 4)).build().close());
     assertTrue(e.getMessage().contains("\"input\" is fed by the TENSOR adapter"), e.getMessage());
+  }
+
+  @Test
+  void aTextModelOfFixedLengthLongerThanTheAdaptersMaximumIsRefused() throws Exception {
+    // output = Cast<float>(input_ids), input_ids INT64 [batch, 8]
+    GraphProto.Builder g = GraphProto.newBuilder().setName("cast")
+        .addInput(TestModels.value("input_ids", TensorProto.DataType.INT64_VALUE, "batch", 8))
+        .addNode(TestModels.node("Cast", "output", "input_ids").toBuilder()
+            .addAttribute(AttributeProto.newBuilder().setName("to")
+                .setType(AttributeProto.AttributeType.INT).setI(TensorProto.DataType.FLOAT_VALUE)))
+        .addOutput(TestModels.value("output", TensorProto.DataType.FLOAT_VALUE, "batch", 8));
+    byte[] cast = TestModels.model(g);
+    // Requests of 8 tokens would be over the maximum of 4, shorter ones not the 8 it takes.
+    OnnxModelException e = assertThrows(OnnxModelException.class, () -> OnnxPeer.builder()
+        .model(cast).input(TextInput.bert().withMaxLength(4)).outputDim(8).build().close());
+    assertTrue(e.getMessage().contains("withMaxLength(8)"), e.getMessage());
+    try (OnnxPeer peer = OnnxPeer.builder().model(cast).input(TextInput.bert().withMaxLength(8))
+        .outputDim(8).build()) {
+      ForwardResult r = TestModels.forward(peer, Modality.TEXT,
+          Tensor.ofLongs(new long[] {1, 2, 3, 4, 5, 6, 7, 8}, 1, 8));
+      assertTrue(r.isSuccess(), r::toString);
+    }
   }
 
   @Test

@@ -50,7 +50,7 @@ final class TextBinding extends Binding {
       throw mismatch("output " + output + " must be [batch, hidden] or [batch, sequence, hidden]");
     }
     long staticSeq = ids.dim(1);
-    if (staticSeq > 0 && staticSeq < in.maxLength()) {
+    if (staticSeq > 0 && staticSeq != in.maxLength()) { // otherwise some or all lengths fit neither
       throw mismatch("input " + ids + " takes exactly " + staticSeq + " tokens, but the adapter accepts up to "
           + in.maxLength() + "; set TextInput.withMaxLength(" + staticSeq + ") and pad to it");
     }
