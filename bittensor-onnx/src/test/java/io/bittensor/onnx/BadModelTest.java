@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Status;
@@ -14,8 +15,11 @@ import io.bittensor.onnx.internal.ir.OnnxIr.GraphProto;
 import io.bittensor.onnx.internal.ir.OnnxIr.TensorProto;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -131,6 +135,33 @@ class BadModelTest {
       ForwardResult r = TestModels.forward(peer, Modality.TEXT,
           Tensor.ofLongs(new long[] {1, 2, 3, 4, 5, 6, 7, 8}, 1, 8));
       assertTrue(r.isSuccess(), r::toString);
+    }
+  }
+
+  @Test
+  void aModelOfFixedBatchRunsEachRequestAloneAndRefusesOtherSizes() throws Exception {
+    // output = Relu(input), input FLOAT [1, 4]: ONNX Runtime refuses any other batch
+    GraphProto.Builder g = GraphProto.newBuilder().setName("one")
+        .addInput(TestModels.value("input", TensorProto.DataType.FLOAT_VALUE, 1, 4))
+        .addNode(TestModels.node("Relu", "output", "input"))
+        .addOutput(TestModels.value("output", TensorProto.DataType.FLOAT_VALUE, 1, 4));
+    try (OnnxPeer peer = OnnxPeer.builder().model(TestModels.model(g)).modality(Modality.TENSOR)
+        .outputDim(4).batchWindow(Duration.ofMillis(500)).build()) {
+      // The worker waits half a second for more requests to join the first: run together, these
+      // two would be a batch of 2.
+      CompletableFuture<ForwardResult> a = peer.forward(new ForwardRequest(Modality.TENSOR,
+          Tensor.ofFloats(new float[] {1, 2, 3, 4}, 1, 1, 4)));
+      CompletableFuture<ForwardResult> b = peer.forward(new ForwardRequest(Modality.TENSOR,
+          Tensor.ofFloats(new float[] {-1, -2, -3, -4}, 1, 1, 4)));
+      for (CompletableFuture<ForwardResult> f : List.of(a, b)) {
+        assertTrue(f.join().isSuccess(), f.join()::toString);
+      }
+      assertArrayEquals(new float[] {1, 2, 3, 4}, a.join().output().orElseThrow().toFloatArray());
+      assertArrayEquals(new float[4], b.join().output().orElseThrow().toFloatArray());
+      ForwardResult two =
+          TestModels.forward(peer, Modality.TENSOR, Tensor.ofFloats(new float[8], 2, 1, 4));
+      assertEquals(Status.BAD_SHAPE, two.status(), two::toString);
+      assertTrue(two.message().contains("exactly 1 rows"), two.message());
     }
   }
 

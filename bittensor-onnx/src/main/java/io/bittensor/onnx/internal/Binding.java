@@ -41,6 +41,8 @@ public abstract class Binding implements AutoCloseable {
   protected final OutputAdapter out;
   protected final ModelInfo.Port output;
   private final Map<String, OnnxTensor> constants;
+  /** The data input when its first dimension, the rows of every model run, is fixed; or null. */
+  private ModelInfo.Port fixedRows;
 
   Binding(SharedSession model, OutputAdapter out, int outputDim, Map<String, OnnxTensor> constants)
       throws OnnxModelException {
@@ -207,6 +209,25 @@ public abstract class Binding implements AutoCloseable {
           + "; name it on the adapter, or give the others with constantInput");
     }
     return free.get(0);
+  }
+
+  /** False when every model run has a fixed size: then each request runs alone. */
+  public boolean combinable() {
+    return fixedRows == null;
+  }
+
+  /** Notes that {@code data}'s first dimension, where fixed, is the size of every model run. */
+  void rowsFrom(ModelInfo.Port data) {
+    fixedRows = data.rank() > 0 && data.dim(0) > 0 ? data : null;
+  }
+
+  /** Refuses a request that would not make a model run of the fixed size exactly. */
+  Optional<Rejection> checkRows(long rows) {
+    if (fixedRows != null && rows != fixedRows.dim(0)) {
+      return badShape("this model runs exactly " + fixedRows.dim(0) + " rows at a time (input "
+          + fixedRows + "), the request makes " + rows);
+    }
+    return Optional.empty();
   }
 
   /** A rejection of the input's shape. */

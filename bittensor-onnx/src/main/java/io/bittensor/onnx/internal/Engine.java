@@ -278,7 +278,7 @@ public final class Engine implements AutoCloseable {
     List<Pending> batch = new ArrayList<>();
     batch.add(first);
     int rows = first.input.dim(0);
-    if (!limits.combine()) {
+    if (!limits.combine() || !binding.combinable()) {
       return batch;
     }
     long until = System.nanoTime() + limits.windowNanos();

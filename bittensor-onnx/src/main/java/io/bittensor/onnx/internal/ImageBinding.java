@@ -33,6 +33,7 @@ final class ImageBinding extends Binding {
     if (!isType(port, "FLOAT") || port.rank() != 4) {
       throw mismatch("input " + port + " must be FLOAT [batch, channels, height, width]");
     }
+    rowsFrom(port);
     int[] asked = {in.channels(), in.height(), in.width()};
     String[] what = {"channels", "height", "width"};
     for (int i = 0; i < 3; i++) {
@@ -61,6 +62,10 @@ final class ImageBinding extends Binding {
 
   @Override
   public Optional<Rejection> check(Tensor input) {
+    Optional<Rejection> rows = checkRows((long) input.dim(0) * input.dim(1)); // one per picture
+    if (rows.isPresent()) {
+      return rows;
+    }
     for (int i = 0; i < 3; i++) {
       if (size[i] > 0 && input.dim(i + 2) != size[i]) {
         return badShape("IMAGE input must be [batch, sequence, " + dim(0) + ", " + dim(1) + ", " + dim(2)

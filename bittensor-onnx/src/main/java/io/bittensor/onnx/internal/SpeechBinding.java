@@ -57,6 +57,7 @@ final class SpeechBinding extends Binding {
     if (!isType(port, "FLOAT") || port.rank() != 2) {
       throw mismatch("input " + port + " must be FLOAT [batch, samples]");
     }
+    rowsFrom(port);
     long width = port.dim(1);
     if (width > 0 && in.frameSize() > 0 && width != in.frameSize() + in.contextSize()) {
       throw mismatch("input " + port + " takes " + width + " samples, the adapter gives "
@@ -76,6 +77,12 @@ final class SpeechBinding extends Binding {
 
   @Override
   public Optional<Rejection> check(Tensor input) {
+    // With state a run takes one frame per item; without, every frame of the request.
+    Optional<Rejection> rows =
+        checkRows(state.isEmpty() ? (long) input.dim(0) * input.dim(1) : input.dim(0));
+    if (rows.isPresent()) {
+      return rows;
+    }
     if (in.frameSize() > 0 && input.dim(2) != in.frameSize()) {
       return badShape("SPEECH input must be [batch, sequence, " + in.frameSize() + "] (frames of "
           + in.frameSize() + " samples), was " + java.util.Arrays.toString(input.shape()));

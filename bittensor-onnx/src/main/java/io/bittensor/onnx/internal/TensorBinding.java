@@ -26,6 +26,7 @@ final class TensorBinding extends Binding {
     if (!isType(port, "FLOAT") || (port.rank() != 2 && port.rank() != 3)) {
       throw mismatch("input " + port + " must be FLOAT [batch, inputDim] or [batch, sequence, inputDim]");
     }
+    rowsFrom(port);
   }
 
   @Override
@@ -40,6 +41,11 @@ final class TensorBinding extends Binding {
 
   @Override
   public Optional<Rejection> check(Tensor input) {
+    Optional<Rejection> rows =
+        checkRows(port.rank() == 2 ? (long) input.dim(0) * input.dim(1) : input.dim(0));
+    if (rows.isPresent()) {
+      return rows;
+    }
     long want = port.dim(port.rank() - 1);
     if (want > 0 && input.dim(2) != want) {
       return badShape("this model takes inputDim " + want + ", the input is "

@@ -49,6 +49,7 @@ final class TextBinding extends Binding {
     if (output.rank() != 2 && output.rank() != 3) {
       throw mismatch("output " + output + " must be [batch, hidden] or [batch, sequence, hidden]");
     }
+    rowsFrom(ids);
     long staticSeq = ids.dim(1);
     if (staticSeq > 0 && staticSeq != in.maxLength()) { // otherwise some or all lengths fit neither
       throw mismatch("input " + ids + " takes exactly " + staticSeq + " tokens, but the adapter accepts up to "
@@ -68,6 +69,10 @@ final class TextBinding extends Binding {
 
   @Override
   public Optional<Rejection> check(Tensor input) {
+    Optional<Rejection> rows = checkRows(input.dim(0));
+    if (rows.isPresent()) {
+      return rows;
+    }
     int seq = input.dim(1);
     if (seq > in.maxLength()) {
       return badShape("sequence of " + seq + " tokens exceeds the maximum length " + in.maxLength()
