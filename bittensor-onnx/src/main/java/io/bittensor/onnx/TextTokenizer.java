@@ -3,8 +3,13 @@ package io.bittensor.onnx;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import io.bittensor.core.Tensor;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -39,7 +44,8 @@ public final class TextTokenizer implements AutoCloseable {
   }
 
   /**
-   * A tokenizer from a {@code tokenizer.json} stream (not closed here), padding with id 0.
+   * A tokenizer from a {@code tokenizer.json} stream (not closed here), padding with the id the
+   * file names ({@link #padId()}).
    *
    * @param maxLength the most tokens per text, special tokens included; {@code >= 2}
    * @throws IOException if the stream cannot be read or is not a tokenizer
@@ -55,11 +61,54 @@ public final class TextTokenizer implements AutoCloseable {
         "truncation", "true",
         "maxLength", Integer.toString(maxLength),
         "addSpecialTokens", "true");
+    byte[] bytes = json.readAllBytes(); // read twice: by the native tokenizer, and for its padding
+    long padId;
     try {
-      return new TextTokenizer(HuggingFaceTokenizer.newInstance(json, options), maxLength, 0);
+      padId = padIdOf(JsonParser.parseString(new String(bytes, StandardCharsets.UTF_8)));
     } catch (RuntimeException e) {
       throw new IOException("not a usable tokenizer.json: " + e.getMessage(), e);
     }
+    try {
+      return new TextTokenizer(
+          HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(bytes), options), maxLength,
+          padId);
+    } catch (RuntimeException e) {
+      throw new IOException("not a usable tokenizer.json: " + e.getMessage(), e);
+    }
+  }
+
+  /** Padding tokens by name, in the order they are looked for when the file sets no padding. */
+  private static final List<String> PAD_TOKENS = List.of("[PAD]", "<pad>");
+
+  /**
+   * The padding id a {@code tokenizer.json} names: its padding's {@code pad_id}; else the id of a
+   * padding token ({@code [PAD]}, {@code <pad>}) among its added tokens or its model's vocabulary;
+   * else 0. A model of the RoBERTa family pads with 1 ({@code <pad>}), and its 0 is a real token.
+   */
+  static long padIdOf(JsonElement file) {
+    JsonObject root = file.getAsJsonObject();
+    JsonElement padding = root.get("padding");
+    if (padding != null && padding.isJsonObject() && padding.getAsJsonObject().has("pad_id")) {
+      return padding.getAsJsonObject().get("pad_id").getAsLong();
+    }
+    for (String token : PAD_TOKENS) {
+      JsonElement added = root.get("added_tokens");
+      if (added != null && added.isJsonArray()) {
+        for (JsonElement t : added.getAsJsonArray()) {
+          JsonObject o = t.getAsJsonObject();
+          if (o.has("content") && token.equals(o.get("content").getAsString())) {
+            return o.get("id").getAsLong();
+          }
+        }
+      }
+      JsonElement model = root.get("model");
+      JsonElement vocab = model != null && model.isJsonObject()
+          ? model.getAsJsonObject().get("vocab") : null;
+      if (vocab != null && vocab.isJsonObject() && vocab.getAsJsonObject().has(token)) {
+        return vocab.getAsJsonObject().get(token).getAsLong();
+      }
+    }
+    return 0;
   }
 
   /**
@@ -128,7 +177,11 @@ public final class TextTokenizer implements AutoCloseable {
     return maxLength;
   }
 
-  /** The padding id (0). */
+  /**
+   * The padding id: the one the {@code tokenizer.json} sets, or of its {@code [PAD]} or {@code
+   * <pad>} token, else 0. A peer serving the model must mask the same id ({@link
+   * TextInput#withPadId}).
+   */
   public long padId() {
     return padId;
   }
