@@ -139,11 +139,15 @@ public final class Authenticator {
           "a nonce has " + MIN_NONCE + " to " + MAX_NONCE + " bytes, was " + nonceLength);
     }
     checkScope(caller.getScopeValue());
-    long skew = clock.millis() - caller.getTimestampMs();
-    if (Math.abs(skew) > windowMillis) {
-      throw new Rejected(Status.STALE, "caller.timestamp_ms",
-          "timestamp is " + Math.abs(skew) + " ms " + (skew > 0 ? "old" : "in the future")
-              + "; the window is " + windowMillis + " ms");
+    long now = clock.millis();
+    long timestamp = caller.getTimestampMs();
+    // Compared without a difference that could wrap around (a timestamp near the field's ends).
+    long earliest = saturated(() -> Math.subtractExact(now, windowMillis), Long.MIN_VALUE);
+    long latest = saturated(() -> Math.addExact(now, windowMillis), Long.MAX_VALUE);
+    if (timestamp < earliest || timestamp > latest) {
+      throw new Rejected(Status.STALE, "caller.timestamp_ms", "timestamp is "
+          + (timestamp > now ? "in the future" : "old") + " by more than the window of "
+          + windowMillis + " ms (" + timestamp + " against the server's " + now + ")");
     }
     PeerId id = PeerId.fromBytes(key.toByteArray());
     byte[] signed = digest.get();
@@ -194,5 +198,14 @@ public final class Authenticator {
               + " sign with SignatureScope.WHOLE_REQUEST");
     }
     throw CanonicalDigest.unknownScope(scope);
+  }
+
+  /** {@code exact}'s value, or {@code bound} where it would not fit in a long. */
+  private static long saturated(java.util.function.LongSupplier exact, long bound) {
+    try {
+      return exact.getAsLong();
+    } catch (ArithmeticException e) {
+      return bound;
+    }
   }
 }

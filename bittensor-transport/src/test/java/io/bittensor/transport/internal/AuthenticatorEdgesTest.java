@@ -40,7 +40,12 @@ class AuthenticatorEdgesTest {
   @CsvSource({
       "16, 0, OK", "64, 0, OK", "15, 0, caller.nonce", "65, 0, caller.nonce",
       "16, 30000, OK", "16, -30000, OK", "16, 30001, caller.timestamp_ms",
-      "16, -30001, caller.timestamp_ms"})
+      "16, -30001, caller.timestamp_ms",
+      // Timestamps as far as the field goes: one whose difference from now wraps around was
+      // taken for a difference of 0 at exactly one millisecond.
+      "16, -9223372036854775808, caller.timestamp_ms",
+      "16, 9223372036854775807, caller.timestamp_ms",
+      "16, -9223372036854775807, caller.timestamp_ms"})
   void eachLimitHoldsExactlyAtItsEdge(int nonceLength, long skew, String outcome) {
     byte[] digest = new byte[32];
     digest[0] = (byte) nonceLength;
