@@ -294,6 +294,7 @@ public final class TrainablePeer implements Peer {
       }
     }
     float[] dy = new float[rows * dim];
+    double[] sum = new double[dim];
     for (int r = 0; r < rows; r++) {
       double norm2 = 0;
       for (int c = 0; c < dim; c++) {
@@ -301,6 +302,7 @@ public final class TrainablePeer implements Peer {
         for (int t = 0; t < seq; t++) {
           s += g[(r * seq + t) * dim + c];
         }
+        sum[c] = s;
         dy[r * dim + c] = (float) s;
         norm2 += s * s;
       }
@@ -308,7 +310,9 @@ public final class TrainablePeer implements Peer {
       if (norm > maxGradientNorm) {
         float scale = (float) (maxGradientNorm / norm);
         for (int c = 0; c < dim; c++) {
-          dy[r * dim + c] *= scale;
+          // A sum over the positions past the float range is scaled before it is rounded.
+          dy[r * dim + c] = Float.isFinite(dy[r * dim + c]) ? dy[r * dim + c] * scale
+              : (float) (sum[c] * (maxGradientNorm / norm));
         }
       }
     }

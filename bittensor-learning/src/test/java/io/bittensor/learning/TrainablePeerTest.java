@@ -372,6 +372,26 @@ class TrainablePeerTest {
   }
 
   @Test
+  void aGradientSummedOverPositionsPastFloatRangeIsStillBounded() {
+    // Each value is finite, but the sum over an example's two positions is past Float.MAX_VALUE:
+    // clipped, it is the direction (0.6, -0.8, 0) at norm 1, as a small gradient of it would be.
+    SplittableRandom r = new SplittableRandom(11);
+    Tensor x = input(r, 1, 2, 3);
+    float[] huge = {1.5e38f, -2e38f, 0, 1.5e38f, -2e38f, 0};
+    float[] unit = {0.3f, -0.4f, 0, 0.3f, -0.4f, 0};
+    TrainablePeer a = peer(6, 3, 4, 1e-2);
+    TrainablePeer c = peer(6, 3, 4, 1e-2);
+    assertEquals(Status.SUCCESS, a.backward(new BackwardRequest(Modality.TENSOR, x,
+        Tensor.ofFloats(huge, 1, 2, 3))).join().status());
+    c.backward(new BackwardRequest(Modality.TENSOR, x, Tensor.ofFloats(unit, 1, 2, 3))).join();
+    float[] got = answer(a, x);
+    for (float v : got) {
+      assertTrue(Float.isFinite(v), () -> "answers " + java.util.Arrays.toString(got));
+    }
+    assertArrayEquals(answer(c, x), got, 1e-6f);
+  }
+
+  @Test
   void aCheckpointCarriesWhatItLearnedAcrossARestart(@TempDir Path dir) throws Exception {
     SplittableRandom r = new SplittableRandom(12);
     Tensor x = input(r, 4, 2, 3);
