@@ -706,8 +706,17 @@ public final class Learner {
       Arrays.fill(row, n == 0 ? 0 : 1.0 / n);
       return row;
     }
+    double scale = 1;
+    if (total == Double.POSITIVE_INFINITY) {
+      // Finite scores whose sum is not: their shares from the scores scaled down.
+      scale = 0x1p-64;
+      total = 0;
+      for (double v : scores) {
+        total += v * scale;
+      }
+    }
     for (int j = 0; j < n; j++) {
-      row[j] = scores[j] / total;
+      row[j] = scores[j] * scale / total;
     }
     if (positive < minAllowedWeights) {
       Integer[] order = new Integer[n];

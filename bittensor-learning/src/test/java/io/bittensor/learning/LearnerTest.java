@@ -23,6 +23,7 @@ import io.bittensor.transport.PeerServer;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -324,6 +325,18 @@ class LearnerTest {
     assertTrue(down[1].accuracy() > down[0].accuracy() + 0.15, "without it, much more: "
         + down[0].accuracy() + " against " + down[1].accuracy());
     task.peers.forEach(p -> p.failWith = null);
+  }
+
+  @Test
+  void weightRowsOfScoresWhoseSumPassesTheDoubleRangeAreNormalised() {
+    // Each score is finite and accepted, but their sum is not: the row is still the scores'
+    // shares, summing to 1.
+    double big = Double.MAX_VALUE;
+    assertArrayEquals(new double[] {0.75, 0.25, 0}, Learner.weightRow(
+        new double[] {big * 0.9, big * 0.3, 0}, 0), 1e-12);
+    double[] row = Learner.weightRow(new double[] {big, big, big, 0}, 4);
+    assertEquals(1, row[0] + row[1] + row[2] + row[3], 1e-12);
+    assertTrue(row[3] > 0 && row[3] < 1e-5, () -> Arrays.toString(row));
   }
 
   @Test
