@@ -586,6 +586,9 @@ public final class NoisyTopKGate implements GatingLayer {
         int i = b * n + j;
         double dz = w * dLoad[j] * NnOps.normalPdf(z[i]);
         double std = t.std[i];
+        if (std == 0) {
+          continue; // no noise: a step in its chance, which has no gradient
+        }
         dClean[i] += dz / std;
         dStd[i] -= dz * z[i] / std;
         dh[b * n + thresholdIndex[i]] -= dz / std;
@@ -602,7 +605,8 @@ public final class NoisyTopKGate implements GatingLayer {
    * excluded; excluded peers have no load.
    *
    * @param sel each example's top k of {@code h}, best first
-   * @param z receives {@code (clean_j - threshold_j) / std_j} per example and peer
+   * @param z receives {@code (clean_j - threshold_j) / std_j} per example and peer (where {@code
+   *     std_j} is 0: an infinity of the margin's sign, or 0 for no margin)
    * @param thresholdIndex receives the peer whose noisy logit is each threshold
    */
   static double[] load(int batch, int n, int k, float[] clean, float[] h, float[] std,
@@ -625,7 +629,10 @@ public final class NoisyTopKGate implements GatingLayer {
         int ti = slot(sel[b], j) >= 0 ? next : kth;
         int i = b * n + j;
         thresholdIndex[i] = ti;
-        z[i] = (clean[i] - h[b * n + ti]) / std[i];
+        float margin = clean[i] - h[b * n + ti];
+        // Without noise (its scale underflowed to 0) the chance is 0 or 1, not 0 / 0.
+        z[i] = std[i] > 0 ? margin / std[i] : margin > 0 ? Double.POSITIVE_INFINITY
+            : margin < 0 ? Double.NEGATIVE_INFINITY : 0;
         load[j] += NnOps.normalCdf(z[i]);
       }
     }

@@ -254,6 +254,41 @@ class NoisyTopKGateTest {
   }
 
   /**
+   * A peer whose noise scale underflows to 0 (its noise logit far below 0) has no smooth chance
+   * of being chosen: its load is whether it was chosen, and it sends the load loss no gradient,
+   * rather than 0 / 0 into every parameter.
+   */
+  @ParameterizedTest
+  @ValueSource(longs = {31, 32, 33, 34, 35})
+  void aPeerWithoutNoiseLeavesTheLoadLossFinite(long seed) {
+    Random r = new Random(seed);
+    int in = 4;
+    List<FnPeer> ps = peers(5, in, 3);
+    NoisyTopKGate gate = NoisyTopKGate.builder().peers(ps).k(2).contextDim(in).outputDim(3)
+        .seed(seed).build();
+    randomise(gate, r, 0.7);
+    Parameter noiseBias = gate.parameters().get(3);
+    assertEquals("noise.bias", noiseBias.name());
+    noiseBias.values()[(int) (seed % 5)] = -200; // softplus(-200) is 0 in float
+    Tensor x = TestPeers.batch(r, 6, in);
+    Gated g = gate.forwardAndWait(new ForwardRequest(Modality.TENSOR, x), Learner.flatten(x),
+        true, TIMEOUT);
+    float[] c = new float[6 * 3];
+    for (int i = 0; i < c.length; i++) {
+      c[i] = (float) r.nextGaussian();
+    }
+    gate.backward(g, Tensor.ofFloats(c, 6, 1, 3));
+    assertTrue(Double.isFinite(gate.balanceLoss()), "balance loss " + gate.balanceLoss()
+        + " (seed " + seed + ")");
+    for (Parameter p : gate.parameters()) {
+      for (int i = 0; i < p.size(); i++) {
+        assertTrue(Float.isFinite(p.gradients()[i]), p.name() + "[" + i + "] is "
+            + p.gradients()[i] + " (seed " + seed + ")");
+      }
+    }
+  }
+
+  /**
    * Odd seeds exclude peer 1, so the balancing losses' gradients are checked without it too; from
    * 15 on the gate has a fallback.
    */
