@@ -256,6 +256,10 @@ public final class TrainablePeer implements Peer {
       throw new Refused(Rejection.of(Status.BAD_SHAPE, "an input has at least [batch, sequence],"
           + " was " + Arrays.toString(input.shape())));
     }
+    if (input.dim(0) == 0) {
+      throw new Refused(Rejection.of(Status.BAD_SHAPE, "a batch holds at least one example, was "
+          + Arrays.toString(input.shape())));
+    }
     Tensor f;
     float[] x;
     try {

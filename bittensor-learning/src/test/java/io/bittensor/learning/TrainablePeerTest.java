@@ -372,6 +372,19 @@ class TrainablePeerTest {
   }
 
   @Test
+  void anEmptyBatchIsRefusedAsAResult() {
+    TrainablePeer p = peer(6, 3, 2, 1e-2);
+    Tensor empty = Tensor.ofFloats(new float[0], 0, 1, 6);
+    ForwardResult f = p.forward(new ForwardRequest(Modality.TENSOR, empty)).join();
+    assertEquals(Status.BAD_SHAPE, f.status());
+    BackwardResult b = p.backward(new BackwardRequest(Modality.TENSOR, empty,
+        Tensor.ofFloats(new float[0], 0, 1, 3))).join();
+    assertEquals(Status.BAD_SHAPE, b.status());
+    assertTrue(b.message().contains("[0, 1, 6]"), b.message());
+    assertEquals(0, p.steps(), "nothing was learned");
+  }
+
+  @Test
   void aGradientSummedOverPositionsPastFloatRangeIsStillBounded() {
     // Each value is finite, but the sum over an example's two positions is past Float.MAX_VALUE:
     // clipped, it is the direction (0.6, -0.8, 0) at norm 1, as a small gradient of it would be.
