@@ -154,9 +154,23 @@ public final class Learner {
    * @param request the batch as sent to the peers; not modified
    * @param labels one class per example and position; not modified
    * @return what the step did
-   * @throws IllegalArgumentException if the labels, the context or the answers' size do not fit
+   * @throws IllegalArgumentException if the labels, the context or the answers' size do not fit,
+   *     or the batch is empty; refused labels and an empty batch are refused before any peer is
+   *     asked, and change nothing
    */
   public StepResult train(ForwardRequest request, int[] labels) {
+    Objects.requireNonNull(request, "request");
+    Tensor input = request.input();
+    if (input.rank() >= 2) {
+      // Checked before the gate's training forward, which asks the peers and moves the gate's
+      // importance and noise: a refused step changes nothing. The answer is [batch, sequence,
+      // dim] by the tensor standard.
+      if (input.dim(0) == 0) {
+        throw new IllegalArgumentException("a batch holds at least one example, was "
+            + Arrays.toString(input.shape()));
+      }
+      checkLabelValues(labels, input.dim(0) * input.dim(1));
+    }
     Gated gated = gate.forwardAndWait(request, contextOf(request), true, timeout);
     int[] shape = gated.output().shape();
     int rows = shape[0] * shape[1];
@@ -1073,6 +1087,11 @@ public final class Learner {
       throw new IllegalArgumentException("the head takes " + head.inputDim()
           + " features, the network answers " + dim);
     }
+    checkLabelValues(labels, rows);
+  }
+
+  private void checkLabelValues(int[] labels, int rows) {
+    Objects.requireNonNull(labels, "labels");
     if (labels.length != rows) {
       throw new IllegalArgumentException("labels must hold one class per example and position, "
           + rows + ", had " + labels.length);

@@ -378,6 +378,42 @@ class LearnerTest {
     assertThrows(IllegalStateException.class, () -> Learner.builder().build());
   }
 
+  /**
+   * A step refused for its labels or an empty batch asks no peer and changes nothing: the learner
+   * then trains as one that never saw it, bit for bit.
+   */
+  @Test
+  void aRefusedStepLeavesTheLearnerAsItWas() {
+    RoutingTask task = new RoutingTask(14, 2);
+    Learner refused = learner(task.peers, 2, 15);
+    Learner plain = learner(task.peers, 2, 15);
+    Tensor x = TestPeers.batch(new Random(16), 8, RoutingTask.IN);
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR, x);
+    int asked = task.peers.stream().mapToInt(p -> p.inputs.size()).sum();
+    assertThrows(IllegalArgumentException.class, () -> refused.train(req, new int[7]));
+    int[] bad = task.labels(x);
+    bad[5] = -1;
+    assertThrows(IllegalArgumentException.class, () -> refused.train(req, bad));
+    var e = assertThrows(IllegalArgumentException.class, () -> refused.train(
+        new ForwardRequest(Modality.TENSOR, Tensor.ofFloats(new float[0], 0, 1, RoutingTask.IN)),
+        new int[0]));
+    assertTrue(e.getMessage().contains("at least one example"), e.getMessage());
+    assertEquals(asked, task.peers.stream().mapToInt(p -> p.inputs.size()).sum(),
+        "no peer was asked");
+    assertEquals(0, refused.trainedSteps());
+    for (int s = 0; s < 3; s++) {
+      Tensor b = TestPeers.batch(new Random(17 + s), 8, RoutingTask.IN);
+      StepResult a = refused.train(new ForwardRequest(Modality.TENSOR, b), task.labels(b));
+      StepResult p = plain.train(new ForwardRequest(Modality.TENSOR, b), task.labels(b));
+      assertEquals(p.loss(), a.loss(), 0, "step " + s);
+    }
+    assertArrayEquals(plain.importance(), refused.importance(), 0);
+    for (int i = 0; i < plain.head().parameters().size(); i++) {
+      assertArrayEquals(plain.head().parameters().get(i).values(),
+          refused.head().parameters().get(i).values(), 0);
+    }
+  }
+
   /** Three peers asked for every example, without noise: the twins answer exactly alike. */
   private static Learner denseLearner(List<FnPeer> peers, long seed) {
     return Learner.builder()
