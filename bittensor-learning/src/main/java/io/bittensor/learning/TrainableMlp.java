@@ -161,10 +161,16 @@ public final class TrainableMlp {
    * @return the input's gradient ({@code rows * inputDim()} values, owned by this network and
    *     valid until the next call), or null when not asked for
    * @throws IllegalStateException if no forward came first
+   * @throws IllegalArgumentException if {@code dOutput} holds fewer than {@code rows *
+   *     outputDim()} values, rows those of the last forward; nothing is accumulated then
    */
   public float[] backward(float[] dOutput, boolean inputGradient) {
     if (rows < 0) {
       throw new IllegalStateException("backward needs a forward first");
+    }
+    if ((long) rows * outputDim > dOutput.length) {
+      throw new IllegalArgumentException("dOutput must hold rows * outputDim = " + rows + " * "
+          + outputDim + " values (the last forward's), had " + dOutput.length);
     }
     float[] g = grad;
     float[] other = gradOther;

@@ -110,4 +110,17 @@ class TrainableMlpTest {
     assertThrows(IllegalStateException.class, () -> TrainableMlp.random(new int[] {3, 2},
         Mlp.Activation.RELU, 1).backward(new float[2], false));
   }
+
+  @Test
+  void aGradientShorterThanTheLastOutputNamesTheProblemAndLeavesTheGradients() {
+    TrainableMlp net = TrainableMlp.random(new int[] {3, 4, 2}, Mlp.Activation.TANH, 1);
+    net.forward(new float[] {1, 2, 3, 4, 5, 6}, 2);
+    var e = assertThrows(IllegalArgumentException.class, () -> net.backward(new float[3], true));
+    assertTrue(e.getMessage().contains("rows * outputDim = 2 * 2"), e.getMessage());
+    for (Parameter p : net.parameters()) {
+      for (float g : p.gradients()) {
+        assertEquals(0f, g, p.name());
+      }
+    }
+  }
 }
