@@ -148,6 +148,8 @@ public final class HttpPeerHandler extends Handler.Abstract {
      * caller that sends a byte now and then must not hold its slot for good.
      */
     private volatile Timer.Timeout bodyLate;
+    /** When the call was admitted ({@link System#nanoTime}): the body's deadline runs from it. */
+    private long admittedNanos;
     private ByteBuffer body;
     private boolean aheadTried;
     /** The signature's check from the body's first bytes, or null. */
@@ -168,10 +170,7 @@ public final class HttpPeerHandler extends Handler.Abstract {
 
     /** Admitted: read on this thread inside handle(), else hand over to the server's pool. */
     void start() {
-      long ms = serving.core().maxTimeoutMillis();
-      bodyLate = Timer.SHARED.schedule(ms, TimeUnit.MILLISECONDS, () -> finish(Responses.of(
-          Rejection.of(Status.TIMEOUT, "the request's body did not arrive within " + ms
-              + " ms"))));
+      admittedNanos = System.nanoTime();
       if (handleThread == Thread.currentThread()) {
         read();
       } else {
@@ -196,6 +195,9 @@ public final class HttpPeerHandler extends Handler.Abstract {
           }
           Content.Chunk chunk = request.read();
           if (chunk == null) {
+            if (bodyLate == null) {
+              bodyLate = scheduleBodyLate();
+            }
             request.demand(this::read);
             return;
           }
@@ -218,7 +220,7 @@ public final class HttpPeerHandler extends Handler.Abstract {
             checkAhead();
           }
           if (chunk.isLast()) {
-            if (bodyLate.cancel()) { // else it was answered TIMEOUT just now
+            if (bodyLate == null || bodyLate.cancel()) { // else answered TIMEOUT just now
               body.flip();
               decodeAndServe();
             }
@@ -280,6 +282,19 @@ public final class HttpPeerHandler extends Handler.Abstract {
         call.heard(r);
         send(response, callback, r);
       }
+    }
+
+    /**
+     * The body's deadline, {@code maxTimeout} after admission, scheduled only once the body has
+     * to be waited for: most bodies are read whole at once, and a timer per call costs a
+     * microsecond or more.
+     */
+    private Timer.Timeout scheduleBodyLate() {
+      long ms = serving.core().maxTimeoutMillis();
+      long left = TimeUnit.MILLISECONDS.toNanos(ms) - (System.nanoTime() - admittedNanos);
+      return Timer.SHARED.schedule(Math.max(0, left), TimeUnit.NANOSECONDS,
+          () -> finish(Responses.of(Rejection.of(Status.TIMEOUT,
+              "the request's body did not arrive within " + ms + " ms"))));
     }
 
     private void cancelBodyLate() {
