@@ -224,6 +224,46 @@ class JournalCompactionProperties {
   }
 
   /**
+   * A compaction writes its checkpoint whole before the rename, so a crash never tears it: a
+   * checkpoint that is the journal's last record and is cut short or fails its checksum is
+   * damage, refused, not a torn write to cut (which left the ledger at its genesis state).
+   */
+  @Test
+  void aCheckpointThatIsTheLastRecordIsRefusedWhenCutShortOrDamaged(@TempDir Path dir)
+      throws IOException {
+    Genesis genesis = LedgerFixtures.genesis(RandomTransactions.params(5), 6);
+    RandomTransactions txs = new RandomTransactions(5, 10);
+    Path journal = dir.resolve(Journal.FILE_NAME);
+    try (LocalLedger ledger = builder(genesis).snapshotEvery(0).open(dir)) {
+      for (int i = 0; i < 12; i++) {
+        ledger.submit(txs.next(ledger));
+        ledger.produceBlock();
+      }
+      ledger.compactJournal(); // the checkpoint is the last record
+    }
+    byte[] whole = Files.readAllBytes(journal);
+    long checkpointStart = Journal.scan(journal, Set.of()).offsets()[1];
+    for (long cut : new long[] {checkpointStart + 5, checkpointStart + 40, whole.length - 1}) {
+      Files.write(journal, java.util.Arrays.copyOf(whole, (int) cut));
+      LedgerException e = assertThrows(LedgerException.class, () -> reopening().open(dir),
+          "cut at " + cut);
+      assertTrue(e.getMessage().contains("checkpoint") && e.getMessage().contains(
+          journal.toString()), e.getMessage());
+      assertThrows(LedgerException.class, () -> LocalLedger.builder().openReadOnly(dir));
+      assertEquals(cut, Files.size(journal), "the refused journal is left as it is");
+    }
+    byte[] flipped = whole.clone();
+    flipped[(int) checkpointStart + 200] ^= 0x10;
+    Files.write(journal, flipped);
+    LedgerException e = assertThrows(LedgerException.class, () -> reopening().open(dir));
+    assertTrue(e.getMessage().contains("checkpoint"), e.getMessage());
+    Files.write(journal, whole);
+    try (LocalLedger reopened = reopening().open(dir)) {
+      assertEquals(12, reopened.metagraph().block().number());
+    }
+  }
+
+  /**
    * A reader beside a ledger that compacts ({@code ledger show --data} beside {@code ledger serve
    * --compact-journal}) reads whichever journal it opened, whole, even when the file is replaced
    * between its steps.

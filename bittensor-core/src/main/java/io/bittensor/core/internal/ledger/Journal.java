@@ -249,6 +249,11 @@ public final class Journal implements Closeable {
     if (offsets.size() == 0) {
       throw new CorruptJournalException(file, "it holds no genesis block");
     }
+    if (compacted && offsets.size() == 1) {
+      // A compaction writes its checkpoint whole before the rename: no crash tears it.
+      throw new CorruptJournalException(file, "it is compacted, but the checkpoint after the"
+          + " genesis block (offset " + pos + ") is cut short or fails its checksum");
+    }
     return new Scan(offsets.toArray(), checkpoint, previous, hashes, pos, fileSize);
   }
 
