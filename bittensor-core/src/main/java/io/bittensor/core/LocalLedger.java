@@ -188,7 +188,7 @@ public final class LocalLedger implements Ledger, BlockHistory {
       this.replayedOnOpen = recovered.replayed;
       this.lastTimestamp = recovered.lastBlock.timestamp().toEpochMilli();
       this.committed = metagraph(state.view(), recovered.lastBlock);
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException | RuntimeException | Error e) {
       closeQuietly(j, fl, lc);
       throw e;
     }

@@ -336,7 +336,12 @@ class LocalLedgerTest {
 
   /** The paper's mechanism under another name, so that its parameters are not recorded. */
   private static IncentiveMechanism custom(double tau) {
-    IncentiveMechanism paper = IncentiveMechanism.paper(PaperParams.defaults().withTau(tau));
+    return custom(IncentiveMechanism.paper(PaperParams.defaults().withTau(tau))::step);
+  }
+
+  /** A mechanism named "custom" whose epochs {@code step} computes. */
+  private static IncentiveMechanism custom(java.util.function.Function<
+      io.bittensor.incentive.NetworkState, io.bittensor.incentive.EpochResult> step) {
     return new IncentiveMechanism() {
       @Override
       public String name() {
@@ -345,7 +350,7 @@ class LocalLedgerTest {
 
       @Override
       public io.bittensor.incentive.EpochResult step(io.bittensor.incentive.NetworkState s) {
-        return paper.step(s);
+        return step.apply(s);
       }
     };
   }
@@ -365,6 +370,25 @@ class LocalLedgerTest {
     assertTrue(e.getMessage().contains("another result"), e.getMessage());
     try (LocalLedger same = builder().mechanism(custom(1000)).open(dir)) {
       assertEquals(hash, same.stateHash());
+    }
+  }
+
+  /** An Error while opening (here a mechanism's, replaying an epoch) must not keep the lock. */
+  @Test
+  void anErrorWhileReopeningLeavesTheDirectoryFree() throws IOException {
+    Hash256 hash;
+    try (LocalLedger ledger = builder().mechanism(custom(1000)).open(dir)) {
+      fill(ledger, 9, 11);
+      hash = ledger.stateHash();
+    }
+    IncentiveMechanism broken = custom(s -> {
+      throw new AssertionError("a broken mechanism");
+    });
+    AssertionError e = assertThrows(AssertionError.class,
+        () -> builder().mechanism(broken).open(dir));
+    assertEquals("a broken mechanism", e.getMessage());
+    try (LocalLedger same = builder().mechanism(custom(1000)).open(dir)) {
+      assertEquals(hash, same.stateHash(), "the directory's lock was released");
     }
   }
 
