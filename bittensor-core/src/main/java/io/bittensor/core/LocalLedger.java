@@ -1,5 +1,6 @@
 package io.bittensor.core;
 
+import io.bittensor.core.internal.DurableFiles;
 import io.bittensor.core.internal.ledger.BatchSignatures;
 import io.bittensor.core.internal.ledger.BlockCodec;
 import io.bittensor.core.internal.ledger.Journal;
@@ -168,7 +169,7 @@ public final class LocalLedger implements Ledger, BlockHistory {
         recovered = fresh(b, exported);
       } else {
         if (!readOnly) {
-          Files.createDirectories(dir);
+          DurableFiles.createDirectories(dir);
           lc = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE,
               StandardOpenOption.WRITE);
           fl = tryLock(lc, dir);

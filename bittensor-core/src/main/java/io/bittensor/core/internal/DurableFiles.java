@@ -179,6 +179,22 @@ public final class DurableFiles {
     }
   }
 
+  /**
+   * Creates a folder and any missing folders above it, as {@link Files#createDirectories}, and
+   * forces the parent of each one it created to disk, so that the new folders (and what is then
+   * written durably inside them) survive a crash.
+   */
+  public static void createDirectories(Path dir) throws IOException {
+    java.util.List<Path> missing = new java.util.ArrayList<>();
+    for (Path p = dir.toAbsolutePath(); p != null && !Files.isDirectory(p); p = p.getParent()) {
+      missing.add(p);
+    }
+    Files.createDirectories(dir);
+    for (int i = missing.size() - 1; i >= 0; i--) {
+      syncDirectory(missing.get(i).getParent());
+    }
+  }
+
   /** Forces a folder's entries to disk, so a new or renamed file in it survives a crash. */
   public static void syncDirectory(Path dir) throws IOException {
     try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {

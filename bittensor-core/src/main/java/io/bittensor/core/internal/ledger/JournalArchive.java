@@ -45,9 +45,11 @@ public final class JournalArchive {
    */
   public static void linkPending(Path journal) throws IOException {
     Path dataDir = journal.toAbsolutePath().getParent();
-    Files.createDirectories(folder(dataDir));
+    DurableFiles.createDirectories(folder(dataDir));
     recover(dataDir, journal); // a pending name an earlier compaction could not settle
     Files.createLink(folder(dataDir).resolve(PENDING), journal);
+    // Durable before the rename that replaces the journal, or a crash may keep neither name.
+    DurableFiles.syncDirectory(folder(dataDir));
   }
 
   /** Drops the second name: the compaction did not replace the journal. */
