@@ -331,6 +331,7 @@ public final class LocalLedger implements Ledger, BlockHistory {
       JournalArchive.recover(dir, file);
     }
     List<Long> snapshots = Snapshots.list(dir);
+    long reading = 0; // the block being decoded, for the message
     // One channel for the scan and the reads: a compaction by the process that writes (when
     // this one only reads) may replace the file between them.
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
@@ -355,6 +356,7 @@ public final class LocalLedger implements Ledger, BlockHistory {
       Block last;
       if (state == null && scan.checkpoint() > 0) {
         // A compacted journal with no newer snapshot: go on from its checkpoint.
+        reading = scan.checkpoint();
         StateExport.Decoded c = BlockCodec.decodeCheckpoint(
             Journal.read(ch, scan, scan.checkpoint()));
         if (!c.state().chainId().equals(chainId)) {
@@ -367,8 +369,10 @@ public final class LocalLedger implements Ledger, BlockHistory {
         last = new Block(0, chainId, Hash256.ZERO,
             Instant.ofEpochMilli(genesisBlock.timestamp()), 0, false);
       } else if (state.height() == scan.checkpoint()) {
+        reading = state.height();
         last = BlockCodec.decodeCheckpoint(Journal.read(ch, scan, state.height())).block();
       } else {
+        reading = state.height();
         BlockCodec.Decoded d = BlockCodec.decode(Journal.read(ch, scan, state.height()));
         last = new Block(d.number(), state.lastHash(), d.parent(),
             Instant.ofEpochMilli(d.timestamp()), d.transactions().size(),
@@ -376,14 +380,15 @@ public final class LocalLedger implements Ledger, BlockHistory {
       }
       long replayed = 0;
       for (long n = state.height() + 1; n <= scan.lastNumber(); n++) {
+        reading = n;
         byte[] payload = Journal.read(ch, scan, n);
         last = replay(file, state, mechanism, n, payload).block();
         replayed++;
       }
       return new Recovered(mechanism, chainId, state, last, scan, genesisPayload, replayed);
     } catch (IllegalArgumentException e) {
-      throw new LedgerException("journal " + file + " holds a block this version cannot read: "
-          + e.getMessage(), e);
+      throw new LedgerException("journal " + file + " holds a block this version cannot read"
+          + " (block " + reading + "): " + e.getMessage(), e);
     }
   }
 

@@ -44,6 +44,7 @@ import java.util.zip.CRC32C;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 
 /** What {@link LocalLedger} adds to the contract: its journal, snapshots, recovery, limits. */
@@ -235,21 +236,45 @@ class LocalLedgerTest {
     }
     Journal.Scan s = scan();
     // Change block 4's parent hash and fix up its checksums: only the chain can tell.
-    long at = s.offsets()[4];
+    rewritePayload(s.offsets()[4], s.offsets()[5], payload -> payload[9] ^= 1);
+    LedgerException e = assertThrows(LedgerException.class, () -> builder().open(dir));
+    assertTrue(e.getMessage().contains("hash chain breaks at block 4"), e.getMessage());
+  }
+
+  @Test
+  void aBlockThatPassesItsChecksumsButDoesNotDecodeRefusesToOpenNamingTheBlock()
+      throws IOException {
+    try (LocalLedger ledger = builder().open(dir)) {
+      fill(ledger, 6, 9);
+    }
+    Journal.Scan s = scan();
+    // Block 6's transaction count (after kind, number, parent and timestamp) made impossible.
+    rewritePayload(s.offsets()[6], s.validEnd(),
+        payload -> ByteBuffer.wrap(payload).putInt(49, Integer.MAX_VALUE));
+    List<Executable> opens = List.of(() -> builder().open(dir),
+        () -> LocalLedger.builder().openReadOnly(dir));
+    for (Executable open : opens) {
+      LedgerException e = assertThrows(LedgerException.class, open);
+      assertTrue(e.getMessage().contains(journal().toString())
+          && e.getMessage().contains("(block 6)"), e.getMessage());
+    }
+    assertEquals(s.validEnd(), Files.size(journal()), "a journal that does not read is never cut");
+  }
+
+  /** Changes the payload of the record at {@code at} (ending at {@code end}); fixes its CRCs. */
+  private void rewritePayload(long at, long end, Consumer<byte[]> change) throws IOException {
     try (RandomAccessFile f = new RandomAccessFile(journal().toFile(), "rw")) {
-      int length = (int) (s.offsets()[5] - at - 12);
+      int length = (int) (end - at - 12);
       byte[] payload = new byte[length];
       f.seek(at + 12);
       f.readFully(payload);
-      payload[9] ^= 1;   // the first byte of the parent hash
+      change.accept(payload);
       ByteBuffer header = ByteBuffer.allocate(12).putInt(length).putInt(crc(payload, 0, length));
       header.putInt(crc(header.array(), 0, 8));
       f.seek(at);
       f.write(header.array());
       f.write(payload);
     }
-    LedgerException e = assertThrows(LedgerException.class, () -> builder().open(dir));
-    assertTrue(e.getMessage().contains("hash chain breaks at block 4"), e.getMessage());
   }
 
   @Test
