@@ -689,15 +689,14 @@ public final class LocalLedger implements Ledger, BlockHistory {
       }
       files.add(live);
       if (live.checkpoint() > 0 && from <= live.checkpoint()) {
-        // The blocks before the checkpoint: in the archived journals, if kept.
-        List<JournalReader> archived = new ArrayList<>();
+        // The blocks before the checkpoint: in the archived journals, if kept. Each goes into
+        // files before the live one as it is opened, so that a failure closes it too.
         for (JournalArchive.Segment a : JournalArchive.list(dir)) {
           if (a.last() >= from && a.first() <= live.checkpoint()) {
-            archived.add(JournalReader.scanned(a.file()));
+            files.add(files.size() - 1, JournalReader.scanned(a.file()));
           }
         }
-        files.addAll(0, archived);
-        if (archived.isEmpty() || archived.get(0).checkpoint() >= from) {
+        if (files.size() == 1 || files.get(0).checkpoint() >= from) {
           throw new LedgerException("the journal in " + dir + " was compacted at block "
               + live.checkpoint() + ": it holds blocks " + (live.checkpoint() + 1)
               + " on, and no archived journal holds block " + from);

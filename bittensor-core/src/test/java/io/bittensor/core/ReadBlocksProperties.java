@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.LongStream;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -321,6 +322,48 @@ class ReadBlocksProperties {
       assertEquals(LongStream.rangeClosed(1, 14).mapToObj(recorder.blocks::get).toList(), read,
           "every block, from genesis, across both archived journals");
     }
+  }
+
+  /** A damaged archived journal fails the read, naming it, and leaves no other file open. */
+  @Test
+  void aDamagedArchivedJournalFailsTheReadAndLeavesNoFileOpen() throws IOException {
+    Assumptions.assumeTrue(Files.isDirectory(Path.of("/proc/self/fd")), "needs /proc/self/fd");
+    Genesis genesis = LedgerFixtures.genesis(LedgerFixtures.params(8), 2);
+    Path dir = tmp.resolve("damaged-archive");
+    try (LocalLedger ledger = builder(genesis).archiveCompacted(true).open(dir)) {
+      for (int i = 0; i < 3; i++) {
+        ledger.produceBlocks(3);
+        ledger.compactJournal();
+      }
+      Path archive = dir.resolve("archive").toRealPath();
+      Path newest = archive.resolve("journal-00000000000000000007-00000000000000000009.btl");
+      Files.write(newest, new byte[] {'n', 'o', 't', ' ', 'a', ' ', 'j', 'o', 'u', 'r', 'n', 'a',
+          'l', '!', '!', '!'});
+      for (int i = 0; i < 3; i++) {
+        LedgerException e = assertThrows(LedgerException.class,
+            () -> ledger.readBlocks(1, Long.MAX_VALUE, r -> true));
+        assertTrue(e.getMessage().contains(newest.getFileName().toString()), e.getMessage());
+      }
+      assertEquals(List.of(), openFilesUnder(archive), "the archived journals read are closed");
+    }
+  }
+
+  /** The files this process holds open under {@code folder} (Linux). */
+  private static List<Path> openFilesUnder(Path folder) throws IOException {
+    List<Path> open = new ArrayList<>();
+    try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+      for (Path fd : (Iterable<Path>) fds::iterator) {
+        try {
+          Path target = Files.readSymbolicLink(fd);
+          if (target.startsWith(folder)) {
+            open.add(target);
+          }
+        } catch (IOException e) {
+          // Closed meanwhile (the listing's own descriptor among them).
+        }
+      }
+    }
+    return open;
   }
 
   /**
