@@ -145,6 +145,30 @@ class LocalLedgerTest {
     }
   }
 
+  /**
+   * A journal restored from an older copy (as a refused journal's message suggests) leaves
+   * snapshots of blocks it no longer holds: they must not crowd out the ones written from then on.
+   */
+  @Test
+  void aJournalRestoredFromAnOlderCopyKeepsTheSnapshotsItWrites() throws IOException {
+    byte[] copy;
+    try (LocalLedger ledger = builder().snapshotEvery(3).open(dir)) {
+      fill(ledger, 4, 12);
+      copy = Files.readAllBytes(journal());
+      fill(ledger, 9, 13); // to block 13: snapshots of 9 and 12
+    }
+    Files.write(journal(), copy); // back to block 4
+    try (LocalLedger restored = builder().snapshotEvery(3).open(dir)) {
+      assertEquals(4, restored.metagraph().block().number());
+      fill(restored, 3, 14); // to block 7: a snapshot of 6
+    }
+    assertTrue(Snapshots.list(dir).contains(6L), "the snapshot just written is kept: "
+        + Snapshots.list(dir));
+    try (LocalLedger reopened = builder().open(dir)) {
+      assertEquals(1, reopened.blocksReplayedOnOpen(), "block 7, after the snapshot of 6");
+    }
+  }
+
   @Test
   void aLedgerGoesOnAfterReopeningAndKeepsTheChain() throws IOException {
     Block last;

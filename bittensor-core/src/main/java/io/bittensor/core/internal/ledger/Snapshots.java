@@ -28,7 +28,8 @@ import java.util.List;
  *
  * <p>Written whole or not at all (temporary file, fsync, rename, directory fsync), after the
  * block is durable. A damaged or mismatched snapshot is skipped, never trusted: the journal is
- * the truth, and replaying it from genesis always works. The newest {@link #KEEP} are kept.
+ * the truth, and replaying it from genesis always works. The newest {@link #KEEP} up to the one
+ * just written are kept.
  */
 public final class Snapshots {
   /** How many snapshots are kept. */
@@ -65,7 +66,7 @@ public final class Snapshots {
   }
 
   /**
-   * Writes a snapshot and deletes all but the newest {@link #KEEP}.
+   * Writes a snapshot and deletes all but the newest {@link #KEEP} up to it.
    *
    * @throws IOException if it cannot be written
    */
@@ -76,9 +77,13 @@ public final class Snapshots {
         .put(state);
     buf.putInt(Journal.crc(buf.array(), 0, length));
     DurableFiles.replace(path(dir, block), buf.array());
-    List<Long> all = list(dir);
-    for (int i = KEEP; i < all.size(); i++) {
-      Files.deleteIfExists(path(dir, all.get(i)));
+    int kept = 0;
+    for (long other : list(dir)) {
+      // One of a later block is of a history the journal no longer holds (a journal restored
+      // from an older copy): it matches nothing, and is replaced when the chain gets there.
+      if (other <= block && ++kept > KEEP) {
+        Files.deleteIfExists(path(dir, other));
+      }
     }
   }
 
