@@ -1203,6 +1203,7 @@ public final class LocalLedger implements Ledger, BlockHistory {
     }
     sealLock.lock();
     try {
+      checkOpen(); // again: closed while this waited, its files may be another ledger's now
       if (failure != null) {
         throw failed();
       }

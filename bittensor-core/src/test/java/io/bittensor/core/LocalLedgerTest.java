@@ -39,6 +39,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.zip.CRC32C;
 import org.junit.jupiter.api.BeforeEach;
@@ -638,18 +639,27 @@ class LocalLedgerTest {
     ledger.subscribe(new LedgerListener() {
       @Override
       public void onBlock(Block block, Metagraph after) {
-        ledger.close();
-        // Another process may take the directory as soon as the lock is released.
-        try {
-          next.add(builder().open(dir));
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
+        closeAndOpenAgain(ledger, next);
       }
     });
     ledger.produceBlock();
     assertEquals(1, next.size(), "the directory is free once closed");
-    try (LocalLedger second = next.get(0)) {
+    secondLedgerKeepsWhatItAcknowledges(next.get(0));
+  }
+
+  /** Closes {@code ledger} and, as another process may, opens its directory at once. */
+  private void closeAndOpenAgain(LocalLedger ledger, List<LocalLedger> next) {
+    ledger.close();
+    try {
+      next.add(builder().open(dir));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The ledger opened after the first closed seals block 2, which is there on reopening. */
+  private void secondLedgerKeepsWhatItAcknowledges(LocalLedger second) throws IOException {
+    try (second) {
       CompletableFuture<Receipt> f = second.submit(key(0), Transaction.transfer(key(1).id(), 5));
       assertEquals(2, second.produceBlock().number());
       assertEquals(2, f.join().block(), "acknowledged");
@@ -657,6 +667,38 @@ class LocalLedgerTest {
     try (LocalLedger reopened = builder().open(dir)) {
       assertEquals(1, reopened.nextNonce(key(0).id()), "block 2 was acknowledged");
     }
+  }
+
+  /**
+   * A compaction that waited for a block while the ledger was closed must not rewrite the
+   * journal another ledger has opened since: that one's blocks would go to the replaced file.
+   */
+  @Test
+  void aCompactionThatWaitedWhileTheLedgerClosedWritesNothing() throws Exception {
+    LocalLedger ledger = builder().open(dir);
+    AtomicReference<Throwable> compaction = new AtomicReference<>();
+    Thread compacting = new Thread(() -> {
+      try {
+        ledger.compactJournal();
+      } catch (Throwable t) {
+        compaction.set(t);
+      }
+    });
+    List<LocalLedger> next = new ArrayList<>();
+    ledger.subscribe(new LedgerListener() {
+      @Override
+      public void onBlock(Block block, Metagraph after) {
+        compacting.start();
+        while (compacting.getState() != Thread.State.WAITING) { // for the block being sealed
+          Thread.onSpinWait();
+        }
+        closeAndOpenAgain(ledger, next);
+      }
+    });
+    ledger.produceBlock();
+    compacting.join();
+    assertTrue(compaction.get() instanceof IllegalStateException, "refused: " + compaction);
+    secondLedgerKeepsWhatItAcknowledges(next.get(0));
   }
 
   @Test
