@@ -782,7 +782,6 @@ public final class LocalLedger implements Ledger, BlockHistory {
     } else if (s == null) {
       s = LedgerState.genesis(BlockCodec.decode(first.read(0)).genesis(), chainId);
     }
-    Path at = dir.resolve(Journal.FILE_NAME);
     for (int f = 0; f < files.size(); f++) {
       JournalReader reader = files.get(f);
       if (f > 0) {
@@ -795,7 +794,7 @@ public final class LocalLedger implements Ledger, BlockHistory {
         }
       }
       for (long n = s.height() + 1; n <= Math.min(last, reader.lastNumber()); n++) {
-        Replayed r = replay(at, s, mechanism, n, reader.read(n));
+        Replayed r = replay(reader.file(), s, mechanism, n, reader.read(n));
         if (n < from) {
           continue;
         }

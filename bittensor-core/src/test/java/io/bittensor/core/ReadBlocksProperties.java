@@ -5,9 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.bittensor.core.internal.ledger.Journal;
 import io.bittensor.core.testing.LedgerFixtures;
 import io.bittensor.core.testing.RandomTransactions;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,12 +18,14 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.LongStream;
 import java.util.stream.Stream;
+import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -346,6 +350,45 @@ class ReadBlocksProperties {
       }
       assertEquals(List.of(), openFilesUnder(archive), "the archived journals read are closed");
     }
+  }
+
+  /** A block of an archived journal that does not replay is named with that journal's file. */
+  @Test
+  void aBlockOfAnArchivedJournalThatDoesNotReplayIsNamedWithItsFile() throws IOException {
+    Genesis genesis = LedgerFixtures.genesis(LedgerFixtures.params(8), 2);
+    Path dir = tmp.resolve("archive-replay");
+    try (LocalLedger ledger = builder(genesis).archiveCompacted(true).open(dir)) {
+      for (int i = 0; i < 2; i++) {
+        ledger.produceBlocks(3);
+        ledger.compactJournal();
+      }
+      // Block 3, the first archive's last, made to record an epoch (not due: every 5 blocks),
+      // its checksums made good: only replay can tell.
+      Path first = dir.resolve("archive")
+          .resolve("journal-00000000000000000001-00000000000000000003.btl");
+      Journal.Scan scan = Journal.scan(first, Set.of());
+      int at = (int) scan.offsets()[scan.offsets().length - 1];
+      byte[] file = Files.readAllBytes(first);
+      byte[] payload = Arrays.copyOf(Arrays.copyOfRange(file, at + 12, file.length),
+          file.length - at - 12 + 32);
+      payload[file.length - at - 12 - 1] = 1; // the epoch flag, then a digest of zeros
+      ByteBuffer record = ByteBuffer.allocate(12 + payload.length)
+          .putInt(payload.length).putInt(crc(payload, payload.length));
+      record.putInt(crc(record.array(), 8)).put(payload);
+      ByteBuffer whole = ByteBuffer.allocate(at + record.capacity()).put(file, 0, at)
+          .put(record.array());
+      Files.write(first, whole.array());
+      LedgerException e = assertThrows(LedgerException.class,
+          () -> ledger.readBlocks(1, Long.MAX_VALUE, r -> true));
+      assertTrue(e.getMessage().contains(first.getFileName().toString())
+          && e.getMessage().contains("block 3"), e.getMessage());
+    }
+  }
+
+  private static int crc(byte[] b, int length) {
+    CRC32C c = new CRC32C();
+    c.update(b, 0, length);
+    return (int) c.getValue();
   }
 
   /** The files this process holds open under {@code folder} (Linux). */

@@ -101,6 +101,11 @@ public final class JournalReader implements Closeable {
     }
   }
 
+  /** The journal's file. */
+  public Path file() {
+    return file;
+  }
+
   /** The journal's checkpoint block, or 0 when it holds every block from genesis. */
   public long checkpoint() {
     return checkpoint;
