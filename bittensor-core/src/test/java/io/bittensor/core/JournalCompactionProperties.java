@@ -212,15 +212,26 @@ class JournalCompactionProperties {
     assertFalse(Files.exists(leftover), "the leftover of a compaction was removed");
     // One byte of the checkpoint's state flipped, with blocks after it: refused, named.
     long checkpointStart = Journal.scan(journal, Set.of()).offsets()[1];
-    try (FileChannel ch = FileChannel.open(journal, StandardOpenOption.READ,
-        StandardOpenOption.WRITE)) {
-      java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1);
-      ch.read(b, checkpointStart + 200);
-      b.put(0, (byte) (b.get(0) ^ 0x10)).rewind();
-      ch.write(b, checkpointStart + 200);
-    }
+    byte[] whole = Files.readAllBytes(journal);
+    flipByte(journal, checkpointStart + 200);
     LedgerException e = assertThrows(LedgerException.class, () -> reopening().open(dir));
     assertTrue(e.getMessage().contains("the checkpoint"), e.getMessage());
+    // Its record header damaged instead: refused, named as the checkpoint (not as block 1).
+    Files.write(journal, whole);
+    flipByte(journal, checkpointStart + 2);
+    e = assertThrows(LedgerException.class, () -> reopening().open(dir));
+    assertTrue(e.getMessage().contains("the record header of the checkpoint")
+        && !e.getMessage().contains("block 1 "), e.getMessage());
+  }
+
+  private static void flipByte(Path file, long at) throws IOException {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ,
+        StandardOpenOption.WRITE)) {
+      java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1);
+      ch.read(b, at);
+      b.put(0, (byte) (b.get(0) ^ 0x10)).rewind();
+      ch.write(b, at);
+    }
   }
 
   /**

@@ -198,8 +198,9 @@ public final class Journal implements Closeable {
         // Torn only if nothing valid follows: one append writes one record, so a torn write
         // is at most one record long and is the last thing in the file.
         if (left > MAX_PAYLOAD + RECORD_HEADER_LENGTH || validRecordAfter(ch, pos, fileSize)) {
-          throw new CorruptJournalException(file, "the record header of block " + number
-              + " at offset " + pos + " fails its checksum");
+          throw new CorruptJournalException(file, "the record header of "
+              + recordName(compacted, offsets.size(), number) + " at offset " + pos
+              + " fails its checksum");
         }
         break; // torn: a partly written header, or zeros where the record should be
       }
@@ -217,8 +218,7 @@ public final class Journal implements Closeable {
         if (end == fileSize) {
           break; // torn: the last record, never acknowledged
         }
-        throw new CorruptJournalException(file, (compacted && offsets.size() == 1
-            ? "the checkpoint (or block 1) after the genesis block" : "block " + number)
+        throw new CorruptJournalException(file, recordName(compacted, offsets.size(), number)
             + " at offset " + pos + " fails its checksum");
       }
       if (compacted && offsets.size() == 1 && BlockCodec.isCheckpoint(payload)) {
@@ -255,6 +255,12 @@ public final class Journal implements Closeable {
           + " genesis block (offset " + pos + ") is cut short or fails its checksum");
     }
     return new Scan(offsets.toArray(), checkpoint, previous, hashes, pos, fileSize);
+  }
+
+  /** Record {@code i} in messages: its block, or a compacted journal's checkpoint. */
+  private static String recordName(boolean compacted, int i, long number) {
+    return compacted && i == 1 ? "the checkpoint (or block 1) after the genesis block"
+        : "block " + number;
   }
 
   private static void checkLink(Path file, byte[] payload, long number, Hash256 previous,
