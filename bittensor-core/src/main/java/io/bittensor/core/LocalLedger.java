@@ -21,6 +21,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.List;
@@ -308,6 +309,17 @@ public final class LocalLedger implements Ledger, BlockHistory {
     if (!Hash256.of(genesis).equals(d.state().chainId())) {
       throw new LedgerException("the exported state is of chain " + d.state().chainId()
           + ", but the ledger in " + dir + " is chain " + Hash256.of(genesis));
+    }
+    if (d.block().number() == 0) {
+      // A checkpoint stands for a block after the genesis: the genesis block alone is this.
+      LedgerState genesisState =
+          LedgerState.genesis(BlockCodec.decode(genesis).genesis(), Hash256.of(genesis));
+      if (!Arrays.equals(genesisState.encode(), d.state().encode())) {
+        throw new LedgerException("the exported state is at the genesis block of chain "
+            + Hash256.of(genesis) + ", but is not that block's state");
+      }
+      Journal.create(file, genesis);
+      return;
     }
     Journal.compact(file, genesis, BlockCodec.checkpointOfExport(d.block(), exported)).close();
   }

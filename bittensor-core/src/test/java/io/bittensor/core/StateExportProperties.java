@@ -188,6 +188,35 @@ class StateExportProperties {
     }
   }
 
+  /** An export of the genesis state (block 0) opens on disk, fresh or over a ledger's folder. */
+  @Test
+  void anExportAtTheGenesisBlockOpensOnDisk(@TempDir Path tmp) throws Exception {
+    Genesis genesis = LedgerFixtures.genesis(LedgerFixtures.params(8), 4);
+    byte[] export;
+    Hash256 state;
+    try (LocalLedger ledger = builder(genesis).openInMemory()) {
+      export = ledger.exportState();
+      state = ledger.stateHash();
+    }
+    Path used = tmp.resolve("used");
+    try (LocalLedger ledger = builder(genesis).open(used)) {
+      ledger.produceBlocks(2);
+    }
+    for (Path dir : List.of(tmp.resolve("fresh"), used)) {
+      try (LocalLedger restored = builder(genesis).open(dir, export)) {
+        assertEquals(0, restored.metagraph().block().number(), dir.toString());
+        assertEquals(state, restored.stateHash(), dir.toString());
+        restored.submit(LedgerFixtures.key(0),
+            Transaction.transfer(LedgerFixtures.key(1).id(), 5));
+        restored.produceBlock();
+      }
+      try (LocalLedger reopened = LocalLedger.builder().blocks(BlockPolicy.manual()).open(dir)) {
+        assertEquals(1, reopened.metagraph().block().number(), dir.toString());
+        assertEquals(1, reopened.nextNonce(LedgerFixtures.key(0).id()), dir.toString());
+      }
+    }
+  }
+
   @Test
   void anExportIsTakenBetweenBlocksAndOnlyIntoItsOwnChain() throws LedgerException {
     Genesis genesis = LedgerFixtures.genesis(LedgerFixtures.params(8), 4);
