@@ -1219,8 +1219,8 @@ public final class LocalLedger implements Ledger, BlockHistory {
         throw failed();
       }
       Between b = stateBetweenBlocks("compact the journal");
-      if (b.block().number() == 0) {
-        return; // the journal holds the genesis block alone already
+      if (b.block().number() == 0 || b.block().number() == journal.checkpoint()) {
+        return; // the journal holds the genesis block alone, or this checkpoint alone, already
       }
       try {
         compact(b.block(), b.state());

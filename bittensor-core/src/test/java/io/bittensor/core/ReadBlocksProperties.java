@@ -352,6 +352,34 @@ class ReadBlocksProperties {
     }
   }
 
+  /**
+   * A compaction at the block the journal was last compacted at (by hand right after a snapshot's)
+   * drops nothing, so it archives nothing: an archived journal of no blocks would share its first
+   * block with the next one, and the read could take either.
+   */
+  @Test
+  void aSecondCompactionAtTheSameBlockArchivesNothing() throws IOException {
+    Genesis genesis = LedgerFixtures.genesis(LedgerFixtures.params(8), 2);
+    Path dir = tmp.resolve("twice");
+    Recorder recorder = new Recorder();
+    try (LocalLedger ledger = builder(genesis).snapshotEvery(3).compactAtSnapshots(true)
+        .archiveCompacted(true).open(dir)) {
+      ledger.subscribe(recorder);
+      ledger.produceBlocks(3); // compacted at block 3's snapshot
+      ledger.compactJournal();
+      ledger.compactJournal();
+      ledger.produceBlocks(4);
+      try (Stream<Path> files = Files.list(dir.resolve("archive"))) {
+        assertEquals(List.of("journal-00000000000000000001-00000000000000000003.btl",
+            "journal-00000000000000000004-00000000000000000006.btl"),
+            files.map(f -> f.getFileName().toString()).sorted().toList());
+      }
+      List<String> read = new ArrayList<>();
+      ledger.readBlocks(1, 7, r -> read.add(heard(r.block(), r.epoch(), r.after())));
+      assertEquals(LongStream.rangeClosed(1, 7).mapToObj(recorder.blocks::get).toList(), read);
+    }
+  }
+
   /** A block of an archived journal that does not replay is named with that journal's file. */
   @Test
   void aBlockOfAnArchivedJournalThatDoesNotReplayIsNamedWithItsFile() throws IOException {
