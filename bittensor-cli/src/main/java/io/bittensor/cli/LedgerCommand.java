@@ -43,7 +43,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -385,42 +384,51 @@ final class LedgerCommand implements Runnable {
       SubmissionLog submissionLogToClose = submissionLog;
       AccessLog accessLogToClose = accessLog;
       PrintWriter out = spec.commandLine().getOut();
-      CountDownLatch closed = new CountDownLatch(1);
+      Object lock = new Object();
+      boolean[] stopped = {false};
       // SIGINT and SIGTERM run shutdown hooks: stop serving, then seal and close the ledger so
-      // that the journal ends on a whole block and the directory's lock is released.
-      Thread hook = new Thread(() -> {
-        if (reloader != null) {
-          reloader.close();
-        }
-        if (upstreamReloader != null) {
-          upstreamReloader.close();
-        }
-        server.close();
-        // After the server: the requests it finished, event streams included, are in it.
-        if (accessLogToClose != null) {
-          closeQuietly(accessLogToClose);
-          if (accessLogToClose.lost() > 0) {
-            out.println("the access log missed " + accessLogToClose.lost() + " requests: "
-                + accessLogToClose.file() + " could not be written");
+      // that the journal ends on a whole block and the directory's lock is released. An
+      // interrupt (an embedding program's way of saying stop) does the same on this thread;
+      // whoever comes second waits until the first is done.
+      Runnable stop = () -> {
+        synchronized (lock) {
+          if (stopped[0]) {
+            return;
           }
-        }
-        if (metricsToClose != null) {
-          metricsToClose.close();
-        }
-        ledger.close();
-        // After the ledger: what it failed as it closed (its pool) is in the log.
-        if (submissionLogToClose != null) {
-          closeQuietly(submissionLogToClose);
-          if (submissionLogToClose.lost() > 0) {
-            out.println("the submission log missed " + submissionLogToClose.lost()
-                + " transactions: " + submissionLogToClose.file() + " could not be written");
+          stopped[0] = true;
+          if (reloader != null) {
+            reloader.close();
           }
+          if (upstreamReloader != null) {
+            upstreamReloader.close();
+          }
+          server.close();
+          // After the server: the requests it finished, event streams included, are in it.
+          if (accessLogToClose != null) {
+            closeQuietly(accessLogToClose);
+            if (accessLogToClose.lost() > 0) {
+              out.println("the access log missed " + accessLogToClose.lost() + " requests: "
+                  + accessLogToClose.file() + " could not be written");
+            }
+          }
+          if (metricsToClose != null) {
+            metricsToClose.close();
+          }
+          ledger.close();
+          // After the ledger: what it failed as it closed (its pool) is in the log.
+          if (submissionLogToClose != null) {
+            closeQuietly(submissionLogToClose);
+            if (submissionLogToClose.lost() > 0) {
+              out.println("the submission log missed " + submissionLogToClose.lost()
+                  + " transactions: " + submissionLogToClose.file() + " could not be written");
+            }
+          }
+          out.println(upstream != null ? "stopped relaying " + upstream
+              : "closed the ledger in " + data);
+          out.flush();
         }
-        out.println(upstream != null ? "stopped relaying " + upstream
-            : "closed the ledger in " + data);
-        out.flush();
-        closed.countDown();
-      }, "bittensor-ledger-serve-shutdown");
+      };
+      Thread hook = new Thread(stop, "bittensor-ledger-serve-shutdown");
       Runtime.getRuntime().addShutdownHook(hook);
       long block;
       try {
@@ -441,8 +449,21 @@ final class LedgerCommand implements Runnable {
         out.println("requests logged to " + accessLog.file());
       }
       out.flush();
-      server.awaitClose();
-      closed.await();
+      boolean interrupted = false;
+      try {
+        server.awaitClose();
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+      stop.run(); // or waits for the hook's
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException e) {
+        // The JVM is shutting down: the hook has run.
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
       return 0;
     }
 

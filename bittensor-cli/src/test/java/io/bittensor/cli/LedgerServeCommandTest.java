@@ -395,6 +395,51 @@ class LedgerServeCommandTest {
     }
   }
 
+  /**
+   * Embedded ({@link Main#run} on a thread of the caller's), an interrupt stops the serve as
+   * SIGTERM does: the server, the metrics port and the logs are closed, the ledger sealed and its
+   * folder released, and the command exits 0.
+   */
+  @Test
+  void aServeInterruptedInThisJvmClosesWhatItOpenedAndExitsZero() throws Exception {
+    Path data = dir.resolve("ledger");
+    java.io.StringWriter out = new java.io.StringWriter();
+    java.io.StringWriter err = new java.io.StringWriter();
+    int[] code = {-1};
+    Thread serving = new Thread(() -> code[0] = Main.run(new String[] {"ledger", "serve",
+        "--data", data.toString(), "--host", "127.0.0.1", "--port", "0", "--block-ms", "50",
+        "--metrics-port", "0", "--access-log", dir.resolve("requests.jsonl").toString(),
+        "--allocate", key(0).id().toHex() + "=10"},
+        new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true)), "serving");
+    serving.setDaemon(true);
+    serving.start();
+    java.util.regex.Matcher at = java.util.regex.Pattern
+        .compile("at (http://\\S+) \\(block \\d+\\)[\\s\\S]*metrics on (http://\\S+)")
+        .matcher("");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (!(at = at.pattern().matcher(out.toString())).find()) {
+      assertTrue(serving.isAlive(), () -> "serve ended: " + out + err);
+      assertTrue(System.nanoTime() < deadline, () -> "serve printed no address: " + out + err);
+      Thread.sleep(20);
+    }
+    URI served = URI.create(at.group(1));
+    URI metrics = URI.create(at.group(2));
+
+    serving.interrupt();
+    serving.join(TimeUnit.SECONDS.toMillis(60));
+    assertTrue(!serving.isAlive(), "serve did not stop when interrupted: " + out + err);
+    assertEquals(0, code[0], out + "\n" + err);
+    assertTrue(out.toString().contains("closed the ledger in " + data), out.toString());
+    for (URI closed : List.of(served, metrics)) {
+      assertThrows(IOException.class, () -> new java.net.Socket(closed.getHost(),
+          closed.getPort()).close(), closed + " still listens");
+    }
+    // The folder is released within this JVM too: it opens for writing.
+    try (LocalLedger ledger = LocalLedger.builder().blocks(BlockPolicy.manual()).open(data)) {
+      assertEquals(10, ledger.account(key(0).id()).orElseThrow().balance());
+    }
+  }
+
   @Test
   void showRemoteNamesAServerItCannotReach() throws IOException {
     int port;
