@@ -155,7 +155,8 @@ final class NeuronCommand implements Runnable {
           throw CliException.badInput(config + ": ledger-chain: " + e.getMessage(), e);
         }
       }
-      int port = (int) integer(p, "port", 0);
+      // Read as longs and checked before they are narrowed: 4294967296 is not port 0.
+      long portSetting = integer(p, "port", 0);
       Path tlsKey = path(p, "tls-key");
       Path tlsCert = path(p, "tls-cert");
       Path tlsTrust = path(p, "tls-trust");
@@ -191,9 +192,9 @@ final class NeuronCommand implements Runnable {
       boolean learn = bool(p, "learn");
       boolean membersOnly = bool(p, "members-only");
       long seed = integer(p, "seed", 7);
-      int maxTokens = (int) integer(p, "max-tokens", 32);
-      int perEra = (int) integer(p, "per-era", 60);
-      int dim = (int) integer(p, "output-dim", TextModels.DIM);
+      long maxTokensSetting = integer(p, "max-tokens", 32);
+      long perEraSetting = integer(p, "per-era", 60);
+      long dimSetting = integer(p, "output-dim", TextModels.DIM);
       Duration weightInterval = Duration.ofMillis(integer(p, "weight-interval-ms", 5000));
       Duration syncInterval = Duration.ofMillis(integer(p, "sync-interval-ms", 1000));
       long warmUp = integer(p, "warm-up-batches", 10);
@@ -201,11 +202,26 @@ final class NeuronCommand implements Runnable {
         throw CliException.badInput(config + ": warm-up-batches must be >= 0, was " + warmUp,
             null);
       }
-      if (port < 0 || port > 65535 || stake < 0 || maxTokens < 4 || perEra < 1 || dim < 1
+      if (portSetting < 0 || portSetting > 65535 || stake < 0 || maxTokensSetting < 4
+          || perEraSetting < 1 || dimSetting < 1
           || weightInterval.isZero() || weightInterval.isNegative() || syncInterval.isZero()
           || syncInterval.isNegative()) {
         throw CliException.badInput(config + ": port must be in [0, 65535], stake >= 0,"
             + " max-tokens >= 4, per-era, output-dim and the intervals >= 1", null);
+      }
+      if (maxTokensSetting > Integer.MAX_VALUE || perEraSetting > Integer.MAX_VALUE
+          || dimSetting > Integer.MAX_VALUE) {
+        throw CliException.badInput(config + ": max-tokens, per-era and output-dim must be at"
+            + " most " + Integer.MAX_VALUE, null);
+      }
+      int port = (int) portSetting;
+      int maxTokens = (int) maxTokensSetting;
+      int perEra = (int) perEraSetting;
+      int dim = (int) dimSetting;
+      // Before the model loads and the ledger is reached: the config's mistake, said first.
+      if (learn && dim != TextModels.DIM) {
+        throw CliException.badInput(config + ": learn=true needs output-dim " + TextModels.DIM,
+            null);
       }
       PrintWriter out = spec.commandLine().getOut();
       List<AutoCloseable> owned = new ArrayList<>();
@@ -278,10 +294,6 @@ final class NeuronCommand implements Runnable {
         }
       });
       if (learn) {
-        if (dim != TextModels.DIM) {
-          throw CliException.badInput(config + ": learn=true needs output-dim "
-              + TextModels.DIM, null);
-        }
         List<SotuCorpus.Passage> sample = SotuCorpus.load().sample(perEra + 20, seed);
         List<SotuCorpus.Passage> train = new ArrayList<>();
         List<SotuCorpus.Passage> test = new ArrayList<>();

@@ -209,6 +209,27 @@ class CliUsageTest {
         "learn must be true or false, was \"yes\"");
   }
 
+  /** Said before the model loads and the ledger is reached: not "cannot reach the ledger". */
+  @Test
+  void aLearningNeuronOfAnotherOutputDimIsRefusedBeforeItReachesTheLedger(@TempDir Path dir)
+      throws IOException {
+    Path config = neuronConfig(dir, "ledger=http://127.0.0.1:1\nlearn=true\noutput-dim=16\n");
+    assertBadInput(CliRunner.run("neuron", "run", "--config", config.toString()),
+        "learn=true needs output-dim 384");
+  }
+
+  /** A number past an int is refused, not narrowed to another (4294967296 to port 0). */
+  @Test
+  void aNeuronConfigRefusesNumbersThatWouldWrapAround(@TempDir Path dir) throws IOException {
+    for (String line : List.of("port=4294967296", "port=-4294967295", "per-era=4294967297",
+        "max-tokens=4294967328", "output-dim=4294967312")) {
+      Path config = neuronConfig(Files.createDirectories(dir.resolve(line.replace('=', '_'))),
+          "ledger=http://127.0.0.1:1\n" + line + "\n");
+      assertBadInput(CliRunner.run("neuron", "run", "--config", config.toString()),
+          line.substring(0, line.indexOf('=')));
+    }
+  }
+
   @Test
   void aNeuronConfigNamesALedgerAddressThatIsNotAServer(@TempDir Path dir) throws IOException {
     Path config = neuronConfig(dir, "ledger=http://127.0.0.1:1,ftp://x:2\n");
