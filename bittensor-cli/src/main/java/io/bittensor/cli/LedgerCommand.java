@@ -384,50 +384,42 @@ final class LedgerCommand implements Runnable {
       SubmissionLog submissionLogToClose = submissionLog;
       AccessLog accessLogToClose = accessLog;
       PrintWriter out = spec.commandLine().getOut();
-      Object lock = new Object();
-      boolean[] stopped = {false};
       // SIGINT and SIGTERM run shutdown hooks: stop serving, then seal and close the ledger so
       // that the journal ends on a whole block and the directory's lock is released. An
       // interrupt (an embedding program's way of saying stop) does the same on this thread;
       // whoever comes second waits until the first is done.
-      Runnable stop = () -> {
-        synchronized (lock) {
-          if (stopped[0]) {
-            return;
-          }
-          stopped[0] = true;
-          if (reloader != null) {
-            reloader.close();
-          }
-          if (upstreamReloader != null) {
-            upstreamReloader.close();
-          }
-          server.close();
-          // After the server: the requests it finished, event streams included, are in it.
-          if (accessLogToClose != null) {
-            closeQuietly(accessLogToClose);
-            if (accessLogToClose.lost() > 0) {
-              out.println("the access log missed " + accessLogToClose.lost() + " requests: "
-                  + accessLogToClose.file() + " could not be written");
-            }
-          }
-          if (metricsToClose != null) {
-            metricsToClose.close();
-          }
-          ledger.close();
-          // After the ledger: what it failed as it closed (its pool) is in the log.
-          if (submissionLogToClose != null) {
-            closeQuietly(submissionLogToClose);
-            if (submissionLogToClose.lost() > 0) {
-              out.println("the submission log missed " + submissionLogToClose.lost()
-                  + " transactions: " + submissionLogToClose.file() + " could not be written");
-            }
-          }
-          out.println(upstream != null ? "stopped relaying " + upstream
-              : "closed the ledger in " + data);
-          out.flush();
+      Runnable stop = Stopping.once(() -> {
+        if (reloader != null) {
+          reloader.close();
         }
-      };
+        if (upstreamReloader != null) {
+          upstreamReloader.close();
+        }
+        server.close();
+        // After the server: the requests it finished, event streams included, are in it.
+        if (accessLogToClose != null) {
+          closeQuietly(accessLogToClose);
+          if (accessLogToClose.lost() > 0) {
+            out.println("the access log missed " + accessLogToClose.lost() + " requests: "
+                + accessLogToClose.file() + " could not be written");
+          }
+        }
+        if (metricsToClose != null) {
+          metricsToClose.close();
+        }
+        ledger.close();
+        // After the ledger: what it failed as it closed (its pool) is in the log.
+        if (submissionLogToClose != null) {
+          closeQuietly(submissionLogToClose);
+          if (submissionLogToClose.lost() > 0) {
+            out.println("the submission log missed " + submissionLogToClose.lost()
+                + " transactions: " + submissionLogToClose.file() + " could not be written");
+          }
+        }
+        out.println(upstream != null ? "stopped relaying " + upstream
+            : "closed the ledger in " + data);
+        out.flush();
+      });
       Thread hook = new Thread(stop, "bittensor-ledger-serve-shutdown");
       Runtime.getRuntime().addShutdownHook(hook);
       long block;
@@ -449,21 +441,7 @@ final class LedgerCommand implements Runnable {
         out.println("requests logged to " + accessLog.file());
       }
       out.flush();
-      boolean interrupted = false;
-      try {
-        server.awaitClose();
-      } catch (InterruptedException e) {
-        interrupted = true;
-      }
-      stop.run(); // or waits for the hook's
-      try {
-        Runtime.getRuntime().removeShutdownHook(hook);
-      } catch (IllegalStateException e) {
-        // The JVM is shutting down: the hook has run.
-      }
-      if (interrupted) {
-        Thread.currentThread().interrupt();
-      }
+      Stopping.await(server::awaitClose, stop, hook);
       return 0;
     }
 

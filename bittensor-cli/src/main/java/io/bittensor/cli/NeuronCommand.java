@@ -385,42 +385,23 @@ final class NeuronCommand implements Runnable {
       CountDownLatch closed = new CountDownLatch(1);
       // SIGINT and SIGTERM run the hook; an interrupt (an embedding program's way of saying
       // stop) closes the same on this thread. Whoever comes second waits for the first.
-      Runnable stop = () -> {
-        synchronized (closed) {
-          if (closed.getCount() == 0) {
-            return;
-          }
-          if (reloader != null) {
-            reloader.close();
-          }
-          if (clientReloader != null) {
-            clientReloader.close();
-          }
-          if (trustReloader != null) {
-            trustReloader.close();
-          }
-          neuron.close();
-          closeAll(owned);
-          closed.countDown();
+      Runnable stop = Stopping.once(() -> {
+        if (reloader != null) {
+          reloader.close();
         }
-      };
+        if (clientReloader != null) {
+          clientReloader.close();
+        }
+        if (trustReloader != null) {
+          trustReloader.close();
+        }
+        neuron.close();
+        closeAll(owned);
+        closed.countDown();
+      });
       Thread hook = new Thread(stop, "bittensor-neuron-shutdown");
       Runtime.getRuntime().addShutdownHook(hook);
-      boolean interrupted = false;
-      try {
-        closed.await();
-      } catch (InterruptedException e) {
-        interrupted = true;
-      }
-      stop.run(); // or waits for the hook's
-      try {
-        Runtime.getRuntime().removeShutdownHook(hook);
-      } catch (IllegalStateException e) {
-        // The JVM is shutting down: the hook has run.
-      }
-      if (interrupted) {
-        Thread.currentThread().interrupt();
-      }
+      Stopping.await(closed::await, stop, hook);
       return 0;
     }
 
