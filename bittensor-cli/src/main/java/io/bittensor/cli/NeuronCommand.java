@@ -16,6 +16,7 @@ import io.bittensor.core.Peer;
 import io.bittensor.learning.WeightSource;
 import io.bittensor.neuron.Neuron;
 import io.bittensor.neuron.Peers;
+import io.bittensor.onnx.OnnxModelException;
 import io.bittensor.onnx.OnnxPeer;
 import io.bittensor.onnx.OutputAdapter;
 import io.bittensor.onnx.TextInput;
@@ -236,7 +237,16 @@ final class NeuronCommand implements Runnable {
         }
         owned.add(accessLog); // closed last, after the neuron: the calls it finished are in it
       }
-      Peer peer = peer(required(p, "peer"), dim, maxTokens, seed, owned);
+      Peer peer;
+      try {
+        peer = peer(required(p, "peer"), dim, maxTokens, seed, owned);
+      } catch (Exception e) {
+        closeAll(owned); // the access log, opened first
+        if (e instanceof OnnxModelException) { // as peer serve: the model given is at fault
+          throw CliException.badInput(config + ": peer: " + e.getMessage(), e);
+        }
+        throw e;
+      }
       Ledger ledger;
       RemoteLedger remote;
       try {

@@ -230,6 +230,35 @@ class CliUsageTest {
     }
   }
 
+  /**
+   * A model that does not load is the config's mistake, as for peer serve (exit 2), and the
+   * access log opened before it is closed again.
+   */
+  @Test
+  void aNeuronWhoseModelDoesNotLoadNamesItAndClosesItsAccessLog(@TempDir Path dir)
+      throws IOException {
+    Path model = dir.resolve("no-such.onnx");
+    Path calls = dir.resolve("calls.jsonl");
+    Path config = neuronConfig(dir, "ledger=http://127.0.0.1:1\naccess-log=" + calls + "\n");
+    Files.writeString(config, Files.readString(config).replace("peer=noise",
+        "peer=onnx:" + model));
+    assertBadInput(CliRunner.run("neuron", "run", "--config", config.toString()),
+        "peer: model file " + model);
+    Path fds = Path.of("/proc/self/fd");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(fds), "no /proc here");
+    List<Path> open = new ArrayList<>();
+    try (Stream<Path> each = Files.list(fds)) {
+      for (Path fd : each.toList()) {
+        try {
+          open.add(Files.readSymbolicLink(fd));
+        } catch (IOException e) {
+          // closed while listed
+        }
+      }
+    }
+    assertFalse(open.contains(calls.toAbsolutePath()), "still open: " + calls);
+  }
+
   @Test
   void aNeuronConfigNamesALedgerAddressThatIsNotAServer(@TempDir Path dir) throws IOException {
     Path config = neuronConfig(dir, "ledger=http://127.0.0.1:1,ftp://x:2\n");
