@@ -2,9 +2,12 @@ package io.bittensor.cli.internal;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.LocalTime;
 import java.time.temporal.ChronoUnit;
@@ -16,9 +19,11 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Watches a server's TLS key and certificate files and hands them to {@code reload} when either
- * changes (by its modification time), so that a certificate renewed on disk (certbot, a mesh's
- * agent) is served without a restart. A pair that does not read is reported and the server goes
- * on with the one it has; the next change is tried again.
+ * changes (its modification time or its content: a file finished within the same tick of the
+ * file system's clock as a half-written one read before counts as changed), so that a
+ * certificate renewed on disk (certbot, a mesh's agent) is served without a restart. A pair
+ * that does not read is reported and the server goes on with the one it has; the next change is
+ * tried again.
  *
  * <p>One daemon thread, {@code bittensor-tls-reload}; {@link #close()} stops it.
  */
@@ -35,7 +40,7 @@ public final class TlsReloader implements AutoCloseable {
   private final Reload reload;
   private final String what;
   private final PrintWriter out;
-  private List<FileTime> seen;
+  private List<Object> seen;
 
   private TlsReloader(Path key, Path chain, Reload reload, String what, PrintWriter out) {
     this.key = key;
@@ -43,7 +48,7 @@ public final class TlsReloader implements AutoCloseable {
     this.reload = reload;
     this.what = what;
     this.out = out;
-    this.seen = times();
+    this.seen = state();
     this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "bittensor-tls-reload");
       t.setDaemon(true);
@@ -87,16 +92,27 @@ public final class TlsReloader implements AutoCloseable {
     return r;
   }
 
-  private List<FileTime> times() {
+  /** The files' modification times and a digest of each one's bytes. */
+  private List<Object> state() {
     try {
-      return List.of(Files.getLastModifiedTime(key), Files.getLastModifiedTime(chain));
+      FileTime keyTime = Files.getLastModifiedTime(key);
+      FileTime chainTime = Files.getLastModifiedTime(chain);
+      return List.of(keyTime, chainTime, digest(key), digest(chain));
     } catch (IOException e) {
-      return List.of(); // a file being replaced: its time is read at the next check
+      return List.of(); // a file being replaced: it is read at the next check
+    }
+  }
+
+  private static ByteBuffer digest(Path file) throws IOException {
+    try {
+      return ByteBuffer.wrap(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
     }
   }
 
   private void check() {
-    List<FileTime> now = times();
+    List<Object> now = state();
     if (now.isEmpty() || now.equals(seen)) {
       return;
     }
