@@ -139,6 +139,11 @@ final class PeerCommand implements Runnable {
       if (stopAfter != null && (stopAfter.isNegative() || stopAfter.isZero())) {
         throw new IllegalArgumentException("--stop-after must be positive, was " + stopAfter);
       }
+      if (stopAfter != null && stopAfter.compareTo(Duration.ofMillis(Long.MAX_VALUE)) > 0) {
+        // Else it serves, then fails in the wait with "long overflow".
+        throw new IllegalArgumentException("--stop-after must be at most "
+            + Duration.ofMillis(Long.MAX_VALUE) + ", was " + stopAfter);
+      }
       if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
         throw new IllegalArgumentException("--metrics-port must be 0 to 65535, was " + metricsPort);
       }

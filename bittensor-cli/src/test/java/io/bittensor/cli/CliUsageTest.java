@@ -118,7 +118,9 @@ class CliUsageTest {
         Arguments.of("keys new", "FILE"),
         Arguments.of("keys show no-such.key", "no such key file"),
         Arguments.of("peer query", "--endpoint"),
-        Arguments.of("peer serve --port 70000", "70000"));
+        Arguments.of("peer serve --port 70000", "70000"),
+        Arguments.of("peer serve --port 0 --host 127.0.0.1 --stop-after PT9999999999999999S",
+            "--stop-after must be at most"));
   }
 
   @ParameterizedTest(name = "bittensor {0}")
