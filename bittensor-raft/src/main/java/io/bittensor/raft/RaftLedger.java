@@ -160,7 +160,8 @@ public final class RaftLedger implements Ledger, BlockHistory {
     RaftClient c = null;
     LedgerStateMachine sm = null;
     try {
-      Files.createDirectories(dir);
+      // Durably: a member's folder that a power failure takes back takes its votes with it.
+      DurableFiles.createDirectories(dir);
       Chain chain = chain(b, dir);
       this.keepBlocks = b.keepBlocks;
       this.genesisBlock = genesisPayload(chain.genesis, chain.mechanism);
