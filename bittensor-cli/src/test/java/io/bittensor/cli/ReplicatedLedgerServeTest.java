@@ -45,9 +45,7 @@ class ReplicatedLedgerServeTest {
   }
 
   private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
+    return io.bittensor.core.testing.LoopbackPorts.free(); // outside the ephemeral range
   }
 
   /** Member {@code i} serves its metrics on {@code metricsPorts[i]}, where given. */
@@ -438,10 +436,7 @@ class ReplicatedLedgerServeTest {
   @Test
   void aMembersFirstCommandRunAgainReopensItsFolder() throws Exception {
     String data = dir.resolve("member").toString();
-    int raftPort;
-    try (ServerSocket free = new ServerSocket(0)) {
-      raftPort = free.getLocalPort();
-    }
+    int raftPort = freePort();
     try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50,
         java.net.InetAddress.getLoopbackAddress())) {
       String httpPort = String.valueOf(taken.getLocalPort());

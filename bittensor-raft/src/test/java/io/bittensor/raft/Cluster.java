@@ -7,9 +7,7 @@ import io.bittensor.incentive.EpochResult;
 import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.incentive.NetworkState;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,11 +46,7 @@ public final class Cluster implements AutoCloseable {
   }
 
   static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return io.bittensor.core.testing.LoopbackPorts.free();
   }
 
   /** The paper's mechanism, named "flaky", throwing an Error (as out of memory) when told to. */
