@@ -19,6 +19,7 @@ import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Transaction;
 import io.bittensor.transport.RemoteLedger;
 import java.io.IOException;
+import java.io.StringWriter;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
@@ -28,6 +29,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -403,32 +405,17 @@ class LedgerServeCommandTest {
   @Test
   void aServeInterruptedInThisJvmClosesWhatItOpenedAndExitsZero() throws Exception {
     Path data = dir.resolve("ledger");
-    java.io.StringWriter out = new java.io.StringWriter();
-    java.io.StringWriter err = new java.io.StringWriter();
-    int[] code = {-1};
-    Thread serving = new Thread(() -> code[0] = Main.run(new String[] {"ledger", "serve",
-        "--data", data.toString(), "--host", "127.0.0.1", "--port", "0", "--block-ms", "50",
-        "--metrics-port", "0", "--access-log", dir.resolve("requests.jsonl").toString(),
-        "--allocate", key(0).id().toHex() + "=10"},
-        new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true)), "serving");
-    serving.setDaemon(true);
-    serving.start();
-    java.util.regex.Matcher at = java.util.regex.Pattern
-        .compile("at (http://\\S+) \\(block \\d+\\)[\\s\\S]*metrics on (http://\\S+)")
-        .matcher("");
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (!(at = at.pattern().matcher(out.toString())).find()) {
-      assertTrue(serving.isAlive(), () -> "serve ended: " + out + err);
-      assertTrue(System.nanoTime() < deadline, () -> "serve printed no address: " + out + err);
-      Thread.sleep(20);
-    }
-    URI served = URI.create(at.group(1));
-    URI metrics = URI.create(at.group(2));
+    ServingCli serving = ServingCli.embedded(
+        Pattern.compile("at (http://\\S+) \\(block \\d+\\)[\\s\\S]*metrics on (http://\\S+)"),
+        "ledger", "serve", "--data", data.toString(), "--host", "127.0.0.1", "--port", "0",
+        "--block-ms", "50", "--metrics-port", "0",
+        "--access-log", dir.resolve("requests.jsonl").toString(),
+        "--allocate", key(0).id().toHex() + "=10");
+    URI served = serving.endpoint;
+    URI metrics = URI.create(serving.printed.group(2));
+    StringWriter out = serving.out;
 
-    serving.interrupt();
-    serving.join(TimeUnit.SECONDS.toMillis(60));
-    assertTrue(!serving.isAlive(), "serve did not stop when interrupted: " + out + err);
-    assertEquals(0, code[0], out + "\n" + err);
+    assertEquals(0, serving.interruptAndAwaitExit(), out + "\n" + serving.err);
     assertTrue(out.toString().contains("closed the ledger in " + data), out.toString());
     for (URI closed : List.of(served, metrics)) {
       assertThrows(IOException.class, () -> new java.net.Socket(closed.getHost(),

@@ -1,9 +1,7 @@
 package io.bittensor.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Genesis;
@@ -11,16 +9,12 @@ import io.bittensor.core.Keypair;
 import io.bittensor.core.LocalLedger;
 import io.bittensor.transport.LedgerServer;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.Socket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -51,28 +45,12 @@ class NeuronRunLifecycleTest {
       Path config = Files.writeString(dir.resolve("neuron.properties"), String.join("\n",
           "key=" + keyFile, "ledger=" + server.uri(), "peer=noise", "port=0", "output-dim=16",
           "metrics-port=0") + "\n");
-      StringWriter out = new StringWriter();
-      StringWriter err = new StringWriter();
-      int[] code = {-1};
-      Thread running = new Thread(() -> code[0] = Main.run(new String[] {"neuron", "run",
-          "--config", config.toString()}, new PrintWriter(out, true),
-          new PrintWriter(err, true)), "neuron-run");
-      running.setDaemon(true);
-      running.start();
-      Matcher m = SERVING.matcher("");
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-      while (!(m = SERVING.matcher(out.toString())).find()) {
-        assertTrue(running.isAlive(), () -> "neuron run ended: " + out + err);
-        assertTrue(System.nanoTime() < deadline, () -> "no endpoint printed: " + out + err);
-        Thread.sleep(20);
-      }
-      URI endpoint = URI.create(m.group(1));
-      URI metrics = URI.create(m.group(2));
+      ServingCli running = ServingCli.embedded(SERVING, "neuron", "run", "--config",
+          config.toString());
+      URI endpoint = running.endpoint;
+      URI metrics = URI.create(running.printed.group(2));
 
-      running.interrupt();
-      running.join(TimeUnit.SECONDS.toMillis(60));
-      assertFalse(running.isAlive(), "neuron run did not stop when interrupted: " + out + err);
-      assertEquals(0, code[0], out + "\n" + err);
+      assertEquals(0, running.interruptAndAwaitExit(), running.out + "\n" + running.err);
       for (URI closed : List.of(endpoint, metrics)) {
         assertThrows(IOException.class,
             () -> new Socket(closed.getHost(), closed.getPort()).close(),

@@ -13,9 +13,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * {@code bittensor peer serve ...} running in this JVM on a thread of its own, through {@link
- * Main#run}; {@link #close()} interrupts it (the command's way of stopping when embedded) and
- * checks that it stopped cleanly.
+ * A serving command ({@code bittensor peer serve ...}, or any through {@link #embedded}) running
+ * in this JVM on a thread of its own, through {@link Main#run}; {@link #close()} interrupts a
+ * {@code peer serve} (the command's way of stopping when embedded) and checks that it stopped
+ * cleanly.
  */
 final class ServingCli implements AutoCloseable {
   private static final Pattern AT = Pattern.compile(" at (https?://127\\.0\\.0\\.1:\\d+)");
@@ -23,26 +24,37 @@ final class ServingCli implements AutoCloseable {
   final StringWriter out = new StringWriter();
   final StringWriter err = new StringWriter();
   final URI endpoint;
+  /** What the command printed that {@code ready} matched: its addresses, as groups. */
+  final Matcher printed;
   private final Thread thread;
   private volatile int exitCode = -1;
 
-  private ServingCli(String... args) throws InterruptedException {
+  private ServingCli(Pattern ready, String... args) throws InterruptedException {
     thread = new Thread(() -> exitCode = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true)),
         "serving-cli");
     thread.setDaemon(true);
     thread.start();
-    Matcher m = AT.matcher("");
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (!(m = AT.matcher(out.toString())).find()) {
+    Matcher m = ready.matcher("");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (!(m = ready.matcher(out.toString())).find()) {
       if (!thread.isAlive()) {
-        fail("serve ended with " + exitCode + " before serving: " + out + err);
+        fail("the command ended with " + exitCode + " before serving: " + out + err);
       }
       if (System.nanoTime() > deadline) {
-        fail("serve did not print its endpoint in 30 s: " + out + err);
+        fail("the command did not print " + ready + " in 60 s: " + out + err);
       }
       Thread.sleep(20);
     }
+    printed = m;
     endpoint = URI.create(m.group(1));
+  }
+
+  /**
+   * Runs any serving command ({@code ledger serve}, {@code neuron run}, ...) embedded, until it
+   * prints what {@code ready} matches; its first group is the {@link #endpoint}.
+   */
+  static ServingCli embedded(Pattern ready, String... args) throws InterruptedException {
+    return new ServingCli(ready, args);
   }
 
   /** Starts {@code bittensor peer serve} with {@code args} on port 0 of the loopback address. */
@@ -55,16 +67,21 @@ final class ServingCli implements AutoCloseable {
     all[4] = "--host";
     all[5] = "127.0.0.1";
     System.arraycopy(args, 0, all, 6, args.length);
-    return new ServingCli(all);
+    return new ServingCli(AT, all);
   }
 
-  /** Stops the command and checks that it closed everything and exited 0. */
+  /** Interrupts the command (its way of stopping when embedded) and waits for it to end. */
+  int interruptAndAwaitExit() throws InterruptedException {
+    thread.interrupt();
+    thread.join(TimeUnit.SECONDS.toMillis(60));
+    assertFalse(thread.isAlive(), "the command did not stop when interrupted: " + out + err);
+    return exitCode;
+  }
+
+  /** Stops {@code peer serve} and checks that it closed everything and exited 0. */
   @Override
   public void close() throws InterruptedException {
-    thread.interrupt();
-    thread.join(TimeUnit.SECONDS.toMillis(30));
-    assertFalse(thread.isAlive(), "serve stops when interrupted");
-    assertEquals(0, exitCode, out + "\n" + err);
+    assertEquals(0, interruptAndAwaitExit(), out + "\n" + err);
     assertTrue(out.toString().endsWith("stopped" + System.lineSeparator()), out.toString());
   }
 }
