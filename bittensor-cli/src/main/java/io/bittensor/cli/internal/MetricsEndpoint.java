@@ -1,7 +1,5 @@
 package io.bittensor.cli.internal;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import io.bittensor.core.Block;
 import io.bittensor.core.Epoch;
 import io.bittensor.core.Ledger;
@@ -18,6 +16,7 @@ import io.bittensor.transport.PeerServer;
 import io.bittensor.transport.RemoteLedger;
 import io.bittensor.transport.LedgerRequestListener;
 import io.bittensor.transport.SubmissionListener;
+import io.bittensor.transport.internal.JettyServers;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -29,46 +28,51 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.net.URI;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.OptionalInt;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Callback;
 
 /**
  * A command's metrics in Prometheus' text format at {@code http://host:port/metrics}, on a port
  * of its own: the JVM's (memory, threads, CPU, uptime) and what the command registers, such as
  * its peer server's calls ({@link #watch(PeerServer)} with {@link #calls()}).
  *
- * <p>Served by the JDK's own HTTP server on one daemon thread: a scrape every few seconds needs
- * no more.
+ * <p>Served by Jetty over HTTP/1.1 with a few daemon threads. A request is read without a
+ * thread until it is whole, so a client that stalls mid-request holds none (the JDK's own HTTP
+ * server read it on its one thread, and every later scrape waited), and a connection idle for
+ * {@link #IDLE_TIMEOUT_MS} is closed.
  */
 public final class MetricsEndpoint implements AutoCloseable {
   /** The content type of Prometheus' text exposition format. */
   static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
+  /** How long a connection may send nothing before it is closed. */
+  static final long IDLE_TIMEOUT_MS = 30_000;
+
   private final PrometheusMeterRegistry registry;
-  private final HttpServer http;
-  private final ExecutorService thread;
+  private final Server jetty;
   private final URI uri;
   /** Made at the first {@link #calls()}, so that only commands with calls show their gauges. */
   private CallListener.Factory calls;
 
-  private MetricsEndpoint(PrometheusMeterRegistry registry, HttpServer http,
-      ExecutorService thread) {
+  private MetricsEndpoint(PrometheusMeterRegistry registry, Server jetty, URI uri) {
     this.registry = registry;
-    this.http = http;
-    this.thread = thread;
-    InetSocketAddress at = http.getAddress();
-    String host = at.getAddress().isAnyLocalAddress() ? "127.0.0.1"
-        : at.getAddress().getHostAddress();
-    this.uri = URI.create("http://" + host + ":" + at.getPort() + "/metrics");
+    this.jetty = jetty;
+    this.uri = uri;
   }
 
   /**
@@ -82,40 +86,47 @@ public final class MetricsEndpoint implements AutoCloseable {
     new JvmThreadMetrics().bindTo(registry);
     new ProcessorMetrics().bindTo(registry);
     new UptimeMetrics().bindTo(registry);
-    HttpServer http;
+    // A scrape's gauges may wait briefly (a Raft member's group), so the handler may block.
+    Server jetty = JettyServers.create("bittensor-metrics", 8);
+    ServerConnector connector =
+        new ServerConnector(jetty, 1, 1, new HttpConnectionFactory(JettyServers.http()));
+    connector.setHost(host);
+    connector.setPort(port);
+    connector.setIdleTimeout(IDLE_TIMEOUT_MS);
+    jetty.addConnector(connector);
+    jetty.setHandler(new Handler.Abstract() {
+      @Override
+      public boolean handle(Request request, Response response, Callback callback) {
+        scrape(request, response, callback, registry);
+        return true;
+      }
+    });
+    URI base;
     try {
-      http = HttpServer.create(new InetSocketAddress(host, port), 16);
+      base = JettyServers.start(jetty, connector, "metrics");
     } catch (IOException e) {
       registry.close();
-      throw new IOException("cannot serve metrics on " + host + ":" + port + ": " + e.getMessage(),
-          e);
+      throw e;
     }
-    ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "bittensor-metrics");
-      t.setDaemon(true);
-      return t;
-    });
-    http.setExecutor(thread);
-    http.createContext("/metrics", exchange -> scrape(exchange, registry));
-    http.start();
-    return new MetricsEndpoint(registry, http, thread);
+    return new MetricsEndpoint(registry, jetty, base.resolve("/metrics"));
   }
 
-  private static void scrape(HttpExchange exchange, PrometheusMeterRegistry registry)
-      throws IOException {
-    try (exchange) {
-      if (!"GET".equals(exchange.getRequestMethod())) {
-        exchange.getResponseHeaders().set("Allow", "GET");
-        exchange.sendResponseHeaders(405, -1);
-        return;
-      }
-      byte[] body = registry.scrape().getBytes(StandardCharsets.UTF_8);
-      exchange.getResponseHeaders().set("Content-Type", CONTENT_TYPE);
-      exchange.sendResponseHeaders(200, body.length);
-      try (OutputStream out = exchange.getResponseBody()) {
-        out.write(body);
-      }
+  private static void scrape(Request request, Response response, Callback callback,
+      PrometheusMeterRegistry registry) {
+    if (!"/metrics".equals(Request.getPathInContext(request))) {
+      Response.writeError(request, response, callback, HttpStatus.NOT_FOUND_404);
+      return;
     }
+    if (!"GET".equals(request.getMethod())) {
+      response.getHeaders().put(HttpHeader.ALLOW, "GET");
+      Response.writeError(request, response, callback, HttpStatus.METHOD_NOT_ALLOWED_405);
+      return;
+    }
+    byte[] body = registry.scrape().getBytes(StandardCharsets.UTF_8);
+    response.setStatus(HttpStatus.OK_200);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, CONTENT_TYPE);
+    response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
+    response.write(true, ByteBuffer.wrap(body), callback);
   }
 
   /** Where the metrics are served. */
@@ -359,8 +370,12 @@ public final class MetricsEndpoint implements AutoCloseable {
 
   @Override
   public void close() {
-    http.stop(0);
-    thread.shutdownNow();
-    registry.close();
+    try {
+      jetty.stop();
+    } catch (Exception e) {
+      // Stopping cuts its connections off whatever happens; nothing more to do.
+    } finally {
+      registry.close();
+    }
   }
 }

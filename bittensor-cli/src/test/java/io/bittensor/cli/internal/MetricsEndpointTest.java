@@ -2,6 +2,7 @@ package io.bittensor.cli.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bittensor.core.Hash256;
 import io.bittensor.core.Keypair;
@@ -16,6 +17,13 @@ import io.bittensor.transport.LedgerRequestEvent;
 import io.bittensor.transport.LedgerRequestListener;
 import io.bittensor.transport.SubmissionEvent;
 import io.bittensor.transport.SubmissionListener;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -102,5 +110,33 @@ class MetricsEndpointTest {
       Status status, long bytes) {
     return new LedgerRequestEvent(operation, Optional.empty(), Optional.empty(), status,
         Duration.ofMillis(3), bytes, Optional.empty());
+  }
+
+  private static HttpResponse<String> get(HttpClient client, URI uri, String method)
+      throws Exception {
+    return client.send(HttpRequest.newBuilder(uri).method(method, HttpRequest.BodyPublishers
+        .noBody()).timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void aClientStalledMidRequestDoesNotHoldUpTheNextScrape() throws Exception {
+    try (MetricsEndpoint metrics = MetricsEndpoint.start("127.0.0.1", 0);
+        Socket stalled = new Socket(metrics.uri().getHost(), metrics.uri().getPort())) {
+      OutputStream out = stalled.getOutputStream();
+      out.write("GET /metrics HTTP/1.1\r\nHost: x\r\nX-Half: "
+          .getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      Thread.sleep(200); // the stalled request is the server's before the next one comes
+      HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+      HttpResponse<String> scrape = get(client, metrics.uri(), "GET");
+      assertEquals(200, scrape.statusCode());
+      assertEquals(MetricsEndpoint.CONTENT_TYPE,
+          scrape.headers().firstValue("Content-Type").orElseThrow());
+      assertTrue(scrape.body().contains("jvm_memory_used_bytes"), scrape.body());
+      assertEquals(405, get(client, metrics.uri(), "POST").statusCode());
+      assertEquals("GET", get(client, metrics.uri(), "POST").headers().firstValue("Allow")
+          .orElseThrow());
+      assertEquals(404, get(client, metrics.uri().resolve("/other"), "GET").statusCode());
+    }
   }
 }
