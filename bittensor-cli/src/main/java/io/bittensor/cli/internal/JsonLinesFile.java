@@ -7,8 +7,11 @@ import java.io.Closeable;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -17,7 +20,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Each line is one write to a file opened for appending, so a crash loses at most the line
  * being written, lines from several threads never interleave, and a file rotated by truncating
  * it in place ({@code logrotate}'s {@code copytruncate}) goes on at its new end. A line that
- * cannot be written (a full disk) is counted in {@link #lost()}, and the caller goes on.
+ * cannot be written (a full disk) is counted in {@link #lost()}, and the caller goes on. A line
+ * cut short (by a crash, or a write that failed part way) keeps a line of its own: the next line
+ * starts on a new one, so a reader loses the torn line and no other.
  *
  * <p>Thread-safe.
  */
@@ -34,10 +39,13 @@ final class JsonLinesFile implements Closeable {
   private final FileOutputStream out;
   private final AtomicLong lost = new AtomicLong();
   private boolean closed;
+  /** Whether the file ends inside a line, which the next line must not continue. */
+  private boolean endsMidLine;
 
   private JsonLinesFile(Path file, FileOutputStream out) {
     this.file = file;
     this.out = out;
+    this.endsMidLine = endsMidLine(file);
   }
 
   /**
@@ -74,10 +82,33 @@ final class JsonLinesFile implements Closeable {
         return; // what ends while its server closes: after the file, not in it
       }
       try {
-        out.write(line);
+        out.write(endsMidLine ? newLineFirst(line) : line); // one write: lines never interleave
+        endsMidLine = false;
       } catch (IOException e) {
         lost.incrementAndGet();
+        endsMidLine = endsMidLine(file); // the write may have got part of the line out
       }
+    }
+  }
+
+  private static byte[] newLineFirst(byte[] line) {
+    byte[] both = new byte[line.length + 1];
+    both[0] = '\n';
+    System.arraycopy(line, 0, both, 1, line.length);
+    return both;
+  }
+
+  /** Whether {@code file} is a regular file whose last byte does not end a line. */
+  private static boolean endsMidLine(Path file) {
+    if (!Files.isRegularFile(file)) {
+      return false; // a device or pipe: nothing to read back
+    }
+    try (FileChannel read = FileChannel.open(file, StandardOpenOption.READ)) {
+      long size = read.size();
+      ByteBuffer last = ByteBuffer.allocate(1);
+      return size > 0 && read.read(last, size - 1) == 1 && last.get(0) != '\n';
+    } catch (IOException e) {
+      return false; // unreadable: write as if whole, as before
     }
   }
 

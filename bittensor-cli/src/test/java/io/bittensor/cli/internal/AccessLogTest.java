@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.bittensor.cli.JsonLines;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.PeerId;
@@ -142,6 +143,20 @@ class AccessLogTest {
     assertTrue(lines.get(0).get("earlier").asBoolean());
     assertEquals(0.0, lines.get(1).get("ms").asDouble());
     assertEquals(1.0, lines.get(2).get("ms").asDouble());
+  }
+
+  @Test
+  void aLineTornByACrashStaysOnItsOwnLine(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("calls.jsonl");
+    Files.writeString(file, "{\"earlier\":true}\n{\"torn\":"); // the crash cut this short
+    try (AccessLog log = AccessLog.open(file, FIXED)) {
+      log.callEnd(event(CallEvent.Side.SERVER, Optional.empty(), false, Status.SUCCESS,
+          Duration.ofMillis(2), Optional.empty()));
+    }
+    List<String> lines = Files.readAllLines(file);
+    assertEquals(List.of("{\"earlier\":true}", "{\"torn\":"), lines.subList(0, 2));
+    assertEquals(3, lines.size(), lines::toString);
+    assertEquals(2.0, new ObjectMapper().readTree(lines.get(2)).get("ms").asDouble());
   }
 
   @Test
