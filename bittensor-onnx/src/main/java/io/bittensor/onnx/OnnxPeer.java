@@ -512,10 +512,16 @@ public final class OnnxPeer implements Peer, AutoCloseable {
         recipe.input = in;
         recipe.outputDim = dim;
         Binding binding = Binding.create(session, in, output, dim, constants);
-        Engine engine = new Engine(binding, session, in.modality(), dim,
-            new Engine.Limits(maxBatch, batchWindow.toNanos(), queueCapacity, workers, combine));
+        Engine engine;
+        try {
+          engine = new Engine(binding, session, in.modality(), dim,
+              new Engine.Limits(maxBatch, batchWindow.toNanos(), queueCapacity, workers, combine));
+        } catch (Throwable e) { // its constant tensors are the binding's until an engine runs it
+          binding.close();
+          throw e;
+        }
         return new OnnxPeer(engine, session, recipe);
-      } catch (OnnxModelException | RuntimeException e) {
+      } catch (Throwable e) { // an Error too (no memory, no thread): nothing is left open
         session.release();
         throw e;
       }

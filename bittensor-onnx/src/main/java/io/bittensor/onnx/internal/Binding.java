@@ -90,7 +90,7 @@ public abstract class Binding implements AutoCloseable {
       };
       b.checkAllFed();
       return b;
-    } catch (OnnxModelException | RuntimeException e) {
+    } catch (Throwable e) { // an Error too: the tensors made so far are native memory
       values.values().forEach(OnnxTensor::close);
       throw e;
     }

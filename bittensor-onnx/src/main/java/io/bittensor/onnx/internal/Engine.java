@@ -85,7 +85,12 @@ public final class Engine implements AutoCloseable {
       Thread t = daemon(this::work, "bittensor-onnx-" + id + "-worker-" + i);
       workers.add(t);
     }
-    workers.forEach(Thread::start);
+    try {
+      workers.forEach(Thread::start);
+    } catch (Throwable e) { // no thread to be had: those started end at their next poll
+      closing = true;
+      throw e;
+    }
   }
 
   private static Thread daemon(Runnable r, String name) {
