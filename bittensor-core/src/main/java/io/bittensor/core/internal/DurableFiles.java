@@ -17,6 +17,7 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -81,8 +82,8 @@ public final class DurableFiles {
     if (!overwrite && Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
       throw new FileAlreadyExistsException(file.toString());
     }
-    Path tmp = Files.createTempFile(
-        dir, temporaryPrefix(file, ProcessHandle.current().pid()), TEMPORARY_SUFFIX, attributes);
+    Path tmp = createTemporary(dir, temporaryPrefix(file, ProcessHandle.current().pid()),
+        attributes);
     try {
       try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
         ByteBuffer buf = ByteBuffer.wrap(bytes);
@@ -99,6 +100,24 @@ public final class DurableFiles {
       syncDirectory(dir);
     } finally {
       Files.deleteIfExists(tmp);
+    }
+  }
+
+  /**
+   * A new empty file named {@code prefix<random>.bt-partial} in {@code dir}, with
+   * {@code attributes} or, without, the mode any new file gets (the process's umask applied):
+   * {@code Files.createTempFile} would make it readable by its owner alone, unlike the files
+   * written beside it in place.
+   */
+  private static Path createTemporary(Path dir, String prefix, FileAttribute<?>... attributes)
+      throws IOException {
+    while (true) {
+      long random = ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
+      try {
+        return Files.createFile(dir.resolve(prefix + random + TEMPORARY_SUFFIX), attributes);
+      } catch (FileAlreadyExistsException taken) {
+        // Another writer drew the same number: draw again.
+      }
     }
   }
 

@@ -134,4 +134,19 @@ class DurableFilesTest {
         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
   }
+
+  @Test
+  void withoutAttributesAFileGetsTheModeAnyNewFileGets() throws IOException {
+    assumeTrue(Files.getFileStore(dir).supportsFileAttributeView("posix"));
+    Path plain = Files.createFile(dir.resolve("plain")); // the process's umask applied
+    Path replaced = dir.resolve("replaced");
+    DurableFiles.replace(replaced, new byte[] {1});
+    Path created = dir.resolve("created");
+    DurableFiles.create(created, new byte[] {2});
+    String expected = PosixFilePermissions.toString(Files.getPosixFilePermissions(plain));
+    assertEquals(expected,
+        PosixFilePermissions.toString(Files.getPosixFilePermissions(replaced)), "replaced");
+    assertEquals(expected,
+        PosixFilePermissions.toString(Files.getPosixFilePermissions(created)), "created");
+  }
 }
