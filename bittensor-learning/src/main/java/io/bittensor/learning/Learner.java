@@ -190,7 +190,7 @@ public final class Learner {
     int correct = correct(logits, rows, labels);
     float[] dJoined = head.backward(dLogits, true);
     List<PeerGradient> grads = gate.backward(gated, Tensor.ofFloats(dJoined, shape));
-    accumulateFisher(gated, grads, rows);
+    accumulateFisher(gated, dJoined, rows);
     StandIns standIns = probe == null ? null : waitFor(probe);
     if (standIns != null) {
       float[][][] answers = routedAnswers(gated, gated.selected(), shape[1] * dim);
@@ -771,29 +771,33 @@ public final class Learner {
     return Objects.requireNonNull(context.apply(request.input()), "the context function's result");
   }
 
-  private void accumulateFisher(Gated gated, List<PeerGradient> grads, int rows) {
-    int batch = gated.gates().length;
+  /**
+   * {@code d_j = dL/d(alpha_j)} per example, alpha_j multiplying peer j's part of the join: the
+   * join's gradient times the peer's gate, against the answer as the gate joined it (bounded in
+   * scale; not the gradient sent to the peer, which goes through the bound).
+   */
+  private void accumulateFisher(Gated gated, float[] dJoined, int rows) {
+    float[][] gates = gated.gates();
+    int[][] selected = gated.selected();
+    int batch = gates.length;
     double[] d = new double[batch * peers];
-    List<PeerCall> calls = gated.calls();
-    for (PeerGradient pg : grads) {
-      PeerCall call = null;
-      for (PeerCall c : calls) {
-        if (c.peer() == pg.peer()) {
-          call = c;
-          break;
-        }
+    for (PeerCall call : gated.calls()) {
+      if (!call.isSuccess()) {
+        continue;
       }
       float[] f = call.result().output().toFloatArray();
-      float[] g = pg.gradient().toFloatArray();
-      int[] at = pg.rows();
+      int[] at = call.rows();
       int m = f.length / at.length;
       for (int r = 0; r < at.length; r++) {
+        int b = at[r];
+        float gate = gates[b][slotOf(selected[b], call.peer())];
         double dot = 0;
         for (int e = 0; e < m; e++) {
-          dot += (double) g[r * m + e] * f[r * m + e];
+          float g = gate * dJoined[b * m + e]; // as the gate's backward makes it, in floats
+          dot += (double) g * f[r * m + e];
         }
         // The gradient is of the batch's mean loss: times rows, the example's own.
-        d[at[r] * peers + pg.peer()] = dot * rows;
+        d[b * peers + call.peer()] = dot * rows;
       }
     }
     double[] cost = batchFailureCosts(gated, d);
@@ -985,6 +989,15 @@ public final class Learner {
         }
       }
     }
+  }
+
+  private static int slotOf(int[] selected, int peer) {
+    for (int s = 0; s < selected.length; s++) {
+      if (selected[s] == peer) {
+        return s;
+      }
+    }
+    throw new IllegalStateException("peer " + peer + " answered for an example not routed to it");
   }
 
   private static double sum(double[] x, int from, int count) {

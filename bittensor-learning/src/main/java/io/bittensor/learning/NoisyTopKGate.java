@@ -20,6 +20,7 @@ import io.bittensor.core.Tensor;
 import io.bittensor.core.TensorStandard;
 import io.bittensor.core.internal.Deadlines;
 import io.bittensor.core.internal.StateFile;
+import io.bittensor.learning.internal.AnswerScale;
 import io.bittensor.learning.internal.Checks;
 import io.bittensor.learning.internal.Rows;
 import java.io.ByteArrayInputStream;
@@ -71,7 +72,13 @@ import java.util.stream.IntStream;
  * renormalised over those that answered (the result's {@link Gated#calls()} says who failed and
  * why); an example with no answering peer joins to zeros. With a {@link Builder#fallback} (the
  * neuron's student, say), the fallback answers in each failed peer's slot instead, with that
- * peer's gate. In inference ({@code training} false)
+ * peer's gate. Each answer's scale is bounded before it is joined: an answer vector (one
+ * position of one example) whose root mean square passes 1 is divided by it, so that a peer
+ * answering huge finite numbers can neither take the head nor the learner's weight row; answers
+ * of RMS at most 1 (probabilities, normalised embeddings) join as sent. The result's calls hold
+ * each answer as it was joined (each call's {@code result().result()} keeps what the peer sent),
+ * and the gradient a peer is sent is that of its own answer, through the bound. In inference
+ * ({@code training} false)
  * there is no noise, routing is deterministic, and nothing is remembered. The parameters start at
  * zero, as in the paper: every peer is equally likely at first, and the noise explores. {@link
  * #askStandIns} asks, after a training forward, each example's next choice by the noiseless
@@ -313,7 +320,10 @@ public final class NoisyTopKGate implements GatingLayer {
       next[b] = best < 0 ? new int[0] : new int[] {best};
       logits[b] = Arrays.copyOfRange(t.h, b * n, (b + 1) * n);
     }
-    return ask(request, next, timeout).thenApply(calls -> new StandIns(standIn, logits, calls));
+    int dim = t.shape[2];
+    return ask(request, next, timeout).thenApply(calls -> new StandIns(standIn, logits,
+        calls.stream().map(c -> new PeerCall(c.peer(), c.rows(), c.input(),
+            AnswerScale.bound(c.result(), dim))).toList()));
   }
 
   /** A successful answer outside the standard becomes a failure, with zeros in its place. */
@@ -326,16 +336,25 @@ public final class NoisyTopKGate implements GatingLayer {
         standard.zeros(sub), r.latency());
   }
 
-  private Gated join(Tape t, List<PeerCall> calls, Asked asked, boolean training) {
+  private Gated join(Tape t, List<PeerCall> answers, Asked asked, boolean training) {
     int batch = t.batch;
     int m = t.width;
+    int dim = t.shape[2];
     t.f = new float[batch][k][];
     t.failed = new boolean[batch][k];
-    for (PeerCall c : calls) {
+    t.scales = new float[n][];
+    // Each answer's scale bounded first: the calls the result names hold what was joined.
+    List<PeerCall> calls = new ArrayList<>(answers.size());
+    for (PeerCall c : answers) {
       if (!c.isSuccess()) {
+        calls.add(c);
         continue;
       }
       float[] out = c.result().output().toFloatArray();
+      t.scales[c.peer()] = AnswerScale.bound(out, dim);
+      calls.add(t.scales[c.peer()] == null ? c : new PeerCall(c.peer(), c.rows(), c.input(),
+          new QueryResult(c.result().peer(), c.result().result(),
+              Tensor.ofFloats(out, c.result().output().shape()), c.result().latency())));
       int[] rows = c.rows();
       for (int i = 0; i < rows.length; i++) {
         int b = rows[i];
@@ -349,6 +368,9 @@ public final class NoisyTopKGate implements GatingLayer {
     }
     // The fallback's answer takes each failed peer's slot, and with it that peer's gate.
     boolean[][] stoodIn = new boolean[batch][k];
+    if (asked != null) {
+      asked = new Asked(asked.rows(), asked.input(), AnswerScale.bound(asked.result(), dim));
+    }
     if (asked != null && asked.result().isSuccess()) {
       float[] out = asked.result().output().toFloatArray();
       int[] rows = asked.rows();
@@ -508,6 +530,17 @@ public final class NoisyTopKGate implements GatingLayer {
         float gv = t.gates[b][slot(t.sel[b], c.peer())];
         for (int e = 0; e < m; e++) {
           gj[i * m + e] = gv * dG[b * m + e];
+        }
+      }
+      float[] scales = t.scales[c.peer()];
+      if (scales != null) {
+        // Through the bound: the gradient of the answer the peer sent, not of the one joined.
+        int dim = t.shape[2];
+        float[] joined = c.result().output().toFloatArray();
+        for (int v = 0; v < scales.length; v++) {
+          if (scales[v] != 1f) {
+            AnswerScale.backward(joined, v * dim, gj, v * dim, dim, scales[v]);
+          }
         }
       }
       int[] shape = t.shape.clone();
@@ -825,6 +858,11 @@ public final class NoisyTopKGate implements GatingLayer {
     float[][][] f;
     /** The slots whose peer failed (whether or not the fallback filled them). */
     boolean[][] failed;
+    /**
+     * By peer, the divisor of each answer vector its call's answer was bounded by (see {@link
+     * AnswerScale}), 1 where it was not; null for a peer none of whose vectors was.
+     */
+    float[][] scales;
 
     Tape(int batch, int width, int[] shape) {
       this.batch = batch;

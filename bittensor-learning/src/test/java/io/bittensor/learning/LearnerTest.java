@@ -415,6 +415,46 @@ class LearnerTest {
   }
 
   /** Three peers asked for every example, without noise: the twins answer exactly alike. */
+  /**
+   * A peer answering +-1e38 (finite, so within the tensor standard) in a pattern that says
+   * nothing. The gate bounds each answer's scale before it joins them, so the peer neither
+   * wrecks the head nor takes the weight row: its gradients are those of an answer of RMS 1.
+   */
+  @Test
+  void aPeerAnsweringHugeNumbersNeitherBreaksTheLearnerNorTakesItsWeights() {
+    RoutingTask task = new RoutingTask(50, 0);
+    List<FnPeer> peers = new ArrayList<>(task.peers);
+    FnPeer hostile = new FnPeer(RoutingTask.CLASSES, x -> {
+      float[] y = new float[RoutingTask.CLASSES];
+      for (int i = 0; i < y.length; i++) {
+        y[i] = (Float.floatToIntBits(x[i]) & 1) == 0 ? 1e38f : -1e38f;
+      }
+      return y;
+    });
+    peers.add(hostile);
+    Learner l = learner(peers, 2, 51);
+    Random r = new Random(52);
+    for (int s = 0; s < 300; s++) {
+      Tensor x = TestPeers.batch(r, 32, RoutingTask.IN);
+      StepResult step = l.train(new ForwardRequest(Modality.TENSOR, x), task.labels(x));
+      assertTrue(step.loss() < 10, "step " + s + ": loss " + step.loss());
+    }
+    for (BackwardRequest g : hostile.gradients) {
+      for (float v : g.gradient().toFloatArray()) {
+        assertTrue(Math.abs(v) < 1e-30, "a gradient for answers of that size is tiny: " + v);
+      }
+    }
+    Tensor x = TestPeers.batch(new Random(53), 400, RoutingTask.IN);
+    Evaluation e = l.evaluate(new ForwardRequest(Modality.TENSOR, x), task.labels(x));
+    assertTrue(e.accuracy() > 0.85, "accuracy " + e.accuracy());
+    for (WeightSource source : new WeightSource[] {WeightSource.PRUNING_SCORE,
+        WeightSource.COMPENSATED_PRUNING_SCORE, WeightSource.GATE_IMPORTANCE}) {
+      PeerVector row = l.weights(source, 1);
+      assertTrue(row.get(2) < 0.1 && row.get(2) < Math.min(row.get(0), row.get(1)),
+          source + ": " + row);
+    }
+  }
+
   private static Learner denseLearner(List<FnPeer> peers, long seed) {
     return Learner.builder()
         .gate(NoisyTopKGate.builder().peers(peers).k(peers.size()).noise(false)

@@ -253,6 +253,81 @@ class NoisyTopKGateTest {
     assertTrue(checked > 40, "most of the 50 values were checked, " + checked);
   }
 
+  /** Peer 1 of two answers {@code scale} times a projection of tanh, {@code shift} added at e. */
+  private static NoisyTopKGate scaledPair(double scale, int e, double shift) {
+    var small = TestPeers.projection(4, 3, 71);
+    var big = TestPeers.projection(4, 3, 72);
+    List<FnPeer> ps = List.of(new FnPeer(3, small::apply), new FnPeer(3, v -> {
+      float[] y = big.apply(v);
+      for (int i = 0; i < y.length; i++) {
+        y[i] = (float) (y[i] * scale + (i == e ? shift : 0));
+      }
+      return y;
+    }));
+    NoisyTopKGate gate = NoisyTopKGate.builder().peers(ps).k(2).noise(false).contextDim(4)
+        .outputDim(3).seed(73).build();
+    randomise(gate, new Random(74), 0.7);
+    return gate;
+  }
+
+  /**
+   * The gate bounds an answer's scale (an answer vector of RMS over 1 is divided by it) before it
+   * joins it; the gradient a peer is sent is still that of the answer it sent, through the bound,
+   * as central differences in the peer's own answer say. An answer of RMS under 1 joins as sent.
+   */
+  @Test
+  void aPeersGradientGoesThroughTheBoundOnItsAnswersScale() {
+    Random r = new Random(70);
+    int batch = 5;
+    Tensor x = TestPeers.batch(r, batch, 4);
+    ForwardRequest request = new ForwardRequest(Modality.TENSOR, x);
+    float[] c = new float[batch * 3];
+    for (int i = 0; i < c.length; i++) {
+      c[i] = (float) r.nextGaussian();
+    }
+    double scale = 40;
+    NoisyTopKGate base = scaledPair(scale, 0, 0);
+    Gated g0 = base.forwardAndWait(request, Learner.flatten(x), true, TIMEOUT);
+    float[] joinedBig = g0.calls().get(1).result().output().toFloatArray();
+    float[] sentBig = g0.calls().get(1).result().result().output().orElseThrow().toFloatArray();
+    for (int b = 0; b < batch; b++) {
+      double squares = 0;
+      for (int e = 0; e < 3; e++) {
+        squares += sentBig[b * 3 + e] * sentBig[b * 3 + e];
+        assertEquals(sentBig[b * 3 + e] / joinedBig[b * 3 + e],
+            sentBig[b * 3] / joinedBig[b * 3], 1e-3, "one divisor a vector");
+      }
+      assertTrue(Math.sqrt(squares / 3) > 1, "the bound applies to row " + b);
+      double joinedSquares = 0;
+      for (int e = 0; e < 3; e++) {
+        joinedSquares += joinedBig[b * 3 + e] * joinedBig[b * 3 + e];
+      }
+      assertEquals(1, Math.sqrt(joinedSquares / 3), 1e-5, "joined at RMS 1");
+    }
+    assertArrayEquals(g0.calls().get(0).result().result().output().orElseThrow().toFloatArray(),
+        g0.calls().get(0).result().output().toFloatArray(), "an answer under the bound as sent");
+    List<PeerGradient> grads = base.backward(g0, Tensor.ofFloats(c, batch, 1, 3));
+    float[] analytic = grads.get(1).gradient().toFloatArray();
+    for (int e = 0; e < 3; e++) {
+      double h = 0.05;
+      double[] loss = new double[2];
+      for (int side = 0; side < 2; side++) {
+        Gated g = scaledPair(scale, e, side == 0 ? h : -h)
+            .forwardAndWait(request, Learner.flatten(x), false, TIMEOUT);
+        float[] joined = g.output().toFloatArray();
+        for (int i = 0; i < c.length; i++) {
+          loss[side] += (double) joined[i] * c[i];
+        }
+      }
+      double numeric = (loss[0] - loss[1]) / (2 * h); // the shift moves every row's answer
+      double sum = 0;
+      for (int b = 0; b < batch; b++) {
+        sum += analytic[b * 3 + e];
+      }
+      assertEquals(numeric, sum, 1e-3 * Math.max(1e-2, Math.abs(numeric)), "component " + e);
+    }
+  }
+
   /**
    * A peer whose noise scale underflows to 0 (its noise logit far below 0) has no smooth chance
    * of being chosen: its load is whether it was chosen, and it sends the load loss no gradient,
