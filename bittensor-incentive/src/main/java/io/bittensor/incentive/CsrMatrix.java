@@ -306,7 +306,8 @@ public final class CsrMatrix implements PeerMatrix {
      * @param rowCols columns in {@code [0, n)}; not modified
      * @param rowVals finite values {@code >= 0}, one per column; not modified
      * @return this builder
-     * @throws IllegalArgumentException naming the bad row, column or value
+     * @throws IllegalArgumentException naming the bad row, column or value; the builder is then
+     *     as it was before the call
      */
     public Builder row(int row, int[] rowCols, double[] rowVals) {
       Checks.require(!built, "build() was already called");
@@ -320,18 +321,24 @@ public final class CsrMatrix implements PeerMatrix {
       }
       ensureCapacity(size + rowCols.length);
       int start = size;
-      for (int k = 0; k < rowCols.length; k++) {
-        int c = rowCols[k];
-        double v = rowVals[k];
-        Checks.require(c >= 0 && c < n, "row %d: column %d is out of range [0, %d)", row, c, n);
-        if (!(v >= 0) || v == Double.POSITIVE_INFINITY) {
-          throw new IllegalArgumentException(
-              "entry (" + row + ", " + c + ") must be finite and >= 0, was " + v);
+      try {
+        for (int k = 0; k < rowCols.length; k++) {
+          int c = rowCols[k];
+          double v = rowVals[k];
+          Checks.require(
+              c >= 0 && c < n, "row %d: column %d is out of range [0, %d)", row, c, n);
+          if (!(v >= 0) || v == Double.POSITIVE_INFINITY) {
+            throw new IllegalArgumentException(
+                "entry (" + row + ", " + c + ") must be finite and >= 0, was " + v);
+          }
+          cols[size] = c;
+          vals[size++] = v;
         }
-        cols[size] = c;
-        vals[size++] = v;
+        sortRow(row, start, size);
+      } catch (IllegalArgumentException e) {
+        size = start; // a refused row leaves nothing behind: the builder stays usable
+        throw e;
       }
-      sortRow(row, start, size);
       nextRow = row + 1;
       return this;
     }

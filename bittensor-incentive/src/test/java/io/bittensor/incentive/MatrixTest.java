@@ -53,6 +53,19 @@ class MatrixTest {
   }
 
   @Test
+  void aRefusedRowLeavesTheBuilderAsItWas() {
+    CsrMatrix.Builder b = CsrMatrix.builder(3).row(0, new int[] {1}, new double[] {1});
+    assertThrows(IllegalArgumentException.class,
+        () -> b.row(1, new int[] {2, 0, 2}, new double[] {1, 1, 1}));
+    assertThrows(IllegalArgumentException.class,
+        () -> b.row(1, new int[] {0, 1}, new double[] {1, -1}));
+    CsrMatrix m = b.row(1, new int[] {0}, new double[] {5}).build();
+
+    assertArrayEquals(new double[][] {{0, 1, 0}, {5, 0, 0}, {0, 0, 0}}, m.toArray());
+    assertEquals(2, m.storedCount());
+  }
+
+  @Test
   void builderWithAnExactSizeAdoptsItsArrays() {
     CsrMatrix m = CsrMatrix.builder(2, 2)
         .row(0, new int[] {1}, new double[] {1})
