@@ -26,6 +26,20 @@ final class PaperKernel {
   }
 
   /**
+   * Whether a row must be scaled before it is normalised: its sum overflows (the factor would be
+   * 0 and its votes lost), or {@code s_i / rowSum} does (a subnormal sum; the votes would be
+   * infinite).
+   */
+  private static boolean outOfRange(double si, double rowSum) {
+    return rowSum == Double.POSITIVE_INFINITY || (rowSum > 0 && si / rowSum > Double.MAX_VALUE);
+  }
+
+  /** The power of two that brings {@code max > 0} into {@code [1, 2)}, a subnormal above 1e-16. */
+  private static double unitScale(double max) {
+    return Math.scalb(1.0, -Math.getExponent(max));
+  }
+
+  /**
    * Dense rows are processed in this many fixed blocks, each with its own accumulators, merged
    * in block order: the summation order, hence every bit of the result, is the same whether the
    * blocks run one after another or on an executor's threads.
@@ -103,9 +117,17 @@ final class PaperKernel {
         if (mask) {
           wRow[i] = 0.0;
         }
+        addTrust(wRow, trust, si, n);
+        if (normalize && outOfRange(si, rowSum)) {
+          // Scaling by a power of two is exact but for entries too small to matter.
+          double scale = unitScale(max(wRow, n));
+          for (int j = 0; j < n; j++) {
+            wRow[j] *= scale;
+          }
+          rowSum = sum(wRow, 0, n);
+        }
         double f = rowFactor(si, rowSum, normalize);
         addVotes(wRow, bRow, ranks, f, n);
-        addTrust(wRow, trust, si, n);
         if (mask) {
           bRow[i] = diagonalBond;
         }
@@ -129,6 +151,14 @@ final class PaperKernel {
       a0 += w[j];
     }
     return (a0 + a1) + (a2 + a3);
+  }
+
+  private static double max(double[] w, int n) {
+    double max = 0;
+    for (int j = 0; j < n; j++) {
+      max = Math.max(max, w[j]);
+    }
+    return max;
   }
 
   private static void addRow(double[] row, double[] colSums, int n) {
@@ -187,13 +217,19 @@ final class PaperKernel {
     for (int i = 0; i < n; i++) {
       int start = rowPtr[i], end = rowPtr[i + 1];
       double si = s[i];
-      double f = si == 0 ? 0.0 : rowFactor(si, rowSum(w, cols, start, end, mask ? i : -1), normalize);
+      int skip = mask ? i : -1;
+      double sum = si == 0 ? 0.0 : rowSum(w, cols, start, end, skip, 1.0);
+      double scale = normalize ? rowScale(w, cols, start, end, skip, si, sum) : 1.0;
+      if (scale != 1.0) {
+        sum = rowSum(w, cols, start, end, skip, scale);
+      }
+      double f = si == 0 ? 0.0 : rowFactor(si, sum, normalize);
       for (int k = start; k < end; k++) {
         int c = cols[k];
         double bo = bondVals == null ? 0.0 : bondVals[k];
         if (si != 0 && !(mask && c == i)) {
           double wv = w[k];
-          double x = f * wv;
+          double x = f * (wv * scale);
           acc[3 * c] += x;
           bo += x;
           acc[3 * c + 1] += si * edge(wv);
@@ -205,14 +241,34 @@ final class PaperKernel {
     return unpack(acc, n, weights.withValues(out));
   }
 
-  private static double rowSum(double[] w, int[] cols, int start, int end, int skipCol) {
+  /** The sum of a row's entries, each times {@code scale}, leaving out column {@code skipCol}. */
+  private static double rowSum(
+      double[] w, int[] cols, int start, int end, int skipCol, double scale) {
     double sum = 0;
     for (int k = start; k < end; k++) {
       if (cols[k] != skipCol) {
-        sum += w[k];
+        sum += w[k] * scale;
       }
     }
     return sum;
+  }
+
+  /**
+   * 1 for a row that normalises as it is; for one {@link #outOfRange}, the power of two that
+   * brings its largest entry into {@code [1, 2)}.
+   */
+  private static double rowScale(
+      double[] w, int[] cols, int start, int end, int skipCol, double si, double rowSum) {
+    if (!outOfRange(si, rowSum)) {
+      return 1.0;
+    }
+    double max = 0;
+    for (int k = start; k < end; k++) {
+      if (cols[k] != skipCol) {
+        max = Math.max(max, w[k]);
+      }
+    }
+    return unitScale(max);
   }
 
   /** Bonds with a pattern of their own: the new bonds' pattern is the union, row by row. */
@@ -237,8 +293,13 @@ final class PaperKernel {
     int o = 0;
     for (int i = 0; i < n; i++) {
       double si = s[i];
-      double f = si == 0 ? 0.0
-          : rowFactor(si, rowSum(w, wc, wp[i], wp[i + 1], mask ? i : -1), normalize);
+      int skip = mask ? i : -1;
+      double sum = si == 0 ? 0.0 : rowSum(w, wc, wp[i], wp[i + 1], skip, 1.0);
+      double scale = normalize ? rowScale(w, wc, wp[i], wp[i + 1], skip, si, sum) : 1.0;
+      if (scale != 1.0) {
+        sum = rowSum(w, wc, wp[i], wp[i + 1], skip, scale);
+      }
+      double f = si == 0 ? 0.0 : rowFactor(si, sum, normalize);
       int kw = wp[i], ew = wp[i + 1], kb = bp[i], eb = bp[i + 1];
       while (kw < ew || kb < eb) {
         int cw = kw < ew ? wc[kw] : Integer.MAX_VALUE;
@@ -247,7 +308,7 @@ final class PaperKernel {
         double wv = cw == c ? w[kw++] : 0.0;
         double bo = cb == c ? b[kb++] : 0.0;
         if (si != 0 && !(mask && c == i)) {
-          double x = f * wv;
+          double x = f * (wv * scale);
           acc[3 * c] += x;
           bo += x;
           acc[3 * c + 1] += si * edge(wv);

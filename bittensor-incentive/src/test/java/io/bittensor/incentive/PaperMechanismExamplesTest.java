@@ -2,6 +2,7 @@ package io.bittensor.incentive;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -168,6 +169,29 @@ class PaperMechanismExamplesTest {
     assertArrayEquals(new double[] {0.25, 0.75}, raw.ranks().toArray(), EPS);
     assertArrayEquals(unit.incentive().toArray(), raw.incentive().toArray(), EPS);
     assertArrayEquals(new double[] {1, 1}, raw.trust().toArray(), EPS);
+  }
+
+  @Test
+  void rowsOfAnyFiniteMagnitudeNormaliseAlike() {
+    // Row 0 at 1e308 sums past Double.MAX_VALUE; at 1e-310 (subnormal) s_0 / rowSum overflows.
+    double[] stake = {2, 1, 1};
+    double[][] unit = {{1, 1, 1}, {0, 0, 1}, {1, 0, 0}};
+    for (double scale : new double[] {1e308, 1e-310, Double.MIN_VALUE}) {
+      double[][] scaled = {{scale, scale, scale}, {0, 0, 1}, {1, 0, 0}};
+      for (boolean mask : new boolean[] {false, true}) {
+        PaperMechanism paper = PaperMechanism.of(PaperParams.defaults().withMaskSelfWeights(mask));
+        EpochResult expected = paper.step(state(stake, unit));
+        for (PeerMatrix w : new PeerMatrix[] {PeerMatrix.dense(scaled),
+            PeerMatrix.dense(scaled).toCsr()}) {
+          String what = "row 0 at " + scale + ", mask " + mask + ", " + w.getClass();
+          EpochResult r = paper.step(NetworkState.of(PeerVector.of(stake), w));
+          assertArrayEquals(expected.ranks().toArray(), r.ranks().toArray(), 1e-15, what);
+          assertArrayEquals(expected.trust().toArray(), r.trust().toArray(), 1e-15, what);
+          assertArrayEquals(expected.emission().toArray(), r.emission().toArray(), 1e-15, what);
+          assertTrue(expected.bonds().approximatelyEquals(r.bonds(), 1e-15), what);
+        }
+      }
+    }
   }
 
   @Test
