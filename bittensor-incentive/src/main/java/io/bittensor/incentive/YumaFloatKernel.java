@@ -113,12 +113,27 @@ final class YumaFloatKernel {
     return total;
   }
 
-  /** As {@link YumaFixedKernel#rowNormalize}. */
+  /**
+   * As {@link YumaFixedKernel#rowNormalize}. A row whose sum overflows is first scaled by a power
+   * of two (its largest entry into {@code [1, 2)}): it normalises as it would at unit scale.
+   */
   static void rowNormalize(int[] rowPtr, double[] m) {
     for (int i = 0; i + 1 < rowPtr.length; i++) {
       double rowSum = 0;
       for (int k = rowPtr[i]; k < rowPtr[i + 1]; k++) {
         rowSum += m[k];
+      }
+      if (rowSum == Double.POSITIVE_INFINITY) {
+        double max = 0;
+        for (int k = rowPtr[i]; k < rowPtr[i + 1]; k++) {
+          max = Math.max(max, m[k]);
+        }
+        double scale = Math.scalb(1.0, -Math.getExponent(max));
+        rowSum = 0;
+        for (int k = rowPtr[i]; k < rowPtr[i + 1]; k++) {
+          m[k] *= scale;
+          rowSum += m[k];
+        }
       }
       if (rowSum > 0) {
         for (int k = rowPtr[i]; k < rowPtr[i + 1]; k++) {

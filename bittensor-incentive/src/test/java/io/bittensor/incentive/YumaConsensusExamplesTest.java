@@ -152,6 +152,27 @@ class YumaConsensusExamplesTest {
 
   @ParameterizedTest
   @EnumSource(Precision.class)
+  void weightRowsOfAnyFiniteMagnitudeNormaliseAlike(Precision p) {
+    // Validator 0's row, 3:1 as in WEIGHTS, sums past Double.MAX_VALUE.
+    double[][] huge = {
+        {0, 0, 1.5e308, 0.5e308},
+        {0, 0, 0.25, 0.75},
+        {0, 0, 0, 0},
+        {0, 0, 0, 0}};
+    YumaResult expected = yuma(p).epoch(YumaState.of(network()));
+    YumaResult r = yuma(p).epoch(
+        YumaState.of(NetworkState.of(PeerVector.of(STAKE), DenseMatrix.of(huge))));
+
+    double tol = tolerance(p);
+    assertVector(expected.epoch().consensus().toArray(), r.epoch().consensus(), tol, "consensus");
+    assertVector(expected.epoch().ranks().toArray(), r.epoch().ranks(), tol, "ranks");
+    assertVector(expected.epoch().emission().toArray(), r.epoch().emission(), tol * TAU,
+        "emission");
+    assertTrue(expected.epoch().bonds().approximatelyEquals(r.epoch().bonds(), tol), "bonds");
+  }
+
+  @ParameterizedTest
+  @EnumSource(Precision.class)
   void zeroBondsPenaltyBondsOnRawWeights(Precision p) {
     YumaConsensus yuma = YumaConsensus.of(YumaParams.defaults().withBondsPenalty(0)
         .withPrecision(p));
