@@ -12,8 +12,8 @@ import java.util.stream.DoubleStream;
  * double share = stake.get(3) / stake.sum();   // 0.85
  * }</pre>
  *
- * <p>Values are finite (never NaN or infinite); {@link #of} copies its argument, so later changes
- * to the caller's array do not show. Thread-safe: immutable.
+ * <p>Values are finite (never NaN or infinite), and so is their sum; {@link #of} copies its
+ * argument, so later changes to the caller's array do not show. Thread-safe: immutable.
  */
 public final class PeerVector {
   private final double[] values;
@@ -30,7 +30,8 @@ public final class PeerVector {
       total += v;
     }
     if (!Double.isFinite(total)) {
-      throw new ArithmeticException("the sum of the vector overflows a double");
+      String message = "the sum of the vector overflows a double";
+      throw computed ? new ArithmeticException(message) : new IllegalArgumentException(message);
     }
     this.values = values;
     this.sum = total;
@@ -40,7 +41,8 @@ public final class PeerVector {
    * A vector of the given values.
    *
    * @param values one per peer; copied, not modified
-   * @throws IllegalArgumentException if a value is NaN or infinite
+   * @throws IllegalArgumentException if a value is NaN or infinite, or their sum overflows a
+   *     double
    */
   public static PeerVector of(double... values) {
     return new PeerVector(values.clone(), false);

@@ -37,6 +37,16 @@ class BadInputTest {
   }
 
   @Test
+  void valuesWhoseSumOverflowsAreRejectedAsBadInput() {
+    var e = assertThrows(IllegalArgumentException.class,
+        () -> PeerVector.of(1, Double.MAX_VALUE, Double.MAX_VALUE));
+    assertMessage(e, "sum", "overflows");
+    var network = assertThrows(IllegalArgumentException.class,
+        () -> NetworkState.of(PeerVector.of(1e308, 1e308), PeerMatrix.zeros(2)));
+    assertMessage(network, "sum");
+  }
+
+  @Test
   void negativeOrNonFiniteWeightsAreRejectedNamingTheEntry() {
     var negative = assertThrows(IllegalArgumentException.class,
         () -> PeerMatrix.dense(new double[][] {{0, 1}, {-0.5, 0}}));
