@@ -54,7 +54,7 @@ public final class CollusionSimulation {
   public NetworkState initialState() {
     int n = honestPeers + cabalPeers;
     double[] stake = new double[n];
-    CsrMatrix.Builder weights = CsrMatrix.builder(n, honestPeers * honestPeers + cabalPeers * cabalPeers);
+    CsrMatrix.Builder weights = CsrMatrix.builder(n, (int) weightCount(honestPeers, cabalPeers));
     for (int i = 0; i < n; i++) {
       boolean honest = i < honestPeers;
       int groupStart = honest ? 0 : honestPeers;
@@ -84,6 +84,11 @@ public final class CollusionSimulation {
       cabal[e + 1] = cabalShare(state.stake());
     }
     return new Trajectory(honestShare, cabal, loss);
+  }
+
+  /** Every member votes for every member of its group: {@code h^2 + c^2} weights. */
+  private static long weightCount(int honestPeers, int cabalPeers) {
+    return (long) honestPeers * honestPeers + (long) cabalPeers * cabalPeers;
   }
 
   private double cabalShare(PeerVector stake) {
@@ -150,6 +155,9 @@ public final class CollusionSimulation {
 
   /** Configures a {@link CollusionSimulation}. Not thread-safe. */
   public static final class Builder {
+    /** The most entries a {@link CsrMatrix.Builder} takes. */
+    private static final long MAX_WEIGHTS = Integer.MAX_VALUE - 8;
+
     private double honestShare = 0.51;
     private int honestPeers = 6;
     private int cabalPeers = 4;
@@ -192,8 +200,17 @@ public final class CollusionSimulation {
       return this;
     }
 
-    /** The simulation. */
+    /**
+     * The simulation.
+     *
+     * @throws IllegalArgumentException if the groups' weights ({@code honestPeers^2 +
+     *     cabalPeers^2}) are more than one sparse matrix holds
+     */
     public CollusionSimulation build() {
+      long weights = weightCount(honestPeers, cabalPeers);
+      Checks.require(weights <= MAX_WEIGHTS,
+          "%d honest and %d cabal peers vote with %d weights, more than one sparse matrix holds"
+              + " (%d)", honestPeers, cabalPeers, weights, MAX_WEIGHTS);
       return new CollusionSimulation(this);
     }
   }

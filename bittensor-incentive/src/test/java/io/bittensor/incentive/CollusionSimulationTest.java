@@ -75,4 +75,13 @@ class CollusionSimulationTest {
     assertThrows(IllegalArgumentException.class,
         () -> CollusionSimulation.builder().cabalPeers(0));
   }
+
+  @Test
+  void groupsTooLargeForTheirWeightsAreRejectedNamingTheSizes() {
+    // 50,000^2 weights: more than one sparse matrix holds (and than an int counts).
+    var e = assertThrows(IllegalArgumentException.class,
+        () -> CollusionSimulation.builder().honestPeers(50_000).build());
+    assertTrue(e.getMessage().contains("50000 honest"), e.getMessage());
+    assertTrue(e.getMessage().contains("4 cabal"), e.getMessage());
+  }
 }
