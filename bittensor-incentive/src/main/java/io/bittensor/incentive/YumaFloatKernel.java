@@ -19,7 +19,7 @@ final class YumaFloatKernel {
     double[] stake = new double[n];
     long[] keys = new long[n];
     for (int i = 0; i < n; i++) {
-      stake[i] = raw[i] < p.minStake() ? 0 : raw[i];
+      stake[i] = raw[i] < p.minStake() ? 0 : raw[i] + 0.0; // + 0.0: -0.0 becomes 0.0
     }
     normalize(stake);
     for (int i = 0; i < n; i++) {

@@ -255,6 +255,15 @@ class YumaConsensusExamplesTest {
     assertArrayEquals(new boolean[] {false, true, true, false}, r.validatorPermits());
   }
 
+  @ParameterizedTest
+  @EnumSource(Precision.class)
+  void aStakeOfNegativeZeroIsNoStakeAndGetsNoPermit(Precision p) {
+    // -0.0 passes every ">= 0" check; as a stake it is zero, like any other.
+    YumaResult r = yuma(p).epoch(YumaState.of(NetworkState.of(PeerVector.of(-0.0, 1, 0),
+        DenseMatrix.of(new double[][] {{0, 1, 0}, {1, 0, 0}, {1, 0, 0}}))));
+    assertArrayEquals(new boolean[] {false, true, false}, r.validatorPermits());
+  }
+
   @Test
   void peersWithoutAPermitDoNotVote() {
     YumaState state = YumaState.of(network()).withValidatorPermits(
