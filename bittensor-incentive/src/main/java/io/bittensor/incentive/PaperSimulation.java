@@ -167,8 +167,11 @@ public final class PaperSimulation {
       throw new IllegalArgumentException(
           "stake must have " + n + " entries, was " + stake.size());
     }
-    if (!stake.isNonNegative()) {
-      throw new IllegalArgumentException("stake must be >= 0 for every peer");
+    for (int i = 0; i < n; i++) {
+      if (stake.get(i) < 0) {
+        throw new IllegalArgumentException(
+            "stake[" + i + "] must be finite and >= 0, was " + stake.get(i));
+      }
     }
     this.stake = stake;
   }

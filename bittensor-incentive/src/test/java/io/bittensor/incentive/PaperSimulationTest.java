@@ -129,7 +129,10 @@ class PaperSimulationTest {
     assertThrows(IllegalArgumentException.class, () -> sim.setStake(PeerVector.zeros(3)));
     double[] negative = new double[16];
     negative[3] = -1;
-    assertThrows(IllegalArgumentException.class, () -> sim.setStake(PeerVector.of(negative)));
+    IllegalArgumentException below = assertThrows(IllegalArgumentException.class,
+        () -> sim.setStake(PeerVector.of(negative)));
+    assertTrue(below.getMessage().contains("stake[3]") && below.getMessage().contains("-1.0"),
+        "the message names the peer and its stake: " + below.getMessage());
 
     sim.setStake(PeerVector.zeros(16));
     PeerMatrix bonds = sim.bonds();
