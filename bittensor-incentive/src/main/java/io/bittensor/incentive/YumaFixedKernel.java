@@ -106,7 +106,7 @@ final class YumaFixedKernel {
 
   /**
    * The chain's stake vector: each stake as a 64.64 fixed-point number, those under
-   * {@code minStake} (compared by whole units) set to 0, normalised in 64.64
+   * {@code minStake} set to 0, normalised in 64.64
    * ({@code inplace_normalize_64}) and truncated to 32.32.
    */
   static long[] normalizedStake(double[] raw, double minStake) {
@@ -115,7 +115,7 @@ final class YumaFixedKernel {
     long wholeTotal = 0;
     boolean integral = true;
     for (int i = 0; i < n && integral; i++) {
-      double x = raw[i] < minStake ? 0 : raw[i]; // whole stakes: floor(x) < min iff x < min
+      double x = raw[i] < minStake ? 0 : raw[i];
       integral = x == Math.rint(x) && x < 0x1p62 && wholeTotal + x < 0x1p62;
       whole[i] = (long) x;
       wholeTotal += whole[i];
@@ -133,10 +133,9 @@ final class YumaFixedKernel {
     BigInteger[] s64 = new BigInteger[n];
     BigInteger total = BigInteger.ZERO;
     for (int i = 0; i < n; i++) {
-      BigInteger v = fixed64(raw[i]);
-      if (v.shiftRight(64).doubleValue() < minStake) {
-        v = BigInteger.ZERO;
-      }
+      // Compared as given, as in the float kernel: flooring a fractional stake first would drop
+      // one of 2.5 under a minimum of 2.5.
+      BigInteger v = raw[i] < minStake ? BigInteger.ZERO : fixed64(raw[i]);
       s64[i] = v;
       total = total.add(v);
     }

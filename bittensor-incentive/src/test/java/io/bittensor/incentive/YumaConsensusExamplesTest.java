@@ -264,6 +264,18 @@ class YumaConsensusExamplesTest {
     assertArrayEquals(new boolean[] {false, true, false}, r.validatorPermits());
   }
 
+  @ParameterizedTest
+  @EnumSource(Precision.class)
+  void stakeBelowMinStakeCountsAsZeroAndStakeAtItCounts(Precision p) {
+    YumaConsensus yuma = YumaConsensus.of(YumaParams.builder().minStake(2.5)
+        .emission(Emission.fixed(TAU))
+        .precision(p).build());
+    YumaResult r = yuma.epoch(YumaState.of(NetworkState.of(PeerVector.of(2.5, 2.4, 3),
+        DenseMatrix.of(new double[3][3]))));
+    assertVector(new double[] {2.5 / 5.5, 0, 3 / 5.5}, r.activeStake(), tolerance(p),
+        "active stake");
+  }
+
   @Test
   void peersWithoutAPermitDoNotVote() {
     YumaState state = YumaState.of(network()).withValidatorPermits(
