@@ -380,6 +380,60 @@ final class PaperKernel {
   }
 
   /**
+   * Whether column {@code j}'s per-unit bond {@code I_j / colsum_j} is out of the double range:
+   * its sum overflows (the column would pay nothing) or is so small (a subnormal sum, from peers
+   * with subnormal stake shares) that the quotient overflows (the dividends would be infinite).
+   */
+  static boolean perUnitBondOutOfRange(double columnSum, double incentive) {
+    return columnSum == Double.POSITIVE_INFINITY
+        || (columnSum > 0 && incentive / columnSum > Double.MAX_VALUE);
+  }
+
+  /**
+   * Per-unit bonds and dividends when some column is {@link #perUnitBondOutOfRange}: each such
+   * column is scaled by a power of two, its largest entry into {@code [1, 2)} (a subnormal above
+   * 1e-16), before its sum and shares are taken; other columns keep their sums. Sequential, for
+   * the ends of the double range only.
+   *
+   * @param columnSums the new bonds' column sums; not modified
+   * @param out overwritten with the dividends
+   */
+  static void dividendsOfOutOfRangeColumns(
+      PeerMatrix bonds, double[] columnSums, double[] incentive, double[] out) {
+    int n = bonds.size();
+    CsrMatrix b = bonds.toCsr();
+    int[] cols = b.rawCols();
+    double[] vals = b.rawVals();
+    double[] scale = new double[n];
+    for (int k = 0; k < vals.length; k++) {
+      int j = cols[k];
+      if (perUnitBondOutOfRange(columnSums[j], incentive[j])) {
+        scale[j] = Math.max(scale[j], vals[k]);
+      }
+    }
+    double[] sums = new double[n];
+    for (int j = 0; j < n; j++) {
+      scale[j] = scale[j] > 0 ? unitScale(scale[j]) : 1.0;
+      sums[j] = scale[j] == 1.0 ? columnSums[j] : 0.0;
+    }
+    for (int k = 0; k < vals.length; k++) {
+      int j = cols[k];
+      if (scale[j] != 1.0) {
+        sums[j] += vals[k] * scale[j];
+      }
+    }
+    double[] perUnitBond = new double[n];
+    PaperOps.perUnitBond(sums, incentive, perUnitBond);
+    for (int i = 0; i < n; i++) {
+      double d = 0;
+      for (int k = b.rowStart(i), end = b.rowEnd(i); k < end; k++) {
+        d += vals[k] * scale[cols[k]] * perUnitBond[cols[k]];
+      }
+      out[i] = d;
+    }
+  }
+
+  /**
    * {@code sum_j m[base + j] q[j]} in eight lanes: the row streams in from memory, and eight
    * independent chains keep more of it in flight than four.
    */

@@ -134,10 +134,15 @@ public final class PaperMechanism implements IncentiveMechanism {
     PaperOps.incentive(pass.ranks(), consensus, incentive);
     double loss = PaperOps.loss(pass.ranks(), consensus);
 
-    double[] perUnitBond = new double[n];
-    PaperOps.perUnitBond(pass.bondColumnSums(), incentive, perUnitBond);
     double[] dividends = new double[n];
-    PaperKernel.dividends(pass.bonds(), perUnitBond, dividends, executor);
+    if (anyOutOfRange(pass.bondColumnSums(), incentive)) {
+      PaperKernel.dividendsOfOutOfRangeColumns(
+          pass.bonds(), pass.bondColumnSums(), incentive, dividends);
+    } else {
+      double[] perUnitBond = new double[n];
+      PaperOps.perUnitBond(pass.bondColumnSums(), incentive, perUnitBond);
+      PaperKernel.dividends(pass.bonds(), perUnitBond, dividends, executor);
+    }
 
     double tau = params.emission().amount(total);
     double bondShare = params.bondShare();
@@ -175,6 +180,15 @@ public final class PaperMechanism implements IncentiveMechanism {
     DenseMatrix w = weights instanceof DenseMatrix d ? d : weights.toDense();
     double[] out = bondsInto != null ? bondsInto : new double[n * n];
     return PaperKernel.dense(w, bonds, s, normalize, mask, executor, out);
+  }
+
+  private static boolean anyOutOfRange(double[] columnSums, double[] incentive) {
+    for (int j = 0; j < columnSums.length; j++) {
+      if (PaperKernel.perUnitBondOutOfRange(columnSums[j], incentive[j])) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static void requireStochasticRows(PeerMatrix weights) {

@@ -195,6 +195,40 @@ class PaperMechanismExamplesTest {
   }
 
   @Test
+  void bondColumnsSummingPastTheDoubleRangeStillPayTheirIncentive() {
+    // Both peers vote for peer 1 and own 1e308 of it each: column 1 sums past Double.MAX_VALUE.
+    double[][] weights = {{0, 1}, {0, 1}};
+    double[][] bonds = {{0, 1e308}, {0, 1e308}};
+    for (boolean sparse : new boolean[] {false, true}) {
+      PeerMatrix b = sparse ? PeerMatrix.dense(bonds).toCsr() : PeerMatrix.dense(bonds);
+      PeerMatrix w = sparse ? PeerMatrix.dense(weights).toCsr() : PeerMatrix.dense(weights);
+      EpochResult r = PAPER.step(new NetworkState(PeerVector.of(1, 1), w, b));
+
+      String form = sparse ? "sparse" : "dense";
+      assertArrayEquals(new double[] {0, 1}, r.incentive().toArray(), EPS, form);
+      assertArrayEquals(new double[] {0.5, 0.5}, r.dividends().toArray(), EPS, form);
+      assertArrayEquals(new double[] {0.25, 0.75}, r.emission().toArray(), EPS, form);
+      assertEquals(1.0, r.minted(), EPS, form);
+    }
+  }
+
+  @Test
+  void bondColumnsOfSubnormalSumStillPayTheirIncentive() {
+    // Only peer 0 votes, with a stake share of 2e-311: peer 1's bonds sum to that, and
+    // I_1 / colsum_1 = 1 / 2e-311 overflows.
+    double[][] weights = {{0, 1}, {0, 0}};
+    for (boolean sparse : new boolean[] {false, true}) {
+      PeerMatrix w = sparse ? PeerMatrix.dense(weights).toCsr() : PeerMatrix.dense(weights);
+      EpochResult r = PAPER.step(NetworkState.of(PeerVector.of(1e-310, 5), w));
+
+      String form = sparse ? "sparse" : "dense";
+      assertArrayEquals(new double[] {0, 1}, r.incentive().toArray(), EPS, form);
+      assertArrayEquals(new double[] {1, 0}, r.dividends().toArray(), EPS, form);
+      assertArrayEquals(new double[] {0.5, 0.5}, r.emission().toArray(), EPS, form);
+    }
+  }
+
+  @Test
   void inflationMintsAShareOfTotalStake() {
     PaperMechanism inflation =
         PaperMechanism.of(PaperParams.defaults().withEmission(Emission.inflation(0.1)));
