@@ -180,12 +180,12 @@ public final class Peers {
   }
 
   /**
-   * A memo in front of {@code delegate}: each distinct input row (same modality, same bytes) goes
-   * to the delegate once; later requests for it are answered from memory, and only the rows not
-   * seen yet are sent on, as one smaller batch. For deterministic models that many callers ask
-   * about the same data, such as a market's validators sharing a corpus. Gradients go to the
-   * delegate unchanged. Memory grows with the distinct rows seen: one {@code outputDim} vector per
-   * row whose answer is the same at every position, the whole row otherwise.
+   * A memo in front of {@code delegate}: each distinct input row (same modality, dtype, shape and
+   * bytes) goes to the delegate once; later requests for it are answered from memory, and only
+   * the rows not seen yet are sent on, as one smaller batch. For deterministic models that many
+   * callers ask about the same data, such as a market's validators sharing a corpus. Gradients go
+   * to the delegate unchanged. Memory grows with the distinct rows seen: one {@code outputDim}
+   * vector per row whose answer is the same at every position, the whole row otherwise.
    *
    * @param delegate the model; its failures are passed on and not remembered
    */
@@ -214,8 +214,9 @@ public final class Peers {
       RowKey[] keys = new RowKey[batch];
       int[] missing = new int[batch];
       int missed = 0;
+      int[] rowShape = Arrays.copyOfRange(input.shape(), 1, input.rank());
       for (int b = 0; b < batch; b++) {
-        keys[b] = new RowKey(request.modality(),
+        keys[b] = new RowKey(request.modality(), input.dtype(), rowShape,
             Arrays.copyOfRange(all, b * width, (b + 1) * width));
         if (!rows.containsKey(keys[b])) {
           missing[missed++] = b;
@@ -278,8 +279,10 @@ public final class Peers {
       int width = all.length / batch;
       float[] values = answer.toFloatArray();
       int dim = answer.dim(2);
+      int[] rowShape = Arrays.copyOfRange(input.shape(), 1, input.rank());
       for (int b = 0; b < batch; b++) {
-        rows.put(new RowKey(request.modality(), Arrays.copyOfRange(all, b * width, (b + 1) * width)),
+        rows.put(new RowKey(request.modality(), input.dtype(), rowShape,
+                Arrays.copyOfRange(all, b * width, (b + 1) * width)),
             compact(values, b * seq * dim, seq, dim));
       }
     }
@@ -335,15 +338,21 @@ public final class Peers {
   /** A remembered answer row: {@code dim} floats, or {@code sequence * dim}. */
   private record Answer(int dim, float[] values) {}
 
-  private record RowKey(Modality modality, byte[] bytes) {
+  /**
+   * An input row: its bytes, and what they mean (the same bytes in another dtype, or another
+   * shape of row, are another input).
+   */
+  private record RowKey(Modality modality, DType dtype, int[] shape, byte[] bytes) {
     @Override
     public boolean equals(Object o) {
-      return o instanceof RowKey k && k.modality == modality && Arrays.equals(k.bytes, bytes);
+      return o instanceof RowKey k && k.modality == modality && k.dtype == dtype
+          && Arrays.equals(k.shape, shape) && Arrays.equals(k.bytes, bytes);
     }
 
     @Override
     public int hashCode() {
-      return 31 * modality.hashCode() + Arrays.hashCode(bytes);
+      return ((31 * modality.hashCode() + dtype.hashCode()) * 31 + Arrays.hashCode(shape)) * 31
+          + Arrays.hashCode(bytes);
     }
   }
 

@@ -214,4 +214,36 @@ class MemoTest {
         () -> memo.remember(request, Tensor.ofFloats(new float[3 * DIM], 1, 3, DIM)));
     assertTrue(e.getMessage().contains("must be [2, 3, dim]"), e.getMessage());
   }
+
+  /**
+   * Rows of the same bytes in tensors of other shapes are other inputs: a TENSOR row of 2
+   * positions by 2 features is not the row of 4 positions by 1 feature that holds the same
+   * floats, and the model answers each for its own positions.
+   */
+  @Test
+  void theSameBytesInAnotherShapeAreAnotherRow() {
+    List<int[]> asked = new ArrayList<>();
+    Peer positions = request -> {
+      Tensor x = request.input();
+      asked.add(x.shape());
+      int seq = x.dim(1);
+      float[] out = new float[x.dim(0) * seq * DIM];
+      for (int i = 0; i < out.length; i++) {
+        out[i] = i;
+      }
+      return CompletableFuture.completedFuture(
+          ForwardResult.success(Tensor.ofFloats(out, x.dim(0), seq, DIM)));
+    };
+    Peers.Memo memo = Peers.memoize(positions);
+    float[] values = {1, 2, 3, 4};
+    ForwardResult wide = memo.forward(
+        new ForwardRequest(Modality.TENSOR, Tensor.ofFloats(values, 1, 2, 2))).join();
+    ForwardResult tall = memo.forward(
+        new ForwardRequest(Modality.TENSOR, Tensor.ofFloats(values, 1, 4, 1))).join();
+    assertTrue(wide.isSuccess(), wide::toString);
+    assertTrue(tall.isSuccess(), tall::toString);
+    assertArrayEquals(new int[] {1, 4, DIM}, tall.output().orElseThrow().shape());
+    assertEquals(2, asked.size(), "the model is asked about each shape");
+    assertEquals(0, memo.hits());
+  }
 }
