@@ -625,7 +625,8 @@ public final class Neuron implements AutoCloseable {
    * Each routed peer's score from its probe, when the neuron scores by probes: the information
    * its answers alone carry about the validation labels, {@code max(0, ln(classes) - loss)} in
    * nats, where {@code loss} is the probe's cross-entropy on the validation batches (a peer that
-   * fails scores 0).
+   * fails scores 0, as does one whose answers are too large for its probe, whose loss is then
+   * not a number).
    *
    * @return by peer, in routing order; empty if the neuron does not score by probes
    * @throws IllegalStateException if the neuron is closed
@@ -654,7 +655,9 @@ public final class Neuron implements AutoCloseable {
     }
     double chance = Math.log(probeClasses);
     for (int j = 0; j < routed.size(); j++) {
-      out.put(routed.get(j), failed[j] ? 0.0 : Math.max(0, chance - loss[j] / rows));
+      double score = chance - loss[j] / rows;
+      // Answers too large for the probe's floats leave its loss NaN: nothing it can use.
+      out.put(routed.get(j), failed[j] || Double.isNaN(score) ? 0.0 : Math.max(0, score));
     }
     return out;
   }

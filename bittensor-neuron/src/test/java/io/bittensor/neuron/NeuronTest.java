@@ -433,6 +433,17 @@ class NeuronTest {
     }
   }
 
+  /** Seals the neurons' registrations, syncs {@code validator} and trains it {@code batches}. */
+  private static void joinAndTrain(LocalLedger ledger, Neuron validator, int batches)
+      throws Exception {
+    ledger.produceBlock();
+    validator.registration().get(10, TimeUnit.SECONDS);
+    validator.sync();
+    for (int i = 0; i < batches; i++) {
+      validator.train();
+    }
+  }
+
   @Test
   void whenThePegAsksForEveryPeerTheRowNamesItselfAtTheLeast() throws Exception {
     Keypair validatorKey = Keypair.generate();
@@ -447,12 +458,7 @@ class NeuronTest {
             .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM).start();
         Neuron validator = probingValidator(ledger, validatorKey, random,
             List.of(batch(random, 64)))) {
-      ledger.produceBlock();
-      validator.registration().get(10, TimeUnit.SECONDS);
-      validator.sync();
-      for (int i = 0; i < 30; i++) {
-        validator.train();
-      }
+      joinAndTrain(ledger, validator, 30);
       var receipt = validator.setWeights().orElseThrow();
       ledger.produceBlock();
       receipt.get(10, TimeUnit.SECONDS);                   // not WEIGHTS_TOO_FEW
@@ -462,6 +468,45 @@ class NeuronTest {
       double other = row[m.uid(words.id()).orElseThrow()];
       assertTrue(self > 0 && self <= 2 * Neuron.SELF_WEIGHT, "itself at the least: " + self);
       assertEquals(1.0, other, 1e-5, "the rest on the peer it values");
+    }
+  }
+
+  /**
+   * A peer whose answers are finite but huge drives its probe past what floats hold (its loss
+   * is NaN): it scores 0, as a peer whose answers tell nothing does, and the neuron still sets
+   * its row, paying the informative peer.
+   */
+  @Test
+  void aPeerAnsweringHugeValuesScoresNothingAndTheRowIsStillSet() throws Exception {
+    Keypair validatorKey = Keypair.generate();
+    Random random = new Random(9);
+    Peer words = Peers.bagOfWords(DIM, DIM, 5);
+    Peer huge = request -> words.forward(request).thenApply(r -> {
+      Tensor y = r.output().orElseThrow();
+      float[] x = y.toFloatArray();
+      for (int i = 0; i < x.length; i++) {
+        x[i] = x[i] * 1e30f + 1e30f;
+      }
+      return ForwardResult.success(Tensor.ofFloats(x, y.shape()));
+    });
+    try (LocalLedger ledger = ledger(validatorKey);
+        Neuron quiet = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(words, Modality.TEXT).outputDim(DIM).start();
+        Neuron loud = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(huge, Modality.TEXT).outputDim(DIM).start();
+        Neuron validator = probingValidator(ledger, validatorKey, random,
+            List.of(batch(random, 64)))) {
+      joinAndTrain(ledger, validator, 30);
+      var scores = validator.probeScores();
+      assertEquals(0.0, scores.get(loud.id()), "no usable information: " + scores);
+      assertTrue(scores.get(quiet.id()) > 0.3, scores::toString);
+      var receipt = validator.setWeights().orElseThrow();
+      ledger.produceBlock();
+      receipt.get(10, TimeUnit.SECONDS);
+      Metagraph m = ledger.metagraph();
+      double[] row = m.weights().toArray()[m.uid(validatorKey.id()).orElseThrow()];
+      assertTrue(row[m.uid(quiet.id()).orElseThrow()] > row[m.uid(loud.id()).orElseThrow()],
+          () -> java.util.Arrays.toString(row));
     }
   }
 
