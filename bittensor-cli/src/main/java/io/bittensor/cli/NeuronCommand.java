@@ -281,132 +281,135 @@ final class NeuronCommand implements Runnable {
         throw e;
       }
       owned.add(ledger);
-      Neuron.Builder b = Neuron.builder().keypair(key).ledger(ledger).serve(peer, Modality.TEXT)
-          .outputDim(dim).host(p.getProperty("host", "127.0.0.1")).port(port).stake(stake)
-          .weightInterval(weightInterval).syncInterval(syncInterval)
-          .timeout(Duration.ofSeconds(10)).servesMembersOnly(membersOnly);
-      if (tlsKey != null) {
-        b.tls(tlsKey, tlsCert);
-      }
-      if (tlsTrust != null) {
-        b.trustedCertificates(tlsTrust);
-      }
-      if (tlsClientCa != null) {
-        b.requireClientCertificates(tlsClientCa);
-      }
-      if (tlsClientKey != null) {
-        b.clientCertificate(tlsClientKey, tlsClientCert);
-      }
-      b.listener((n, event) -> {
-        synchronized (out) {
-          out.println(LocalTime.now().truncatedTo(ChronoUnit.SECONDS) + " " + event);
-          out.flush();
+      // From here on, whatever fails closes what was opened (the ledger client first of all): a
+      // program that runs the command embedded is not left with it.
+      boolean serving = false;
+      try {
+        Neuron.Builder b = Neuron.builder().keypair(key).ledger(ledger).serve(peer, Modality.TEXT)
+            .outputDim(dim).host(p.getProperty("host", "127.0.0.1")).port(port).stake(stake)
+            .weightInterval(weightInterval).syncInterval(syncInterval)
+            .timeout(Duration.ofSeconds(10)).servesMembersOnly(membersOnly);
+        if (tlsKey != null) {
+          b.tls(tlsKey, tlsCert);
         }
-      });
-      if (learn) {
-        List<SotuCorpus.Passage> sample = SotuCorpus.load().sample(perEra + 20, seed);
-        List<SotuCorpus.Passage> train = new ArrayList<>();
-        List<SotuCorpus.Passage> test = new ArrayList<>();
-        int[] seen = new int[SotuCorpus.ERAS.size()];
-        for (SotuCorpus.Passage s : sample) {
-          (seen[s.era()]++ < 20 ? test : train).add(s);
+        if (tlsTrust != null) {
+          b.trustedCertificates(tlsTrust);
         }
-        long[][] trainRows;
-        long[][] testRows;
-        try (TextTokenizer tokenizer = TextModels.tokenizer(maxTokens)) {
-          trainRows = TextModels.tokenize(tokenizer,
-              train.stream().map(SotuCorpus.Passage::text).toList(), maxTokens);
-          testRows = TextModels.tokenize(tokenizer,
-              test.stream().map(SotuCorpus.Passage::text).toList(), maxTokens);
+        if (tlsClientCa != null) {
+          b.requireClientCertificates(tlsClientCa);
         }
-        int[] trainLabels = train.stream().mapToInt(SotuCorpus.Passage::era).toArray();
-        int[] testLabels = test.stream().mapToInt(SotuCorpus.Passage::era).toArray();
-        int classes = SotuCorpus.ERAS.size();
-        b.learner(peers -> Market.learner(peers, seed, classes))
-            .dataset(Market.dataset(trainRows, trainLabels, 16, seed))
-            .warmUp((int) warmUp);
-        if (source == null) {
-          b.scoreByProbes(classes, Market.batches(testRows, testLabels, 64));
-        } else {
-          b.weightSource(source);
+        if (tlsClientKey != null) {
+          b.clientCertificate(tlsClientKey, tlsClientCert);
         }
-        if (checkpoints != null) {
-          b.checkpoints(checkpoints);
+        b.listener((n, event) -> {
+          synchronized (out) {
+            out.println(LocalTime.now().truncatedTo(ChronoUnit.SECONDS) + " " + event);
+            out.flush();
+          }
+        });
+        if (learn) {
+          List<SotuCorpus.Passage> sample = SotuCorpus.load().sample(perEra + 20, seed);
+          List<SotuCorpus.Passage> train = new ArrayList<>();
+          List<SotuCorpus.Passage> test = new ArrayList<>();
+          int[] seen = new int[SotuCorpus.ERAS.size()];
+          for (SotuCorpus.Passage s : sample) {
+            (seen[s.era()]++ < 20 ? test : train).add(s);
+          }
+          long[][] trainRows;
+          long[][] testRows;
+          try (TextTokenizer tokenizer = TextModels.tokenizer(maxTokens)) {
+            trainRows = TextModels.tokenize(tokenizer,
+                train.stream().map(SotuCorpus.Passage::text).toList(), maxTokens);
+            testRows = TextModels.tokenize(tokenizer,
+                test.stream().map(SotuCorpus.Passage::text).toList(), maxTokens);
+          }
+          int[] trainLabels = train.stream().mapToInt(SotuCorpus.Passage::era).toArray();
+          int[] testLabels = test.stream().mapToInt(SotuCorpus.Passage::era).toArray();
+          int classes = SotuCorpus.ERAS.size();
+          b.learner(peers -> Market.learner(peers, seed, classes))
+              .dataset(Market.dataset(trainRows, trainLabels, 16, seed))
+              .warmUp((int) warmUp);
+          if (source == null) {
+            b.scoreByProbes(classes, Market.batches(testRows, testLabels, 64));
+          } else {
+            b.weightSource(source);
+          }
+          if (checkpoints != null) {
+            b.checkpoints(checkpoints);
+          }
         }
-      }
-      MetricsEndpoint metrics = null;
-      if (metricsPort >= 0) {
+        MetricsEndpoint metrics = null;
+        if (metricsPort >= 0) {
+          try {
+            metrics = MetricsEndpoint.start(p.getProperty("host", "127.0.0.1"),
+                (int) metricsPort);
+          } catch (IOException e) {
+            throw CliException.failure(e.getMessage(), e);
+          }
+          owned.add(metrics);
+        }
+        // The calls it answers and those it makes, alike.
+        b.callListenerFactory((metrics == null ? CallListener.Factory.NONE : metrics.calls())
+            .andThen(accessLog == null ? CallListener.Factory.NONE
+                : CallListener.Factory.of(accessLog)));
+        Neuron neuron;
         try {
-          metrics = MetricsEndpoint.start(p.getProperty("host", "127.0.0.1"), (int) metricsPort);
+          neuron = b.start();
         } catch (IOException e) {
-          closeAll(owned);
-          throw CliException.failure(e.getMessage(), e);
+          throw CliException.failure("cannot serve on port " + port + ": " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) { // TLS files that do not read
+          throw CliException.badInput(config + ": " + e.getMessage(), e);
         }
-        owned.add(metrics);
-      }
-      // The calls it answers and those it makes, alike.
-      b.callListenerFactory((metrics == null ? CallListener.Factory.NONE : metrics.calls())
-          .andThen(accessLog == null ? CallListener.Factory.NONE
-              : CallListener.Factory.of(accessLog)));
-      Neuron neuron;
-      try {
-        neuron = b.start();
-      } catch (IOException e) {
-        closeAll(owned);
-        throw CliException.failure("cannot serve on port " + port + ": " + e.getMessage(), e);
-      } catch (IllegalArgumentException e) { // TLS files that do not read
-        closeAll(owned);
-        throw CliException.badInput(config + ": " + e.getMessage(), e);
-      }
-      if (metrics != null) {
-        metrics.watch(neuron);
-        metrics.watchReplays(remote);
-      }
-      try {
-        neuron.registration().get();
-      } catch (Exception e) {
-        neuron.close();
-        closeAll(owned);
-        throw CliException.failure("registration failed: " + e.getMessage(), e);
-      }
-      neuron.runInBackground();
-      TlsReloader reloader = tlsReloadMs == 0 || tlsKey == null ? null : TlsReloader.watch(tlsKey,
-          tlsCert, Duration.ofMillis(tlsReloadMs), neuron::reloadTls, out);
-      TlsReloader trustReloader = tlsReloadMs == 0 || tlsClientCa == null ? null
-          : TlsReloader.watchTrust(tlsClientCa, Duration.ofMillis(tlsReloadMs),
-              neuron::reloadClientCertificates, out);
-      // The client certificate is shown to the peers and to the ledger: both take a renewed one.
-      TlsReloader clientReloader = tlsReloadMs == 0 || tlsClientKey == null ? null
-          : TlsReloader.watch(tlsClientKey, tlsClientCert, Duration.ofMillis(tlsReloadMs),
-              (k, c) -> {
+        owned.add(neuron); // closed before the metrics, the ledger, the model and the log
+        if (metrics != null) {
+          metrics.watch(neuron);
+          metrics.watchReplays(remote);
+        }
+        try {
+          neuron.registration().get();
+        } catch (Exception e) {
+          throw CliException.failure("registration failed: " + e.getMessage(), e);
+        }
+        neuron.runInBackground();
+        // The reloaders are closed first, before the neuron they reload.
+        if (tlsReloadMs > 0 && tlsKey != null) {
+          owned.add(TlsReloader.watch(tlsKey, tlsCert, Duration.ofMillis(tlsReloadMs),
+              neuron::reloadTls, out));
+        }
+        if (tlsReloadMs > 0 && tlsClientCa != null) {
+          owned.add(TlsReloader.watchTrust(tlsClientCa, Duration.ofMillis(tlsReloadMs),
+              neuron::reloadClientCertificates, out));
+        }
+        // The client certificate is shown to the peers and to the ledger: both take a renewed
+        // one.
+        if (tlsReloadMs > 0 && tlsClientKey != null) {
+          owned.add(TlsReloader.watch(tlsClientKey, tlsClientCert,
+              Duration.ofMillis(tlsReloadMs), (k, c) -> {
                 neuron.reloadClientCertificate(k, c);
                 remote.reloadClientCertificate(k, c);
-              }, out);
-      out.printf(Locale.ROOT, "neuron %s serving %s at %s on ledger %s%s%n", key.id().toHex(),
-          peer, neuron.endpoint(), ledgerUri,
-          trustedChain == null ? "" : " (every block audited against chain " + trustedChain + ")");
-      if (metrics != null) {
-        out.printf(Locale.ROOT, "metrics on %s%n", metrics.uri());
+              }, out));
+        }
+        out.printf(Locale.ROOT, "neuron %s serving %s at %s on ledger %s%s%n",
+            key.id().toHex(), peer, neuron.endpoint(), ledgerUri, trustedChain == null ? ""
+                : " (every block audited against chain " + trustedChain + ")");
+        if (metrics != null) {
+          out.printf(Locale.ROOT, "metrics on %s%n", metrics.uri());
+        }
+        if (accessLog != null) {
+          out.printf(Locale.ROOT, "calls logged to %s%n", accessLog.file());
+        }
+        out.flush();
+        serving = true;
+      } finally {
+        if (!serving) {
+          closeAll(owned);
+        }
       }
-      if (accessLog != null) {
-        out.printf(Locale.ROOT, "calls logged to %s%n", accessLog.file());
-      }
-      out.flush();
       CountDownLatch closed = new CountDownLatch(1);
       // SIGINT and SIGTERM run the hook; an interrupt (an embedding program's way of saying
       // stop) closes the same on this thread. Whoever comes second waits for the first.
       Runnable stop = Stopping.once(() -> {
-        if (reloader != null) {
-          reloader.close();
-        }
-        if (clientReloader != null) {
-          clientReloader.close();
-        }
-        if (trustReloader != null) {
-          trustReloader.close();
-        }
-        neuron.close();
-        closeAll(owned);
+        closeAll(owned); // the reloaders, the neuron, its metrics, the ledger, the model, the log
         closed.countDown();
       });
       Thread hook = new Thread(stop, "bittensor-neuron-shutdown");

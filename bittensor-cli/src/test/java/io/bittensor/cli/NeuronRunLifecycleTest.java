@@ -9,12 +9,15 @@ import io.bittensor.core.Keypair;
 import io.bittensor.core.LocalLedger;
 import io.bittensor.transport.LedgerServer;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.net.Socket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -28,23 +31,35 @@ class NeuronRunLifecycleTest {
 
   @TempDir Path dir;
 
+  private final Keypair key = Keypair.generate();
+
+  /** A ledger that makes a block every 100 ms, where the neuron's key holds tokens. */
+  private LocalLedger fundedLedger() throws Exception {
+    return LocalLedger.builder()
+        .genesis(Genesis.builder().allocate(key.id(), 1_000_000).build())
+        .blocks(BlockPolicy.every(Duration.ofMillis(100))).openInMemory();
+  }
+
+  /** A config for a noise neuron on port 0 of {@code server}'s ledger, with {@code more} keys. */
+  private Path config(LedgerServer server, String... more) throws IOException {
+    Path keyFile = dir.resolve("neuron.key");
+    key.save(keyFile);
+    List<String> lines = new java.util.ArrayList<>(List.of("key=" + keyFile,
+        "ledger=" + server.uri(), "peer=noise", "port=0"));
+    lines.addAll(List.of(more));
+    return Files.writeString(dir.resolve("neuron.properties"), String.join("\n", lines) + "\n");
+  }
+
   /**
    * An interrupt of the thread running it stops it as SIGTERM does: the neuron's port and its
    * metrics port are closed, and it exits 0.
    */
   @Test
   void anInterruptClosesTheNeuronAndItsMetricsAndExitsZero() throws Exception {
-    Keypair key = Keypair.generate();
-    Path keyFile = dir.resolve("neuron.key");
-    key.save(keyFile);
-    Genesis genesis = Genesis.builder().allocate(key.id(), 1_000_000).build();
-    try (LocalLedger ledger = LocalLedger.builder().genesis(genesis)
-            .blocks(BlockPolicy.every(Duration.ofMillis(100))).openInMemory();
+    try (LocalLedger ledger = fundedLedger();
         LedgerServer server = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
             .start()) {
-      Path config = Files.writeString(dir.resolve("neuron.properties"), String.join("\n",
-          "key=" + keyFile, "ledger=" + server.uri(), "peer=noise", "port=0", "output-dim=16",
-          "metrics-port=0") + "\n");
+      Path config = config(server, "output-dim=16", "metrics-port=0");
       ServingCli running = ServingCli.embedded(SERVING, "neuron", "run", "--config",
           config.toString());
       URI endpoint = running.endpoint;
@@ -56,6 +71,31 @@ class NeuronRunLifecycleTest {
             () -> new Socket(closed.getHost(), closed.getPort()).close(),
             closed + " still listens");
       }
+    }
+  }
+
+  /**
+   * A setup failure after its ledger client connected (here: more passages per era than the
+   * corpus holds) closes that client as it fails: an embedding program is not left with a client
+   * following the ledger.
+   */
+  @Test
+  void aSetupFailureAfterReachingTheLedgerClosesTheLedgerClient() throws Exception {
+    try (LocalLedger ledger = fundedLedger();
+        LedgerServer server = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
+            .start()) {
+      Path config = config(server, "learn=true", "per-era=1000000");
+      StringWriter out = new StringWriter();
+      StringWriter err = new StringWriter();
+      int code = Main.run(new String[] {"neuron", "run", "--config", config.toString()},
+          new PrintWriter(out, true), new PrintWriter(err, true));
+      assertEquals(Main.EXIT_BAD_INPUT, code, out + "\n" + err);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (server.eventStreams() > 0 && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertEquals(0, server.eventStreams(),
+          "the failed command's ledger client still follows the ledger: " + err);
     }
   }
 }
