@@ -225,66 +225,69 @@ final class NeuronCommand implements Runnable {
             null);
       }
       PrintWriter out = spec.commandLine().getOut();
-      List<AutoCloseable> owned = new ArrayList<>();
-      // Opened first, so that a file it cannot write stops the neuron before it joins anything.
-      AccessLog accessLog = null;
-      Path accessLogFile = path(p, "access-log");
-      if (accessLogFile != null) {
-        try {
-          accessLog = AccessLog.open(accessLogFile);
-        } catch (IOException e) {
-          throw CliException.badInput(config + ": access-log: " + e.getMessage(), e);
-        }
-        owned.add(accessLog); // closed last, after the neuron: the calls it finished are in it
-      }
-      Peer peer;
-      try {
-        peer = peer(required(p, "peer"), dim, maxTokens, seed, owned);
-      } catch (Exception e) {
-        closeAll(owned); // the access log, opened first
-        if (e instanceof OnnxModelException) { // as peer serve: the model given is at fault
-          throw CliException.badInput(config + ": peer: " + e.getMessage(), e);
-        }
-        throw e;
-      }
-      Ledger ledger;
-      RemoteLedger remote;
-      try {
-        RemoteLedger.Builder rb = RemoteLedger.builder().keypair(key);
-        if (tlsTrust != null) {
-          rb.trustedCertificates(tlsTrust);
-        }
-        if (tlsClientKey != null) {
-          rb.clientCertificate(tlsClientKey, tlsClientCert);
-        }
-        remote = rb.connect(ledgerUris);
-        try {
-          // Audited: every block replayed from genesis against the chain id given.
-          ledger = trustedChain == null ? remote : AuditedLedger.over(remote, trustedChain);
-        } catch (LedgerException | RuntimeException e) {
-          remote.close();
-          throw CliException.failure("the ledger at " + ledgerUri + " fails its audit against"
-              + " chain " + trustedChain + ": " + e.getMessage(), e);
-        }
-      } catch (IllegalArgumentException e) { // an address, or the tls-trust or client files
-        closeAll(owned);
-        String setting = tlsTrust != null && e.getMessage().contains(tlsTrust.toString())
-            ? ": tls-trust: " : tlsClientKey != null && (e.getMessage().contains(
-                tlsClientKey.toString()) || e.getMessage().contains(tlsClientCert.toString()))
-            ? ": tls-client-key/tls-client-cert: " : ": ledger: ";
-        throw CliException.badInput(config + setting + e.getMessage(), e);
-      } catch (LedgerException e) {
-        closeAll(owned);
-        throw CliException.ledgerUnreachable(ledgerUri, e);
-      } catch (CliException e) {
-        closeAll(owned);
-        throw e;
-      }
-      owned.add(ledger);
-      // From here on, whatever fails closes what was opened (the ledger client first of all): a
-      // program that runs the command embedded is not left with it.
+      Opened owned = new Opened();
+      CountDownLatch closed = new CountDownLatch(1);
+      // SIGINT and SIGTERM run the hook, from before anything is opened; an interrupt (an
+      // embedding program's way of saying stop) closes the same on this thread. Whoever comes
+      // second waits for the first. A setup that fails closes what it opened (the ledger client
+      // among them: a program that runs the command embedded is not left with it).
+      Runnable stop = Stopping.once(() -> {
+        owned.closeAll(); // the reloaders, the neuron, its metrics, the ledger, the model, the log
+        closed.countDown();
+      });
+      Thread hook = new Thread(stop, "bittensor-neuron-shutdown");
+      Runtime.getRuntime().addShutdownHook(hook);
       boolean serving = false;
       try {
+        // Opened first, so that a file it cannot write stops the neuron before it joins anything.
+        AccessLog accessLog = null;
+        Path accessLogFile = path(p, "access-log");
+        if (accessLogFile != null) {
+          try {
+            accessLog = AccessLog.open(accessLogFile);
+          } catch (IOException e) {
+            throw CliException.badInput(config + ": access-log: " + e.getMessage(), e);
+          }
+          owned.add(accessLog); // closed last, after the neuron: the calls it finished are in it
+        }
+        Peer peer;
+        try {
+          peer = peer(required(p, "peer"), dim, maxTokens, seed, owned);
+        } catch (Exception e) {
+          if (e instanceof OnnxModelException) { // as peer serve: the model given is at fault
+            throw CliException.badInput(config + ": peer: " + e.getMessage(), e);
+          }
+          throw e;
+        }
+        Ledger ledger;
+        RemoteLedger remote;
+        try {
+          RemoteLedger.Builder rb = RemoteLedger.builder().keypair(key);
+          if (tlsTrust != null) {
+            rb.trustedCertificates(tlsTrust);
+          }
+          if (tlsClientKey != null) {
+            rb.clientCertificate(tlsClientKey, tlsClientCert);
+          }
+          remote = rb.connect(ledgerUris);
+          try {
+            // Audited: every block replayed from genesis against the chain id given.
+            ledger = trustedChain == null ? remote : AuditedLedger.over(remote, trustedChain);
+          } catch (LedgerException | RuntimeException e) {
+            remote.close();
+            throw CliException.failure("the ledger at " + ledgerUri + " fails its audit against"
+                + " chain " + trustedChain + ": " + e.getMessage(), e);
+          }
+        } catch (IllegalArgumentException e) { // an address, or the tls-trust or client files
+          String setting = tlsTrust != null && e.getMessage().contains(tlsTrust.toString())
+              ? ": tls-trust: " : tlsClientKey != null && (e.getMessage().contains(
+                  tlsClientKey.toString()) || e.getMessage().contains(tlsClientCert.toString()))
+              ? ": tls-client-key/tls-client-cert: " : ": ledger: ";
+          throw CliException.badInput(config + setting + e.getMessage(), e);
+        } catch (LedgerException e) {
+          throw CliException.ledgerUnreachable(ledgerUri, e);
+        }
+        owned.add(ledger);
         Neuron.Builder b = Neuron.builder().keypair(key).ledger(ledger).serve(peer, Modality.TEXT)
             .outputDim(dim).host(p.getProperty("host", "127.0.0.1")).port(port).stake(stake)
             .weightInterval(weightInterval).syncInterval(syncInterval)
@@ -402,23 +405,15 @@ final class NeuronCommand implements Runnable {
         serving = true;
       } finally {
         if (!serving) {
-          closeAll(owned);
+          stop.run();
+          Stopping.unhook(hook);
         }
       }
-      CountDownLatch closed = new CountDownLatch(1);
-      // SIGINT and SIGTERM run the hook; an interrupt (an embedding program's way of saying
-      // stop) closes the same on this thread. Whoever comes second waits for the first.
-      Runnable stop = Stopping.once(() -> {
-        closeAll(owned); // the reloaders, the neuron, its metrics, the ledger, the model, the log
-        closed.countDown();
-      });
-      Thread hook = new Thread(stop, "bittensor-neuron-shutdown");
-      Runtime.getRuntime().addShutdownHook(hook);
       Stopping.await(closed::await, stop, hook);
       return 0;
     }
 
-    private Peer peer(String spec, int dim, int maxTokens, long seed, List<AutoCloseable> owned)
+    private Peer peer(String spec, int dim, int maxTokens, long seed, Opened owned)
         throws Exception {
       switch (spec) {
         case "bag-of-words":
@@ -508,10 +503,40 @@ final class NeuronCommand implements Runnable {
       return v.equals("true");
     }
 
-    private static void closeAll(List<AutoCloseable> owned) {
-      for (int i = owned.size() - 1; i >= 0; i--) {
+    /**
+     * What the command opened, closed once in reverse order by whoever stops it: a setup that
+     * failed, the shutdown hook or an interrupt.
+     */
+    private static final class Opened {
+      private final List<AutoCloseable> list = new ArrayList<>();
+      private boolean closed;
+
+      /**
+       * Keeps {@code c} to close.
+       *
+       * @throws CliException if the command is stopping already (the hook ran): {@code c} is
+       *     closed at once
+       */
+      synchronized <T extends AutoCloseable> T add(T c) {
+        if (closed) {
+          closeQuietly(c);
+          throw CliException.failure("stopped while starting", null);
+        }
+        list.add(c);
+        return c;
+      }
+
+      synchronized void closeAll() {
+        closed = true;
+        for (int i = list.size() - 1; i >= 0; i--) {
+          closeQuietly(list.get(i));
+        }
+        list.clear();
+      }
+
+      private static void closeQuietly(AutoCloseable c) {
         try {
-          owned.get(i).close();
+          c.close();
         } catch (Exception e) {
           // Closing on the way out: nothing more to do.
         }

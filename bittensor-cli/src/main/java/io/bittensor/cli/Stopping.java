@@ -40,13 +40,18 @@ final class Stopping {
       interrupted = true;
     }
     stop.run();
+    unhook(hook);
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Takes {@code hook} off the JVM's shutdown hooks, unless the JVM is running them already. */
+  static void unhook(Thread hook) {
     try {
       Runtime.getRuntime().removeShutdownHook(hook);
     } catch (IllegalStateException e) {
       // The JVM is shutting down: the hook has run.
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
     }
   }
 }
