@@ -370,6 +370,11 @@ final class NeuronCommand implements Runnable {
         }
         try {
           neuron.registration().get();
+        } catch (InterruptedException e) {
+          // Told to stop before the neuron runs: it stops as it would once running.
+          Thread.currentThread().interrupt();
+          Stopping.await(closed::await, stop, hook);
+          return 0;
         } catch (Exception e) {
           throw CliException.failure("registration failed: " + e.getMessage(), e);
         }

@@ -1,7 +1,9 @@
 package io.bittensor.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Genesis;
@@ -17,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -35,9 +38,14 @@ class NeuronRunLifecycleTest {
 
   /** A ledger that makes a block every 100 ms, where the neuron's key holds tokens. */
   private LocalLedger fundedLedger() throws Exception {
+    return fundedLedger(BlockPolicy.every(Duration.ofMillis(100)));
+  }
+
+  /** A ledger that makes blocks by {@code blocks}, where the neuron's key holds tokens. */
+  private LocalLedger fundedLedger(BlockPolicy blocks) throws Exception {
     return LocalLedger.builder()
         .genesis(Genesis.builder().allocate(key.id(), 1_000_000).build())
-        .blocks(BlockPolicy.every(Duration.ofMillis(100))).openInMemory();
+        .blocks(blocks).openInMemory();
   }
 
   /** A config for a noise neuron on port 0 of {@code server}'s ledger, with {@code more} keys. */
@@ -97,5 +105,61 @@ class NeuronRunLifecycleTest {
       assertEquals(0, server.eventStreams(),
           "the failed command's ledger client still follows the ledger: " + err);
     }
+  }
+
+  /**
+   * An interrupt while it waits for its registration's block (on a ledger that makes none) stops
+   * it as one once it runs does: it closes what it opened, exits 0 and keeps the interrupt for
+   * the program that runs it.
+   */
+  @Test
+  void anInterruptWhileItAwaitsItsRegistrationStopsItAsWhenRunning() throws Exception {
+    try (LocalLedger ledger = fundedLedger(BlockPolicy.manual());
+        LedgerServer server = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
+            .start()) {
+      Path config = config(server, "output-dim=16");
+      StringWriter out = new StringWriter();
+      StringWriter err = new StringWriter();
+      int[] code = {-1};
+      boolean[] interrupted = {false};
+      Thread running = new Thread(() -> {
+        code[0] = Main.run(new String[] {"neuron", "run", "--config", config.toString()},
+            new PrintWriter(out, true), new PrintWriter(err, true));
+        interrupted[0] = Thread.currentThread().isInterrupted();
+      }, "neuron-run");
+      running.setDaemon(true);
+      running.start();
+      awaitRegistrationWait(running);
+      running.interrupt();
+      running.join(TimeUnit.SECONDS.toMillis(60));
+      assertFalse(running.isAlive(), "the command did not stop: " + out + err);
+      assertEquals(0, code[0], out + "\n" + err);
+      assertTrue(interrupted[0], "the interrupt is kept");
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (server.eventStreams() > 0 && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertEquals(0, server.eventStreams(), "its ledger client still follows the ledger");
+    }
+  }
+
+  /** Waits until {@code t} waits on a future in {@code neuron run}: its registration's. */
+  private static void awaitRegistrationWait(Thread t) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (System.nanoTime() < deadline) {
+      StackTraceElement[] stack = t.getStackTrace();
+      boolean inGet = false;
+      for (StackTraceElement e : stack) {
+        inGet |= e.getClassName().equals(CompletableFuture.class.getName())
+            && e.getMethodName().equals("get");
+        if (inGet && e.getClassName().equals(NeuronCommand.Run.class.getName())) {
+          if (t.getState() == Thread.State.WAITING) {
+            return;
+          }
+        }
+      }
+      Thread.sleep(10);
+    }
+    throw new AssertionError("neuron run never waited for its registration");
   }
 }
