@@ -581,6 +581,9 @@ public final class Neuron implements AutoCloseable {
    *
    * @return what the step did, or empty if the neuron does not learn or has no peers yet
    * @throws IllegalStateException if the neuron is closed
+   * @throws IllegalArgumentException if it scores by probes and a label of the batch is not in
+   *     {@code [0, classes)} of {@link Builder#scoreByProbes} (nothing trains); or as {@link
+   *     Learner#train}
    */
   public synchronized Optional<StepResult> train() {
     requireOpen();
@@ -588,6 +591,10 @@ public final class Neuron implements AutoCloseable {
       return Optional.empty();
     }
     LabelledBatch b = dataset.next();
+    if (probes != null) {
+      // Before anything trains: the learner's head may take labels its probes cannot.
+      requireClasses(b.labels(), probeClasses, "the training batch");
+    }
     StepResult step = learner.train(b.request(), b.labels());
     trained++;
     if (probes != null) {
@@ -600,6 +607,16 @@ public final class Neuron implements AutoCloseable {
       }
     }
     return Optional.of(step);
+  }
+
+  /** Refuses a label outside {@code [0, classes)}, naming {@code what} holds it. */
+  private static void requireClasses(int[] labels, int classes, String what) {
+    for (int i = 0; i < labels.length; i++) {
+      if (labels[i] < 0 || labels[i] >= classes) {
+        throw new IllegalArgumentException(what + "'s labels[" + i + "] is " + labels[i]
+            + ", not in [0, " + classes + ") (the classes its probes score)");
+      }
+    }
   }
 
   /** Asks every routed peer about a batch, in parallel; a failure is a failed result. */
@@ -1207,7 +1224,8 @@ public final class Neuron implements AutoCloseable {
      *
      * @param classes labels are in {@code [0, classes)}, {@code >= 2}
      * @param validation held-out labelled batches, at least one; not modified
-     * @throws IllegalArgumentException if {@code classes < 2} or there is no batch
+     * @throws IllegalArgumentException if {@code classes < 2}, there is no batch, or a batch
+     *     holds a label outside {@code [0, classes)}
      */
     public Builder scoreByProbes(int classes, List<LabelledBatch> validation) {
       if (classes < 2) {
@@ -1215,6 +1233,9 @@ public final class Neuron implements AutoCloseable {
       }
       if (validation.isEmpty()) {
         throw new IllegalArgumentException("scoring by probes needs at least one validation batch");
+      }
+      for (int v = 0; v < validation.size(); v++) {
+        requireClasses(validation.get(v).labels(), classes, "validation batch " + v);
       }
       this.probeClasses = classes;
       this.validation = List.copyOf(validation);

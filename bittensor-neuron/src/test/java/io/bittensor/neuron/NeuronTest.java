@@ -511,6 +511,49 @@ class NeuronTest {
   }
 
   @Test
+  void scoringByProbesRefusesValidationLabelsOutsideItsClasses() {
+    LabelledBatch ok = batch(new Random(10), 2);
+    int[] labels = ok.labels().clone();
+    labels[3] = 4;
+    LabelledBatch bad = new LabelledBatch(ok.request(), labels);
+    var e = assertThrows(IllegalArgumentException.class,
+        () -> Neuron.builder().scoreByProbes(4, List.of(ok, bad)));
+    assertTrue(e.getMessage().contains("validation batch 1")
+        && e.getMessage().contains("labels[3] is 4, not in [0, 4)"), e.getMessage());
+  }
+
+  /**
+   * A training label its probes cannot take (the learner's head has more classes) is refused
+   * with a message naming it, before anything trains, not an index out of bounds.
+   */
+  @Test
+  void aTrainingLabelOutsideTheProbesClassesIsRefusedByName() throws Exception {
+    Keypair validatorKey = Keypair.generate();
+    Random random = new Random(11);
+    LabelledBatch binary = new LabelledBatch(batch(random, 4).request(), new int[4 * SEQ]);
+    try (LocalLedger ledger = ledger(validatorKey);
+        Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM).start();
+        Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
+            .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+            .outputDim(DIM).learner(NeuronTest::learner)
+            .dataset(() -> new LabelledBatch(binary.request(), fill(4 * SEQ, 3)))
+            .scoreByProbes(2, List.of(binary)).start()) {
+      ledger.produceBlock();
+      validator.sync();
+      var e = assertThrows(IllegalArgumentException.class, validator::train);
+      assertTrue(e.getMessage().contains("labels[0] is 3, not in [0, 2)"), e.getMessage());
+      assertEquals(0, validator.trainedBatches(), "nothing trained");
+    }
+  }
+
+  private static int[] fill(int n, int label) {
+    int[] out = new int[n];
+    java.util.Arrays.fill(out, label);
+    return out;
+  }
+
+  @Test
   void aWarmUpSetsTheFirstRowWithoutWaitingAnInterval() throws Exception {
     Keypair validatorKey = Keypair.generate();
     Random random = new Random(7);
