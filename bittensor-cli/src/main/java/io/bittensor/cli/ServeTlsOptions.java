@@ -35,7 +35,7 @@ final class ServeTlsOptions {
    * Checks the options together.
    *
    * @throws CliException for a reload or client authorities without files, or a reload not
-   *     positive
+   *     positive or too long
    */
   void check() {
     check(null);
@@ -47,7 +47,7 @@ final class ServeTlsOptions {
    * @param otherFiles the option naming other files that --tls-reload watches (a relay's
    *     --client-cert), when given; null when there are none
    * @throws CliException for a reload with nothing to watch, client authorities without
-   *     files, or a reload not positive
+   *     files, or a reload not positive or past {@code Long.MAX_VALUE} milliseconds
    */
   void check(String otherFiles) {
     if (clientCa != null && files == null) {
@@ -58,6 +58,11 @@ final class ServeTlsOptions {
     }
     if (reload != null && (reload.isZero() || reload.isNegative())) {
       throw CliException.badInput("--tls-reload must be positive, was " + reload, null);
+    }
+    if (reload != null && reload.compareTo(Duration.ofMillis(Long.MAX_VALUE)) > 0) {
+      // Else it serves, then fails as it starts watching with "long overflow".
+      throw CliException.badInput("--tls-reload must be at most "
+          + Duration.ofMillis(Long.MAX_VALUE) + ", was " + reload, null);
     }
   }
 

@@ -109,6 +109,10 @@ class CliUsageTest {
             "--tls-reload needs --tls KEY CERT"),
         Arguments.of("ledger serve --upstream http://127.0.0.1:1 --client-cert a.key a.pem"
             + " --tls-reload PT0S", "--tls-reload must be positive, was PT0S"),
+        Arguments.of("ledger serve --upstream http://127.0.0.1:1 --client-cert a.key a.pem"
+            + " --tls-reload PT9999999999999999S", "--tls-reload must be at most"),
+        Arguments.of("peer serve --port 0 --tls a.key a.pem --tls-reload PT9999999999999999S",
+            "--tls-reload must be at most"),
         Arguments.of("peer serve --port 0 --tls-client-ca ca.pem",
             "--tls-client-ca needs --tls KEY CERT"),
         Arguments.of("ledger show --remote https://127.0.0.1:1 --client-cert no.key no.pem",
