@@ -823,11 +823,14 @@ public final class Neuron implements AutoCloseable {
           try {
             Optional<CompletableFuture<Receipt>> r = setWeights();
             if (r.isPresent()) {
+              boolean first = firstRowPending;
+              // Sent: the warm-up is over, whether the ledger takes the row or refuses it (a
+              // refused row is not sent again after every batch, but at the interval).
+              firstRowPending = false;
               Receipt receipt =
                   r.get().get(weightInterval.toMillis() + 30_000, TimeUnit.MILLISECONDS);
-              listener.onEvent(this, (firstRowPending ? "first weights set in block "
+              listener.onEvent(this, (first ? "first weights set in block "
                   : "weights set in block ") + receipt.block());
-              firstRowPending = false;
             }
           } finally {
             // Whether the ledger took the row or not: what was learned is kept each interval.
@@ -1281,10 +1284,10 @@ public final class Neuron implements AutoCloseable {
      * Set the first weight row early: the background loop sets it as soon as the neuron has
      * trained {@code batches} batches and has something to weigh (trying again after each
      * batch until then), instead of a whole {@link #weightInterval} after it started; later rows
-     * follow at the interval. A learner restored from a {@link #checkpoints} checkpoint counts
-     * the batches it trained before. A neuron that joins a running market thus counts in the next
-     * epoch rather than an interval later. Default 0: no warm-up, the first row waits the
-     * interval.
+     * follow at the interval (after a first row the ledger refused too). A learner restored from
+     * a {@link #checkpoints} checkpoint counts the batches it trained before. A neuron that joins
+     * a running market thus counts in the next epoch rather than an interval later. Default 0: no
+     * warm-up, the first row waits the interval.
      *
      * @throws IllegalArgumentException if negative
      */

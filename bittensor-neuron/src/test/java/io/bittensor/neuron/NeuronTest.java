@@ -553,16 +553,21 @@ class NeuronTest {
     return out;
   }
 
+  /** A ledger with a block every 20 ms and epochs of two, where {@code funded} holds tokens. */
+  private static LocalLedger everyTwentyMillis(Keypair funded) {
+    return LocalLedger.builder()
+        .genesis(Genesis.builder()
+            .params(LedgerParams.defaults().withEpochLength(2).withWeightsRateLimit(0))
+            .allocate(funded.id(), 1_000_000).build())
+        .blocks(BlockPolicy.every(Duration.ofMillis(20))).openInMemory();
+  }
+
   @Test
   void aWarmUpSetsTheFirstRowWithoutWaitingAnInterval() throws Exception {
     Keypair validatorKey = Keypair.generate();
     Random random = new Random(7);
     List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
-    try (LocalLedger ledger = LocalLedger.builder()
-            .genesis(Genesis.builder()
-                .params(LedgerParams.defaults().withEpochLength(2).withWeightsRateLimit(0))
-                .allocate(validatorKey.id(), 1_000_000).build())
-            .blocks(BlockPolicy.every(Duration.ofMillis(20))).openInMemory();
+    try (LocalLedger ledger = everyTwentyMillis(validatorKey);
         Neuron server = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
             .serve(Peers.bagOfWords(DIM, DIM, 1), Modality.TEXT).outputDim(DIM).start();
         Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
@@ -745,11 +750,21 @@ class NeuronTest {
 
   /** {@code ledger}, refusing every move as a ledger from before moves existed would. */
   private static Ledger refusingMoves(Ledger ledger) {
+    return refusing(ledger, Transaction.Serve.class,
+        new java.util.concurrent.atomic.AtomicInteger());
+  }
+
+  /**
+   * {@code ledger}, but refusing every transaction of {@code kind} as a ledger that does not
+   * know it, counting them in {@code refused}.
+   */
+  private static Ledger refusing(Ledger ledger, Class<? extends Transaction> kind,
+      java.util.concurrent.atomic.AtomicInteger refused) {
     return (Ledger) Proxy.newProxyInstance(Ledger.class.getClassLoader(),
         new Class<?>[] {Ledger.class}, (proxy, method, args) -> {
           if (method.getName().equals("submit") && args.length == 1
-              && args[0] instanceof SignedTransaction tx
-              && tx.body() instanceof Transaction.Serve) {
+              && args[0] instanceof SignedTransaction tx && kind.isInstance(tx.body())) {
+            refused.incrementAndGet();
             return CompletableFuture.failedFuture(new TransactionRejectedException(
                 RejectReason.MALFORMED, "unknown transaction type 7"));
           }
@@ -762,6 +777,38 @@ class NeuronTest {
             throw e.getCause();
           }
         });
+  }
+
+  /**
+   * A first row the ledger refuses ends the warm-up: the next row waits the weight interval, and
+   * is not sent again after every batch (nor the checkpoint written after every one).
+   */
+  @Test
+  void aRefusedFirstRowIsNotSentAgainAfterEveryBatch() throws Exception {
+    Keypair validatorKey = Keypair.generate();
+    Random random = new Random(12);
+    var rows = new java.util.concurrent.atomic.AtomicInteger();
+    List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
+    try (LocalLedger ledger = everyTwentyMillis(validatorKey);
+        Neuron server = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(Peers.bagOfWords(DIM, DIM, 1), Modality.TEXT).outputDim(DIM).start();
+        Neuron validator = Neuron.builder().keypair(validatorKey)
+            .ledger(refusing(ledger, Transaction.SetWeights.class, rows))
+            .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+            .outputDim(DIM).learner(NeuronTest::learner).dataset(() -> batch(random, 8))
+            .syncInterval(Duration.ofMillis(10))
+            .weightInterval(Duration.ofHours(1))           // never within this test
+            .warmUp(1)
+            .listener((n, e) -> events.add(e))
+            .start()) {
+      validator.runInBackground();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (validator.trainedBatches() < 30 && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      assertTrue(validator.trainedBatches() >= 30, "trained: " + events);
+      assertEquals(1, rows.get(), "one row, refused, then the interval: " + events);
+    }
   }
 
   @Test
