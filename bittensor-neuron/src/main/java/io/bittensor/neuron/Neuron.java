@@ -812,13 +812,13 @@ public final class Neuron implements AutoCloseable {
     while (!closed.get()) {
       try {
         Instant now = clock.instant();
-        if (lastSync == Instant.MIN || !now.isBefore(lastSync.plus(syncInterval))) {
+        if (lastSync == Instant.MIN || due(lastSync, now, syncInterval)) {
           sync();
           lastSync = now;
         }
         Optional<StepResult> step = train();
         boolean warm = firstRowPending && warmedUp();
-        if (warm || !now.isBefore(lastWeights.plus(weightInterval))) {
+        if (warm || due(lastWeights, now, weightInterval)) {
           lastWeights = now;
           try {
             Optional<CompletableFuture<Receipt>> r = setWeights();
@@ -827,8 +827,9 @@ public final class Neuron implements AutoCloseable {
               // Sent: the warm-up is over, whether the ledger takes the row or refuses it (a
               // refused row is not sent again after every batch, but at the interval).
               firstRowPending = false;
-              Receipt receipt =
-                  r.get().get(weightInterval.toMillis() + 30_000, TimeUnit.MILLISECONDS);
+              Receipt receipt = r.get().get(
+                  millisAtMost(weightInterval, Long.MAX_VALUE - 30_000) + 30_000,
+                  TimeUnit.MILLISECONDS);
               listener.onEvent(this, (first ? "first weights set in block "
                   : "weights set in block ") + receipt.block());
             }
@@ -838,7 +839,7 @@ public final class Neuron implements AutoCloseable {
           }
         }
         if (step.isEmpty()) {
-          Thread.sleep(Math.min(200, syncInterval.toMillis()));
+          Thread.sleep(millisAtMost(syncInterval, 200));
         }
       } catch (InterruptedException e) {
         return;
@@ -848,12 +849,25 @@ public final class Neuron implements AutoCloseable {
         }
         listener.onEvent(this, "step failed: " + e);
         try {
-          Thread.sleep(Math.min(1000, syncInterval.toMillis()));
+          Thread.sleep(millisAtMost(syncInterval, 1000));
         } catch (InterruptedException ie) {
           return;
         }
       }
     }
+  }
+
+  /**
+   * Whether {@code interval} has passed from {@code last} to {@code now}; without overflow, for
+   * intervals as long as {@link java.time.temporal.ChronoUnit#FOREVER}.
+   */
+  private static boolean due(Instant last, Instant now, Duration interval) {
+    return Duration.between(last, now).compareTo(interval) >= 0;
+  }
+
+  /** {@code d} in milliseconds, at most {@code cap}; without overflow. */
+  private static long millisAtMost(Duration d, long cap) {
+    return d.compareTo(Duration.ofMillis(cap)) >= 0 ? cap : d.toMillis();
   }
 
   /** Whether it has trained its warm-up's batches, here or in a learner it restored. */

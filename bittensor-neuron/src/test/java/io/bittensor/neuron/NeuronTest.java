@@ -811,6 +811,37 @@ class NeuronTest {
     }
   }
 
+  /**
+   * Intervals as long as {@code Duration} goes (ChronoUnit.FOREVER: sync once, set no row at
+   * the interval) run the loop: it trains batch after batch, with no failure.
+   */
+  @Test
+  void theLoopRunsWithIntervalsThatNeverComeRound() throws Exception {
+    Keypair validatorKey = Keypair.generate();
+    Random random = new Random(13);
+    List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
+    Duration forever = java.time.temporal.ChronoUnit.FOREVER.getDuration();
+    try (LocalLedger ledger = everyTwentyMillis(validatorKey);
+        Neuron server = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(Peers.bagOfWords(DIM, DIM, 1), Modality.TEXT).outputDim(DIM).start();
+        Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
+            .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+            .outputDim(DIM).learner(NeuronTest::learner).dataset(() -> batch(random, 8))
+            .syncInterval(forever).weightInterval(forever)
+            .listener((n, e) -> events.add(e))
+            .start()) {
+      server.registration().get(10, TimeUnit.SECONDS);
+      validator.runInBackground();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (validator.trainedBatches() < 5 && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      assertTrue(validator.trainedBatches() >= 5, "trained " + validator.trainedBatches()
+          + " batches: " + events);
+      assertTrue(events.stream().noneMatch(e -> e.startsWith("step failed")), events::toString);
+    }
+  }
+
   @Test
   void aRefusedMoveLeavesTheRestartedPeerRunningWhereItWasRegistered() throws Exception {
     Keypair peerKey = Keypair.generate();
