@@ -311,7 +311,15 @@ final class NeuronCommand implements Runnable {
           }
         });
         if (learn) {
-          List<SotuCorpus.Passage> sample = SotuCorpus.load().sample(perEra + 20, seed);
+          List<SotuCorpus.Passage> sample;
+          try {
+            // 20 more of each era are held out; no overflow past the int's range.
+            sample = SotuCorpus.load().sample((int) Math.min(Integer.MAX_VALUE, perEra + 20L),
+                seed);
+          } catch (IllegalArgumentException e) {
+            throw CliException.badInput(config + ": per-era " + perEra + " is more than the"
+                + " corpus holds (20 more of each era are held out): " + e.getMessage(), e);
+          }
           List<SotuCorpus.Passage> train = new ArrayList<>();
           List<SotuCorpus.Passage> test = new ArrayList<>();
           int[] seen = new int[SotuCorpus.ERAS.size()];

@@ -84,8 +84,8 @@ class NeuronRunLifecycleTest {
 
   /**
    * A setup failure after its ledger client connected (here: more passages per era than the
-   * corpus holds) closes that client as it fails: an embedding program is not left with a client
-   * following the ledger.
+   * corpus holds, refused naming the setting) closes that client as it fails: an embedding
+   * program is not left with a client following the ledger.
    */
   @Test
   void aSetupFailureAfterReachingTheLedgerClosesTheLedgerClient() throws Exception {
@@ -98,6 +98,8 @@ class NeuronRunLifecycleTest {
       int code = Main.run(new String[] {"neuron", "run", "--config", config.toString()},
           new PrintWriter(out, true), new PrintWriter(err, true));
       assertEquals(Main.EXIT_BAD_INPUT, code, out + "\n" + err);
+      assertTrue(err.toString().contains(config + ": per-era 1000000 is more than"),
+          "names the setting: " + err);
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       while (server.eventStreams() > 0 && System.nanoTime() < deadline) {
         Thread.sleep(20);
