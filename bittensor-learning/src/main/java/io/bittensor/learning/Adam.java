@@ -3,6 +3,7 @@ package io.bittensor.learning;
 import io.bittensor.core.Experimental;
 import io.bittensor.core.internal.StateFile;
 import io.bittensor.learning.internal.Checks;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
@@ -27,7 +28,12 @@ public final class Adam {
   private final double beta2;
   private final double epsilon;
   private final float[][] m;
-  private final float[][] v;
+  /**
+   * The squared gradient's moving average, rounded to a float as long as a float holds it, so
+   * that every step is what float storage gives; past a float's range (a gradient over about
+   * 5.8e20) it stays a double rather than becoming infinite, which would stop the value for good.
+   */
+  private final double[][] v;
   private long t;
 
   private Adam(List<Parameter> params, double learningRate, double beta1, double beta2,
@@ -38,10 +44,10 @@ public final class Adam {
     this.beta2 = beta2;
     this.epsilon = epsilon;
     this.m = new float[this.params.size()][];
-    this.v = new float[this.params.size()][];
+    this.v = new double[this.params.size()][];
     for (int i = 0; i < m.length; i++) {
       m[i] = new float[this.params.get(i).size()];
-      v[i] = new float[this.params.get(i).size()];
+      v[i] = new double[this.params.get(i).size()];
     }
   }
 
@@ -95,22 +101,36 @@ public final class Adam {
       float[] x = params.get(p).values();
       float[] g = params.get(p).gradients();
       float[] mp = m[p];
-      float[] vp = v[p];
+      double[] vp = v[p];
       for (int i = 0; i < x.length; i++) {
         float gi = g[i];
         mp[i] = (float) (beta1 * mp[i] + (1 - beta1) * gi);
-        vp[i] = (float) (beta2 * vp[i] + (1 - beta2) * gi * gi);
+        double vi = beta2 * vp[i] + (1 - beta2) * gi * gi;
+        vp[i] = vi <= Float.MAX_VALUE ? (float) vi : vi;
         x[i] -= (float) (stepSize * mp[i] / (Math.sqrt(vp[i]) + eps));
         g[i] = 0f;
       }
     }
   }
 
-  /** Writes the moving averages and the step count under {@code prefix}. */
+  /**
+   * Writes the moving averages and the step count under {@code prefix}: {@code m/NAME} and
+   * {@code v/NAME} as floats, or, for a parameter whose second moment has passed a float's range,
+   * {@code v64/NAME} as doubles.
+   */
   void save(StateFile.Writer w, String prefix) {
     for (int p = 0; p < m.length; p++) {
-      w.floats(prefix + "m/" + params.get(p).name(), m[p]);
-      w.floats(prefix + "v/" + params.get(p).name(), v[p]);
+      String name = params.get(p).name();
+      w.floats(prefix + "m/" + name, m[p]);
+      if (Arrays.stream(v[p]).allMatch(x -> x <= Float.MAX_VALUE)) {
+        float[] floats = new float[v[p].length];
+        for (int i = 0; i < floats.length; i++) {
+          floats[i] = (float) v[p][i]; // exact: each already a float's value
+        }
+        w.floats(prefix + "v/" + name, floats);
+      } else {
+        w.doubles(prefix + "v64/" + name, v[p]);
+      }
     }
     w.longs(prefix + "steps", t);
   }
@@ -118,8 +138,20 @@ public final class Adam {
   /** Stages reading what {@link #save} wrote. */
   void restore(StateFile.Reader r, String prefix) {
     for (int p = 0; p < m.length; p++) {
-      r.floats(prefix + "m/" + params.get(p).name(), m[p]);
-      r.floats(prefix + "v/" + params.get(p).name(), v[p]);
+      String name = params.get(p).name();
+      r.floats(prefix + "m/" + name, m[p]);
+      if (r.has(prefix + "v64/" + name)) {
+        r.doubles(prefix + "v64/" + name, v[p]);
+      } else {
+        float[] floats = new float[v[p].length];
+        double[] into = v[p];
+        r.floats(prefix + "v/" + name, floats);
+        r.then(() -> {
+          for (int i = 0; i < floats.length; i++) {
+            into[i] = floats[i];
+          }
+        });
+      }
     }
     long steps = r.longs(prefix + "steps", 1)[0];
     if (steps < 0) {
