@@ -198,7 +198,7 @@ public final class Tensor {
    */
   public float floatAt(int index) {
     requireType(DType.FLOAT32);
-    return data.getFloat(Math.multiplyExact(index, 4));
+    return data.getFloat(4 * Objects.checkIndex(index, elementCount()));
   }
 
   /**
@@ -209,7 +209,7 @@ public final class Tensor {
    */
   public long longAt(int index) {
     requireType(DType.INT64);
-    return data.getLong(Math.multiplyExact(index, 8));
+    return data.getLong(8 * Objects.checkIndex(index, elementCount()));
   }
 
   /**
@@ -220,7 +220,7 @@ public final class Tensor {
    */
   public int uint8At(int index) {
     requireType(DType.UINT8);
-    return Byte.toUnsignedInt(data.get(index));
+    return Byte.toUnsignedInt(data.get(Objects.checkIndex(index, elementCount())));
   }
 
   /**

@@ -163,4 +163,23 @@ class TensorTest {
       assertEquals(0f, f);
     }
   }
+
+  /** The Javadoc promises IndexOutOfBoundsException, also where index * width overflows. */
+  @Test
+  void anIndexPastTheEndIsOutOfBoundsEvenWhereItsByteOffsetOverflows() {
+    Tensor floats = Tensor.ofFloats(new float[] {1, 2}, 2);
+    Tensor longs = Tensor.ofLongs(new long[] {1, 2}, 2);
+    Tensor bytes = Tensor.ofBytes(new byte[] {1, 2}, 2);
+    int[] indexes = {2, -1, 1 << 29, 1 << 30, Integer.MAX_VALUE, Integer.MIN_VALUE};
+    for (int index : indexes) {
+      assertThrows(IndexOutOfBoundsException.class, () -> floats.floatAt(index), "" + index);
+      assertThrows(IndexOutOfBoundsException.class, () -> longs.longAt(index), "" + index);
+      assertThrows(IndexOutOfBoundsException.class, () -> bytes.uint8At(index), "" + index);
+    }
+    for (int index : indexes) {
+      String m = assertThrows(IndexOutOfBoundsException.class, () -> floats.floatAt(index))
+          .getMessage();
+      assertTrue(m != null && m.contains(index + " out of bounds for length 2"), m);
+    }
+  }
 }
