@@ -26,7 +26,8 @@ import java.util.Optional;
 public enum RejectReason {
   /**
    * The transaction does not decode, or breaks a rule of form: a non-positive amount, an
-   * endpoint that is not absolute, a protocol version below 1, a uid given twice in a row.
+   * endpoint that is not absolute or longer than 1024 UTF-8 bytes, a protocol version below 1, a
+   * uid given twice in a row.
    */
   MALFORMED(1),
   /** The transaction names another chain than this ledger's {@link Ledger#chainId()}. */

@@ -20,6 +20,7 @@ import io.bittensor.incentive.NetworkState;
 import io.bittensor.incentive.PeerVector;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -256,6 +257,12 @@ public final class LedgerState {
     if (!endpoint.isAbsolute()) {
       return reject(RejectReason.MALFORMED,
           "endpoint must be absolute with a scheme, was " + endpoint);
+    }
+    // SignedTransaction.sign refuses a longer one, but the encoding has room for 65535 bytes.
+    int length = endpoint.toString().getBytes(StandardCharsets.UTF_8).length;
+    if (length > SignedTransaction.MAX_ENDPOINT_LENGTH) {
+      return reject(RejectReason.MALFORMED, "endpoint must have at most "
+          + SignedTransaction.MAX_ENDPOINT_LENGTH + " UTF-8 bytes, had " + length);
     }
     return null;
   }

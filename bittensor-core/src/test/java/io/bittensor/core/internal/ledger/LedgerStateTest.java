@@ -1,0 +1,79 @@
+package io.bittensor.core.internal.ledger;
+
+import static io.bittensor.core.testing.LedgerFixtures.endpoint;
+import static io.bittensor.core.testing.LedgerFixtures.key;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.core.Genesis;
+import io.bittensor.core.Hash256;
+import io.bittensor.core.Keypair;
+import io.bittensor.core.LedgerParams;
+import io.bittensor.core.Modality;
+import io.bittensor.core.RejectReason;
+import io.bittensor.core.SignedTransaction;
+import io.bittensor.core.Transaction;
+import io.bittensor.core.TransactionRejectedException;
+import io.bittensor.core.testing.LedgerFixtures;
+import io.bittensor.incentive.Emission;
+import io.bittensor.incentive.IncentiveMechanism;
+import io.bittensor.incentive.PaperParams;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/** The ledger's rules as {@link LedgerState} applies them, one transaction at a time. */
+class LedgerStateTest {
+  private static final Hash256 CHAIN = Hash256.of(new byte[] {7});
+
+  private static LedgerState state(int funded) {
+    Genesis g = LedgerFixtures.genesis(LedgerFixtures.params(8), funded);
+    return LedgerState.genesis(g, CHAIN);
+  }
+
+  private static TransactionRejectedException apply(LedgerState s, Keypair key,
+      Transaction body) {
+    long nonce = s.account(key.id()).map(a -> a.nonce()).orElse(0L);
+    return s.tryApply(SignedTransaction.sign(key, CHAIN, nonce, body), s.height() + 1);
+  }
+
+  /**
+   * A registration as it could come over the wire: {@code SignedTransaction.sign} refuses an
+   * endpoint this long, but the encoding has room for 65535 bytes.
+   */
+  private static SignedTransaction wireRegister(Keypair key, long nonce, int type,
+      String endpoint) {
+    ByteWriter w = new ByteWriter(2048);
+    w.u8(SignedTransaction.VERSION).bytes(CHAIN.toBytes()).bytes(key.id().toBytes()).i64(nonce)
+        .u8(type).string(endpoint).u8(Modality.TEXT.code()).i32(1);
+    byte[] unsigned = w.toByteArray();
+    byte[] domain = "bittensor-tx-v1".getBytes(StandardCharsets.US_ASCII);
+    byte[] message = new byte[domain.length + unsigned.length];
+    System.arraycopy(domain, 0, message, 0, domain.length);
+    System.arraycopy(unsigned, 0, message, domain.length, unsigned.length);
+    return SignedTransaction.decode(
+        new ByteWriter(unsigned.length + 64).bytes(unsigned).bytes(key.sign(message))
+            .toByteArray());
+  }
+
+  @Test
+  void anEndpointLongerThanTheLimitIsRefusedAsMalformedWhereverItComesFrom() {
+    LedgerState s = state(2);
+    String longest = "http://h/" + "a".repeat(SignedTransaction.MAX_ENDPOINT_LENGTH - 9);
+    String tooLong = longest + "b";
+    SignedTransaction tx = wireRegister(key(0), 0, 1, tooLong);
+    assertTrue(tx.verifySignature());
+    TransactionRejectedException r = s.tryApply(tx, 1);
+    assertNotNull(r, "a registration with a " + tooLong.length() + "-byte endpoint");
+    assertEquals(RejectReason.MALFORMED, r.reason());
+    assertTrue(r.detail().contains("1025"), r.detail());
+    assertEquals(0, s.peerCount());
+
+    assertNull(s.tryApply(wireRegister(key(0), 0, 1, longest), 1), "1024 bytes");
+    r = s.tryApply(wireRegister(key(0), 1, 7, tooLong), 1);
+    assertNotNull(r, "moving to a " + tooLong.length() + "-byte endpoint");
+    assertEquals(RejectReason.MALFORMED, r.reason());
+    assertEquals(longest, s.view().infos()[0].endpoint().toString());
+  }
+}
