@@ -598,11 +598,19 @@ public final class LedgerState {
     if (r.size() != n || r.bonds().size() != n) {
       return "the mechanism returned " + r.size() + " peers for " + n;
     }
+    double total = 0;
     for (int i = 0; i < n; i++) {
       double e = r.emission().get(i);
       if (!(e >= 0) || e >= 0x1p62) {
         return "the mechanism's emission for peer " + i + " is " + e;
       }
+      total += e;
+    }
+    // Each share fits, but their sum may not: its whole units would wrap around a long. The
+    // margin covers the rounding of n additions (n < 2^21, each off by at most 2^10 near 2^63).
+    if (!(total < 0x1p63 - 0x1p32)) {
+      return "the mechanism's emission sums to " + total + ": minting it would overflow the"
+          + " supply";
     }
     return null;
   }

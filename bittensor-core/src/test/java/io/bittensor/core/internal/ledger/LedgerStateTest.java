@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.bittensor.core.Epoch;
 import io.bittensor.core.Genesis;
 import io.bittensor.core.Hash256;
 import io.bittensor.core.Keypair;
@@ -75,5 +76,31 @@ class LedgerStateTest {
     assertNotNull(r, "moving to a " + tooLong.length() + "-byte endpoint");
     assertEquals(RejectReason.MALFORMED, r.reason());
     assertEquals(longest, s.view().infos()[0].endpoint().toString());
+  }
+
+  /**
+   * Each peer's share is below the 2^62 that each may have, but together they pass
+   * {@code Long.MAX_VALUE}: the epoch is skipped, and every token is still counted.
+   */
+  @Test
+  void anEmissionWhoseSumWouldOverflowSkipsTheEpoch() {
+    LedgerState s = state(3);
+    for (int i = 0; i < 3; i++) {
+      assertNull(apply(s, key(i), Transaction.register(endpoint(i), Modality.TEXT)));
+      assertNull(apply(s, key(i), Transaction.addStake(1000)));
+    }
+    for (int i = 0; i < 3; i++) {
+      assertNull(apply(s, key(i),
+          Transaction.setWeights(new int[] {0, 1, 2}, new double[] {1, 1, 1})));
+    }
+    long supply = s.supply();
+    IncentiveMechanism mechanism = IncentiveMechanism.paper(
+        PaperParams.defaults().withEmission(Emission.fixed(1e19)));
+    Epoch e = s.runEpoch(mechanism, 5).epoch();
+    assertTrue(e.skipped().isPresent(), "minted " + e.minted() + ", supply " + s.supply());
+    assertTrue(e.skipped().get().contains("overflow"), e.skipped().get());
+    assertEquals(0, e.minted());
+    assertEquals(supply, s.supply());
+    assertEquals(s.supply(), s.countTokens());
   }
 }
