@@ -188,7 +188,7 @@ public final class BlockCodec {
       String name = r.string("chain name");
       Instant createdAt = Instant.ofEpochMilli(r.i64("createdAt"));
       var params = Codecs.readParams(r);
-      Optional<PeerId> authority = r.u8("authority flag") == 1
+      Optional<PeerId> authority = r.flag("authority flag")
           ? Optional.of(PeerId.fromBytes(r.bytes(32, "authority"))) : Optional.empty();
       int count = r.count(Integer.MAX_VALUE, 40, "allocations");
       TreeMap<PeerId, Long> allocations = new TreeMap<>();
@@ -197,15 +197,15 @@ public final class BlockCodec {
       }
       String mechanism = r.string("mechanism");
       Optional<PaperParams> paper = Optional.empty();
-      if (r.u8("paper flag") == 1) {
+      if (r.flag("paper flag")) {
         double rho = r.f64("rho");
         double kappa = r.f64("kappa");
-        int emissionKind = r.u8("emission kind");
+        // 0 fixed, 1 inflation: a flag's values.
+        boolean inflation = r.flag("emission kind");
         double amount = r.f64("emission");
-        Emission emission = emissionKind == 0 ? Emission.fixed(amount)
-            : Emission.inflation(amount);
+        Emission emission = inflation ? Emission.inflation(amount) : Emission.fixed(amount);
         paper = Optional.of(new PaperParams(rho, kappa, emission, r.f64("bondShare"),
-            r.u8("normalizeRows") == 1, r.u8("maskSelfWeights") == 1));
+            r.flag("normalizeRows"), r.flag("maskSelfWeights")));
       }
       r.requireEnd("genesis block");
       return new Decoded(kind, number, parent, timestamp,
@@ -221,7 +221,7 @@ public final class BlockCodec {
       txs.add(SignedTransaction.decode(
           r.blob(SignedTransaction.MAX_ENCODED_LENGTH, "transaction " + i)));
     }
-    Optional<Hash256> digest = r.u8("epoch flag") == 1
+    Optional<Hash256> digest = r.flag("epoch flag")
         ? Optional.of(Hash256.fromBytes(r.bytes(32, "epoch digest"))) : Optional.empty();
     r.requireEnd("block");
     return new Decoded(kind, number, parent, timestamp, null, null, Optional.empty(), txs,

@@ -41,6 +41,19 @@ public final class ByteReader {
     return buf[pos++] & 0xff;
   }
 
+  /**
+   * One byte that is 0 (false) or 1 (true).
+   *
+   * @throws IllegalArgumentException naming the field if the byte is anything else
+   */
+  public boolean flag(String field) {
+    int v = u8(field);
+    if (v > 1) {
+      throw new IllegalArgumentException(field + " must be 0 or 1, was " + v);
+    }
+    return v == 1;
+  }
+
   /** Two bytes, unsigned. */
   public int u16(String field) {
     need(2, field);

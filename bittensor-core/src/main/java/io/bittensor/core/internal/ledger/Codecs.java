@@ -33,7 +33,7 @@ final class Codecs {
     long minted = r.i64("epoch minted");
     double loss = r.f64("epoch loss");
     int minAllowed = r.i32("epoch minAllowedWeights");
-    Optional<String> skipped = r.u8("epoch skipped flag") == 1
+    Optional<String> skipped = r.flag("epoch skipped flag")
         ? Optional.of(r.string("epoch skipped")) : Optional.empty();
     return new Epoch(number, block, peers, minted, loss, minAllowed, skipped);
   }

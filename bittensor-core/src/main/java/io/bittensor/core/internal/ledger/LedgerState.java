@@ -766,14 +766,14 @@ public final class LedgerState {
     }
     Hash256 chainId = Hash256.fromBytes(r.bytes(32, "chain id"));
     long genesisSupply = r.i64("genesis supply");
-    PeerId authority = r.u8("authority flag") == 1 ? PeerId.fromBytes(r.bytes(32, "authority"))
+    PeerId authority = r.flag("authority flag") ? PeerId.fromBytes(r.bytes(32, "authority"))
         : null;
     LedgerState s = new LedgerState(chainId, authority, genesisSupply, Codecs.readParams(r));
     s.height = r.i64("height");
     s.lastHash = Hash256.fromBytes(r.bytes(32, "last hash"));
     s.minted = r.i64("minted");
     s.epochs = r.i64("epochs");
-    if (r.u8("epoch flag") == 1) {
+    if (r.flag("epoch flag")) {
       s.lastEpoch = Codecs.readEpoch(r);
     }
     int accountCount = r.count(Integer.MAX_VALUE, 48, "accounts");

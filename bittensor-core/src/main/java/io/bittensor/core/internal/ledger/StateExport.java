@@ -54,7 +54,7 @@ public final class StateExport {
     Hash256 parent = Hash256.fromBytes(r.bytes(32, "parent hash"));
     Instant timestamp = Instant.ofEpochMilli(r.i64("timestamp"));
     int transactions = r.i32("transactions");
-    boolean epoch = r.u8("epoch") != 0;
+    boolean epoch = r.flag("epoch flag");
     LedgerState state = LedgerState.decode(r.blob(MAX_STATE_BYTES, "state"));
     r.requireEnd("a state export");
     if (state.height() != number || !state.lastHash().equals(hash)) {

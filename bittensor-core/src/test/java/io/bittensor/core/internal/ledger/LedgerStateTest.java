@@ -5,6 +5,7 @@ import static io.bittensor.core.testing.LedgerFixtures.key;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bittensor.core.Epoch;
@@ -102,5 +103,37 @@ class LedgerStateTest {
     assertEquals(0, e.minted());
     assertEquals(supply, s.supply());
     assertEquals(s.supply(), s.countTokens());
+  }
+
+  /** A flag in the state's encoding is 0 or 1; any other byte there is damage. */
+  @Test
+  void aStateWithAFlagOtherThanZeroOrOneIsRefusedNamingTheFlag() {
+    LedgerState s = state(1);
+    // u8 version, 32 chain id, i64 genesis supply, then the authority flag.
+    int authority = 1 + 32 + 8;
+    // The authority, five parameters, height, last hash, minted and epochs, then the epoch flag.
+    int epoch = authority + 1 + 32 + 20 + 8 + 32 + 8 + 8;
+    byte[] bytes = s.encode();
+    assertEquals(1, bytes[authority], "the fixture has an authority");
+    assertEquals(0, bytes[epoch], "no epoch yet");
+    refused(bytes, authority, 2, "authority flag");
+    refused(bytes, epoch, 2, "epoch flag");
+
+    s.runEpoch(IncentiveMechanism.paper(), 5); // skipped: no peers
+    bytes = s.encode();
+    assertEquals(1, bytes[epoch]);
+    // The epoch's number, block, peers, minted, loss and minAllowedWeights, then its flag.
+    int skipped = epoch + 1 + 8 + 8 + 4 + 8 + 8 + 4;
+    assertEquals(1, bytes[skipped], "skipped: no peers");
+    refused(bytes, skipped, 2, "epoch skipped flag");
+    assertEquals(s.hash(), LedgerState.decode(bytes).hash(), "the bytes themselves decode");
+  }
+
+  private static void refused(byte[] bytes, int at, int value, String field) {
+    byte[] damaged = bytes.clone();
+    damaged[at] = (byte) value;
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> LedgerState.decode(damaged), field);
+    assertTrue(e.getMessage().contains(field), e.getMessage());
   }
 }
