@@ -86,7 +86,8 @@ public final class EpochReplay {
    * {@code mechanism}'s scores and bonds, and each peer's minted units as its emission, added to
    * its stake.
    *
-   * @throws IllegalStateException if the mechanism refuses the state or returns another size
+   * @throws IllegalStateException if the mechanism refuses the state, returns another size, or
+   *     an emission the ledger would not mint (negative, not finite, or overflowing a stake)
    */
   public static Metagraph run(Metagraph before, IncentiveMechanism mechanism) {
     int n = before.size();
@@ -106,11 +107,24 @@ public final class EpochReplay {
       throw new IllegalStateException(mechanism.name() + " returned " + result.size()
           + " peers for " + n);
     }
+    // What the ledger would skip rather than mint; minting it would wrap around a long.
+    String unmintable = LedgerState.checkResult(result, n);
+    if (unmintable != null) {
+      throw new IllegalStateException(mechanism.name() + " on the state of block "
+          + before.block().number() + " gives an epoch the ledger would skip: " + unmintable);
+    }
     long[] units = Minting.largestRemainder(result.emission().toArray());
     List<PeerState> peers = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
       PeerState p = before.peer(i);
-      peers.add(new PeerState(i, p.info(), p.stake() + units[i], p.registeredAt(),
+      long minted;
+      try {
+        minted = Math.addExact(p.stake(), units[i]);
+      } catch (ArithmeticException overflow) {
+        throw new IllegalStateException(mechanism.name() + " mints peer " + i + " " + units[i]
+            + " on a stake of " + p.stake() + ": more than a stake can hold", overflow);
+      }
+      peers.add(new PeerState(i, p.info(), minted, p.registeredAt(),
           p.lastUpdate(), result.ranks().get(i), result.trust().get(i),
           result.consensus().get(i), result.incentive().get(i), result.dividends().get(i),
           units[i]));

@@ -594,7 +594,8 @@ public final class LedgerState {
     return new EpochOutcome(lastEpoch, digest(lastEpoch, units));
   }
 
-  private static String checkResult(EpochResult r, int n) {
+  /** Why the ledger would not apply {@code r} to {@code n} peers, or null when it would. */
+  static String checkResult(EpochResult r, int n) {
     if (r.size() != n || r.bonds().size() != n) {
       return "the mechanism returned " + r.size() + " peers for " + n;
     }
