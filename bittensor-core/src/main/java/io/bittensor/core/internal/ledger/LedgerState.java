@@ -778,14 +778,27 @@ public final class LedgerState {
       s.lastEpoch = Codecs.readEpoch(r);
     }
     int accountCount = r.count(Integer.MAX_VALUE, 48, "accounts");
+    PeerId previous = null;
     for (int i = 0; i < accountCount; i++) {
       Acct a = new Acct();
       PeerId id = PeerId.fromBytes(r.bytes(32, "account id"));
+      if (previous != null && previous.compareTo(id) >= 0) {
+        throw new IllegalArgumentException("account " + i + " (" + id + ") does not follow "
+            + previous + ": accounts are sorted by key, each once");
+      }
+      previous = id;
       a.balance = r.i64("balance");
       a.nonce = r.i64("nonce");
+      if (a.balance < 0 || a.nonce < 0) {
+        throw new IllegalArgumentException("account " + id + " has balance " + a.balance
+            + " and nonce " + a.nonce + "; neither may be negative");
+      }
       s.accounts.put(id, a);
     }
     int n = r.count(LedgerParams.MAX_PEERS, 32, "peers");
+    if (n > s.params.maxPeers()) {
+      throw new IllegalArgumentException(n + " peers, but maxPeers is " + s.params.maxPeers());
+    }
     for (int uid = 0; uid < n; uid++) {
       PeerRec p = new PeerRec();
       PeerId id = PeerId.fromBytes(r.bytes(32, "peer id"));
@@ -814,16 +827,43 @@ public final class LedgerState {
       for (int j = 0; j < k; j++) {
         p.rowVals[j] = r.f64("row value");
       }
+      checkRow(uid, p, n);
+      if (p.stake < 0) {
+        throw new IllegalArgumentException("peer " + uid + " has stake " + p.stake);
+      }
       Acct owner = s.accounts.get(id);
       if (owner == null) {
         throw new IllegalArgumentException("peer " + uid + " has no account");
+      }
+      if (owner.uid >= 0) {
+        throw new IllegalArgumentException("peer " + uid + " has the key of peer " + owner.uid);
       }
       owner.uid = uid;
       s.peers.add(p);
     }
     s.bonds = Codecs.readCsr(r);
+    if (s.bonds.size() > n) {
+      throw new IllegalArgumentException("the bonds are " + s.bonds.size() + " x "
+          + s.bonds.size() + " for " + n + " peers");
+    }
     r.requireEnd("state");
     return s;
+  }
+
+  /** A kept row: uids increasing and held by one of the {@code n} peers, weights positive. */
+  private static void checkRow(int uid, PeerRec p, int n) {
+    for (int j = 0; j < p.rowUids.length; j++) {
+      int to = p.rowUids[j];
+      if (to < 0 || to >= n || (j > 0 && to <= p.rowUids[j - 1])) {
+        throw new IllegalArgumentException("peer " + uid + "'s weight row names uid " + to
+            + " at " + j + ": its uids increase, each below the " + n + " peers");
+      }
+      double v = p.rowVals[j];
+      if (!(v > 0) || !Double.isFinite(v)) {
+        throw new IllegalArgumentException("peer " + uid + "'s weight on uid " + to + " is " + v
+            + "; a kept weight is positive and finite");
+      }
+    }
   }
 
   @Override

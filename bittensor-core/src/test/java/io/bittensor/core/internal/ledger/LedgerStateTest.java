@@ -23,6 +23,7 @@ import io.bittensor.incentive.Emission;
 import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.incentive.PaperParams;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 /** The ledger's rules as {@link LedgerState} applies them, one transaction at a time. */
@@ -135,5 +136,53 @@ class LedgerStateTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> LedgerState.decode(damaged), field);
     assertTrue(e.getMessage().contains(field), e.getMessage());
+  }
+
+  /** The first place {@code pattern} occurs in {@code bytes}. */
+  private static int indexOf(byte[] bytes, byte[] pattern) {
+    for (int i = 0; i + pattern.length <= bytes.length; i++) {
+      if (Arrays.equals(bytes, i, i + pattern.length, pattern, 0, pattern.length)) {
+        return i;
+      }
+    }
+    throw new AssertionError("pattern not found");
+  }
+
+  /**
+   * A state that no ledger could have reached is refused when decoded (a restored export, a
+   * snapshot), not taken in to fail later, or never: a weight row naming a uid no peer has, rows
+   * out of order, an account given twice.
+   */
+  @Test
+  void aStateNoLedgerCouldReachIsRefusedWhenDecoded() {
+    LedgerState s = state(3);
+    for (int i = 0; i < 2; i++) {
+      assertNull(apply(s, key(i), Transaction.register(endpoint(i), Modality.TEXT)));
+    }
+    assertNull(apply(s, key(0), Transaction.setWeights(new int[] {1}, new double[] {1})));
+    byte[] bytes = s.encode();
+    assertEquals(s.hash(), LedgerState.decode(bytes).hash());
+
+    // Peer 0's row: i32 count 1, i32 uid 1, f64 1.0.
+    byte[] row = new ByteWriter(16).i32(1).i32(1).f64(1.0).toByteArray();
+    int at = indexOf(bytes, row) + 4;
+    byte[] unknownUid = bytes.clone();
+    unknownUid[at + 3] = 5;
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> LedgerState.decode(unknownUid));
+    assertTrue(e.getMessage().contains("uid 5"), e.getMessage());
+    byte[] zeroWeight = bytes.clone();
+    zeroWeight[at + 4] = 0;
+    zeroWeight[at + 5] = 0;
+    e = assertThrows(IllegalArgumentException.class, () -> LedgerState.decode(zeroWeight));
+    assertTrue(e.getMessage().contains("weight"), e.getMessage());
+
+    // Accounts are sorted by key: key 2's entry (it has no peer) made a second key 1.
+    byte[] id1 = key(1).id().toBytes();
+    byte[] id2 = key(2).id().toBytes();
+    byte[] twice = bytes.clone();
+    System.arraycopy(id1, 0, twice, indexOf(twice, id2), id1.length);
+    e = assertThrows(IllegalArgumentException.class, () -> LedgerState.decode(twice));
+    assertTrue(e.getMessage().contains("account"), e.getMessage());
   }
 }
