@@ -193,7 +193,12 @@ public final class BlockCodec {
       int count = r.count(Integer.MAX_VALUE, 40, "allocations");
       TreeMap<PeerId, Long> allocations = new TreeMap<>();
       for (int i = 0; i < count; i++) {
-        allocations.put(PeerId.fromBytes(r.bytes(32, "allocation key")), r.i64("amount"));
+        PeerId key = PeerId.fromBytes(r.bytes(32, "allocation key"));
+        if (!allocations.isEmpty() && allocations.lastKey().compareTo(key) >= 0) {
+          throw new IllegalArgumentException("allocation " + i + " (" + key + ") does not follow "
+              + allocations.lastKey() + ": allocations are sorted by key, each once");
+        }
+        allocations.put(key, r.i64("amount"));
       }
       String mechanism = r.string("mechanism");
       Optional<PaperParams> paper = Optional.empty();

@@ -89,4 +89,23 @@ class BlockCodecTest {
         () -> BlockCodec.decodeCheckpoint(with(payload, epoch, 2)));
     assertTrue(e.getMessage().contains("epoch"), e.getMessage());
   }
+
+  /**
+   * Allocations are written sorted by key, each once: a payload that repeats a key (which read
+   * into a map silently kept the last amount) or reorders them is not one this codec wrote.
+   */
+  @Test
+  void genesisAllocationsOutOfOrderOrRepeatedAreRefused() {
+    byte[] g = genesisPayload();
+    // The authority flag and key, then the count, then (32 key, i64 amount) each.
+    int first = 1 + 8 + 32 + 8 + 2 + 4 + 8 + 20 + 1 + 32 + 4;
+    assertEquals(2, g[first - 1], "the fixture funds two keys");
+    byte[] repeated = g.clone();
+    System.arraycopy(g, first, repeated, first + 40, 32);
+    refused(repeated, "allocation");
+    byte[] swapped = g.clone();
+    System.arraycopy(g, first, swapped, first + 40, 40);
+    System.arraycopy(g, first + 40, swapped, first, 40);
+    refused(swapped, "allocation");
+  }
 }
