@@ -145,7 +145,9 @@ public final class BlockCodec {
     if (!isCheckpoint(payload)) {
       throw new IllegalArgumentException("not a checkpoint record");
     }
-    byte[] export = java.util.Arrays.copyOfRange(payload, CHECKPOINT_EXPORT, payload.length);
+    ByteReader r = new ByteReader(payload);
+    r.bytes(CHECKPOINT_EXPORT, "checkpoint header");
+    byte[] export = r.bytes(r.remaining(), "checkpoint export");
     StateExport.Decoded d = StateExport.decode(export);
     if (d.block().number() != number(payload) || !d.block().parent().equals(parent(payload))) {
       throw new IllegalArgumentException("the checkpoint names block " + number(payload)
@@ -161,16 +163,26 @@ public final class BlockCodec {
   /** The hash of the block a checkpoint stands for, which the next block names as parent. */
   static Hash256 checkpointHash(byte[] payload) {
     // In the export: i32 magic and i64 number, then the hash.
-    return Hash256.fromBytes(
-        new ByteReader(payload, CHECKPOINT_EXPORT + 12, 32).bytes(32, "checkpoint hash"));
+    ByteReader r = new ByteReader(payload);
+    r.bytes(CHECKPOINT_EXPORT + 12, "checkpoint header");
+    return Hash256.fromBytes(r.bytes(32, "checkpoint hash"));
+  }
+
+  /** A reader of {@code payload} past its kind: read from the whole array, so never past it. */
+  private static ByteReader afterKind(byte[] payload) {
+    ByteReader r = new ByteReader(payload);
+    r.u8("kind");
+    return r;
   }
 
   static long number(byte[] payload) {
-    return new ByteReader(payload, 1, 8).i64("number");
+    return afterKind(payload).i64("number");
   }
 
   static Hash256 parent(byte[] payload) {
-    return Hash256.fromBytes(new ByteReader(payload, 9, 32).bytes(32, "parent"));
+    ByteReader r = afterKind(payload);
+    r.i64("number");
+    return Hash256.fromBytes(r.bytes(32, "parent"));
   }
 
   /**

@@ -108,4 +108,18 @@ class BlockCodecTest {
     System.arraycopy(g, first + 40, swapped, first, 40);
     refused(swapped, "allocation");
   }
+
+  /** A payload too short for its header is refused as truncated, not read past its end. */
+  @Test
+  void aPayloadShorterThanItsHeaderIsRefusedAsTruncated() {
+    byte[] shortCheckpoint = {2, 0, 0, 0, 0, 0};
+    for (java.util.function.Function<byte[], Object> read :
+        List.<java.util.function.Function<byte[], Object>>of(BlockCodec::decodeCheckpoint,
+            BlockCodec::number, BlockCodec::parent, BlockCodec::checkpointHash)) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> read.apply(shortCheckpoint));
+      assertTrue(e.getMessage().startsWith("truncated"), e.getMessage());
+    }
+    assertEquals(1, BlockCodec.number(new byte[] {2, 0, 0, 0, 0, 0, 0, 0, 1}));
+  }
 }
