@@ -176,20 +176,27 @@ public final class StateFile {
       Objects.requireNonNull(bytes, "bytes");
       Objects.requireNonNull(owner, "owner");
       byte[] m = magic(magic);
-      if (bytes.length < MAGIC_LENGTH + 12 || !Arrays.equals(bytes, 0, MAGIC_LENGTH, m, 0,
+      if (bytes.length < MAGIC_LENGTH || !Arrays.equals(bytes, 0, MAGIC_LENGTH, m, 0,
           MAGIC_LENGTH)) {
         throw new IOException("not a " + owner + " checkpoint (no " + magic.replace("\0", "")
             + " header)");
       }
+      if (bytes.length < MAGIC_LENGTH + 12) {
+        throw new IOException("the checkpoint is truncated: " + bytes.length + " bytes, fewer"
+            + " than its header and checksum");
+      }
       ByteBuffer buf = ByteBuffer.wrap(bytes);
+      CRC32C crc = new CRC32C();
+      crc.update(bytes, 0, bytes.length - 4);
+      boolean intact = (int) crc.getValue() == buf.getInt(bytes.length - 4);
+      // Another version is told as such only when the file is intact: a changed byte in the
+      // version number is damage, not a newer library.
       int version = buf.getInt(MAGIC_LENGTH);
-      if (version != VERSION) {
+      if (version != VERSION && intact) {
         throw new IOException("checkpoint format version " + version + "; this library reads "
             + VERSION);
       }
-      CRC32C crc = new CRC32C();
-      crc.update(bytes, 0, bytes.length - 4);
-      if ((int) crc.getValue() != buf.getInt(bytes.length - 4)) {
+      if (!intact) {
         throw new IOException("the checkpoint fails its checksum: damaged or truncated ("
             + bytes.length + " bytes)");
       }

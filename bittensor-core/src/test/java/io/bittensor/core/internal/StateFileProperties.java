@@ -227,4 +227,28 @@ class StateFileProperties {
         () -> StateFile.Reader.decode(file, "BTOTHER\0", "neuron"));
     assertEquals("not a neuron checkpoint (no BTOTHER header)", other.getMessage());
   }
+
+  /**
+   * Damage is named as damage: a file cut short after its magic is not "not a checkpoint", and
+   * a changed version number that fails the checksum is not "another version". A version that
+   * passes it is.
+   */
+  @Test
+  void aTruncatedFileOrADamagedVersionIsNamedAsDamage() {
+    byte[] file = new StateFile.Writer(MAGIC).floats("a", new float[] {1, 2}).toBytes();
+    IOException e = assertThrows(IOException.class,
+        () -> StateFile.Reader.decode(Arrays.copyOf(file, 15), MAGIC, "test"));
+    assertTrue(e.getMessage().contains("truncated"), e.getMessage());
+
+    byte[] flipped = file.clone();
+    flipped[11] ^= 2;
+    e = assertThrows(IOException.class, () -> StateFile.Reader.decode(flipped, MAGIC, "test"));
+    assertTrue(e.getMessage().contains("checksum"), e.getMessage());
+
+    byte[] newer = file.clone();
+    ByteBuffer.wrap(newer).putInt(8, 2);
+    reseal(newer);
+    e = assertThrows(IOException.class, () -> StateFile.Reader.decode(newer, MAGIC, "test"));
+    assertEquals("checkpoint format version 2; this library reads 1", e.getMessage());
+  }
 }
