@@ -46,8 +46,9 @@ public record Genesis(
   /**
    * Validates the name, truncates the time to milliseconds and copies the allocations.
    *
-   * @throws IllegalArgumentException for a bad name, a non-positive allocation, or allocations
-   *     whose sum overflows a {@code long}
+   * @throws IllegalArgumentException for a bad name, a creation time whose milliseconds since
+   *     1970 overflow a {@code long}, a non-positive allocation, or allocations whose sum
+   *     overflows a {@code long}
    */
   public Genesis {
     Objects.requireNonNull(chainName, "chainName");
@@ -61,6 +62,12 @@ public record Genesis(
           "chainName must be 1 to 64 printable ASCII characters, was \"" + chainName + "\"");
     }
     createdAt = createdAt.truncatedTo(ChronoUnit.MILLIS);
+    try {
+      createdAt.toEpochMilli(); // as the genesis block records it
+    } catch (ArithmeticException tooFar) {
+      throw new IllegalArgumentException("createdAt must be within a long's milliseconds of"
+          + " 1970 (about 292 million years), was " + createdAt, tooFar);
+    }
     TreeMap<PeerId, Long> copy = new TreeMap<>();
     long total = 0;
     for (Map.Entry<PeerId, Long> e : allocations.entrySet()) {
