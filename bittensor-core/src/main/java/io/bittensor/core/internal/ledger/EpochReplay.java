@@ -49,7 +49,7 @@ public final class EpochReplay {
    * @param before the metagraph of the block before
    * @param after the metagraph of a block whose epoch minted
    * @throws IllegalArgumentException if the block ran no epoch that minted, or the metagraphs
-   *     are not of consecutive blocks
+   *     are not of consecutive blocks of one chain
    */
   public static Metagraph before(Metagraph before, Metagraph after) {
     long block = after.block().number();
@@ -61,6 +61,10 @@ public final class EpochReplay {
           + before.size() + " peers is not the one before block " + block + " with "
           + after.size());
     }
+    if (!before.chainId().equals(after.chainId())) {
+      throw new IllegalArgumentException("block " + before.block().number() + " is of chain "
+          + before.chainId() + ", block " + block + " of chain " + after.chainId());
+    }
     int n = after.size();
     List<PeerState> peers = new ArrayList<>(n);
     CsrMatrix bonds = before.bonds().toCsr();
@@ -71,6 +75,10 @@ public final class EpochReplay {
         peers.add(new PeerState(uid, p.info(), stake, p.registeredAt(), p.lastUpdate(),
             0, 0, 0, 0, 0, 0));
         bonds = Matrices.withoutPeer(bonds, uid);
+      } else if (uid >= before.size()) {
+        throw new IllegalArgumentException("uid " + uid + " registered in block "
+            + p.registeredAt() + ", but block " + before.block().number() + " has only "
+            + before.size() + " peers");
       } else {
         PeerState b = before.peer(uid);
         peers.add(new PeerState(uid, p.info(), stake, p.registeredAt(), p.lastUpdate(),

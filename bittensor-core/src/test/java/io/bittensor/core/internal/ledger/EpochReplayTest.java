@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bittensor.core.Block;
+import io.bittensor.core.Epoch;
 import io.bittensor.core.Hash256;
 import io.bittensor.core.LedgerParams;
 import io.bittensor.core.Metagraph;
@@ -53,5 +54,42 @@ class EpochReplayTest {
     e = assertThrows(IllegalStateException.class,
         () -> EpochReplay.run(twoPeers(Long.MAX_VALUE - 10), fixed));
     assertTrue(e.getMessage().contains("more than a stake can hold"), e.getMessage());
+  }
+
+  private static Metagraph at(Hash256 chain, long number, Optional<Epoch> lastEpoch,
+      PeerState... peers) {
+    Block block = new Block(number, Hash256.of(new byte[] {(byte) number}),
+        Hash256.of(new byte[] {(byte) (number - 1)}), Instant.ofEpochMilli(0), 0, true);
+    return Metagraph.of(chain, block, LedgerParams.defaults(), 2000, lastEpoch,
+        List.of(peers), PeerMatrix.zeros(peers.length), PeerMatrix.zeros(peers.length));
+  }
+
+  private static PeerState peer(int uid, long registeredAt) {
+    return new PeerState(uid, PeerInfo.of(key(uid).id(), endpoint(uid), Modality.TEXT), 1000,
+        registeredAt, -1, 0, 0, 0, 0, 0, 0);
+  }
+
+  /**
+   * Metagraphs that are not of one chain's consecutive blocks are refused as the Javadoc says,
+   * with an IllegalArgumentException: of another chain, or with a peer the block before lacks
+   * that did not register in this block.
+   */
+  @Test
+  void metagraphsNotOfConsecutiveBlocksOfOneChainAreRefused() {
+    Hash256 chain = Hash256.of(new byte[] {1});
+    Optional<Epoch> ran = Optional.of(new Epoch(1, 5, 2, 10, 0, 1, Optional.empty()));
+    Metagraph before = at(chain, 4, Optional.empty(), peer(0, 1));
+    Metagraph after = at(chain, 5, ran, peer(0, 1), peer(1, 5));
+    EpochReplay.before(before, after); // a peer new in block 5: as it should be
+
+    Metagraph notNew = at(chain, 5, ran, peer(0, 1), peer(1, 3));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> EpochReplay.before(before, notNew));
+    assertTrue(e.getMessage().contains("uid 1"), e.getMessage());
+
+    Metagraph otherChain = at(Hash256.of(new byte[] {2}), 5, ran, peer(0, 1), peer(1, 5));
+    e = assertThrows(IllegalArgumentException.class,
+        () -> EpochReplay.before(before, otherChain));
+    assertTrue(e.getMessage().contains("chain"), e.getMessage());
   }
 }
