@@ -847,7 +847,34 @@ public final class LedgerState {
           + s.bonds.size() + " for " + n + " peers");
     }
     r.requireEnd("state");
+    checkTokens(s);
     return s;
+  }
+
+  /** Every token where it is: balances and stakes add up to the supply, as they always do. */
+  private static void checkTokens(LedgerState s) {
+    if (s.genesisSupply < 0 || s.minted < 0 || s.height < 0 || s.epochs < 0) {
+      throw new IllegalArgumentException("the state has genesis supply " + s.genesisSupply
+          + ", minted " + s.minted + ", height " + s.height + " and " + s.epochs
+          + " epochs; none may be negative");
+    }
+    long supply;
+    long counted = 0;
+    try {
+      supply = Math.addExact(s.genesisSupply, s.minted);
+      for (Acct a : s.accounts.values()) {
+        counted = Math.addExact(counted, a.balance);
+      }
+      for (PeerRec p : s.peers) {
+        counted = Math.addExact(counted, p.stake);
+      }
+    } catch (ArithmeticException overflow) {
+      throw new IllegalArgumentException("the state's tokens overflow a long", overflow);
+    }
+    if (counted != supply) {
+      throw new IllegalArgumentException("the state's balances and stakes hold " + counted
+          + " tokens, but its supply is " + supply);
+    }
   }
 
   /** A kept row: uids increasing and held by one of the {@code n} peers, weights positive. */

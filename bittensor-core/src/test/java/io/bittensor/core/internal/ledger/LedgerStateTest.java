@@ -185,4 +185,28 @@ class LedgerStateTest {
     e = assertThrows(IllegalArgumentException.class, () -> LedgerState.decode(twice));
     assertTrue(e.getMessage().contains("account"), e.getMessage());
   }
+
+  /**
+   * Every token is counted where it is: a state whose balances and stakes do not add up to its
+   * supply (a balance changed, tokens from nowhere) is refused when decoded.
+   */
+  @Test
+  void aStateWhoseTokensDoNotAddUpToItsSupplyIsRefused() {
+    LedgerState s = state(2);
+    assertNull(apply(s, key(0), Transaction.register(endpoint(0), Modality.TEXT)));
+    assertNull(apply(s, key(0), Transaction.addStake(250)));
+    byte[] bytes = s.encode();
+    // Key 1's account: its key, then its balance (all its funds) and nonce 0.
+    byte[] account = new ByteWriter(48).bytes(key(1).id().toBytes())
+        .i64(LedgerFixtures.FUNDS).i64(0).toByteArray();
+    int balance = indexOf(bytes, account) + 32;
+    byte[] more = bytes.clone();
+    more[balance + 7] += 1;
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> LedgerState.decode(more));
+    assertTrue(e.getMessage().contains("supply"), e.getMessage());
+    byte[] negativeSupply = bytes.clone();
+    negativeSupply[1 + 32] = (byte) 0x80; // the genesis supply's top byte
+    assertThrows(IllegalArgumentException.class, () -> LedgerState.decode(negativeSupply));
+  }
 }
