@@ -197,6 +197,10 @@ public final class BlockCodec {
     Hash256 parent = Hash256.fromBytes(r.bytes(32, "parent"));
     long timestamp = r.i64("timestamp");
     if (kind == KIND_GENESIS) {
+      if (number != 0 || !parent.equals(Hash256.ZERO)) {
+        throw new IllegalArgumentException("a genesis block is block 0 with a zero parent, was"
+            + " block " + number + " with parent " + parent);
+      }
       String name = r.string("chain name");
       Instant createdAt = Instant.ofEpochMilli(r.i64("createdAt"));
       var params = Codecs.readParams(r);
@@ -231,6 +235,9 @@ public final class BlockCodec {
     }
     if (kind != KIND_BLOCK) {
       throw new IllegalArgumentException("unknown block kind " + kind);
+    }
+    if (number < 1) {
+      throw new IllegalArgumentException("block " + number + " is not after the genesis block");
     }
     int count = r.count(Integer.MAX_VALUE, 4, "transactions");
     List<SignedTransaction> txs = new ArrayList<>(count);

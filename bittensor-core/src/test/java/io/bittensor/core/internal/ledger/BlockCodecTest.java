@@ -122,4 +122,14 @@ class BlockCodecTest {
     }
     assertEquals(1, BlockCodec.number(new byte[] {2, 0, 0, 0, 0, 0, 0, 0, 1}));
   }
+
+  /** A genesis block is block 0 with no parent, and every other block comes after it. */
+  @Test
+  void aGenesisWithANumberOrParentOrABlockNumberedZeroIsRefused() {
+    byte[] g = genesisPayload();
+    refused(with(g, 8, 1), "genesis");
+    refused(with(g, 9 + 31, 1), "genesis");
+    refused(BlockCodec.encodeBlock(0, Hash256.ZERO, 1234, List.of(), null), "block 0");
+    refused(BlockCodec.encodeBlock(-1, Hash256.ZERO, 1234, List.of(), null), "block -1");
+  }
 }
