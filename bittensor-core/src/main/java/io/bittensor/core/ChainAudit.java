@@ -151,6 +151,10 @@ public final class ChainAudit {
       throw new MismatchException("the genesis block of chain " + chainId
           + " does not decode: " + e.getMessage());
     }
+    if (genesis.genesis() == null) {
+      throw new MismatchException("the genesis block given for chain " + chainId
+          + " is not a genesis block but block " + genesis.number());
+    }
     if (mechanism == null) {
       mechanism = genesis.paperParams().map(IncentiveMechanism::paper).orElseThrow(
           () -> new LedgerException("chain " + chainId + " runs the mechanism \""

@@ -4,11 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.bittensor.core.internal.ledger.BlockCodec;
 import io.bittensor.core.testing.LedgerFixtures;
 import io.bittensor.core.testing.RandomTransactions;
+import io.bittensor.incentive.IncentiveMechanism;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -311,5 +314,32 @@ class ChainAuditTest {
     List<SignedTransaction> copy = new ArrayList<>(txs);
     copy.set(i, tx);
     return copy;
+  }
+
+  /**
+   * A chain id that names a block other than a genesis block (a block's hash taken for the
+   * chain's), with a history that serves that block as its genesis, is a mismatch: not a
+   * mechanism named "null", nor a NullPointerException.
+   */
+  @Test
+  void aGenesisBlockThatIsAnotherKindOfBlockIsAMismatch() {
+    byte[] block = BlockCodec.encodeBlock(1, Hash256.ZERO, 0, List.of(), null);
+    BlockHistory history = new BlockHistory() {
+      @Override
+      public long readBlocks(long from, long to, Predicate<BlockRecord> visitor) {
+        return 0;
+      }
+
+      @Override
+      public byte[] genesisBlock() {
+        return block.clone();
+      }
+    };
+    Hash256 id = Hash256.of(block);
+    for (IncentiveMechanism m : Arrays.asList(null, IncentiveMechanism.paper())) {
+      ChainAudit.MismatchException e = assertThrows(ChainAudit.MismatchException.class,
+          () -> ChainAudit.verify(id, history, 1, m), "mechanism " + m);
+      assertTrue(e.getMessage().contains("not a genesis block"), e.getMessage());
+    }
   }
 }
