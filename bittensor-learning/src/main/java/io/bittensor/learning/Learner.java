@@ -1249,11 +1249,27 @@ public final class Learner {
     /**
      * The learner.
      *
-     * @throws IllegalStateException if the gate or head is missing
+     * @throws IllegalStateException if the gate or head is missing, or the head's input or the
+     *     student's output differs from the answers of a {@link NoisyTopKGate}, or the head's
+     *     input from the student's output
      */
     public Learner build() {
       if (gate == null || head == null) {
         throw new IllegalStateException("a learner needs a gate and a head");
+      }
+      // Known before any peer is asked: a step that could not train must not move the gate.
+      if (gate instanceof NoisyTopKGate g && head.inputDim() != g.outputDim()) {
+        throw new IllegalStateException("the head takes " + head.inputDim()
+            + " features, the gate answers " + g.outputDim());
+      }
+      if (distiller != null && gate instanceof NoisyTopKGate g
+          && distiller.outputDim() != g.outputDim()) {
+        throw new IllegalStateException("the student answers " + distiller.outputDim()
+            + " features, the gate answers " + g.outputDim());
+      }
+      if (distiller != null && head.inputDim() != distiller.outputDim()) {
+        throw new IllegalStateException("the head takes " + head.inputDim()
+            + " features, the student answers " + distiller.outputDim());
       }
       return new Learner(this);
     }

@@ -379,6 +379,30 @@ class LearnerTest {
   }
 
   /**
+   * A head (or student) whose size does not fit the gate's answers is refused when the learner is
+   * built, naming both sizes: no peer is ever asked for a step that could not train.
+   */
+  @Test
+  void aHeadOrStudentOfAnotherSizeThanTheAnswersIsRefusedBeforeAnyPeerIsAsked() {
+    RoutingTask task = new RoutingTask(12, 1);
+    NoisyTopKGate gate = NoisyTopKGate.builder().peers(task.peers).k(1)
+        .contextDim(RoutingTask.IN).outputDim(RoutingTask.CLASSES).seed(1).build();
+    Learner.Builder wrongHead = Learner.builder().gate(gate)
+        .head(TrainableMlp.random(new int[] {5, 8, 4}, Mlp.Activation.RELU, 1));
+    var e = assertThrows(IllegalStateException.class, wrongHead::build);
+    assertTrue(e.getMessage().contains("the head takes 5 features, the gate answers 4"),
+        e.getMessage());
+    Learner.Builder wrongStudent = Learner.builder().gate(gate)
+        .head(TrainableMlp.random(new int[] {4, 8, 4}, Mlp.Activation.RELU, 1))
+        .distiller(MlpDistiller.builder().inputDim(RoutingTask.IN).outputDim(3).build());
+    e = assertThrows(IllegalStateException.class, wrongStudent::build);
+    assertTrue(e.getMessage().contains("the student answers 3 features, the gate answers 4"),
+        e.getMessage());
+    assertEquals(0, task.peers.stream().mapToInt(p -> p.inputs.size()).sum(),
+        "no peer was asked");
+  }
+
+  /**
    * A step refused for its labels or an empty batch asks no peer and changes nothing: the learner
    * then trains as one that never saw it, bit for bit.
    */
