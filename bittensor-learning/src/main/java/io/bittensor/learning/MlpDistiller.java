@@ -102,6 +102,12 @@ public final class MlpDistiller implements Distiller {
   public double fit(Tensor input, Tensor target) {
     float[] x = rowsOf(input);
     int rows = x.length / net.inputDim();
+    if (rows == 0) {
+      // Its mean objective would be 0 / 0, and a step on no data would still move the values.
+      throw new IllegalArgumentException("a batch to fit holds at least one example and"
+          + " position, was " + Arrays.toString(input.shape()));
+    }
+    Objects.requireNonNull(target, "target");
     if (target.dtype() != DType.FLOAT32 || target.rank() != 3 || target.dim(0) != input.dim(0)
         || target.dim(1) != input.dim(1) || target.dim(2) != net.outputDim()) {
       throw new IllegalArgumentException("target must be FLOAT32 [" + input.dim(0) + ", "
@@ -126,6 +132,9 @@ public final class MlpDistiller implements Distiller {
   public Tensor predict(Tensor input) {
     float[] x = rowsOf(input);
     int rows = x.length / net.inputDim();
+    if (rows == 0) {
+      return Tensor.ofFloats(new float[0], input.dim(0), input.dim(1), net.outputDim());
+    }
     float[] y = net.predict(x, rows);
     if (objective == Objective.KL) {
       NnOps.softmaxRows(y, rows, net.outputDim(), y);
@@ -190,7 +199,11 @@ public final class MlpDistiller implements Distiller {
           + modality.inputRank() + " " + modality.inputTypes() + ", was " + input.dtype() + " "
           + Arrays.toString(input.shape()));
     }
-    int features = Rows.width(input) / input.dim(1);
+    // The dimensions after the sequence, counted even where the batch or sequence is empty.
+    long features = 1;
+    for (int i = 2; i < input.rank() && features <= Integer.MAX_VALUE; i++) {
+      features *= input.dim(i);
+    }
     if (features != net.inputDim()) {
       throw new IllegalArgumentException("the student takes " + net.inputDim()
           + " features per position, the input has " + features + " "

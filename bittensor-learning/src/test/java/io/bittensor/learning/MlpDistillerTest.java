@@ -117,6 +117,25 @@ class MlpDistillerTest {
         () -> MlpDistiller.builder().modality(Modality.TEXT));
   }
 
+  /**
+   * A batch with no rows: no positions is answered with no positions, and is not fitted (its
+   * mean objective is 0 / 0, and an optimiser step on no data would still move the values).
+   */
+  @Test
+  void aBatchWithNoRowsIsAnsweredEmptyAndNotFitted() {
+    MlpDistiller student = MlpDistiller.builder().inputDim(3).outputDim(2).seed(1).build();
+    Tensor noPositions = Tensor.ofFloats(new float[0], 2, 0, 3);
+    assertArrayEquals(new int[] {2, 0, 2}, student.predict(noPositions).shape());
+    var e = assertThrows(IllegalArgumentException.class,
+        () -> student.fit(noPositions, Tensor.ofFloats(new float[0], 2, 0, 2)));
+    assertTrue(e.getMessage().contains("at least one example and position, was [2, 0, 3]"),
+        e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> student.fit(
+        Tensor.ofFloats(new float[0], 0, 1, 3), Tensor.ofFloats(new float[0], 0, 1, 2)));
+    assertTrue(e.getMessage().contains("at least one example and position, was [0, 1, 3]"),
+        e.getMessage());
+  }
+
   @Test
   void anImageStudentReadsPixelsScaledToOneAndDoesNotExport(@TempDir Path dir) {
     // The same seed and shape: the IMAGE student reading bytes must answer as the TENSOR student
