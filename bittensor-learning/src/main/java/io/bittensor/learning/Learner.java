@@ -155,8 +155,9 @@ public final class Learner {
    * @param labels one class per example and position; not modified
    * @return what the step did
    * @throws IllegalArgumentException if the labels, the context or the answers' size do not fit,
-   *     or the batch is empty; refused labels and an empty batch are refused before any peer is
-   *     asked, and change nothing
+   *     the batch is empty, or the student cannot read the input; refused labels, an empty batch
+   *     and an input an {@link MlpDistiller} cannot read are refused before any peer is asked,
+   *     and change nothing
    */
   public StepResult train(ForwardRequest request, int[] labels) {
     Objects.requireNonNull(request, "request");
@@ -170,6 +171,10 @@ public final class Learner {
             + Arrays.toString(input.shape()));
       }
       checkLabelValues(labels, input.dim(0) * input.dim(1));
+    }
+    if (distiller instanceof MlpDistiller d) {
+      // The step fits the student: an input it cannot read must not reach the peers either.
+      d.checkInput(input);
     }
     Gated gated = gate.forwardAndWait(request, contextOf(request), true, timeout);
     int[] shape = gated.output().shape();

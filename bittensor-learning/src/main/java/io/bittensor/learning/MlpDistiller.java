@@ -193,6 +193,16 @@ public final class MlpDistiller implements Distiller {
   }
 
   private float[] rowsOf(Tensor input) {
+    checkInput(input);
+    return Rows.floats(input, "input");
+  }
+
+  /**
+   * Checks that the student reads {@code input}, as {@link #fit} and {@link #predict} do first.
+   *
+   * @throws IllegalArgumentException if it does not
+   */
+  void checkInput(Tensor input) {
     Objects.requireNonNull(input, "input");
     if (input.rank() != modality.inputRank() || !modality.accepts(input.dtype())) {
       throw new IllegalArgumentException("input must be " + modality + " of rank "
@@ -209,7 +219,6 @@ public final class MlpDistiller implements Distiller {
           + " features per position, the input has " + features + " "
           + Arrays.toString(input.shape()));
     }
-    return Rows.floats(input, "input");
   }
 
   /** Writes the student's parameters and optimiser under {@code prefix}. */

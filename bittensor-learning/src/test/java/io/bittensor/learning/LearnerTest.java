@@ -403,6 +403,29 @@ class LearnerTest {
   }
 
   /**
+   * An input the student cannot read (here 8 features for a student of 6) is refused before the
+   * gate's training forward asks any peer: fitting the student is part of the step.
+   */
+  @Test
+  void anInputTheStudentCannotReadIsRefusedBeforeAnyPeerIsAsked() {
+    RoutingTask task = new RoutingTask(12, 1);
+    Learner l = Learner.builder()
+        .gate(NoisyTopKGate.builder().peers(task.peers).k(1).contextDim(RoutingTask.IN)
+            .outputDim(RoutingTask.CLASSES).seed(1).build())
+        .head(TrainableMlp.random(new int[] {4, 8, 4}, Mlp.Activation.RELU, 1))
+        .distiller(MlpDistiller.builder().inputDim(6).outputDim(RoutingTask.CLASSES).build())
+        .build();
+    Tensor x = TestPeers.batch(new Random(13), 4, RoutingTask.IN);
+    var e = assertThrows(IllegalArgumentException.class,
+        () -> l.train(new ForwardRequest(Modality.TENSOR, x), task.labels(x)));
+    assertTrue(e.getMessage().contains("the student takes 6 features per position"),
+        e.getMessage());
+    assertEquals(0, task.peers.stream().mapToInt(p -> p.inputs.size()).sum(),
+        "no peer was asked");
+    assertEquals(0, l.trainedSteps());
+  }
+
+  /**
    * A step refused for its labels or an empty batch asks no peer and changes nothing: the learner
    * then trains as one that never saw it, bit for bit.
    */
