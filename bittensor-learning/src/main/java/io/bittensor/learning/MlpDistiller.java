@@ -98,6 +98,12 @@ public final class MlpDistiller implements Distiller {
     return net.parameters();
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * @throws IllegalArgumentException if the shapes do not fit the student, the batch has no rows,
+   *     or a value of the input or the target is not finite; the student is then as it was
+   */
   @Override
   public double fit(Tensor input, Tensor target) {
     float[] x = rowsOf(input);
@@ -114,6 +120,9 @@ public final class MlpDistiller implements Distiller {
           + input.dim(1) + ", " + net.outputDim() + "], was " + target.dtype() + " "
           + Arrays.toString(target.shape()));
     }
+    // One NaN or infinity would make every weight NaN for good.
+    requireFinite(input, "input");
+    requireFinite(target, "target");
     float[] t = target.toFloatArray();
     float[] y = net.forward(x, rows);
     float[] dy = new float[y.length];
@@ -218,6 +227,14 @@ public final class MlpDistiller implements Distiller {
       throw new IllegalArgumentException("the student takes " + net.inputDim()
           + " features per position, the input has " + features + " "
           + Arrays.toString(input.shape()));
+    }
+  }
+
+  private static void requireFinite(Tensor t, String what) {
+    int bad = t.firstNonFinite();
+    if (bad >= 0) {
+      throw new IllegalArgumentException(what + " element " + bad + " is " + t.floatAt(bad)
+          + "; values must be finite");
     }
   }
 

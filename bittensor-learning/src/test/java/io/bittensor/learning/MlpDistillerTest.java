@@ -136,6 +136,29 @@ class MlpDistillerTest {
         e.getMessage());
   }
 
+  /**
+   * One NaN or infinity in a batch would make every weight NaN for good: such a batch is
+   * refused, naming the element, and the student answers as before.
+   */
+  @Test
+  void aBatchWithAValueThatIsNotFiniteIsRefusedAndLeavesTheStudentAsItWas() {
+    MlpDistiller student = MlpDistiller.builder().inputDim(3).outputDim(2).seed(1)
+        .objective(Distiller.Objective.MSE).build();
+    Tensor x = TestPeers.batch(new Random(2), 4, 3);
+    float[] before = student.predict(x).toFloatArray();
+    float[] t = new float[8];
+    t[5] = Float.NaN;
+    var e = assertThrows(IllegalArgumentException.class,
+        () -> student.fit(x, Tensor.ofFloats(t, 4, 1, 2)));
+    assertTrue(e.getMessage().contains("target element 5 is NaN"), e.getMessage());
+    float[] in = x.toFloatArray();
+    in[7] = Float.POSITIVE_INFINITY;
+    e = assertThrows(IllegalArgumentException.class,
+        () -> student.fit(Tensor.ofFloats(in, 4, 1, 3), Tensor.ofFloats(new float[8], 4, 1, 2)));
+    assertTrue(e.getMessage().contains("input element 7 is Infinity"), e.getMessage());
+    assertArrayEquals(before, student.predict(x).toFloatArray());
+  }
+
   @Test
   void anImageStudentReadsPixelsScaledToOneAndDoesNotExport(@TempDir Path dir) {
     // The same seed and shape: the IMAGE student reading bytes must answer as the TENSOR student
