@@ -36,6 +36,11 @@ public final class Mlp {
   public record Dense(float[][] weights, float[] bias) implements Layer {
     /** Checks shapes and values; copies the arrays. */
     public Dense {
+      Objects.requireNonNull(weights, "weights");
+      Objects.requireNonNull(bias, "bias");
+      for (int i = 0; i < weights.length; i++) {
+        Objects.requireNonNull(weights[i], "weights[" + i + "]");
+      }
       if (weights.length == 0 || weights[0].length == 0) {
         throw new IllegalArgumentException("weights must be [in >= 1][out >= 1]");
       }
@@ -108,6 +113,8 @@ public final class Mlp {
   public record LayerNorm(float[] gamma, float[] beta, float epsilon) implements Layer {
     /** Checks sizes and values; copies the arrays. */
     public LayerNorm {
+      Objects.requireNonNull(gamma, "gamma");
+      Objects.requireNonNull(beta, "beta");
       if (gamma.length < 2 || gamma.length != beta.length) {
         // ONNX Runtime's LayerNormalization refuses a single feature (its output would be beta).
         throw new IllegalArgumentException(
@@ -182,15 +189,22 @@ public final class Mlp {
    * @param layers applied in order; the sizes must chain (a dense layer's input, a normalisation's
    *     size, equal to the features coming in)
    * @throws IllegalArgumentException naming the first layer whose size does not chain
+   * @throws NullPointerException naming a missing layer ({@code "layer 2"})
    */
   public static Mlp of(int inputDim, List<Layer> layers) {
     if (inputDim < 1) {
       throw new IllegalArgumentException("inputDim must be >= 1, was " + inputDim);
     }
+    Objects.requireNonNull(layers, "layers");
+    int index = 0;
+    for (Layer l : layers) {
+      // Before List.copyOf, whose own refusal of a null names nothing.
+      Objects.requireNonNull(l, "layer " + index++);
+    }
     List<Layer> copy = List.copyOf(layers);
     int features = inputDim;
     for (int i = 0; i < copy.size(); i++) {
-      Layer l = Objects.requireNonNull(copy.get(i), "layer " + i);
+      Layer l = copy.get(i);
       if (l instanceof Dense d) {
         if (d.in() != features) {
           throw new IllegalArgumentException(
@@ -214,6 +228,7 @@ public final class Mlp {
    * @throws IllegalArgumentException if fewer than two sizes or one below 1
    */
   public static Mlp random(int[] sizes, Activation hidden, long seed) {
+    Objects.requireNonNull(hidden, "hidden");
     if (sizes.length < 2) {
       throw new IllegalArgumentException("sizes needs the input size and at least one layer, was " + Arrays.toString(sizes));
     }
