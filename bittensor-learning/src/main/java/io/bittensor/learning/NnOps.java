@@ -463,9 +463,10 @@ public final class NnOps {
         norm2 += (double) x[o + c] * x[o + c];
       }
       if (norm2 > 0) {
-        float inv = (float) (1 / Math.sqrt(norm2));
+        // In double: the inverse of a subnormal row's length is past the float range.
+        double inv = 1 / Math.sqrt(norm2);
         for (int c = 0; c < cols; c++) {
-          x[o + c] *= inv;
+          x[o + c] = (float) (x[o + c] * inv);
         }
       }
     }
