@@ -162,16 +162,13 @@ public final class Learner {
   public StepResult train(ForwardRequest request, int[] labels) {
     Objects.requireNonNull(request, "request");
     Tensor input = request.input();
-    if (input.rank() >= 2) {
-      // Checked before the gate's training forward, which asks the peers and moves the gate's
-      // importance and noise: a refused step changes nothing. The answer is [batch, sequence,
-      // dim] by the tensor standard.
-      if (input.dim(0) == 0) {
-        throw new IllegalArgumentException("a batch holds at least one example, was "
-            + Arrays.toString(input.shape()));
-      }
-      checkLabelValues(labels, input.dim(0) * input.dim(1));
+    // Checked before the gate's training forward, which asks the peers and moves the gate's
+    // importance and noise: a refused step changes nothing.
+    if (input.rank() >= 2 && input.dim(0) == 0) {
+      throw new IllegalArgumentException("a batch holds at least one example, was "
+          + Arrays.toString(input.shape()));
     }
+    checkLabelsBeforeAsking(input, labels);
     if (distiller instanceof MlpDistiller d) {
       // The step fits the student: an input it cannot read must not reach the peers either.
       d.checkInput(input);
@@ -249,9 +246,12 @@ public final class Learner {
   /**
    * The head's accuracy and loss on a labelled batch, routing without noise; nothing trains.
    *
-   * @throws IllegalArgumentException as {@link #train}
+   * @throws IllegalArgumentException as {@link #train}; labels that do not fit are refused
+   *     before any peer is asked
    */
   public Evaluation evaluate(ForwardRequest request, int[] labels) {
+    Objects.requireNonNull(request, "request");
+    checkLabelsBeforeAsking(request.input(), labels);
     Gated gated = gate.forwardAndWait(request, contextOf(request), false, timeout);
     int[] shape = gated.output().shape();
     int rows = shape[0] * shape[1];
@@ -1097,6 +1097,16 @@ public final class Learner {
       throw new IllegalStateException("this learner has no distiller (Builder.distiller)");
     }
     return distiller;
+  }
+
+  /**
+   * Checks the labels against the input's examples and positions, which the answer will have by
+   * the tensor standard, before any peer is asked for it.
+   */
+  private void checkLabelsBeforeAsking(Tensor input, int[] labels) {
+    if (input.rank() >= 2) {
+      checkLabelValues(labels, input.dim(0) * input.dim(1));
+    }
   }
 
   private void checkLabels(int[] labels, int rows, int dim) {

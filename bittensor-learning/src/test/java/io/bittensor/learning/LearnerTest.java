@@ -425,6 +425,22 @@ class LearnerTest {
     assertEquals(0, l.trainedSteps());
   }
 
+  /** Labels that do not fit are refused before an evaluation asks any peer, as a step's are. */
+  @Test
+  void anEvaluationWithLabelsThatDoNotFitAsksNoPeer() {
+    RoutingTask task = new RoutingTask(12, 1);
+    Learner l = learner(task.peers, 1, 12);
+    Tensor x = TestPeers.batch(new Random(13), 4, RoutingTask.IN);
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR, x);
+    var e = assertThrows(IllegalArgumentException.class, () -> l.evaluate(req, new int[3]));
+    assertTrue(e.getMessage().contains("one class per example and position, 4, had 3"),
+        e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> l.evaluate(req, new int[] {0, 4, 0, 0}));
+    assertTrue(e.getMessage().contains("labels[1] must be in [0, 4), was 4"), e.getMessage());
+    assertEquals(0, task.peers.stream().mapToInt(p -> p.inputs.size()).sum(),
+        "no peer was asked");
+  }
+
   /**
    * A step refused for its labels or an empty batch asks no peer and changes nothing: the learner
    * then trains as one that never saw it, bit for bit.
