@@ -102,7 +102,8 @@ public final class MlpDistiller implements Distiller {
    * {@inheritDoc}
    *
    * @throws IllegalArgumentException if the shapes do not fit the student, the batch has no rows,
-   *     or a value of the input or the target is not finite; the student is then as it was
+   *     a value of the input or the target is not finite, or under {@link Objective#KL} a target
+   *     value is negative; the student is then as it was
    */
   @Override
   public double fit(Tensor input, Tensor target) {
@@ -124,6 +125,16 @@ public final class MlpDistiller implements Distiller {
     requireFinite(input, "input");
     requireFinite(target, "target");
     float[] t = target.toFloatArray();
+    if (objective == Objective.KL) {
+      // A negative value has no KL term, yet would pull on the gradient.
+      for (int i = 0; i < t.length; i++) {
+        if (t[i] < 0) {
+          throw new IllegalArgumentException("target element " + i + " is " + t[i]
+              + "; the KL objective takes distributions (rows of values >= 0): for answers such"
+              + " as embeddings, use MSE or COSINE");
+        }
+      }
+    }
     float[] y = net.forward(x, rows);
     float[] dy = new float[y.length];
     int cols = net.outputDim();

@@ -159,6 +159,26 @@ class MlpDistillerTest {
     assertArrayEquals(before, student.predict(x).toFloatArray());
   }
 
+  /**
+   * KL compares distributions: a negative target (an embedding, say, under the default
+   * objective) has no KL term, yet pulled on the gradient, so the student trained towards
+   * nothing its objective measured. Such a target is refused, pointing at MSE and COSINE.
+   */
+  @Test
+  void aKlStudentRefusesATargetThatIsNotADistribution() {
+    MlpDistiller student = MlpDistiller.builder().inputDim(3).outputDim(2).seed(1).build();
+    Tensor x = TestPeers.batch(new Random(2), 2, 3);
+    float[] before = student.predict(x).toFloatArray();
+    var e = assertThrows(IllegalArgumentException.class, () -> student.fit(x,
+        Tensor.ofFloats(new float[] {0.5f, 0.5f, 1.5f, -0.5f}, 2, 1, 2)));
+    assertTrue(e.getMessage().contains("target element 3 is -0.5"), e.getMessage());
+    assertTrue(e.getMessage().contains("MSE or COSINE"), e.getMessage());
+    assertArrayEquals(before, student.predict(x).toFloatArray());
+    MlpDistiller mse = MlpDistiller.builder().inputDim(3).outputDim(2).seed(1)
+        .objective(Distiller.Objective.MSE).build();
+    assertTrue(mse.fit(x, Tensor.ofFloats(new float[] {0.5f, 0.5f, 1.5f, -0.5f}, 2, 1, 2)) > 0);
+  }
+
   @Test
   void anImageStudentReadsPixelsScaledToOneAndDoesNotExport(@TempDir Path dir) {
     // The same seed and shape: the IMAGE student reading bytes must answer as the TENSOR student
