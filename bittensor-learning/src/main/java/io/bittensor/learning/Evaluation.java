@@ -36,9 +36,18 @@ public record Evaluation(double loss, int correct, int rows, long bytesReceived,
     return rows == 0 ? 0 : correct / (double) rows;
   }
 
-  /** The sum of two evaluations, as over their data together. */
+  /**
+   * The sum of two evaluations, as over their data together.
+   *
+   * @throws ArithmeticException if together they hold more rows than an {@code int} counts
+   */
   public Evaluation plus(Evaluation o) {
-    int total = rows + o.rows;
+    long sum = (long) rows + o.rows;
+    if (sum > Integer.MAX_VALUE) {
+      throw new ArithmeticException("the sum would hold " + sum + " rows, more than "
+          + Integer.MAX_VALUE + " rows: sum the losses and counts as longs instead");
+    }
+    int total = (int) sum;
     double l = total == 0 ? 0 : (loss * rows + o.loss * o.rows) / total;
     return new Evaluation(l, correct + o.correct, total, bytesReceived + o.bytesReceived,
         bytesSent + o.bytesSent, studentRows + o.studentRows, fallbackRows + o.fallbackRows);

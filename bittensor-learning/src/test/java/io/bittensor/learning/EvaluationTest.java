@@ -1,6 +1,8 @@
 package io.bittensor.learning;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -21,6 +23,20 @@ class EvaluationTest {
     assertEquals(a, a.plus(none));
     assertEquals(new Evaluation(0, 0, 0, 0, 0, 0, 0), none.plus(none), "no rows: loss 0");
     assertEquals(0, none.accuracy());
+  }
+
+  /**
+   * Rows are ints: summing the evaluations of billions of positions (text, say) wrapped to a
+   * negative count, with a negative accuracy and loss. The sum now refuses to wrap.
+   */
+  @Test
+  void aSumOfMoreRowsThanAnIntHoldsIsRefused() {
+    Evaluation big = new Evaluation(0.5, 7, Integer.MAX_VALUE, 0, 0, 0);
+    Evaluation one = new Evaluation(0.5, 1, 1, 0, 0, 0);
+    var e = assertThrows(ArithmeticException.class, () -> big.plus(one));
+    assertTrue(e.getMessage().contains("more than " + Integer.MAX_VALUE + " rows"),
+        e.getMessage());
+    assertEquals(Integer.MAX_VALUE, big.plus(new Evaluation(0, 0, 0, 0, 0, 0)).rows());
   }
 
   @Test
