@@ -27,8 +27,8 @@ public final class BrainSurgeon {
    * @param n its size
    * @param damping the relative damping on the diagonal, {@code > 0}
    * @return a new array of {@code n} costs, each {@code >= 0}
-   * @throws IllegalArgumentException if the sizes do not match, the damping is not positive, or a
-   *     diagonal entry is negative or not finite
+   * @throws IllegalArgumentException if the sizes do not match, the damping is not positive, an
+   *     entry is not finite, or a diagonal entry is negative
    */
   public static double[] removalCosts(double[] fisher, int n, double damping) {
     if (fisher.length != n * n) {
@@ -46,6 +46,12 @@ public final class BrainSurgeon {
       }
       if (d > 0) {
         active[m++] = j;
+      }
+    }
+    for (int i = 0; i < fisher.length; i++) {
+      if (!Double.isFinite(fisher[i])) {
+        throw new IllegalArgumentException("fisher[" + i / n + "][" + i % n
+            + "] must be finite, was " + fisher[i]);
       }
     }
     double[] cost = new double[n];

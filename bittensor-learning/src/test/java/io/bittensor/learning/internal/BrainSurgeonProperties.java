@@ -231,4 +231,19 @@ class BrainSurgeonProperties {
         () -> BrainSurgeon.removalCosts(new double[] {1, 5, 5, 1}, 2, DAMPING));
     assertTrue(e.getMessage().contains("positive semi-definite"), e.getMessage());
   }
+
+  /**
+   * An entry off the diagonal that is not finite went into the Cholesky solve, whose refusal
+   * blamed the matrix for not being positive semi-definite. It is named as the diagonal's are.
+   */
+  @Test
+  void anEntryOffTheDiagonalThatIsNotFiniteIsNamed() {
+    var e = assertThrows(IllegalArgumentException.class, () -> BrainSurgeon.removalCosts(
+        new double[] {1, Double.NaN, Double.NaN, 1}, 2, DAMPING));
+    assertTrue(e.getMessage().contains("fisher[0][1] must be finite, was NaN"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> BrainSurgeon.removalCosts(
+        new double[] {1, 0.5, Double.POSITIVE_INFINITY, 1}, 2, DAMPING));
+    assertTrue(e.getMessage().contains("fisher[1][0] must be finite, was Infinity"),
+        e.getMessage());
+  }
 }
