@@ -20,7 +20,7 @@ import java.util.Arrays;
  * <p>Conventions: outputs are overwritten, gradients named {@code dw}, {@code db} are accumulated
  * into (callers zero them between steps), and inputs are not modified. Losses are means over the
  * rows and write the gradient of that mean. Sizes are trusted: callers check shapes at their
- * boundary. Stateless and thread-safe.
+ * boundary; class labels are checked. Stateless and thread-safe.
  */
 @Experimental
 public final class NnOps {
@@ -338,18 +338,21 @@ public final class NnOps {
    * gradient {@code (softmax - onehot) / rows} into {@code dLogits} when not null.
    *
    * @param labels one class per row, {@code 0 <= label < cols}
+   * @throws IllegalArgumentException naming the first label out of range
    */
   public static double softmaxCrossEntropy(
       float[] logits, int rows, int cols, int[] labels, float[] dLogits) {
+    checkLabels(labels, rows, cols);
     double total = 0;
     for (int r = 0; r < rows; r++) {
       int o = r * cols;
+      int y = labels[r];
       double logZ = logSumExp(logits, o, cols);
-      total += logZ - logits[o + labels[r]];
+      total += logZ - logits[o + y];
       if (dLogits != null) {
         for (int c = 0; c < cols; c++) {
           double p = Math.exp(logits[o + c] - logZ);
-          dLogits[o + c] = (float) ((p - (c == labels[r] ? 1 : 0)) / rows);
+          dLogits[o + c] = (float) ((p - (c == y ? 1 : 0)) / rows);
         }
       }
     }
@@ -362,9 +365,11 @@ public final class NnOps {
    *
    * @param labels one class per row, {@code 0 <= label < cols}
    * @param losses {@code rows} entries
+   * @throws IllegalArgumentException naming the first label out of range
    */
   public static void softmaxCrossEntropyRows(
       float[] logits, int rows, int cols, int[] labels, double[] losses) {
+    checkLabels(labels, rows, cols);
     for (int r = 0; r < rows; r++) {
       int o = r * cols;
       losses[r] = logSumExp(logits, o, cols) - logits[o + labels[r]];
@@ -542,6 +547,19 @@ public final class NnOps {
   /** The standard normal density {@code phi(z)}. */
   public static double normalPdf(double z) {
     return Math.exp(-0.5 * z * z) / Math.sqrt(2 * Math.PI);
+  }
+
+  /**
+   * Checks the first {@code rows} labels before anything is written: out of range, a label would
+   * read another row's logit (or past the array) and give a plausible, wrong loss.
+   */
+  private static void checkLabels(int[] labels, int rows, int cols) {
+    for (int r = 0; r < rows; r++) {
+      if (labels[r] < 0 || labels[r] >= cols) {
+        throw new IllegalArgumentException("labels[" + r + "] must be in [0, " + cols
+            + "), was " + labels[r]);
+      }
+    }
   }
 
   /** {@code log sum_c e^x[o + c]} over {@code n} entries, shifted by their maximum. */
