@@ -69,10 +69,16 @@ public final class Adam {
    * @param beta2 decay of the squared gradient's average, in [0, 1)
    * @param epsilon added to the root of the squared average, {@code > 0}
    * @throws IllegalArgumentException naming the first setting out of range
+   * @throws NullPointerException naming a missing parameter ({@code "params[2]"})
    */
   public static Adam over(List<Parameter> params, double learningRate, double beta1,
       double beta2, double epsilon) {
     Objects.requireNonNull(params, "params");
+    int i = 0;
+    for (Parameter p : params) {
+      // Before List.copyOf, whose own refusal of a null names nothing.
+      Objects.requireNonNull(p, "params[" + i++ + "]");
+    }
     Checks.positive(learningRate, "learningRate");
     Checks.decay(beta1, "beta1");
     Checks.decay(beta2, "beta2");

@@ -147,6 +147,16 @@ class AdamTest {
   }
 
   @Test
+  void aMissingParameterIsNamed() {
+    Parameter p = new Parameter("p", new float[1]);
+    var e = assertThrows(NullPointerException.class,
+        () -> Adam.over(java.util.Arrays.asList(p, null), 0.1));
+    assertEquals("params[1]", e.getMessage());
+    e = assertThrows(NullPointerException.class, () -> Adam.over(null, 0.1));
+    assertEquals("params", e.getMessage());
+  }
+
+  @Test
   void refusesSettingsOutOfRange() {
     var e = assertThrows(IllegalArgumentException.class, () -> Adam.over(List.of(), 0));
     assertTrue(e.getMessage().contains("learningRate"), e.getMessage());
