@@ -468,10 +468,17 @@ public final class NnOps {
         norm2 += (double) x[o + c] * x[o + c];
       }
       if (norm2 > 0) {
-        // In double: the inverse of a subnormal row's length is past the float range.
         double inv = 1 / Math.sqrt(norm2);
-        for (int c = 0; c < cols; c++) {
-          x[o + c] = (float) (x[o + c] * inv);
+        float floatInv = (float) inv;
+        if (Float.isFinite(floatInv)) {
+          for (int c = 0; c < cols; c++) {
+            x[o + c] *= floatInv; // in floats, as trained models were
+          }
+        } else {
+          // The inverse of a subnormal row's length is past the float range: in double.
+          for (int c = 0; c < cols; c++) {
+            x[o + c] = (float) (x[o + c] * inv);
+          }
         }
       }
     }
