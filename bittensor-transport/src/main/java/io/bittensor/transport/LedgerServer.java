@@ -81,7 +81,7 @@ public final class LedgerServer implements AutoCloseable {
    *
    * @throws IllegalArgumentException if a file cannot be read or holds no key or certificate of
    *     a form {@link Builder#tls} takes, or the two do not match
-   * @throws IllegalStateException if this server does not serve TLS
+   * @throws IllegalStateException if this server does not serve TLS, or is closed
    */
   @Experimental
   public void reloadTls(Path privateKey, Path certificateChain) {
@@ -105,7 +105,8 @@ public final class LedgerServer implements AutoCloseable {
    * authority. A file that does not read changes nothing.
    *
    * @throws IllegalArgumentException if the file cannot be read or holds no certificate
-   * @throws IllegalStateException if this server does not ask for client certificates
+   * @throws IllegalStateException if this server does not ask for client certificates, or is
+   *     closed
    */
   @Experimental
   public void reloadClientCertificates(Path trustedCertificates) {
@@ -154,6 +155,7 @@ public final class LedgerServer implements AutoCloseable {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
+    tls.close();
     hub.close();
     try {
       jetty.stop();

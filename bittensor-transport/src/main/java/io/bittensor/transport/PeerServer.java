@@ -110,7 +110,7 @@ public final class PeerServer implements AutoCloseable {
    * @throws IllegalArgumentException if a file cannot be read or holds no key or certificate of
    *     a form {@link Builder#tls(Path, Path)} takes, or the two do not match; the server goes on
    *     with the certificate it had
-   * @throws IllegalStateException if this server does not serve TLS
+   * @throws IllegalStateException if this server does not serve TLS, or is closed
    */
   @Experimental
   public void reloadTls(Path privateKey, Path certificateChain) {
@@ -126,7 +126,8 @@ public final class PeerServer implements AutoCloseable {
    * authority. A file that does not read changes nothing.
    *
    * @throws IllegalArgumentException if the file cannot be read or holds no certificate
-   * @throws IllegalStateException if this server does not ask for client certificates
+   * @throws IllegalStateException if this server does not ask for client certificates, or is
+   *     closed
    */
   @Experimental
   public void reloadClientCertificates(Path trustedCertificates) {
@@ -186,6 +187,7 @@ public final class PeerServer implements AutoCloseable {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
+    tls.close();
     if (network != null) {
       network.unbind(endpoint.getAuthority(), serving);
     }

@@ -217,6 +217,29 @@ class HttpsTransportTest {
     }
 
     @Test
+    void aClosedServerRefusesToReloadItsCertificates() throws Exception {
+      PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+          .host("127.0.0.1").port(0).tls(tls("peer.key"), tls("peer.pem"))
+          .requireClientCertificates(tls("ca.pem")).start();
+      server.close();
+      IllegalStateException e = assertThrows(IllegalStateException.class,
+          () -> server.reloadTls(tls("stranger.key"), tls("stranger.pem")));
+      assertTrue(e.getMessage().contains("closed"), e.getMessage());
+      e = assertThrows(IllegalStateException.class,
+          () -> server.reloadClientCertificates(tls("stranger.pem")));
+      assertTrue(e.getMessage().contains("closed"), e.getMessage());
+      try (io.bittensor.core.LocalLedger ledger = io.bittensor.core.LocalLedger.builder()
+          .genesis(io.bittensor.core.Genesis.builder().build()).openInMemory()) {
+        LedgerServer ledgerServer = LedgerServer.builder().ledger(ledger).host("127.0.0.1")
+            .port(0).tls(tls("peer.key"), tls("peer.pem")).start();
+        ledgerServer.close();
+        e = assertThrows(IllegalStateException.class,
+            () -> ledgerServer.reloadTls(tls("stranger.key"), tls("stranger.pem")));
+        assertTrue(e.getMessage().contains("closed"), e.getMessage());
+      }
+    }
+
+    @Test
     void aLedgerServerReloadsItsCertificateToo() throws Exception {
       try (io.bittensor.core.LocalLedger ledger = io.bittensor.core.LocalLedger.builder()
               .genesis(io.bittensor.core.Genesis.builder().build()).openInMemory();

@@ -12,7 +12,8 @@ import org.eclipse.jetty.server.SslConnectionFactory;
  * The TLS of a server's port as reloads change it while it serves: the key and certificate it
  * shows, and the client certificates it trusts when it asks for them. Each reload builds a new
  * context from both and puts it in place for connections made from then on; those open keep
- * their session. A file that does not read changes nothing.
+ * their session. A file that does not read changes nothing. Once the server is closed ({@link
+ * #close}), reloads are refused.
  *
  * <p>Thread-safe: reloads are serialised, so one never undoes the other's half.
  */
@@ -21,6 +22,7 @@ public final class ServerTls {
   private final boolean asks;
   private KeyManager[] identity;
   private X509TrustManager clientTrust;
+  private boolean closed;
 
   /**
    * @param connector the port, null in process
@@ -42,11 +44,12 @@ public final class ServerTls {
    * still trusting the same client certificates.
    *
    * @throws IllegalArgumentException if the files do not read, as {@link Tls#identity}
-   * @throws IllegalStateException if the port does not serve TLS, its client certificates are
-   *     trusted by a context of the caller's own (which files would replace), or the new context
-   *     cannot be put in place
+   * @throws IllegalStateException if the server is closed, the port does not serve TLS, its
+   *     client certificates are trusted by a context of the caller's own (which files would
+   *     replace), or the new context cannot be put in place
    */
   public synchronized void reloadIdentity(Path privateKey, Path certificateChain) {
+    open();
     factory(); // a cleartext port is refused before the files are read
     if (asks && clientTrust == null) {
       throw new IllegalStateException("this server's client certificates are trusted by a TLS"
@@ -64,10 +67,11 @@ public final class ServerTls {
    * refused at its next connection.
    *
    * @throws IllegalArgumentException if the file does not read or holds no certificate
-   * @throws IllegalStateException if the port does not ask for client certificates, or a
-   *     context of the caller's own decides which it trusts
+   * @throws IllegalStateException if the server is closed, the port does not ask for client
+   *     certificates, or a context of the caller's own decides which it trusts
    */
   public synchronized void reloadClientTrust(Path pem) {
+    open();
     if (!asks) {
       throw new IllegalStateException("this server does not ask for client certificates: build"
           + " it with requireClientCertificates(...)");
@@ -79,6 +83,21 @@ public final class ServerTls {
     X509TrustManager next = Tls.trustManager(pem);
     put(Tls.context(identity, next));
     clientTrust = next;
+  }
+
+  /**
+   * Refuses every reload from now on: for the server's {@code close()}, before it stops the port,
+   * so that a reload after close says so instead of changing a port that no longer serves.
+   * Idempotent.
+   */
+  public synchronized void close() {
+    closed = true;
+  }
+
+  private void open() {
+    if (closed) {
+      throw new IllegalStateException("this server is closed: there is no TLS to reload");
+    }
   }
 
   /**
