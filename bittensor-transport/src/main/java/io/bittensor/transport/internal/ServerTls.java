@@ -7,6 +7,7 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.X509TrustManager;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 
 /**
  * The TLS of a server's port as reloads change it while it serves: the key and certificate it
@@ -184,12 +185,26 @@ public final class ServerTls {
     return tls;
   }
 
+  /**
+   * Puts {@code context} in place of the port's. Jetty sets the new context before it loads it:
+   * a load that fails would leave the port half way, with a context this object does not hold
+   * (a later reload of the trust would then pair it with the old key), so the context the port
+   * had is put back first.
+   */
   private void put(SSLContext context) {
+    SslContextFactory ssl = factory().getSslContextFactory();
+    SSLContext before = ssl.getSslContext();
     try {
-      factory().getSslContextFactory().reload(f -> f.setSslContext(context));
-    } catch (IllegalStateException e) {
-      throw e;
+      ssl.reload(f -> f.setSslContext(context));
     } catch (Exception e) {
+      try {
+        ssl.reload(f -> f.setSslContext(before));
+      } catch (Exception again) {
+        e.addSuppressed(again);
+      }
+      if (e instanceof IllegalStateException state) {
+        throw state;
+      }
       throw new IllegalStateException("cannot put the new TLS context in place: "
           + e.getMessage(), e);
     }
