@@ -97,6 +97,13 @@ public final class MetagraphDeltas {
     if (!delta.hasParams()) {
       throw new IllegalArgumentException("a delta needs params");
     }
+    // uint32 on the wire; and every new uid needs an entry, so a size past them is refused
+    // before anything is sized by it.
+    if (n < 0 || n > (long) before.size() + delta.getPeerUidsCount()) {
+      throw new IllegalArgumentException("the delta's size " + Integer.toUnsignedString(n)
+          + " is more than the " + before.size() + " peers before and the "
+          + delta.getPeerUidsCount() + " entries it gives");
+    }
     PeerState[] peers = new PeerState[n];
     for (int uid = 0; uid < Math.min(n, before.size()); uid++) {
       peers[uid] = before.peer(uid);
@@ -194,6 +201,11 @@ public final class MetagraphDeltas {
       int length;
       if (next < rows && changed.getRows(next) == row) {
         length = changed.getRowPtr(next + 1) - changed.getRowPtr(next);
+        if (length < 0) { // would let an earlier row read past the entries
+          throw new IllegalArgumentException("delta " + what + ".row_ptr must not decrease, had "
+              + Integer.toUnsignedString(changed.getRowPtr(next)) + " then "
+              + Integer.toUnsignedString(changed.getRowPtr(next + 1)) + " at " + next);
+        }
         from[row] = -1 - next;
         next++;
       } else if (next < rows && changed.getRows(next) < row) {

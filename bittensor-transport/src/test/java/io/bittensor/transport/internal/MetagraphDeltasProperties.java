@@ -23,6 +23,7 @@ import io.bittensor.core.internal.ledger.EpochReplay;
 import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.incentive.PaperMechanism;
 import io.bittensor.incentive.PeerMatrix;
+import io.bittensor.transport.internal.wire.MatrixRows;
 import io.bittensor.transport.internal.wire.MetagraphDelta;
 import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -169,7 +170,8 @@ class MetagraphDeltasProperties {
 
   @ParameterizedTest(name = "{0}")
   @ValueSource(strings = {"uids out of order", "a uid given twice", "a uid at the size",
-      "a row past the size", "a new peer left out", "row pointers short"})
+      "a row past the size", "a new peer left out", "row pointers short",
+      "row pointers going back", "a size above 2^31 - 1", "a size far past its entries"})
   void aDeltaThatDoesNotFitIsRefusedNamingWhy(String what) throws Exception {
     Genesis g = genesis(new LedgerParams(5, 6, 2, 1, 0), 3);
     try (LocalLedger ledger = LocalLedger.builder().genesis(g).clock(fixedClock())
@@ -190,6 +192,12 @@ class MetagraphDeltasProperties {
             good.getWeights().toBuilder().setRows(0, 7)).build();
         case "a new peer left out" -> good.toBuilder().removePeers(1).removePeers(0)
             .clearPeerUids().build();
+        // Rows 0 and 1, whose pointers [0, 3, 2] start and end right: row 0 reads past the 2.
+        case "row pointers going back" -> good.toBuilder().setWeights(MatrixRows.newBuilder()
+            .addRows(0).addRows(1).addRowPtr(0).addRowPtr(3).addRowPtr(2)
+            .addCols(0).addCols(1).addValues(0.5).addValues(0.5)).build();
+        case "a size above 2^31 - 1" -> good.toBuilder().setSize(-1).build(); // uint32 max
+        case "a size far past its entries" -> good.toBuilder().setSize(Integer.MAX_VALUE).build();
         default -> good.toBuilder().setWeights(
             good.getWeights().toBuilder().clearRowPtr().addRowPtr(0)).build();
       };
