@@ -60,6 +60,41 @@ class ForeignAnswerTest {
     }
   }
 
+  /**
+   * An answer larger than the client's limit is refused as BAD_RESPONSE whether the server says
+   * its length first or sends it in chunks (as HTTP/1.1 may, and HTTP/2 without a length).
+   */
+  @ParameterizedTest
+  @CsvSource({"true", "false"})
+  void anAnswerLargerThanTheLimitIsRefusedWithOrWithoutItsLength(boolean chunked)
+      throws Exception {
+    byte[] body = Response.newBuilder().setVersion(PeerInfo.PROTOCOL_VERSION)
+        .setStatus(Status.SUCCESS.code())
+        .setOutput(io.bittensor.transport.internal.WireTensors.toWire(io.bittensor.core.Tensor
+            .zeros(io.bittensor.core.DType.FLOAT32, 2, 4, TransportContract.OUTPUT_DIM)))
+        .build().toByteArray();
+    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server.createContext("/", exchange -> {
+      exchange.getRequestBody().readAllBytes();
+      exchange.getResponseHeaders().add("Content-Type", "application/x-protobuf");
+      exchange.sendResponseHeaders(200, chunked ? 0 : body.length); // 0: chunked
+      exchange.getResponseBody().write(body);
+      exchange.close();
+    });
+    server.start();
+    long limit = body.length - 1;
+    try (PeerClient client = PeerClient.newBuilder().standard(TransportContract.STANDARD)
+        .timeout(Duration.ofSeconds(10)).maxResponseBytes(limit).build()) {
+      Peer peer = client.connect(
+          URI.create("http://127.0.0.1:" + server.getAddress().getPort()));
+      ForwardResult r = peer.forwardAndWait(FanOutOverHttpTest.REQUEST, Duration.ofSeconds(10));
+      assertEquals(Status.BAD_RESPONSE, r.status(), r.toString());
+      assertTrue(r.message().contains("limit " + limit), r.toString());
+    } finally {
+      server.stop(0);
+    }
+  }
+
   /** Serves {@code answer}'s bytes as a protobuf body to every call, forward or backward. */
   private static HttpServer answering(Response answer) throws java.io.IOException {
     HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);

@@ -247,7 +247,14 @@ public final class OkHttpPeer extends TimedPeer {
             "the answer has more bytes than its Content-Length " + length);
       }
     } else {
-      bytes = body.bytes();
+      // No length said (chunked, or HTTP/2 without one): read no more than the limit allows.
+      BufferedSource source = body.source();
+      if (source.request(maxResponseBytes + 1)) {
+        throw new InvalidProtocolBufferException(
+            "the answer has more than " + maxResponseBytes + " bytes, the limit "
+                + maxResponseBytes);
+      }
+      bytes = source.readByteArray();
     }
     // The output tensor wraps `bytes`: no copy.
     return Response.parser().parseFrom(WireTensors.aliasingInput(bytes, 0, bytes.length));
