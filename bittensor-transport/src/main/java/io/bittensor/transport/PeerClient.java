@@ -150,7 +150,7 @@ public final class PeerClient implements AutoCloseable {
             endpoint + " is in-process, but this client was built without inProcess(network)");
       }
       return new InProcessPeer(endpoint, network::lookup, core, timeout,
-          keypair == null ? null : keypair.id(), signer);
+          keypair == null ? null : keypair.id(), signer, closed::get);
     }
     boolean secure = "https".equals(scheme);
     if (!(secure || "http".equals(scheme)) || endpoint.getHost() == null) {
@@ -158,7 +158,7 @@ public final class PeerClient implements AutoCloseable {
           + " inproc://name, was " + endpoint);
     }
     return new OkHttpPeer(endpoint, secure ? https : http, core, timeout, maxResponseBytes,
-        signer);
+        signer, closed::get);
   }
 
   /**

@@ -728,6 +728,33 @@ abstract class TransportContract {
     assertEquals(Status.UNAVAILABLE, r.status(), r.toString());
   }
 
+  /** As {@link PeerClient} says: peers from a closed client answer UNAVAILABLE, every call. */
+  @Test
+  void aClosedClientsPeersAreUnavailable() throws IOException {
+    PeerServer server = serve(BuiltinPeers.deterministic(OUTPUT_DIM));
+    PeerClient client = track(clientBuilder().standard(STANDARD).keypair(ALICE)
+        .timeout(Duration.ofSeconds(10)).build());
+    Peer remote = client.connect(server.endpoint());
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR, Tensor.zeros(DType.FLOAT32, 1, 1, 2));
+    BackwardRequest grad = new BackwardRequest(Modality.TENSOR, req.input(),
+        Tensor.zeros(DType.FLOAT32, 1, 1, OUTPUT_DIM));
+    Duration timeout = Duration.ofSeconds(10);
+    assertEquals(Status.SUCCESS, remote.forwardAndWait(req, timeout).status());
+    client.close();
+    Peer later = client.connect(server.endpoint());
+    for (Peer p : List.of(remote, later)) {
+      for (ForwardResult r : List.of(p.forwardAndWait(req, timeout), p.forward(req).join())) {
+        assertEquals(Status.UNAVAILABLE, r.status(), r.toString());
+        assertTrue(r.message().contains("closed"), r.toString());
+      }
+      for (BackwardResult r :
+          List.of(p.backwardAndWait(grad, timeout), p.backward(grad).join())) {
+        assertEquals(Status.UNAVAILABLE, r.status(), r.toString());
+        assertTrue(r.message().contains("closed"), r.toString());
+      }
+    }
+  }
+
   @Test
   void cancellingACallCompletesItsFuture() throws IOException {
     Peer remote = connect(serve(TestPeers.silent()), ALICE);

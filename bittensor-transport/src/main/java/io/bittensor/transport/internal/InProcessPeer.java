@@ -5,12 +5,14 @@ import io.bittensor.core.BackwardResult;
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
 import io.bittensor.core.PeerId;
+import io.bittensor.core.Rejection;
 import io.bittensor.core.Status;
 import io.bittensor.core.internal.Deadlines;
 import io.bittensor.transport.internal.wire.Response;
 import java.net.URI;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 
 /**
@@ -29,10 +31,11 @@ public final class InProcessPeer extends TimedPeer {
   /**
    * @param caller the client's key, or null when it calls anonymous
    * @param signer the key successful answers must be signed with, or null to check none
+   * @param clientClosed whether the client is closed: then every call is UNAVAILABLE unmade
    */
   public InProcessPeer(URI endpoint, Function<String, Serving> lookup, ClientCore core,
-      Duration defaultTimeout, PeerId caller, PeerId signer) {
-    super(defaultTimeout);
+      Duration defaultTimeout, PeerId caller, PeerId signer, BooleanSupplier clientClosed) {
+    super(defaultTimeout, clientClosed);
     this.endpoint = endpoint;
     this.lookup = lookup;
     this.core = core;
@@ -43,6 +46,10 @@ public final class InProcessPeer extends TimedPeer {
 
   @Override
   public CompletableFuture<ForwardResult> forward(ForwardRequest request, Duration timeout) {
+    Rejection closed = closed(endpoint);
+    if (closed != null) {
+      return CompletableFuture.completedFuture(ForwardResult.rejected(closed));
+    }
     long ms = Deadlines.millis(timeout);
     ClientCore.Outgoing sent = core.outgoing(request, ms);
     var msg = (io.bittensor.transport.internal.wire.ForwardRequest) sent.message();
@@ -58,6 +65,10 @@ public final class InProcessPeer extends TimedPeer {
 
   @Override
   public CompletableFuture<BackwardResult> backward(BackwardRequest request, Duration timeout) {
+    Rejection closed = closed(endpoint);
+    if (closed != null) {
+      return CompletableFuture.completedFuture(BackwardResult.rejected(closed));
+    }
     long ms = Deadlines.millis(timeout);
     ClientCore.Outgoing sent = core.outgoing(request, ms);
     var msg = (io.bittensor.transport.internal.wire.BackwardRequest) sent.message();

@@ -25,6 +25,7 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.function.LongFunction;
 import java.util.function.LongSupplier;
@@ -62,7 +63,16 @@ public final class OkHttpPeer extends TimedPeer {
    */
   public OkHttpPeer(URI endpoint, OkHttpClient http, ClientCore core, Duration defaultTimeout,
       long maxResponseBytes, PeerId signer) {
-    super(defaultTimeout);
+    this(endpoint, http, core, defaultTimeout, maxResponseBytes, signer, () -> false);
+  }
+
+  /**
+   * @param signer the key successful answers must be signed with, or null to check none
+   * @param clientClosed whether the client is closed: then every call is UNAVAILABLE unmade
+   */
+  public OkHttpPeer(URI endpoint, OkHttpClient http, ClientCore core, Duration defaultTimeout,
+      long maxResponseBytes, PeerId signer, BooleanSupplier clientClosed) {
+    super(defaultTimeout, clientClosed);
     this.signer = signer;
     HttpUrl base = HttpUrl.get(endpoint.toString());
     this.endpoint = endpoint;
@@ -76,6 +86,10 @@ public final class OkHttpPeer extends TimedPeer {
 
   @Override
   public CompletableFuture<ForwardResult> forward(ForwardRequest request, Duration timeout) {
+    Rejection closed = closed(endpoint);
+    if (closed != null) {
+      return CompletableFuture.completedFuture(ForwardResult.rejected(closed));
+    }
     long ms = Deadlines.millis(timeout);
     ProtoBody body = forwardBody(request, ms);
     return enqueue(newCall(forwardUrl, body, true), ms, forwardReader(request, body),
@@ -84,6 +98,10 @@ public final class OkHttpPeer extends TimedPeer {
 
   @Override
   public CompletableFuture<BackwardResult> backward(BackwardRequest request, Duration timeout) {
+    Rejection closed = closed(endpoint);
+    if (closed != null) {
+      return CompletableFuture.completedFuture(BackwardResult.rejected(closed));
+    }
     long ms = Deadlines.millis(timeout);
     ProtoBody body = backwardBody(request, ms);
     return enqueue(newCall(backwardUrl, body, false), ms, backwardReader(body),
@@ -93,6 +111,10 @@ public final class OkHttpPeer extends TimedPeer {
   /** The call runs on the caller's thread: no hand-over to a dispatcher thread and back. */
   @Override
   public ForwardResult forwardAndWait(ForwardRequest request, Duration timeout) {
+    Rejection closed = closed(endpoint);
+    if (closed != null) {
+      return ForwardResult.rejected(closed);
+    }
     long ms = Deadlines.millis(timeout);
     ProtoBody body = forwardBody(request, ms);
     return execute(newCall(forwardUrl, body, true), ms, forwardReader(request, body),
@@ -101,6 +123,10 @@ public final class OkHttpPeer extends TimedPeer {
 
   @Override
   public BackwardResult backwardAndWait(BackwardRequest request, Duration timeout) {
+    Rejection closed = closed(endpoint);
+    if (closed != null) {
+      return BackwardResult.rejected(closed);
+    }
     long ms = Deadlines.millis(timeout);
     ProtoBody body = backwardBody(request, ms);
     return execute(newCall(backwardUrl, body, false), ms, backwardReader(body),
