@@ -292,4 +292,21 @@ class PeerServerTest {
     inProcess.close();
     assertEquals(-1, inProcess.port());
   }
+
+  /**
+   * A server bound to an IPv6 address is reached at it: the endpoint puts the address in
+   * brackets, as a URI must, or its host is null and no client can connect.
+   */
+  @Test
+  void aServerOnAnIpv6AddressHasAnEndpointClientsReach() throws Exception {
+    try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(8)).host("::1")
+            .port(0).allowAnonymous(true).start();
+        PeerClient client = PeerClient.newBuilder().build()) {
+      assertEquals("http://[::1]:" + server.port(), server.endpoint().toString());
+      assertEquals("[::1]", server.endpoint().getHost());
+      ForwardResult r = client.connect(server.endpoint()).forwardAndWait(new ForwardRequest(
+          Modality.TENSOR, Tensor.zeros(DType.FLOAT32, 1, 1, 2)), Duration.ofSeconds(10));
+      assertEquals(Status.SUCCESS, r.status(), r.toString());
+    }
+  }
 }

@@ -116,8 +116,9 @@ public final class JettyServers {
    * Starts {@code jetty}, which is stopped again if that fails; close() cuts calls in flight off
    * (no graceful drain).
    *
-   * @return {@code http://host:port} with the bound port ({@code 127.0.0.1} for all interfaces),
-   *     {@code https://} when the connector speaks TLS
+   * @return {@code http://host:port} with the bound port ({@code 127.0.0.1} for all interfaces,
+   *     {@code [::1]} for all of IPv6's, an IPv6 address in brackets), {@code https://} when the
+   *     connector speaks TLS
    * @throws IOException if the port cannot be bound
    */
   public static URI start(Server jetty, ServerConnector connector, String what)
@@ -135,10 +136,25 @@ public final class JettyServers {
       throw new IOException("cannot serve " + what + " on " + connector.getHost() + ":"
           + connector.getPort() + ": " + e.getMessage(), e);
     }
-    String host = connector.getHost();
-    String shown = host == null || "0.0.0.0".equals(host) ? "127.0.0.1" : host;
+    String shown = shownHost(connector.getHost());
     String scheme =
         connector.getConnectionFactory(SslConnectionFactory.class) == null ? "http" : "https";
     return URI.create(scheme + "://" + shown + ":" + connector.getLocalPort());
+  }
+
+  /** {@code host} as a URI's host: an IPv6 literal in brackets, a wildcard as loopback. */
+  private static String shownHost(String host) {
+    if (host == null || "0.0.0.0".equals(host)) {
+      return "127.0.0.1";
+    }
+    String bare = host.startsWith("[") && host.endsWith("]")
+        ? host.substring(1, host.length() - 1) : host;
+    if (!bare.contains(":")) {
+      return host; // a name or an IPv4 address
+    }
+    if (bare.chars().allMatch(c -> c == ':' || c == '0')) {
+      return "[::1]"; // all of IPv6's interfaces
+    }
+    return "[" + bare.replace("%", "%25") + "]"; // a zone (fe80::1%eth0) escaped
   }
 }
