@@ -260,8 +260,8 @@ public final class Tls {
     String text = read(file);
     Collection<? extends Certificate> read;
     try {
-      read = CertificateFactory.getInstance("X.509")
-          .generateCertificates(new ByteArrayInputStream(text.getBytes(StandardCharsets.US_ASCII)));
+      read = CertificateFactory.getInstance("X.509").generateCertificates(
+          new ByteArrayInputStream(text.getBytes(StandardCharsets.ISO_8859_1)));
     } catch (CertificateException e) {
       throw new IllegalArgumentException(file + " holds no valid PEM certificate: "
           + e.getMessage(), e);
@@ -280,7 +280,9 @@ public final class Tls {
       throw new IllegalArgumentException("no such file: " + file);
     }
     try {
-      return Files.readString(file, StandardCharsets.US_ASCII);
+      // Byte for byte: the blocks are ASCII, and the text around them (openssl's "Bag
+      // Attributes", a subject line) may be anything, UTF-8 included.
+      return Files.readString(file, StandardCharsets.ISO_8859_1);
     } catch (IOException e) {
       throw new IllegalArgumentException("cannot read " + file + ": " + e.getMessage(), e);
     }
