@@ -6,6 +6,7 @@ import io.bittensor.core.DType;
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Peer;
+import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -51,6 +52,8 @@ public final class BuiltinPeers {
 
   /** The peer of {@link #deterministic(int)}. Thread-safe. */
   public static final class Deterministic implements Peer {
+    /** The most bytes an answer may have: what one Java array holds. */
+    private static final long MAX_ANSWER_BYTES = Integer.MAX_VALUE - 8;
     private final int outputDim;
     private final AtomicLong gradients = new AtomicLong();
 
@@ -58,9 +61,24 @@ public final class BuiltinPeers {
       this.outputDim = outputDim;
     }
 
+    /** The answer, or PAYLOAD_TOO_LARGE for an input whose answer a tensor cannot hold. */
     @Override
     public CompletableFuture<ForwardResult> forward(ForwardRequest request) {
-      return CompletableFuture.completedFuture(ForwardResult.success(answer(request.input())));
+      String tooLarge = tooLarge(request.input());
+      return CompletableFuture.completedFuture(tooLarge != null
+          ? ForwardResult.failure(Status.PAYLOAD_TOO_LARGE, tooLarge)
+          : ForwardResult.success(answer(request.input())));
+    }
+
+    /** Why the answer to {@code input} would be too large for a tensor, or null. */
+    private String tooLarge(Tensor input) {
+      if (input.rank() < 2) {
+        return null; // answer() says what is wrong
+      }
+      long bytes = 4L * input.dim(0) * input.dim(1) * outputDim;
+      return bytes <= MAX_ANSWER_BYTES ? null : "the answer to an input of [" + input.dim(0)
+          + ", " + input.dim(1) + "] at " + outputDim + " floats a position would have " + bytes
+          + " bytes, more than a tensor holds (" + MAX_ANSWER_BYTES + ")";
     }
 
     @Override
@@ -77,11 +95,16 @@ public final class BuiltinPeers {
     /**
      * The answer to {@code input}, computed directly.
      *
-     * @throws IllegalArgumentException if the input's rank is below 2
+     * @throws IllegalArgumentException if the input's rank is below 2, or the answer would be
+     *     too large for a tensor (2^31 - 9 bytes)
      */
     public Tensor answer(Tensor input) {
       if (input.rank() < 2) {
         throw new IllegalArgumentException("an input is at least [batch, sequence]");
+      }
+      String tooLarge = tooLarge(input);
+      if (tooLarge != null) {
+        throw new IllegalArgumentException(tooLarge);
       }
       int batch = input.dim(0);
       int seq = input.dim(1);
