@@ -144,14 +144,27 @@ public final class LedgerWire {
   /**
    * Peer {@code uid}'s entry as a message describes it.
    *
-   * @throws IllegalArgumentException if its modality is unknown
+   * @throws IllegalArgumentException naming the field ({@code peers[uid].public_key}, say) if
+   *     its key, endpoint or modality does not read
    */
   public static PeerState fromWire(int uid, io.bittensor.transport.internal.wire.PeerState p) {
+    String at = "peers[" + uid + "].";
     Modality modality = Modality.ofCode(p.getModalityValue()).orElseThrow(() ->
-        new IllegalArgumentException("peers[" + uid + "].modality " + p.getModalityValue()
+        new IllegalArgumentException(at + "modality " + p.getModalityValue()
             + " is not a known modality"));
-    PeerInfo info = new PeerInfo(PeerId.fromBytes(p.getPublicKey().toByteArray()),
-        URI.create(p.getEndpoint()), modality, p.getVersion());
+    PeerId id;
+    URI endpoint;
+    try {
+      id = PeerId.fromBytes(p.getPublicKey().toByteArray());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(at + "public_key: " + e.getMessage(), e);
+    }
+    try {
+      endpoint = URI.create(p.getEndpoint());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(at + "endpoint: " + e.getMessage(), e);
+    }
+    PeerInfo info = new PeerInfo(id, endpoint, modality, p.getVersion());
     return new PeerState(uid, info, p.getStake(), p.getRegisteredAt(), p.getLastUpdate(),
         p.getRank(), p.getTrust(), p.getConsensus(), p.getIncentive(), p.getDividends(),
         p.getEmission());

@@ -1,0 +1,30 @@
+package io.bittensor.transport.internal;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.bittensor.core.Modality;
+import io.bittensor.transport.internal.wire.PeerState;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** A peer's entry off the wire that does not read is refused naming the entry and its field. */
+class LedgerWireTest {
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({
+      "a short key, 31, http://10.0.0.7:8091, peers[3].public_key",
+      "a bad endpoint, 32, http://10.0.0.7:8091/a b, peers[3].endpoint"})
+  void aPeerEntryThatDoesNotReadIsRefusedNamingItsField(String what, int keyBytes,
+      String endpoint, String field) {
+    PeerState wire = PeerState.newBuilder()
+        .setPublicKey(ByteString.copyFrom(new byte[keyBytes]))
+        .setEndpoint(endpoint)
+        .setModalityValue(Modality.TEXT.code())
+        .setVersion(1)
+        .build();
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> LedgerWire.fromWire(3, wire));
+    assertTrue(e.getMessage().contains(field), e.getMessage());
+  }
+}
