@@ -95,6 +95,40 @@ class ForeignAnswerTest {
     }
   }
 
+  /**
+   * A peer whose port takes no connection within the client's connect timeout (its accept queue
+   * full) cannot be reached: UNAVAILABLE, saying so, not a TIMEOUT claiming the whole call's
+   * deadline passed while the connection was given up long before it.
+   */
+  @org.junit.jupiter.api.Test
+  void aConnectionNotMadeWithinTheConnectTimeoutIsUnavailable() throws Exception {
+    java.util.List<java.net.Socket> fillers = new java.util.ArrayList<>();
+    try (java.net.ServerSocket full = new java.net.ServerSocket(0, 1,
+        java.net.InetAddress.getLoopbackAddress())) {
+      // Nothing accepts: a few connections fill the accept queue, and later SYNs are dropped.
+      for (int i = 0; i < 4; i++) {
+        java.net.Socket s = new java.net.Socket();
+        fillers.add(s);
+        try {
+          s.connect(full.getLocalSocketAddress(), 200);
+        } catch (java.net.SocketTimeoutException queueFull) {
+          break;
+        }
+      }
+      try (PeerClient client = PeerClient.newBuilder().standard(TransportContract.STANDARD)
+          .connectTimeout(Duration.ofMillis(300)).build()) {
+        Peer peer = client.connect(URI.create("http://127.0.0.1:" + full.getLocalPort()));
+        ForwardResult r = peer.forwardAndWait(FanOutOverHttpTest.REQUEST, Duration.ofSeconds(20));
+        assertEquals(Status.UNAVAILABLE, r.status(), r.toString());
+        assertTrue(r.message().contains("cannot reach"), r.toString());
+      }
+    } finally {
+      for (java.net.Socket s : fillers) {
+        s.close();
+      }
+    }
+  }
+
   /** Serves {@code answer}'s bytes as a protobuf body to every call, forward or backward. */
   private static HttpServer answering(Response answer) throws java.io.IOException {
     HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);

@@ -303,8 +303,15 @@ public final class OkHttpPeer extends TimedPeer {
     String why = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": "
         + e.getMessage());
     // A deadline that fired is what cancelled this call.
-    if (deadline.hasFired() || e instanceof SocketTimeoutException) {
+    if (deadline.hasFired()) {
       return timedOut(ms);
+    }
+    if (e instanceof SocketTimeoutException) {
+      // No connection within the client's connect timeout: the peer was not reached, and the
+      // call's own deadline, perhaps far off, did not pass.
+      String what = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
+      return what.contains("connect") ? Rejection.of(Status.UNAVAILABLE, "cannot reach "
+          + endpoint + ": " + why) : timedOut(ms);
     }
     if (c.isCanceled()) {
       return Rejection.of(Status.CANCELLED, "the call to " + endpoint + " was cancelled");
