@@ -484,6 +484,44 @@ class HttpsTransportTest {
       }
     }
 
+    /**
+     * A connection made after a reload shows the new certificate even when the client could
+     * resume its TLS session with the server from before the reload: a resumed session would
+     * carry the old certificate along.
+     */
+    @Test
+    void aNewConnectionAfterAReloadShowsTheNewCertificateNotAResumedSessions(@TempDir Path dir)
+        throws Exception {
+      Path trusted = dir.resolve("trusted.pem");
+      Files.writeString(trusted,
+          Files.readString(tls("ca.pem")) + Files.readString(tls("stranger.pem")));
+      List<CallStart> starts = new java.util.concurrent.CopyOnWriteArrayList<>();
+      try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+              .host("127.0.0.1").port(0).allowAnonymous(true)
+              .callListenerFactory(start -> {
+                starts.add(start);
+                return CallListener.NONE;
+              })
+              .tls(tls("peer.key"), tls("peer.pem")).requireClientCertificates(trusted).start();
+          CuttableProxy proxy = new CuttableProxy(server.port());
+          PeerClient client = PeerClient.newBuilder().trustedCertificates(tls("ca.pem"))
+              .clientCertificate(tls("client.key"), tls("client.pem")).build()) {
+        io.bittensor.core.Peer peer =
+            client.connect(java.net.URI.create("https://127.0.0.1:" + proxy.uri().getPort()));
+        assertEquals(Status.SUCCESS, peer.forwardAndWait(REQUEST, Duration.ofSeconds(10))
+            .status());
+        client.reloadClientCertificate(tls("stranger.key"), tls("stranger.pem"));
+        proxy.cut(); // the next call needs a new connection, to the same server
+        proxy.restore();
+        ForwardResult r = peer.forwardAndWait(REQUEST, Duration.ofSeconds(10));
+        assertEquals(Status.SUCCESS, r.status(), r.toString());
+        assertTrue(proxy.accepted() >= 2, "a new connection was made");
+        assertEquals(List.of(Optional.of(certificate("client.pem")),
+            Optional.of(certificate("stranger.pem"))),
+            starts.stream().map(CallStart::clientCertificate).toList());
+      }
+    }
+
     @Test
     void aServerTrustsReloadedClientCertificatesWithoutARestart(@TempDir Path dir)
         throws Exception {

@@ -5,8 +5,13 @@ import java.nio.file.Path;
 import java.security.Principal;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
+import java.util.Enumeration;
+import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CopyOnWriteArrayList;
 import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLSession;
+import javax.net.ssl.SSLSessionContext;
 import javax.net.ssl.X509ExtendedKeyManager;
 
 /**
@@ -24,6 +29,8 @@ public final class ReloadableIdentity extends X509ExtendedKeyManager {
   private long generation;
   private volatile Pair current;
   private volatile Pair previous;
+  /** The TLS sessions of the clients that show this identity: forgotten at each reload. */
+  private final List<SSLSessionContext> sessions = new CopyOnWriteArrayList<>();
 
   /**
    * The pair in these files (as {@link Tls#identity} reads them).
@@ -59,6 +66,25 @@ public final class ReloadableIdentity extends X509ExtendedKeyManager {
     Pair next = new Pair("client-" + generation++, read.key(), read.chain());
     previous = current;
     current = next;
+    // A new connection that resumed a session from before would carry the old certificate
+    // (the server takes a resumed session's peer certificates as they were): forget them.
+    for (SSLSessionContext context : sessions) {
+      for (Enumeration<byte[]> ids = context.getIds(); ids.hasMoreElements(); ) {
+        SSLSession session = context.getSession(ids.nextElement());
+        if (session != null) {
+          session.invalidate();
+        }
+      }
+    }
+  }
+
+  /**
+   * Forgets the sessions in {@code context} at each reload from now on, so that no connection
+   * made after it resumes a session that showed the certificate before. For the client context
+   * this identity is the key manager of.
+   */
+  void forgetsOnReload(SSLSessionContext context) {
+    sessions.add(context);
   }
 
   /**

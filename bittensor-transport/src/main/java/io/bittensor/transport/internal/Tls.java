@@ -197,7 +197,16 @@ public final class Tls {
         ? List.of(Protocol.HTTP_2, Protocol.HTTP_1_1) : List.of(Protocol.HTTP_1_1));
     if (trust != null || identity != null) {
       X509TrustManager trusted = trust != null ? trust : jdkTrust();
-      tls.sslSocketFactory(context(identity, trusted).getSocketFactory(), trusted);
+      SSLContext context = context(identity, trusted);
+      if (identity != null) {
+        for (KeyManager k : identity) {
+          if (k instanceof ReloadableIdentity reloadable) {
+            // A session resumed after a reload would show the servers the old certificate.
+            reloadable.forgetsOnReload(context.getClientSessionContext());
+          }
+        }
+      }
+      tls.sslSocketFactory(context.getSocketFactory(), trusted);
     }
     return tls.build();
   }
