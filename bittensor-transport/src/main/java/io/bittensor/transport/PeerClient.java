@@ -7,6 +7,7 @@ import io.bittensor.core.PeerInfo;
 import io.bittensor.core.TensorStandard;
 import io.bittensor.transport.internal.Args;
 import io.bittensor.transport.internal.ClientCore;
+import io.bittensor.transport.internal.InFlightCalls;
 import io.bittensor.transport.internal.InProcessPeer;
 import io.bittensor.transport.internal.ListenedPeer;
 import io.bittensor.transport.internal.NoDelaySocketFactory;
@@ -78,6 +79,7 @@ public final class PeerClient implements AutoCloseable {
   private final boolean requireSignedAnswers;
   private final CallListener.Factory calls;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final InFlightCalls inProcessCalls = new InFlightCalls();
 
   private PeerClient(Builder b) {
     this.keypair = b.keypair;
@@ -150,7 +152,7 @@ public final class PeerClient implements AutoCloseable {
             endpoint + " is in-process, but this client was built without inProcess(network)");
       }
       return new InProcessPeer(endpoint, network::lookup, core, timeout,
-          keypair == null ? null : keypair.id(), signer, closed::get);
+          keypair == null ? null : keypair.id(), signer, closed::get, inProcessCalls);
     }
     boolean secure = "https".equals(scheme);
     if (!(secure || "http".equals(scheme)) || endpoint.getHost() == null) {
@@ -197,6 +199,7 @@ public final class PeerClient implements AutoCloseable {
       return;
     }
     http.dispatcher().cancelAll();
+    inProcessCalls.close();
     dispatcherThreads.shutdown();
     http.connectionPool().evictAll();
   }

@@ -755,6 +755,19 @@ abstract class TransportContract {
     }
   }
 
+  /** As {@link PeerClient#close} says: calls in flight are cancelled, not left to time out. */
+  @Test
+  void closingAClientCancelsItsCallsInFlight() throws Exception {
+    PeerServer server = serve(TestPeers.silent());
+    PeerClient client = track(clientBuilder().standard(STANDARD).keypair(ALICE).build());
+    CompletableFuture<ForwardResult> call = client.connect(server.endpoint()).forward(
+        new ForwardRequest(Modality.TENSOR, Tensor.zeros(DType.FLOAT32, 1, 1, 2)),
+        Duration.ofSeconds(20));
+    client.close();
+    ForwardResult r = call.get(5, java.util.concurrent.TimeUnit.SECONDS);
+    assertEquals(Status.CANCELLED, r.status(), r.toString());
+  }
+
   @Test
   void cancellingACallCompletesItsFuture() throws IOException {
     Peer remote = connect(serve(TestPeers.silent()), ALICE);

@@ -22,20 +22,25 @@ import java.util.function.Function;
  * <p>Thread-safe.
  */
 public final class InProcessPeer extends TimedPeer {
+  private static final String CLOSED = "the client was closed with the call in flight";
   private final URI endpoint;
   private final Function<String, Serving> lookup;
   private final ClientCore core;
   private final PeerId caller;
   private final PeerId signer;
+  private final InFlightCalls inFlight;
 
   /**
    * @param caller the client's key, or null when it calls anonymous
    * @param signer the key successful answers must be signed with, or null to check none
    * @param clientClosed whether the client is closed: then every call is UNAVAILABLE unmade
+   * @param inFlight where calls are tracked, for the client's close() to cancel them
    */
   public InProcessPeer(URI endpoint, Function<String, Serving> lookup, ClientCore core,
-      Duration defaultTimeout, PeerId caller, PeerId signer, BooleanSupplier clientClosed) {
+      Duration defaultTimeout, PeerId caller, PeerId signer, BooleanSupplier clientClosed,
+      InFlightCalls inFlight) {
     super(defaultTimeout, clientClosed);
+    this.inFlight = inFlight;
     this.endpoint = endpoint;
     this.lookup = lookup;
     this.core = core;
@@ -59,8 +64,9 @@ public final class InProcessPeer extends TimedPeer {
                 call::proved))
             .thenApply(r -> core.forwardResult(r, request.input(), signer, sent::digest,
                 endpoint));
-    return Deadlines.bound(out, ms,
-        ForwardResult.failure(Status.TIMEOUT, "no answer within " + ms + " ms"));
+    return inFlight.track(Deadlines.bound(out, ms,
+        ForwardResult.failure(Status.TIMEOUT, "no answer within " + ms + " ms")),
+        ForwardResult.failure(Status.CANCELLED, CLOSED));
   }
 
   @Override
@@ -76,8 +82,9 @@ public final class InProcessPeer extends TimedPeer {
         serve(false, msg.getSerializedSize(), msg,
             (s, m, call) -> s.core().backward(m, caller, call.startNanos(), call::proved))
             .thenApply(r -> core.backwardResult(r, signer, sent::digest, endpoint));
-    return Deadlines.bound(out, ms,
-        BackwardResult.failure(Status.TIMEOUT, "no acknowledgement within " + ms + " ms"));
+    return inFlight.track(Deadlines.bound(out, ms,
+        BackwardResult.failure(Status.TIMEOUT, "no acknowledgement within " + ms + " ms")),
+        BackwardResult.failure(Status.CANCELLED, CLOSED));
   }
 
   private <M> CompletableFuture<Response> serve(boolean forward, long size, M msg,
