@@ -102,8 +102,9 @@ public final class MlpDistiller implements Distiller {
    * {@inheritDoc}
    *
    * @throws IllegalArgumentException if the shapes do not fit the student, the batch has no rows,
-   *     a value of the input or the target is not finite, or under {@link Objective#KL} a target
-   *     value is negative; the student is then as it was
+   *     or a value of the input or the target is not finite; the student is then as it was.
+   *     Under {@link Objective#KL} a negative target value counts as 0, in the loss and the
+   *     gradient alike (KL compares distributions; use MSE or COSINE for embeddings)
    */
   @Override
   public double fit(Tensor input, Tensor target) {
@@ -126,12 +127,11 @@ public final class MlpDistiller implements Distiller {
     requireFinite(target, "target");
     float[] t = target.toFloatArray();
     if (objective == Objective.KL) {
-      // A negative value has no KL term, yet would pull on the gradient.
+      // A negative value has no KL term, and must not pull on the gradient either: it counts
+      // as 0. Refusing it would stop every step of a learner one peer answers negatives to.
       for (int i = 0; i < t.length; i++) {
         if (t[i] < 0) {
-          throw new IllegalArgumentException("target element " + i + " is " + t[i]
-              + "; the KL objective takes distributions (rows of values >= 0): for answers such"
-              + " as embeddings, use MSE or COSINE");
+          t[i] = 0;
         }
       }
     }

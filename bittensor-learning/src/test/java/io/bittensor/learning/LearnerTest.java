@@ -244,6 +244,27 @@ class LearnerTest {
   }
 
   /**
+   * A peer answering negative numbers (an embedding, or a hostile peer's bounded answer) puts
+   * values below 0 into the join. The default KL student takes them as 0, as its loss does, and
+   * the learner trains on: a negative target must not stop every step.
+   */
+  @Test
+  void aPeerAnsweringNegativeValuesDoesNotStopAStudentsLearner() {
+    RoutingTask task = new RoutingTask(60, 0);
+    task.peers.add(new FnPeer(RoutingTask.CLASSES, x -> new float[] {-0.5f, -0.5f, 0.25f, -2f}));
+    Learner l = withStudent(task, false);
+    Random r = new Random(61);
+    for (int s = 0; s < 60; s++) {
+      Tensor x = TestPeers.batch(r, 32, RoutingTask.IN);
+      StepResult step = l.train(new ForwardRequest(Modality.TENSOR, x), task.labels(x));
+      assertTrue(Double.isFinite(step.loss()), "step " + s + ": " + step.loss());
+    }
+    assertTrue(l.distiller().orElseThrow().fit(TestPeers.batch(r, 4, RoutingTask.IN),
+        Tensor.ofFloats(new float[] {-1, 0, 0, 1, 0, 1, 0, 0, 0.5f, 0.5f, 0, 0, 0, 0, 0, 1}, 4,
+            1, 4)) >= 0, "a negative target is fitted as 0");
+  }
+
+  /**
    * Training alone distils: each step fits the student to the answers the peers gave, with no
    * call to {@code distill}, so the head on the student's answers, offline, does nearly as well
    * as on the network's. (A student never fitted answers at random: a quarter right, 4 classes.)
