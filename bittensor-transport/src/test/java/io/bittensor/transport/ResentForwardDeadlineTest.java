@@ -49,7 +49,11 @@ class ResentForwardDeadlineTest {
           "the resend's timeout takes a byte less, and the server read it whole");
       long passed = (relay.closedNanos - relay.requests.get(0).nanos()) / 1_000_000;
       assertTrue(passed >= HELD_MS, passed + " ms");
-      assertEquals(timeout.toMillis(), first.getTimeoutMs());
+      // The whole timeout, less what a first attempt waited for a dispatcher slot on a busy
+      // machine (over 5 ms, and it is signed with the time left too).
+      assertTrue(first.getTimeoutMs() <= timeout.toMillis()
+          && first.getTimeoutMs() > timeout.toMillis() - HELD_MS,
+          "the first attempt said " + first.getTimeoutMs() + " ms of " + timeout.toMillis());
       // Rounding to whole milliseconds may cost the resend one.
       assertTrue(second.getTimeoutMs() <= first.getTimeoutMs() - passed + 1,
           "the first attempt said " + first.getTimeoutMs() + " ms, the resend "
