@@ -366,6 +366,8 @@ final class NeuronCommand implements Runnable {
         Neuron neuron;
         try {
           neuron = b.start();
+        } catch (LedgerException e) { // members-only: the ledger's members did not read
+          throw CliException.failure("cannot read the ledger's members: " + e.getMessage(), e);
         } catch (IOException e) {
           throw CliException.failure("cannot serve on port " + port + ": " + e.getMessage(), e);
         } catch (IllegalArgumentException e) { // TLS files that do not read

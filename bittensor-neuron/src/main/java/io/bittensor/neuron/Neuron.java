@@ -1402,7 +1402,8 @@ public final class Neuron implements AutoCloseable {
      *     #requireClientCertificates} or {@link #clientCertificate} files cannot be read or hold
      *     no key or certificate of a form they take (nothing is started)
      * @throws IOException if the server cannot bind its port, or the {@link #checkpoints} folder
-     *     cannot be created
+     *     cannot be created; a {@link io.bittensor.core.LedgerException} if, with {@link
+     *     #servesMembersOnly}, the ledger's members cannot be read
      */
     public Neuron start() throws IOException {
       if (keypair == null || ledger == null || peer == null || outputDim == 0) {
