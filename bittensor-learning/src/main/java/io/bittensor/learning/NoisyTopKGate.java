@@ -353,8 +353,7 @@ public final class NoisyTopKGate implements GatingLayer {
       float[] out = c.result().output().toFloatArray();
       t.scales[c.peer()] = AnswerScale.bound(out, dim);
       calls.add(t.scales[c.peer()] == null ? c : new PeerCall(c.peer(), c.rows(), c.input(),
-          new QueryResult(c.result().peer(), c.result().result(),
-              Tensor.ofFloats(out, c.result().output().shape()), c.result().latency())));
+          AnswerScale.withAnswer(c.result(), out)));
       int[] rows = c.rows();
       for (int i = 0; i < rows.length; i++) {
         int b = rows[i];

@@ -21,7 +21,7 @@ import io.bittensor.learning.Evaluation;
 import io.bittensor.learning.Learner;
 import io.bittensor.learning.StepResult;
 import io.bittensor.learning.WeightSource;
-import io.bittensor.neuron.internal.OutstandingCalls;
+import io.bittensor.core.internal.OutstandingCalls;
 import io.bittensor.neuron.internal.Probes;
 import io.bittensor.neuron.internal.Slot;
 import io.bittensor.transport.InProcessNetwork;

@@ -5,9 +5,9 @@ import io.bittensor.core.Keypair;
 import io.bittensor.core.Peer;
 import io.bittensor.core.PeerInfo;
 import io.bittensor.core.TensorStandard;
+import io.bittensor.core.internal.OutstandingCalls;
 import io.bittensor.transport.internal.Args;
 import io.bittensor.transport.internal.ClientCore;
-import io.bittensor.transport.internal.InFlightCalls;
 import io.bittensor.transport.internal.InProcessPeer;
 import io.bittensor.transport.internal.ListenedPeer;
 import io.bittensor.transport.internal.NoDelaySocketFactory;
@@ -79,7 +79,7 @@ public final class PeerClient implements AutoCloseable {
   private final boolean requireSignedAnswers;
   private final CallListener.Factory calls;
   private final AtomicBoolean closed = new AtomicBoolean();
-  private final InFlightCalls inProcessCalls = new InFlightCalls();
+  private final OutstandingCalls inProcessCalls = new OutstandingCalls();
 
   private PeerClient(Builder b) {
     this.keypair = b.keypair;
@@ -199,7 +199,7 @@ public final class PeerClient implements AutoCloseable {
       return;
     }
     http.dispatcher().cancelAll();
-    inProcessCalls.close();
+    inProcessCalls.cancelAll();
     dispatcherThreads.shutdown();
     http.connectionPool().evictAll();
   }

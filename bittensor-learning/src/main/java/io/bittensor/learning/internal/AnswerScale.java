@@ -54,9 +54,11 @@ public final class AnswerScale {
       return result;
     }
     float[] values = result.output().toFloatArray();
-    if (bound(values, dim) == null) {
-      return result;
-    }
+    return bound(values, dim) == null ? result : withAnswer(result, values);
+  }
+
+  /** {@code result} with {@code values}, in its answer's shape, as the answer that counts. */
+  public static QueryResult withAnswer(QueryResult result, float[] values) {
     return new QueryResult(result.peer(), result.result(),
         Tensor.ofFloats(values, result.output().shape()), result.latency());
   }

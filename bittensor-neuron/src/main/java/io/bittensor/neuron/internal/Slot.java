@@ -7,6 +7,7 @@ import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Peer;
 import io.bittensor.core.PeerInfo;
 import io.bittensor.core.Status;
+import io.bittensor.core.internal.OutstandingCalls;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;

@@ -8,6 +8,7 @@ import io.bittensor.core.PeerId;
 import io.bittensor.core.Rejection;
 import io.bittensor.core.Status;
 import io.bittensor.core.internal.Deadlines;
+import io.bittensor.core.internal.OutstandingCalls;
 import io.bittensor.transport.internal.wire.Response;
 import java.net.URI;
 import java.time.Duration;
@@ -28,7 +29,7 @@ public final class InProcessPeer extends TimedPeer {
   private final ClientCore core;
   private final PeerId caller;
   private final PeerId signer;
-  private final InFlightCalls inFlight;
+  private final OutstandingCalls inFlight;
 
   /**
    * @param caller the client's key, or null when it calls anonymous
@@ -38,7 +39,7 @@ public final class InProcessPeer extends TimedPeer {
    */
   public InProcessPeer(URI endpoint, Function<String, Serving> lookup, ClientCore core,
       Duration defaultTimeout, PeerId caller, PeerId signer, BooleanSupplier clientClosed,
-      InFlightCalls inFlight) {
+      OutstandingCalls inFlight) {
     super(defaultTimeout, clientClosed);
     this.inFlight = inFlight;
     this.endpoint = endpoint;
@@ -64,7 +65,7 @@ public final class InProcessPeer extends TimedPeer {
                 call::proved))
             .thenApply(r -> core.forwardResult(r, request.input(), signer, sent::digest,
                 endpoint));
-    return inFlight.track(Deadlines.bound(out, ms,
+    return inFlight.track(() -> Deadlines.bound(out, ms,
         ForwardResult.failure(Status.TIMEOUT, "no answer within " + ms + " ms")),
         ForwardResult.failure(Status.CANCELLED, CLOSED));
   }
@@ -82,7 +83,7 @@ public final class InProcessPeer extends TimedPeer {
         serve(false, msg.getSerializedSize(), msg,
             (s, m, call) -> s.core().backward(m, caller, call.startNanos(), call::proved))
             .thenApply(r -> core.backwardResult(r, signer, sent::digest, endpoint));
-    return inFlight.track(Deadlines.bound(out, ms,
+    return inFlight.track(() -> Deadlines.bound(out, ms,
         BackwardResult.failure(Status.TIMEOUT, "no acknowledgement within " + ms + " ms")),
         BackwardResult.failure(Status.CANCELLED, CLOSED));
   }

@@ -1,4 +1,4 @@
-package io.bittensor.neuron.internal;
+package io.bittensor.core.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** The calls a neuron's close ends at once. */
+/** The calls their owner's close ends at once. */
 @Timeout(value = 10, unit = TimeUnit.SECONDS)
 class OutstandingCallsTest {
   @Test

@@ -1,4 +1,4 @@
-package io.bittensor.neuron.internal;
+package io.bittensor.core.internal;
 
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -6,11 +6,13 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
 /**
- * The calls a neuron made to its peers and has not heard back from, so that closing it ends them
- * at once: {@link #cancelAll} completes each with its cancelled result (and cancels the call
- * underneath, which over HTTP stops it), and a call made afterwards gets that result without
- * being made. A step waiting on a peer that does not answer thus ends when the neuron closes,
- * not at the call's deadline. Thread-safe.
+ * Calls made and not yet heard back from, so that closing their owner ends them at once:
+ * {@link #cancelAll} completes each with its cancelled result (and cancels the call underneath,
+ * which over HTTP stops it), and a call made afterwards gets that result without being made. A
+ * neuron's step waiting on a peer that does not answer thus ends when the neuron closes, and a
+ * client's in-process calls when the client closes, not at the call's deadline.
+ *
+ * <p>Internal: shared with sibling modules; users must not import it. Thread-safe.
  */
 public final class OutstandingCalls {
   /** Each call's future, as handed out, and what ends it. */
