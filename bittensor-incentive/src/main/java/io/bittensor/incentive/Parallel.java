@@ -2,7 +2,6 @@ package io.bittensor.incentive;
 
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntConsumer;
@@ -10,7 +9,8 @@ import java.util.function.IntConsumer;
 /**
  * Runs numbered blocks of work on an optional executor, the calling thread taking part. Blocks
  * are claimed from a counter, so the call finishes even when the executor never runs a task
- * (saturated, or its only thread is the caller): the caller then does every block itself.
+ * (saturated, or its only thread is the caller), or throws from {@code execute}: the caller then
+ * does the blocks no task claimed itself.
  */
 final class Parallel {
   private Parallel() {}
@@ -44,8 +44,10 @@ final class Parallel {
     for (int k = 1; k < count; k++) {
       try {
         executor.execute(worker);
-      } catch (RejectedExecutionException e) {
-        break; // the caller does the rest
+      } catch (RuntimeException e) {
+        // Rejected, or an executor breaking its contract (throwing anything else): the caller
+        // does the rest, and still waits for the tasks already taken before returning.
+        break;
       }
     }
     worker.run();
