@@ -39,8 +39,9 @@ import java.util.concurrent.CompletableFuture;
  * <p>Behaviour. Bad input is answered with a failed {@link ForwardResult} naming the field and
  * the limit (a wrong modality UNKNOWN_MODALITY; wrong rank, sizes, sequence over the maximum
  * length, batch over {@link Builder#maxBatch} BAD_SHAPE; NaN values, out-of-range token ids
- * BAD_REQUEST); a full queue BACKOFF; a passed deadline TIMEOUT (the model run is cancelled); a
- * closed peer UNAVAILABLE. The returned futures never complete exceptionally.
+ * BAD_REQUEST; an answer larger than a tensor holds PAYLOAD_TOO_LARGE); a full queue BACKOFF; a
+ * passed deadline TIMEOUT (the model run is cancelled); a closed peer UNAVAILABLE. The returned
+ * futures never complete exceptionally.
  *
  * <p>Speed. Concurrent requests of the same shape are run together, up to {@link
  * Builder#maxBatch} rows, by one worker thread (or {@link Builder#workers}); a worker waits at

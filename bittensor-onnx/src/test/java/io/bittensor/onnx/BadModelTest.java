@@ -166,6 +166,22 @@ class BadModelTest {
   }
 
   @Test
+  void anInputWhoseAnswerNoTensorHoldsIsRefusedBeforeTheModelRuns() throws Exception {
+    // 2M positions of one feature (8 MB) answered at 1024 floats each would be 8 GiB.
+    try (OnnxPeer peer = OnnxPeer.builder().model(TestModels.flattenModel("batch", null))
+        .modality(Modality.TENSOR).outputDim(1024).build()) {
+      ForwardResult big = TestModels.forward(peer, Modality.TENSOR,
+          Tensor.ofFloats(new float[2_000_000], 1, 2_000_000, 1));
+      assertEquals(Status.PAYLOAD_TOO_LARGE, big.status(), big::toString);
+      assertTrue(big.message().contains("1024"), big.message());
+      assertEquals(0, peer.modelRuns(), "no model run for an answer that cannot be sent");
+      ForwardResult good =
+          TestModels.forward(peer, Modality.TENSOR, Tensor.ofFloats(new float[3], 1, 3, 1));
+      assertTrue(good.isSuccess(), good::toString);
+    }
+  }
+
+  @Test
   void missingSettingsAreMisuse() {
     assertThrows(IllegalStateException.class, () -> OnnxPeer.builder().modality(Modality.TENSOR).outputDim(1).build());
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> OnnxPeer.builder().outputDim(0));

@@ -37,6 +37,8 @@ public final class Engine implements AutoCloseable {
   private static final AtomicInteger IDS = new AtomicInteger();
   private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
   private static final long MAX_TIMEOUT_NANOS = TimeUnit.DAYS.toNanos(365);
+  /** The most bytes an answer may have: what one tensor (one Java array) holds. */
+  private static final long MAX_ANSWER_BYTES = Integer.MAX_VALUE - 8;
 
   /** Batching and queue limits. */
   public record Limits(int maxBatch, long windowNanos, int queueCapacity, int workers, boolean combine) {
@@ -231,6 +233,14 @@ public final class Engine implements AutoCloseable {
     if (x.dim(0) > limits.maxBatch()) {
       return Optional.of(new Rejection(Status.BAD_SHAPE, "input.shape",
           "batch of " + x.dim(0) + " exceeds this peer's limit of " + limits.maxBatch() + "; split it"));
+    }
+    // Refused before the model runs: building the answer would overflow after it.
+    long answerFloats = (long) x.dim(0) * x.dim(1) * standard.outputDim(); // < 2^62
+    if (answerFloats > MAX_ANSWER_BYTES / 4) {
+      return Optional.of(new Rejection(Status.PAYLOAD_TOO_LARGE, "input.shape",
+          "the answer to [" + x.dim(0) + ", " + x.dim(1) + ", ...] at outputDim "
+              + standard.outputDim() + " would have " + answerFloats
+              + " floats, more than a tensor holds (" + MAX_ANSWER_BYTES + " bytes); split it"));
     }
     return binding.check(x);
   }
