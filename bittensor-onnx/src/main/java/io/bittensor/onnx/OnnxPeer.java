@@ -46,9 +46,10 @@ import java.util.concurrent.CompletableFuture;
  * <p>Speed. Concurrent requests of the same shape are run together, up to {@link
  * Builder#maxBatch} rows, by one worker thread (or {@link Builder#workers}); a worker waits at
  * most {@link Builder#batchWindow} for more (0 by default: it takes what is queued when it is
- * free). Inputs are written once into direct native-order buffers that ONNX Runtime reads in
- * place; answers whose shape follows from the inputs are written by ONNX Runtime straight into a
- * pre-allocated buffer.
+ * free). A run of several requests that fails is run again in halves, so that a request the
+ * model refuses fails alone. Inputs are written once into direct native-order buffers that ONNX
+ * Runtime reads in place; answers whose shape follows from the inputs are written by ONNX Runtime
+ * straight into a pre-allocated buffer.
  *
  * <p>Thread-safety: thread-safe; {@code forward} may be called from any number of threads. The
  * futures complete on the peer's worker or timer thread: dependent stages that block should run on

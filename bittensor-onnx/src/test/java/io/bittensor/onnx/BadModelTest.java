@@ -182,6 +182,39 @@ class BadModelTest {
   }
 
   @Test
+  void aRequestTheModelRefusesFailsAloneNotTheRequestsRunWithIt() throws Exception {
+    // output = Gather(table [10, 4], input_ids): ONNX Runtime refuses an id of 10 or more, and
+    // the adapter does not know the vocabulary's size.
+    float[] table = new float[40];
+    for (int i = 0; i < table.length; i++) {
+      table[i] = i;
+    }
+    GraphProto.Builder g = GraphProto.newBuilder().setName("embed")
+        .addInput(TestModels.value("input_ids", TensorProto.DataType.INT64_VALUE, "batch", "seq"))
+        .addInitializer(TestModels.floats("table", table, 10, 4))
+        .addNode(TestModels.node("Gather", "output", "table", "input_ids"))
+        .addOutput(TestModels.value("output", TensorProto.DataType.FLOAT_VALUE, "batch", "seq", 4));
+    try (OnnxPeer peer = OnnxPeer.builder().model(TestModels.model(g))
+        .input(TextInput.bert().withMaxLength(8)).outputDim(4)
+        .batchWindow(Duration.ofMillis(500)).build()) {
+      // The worker waits half a second for more requests to join the first: one batch of three.
+      CompletableFuture<ForwardResult> a = peer.forward(new ForwardRequest(Modality.TEXT,
+          Tensor.ofLongs(new long[] {1, 2}, 1, 2)));
+      CompletableFuture<ForwardResult> bad = peer.forward(new ForwardRequest(Modality.TEXT,
+          Tensor.ofLongs(new long[] {3, 1_000_000}, 1, 2)));
+      CompletableFuture<ForwardResult> b = peer.forward(new ForwardRequest(Modality.TEXT,
+          Tensor.ofLongs(new long[] {4, 5}, 1, 2)));
+      assertEquals(Status.BAD_REQUEST, bad.join().status(), bad.join()::toString);
+      assertTrue(a.join().isSuccess(), a.join()::toString);
+      assertTrue(b.join().isSuccess(), b.join()::toString);
+      assertArrayEquals(new float[] {4, 5, 6, 7, 8, 9, 10, 11},
+          a.join().output().orElseThrow().toFloatArray());
+      assertArrayEquals(new float[] {16, 17, 18, 19, 20, 21, 22, 23},
+          b.join().output().orElseThrow().toFloatArray());
+    }
+  }
+
+  @Test
   void missingSettingsAreMisuse() {
     assertThrows(IllegalStateException.class, () -> OnnxPeer.builder().modality(Modality.TENSOR).outputDim(1).build());
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> OnnxPeer.builder().outputDim(0));

@@ -334,6 +334,7 @@ public final class Engine implements AutoCloseable {
       inputs.add(p.input);
       lastDeadline = Math.max(lastDeadline, p.deadline);
     }
+    boolean split = false;
     try (RunGuard guard = new RunGuard()) {
       Timer.Timeout cancel = null;
       if (lastDeadline != Long.MAX_VALUE) {
@@ -347,19 +348,38 @@ public final class Engine implements AutoCloseable {
         for (int i = 0; i < answers.length; i++) {
           batch.get(i).future.complete(ForwardResult.success(answers[i]));
         }
-      } catch (OrtException e) {
+      } catch (OrtException | RuntimeException e) {
         if (guard.terminated()) {
           fail(batch, Status.TIMEOUT, "the deadline passed during the model run, which was cancelled");
-        } else if (e.getCode() == OrtException.OrtErrorCode.ORT_INVALID_ARGUMENT) {
+        } else if (batch.size() > 1) {
+          split = true; // one request's input may be at fault: it must not fail the others
+        } else if (e instanceof RuntimeException r) {
+          throw r;
+        } else if (((OrtException) e).getCode() == OrtException.OrtErrorCode.ORT_INVALID_ARGUMENT) {
           fail(batch, Status.BAD_REQUEST, "the model refused the input: " + e.getMessage());
         } else {
-          fail(batch, Status.INTERNAL_ERROR, "the model run failed (" + e.getCode() + "): " + e.getMessage());
+          fail(batch, Status.INTERNAL_ERROR, "the model run failed ("
+              + ((OrtException) e).getCode() + "): " + e.getMessage());
         }
       } finally {
         if (cancel != null) {
           cancel.cancel();
         }
       }
+    }
+    if (split) { // halves, so that one bad request costs about one batch more, not one per row
+      int half = batch.size() / 2;
+      runPart(new ArrayList<>(batch.subList(0, half)), scratch);
+      runPart(new ArrayList<>(batch.subList(half, batch.size())), scratch);
+    }
+  }
+
+  /** Runs part of a failed batch; what it throws fails that part alone. */
+  private void runPart(List<Pending> part, Scratch scratch) {
+    try {
+      execute(part, scratch);
+    } catch (Throwable t) {
+      fail(part, Status.INTERNAL_ERROR, "the model run failed: " + t);
     }
   }
 
