@@ -78,8 +78,9 @@ public final class OnnxPeer implements Peer, AutoCloseable {
   /**
    * A builder with this peer's settings that shares its loaded session (no second copy of the
    * model): change the adapters, output size or batching and build a variant. The session is
-   * freed when the last peer using it is closed. A variant whose session settings differ (device,
-   * threads, optimisation, determinism, spinning) cannot share it and loads the model again.
+   * freed when the last peer using it is closed; a variant built after that loads the model again.
+   * A variant whose session settings differ (device, threads, optimisation, determinism,
+   * spinning) cannot share it and loads the model again.
    *
    * @throws IllegalStateException if this peer is closed
    */
@@ -483,10 +484,11 @@ public final class OnnxPeer implements Peer, AutoCloseable {
       if (source == null) {
         throw new IllegalStateException("no model: call model(path), model(bytes) or modelResource(name)");
       }
-      SharedSession session;
+      SharedSession session = null;
       if (shared != null && sessionRecipe().equals(sharedRecipe)) {
-        session = shared.retain();
-      } else {
+        session = shared.tryRetain(); // null once every peer sharing it closed: load it again
+      }
+      if (session == null) {
         session = SharedSession.open(source, settings(), device, cuda);
       }
       try {

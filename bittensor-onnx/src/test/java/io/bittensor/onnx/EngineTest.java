@@ -173,6 +173,18 @@ class EngineTest {
   }
 
   @Test
+  void aDerivedBuilderStillBuildsOnceEveryPeerSharingTheSessionIsClosed() throws Exception {
+    OnnxPeer first = peer().build();
+    OnnxPeer.Builder variant = first.toBuilder().outputDim(16);
+    first.close(); // the session is freed: the variant must load the model again
+    try (OnnxPeer second = variant.build()) {
+      ForwardResult r = TestModels.forward(second, Modality.TENSOR, light());
+      assertTrue(r.isSuccess(), r::toString);
+      assertEquals(16, r.output().orElseThrow().dim(2));
+    }
+  }
+
+  @Test
   void peersCanShareOneThreadPool() throws Exception {
     OnnxPeer.Builder shared = peer().sharedThreadPool(true);
     if (!Ort.hasGlobalPool()) {

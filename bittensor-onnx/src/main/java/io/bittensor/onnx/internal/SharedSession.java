@@ -128,10 +128,10 @@ public final class SharedSession {
     return out;
   }
 
-  /** Another user of this session. */
-  public synchronized SharedSession retain() {
+  /** Another user of this session, or null once the last user released it. */
+  public synchronized SharedSession tryRetain() {
     if (references == 0) {
-      throw new IllegalStateException("the session of " + source + " is closed");
+      return null;
     }
     references++;
     return this;
