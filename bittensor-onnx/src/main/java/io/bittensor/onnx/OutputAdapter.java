@@ -17,7 +17,9 @@ import java.util.Objects;
  * frames or rows gives one row per input position (trailing dimensions flattened). A TEXT model's
  * {@code [N, tokens, hidden]} gives one row per token ({@link Pooling#NONE}), or one pooled row
  * repeated at every position of the request's sequence ({@link Pooling#MEAN}, {@link
- * Pooling#FIRST}), so that the answer keeps the standard's shape.
+ * Pooling#FIRST}), so that the answer keeps the standard's shape. A TEXT model's {@code [N,
+ * hidden]}, or a rank-3 TENSOR model's {@code [N, features]}, is one row per sequence, pooled by
+ * the model, and is likewise repeated at every position.
  *
  * <p>Fitting, per row of {@code d} features to {@code outputDim}: {@link Fit#PAD_OR_TRUNCATE}
  * keeps the first {@code min(d, outputDim)} features and pads with zeros; {@link Fit#PROJECT}

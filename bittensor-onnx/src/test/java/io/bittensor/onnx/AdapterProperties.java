@@ -7,6 +7,9 @@ import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Tensor;
 import io.bittensor.onnx.internal.Shaper;
+import io.bittensor.onnx.internal.ir.OnnxIr.AttributeProto;
+import io.bittensor.onnx.internal.ir.OnnxIr.GraphProto;
+import io.bittensor.onnx.internal.ir.OnnxIr.TensorProto;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.LongStream;
@@ -86,6 +89,52 @@ class AdapterProperties {
             float want = i >= b * seq * frame ? s[i] : 0f;
             assertEquals(want, y.floatAt(((b * seq + t) * width) + k),
                 "seed " + seed + " item " + b + " step " + t + " column " + k);
+          }
+        }
+      }
+    }
+  }
+
+  /** {@code output [batch, dim] = ReduceMean(input [batch, seq, dim])} over the sequence. */
+  private static byte[] sequenceMeanModel(int dim) {
+    GraphProto.Builder g = GraphProto.newBuilder().setName("mean")
+        .addInput(TestModels.value("input", TensorProto.DataType.FLOAT_VALUE, "batch", "seq", dim))
+        .addNode(TestModels.node("ReduceMean", "output", "input").toBuilder()
+            .addAttribute(AttributeProto.newBuilder().setName("axes")
+                .setType(AttributeProto.AttributeType.INTS).addInts(1))
+            .addAttribute(AttributeProto.newBuilder().setName("keepdims")
+                .setType(AttributeProto.AttributeType.INT).setI(0)))
+        .addOutput(TestModels.value("output", TensorProto.DataType.FLOAT_VALUE, "batch", dim));
+    return TestModels.model(g);
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void aTensorModelsPooledRowIsRepeatedAtEveryPosition(long seed) throws Exception {
+    Random r = new Random(seed);
+    int dim = 1 + r.nextInt(6);
+    int batch = 1 + r.nextInt(3);
+    int seq = 2 + r.nextInt(4);
+    float[] x = new float[batch * seq * dim];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = (float) r.nextGaussian();
+    }
+    try (OnnxPeer peer = OnnxPeer.builder().model(sequenceMeanModel(dim))
+        .modality(Modality.TENSOR).outputDim(dim).build()) {
+      ForwardResult result =
+          TestModels.forward(peer, Modality.TENSOR, Tensor.ofFloats(x, batch, seq, dim));
+      Tensor y =
+          result.output().orElseThrow(() -> new AssertionError("seed " + seed + ": " + result));
+      for (int b = 0; b < batch; b++) {
+        for (int k = 0; k < dim; k++) {
+          double mean = 0;
+          for (int t = 0; t < seq; t++) {
+            mean += x[(b * seq + t) * dim + k];
+          }
+          mean /= seq;
+          for (int t = 0; t < seq; t++) {
+            assertEquals(mean, y.floatAt((b * seq + t) * dim + k), 1e-5,
+                "seed " + seed + " item " + b + " position " + t + " feature " + k);
           }
         }
       }

@@ -342,6 +342,18 @@ public abstract class Binding implements AutoCloseable {
     return answers;
   }
 
+  /** Answers requests whose items follow one another in {@code rows}, one row per item. */
+  Tensor[] repeatRows(List<Tensor> inputs, FloatBuffer rows, int features) {
+    Tensor[] answers = new Tensor[inputs.size()];
+    int row = 0;
+    for (int i = 0; i < answers.length; i++) {
+      Tensor x = inputs.get(i);
+      answers[i] = shaper.answer(rows, row, x.dim(0), x.dim(1), features, true);
+      row += x.dim(0);
+    }
+    return answers;
+  }
+
   /** Total of dimension 0 over the requests. */
   static int totalBatch(List<Tensor> inputs) {
     int n = 0;

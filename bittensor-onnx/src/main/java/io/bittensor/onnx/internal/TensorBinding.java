@@ -75,8 +75,18 @@ final class TensorBinding extends Binding {
     bindDims(port, shape, dims);
     try (OnnxTensor t = OnnxTensor.createTensor(env, x, shape);
         ModelRun r = runModel(Map.of(port.name(), t), dims, List.of(), guard, scratch)) {
-      int features = port.rank() == 2 ? r.features(positions) : r.features(positions / seq) / seq;
-      return answerPerPosition(inputs, r.data(), features);
+      if (port.rank() == 2) {
+        return answerPerPosition(inputs, r.data(), r.features(positions));
+      }
+      int perItem = r.features(positions / seq);
+      if (r.shape().length <= 2) { // one row per item, pooled by the model: at every position
+        return repeatRows(inputs, r.data(), perItem);
+      }
+      if (r.shape()[1] != seq) {
+        throw new IllegalStateException("model output " + java.util.Arrays.toString(r.shape())
+            + " does not keep the input's " + seq + " positions");
+      }
+      return answerPerPosition(inputs, r.data(), perItem / seq);
     }
   }
 }

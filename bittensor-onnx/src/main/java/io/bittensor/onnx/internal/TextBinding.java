@@ -10,7 +10,6 @@ import io.bittensor.onnx.OutputAdapter;
 import io.bittensor.onnx.TextInput;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -170,15 +169,5 @@ final class TextBinding extends Binding {
     }
     answers = repeatRows(inputs, FloatBuffer.wrap(pooled), hidden);
     return answers;
-  }
-
-  private Tensor[] repeatRows(List<Tensor> inputs, FloatBuffer rows, int features) {
-    List<Tensor> answers = new ArrayList<>(inputs.size());
-    int row = 0;
-    for (Tensor x : inputs) {
-      answers.add(shaper.answer(rows, row, x.dim(0), x.dim(1), features, true));
-      row += x.dim(0);
-    }
-    return answers.toArray(new Tensor[0]);
   }
 }
