@@ -13,6 +13,7 @@ import io.bittensor.onnx.internal.ir.OnnxIr.TensorProto;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.LongStream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -139,6 +140,34 @@ class AdapterProperties {
         }
       }
     }
+  }
+
+  @Test
+  void projectionsKeptForRowWidthsThatFollowTheInputAreBounded() {
+    // A model whose output width follows the input's (a flatten, a per-feature op) lets a caller
+    // pick the width: each new one must not keep another width x outputDim matrix for good.
+    Shaper shaper = new Shaper(OutputAdapter.first().withFit(OutputAdapter.Fit.PROJECT), 64);
+    float[] a = null;
+    for (int width = 1; width <= 200; width++) {
+      float[] row = new float[width];
+      java.util.Arrays.fill(row, 1f);
+      Tensor y = shaper.answer(java.nio.FloatBuffer.wrap(row), 0, 1, 1, width, false);
+      if (width == 7) {
+        a = y.toFloatArray();
+      }
+    }
+    assertTrue(shaper.projectionsKept() <= 16, "kept " + shaper.projectionsKept());
+    // Fewer still when they are large: at most 4096 floats here, 64 per input feature.
+    Shaper small = new Shaper(OutputAdapter.first().withFit(OutputAdapter.Fit.PROJECT), 64, 4096);
+    for (int width = 20; width <= 30; width++) {
+      small.answer(java.nio.FloatBuffer.wrap(new float[width]), 0, 1, 1, width, false);
+    }
+    assertEquals(2, small.projectionsKept(), "30 and 29 features: 3776 floats");
+    float[] row = new float[7];
+    java.util.Arrays.fill(row, 1f);
+    assertTrue(java.util.Arrays.equals(a,
+        shaper.answer(java.nio.FloatBuffer.wrap(row), 0, 1, 1, 7, false).toFloatArray()),
+        "a width made again projects as before");
   }
 
   @ParameterizedTest(name = "seed {0}")

@@ -6,29 +6,52 @@ import io.bittensor.onnx.OutputAdapter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.Random;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Turns rows of model features into the standard's {@code [batch, sequence, outputDim]}: L2
  * normalisation, then padding/truncation or the seeded projection. Thread-safe.
  */
 public final class Shaper {
+  /** The most projections kept: a model's output width may follow the caller's input. */
+  private static final int MAX_PROJECTIONS = 16;
+  /** The most floats of projections kept (256 MiB), for the same reason. */
+  private static final long MAX_KEPT_FLOATS = 1L << 26;
+
   private final OutputAdapter adapter;
   private final int outputDim;
-  private final ConcurrentHashMap<Integer, float[]> projections = new ConcurrentHashMap<>();
+  private final long maxKeptFloats;
+  /** Projections by input width, least recently used first; guarded by itself. */
+  private final LinkedHashMap<Integer, float[]> projections = new LinkedHashMap<>(16, 0.75f, true);
+  /** Floats in {@link #projections}; guarded by it. */
+  private long keptFloats;
 
   /** A shaper for {@code outputDim >= 1}. */
   public Shaper(OutputAdapter adapter, int outputDim) {
+    this(adapter, outputDim, MAX_KEPT_FLOATS);
+  }
+
+  /** A shaper keeping at most {@code maxKeptFloats} floats of projections (for tests). */
+  public Shaper(OutputAdapter adapter, int outputDim, long maxKeptFloats) {
     if (outputDim < 1) {
       throw new IllegalArgumentException("outputDim must be >= 1, was " + outputDim);
     }
     this.adapter = adapter;
     this.outputDim = outputDim;
+    this.maxKeptFloats = maxKeptFloats;
   }
 
   public int outputDim() {
     return outputDim;
+  }
+
+  /** How many projections are kept now (for tests). */
+  public int projectionsKept() {
+    synchronized (projections) {
+      return projections.size();
+    }
   }
 
   /**
@@ -48,10 +71,11 @@ public final class Shaper {
     FloatBuffer dst = out.asFloatBuffer();
     float[] row = new float[features];
     float[] fitted = new float[outputDim];
+    float[] p = adapter.fit() == OutputAdapter.Fit.PROJECT ? projection(features) : null;
     int sourceRows = repeat ? batch : batch * sequence;
     for (int r = 0; r < sourceRows; r++) {
       rows.get((firstRow + r) * features, row, 0, features);
-      fit(row, fitted);
+      fit(row, p, fitted);
       int copies = repeat ? sequence : 1;
       for (int c = 0; c < copies; c++) {
         dst.put(fitted);
@@ -60,8 +84,11 @@ public final class Shaper {
     return Tensor.wrap(DType.FLOAT32, out, batch, sequence, outputDim);
   }
 
-  /** Normalises (if asked) and fits {@code row} into {@code out}; {@code row} may be modified. */
-  void fit(float[] row, float[] out) {
+  /**
+   * Normalises (if asked) and fits {@code row} into {@code out} with projection {@code p} (null
+   * unless projecting); {@code row} may be modified.
+   */
+  void fit(float[] row, float[] p, float[] out) {
     if (adapter.l2Normalize()) {
       l2Normalize(row);
     }
@@ -70,7 +97,7 @@ public final class Shaper {
       System.arraycopy(row, 0, out, 0, n);
       java.util.Arrays.fill(out, n, out.length, 0f);
     } else {
-      project(row, projection(row.length), out);
+      project(row, p, out);
     }
   }
 
@@ -104,9 +131,28 @@ public final class Shaper {
     }
   }
 
-  /** The fixed projection from {@code features}, made once per size. */
+  /** The fixed projection from {@code features}, kept for the sizes used most recently. */
   float[] projection(int features) {
-    return projections.computeIfAbsent(features, d -> projectionMatrix(d, outputDim, adapter.seed()));
+    synchronized (projections) {
+      float[] p = projections.get(features);
+      if (p != null) {
+        return p;
+      }
+    }
+    // Made outside the lock: other workers' rows of other widths need not wait for it.
+    float[] p = projectionMatrix(features, outputDim, adapter.seed());
+    synchronized (projections) {
+      if (p.length <= maxKeptFloats && projections.putIfAbsent(features, p) == null) {
+        keptFloats += p.length;
+        // Least recently used first; never p, the last, which alone fits.
+        Iterator<float[]> eldest = projections.values().iterator();
+        while (projections.size() > MAX_PROJECTIONS || keptFloats > maxKeptFloats) {
+          keptFloats -= eldest.next().length;
+          eldest.remove();
+        }
+      }
+    }
+    return p;
   }
 
   /**
