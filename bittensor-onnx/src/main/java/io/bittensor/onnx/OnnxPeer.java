@@ -502,6 +502,9 @@ public final class OnnxPeer implements Peer, AutoCloseable {
           }
           if (dim == 0 && meta.containsKey(OnnxExport.OUTPUT_DIM_KEY)) {
             dim = Integer.parseInt(meta.get(OnnxExport.OUTPUT_DIM_KEY));
+            if (dim < 1) { // the file is at fault, not the caller
+              throw new IllegalArgumentException(OnnxExport.OUTPUT_DIM_KEY + " must be >= 1");
+            }
           }
         } catch (IllegalArgumentException bad) {
           throw new OnnxModelException(session.source() + ": unreadable bittensor metadata " + meta, bad);

@@ -12,6 +12,7 @@ import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
 import io.bittensor.onnx.internal.ir.OnnxIr.AttributeProto;
 import io.bittensor.onnx.internal.ir.OnnxIr.GraphProto;
+import io.bittensor.onnx.internal.ir.OnnxIr.ModelProto;
 import io.bittensor.onnx.internal.ir.OnnxIr.TensorProto;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -211,6 +212,28 @@ class BadModelTest {
           a.join().output().orElseThrow().toFloatArray());
       assertArrayEquals(new float[] {16, 17, 18, 19, 20, 21, 22, 23},
           b.join().output().orElseThrow().toFloatArray());
+    }
+  }
+
+  @Test
+  void aModelWhoseMetadataGivesNoUsableOutputDimIsAModelError() throws Exception {
+    byte[] mlp = OnnxExport.toBytes(Mlp.random(new int[] {4, 3}, Mlp.Activation.RELU, 5),
+        OnnxExport.Options.defaults());
+    for (String dim : new String[] {"0", "-3", "x"}) {
+      ModelProto.Builder m = ModelProto.parseFrom(mlp).toBuilder();
+      for (int i = 0; i < m.getMetadataPropsCount(); i++) {
+        if (m.getMetadataProps(i).getKey().equals(OnnxExport.OUTPUT_DIM_KEY)) {
+          m.setMetadataProps(i, m.getMetadataProps(i).toBuilder().setValue(dim));
+        }
+      }
+      byte[] bad = m.build().toByteArray();
+      // The file is at fault, not the caller: a model error naming the metadata.
+      OnnxModelException e = assertThrows(OnnxModelException.class,
+          () -> OnnxPeer.builder().model(bad).build().close(), dim);
+      assertTrue(e.getMessage().contains(OnnxExport.OUTPUT_DIM_KEY), e.getMessage());
+      try (OnnxPeer peer = OnnxPeer.builder().model(bad).outputDim(3).build()) {
+        assertEquals(3, peer.outputDim(), "an explicit outputDim wins");
+      }
     }
   }
 
