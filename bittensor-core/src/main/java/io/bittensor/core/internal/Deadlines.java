@@ -16,10 +16,20 @@ import java.util.function.Supplier;
 public final class Deadlines {
   private Deadlines() {}
 
-  /** The positive milliseconds of {@code timeout} (at least 1). */
+  /** Longer timeouts are clamped to this (about 73 years, as {@link Timer} clamps delays). */
+  static final long MAX_MILLIS = TimeUnit.NANOSECONDS.toMillis(Long.MAX_VALUE >> 2);
+
+  /**
+   * The positive milliseconds of {@code timeout} (at least 1, at most about 73 years: a huge
+   * timeout such as {@code Duration.ofSeconds(Long.MAX_VALUE)} means "no deadline to speak of",
+   * and leaves callers room to add a margin without overflow).
+   */
   public static long millis(Duration timeout) {
     if (timeout == null || timeout.isNegative() || timeout.isZero()) {
       throw new IllegalArgumentException("timeout must be positive, was " + timeout);
+    }
+    if (timeout.getSeconds() >= MAX_MILLIS / 1000) {
+      return MAX_MILLIS; // toMillis() would throw ArithmeticException past Long.MAX_VALUE ms
     }
     return Math.max(1, timeout.toMillis());
   }

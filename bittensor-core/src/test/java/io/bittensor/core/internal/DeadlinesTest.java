@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import org.junit.jupiter.api.Test;
@@ -63,5 +64,16 @@ class DeadlinesTest {
     }
     assertEquals("cancelled", r);
     assertFalse(started[0], "nothing was started");
+  }
+
+  /** A huge timeout means "wait about forever": clamped, never wrapped or refused. */
+  @Test
+  void hugeTimeoutsAreClampedNotWrapped() {
+    long max = Deadlines.millis(Duration.ofSeconds(Long.MAX_VALUE, 999_999_999));
+    assertTrue(max > 0 && max <= Long.MAX_VALUE / 2, "clamped, was " + max);
+    assertEquals(max, Deadlines.millis(Duration.ofMillis(Long.MAX_VALUE)));
+    assertTrue(max + 10_000 > 0, "room for a caller's safety margin");
+    assertEquals(5_000, Deadlines.millis(Duration.ofSeconds(5)));
+    assertEquals(1, Deadlines.millis(Duration.ofNanos(1)));
   }
 }
