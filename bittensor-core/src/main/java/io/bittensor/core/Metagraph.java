@@ -86,8 +86,8 @@ public final class Metagraph {
    * @param peers one per uid, in uid order ({@code peers.get(i).uid() == i}); copied
    * @param weights {@code n x n}, row {@code i} peer {@code i}'s weights
    * @param bonds {@code n x n}
-   * @throws IllegalArgumentException if a peer's uid is not its position, or a matrix's size is
-   *     not the number of peers
+   * @throws IllegalArgumentException if a peer's uid is not its position, two peers have one key,
+   *     or a matrix's size is not the number of peers
    */
   public static Metagraph of(Hash256 chainId, Block block, LedgerParams params, long supply,
       Optional<Epoch> lastEpoch, List<PeerState> peers, PeerMatrix weights, PeerMatrix bonds) {
@@ -104,10 +104,17 @@ public final class Metagraph {
     long[] lastUpdate = new long[n];
     long[] emission = new long[n];
     double[][] vectors = new double[5][n];
+    Map<PeerId, Integer> uids = new HashMap<>(n * 2);
     for (int i = 0; i < n; i++) {
       PeerState p = peers.get(i);
       if (p.uid() != i) {
         throw new IllegalArgumentException("peers[" + i + "] has uid " + p.uid());
+      }
+      Integer other = uids.putIfAbsent(p.info().id(), i);
+      if (other != null) {
+        // A key holds one uid on a ledger; two would make uid(key) pick one silently.
+        throw new IllegalArgumentException("peers[" + i + "] has the key of uid " + other + ": "
+            + p.info().id());
       }
       infos[i] = p.info();
       stake[i] = p.stake();
@@ -120,8 +127,10 @@ public final class Metagraph {
       vectors[3][i] = p.incentive();
       vectors[4][i] = p.dividends();
     }
-    return new Metagraph(chainId, block, params, supply, lastEpoch, infos, stake, registeredAt,
-        lastUpdate, emission, vectors, () -> weights, () -> bonds);
+    Metagraph m = new Metagraph(chainId, block, params, supply, lastEpoch, infos, stake,
+        registeredAt, lastUpdate, emission, vectors, () -> weights, () -> bonds);
+    m.uids = uids;
+    return m;
   }
 
   /** The chain this snapshot belongs to. */
