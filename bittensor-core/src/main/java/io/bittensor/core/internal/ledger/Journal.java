@@ -26,7 +26,7 @@ import java.util.zip.CRC32C;
  * header  8  magic "BTLEDGER"
  *         u16 format major version (1), u16 minor version (0)
  *         u32 CRC32C of the 12 bytes above
- * record  u32 payload length (at most 256 MiB)
+ * record  u32 payload length (at most 256 MiB; a checkpoint, at most 2 GiB)
  *         u32 CRC32C of the payload
  *         u32 CRC32C of the 8 bytes above (so a damaged length is never trusted)
  *         payload: a block ({@link BlockCodec}); its SHA-256 is the block's hash
@@ -57,6 +57,11 @@ public final class Journal implements Closeable {
   static final int HEADER_LENGTH = 16;
   static final int RECORD_HEADER_LENGTH = 12;
   static final int MAX_PAYLOAD = 256 << 20;
+  /**
+   * The most a compacted journal's checkpoint record may hold: a state, which may outgrow any
+   * block (the largest array, as {@link ByteWriter} caps an encoding).
+   */
+  static final int MAX_CHECKPOINT = Integer.MAX_VALUE - 8;
 
   private final Path file;
   private final FileChannel channel;
@@ -205,7 +210,8 @@ public final class Journal implements Closeable {
         break; // torn: a partly written header, or zeros where the record should be
       }
       int length = rh.getInt(0);
-      if (length < 0 || length > MAX_PAYLOAD) {
+      boolean mayBeCheckpoint = compacted && offsets.size() == 1;
+      if (length < 0 || length > (mayBeCheckpoint ? MAX_CHECKPOINT : MAX_PAYLOAD)) {
         throw new CorruptJournalException(file, "block " + number + " at offset " + pos
             + " claims " + Integer.toUnsignedString(length) + " bytes");
       }
@@ -221,7 +227,7 @@ public final class Journal implements Closeable {
         throw new CorruptJournalException(file, recordName(compacted, offsets.size(), number)
             + " at offset " + pos + " fails its checksum");
       }
-      if (compacted && offsets.size() == 1 && BlockCodec.isCheckpoint(payload)) {
+      if (mayBeCheckpoint && BlockCodec.isCheckpoint(payload)) {
         // The checkpoint stands for every block before it: it names its own number and the
         // hash the next block must link to.
         try {
@@ -237,6 +243,10 @@ public final class Journal implements Closeable {
         }
         number = checkpoint;
       } else {
+        if (length > MAX_PAYLOAD) {
+          throw new CorruptJournalException(file, "block " + number + " at offset " + pos
+              + " claims " + length + " bytes");
+        }
         checkLink(file, payload, number, previous, pos);
         previous = Hash256.of(payload);
       }
@@ -349,7 +359,9 @@ public final class Journal implements Closeable {
     try {
       writeFully(ch, header(MINOR_COMPACTED));
       writeFully(ch, record(genesisPayload));
-      writeFully(ch, record(checkpointPayload));
+      // Not copied into one buffer with its header: a checkpoint may be as large as a state.
+      writeFully(ch, recordHeader(checkpointPayload, MAX_CHECKPOINT));
+      writeFully(ch, ByteBuffer.wrap(checkpointPayload));
       ch.force(true);
       size = ch.position();
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
@@ -445,16 +457,23 @@ public final class Journal implements Closeable {
   }
 
   static ByteBuffer record(byte[] payload) {
-    if (payload.length > MAX_PAYLOAD) {
-      throw new IllegalArgumentException("a block may have at most " + MAX_PAYLOAD
-          + " bytes, had " + payload.length);
-    }
+    ByteBuffer header = recordHeader(payload, MAX_PAYLOAD);
     ByteBuffer rec = ByteBuffer.allocate(RECORD_HEADER_LENGTH + payload.length);
-    rec.putInt(payload.length).putInt(crc(payload, 0, payload.length));
-    rec.putInt(crc(rec.array(), 0, 8));
-    rec.put(payload);
+    rec.put(header).put(payload);
     rec.flip();
     return rec;
+  }
+
+  /** A record's 12-byte header: length, the payload's CRC32C, the CRC32C of those 8 bytes. */
+  private static ByteBuffer recordHeader(byte[] payload, int max) {
+    if (payload.length > max) {
+      throw new IllegalArgumentException((max == MAX_PAYLOAD ? "a block" : "a checkpoint")
+          + " may have at most " + max + " bytes, had " + payload.length);
+    }
+    ByteBuffer header = ByteBuffer.allocate(RECORD_HEADER_LENGTH);
+    header.putInt(payload.length).putInt(crc(payload, 0, payload.length));
+    header.putInt(crc(header.array(), 0, 8));
+    return header.flip();
   }
 
   static int crc(byte[] b, int offset, int length) {

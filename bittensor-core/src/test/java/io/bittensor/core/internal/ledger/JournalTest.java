@@ -1,0 +1,50 @@
+package io.bittensor.core.internal.ledger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.bittensor.core.Block;
+import io.bittensor.core.Hash256;
+import io.bittensor.core.LedgerParams;
+import io.bittensor.core.testing.LedgerFixtures;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The journal file: what compaction writes, opening reads. */
+class JournalTest {
+  @TempDir Path dir;
+
+  /**
+   * A state over the 256 MiB a block may have still compacts: the checkpoint record holds a
+   * state, not a block, and may be as large as a state's encoding.
+   */
+  @Test
+  void aCheckpointOverTheBlockLimitIsWrittenAndOpens() throws IOException {
+    Path file = dir.resolve(Journal.FILE_NAME);
+    byte[] genesis = BlockCodec.encodeGenesis(
+        LedgerFixtures.genesis(LedgerParams.defaults(), 2), "paper", null, 0);
+    Journal.create(file, genesis);
+    Block block = new Block(5, Hash256.of(new byte[] {5}), Hash256.of(new byte[] {4}),
+        Instant.ofEpochMilli(0), 0, false);
+    byte[] checkpoint = BlockCodec.encodeCheckpoint(block, new byte[Journal.MAX_PAYLOAD]);
+    int length = checkpoint.length;
+    Journal.compact(file, genesis, checkpoint).close();
+    checkpoint = null; // the heap holds one copy of a state this size at a time
+    Journal.Scan scan = Journal.scan(file, Set.of(5L));
+    assertEquals(5, scan.checkpoint());
+    assertEquals(5, scan.lastNumber());
+    assertEquals(block.hash(), scan.lastHash(), "the hash the next block must name");
+    assertEquals(length, scan.length(1));
+    assertEquals(0, scan.tornBytes());
+
+    byte[] next = BlockCodec.encodeBlock(6, block.hash(), 1, List.of(), null);
+    try (Journal j = Journal.openForAppend(file, scan)) {
+      j.append(next);
+    }
+    assertEquals(6, Journal.scan(file, Set.of()).lastNumber());
+  }
+}
