@@ -21,8 +21,9 @@ import java.util.function.LongSupplier;
  * long answered = rs.stream().filter(QueryResult::isSuccess).count();
  * }</pre>
  *
- * <p>Thread-safe and stateless apart from its settings; it starts no threads (deadlines fire on
- * the JDK's shared delayer thread). Results come back in the order of {@code peers}.
+ * <p>Thread-safe and stateless apart from its settings; it starts no threads of its own
+ * (deadlines fire on the library's one shared timer thread). Results come back in the order of
+ * {@code peers}.
  */
 public final class FanOut {
   private final TensorStandard standard;
@@ -75,10 +76,13 @@ public final class FanOut {
     Objects.requireNonNull(request, "request");
     long ms = Deadlines.millis(timeout);
     Tensor zeros = standard.zeros(request.input());
+    for (Peer peer : peers) {
+      // All checked first: a null found part way would leave the calls made before it running.
+      Objects.requireNonNull(peer, "peers contains null");
+    }
     long start = nanoTime.getAsLong();
     List<CompletableFuture<QueryResult>> parts = new ArrayList<>(peers.size());
     for (Peer peer : peers) {
-      Objects.requireNonNull(peer, "peers contains null");
       CompletableFuture<ForwardResult> call;
       try {
         call = peer.forward(request, timeout);

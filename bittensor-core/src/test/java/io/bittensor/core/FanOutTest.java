@@ -38,6 +38,30 @@ class FanOutTest {
     assertTrue(ms >= 400 && ms < 2_500, "16 peers of 100..400 ms took " + ms + " ms");
   }
 
+  /** A null among the peers is refused before any call goes out, not after some did. */
+  @Test
+  void aNullPeerIsRefusedBeforeAnyCallIsMade() {
+    int[] calls = {0};
+    Peer counting = r -> {
+      calls[0]++;
+      return new CompletableFuture<>();
+    };
+    List<Peer> peers = new ArrayList<>();
+    peers.add(counting);
+    peers.add(null);
+    assertThrows(NullPointerException.class,
+        () -> FanOut.of(STD).query(peers, REQUEST, Duration.ofSeconds(60)));
+    assertEquals(0, calls[0], "no call left running until its deadline");
+  }
+
+  /** A timeout too long to write in milliseconds waits as long as it takes. */
+  @Test
+  void aHugeTimeoutWaitsForTheAnswer() {
+    List<QueryResult> rs = FanOut.of(STD).queryAndWait(List.of(after(0)), REQUEST,
+        Duration.ofSeconds(Long.MAX_VALUE));
+    assertEquals(Status.SUCCESS, rs.get(0).status());
+  }
+
   @Test
   void aSilentPeerCostsTheTimeoutAndCountsAsZeros() {
     Peer silent = r -> new CompletableFuture<>();
