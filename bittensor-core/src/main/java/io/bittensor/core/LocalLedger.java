@@ -1108,7 +1108,12 @@ public final class LocalLedger implements Ledger, BlockHistory {
       block = new Block(number, hash, parent, Instant.ofEpochMilli(timestamp), txs.size(), due);
       view = state.view();
       if (journal != null && snapshotEvery > 0 && number % snapshotEvery == 0) {
-        snapshot = state.encode();
+        try {
+          snapshot = state.encode();
+        } catch (IllegalStateException tooLarge) { // over 2 GiB: no snapshot, as if one failed
+          // Thrown on, it would fail the ledger with the block not yet written, at every
+          // snapshot after each reopening.
+        }
       }
     } finally {
       stateLock.unlock();
