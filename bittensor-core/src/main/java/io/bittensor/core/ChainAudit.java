@@ -190,6 +190,11 @@ public final class ChainAudit {
     private final LocalLedger replica;
     private final SettableClock clock;
     private LedgerException failed;
+    /**
+     * The state after the last block that checked out: the replica may hold one block more,
+     * sealed before its hash was found to differ.
+     */
+    private Metagraph lastGood;
 
     private Auditor(Hash256 chainId, BlockHistory history, LocalLedger replica,
         SettableClock clock) {
@@ -197,6 +202,7 @@ public final class ChainAudit {
       this.history = history;
       this.replica = replica;
       this.clock = clock;
+      this.lastGood = replica.metagraph();
     }
 
     /**
@@ -269,6 +275,9 @@ public final class ChainAudit {
       LedgerException[] mismatch = {null};
       read.read(replica.metagraph().block().number() + 1, differs -> {
         mismatch[0] = differs;
+        if (differs == null) {
+          lastGood = replica.metagraph();
+        }
         return differs == null;
       });
       if (mismatch[0] != null) {
@@ -288,10 +297,9 @@ public final class ChainAudit {
       return failed;
     }
 
-    /** What has been checked so far. */
+    /** What has been checked so far: up to the block before the one that differed, if any. */
     public Result checked() {
-      Metagraph state = replica.metagraph();
-      return new Result(chainId, state.block(), state);
+      return new Result(chainId, lastGood.block(), lastGood);
     }
 
     @Override

@@ -274,6 +274,30 @@ class ChainAuditTest {
     }
   }
 
+  /**
+   * A block that replays to another hash was sealed by the replica all the same; what the
+   * auditor reports as checked stays at the block before it.
+   */
+  @Test
+  void whatIsCheckedStopsBeforeABlockThatReplaysToAnotherHash() throws IOException {
+    try (LocalLedger honest = chain(0x5eed2L, "retimed")) {
+      long k = blockWith(honest, 1);
+      BlockHistory retimed = lying(honest, r -> {
+        Block b = r.block();
+        return b.number() != k ? r : new BlockRecord(new Block(b.number(), b.hash(), b.parent(),
+            b.timestamp().plusMillis(1), b.transactions(), b.epoch()), r.transactions(),
+            r.epoch(), r.after());
+      });
+      try (ChainAudit.Auditor auditor = ChainAudit.start(honest.chainId(), retimed)) {
+        ChainAudit.MismatchException e = assertThrows(ChainAudit.MismatchException.class,
+            () -> auditor.advance(Long.MAX_VALUE));
+        assertTrue(e.getMessage().contains("block " + k + " replays to"), e.getMessage());
+        assertEquals(k - 1, auditor.checked().last().number(), "the last block that checked out");
+        assertEquals(k - 1, auditor.checked().state().block().number());
+      }
+    }
+  }
+
   @Test
   void aStateTheBlocksDoNotLeadToFailsAtItsBlock() throws IOException {
     try (LocalLedger honest = chain(0x5eed1L, "state")) {
