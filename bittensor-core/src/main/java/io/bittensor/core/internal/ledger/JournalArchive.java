@@ -119,8 +119,7 @@ public final class JournalArchive {
         String name = f.getFileName().toString();
         String[] parts = name.substring(PREFIX.length(), name.length() - SUFFIX.length())
             .split("-");
-        if (parts.length == 2 && parts[0].length() == 20 && parts[1].length() == 20
-            && (parts[0] + parts[1]).chars().allMatch(Character::isDigit)
+        if (parts.length == 2 && Snapshots.isNumber(parts[0]) && Snapshots.isNumber(parts[1])
             && Long.parseLong(parts[0]) <= Long.parseLong(parts[1])) {
           // (One of no blocks, from a compaction at the block of the one before, holds none.)
           segments.add(new Segment(f, Long.parseLong(parts[0]), Long.parseLong(parts[1])));

@@ -52,13 +52,22 @@ public final class Snapshots {
       for (Path f : files) {
         String name = f.getFileName().toString();
         String digits = name.substring(PREFIX.length(), name.length() - SUFFIX.length());
-        if (digits.length() == 20 && digits.chars().allMatch(Character::isDigit)) {
+        if (isNumber(digits)) {
           blocks.add(Long.parseLong(digits));
         }
       }
     }
     Collections.sort(blocks, Collections.reverseOrder());
     return blocks;
+  }
+
+  /**
+   * Whether {@code digits} is a block number as file names write it: 20 digits, at most {@link
+   * Long#MAX_VALUE} (a larger one is not a name we wrote, and must not stop a listing).
+   */
+  static boolean isNumber(String digits) {
+    return digits.length() == 20 && digits.chars().allMatch(c -> c >= '0' && c <= '9')
+        && digits.compareTo("09223372036854775807") <= 0; // Long.MAX_VALUE in 20 digits
   }
 
   static Path path(Path dir, long block) {

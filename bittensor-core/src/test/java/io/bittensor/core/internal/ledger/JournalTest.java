@@ -7,6 +7,7 @@ import io.bittensor.core.Hash256;
 import io.bittensor.core.LedgerParams;
 import io.bittensor.core.testing.LedgerFixtures;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
@@ -46,5 +47,17 @@ class JournalTest {
       j.append(next);
     }
     assertEquals(6, Journal.scan(file, Set.of()).lastNumber());
+  }
+
+  /** A file in the archive whose numbers are past any block is not ours: passed over. */
+  @Test
+  void anArchivedNameOfTwentyDigitsPastALongIsPassedOver() throws IOException {
+    Path archive = Files.createDirectories(JournalArchive.folder(dir));
+    Files.write(archive.resolve(JournalArchive.name(1, 5)), new byte[0]);
+    Files.write(archive.resolve("journal-99999999999999999999-99999999999999999999.btl"),
+        new byte[0]);
+    List<JournalArchive.Segment> segments = JournalArchive.list(dir);
+    assertEquals(1, segments.size(), segments.toString());
+    assertEquals(5, segments.get(0).last());
   }
 }

@@ -53,6 +53,16 @@ class SnapshotsTest {
     assertEquals(0, Snapshots.read(dir, 50).state().length, "an empty state is a state");
   }
 
+  /** A file whose 20 digits are past any block number is not ours: passed over, not thrown. */
+  @Test
+  void aNameOfTwentyDigitsPastALongIsPassedOver() throws IOException {
+    Snapshots.write(dir, 3, Hash256.of(new byte[0]), new byte[0]);
+    Files.write(dir.resolve("snapshot-99999999999999999999.bin"), new byte[0]);
+    assertEquals(List.of(3L), Snapshots.list(dir));
+    Snapshots.write(dir, 4, Hash256.of(new byte[0]), new byte[0]);
+    assertEquals(List.of(4L, 3L), Snapshots.list(dir));
+  }
+
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = ';', value = {
       "short; not a snapshot file",
