@@ -50,7 +50,7 @@ public sealed interface BlockPolicy {
     /** Checks the interval. */
     public Every {
       Objects.requireNonNull(interval, "interval");
-      if (interval.toMillis() < 1) {
+      if (interval.compareTo(Duration.ofMillis(1)) < 0) { // toMillis() overflows past 292 My
         throw new IllegalArgumentException(
             "the block interval must be at least 1 ms, was " + interval);
       }

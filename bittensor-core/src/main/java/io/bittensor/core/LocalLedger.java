@@ -1,5 +1,6 @@
 package io.bittensor.core;
 
+import io.bittensor.core.internal.Deadlines;
 import io.bittensor.core.internal.DurableFiles;
 import io.bittensor.core.internal.ledger.BatchSignatures;
 import io.bittensor.core.internal.ledger.BlockCodec;
@@ -198,7 +199,7 @@ public final class LocalLedger implements Ledger, BlockHistory {
     this.lock = fl;
     this.lockChannel = lc;
     if (b.policy instanceof BlockPolicy.Every every && !readOnly) {
-      long ms = every.interval().toMillis();
+      long ms = Deadlines.millis(every.interval()); // clamped: a huge interval is "never"
       ScheduledExecutorService s = b.scheduler;
       this.ownScheduler = s == null ? Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "bittensor-ledger-blocks");

@@ -507,6 +507,18 @@ class LocalLedgerTest {
     assertFalse(blockThreadAlive(), "the ledger's own timer thread ends");
   }
 
+  /** An interval too long to write in milliseconds means "about never", not an overflow. */
+  @Test
+  void aHugeBlockIntervalOpensAndSealsNothingByItself() throws Exception {
+    BlockPolicy never = BlockPolicy.every(Duration.ofSeconds(Long.MAX_VALUE));
+    try (LocalLedger ledger = builder().blocks(never).open(dir)) {
+      assertEquals(0, ledger.metagraph().block().number());
+      assertEquals(1, ledger.produceBlock().number());
+    }
+    assertThrows(IllegalArgumentException.class,
+        () -> BlockPolicy.every(Duration.ofNanos(999_999)));
+  }
+
   private static boolean blockThreadAlive() {
     return Thread.getAllStackTraces().keySet().stream()
         .anyMatch(t -> t.getName().equals("bittensor-ledger-blocks") && t.isAlive());
