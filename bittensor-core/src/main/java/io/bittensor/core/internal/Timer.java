@@ -93,11 +93,14 @@ public final class Timer {
      * @return true if this call stopped it
      */
     public boolean cancel() {
+      // Counted before the state changes: a purge that sees the entry cancelled (and subtracts
+      // it) must find it counted already, or the count would drift up for good.
+      timer.cancelledQueued.incrementAndGet();
       if (!STATE.compareAndSet(this, PENDING, CANCELLED)) {
+        timer.cancelledQueued.decrementAndGet();
         return false;
       }
       task = null;
-      timer.cancelledQueued.incrementAndGet();
       return true;
     }
 
