@@ -50,7 +50,9 @@ public final class DurableFiles {
    * forced to disk, moved over {@code file} atomically, then the folder forced so that the move
    * survives a crash too. The temporary file is removed if anything fails.
    *
-   * @throws IOException if the file cannot be written; {@code file} is then as it was
+   * @throws IOException if the file cannot be written: {@code file} is then as it was, unless
+   *     only forcing the folder after the move failed (the new file is then in place, but may
+   *     not survive a crash)
    */
   public static void replace(Path file, byte[] bytes) throws IOException {
     write(file, bytes, true);
@@ -64,7 +66,9 @@ public final class DurableFiles {
    * @param attributes the new file's attributes (for example its POSIX permissions), set when the
    *     temporary file is created, so that the bytes are never readable with others
    * @throws FileAlreadyExistsException if {@code file} exists
-   * @throws IOException if the file cannot be written; nothing is left behind then
+   * @throws IOException if the file cannot be written: nothing is left behind then, unless only
+   *     forcing the folder after the link failed (the new file is then in place, but may not
+   *     survive a crash)
    */
   public static void create(Path file, byte[] bytes, FileAttribute<?>... attributes)
       throws IOException {
