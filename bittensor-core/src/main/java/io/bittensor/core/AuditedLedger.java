@@ -91,13 +91,18 @@ public final class AuditedLedger implements Ledger, BlockHistory {
       auditThread = t;
       return t;
     });
-    this.following = ledger.subscribe(new LedgerListener() {
-      @Override
-      public void onBlock(Block block, Metagraph after) {
-        announced.accumulateAndGet(block.number(), Math::max);
-        auditLater(block.number());
-      }
-    });
+    try {
+      this.following = ledger.subscribe(new LedgerListener() {
+        @Override
+        public void onBlock(Block block, Metagraph after) {
+          announced.accumulateAndGet(block.number(), Math::max);
+          auditLater(block.number());
+        }
+      });
+    } catch (RuntimeException e) {
+      audits.shutdown(); // no task ran: it has no thread yet
+      throw e;
+    }
     auditLater(Long.MAX_VALUE); // what was sealed between the first audit and subscribing
   }
 
@@ -138,11 +143,11 @@ public final class AuditedLedger implements Ledger, BlockHistory {
     ChainAudit.Auditor auditor = ChainAudit.start(chainId, ledger, mechanism, replicaDir);
     try {
       auditor.follow(ledger.metagraph().block().number(), r -> { });
+      return new AuditedLedger(ledger, chainId, auditor);
     } catch (LedgerException | RuntimeException e) {
-      auditor.close();
+      auditor.close(); // its replica, and the lock on a replica folder, are no one's else
       throw e;
     }
-    return new AuditedLedger(ledger, chainId, auditor);
   }
 
   private void auditLater(long block) {

@@ -50,6 +50,8 @@ class AuditedLedgerTest {
     volatile long readDelayMillis;
     /** Thrown by submit instead of submitting, when set. */
     volatile RuntimeException submitThrows;
+    /** Thrown by subscribe instead of subscribing, when set. */
+    volatile RuntimeException subscribeThrows;
 
     Server(LocalLedger honest) {
       this.honest = honest;
@@ -81,6 +83,9 @@ class AuditedLedgerTest {
 
     @Override
     public Subscription subscribe(LedgerListener listener) {
+      if (subscribeThrows != null) {
+        throw subscribeThrows;
+      }
       return honest.subscribe(listener);
     }
 
@@ -312,6 +317,21 @@ class AuditedLedgerTest {
       assertEquals(15, again.metagraph().block().number());
       assertEquals(3, server.blocksRead.get(), "only the three new blocks read");
       assertEquals(server.honest.metagraph().peers(), again.metagraph().peers());
+    }
+  }
+
+  /** A wrapped ledger that cannot be followed leaves the replica folder free, not locked. */
+  @Test
+  void aLedgerThatCannotBeFollowedReleasesTheReplica() throws Exception {
+    Server server = new Server(ledger("unfollowable"));
+    server.honest.produceBlocks(2);
+    Path replica = tmp.resolve("replica-released");
+    server.subscribeThrows = new IllegalStateException("the ledger is closed");
+    assertThrows(IllegalStateException.class,
+        () -> AuditedLedger.over(server, server.chainId(), null, replica));
+    server.subscribeThrows = null;
+    try (AuditedLedger again = AuditedLedger.over(server, server.chainId(), null, replica)) {
+      assertEquals(2, again.metagraph().block().number());
     }
   }
 
