@@ -12,9 +12,10 @@ package io.bittensor.core;
  * }</pre>
  *
  * <p>When the ledger is full, a registration replaces the peer with the lowest pruning score
- * (its emission in the last epoch; ties go to the lower stake, then the earlier registration,
- * then the lower uid) among the peers registered at least {@code immunityPeriod} blocks ago; if
- * every peer is that young, the registration is rejected ({@link RejectReason#NETWORK_FULL}).
+ * (its emission in the last epoch that ran, not skipped; ties go to the lower stake, then the
+ * earlier registration, then the lower uid) among the peers registered at least {@code
+ * immunityPeriod} blocks ago; if every peer is that young, the registration is rejected ({@link
+ * RejectReason#NETWORK_FULL}).
  *
  * <p>Immutable and thread-safe.
  *

@@ -26,7 +26,8 @@ import java.util.function.Supplier;
  *
  * <p>Uids are {@code 0 .. size()-1}; a uid changes hands only when a registration replaces its
  * peer (see {@link LedgerParams}). Epoch values of a peer that registered after the last epoch
- * are zero.
+ * are zero. A skipped epoch ({@link Epoch#skipped()}) changes none of them: they are then the
+ * last epoch's that ran, while {@link #lastEpoch()} is the skipped one.
  *
  * <p>Immutable and thread-safe. The weight and bond matrices are built on first use and kept.
  */
@@ -258,7 +259,8 @@ public final class Metagraph {
   }
 
   /**
-   * The tokens minted to peer {@code uid} in the last epoch.
+   * The tokens minted to peer {@code uid} in the last epoch that ran (a skipped one mints
+   * nothing and leaves this as it was).
    *
    * @throws IndexOutOfBoundsException unless {@code 0 <= uid < size()}
    */

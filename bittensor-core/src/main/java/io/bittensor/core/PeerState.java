@@ -4,7 +4,7 @@ import java.util.Objects;
 
 /**
  * One peer's row of a {@link Metagraph}: who it is, its stake, when it registered and last set
- * weights, and what the last epoch said of it.
+ * weights, and what the last epoch that ran (not skipped) said of it.
  *
  * <pre>{@code
  * for (PeerState p : ledger.metagraph().peers()) {
@@ -23,7 +23,8 @@ import java.util.Objects;
  * @param consensus its consensus in the last epoch
  * @param incentive its incentive in the last epoch
  * @param dividends its dividends (bond share of others' incentive) in the last epoch
- * @param emission the tokens it was minted in the last epoch: its pruning score
+ * @param emission the tokens it was minted in the last epoch that ran (not skipped): its
+ *     pruning score
  */
 public record PeerState(
     int uid, PeerInfo info, long stake, long registeredAt, long lastUpdate, double rank,
