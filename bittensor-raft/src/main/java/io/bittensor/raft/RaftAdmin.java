@@ -11,19 +11,14 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.TimeUnit;
 import org.apache.ratis.client.RaftClient;
-import org.apache.ratis.client.RaftClientConfigKeys;
 import org.apache.ratis.conf.Parameters;
-import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.grpc.GrpcTlsConfig;
 import org.apache.ratis.proto.RaftProtos.RaftPeerProto;
 import org.apache.ratis.protocol.GroupInfoReply;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
-import org.apache.ratis.retry.RetryPolicies;
-import org.apache.ratis.util.TimeDuration;
 
 /**
  * Administers a running {@link RaftLedger} group from outside it: reads who its members are and
@@ -52,27 +47,22 @@ public final class RaftAdmin implements AutoCloseable {
   private final RaftGroupId groupId;
   private final Map<String, InetSocketAddress> contacts;
   private final RaftClient client;
+  private final Parameters parameters;
   private final Duration timeout;
 
   private RaftAdmin(Builder b, RaftGroupId groupId) {
     this.groupId = groupId;
     this.contacts = RaftLedger.checkedMembers(b.contacts);
     this.timeout = b.timeout;
-    Parameters parameters = new Parameters();
+    this.parameters = new Parameters();
     if (b.tls != null) {
       GrpcConfigKeys.TLS.setConf(parameters, b.tls);
     }
-    RaftProperties props = new RaftProperties();
-    RaftClientConfigKeys.Rpc.setRequestTimeout(props,
-        TimeDuration.valueOf(Math.max(1000, timeout.toMillis() / 4), TimeUnit.MILLISECONDS));
-    this.client = RaftClient.newBuilder()
-        .setProperties(props)
-        .setParameters(parameters)
-        .setRaftGroup(RaftGroup.valueOf(groupId, RaftLedger.peers(contacts)))
-        .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
-            (int) Math.max(1, timeout.toMillis() / 100),
-            TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
-        .build();
+    this.client = RaftLedger.newClient(group(), parameters, timeout);
+  }
+
+  private RaftGroup group() {
+    return RaftGroup.valueOf(groupId, RaftLedger.peers(contacts));
   }
 
   /** A builder; a chain and at least one contact are required. */
@@ -126,10 +116,13 @@ public final class RaftAdmin implements AutoCloseable {
    *
    * @param members every member of the new group, id to Raft address, at least one
    * @throws IllegalArgumentException if {@code members} is empty or an id is not valid
-   * @throws LedgerException if the group does not make the change within the timeout
+   * @throws LedgerException if the group does not make the change within the timeout (a
+   *     member being added is not running, or no majority is up); it is not tried again
    */
   public void changeMembers(Map<String, InetSocketAddress> members) throws LedgerException {
-    RaftLedger.setConfiguration(client, RaftLedger.checkedMembers(members), timeout);
+    Map<String, InetSocketAddress> checked = RaftLedger.checkedMembers(members);
+    RaftLedger.setConfiguration(RaftLedger.newClient(group(), parameters, timeout), checked,
+        timeout);
   }
 
   @Override

@@ -135,6 +135,8 @@ public final class RaftLedger implements Ledger, BlockHistory {
   private final RaftGroup group;
   private final RaftServer server;
   private final RaftClient client;
+  /** The client settings (TLS), for a call that needs a client of its own. */
+  private final Parameters parameters;
   private final Submissions submissions;
   private final LedgerStateMachine machine;
   private final ExecutorService events;
@@ -211,7 +213,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
       }
       RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(props, election);
       RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(props, election.multiply(2));
-      Parameters parameters = new Parameters();
+      this.parameters = new Parameters();
       if (b.tls != null) {
         GrpcConfigKeys.TLS.setConf(parameters, b.tls);
       }
@@ -235,17 +237,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
         }
         throw e;
       }
-      RaftProperties clientProps = new RaftProperties();
-      RaftClientConfigKeys.Rpc.setRequestTimeout(clientProps,
-          TimeDuration.valueOf(Math.max(1000, b.timeout.toMillis() / 4), TimeUnit.MILLISECONDS));
-      int tries = (int) Math.max(1, b.timeout.toMillis() / 100);
-      c = RaftClient.newBuilder()
-          .setProperties(clientProps)
-          .setParameters(parameters)
-          .setRaftGroup(group)
-          .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(tries,
-              TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
-          .build();
+      c = newClient(group, parameters, b.timeout);
     } catch (IOException | RuntimeException e) {
       closeQuietly(c);
       closeQuietly(s);
@@ -344,6 +336,24 @@ public final class RaftLedger implements Ledger, BlockHistory {
   static RaftGroupId groupId(Hash256 chainId) {
     ByteBuffer b = ByteBuffer.wrap(chainId.toBytes());
     return RaftGroupId.valueOf(new UUID(b.getLong(), b.getLong()));
+  }
+
+  /**
+   * A Raft client of {@code group} whose calls give up after about {@code timeout}: each try
+   * waits at most a quarter of it (a second at least), 100 ms apart.
+   */
+  static RaftClient newClient(RaftGroup group, Parameters parameters, Duration timeout) {
+    RaftProperties props = new RaftProperties();
+    RaftClientConfigKeys.Rpc.setRequestTimeout(props,
+        TimeDuration.valueOf(Math.max(1000, timeout.toMillis() / 4), TimeUnit.MILLISECONDS));
+    int tries = (int) Math.max(1, timeout.toMillis() / 100);
+    return RaftClient.newBuilder()
+        .setProperties(props)
+        .setParameters(parameters)
+        .setRaftGroup(group)
+        .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(tries,
+            TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
+        .build();
   }
 
   static List<RaftPeer> peers(Map<String, InetSocketAddress> members) {
@@ -513,14 +523,14 @@ public final class RaftLedger implements Ledger, BlockHistory {
    * @param members every member of the new group, id to Raft address, at least one
    * @throws IllegalArgumentException if {@code members} is empty or an id is not valid
    * @throws LedgerException if the group does not make the change within the builder's timeout
+   *     (a member being added is not running, or no majority is up); it is not tried again
    * @throws IllegalStateException if the ledger is closed
    */
   public void changeMembers(Map<String, InetSocketAddress> members) throws LedgerException {
     checkOpen();
-    if (members.isEmpty()) {
-      throw new IllegalArgumentException("a group needs at least one member");
-    }
-    setConfiguration(client, checkedMembers(members), timeout);
+    Map<String, InetSocketAddress> checked = checkedMembers(members);
+    setConfiguration(newClient(RaftGroup.valueOf(group.getGroupId(), peers(members())),
+        parameters, timeout), checked, timeout);
   }
 
   /** The members, their ids and addresses checked as {@link Builder#member} checks them. */
@@ -546,17 +556,34 @@ public final class RaftLedger implements Ledger, BlockHistory {
     t.start();
   };
 
-  /** Sets the group's members through {@code client}, which finds the leader. */
+  /**
+   * Sets the group's members through {@code client}, which finds the leader, and closes it. The
+   * client is the call's own: closed, it stops retrying once the call gave up, so that a change
+   * reported as failed is not made later (its retries, counted for tries that fail fast, went on
+   * for minutes while the leader waited for a member being added).
+   */
   static void setConfiguration(RaftClient client, Map<String, InetSocketAddress> members,
       Duration timeout) throws LedgerException {
     List<RaftPeer> peers = peers(members);
-    RaftClientReply reply = await(CompletableFuture.supplyAsync(() -> {
-      try {
-        return client.admin().setConfiguration(peers);
-      } catch (IOException e) {
-        throw new CompletionException(e);
+    RaftClientReply reply;
+    try {
+      reply = await(CompletableFuture.supplyAsync(() -> {
+        try {
+          return client.admin().setConfiguration(peers);
+        } catch (IOException e) {
+          throw new CompletionException(e);
+        }
+      }, BLOCKING_CALLS), "changing the members to " + members.keySet(), timeout);
+    } catch (LedgerException e) {
+      if (e.getCause() instanceof TimeoutException) {
+        throw new LedgerException(e.getMessage() + " And is each member being added running"
+            + " and reachable? The leader waits for it to catch up; read the members before"
+            + " trying again", e.getCause());
       }
-    }, BLOCKING_CALLS), "changing the members to " + members.keySet(), timeout);
+      throw e;
+    } finally {
+      closeQuietly(client);
+    }
     if (!reply.isSuccess()) {
       throw new LedgerException("the group refused the members " + members.keySet() + ": "
           + reply.getException(), reply.getException());

@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -97,6 +98,35 @@ class RaftAdminTest {
             && fourth.metagraph().block().number() >= second.number(), "both at the block");
         assertEquals(2, again.metagraph().size());
         assertEquals(fourth.stateHash(), again.stateHash());
+      }
+    }
+  }
+
+  /**
+   * A change that timed out (its new member not running) is not made later behind the caller's
+   * back: the call's client used to go on retrying it for minutes (its retries counted for calls
+   * that fail fast), and made it once the new member came up.
+   */
+  @Test
+  void aChangeThatTimedOutIsNotMadeLaterByItsRetries() throws Exception {
+    Genesis g = genesis(params(8), 4);
+    try (Cluster c = new Cluster(dir, 3, g, null, BlockPolicy.manual())) {
+      c.timeout = Duration.ofMillis(1500);
+      c.start();
+      int leader = c.leader();
+      Map<String, InetSocketAddress> four = c.plus("m3");
+      try (RaftAdmin admin = RaftAdmin.builder().chainId(c.members[leader].chainId())
+          .contact(c.ids.get(leader), c.addresses.get(leader))
+          .timeout(Duration.ofMillis(1500)).build()) {
+        LedgerException e = assertThrows(LedgerException.class, () -> admin.changeMembers(four));
+        assertTrue(e.getMessage().contains("each member being added"), e.getMessage());
+        e = assertThrows(LedgerException.class, () -> c.members[leader].changeMembers(four));
+        assertTrue(e.getMessage().contains("each member being added"), e.getMessage());
+        try (RaftLedger fourth = c.openNewMember(dir, "m3", four)) {
+          Thread.sleep(4000); // a retry every second or two, each waiting for its reply
+          assertEquals(Set.of("m0", "m1", "m2"), c.members[leader].members().keySet(),
+              "a change reported as failed was made later");
+        }
       }
     }
   }
