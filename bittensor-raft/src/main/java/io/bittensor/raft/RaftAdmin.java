@@ -115,7 +115,8 @@ public final class RaftAdmin implements AutoCloseable {
    * stays available throughout).
    *
    * @param members every member of the new group, id to Raft address, at least one
-   * @throws IllegalArgumentException if {@code members} is empty or an id is not valid
+   * @throws IllegalArgumentException if {@code members} is empty, an id is not valid, or two
+   *     members have one address
    * @throws LedgerException if the group does not make the change within the timeout (a
    *     member being added is not running, or no majority is up); it is not tried again
    */

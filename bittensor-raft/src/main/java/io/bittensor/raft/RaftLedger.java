@@ -360,9 +360,14 @@ public final class RaftLedger implements Ledger, BlockHistory {
     List<RaftPeer> peers = new ArrayList<>();
     members.forEach((id, address) -> peers.add(RaftPeer.newBuilder()
         .setId(id)
-        .setAddress(address.getHostString() + ":" + address.getPort())
+        .setAddress(hostPort(address))
         .build()));
     return peers;
+  }
+
+  /** A member's address as Raft has it, {@code host:port}. */
+  private static String hostPort(InetSocketAddress address) {
+    return address.getHostString() + ":" + address.getPort();
   }
 
   private static void closeQuietly(AutoCloseable c) {
@@ -521,7 +526,8 @@ public final class RaftLedger implements Ledger, BlockHistory {
    * this returns; close it then. Give members that restart later the new list.
    *
    * @param members every member of the new group, id to Raft address, at least one
-   * @throws IllegalArgumentException if {@code members} is empty or an id is not valid
+   * @throws IllegalArgumentException if {@code members} is empty, an id is not valid, or two
+   *     members have one address
    * @throws LedgerException if the group does not make the change within the builder's timeout
    *     (a member being added is not running, or no majority is up); it is not tried again
    * @throws IllegalStateException if the ledger is closed
@@ -919,7 +925,8 @@ public final class RaftLedger implements Ledger, BlockHistory {
      * A member of the group and the address of its Raft port. Every member must list the same
      * members. Ids are 1 to 64 letters, digits, {@code _ . -}.
      *
-     * @throws IllegalArgumentException for a bad or repeated id, or an address without a port
+     * @throws IllegalArgumentException for a bad or repeated id, an address without a port, or
+     *     the address of another member
      */
     public Builder member(String id, InetSocketAddress raftAddress) {
       Objects.requireNonNull(id, "id");
@@ -932,9 +939,18 @@ public final class RaftLedger implements Ledger, BlockHistory {
         throw new IllegalArgumentException("member " + id + " needs a port (0 is not one the"
             + " others could reach)");
       }
-      if (members.putIfAbsent(id, raftAddress) != null) {
+      if (members.containsKey(id)) {
         throw new IllegalArgumentException("member " + id + " is listed twice");
       }
+      // One server answers at an address: two members there would count it twice.
+      String where = hostPort(raftAddress);
+      members.forEach((other, at) -> {
+        if (hostPort(at).equalsIgnoreCase(where)) {
+          throw new IllegalArgumentException("members " + other + " and " + id + " are both at "
+              + where + ": each member needs a Raft port of its own");
+        }
+      });
+      members.put(id, raftAddress);
       return this;
     }
 

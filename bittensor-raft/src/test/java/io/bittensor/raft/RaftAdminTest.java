@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.bittensor.core.Block;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Genesis;
+import io.bittensor.core.Hash256;
 import io.bittensor.core.LedgerException;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Receipt;
@@ -143,6 +144,27 @@ class RaftAdminTest {
         assertTrue(e.getMessage().contains("[gone]"), e.getMessage());
         assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(10), "bounded by timeout");
       }
+    }
+  }
+
+  /**
+   * Two members at one address: Ratis took the change, and the one server there answered for
+   * both, so the group counted one machine twice toward its majority.
+   */
+  @Test
+  void aChangeListingOneAddressTwiceIsRefusedBeforeItIsSent() {
+    InetSocketAddress a = new InetSocketAddress("127.0.0.1", Cluster.freePort());
+    InetSocketAddress b = new InetSocketAddress("127.0.0.1", Cluster.freePort());
+    Map<String, InetSocketAddress> twice = new LinkedHashMap<>();
+    twice.put("a", a);
+    twice.put("b", b);
+    twice.put("c", new InetSocketAddress("127.0.0.1", b.getPort()));
+    try (RaftAdmin admin = RaftAdmin.builder().chainId(Hash256.of(new byte[] {1}))
+        .contact("a", a).timeout(Duration.ofMillis(500)).build()) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> admin.changeMembers(twice));
+      assertTrue(e.getMessage().contains("127.0.0.1:" + b.getPort()), e.getMessage());
+      assertTrue(e.getMessage().contains("b and c"), e.getMessage());
     }
   }
 

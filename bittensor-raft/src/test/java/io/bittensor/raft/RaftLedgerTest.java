@@ -336,6 +336,9 @@ class RaftLedgerTest {
         () -> RaftLedger.builder().member("a", new InetSocketAddress("127.0.0.1", 0)));
     assertThrows(IllegalArgumentException.class,
         () -> RaftLedger.builder().member("a", a).member("a", a));
+    IllegalArgumentException oneAddress = assertThrows(IllegalArgumentException.class,
+        () -> RaftLedger.builder().member("a", a).member("b", a));
+    assertTrue(oneAddress.getMessage().contains("a and b"), oneAddress.getMessage());
     IllegalStateException noSelf = assertThrows(IllegalStateException.class,
         () -> RaftLedger.builder().genesis(g).member("a", a).open(dir));
     assertTrue(noSelf.getMessage().contains("self"), noSelf.getMessage());
