@@ -365,9 +365,11 @@ public final class RaftLedger implements Ledger, BlockHistory {
     return peers;
   }
 
-  /** A member's address as Raft has it, {@code host:port}. */
+  /** A member's address as Raft has it, {@code host:port}, {@code [v6]:port} for IPv6. */
   private static String hostPort(InetSocketAddress address) {
-    return address.getHostString() + ":" + address.getPort();
+    String host = address.getHostString();
+    // Unbracketed, Ratis and gRPC read an IPv6 address's last group as the port.
+    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
   }
 
   private static void closeQuietly(AutoCloseable c) {
@@ -604,10 +606,14 @@ public final class RaftLedger implements Ledger, BlockHistory {
     return timeout;
   }
 
-  /** Parses a Raft peer's address, {@code host:port}. */
+  /** Parses a Raft peer's address, {@code host:port} or {@code [v6]:port}. */
   static InetSocketAddress address(String hostPort) {
     int colon = hostPort.lastIndexOf(':');
-    return InetSocketAddress.createUnresolved(hostPort.substring(0, colon),
+    String host = hostPort.substring(0, colon);
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    return InetSocketAddress.createUnresolved(host,
         Integer.parseInt(hostPort.substring(colon + 1)));
   }
 

@@ -51,6 +51,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -130,6 +131,43 @@ class RaftLedgerTest {
                 .getCause()).reason());
       }
       assertEquals(1, c.settledHashes().stream().distinct().count());
+    }
+  }
+
+  /**
+   * Members at IPv6 addresses: Raft had {@code ::1:port}, whose last group Ratis and gRPC took
+   * for the port, so no member reached another and the group never elected a leader.
+   */
+  @Test
+  void membersAtIpv6AddressesElectALeaderAndSealBlocks() throws Exception {
+    InetSocketAddress v6 = new InetSocketAddress("::1", 0);
+    try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+      probe.bind(v6);
+    } catch (IOException e) {
+      Assumptions.assumeTrue(false, "no IPv6 loopback here: " + e);
+    }
+    Cluster c = new Cluster(dir, 3, genesis(params(8), 4), null, BlockPolicy.manual());
+    for (int i = 0; i < 3; i++) {
+      c.addresses.set(i, new InetSocketAddress("::1", Cluster.freePort()));
+    }
+    try (c) {
+      c.start();
+      int f = (c.leader() + 1) % 3;
+      RaftLedger follower = c.members[f];
+      CompletableFuture<Receipt> r =
+          follower.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
+      Block sealed = follower.produceBlock();
+      assertEquals(sealed.number(), r.get(10, TimeUnit.SECONDS).block());
+      assertEquals(1, c.settledHashes().stream().distinct().count());
+      try (RaftAdmin admin = RaftAdmin.builder().chainId(follower.chainId())
+          .contact(follower.memberId(), c.addresses.get(f)).build()) {
+        Map<String, InetSocketAddress> members = admin.members();
+        for (int i = 0; i < 3; i++) {
+          assertEquals(c.addresses.get(i).getPort(), members.get(c.ids.get(i)).getPort());
+          assertEquals(c.addresses.get(i).getAddress(),
+              java.net.InetAddress.getByName(members.get(c.ids.get(i)).getHostString()));
+        }
+      }
     }
   }
 
