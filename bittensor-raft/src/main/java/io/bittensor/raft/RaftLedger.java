@@ -886,8 +886,12 @@ public final class RaftLedger implements Ledger, BlockHistory {
     if (machine.failure() != null) {
       state = "stopped: its copy failed";
     } else {
-      Metagraph m = machine.read(LocalLedger::metagraph);
-      state = "block " + m.block().number() + ", " + m.size() + " peers";
+      try {
+        Metagraph m = machine.read(LocalLedger::metagraph);
+        state = "block " + m.block().number() + ", " + m.size() + " peers";
+      } catch (IllegalStateException e) {
+        state = "closed"; // its copy closed with it (or while this read it)
+      }
     }
     return "RaftLedger[" + self + " of " + String.join(",", ids) + ", " + state + "]";
   }

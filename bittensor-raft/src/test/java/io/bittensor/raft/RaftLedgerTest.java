@@ -274,6 +274,20 @@ class RaftLedgerTest {
     }
   }
 
+  /** toString, which logs and assertion messages call, used to throw once the member closed. */
+  @Test
+  void aClosedMemberStillDescribesItself() throws Exception {
+    try (Cluster c = new Cluster(dir, 1, genesis(params(8), 4), null, BlockPolicy.manual())
+        .start()) {
+      c.leader();
+      c.members[0].produceBlock();
+      RaftLedger m = c.members[0];
+      assertEquals("RaftLedger[m0 of m0, block 1, 0 peers]", m.toString());
+      c.stop(0);
+      assertEquals("RaftLedger[m0 of m0, closed]", m.toString());
+    }
+  }
+
   @Test
   void aMemberWhoseCopyFailsStopsSayingWhyAndTheGroupGoesOn() throws Exception {
     AtomicBoolean[] fails = {new AtomicBoolean(), new AtomicBoolean(), new AtomicBoolean()};
