@@ -72,9 +72,10 @@ import org.apache.ratis.util.MD5FileUtil;
  * waits for one receipt inside another's callback cannot stall the log.
  *
  * <p>If the replica fails under the log (its journal cannot be written, it was closed, an
- * {@code Error} came mid-seal), the member stops: every waiter fails saying why, reads and later
- * entries are refused, and the apply throws, on which Ratis closes this member's part in the
- * group (the others go on). Reopening the member replays the log into a new replica.
+ * {@code Error} came mid-seal, a snapshot from the leader cannot be loaded), the member stops:
+ * every waiter fails saying why, reads and later entries are refused, and the apply (or the
+ * reinitialize) throws, on which Ratis closes this member's part in the group (the others go
+ * on). Reopening the member replays the log into a new replica.
  */
 public final class LedgerStateMachine extends BaseStateMachine {
   /** Blocks kept for callers of {@code awaitBlock} who ask a little late. */
@@ -315,10 +316,19 @@ public final class LedgerStateMachine extends BaseStateMachine {
     getLifeCycle().transition(LifeCycle.State.PAUSED);
   }
 
-  /** After a snapshot from the leader: go on from it. */
+  /**
+   * After a snapshot from the leader: go on from it. If it cannot be loaded, the member stops as
+   * when its copy fails under the log: Ratis closes its part in the group on this throw, and
+   * its copy is not the leader's, so it must neither serve it nor keep its waiters waiting.
+   */
   @Override
   public void reinitialize() throws IOException {
-    load();
+    try {
+      load();
+    } catch (IOException | RuntimeException | Error e) {
+      stop(new ReplicaFailed("installing the leader's snapshot", e), null);
+      throw e;
+    }
     getLifeCycle().transition(LifeCycle.State.STARTING);
     getLifeCycle().transition(LifeCycle.State.RUNNING);
   }
@@ -588,7 +598,8 @@ public final class LedgerStateMachine extends BaseStateMachine {
    */
   private LedgerException stop(ReplicaFailed e, TermIndex entry) {
     LedgerException why = new LedgerException("this member's copy of the ledger failed "
-        + e.getMessage() + " (log entry " + entry + "), so the member stopped: it takes no more"
+        + e.getMessage() + (entry == null ? "" : " (log entry " + entry + ")")
+        + ", so the member stopped: it takes no more"
         + " part in the group, which goes on without it; close it and open it again from its"
         + " folder, which replays the log into a new copy", e.getCause());
     failure = why;

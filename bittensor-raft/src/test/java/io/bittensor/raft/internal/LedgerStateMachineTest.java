@@ -213,6 +213,31 @@ class LedgerStateMachineTest {
     assertThrows(IllegalStateException.class, () -> apply(m, sealEntry()));
   }
 
+  /**
+   * A snapshot from the leader that this member cannot load (another version's export; with kept
+   * blocks, a journal that cannot be written): Ratis closes the member's part in the group when
+   * reinitialize throws, and the member used to go on serving its old copy while its waiters
+   * waited for entries that never came. It stops now, as when its copy fails under the log.
+   */
+  @Test
+  void aSnapshotFromTheLeaderThatCannotBeLoadedStopsTheMember() throws Exception {
+    LedgerStateMachine follower = machine("follower", 5);
+    seal(follower);
+    SignedTransaction tx = transfer(1, 0);
+    List<CompletableFuture<?>> waiting = waitFor(follower, tx, 9);
+    File installed = follower.getStateMachineStorage().getSnapshotFile(1, 40);
+    Files.createDirectories(installed.toPath().getParent());
+    Files.write(installed.toPath(), new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+    MD5FileUtil.computeAndSaveMd5ForFile(installed);
+    follower.pause();
+    assertThrows(Exception.class, follower::reinitialize);
+    assertTrue(follower.failure() != null, "the member goes on as if it had the leader's state");
+    assertAllFail(waiting, "copy of the ledger failed installing the leader's snapshot");
+    IllegalStateException read = assertThrows(IllegalStateException.class,
+        () -> follower.read(LocalLedger::metagraph));
+    assertTrue(read.getMessage().contains("the member stopped"), read.getMessage());
+  }
+
   @Test
   void aSnapshotFromTheLeaderSettlesTheWaitersForWhatItHolds() throws Exception {
     // The leader seals blocks 1 to 5 and exports the state at block 5, its snapshot.
