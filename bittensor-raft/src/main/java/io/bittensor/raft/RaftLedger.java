@@ -344,9 +344,10 @@ public final class RaftLedger implements Ledger, BlockHistory {
    */
   static RaftClient newClient(RaftGroup group, Parameters parameters, Duration timeout) {
     RaftProperties props = new RaftProperties();
+    long ms = millis(timeout);
     RaftClientConfigKeys.Rpc.setRequestTimeout(props,
-        TimeDuration.valueOf(Math.max(1000, timeout.toMillis() / 4), TimeUnit.MILLISECONDS));
-    int tries = (int) Math.max(1, timeout.toMillis() / 100);
+        TimeDuration.valueOf(Math.max(1000, ms / 4), TimeUnit.MILLISECONDS));
+    int tries = (int) Math.min(Integer.MAX_VALUE, Math.max(1, ms / 100));
     return RaftClient.newBuilder()
         .setProperties(props)
         .setParameters(parameters)
@@ -598,6 +599,11 @@ public final class RaftLedger implements Ledger, BlockHistory {
     }
   }
 
+  /** {@code d} in milliseconds, or Long.MAX_VALUE for a longer one (a timeout of "forever"). */
+  static long millis(Duration d) {
+    return d.compareTo(Duration.ofMillis(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE : d.toMillis();
+  }
+
   /** {@code timeout}, checked to be positive. */
   static Duration positive(Duration timeout) {
     if (timeout.isNegative() || timeout.isZero()) {
@@ -690,7 +696,10 @@ public final class RaftLedger implements Ledger, BlockHistory {
       results.add(refused == null ? machine.awaitTransaction(tx) : null);
       ordering.add(refused == null ? submissions.submit(tx) : null);
     }
-    long deadline = System.nanoTime() + timeout.toNanos();
+    // Counted from the start, not to a deadline: a timeout of "forever" would overflow one.
+    long start = System.nanoTime();
+    long budget = timeout.compareTo(Duration.ofNanos(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE
+        : timeout.toNanos();
     for (int i = 0; i < n; i++) {
       if (futures.get(i) != null) {
         continue;
@@ -700,7 +709,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
       byte[] outcome;
       try {
         outcome = await(ordering.get(i), "ordering transaction " + hash.toShortHex(),
-            Duration.ofNanos(Math.max(1_000_000, deadline - System.nanoTime())));
+            Duration.ofNanos(Math.max(1_000_000, budget - (System.nanoTime() - start))));
       } catch (LedgerException e) {
         machine.forget(hash, result);
         futures.set(i, CompletableFuture.failedFuture(new LedgerException(e.getMessage()
@@ -758,7 +767,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
   static <T> T await(CompletableFuture<T> f, String what, Duration timeout)
       throws LedgerException {
     try {
-      T value = f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      T value = f.get(millis(timeout), TimeUnit.MILLISECONDS);
       if (value instanceof RaftClientReply r && !r.isSuccess()) {
         throw new LedgerException(what + " failed: " + r.getException(), r.getException());
       }
@@ -773,7 +782,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
       }
       throw new LedgerException(what + " failed: " + cause, cause);
     } catch (TimeoutException e) {
-      throw new LedgerException(what + " took longer than " + timeout.toMillis()
+      throw new LedgerException(what + " took longer than " + millis(timeout)
           + " ms: is a majority of the group up?", e);
     }
   }

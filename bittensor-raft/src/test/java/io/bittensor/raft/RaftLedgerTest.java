@@ -274,6 +274,28 @@ class RaftLedgerTest {
     }
   }
 
+  /**
+   * A timeout of "forever" ({@code ChronoUnit.FOREVER}, or any past Long.MAX_VALUE ms): open used
+   * to throw ArithmeticException (the timeout in ms), and one just short of it made a negative
+   * count of retries.
+   */
+  @Test
+  void aTimeoutOfForeverWaitsInsteadOfOverflowing() throws Exception {
+    Duration forever = java.time.temporal.ChronoUnit.FOREVER.getDuration();
+    try (Cluster c = new Cluster(dir, 1, genesis(params(8), 4), null, BlockPolicy.manual())) {
+      c.timeout = forever;
+      c.start();
+      c.leader();
+      CompletableFuture<Receipt> r =
+          c.members[0].submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
+      assertEquals(c.members[0].produceBlock().number(), r.get(10, TimeUnit.SECONDS).block());
+      try (RaftAdmin admin = RaftAdmin.builder().chainId(c.members[0].chainId())
+          .contact("m0", c.addresses.get(0)).timeout(forever).build()) {
+        assertEquals(List.of("m0"), List.copyOf(admin.members().keySet()));
+      }
+    }
+  }
+
   /** toString, which logs and assertion messages call, used to throw once the member closed. */
   @Test
   void aClosedMemberStillDescribesItself() throws Exception {
