@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.grpc.GrpcConfigKeys;
@@ -49,6 +50,7 @@ public final class RaftAdmin implements AutoCloseable {
   private final RaftClient client;
   private final Parameters parameters;
   private final Duration timeout;
+  private final AtomicBoolean closed = new AtomicBoolean();
 
   private RaftAdmin(Builder b, RaftGroupId groupId) {
     this.groupId = groupId;
@@ -118,16 +120,22 @@ public final class RaftAdmin implements AutoCloseable {
    * @throws IllegalArgumentException if {@code members} is empty, an id is not valid, or two
    *     members have one address
    * @throws LedgerException if the group does not make the change within the timeout (a
-   *     member being added is not running, or no majority is up); it is not tried again
+   *     member being added is not running, or no majority is up); it is not tried again; or if
+   *     this administrator is closed
    */
   public void changeMembers(Map<String, InetSocketAddress> members) throws LedgerException {
     Map<String, InetSocketAddress> checked = RaftLedger.checkedMembers(members);
+    if (closed.get()) {
+      // Each change has a client of its own: without this, a closed administrator would go on.
+      throw new LedgerException("this RaftAdmin is closed");
+    }
     RaftLedger.setConfiguration(RaftLedger.newClient(group(), parameters, timeout), checked,
         timeout);
   }
 
   @Override
   public void close() {
+    closed.set(true);
     try {
       client.close();
     } catch (IOException ignored) {

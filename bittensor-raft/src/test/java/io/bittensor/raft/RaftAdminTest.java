@@ -168,6 +168,19 @@ class RaftAdminTest {
     }
   }
 
+  /** Each change has a client of its own: a closed administrator must still refuse one. */
+  @Test
+  void aClosedAdministratorRefusesChanges() {
+    InetSocketAddress a = new InetSocketAddress("127.0.0.1", Cluster.freePort());
+    RaftAdmin admin = RaftAdmin.builder().chainId(Hash256.of(new byte[] {1})).contact("a", a)
+        .timeout(Duration.ofMillis(500)).build();
+    admin.close();
+    admin.close(); // idempotent
+    LedgerException e = assertThrows(LedgerException.class,
+        () -> admin.changeMembers(Map.of("a", a)));
+    assertTrue(e.getMessage().contains("closed"), e.getMessage());
+  }
+
   @Test
   void theBuilderNamesWhatIsMissing() throws Exception {
     IllegalStateException noChain = assertThrows(IllegalStateException.class,
