@@ -79,13 +79,29 @@ public final class Entries {
     return b.array();
   }
 
-  /** The outcomes of a batch's reply, in order (each for {@link #rejection}). */
+  /**
+   * The outcomes of a batch's reply, in order (each for {@link #rejection}).
+   *
+   * @throws IllegalArgumentException if {@code reply} is not one
+   */
   public static List<byte[]> outcomes(byte[] reply) {
     ByteBuffer b = ByteBuffer.wrap(reply);
+    if (b.remaining() < 4) {
+      throw new IllegalArgumentException("a reply of " + reply.length + " bytes");
+    }
     int count = b.getInt();
+    // Bounded by the bytes there, before anything is allocated for it.
+    if (count < 0 || count > b.remaining() / 4) {
+      throw new IllegalArgumentException("a reply of " + count + " outcomes in "
+          + b.remaining() + " bytes");
+    }
     List<byte[]> out = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
-      byte[] o = new byte[b.getInt()];
+      int length = b.remaining() < 4 ? -1 : b.getInt();
+      if (length < 0 || length > b.remaining()) {
+        throw new IllegalArgumentException("outcome " + i + " of a reply is cut short");
+      }
+      byte[] o = new byte[length];
       b.get(o);
       out.add(o);
     }

@@ -110,7 +110,19 @@ public final class Submissions implements AutoCloseable {
         }
         return;
       }
-      List<byte[]> outcomes = Entries.outcomes(r.getMessage().getContent().toByteArray());
+      List<byte[]> outcomes;
+      try {
+        outcomes = Entries.outcomes(r.getMessage().getContent().toByteArray());
+        if (outcomes.size() != batch.size()) {
+          throw new IllegalArgumentException(outcomes.size() + " outcomes");
+        }
+      } catch (RuntimeException e) {
+        // Thrown here, it would leave every submission of the entry waiting for good.
+        LedgerException why = new LedgerException("the group's reply to an entry of "
+            + batch.size() + " transactions cannot be read: " + e.getMessage(), e);
+        batch.forEach(p -> p.outcome.completeExceptionally(why));
+        return;
+      }
       for (int i = 0; i < batch.size(); i++) {
         batch.get(i).outcome.complete(outcomes.get(i));
       }

@@ -170,6 +170,27 @@ class EntriesProperties {
     }
   }
 
+  /**
+   * A reply cut short anywhere, or claiming more outcomes than its bytes hold, is refused with an
+   * IllegalArgumentException before anything is allocated for it (a claimed count of 2^31 - 1
+   * used to size a list: OutOfMemoryError on the Raft client's thread).
+   */
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void aReplyCutShortOrOverclaimingIsRefused(long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    List<byte[]> outcomes = new ArrayList<>();
+    for (int i = 1 + r.nextInt(20); i > 0; i--) {
+      outcomes.add(new byte[1 + r.nextInt(40)]);
+    }
+    byte[] reply = Entries.outcomes(outcomes);
+    byte[] cut = Arrays.copyOf(reply, r.nextInt(reply.length));
+    assertThrows(IllegalArgumentException.class, () -> Entries.outcomes(cut), "seed " + seed);
+    byte[] huge = reply.clone();
+    ByteBuffer.wrap(huge).putInt(Integer.MAX_VALUE - r.nextInt(100));
+    assertThrows(IllegalArgumentException.class, () -> Entries.outcomes(huge), "seed " + seed);
+  }
+
   @ParameterizedTest(name = "seed {0}")
   @MethodSource("seeds")
   void eachOutcomeSaysAcceptedOrTheRejectionAsItWas(long seed) {

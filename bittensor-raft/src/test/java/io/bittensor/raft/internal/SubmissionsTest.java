@@ -237,6 +237,46 @@ class SubmissionsTest {
     }
   }
 
+  /**
+   * A reply that holds fewer outcomes than its entry's transactions, or none that can be read (a
+   * member of another version, or not of ours): the reading threw inside the reply's callback,
+   * and the submissions it had not reached never completed (their callers waited for their
+   * timeout, then heard "is a majority of the group up?").
+   */
+  @Test
+  void aReplyThatCannotBeReadFailsEverySubmissionOfItsEntry() throws Exception {
+    try (Submissions s = new Submissions(this::send, "test")) {
+      CompletableFuture<byte[]> first = s.submit(tx(0));
+      awaitSent(1);
+      List<CompletableFuture<byte[]>> shared = List.of(s.submit(tx(1)), s.submit(tx(2)));
+      replies.get(0).complete(reply(1));
+      assertEquals("0", new String(first.get(5, TimeUnit.SECONDS)));
+      awaitSent(2);
+      replies.get(1).complete(reply(1)); // one outcome for two: which is whose?
+      ExecutionException e = null;
+      for (CompletableFuture<byte[]> f : shared) {
+        e = assertThrows(ExecutionException.class, () -> f.get(5, TimeUnit.SECONDS));
+        assertInstanceOf(LedgerException.class, e.getCause());
+        assertTrue(e.getCause().getMessage().contains("cannot be read"),
+            e.getCause().getMessage());
+      }
+      // The slot was freed: the next submission goes out.
+      CompletableFuture<byte[]> next = s.submit(tx(3));
+      awaitSent(3);
+      replies.get(2).complete(RaftClientReply.newBuilder()
+          .setClientId(ClientId.randomId())
+          .setServerId(RaftPeerId.valueOf("m0"))
+          .setGroupId(RaftGroupId.randomId())
+          .setCallId(1)
+          .setSuccess(true)
+          .setMessage(Message.valueOf(ByteString.copyFrom(new byte[] {0, 0})))
+          .build());
+      e = assertThrows(ExecutionException.class, () -> next.get(5, TimeUnit.SECONDS));
+      assertTrue(e.getCause().getMessage().contains("cannot be read"),
+          e.getCause().getMessage());
+    }
+  }
+
   @Test
   void anEntryCarriesAtMostMaxBatchBytes() throws Exception {
     List<SignedTransaction> rows = new ArrayList<>();
