@@ -17,7 +17,7 @@ import java.util.function.Supplier;
  * that only requests with a valid signature can fill the replay cache.
  *
  * <p>Thread-safe. The replay cache is a Caffeine cache keyed by (public key, nonce) whose entries
- * expire after twice the window: by then a replay is refused as stale anyway. It has no size
+ * expire just after twice the window: by then a replay is refused as stale anyway. It has no size
  * bound of its own: a size-bounded Caffeine cache evicts by frequency, and every nonce is seen
  * once, so it could forget a nonce long before its window ends and let its replay through. When
  * it holds {@code maxRemembered} nonces, signed requests are refused with BACKOFF until older ones
@@ -66,7 +66,9 @@ public final class Authenticator {
     this.acceptMetadataOnly = acceptMetadataOnly;
     this.maxRemembered = maxRemembered;
     this.seen = Caffeine.newBuilder()
-        .expireAfterWrite(window.multipliedBy(2))
+        // A millisecond past twice the window: a timestamp at the window's far edge is still
+        // fresh exactly twice the window after it was taken, so its nonce must outlive that.
+        .expireAfterWrite(window.multipliedBy(2).plusMillis(1))
         .executor(Runnable::run) // maintenance on the calling thread: no background threads
         .ticker(() -> clock.millis() * 1_000_000L)
         .build();

@@ -86,4 +86,20 @@ class ReplayCacheTest {
     accept(server, signed());
     assertEquals(Status.STALE, refusal(server, taken.get(0)));
   }
+
+  @Test
+  void aRequestFromTheWindowsFarEdgeStaysAReplayUntilItIsStale() {
+    Authenticator server = new Authenticator(clock, Duration.ofSeconds(30), false, 100, false);
+    // Signed by a clock 30 s ahead: the latest timestamp the window takes.
+    ClientCore ahead = new ClientCore(Keypair.generate(),
+        Clock.offset(clock, Duration.ofSeconds(30)), TensorStandard.anyOutputDim());
+    var m = ahead.message(request, 1_000);
+    accept(server, m);
+    // Twice the window on, its timestamp is at the window's old edge: still taken as fresh, so
+    // its nonce must still be remembered.
+    clock.advance(Duration.ofSeconds(60));
+    assertEquals(Status.REPLAYED, refusal(server, m));
+    clock.advance(Duration.ofMillis(1));
+    assertEquals(Status.STALE, refusal(server, m));
+  }
 }
