@@ -420,7 +420,7 @@ public final class LedgerServer implements AutoCloseable {
       Authenticator auth =
           new Authenticator(clock, staleWindow, allowAnonymous, maxRememberedNonces, false);
       jetty.setHandler(new LedgerHandler(ledger, hub, auth, (int) maxPayloadBytes, submissions,
-          requests));
+          requests, jetty.getThreadPool()));
       LongAdder failedHandshakes = JettyServers.countFailedHandshakes(connector);
       URI uri;
       try {

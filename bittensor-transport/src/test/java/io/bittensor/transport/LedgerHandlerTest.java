@@ -428,4 +428,47 @@ class LedgerHandlerTest {
     assertRefused(ask(failed, "submit", submit), 503, Status.UNAVAILABLE, "",
         "the ledger failed the transaction: the journal failed");
   }
+
+  /** A connection that sent a request's head and {@code sent} bytes of a longer body. */
+  private java.net.Socket startSlowBody(URI server, String op, int length, int sent)
+      throws IOException {
+    java.net.Socket s = closing(new java.net.Socket(server.getHost(), server.getPort()));
+    String head = "POST /v1/ledger/" + op + " HTTP/1.1\r\nHost: ledger\r\n"
+        + "Content-Type: application/x-protobuf\r\nContent-Length: " + length + "\r\n\r\n";
+    s.getOutputStream().write(head.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    s.getOutputStream().write(new byte[sent]);
+    s.getOutputStream().flush();
+    return s;
+  }
+
+  @Test
+  void bodiesThatTrickleInHoldNoServerThread() throws Exception {
+    LocalLedger ledger = local(1);
+    URI server = closing(LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
+        .allowAnonymous(true).threads(8).start()).uri();
+    for (int i = 0; i < 16; i++) {
+      startSlowBody(server, "metagraph", 100, 1);
+    }
+    OkHttpClient impatient = http.newBuilder().callTimeout(5, TimeUnit.SECONDS).build();
+    byte[] request = LedgerRequest.newBuilder().setVersion(1)
+        .setBody(MetagraphRequest.getDefaultInstance().toByteString()).build().toByteArray();
+    try (Response response = impatient.newCall(new Request.Builder()
+        .url(server.resolve("/v1/ledger/metagraph").toString())
+        .post(RequestBody.create(request, PROTOBUF)).build()).execute()) {
+      assertEquals(200, response.code());
+      assertTrue(LedgerResponse.parseFrom(response.body().bytes()).hasMetagraph());
+    }
+  }
+
+  @Test
+  void aBodyThatBreaksOffIsHeardAsCancelledNotAsTooLarge() throws Exception {
+    LocalLedger ledger = local(1);
+    CompletableFuture<LedgerRequestEvent> heard = new CompletableFuture<>();
+    URI server = closing(LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
+        .allowAnonymous(true).requestListener(heard::complete).start()).uri();
+    java.net.Socket s = startSlowBody(server, "metagraph", 100, 10);
+    s.shutdownOutput(); // the body ends 90 bytes short
+    LedgerRequestEvent event = heard.get(10, TimeUnit.SECONDS);
+    assertEquals(Status.CANCELLED, event.status(), event::toString);
+  }
 }

@@ -34,7 +34,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.function.BiConsumer;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
@@ -49,7 +50,7 @@ import org.eclipse.jetty.util.Callback;
  * lasts until the client leaves or the server closes.
  *
  * <p>Thread-safe. Requests run on Jetty's threads and may block them briefly: a submit for its
- * validation. An event stream holds no thread: it is written as events come
+ * validation. A body is read without holding a thread while it arrives. An event stream holds no thread: it is written as events come
  * ({@link EventStream}).
  */
 public final class LedgerHandler extends Handler.Abstract {
@@ -68,6 +69,7 @@ public final class LedgerHandler extends Handler.Abstract {
   private final LedgerHub hub;
   private final Authenticator auth;
   private final int maxPayloadBytes;
+  private final Executor executor;
 
   public LedgerHandler(Ledger ledger, LedgerHub hub, Authenticator auth, int maxPayloadBytes) {
     this(ledger, hub, auth, maxPayloadBytes, SubmissionListener.NONE);
@@ -82,6 +84,13 @@ public final class LedgerHandler extends Handler.Abstract {
   /** @param requests hears each request once it is over */
   public LedgerHandler(Ledger ledger, LedgerHub hub, Authenticator auth, int maxPayloadBytes,
       SubmissionListener submissions, LedgerRequestListener requests) {
+    this(ledger, hub, auth, maxPayloadBytes, submissions, requests, null);
+  }
+
+  /** @param executor serves a request whose body came after it arrived; null: where it came */
+  public LedgerHandler(Ledger ledger, LedgerHub hub, Authenticator auth, int maxPayloadBytes,
+      SubmissionListener submissions, LedgerRequestListener requests, Executor executor) {
+    this.executor = executor;
     this.submissions = submissions;
     this.requests = requests;
     this.ledger = ledger;
@@ -127,17 +136,37 @@ public final class LedgerHandler extends Handler.Abstract {
       send(response, callback, tooLarge(length));
       return;
     }
-    byte[] body;
-    try {
-      body = Content.Source.asByteArrayAsync(request, maxPayloadBytes).get();
-    } catch (ExecutionException e) {
-      send(response, callback, tooLarge(-1));
-      return;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      callback.failed(e);
-      return;
+    // Read without holding a thread: a body that trickles in must not tie up the server's pool.
+    // One that came whole is served on this thread; one that came later on the pool's, not on
+    // the thread that read its last bytes (which may be the connection's own).
+    CompletableFuture<byte[]> read = Content.Source.asByteArrayAsync(request, maxPayloadBytes);
+    BiConsumer<byte[], Throwable> serveBody = (body, failure) -> {
+      if (failure == null) {
+        try {
+          serve(op, body, request, response, callback, call);
+        } catch (RuntimeException | Error e) { // the request must end either way
+          callback.failed(e);
+        }
+        return;
+      }
+      Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+          ? failure.getCause() : failure;
+      if (cause instanceof IllegalStateException) { // Jetty's word for a body over the limit
+        send(response, callback, tooLarge(-1));
+      } else {
+        callback.failed(cause); // the body broke off: the caller went away
+      }
+    };
+    if (read.isDone() || executor == null) {
+      read.whenComplete(serveBody);
+    } else {
+      read.whenCompleteAsync(serveBody, executor);
     }
+  }
+
+  /** Serves a request whose body has been read. */
+  private void serve(String op, byte[] body, Request request, Response response,
+      Callback callback, LedgerCall call) {
     try {
       LedgerRequest req = LedgerRequest.parseFrom(body);
       if (req.getVersion() != PeerInfo.PROTOCOL_VERSION) {
