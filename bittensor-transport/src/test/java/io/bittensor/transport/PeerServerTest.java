@@ -239,6 +239,55 @@ class PeerServerTest {
   }
 
   /**
+   * A caller that declares a body of 1 GiB and sends 10 bytes made the server allocate the whole
+   * GiB at admission: three such callers ran a 2 GiB heap out of memory without sending more.
+   */
+  @Test
+  void aDeclaredLengthIsNotAllocatedBeforeItsBytesCome() throws Exception {
+    try (PeerServer server = start(PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+        .maxConcurrentCalls(4).maxPayloadBytes(1L << 30), false)) {
+      java.util.List<Socket> slow = new java.util.ArrayList<>();
+      try {
+        for (int i = 0; i < 3; i++) {
+          Socket socket = new Socket("127.0.0.1", server.port());
+          slow.add(socket);
+          OutputStream out = socket.getOutputStream();
+          out.write(("POST /v1/forward HTTP/1.1\r\nHost: x\r\nContent-Type: "
+              + "application/x-protobuf\r\nContent-Length: " + (1L << 30) + "\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
+          out.write(new byte[10]);
+          out.flush();
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (server.activeCalls() < 3 && System.nanoTime() < deadline) {
+          Thread.sleep(5);
+        }
+        for (Socket socket : slow) {
+          socket.setSoTimeout(300);
+          byte[] buffer = new byte[4096];
+          try {
+            int n = socket.getInputStream().read(buffer);
+            throw new AssertionError("a caller whose body is on its way was answered: "
+                + (n < 0 ? "closed" : new String(buffer, 0, n, StandardCharsets.ISO_8859_1)));
+          } catch (java.net.SocketTimeoutException stillWaiting) {
+            // its body is awaited, as it should be
+          }
+        }
+        assertEquals(3, server.activeCalls());
+        try (PeerClient client = client(false)) {
+          ForwardResult r = client.connect(server.endpoint()).forward(REQUEST)
+              .get(20, TimeUnit.SECONDS);
+          assertEquals(Status.SUCCESS, r.status(), r.toString());
+        }
+      } finally {
+        for (Socket socket : slow) {
+          socket.close();
+        }
+      }
+    }
+  }
+
+  /**
    * A listener that throws an Error (a metrics library missing a class) is ignored as one that
    * throws an exception is: before the fix the caller over HTTP never got its answer, and in
    * process got the Error.

@@ -26,8 +26,8 @@ import org.eclipse.jetty.util.Callback;
 /**
  * The Jetty core handler of {@code POST /v1/forward} and {@code /v1/backward}: checks the HTTP
  * envelope, admits the call by the stake the {@code Bittensor-Caller} header names, reads the
- * body into one buffer (its size known from Content-Length), decodes it aliasing that buffer,
- * and writes the response.
+ * body into one buffer (that grows as the bytes come, up to Content-Length), decodes it aliasing
+ * that buffer, and writes the response.
  *
  * <p>Thread-safe. No thread waits on the network: the body is read with Jetty's demand
  * callbacks, and the answer is written when the peer's future completes.
@@ -55,6 +55,9 @@ public final class HttpPeerHandler extends Handler.Abstract {
   static final int AHEAD_PREFIX_BYTES = 1024;
 
   private static final int INITIAL_UNKNOWN_LENGTH = 64 * 1024;
+
+  /** The most a body's buffer starts with; it doubles as the bytes come, up to their length. */
+  private static final int FIRST_ALLOCATION = 1 << 20;
 
   private final Serving serving;
   private final Executor executor;
@@ -185,9 +188,10 @@ public final class HttpPeerHandler extends Handler.Abstract {
     private void read() {
       try {
         if (body == null) {
-          // An unknown length starts no larger than the limit, which grow() then enforces.
-          body = ByteBuffer.allocate(length >= 0 ? (int) length
-              : (int) Math.min(INITIAL_UNKNOWN_LENGTH, serving.maxPayloadBytes()));
+          // A declared length is allocated as its bytes come, not on the caller's word: one that
+          // names 64 MiB and sends nothing must not cost 64 MiB. grow() enforces the bounds.
+          body = ByteBuffer.allocate((int) Math.min(length >= 0 ? length : INITIAL_UNKNOWN_LENGTH,
+              Math.min(FIRST_ALLOCATION, serving.maxPayloadBytes())));
         }
         while (true) {
           if (released.get()) {
@@ -247,10 +251,11 @@ public final class HttpPeerHandler extends Handler.Abstract {
 
     private boolean grow(int needed) {
       long want = (long) body.position() + needed;
-      if (length >= 0 || want > serving.maxPayloadBytes()) {
+      long most = length >= 0 ? length : serving.maxPayloadBytes();
+      if (want > most) {
         return false; // more bytes than Content-Length said, or over the limit
       }
-      long size = Math.min(Math.max(want, 2L * body.capacity()), serving.maxPayloadBytes());
+      long size = Math.min(Math.max(want, 2L * body.capacity()), most);
       ByteBuffer bigger = ByteBuffer.allocate((int) size);
       body.flip();
       bigger.put(body);
