@@ -401,12 +401,14 @@ public final class LedgerServer implements AutoCloseable {
         throw new IllegalStateException("a ledger server needs a ledger: call ledger(...)");
       }
       SSLContext context = tls.context();
-      LedgerHub hub = new LedgerHub(ledger, history, historyBytes, heartbeat.toMillis(), clock,
+      long beat = Args.millis(heartbeat);
+      LedgerHub hub = new LedgerHub(ledger, history, historyBytes, beat, clock,
           LedgerHub.FORM_KEPT);
       Server jetty = JettyServers.create("bittensor-ledger-server", threads);
       HttpConfiguration http = JettyServers.http(context);
-      // An idle connection is closed after this: far above the heartbeat, so streams stay up.
-      long idle = Math.max(30_000, heartbeat.toMillis() * 6);
+      // An idle connection is closed after this: far above the heartbeat, so streams stay up;
+      // at most 100 days, which Jetty adds to its clock's nanoseconds without overflow.
+      long idle = Math.max(30_000, Math.min(beat, 100L * 86_400_000 / 6) * 6);
       HTTP2ServerConnectionFactory h2 = JettyServers.h2(http, context);
       h2.setMaxConcurrentStreams(256);
       h2.setStreamIdleTimeout(idle);

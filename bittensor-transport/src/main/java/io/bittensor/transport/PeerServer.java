@@ -584,7 +584,7 @@ public final class PeerServer implements AutoCloseable {
       ServingCore core =
           new ServingCore(peer, modalities, standard, auth, defaultTimeout, maxTimeout, answerKey);
       Admission admission = new Admission(maxConcurrentCalls, maxQueuedCalls,
-          maxQueueWait.toNanos(), System::nanoTime, Timer.SHARED);
+          Args.nanos(maxQueueWait), System::nanoTime, Timer.SHARED);
       return new Serving(core, admission, stakeSource, maxPayloadBytes, 100, calls);
     }
 

@@ -41,6 +41,7 @@ import io.bittensor.transport.internal.wire.SubmitRequest;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -470,5 +471,16 @@ class LedgerHandlerTest {
     s.shutdownOutput(); // the body ends 90 bytes short
     LedgerRequestEvent event = heard.get(10, TimeUnit.SECONDS);
     assertEquals(Status.CANCELLED, event.status(), event::toString);
+  }
+
+  /** The longest Duration, for "no limit": before the fix start() threw ArithmeticException. */
+  @Test
+  void theLongestDurationsServeAsNoLimit() throws Exception {
+    Duration forever = Duration.ofSeconds(Long.MAX_VALUE, 999_999_999);
+    URI server = closing(LedgerServer.builder().ledger(local(1)).host("127.0.0.1").port(0)
+        .allowAnonymous(true).staleWindow(forever).heartbeat(forever).start()).uri();
+    Answer a = ask(server, "metagraph", MetagraphRequest.getDefaultInstance());
+    assertEquals(200, a.http(), a.body()::toString);
+    assertTrue(a.body().hasMetagraph());
   }
 }

@@ -238,6 +238,21 @@ class PeerServerTest {
     }
   }
 
+  /** The longest Duration, for "no limit": before the fix start() threw ArithmeticException. */
+  @ParameterizedTest(name = "in process: {0}")
+  @ValueSource(booleans = {false, true})
+  void theLongestDurationsServeAsNoLimit(boolean inProcess) throws Exception {
+    Duration forever = Duration.ofSeconds(Long.MAX_VALUE, 999_999_999);
+    try (PeerServer server = start(PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+            .maxQueueWait(forever).defaultTimeout(forever).maxTimeout(forever)
+            .staleWindow(forever), inProcess);
+        PeerClient client = client(inProcess)) {
+      ForwardResult r = client.connect(server.endpoint()).forward(REQUEST)
+          .get(20, TimeUnit.SECONDS);
+      assertEquals(Status.SUCCESS, r.status(), r.toString());
+    }
+  }
+
   /**
    * A caller that declares a body of 1 GiB and sends 10 bytes made the server allocate the whole
    * GiB at admission: three such callers ran a 2 GiB heap out of memory without sending more.

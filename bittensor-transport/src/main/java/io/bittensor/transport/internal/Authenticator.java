@@ -9,6 +9,7 @@ import io.bittensor.transport.internal.wire.Caller;
 import io.bittensor.transport.internal.wire.SignatureScope;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
@@ -61,14 +62,14 @@ public final class Authenticator {
       boolean acceptMetadataOnly, Predicate<PeerId> callers) {
     this.callers = callers;
     this.clock = clock;
-    this.windowMillis = window.toMillis();
+    this.windowMillis = Args.millis(window);
     this.allowAnonymous = allowAnonymous;
     this.acceptMetadataOnly = acceptMetadataOnly;
     this.maxRemembered = maxRemembered;
     this.seen = Caffeine.newBuilder()
         // A millisecond past twice the window: a timestamp at the window's far edge is still
         // fresh exactly twice the window after it was taken, so its nonce must outlive that.
-        .expireAfterWrite(window.multipliedBy(2).plusMillis(1))
+        .expireAfterWrite(keptNanos(Args.nanos(window)), TimeUnit.NANOSECONDS)
         .executor(Runnable::run) // maintenance on the calling thread: no background threads
         .ticker(() -> clock.millis() * 1_000_000L)
         .build();
@@ -166,7 +167,8 @@ public final class Authenticator {
       if (seen.estimatedSize() >= maxRemembered) {
         throw new Rejected(Status.BACKOFF, "caller.nonce",
             "this peer already remembers " + maxRemembered + " nonces from the last "
-                + 2 * windowMillis + " ms and refuses new signed requests until older ones"
+                + (windowMillis > Long.MAX_VALUE / 2 ? Long.MAX_VALUE : 2 * windowMillis)
+                + " ms and refuses new signed requests until older ones"
                 + " expire");
       }
     }
@@ -200,6 +202,12 @@ public final class Authenticator {
               + " sign with SignatureScope.WHOLE_REQUEST");
     }
     throw CanonicalDigest.unknownScope(scope);
+  }
+
+  /** Twice a window of {@code windowNanos} and a millisecond, or forever where that overflows. */
+  private static long keptNanos(long windowNanos) {
+    long twice = windowNanos > Long.MAX_VALUE / 2 ? Long.MAX_VALUE : 2 * windowNanos;
+    return twice > Long.MAX_VALUE - 1_000_000 ? Long.MAX_VALUE : twice + 1_000_000;
   }
 
   /** {@code exact}'s value, or {@code bound} where it would not fit in a long. */

@@ -4,6 +4,7 @@ import io.bittensor.core.Hash256;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongConsumer;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Request;
@@ -45,7 +46,7 @@ final class EventStream implements Runnable {
     this.cursor = hub.open(fromBlock, awaiting, deltas, replayEpochs, pending);
     this.response = response;
     this.done = done;
-    this.heartbeatNanos = hub.heartbeatMillis() * 1_000_000L;
+    this.heartbeatNanos = TimeUnit.MILLISECONDS.toNanos(hub.heartbeatMillis()); // saturates
   }
 
   /**

@@ -74,8 +74,8 @@ public final class ServingCore {
     this.modalities = Set.copyOf(modalities);
     this.standard = standard;
     this.authenticator = authenticator;
-    this.defaultTimeoutMs = defaultTimeout.toMillis();
-    this.maxTimeoutMs = maxTimeout.toMillis();
+    this.defaultTimeoutMs = Args.millis(defaultTimeout);
+    this.maxTimeoutMs = Args.millis(maxTimeout);
   }
 
   /**
