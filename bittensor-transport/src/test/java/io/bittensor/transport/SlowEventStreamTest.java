@@ -128,6 +128,87 @@ class SlowEventStreamTest {
     }
   }
 
+  /**
+   * Clients that each open a stream from a block well back and never read: the server sends them
+   * the history's events as they are, shared, and copies none of it for each of them. Before the
+   * fix each stream's first write was a copy of every event after its block (up to the history's
+   * 64 MiB), so a few hundred such streams ran the server out of memory.
+   */
+  @Test
+  void streamsThatNeverReadDoNotEachCopyTheHistory() throws Exception {
+    int peers = 128;
+    int streams = 20;
+    OkHttpClient http = new OkHttpClient.Builder().readTimeout(30, TimeUnit.SECONDS).build();
+    List<Socket> silent = new ArrayList<>();
+    try (LocalLedger ledger = LocalLedger.builder().genesis(genesis(params(peers), peers))
+            .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual()).openInMemory();
+        LedgerServer server = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
+            .allowAnonymous(true).start()) {
+      SplittableRandom random = new SplittableRandom(12);
+      int[] all = IntStream.range(0, peers).toArray();
+      for (int i = 0; i < peers; i++) {
+        ledger.submit(key(i), Transaction.register(endpoint(i), Modality.TEXT));
+      }
+      ledger.produceBlock();
+      for (int i = 0; i < peers; i++) {
+        ledger.submit(key(i), Transaction.setWeights(all, random.doubles(peers, 0.1, 1)
+            .toArray()));
+      }
+      long start = ledger.produceBlock().number();
+      long history = 0;
+      try (Response whole = events(http, server)) { // so that blocks are kept whole
+        LedgerEvent.parseDelimitedFrom(whole.body().byteStream());
+        for (int b = 0; b < 24; b++) {
+          ledger.submit(key(b % peers), Transaction.setWeights(all,
+              random.doubles(peers, 0.1, 1).toArray()));
+          ledger.produceBlock();
+          history += LedgerWire.toWire(ledger.metagraph()).getSerializedSize();
+        }
+        byte[] request = LedgerRequest.newBuilder().setVersion(1)
+            .setBody(EventsRequest.newBuilder().setFromBlock(start + 1).build().toByteString())
+            .build().toByteArray();
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean)
+            java.lang.management.ManagementFactory.getThreadMXBean();
+        long before = allocated(threads);
+        for (int i = 0; i < streams; i++) {
+          Socket s = new Socket("127.0.0.1", server.port());
+          silent.add(s);
+          s.setReceiveBufferSize(4096);
+          java.io.OutputStream out = s.getOutputStream();
+          out.write(("POST /v1/ledger/events HTTP/1.1\r\nHost: ledger\r\nContent-Type: "
+              + "application/x-protobuf\r\nContent-Length: " + request.length + "\r\n\r\n")
+              .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+          out.write(request);
+          out.flush();
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (server.eventStreams() < streams + 1 && System.nanoTime() < deadline) {
+          Thread.sleep(10);
+        }
+        assertEquals(streams + 1, server.eventStreams());
+        Thread.sleep(500); // their first writes go out
+        long spent = allocated(threads) - before;
+        assertTrue(spent < streams * history / 4, "opening " + streams + " streams over "
+            + history + " bytes of history allocated " + spent + " bytes");
+      }
+    } finally {
+      for (Socket s : silent) {
+        s.close();
+      }
+      http.dispatcher().executorService().shutdown();
+      http.connectionPool().evictAll();
+    }
+  }
+
+  /** The bytes every live thread has allocated so far. */
+  private static long allocated(com.sun.management.ThreadMXBean threads) {
+    long sum = 0;
+    for (long bytes : threads.getThreadAllocatedBytes(threads.getAllThreadIds())) {
+      sum += Math.max(0, bytes);
+    }
+    return sum;
+  }
+
   /** An unsigned stream from the latest block, whole metagraphs (a client that takes no deltas). */
   private static Response events(OkHttpClient http, LedgerServer server) throws IOException {
     LedgerRequest request = LedgerRequest.newBuilder().setVersion(1)

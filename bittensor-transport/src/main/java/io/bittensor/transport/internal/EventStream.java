@@ -2,6 +2,7 @@ package io.bittensor.transport.internal;
 
 import io.bittensor.core.Hash256;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -14,14 +15,18 @@ import org.eclipse.jetty.util.Callback;
 /**
  * One client's event stream, written without holding a server thread: the {@link LedgerHub}
  * wakes it when it has news, when it closes, and on its heartbeat ticks; it writes everything
- * after its cursor as one chunk, one write at a time, and goes on from the write's completion.
- * A client that does not read keeps one write pending and falls behind the history; when it
- * reads again it gets a resync snapshot, so a slow client costs the server one chunk, not a
- * thread and not a queue.
+ * after its cursor, one write at a time (each large event as the hub encoded it, shared by every
+ * stream; small ones joined), and asks the hub for more once that is all written. A client that
+ * does not read keeps one write pending and falls behind the history; when it reads again it
+ * gets a resync snapshot, so a slow client costs the server what it was given once, not a
+ * thread, not a queue, and not a copy of the history.
  *
  * <p>Thread-safe: woken on the hub's thread, completed on Jetty's.
  */
 final class EventStream implements Runnable {
+  /** Events smaller than this are joined into chunks of at most this many bytes. */
+  private static final int JOINED = 64 * 1024;
+
   private final LedgerHub hub;
   private final LedgerHub.Cursor cursor;
   private final Response response;
@@ -32,7 +37,8 @@ final class EventStream implements Runnable {
   /** Told each chunk's size as it goes out, or null. */
   private final LongConsumer sent;
   private final Callback written = Callback.from(this::written, this::failed);
-  private List<byte[]> pending;
+  /** Events polled and not yet written, in order. Guarded by this. */
+  private final ArrayDeque<byte[]> queued = new ArrayDeque<>();
   private boolean committed;
   private boolean writing;
   private boolean finished;
@@ -42,8 +48,9 @@ final class EventStream implements Runnable {
       boolean replayEpochs, Response response, Callback done, LongConsumer sent) {
     this.hub = hub;
     this.sent = sent;
-    this.pending = new ArrayList<>();
-    this.cursor = hub.open(fromBlock, awaiting, deltas, replayEpochs, pending);
+    List<byte[]> first = new ArrayList<>();
+    this.cursor = hub.open(fromBlock, awaiting, deltas, replayEpochs, first);
+    queued.addAll(first);
     this.response = response;
     this.done = done;
     this.heartbeatNanos = TimeUnit.MILLISECONDS.toNanos(hub.heartbeatMillis()); // saturates
@@ -102,18 +109,21 @@ final class EventStream implements Runnable {
       if (writing || finished) {
         return;
       }
-      List<byte[]> out = pending;
-      pending = new ArrayList<>(0);
-      last = !hub.poll(cursor, out);
-      if (!last && out.isEmpty() && committed) {
-        if (System.nanoTime() - lastWrite < heartbeatNanos) {
-          return; // nothing new, and not silent for long enough
+      last = false;
+      if (queued.isEmpty()) { // the hub is asked again only once what it gave is written
+        List<byte[]> out = new ArrayList<>();
+        last = !hub.poll(cursor, out);
+        if (!last && out.isEmpty() && committed) {
+          if (System.nanoTime() - lastWrite < heartbeatNanos) {
+            return; // nothing new, and not silent for long enough
+          }
+          out.add(hub.heartbeat());
         }
-        out.add(hub.heartbeat());
+        queued.addAll(out);
       }
       // The first write goes out even when empty: it sends the headers the client waits for.
       committed = true;
-      chunk = concat(out);
+      chunk = next();
       if (last) {
         finished = true;
       } else {
@@ -152,9 +162,25 @@ final class EventStream implements Runnable {
     done.failed(error);
   }
 
-  private static ByteBuffer concat(List<byte[]> parts) {
-    int size = 0;
-    for (byte[] p : parts) {
+  /**
+   * The next chunk: a large event as it is (shared with the hub and every other stream, never
+   * copied for this one), or small ones joined up to {@link #JOINED} bytes. Under this.
+   */
+  private ByteBuffer next() {
+    byte[] head = queued.poll();
+    if (head == null) {
+      return ByteBuffer.allocate(0);
+    }
+    if (head.length >= JOINED || queued.isEmpty()
+        || head.length + queued.peek().length > JOINED) {
+      return ByteBuffer.wrap(head);
+    }
+    int size = head.length;
+    List<byte[]> parts = new ArrayList<>();
+    parts.add(head);
+    while (!queued.isEmpty() && size + queued.peek().length <= JOINED) {
+      byte[] p = queued.poll();
+      parts.add(p);
       size += p.length;
     }
     ByteBuffer b = ByteBuffer.allocate(size);
