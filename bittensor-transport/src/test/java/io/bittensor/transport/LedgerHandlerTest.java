@@ -483,4 +483,19 @@ class LedgerHandlerTest {
     assertEquals(200, a.http(), a.body()::toString);
     assertTrue(a.body().hasMetagraph());
   }
+
+  /** Before the fix a cancelled submission was an INTERNAL_ERROR of the server's own. */
+  @Test
+  void aSubmissionTheLedgerCancelledIsUnavailable() throws Exception {
+    LocalLedger ledger = local(1);
+    SignedTransaction tx = SignedTransaction.sign(key(0), ledger.chainId(), 0,
+        Transaction.transfer(key(1).id(), 5));
+    SubmitRequest submit = SubmitRequest.newBuilder()
+        .setTransaction(ByteString.copyFrom(tx.encode())).build();
+    CompletableFuture<Receipt> cancelled = new CompletableFuture<>();
+    cancelled.cancel(false);
+    URI server = serve(new FailingLedger(ledger, null, cancelled));
+    assertRefused(ask(server, "submit", submit), 503, Status.UNAVAILABLE, "",
+        "the ledger failed the transaction: CancellationException");
+  }
 }

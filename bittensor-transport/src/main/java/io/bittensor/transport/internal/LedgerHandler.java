@@ -32,6 +32,7 @@ import io.bittensor.transport.internal.wire.SubmitResult;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
@@ -313,13 +314,15 @@ public final class LedgerHandler extends Handler.Abstract {
     if (f.isDone()) {
       try {
         b.setReceipt(LedgerWire.toWire(f.join()));
-      } catch (CompletionException e) {
-        Throwable cause = e.getCause();
+      } catch (CompletionException | CancellationException e) { // cancelled: no cause
+        Throwable cause = e instanceof CompletionException && e.getCause() != null
+            ? e.getCause() : e;
         if (cause instanceof TransactionRejectedException rej) {
           return b.setRejectReason(rej.reason().code()).setMessage(rej.detail()).build();
         }
         return SubmitResult.newBuilder().setStatus(Status.UNAVAILABLE.code())
-            .setMessage("the ledger failed the transaction: " + cause.getMessage()).build();
+            .setMessage("the ledger failed the transaction: " + (cause.getMessage() != null
+                ? cause.getMessage() : cause.getClass().getSimpleName())).build();
       }
     }
     return b.build();
