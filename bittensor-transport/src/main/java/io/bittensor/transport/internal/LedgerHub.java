@@ -427,7 +427,8 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
   public void failure(Hash256 transaction, Throwable error) {
     TransactionFailed.Builder f = TransactionFailed.newBuilder()
         .setTransaction(LedgerWire.bytes(transaction))
-        .setMessage(String.valueOf(error.getMessage()));
+        .setMessage(error.getMessage() != null ? error.getMessage()
+            : error.getClass().getSimpleName()); // a cancelled future has no message
     if (error instanceof TransactionRejectedException r) {
       f.setRejectReason(r.reason().code()).setMessage(r.detail());
     }

@@ -125,6 +125,20 @@ class LedgerHubTest {
         "its receipt again, as a lone event");
   }
 
+  /** Before the fix a failure without a message (a cancelled future) was told as "null". */
+  @Test
+  void aFailureWithoutAMessageIsToldByItsKind() throws Exception {
+    ledger.produceBlock();
+    Hash256 tx = Hash256.of(new byte[] {4, 5, 6});
+    hub.accepted(tx);
+    hub.failure(tx, new java.util.concurrent.CancellationException());
+    List<byte[]> next = new ArrayList<>();
+    assertTrue(hub.poll(hub.open(2, List.of(tx), false, new ArrayList<>()), next));
+    assertEquals(1, next.size());
+    LedgerEvent failed = LedgerEvent.parseDelimitedFrom(new ByteArrayInputStream(next.get(0)));
+    assertEquals("CancellationException", failed.getFailed().getMessage(), failed::toString);
+  }
+
   @Test
   void anOutcomeIsForgottenOnceItsEventLeavesTheHistory() throws Exception {
     Hash256 tx = submitThroughTheServer(0);
