@@ -33,6 +33,23 @@ public final class CliException extends RuntimeException {
         : "cannot reach the ledger at " + uri + ": " + message, e);
   }
 
+  /**
+   * What went wrong with a file, in words: the JDK's exceptions for a missing, unreadable or
+   * existing file name only the file, which the caller's message names already.
+   */
+  static String why(java.io.IOException e) {
+    if (e instanceof java.nio.file.FileSystemException fs && fs.getReason() == null) {
+      String what = e instanceof java.nio.file.NoSuchFileException ? "no such file"
+          : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+          : e instanceof java.nio.file.FileAlreadyExistsException ? "exists"
+          : e instanceof java.nio.file.NotDirectoryException ? "not a folder"
+          : e.getClass().getSimpleName();
+      return fs.getOtherFile() == null ? what + ": " + fs.getFile()
+          : what + ": " + fs.getFile() + " -> " + fs.getOtherFile();
+    }
+    return String.valueOf(e.getMessage());
+  }
+
   /** True for bad input (exit code 2). */
   public boolean badInput() {
     return badInput;

@@ -2,6 +2,7 @@ package io.bittensor.cli;
 
 import io.bittensor.cli.internal.Progress;
 import io.bittensor.cli.internal.StateJson;
+import io.bittensor.core.internal.DurableFiles;
 import io.bittensor.incentive.EpochResult;
 import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.incentive.NetworkState;
@@ -85,6 +86,7 @@ final class IncentiveCommand implements Runnable {
       if (epochs < 1) {
         throw CliException.badInput("--epochs must be >= 1, was " + epochs, null);
       }
+      checkOut();
       byte[] json = readState();
       if (mechanism == Mechanism.paper) {
         StateJson.Input input = StateJson.parse(json);
@@ -120,9 +122,28 @@ final class IncentiveCommand implements Runnable {
         spec.commandLine().getOut().println(buffer.toString(java.nio.charset.StandardCharsets.UTF_8));
         spec.commandLine().getOut().flush();
       } else {
-        try (OutputStream file = Files.newOutputStream(out)) {
-          writer.write(file);
+        // Whole or not at all: a crash mid-write leaves the old file, never half a result.
+        ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+        writer.write(buffer);
+        try {
+          DurableFiles.replace(out, buffer.toByteArray());
+        } catch (IOException e) {
+          throw CliException.failure("cannot write --out " + out + ": " + CliException.why(e), e);
         }
+      }
+    }
+
+    /** An --out that cannot be written, named before any epoch runs. */
+    private void checkOut() {
+      if (out == null) {
+        return;
+      }
+      if (Files.isDirectory(out)) {
+        throw CliException.badInput("--out " + out + " is a folder; give a file", null);
+      }
+      Path parent = out.toAbsolutePath().getParent();
+      if (parent != null && !Files.isDirectory(parent)) {
+        throw CliException.badInput("--out " + out + ": no such folder " + parent, null);
       }
     }
 

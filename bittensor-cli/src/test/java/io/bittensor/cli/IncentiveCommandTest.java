@@ -127,6 +127,39 @@ class IncentiveCommandTest {
     assertTrue(r.err().contains("no such file"), r.err());
   }
 
+  /** An --out that cannot be written is named before any epoch runs; the old file is kept. */
+  @Test
+  void anOutIntoAMissingFolderOrOntoAFolderIsBadInput() throws Exception {
+    Path state = write("state.json", "{\"stake\": [1, 1], \"weights\": [[0, 1], [1, 0]],"
+        + " \"bonds\": [[0, 0], [0, 0]]}");
+    Path missing = dir.resolve("no-such-folder").resolve("result.json");
+    CliRunner r = CliRunner.run("incentive", "step", "--state", state.toString(), "--out",
+        missing.toString());
+    assertEquals(2, r.exitCode(), r.err());
+    assertTrue(r.err().contains("--out " + missing + ": no such folder"), r.err());
+    Path folder = Files.createDirectory(dir.resolve("folder"));
+    r = CliRunner.run("incentive", "step", "--state", state.toString(), "--out",
+        folder.toString());
+    assertEquals(2, r.exitCode(), r.err());
+    assertTrue(r.err().contains("--out " + folder + " is a folder"), r.err());
+    assertTrue(Files.isDirectory(folder));
+  }
+
+  /** The result replaces --out whole, leaving no temporary file beside it. */
+  @Test
+  void anOutIsReplacedWhole() throws Exception {
+    Path state = write("state.json", "{\"stake\": [1, 1], \"weights\": [[0, 1], [1, 0]],"
+        + " \"bonds\": [[0, 0], [0, 0]]}");
+    Path result = write("result.json", "old ".repeat(10_000));
+    CliRunner r = CliRunner.run("incentive", "step", "--state", state.toString(), "--out",
+        result.toString());
+    assertEquals(0, r.exitCode(), r.err());
+    assertTrue(JSON.readTree(result.toFile()).has("stake"));
+    try (var files = Files.list(dir)) {
+      assertEquals(2, files.count(), "state.json and result.json only");
+    }
+  }
+
   @Test
   void benchPrintsOneJsonLineForTheSizeAsked() throws Exception {
     CliRunner r = CliRunner.run("incentive", "bench", "--n", "2000", "--nnz-per-row", "16",
