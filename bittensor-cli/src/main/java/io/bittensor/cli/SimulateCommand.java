@@ -2,13 +2,14 @@ package io.bittensor.cli;
 
 import io.bittensor.cli.internal.Progress;
 import io.bittensor.cli.report.LineChart;
+import io.bittensor.core.internal.DurableFiles;
 import io.bittensor.incentive.CollusionSimulation;
 import io.bittensor.incentive.Emission;
 import io.bittensor.incentive.PaperMechanism;
 import io.bittensor.incentive.PaperParams;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.Writer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -76,6 +77,9 @@ final class SimulateCommand implements Runnable {
 
     @Override
     public Integer call() throws IOException {
+      if (Files.exists(out) && !Files.isDirectory(out)) {
+        throw CliException.badInput("--out " + out + " is a file, not a folder", null);
+      }
       PaperMechanism mechanism = PaperMechanism.of(PaperParams.defaults()
           .withRho(rho).withKappa(kappa).withEmission(Emission.inflation(inflation)));
       List<CollusionSimulation.Trajectory> runs = new ArrayList<>();
@@ -92,7 +96,12 @@ final class SimulateCommand implements Runnable {
           progress.step();
         }
       }
-      Files.createDirectories(out);
+      try {
+        Files.createDirectories(out);
+      } catch (IOException e) {
+        throw CliException.badInput("cannot make the folder --out " + out + ": "
+            + CliException.why(e), e);
+      }
       Path csv = out.resolve("collusion.csv");
       writeCsv(csv, runs);
       Path png = out.resolve("collusion.png");
@@ -112,20 +121,20 @@ final class SimulateCommand implements Runnable {
 
     private void writeCsv(Path csv, List<CollusionSimulation.Trajectory> runs)
         throws IOException {
-      try (Writer w = Files.newBufferedWriter(csv)) {
-        StringBuilder header = new StringBuilder("epoch");
-        for (CollusionSimulation.Trajectory t : runs) {
-          header.append(",cabal_share_at_honest_").append(t.honestShare());
-        }
-        w.write(header.append('\n').toString());
-        for (int e = 0; e <= epochs; e++) {
-          StringBuilder line = new StringBuilder().append(e);
-          for (CollusionSimulation.Trajectory t : runs) {
-            line.append(',').append(t.cabalShare(e));
-          }
-          w.write(line.append('\n').toString());
-        }
+      StringBuilder w = new StringBuilder("epoch");
+      for (CollusionSimulation.Trajectory t : runs) {
+        w.append(",cabal_share_at_honest_").append(t.honestShare());
       }
+      w.append('\n');
+      for (int e = 0; e <= epochs; e++) {
+        w.append(e);
+        for (CollusionSimulation.Trajectory t : runs) {
+          w.append(',').append(t.cabalShare(e));
+        }
+        w.append('\n');
+      }
+      // Whole or not at all: a crash mid-write leaves the last run's file, never half of one.
+      DurableFiles.replace(csv, w.toString().getBytes(StandardCharsets.UTF_8));
     }
 
     private void printSummary(PrintWriter out, List<CollusionSimulation.Trajectory> runs) {

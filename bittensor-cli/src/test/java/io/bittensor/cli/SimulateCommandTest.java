@@ -39,6 +39,32 @@ class SimulateCommandTest {
     assertTrue(r.out().contains("cabal decays") && r.out().contains("cabal grows"), r.out());
   }
 
+  /** An --out that is a file is named before the simulation runs, and left as it was. */
+  @Test
+  void anOutThatIsAFileIsBadInput() throws Exception {
+    Path file = Files.writeString(dir.resolve("report"), "mine");
+    CliRunner r = CliRunner.run("simulate", "collusion", "--epochs", "2", "--out",
+        file.toString());
+    assertEquals(2, r.exitCode(), r.err());
+    assertTrue(r.err().contains("--out " + file + " is a file, not a folder"), r.err());
+    assertEquals("mine", Files.readString(file));
+  }
+
+  /** The CSV and the plot replace the last run's whole, leaving no temporary file behind. */
+  @Test
+  void aSecondRunReplacesTheFilesWhole() throws Exception {
+    for (int run = 0; run < 2; run++) {
+      CliRunner r = CliRunner.run("simulate", "collusion", "--honest-share", "0.6",
+          "--epochs", String.valueOf(3 - run), "--out", dir.toString());
+      assertEquals(0, r.exitCode(), r.err());
+    }
+    assertEquals(4, Files.readAllLines(dir.resolve("collusion.csv")).size(), "epochs 0..2");
+    assertEquals(900, ImageIO.read(dir.resolve("collusion.png").toFile()).getWidth());
+    try (var files = Files.list(dir)) {
+      assertEquals(2, files.count(), "collusion.csv and collusion.png only");
+    }
+  }
+
   @Test
   void badSharesAreRejected() {
     CliRunner r = CliRunner.run("simulate", "collusion", "--honest-share", "1.2",

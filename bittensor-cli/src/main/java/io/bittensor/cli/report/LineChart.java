@@ -2,6 +2,8 @@ package io.bittensor.cli.report;
 
 import java.awt.BasicStroke;
 import java.awt.Color;
+import io.bittensor.core.internal.DurableFiles;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -100,7 +102,7 @@ public final class LineChart {
   }
 
   /**
-   * Writes the chart as a PNG, creating parent folders.
+   * Writes the chart as a PNG, whole or not at all, creating parent folders.
    *
    * @throws IOException if the file cannot be written
    */
@@ -128,6 +130,9 @@ public final class LineChart {
     if (parent != null) {
       Files.createDirectories(parent);
     }
-    ChartUtils.saveChartAsPNG(file.toFile(), chart, width, height);
+    // Whole or not at all: a crash mid-write leaves the last plot, never half of one.
+    ByteArrayOutputStream png = new ByteArrayOutputStream();
+    ChartUtils.writeChartAsPNG(png, chart, width, height);
+    DurableFiles.replace(file, png.toByteArray());
   }
 }
