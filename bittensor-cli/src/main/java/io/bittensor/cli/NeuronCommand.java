@@ -27,6 +27,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.Reader;
 import java.net.URI;
+import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -108,6 +109,13 @@ final class NeuronCommand implements Runnable {
         p.load(r);
       } catch (NoSuchFileException e) {
         throw CliException.badInput("no such config file: " + config, e);
+      } catch (CharacterCodingException e) {
+        throw CliException.badInput(config + " is not UTF-8 text", e);
+      } catch (IOException e) {
+        throw CliException.badInput("cannot read the config file " + config + ": "
+            + CliException.why(e), e);
+      } catch (IllegalArgumentException e) { // a Unicode escape that is not one
+        throw CliException.badInput(config + ": " + e.getMessage(), e);
       }
       for (String k : p.stringPropertyNames()) {
         if (!KEYS.contains(k)) {

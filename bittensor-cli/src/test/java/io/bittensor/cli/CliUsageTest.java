@@ -133,6 +133,20 @@ class CliUsageTest {
     assertBadInput(CliRunner.run(line.split(" ")), mention);
   }
 
+  /** A config that is a folder, not UTF-8 or badly escaped is named, with what is wrong. */
+  @Test
+  void aNeuronConfigThatDoesNotReadIsNamed(@TempDir Path dir) throws IOException {
+    assertBadInput(CliRunner.run("neuron", "run", "--config", dir.toString()),
+        "cannot read the config file " + dir + ": ");
+    Path latin1 = Files.write(dir.resolve("latin1.properties"),
+        new byte[] {'k', 'e', 'y', '=', 'c', 'a', 'f', (byte) 0xe9, '\n'});
+    assertBadInput(CliRunner.run("neuron", "run", "--config", latin1.toString()),
+        latin1 + " is not UTF-8 text");
+    Path escape = Files.writeString(dir.resolve("escape.properties"), "key=\\u00zz\n");
+    assertBadInput(CliRunner.run("neuron", "run", "--config", escape.toString()),
+        escape + ": Malformed \\uxxxx encoding");
+  }
+
   @Test
   void aNeuronConfigNamesAnUnknownWeightSource(@TempDir Path dir) throws IOException {
     Path config = dir.resolve("neuron.properties");
