@@ -616,7 +616,7 @@ final class LedgerCommand implements Runnable {
       } catch (URISyntaxException e) {
         uri = null;
       }
-      if (uri == null || uri.getHost() == null || uri.getPort() < 1) {
+      if (uri == null || uri.getHost() == null || uri.getPort() < 1 || uri.getPort() > 65535) {
         throw CliException.badInput(option + " " + member + ": the address must be HOST:PORT",
             null);
       }

@@ -119,6 +119,11 @@ class CliUsageTest {
             "--client-cert no such file: no.key"),
         Arguments.of("ledger show", "--data DIR or --remote URL"),
         Arguments.of("ledger show --data no-such-dir", "is not a directory"),
+        Arguments.of("ledger members --chain " + "ab".repeat(32) + " --via a=127.0.0.1:99999",
+            "--via a=127.0.0.1:99999: the address must be HOST:PORT"),
+        Arguments.of("ledger serve --data no-such-dir --raft-self a --raft-member"
+            + " a=127.0.0.1:65536 --created-at 2026-01-01T00:00:00Z",
+            "--raft-member a=127.0.0.1:65536: the address must be HOST:PORT"),
         Arguments.of("keys new", "FILE"),
         Arguments.of("keys show no-such.key", "no such key file"),
         Arguments.of("peer query", "--endpoint"),
