@@ -89,6 +89,7 @@ final class LedgerCommand implements Runnable {
 
     @Override
     public Integer call() {
+      requireFolderOrNothing(data);
       if (Files.exists(data.resolve("journal.btl"))) {
         throw CliException.badInput("--data " + data + " already holds a ledger", null);
       }
@@ -293,6 +294,9 @@ final class LedgerCommand implements Runnable {
       if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
         throw CliException.badInput("--metrics-port must be 0 to 65535, was " + metricsPort,
             null);
+      }
+      if (data != null) {
+        requireFolderOrNothing(data);
       }
       // Opened first: a file that cannot be written is the command line's mistake, found
       // before a ledger is opened or joined.
@@ -580,6 +584,16 @@ final class LedgerCommand implements Runnable {
       }
     }
 
+  }
+
+  /**
+   * Refuses a {@code --data} that names a file: else opening it fails with the JDK's words,
+   * which name only the path.
+   */
+  static void requireFolderOrNothing(Path data) {
+    if (Files.exists(data) && !Files.isDirectory(data)) {
+      throw CliException.badInput("--data " + data + " is a file, not a folder", null);
+    }
   }
 
   /**

@@ -14,7 +14,9 @@ import io.bittensor.core.Transaction;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -150,6 +152,19 @@ class LedgerCommandTest {
     assertEquals(0, CliRunner.run("ledger", "init", "--data", data.toString()).exitCode());
     assertEquals(Main.EXIT_BAD_INPUT,
         CliRunner.run("ledger", "init", "--data", data.toString()).exitCode());
+  }
+
+  /** A --data that is a file is the command line's mistake, named so, and left alone. */
+  @Test
+  void initAndServeRefuseADataThatIsAFile() throws IOException {
+    Path file = Files.writeString(dir.resolve("notes.txt"), "mine");
+    for (String[] args : List.of(new String[] {"ledger", "init", "--data", file.toString()},
+        new String[] {"ledger", "serve", "--data", file.toString(), "--port", "0"})) {
+      CliRunner r = CliRunner.run(args);
+      assertEquals(Main.EXIT_BAD_INPUT, r.exitCode(), r.err());
+      assertTrue(r.err().contains("--data " + file + " is a file, not a folder"), r.err());
+    }
+    assertEquals("mine", Files.readString(file));
   }
 
   @Test
