@@ -82,6 +82,11 @@ final class LedgerTransactionCommands {
       if (timeout.isNegative() || timeout.isZero()) {
         throw CliException.badInput("--timeout must be positive, was " + timeout, null);
       }
+      if (timeout.compareTo(Duration.ofMillis(Long.MAX_VALUE)) > 0) {
+        // Else the transaction is sent, then the wait for it fails with "long overflow".
+        throw CliException.badInput("--timeout must be at most "
+            + Duration.ofMillis(Long.MAX_VALUE) + ", was " + timeout, null);
+      }
       Keypair signer = passphrase.load(key);
       PrintWriter out = spec.commandLine().getOut();
       try (RemoteLedger ledger = LedgerSourceOptions.connect(remote, trust,

@@ -264,6 +264,15 @@ class LedgerTransactionCommandsTest {
     assertEquals(0, ledger.nextNonce(owner.id()), "nothing was signed");
   }
 
+  /** A --timeout past a long's milliseconds is refused before the transaction is sent. */
+  @Test
+  void aTimeoutTooLongToWaitIsRefusedBeforeAnythingIsSent() throws IOException {
+    CliRunner r = signed("stake", "--amount", "5", "--timeout", "PT9999999999999999S");
+    assertEquals(Main.EXIT_BAD_INPUT, r.exitCode(), r.err());
+    assertTrue(r.err().contains("--timeout must be at most "), r.err());
+    assertEquals(0, ledger.nextNonce(owner.id()), "nothing was signed");
+  }
+
   @Test
   void anUnreachableServerExitsOne() {
     CliRunner r = CliRunner.run("ledger", "stake", "--remote", "http://127.0.0.1:1",
