@@ -57,6 +57,12 @@ final class LedgerAuditCommand implements Callable<Integer> {
     if (follow != null && !(follow > 0)) {
       throw CliException.badInput("--follow must be > 0 seconds, was " + follow, null);
     }
+    // Under a millisecond the pause rounds to none and the ledger is polled without a break;
+    // past a long's milliseconds it is never polled again.
+    if (follow != null && !(follow >= 0.001 && follow <= Long.MAX_VALUE / 1000)) {
+      throw CliException.badInput("--follow must be 0.001 to " + Long.MAX_VALUE / 1000
+          + " seconds, was " + follow, null);
+    }
     if (follow != null && to != null) {
       throw CliException.badInput("--follow audits every new block: give it or --to, not both",
           null);

@@ -378,6 +378,31 @@ class LedgerCommandTest {
     assertTrue(both.err().contains("--follow"), both.err());
   }
 
+  /**
+   * A --follow under a millisecond would poll the ledger without a pause (it rounds to 0), and
+   * one past a long's milliseconds would never poll again: both are refused.
+   */
+  @Test
+  void auditRefusesAFollowItCannotWaitFor() throws Exception {
+    Path data = dir.resolve("ledger");
+    populated(data);
+    for (String follow : List.of("0.0001", "Infinity", "1e300")) {
+      java.io.StringWriter err = new java.io.StringWriter();
+      int[] exit = {-1};
+      Thread audit = new Thread(() -> exit[0] = Main.run(new String[] {"ledger", "audit",
+          "--data", data.toString(), "--follow", follow}, new java.io.PrintWriter(
+              new java.io.StringWriter(), true), new java.io.PrintWriter(err, true)));
+      audit.setDaemon(true);
+      audit.start();
+      audit.join(20_000);
+      boolean ended = !audit.isAlive();
+      audit.interrupt(); // stops it where it still follows
+      assertTrue(ended, "--follow " + follow + " still follows the ledger");
+      assertEquals(Main.EXIT_BAD_INPUT, exit[0], err.toString());
+      assertTrue(err.toString().contains("--follow must be"), err.toString());
+    }
+  }
+
   private static void awaitOutput(java.io.StringWriter out, String text, Thread running,
       java.io.StringWriter err) throws InterruptedException {
     long deadline = System.nanoTime() + 30_000_000_000L;
