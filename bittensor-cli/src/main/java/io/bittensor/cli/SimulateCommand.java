@@ -77,6 +77,9 @@ final class SimulateCommand implements Runnable {
 
     @Override
     public Integer call() throws IOException {
+      if (honestShares.isEmpty()) {
+        throw CliException.badInput("--honest-share needs at least one share, e.g. 0.51", null);
+      }
       if (Files.exists(out) && !Files.isDirectory(out)) {
         throw CliException.badInput("--out " + out + " is a file, not a folder", null);
       }

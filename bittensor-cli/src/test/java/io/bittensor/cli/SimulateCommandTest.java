@@ -65,6 +65,15 @@ class SimulateCommandTest {
     }
   }
 
+  /** An empty list of shares (",") is named as such, not as a progress bar's total. */
+  @Test
+  void noSharesAreRejected() {
+    CliRunner r = CliRunner.run("simulate", "collusion", "--honest-share", ",",
+        "--out", dir.toString());
+    assertEquals(2, r.exitCode(), r.err());
+    assertTrue(r.err().contains("--honest-share needs at least one share"), r.err());
+  }
+
   @Test
   void badSharesAreRejected() {
     CliRunner r = CliRunner.run("simulate", "collusion", "--honest-share", "1.2",
