@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -141,23 +142,23 @@ final class SimulateCommand implements Runnable {
     }
 
     private void printSummary(PrintWriter out, List<CollusionSimulation.Trajectory> runs) {
-      int[] shown = {0, 1, 2, 3, 4, 5, 10, 50, epochs};
+      // Each epoch once: the last may be among those always shown.
+      int[] shown = IntStream.of(0, 1, 2, 3, 4, 5, 10, 50, epochs).filter(e -> e <= epochs)
+          .distinct().toArray();
       out.printf(Locale.ROOT, "%-14s", "honest share");
       for (int e : shown) {
-        if (e <= epochs) {
-          out.printf(Locale.ROOT, " %9s", "epoch " + e);
-        }
+        out.printf(Locale.ROOT, " %9s", "epoch " + e);
       }
       out.printf(Locale.ROOT, "   %s%n", "outcome");
       for (CollusionSimulation.Trajectory t : runs) {
         out.printf(Locale.ROOT, "%-14s", t.honestShare());
         for (int e : shown) {
-          if (e <= epochs) {
-            out.printf(Locale.ROOT, " %9.5f", t.cabalShare(e));
-          }
+          out.printf(Locale.ROOT, " %9.5f", t.cabalShare(e));
         }
-        String outcome = t.cabalShare(epochs) < t.cabalShare(0)
-            ? "cabal decays" : "cabal grows: the honest side lacks a majority";
+        String outcome = t.cabalShare(epochs) < t.cabalShare(0) ? "cabal decays"
+            : t.cabalShare(epochs) > t.cabalShare(0)
+            ? "cabal grows: the honest side lacks a majority"
+            : "cabal's share stays";
         out.printf(Locale.ROOT, "   %s%n", outcome);
       }
     }

@@ -74,6 +74,29 @@ class SimulateCommandTest {
     assertTrue(r.err().contains("--honest-share needs at least one share"), r.err());
   }
 
+  /**
+   * The summary shows each epoch once, the last one too when it is among those always shown, and
+   * a share that did not move (no epochs, or no inflation) is said to stay, not to grow.
+   */
+  @Test
+  void theSummaryShowsEachEpochOnceAndAShareThatStays() {
+    CliRunner r = CliRunner.run("simulate", "collusion", "--honest-share", "0.6",
+        "--epochs", "5", "--out", dir.toString());
+    assertEquals(0, r.exitCode(), r.err());
+    String header = r.out().lines().findFirst().orElseThrow();
+    assertEquals(1, header.split("epoch 5", -1).length - 1, header);
+    for (String[] args : new String[][] {{"--epochs", "0"}, {"--epochs", "3", "--inflation",
+        "0"}}) {
+      List<String> line = new java.util.ArrayList<>(List.of("simulate", "collusion",
+          "--honest-share", "0.6", "--out", dir.toString()));
+      line.addAll(List.of(args));
+      r = CliRunner.run(line.toArray(String[]::new));
+      assertEquals(0, r.exitCode(), r.err());
+      assertTrue(r.out().contains("cabal's share stays") && !r.out().contains("cabal grows"),
+          String.join(" ", args) + ": " + r.out());
+    }
+  }
+
   @Test
   void badSharesAreRejected() {
     CliRunner r = CliRunner.run("simulate", "collusion", "--honest-share", "1.2",
