@@ -190,20 +190,29 @@ final class IncentiveCommand implements Runnable {
       if (epochs < 1) {
         throw CliException.badInput("--epochs must be >= 1, was " + epochs, null);
       }
-      NetworkState state = perRow == null
-          ? SyntheticNetworks.dense(n, seed, true)
-          : SyntheticNetworks.sparse(n, perRow, seed, true);
-      PaperMechanism mechanism = IncentiveMechanism.paper();
-      double[] ms = new double[epochs];
+      NetworkState state;
+      double[] ms;
       double checksum = 0;
-      try (Progress progress = Main.progress(spec, "timed epochs", epochs)) {
-        for (int e = 0; e < epochs; e++) {
-          long start = System.nanoTime();
-          double stakeSum = stakeAfterEpoch(mechanism, state);
-          ms[e] = (System.nanoTime() - start) / 1e6;
-          checksum += stakeSum;
-          progress.update(e + 1);       // outside the timed part
+      try {
+        state = perRow == null
+            ? SyntheticNetworks.dense(n, seed, true)
+            : SyntheticNetworks.sparse(n, perRow, seed, true);
+        PaperMechanism mechanism = IncentiveMechanism.paper();
+        ms = new double[epochs];
+        try (Progress progress = Main.progress(spec, "timed epochs", epochs)) {
+          for (int e = 0; e < epochs; e++) {
+            long start = System.nanoTime();
+            double stakeSum = stakeAfterEpoch(mechanism, state);
+            ms[e] = (System.nanoTime() - start) / 1e6;
+            checksum += stakeSum;
+            progress.update(e + 1);       // outside the timed part
+          }
         }
+      } catch (OutOfMemoryError e) {
+        // What did not fit is garbage once this is thrown: one line, not the error's trace.
+        throw CliException.failure("--n " + n + (perRow == null ? "" : " --nnz-per-row " + perRow)
+            + " needs more memory than this JVM may use (" + (Runtime.getRuntime().maxMemory()
+            >> 20) + " MiB): run java with a larger -Xmx, or give a smaller --n", e);
       }
       Arrays.sort(ms);
       double median = epochs % 2 == 1 ? ms[epochs / 2] : (ms[epochs / 2 - 1] + ms[epochs / 2]) / 2;

@@ -181,4 +181,14 @@ class IncentiveCommandTest {
     assertEquals(2, r.exitCode());
     assertTrue(r.err().contains("perRow must be in [1, n=100]"), r.err());
   }
+
+  /** A network too large for the JVM's heap is one line that says so, not an error's trace. */
+  @Test
+  void benchTooLargeForTheHeapSaysSo() {
+    CliRunner r = CliRunner.run("incentive", "bench", "--n", "2000000000", "--nnz-per-row", "1");
+    assertEquals(1, r.exitCode(), r.err());
+    assertTrue(r.err().startsWith("bittensor: --n 2000000000 --nnz-per-row 1 needs more memory"
+        + " than this JVM may use"), r.err());
+    assertEquals(1, r.err().strip().lines().count(), r.err());
+  }
 }
