@@ -95,7 +95,8 @@ final class DemoCommand implements Callable<Integer> {
     SotuCorpus corpus = SotuCorpus.load();
     List<SotuCorpus.Passage> sample;
     try {
-      sample = corpus.sample(perEra + testPerEra, seed);
+      // No overflow past the int's range: more than any era holds, said as such.
+      sample = corpus.sample((int) Math.min(Integer.MAX_VALUE, (long) perEra + testPerEra), seed);
     } catch (IllegalArgumentException e) {
       throw CliException.badInput("--per-era plus --test-per-era is too many: " + e.getMessage(),
           e);

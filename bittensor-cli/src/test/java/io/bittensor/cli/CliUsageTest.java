@@ -97,6 +97,8 @@ class CliUsageTest {
         Arguments.of("simulate collusion --honest-share 1.5", "honest share must be in (0, 1)"),
         Arguments.of("demo --epochs 0", "--epochs"),
         Arguments.of("demo --models NOPE", "NOPE"),
+        Arguments.of("demo --per-era 2147483647 --test-per-era 1",
+            "has 852 passages, fewer than 2147483647"),
         Arguments.of("neuron run", "--config"),
         Arguments.of("neuron run --config no-such.properties", "no such config file"),
         Arguments.of("ledger init", "--data"),
