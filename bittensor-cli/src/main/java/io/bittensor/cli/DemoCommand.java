@@ -9,6 +9,7 @@ import io.bittensor.neuron.Peers;
 import io.bittensor.onnx.OnnxPeer;
 import io.bittensor.onnx.TextTokenizer;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -90,6 +91,10 @@ final class DemoCommand implements Callable<Integer> {
     if (epochs < 1 || steps < 1 || perEra < 1 || testPerEra < 1 || maxTokens < 4 || threads < 1) {
       throw CliException.badInput("--epochs, --steps, --per-era, --test-per-era and --threads must"
           + " be >= 1 and --max-tokens >= 4", null);
+    }
+    if (Files.exists(report) && !Files.isDirectory(report)) {
+      // Said now, not once the market has run.
+      throw CliException.badInput("--report " + report + " is a file, not a folder", null);
     }
     long start = System.nanoTime();
     SotuCorpus corpus = SotuCorpus.load();

@@ -154,6 +154,16 @@ class CliUsageTest {
         escape + ": Malformed \\uxxxx encoding");
   }
 
+  /** A --report that is a file is refused before the market runs, and left as it was. */
+  @Test
+  void aDemoReportThatIsAFileIsRefusedFirst(@TempDir Path dir) throws IOException {
+    Path file = Files.writeString(dir.resolve("report"), "mine");
+    assertBadInput(CliRunner.run("demo", "--models", ",", "--epochs", "1", "--steps", "1",
+        "--per-era", "1", "--test-per-era", "1", "--no-cache", "--report", file.toString()),
+        "--report " + file + " is a file, not a folder");
+    assertEquals("mine", Files.readString(file));
+  }
+
   @Test
   void aNeuronConfigNamesAnUnknownWeightSource(@TempDir Path dir) throws IOException {
     Path config = dir.resolve("neuron.properties");

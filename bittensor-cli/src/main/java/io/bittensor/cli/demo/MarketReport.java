@@ -7,9 +7,10 @@ import io.bittensor.cli.demo.Market.EpochRecord;
 import io.bittensor.cli.demo.Market.PeerRow;
 import io.bittensor.cli.demo.Market.Result;
 import io.bittensor.cli.demo.Market.Role;
+import io.bittensor.core.internal.DurableFiles;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.Writer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -94,7 +95,7 @@ public final class MarketReport {
     doc.put("facts", facts);
     doc.put("initialCabalShare", result.initialCabalShare());
     doc.put("epochs", result.epochs());
-    json.writeValue(dir.resolve("history.json").toFile(), doc);
+    DurableFiles.replace(dir.resolve("history.json"), json.writeValueAsBytes(doc));
 
     int n = result.epochs().size();
     double[] xs = new double[n];
@@ -142,22 +143,21 @@ public final class MarketReport {
     }
     acc.writePng(dir.resolve("accuracy.png"), 1000, 480);
     Path index = dir.resolve("index.html");
-    Files.writeString(index, html(result, facts));
+    DurableFiles.replace(index, html(result, facts).getBytes(StandardCharsets.UTF_8));
     return index;
   }
 
   private static void writeCsv(Path file, Result result) throws IOException {
-    try (Writer w = Files.newBufferedWriter(file)) {
-      w.write("epoch,block,uid,name,role,kind,stake,rank,trust,consensus,incentive,dividends,"
-          + "emission\n");
-      for (EpochRecord e : result.epochs()) {
-        for (PeerRow p : e.peers()) {
-          w.write(String.format(Locale.ROOT, "%d,%d,%d,%s,%s,%s,%d,%.9f,%.9f,%.9f,%.9f,%.9f,%d%n",
-              e.epoch(), e.block(), p.uid(), p.name(), p.role(), p.kind(), p.stake(), p.rank(),
-              p.trust(), p.consensus(), p.incentive(), p.dividends(), p.emission()));
-        }
+    StringBuilder w = new StringBuilder("epoch,block,uid,name,role,kind,stake,rank,trust,"
+        + "consensus,incentive,dividends,emission\n");
+    for (EpochRecord e : result.epochs()) {
+      for (PeerRow p : e.peers()) {
+        w.append(String.format(Locale.ROOT, "%d,%d,%d,%s,%s,%s,%d,%.9f,%.9f,%.9f,%.9f,%.9f,%d%n",
+            e.epoch(), e.block(), p.uid(), p.name(), p.role(), p.kind(), p.stake(), p.rank(),
+            p.trust(), p.consensus(), p.incentive(), p.dividends(), p.emission()));
       }
     }
+    DurableFiles.replace(file, w.toString().getBytes(StandardCharsets.UTF_8));
   }
 
   private static String html(Result result, Map<String, String> facts) {
