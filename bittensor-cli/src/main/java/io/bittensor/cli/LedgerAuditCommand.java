@@ -67,6 +67,9 @@ final class LedgerAuditCommand implements Callable<Integer> {
       throw CliException.badInput("--follow audits every new block: give it or --to, not both",
           null);
     }
+    if (replica != null) {
+      LedgerCommand.requireFolderOrNothing(replica, "--replica");
+    }
     PrintWriter out = spec.commandLine().getOut();
     try (Ledger ledger = source.open()) {
       Hash256 id = trusted != null ? trusted : ledger.chainId();
@@ -100,8 +103,8 @@ final class LedgerAuditCommand implements Callable<Integer> {
     } catch (LedgerException e) {
       throw CliException.failure(e.getMessage(), e);
     } catch (IOException e) {
-      throw CliException.failure("cannot keep the replica in " + replica + ": " + e.getMessage(),
-          e);
+      throw CliException.failure("cannot keep the replica in " + replica + ": "
+          + CliException.why(e), e);
     }
     out.flush();
     return 0;

@@ -89,7 +89,7 @@ final class LedgerCommand implements Runnable {
 
     @Override
     public Integer call() {
-      requireFolderOrNothing(data);
+      requireFolderOrNothing(data, "--data");
       if (Files.exists(data.resolve("journal.btl"))) {
         throw CliException.badInput("--data " + data + " already holds a ledger", null);
       }
@@ -296,7 +296,10 @@ final class LedgerCommand implements Runnable {
             null);
       }
       if (data != null) {
-        requireFolderOrNothing(data);
+        requireFolderOrNothing(data, "--data");
+      }
+      if (replica != null) {
+        requireFolderOrNothing(replica, "--replica");
       }
       // Opened first: a file that cannot be written is the command line's mistake, found
       // before a ledger is opened or joined.
@@ -520,7 +523,11 @@ final class LedgerCommand implements Runnable {
       }
       try {
         return AuditedLedger.over(remote, trusted, null, replica);
-      } catch (IOException | RuntimeException e) {
+      } catch (IOException e) { // the replica's folder, not the upstream's chain
+        remote.close();
+        throw CliException.failure("cannot keep the replica in " + replica + ": "
+            + CliException.why(e), e);
+      } catch (RuntimeException e) {
         remote.close();
         throw CliException.failure("the upstream ledger fails its audit against chain "
             + trusted + ": " + e.getMessage(), e);
@@ -587,12 +594,12 @@ final class LedgerCommand implements Runnable {
   }
 
   /**
-   * Refuses a {@code --data} that names a file: else opening it fails with the JDK's words,
-   * which name only the path.
+   * Refuses a folder {@code option} that names a file: else opening it fails with the JDK's
+   * words, which name only the path.
    */
-  static void requireFolderOrNothing(Path data) {
-    if (Files.exists(data) && !Files.isDirectory(data)) {
-      throw CliException.badInput("--data " + data + " is a file, not a folder", null);
+  static void requireFolderOrNothing(Path folder, String option) {
+    if (Files.exists(folder) && !Files.isDirectory(folder)) {
+      throw CliException.badInput(option + " " + folder + " is a file, not a folder", null);
     }
   }
 

@@ -349,6 +349,33 @@ class LedgerServeCommandTest {
     }
   }
 
+  /**
+   * A --replica that names a file is the command line's mistake, said so by a relay and by an
+   * audit; not the upstream ledger failing its audit.
+   */
+  @Test
+  void aReplicaThatIsAFileIsNamedNotTheUpstreamsAudit() throws Exception {
+    Path file = Files.writeString(dir.resolve("replica.txt"), "mine");
+    try (LocalLedger origin = LocalLedger.builder().genesis(Genesis.builder()
+            .params(LedgerParams.defaults()).build())
+            .blocks(BlockPolicy.manual()).openInMemory();
+        io.bittensor.transport.LedgerServer upstream = io.bittensor.transport.LedgerServer
+            .builder().ledger(origin).host("127.0.0.1").port(0).start()) {
+      for (String[] args : List.of(
+          new String[] {"ledger", "serve", "--upstream", upstream.uri().toString(), "--chain",
+              origin.chainId().toHex(), "--replica", file.toString(), "--host", "127.0.0.1",
+              "--port", "0"},
+          new String[] {"ledger", "audit", "--remote", upstream.uri().toString(), "--replica",
+              file.toString()})) {
+        CliRunner r = CliRunner.run(args);
+        assertEquals(Main.EXIT_BAD_INPUT, r.exitCode(), args[1] + ": " + r.err());
+        assertTrue(r.err().contains("--replica " + file + " is a file, not a folder"),
+            args[1] + ": " + r.err());
+      }
+    }
+    assertEquals("mine", Files.readString(file));
+  }
+
   @Test
   void serveRefusesGenesisOptionsForALedgerThatExists() {
     Path data = dir.resolve("ledger");
