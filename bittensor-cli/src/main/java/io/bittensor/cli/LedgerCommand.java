@@ -291,6 +291,10 @@ final class LedgerCommand implements Runnable {
         throw CliException.badInput("--raft-self needs the members: --raft-member ID=HOST:PORT"
             + " for each, this one too", null);
       }
+      if (port < 0 || port > 65535) {
+        // Before the ledger opens: closing it again would seal a block.
+        throw CliException.badInput("--port must be 0 to 65535, was " + port, null);
+      }
       if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
         throw CliException.badInput("--metrics-port must be 0 to 65535, was " + metricsPort,
             null);

@@ -376,6 +376,22 @@ class LedgerServeCommandTest {
     assertEquals("mine", Files.readString(file));
   }
 
+  /** A --port out of range is refused before the ledger is opened: no block is sealed. */
+  @Test
+  void aPortOutOfRangeLeavesTheLedgerAsItWas() throws IOException {
+    Path data = dir.resolve("ledger");
+    assertEquals(0, CliRunner.run("ledger", "init", "--data", data.toString()).exitCode());
+    byte[] journal = Files.readAllBytes(data.resolve("journal.btl"));
+    for (String port : List.of("70000", "-1")) {
+      CliRunner r = CliRunner.run("ledger", "serve", "--data", data.toString(), "--port", port,
+          "--block-ms", "1");
+      assertEquals(Main.EXIT_BAD_INPUT, r.exitCode(), r.err());
+      assertTrue(r.err().contains("--port must be 0 to 65535, was " + port), r.err());
+    }
+    assertTrue(java.util.Arrays.equals(journal, Files.readAllBytes(data.resolve("journal.btl"))),
+        "the journal changed");
+  }
+
   @Test
   void serveRefusesGenesisOptionsForALedgerThatExists() {
     Path data = dir.resolve("ledger");
