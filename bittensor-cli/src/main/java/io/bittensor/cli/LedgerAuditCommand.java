@@ -63,6 +63,9 @@ final class LedgerAuditCommand implements Callable<Integer> {
       throw CliException.badInput("--follow must be 0.001 to " + Long.MAX_VALUE / 1000
           + " seconds, was " + follow, null);
     }
+    if (to != null && to < 0) {
+      throw CliException.badInput("--to must be >= 0, was " + to, null);
+    }
     if (follow != null && to != null) {
       throw CliException.badInput("--follow audits every new block: give it or --to, not both",
           null);

@@ -64,6 +64,9 @@ final class LedgerBlocksCommand implements Callable<Integer> {
     if (from != null && from < 1) {
       throw CliException.badInput("--from must be >= 1, was " + from, null);
     }
+    if (to != null && to < 0) {
+      throw CliException.badInput("--to must be >= 0, was " + to, null);
+    }
     if (from != null && to != null && to < from) {
       throw CliException.badInput("--to " + to + " is before --from " + from, null);
     }

@@ -403,6 +403,18 @@ class LedgerCommandTest {
     }
   }
 
+  /** A negative --to is bad input, as a --from below 1 is; not an empty answer that passes. */
+  @Test
+  void blocksAndAuditRefuseANegativeTo() throws IOException {
+    Path data = dir.resolve("ledger");
+    populated(data);
+    for (String command : List.of("blocks", "audit")) {
+      CliRunner r = CliRunner.run("ledger", command, "--data", data.toString(), "--to", "-5");
+      assertEquals(Main.EXIT_BAD_INPUT, r.exitCode(), command + ": " + r.out() + r.err());
+      assertTrue(r.err().contains("--to must be >= 0, was -5"), r.err());
+    }
+  }
+
   private static void awaitOutput(java.io.StringWriter out, String text, Thread running,
       java.io.StringWriter err) throws InterruptedException {
     long deadline = System.nanoTime() + 30_000_000_000L;
