@@ -46,13 +46,13 @@ import org.eclipse.jetty.util.Callback;
 
 /**
  * The Jetty core handler of {@code POST /v1/ledger/*}: checks the HTTP envelope, reads the body
- * (bounded), authenticates the caller, and serves submit, account, metagraph, blocks (a
- * page at a time) and genesis with one {@code LedgerResponse}, events with a stream of length-delimited {@code LedgerEvent}s that
- * lasts until the client leaves or the server closes.
+ * (bounded), authenticates the caller, and serves submit, account, metagraph, blocks (a page at
+ * a time) and genesis with one {@code LedgerResponse}, events with a stream of length-delimited
+ * {@code LedgerEvent}s that lasts until the client leaves or the server closes.
  *
  * <p>Thread-safe. Requests run on Jetty's threads and may block them briefly: a submit for its
- * validation. A body is read without holding a thread while it arrives. An event stream holds no thread: it is written as events come
- * ({@link EventStream}).
+ * validation. A body is read without holding a thread while it arrives. An event stream holds
+ * no thread: it is written as events come ({@link EventStream}).
  */
 public final class LedgerHandler extends Handler.Abstract {
   private static final String PREFIX = "/v1/ledger/";
