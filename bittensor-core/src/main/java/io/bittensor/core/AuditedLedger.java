@@ -66,6 +66,11 @@ public final class AuditedLedger implements Ledger, BlockHistory {
   private volatile Metagraph checked;
   /** The latest block the ledger announced: each audit reads up to it, not only its own. */
   private final AtomicLong announced = new AtomicLong();
+  /**
+   * The furthest block a receipt named, till a read of the history after it went through: the
+   * next audit reads that far, so a receipt past the history is found out. Audit thread only.
+   */
+  private long claimedUpTo;
   private volatile LedgerException failed;
   private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -78,6 +83,11 @@ public final class AuditedLedger implements Ledger, BlockHistory {
     volatile Receipt claimed;
     /** Set and read on the audit thread only. */
     Receipt audited;
+    /**
+     * Whether the audit thread knew of {@code claimed} before its read began, so that the
+     * server had sealed the block it named before it was asked for it. Audit thread only.
+     */
+    boolean claimSeen;
   }
 
   private AuditedLedger(Ledger ledger, Hash256 chainId, ChainAudit.Auditor auditor) {
@@ -164,12 +174,17 @@ public final class AuditedLedger implements Ledger, BlockHistory {
    * audits queued for them find nothing left to do. On the audit thread.
    */
   private void audit(long block) {
-    long to = Math.max(block, announced.get());
+    long to = Math.max(Math.max(block, announced.get()), claimedUpTo);
     if (failed != null || closed.get() || to <= checked.block().number()) {
       return;
     }
     try {
       auditor.follow(to, this::checkedOut);
+      claimedUpTo = 0; // each claim known now is checked out, refused below, or announced
+      long end = checked.block().number();
+      if (end < to) {
+        refuseClaimsPast(end); // the history ends at end
+      }
     } catch (LedgerException | RuntimeException e) {
       if (auditor.failure() != null) {
         fail(auditor.failure()); // a block that did not replay to itself
@@ -240,6 +255,25 @@ public final class AuditedLedger implements Ledger, BlockHistory {
         w.future.completeExceptionally(new ChainAudit.MismatchException("the server gave a"
             + " receipt for transaction " + hash + " in block " + claimed.block() + ", but block "
             + claimed.block() + " as audited does not hold it"));
+      }
+    });
+  }
+
+  /**
+   * Fails the submissions whose receipt, known before the read that found the history ends at
+   * block {@code end}, names a later block than that and than any announced: the server said
+   * that block was durable, and its history does not hold it. Without this, a receipt for a
+   * block far ahead would wait for the chain to reach it. On the audit thread.
+   */
+  private void refuseClaimsPast(long end) {
+    long heard = announced.get(); // a member moved to may lag one that announced the block
+    waiting.forEach((hash, w) -> {
+      Receipt claimed = w.claimed;
+      if (claimed != null && w.claimSeen && w.audited == null
+          && claimed.block() > Math.max(end, heard) && waiting.remove(hash, w)) {
+        w.future.completeExceptionally(new ChainAudit.MismatchException("the server gave a"
+            + " receipt for transaction " + hash + " in block " + claimed.block() + ", but its"
+            + " history ends at block " + end + " and it announced none after block " + heard));
       }
     });
   }
@@ -369,6 +403,8 @@ public final class AuditedLedger implements Ledger, BlockHistory {
         w.claimed = r;
         try {
           audits.execute(() -> { // after the audit of its block, which may have run already
+            w.claimSeen = true;
+            claimedUpTo = Math.max(claimedUpTo, r.block()); // read again if this read fails
             audit(r.block());
             settle(hash, w);
             checkClaims(checked.block().number());

@@ -50,6 +50,8 @@ class AuditedLedgerTest {
     volatile long readDelayMillis;
     /** Thrown by submit instead of submitting, when set. */
     volatile RuntimeException submitThrows;
+    /** When set, submit seals nothing and answers a receipt naming this block. */
+    volatile long receiptsForBlock;
     /** Thrown by subscribe instead of subscribing, when set. */
     volatile RuntimeException subscribeThrows;
 
@@ -76,6 +78,10 @@ class AuditedLedgerTest {
     public CompletableFuture<Receipt> submit(SignedTransaction transaction) {
       if (submitThrows != null) {
         throw submitThrows;
+      }
+      if (receiptsForBlock > 0) {
+        return CompletableFuture.completedFuture(
+            new Receipt(transaction.hash(), receiptsForBlock, 0));
       }
       return honest.submit(transaction).thenApply(r -> new Receipt(r.transaction(),
           Math.max(1, r.block() - receiptsEarlierBy), r.index()));
@@ -267,6 +273,33 @@ class AuditedLedgerTest {
       assertTrue(m.getMessage().contains("in block 2, but block 2 as audited does not hold it")
           || m.getMessage().contains("in block 2 (index 0), but as audited it is in block 3"
           + " (index 0)"), m.getMessage());
+      assertTrue(audited.failure().isEmpty(), "the chain itself checks out");
+    }
+  }
+
+  /**
+   * A receipt naming a block far past the server's history and everything it announced fails
+   * once a read of the history, begun after the receipt came, ends before that block: it does
+   * not wait for the chain to reach it. The chain itself still checks out.
+   */
+  @Test
+  void aReceiptForABlockFarPastTheHistoryFailsWithoutWaitingForIt() throws Exception {
+    Server server = new Server(ledger("far"));
+    server.honest.produceBlocks(2);
+    try (AuditedLedger audited = AuditedLedger.over(server, server.chainId())) {
+      server.receiptsForBlock = 1_000_000; // and the transaction is never sealed
+      CompletableFuture<Receipt> f = audited.submit(key(0), Transaction.transfer(key(1).id(), 5));
+      ExecutionException e = assertThrows(ExecutionException.class,
+          () -> f.get(10, TimeUnit.SECONDS));
+      ChainAudit.MismatchException m = assertInstanceOf(ChainAudit.MismatchException.class,
+          e.getCause());
+      assertTrue(m.getMessage().contains("in block 1000000, but its history ends at block 2"),
+          m.getMessage());
+      server.receiptsForBlock = 0;
+      CompletableFuture<Receipt> honest =
+          audited.submit(key(1), Transaction.transfer(key(0).id(), 1));
+      server.honest.produceBlock();
+      assertEquals(3, honest.get(10, TimeUnit.SECONDS).block());
       assertTrue(audited.failure().isEmpty(), "the chain itself checks out");
     }
   }
