@@ -1,9 +1,12 @@
 package io.bittensor.core;
 
+import io.bittensor.core.internal.DurableFiles;
 import io.bittensor.core.internal.SettableClock;
 import io.bittensor.core.internal.ledger.BlockCodec;
 import io.bittensor.incentive.IncentiveMechanism;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
@@ -126,11 +129,14 @@ public final class ChainAudit {
    * and checks that the history's next block follows it. The replica journals whole blocks only,
    * so a crash part way through a block leaves it at the block before, which the next {@link
    * Auditor#advance} replays again. The folder must be empty or hold this chain's replica, and
-   * one auditor at a time uses it (its lock says so).
+   * one auditor at a time uses it (its lock says so). A block that did not check out may have
+   * been sealed into the replica already; the folder then records why, and cannot be started
+   * again.
    *
    * @param mechanism the mechanism the chain runs, or null for the one its genesis records
    * @param replicaDir the replica's folder
-   * @throws MismatchException if the genesis block is not the chain's
+   * @throws MismatchException if the genesis block is not the chain's, or the replica holds a
+   *     block that did not check out (the message says which, and why)
    * @throws LedgerException as {@link #start(Hash256, BlockHistory, IncentiveMechanism)}, or if
    *     the folder holds another chain's ledger or another process uses it
    * @throws IOException if the folder cannot be read or written
@@ -174,7 +180,33 @@ public final class ChainAudit {
       throw new MismatchException("the genesis block of chain " + chainId + " replays to"
           + " chain " + replica.chainId() + " with mechanism \"" + mechanism.name() + "\"");
     }
-    return new Auditor(chainId, history, replica, clock);
+    if (replicaDir != null) {
+      try {
+        refuseAfterMismatch(replicaDir, replica);
+      } catch (IOException e) { // a LedgerException is one
+        replica.close();
+        throw e;
+      }
+    }
+    return new Auditor(chainId, history, replica, clock, replicaDir);
+  }
+
+  /**
+   * The file in a replica's folder that says why its last block did not check out: the block
+   * was sealed before its hash (or state) was compared, and the replica cannot go on from it.
+   */
+  static final String MISMATCH_FILE = "audit-mismatch.txt";
+
+  /** Throws what an earlier audit found, if the replica holds a block that did not check out. */
+  private static void refuseAfterMismatch(Path replicaDir, LocalLedger replica)
+      throws IOException {
+    Path file = replicaDir.resolve(MISMATCH_FILE);
+    if (Files.exists(file)) {
+      throw new MismatchException("the replica in " + replicaDir + " holds block "
+          + replica.metagraph().block().number() + ", which did not check out when it was"
+          + " audited (" + Files.readString(file, StandardCharsets.UTF_8).strip() + "): an"
+          + " audit cannot go on from it; audit into an empty folder");
+    }
   }
 
   /**
@@ -189,6 +221,8 @@ public final class ChainAudit {
     private final BlockHistory history;
     private final LocalLedger replica;
     private final SettableClock clock;
+    /** The replica's folder, or null in memory. */
+    private final Path replicaDir;
     private LedgerException failed;
     /**
      * The state after the last block that checked out: the replica may hold one block more,
@@ -197,11 +231,12 @@ public final class ChainAudit {
     private Metagraph lastGood;
 
     private Auditor(Hash256 chainId, BlockHistory history, LocalLedger replica,
-        SettableClock clock) {
+        SettableClock clock, Path replicaDir) {
       this.chainId = chainId;
       this.history = history;
       this.replica = replica;
       this.clock = clock;
+      this.replicaDir = replicaDir;
       this.lastGood = replica.metagraph();
     }
 
@@ -282,6 +317,16 @@ public final class ChainAudit {
       });
       if (mismatch[0] != null) {
         failed = mismatch[0];
+        if (replicaDir != null
+            && replica.metagraph().block().number() > lastGood.block().number()) {
+          // Sealed before it was compared: a restart must not take it as checked.
+          try {
+            DurableFiles.replace(replicaDir.resolve(MISMATCH_FILE),
+                failed.getMessage().getBytes(StandardCharsets.UTF_8));
+          } catch (IOException e) {
+            failed.addSuppressed(e);
+          }
+        }
         throw failed;
       }
       return checked();

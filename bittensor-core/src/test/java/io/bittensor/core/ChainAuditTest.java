@@ -298,6 +298,36 @@ class ChainAuditTest {
     }
   }
 
+  /**
+   * A replica on disk that sealed a block which then did not check out cannot go on from it: an
+   * auditor started again over the folder says which block and why, not that the history
+   * changed since, and counts nothing from that block as checked.
+   */
+  @Test
+  void anAuditorOnDiskStartedAgainAfterAMismatchSaysWhatHappened() throws IOException {
+    Path replica = tmp.resolve("replica-mismatch");
+    try (LocalLedger honest = chain(0x5eed2L, "retimed-on-disk")) {
+      long k = blockWith(honest, 1);
+      BlockHistory retimed = lying(honest, r -> {
+        Block b = r.block();
+        return b.number() != k ? r : new BlockRecord(new Block(b.number(), b.hash(), b.parent(),
+            b.timestamp().plusMillis(1), b.transactions(), b.epoch()), r.transactions(),
+            r.epoch(), r.after());
+      });
+      try (ChainAudit.Auditor first = ChainAudit.start(honest.chainId(), retimed, null,
+          replica)) {
+        assertThrows(ChainAudit.MismatchException.class, () -> first.advance(Long.MAX_VALUE));
+      }
+      for (BlockHistory history : List.of(retimed, (BlockHistory) honest)) {
+        ChainAudit.MismatchException e = assertThrows(ChainAudit.MismatchException.class,
+            () -> ChainAudit.start(honest.chainId(), history, null, replica).close());
+        assertTrue(e.getMessage().contains("holds block " + k + ", which did not check out")
+            && e.getMessage().contains("block " + k + " replays to")
+            && !e.getMessage().contains("changed since"), e.getMessage());
+      }
+    }
+  }
+
   @Test
   void aStateTheBlocksDoNotLeadToFailsAtItsBlock() throws IOException {
     try (LocalLedger honest = chain(0x5eed1L, "state")) {
