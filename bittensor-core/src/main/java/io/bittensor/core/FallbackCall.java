@@ -26,8 +26,15 @@ import java.util.Objects;
  * @param result its answer, or why there is none
  */
 public record FallbackCall(int[] rows, float[] shares, Tensor input, QueryResult result) {
-  /** Checks the values; copies the arrays. */
+  /**
+   * Checks the values; copies the arrays.
+   *
+   * @throws IllegalArgumentException if the rows do not ascend, each once, from 0, or the shares
+   *     or input do not match them
+   */
   public FallbackCall {
+    rows = PeerCall.checkRows(rows); // copied first: checked as kept
+    shares = Objects.requireNonNull(shares, "shares").clone();
     Objects.requireNonNull(input, "input");
     Objects.requireNonNull(result, "result");
     if (rows.length == 0 || rows.length != shares.length || input.rank() < 1
@@ -41,8 +48,6 @@ public record FallbackCall(int[] rows, float[] shares, Tensor input, QueryResult
         throw new IllegalArgumentException("shares must be in [0, 1], was " + s);
       }
     }
-    rows = rows.clone();
-    shares = shares.clone();
   }
 
   /** A copy of the rows. */

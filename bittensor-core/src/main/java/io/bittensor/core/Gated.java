@@ -32,10 +32,22 @@ import java.util.Objects;
  */
 public record Gated(Tensor output, int[][] selected, float[][] gates, List<PeerCall> calls,
     FallbackCall fallback) {
-  /** Checks the shapes agree; copies the arrays. */
+  /**
+   * Checks the shapes agree; copies the arrays.
+   *
+   * @throws IllegalArgumentException if they do not, or a call or the fallback holds a row past
+   *     the batch
+   */
   public Gated {
     Objects.requireNonNull(output, "output");
     Objects.requireNonNull(calls, "calls");
+    for (PeerCall c : calls) {
+      int[] rows = c.rows(); // ascending: the last is the largest
+      if (rows[rows.length - 1] >= selected.length) {
+        throw new IllegalArgumentException("the call to peer " + c.peer() + " holds row "
+            + rows[rows.length - 1] + " of a batch of " + selected.length);
+      }
+    }
     if (fallback != null) {
       for (int b : fallback.rows()) {
         if (b < 0 || b >= selected.length) {

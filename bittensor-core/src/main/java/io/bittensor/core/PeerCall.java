@@ -17,13 +17,20 @@ import java.util.Objects;
  * <p>Immutable and thread-safe: {@code rows} is copied in and out.
  *
  * @param peer the peer's index in {@link GatingLayer#peers()}
- * @param rows the batch rows routed to it, ascending; its input and answer hold them in this order
+ * @param rows the batch rows routed to it, ascending, each once; its input and answer hold them in
+ *     this order
  * @param input the sub-batch sent, {@code [rows.length, sequence, ...]}
  * @param result its answer, or why there is none (zeros of the standard's shape then)
  */
 public record PeerCall(int peer, int[] rows, Tensor input, QueryResult result) {
-  /** Checks the values; copies {@code rows}. */
+  /**
+   * Checks the values; copies {@code rows}.
+   *
+   * @throws IllegalArgumentException if the rows do not ascend, each once, from 0, or the input
+   *     does not hold one row for each
+   */
   public PeerCall {
+    rows = checkRows(rows); // copied first: checked as kept
     Objects.requireNonNull(input, "input");
     Objects.requireNonNull(result, "result");
     if (peer < 0) {
@@ -33,7 +40,22 @@ public record PeerCall(int peer, int[] rows, Tensor input, QueryResult result) {
       throw new IllegalArgumentException("a call holds at least one row, and its input one row per"
           + " routed row: " + rows.length + " rows, input " + input);
     }
-    rows = rows.clone();
+  }
+
+  /**
+   * A copy of {@code rows}, checked to ascend, each once, from 0.
+   *
+   * @throws IllegalArgumentException naming the first row that does not
+   */
+  static int[] checkRows(int[] rows) {
+    int[] copy = Objects.requireNonNull(rows, "rows").clone();
+    for (int i = 0; i < copy.length; i++) {
+      if (copy[i] < 0 || i > 0 && copy[i] <= copy[i - 1]) {
+        throw new IllegalArgumentException("rows must ascend, each once, from 0, but row " + i
+            + " is " + copy[i] + (i > 0 ? " after " + copy[i - 1] : ""));
+      }
+    }
+    return copy;
   }
 
   /** A copy of the routed rows. */
