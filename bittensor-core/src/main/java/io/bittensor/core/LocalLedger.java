@@ -536,7 +536,8 @@ public final class LocalLedger implements Ledger, BlockHistory {
    * hash), including transactions accepted into the block being built: equal ledgers have equal
    * hashes. For tests of determinism and recovery; costs a full encoding of the state.
    *
-   * @throws IllegalStateException if the ledger is closed
+   * @throws IllegalStateException if the ledger is closed, or the state's encoding would exceed
+   *     2 GiB ("an encoding may not exceed 2 GiB")
    */
   public Hash256 stateHash() {
     checkOpen();
@@ -569,8 +570,9 @@ public final class LocalLedger implements Ledger, BlockHistory {
    * Builder#openInMemory(byte[])} restores: for replicas that go on from a block without
    * replaying those before it (the replicated ledger's snapshots). Take it between blocks.
    *
-   * @throws IllegalStateException if transactions wait for the next block, or the ledger is
-   *     closed or failed
+   * @throws IllegalStateException if transactions wait for the next block, the ledger is closed
+   *     or failed, or the export would exceed 2 GiB, a byte array's limit ("an encoding may not
+   *     exceed 2 GiB")
    */
   @Experimental
   public byte[] exportState() {
@@ -1207,7 +1209,9 @@ public final class LocalLedger implements Ledger, BlockHistory {
    * keeps the journal replaced. {@link Builder#compactAtSnapshots} does this at every snapshot.
    *
    * @throws IllegalStateException if transactions wait for the next block (compact between
-   *     blocks), or the ledger is closed, read-only or in memory
+   *     blocks), or the ledger is closed, read-only or in memory; or, with the journal unchanged,
+   *     if the checkpoint of the state would exceed 2 GiB ("an encoding may not exceed 2 GiB"),
+   *     as compactions at snapshots then skip it too
    * @throws LedgerException if the journal could not be rewritten (it is then unchanged), or the
    *     rename could not be made durable (the ledger has then stopped; reopen it)
    */
