@@ -1473,7 +1473,8 @@ public final class LocalLedger implements Ledger, BlockHistory {
      * Whether a compaction keeps the journal it replaces in the data directory's {@code archive}
      * folder ({@code journal-<first>-<last>.btl}, by the blocks it holds), so that {@link
      * LocalLedger#readBlocks} still reads the blocks before the checkpoint. The journal is given
-     * a second name, not copied, and a crash during the compaction keeps it too. Opening stays
+     * a second name, not copied (a copy, fsync'ed, where the file system has no hard links),
+     * and a crash during the compaction keeps it too. Opening stays
      * as fast as with compaction alone; the disk holds every block, as without it. Default
      * false: the blocks a compaction drops are gone.
      */

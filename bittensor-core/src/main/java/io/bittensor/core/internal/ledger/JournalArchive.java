@@ -2,11 +2,15 @@ package io.bittensor.core.internal.ledger;
 
 import io.bittensor.core.internal.DurableFiles;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -17,18 +21,31 @@ import java.util.Locale;
  * that their blocks can still be read: each is the whole old file, named for the blocks it
  * holds after its own checkpoint ({@code journal-<first>-<last>.btl}, 20 digits each).
  *
- * <p>Nothing is copied. Before the compacted journal is renamed over the old one, the old file
- * gets a second name, {@code archive/pending.btl}; after the rename, that name becomes the
- * final one. A crash in between leaves {@code pending.btl}, which {@link #recover} settles: the
- * live journal itself (no rename happened: dropped), or the old one (named as it should be).
+ * <p>Nothing is copied where the file system has hard links. Before the compacted journal is
+ * renamed over the old one, the old file gets a second name, {@code archive/pending.btl}; after
+ * the rename, that name becomes the final one. A crash in between leaves {@code pending.btl},
+ * which {@link #recover} settles: the live journal itself (no rename happened: dropped), or the
+ * old one (named as it should be). Without hard links, {@code pending.btl} is a copy, written
+ * whole and fsync'ed before the rename; a copy with the live journal's checkpoint is the live
+ * journal's blocks (no rename happened: dropped).
  */
 public final class JournalArchive {
   static final String FOLDER = "archive";
   private static final String PENDING = "pending.btl";
+  /** A copy being written, named {@link #PENDING} once whole; a crash may leave it. */
+  private static final String COPYING = "pending.btl.copying";
   private static final String PREFIX = "journal-";
   private static final String SUFFIX = ".btl";
 
   private JournalArchive() {}
+
+  /** Makes a hard link, as {@link Files#createLink}. */
+  interface Linker {
+    void link(Path link, Path existing) throws IOException;
+  }
+
+  /** How links are made: tests stand in a file system that has none. */
+  static volatile Linker links = Files::createLink;
 
   /** One archived journal: its file, and the blocks it holds after its checkpoint. */
   public record Segment(Path file, long first, long last) {}
@@ -39,17 +56,39 @@ public final class JournalArchive {
   }
 
   /**
-   * Gives the live journal a second name before a compaction replaces it.
+   * Gives the live journal a second name before a compaction replaces it, or, where the file
+   * system has no hard links, a durable copy under that name.
    *
-   * @throws IOException if the link cannot be made (the compaction should not go on)
+   * @throws IOException if neither can be made (the compaction should not go on)
    */
   public static void linkPending(Path journal) throws IOException {
     Path dataDir = journal.toAbsolutePath().getParent();
-    DurableFiles.createDirectories(folder(dataDir));
+    Path folder = folder(dataDir);
+    DurableFiles.createDirectories(folder);
     recover(dataDir, journal); // a pending name an earlier compaction could not settle
-    Files.createLink(folder(dataDir).resolve(PENDING), journal);
+    try {
+      links.link(folder.resolve(PENDING), journal);
+    } catch (FileAlreadyExistsException e) {
+      throw e;
+    } catch (UnsupportedOperationException | FileSystemException e) {
+      copyPending(folder, journal);
+    }
     // Durable before the rename that replaces the journal, or a crash may keep neither name.
-    DurableFiles.syncDirectory(folder(dataDir));
+    DurableFiles.syncDirectory(folder);
+  }
+
+  /** Copies the journal to {@link #PENDING}: whole and fsync'ed before it takes the name. */
+  private static void copyPending(Path folder, Path journal) throws IOException {
+    Path copying = folder.resolve(COPYING);
+    try {
+      Files.copy(journal, copying, StandardCopyOption.REPLACE_EXISTING);
+      try (FileChannel ch = FileChannel.open(copying, StandardOpenOption.WRITE)) {
+        ch.force(true);
+      }
+      Files.move(copying, folder.resolve(PENDING), StandardCopyOption.ATOMIC_MOVE);
+    } finally {
+      Files.deleteIfExists(copying);
+    }
   }
 
   /** Drops the second name: the compaction did not replace the journal. */
@@ -76,6 +115,7 @@ public final class JournalArchive {
    * @throws IOException if the folder cannot be read or the pending journal is unreadable
    */
   public static void recover(Path dataDir, Path journal) throws IOException {
+    Files.deleteIfExists(folder(dataDir).resolve(COPYING)); // a copy a crash cut short
     Path pending = folder(dataDir).resolve(PENDING);
     if (!Files.exists(pending)) {
       return;
@@ -89,6 +129,16 @@ public final class JournalArchive {
     try (JournalReader old = JournalReader.scanned(pending)) {
       first = old.checkpoint() + 1;
       last = old.lastNumber();
+    }
+    long live;
+    try (JournalReader j = JournalReader.scanned(journal)) {
+      live = j.checkpoint();
+    }
+    if (live == first - 1) {
+      // A copy (no hard links) of the live journal: the rename never happened. A compaction
+      // always moves the checkpoint on, so the journal it replaced has an earlier one.
+      Files.delete(pending);
+      return;
     }
     settlePending(dataDir, first, last);
   }

@@ -1,17 +1,24 @@
 package io.bittensor.core.internal.ledger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bittensor.core.Block;
+import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Hash256;
+import io.bittensor.core.LedgerListener;
 import io.bittensor.core.LedgerParams;
+import io.bittensor.core.LocalLedger;
+import io.bittensor.core.Metagraph;
 import io.bittensor.core.testing.LedgerFixtures;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -47,6 +54,56 @@ class JournalTest {
       j.append(next);
     }
     assertEquals(6, Journal.scan(file, Set.of()).lastNumber());
+  }
+
+  /**
+   * Where the file system has no hard links, a compaction that archives keeps a copy of the
+   * journal it replaces instead of failing; a copy left by a crash before the rename is the live
+   * journal's blocks and is dropped at the next opening, as a second name would be.
+   */
+  @Test
+  void withoutHardLinksACompactionArchivesACopy() throws IOException {
+    Path data = dir.resolve("no-links");
+    Path pending = JournalArchive.folder(data).resolve("pending.btl");
+    JournalArchive.Linker real = JournalArchive.links;
+    JournalArchive.links = (link, existing) -> {
+      throw new UnsupportedOperationException("no hard links here");
+    };
+    try {
+      List<Block> sealed = new ArrayList<>();
+      try (LocalLedger ledger = ledger(data)) {
+        ledger.subscribe(new LedgerListener() {
+          @Override
+          public void onBlock(Block block, Metagraph after) {
+            sealed.add(block);
+          }
+        });
+        ledger.produceBlocks(5);
+        ledger.compactJournal();
+        ledger.produceBlocks(2);
+        // As if the process died after copying the journal for the archive, before the rename.
+        JournalArchive.linkPending(data.resolve(Journal.FILE_NAME));
+        assertTrue(Files.exists(pending));
+      }
+      try (LocalLedger reopened = ledger(data)) {
+        assertTrue(Files.notExists(pending), "a copy of the live journal: dropped");
+        try (Stream<Path> files = Files.list(JournalArchive.folder(data))) {
+          assertEquals(List.of(JournalArchive.name(1, 5)),
+              files.map(f -> f.getFileName().toString()).sorted().toList());
+        }
+        List<Block> read = new ArrayList<>();
+        reopened.readBlocks(1, Long.MAX_VALUE, r -> read.add(r.block()));
+        assertEquals(sealed, read, "every block, through the archived copy");
+      }
+    } finally {
+      JournalArchive.links = real;
+    }
+  }
+
+  private static LocalLedger ledger(Path data) throws IOException {
+    return LocalLedger.builder().genesis(LedgerFixtures.genesis(LedgerFixtures.params(8), 2))
+        .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual())
+        .archiveCompacted(true).open(data);
   }
 
   /** A file in the archive whose numbers are past any block is not ours: passed over. */
