@@ -654,6 +654,15 @@ final class LedgerCommand implements Runnable {
     return out;
   }
 
+  /**
+   * An address as {@link #members} reads it back: {@code host:port}, {@code [v6]:port} for an
+   * IPv6 address, whose last group would otherwise read as the port.
+   */
+  static String hostPort(InetSocketAddress address) {
+    String host = address.getHostString();
+    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
+  }
+
   /** {@code bittensor ledger members}. */
   @Command(
       name = "members",
@@ -726,7 +735,7 @@ final class LedgerCommand implements Runnable {
           out.println("changed the members to " + change.keySet());
         }
         admin.members().forEach((id, address) ->
-            out.println(id + "=" + address.getHostString() + ":" + address.getPort()));
+            out.println(id + "=" + hostPort(address)));
         out.flush();
       } catch (IllegalArgumentException e) {
         throw CliException.badInput(e.getMessage(), e);

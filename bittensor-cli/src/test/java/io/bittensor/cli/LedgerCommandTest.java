@@ -415,6 +415,21 @@ class LedgerCommandTest {
     }
   }
 
+  @Test
+  void membersPrintsAnIpv6AddressInBracketsThatReadBack() {
+    var read = LedgerCommand.members(List.of("a=[::1]:9000", "b=10.0.0.2:9001"), "--via");
+    assertEquals(new java.net.InetSocketAddress("::1", 9000), read.get("a"));
+    assertEquals("[0:0:0:0:0:0:0:1]:9000", LedgerCommand.hostPort(read.get("a")));
+    assertEquals("[::1]:9000",
+        LedgerCommand.hostPort(java.net.InetSocketAddress.createUnresolved("::1", 9000)));
+    assertEquals("10.0.0.2:9001", LedgerCommand.hostPort(read.get("b")));
+    // What ledger members prints, --via and --raft-member read back.
+    for (var address : read.values()) {
+      String printed = "x=" + LedgerCommand.hostPort(address);
+      assertEquals(address, LedgerCommand.members(List.of(printed), "--via").get("x"), printed);
+    }
+  }
+
   private static void awaitOutput(java.io.StringWriter out, String text, Thread running,
       java.io.StringWriter err) throws InterruptedException {
     long deadline = System.nanoTime() + 30_000_000_000L;
