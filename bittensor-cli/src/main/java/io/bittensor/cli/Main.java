@@ -73,7 +73,33 @@ public final class Main implements Runnable {
    * @return the exit code
    */
   public static int run(String[] args, PrintWriter out, PrintWriter err, boolean terminal) {
-    return commandLine(out, err, terminal).execute(args);
+    return execute(commandLine(out, err, terminal), args);
+  }
+
+  /** Executes {@code cli}, an Error too reported in one line on its stderr, exit code 1. */
+  static int execute(CommandLine cli, String... args) {
+    PrintWriter err = cli.getErr();
+    try {
+      return cli.execute(args);
+    } catch (Error e) {
+      // picocli hands only Exceptions to the handler; an Error would end in a stack trace.
+      err.println("bittensor: " + errorMessage(e));
+      err.flush();
+      return EXIT_FAILURE;
+    }
+  }
+
+  /** An Error in one line: what ran out and what to do about it, for the common ones. */
+  static String errorMessage(Error e) {
+    if (e instanceof OutOfMemoryError) {
+      // What did not fit is garbage once this is thrown, so there is room for a line.
+      return "out of memory (" + message(e) + "): this JVM may use "
+          + (Runtime.getRuntime().maxMemory() >> 20) + " MiB; run java with a larger -Xmx";
+    }
+    if (e instanceof StackOverflowError) {
+      return "stack overflow: the input nests too deeply (or run java with a larger -Xss)";
+    }
+    return e.getClass().getSimpleName() + ": " + message(e);
   }
 
   /** The command line, its handlers set, for {@link #run} and for tests that walk its commands. */

@@ -374,6 +374,34 @@ class CliUsageTest {
     }
   }
 
+  @CommandLine.Command(name = "fail")
+  private record Failing(Error error) implements Runnable {
+    @Override
+    public void run() {
+      throw error;
+    }
+  }
+
+  /** An Error in a command is one line naming it, exit code 1, not a stack trace. */
+  @Test
+  void anErrorInACommandIsOneLineNamingIt() {
+    for (Error error : List.of(new OutOfMemoryError("Java heap space"), new StackOverflowError(),
+        new NoClassDefFoundError("org/example/Missing"))) {
+      StringWriter out = new StringWriter();
+      StringWriter err = new StringWriter();
+      CommandLine cli = Main.commandLine(new PrintWriter(out, true), new PrintWriter(err, true),
+          false);
+      cli.addSubcommand("fail", new Failing(error));
+      int code = Main.execute(cli, "fail");
+      assertEquals(Main.EXIT_FAILURE, code, err.toString());
+      assertEquals(1, err.toString().lines().count(), err.toString());
+      assertTrue(err.toString().startsWith("bittensor: "), err.toString());
+      String named = error instanceof OutOfMemoryError ? "-Xmx"
+          : error instanceof StackOverflowError ? "stack overflow" : "org/example/Missing";
+      assertTrue(err.toString().contains(named), err.toString());
+    }
+  }
+
   private static void assertBadInput(CliRunner r, String mention) {
     assertEquals(Main.EXIT_BAD_INPUT, r.exitCode(), "stderr: " + r.err() + " stdout: " + r.out());
     assertTrue(r.err().startsWith("bittensor: ") && r.err().contains(mention),
