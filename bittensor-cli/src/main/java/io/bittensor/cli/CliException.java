@@ -47,7 +47,22 @@ public final class CliException extends RuntimeException {
       return fs.getOtherFile() == null ? what + ": " + fs.getFile()
           : what + ": " + fs.getFile() + " -> " + fs.getOtherFile();
     }
+    if (IS_A_FOLDER.equals(e.getMessage())) {
+      return "a folder, not a file"; // reading a folder: the OS's words, with no file named
+    }
     return String.valueOf(e.getMessage());
+  }
+
+  /** The JDK's whole message for reading a folder as a file (EISDIR), naming no file. */
+  private static final String IS_A_FOLDER = "Is a directory";
+
+  /**
+   * True when {@code e} is about the file the user named (missing, unreadable, a folder), not a
+   * failure of the disk or of the process: a bad input, exit code 2.
+   */
+  static boolean aboutTheFile(java.io.IOException e) {
+    return e instanceof java.nio.file.FileSystemException fs && fs.getReason() == null
+        || IS_A_FOLDER.equals(e.getMessage());
   }
 
   /** True for bad input (exit code 2). */

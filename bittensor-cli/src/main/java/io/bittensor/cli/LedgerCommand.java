@@ -788,8 +788,10 @@ final class LedgerCommand implements Runnable {
             journal, before, after, block);
         out.flush();
       } catch (IOException e) {
-        throw CliException.failure("cannot compact the ledger in " + data + ": "
-            + e.getMessage(), e);
+        String message = "cannot compact the ledger in --data " + data + ": "
+            + CliException.why(e);
+        throw CliException.aboutTheFile(e) ? CliException.badInput(message, e)
+            : CliException.failure(message, e);
       }
       return 0;
     }

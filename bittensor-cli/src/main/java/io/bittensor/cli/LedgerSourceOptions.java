@@ -59,7 +59,9 @@ final class LedgerSourceOptions {
     try {
       return LocalLedger.builder().openReadOnly(dir);
     } catch (IOException e) {
-      throw CliException.failure("cannot read the ledger in " + data + ": " + e.getMessage(), e);
+      String message = "cannot read the ledger in --data " + data + ": " + CliException.why(e);
+      throw CliException.aboutTheFile(e) ? CliException.badInput(message, e)
+          : CliException.failure(message, e);
     }
   }
 

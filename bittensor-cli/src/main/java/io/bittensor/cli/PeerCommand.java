@@ -542,7 +542,8 @@ final class PeerCommand implements Runnable {
       try (TextTokenizer tok = ModelOptions.tokenizer(source, max)) {
         return tok.encode(texts);
       } catch (IOException e) {
-        throw CliException.badInput("tokenizer " + source + ": " + e.getMessage(), e);
+        throw CliException.badInput((tokenizer != null ? "--tokenizer " : "tokenizer ") + source
+            + ": " + CliException.why(e), e);
       }
     }
 

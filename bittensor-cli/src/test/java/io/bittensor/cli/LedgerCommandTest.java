@@ -430,6 +430,19 @@ class LedgerCommandTest {
     }
   }
 
+  /** A journal that cannot be read is named with --data and what is wrong with it. */
+  @Test
+  void compactAndShowNameTheOptionTheFileAndTheProblem() throws IOException {
+    Path data = dir.resolve("ledger");
+    Files.createDirectories(data.resolve("journal.btl"));
+    for (String command : List.of("compact", "show")) {
+      CliRunner r = CliRunner.run("ledger", command, "--data", data.toString());
+      assertEquals(Main.EXIT_BAD_INPUT, r.exitCode(), command + ": " + r.err());
+      assertTrue(r.err().contains("the ledger in --data " + data + ": ")
+          && r.err().contains("a folder, not a file"), command + ": " + r.err());
+    }
+  }
+
   private static void awaitOutput(java.io.StringWriter out, String text, Thread running,
       java.io.StringWriter err) throws InterruptedException {
     long deadline = System.nanoTime() + 30_000_000_000L;

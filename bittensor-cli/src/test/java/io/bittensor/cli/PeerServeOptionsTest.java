@@ -71,6 +71,15 @@ class PeerServeOptionsTest {
         "--tokenizer", bad.toString(), "--text", "hello");
   }
 
+  /** The JDK's words for a folder read as a file name neither the option nor the file. */
+  @Test
+  void aTokenizerThatIsAFolderIsNamedWithItsOption() {
+    CliRunner r = CliRunner.run("peer", "query", "--endpoint", "http://127.0.0.1:9",
+        "--tokenizer", dir.toString(), "--text", "hello");
+    assertEquals(2, r.exitCode(), r.out() + r.err());
+    assertEquals("bittensor: --tokenizer " + dir + ": a folder, not a file", r.err().trim());
+  }
+
   @Test
   void helpListsTheModelOptionsByModality() {
     CliRunner r = CliRunner.run("peer", "serve", "--help");
