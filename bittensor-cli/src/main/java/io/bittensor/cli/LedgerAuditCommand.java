@@ -80,10 +80,16 @@ final class LedgerAuditCommand implements Callable<Integer> {
           LedgerSourceOptions.history(ledger), null, replica)) {
         long before = auditor.checked().last().number();
         long checked = auditor.advance(to == null ? Long.MAX_VALUE : to).last().number();
-        out.printf("chain %s%s: blocks %d to %d replay from its genesis block to the same blocks"
-            + " and state%s%n", id, trusted != null ? "" : " (as the ledger names it)",
-            before + 1, checked, before == 0 ? "" : " (1 to " + before + " checked before, in "
-            + replica + ")");
+        String named = trusted != null ? "" : " (as the ledger names it)";
+        String earlier = before == 0 ? "" : " (1 to " + before + " checked before, in "
+            + replica + ")";
+        if (checked == before) { // a genesis block alone, or a replica that is up to date
+          out.printf("chain %s%s: no blocks to replay after %s%s%n", id, named,
+              before == 0 ? "its genesis block" : "block " + before, earlier);
+        } else {
+          out.printf("chain %s%s: blocks %d to %d replay from its genesis block to the same"
+              + " blocks and state%s%n", id, named, before + 1, checked, earlier);
+        }
         out.flush();
         while (follow != null) {
           try {

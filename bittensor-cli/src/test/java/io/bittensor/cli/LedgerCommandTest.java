@@ -443,6 +443,18 @@ class LedgerCommandTest {
     }
   }
 
+  /** A ledger of its genesis block alone has nothing to replay, not "blocks 1 to 0". */
+  @Test
+  void auditOfAGenesisOnlyLedgerSaysThereIsNothingToReplay() {
+    Path data = dir.resolve("ledger");
+    CliRunner init = CliRunner.run("ledger", "init", "--data", data.toString(),
+        "--allocate", key(0).id().toHex() + "=1000");
+    assertEquals(0, init.exitCode(), init.err());
+    CliRunner r = CliRunner.run("ledger", "audit", "--data", data.toString());
+    assertEquals(0, r.exitCode(), r.err());
+    assertTrue(r.out().contains(": no blocks to replay after its genesis block"), r.out());
+  }
+
   private static void awaitOutput(java.io.StringWriter out, String text, Thread running,
       java.io.StringWriter err) throws InterruptedException {
     long deadline = System.nanoTime() + 30_000_000_000L;
