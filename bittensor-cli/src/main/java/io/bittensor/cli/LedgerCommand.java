@@ -324,25 +324,12 @@ final class LedgerCommand implements Runnable {
           throw CliException.badInput("--access-log: " + e.getMessage(), e);
         }
       }
-      // A ledger of its own created by this run is removed again if it cannot be served: no
-      // one could have used it, and the same command, run again, creates it anew.
-      Runnable removeCreated = upstream == null && raftSelf == null ? createdHere(data) : null;
-      Ledger ledger;
-      try {
-        ledger = upstream != null ? openUpstream()
-            : raftSelf != null ? openMember() : openLocal();
-      } catch (RuntimeException e) {
-        closeQuietly(submissionLog);
-        closeQuietly(accessLog);
-        throw e;
-      }
-      LedgerServer server;
+      // The TLS files are read and the metrics port bound before the ledger opens: closing an
+      // existing ledger again seals a block. (A --port in use shows only as the server starts.)
+      LedgerServer.Builder b = LedgerServer.builder().host(host).port(port)
+          .allowAnonymous(allowAnonymous);
       MetricsEndpoint metrics = null;
-      SubmissionListener heard = SubmissionListener.NONE;
-      LedgerRequestListener requests = LedgerRequestListener.NONE;
       try {
-        LedgerServer.Builder b = LedgerServer.builder().ledger(ledger).host(host).port(port)
-            .allowAnonymous(allowAnonymous);
         if (tls.given()) {
           b.tls(tls.key(), tls.chain());
         }
@@ -351,6 +338,34 @@ final class LedgerCommand implements Runnable {
         }
         if (metricsPort != null) {
           metrics = MetricsEndpoint.start(host, metricsPort);
+        }
+      } catch (IOException | RuntimeException e) {
+        closeQuietly(submissionLog);
+        closeQuietly(accessLog);
+        throw e instanceof IllegalArgumentException // TLS files that do not read
+            ? CliException.badInput(e.getMessage(), e) : CliException.failure(e.getMessage(), e);
+      }
+      // A ledger of its own created by this run is removed again if it cannot be served: no
+      // one could have used it, and the same command, run again, creates it anew.
+      Runnable removeCreated = upstream == null && raftSelf == null ? createdHere(data) : null;
+      Ledger ledger;
+      try {
+        ledger = upstream != null ? openUpstream()
+            : raftSelf != null ? openMember() : openLocal();
+      } catch (RuntimeException e) {
+        if (metrics != null) {
+          metrics.close();
+        }
+        closeQuietly(submissionLog);
+        closeQuietly(accessLog);
+        throw e;
+      }
+      LedgerServer server;
+      SubmissionListener heard = SubmissionListener.NONE;
+      LedgerRequestListener requests = LedgerRequestListener.NONE;
+      try {
+        b.ledger(ledger);
+        if (metrics != null) {
           metrics.watch(ledger);
           if (upstreamClient != null) {
             metrics.watchReplays(upstreamClient); // a relay's own client of the upstream
@@ -378,7 +393,7 @@ final class LedgerCommand implements Runnable {
         }
         closeQuietly(submissionLog);
         closeQuietly(accessLog);
-        throw e instanceof IllegalArgumentException // TLS files that do not read
+        throw e instanceof IllegalArgumentException // the server's options, refused
             ? CliException.badInput(e.getMessage(), e) : CliException.failure(e.getMessage(), e);
       }
       if (metrics != null) {

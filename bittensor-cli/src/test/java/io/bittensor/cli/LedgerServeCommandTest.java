@@ -392,6 +392,35 @@ class LedgerServeCommandTest {
         "the journal changed");
   }
 
+  /**
+   * TLS files that do not read and a metrics port in use are found before the ledger is opened:
+   * no block is sealed. (A --port in use is found only as the server starts, after.)
+   */
+  @Test
+  void badTlsFilesOrAMetricsPortInUseLeaveTheLedgerAsItWas() throws IOException {
+    Path data = dir.resolve("ledger");
+    assertEquals(0, CliRunner.run("ledger", "init", "--data", data.toString()).exitCode());
+    byte[] journal = Files.readAllBytes(data.resolve("journal.btl"));
+    String key = TestCertificates.file("peer.key").toString();
+    String cert = TestCertificates.file("peer.pem").toString();
+    String missing = dir.resolve("missing.pem").toString();
+    try (ServerSocket taken = new ServerSocket(0, 1,
+        java.net.InetAddress.getByName("127.0.0.1"))) {
+      for (List<String> options : List.of(List.of("--tls", missing, cert),
+          List.of("--tls", key, cert, "--tls-client-ca", missing),
+          List.of("--metrics-port", String.valueOf(taken.getLocalPort())))) {
+        List<String> args = new ArrayList<>(List.of("ledger", "serve", "--data",
+            data.toString(), "--host", "127.0.0.1", "--port", "0", "--block-ms", "1"));
+        args.addAll(options);
+        CliRunner r = CliRunner.run(args.toArray(String[]::new));
+        assertTrue(r.exitCode() != 0, options + ": " + r.out());
+        assertEquals(1, r.err().lines().count(), options + ": " + r.err());
+        assertTrue(java.util.Arrays.equals(journal,
+            Files.readAllBytes(data.resolve("journal.btl"))), options + ": the journal changed");
+      }
+    }
+  }
+
   @Test
   void serveRefusesGenesisOptionsForALedgerThatExists() {
     Path data = dir.resolve("ledger");
