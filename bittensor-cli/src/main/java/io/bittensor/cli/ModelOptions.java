@@ -286,10 +286,18 @@ final class ModelOptions {
         TextInput t = TextInput.bert();
         Integer max = text != null && text.maxLength != null ? text.maxLength
             : p != null ? Integer.valueOf(p.maxLength()) : null;
+        // Checked here too: the adapters' own messages name their builder methods.
         if (max != null) {
+          if (max < 1) {
+            throw new IllegalArgumentException("--max-length must be >= 1, was " + max);
+          }
           t = t.withMaxLength(max);
         }
         if (text != null && text.vocabSize != null) {
+          if (text.vocabSize < 0) {
+            throw new IllegalArgumentException("--vocab-size must be >= 0 (0: not checked), was "
+                + text.vocabSize);
+          }
           t = t.withVocabularySize(text.vocabSize);
         }
         yield t;
@@ -310,6 +318,10 @@ final class ModelOptions {
         throw new IllegalArgumentException("--image must be C,H,W (three numbers), was "
             + Arrays.toString(image.size));
       }
+      if (Arrays.stream(image.size).anyMatch(v -> v < 0)) {
+        throw new IllegalArgumentException("--image sizes must be >= 0 (0: the model's), was "
+            + image.size[0] + "," + image.size[1] + "," + image.size[2]);
+      }
       in = ImageInput.of(image.size[0], image.size[1], image.size[2]);
     }
     if (image.mean != null || image.std != null) {
@@ -319,6 +331,22 @@ final class ModelOptions {
       if (std == null) {
         std = new float[n];
         Arrays.fill(std, 1f);
+      }
+      if (mean.length != std.length) {
+        throw new IllegalArgumentException("--mean and --std need the same number of values"
+            + " (one per channel), were " + mean.length + " and " + std.length);
+      }
+      for (float v : std) {
+        if (!(v > 0) || Float.isInfinite(v)) {
+          throw new IllegalArgumentException("--std values must be finite and > 0, was "
+              + Arrays.toString(std));
+        }
+      }
+      for (float v : mean) {
+        if (!Float.isFinite(v)) {
+          throw new IllegalArgumentException("--mean values must be finite, was "
+              + Arrays.toString(mean));
+        }
       }
       in = in.withNormalization(mean, std);
     }
@@ -335,8 +363,14 @@ final class ModelOptions {
       }
       return SpeechInput.samples();
     }
+    if (speech.frame < 1) {
+      throw new IllegalArgumentException("--frame must be >= 1, was " + speech.frame);
+    }
     SpeechInput in = SpeechInput.frames(speech.frame);
     if (speech.context != null) {
+      if (speech.context < 0) {
+        throw new IllegalArgumentException("--context must be >= 0, was " + speech.context);
+      }
       in = in.withContext(speech.context);
     }
     for (String s : speech.state) {

@@ -48,6 +48,22 @@ class PeerServeOptionsTest {
     assertBadInput(message, ("peer serve --port 0 " + args).split(" "));
   }
 
+  /** The ONNX adapters' own checks, in the words of the CLI's options, not builder methods. */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+    "--modality TEXT --max-length 0|--max-length must be >= 1, was 0",
+    "--modality TEXT --vocab-size -1|--vocab-size must be >= 0",
+    "--modality IMAGE --image -1,2,2|--image sizes must be >= 0",
+    "--modality IMAGE --mean 0.5,0.5 --std 1|--mean and --std need the same number",
+    "--modality IMAGE --std 0|--std values must be finite and > 0",
+    "--modality IMAGE --mean NaN|--mean values must be finite",
+    "--modality SPEECH --frame 0|--frame must be >= 1, was 0",
+    "--modality SPEECH --frame 512 --context -1|--context must be >= 0, was -1",
+  })
+  void adapterOptionsAreNamedAsTheCliNamesThem(String args, String message) {
+    assertBadInput(message, ("peer serve --port 0 --model m.onnx " + args).split(" "));
+  }
+
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', value = {
     "--text hello|--text needs --tokenizer FILE or --preset NAME (minilm)",
