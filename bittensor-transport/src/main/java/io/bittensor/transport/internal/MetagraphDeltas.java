@@ -201,7 +201,9 @@ public final class MetagraphDeltas {
       int length;
       if (next < rows && changed.getRows(next) == row) {
         length = changed.getRowPtr(next + 1) - changed.getRowPtr(next);
-        if (length < 0) { // would let an earlier row read past the entries
+        // Compared, not subtracted: pointers that wrap around 2^32 give each row a positive
+        // length and their sum the entries there, but rows that read past them.
+        if (Integer.compareUnsigned(changed.getRowPtr(next + 1), changed.getRowPtr(next)) < 0) {
           throw new IllegalArgumentException("delta " + what + ".row_ptr must not decrease, had "
               + Integer.toUnsignedString(changed.getRowPtr(next)) + " then "
               + Integer.toUnsignedString(changed.getRowPtr(next + 1)) + " at " + next);

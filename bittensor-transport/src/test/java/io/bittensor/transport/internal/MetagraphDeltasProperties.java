@@ -26,6 +26,7 @@ import io.bittensor.incentive.PeerMatrix;
 import io.bittensor.transport.internal.wire.MatrixRows;
 import io.bittensor.transport.internal.wire.MetagraphDelta;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -166,6 +167,34 @@ class MetagraphDeltasProperties {
       changed += same ? 0 : 1;
     }
     return changed;
+  }
+
+  /**
+   * Row pointers [0, 0x60000000, 0xC0000000, 1] each step up as ints subtract, and the rows'
+   * lengths add up, past 2^32, to the one entry there: read as they wrapped, row 0 would read
+   * 0x60000000 entries of the one.
+   */
+  @Test
+  void aDeltaWhoseRowPointersWrapAroundIsRefused() throws Exception {
+    Genesis g = genesis(new LedgerParams(5, 6, 2, 1, 0), 3);
+    try (LocalLedger ledger = LocalLedger.builder().genesis(g).clock(fixedClock())
+        .blocks(BlockPolicy.manual()).openInMemory()) {
+      Metagraph before = ledger.metagraph();
+      for (int i = 0; i < 3; i++) {
+        ledger.submit(key(i), Transaction.register(endpoint(i), Modality.TEXT));
+      }
+      ledger.produceBlock();
+      Metagraph after = ledger.metagraph();
+      MetagraphDelta good = MetagraphDeltas.between(before, after);
+      MetagraphDelta bad = good.toBuilder().setWeights(MatrixRows.newBuilder()
+          .addRows(0).addRows(1).addRows(2)
+          .addRowPtr(0).addRowPtr(0x6000_0000).addRowPtr(0xC000_0000).addRowPtr(1)
+          .addCols(0).addValues(1)).build();
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> MetagraphDeltas.apply(before, bad, after.block()));
+      assertTrue(e.getMessage().contains("delta weights.row_ptr must not decrease, had "
+          + "3221225472 then 1 at 2"), e.getMessage());
+    }
   }
 
   @ParameterizedTest(name = "{0}")
