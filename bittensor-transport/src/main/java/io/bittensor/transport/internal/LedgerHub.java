@@ -511,6 +511,16 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
       wanted |= c.form;
       openStreams[Integer.numberOfTrailingZeros(c.form)]++;
     }
+    try {
+      return opened(c, fromBlock, awaiting, out);
+    } catch (RuntimeException | Error e) {
+      release(c); // no stream: its form must not stay counted, and made, for good
+      throw e;
+    }
+  }
+
+  /** The rest of {@link #open}, once {@code c}'s form is counted. */
+  private Cursor opened(Cursor c, long fromBlock, List<Hash256> awaiting, List<byte[]> out) {
     Set<Hash256> readBack = new HashSet<>();
     long resumeAt = fromBlock;
     if (fromBlock > 0 && journaled != null) {

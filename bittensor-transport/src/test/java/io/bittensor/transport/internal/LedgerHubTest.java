@@ -5,6 +5,7 @@ import static io.bittensor.core.testing.LedgerFixtures.key;
 import static io.bittensor.core.testing.LedgerFixtures.params;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -424,6 +425,28 @@ class LedgerHubTest {
       assertMadeWhole(served, unmade, false);
       // The client that just came takes wholes again: from now on they are made again.
       assertMadeWhole(served, setOneRowPerBlock(small, 1, random), true);
+    }
+  }
+
+  /**
+   * A stream whose opening fails (here its list of first events takes none; as well an encoder
+   * out of memory) is not counted as taking its form: a minute on, the form is no longer made.
+   */
+  @Test
+  void aStreamThatFailsToOpenDoesNotKeepItsFormMade() throws Exception {
+    int peers = 8;
+    SettableClock clock = new SettableClock(1_000_000);
+    try (LocalLedger small = inMemory(peers, peers);
+        LedgerHub served = new LedgerHub(small, 1000, 64 << 20, 60_000, clock,
+            Duration.ofMinutes(1))) {
+      for (int i = 0; i < peers; i++) {
+        small.submit(key(i), Transaction.register(LedgerFixtures.endpoint(i), Modality.TEXT));
+      }
+      small.produceBlock();
+      assertThrows(UnsupportedOperationException.class,
+          () -> served.open(0, List.of(), false, false, List.of()));
+      clock.set(clock.millis() + 60_000);
+      assertMadeWhole(served, setOneRowPerBlock(small, 1, new SplittableRandom(13)), false);
     }
   }
 
