@@ -57,8 +57,9 @@ import org.eclipse.jetty.server.ServerConnector;
  * Builder#signAnswers} every SUCCESS answer is signed with the peer's key.
  *
  * <p>Thread-safe. Lifecycle: {@link Builder#start()} binds the port and serves until
- * {@link #close()}, which stops accepting, turns away waiting calls with UNAVAILABLE and frees
- * the port and threads; close is idempotent. The server does not own the peer: closing it does
+ * {@link #close()}, which stops accepting, turns away waiting calls with UNAVAILABLE, cuts off
+ * HTTP calls in flight (an in-process one runs on to its answer) and frees the port and threads;
+ * close is idempotent. The server does not own the peer: closing it does
  * not close the peer.
  */
 public final class PeerServer implements AutoCloseable {
@@ -181,7 +182,11 @@ public final class PeerServer implements AutoCloseable {
     }
   }
 
-  /** Stops serving and frees the port and threads; calls in flight are cut off. Idempotent. */
+  /**
+   * Stops serving and frees the port and threads. Calls waiting for a slot are turned away with
+   * UNAVAILABLE; over HTTP calls in flight are cut off (their callers hear UNAVAILABLE), while an
+   * in-process call already in the peer runs on to its answer. Idempotent.
+   */
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {

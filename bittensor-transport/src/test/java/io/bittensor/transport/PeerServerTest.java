@@ -1,6 +1,7 @@
 package io.bittensor.transport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bittensor.core.DType;
@@ -99,6 +100,38 @@ class PeerServerTest {
       assertEquals(1, server.activeCalls(), "the first call still holds its slot");
       hold.complete(ForwardResult.success(TransportContract.STANDARD.zeros(REQUEST.input())));
       assertEquals(Status.SUCCESS, first.get(20, TimeUnit.SECONDS).status());
+    }
+  }
+
+  /**
+   * What close does to a call already in the peer, as its javadoc says: over HTTP the connection
+   * goes and the caller hears UNAVAILABLE at once; in process there is no connection to cut, and
+   * the call runs on to the peer's answer.
+   */
+  @ParameterizedTest(name = "in process: {0}")
+  @ValueSource(booleans = {false, true})
+  void closeCutsOffACallInFlightOverHttpButNotInProcess(boolean inProcess) throws Exception {
+    CountDownLatch entered = new CountDownLatch(1);
+    CompletableFuture<ForwardResult> hold = new CompletableFuture<>();
+    Peer peer = request -> {
+      entered.countDown();
+      return hold;
+    };
+    PeerServer server = start(PeerServer.newBuilder(peer), inProcess);
+    try (PeerClient client = client(inProcess)) {
+      CompletableFuture<ForwardResult> call =
+          client.connect(server.endpoint()).forward(REQUEST, Duration.ofSeconds(20));
+      assertTrue(entered.await(10, TimeUnit.SECONDS));
+      server.close();
+      if (inProcess) {
+        assertFalse(call.isDone(), "in process, the call waits for the peer");
+        hold.complete(zeros(REQUEST));
+        assertEquals(Status.SUCCESS, call.get(20, TimeUnit.SECONDS).status());
+      } else {
+        ForwardResult r = call.get(10, TimeUnit.SECONDS);
+        assertEquals(Status.UNAVAILABLE, r.status(), r.toString());
+        hold.complete(zeros(REQUEST));
+      }
     }
   }
 
