@@ -716,16 +716,29 @@ public final class RaftLedger implements Ledger, BlockHistory {
             + "; it may or may not be in the ledger: check its nonce before resending", e)));
         continue;
       }
-      // The leader applied it; a rejection is the same here, so report it without waiting.
-      Optional<TransactionRejectedException> rejection = Entries.rejection(outcome);
-      if (rejection.isPresent()) {
+      CompletableFuture<Receipt> decided = decided(outcome, result);
+      if (decided != result) {
         machine.forget(hash, result);
-        futures.set(i, CompletableFuture.failedFuture(rejection.get()));
-      } else {
-        futures.set(i, result);
       }
+      futures.set(i, decided);
     }
     return futures;
+  }
+
+  /**
+   * The future of a transaction the leader applied with {@code outcome}: its rejection, failed
+   * at once (the same here), or else {@code here}, this member's outcome as it applies it. So
+   * is an outcome this version cannot read (a reason only a newer leader knows, in a rolling
+   * upgrade): thrown, it would leave the batch's later transactions waiting for good.
+   */
+  static CompletableFuture<Receipt> decided(byte[] outcome, CompletableFuture<Receipt> here) {
+    Optional<TransactionRejectedException> rejection;
+    try {
+      rejection = Entries.rejection(outcome);
+    } catch (RuntimeException e) {
+      return here;
+    }
+    return rejection.isPresent() ? CompletableFuture.failedFuture(rejection.get()) : here;
   }
 
   /**

@@ -135,6 +135,30 @@ class RaftLedgerTest {
   }
 
   /**
+   * A leader of a newer version (a rolling upgrade) may reject with a reason this one does not
+   * know: the transaction takes this member's outcome, as it applies the same entry, rather than
+   * an IllegalArgumentException out of submitAll that left the batch's later transactions
+   * waiting.
+   */
+  @Test
+  void aRejectReasonThisVersionDoesNotKnowTakesThisMembersOutcome() throws Exception {
+    CompletableFuture<Receipt> here = new CompletableFuture<>();
+    assertTrue(RaftLedger.decided(rejected("FROM_A_NEWER_LEADER"), here) == here,
+        "this member's outcome");
+    ExecutionException e = assertThrows(ExecutionException.class,
+        () -> RaftLedger.decided(rejected("BUSY"), here).get());
+    assertEquals(RejectReason.BUSY, ((TransactionRejectedException) e.getCause()).reason());
+    assertTrue(RaftLedger.decided(new byte[] {'O'}, here) == here, "accepted");
+  }
+
+  /** A member's outcome that rejects for {@code reason}, as {@code Entries} writes it. */
+  private static byte[] rejected(String reason) {
+    byte[] name = reason.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    return java.nio.ByteBuffer.allocate(1 + 4 + name.length + 1).put((byte) 'R')
+        .putInt(name.length).put(name).put((byte) '!').array();
+  }
+
+  /**
    * Members at IPv6 addresses: Raft had {@code ::1:port}, whose last group Ratis and gRPC took
    * for the port, so no member reached another and the group never elected a leader.
    */
