@@ -25,6 +25,7 @@ import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
  * a scratch test of 800 transfers): each entry costs the group CPU, so fewer, fuller entries win.
  */
 public final class Submissions implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger("io.bittensor.raft");
   static final int IN_FLIGHT = 1;
   /** The most transactions, and bytes of them, one entry carries. */
   static final int MAX_BATCH = 512;
@@ -94,7 +95,12 @@ public final class Submissions implements AutoCloseable {
     CompletableFuture<RaftClientReply> reply;
     try {
       reply = send.apply(Message.valueOf(ByteString.copyFrom(Entries.batch(txs))));
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
+      // An Error too: thrown on, it would end this thread, and the member would send no more.
+      if (e instanceof Error) {
+        LOG.log(System.Logger.Level.WARNING, "sending an entry of " + batch.size()
+            + " transactions failed; they fail, and later ones go on", e);
+      }
       inFlight.release();
       batch.forEach(p -> p.outcome.completeExceptionally(e));
       return;

@@ -237,6 +237,31 @@ class SubmissionsTest {
     }
   }
 
+  /** Before the fix an Error out of the send ended the sender: nothing was sent again. */
+  @Test
+  void aSendThatThrowsAnErrorFailsItsSubmissionsAndTheSenderGoesOn() throws Exception {
+    List<Integer> calls = new CopyOnWriteArrayList<>();
+    Submissions s = new Submissions(m -> {
+      calls.add(calls.size());
+      if (calls.size() == 1) {
+        throw new OutOfMemoryError("no room for the entry");
+      }
+      return send(m);
+    }, "test");
+    try {
+      CompletableFuture<byte[]> failed = s.submit(tx(0));
+      ExecutionException e = assertThrows(ExecutionException.class,
+          () -> failed.get(5, TimeUnit.SECONDS));
+      assertInstanceOf(OutOfMemoryError.class, e.getCause());
+      CompletableFuture<byte[]> next = s.submit(tx(1));
+      awaitSent(1);
+      replies.get(0).complete(reply(1));
+      assertEquals("0", new String(next.get(5, TimeUnit.SECONDS)));
+    } finally {
+      s.close();
+    }
+  }
+
   /**
    * A reply that holds fewer outcomes than its entry's transactions, or none that can be read (a
    * member of another version, or not of ours): the reading threw inside the reply's callback,
