@@ -712,6 +712,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
             Duration.ofNanos(Math.max(1_000_000, budget - (System.nanoTime() - start))));
       } catch (LedgerException e) {
         machine.forget(hash, result);
+        ordering.get(i).cancel(false); // not sent later, if it is still queued
         futures.set(i, CompletableFuture.failedFuture(new LedgerException(e.getMessage()
             + "; it may or may not be in the ledger: check its nonce before resending", e)));
         continue;

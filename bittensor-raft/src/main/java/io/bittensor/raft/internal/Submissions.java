@@ -47,7 +47,11 @@ public final class Submissions implements AutoCloseable {
     sender.start();
   }
 
-  /** Queues {@code tx}; the future completes with its outcome (see {@link Entries#rejection}). */
+  /**
+   * Queues {@code tx}; the future completes with its outcome (see {@link Entries#rejection}).
+   * A caller that gives up waiting cancels it: if the transaction is still queued then, it is
+   * not sent (if it is, it may be on its way already).
+   */
   public CompletableFuture<byte[]> submit(SignedTransaction tx) {
     CompletableFuture<byte[]> f = new CompletableFuture<>();
     queue.add(new Pending(tx, f));
@@ -63,6 +67,9 @@ public final class Submissions implements AutoCloseable {
         // The slot first, then the submissions: an interrupt (close) never strands one taken.
         inFlight.acquire();
         Pending first = queue.poll(100, TimeUnit.MILLISECONDS);
+        while (first != null && first.outcome.isDone()) {
+          first = queue.poll(); // its caller gave up waiting (cancelled): not sent
+        }
         if (first == null) {
           inFlight.release();
           continue;
@@ -77,6 +84,9 @@ public final class Submissions implements AutoCloseable {
           // draining the queue meanwhile, and a null or another submission must not get in.
           if (!queue.remove(next)) {
             break;
+          }
+          if (next.outcome.isDone()) {
+            continue; // its caller gave up waiting (cancelled): not sent
           }
           batch.add(next);
           bytes += next.tx.encodedLength();

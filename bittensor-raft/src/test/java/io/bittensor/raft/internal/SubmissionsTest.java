@@ -237,6 +237,30 @@ class SubmissionsTest {
     }
   }
 
+  /**
+   * A submission whose caller gave up (its wait timed out, so it cancelled the future) while it
+   * waited behind an entry in flight is not sent: before the fix it went into the next entry,
+   * long after its caller was told it may or may not be in the ledger.
+   */
+  @Test
+  void aSubmissionWhoseCallerGaveUpWhileQueuedIsNotSent() throws Exception {
+    Submissions s = new Submissions(this::send, "test");
+    try {
+      s.submit(tx(0));
+      awaitSent(1);
+      CompletableFuture<byte[]> abandoned = s.submit(tx(1));
+      CompletableFuture<byte[]> wanted = s.submit(tx(2));
+      abandoned.cancel(false);
+      replies.get(0).complete(reply(1));
+      awaitSent(2);
+      assertEquals(1, count(sent.get(1)), "only the submission still waited for");
+      replies.get(1).complete(reply(1));
+      assertEquals("0", new String(wanted.get(5, TimeUnit.SECONDS)));
+    } finally {
+      s.close();
+    }
+  }
+
   /** Before the fix an Error out of the send ended the sender: nothing was sent again. */
   @Test
   void aSendThatThrowsAnErrorFailsItsSubmissionsAndTheSenderGoesOn() throws Exception {
