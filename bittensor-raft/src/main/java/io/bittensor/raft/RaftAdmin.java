@@ -74,13 +74,22 @@ public final class RaftAdmin implements AutoCloseable {
 
   /**
    * The group's members now, id to Raft address, as the first contact that answers knows them
-   * (the last configuration it applied).
+   * (the last configuration it applied). The contacts are asked in turn, each within what is
+   * left of the timeout, which bounds the whole call.
    *
    * @throws LedgerException if no contact answers within the timeout
    */
   public Map<String, InetSocketAddress> members() throws LedgerException {
     LedgerException last = null;
+    // Counted from the start, not to a deadline: a timeout of "forever" would overflow one.
+    long start = System.nanoTime();
+    long budget = timeout.compareTo(Duration.ofNanos(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE
+        : timeout.toNanos();
     for (String id : contacts.keySet()) {
+      long left = budget - (System.nanoTime() - start);
+      if (left <= 0 && last != null) {
+        break; // the time is spent: the contacts after are not asked
+      }
       try {
         GroupInfoReply reply = RaftLedger.await(
             java.util.concurrent.CompletableFuture.supplyAsync(() -> {
@@ -91,7 +100,8 @@ public final class RaftAdmin implements AutoCloseable {
                 throw new java.util.concurrent.CompletionException(e);
               }
             }, RaftLedger.BLOCKING_CALLS),
-            "asking member " + id + " for the group's members", timeout);
+            "asking member " + id + " for the group's members",
+            Duration.ofNanos(Math.max(1_000_000, left)));
         Map<String, InetSocketAddress> out = new LinkedHashMap<>();
         if (reply.getConf().isPresent()) {
           for (RaftPeerProto p : reply.getConf().get().getPeersList()) {

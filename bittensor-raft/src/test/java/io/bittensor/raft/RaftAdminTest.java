@@ -16,7 +16,9 @@ import io.bittensor.core.LedgerException;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Receipt;
 import io.bittensor.core.Transaction;
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -145,6 +147,33 @@ class RaftAdminTest {
         assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(10), "bounded by timeout");
       }
     }
+  }
+
+  /**
+   * Contacts that take the connection and never answer (a hung process): before the fix each had
+   * the whole timeout in turn, and three took three times it.
+   */
+  @Test
+  void readingTheMembersKeepsToOneTimeoutHoweverManyContactsHang() throws Exception {
+    RaftAdmin.Builder b = RaftAdmin.builder().chainId(Hash256.of(new byte[] {7}))
+        .timeout(Duration.ofMillis(1000));
+    try (ServerSocket h0 = hung(); ServerSocket h1 = hung(); ServerSocket h2 = hung()) {
+      for (ServerSocket h : new ServerSocket[] {h0, h1, h2}) {
+        b.contact("h" + h.getLocalPort(), new InetSocketAddress("127.0.0.1", h.getLocalPort()));
+      }
+      try (RaftAdmin admin = b.build()) {
+        long t0 = System.nanoTime();
+        LedgerException e = assertThrows(LedgerException.class, admin::members);
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        assertTrue(e.getMessage().contains("no member of"), e.getMessage());
+        assertTrue(ms < 2000, "took " + ms + " ms for a timeout of 1000 ms");
+      }
+    }
+  }
+
+  /** A listening socket that never accepts: connections wait in its backlog, unanswered. */
+  private static ServerSocket hung() throws IOException {
+    return new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
   }
 
   /**
