@@ -114,6 +114,17 @@ final class PeerCommand implements Runnable {
         + "only members holding at least this stake. Default: 0.")
     Long minStake;
 
+    @Option(names = "--members-trust", paramLabel = "FILE", description = "With an https:// "
+        + "--members-of: trust the certificates in this PEM file (the ledger server's authority, "
+        + "or its own certificate) instead of the JDK's authorities.")
+    Path membersTrust;
+
+    @Option(names = "--members-client-cert", arity = "2", paramLabel = "FILE", description =
+        "With an https:// --members-of that serves only clients with a certificate (mutual "
+        + "TLS): KEY CERT, the PEM private key (unencrypted PKCS#8) and certificate chain to "
+        + "show it.")
+    List<Path> membersClientCert;
+
     @Option(names = "--stop-after", description = "Stop after this long (ISO-8601, e.g. PT30S); for demos and tests.")
     Duration stopAfter;
 
@@ -150,6 +161,10 @@ final class PeerCommand implements Runnable {
       if (minStake != null && (membersOf == null || minStake < 0)) {
         throw new IllegalArgumentException(membersOf == null ? "--min-stake needs --members-of"
             : "--min-stake must be >= 0, was " + minStake);
+      }
+      if (membersOf == null && (membersTrust != null || membersClientCert != null)) {
+        throw new IllegalArgumentException((membersTrust != null ? "--members-trust"
+            : "--members-client-cert") + " needs --members-of");
       }
       tls.check();
       if (!models.hasModel()) {
@@ -208,7 +223,8 @@ final class PeerCommand implements Runnable {
       PeerServer server;
       try {
         if (membersOf != null) {
-          members = Members.follow(membersOf, minStake == null ? 0 : minStake);
+          members = Members.follow(membersOf, minStake == null ? 0 : minStake, membersTrust,
+              membersClientCert);
           b.callers(members.keys).allowAnonymous(false);
         }
         if (tls.given()) {
@@ -318,10 +334,25 @@ final class PeerCommand implements Runnable {
         this.keys = keys;
       }
 
-      static Members follow(URI uri, long minStake) {
+      static Members follow(URI uri, long minStake, Path trust, List<Path> clientCert) {
+        RemoteLedger.Builder builder = RemoteLedger.builder();
+        try {
+          if (trust != null) {
+            builder.trustedCertificates(trust);
+          }
+        } catch (IllegalArgumentException e) {
+          throw CliException.badInput("--members-trust " + e.getMessage(), e);
+        }
+        try {
+          if (clientCert != null) {
+            builder.clientCertificate(clientCert.get(0), clientCert.get(1));
+          }
+        } catch (IllegalArgumentException e) {
+          throw CliException.badInput("--members-client-cert " + e.getMessage(), e);
+        }
         RemoteLedger ledger;
         try {
-          ledger = RemoteLedger.builder().connect(uri);
+          ledger = builder.connect(uri);
         } catch (IllegalArgumentException e) {
           throw CliException.badInput("--members-of: " + e.getMessage(), e);
         } catch (LedgerException e) {

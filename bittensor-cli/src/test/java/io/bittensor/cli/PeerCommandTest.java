@@ -346,6 +346,59 @@ class PeerCommandTest {
         "said once: " + err);
   }
 
+  /**
+   * {@code --members-of} an https:// ledger server signed by a private authority that serves only
+   * clients with a certificate: {@code --members-trust} and {@code --members-client-cert}.
+   */
+  @Test
+  void serveMembersOfAnHttpsLedgerAskingForClientCertificates(@TempDir Path dir)
+      throws Exception {
+    Keypair member = Keypair.generate();
+    Path key = dir.resolve("member.key");
+    member.save(key);
+    String ca = TestCertificates.file("ca.pem").toString();
+    String clientKey = TestCertificates.file("client.key").toString();
+    String clientCert = TestCertificates.file("client.pem").toString();
+    Genesis genesis = Genesis.builder().allocate(member.id(), 1_000).build();
+    try (LocalLedger ledger = LocalLedger.builder().genesis(genesis)
+            .blocks(BlockPolicy.manual()).openInMemory();
+        LedgerServer ledgerServer = LedgerServer.builder().ledger(ledger).host("127.0.0.1")
+            .port(0).tls(TestCertificates.file("peer.key"), TestCertificates.file("peer.pem"))
+            .requireClientCertificates(TestCertificates.file("ca.pem")).start()) {
+      String uri = ledgerServer.uri().toString();
+      assertTrue(uri.startsWith("https://"), uri);
+      // Without the client certificate the ledger server turns the client away.
+      assertEquals(1, run("peer", "serve", "--port", "0", "--members-of", uri,
+          "--members-trust", ca), err.toString());
+      assertTrue(err.toString().contains(uri), err.toString());
+      err.getBuffer().setLength(0);
+      try (ServingCli serving = ServingCli.start("--output-dim", "16", "--members-of", uri,
+          "--members-trust", ca, "--members-client-cert", clientKey, clientCert)) {
+        String endpoint = serving.endpoint.toString();
+        assertEquals(1, run("peer", "query", "--endpoint", endpoint, "--key", key.toString()),
+            out.toString());
+        assertTrue(out.toString().contains("UNAUTHENTICATED"), out.toString());
+        var joined = ledger.submit(member, Transaction.register(
+            URI.create("http://127.0.0.1:9"), Modality.TEXT));
+        ledger.produceBlock();
+        joined.get(10, TimeUnit.SECONDS);
+        int code = 1;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (code != 0 && System.nanoTime() < deadline) {
+          out.getBuffer().setLength(0);
+          code = run("peer", "query", "--endpoint", endpoint, "--key", key.toString());
+        }
+        assertEquals(0, code, "registered on the https ledger: " + out);
+      }
+    }
+    assertEquals(2, run("peer", "serve", "--port", "0", "--members-trust", "ca.pem"));
+    assertTrue(err.toString().contains("--members-trust needs --members-of"), err.toString());
+    err.getBuffer().setLength(0);
+    assertEquals(2, run("peer", "serve", "--port", "0", "--members-of", "https://127.0.0.1:9",
+        "--members-trust", dir.resolve("missing.pem").toString()));
+    assertTrue(err.toString().contains("--members-trust"), err.toString());
+  }
+
   @Test
   void answersSignedByServeKeyPassQueryPeerKeyAndNoOtherKey(@TempDir Path dir) throws Exception {
     Path key = dir.resolve("peer.key");
