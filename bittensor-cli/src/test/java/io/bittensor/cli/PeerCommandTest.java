@@ -325,13 +325,7 @@ class PeerCommandTest {
       ledger.produceBlock();
       joined.get(10, TimeUnit.SECONDS);
       staked.get(10, TimeUnit.SECONDS);
-      int code = 1;
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (code != 0 && System.nanoTime() < deadline) {
-        out.getBuffer().setLength(0);
-        code = run("peer", "query", "--endpoint", endpoint, "--key", key.toString());
-      }
-      assertEquals(0, code, "registered with 10 staked: " + out);
+      assertEquals(0, queryUntilServed(endpoint, key), "registered with 10 staked: " + out);
       out.getBuffer().setLength(0);
       assertEquals(1, run("peer", "query", "--endpoint", endpoint), "unsigned: " + out);
       assertTrue(out.toString().contains("UNAUTHENTICATED"), out.toString());
@@ -344,6 +338,20 @@ class PeerCommandTest {
         err.toString());
     assertEquals(1, err.toString().split("cannot reach", -1).length - 1,
         "said once: " + err);
+  }
+
+  /**
+   * Queries {@code endpoint} signed with {@code key} until it answers (the server follows the
+   * ledger's members a moment after a block) or 10 s pass; the last exit code.
+   */
+  private int queryUntilServed(String endpoint, Path key) {
+    int code = 1;
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (code != 0 && System.nanoTime() < deadline) {
+      out.getBuffer().setLength(0);
+      code = run("peer", "query", "--endpoint", endpoint, "--key", key.toString());
+    }
+    return code;
   }
 
   /**
@@ -382,13 +390,7 @@ class PeerCommandTest {
             URI.create("http://127.0.0.1:9"), Modality.TEXT));
         ledger.produceBlock();
         joined.get(10, TimeUnit.SECONDS);
-        int code = 1;
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (code != 0 && System.nanoTime() < deadline) {
-          out.getBuffer().setLength(0);
-          code = run("peer", "query", "--endpoint", endpoint, "--key", key.toString());
-        }
-        assertEquals(0, code, "registered on the https ledger: " + out);
+        assertEquals(0, queryUntilServed(endpoint, key), "registered on the https ledger: " + out);
       }
     }
     assertEquals(2, run("peer", "serve", "--port", "0", "--members-trust", "ca.pem"));
