@@ -3,6 +3,7 @@ package io.bittensor.raft;
 import io.bittensor.core.Experimental;
 import io.bittensor.core.Hash256;
 import io.bittensor.core.LedgerException;
+import io.bittensor.core.internal.Deadlines;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -83,8 +84,7 @@ public final class RaftAdmin implements AutoCloseable {
     LedgerException last = null;
     // Counted from the start, not to a deadline: a timeout of "forever" would overflow one.
     long start = System.nanoTime();
-    long budget = timeout.compareTo(Duration.ofNanos(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE
-        : timeout.toNanos();
+    long budget = Deadlines.saturatedNanos(timeout);
     for (String id : contacts.keySet()) {
       long left = budget - (System.nanoTime() - start);
       if (left <= 0 && last != null) {

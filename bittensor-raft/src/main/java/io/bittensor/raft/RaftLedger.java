@@ -21,6 +21,7 @@ import io.bittensor.core.Receipt;
 import io.bittensor.core.RejectReason;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.TransactionRejectedException;
+import io.bittensor.core.internal.Deadlines;
 import io.bittensor.core.internal.DurableFiles;
 import io.bittensor.core.internal.ledger.BatchSignatures;
 import io.bittensor.core.internal.ledger.BlockCodec;
@@ -344,7 +345,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
    */
   static RaftClient newClient(RaftGroup group, Parameters parameters, Duration timeout) {
     RaftProperties props = new RaftProperties();
-    long ms = millis(timeout);
+    long ms = Deadlines.saturatedMillis(timeout);
     RaftClientConfigKeys.Rpc.setRequestTimeout(props,
         TimeDuration.valueOf(Math.max(1000, ms / 4), TimeUnit.MILLISECONDS));
     int tries = (int) Math.min(Integer.MAX_VALUE, Math.max(1, ms / 100));
@@ -599,11 +600,6 @@ public final class RaftLedger implements Ledger, BlockHistory {
     }
   }
 
-  /** {@code d} in milliseconds, or Long.MAX_VALUE for a longer one (a timeout of "forever"). */
-  static long millis(Duration d) {
-    return d.compareTo(Duration.ofMillis(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE : d.toMillis();
-  }
-
   /** {@code timeout}, checked to be positive. */
   static Duration positive(Duration timeout) {
     if (timeout.isNegative() || timeout.isZero()) {
@@ -698,8 +694,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
     }
     // Counted from the start, not to a deadline: a timeout of "forever" would overflow one.
     long start = System.nanoTime();
-    long budget = timeout.compareTo(Duration.ofNanos(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE
-        : timeout.toNanos();
+    long budget = Deadlines.saturatedNanos(timeout);
     for (int i = 0; i < n; i++) {
       if (futures.get(i) != null) {
         continue;
@@ -781,7 +776,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
   static <T> T await(CompletableFuture<T> f, String what, Duration timeout)
       throws LedgerException {
     try {
-      T value = f.get(millis(timeout), TimeUnit.MILLISECONDS);
+      T value = f.get(Deadlines.saturatedMillis(timeout), TimeUnit.MILLISECONDS);
       if (value instanceof RaftClientReply r && !r.isSuccess()) {
         throw new LedgerException(what + " failed: " + r.getException(), r.getException());
       }
@@ -796,7 +791,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
       }
       throw new LedgerException(what + " failed: " + cause, cause);
     } catch (TimeoutException e) {
-      throw new LedgerException(what + " took longer than " + millis(timeout)
+      throw new LedgerException(what + " took longer than " + Deadlines.saturatedMillis(timeout)
           + " ms: is a majority of the group up?", e);
     }
   }

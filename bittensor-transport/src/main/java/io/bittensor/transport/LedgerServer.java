@@ -3,6 +3,7 @@ package io.bittensor.transport;
 import io.bittensor.core.Experimental;
 import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerException;
+import io.bittensor.core.internal.Deadlines;
 import io.bittensor.transport.internal.Args;
 import io.bittensor.transport.internal.Authenticator;
 import io.bittensor.transport.internal.JettyServers;
@@ -401,7 +402,7 @@ public final class LedgerServer implements AutoCloseable {
         throw new IllegalStateException("a ledger server needs a ledger: call ledger(...)");
       }
       SSLContext context = tls.context();
-      long beat = Args.millis(heartbeat);
+      long beat = Deadlines.saturatedMillis(heartbeat);
       LedgerHub hub = new LedgerHub(ledger, history, historyBytes, beat, clock,
           LedgerHub.FORM_KEPT);
       Server jetty = JettyServers.create("bittensor-ledger-server", threads);

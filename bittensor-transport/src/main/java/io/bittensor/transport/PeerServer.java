@@ -6,6 +6,7 @@ import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
 import io.bittensor.core.PeerId;
 import io.bittensor.core.TensorStandard;
+import io.bittensor.core.internal.Deadlines;
 import io.bittensor.core.internal.Timer;
 import io.bittensor.transport.internal.Admission;
 import io.bittensor.transport.internal.Args;
@@ -589,7 +590,7 @@ public final class PeerServer implements AutoCloseable {
       ServingCore core =
           new ServingCore(peer, modalities, standard, auth, defaultTimeout, maxTimeout, answerKey);
       Admission admission = new Admission(maxConcurrentCalls, maxQueuedCalls,
-          Args.nanos(maxQueueWait), System::nanoTime, Timer.SHARED);
+          Deadlines.saturatedNanos(maxQueueWait), System::nanoTime, Timer.SHARED);
       return new Serving(core, admission, stakeSource, maxPayloadBytes, 100, calls);
     }
 

@@ -34,6 +34,16 @@ public final class Deadlines {
     return Math.max(1, timeout.toMillis());
   }
 
+  /** {@code d} in nanoseconds, or {@link Long#MAX_VALUE} for one longer than that (no limit). */
+  public static long saturatedNanos(Duration d) {
+    return d.compareTo(Duration.ofNanos(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE : d.toNanos();
+  }
+
+  /** {@code d} in milliseconds, or {@link Long#MAX_VALUE} for one longer than that (no limit). */
+  public static long saturatedMillis(Duration d) {
+    return d.compareTo(Duration.ofMillis(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE : d.toMillis();
+  }
+
   /**
    * A future that completes as {@code call} does, or with {@code onTimeout} after {@code ms};
    * then, or when the result is cancelled, {@code call} is cancelled too. At the deadline the

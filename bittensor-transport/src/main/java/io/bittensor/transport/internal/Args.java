@@ -16,16 +16,6 @@ public final class Args {
     return d;
   }
 
-  /** {@code d} in nanoseconds, {@link Long#MAX_VALUE} for one longer than that (no limit). */
-  public static long nanos(Duration d) {
-    return d.compareTo(Duration.ofNanos(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE : d.toNanos();
-  }
-
-  /** {@code d} in milliseconds, {@link Long#MAX_VALUE} for one longer than that (no limit). */
-  public static long millis(Duration d) {
-    return d.compareTo(Duration.ofMillis(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE : d.toMillis();
-  }
-
   /** Returns {@code n} unless it is below {@code min}. */
   public static int atLeast(int n, int min, String what) {
     if (n < min) {

@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import com.google.protobuf.ByteString;
 import io.bittensor.core.PeerId;
 import io.bittensor.core.Status;
+import io.bittensor.core.internal.Deadlines;
 import io.bittensor.transport.internal.wire.Caller;
 import io.bittensor.transport.internal.wire.SignatureScope;
 import java.time.Clock;
@@ -62,14 +63,14 @@ public final class Authenticator {
       boolean acceptMetadataOnly, Predicate<PeerId> callers) {
     this.callers = callers;
     this.clock = clock;
-    this.windowMillis = Args.millis(window);
+    this.windowMillis = Deadlines.saturatedMillis(window);
     this.allowAnonymous = allowAnonymous;
     this.acceptMetadataOnly = acceptMetadataOnly;
     this.maxRemembered = maxRemembered;
     this.seen = Caffeine.newBuilder()
         // A millisecond past twice the window: a timestamp at the window's far edge is still
         // fresh exactly twice the window after it was taken, so its nonce must outlive that.
-        .expireAfterWrite(keptNanos(Args.nanos(window)), TimeUnit.NANOSECONDS)
+        .expireAfterWrite(keptNanos(Deadlines.saturatedNanos(window)), TimeUnit.NANOSECONDS)
         .executor(Runnable::run) // maintenance on the calling thread: no background threads
         .ticker(() -> clock.millis() * 1_000_000L)
         .build();

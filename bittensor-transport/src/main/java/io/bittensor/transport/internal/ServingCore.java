@@ -15,6 +15,7 @@ import io.bittensor.core.Rejection;
 import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
 import io.bittensor.core.TensorStandard;
+import io.bittensor.core.internal.Deadlines;
 import io.bittensor.core.internal.Lazy;
 import io.bittensor.core.internal.Timer;
 import io.bittensor.transport.internal.wire.Response;
@@ -74,8 +75,8 @@ public final class ServingCore {
     this.modalities = Set.copyOf(modalities);
     this.standard = standard;
     this.authenticator = authenticator;
-    this.defaultTimeoutMs = Args.millis(defaultTimeout);
-    this.maxTimeoutMs = Args.millis(maxTimeout);
+    this.defaultTimeoutMs = Deadlines.saturatedMillis(defaultTimeout);
+    this.maxTimeoutMs = Deadlines.saturatedMillis(maxTimeout);
   }
 
   /**
