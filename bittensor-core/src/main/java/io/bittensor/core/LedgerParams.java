@@ -25,8 +25,9 @@ package io.bittensor.core;
  *     }{@link #MAX_PEERS}{@code ]}
  * @param immunityPeriod blocks after its registration during which a peer cannot be replaced;
  *     {@code >= 0}
- * @param minAllowedWeights the fewest non-zero entries a weight row may have; in {@code [0,
- *     maxPeers]}. The consensus peg raises it by one after each epoch whose loss is positive.
+ * @param minAllowedWeights the fewest non-zero entries a weight row may have (every peer
+ *     registered, where fewer are); in {@code [0, maxPeers]}. The consensus peg raises it by one
+ *     after each epoch whose loss is positive.
  * @param weightsRateLimit the fewest blocks between two weight rows from the same peer; {@code
  *     >= 0} (0: no limit; 1: once per block)
  */

@@ -58,7 +58,10 @@ public enum RejectReason {
   WEIGHTS_OUT_OF_RANGE(14),
   /** A uid is within range but no peer holds it now. */
   WEIGHTS_UNKNOWN_UID(15),
-  /** The row has fewer non-zero entries than {@code minAllowedWeights} (the consensus peg). */
+  /**
+   * The row has fewer non-zero entries than {@code minAllowedWeights} (the consensus peg), or
+   * than the peers registered where they are fewer.
+   */
   WEIGHTS_TOO_FEW(16),
   /** The peer set weights less than {@code weightsRateLimit} blocks ago. */
   RATE_LIMITED(17),

@@ -379,6 +379,20 @@ abstract class LedgerContract {
   }
 
   @Test
+  void aPegAboveThePeersRegisteredAsksARowForEveryPeer() throws IOException {
+    // Rules set for a larger market: no row of two peers could ever have four entries.
+    Ledger ledger = open(genesis(params(8).withMinAllowedWeights(4), 2));
+    registerAndStake(ledger, 2, 10);
+    CompletableFuture<Receipt> one = ledger.submit(key(0),
+        Transaction.setWeights(new int[] {1}, new double[] {1}));
+    assertEquals(RejectReason.WEIGHTS_TOO_FEW, reason(one));
+    assertTrue(cause(one).getMessage().contains("at least 2"), cause(one).getMessage());
+    accept(ledger, key(0), Transaction.setWeights(new int[] {0, 1}, new double[] {0.2, 0.8}));
+    double[] row = ledger.metagraph().weights().toArray()[0];
+    assertEquals(0.8, row[1], 1e-12);
+  }
+
+  @Test
   void anEpochWithoutStakeIsSkippedAndMintsNothing() throws IOException {
     Ledger ledger = open(genesis(params(8), 2));
     registerAndStake(ledger, 2, 0);

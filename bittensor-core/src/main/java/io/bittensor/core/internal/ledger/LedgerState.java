@@ -329,10 +329,15 @@ public final class LedgerState {
       }
     }
     int nonZero = Row.of(w).uids().length;
-    if (nonZero < params.minAllowedWeights()) {
+    // A peg above the peers registered (rules set for a larger market) asks for every peer:
+    // no row could name more, and none could ever be admitted.
+    int required = Math.min(params.minAllowedWeights(), peers.size());
+    if (nonZero < required) {
       return reject(RejectReason.WEIGHTS_TOO_FEW, "the row has " + nonZero
-          + " non-zero weights; the consensus peg requires at least "
-          + params.minAllowedWeights());
+          + " non-zero weights; the consensus peg requires at least " + required
+          + (required < params.minAllowedWeights()
+              ? " (every peer registered; minAllowedWeights is " + params.minAllowedWeights()
+                  + ")" : ""));
     }
     return null;
   }
