@@ -320,9 +320,11 @@ public final class LedgerHandler extends Handler.Abstract {
         if (cause instanceof TransactionRejectedException rej) {
           return b.setRejectReason(rej.reason().code()).setMessage(rej.detail()).build();
         }
+        // A cancellation's message is the JDK's own wording (none on 17, "join" on 25).
+        String why = cause instanceof CancellationException || cause.getMessage() == null
+            ? cause.getClass().getSimpleName() : cause.getMessage();
         return SubmitResult.newBuilder().setStatus(Status.UNAVAILABLE.code())
-            .setMessage("the ledger failed the transaction: " + (cause.getMessage() != null
-                ? cause.getMessage() : cause.getClass().getSimpleName())).build();
+            .setMessage("the ledger failed the transaction: " + why).build();
       }
     }
     return b.build();
