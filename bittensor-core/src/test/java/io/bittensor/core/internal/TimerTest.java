@@ -63,7 +63,9 @@ class TimerTest {
     List<Timer.Timeout> timeouts = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       int id = i;
-      timeouts.add(timer.schedule(20 + i % 30, TimeUnit.MILLISECONDS, () -> {
+      // Half a second ahead: every task is scheduled and every odd one cancelled before the
+      // first runs, even on a loaded machine (at 20 ms, a load of 16 let task 1 start first).
+      timeouts.add(timer.schedule(500 + i % 30, TimeUnit.MILLISECONDS, () -> {
         runs.incrementAndGet(id);
         if (id % 2 == 0) {
           kept.countDown();
@@ -75,7 +77,7 @@ class TimerTest {
       assertTrue(timeouts.get(i).isCancelled());
       assertFalse(timeouts.get(i).cancel(), "a second cancel does nothing");
     }
-    assertTrue(kept.await(5, TimeUnit.SECONDS));
+    assertTrue(kept.await(10, TimeUnit.SECONDS));
     Thread.sleep(100);
     for (int i = 0; i < n; i++) {
       assertEquals(i % 2 == 0 ? 1 : 0, runs.get(i), "task " + i);
