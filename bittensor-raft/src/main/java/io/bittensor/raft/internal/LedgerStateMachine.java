@@ -38,6 +38,8 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.function.ToLongFunction;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.ratis.io.MD5Hash;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.protocol.Message;
@@ -80,6 +82,9 @@ import org.apache.ratis.util.MD5FileUtil;
 public final class LedgerStateMachine extends BaseStateMachine {
   /** Blocks kept for callers of {@code awaitBlock} who ask a little late. */
   private static final int RECENT_BLOCKS = 256;
+  private static final System.Logger LOG = System.getLogger("io.bittensor.raft");
+  /** A segment of the Raft log on disk: log_START-END, or log_inprogress_START. */
+  private static final Pattern LOG_SEGMENT = Pattern.compile("log_(?:inprogress_)?(\\d+)(-\\d+)?");
   /** Snapshots kept on disk: the latest, and the one before in case the latest is damaged. */
   private static final SnapshotRetentionPolicy KEEP_TWO = new SnapshotRetentionPolicy() {
     @Override
@@ -100,6 +105,8 @@ public final class LedgerStateMachine extends BaseStateMachine {
   private final Executor events;
   private final int snapshotEvery;
   private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
+  /** The Raft log's folder (its segments), read at start to see where the log begins. */
+  private volatile File logDir;
   /**
    * The latest snapshot, kept here: Ratis asks for it after every entry it applies, and the
    * storage lists its directory each time it knows of none (before the first snapshot, or
@@ -304,8 +311,9 @@ public final class LedgerStateMachine extends BaseStateMachine {
     getLifeCycle().startAndTransition(() -> {
       super.initialize(server, groupId, raftStorage);
       storage.init(raftStorage);
+      logDir = raftStorage.getStorageDir().getCurrentDir();
       latestSnapshot = storage.getLatestSnapshot();
-      load();
+      load(true);
     });
   }
 
@@ -324,7 +332,7 @@ public final class LedgerStateMachine extends BaseStateMachine {
   @Override
   public void reinitialize() throws IOException {
     try {
-      load();
+      load(false);
     } catch (IOException | RuntimeException | Error e) {
       stop(new ReplicaFailed("installing the leader's snapshot", e), null);
       throw e;
@@ -336,32 +344,121 @@ public final class LedgerStateMachine extends BaseStateMachine {
   /**
    * Starts from the latest snapshot on disk, if there is one (this member's, or one the leader
    * sent); a replica on disk that has sealed the snapshot's block already goes on from its own
-   * journal instead, skipping the entries up to its last block.
+   * journal instead, skipping the entries up to its last block. At start ({@code orOlder}), a
+   * latest snapshot that cannot be read or decoded (a damaged file) is passed over for the one
+   * before, if the Raft log still holds every entry after that one; a leader's snapshot just
+   * installed is taken or refused alone (the log was reset to it).
    */
-  private void load() throws IOException {
-    SingleFileSnapshotInfo snapshot = storage.loadLatestSnapshot();
+  private void load(boolean orOlder) throws IOException {
+    List<SingleFileSnapshotInfo> snapshots = snapshotsNewestFirst();
     long kept = replica.metagraph().block().number();
-    if (snapshot == null) {
+    if (snapshots.isEmpty()) {
       skipSeals = blocks == null ? 0 : kept; // Ratis replays the log from its first entry
       return;
     }
-    latestSnapshot = snapshot;
-    Path file = snapshot.getFile().getPath();
-    MD5Hash md5 = snapshot.getFile().getFileDigest();
-    if (md5 != null) {
-      MD5FileUtil.verifySavedMD5(file.toFile(), md5);
+    IOException damaged = null;
+    for (int i = 0; i < (orOlder ? snapshots.size() : 1); i++) {
+      SingleFileSnapshotInfo snapshot = snapshots.get(i);
+      long firstLogged = i > 0 ? firstLogIndex() : 0;
+      if (firstLogged > snapshot.getIndex() + 1) {
+        // Ratis would wait forever for the entries between them, applying nothing.
+        throw new IOException(damaged.getMessage() + "; the one before it, "
+            + snapshot.getFile().getPath().getFileName() + ", is older than the Raft log ("
+            + (firstLogged == Long.MAX_VALUE ? "empty" : "from entry " + firstLogged)
+            + "): move this member's folder away and add it to the group again as a new"
+            + " member", damaged);
+      }
+      byte[] state;
+      long snapshotBlock;
+      LocalLedger copy = null;
+      try {
+        MD5Hash saved = savedDigest(snapshot);
+        state = read(snapshot, saved);
+        snapshot = new SingleFileSnapshotInfo(new FileInfo(snapshot.getFile().getPath(), saved),
+            snapshot.getTermIndex());
+        snapshotBlock = StateExport.blockNumber(state); // the state is decoded once, if used
+        if (blocks == null || kept < snapshotBlock) {
+          copy = replicas.openInMemory(state);
+        }
+      } catch (IOException | RuntimeException e) {
+        IOException why = new IOException("snapshot " + snapshot.getFile().getPath()
+            + " cannot be loaded: " + e, e);
+        if (damaged != null) {
+          why.addSuppressed(damaged);
+        }
+        damaged = why;
+        continue;
+      }
+      if (damaged != null) {
+        LOG.log(System.Logger.Level.WARNING, damaged.getMessage() + "; starting from the one"
+            + " before it, " + snapshot.getFile().getPath().getFileName());
+      }
+      latestSnapshot = snapshot;
+      latest = null;
+      if (copy == null) {
+        skipSeals = kept - snapshotBlock;
+      } else {
+        swapTo(state, copy);
+        skipSeals = 0;
+        settleWaiters();
+      }
+      updateLastAppliedTermIndex(snapshot.getTermIndex());
+      return;
     }
-    byte[] state = Files.readAllBytes(file);
-    long snapshotBlock = StateExport.blockNumber(state); // the state is decoded once, if used
-    latest = null;
-    if (blocks != null && kept >= snapshotBlock) {
-      skipSeals = kept - snapshotBlock;
-    } else {
-      swapTo(state);
-      skipSeals = 0;
-      settleWaiters();
+    throw damaged;
+  }
+
+  /** The digest saved beside the snapshot, or null if none was. */
+  private static MD5Hash savedDigest(SingleFileSnapshotInfo snapshot) throws IOException {
+    File file = snapshot.getFile().getPath().toFile();
+    return MD5FileUtil.getDigestFileForFile(file).exists()
+        ? MD5FileUtil.readStoredMd5ForFile(file) : null;
+  }
+
+  /**
+   * The snapshot's state, checked against its saved digest if it has one. (Ratis' {@code
+   * verifySavedMD5} compares the saved digest with the one given, not with the file's.)
+   */
+  private static byte[] read(SingleFileSnapshotInfo snapshot, MD5Hash saved) throws IOException {
+    byte[] state = Files.readAllBytes(snapshot.getFile().getPath());
+    if (saved != null && !saved.equals(MD5Hash.digest(state))) {
+      throw new IOException("its content does not match its saved digest " + saved);
     }
-    updateLastAppliedTermIndex(snapshot.getTermIndex());
+    return state;
+  }
+
+  /** The snapshots on disk, the latest first (their digests not read yet). */
+  private List<SingleFileSnapshotInfo> snapshotsNewestFirst() throws IOException {
+    File dir = storage.getSnapshotFile(0, 0).getParentFile();
+    List<SingleFileSnapshotInfo> found = new ArrayList<>();
+    File[] files = dir.listFiles();
+    if (files == null) {
+      return found; // no folder yet: no snapshot
+    }
+    for (File f : files) {
+      if (SimpleStateMachineStorage.SNAPSHOT_REGEX.matcher(f.getName()).matches()) {
+        found.add(new SingleFileSnapshotInfo(new FileInfo(f.toPath(), null),
+            SimpleStateMachineStorage.getTermIndexFromSnapshotFile(f)));
+      }
+    }
+    found.sort((a, b) -> Long.compare(b.getIndex(), a.getIndex()));
+    return found;
+  }
+
+  /**
+   * The first entry the Raft log holds on disk (its oldest segment, log_START-END or
+   * log_inprogress_START), or {@code Long.MAX_VALUE} if it holds none.
+   */
+  private long firstLogIndex() {
+    File[] files = logDir == null ? null : logDir.listFiles();
+    long first = Long.MAX_VALUE;
+    for (File f : files == null ? new File[0] : files) {
+      Matcher m = LOG_SEGMENT.matcher(f.getName());
+      if (m.matches()) {
+        first = Math.min(first, Long.parseLong(m.group(1)));
+      }
+    }
+    return first;
   }
 
   /**
@@ -369,17 +466,16 @@ public final class LedgerStateMachine extends BaseStateMachine {
    * the new one ({@link #read}); a replica on disk is swapped through a copy in memory, since
    * the old one holds its folder's lock until it closes.
    */
-  private void swapTo(byte[] state) throws IOException {
+  private void swapTo(byte[] state, LocalLedger copy) throws IOException {
     LocalLedger old = replica;
     if (blocks == null) {
       synchronized (swapping) {
-        replica = attach(replicas.openInMemory(state));
+        replica = attach(copy);
         swapping.notifyAll();
       }
       old.close();
       return;
     }
-    LocalLedger copy = replicas.openInMemory(state);
     synchronized (swapping) {
       interim = copy;
       replica = copy;

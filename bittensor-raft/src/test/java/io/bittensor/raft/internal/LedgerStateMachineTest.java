@@ -72,15 +72,25 @@ class LedgerStateMachineTest {
   private long index;
 
   private LedgerStateMachine machine(String name, int snapshotEvery) throws IOException {
+    return machine(name, snapshotEvery, RaftStorage.StartupOption.FORMAT);
+  }
+
+  /** The machines' storages, each holding its folder's lock until closed. */
+  private final List<RaftStorage> storages = new java.util.ArrayList<>();
+
+  /** Member {@code name}, its storage made new ({@code FORMAT}) or as it was left. */
+  private LedgerStateMachine machine(String name, int snapshotEvery,
+      RaftStorage.StartupOption option) throws IOException {
     LedgerStateMachine m = new LedgerStateMachine(GENESIS, mechanism, 1000, snapshotEvery, null,
         false, events);
     RaftStorage storage = RaftStorage.newBuilder()
         .setDirectory(dir.resolve(name).toFile())
-        .setOption(RaftStorage.StartupOption.FORMAT)
+        .setOption(option)
         .setStorageFreeSpaceMin(SizeInBytes.ZERO)
         .setLogCorruptionPolicy(RaftServerConfigKeys.Log.CorruptionPolicy.getDefault())
         .build();
     storage.initialize();
+    storages.add(storage);
     m.initialize(server(name), RaftGroupId.randomId(), storage);
     chainId = m.replica().chainId();
     return m;
@@ -236,6 +246,86 @@ class LedgerStateMachineTest {
     IllegalStateException read = assertThrows(IllegalStateException.class,
         () -> follower.read(LocalLedger::metagraph));
     assertTrue(read.getMessage().contains("the member stopped"), read.getMessage());
+  }
+
+  /**
+   * The latest of the two snapshots kept is damaged (a bad disk, a file half copied back): the
+   * member starts from the one before, and Ratis replays the log after it. It used to fail to
+   * start at all, though it kept the older snapshot for this.
+   */
+  @Test
+  void aDamagedLatestSnapshotIsPassedOverForTheOneBeforeAtStart() throws Exception {
+    LedgerStateMachine m = machine("m", 5);
+    long older = twoSnapshots(m);
+    Hash256 atOlder = olderState;
+    Files.createFile(logFolder(m).resolve("log_inprogress_0")); // the log from its start
+    damageLatest(m);
+    stop(m);
+    LedgerStateMachine again = machine("m", 5, RaftStorage.StartupOption.RECOVER);
+    assertEquals(older, again.getLatestSnapshot().getIndex());
+    assertEquals(older, again.getLastAppliedTermIndex().getIndex());
+    assertEquals(5, again.replica().metagraph().block().number());
+    assertEquals(atOlder, again.replica().stateHash());
+  }
+
+  /**
+   * As above, but the log was dropped up to the latest snapshot: starting from the one before,
+   * Ratis would wait forever for entries no one has here. The start fails saying what to do.
+   */
+  @Test
+  void aDamagedLatestSnapshotTheLogNoLongerBridgesFailsTheStartSayingWhy() throws Exception {
+    LedgerStateMachine m = machine("m", 5);
+    long older = twoSnapshots(m);
+    Files.createFile(logFolder(m).resolve("log_inprogress_" + (older + 5)));
+    damageLatest(m);
+    stop(m);
+    IOException e = assertThrows(IOException.class,
+        () -> machine("m", 5, RaftStorage.StartupOption.RECOVER));
+    assertTrue(e.getMessage().contains("cannot be loaded"), e.getMessage());
+    assertTrue(e.getMessage().contains("older than the Raft log (from entry " + (older + 5)),
+        e.getMessage());
+    assertTrue(e.getMessage().contains("as a new member"), e.getMessage());
+  }
+
+  /** Closes {@code m} and the storages opened so far, as a member's process ends. */
+  private void stop(LedgerStateMachine m) throws IOException {
+    m.close();
+    for (RaftStorage s : storages) {
+      s.close();
+    }
+    storages.clear();
+  }
+
+  /** The state at the older of {@link #twoSnapshots}' snapshots. */
+  private Hash256 olderState;
+
+  /** Seals ten blocks, snapshots at blocks 5 and 10; returns the older snapshot's index. */
+  private long twoSnapshots(LedgerStateMachine m) throws Exception {
+    apply(m, Entries.batch(List.of(transfer(1, 0)))).get(10, TimeUnit.SECONDS);
+    for (int i = 0; i < 5; i++) {
+      seal(m);
+    }
+    long older = m.takeSnapshot();
+    olderState = m.replica().stateHash();
+    for (int i = 0; i < 5; i++) {
+      seal(m);
+    }
+    assertTrue(m.takeSnapshot() > older);
+    return older;
+  }
+
+  /** The Raft log's folder, {@code current} beside the snapshots' {@code sm}. */
+  private static Path logFolder(LedgerStateMachine m) {
+    return m.getStateMachineStorage().getSnapshotFile(0, 0).toPath().getParent()
+        .resolveSibling("current");
+  }
+
+  /** Flips a byte in the middle of the latest snapshot: its saved digest no longer matches. */
+  private static void damageLatest(LedgerStateMachine m) throws IOException {
+    Path file = m.getLatestSnapshot().getFile().getPath();
+    byte[] bytes = Files.readAllBytes(file);
+    bytes[bytes.length / 2] ^= 1;
+    Files.write(file, bytes);
   }
 
   @Test
