@@ -182,6 +182,26 @@ class BadModelTest {
     }
   }
 
+  /**
+   * Frames of one sample with 1,000 of context: a request of 2.4 MB is copied for the model as
+   * 2.4 GB, more than a buffer holds (as UINT8 pixels widened to floats past 2 GiB). It failed as
+   * INTERNAL_ERROR; it is refused before the model runs now, as too large.
+   */
+  @Test
+  void anInputWhoseCopyForTheModelNoBufferHoldsIsRefusedBeforeTheModelRuns() throws Exception {
+    try (OnnxPeer peer = OnnxPeer.builder().model(TestModels.flattenModel("batch", null))
+        .input(SpeechInput.frames(1).withContext(1000)).outputDim(1).build()) {
+      ForwardResult big = TestModels.forward(peer, Modality.SPEECH,
+          Tensor.ofFloats(new float[600_000], 1, 600_000, 1));
+      assertEquals(Status.PAYLOAD_TOO_LARGE, big.status(), big::toString);
+      assertTrue(big.message().contains("2402400000 bytes"), big.message());
+      assertEquals(0, peer.modelRuns(), "no model run for an input that cannot be copied");
+      ForwardResult good =
+          TestModels.forward(peer, Modality.SPEECH, Tensor.ofFloats(new float[3], 1, 3, 1));
+      assertTrue(good.isSuccess(), good::toString);
+    }
+  }
+
   @Test
   void aRequestTheModelRefusesFailsAloneNotTheRequestsRunWithIt() throws Exception {
     // output = Gather(table [10, 4], input_ids): ONNX Runtime refuses an id of 10 or more, and

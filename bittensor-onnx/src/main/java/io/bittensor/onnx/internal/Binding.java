@@ -153,6 +153,15 @@ public abstract class Binding implements AutoCloseable {
 
   abstract String modalityName();
 
+  /**
+   * The bytes of the largest buffer a run copies {@code input} into for the model, in {@code
+   * long}: the engine refuses a request whose copy no buffer holds before the model runs. Here a
+   * float per element (UINT8 pixels widen four times); adapters that copy more say so.
+   */
+  public long inputBytes(Tensor input) {
+    return 4L * input.elementCount();
+  }
+
   /** Checks a request beyond the tensor standard's own checks; empty when acceptable. */
   public abstract Optional<Rejection> check(Tensor input);
 
@@ -354,20 +363,23 @@ public abstract class Binding implements AutoCloseable {
     return answers;
   }
 
-  /** Total of dimension 0 over the requests. */
+  /** Total of dimension 0 over the requests; ArithmeticException past an int. */
   static int totalBatch(List<Tensor> inputs) {
     int n = 0;
     for (Tensor t : inputs) {
-      n += t.dim(0);
+      n = Math.addExact(n, t.dim(0));
     }
     return n;
   }
 
-  /** Total of {@code dim(0) * dim(1)} over the requests. */
+  /**
+   * Total of {@code dim(0) * dim(1)} over the requests; ArithmeticException past an int (then
+   * the engine runs the batch in parts).
+   */
   static int totalPositions(List<Tensor> inputs) {
     int n = 0;
     for (Tensor t : inputs) {
-      n += t.dim(0) * t.dim(1);
+      n = Math.addExact(n, Math.multiplyExact(t.dim(0), t.dim(1)));
     }
     return n;
   }

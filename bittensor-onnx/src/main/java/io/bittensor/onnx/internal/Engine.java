@@ -39,6 +39,8 @@ public final class Engine implements AutoCloseable {
   private static final long MAX_TIMEOUT_NANOS = TimeUnit.DAYS.toNanos(365);
   /** The most bytes an answer may have: what one tensor (one Java array) holds. */
   private static final long MAX_ANSWER_BYTES = Integer.MAX_VALUE - 8;
+  /** The most bytes of a request's copy for the model: what one direct buffer holds. */
+  private static final long MAX_INPUT_BYTES = Integer.MAX_VALUE - 8;
 
   /** Batching and queue limits. */
   public record Limits(int maxBatch, long windowNanos, int queueCapacity, int workers, boolean combine) {
@@ -241,6 +243,14 @@ public final class Engine implements AutoCloseable {
           "the answer to [" + x.dim(0) + ", " + x.dim(1) + ", ...] at outputDim "
               + standard.outputDim() + " would have " + answerFloats
               + " floats, more than a tensor holds (" + MAX_ANSWER_BYTES + " bytes); split it"));
+    }
+    // Refused before the copy: a widened or framed copy past a buffer failed as INTERNAL_ERROR.
+    long copy = binding.inputBytes(x);
+    if (copy > MAX_INPUT_BYTES) {
+      return Optional.of(new Rejection(Status.PAYLOAD_TOO_LARGE, "input.shape",
+          "the model's input for " + java.util.Arrays.toString(x.shape()) + " " + x.dtype()
+              + " would take " + copy + " bytes, more than a buffer holds (" + MAX_INPUT_BYTES
+              + " bytes); split it"));
     }
     return binding.check(x);
   }

@@ -91,7 +91,8 @@ final class ImageBinding extends Binding {
     int plane = first.dim(3) * first.dim(4);
     int n = totalPositions(inputs);
     long[] shape = {n, c, first.dim(3), first.dim(4)};
-    FloatBuffer pixels = scratch.floats("pixels", n * c * plane);
+    FloatBuffer pixels =
+        scratch.floats("pixels", Math.multiplyExact(n, Math.multiplyExact(c, plane)));
     float[] mean = in.mean();
     float[] std = in.std();
     int at = 0;

@@ -95,6 +95,13 @@ final class SpeechBinding extends Binding {
 
 
   @Override
+  public long inputBytes(Tensor input) {
+    // Each frame is copied with its context: a long context makes the copy many times the request.
+    long width = (long) in.contextSize() + input.dim(2);
+    return 4L * width * input.dim(0) * (state.isEmpty() ? input.dim(1) : 1);
+  }
+
+  @Override
   public Tensor[] run(List<Tensor> inputs, RunGuard guard, Scratch scratch) throws OrtException {
     return state.isEmpty() ? runFrames(inputs, guard, scratch) : runSteps(inputs, guard, scratch);
   }
@@ -123,7 +130,7 @@ final class SpeechBinding extends Binding {
     int frameSize = inputs.get(0).dim(2);
     int width = in.contextSize() + frameSize;
     int n = totalPositions(inputs);
-    FloatBuffer x = scratch.floats("frames", n * width);
+    FloatBuffer x = scratch.floats("frames", Math.multiplyExact(n, width));
     int row = 0;
     for (Tensor t : inputs) {
       for (int b = 0; b < t.dim(0); b++) {

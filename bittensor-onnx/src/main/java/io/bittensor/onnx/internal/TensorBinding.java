@@ -63,7 +63,7 @@ final class TensorBinding extends Binding {
     int seq = inputs.get(0).dim(1);
     int dim = inputs.get(0).dim(2);
     int positions = totalPositions(inputs);
-    FloatBuffer x = scratch.floats("features", positions * dim);
+    FloatBuffer x = scratch.floats("features", Math.multiplyExact(positions, dim));
     for (Tensor t : inputs) {
       x.put(t.asFloatBuffer());
     }

@@ -95,10 +95,15 @@ final class TextBinding extends Binding {
 
 
   @Override
+  public long inputBytes(Tensor input) {
+    return 8L * input.dim(0) * input.dim(1); // ids, and as many for the mask
+  }
+
+  @Override
   public Tensor[] run(List<Tensor> inputs, RunGuard guard, Scratch scratch) throws OrtException {
     int batch = totalBatch(inputs);
     int seq = inputs.get(0).dim(1);
-    int n = batch * seq;
+    int n = Math.multiplyExact(batch, seq);
     long[] shape = {batch, seq};
     LongBuffer idBuf = scratch.longs("ids", n);
     for (Tensor t : inputs) {
