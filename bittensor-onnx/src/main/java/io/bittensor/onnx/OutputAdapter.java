@@ -25,8 +25,9 @@ import java.util.Objects;
  * keeps the first {@code min(d, outputDim)} features and pads with zeros; {@link Fit#PROJECT}
  * multiplies by a fixed {@code d x outputDim} matrix of Gaussian entries with variance {@code
  * 1/outputDim}, drawn from {@code java.util.Random(seed)} row by row (the same on every JVM),
- * which keeps distances and inner products in expectation (Johnson-Lindenstrauss). Normalisation
- * applies before fitting.
+ * which keeps distances and inner products in expectation (Johnson-Lindenstrauss); a matrix of
+ * more than 2^26 floats is refused, and the requests that need it fail as {@code
+ * PAYLOAD_TOO_LARGE}. Normalisation applies before fitting.
  *
  * <p>Immutable and thread-safe.
  *

@@ -202,6 +202,26 @@ class BadModelTest {
     }
   }
 
+  /**
+   * A model whose rows are as wide as the request's (a flatten) lets a caller pick the width of
+   * the projection: 1.1M features to 64 was a matrix of 70M floats (282 MB), drawn anew for each
+   * such request since too large to keep. It is refused now before the matrix is drawn.
+   */
+  @Test
+  void aProjectionTooLargeForOneRequestIsRefusedBeforeItIsDrawn() throws Exception {
+    try (OnnxPeer peer = OnnxPeer.builder().model(TestModels.flattenModel("batch", null))
+        .modality(Modality.TENSOR).output(OutputAdapter.first().withFit(OutputAdapter.Fit.PROJECT))
+        .outputDim(64).build()) {
+      ForwardResult wide = TestModels.forward(peer, Modality.TENSOR,
+          Tensor.ofFloats(new float[1_100_000], 1, 1, 1_100_000));
+      assertEquals(Status.PAYLOAD_TOO_LARGE, wide.status(), wide::toString);
+      assertTrue(wide.message().contains("1100000 features"), wide.message());
+      ForwardResult good =
+          TestModels.forward(peer, Modality.TENSOR, Tensor.ofFloats(new float[3], 1, 1, 3));
+      assertTrue(good.isSuccess(), good::toString);
+    }
+  }
+
   @Test
   void aRequestTheModelRefusesFailsAloneNotTheRequestsRunWithIt() throws Exception {
     // output = Gather(table [10, 4], input_ids): ONNX Runtime refuses an id of 10 or more, and

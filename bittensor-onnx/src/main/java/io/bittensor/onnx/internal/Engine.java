@@ -358,6 +358,9 @@ public final class Engine implements AutoCloseable {
         for (int i = 0; i < answers.length; i++) {
           batch.get(i).future.complete(ForwardResult.success(answers[i]));
         }
+      } catch (Shaper.ProjectionTooLarge e) {
+        // Every request of the batch has the rows' width (its dimensions after the batch).
+        fail(batch, Status.PAYLOAD_TOO_LARGE, e.getMessage());
       } catch (OrtException | RuntimeException e) {
         if (guard.terminated()) {
           fail(batch, Status.TIMEOUT, "the deadline passed during the model run, which was cancelled");

@@ -19,6 +19,18 @@ public final class Shaper {
   private static final int MAX_PROJECTIONS = 16;
   /** The most floats of projections kept (256 MiB), for the same reason. */
   private static final long MAX_KEPT_FLOATS = 1L << 26;
+  /**
+   * The most floats of one projection (256 MiB, what the shaper keeps in all): a wider row,
+   * whose width a caller may pick, is refused before its matrix is drawn.
+   */
+  public static final long MAX_PROJECTION_FLOATS = 1L << 26;
+
+  /** A row too wide to project: the requests that made it fail, PAYLOAD_TOO_LARGE. */
+  public static final class ProjectionTooLarge extends RuntimeException {
+    ProjectionTooLarge(String message) {
+      super(message, null, false, false);
+    }
+  }
 
   private final OutputAdapter adapter;
   private final int outputDim;
@@ -131,8 +143,19 @@ public final class Shaper {
     }
   }
 
-  /** The fixed projection from {@code features}, kept for the sizes used most recently. */
+  /**
+   * The fixed projection from {@code features}, kept for the sizes used most recently.
+   *
+   * @throws ProjectionTooLarge past {@link #MAX_PROJECTION_FLOATS}, before drawing it
+   */
   float[] projection(int features) {
+    long floats = (long) features * outputDim;
+    if (floats > MAX_PROJECTION_FLOATS) {
+      throw new ProjectionTooLarge("the model's rows of " + features + " features projected to"
+          + " outputDim " + outputDim + " need a matrix of " + floats + " floats, more than "
+          + MAX_PROJECTION_FLOATS + "; send fewer features per row, or serve the model with"
+          + " Fit.PAD_OR_TRUNCATE or a smaller outputDim");
+    }
     synchronized (projections) {
       float[] p = projections.get(features);
       if (p != null) {
