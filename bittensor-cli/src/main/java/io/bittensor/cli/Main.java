@@ -73,20 +73,31 @@ public final class Main implements Runnable {
    * @return the exit code
    */
   public static int run(String[] args, PrintWriter out, PrintWriter err, boolean terminal) {
-    return execute(commandLine(out, err, terminal), args);
+    CommandLine cli;
+    try {
+      cli = commandLine(out, err, terminal);
+    } catch (Error e) {
+      // Building the commands reads every option's type: a class missing from the class path
+      // (a jar left out) fails here, before any command runs, and would end in a stack trace.
+      return reportError(err, e);
+    }
+    return execute(cli, args);
   }
 
   /** Executes {@code cli}, an Error too reported in one line on its stderr, exit code 1. */
   static int execute(CommandLine cli, String... args) {
-    PrintWriter err = cli.getErr();
     try {
       return cli.execute(args);
     } catch (Error e) {
       // picocli hands only Exceptions to the handler; an Error would end in a stack trace.
-      err.println("bittensor: " + errorMessage(e));
-      err.flush();
-      return EXIT_FAILURE;
+      return reportError(cli.getErr(), e);
     }
+  }
+
+  private static int reportError(PrintWriter err, Error e) {
+    err.println("bittensor: " + errorMessage(e));
+    err.flush();
+    return EXIT_FAILURE;
   }
 
   /** An Error in one line: what ran out and what to do about it, for the common ones. */

@@ -402,6 +402,50 @@ class CliUsageTest {
     }
   }
 
+  /**
+   * An Error while picocli builds the command line, before any command runs: here the ONNX
+   * module missing from the class path, so that reading the peer commands' options fails. It
+   * ended in a stack trace; it is one line naming it now, exit code 1, as in a command.
+   */
+  @Test
+  void anErrorSettingUpTheCommandLineIsOneLineNamingIt() throws Exception {
+    try (WithoutOnnx withoutOnnx = new WithoutOnnx()) {
+      StringWriter out = new StringWriter();
+      StringWriter err = new StringWriter();
+      Object code = Class.forName(Main.class.getName(), true, withoutOnnx)
+          .getMethod("run", String[].class, PrintWriter.class, PrintWriter.class)
+          .invoke(null, new String[] {"--version"}, new PrintWriter(out, true),
+              new PrintWriter(err, true));
+      assertEquals(Main.EXIT_FAILURE, code, err.toString());
+      assertEquals(1, err.toString().lines().count(), err.toString());
+      assertTrue(err.toString().startsWith("bittensor: NoClassDefFoundError: io/bittensor/onnx/"),
+          err.toString());
+    }
+  }
+
+  /** The test's class path less the ONNX module: its classes are not found. */
+  private static final class WithoutOnnx extends java.net.URLClassLoader {
+    WithoutOnnx() throws IOException {
+      super(classPath(), ClassLoader.getPlatformClassLoader());
+    }
+
+    private static java.net.URL[] classPath() throws IOException {
+      List<java.net.URL> urls = new ArrayList<>();
+      for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+        urls.add(Path.of(entry).toUri().toURL());
+      }
+      return urls.toArray(new java.net.URL[0]);
+    }
+
+    @Override
+    protected Class<?> findClass(String name) throws ClassNotFoundException {
+      if (name.startsWith("io.bittensor.onnx.")) {
+        throw new ClassNotFoundException(name);
+      }
+      return super.findClass(name);
+    }
+  }
+
   private static void assertBadInput(CliRunner r, String mention) {
     assertEquals(Main.EXIT_BAD_INPUT, r.exitCode(), "stderr: " + r.err() + " stdout: " + r.out());
     assertTrue(r.err().startsWith("bittensor: ") && r.err().contains(mention),
