@@ -1,15 +1,22 @@
 package io.bittensor.transport.internal;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import io.bittensor.core.LedgerParams;
 import io.bittensor.core.Modality;
 import io.bittensor.transport.internal.wire.PeerState;
+import java.util.HexFormat;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** A peer's entry off the wire that does not read is refused naming the entry and its field. */
+/**
+ * A peer's entry off the wire that does not read is refused naming the entry and its field; the
+ * rules' bytes are pinned.
+ */
 class LedgerWireTest {
   @ParameterizedTest(name = "{0}")
   @CsvSource({
@@ -26,5 +33,14 @@ class LedgerWireTest {
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, () -> LedgerWire.fromWire(3, wire));
     assertTrue(e.getMessage().contains(field), e.getMessage());
+  }
+
+  /** The default rules' bytes as written before the registration rules existed. */
+  private static final String DEFAULT_PARAMS = "086410802018c8012001280a";
+
+  @Test
+  void theRulesWriteTheBytesTheyWroteBeforeTheRegistrationRules() {
+    String hex = HexFormat.of().formatHex(LedgerWire.toWire(LedgerParams.defaults()).toByteArray());
+    assertEquals(DEFAULT_PARAMS, hex);
   }
 }
