@@ -11,6 +11,11 @@ package io.bittensor.core;
  *     .withMaxPeers(64);
  * }</pre>
  *
+ * <p>Registering is free unless {@code registrationBurn} says otherwise, and a registration into
+ * a full ledger evicts a peer: a public ledger should set both {@code registrationBurn} and
+ * {@code maxRegistrationsPerBlock}, or fresh keys can evict every peer past its immunity, one
+ * registration each. Left at 0 (the defaults), neither changes a byte the ledger writes.
+ *
  * <p>When the ledger is full, a registration replaces the peer with the lowest pruning score
  * (its emission in the last epoch that ran, not skipped; ties go to the lower stake, then the
  * earlier registration, then the lower uid) among the peers registered at least {@code
@@ -30,10 +35,18 @@ package io.bittensor.core;
  *     after each epoch whose loss is positive.
  * @param weightsRateLimit the fewest blocks between two weight rows from the same peer; {@code
  *     >= 0} (0: no limit; 1: once per block)
+ * @param registrationBurn tokens a registration takes from the signer's free balance and
+ *     destroys (they leave the supply); {@code >= 0} (0: registering is free). A key whose
+ *     balance is smaller, or that has no account, is refused ({@link
+ *     RejectReason#INSUFFICIENT_BALANCE}).
+ * @param maxRegistrationsPerBlock the most registrations one block accepts; {@code >= 0} (0: no
+ *     cap). The rest are refused ({@link RejectReason#TOO_MANY_REGISTRATIONS}) and may be sent
+ *     again for a later block.
  */
 public record LedgerParams(
     int epochLength, int maxPeers, int immunityPeriod, int minAllowedWeights,
-    int weightsRateLimit) {
+    int weightsRateLimit, @Experimental long registrationBurn,
+    @Experimental int maxRegistrationsPerBlock) {
 
   /** The largest {@code maxPeers} a ledger accepts. */
   public static final int MAX_PEERS = 1 << 20;
@@ -45,6 +58,7 @@ public record LedgerParams(
    *
    * @throws IllegalArgumentException naming the parameter out of range and its value
    */
+  @Experimental
   public LedgerParams {
     requireAtLeast(epochLength, 1, "epochLength");
     requireAtLeast(maxPeers, 1, "maxPeers");
@@ -59,6 +73,21 @@ public record LedgerParams(
           "minAllowedWeights must be <= maxPeers (" + maxPeers + "), was " + minAllowedWeights);
     }
     requireAtLeast(weightsRateLimit, 0, "weightsRateLimit");
+    if (registrationBurn < 0) {
+      throw new IllegalArgumentException(
+          "registrationBurn must be >= 0, was " + registrationBurn);
+    }
+    requireAtLeast(maxRegistrationsPerBlock, 0, "maxRegistrationsPerBlock");
+  }
+
+  /**
+   * The rules without the registration rules (no burn, no cap), as before they existed.
+   *
+   * @throws IllegalArgumentException naming the parameter out of range and its value
+   */
+  public LedgerParams(int epochLength, int maxPeers, int immunityPeriod, int minAllowedWeights,
+      int weightsRateLimit) {
+    this(epochLength, maxPeers, immunityPeriod, minAllowedWeights, weightsRateLimit, 0, 0);
   }
 
   private static void requireAtLeast(int value, int min, String name) {
@@ -69,7 +98,7 @@ public record LedgerParams(
 
   /**
    * Epochs of 100 blocks, 4096 peers, an immunity period of 200 blocks, at least one non-zero
-   * weight per row, weights at most once per 10 blocks.
+   * weight per row, weights at most once per 10 blocks; registering free and uncapped.
    */
   public static LedgerParams defaults() {
     return DEFAULTS;
@@ -78,30 +107,57 @@ public record LedgerParams(
   /** A copy with {@code epochLength} replaced. */
   public LedgerParams withEpochLength(int epochLength) {
     return new LedgerParams(
-        epochLength, maxPeers, immunityPeriod, minAllowedWeights, weightsRateLimit);
+        epochLength, maxPeers, immunityPeriod, minAllowedWeights, weightsRateLimit,
+        registrationBurn, maxRegistrationsPerBlock);
   }
 
   /** A copy with {@code maxPeers} replaced. */
   public LedgerParams withMaxPeers(int maxPeers) {
     return new LedgerParams(
-        epochLength, maxPeers, immunityPeriod, minAllowedWeights, weightsRateLimit);
+        epochLength, maxPeers, immunityPeriod, minAllowedWeights, weightsRateLimit,
+        registrationBurn, maxRegistrationsPerBlock);
   }
 
   /** A copy with {@code immunityPeriod} replaced. */
   public LedgerParams withImmunityPeriod(int immunityPeriod) {
     return new LedgerParams(
-        epochLength, maxPeers, immunityPeriod, minAllowedWeights, weightsRateLimit);
+        epochLength, maxPeers, immunityPeriod, minAllowedWeights, weightsRateLimit,
+        registrationBurn, maxRegistrationsPerBlock);
   }
 
   /** A copy with {@code minAllowedWeights} replaced. */
   public LedgerParams withMinAllowedWeights(int minAllowedWeights) {
     return new LedgerParams(
-        epochLength, maxPeers, immunityPeriod, minAllowedWeights, weightsRateLimit);
+        epochLength, maxPeers, immunityPeriod, minAllowedWeights, weightsRateLimit,
+        registrationBurn, maxRegistrationsPerBlock);
   }
 
   /** A copy with {@code weightsRateLimit} replaced. */
   public LedgerParams withWeightsRateLimit(int weightsRateLimit) {
     return new LedgerParams(
-        epochLength, maxPeers, immunityPeriod, minAllowedWeights, weightsRateLimit);
+        epochLength, maxPeers, immunityPeriod, minAllowedWeights, weightsRateLimit,
+        registrationBurn, maxRegistrationsPerBlock);
+  }
+
+  /**
+   * A copy with {@code registrationBurn} replaced.
+   *
+   * @throws IllegalArgumentException if it is negative
+   */
+  @Experimental
+  public LedgerParams withRegistrationBurn(long registrationBurn) {
+    return new LedgerParams(epochLength, maxPeers, immunityPeriod, minAllowedWeights,
+        weightsRateLimit, registrationBurn, maxRegistrationsPerBlock);
+  }
+
+  /**
+   * A copy with {@code maxRegistrationsPerBlock} replaced.
+   *
+   * @throws IllegalArgumentException if it is negative
+   */
+  @Experimental
+  public LedgerParams withMaxRegistrationsPerBlock(int maxRegistrationsPerBlock) {
+    return new LedgerParams(epochLength, maxPeers, immunityPeriod, minAllowedWeights,
+        weightsRateLimit, registrationBurn, maxRegistrationsPerBlock);
   }
 }

@@ -551,7 +551,8 @@ public final class LocalLedger implements Ledger, BlockHistory {
 
   /**
    * Every token counted where it is (free balances plus stake) and, separately, the supply
-   * (genesis allocations plus minting): {@code [counted, supply]}, always equal. For tests.
+   * (genesis allocations plus minting, less registration burns): {@code [counted, supply]},
+   * always equal. For tests.
    *
    * @throws IllegalStateException if the ledger is closed
    */

@@ -82,7 +82,8 @@ public final class Metagraph {
    * @param chainId the ledger's chain id
    * @param block the block the snapshot is at
    * @param params the rules in force after that block
-   * @param supply all tokens in existence (genesis allocations plus every epoch's minting)
+   * @param supply all tokens in existence (genesis allocations plus every epoch's minting, less
+   *     registration burns)
    * @param lastEpoch the last epoch at or before {@code block}, if any
    * @param peers one per uid, in uid order ({@code peers.get(i).uid() == i}); copied
    * @param weights {@code n x n}, row {@code i} peer {@code i}'s weights
@@ -149,7 +150,7 @@ public final class Metagraph {
     return params;
   }
 
-  /** All tokens in existence: the genesis allocations plus every epoch's minting. */
+  /** All tokens in existence: the genesis allocations plus minting, less registration burns. */
   public long supply() {
     return supply;
   }

@@ -8,7 +8,8 @@ import java.util.Optional;
  *
  * <p>Codes never change meaning and are never reused; new reasons get new codes. Only {@link
  * #BUSY} is {@linkplain #retryable() retryable} unchanged; every other reason needs a different
- * transaction (or, for {@link #NONCE_WRONG} and {@link #RATE_LIMITED}, a later moment).
+ * transaction (or, for {@link #NONCE_WRONG}, {@link #RATE_LIMITED} and {@link
+ * #TOO_MANY_REGISTRATIONS}, a later moment).
  *
  * <pre>{@code
  * try {
@@ -46,7 +47,10 @@ public enum RejectReason {
   NOT_REGISTERED(8),
   /** The ledger holds {@code maxPeers} peers and every one is within its immunity period. */
   NETWORK_FULL(9),
-  /** The amount exceeds the signer's balance. */
+  /**
+   * The amount exceeds the signer's balance; or a registration's {@code registrationBurn} does
+   * (a key with no account has a balance of 0).
+   */
   INSUFFICIENT_BALANCE(10),
   /** The amount exceeds the stake on the signer's peer. */
   INSUFFICIENT_STAKE(11),
@@ -70,7 +74,14 @@ public enum RejectReason {
   /** The new rules cannot apply to the present state ({@code maxPeers} below the peer count). */
   INVALID_PARAMS(19),
   /** The ledger holds as many unsealed transactions as it allows; try again shortly. */
-  BUSY(20);
+  BUSY(20),
+  /**
+   * The block being built already holds {@code maxRegistrationsPerBlock} registrations; the same
+   * registration may be sent again for a later block. An older client reports this code as
+   * one it does not know.
+   */
+  @Experimental
+  TOO_MANY_REGISTRATIONS(21);
 
   private final int code;
 

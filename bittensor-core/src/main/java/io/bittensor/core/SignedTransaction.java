@@ -41,13 +41,25 @@ import java.util.Objects;
  * 64  Ed25519 signature of "bittensor-tx-v1" (15 ASCII bytes) followed by every byte above
  * </pre>
  *
+ * <p>Version 2 is version 1 with two more fields in a change of params, i64 registrationBurn and
+ * i32 maxRegistrationsPerBlock, after weightsRateLimit. Only a change of params that sets one of
+ * them is written so (a reader before them refuses it as an unknown version); every other
+ * transaction, rule changes with both at 0 among them, keeps version 1, so that one transaction
+ * has one encoding, and a decoder refuses version 2 for anything else.
+ *
  * <p>The {@linkplain #hash() hash} is the SHA-256 of the whole encoding, signature included.
  *
  * <p>Immutable and thread-safe. Creating one does not verify its signature; ledgers do.
  */
 public final class SignedTransaction {
-  /** The encoding's version byte. */
+  /**
+   * The encoding's version byte, for every transaction but a rule change that sets a
+   * registration rule (version 2).
+   */
   public static final int VERSION = 1;
+
+  /** The version of a rule change that sets a registration rule. */
+  private static final int VERSION_REGISTRATION_RULES = 2;
 
   /** The most bytes an encoded transaction may have (16 MiB). */
   public static final int MAX_ENCODED_LENGTH = 16 << 20;
@@ -133,20 +145,31 @@ public final class SignedTransaction {
     byte[] copy = encoded.clone();
     ByteReader r = new ByteReader(copy);
     int version = r.u8("version");
-    if (version != VERSION) {
-      throw new IllegalArgumentException(
-          "unknown transaction version " + version + " (this library reads " + VERSION + ")");
+    if (version != VERSION && version != VERSION_REGISTRATION_RULES) {
+      throw new IllegalArgumentException("unknown transaction version " + version
+          + " (this library reads " + VERSION + " and " + VERSION_REGISTRATION_RULES + ")");
     }
     Hash256 chainId = Hash256.fromBytes(r.bytes(Hash256.LENGTH, "chain id"));
     PeerId signer = PeerId.fromBytes(r.bytes(PeerId.LENGTH, "signer"));
     long nonce = r.i64("nonce");
-    Transaction body = decodeBody(r);
+    Transaction body = decodeBody(r, version == VERSION_REGISTRATION_RULES);
+    if (version(body) != version) {
+      throw new IllegalArgumentException("transaction version " + version + " for " + body
+          + ", which is written as version " + version(body) + ": not a canonical encoding");
+    }
     r.bytes(Keypair.SIGNATURE_LENGTH, "signature");
     r.requireEnd("transaction");
     return new SignedTransaction(chainId, signer, nonce, body, copy);
   }
 
-  private static Transaction decodeBody(ByteReader r) {
+  /** The version {@code body} is written with: 2 only for rules that set a registration rule. */
+  private static int version(Transaction body) {
+    return body instanceof Transaction.ChangeParams t
+        && (t.params().registrationBurn() != 0 || t.params().maxRegistrationsPerBlock() != 0)
+        ? VERSION_REGISTRATION_RULES : VERSION;
+  }
+
+  private static Transaction decodeBody(ByteReader r, boolean registrationRules) {
     int type = r.u8("type");
     switch (type) {
       case 1: {
@@ -172,10 +195,15 @@ public final class SignedTransaction {
         }
         return new Transaction.SetWeights(uids, weights);
       }
-      case 6:
-        return new Transaction.ChangeParams(new LedgerParams(r.i32("epochLength"),
-            r.i32("maxPeers"), r.i32("immunityPeriod"), r.i32("minAllowedWeights"),
-            r.i32("weightsRateLimit")));
+      case 6: {
+        LedgerParams p = new LedgerParams(r.i32("epochLength"), r.i32("maxPeers"),
+            r.i32("immunityPeriod"), r.i32("minAllowedWeights"), r.i32("weightsRateLimit"));
+        if (registrationRules) {
+          p = p.withRegistrationBurn(r.i64("registrationBurn"))
+              .withMaxRegistrationsPerBlock(r.i32("maxRegistrationsPerBlock"));
+        }
+        return new Transaction.ChangeParams(p);
+      }
       case 7: {
         Where w = where(r);
         return new Transaction.Serve(w.endpoint(), w.modality(), w.version());
@@ -216,7 +244,8 @@ public final class SignedTransaction {
     Objects.requireNonNull(signer, "signer");
     Objects.requireNonNull(body, "body");
     ByteWriter w = new ByteWriter(128);
-    w.u8(VERSION).bytes(chainId.toBytes()).bytes(signer.toBytes()).i64(nonce).u8(body.type());
+    int version = version(body);
+    w.u8(version).bytes(chainId.toBytes()).bytes(signer.toBytes()).i64(nonce).u8(body.type());
     if (body instanceof Transaction.Register t) {
       where(w, t.endpoint(), t.modality(), t.version());
     } else if (body instanceof Transaction.Serve t) {
@@ -244,6 +273,9 @@ public final class SignedTransaction {
       LedgerParams p = t.params();
       w.i32(p.epochLength()).i32(p.maxPeers()).i32(p.immunityPeriod())
           .i32(p.minAllowedWeights()).i32(p.weightsRateLimit());
+      if (version == VERSION_REGISTRATION_RULES) {
+        w.i64(p.registrationBurn()).i32(p.maxRegistrationsPerBlock());
+      }
     }
     return w.toByteArray();
   }

@@ -35,4 +35,22 @@ class GenesisTest {
     assertEquals(Instant.ofEpochMilli(Long.MIN_VALUE), at(Instant.ofEpochMilli(Long.MIN_VALUE))
         .createdAt());
   }
+
+  /** The registration rules: 0 from the old constructor and the defaults, never negative. */
+  @Test
+  void theRegistrationRulesDefaultToZeroAndRefuseNegativeValues() {
+    LedgerParams five = new LedgerParams(100, 4096, 200, 1, 10);
+    assertEquals(LedgerParams.defaults(), five);
+    assertEquals(new LedgerParams(100, 4096, 200, 1, 10, 0, 0), five);
+    LedgerParams p = five.withRegistrationBurn(7).withMaxRegistrationsPerBlock(3);
+    assertEquals(new LedgerParams(100, 4096, 200, 1, 10, 7, 3), p);
+    assertEquals(7, p.withEpochLength(5).registrationBurn(), "other withers keep them");
+    assertEquals(3, p.withMaxPeers(9).maxRegistrationsPerBlock());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> five.withRegistrationBurn(-1));
+    assertEquals("registrationBurn must be >= 0, was -1", e.getMessage());
+    e = assertThrows(IllegalArgumentException.class,
+        () -> five.withMaxRegistrationsPerBlock(-2));
+    assertEquals("maxRegistrationsPerBlock must be >= 0, was -2", e.getMessage());
+  }
 }

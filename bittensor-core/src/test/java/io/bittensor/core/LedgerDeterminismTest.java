@@ -36,14 +36,59 @@ class LedgerDeterminismTest {
 
   @Test
   void theSameTransactionsGiveTheSameStateHashOnAnotherLedgerAndOnReplay() throws IOException {
-    Genesis genesis = LedgerFixtures.genesis(new LedgerParams(3, 6, 2, 1, 1), 6);
+    sameStateEverywhere(LedgerFixtures.genesis(new LedgerParams(3, 6, 2, 1, 1), 6),
+        new RandomTransactions(SEED, 8));
+  }
+
+  /**
+   * With a registration burn and cap from genesis and random changes of both: burned tokens
+   * and the per-block count replay to the same state, from a snapshot, from genesis and from a
+   * compacted journal.
+   */
+  @Test
+  void registrationRulesReplayToTheSameState() throws IOException {
+    Genesis genesis = LedgerFixtures.genesis(new LedgerParams(3, 6, 2, 1, 1)
+        .withRegistrationBurn(150_000).withMaxRegistrationsPerBlock(2), 6);
+    Hash256 last = sameStateEverywhere(genesis,
+        new RandomTransactions(SEED, 8).withRegistrationRules());
+    long minted = minted(dir.resolve("a"));
+    Path compacted = dir.resolve("compacted");
+    Files.createDirectories(compacted);
+    Files.copy(dir.resolve("a").resolve("journal.btl"), compacted.resolve("journal.btl"));
+    try (LocalLedger l = builder(genesis).open(compacted)) {
+      l.compactJournal();
+      long[] audit = l.tokenAudit();
+      assertEquals(audit[0], audit[1], "balances and stakes hold the supply");
+      assertTrue(audit[1] < genesis.supply() + minted, "registrations burned tokens: supply "
+          + audit[1] + ", genesis " + genesis.supply() + ", minted " + minted);
+      assertEquals(audit[1], l.metagraph().supply(), "the metagraph's supply");
+    }
+    try (LocalLedger l = builder(genesis).open(compacted)) {
+      assertEquals(last, l.stateHash(), "reopened from the compacted journal's checkpoint");
+    }
+  }
+
+  /** Everything the epochs of the ledger in {@code data} minted, read back from its blocks. */
+  private static long minted(Path data) throws IOException {
+    long[] minted = {0};
+    try (LocalLedger l = LocalLedger.builder().mechanism(LedgerContract.mechanism())
+        .openReadOnly(data)) {
+      l.readBlocks(1, Long.MAX_VALUE, r -> {
+        r.epoch().ifPresent(e -> minted[0] += e.minted());
+        return true;
+      });
+    }
+    return minted[0];
+  }
+
+  private Hash256 sameStateEverywhere(Genesis genesis, RandomTransactions txs)
+      throws IOException {
     Path a = dir.resolve("a");
     List<List<SignedTransaction>> blocks = new ArrayList<>();
     List<Hash256> hashes = new ArrayList<>();
     List<Hash256> blockHashes = new ArrayList<>();
     Hash256 last;
     try (LocalLedger ledger = builder(genesis).snapshotEvery(5).open(a)) {
-      RandomTransactions txs = new RandomTransactions(SEED, 8);
       SplittableRandom random = new SplittableRandom(SEED);
       List<SignedTransaction> block = new ArrayList<>();
       for (int i = 0; i < 160; i++) {
@@ -90,5 +135,6 @@ class LedgerDeterminismTest {
         .blocks(BlockPolicy.manual()).open(journalOnly)) {
       assertEquals(last, replayed.stateHash(), "replayed from genesis");
     }
+    return last;
   }
 }

@@ -115,6 +115,8 @@ class LedgerFormatCompatibilityTest {
       try (LocalLedger l = builder().openReadOnly(resources().resolve(name))) {
         assertEquals(CHAIN_ID, l.chainId().toHex(), name);
         assertEquals(STATE_HASH, l.stateHash().toHex(), name);
+        assertEquals(genesis().params(), l.metagraph().params().withImmunityPeriod(3)
+            .withWeightsRateLimit(0), name + ": no registration rule");
       }
       Path data = copy(name);
       for (String f : FILES) {

@@ -475,6 +475,153 @@ class LocalLedgerTest {
     }
   }
 
+  // ---------------------------------------------------------------------------------------
+  // Registration rules
+
+  private static TransactionRejectedException rejection(CompletableFuture<Receipt> f) {
+    return assertInstanceOf(TransactionRejectedException.class, LedgerContract.cause(f));
+  }
+
+  private static Transaction register(int i) {
+    return Transaction.register(endpoint(i), Modality.TEXT);
+  }
+
+  /** Deletes the snapshots of {@code data}, so that opening replays the journal. */
+  private static void deleteSnapshots(Path data) throws IOException {
+    for (long s : Snapshots.list(data)) {
+      Files.delete(data.resolve(String.format("snapshot-%020d.bin", s)));
+    }
+  }
+
+  @Test
+  void aRegistrationBurnsItsCostAndAKeyWithLessIsRefused() throws IOException {
+    genesis = LedgerFixtures.genesis(new LedgerParams(3, 6, 2, 1, 0)
+        .withRegistrationBurn(300_000), 6);
+    Hash256 after;
+    try (LocalLedger ledger = builder().snapshotEvery(2).open(dir)) {
+      ledger.submit(key(0), register(0));
+      ledger.submit(key(1), Transaction.transfer(key(2).id(), 800_000));
+      ledger.produceBlock();
+      assertEquals(700_000, ledger.account(key(0).id()).orElseThrow().balance());
+      assertEquals(genesis.supply() - 300_000, ledger.metagraph().supply());
+      long[] audit = ledger.tokenAudit();
+      assertEquals(audit[1], audit[0]);
+      assertEquals(genesis.supply() - 300_000, audit[1]);
+
+      Hash256 before = ledger.stateHash();
+      TransactionRejectedException poor = rejection(ledger.submit(key(1), register(1)));
+      assertEquals(RejectReason.INSUFFICIENT_BALANCE, poor.reason());
+      assertTrue(poor.detail().contains("burns 300000") && poor.detail().contains("is 200000"),
+          poor.detail());
+      TransactionRejectedException none = rejection(ledger.submit(key(40), register(40)));
+      assertEquals(RejectReason.INSUFFICIENT_BALANCE, none.reason());
+      assertTrue(none.detail().contains(key(40).id() + " is 0"), none.detail());
+      assertEquals(before, ledger.stateHash(), "the refusals changed nothing");
+      assertEquals(1, ledger.account(key(1).id()).orElseThrow().nonce());
+      assertTrue(ledger.account(key(40).id()).isEmpty());
+
+      ledger.submit(key(2), register(2)); // 1,800,000: enough
+      ledger.submit(key(0), Transaction.addStake(100_000));
+      ledger.submit(key(0), Transaction.setWeights(new int[] {0, 1}, new double[] {1, 1}));
+      for (int b = 0; b < 4; b++) {
+        ledger.produceBlock(); // an epoch mints on top of what was burned
+      }
+      assertEquals(1_500_000, ledger.account(key(2).id()).orElseThrow().balance());
+      Epoch epoch = ledger.metagraph().lastEpoch().orElseThrow();
+      assertTrue(epoch.minted() > 0, "an epoch minted");
+      audit = ledger.tokenAudit();
+      assertEquals(audit[1], audit[0]);
+      assertEquals(genesis.supply() - 600_000 + epoch.minted(), audit[1]);
+      after = ledger.stateHash();
+    }
+    try (LocalLedger reopened = builder().open(dir)) {
+      assertTrue(reopened.blocksReplayedOnOpen() < 5, "from a snapshot");
+      assertEquals(after, reopened.stateHash(), "reopened from a snapshot");
+      reopened.compactJournal();
+    }
+    deleteSnapshots(dir);
+    try (LocalLedger compacted = builder().open(dir)) {
+      assertEquals(0, compacted.blocksReplayedOnOpen(), "from the checkpoint alone");
+      assertEquals(after, compacted.stateHash(), "reopened from the compacted journal");
+    }
+  }
+
+  @Test
+  void theCapAdmitsExactlyItsRegistrationsInABlockAndTheRestInLaterBlocks()
+      throws IOException {
+    genesis = LedgerFixtures.genesis(new LedgerParams(3, 6, 2, 1, 0)
+        .withMaxRegistrationsPerBlock(2), 6);
+    Hash256 after;
+    try (LocalLedger ledger = builder().open(dir)) {
+      List<CompletableFuture<Receipt>> first = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        first.add(ledger.submit(key(i), register(i)));
+      }
+      for (int i = 2; i < 5; i++) {
+        TransactionRejectedException capped = rejection(first.get(i));
+        assertEquals(RejectReason.TOO_MANY_REGISTRATIONS, capped.reason());
+        assertFalse(capped.retryable());
+        assertTrue(capped.detail().contains("block 1 already holds 2 registrations"),
+            capped.detail());
+      }
+      ledger.submit(key(0), Transaction.addStake(10)); // other transactions are not capped
+      assertEquals(3, ledger.produceBlock().transactions());
+      assertEquals(1, first.get(0).join().block());
+      assertEquals(1, first.get(1).join().block());
+      CompletableFuture<Receipt> third = ledger.submit(key(2), register(2));
+      CompletableFuture<Receipt> fourth = ledger.submit(key(3), register(3));
+      assertEquals(RejectReason.TOO_MANY_REGISTRATIONS,
+          rejection(ledger.submit(key(4), register(4))).reason());
+      ledger.produceBlock();
+      CompletableFuture<Receipt> fifth = ledger.submit(key(4), register(4));
+      ledger.produceBlock();
+      assertEquals(List.of(2L, 2L, 3L),
+          List.of(third.join().block(), fourth.join().block(), fifth.join().block()));
+      assertEquals(5, ledger.metagraph().size());
+      after = ledger.stateHash();
+    }
+    try (LocalLedger replayed = builder().open(dir)) {
+      assertEquals(3, replayed.blocksReplayedOnOpen());
+      assertEquals(after, replayed.stateHash(), "the count replays block by block");
+    }
+  }
+
+  @Test
+  void theAuthorityChangesTheRegistrationRulesAndTheChangeReplays() throws IOException {
+    LedgerParams rules = genesis.params().withRegistrationBurn(1000)
+        .withMaxRegistrationsPerBlock(1);
+    Hash256 after;
+    try (LocalLedger ledger = builder().snapshotEvery(0).open(dir)) {
+      assertEquals(RejectReason.NOT_AUTHORITY,
+          rejection(ledger.submit(key(0), Transaction.changeParams(rules))).reason());
+      SignedTransaction change = SignedTransaction.sign(LedgerFixtures.authority(),
+          ledger.chainId(), 0, Transaction.changeParams(rules));
+      assertEquals(2, change.encode()[0], "written as version 2");
+      ledger.submit(change);
+      ledger.submit(key(0), register(0));
+      assertEquals(RejectReason.TOO_MANY_REGISTRATIONS,
+          rejection(ledger.submit(key(1), register(1))).reason());
+      ledger.produceBlock();
+      assertEquals(rules, ledger.metagraph().params());
+      assertEquals(genesis.supply() - 1000, ledger.metagraph().supply());
+      SignedTransaction back = SignedTransaction.sign(LedgerFixtures.authority(),
+          ledger.chainId(), 1, Transaction.changeParams(genesis.params()));
+      assertEquals(1, back.encode()[0], "rules at 0 are written as version 1");
+      ledger.submit(back);
+      ledger.submit(key(1), register(1));
+      ledger.submit(key(2), register(2));
+      ledger.produceBlock();
+      assertEquals(genesis.params(), ledger.metagraph().params());
+      assertEquals(genesis.supply() - 1000, ledger.metagraph().supply(), "free again");
+      after = ledger.stateHash();
+    }
+    try (LocalLedger replayed = builder().open(dir)) {
+      assertEquals(2, replayed.blocksReplayedOnOpen());
+      assertEquals(after, replayed.stateHash());
+      assertEquals(genesis.supply() - 1000, replayed.metagraph().supply());
+    }
+  }
+
   @Test
   void aTimedLedgerSealsBlocksByItselfOnTheGivenScheduler() throws Exception {
     ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();

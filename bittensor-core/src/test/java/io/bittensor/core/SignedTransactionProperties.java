@@ -3,6 +3,7 @@ package io.bittensor.core;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -11,6 +12,7 @@ import java.net.URI;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.stream.LongStream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -60,9 +62,15 @@ class SignedTransactionProperties {
         }
         return Transaction.setWeights(uids, w);
       }
-      default:
-        return Transaction.changeParams(new LedgerParams(1 + r.nextInt(1000),
-            10 + r.nextInt(100), r.nextInt(50), r.nextInt(10), r.nextInt(5)));
+      default: {
+        LedgerParams p = new LedgerParams(1 + r.nextInt(1000), 10 + r.nextInt(100),
+            r.nextInt(50), r.nextInt(10), r.nextInt(5));
+        if (r.nextBoolean()) { // version 2
+          p = p.withRegistrationBurn(r.nextInt(3) == 0 ? 0 : r.nextLong(Long.MAX_VALUE))
+              .withMaxRegistrationsPerBlock(1 + r.nextInt(100));
+        }
+        return Transaction.changeParams(p);
+      }
     }
   }
 
@@ -175,5 +183,42 @@ class SignedTransactionProperties {
         tx.signature()).verifySignature());
     assertFalse(SignedTransaction.of(tx.chainId(), LedgerFixtures.key(4).id(), tx.nonce(),
         tx.body(), tx.signature()).verifySignature());
+  }
+
+  /**
+   * Version 2 is a rule change that sets a registration rule, and nothing else: written for it
+   * alone, refused for anything else, so one transaction keeps one encoding.
+   */
+  @Test
+  void versionTwoIsOnlyForRuleChangesThatSetARegistrationRule() {
+    Hash256 chain = Hash256.of(new byte[] {1});
+    LedgerParams rules = LedgerParams.defaults().withRegistrationBurn(5);
+    SignedTransaction v2 = SignedTransaction.sign(SIGNER, chain, 3, Transaction.changeParams(
+        rules.withMaxRegistrationsPerBlock(2)));
+    byte[] bytes = v2.encode();
+    assertEquals(2, bytes[0]);
+    assertEquals(1 + 32 + 32 + 8 + 1 + 5 * 4 + 8 + 4 + 64, bytes.length);
+    assertEquals(v2.body(), SignedTransaction.decode(bytes).body());
+    assertTrue(SignedTransaction.decode(bytes).verifySignature());
+    SignedTransaction v1 = SignedTransaction.sign(SIGNER, chain, 3,
+        Transaction.changeParams(LedgerParams.defaults()));
+    assertEquals(1, v1.encode()[0]);
+    assertEquals(1 + 32 + 32 + 8 + 1 + 5 * 4 + 64, v1.encodedLength());
+
+    // A version 2 rule change whose rules are 0 and 0: the same transaction as a version 1.
+    byte[] zeros = bytes.clone();
+    Arrays.fill(zeros, 1 + 32 + 32 + 8 + 1 + 20, 1 + 32 + 32 + 8 + 1 + 32, (byte) 0);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> SignedTransaction.decode(zeros));
+    assertTrue(e.getMessage().contains("not a canonical encoding"), e.getMessage());
+    // Version 2 on another transaction.
+    byte[] stake = SignedTransaction.sign(SIGNER, chain, 3, Transaction.addStake(9)).encode();
+    stake[0] = 2;
+    e = assertThrows(IllegalArgumentException.class, () -> SignedTransaction.decode(stake));
+    assertTrue(e.getMessage().contains("not a canonical encoding"), e.getMessage());
+    byte[] three = bytes.clone();
+    three[0] = 3;
+    e = assertThrows(IllegalArgumentException.class, () -> SignedTransaction.decode(three));
+    assertTrue(e.getMessage().contains("unknown transaction version 3"), e.getMessage());
   }
 }

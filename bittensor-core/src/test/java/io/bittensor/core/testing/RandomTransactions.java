@@ -25,6 +25,7 @@ public final class RandomTransactions {
   private final SplittableRandom random;
   private final List<Keypair> keys;
   private final Keypair authority = LedgerFixtures.authority();
+  private boolean registrationRules;
 
   /**
    * A generator over keys {@code 0 .. keyCount-1} (give the first of them funds at genesis) and
@@ -38,6 +39,24 @@ public final class RandomTransactions {
   /** {@code count} seeds for parameterized tests, fixed so that failures reproduce. */
   public static LongStream seeds(int count) {
     return LongStream.range(0, count).map(i -> 0x5eed_0000L + i * 7919);
+  }
+
+  /**
+   * Rule changes set random registration rules too (a burn up to 400,000 of the fixtures'
+   * 1,000,000 funds, a cap of up to 3 per block, each 0 a quarter of the time).
+   *
+   * @return this generator
+   */
+  public RandomTransactions withRegistrationRules() {
+    this.registrationRules = true;
+    return this;
+  }
+
+  /** {@link #params(long)} with random registration rules, each set. */
+  public static LedgerParams paramsWithRegistrationRules(long seed) {
+    SplittableRandom r = new SplittableRandom(seed ^ 0x2545f4914f6cdd1dL);
+    return params(seed).withRegistrationBurn(1 + r.nextInt(400_000))
+        .withMaxRegistrationsPerBlock(1 + r.nextInt(3));
   }
 
   /** Random rules with small epochs and few peers, so that replacement and epochs happen. */
@@ -92,6 +111,10 @@ public final class RandomTransactions {
       if (random.nextBoolean()) {
         key = authority;
         account = ledger.account(key.id()).orElse(new Account(key.id(), 0, 0));
+      }
+      if (registrationRules) {
+        p = p.withRegistrationBurn(random.nextInt(4) == 0 ? 0 : random.nextInt(400_000))
+            .withMaxRegistrationsPerBlock(random.nextInt(4) == 0 ? 0 : 1 + random.nextInt(3));
       }
       body = Transaction.changeParams(p);
     }

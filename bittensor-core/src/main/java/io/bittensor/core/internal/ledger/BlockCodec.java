@@ -26,7 +26,9 @@ import java.util.TreeMap;
  * genesis: string chainName, i64 createdAt millis, params (5 x i32), u8 has authority [32 key],
  *          i32 allocation count, count x (32 key, i64 amount), string mechanism name,
  *          u8 has paper parameters [f64 rho, f64 kappa, u8 emission kind (0 fixed, 1 inflation),
- *          f64 tau or rate, f64 bondShare, u8 normalizeRows, u8 maskSelfWeights]
+ *          f64 tau or rate, f64 bondShare, u8 normalizeRows, u8 maskSelfWeights],
+ *          only when a registration rule is set: u8 1, i64 registrationBurn,
+ *          i32 maxRegistrationsPerBlock (a reader before them refuses the trailing bytes)
  * block:   i32 transaction count, count x (i32 length, encoded SignedTransaction),
  *          u8 epoch ran, [32 epoch digest]
  * </pre>
@@ -40,6 +42,8 @@ public final class BlockCodec {
   static final int KIND_GENESIS = 0;
   static final int KIND_BLOCK = 1;
   static final int KIND_CHECKPOINT = 2;
+  /** The tag of the genesis block's optional section of registration rules. */
+  private static final int GENESIS_REGISTRATION_RULES = 1;
   /** Where a checkpoint's {@link StateExport} starts: after kind, number and parent. */
   private static final int CHECKPOINT_EXPORT = 1 + 8 + 32;
 
@@ -90,6 +94,10 @@ public final class BlockCodec {
       }
       w.f64(paper.bondShare()).u8(paper.normalizeRows() ? 1 : 0)
           .u8(paper.maskSelfWeights() ? 1 : 0);
+    }
+    if (Codecs.hasRegistrationRules(g.params())) {
+      w.u8(GENESIS_REGISTRATION_RULES);
+      Codecs.writeRegistrationRules(w, g.params());
     }
     return w.toByteArray();
   }
@@ -227,6 +235,13 @@ public final class BlockCodec {
         Emission emission = inflation ? Emission.inflation(amount) : Emission.fixed(amount);
         paper = Optional.of(new PaperParams(rho, kappa, emission, r.f64("bondShare"),
             r.flag("normalizeRows"), r.flag("maskSelfWeights")));
+      }
+      if (r.remaining() > 0) {
+        int section = r.u8("genesis section");
+        if (section != GENESIS_REGISTRATION_RULES) {
+          throw new IllegalArgumentException("unknown genesis section " + section);
+        }
+        params = Codecs.readRegistrationRules(r, params);
       }
       r.requireEnd("genesis block");
       return new Decoded(kind, number, parent, timestamp,

@@ -19,6 +19,36 @@ final class Codecs {
         r.i32("minAllowedWeights"), r.i32("weightsRateLimit"));
   }
 
+  /**
+   * True when {@code p} sets a registration rule: only then do the encodings that hold rules
+   * carry them (a newer version, or an extra section), so that rules without them keep the
+   * bytes they had before the rules existed.
+   */
+  static boolean hasRegistrationRules(LedgerParams p) {
+    return p.registrationBurn() != 0 || p.maxRegistrationsPerBlock() != 0;
+  }
+
+  /** The registration rules, after {@link #writeParams}: i64 burn, i32 per-block cap. */
+  static void writeRegistrationRules(ByteWriter w, LedgerParams p) {
+    w.i64(p.registrationBurn()).i32(p.maxRegistrationsPerBlock());
+  }
+
+  /**
+   * {@code p} with the registration rules {@link #writeRegistrationRules} wrote.
+   *
+   * @throws IllegalArgumentException if both are 0: such rules are written without them, and
+   *     one set of rules has one encoding
+   */
+  static LedgerParams readRegistrationRules(ByteReader r, LedgerParams p) {
+    LedgerParams with = p.withRegistrationBurn(r.i64("registrationBurn"))
+        .withMaxRegistrationsPerBlock(r.i32("maxRegistrationsPerBlock"));
+    if (!hasRegistrationRules(with)) {
+      throw new IllegalArgumentException("registration rules of 0 and 0 are written without"
+          + " them: not a canonical encoding");
+    }
+    return with;
+  }
+
   static void writeEpoch(ByteWriter w, Epoch e) {
     w.i64(e.number()).i64(e.block()).i32(e.peers()).i64(e.minted()).f64(e.loss())
         .i32(e.minAllowedWeights());

@@ -35,6 +35,8 @@ import java.util.Optional;
  */
 public final class LedgerState {
   private static final int ENCODING_VERSION = 1;
+  /** The encoding with the registration rules and the burned total: only when one is set. */
+  private static final int ENCODING_VERSION_REGISTRATION_RULES = 2;
   private static final int MAX_SKIPPED_CHARS = 1000;
 
   private final Hash256 chainId;
@@ -44,6 +46,8 @@ public final class LedgerState {
   private long height;
   private Hash256 lastHash;
   private long minted;
+  /** Tokens destroyed by registrations: they left the supply. */
+  private long burned;
   private long epochs;
   private Epoch lastEpoch;
   private final HashMap<PeerId, Acct> accounts;
@@ -54,6 +58,13 @@ public final class LedgerState {
    * which share its pattern, meet the same arrays next epoch (the mechanism's fast path).
    */
   private CsrMatrix weightsCache;
+  /**
+   * The block whose registrations {@link #registrations} counts, for {@code
+   * maxRegistrationsPerBlock}. Not encoded: a state is encoded between blocks, when the next
+   * block has none yet, and replay counts a block's registrations again as it applies them.
+   */
+  private long registrationsBlock = -1;
+  private int registrations;
 
   /** A free balance and nonce; {@code uid} is -1 unless the account's key is a peer. */
   private static final class Acct {
@@ -131,9 +142,9 @@ public final class LedgerState {
     return lastEpoch;
   }
 
-  /** All tokens in existence: genesis allocations plus minting. */
+  /** All tokens in existence: genesis allocations plus minting, less what was burned. */
   public long supply() {
-    return genesisSupply + minted;
+    return genesisSupply + minted - burned;
   }
 
   /** Every token counted where it is: free balances plus stake (equal to supply, always). */
@@ -209,7 +220,7 @@ public final class LedgerState {
               + expected);
     }
     if (body instanceof Transaction.Register r) {
-      return checkRegister(r, acct, block);
+      return checkRegister(r, acct, tx.signer(), block);
     } else if (body instanceof Transaction.Serve v) {
       TransactionRejectedException bad = checkWhere(v.endpoint(), v.version());
       return bad != null ? bad : requirePeer(acct, tx.signer());
@@ -268,13 +279,26 @@ public final class LedgerState {
   }
 
   private TransactionRejectedException checkRegister(Transaction.Register r, Acct acct,
-      long block) {
+      PeerId signer, long block) {
     TransactionRejectedException bad = checkWhere(r.endpoint(), r.version());
     if (bad != null) {
       return bad;
     }
     if (acct != null && acct.uid >= 0) {
       return reject(RejectReason.ALREADY_REGISTERED, "already registered as uid " + acct.uid);
+    }
+    long burn = params.registrationBurn();
+    long balance = acct == null ? 0 : acct.balance;
+    if (burn > balance) {
+      return reject(RejectReason.INSUFFICIENT_BALANCE, "registering burns " + burn
+          + " tokens (registrationBurn), but the balance of " + signer + " is " + balance);
+    }
+    // Before the search for a peer to replace, which costs O(n): the cap bounds that work.
+    int cap = params.maxRegistrationsPerBlock();
+    if (cap > 0 && registrationsIn(block) >= cap) {
+      return reject(RejectReason.TOO_MANY_REGISTRATIONS, "block " + block + " already holds "
+          + registrationsIn(block) + " registrations, the most maxRegistrationsPerBlock ("
+          + cap + ") allows; register again for a later block");
     }
     if (peers.size() >= params.maxPeers() && pruneCandidate(block) < 0) {
       return reject(RejectReason.NETWORK_FULL, "all " + peers.size()
@@ -385,7 +409,17 @@ public final class LedgerState {
     }
   }
 
+  /** The registrations applied so far for {@code block}. */
+  private int registrationsIn(long block) {
+    return registrationsBlock == block ? registrations : 0;
+  }
+
   private void register(PeerId id, Acct acct, Transaction.Register r, long block) {
+    registrations = registrationsIn(block) + 1;
+    registrationsBlock = block;
+    long burn = params.registrationBurn();
+    acct.balance -= burn;
+    burned += burn;
     weightsCache = null;
     PeerRec p = new PeerRec();
     p.info = new PeerInfo(id, r.endpoint(), r.modality(), r.version());
@@ -560,8 +594,10 @@ public final class LedgerState {
           for (long u : units) {
             sum += u;
           }
-          if (sum > Long.MAX_VALUE - supply()) {
-            skipped = "minting " + sum + " would overflow the supply " + supply();
+          // Against every token made, burned ones too: genesis and minted are kept apart.
+          long made = genesisSupply + minted;
+          if (sum > Long.MAX_VALUE - made) {
+            skipped = "minting " + sum + " would overflow the supply " + made;
           }
         }
       } catch (RuntimeException e) {
@@ -721,13 +757,24 @@ public final class LedgerState {
   }
 
   private ByteWriter encodeTo(ByteWriter w) {
-    w.u8(ENCODING_VERSION).bytes(chainId.toBytes()).i64(genesisSupply);
+    // Version 1 while no registration rule is set and nothing was burned: the bytes (and the
+    // state hash) of every state that could exist before the rules.
+    boolean rules = Codecs.hasRegistrationRules(params) || burned != 0;
+    w.u8(rules ? ENCODING_VERSION_REGISTRATION_RULES : ENCODING_VERSION)
+        .bytes(chainId.toBytes()).i64(genesisSupply);
     w.u8(authority == null ? 0 : 1);
     if (authority != null) {
       w.bytes(authority.toBytes());
     }
     Codecs.writeParams(w, params);
-    w.i64(height).bytes(lastHash.toBytes()).i64(minted).i64(epochs);
+    if (rules) {
+      Codecs.writeRegistrationRules(w, params);
+    }
+    w.i64(height).bytes(lastHash.toBytes()).i64(minted);
+    if (rules) {
+      w.i64(burned);
+    }
+    w.i64(epochs);
     w.u8(lastEpoch == null ? 0 : 1);
     if (lastEpoch != null) {
       Codecs.writeEpoch(w, lastEpoch);
@@ -767,17 +814,31 @@ public final class LedgerState {
   public static LedgerState decode(byte[] bytes) {
     ByteReader r = new ByteReader(bytes);
     int version = r.u8("state version");
-    if (version != ENCODING_VERSION) {
+    if (version != ENCODING_VERSION && version != ENCODING_VERSION_REGISTRATION_RULES) {
       throw new IllegalArgumentException("unknown state version " + version);
     }
+    boolean rules = version == ENCODING_VERSION_REGISTRATION_RULES;
     Hash256 chainId = Hash256.fromBytes(r.bytes(32, "chain id"));
     long genesisSupply = r.i64("genesis supply");
     PeerId authority = r.flag("authority flag") ? PeerId.fromBytes(r.bytes(32, "authority"))
         : null;
-    LedgerState s = new LedgerState(chainId, authority, genesisSupply, Codecs.readParams(r));
+    LedgerParams params = Codecs.readParams(r);
+    if (rules) {
+      // Rules of 0 and 0 are allowed here when tokens were burned; checked below.
+      params = params.withRegistrationBurn(r.i64("registrationBurn"))
+          .withMaxRegistrationsPerBlock(r.i32("maxRegistrationsPerBlock"));
+    }
+    LedgerState s = new LedgerState(chainId, authority, genesisSupply, params);
     s.height = r.i64("height");
     s.lastHash = Hash256.fromBytes(r.bytes(32, "last hash"));
     s.minted = r.i64("minted");
+    if (rules) {
+      s.burned = r.i64("burned");
+      if (!Codecs.hasRegistrationRules(params) && s.burned == 0) {
+        throw new IllegalArgumentException("a state version 2 with no registration rule and"
+            + " nothing burned is written as version 1: not a canonical encoding");
+      }
+    }
     s.epochs = r.i64("epochs");
     if (r.flag("epoch flag")) {
       s.lastEpoch = Codecs.readEpoch(r);
@@ -858,15 +919,16 @@ public final class LedgerState {
 
   /** Every token where it is: balances and stakes add up to the supply, as they always do. */
   private static void checkTokens(LedgerState s) {
-    if (s.genesisSupply < 0 || s.minted < 0 || s.height < 0 || s.epochs < 0) {
+    if (s.genesisSupply < 0 || s.minted < 0 || s.burned < 0 || s.height < 0 || s.epochs < 0) {
       throw new IllegalArgumentException("the state has genesis supply " + s.genesisSupply
-          + ", minted " + s.minted + ", height " + s.height + " and " + s.epochs
-          + " epochs; none may be negative");
+          + ", minted " + s.minted + ", burned " + s.burned + ", height " + s.height + " and "
+          + s.epochs + " epochs; none may be negative");
     }
     long supply;
     long counted = 0;
     try {
-      supply = Math.addExact(s.genesisSupply, s.minted);
+      // Genesis plus minted fits a long, as minting keeps it (burned tokens count as made).
+      supply = Math.addExact(s.genesisSupply, s.minted) - s.burned;
       for (Acct a : s.accounts.values()) {
         counted = Math.addExact(counted, a.balance);
       }

@@ -1,5 +1,6 @@
 package io.bittensor.core.internal.ledger;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,6 +13,7 @@ import io.bittensor.core.testing.LedgerFixtures;
 import io.bittensor.incentive.Emission;
 import io.bittensor.incentive.PaperParams;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -131,5 +133,30 @@ class BlockCodecTest {
     refused(with(g, 9 + 31, 1), "genesis");
     refused(BlockCodec.encodeBlock(0, Hash256.ZERO, 1234, List.of(), null), "block 0");
     refused(BlockCodec.encodeBlock(-1, Hash256.ZERO, 1234, List.of(), null), "block -1");
+  }
+
+  /**
+   * Registration rules go in a section after everything else, only when set: the bytes before
+   * it are the genesis without them (so a reader before the rules stops at them as trailing
+   * bytes, never misreads them), and a section of zeros or of an unknown tag is refused.
+   */
+  @Test
+  void registrationRulesAreATrailingSectionOnlyWhenSet() {
+    LedgerParams rules = LedgerParams.defaults().withRegistrationBurn(10_000)
+        .withMaxRegistrationsPerBlock(3);
+    Genesis with = LedgerFixtures.genesis(rules, 2);
+    byte[] payload = BlockCodec.encodeGenesis(with, "paper", PAPER, 1234);
+    byte[] without = BlockCodec.encodeGenesis(
+        LedgerFixtures.genesis(LedgerParams.defaults(), 2), "paper", PAPER, 1234);
+    assertArrayEquals(without, Arrays.copyOf(payload, without.length));
+    assertEquals(without.length + 1 + 8 + 4, payload.length);
+    assertEquals(with, BlockCodec.decode(payload).genesis());
+    assertEquals(rules, BlockCodec.decode(payload).genesis().params());
+
+    byte[] zeros = payload.clone();
+    Arrays.fill(zeros, without.length + 1, zeros.length, (byte) 0);
+    refused(zeros, "not a canonical encoding");
+    refused(with(payload, without.length, 2), "unknown genesis section 2");
+    refused(Arrays.copyOf(payload, payload.length - 1), "maxRegistrationsPerBlock");
   }
 }

@@ -209,4 +209,62 @@ class LedgerStateTest {
     negativeSupply[1 + 32] = (byte) 0x80; // the genesis supply's top byte
     assertThrows(IllegalArgumentException.class, () -> LedgerState.decode(negativeSupply));
   }
+
+  /**
+   * A state with a registration rule, or with burned tokens, is written as version 2 (rules and
+   * the burned total) and reads back; without them it stays version 1, and a version 2 that
+   * holds nothing of the sort, or burns more than was ever made, is refused.
+   */
+  @Test
+  void registrationRulesAndBurnedTokensAreWrittenOnlyWhenThere() {
+    LedgerState plain = state(2);
+    assertEquals(1, plain.encode()[0]);
+    Genesis g = LedgerFixtures.genesis(LedgerFixtures.params(8).withRegistrationBurn(400), 2);
+    LedgerState s = LedgerState.genesis(g, CHAIN);
+    assertEquals(2, s.encode()[0]);
+    assertNull(apply(s, key(0), Transaction.register(endpoint(0), Modality.TEXT)));
+    assertEquals(g.supply() - 400, s.supply());
+    assertEquals(s.supply(), s.countTokens());
+    LedgerState back = LedgerState.decode(s.encode());
+    assertEquals(s.hash(), back.hash());
+    assertEquals(400, back.params().registrationBurn());
+    assertEquals(g.supply() - 400, back.supply());
+
+    // The rules back at 0: still version 2, for the burned total.
+    SignedTransaction change = SignedTransaction.sign(LedgerFixtures.authority(), CHAIN, 0,
+        Transaction.changeParams(LedgerFixtures.params(8)));
+    assertNull(s.tryApply(change, 1));
+    byte[] bytes = s.encode();
+    assertEquals(2, bytes[0]);
+    assertEquals(s.hash(), LedgerState.decode(bytes).hash());
+    // Version, chain, genesis supply, authority, five rules, burn, cap, height, hash, minted.
+    int burned = 1 + 32 + 8 + 1 + 32 + 20 + 12 + 8 + 32 + 8;
+    assertEquals(400, new ByteReader(bytes, burned, 8).i64("burned"));
+    byte[] none = bytes.clone();
+    none[burned + 6] = 0;
+    none[burned + 7] = 0;
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> LedgerState.decode(none));
+    assertTrue(e.getMessage().contains("not a canonical encoding"), e.getMessage());
+    byte[] more = bytes.clone();
+    more[burned] = 0x7f; // burned more than genesis and minting made
+    assertThrows(IllegalArgumentException.class, () -> LedgerState.decode(more));
+  }
+
+  @Test
+  void aRegistrationIsRefusedPastTheBlocksCapAndCountedAgainInTheNext() {
+    Genesis g = LedgerFixtures.genesis(LedgerFixtures.params(8).withMaxRegistrationsPerBlock(1),
+        0);
+    LedgerState s = LedgerState.genesis(g, CHAIN);
+    assertEquals(2, s.encode()[0]);
+    assertNull(s.tryApply(SignedTransaction.sign(key(0), CHAIN, 0,
+        Transaction.register(endpoint(0), Modality.TEXT)), 1));
+    Hash256 before = s.hash();
+    TransactionRejectedException r = s.tryApply(SignedTransaction.sign(key(1), CHAIN, 0,
+        Transaction.register(endpoint(1), Modality.TEXT)), 1);
+    assertEquals(RejectReason.TOO_MANY_REGISTRATIONS, r.reason());
+    assertEquals(before, s.hash());
+    assertNull(s.tryApply(SignedTransaction.sign(key(1), CHAIN, 0,
+        Transaction.register(endpoint(1), Modality.TEXT)), 2));
+  }
 }
