@@ -132,6 +132,37 @@ abstract class LedgerContract {
   // ---------------------------------------------------------------------------------------
   // Registration, tokens, weights
 
+  /**
+   * A registration burns {@code registrationBurn} (a key with less, or none, is refused) and a
+   * block takes at most {@code maxRegistrationsPerBlock}; the one refused for the cap is taken
+   * unchanged in the next block, and the supply shrinks by what was burned.
+   */
+  @Test
+  void registrationsBurnTheirCostAndEachBlockTakesAtMostTheCap() throws IOException {
+    LedgerParams p = new LedgerParams(1000, 8, 1000, 1, 0).withRegistrationBurn(250)
+        .withMaxRegistrationsPerBlock(2);
+    Genesis genesis = genesis(p, 3);
+    Ledger ledger = open(genesis);
+    assertEquals(RejectReason.INSUFFICIENT_BALANCE, reason(ledger.submit(
+        sign(ledger, key(77), Transaction.register(endpoint(77), Modality.TEXT)))));
+    List<SignedTransaction> txs = new ArrayList<>();
+    List<CompletableFuture<Receipt>> fs = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      txs.add(sign(ledger, key(i), Transaction.register(endpoint(i), Modality.TEXT)));
+      fs.add(ledger.submit(txs.get(i)));
+    }
+    assertEquals(RejectReason.TOO_MANY_REGISTRATIONS, reason(fs.get(2)));
+    assertEquals(2, seal(ledger).transactions());
+    CompletableFuture<Receipt> again = ledger.submit(txs.get(2));
+    Block next = seal(ledger);
+    assertEquals(next.number(), again.join().block(), "the same transaction, a block later");
+    Metagraph m = ledger.metagraph();
+    assertEquals(3, m.size());
+    assertEquals(p, m.params());
+    assertEquals(genesis.supply() - 3 * 250, m.supply());
+    assertEquals(FUNDS - 250, balance(ledger, key(2)));
+  }
+
   @Test
   void registrationsGetConsecutiveUidsAndTheMetagraphShowsThem() throws IOException {
     Ledger ledger = open(genesis(params(8), 3));

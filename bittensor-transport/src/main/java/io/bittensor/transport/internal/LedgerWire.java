@@ -99,12 +99,17 @@ public final class LedgerWire {
         .setImmunityPeriod(p.immunityPeriod())
         .setMinAllowedWeights(p.minAllowedWeights())
         .setWeightsRateLimit(p.weightsRateLimit())
+        // proto3 writes no field at 0: rules without them keep the bytes they had before.
+        .setRegistrationBurn(p.registrationBurn())
+        .setMaxRegistrationsPerBlock(p.maxRegistrationsPerBlock())
         .build();
   }
 
+  /** The rules off the wire; a server before the registration rules sends neither: 0. */
   public static LedgerParams fromWire(io.bittensor.transport.internal.wire.Params p) {
     return new LedgerParams(p.getEpochLength(), p.getMaxPeers(), p.getImmunityPeriod(),
-        p.getMinAllowedWeights(), p.getWeightsRateLimit());
+        p.getMinAllowedWeights(), p.getWeightsRateLimit(), p.getRegistrationBurn(),
+        p.getMaxRegistrationsPerBlock());
   }
 
   public static io.bittensor.transport.internal.wire.Metagraph toWire(Metagraph m) {

@@ -43,4 +43,18 @@ class LedgerWireTest {
     String hex = HexFormat.of().formatHex(LedgerWire.toWire(LedgerParams.defaults()).toByteArray());
     assertEquals(DEFAULT_PARAMS, hex);
   }
+
+  @Test
+  void theRegistrationRulesRoundTripAndReadAsZeroFromAnOlderServer() {
+    LedgerParams rules = LedgerParams.defaults().withRegistrationBurn(1L << 40)
+        .withMaxRegistrationsPerBlock(3);
+    assertEquals(rules, LedgerWire.fromWire(LedgerWire.toWire(rules)));
+    String hex = HexFormat.of().formatHex(LedgerWire.toWire(rules).toByteArray());
+    assertTrue(hex.startsWith(DEFAULT_PARAMS), "the old fields first, as before: " + hex);
+    io.bittensor.transport.internal.wire.Params old =
+        io.bittensor.transport.internal.wire.Params.newBuilder().setEpochLength(100)
+            .setMaxPeers(4096).setImmunityPeriod(200).setMinAllowedWeights(1)
+            .setWeightsRateLimit(10).build();
+    assertEquals(LedgerParams.defaults(), LedgerWire.fromWire(old));
+  }
 }
