@@ -172,7 +172,9 @@ final class LedgerBlocksCommand implements Callable<Integer> {
       t.putObject("params").put("epochLength", p.epochLength()).put("maxPeers", p.maxPeers())
           .put("immunityPeriod", p.immunityPeriod())
           .put("minAllowedWeights", p.minAllowedWeights())
-          .put("weightsRateLimit", p.weightsRateLimit());
+          .put("weightsRateLimit", p.weightsRateLimit())
+          .put("registrationBurn", p.registrationBurn())
+          .put("maxRegistrationsPerBlock", p.maxRegistrationsPerBlock());
     } else {
       t.put("kind", body.getClass().getSimpleName());
     }

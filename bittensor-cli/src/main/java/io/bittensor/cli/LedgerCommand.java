@@ -678,6 +678,18 @@ final class LedgerCommand implements Runnable {
     return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
   }
 
+  /**
+   * The registration rules to append to a printed line of rules, or nothing when neither is set
+   * (the line a ledger without them printed before they existed).
+   */
+  static String registrationRules(LedgerParams p) {
+    if (p.registrationBurn() == 0 && p.maxRegistrationsPerBlock() == 0) {
+      return "";
+    }
+    return String.format(Locale.ROOT, "  registrationBurn %d  maxRegistrationsPerBlock %d",
+        p.registrationBurn(), p.maxRegistrationsPerBlock());
+  }
+
   /** {@code bittensor ledger members}. */
   @Command(
       name = "members",
@@ -881,8 +893,8 @@ final class LedgerCommand implements Runnable {
           m.params().maxPeers(), m.supply(), m.totalStake());
       LedgerParams p = m.params();
       out.printf(Locale.ROOT, "rules  epochLength %d  immunityPeriod %d  minAllowedWeights %d"
-          + "  weightsRateLimit %d%n", p.epochLength(), p.immunityPeriod(),
-          p.minAllowedWeights(), p.weightsRateLimit());
+          + "  weightsRateLimit %d%s%n", p.epochLength(), p.immunityPeriod(),
+          p.minAllowedWeights(), p.weightsRateLimit(), registrationRules(p));
       if (m.lastEpoch().isPresent()) {
         Epoch e = m.lastEpoch().get();
         out.printf(Locale.ROOT, "epoch  %d after block %d: %s%n", e.number(), e.block(),
@@ -920,6 +932,8 @@ final class LedgerCommand implements Runnable {
       params.put("immunityPeriod", p.immunityPeriod());
       params.put("minAllowedWeights", p.minAllowedWeights());
       params.put("weightsRateLimit", p.weightsRateLimit());
+      params.put("registrationBurn", p.registrationBurn());
+      params.put("maxRegistrationsPerBlock", p.maxRegistrationsPerBlock());
       root.put("supply", m.supply());
       root.put("totalStake", m.totalStake());
       m.lastEpoch().ifPresent(e -> {

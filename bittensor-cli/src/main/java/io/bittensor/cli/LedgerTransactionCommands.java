@@ -287,14 +287,15 @@ final class LedgerTransactionCommands {
     public Integer call() {
       if (!rules.anyGiven()) {
         throw CliException.badInput("give at least one of --epoch-length, --max-peers,"
-            + " --immunity-period, --min-allowed-weights, --weights-rate-limit", null);
+            + " --immunity-period, --min-allowed-weights, --weights-rate-limit,"
+            + " --registration-burn, --max-registrations-per-block", null);
       }
       return signer.submit(spec, "new rules", ledger -> {
         LedgerParams next = rules.over(ledger.metagraph().params());
         spec.commandLine().getOut().printf(Locale.ROOT, "rules    epochLength %d  maxPeers %d"
-            + "  immunityPeriod %d  minAllowedWeights %d  weightsRateLimit %d%n",
+            + "  immunityPeriod %d  minAllowedWeights %d  weightsRateLimit %d%s%n",
             next.epochLength(), next.maxPeers(), next.immunityPeriod(), next.minAllowedWeights(),
-            next.weightsRateLimit());
+            next.weightsRateLimit(), LedgerCommand.registrationRules(next));
         return Transaction.changeParams(next);
       });
     }

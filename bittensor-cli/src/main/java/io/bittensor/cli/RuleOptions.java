@@ -31,10 +31,23 @@ final class RuleOptions {
           + " ledger's default: 10).")
   Integer weightsRateLimit;
 
+  @Option(names = "--registration-burn", paramLabel = "TOKENS",
+      description = "Tokens a registration takes from the signer's balance and destroys (0:"
+          + " free, a new ledger's default; a public ledger should set it, with"
+          + " --max-registrations-per-block, or fresh keys can evict every peer).")
+  Long registrationBurn;
+
+  @Option(names = "--max-registrations-per-block", paramLabel = "N",
+      description = "Most registrations one block takes; the rest are refused"
+          + " (TOO_MANY_REGISTRATIONS) and may be sent again (0: no cap, a new ledger's"
+          + " default).")
+  Integer maxRegistrationsPerBlock;
+
   /** True when any rule was given. */
   boolean anyGiven() {
     return epochLength != null || maxPeers != null || immunityPeriod != null
-        || minAllowedWeights != null || weightsRateLimit != null;
+        || minAllowedWeights != null || weightsRateLimit != null || registrationBurn != null
+        || maxRegistrationsPerBlock != null;
   }
 
   /**
@@ -47,7 +60,9 @@ final class RuleOptions {
       return new LedgerParams(or(epochLength, base.epochLength()), or(maxPeers, base.maxPeers()),
           or(immunityPeriod, base.immunityPeriod()),
           or(minAllowedWeights, base.minAllowedWeights()),
-          or(weightsRateLimit, base.weightsRateLimit()));
+          or(weightsRateLimit, base.weightsRateLimit()),
+          registrationBurn != null ? registrationBurn : base.registrationBurn(),
+          or(maxRegistrationsPerBlock, base.maxRegistrationsPerBlock()));
     } catch (IllegalArgumentException e) {
       throw CliException.badInput(e.getMessage(), e);
     }

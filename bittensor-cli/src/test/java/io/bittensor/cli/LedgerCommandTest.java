@@ -138,6 +138,46 @@ class LedgerCommandTest {
         + "nonce    0\npeer     not registered"), account.out());
   }
 
+  /**
+   * {@code init} sets the registration rules; {@code show} prints them (text and JSON) and the
+   * supply less the burn; a ledger without them prints the rules line it printed before.
+   */
+  @Test
+  void initSetsTheRegistrationRulesAndShowPrintsThem() throws IOException {
+    Path plain = dir.resolve("plain");
+    assertEquals(0, CliRunner.run("ledger", "init", "--data", plain.toString()).exitCode());
+    CliRunner before = CliRunner.run("ledger", "show", "--data", plain.toString());
+    assertTrue(before.out().contains("rules  epochLength 100  immunityPeriod 200"
+        + "  minAllowedWeights 1  weightsRateLimit 10\n"), before.out());
+
+    Path data = dir.resolve("ledger");
+    CliRunner init = CliRunner.run("ledger", "init", "--data", data.toString(),
+        "--registration-burn", "400", "--max-registrations-per-block", "2",
+        "--allocate", key(0).id().toHex() + "=1000");
+    assertEquals(0, init.exitCode(), init.err());
+    try (LocalLedger ledger = LocalLedger.builder().blocks(BlockPolicy.manual()).open(data)) {
+      assertEquals(400, ledger.metagraph().params().registrationBurn());
+      assertEquals(2, ledger.metagraph().params().maxRegistrationsPerBlock());
+      ledger.submit(key(0), Transaction.register(URI.create("http://peer0:8091"),
+          Modality.TEXT));
+      ledger.produceBlock();
+    }
+    CliRunner show = CliRunner.run("ledger", "show", "--data", data.toString());
+    assertEquals(0, show.exitCode(), show.err());
+    assertTrue(show.out().contains("weightsRateLimit 10  registrationBurn 400"
+        + "  maxRegistrationsPerBlock 2"), show.out());
+    assertTrue(show.out().contains("supply 600 "), show.out());
+    CliRunner json = CliRunner.run("ledger", "show", "--data", data.toString(), "--json");
+    JsonNode params = JSON.readTree(json.out()).get("params");
+    assertEquals(400, params.get("registrationBurn").asLong());
+    assertEquals(2, params.get("maxRegistrationsPerBlock").asInt());
+
+    CliRunner negative = CliRunner.run("ledger", "init", "--data",
+        dir.resolve("bad").toString(), "--registration-burn", "-1");
+    assertEquals(Main.EXIT_BAD_INPUT, negative.exitCode());
+    assertTrue(negative.err().contains("registrationBurn must be >= 0"), negative.err());
+  }
+
   @Test
   void initRefusesBadInputWithExitCode2() {
     Path data = dir.resolve("ledger");

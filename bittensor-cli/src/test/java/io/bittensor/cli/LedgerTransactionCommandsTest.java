@@ -230,6 +230,14 @@ class LedgerTransactionCommandsTest {
         refused.err());
     assertEquals(after, ledger.metagraph().params());
 
+    CliRunner rules = signed("params", "--registration-burn", "25",
+        "--max-registrations-per-block", "1");
+    assertEquals(0, rules.exitCode(), rules.err());
+    assertEquals(after.withRegistrationBurn(25).withMaxRegistrationsPerBlock(1),
+        ledger.metagraph().params());
+    assertTrue(rules.out().contains("registrationBurn 25  maxRegistrationsPerBlock 1"),
+        rules.out());
+
     CliRunner nothing = signed("params");
     assertEquals(Main.EXIT_BAD_INPUT, nothing.exitCode());
     assertTrue(nothing.err().contains("give at least one of --epoch-length"), nothing.err());
