@@ -73,7 +73,9 @@ public sealed interface Transaction {
 
   /**
    * Registers the signer as a peer. The ledger rejects a key that is already registered, an
-   * endpoint that is not absolute or longer than 1024 bytes (UTF-8), and a version below 1.
+   * endpoint that is not absolute or longer than 1024 bytes (UTF-8), and a version below 1;
+   * where {@link LedgerParams#registrationBurn()} is set, a key with a smaller free balance,
+   * and where {@link LedgerParams#maxRegistrationsPerBlock()} is, one past the block's cap.
    *
    * @param endpoint where the peer listens
    * @param modality what it accepts
