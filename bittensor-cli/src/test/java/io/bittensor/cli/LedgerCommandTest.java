@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Keypair;
+import io.bittensor.core.LedgerParams;
 import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.Modality;
@@ -140,7 +141,8 @@ class LedgerCommandTest {
 
   /**
    * {@code init} sets the registration rules; {@code show} prints them (text and JSON) and the
-   * supply less the burn; a ledger without them prints the rules line it printed before.
+   * supply less the burn, {@code blocks --json} the authority's changes of them; a ledger
+   * without them prints the rules line it printed before.
    */
   @Test
   void initSetsTheRegistrationRulesAndShowPrintsThem() throws IOException {
@@ -153,23 +155,35 @@ class LedgerCommandTest {
     Path data = dir.resolve("ledger");
     CliRunner init = CliRunner.run("ledger", "init", "--data", data.toString(),
         "--registration-burn", "400", "--max-registrations-per-block", "2",
-        "--allocate", key(0).id().toHex() + "=1000");
+        "--allocate", key(0).id().toHex() + "=1000", "--authority", key(1).id().toHex());
     assertEquals(0, init.exitCode(), init.err());
     try (LocalLedger ledger = LocalLedger.builder().blocks(BlockPolicy.manual()).open(data)) {
-      assertEquals(400, ledger.metagraph().params().registrationBurn());
-      assertEquals(2, ledger.metagraph().params().maxRegistrationsPerBlock());
+      LedgerParams rules = ledger.metagraph().params();
+      assertEquals(400, rules.registrationBurn());
+      assertEquals(2, rules.maxRegistrationsPerBlock());
       ledger.submit(key(0), Transaction.register(URI.create("http://peer0:8091"),
           Modality.TEXT));
       ledger.produceBlock();
+      ledger.submit(key(1), Transaction.changeParams(rules.withMaxRegistrationsPerBlock(3)));
+      ledger.submit(key(1), Transaction.changeParams(rules.withRegistrationBurn(0)
+          .withMaxRegistrationsPerBlock(2)));
+      ledger.produceBlock();
     }
+    CliRunner blocks = CliRunner.run("ledger", "blocks", "--data", data.toString(), "--last",
+        "1", "--json");
+    assertEquals(0, blocks.exitCode(), blocks.err());
+    JsonNode changes = JSON.readTree(blocks.out()).get("transactions");
+    assertEquals(3, changes.get(0).get("params").get("maxRegistrationsPerBlock").asInt());
+    assertEquals(400, changes.get(0).get("params").get("registrationBurn").asLong());
+    assertEquals(0, changes.get(1).get("params").get("registrationBurn").asLong());
     CliRunner show = CliRunner.run("ledger", "show", "--data", data.toString());
     assertEquals(0, show.exitCode(), show.err());
-    assertTrue(show.out().contains("weightsRateLimit 10  registrationBurn 400"
+    assertTrue(show.out().contains("weightsRateLimit 10  registrationBurn 0"
         + "  maxRegistrationsPerBlock 2"), show.out());
     assertTrue(show.out().contains("supply 600 "), show.out());
     CliRunner json = CliRunner.run("ledger", "show", "--data", data.toString(), "--json");
     JsonNode params = JSON.readTree(json.out()).get("params");
-    assertEquals(400, params.get("registrationBurn").asLong());
+    assertEquals(0, params.get("registrationBurn").asLong());
     assertEquals(2, params.get("maxRegistrationsPerBlock").asInt());
 
     CliRunner negative = CliRunner.run("ledger", "init", "--data",
