@@ -29,8 +29,11 @@ import io.bittensor.transport.RemoteLedger;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.UnresolvedAddressException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -324,11 +327,12 @@ final class LedgerCommand implements Runnable {
           throw CliException.badInput("--access-log: " + e.getMessage(), e);
         }
       }
-      // The TLS files are read and the metrics port bound before the ledger opens: closing an
-      // existing ledger again seals a block. (A --port in use shows only as the server starts.)
+      // The TLS files are read and the ports bound before the ledger opens: closing an
+      // existing ledger again seals a block.
       LedgerServer.Builder b = LedgerServer.builder().host(host).port(port)
           .allowAnonymous(allowAnonymous);
       MetricsEndpoint metrics = null;
+      ServerSocketChannel held = null;
       try {
         if (tls.given()) {
           b.tls(tls.key(), tls.chain());
@@ -339,7 +343,11 @@ final class LedgerCommand implements Runnable {
         if (metricsPort != null) {
           metrics = MetricsEndpoint.start(host, metricsPort);
         }
+        held = holdPort(host, port);
       } catch (IOException | RuntimeException e) {
+        if (metrics != null) {
+          metrics.close();
+        }
         closeQuietly(submissionLog);
         closeQuietly(accessLog);
         throw e instanceof IllegalArgumentException // TLS files that do not read
@@ -353,6 +361,7 @@ final class LedgerCommand implements Runnable {
         ledger = upstream != null ? openUpstream()
             : raftSelf != null ? openMember() : openLocal();
       } catch (RuntimeException e) {
+        closeQuietly(held);
         if (metrics != null) {
           metrics.close();
         }
@@ -382,8 +391,10 @@ final class LedgerCommand implements Runnable {
         if (accessLog != null) {
           requests = requests.andThen(accessLog);
         }
+        closeQuietly(held); // the server binds it again at once
         server = b.submissionListener(heard).requestListener(requests).start();
       } catch (IOException | RuntimeException e) {
+        closeQuietly(held);
         if (metrics != null) {
           metrics.close();
         }
@@ -507,6 +518,36 @@ final class LedgerCommand implements Runnable {
           // The failure to serve is what the caller hears; a leftover ledger is told there too.
         }
       };
+    }
+
+    /**
+     * Binds {@code host:port} as the server will (address reuse on), and holds it while the
+     * ledger opens, so that a port in use is found before then. Null for port 0: any free one.
+     */
+    private static ServerSocketChannel holdPort(String host, int port) throws IOException {
+      if (port == 0) {
+        return null;
+      }
+      ServerSocketChannel channel = ServerSocketChannel.open();
+      try {
+        channel.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+        channel.bind(new InetSocketAddress(host, port), 1);
+        return channel;
+      } catch (IOException | RuntimeException e) {
+        channel.close();
+        String why = e instanceof UnresolvedAddressException ? "unknown host" : e.getMessage();
+        throw new IOException("cannot serve the ledger on " + host + ":" + port + ": " + why, e);
+      }
+    }
+
+    private static void closeQuietly(ServerSocketChannel channel) {
+      if (channel != null) {
+        try {
+          channel.close();
+        } catch (IOException e) {
+          // Closing a listening socket frees the port whatever it reports.
+        }
+      }
     }
 
     private static void closeQuietly(JsonLinesLog log) {

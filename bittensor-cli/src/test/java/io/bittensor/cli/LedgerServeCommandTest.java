@@ -393,8 +393,30 @@ class LedgerServeCommandTest {
   }
 
   /**
+   * A --port in use is found before the ledger is opened: the command fails naming the port,
+   * and no block is sealed into the journal of the ledger it did not serve.
+   */
+  @Test
+  void aPortInUseLeavesTheLedgerAsItWas() throws IOException {
+    Path data = dir.resolve("ledger");
+    assertEquals(0, CliRunner.run("ledger", "init", "--data", data.toString()).exitCode());
+    byte[] journal = Files.readAllBytes(data.resolve("journal.btl"));
+    try (ServerSocket taken = new ServerSocket(0, 1,
+        java.net.InetAddress.getByName("127.0.0.1"))) {
+      String port = String.valueOf(taken.getLocalPort());
+      CliRunner r = CliRunner.run("ledger", "serve", "--data", data.toString(),
+          "--host", "127.0.0.1", "--port", port, "--block-ms", "1");
+      assertEquals(Main.EXIT_FAILURE, r.exitCode(), r.err());
+      assertEquals(1, r.err().lines().count(), r.err());
+      assertTrue(r.err().contains("cannot serve the ledger on 127.0.0.1:" + port), r.err());
+    }
+    assertTrue(java.util.Arrays.equals(journal, Files.readAllBytes(data.resolve("journal.btl"))),
+        "the journal changed");
+  }
+
+  /**
    * TLS files that do not read and a metrics port in use are found before the ledger is opened:
-   * no block is sealed. (A --port in use is found only as the server starts, after.)
+   * no block is sealed.
    */
   @Test
   void badTlsFilesOrAMetricsPortInUseLeaveTheLedgerAsItWas() throws IOException {

@@ -433,33 +433,32 @@ class ReplicatedLedgerServeTest {
     }
   }
 
+  /**
+   * The command that made a member, run again as it was (genesis options and all), reopens the
+   * member rather than refusing the options. (It was tested with the HTTP port taken, which
+   * ended the first run after the member was made; a taken port is now found before.)
+   */
   @Test
   void aMembersFirstCommandRunAgainReopensItsFolder() throws Exception {
     String data = dir.resolve("member").toString();
     int raftPort = freePort();
-    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50,
-        java.net.InetAddress.getLoopbackAddress())) {
-      String httpPort = String.valueOf(taken.getLocalPort());
-      java.util.function.Function<String, CliRunner> serve = createdAt -> CliRunner.run(
-          "ledger", "serve", "--data", data, "--host", "127.0.0.1", "--port", httpPort,
-          "--raft-self", "a", "--raft-member", "a=127.0.0.1:" + raftPort, "--tau", "5",
-          "--created-at", createdAt);
-      // The member is made, then its HTTP port is found taken: it stays (the group may count
-      // on it), and the same command reopens it rather than refusing its genesis options.
-      for (int run = 0; run < 2; run++) {
-        CliRunner r = serve.apply("2026-12-05T00:00:00Z");
-        assertEquals(Main.EXIT_FAILURE, r.exitCode(), r.err());
-        assertTrue(r.err().contains(httpPort) && !r.err().contains("already holds"), r.err());
-        assertTrue(io.bittensor.raft.RaftLedger.holdsMember(Path.of(data)), "run " + run);
-      }
-      CliRunner other = serve.apply("2026-12-06T00:00:00Z");
-      assertEquals(Main.EXIT_FAILURE, other.exitCode(), other.err());
-      assertTrue(other.err().contains("holds chain"), other.err());
-      CliRunner noInstant = CliRunner.run("ledger", "serve", "--data", data, "--raft-self", "a",
-          "--raft-member", "a=127.0.0.1:" + raftPort, "--tau", "5");
-      assertEquals(Main.EXIT_BAD_INPUT, noInstant.exitCode(), noInstant.err());
-      assertTrue(noInstant.err().contains("already holds a member"), noInstant.err());
+    java.util.function.Function<String, String[]> serve = createdAt -> new String[] {
+        "ledger", "serve", "--data", data, "--host", "127.0.0.1", "--port", "0",
+        "--raft-self", "a", "--raft-member", "a=127.0.0.1:" + raftPort, "--tau", "5",
+        "--created-at", createdAt};
+    for (int run = 0; run < 2; run++) {
+      ServingCli serving = ServingCli.embedded(java.util.regex.Pattern.compile(
+          " at (http://\\S+) \\(block "), serve.apply("2026-12-05T00:00:00Z"));
+      assertEquals(0, serving.interruptAndAwaitExit(), serving.out + "\n" + serving.err);
+      assertTrue(io.bittensor.raft.RaftLedger.holdsMember(Path.of(data)), "run " + run);
     }
+    CliRunner other = CliRunner.run(serve.apply("2026-12-06T00:00:00Z"));
+    assertEquals(Main.EXIT_FAILURE, other.exitCode(), other.err());
+    assertTrue(other.err().contains("holds chain"), other.err());
+    CliRunner noInstant = CliRunner.run("ledger", "serve", "--data", data, "--raft-self", "a",
+        "--raft-member", "a=127.0.0.1:" + raftPort, "--tau", "5");
+    assertEquals(Main.EXIT_BAD_INPUT, noInstant.exitCode(), noInstant.err());
+    assertTrue(noInstant.err().contains("already holds a member"), noInstant.err());
   }
 
   @Test
