@@ -26,6 +26,7 @@ import io.bittensor.transport.LedgerRequestListener;
 import io.bittensor.transport.LedgerServer;
 import io.bittensor.transport.SubmissionListener;
 import io.bittensor.transport.RemoteLedger;
+import io.bittensor.transport.internal.JettyServers;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
@@ -536,7 +537,8 @@ final class LedgerCommand implements Runnable {
       } catch (IOException | RuntimeException e) {
         channel.close();
         String why = e instanceof UnresolvedAddressException ? "unknown host" : e.getMessage();
-        throw new IOException("cannot serve the ledger on " + host + ":" + port + ": " + why, e);
+        throw new IOException("cannot serve the ledger on " + JettyServers.hostPort(host, port)
+            + ": " + why, e);
       }
     }
 

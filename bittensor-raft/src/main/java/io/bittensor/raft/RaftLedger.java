@@ -233,8 +233,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
       } catch (RuntimeException | IOException e) {
         if (RatisExits.isExit(e)) {
           throw new IOException("the Raft member " + b.self + " could not listen on "
-              + address.getHostString() + ":" + address.getPort()
-              + " (is the port taken by another process?)", e);
+              + hostPort(address) + " (is the port taken by another process?)", e);
         }
         throw e;
       }

@@ -157,6 +157,23 @@ class RaftLedgerTest {
     return java.nio.ByteBuffer.allocate(1 + 4 + name.length + 1).put((byte) 'R')
         .putInt(name.length).put(name).put((byte) '!').array();
   }
+  /** Before the fix the address was printed bare, {@code ::1:port}, as if the port were a group. */
+  @Test
+  void aPortTakenAtAnIpv6AddressIsNamedInBrackets() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket()) {
+      try {
+        taken.bind(new InetSocketAddress("::1", 0));
+      } catch (IOException e) {
+        Assumptions.assumeTrue(false, "no IPv6 loopback here: " + e);
+      }
+      Cluster c = new Cluster(dir, 1, genesis(params(8), 4), null, BlockPolicy.manual());
+      c.addresses.set(0, new InetSocketAddress("::1", taken.getLocalPort()));
+      IOException e = assertThrows(IOException.class, () -> c.builder(0).open(c.dirs.get(0)));
+      // The host as the address holds it: ::1, or 0:0:0:0:0:0:0:1 once resolved.
+      assertTrue(java.util.regex.Pattern.compile(" could not listen on \\[[0:]*:1\\]:"
+          + taken.getLocalPort() + " ").matcher(e.getMessage()).find(), e.getMessage());
+    }
+  }
 
   /**
    * Members at IPv6 addresses: Raft had {@code ::1:port}, whose last group Ratis and gRPC took

@@ -2,6 +2,7 @@ package io.bittensor.transport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bittensor.core.DType;
@@ -15,6 +16,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -22,6 +25,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -404,6 +408,22 @@ class PeerServerTest {
       ForwardResult r = client.connect(server.endpoint()).forwardAndWait(new ForwardRequest(
           Modality.TENSOR, Tensor.zeros(DType.FLOAT32, 1, 1, 2)), Duration.ofSeconds(10));
       assertEquals(Status.SUCCESS, r.status(), r.toString());
+    }
+  }
+
+  /** Before the fix an IPv6 host was printed bare: {@code ::1:port} reads as host {@code ::1:p}. */
+  @Test
+  void aPortTakenAtAnIpv6AddressIsNamedInBrackets() throws Exception {
+    try (ServerSocket taken = new ServerSocket()) {
+      try {
+        taken.bind(new InetSocketAddress("::1", 0));
+      } catch (IOException e) {
+        Assumptions.assumeTrue(false, "no IPv6 loopback here: " + e);
+      }
+      IOException e = assertThrows(IOException.class, () -> PeerServer.newBuilder(
+          BuiltinPeers.deterministic(8)).host("::1").port(taken.getLocalPort()).start());
+      assertTrue(e.getMessage().startsWith("cannot serve peers on [::1]:" + taken.getLocalPort()
+          + ": "), e.getMessage());
     }
   }
 }

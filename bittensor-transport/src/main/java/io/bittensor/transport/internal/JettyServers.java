@@ -133,13 +133,22 @@ public final class JettyServers {
       } catch (Exception ignored) {
         // Already failing; the start failure is what matters.
       }
-      throw new IOException("cannot serve " + what + " on " + connector.getHost() + ":"
-          + connector.getPort() + ": " + e.getMessage(), e);
+      throw new IOException("cannot serve " + what + " on "
+          + hostPort(connector.getHost(), connector.getPort()) + ": " + e.getMessage(), e);
     }
     String shown = shownHost(connector.getHost());
     String scheme =
         connector.getConnectionFactory(SslConnectionFactory.class) == null ? "http" : "https";
     return URI.create(scheme + "://" + shown + ":" + connector.getLocalPort());
+  }
+
+  /**
+   * {@code host:port} for a message, an IPv6 literal in brackets ({@code [::1]:9000}) so that its
+   * last group does not read as the port.
+   */
+  public static String hostPort(String host, int port) {
+    boolean bare = host != null && host.indexOf(':') >= 0 && !host.startsWith("[");
+    return (bare ? "[" + host + "]" : host) + ":" + port;
   }
 
   /** {@code host} as a URI's host: an IPv6 literal in brackets, a wildcard as loopback. */
