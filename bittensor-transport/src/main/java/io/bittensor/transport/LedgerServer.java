@@ -302,7 +302,10 @@ public final class LedgerServer implements AutoCloseable {
 
     /**
      * How far a request's timestamp may be from this server's clock before it is answered
-     * STALE; nonces are remembered for twice this. Default 30 s.
+     * STALE; nonces are remembered for twice this. A request's body must also arrive within
+     * twice this of its head, or it is answered TIMEOUT (a signed request that late would be
+     * stale): a client that sends its body a byte now and then holds nothing for longer. Default
+     * 30 s.
      */
     public Builder staleWindow(Duration window) {
       this.staleWindow = Args.positive(window, "staleWindow");
@@ -422,8 +425,12 @@ public final class LedgerServer implements AutoCloseable {
       jetty.addConnector(connector);
       Authenticator auth =
           new Authenticator(clock, staleWindow, allowAnonymous, maxRememberedNonces, false);
+      // A body gets twice the stale window to arrive: a signed request later than that is
+      // stale whatever the two clocks say.
+      long window = Deadlines.saturatedMillis(staleWindow);
+      long bodyDeadline = window > Long.MAX_VALUE / 2 ? Long.MAX_VALUE : 2 * window;
       jetty.setHandler(new LedgerHandler(ledger, hub, auth, (int) maxPayloadBytes, submissions,
-          requests, jetty.getThreadPool()));
+          requests, jetty.getThreadPool(), bodyDeadline));
       LongAdder failedHandshakes = JettyServers.countFailedHandshakes(connector);
       URI uri;
       try {

@@ -473,6 +473,50 @@ class LedgerHandlerTest {
     assertEquals(Status.CANCELLED, event.status(), event::toString);
   }
 
+  /**
+   * A body sent a byte now and then (Jetty's idle timeout counts from the last byte) held its
+   * connection and what it had sent for as long as the caller liked before the fix. It now has
+   * twice the stale window to arrive: a signed request that late is stale anyway.
+   */
+  @Test
+  void aBodyThatDoesNotArriveWithinTwiceTheStaleWindowIsTimedOut() throws Exception {
+    CompletableFuture<LedgerRequestEvent> heard = new CompletableFuture<>();
+    URI server = closing(LedgerServer.builder().ledger(local(1)).host("127.0.0.1").port(0)
+        .allowAnonymous(true).staleWindow(Duration.ofMillis(250))
+        .requestListener(heard::complete).start()).uri();
+    java.net.Socket s = startSlowBody(server, "metagraph", 1000, 10);
+    s.setSoTimeout(10_000);
+    Thread trickle = new Thread(() -> {
+      try {
+        for (int i = 0; i < 100; i++) {
+          Thread.sleep(100);
+          s.getOutputStream().write(0);
+          s.getOutputStream().flush();
+        }
+      } catch (IOException | InterruptedException e) {
+        // the server answered and closed: the trickle is over
+      }
+    }, "trickle");
+    trickle.start();
+    try {
+      byte[] buffer = new byte[4096];
+      int n = s.getInputStream().read(buffer);
+      assertTrue(n > 0, "an answer");
+      String head = new String(buffer, 0, n, java.nio.charset.StandardCharsets.ISO_8859_1);
+      assertTrue(head.startsWith("HTTP/1.1 504"), head);
+      assertTrue(head.contains("Bittensor-Status: " + Status.TIMEOUT.code()), head);
+      // The rest of the body is not waited for: the connection closes.
+      while (s.getInputStream().read(buffer) >= 0) {
+        continue;
+      }
+    } finally {
+      trickle.interrupt();
+      trickle.join();
+    }
+    LedgerRequestEvent event = heard.get(10, TimeUnit.SECONDS);
+    assertEquals(Status.TIMEOUT, event.status(), event::toString);
+  }
+
   /** The longest Duration, for "no limit": before the fix start() threw ArithmeticException. */
   @Test
   void theLongestDurationsServeAsNoLimit() throws Exception {

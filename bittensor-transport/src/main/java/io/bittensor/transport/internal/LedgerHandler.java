@@ -15,6 +15,7 @@ import io.bittensor.core.Rejection;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Status;
 import io.bittensor.core.TransactionRejectedException;
+import io.bittensor.core.internal.Timer;
 import io.bittensor.core.internal.ledger.EpochReplay;
 import io.bittensor.transport.LedgerRequestListener;
 import io.bittensor.transport.SubmissionEvent;
@@ -36,6 +37,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
@@ -71,6 +73,7 @@ public final class LedgerHandler extends Handler.Abstract {
   private final Authenticator auth;
   private final int maxPayloadBytes;
   private final Executor executor;
+  private final long bodyDeadlineMillis;
 
   public LedgerHandler(Ledger ledger, LedgerHub hub, Authenticator auth, int maxPayloadBytes) {
     this(ledger, hub, auth, maxPayloadBytes, SubmissionListener.NONE);
@@ -91,6 +94,17 @@ public final class LedgerHandler extends Handler.Abstract {
   /** @param executor serves a request whose body came after it arrived; null: where it came */
   public LedgerHandler(Ledger ledger, LedgerHub hub, Authenticator auth, int maxPayloadBytes,
       SubmissionListener submissions, LedgerRequestListener requests, Executor executor) {
+    this(ledger, hub, auth, maxPayloadBytes, submissions, requests, executor, Long.MAX_VALUE);
+  }
+
+  /**
+   * @param bodyDeadlineMillis how long a request's body may take to arrive, from its head, before
+   *     it is answered TIMEOUT; {@link Long#MAX_VALUE} for no limit
+   */
+  public LedgerHandler(Ledger ledger, LedgerHub hub, Authenticator auth, int maxPayloadBytes,
+      SubmissionListener submissions, LedgerRequestListener requests, Executor executor,
+      long bodyDeadlineMillis) {
+    this.bodyDeadlineMillis = bodyDeadlineMillis;
     this.executor = executor;
     this.submissions = submissions;
     this.requests = requests;
@@ -141,6 +155,13 @@ public final class LedgerHandler extends Handler.Abstract {
     // One that came whole is served on this thread; one that came later on the pool's, not on
     // the thread that read its last bytes (which may be the connection's own).
     CompletableFuture<byte[]> read = Content.Source.asByteArrayAsync(request, maxPayloadBytes);
+    if (!read.isDone() && bodyDeadlineMillis != Long.MAX_VALUE) {
+      // Jetty's idle timeout counts from the last byte: a body sent a byte now and then would
+      // hold its stream and what it sent for good. (A timer only for a body waited for.)
+      Timer.Timeout late = Timer.SHARED.schedule(bodyDeadlineMillis, TimeUnit.MILLISECONDS,
+          () -> read.completeExceptionally(new BodyLate()));
+      read.whenComplete((body, failure) -> late.cancel());
+    }
     BiConsumer<byte[], Throwable> serveBody = (body, failure) -> {
       if (failure == null) {
         try {
@@ -152,7 +173,10 @@ public final class LedgerHandler extends Handler.Abstract {
       }
       Throwable cause = failure instanceof CompletionException && failure.getCause() != null
           ? failure.getCause() : failure;
-      if (cause instanceof IllegalStateException) { // Jetty's word for a body over the limit
+      if (cause instanceof BodyLate) {
+        send(response, callback, Rejection.of(Status.TIMEOUT,
+            "the request's body did not arrive within " + bodyDeadlineMillis + " ms"));
+      } else if (cause instanceof IllegalStateException) { // Jetty's word: over the limit
         send(response, callback, tooLarge(-1));
       } else {
         callback.failed(cause); // the body broke off: the caller went away
@@ -162,6 +186,13 @@ public final class LedgerHandler extends Handler.Abstract {
       read.whenComplete(serveBody);
     } else {
       read.whenCompleteAsync(serveBody, executor);
+    }
+  }
+
+  /** A body that did not arrive within its deadline. */
+  private static final class BodyLate extends RuntimeException {
+    BodyLate() {
+      super(null, null, false, false);
     }
   }
 
