@@ -185,6 +185,7 @@ public final class LedgerServer implements AutoCloseable {
     private Duration heartbeat = Duration.ofSeconds(5);
     private long maxPayloadBytes = 17L << 20;
     private int threads;
+    private int maxEventStreamsPerAddress = 256;
     private SubmissionListener submissions = SubmissionListener.NONE;
     private LedgerRequestListener requests = LedgerRequestListener.NONE;
 
@@ -378,6 +379,20 @@ public final class LedgerServer implements AutoCloseable {
     }
 
     /**
+     * The most event streams one client address may hold open at once (each {@link
+     * RemoteLedger} holds one); a request for another is answered BACKOFF (HTTP 429) until one of
+     * them ends. Streams from other addresses are not affected. Clients behind one proxy or NAT
+     * share its address: raise this for them. Default 256.
+     *
+     * @throws IllegalArgumentException if below 1
+     */
+    @Experimental
+    public Builder maxEventStreamsPerAddress(int n) {
+      this.maxEventStreamsPerAddress = Args.atLeast(n, 1, "maxEventStreamsPerAddress");
+      return this;
+    }
+
+    /**
      * The most HTTP server threads; default 0: Jetty's choice (up to 200). Event streams hold
      * none while they wait, so a few threads serve many connected clients.
      *
@@ -430,7 +445,7 @@ public final class LedgerServer implements AutoCloseable {
       long window = Deadlines.saturatedMillis(staleWindow);
       long bodyDeadline = window > Long.MAX_VALUE / 2 ? Long.MAX_VALUE : 2 * window;
       jetty.setHandler(new LedgerHandler(ledger, hub, auth, (int) maxPayloadBytes, submissions,
-          requests, jetty.getThreadPool(), bodyDeadline));
+          requests, jetty.getThreadPool(), bodyDeadline, maxEventStreamsPerAddress));
       LongAdder failedHandshakes = JettyServers.countFailedHandshakes(connector);
       URI uri;
       try {

@@ -517,6 +517,66 @@ class LedgerHandlerTest {
     assertEquals(Status.TIMEOUT, event.status(), event::toString);
   }
 
+  /** Sends an events request from {@code from} over a connection of its own. */
+  private java.net.Socket openEvents(URI server, String from) throws IOException {
+    java.net.Socket s = closing(new java.net.Socket(java.net.InetAddress.getByName(
+        server.getHost()), server.getPort(), java.net.InetAddress.getByName(from), 0));
+    byte[] body = LedgerRequest.newBuilder().setVersion(1)
+        .setBody(EventsRequest.getDefaultInstance().toByteString()).build().toByteArray();
+    String head = "POST /v1/ledger/events HTTP/1.1\r\nHost: ledger\r\n"
+        + "Content-Type: application/x-protobuf\r\nContent-Length: " + body.length + "\r\n\r\n";
+    s.getOutputStream().write(head.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    s.getOutputStream().write(body);
+    s.getOutputStream().flush();
+    return s;
+  }
+
+  /** The status line of the answer on {@code s}. */
+  private static String statusLine(java.net.Socket s) throws IOException {
+    s.setSoTimeout(10_000);
+    StringBuilder line = new StringBuilder();
+    for (int c = s.getInputStream().read(); c >= 0 && c != '\n';
+        c = s.getInputStream().read()) {
+      line.append((char) c);
+    }
+    return line.toString().strip();
+  }
+
+  /**
+   * One address could open event streams without end before the fix, each a cursor the hub
+   * wakes and writes to. Past its bound it is told to back off; other addresses are served.
+   */
+  @Test
+  void anAddressPastItsEventStreamsIsToldToBackOffAndOthersAreServed() throws Exception {
+    try (java.net.Socket probe = new java.net.Socket()) {
+      probe.bind(new java.net.InetSocketAddress("127.0.0.2", 0));
+    } catch (IOException e) {
+      org.junit.jupiter.api.Assumptions.assumeTrue(false, "no 127.0.0.2 here: " + e);
+    }
+    LedgerServer server = closing(LedgerServer.builder().ledger(local(1)).host("127.0.0.1")
+        .port(0).allowAnonymous(true).heartbeat(Duration.ofMillis(100))
+        .maxEventStreamsPerAddress(2).start());
+    URI uri = server.uri();
+    java.net.Socket first = openEvents(uri, "127.0.0.1");
+    assertEquals("HTTP/1.1 200 OK", statusLine(first));
+    assertEquals("HTTP/1.1 200 OK", statusLine(openEvents(uri, "127.0.0.1")));
+    java.net.Socket third = openEvents(uri, "127.0.0.1");
+    assertTrue(statusLine(third).startsWith("HTTP/1.1 429"), "the third from one address");
+    assertEquals("HTTP/1.1 200 OK", statusLine(openEvents(uri, "127.0.0.2")));
+    assertEquals(3, server.eventStreams());
+    // A stream that ends gives its address the slot back.
+    first.close();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (true) {
+      String line = statusLine(openEvents(uri, "127.0.0.1"));
+      if (line.equals("HTTP/1.1 200 OK")) {
+        break;
+      }
+      assertTrue(System.nanoTime() < deadline, "no slot came back: " + line);
+      Thread.sleep(50);
+    }
+  }
+
   /** The longest Duration, for "no limit": before the fix start() threw ArithmeticException. */
   @Test
   void theLongestDurationsServeAsNoLimit() throws Exception {

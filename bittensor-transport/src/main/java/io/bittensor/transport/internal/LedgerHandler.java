@@ -30,14 +30,18 @@ import io.bittensor.transport.internal.wire.MetagraphDelta;
 import io.bittensor.transport.internal.wire.SubmitAllRequest;
 import io.bittensor.transport.internal.wire.SubmitRequest;
 import io.bittensor.transport.internal.wire.SubmitResult;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiConsumer;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
@@ -74,6 +78,9 @@ public final class LedgerHandler extends Handler.Abstract {
   private final int maxPayloadBytes;
   private final Executor executor;
   private final long bodyDeadlineMillis;
+  private final int maxStreamsPerAddress;
+  /** The event streams open now, by client address (none held: no entry). */
+  private final ConcurrentHashMap<Object, Integer> streamsByAddress = new ConcurrentHashMap<>();
 
   public LedgerHandler(Ledger ledger, LedgerHub hub, Authenticator auth, int maxPayloadBytes) {
     this(ledger, hub, auth, maxPayloadBytes, SubmissionListener.NONE);
@@ -94,17 +101,21 @@ public final class LedgerHandler extends Handler.Abstract {
   /** @param executor serves a request whose body came after it arrived; null: where it came */
   public LedgerHandler(Ledger ledger, LedgerHub hub, Authenticator auth, int maxPayloadBytes,
       SubmissionListener submissions, LedgerRequestListener requests, Executor executor) {
-    this(ledger, hub, auth, maxPayloadBytes, submissions, requests, executor, Long.MAX_VALUE);
+    this(ledger, hub, auth, maxPayloadBytes, submissions, requests, executor, Long.MAX_VALUE,
+        Integer.MAX_VALUE);
   }
 
   /**
    * @param bodyDeadlineMillis how long a request's body may take to arrive, from its head, before
    *     it is answered TIMEOUT; {@link Long#MAX_VALUE} for no limit
+   * @param maxStreamsPerAddress the most event streams one client address holds at once; more
+   *     are answered BACKOFF
    */
   public LedgerHandler(Ledger ledger, LedgerHub hub, Authenticator auth, int maxPayloadBytes,
       SubmissionListener submissions, LedgerRequestListener requests, Executor executor,
-      long bodyDeadlineMillis) {
+      long bodyDeadlineMillis, int maxStreamsPerAddress) {
     this.bodyDeadlineMillis = bodyDeadlineMillis;
+    this.maxStreamsPerAddress = maxStreamsPerAddress;
     this.executor = executor;
     this.submissions = submissions;
     this.requests = requests;
@@ -189,6 +200,55 @@ public final class LedgerHandler extends Handler.Abstract {
     }
   }
 
+  /** Whom a stream is counted against: the client's IP address, or its socket address. */
+  private static Object clientAddress(Request request) {
+    SocketAddress remote = request.getConnectionMetaData().getRemoteSocketAddress();
+    if (remote instanceof InetSocketAddress inet && inet.getAddress() != null) {
+      return inet.getAddress();
+    }
+    return remote == null ? "" : remote;
+  }
+
+  /** Takes one of {@code from}'s stream slots; false when it holds them all. */
+  private boolean takeStream(Object from) {
+    boolean[] taken = new boolean[1];
+    streamsByAddress.compute(from, (k, held) -> {
+      int n = held == null ? 0 : held;
+      if (n >= maxStreamsPerAddress) {
+        return held;
+      }
+      taken[0] = true;
+      return n + 1;
+    });
+    return taken[0];
+  }
+
+  private void releaseStream(Object from) {
+    streamsByAddress.computeIfPresent(from, (k, held) -> held <= 1 ? null : held - 1);
+  }
+
+  /** {@code done}, running {@code release} first however it ends. */
+  private static Callback releasing(Runnable release, Callback done) {
+    return new Callback() {
+      @Override
+      public void succeeded() {
+        release.run();
+        done.succeeded();
+      }
+
+      @Override
+      public void failed(Throwable x) {
+        release.run();
+        done.failed(x);
+      }
+
+      @Override
+      public InvocationType getInvocationType() {
+        return done.getInvocationType();
+      }
+    };
+  }
+
   /** A body that did not arrive within its deadline. */
   private static final class BodyLate extends RuntimeException {
     BodyLate() {
@@ -234,9 +294,26 @@ public final class LedgerHandler extends Handler.Abstract {
               throw new Rejected(Status.BAD_REQUEST, "awaiting", e.getMessage());
             }
           }
-          EventStream.start(hub, events.getFromBlock(), awaiting, events.getDeltas(),
-              events.getReplayEpochs(), request, response, callback,
-              call == null ? null : call::sent);
+          Object from = clientAddress(request);
+          if (!takeStream(from)) {
+            throw new Rejected(Rejection.of(Status.BACKOFF, "this address holds "
+                + maxStreamsPerAddress + " event streams already, the most this server serves"
+                + " one address: close one first"));
+          }
+          AtomicBoolean ended = new AtomicBoolean();
+          Runnable release = () -> {
+            if (ended.compareAndSet(false, true)) {
+              releaseStream(from);
+            }
+          };
+          try {
+            EventStream.start(hub, events.getFromBlock(), awaiting, events.getDeltas(),
+                events.getReplayEpochs(), request, response, releasing(release, callback),
+                call == null ? null : call::sent);
+          } catch (RuntimeException | Error e) {
+            release.run(); // not started: the answer below goes to callback
+            throw e;
+          }
         }
       }
     } catch (InvalidProtocolBufferException e) {
