@@ -14,6 +14,10 @@ import io.bittensor.core.PeerId;
  *     .start();
  * }</pre>
  *
+ * <p>The caller is the one its {@code Bittensor-Caller} header names, before its signature (in
+ * the body) is checked: a stranger can claim a staked key and go ahead of the queue, though it is
+ * refused once its body is read, before the peer sees it (docs/transport.md).
+ *
  * <p>Callbacks run on a server thread for each request that arrives, before its body is read:
  * implementations must be thread-safe, fast and non-blocking, and must not throw (an exception
  * or a NaN counts as stake 0).
