@@ -188,6 +188,11 @@ final class LedgerCommand implements Runnable {
         description = "Serve unsigned requests too (for curl); transactions stay signed.")
     boolean allowAnonymous;
 
+    @Option(names = "--max-event-streams-per-address", paramLabel = "N", defaultValue = "256",
+        description = "The most event streams one client address holds at once (clients behind"
+            + " one proxy or NAT share an address); past it, BACKOFF. Default: ${DEFAULT-VALUE}.")
+    int maxEventStreamsPerAddress;
+
     @Mixin ServeTlsOptions tls = new ServeTlsOptions();
 
     @Option(names = "--trust", paramLabel = "FILE", description = "With an https:// --upstream: "
@@ -262,6 +267,10 @@ final class LedgerCommand implements Runnable {
       if (blockMillis < 1) {
         throw CliException.badInput("--block-ms must be >= 1, was " + blockMillis, null);
       }
+      if (maxEventStreamsPerAddress < 1) {
+        throw CliException.badInput("--max-event-streams-per-address must be >= 1, was "
+            + maxEventStreamsPerAddress, null);
+      }
       if (raftSelf == null && raftTimeoutMillis != null) {
         throw CliException.badInput("--raft-timeout is for a replicated ledger: give --raft-self"
             + " and --raft-member too", null);
@@ -331,7 +340,7 @@ final class LedgerCommand implements Runnable {
       // The TLS files are read and the ports bound before the ledger opens: closing an
       // existing ledger again seals a block.
       LedgerServer.Builder b = LedgerServer.builder().host(host).port(port)
-          .allowAnonymous(allowAnonymous);
+          .allowAnonymous(allowAnonymous).maxEventStreamsPerAddress(maxEventStreamsPerAddress);
       MetricsEndpoint metrics = null;
       ServerSocketChannel held = null;
       try {

@@ -18,10 +18,16 @@ import io.bittensor.core.Receipt;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Transaction;
 import io.bittensor.transport.RemoteLedger;
+import io.bittensor.transport.internal.wire.EventsRequest;
+import io.bittensor.transport.internal.wire.LedgerRequest;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.StringWriter;
 import java.net.ServerSocket;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -377,6 +383,42 @@ class LedgerServeCommandTest {
   }
 
   /** A --port out of range is refused before the ledger is opened: no block is sealed. */
+  /** Clients behind one proxy share an address: the operator raises (or lowers) the bound. */
+  @Test
+  void maxEventStreamsPerAddressBoundsOneAddressesStreams() throws Exception {
+    Path log = dir.resolve("serve.log");
+    Process p = serve(dir.resolve("ledger"), log, "--allow-anonymous",
+        "--max-event-streams-per-address", "1");
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    try {
+      URI uri = ServingLogs.awaitServing(p, log);
+      HttpRequest events = HttpRequest.newBuilder(uri.resolve("/v1/ledger/events"))
+          .header("Content-Type", "application/x-protobuf")
+          .POST(HttpRequest.BodyPublishers.ofByteArray(LedgerRequest.newBuilder().setVersion(1)
+              .setBody(EventsRequest.getDefaultInstance().toByteString()).build().toByteArray()))
+          .build();
+      // Each answer returns at its head; the first stream stays open while the second is asked.
+      HttpResponse<InputStream> first =
+          http.send(events, HttpResponse.BodyHandlers.ofInputStream());
+      try (InputStream open = first.body()) {
+        assertEquals(200, first.statusCode(), ServingLogs.read(log));
+        HttpResponse<InputStream> second =
+            http.send(events, HttpResponse.BodyHandlers.ofInputStream());
+        second.body().close();
+        assertEquals(429, second.statusCode(), "the second stream from one address");
+      }
+    } finally {
+      p.destroyForcibly();
+      p.waitFor(60, TimeUnit.SECONDS);
+    }
+    CliRunner zero = CliRunner.run("ledger", "serve", "--data", dir.resolve("other").toString(),
+        "--port", "0", "--max-event-streams-per-address", "0");
+    assertEquals(Main.EXIT_BAD_INPUT, zero.exitCode(), zero.err());
+    assertTrue(zero.err().contains("--max-event-streams-per-address must be >= 1, was 0"),
+        zero.err());
+    assertTrue(Files.notExists(dir.resolve("other")), "refused before a ledger was made");
+  }
+
   @Test
   void aPortOutOfRangeLeavesTheLedgerAsItWas() throws IOException {
     Path data = dir.resolve("ledger");
