@@ -8,7 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Genesis;
 import io.bittensor.core.Keypair;
+import io.bittensor.core.LedgerParams;
 import io.bittensor.core.LocalLedger;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Receipt;
+import io.bittensor.core.Transaction;
 import io.bittensor.transport.LedgerServer;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -142,6 +146,64 @@ class NeuronRunLifecycleTest {
         Thread.sleep(20);
       }
       assertEquals(0, server.eventStreams(), "its ledger client still follows the ledger");
+    }
+  }
+
+  /**
+   * On a ledger that takes one registration a block, whose block being built holds one already,
+   * it is refused, says so, registers again once the next block comes and then serves.
+   */
+  @Test
+  void refusedByTheRegistrationCapItRegistersInALaterBlockAndServes() throws Exception {
+    Keypair first = Keypair.generate();
+    try (LocalLedger ledger = LocalLedger.builder()
+            .genesis(Genesis.builder()
+                .params(LedgerParams.defaults().withMaxRegistrationsPerBlock(1))
+                .allocate(key.id(), 1_000_000).allocate(first.id(), 1_000_000).build())
+            .blocks(BlockPolicy.manual()).openInMemory();
+        LedgerServer server = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
+            .start()) {
+      CompletableFuture<Receipt> taken = ledger.submit(first,
+          Transaction.register(URI.create("http://127.0.0.1:1"), Modality.TENSOR));
+      Path config = config(server, "output-dim=16");
+      StringWriter out = new StringWriter();
+      StringWriter err = new StringWriter();
+      int[] code = {-1};
+      Thread running = new Thread(() -> code[0] = Main.run(
+          new String[] {"neuron", "run", "--config", config.toString()},
+          new PrintWriter(out, true), new PrintWriter(err, true)), "neuron-run");
+      running.setDaemon(true);
+      running.start();
+      try {
+        awaitPrinted(running, out, err, "registration refused at attempt 1 (TOO_MANY_REGISTRATIONS");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!out.toString().contains(" serving ") && System.nanoTime() < deadline) {
+          ledger.produceBlock();
+          Thread.sleep(50);
+        }
+        assertEquals(1, taken.get(10, TimeUnit.SECONDS).block());
+        Pattern registeredThenServing =
+            Pattern.compile("registered in block \\d+ at attempt \\d+\\R[^\\n]* serving ");
+        assertTrue(registeredThenServing.matcher(out.toString()).find(),
+            "registered, then served: " + out + err);
+        assertTrue(ledger.metagraph().uid(key.id()).isPresent(), "registered");
+      } finally {
+        running.interrupt();
+        running.join(TimeUnit.SECONDS.toMillis(60));
+      }
+      assertFalse(running.isAlive(), "the command did not stop: " + out + err);
+      assertEquals(0, code[0], out + "\n" + err);
+    }
+  }
+
+  /** Waits until the command printed {@code text}; fails if it ends first or in 60 s. */
+  private static void awaitPrinted(Thread running, StringWriter out, StringWriter err,
+      String text) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (!out.toString().contains(text)) {
+      assertTrue(running.isAlive() && System.nanoTime() < deadline,
+          "never printed " + text + ": " + out + err);
+      Thread.sleep(20);
     }
   }
 

@@ -1,9 +1,11 @@
 package io.bittensor.neuron;
 
+import io.bittensor.core.Block;
 import io.bittensor.core.Experimental;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerException;
+import io.bittensor.core.LedgerListener;
 import io.bittensor.core.LedgerMembers;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.Modality;
@@ -12,11 +14,15 @@ import io.bittensor.core.PeerId;
 import io.bittensor.core.PeerInfo;
 import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Receipt;
+import io.bittensor.core.RejectReason;
+import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Status;
 import io.bittensor.core.TensorStandard;
 import io.bittensor.core.Transaction;
+import io.bittensor.core.TransactionRejectedException;
 import io.bittensor.core.internal.DurableFiles;
 import io.bittensor.core.internal.StateFile;
+import io.bittensor.core.internal.Timer;
 import io.bittensor.learning.Evaluation;
 import io.bittensor.learning.Learner;
 import io.bittensor.learning.StepResult;
@@ -123,6 +129,12 @@ public final class Neuron implements AutoCloseable {
 
   private static final String CHECKPOINT_MAGIC = "BTNEURON";
 
+  /** The longest a registration refused by the ledger's cap waits for a block, at first. */
+  private static final long FIRST_BACKOFF_MS = 1_000;
+
+  /** The longest it ever waits, as the back-off doubles. */
+  private static final long MAX_BACKOFF_MS = 30_000;
+
   private final Keypair keypair;
   private final Ledger ledger;
   private final Peer served;
@@ -142,6 +154,8 @@ public final class Neuron implements AutoCloseable {
   private final Clock clock;
   private final NeuronListener listener;
   private final CompletableFuture<Receipt> registration;
+  /** Sends a new key's registration until it lands; null for a key registered before. */
+  private volatile Registrar registrar;
   private final int probeClasses;
   private final List<LabelledBatch> validation;
   private final int warmUp;
@@ -278,7 +292,6 @@ public final class Neuron implements AutoCloseable {
     try {
       Metagraph m = ledger.metagraph();
       OptionalInt uid = m.uid(keypair.id());
-      CompletableFuture<Receipt> reg;
       if (uid.isPresent()) {
         // A restart: the key is registered already; keep its uid and stake, and move the peer
         // where it serves now so that the others reach it there.
@@ -300,15 +313,197 @@ public final class Neuron implements AutoCloseable {
               return receipt;
             });
       }
-      reg = ledger.submit(keypair, Transaction.register(endpoint, modality));
-      if (stake > 0) {
-        CompletableFuture<Receipt> staked = ledger.submit(keypair, Transaction.addStake(stake));
-        return reg.thenCombine(staked, (r, s) -> s);
-      }
-      return reg;
+      Registrar r = new Registrar(endpoint, stake);
+      registrar = r;
+      r.attempt();
+      return r.result;
     } catch (LedgerException e) {
       return CompletableFuture.failedFuture(e);
     }
+  }
+
+  /**
+   * Registers the key (and stakes), and while the ledger refuses with {@link
+   * RejectReason#TOO_MANY_REGISTRATIONS} (its {@code maxRegistrationsPerBlock} reached), sends
+   * the registration again for a later block: when the ledger's next block arrives, or after a
+   * back-off of {@link #FIRST_BACKOFF_MS} doubling to {@link #MAX_BACKOFF_MS} should its events
+   * not come, until it lands or the neuron closes. Retries run on the common pool, not on the
+   * ledger's thread that tells of the block.
+   */
+  private final class Registrar implements LedgerListener {
+    private final URI endpoint;
+    private final long stake;
+    final CompletableFuture<Receipt> result = new CompletableFuture<>();
+    /** Completed by the next block; set before each attempt once subscribed. */
+    private volatile CompletableFuture<Void> nextBlock;
+    /** Guarded by this; subscribed at the first refusal, closed once the result is settled. */
+    private Ledger.Subscription subscription;
+    /** Guarded by this: refused, and waiting to be sent again. */
+    private boolean waiting;
+    /** Guarded by this. */
+    private int attempts;
+    /** Guarded by this. */
+    private long backoffMs = FIRST_BACKOFF_MS;
+
+    Registrar(URI endpoint, long stake) {
+      this.endpoint = endpoint;
+      this.stake = stake;
+      result.whenComplete((r, e) -> unsubscribe());
+    }
+
+    /**
+     * Submits the registration, and the stake signed with the next nonce so that it goes in the
+     * same block (refused as out of order, harmlessly, if the registration is refused later). A
+     * nonce that cannot be read fails the registration.
+     *
+     * @throws RuntimeException as the ledger's submit (a closed ledger)
+     */
+    void attempt() {
+      if (closed.get()) {
+        result.completeExceptionally(closedWhileWaiting());
+        return;
+      }
+      CompletableFuture<Void> sinceSent;
+      int attempt;
+      synchronized (this) {
+        waiting = false;
+        attempt = ++attempts;
+        // Before the submission: a block sealed while it is refused still wakes the retry.
+        sinceSent = subscription == null ? null : (nextBlock = new CompletableFuture<>());
+      }
+      long nonce;
+      try {
+        nonce = ledger.nextNonce(keypair.id());
+      } catch (LedgerException e) {
+        result.completeExceptionally(e);
+        return;
+      }
+      CompletableFuture<Receipt> registered = ledger.submit(SignedTransaction.sign(keypair,
+          ledger.chainId(), nonce, Transaction.register(endpoint, modality)));
+      // Not after a refusal the ledger reported at once: the stake would be refused too.
+      CompletableFuture<Receipt> staked = stake > 0 && !registered.isCompletedExceptionally()
+          ? ledger.submit(SignedTransaction.sign(keypair, ledger.chainId(), nonce + 1,
+              Transaction.addStake(stake)))
+          : null;
+      registered.whenComplete((receipt, error) -> {
+        Throwable cause = unwrap(error);
+        if (cause instanceof TransactionRejectedException r
+            && r.reason() == RejectReason.TOO_MANY_REGISTRATIONS) {
+          later(r, sinceSent);
+        } else if (cause != null) {
+          result.completeExceptionally(cause);
+        } else if (staked == null) {
+          landed(receipt, attempt);
+        } else {
+          staked.whenComplete((s, e) -> {
+            if (e != null) {
+              result.completeExceptionally(unwrap(e));
+            } else {
+              landed(s, attempt);
+            }
+          });
+        }
+      });
+    }
+
+    /** A retry: what fails it fails the registration. */
+    private void retry() {
+      try {
+        attempt();
+      } catch (RuntimeException e) {
+        result.completeExceptionally(e);
+      }
+    }
+
+    private void landed(Receipt receipt, int attempt) {
+      if (attempt > 1) {
+        listener.onEvent(Neuron.this, "registered in block " + receipt.block() + " at attempt "
+            + attempt);
+      }
+      result.complete(receipt);
+    }
+
+    /** Refused by the cap: waits for the next block (or the back-off), then sends it again. */
+    private void later(TransactionRejectedException refused, CompletableFuture<Void> sinceSent) {
+      CompletableFuture<Void> wake = null;
+      long delay = 0;
+      int attempt = 0;
+      // Settled outside this lock: the result's stages close the subscription.
+      Exception failed = null;
+      synchronized (this) {
+        if (closed.get()) { // and stop() has run or waits for this lock
+          failed = closedWhileWaiting();
+        } else if (subscription == null) {
+          try {
+            subscription = ledger.subscribe(this);
+          } catch (RuntimeException e) { // a closed ledger
+            failed = e;
+          }
+        }
+        if (failed == null) {
+          waiting = true;
+          wake = sinceSent != null ? sinceSent : (nextBlock = new CompletableFuture<>());
+          delay = backoffMs;
+          backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
+          attempt = attempts;
+        }
+      }
+      if (failed != null) {
+        result.completeExceptionally(failed);
+        return;
+      }
+      listener.onEvent(Neuron.this, "registration refused at attempt " + attempt + " ("
+          + refused.getMessage() + "): registering again at the ledger's next block, or in "
+          + delay + " ms");
+      CompletableFuture<Void> woken = wake;
+      Timer.Timeout timeout = Timer.SHARED.schedule(delay, TimeUnit.MILLISECONDS,
+          () -> woken.complete(null));
+      woken.thenRunAsync(() -> {
+        timeout.cancel();
+        retry();
+      });
+    }
+
+    @Override
+    public void onBlock(Block block, Metagraph after) {
+      CompletableFuture<Void> wake = nextBlock;
+      if (wake != null) {
+        wake.complete(null); // the retry runs on the common pool, not on this thread
+      }
+    }
+
+    /** The neuron closes: a registration waiting to be sent again fails; one sent stays. */
+    void stop() {
+      boolean wasWaiting;
+      synchronized (this) {
+        wasWaiting = waiting;
+      }
+      if (wasWaiting) {
+        result.completeExceptionally(closedWhileWaiting());
+      }
+      unsubscribe();
+    }
+
+    private void unsubscribe() {
+      Ledger.Subscription s;
+      synchronized (this) {
+        s = subscription;
+        subscription = null;
+      }
+      if (s != null) {
+        s.close(); // outside this lock: the ledger holds its own while it tells of a block
+      }
+    }
+
+    private LedgerException closedWhileWaiting() {
+      return new LedgerException("the neuron closed while its registration waited for a later"
+          + " block (TOO_MANY_REGISTRATIONS); it is not in the ledger");
+    }
+  }
+
+  private static Throwable unwrap(Throwable e) {
+    return e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+        ? e.getCause() : e;
   }
 
   /** This neuron's key. */
@@ -390,6 +585,15 @@ public final class Neuron implements AutoCloseable {
    * was registered before (a restart), with a null receipt, or with the receipt of the
    * {@link Transaction#serve} that moved the peer to where it serves now (null too if the
    * ledger refused the move: the listener hears why).
+   *
+   * <p>A registration the ledger refuses because the block being built holds its {@code
+   * maxRegistrationsPerBlock} ({@link RejectReason#TOO_MANY_REGISTRATIONS}: several neurons
+   * started together) is sent again, with the stake, for a later block: when the ledger's next
+   * block arrives (or after a back-off of 1 s, doubling to 30 s, should its events not come),
+   * until it lands; the listener hears of each refusal, and of the block it lands in. Fails
+   * with the ledger's reason on any other refusal ({@code INSUFFICIENT_BALANCE}, {@code
+   * NETWORK_FULL}, ...), and with a {@link LedgerException} if the neuron closes while the
+   * registration waits to be sent again (one already sent is left to its block).
    */
   public CompletableFuture<Receipt> registration() {
     return registration;
@@ -972,6 +1176,10 @@ public final class Neuron implements AutoCloseable {
     boolean interrupted = Thread.interrupted();
     try {
       calls.cancelAll();
+      Registrar r = registrar;
+      if (r != null) {
+        r.stop();
+      }
       Thread t = loop;
       if (t == null) {
         synchronized (this) { // a runInBackground under way has started its thread

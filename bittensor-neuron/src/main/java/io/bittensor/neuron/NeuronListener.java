@@ -10,8 +10,9 @@ import io.bittensor.core.Experimental;
  * Neuron.builder()...listener((neuron, what) -> log.info("{}: {}", neuron.id(), what))
  * }</pre>
  *
- * <p>Called on the neuron's loop thread or the caller's; implementations must be fast, thread-safe
- * and must not throw.
+ * <p>Called on the neuron's loop thread or the caller's, and, for a registration sent again for
+ * a later block, on the ledger's thread that completes its transactions or the common fork-join
+ * pool; implementations must be fast, thread-safe and must not throw.
  */
 @FunctionalInterface
 @Experimental

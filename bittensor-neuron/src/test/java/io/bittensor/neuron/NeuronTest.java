@@ -935,6 +935,100 @@ class NeuronTest {
     }
   }
 
+  /**
+   * Three neurons started at once on a ledger that takes one registration a block: the two
+   * refused with TOO_MANY_REGISTRATIONS register again for later blocks, telling the listener,
+   * until each is in, in a block of its own, with its stake.
+   */
+  @Test
+  void neuronsRefusedByTheRegistrationCapRegisterInLaterBlocksWithTheirStake() throws Exception {
+    Keypair[] keys = {Keypair.generate(), Keypair.generate(), Keypair.generate()};
+    Genesis.Builder g = Genesis.builder()
+        .params(LedgerParams.defaults().withMaxRegistrationsPerBlock(1));
+    for (Keypair k : keys) {
+      g.allocate(k.id(), 1_000_000);
+    }
+    List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<Neuron> neurons = new ArrayList<>();
+    try (LocalLedger ledger = LocalLedger.builder().genesis(g.build())
+        .blocks(BlockPolicy.manual()).openInMemory()) {
+      try {
+        for (int i = 0; i < keys.length; i++) {
+          neurons.add(Neuron.builder().keypair(keys[i]).ledger(ledger)
+              .serve(Peers.noise(DIM, i), Modality.TEXT).outputDim(DIM).stake(100_000 + i)
+              .listener((n, e) -> events.add(e)).start());
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (neurons.stream().anyMatch(n -> !n.registration().isDone())
+            && System.nanoTime() < deadline) {
+          ledger.produceBlock();
+          Thread.sleep(20);
+        }
+        java.util.Set<Long> blocks = new java.util.TreeSet<>();
+        Metagraph m = ledger.metagraph();
+        for (int i = 0; i < keys.length; i++) {
+          blocks.add(neurons.get(i).registration().get(1, TimeUnit.SECONDS).block());
+          int uid = m.uid(keys[i].id()).orElseThrow();
+          assertEquals(100_000 + i, m.stake(uid), "the stake of neuron " + i);
+        }
+        assertEquals(3, blocks.size(), "one registration a block: " + blocks);
+        assertTrue(events.stream().filter(e -> e.contains("TOO_MANY_REGISTRATIONS")).count() >= 3,
+            "the second is refused once at least, the third twice: " + events);
+      } finally {
+        neurons.forEach(Neuron::close);
+      }
+    }
+  }
+
+  /** Closed while it waits to register again for a later block: its registration fails. */
+  @Test
+  void aNeuronClosedWhileWaitingToRegisterAgainFailsItsRegistration() throws Exception {
+    Keypair first = Keypair.generate();
+    Keypair second = Keypair.generate();
+    try (LocalLedger ledger = LocalLedger.builder()
+        .genesis(Genesis.builder()
+            .params(LedgerParams.defaults().withMaxRegistrationsPerBlock(1))
+            .allocate(first.id(), 1_000_000).allocate(second.id(), 1_000_000).build())
+        .blocks(BlockPolicy.manual()).openInMemory();
+        Neuron in = Neuron.builder().keypair(first).ledger(ledger)
+            .serve(Peers.noise(DIM, 1), Modality.TEXT).outputDim(DIM).start()) {
+      Neuron refused = Neuron.builder().keypair(second).ledger(ledger)
+          .serve(Peers.noise(DIM, 2), Modality.TEXT).outputDim(DIM).start();
+      refused.close();
+      java.util.concurrent.ExecutionException e = assertThrows(
+          java.util.concurrent.ExecutionException.class,
+          () -> refused.registration().get(10, TimeUnit.SECONDS));
+      assertTrue(e.getMessage().contains("closed"), e::getMessage);
+      ledger.produceBlock();
+      assertTrue(in.registration().isDone());
+      Thread.sleep(100);
+      assertTrue(ledger.metagraph().uid(second.id()).isEmpty(), "not registered after close");
+    }
+  }
+
+  /** A registration refused for another reason (the burn exceeds the balance) fails at once. */
+  @Test
+  void aRegistrationRefusedForAnotherReasonIsNotSentAgain() throws Exception {
+    Keypair key = Keypair.generate();
+    List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (LocalLedger ledger = LocalLedger.builder()
+        .genesis(Genesis.builder()
+            .params(LedgerParams.defaults().withMaxRegistrationsPerBlock(1)
+                .withRegistrationBurn(2_000))
+            .allocate(key.id(), 1_000).build())
+        .blocks(BlockPolicy.manual()).openInMemory();
+        Neuron n = Neuron.builder().keypair(key).ledger(ledger)
+            .serve(Peers.noise(DIM, 1), Modality.TEXT).outputDim(DIM)
+            .listener((neuron, e) -> events.add(e)).start()) {
+      java.util.concurrent.ExecutionException e = assertThrows(
+          java.util.concurrent.ExecutionException.class,
+          () -> n.registration().get(10, TimeUnit.SECONDS));
+      TransactionRejectedException r = (TransactionRejectedException) e.getCause();
+      assertEquals(RejectReason.INSUFFICIENT_BALANCE, r.reason());
+      assertEquals(List.of(), events);
+    }
+  }
+
   /** Closed while its registration waits for a block: the loop says nothing failed. */
   @Test
   void aNeuronClosedBeforeItsRegistrationSealedReportsNoFailure() throws Exception {
