@@ -107,12 +107,27 @@ final class LedgerBlocksCommand implements Callable<Integer> {
     for (int i = 0; i < r.transactions().size(); i++) {
       SignedTransaction tx = r.transactions().get(i);
       out.printf(Locale.ROOT, "  %3d  %s  %s  nonce %d  %s%n", i, tx.hash().toShortHex(),
-          tx.signer().toHex().substring(0, 16), tx.nonce(), tx.body());
+          tx.signer().toHex().substring(0, 16), tx.nonce(), text(tx.body()));
     }
     r.epoch().ifPresent(e -> out.printf(Locale.ROOT, "  epoch %d: %s%n", e.number(),
         e.skipped().map(s -> "skipped (" + s + ")").orElse(String.format(Locale.ROOT,
             "%d peers, minted %d, loss %.6f, minAllowedWeights %d", e.peers(), e.minted(),
             e.loss(), e.minAllowedWeights()))));
+  }
+
+  /**
+   * A transaction as its record prints, but a change of the rules as {@code ledger show} prints
+   * them: the registration rules only where set, not always at 0.
+   */
+  private static String text(Transaction body) {
+    if (body instanceof Transaction.ChangeParams b) {
+      LedgerParams p = b.params();
+      return String.format(Locale.ROOT, "ChangeParams  epochLength %d  maxPeers %d"
+          + "  immunityPeriod %d  minAllowedWeights %d  weightsRateLimit %d%s", p.epochLength(),
+          p.maxPeers(), p.immunityPeriod(), p.minAllowedWeights(), p.weightsRateLimit(),
+          LedgerCommand.registrationRules(p));
+    }
+    return body.toString();
   }
 
   private static ObjectNode json(ObjectMapper mapper, BlockRecord r) {

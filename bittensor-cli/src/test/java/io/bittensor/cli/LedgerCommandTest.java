@@ -192,6 +192,33 @@ class LedgerCommandTest {
     assertTrue(negative.err().contains("registrationBurn must be >= 0"), negative.err());
   }
 
+  /**
+   * {@code blocks} prints a change of the rules as {@code show} prints them: every rule by name,
+   * and the registration rules only where the change sets one, not the record's toString that
+   * ends with both at 0.
+   */
+  @Test
+  void blocksPrintsAChangeOfTheRulesAsShowDoes() throws IOException {
+    Path data = dir.resolve("ledger");
+    CliRunner init = CliRunner.run("ledger", "init", "--data", data.toString(),
+        "--authority", key(1).id().toHex());
+    assertEquals(0, init.exitCode(), init.err());
+    try (LocalLedger ledger = LocalLedger.builder().blocks(BlockPolicy.manual()).open(data)) {
+      LedgerParams rules = ledger.metagraph().params();
+      ledger.submit(key(1), Transaction.changeParams(rules.withEpochLength(50)));
+      ledger.submit(key(1), Transaction.changeParams(rules.withMaxPeers(64)
+          .withRegistrationBurn(400).withMaxRegistrationsPerBlock(3)));
+      ledger.produceBlock();
+    }
+    CliRunner blocks = CliRunner.run("ledger", "blocks", "--data", data.toString());
+    assertEquals(0, blocks.exitCode(), blocks.err());
+    assertTrue(blocks.out().contains("nonce 0  ChangeParams  epochLength 50  maxPeers 4096"
+        + "  immunityPeriod 200  minAllowedWeights 1  weightsRateLimit 10\n"), blocks.out());
+    assertTrue(blocks.out().contains("nonce 1  ChangeParams  epochLength 100  maxPeers 64"
+        + "  immunityPeriod 200  minAllowedWeights 1  weightsRateLimit 10  registrationBurn 400"
+        + "  maxRegistrationsPerBlock 3\n"), blocks.out());
+  }
+
   @Test
   void initRefusesBadInputWithExitCode2() {
     Path data = dir.resolve("ledger");
