@@ -58,10 +58,13 @@ class ResentForwardDeadlineTest {
       assertTrue(second.getTimeoutMs() <= first.getTimeoutMs() - passed + 1,
           "the first attempt said " + first.getTimeoutMs() + " ms, the resend "
               + second.getTimeoutMs() + " ms, " + passed + " ms later");
-      // Both attempts name the same deadline: each one's signed time plus its timeout.
+      // Both attempts name the same deadline: each one's signed time plus its timeout. The
+      // clock is read for the signature after the timeout and the tensor's encoding, so a
+      // thread descheduled in between shifts one by a few ms (2 in one Temurin 25 run); a
+      // resend signed with the whole timeout again would end HELD_MS later.
       long firstEnds = first.getCaller().getTimestampMs() + first.getTimeoutMs();
       long secondEnds = second.getCaller().getTimestampMs() + second.getTimeoutMs();
-      assertTrue(secondEnds <= firstEnds + 1,
+      assertTrue(secondEnds <= firstEnds + 25,
           "the resend ends at " + secondEnds + ", the first attempt at " + firstEnds);
     }
   }
