@@ -20,13 +20,13 @@ import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.PeerState;
 import io.bittensor.core.internal.DurableFiles;
+import io.bittensor.core.internal.HostPorts;
 import io.bittensor.raft.RaftAdmin;
 import io.bittensor.raft.RaftLedger;
 import io.bittensor.transport.LedgerRequestListener;
 import io.bittensor.transport.LedgerServer;
 import io.bittensor.transport.SubmissionListener;
 import io.bittensor.transport.RemoteLedger;
-import io.bittensor.transport.internal.JettyServers;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
@@ -546,7 +546,7 @@ final class LedgerCommand implements Runnable {
       } catch (IOException | RuntimeException e) {
         channel.close();
         String why = e instanceof UnresolvedAddressException ? "unknown host" : e.getMessage();
-        throw new IOException("cannot serve the ledger on " + JettyServers.hostPort(host, port)
+        throw new IOException("cannot serve the ledger on " + HostPorts.of(host, port)
             + ": " + why, e);
       }
     }
@@ -721,14 +721,6 @@ final class LedgerCommand implements Runnable {
     return out;
   }
 
-  /**
-   * An address as {@link #members} reads it back: {@code host:port}, {@code [v6]:port} for an
-   * IPv6 address, whose last group would otherwise read as the port.
-   */
-  static String hostPort(InetSocketAddress address) {
-    String host = address.getHostString();
-    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
-  }
 
   /**
    * The registration rules to append to a printed line of rules, or nothing when neither is set
@@ -814,7 +806,7 @@ final class LedgerCommand implements Runnable {
           out.println("changed the members to " + change.keySet());
         }
         admin.members().forEach((id, address) ->
-            out.println(id + "=" + hostPort(address)));
+            out.println(id + "=" + HostPorts.of(address)));
         out.flush();
       } catch (IllegalArgumentException e) {
         throw CliException.badInput(e.getMessage(), e);

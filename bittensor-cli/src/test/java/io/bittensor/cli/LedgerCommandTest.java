@@ -12,6 +12,7 @@ import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Transaction;
+import io.bittensor.core.internal.HostPorts;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.net.URI;
@@ -500,13 +501,13 @@ class LedgerCommandTest {
   void membersPrintsAnIpv6AddressInBracketsThatReadBack() {
     var read = LedgerCommand.members(List.of("a=[::1]:9000", "b=10.0.0.2:9001"), "--via");
     assertEquals(new java.net.InetSocketAddress("::1", 9000), read.get("a"));
-    assertEquals("[0:0:0:0:0:0:0:1]:9000", LedgerCommand.hostPort(read.get("a")));
+    assertEquals("[0:0:0:0:0:0:0:1]:9000", HostPorts.of(read.get("a")));
     assertEquals("[::1]:9000",
-        LedgerCommand.hostPort(java.net.InetSocketAddress.createUnresolved("::1", 9000)));
-    assertEquals("10.0.0.2:9001", LedgerCommand.hostPort(read.get("b")));
+        HostPorts.of(java.net.InetSocketAddress.createUnresolved("::1", 9000)));
+    assertEquals("10.0.0.2:9001", HostPorts.of(read.get("b")));
     // What ledger members prints, --via and --raft-member read back.
     for (var address : read.values()) {
-      String printed = "x=" + LedgerCommand.hostPort(address);
+      String printed = "x=" + HostPorts.of(address);
       assertEquals(address, LedgerCommand.members(List.of(printed), "--via").get("x"), printed);
     }
   }

@@ -2,6 +2,7 @@ package io.bittensor.core;
 
 import io.bittensor.core.internal.ledger.ByteReader;
 import io.bittensor.core.internal.ledger.ByteWriter;
+import io.bittensor.core.internal.ledger.Codecs;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
@@ -164,8 +165,7 @@ public final class SignedTransaction {
 
   /** The version {@code body} is written with: 2 only for rules that set a registration rule. */
   private static int version(Transaction body) {
-    return body instanceof Transaction.ChangeParams t
-        && (t.params().registrationBurn() != 0 || t.params().maxRegistrationsPerBlock() != 0)
+    return body instanceof Transaction.ChangeParams t && Codecs.hasRegistrationRules(t.params())
         ? VERSION_REGISTRATION_RULES : VERSION;
   }
 
@@ -196,8 +196,7 @@ public final class SignedTransaction {
         return new Transaction.SetWeights(uids, weights);
       }
       case 6: {
-        LedgerParams p = new LedgerParams(r.i32("epochLength"), r.i32("maxPeers"),
-            r.i32("immunityPeriod"), r.i32("minAllowedWeights"), r.i32("weightsRateLimit"));
+        LedgerParams p = Codecs.readParams(r);
         if (registrationRules) {
           p = p.withRegistrationBurn(r.i64("registrationBurn"))
               .withMaxRegistrationsPerBlock(r.i32("maxRegistrationsPerBlock"));
@@ -271,10 +270,9 @@ public final class SignedTransaction {
       }
     } else if (body instanceof Transaction.ChangeParams t) {
       LedgerParams p = t.params();
-      w.i32(p.epochLength()).i32(p.maxPeers()).i32(p.immunityPeriod())
-          .i32(p.minAllowedWeights()).i32(p.weightsRateLimit());
+      Codecs.writeParams(w, p);
       if (version == VERSION_REGISTRATION_RULES) {
-        w.i64(p.registrationBurn()).i32(p.maxRegistrationsPerBlock());
+        Codecs.writeRegistrationRules(w, p);
       }
     }
     return w.toByteArray();

@@ -23,6 +23,7 @@ import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.TransactionRejectedException;
 import io.bittensor.core.internal.Deadlines;
 import io.bittensor.core.internal.DurableFiles;
+import io.bittensor.core.internal.HostPorts;
 import io.bittensor.core.internal.ledger.BatchSignatures;
 import io.bittensor.core.internal.ledger.BlockCodec;
 import io.bittensor.incentive.IncentiveMechanism;
@@ -233,7 +234,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
       } catch (RuntimeException | IOException e) {
         if (RatisExits.isExit(e)) {
           throw new IOException("the Raft member " + b.self + " could not listen on "
-              + hostPort(address) + " (is the port taken by another process?)", e);
+              + HostPorts.of(address) + " (is the port taken by another process?)", e);
         }
         throw e;
       }
@@ -361,17 +362,11 @@ public final class RaftLedger implements Ledger, BlockHistory {
     List<RaftPeer> peers = new ArrayList<>();
     members.forEach((id, address) -> peers.add(RaftPeer.newBuilder()
         .setId(id)
-        .setAddress(hostPort(address))
+        .setAddress(HostPorts.of(address))
         .build()));
     return peers;
   }
 
-  /** A member's address as Raft has it, {@code host:port}, {@code [v6]:port} for IPv6. */
-  private static String hostPort(InetSocketAddress address) {
-    String host = address.getHostString();
-    // Unbracketed, Ratis and gRPC read an IPv6 address's last group as the port.
-    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
-  }
 
   private static void closeQuietly(AutoCloseable c) {
     if (c != null) {
@@ -970,9 +965,9 @@ public final class RaftLedger implements Ledger, BlockHistory {
         throw new IllegalArgumentException("member " + id + " is listed twice");
       }
       // One server answers at an address: two members there would count it twice.
-      String where = hostPort(raftAddress);
+      String where = HostPorts.of(raftAddress);
       members.forEach((other, at) -> {
-        if (hostPort(at).equalsIgnoreCase(where)) {
+        if (HostPorts.of(at).equalsIgnoreCase(where)) {
           throw new IllegalArgumentException("members " + other + " and " + id + " are both at "
               + where + ": each member needs a Raft port of its own");
         }

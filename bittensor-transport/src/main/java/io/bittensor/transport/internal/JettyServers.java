@@ -1,5 +1,6 @@
 package io.bittensor.transport.internal;
 
+import io.bittensor.core.internal.HostPorts;
 import java.io.IOException;
 import java.net.URI;
 import java.util.concurrent.atomic.LongAdder;
@@ -134,7 +135,7 @@ public final class JettyServers {
         // Already failing; the start failure is what matters.
       }
       throw new IOException("cannot serve " + what + " on "
-          + hostPort(connector.getHost(), connector.getPort()) + ": " + e.getMessage(), e);
+          + HostPorts.of(connector.getHost(), connector.getPort()) + ": " + e.getMessage(), e);
     }
     String shown = shownHost(connector.getHost());
     String scheme =
@@ -142,14 +143,6 @@ public final class JettyServers {
     return URI.create(scheme + "://" + shown + ":" + connector.getLocalPort());
   }
 
-  /**
-   * {@code host:port} for a message, an IPv6 literal in brackets ({@code [::1]:9000}) so that its
-   * last group does not read as the port.
-   */
-  public static String hostPort(String host, int port) {
-    boolean bare = host != null && host.indexOf(':') >= 0 && !host.startsWith("[");
-    return (bare ? "[" + host + "]" : host) + ":" + port;
-  }
 
   /** {@code host} as a URI's host: an IPv6 literal in brackets, a wildcard as loopback. */
   private static String shownHost(String host) {

@@ -5,16 +5,16 @@ import io.bittensor.core.LedgerParams;
 import io.bittensor.incentive.CsrMatrix;
 import java.util.Optional;
 
-/** Encodings shared by the state, the snapshots and the journal's blocks. */
-final class Codecs {
+/** Encodings shared by the state, the snapshots, the journal's blocks and the transactions. */
+public final class Codecs {
   private Codecs() {}
 
-  static void writeParams(ByteWriter w, LedgerParams p) {
+  public static void writeParams(ByteWriter w, LedgerParams p) {
     w.i32(p.epochLength()).i32(p.maxPeers()).i32(p.immunityPeriod())
         .i32(p.minAllowedWeights()).i32(p.weightsRateLimit());
   }
 
-  static LedgerParams readParams(ByteReader r) {
+  public static LedgerParams readParams(ByteReader r) {
     return new LedgerParams(r.i32("epochLength"), r.i32("maxPeers"), r.i32("immunityPeriod"),
         r.i32("minAllowedWeights"), r.i32("weightsRateLimit"));
   }
@@ -24,12 +24,12 @@ final class Codecs {
    * carry them (a newer version, or an extra section), so that rules without them keep the
    * bytes they had before the rules existed.
    */
-  static boolean hasRegistrationRules(LedgerParams p) {
+  public static boolean hasRegistrationRules(LedgerParams p) {
     return p.registrationBurn() != 0 || p.maxRegistrationsPerBlock() != 0;
   }
 
   /** The registration rules, after {@link #writeParams}: i64 burn, i32 per-block cap. */
-  static void writeRegistrationRules(ByteWriter w, LedgerParams p) {
+  public static void writeRegistrationRules(ByteWriter w, LedgerParams p) {
     w.i64(p.registrationBurn()).i32(p.maxRegistrationsPerBlock());
   }
 
