@@ -80,7 +80,9 @@ class LedgerServeCommandTest {
     List<Receipt> receipts = new ArrayList<>();
     try {
       URI uri = ServingLogs.awaitServing(p, log);
-      assertTrue(ServingLogs.read(log).contains("transactions logged to " + submissions));
+      // Printed after the address, so perhaps not yet there when the address is.
+      ServingLogs.await(log, Pattern.compile(Pattern.quote("transactions logged to "
+          + submissions)));
 
       try (RemoteLedger remote = RemoteLedger.builder().keypair(key(7)).connect(List.of(uri))) {
         for (int i = 0; i < 2; i++) {
