@@ -181,6 +181,9 @@ final class LedgerBlocksCommand implements Callable<Integer> {
         uids.add(b.uids()[i]);
         weights.add(b.weights()[i]);
       }
+      if (b.asOfBlock() != Transaction.SetWeights.NO_BLOCK) {
+        t.put("asOfBlock", b.asOfBlock());
+      }
     } else if (body instanceof Transaction.ChangeParams b) {
       LedgerParams p = b.params();
       t.put("kind", "changeParams");

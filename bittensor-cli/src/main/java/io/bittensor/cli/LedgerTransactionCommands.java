@@ -264,12 +264,25 @@ final class LedgerTransactionCommands {
         description = "A peer's uid and its weight, >= 0; repeat or separate with commas.")
     Map<Integer, Double> set;
 
+    @Option(names = "--as-of-block", paramLabel = "BLOCK",
+        description = "The block of the metagraph the uids were read from (ledger show prints"
+            + " it): an entry whose uid a peer registered after it holds now is dropped, not"
+            + " given to that newcomer. Default: each uid means whoever holds it when the row"
+            + " lands.")
+    Long asOfBlock;
+
     @Override
     public Integer call() {
       TreeMap<Integer, Double> row = new TreeMap<>(set);
       int[] uids = row.keySet().stream().mapToInt(Integer::intValue).toArray();
       double[] weights = row.values().stream().mapToDouble(Double::doubleValue).toArray();
-      return signer.submit(spec, "weights " + row, Transaction.setWeights(uids, weights));
+      if (asOfBlock != null && asOfBlock < 0) {
+        throw CliException.badInput("--as-of-block must be a block number, >= 0, was "
+            + asOfBlock, null);
+      }
+      return signer.submit(spec, "weights " + row, asOfBlock == null
+          ? Transaction.setWeights(uids, weights)
+          : Transaction.setWeights(uids, weights, asOfBlock));
     }
   }
 

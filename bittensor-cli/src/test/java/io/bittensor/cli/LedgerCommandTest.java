@@ -56,8 +56,10 @@ class LedgerCommandTest {
       ledger.produceBlock();
       for (int i = 0; i < 3; i++) {
         ledger.submit(key(i), Transaction.addStake(100 * (i + 1)));
-        ledger.submit(key(i), Transaction.setWeights(new int[] {(i + 1) % 3, 0},
-            new double[] {1, 1}));
+        // Key 1's row is made as of block 1.
+        ledger.submit(key(i), i == 1
+            ? Transaction.setWeights(new int[] {2, 0}, new double[] {1, 1}, 1)
+            : Transaction.setWeights(new int[] {(i + 1) % 3, 0}, new double[] {1, 1}));
       }
       ledger.produceBlocks(5);
       return ledger.metagraph();
@@ -293,6 +295,7 @@ class LedgerCommandTest {
     assertTrue(r.out().contains(key(1).id().toHex().substring(0, 16) + "  nonce 1  AddStake"),
         r.out());
     assertTrue(r.out().contains("  epoch 2: 3 peers, minted 600"), r.out());
+    assertTrue(r.out().contains("weights=[1.0, 1.0], asOfBlock=1]"), r.out());
 
     CliRunner last = CliRunner.run("ledger", "blocks", "--data", data.toString(), "--last", "2",
         "--json");
@@ -313,6 +316,9 @@ class LedgerCommandTest {
     assertEquals("setWeights", weights.get("kind").asText(), block2.toString());
     assertEquals(key(0).id().toHex(), weights.get("signer").asText());
     assertEquals(1, weights.get("uids").get(0).asInt());
+    assertTrue(weights.get("asOfBlock") == null, weights.toString());
+    assertEquals(1, block2.get("transactions").get(3).get("asOfBlock").asLong(),
+        block2.toString());
     assertEquals(100, block2.get("transactions").get(0).get("amount").asLong());
 
     for (String[] bad : new String[][] {{"--last", "0"}, {"--from", "0"},

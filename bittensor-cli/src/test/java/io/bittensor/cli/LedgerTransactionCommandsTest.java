@@ -26,7 +26,9 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
@@ -41,6 +43,8 @@ class LedgerTransactionCommandsTest {
   @TempDir Path dir;
   private final Keypair owner = Keypair.generate();
   private LocalLedger ledger;
+  /** What the server passed on to the ledger, in order. */
+  private final List<SignedTransaction> submitted = new CopyOnWriteArrayList<>();
   private LedgerServer server;
   private Path key;
   private Path passphrase;
@@ -51,7 +55,13 @@ class LedgerTransactionCommandsTest {
         .genesis(Genesis.builder().params(LedgerParams.defaults().withWeightsRateLimit(0))
             .allocate(owner.id(), 10_000).authority(owner.id()).build())
         .blocks(BlockPolicy.every(Duration.ofMillis(20))).openInMemory();
-    server = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0).start();
+    server = LedgerServer.builder().ledger(new ForwardingLedger(ledger) {
+      @Override
+      public CompletableFuture<Receipt> submit(SignedTransaction tx) {
+        submitted.add(tx);
+        return super.submit(tx);
+      }
+    }).host("127.0.0.1").port(0).start();
     key = dir.resolve("owner.key");
     owner.save(key, "stake holder".toCharArray(), KeyProtection.argon2id(64, 1, 1));
     passphrase = KeysCommandTest.passphraseFile(dir, "stake holder\n");
@@ -141,12 +151,23 @@ class LedgerTransactionCommandsTest {
     assertEquals(0, weights.exitCode(), weights.err());
     assertTrue(weights.out().contains("weights {" + uid + "=2.0}"), weights.out());
     assertEquals(5, ledger.nextNonce(owner.id()));
+    long seen = ledger.metagraph().block().number();
+    CliRunner asOf = signed("weights", "--set", uid + "=1", "--as-of-block",
+        Long.toString(seen));
+    assertEquals(0, asOf.exitCode(), asOf.err());
+    assertEquals(Transaction.setWeights(new int[] {uid}, new double[] {1}, seen),
+        submitted.get(submitted.size() - 1).body(), "the row names the block it was made as of");
+    CliRunner negative = signed("weights", "--set", uid + "=1", "--as-of-block", "-1");
+    assertEquals(Main.EXIT_BAD_INPUT, negative.exitCode(), negative.out());
+    assertTrue(negative.err().contains("--as-of-block must be a block number, >= 0, was -1"),
+        negative.err());
+    assertEquals(6, ledger.nextNonce(owner.id()));
 
     CliRunner account = CliRunner.run("ledger", "account", "--remote", server.uri().toString(),
         key.toString());
     assertEquals(0, account.exitCode(), account.err());
     assertTrue(account.out().contains("account  " + owner.id().toHex() + "\nbalance  5500\n"
-        + "nonce    5\npeer     uid " + uid + "  stake 3500  http://127.0.0.1:8091"),
+        + "nonce    6\npeer     uid " + uid + "  stake 3500  http://127.0.0.1:8091"),
         account.out());
     CliRunner json = CliRunner.run("ledger", "account", "--remote", server.uri().toString(),
         receiver.id().toHex(), "--json");

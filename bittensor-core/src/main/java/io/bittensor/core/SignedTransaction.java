@@ -42,11 +42,13 @@ import java.util.Objects;
  * 64  Ed25519 signature of "bittensor-tx-v1" (15 ASCII bytes) followed by every byte above
  * </pre>
  *
- * <p>Version 2 is version 1 with two more fields in a change of params, i64 registrationBurn and
- * i32 maxRegistrationsPerBlock, after weightsRateLimit. Only a change of params that sets one of
- * them is written so (a reader before them refuses it as an unknown version); every other
- * transaction, rule changes with both at 0 among them, keeps version 1, so that one transaction
- * has one encoding, and a decoder refuses version 2 for anything else.
+ * <p>Version 2 is version 1 with more fields in two bodies: a change of params has i64
+ * registrationBurn and i32 maxRegistrationsPerBlock after weightsRateLimit, and a weight row has
+ * i64 asOfBlock after its weights. Only a change of params that sets one of the registration
+ * rules, and only a row made as of a block, is written so (a reader before them refuses it as an
+ * unknown version); every other transaction, rule changes with both rules at 0 and rows with no
+ * block among them, keeps version 1, so that one transaction has one encoding, and a decoder
+ * refuses version 2 for anything else.
  *
  * <p>The {@linkplain #hash() hash} is the SHA-256 of the whole encoding, signature included.
  *
@@ -55,12 +57,12 @@ import java.util.Objects;
 public final class SignedTransaction {
   /**
    * The encoding's version byte, for every transaction but a rule change that sets a
-   * registration rule (version 2).
+   * registration rule and a weight row made as of a block (version 2).
    */
   public static final int VERSION = 1;
 
-  /** The version of a rule change that sets a registration rule. */
-  private static final int VERSION_REGISTRATION_RULES = 2;
+  /** The version of a rule change that sets a registration rule, or a row as of a block. */
+  private static final int VERSION_EXTENDED = 2;
 
   /** The most bytes an encoded transaction may have (16 MiB). */
   public static final int MAX_ENCODED_LENGTH = 16 << 20;
@@ -146,14 +148,14 @@ public final class SignedTransaction {
     byte[] copy = encoded.clone();
     ByteReader r = new ByteReader(copy);
     int version = r.u8("version");
-    if (version != VERSION && version != VERSION_REGISTRATION_RULES) {
+    if (version != VERSION && version != VERSION_EXTENDED) {
       throw new IllegalArgumentException("unknown transaction version " + version
-          + " (this library reads " + VERSION + " and " + VERSION_REGISTRATION_RULES + ")");
+          + " (this library reads " + VERSION + " and " + VERSION_EXTENDED + ")");
     }
     Hash256 chainId = Hash256.fromBytes(r.bytes(Hash256.LENGTH, "chain id"));
     PeerId signer = PeerId.fromBytes(r.bytes(PeerId.LENGTH, "signer"));
     long nonce = r.i64("nonce");
-    Transaction body = decodeBody(r, version == VERSION_REGISTRATION_RULES);
+    Transaction body = decodeBody(r, version == VERSION_EXTENDED);
     if (version(body) != version) {
       throw new IllegalArgumentException("transaction version " + version + " for " + body
           + ", which is written as version " + version(body) + ": not a canonical encoding");
@@ -163,13 +165,19 @@ public final class SignedTransaction {
     return new SignedTransaction(chainId, signer, nonce, body, copy);
   }
 
-  /** The version {@code body} is written with: 2 only for rules that set a registration rule. */
+  /**
+   * The version {@code body} is written with: 2 only for rules that set a registration rule and
+   * for a row made as of a block.
+   */
   private static int version(Transaction body) {
-    return body instanceof Transaction.ChangeParams t && Codecs.hasRegistrationRules(t.params())
-        ? VERSION_REGISTRATION_RULES : VERSION;
+    if (body instanceof Transaction.ChangeParams t) {
+      return Codecs.hasRegistrationRules(t.params()) ? VERSION_EXTENDED : VERSION;
+    }
+    return body instanceof Transaction.SetWeights t
+        && t.asOfBlock() != Transaction.SetWeights.NO_BLOCK ? VERSION_EXTENDED : VERSION;
   }
 
-  private static Transaction decodeBody(ByteReader r, boolean registrationRules) {
+  private static Transaction decodeBody(ByteReader r, boolean extended) {
     int type = r.u8("type");
     switch (type) {
       case 1: {
@@ -193,11 +201,18 @@ public final class SignedTransaction {
         for (int k = 0; k < n; k++) {
           weights[k] = r.f64("weight");
         }
-        return new Transaction.SetWeights(uids, weights);
+        if (!extended) {
+          return new Transaction.SetWeights(uids, weights);
+        }
+        long asOfBlock = r.i64("asOfBlock");
+        if (asOfBlock < 0) {
+          throw new IllegalArgumentException("asOfBlock must be >= 0, was " + asOfBlock);
+        }
+        return new Transaction.SetWeights(uids, weights, asOfBlock);
       }
       case 6: {
         LedgerParams p = Codecs.readParams(r);
-        if (registrationRules) {
+        if (extended) {
           p = p.withRegistrationBurn(r.i64("registrationBurn"))
               .withMaxRegistrationsPerBlock(r.i32("maxRegistrationsPerBlock"));
         }
@@ -268,10 +283,13 @@ public final class SignedTransaction {
       for (int k = 0; k < n; k++) {
         w.f64(t.weight(k));
       }
+      if (version == VERSION_EXTENDED) {
+        w.i64(t.asOfBlock());
+      }
     } else if (body instanceof Transaction.ChangeParams t) {
       LedgerParams p = t.params();
       Codecs.writeParams(w, p);
-      if (version == VERSION_REGISTRATION_RULES) {
+      if (version == VERSION_EXTENDED) {
         Codecs.writeRegistrationRules(w, p);
       }
     }

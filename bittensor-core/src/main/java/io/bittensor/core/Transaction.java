@@ -66,6 +66,21 @@ public sealed interface Transaction {
     return new SetWeights(uids, weights);
   }
 
+  /**
+   * Sets the signer's weight row, naming the peers by their uids in the metagraph after block
+   * {@code asOfBlock}: an entry whose uid a newer peer has taken over since is dropped when the
+   * row lands, so a row in flight during a replacement does not vote for the newcomer.
+   *
+   * @param asOfBlock the block of the metagraph the uids were read from, {@code >= 0}
+   */
+  @Experimental
+  static SetWeights setWeights(int[] uids, double[] weights, long asOfBlock) {
+    if (asOfBlock < 0) {
+      throw new IllegalArgumentException("asOfBlock must be >= 0, was " + asOfBlock);
+    }
+    return new SetWeights(uids, weights, asOfBlock);
+  }
+
   /** Replaces the ledger's rules; only the genesis authority may. */
   static ChangeParams changeParams(LedgerParams params) {
     return new ChangeParams(params);
@@ -168,15 +183,30 @@ public sealed interface Transaction {
    * {@code minAllowedWeights}, and a row sooner than {@code weightsRateLimit} blocks after the
    * last.
    *
+   * <p>A row made {@linkplain #asOfBlock() as of a block} names peers as that block's metagraph
+   * did. When it lands, entries whose uid was taken over by a peer registered after that block
+   * are dropped (as a replacement drops the votes for the old peer from the rows already kept),
+   * and the rest must still number {@code minAllowedWeights}. The ledger also rejects a block not
+   * sealed before the one the row lands in. A row with no such block ({@link #NO_BLOCK}) names
+   * whoever holds each uid when it lands.
+   *
    * @param uids the peers weighed; copied
    * @param weights one per uid; copied
+   * @param asOfBlock the block of the metagraph the uids were read from, or {@link #NO_BLOCK}
    */
-  record SetWeights(int[] uids, double[] weights) implements Transaction {
+  record SetWeights(int[] uids, double[] weights, @Experimental long asOfBlock)
+      implements Transaction {
+    /** The {@link #asOfBlock()} of a row that names no block. */
+    @Experimental
+    public static final long NO_BLOCK = -1;
+
     /**
      * Copies the arrays.
      *
-     * @throws IllegalArgumentException if the arrays differ in length
+     * @throws IllegalArgumentException if the arrays differ in length, or {@code asOfBlock} is
+     *     below {@link #NO_BLOCK}
      */
+    @Experimental
     public SetWeights {
       Objects.requireNonNull(uids, "uids");
       Objects.requireNonNull(weights, "weights");
@@ -185,8 +215,21 @@ public sealed interface Transaction {
             "uids and weights must have the same length, were " + uids.length + " and "
                 + weights.length);
       }
+      if (asOfBlock < NO_BLOCK) {
+        throw new IllegalArgumentException(
+            "asOfBlock must be a block (>= 0) or NO_BLOCK (-1), was " + asOfBlock);
+      }
       uids = uids.clone();
       weights = weights.clone();
+    }
+
+    /**
+     * A row that names no block: each uid means whoever holds it when the row lands.
+     *
+     * @throws IllegalArgumentException if the arrays differ in length
+     */
+    public SetWeights(int[] uids, double[] weights) {
+      this(uids, weights, NO_BLOCK);
     }
 
     /** A copy of the uids. */
@@ -224,21 +267,23 @@ public sealed interface Transaction {
     @Override
     public boolean equals(Object o) {
       return o instanceof SetWeights s && Arrays.equals(uids, s.uids)
-          && Arrays.equals(weights, s.weights);
+          && Arrays.equals(weights, s.weights) && asOfBlock == s.asOfBlock;
     }
 
     @Override
     public int hashCode() {
-      return 31 * Arrays.hashCode(uids) + Arrays.hashCode(weights);
+      return 31 * (31 * Arrays.hashCode(uids) + Arrays.hashCode(weights))
+          + Long.hashCode(asOfBlock);
     }
 
     @Override
     public String toString() {
+      String asOf = asOfBlock == NO_BLOCK ? "" : ", asOfBlock=" + asOfBlock;
       if (uids.length > 8) {
-        return "SetWeights[" + uids.length + " entries]";
+        return "SetWeights[" + uids.length + " entries" + asOf + "]";
       }
       return "SetWeights[uids=" + Arrays.toString(uids) + ", weights="
-          + Arrays.toString(weights) + "]";
+          + Arrays.toString(weights) + asOf + "]";
     }
   }
 

@@ -538,6 +538,63 @@ abstract class LedgerContract {
     assertEquals(1.0, m.weights().get(1, 2), 1e-15, "the row sums to 1 again");
   }
 
+  /**
+   * Keys 0 to 2 register (block 1), keys 1 and 2 stake (blocks 2, 3), and key 3 takes over key
+   * 0's uid 0 (block 4).
+   *
+   * @return block 3, the last in which key 0 held uid 0
+   */
+  private long replaceUidZero(Ledger ledger) throws IOException {
+    registerAndStake(ledger, 3, 0);
+    accept(ledger, key(1), Transaction.addStake(5));
+    accept(ledger, key(2), Transaction.addStake(5));
+    long seen = ledger.metagraph().block().number();
+    accept(ledger, key(3), Transaction.register(endpoint(3), Modality.TEXT));
+    assertEquals(0, ledger.metagraph().uid(key(3).id()).getAsInt(), "uid 0 had no stake");
+    return seen;
+  }
+
+  /**
+   * A row made as of a block, landing after one of its peers was replaced, drops that entry
+   * instead of voting for the newcomer; a row with no block votes for whoever holds the uid.
+   */
+  @Test
+  void aRowInFlightDuringAReplacementDoesNotVoteForTheNewcomer() throws IOException {
+    Ledger ledger = open(genesis(new LedgerParams(1000, 3, 0, 1, 0), 4));
+    long seen = replaceUidZero(ledger);
+    // Both rows were made from block 3's metagraph, where uid 0 was key 0.
+    accept(ledger, key(1), Transaction.setWeights(new int[] {0, 2}, new double[] {1, 3}, seen));
+    accept(ledger, key(2), Transaction.setWeights(new int[] {0, 1}, new double[] {1, 1}));
+    Metagraph m = ledger.metagraph();
+    assertEquals(0.0, m.weights().get(1, 0), "the entry meant the peer that uid 0 no longer is");
+    assertEquals(1.0, m.weights().get(1, 2), 1e-15, "the rest sums to 1");
+    assertEquals(0.5, m.weights().get(2, 0), 1e-15, "a row with no block names the newcomer");
+    // A row made as of the block it would land in, or later, names a metagraph not sealed yet.
+    long next = m.block().number() + 1;
+    CompletableFuture<Receipt> ahead = ledger.submit(key(2),
+        Transaction.setWeights(new int[] {1}, new double[] {1}, next));
+    assertEquals(RejectReason.MALFORMED, reason(ahead));
+    assertTrue(cause(ahead).getMessage().contains("made as of block " + next
+        + ", which is not sealed before block " + next), cause(ahead).getMessage());
+  }
+
+  /** The entries a row keeps must still meet the consensus peg. */
+  @Test
+  void aRowInFlightThatKeepsTooFewEntriesIsRejected() throws IOException {
+    Ledger ledger = open(genesis(new LedgerParams(1000, 3, 0, 2, 0), 4));
+    long seen = replaceUidZero(ledger);
+    CompletableFuture<Receipt> f = ledger.submit(key(1),
+        Transaction.setWeights(new int[] {0, 2}, new double[] {1, 3}, seen));
+    assertEquals(RejectReason.WEIGHTS_TOO_FEW, reason(f));
+    assertTrue(cause(f).getMessage().contains("the row keeps 1 of its 2 non-zero weights, the"
+        + " others naming uids taken over by peers registered after block 3"),
+        cause(f).getMessage());
+    // Made from the metagraph after the replacement, the same uids are taken as they are.
+    accept(ledger, key(1), Transaction.setWeights(new int[] {0, 2}, new double[] {1, 3},
+        ledger.metagraph().block().number()));
+    assertEquals(0.25, ledger.metagraph().weights().get(1, 0), 1e-15);
+  }
+
   // ---------------------------------------------------------------------------------------
   // Rules
 

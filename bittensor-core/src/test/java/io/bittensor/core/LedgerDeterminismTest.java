@@ -40,6 +40,13 @@ class LedgerDeterminismTest {
         new RandomTransactions(SEED, 8));
   }
 
+  /** Rows made as of earlier blocks, entries dropped where uids were taken over since. */
+  @Test
+  void rowsMadeAsOfEarlierBlocksReplayToTheSameState() throws IOException {
+    sameStateEverywhere(LedgerFixtures.genesis(new LedgerParams(3, 4, 1, 1, 0), 6),
+        new RandomTransactions(SEED + 1, 8).withRowsAsOfBlocks());
+  }
+
   /**
    * With a registration burn and cap from genesis and random changes of both: burned tokens
    * and the per-block count replay to the same state, from a snapshot, from genesis and from a

@@ -60,7 +60,9 @@ class SignedTransactionProperties {
             default -> r.nextDouble();
           };
         }
-        return Transaction.setWeights(uids, w);
+        // Half of them made as of a block (version 2).
+        return r.nextBoolean() ? Transaction.setWeights(uids, w)
+            : Transaction.setWeights(uids, w, r.nextInt(3) == 0 ? 0 : r.nextLong(Long.MAX_VALUE));
       }
       default: {
         LedgerParams p = new LedgerParams(1 + r.nextInt(1000), 10 + r.nextInt(100),
@@ -186,8 +188,53 @@ class SignedTransactionProperties {
   }
 
   /**
-   * Version 2 is a rule change that sets a registration rule, and nothing else: written for it
-   * alone, refused for anything else, so one transaction keeps one encoding.
+   * A row made as of a block is version 2 with the block after the weights; a row with no block
+   * keeps version 1, and a version 2 row without a block (or with a negative one) is refused.
+   */
+  @Test
+  void versionTwoRowsCarryTheBlockTheyWereMadeAs() {
+    Hash256 chain = Hash256.of(new byte[] {2});
+    int[] uids = {4, 1};
+    double[] w = {0.25, 0.75};
+    SignedTransaction v2 = SignedTransaction.sign(SIGNER, chain, 7,
+        Transaction.setWeights(uids, w, 41));
+    byte[] bytes = v2.encode();
+    assertEquals(2, bytes[0]);
+    int header = 1 + 32 + 32 + 8 + 1;
+    assertEquals(header + 4 + 2 * 4 + 2 * 8 + 8 + 64, bytes.length);
+    Transaction.SetWeights back = (Transaction.SetWeights) SignedTransaction.decode(bytes).body();
+    assertEquals(41, back.asOfBlock());
+    assertEquals(v2.body(), back);
+    assertTrue(SignedTransaction.decode(bytes).verifySignature());
+    SignedTransaction v1 = SignedTransaction.sign(SIGNER, chain, 7,
+        Transaction.setWeights(uids, w));
+    assertEquals(1, v1.encode()[0]);
+    assertEquals(header + 4 + 2 * 4 + 2 * 8 + 64, v1.encodedLength());
+    assertEquals(Transaction.SetWeights.NO_BLOCK,
+        ((Transaction.SetWeights) SignedTransaction.decode(v1.encode()).body()).asOfBlock());
+    assertFalse(v1.body().equals(v2.body()), "the block is part of the row");
+
+    byte[] negative = bytes.clone();
+    Arrays.fill(negative, header + 4 + 2 * 4 + 2 * 8, header + 4 + 2 * 4 + 2 * 8 + 8, (byte) -1);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> SignedTransaction.decode(negative));
+    assertTrue(e.getMessage().contains("asOfBlock must be >= 0, was -1"), e.getMessage());
+    // Version 1's row read as version 2: the signature's first bytes as the block, then short.
+    byte[] relabelled = v1.encode();
+    relabelled[0] = 2;
+    assertThrows(IllegalArgumentException.class, () -> SignedTransaction.decode(relabelled));
+    e = assertThrows(IllegalArgumentException.class,
+        () -> Transaction.setWeights(uids, w, -1));
+    assertTrue(e.getMessage().contains("asOfBlock must be >= 0"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class,
+        () -> new Transaction.SetWeights(uids, w, -2));
+    assertTrue(e.getMessage().contains("NO_BLOCK (-1), was -2"), e.getMessage());
+  }
+
+  /**
+   * Version 2 is a rule change that sets a registration rule (or a row as of a block), and
+   * nothing else: written for it alone, refused for anything else, so one transaction keeps one
+   * encoding.
    */
   @Test
   void versionTwoIsOnlyForRuleChangesThatSetARegistrationRule() {

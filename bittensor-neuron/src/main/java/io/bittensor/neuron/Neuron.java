@@ -949,7 +949,9 @@ public final class Neuron implements AutoCloseable {
   }
 
   /**
-   * Submits its weight row ({@link #weights()}) to the ledger, by uid in the latest metagraph.
+   * Submits its weight row ({@link #weights()}) to the ledger, by uid in the latest metagraph,
+   * made as of that metagraph's block: should a peer it names be replaced before the row lands,
+   * the ledger drops that entry rather than give the newcomer its vote.
    *
    * @return completes with the receipt once the row is in a durable block, or fails with the
    *     ledger's reason; empty if there is nothing to weigh or the neuron is not registered yet
@@ -976,7 +978,8 @@ public final class Neuron implements AutoCloseable {
     }
     int[] u = uids.stream().mapToInt(Integer::intValue).toArray();
     double[] v = values.stream().mapToDouble(Double::doubleValue).toArray();
-    return Optional.of(ledger.submit(keypair, Transaction.setWeights(u, v)));
+    return Optional.of(ledger.submit(keypair,
+        Transaction.setWeights(u, v, m.block().number())));
   }
 
   /**

@@ -647,6 +647,52 @@ class NeuronTest {
     }
   }
 
+  /**
+   * A row made from a metagraph in which a peer since replaced still held its uid does not vote
+   * for the newcomer at that uid: the row names the block it was made as of.
+   */
+  @Test
+  void aRowMadeBeforeAReplacementDoesNotVoteForTheNewcomer() throws Exception {
+    Keypair validatorKey = Keypair.generate();
+    Random random = new Random(5);
+    try (LocalLedger ledger = LocalLedger.builder()
+            .genesis(Genesis.builder()
+                .params(LedgerParams.defaults().withMaxPeers(3).withImmunityPeriod(0)
+                    .withWeightsRateLimit(0).withMinAllowedWeights(1))
+                .allocate(validatorKey.id(), 1_000_000).build())
+            .blocks(BlockPolicy.manual()).openInMemory();
+        Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
+            .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+            .outputDim(DIM).stake(500_000)
+            .learner(NeuronTest::learner).dataset(() -> batch(random, 8)).start();
+        Neuron first = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(Peers.bagOfWords(DIM, 8, 1), Modality.TEXT).outputDim(DIM).start();
+        Neuron second = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(Peers.bagOfWords(DIM, 8, 2), Modality.TEXT).outputDim(DIM).start()) {
+      ledger.produceBlock();
+      assertTrue(validator.sync());
+      for (int i = 0; i < 4; i++) {
+        validator.train().orElseThrow();
+      }
+      try (Neuron third = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+          .serve(Peers.noise(DIM, 3), Modality.TEXT).outputDim(DIM).start()) {
+        ledger.produceBlock();
+        third.registration().get(10, TimeUnit.SECONDS);
+        int taken = ledger.metagraph().uid(third.id()).getAsInt();
+        // The validator has not synced: its row is by the uids before the replacement.
+        var receipt = validator.setWeights().orElseThrow();
+        ledger.produceBlock();
+        receipt.get(10, TimeUnit.SECONDS);
+        Metagraph m = ledger.metagraph();
+        int v = m.uid(validatorKey.id()).getAsInt();
+        assertEquals(0.0, m.weights().get(v, taken), "no vote for the newcomer at uid " + taken);
+        int kept = m.uid(first.id()).isPresent() ? m.uid(first.id()).getAsInt()
+            : m.uid(second.id()).getAsInt();
+        assertEquals(1.0, m.weights().get(v, kept), 1e-12, "the peer still there has it all");
+      }
+    }
+  }
+
   /** A learner factory that fails once is asked again at the next sync, not never again. */
   @Test
   void aLearnerFactoryThatFailedIsCalledAgainAtTheNextSync() throws Exception {

@@ -26,6 +26,7 @@ public final class RandomTransactions {
   private final List<Keypair> keys;
   private final Keypair authority = LedgerFixtures.authority();
   private boolean registrationRules;
+  private boolean rowsAsOfBlocks;
 
   /**
    * A generator over keys {@code 0 .. keyCount-1} (give the first of them funds at genesis) and
@@ -49,6 +50,17 @@ public final class RandomTransactions {
    */
   public RandomTransactions withRegistrationRules() {
     this.registrationRules = true;
+    return this;
+  }
+
+  /**
+   * Weight rows are made as of a block most of the time: the latest, one up to three blocks
+   * before it (so that replacements since drop entries), or now and then one not sealed yet.
+   *
+   * @return this generator
+   */
+  public RandomTransactions withRowsAsOfBlocks() {
+    this.rowsAsOfBlocks = true;
     return this;
   }
 
@@ -102,7 +114,7 @@ public final class RandomTransactions {
       body = Transaction.serve(LedgerFixtures.endpoint(random.nextInt(1000)),
           Modality.values()[random.nextInt(Modality.values().length)]);
     } else if (kind < 94) {
-      body = weights(n, m.params().maxPeers());
+      body = weights(n, m.params().maxPeers(), m.block().number());
     } else {
       LedgerParams p = params(random.nextLong());
       if (p.maxPeers() < n && random.nextInt(4) != 0) {
@@ -148,7 +160,7 @@ public final class RandomTransactions {
     return 1 + (available <= 1 ? 0 : random.nextLong(available));
   }
 
-  private Transaction weights(int n, int maxPeers) {
+  private Transaction weights(int n, int maxPeers, long latest) {
     int k = random.nextInt(Math.max(1, Math.min(n + 1, 6)) + 1);
     int[] uids = new int[k];
     double[] w = new double[k];
@@ -158,6 +170,10 @@ public final class RandomTransactions {
       w[i] = r == 2 ? Double.NaN : r == 3 ? -random.nextDouble() : r == 4 ? 0
           : random.nextDouble() * 10;
     }
-    return Transaction.setWeights(uids, w);
+    if (!rowsAsOfBlocks || random.nextInt(5) == 0) {
+      return Transaction.setWeights(uids, w);
+    }
+    int back = random.nextInt(20) == 0 ? -1 - random.nextInt(2) : random.nextInt(4);
+    return Transaction.setWeights(uids, w, Math.max(0, latest - back));
   }
 }

@@ -26,6 +26,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.IntPredicate;
 
 /**
  * The ledger's state machine: accounts, peers, weights, bonds and the rules, with validation
@@ -352,18 +353,40 @@ public final class LedgerState {
         return reject(RejectReason.MALFORMED, "uid " + sorted[i] + " is given twice");
       }
     }
-    int nonZero = Row.of(w).uids().length;
+    long asOf = w.asOfBlock();
+    if (asOf >= block) {
+      return reject(RejectReason.MALFORMED, "the row is made as of block " + asOf
+          + ", which is not sealed before block " + block + ", the one it would land in");
+    }
+    int nonZero = Row.of(w, uid -> true).uids().length;
+    int kept = asOf < 0 ? nonZero : rowOf(w).uids().length;
     // A peg above the peers registered (rules set for a larger market) asks for every peer:
     // no row could name more, and none could ever be admitted.
     int required = Math.min(params.minAllowedWeights(), peers.size());
-    if (nonZero < required) {
+    if (kept < required) {
+      String peg = required < params.minAllowedWeights()
+          ? " (every peer registered; minAllowedWeights is " + params.minAllowedWeights() + ")"
+          : "";
+      if (kept < nonZero) {
+        return reject(RejectReason.WEIGHTS_TOO_FEW, "the row keeps " + kept + " of its "
+            + nonZero + " non-zero weights, the others naming uids taken over by peers"
+            + " registered after block " + asOf + ", the block it was made as of; the consensus"
+            + " peg requires at least " + required + peg);
+      }
       return reject(RejectReason.WEIGHTS_TOO_FEW, "the row has " + nonZero
-          + " non-zero weights; the consensus peg requires at least " + required
-          + (required < params.minAllowedWeights()
-              ? " (every peer registered; minAllowedWeights is " + params.minAllowedWeights()
-                  + ")" : ""));
+          + " non-zero weights; the consensus peg requires at least " + required + peg);
     }
     return null;
+  }
+
+  /**
+   * The row {@code w} sets: for a row made as of a block, without the entries whose uid a peer
+   * registered after that block holds now (they meant the peer it replaced).
+   */
+  private Row rowOf(Transaction.SetWeights w) {
+    long asOf = w.asOfBlock();
+    return asOf < 0 ? Row.of(w, uid -> true)
+        : Row.of(w, uid -> peers.get(uid).registeredAt <= asOf);
   }
 
   private TransactionRejectedException checkParams(LedgerParams p, PeerId signer) {
@@ -399,7 +422,7 @@ public final class LedgerState {
       acct.balance += t.amount();
     } else if (body instanceof Transaction.SetWeights w) {
       PeerRec p = peers.get(acct.uid);
-      Row row = Row.of(w);
+      Row row = rowOf(w);
       p.rowUids = row.uids();
       p.rowVals = row.vals();
       p.lastUpdate = block;
@@ -493,13 +516,16 @@ public final class LedgerState {
   private record Row(int[] uids, double[] vals) {
     static final Row EMPTY = new Row(new int[0], new double[0]);
 
-    /** Zeros dropped, sorted by uid, scaled to sum 1 (by the largest first, so no overflow). */
-    static Row of(Transaction.SetWeights w) {
+    /**
+     * Zeros and the uids {@code keep} refuses dropped, sorted by uid, scaled to sum 1 (by the
+     * largest first, so no overflow).
+     */
+    static Row of(Transaction.SetWeights w, IntPredicate keep) {
       int k = w.size();
       long[] keyed = new long[k];
       int m = 0;
       for (int i = 0; i < k; i++) {
-        if (w.weight(i) > 0) {
+        if (w.weight(i) > 0 && keep.test(w.uid(i))) {
           keyed[m++] = (long) w.uid(i) << 32 | i;
         }
       }
