@@ -3,6 +3,7 @@ package io.bittensor.core;
 import io.bittensor.incentive.IncentiveMechanism;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -11,9 +12,9 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -26,7 +27,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * the audit reached, and a submission's receipt completes only once its block checked out and
  * held the transaction where the server said. A server that lies about a block is caught there:
  * nothing from that block on is heard, {@link #metagraph()} throws the {@link
- * ChainAudit.MismatchException} naming it, and waiting submissions fail with it.
+ * ChainAudit.MismatchException} naming it, and waiting submissions fail with it. A receipt for a
+ * block the server's history still does not hold when read 30 s after the receipt came fails
+ * with one too, whatever blocks the server announced meanwhile (docs/ledger.md).
  *
  * <pre>{@code
  * try (AuditedLedger ledger = AuditedLedger.over(RemoteLedger.connect(uri), trustedChainId)) {
@@ -56,7 +59,8 @@ public final class AuditedLedger implements Ledger, BlockHistory {
   private final Ledger ledger;
   private final Hash256 chainId;
   private final ChainAudit.Auditor auditor;
-  private final ExecutorService audits;
+  /** The audit's thread, which also reads again when a receipt's grace is over. */
+  private final ScheduledThreadPoolExecutor audits;
   /** The audit's thread: a listener that closes this runs there. */
   private volatile Thread auditThread;
   private final Subscription following;
@@ -71,6 +75,10 @@ public final class AuditedLedger implements Ledger, BlockHistory {
    * next audit reads that far, so a receipt past the history is found out. Audit thread only.
    */
   private long claimedUpTo;
+  /** How long a receipt's block may be missing from the history: {@link #RECEIPT_GRACE}. */
+  private final long graceNanos;
+  /** The read again at the end of a receipt's grace, while one is scheduled. Audit thread only. */
+  private ScheduledFuture<?> recheck;
   private volatile LedgerException failed;
   private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -88,19 +96,35 @@ public final class AuditedLedger implements Ledger, BlockHistory {
      * server had sealed the block it named before it was asked for it. Audit thread only.
      */
     boolean claimSeen;
+    /** When {@code claimSeen} was set ({@link System#nanoTime}). Audit thread only. */
+    long claimSeenNanos;
   }
 
-  private AuditedLedger(Ledger ledger, Hash256 chainId, ChainAudit.Auditor auditor) {
+  /**
+   * How long after its receipt came a block may be missing from the server's history, as read,
+   * before the receipt is taken for a lie: 30 s, as long as a {@code RemoteLedger}'s waiting
+   * submissions wait for a lost event stream by default, and three times its default request
+   * deadline. A member of a Raft group the reads went to lags the one that sealed the block by
+   * a heartbeat or two, not that long. A read that fails (the server is away) proves nothing:
+   * it is tried again a grace later, or at the next block announced.
+   */
+  static final Duration RECEIPT_GRACE = Duration.ofSeconds(30);
+
+  private AuditedLedger(Ledger ledger, Hash256 chainId, ChainAudit.Auditor auditor,
+      Duration grace) {
     this.ledger = ledger;
     this.chainId = chainId;
     this.auditor = auditor;
+    this.graceNanos = grace.toNanos();
     this.checked = auditor.checked().state();
-    this.audits = Executors.newSingleThreadExecutor(r -> {
+    this.audits = new ScheduledThreadPoolExecutor(1, r -> {
       Thread t = new Thread(r, "bittensor-audit");
       t.setDaemon(true);
       auditThread = t;
       return t;
     });
+    audits.setExecuteExistingDelayedTasksAfterShutdownPolicy(false); // close waits for no grace
+    audits.setRemoveOnCancelPolicy(true);
     try {
       this.following = ledger.subscribe(new LedgerListener() {
         @Override
@@ -148,12 +172,22 @@ public final class AuditedLedger implements Ledger, BlockHistory {
    */
   public static <L extends Ledger & BlockHistory> AuditedLedger over(L ledger, Hash256 chainId,
       IncentiveMechanism mechanism, Path replicaDir) throws LedgerException, IOException {
+    return over(ledger, chainId, mechanism, replicaDir, RECEIPT_GRACE);
+  }
+
+  /** As {@link #over(Ledger, Hash256, IncentiveMechanism, Path)}, with a receipt's grace. */
+  static <L extends Ledger & BlockHistory> AuditedLedger over(L ledger, Hash256 chainId,
+      IncentiveMechanism mechanism, Path replicaDir, Duration grace)
+      throws LedgerException, IOException {
     Objects.requireNonNull(ledger, "ledger");
     Objects.requireNonNull(chainId, "chainId");
+    if (grace.isNegative() || grace.isZero()) {
+      throw new IllegalArgumentException("grace must be positive, was " + grace);
+    }
     ChainAudit.Auditor auditor = ChainAudit.start(chainId, ledger, mechanism, replicaDir);
     try {
       auditor.follow(ledger.metagraph().block().number(), r -> { });
-      return new AuditedLedger(ledger, chainId, auditor);
+      return new AuditedLedger(ledger, chainId, auditor, grace);
     } catch (LedgerException | RuntimeException e) {
       auditor.close(); // its replica, and the lock on a replica folder, are no one's else
       throw e;
@@ -178,19 +212,25 @@ public final class AuditedLedger implements Ledger, BlockHistory {
     if (failed != null || closed.get() || to <= checked.block().number()) {
       return;
     }
+    long began = System.nanoTime();
+    boolean read = false;
     try {
       auditor.follow(to, this::checkedOut);
-      claimedUpTo = 0; // each claim known now is checked out, refused below, or announced
+      read = true;
+      claimedUpTo = 0; // each claim known now is checked out, refused below, or read again
       long end = checked.block().number();
       if (end < to) {
-        refuseClaimsPast(end); // the history ends at end
+        refuseClaimsPast(end, began); // the history ends at end
       }
     } catch (LedgerException | RuntimeException e) {
       if (auditor.failure() != null) {
         fail(auditor.failure()); // a block that did not replay to itself
+        return;
       }
-      // Else unreadable for now (the server is away): the next block's event tries again.
+      // Else unreadable for now (the server is away): the next block's event tries again, or
+      // the recheck below.
     }
+    recheckClaimsPast(read);
   }
 
   /** A block replayed to itself: tell the listeners, and complete the receipts it holds. */
@@ -260,22 +300,63 @@ public final class AuditedLedger implements Ledger, BlockHistory {
   }
 
   /**
-   * Fails the submissions whose receipt, known before the read that found the history ends at
-   * block {@code end}, names a later block than that and than any announced: the server said
-   * that block was durable, and its history does not hold it. Without this, a receipt for a
-   * block far ahead would wait for the chain to reach it. On the audit thread.
+   * Fails the submissions whose receipt, known at least the grace before the read (begun at
+   * {@code began}) that found the history ends at block {@code end}, names a later block: the
+   * server said that block was durable, and its history still does not hold it. Not sooner:
+   * the member of a Raft group the reads went to may lag the one that sealed the block, and
+   * the receipt may come before the block's announcement (a {@code RemoteLedger} completes it
+   * first), so neither a short read nor a block not yet announced proves a lie. Announcements
+   * do not extend the grace: a server announcing blocks it never sealed would otherwise keep
+   * the submission waiting for as long as it went on. On the audit thread.
    */
-  private void refuseClaimsPast(long end) {
-    long heard = announced.get(); // a member moved to may lag one that announced the block
+  private void refuseClaimsPast(long end, long began) {
+    long heard = announced.get();
     waiting.forEach((hash, w) -> {
       Receipt claimed = w.claimed;
-      if (claimed != null && w.claimSeen && w.audited == null
-          && claimed.block() > Math.max(end, heard) && waiting.remove(hash, w)) {
+      if (claimed != null && w.claimSeen && w.audited == null && claimed.block() > end
+          && began - w.claimSeenNanos >= graceNanos && waiting.remove(hash, w)) {
         w.future.completeExceptionally(new ChainAudit.MismatchException("the server gave a"
-            + " receipt for transaction " + hash + " in block " + claimed.block() + ", but its"
-            + " history ends at block " + end + " and it announced none after block " + heard));
+            + " receipt for transaction " + hash + " in block " + claimed.block()
+            + (claimed.block() <= heard ? ", which it announced, but" : ", but")
+            + " its history read at least " + TimeUnit.NANOSECONDS.toMillis(graceNanos)
+            + " ms after the receipt came still ends at block " + end
+            + (claimed.block() > heard
+                ? " and it announced none after block " + Math.max(end, heard) : "")));
       }
     });
+  }
+
+  /**
+   * Reads the history again when the grace of the first receipt still waiting for a block
+   * past it is over ({@code read}), or a grace after a read that failed: a server that stops
+   * announcing blocks is still found out, and a lagging member that caught up is read again.
+   * One scheduled at a time; it schedules the next. On the audit thread.
+   */
+  private void recheckClaimsPast(boolean read) {
+    if (recheck != null) {
+      return;
+    }
+    long end = checked.block().number();
+    long now = System.nanoTime();
+    long left = Long.MAX_VALUE; // of the first grace to end; differences, as nanoTime wraps
+    for (Waiting w : waiting.values()) {
+      Receipt claimed = w.claimed;
+      if (claimed != null && w.claimSeen && w.audited == null && claimed.block() > end) {
+        left = Math.min(left, graceNanos - (now - w.claimSeenNanos));
+      }
+    }
+    if (left == Long.MAX_VALUE) {
+      return;
+    }
+    long delay = read ? Math.max(0, left) : graceNanos;
+    try {
+      recheck = audits.schedule(() -> {
+        recheck = null;
+        audit(Long.MAX_VALUE);
+      }, delay, TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      // Closed meanwhile: close() failed what waited.
+    }
   }
 
   private void fail(LedgerException why) {
@@ -329,7 +410,9 @@ public final class AuditedLedger implements Ledger, BlockHistory {
 
   /**
    * Submits through the wrapped ledger. A rejection comes from it as it is; the receipt once the
-   * transaction's block checked out here, with the transaction where the server said.
+   * transaction's block checked out here, with the transaction where the server said. It fails
+   * with a {@link ChainAudit.MismatchException} if that block as audited does not hold it there,
+   * or if the server's history, read 30 s after its receipt came, still ends before the block.
    */
   @Override
   public CompletableFuture<Receipt> submit(SignedTransaction transaction) {
@@ -404,6 +487,7 @@ public final class AuditedLedger implements Ledger, BlockHistory {
         try {
           audits.execute(() -> { // after the audit of its block, which may have run already
             w.claimSeen = true;
+            w.claimSeenNanos = System.nanoTime();
             claimedUpTo = Math.max(claimedUpTo, r.block()); // read again if this read fails
             audit(r.block());
             settle(hash, w);

@@ -10,15 +10,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.bittensor.core.testing.LedgerFixtures;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
@@ -54,6 +57,10 @@ class AuditedLedgerTest {
     volatile long receiptsForBlock;
     /** Thrown by subscribe instead of subscribing, when set. */
     volatile RuntimeException subscribeThrows;
+    /** Who subscribed, to announce blocks the ledger never sealed to. */
+    final List<LedgerListener> followers = new CopyOnWriteArrayList<>();
+    /** How many blocks short of the ledger's latest reads end (a member that lags). */
+    volatile long historyLagsBy;
 
     Server(LocalLedger honest) {
       this.honest = honest;
@@ -92,7 +99,22 @@ class AuditedLedgerTest {
       if (subscribeThrows != null) {
         throw subscribeThrows;
       }
-      return honest.subscribe(listener);
+      followers.add(listener);
+      Subscription s = honest.subscribe(listener);
+      return () -> {
+        followers.remove(listener);
+        s.close();
+      };
+    }
+
+    /** Announces block {@code number}, which the ledger never sealed, as a liar would. */
+    void announce(long number) {
+      Block latest = honest.metagraph().block();
+      Block lie = new Block(number, Hash256.of(new byte[] {(byte) number}), latest.hash(),
+          latest.timestamp(), 0, false);
+      for (LedgerListener l : followers) {
+        l.onBlock(lie, honest.metagraph());
+      }
     }
 
     @Override
@@ -107,7 +129,8 @@ class AuditedLedgerTest {
           throw new LedgerException("interrupted");
         }
       }
-      return honest.readBlocks(from, to, r -> {
+      long end = honest.metagraph().block().number() - historyLagsBy;
+      return honest.readBlocks(from, Math.min(to, end), r -> {
         blocksRead.incrementAndGet();
         return visitor.test(liar.apply(r));
       });
@@ -279,28 +302,136 @@ class AuditedLedgerTest {
 
   /**
    * A receipt naming a block far past the server's history and everything it announced fails
-   * once a read of the history, begun after the receipt came, ends before that block: it does
-   * not wait for the chain to reach it. The chain itself still checks out.
+   * once a read of the history, begun the grace after the receipt came, ends before that block:
+   * it does not wait for the chain to reach it. The chain itself still checks out.
    */
   @Test
   void aReceiptForABlockFarPastTheHistoryFailsWithoutWaitingForIt() throws Exception {
     Server server = new Server(ledger("far"));
     server.honest.produceBlocks(2);
-    try (AuditedLedger audited = AuditedLedger.over(server, server.chainId())) {
+    try (AuditedLedger audited = AuditedLedger.over(server, server.chainId(), null, null,
+        Duration.ofMillis(200))) {
       server.receiptsForBlock = 1_000_000; // and the transaction is never sealed
       CompletableFuture<Receipt> f = audited.submit(key(0), Transaction.transfer(key(1).id(), 5));
-      ExecutionException e = assertThrows(ExecutionException.class,
-          () -> f.get(10, TimeUnit.SECONDS));
-      ChainAudit.MismatchException m = assertInstanceOf(ChainAudit.MismatchException.class,
-          e.getCause());
-      assertTrue(m.getMessage().contains("in block 1000000, but its history ends at block 2"),
-          m.getMessage());
-      server.receiptsForBlock = 0;
-      CompletableFuture<Receipt> honest =
-          audited.submit(key(1), Transaction.transfer(key(0).id(), 1));
+      assertRefused(f, 10_000, "in block 1000000, but its history read at least 200 ms after the"
+          + " receipt came still ends at block 2 and it announced none after block 2");
+      assertHonestReceiptsStillComplete(server, audited);
+    }
+  }
+
+  /** Asserts {@code f} failed within {@code millis} with a mismatch whose message has this. */
+  private static void assertRefused(CompletableFuture<Receipt> f, long millis, String message) {
+    ExecutionException e = assertThrows(ExecutionException.class,
+        () -> f.get(millis, TimeUnit.MILLISECONDS), "the submission is still waiting");
+    ChainAudit.MismatchException m = assertInstanceOf(ChainAudit.MismatchException.class,
+        e.getCause());
+    assertTrue(m.getMessage().contains(message), m.getMessage());
+  }
+
+  /** After a lie about a receipt: the chain itself checks out, and block 3 completes one. */
+  private static void assertHonestReceiptsStillComplete(Server server, AuditedLedger audited)
+      throws Exception {
+    server.receiptsForBlock = 0;
+    CompletableFuture<Receipt> honest =
+        audited.submit(key(1), Transaction.transfer(key(0).id(), 1));
+    server.honest.produceBlock();
+    assertEquals(3, honest.get(10, TimeUnit.SECONDS).block());
+    assertTrue(audited.failure().isEmpty(), "the chain itself checks out");
+  }
+
+  /** What a receipt for block 1000000, announced and never sealed, fails with. */
+  private static final String ANNOUNCED_LIE = "in block 1000000, which it announced, but its"
+      + " history read at least 200 ms after the receipt came still ends at block 2";
+
+  /**
+   * A server that keeps announcing blocks far ahead of its history, and gives a receipt in one
+   * of them: its announcements do not extend the grace, so once a read begun the grace after
+   * the receipt came still ends before its block the submission fails, and does not wait for
+   * the chain to get there (if ever).
+   */
+  @Test
+  void aReceiptInABlockOnlyAnnouncedFailsWhenTheHistoryStillLacksItAfterTheGrace()
+      throws Exception {
+    Server server = new Server(ledger("announced"));
+    server.honest.produceBlocks(2);
+    try (AuditedLedger audited = AuditedLedger.over(server, server.chainId(), null, null,
+        Duration.ofMillis(200))) {
+      server.announce(1_000_000);
+      server.receiptsForBlock = 1_000_000; // and the transaction is never sealed
+      long start = System.nanoTime();
+      CompletableFuture<Receipt> f = audited.submit(key(0), Transaction.transfer(key(1).id(), 5));
+      long deadline = start + TimeUnit.SECONDS.toNanos(5);
+      for (long n = 1_000_001; !f.isDone() && System.nanoTime() < deadline; n++) {
+        server.announce(n); // a block event every 20 ms, each further ahead
+        try {
+          f.get(20, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException | ExecutionException stillWaitingOrFailed) {
+          // Checked below.
+        }
+      }
+      assertRefused(f, 0, ANNOUNCED_LIE); // 5 s of announcements over
+      long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+      assertTrue(millis >= 200, "failed after " + millis + " ms, within the grace");
+      assertHonestReceiptsStillComplete(server, audited);
+    }
+  }
+
+  /**
+   * As above with a server that announces the block once and then says nothing: the audit
+   * reads its history again itself when the grace is over, and the submission fails then.
+   */
+  @Test
+  void aReceiptInABlockAnnouncedOnceFailsAfterTheGraceThoughTheServerFallsSilent()
+      throws Exception {
+    Server server = new Server(ledger("silent"));
+    server.honest.produceBlocks(2);
+    try (AuditedLedger audited = AuditedLedger.over(server, server.chainId(), null, null,
+        Duration.ofMillis(200))) {
+      server.announce(1_000_000);
+      server.receiptsForBlock = 1_000_000;
+      CompletableFuture<Receipt> f = audited.submit(key(0), Transaction.transfer(key(1).id(), 5));
+      assertRefused(f, 5_000, ANNOUNCED_LIE);
+    }
+  }
+
+  /**
+   * The member read from lags the one that announced the receipt's block (a Raft group): the
+   * submission waits, and completes once that member has the block, within the grace, even if
+   * no block is announced after.
+   */
+  @Test
+  void aHistoryThatLagsTheAnnouncementWithinTheGraceStillCompletesTheReceipt()
+      throws Exception {
+    Server server = new Server(ledger("lagging"));
+    server.honest.produceBlocks(2);
+    try (AuditedLedger audited = AuditedLedger.over(server, server.chainId(), null, null,
+        Duration.ofSeconds(2))) {
+      server.historyLagsBy = 1;
+      CompletableFuture<Receipt> f = audited.submit(key(0), Transaction.transfer(key(1).id(), 5));
+      long before = server.reads.get();
+      server.honest.produceBlock(); // announced, and block 3 as the member read from has it
+      // The announcement's read and the receipt's, each ending at block 2.
+      await(() -> server.reads.get() >= before + 2, "two reads that end at block 2");
+      assertTrue(!f.isDone(), "done while its block could not be read: " + f);
+      server.historyLagsBy = 0; // caught up; no block is announced after
+      assertEquals(3, f.get(5, TimeUnit.SECONDS).block());
+      assertEquals(3, audited.metagraph().block().number());
+    }
+  }
+
+  /** A server slower to read than the grace: an honest receipt still completes. */
+  @Test
+  void aServerSlowerToReadThanTheGraceStillCompletesTheReceipt() throws Exception {
+    Server server = new Server(ledger("slow"));
+    server.honest.produceBlocks(2);
+    try (AuditedLedger audited = AuditedLedger.over(server, server.chainId(), null, null,
+        Duration.ofMillis(50))) {
+      server.readDelayMillis = 200;
+      CompletableFuture<Receipt> f = audited.submit(key(0), Transaction.transfer(key(1).id(), 5));
       server.honest.produceBlock();
-      assertEquals(3, honest.get(10, TimeUnit.SECONDS).block());
-      assertTrue(audited.failure().isEmpty(), "the chain itself checks out");
+      server.honest.produceBlock();
+      assertEquals(3, f.get(10, TimeUnit.SECONDS).block());
+      assertTrue(audited.failure().isEmpty());
     }
   }
 
