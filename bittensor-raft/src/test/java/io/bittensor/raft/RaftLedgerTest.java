@@ -623,27 +623,69 @@ class RaftLedgerTest {
     c.snapshotEvery = 5;
     try (c) {
       c.start();
-      RaftLedger m = c.members[0];
-      m.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
-      for (int i = 0; i < 12; i++) {
-        if (i % 3 == 0) {
-          m.submit(key(1), Transaction.transfer(key(2).id(), 3));
-        }
-        m.produceBlock();
-      }
+      registerAndTransfer(c.members[0], 12);
       Path sm = raftFolder(c, 0).resolve("sm");
       Cluster.awaitTrue(() -> snapshots(sm).size() == 2, "snapshots of blocks 5 and 10");
       Hash256 state = c.settledHashes().get(0);
       c.close();
-      Path latest = snapshots(sm).get(1);
-      byte[] bytes = Files.readAllBytes(latest);
-      bytes[bytes.length / 2] ^= 1;
-      Files.write(latest, bytes);
+      damage(snapshots(sm).get(1));
       c.start();
       c.awaitHeight(12);
       assertEquals(List.of(state), c.settledHashes());
       assertEquals(FUNDS + 12, c.members[0].account(key(2).id()).orElseThrow().balance());
     }
+  }
+
+  /**
+   * A member's only snapshot is damaged while it is down, and its Raft log still holds every
+   * entry (none was dropped): it restarts from the genesis, replays the whole log to the group's
+   * state, and goes on with the group. It used to refuse to start.
+   */
+  @Test
+  void aMemberWhoseOnlySnapshotIsDamagedReplaysTheWholeLogToTheGroupsState() throws Exception {
+    Cluster c = new Cluster(dir, 3, genesis(params(8), 4), null, BlockPolicy.manual());
+    c.snapshotEvery = 5;
+    try (c) {
+      c.start();
+      int away = (c.leader() + 1) % 3;
+      registerAndTransfer(c.members[c.leader()], 7);
+      Path sm = raftFolder(c, away).resolve("sm");
+      Cluster.awaitTrue(() -> snapshots(sm).size() == 1, "the snapshot of block 5");
+      Hash256 state = c.settledHashes().get(0);
+      Path log = raftFolder(c, away).resolve("current");
+      c.stop(away);
+      assertEquals(0, firstLogIndex(log), "the log from its first entry");
+      damage(snapshots(sm).get(0));
+      RaftLedger back = c.open(away);
+      c.awaitHeight(7);
+      assertEquals(List.of(state, state, state), c.settledHashes());
+      assertEquals(FUNDS + 9, back.account(key(2).id()).orElseThrow().balance());
+      // It goes on with the group.
+      c.members[c.leader()].produceBlock();
+      c.awaitHeight(8);
+      assertEquals(1, c.settledHashes().stream().distinct().count());
+    }
+  }
+
+  /**
+   * Through {@code m}, registers a peer and seals {@code blocks} blocks, transferring 3 tokens
+   * from key 1 to key 2 before every third block, the first included.
+   */
+  private static void registerAndTransfer(RaftLedger m, int blocks) throws Exception {
+    m.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
+    for (int i = 0; i < blocks; i++) {
+      if (i % 3 == 0) {
+        m.submit(key(1), Transaction.transfer(key(2).id(), 3));
+      }
+      m.produceBlock();
+    }
+  }
+
+  /** Flips a byte in the middle of {@code file}, a snapshot: its saved digest no longer matches. */
+  private static void damage(Path file) throws IOException {
+    byte[] bytes = Files.readAllBytes(file);
+    bytes[bytes.length / 2] ^= 1;
+    Files.write(file, bytes);
   }
 
   /** The snapshot files in {@code sm}, the oldest first. */

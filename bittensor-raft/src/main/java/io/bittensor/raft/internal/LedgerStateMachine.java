@@ -40,6 +40,7 @@ import java.util.function.Predicate;
 import java.util.function.ToLongFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.apache.ratis.io.MD5Hash;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.protocol.Message;
@@ -346,27 +347,22 @@ public final class LedgerStateMachine extends BaseStateMachine {
    * sent); a replica on disk that has sealed the snapshot's block already goes on from its own
    * journal instead, skipping the entries up to its last block. At start ({@code orOlder}), a
    * latest snapshot that cannot be read or decoded (a damaged file) is passed over for the one
-   * before, if the Raft log still holds every entry after that one; a leader's snapshot just
-   * installed is taken or refused alone (the log was reset to it).
+   * before, if the Raft log still holds every entry after that one; if every snapshot is
+   * damaged, for the genesis, if the log still holds every entry from its first (none was
+   * dropped), as with no snapshot at all. A leader's snapshot just installed is taken or refused
+   * alone (the log was reset to it).
    */
   private void load(boolean orOlder) throws IOException {
     List<SingleFileSnapshotInfo> snapshots = snapshotsNewestFirst();
     long kept = replica.metagraph().block().number();
-    if (snapshots.isEmpty()) {
-      skipSeals = blocks == null ? 0 : kept; // Ratis replays the log from its first entry
-      return;
-    }
-    IOException damaged = null;
-    for (int i = 0; i < (orOlder ? snapshots.size() : 1); i++) {
+    List<IOException> damaged = new ArrayList<>(); // the snapshots passed over, the latest first
+    for (int i = 0; i < (orOlder ? snapshots.size() : Math.min(1, snapshots.size())); i++) {
       SingleFileSnapshotInfo snapshot = snapshots.get(i);
       long firstLogged = i > 0 ? firstLogIndex() : 0;
       if (firstLogged > snapshot.getIndex() + 1) {
         // Ratis would wait forever for the entries between them, applying nothing.
-        throw new IOException(damaged.getMessage() + "; the one before it, "
-            + snapshot.getFile().getPath().getFileName() + ", is older than the Raft log ("
-            + (firstLogged == Long.MAX_VALUE ? "empty" : "from entry " + firstLogged)
-            + "): move this member's folder away and add it to the group again as a new"
-            + " member", damaged);
+        throw cannotStart(damaged, "the one before it, " + snapshot.getFile().getPath()
+            .getFileName() + ", is older than the Raft log", firstLogged);
       }
       byte[] state;
       long snapshotBlock;
@@ -381,16 +377,12 @@ public final class LedgerStateMachine extends BaseStateMachine {
           copy = replicas.openInMemory(state);
         }
       } catch (IOException | RuntimeException e) {
-        IOException why = new IOException("snapshot " + snapshot.getFile().getPath()
-            + " cannot be loaded: " + e, e);
-        if (damaged != null) {
-          why.addSuppressed(damaged);
-        }
-        damaged = why;
+        damaged.add(new IOException("snapshot " + snapshot.getFile().getPath()
+            + " cannot be loaded: " + e, e));
         continue;
       }
-      if (damaged != null) {
-        LOG.log(System.Logger.Level.WARNING, damaged.getMessage() + "; starting from the one"
+      if (!damaged.isEmpty()) {
+        LOG.log(System.Logger.Level.WARNING, passedOver(damaged) + "; starting from the one"
             + " before it, " + snapshot.getFile().getPath().getFileName());
       }
       latestSnapshot = snapshot;
@@ -405,7 +397,41 @@ public final class LedgerStateMachine extends BaseStateMachine {
       updateLastAppliedTermIndex(snapshot.getTermIndex());
       return;
     }
-    throw damaged;
+    if (!damaged.isEmpty()) {
+      if (!orOlder) {
+        throw damaged.get(0);
+      }
+      long firstLogged = firstLogIndex();
+      if (firstLogged != RaftLog.LEAST_VALID_LOG_INDEX) {
+        // Dropped entries are gone for good here; Ratis' leader sends its snapshot only to a
+        // member whose log ends before the leader's begins, which this member's does not.
+        throw cannotStart(damaged, "no snapshot is left to start from, and the Raft log no"
+            + " longer starts at its first entry", firstLogged);
+      }
+      LOG.log(System.Logger.Level.WARNING, passedOver(damaged) + "; starting from the genesis:"
+          + " the Raft log still holds every entry from its first, and replays them all");
+      latestSnapshot = null;
+    }
+    skipSeals = blocks == null ? 0 : kept; // Ratis replays the log from its first entry
+  }
+
+  /** What {@link #load} passed over and why, one snapshot after another. */
+  private static String passedOver(List<IOException> damaged) {
+    return damaged.stream().map(Throwable::getMessage).collect(Collectors.joining("; "));
+  }
+
+  /**
+   * The start fails: the {@code damaged} snapshots are passed over (at least one), and
+   * {@code why} the member cannot start without them, given where the log starts.
+   */
+  private static IOException cannotStart(List<IOException> damaged, String why,
+      long firstLogged) {
+    IOException e = new IOException(passedOver(damaged) + "; " + why + " ("
+        + (firstLogged == Long.MAX_VALUE ? "empty" : "from entry " + firstLogged)
+        + "): move this member's folder away and add it to the group again as a new member",
+        damaged.get(0));
+    damaged.subList(1, damaged.size()).forEach(e::addSuppressed);
+    return e;
   }
 
   /** The digest saved beside the snapshot, or null if none was. */

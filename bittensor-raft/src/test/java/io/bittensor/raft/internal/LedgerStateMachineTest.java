@@ -41,8 +41,10 @@ import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.raftlog.RaftLog;
 import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.statemachine.TransactionContext;
+import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.apache.ratis.util.MD5FileUtil;
 import org.apache.ratis.util.SizeInBytes;
@@ -287,6 +289,60 @@ class LedgerStateMachineTest {
     assertTrue(e.getMessage().contains("as a new member"), e.getMessage());
   }
 
+  /**
+   * Both snapshots kept are damaged, but the Raft log still holds every entry from its first
+   * (nothing was ever dropped): the member starts from the genesis and Ratis replays the whole
+   * log, as for a member that never took a snapshot. It used to fail to start.
+   */
+  @Test
+  void everyDamagedSnapshotIsPassedOverForTheGenesisWhenTheLogHoldsItAll() throws Exception {
+    LedgerStateMachine m = machine("m", 5);
+    long older = twoSnapshots(m);
+    Files.createFile(logFolder(m).resolve("log_inprogress_0"));
+    damage(m.getStateMachineStorage().getSnapshotFile(1, older).toPath());
+    damageLatest(m);
+    stop(m);
+    LedgerStateMachine again = machine("m", 5, RaftStorage.StartupOption.RECOVER);
+    assertEquals(null, again.getLatestSnapshot());
+    assertEquals(RaftLog.INVALID_LOG_INDEX, again.getLastAppliedTermIndex().getIndex());
+    assertEquals(0, again.replica().metagraph().block().number());
+    // Ratis replays the log from its first entry: the same state as before at the same block.
+    index = 0;
+    twoSnapshots(again);
+    assertEquals(latestState, again.replica().stateHash());
+    // The snapshots it took on the way replaced the damaged files: a restart starts from them.
+    long latestIndex = again.getLatestSnapshot().getIndex();
+    stop(again);
+    LedgerStateMachine third = machine("m", 5, RaftStorage.StartupOption.RECOVER);
+    assertEquals(latestIndex, third.getLastAppliedTermIndex().getIndex());
+    assertEquals(latestState, third.replica().stateHash());
+  }
+
+  /**
+   * The only snapshot is damaged and the log was dropped before it: the genesis is no way back
+   * either (Ratis would wait forever for the entries before the log's first). The start fails
+   * naming the snapshot and what to do.
+   */
+  @Test
+  void aDamagedOnlySnapshotTheLogNoLongerBridgesFailsTheStartSayingWhy() throws Exception {
+    LedgerStateMachine m = machine("m", 5);
+    apply(m, Entries.batch(List.of(transfer(1, 0)))).get(10, TimeUnit.SECONDS);
+    for (int i = 0; i < 5; i++) {
+      seal(m);
+    }
+    long only = m.takeSnapshot();
+    Files.createFile(logFolder(m).resolve("log_inprogress_" + (only - 2)));
+    damageLatest(m);
+    stop(m);
+    IOException e = assertThrows(IOException.class,
+        () -> machine("m", 5, RaftStorage.StartupOption.RECOVER));
+    assertTrue(e.getMessage().contains(SimpleStateMachineStorage.getSnapshotFileName(1, only)
+        + " cannot be loaded"), e.getMessage());
+    assertTrue(e.getMessage().contains("the Raft log no longer starts at its first entry"
+        + " (from entry " + (only - 2) + ")"), e.getMessage());
+    assertTrue(e.getMessage().contains("as a new member"), e.getMessage());
+  }
+
   /** Closes {@code m} and the storages opened so far, as a member's process ends. */
   private void stop(LedgerStateMachine m) throws IOException {
     m.close();
@@ -298,6 +354,8 @@ class LedgerStateMachineTest {
 
   /** The state at the older of {@link #twoSnapshots}' snapshots. */
   private Hash256 olderState;
+  /** The state at the latest of {@link #twoSnapshots}' snapshots. */
+  private Hash256 latestState;
 
   /** Seals ten blocks, snapshots at blocks 5 and 10; returns the older snapshot's index. */
   private long twoSnapshots(LedgerStateMachine m) throws Exception {
@@ -311,6 +369,7 @@ class LedgerStateMachineTest {
       seal(m);
     }
     assertTrue(m.takeSnapshot() > older);
+    latestState = m.replica().stateHash();
     return older;
   }
 
@@ -322,7 +381,11 @@ class LedgerStateMachineTest {
 
   /** Flips a byte in the middle of the latest snapshot: its saved digest no longer matches. */
   private static void damageLatest(LedgerStateMachine m) throws IOException {
-    Path file = m.getLatestSnapshot().getFile().getPath();
+    damage(m.getLatestSnapshot().getFile().getPath());
+  }
+
+  /** Flips a byte in the middle of {@code file}: its saved digest no longer matches. */
+  private static void damage(Path file) throws IOException {
     byte[] bytes = Files.readAllBytes(file);
     bytes[bytes.length / 2] ^= 1;
     Files.write(file, bytes);
