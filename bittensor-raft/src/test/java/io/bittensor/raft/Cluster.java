@@ -7,13 +7,17 @@ import io.bittensor.incentive.EpochResult;
 import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.incentive.NetworkState;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
 
 /** A group of members on loopback, each in its own folder, for tests. */
 public final class Cluster implements AutoCloseable {
@@ -209,6 +213,32 @@ public final class Cluster implements AutoCloseable {
         throw new AssertionError("interrupted waiting for " + what, e);
       }
     }
+  }
+
+  /** Member {@code i}'s group folder in its Raft storage: the log in current/, snapshots in sm/. */
+  Path raftFolder(int i) throws IOException {
+    try (Stream<Path> groups = Files.list(dirs.get(i).resolve("raft"))) {
+      return groups.filter(Files::isDirectory).findFirst().orElseThrow();
+    }
+  }
+
+  /** The snapshot files in {@code sm} (a {@link #raftFolder}'s), the oldest first. */
+  static List<Path> snapshots(Path sm) {
+    try (Stream<Path> files = Files.list(sm)) {
+      return files.filter(f -> f.getFileName().toString().matches("snapshot\\.\\d+_\\d+"))
+          .sorted(Comparator.comparingLong(
+              f -> Long.parseLong(f.getFileName().toString().replaceAll(".*_", ""))))
+          .toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Flips a byte in the middle of {@code file}, a snapshot: its saved digest no longer matches. */
+  static void damage(Path file) throws IOException {
+    byte[] bytes = Files.readAllBytes(file);
+    bytes[bytes.length / 2] ^= 1;
+    Files.write(file, bytes);
   }
 
   /** Closes the members side by side: each takes about a second to stop its Raft server. */

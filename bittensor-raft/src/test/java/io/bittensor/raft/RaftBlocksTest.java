@@ -234,6 +234,36 @@ class RaftBlocksTest {
     }
   }
 
+  /**
+   * A member's only snapshot is damaged while it is down, its log whole: it reopens its journal
+   * at its last block, and Raft replays the whole log, skipping what the journal holds, as for a
+   * member that never took a snapshot. It used to refuse to start.
+   */
+  @Test
+  void aMemberWhoseOnlySnapshotIsDamagedGoesOnFromItsJournal() throws Exception {
+    SplittableRandom random = new SplittableRandom(5);
+    Cluster c = keeping(5);
+    c.logSegmentBytes = 0; // Ratis' own: no segment is closed, so no log is dropped
+    try (c) {
+      c.start();
+      seal(c, random, 7);
+      int away = (c.leader() + 1) % 3;
+      c.awaitHeight(7);
+      Path sm = c.raftFolder(away).resolve("sm");
+      Cluster.awaitTrue(() -> Cluster.snapshots(sm).size() == 1, "the snapshot of block 5");
+      c.stop(away);
+      Cluster.damage(Cluster.snapshots(sm).get(0));
+      RaftLedger back = c.open(away);
+      assertEquals(7, back.metagraph().block().number(), "reopened at its own last block");
+      seal(c, random, 2);
+      c.awaitHeight(9);
+      assertEquals(1, c.settledHashes().stream().distinct().count());
+      List<Block> chain = blocks(read(c.members[c.leader()], 1));
+      assertEquals(9, chain.size());
+      assertEquals(chain, blocks(read(back, 1)), "the member that restarted, every block once");
+    }
+  }
+
   @Test
   void aMemberSentTheLeadersSnapshotKeepsItsBlocksFromThere() throws Exception {
     SplittableRandom random = new SplittableRandom(3);
@@ -392,16 +422,10 @@ class RaftBlocksTest {
     c.awaitHeight(4);
     c.stop(away);
     seal(c, random, 200);
-    Path log = raftFolder(c, (away + 1) % 3).resolve("current");
+    Path log = c.raftFolder((away + 1) % 3).resolve("current");
     Cluster.awaitTrue(() -> !Files.exists(log.resolve("log_0-0")),
         "the log dropped before the snapshots");
     return away;
-  }
-
-  private static Path raftFolder(Cluster c, int member) throws IOException {
-    try (Stream<Path> groups = Files.list(c.dirs.get(member).resolve("raft"))) {
-      return groups.filter(Files::isDirectory).findFirst().orElseThrow();
-    }
   }
 
   /**

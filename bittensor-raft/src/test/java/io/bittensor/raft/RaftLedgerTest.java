@@ -591,17 +591,17 @@ class RaftLedgerTest {
         }
         m.produceBlock();
       }
-      Path log = raftFolder(c, other).resolve("current");
+      Path log = c.raftFolder(other).resolve("current");
       Cluster.awaitTrue(() -> !exists(log.resolve("log_0-0")) && firstLogIndex(log) > 100,
           "the log dropped before the snapshots");
-      assertTrue(hasSnapshot(raftFolder(c, other)), "a snapshot on disk");
+      assertTrue(hasSnapshot(c.raftFolder(other)), "a snapshot on disk");
       // The member that was away needs entries no one keeps: the leader sends its snapshot.
       RaftLedger back = c.open(away);
       c.awaitHeight(200);
       assertEquals(1, back.metagraph().size());
       assertEquals(FUNDS + 60, back.account(key(2).id()).orElseThrow().balance());
       assertEquals(1, c.settledHashes().stream().distinct().count());
-      assertTrue(hasSnapshot(raftFolder(c, away)), "the member that was away holds it too");
+      assertTrue(hasSnapshot(c.raftFolder(away)), "the member that was away holds it too");
       // Every member restarts from its snapshot (and the little log after it).
       Hash256 state = c.settledHashes().get(0);
       c.close();
@@ -624,11 +624,11 @@ class RaftLedgerTest {
     try (c) {
       c.start();
       registerAndTransfer(c.members[0], 12);
-      Path sm = raftFolder(c, 0).resolve("sm");
-      Cluster.awaitTrue(() -> snapshots(sm).size() == 2, "snapshots of blocks 5 and 10");
+      Path sm = c.raftFolder(0).resolve("sm");
+      Cluster.awaitTrue(() -> Cluster.snapshots(sm).size() == 2, "snapshots of blocks 5 and 10");
       Hash256 state = c.settledHashes().get(0);
       c.close();
-      damage(snapshots(sm).get(1));
+      Cluster.damage(Cluster.snapshots(sm).get(1));
       c.start();
       c.awaitHeight(12);
       assertEquals(List.of(state), c.settledHashes());
@@ -649,13 +649,13 @@ class RaftLedgerTest {
       c.start();
       int away = (c.leader() + 1) % 3;
       registerAndTransfer(c.members[c.leader()], 7);
-      Path sm = raftFolder(c, away).resolve("sm");
-      Cluster.awaitTrue(() -> snapshots(sm).size() == 1, "the snapshot of block 5");
+      Path sm = c.raftFolder(away).resolve("sm");
+      Cluster.awaitTrue(() -> Cluster.snapshots(sm).size() == 1, "the snapshot of block 5");
       Hash256 state = c.settledHashes().get(0);
-      Path log = raftFolder(c, away).resolve("current");
+      Path log = c.raftFolder(away).resolve("current");
       c.stop(away);
       assertEquals(0, firstLogIndex(log), "the log from its first entry");
-      damage(snapshots(sm).get(0));
+      Cluster.damage(Cluster.snapshots(sm).get(0));
       RaftLedger back = c.open(away);
       c.awaitHeight(7);
       assertEquals(List.of(state, state, state), c.settledHashes());
@@ -681,25 +681,6 @@ class RaftLedgerTest {
     }
   }
 
-  /** Flips a byte in the middle of {@code file}, a snapshot: its saved digest no longer matches. */
-  private static void damage(Path file) throws IOException {
-    byte[] bytes = Files.readAllBytes(file);
-    bytes[bytes.length / 2] ^= 1;
-    Files.write(file, bytes);
-  }
-
-  /** The snapshot files in {@code sm}, the oldest first. */
-  private static List<Path> snapshots(Path sm) {
-    try (Stream<Path> files = Files.list(sm)) {
-      return files.filter(f -> f.getFileName().toString().matches("snapshot\\.\\d+_\\d+"))
-          .sorted(java.util.Comparator.comparingLong(
-              f -> Long.parseLong(f.getFileName().toString().replaceAll(".*_", ""))))
-          .toList();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
   /**
    * Raft counts entries and the ledger snapshots every so many blocks, each block several
    * entries: a member writes each snapshot once, at its block, and never again (it used to
@@ -712,7 +693,7 @@ class RaftLedgerTest {
     try (c) {
       c.start();
       RaftLedger lead = c.members[c.leader()];
-      Path sm = raftFolder(c, c.leader()).resolve("sm");
+      Path sm = c.raftFolder(c.leader()).resolve("sm");
       Map<String, Object> written = new LinkedHashMap<>(); // snapshot file -> its inode
       AtomicInteger rewrites = new AtomicInteger();
       for (int block = 1; block <= 30; block++) {
@@ -892,12 +873,6 @@ class RaftLedgerTest {
       } finally {
         servers.forEach(LedgerServer::close);
       }
-    }
-  }
-
-  private static Path raftFolder(Cluster c, int member) throws IOException {
-    try (Stream<Path> groups = Files.list(c.dirs.get(member).resolve("raft"))) {
-      return groups.filter(Files::isDirectory).findFirst().orElseThrow();
     }
   }
 
