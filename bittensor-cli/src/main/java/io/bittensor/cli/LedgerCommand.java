@@ -401,8 +401,8 @@ final class LedgerCommand implements Runnable {
         if (accessLog != null) {
           requests = requests.andThen(accessLog);
         }
-        closeQuietly(held); // the server binds it again at once
-        server = b.submissionListener(heard).requestListener(requests).start();
+        // The server accepts on the port held since before the ledger opened: never free.
+        server = b.channel(held).submissionListener(heard).requestListener(requests).start();
       } catch (IOException | RuntimeException e) {
         closeQuietly(held);
         if (metrics != null) {
@@ -531,17 +531,16 @@ final class LedgerCommand implements Runnable {
     }
 
     /**
-     * Binds {@code host:port} as the server will (address reuse on), and holds it while the
-     * ledger opens, so that a port in use is found before then. Null for port 0: any free one.
+     * Binds {@code host:port} as Jetty would (address reuse on, the default backlog), and holds
+     * it while the ledger opens, so that a port in use is found before then; the server then
+     * serves on it ({@link LedgerServer.Builder#channel}), so no other process can take the
+     * port in between. Port 0 picks a free one.
      */
     private static ServerSocketChannel holdPort(String host, int port) throws IOException {
-      if (port == 0) {
-        return null;
-      }
       ServerSocketChannel channel = ServerSocketChannel.open();
       try {
         channel.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-        channel.bind(new InetSocketAddress(host, port), 1);
+        channel.bind(new InetSocketAddress(host, port));
         return channel;
       } catch (IOException | RuntimeException e) {
         channel.close();

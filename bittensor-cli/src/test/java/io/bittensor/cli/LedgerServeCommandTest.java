@@ -459,6 +459,80 @@ class LedgerServeCommandTest {
   }
 
   /**
+   * The --port held while the ledger opens is the one the server serves on, never free in
+   * between: while a relay waits for its upstream the port cannot be bound by another, and a
+   * client that connected then is served once the server starts. Before the fix the command
+   * closed the port it held and the server bound it anew: that client was reset, and another
+   * process could have taken the port in between.
+   */
+  @Test
+  void aClientThatConnectsWhileTheLedgerOpensIsServedOnTheHeldPort() throws Exception {
+    Genesis genesis = Genesis.builder().params(LedgerParams.defaults())
+        .allocate(key(0).id(), 1000).build();
+    int port;
+    try (ServerSocket free = new ServerSocket(0, 1,
+        java.net.InetAddress.getByName("127.0.0.1"))) {
+      port = free.getLocalPort();
+    }
+    // The upstream is bound but not served yet: the relay's connection waits in its backlog.
+    java.nio.channels.ServerSocketChannel upstreamPort =
+        java.nio.channels.ServerSocketChannel.open();
+    upstreamPort.bind(new java.net.InetSocketAddress("127.0.0.1", 0));
+    URI upstreamUri = URI.create("http://127.0.0.1:"
+        + ((java.net.InetSocketAddress) upstreamPort.getLocalAddress()).getPort());
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int[] exit = {-1};
+    Thread serving = new Thread(() -> exit[0] = Main.run(new String[] {"ledger", "serve",
+        "--upstream", upstreamUri.toString(), "--host", "127.0.0.1", "--port",
+        String.valueOf(port)}, new java.io.PrintWriter(out, true),
+        new java.io.PrintWriter(err, true)), "relay");
+    serving.setDaemon(true);
+    try (LocalLedger origin = LocalLedger.builder().genesis(genesis)
+            .blocks(BlockPolicy.manual()).openInMemory();
+        upstreamPort) {
+      serving.start();
+      java.net.Socket early = null;
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (early == null) {
+        try {
+          early = new java.net.Socket("127.0.0.1", port); // waits in the held port's backlog
+        } catch (java.net.ConnectException notYet) {
+          assertTrue(System.nanoTime() < deadline && serving.isAlive(), out + "\n" + err);
+          Thread.sleep(10);
+        }
+      }
+      try (java.net.Socket client = early) {
+        assertThrows(java.net.BindException.class, () -> {
+          try (ServerSocket other = new ServerSocket()) {
+            other.bind(new java.net.InetSocketAddress("127.0.0.1", port));
+          }
+        }, "the port is held while the ledger opens");
+        client.getOutputStream().write("GET /v1/ledger/metagraph HTTP/1.1\r\nHost: relay\r\n\r\n"
+            .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        client.setSoTimeout(20_000);
+        try (io.bittensor.transport.LedgerServer upstream = io.bittensor.transport.LedgerServer
+            .builder().ledger(origin).channel(upstreamPort).start()) {
+          String status = new String(client.getInputStream().readNBytes(12),
+              java.nio.charset.StandardCharsets.US_ASCII);
+          assertTrue(status.startsWith("HTTP/1.1 4"), "served: [" + status + "] " + out + err);
+          while (!out.toString().contains("serving ledger")) {
+            assertTrue(System.nanoTime() < deadline && serving.isAlive(), out + "\n" + err);
+            Thread.sleep(10);
+          }
+          assertTrue(out.toString().contains("at http://127.0.0.1:" + port), out.toString());
+          serving.interrupt();
+          serving.join(TimeUnit.SECONDS.toMillis(30));
+        }
+      }
+    } finally {
+      serving.interrupt();
+      serving.join(TimeUnit.SECONDS.toMillis(30));
+    }
+    assertEquals(0, exit[0], out + "\n" + err);
+  }
+
+  /**
    * TLS files that do not read and a metrics port in use are found before the ledger is opened:
    * no block is sealed.
    */

@@ -11,7 +11,9 @@ import io.bittensor.transport.internal.ServerTls;
 import io.bittensor.transport.internal.LedgerHandler;
 import io.bittensor.transport.internal.LedgerHub;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.URI;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -186,6 +188,7 @@ public final class LedgerServer implements AutoCloseable {
     private long maxPayloadBytes = 17L << 20;
     private int threads;
     private int maxEventStreamsPerAddress = 256;
+    private ServerSocketChannel channel;
     private SubmissionListener submissions = SubmissionListener.NONE;
     private LedgerRequestListener requests = LedgerRequestListener.NONE;
 
@@ -289,6 +292,31 @@ public final class LedgerServer implements AutoCloseable {
         throw new IllegalArgumentException("port must be in [0, 65535], was " + port);
       }
       this.port = port;
+      return this;
+    }
+
+    /**
+     * Serves on {@code channel}, a server socket the caller has bound already, in place of
+     * binding {@link #host} and {@link #port}: the port is then never free between the caller's
+     * finding that it can have it and the server's start, for another process to take (as a
+     * launcher that binds the port first, then opens a ledger, needs). {@link LedgerServer#uri()}
+     * names the channel's address. Once {@link #start()} is called the channel is the server's:
+     * {@link LedgerServer#close()} closes it, and so does a start that fails; until then it stays
+     * the caller's.
+     *
+     * @param channel open and bound; the server puts it in blocking mode
+     * @throws IllegalArgumentException if the channel is closed or not bound
+     */
+    @Experimental
+    public Builder channel(ServerSocketChannel channel) {
+      Objects.requireNonNull(channel, "channel");
+      if (!channel.isOpen()) {
+        throw new IllegalArgumentException("the channel to serve on is closed");
+      }
+      if (channel.socket().getLocalSocketAddress() == null) {
+        throw new IllegalArgumentException("the channel to serve on is not bound: bind it first");
+      }
+      this.channel = channel;
       return this;
     }
 
@@ -407,7 +435,7 @@ public final class LedgerServer implements AutoCloseable {
     }
 
     /**
-     * Binds the port and starts serving.
+     * Binds the port (or takes over the {@link #channel} bound already) and starts serving.
      *
      * @throws IllegalStateException if no ledger was given, {@link
      *     #requireClientCertificates(Path)} without {@link #tls(Path, Path)}, or {@link
@@ -416,6 +444,23 @@ public final class LedgerServer implements AutoCloseable {
      *     (a {@link LedgerException})
      */
     public LedgerServer start() throws IOException {
+      boolean started = false;
+      try {
+        LedgerServer server = startServer();
+        started = true;
+        return server;
+      } finally {
+        if (!started && channel != null) {
+          try {
+            channel.close(); // the caller's to give, the server's from now on
+          } catch (IOException e) {
+            // Closing a listening socket frees the port whatever it reports.
+          }
+        }
+      }
+    }
+
+    private LedgerServer startServer() throws IOException {
       if (ledger == null) {
         throw new IllegalStateException("a ledger server needs a ledger: call ledger(...)");
       }
@@ -434,8 +479,6 @@ public final class LedgerServer implements AutoCloseable {
       ServerConnector connector =
           new ServerConnector(jetty, 1, 1,
               JettyServers.protocols(http, h2, context, tls.asks()));
-      connector.setHost(host);
-      connector.setPort(port);
       connector.setIdleTimeout(idle);
       jetty.addConnector(connector);
       Authenticator auth =
@@ -449,6 +492,16 @@ public final class LedgerServer implements AutoCloseable {
       LongAdder failedHandshakes = JettyServers.countFailedHandshakes(connector);
       URI uri;
       try {
+        if (channel == null) {
+          connector.setHost(host);
+          connector.setPort(port);
+        } else {
+          // Jetty accepts on the channel as it is rather than binding one of its own.
+          InetSocketAddress bound = (InetSocketAddress) channel.getLocalAddress();
+          connector.setHost(bound.getAddress().getHostAddress());
+          connector.setPort(bound.getPort());
+          connector.open(channel);
+        }
         uri = JettyServers.start(jetty, connector, "the ledger");
       } catch (IOException e) {
         hub.close();

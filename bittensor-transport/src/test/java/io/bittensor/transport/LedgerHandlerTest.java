@@ -7,6 +7,7 @@ import static io.bittensor.core.testing.LedgerFixtures.params;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
@@ -574,6 +575,58 @@ class LedgerHandlerTest {
       }
       assertTrue(System.nanoTime() < deadline, "no slot came back: " + line);
       Thread.sleep(50);
+    }
+  }
+
+  /**
+   * A server started on a channel the caller bound serves on that channel's port, which is
+   * never free in between: a second bind of it fails while the server starts and serves, and
+   * the server's close frees it. Before the fix the builder took a port only: a caller that held
+   * it ({@code ledger serve}) had to close it for the server to bind it again, and another
+   * process could take it in between.
+   */
+  @Test
+  void aServerStartedOnABoundChannelServesOnItsPortWhichIsNeverFree() throws Exception {
+    java.nio.channels.ServerSocketChannel held = java.nio.channels.ServerSocketChannel.open();
+    held.bind(new java.net.InetSocketAddress("127.0.0.1", 0));
+    int port = ((java.net.InetSocketAddress) held.getLocalAddress()).getPort();
+    LedgerServer.Builder b = LedgerServer.builder().ledger(local(1)).host("0.0.0.0").port(1)
+        .allowAnonymous(true).channel(held);
+    assertThrows(java.net.BindException.class, () -> bindOnce(port), "held before the start");
+    LedgerServer server = b.start();
+    assertEquals(URI.create("http://127.0.0.1:" + port), server.uri());
+    assertEquals(port, server.port());
+    assertThrows(java.net.BindException.class, () -> bindOnce(port), "taken while serving");
+    Answer a = ask(server.uri(), "metagraph", MetagraphRequest.getDefaultInstance());
+    assertEquals(200, a.http(), a.body()::toString);
+    server.close();
+    assertFalse(held.isOpen(), "the server closes the channel it served on");
+    bindOnce(port);
+  }
+
+  /** A start that fails closes the channel it was given; a closed one is refused at once. */
+  @Test
+  void aStartThatFailsClosesTheChannelItWasGiven() throws Exception {
+    java.nio.channels.ServerSocketChannel held = java.nio.channels.ServerSocketChannel.open();
+    held.bind(new java.net.InetSocketAddress("127.0.0.1", 0));
+    LedgerServer.Builder b = LedgerServer.builder().channel(held); // no ledger
+    assertThrows(IllegalStateException.class, b::start);
+    assertFalse(held.isOpen());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> LedgerServer.builder().channel(held));
+    assertTrue(e.getMessage().contains("closed"), e::getMessage);
+    try (java.nio.channels.ServerSocketChannel unbound =
+        java.nio.channels.ServerSocketChannel.open()) {
+      e = assertThrows(IllegalArgumentException.class,
+          () -> LedgerServer.builder().channel(unbound));
+      assertTrue(e.getMessage().contains("not bound"), e::getMessage);
+    }
+  }
+
+  /** Binds {@code 127.0.0.1:port} and lets it go again. */
+  private static void bindOnce(int port) throws IOException {
+    try (java.nio.channels.ServerSocketChannel c = java.nio.channels.ServerSocketChannel.open()) {
+      c.bind(new java.net.InetSocketAddress("127.0.0.1", port));
     }
   }
 
