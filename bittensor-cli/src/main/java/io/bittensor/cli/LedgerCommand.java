@@ -189,8 +189,9 @@ final class LedgerCommand implements Runnable {
     boolean allowAnonymous;
 
     @Option(names = "--max-event-streams-per-address", paramLabel = "N", defaultValue = "256",
-        description = "The most event streams one client address holds at once (clients behind"
-            + " one proxy or NAT share an address); past it, BACKOFF. Default: ${DEFAULT-VALUE}.")
+        description = "The most event streams one client address holds at once (an IPv6"
+            + " client's /64 counts as one address; clients behind one proxy or NAT share an"
+            + " address); past it, BACKOFF. Default: ${DEFAULT-VALUE}.")
     int maxEventStreamsPerAddress;
 
     @Mixin ServeTlsOptions tls = new ServeTlsOptions();

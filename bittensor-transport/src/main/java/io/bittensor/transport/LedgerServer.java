@@ -409,8 +409,11 @@ public final class LedgerServer implements AutoCloseable {
     /**
      * The most event streams one client address may hold open at once (each {@link
      * RemoteLedger} holds one); a request for another is answered BACKOFF (HTTP 429) until one of
-     * them ends. Streams from other addresses are not affected. Clients behind one proxy or NAT
-     * share its address: raise this for them. Default 256.
+     * them ends. Streams from other addresses are not affected. An IPv4 address (an IPv4-mapped
+     * IPv6 one too) counts on its own; an IPv6 client counts by its /64, all of whose addresses
+     * one client usually holds and may pick at will (IPv6 loopback and link-local addresses count
+     * on their own). Clients behind one proxy or NAT share its address, clients in one IPv6 /64
+     * its prefix: raise this for them. Default 256.
      *
      * @throws IllegalArgumentException if below 1
      */

@@ -579,6 +579,26 @@ class LedgerHandlerTest {
   }
 
   /**
+   * The bound holds over IPv6 loopback too: ::1 is counted on its own (an IPv6 client elsewhere
+   * by its /64, {@code ClientBucketTest}).
+   */
+  @Test
+  void theBoundHoldsForAnIpv6LoopbackClient() throws Exception {
+    try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+      probe.bind(new java.net.InetSocketAddress("::1", 0));
+    } catch (IOException e) {
+      org.junit.jupiter.api.Assumptions.assumeTrue(false, "no ::1 here: " + e);
+    }
+    LedgerServer server = closing(LedgerServer.builder().ledger(local(1)).host("::1").port(0)
+        .allowAnonymous(true).heartbeat(Duration.ofMillis(100))
+        .maxEventStreamsPerAddress(1).start());
+    assertEquals("HTTP/1.1 200 OK", statusLine(openEvents(server.uri(), "::1")));
+    java.net.Socket second = openEvents(server.uri(), "::1");
+    assertTrue(statusLine(second).startsWith("HTTP/1.1 429"), "the second from ::1");
+    assertEquals(1, server.eventStreams());
+  }
+
+  /**
    * A server started on a channel the caller bound serves on that channel's port, which is
    * never free in between: a second bind of it fails while the server starts and serves, and
    * the server's close frees it. Before the fix the builder took a port only: a caller that held

@@ -79,7 +79,7 @@ public final class LedgerHandler extends Handler.Abstract {
   private final Executor executor;
   private final long bodyDeadlineMillis;
   private final int maxStreamsPerAddress;
-  /** The event streams open now, by client address (none held: no entry). */
+  /** The event streams open now, by client (an IPv6 client by its /64; none held: no entry). */
   private final ConcurrentHashMap<Object, Integer> streamsByAddress = new ConcurrentHashMap<>();
 
   public LedgerHandler(Ledger ledger, LedgerHub hub, Authenticator auth, int maxPayloadBytes) {
@@ -108,8 +108,8 @@ public final class LedgerHandler extends Handler.Abstract {
   /**
    * @param bodyDeadlineMillis how long a request's body may take to arrive, from its head, before
    *     it is answered TIMEOUT; {@link Long#MAX_VALUE} for no limit
-   * @param maxStreamsPerAddress the most event streams one client address holds at once; more
-   *     are answered BACKOFF
+   * @param maxStreamsPerAddress the most event streams one client address (an IPv6 client's /64)
+   *     holds at once; more are answered BACKOFF
    */
   public LedgerHandler(Ledger ledger, LedgerHub hub, Authenticator auth, int maxPayloadBytes,
       SubmissionListener submissions, LedgerRequestListener requests, Executor executor,
@@ -200,11 +200,14 @@ public final class LedgerHandler extends Handler.Abstract {
     }
   }
 
-  /** Whom a stream is counted against: the client's IP address, or its socket address. */
+  /**
+   * Whom a stream is counted against: the client's {@link ClientBucket} (its IPv4 address, its
+   * IPv6 /64), or its socket address.
+   */
   private static Object clientAddress(Request request) {
     SocketAddress remote = request.getConnectionMetaData().getRemoteSocketAddress();
     if (remote instanceof InetSocketAddress inet && inet.getAddress() != null) {
-      return inet.getAddress();
+      return ClientBucket.of(inet.getAddress());
     }
     return remote == null ? "" : remote;
   }
@@ -296,9 +299,11 @@ public final class LedgerHandler extends Handler.Abstract {
           }
           Object from = clientAddress(request);
           if (!takeStream(from)) {
-            throw new Rejected(Rejection.of(Status.BACKOFF, "this address holds "
-                + maxStreamsPerAddress + " event streams already, the most this server serves"
-                + " one address: close one first"));
+            String who = from instanceof ClientBucket b && b.isNetwork()
+                ? "this address's /64 (" + b + ", one client's) holds " : "this address holds ";
+            throw new Rejected(Rejection.of(Status.BACKOFF, who + maxStreamsPerAddress
+                + " event streams already, the most this server serves one address: close one"
+                + " first"));
           }
           AtomicBoolean ended = new AtomicBoolean();
           Runnable release = () -> {
