@@ -54,6 +54,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.function.Predicate;
+import java.util.random.RandomGenerator;
 
 /**
  * One participant of a market, wired from its parts: a key pair, the {@link Peer} it serves, the
@@ -135,6 +136,13 @@ public final class Neuron implements AutoCloseable {
   /** The longest it ever waits, as the back-off doubles. */
   private static final long MAX_BACKOFF_MS = 30_000;
 
+  /**
+   * The most blocks a registration refused by the ledger's cap waits before it is sent again:
+   * after its k-th refusal it waits a number of blocks drawn from 1 to {@code 2^(k-1)}, at most
+   * this.
+   */
+  private static final int MAX_SPREAD_BLOCKS = 1024;
+
   private final Keypair keypair;
   private final Ledger ledger;
   private final Peer served;
@@ -184,6 +192,8 @@ public final class Neuron implements AutoCloseable {
    * Taken after this neuron's monitor, never before it.
    */
   private final Object fileLock = new Object();
+  /** Draws how many blocks a registration refused by the cap waits; guarded by itself. */
+  private final RandomGenerator retryRandom;
   /** The thread running {@link #close}, once one does. */
   private volatile Thread closer;
   /** Counted down when {@link #close} has released everything. */
@@ -205,6 +215,7 @@ public final class Neuron implements AutoCloseable {
     this.timeout = b.timeout;
     this.clock = b.clock;
     this.listener = b.listener;
+    this.retryRandom = b.retryRandom != null ? b.retryRandom : new java.util.SplittableRandom();
     this.probeClasses = b.probeClasses;
     this.validation = b.validation;
     this.warmUp = b.warmUp;
@@ -325,17 +336,20 @@ public final class Neuron implements AutoCloseable {
   /**
    * Registers the key (and stakes), and while the ledger refuses with {@link
    * RejectReason#TOO_MANY_REGISTRATIONS} (its {@code maxRegistrationsPerBlock} reached), sends
-   * the registration again for a later block: when the ledger's next block arrives, or after a
-   * back-off of {@link #FIRST_BACKOFF_MS} doubling to {@link #MAX_BACKOFF_MS} should its events
-   * not come, until it lands or the neuron closes. Retries run on the common pool, not on the
-   * ledger's thread that tells of the block.
+   * the registration again for a later block, until it lands or the neuron closes: after its
+   * k-th refusal, once a number of the ledger's blocks drawn from 1 to {@code 2^(k-1)} (at most
+   * {@link #MAX_SPREAD_BLOCKS}) has arrived since it was sent, so that neurons refused together
+   * spread over later blocks (a binary exponential back-off, as Ethernet's) rather than all
+   * resending at each; or at once should no block come for a back-off of {@link
+   * #FIRST_BACKOFF_MS} doubling to {@link #MAX_BACKOFF_MS}. Retries run on the common pool, not
+   * on the ledger's thread that tells of the block.
    */
   private final class Registrar implements LedgerListener {
     private final URI endpoint;
     private final long stake;
     final CompletableFuture<Receipt> result = new CompletableFuture<>();
-    /** Completed by the next block; set before each attempt once subscribed. */
-    private volatile CompletableFuture<Void> nextBlock;
+    /** Guarded by this: completed when a refused registration is due again. */
+    private CompletableFuture<Void> due;
     /** Guarded by this; subscribed at the first refusal, closed once the result is settled. */
     private Ledger.Subscription subscription;
     /** Guarded by this: refused, and waiting to be sent again. */
@@ -344,6 +358,14 @@ public final class Neuron implements AutoCloseable {
     private int attempts;
     /** Guarded by this. */
     private long backoffMs = FIRST_BACKOFF_MS;
+    /** Guarded by this: the ledger's blocks heard since the latest attempt was sent. */
+    private long blocksSinceSent;
+    /** Guarded by this: how many of them a refused attempt waits for. */
+    private long blocksToWait = Long.MAX_VALUE;
+    /** Guarded by this: the back-off, should no block come; counted again from each block. */
+    private Timer.Timeout silence;
+    /** Guarded by this. */
+    private long silenceMs;
 
     Registrar(URI endpoint, long stake) {
       this.endpoint = endpoint;
@@ -363,13 +385,13 @@ public final class Neuron implements AutoCloseable {
         result.completeExceptionally(closedWhileWaiting());
         return;
       }
-      CompletableFuture<Void> sinceSent;
       int attempt;
       synchronized (this) {
         waiting = false;
         attempt = ++attempts;
-        // Before the submission: a block sealed while it is refused still wakes the retry.
-        sinceSent = subscription == null ? null : (nextBlock = new CompletableFuture<>());
+        // Before the submission: a block sealed while it is refused counts towards the wait.
+        blocksSinceSent = 0;
+        blocksToWait = Long.MAX_VALUE;
       }
       long nonce;
       try {
@@ -389,7 +411,7 @@ public final class Neuron implements AutoCloseable {
         Throwable cause = unwrap(error);
         if (cause instanceof TransactionRejectedException r
             && r.reason() == RejectReason.TOO_MANY_REGISTRATIONS) {
-          later(r, sinceSent);
+          later(r);
         } else if (cause != null) {
           result.completeExceptionally(cause);
         } else if (staked == null) {
@@ -423,50 +445,104 @@ public final class Neuron implements AutoCloseable {
       result.complete(receipt);
     }
 
-    /** Refused by the cap: waits for the next block (or the back-off), then sends it again. */
-    private void later(TransactionRejectedException refused, CompletableFuture<Void> sinceSent) {
+    /**
+     * Refused by the cap: waits for a number of blocks drawn at random (or the back-off), then
+     * sends it again.
+     */
+    private void later(TransactionRejectedException refused) {
+      // Subscribed outside this lock: the ledger may hold its own while it tells of a block,
+      // and onBlock takes this one.
+      Exception failed = null;
+      Ledger.Subscription fresh = null;
+      boolean subscribed;
+      synchronized (this) {
+        subscribed = subscription != null;
+      }
+      if (!subscribed && !closed.get()) {
+        try {
+          fresh = ledger.subscribe(this);
+        } catch (RuntimeException e) { // a closed ledger
+          failed = e;
+        }
+      }
       CompletableFuture<Void> wake = null;
       long delay = 0;
+      long blocks = 0;
       int attempt = 0;
+      boolean dueNow = false;
       // Settled outside this lock: the result's stages close the subscription.
-      Exception failed = null;
       synchronized (this) {
-        if (closed.get()) { // and stop() has run or waits for this lock
+        if (fresh != null) {
+          subscription = fresh; // closed by the result's stages however it is settled
+        }
+        if (failed == null && closed.get()) { // and stop() has run or waits for this lock
           failed = closedWhileWaiting();
-        } else if (subscription == null) {
-          try {
-            subscription = ledger.subscribe(this);
-          } catch (RuntimeException e) { // a closed ledger
-            failed = e;
-          }
         }
         if (failed == null) {
           waiting = true;
-          wake = sinceSent != null ? sinceSent : (nextBlock = new CompletableFuture<>());
+          wake = due = new CompletableFuture<>();
+          int window = (int) Math.min(MAX_SPREAD_BLOCKS, 1L << Math.min(attempts - 1, 30));
+          synchronized (retryRandom) {
+            blocksToWait = 1 + retryRandom.nextInt(window);
+          }
+          blocks = blocksToWait;
           delay = backoffMs;
           backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
           attempt = attempts;
+          silenceMs = delay;
+          dueNow = blocksSinceSent >= blocksToWait;
+          if (!dueNow) {
+            armSilence();
+          }
         }
       }
       if (failed != null) {
         result.completeExceptionally(failed);
+        unsubscribe(); // in case it was settled already, and its stages ran before
         return;
       }
       listener.onEvent(Neuron.this, "registration refused at attempt " + attempt + " ("
-          + refused.getMessage() + "): registering again at the ledger's next block, or in "
-          + delay + " ms");
-      CompletableFuture<Void> woken = wake;
-      Timer.Timeout timeout = Timer.SHARED.schedule(delay, TimeUnit.MILLISECONDS,
-          () -> woken.complete(null));
-      woken.thenRunAsync(() -> {
-        timeout.cancel();
+          + refused.getMessage() + "): registering again "
+          + (blocks == 1 ? "at the ledger's next block" : "after " + blocks + " of its blocks")
+          + ", or in " + delay + " ms should none come");
+      if (dueNow) {
+        wake.complete(null);
+      }
+      wake.thenRunAsync(() -> {
+        synchronized (this) {
+          if (silence != null) {
+            silence.cancel();
+            silence = null;
+          }
+        }
         retry();
       });
     }
 
+    /** Guarded by this: (re)starts the back-off that sends a refused registration at once. */
+    private void armSilence() {
+      if (silence != null) {
+        silence.cancel();
+      }
+      CompletableFuture<Void> wake = due;
+      silence = Timer.SHARED.schedule(silenceMs, TimeUnit.MILLISECONDS,
+          () -> wake.complete(null));
+    }
+
     @Override
     public void onBlock(Block block, Metagraph after) {
-      CompletableFuture<Void> wake = nextBlock;
+      CompletableFuture<Void> wake = null;
+      synchronized (this) {
+        blocksSinceSent++;
+        if (!waiting) {
+          return;
+        }
+        if (blocksSinceSent >= blocksToWait) {
+          wake = due;
+        } else {
+          armSilence(); // the back-off is for a ledger whose blocks do not come
+        }
+      }
       if (wake != null) {
         wake.complete(null); // the retry runs on the common pool, not on this thread
       }
@@ -588,9 +664,11 @@ public final class Neuron implements AutoCloseable {
    *
    * <p>A registration the ledger refuses because the block being built holds its {@code
    * maxRegistrationsPerBlock} ({@link RejectReason#TOO_MANY_REGISTRATIONS}: several neurons
-   * started together) is sent again, with the stake, for a later block: when the ledger's next
-   * block arrives (or after a back-off of 1 s, doubling to 30 s, should its events not come),
-   * until it lands; the listener hears of each refusal, and of the block it lands in. Fails
+   * started together) is sent again, with the stake, for a later block, until it lands: after
+   * its k-th refusal, once a number of the ledger's blocks drawn at random from 1 to {@code
+   * 2^(k-1)} (at most 1024) has arrived, so that neurons refused together spread over later
+   * blocks rather than all resending at each (or at once, should no block come for a back-off
+   * of 1 s doubling to 30 s); the listener hears of each refusal, and of the block it lands in. Fails
    * with the ledger's reason on any other refusal ({@code INSUFFICIENT_BALANCE}, {@code
    * NETWORK_FULL}, ...), and with a {@link LedgerException} if the neuron closes while the
    * registration waits to be sent again (one already sent is left to its block).
@@ -1278,6 +1356,7 @@ public final class Neuron implements AutoCloseable {
     private int warmUp;
     private Path checkpoints;
     private boolean membersOnly;
+    private RandomGenerator retryRandom;
 
     private Builder() {}
 
@@ -1600,6 +1679,16 @@ public final class Neuron implements AutoCloseable {
     @Experimental
     public Builder callListenerFactory(CallListener.Factory factory) {
       this.calls = Objects.requireNonNull(factory, "factory");
+      return this;
+    }
+
+    /**
+     * Draws how many blocks a registration refused by the ledger's cap waits before it is sent
+     * again; default a {@link java.util.SplittableRandom} of its own. For tests that need the
+     * draws to repeat. Used under the neuron's own lock: it need not be thread-safe.
+     */
+    Builder retryRandom(RandomGenerator random) {
+      this.retryRandom = Objects.requireNonNull(random, "random");
       return this;
     }
 
