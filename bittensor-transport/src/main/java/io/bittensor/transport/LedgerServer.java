@@ -177,6 +177,8 @@ public final class LedgerServer implements AutoCloseable {
     private final ServerTls.Settings tls = new ServerTls.Settings();
     private Ledger ledger;
     private String host = "0.0.0.0";
+    /** Whether {@link #host} was given: with a {@link #channel}, the name {@code uri()} shows. */
+    private boolean hostGiven;
     private int port = 8092;
     private boolean allowAnonymous;
     private Duration staleWindow = Duration.ofSeconds(30);
@@ -278,6 +280,7 @@ public final class LedgerServer implements AutoCloseable {
     /** The address to bind; default {@code 0.0.0.0} (all interfaces). */
     public Builder host(String host) {
       this.host = Objects.requireNonNull(host, "host");
+      this.hostGiven = true;
       return this;
     }
 
@@ -300,7 +303,8 @@ public final class LedgerServer implements AutoCloseable {
      * binding {@link #host} and {@link #port}: the port is then never free between the caller's
      * finding that it can have it and the server's start, for another process to take (as a
      * launcher that binds the port first, then opens a ledger, needs). {@link LedgerServer#uri()}
-     * names the channel's address. Once {@link #start()} is called the channel is the server's:
+     * names the {@link #host} given (the name the caller bound, {@code localhost} say) unless it
+     * is a wildcard, and else the channel's address. Once {@link #start()} is called the channel is the server's:
      * {@link LedgerServer#close()} closes it, and so does a start that fails; until then it stays
      * the caller's.
      *
@@ -501,7 +505,8 @@ public final class LedgerServer implements AutoCloseable {
         } else {
           // Jetty accepts on the channel as it is rather than binding one of its own.
           InetSocketAddress bound = (InetSocketAddress) channel.getLocalAddress();
-          connector.setHost(bound.getAddress().getHostAddress());
+          connector.setHost(hostGiven && !isWildcard(host) ? host
+              : bound.getAddress().getHostAddress());
           connector.setPort(bound.getPort());
           connector.open(channel);
         }
@@ -512,6 +517,12 @@ public final class LedgerServer implements AutoCloseable {
       }
       return new LedgerServer(jetty, connector, hub, uri,
           tls.forPort(connector), failedHandshakes);
+    }
+
+    /** {@code 0.0.0.0}, or IPv6's all-zero address in any spelling: every interface. */
+    private static boolean isWildcard(String host) {
+      return "0.0.0.0".equals(host)
+          || host.chars().allMatch(c -> c == ':' || c == '0' || c == '[' || c == ']');
     }
   }
 }

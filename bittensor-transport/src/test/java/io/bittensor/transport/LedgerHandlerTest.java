@@ -40,7 +40,10 @@ import io.bittensor.transport.internal.wire.LedgerResponse;
 import io.bittensor.transport.internal.wire.MetagraphRequest;
 import io.bittensor.transport.internal.wire.SubmitRequest;
 import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
 import java.net.URI;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -550,7 +553,7 @@ class LedgerHandlerTest {
   @Test
   void anAddressPastItsEventStreamsIsToldToBackOffAndOthersAreServed() throws Exception {
     try (java.net.Socket probe = new java.net.Socket()) {
-      probe.bind(new java.net.InetSocketAddress("127.0.0.2", 0));
+      probe.bind(new InetSocketAddress("127.0.0.2", 0));
     } catch (IOException e) {
       org.junit.jupiter.api.Assumptions.assumeTrue(false, "no 127.0.0.2 here: " + e);
     }
@@ -585,7 +588,7 @@ class LedgerHandlerTest {
   @Test
   void theBoundHoldsForAnIpv6LoopbackClient() throws Exception {
     try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
-      probe.bind(new java.net.InetSocketAddress("::1", 0));
+      probe.bind(new InetSocketAddress("::1", 0));
     } catch (IOException e) {
       org.junit.jupiter.api.Assumptions.assumeTrue(false, "no ::1 here: " + e);
     }
@@ -607,36 +610,44 @@ class LedgerHandlerTest {
    */
   @Test
   void aServerStartedOnABoundChannelServesOnItsPortWhichIsNeverFree() throws Exception {
-    java.nio.channels.ServerSocketChannel held = java.nio.channels.ServerSocketChannel.open();
-    held.bind(new java.net.InetSocketAddress("127.0.0.1", 0));
-    int port = ((java.net.InetSocketAddress) held.getLocalAddress()).getPort();
-    LedgerServer.Builder b = LedgerServer.builder().ledger(local(1)).host("0.0.0.0").port(1)
+    ServerSocketChannel held = ServerSocketChannel.open();
+    held.bind(new InetSocketAddress("127.0.0.1", 0));
+    int port = ((InetSocketAddress) held.getLocalAddress()).getPort();
+    LocalLedger ledger = local(1);
+    LedgerServer.Builder b = LedgerServer.builder().ledger(ledger).host("0.0.0.0").port(1)
         .allowAnonymous(true).channel(held);
-    assertThrows(java.net.BindException.class, () -> bindOnce(port), "held before the start");
+    assertThrows(BindException.class, () -> bindOnce(port), "held before the start");
     LedgerServer server = b.start();
     assertEquals(URI.create("http://127.0.0.1:" + port), server.uri());
     assertEquals(port, server.port());
-    assertThrows(java.net.BindException.class, () -> bindOnce(port), "taken while serving");
+    assertThrows(BindException.class, () -> bindOnce(port), "taken while serving");
     Answer a = ask(server.uri(), "metagraph", MetagraphRequest.getDefaultInstance());
     assertEquals(200, a.http(), a.body()::toString);
     server.close();
     assertFalse(held.isOpen(), "the server closes the channel it served on");
     bindOnce(port);
+
+    // A host given by name is the name the URI shows, as when the server binds it itself.
+    ServerSocketChannel named = ServerSocketChannel.open();
+    named.bind(new InetSocketAddress("127.0.0.1", 0));
+    try (LedgerServer byName = LedgerServer.builder().ledger(ledger).host("localhost")
+        .allowAnonymous(true).channel(named).start()) {
+      assertEquals(URI.create("http://localhost:" + byName.port()), byName.uri());
+    }
   }
 
   /** A start that fails closes the channel it was given; a closed one is refused at once. */
   @Test
   void aStartThatFailsClosesTheChannelItWasGiven() throws Exception {
-    java.nio.channels.ServerSocketChannel held = java.nio.channels.ServerSocketChannel.open();
-    held.bind(new java.net.InetSocketAddress("127.0.0.1", 0));
+    ServerSocketChannel held = ServerSocketChannel.open();
+    held.bind(new InetSocketAddress("127.0.0.1", 0));
     LedgerServer.Builder b = LedgerServer.builder().channel(held); // no ledger
     assertThrows(IllegalStateException.class, b::start);
     assertFalse(held.isOpen());
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> LedgerServer.builder().channel(held));
     assertTrue(e.getMessage().contains("closed"), e::getMessage);
-    try (java.nio.channels.ServerSocketChannel unbound =
-        java.nio.channels.ServerSocketChannel.open()) {
+    try (ServerSocketChannel unbound = ServerSocketChannel.open()) {
       e = assertThrows(IllegalArgumentException.class,
           () -> LedgerServer.builder().channel(unbound));
       assertTrue(e.getMessage().contains("not bound"), e::getMessage);
@@ -645,8 +656,8 @@ class LedgerHandlerTest {
 
   /** Binds {@code 127.0.0.1:port} and lets it go again. */
   private static void bindOnce(int port) throws IOException {
-    try (java.nio.channels.ServerSocketChannel c = java.nio.channels.ServerSocketChannel.open()) {
-      c.bind(new java.net.InetSocketAddress("127.0.0.1", port));
+    try (ServerSocketChannel c = ServerSocketChannel.open()) {
+      c.bind(new InetSocketAddress("127.0.0.1", port));
     }
   }
 
