@@ -139,9 +139,11 @@ public final class Neuron implements AutoCloseable {
   /**
    * The most blocks a registration refused by the ledger's cap waits before it is sent again:
    * after its k-th refusal it waits a number of blocks drawn from 1 to {@code 2^(k-1)}, at most
-   * this.
+   * this. Bounded low, so that a neuron refused many times in a row is not left behind newcomers
+   * whose windows are still small (binary exponential back-off's capture effect): a minute at
+   * one block a second.
    */
-  private static final int MAX_SPREAD_BLOCKS = 1024;
+  private static final int MAX_SPREAD_BLOCKS = 64;
 
   private final Keypair keypair;
   private final Ledger ledger;
@@ -294,7 +296,10 @@ public final class Neuron implements AutoCloseable {
     }
   }
 
-  /** A builder; {@link Builder#keypair}, {@link Builder#ledger} and {@link Builder#serve} are required. */
+  /**
+   * A builder; {@link Builder#keypair}, {@link Builder#ledger} and {@link Builder#serve} are
+   * required.
+   */
   public static Builder builder() {
     return new Builder();
   }
@@ -666,10 +671,10 @@ public final class Neuron implements AutoCloseable {
    * maxRegistrationsPerBlock} ({@link RejectReason#TOO_MANY_REGISTRATIONS}: several neurons
    * started together) is sent again, with the stake, for a later block, until it lands: after
    * its k-th refusal, once a number of the ledger's blocks drawn at random from 1 to {@code
-   * 2^(k-1)} (at most 1024) has arrived, so that neurons refused together spread over later
+   * 2^(k-1)} (at most 64) has arrived, so that neurons refused together spread over later
    * blocks rather than all resending at each (or at once, should no block come for a back-off
-   * of 1 s doubling to 30 s); the listener hears of each refusal, and of the block it lands in. Fails
-   * with the ledger's reason on any other refusal ({@code INSUFFICIENT_BALANCE}, {@code
+   * of 1 s doubling to 30 s); the listener hears of each refusal, and of the block it lands in.
+   * Fails with the ledger's reason on any other refusal ({@code INSUFFICIENT_BALANCE}, {@code
    * NETWORK_FULL}, ...), and with a {@link LedgerException} if the neuron closes while the
    * registration waits to be sent again (one already sent is left to its block).
    */

@@ -956,7 +956,8 @@ class NeuronTest {
       Peer gone = client.connect(validator.endpoint());
       ForwardResult r = gone.forward(batch(random, 1).request(), Duration.ofSeconds(5)).join();
       assertFalse(r.isSuccess(), "a closed neuron serves no more: " + r);
-      assertTrue(r.status() != Status.UNAVAILABLE || !r.message().contains("validates only"), r::toString);
+      assertTrue(r.status() != Status.UNAVAILABLE || !r.message().contains("validates only"),
+          r::toString);
     }
   }
 

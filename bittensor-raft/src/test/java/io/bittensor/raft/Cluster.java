@@ -108,7 +108,9 @@ public final class Cluster implements AutoCloseable {
     return grown;
   }
 
-  /** Opens {@code id}, a member not among the cluster's, in {@code root/id} with {@code members}. */
+  /**
+   * Opens {@code id}, a member not among the cluster's, in {@code root/id} with {@code members}.
+   */
   RaftLedger openNewMember(Path root, String id, java.util.Map<String, InetSocketAddress> members)
       throws IOException {
     RaftLedger.Builder b = RaftLedger.builder().genesis(genesis).self(id)

@@ -304,9 +304,9 @@ public final class LedgerServer implements AutoCloseable {
      * finding that it can have it and the server's start, for another process to take (as a
      * launcher that binds the port first, then opens a ledger, needs). {@link LedgerServer#uri()}
      * names the {@link #host} given (the name the caller bound, {@code localhost} say) unless it
-     * is a wildcard, and else the channel's address. Once {@link #start()} is called the channel is the server's:
-     * {@link LedgerServer#close()} closes it, and so does a start that fails; until then it stays
-     * the caller's.
+     * is a wildcard, and else the channel's address. Once {@link #start()} is called the channel
+     * is the server's: {@link LedgerServer#close()} closes it, and so does a start that fails;
+     * until then it stays the caller's.
      *
      * @param channel open and bound; the server puts it in blocking mode
      * @throws IllegalArgumentException if the channel is closed or not bound
