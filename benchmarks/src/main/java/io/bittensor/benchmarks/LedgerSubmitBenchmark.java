@@ -8,7 +8,9 @@ import io.bittensor.core.SignedTransaction;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -43,6 +45,14 @@ import org.openjdk.jmh.annotations.Warmup;
  * java -jar benchmarks/target/benchmarks.jar "LedgerSubmitBenchmark|SignatureVerifyBenchmark"
  * </pre>
  *
+ * <p>{@code rows=asOfBlock} makes every row as of the block the registrations ended in (as a
+ * {@code Neuron} does, with its metagraph's block): the ledger then checks each entry's peer
+ * against it and keeps every entry, where {@code rows=plain} rows name no block.
+ *
+ * <pre>
+ * java -jar benchmarks/target/benchmarks.jar LedgerSubmitBenchmark -p journal=memory -p threads=1
+ * </pre>
+ *
  * <p>Scores are microseconds per transaction: transactions per second is 10^6 divided by it.
  */
 @State(Scope.Benchmark)
@@ -65,9 +75,15 @@ public class LedgerSubmitBenchmark {
   @Param({"disk", "memory"})
   public String journal;
 
+  /** {@code plain}: rows with no block; {@code asOfBlock}: rows made as of a block. */
+  @Param({"plain", "asOfBlock"})
+  public String rows;
+
   private LedgerWorkload workload;
   private List<List<SignedTransaction>> registrations;
   private List<List<SignedTransaction>> weights;
+  /** Rows made as of each block the registrations ended in, signed once. */
+  private final Map<Long, List<List<SignedTransaction>>> asOf = new HashMap<>();
   private ExecutorService pool;
   private LocalLedger ledger;
   private Path dir;
@@ -98,6 +114,17 @@ public class LedgerSubmitBenchmark {
       ledger = b.openInMemory();
     }
     LedgerWorkload.register(ledger, registrations, pool, threads);
+    if (rows.equals("asOfBlock")) {
+      // Signed again only when the registrations end in another block than the last time.
+      long registered = ledger.metagraph().block().number();
+      weights = asOf.computeIfAbsent(registered, block -> {
+        try {
+          return workload.weights(pool, PER_ROW, ROWS, block);
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      });
+    }
   }
 
   @Benchmark

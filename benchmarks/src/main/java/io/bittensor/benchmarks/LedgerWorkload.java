@@ -90,6 +90,15 @@ final class LedgerWorkload {
   /** Per key: {@code count} weight rows of {@code perRow} random uids, nonces 2, 3, ... */
   List<List<SignedTransaction>> weights(ExecutorService pool, int perRow, int count)
       throws Exception {
+    return weights(pool, perRow, count, Transaction.SetWeights.NO_BLOCK);
+  }
+
+  /**
+   * As {@link #weights(ExecutorService, int, int)}, each row made as of block {@code asOfBlock}
+   * ({@link Transaction.SetWeights#NO_BLOCK} for none).
+   */
+  List<List<SignedTransaction>> weights(ExecutorService pool, int perRow, int count,
+      long asOfBlock) throws Exception {
     return perKey(pool, i -> {
       SplittableRandom r = new SplittableRandom(0xbe_0000L + i);
       List<SignedTransaction> txs = new ArrayList<>(count);
@@ -97,7 +106,7 @@ final class LedgerWorkload {
         int[] uids = r.ints(0, n).distinct().limit(Math.min(perRow, n)).toArray();
         double[] w = r.doubles(uids.length, 0.01, 1).toArray();
         txs.add(SignedTransaction.sign(keys.get(i), chainId, 2 + c,
-            Transaction.setWeights(uids, w)));
+            new Transaction.SetWeights(uids, w, asOfBlock)));
       }
       return txs;
     });
