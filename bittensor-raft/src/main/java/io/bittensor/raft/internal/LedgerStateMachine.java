@@ -23,6 +23,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -86,6 +87,12 @@ public final class LedgerStateMachine extends BaseStateMachine {
   private static final System.Logger LOG = System.getLogger("io.bittensor.raft");
   /** A segment of the Raft log on disk: log_START-END, or log_inprogress_START. */
   private static final Pattern LOG_SEGMENT = Pattern.compile("log_(?:inprogress_)?(\\d+)(-\\d+)?");
+  /**
+   * Added to a damaged snapshot's name when it is moved aside, as Ratis names its own damaged
+   * snapshots ({@code SimpleStateMachineStorage.getCorruptSnapshotFileName}): its storage reads,
+   * counts and cleans up only names that match {@code snapshot.<term>_<index>(.md5)} whole.
+   */
+  private static final String CORRUPT = ".corrupt";
   /** Snapshots kept on disk: the latest, and the one before in case the latest is damaged. */
   private static final SnapshotRetentionPolicy KEEP_TWO = new SnapshotRetentionPolicy() {
     @Override
@@ -349,13 +356,15 @@ public final class LedgerStateMachine extends BaseStateMachine {
    * latest snapshot that cannot be read or decoded (a damaged file) is passed over for the one
    * before, if the Raft log still holds every entry after that one; if every snapshot is
    * damaged, for the genesis, if the log still holds every entry from its first (none was
-   * dropped), as with no snapshot at all. A leader's snapshot just installed is taken or refused
-   * alone (the log was reset to it).
+   * dropped), as with no snapshot at all. The snapshots passed over are then moved aside
+   * ({@link #moveAside}). A leader's snapshot just installed is taken or refused alone (the log
+   * was reset to it).
    */
   private void load(boolean orOlder) throws IOException {
     List<SingleFileSnapshotInfo> snapshots = snapshotsNewestFirst();
     long kept = replica.metagraph().block().number();
     List<IOException> damaged = new ArrayList<>(); // the snapshots passed over, the latest first
+    List<Path> damagedFiles = new ArrayList<>(); // their files, in the same order
     for (int i = 0; i < (orOlder ? snapshots.size() : Math.min(1, snapshots.size())); i++) {
       SingleFileSnapshotInfo snapshot = snapshots.get(i);
       long firstLogged = i > 0 ? firstLogIndex() : 0;
@@ -379,11 +388,13 @@ public final class LedgerStateMachine extends BaseStateMachine {
       } catch (IOException | RuntimeException e) {
         damaged.add(new IOException("snapshot " + snapshot.getFile().getPath()
             + " cannot be loaded: " + e, e));
+        damagedFiles.add(snapshot.getFile().getPath());
         continue;
       }
       if (!damaged.isEmpty()) {
         LOG.log(System.Logger.Level.WARNING, passedOver(damaged) + "; starting from the one"
-            + " before it, " + snapshot.getFile().getPath().getFileName());
+            + " before it, " + snapshot.getFile().getPath().getFileName()
+            + moveAside(damagedFiles));
       }
       latestSnapshot = snapshot;
       latest = null;
@@ -409,10 +420,55 @@ public final class LedgerStateMachine extends BaseStateMachine {
             + " longer starts at its first entry", firstLogged);
       }
       LOG.log(System.Logger.Level.WARNING, passedOver(damaged) + "; starting from the genesis:"
-          + " the Raft log still holds every entry from its first, and replays them all");
+          + " the Raft log still holds every entry from its first, and replays them all"
+          + moveAside(damagedFiles));
       latestSnapshot = null;
     }
     skipSeals = blocks == null ? 0 : kept; // Ratis replays the log from its first entry
+  }
+
+  /**
+   * Moves the damaged snapshots {@link #load} passed over aside, each with its digest file, to a
+   * name Ratis' storage neither reads nor cleans up ({@code .corrupt} added, as Ratis names its
+   * own damaged snapshots; the digest file {@code <that>.md5}): left under its own name, one
+   * would hold one of the two snapshots kept, and be read and refused again at every start. The
+   * bytes are kept, for inspection. The snapshot is moved before its digest: a crash between
+   * leaves the digest behind (Ratis' clean-up removes it), never the snapshot without its digest,
+   * which might decode. Returns what it did, for the warning; a move that fails leaves the file
+   * where it is, to be passed over again at the next start.
+   */
+  private static String moveAside(List<Path> files) {
+    StringBuilder done = new StringBuilder();
+    for (Path file : files) {
+      Path aside = file.resolveSibling(file.getFileName() + CORRUPT);
+      for (int n = 2; Files.exists(aside) || Files.exists(digestOf(aside)); n++) {
+        aside = file.resolveSibling(file.getFileName() + CORRUPT + "." + n);
+      }
+      try {
+        Files.move(file, aside, StandardCopyOption.ATOMIC_MOVE);
+      } catch (IOException | RuntimeException e) {
+        done.append("; could not move ").append(file.getFileName()).append(" aside (")
+            .append(e).append("): it is passed over again at the next start");
+        continue;
+      }
+      done.append("; moved ").append(file.getFileName()).append(" aside to ").append(aside)
+          .append(", which Ratis does not read, kept for inspection");
+      try {
+        Path digest = digestOf(file);
+        if (Files.exists(digest)) {
+          Files.move(digest, digestOf(aside), StandardCopyOption.ATOMIC_MOVE);
+        }
+        DurableFiles.syncDirectory(file.getParent());
+      } catch (IOException | RuntimeException e) {
+        done.append(" (its digest file stays behind: ").append(e).append(")");
+      }
+    }
+    return done.toString();
+  }
+
+  /** The file Ratis saves a snapshot's MD5 in, beside it: {@code <file>.md5}. */
+  private static Path digestOf(Path file) {
+    return MD5FileUtil.getDigestFileForFile(file.toFile()).toPath();
   }
 
   /** What {@link #load} passed over and why, one snapshot after another. */

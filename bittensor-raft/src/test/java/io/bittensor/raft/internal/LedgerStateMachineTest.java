@@ -26,13 +26,21 @@ import java.io.IOException;
 import java.lang.reflect.Proxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
 import org.apache.ratis.proto.RaftProtos.StateMachineLogEntryProto;
@@ -271,6 +279,104 @@ class LedgerStateMachineTest {
   }
 
   /**
+   * A damaged snapshot passed over at start is moved aside, under a name Ratis does not read
+   * ({@code .corrupt} added, its digest file too), its bytes kept, and the warning names where.
+   * It used to stay under its own name, taking one of the two snapshot slots and refused again
+   * at every start.
+   */
+  @Test
+  void aDamagedSnapshotPassedOverIsMovedAsideAndNotReadAgain() throws Exception {
+    LedgerStateMachine m = machine("m", 5);
+    long older = twoSnapshots(m);
+    Files.createFile(logFolder(m).resolve("log_inprogress_0"));
+    Path damaged = m.getLatestSnapshot().getFile().getPath();
+    damageLatest(m);
+    byte[] bytes = Files.readAllBytes(damaged);
+    byte[] digest = Files.readAllBytes(MD5FileUtil.getDigestFileForFile(damaged.toFile())
+        .toPath());
+    stop(m);
+    LedgerStateMachine[] started = new LedgerStateMachine[1];
+    List<String> warnings = warningsWhile(() -> started[0] = machine("m", 5,
+        RaftStorage.StartupOption.RECOVER));
+    Path aside = damaged.resolveSibling(damaged.getFileName() + ".corrupt");
+    assertFalse(Files.exists(damaged), "the damaged snapshot is still under its own name");
+    assertFalse(Files.exists(MD5FileUtil.getDigestFileForFile(damaged.toFile()).toPath()));
+    assertTrue(Arrays.equals(bytes, Files.readAllBytes(aside)), "its bytes, kept");
+    assertTrue(Arrays.equals(digest, Files.readAllBytes(
+        MD5FileUtil.getDigestFileForFile(aside.toFile()).toPath())), "its digest, kept");
+    assertEquals(List.of(SimpleStateMachineStorage.getSnapshotFileName(1, older)),
+        snapshotNames(damaged.getParent()));
+    assertEquals(1, warnings.size(), warnings.toString());
+    assertTrue(warnings.get(0).contains(aside.toString()), warnings.get(0));
+    // A second start reads only the one before it, and warns of nothing.
+    stop(started[0]);
+    assertEquals(List.of(), warningsWhile(() -> started[0] = machine("m", 5,
+        RaftStorage.StartupOption.RECOVER)));
+    assertEquals(older, started[0].getLastAppliedTermIndex().getIndex());
+    assertEquals(olderState, started[0].replica().stateHash());
+    // The log replayed, two snapshots taken: Ratis' clean-up keeps those two, and the file aside.
+    index = older;
+    for (int i = 0; i < 10; i++) {
+      seal(started[0]);
+      if (i == 4) {
+        assertEquals(latestState, started[0].replica().stateHash());
+      }
+      if (i % 5 == 4) {
+        started[0].takeSnapshot();
+      }
+    }
+    assertEquals(List.of(SimpleStateMachineStorage.getSnapshotFileName(1, index - 5),
+        SimpleStateMachineStorage.getSnapshotFileName(1, index)),
+        snapshotNames(damaged.getParent()));
+    assertTrue(Arrays.equals(bytes, Files.readAllBytes(aside)));
+    assertTrue(Files.exists(MD5FileUtil.getDigestFileForFile(aside.toFile()).toPath()));
+  }
+
+  /** The names of the snapshots Ratis' storage reads in {@code sm}, sorted. */
+  private static List<String> snapshotNames(Path sm) throws IOException {
+    try (Stream<Path> files = Files.list(sm)) {
+      return files.map(f -> f.getFileName().toString())
+          .filter(n -> SimpleStateMachineStorage.SNAPSHOT_REGEX.matcher(n).matches())
+          .sorted().collect(Collectors.toList());
+    }
+  }
+
+  /** An action that may throw. */
+  private interface Action {
+    void run() throws Exception;
+  }
+
+  /** The warnings logged on {@code io.bittensor.raft} while {@code action} runs. */
+  private static List<String> warningsWhile(Action action) throws Exception {
+    Logger logger = Logger.getLogger("io.bittensor.raft");
+    List<String> warnings = new CopyOnWriteArrayList<>();
+    Handler capture = new Handler() {
+      @Override
+      public void publish(LogRecord record) {
+        if (record.getLevel().intValue() >= Level.WARNING.intValue()) {
+          warnings.add(record.getMessage());
+        }
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    boolean parents = logger.getUseParentHandlers();
+    logger.setUseParentHandlers(false); // keep the expected warning off stderr
+    logger.addHandler(capture);
+    try {
+      action.run();
+    } finally {
+      logger.removeHandler(capture);
+      logger.setUseParentHandlers(parents);
+    }
+    return warnings;
+  }
+
+  /**
    * As above, but the log was dropped up to the latest snapshot: starting from the one before,
    * Ratis would wait forever for entries no one has here. The start fails saying what to do.
    */
@@ -310,7 +416,8 @@ class LedgerStateMachineTest {
     index = 0;
     twoSnapshots(again);
     assertEquals(latestState, again.replica().stateHash());
-    // The snapshots it took on the way replaced the damaged files: a restart starts from them.
+    // It took snapshots on the way, under the names the damaged ones (moved aside) had: a
+    // restart starts from them.
     long latestIndex = again.getLatestSnapshot().getIndex();
     stop(again);
     LedgerStateMachine third = machine("m", 5, RaftStorage.StartupOption.RECOVER);
