@@ -131,10 +131,10 @@ public final class Neuron implements AutoCloseable {
   private static final String CHECKPOINT_MAGIC = "BTNEURON";
 
   /** The longest a registration refused by the ledger's cap waits for a block, at first. */
-  private static final long FIRST_BACKOFF_MS = 1_000;
+  private static final Duration FIRST_BACKOFF = Duration.ofSeconds(1);
 
   /** The longest it ever waits, as the back-off doubles. */
-  private static final long MAX_BACKOFF_MS = 30_000;
+  private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
 
   /**
    * The most blocks a registration refused by the ledger's cap waits before it is sent again:
@@ -194,8 +194,14 @@ public final class Neuron implements AutoCloseable {
    * Taken after this neuron's monitor, never before it.
    */
   private final Object fileLock = new Object();
-  /** Draws how many blocks a registration refused by the cap waits; guarded by itself. */
+  /**
+   * Draws how many blocks a registration refused by the cap waits, and its back-off's jitter;
+   * guarded by itself.
+   */
   private final RandomGenerator retryRandom;
+  /** The registration's back-off, should no block come: at first, and at most. */
+  private final long firstBackoffMs;
+  private final long maxBackoffMs;
   /** The thread running {@link #close}, once one does. */
   private volatile Thread closer;
   /** Counted down when {@link #close} has released everything. */
@@ -218,6 +224,8 @@ public final class Neuron implements AutoCloseable {
     this.clock = b.clock;
     this.listener = b.listener;
     this.retryRandom = b.retryRandom != null ? b.retryRandom : new java.util.SplittableRandom();
+    this.firstBackoffMs = b.firstBackoff.toMillis();
+    this.maxBackoffMs = b.maxBackoff.toMillis();
     this.probeClasses = b.probeClasses;
     this.validation = b.validation;
     this.warmUp = b.warmUp;
@@ -346,7 +354,8 @@ public final class Neuron implements AutoCloseable {
    * {@link #MAX_SPREAD_BLOCKS}) has arrived since it was sent, so that neurons refused together
    * spread over later blocks (a binary exponential back-off, as Ethernet's) rather than all
    * resending at each; or at once should no block come for a back-off of {@link
-   * #FIRST_BACKOFF_MS} doubling to {@link #MAX_BACKOFF_MS}. Retries run on the common pool, not
+   * #FIRST_BACKOFF} doubling to {@link #MAX_BACKOFF}, each wait drawn from half of it to all of
+   * it (so that they do not resend in step then either). Retries run on the common pool, not
    * on the ledger's thread that tells of the block.
    */
   private final class Registrar implements LedgerListener {
@@ -362,7 +371,7 @@ public final class Neuron implements AutoCloseable {
     /** Guarded by this. */
     private int attempts;
     /** Guarded by this. */
-    private long backoffMs = FIRST_BACKOFF_MS;
+    private long backoffMs = firstBackoffMs;
     /** Guarded by this: the ledger's blocks heard since the latest attempt was sent. */
     private long blocksSinceSent;
     /** Guarded by this: how many of them a refused attempt waits for. */
@@ -489,10 +498,12 @@ public final class Neuron implements AutoCloseable {
           int window = (int) Math.min(MAX_SPREAD_BLOCKS, 1L << Math.min(attempts - 1, 30));
           synchronized (retryRandom) {
             blocksToWait = 1 + retryRandom.nextInt(window);
+            // Jittered, so that neurons refused together do not resend in step when no block
+            // comes: uniform in [d/2, d].
+            delay = backoffMs - retryRandom.nextLong(backoffMs / 2 + 1);
           }
           blocks = blocksToWait;
-          delay = backoffMs;
-          backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
+          backoffMs = Math.min(maxBackoffMs, backoffMs * 2);
           attempt = attempts;
           silenceMs = delay;
           dueNow = blocksSinceSent >= blocksToWait;
@@ -673,7 +684,8 @@ public final class Neuron implements AutoCloseable {
    * its k-th refusal, once a number of the ledger's blocks drawn at random from 1 to {@code
    * 2^(k-1)} (at most 64) has arrived, so that neurons refused together spread over later
    * blocks rather than all resending at each (or at once, should no block come for a back-off
-   * of 1 s doubling to 30 s); the listener hears of each refusal, and of the block it lands in.
+   * of 1 s doubling to 30 s, each wait drawn at random from half of it to all of it); the
+   * listener hears of each refusal, and of the block it lands in.
    * Fails with the ledger's reason on any other refusal ({@code INSUFFICIENT_BALANCE}, {@code
    * NETWORK_FULL}, ...), and with a {@link LedgerException} if the neuron closes while the
    * registration waits to be sent again (one already sent is left to its block).
@@ -1362,6 +1374,8 @@ public final class Neuron implements AutoCloseable {
     private Path checkpoints;
     private boolean membersOnly;
     private RandomGenerator retryRandom;
+    private Duration firstBackoff = FIRST_BACKOFF;
+    private Duration maxBackoff = MAX_BACKOFF;
 
     private Builder() {}
 
@@ -1689,11 +1703,28 @@ public final class Neuron implements AutoCloseable {
 
     /**
      * Draws how many blocks a registration refused by the ledger's cap waits before it is sent
-     * again; default a {@link java.util.SplittableRandom} of its own. For tests that need the
+     * again, and how long, within its back-off, should no block come; default a {@link
+     * java.util.SplittableRandom} of its own. For tests that need the
      * draws to repeat. Used under the neuron's own lock: it need not be thread-safe.
      */
     Builder retryRandom(RandomGenerator random) {
       this.retryRandom = Objects.requireNonNull(random, "random");
+      return this;
+    }
+
+    /**
+     * The back-off of a registration refused by the ledger's cap, should no block come: {@code
+     * first}, doubling to {@code max} (default 1 s to 30 s). For tests that cannot wait seconds.
+     *
+     * @throws IllegalArgumentException if {@code first} is under 1 ms or {@code max} under it
+     */
+    Builder registrationBackoff(Duration first, Duration max) {
+      if (first.toMillis() < 1 || max.compareTo(first) < 0) {
+        throw new IllegalArgumentException("registrationBackoff: first " + first + " and max "
+            + max + ", expected first at least 1 ms and max at least first");
+      }
+      this.firstBackoff = first;
+      this.maxBackoff = max;
       return this;
     }
 

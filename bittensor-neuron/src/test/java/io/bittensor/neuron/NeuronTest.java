@@ -1073,6 +1073,82 @@ class NeuronTest {
     }
   }
 
+  /**
+   * Neurons refused by the cap on a ledger that seals no blocks resend on the back-off alone, 40
+   * ms doubling to 200 ms here: each delay is drawn from [d/2, d], so that neurons refused
+   * together do not resend in step, and each resend comes once its delay has passed. The
+   * back-off had no jitter: every neuron waited exactly 40, 80, 160 ms.
+   */
+  @Test
+  void neuronsRefusedByTheCapResendOnAJitteredBackOffWhenNoBlockComes() throws Exception {
+    int n = 8;
+    int attempts = 4;
+    Keypair filler = Keypair.generate();
+    Keypair[] keys = new Keypair[n];
+    Genesis.Builder g = Genesis.builder()
+        .params(LedgerParams.defaults().withMaxRegistrationsPerBlock(1))
+        .allocate(filler.id(), 1_000_000);
+    for (int i = 0; i < n; i++) {
+      keys[i] = Keypair.generate();
+      g.allocate(keys[i].id(), 1_000_000);
+    }
+    // Per neuron, per refusal: when it was heard (ns) and the delay drawn (ms).
+    List<List<long[]>> refusals = new ArrayList<>();
+    CountDownLatch refusedEnough = new CountDownLatch(n);
+    java.util.regex.Pattern delay = java.util.regex.Pattern.compile("in (\\d+) ms should none");
+    List<Neuron> neurons = new ArrayList<>();
+    io.bittensor.transport.InProcessNetwork network =
+        new io.bittensor.transport.InProcessNetwork();
+    try (LocalLedger ledger = LocalLedger.builder().genesis(g.build())
+        .blocks(BlockPolicy.manual()).openInMemory()) {
+      // The block being built takes its one registration, and no block is ever sealed.
+      ledger.submit(SignedTransaction.sign(filler, ledger.chainId(), 0,
+          Transaction.register(URI.create("http://127.0.0.1:1"), Modality.TEXT)));
+      try {
+        for (int i = 0; i < n; i++) {
+          List<long[]> mine = new java.util.concurrent.CopyOnWriteArrayList<>();
+          refusals.add(mine);
+          neurons.add(Neuron.builder().keypair(keys[i]).ledger(ledger).inProcess(network)
+              .serve(Peers.noise(DIM, i), Modality.TEXT).outputDim(DIM)
+              .retryRandom(new Random(i))
+              .registrationBackoff(Duration.ofMillis(40), Duration.ofMillis(200))
+              .listener((neuron, e) -> {
+                java.util.regex.Matcher m = delay.matcher(e);
+                if (e.startsWith("registration refused") && m.find()) {
+                  mine.add(new long[] {System.nanoTime(), Long.parseLong(m.group(1))});
+                  if (mine.size() == attempts) {
+                    refusedEnough.countDown();
+                  }
+                }
+              }).start());
+        }
+        assertTrue(refusedEnough.await(20, TimeUnit.SECONDS), "refusals: " + refusals.size());
+      } finally {
+        neurons.forEach(Neuron::close);
+      }
+    }
+    java.util.Set<Long> firstDelays = new java.util.TreeSet<>();
+    for (int i = 0; i < n; i++) {
+      List<long[]> mine = refusals.get(i);
+      for (int k = 0; k < attempts; k++) {
+        long d = Math.min(200, 40L << k);
+        long drawn = mine.get(k)[1];
+        assertTrue(drawn >= d / 2 && drawn <= d,
+            "neuron " + i + ", refusal " + (k + 1) + ": " + drawn + " ms, not in [d/2, d] of " + d);
+        if (k + 1 < attempts) {
+          long waited = TimeUnit.NANOSECONDS.toMillis(mine.get(k + 1)[0] - mine.get(k)[0]);
+          // Its timer starts just before the refusal is heard: some slack below, for a busy box.
+          assertTrue(waited >= drawn - 15 && waited <= drawn + 2_000,
+              "neuron " + i + " resent " + waited + " ms after refusal " + (k + 1)
+                  + ", drawn " + drawn + " ms");
+        }
+      }
+      firstDelays.add(mine.get(0)[1]);
+    }
+    assertTrue(firstDelays.size() >= n / 2,
+        "the first back-off of " + n + " neurons, spread: " + firstDelays);
+  }
+
   /** Seals a block every 20 ms until every neuron's registration is settled, or 30 s pass. */
   private static void sealUntilRegistered(LocalLedger ledger, List<Neuron> neurons)
       throws Exception {
