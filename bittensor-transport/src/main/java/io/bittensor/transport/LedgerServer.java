@@ -484,8 +484,7 @@ public final class LedgerServer implements AutoCloseable {
       h2.setMaxConcurrentStreams(256);
       h2.setStreamIdleTimeout(idle);
       ServerConnector connector =
-          new ServerConnector(jetty, 1, 1,
-              JettyServers.protocols(http, h2, context, tls.asks()));
+          JettyServers.connector(jetty, JettyServers.protocols(http, h2, context, tls.asks()));
       connector.setIdleTimeout(idle);
       jetty.addConnector(connector);
       Authenticator auth =

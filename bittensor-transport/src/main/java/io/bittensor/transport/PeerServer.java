@@ -549,8 +549,7 @@ public final class PeerServer implements AutoCloseable {
       h2.setInitialStreamRecvWindow(Math.min(window, 16 << 20));
       h2.setInitialSessionRecvWindow(Math.min(window, 16 << 20) * 2);
       ServerConnector connector =
-          new ServerConnector(jetty, 1, 1,
-              JettyServers.protocols(http, h2, context, tls.asks()));
+          JettyServers.connector(jetty, JettyServers.protocols(http, h2, context, tls.asks()));
       connector.setHost(host);
       connector.setPort(port);
       connector.setAcceptQueueSize(256);

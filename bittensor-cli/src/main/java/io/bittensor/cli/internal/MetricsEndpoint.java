@@ -89,7 +89,7 @@ public final class MetricsEndpoint implements AutoCloseable {
     // A scrape's gauges may wait briefly (a Raft member's group), so the handler may block.
     Server jetty = JettyServers.create("bittensor-metrics", 8);
     ServerConnector connector =
-        new ServerConnector(jetty, 1, 1, new HttpConnectionFactory(JettyServers.http()));
+        JettyServers.connector(jetty, new HttpConnectionFactory(JettyServers.http()));
     connector.setHost(host);
     connector.setPort(port);
     connector.setIdleTimeout(IDLE_TIMEOUT_MS);

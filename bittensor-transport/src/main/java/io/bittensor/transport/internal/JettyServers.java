@@ -114,6 +114,14 @@ public final class JettyServers {
   }
 
   /**
+   * A connector of {@code jetty} speaking {@code factories}, with one acceptor and one selector,
+   * for the caller to configure and add.
+   */
+  public static ServerConnector connector(Server jetty, ConnectionFactory... factories) {
+    return new ClosingConnector(jetty, factories);
+  }
+
+  /**
    * Starts {@code jetty}, which is stopped again if that fails; close() cuts calls in flight off
    * (no graceful drain).
    *
