@@ -55,12 +55,12 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.Predicate;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -69,6 +69,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.X509TrustManager;
 import okhttp3.Call;
@@ -264,9 +265,9 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   /**
    * Connects to whichever of {@code servers} answers first, in order, and moves to the next when
    * the one in use cannot be reached: for the members of a replicated ledger, each serving it
-   * through a {@link LedgerServer}. A transaction waiting for its block when the client moves
-   * fails, saying it may or may not be in the ledger (its receipt would come from the server
-   * that took it).
+   * through a {@link LedgerServer}. A transaction waiting for its block at the server the client
+   * leaves fails, saying it may or may not be in the ledger (its receipt would come from the
+   * server that took it); one sent to the next server waits for its block there.
    *
    * @param servers {@code http(s)://host:port} each, at least one, all serving the same chain
    * @throws LedgerException if none can be reached, naming each and its cause
@@ -289,8 +290,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
 
   /**
    * Moves to the next server (if there is more than one), from {@code from}: the requests and the
-   * stream that failed there go on at the next. Waiting transactions fail (their receipts would
-   * come from the server that took them).
+   * stream that failed there go on at the next. Transactions waiting at a server left behind
+   * fail (their receipts would come from the server that took them).
    */
   private synchronized void moveOn(URI from) {
     if (servers.size() < 2 || !uri.equals(from)) {
@@ -302,8 +303,12 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     if (stream != null && stream.server().equals(from)) {
       stream.call().cancel(); // the stream reconnects to the new server
     }
-    failPending("the client moved from " + from + " to " + uri + ", which cannot tell it the"
-        + " transaction's block");
+    // What went to a server left behind fails; what was not sent yet goes to the new one (its
+    // sender reads the server under this lock), and what went there waits for its block.
+    URI now = uri;
+    failPending("the client moved from " + from + " to " + now + ", which cannot tell it the"
+        + " transaction's block", f -> !(f instanceof Waiting w)
+        || (w.sentTo != null && !w.sentTo.equals(now)));
   }
 
   /** The key that signs this client's requests (not its transactions). */
@@ -600,13 +605,13 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     Objects.requireNonNull(transaction, "transaction");
     ensureOpen();
     Hash256 hash = transaction.hash();
-    CompletableFuture<Receipt> f = new CompletableFuture<>();
+    Waiting f = new Waiting();
     // Waiting before the request goes out: the block's event may come before the answer.
     boolean tracked = pending.putIfAbsent(hash, f) == null;
     LedgerResponse r;
     try {
       r = call("submit", SubmitRequest.newBuilder()
-          .setTransaction(ByteString.copyFrom(transaction.encode())).build());
+          .setTransaction(ByteString.copyFrom(transaction.encode())).build(), List.of(f));
     } catch (LedgerException e) {
       untrack(tracked, hash, f);
       f.completeExceptionally(new LedgerException(e.getMessage()
@@ -693,10 +698,10 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   /** One {@code submit-all} request: each transaction's future as {@link #submit} makes it. */
   private List<CompletableFuture<Receipt>> submitChunk(List<SignedTransaction> chunk,
       List<ByteString> encoded) {
-    List<CompletableFuture<Receipt>> futures = new ArrayList<>(chunk.size());
+    List<Waiting> futures = new ArrayList<>(chunk.size());
     boolean[] tracked = new boolean[chunk.size()];
     for (int i = 0; i < chunk.size(); i++) {
-      CompletableFuture<Receipt> f = new CompletableFuture<>();
+      Waiting f = new Waiting();
       // Waiting before the request goes out: a block's event may come before the answer.
       tracked[i] = pending.putIfAbsent(chunk.get(i).hash(), f) == null;
       futures.add(f);
@@ -705,7 +710,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     URI server;
     try {
       Answer a = answer("submit-all", SubmitAllRequest.newBuilder().addAllTransactions(encoded)
-          .build());
+          .build(), futures);
       r = a.response();
       server = a.server();
     } catch (LedgerException e) {
@@ -716,7 +721,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
             + "; transaction " + tx.hash().toShortHex() + " may or may not have arrived: check"
             + " nonce " + tx.nonce() + " of " + tx.signer().toHex(), e.getCause()));
       }
-      return futures;
+      return Collections.unmodifiableList(futures);
     }
     if (r.getStatus() == Status.BAD_REQUEST.code() && r.getField().equals("path")) {
       // A server that predates submit-all refused the path, and with it every transaction.
@@ -751,7 +756,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
             result.hasReceipt() ? result.getReceipt() : null);
       }
     }
-    return futures;
+    return Collections.unmodifiableList(futures);
   }
 
   private void untrack(boolean tracked, Hash256 hash, CompletableFuture<Receipt> f) {
@@ -856,7 +861,13 @@ public final class RemoteLedger implements Ledger, BlockHistory {
    * broke (a submission that may have arrived is not sent twice).
    */
   private LedgerResponse call(String op, MessageLite body) throws LedgerException {
-    LedgerResponse r = exchange(op, body);
+    return call(op, body, List.of());
+  }
+
+  /** As {@link #call(String, MessageLite)}, for a request carrying {@code sending}. */
+  private LedgerResponse call(String op, MessageLite body, List<Waiting> sending)
+      throws LedgerException {
+    LedgerResponse r = answer(op, body, sending).response();
     if (r.getStatus() != Status.SUCCESS.code()) {
       throw refused(r);
     }
@@ -865,16 +876,22 @@ public final class RemoteLedger implements Ledger, BlockHistory {
 
   /** Sends a request and reads its answer, whatever its status. */
   private LedgerResponse exchange(String op, MessageLite body) throws LedgerException {
-    return answer(op, body).response();
+    return answer(op, body, List.of()).response();
   }
 
   /** A server's answer, and which server gave it. */
   private record Answer(URI server, LedgerResponse response) {}
 
-  /** As {@link #exchange}, saying which server answered (it moves on from those unreachable). */
-  private Answer answer(String op, MessageLite body) throws LedgerException {
+  /**
+   * As {@link #exchange}, saying which server answered (it moves on from those unreachable).
+   *
+   * @param sending the waiting transactions the request carries: each is told the server it goes
+   *     to, before it goes
+   */
+  private Answer answer(String op, MessageLite body, List<Waiting> sending)
+      throws LedgerException {
     for (int attempt = 1; ; attempt++) {
-      URI server = uri;
+      URI server = sendingTo(sending);
       Request request = request(server, op, body);
       try (Response response = (request.isHttps() ? https : http).newCall(request).execute()) {
         return new Answer(server, readResponse(response));
@@ -886,9 +903,29 @@ public final class RemoteLedger implements Ledger, BlockHistory {
         if (attempt >= servers.size() || (sent && op.startsWith("submit"))) {
           throw unreachable(e);
         }
+        if (!sent) {
+          sending.forEach(w -> w.sentTo = null); // not there: the move leaves them waiting
+        }
         moveOn(server);
       }
     }
+  }
+
+  /** The server in use, which each of {@code sending} is told before the request goes out. */
+  private URI sendingTo(List<Waiting> sending) {
+    if (sending.isEmpty()) {
+      return uri;
+    }
+    synchronized (this) { // not while moveOn changes the server and fails what went before
+      URI server = uri;
+      sending.forEach(w -> w.sentTo = server);
+      return server;
+    }
+  }
+
+  /** A transaction's future, and the server its request went to: null until it goes. */
+  private static final class Waiting extends CompletableFuture<Receipt> {
+    volatile URI sentTo;
   }
 
   private LedgerException unreachable(IOException e) {
@@ -1031,7 +1068,9 @@ public final class RemoteLedger implements Ledger, BlockHistory {
       } catch (ResumeInstead resume) {
         continue; // at once, on the same server: it reads what was missed from its journal
       } catch (IOException | RuntimeException e) {
-        // Lost or refused: try again below, at the next server if there is one.
+        // Lost or refused: try again below, at the next server if there is one. Down before
+        // the move: a caller that sees the new server connected sees its stream.
+        connected = false;
         if (!closed) {
           moveOn(server);
         }
@@ -1127,8 +1166,13 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   }
 
   private void failPending(String why) {
+    failPending(why, f -> true);
+  }
+
+  /** Fails the waiting transactions whose futures {@code which} accepts. */
+  private void failPending(String why, Predicate<CompletableFuture<Receipt>> which) {
     for (Map.Entry<Hash256, CompletableFuture<Receipt>> e : pending.entrySet()) {
-      if (pending.remove(e.getKey(), e.getValue())) {
+      if (which.test(e.getValue()) && pending.remove(e.getKey(), e.getValue())) {
         CompletableFuture<Receipt> f = e.getValue();
         settle(() -> fail(f, why));
       }

@@ -51,6 +51,14 @@ final class CuttableProxy implements AutoCloseable {
     open.clear();
   }
 
+  /**
+   * Closes the port: new connections are refused (the client's connect fails), while those open
+   * go on.
+   */
+  void closePort() throws IOException {
+    listener.close();
+  }
+
   void restore() {
     refusing = false;
   }

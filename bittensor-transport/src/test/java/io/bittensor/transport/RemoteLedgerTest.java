@@ -989,6 +989,30 @@ class RemoteLedgerTest {
   }
 
   /**
+   * A transaction the client could not send to the server in use (it refused the connection)
+   * goes to the next, which takes it: the move that follows does not fail it, and its block
+   * comes on the next server's stream. Only what the server left behind may have taken fails.
+   */
+  @Test
+  void aTransactionTheNextServerTookIsNotFailedByTheMove() throws Exception {
+    LocalLedger local = local(1);
+    LedgerServer first = serve(local, 16);
+    LedgerServer second = serve(local, 16);
+    try (CuttableProxy proxy = new CuttableProxy(first.uri().getPort())) {
+      // HTTP/1.1: the stream holds its own connection, and a request needs a new one.
+      RemoteLedger remote = closing(RemoteLedger.builder().protocol(HttpProtocol.HTTP_1_1)
+          .connect(List.of(proxy.uri(), second.uri())));
+      proxy.closePort(); // the stream stays up; connections to the first are refused
+      CompletableFuture<Receipt> f = remote.submit(SignedTransaction.sign(key(0),
+          local.chainId(), 0, Transaction.transfer(key(1).id(), 5)));
+      assertEquals(second.uri(), remote.uri());
+      Block b = local.produceBlock();
+      assertEquals(b.number(), f.orTimeout(WAIT.toSeconds(), TimeUnit.SECONDS).join().block(),
+          "the second took it, and its stream tells the block");
+    }
+  }
+
+  /**
    * Given several servers, a client connects to the first that answers and moves to the next
    * when the one in use goes: what it waited for there fails, saying so, and the rest goes on at
    * the next. None answering is an error naming each.
