@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import javax.net.ssl.SSLContext;
@@ -60,6 +61,8 @@ public final class LedgerServer implements AutoCloseable {
   private final ServerTls tls;
   private final LongAdder failedHandshakes;
   private final AtomicBoolean closed = new AtomicBoolean();
+  /** Counted down once {@link #close} has stopped everything. */
+  private final CountDownLatch stopped = new CountDownLatch(1);
 
   private LedgerServer(Server jetty, ServerConnector connector, LedgerHub hub, URI uri,
       ServerTls tls, LongAdder failedHandshakes) {
@@ -149,7 +152,7 @@ public final class LedgerServer implements AutoCloseable {
    * @throws InterruptedException if the waiting thread is interrupted
    */
   public void awaitClose() throws InterruptedException {
-    jetty.join();
+    stopped.await(); // not jetty.join(): a stop cut short leaves Jetty's threads behind
   }
 
   /** Ends the event streams, stops serving and frees the port and threads. Idempotent. */
@@ -160,11 +163,8 @@ public final class LedgerServer implements AutoCloseable {
     }
     tls.close();
     hub.close();
-    try {
-      jetty.stop();
-    } catch (Exception e) {
-      // Best effort: the threads are daemons and the port is closed first.
-    }
+    JettyServers.stop(jetty, JettyServers.STOP_BOUND);
+    stopped.countDown();
   }
 
   @Override

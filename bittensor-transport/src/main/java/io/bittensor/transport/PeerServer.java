@@ -73,6 +73,8 @@ public final class PeerServer implements AutoCloseable {
   private final ServerTls tls;
   private final LongAdder failedHandshakes;
   private final AtomicBoolean closed = new AtomicBoolean();
+  /** Guarded by {@code closed}: {@link #close} has stopped everything. */
+  private boolean stopped;
 
   private PeerServer(Server jetty, ServerConnector connector, Serving serving,
       InProcessNetwork network, URI endpoint, ServerTls tls, LongAdder failedHandshakes) {
@@ -172,13 +174,10 @@ public final class PeerServer implements AutoCloseable {
    * @throws InterruptedException if the waiting thread is interrupted
    */
   public void awaitClose() throws InterruptedException {
-    if (jetty != null) {
-      jetty.join();
-    } else {
-      synchronized (closed) {
-        while (!closed.get()) {
-          closed.wait();
-        }
+    // Not jetty.join(): a stop cut short (JettyServers.stop) leaves Jetty's threads behind.
+    synchronized (closed) {
+      while (!stopped) {
+        closed.wait();
       }
     }
   }
@@ -199,13 +198,10 @@ public final class PeerServer implements AutoCloseable {
     }
     serving.shutdown();
     if (jetty != null) {
-      try {
-        jetty.stop();
-      } catch (Exception e) {
-        // Stopping is best effort: the threads are daemons and the port is closed first.
-      }
+      JettyServers.stop(jetty, JettyServers.STOP_BOUND);
     }
     synchronized (closed) {
+      stopped = true;
       closed.notifyAll();
     }
   }

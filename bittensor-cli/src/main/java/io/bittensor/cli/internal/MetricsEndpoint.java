@@ -371,9 +371,7 @@ public final class MetricsEndpoint implements AutoCloseable {
   @Override
   public void close() {
     try {
-      jetty.stop();
-    } catch (Exception e) {
-      // Stopping cuts its connections off whatever happens; nothing more to do.
+      JettyServers.stop(jetty, JettyServers.STOP_BOUND);
     } finally {
       registry.close();
     }

@@ -1,17 +1,23 @@
 package io.bittensor.transport.internal;
 
 import io.bittensor.core.internal.HostPorts;
+import java.io.Closeable;
 import java.io.IOException;
 import java.net.URI;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import javax.net.ssl.SSLContext;
 import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
 import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
+import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.ssl.SslHandshakeListener;
 import org.eclipse.jetty.server.ConnectionFactory;
+import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.NetworkConnector;
 import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
@@ -22,6 +28,8 @@ import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
 
 /** What the peer server and the ledger server set up alike on Jetty. */
 public final class JettyServers {
+  private static final System.Logger LOG = System.getLogger("io.bittensor.transport");
+
   private JettyServers() {}
 
   /**
@@ -151,6 +159,71 @@ public final class JettyServers {
     return URI.create(scheme + "://" + shown + ":" + connector.getLocalPort());
   }
 
+
+  /** How long {@link #stop} waits for Jetty's own stop. */
+  public static final Duration STOP_BOUND = Duration.ofSeconds(5);
+
+  /**
+   * Stops {@code jetty}, waiting for its own stop at most {@code bound}; should that not end
+   * (Jetty 12.1.14 can deadlock there: its selector thread, closing a connection whose response
+   * was being sent, waits for the send's cancellation, which only that thread would complete),
+   * closes the listening sockets and every connection's socket itself, so that the port is free
+   * and each caller hears the connection end, and returns, leaving the stuck daemon threads.
+   * Logs a warning then. Never throws.
+   *
+   * @return true if Jetty's stop ended within {@code bound}
+   */
+  public static boolean stop(Server jetty, Duration bound) {
+    Thread stopping = new Thread(() -> {
+      try {
+        jetty.stop();
+      } catch (Exception e) {
+        // Stopping cuts the connections off whatever happens; nothing more to do.
+      }
+    }, "bittensor-server-stop");
+    stopping.setDaemon(true);
+    stopping.start();
+    boolean interrupted = false;
+    long deadline = System.nanoTime() + bound.toNanos();
+    while (stopping.isAlive()) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        break;
+      }
+      try {
+        stopping.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+      } catch (InterruptedException e) {
+        interrupted = true; // the stop goes on either way; the flag is given back below
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+    if (!stopping.isAlive()) {
+      return true;
+    }
+    for (Connector c : jetty.getConnectors()) {
+      for (EndPoint e : c.getConnectedEndPoints()) {
+        closeQuietly(e.getTransport());
+      }
+      if (c instanceof NetworkConnector n) {
+        closeQuietly(n.getTransport());
+      }
+    }
+    LOG.log(System.Logger.Level.WARNING, "the server " + jetty.getURI() + " did not stop within "
+        + bound.toMillis() + " ms; its sockets are closed, and its stuck threads left behind");
+    return false;
+  }
+
+  private static void closeQuietly(Object transport) {
+    if (transport instanceof Closeable c) {
+      try {
+        c.close();
+      } catch (IOException | RuntimeException e) {
+        // Closing is all that is left to do.
+      }
+    }
+  }
 
   /** {@code host} as a URI's host: an IPv6 literal in brackets, a wildcard as loopback. */
   private static String shownHost(String host) {
