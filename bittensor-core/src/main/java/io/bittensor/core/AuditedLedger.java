@@ -98,6 +98,15 @@ public final class AuditedLedger implements Ledger, BlockHistory {
     boolean claimSeen;
     /** When {@code claimSeen} was set ({@link System#nanoTime}). Audit thread only. */
     long claimSeenNanos;
+
+    /**
+     * Whether the receipt, known before a read, names a block past {@code end}, where the
+     * history as read ends, and the audit has not found it. Audit thread only.
+     */
+    boolean claimsPast(long end) {
+      Receipt c = claimed;
+      return c != null && claimSeen && audited == null && c.block() > end;
+    }
   }
 
   /**
@@ -313,8 +322,8 @@ public final class AuditedLedger implements Ledger, BlockHistory {
     long heard = announced.get();
     waiting.forEach((hash, w) -> {
       Receipt claimed = w.claimed;
-      if (claimed != null && w.claimSeen && w.audited == null && claimed.block() > end
-          && began - w.claimSeenNanos >= graceNanos && waiting.remove(hash, w)) {
+      if (w.claimsPast(end) && began - w.claimSeenNanos >= graceNanos
+          && waiting.remove(hash, w)) {
         w.future.completeExceptionally(new ChainAudit.MismatchException("the server gave a"
             + " receipt for transaction " + hash + " in block " + claimed.block()
             + (claimed.block() <= heard ? ", which it announced, but" : ", but")
@@ -340,8 +349,7 @@ public final class AuditedLedger implements Ledger, BlockHistory {
     long now = System.nanoTime();
     long left = Long.MAX_VALUE; // of the first grace to end; differences, as nanoTime wraps
     for (Waiting w : waiting.values()) {
-      Receipt claimed = w.claimed;
-      if (claimed != null && w.claimSeen && w.audited == null && claimed.block() > end) {
+      if (w.claimsPast(end)) {
         left = Math.min(left, graceNanos - (now - w.claimSeenNanos));
       }
     }

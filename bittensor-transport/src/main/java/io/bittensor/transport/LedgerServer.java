@@ -504,7 +504,7 @@ public final class LedgerServer implements AutoCloseable {
         } else {
           // Jetty accepts on the channel as it is rather than binding one of its own.
           InetSocketAddress bound = (InetSocketAddress) channel.getLocalAddress();
-          connector.setHost(hostGiven && !isWildcard(host) ? host
+          connector.setHost(hostGiven && !JettyServers.isWildcard(host) ? host
               : bound.getAddress().getHostAddress());
           connector.setPort(bound.getPort());
           connector.open(channel);
@@ -516,12 +516,6 @@ public final class LedgerServer implements AutoCloseable {
       }
       return new LedgerServer(jetty, connector, hub, uri,
           tls.forPort(connector), failedHandshakes);
-    }
-
-    /** {@code 0.0.0.0}, or IPv6's all-zero address in any spelling: every interface. */
-    private static boolean isWildcard(String host) {
-      return "0.0.0.0".equals(host)
-          || host.chars().allMatch(c -> c == ':' || c == '0' || c == '[' || c == ']');
     }
   }
 }

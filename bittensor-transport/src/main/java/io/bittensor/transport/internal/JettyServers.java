@@ -225,6 +225,15 @@ public final class JettyServers {
     }
   }
 
+  /**
+   * Whether {@code host} is {@code 0.0.0.0} or IPv6's all-zero address in any spelling, in
+   * brackets or not: every interface.
+   */
+  public static boolean isWildcard(String host) {
+    return "0.0.0.0".equals(host)
+        || host.chars().allMatch(c -> c == ':' || c == '0' || c == '[' || c == ']');
+  }
+
   /** {@code host} as a URI's host: an IPv6 literal in brackets, a wildcard as loopback. */
   private static String shownHost(String host) {
     if (host == null || "0.0.0.0".equals(host)) {
@@ -235,7 +244,7 @@ public final class JettyServers {
     if (!bare.contains(":")) {
       return host; // a name or an IPv4 address
     }
-    if (bare.chars().allMatch(c -> c == ':' || c == '0')) {
+    if (isWildcard(bare)) {
       return "[::1]"; // all of IPv6's interfaces
     }
     return "[" + bare.replace("%", "%25") + "]"; // a zone (fe80::1%eth0) escaped

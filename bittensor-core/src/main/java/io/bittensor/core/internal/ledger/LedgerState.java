@@ -358,12 +358,13 @@ public final class LedgerState {
       return reject(RejectReason.MALFORMED, "the row is made as of block " + asOf
           + ", which is not sealed before block " + block + ", the one it would land in");
     }
-    int nonZero = Row.of(w, uid -> true).uids().length;
-    int kept = asOf < 0 ? nonZero : rowOf(w).uids().length;
+    int kept = rowOf(w).uids().length;
     // A peg above the peers registered (rules set for a larger market) asks for every peer:
     // no row could name more, and none could ever be admitted.
     int required = Math.min(params.minAllowedWeights(), peers.size());
     if (kept < required) {
+      // The whole row counted only to say what a row as of a block lost.
+      int nonZero = asOf < 0 ? kept : Row.of(w, uid -> true).uids().length;
       String peg = required < params.minAllowedWeights()
           ? " (every peer registered; minAllowedWeights is " + params.minAllowedWeights() + ")"
           : "";
