@@ -19,9 +19,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * A connection the acceptor takes from the kernel as the server stops is closed, never left
- * open unserved: its caller would wait for its whole timeout (FanOutOverHttpTest once saw a
- * forward in flight as its peer closed answer TIMEOUT after 15 s).
+ * A connection the acceptor takes from the kernel as the server stops is closed (answered or
+ * not), never left open unserved: its caller would wait for its whole timeout
+ * (FanOutOverHttpTest once saw a forward in flight as its peer closed answer TIMEOUT after 15 s).
  */
 @Timeout(30)
 class ClosingConnectorTest {
@@ -61,9 +61,13 @@ class ClosingConnectorTest {
       assertTrue(accepted.await(5, TimeUnit.SECONDS), "the acceptor took no connection");
       jetty.stop();
       client.setSoTimeout(3_000);
+      // The stop waits for a hand-over in progress, so the selector may still take the
+      // connection and answer the request before it stops: an answer then the end is as good
+      // as the end at once. Silence is what the caller must never hear.
       try {
-        int read = client.getInputStream().read();
-        assertTrue(read == -1, "the stopped server answered a byte: " + read);
+        String heard = new String(client.getInputStream().readAllBytes(), US_ASCII);
+        assertTrue(heard.isEmpty() || heard.startsWith("HTTP/1.1 "),
+            "the stopping server sent what is not an HTTP answer: " + heard);
       } catch (SocketTimeoutException e) {
         fail("the server stopped and left a connection it had accepted open: its caller heard"
             + " nothing for 3 s");
