@@ -264,6 +264,7 @@ class LocalLedgerTest {
     rewritePayload(s.offsets()[4], s.offsets()[5], payload -> payload[9] ^= 1);
     LedgerException e = assertThrows(LedgerException.class, () -> builder().open(dir));
     assertTrue(e.getMessage().contains("hash chain breaks at block 4"), e.getMessage());
+    assertTrue(e.getMessage().contains("or truncate it before this block"), e.getMessage());
   }
 
   @Test
@@ -308,6 +309,22 @@ class LocalLedgerTest {
     Files.writeString(journal(), "not a ledger journal at all");
     LedgerException e = assertThrows(LedgerException.class, () -> builder().open(dir));
     assertTrue(e.getMessage().contains("BTLEDGER"), e.getMessage());
+    // No block to cut before: only a copy helps.
+    assertTrue(e.getMessage().endsWith("refusing to open (restore it from a copy)"),
+        e.getMessage());
+  }
+
+  @Test
+  void aJournalWhoseGenesisBlockIsDamagedAsksOnlyForACopy() throws IOException {
+    try (LocalLedger ledger = builder().open(dir)) {
+      fill(ledger, 1, 3);
+    }
+    Journal.Scan s = scan();
+    flipByte(journal(), s.offsets()[0] + 20);
+    LedgerException e = assertThrows(LedgerException.class, () -> builder().open(dir));
+    assertTrue(e.getMessage().contains("block 0 at offset " + s.offsets()[0]), e.getMessage());
+    assertTrue(e.getMessage().endsWith("refusing to open (restore it from a copy)"),
+        e.getMessage());
   }
 
   // ---------------------------------------------------------------------------------------

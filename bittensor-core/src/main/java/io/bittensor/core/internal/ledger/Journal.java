@@ -114,14 +114,23 @@ public final class Journal implements Closeable {
     }
   }
 
-  /** A journal whose file cannot be trusted; the message names the block and offset. */
+  /**
+   * A journal whose file cannot be trusted; the message names the block and offset, or says that
+   * the file as a whole is at fault.
+   */
   public static final class CorruptJournalException extends LedgerException {
     private static final long serialVersionUID = 1L;
 
+    /** The file as a whole (its header, no genesis block): only a copy can restore it. */
     CorruptJournalException(Path file, String message) {
-      super("journal " + file + " is corrupt: " + message
-          + "; refusing to open (restore it from a copy, or truncate it before this block by"
-          + " hand to drop it and everything after)");
+      this(file, message, false);
+    }
+
+    /** {@code atBlock}: the message names a block and its offset, before which to cut. */
+    CorruptJournalException(Path file, String message, boolean atBlock) {
+      super("journal " + file + " is corrupt: " + message + "; refusing to open (restore it from"
+          + " a copy" + (atBlock ? ", or truncate it before this block by hand to drop it and"
+          + " everything after" : "") + ")");
     }
   }
 
@@ -194,6 +203,9 @@ public final class Journal implements Closeable {
     while (pos < fileSize) {
       long number = offsets.size() == 0 ? 0
           : checkpoint == 0 ? offsets.size() : checkpoint + offsets.size() - 1;
+      // Cutting before this record leaves a journal that opens: the genesis block and, in a
+      // compacted one, its checkpoint stay.
+      boolean cuttable = number > 0 && !(compacted && offsets.size() <= 1);
       long left = fileSize - pos;
       if (left < RECORD_HEADER_LENGTH) {
         break; // torn: part of a record header
@@ -205,7 +217,7 @@ public final class Journal implements Closeable {
         if (left > MAX_PAYLOAD + RECORD_HEADER_LENGTH || validRecordAfter(ch, pos, fileSize)) {
           throw new CorruptJournalException(file, "the record header of "
               + recordName(compacted, offsets.size(), number) + " at offset " + pos
-              + " fails its checksum");
+              + " fails its checksum", cuttable);
         }
         break; // torn: a partly written header, or zeros where the record should be
       }
@@ -213,7 +225,7 @@ public final class Journal implements Closeable {
       boolean mayBeCheckpoint = compacted && offsets.size() == 1;
       if (length < 0 || length > (mayBeCheckpoint ? MAX_CHECKPOINT : MAX_PAYLOAD)) {
         throw new CorruptJournalException(file, "block " + number + " at offset " + pos
-            + " claims " + Integer.toUnsignedString(length) + " bytes");
+            + " claims " + Integer.toUnsignedString(length) + " bytes", cuttable);
       }
       if (left - RECORD_HEADER_LENGTH < length) {
         break; // torn: part of a payload
@@ -225,7 +237,7 @@ public final class Journal implements Closeable {
           break; // torn: the last record, never acknowledged
         }
         throw new CorruptJournalException(file, recordName(compacted, offsets.size(), number)
-            + " at offset " + pos + " fails its checksum");
+            + " at offset " + pos + " fails its checksum", cuttable);
       }
       if (mayBeCheckpoint && BlockCodec.isCheckpoint(payload)) {
         // The checkpoint stands for every block before it: it names its own number and the
@@ -245,9 +257,9 @@ public final class Journal implements Closeable {
       } else {
         if (length > MAX_PAYLOAD) {
           throw new CorruptJournalException(file, "block " + number + " at offset " + pos
-              + " claims " + length + " bytes");
+              + " claims " + length + " bytes", cuttable);
         }
-        checkLink(file, payload, number, previous, pos);
+        checkLink(file, payload, number, previous, pos, cuttable);
         previous = Hash256.of(payload);
       }
       if (wantHashes.contains(number)) {
@@ -274,7 +286,7 @@ public final class Journal implements Closeable {
   }
 
   private static void checkLink(Path file, byte[] payload, long number, Hash256 previous,
-      long pos) throws CorruptJournalException {
+      long pos, boolean cuttable) throws CorruptJournalException {
     long stated;
     Hash256 parent;
     try {
@@ -282,16 +294,17 @@ public final class Journal implements Closeable {
       parent = BlockCodec.parent(payload);
     } catch (IllegalArgumentException e) {
       throw new CorruptJournalException(file, "block " + number + " at offset " + pos
-          + " is too short to be a block");
+          + " is too short to be a block", cuttable);
     }
     if (stated != number) {
       throw new CorruptJournalException(file, "block " + number + " at offset " + pos
-          + " says it is block " + stated);
+          + " says it is block " + stated, cuttable);
     }
     if (!parent.equals(previous)) {
       throw new CorruptJournalException(file, "the hash chain breaks at block " + number
           + " (offset " + pos + "): its parent hash " + parent.toShortHex()
-          + "... is not block " + (number - 1) + "'s hash " + previous.toShortHex() + "...");
+          + "... is not block " + (number - 1) + "'s hash " + previous.toShortHex() + "...",
+          cuttable);
     }
   }
 
