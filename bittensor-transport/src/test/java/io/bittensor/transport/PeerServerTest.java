@@ -411,6 +411,19 @@ class PeerServerTest {
     }
   }
 
+  /** Jetty's "Failed to bind to /127.0.0.1:p" alone did not say why. */
+  @Test
+  void aTakenPortSaysItIsInUse() throws Exception {
+    try (ServerSocket taken = new ServerSocket()) {
+      taken.bind(new InetSocketAddress("127.0.0.1", 0));
+      IOException e = assertThrows(IOException.class, () -> PeerServer.newBuilder(
+          BuiltinPeers.deterministic(8)).host("127.0.0.1").port(taken.getLocalPort()).start());
+      assertTrue(e.getMessage().startsWith("cannot serve peers on 127.0.0.1:"
+          + taken.getLocalPort() + ": "), e.getMessage());
+      assertTrue(e.getMessage().contains("Address already in use"), e.getMessage());
+    }
+  }
+
   /** Before the fix an IPv6 host was printed bare: {@code ::1:port} reads as host {@code ::1:p}. */
   @Test
   void aPortTakenAtAnIpv6AddressIsNamedInBrackets() throws Exception {

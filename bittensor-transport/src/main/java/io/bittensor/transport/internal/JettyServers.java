@@ -151,7 +151,7 @@ public final class JettyServers {
         // Already failing; the start failure is what matters.
       }
       throw new IOException("cannot serve " + what + " on "
-          + HostPorts.of(connector.getHost(), connector.getPort()) + ": " + e.getMessage(), e);
+          + HostPorts.of(connector.getHost(), connector.getPort()) + ": " + reason(e), e);
     }
     String shown = shownHost(connector.getHost());
     String scheme =
@@ -159,6 +159,19 @@ public final class JettyServers {
     return URI.create(scheme + "://" + shown + ":" + connector.getLocalPort());
   }
 
+
+  /**
+   * Jetty's message with its cause's: "Failed to bind to /0.0.0.0:8091" alone does not say that
+   * the port is taken ("Address already in use") or the address is not this machine's.
+   */
+  static String reason(Exception e) {
+    String message = String.valueOf(e.getMessage());
+    Throwable cause = e.getCause();
+    if (cause == null || cause.getMessage() == null || message.contains(cause.getMessage())) {
+      return message;
+    }
+    return message + " (" + cause.getMessage() + ")";
+  }
 
   /** How long {@link #stop} waits for Jetty's own stop. */
   public static final Duration STOP_BOUND = Duration.ofSeconds(5);
