@@ -3,6 +3,7 @@ package io.bittensor.cli;
 import io.bittensor.cli.internal.Progress;
 import io.bittensor.cli.internal.StateJson;
 import io.bittensor.core.internal.DurableFiles;
+import io.bittensor.incentive.DenseMatrix;
 import io.bittensor.incentive.EpochResult;
 import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.incentive.NetworkState;
@@ -190,6 +191,7 @@ final class IncentiveCommand implements Runnable {
       if (epochs < 1) {
         throw CliException.badInput("--epochs must be >= 1, was " + epochs, null);
       }
+      checkSize(n, perRow);
       NetworkState state;
       double[] ms;
       double checksum = 0;
@@ -223,6 +225,21 @@ final class IncentiveCommand implements Runnable {
           Double.toString(checksum / epochs));
       spec.commandLine().getOut().flush();
       return 0;
+    }
+
+    /** The options named as the user gave them, not as SyntheticNetworks' parameters. */
+    static void checkSize(int n, Integer perRow) {
+      if (n < 1) {
+        throw CliException.badInput("--n must be >= 1, was " + n, null);
+      }
+      if (perRow == null && n > DenseMatrix.MAX_SIZE) {
+        throw CliException.badInput("--n " + n + " is too large for a dense network (at most "
+            + DenseMatrix.MAX_SIZE + " peers); give --nnz-per-row K for a sparse one", null);
+      }
+      if (perRow != null && (perRow < 1 || perRow > n)) {
+        throw CliException.badInput("--nnz-per-row must be in [1, --n " + n + "], was " + perRow,
+            null);
+      }
     }
 
     /**

@@ -175,11 +175,22 @@ class IncentiveCommandTest {
     assertEquals("dense", JSON.readTree(dense.out()).get("form").asText());
   }
 
-  @Test
-  void benchRejectsImpossibleSizes() {
-    CliRunner r = CliRunner.run("incentive", "bench", "--n", "100", "--nnz-per-row", "101");
-    assertEquals(2, r.exitCode());
-    assertTrue(r.err().contains("perRow must be in [1, n=100]"), r.err());
+  /** Each refusal names the option at fault, not SyntheticNetworks' parameter. */
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+    "100 101|bittensor: --nnz-per-row must be in [1, --n 100], was 101",
+    "100 0|bittensor: --nnz-per-row must be in [1, --n 100], was 0",
+    "0|bittensor: --n must be >= 1, was 0",
+    "46341|bittensor: --n 46341 is too large for a dense network (at most 46340 peers); give"
+        + " --nnz-per-row K for a sparse one",
+  })
+  void benchRejectsImpossibleSizesNamingTheOption(String sizes, String expected) {
+    String[] nk = sizes.split(" ");
+    CliRunner r = nk.length == 1
+        ? CliRunner.run("incentive", "bench", "--n", nk[0])
+        : CliRunner.run("incentive", "bench", "--n", nk[0], "--nnz-per-row", nk[1]);
+    assertEquals(2, r.exitCode(), r.err());
+    assertEquals(expected, r.err().strip());
   }
 
   /** A network too large for the JVM's heap is one line that says so, not an error's trace. */
