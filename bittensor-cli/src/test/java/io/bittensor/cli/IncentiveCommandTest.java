@@ -120,6 +120,16 @@ class IncentiveCommandTest {
     assertEquals("", r.out());
   }
 
+  /** Jackson's "[Source: REDACTED (`StreamReadFeature...` disabled); line: 1, ...]" left out. */
+  @Test
+  void anUnclosedArrayIsNamedByWhereItStarts() throws Exception {
+    Path state = write("bad.json", "{\"stake\": [1, 2],\n \"weights\": [[0, 1], [1, 0]\n");
+    CliRunner r = CliRunner.run("incentive", "step", "--state", state.toString());
+    assertEquals(2, r.exitCode(), r.err());
+    assertEquals("bittensor: not valid JSON: Unexpected end-of-input: expected close marker for"
+        + " Array (start marker at line: 2, column: 13) at line 3", r.err().strip());
+  }
+
   @Test
   void aMissingStateFileIsBadInput() {
     CliRunner r = CliRunner.run("incentive", "step", "--state", dir.resolve("nope.json").toString());

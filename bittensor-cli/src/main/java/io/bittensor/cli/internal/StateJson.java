@@ -56,7 +56,9 @@ public final class StateJson {
     try {
       return MAPPER.readTree(json);
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      throw bad("not valid JSON: " + e.getOriginalMessage() + " at line "
+      // Jackson names an unclosed array's start as "[Source: REDACTED (...); line: 1, ...]".
+      String why = e.getOriginalMessage().replaceAll("\\[Source: [^;\\]]*; ([^\\]]*)\\]", "$1");
+      throw bad("not valid JSON: " + why + " at line "
           + (e.getLocation() == null ? "?" : e.getLocation().getLineNr()));
     } catch (IOException e) {
       throw bad("cannot read JSON: " + e.getMessage());
