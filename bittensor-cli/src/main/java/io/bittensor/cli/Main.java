@@ -2,6 +2,8 @@ package io.bittensor.cli;
 
 import io.bittensor.cli.internal.Progress;
 import java.io.PrintWriter;
+import java.net.URI;
+import java.net.URISyntaxException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -116,6 +118,7 @@ public final class Main implements Runnable {
   /** The command line, its handlers set, for {@link #run} and for tests that walk its commands. */
   static CommandLine commandLine(PrintWriter out, PrintWriter err, boolean terminal) {
     CommandLine cli = new CommandLine(new Main(terminal));
+    cli.registerConverter(URI.class, Main::uri);
     cli.setOut(out);
     cli.setErr(err);
     cli.setExecutionExceptionHandler(
@@ -133,6 +136,20 @@ public final class Main implements Runnable {
           return EXIT_BAD_INPUT;
         });
     return cli;
+  }
+
+  /**
+   * An address option's value. picocli's own converter answered {@code --endpoint 127.0.0.1:8091}
+   * with the {@link URISyntaxException} ("Illegal character in scheme name at index 0").
+   */
+  static URI uri(String value) {
+    try {
+      return new URI(value);
+    } catch (URISyntaxException e) {
+      throw new CommandLine.TypeConversionException("'" + value + "' is not a URL ("
+          + e.getReason() + " at index " + e.getIndex() + "); give one such as "
+          + (value.contains("://") ? "http://127.0.0.1:8091" : "http://" + value));
+    }
   }
 
   /** Progress of a command's long work on its stderr, a bar if that is a terminal. */

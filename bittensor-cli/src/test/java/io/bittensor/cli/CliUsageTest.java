@@ -129,6 +129,13 @@ class CliUsageTest {
         Arguments.of("keys new", "FILE"),
         Arguments.of("keys show no-such.key", "no such key file"),
         Arguments.of("peer query", "--endpoint"),
+        Arguments.of("peer query --endpoint 127.0.0.1:8091",
+            "Invalid value for option '--endpoint': '127.0.0.1:8091' is not a URL (Illegal"
+                + " character in scheme name at index 0); give one such as"
+                + " http://127.0.0.1:8091"),
+        Arguments.of("ledger show --remote 10.0.0.2:8092",
+            "'10.0.0.2:8092' is not a URL (Illegal character in scheme name at index 0); give"
+                + " one such as http://10.0.0.2:8092"),
         Arguments.of("peer serve --port 70000", "70000"),
         Arguments.of("peer serve --port 0 --host 127.0.0.1 --stop-after PT9999999999999999S",
             "--stop-after must be at most"));
