@@ -1742,9 +1742,22 @@ public final class Neuron implements AutoCloseable {
      *     #servesMembersOnly}, the ledger's members cannot be read
      */
     public Neuron start() throws IOException {
-      if (keypair == null || ledger == null || peer == null || outputDim == 0) {
-        throw new IllegalStateException(
-            "a neuron needs a keypair, a ledger, a peer to serve and an outputDim");
+      List<String> missing = new ArrayList<>();
+      if (keypair == null) {
+        missing.add("keypair(...)");
+      }
+      if (ledger == null) {
+        missing.add("ledger(...)");
+      }
+      if (peer == null) {
+        missing.add("serve(peer, modality)");
+      }
+      if (outputDim == 0) {
+        missing.add("outputDim(...)");
+      }
+      if (!missing.isEmpty()) {
+        throw new IllegalStateException("a neuron needs a keypair, a ledger, a peer to serve and"
+            + " an outputDim; call " + String.join(", ", missing) + " before start()");
       }
       if (learner != null && dataset == null) {
         throw new IllegalStateException("a neuron that learns needs a dataset");

@@ -963,6 +963,14 @@ class NeuronTest {
 
   /** A neuron that cannot register (its ledger closed) does not leave its server listening. */
   @Test
+  void aNeuronMissingItsPartsNamesTheCallsThatGiveThem() throws Exception {
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> Neuron.builder().keypair(Keypair.generate()).start());
+    assertEquals("a neuron needs a keypair, a ledger, a peer to serve and an outputDim; call"
+        + " ledger(...), serve(peer, modality), outputDim(...) before start()", e.getMessage());
+  }
+
+  @Test
   void aNeuronThatCannotRegisterReleasesItsPort() throws Exception {
     Keypair key = Keypair.generate();
     LocalLedger closed = ledger(key);
