@@ -38,7 +38,8 @@ import picocli.CommandLine.Spec;
 final class DemoCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--seed", defaultValue = "7", description = "Seed (default ${DEFAULT-VALUE}).")
+  @Option(names = "--seed", defaultValue = "7", paramLabel = "N",
+      description = "Seed (default ${DEFAULT-VALUE}).")
   long seed;
 
   @Option(names = "--epochs", defaultValue = "10", paramLabel = "K",

@@ -172,7 +172,7 @@ final class IncentiveCommand implements Runnable {
   static final class Bench implements java.util.concurrent.Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--n", required = true, description = "Peers.")
+    @Option(names = "--n", required = true, paramLabel = "N", description = "Peers.")
     int n;
 
     @Option(names = "--nnz-per-row", paramLabel = "K",
@@ -183,7 +183,8 @@ final class IncentiveCommand implements Runnable {
         description = "Epochs to time (default ${DEFAULT-VALUE}); the median is reported.")
     int epochs;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Seed (default ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "42", paramLabel = "N",
+        description = "Seed (default ${DEFAULT-VALUE}).")
     long seed;
 
     @Override

@@ -153,11 +153,11 @@ final class LedgerCommand implements Runnable {
             + " they missed from it.")
     Path replica;
 
-    @Option(names = "--host", defaultValue = "0.0.0.0",
+    @Option(names = "--host", defaultValue = "0.0.0.0", paramLabel = "HOST",
         description = "The address to bind (default ${DEFAULT-VALUE}: all interfaces).")
     String host;
 
-    @Option(names = "--port", defaultValue = "8092",
+    @Option(names = "--port", defaultValue = "8092", paramLabel = "PORT",
         description = "The TCP port; 0 picks a free one (default ${DEFAULT-VALUE}).")
     int port;
 

@@ -178,7 +178,8 @@ final class LedgerTransactionCommands {
         description = "The account that receives: 64 hex digits, or a key file (sealed or not).")
     String to;
 
-    @Option(names = "--amount", required = true, description = "Tokens, > 0.")
+    @Option(names = "--amount", required = true, paramLabel = "TOKENS",
+        description = "Tokens, > 0.")
     long amount;
 
     @Override
@@ -201,7 +202,8 @@ final class LedgerTransactionCommands {
         description = "Where the peer serves, e.g. http://10.0.0.7:8091 (or https://).")
     URI endpoint;
 
-    @Option(names = "--modality", defaultValue = "TEXT", description = "What it answers: TEXT,"
+    @Option(names = "--modality", defaultValue = "TEXT", paramLabel = "M",
+        description = "What it answers: TEXT,"
         + " IMAGE, SPEECH or TENSOR. Default: ${DEFAULT-VALUE}.")
     Modality modality;
 
@@ -220,7 +222,8 @@ final class LedgerTransactionCommands {
     @Spec CommandSpec spec;
     @Mixin Signer signer = new Signer();
 
-    @Option(names = "--amount", required = true, description = "Tokens, > 0.")
+    @Option(names = "--amount", required = true, paramLabel = "TOKENS",
+        description = "Tokens, > 0.")
     long amount;
 
     AmountCommand(String what, LongFunction<Transaction> body) {

@@ -79,10 +79,12 @@ final class PeerCommand implements Runnable {
   static final class Serve implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--port", defaultValue = "8091", description = "TCP port (0: any free one). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--port", defaultValue = "8091", paramLabel = "PORT",
+        description = "TCP port (0: any free one). Default: ${DEFAULT-VALUE}.")
     int port;
 
-    @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to bind. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--host", defaultValue = "0.0.0.0", paramLabel = "HOST",
+        description = "Address to bind. Default: ${DEFAULT-VALUE}.")
     String host;
 
     @Option(names = "--output-dim", paramLabel = "N", description = "The answers' last dimension "
@@ -125,7 +127,8 @@ final class PeerCommand implements Runnable {
         + "show it.")
     List<Path> membersClientCert;
 
-    @Option(names = "--stop-after", description = "Stop after this long (ISO-8601, e.g. PT30S); for demos and tests.")
+    @Option(names = "--stop-after", paramLabel = "DURATION",
+        description = "Stop after this long (ISO-8601, e.g. PT30S); for demos and tests.")
     Duration stopAfter;
 
     @Option(names = "--metrics-port", paramLabel = "PORT", description = "Serve Prometheus metrics "
@@ -411,7 +414,8 @@ final class PeerCommand implements Runnable {
 
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--endpoint", required = true, description = "The peer, e.g. http://127.0.0.1:8091.")
+    @Option(names = "--endpoint", required = true, paramLabel = "URL",
+        description = "The peer, e.g. http://127.0.0.1:8091.")
     URI endpoint;
 
     @Option(names = "--text", paramLabel = "TEXT", description = "A text to send (TEXT modality); "
@@ -430,17 +434,21 @@ final class PeerCommand implements Runnable {
         + "this many tokens (default: the preset's, else 512).")
     Integer maxLength;
 
-    @Option(names = "--modality", description = "TEXT, IMAGE, SPEECH or TENSOR. Default: TEXT with "
+    @Option(names = "--modality", paramLabel = "M",
+        description = "TEXT, IMAGE, SPEECH or TENSOR. Default: TEXT with "
         + "--text, else TENSOR.")
     Modality modality;
 
-    @Option(names = "--shape", split = ",", description = "The random input's shape, e.g. 1,4,16 (default: a small one of the modality's layout).")
+    @Option(names = "--shape", split = ",", paramLabel = "D", description = "The random input's"
+        + " shape, e.g. 1,4,16 (default: a small one of the modality's layout).")
     int[] shape;
 
-    @Option(names = "--timeout-ms", defaultValue = "5000", description = "How long to wait. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--timeout-ms", defaultValue = "5000", paramLabel = "MS",
+        description = "How long to wait. Default: ${DEFAULT-VALUE}.")
     long timeoutMs;
 
-    @Option(names = "--key", description = "Sign with this key file (see Keypair); unsigned otherwise.")
+    @Option(names = "--key", paramLabel = "FILE",
+        description = "Sign with this key file (see Keypair); unsigned otherwise.")
     Path key;
 
     @Mixin PassphraseOption passphrase = new PassphraseOption();
@@ -465,7 +473,8 @@ final class PeerCommand implements Runnable {
         + "ALPN over https://) instead of HTTP/1.1.")
     boolean h2;
 
-    @Option(names = "--seed", defaultValue = "1", description = "Seed of the random input. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--seed", defaultValue = "1", paramLabel = "N",
+        description = "Seed of the random input. Default: ${DEFAULT-VALUE}.")
     long seed;
 
     @Option(names = "--repeat", paramLabel = "N", defaultValue = "1", description = "Send the request "

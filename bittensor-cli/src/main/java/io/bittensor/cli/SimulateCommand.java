@@ -56,20 +56,24 @@ final class SimulateCommand implements Runnable {
         description = "Epochs (default ${DEFAULT-VALUE}).")
     int epochs;
 
-    @Option(names = "--inflation", defaultValue = "0.1",
+    @Option(names = "--inflation", defaultValue = "0.1", paramLabel = "R",
         description = "Stake minted per epoch as a share of all stake (default ${DEFAULT-VALUE}).")
     double inflation;
 
-    @Option(names = "--rho", defaultValue = "10", description = "Consensus temperature (default ${DEFAULT-VALUE}).")
+    @Option(names = "--rho", defaultValue = "10", paramLabel = "RHO",
+        description = "Consensus temperature (default ${DEFAULT-VALUE}).")
     double rho;
 
-    @Option(names = "--kappa", defaultValue = "0.5", description = "Consensus shift (default ${DEFAULT-VALUE}).")
+    @Option(names = "--kappa", defaultValue = "0.5", paramLabel = "KAPPA",
+        description = "Consensus shift (default ${DEFAULT-VALUE}).")
     double kappa;
 
-    @Option(names = "--honest-peers", defaultValue = "6", description = "Peers in the honest group (default ${DEFAULT-VALUE}).")
+    @Option(names = "--honest-peers", defaultValue = "6", paramLabel = "N",
+        description = "Peers in the honest group (default ${DEFAULT-VALUE}).")
     int honestPeers;
 
-    @Option(names = "--cabal-peers", defaultValue = "4", description = "Peers in the cabal (default ${DEFAULT-VALUE}).")
+    @Option(names = "--cabal-peers", defaultValue = "4", paramLabel = "N",
+        description = "Peers in the cabal (default ${DEFAULT-VALUE}).")
     int cabalPeers;
 
     @Option(names = "--out", defaultValue = "reports/collusion", paramLabel = "DIR",

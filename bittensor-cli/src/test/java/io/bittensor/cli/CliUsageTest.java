@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -73,6 +75,15 @@ class CliUsageTest {
     assertTrue(r.out().startsWith("Usage: bittensor" + (name.isEmpty() ? "" : " " + name)),
         r.out());
     assertEquals("", r.err());
+  }
+
+  /** picocli labels a value by its field's name ({@code --port=<port>}) unless told better. */
+  @ParameterizedTest(name = "bittensor {0} --help")
+  @MethodSource("everyCommand")
+  void everyOptionsValueHasALabel(String name, List<String> path) {
+    Matcher m = Pattern.compile("--[a-z0-9-]+=<[A-Za-z]+>").matcher(
+        CliRunner.run(args(path, "--help")).out());
+    assertFalse(m.find(), () -> "give it a paramLabel (URL, FILE, N, ...): " + m.group());
   }
 
   @ParameterizedTest(name = "bittensor {0} --no-such-option")
