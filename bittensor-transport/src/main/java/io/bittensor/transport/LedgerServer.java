@@ -504,8 +504,11 @@ public final class LedgerServer implements AutoCloseable {
         } else {
           // Jetty accepts on the channel as it is rather than binding one of its own.
           InetSocketAddress bound = (InetSocketAddress) channel.getLocalAddress();
-          connector.setHost(hostGiven && !JettyServers.isWildcard(host) ? host
-              : bound.getAddress().getHostAddress());
+          // A channel bound to 0.0.0.0 reports IPv6's wildcard (the JDK's sockets are dual
+          // stack): the host given says which, so that ledger serve shows 127.0.0.1, not ::1.
+          boolean shownAsGiven = hostGiven
+              && (!JettyServers.isWildcard(host) || bound.getAddress().isAnyLocalAddress());
+          connector.setHost(shownAsGiven ? host : bound.getAddress().getHostAddress());
           connector.setPort(bound.getPort());
           connector.open(channel);
         }

@@ -627,6 +627,15 @@ class LedgerHandlerTest {
     assertFalse(held.isOpen(), "the server closes the channel it served on");
     bindOnce(port);
 
+    // A channel bound to every interface reports IPv6's wildcard; 0.0.0.0 given shows as
+    // 127.0.0.1, as when the server binds it itself (ledger serve showed http://[::1]:P).
+    ServerSocketChannel every = ServerSocketChannel.open();
+    every.bind(new InetSocketAddress("0.0.0.0", 0));
+    try (LedgerServer wildcard = LedgerServer.builder().ledger(ledger).host("0.0.0.0")
+        .allowAnonymous(true).channel(every).start()) {
+      assertEquals(URI.create("http://127.0.0.1:" + wildcard.port()), wildcard.uri());
+    }
+
     // A host given by name is the name the URI shows, as when the server binds it itself.
     ServerSocketChannel named = ServerSocketChannel.open();
     named.bind(new InetSocketAddress("127.0.0.1", 0));
