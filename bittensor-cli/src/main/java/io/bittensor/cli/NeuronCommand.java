@@ -122,6 +122,9 @@ final class NeuronCommand implements Runnable {
           throw CliException.badInput(config + ": unknown key \"" + k + "\"; known: "
               + new java.util.TreeSet<>(KEYS), null);
         }
+        if (p.getProperty(k).isBlank()) {
+          p.remove(k); // "checkpoint-dir=" as the README's template lists it: the default
+        }
       }
       // Null: score by probes, the demo's default.
       WeightSource source = weightSource(p.getProperty("weight-source", "probes").strip());

@@ -182,6 +182,31 @@ class CliUsageTest {
     assertEquals("mine", Files.readString(file));
   }
 
+  /**
+   * The README's config template, copied as it is: each comment on a line of its own (a
+   * properties file has no comments after a value; "probes   # or ..." was the value), and the
+   * keys it leaves empty taken as their defaults. Only the ledger, which nothing serves here, is
+   * missing.
+   */
+  @Test
+  void theReadmesNeuronConfigReadsAsWritten(@TempDir Path dir) throws IOException {
+    String readme = Files.readString(Path.of("README.md"));
+    int start = readme.indexOf("```properties\n") + "```properties\n".length();
+    String template = readme.substring(start, readme.indexOf("```", start));
+    assertTrue(template.contains("\nkey=neuron-1.key\n") && template.contains(
+        "\nledger=http://127.0.0.1:8092\n") && template.contains("\ncheckpoint-dir=\n"),
+        template);
+    assertEquals(0, CliRunner.run("keys", "new", dir.resolve("neuron-1.key").toString())
+        .exitCode());
+    Path config = Files.writeString(dir.resolve("neuron.properties"), template
+        .replace("\nkey=neuron-1.key\n", "\nkey=" + dir.resolve("neuron-1.key") + "\n")
+        .replace("\nledger=http://127.0.0.1:8092\n", "\nledger=http://127.0.0.1:1\n"));
+    CliRunner r = CliRunner.run("neuron", "run", "--config", config.toString());
+    assertEquals(1, r.exitCode(), r.err());
+    assertTrue(r.err().startsWith("bittensor: cannot reach the ledger at http://127.0.0.1:1"),
+        r.err());
+  }
+
   @Test
   void aNeuronConfigNamesAnUnknownWeightSource(@TempDir Path dir) throws IOException {
     Path config = dir.resolve("neuron.properties");
