@@ -5,6 +5,7 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import io.bittensor.core.Tensor;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -15,6 +16,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Turns text into the TEXT modality's token ids with a Hugging Face {@code tokenizer.json}
@@ -64,7 +67,17 @@ public final class TextTokenizer implements AutoCloseable {
     byte[] bytes = json.readAllBytes(); // read twice: by the native tokenizer, and for its padding
     long padId;
     try {
-      padId = padIdOf(JsonParser.parseString(new String(bytes, StandardCharsets.UTF_8)));
+      JsonElement parsed = JsonParser.parseString(new String(bytes, StandardCharsets.UTF_8));
+      if (!parsed.isJsonObject()) { // Gson's message would quote all of it
+        throw new IOException("not a usable tokenizer.json: not a JSON object");
+      }
+      padId = padIdOf(parsed);
+    } catch (JsonParseException e) {
+      // Gson's own words advise a lenient reader and a web page: where is all one needs.
+      Matcher at = Pattern.compile("at line \\d+ column \\d+").matcher(String.valueOf(
+          e.getMessage()));
+      throw new IOException("not a usable tokenizer.json: not JSON"
+          + (at.find() ? " (" + at.group() + ")" : ""), e);
     } catch (RuntimeException e) {
       throw new IOException("not a usable tokenizer.json: " + e.getMessage(), e);
     }

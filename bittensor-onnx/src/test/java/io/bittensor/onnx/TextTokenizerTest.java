@@ -86,4 +86,18 @@ class TextTokenizerTest {
     assertThrows(IOException.class, () -> TextTokenizer.from(
         new ByteArrayInputStream("{\"padding\":".getBytes(StandardCharsets.UTF_8)), 32));
   }
+
+  /** An ONNX file given as the tokenizer: not Gson's advice to read malformed JSON leniently. */
+  @Test
+  void aFileThatIsNotJsonSaysWhereItStopsBeingJson() {
+    IOException e = assertThrows(IOException.class, () -> TextTokenizer.from(
+        new ByteArrayInputStream("<html>not a tokenizer</html>"
+            .getBytes(StandardCharsets.UTF_8)), 32));
+    assertEquals("not a usable tokenizer.json: not JSON (at line 1 column 12)", e.getMessage());
+    // Gson reads a lone word as a string, and quoted all of it when it was not an object.
+    e = assertThrows(IOException.class, () -> TextTokenizer.from(
+        new ByteArrayInputStream("\b\u0012\u000ebittensor-java\u0000model"
+            .getBytes(StandardCharsets.UTF_8)), 32));
+    assertEquals("not a usable tokenizer.json: not a JSON object", e.getMessage());
+  }
 }
