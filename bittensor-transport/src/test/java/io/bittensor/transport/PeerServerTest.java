@@ -411,9 +411,9 @@ class PeerServerTest {
     }
   }
 
-  /** Jetty's "Failed to bind to /127.0.0.1:p" alone did not say why. */
+  /** Jetty's "Failed to bind to /127.0.0.1:p" alone did not say why: taken, or no such host. */
   @Test
-  void aTakenPortSaysItIsInUse() throws Exception {
+  void aPortThatCannotBeBoundSaysWhy() throws Exception {
     try (ServerSocket taken = new ServerSocket()) {
       taken.bind(new InetSocketAddress("127.0.0.1", 0));
       IOException e = assertThrows(IOException.class, () -> PeerServer.newBuilder(
@@ -422,6 +422,11 @@ class PeerServerTest {
           + taken.getLocalPort() + ": "), e.getMessage());
       assertTrue(e.getMessage().contains("Address already in use"), e.getMessage());
     }
+    // .invalid never resolves (RFC 2606); the cause, UnresolvedAddressException, has no message.
+    IOException e = assertThrows(IOException.class, () -> PeerServer.newBuilder(
+        BuiltinPeers.deterministic(8)).host("nosuchhost.invalid").port(0).start());
+    assertTrue(e.getMessage().startsWith("cannot serve peers on nosuchhost.invalid:0: ")
+        && e.getMessage().endsWith(" (unknown host)"), e.getMessage());
   }
 
   /** Before the fix an IPv6 host was printed bare: {@code ::1:port} reads as host {@code ::1:p}. */

@@ -4,6 +4,7 @@ import io.bittensor.core.internal.HostPorts;
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.URI;
+import java.nio.channels.UnresolvedAddressException;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
@@ -167,6 +168,9 @@ public final class JettyServers {
   static String reason(Exception e) {
     String message = String.valueOf(e.getMessage());
     Throwable cause = e.getCause();
+    if (cause instanceof UnresolvedAddressException) {
+      return message + " (unknown host)"; // its own message is null
+    }
     if (cause == null || cause.getMessage() == null || message.contains(cause.getMessage())) {
       return message;
     }
