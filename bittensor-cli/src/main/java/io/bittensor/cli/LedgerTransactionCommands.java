@@ -26,6 +26,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.LongFunction;
+import java.util.function.Supplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -79,6 +80,14 @@ final class LedgerTransactionCommands {
 
     /** As {@link #submit(CommandSpec, String, Transaction)}, the body made from the ledger. */
     int submit(CommandSpec spec, String what, BodyFrom from) {
+      return submit(spec, what, from, () -> null);
+    }
+
+    /**
+     * As {@link #submit(CommandSpec, String, BodyFrom)}, with a line under {@code what} once
+     * the transaction is sealed: {@code detail} is asked after {@code from} made the body.
+     */
+    int submit(CommandSpec spec, String what, BodyFrom from, Supplier<String> detail) {
       if (timeout.isNegative() || timeout.isZero()) {
         throw CliException.badInput("--timeout must be positive, was " + timeout, null);
       }
@@ -111,7 +120,12 @@ final class LedgerTransactionCommands {
           Thread.currentThread().interrupt();
           throw CliException.failure("interrupted waiting for " + what, e);
         }
-        out.printf(Locale.ROOT, "%s%nsealed   block %d, transaction %s%n", what, receipt.block(),
+        out.println(what);
+        String line = detail.get();
+        if (line != null) {
+          out.println(line);
+        }
+        out.printf(Locale.ROOT, "sealed   block %d, transaction %s%n", receipt.block(),
             receipt.transaction());
         Account account = ledger.account(signer.id()).orElseThrow();
         Metagraph m = ledger.metagraph();
@@ -306,14 +320,16 @@ final class LedgerTransactionCommands {
             + " --immunity-period, --min-allowed-weights, --weights-rate-limit,"
             + " --registration-burn, --max-registrations-per-block", null);
       }
+      // Printed under the headline once sealed; before, it came first, and on a refusal too.
+      String[] shown = new String[1];
       return signer.submit(spec, "new rules", ledger -> {
         LedgerParams next = rules.over(ledger.metagraph().params());
-        spec.commandLine().getOut().printf(Locale.ROOT, "rules    epochLength %d  maxPeers %d"
-            + "  immunityPeriod %d  minAllowedWeights %d  weightsRateLimit %d%s%n",
+        shown[0] = String.format(Locale.ROOT, "rules    epochLength %d  maxPeers %d"
+            + "  immunityPeriod %d  minAllowedWeights %d  weightsRateLimit %d%s",
             next.epochLength(), next.maxPeers(), next.immunityPeriod(), next.minAllowedWeights(),
             next.weightsRateLimit(), LedgerCommand.registrationRules(next));
         return Transaction.changeParams(next);
-      });
+      }, () -> shown[0]);
     }
   }
 

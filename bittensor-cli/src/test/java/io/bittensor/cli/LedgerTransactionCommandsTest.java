@@ -237,8 +237,9 @@ class LedgerTransactionCommandsTest {
     assertEquals(0, changed.exitCode(), changed.err());
     LedgerParams after = ledger.metagraph().params();
     assertEquals(before.withEpochLength(7).withWeightsRateLimit(3), after);
-    assertTrue(changed.out().contains("rules    epochLength 7  maxPeers " + before.maxPeers()),
-        changed.out());
+    // The headline first, then the rules it set, as every transaction command prints.
+    assertTrue(changed.out().startsWith("new rules\nrules    epochLength 7  maxPeers "
+        + before.maxPeers()), changed.out());
 
     Path other = dir.resolve("other.key");
     Keypair stranger = Keypair.generate();
@@ -249,6 +250,7 @@ class LedgerTransactionCommandsTest {
     assertEquals(Main.EXIT_BAD_INPUT, refused.exitCode(), refused.out());
     assertTrue(refused.err().contains("the ledger refused new rules: NOT_AUTHORITY"),
         refused.err());
+    assertEquals("", refused.out(), "no rules shown for a refused change");
     assertEquals(after, ledger.metagraph().params());
 
     CliRunner rules = signed("params", "--registration-burn", "25",
