@@ -56,6 +56,11 @@ final class LedgerSourceOptions {
     if (dir == null) {
       return connect(remote, trust, clientCert.apply(RemoteLedger.builder()));
     }
+    if (!Files.exists(dir.resolve("journal.btl"))) {
+      // Said here, as ledger compact says it: a folder given by mistake is the user's input.
+      throw CliException.badInput("--data " + data + " holds no ledger (no journal.btl): give"
+          + " the folder ledger init or ledger serve --data wrote", null);
+    }
     try {
       return LocalLedger.builder().openReadOnly(dir);
     } catch (IOException e) {

@@ -182,7 +182,11 @@ final class PeerCommand implements Runnable {
         // The library's hints name its builder methods; add the options that set the same.
         String m = e.getMessage() == null ? "" : e.getMessage();
         String hint = m.contains("name it on the adapter") ? " (on the command line: --input-name, --constant)"
-            : m.contains("constantInput") ? " (on the command line: --constant NAME=VALUE:TYPE)" : "";
+            : m.contains("constantInput") ? " (on the command line: --constant NAME=VALUE:TYPE)"
+            : m.contains(": constant input ") && m.contains(" needs INT64, was ")
+                ? " (on the command line: end the value with :int64)"
+            : m.contains(": constant input ") && m.contains(" needs FLOAT, was ")
+                ? " (on the command line: end the value with :float32)" : "";
         throw CliException.badInput(m + hint, e);
       }
       PrintWriter out = spec.commandLine().getOut();

@@ -278,6 +278,17 @@ class LedgerCommandTest {
   }
 
   @Test
+  void aFolderWithNoLedgerIsBadInputSaidOnce() throws IOException {
+    Path empty = Files.createDirectories(dir.resolve("empty"));
+    CliRunner show = CliRunner.run("ledger", "show", "--data", empty.toString());
+    assertEquals(Main.EXIT_BAD_INPUT, show.exitCode(), show.err());
+    assertTrue(show.err().contains("--data " + empty + " holds no ledger (no journal.btl)"),
+        show.err());
+    assertEquals(show.err().indexOf("no ledger"), show.err().lastIndexOf("no ledger"),
+        "said once: " + show.err());
+  }
+
+  @Test
   void blocksPrintsEachBlockWithItsTransactionsAndEpochs() throws IOException {
     Path data = dir.resolve("ledger");
     // Block 1: three registrations; 2: three stakes and two weight rows (the third names uid 0

@@ -190,6 +190,11 @@ class PeerServeModelTest {
     named[noRate.length + 1] = "input";
     assertBadModel("input sr INT64 [] is not fed by the SPEECH adapter; give it a fixed value with "
         + "constantInput(\"sr\", ...) (on the command line: --constant NAME=VALUE:TYPE)", named);
+    String[] floatRate = java.util.Arrays.copyOf(named, named.length + 2);
+    floatRate[named.length] = "--constant";
+    floatRate[named.length + 1] = "sr=16000:float32";
+    assertBadModel("constant input sr INT64 [] needs INT64, was FLOAT (on the command line: end"
+        + " the value with :int64)", floatRate);
   }
 
   @Test
