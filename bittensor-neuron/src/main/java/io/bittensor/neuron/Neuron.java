@@ -27,6 +27,7 @@ import io.bittensor.learning.Evaluation;
 import io.bittensor.learning.Learner;
 import io.bittensor.learning.StepResult;
 import io.bittensor.learning.WeightSource;
+import io.bittensor.onnx.OnnxPeer;
 import io.bittensor.core.internal.OutstandingCalls;
 import io.bittensor.neuron.internal.Probes;
 import io.bittensor.neuron.internal.Slot;
@@ -1733,7 +1734,8 @@ public final class Neuron implements AutoCloseable {
      * {@link Neuron#registration()} for when they are in the ledger.
      *
      * @throws IllegalStateException if the key pair, ledger, served peer or outputDim is missing,
-     *     or {@link #requireClientCertificates} was called without {@link #tls}
+     *     the served peer is an {@code OnnxPeer} of another output size, or {@link
+     *     #requireClientCertificates} was called without {@link #tls}
      * @throws IllegalArgumentException if the {@link #tls}, {@link #trustedCertificates}, {@link
      *     #requireClientCertificates} or {@link #clientCertificate} files cannot be read or hold
      *     no key or certificate of a form they take (nothing is started)
@@ -1761,6 +1763,12 @@ public final class Neuron implements AutoCloseable {
       }
       if (learner != null && dataset == null) {
         throw new IllegalStateException("a neuron that learns needs a dataset");
+      }
+      if (peer instanceof OnnxPeer model && model.outputDim() != outputDim) {
+        // Else it would serve, and every call to it would fail BAD_SHAPE on output.shape.
+        throw new IllegalStateException("the served OnnxPeer answers " + model.outputDim()
+            + " values a position, but the neuron's outputDim is " + outputDim + "; give"
+            + " outputDim(" + model.outputDim() + "), or serve a model of " + outputDim);
       }
       return new Neuron(this);
     }

@@ -30,6 +30,8 @@ import io.bittensor.learning.Learner;
 import io.bittensor.learning.NoisyTopKGate;
 import io.bittensor.learning.TrainableMlp;
 import io.bittensor.onnx.Mlp;
+import io.bittensor.onnx.OnnxExport;
+import io.bittensor.onnx.OnnxPeer;
 import io.bittensor.transport.CallEvent;
 import io.bittensor.transport.PeerClient;
 import java.lang.reflect.InvocationHandler;
@@ -961,7 +963,6 @@ class NeuronTest {
     }
   }
 
-  /** A neuron that cannot register (its ledger closed) does not leave its server listening. */
   @Test
   void aNeuronMissingItsPartsNamesTheCallsThatGiveThem() throws Exception {
     IllegalStateException e = assertThrows(IllegalStateException.class,
@@ -970,6 +971,23 @@ class NeuronTest {
         + " ledger(...), serve(peer, modality), outputDim(...) before start()", e.getMessage());
   }
 
+  /** An ONNX model of another answer size would fail every call made to the neuron. */
+  @Test
+  void aNeuronServingAModelOfAnotherSizeIsRefusedBeforeItStarts() throws Exception {
+    Keypair key = Keypair.generate();
+    byte[] model = OnnxExport.toBytes(Mlp.random(new int[] {5, 3}, Mlp.Activation.RELU, 2),
+        OnnxExport.Options.defaults().withOutputDim(7));
+    try (LocalLedger ledger = ledger(key);
+        OnnxPeer seven = OnnxPeer.builder().model(model).build()) {
+      IllegalStateException e = assertThrows(IllegalStateException.class,
+          () -> Neuron.builder().keypair(key).ledger(ledger).serve(seven, Modality.TENSOR)
+              .outputDim(DIM).host("127.0.0.1").port(0).start());
+      assertEquals("the served OnnxPeer answers 7 values a position, but the neuron's outputDim"
+          + " is " + DIM + "; give outputDim(7), or serve a model of " + DIM, e.getMessage());
+    }
+  }
+
+  /** A neuron that cannot register (its ledger closed) does not leave its server listening. */
   @Test
   void aNeuronThatCannotRegisterReleasesItsPort() throws Exception {
     Keypair key = Keypair.generate();
