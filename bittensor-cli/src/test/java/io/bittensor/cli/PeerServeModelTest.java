@@ -183,8 +183,8 @@ class PeerServeModelTest {
     }
     String[] noRate = {"--model", vad.toString(), "--modality", "SPEECH", "--frame", "512", "--context", "64",
         "--state", "state=stateN", "--output-dim", "1"};
-    assertBadModel("[input FLOAT [?, ?], sr INT64 []]; name it on the adapter, or give the others with "
-        + "constantInput (on the command line: --input-name, --constant)", noRate);
+    assertBadModel("input sr INT64 [] is not fed by the SPEECH adapter; give it a fixed value with "
+        + "constantInput(\"sr\", ...) (on the command line: --constant NAME=VALUE:TYPE)", noRate);
     String[] named = java.util.Arrays.copyOf(noRate, noRate.length + 2);
     named[noRate.length] = "--input-name";
     named[noRate.length + 1] = "input";

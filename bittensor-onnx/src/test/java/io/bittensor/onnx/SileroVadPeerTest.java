@@ -2,6 +2,7 @@ package io.bittensor.onnx;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnxruntime.OnnxTensor;
@@ -163,5 +164,18 @@ class SileroVadPeerTest {
     ForwardResult r = TestModels.forward(vad, Modality.SPEECH, Tensor.ofFloats(new float[2 * 480], 1, 2, 480));
     assertEquals(Status.BAD_SHAPE, r.status());
     assertTrue(r.message().contains("512"), r.message());
+  }
+
+  /** The INT64 sample rate cannot take FLOAT samples: the adapter says to give it, not which. */
+  @Test
+  void theSampleRateLeftOutIsNamedAsTheInputToGive() {
+    OnnxModelException e = assertThrows(OnnxModelException.class, () -> OnnxPeer.builder()
+        .model(TestModels.resource(TestModels.VAD))
+        .input(SpeechInput.frames(FRAME).withContext(CONTEXT).withState("state", "stateN"))
+        .outputDim(1)
+        .build());
+    assertTrue(e.getMessage().endsWith("does not fit the SPEECH adapter: model input sr INT64 []"
+        + " is not fed by the SPEECH adapter; give it a fixed value with constantInput(\"sr\","
+        + " ...)"), e.getMessage());
   }
 }

@@ -201,8 +201,12 @@ public abstract class Binding implements AutoCloseable {
     return new OnnxModelException(model.source() + " does not fit the " + modalityName() + " adapter: " + what);
   }
 
-  /** The named input, or the only input not excluded; fails naming the candidates. */
-  ModelInfo.Port pickInput(String name, Set<String> excluded) throws OnnxModelException {
+  /**
+   * The named input, or the only input not excluded of the {@code type} the adapter feeds (else
+   * the only one not excluded, of any type); fails naming the candidates.
+   */
+  ModelInfo.Port pickInput(String name, Set<String> excluded, String type)
+      throws OnnxModelException {
     if (!name.isEmpty()) {
       return model.info().input(name).orElseThrow(() -> mismatch(
           "the model has no input \"" + name + "\"; it has " + model.info().inputs()));
@@ -212,6 +216,12 @@ public abstract class Binding implements AutoCloseable {
       if (!excluded.contains(p.name()) && !constants.containsKey(p.name())) {
         free.add(p);
       }
+    }
+    // An input of another type cannot take the data (Silero VAD's INT64 sr beside its FLOAT
+    // samples): it is left to the check of the inputs not fed, which names constantInput.
+    List<ModelInfo.Port> typed = free.stream().filter(p -> isType(p, type)).toList();
+    if (typed.size() == 1) {
+      return typed.get(0);
     }
     if (free.size() != 1) {
       throw mismatch("cannot tell which input takes the data: candidates " + free

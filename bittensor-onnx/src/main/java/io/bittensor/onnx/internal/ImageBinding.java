@@ -29,7 +29,7 @@ final class ImageBinding extends Binding {
       Map<String, OnnxTensor> constants) throws OnnxModelException {
     super(model, out, outputDim, constants);
     this.in = in;
-    this.port = pickInput(in.inputName(), Set.of());
+    this.port = pickInput(in.inputName(), Set.of(), "FLOAT");
     if (!isType(port, "FLOAT") || port.rank() != 4) {
       throw mismatch("input " + port + " must be FLOAT [batch, channels, height, width]");
     }

@@ -52,7 +52,7 @@ final class SpeechBinding extends Binding {
       state.put(p, s.getValue());
       fed.add(p.name());
     }
-    this.port = pickInput(in.inputName(), in.state().keySet());
+    this.port = pickInput(in.inputName(), in.state().keySet(), "FLOAT");
     fed.add(port.name());
     if (!isType(port, "FLOAT") || port.rank() != 2) {
       throw mismatch("input " + port + " must be FLOAT [batch, samples]");

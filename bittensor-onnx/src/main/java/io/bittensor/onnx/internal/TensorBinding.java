@@ -22,7 +22,7 @@ final class TensorBinding extends Binding {
   TensorBinding(SharedSession model, TensorInput in, OutputAdapter out, int outputDim,
       Map<String, OnnxTensor> constants) throws OnnxModelException {
     super(model, out, outputDim, constants);
-    this.port = pickInput(in.inputName(), Set.of());
+    this.port = pickInput(in.inputName(), Set.of(), "FLOAT");
     if (!isType(port, "FLOAT") || (port.rank() != 2 && port.rank() != 3)) {
       throw mismatch("input " + port + " must be FLOAT [batch, inputDim] or [batch, sequence, inputDim]");
     }
