@@ -66,6 +66,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -188,7 +189,10 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   /** What ended the event thread, if an Error did (a listener's): no stream follows then. */
   private volatile Error eventThreadFailure;
   /** The stream {@link #start()} opened, for the event thread to go on reading. */
-  private volatile InputStream firstStream;
+  private volatile FirstStream firstStream;
+
+  /** The first stream, and the server it is open at (which a move may have left already). */
+  private record FirstStream(InputStream in, URI server) {}
   /**
    * The last block heard when a resync last made the stream resume (-1: never): a resync with no
    * block heard since is taken as it comes. Event thread only.
@@ -234,7 +238,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
         identity == null ? null : new KeyManager[] {identity});
     this.streamHttps = https.newBuilder().callTimeout(Duration.ZERO)
         .readTimeout(b.streamTimeout).build();
-    this.follower = daemon(this::follow, "bittensor-ledger-events");
+    this.follower = b.eventThreads != null ? b.eventThreads.newThread(this::follow)
+        : daemon(this::follow, "bittensor-ledger-events");
   }
 
   private static Thread daemon(Runnable r, String name) {
@@ -1038,7 +1043,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
       throw new LedgerException(uri + " sent a bad snapshot: " + e.getMessage(), e);
     }
     connected = true;
-    firstStream = in;
+    firstStream = new FirstStream(in, uri);
     follower.start();
   }
 
@@ -1047,9 +1052,12 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     long backoffMillis = 50;
     long downSince = 0;
     while (!closed) {
-      InputStream in = firstStream;
+      FirstStream first = firstStream;
       firstStream = null;
-      URI server = uri; // where this stream is (or is about to be) open
+      InputStream in = first == null ? null : first.in();
+      // Where this stream is (or is about to be) open. Not uri for the first: a move that came
+      // before this thread ran would be blamed on the new server, and undone.
+      URI server = first == null ? uri : first.server();
       try {
         if (in == null) {
           in = openStream(server, lastBlock + 1);
@@ -1355,6 +1363,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     private IncentiveMechanism epochMechanism;
     private int cachedMetagraphs = 16;
     private Clock clock = Clock.systemUTC();
+    private ThreadFactory eventThreads;
 
     private Builder() {}
 
@@ -1473,6 +1482,12 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     @Experimental
     public Builder epochMechanism(IncentiveMechanism mechanism) {
       this.epochMechanism = Objects.requireNonNull(mechanism, "mechanism");
+      return this;
+    }
+
+    /** Makes the event thread (for tests that hold it back); default a daemon thread. */
+    Builder eventThreads(ThreadFactory threads) {
+      this.eventThreads = Objects.requireNonNull(threads, "threads");
       return this;
     }
 

@@ -18,6 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class CuttableProxy implements AutoCloseable {
   private final ServerSocket listener;
+  private final Thread acceptor;
   private final int targetPort;
   private final Set<Socket> open = ConcurrentHashMap.newKeySet();
   private volatile boolean refusing;
@@ -28,9 +29,9 @@ final class CuttableProxy implements AutoCloseable {
   CuttableProxy(int targetPort) throws IOException {
     this.targetPort = targetPort;
     this.listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-    Thread t = new Thread(this::accept, "test-proxy-accept");
-    t.setDaemon(true);
-    t.start();
+    acceptor = new Thread(this::accept, "test-proxy-accept");
+    acceptor.setDaemon(true);
+    acceptor.start();
   }
 
   URI uri() {
@@ -53,10 +54,15 @@ final class CuttableProxy implements AutoCloseable {
 
   /**
    * Closes the port: new connections are refused (the client's connect fails), while those open
-   * go on.
+   * go on. Returns once the port is closed: the socket stays listening until the thread blocked
+   * in its accept has left it, and a connection made meanwhile would be taken and passed on.
    */
-  void closePort() throws IOException {
+  void closePort() throws IOException, InterruptedException {
     listener.close();
+    acceptor.join(10_000);
+    if (acceptor.isAlive()) {
+      throw new IllegalStateException("the proxy's accept thread did not stop in 10 s");
+    }
   }
 
   void restore() {

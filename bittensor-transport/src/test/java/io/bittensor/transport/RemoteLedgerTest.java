@@ -1003,15 +1003,57 @@ class RemoteLedgerTest {
       RemoteLedger remote = closing(RemoteLedger.builder().protocol(HttpProtocol.HTTP_1_1)
           .connect(List.of(proxy.uri(), second.uri())));
       proxy.closePort(); // the stream stays up; connections to the first are refused
+      assertEquals(1, proxy.accepted(), "the stream's is the client's only connection there");
       CompletableFuture<Receipt> f = remote.submit(SignedTransaction.sign(key(0),
           local.chainId(), 0, Transaction.transfer(key(1).id(), 5)));
-      // A connection to the first still idle in the client's pool (the proxy keeps those open)
-      // may carry the submission instead, with no move (seen on Temurin 25): the block must
-      // come either way, and when the client did move, the move must not have failed it.
+      // The move follows the refused connection on this thread, before the resend.
+      assertEquals(second.uri(), remote.uri(), "refused by the first, the client moved");
       Block b = local.produceBlock();
       assertEquals(b.number(), f.orTimeout(WAIT.toSeconds(), TimeUnit.SECONDS).join().block(),
-          "the block came, whichever server took it");
+          "the second took it, and its stream tells the block");
+      assertEquals(1, proxy.accepted(), "no connection reached the first once its port closed");
     }
+  }
+
+  /**
+   * A move made before the event thread first ran is not blamed on the server moved to when the
+   * first server's stream ends: the client stays there, and what it sent there waits for its
+   * block. The event thread took the server in use for its first stream's, and so moved back.
+   */
+  @Test
+  void aMoveBeforeTheEventThreadRanIsNotUndone() throws Exception {
+    LocalLedger local = local(1);
+    LedgerServer first = serve(local, 16);
+    LedgerServer second = serve(local, 16);
+    CountDownLatch moved = new CountDownLatch(1);
+    try (CuttableProxy proxy = new CuttableProxy(first.uri().getPort())) {
+      RemoteLedger remote = closing(RemoteLedger.builder().protocol(HttpProtocol.HTTP_1_1)
+          .eventThreads(r -> heldBack(moved, r))
+          .connect(List.of(proxy.uri(), second.uri())));
+      proxy.closePort();
+      CompletableFuture<Receipt> f = remote.submit(SignedTransaction.sign(key(0),
+          local.chainId(), 0, Transaction.transfer(key(1).id(), 5)));
+      assertEquals(second.uri(), remote.uri(), "refused by the first, the client moved");
+      moved.countDown(); // the event thread runs now, its stream to the first cancelled
+      Block b = local.produceBlock();
+      assertEquals(b.number(), f.orTimeout(WAIT.toSeconds(), TimeUnit.SECONDS).join().block(),
+          "the second took it, and the client stayed there to hear its block");
+      assertEquals(second.uri(), remote.uri(), "the client stayed at the second");
+    }
+  }
+
+  /** A daemon thread that runs {@code r} once {@code go} opens (not at all if interrupted). */
+  private static Thread heldBack(CountDownLatch go, Runnable r) {
+    Thread t = new Thread(() -> {
+      try {
+        go.await();
+      } catch (InterruptedException closed) {
+        return;
+      }
+      r.run();
+    }, "test-held-back");
+    t.setDaemon(true);
+    return t;
   }
 
   /**
