@@ -308,12 +308,31 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     if (stream != null && stream.server().equals(from)) {
       stream.call().cancel(); // the stream reconnects to the new server
     }
-    // What went to a server left behind fails; what was not sent yet goes to the new one (its
-    // sender reads the server under this lock), and what went there waits for its block.
+    // What a server left behind took fails; what that server answered for waits there, which
+    // was left; a request still out is settled by its sender, which sees this move (see waitAt):
+    // refused at connect, it goes to the new server.
     URI now = uri;
-    failPending("the client moved from " + from + " to " + now + ", which cannot tell it the"
-        + " transaction's block", f -> !(f instanceof Waiting w)
-        || (w.sentTo != null && !w.sentTo.equals(now)));
+    failPending(moved(from, now), f -> !(f instanceof Waiting w)
+        || (w.answeredBy != null && !w.answeredBy.equals(now)));
+  }
+
+  private static String moved(URI from, URI to) {
+    return "the client moved from " + from + " to " + to + ", which cannot tell it the"
+        + " transaction's block";
+  }
+
+  /**
+   * The server that answered the request carrying {@code sent}: each that still waits waits for
+   * its block there, and fails now if the client moved on from it while the request was out.
+   */
+  private synchronized void waitAt(URI server, List<Waiting> sent) {
+    for (Waiting w : sent) {
+      w.answeredBy = server;
+      URI now = uri;
+      if (!server.equals(now) && pending.remove(w.hash, w)) {
+        settle(() -> fail(w, moved(server, now)));
+      }
+    }
   }
 
   /** The key that signs this client's requests (not its transactions). */
@@ -610,13 +629,16 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     Objects.requireNonNull(transaction, "transaction");
     ensureOpen();
     Hash256 hash = transaction.hash();
-    Waiting f = new Waiting();
+    Waiting f = new Waiting(hash);
     // Waiting before the request goes out: the block's event may come before the answer.
     boolean tracked = pending.putIfAbsent(hash, f) == null;
-    LedgerResponse r;
+    Answer a;
     try {
-      r = call("submit", SubmitRequest.newBuilder()
-          .setTransaction(ByteString.copyFrom(transaction.encode())).build(), List.of(f));
+      a = answer("submit", SubmitRequest.newBuilder()
+          .setTransaction(ByteString.copyFrom(transaction.encode())).build());
+      if (a.response().getStatus() != Status.SUCCESS.code()) {
+        throw refused(a.response());
+      }
     } catch (LedgerException e) {
       untrack(tracked, hash, f);
       f.completeExceptionally(new LedgerException(e.getMessage()
@@ -624,8 +646,10 @@ public final class RemoteLedger implements Ledger, BlockHistory {
           + transaction.nonce() + " of " + transaction.signer().toHex(), e.getCause()));
       return f;
     }
+    LedgerResponse r = a.response();
     answered(hash, tracked, f, r.getRejectReason(), r.getMessage(),
         r.hasReceipt() ? r.getReceipt() : null);
+    waitAt(a.server(), List.of(f));
     return f;
   }
 
@@ -706,7 +730,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     List<Waiting> futures = new ArrayList<>(chunk.size());
     boolean[] tracked = new boolean[chunk.size()];
     for (int i = 0; i < chunk.size(); i++) {
-      Waiting f = new Waiting();
+      Waiting f = new Waiting(chunk.get(i).hash());
       // Waiting before the request goes out: a block's event may come before the answer.
       tracked[i] = pending.putIfAbsent(chunk.get(i).hash(), f) == null;
       futures.add(f);
@@ -715,7 +739,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     URI server;
     try {
       Answer a = answer("submit-all", SubmitAllRequest.newBuilder().addAllTransactions(encoded)
-          .build(), futures);
+          .build());
       r = a.response();
       server = a.server();
     } catch (LedgerException e) {
@@ -761,6 +785,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
             result.hasReceipt() ? result.getReceipt() : null);
       }
     }
+    waitAt(server, futures);
     return Collections.unmodifiableList(futures);
   }
 
@@ -866,13 +891,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
    * broke (a submission that may have arrived is not sent twice).
    */
   private LedgerResponse call(String op, MessageLite body) throws LedgerException {
-    return call(op, body, List.of());
-  }
-
-  /** As {@link #call(String, MessageLite)}, for a request carrying {@code sending}. */
-  private LedgerResponse call(String op, MessageLite body, List<Waiting> sending)
-      throws LedgerException {
-    LedgerResponse r = answer(op, body, sending).response();
+    LedgerResponse r = exchange(op, body);
     if (r.getStatus() != Status.SUCCESS.code()) {
       throw refused(r);
     }
@@ -881,22 +900,16 @@ public final class RemoteLedger implements Ledger, BlockHistory {
 
   /** Sends a request and reads its answer, whatever its status. */
   private LedgerResponse exchange(String op, MessageLite body) throws LedgerException {
-    return answer(op, body, List.of()).response();
+    return answer(op, body).response();
   }
 
   /** A server's answer, and which server gave it. */
   private record Answer(URI server, LedgerResponse response) {}
 
-  /**
-   * As {@link #exchange}, saying which server answered (it moves on from those unreachable).
-   *
-   * @param sending the waiting transactions the request carries: each is told the server it goes
-   *     to, before it goes
-   */
-  private Answer answer(String op, MessageLite body, List<Waiting> sending)
-      throws LedgerException {
+  /** As {@link #exchange}, saying which server answered (it moves on from those unreachable). */
+  private Answer answer(String op, MessageLite body) throws LedgerException {
     for (int attempt = 1; ; attempt++) {
-      URI server = sendingTo(sending);
+      URI server = uri;
       Request request = request(server, op, body);
       try (Response response = (request.isHttps() ? https : http).newCall(request).execute()) {
         return new Answer(server, readResponse(response));
@@ -906,40 +919,31 @@ public final class RemoteLedger implements Ledger, BlockHistory {
         boolean sent = !(e instanceof java.net.ConnectException);
         // A submission that may have arrived is not sent again, to another server or this one.
         if (attempt >= servers.size() || (sent && op.startsWith("submit"))) {
-          throw unreachable(e);
-        }
-        if (!sent) {
-          sending.forEach(w -> w.sentTo = null); // not there: the move leaves them waiting
+          throw unreachable(server, e);
         }
         moveOn(server);
       }
     }
   }
 
-  /** The server in use, which each of {@code sending} is told before the request goes out. */
-  private URI sendingTo(List<Waiting> sending) {
-    if (sending.isEmpty()) {
-      return uri;
-    }
-    synchronized (this) { // not while moveOn changes the server and fails what went before
-      URI server = uri;
-      sending.forEach(w -> w.sentTo = server);
-      return server;
-    }
-  }
-
-  /** A transaction's future, and the server its request went to: null until it goes. */
+  /** A transaction's future, and the server that answered its request: null until one did. */
   private static final class Waiting extends CompletableFuture<Receipt> {
-    volatile URI sentTo;
+    final Hash256 hash;
+    URI answeredBy; // under the client's lock, as moves are
+
+    Waiting(Hash256 hash) {
+      this.hash = hash;
+    }
   }
 
-  private LedgerException unreachable(IOException e) {
+  /** {@code e} from {@code server}, which the client may have moved on from since. */
+  private static LedgerException unreachable(URI server, IOException e) {
     if (e instanceof LedgerException l) {
       return l;
     }
-    return new LedgerException("cannot reach the ledger at " + uri + ": "
+    return new LedgerException("cannot reach the ledger at " + server + ": "
         + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())
-        + Tls.clientCertificateHint(uri, e), e);
+        + Tls.clientCertificateHint(server, e), e);
   }
 
   private LedgerResponse readResponse(Response response) throws IOException {
@@ -1022,9 +1026,9 @@ public final class RemoteLedger implements Ledger, BlockHistory {
       } catch (IOException e) {
         if (servers.size() == 1) {
           close();
-          throw unreachable(e);
+          throw unreachable(uri, e);
         }
-        failures.add(unreachable(e).getMessage());
+        failures.add(unreachable(uri, e).getMessage());
       }
     }
     if (in == null) {

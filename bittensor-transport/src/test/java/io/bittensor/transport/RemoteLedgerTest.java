@@ -41,7 +41,11 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -1039,6 +1043,157 @@ class RemoteLedgerTest {
       assertEquals(b.number(), f.orTimeout(WAIT.toSeconds(), TimeUnit.SECONDS).join().block(),
           "the second took it, and the client stayed there to hear its block");
       assertEquals(second.uri(), remote.uri(), "the client stayed at the second");
+    }
+  }
+
+  /**
+   * A submission that took the server in use just before the client moved on, and then found
+   * that server refusing its connection, goes to the server moved to: the old one never saw it.
+   * The move no longer fails it while its request is out; it failed so before.
+   */
+  @Test
+  void aSubmissionRefusedByTheServerJustLeftGoesToTheNext() throws Exception {
+    LocalLedger local = local(1);
+    LedgerServer first = serve(local, 16);
+    LedgerServer second = serve(local, 16);
+    HeldClock clock = new HeldClock();
+    try (CuttableProxy proxy = new CuttableProxy(first.uri().getPort())) {
+      RemoteLedger remote = closing(RemoteLedger.builder().protocol(HttpProtocol.HTTP_1_1)
+          .clock(clock).connect(List.of(proxy.uri(), second.uri())));
+      SignedTransaction tx = SignedTransaction.sign(key(0), local.chainId(), 0,
+          Transaction.transfer(key(1).id(), 5));
+      // It signs its request once it has taken the server in use.
+      CompletableFuture<CompletableFuture<Receipt>> submitted =
+          submitOnItsOwnThread(remote, tx, clock::holdNextRead);
+      clock.awaitHeld();
+      proxy.closePort(); // the submission will be refused there
+      proxy.cut(); // and the stream ends: the client moves to the second
+      awaitServer(remote, second.uri());
+      clock.release();
+      CompletableFuture<Receipt> f = submitted.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      Block b = local.produceBlock();
+      assertEquals(b.number(), f.orTimeout(WAIT.toSeconds(), TimeUnit.SECONDS).join().block(),
+          "the second took it, and its stream tells the block");
+      assertEquals(1, proxy.accepted(), "the first never saw the submission");
+    }
+  }
+
+  /**
+   * A submission whose connection to the server in use was made, and broke as the client moved
+   * on, may have arrived there: it fails, saying so and naming that server, and is not sent to
+   * the next, though a second connection to the old server would now be refused.
+   */
+  @Test
+  void aSubmissionThatMayHaveArrivedIsNotSentAgainByAMove() throws Exception {
+    LocalLedger local = local(1);
+    CountDownLatch arrived = new CountDownLatch(1);
+    CountDownLatch answer = new CountDownLatch(1);
+    LedgerServer first = serve(new ForwardingLedger(local) {
+      @Override
+      public CompletableFuture<Receipt> submit(SignedTransaction transaction) {
+        arrived.countDown();
+        try {
+          answer.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        return super.submit(transaction);
+      }
+    }, 16);
+    AtomicInteger sentToSecond = new AtomicInteger();
+    LedgerServer second = serve(new ForwardingLedger(local) {
+      @Override
+      public CompletableFuture<Receipt> submit(SignedTransaction transaction) {
+        sentToSecond.incrementAndGet();
+        return super.submit(transaction);
+      }
+    }, 16);
+    try (CuttableProxy proxy = new CuttableProxy(first.uri().getPort())) {
+      RemoteLedger remote = closing(RemoteLedger.builder().protocol(HttpProtocol.HTTP_1_1)
+          .connect(List.of(proxy.uri(), second.uri())));
+      CompletableFuture<CompletableFuture<Receipt>> submitted = submitOnItsOwnThread(remote,
+          SignedTransaction.sign(key(0), local.chainId(), 0,
+              Transaction.transfer(key(1).id(), 5)), () -> {});
+      assertTrue(arrived.await(WAIT.toSeconds(), TimeUnit.SECONDS), "it never reached the first");
+      proxy.closePort();
+      proxy.cut(); // the submission's connection and the stream: the client moves on
+      awaitServer(remote, second.uri());
+      CompletableFuture<Receipt> f = submitted.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      answer.countDown();
+      Throwable failed = assertThrows(CompletionException.class, f::join).getCause();
+      assertFalse(failed instanceof TransactionRejectedException, failed.toString());
+      assertTrue(failed.getMessage().startsWith("cannot reach the ledger at " + proxy.uri()),
+          failed.getMessage());
+      assertTrue(failed.getMessage().contains("may or may not have arrived"),
+          failed.getMessage());
+      assertEquals(0, sentToSecond.get(), "it was sent again to the second");
+    } finally {
+      answer.countDown();
+    }
+  }
+
+  /** Submits {@code tx} on a thread of its own, which runs {@code first} before. */
+  private static CompletableFuture<CompletableFuture<Receipt>> submitOnItsOwnThread(
+      RemoteLedger remote, SignedTransaction tx, Runnable first) {
+    CompletableFuture<CompletableFuture<Receipt>> submitted = new CompletableFuture<>();
+    Thread submitter = new Thread(() -> {
+      first.run();
+      submitted.complete(remote.submit(tx));
+    }, "test-submitter");
+    submitter.setDaemon(true);
+    submitter.start();
+    return submitted;
+  }
+
+  private static void awaitServer(RemoteLedger remote, URI server) throws InterruptedException {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (!remote.uri().equals(server)) {
+      assertTrue(System.nanoTime() < deadline, "the client never moved to " + server);
+      Thread.sleep(5);
+    }
+  }
+
+  /** The system clock, which can hold back the next thread that reads it until released. */
+  private static final class HeldClock extends Clock {
+    private final CountDownLatch held = new CountDownLatch(1);
+    private final CountDownLatch released = new CountDownLatch(1);
+    private volatile Thread holding;
+
+    /** Holds the calling thread at its next read. */
+    void holdNextRead() {
+      holding = Thread.currentThread();
+    }
+
+    void awaitHeld() throws InterruptedException {
+      assertTrue(held.await(WAIT.toSeconds(), TimeUnit.SECONDS), "the clock was never read");
+    }
+
+    void release() {
+      released.countDown();
+    }
+
+    @Override
+    public Instant instant() {
+      if (Thread.currentThread() == holding) {
+        holding = null;
+        held.countDown();
+        try {
+          released.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      return Instant.now();
+    }
+
+    @Override
+    public ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(ZoneId zone) {
+      throw new UnsupportedOperationException();
     }
   }
 
