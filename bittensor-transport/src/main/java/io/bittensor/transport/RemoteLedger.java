@@ -916,7 +916,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
       } catch (LedgerException e) {
         throw e;
       } catch (IOException e) {
-        boolean sent = !(e instanceof java.net.ConnectException);
+        boolean sent = !refusedAtConnect(e);
         // A submission that may have arrived is not sent again, to another server or this one.
         if (attempt >= servers.size() || (sent && op.startsWith("submit"))) {
           throw unreachable(server, e);
@@ -924,6 +924,26 @@ public final class RemoteLedger implements Ledger, BlockHistory {
         moveOn(server);
       }
     }
+  }
+
+  /**
+   * Whether {@code e} says the request never went out: its connection was refused, and no
+   * earlier try may have sent it. OkHttp follows a reused connection that broke (the request may
+   * have gone out on it) with a new one, and throws the last failure, the earlier suppressed.
+   */
+  private static boolean refusedAtConnect(IOException e) {
+    if (!(e instanceof java.net.ConnectException)) {
+      return false;
+    }
+    for (Throwable earlier : e.getSuppressed()) {
+      // OkHttp's own word that an HTTP/2 connection shut down before the request went out.
+      boolean unsent = earlier instanceof java.net.ConnectException || earlier.getClass()
+          .getName().equals("okhttp3.internal.http2.ConnectionShutdownException");
+      if (!unsent) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** A transaction's future, and the server that answered its request: null until one did. */
@@ -941,9 +961,16 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     if (e instanceof LedgerException l) {
       return l;
     }
-    return new LedgerException("cannot reach the ledger at " + server + ": "
-        + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())
+    StringBuilder why = new StringBuilder();
+    for (Throwable earlier : e.getSuppressed()) { // tries OkHttp made before, on reused connections
+      why.append(reason(earlier)).append(", then ");
+    }
+    return new LedgerException("cannot reach the ledger at " + server + ": " + why + reason(e)
         + Tls.clientCertificateHint(server, e), e);
+  }
+
+  private static String reason(Throwable e) {
+    return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
   }
 
   private LedgerResponse readResponse(Response response) throws IOException {

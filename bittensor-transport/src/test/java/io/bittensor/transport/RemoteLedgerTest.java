@@ -1081,10 +1081,13 @@ class RemoteLedgerTest {
   /**
    * A submission whose connection to the server in use was made, and broke as the client moved
    * on, may have arrived there: it fails, saying so and naming that server, and is not sent to
-   * the next, though a second connection to the old server would now be refused.
+   * the next, though a second connection to the old server would now be refused. Also when the
+   * connection was one used before, which OkHttp follows with a new one (refused here): it
+   * throws the refusal, and the earlier failure only as suppressed.
    */
-  @Test
-  void aSubmissionThatMayHaveArrivedIsNotSentAgainByAMove() throws Exception {
+  @ParameterizedTest(name = "over a connection used before: {0}")
+  @ValueSource(booleans = {false, true})
+  void aSubmissionThatMayHaveArrivedIsNotSentAgainByAMove(boolean reused) throws Exception {
     LocalLedger local = local(1);
     CountDownLatch arrived = new CountDownLatch(1);
     CountDownLatch answer = new CountDownLatch(1);
@@ -1111,22 +1114,32 @@ class RemoteLedgerTest {
     try (CuttableProxy proxy = new CuttableProxy(first.uri().getPort())) {
       RemoteLedger remote = closing(RemoteLedger.builder().protocol(HttpProtocol.HTTP_1_1)
           .connect(List.of(proxy.uri(), second.uri())));
+      if (reused) {
+        remote.account(key(0).id()); // its connection idles in the client's pool
+      }
+      int connections = proxy.accepted();
+      assertEquals(reused ? 2 : 1, connections, "the stream's, and the read's if any");
       CompletableFuture<CompletableFuture<Receipt>> submitted = submitOnItsOwnThread(remote,
           SignedTransaction.sign(key(0), local.chainId(), 0,
               Transaction.transfer(key(1).id(), 5)), () -> {});
       assertTrue(arrived.await(WAIT.toSeconds(), TimeUnit.SECONDS), "it never reached the first");
+      assertEquals(reused ? connections : connections + 1, proxy.accepted(),
+          reused ? "the submission took the idle connection" : "it took a new connection");
       proxy.closePort();
       proxy.cut(); // the submission's connection and the stream: the client moves on
       awaitServer(remote, second.uri());
       CompletableFuture<Receipt> f = submitted.get(WAIT.toSeconds(), TimeUnit.SECONDS);
       answer.countDown();
-      Throwable failed = assertThrows(CompletionException.class, f::join).getCause();
+      assertEquals(0, sentToSecond.get(), "it was sent again to the second");
+      Throwable failed = assertThrows(CompletionException.class,
+          () -> f.orTimeout(WAIT.toSeconds(), TimeUnit.SECONDS).join()).getCause();
       assertFalse(failed instanceof TransactionRejectedException, failed.toString());
       assertTrue(failed.getMessage().startsWith("cannot reach the ledger at " + proxy.uri()),
           failed.getMessage());
       assertTrue(failed.getMessage().contains("may or may not have arrived"),
           failed.getMessage());
-      assertEquals(0, sentToSecond.get(), "it was sent again to the second");
+      assertEquals(reused, failed.getMessage().contains(", then Failed to connect"),
+          "names the break, then the refusal: " + failed.getMessage());
     } finally {
       answer.countDown();
     }
