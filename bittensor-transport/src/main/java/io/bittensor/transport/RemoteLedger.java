@@ -1016,7 +1016,9 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     Request request = request(server, "events", events.build());
     Call call = (request.isHttps() ? streamHttps : streamHttp).newCall(request);
     streamCall = new StreamCall(call, server);
-    if (closed) {
+    // A move from that server since it was read here did not see this call: given up, it opens
+    // again where the client is (the server in use tells the blocks of what was sent there).
+    if (closed || !uri.equals(server)) {
       call.cancel();
     }
     Response response = call.execute();

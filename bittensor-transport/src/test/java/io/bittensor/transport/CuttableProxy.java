@@ -17,8 +17,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * buffer toward the server, so that the server's writes wait: a client that does not read.
  */
 final class CuttableProxy implements AutoCloseable {
-  private final ServerSocket listener;
-  private final Thread acceptor;
+  private volatile ServerSocket listener;
+  private volatile Thread acceptor;
   private final int targetPort;
   private final Set<Socket> open = ConcurrentHashMap.newKeySet();
   private volatile boolean refusing;
@@ -28,7 +28,11 @@ final class CuttableProxy implements AutoCloseable {
 
   CuttableProxy(int targetPort) throws IOException {
     this.targetPort = targetPort;
-    this.listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    listen(new ServerSocket(0, 50, InetAddress.getLoopbackAddress()));
+  }
+
+  private void listen(ServerSocket socket) {
+    listener = socket;
     acceptor = new Thread(this::accept, "test-proxy-accept");
     acceptor.setDaemon(true);
     acceptor.start();
@@ -65,6 +69,15 @@ final class CuttableProxy implements AutoCloseable {
     }
   }
 
+  /** Opens the port {@link #closePort()} closed again, on the same number. */
+  void reopenPort() throws IOException {
+    ServerSocket socket = new ServerSocket();
+    socket.setReuseAddress(true);
+    socket.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(),
+        listener.getLocalPort()), 50);
+    listen(socket);
+  }
+
   void restore() {
     refusing = false;
   }
@@ -91,6 +104,7 @@ final class CuttableProxy implements AutoCloseable {
   }
 
   private void accept() {
+    ServerSocket listener = this.listener;
     while (!closed) {
       Socket client;
       try {

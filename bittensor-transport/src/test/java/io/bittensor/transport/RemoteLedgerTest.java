@@ -1064,7 +1064,7 @@ class RemoteLedgerTest {
           Transaction.transfer(key(1).id(), 5));
       // It signs its request once it has taken the server in use.
       CompletableFuture<CompletableFuture<Receipt>> submitted =
-          submitOnItsOwnThread(remote, tx, clock::holdNextRead);
+          submitOnItsOwnThread(remote, tx, () -> clock.holdNextReadOn("test-submitter"));
       clock.awaitHeld();
       proxy.closePort(); // the submission will be refused there
       proxy.cut(); // and the stream ends: the client moves to the second
@@ -1145,6 +1145,41 @@ class RemoteLedgerTest {
     }
   }
 
+  /**
+   * An event stream opened at a server the client moved on from while the stream's request was
+   * being made is given up, and opened where the client is: there it tells the blocks of what
+   * the client sent there. It stayed at the old server, which says nothing of those.
+   */
+  @Test
+  void aStreamOpenedAtAServerJustLeftFollowsTheClient() throws Exception {
+    LocalLedger local = local(1);
+    LedgerServer first = serve(local, 16);
+    LedgerServer second = serve(local, 16);
+    HeldClock clock = new HeldClock();
+    try (CuttableProxy toFirst = new CuttableProxy(first.uri().getPort());
+        CuttableProxy toSecond = new CuttableProxy(second.uri().getPort())) {
+      toFirst.closePort(); // the client starts at the second
+      RemoteLedger remote = closing(RemoteLedger.builder().protocol(HttpProtocol.HTTP_1_1)
+          .clock(clock).connect(List.of(toFirst.uri(), toSecond.uri())));
+      assertEquals(toSecond.uri(), remote.uri());
+      // Its stream ends: the client moves (round) to the first, and the event thread signs its
+      // request for a stream there, and is held.
+      clock.holdNextReadOn("bittensor-ledger-events");
+      toSecond.cut();
+      toSecond.restore();
+      clock.awaitHeld();
+      // Refused by the first, a submission moves the client back to the second, which takes it.
+      CompletableFuture<Receipt> f = remote.submit(SignedTransaction.sign(key(0),
+          local.chainId(), 0, Transaction.transfer(key(1).id(), 5)));
+      assertEquals(toSecond.uri(), remote.uri(), "refused by the first, the client moved");
+      toFirst.reopenPort(); // the first would take the stream now
+      clock.release();
+      Block b = local.produceBlock();
+      assertEquals(b.number(), f.orTimeout(WAIT.toSeconds(), TimeUnit.SECONDS).join().block(),
+          "the stream followed the client to the second, which tells the block");
+    }
+  }
+
   /** Submits {@code tx} on a thread of its own, which runs {@code first} before. */
   private static CompletableFuture<CompletableFuture<Receipt>> submitOnItsOwnThread(
       RemoteLedger remote, SignedTransaction tx, Runnable first) {
@@ -1166,15 +1201,15 @@ class RemoteLedgerTest {
     }
   }
 
-  /** The system clock, which can hold back the next thread that reads it until released. */
+  /** The system clock, which can hold back a thread at its next read until released. */
   private static final class HeldClock extends Clock {
     private final CountDownLatch held = new CountDownLatch(1);
     private final CountDownLatch released = new CountDownLatch(1);
-    private volatile Thread holding;
+    private volatile String holding;
 
-    /** Holds the calling thread at its next read. */
-    void holdNextRead() {
-      holding = Thread.currentThread();
+    /** Holds the thread of that name at its next read. */
+    void holdNextReadOn(String threadName) {
+      holding = threadName;
     }
 
     void awaitHeld() throws InterruptedException {
@@ -1187,7 +1222,7 @@ class RemoteLedgerTest {
 
     @Override
     public Instant instant() {
-      if (Thread.currentThread() == holding) {
+      if (Thread.currentThread().getName().equals(holding)) {
         holding = null;
         held.countDown();
         try {
