@@ -646,8 +646,11 @@ class HttpsTransportTest {
 
     @Test
     void aLedgerServerServesOnlyClientsWithATrustedCertificate() throws Exception {
+      // Blocks sealed by hand (none here): on a timer, one could be sealed between a client's
+      // read of the metagraph and the ledger's own, and the two would differ by a block.
       try (io.bittensor.core.LocalLedger ledger = io.bittensor.core.LocalLedger.builder()
-              .genesis(io.bittensor.core.Genesis.builder().build()).openInMemory();
+              .genesis(io.bittensor.core.Genesis.builder().build())
+              .blocks(io.bittensor.core.BlockPolicy.manual()).openInMemory();
           LedgerServer server = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
               .tls(tls("peer.key"), tls("peer.pem")).requireClientCertificates(tls("ca.pem"))
               .start()) {
