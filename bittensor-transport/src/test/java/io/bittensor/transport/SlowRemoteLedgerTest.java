@@ -78,8 +78,11 @@ class SlowRemoteLedgerTest {
       }
       long start = ledger.produceBlock().number();
       Heard heard = new Heard();
+      // The submission's answer waits behind the paused stream while the test seals blocks
+      // (over 10 s, the default request deadline, on a loaded machine): as long as the stream.
       try (RemoteLedger remote = RemoteLedger.builder().streamTimeout(Duration.ofSeconds(60))
-          .reconnectTimeout(Duration.ofSeconds(60)).connect(proxy.uri())) {
+          .reconnectTimeout(Duration.ofSeconds(60)).timeout(Duration.ofSeconds(60))
+          .connect(proxy.uri())) {
         remote.subscribe(heard);
         SignedTransaction transfer = SignedTransaction.sign(key(0), remote.chainId(),
             remote.nextNonce(key(0).id()), Transaction.transfer(key(1).id(), 5));
