@@ -214,7 +214,7 @@ public final class OkHttpPeer extends TimedPeer {
     try {
       okhttp3.Response response;
       try {
-        response = call.execute();
+        response = BlockingCalls.execute(call);
       } catch (IOException e) {
         return fail.apply(failure(e, call, ms, deadline));
       }
