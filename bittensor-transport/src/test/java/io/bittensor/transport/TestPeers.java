@@ -32,6 +32,14 @@ final class TestPeers {
     };
   }
 
+  /** As {@link #silent()}, counting {@code asked} down at each forward it is asked. */
+  static Peer silent(java.util.concurrent.CountDownLatch asked) {
+    return request -> {
+      asked.countDown();
+      return new CompletableFuture<>();
+    };
+  }
+
   /** Answers zeros of the standard shape after {@code millis}, without holding a thread. */
   static Peer delayed(long millis, int outputDim) {
     Executor later = CompletableFuture.delayedExecutor(millis, TimeUnit.MILLISECONDS);

@@ -824,7 +824,8 @@ abstract class TransportContract {
    */
   @Test
   void interruptingABlockingCallCancelsIt() throws Exception {
-    Peer remote = connect(serve(TestPeers.silent()), ALICE);
+    CountDownLatch asked = new CountDownLatch(1);
+    Peer remote = connect(serve(TestPeers.silent(asked)), ALICE);
     ForwardRequest req = new ForwardRequest(Modality.TENSOR, Tensor.zeros(DType.FLOAT32, 1, 1, 2));
     CompletableFuture<ForwardResult> result = new CompletableFuture<>();
     CompletableFuture<Boolean> flagAfter = new CompletableFuture<>();
@@ -833,7 +834,13 @@ abstract class TransportContract {
       flagAfter.complete(Thread.currentThread().isInterrupted());
     });
     caller.start();
-    Thread.sleep(200); // the call is in flight: the silent peer never answers
+    // In flight: the silent peer has the request. An interrupt before that is another test's
+    // (a call not yet sent is CANCELLED); where the wait cannot be interrupted, the caller must
+    // be in its read of the answer, not still writing (okio checks the flag at each write).
+    assertTrue(asked.await(10, java.util.concurrent.TimeUnit.SECONDS), "the peer was asked");
+    if (!interruptEndsTheWait()) {
+      awaitReadingFromItsSocket(caller);
+    }
     long t0 = System.nanoTime();
     caller.interrupt();
     ForwardResult r = result.get(10, java.util.concurrent.TimeUnit.SECONDS);
@@ -845,6 +852,16 @@ abstract class TransportContract {
       assertTrue(ms < 1_000, "an interrupt ends the wait (took " + ms + " ms)");
     } else {
       assertEquals(Status.TIMEOUT, r.status(), r.toString());
+    }
+  }
+
+  private static void awaitReadingFromItsSocket(Thread caller) throws InterruptedException {
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+    while (java.util.Arrays.stream(caller.getStackTrace()).noneMatch(f -> f.getMethodName()
+        .equals("read") && f.getClassName().equals("sun.nio.ch.NioSocketImpl"))) {
+      assertTrue(System.nanoTime() < deadline, () -> "the caller never read its answer: "
+          + java.util.Arrays.toString(caller.getStackTrace()));
+      Thread.sleep(5);
     }
   }
 
