@@ -186,6 +186,8 @@ public final class JettyServers {
    * was being sent, waits for the send's cancellation, which only that thread would complete),
    * closes the listening sockets and every connection's socket itself, so that the port is free
    * and each caller hears the connection end, and returns, leaving the stuck daemon threads.
+   * The port is free once Jetty's acceptor, blocked accepting on it, wakes: the JDK finishes
+   * closing the channel in that thread (at once on an idle machine).
    * Logs a warning then. Never throws.
    *
    * @return true if Jetty's stop ended within {@code bound}

@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.bittensor.core.testing.LoopbackPorts;
 import java.io.InputStream;
+import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.channels.ServerSocketChannel;
@@ -38,7 +40,8 @@ class JettyServersStopTest {
       }
     };
     connector.setHost("127.0.0.1");
-    connector.setPort(0);
+    // Below the ephemeral range: once freed, no connection can take the port as its own.
+    connector.setPort(LoopbackPorts.free());
     jetty.addConnector(connector);
     JettyServers.start(jetty, connector, "the stuck test server");
     int port = connector.getLocalPort();
@@ -52,9 +55,7 @@ class JettyServersStopTest {
       open.setSoTimeout(5_000);
       InputStream in = open.getInputStream();
       assertEquals(-1, in.read(), "the open connection was closed");
-      try (ServerSocketChannel again = ServerSocketChannel.open()) {
-        again.bind(new InetSocketAddress("127.0.0.1", port)); // the port is free
-      }
+      awaitBindable(port);
     } finally {
       release.countDown();
     }
@@ -71,6 +72,24 @@ class JettyServersStopTest {
     JettyServers.start(jetty, connector, "the test server");
     assertTrue(JettyServers.stop(jetty, Duration.ofSeconds(10)));
     assertTrue(jetty.isStopped());
+  }
+
+  /**
+   * Waits until the port can be bound again. Not at once: the JDK finishes closing a listening
+   * channel in the thread blocked accepting on it, here Jetty's acceptor, once that thread wakes
+   * (at once on an idle machine; a bind right after the stop failed under load).
+   */
+  private static void awaitBindable(int port) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (true) {
+      try (ServerSocketChannel again = ServerSocketChannel.open()) {
+        again.bind(new InetSocketAddress("127.0.0.1", port));
+        return;
+      } catch (BindException e) {
+        assertTrue(System.nanoTime() < deadline, "the port is still taken 5 s after the stop");
+        Thread.sleep(5);
+      }
+    }
   }
 
   private static void awaitConnected(ServerConnector connector) throws InterruptedException {
