@@ -52,7 +52,10 @@ class LedgerTransactionCommandsTest {
   @BeforeEach
   void startLedger() throws Exception {
     ledger = LocalLedger.builder()
-        .genesis(Genesis.builder().params(LedgerParams.defaults().withWeightsRateLimit(0))
+        // No epoch while a test runs (its minting would change the stakes it reads back): at
+        // a block every 20 ms, the default 100 blocks passed within a slow test.
+        .genesis(Genesis.builder().params(LedgerParams.defaults().withWeightsRateLimit(0)
+                .withEpochLength(1_000_000))
             .allocate(owner.id(), 10_000).authority(owner.id()).build())
         .blocks(BlockPolicy.every(Duration.ofMillis(20))).openInMemory();
     server = LedgerServer.builder().ledger(new ForwardingLedger(ledger) {
