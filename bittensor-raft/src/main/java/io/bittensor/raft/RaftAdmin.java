@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.Parameters;
@@ -51,6 +52,8 @@ public final class RaftAdmin implements AutoCloseable {
   private final RaftClient client;
   private final Parameters parameters;
   private final Duration timeout;
+  /** How long {@link #members} waits between two rounds of its contacts. */
+  private static final long RETRY_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private RaftAdmin(Builder b, RaftGroupId groupId) {
@@ -76,7 +79,8 @@ public final class RaftAdmin implements AutoCloseable {
   /**
    * The group's members now, id to Raft address, as the first contact that answers knows them
    * (the last configuration it applied). The contacts are asked in turn, each within what is
-   * left of the timeout, which bounds the whole call.
+   * left of the timeout, and again from the first while time is left (a member restarting
+   * answers once it is up), so the timeout bounds the whole call.
    *
    * @throws LedgerException if no contact answers within the timeout
    */
@@ -85,41 +89,59 @@ public final class RaftAdmin implements AutoCloseable {
     // Counted from the start, not to a deadline: a timeout of "forever" would overflow one.
     long start = System.nanoTime();
     long budget = Deadlines.saturatedNanos(timeout);
-    for (String id : contacts.keySet()) {
-      long left = budget - (System.nanoTime() - start);
-      if (left <= 0 && last != null) {
-        break; // the time is spent: the contacts after are not asked
-      }
-      try {
-        GroupInfoReply reply = RaftLedger.await(
-            java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-              try {
-                return client.getGroupManagementApi(
-                    org.apache.ratis.protocol.RaftPeerId.valueOf(id)).info(groupId);
-              } catch (IOException e) {
-                throw new java.util.concurrent.CompletionException(e);
-              }
-            }, RaftLedger.BLOCKING_CALLS),
-            "asking member " + id + " for the group's members",
-            Duration.ofNanos(Math.max(1_000_000, left)));
-        Map<String, InetSocketAddress> out = new LinkedHashMap<>();
-        if (reply.getConf().isPresent()) {
-          for (RaftPeerProto p : reply.getConf().get().getPeersList()) {
-            out.put(p.getId().toStringUtf8(), RaftLedger.address(p.getAddress()));
-          }
-        } else {
-          // This version's servers send their group: the peers of the configuration in use.
-          for (org.apache.ratis.protocol.RaftPeer p : reply.getGroup().getPeers()) {
-            out.put(p.getId().toString(), RaftLedger.address(p.getAddress()));
-          }
+    while (true) {
+      for (String id : contacts.keySet()) {
+        long left = budget - (System.nanoTime() - start);
+        if (left <= 0 && last != null) {
+          throw new LedgerException("no member of " + contacts.keySet() + " answered within "
+              + timeout.toMillis() + " ms: " + last.getMessage(), last);
         }
-        return out;
-      } catch (LedgerException e) {
-        last = e;
+        try {
+          return membersKnownTo(id, left);
+        } catch (LedgerException e) {
+          last = e; // a refused connection fails at once, a Ratis request within its own bound
+        }
+      }
+      // Every contact failed: a pause, not a busy loop, before the next round.
+      long left = budget - (System.nanoTime() - start);
+      if (left > 0) {
+        try {
+          TimeUnit.NANOSECONDS.sleep(Math.min(left, RETRY_PAUSE_NANOS));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new LedgerException("interrupted while asking " + contacts.keySet()
+              + " for the group's members", e);
+        }
       }
     }
-    throw new LedgerException("no member of " + contacts.keySet() + " answered: "
-        + (last == null ? "" : last.getMessage()), last);
+  }
+
+  /** The members as contact {@code id} knows them, asked within {@code left} ns. */
+  private Map<String, InetSocketAddress> membersKnownTo(String id, long left)
+      throws LedgerException {
+    GroupInfoReply reply = RaftLedger.await(
+        java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+          try {
+            return client.getGroupManagementApi(
+                org.apache.ratis.protocol.RaftPeerId.valueOf(id)).info(groupId);
+          } catch (IOException e) {
+            throw new java.util.concurrent.CompletionException(e);
+          }
+        }, RaftLedger.BLOCKING_CALLS),
+        "asking member " + id + " for the group's members",
+        Duration.ofNanos(Math.max(1_000_000, left)));
+    Map<String, InetSocketAddress> out = new LinkedHashMap<>();
+    if (reply.getConf().isPresent()) {
+      for (RaftPeerProto p : reply.getConf().get().getPeersList()) {
+        out.put(p.getId().toStringUtf8(), RaftLedger.address(p.getAddress()));
+      }
+    } else {
+      // This version's servers send their group: the peers of the configuration in use.
+      for (org.apache.ratis.protocol.RaftPeer p : reply.getGroup().getPeers()) {
+        out.put(p.getId().toString(), RaftLedger.address(p.getAddress()));
+      }
+    }
+    return out;
   }
 
   /**

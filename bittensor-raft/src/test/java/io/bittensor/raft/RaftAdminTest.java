@@ -150,6 +150,42 @@ class RaftAdminTest {
   }
 
   /**
+   * A contact that is down when asked, and up again within the timeout, answers: each contact
+   * was asked once (a Ratis request's own bound is a quarter of the timeout), so one refused
+   * connection, or one request out of time, ended the call long before its timeout.
+   */
+  @Test
+  void aContactRestartedWithinTheTimeoutIsAskedAgain() throws Exception {
+    Genesis g = genesis(params(8), 4);
+    try (Cluster c = new Cluster(dir, 1, g, null, BlockPolicy.manual()).start()) {
+      Hash256 chain = c.members[0].chainId();
+      try (RaftAdmin admin = RaftAdmin.builder().chainId(chain)
+          .contact(c.ids.get(0), c.addresses.get(0)).timeout(Duration.ofSeconds(3)).build()) {
+        c.members[0].close();
+        long t0 = System.nanoTime();
+        LedgerException e = assertThrows(LedgerException.class, admin::members);
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        assertTrue(ms >= 2_900, "gave up after " + ms + " ms of its 3,000: " + e.getMessage());
+        assertTrue(e.getMessage().startsWith("no member of [m0] answered within 3000 ms: "),
+            e.getMessage());
+      }
+      try (RaftAdmin admin = RaftAdmin.builder().chainId(chain)
+          .contact(c.ids.get(0), c.addresses.get(0)).timeout(Duration.ofSeconds(60)).build()) {
+        CompletableFuture<Map<String, InetSocketAddress>> asked =
+            CompletableFuture.supplyAsync(() -> {
+              try {
+                return admin.members();
+              } catch (LedgerException e) {
+                throw new java.util.concurrent.CompletionException(e);
+              }
+            });
+        c.open(0);
+        assertEquals(Set.of("m0"), asked.get(60, TimeUnit.SECONDS).keySet());
+      }
+    }
+  }
+
+  /**
    * Contacts that take the connection and never answer (a hung process): before the fix each had
    * the whole timeout in turn, and three took three times it.
    */
