@@ -27,6 +27,7 @@ import io.bittensor.core.TransactionRejectedException;
 import io.bittensor.core.internal.ledger.BlockCodec;
 import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.transport.internal.Args;
+import io.bittensor.transport.internal.BlockingCalls;
 import io.bittensor.transport.internal.CallerSigner;
 import io.bittensor.transport.internal.CanonicalDigest;
 import io.bittensor.transport.internal.HttpPeerHandler;
@@ -911,11 +912,17 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     for (int attempt = 1; ; attempt++) {
       URI server = uri;
       Request request = request(server, op, body);
-      try (Response response = (request.isHttps() ? https : http).newCall(request).execute()) {
+      try (Response response = BlockingCalls.execute(
+          (request.isHttps() ? https : http).newCall(request))) {
         return new Answer(server, readResponse(response));
       } catch (LedgerException e) {
         throw e;
       } catch (IOException e) {
+        if (Thread.currentThread().isInterrupted()) {
+          // The caller's doing, not the server's: no move, and the flag stays set.
+          throw new LedgerException("interrupted while asking the ledger at " + server
+              + " (" + op + ")", e);
+        }
         boolean sent = !refusedAtConnect(e);
         // A submission that may have arrived is not sent again, to another server or this one.
         if (attempt >= servers.size() || (sent && op.startsWith("submit"))) {
@@ -1021,7 +1028,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     if (closed || !uri.equals(server)) {
       call.cancel();
     }
-    Response response = call.execute();
+    Response response = BlockingCalls.execute(call);
     String status = response.header(HttpPeerHandler.STATUS_HEADER);
     if (!"0".equals(status)) {
       try (response) {

@@ -2,11 +2,17 @@ package io.bittensor.transport;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.DType;
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
+import io.bittensor.core.Genesis;
+import io.bittensor.core.Keypair;
+import io.bittensor.core.LedgerException;
+import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
 import io.bittensor.core.Status;
@@ -66,6 +72,54 @@ class InterruptedConnectTest {
       assertEquals(Status.CANCELLED, r.status(), r.toString());
       assertTrue(r.toString().contains("interrupted"), r.toString());
       assertTrue(flagAfter.get(10, TimeUnit.SECONDS), "the caller's interrupt flag is set again");
+    } finally {
+      for (Socket s : queued) {
+        s.close();
+      }
+    }
+  }
+
+  /**
+   * The same in {@link RemoteLedger}: the undeclared InterruptedException left its methods,
+   * which declare only LedgerException, and a client of several servers would have moved on.
+   */
+  @Test
+  void aRemoteLedgerCallerInterruptedWhileConnectingGetsALedgerExceptionAndKeepsItsFlag()
+      throws Exception {
+    List<Socket> queued = new ArrayList<>();
+    try (LocalLedger local = LocalLedger.builder().genesis(Genesis.builder().build())
+            .blocks(BlockPolicy.manual()).openInMemory();
+        LedgerServer server = LedgerServer.builder().ledger(local).host("127.0.0.1").port(0)
+            .start();
+        CuttableProxy proxy = new CuttableProxy(server.port());
+        RemoteLedger remote = RemoteLedger.connect(proxy.uri())) {
+      proxy.cut();
+      proxy.closePort();
+      try (ServerSocket full = new ServerSocket()) {
+        full.setReuseAddress(true);
+        full.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(),
+            proxy.uri().getPort()), 1);
+        fillAcceptQueue(full, queued);
+        CompletableFuture<Throwable> thrown = new CompletableFuture<>();
+        CompletableFuture<Boolean> flagAfter = new CompletableFuture<>();
+        Thread caller = new Thread(() -> {
+          try {
+            remote.account(Keypair.generate().id());
+            thrown.complete(null);
+          } catch (Throwable t) {
+            thrown.complete(t);
+          }
+          flagAfter.complete(Thread.currentThread().isInterrupted());
+        }, "test-caller");
+        caller.start();
+        awaitWaitingInOkHttp(caller);
+        caller.interrupt();
+        Throwable t = thrown.get(10, TimeUnit.SECONDS);
+        LedgerException e = assertInstanceOf(LedgerException.class, t, String.valueOf(t));
+        assertTrue(e.getMessage().startsWith("interrupted while asking the ledger at "
+            + proxy.uri() + " (account)"), e.getMessage());
+        assertTrue(flagAfter.get(10, TimeUnit.SECONDS), "the caller's interrupt flag is set again");
+      }
     } finally {
       for (Socket s : queued) {
         s.close();

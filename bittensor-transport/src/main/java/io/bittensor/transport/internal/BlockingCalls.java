@@ -6,7 +6,7 @@ import okhttp3.Call;
 import okhttp3.Response;
 
 /** OkHttp's {@link Call#execute()} with an interrupt always reported as an IOException. */
-final class BlockingCalls {
+public final class BlockingCalls {
   private BlockingCalls() {}
 
   /**
@@ -18,7 +18,7 @@ final class BlockingCalls {
    *
    * @throws IOException as {@code execute()} does, or InterruptedIOException as above
    */
-  static Response execute(Call call) throws IOException {
+  public static Response execute(Call call) throws IOException {
     try {
       return call.execute();
     } catch (IOException | RuntimeException e) {
