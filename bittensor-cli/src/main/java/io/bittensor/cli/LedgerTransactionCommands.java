@@ -25,8 +25,8 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import java.util.function.LongFunction;
-import java.util.function.Supplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -80,14 +80,15 @@ final class LedgerTransactionCommands {
 
     /** As {@link #submit(CommandSpec, String, Transaction)}, the body made from the ledger. */
     int submit(CommandSpec spec, String what, BodyFrom from) {
-      return submit(spec, what, from, () -> null);
+      return submit(spec, what, from, body -> null);
     }
 
     /**
      * As {@link #submit(CommandSpec, String, BodyFrom)}, with a line under {@code what} once
-     * the transaction is sealed: {@code detail} is asked after {@code from} made the body.
+     * the transaction is sealed: {@code detail} of the body {@code from} made, or null for none.
      */
-    int submit(CommandSpec spec, String what, BodyFrom from, Supplier<String> detail) {
+    int submit(CommandSpec spec, String what, BodyFrom from,
+        Function<Transaction, String> detail) {
       if (timeout.isNegative() || timeout.isZero()) {
         throw CliException.badInput("--timeout must be positive, was " + timeout, null);
       }
@@ -121,7 +122,7 @@ final class LedgerTransactionCommands {
           throw CliException.failure("interrupted waiting for " + what, e);
         }
         out.println(what);
-        String line = detail.get();
+        String line = detail.apply(body);
         if (line != null) {
           out.println(line);
         }
@@ -321,15 +322,15 @@ final class LedgerTransactionCommands {
             + " --registration-burn, --max-registrations-per-block", null);
       }
       // Printed under the headline once sealed; before, it came first, and on a refusal too.
-      String[] shown = new String[1];
-      return signer.submit(spec, "new rules", ledger -> {
-        LedgerParams next = rules.over(ledger.metagraph().params());
-        shown[0] = String.format(Locale.ROOT, "rules    epochLength %d  maxPeers %d"
-            + "  immunityPeriod %d  minAllowedWeights %d  weightsRateLimit %d%s",
-            next.epochLength(), next.maxPeers(), next.immunityPeriod(), next.minAllowedWeights(),
-            next.weightsRateLimit(), LedgerCommand.registrationRules(next));
-        return Transaction.changeParams(next);
-      }, () -> shown[0]);
+      return signer.submit(spec, "new rules",
+          ledger -> Transaction.changeParams(rules.over(ledger.metagraph().params())), body -> {
+            LedgerParams next = ((Transaction.ChangeParams) body).params();
+            return String.format(Locale.ROOT, "rules    epochLength %d  maxPeers %d"
+                + "  immunityPeriod %d  minAllowedWeights %d  weightsRateLimit %d%s",
+                next.epochLength(), next.maxPeers(), next.immunityPeriod(),
+                next.minAllowedWeights(), next.weightsRateLimit(),
+                LedgerCommand.registrationRules(next));
+          });
     }
   }
 
