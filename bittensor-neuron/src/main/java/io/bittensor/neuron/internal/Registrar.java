@@ -1,0 +1,318 @@
+package io.bittensor.neuron.internal;
+
+import io.bittensor.core.Block;
+import io.bittensor.core.Keypair;
+import io.bittensor.core.Ledger;
+import io.bittensor.core.LedgerException;
+import io.bittensor.core.LedgerListener;
+import io.bittensor.core.Metagraph;
+import io.bittensor.core.Modality;
+import io.bittensor.core.Receipt;
+import io.bittensor.core.RejectReason;
+import io.bittensor.core.SignedTransaction;
+import io.bittensor.core.Transaction;
+import io.bittensor.core.TransactionRejectedException;
+import io.bittensor.core.internal.Timer;
+import java.net.URI;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import java.util.random.RandomGenerator;
+
+/**
+ * Registers a neuron's key (and stakes), and while the ledger refuses with {@link
+ * RejectReason#TOO_MANY_REGISTRATIONS} (its {@code maxRegistrationsPerBlock} reached), sends the
+ * registration again for a later block, until it lands or the neuron closes: after its k-th
+ * refusal, once a number of the ledger's blocks drawn from 1 to {@code 2^(k-1)} (at most {@link
+ * #MAX_SPREAD_BLOCKS}) has arrived since it was sent, so that neurons refused together spread
+ * over later blocks (a binary exponential back-off, as Ethernet's) rather than all resending at
+ * each; or at once should no block come for a back-off that starts at its first and doubles to
+ * its longest, each wait drawn from half of it to all of it (so that they do not resend in step
+ * then either). Retries run on the common pool, not on the ledger's thread that tells of the
+ * block. Thread-safe. The {@code Neuron} makes one per registration.
+ */
+public final class Registrar implements LedgerListener {
+  /**
+   * The most blocks a registration refused by the ledger's cap waits before it is sent again:
+   * after its k-th refusal it waits a number of blocks drawn from 1 to {@code 2^(k-1)}, at most
+   * this. Bounded low, so that a neuron refused many times in a row is not left behind newcomers
+   * whose windows are still small (binary exponential back-off's capture effect): a minute at
+   * one block a second.
+   */
+  public static final int MAX_SPREAD_BLOCKS = 64;
+
+  private final Ledger ledger;
+  private final Keypair keypair;
+  private final Modality modality;
+  private final URI endpoint;
+  private final long stake;
+  private final BooleanSupplier closed;
+  private final Consumer<String> events;
+  private final RandomGenerator retryRandom;
+  private final long maxBackoffMs;
+  private final CompletableFuture<Receipt> result = new CompletableFuture<>();
+  /** Guarded by this: completed when a refused registration is due again. */
+  private CompletableFuture<Void> due;
+  /** Guarded by this; subscribed at the first refusal, closed once the result is settled. */
+  private Ledger.Subscription subscription;
+  /** Guarded by this: refused, and waiting to be sent again. */
+  private boolean waiting;
+  /** Guarded by this. */
+  private int attempts;
+  /** Guarded by this. */
+  private long backoffMs;
+  /** Guarded by this: the ledger's blocks heard since the latest attempt was sent. */
+  private long blocksSinceSent;
+  /** Guarded by this: how many of them a refused attempt waits for. */
+  private long blocksToWait = Long.MAX_VALUE;
+  /** Guarded by this: the back-off, should no block come; counted again from each block. */
+  private Timer.Timeout silence;
+  /** Guarded by this. */
+  private long silenceMs;
+
+  /**
+   * A registration of {@code keypair}'s peer at {@code endpoint} with {@code stake}, not yet
+   * sent ({@link #attempt}).
+   *
+   * @param closed whether the neuron has closed: a refused registration is not sent again then
+   * @param events told of each refusal and of a late landing, as the neuron's listener
+   * @param random draws the blocks and back-offs; used under its own lock
+   * @param firstBackoffMs the back-off after the first refusal, should no block come
+   * @param maxBackoffMs the longest back-off
+   */
+  public Registrar(Ledger ledger, Keypair keypair, Modality modality, URI endpoint, long stake,
+      BooleanSupplier closed, Consumer<String> events, RandomGenerator random,
+      long firstBackoffMs, long maxBackoffMs) {
+    this.ledger = ledger;
+    this.keypair = keypair;
+    this.modality = modality;
+    this.endpoint = endpoint;
+    this.stake = stake;
+    this.closed = closed;
+    this.events = events;
+    this.retryRandom = random;
+    this.maxBackoffMs = maxBackoffMs;
+    this.backoffMs = firstBackoffMs;
+    result.whenComplete((r, e) -> unsubscribe());
+  }
+
+  /**
+   * Completes with the receipt of the block that holds the registration (or the stake sent with
+   * it), or fails with the ledger's reason.
+   */
+  public CompletableFuture<Receipt> result() {
+    return result;
+  }
+
+  /**
+   * Submits the registration, and the stake signed with the next nonce so that it goes in the
+   * same block (refused as out of order, harmlessly, if the registration is refused later). A
+   * nonce that cannot be read fails the registration.
+   *
+   * @throws RuntimeException as the ledger's submit (a closed ledger)
+   */
+  public void attempt() {
+    if (closed.getAsBoolean()) {
+      result.completeExceptionally(closedWhileWaiting());
+      return;
+    }
+    int attempt;
+    synchronized (this) {
+      waiting = false;
+      attempt = ++attempts;
+      // Before the submission: a block sealed while it is refused counts towards the wait.
+      blocksSinceSent = 0;
+      blocksToWait = Long.MAX_VALUE;
+    }
+    long nonce;
+    try {
+      nonce = ledger.nextNonce(keypair.id());
+    } catch (LedgerException e) {
+      result.completeExceptionally(e);
+      return;
+    }
+    CompletableFuture<Receipt> registered = ledger.submit(SignedTransaction.sign(keypair,
+        ledger.chainId(), nonce, Transaction.register(endpoint, modality)));
+    // Not after a refusal the ledger reported at once: the stake would be refused too.
+    CompletableFuture<Receipt> staked = stake > 0 && !registered.isCompletedExceptionally()
+        ? ledger.submit(SignedTransaction.sign(keypair, ledger.chainId(), nonce + 1,
+            Transaction.addStake(stake)))
+        : null;
+    registered.whenComplete((receipt, error) -> {
+      Throwable cause = unwrap(error);
+      if (cause instanceof TransactionRejectedException r
+          && r.reason() == RejectReason.TOO_MANY_REGISTRATIONS) {
+        later(r);
+      } else if (cause != null) {
+        result.completeExceptionally(cause);
+      } else if (staked == null) {
+        landed(receipt, attempt);
+      } else {
+        staked.whenComplete((s, e) -> {
+          if (e != null) {
+            result.completeExceptionally(unwrap(e));
+          } else {
+            landed(s, attempt);
+          }
+        });
+      }
+    });
+  }
+
+  /** A retry: what fails it fails the registration. */
+  private void retry() {
+    try {
+      attempt();
+    } catch (RuntimeException e) {
+      result.completeExceptionally(e);
+    }
+  }
+
+  private void landed(Receipt receipt, int attempt) {
+    if (attempt > 1) {
+      events.accept("registered in block " + receipt.block() + " at attempt "
+          + attempt);
+    }
+    result.complete(receipt);
+  }
+
+  /**
+   * Refused by the cap: waits for a number of blocks drawn at random (or the back-off), then
+   * sends it again.
+   */
+  private void later(TransactionRejectedException refused) {
+    // Subscribed outside this lock: the ledger may hold its own while it tells of a block,
+    // and onBlock takes this one.
+    Exception failed = null;
+    Ledger.Subscription fresh = null;
+    boolean subscribed;
+    synchronized (this) {
+      subscribed = subscription != null;
+    }
+    if (!subscribed && !closed.getAsBoolean()) {
+      try {
+        fresh = ledger.subscribe(this);
+      } catch (RuntimeException e) { // a closed ledger
+        failed = e;
+      }
+    }
+    CompletableFuture<Void> wake = null;
+    long delay = 0;
+    long blocks = 0;
+    int attempt = 0;
+    boolean dueNow = false;
+    // Settled outside this lock: the result's stages close the subscription.
+    synchronized (this) {
+      if (fresh != null) {
+        subscription = fresh; // closed by the result's stages however it is settled
+      }
+      if (failed == null && closed.getAsBoolean()) { // and stop() has run or waits for this lock
+        failed = closedWhileWaiting();
+      }
+      if (failed == null) {
+        waiting = true;
+        wake = due = new CompletableFuture<>();
+        int window = (int) Math.min(MAX_SPREAD_BLOCKS, 1L << Math.min(attempts - 1, 30));
+        synchronized (retryRandom) {
+          blocksToWait = 1 + retryRandom.nextInt(window);
+          // Jittered, so that neurons refused together do not resend in step when no block
+          // comes: uniform in [d/2, d].
+          delay = backoffMs - retryRandom.nextLong(backoffMs / 2 + 1);
+        }
+        blocks = blocksToWait;
+        backoffMs = Math.min(maxBackoffMs, backoffMs * 2);
+        attempt = attempts;
+        silenceMs = delay;
+        dueNow = blocksSinceSent >= blocksToWait;
+        if (!dueNow) {
+          armSilence();
+        }
+      }
+    }
+    if (failed != null) {
+      result.completeExceptionally(failed);
+      unsubscribe(); // in case it was settled already, and its stages ran before
+      return;
+    }
+    events.accept("registration refused at attempt " + attempt + " ("
+        + refused.getMessage() + "): registering again "
+        + (blocks == 1 ? "at the ledger's next block" : "after " + blocks + " of its blocks")
+        + ", or in " + delay + " ms should none come");
+    if (dueNow) {
+      wake.complete(null);
+    }
+    wake.thenRunAsync(() -> {
+      synchronized (this) {
+        if (silence != null) {
+          silence.cancel();
+          silence = null;
+        }
+      }
+      retry();
+    });
+  }
+
+  /** Guarded by this: (re)starts the back-off that sends a refused registration at once. */
+  private void armSilence() {
+    if (silence != null) {
+      silence.cancel();
+    }
+    CompletableFuture<Void> wake = due;
+    silence = Timer.SHARED.schedule(silenceMs, TimeUnit.MILLISECONDS,
+        () -> wake.complete(null));
+  }
+
+  @Override
+  public void onBlock(Block block, Metagraph after) {
+    CompletableFuture<Void> wake = null;
+    synchronized (this) {
+      blocksSinceSent++;
+      if (!waiting) {
+        return;
+      }
+      if (blocksSinceSent >= blocksToWait) {
+        wake = due;
+      } else {
+        armSilence(); // the back-off is for a ledger whose blocks do not come
+      }
+    }
+    if (wake != null) {
+      wake.complete(null); // the retry runs on the common pool, not on this thread
+    }
+  }
+
+  /** The neuron closes: a registration waiting to be sent again fails; one sent stays. */
+  public void stop() {
+    boolean wasWaiting;
+    synchronized (this) {
+      wasWaiting = waiting;
+    }
+    if (wasWaiting) {
+      result.completeExceptionally(closedWhileWaiting());
+    }
+    unsubscribe();
+  }
+
+  private void unsubscribe() {
+    Ledger.Subscription s;
+    synchronized (this) {
+      s = subscription;
+      subscription = null;
+    }
+    if (s != null) {
+      s.close(); // outside this lock: the ledger holds its own while it tells of a block
+    }
+  }
+
+  private LedgerException closedWhileWaiting() {
+    return new LedgerException("the neuron closed while its registration waited for a later"
+        + " block (TOO_MANY_REGISTRATIONS); it is not in the ledger");
+  }
+
+  private static Throwable unwrap(Throwable e) {
+    return e instanceof CompletionException && e.getCause() != null
+        ? e.getCause() : e;
+  }
+}
