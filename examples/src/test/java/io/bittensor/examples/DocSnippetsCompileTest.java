@@ -2,61 +2,26 @@ package io.bittensor.examples;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
+import io.bittensor.examples.SnippetCompiler.Snippet;
 import java.io.IOException;
-import java.io.StringWriter;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.stream.Stream;
-import javax.tools.Diagnostic;
-import javax.tools.DiagnosticCollector;
-import javax.tools.JavaCompiler;
-import javax.tools.JavaFileObject;
-import javax.tools.SimpleJavaFileObject;
-import javax.tools.StandardJavaFileManager;
-import javax.tools.ToolProvider;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Every {@code ```java} block of the documents is compiled against the current API, each as the
- * body of a method of its own: a renamed class, method or parameter type fails here. Most blocks
- * use names the text around them defines ({@code peer}, {@code genesis}, a helper {@code
- * use(...)}), so a name unknown to the block itself is not an error; only what the block calls
- * on our types must resolve. {@code ...} stands for code left out. ReadmeSnippetTest,
- * ResearchEpochTest, LedgerSnippetsTest and LearningSnippetsTest run some of these blocks too.
+ * body of a method of its own: a renamed class, method or parameter type fails here. A name
+ * unknown to the block itself is not an error, and {@code ...} is code left out ({@link
+ * SnippetCompiler} has the rules; JavadocSnippetsCompileTest applies them to javadoc).
+ * ReadmeSnippetTest, ResearchEpochTest, LedgerSnippetsTest and LearningSnippetsTest run some of
+ * these blocks too.
  */
 class DocSnippetsCompileTest {
   static final Path ROOT = Path.of("..");
-  static final String IMPORTS = String.join("\n",
-      "import io.bittensor.core.*;", "import io.bittensor.incentive.*;",
-      "import io.bittensor.transport.*;", "import io.bittensor.onnx.*;",
-      "import io.bittensor.learning.*;", "import io.bittensor.neuron.*;",
-      "import io.bittensor.raft.*;", "import java.net.*;", "import java.nio.file.*;",
-      "import java.time.*;", "import java.util.*;", "import java.util.concurrent.*;",
-      "import java.util.concurrent.atomic.*;", "");
-
-  @TempDir Path out;
-  final JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
-  // One for all the blocks: each compilation then reads the class path's jars once, not again.
-  final StandardJavaFileManager files = javac.getStandardFileManager(null, Locale.ROOT, null);
-
-  @AfterEach
-  void closeFiles() throws IOException {
-    files.close();
-  }
-
-  record Snippet(Path doc, int line, String code) {
-    String className() {
-      return "Snippet_" + doc.getFileName().toString().replaceAll("\\W", "_") + "_" + line;
-    }
-  }
 
   @Test
   void everyJavaBlockOfTheDocsCompilesAgainstTheApi() throws IOException {
@@ -64,28 +29,44 @@ class DocSnippetsCompileTest {
     for (Path doc : docs()) {
       snippets.addAll(javaBlocks(doc, Files.readAllLines(doc)));
     }
-    assertTrue(snippets.size() >= 25, "found only " + snippets.size() + " java blocks");
-    List<String> problems = new ArrayList<>();
-    for (Snippet s : snippets) {
-      for (String problem : compile(s)) {
-        problems.add(ROOT.relativize(s.doc()) + ":" + problem);
-      }
-    }
-    if (!problems.isEmpty()) {
-      fail(problems.size() + " problem(s) in the documents' java blocks (make the block call"
-          + " the API as it is now):\n" + String.join("\n", problems));
-    }
+    SnippetCompiler.assertAllCompile(ROOT, snippets, 25, "java blocks of the documents");
   }
 
   @Test
   void aCallTheApiDoesNotHaveFailsWhereAnUnknownNameDoesNot() {
     Path doc = ROOT.resolve("docs/example.md");
-    assertEquals(List.of(), compile(new Snippet(doc, 1,
+    assertEquals(List.of(), SnippetCompiler.compile(new Snippet(doc, 1,
         "Tensor t = Tensor.ofFloats(new float[] {1}, 1, 1, 1);\nuse(t, somePeer, ...);\n...")));
-    List<String> problems = compile(new Snippet(doc, 2,
+    List<String> problems = SnippetCompiler.compile(new Snippet(doc, 2,
         "Tensor t = Tensor.ofFloatz(new float[] {1}, 1, 1, 1);"));
     assertEquals(1, problems.size(), problems::toString);
     assertTrue(problems.get(0).contains("ofFloatz"), problems::toString);
+  }
+
+  @Test
+  void callsLeftOutOfAChainAndNamesInAnAnonymousBodyAreNotErrors() {
+    Path doc = ROOT.resolve("docs/example.md");
+    assertEquals(List.of(), SnippetCompiler.compile(new Snippet(doc, 1, String.join("\n",
+        "LocalLedger.builder()...genesis(genesis)...   // a comment",
+        "Genesis.builder()...",
+        "    .build();",
+        "ledger.subscribe(new LedgerListener() {",
+        "  public void onEpoch(Epoch epoch, Metagraph after) {",
+        "    log.info(\"epoch {}\", epoch.number());",
+        "  }",
+        "});"))));
+    List<String> problems = SnippetCompiler.compile(new Snippet(doc, 10, String.join("\n",
+        "LocalLedger.builder()...genesiz(null)...",
+        "LocalLedger.builder().open(Path.of(\"x\")).subscribe(new LedgerListener() {",
+        "  public void onEpoch(Epoch epoch, Metagraph after) {",
+        "    System.out.println(epoch.numbr());",
+        "  }",
+        "});")));
+    assertEquals(2, problems.size(), problems::toString);
+    assertTrue(problems.get(0).startsWith("10: cannot find symbol"), problems::toString);
+    assertTrue(problems.get(0).contains("genesiz"), problems::toString);
+    assertTrue(problems.get(1).startsWith("13: cannot find symbol"), problems::toString);
+    assertTrue(problems.get(1).contains("numbr"), problems::toString);
   }
 
   static List<Path> docs() throws IOException {
@@ -117,49 +98,5 @@ class DocSnippetsCompileTest {
       }
     }
     return out;
-  }
-
-  /**
-   * The errors javac reports for the block, each as its line in the document and the message,
-   * less those about names the block does not define.
-   */
-  List<String> compile(Snippet s) {
-    String body = s.code()
-        .replace("= ...;", "= null;")
-        .replace("{ ... }", "{ }")
-        .replaceAll("(?m)^\\s*\\.\\.\\.\\s*(//.*)?$", "")
-        .replace(", ...)", ")");
-    String source = IMPORTS + "class " + s.className() + " {\n  void snippet() throws Exception {\n"
-        + body + "\n  }\n}\n";
-    DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
-    JavaFileObject file = new SimpleJavaFileObject(
-        URI.create("string:///" + s.className() + ".java"), JavaFileObject.Kind.SOURCE) {
-      @Override
-      public CharSequence getCharContent(boolean ignoreEncodingErrors) {
-        return source;
-      }
-    };
-    List<String> options = List.of("-d", out.toString(), "-proc:none", "-classpath",
-        System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
-    javac.getTask(new StringWriter(), files, diagnostics, options, null, List.of(file)).call();
-    List<String> problems = new ArrayList<>();
-    // Lines using a name the text around the block defines: unknown to the block's own class.
-    // Newer javacs add errors that follow from it on the same line (JDK 25: an inference error
-    // for List.of(memberA, ...)), which say nothing about the API.
-    java.util.Set<Long> namesUnknown = new java.util.HashSet<>();
-    for (Diagnostic<? extends JavaFileObject> d : diagnostics.getDiagnostics()) {
-      if (d.getMessage(Locale.ROOT).contains("location: class " + s.className())) {
-        namesUnknown.add(d.getLineNumber());
-      }
-    }
-    for (Diagnostic<? extends JavaFileObject> d : diagnostics.getDiagnostics()) {
-      String message = d.getMessage(Locale.ROOT);
-      if (d.getKind() != Diagnostic.Kind.ERROR || namesUnknown.contains(d.getLineNumber())) {
-        continue;
-      }
-      // The document's line: the block's first line is the source's 16th.
-      problems.add((s.line() + d.getLineNumber() - 16) + ": " + message.replaceAll("\\s+", " "));
-    }
-    return problems;
   }
 }
