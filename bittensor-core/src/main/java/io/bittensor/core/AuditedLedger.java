@@ -32,8 +32,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * with one too, whatever blocks the server announced meanwhile (docs/ledger.md).
  *
  * <pre>{@code
+ * URI uri = URI.create("https://ledger.example:8443");
+ * Hash256 trustedChainId = ...;   // from a source you trust, not from that server
  * try (AuditedLedger ledger = AuditedLedger.over(RemoteLedger.connect(uri), trustedChainId)) {
- *   neuron = Neuron.builder().ledger(ledger)...   // acts on audited metagraphs only
+ *   Neuron neuron = Neuron.builder().ledger(ledger)...start();   // acts on audited metagraphs only
  * }
  * }</pre>
  *

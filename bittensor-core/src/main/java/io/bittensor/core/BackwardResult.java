@@ -7,8 +7,12 @@ import java.util.Objects;
  * (if any) and a message. A peer that does not learn answers {@link Status#NOT_IMPLEMENTED}.
  *
  * <pre>{@code
+ * Peer peer = ...;
+ * BackwardRequest request = ...;   // the input and dLoss/dy of an earlier forward
  * BackwardResult r = peer.backward(request).join();
- * if (!r.isSuccess()) log.debug("gradient not taken: {}", r);
+ * if (!r.isSuccess()) {
+ *   log.debug("gradient not taken: {}", r);
+ * }
  * }</pre>
  *
  * <p>Immutable and thread-safe.

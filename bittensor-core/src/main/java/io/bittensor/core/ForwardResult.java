@@ -8,6 +8,9 @@ import java.util.Optional;
  * status, the request field at fault (if any) and a message.
  *
  * <pre>{@code
+ * Peer peer = ...;
+ * ForwardRequest request = ...;
+ * TensorStandard standard = TensorStandard.of(64);
  * ForwardResult r = peer.forward(request).join();
  * Tensor y = r.isSuccess() ? r.output().orElseThrow() : standard.zeros(request.input());
  * }</pre>

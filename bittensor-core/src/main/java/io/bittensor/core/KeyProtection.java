@@ -7,6 +7,8 @@ package io.bittensor.core;
  * so a file is always read with the cost it was written with.
  *
  * <pre>{@code
+ * Keypair me = Keypair.generate();
+ * char[] passphrase = System.console().readPassword("passphrase: ");
  * me.save(Path.of("peer.key"), passphrase);                          // KeyProtection.defaults()
  * me.save(Path.of("cold.key"), passphrase, KeyProtection.argon2id(1 << 20, 3, 4)); // 1 GiB
  * }</pre>

@@ -11,6 +11,8 @@ import java.util.function.Predicate;
  * only from them.
  *
  * <pre>{@code
+ * Ledger ledger = RemoteLedger.connect(URI.create("https://ledger.example:8443"));
+ * Peer peer = ...;
  * try (LedgerMembers members = LedgerMembers.follow(ledger)) {     // or follow(ledger, minStake)
  *   PeerServer server = PeerServer.newBuilder(peer).callers(members).start();
  *   ...

@@ -6,6 +6,8 @@ import java.util.Objects;
  * Why a request or an answer was refused: a status, the field at fault and a message for people.
  *
  * <pre>{@code
+ * TensorStandard standard = TensorStandard.of(64);
+ * Tensor input = Tensor.ofLongs(new long[] {101, 2023, 102}, 1, 3);   // token ids
  * Optional<Rejection> r = standard.checkInput(Modality.TEXT, input);
  * r.ifPresent(x -> log.warn("{} {}: {}", x.status(), x.field(), x.message()));
  * }</pre>

@@ -9,6 +9,9 @@ import java.util.Objects;
  * registration, and the validator permits issued by the previous epoch.
  *
  * <pre>{@code
+ * NetworkState network = SyntheticNetworks.dense(64, 7, true);
+ * boolean[] permits = new boolean[64];
+ * long[] lastUpdate = new long[64];
  * YumaState state = YumaState.of(network)          // everyone active and permitted
  *     .withValidatorPermits(permits)                // who may validate this epoch
  *     .withLastUpdate(lastUpdate);                  // blocks of the last weight updates

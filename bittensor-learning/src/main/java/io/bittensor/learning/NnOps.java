@@ -10,6 +10,10 @@ import java.util.Arrays;
  * and {@link MlpDistiller} are built on these; research code may call them directly.
  *
  * <pre>{@code
+ * int rows = 32, in = 16, out = 10;
+ * float[] x = new float[rows * in], w = new float[in * out], b = new float[out];
+ * float[] dw = new float[in * out], db = new float[out];
+ * int[] labels = new int[rows];
  * float[] y = new float[rows * out];
  * NnOps.denseForward(x, rows, in, w, b, out, y);                   // y = x W + b
  * float[] dy = new float[rows * out];

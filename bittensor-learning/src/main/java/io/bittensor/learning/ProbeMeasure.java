@@ -9,6 +9,7 @@ import io.bittensor.core.Experimental;
  * p = softmax(z)}. One probe scores the peers in every measure at once.
  *
  * <pre>{@code
+ * Learner learner = Learner.builder()...build();
  * double[] byError = learner.reroutedScores(ProbeMeasure.ERROR);   // accuracy lost per example
  * }</pre>
  *

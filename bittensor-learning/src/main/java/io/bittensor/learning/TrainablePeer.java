@@ -407,7 +407,8 @@ public final class TrainablePeer implements Peer {
      * anonymous ones too.
      *
      * <pre>{@code
-     * builder.gradientsFrom(LedgerMembers.follow(ledger, 1));   // registered keys holding stake
+     * Ledger ledger = RemoteLedger.connect(URI.create("https://ledger.example:8443"));
+     * TrainablePeer.builder().gradientsFrom(LedgerMembers.follow(ledger, 1))...   // staked keys
      * }</pre>
      */
     @Experimental

@@ -6,7 +6,9 @@ import io.bittensor.core.Experimental;
  * Where a {@link Learner}'s weight row comes from (paper, sections 7 and 9).
  *
  * <pre>{@code
- * PeerVector row = learner.weights(WeightSource.PRUNING_SCORE, peg.minAllowedWeights());
+ * Learner learner = Learner.builder()...build();
+ * LedgerParams params = ledger.metagraph().params();
+ * PeerVector row = learner.weights(WeightSource.PRUNING_SCORE, params.minAllowedWeights());
  * }</pre>
  */
 @Experimental

@@ -7,7 +7,9 @@ import io.bittensor.core.Experimental;
  * passes over a fixed set with a seeded random source.
  *
  * <pre>{@code
- * Dataset data = () -> batches.get(next++ % batches.size());
+ * List<LabelledBatch> batches = ...;
+ * AtomicInteger next = new AtomicInteger();
+ * Dataset data = () -> batches.get(next.getAndIncrement() % batches.size());
  * }</pre>
  *
  * <p>Called from the one thread that trains the neuron; need not be thread-safe.

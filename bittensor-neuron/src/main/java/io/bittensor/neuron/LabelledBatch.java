@@ -9,6 +9,7 @@ import java.util.Objects;
  * sequence position, row-major.
  *
  * <pre>{@code
+ * Tensor ids = Tensor.ofLongs(new long[] {101, 2023}, 1, 2);   // one sequence of two tokens
  * LabelledBatch b = new LabelledBatch(new ForwardRequest(Modality.TEXT, ids), new int[] {0, 3});
  * }</pre>
  *

@@ -7,7 +7,9 @@ import io.bittensor.core.Experimental;
  * loop's steps and failures, peers that moved, a restart under a registered key.
  *
  * <pre>{@code
- * Neuron.builder()...listener((neuron, what) -> log.info("{}: {}", neuron.id(), what))...
+ * Neuron.builder()...listener((neuron, what) -> {
+ *   log.info("{}: {}", neuron.id(), what);
+ * })...
  * }</pre>
  *
  * <p>Called on the neuron's loop thread or the caller's, and, for a registration sent again for

@@ -6,6 +6,7 @@ package io.bittensor.onnx;
  * written, which helps when comparing against another runtime.
  *
  * <pre>{@code
+ * Path path = Path.of("model.onnx");
  * OnnxPeer.builder().model(path).modality(Modality.TENSOR).optimization(Optimization.BASIC);
  * }</pre>
  */

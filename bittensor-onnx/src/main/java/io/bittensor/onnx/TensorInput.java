@@ -9,7 +9,9 @@ import java.util.Objects;
  * [batch * sequence, inputDim]} for a rank-2 one (a multi-layer perceptron's usual shape).
  *
  * <pre>{@code
- * OnnxPeer peer = OnnxPeer.builder().model(mlpFile).input(TensorInput.passThrough()).outputDim(64).build();
+ * Path mlpFile = Path.of("mlp.onnx");
+ * OnnxPeer peer = OnnxPeer.builder().model(mlpFile).input(TensorInput.passThrough())
+ *     .outputDim(64).build();
  * }</pre>
  *
  * <p>Immutable and thread-safe.

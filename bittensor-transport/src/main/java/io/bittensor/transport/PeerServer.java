@@ -348,8 +348,9 @@ public final class PeerServer implements AutoCloseable {
      * every key.
      *
      * <pre>{@code
+     * Ledger ledger = RemoteLedger.connect(URI.create("https://ledger.example:8443"));
      * LedgerMembers members = LedgerMembers.follow(ledger);   // the keys registered, block by block
-     * builder.callers(members);
+     * PeerServer.newBuilder(peer).callers(members)...start();
      * }</pre>
      */
     @Experimental

@@ -17,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
  * Otherwise the wrapped peer answers.
  *
  * <pre>{@code
+ * OnnxPeer onnxPeer = OnnxPeer.builder().model(Path.of("mlp.onnx"))...build();
  * Peer flaky = new FlakyPeer(onnxPeer, 0.5, 7, true);
  * }</pre>
  *

@@ -34,7 +34,8 @@ import org.jfree.data.xy.XYSeriesCollection;
  * ({@code learning-weights.png}), all from a {@link LearningMarket.Result}.
  *
  * <pre>{@code
- * Result r = LearningMarket.run(LearningMarket.Config.reduced(), line -> { });
+ * LearningMarket.Result r = LearningMarket.run(LearningMarket.Config.reduced(), line -> { });
+ * Path dir = Path.of("target/report");
  * Files.writeString(dir.resolve("learning.md"), LearningMarketReport.markdown(r));
  * }</pre>
  */

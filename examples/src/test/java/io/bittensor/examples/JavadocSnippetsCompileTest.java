@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SortedSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -20,7 +21,9 @@ import org.junit.jupiter.api.Test;
  * the documents' blocks ({@link SnippetCompiler}: a name the block does not define is not an
  * error, {@code ...} is code left out), seeing its own package's types and its class's nested
  * ones as the reader does. A renamed method an example still calls fails here with the source's
- * file and line.
+ * file and line. An error on a line that uses a name the example leaves to its text is passed
+ * over, so the examples declare what they use ({@code Peer peer = ...;} at the least): no example
+ * may leave all its lines to its text, nor may the share of lines javac checks fall.
  *
  * <p>An example is read as javadoc shows it: each line less its leading {@code *} and one space,
  * up to the brace that closes <code>&#123;@code</code> (javadoc balances the braces inside),
@@ -36,6 +39,14 @@ class JavadocSnippetsCompileTest {
   static final Path ROOT = DocSnippetsCompileTest.ROOT;
   private static final Pattern NOT_JAVA =
       Pattern.compile("^([{\\[<$#]|mvn |java -|\\./|curl )");
+  /** A line of code: one with more than braces, parentheses, {@code ...} or a comment. */
+  private static final Pattern CODE_LINE =
+      Pattern.compile("^(?!\\s*(//|/\\*|\\*)).*?[^\\s{}();,.]");
+  /**
+   * The share of the examples' lines of code that javac checks, in percent: what the examples
+   * reached once they declared the names they use. The rest use a name only the text defines.
+   */
+  private static final int CHECKED_PERCENT = 73;
   private static final Pattern OPEN = Pattern.compile("<pre>[ \\t]*\\{@code");
   private static final Pattern PACKAGE = Pattern.compile("(?m)^package\\s+([\\w.]+);");
   private static final Pattern TYPE = Pattern.compile(
@@ -44,11 +55,47 @@ class JavadocSnippetsCompileTest {
 
   @Test
   void everyJavaExampleOfTheJavadocCompilesAgainstTheApi() throws IOException {
-    List<Snippet> snippets = new ArrayList<>();
-    for (Path source : sources()) {
-      snippets.addAll(javaExamples(source, Files.readString(source)));
+    SnippetCompiler.assertAllCompile(ROOT, javaExamples(), 100, "javadoc examples");
+  }
+
+  @Test
+  void theExamplesDeclareTheNamesTheyUseSoThatTheirLinesAreChecked() throws IOException {
+    // An error on a line that uses a name the example leaves to its text is passed over: such a
+    // line could call a method that does not exist. Examples declare what they use instead.
+    List<Snippet> snippets = javaExamples();
+    assertTrue(snippets.size() >= 100, "found " + snippets.size() + " javadoc examples");
+    List<SortedSet<Integer>> unchecked = SnippetCompiler.uncheckedLines(snippets);
+    int lines = 0;
+    List<String> skipped = new ArrayList<>();
+    List<String> wholly = new ArrayList<>();
+    for (int i = 0; i < snippets.size(); i++) {
+      Snippet s = snippets.get(i);
+      String where = ROOT.relativize(s.doc()) + ":";
+      String[] code = s.code().split("\n", -1);
+      int ofThis = 0;
+      int skippedOfThis = 0;
+      for (int k = 0; k < code.length; k++) {
+        if (CODE_LINE.matcher(code[k]).find()) {
+          ofThis++;
+          if (unchecked.get(i).contains(s.line() + k)) {
+            skippedOfThis++;
+            skipped.add(where + (s.line() + k) + ": " + code[k].strip());
+          }
+        }
+      }
+      lines += ofThis;
+      if (ofThis > 0 && skippedOfThis == ofThis) {
+        wholly.add(where + s.line());
+      }
     }
-    SnippetCompiler.assertAllCompile(ROOT, snippets, 100, "javadoc examples");
+    assertTrue(wholly.isEmpty(), wholly.size() + " example(s) none of whose lines javac checks:"
+        + " each line uses a name the example does not declare (declare it, `Peer peer = ...;`"
+        + " at the least):\n" + String.join("\n", wholly));
+    int checked = lines - skipped.size();
+    assertTrue(checked * 100 >= CHECKED_PERCENT * lines, skipped.size() + " of " + lines
+        + " lines of the javadoc's examples are not checked (they use a name the example does"
+        + " not declare), over the " + (100 - CHECKED_PERCENT) + "% allowed:\n"
+        + String.join("\n", skipped));
   }
 
   @Test
@@ -120,6 +167,15 @@ class JavadocSnippetsCompileTest {
     assertEquals(List.of("bittensor-core/src/main/java/io/bittensor/core/Tensor.java:7: exception"
         + " java.io.IOException is never thrown in body of corresponding try statement"),
         SnippetCompiler.problems(ROOT, examples));
+  }
+
+  /** The Java examples of every module's main sources. */
+  static List<Snippet> javaExamples() throws IOException {
+    List<Snippet> snippets = new ArrayList<>();
+    for (Path source : sources()) {
+      snippets.addAll(javaExamples(source, Files.readString(source)));
+    }
+    return snippets;
   }
 
   /** The Java files of every module's main sources. */

@@ -14,6 +14,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeSet;
 import javax.tools.Diagnostic;
 import javax.tools.DiagnosticCollector;
 import javax.tools.JavaCompiler;
@@ -113,8 +115,24 @@ final class SnippetCompiler {
     }
   }
 
-  /** What one compilation told of a block: whether it had any error, and its problems. */
-  private record Compiled(boolean clean, List<String> problems) {}
+  /**
+   * The lines of each block that javac did not check: those that use a name the block does not
+   * define, whose errors {@link #problems} passes over. Each is the document's line.
+   */
+  static List<SortedSet<Integer>> uncheckedLines(List<Snippet> snippets) {
+    try (StandardJavaFileManager files = JAVAC.getStandardFileManager(null, Locale.ROOT, null)) {
+      // One compilation tells them: an unknown name is an error of the block alone.
+      return compile(files, snippets).stream().map(Compiled::unchecked).toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * What one compilation told of a block: whether it had any error, its problems, and the
+   * document's lines that use a name the block does not define.
+   */
+  private record Compiled(boolean clean, List<String> problems, SortedSet<Integer> unchecked) {}
 
   /** For each block, its problems as javac tells them when it compiles the block alone. */
   private static List<List<String>> problems(StandardJavaFileManager files,
@@ -177,8 +195,13 @@ final class SnippetCompiler {
       List<Diagnostic<? extends JavaFileObject>> errors = diagnostics.getDiagnostics().stream()
           .filter(d -> d.getSource() == source && d.getKind() == Diagnostic.Kind.ERROR)
           .toList();
-      compiled.add(new Compiled(errors.isEmpty(),
-          problems(snippets.get(i), firstLines.get(i), errors)));
+      Snippet s = snippets.get(i);
+      long first = firstLines.get(i);
+      Set<Long> unknown = namesUnknown(s, errors);
+      SortedSet<Integer> unchecked = new TreeSet<>();
+      unknown.forEach(line -> unchecked.add((int) (s.line() + line - first)));
+      compiled.add(new Compiled(errors.isEmpty(), problems(s, first, errors, unknown),
+          unchecked));
     }
     return compiled;
   }
@@ -196,8 +219,8 @@ final class SnippetCompiler {
         .replace(")...", ");");
   }
 
-  /** The block's errors less those on lines that use a name the block does not define. */
-  private static List<String> problems(Snippet s, long firstLine,
+  /** The lines of the block's source that use a name the block does not define. */
+  private static Set<Long> namesUnknown(Snippet s,
       List<Diagnostic<? extends JavaFileObject>> errors) {
     // Lines using a name the text around the block defines: unknown to the block's own class
     // (in an anonymous class's body javac names no location). Newer javacs add errors that
@@ -211,6 +234,12 @@ final class SnippetCompiler {
         namesUnknown.add(d.getLineNumber());
       }
     }
+    return namesUnknown;
+  }
+
+  /** The block's errors less those on lines that use a name the block does not define. */
+  private static List<String> problems(Snippet s, long firstLine,
+      List<Diagnostic<? extends JavaFileObject>> errors, Set<Long> namesUnknown) {
     List<String> problems = new ArrayList<>();
     for (Diagnostic<? extends JavaFileObject> d : errors) {
       if (!namesUnknown.contains(d.getLineNumber())) {
