@@ -10,6 +10,7 @@ import java.util.concurrent.CompletableFuture;
  *
  * <pre>{@code
  * Distiller student = ...;                                   // e.g. bittensor-learning's MlpDistiller
+ * ForwardRequest request = ...;
  * Gated g = gate.forwardAndWait(request, context, false, timeout);
  * double loss = student.fit(request.input(), g.output());    // one step towards G(x)
  * Tensor offline = student.predict(request.input());         // no network at all

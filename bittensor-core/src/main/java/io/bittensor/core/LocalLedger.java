@@ -44,6 +44,7 @@ import java.util.function.Predicate;
  * exactly the state before it. The default {@link Ledger} of every demo, test and simulation.
  *
  * <pre>{@code
+ * Keypair alice = Keypair.generate();
  * Genesis genesis = Genesis.builder().allocate(alice.id(), 1_000_000).build();
  * try (LocalLedger ledger = LocalLedger.builder()
  *     .genesis(genesis)                          // only when creating; omit to reopen
@@ -627,6 +628,7 @@ public final class LocalLedger implements Ledger, BlockHistory {
    * chain.
    *
    * <pre>{@code
+   * LocalLedger ledger = LocalLedger.builder().openReadOnly(Path.of("ledger-data"));
    * ledger.readBlocks(1, Long.MAX_VALUE, r -> {
    *   System.out.println(r.block().number() + ": " + r.transactions().size() + " transactions");
    *   return true;

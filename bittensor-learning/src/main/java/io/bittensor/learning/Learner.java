@@ -40,6 +40,7 @@ import java.util.function.Function;
  * (see {@link WeightSource}).
  *
  * <pre>{@code
+ * List<Peer> peers = ...;                      // clients of other neurons, or in process
  * Learner learner = Learner.builder()
  *     .gate(NoisyTopKGate.builder().peers(peers).k(2).contextDim(784).outputDim(10).build())
  *     .head(TrainableMlp.random(new int[] {10, 32, 10}, Mlp.Activation.RELU, 1))

@@ -54,6 +54,7 @@ import java.util.stream.IntStream;
  * learns to route away from a peer that times out ({@link Builder#failureWeight}).
  *
  * <pre>{@code
+ * List<Peer> peers = ...;
  * NoisyTopKGate gate = NoisyTopKGate.builder()
  *     .peers(peers)                          // asked through any transport
  *     .k(2)

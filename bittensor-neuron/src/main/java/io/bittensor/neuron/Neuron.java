@@ -62,6 +62,9 @@ import java.util.random.RandomGenerator;
  * row on the ledger at an interval.
  *
  * <pre>{@code
+ * Ledger ledger = RemoteLedger.connect(URI.create("http://10.0.0.2:8092"));
+ * OnnxPeer onnxPeer = OnnxPeer.builder().model(Path.of("model.onnx"))...build();
+ * Dataset myBatches = ...;                                  // the neuron's own labelled data
  * try (Neuron neuron = Neuron.builder()
  *         .keypair(Keypair.generate())
  *         .ledger(ledger)                                   // LocalLedger, or a remote one

@@ -25,6 +25,7 @@ import java.util.concurrent.CompletableFuture;
  * OutputAdapter} as the standard {@code [batch, sequence, outputDim]} float32 answer.
  *
  * <pre>{@code
+ * TextTokenizer tokenizer = TextTokenizer.fromFile(Path.of("tokenizer.json"), 256);
  * try (OnnxPeer peer = OnnxPeer.builder()
  *     .model(Path.of("all-minilm-l6-v2-q.onnx"))
  *     .input(TextInput.bert().withMaxLength(256))

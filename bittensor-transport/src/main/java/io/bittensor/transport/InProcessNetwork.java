@@ -13,6 +13,8 @@ import java.util.concurrent.ConcurrentMap;
  * or serialization (tensors are passed by reference).
  *
  * <pre>{@code
+ * Peer myPeer = ...;
+ * Keypair me = Keypair.generate();
  * InProcessNetwork net = new InProcessNetwork();
  * try (PeerServer server = PeerServer.newBuilder(myPeer).startInProcess(net, "alice");
  *      PeerClient client = PeerClient.newBuilder().inProcess(net).keypair(me).build()) {

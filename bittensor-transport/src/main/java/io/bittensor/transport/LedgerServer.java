@@ -33,6 +33,8 @@ import org.eclipse.jetty.server.ServerConnector;
  * {@link RemoteLedger}. The wire format is {@code bittensor/v1/ledger.proto} in this jar.
  *
  * <pre>{@code
+ * Genesis genesis = Genesis.builder()...build();
+ * Path dataDir = Path.of("ledger-data");
  * try (LocalLedger ledger = LocalLedger.builder().genesis(genesis).open(dataDir);
  *      LedgerServer server = LedgerServer.builder().ledger(ledger).port(8092).start()) {
  *   System.out.println("ledger at " + server.uri());

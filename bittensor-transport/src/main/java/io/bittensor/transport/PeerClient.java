@@ -48,6 +48,7 @@ import okhttp3.Protocol;
  *     .timeout(Duration.ofSeconds(2))
  *     .build()) {
  *   Peer bob = client.connect(URI.create("http://10.0.0.7:8091"));
+ *   Tensor ids = Tensor.ofLongs(new long[] {101, 2023, 102}, 1, 3);   // token ids
  *   ForwardResult r = bob.forward(new ForwardRequest(Modality.TEXT, ids)).join();
  *   // or, from a thread that blocks anyway, the call made on this thread:
  *   ForwardResult s = bob.forwardAndWait(new ForwardRequest(Modality.TEXT, ids),

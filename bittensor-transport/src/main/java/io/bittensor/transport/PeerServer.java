@@ -39,11 +39,13 @@ import org.eclipse.jetty.server.ServerConnector;
  * this JVM through an {@link InProcessNetwork}, with the same checks and status codes each way.
  *
  * <pre>{@code
+ * Peer myPeer = ...;                    // an OnnxPeer, a TrainablePeer, your own
+ * Metagraph metagraph = ...;            // the ledger's last, as a Neuron keeps it
  * try (PeerServer server = PeerServer.newBuilder(myPeer)
  *     .port(8091)
  *     .modalities(Modality.TEXT)
  *     .standard(TensorStandard.of(512))
- *     .stakeSource(id -> metagraph.stake(id))
+ *     .stakeSource(id -> metagraph.uid(id).stream().mapToDouble(metagraph::stake).sum())
  *     .start()) {
  *   System.out.println("serving at " + server.endpoint());
  *   server.awaitClose();

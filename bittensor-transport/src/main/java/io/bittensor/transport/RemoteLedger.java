@@ -91,6 +91,7 @@ import okhttp3.ResponseBody;
  * brings every block and epoch, in order, to this client's listeners and its metagraph cache.
  *
  * <pre>{@code
+ * Keypair me = Keypair.load(Path.of("peer.key"));
  * try (RemoteLedger ledger = RemoteLedger.connect(URI.create("http://10.0.0.2:8092"))) {
  *   Receipt r = ledger.submit(me, Transaction.addStake(500)).join();   // once durable there
  *   Metagraph m = ledger.metagraph();          // from the cache, kept fresh by block events

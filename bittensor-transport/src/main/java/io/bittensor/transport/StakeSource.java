@@ -8,6 +8,7 @@ import io.bittensor.core.PeerId;
  * admitted at all) go last. Usually backed by the ledger's metagraph.
  *
  * <pre>{@code
+ * Peer peer = ...;
  * Map<PeerId, Double> stakes = ...;
  * PeerServer server = PeerServer.newBuilder(peer)
  *     .stakeSource(id -> stakes.getOrDefault(id, 0.0))
