@@ -32,7 +32,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * with one too, whatever blocks the server announced meanwhile (docs/ledger.md).
  *
  * <pre>{@code
- * URI uri = URI.create("https://ledger.example:8443");
+ * URI uri = URI.create("http://10.0.0.2:8092");
  * Hash256 trustedChainId = ...;   // from a source you trust, not from that server
  * try (AuditedLedger ledger = AuditedLedger.over(RemoteLedger.connect(uri), trustedChainId)) {
  *   Neuron neuron = Neuron.builder().ledger(ledger)...start();   // acts on audited metagraphs only

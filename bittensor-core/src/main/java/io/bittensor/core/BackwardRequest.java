@@ -8,6 +8,8 @@ import java.util.Optional;
  * (paper, section 5, step 4).
  *
  * <pre>{@code
+ * Peer peer = ...;
+ * Tensor x = ...;
  * ForwardResult answer = peer.forward(new ForwardRequest(Modality.TENSOR, x)).join();
  * Tensor grad = ...;   // dLoss/dAnswer, the answer's shape
  * peer.backward(new BackwardRequest(Modality.TENSOR, x, grad));

@@ -8,6 +8,7 @@ import java.util.Objects;
  * many transactions it holds and whether an epoch ran after it.
  *
  * <pre>{@code
+ * Ledger ledger = LocalLedger.builder()...openInMemory();
  * ledger.subscribe(new LedgerListener() {
  *   public void onBlock(Block block, Metagraph after) {
  *     log.info("block {} {} with {} transactions", block.number(), block.hash().toShortHex(),

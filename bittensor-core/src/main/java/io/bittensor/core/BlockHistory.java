@@ -10,6 +10,7 @@ import java.util.function.Predicate;
  * ones); {@code RemoteLedger} asks a ledger server, which reads its ledger's.
  *
  * <pre>{@code
+ * BlockHistory history = LocalLedger.builder().openReadOnly(Path.of("ledger-data"));
  * history.readBlocks(1, Long.MAX_VALUE, r -> {
  *   System.out.println(r.block().number() + ": " + r.transactions().size() + " transactions");
  *   return true;

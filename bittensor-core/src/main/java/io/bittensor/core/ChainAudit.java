@@ -31,6 +31,7 @@ import java.util.concurrent.CompletionException;
  * ledger's operator, a member of its group), not from the server audited.
  *
  * <pre>{@code
+ * Hash256 trustedChainId = ...;   // from a source you trust, not from that server
  * try (RemoteLedger remote = RemoteLedger.connect(URI.create("http://10.0.0.2:8092"))) {
  *   ChainAudit.Result r = ChainAudit.verify(trustedChainId, remote, Long.MAX_VALUE);
  *   System.out.println("blocks 1 to " + r.last().number() + " check out");

@@ -8,6 +8,7 @@ import java.util.Optional;
  * bonds, and {@code minted} new tokens went to the peers' stake.
  *
  * <pre>{@code
+ * Ledger ledger = LocalLedger.builder()...openInMemory();
  * ledger.subscribe(new LedgerListener() {
  *   public void onEpoch(Epoch epoch, Metagraph after) {
  *     epoch.skipped().ifPresentOrElse(

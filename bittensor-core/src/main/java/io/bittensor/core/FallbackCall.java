@@ -9,6 +9,7 @@ import java.util.Objects;
  * had, rather than the gate renormalising over the peers that answered.
  *
  * <pre>{@code
+ * Gated gated = ...;                              // a gate's answer
  * FallbackCall f = gated.fallback();              // null: no routed peer failed, or no fallback
  * if (f != null && f.isSuccess()) {
  *   float share = f.shares()[0];                  // of the join of row f.rows()[0]

@@ -15,6 +15,7 @@ import java.util.TreeMap;
  * it, and that block's hash is the chain id every transaction names.
  *
  * <pre>{@code
+ * Keypair admin = Keypair.generate(), alice = Keypair.generate();
  * Genesis genesis = Genesis.builder()
  *     .chainName("testnet-7")
  *     .params(LedgerParams.defaults().withEpochLength(10))

@@ -11,6 +11,7 @@ import java.util.Objects;
  * or a ledger state.
  *
  * <pre>{@code
+ * byte[] bytes = {1, 2, 3};
  * Hash256 h = Hash256.of(bytes);            // SHA-256 of bytes
  * String hex = h.toHex();                   // 64 hex digits
  * Hash256 same = Hash256.fromHex(hex);      // equal to h

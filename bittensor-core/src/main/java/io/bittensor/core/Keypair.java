@@ -30,6 +30,7 @@ import java.util.regex.Pattern;
  * Keypair me = Keypair.generate();
  * me.save(Path.of("peer.key"));                 // written with permissions 600
  * Keypair again = Keypair.load(Path.of("peer.key"));
+ * byte[] message = {1, 2, 3};
  * byte[] sig = again.sign(message);
  * boolean ok = me.id().verify(message, sig);     // true
  * }</pre>
@@ -45,6 +46,7 @@ import java.util.regex.Pattern;
  * refused, never read as another key.
  *
  * <pre>{@code
+ * Keypair me = Keypair.generate();
  * char[] passphrase = System.console().readPassword("passphrase: ");
  * me.save(Path.of("cold.key"), passphrase);
  * Keypair cold = Keypair.load(Path.of("cold.key"), passphrase);

@@ -13,7 +13,9 @@ import java.util.concurrent.CompletableFuture;
  * transport shares one between machines.
  *
  * <pre>{@code
- * try (LocalLedger ledger = LocalLedger.builder().genesis(genesis).open(dataDir)) {
+ * Keypair me = Keypair.generate();
+ * Genesis genesis = Genesis.builder().allocate(me.id(), 1_000_000).build();
+ * try (LocalLedger ledger = LocalLedger.builder().genesis(genesis).open(Path.of("ledger-data"))) {
  *   Receipt r = ledger.submit(me, Transaction.register(URI.create("http://10.0.0.7:8091"),
  *       Modality.TEXT)).join();
  *   Metagraph m = ledger.metagraph();

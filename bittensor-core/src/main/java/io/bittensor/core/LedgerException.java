@@ -7,7 +7,8 @@ import java.io.IOException;
  * or (for a remote ledger) the server could not be reached. Subclasses say more.
  *
  * <pre>{@code
- * try (LocalLedger ledger = LocalLedger.builder().genesis(genesis).open(dir)) {
+ * Path dir = Path.of("ledger-data");
+ * try (LocalLedger ledger = LocalLedger.builder().open(dir)) {
  *   ...
  * } catch (LedgerException e) {
  *   log.error("ledger at {} unusable: {}", dir, e.getMessage());

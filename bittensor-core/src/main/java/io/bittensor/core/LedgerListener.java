@@ -5,6 +5,7 @@ package io.bittensor.core;
  * Ledger#subscribe}; every method has an empty default, so override only what you need.
  *
  * <pre>{@code
+ * Ledger ledger = LocalLedger.builder()...openInMemory();
  * Ledger.Subscription s = ledger.subscribe(new LedgerListener() {
  *   public void onEpoch(Epoch epoch, Metagraph after) {
  *     chart.add(epoch.number(), after.incentive());

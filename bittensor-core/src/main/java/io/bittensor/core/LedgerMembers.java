@@ -11,7 +11,7 @@ import java.util.function.Predicate;
  * only from them.
  *
  * <pre>{@code
- * Ledger ledger = RemoteLedger.connect(URI.create("https://ledger.example:8443"));
+ * Ledger ledger = RemoteLedger.connect(URI.create("http://10.0.0.2:8092"));
  * Peer peer = ...;
  * try (LedgerMembers members = LedgerMembers.follow(ledger)) {     // or follow(ledger, minStake)
  *   PeerServer server = PeerServer.newBuilder(peer).callers(members).start();

@@ -18,6 +18,8 @@ import java.util.function.Supplier;
  * last epoch computed of it (rank, trust, consensus, incentive, dividends, emission).
  *
  * <pre>{@code
+ * Ledger ledger = LocalLedger.builder()...openInMemory();
+ * Keypair keypair = Keypair.load(Path.of("peer.key"));
  * Metagraph m = ledger.metagraph();
  * int me = m.uid(keypair.id()).orElseThrow();
  * double myIncentive = m.incentive().get(me);

@@ -16,6 +16,7 @@ import java.util.concurrent.CompletableFuture;
  *     return CompletableFuture.completedFuture(ForwardResult.success(y));
  *   }
  * };
+ * Tensor x = Tensor.ofFloats(new float[] {1, 2}, 1, 1, 2);
  * ForwardResult r = echo.forward(new ForwardRequest(Modality.TENSOR, x)).join();
  * }</pre>
  *

@@ -8,6 +8,7 @@ import java.util.Objects;
  * sent, and what came back.
  *
  * <pre>{@code
+ * Gated gated = ...;                              // a gate's answer
  * for (PeerCall c : gated.calls()) {
  *   System.out.println("peer " + c.peer() + ": " + c.rows().length + " rows, " + c.status()
  *       + " in " + c.result().latency().toMillis() + " ms");

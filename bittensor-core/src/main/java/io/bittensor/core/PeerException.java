@@ -7,6 +7,7 @@ import java.util.Objects;
  * A call to a peer failed: it carries the peer, the {@link Status} and with it the retry hint.
  *
  * <pre>{@code
+ * ForwardResult result = ...;
  * try {
  *   Tensor y = PeerException.outputOrThrow("http://10.0.0.7:8091", result);
  * } catch (PeerException e) {

@@ -13,6 +13,8 @@ import java.util.Objects;
  * its public key, so this is also an account id.
  *
  * <pre>{@code
+ * Keypair keypair = Keypair.generate();
+ * byte[] message = {1, 2, 3}, signature = keypair.sign(message);
  * PeerId id = keypair.id();
  * String hex = id.toHex();                    // 64 hex digits
  * PeerId same = PeerId.fromHex(hex);          // equal to id

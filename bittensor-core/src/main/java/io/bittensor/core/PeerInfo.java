@@ -8,6 +8,7 @@ import java.util.Objects;
  * protocol version it speaks. This is what the metagraph records for each peer.
  *
  * <pre>{@code
+ * Keypair keypair = Keypair.generate();
  * PeerInfo info = new PeerInfo(keypair.id(), URI.create("http://10.0.0.7:8091"),
  *     Modality.TEXT, PeerInfo.PROTOCOL_VERSION);
  * }</pre>

@@ -7,6 +7,7 @@ import java.util.Objects;
  * weights, and what the last epoch that ran (not skipped) said of it.
  *
  * <pre>{@code
+ * Ledger ledger = LocalLedger.builder()...openInMemory();
  * for (PeerState p : ledger.metagraph().peers()) {
  *   System.out.printf("%d %s stake %d incentive %.4f%n", p.uid(), p.info().endpoint(),
  *       p.stake(), p.incentive());

@@ -15,6 +15,8 @@ import java.util.Objects;
  * transaction, one byte string), so it travels as opaque bytes and hashes the same everywhere.
  *
  * <pre>{@code
+ * Keypair me = Keypair.load(Path.of("peer.key"));
+ * Ledger ledger = LocalLedger.builder()...openInMemory();
  * SignedTransaction tx = SignedTransaction.sign(me, ledger.chainId(), ledger.nextNonce(me.id()),
  *     Transaction.addStake(500));
  * byte[] wire = tx.encode();

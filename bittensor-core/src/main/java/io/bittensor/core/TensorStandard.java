@@ -11,7 +11,10 @@ import java.util.Optional;
  *
  * <pre>{@code
  * TensorStandard std = TensorStandard.of(512);
- * std.checkInput(Modality.TEXT, ids).ifPresent(r -> { throw new IllegalArgumentException(r.toString()); });
+ * Tensor ids = Tensor.ofLongs(new long[] {101, 2023, 102}, 1, 3);
+ * std.checkInput(Modality.TEXT, ids).ifPresent(r -> {
+ *   throw new IllegalArgumentException(r.toString());
+ * });
  * int[] shape = std.outputShape(ids);                 // [batch, sequence, 512]
  * Tensor standIn = std.zeros(ids);                    // what a failed peer counts as
  * }</pre>

@@ -10,6 +10,8 @@ import java.util.Objects;
  * and a nonce.
  *
  * <pre>{@code
+ * Keypair me = Keypair.load(Path.of("peer.key"));
+ * Ledger ledger = LocalLedger.builder()...openInMemory();
  * Transaction t = Transaction.setWeights(new int[] {0, 3}, new double[] {0.25, 0.75});
  * SignedTransaction signed = SignedTransaction.sign(me, ledger.chainId(),
  *     ledger.nextNonce(me.id()), t);

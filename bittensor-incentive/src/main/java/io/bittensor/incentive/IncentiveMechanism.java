@@ -8,6 +8,7 @@ import java.util.List;
  * epoch at a time, or many with the state carried forward.
  *
  * <pre>{@code
+ * NetworkState state = SyntheticNetworks.dense(64, 7, true);
  * IncentiveMechanism mechanism = IncentiveMechanism.paper();
  * EpochResult epoch = mechanism.step(state);
  * List<EpochResult> history = mechanism.run(state, 100);   // stake and bonds carried forward

@@ -5,6 +5,8 @@ package io.bittensor.incentive;
  * wants one step of the mechanism on its own data (the layer under {@link PaperMechanism}).
  *
  * <pre>{@code
+ * int n = 64;
+ * double[] stake = new double[n], weights = new double[n * n];   // the network's
  * double[] s = new double[n], r = new double[n], t = new double[n], c = new double[n];
  * PaperOps.normalize(stake, s);
  * PaperOps.ranksDense(n, weights, s, r);      // weights row-major, n * n

@@ -14,6 +14,9 @@ import java.util.Objects;
  * as chaining {@code step} on the same mechanism.
  *
  * <pre>{@code
+ * PeerVector stake = ...;
+ * PeerMatrix weights = ...;
+ * PeerMatrix newWeights = ...;
  * PaperSimulation sim = PaperSimulation.start(
  *     PaperMechanism.of(PaperParams.defaults()), NetworkState.of(stake, weights));
  * for (int epoch = 0; epoch < 1000; epoch++) {

@@ -10,6 +10,8 @@ import java.util.Objects;
  * pay validators for agreeing early with consensus.
  *
  * <pre>{@code
+ * NetworkState network = SyntheticNetworks.dense(64, 7, true);
+ * boolean[] permits = new boolean[64];
  * YumaConsensus yuma = YumaConsensus.of(YumaParams.defaults());
  * EpochResult epoch = yuma.step(network);            // everyone active and permitted
  * YumaResult full = yuma.epoch(YumaState.of(network)

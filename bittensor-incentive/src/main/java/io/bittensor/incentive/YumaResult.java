@@ -9,6 +9,7 @@ import java.util.Objects;
  * epoch).
  *
  * <pre>{@code
+ * YumaState state = YumaState.of(SyntheticNetworks.dense(64, 7, true));
  * YumaResult r = YumaConsensus.of(YumaParams.defaults()).epoch(state);
  * r.epoch().incentive();        // what servers earn, normalised
  * r.validatorEmission();        // what validators earn through their bonds

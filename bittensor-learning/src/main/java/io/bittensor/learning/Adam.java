@@ -12,9 +12,12 @@ import java.util.Objects;
  * averages of each gradient and its square, bias-corrected, scale each step.
  *
  * <pre>{@code
+ * TrainableMlp mlp = TrainableMlp.random(new int[] {784, 64, 10}, Mlp.Activation.RELU, 42);
+ * int rows = 32;
+ * float[] x = new float[rows * 784], dy = new float[rows * 10];
  * Adam adam = Adam.over(mlp.parameters(), 1e-3);
  * mlp.forward(x, rows);
- * mlp.backward(dy);          // accumulates gradients
+ * mlp.backward(dy, false);   // accumulates gradients
  * adam.step();               // updates the values, then clears the gradients
  * }</pre>
  *

@@ -31,6 +31,8 @@ import java.util.Objects;
  *     .objective(Distiller.Objective.KL)       // G(x) rows are distributions
  *     .seed(3)
  *     .build();
+ * NoisyTopKGate gate = NoisyTopKGate.builder()...build();
+ * TrainableMlp head = TrainableMlp.random(new int[] {10, 32, 10}, Mlp.Activation.RELU, 1);
  * Learner learner = Learner.builder().gate(gate).head(head).distiller(student).build();
  * ...                                          // training fits the student too
  * student.writeOnnx(Path.of("student.onnx"));

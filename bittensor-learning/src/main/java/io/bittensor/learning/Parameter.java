@@ -10,6 +10,7 @@ import java.util.Objects;
  * updates. Both arrays are live, shared with the layer that owns them, never copied.
  *
  * <pre>{@code
+ * TrainableMlp mlp = TrainableMlp.random(new int[] {784, 64, 10}, Mlp.Activation.RELU, 42);
  * for (Parameter p : mlp.parameters()) {
  *   System.out.println(p.name() + ": " + p.size() + " values");
  * }

@@ -14,6 +14,9 @@ import java.util.Objects;
  * <pre>{@code
  * TrainableMlp net = TrainableMlp.random(new int[] {784, 64, 10}, Mlp.Activation.RELU, 42);
  * Adam adam = Adam.over(net.parameters(), 1e-3);
+ * int rows = 32;
+ * float[] x = new float[rows * 784];                           // a batch, row-major
+ * int[] labels = new int[rows];
  * float[] logits = net.forward(x, rows);                       // x: rows * 784, row-major
  * float[] dLogits = new float[rows * 10];
  * NnOps.softmaxCrossEntropy(logits, rows, 10, labels, dLogits);

@@ -407,7 +407,7 @@ public final class TrainablePeer implements Peer {
      * anonymous ones too.
      *
      * <pre>{@code
-     * Ledger ledger = RemoteLedger.connect(URI.create("https://ledger.example:8443"));
+     * Ledger ledger = RemoteLedger.connect(URI.create("http://10.0.0.2:8092"));
      * TrainablePeer.builder().gradientsFrom(LedgerMembers.follow(ledger, 1))...   // staked keys
      * }</pre>
      */

@@ -29,6 +29,7 @@ import java.util.function.Function;
  * <pre>{@code
  * Peer weak = Peers.bagOfWords(384, 32, 7);        // TEXT: token counts in 32 hashed buckets
  * Peer noise = Peers.noise(384, 7);                 // any input: seeded random vectors
+ * OnnxPeer onnxPeer = OnnxPeer.builder().model(Path.of("model.onnx"))...build();
  * Peer cached = Peers.memoize(onnxPeer);            // the model runs once per distinct input row
  * }</pre>
  *

@@ -4,6 +4,7 @@ package io.bittensor.onnx;
  * Where a model runs: the CPU, or one CUDA device.
  *
  * <pre>{@code
+ * Path path = Path.of("model.onnx");
  * OnnxPeer peer = OnnxPeer.builder().model(path).modality(Modality.TENSOR).outputDim(64)
  *     .device(Device.cuda(0))       // asked for
  *     .build();

@@ -11,7 +11,7 @@ import io.bittensor.core.Modality;
  * InputAdapter text = TextInput.bert().withMaxLength(256);
  * InputAdapter image = ImageInput.of(3, 48, 192).withNormalization(
  *     new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.5f, 0.5f, 0.5f});
- * OnnxPeer.builder().model(path).input(image).outputDim(64);
+ * OnnxPeer.builder().model(Path.of("ocr.onnx")).input(image).outputDim(64);
  * }</pre>
  *
  * <p>When a peer is built the adapter is checked against the model's declared inputs; a model

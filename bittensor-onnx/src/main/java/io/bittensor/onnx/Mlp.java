@@ -13,6 +13,8 @@ import java.util.Random;
  * market trains are of this shape.
  *
  * <pre>{@code
+ * float[][] weights4x8 = new float[4][8], weights8x3 = new float[8][3];   // [in][out]
+ * float[] bias8 = new float[8], ones8 = new float[8], zeros8 = new float[8], bias3 = new float[3];
  * Mlp mlp = Mlp.of(4, List.of(
  *     new Mlp.Dense(weights4x8, bias8), Mlp.Activation.RELU,
  *     new Mlp.LayerNorm(ones8, zeros8, 1e-5f),

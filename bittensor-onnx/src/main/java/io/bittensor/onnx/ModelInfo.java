@@ -12,6 +12,7 @@ import java.util.Optional;
  * peer is built, and checked there against the adapter.
  *
  * <pre>{@code
+ * OnnxPeer peer = OnnxPeer.builder().model(Path.of("model.onnx"))...build();
  * ModelInfo info = peer.modelInfo();
  * ModelInfo.Port ids = info.input("input_ids").orElseThrow();   // INT64 [-1, -1]
  * String producer = info.producer();

@@ -8,6 +8,7 @@ import java.io.IOException;
  * a mismatch, the input or output at fault with what was expected and what the model declares.
  *
  * <pre>{@code
+ * Path path = Path.of("model.onnx");
  * try (OnnxPeer peer = OnnxPeer.builder().model(path).modality(Modality.TEXT).build()) {
  *   ...
  * } catch (OnnxModelException e) {

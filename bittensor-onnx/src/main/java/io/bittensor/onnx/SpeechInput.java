@@ -16,7 +16,7 @@ import java.util.Objects;
  * <pre>{@code
  * // Silero VAD v5: 512-sample frames at 16 kHz with 64 samples of context, state -> stateN
  * SpeechInput vad = SpeechInput.frames(512).withContext(64).withState("state", "stateN");
- * OnnxPeer peer = OnnxPeer.builder().model(path).input(vad)
+ * OnnxPeer peer = OnnxPeer.builder().model(Path.of("silero_vad.onnx")).input(vad)
  *     .constantInput("sr", Tensor.ofLongs(new long[] {16000})).outputDim(1).build();
  * }</pre>
  *

@@ -25,6 +25,7 @@ import java.util.regex.Pattern;
  * maxLength}, padded with the padding id to the longest text of the batch.
  *
  * <pre>{@code
+ * Peer peer = ...;
  * try (TextTokenizer tok = TextTokenizer.fromResource("/all-minilm-l6-v2-q-tokenizer.json", 256)) {
  *   Tensor ids = tok.encode(List.of("The cat sat.", "A dog ran away."));   // INT64 [2, longest]
  *   peer.forward(new ForwardRequest(Modality.TEXT, ids));

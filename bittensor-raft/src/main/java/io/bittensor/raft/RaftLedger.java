@@ -87,13 +87,16 @@ import org.apache.ratis.util.TimeDuration;
  * that was down catches up when it comes back.
  *
  * <pre>{@code
+ * Genesis genesis = Genesis.builder()...build();
+ * Keypair key = Keypair.load(Path.of("peer.key"));
  * try (RaftLedger ledger = RaftLedger.builder()
  *     .genesis(genesis)                                    // the same on every member
  *     .member("a", new InetSocketAddress("10.0.0.1", 9871))
  *     .member("b", new InetSocketAddress("10.0.0.2", 9871))
  *     .member("c", new InetSocketAddress("10.0.0.3", 9871))
  *     .self("a")                                           // "b" and "c" on the other machines
- *     .open(dataDir)) {
+ *     .open(Path.of("ledger-data"))) {
+ *   URI endpoint = URI.create("http://10.0.0.1:8091");
  *   ledger.submit(key, Transaction.register(endpoint, Modality.TEXT)).join();
  * }
  * }</pre>

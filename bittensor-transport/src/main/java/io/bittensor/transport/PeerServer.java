@@ -350,8 +350,8 @@ public final class PeerServer implements AutoCloseable {
      * every key.
      *
      * <pre>{@code
-     * Ledger ledger = RemoteLedger.connect(URI.create("https://ledger.example:8443"));
-     * LedgerMembers members = LedgerMembers.follow(ledger);   // the keys registered, block by block
+     * Ledger ledger = RemoteLedger.connect(URI.create("http://10.0.0.2:8092"));
+     * LedgerMembers members = LedgerMembers.follow(ledger);   // registered keys, block by block
      * PeerServer.newBuilder(peer).callers(members)...start();
      * }</pre>
      */

@@ -14,6 +14,7 @@ import java.util.function.LongSupplier;
  * line, or prints a last plain line, if anything showed.
  *
  * <pre>{@code
+ * int epochs = 100;
  * try (Progress p = Progress.start(err, "epochs", epochs, Progress.Style.of(terminal))) {
  *   for (int e = 0; e < epochs; e++) {
  *     step(e);

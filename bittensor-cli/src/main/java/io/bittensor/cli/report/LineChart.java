@@ -24,6 +24,7 @@ import org.jfree.data.xy.XYSeriesCollection;
  * over epochs in our reports.
  *
  * <pre>{@code
+ * double[] epochs = {0, 1, 2}, shares = {0.51, 0.50, 0.46};
  * LineChart.titled("Cabal share of stake")
  *     .axes("epoch", "share")
  *     .series("honest 0.51", epochs, shares)
