@@ -7,6 +7,8 @@ import java.util.Objects;
  * account's peer are in the {@link Metagraph}, not here.
  *
  * <pre>{@code
+ * Keypair me = Keypair.load(Path.of("peer.key"));
+ * Ledger ledger = LocalLedger.builder()...openInMemory();
  * Account a = ledger.account(me.id()).orElseThrow();
  * long spendable = a.balance();
  * }</pre>

@@ -16,6 +16,8 @@ import java.util.function.LongSupplier;
  * most the timeout and counts as zeros.
  *
  * <pre>{@code
+ * List<Peer> peers = ...;
+ * ForwardRequest request = ...;
  * FanOut fanOut = FanOut.of(TensorStandard.of(512));
  * List<QueryResult> rs = fanOut.query(peers, request, Duration.ofMillis(500)).join();
  * long answered = rs.stream().filter(QueryResult::isSuccess).count();

@@ -13,6 +13,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>{@code
  * GatingLayer gate = ...;                                     // e.g. bittensor-learning's NoisyTopKGate
+ * ForwardRequest request = ...;
+ * Tensor context = ...;                                       // [batch, contextDim]
  * Gated g = gate.forward(request, context, true, Duration.ofMillis(500)).join();
  * Tensor joined = g.output();                                 // [batch, sequence, outputDim]
  * Tensor dLdG = ...;                                          // from the neuron's head

@@ -7,7 +7,7 @@ import java.util.Objects;
  * section 5, step 4): {@code dLoss/df_j = g_j(x) dLoss/dG} for the rows the peer answered.
  *
  * <pre>{@code
- * GatingLayer gate = NoisyTopKGate.builder()...build();
+ * GatingLayer gate = ...;   // e.g. bittensor-learning's NoisyTopKGate
  * Gated gated = gate.forwardAndWait(request, context, true, timeout);
  * Tensor dLdG = ...;   // the loss's gradient at G(x)
  * for (PeerGradient pg : gate.backward(gated, dLdG)) {

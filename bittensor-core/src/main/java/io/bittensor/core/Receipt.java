@@ -7,6 +7,8 @@ import java.util.Objects;
  * that block is durable (for {@link LocalLedger}, on disk and fsync'ed).
  *
  * <pre>{@code
+ * Ledger ledger = LocalLedger.builder()...openInMemory();
+ * SignedTransaction tx = ...;
  * Receipt r = ledger.submit(tx).join();
  * System.out.println(r.transaction().toShortHex() + " in block " + r.block());
  * }</pre>

@@ -12,6 +12,8 @@ import java.util.Optional;
  * #TOO_MANY_REGISTRATIONS}, a later moment).
  *
  * <pre>{@code
+ * Ledger ledger = LocalLedger.builder()...openInMemory();
+ * SignedTransaction tx = ...;
  * try {
  *   ledger.submit(tx).join();
  * } catch (CompletionException e) {

@@ -10,6 +10,8 @@ import java.util.Optional;
  * with the number kept in the message.
  *
  * <pre>{@code
+ * Peer peer = ...;
+ * ForwardRequest request = ...;
  * ForwardResult r = peer.forward(request).join();
  * if (r.status() == Status.BACKOFF && r.status().retryable()) {
  *   // try again later, or another peer

@@ -7,6 +7,8 @@ import java.util.Objects;
  * fault. Nothing changed. The future of {@link Ledger#submit} completes with it.
  *
  * <pre>{@code
+ * Ledger ledger = LocalLedger.builder()...openInMemory();
+ * SignedTransaction tx = ...;
  * ledger.submit(tx).whenComplete((receipt, error) -> {
  *   if (error instanceof TransactionRejectedException r) {
  *     log.warn("{} rejected: {} {}", tx.hash(), r.reason(), r.getMessage());

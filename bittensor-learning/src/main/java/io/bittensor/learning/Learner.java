@@ -41,6 +41,8 @@ import java.util.function.Function;
  *
  * <pre>{@code
  * List<Peer> peers = ...;                      // clients of other neurons, or in process
+ * record Batch(Tensor images, int[] labels) {}  // your data
+ * List<Batch> batches = ...;
  * Learner learner = Learner.builder()
  *     .gate(NoisyTopKGate.builder().peers(peers).k(2).contextDim(784).outputDim(10).build())
  *     .head(TrainableMlp.random(new int[] {10, 32, 10}, Mlp.Activation.RELU, 1))

@@ -62,7 +62,10 @@ import java.util.stream.IntStream;
  *     .outputDim(10)                         // the network's answer size
  *     .seed(7)
  *     .build();
+ * ForwardRequest request = ...;
+ * Tensor context = ...;                      // [batch, 784]
  * Gated g = gate.forwardAndWait(request, context, true, Duration.ofMillis(500));
+ * Tensor dLdG = ...;                         // the loss's gradient at g.output()
  * List<PeerGradient> back = gate.backward(g, dLdG);
  * gate.step();
  * double[] importance = gate.importance();   // moving average, sums to 1

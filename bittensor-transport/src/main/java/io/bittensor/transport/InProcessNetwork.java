@@ -19,6 +19,7 @@ import java.util.concurrent.ConcurrentMap;
  * try (PeerServer server = PeerServer.newBuilder(myPeer).startInProcess(net, "alice");
  *      PeerClient client = PeerClient.newBuilder().inProcess(net).keypair(me).build()) {
  *   Peer alice = client.connect(URI.create("inproc://alice"));
+ *   ForwardRequest request = ...;
  *   ForwardResult r = alice.forward(request).join();
  * }
  * }</pre>

@@ -350,6 +350,7 @@ public final class PeerServer implements AutoCloseable {
      * every key.
      *
      * <pre>{@code
+     * Peer peer = ...;
      * Ledger ledger = RemoteLedger.connect(URI.create("http://10.0.0.2:8092"));
      * LedgerMembers members = LedgerMembers.follow(ledger);   // registered keys, block by block
      * PeerServer.newBuilder(peer).callers(members)...start();

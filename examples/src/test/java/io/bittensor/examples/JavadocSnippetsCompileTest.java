@@ -44,9 +44,10 @@ class JavadocSnippetsCompileTest {
       Pattern.compile("^(?!\\s*(//|/\\*|\\*)).*?[^\\s{}();,.]");
   /**
    * The share of the examples' lines of code that javac checks, in percent: what the examples
-   * reached once they declared the names they use. The rest use a name only the text defines.
+   * reached once they declared the names they use (557 of 587). The rest use a logger or a
+   * helper of the reader's, or values whose making would bury the point (a gate's context).
    */
-  private static final int CHECKED_PERCENT = 92;
+  private static final double CHECKED_PERCENT = 94.8;
   private static final Pattern OPEN = Pattern.compile("<pre>[ \\t]*\\{@code");
   private static final Pattern PACKAGE = Pattern.compile("(?m)^package\\s+([\\w.]+);");
   private static final Pattern TYPE = Pattern.compile(
@@ -92,9 +93,9 @@ class JavadocSnippetsCompileTest {
         + " each line uses a name the example does not declare (declare it, `Peer peer = ...;`"
         + " at the least):\n" + String.join("\n", wholly));
     int checked = lines - skipped.size();
-    assertTrue(checked * 100 >= CHECKED_PERCENT * lines, skipped.size() + " of " + lines
+    assertTrue(checked * 100.0 >= CHECKED_PERCENT * lines, skipped.size() + " of " + lines
         + " lines of the javadoc's examples are not checked (they use a name the example does"
-        + " not declare), over the " + (100 - CHECKED_PERCENT) + "% allowed:\n"
+        + " not declare), fewer than " + CHECKED_PERCENT + "% checked:\n"
         + String.join("\n", skipped));
   }
 
