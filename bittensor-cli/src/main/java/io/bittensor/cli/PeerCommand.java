@@ -107,10 +107,12 @@ final class PeerCommand implements Runnable {
 
     @Mixin PassphraseOption passphrase = new PassphraseOption();
 
-    @Option(names = "--members-of", paramLabel = "URL", description = "Serve only keys "
-        + "registered on the ledger served at URL (bittensor ledger serve), each from the block "
-        + "that registers it; other callers, unsigned ones too, get UNAUTHENTICATED.")
-    URI membersOf;
+    @Option(names = "--members-of", paramLabel = "URL[,URL...]", split = ",",
+        description = "Serve only keys registered on the ledger served at URL (bittensor ledger "
+        + "serve), each from the block that registers it; other callers, unsigned ones too, get "
+        + "UNAUTHENTICATED. Several, comma-separated, for the members of a replicated ledger "
+        + "(the first that answers, then the next when it goes).")
+    List<URI> membersOf;
 
     @Option(names = "--min-stake", paramLabel = "TOKENS", description = "With --members-of: "
         + "only members holding at least this stake. Default: 0.")
@@ -299,7 +301,7 @@ final class PeerCommand implements Runnable {
         }
         if (members != null) {
           out.printf(Locale.ROOT, "serving the members of %s%s (%d registered at block %d)%n",
-              membersOf, minStake == null || minStake == 0 ? ""
+              Members.listed(membersOf), minStake == null || minStake == 0 ? ""
                   : " holding at least " + minStake + " staked",
               members.keys.metagraph().size(), members.keys.metagraph().block().number());
         }
@@ -341,7 +343,7 @@ final class PeerCommand implements Runnable {
         this.keys = keys;
       }
 
-      static Members follow(URI uri, long minStake, Path trust, List<Path> clientCert) {
+      static Members follow(List<URI> uris, long minStake, Path trust, List<Path> clientCert) {
         RemoteLedger.Builder builder = RemoteLedger.builder();
         try {
           if (trust != null) {
@@ -359,19 +361,24 @@ final class PeerCommand implements Runnable {
         }
         RemoteLedger ledger;
         try {
-          ledger = builder.connect(uri);
+          ledger = builder.connect(uris);
         } catch (IllegalArgumentException e) {
           throw CliException.badInput("--members-of: " + e.getMessage(), e);
         } catch (LedgerException e) {
-          throw CliException.ledgerUnreachable(uri, e);
+          throw CliException.ledgerUnreachable(listed(uris), e);
         }
         try {
           return new Members(ledger, LedgerMembers.follow(ledger, minStake));
         } catch (LedgerException | RuntimeException e) {
           ledger.close();
-          throw CliException.failure("cannot read the members of " + uri + ": " + e.getMessage(),
-              e);
+          throw CliException.failure("cannot read the members of " + listed(uris) + ": "
+              + e.getMessage(), e);
         }
+      }
+
+      /** The servers as they were given, comma-separated. */
+      static String listed(List<URI> uris) {
+        return uris.stream().map(URI::toString).collect(Collectors.joining(","));
       }
 
       @Override

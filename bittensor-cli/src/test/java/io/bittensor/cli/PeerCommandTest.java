@@ -304,14 +304,10 @@ class PeerCommandTest {
 
   @Test
   void serveMembersOfALedgerAnswersItsStakedKeysOnly(@TempDir Path dir) throws Exception {
-    Keypair member = Keypair.generate();
     Path key = dir.resolve("member.key");
-    member.save(key);
-    Genesis genesis = Genesis.builder().allocate(member.id(), 1_000).build();
-    try (LocalLedger ledger = LocalLedger.builder().genesis(genesis)
-            .blocks(BlockPolicy.manual()).openInMemory();
-        LedgerServer ledgerServer = LedgerServer.builder().ledger(ledger).host("127.0.0.1")
-            .port(0).start();
+    Keypair member = newKeyIn(key);
+    try (LocalLedger ledger = ledgerFunding(member);
+        LedgerServer ledgerServer = serve(ledger);
         ServingCli serving = ServingCli.start("--output-dim", "16", "--members-of",
             ledgerServer.uri().toString(), "--min-stake", "10")) {
       String endpoint = serving.endpoint.toString();
@@ -338,6 +334,48 @@ class PeerCommandTest {
         err.toString());
     assertEquals(1, err.toString().split("cannot reach", -1).length - 1,
         "said once: " + err);
+  }
+
+  /**
+   * A replicated ledger's members, comma-separated as every other ledger option takes them: the
+   * peer goes on following the chain through the next server when the one it used goes.
+   */
+  @Test
+  void serveMembersOfSeveralServersMovesOnWhenOneGoes(@TempDir Path dir) throws Exception {
+    Path key = dir.resolve("member.key");
+    Keypair member = newKeyIn(key);
+    try (LocalLedger ledger = ledgerFunding(member);
+        LedgerServer first = serve(ledger);
+        LedgerServer second = serve(ledger)) {
+      String both = first.uri() + "," + second.uri();
+      try (ServingCli serving = ServingCli.start("--output-dim", "16", "--members-of", both)) {
+        assertTrue(serving.out.toString().contains("serving the members of " + both),
+            serving.out.toString());
+        first.close(); // the member the peer followed goes
+        var joined = ledger.submit(member, Transaction.register(
+            URI.create("http://127.0.0.1:9"), Modality.TEXT));
+        ledger.produceBlock();
+        joined.get(10, TimeUnit.SECONDS);
+        assertEquals(0, queryUntilServed(serving.endpoint.toString(), key),
+            "registered after the first server went: " + out + serving.out);
+      }
+    }
+  }
+
+  private static Keypair newKeyIn(Path file) throws IOException {
+    Keypair k = Keypair.generate();
+    k.save(file);
+    return k;
+  }
+
+  private static LedgerServer serve(LocalLedger ledger) throws IOException {
+    return LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0).start();
+  }
+
+  /** An in-memory ledger that seals when told, whose genesis gives {@code member} 1,000. */
+  private static LocalLedger ledgerFunding(Keypair member) {
+    return LocalLedger.builder().genesis(Genesis.builder().allocate(member.id(), 1_000).build())
+        .blocks(BlockPolicy.manual()).openInMemory();
   }
 
   /**
