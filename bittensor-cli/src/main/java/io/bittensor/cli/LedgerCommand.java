@@ -94,6 +94,7 @@ final class LedgerCommand implements Runnable {
     @Override
     public Integer call() {
       requireFolderOrNothing(data, "--data");
+      refuseMembersFolder(data);
       if (Files.exists(data.resolve("journal.btl"))) {
         throw CliException.badInput("--data " + data + " already holds a ledger", null);
       }
@@ -606,6 +607,7 @@ final class LedgerCommand implements Runnable {
     }
 
     private LocalLedger openLocal() {
+      refuseMembersFolder(data);
       boolean exists = Files.exists(data.resolve("journal.btl"));
       if (exists && genesis.anyGiven()) {
         throw CliException.badInput("--data " + data + " already holds a ledger; the genesis"
@@ -628,6 +630,12 @@ final class LedgerCommand implements Runnable {
 
     private RaftLedger openMember() {
       boolean exists = RaftLedger.holdsMember(data);
+      if (!exists && Files.exists(data.resolve("journal.btl"))) {
+        // A member made here would be a new chain beside this one, without its state.
+        throw CliException.badInput("--data " + data + " holds a ledger of one machine"
+            + " (journal.btl), not a member: give each member a new folder (with the genesis"
+            + " options and --created-at), or serve this one without --raft-self", null);
+      }
       if (exists && genesis.anyGiven() && genesis.createdAt == null) {
         throw CliException.badInput("--data " + data + " already holds a member; the genesis"
             + " options (--allocate, --tau, ...) only apply when creating one, or give the same"
@@ -662,6 +670,18 @@ final class LedgerCommand implements Runnable {
       }
     }
 
+  }
+
+  /**
+   * Refuses a replicated ledger's member folder where a ledger of one machine is asked for: one
+   * would be made there, a new chain that the group's clients could reach at the member's port.
+   */
+  static void refuseMembersFolder(Path data) {
+    if (RaftLedger.holdsMember(data)) {
+      throw CliException.badInput("--data " + data + " holds a replicated ledger's member"
+          + " (genesis.btg): serve it with --raft-self and the --raft-member list it was"
+          + " started with, or give a ledger of one machine another folder", null);
+    }
   }
 
   /**

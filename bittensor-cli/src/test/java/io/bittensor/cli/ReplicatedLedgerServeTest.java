@@ -1,6 +1,7 @@
 package io.bittensor.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bittensor.core.Keypair;
@@ -11,6 +12,7 @@ import io.bittensor.transport.RemoteLedger;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -459,6 +461,43 @@ class ReplicatedLedgerServeTest {
         "--raft-member", "a=127.0.0.1:" + raftPort, "--tau", "5");
     assertEquals(Main.EXIT_BAD_INPUT, noInstant.exitCode(), noInstant.err());
     assertTrue(noInstant.err().contains("already holds a member"), noInstant.err());
+  }
+
+  /**
+   * A ledger of one machine and a member's folder are not taken for each other: each used to be
+   * served as the other kind, a new chain made beside the old one (the member's genesis without
+   * the allocations of the ledger {@code ledger init} made, or a default ledger in a member's
+   * folder that clients of the group then reached).
+   */
+  @Test
+  void aLedgerOfOneMachineAndAMembersFolderAreNotTakenForEachOther() throws Exception {
+    Path single = dir.resolve("single");
+    CliRunner init = CliRunner.run("ledger", "init", "--data", single.toString(),
+        "--allocate", key(0).id().toHex() + "=10");
+    assertEquals(0, init.exitCode(), init.err());
+    CliRunner asMember = CliRunner.run("ledger", "serve", "--data", single.toString(),
+        "--port", "0", "--raft-self", "a", "--raft-member", "a=127.0.0.1:" + freePort(),
+        "--created-at", "2026-12-05T00:00:00Z");
+    assertEquals(Main.EXIT_BAD_INPUT, asMember.exitCode(), asMember.out());
+    assertTrue(asMember.err().contains("--data " + single + " holds a ledger of one machine"
+        + " (journal.btl), not a member"), asMember.err());
+    assertFalse(io.bittensor.raft.RaftLedger.holdsMember(single), "no member made there");
+
+    Path member = dir.resolve("member");
+    ServingCli serving = ServingCli.embedded(java.util.regex.Pattern.compile(
+        " at (http://\\S+) \\(block "), "ledger", "serve", "--data", member.toString(),
+        "--host", "127.0.0.1", "--port", "0", "--raft-self", "a",
+        "--raft-member", "a=127.0.0.1:" + freePort(), "--created-at", "2026-12-05T00:00:00Z");
+    assertEquals(0, serving.interruptAndAwaitExit(), serving.out + "\n" + serving.err);
+    for (String command : List.of("serve --port 0", "init")) {
+      List<String> args = new ArrayList<>(List.of("ledger", "--data", member.toString()));
+      args.addAll(1, List.of(command.split(" ")));
+      CliRunner alone = CliRunner.run(args.toArray(String[]::new));
+      assertEquals(Main.EXIT_BAD_INPUT, alone.exitCode(), command + ": " + alone.out());
+      assertTrue(alone.err().contains("--data " + member + " holds a replicated ledger's member"
+          + " (genesis.btg): serve it with --raft-self"), command + ": " + alone.err());
+      assertFalse(Files.exists(member.resolve("journal.btl")), command + ": no ledger made");
+    }
   }
 
   @Test
