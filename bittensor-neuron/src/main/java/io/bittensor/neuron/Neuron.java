@@ -843,6 +843,8 @@ public final class Neuron implements AutoCloseable {
     // With a warm-up, the first row goes in as soon as the neuron has trained that many
     // batches and has something to weigh, not a whole interval after it started.
     boolean firstRowPending = warmUp > 0;
+    // A row not set is said once, until a row goes in again: else the weight lines just stop.
+    boolean quietSaid = false;
     try {
       registration.get();
     } catch (Exception e) {
@@ -874,6 +876,10 @@ public final class Neuron implements AutoCloseable {
                   TimeUnit.MILLISECONDS);
               listener.onEvent(this, (first ? "first weights set in block "
                   : "weights set in block ") + receipt.block());
+              quietSaid = false;
+            } else if (!quietSaid) {
+              quietSaid = true;
+              listener.onEvent(this, "no weights set: " + nothingToWeigh());
             }
           } finally {
             // Whether the ledger took the row or not: what was learned is kept each interval.
@@ -897,6 +903,22 @@ public final class Neuron implements AutoCloseable {
         }
       }
     }
+  }
+
+  /** Why {@link #setWeights()} sent no row, in words for the listener. */
+  private synchronized String nothingToWeigh() {
+    if (metagraph == null || routed.isEmpty()) {
+      return "it routes over no peers yet";
+    }
+    if (metagraph.uid(keypair.id()).isEmpty()) {
+      return "its key is not in the latest metagraph (was its uid given to another peer?)";
+    }
+    if (probes != null && learner != null
+        && probeScores().values().stream().allMatch(x -> x == 0)) {
+      return "none of the " + routed.size() + " peers it routes over told it anything (their"
+          + " answers failed or carried nothing), so its last row stands";
+    }
+    return "nothing to weigh yet";
   }
 
   /**

@@ -828,6 +828,53 @@ class NeuronTest {
   }
 
   /**
+   * A neuron whose peers tell it nothing sets no row (a uniform one would pay them all), and
+   * says so once rather than going quiet: an operator watching it saw the weight lines stop.
+   */
+  @Test
+  void aNeuronWithNothingToWeighSaysSoOnce() throws Exception {
+    Keypair validatorKey = Keypair.generate();
+    Random random = new Random(13);
+    List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
+    java.util.concurrent.CountDownLatch said = new java.util.concurrent.CountDownLatch(1);
+    try (LocalLedger ledger = everyTwentyMillis(validatorKey);
+        Neuron server = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(Peers.failing(Status.UNAVAILABLE, "down"), Modality.TEXT).outputDim(DIM)
+            .start();
+        Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
+            .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+            .outputDim(DIM).learner(NeuronTest::learner).dataset(() -> batch(random, 8))
+            .scoreByProbes(4, List.of(batch(random, 32)))
+            .syncInterval(Duration.ofMillis(10))
+            .weightInterval(Duration.ofMillis(20))
+            .warmUp(1)
+            .listener((n, e) -> {
+              events.add(e);
+              if (e.startsWith("no weights set")) {
+                said.countDown();
+              }
+            })
+            .start()) {
+      validator.runInBackground();
+      assertTrue(said.await(60, TimeUnit.SECONDS), "said nothing: " + events);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (validator.trainedBatches() < 30 && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      assertTrue(validator.trainedBatches() >= 30, "trained: " + events);
+      List<String> quiet;
+      synchronized (events) {
+        quiet = events.stream().filter(e -> e.startsWith("no weights set")).toList();
+      }
+      assertEquals(List.of("no weights set: none of the 1 peers it routes over told it anything"
+          + " (their answers failed or carried nothing), so its last row stands"), quiet,
+          "once, over many intervals: " + events);
+      assertTrue(events.stream().noneMatch(e -> e.contains("weights set in block")),
+          events::toString);
+    }
+  }
+
+  /**
    * A first row the ledger refuses ends the warm-up: the next row waits the weight interval, and
    * is not sent again after every batch (nor the checkpoint written after every one).
    */
