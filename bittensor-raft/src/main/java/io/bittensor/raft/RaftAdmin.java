@@ -55,11 +55,13 @@ public final class RaftAdmin implements AutoCloseable {
   /** How long {@link #members} waits between two rounds of its contacts. */
   private static final long RETRY_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final boolean withTls;
 
   private RaftAdmin(Builder b, RaftGroupId groupId) {
     this.groupId = groupId;
     this.contacts = RaftLedger.checkedMembers(b.contacts);
     this.timeout = b.timeout;
+    this.withTls = b.tls != null;
     this.parameters = new Parameters();
     if (b.tls != null) {
       GrpcConfigKeys.TLS.setConf(parameters, b.tls);
@@ -94,7 +96,7 @@ public final class RaftAdmin implements AutoCloseable {
         long left = budget - (System.nanoTime() - start);
         if (left <= 0 && last != null) {
           throw new LedgerException("no member of " + contacts.keySet() + " answered within "
-              + timeout.toMillis() + " ms: " + last.getMessage(), last);
+              + timeout.toMillis() + " ms: " + last.getMessage() + tlsHint(last), last);
         }
         try {
           return membersKnownTo(id, left);
@@ -114,6 +116,16 @@ public final class RaftAdmin implements AutoCloseable {
         }
       }
     }
+  }
+
+  /**
+   * A hint for a cleartext contact of a group that uses TLS: its members close the connection,
+   * which gRPC reports only as "Network closed for unknown reason".
+   */
+  private String tlsHint(LedgerException e) {
+    return withTls || !String.valueOf(e.getMessage()).contains("Network closed") ? ""
+        : " (the group's members may use TLS, which closes the connection of a contact without"
+            + " it: give tls(...), on the command line --raft-tls KEY CERT CA)";
   }
 
   /** The members as contact {@code id} knows them, asked within {@code left} ns. */

@@ -5,6 +5,7 @@ import static io.bittensor.core.testing.LedgerFixtures.genesis;
 import static io.bittensor.core.testing.LedgerFixtures.key;
 import static io.bittensor.core.testing.LedgerFixtures.params;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -145,6 +146,29 @@ class RaftAdminTest {
         LedgerException e = assertThrows(LedgerException.class, admin::members);
         assertTrue(e.getMessage().contains("[gone]"), e.getMessage());
         assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(10), "bounded by timeout");
+        assertFalse(e.getMessage().contains("use TLS"), "no TLS hint for no one: " + e);
+      }
+    }
+  }
+
+  /**
+   * A group whose members use TLS closes an administrator's cleartext connection, which gRPC
+   * reports as "Network closed for unknown reason": the message says what to give.
+   */
+  @Test
+  void anAdministratorWithoutTheGroupsTlsIsToldToGiveIt() throws Exception {
+    Path tls = Path.of(getClass().getResource("/tls/ca.pem").toURI()).getParent();
+    Cluster c = new Cluster(dir, 1, genesis(params(8), 4), null, BlockPolicy.manual());
+    c.each = (i, b) -> b.tls(tls.resolve("member.key"), tls.resolve("member.pem"),
+        tls.resolve("ca.pem"));
+    try (c) {
+      c.start();
+      try (RaftAdmin admin = RaftAdmin.builder().chainId(c.members[0].chainId())
+          .contact(c.ids.get(0), c.addresses.get(0)).timeout(Duration.ofMillis(1500)).build()) {
+        LedgerException e = assertThrows(LedgerException.class, admin::members);
+        assertTrue(e.getMessage().contains("(the group's members may use TLS, which closes the"
+            + " connection of a contact without it: give tls(...), on the command line"
+            + " --raft-tls KEY CERT CA)"), e.getMessage());
       }
     }
   }
