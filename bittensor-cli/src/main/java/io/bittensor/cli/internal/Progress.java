@@ -61,6 +61,7 @@ public final class Progress implements AutoCloseable {
   private final long started;
   private long done;
   private long shownAt = Long.MIN_VALUE;
+  private long shownDone = -1;
   private boolean closed;
 
   private Progress(PrintWriter err, String label, long total, Style style, LongSupplier nanos) {
@@ -122,6 +123,7 @@ public final class Progress implements AutoCloseable {
     }
     err.flush();
     shownAt = now;
+    shownDone = done;
   }
 
   /** One more unit done. */
@@ -158,13 +160,17 @@ public final class Progress implements AutoCloseable {
         100 * d / total, seconds);
   }
 
-  /** Ends the bar's line, or prints a last plain line, if anything showed. Idempotent. */
+  /**
+   * Ends the bar's line, or prints a last plain line, if anything showed and the last line does
+   * not show the same count already. Idempotent.
+   */
   @Override
   public synchronized void close() {
     if (closed) {
       return;
     }
-    if (shownAt != Long.MIN_VALUE) {
+    // A bar's line is ended either way; a plain line only if it says something new.
+    if (shownAt != Long.MIN_VALUE && (style == Style.BAR || shownDone != done)) {
       show(nanos.getAsLong(), true);
     }
     closed = true;

@@ -83,6 +83,22 @@ class ProgressTest {
     assertTrue(s.strip().endsWith("epochs: 200/200 (100%) after 20 s"), s);
   }
 
+  /**
+   * A last line that shows what the line before it showed is left out: {@code peer query} whose
+   * one request took over a second printed "requests: 1/1 (100%) after 2 s" twice.
+   */
+  @Test
+  void closeAddsNoLineThatRepeatsTheLastOne() {
+    StringWriter err = new StringWriter();
+    FakeClock clock = new FakeClock();
+    try (Progress p = Progress.start(new PrintWriter(err), "requests", 1, Progress.Style.LINES,
+        () -> clock.nanos)) {
+      clock.advanceMillis(2_000);
+      p.update(1);
+    }
+    assertEquals(Progress.line("requests", 1, 1, 2) + System.lineSeparator(), err.toString());
+  }
+
   @Test
   void noneShowsNothingAndCloseIsIdempotent() {
     StringWriter err = new StringWriter();
