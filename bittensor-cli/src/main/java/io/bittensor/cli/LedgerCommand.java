@@ -480,6 +480,17 @@ final class LedgerCommand implements Runnable {
       out.println("serving ledger " + ledger.chainId() + " from "
           + (upstream != null ? "upstream " + upstream + (chain != null ? ", audited" : "")
           : data) + " at " + server.uri() + " (block " + block + ")");
+      if (ledger instanceof RaftLedger member) {
+        // Ratis replays the member's log after it opens: the block above is where its copy
+        // starts, not the group's, which a restarted member reaches seconds later.
+        try {
+          out.println("member " + member.memberId() + " of " + member.members().keySet()
+              + ": it catches up with the group from block " + block
+              + " (its own log, then the leader's)");
+        } catch (IllegalStateException e) {
+          // Already stopping: the shutdown hook says so.
+        }
+      }
       if (metrics != null) {
         out.println("metrics on " + metrics.uri());
       }
