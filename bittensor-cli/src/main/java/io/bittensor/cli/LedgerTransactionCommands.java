@@ -10,6 +10,7 @@ import io.bittensor.core.Modality;
 import io.bittensor.core.PeerId;
 import io.bittensor.core.Receipt;
 import io.bittensor.core.RejectReason;
+import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Transaction;
 import io.bittensor.core.TransactionRejectedException;
 import io.bittensor.transport.RemoteLedger;
@@ -104,8 +105,12 @@ final class LedgerTransactionCommands {
         Transaction body = from.body(ledger);
         Receipt receipt;
         try {
-          receipt = submitAtNextNonce(ledger, signer, body, timeout,
-              spec.commandLine().getErr());
+          try {
+            receipt = submitAtNextNonce(ledger, signer, body, timeout,
+                spec.commandLine().getErr());
+          } catch (LedgerException e) {
+            throw CliException.failure(what + " was not sent: " + e.getMessage(), e);
+          }
           // The receipt can come before the block's event: print the account as of that block.
           ledger.awaitBlock(receipt.block(), timeout);
         } catch (ExecutionException e) {
@@ -161,13 +166,19 @@ final class LedgerTransactionCommands {
    *
    * @throws ExecutionException with the ledger's rejection, or its failure
    * @throws TimeoutException if an attempt's receipt does not come within {@code timeout}
+   * @throws LedgerException if the nonce cannot be read: nothing was sent (what was sent
+   *     before, refused for its nonce, changed nothing)
    */
   static Receipt submitAtNextNonce(Ledger ledger, Keypair key, Transaction body,
       Duration timeout, PrintWriter err)
-      throws ExecutionException, TimeoutException, InterruptedException {
+      throws ExecutionException, TimeoutException, InterruptedException, LedgerException {
     for (int attempt = 1; ; attempt++) {
+      // Read here, not in Ledger.submit(key, body): its failure there would read as a
+      // transaction that may have been sent.
+      long nonce = ledger.nextNonce(key.id());
       try {
-        return ledger.submit(key, body).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        return ledger.submit(SignedTransaction.sign(key, ledger.chainId(), nonce, body))
+            .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
       } catch (ExecutionException e) {
         if (attempt == NONCE_ATTEMPTS
             || !(e.getCause() instanceof TransactionRejectedException r)

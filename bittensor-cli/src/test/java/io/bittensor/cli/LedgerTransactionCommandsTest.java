@@ -9,6 +9,7 @@ import io.bittensor.core.Genesis;
 import io.bittensor.core.KeyProtection;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.Ledger;
+import io.bittensor.core.LedgerException;
 import io.bittensor.core.LedgerParams;
 import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Metagraph;
@@ -217,6 +218,37 @@ class LedgerTransactionCommandsTest {
         err.toString());
     assertEquals(100, ledger.account(receiver).orElseThrow().balance(), "transferred once");
     assertEquals(3, ledger.nextNonce(owner.id()), "two racing transactions and this one");
+  }
+
+  /**
+   * A nonce that cannot be read (a replicated ledger without a majority) fails before anything
+   * is signed or sent: the command used to add "it may or may not be in the ledger".
+   */
+  @Test
+  void aNonceThatCannotBeReadFailsWithNothingSent() {
+    AtomicInteger sent = new AtomicInteger();
+    Ledger noMajority = new ForwardingLedger(ledger) {
+      @Override
+      public long nextNonce(PeerId id) throws LedgerException {
+        throw new LedgerException("reading the account of " + id + " took longer than 5000 ms:"
+            + " is a majority of the group up?");
+      }
+
+      @Override
+      public CompletableFuture<Receipt> submit(SignedTransaction tx) {
+        sent.incrementAndGet();
+        return ledger.submit(tx);
+      }
+
+      @Override
+      public void close() {}
+    };
+    LedgerException e = assertThrows(LedgerException.class,
+        () -> LedgerTransactionCommands.submitAtNextNonce(noMajority, owner,
+            Transaction.transfer(Keypair.generate().id(), 100), Duration.ofSeconds(30),
+            new PrintWriter(new StringWriter())));
+    assertTrue(e.getMessage().contains("is a majority of the group up?"), e.getMessage());
+    assertEquals(0, sent.get(), "nothing sent");
   }
 
   @Test
