@@ -71,6 +71,8 @@ import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.exceptions.AlreadyClosedException;
+import org.apache.ratis.protocol.exceptions.RaftRetryFailureException;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
@@ -139,7 +141,12 @@ public final class RaftLedger implements Ledger, BlockHistory {
   private final String self;
   private final RaftGroup group;
   private final RaftServer server;
-  private final RaftClient client;
+  /**
+   * The member's client of its group; replaced when Ratis gives it up (see {@link #send}),
+   * under {@link #clientLock}.
+   */
+  private volatile RaftClient client;
+  private final Object clientLock = new Object();
   /** The client settings (TLS), for a call that needs a client of its own. */
   private final Parameters parameters;
   private final Submissions submissions;
@@ -253,7 +260,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
     }
     this.server = s;
     this.client = c;
-    this.submissions = new Submissions(m -> client.async().send(m), b.self);
+    this.submissions = new Submissions(m -> send(m, false), b.self);
     if (b.policy instanceof BlockPolicy.Every every) {
       long ms = every.interval().toMillis();
       this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -462,7 +469,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
   public Optional<Account> account(PeerId id) throws LedgerException {
     Objects.requireNonNull(id, "id");
     checkServing();
-    RaftClientReply reply = await(client.async().sendReadOnly(message(Entries.accountQuery(id))),
+    RaftClientReply reply = await(send(message(Entries.accountQuery(id)), true),
         "reading the account of " + id);
     return Entries.account(id, reply.getMessage().getContent().toByteArray());
   }
@@ -746,7 +753,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
    */
   public Block produceBlock() throws LedgerException {
     checkServing();
-    RaftClientReply reply = await(client.async().send(message(Entries.seal(clock.millis()))),
+    RaftClientReply reply = await(send(message(Entries.seal(clock.millis())), false),
         "sealing a block");
     long number = Entries.blockNumber(reply.getMessage().getContent().toByteArray());
     return await(machine.awaitBlock(number), "waiting for block " + number + " here");
@@ -757,13 +764,56 @@ public final class RaftLedger implements Ledger, BlockHistory {
       return;
     }
     try {
-      client.async().send(message(Entries.seal(clock.millis())))
+      send(message(Entries.seal(clock.millis())), false)
           .whenComplete((reply, error) -> sealInFlight.set(false));
     } catch (RuntimeException | Error e) {
       // Closing, or the clock or client failed: the next tick (if any) tries again. Thrown on,
       // it would end the timer: the executor drops a periodic task that throws, silently.
       sealInFlight.set(false);
     }
+  }
+
+  /**
+   * Sends {@code m} through the member's client. Ratis closes an ordered client whose request
+   * ran out of retries (no majority for a while), and every later call through it fails
+   * "SlidingWindow$Client ... is closed": such a client is replaced by a new one, so that the
+   * member serves again once its group is back.
+   */
+  private CompletableFuture<RaftClientReply> send(Message m, boolean readOnly) {
+    RaftClient used = client;
+    CompletableFuture<RaftClientReply> f;
+    try {
+      f = readOnly ? used.async().sendReadOnly(m) : used.async().send(m);
+    } catch (RuntimeException e) {
+      renewIfGivenUp(used, e);
+      throw e;
+    }
+    return f.whenComplete((reply, error) -> renewIfGivenUp(used,
+        error != null ? error : reply != null && !reply.isSuccess() ? reply.getException() : null));
+  }
+
+  private void renewIfGivenUp(RaftClient used, Throwable error) {
+    if (closed.get() || !givenUp(error)) {
+      return;
+    }
+    synchronized (clientLock) {
+      if (closed.get() || client != used) {
+        return; // closing, or renewed already
+      }
+      client = newClient(group, parameters, timeout);
+    }
+    // Not on the caller's thread, which may be one of the old client's own.
+    BLOCKING_CALLS.execute(() -> closeQuietly(used));
+  }
+
+  /** Whether {@code t} says Ratis gave the client up: out of retries, or closed since. */
+  private static boolean givenUp(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof AlreadyClosedException || c instanceof RaftRetryFailureException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private <T> T await(CompletableFuture<T> f, String what) throws LedgerException {
@@ -884,7 +934,12 @@ public final class RaftLedger implements Ledger, BlockHistory {
       timer.shutdown();
     }
     submissions.close();
-    closeQuietly(client);
+    RaftClient last;
+    synchronized (clientLock) {
+      last = client; // closed is set: no client replaces it from now on
+    }
+    // Closed outside the lock: the client's own threads, failing its calls, take the lock.
+    closeQuietly(last);
     closeQuietly(server);
     machine.failWaiters(new LedgerException("this member closed before the transaction's block"
         + " was sealed here; the group may still seal it: check its nonce before resending"));

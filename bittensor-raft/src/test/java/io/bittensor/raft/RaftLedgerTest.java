@@ -432,6 +432,51 @@ class RaftLedgerTest {
     }
   }
 
+  /**
+   * A member whose calls failed while its group had no majority serves again once the majority
+   * is back: Ratis closes a client whose request ran out of retries, and the member's every
+   * later read and submission failed "SlidingWindow$Client:... is closed" until it was restarted
+   * (found with three `ledger serve` members, two killed and started again).
+   */
+  @Test
+  void aMemberWhoseCallsFailedWithoutAMajorityServesOnceItIsBack() throws Exception {
+    Cluster c = new Cluster(dir, 3, genesis(params(8), 4), null, BlockPolicy.manual());
+    c.timeout = Duration.ofSeconds(2);
+    try (c) {
+      c.start();
+      c.leader();
+      c.stop(1);
+      c.stop(2);
+      RaftLedger alone = c.members[0];
+      assertThrows(LedgerException.class, () -> alone.account(key(0).id()));
+      assertThrows(LedgerException.class, alone::produceBlock);
+      c.open(1);
+      c.open(2);
+      c.leader();
+      // Reads come back once the group elects a leader; within the test's timeout.
+      java.util.concurrent.atomic.AtomicReference<String> why =
+          new java.util.concurrent.atomic.AtomicReference<>("");
+      try {
+        Cluster.awaitTrue(() -> {
+          try {
+            alone.account(key(0).id());
+            return true;
+          } catch (LedgerException e) {
+            why.set(e.getMessage());
+            return false;
+          }
+        }, "a read through the member that was alone");
+      } catch (AssertionError e) {
+        throw new AssertionError(e.getMessage() + ": " + why.get(), e);
+      }
+      CompletableFuture<Receipt> r = alone.submit(key(0),
+          Transaction.register(endpoint(0), Modality.TEXT));
+      Block b = c.members[c.leader()].produceBlock();
+      assertEquals(b.number(), r.get(10, TimeUnit.SECONDS).block());
+      assertTrue(alone.produceBlock().number() > b.number(), "it seals through the leader");
+    }
+  }
+
   @Test
   void aFolderOfAnotherChainIsRefused() throws Exception {
     Cluster c = new Cluster(dir, 1, genesis(params(8), 4), null, BlockPolicy.manual());
