@@ -41,6 +41,7 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -242,8 +243,14 @@ final class NeuronCommand implements Runnable {
       // embedding program's way of saying stop) closes the same on this thread. Whoever comes
       // second waits for the first. A setup that fails closes what it opened (the ledger client
       // among them: a program that runs the command embedded is not left with it).
+      AtomicBoolean announced = new AtomicBoolean();
       Runnable stop = Stopping.once(() -> {
         owned.closeAll(); // the reloaders, the neuron, its metrics, the ledger, the model, the log
+        if (announced.get()) {
+          // The log's last line: closed cleanly (its checkpoint saved), not killed.
+          out.println("stopped");
+          out.flush();
+        }
         closed.countDown();
       });
       Thread hook = new Thread(stop, "bittensor-neuron-shutdown");
@@ -428,6 +435,7 @@ final class NeuronCommand implements Runnable {
           out.printf(Locale.ROOT, "calls logged to %s%n", accessLog.file());
         }
         out.flush();
+        announced.set(true);
         serving = true;
       } finally {
         if (!serving) {

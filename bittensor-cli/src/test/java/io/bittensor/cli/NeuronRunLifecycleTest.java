@@ -78,6 +78,8 @@ class NeuronRunLifecycleTest {
       URI metrics = URI.create(running.printed.group(2));
 
       assertEquals(0, running.interruptAndAwaitExit(), running.out + "\n" + running.err);
+      assertTrue(running.out.toString().endsWith("stopped" + System.lineSeparator()),
+          "says it closed cleanly: " + running.out);
       for (URI closed : List.of(endpoint, metrics)) {
         assertThrows(IOException.class,
             () -> new Socket(closed.getHost(), closed.getPort()).close(),
