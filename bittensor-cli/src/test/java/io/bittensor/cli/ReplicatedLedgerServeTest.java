@@ -514,6 +514,7 @@ class ReplicatedLedgerServeTest {
           "a=" + address, "--created-at", "2026-12-05T00:00:00Z");
       assertEquals(Main.EXIT_FAILURE, run.exitCode(), run.err());
       assertTrue(run.err().contains("could not listen on " + address), run.err());
+      assertTrue(run.err().contains("Address already in use"), run.err()); // Ratis' reason
     }
   }
 }

@@ -243,8 +243,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
         s.start();
       } catch (RuntimeException | IOException e) {
         if (RatisExits.isExit(e)) {
-          throw new IOException("the Raft member " + b.self + " could not listen on "
-              + HostPorts.of(address) + " (is the port taken by another process?)", e);
+          throw new IOException(RatisExits.startFailure(b.self, HostPorts.of(address), e), e);
         }
         throw e;
       }

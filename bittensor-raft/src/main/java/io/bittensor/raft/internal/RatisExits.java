@@ -30,9 +30,66 @@ public final class RatisExits {
     disabled = true;
   }
 
+  /**
+   * Why Ratis stopped a server as it started, for a member's message: how the address failed
+   * to bind ("could not listen on", with a hint where the port is in use) or else that the
+   * server could not start, then Ratis' own messages from its exit down ({@link #reasons}).
+   * Any exit used to read as a port taken.
+   */
+  public static String startFailure(String self, String address, Throwable exit) {
+    String reasons = reasons(exit);
+    if (!isBindFailure(exit)) {
+      return "the Raft member " + self + " could not start its server on " + address + ": "
+          + reasons;
+    }
+    return "the Raft member " + self + " could not listen on " + address
+        + (reasons.contains("Address already in use")
+            ? " (is the port taken by another process?)" : "")
+        + ": " + reasons;
+  }
+
+  /**
+   * The messages of {@code t}'s chain from Ratis' exit down (from {@code t} where no exit is in
+   * it), joined by ": ", each left out that the text before already holds (a wrapper's
+   * message is often its cause's); a cause without a message by its class's name.
+   */
+  public static String reasons(Throwable t) {
+    Throwable from = t;
+    Throwable c = t;
+    for (int depth = 0; c != null && depth < 16; depth++, c = c.getCause()) { // no cycle
+      if (c instanceof ExitUtils.ExitException) {
+        from = c;
+        break;
+      }
+    }
+    StringBuilder text = new StringBuilder();
+    c = from;
+    for (int depth = 0; c != null && depth < 16; depth++, c = c.getCause()) {
+      String m = c.getMessage() != null ? c.getMessage() : c.getClass().getSimpleName();
+      if (text.indexOf(m) < 0) {
+        text.append(text.length() == 0 ? "" : ": ").append(m);
+      }
+    }
+    return text.toString();
+  }
+
+  /** Whether a cause in {@code t}'s chain is a failure to bind an address (gRPC's or the JDK's). */
+  static boolean isBindFailure(Throwable t) {
+    Throwable c = t;
+    for (int depth = 0; c != null && depth < 16; depth++, c = c.getCause()) {
+      String m = String.valueOf(c.getMessage());
+      if (c instanceof java.net.BindException || m.startsWith("Failed to bind")
+          || m.startsWith("bind(")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Whether {@code t} or one of its causes is Ratis' exit turned into an exception. */
   public static boolean isExit(Throwable t) {
-    for (Throwable c = t; c != null; c = c.getCause()) {
+    Throwable c = t;
+    for (int depth = 0; c != null && depth < 16; depth++, c = c.getCause()) {
       if (c instanceof ExitUtils.ExitException) {
         return true;
       }
