@@ -4,11 +4,13 @@ import io.bittensor.core.testing.LedgerFixtures;
 import io.bittensor.raft.Cluster;
 import io.bittensor.raft.RaftLedger;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -18,14 +20,15 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>In package {@code io.bittensor.core} because the contract is package-private there.
  */
+@ExtendWith(Cluster.ClosingInBackground.class)
 class RaftLedgerContractTest extends LedgerContract {
-  @TempDir Path dir;
-  private int count;
+  /** The groups' folders, kept until every group closed: they close while later tests run. */
+  @TempDir static Path dir;
   private final List<Cluster> groups = new ArrayList<>();
 
   @Override
   protected Ledger create(Genesis genesis) throws IOException {
-    Cluster c = new Cluster(dir.resolve("group-" + count++), 3, genesis, mechanism(),
+    Cluster c = new Cluster(Files.createTempDirectory(dir, "group-"), 3, genesis, mechanism(),
         BlockPolicy.manual());
     c.clock = LedgerFixtures.fixedClock();
     groups.add(c);
@@ -43,8 +46,10 @@ class RaftLedgerContractTest extends LedgerContract {
     return Optional.of(((RaftLedger) ledger).stateHash());
   }
 
+  /** The groups close every member, the contract's ones included, without waiting for them. */
   @AfterEach
-  void closeGroups() {
+  @Override
+  void closeLedgers() {
     groups.forEach(Cluster::close);
   }
 }

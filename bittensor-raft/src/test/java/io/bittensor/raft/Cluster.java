@@ -18,6 +18,9 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /** A group of members on loopback, each in its own folder, for tests. */
 public final class Cluster implements AutoCloseable {
@@ -152,10 +155,6 @@ public final class Cluster implements AutoCloseable {
     }
   }
 
-  void stop(int i) {
-    members[i].close();
-    members[i] = null;
-  }
 
   /** The index of the member that leads, once one does. */
   public int leader() {
@@ -243,25 +242,88 @@ public final class Cluster implements AutoCloseable {
     Files.write(file, bytes);
   }
 
-  /** Closes the members side by side: each takes about a second to stop its Raft server. */
+  /**
+   * Closes the members side by side, each on a thread of its own, and returns without waiting
+   * for them in a class {@link ClosingInBackground}; else as {@link #closeNow}.
+   */
   @Override
   public void close() {
+    if (inBackground) {
+      CLOSING.addAll(stopAll());
+    } else {
+      closeNow();
+    }
+  }
+
+  /**
+   * Closes the members side by side and waits for them: each takes about a second to stop its
+   * Raft server (Ratis' log worker looks at its queue once a second). For a restart, or a look
+   * at a folder once its member has let it go.
+   */
+  public void closeNow() {
+    join(stopAll());
+  }
+
+  private List<Thread> stopAll() {
     List<Thread> closing = new ArrayList<>();
     for (int i = 0; i < members.length; i++) {
-      if (members[i] != null) {
-        int member = i;
-        Thread t = new Thread(() -> stop(member), "closing-m" + i);
+      RaftLedger m = members[i];
+      if (m != null) {
+        members[i] = null;
+        Thread t = new Thread(m::close, "closing-m" + i);
         t.start();
         closing.add(t);
       }
     }
-    for (Thread t : closing) {
+    return closing;
+  }
+
+  /** Stops the members {@code which} side by side (a second each, one after the other). */
+  void stop(int... which) {
+    List<Thread> closing = new ArrayList<>();
+    for (int i : which) {
+      RaftLedger m = members[i];
+      members[i] = null;
+      Thread t = new Thread(m::close, "closing-m" + i);
+      t.start();
+      closing.add(t);
+    }
+    join(closing);
+  }
+
+  private static void join(List<Thread> threads) {
+    for (Thread t : threads) {
       try {
         t.join();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
       }
+    }
+  }
+
+  /** Members closing in the background, for {@link ClosingInBackground}. */
+  private static final List<Thread> CLOSING = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private static volatile boolean inBackground;
+
+  /**
+   * For a test class ({@code @ExtendWith(Cluster.ClosingInBackground.class)}): while it runs,
+   * {@link #close} does not wait for the members to close, so that its clusters close while its
+   * next tests run rather than a second each; after it, every one has closed. For a class whose
+   * folders outlive each test (a static {@code @TempDir}, cleaned after this) and whose tests
+   * {@link #closeNow} where they open or read a folder again. Classes run one at a time.
+   */
+  public static final class ClosingInBackground implements BeforeAllCallback, AfterAllCallback {
+    @Override
+    public void beforeAll(ExtensionContext context) {
+      inBackground = true;
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) {
+      inBackground = false;
+      join(CLOSING);
+      CLOSING.clear();
     }
   }
 }

@@ -52,13 +52,23 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
+@ExtendWith(Cluster.ClosingInBackground.class)
 class RaftLedgerTest {
-  @TempDir Path dir;
+  /** Each test's folders, kept until the class's clusters closed (in the background). */
+  @TempDir static Path root;
+  Path dir;
+
+  @BeforeEach
+  void folder() throws IOException {
+    dir = Files.createTempDirectory(root, "test-");
+  }
 
   @Test
   void membersAgreeOnEveryBlock() throws Exception {
@@ -281,7 +291,7 @@ class RaftLedgerTest {
       height = b.number();
       state = c.settledHashes().get(0);
     } finally {
-      c.close();
+      c.closeNow();
     }
     // Two members reopen as they were configured; one is not told the genesis, its folder is.
     c.open(0);
@@ -417,8 +427,7 @@ class RaftLedgerTest {
       c.start();
       c.leader();
       Hash256 before = c.settledHashes().get(0);
-      c.stop(1);
-      c.stop(2);
+      c.stop(1, 2); // side by side: each takes a second
       RaftLedger alone = c.members[0];
       CompletableFuture<Receipt> f = alone.submit(SignedTransaction.sign(key(0), alone.chainId(),
           0, Transaction.register(endpoint(0), Modality.TEXT)));
@@ -484,7 +493,7 @@ class RaftLedgerTest {
   @Test
   void aFolderOfAnotherChainIsRefused() throws Exception {
     Cluster c = new Cluster(dir, 1, genesis(params(8), 4), null, BlockPolicy.manual());
-    c.start().close();
+    c.start().closeNow();
     Cluster other = new Cluster(dir, 1, genesis(params(9), 4), null, BlockPolicy.manual());
     LedgerException e = assertThrows(LedgerException.class, () -> other.open(0));
     assertTrue(e.getMessage().contains("holds chain"), e.getMessage());
@@ -653,7 +662,7 @@ class RaftLedgerTest {
       assertTrue(hasSnapshot(c.raftFolder(away)), "the member that was away holds it too");
       // Every member restarts from its snapshot (and the little log after it).
       Hash256 state = c.settledHashes().get(0);
-      c.close();
+      c.closeNow();
       c.start();
       c.leader();
       c.awaitHeight(200);
@@ -676,7 +685,7 @@ class RaftLedgerTest {
       Path sm = c.raftFolder(0).resolve("sm");
       Cluster.awaitTrue(() -> Cluster.snapshots(sm).size() == 2, "snapshots of blocks 5 and 10");
       Hash256 state = c.settledHashes().get(0);
-      c.close();
+      c.closeNow();
       Cluster.damage(Cluster.snapshots(sm).get(1));
       c.start();
       c.awaitHeight(12);
@@ -868,8 +877,7 @@ class RaftLedgerTest {
         three.remove(c.ids.get(leaving));
         lead.changeMembers(three);
         assertEquals(three.keySet(), fourth.members().keySet());
-        c.stop(leaving);
-        c.stop(stopping);
+        c.stop(leaving, stopping);
         CompletableFuture<Receipt> r =
             fourth.submit(key(1), Transaction.register(endpoint(1), Modality.TEXT));
         // Either of the two may lead now (the old leader may step down under load, and the
