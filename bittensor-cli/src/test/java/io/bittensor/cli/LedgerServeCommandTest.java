@@ -56,12 +56,8 @@ class LedgerServeCommandTest {
   }
 
   private static Process serve(Path data, Path log, String... more) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("surefire.test.class.path",
-            System.getProperty("java.class.path")),
-        Main.class.getName(), "ledger", "serve", "--data", data.toString(),
-        "--host", "127.0.0.1", "--port", "0", "--block-ms", "50"));
+    List<String> cmd = ChildCli.command("ledger", "serve", "--data", data.toString(),
+        "--host", "127.0.0.1", "--port", "0", "--block-ms", "50");
     cmd.addAll(List.of(more));
     return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
   }
@@ -251,13 +247,9 @@ class LedgerServeCommandTest {
             .tls(TestCertificates.file("peer.key"), TestCertificates.file("peer.pem"))
             .requireClientCertificates(TestCertificates.file("ca.pem")).start()) {
       Path log = dir.resolve("relay.log");
-      List<String> command = new java.util.ArrayList<>(List.of(
-          Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-cp", System.getProperty("surefire.test.class.path",
-              System.getProperty("java.class.path")),
-          Main.class.getName(), "ledger", "serve", "--upstream", upstream.uri().toString(),
-          "--trust", ca, "--client-cert", clientKey.toString(), clientCert.toString(),
-          "--tls-reload", "PT0.1S", "--host", "127.0.0.1", "--port", "0"));
+      List<String> command = ChildCli.command("ledger", "serve", "--upstream",
+          upstream.uri().toString(), "--trust", ca, "--client-cert", clientKey.toString(),
+          clientCert.toString(), "--tls-reload", "PT0.1S", "--host", "127.0.0.1", "--port", "0");
       if (relayOverTls) {
         command.addAll(List.of("--tls", TestCertificates.file("peer.key").toString(),
             TestCertificates.file("peer.pem").toString()));
@@ -307,12 +299,8 @@ class LedgerServeCommandTest {
         io.bittensor.transport.LedgerServer upstream = io.bittensor.transport.LedgerServer
             .builder().ledger(origin).host("127.0.0.1").port(0).start()) {
       Path log = dir.resolve("relay.log");
-      List<String> cmd = new ArrayList<>(List.of(
-          Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-cp", System.getProperty("surefire.test.class.path",
-              System.getProperty("java.class.path")),
-          Main.class.getName(), "ledger", "serve", "--upstream", upstream.uri().toString(),
-          "--host", "127.0.0.1", "--port", "0"));
+      List<String> cmd = ChildCli.command("ledger", "serve", "--upstream",
+          upstream.uri().toString(), "--host", "127.0.0.1", "--port", "0");
       if (audited) {
         // Every block audited against the chain id before it is relayed, the replica on disk.
         cmd.addAll(List.of("--chain", origin.chainId().toHex(), "--replica",

@@ -55,12 +55,9 @@ class ReplicatedLedgerServeTest {
 
   private Process member(int i, List<String> members, Path log, boolean genesis)
       throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("surefire.test.class.path",
-            System.getProperty("java.class.path")),
-        Main.class.getName(), "ledger", "serve", "--data", dir.resolve("m" + i).toString(),
-        "--host", "127.0.0.1", "--port", "0", "--block-ms", "100", "--raft-self", "m" + i));
+    List<String> cmd = ChildCli.command("ledger", "serve", "--data",
+        dir.resolve("m" + i).toString(), "--host", "127.0.0.1", "--port", "0", "--block-ms", "100",
+        "--raft-self", "m" + i);
     for (String m : members) {
       cmd.add("--raft-member");
       cmd.add(m);
