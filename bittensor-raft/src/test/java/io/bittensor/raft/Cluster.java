@@ -311,7 +311,9 @@ public final class Cluster implements AutoCloseable {
    * {@link #close} does not wait for the members to close, so that its clusters close while its
    * next tests run rather than a second each; after it, every one has closed. For a class whose
    * folders outlive each test (a static {@code @TempDir}, cleaned after this) and whose tests
-   * {@link #closeNow} where they open or read a folder again. Classes run one at a time.
+   * {@link #closeNow} where they open or read a folder again. Classes run one at a time. Not
+   * RaftBlocksTest: its members close journals they keep, real work to overlap the next test
+   * with, for a second each over a dozen tests.
    */
   public static final class ClosingInBackground implements BeforeAllCallback, AfterAllCallback {
     @Override

@@ -34,10 +34,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -49,16 +47,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * snapshot keeps its blocks from there; and a ledger server in front of a member serves them.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-@ExtendWith(Cluster.ClosingInBackground.class)
 class RaftBlocksTest {
-  /** Each test's folders, kept until the class's clusters closed (in the background). */
-  @TempDir static Path root;
-  Path dir;
-
-  @BeforeEach
-  void folder() throws IOException {
-    dir = Files.createTempDirectory(root, "test-");
-  }
+  @TempDir Path dir;
 
   private Cluster keeping(int snapshotEvery) {
     Cluster c = new Cluster(dir, 3, genesis(params(8), 4), null, BlockPolicy.manual());
@@ -165,13 +155,11 @@ class RaftBlocksTest {
   void aFolderOfAnotherChainIsRefusedAndItsBlocksKept() throws Exception {
     Cluster c = new Cluster(dir, 1, genesis(params(8), 4), null, BlockPolicy.manual());
     c.each = (i, b) -> b.keepBlocks(true);
-    try {
+    try (c) {
       c.start();
       c.leader();
       c.members[0].produceBlock();
       c.members[0].produceBlock();
-    } finally {
-      c.closeNow(); // the journal is read below, and opened again
     }
     Path journal = RaftLedger.blocksFolder(c.dirs.get(0)).resolve("journal.btl");
     byte[] before = Files.readAllBytes(journal);
@@ -446,7 +434,7 @@ class RaftBlocksTest {
    */
   private static void restartAllAndCheck(Cluster c, SplittableRandom random, List<Block> chain)
       throws Exception {
-    c.closeNow();
+    c.close();
     c.start();
     c.leader();
     seal(c, random, 2);
