@@ -44,8 +44,8 @@ public final class RatisExits {
     }
     return "the Raft member " + self + " could not listen on " + address
         + (reasons.contains("Address already in use")
-            ? " (is the port taken by another process?)" : "")
-        + ": " + reasons;
+            ? " (is the port taken by another process?): " : ": ")
+        + reasons;
   }
 
   /**
