@@ -11,8 +11,8 @@ final class ChildCli {
   /**
    * {@code java}, its options, the tests' class path and {@link Main}, then {@code args}; a list
    * to add to. The JVM compiles with C1 only and collects on one thread: a child lives seconds,
-   * and starting it took most of such a test's time (about 6 s of a member's first 7 under load
-   * on two cores, 3.5 s so).
+   * and most of its start was C2 compiling (a Raft member took 5 to 10 s to serve on two busy
+   * cores, 3 to 4.5 s so).
    */
   static List<String> command(String... args) {
     List<String> cmd = new ArrayList<>(List.of(
