@@ -796,6 +796,37 @@ class NeuronTest {
     }
   }
 
+  /**
+   * Restarted where its key is registered (the same address and modality): nothing is sent,
+   * and its registration is done at once, with no receipt.
+   */
+  @Test
+  void aPeerRestartedWhereItIsRegisteredSendsNothing() throws Exception {
+    Keypair key = Keypair.generate();
+    io.bittensor.transport.InProcessNetwork network =
+        new io.bittensor.transport.InProcessNetwork();
+    List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (LocalLedger ledger = ledger(key)) {
+      URI before;
+      try (Neuron first = Neuron.builder().keypair(key).ledger(ledger).inProcess(network)
+          .serve(Peers.noise(DIM, 1), Modality.TEXT).outputDim(DIM).start()) {
+        ledger.produceBlock();
+        assertNotNull(first.registration().get(10, TimeUnit.SECONDS));
+        before = first.endpoint();
+      }
+      try (Neuron again = Neuron.builder().keypair(key).ledger(ledger).inProcess(network)
+          .serve(Peers.noise(DIM, 1), Modality.TEXT).outputDim(DIM)
+          .listener((n, e) -> events.add(e)).start()) {
+        assertEquals(before, again.endpoint(), "served where it was");
+        CompletableFuture<?> registration = again.registration();
+        assertTrue(registration.isDone(), "nothing to wait for");
+        assertNull(registration.get());
+        assertEquals(0, ledger.produceBlock().transactions(), "nothing sent");
+        assertTrue(events.stream().noneMatch(e -> e.contains("moving")), events::toString);
+      }
+    }
+  }
+
   /** {@code ledger}, refusing every move as a ledger from before moves existed would. */
   private static Ledger refusingMoves(Ledger ledger) {
     return refusing(ledger, Transaction.Serve.class,
