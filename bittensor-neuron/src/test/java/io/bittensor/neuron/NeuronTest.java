@@ -797,6 +797,27 @@ class NeuronTest {
   }
 
   /**
+   * The builder takes each number at its edge (an output of 1, port 0 for any free one and
+   * 65535, no stake, no warm-up, a back-off of 1 ms) and refuses one beyond it, naming it.
+   */
+  @Test
+  void theBuilderTakesEachSettingAtItsEdgeAndRefusesOneBeyond() {
+    Neuron.Builder b = Neuron.builder().outputDim(1).port(0).port(65535).stake(0).warmUp(0)
+        .registrationBackoff(Duration.ofMillis(1), Duration.ofMillis(1));
+    assertNotNull(b);
+    List<org.junit.jupiter.api.function.Executable> beyond = List.of(
+        () -> b.outputDim(0), () -> b.port(-1), () -> b.port(65536), () -> b.stake(-1),
+        () -> b.warmUp(-1), () -> b.registrationBackoff(Duration.ZERO, Duration.ofMillis(1)),
+        () -> b.registrationBackoff(Duration.ofMillis(2), Duration.ofMillis(1)));
+    List<String> named = List.of("outputDim", "port", "port", "stake", "warmUp",
+        "registrationBackoff", "registrationBackoff");
+    for (int i = 0; i < beyond.size(); i++) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, beyond.get(i));
+      assertTrue(e.getMessage().startsWith(named.get(i)), e::getMessage);
+    }
+  }
+
+  /**
    * Restarted where its key is registered (the same address and modality): nothing is sent,
    * and its registration is done at once, with no receipt.
    */
