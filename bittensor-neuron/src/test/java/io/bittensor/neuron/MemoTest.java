@@ -185,6 +185,27 @@ class MemoTest {
     assertEquals(0, memo.hits());
   }
 
+  /**
+   * Two rows whose bytes hash alike (one byte up by 1, the next down by 31) are two rows: the
+   * second is the model's answer to it, not the first's remembered.
+   */
+  @Test
+  void rowsWhoseBytesHashAlikeAreStillTwoRows() {
+    long x = 100 * 256 + 10;
+    long y = 69 * 256 + 11;
+    assertEquals(java.util.Arrays.hashCode(text(new long[][] {{x}}).input().toByteArray()),
+        java.util.Arrays.hashCode(text(new long[][] {{y}}).input().toByteArray()),
+        "the rows' bytes hash alike");
+    Model model = new Model(true);
+    Peers.Memo memo = Peers.memoize(model);
+    memo.forward(text(new long[][] {{x}})).join();
+    ForwardResult second = memo.forward(text(new long[][] {{y}})).join();
+    assertArrayEquals(expected(new long[][] {{y}}, true),
+        second.output().orElseThrow().toFloatArray());
+    assertEquals(List.of(1, 1), model.batches);
+    assertEquals(0, memo.hits());
+  }
+
   @Test
   void anAnswerOfTheWrongSizeIsRefusedAndNotRemembered() {
     Model model = new Model(true);
