@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
@@ -135,8 +136,10 @@ final class LedgerTransactionCommands {
             receipt.transaction());
         Account account = ledger.account(signer.id()).orElseThrow();
         Metagraph m = ledger.metagraph();
-        String stake = m.uid(signer.id()).isPresent()
-            ? String.valueOf(m.peer(m.uid(signer.id()).getAsInt()).stake())
+        // The uid too: a registration's output is where a new peer learns it.
+        OptionalInt uid = m.uid(signer.id());
+        String stake = uid.isPresent()
+            ? m.peer(uid.getAsInt()).stake() + "  uid " + uid.getAsInt()
             : "none (not registered)";
         out.printf(Locale.ROOT, "account  %s  balance %d  nonce %d  stake %s%n",
             signer.id().toHex(), account.balance(), account.nonce(), stake);

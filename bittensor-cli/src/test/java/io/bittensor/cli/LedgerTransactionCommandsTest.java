@@ -141,12 +141,14 @@ class LedgerTransactionCommandsTest {
 
     CliRunner register = signed("register", "--endpoint", "http://127.0.0.1:8091");
     assertEquals(0, register.exitCode(), register.err());
+    int registeredUid = ledger.metagraph().uid(owner.id()).orElseThrow();
+    assertTrue(register.out().contains("nonce 2  stake 0  uid " + registeredUid), register.out());
     CliRunner stake = signed("stake", "--amount", "5000");
     assertEquals(0, stake.exitCode(), stake.err());
-    assertTrue(stake.out().contains("balance 4000  nonce 3  stake 5000"), stake.out());
+    assertTrue(stake.out().contains("balance 4000  nonce 3  stake 5000  uid "), stake.out());
     CliRunner unstake = signed("unstake", "--amount", "1500");
     assertEquals(0, unstake.exitCode(), unstake.err());
-    assertTrue(unstake.out().contains("balance 5500  nonce 4  stake 3500"), unstake.out());
+    assertTrue(unstake.out().contains("balance 5500  nonce 4  stake 3500  uid "), unstake.out());
 
     Metagraph m = ledger.metagraph();
     int uid = m.uid(owner.id()).orElseThrow();
