@@ -820,7 +820,9 @@ public final class Neuron implements AutoCloseable {
   /**
    * Starts the background loop: waits for the registration, then syncs every sync interval,
    * trains a batch at a time, and sets weights every weight interval. Failures (a ledger that
-   * cannot be reached, a rejected row) go to the listener and the loop goes on.
+   * cannot be reached, a rejected row) go to the listener and the loop goes on: a failure that
+   * repeats alike is told at its 1st, 2nd, 4th, 8th ... time in a row, and the first step that
+   * succeeds after failures says how many failed.
    *
    * @return this neuron
    * @throws IllegalStateException if the loop runs already or the neuron is closed
@@ -845,6 +847,10 @@ public final class Neuron implements AutoCloseable {
     boolean firstRowPending = warmUp > 0;
     // A row not set is said once, until a row goes in again: else the weight lines just stop.
     boolean quietSaid = false;
+    // Steps failed in a row; of them, the latest that failed alike, and how.
+    long failedInARow = 0;
+    long failedAlike = 0;
+    String lastFailure = null;
     try {
       registration.get();
     } catch (Exception e) {
@@ -886,6 +892,12 @@ public final class Neuron implements AutoCloseable {
             saveFromTheLoop();
           }
         }
+        if (failedInARow > 0) {
+          listener.onEvent(this, "steps succeed again after " + failedInARow + " failed in a row");
+          failedInARow = 0;
+          failedAlike = 0;
+          lastFailure = null;
+        }
         if (step.isEmpty()) {
           Thread.sleep(millisAtMost(syncInterval, 200));
         }
@@ -895,7 +907,16 @@ public final class Neuron implements AutoCloseable {
         if (closed.get()) {
           return;
         }
-        listener.onEvent(this, "step failed: " + e);
+        String failure = String.valueOf(e);
+        failedInARow++;
+        failedAlike = failure.equals(lastFailure) ? failedAlike + 1 : 1;
+        lastFailure = failure;
+        // A failure that lasts (a ledger down for an hour) is told at its 1st, 2nd, 4th, 8th ...
+        // time in a row, not at every retry: the log thins out while the cause stays.
+        if (Long.bitCount(failedAlike) == 1) {
+          listener.onEvent(this, "step failed"
+              + (failedAlike == 1 ? "" : " (" + failedAlike + " times in a row)") + ": " + e);
+        }
         try {
           Thread.sleep(millisAtMost(syncInterval, 1000));
         } catch (InterruptedException ie) {

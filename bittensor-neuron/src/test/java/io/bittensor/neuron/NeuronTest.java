@@ -868,15 +868,21 @@ class NeuronTest {
             return CompletableFuture.failedFuture(new TransactionRejectedException(
                 RejectReason.MALFORMED, "unknown transaction type 7"));
           }
-          if (method.isDefault()) {
-            return InvocationHandler.invokeDefault(proxy, method, args);
-          }
-          try {
-            return method.invoke(ledger, args);
-          } catch (java.lang.reflect.InvocationTargetException e) {
-            throw e.getCause();
-          }
+          return forward(ledger, proxy, method, args);
         });
+  }
+
+  /** What a proxy of {@code ledger} answers when it does not step in: the ledger's own. */
+  private static Object forward(Ledger ledger, Object proxy, java.lang.reflect.Method method,
+      Object[] args) throws Throwable {
+    if (method.isDefault()) {
+      return InvocationHandler.invokeDefault(proxy, method, args);
+    }
+    try {
+      return method.invoke(ledger, args);
+    } catch (java.lang.reflect.InvocationTargetException e) {
+      throw e.getCause();
+    }
   }
 
   /**
@@ -924,6 +930,70 @@ class NeuronTest {
       assertTrue(events.stream().noneMatch(e -> e.contains("weights set in block")),
           events::toString);
     }
+  }
+
+  /**
+   * A ledger down for a while is told at the 1st, 2nd, 4th, 8th ... failed step in a row, not at
+   * every retry (neuron run printed a line a second while its ledger was down), and the first
+   * step that succeeds after says how many failed.
+   */
+  @Test
+  void aFailureThatLastsIsToldAtPowersOfTwoAndTheRecoveryOnce() throws Exception {
+    Keypair key = Keypair.generate();
+    java.util.concurrent.atomic.AtomicBoolean down =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.atomic.AtomicInteger failedReads =
+        new java.util.concurrent.atomic.AtomicInteger();
+    List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
+    java.util.concurrent.CountDownLatch back = new java.util.concurrent.CountDownLatch(1);
+    try (LocalLedger ledger = everyTwentyMillis(key)) {
+      Ledger flaky = (Ledger) Proxy.newProxyInstance(Ledger.class.getClassLoader(),
+          new Class<?>[] {Ledger.class}, (proxy, method, args) -> {
+            if (method.getName().equals("metagraph") && down.get()) {
+              failedReads.incrementAndGet();
+              throw new io.bittensor.core.LedgerException("the ledger is down");
+            }
+            return forward(ledger, proxy, method, args);
+          });
+      try (Neuron neuron = Neuron.builder().keypair(key).ledger(flaky)
+          .serve(Peers.noise(DIM, 1), Modality.TEXT).outputDim(DIM)
+          .syncInterval(Duration.ofMillis(1))
+          .listener((n, e) -> {
+            events.add(e);
+            if (e.startsWith("steps succeed again")) {
+              back.countDown();
+            }
+          })
+          .start()) {
+        neuron.registration().get(10, TimeUnit.SECONDS);
+        down.set(true);
+        neuron.runInBackground();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (failedReads.get() < 40 && System.nanoTime() < deadline) {
+          Thread.sleep(5);
+        }
+        down.set(false);
+        assertTrue(back.await(30, TimeUnit.SECONDS), "no recovery told: " + events);
+      }
+    }
+    List<String> told;
+    String recovery;
+    synchronized (events) {
+      told = events.stream().filter(e -> e.startsWith("step failed")).toList();
+      recovery = events.stream().filter(e -> e.startsWith("steps succeed again")).findFirst()
+          .orElseThrow();
+    }
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("after (\\d+) failed in a row").matcher(recovery);
+    assertTrue(m.find(), recovery);
+    long failed = Long.parseLong(m.group(1));
+    assertTrue(failed >= 8, "failed " + failed + " times: " + events);
+    List<String> expected = new ArrayList<>();
+    for (long k = 1; k <= failed; k *= 2) {
+      expected.add("step failed" + (k == 1 ? "" : " (" + k + " times in a row)")
+          + ": io.bittensor.core.LedgerException: the ledger is down");
+    }
+    assertEquals(expected, told, "told at each power of two only, of " + failed);
   }
 
   /**
