@@ -1,5 +1,7 @@
 package io.bittensor.raft.internal;
 
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.ratis.util.ExitUtils;
 
 /**
@@ -54,17 +56,13 @@ public final class RatisExits {
    * message is often its cause's); a cause without a message by its class's name.
    */
   public static String reasons(Throwable t) {
-    Throwable from = t;
-    Throwable c = t;
-    for (int depth = 0; c != null && depth < 16; depth++, c = c.getCause()) { // no cycle
-      if (c instanceof ExitUtils.ExitException) {
-        from = c;
-        break;
-      }
+    List<Throwable> chain = chain(t);
+    int exit = 0;
+    while (exit < chain.size() && !(chain.get(exit) instanceof ExitUtils.ExitException)) {
+      exit++;
     }
     StringBuilder text = new StringBuilder();
-    c = from;
-    for (int depth = 0; c != null && depth < 16; depth++, c = c.getCause()) {
+    for (Throwable c : chain.subList(exit < chain.size() ? exit : 0, chain.size())) {
       String m = c.getMessage() != null ? c.getMessage() : c.getClass().getSimpleName();
       if (text.indexOf(m) < 0) {
         text.append(text.length() == 0 ? "" : ": ").append(m);
@@ -75,25 +73,22 @@ public final class RatisExits {
 
   /** Whether a cause in {@code t}'s chain is a failure to bind an address (gRPC's or the JDK's). */
   static boolean isBindFailure(Throwable t) {
-    Throwable c = t;
-    for (int depth = 0; c != null && depth < 16; depth++, c = c.getCause()) {
-      String m = String.valueOf(c.getMessage());
-      if (c instanceof java.net.BindException || m.startsWith("Failed to bind")
-          || m.startsWith("bind(")) {
-        return true;
-      }
-    }
-    return false;
+    return chain(t).stream().anyMatch(c -> c instanceof java.net.BindException
+        || String.valueOf(c.getMessage()).startsWith("Failed to bind")
+        || String.valueOf(c.getMessage()).startsWith("bind("));
   }
 
   /** Whether {@code t} or one of its causes is Ratis' exit turned into an exception. */
   public static boolean isExit(Throwable t) {
-    Throwable c = t;
-    for (int depth = 0; c != null && depth < 16; depth++, c = c.getCause()) {
-      if (c instanceof ExitUtils.ExitException) {
-        return true;
-      }
+    return chain(t).stream().anyMatch(c -> c instanceof ExitUtils.ExitException);
+  }
+
+  /** {@code t} and its causes, at most 16 of them (a chain with a cycle ends there). */
+  private static List<Throwable> chain(Throwable t) {
+    List<Throwable> chain = new ArrayList<>();
+    for (Throwable c = t; c != null && chain.size() < 16; c = c.getCause()) {
+      chain.add(c);
     }
-    return false;
+    return chain;
   }
 }
