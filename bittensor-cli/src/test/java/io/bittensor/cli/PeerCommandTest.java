@@ -195,7 +195,7 @@ class PeerCommandTest {
         "--tls", TestCertificates.file("peer.key").toString(),
         TestCertificates.file("peer.pem").toString(), "--tls-client-ca", ca,
         "--metrics-port", "0", "--access-log", log.toString())) {
-      assertTrue(serving.out.toString().contains("calls logged to " + log), serving.out.toString());
+      serving.awaitPrinted("calls logged to " + log);
       String endpoint = serving.endpoint.toString();
       String[] clientCert = {"--client-cert", TestCertificates.file("client.key").toString(),
           TestCertificates.file("client.pem").toString()};
@@ -255,12 +255,7 @@ class PeerCommandTest {
           + Files.readString(TestCertificates.file("client.pem")));
       Files.setLastModifiedTime(trusted, java.nio.file.attribute.FileTime.from(
           java.time.Instant.now().plusSeconds(5)));
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      String line = "reloaded the trusted client certificates from " + trusted;
-      while (!serving.out.toString().contains(line) && System.nanoTime() < deadline) {
-        Thread.sleep(20);
-      }
-      assertTrue(serving.out.toString().contains(line), serving.out.toString());
+      serving.awaitPrinted("reloaded the trusted client certificates from " + trusted);
       out.getBuffer().setLength(0);
       assertEquals(0, run(args), out + "\n" + err);
       assertTrue(out.toString().contains("status  SUCCESS (0)"), out.toString());
@@ -285,13 +280,7 @@ class PeerCommandTest {
           java.nio.file.StandardCopyOption.REPLACE_EXISTING);
       Files.copy(TestCertificates.file("stranger.pem"), cert,
           java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (!serving.out.toString().contains("reloaded the TLS certificate from " + cert)
-          && System.nanoTime() < deadline) {
-        Thread.sleep(20);
-      }
-      assertTrue(serving.out.toString().contains("reloaded the TLS certificate from " + cert),
-          serving.out.toString());
+      serving.awaitPrinted("reloaded the TLS certificate from " + cert);
       out.getBuffer().setLength(0);
       assertEquals(0, run("peer", "query", "--endpoint", endpoint, "--trust", stranger),
           out + "\n" + err);
@@ -325,8 +314,8 @@ class PeerCommandTest {
       out.getBuffer().setLength(0);
       assertEquals(1, run("peer", "query", "--endpoint", endpoint), "unsigned: " + out);
       assertTrue(out.toString().contains("UNAUTHENTICATED"), out.toString());
-      assertTrue(serving.out.toString().contains("serving the members of "
-          + ledgerServer.uri() + " holding at least 10 staked"), serving.out.toString());
+      serving.awaitPrinted("serving the members of " + ledgerServer.uri()
+          + " holding at least 10 staked");
     }
     assertEquals(1, run("peer", "serve", "--port", "0", "--members-of", "http://127.0.0.1:9"),
         err.toString());
@@ -349,8 +338,8 @@ class PeerCommandTest {
         LedgerServer second = serve(ledger)) {
       String both = first.uri() + "," + second.uri();
       try (ServingCli serving = ServingCli.start("--output-dim", "16", "--members-of", both)) {
-        assertTrue(serving.out.toString().contains("serving the members of " + both),
-            serving.out.toString());
+        // Printed after the line naming the endpoint, which ServingCli waited for.
+        serving.awaitPrinted("serving the members of " + both);
         first.close(); // the member the peer followed goes
         var joined = ledger.submit(member, Transaction.register(
             URI.create("http://127.0.0.1:9"), Modality.TEXT));
@@ -447,13 +436,7 @@ class PeerCommandTest {
     try (ServingCli serving = ServingCli.start("--key", key.toString(), "--output-dim", "16")) {
       String endpoint = serving.endpoint.toString();
       // The line after the one that names the endpoint, which ServingCli waited for.
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (!serving.out.toString().contains("answers signed by")
-          && System.nanoTime() < deadline) {
-        Thread.sleep(10);
-      }
-      assertTrue(serving.out.toString().contains("answers signed by " + peer.id().toHex()),
-          serving.out.toString());
+      serving.awaitPrinted("answers signed by " + peer.id().toHex());
       assertEquals(0, run("peer", "query", "--endpoint", endpoint, "--peer-key",
           peer.id().toHex()), out + "\n" + err);
       assertTrue(out.toString().contains("status  SUCCESS (0)"), out.toString());

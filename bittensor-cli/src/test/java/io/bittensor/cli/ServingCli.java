@@ -70,6 +70,19 @@ final class ServingCli implements AutoCloseable {
     return new ServingCli(AT, all);
   }
 
+  /**
+   * Waits up to 10 s until the command has printed {@code text} and fails if it has not; what it
+   * printed. A line printed after the one {@code ready} matched may come a moment after start.
+   */
+  String awaitPrinted(String text) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!out.toString().contains(text) && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    assertTrue(out.toString().contains(text), "did not print \"" + text + "\": " + out + err);
+    return out.toString();
+  }
+
   /** Interrupts the command (its way of stopping when embedded) and waits for it to end. */
   int interruptAndAwaitExit() throws InterruptedException {
     thread.interrupt();
