@@ -316,6 +316,13 @@ final class LedgerCommand implements Runnable {
       }
       if (data != null) {
         requireFolderOrNothing(data, "--data");
+        // Before the logs, the ports or the ledger open: a refused folder leaves nothing made.
+        if (raftSelf == null) {
+          refuseMembersFolder(data);
+        } else {
+          refuseMembersBlocks(data);
+          refuseLedgerOfOneMachine(data);
+        }
       }
       if (replica != null) {
         requireFolderOrNothing(replica, "--replica");
@@ -618,7 +625,6 @@ final class LedgerCommand implements Runnable {
     }
 
     private LocalLedger openLocal() {
-      refuseMembersFolder(data);
       boolean exists = Files.exists(data.resolve("journal.btl"));
       if (exists && genesis.anyGiven()) {
         throw CliException.badInput("--data " + data + " already holds a ledger; the genesis"
@@ -641,12 +647,6 @@ final class LedgerCommand implements Runnable {
 
     private RaftLedger openMember() {
       boolean exists = RaftLedger.holdsMember(data);
-      if (!exists && Files.exists(data.resolve("journal.btl"))) {
-        // A member made here would be a new chain beside this one, without its state.
-        throw CliException.badInput("--data " + data + " holds a ledger of one machine"
-            + " (journal.btl), not a member: give each member a new folder (with the genesis"
-            + " options and --created-at), or serve this one without --raft-self", null);
-      }
       if (exists && genesis.anyGiven() && genesis.createdAt == null) {
         throw CliException.badInput("--data " + data + " already holds a member; the genesis"
             + " options (--allocate, --tau, ...) only apply when creating one, or give the same"
@@ -692,6 +692,34 @@ final class LedgerCommand implements Runnable {
       throw CliException.badInput("--data " + data + " holds a replicated ledger's member"
           + " (genesis.btg): serve it with --raft-self and the --raft-member list it was"
           + " started with, or give a ledger of one machine another folder", null);
+    }
+    refuseMembersBlocks(data);
+  }
+
+  /** Refuses the folder where a replicated ledger's member keeps its blocks, for any ledger. */
+  static void refuseMembersBlocks(Path data) {
+    // The blocks a member keeps are its copy of the ledger: a ledger of one machine there
+    // sealed blocks of its own into it, which the group never agreed on.
+    Path folder = data.toAbsolutePath().normalize();
+    Path member = folder.getParent();
+    if (member != null && RaftLedger.holdsMember(member)
+        && RaftLedger.blocksFolder(member).equals(folder)) {
+      throw CliException.badInput("--data " + data + " holds the blocks that the replicated"
+          + " ledger's member in " + member + " keeps, which only that member writes: serve"
+          + " the member (--data " + member + " with --raft-self), or read its blocks with"
+          + " ledger blocks --data " + member, null);
+    }
+  }
+
+  /**
+   * Refuses a folder holding a ledger of one machine where a replicated ledger's member is asked
+   * for: a member made there would be a new chain beside the ledger, without its state.
+   */
+  static void refuseLedgerOfOneMachine(Path data) {
+    if (!RaftLedger.holdsMember(data) && Files.exists(data.resolve("journal.btl"))) {
+      throw CliException.badInput("--data " + data + " holds a ledger of one machine"
+          + " (journal.btl), not a member: give each member a new folder (with the genesis"
+          + " options and --created-at), or serve this one without --raft-self", null);
     }
   }
 

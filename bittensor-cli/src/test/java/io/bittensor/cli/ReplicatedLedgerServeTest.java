@@ -500,6 +500,78 @@ class ReplicatedLedgerServeTest {
     }
   }
 
+  /**
+   * A member's folder, and the folder in it where the member keeps its blocks, given to {@code
+   * ledger serve} without the Raft options: refused, exit 2, before anything is opened. The
+   * blocks folder was served as a ledger of one machine, which sealed blocks of its own into the
+   * member's copy of the ledger; and a --submission-log was created before a refusal.
+   */
+  @Test
+  void aMembersFolderAndItsKeptBlocksAreRefusedWithoutTheRaftOptionsChangingNothing()
+      throws Exception {
+    Path member = dir.resolve("member");
+    String raft = "a=127.0.0.1:" + freePort();
+    ServingCli serving = ServingCli.embedded(Pattern.compile(" at (http://\\S+) \\(block "),
+        "ledger", "serve", "--data", member.toString(), "--host", "127.0.0.1", "--port", "0",
+        "--raft-self", "a", "--raft-member", raft, "--created-at", "2026-12-05T00:00:00Z",
+        "--keep-blocks");
+    assertEquals(0, serving.interruptAndAwaitExit(), serving.out + "\n" + serving.err);
+    Path blocks = io.bittensor.raft.RaftLedger.blocksFolder(member);
+    assertTrue(Files.exists(blocks.resolve("journal.btl")), "the member kept its blocks");
+    java.util.Map<Path, String> before = tree(member);
+    Path log = dir.resolve("submissions.jsonl");
+
+    String keptBlocks = "--data " + blocks + " holds the blocks that the replicated ledger's"
+        + " member in " + member.toAbsolutePath() + " keeps, which only that member writes";
+    List<List<String>> refused = List.of(
+        List.of("ledger", "serve", "--data", blocks.toString(), "--port", "0",
+            "--submission-log", log.toString()),
+        List.of("ledger", "init", "--data", blocks.toString()),
+        List.of("ledger", "serve", "--data", blocks.toString(), "--port", "0",
+            "--raft-self", "a", "--raft-member", raft),
+        List.of("ledger", "serve", "--data", member.toString(), "--port", "0",
+            "--submission-log", log.toString()));
+    for (List<String> args : refused) {
+      CliRunner run = runBounded(args);
+      assertEquals(Main.EXIT_BAD_INPUT, run.exitCode(), args + ": " + run.out() + run.err());
+      String expected = args.contains(member.toString())
+          ? "--data " + member + " holds a replicated ledger's member (genesis.btg)" : keptBlocks;
+      assertTrue(run.err().contains(expected), args + ": " + run.err());
+      assertEquals(before, tree(member), args + " changed the member's folder");
+      assertFalse(Files.exists(log), args + " created " + log);
+    }
+  }
+
+  /**
+   * Runs the command line as {@link CliRunner#run}, but fails, rather than hangs, when the
+   * command serves instead of ending within 30 s.
+   */
+  private static CliRunner runBounded(List<String> args) throws InterruptedException {
+    java.util.concurrent.atomic.AtomicReference<CliRunner> ran =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    Thread t = new Thread(() -> ran.set(CliRunner.run(args.toArray(String[]::new))), "cli");
+    t.start();
+    t.join(TimeUnit.SECONDS.toMillis(30));
+    if (t.isAlive()) {
+      t.interrupt(); // how an embedded serve stops
+      t.join(TimeUnit.SECONDS.toMillis(30));
+      throw new AssertionError(args + " served instead of refusing the folder");
+    }
+    return ran.get();
+  }
+
+  /** Every file under {@code root}, its path to its size and last change, to compare. */
+  private static java.util.Map<Path, String> tree(Path root) throws IOException {
+    java.util.Map<Path, String> out = new java.util.TreeMap<>();
+    try (java.util.stream.Stream<Path> files = Files.walk(root)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        out.put(root.relativize(f), Files.isDirectory(f) ? "folder"
+            : Files.size(f) + " bytes, " + Files.getLastModifiedTime(f));
+      }
+    }
+    return out;
+  }
+
   @Test
   void aRaftPortTakenIsAFailureNotTheEndOfTheJvm() throws Exception {
     // In process: before RaftLedger switched Ratis' exits off, this ended the test JVM.
