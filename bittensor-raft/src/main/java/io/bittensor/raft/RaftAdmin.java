@@ -4,28 +4,44 @@ import io.bittensor.core.Experimental;
 import io.bittensor.core.Hash256;
 import io.bittensor.core.LedgerException;
 import io.bittensor.core.internal.Deadlines;
+import io.bittensor.raft.internal.RatisExits;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.client.RaftClientConfigKeys;
 import org.apache.ratis.conf.Parameters;
+import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.grpc.GrpcTlsConfig;
+import org.apache.ratis.proto.RaftProtos.LogInfoProto;
 import org.apache.ratis.proto.RaftProtos.RaftPeerProto;
+import org.apache.ratis.proto.RaftProtos.RoleInfoProto;
 import org.apache.ratis.protocol.GroupInfoReply;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.util.TimeDuration;
 
 /**
- * Administers a running {@link RaftLedger} group from outside it: reads who its members are and
- * changes them, through any member that answers. For operators (the command line's {@code
+ * Administers a running {@link RaftLedger} group from outside it: reads who its members are,
+ * and where each stands ({@link #status}: which one leads), and changes them, through any member
+ * that answers. For operators (the command line's {@code
  * bittensor ledger members}); a member's own process can call {@link
  * RaftLedger#changeMembers} instead.
  *
@@ -35,6 +51,7 @@ import org.apache.ratis.protocol.RaftGroupId;
  *     .contact("a", new InetSocketAddress("10.0.0.1", 9871))   // any running member
  *     .build()) {
  *   admin.members();                                 // {a=10.0.0.1:9871, b=..., c=...}
+ *   admin.status().leader();                         // a, in term 3, or none
  *   admin.changeMembers(Map.of("a", a, "b", b, "d", d));      // c replaced by d
  * }
  * }</pre>
@@ -154,6 +171,106 @@ public final class RaftAdmin implements AutoCloseable {
       }
     }
     return out;
+  }
+
+  /**
+   * The group's members ({@link #members}) and where each stands: every member is asked for its
+   * own role, term and last applied log index, all at once, within what is left of the timeout
+   * (at least {@value #LEAST_STATUS_MILLIS} ms), and is {@link GroupStatus.Role#UNREACHABLE}
+   * if it does not answer by then. {@link GroupStatus#leader()} names the member that leads, or
+   * none (an election in progress, or no majority up).
+   *
+   * <p>Each member is asked once, not again: a member down answers nothing, at once where its
+   * port refuses the connection.
+   *
+   * @throws LedgerException if no contact answers within the timeout, for the members
+   */
+  @Experimental
+  public GroupStatus status() throws LedgerException {
+    long start = System.nanoTime();
+    Map<String, InetSocketAddress> members = members();
+    long left = Math.max(TimeUnit.MILLISECONDS.toNanos(LEAST_STATUS_MILLIS),
+        Deadlines.saturatedNanos(timeout) - (System.nanoTime() - start));
+    RaftProperties props = new RaftProperties();
+    RaftClientConfigKeys.Rpc.setRequestTimeout(props,
+        TimeDuration.valueOf(left, TimeUnit.NANOSECONDS));
+    // A client of its own, to every member (the contacts may be fewer), that tries once: a
+    // member that does not answer is told as such, not waited for until the timeout.
+    try (RaftClient asking = RaftClient.newBuilder()
+        .setProperties(props)
+        .setParameters(parameters)
+        .setRaftGroup(RaftGroup.valueOf(groupId, RaftLedger.peers(members)))
+        .setRetryPolicy(RetryPolicies.noRetry())
+        .build()) {
+      Map<String, CompletableFuture<GroupInfoReply>> asked = new LinkedHashMap<>();
+      for (String id : members.keySet()) {
+        asked.put(id, CompletableFuture.supplyAsync(() -> {
+          try {
+            return asking.getGroupManagementApi(RaftPeerId.valueOf(id)).info(groupId);
+          } catch (IOException e) {
+            throw new CompletionException(e);
+          }
+        }, RaftLedger.BLOCKING_CALLS));
+      }
+      long deadline = System.nanoTime() + left;
+      List<GroupStatus.Member> out = new ArrayList<>();
+      for (Map.Entry<String, InetSocketAddress> m : members.entrySet()) {
+        out.add(member(m.getKey(), m.getValue(), asked.get(m.getKey()),
+            deadline - System.nanoTime()));
+      }
+      return new GroupStatus(out);
+    } catch (IOException e) {
+      throw new LedgerException("closing the client that asked " + members.keySet(), e);
+    }
+  }
+
+  /** The least time {@link #status} gives the members to answer. */
+  static final long LEAST_STATUS_MILLIS = 1000;
+
+  /** Member {@code id} as its answer, {@code asked}, says within {@code left} ns. */
+  private static GroupStatus.Member member(String id, InetSocketAddress address,
+      CompletableFuture<GroupInfoReply> asked, long left) throws LedgerException {
+    GroupInfoReply reply;
+    try {
+      reply = asked.get(Math.max(0, left), TimeUnit.NANOSECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new LedgerException("interrupted while asking member " + id + " where it stands", e);
+    } catch (ExecutionException | TimeoutException e) {
+      return unreachable(id, address, e instanceof TimeoutException
+          ? "no answer within the timeout" : RatisExits.reasons(e.getCause()));
+    }
+    if (!reply.isSuccess()) {
+      return unreachable(id, address, String.valueOf(reply.getException()));
+    }
+    RoleInfoProto info = reply.getRoleInfoProto();
+    GroupStatus.Role role = switch (info.getRole()) {
+      case LEADER -> GroupStatus.Role.LEADER;
+      case CANDIDATE -> GroupStatus.Role.CANDIDATE;
+      case FOLLOWER -> GroupStatus.Role.FOLLOWER;
+      case LISTENER -> GroupStatus.Role.LISTENER;
+      default -> GroupStatus.Role.UNREACHABLE; // a role this version does not know
+    };
+    LogInfoProto log = reply.getLogInfoProto();
+    // Ratis tells the current term of a leader only; a log's latest entry has the term it was
+    // written in, the leader's once a member keeps up.
+    long term = info.hasLeaderInfo() ? info.getLeaderInfo().getTerm()
+        : log.hasLastEntry() ? log.getLastEntry().getTerm() : 0;
+    long applied = log.hasApplied() ? log.getApplied().getIndex() : -1;
+    Optional<String> leader = role == GroupStatus.Role.LEADER ? Optional.of(id)
+        : info.hasFollowerInfo() && info.getFollowerInfo().hasLeaderInfo()
+            && !info.getFollowerInfo().getLeaderInfo().getId().getId().isEmpty()
+            ? Optional.of(info.getFollowerInfo().getLeaderInfo().getId().getId().toStringUtf8())
+            : Optional.empty();
+    return new GroupStatus.Member(id, address, role, term, applied, leader,
+        role == GroupStatus.Role.UNREACHABLE
+            ? Optional.of("answered with role " + info.getRole()) : Optional.empty());
+  }
+
+  private static GroupStatus.Member unreachable(String id, InetSocketAddress address,
+      String why) {
+    return new GroupStatus.Member(id, address, GroupStatus.Role.UNREACHABLE, -1, -1,
+        Optional.empty(), Optional.of(why));
   }
 
   /**
