@@ -21,6 +21,7 @@ import io.bittensor.core.Metagraph;
 import io.bittensor.core.PeerState;
 import io.bittensor.core.internal.DurableFiles;
 import io.bittensor.core.internal.HostPorts;
+import io.bittensor.raft.GroupStatus;
 import io.bittensor.raft.RaftAdmin;
 import io.bittensor.raft.RaftLedger;
 import io.bittensor.transport.LedgerRequestListener;
@@ -45,7 +46,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
@@ -801,7 +804,10 @@ final class LedgerCommand implements Runnable {
         "Print the members of a replicated ledger's group, asking it through --via (any running"
             + " member); with --raft-member, change them to exactly that list first (Raft's joint"
             + " consensus: the group stays available). A member being added must already run,"
-            + " started with the new list; stop a member removed once this returns."
+            + " started with the new list; stop a member removed once this returns.",
+        "Each member's line says what it answered: its role (leader, follower, candidate), term"
+            + " and last applied log index, or that it is unreachable and why; the last line"
+            + " names the member that leads, or says why none does."
       })
   static final class Members implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -864,8 +870,11 @@ final class LedgerCommand implements Runnable {
           admin.changeMembers(change);
           out.println("changed the members to " + change.keySet());
         }
-        admin.members().forEach((id, address) ->
-            out.println(id + "=" + HostPorts.of(address)));
+        GroupStatus status = admin.status();
+        for (GroupStatus.Member m : status.members()) {
+          out.println(m.id() + "=" + HostPorts.of(m.address()) + "  " + standing(m));
+        }
+        out.println(leadership(status));
         out.flush();
       } catch (IllegalArgumentException e) {
         throw CliException.badInput(e.getMessage(), e);
@@ -874,6 +883,42 @@ final class LedgerCommand implements Runnable {
       }
       return 0;
     }
+  }
+
+  /** What member {@code m} said of itself, for its line of {@code ledger members}. */
+  static String standing(GroupStatus.Member m) {
+    if (m.role() == GroupStatus.Role.UNREACHABLE) {
+      return "unreachable: " + m.failure().orElse("no answer");
+    }
+    return m.role().name().toLowerCase(Locale.ROOT) + "  term " + m.term() + "  applied "
+        + m.appliedIndex();
+  }
+
+  /** The last line of {@code ledger members}: who leads, or why none does. */
+  static String leadership(GroupStatus status) {
+    Optional<GroupStatus.Member> leader = status.leader();
+    if (leader.isPresent()) {
+      return leader.get().id() + " leads, in term " + leader.get().term();
+    }
+    // A leader that did not answer here, that members still follow: out of this machine's
+    // reach, or stopped a moment ago (its followers stand for election soon).
+    Set<String> followed = new TreeSet<>();
+    status.members().forEach(m -> m.leader().ifPresent(followed::add));
+    if (!followed.isEmpty()) {
+      return "no member that answered leads: members follow " + String.join(", ", followed)
+          + ", which did not answer here: it may lead out of this machine's reach, or have"
+          + " stopped a moment ago";
+    }
+    int size = status.members().size();
+    long answered = status.answered();
+    int majority = size / 2 + 1;
+    if (answered < majority) {
+      return "no member leads: only " + answered + " of " + size + " members answered, fewer"
+          + " than the " + majority + " a leader needs: start the members that are down, and"
+          + " check that they reach each other's Raft ports";
+    }
+    return "no member leads: an election is in progress (" + answered + " of " + size
+        + " members answered); ask again in a moment";
   }
 
   /** {@code bittensor ledger compact}. */

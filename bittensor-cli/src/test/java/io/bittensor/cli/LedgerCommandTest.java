@@ -13,12 +13,15 @@ import io.bittensor.core.Metagraph;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Transaction;
 import io.bittensor.core.internal.HostPorts;
+import io.bittensor.raft.GroupStatus;
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -562,5 +565,42 @@ class LedgerCommandTest {
       assertTrue(System.nanoTime() < deadline, "no \"" + text + "\" in 30 s: " + out + err);
       Thread.sleep(20);
     }
+  }
+
+  /**
+   * The last line of {@code ledger members} for each way a group can be without a leader, which
+   * a group on loopback passes through too briefly to test: whom the members follow, or how many
+   * answered.
+   */
+  @Test
+  void membersLastLineSaysWhyNoMemberLeads() {
+    GroupStatus.Member a = answered("a", GroupStatus.Role.FOLLOWER, Optional.of("c"));
+    GroupStatus.Member b = answered("b", GroupStatus.Role.CANDIDATE, Optional.empty());
+    GroupStatus.Member c = new GroupStatus.Member("c", new InetSocketAddress("127.0.0.1", 3),
+        GroupStatus.Role.UNREACHABLE, -1, -1, Optional.empty(), Optional.of("refused"));
+    assertEquals("no member that answered leads: members follow c, which did not answer here:"
+        + " it may lead out of this machine's reach, or have stopped a moment ago",
+        LedgerCommand.leadership(new GroupStatus(List.of(a, b, c))));
+    GroupStatus.Member a2 = answered("a", GroupStatus.Role.CANDIDATE, Optional.empty());
+    assertEquals("no member leads: an election is in progress (2 of 3 members answered); ask"
+        + " again in a moment",
+        LedgerCommand.leadership(new GroupStatus(List.of(a2, b, c))));
+    assertEquals("no member leads: only 1 of 3 members answered, fewer than the 2 a leader needs:"
+        + " start the members that are down, and check that they reach each other's Raft ports",
+        LedgerCommand.leadership(new GroupStatus(List.of(a2, c, c))));
+    assertEquals("c=127.0.0.1:3  unreachable: refused", "c=127.0.0.1:3  "
+        + LedgerCommand.standing(c));
+    // Of two leaders (one cut off, not yet told a newer term began), the newer.
+    GroupStatus.Member old = answered("a", GroupStatus.Role.LEADER, Optional.of("a"));
+    GroupStatus.Member now = new GroupStatus.Member("b", new InetSocketAddress("127.0.0.1", 2),
+        GroupStatus.Role.LEADER, 8, 40, Optional.of("b"), Optional.empty());
+    assertEquals("b leads, in term 8",
+        LedgerCommand.leadership(new GroupStatus(List.of(old, now, c))));
+  }
+
+  private static GroupStatus.Member answered(String id, GroupStatus.Role role,
+      Optional<String> leader) {
+    return new GroupStatus.Member(id, new InetSocketAddress("127.0.0.1", 1), role, 7, 42, leader,
+        Optional.empty());
   }
 }

@@ -166,7 +166,7 @@ class ReplicatedLedgerServeTest {
       CliRunner list = CliRunner.run("ledger", "members", "--data", chainFrom,
           "--via", members.get(1));
       assertEquals(0, list.exitCode(), list.err());
-      assertEquals(members, list.out().lines().toList());
+      assertLeads(list.out(), members);
       List<String> four = new ArrayList<>(members);
       four.add("m3=127.0.0.1:" + freePort());
       Path log3 = dir.resolve("m3.log");
@@ -182,7 +182,8 @@ class ReplicatedLedgerServeTest {
       assertEquals(0, change.exitCode(), change.err());
       assertTrue(change.out().startsWith("changed the members to [m0, m1, m2, m3]"),
           change.out());
-      assertEquals(four, change.out().lines().skip(1).toList());
+      assertEquals(four, change.out().lines().skip(1).limit(4)
+          .map(l -> l.substring(0, l.indexOf("  "))).toList());
       try (RemoteLedger d = RemoteLedger.connect(uri3)) {
         assertTrue(d.awaitBlock(height, Duration.ofSeconds(30)), "member 3 did not catch up");
         assertEquals(3, d.metagraph().size());
@@ -197,6 +198,107 @@ class ReplicatedLedgerServeTest {
         fourth.destroyForcibly();
       }
     }
+  }
+
+  /**
+   * {@code ledger members} over the group's TLS says which member leads, each member's role, term
+   * and applied index; with two of three members stopped, that none leads and why, naming the
+   * two that did not answer. Members in this JVM, the member files of bittensor-raft's tests.
+   */
+  @Test
+  void membersSaysWhichMemberLeadsAndWhenNoneDoes() throws Exception {
+    Path tls = Path.of("..", "bittensor-raft", "src", "test", "resources", "tls");
+    List<String> raftTls = List.of("--raft-tls", tls.resolve("member.key").toString(),
+        tls.resolve("member.pem").toString(), tls.resolve("ca.pem").toString());
+    List<String> members = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      members.add("m" + i + "=127.0.0.1:" + freePort());
+    }
+    ServingCli[] serving = new ServingCli[3];
+    try {
+      for (int i = 0; i < 3; i++) {
+        List<String> args = new ArrayList<>(List.of("ledger", "serve", "--data",
+            dir.resolve("m" + i).toString(), "--host", "127.0.0.1", "--port", "0",
+            "--raft-self", "m" + i, "--created-at", "2026-12-05T00:00:00Z"));
+        members.forEach(m -> args.addAll(List.of("--raft-member", m)));
+        args.addAll(raftTls);
+        serving[i] = ServingCli.embedded(Pattern.compile(" at (http://\\S+) \\(block "),
+            args.toArray(String[]::new));
+      }
+      List<String> ask = new ArrayList<>(List.of("ledger", "members", "--data",
+          dir.resolve("m0").toString(), "--via", members.get(0)));
+      ask.addAll(raftTls);
+      String listed = awaitLastLine(ask, " leads, in term ");
+      int leader = assertLeads(listed, members);
+
+      // The leader and another stop: the one left answers, and leads no more.
+      int left = (leader + 1) % 3;
+      for (int i = 0; i < 3; i++) {
+        if (i != left) {
+          assertEquals(0, serving[i].interruptAndAwaitExit(), serving[i].err.toString());
+          serving[i] = null;
+        }
+      }
+      ask.set(ask.indexOf(members.get(0)), members.get(left));
+      listed = awaitLastLine(ask, "no member leads: ");
+      List<String> lines = listed.lines().toList();
+      assertEquals("no member leads: only 1 of 3 members answered, fewer than the 2 a leader"
+          + " needs: start the members that are down, and check that they reach each other's"
+          + " Raft ports", lines.get(3), listed);
+      for (int i = 0; i < 3; i++) {
+        assertTrue(lines.get(i).startsWith(members.get(i) + "  "
+            + (i == left ? "" : "unreachable: ")), listed);
+      }
+      assertFalse(lines.get(left).contains("leader"), listed);
+      CliRunner noTls = CliRunner.run(ask.subList(0, 6).toArray(String[]::new));
+      assertEquals(Main.EXIT_FAILURE, noTls.exitCode(), noTls.out());
+      assertTrue(noTls.err().contains("--raft-tls KEY CERT CA"), noTls.err());
+    } finally {
+      for (ServingCli s : serving) {
+        if (s != null) {
+          s.interruptAndAwaitExit();
+        }
+      }
+    }
+  }
+
+  /**
+   * Runs {@code ledger members} until the last line it prints contains {@code text} (a group
+   * settles: a leader is elected, or a leader cut off steps down); what it printed then.
+   */
+  private static String awaitLastLine(List<String> args, String text) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    CliRunner run;
+    do {
+      run = CliRunner.run(args.toArray(String[]::new));
+      assertEquals(0, run.exitCode(), run.err());
+      List<String> lines = run.out().lines().toList();
+      if (lines.get(lines.size() - 1).contains(text)) {
+        return run.out();
+      }
+      Thread.sleep(100);
+    } while (System.nanoTime() < deadline);
+    throw new AssertionError("ledger members did not end with \"" + text + "\": " + run.out());
+  }
+
+  /**
+   * Checks what {@code ledger members} printed of a healthy group: a line a member, in order,
+   * one the leader and the others followers in its term, then the line that names the leader;
+   * returns the leader's index.
+   */
+  private static int assertLeads(String printed, List<String> members) {
+    List<String> lines = printed.lines().toList();
+    assertEquals(members.size() + 1, lines.size(), printed);
+    java.util.regex.Matcher last = Pattern.compile("m(\\d+) leads, in term (\\d+)")
+        .matcher(lines.get(members.size()));
+    assertTrue(last.matches(), printed);
+    int leader = Integer.parseInt(last.group(1));
+    for (int i = 0; i < members.size(); i++) {
+      assertTrue(lines.get(i).matches(Pattern.quote(members.get(i)) + "  "
+          + (i == leader ? "leader" : "follower") + "  term " + last.group(2)
+          + "  applied -?\\d+"), printed);
+    }
+    return leader;
   }
 
   /**

@@ -13,6 +13,7 @@ import java.util.Optional;
  * member leads, if one does.
  *
  * <pre>{@code
+ * RaftAdmin admin = ...;                             // the group's administrator
  * GroupStatus status = admin.status();
  * status.leader().ifPresentOrElse(
  *     m -> System.out.println(m.id() + " leads in term " + m.term()),
