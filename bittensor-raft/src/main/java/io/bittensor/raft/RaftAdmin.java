@@ -178,7 +178,7 @@ public final class RaftAdmin implements AutoCloseable {
    * own role, term and last applied log index, all at once, within what is left of the timeout
    * (at least {@value #LEAST_STATUS_MILLIS} ms), and is {@link GroupStatus.Role#UNREACHABLE}
    * if it does not answer by then. {@link GroupStatus#leader()} names the member that leads, or
-   * none (an election in progress, or no majority up).
+   * none (an election in progress, no majority up, or a leader that does not answer here).
    *
    * <p>Each member is asked once, not again: a member down answers nothing, at once where its
    * port refuses the connection.
@@ -196,12 +196,13 @@ public final class RaftAdmin implements AutoCloseable {
         TimeDuration.valueOf(left, TimeUnit.NANOSECONDS));
     // A client of its own, to every member (the contacts may be fewer), that tries once: a
     // member that does not answer is told as such, not waited for until the timeout.
-    try (RaftClient asking = RaftClient.newBuilder()
+    RaftClient asking = RaftClient.newBuilder()
         .setProperties(props)
         .setParameters(parameters)
         .setRaftGroup(RaftGroup.valueOf(groupId, RaftLedger.peers(members)))
         .setRetryPolicy(RetryPolicies.noRetry())
-        .build()) {
+        .build();
+    try {
       Map<String, CompletableFuture<GroupInfoReply>> asked = new LinkedHashMap<>();
       for (String id : members.keySet()) {
         asked.put(id, CompletableFuture.supplyAsync(() -> {
@@ -219,8 +220,16 @@ public final class RaftAdmin implements AutoCloseable {
             deadline - System.nanoTime()));
       }
       return new GroupStatus(out);
-    } catch (IOException e) {
-      throw new LedgerException("closing the client that asked " + members.keySet(), e);
+    } finally {
+      // Apart: the channel of a member that hangs may take a while to close, and the answers
+      // are in.
+      RaftLedger.BLOCKING_CALLS.execute(() -> {
+        try {
+          asking.close();
+        } catch (IOException ignored) {
+          // Nothing held but the client's channels.
+        }
+      });
     }
   }
 
