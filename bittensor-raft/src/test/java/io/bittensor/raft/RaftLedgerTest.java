@@ -461,6 +461,9 @@ class RaftLedgerTest {
       c.stop(1);
       c.stop(2);
       RaftLedger alone = c.members[0];
+      // A leader serves reads from its copy until it sees it lost its majority (about twice
+      // the election timeout); the calls this test is about are those that fail after that.
+      Cluster.awaitTrue(() -> !alone.isLeader(), "the member left alone not to lead");
       assertThrows(LedgerException.class, () -> alone.account(key(0).id()));
       assertThrows(LedgerException.class, alone::produceBlock);
       c.open(1);
