@@ -351,6 +351,28 @@ class NeuronTest {
     }
   }
 
+  /**
+   * The first of {@code events} that starts with {@code prefix}, once there is one (10 s at
+   * most): the loop tells of its row after its block is sealed, a moment after the row is seen.
+   */
+  private static String awaitEvent(List<String> events, String prefix)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (true) {
+      java.util.Optional<String> e;
+      synchronized (events) {
+        e = events.stream().filter(x -> x.startsWith(prefix)).findFirst();
+      }
+      if (e.isPresent()) {
+        return e.get();
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("no event \"" + prefix + "...\" in 10 s: " + events);
+      }
+      Thread.sleep(5);
+    }
+  }
+
   static LocalLedger ledger(Keypair... funded) {
     Genesis.Builder g = Genesis.builder()
         .params(LedgerParams.defaults().withEpochLength(1).withWeightsRateLimit(0));
@@ -596,8 +618,7 @@ class NeuronTest {
       }
       assertTrue(weight > 0, "the first row came after the warm-up; events: " + events);
       assertTrue(validator.trainedBatches() >= 5, "not before the warm-up's batches");
-      String first = events.stream().filter(e -> e.startsWith("first weights set in block"))
-          .findFirst().orElseThrow(() -> new AssertionError(events.toString()));
+      String first = awaitEvent(events, "first weights set in block");
       // Told on the loop's thread, which trains: the count is the one the row was set after.
       long after = Long.parseLong(first.replaceAll(".* after (\\d+) batches$", "$1"));
       assertTrue(after >= 5, "not before the warm-up's 5 batches: " + first);
