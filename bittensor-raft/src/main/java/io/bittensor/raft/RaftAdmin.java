@@ -118,7 +118,11 @@ public final class RaftAdmin implements AutoCloseable {
         try {
           return membersKnownTo(id, left);
         } catch (LedgerException e) {
-          last = e; // a refused connection fails at once, a Ratis request within its own bound
+          // A refused connection fails at once, a Ratis request within its own bound. A call
+          // cut short by the time left says less than why an earlier one failed: that stays.
+          if (last == null || !(e.getCause() instanceof TimeoutException)) {
+            last = e;
+          }
         }
       }
       // Every contact failed: a pause, not a busy loop, before the next round.
