@@ -158,9 +158,8 @@ class PeerCommandTest {
           TestCertificates.file("stranger.pem").toString()), out + "\n" + err);
       assertTrue(out.toString().contains("UNAVAILABLE"), out.toString());
       // The two refused queries' handshakes, counted for Prometheus (a query may retry).
-      Matcher at = Pattern.compile("metrics on (http://127\\.0\\.0\\.1:\\d+/metrics)")
-          .matcher(serving.out.toString());
-      assertTrue(at.find(), serving.out.toString());
+      Matcher at = serving.awaitPrinted(
+          Pattern.compile("metrics on (http://127\\.0\\.0\\.1:\\d+/metrics)\\R"));
       Pattern failed = Pattern.compile("(?m)^bittensor_tls_handshakes_failed_total (\\d+)");
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       long counted = 0;
@@ -208,9 +207,8 @@ class PeerCommandTest {
       unsigned.addAll(List.of(clientCert));
       assertEquals(0, run(unsigned.toArray(String[]::new)), out + "\n" + err);
       // The metrics still count: the two listeners hear the calls side by side.
-      Matcher at = Pattern.compile("metrics on (http://127\\.0\\.0\\.1:\\d+/metrics)")
-          .matcher(serving.out.toString());
-      assertTrue(at.find(), serving.out.toString());
+      Matcher at = serving.awaitPrinted(
+          Pattern.compile("metrics on (http://127\\.0\\.0\\.1:\\d+/metrics)\\R"));
       String text = java.net.http.HttpClient.newHttpClient().send(
           java.net.http.HttpRequest.newBuilder(URI.create(at.group(1))).build(),
           java.net.http.HttpResponse.BodyHandlers.ofString()).body();

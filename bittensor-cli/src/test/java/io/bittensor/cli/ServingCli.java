@@ -83,6 +83,21 @@ final class ServingCli implements AutoCloseable {
     return out.toString();
   }
 
+  /**
+   * Waits up to 10 s until what the command printed matches {@code line} and fails if it does
+   * not; the match. A line is printed in pieces: match through to its end.
+   */
+  Matcher awaitPrinted(Pattern line) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    Matcher m = line.matcher(out.toString());
+    while (!m.find() && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+      m = line.matcher(out.toString());
+    }
+    assertTrue(m.find(0), "did not print " + line + ": " + out + err);
+    return m;
+  }
+
   /** Interrupts the command (its way of stopping when embedded) and waits for it to end. */
   int interruptAndAwaitExit() throws InterruptedException {
     thread.interrupt();
