@@ -108,8 +108,12 @@ import org.apache.ratis.util.TimeDuration;
  * A receipt means the block holding the transaction was committed by a majority and sealed on
  * this member. The leader seals a block every interval of the {@link BlockPolicy} (one second by
  * default), at its own clock; a member never seals one on its own. {@link #account} and {@link
- * #nextNonce} ask the leader, so a nonce is never stale; {@link #metagraph()} and the listeners
- * are this member's copy, which may be a moment behind the leader's.
+ * #nextNonce} ask the leader, which answers from its copy: a leader cut off from its majority
+ * goes on answering until it steps down (about twice the election timeout, 2 s by default),
+ * while a new leader may already accept transactions. Such a nonce may be stale, but it is never
+ * spent twice: a transaction that uses it is refused ({@code NONCE_REUSED}) when the log applies
+ * it. {@link #metagraph()} and the listeners are this member's copy, which may be a moment
+ * behind the leader's.
  *
  * <p><b>Durability.</b> The Raft log on each member's disk is the ledger's record. Every {@link
  * Builder#snapshotEvery} blocks a member keeps a snapshot of its copy and drops the log before
@@ -459,7 +463,9 @@ public final class RaftLedger implements Ledger, BlockHistory {
   /**
    * {@inheritDoc}
    *
-   * <p>Asks the leader, so the account includes every transaction the group accepted so far.
+   * <p>Asks the leader, so the account includes every transaction the group accepted so far,
+   * unless that leader was cut off from its majority and has not stepped down yet (see the class
+   * documentation's Semantics).
    *
    * @throws LedgerException if no leader answers within the builder's timeout (no majority up),
    *     or this member stopped because its copy of the ledger failed

@@ -245,6 +245,32 @@ class RaftLedgerTest {
     }
   }
 
+  /**
+   * A nonce read on one member can be stale by the time it is used (another member took it, or
+   * a leader cut off from its majority answered): the log refuses it when it applies it.
+   */
+  @Test
+  void aStaleNonceReadOnAMemberIsRefusedNeverSpentTwice() throws Exception {
+    try (Cluster c = new Cluster(dir, 3, genesis(params(8), 4), null, BlockPolicy.manual())
+        .start()) {
+      RaftLedger leader = c.members[c.leader()];
+      RaftLedger follower = c.members[(c.leader() + 1) % 3];
+      long stale = follower.nextNonce(key(0).id());
+      CompletableFuture<Receipt> first = leader.submit(key(0),
+          Transaction.transfer(key(1).id(), 10));
+      CompletableFuture<Receipt> again = follower.submit(SignedTransaction.sign(key(0),
+          follower.chainId(), stale, Transaction.transfer(key(1).id(), 10)));
+      assertEquals(RejectReason.NONCE_REUSED, assertInstanceOf(
+          TransactionRejectedException.class, assertThrows(ExecutionException.class, again::get)
+              .getCause()).reason());
+      leader.produceBlock();
+      first.get(10, TimeUnit.SECONDS); // sealed: the nonce was spent once, by the first
+      assertEquals(FUNDS + 10, follower.account(key(1).id()).orElseThrow().balance(),
+          "the transfer went once");
+      assertEquals(stale + 1, follower.nextNonce(key(0).id()));
+    }
+  }
+
   @Test
   void theGroupOutlivesItsLeaderAndAMemberCatchesUpWhenItReturns() throws Exception {
     try (Cluster c = new Cluster(dir, 3, genesis(params(8), 4), null,
