@@ -228,7 +228,14 @@ class ReplicatedLedgerServeTest {
       List<String> ask = new ArrayList<>(List.of("ledger", "members", "--data",
           dir.resolve("m0").toString(), "--via", members.get(0)));
       ask.addAll(raftTls);
-      String listed = awaitLastLine(ask, " leads, in term ");
+      // Settled once every member has the leader's first entry of its term: a follower's term is
+      // its log's latest entry's, the one before until that entry reaches it.
+      String listed = awaitLines(ask, "a leader every member follows in its term", lines -> {
+        java.util.regex.Matcher led = Pattern.compile(" leads, in term (\\d+)$")
+            .matcher(lines.get(lines.size() - 1));
+        return led.find() && lines.subList(0, lines.size() - 1).stream()
+            .allMatch(l -> l.contains("  term " + led.group(1) + "  "));
+      });
       int leader = assertLeads(listed, members);
 
       // The leader and another stop: the one left answers, and leads no more.
@@ -240,7 +247,8 @@ class ReplicatedLedgerServeTest {
         }
       }
       ask.set(ask.indexOf(members.get(0)), members.get(left));
-      listed = awaitLastLine(ask, "no member leads: ");
+      listed = awaitLines(ask, "a last line \"no member leads: \"",
+          lines -> lines.get(lines.size() - 1).contains("no member leads: "));
       List<String> lines = listed.lines().toList();
       assertEquals("no member leads: only 1 of 3 members answered, fewer than the 2 a leader"
           + " needs: start the members that are down, and check that they reach each other's"
@@ -263,22 +271,23 @@ class ReplicatedLedgerServeTest {
   }
 
   /**
-   * Runs {@code ledger members} until the last line it prints contains {@code text} (a group
-   * settles: a leader is elected, or a leader cut off steps down); what it printed then.
+   * Runs {@code ledger members} until the lines it prints are {@code settled} (a group settles: a
+   * leader is elected and followed, or a leader cut off steps down); what it printed then.
    */
-  private static String awaitLastLine(List<String> args, String text) throws Exception {
+  private static String awaitLines(List<String> args, String settledMeans,
+      java.util.function.Predicate<List<String>> settled) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     CliRunner run;
     do {
       run = CliRunner.run(args.toArray(String[]::new));
       assertEquals(0, run.exitCode(), run.err());
-      List<String> lines = run.out().lines().toList();
-      if (lines.get(lines.size() - 1).contains(text)) {
+      if (settled.test(run.out().lines().toList())) {
         return run.out();
       }
       Thread.sleep(100);
     } while (System.nanoTime() < deadline);
-    throw new AssertionError("ledger members did not end with \"" + text + "\": " + run.out());
+    throw new AssertionError("ledger members did not show " + settledMeans + " in 60 s: "
+        + run.out());
   }
 
   /**
