@@ -267,4 +267,61 @@ class MemoTest {
     assertEquals(2, asked.size(), "the model is asked about each shape");
     assertEquals(0, memo.hits());
   }
+
+  /**
+   * A model that answers later rows with another number of features: a request that mixes rows
+   * remembered at both sizes is refused as BAD_RESPONSE naming the two, not answered with rows
+   * cut short or run over; each size alone is still served.
+   */
+  @Test
+  void rowsRememberedAtTwoSizesAreNotServedTogether() {
+    int[] dim = {DIM};
+    Peer model = request -> {
+      Tensor x = request.input();
+      return CompletableFuture.completedFuture(ForwardResult.success(
+          Tensor.ofFloats(new float[x.dim(0) * x.dim(1) * dim[0]], x.dim(0), x.dim(1), dim[0])));
+    };
+    Peers.Memo memo = Peers.memoize(model);
+    assertTrue(memo.forward(text(new long[][] {{1}})).join().isSuccess());
+    dim[0] = DIM + 1;
+    assertTrue(memo.forward(text(new long[][] {{2}})).join().isSuccess());
+    for (long[][] rows : new long[][][] {{{1}, {2}}, {{2}, {1}}}) {
+      ForwardResult mixed = memo.forward(text(rows)).join();
+      assertEquals(Status.BAD_RESPONSE, mixed.status());
+      assertTrue(mixed.message().contains("rows of"), mixed.message());
+    }
+    assertArrayEquals(new int[] {1, 1, DIM + 1},
+        memo.forward(text(new long[][] {{2}})).join().output().orElseThrow().shape());
+    assertEquals(2, memo.misses(), "each row asked once");
+  }
+
+  /** Gradients go to the model as they came, and its answer back as it gave it. */
+  @Test
+  void gradientsGoToTheModelUnchanged() {
+    List<BackwardRequest> sent = new ArrayList<>();
+    BackwardResult refused = BackwardResult.failure(Status.UNAVAILABLE, "frozen");
+    Peer model = new Peer() {
+      @Override
+      public CompletableFuture<ForwardResult> forward(ForwardRequest request) {
+        throw new AssertionError("no forward");
+      }
+
+      @Override
+      public CompletableFuture<BackwardResult> backward(BackwardRequest request) {
+        sent.add(request);
+        return CompletableFuture.completedFuture(refused);
+      }
+
+      @Override
+      public String toString() {
+        return "the model";
+      }
+    };
+    Peers.Memo memo = Peers.memoize(model);
+    BackwardRequest request = new BackwardRequest(Modality.TEXT,
+        Tensor.ofLongs(new long[] {1, 2}, 1, 2), Tensor.ofFloats(new float[2 * DIM], 1, 2, DIM));
+    assertEquals(refused, memo.backward(request).join());
+    assertEquals(List.of(request), sent);
+    assertEquals("memo of the model", memo.toString());
+  }
 }

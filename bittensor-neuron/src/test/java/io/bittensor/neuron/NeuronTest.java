@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.bittensor.core.BackwardRequest;
+import io.bittensor.core.BackwardResult;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.ForwardRequest;
 import io.bittensor.core.ForwardResult;
@@ -1499,6 +1501,71 @@ class NeuronTest {
         answer.complete(ForwardResult.failure(Status.UNAVAILABLE, "released after the test"));
         n.close();
       }
+    }
+  }
+
+  /**
+   * The peers its learner factory is given call the peer they stand for, forward and backward,
+   * with a timeout or without; once the neuron closes each answers CANCELLED at once and calls
+   * nothing, so that a learner's or a factory's late call cannot reach the market.
+   */
+  @Test
+  void thePeersGivenToTheLearnerCallNothingOnceTheNeuronClosed() throws Exception {
+    Keypair key = Keypair.generate();
+    List<String> served = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Peer recording = new Peer() {
+      @Override
+      public CompletableFuture<ForwardResult> forward(ForwardRequest request) {
+        served.add("forward");
+        return Peers.bagOfWords(DIM, DIM, 5).forward(request);
+      }
+
+      @Override
+      public CompletableFuture<BackwardResult> backward(BackwardRequest request) {
+        served.add("backward");
+        return CompletableFuture.completedFuture(BackwardResult.success());
+      }
+    };
+    AtomicReference<List<Peer>> given = new AtomicReference<>();
+    Random random = new Random(9);
+    io.bittensor.transport.InProcessNetwork network =
+        new io.bittensor.transport.InProcessNetwork();
+    try (LocalLedger ledger = ledger(key);
+        Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .inProcess(network).serve(recording, Modality.TEXT).outputDim(DIM).start()) {
+      Neuron n = Neuron.builder().keypair(key).ledger(ledger).inProcess(network)
+          .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+          .outputDim(DIM).learner(peers -> {
+            given.set(peers);
+            return learner(peers);
+          }).dataset(() -> batch(random, 8)).start();
+      ForwardRequest ask = batch(random, 2).request();
+      BackwardRequest teach = new BackwardRequest(Modality.TEXT, ask.input(),
+          Tensor.ofFloats(new float[2 * SEQ * DIM], 2, SEQ, DIM));
+      Duration wait = Duration.ofSeconds(10);
+      Peer peer;
+      try {
+        ledger.produceBlock();
+        assertTrue(n.sync());
+        peer = given.get().get(0);
+        assertEquals("slot " + words.endpoint(), peer.toString());
+        assertTrue(peer.forward(ask).get(10, TimeUnit.SECONDS).isSuccess());
+        assertTrue(peer.forward(ask, wait).get(10, TimeUnit.SECONDS).isSuccess());
+        assertTrue(peer.backward(teach).get(10, TimeUnit.SECONDS).isSuccess());
+        assertTrue(peer.backward(teach, wait).get(10, TimeUnit.SECONDS).isSuccess());
+        assertEquals(List.of("forward", "forward", "backward", "backward"), served);
+      } finally {
+        n.close();
+      }
+      for (ForwardResult r : List.of(peer.forward(ask).getNow(null),
+          peer.forward(ask, wait).getNow(null))) {
+        assertEquals(Status.CANCELLED, r.status(), r::toString);
+      }
+      for (BackwardResult r : List.of(peer.backward(teach).getNow(null),
+          peer.backward(teach, wait).getNow(null))) {
+        assertEquals(Status.CANCELLED, r.status(), r::toString);
+      }
+      assertEquals(4, served.size(), "nothing called after close: " + served);
     }
   }
 

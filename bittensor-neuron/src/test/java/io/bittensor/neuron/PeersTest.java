@@ -2,20 +2,28 @@ package io.bittensor.neuron;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bittensor.core.ForwardRequest;
+import io.bittensor.core.ForwardResult;
 import io.bittensor.core.Modality;
+import io.bittensor.core.Peer;
+import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.function.Function;
 import java.util.stream.LongStream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** The bag-of-words features are what the bag-of-words peer answers, one row per example. */
+/**
+ * The bag-of-words features are what the bag-of-words peer answers, one row per example; the noise
+ * peer answers each example with a unit vector of its own; both refuse what they cannot read.
+ */
 class PeersTest {
   static LongStream seeds() {
     return LongStream.range(0, 30).map(i -> 0xb0b0L + i);
@@ -66,5 +74,81 @@ class PeersTest {
     assertThrows(IllegalArgumentException.class,
         () -> words.apply(Tensor.ofLongs(new long[8], 2, 2, 2)));
     assertThrows(IllegalArgumentException.class, () -> Peers.bagOfWordsFeatures(0, seed));
+  }
+
+  private static float[] answer(Peer peer, Modality modality, Tensor input) {
+    ForwardResult r = peer.forward(new ForwardRequest(modality, input)).join();
+    assertTrue(r.isSuccess(), r::toString);
+    assertArrayEquals(new int[] {input.dim(0), input.dim(1), 5}, r.output().orElseThrow().shape());
+    return r.output().orElseThrow().toFloatArray();
+  }
+
+  /** Example {@code b}'s answer at position {@code s}, of {@code seq}, 5 values each. */
+  private static float[] at(float[] answer, int seq, int b, int s) {
+    return Arrays.copyOfRange(answer, (b * seq + s) * 5, (b * seq + s + 1) * 5);
+  }
+
+  /**
+   * The noise peer's answer to an example is a unit vector, the same at each of its positions,
+   * the same whatever else is in the batch and wherever the example stands in it, and another
+   * for another example (rows that differ in their first or their last token only) or seed.
+   */
+  @ParameterizedTest
+  @MethodSource("seeds")
+  void noiseAnswersEachExampleAloneWithAUnitVectorOfItsOwn(long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    int seq = 1 + r.nextInt(4);
+    long[] row = new long[seq];
+    for (int s = 0; s < seq; s++) {
+      row[s] = r.nextLong(30_000);
+    }
+    long[] firstOther = row.clone();
+    firstOther[0] ^= 1;
+    long[] lastOther = row.clone();
+    lastOther[seq - 1] ^= 1;
+    long[][] rows = {firstOther, row, lastOther};
+    long[] flat = new long[rows.length * seq];
+    for (int b = 0; b < rows.length; b++) {
+      System.arraycopy(rows[b], 0, flat, b * seq, seq);
+    }
+    Peer noise = Peers.noise(5, seed);
+    float[] together = answer(noise, Modality.TEXT, Tensor.ofLongs(flat, rows.length, seq));
+    for (int b = 0; b < rows.length; b++) {
+      float[] alone = answer(noise, Modality.TEXT, Tensor.ofLongs(rows[b], 1, seq));
+      for (int s = 0; s < seq; s++) {
+        assertArrayEquals(at(alone, seq, 0, 0), at(together, seq, b, s),
+            "example " + b + " at " + s + " as if asked alone (seed " + seed + ")");
+      }
+      double norm = 0;
+      for (float v : at(alone, seq, 0, 0)) {
+        norm += v * v;
+      }
+      assertEquals(1, norm, 1e-5, "unit length (seed " + seed + ")");
+    }
+    float[] mine = at(together, seq, 1, 0);
+    assertFalse(Arrays.equals(mine, at(together, seq, 0, 0)), "first token differs");
+    assertFalse(Arrays.equals(mine, at(together, seq, 2, 0)), "last token differs");
+    float[] otherSeed = answer(Peers.noise(5, seed + 1), Modality.TEXT,
+        Tensor.ofLongs(row, 1, seq));
+    assertFalse(Arrays.equals(mine, at(otherSeed, seq, 0, 0)), "another seed");
+  }
+
+  /**
+   * The noise peer takes any modality, a TENSOR of floats too; the bag of words takes TEXT only
+   * and refuses the rest by modality, and a TEXT input that breaks the standard by its shape.
+   */
+  @Test
+  void theBaselinesTakeWhatTheyCanReadAndRefuseTheRest() {
+    Tensor floats = Tensor.ofFloats(new float[] {1, 2, 3, 4, 5, 6}, 2, 1, 3);
+    float[] noise = answer(Peers.noise(5, 7), Modality.TENSOR, floats);
+    assertFalse(Arrays.equals(at(noise, 1, 0, 0), at(noise, 1, 1, 0)));
+    Peer words = Peers.bagOfWords(5, 5, 7);
+    ForwardResult tensor = words.forward(new ForwardRequest(Modality.TENSOR, floats)).join();
+    assertEquals(Status.UNKNOWN_MODALITY, tensor.status());
+    assertTrue(tensor.message().contains("takes TEXT, was TENSOR"), tensor.message());
+    ForwardResult rank3 = words.forward(new ForwardRequest(Modality.TEXT,
+        Tensor.ofLongs(new long[8], 2, 2, 2))).join();
+    assertEquals(Status.BAD_SHAPE, rank3.status());
+    assertEquals("input.shape", rank3.field());
   }
 }
