@@ -291,11 +291,13 @@ class NeuronTest {
       List<Status> toWords = awaitCalls(made, words, 3).stream().map(CallEvent::status).toList();
       assertEquals(List.of(Status.SUCCESS, Status.SUCCESS, Status.SUCCESS), toWords,
           "the validator's certificate lets it in");
+      long refusedBefore = words.failedTlsHandshakes();
       try (PeerClient noCertificate = PeerClient.newBuilder().keypair(Keypair.generate())
           .trustedCertificates(TestCertificates.file("ca.pem")).build()) {
         assertEquals(Status.UNAVAILABLE, noCertificate.connect(words.endpoint())
             .forwardAndWait(batch(random, 2).request(), Duration.ofSeconds(10)).status());
       }
+      assertTrue(words.failedTlsHandshakes() > refusedBefore, "the caller without a certificate");
       // A renewed client certificate is checked as it is read: a mismatched pair is refused.
       assertThrows(IllegalArgumentException.class, () -> validator.reloadClientCertificate(
           TestCertificates.file("stranger.key"), TestCertificates.file("client.pem")));
@@ -1500,6 +1502,135 @@ class NeuronTest {
       } finally {
         answer.complete(ForwardResult.failure(Status.UNAVAILABLE, "released after the test"));
         n.close();
+      }
+    }
+  }
+
+  /**
+   * A neuron given its client, an endpoint to advertise, a filter and a weight source uses each:
+   * it registers the advertised endpoint, routes over the peers the filter accepts only, calls
+   * them through the client, which stays the caller's (it still calls after the neuron closed,
+   * and the neuron will not reload its certificate), and weighs them by the source given.
+   */
+  @Test
+  void aNeuronUsesTheClientEndpointFilterAndWeightSourceItIsGiven() throws Exception {
+    Keypair key = Keypair.generate();
+    Random random = new Random(12);
+    io.bittensor.transport.InProcessNetwork network =
+        new io.bittensor.transport.InProcessNetwork();
+    URI advertised = URI.create("inproc://validator-as-advertised");
+    try (LocalLedger ledger = ledger(key);
+        PeerClient client = PeerClient.newBuilder().keypair(key).inProcess(network).build();
+        Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .inProcess(network).serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT)
+            .outputDim(DIM).start();
+        Neuron noise = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .inProcess(network).serve(Peers.noise(DIM, 5), Modality.TEXT).outputDim(DIM).start();
+        Neuron left = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .inProcess(network).serve(Peers.noise(DIM, 6), Modality.TEXT).outputDim(DIM).start()) {
+      Neuron validator = Neuron.builder().keypair(key).ledger(ledger).inProcess(network)
+          .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+          .outputDim(DIM).client(client).advertise(advertised)
+          .routeTo(info -> !info.id().equals(left.id()))
+          .learner(NeuronTest::learner).dataset(() -> batch(random, 8))
+          .weightSource(io.bittensor.learning.WeightSource.GATE_IMPORTANCE).start();
+      try {
+        ledger.produceBlock();
+        validator.registration().get(10, TimeUnit.SECONDS);
+        Metagraph m = ledger.metagraph();
+        assertEquals(advertised, m.info(m.uid(key.id()).orElseThrow()).endpoint());
+        assertNotEquals(advertised, validator.endpoint());
+        assertTrue(validator.sync());
+        assertEquals(List.of(words.id(), noise.id()), validator.routed());
+        for (int i = 0; i < 5; i++) {
+          assertTrue(validator.train().isPresent());
+        }
+        Learner learner = validator.learner().orElseThrow();
+        double[] importance = learner.weights(io.bittensor.learning.WeightSource.GATE_IMPORTANCE,
+            1).toArray();
+        double[] pruning = learner.weights(io.bittensor.learning.WeightSource.PRUNING_SCORE, 1)
+            .toArray();
+        assertFalse(java.util.Arrays.equals(importance, pruning), "the sources differ here");
+        var row = validator.weights();
+        assertEquals(importance[0], row.get(words.id()), 1e-12, row::toString);
+        assertEquals(importance[1], row.get(noise.id()), 1e-12, row::toString);
+        var e = assertThrows(IllegalStateException.class,
+            () -> validator.reloadClientCertificate(Path.of("key.pem"), Path.of("chain.pem")));
+        assertTrue(e.getMessage().contains("client of the caller's"), e.getMessage());
+      } finally {
+        validator.close();
+      }
+      ForwardResult after = client.connect(infoOf(ledger, words))
+          .forward(batch(random, 1).request(), Duration.ofSeconds(10)).join();
+      assertTrue(after.isSuccess(), "the caller's client is not closed with the neuron: " + after);
+    }
+  }
+
+  private static io.bittensor.core.PeerInfo infoOf(LocalLedger ledger, Neuron n) throws Exception {
+    Metagraph m = ledger.metagraph();
+    return m.info(m.uid(n.id()).orElseThrow());
+  }
+
+  /** A clock the test moves by hand. */
+  private static final class HandClock extends java.time.Clock {
+    final AtomicReference<java.time.Instant> now =
+        new AtomicReference<>(java.time.Instant.parse("2026-01-01T00:00:00Z"));
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return java.time.ZoneOffset.UTC;
+    }
+
+    @Override
+    public java.time.Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+
+    @Override
+    public java.time.Instant instant() {
+      return now.get();
+    }
+  }
+
+  /**
+   * The background loop keeps its intervals by the clock it is given, not the system's: with
+   * weights due every hour, a neuron that votes sets no row until its clock moves an hour, and
+   * then sets the row its votes give.
+   */
+  @Test
+  void theLoopKeepsItsIntervalsByTheClockItIsGiven() throws Exception {
+    Keypair key = Keypair.generate();
+    HandClock clock = new HandClock();
+    CountDownLatch routing = new CountDownLatch(1);
+    CountDownLatch rowSet = new CountDownLatch(1);
+    List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    io.bittensor.transport.InProcessNetwork network =
+        new io.bittensor.transport.InProcessNetwork();
+    try (LocalLedger ledger = everyTwentyMillis(key);
+        Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .inProcess(network).serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT)
+            .outputDim(DIM).start()) {
+      words.registration().get(30, TimeUnit.SECONDS);
+      try (Neuron validator = Neuron.builder().keypair(key).ledger(ledger).inProcess(network)
+          .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+          .outputDim(DIM).votes(m -> java.util.Map.of(words.id(), 1.0)).clock(clock)
+          .syncInterval(Duration.ofHours(1)).weightInterval(Duration.ofHours(1))
+          .listener((n, e) -> {
+            events.add(e);
+            if (e.startsWith("routing over")) {
+              routing.countDown();
+            } else if (e.startsWith("weights set in block")) {
+              rowSet.countDown();
+            }
+          })
+          .start().runInBackground()) {
+        assertTrue(routing.await(30, TimeUnit.SECONDS), events::toString);
+        assertEquals(1, rowSet.getCount(), "no row before the clock moved: " + events);
+        clock.now.set(clock.now.get().plus(Duration.ofHours(1)));
+        assertTrue(rowSet.await(30, TimeUnit.SECONDS), events::toString);
+        Metagraph m = ledger.metagraph();
+        int v = m.uid(key.id()).orElseThrow();
+        assertEquals(1.0, m.weights().get(v, m.uid(words.id()).orElseThrow()), 1e-12);
       }
     }
   }
