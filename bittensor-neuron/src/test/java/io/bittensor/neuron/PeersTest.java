@@ -143,6 +143,7 @@ class PeersTest {
     float[] noise = answer(Peers.noise(5, 7), Modality.TENSOR, floats);
     assertFalse(Arrays.equals(at(noise, 1, 0, 0), at(noise, 1, 1, 0)));
     Peer words = Peers.bagOfWords(5, 5, 7);
+    assertEquals("bag of words (5 buckets)", words.toString(), "as a neuron names what it serves");
     ForwardResult tensor = words.forward(new ForwardRequest(Modality.TENSOR, floats)).join();
     assertEquals(Status.UNKNOWN_MODALITY, tensor.status());
     assertTrue(tensor.message().contains("takes TEXT, was TENSOR"), tensor.message());

@@ -34,11 +34,6 @@ public final class Probes {
     }
   }
 
-  /** The number of features each probe reads. */
-  public int dim() {
-    return dim;
-  }
-
   /** How many SGD steps peer {@code p}'s probe has taken. */
   public int steps(int p) {
     return steps[p];
