@@ -1510,7 +1510,8 @@ class NeuronTest {
    * A neuron given its client, an endpoint to advertise, a filter and a weight source uses each:
    * it registers the advertised endpoint, routes over the peers the filter accepts only, calls
    * them through the client, which stays the caller's (it still calls after the neuron closed,
-   * and the neuron will not reload its certificate), and weighs them by the source given.
+   * and the neuron will not reload its certificate), and weighs them by the source given; with
+   * the consensus peg at exactly their number, its row names them and not itself.
    */
   @Test
   void aNeuronUsesTheClientEndpointFilterAndWeightSourceItIsGiven() throws Exception {
@@ -1519,7 +1520,12 @@ class NeuronTest {
     io.bittensor.transport.InProcessNetwork network =
         new io.bittensor.transport.InProcessNetwork();
     URI advertised = URI.create("inproc://validator-as-advertised");
-    try (LocalLedger ledger = ledger(key);
+    try (LocalLedger ledger = LocalLedger.builder()
+            .genesis(Genesis.builder()
+                .params(LedgerParams.defaults().withEpochLength(1).withWeightsRateLimit(0)
+                    .withMinAllowedWeights(2))             // as many as the peers it routes over
+                .allocate(key.id(), 1_000_000).build())
+            .blocks(BlockPolicy.manual()).openInMemory();
         PeerClient client = PeerClient.newBuilder().keypair(key).inProcess(network).build();
         Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
             .inProcess(network).serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT)
@@ -1547,11 +1553,13 @@ class NeuronTest {
         }
         Learner learner = validator.learner().orElseThrow();
         double[] importance = learner.weights(io.bittensor.learning.WeightSource.GATE_IMPORTANCE,
-            1).toArray();
-        double[] pruning = learner.weights(io.bittensor.learning.WeightSource.PRUNING_SCORE, 1)
+            2).toArray();
+        double[] pruning = learner.weights(io.bittensor.learning.WeightSource.PRUNING_SCORE, 2)
             .toArray();
         assertFalse(java.util.Arrays.equals(importance, pruning), "the sources differ here");
         var row = validator.weights();
+        assertEquals(java.util.Set.of(words.id(), noise.id()), row.keySet(),
+            "the peg is met by the others: the row does not name itself");
         assertEquals(importance[0], row.get(words.id()), 1e-12, row::toString);
         assertEquals(importance[1], row.get(noise.id()), 1e-12, row::toString);
         var e = assertThrows(IllegalStateException.class,
