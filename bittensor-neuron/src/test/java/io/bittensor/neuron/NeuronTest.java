@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -1534,9 +1535,9 @@ class NeuronTest {
             .inProcess(network).serve(Peers.noise(DIM, 5), Modality.TEXT).outputDim(DIM).start();
         Neuron left = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
             .inProcess(network).serve(Peers.noise(DIM, 6), Modality.TEXT).outputDim(DIM).start()) {
+      Peer validates = Peers.failing(Status.UNAVAILABLE, "validates only");
       Neuron validator = Neuron.builder().keypair(key).ledger(ledger).inProcess(network)
-          .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
-          .outputDim(DIM).client(client).advertise(advertised)
+          .serve(validates, Modality.TEXT).outputDim(DIM).client(client).advertise(advertised)
           .routeTo(info -> !info.id().equals(left.id()))
           .learner(NeuronTest::learner).dataset(() -> batch(random, 8))
           .weightSource(io.bittensor.learning.WeightSource.GATE_IMPORTANCE).start();
@@ -1546,6 +1547,9 @@ class NeuronTest {
         Metagraph m = ledger.metagraph();
         assertEquals(advertised, m.info(m.uid(key.id()).orElseThrow()).endpoint());
         assertNotEquals(advertised, validator.endpoint());
+        assertSame(validates, validator.served());
+        assertTrue(validator.toString().endsWith(" serving failing peer (UNAVAILABLE: validates"
+            + " only) at " + validator.endpoint() + "]"), validator::toString);
         assertTrue(validator.sync());
         assertEquals(List.of(words.id(), noise.id()), validator.routed());
         for (int i = 0; i < 5; i++) {
@@ -1577,6 +1581,23 @@ class NeuronTest {
   private static io.bittensor.core.PeerInfo infoOf(LocalLedger ledger, Neuron n) throws Exception {
     Metagraph m = ledger.metagraph();
     return m.info(m.uid(n.id()).orElseThrow());
+  }
+
+  /** A checkpoint folder that cannot be made (a file is in its way) stops the start, naming it. */
+  @Test
+  void aCheckpointFolderThatCannotBeMadeStopsTheStartNamingIt(@TempDir Path dir) throws Exception {
+    Path folder = java.nio.file.Files.writeString(dir.resolve("a-file"), "in the way")
+        .resolve("checkpoints");
+    Keypair key = Keypair.generate();
+    try (LocalLedger ledger = ledger(key)) {
+      var e = assertThrows(java.io.IOException.class, () -> Neuron.builder().keypair(key)
+          .ledger(ledger).serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM)
+          .checkpoints(folder).start());
+      assertTrue(e.getMessage().startsWith("cannot create the checkpoint folder " + folder),
+          e.getMessage());
+      ledger.produceBlock();
+      assertTrue(ledger.metagraph().uid(key.id()).isEmpty(), "nothing was sent to the ledger");
+    }
   }
 
   /** A clock the test moves by hand. */
