@@ -1547,10 +1547,12 @@ class NeuronTest {
         Metagraph m = ledger.metagraph();
         assertEquals(advertised, m.info(m.uid(key.id()).orElseThrow()).endpoint());
         assertNotEquals(advertised, validator.endpoint());
+        assertTrue(validator.uid().isEmpty(), "not synced yet");
         assertSame(validates, validator.served());
         assertTrue(validator.toString().endsWith(" serving failing peer (UNAVAILABLE: validates"
             + " only) at " + validator.endpoint() + "]"), validator::toString);
         assertTrue(validator.sync());
+        assertEquals(m.uid(key.id()), validator.uid());
         assertEquals(List.of(words.id(), noise.id()), validator.routed());
         for (int i = 0; i < 5; i++) {
           assertTrue(validator.train().isPresent());
@@ -1571,6 +1573,15 @@ class NeuronTest {
         assertTrue(e.getMessage().contains("client of the caller's"), e.getMessage());
       } finally {
         validator.close();
+      }
+      // Closed, it starts no step: each says so rather than calling peers or the ledger.
+      LabelledBatch held = batch(random, 2);
+      List<org.junit.jupiter.api.function.Executable> steps = List.of(validator::sync,
+          validator::train, validator::setWeights, validator::probeScores,
+          () -> validator.evaluate(held), validator::runInBackground);
+      for (var step : steps) {
+        var closed = assertThrows(IllegalStateException.class, step);
+        assertEquals("the neuron is closed", closed.getMessage());
       }
       ForwardResult after = client.connect(infoOf(ledger, words))
           .forward(batch(random, 1).request(), Duration.ofSeconds(10)).join();
@@ -1764,7 +1775,12 @@ class NeuronTest {
       n.registration().get(10, TimeUnit.SECONDS);
       n.runInBackground();
       Thread first = new Thread(n::close);
-      Thread second = new Thread(n::close);
+      java.util.concurrent.atomic.AtomicBoolean keptInterrupt =
+          new java.util.concurrent.atomic.AtomicBoolean();
+      Thread second = new Thread(() -> {
+        n.close();
+        keptInterrupt.set(Thread.currentThread().isInterrupted());
+      });
       try {
         assertTrue(inListener.await(60, TimeUnit.SECONDS));
         first.start();
@@ -1774,12 +1790,51 @@ class NeuronTest {
         assertEquals(Thread.State.WAITING, second.getState(),
             "the second close waits for the first (not returned, nor blocked on the monitor)");
         assertTrue(first.isAlive() && loop.get().isAlive());
+        second.interrupt(); // it goes on waiting, and keeps the interrupt for its caller
+        while (second.isInterrupted()) {
+          Thread.onSpinWait();
+        }
+        awaitBlocked(second);
+        assertEquals(Thread.State.WAITING, second.getState(), "interrupted, it still waits");
       } finally {
         release.countDown();
         first.join(TimeUnit.SECONDS.toMillis(30));
         second.join(TimeUnit.SECONDS.toMillis(30));
       }
       assertFalse(first.isAlive() || second.isAlive() || loop.get().isAlive());
+      assertTrue(keptInterrupt.get(), "the second close's caller was interrupted: it still is");
+    }
+  }
+
+  /**
+   * Close leaves its caller's interrupt as it found it: a caller interrupted before it closes a
+   * neuron whose loop runs is interrupted still when close returns (though close waits for the
+   * loop and saves meanwhile), and a caller closing a closed neuron is not interrupted by it.
+   */
+  @Test
+  void closeLeavesItsCallersInterruptAsItFoundIt() throws Exception {
+    Keypair key = Keypair.generate();
+    try (LocalLedger ledger = ledger(key)) {
+      Neuron n = Neuron.builder().keypair(key).ledger(ledger)
+          .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM).start()
+          .runInBackground(); // waits for its registration: no block comes
+      boolean[] interrupted = new boolean[2];
+      Thread first = new Thread(() -> {
+        Thread.currentThread().interrupt();
+        n.close();
+        interrupted[0] = Thread.currentThread().isInterrupted();
+      });
+      first.start();
+      first.join(TimeUnit.SECONDS.toMillis(30));
+      Thread again = new Thread(() -> {
+        n.close();
+        interrupted[1] = Thread.currentThread().isInterrupted();
+      });
+      again.start();
+      again.join(TimeUnit.SECONDS.toMillis(30));
+      assertFalse(first.isAlive() || again.isAlive());
+      assertTrue(interrupted[0], "interrupted before close, interrupted after");
+      assertFalse(interrupted[1], "not interrupted by a second close");
     }
   }
 
