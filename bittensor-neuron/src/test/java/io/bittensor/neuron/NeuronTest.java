@@ -187,6 +187,47 @@ class NeuronTest {
   }
 
   /** A neuron's call listener hears the calls its server answers and those it makes. */
+  /**
+   * A neuron serving members only follows the ledger's blocks through a subscription, which it
+   * takes off when it closes, and when it cannot start (its port is taken): a ledger that
+   * outlives its neurons is not left telling every block to the ones gone.
+   */
+  @Test
+  void aNeuronServingMembersOnlyLeavesNoSubscriptionOnTheLedger() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger open =
+        new java.util.concurrent.atomic.AtomicInteger();
+    try (LocalLedger local = ledger();
+        java.net.ServerSocket taken = new java.net.ServerSocket(0, 1,
+            java.net.InetAddress.getLoopbackAddress())) {
+      Ledger ledger = (Ledger) Proxy.newProxyInstance(Ledger.class.getClassLoader(),
+          new Class<?>[] {Ledger.class}, (proxy, method, args) -> {
+            Object out = forward(local, proxy, method, args);
+            if (!method.getName().equals("subscribe")) {
+              return out;
+            }
+            open.incrementAndGet();
+            Ledger.Subscription s = (Ledger.Subscription) out;
+            java.util.concurrent.atomic.AtomicBoolean once =
+                new java.util.concurrent.atomic.AtomicBoolean();
+            return (Ledger.Subscription) () -> {
+              if (once.compareAndSet(false, true)) {
+                open.decrementAndGet();
+              }
+              s.close();
+            };
+          });
+      Neuron.Builder members = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+          .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM)
+          .servesMembersOnly(true);
+      try (Neuron n = members.start()) {
+        assertEquals(1, open.get(), "it follows the ledger while it serves");
+      }
+      assertEquals(0, open.get(), "closed, it follows no more");
+      assertThrows(java.io.IOException.class, () -> members.port(taken.getLocalPort()).start());
+      assertEquals(0, open.get(), "not started, it follows nothing");
+    }
+  }
+
   @Test
   void aNeuronsCallListenersHearItsServerAndItsClient() throws Exception {
     Keypair validatorKey = Keypair.generate();
@@ -1393,9 +1434,19 @@ class NeuronTest {
         .blocks(BlockPolicy.manual()).openInMemory();
         Neuron in = Neuron.builder().keypair(first).ledger(ledger)
             .serve(Peers.noise(DIM, 1), Modality.TEXT).outputDim(DIM).start()) {
+      CountDownLatch waits = new CountDownLatch(1);
       Neuron refused = Neuron.builder().keypair(second).ledger(ledger)
-          .serve(Peers.noise(DIM, 2), Modality.TEXT).outputDim(DIM).start();
+          .serve(Peers.noise(DIM, 2), Modality.TEXT).outputDim(DIM)
+          .listener((n, event) -> {
+            if (event.startsWith("registration refused")) {
+              waits.countDown();
+            }
+          })
+          .registrationBackoff(Duration.ofMinutes(1), Duration.ofMinutes(1)).start();
+      assertTrue(waits.await(10, TimeUnit.SECONDS), "refused by the cap, it waits");
       refused.close();
+      assertTrue(refused.registration().isCompletedExceptionally(),
+          "failed as close returned, not at the retry a minute on");
       java.util.concurrent.ExecutionException e = assertThrows(
           java.util.concurrent.ExecutionException.class,
           () -> refused.registration().get(10, TimeUnit.SECONDS));
