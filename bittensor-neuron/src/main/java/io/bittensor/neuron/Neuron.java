@@ -554,7 +554,6 @@ public final class Neuron implements AutoCloseable {
       }
       boolean sameRouting = saved.equals(routed);
       byte[] learned = r.has("learner") ? r.bytes("learner") : null;
-      r.skip("learner");
       r.requireAllRead();
       if (learner != null && learned != null && sameRouting) {
         learner.restoreCheckpoint(learned);

@@ -45,8 +45,14 @@ class NeuronCheckpointTest {
 
   /** A validator that learns through the others and scores them by probes, keeping checkpoints. */
   private Neuron validator(LocalLedger ledger, Keypair key, long seed) throws Exception {
+    return validator(ledger, key, seed, info -> true);
+  }
+
+  /** {@link #validator(LocalLedger, Keypair, long)}, routing over what {@code routeTo} takes. */
+  private Neuron validator(LocalLedger ledger, Keypair key, long seed,
+      java.util.function.Predicate<io.bittensor.core.PeerInfo> routeTo) throws Exception {
     Random random = new Random(seed);
-    Neuron n = Neuron.builder().keypair(key).ledger(ledger)
+    Neuron n = Neuron.builder().keypair(key).ledger(ledger).routeTo(routeTo)
         .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
         .outputDim(NeuronTest.DIM).stake(500_000)
         .learner(NeuronTest::learner)
@@ -100,7 +106,7 @@ class NeuronCheckpointTest {
             "the learner's whole state, bit for bit");
         assertEquals(scores, again.probeScores(), "the probes too");
         assertTrue(events.stream().anyMatch(e -> e.contains("the learner's state (25 steps)")
-            && e.contains("2 of 2 peers' probes")), events::toString);
+            && e.endsWith(", 2 of 2 peers' probes")), events::toString);
         again.train();
         assertEquals(26, again.learner().orElseThrow().trainedSteps());
       }
@@ -130,7 +136,7 @@ class NeuronCheckpointTest {
       try (Neuron first = validator.start()) {
         first.registration().get(10, TimeUnit.SECONDS);
         first.sync();
-        for (int i = 0; i < 25; i++) {
+        for (int i = 0; i < 20; i++) { // exactly its warm-up
           first.train();
         }
       }
@@ -151,33 +157,101 @@ class NeuronCheckpointTest {
         "set after " + trainedAtFirstRow.get() + " batches of this run; events: " + events);
   }
 
+  /** A validator's first run: syncs, trains {@code batches}, and closes (saving); its scores. */
+  private Map<PeerId, Double> firstRun(LocalLedger ledger, Keypair key, int batches)
+      throws Exception {
+    Map<PeerId, Double> scores;
+    try (Neuron first = validator(ledger, key, 3)) {
+      first.sync();
+      for (int i = 0; i < batches; i++) {
+        first.train();
+      }
+      scores = first.probeScores();
+    }
+    events.clear();
+    return scores;
+  }
+
   @Test
   void overOtherPeersOnlyTheProbesOfThoseThatStayAreRestored() throws Exception {
     Keypair key = Keypair.generate();
     try (LocalLedger ledger = NeuronTest.ledger(key);
         Neuron words = server(ledger, 5, true);
         Neuron noise = server(ledger, 5, false)) {
-      Map<PeerId, Double> before;
-      try (Neuron first = validator(ledger, key, 3)) {
-        first.sync();
-        for (int i = 0; i < 20; i++) {
-          first.train();
-        }
-        before = first.probeScores();
-      }
-      events.clear();
+      Map<PeerId, Double> before = firstRun(ledger, key, 20);
       try (Neuron joined = server(ledger, 6, true);
           Neuron again = validator(ledger, key, 4)) {
         again.sync();
         assertEquals(List.of(words.id(), noise.id(), joined.id()), again.routed());
         assertEquals(0, again.learner().orElseThrow().trainedSteps(), "a fresh learner");
         assertTrue(events.stream().anyMatch(e -> e.contains("not the learner's state")
-            && e.contains("2 of 3 peers' probes")), events::toString);
+            && e.endsWith(", 2 of 3 peers' probes")), events::toString);
         Map<PeerId, Double> after = again.probeScores();
         assertEquals(before.get(words.id()), after.get(words.id()));
         assertEquals(before.get(noise.id()), after.get(noise.id()));
         assertTrue(after.get(words.id()) > 0.1 && after.get(joined.id()) < 0.05,
             "the newcomer's probe is untrained: " + after);
+      }
+    }
+  }
+
+  /**
+   * Restarted to route over fewer peers (a filter now leaves one out), the neuron restores the
+   * probes of the peers it still routes over and leaves the other's out; not the learner's
+   * state, which was learned over the peers it had.
+   */
+  @Test
+  void overFewerPeersTheProbesOfThoseLeftOutAreSkipped() throws Exception {
+    Keypair key = Keypair.generate();
+    try (LocalLedger ledger = NeuronTest.ledger(key);
+        Neuron words = server(ledger, 5, true);
+        Neuron noise = server(ledger, 5, false)) {
+      Map<PeerId, Double> before = firstRun(ledger, key, 10);
+      try (Neuron again = validator(ledger, key, 4, info -> !info.id().equals(noise.id()))) {
+        again.sync();
+        assertEquals(List.of(words.id()), again.routed());
+        assertEquals(0, again.learner().orElseThrow().trainedSteps(), "a fresh learner");
+        assertTrue(events.stream().anyMatch(e -> e.contains("not the learner's state")
+            && e.endsWith(", 1 of 1 peers' probes")), events::toString);
+        assertEquals(before.get(words.id()), again.probeScores().get(words.id()));
+      }
+    }
+  }
+
+  /**
+   * A checkpoint holding an entry this neuron does not write is refused whole, before anything
+   * is restored: the learner starts afresh too, rather than restored beside probes left out.
+   */
+  @Test
+  void aCheckpointWithAnEntryItDoesNotWriteIsRefusedWhole() throws Exception {
+    Keypair key = Keypair.generate();
+    try (LocalLedger ledger = NeuronTest.ledger(key);
+        Neuron words = server(ledger, 5, true);
+        Neuron noise = server(ledger, 5, false)) {
+      byte[] learned;
+      List<PeerId> routed;
+      try (Neuron first = validator(ledger, key, 3)) {
+        first.sync();
+        for (int i = 0; i < 5; i++) {
+          first.train();
+        }
+        learned = first.learner().orElseThrow().checkpoint();
+        routed = first.routed();
+      }
+      byte[] ids = new byte[routed.size() * PeerId.LENGTH];
+      for (int j = 0; j < routed.size(); j++) {
+        System.arraycopy(routed.get(j).toBytes(), 0, ids, j * PeerId.LENGTH, PeerId.LENGTH);
+      }
+      // Its routed peers and learner as it writes them, and one entry more.
+      Files.write(dir.resolve("validator").resolve(Neuron.CHECKPOINT_FILE),
+          new io.bittensor.core.internal.StateFile.Writer("BTNEURON").bytes("routed", ids)
+              .bytes("learner", learned).bytes("unknown", new byte[1]).toBytes());
+      events.clear();
+      try (Neuron again = validator(ledger, key, 4)) {
+        again.sync();
+        assertEquals(0, again.learner().orElseThrow().trainedSteps(), "the learner starts afresh");
+        assertTrue(events.stream().anyMatch(e -> e.contains("not restored, starting afresh")
+            && e.contains("[unknown]")), events::toString);
       }
     }
   }
