@@ -1685,16 +1685,23 @@ class NeuronTest {
 
   /**
    * The background loop keeps its intervals by the clock it is given, not the system's: with
-   * weights due every hour, a neuron that votes sets no row until its clock moves an hour, and
-   * then sets the row its votes give.
+   * sync and weights due every hour and no warm-up, a neuron that votes trains batch after batch
+   * without reading the ledger again or setting a row (nor telling of a recovery from failures
+   * it never had), until its clock moves an hour; then it sets the row its votes give.
    */
   @Test
   void theLoopKeepsItsIntervalsByTheClockItIsGiven() throws Exception {
     Keypair key = Keypair.generate();
     HandClock clock = new HandClock();
-    CountDownLatch routing = new CountDownLatch(1);
     CountDownLatch rowSet = new CountDownLatch(1);
+    CountDownLatch threeTrained = new CountDownLatch(1);
+    CountDownLatch sixTrained = new CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicInteger batches =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger reads =
+        new java.util.concurrent.atomic.AtomicInteger();
     List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Random random = new Random(14);
     io.bittensor.transport.InProcessNetwork network =
         new io.bittensor.transport.InProcessNetwork();
     try (LocalLedger ledger = everyTwentyMillis(key);
@@ -1702,21 +1709,41 @@ class NeuronTest {
             .inProcess(network).serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT)
             .outputDim(DIM).start()) {
       words.registration().get(30, TimeUnit.SECONDS);
-      try (Neuron validator = Neuron.builder().keypair(key).ledger(ledger).inProcess(network)
+      Ledger counted = (Ledger) Proxy.newProxyInstance(Ledger.class.getClassLoader(),
+          new Class<?>[] {Ledger.class}, (proxy, method, args) -> {
+            if (method.getName().equals("metagraph")) {
+              reads.incrementAndGet();
+            }
+            return forward(ledger, proxy, method, args);
+          });
+      try (Neuron validator = Neuron.builder().keypair(key).ledger(counted).inProcess(network)
           .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
-          .outputDim(DIM).votes(m -> java.util.Map.of(words.id(), 1.0)).clock(clock)
+          .outputDim(DIM).learner(NeuronTest::learner)
+          .dataset(() -> {
+            int asked = batches.incrementAndGet(); // the n-th is asked once n - 1 are trained
+            if (asked == 4) {
+              threeTrained.countDown();
+            } else if (asked == 7) {
+              sixTrained.countDown();
+            }
+            return batch(random, 8);
+          })
+          .votes(m -> java.util.Map.of(words.id(), 1.0)).clock(clock)
           .syncInterval(Duration.ofHours(1)).weightInterval(Duration.ofHours(1))
           .listener((n, e) -> {
             events.add(e);
-            if (e.startsWith("routing over")) {
-              routing.countDown();
-            } else if (e.startsWith("weights set in block")) {
+            if (e.contains("weights set in block")) { // the first, or one after
               rowSet.countDown();
             }
           })
           .start().runInBackground()) {
-        assertTrue(routing.await(30, TimeUnit.SECONDS), events::toString);
+        assertTrue(threeTrained.await(30, TimeUnit.SECONDS), events::toString);
+        int readsThen = reads.get();
+        assertTrue(sixTrained.await(30, TimeUnit.SECONDS), events::toString);
+        assertEquals(readsThen, reads.get(), "no sync between its intervals");
         assertEquals(1, rowSet.getCount(), "no row before the clock moved: " + events);
+        assertTrue(events.stream().noneMatch(e -> e.startsWith("steps succeed again")),
+            events::toString);
         clock.now.set(clock.now.get().plus(Duration.ofHours(1)));
         assertTrue(rowSet.await(30, TimeUnit.SECONDS), events::toString);
         Metagraph m = ledger.metagraph();
