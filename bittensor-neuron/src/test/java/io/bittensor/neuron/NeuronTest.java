@@ -826,10 +826,11 @@ class NeuronTest {
     Keypair validatorKey = Keypair.generate();
     Keypair peerKey = Keypair.generate();
     Random random = new Random(6);
+    List<String> heard = new java.util.concurrent.CopyOnWriteArrayList<>();
     try (LocalLedger ledger = ledger(validatorKey);
         Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
             .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
-            .outputDim(DIM).stake(500_000)
+            .outputDim(DIM).stake(500_000).listener((n, e) -> heard.add(e))
             .learner(NeuronTest::learner).dataset(() -> batch(random, 8)).start()) {
       URI before;
       int uidBefore;
@@ -857,6 +858,8 @@ class NeuronTest {
             events::toString);
         validator.sync();
         assertEquals(List.of(peerKey.id()), validator.routed());
+        assertTrue(heard.contains("peer " + uid + " moved to " + again.endpoint()),
+            heard::toString);
         assertTrue(validator.train().orElseThrow().failedPeers().isEmpty(),
             "the validator reaches it where it serves now");
       }
@@ -1662,6 +1665,101 @@ class NeuronTest {
     }
   }
 
+  /**
+   * A ledger that cannot be read as the neuron starts fails its registration with the ledger's
+   * exception; its loop tells so and runs no step.
+   */
+  @Test
+  void aLedgerUnreadableAtStartFailsTheRegistrationAndTheLoopSaysSo() throws Exception {
+    Keypair key = Keypair.generate();
+    io.bittensor.core.LedgerException down = new io.bittensor.core.LedgerException("down");
+    CountDownLatch told = new CountDownLatch(1);
+    List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (LocalLedger local = ledger(key)) {
+      Ledger unreadable = (Ledger) Proxy.newProxyInstance(Ledger.class.getClassLoader(),
+          new Class<?>[] {Ledger.class}, (proxy, method, args) -> {
+            if (method.getName().equals("metagraph")) {
+              throw down;
+            }
+            return forward(local, proxy, method, args);
+          });
+      try (Neuron n = Neuron.builder().keypair(key).ledger(unreadable)
+          .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM)
+          .listener((neuron, e) -> {
+            events.add(e);
+            told.countDown();
+          })
+          .start()) {
+        var e = assertThrows(java.util.concurrent.ExecutionException.class,
+            () -> n.registration().get(10, TimeUnit.SECONDS));
+        assertSame(down, e.getCause());
+        n.runInBackground();
+        assertTrue(told.await(30, TimeUnit.SECONDS));
+        assertEquals(List.of("registration failed: " + down), events);
+      }
+    }
+  }
+
+  /** Votes of 0 for every peer are no row: nothing is sent, rather than a row of zeros. */
+  @Test
+  void votesOfNothingSendNoRow() throws Exception {
+    Keypair key = Keypair.generate();
+    try (LocalLedger ledger = ledger(key);
+        Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM).start();
+        Neuron voter = Neuron.builder().keypair(key).ledger(ledger)
+            .serve(Peers.failing(Status.UNAVAILABLE, "votes only"), Modality.TEXT)
+            .outputDim(DIM).votes(m -> java.util.Map.of(words.id(), 0.0)).start()) {
+      ledger.produceBlock();
+      voter.registration().get(10, TimeUnit.SECONDS);
+      voter.sync();
+      assertEquals(java.util.Map.of(words.id(), 0.0), voter.weights());
+      assertTrue(voter.setWeights().isEmpty());
+    }
+  }
+
+  /**
+   * A checkpoint that cannot be written (a folder where its file goes) is told to the listener,
+   * from the loop at each weight interval and from close, and the neuron runs on.
+   */
+  @Test
+  void aCheckpointThatCannotBeWrittenIsToldFromTheLoopAndFromClose(@TempDir Path dir)
+      throws Exception {
+    Keypair key = Keypair.generate();
+    java.nio.file.Files.createDirectories(dir.resolve(Neuron.CHECKPOINT_FILE).resolve("x"));
+    CountDownLatch fromTheLoop = new CountDownLatch(1);
+    Thread closing = Thread.currentThread();
+    List<String> byClose = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Random random = new Random(15);
+    try (LocalLedger ledger = everyTwentyMillis(key);
+        Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM).start()) {
+      Neuron n = Neuron.builder().keypair(key).ledger(ledger)
+          .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+          .outputDim(DIM).learner(NeuronTest::learner).dataset(() -> batch(random, 8))
+          .checkpoints(dir).weightInterval(Duration.ofMillis(50))
+          .listener((neuron, e) -> {
+            if (!e.startsWith("checkpoint not saved")) {
+              return;
+            }
+            if (Thread.currentThread() == closing) {
+              byClose.add(e);
+            } else {
+              fromTheLoop.countDown();
+            }
+          })
+          .start().runInBackground();
+      try {
+        assertTrue(fromTheLoop.await(30, TimeUnit.SECONDS));
+        assertTrue(byClose.isEmpty());
+      } finally {
+        n.close();
+      }
+      assertEquals(1, byClose.size(), "close tells it once more: " + byClose);
+      assertTrue(byClose.get(0).contains(Neuron.CHECKPOINT_FILE), byClose::toString);
+    }
+  }
+
   /** A clock the test moves by hand. */
   private static final class HandClock extends java.time.Clock {
     final AtomicReference<java.time.Instant> now =
@@ -1731,7 +1829,8 @@ class NeuronTest {
           .votes(m -> java.util.Map.of(words.id(), 1.0)).clock(clock)
           .syncInterval(Duration.ofHours(1)).weightInterval(Duration.ofHours(1))
           .listener((n, e) -> {
-            events.add(e);
+            // Told on the loop's thread, a daemon: a neuron left open does not keep a JVM up.
+            events.add(Thread.currentThread().isDaemon() ? e : "not a daemon: " + e);
             if (e.contains("weights set in block")) { // the first, or one after
               rowSet.countDown();
             }
@@ -1742,8 +1841,8 @@ class NeuronTest {
         assertTrue(sixTrained.await(30, TimeUnit.SECONDS), events::toString);
         assertEquals(readsThen, reads.get(), "no sync between its intervals");
         assertEquals(1, rowSet.getCount(), "no row before the clock moved: " + events);
-        assertTrue(events.stream().noneMatch(e -> e.startsWith("steps succeed again")),
-            events::toString);
+        assertTrue(events.stream().noneMatch(e -> e.startsWith("steps succeed again")
+            || e.startsWith("not a daemon")), events::toString);
         clock.now.set(clock.now.get().plus(Duration.ofHours(1)));
         assertTrue(rowSet.await(30, TimeUnit.SECONDS), events::toString);
         Metagraph m = ledger.metagraph();
