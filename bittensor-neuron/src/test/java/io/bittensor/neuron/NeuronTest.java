@@ -1003,6 +1003,42 @@ class NeuronTest {
   }
 
   /**
+   * A neuron that sets no row says why: one alone in the market routes over no peers yet; one
+   * that neither learns nor votes, beside a peer, has nothing to weigh.
+   */
+  @Test
+  void aNeuronThatSetsNoRowSaysWhy() throws Exception {
+    Keypair first = Keypair.generate();
+    try (LocalLedger ledger = everyTwentyMillis(first)) {
+      assertEquals("no weights set: it routes over no peers yet", firstQuiet(ledger, first, true));
+      // The first is still registered: a peer for the second to route over.
+      assertEquals("no weights set: nothing to weigh yet",
+          firstQuiet(ledger, Keypair.generate(), false));
+    }
+  }
+
+  /** What a neuron of {@code key} (learning or not) first says of a row it did not set. */
+  private static String firstQuiet(LocalLedger ledger, Keypair key, boolean learns)
+      throws Exception {
+    CompletableFuture<String> quiet = new CompletableFuture<>();
+    Random random = new Random(16);
+    Neuron.Builder b = Neuron.builder().keypair(key).ledger(ledger)
+        .serve(Peers.noise(DIM, 1), Modality.TEXT).outputDim(DIM)
+        .syncInterval(Duration.ofMillis(20)).weightInterval(Duration.ofMillis(20))
+        .listener((n, e) -> {
+          if (e.startsWith("no weights set")) {
+            quiet.complete(e);
+          }
+        });
+    if (learns) {
+      b.learner(NeuronTest::learner).dataset(() -> batch(random, 8));
+    }
+    try (Neuron n = b.start().runInBackground()) {
+      return quiet.get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
    * A ledger down for a while is told at the 1st, 2nd, 4th, 8th ... failed step in a row, not at
    * every retry (neuron run printed a line a second while its ledger was down), and the first
    * step that succeeds after says how many failed.
