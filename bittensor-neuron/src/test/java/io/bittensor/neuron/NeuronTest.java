@@ -1684,6 +1684,37 @@ class NeuronTest {
     return m.info(m.uid(n.id()).orElseThrow());
   }
 
+  /**
+   * Through a client of the caller's that takes answers of any size, a peer answering fewer
+   * values than the neuron's size scores nothing by its probe (its answers count as failed, not
+   * read past their end), while the peer of the right size is scored as ever.
+   */
+  @Test
+  void throughAClientOfAnySizeAnAnswerOfAnotherSizeScoresNothing() throws Exception {
+    Keypair key = Keypair.generate();
+    Random random = new Random(17);
+    io.bittensor.transport.InProcessNetwork network =
+        new io.bittensor.transport.InProcessNetwork();
+    try (LocalLedger ledger = ledger(key);
+        PeerClient anySize = PeerClient.newBuilder().keypair(key).inProcess(network).build();
+        Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .inProcess(network).serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT)
+            .outputDim(DIM).start();
+        Neuron narrow = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .inProcess(network).serve(Peers.bagOfWords(DIM - 8, DIM - 8, 5), Modality.TEXT)
+            .outputDim(DIM - 8).start();
+        Neuron validator = Neuron.builder().keypair(key).ledger(ledger).inProcess(network)
+            .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+            .outputDim(DIM).client(anySize).learner(NeuronTest::learner)
+            .dataset(() -> batch(random, 16)).scoreByProbes(4, List.of(batch(random, 64)))
+            .start()) {
+      joinAndTrain(ledger, validator, 30);
+      var scores = validator.probeScores();
+      assertEquals(0.0, scores.get(narrow.id()), scores::toString);
+      assertTrue(scores.get(words.id()) > 0.3, scores::toString);
+    }
+  }
+
   /** A checkpoint folder that cannot be made (a file is in its way) stops the start, naming it. */
   @Test
   void aCheckpointFolderThatCannotBeMadeStopsTheStartNamingIt(@TempDir Path dir) throws Exception {
