@@ -813,12 +813,8 @@ public final class RaftLedger implements Ledger, BlockHistory {
 
   /** Whether {@code t} says Ratis gave the client up: out of retries, or closed since. */
   private static boolean givenUp(Throwable t) {
-    for (Throwable c = t; c != null; c = c.getCause()) {
-      if (c instanceof AlreadyClosedException || c instanceof RaftRetryFailureException) {
-        return true;
-      }
-    }
-    return false;
+    return RatisExits.chain(t).stream().anyMatch(c -> c instanceof AlreadyClosedException
+        || c instanceof RaftRetryFailureException);
   }
 
   private <T> T await(CompletableFuture<T> f, String what) throws LedgerException {

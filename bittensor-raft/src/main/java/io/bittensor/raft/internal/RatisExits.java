@@ -84,7 +84,7 @@ public final class RatisExits {
   }
 
   /** {@code t} and its causes, at most 16 of them (a chain with a cycle ends there). */
-  private static List<Throwable> chain(Throwable t) {
+  public static List<Throwable> chain(Throwable t) {
     List<Throwable> chain = new ArrayList<>();
     for (Throwable c = t; c != null && chain.size() < 16; c = c.getCause()) {
       chain.add(c);
