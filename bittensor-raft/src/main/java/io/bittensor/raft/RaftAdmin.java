@@ -250,7 +250,7 @@ public final class RaftAdmin implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new LedgerException("interrupted while asking member " + id + " where it stands", e);
     } catch (ExecutionException | TimeoutException e) {
-      return unreachable(id, address, e instanceof TimeoutException
+      return unreachable(id, address, e instanceof TimeoutException || outOfTime(e.getCause())
           ? "no answer within the timeout" : RatisExits.reasons(e.getCause()));
     }
     if (!reply.isSuccess()) {
@@ -278,6 +278,16 @@ public final class RaftAdmin implements AutoCloseable {
     return new GroupStatus.Member(id, address, role, term, applied, leader,
         role == GroupStatus.Role.UNREACHABLE
             ? Optional.of("answered with role " + info.getRole()) : Optional.empty());
+  }
+
+  /**
+   * Whether {@code t} says the request ran out of time: the request's own bound is the same
+   * deadline as the wait for it, and either may end first (gRPC's DEADLINE_EXCEEDED).
+   */
+  static boolean outOfTime(Throwable t) {
+    return RatisExits.chain(t).stream().anyMatch(c -> c instanceof TimeoutException
+        || c instanceof org.apache.ratis.protocol.exceptions.TimeoutIOException
+        || String.valueOf(c.getMessage()).startsWith("DEADLINE_EXCEEDED"));
   }
 
   private static GroupStatus.Member unreachable(String id, InetSocketAddress address,

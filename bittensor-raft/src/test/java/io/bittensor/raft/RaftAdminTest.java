@@ -158,6 +158,22 @@ class RaftAdminTest {
     }
   }
 
+  /**
+   * A member's request that gRPC ends at the deadline a moment before the wait for it ends (the
+   * same deadline) reads as out of time too, not as gRPC's words: the hanging member's test
+   * above got "DEADLINE_EXCEEDED: CallOptions deadline exceeded ..." once in CI.
+   */
+  @Test
+  void aRequestEndedAtItsDeadlineIsOutOfTime() {
+    assertTrue(RaftAdmin.outOfTime(new java.io.IOException(new RuntimeException(
+        "DEADLINE_EXCEEDED: CallOptions deadline exceeded after 1.493515198s."))));
+    assertTrue(RaftAdmin.outOfTime(
+        new org.apache.ratis.protocol.exceptions.TimeoutIOException("timed out")));
+    assertFalse(RaftAdmin.outOfTime(new java.io.IOException(
+        "UNAVAILABLE: Network closed for unknown reason")));
+    assertFalse(RaftAdmin.outOfTime(null));
+  }
+
   /** The status of a group whose members use TLS, through an administrator given it. */
   @Test
   void theStatusIsReadOverTheGroupsTls() throws Exception {
