@@ -744,14 +744,22 @@ public final class Neuron implements AutoCloseable {
    */
   public synchronized Map<PeerId, Double> weights() {
     Metagraph m = metagraph;
-    if (m == null) {
-      return Map.of();
-    }
+    return m == null ? Map.of() : row(m).weights();
+  }
+
+  /**
+   * A weight row, and whether it is empty because the probes scored every routed peer 0 (the
+   * loop words why it set no row from this, rather than ask the peers again).
+   */
+  private record Row(Map<PeerId, Double> weights, boolean peersSilent) {}
+
+  /** {@link #weights()} in {@code m}. */
+  private synchronized Row row(Metagraph m) {
     if (votes != null) {
-      return Map.copyOf(votes.apply(m));
+      return new Row(Map.copyOf(votes.apply(m)), false);
     }
     if (learner == null) {
-      return Map.of();
+      return new Row(Map.of(), false);
     }
     int min = Math.min(m.params().minAllowedWeights(), routed.size());
     double[] row;
@@ -761,7 +769,7 @@ public final class Neuron implements AutoCloseable {
       if (java.util.Arrays.stream(scores).allMatch(x -> x == 0)) {
         // No peer told it anything (all failed, or carry no information): a uniform row would
         // pay them all, so it sets none and its last row stands.
-        return Map.of();
+        return new Row(Map.of(), true);
       }
       row = Learner.weightRow(scores, min);
     } else {
@@ -779,7 +787,7 @@ public final class Neuron implements AutoCloseable {
       // a diagonal, so the row complies by naming itself, at the least it can give.
       out.put(keypair.id(), SELF_WEIGHT * sum);
     }
-    return out;
+    return new Row(out, false);
   }
 
   /**
@@ -792,15 +800,23 @@ public final class Neuron implements AutoCloseable {
    * @throws IllegalStateException if the neuron is closed
    */
   public synchronized Optional<CompletableFuture<Receipt>> setWeights() {
+    return Optional.ofNullable(sendWeights().receipt());
+  }
+
+  /** A row sent (its receipt), or why none was (in words for the listener). */
+  private record Sent(CompletableFuture<Receipt> receipt, String whyNone) {}
+
+  /** {@link #setWeights()}, saying why it sent no row. */
+  private synchronized Sent sendWeights() {
     requireOpen();
     Metagraph m = metagraph;
-    Map<PeerId, Double> w = weights();
-    if (m == null || w.isEmpty() || m.uid(keypair.id()).isEmpty()) {
-      return Optional.empty();
+    if (m == null || m.uid(keypair.id()).isEmpty()) {
+      return new Sent(null, nothingToWeigh(false)); // no row to send: no peer is asked
     }
+    Row row = row(m);
     List<Integer> uids = new ArrayList<>();
     List<Double> values = new ArrayList<>();
-    for (var e : w.entrySet()) {
+    for (var e : row.weights().entrySet()) {
       OptionalInt uid = m.uid(e.getKey());
       if (uid.isPresent() && e.getValue() > 0) {
         uids.add(uid.getAsInt());
@@ -808,12 +824,12 @@ public final class Neuron implements AutoCloseable {
       }
     }
     if (uids.isEmpty()) {
-      return Optional.empty();
+      return new Sent(null, nothingToWeigh(row.peersSilent()));
     }
     int[] u = uids.stream().mapToInt(Integer::intValue).toArray();
     double[] v = values.stream().mapToDouble(Double::doubleValue).toArray();
-    return Optional.of(ledger.submit(keypair,
-        Transaction.setWeights(u, v, m.block().number())));
+    return new Sent(ledger.submit(keypair, Transaction.setWeights(u, v, m.block().number())),
+        null);
   }
 
   /**
@@ -870,13 +886,13 @@ public final class Neuron implements AutoCloseable {
         if (warm || due(lastWeights, now, weightInterval)) {
           lastWeights = now;
           try {
-            Optional<CompletableFuture<Receipt>> r = setWeights();
-            if (r.isPresent()) {
+            Sent sent = sendWeights();
+            if (sent.receipt() != null) {
               boolean first = firstRowPending;
               // Sent: the warm-up is over, whether the ledger takes the row or refuses it (a
               // refused row is not sent again after every batch, but at the interval).
               firstRowPending = false;
-              Receipt receipt = r.get().get(
+              Receipt receipt = sent.receipt().get(
                   millisAtMost(weightInterval, Long.MAX_VALUE - 30_000) + 30_000,
                   TimeUnit.MILLISECONDS);
               listener.onEvent(this, (first ? "first weights set in block "
@@ -884,7 +900,7 @@ public final class Neuron implements AutoCloseable {
               quietSaid = false;
             } else if (!quietSaid) {
               quietSaid = true;
-              listener.onEvent(this, "no weights set: " + nothingToWeigh());
+              listener.onEvent(this, "no weights set: " + sent.whyNone());
             }
           } finally {
             // Whether the ledger took the row or not: what was learned is kept each interval.
@@ -925,16 +941,18 @@ public final class Neuron implements AutoCloseable {
     }
   }
 
-  /** Why {@link #setWeights()} sent no row, in words for the listener. */
-  private synchronized String nothingToWeigh() {
+  /**
+   * Why {@link #setWeights()} sent no row, in words for the listener; {@code peersSilent}: its
+   * probes scored every routed peer 0 (told by the row, not asked again).
+   */
+  private synchronized String nothingToWeigh(boolean peersSilent) {
     if (metagraph == null || routed.isEmpty()) {
       return "it routes over no peers yet";
     }
     if (metagraph.uid(keypair.id()).isEmpty()) {
       return "its key is not in the latest metagraph (was its uid given to another peer?)";
     }
-    if (probes != null && learner != null
-        && probeScores().values().stream().allMatch(x -> x == 0)) {
+    if (peersSilent) {
       return "none of the " + routed.size() + " peers it routes over told it anything (their"
           + " answers failed or carried nothing), so its last row stands";
     }

@@ -1003,6 +1003,53 @@ class NeuronTest {
   }
 
   /**
+   * A row not set for peers that tell it nothing is explained from the scores its probes just
+   * computed: the peers are asked about the validation set once, not a second time to word the
+   * message (they were asked twice at each quiet interval).
+   */
+  @Test
+  void aRowNotSetIsExplainedWithoutAskingThePeersAgain() throws Exception {
+    Keypair validatorKey = Keypair.generate();
+    Random random = new Random(13);
+    int validationRows = 32; // its training batches have 8: a call of 32 rows is a probe's
+    java.util.concurrent.atomic.AtomicInteger probeCalls =
+        new java.util.concurrent.atomic.AtomicInteger();
+    Peer counting = request -> {
+      if (request.input().dim(0) == validationRows) {
+        probeCalls.incrementAndGet();
+      }
+      return CompletableFuture.completedFuture(ForwardResult.failure(Status.UNAVAILABLE, "down"));
+    };
+    CompletableFuture<String> said = new CompletableFuture<>();
+    AtomicReference<Integer> callsWhenSaid = new AtomicReference<>();
+    try (LocalLedger ledger = everyTwentyMillis(validatorKey);
+        Neuron server = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(counting, Modality.TEXT).outputDim(DIM).start();
+        Neuron validator = Neuron.builder().keypair(validatorKey).ledger(ledger)
+            .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+            .outputDim(DIM).learner(NeuronTest::learner).dataset(() -> batch(random, 8))
+            .scoreByProbes(4, List.of(batch(random, validationRows)))
+            .syncInterval(Duration.ofMillis(10))
+            // Only the warm-up's row is tried: one interval's calls to count.
+            .weightInterval(Duration.ofHours(1))
+            .warmUp(1)
+            .listener((n, e) -> {
+              if (e.startsWith("no weights set")) {
+                callsWhenSaid.compareAndSet(null, probeCalls.get());
+                said.complete(e);
+              }
+            })
+            .start()) {
+      validator.runInBackground();
+      assertEquals("no weights set: none of the 1 peers it routes over told it anything"
+          + " (their answers failed or carried nothing), so its last row stands",
+          said.get(60, TimeUnit.SECONDS));
+      assertEquals(1, callsWhenSaid.get(),
+          "calls about the validation set for the row not set and its message");
+    }
+  }
+
+  /**
    * A neuron that sets no row says why: one alone in the market routes over no peers yet; one
    * that neither learns nor votes, beside a peer, has nothing to weigh.
    */
