@@ -13,8 +13,9 @@ import io.bittensor.core.Experimental;
  * }</pre>
  *
  * <p>Called on the neuron's loop thread or the caller's, and, for a registration sent again for
- * a later block, on the ledger's thread that completes its transactions or the common fork-join
- * pool; implementations must be fast, thread-safe and must not throw.
+ * a later block, on the ledger's thread that completes its transactions or the neuron's
+ * registrar thread ({@code neuron-<key>-registrar}); implementations must be fast, thread-safe
+ * and must not throw.
  */
 @FunctionalInterface
 @Experimental

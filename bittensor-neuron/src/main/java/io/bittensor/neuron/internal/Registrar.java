@@ -16,6 +16,9 @@ import io.bittensor.core.internal.Timer;
 import java.net.URI;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
@@ -30,8 +33,10 @@ import java.util.random.RandomGenerator;
  * over later blocks (a binary exponential back-off, as Ethernet's) rather than all resending at
  * each; or at once should no block come for a back-off that starts at its first and doubles to
  * its longest, each wait drawn from half of it to all of it (so that they do not resend in step
- * then either). Retries run on the common pool, not on the ledger's thread that tells of the
- * block. Thread-safe. The {@code Neuron} makes one per registration.
+ * then either). Retries run on a thread of its own ({@code neuron-<key>-registrar}, started
+ * with the first and ended after the last or at {@link #stop}): not on the ledger's thread that
+ * tells of the block, nor the timer's, nor the common pool, which an application may keep busy.
+ * Thread-safe. The {@code Neuron} makes one per registration.
  */
 public final class Registrar implements LedgerListener {
   /**
@@ -53,6 +58,8 @@ public final class Registrar implements LedgerListener {
   private final RandomGenerator retryRandom;
   private final long maxBackoffMs;
   private final CompletableFuture<Receipt> result = new CompletableFuture<>();
+  /** Sends refused registrations again; shut down once the result is settled or at stop. */
+  private final ThreadPoolExecutor retries;
   /** Guarded by this: completed when a refused registration is due again. */
   private CompletableFuture<Void> due;
   /** Guarded by this; subscribed at the first refusal, closed once the result is settled. */
@@ -95,7 +102,17 @@ public final class Registrar implements LedgerListener {
     this.retryRandom = random;
     this.maxBackoffMs = maxBackoffMs;
     this.backoffMs = firstBackoffMs;
-    result.whenComplete((r, e) -> unsubscribe());
+    String name = "neuron-" + keypair.id().toHex().substring(0, 8) + "-registrar";
+    this.retries = new ThreadPoolExecutor(0, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+        task -> {
+          Thread t = new Thread(task, name);
+          t.setDaemon(true);
+          return t;
+        });
+    result.whenComplete((r, e) -> {
+      unsubscribe();
+      retries.shutdown();
+    });
   }
 
   /**
@@ -251,7 +268,19 @@ public final class Registrar implements LedgerListener {
         }
       }
       retry();
-    });
+    }, this::onRetryThread);
+  }
+
+  /**
+   * Runs {@code task} on the retries' thread; once they are shut down (the result settled, or
+   * stopped), drops it rather than throw at the ledger's or the timer's thread that woke it.
+   */
+  private void onRetryThread(Runnable task) {
+    try {
+      retries.execute(task);
+    } catch (RejectedExecutionException e) {
+      // Settled, or the neuron closed: nothing is sent any more.
+    }
   }
 
   /** Guarded by this: (re)starts the back-off that sends a refused registration at once. */
@@ -279,7 +308,7 @@ public final class Registrar implements LedgerListener {
       }
     }
     if (wake != null) {
-      wake.complete(null); // the retry runs on the common pool, not on this thread
+      wake.complete(null); // the retry runs on the retries' thread, not on this one
     }
   }
 
@@ -293,6 +322,8 @@ public final class Registrar implements LedgerListener {
       result.completeExceptionally(closedWhileWaiting());
     }
     unsubscribe();
+    // A retry already queued still runs, finds the neuron closed and sends nothing.
+    retries.shutdown();
   }
 
   private void unsubscribe() {

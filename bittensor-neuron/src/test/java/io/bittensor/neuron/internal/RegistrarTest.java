@@ -32,7 +32,9 @@ import java.util.Random;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -260,6 +262,53 @@ class RegistrarTest {
   }
 
   /**
+   * A refused registration is sent again while an application keeps every worker of the common
+   * pool busy: the retry runs on the registrar's own thread. On the common pool it waited for a
+   * free worker, which a pool of several has ({@link CompletableFuture} starts a thread per task
+   * only for a pool of one): this module's tests run with four.
+   */
+  @Test
+  void aRefusedRegistrationIsSentAgainWhileTheCommonPoolIsBusy() throws Exception {
+    int workers = ForkJoinPool.getCommonPoolParallelism();
+    assertTrue(workers > 1, "the common pool has " + workers + " worker(s): run with"
+        + " -Djava.util.concurrent.ForkJoinPool.common.parallelism=4, as the module's pom does");
+    CountDownLatch busy = new CountDownLatch(workers);
+    CountDownLatch done = new CountDownLatch(1);
+    try {
+      for (int i = 0; i < workers; i++) {
+        ForkJoinPool.commonPool().execute(() -> {
+          busy.countDown();
+          try {
+            done.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        });
+      }
+      assertTrue(busy.await(10, TimeUnit.SECONDS), "every worker of the common pool busy");
+      ledger.toRefuse.set(1);
+      Registrar r = registrar(0, 2, NEVER_MS, NEVER_MS);
+      sentAgainAfterARefusal(r);
+      Thread retries = retryThread();
+      local.produceBlock();
+      assertEquals(2, r.result().get(10, TimeUnit.SECONDS).block());
+      retries.join(10_000);
+      assertFalse(retries.isAlive(), "its thread ends once the registration has landed");
+    } finally {
+      done.countDown();
+    }
+  }
+
+  /** The registrar's thread that sent the registration again. */
+  private Thread retryThread() {
+    String name = "neuron-" + key.id().toHex().substring(0, 8) + "-registrar";
+    List<Thread> found = Thread.getAllStackTraces().keySet().stream()
+        .filter(t -> t.getName().equals(name)).toList();
+    assertEquals(1, found.size(), "threads named " + name + ": " + found);
+    return found.get(0);
+  }
+
+  /**
    * Stopped while it waits to be sent again (the neuron closes): the registration fails saying
    * so, the subscription is closed, and a later block sends nothing.
    */
@@ -297,15 +346,19 @@ class RegistrarTest {
 
   /**
    * Stopped once it has been sent again after a refusal: no longer waiting, it stays, and lands
-   * with its block.
+   * with its block; the thread that sent it ends at once, not after its keep-alive.
    */
   @Test
   void stoppedAfterItWasSentAgainTheRegistrationStillLands() throws Exception {
     ledger.toRefuse.set(1);
     Registrar r = registrar(0, 2, NEVER_MS, NEVER_MS);
     sentAgainAfterARefusal(r);
+    Thread retries = retryThread();
     closed.set(true);
     r.stop();
+    retries.join(10_000);
+    assertFalse(retries.isAlive(), "its retries' thread ends with the neuron");
+    assertFalse(r.result().isDone(), "in flight still");
     local.produceBlock();
     assertEquals(2, r.result().get(10, TimeUnit.SECONDS).block());
     assertTrue(local.metagraph().uid(key.id()).isPresent());
