@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -72,6 +73,15 @@ public final class AuditedLedger implements Ledger, BlockHistory {
   private volatile Metagraph checked;
   /** The latest block the ledger announced: each audit reads up to it, not only its own. */
   private final AtomicLong announced = new AtomicLong();
+  /**
+   * The blocks announced past the last one checked, as the audit thread heard of them: a
+   * refusal says "which it announced" only of one of these. {@link #announced} is only the
+   * highest, and a server that lies may announce a block far ahead and then name one it never
+   * announced. At most {@link #ANNOUNCEMENTS_KEPT}, the lowest let go first (a refusal then
+   * says less, never more). Audit thread only.
+   */
+  private final TreeSet<Long> announcedPast = new TreeSet<>();
+  private static final int ANNOUNCEMENTS_KEPT = 1024;
   /**
    * The furthest block a receipt named, till a read of the history after it went through: the
    * next audit reads that far, so a receipt past the history is found out. Audit thread only.
@@ -141,14 +151,14 @@ public final class AuditedLedger implements Ledger, BlockHistory {
         @Override
         public void onBlock(Block block, Metagraph after) {
           announced.accumulateAndGet(block.number(), Math::max);
-          auditLater(block.number());
+          auditLater(block.number(), true);
         }
       });
     } catch (RuntimeException e) {
       audits.shutdown(); // no task ran: it has no thread yet
       throw e;
     }
-    auditLater(Long.MAX_VALUE); // what was sealed between the first audit and subscribing
+    auditLater(Long.MAX_VALUE, false); // what was sealed between the first audit and subscribing
   }
 
   /**
@@ -205,11 +215,25 @@ public final class AuditedLedger implements Ledger, BlockHistory {
     }
   }
 
-  private void auditLater(long block) {
+  /** Audits up to {@code block} on the audit thread, first keeping it if it was announced. */
+  private void auditLater(long block, boolean announcedBlock) {
     try {
-      audits.execute(() -> audit(block));
+      audits.execute(() -> {
+        if (announcedBlock) {
+          heardOf(block);
+        }
+        audit(block);
+      });
     } catch (RejectedExecutionException e) {
       // Closed meanwhile: nothing more is audited.
+    }
+  }
+
+  /** Keeps an announced block past the last one checked. On the audit thread. */
+  private void heardOf(long number) {
+    if (number > checked.block().number() && announcedPast.add(number)
+        && announcedPast.size() > ANNOUNCEMENTS_KEPT) {
+      announcedPast.pollFirst();
     }
   }
 
@@ -248,6 +272,7 @@ public final class AuditedLedger implements Ledger, BlockHistory {
   private void checkedOut(BlockRecord r) {
     Block block = r.block();
     checked = r.after();
+    announcedPast.headSet(block.number(), true).clear();
     List<SignedTransaction> txs = r.transactions();
     for (int i = 0; i < txs.size(); i++) {
       Hash256 hash = txs.get(i).hash();
@@ -326,9 +351,11 @@ public final class AuditedLedger implements Ledger, BlockHistory {
       Receipt claimed = w.claimed;
       if (w.claimsPast(end) && began - w.claimSeenNanos >= graceNanos
           && waiting.remove(hash, w)) {
+        // Not of every block up to the highest announced: a liar's announcements skip.
+        boolean saidSo = announcedPast.contains(claimed.block());
         w.future.completeExceptionally(new ChainAudit.MismatchException("the server gave a"
             + " receipt for transaction " + hash + " in block " + claimed.block()
-            + (claimed.block() <= heard ? ", which it announced, but" : ", but")
+            + (saidSo ? ", which it announced, but" : ", but")
             + " its history read at least " + TimeUnit.NANOSECONDS.toMillis(graceNanos)
             + " ms after the receipt came still ends at block " + end
             + (claimed.block() > heard

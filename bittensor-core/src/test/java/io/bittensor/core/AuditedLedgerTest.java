@@ -383,14 +383,42 @@ class AuditedLedgerTest {
   @Test
   void aReceiptInABlockAnnouncedOnceFailsAfterTheGraceThoughTheServerFallsSilent()
       throws Exception {
-    Server server = new Server(ledger("silent"));
+    refusedAfterAnnouncing("silent", 1_000_000, 1_000_000, ANNOUNCED_LIE);
+  }
+
+  /**
+   * A server that announced a block far ahead, then gave a receipt in an earlier block it never
+   * announced: the refusal does not say it announced that block (it used to, of every block up
+   * to the highest announced).
+   */
+  @Test
+  void aReceiptInABlockNeverAnnouncedIsNotSaidToBeAnnouncedThoughALaterOneWas()
+      throws Exception {
+    refusedAfterAnnouncing("skipped", 1_000_000, 500_000, "in block 500000, but its history"
+        + " read at least 200 ms after the receipt came still ends at block 2");
+  }
+
+  /**
+   * Over a server at block 2 that announces block {@code announced} once, never sealed, and
+   * gives a receipt in block {@code inBlock}: the submission is refused with {@code message}
+   * within 5 s (the grace is 200 ms), an honest receipt completes after, and the listeners hear
+   * only the audited block 3.
+   */
+  private void refusedAfterAnnouncing(String name, long announced, long inBlock, String message)
+      throws Exception {
+    Server server = new Server(ledger(name));
     server.honest.produceBlocks(2);
     try (AuditedLedger audited = AuditedLedger.over(server, server.chainId(), null, null,
         Duration.ofMillis(200))) {
-      server.announce(1_000_000);
-      server.receiptsForBlock = 1_000_000;
+      Heard heard = new Heard();
+      audited.subscribe(heard);
+      server.announce(announced);
+      server.receiptsForBlock = inBlock;
       CompletableFuture<Receipt> f = audited.submit(key(0), Transaction.transfer(key(1).id(), 5));
-      assertRefused(f, 5_000, ANNOUNCED_LIE);
+      assertRefused(f, 5_000, message);
+      assertHonestReceiptsStillComplete(server, audited);
+      await(() -> !heard.lines.isEmpty(), "block 3");
+      assertEquals(List.of("block 3"), heard.lines, "only the audited block");
     }
   }
 
