@@ -430,12 +430,13 @@ public final class LedgerStateMachine extends BaseStateMachine {
   /**
    * Moves the damaged snapshots {@link #load} passed over aside, each with its digest file, to a
    * name Ratis' storage neither reads nor cleans up ({@code .corrupt} added, as Ratis names its
-   * own damaged snapshots; the digest file {@code <that>.md5}): left under its own name, one
-   * would hold one of the two snapshots kept, and be read and refused again at every start. The
-   * bytes are kept, for inspection. The snapshot is moved before its digest: a crash between
-   * leaves the digest behind (Ratis' clean-up removes it), never the snapshot without its digest,
-   * which might decode. Returns what it did, for the warning; a move that fails leaves the file
-   * where it is, to be passed over again at the next start.
+   * own damaged snapshots, then {@code .2} and on if that is taken; the digest file {@code
+   * <that>.md5}): left under its own name, one would hold one of the two snapshots kept, and be
+   * read and refused again at every start. The bytes are kept, for inspection. The snapshot is
+   * moved before its digest: a crash between leaves the digest behind (Ratis' clean-up removes
+   * it), never the snapshot without its digest, which might decode. Returns what it did, for the
+   * warning; a move that fails leaves the file where it is, to be passed over again at the next
+   * start.
    */
   private static String moveAside(List<Path> files) {
     StringBuilder done = new StringBuilder();
@@ -454,16 +455,36 @@ public final class LedgerStateMachine extends BaseStateMachine {
       done.append("; moved ").append(file.getFileName()).append(" aside to ").append(aside)
           .append(", which Ratis does not read, kept for inspection");
       try {
-        Path digest = digestOf(file);
-        if (Files.exists(digest)) {
-          Files.move(digest, digestOf(aside), StandardCopyOption.ATOMIC_MOVE);
-        }
+        moveDigestAside(file, aside);
         DurableFiles.syncDirectory(file.getParent());
       } catch (IOException | RuntimeException e) {
         done.append(" (its digest file stays behind: ").append(e).append(")");
       }
     }
     return done.toString();
+  }
+
+  /**
+   * Saves the digest of {@code file}, now moved to {@code aside}, beside that, naming it as Ratis
+   * does ({@code <md5> *<aside's name>}), and removes the old digest file. Moved as it was, its
+   * line would still name {@code file}, which a later snapshot at the same index takes: Ratis'
+   * reader refuses it, and {@code md5sum -c} checks that snapshot instead. A digest file that
+   * cannot be read (the damage may be there) is moved as it is.
+   */
+  private static void moveDigestAside(Path file, Path aside) throws IOException {
+    Path digest = digestOf(file);
+    if (!Files.exists(digest)) {
+      return;
+    }
+    MD5Hash saved;
+    try {
+      saved = MD5FileUtil.readStoredMd5ForFile(file.toFile());
+    } catch (IOException | RuntimeException e) {
+      Files.move(digest, digestOf(aside), StandardCopyOption.ATOMIC_MOVE);
+      return;
+    }
+    MD5FileUtil.saveMD5File(aside.toFile(), saved); // through a temporary file, renamed
+    Files.delete(digest);
   }
 
   /** The file Ratis saves a snapshot's MD5 in, beside it: {@code <file>.md5}. */

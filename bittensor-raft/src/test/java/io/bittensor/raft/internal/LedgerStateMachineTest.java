@@ -24,8 +24,10 @@ import io.bittensor.incentive.IncentiveMechanism;
 import java.io.File;
 import java.io.IOException;
 import java.lang.reflect.Proxy;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
@@ -41,6 +43,7 @@ import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.apache.ratis.io.MD5Hash;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
 import org.apache.ratis.proto.RaftProtos.StateMachineLogEntryProto;
@@ -282,47 +285,46 @@ class LedgerStateMachineTest {
    * A damaged snapshot passed over at start is moved aside, under a name Ratis does not read
    * ({@code .corrupt} added, its digest file too), its bytes kept, and the warning names where.
    * It used to stay under its own name, taking one of the two snapshot slots and refused again
-   * at every start.
+   * at every start. Its saved digest is kept in a digest file that names the file aside, as
+   * Ratis reads it: moved as it was, its line named the snapshot's old name, which a later
+   * snapshot at that index takes.
    */
   @Test
   void aDamagedSnapshotPassedOverIsMovedAsideAndNotReadAgain() throws Exception {
     LedgerStateMachine m = machine("m", 5);
-    long older = twoSnapshots(m);
-    Files.createFile(logFolder(m).resolve("log_inprogress_0"));
+    long older = twoSnapshotsAndTheWholeLog(m);
     Path damaged = m.getLatestSnapshot().getFile().getPath();
     damageLatest(m);
     byte[] bytes = Files.readAllBytes(damaged);
-    byte[] digest = Files.readAllBytes(MD5FileUtil.getDigestFileForFile(damaged.toFile())
-        .toPath());
+    MD5Hash digest = MD5FileUtil.readStoredMd5ForFile(damaged.toFile());
     stop(m);
-    LedgerStateMachine[] started = new LedgerStateMachine[1];
-    List<String> warnings = warningsWhile(() -> started[0] = machine("m", 5,
-        RaftStorage.StartupOption.RECOVER));
+    List<String> warnings = new ArrayList<>();
+    LedgerStateMachine started = restart(warnings);
     Path aside = damaged.resolveSibling(damaged.getFileName() + ".corrupt");
     assertFalse(Files.exists(damaged), "the damaged snapshot is still under its own name");
     assertFalse(Files.exists(MD5FileUtil.getDigestFileForFile(damaged.toFile()).toPath()));
     assertTrue(Arrays.equals(bytes, Files.readAllBytes(aside)), "its bytes, kept");
-    assertTrue(Arrays.equals(digest, Files.readAllBytes(
-        MD5FileUtil.getDigestFileForFile(aside.toFile()).toPath())), "its digest, kept");
+    assertEquals(digest, MD5FileUtil.readStoredMd5ForFile(aside.toFile()), "its digest, kept");
     assertEquals(List.of(SimpleStateMachineStorage.getSnapshotFileName(1, older)),
         snapshotNames(damaged.getParent()));
     assertEquals(1, warnings.size(), warnings.toString());
     assertTrue(warnings.get(0).contains(aside.toString()), warnings.get(0));
     // A second start reads only the one before it, and warns of nothing.
-    stop(started[0]);
-    assertEquals(List.of(), warningsWhile(() -> started[0] = machine("m", 5,
-        RaftStorage.StartupOption.RECOVER)));
-    assertEquals(older, started[0].getLastAppliedTermIndex().getIndex());
-    assertEquals(olderState, started[0].replica().stateHash());
+    stop(started);
+    warnings.clear();
+    started = restart(warnings);
+    assertEquals(List.of(), warnings);
+    assertEquals(older, started.getLastAppliedTermIndex().getIndex());
+    assertEquals(olderState, started.replica().stateHash());
     // The log replayed, two snapshots taken: Ratis' clean-up keeps those two, and the file aside.
     index = older;
     for (int i = 0; i < 10; i++) {
-      seal(started[0]);
+      seal(started);
       if (i == 4) {
-        assertEquals(latestState, started[0].replica().stateHash());
+        assertEquals(latestState, started.replica().stateHash());
       }
       if (i % 5 == 4) {
-        started[0].takeSnapshot();
+        started.takeSnapshot();
       }
     }
     assertEquals(List.of(SimpleStateMachineStorage.getSnapshotFileName(1, index - 5),
@@ -330,6 +332,70 @@ class LedgerStateMachineTest {
         snapshotNames(damaged.getParent()));
     assertTrue(Arrays.equals(bytes, Files.readAllBytes(aside)));
     assertTrue(Files.exists(MD5FileUtil.getDigestFileForFile(aside.toFile()).toPath()));
+  }
+
+  /**
+   * A damaged snapshot under a name already moved aside once (from the genesis, a member takes
+   * its snapshots again under the same names) goes beside the first copy, to {@code .corrupt.2},
+   * and the first copy and its digest stay as they were.
+   */
+  @Test
+  void aSecondDamagedSnapshotOfTheSameNameIsMovedAsideBesideTheFirst() throws Exception {
+    LedgerStateMachine m = machine("m", 5);
+    twoSnapshotsAndTheWholeLog(m);
+    Path damaged = m.getLatestSnapshot().getFile().getPath();
+    damageLatest(m);
+    byte[] bytes = Files.readAllBytes(damaged);
+    MD5Hash digest = MD5FileUtil.readStoredMd5ForFile(damaged.toFile());
+    Path first = damaged.resolveSibling(damaged.getFileName() + ".corrupt");
+    Files.write(first, new byte[] {1, 2, 3}); // as an earlier start left it, with its digest
+    MD5FileUtil.computeAndSaveMd5ForFile(first.toFile());
+    Path firstDigest = MD5FileUtil.getDigestFileForFile(first.toFile()).toPath();
+    byte[] firstDigestBytes = Files.readAllBytes(firstDigest);
+    stop(m);
+    List<String> warnings = new ArrayList<>();
+    LedgerStateMachine started = restart(warnings);
+    Path second = damaged.resolveSibling(damaged.getFileName() + ".corrupt.2");
+    assertFalse(Files.exists(damaged), "the damaged snapshot is still under its own name");
+    assertTrue(Arrays.equals(new byte[] {1, 2, 3}, Files.readAllBytes(first)), "the first copy");
+    assertTrue(Arrays.equals(firstDigestBytes, Files.readAllBytes(firstDigest)), "its digest");
+    assertTrue(Arrays.equals(bytes, Files.readAllBytes(second)), "the second copy, beside it");
+    assertEquals(digest, MD5FileUtil.readStoredMd5ForFile(second.toFile()), "its digest");
+    assertEquals(1, warnings.size(), warnings.toString());
+    assertTrue(warnings.get(0).contains(second.toString()), warnings.get(0));
+    stop(started);
+  }
+
+  /**
+   * The damage is in the digest file (a line Ratis cannot read): the snapshot is passed over and
+   * moved aside with that file as it was, for inspection.
+   */
+  @Test
+  void aDigestFileThatCannotBeReadIsMovedAsideAsItWas() throws Exception {
+    LedgerStateMachine m = machine("m", 5);
+    long older = twoSnapshotsAndTheWholeLog(m);
+    Path damaged = m.getLatestSnapshot().getFile().getPath();
+    byte[] bytes = Files.readAllBytes(damaged);
+    byte[] line = "not a digest\n".getBytes(StandardCharsets.UTF_8);
+    Files.write(MD5FileUtil.getDigestFileForFile(damaged.toFile()).toPath(), line);
+    stop(m);
+    List<String> warnings = new ArrayList<>();
+    LedgerStateMachine started = restart(warnings);
+    assertEquals(older, started.getLastAppliedTermIndex().getIndex());
+    Path aside = damaged.resolveSibling(damaged.getFileName() + ".corrupt");
+    assertTrue(Arrays.equals(bytes, Files.readAllBytes(aside)), "its bytes, kept");
+    assertTrue(Arrays.equals(line, Files.readAllBytes(
+        MD5FileUtil.getDigestFileForFile(aside.toFile()).toPath())), "its digest file, as it was");
+    assertEquals(1, warnings.size(), warnings.toString());
+    stop(started);
+  }
+
+  /** Member "m" started again as it was left, adding the warnings it logs to {@code warnings}. */
+  private LedgerStateMachine restart(List<String> warnings) throws Exception {
+    LedgerStateMachine[] started = new LedgerStateMachine[1];
+    warnings.addAll(warningsWhile(() -> started[0] = machine("m", 5,
+        RaftStorage.StartupOption.RECOVER)));
+    return started[0];
   }
 
   /** The names of the snapshots Ratis' storage reads in {@code sm}, sorted. */
@@ -403,8 +469,7 @@ class LedgerStateMachineTest {
   @Test
   void everyDamagedSnapshotIsPassedOverForTheGenesisWhenTheLogHoldsItAll() throws Exception {
     LedgerStateMachine m = machine("m", 5);
-    long older = twoSnapshots(m);
-    Files.createFile(logFolder(m).resolve("log_inprogress_0"));
+    long older = twoSnapshotsAndTheWholeLog(m);
     damage(m.getStateMachineStorage().getSnapshotFile(1, older).toPath());
     damageLatest(m);
     stop(m);
@@ -477,6 +542,16 @@ class LedgerStateMachineTest {
     }
     assertTrue(m.takeSnapshot() > older);
     latestState = m.replica().stateHash();
+    return older;
+  }
+
+  /**
+   * As {@link #twoSnapshots}, with the Raft log from its first entry, so that a member can start
+   * from the older snapshot; returns its index.
+   */
+  private long twoSnapshotsAndTheWholeLog(LedgerStateMachine m) throws Exception {
+    long older = twoSnapshots(m);
+    Files.createFile(logFolder(m).resolve("log_inprogress_0"));
     return older;
   }
 
