@@ -118,11 +118,7 @@ public final class RaftAdmin implements AutoCloseable {
         try {
           return membersKnownTo(id, left);
         } catch (LedgerException e) {
-          // A refused connection fails at once, a Ratis request within its own bound. A call
-          // cut short by the time left says less than why an earlier one failed: that stays.
-          if (last == null || !(e.getCause() instanceof TimeoutException)) {
-            last = e;
-          }
+          last = kept(last, id, e);
         }
       }
       // Every contact failed: a pause, not a busy loop, before the next round.
@@ -138,6 +134,24 @@ public final class RaftAdmin implements AutoCloseable {
       }
     }
   }
+
+  /**
+   * What {@link #members} keeps of contact {@code id}'s failure {@code e}, {@code last} the
+   * failure kept before (or null). A refused connection fails at once, a Ratis request within
+   * its own bound. A request out of time ({@link #outOfTime}: the wait for it ended, or gRPC or
+   * Ratis ended it at the same deadline) says less than why an earlier one failed: that stays;
+   * else it reads as {@link #status} words it, not as gRPC's words or a majority's absence.
+   */
+  static LedgerException kept(LedgerException last, String id, LedgerException e) {
+    if (!outOfTime(e.getCause())) {
+      return e;
+    }
+    return last != null ? last : new LedgerException("asking member " + id
+        + " for the group's members: " + NO_ANSWER, e.getCause());
+  }
+
+  /** How a member that did not answer in time reads, in {@link #members} and {@link #status}. */
+  static final String NO_ANSWER = "no answer within the timeout";
 
   /**
    * A hint for a cleartext contact of a group that uses TLS: its members close the connection,
@@ -251,7 +265,7 @@ public final class RaftAdmin implements AutoCloseable {
       throw new LedgerException("interrupted while asking member " + id + " where it stands", e);
     } catch (ExecutionException | TimeoutException e) {
       return unreachable(id, address, e instanceof TimeoutException || outOfTime(e.getCause())
-          ? "no answer within the timeout" : RatisExits.reasons(e.getCause()));
+          ? NO_ANSWER : RatisExits.reasons(e.getCause()));
     }
     if (!reply.isSuccess()) {
       return unreachable(id, address, String.valueOf(reply.getException()));

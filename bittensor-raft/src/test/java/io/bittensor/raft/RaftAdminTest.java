@@ -6,6 +6,7 @@ import static io.bittensor.core.testing.LedgerFixtures.key;
 import static io.bittensor.core.testing.LedgerFixtures.params;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -172,6 +173,29 @@ class RaftAdminTest {
     assertFalse(RaftAdmin.outOfTime(new java.io.IOException(
         "UNAVAILABLE: Network closed for unknown reason")));
     assertFalse(RaftAdmin.outOfTime(null));
+  }
+
+  /**
+   * {@link RaftAdmin#members} reads a contact's request that gRPC or Ratis ended at its deadline
+   * as the status does, out of time, and keeps an earlier contact's reason over it: it kept
+   * "DEADLINE_EXCEEDED: CallOptions deadline exceeded ..." as the reason, over an earlier one.
+   */
+  @Test
+  void aContactsRequestEndedAtItsDeadlineIsOutOfTimeForTheMembersToo() {
+    LedgerException deadline = new LedgerException("asking member m1 for the group's members"
+        + " failed: DEADLINE_EXCEEDED", new RuntimeException(
+            "DEADLINE_EXCEEDED: CallOptions deadline exceeded after 0.318960314s."));
+    assertEquals("asking member m1 for the group's members: no answer within the timeout",
+        RaftAdmin.kept(null, "m1", deadline).getMessage());
+    LedgerException ratis = new LedgerException("asking member m1 for the group's members"
+        + " failed", new org.apache.ratis.protocol.exceptions.TimeoutIOException("timed out"));
+    assertEquals("asking member m1 for the group's members: no answer within the timeout",
+        RaftAdmin.kept(null, "m1", ratis).getMessage());
+    LedgerException closed = new LedgerException("asking member m0 for the group's members"
+        + " failed", new java.io.IOException("UNAVAILABLE: Network closed for unknown reason"));
+    assertSame(closed, RaftAdmin.kept(null, "m0", closed));
+    assertSame(closed, RaftAdmin.kept(closed, "m1", deadline), "the earlier reason stays");
+    assertSame(closed, RaftAdmin.kept(deadline, "m0", closed), "a reason replaces no answer");
   }
 
   /** The status of a group whose members use TLS, through an administrator given it. */
@@ -394,6 +418,10 @@ class RaftAdminTest {
         LedgerException e = assertThrows(LedgerException.class, admin::members);
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         assertTrue(e.getMessage().contains("no member of"), e.getMessage());
+        // As the status words a member that did not answer: not "took longer than 999 ms: is
+        // a majority of the group up?", which the members of a group do not need.
+        assertTrue(e.getMessage().endsWith(" for the group's members: no answer within the"
+            + " timeout"), e.getMessage());
         assertTrue(ms < 2000, "took " + ms + " ms for a timeout of 1000 ms");
       }
     }
