@@ -701,6 +701,14 @@ final class LedgerCommand implements Runnable {
 
   /** Refuses the folder where a replicated ledger's member keeps its blocks, for any ledger. */
   static void refuseMembersBlocks(Path data) {
+    refuseMembersBlocks(data, "");
+  }
+
+  /**
+   * Refuses the folder where a replicated ledger's member keeps its blocks, the message ending
+   * with {@code otherwise} (what to do instead, from ", " on, or nothing).
+   */
+  static void refuseMembersBlocks(Path data, String otherwise) {
     // The blocks a member keeps are its copy of the ledger: a ledger of one machine there
     // sealed blocks of its own into it, which the group never agreed on.
     Path folder = data.toAbsolutePath().normalize();
@@ -710,7 +718,7 @@ final class LedgerCommand implements Runnable {
       throw CliException.badInput("--data " + data + " holds the blocks that the replicated"
           + " ledger's member in " + member + " keeps, which only that member writes: serve"
           + " the member (--data " + member + " with --raft-self), or read its blocks with"
-          + " ledger blocks --data " + member, null);
+          + " ledger blocks --data " + member + otherwise, null);
     }
   }
 
@@ -945,6 +953,10 @@ final class LedgerCommand implements Runnable {
 
     @Override
     public Integer call() {
+      // Before the ledger opens: compacting a member's kept blocks rewrote its copy of the
+      // ledger behind it, as serve and init there did.
+      refuseMembersBlocks(data, "; the member compacts them itself when served with"
+          + " --keep-blocks --compact-journal --archive");
       Path journal = data.resolve("journal.btl");
       if (!Files.exists(journal)) {
         throw CliException.badInput("--data " + data + " holds no ledger (no journal.btl)", null);

@@ -615,7 +615,8 @@ class ReplicatedLedgerServeTest {
    * A member's folder, and the folder in it where the member keeps its blocks, given to {@code
    * ledger serve} without the Raft options: refused, exit 2, before anything is opened. The
    * blocks folder was served as a ledger of one machine, which sealed blocks of its own into the
-   * member's copy of the ledger; and a --submission-log was created before a refusal.
+   * member's copy of the ledger; and a --submission-log was created before a refusal. {@code
+   * ledger init} and {@code ledger compact} refuse the blocks folder too: compact rewrote it.
    */
   @Test
   void aMembersFolderAndItsKeptBlocksAreRefusedWithoutTheRaftOptionsChangingNothing()
@@ -638,6 +639,8 @@ class ReplicatedLedgerServeTest {
         List.of("ledger", "serve", "--data", blocks.toString(), "--port", "0",
             "--submission-log", log.toString()),
         List.of("ledger", "init", "--data", blocks.toString()),
+        List.of("ledger", "compact", "--data", blocks.toString()),
+        List.of("ledger", "compact", "--data", blocks.toString(), "--archive"),
         List.of("ledger", "serve", "--data", blocks.toString(), "--port", "0",
             "--raft-self", "a", "--raft-member", raft),
         List.of("ledger", "serve", "--data", member.toString(), "--port", "0",
@@ -648,6 +651,8 @@ class ReplicatedLedgerServeTest {
       String expected = args.contains(member.toString())
           ? "--data " + member + " holds a replicated ledger's member (genesis.btg)" : keptBlocks;
       assertTrue(run.err().contains(expected), args + ": " + run.err());
+      assertEquals(args.contains("compact"), run.err().contains("; the member compacts them"
+          + " itself when served with --keep-blocks --compact-journal --archive"), run.err());
       assertEquals(before, tree(member), args + " changed the member's folder");
       assertFalse(Files.exists(log), args + " created " + log);
     }
