@@ -101,6 +101,10 @@ public final class RaftAdmin implements AutoCloseable {
    * left of the timeout, and again from the first while time is left (a member restarting
    * answers once it is up), so the timeout bounds the whole call.
    *
+   * <p>Without {@link Builder#tls}, contacts that have not answered after a quarter of the
+   * timeout (at most a second) are sent a TLS hello on a connection of its own, so that the
+   * failure can say the group may use TLS; a cleartext member logs that connection as failed.
+   *
    * @throws LedgerException if no contact answers within the timeout
    */
   public Map<String, InetSocketAddress> members() throws LedgerException {
@@ -108,30 +112,37 @@ public final class RaftAdmin implements AutoCloseable {
     // Counted from the start, not to a deadline: a timeout of "forever" would overflow one.
     long start = System.nanoTime();
     long budget = Deadlines.saturatedNanos(timeout);
-    while (true) {
-      for (String id : contacts.keySet()) {
+    AtomicBoolean done = new AtomicBoolean();
+    CompletableFuture<Boolean> tls = tlsProbe(budget, done);
+    try {
+      while (true) {
+        for (String id : contacts.keySet()) {
+          long left = budget - (System.nanoTime() - start);
+          if (left <= 0 && last != null) {
+            throw new LedgerException("no member of " + contacts.keySet() + " answered within "
+                + timeout.toMillis() + " ms: " + last.getMessage()
+                + tlsHint(last, tls.getNow(false)), last);
+          }
+          try {
+            return membersKnownTo(id, left);
+          } catch (LedgerException e) {
+            last = kept(last, id, e);
+          }
+        }
+        // Every contact failed: a pause, not a busy loop, before the next round.
         long left = budget - (System.nanoTime() - start);
-        if (left <= 0 && last != null) {
-          throw new LedgerException("no member of " + contacts.keySet() + " answered within "
-              + timeout.toMillis() + " ms: " + last.getMessage() + tlsHint(last), last);
-        }
-        try {
-          return membersKnownTo(id, left);
-        } catch (LedgerException e) {
-          last = kept(last, id, e);
-        }
-      }
-      // Every contact failed: a pause, not a busy loop, before the next round.
-      long left = budget - (System.nanoTime() - start);
-      if (left > 0) {
-        try {
-          TimeUnit.NANOSECONDS.sleep(Math.min(left, RETRY_PAUSE_NANOS));
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new LedgerException("interrupted while asking " + contacts.keySet()
-              + " for the group's members", e);
+        if (left > 0) {
+          try {
+            TimeUnit.NANOSECONDS.sleep(Math.min(left, RETRY_PAUSE_NANOS));
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LedgerException("interrupted while asking " + contacts.keySet()
+                + " for the group's members", e);
+          }
         }
       }
+    } finally {
+      done.set(true); // a probe not started by now is not needed
     }
   }
 
@@ -155,12 +166,29 @@ public final class RaftAdmin implements AutoCloseable {
 
   /**
    * A hint for a cleartext contact of a group that uses TLS: its members close the connection,
-   * which gRPC reports only as "Network closed for unknown reason".
+   * which gRPC reports only as "Network closed for unknown reason", or, on a loaded machine, not
+   * before the deadline, when a contact that speaks TLS ({@code speaksTls}) says so.
    */
-  private String tlsHint(LedgerException e) {
-    return withTls || !String.valueOf(e.getMessage()).contains("Network closed") ? ""
-        : " (the group's members may use TLS, which closes the connection of a contact without"
-            + " it: give tls(...), on the command line --raft-tls KEY CERT CA)";
+  private String tlsHint(LedgerException e, boolean speaksTls) {
+    return withTls || !(speaksTls || String.valueOf(e.getMessage()).contains("Network closed"))
+        ? "" : " (the group's members may use TLS, which closes the connection of a contact"
+            + " without it: give tls(...), on the command line --raft-tls KEY CERT CA)";
+  }
+
+  /**
+   * Whether a contact speaks TLS ({@link TlsProbe}), for a cleartext administrator whose contacts
+   * are not {@code done} after a quarter of the {@code budget} (at most a second): a call
+   * answered at once opens no other connection. Without TLS of its own, false at once.
+   */
+  private CompletableFuture<Boolean> tlsProbe(long budget, AtomicBoolean done) {
+    if (withTls) {
+      return CompletableFuture.completedFuture(false);
+    }
+    long delay = Math.min(budget / 4, TimeUnit.SECONDS.toNanos(1));
+    // Bounded apart from the budget, which may be "forever": a contact that hangs holds a
+    // thread only so long.
+    long bound = Math.min(budget - delay, TimeUnit.SECONDS.toNanos(30));
+    return TlsProbe.anySpeaksTls(contacts.values(), delay, bound, done);
   }
 
   /** The members as contact {@code id} knows them, asked within {@code left} ns. */
