@@ -1,15 +1,19 @@
 package io.bittensor.raft;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.security.GeneralSecurityException;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLException;
 
 /**
  * Tells whether a member speaks TLS, for {@link RaftAdmin}'s hint to a cleartext contact: a TLS
@@ -76,37 +80,23 @@ final class TlsProbe {
     }
   }
 
-  /** A TLS 1.2 ClientHello with common suites; the server's answer is all that matters. */
+  /**
+   * The JDK's own first handshake message as a client, unsent: whatever TLS server the member
+   * runs answers it with a handshake or an alert, and the probe needs nothing else.
+   */
   private static byte[] clientHello() {
-    ByteArrayOutputStream body = new ByteArrayOutputStream();
-    body.writeBytes(new byte[] {3, 3}); // TLS 1.2
-    body.writeBytes(new byte[32]); // random: nothing is negotiated further
-    body.write(0); // no session id
-    int[] suites = {0xc02f, 0xc02b, 0xc030, 0xc02c, 0x009c, 0x1301};
-    u16(body, suites.length * 2);
-    for (int suite : suites) {
-      u16(body, suite);
+    try {
+      SSLEngine engine = SSLContext.getDefault().createSSLEngine();
+      engine.setUseClientMode(true);
+      engine.beginHandshake();
+      ByteBuffer out = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
+      engine.wrap(ByteBuffer.allocate(0), out);
+      out.flip();
+      byte[] hello = new byte[out.remaining()];
+      out.get(hello);
+      return hello;
+    } catch (GeneralSecurityException | SSLException e) {
+      throw new IllegalStateException("this JDK cannot write a TLS ClientHello", e);
     }
-    body.writeBytes(new byte[] {1, 0}); // no compression
-    byte[] extensions = {
-        0x00, 0x0a, 0x00, 0x06, 0x00, 0x04, 0x00, 0x17, 0x00, 0x1d, // groups: P-256, X25519
-        0x00, 0x0b, 0x00, 0x02, 0x01, 0x00, // point formats: uncompressed
-        0x00, 0x0d, 0x00, 0x0a, 0x00, 0x08, 0x04, 0x03, 0x08, 0x04, 0x04, 0x01, 0x05, 0x01,
-    };
-    u16(body, extensions.length);
-    body.writeBytes(extensions);
-    ByteArrayOutputStream record = new ByteArrayOutputStream();
-    record.writeBytes(new byte[] {HANDSHAKE, 3, 1});
-    u16(record, body.size() + 4);
-    record.write(1); // ClientHello
-    record.write(0);
-    u16(record, body.size());
-    record.writeBytes(body.toByteArray());
-    return record.toByteArray();
-  }
-
-  private static void u16(ByteArrayOutputStream out, int value) {
-    out.write(value >>> 8);
-    out.write(value & 0xff);
   }
 }
