@@ -591,6 +591,12 @@ public final class AuditedLedger implements Ledger, BlockHistory {
     }
     following.close();
     audits.shutdown();
+    // Before the wrapped ledger fails them with its own words.
+    fail(new LedgerException("the audited ledger closed before the transaction's block checked"
+        + " out; check its nonce before resending"));
+    // Before the wait: closing it ends a read the audit thread may be blocked in (a
+    // RemoteLedger cancels its calls), which the wait would otherwise sit out.
+    ledger.close();
     if (Thread.currentThread() != auditThread) { // a listener's close would wait for itself
       try {
         audits.awaitTermination(10, TimeUnit.SECONDS);
@@ -598,10 +604,7 @@ public final class AuditedLedger implements Ledger, BlockHistory {
         Thread.currentThread().interrupt();
       }
     }
-    fail(new LedgerException("the audited ledger closed before the transaction's block checked"
-        + " out; check its nonce before resending"));
     auditor.close();
-    ledger.close();
   }
 
   private void checkOpen() {

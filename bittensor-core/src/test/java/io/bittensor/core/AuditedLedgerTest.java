@@ -61,6 +61,13 @@ class AuditedLedgerTest {
     final List<LedgerListener> followers = new CopyOnWriteArrayList<>();
     /** How many blocks short of the ledger's latest reads end (a member that lags). */
     volatile long historyLagsBy;
+    /**
+     * When set, reads hang until the server closes, then fail: a server that stopped answering,
+     * whose client cancels its calls as it closes (as a {@code RemoteLedger} does).
+     */
+    volatile CountDownLatch readsHangTillClosed;
+    /** Counted down when a read starts to hang. */
+    final CountDownLatch readHangs = new CountDownLatch(1);
 
     Server(LocalLedger honest) {
       this.honest = honest;
@@ -121,6 +128,16 @@ class AuditedLedgerTest {
     public long readBlocks(long from, long to, Predicate<BlockRecord> visitor)
         throws LedgerException {
       reads.incrementAndGet();
+      CountDownLatch hang = readsHangTillClosed;
+      if (hang != null) {
+        readHangs.countDown();
+        try {
+          hang.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        throw new LedgerException("the read was cancelled: the client closed");
+      }
       if (readDelayMillis > 0) {
         try {
           Thread.sleep(readDelayMillis);
@@ -143,6 +160,10 @@ class AuditedLedgerTest {
 
     @Override
     public void close() {
+      CountDownLatch hang = readsHangTillClosed;
+      if (hang != null) {
+        hang.countDown();
+      }
       if (closes) {
         honest.close();
       }
@@ -612,6 +633,33 @@ class AuditedLedgerTest {
       assertTrue(closeNanos[0] < TimeUnit.SECONDS.toNanos(5),
           "close took " + TimeUnit.NANOSECONDS.toMillis(closeNanos[0]) + " ms");
       assertThrows(ExecutionException.class, () -> waiting.get(10, TimeUnit.SECONDS));
+    }
+  }
+
+  /**
+   * A read the server does not answer, which closing the wrapped ledger cancels (a {@code
+   * RemoteLedger} cancels its calls), does not hold close up: before, close waited 10 s for the
+   * audit thread to end its read before closing the ledger that would end it.
+   */
+  @Test
+  void closeDoesNotWaitForAReadThatClosingTheWrappedLedgerEnds() throws Exception {
+    Server server = new Server(ledger("hanging"));
+    server.closes = false;
+    try (server.honest) {
+      AuditedLedger audited = AuditedLedger.over(server, server.chainId());
+      CompletableFuture<Receipt> waiting =
+          audited.submit(key(0), Transaction.transfer(key(1).id(), 5));
+      server.readsHangTillClosed = new CountDownLatch(1);
+      server.honest.produceBlock(); // announced: the audit thread's read of it hangs
+      assertTrue(server.readHangs.await(20, TimeUnit.SECONDS), "a read hanging");
+      long start = System.nanoTime();
+      audited.close();
+      long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+      assertTrue(millis < 5_000, "close took " + millis + " ms");
+      ExecutionException e =
+          assertThrows(ExecutionException.class, () -> waiting.get(10, TimeUnit.SECONDS));
+      assertTrue(e.getCause().getMessage().contains("audited ledger closed"),
+          e.getCause().getMessage());
     }
   }
 }
