@@ -711,7 +711,7 @@ public final class LocalLedger implements Ledger, BlockHistory {
         // files before the live one as it is opened, so that a failure closes it too.
         for (JournalArchive.Segment a : JournalArchive.list(dir)) {
           if (a.last() >= from && a.first() <= live.checkpoint()) {
-            files.add(files.size() - 1, JournalReader.scanned(a.file()));
+            files.add(files.size() - 1, JournalArchive.open(a));
           }
         }
         if (files.size() == 1 || files.get(0).checkpoint() >= from) {

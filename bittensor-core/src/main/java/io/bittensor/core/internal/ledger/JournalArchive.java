@@ -47,6 +47,9 @@ public final class JournalArchive {
   /** How links are made: tests stand in a file system that has none. */
   static volatile Linker links = Files::createLink;
 
+  /** Run as {@link #list} returns: tests settle a pending journal there, as a writer may. */
+  static volatile Runnable listed = () -> { };
+
   /** One archived journal: its file, and the blocks it holds after its checkpoint. */
   public record Segment(Path file, long first, long last) {}
 
@@ -184,7 +187,27 @@ public final class JournalArchive {
         distinct.add(a);
       }
     }
+    listed.run();
     return distinct;
+  }
+
+  /**
+   * A reader of a listed journal, scanned now. One listed as {@code pending.btl} may have been
+   * settled since (the writer names it right after its compaction's rename): it is read under
+   * the name it was given, that of the blocks it holds.
+   *
+   * @throws IOException if the file cannot be read or is corrupt
+   */
+  public static JournalReader open(Segment segment) throws IOException {
+    try {
+      return JournalReader.scanned(segment.file());
+    } catch (NoSuchFileException e) {
+      if (!segment.file().getFileName().toString().equals(PENDING)) {
+        throw e;
+      }
+      return JournalReader.scanned(
+          segment.file().resolveSibling(name(segment.first(), segment.last())));
+    }
   }
 
   static String name(long first, long last) {

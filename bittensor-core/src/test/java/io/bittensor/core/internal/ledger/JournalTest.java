@@ -12,6 +12,7 @@ import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.testing.LedgerFixtures;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -116,5 +117,37 @@ class JournalTest {
     List<JournalArchive.Segment> segments = JournalArchive.list(dir);
     assertEquals(1, segments.size(), segments.toString());
     assertEquals(5, segments.get(0).last());
+  }
+
+  /**
+   * A reader beside a writer lists the archive while a compaction's journal is still named
+   * {@code pending.btl}; the writer then settles it under its own name before the reader opens
+   * it. The reader reads it under that name: before, it failed on a {@code pending.btl} gone.
+   */
+  @Test
+  void aPendingJournalSettledAfterTheReaderListedItIsReadUnderItsName() throws IOException {
+    Path data = dir.resolve("settled");
+    try (LocalLedger ledger = ledger(data)) {
+      ledger.produceBlocks(5);
+      ledger.compactJournal();
+      ledger.produceBlocks(2);
+    }
+    // As the writer leaves it between the compaction's rename and the settling of its name.
+    Path folder = JournalArchive.folder(data);
+    Files.move(folder.resolve(JournalArchive.name(1, 5)), folder.resolve("pending.btl"));
+    try (LocalLedger reader = LocalLedger.builder().openReadOnly(data)) {
+      JournalArchive.listed = () -> {
+        try {
+          JournalArchive.settlePending(data, 1, 5); // the writer, once the reader listed
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      };
+      List<Long> read = new ArrayList<>();
+      reader.readBlocks(1, Long.MAX_VALUE, r -> read.add(r.block().number()));
+      assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L, 7L), read);
+    } finally {
+      JournalArchive.listed = () -> { };
+    }
   }
 }
