@@ -91,7 +91,10 @@ public final class AuditedLedger implements Ledger, BlockHistory {
   private final long graceNanos;
   /** The read again at the end of a receipt's grace, while one is scheduled. Audit thread only. */
   private ScheduledFuture<?> recheck;
+  /** Why the audit failed: a block that did not replay to itself. */
   private volatile LedgerException failed;
+  /** What waiting submissions fail with: {@link #failed}, or the close. */
+  private volatile LedgerException refusing;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   /**
@@ -398,8 +401,14 @@ public final class AuditedLedger implements Ledger, BlockHistory {
 
   private void fail(LedgerException why) {
     failed = why;
+    refuse(why);
+  }
+
+  /** Fails every waiting submission, and those that register from now on, with {@code why}. */
+  private void refuse(LedgerException why) {
+    refusing = why;
     // One at a time, not a clear() after: a submission registered meanwhile is either failed
-    // here or sees {@code failed} once registered (submitAll), never dropped uncompleted.
+    // here or sees {@code refusing} once registered (submitAll), never dropped uncompleted.
     waiting.forEach((hash, w) -> {
       if (waiting.remove(hash, w)) {
         w.future.completeExceptionally(why);
@@ -471,8 +480,9 @@ public final class AuditedLedger implements Ledger, BlockHistory {
     try {
       for (SignedTransaction transaction : transactions) {
         Objects.requireNonNull(transaction, "transaction");
-        if (failed != null) {
-          futures.add(CompletableFuture.failedFuture(failed));
+        LedgerException refused = refusing;
+        if (refused != null) {
+          futures.add(CompletableFuture.failedFuture(refused));
           continue;
         }
         Waiting w = new Waiting();
@@ -483,7 +493,7 @@ public final class AuditedLedger implements Ledger, BlockHistory {
               + " is already waiting for its block here")));
           continue;
         }
-        LedgerException failedMeanwhile = failed;
+        LedgerException failedMeanwhile = refusing;
         if (failedMeanwhile != null) {
           // It failed (or closed) as this registered: fail() may not have seen it.
           waiting.remove(hash, w);
@@ -591,8 +601,9 @@ public final class AuditedLedger implements Ledger, BlockHistory {
     }
     following.close();
     audits.shutdown();
-    // Before the wrapped ledger fails them with its own words.
-    fail(new LedgerException("the audited ledger closed before the transaction's block checked"
+    // Before the wrapped ledger fails them with its own words. Not the audit's failure: that
+    // stays what failure() tells.
+    refuse(new LedgerException("the audited ledger closed before the transaction's block checked"
         + " out; check its nonce before resending"));
     // Before the wait: closing it ends a read the audit thread may be blocked in (a
     // RemoteLedger cancels its calls), which the wait would otherwise sit out.

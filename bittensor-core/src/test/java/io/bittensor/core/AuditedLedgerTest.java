@@ -662,4 +662,27 @@ class AuditedLedgerTest {
           e.getCause().getMessage());
     }
   }
+
+  /**
+   * {@link AuditedLedger#failure()} tells whether a block did not replay to itself, after close
+   * as before: closing is no failure of the audit, and does not hide one found before.
+   */
+  @Test
+  void closingIsNoFailureOfTheAuditAndKeepsTheOneFound() throws Exception {
+    Server server = new Server(ledger("closed-honest"));
+    server.honest.produceBlock();
+    AuditedLedger honest = AuditedLedger.over(server, server.chainId());
+    honest.close();
+    assertEquals(Optional.empty(), honest.failure(), "an honest ledger, closed");
+    assertTrue(!honest.toString().contains("FAILED"), honest.toString());
+
+    Server liar = new Server(ledger("closed-liar"));
+    AuditedLedger audited = AuditedLedger.over(liar, liar.chainId());
+    liar.liar = r -> r.block().number() == 1 ? emptied(r) : r;
+    liar.honest.submit(key(0), Transaction.transfer(key(1).id(), 5));
+    liar.honest.produceBlock();
+    await(() -> audited.failure().isPresent(), "the audit to fail");
+    audited.close();
+    assertInstanceOf(ChainAudit.MismatchException.class, audited.failure().orElseThrow());
+  }
 }
