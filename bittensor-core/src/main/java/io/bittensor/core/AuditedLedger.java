@@ -1,5 +1,6 @@
 package io.bittensor.core;
 
+import io.bittensor.core.internal.ListenerSubscription;
 import io.bittensor.incentive.IncentiveMechanism;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -54,8 +55,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code LedgerServer} in front of it serves only audited blocks, states and receipts: a relay
  * that checks what it passes on.
  *
- * <p>Thread-safe. Listeners run on the audit's own thread, in block order. Closing closes the
- * wrapped ledger too.
+ * <p>Thread-safe. Listeners run on the audit's own thread, in block order; closing a
+ * subscription waits for its listener's callback in progress, as a {@link LocalLedger}'s does, so
+ * that none starts once it returned. Closing closes the wrapped ledger too.
  */
 @Experimental
 public final class AuditedLedger implements Ledger, BlockHistory {
@@ -67,7 +69,7 @@ public final class AuditedLedger implements Ledger, BlockHistory {
   /** The audit's thread: a listener that closes this runs there. */
   private volatile Thread auditThread;
   private final Subscription following;
-  private final List<LedgerListener> listeners = new CopyOnWriteArrayList<>();
+  private final List<ListenerSubscription> listeners = new CopyOnWriteArrayList<>();
   /** Submissions whose block has not checked out yet, by transaction. */
   private final Map<Hash256, Waiting> waiting = new ConcurrentHashMap<>();
   private volatile Metagraph checked;
@@ -286,20 +288,20 @@ public final class AuditedLedger implements Ledger, BlockHistory {
       }
     }
     checkClaims(block.number());
-    for (LedgerListener l : listeners) {
+    for (ListenerSubscription s : listeners) {
       // A listener's bug must not keep the block from the others, nor stop this read.
-      r.epoch().ifPresent(e -> {
-        try {
-          l.onEpoch(e, r.after());
-        } catch (RuntimeException | AssertionError ignored) {
-          // As LedgerListener's contract: dropped.
-        }
-      });
-      try {
-        l.onBlock(block, r.after());
-      } catch (RuntimeException | AssertionError ignored) {
-        // As above.
-      }
+      r.epoch().ifPresent(e -> deliver(s, l -> l.onEpoch(e, r.after())));
+      deliver(s, l -> l.onBlock(block, r.after()));
+    }
+  }
+
+  /** Tells one listener, dropping what it throws as a bug (an AssertionError too). */
+  private static void deliver(ListenerSubscription s,
+      java.util.function.Consumer<LedgerListener> event) {
+    try {
+      s.deliver(event); // none starts once its subscription's close returned
+    } catch (AssertionError ignored) {
+      // As LedgerListener's contract: dropped, as a RuntimeException is.
     }
   }
 
@@ -590,8 +592,7 @@ public final class AuditedLedger implements Ledger, BlockHistory {
   public Subscription subscribe(LedgerListener listener) {
     Objects.requireNonNull(listener, "listener");
     checkOpen();
-    listeners.add(listener);
-    return () -> listeners.remove(listener);
+    return ListenerSubscription.subscribe(listener, listeners);
   }
 
   @Override

@@ -2,6 +2,7 @@ package io.bittensor.core;
 
 import io.bittensor.core.internal.Deadlines;
 import io.bittensor.core.internal.DurableFiles;
+import io.bittensor.core.internal.ListenerSubscription;
 import io.bittensor.core.internal.ledger.BatchSignatures;
 import io.bittensor.core.internal.ledger.BlockCodec;
 import io.bittensor.core.internal.ledger.Journal;
@@ -135,7 +136,8 @@ public final class LocalLedger implements Ledger, BlockHistory {
 
   private final ReentrantLock stateLock = new ReentrantLock();
   private final ReentrantLock sealLock = new ReentrantLock();
-  private final CopyOnWriteArrayList<Sub> subscriptions = new CopyOnWriteArrayList<>();
+  private final CopyOnWriteArrayList<ListenerSubscription> subscriptions =
+      new CopyOnWriteArrayList<>();
   private final AtomicBoolean closed = new AtomicBoolean();
   private List<Pending> pending = new ArrayList<>();
   private long pendingBytes;
@@ -1289,9 +1291,7 @@ public final class LocalLedger implements Ledger, BlockHistory {
   public Subscription subscribe(LedgerListener listener) {
     Objects.requireNonNull(listener, "listener");
     checkOpen();
-    Sub s = new Sub(listener);
-    subscriptions.add(s);
-    return s;
+    return ListenerSubscription.subscribe(listener, subscriptions);
   }
 
   /**
@@ -1300,7 +1300,7 @@ public final class LocalLedger implements Ledger, BlockHistory {
    * (an earlier one, or null) if any, with the new ones added to it as suppressed.
    */
   private Error dispatch(java.util.function.Consumer<LedgerListener> event, Error thrown) {
-    for (Sub s : subscriptions) {
+    for (ListenerSubscription s : subscriptions) {
       try {
         s.deliver(event);
       } catch (Error e) {
@@ -1312,31 +1312,6 @@ public final class LocalLedger implements Ledger, BlockHistory {
       }
     }
     return thrown;
-  }
-
-  private final class Sub implements Subscription {
-    private final LedgerListener listener;
-    private boolean active = true;
-
-    Sub(LedgerListener listener) {
-      this.listener = listener;
-    }
-
-    synchronized void deliver(java.util.function.Consumer<LedgerListener> event) {
-      if (active) {
-        try {
-          event.accept(listener);
-        } catch (RuntimeException ignored) {
-          // Listeners must not throw; one that does must not stop the ledger.
-        }
-      }
-    }
-
-    @Override
-    public synchronized void close() {
-      active = false;
-      subscriptions.remove(this);
-    }
   }
 
   private void checkOpen() {

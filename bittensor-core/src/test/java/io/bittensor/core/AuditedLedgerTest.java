@@ -22,6 +22,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
@@ -684,5 +685,53 @@ class AuditedLedgerTest {
     await(() -> audited.failure().isPresent(), "the audit to fail");
     audited.close();
     assertInstanceOf(ChainAudit.MismatchException.class, audited.failure().orElseThrow());
+  }
+
+  /**
+   * As every ledger's subscription promises, no callback starts once its close returned: here it
+   * returns while the audit thread tells another listener of the block.
+   */
+  @Test
+  void noCallbackStartsOnceTheSubscriptionsCloseReturned() throws Exception {
+    Server server = new Server(ledger("unsubscribed"));
+    try (AuditedLedger audited = AuditedLedger.over(server, server.chainId())) {
+      CountDownLatch inFirst = new CountDownLatch(1);
+      CountDownLatch closed = new CountDownLatch(1);
+      CountDownLatch blockHeardByAll = new CountDownLatch(1);
+      AtomicBoolean unsubscribed = new AtomicBoolean();
+      List<String> heardAfterClose = new CopyOnWriteArrayList<>();
+      audited.subscribe(new LedgerListener() {
+        @Override
+        public void onBlock(Block block, Metagraph after) {
+          inFirst.countDown();
+          try {
+            closed.await(); // the second's subscription closes meanwhile
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+      });
+      Ledger.Subscription second = audited.subscribe(new LedgerListener() {
+        @Override
+        public void onBlock(Block block, Metagraph after) {
+          if (unsubscribed.get()) {
+            heardAfterClose.add("block " + block.number());
+          }
+        }
+      });
+      audited.subscribe(new LedgerListener() {
+        @Override
+        public void onBlock(Block block, Metagraph after) {
+          blockHeardByAll.countDown();
+        }
+      });
+      server.honest.produceBlock();
+      assertTrue(inFirst.await(20, TimeUnit.SECONDS), "the first listener hearing block 1");
+      second.close();
+      unsubscribed.set(true);
+      closed.countDown();
+      assertTrue(blockHeardByAll.await(20, TimeUnit.SECONDS), "the last listener hearing it");
+      assertEquals(List.of(), heardAfterClose);
+    }
   }
 }
