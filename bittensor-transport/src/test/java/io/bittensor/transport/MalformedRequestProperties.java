@@ -87,6 +87,24 @@ class MalformedRequestProperties {
     fuzzServer(10_000, 1_700);
   }
 
+  /** A shape whose product is 2^64 with no data is the request's fault, not the peer's. */
+  @Test
+  @Timeout(30)
+  void aShapeWhoseProductWrapsAroundIsBadShapeNotThePeersFailure() throws Exception {
+    InProcessNetwork net = new InProcessNetwork();
+    try (PeerServer server = fuzzTarget().startInProcess(net, "wrap")) {
+      Serving serving = net.lookup("wrap");
+      var b = anonymous.message(new ForwardRequest(Modality.TENSOR,
+          Tensor.zeros(DType.FLOAT32, 1, 2, 3)), 2_000).toBuilder();
+      b.getInputBuilder().clearShape().addShape(1 << 20).addShape(1 << 20).addShape(1 << 24)
+          .setData(ByteString.EMPTY);
+      Response r = serving.admitAndServe(null, b.build(), m -> serving.core().forward(m, null))
+          .get(10, TimeUnit.SECONDS);
+      assertEquals(Status.BAD_SHAPE.code(), r.getStatus(), r.toString());
+      assertEquals("input.shape", r.getField(), r.toString());
+    }
+  }
+
   private PeerServer.Builder fuzzTarget() {
     return PeerServer.newBuilder(BuiltinPeers.deterministic(8)).host("127.0.0.1").port(0)
         .allowAnonymous(true).maxPayloadBytes(256 * 1024).defaultTimeout(Duration.ofSeconds(5));

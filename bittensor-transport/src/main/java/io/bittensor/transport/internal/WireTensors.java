@@ -160,7 +160,8 @@ public final class WireTensors {
             field + ".shape[" + i + "] is " + Integer.toUnsignedString(d) + ", above 2^31 - 1");
       }
       shape[i] = d;
-      count = Math.min(count * d, 1L << 40);
+      // Saturating at 2^40 without computing count * d past it: 2^40 * 2^24 wraps to 0.
+      count = count > (1L << 40) / Math.max(d, 1) ? 1L << 40 : count * d;
     }
     ByteString data = w.getData();
     if (count * dtype.byteSize() != data.size()) {

@@ -90,5 +90,9 @@ class WireTensorsTest {
     r = refused(wire(16, 1 << 20, 1 << 20, 1 << 20, 16));
     assertEquals(Status.BAD_SHAPE, r.status());
     assertTrue(r.message().contains("needs 1099511627776 bytes"), r.message());
+    // 2^40 times 2^24 is 2^64: a count that wrapped to 0 took an empty data field for a match.
+    r = refused(wire(0, 1 << 20, 1 << 20, 1 << 24));
+    assertEquals(Status.BAD_SHAPE, r.status());
+    assertTrue(r.message().contains("needs 1099511627776 bytes, data has 0"), r.message());
   }
 }
