@@ -57,7 +57,8 @@ import org.eclipse.jetty.server.ServerConnector;
  */
 public final class LedgerServer implements AutoCloseable {
   private final Server jetty;
-  private final ServerConnector connector;
+  /** The port bound at start: Jetty's connector says -2 once closed. */
+  private final int port;
   private final LedgerHub hub;
   private final URI uri;
   private final ServerTls tls;
@@ -71,7 +72,7 @@ public final class LedgerServer implements AutoCloseable {
     this.tls = tls;
     this.failedHandshakes = failedHandshakes;
     this.jetty = jetty;
-    this.connector = connector;
+    this.port = connector.getLocalPort();
     this.hub = hub;
     this.uri = uri;
   }
@@ -143,9 +144,9 @@ public final class LedgerServer implements AutoCloseable {
     return hub.streams();
   }
 
-  /** The bound TCP port (the one picked when 0 was asked). */
+  /** The bound TCP port (the one picked when 0 was asked; the one served on, once closed). */
   public int port() {
-    return connector.getLocalPort();
+    return port;
   }
 
   /**

@@ -136,6 +136,17 @@ class LedgerHandlerTest {
     assertTrue(a.body().getMessage().contains(inMessage), a.body()::getMessage);
   }
 
+  /** As {@code PeerServerTest.thePortStaysTheOneServedAfterClose}: not Jetty's -2. */
+  @Test
+  void thePortStaysTheOneServedAfterClose() throws Exception {
+    LedgerServer server = LedgerServer.builder().ledger(local(0)).host("127.0.0.1").port(0)
+        .start();
+    int port = server.port();
+    assertEquals(server.uri().getPort(), port);
+    server.close();
+    assertEquals(port, server.port());
+  }
+
   @Test
   void aMethodOtherThanPostIsToldToPost() throws Exception {
     URI server = serve(local(1));
