@@ -534,6 +534,38 @@ class CallListenerTest {
     }
   }
 
+  /**
+   * A client's call refused before it is made (a timeout that is not positive, as a deadline
+   * already passed gives) ends its listener too: the calls in flight come back to 0.
+   */
+  @Test
+  void aClientCallRefusedBeforeItIsMadeIsHeardEndingAsWell() throws Exception {
+    AtomicInteger inFlight = new AtomicInteger();
+    List<CallEvent> ends = new CopyOnWriteArrayList<>();
+    CallListener.Factory counting = start -> {
+      inFlight.incrementAndGet();
+      return call -> {
+        ends.add(call);
+        inFlight.decrementAndGet();
+      };
+    };
+    InProcessNetwork network = new InProcessNetwork();
+    try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(3))
+            .startInProcess(network, "refused");
+        PeerClient alice = PeerClient.newBuilder().keypair(TransportContract.ALICE)
+            .inProcess(network).callListenerFactory(counting).build()) {
+      Peer p = alice.connect(PeerInfo.of(SERVER_KEY.id(), server.endpoint(),
+          Modality.TENSOR));
+      org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+          () -> p.forward(forward(), Duration.ZERO));
+      org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+          () -> p.forwardAndWait(forward(), Duration.ofMillis(-1)));
+      assertEquals(0, inFlight.get(), "listeners made and never told the end: " + ends);
+      assertEquals(List.of(Status.BAD_REQUEST, Status.BAD_REQUEST),
+          ends.stream().map(CallEvent::status).toList());
+    }
+  }
+
   /** The documentation's Micrometer example, as written there. */
   @Test
   void theListenerFeedsMicrometerAsDocumented() throws Exception {

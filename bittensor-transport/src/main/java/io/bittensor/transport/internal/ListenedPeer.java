@@ -69,7 +69,13 @@ public final class ListenedPeer implements Peer {
       Supplier<CompletableFuture<T>> call) {
     CallListener listener = CallListeners.start(calls, CallEvent.Side.CLIENT, forward, callee);
     long start = System.nanoTime();
-    CompletableFuture<T> future = call.get();
+    CompletableFuture<T> future;
+    try {
+      future = call.get();
+    } catch (RuntimeException | Error e) {
+      thrown(listener, forward, e, start);
+      throw e;
+    }
     if (listener != CallListener.NONE) {
       future.whenComplete((r, e) -> heard(listener, forward, r, e, start));
     }
@@ -80,9 +86,25 @@ public final class ListenedPeer implements Peer {
   private <T> T listenedNow(boolean forward, Supplier<T> call) {
     CallListener listener = CallListeners.start(calls, CallEvent.Side.CLIENT, forward, callee);
     long start = System.nanoTime();
-    T result = call.get();
+    T result;
+    try {
+      result = call.get();
+    } catch (RuntimeException | Error e) {
+      thrown(listener, forward, e, start);
+      throw e;
+    }
     heard(listener, forward, result, null, start);
     return result;
+  }
+
+  /**
+   * The call threw instead of being made: its arguments refused (a timeout that is not
+   * positive, a null request). Its listener hears the end all the same, or a count of the calls
+   * in flight that it keeps would never come down.
+   */
+  private void thrown(CallListener listener, boolean forward, Throwable e, long start) {
+    CallListeners.end(listener, CallEvent.Side.CLIENT, forward, callee,
+        e instanceof RuntimeException ? Status.BAD_REQUEST : Status.INTERNAL_ERROR, start);
   }
 
   /**
