@@ -106,7 +106,7 @@ public final class PeerClient implements AutoCloseable {
         .dispatcher(dispatcher)
         .connectionPool(new ConnectionPool(b.maxIdleConnections, 5, TimeUnit.MINUTES))
         .socketFactory(new NoDelaySocketFactory())
-        .connectTimeout(b.connectTimeout)
+        .connectTimeout(Args.forOkHttp(b.connectTimeout))
         .readTimeout(Duration.ZERO) // each call has its own deadline
         .writeTimeout(Duration.ZERO)
         .build();

@@ -24,6 +24,7 @@ import io.bittensor.core.RejectReason;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Status;
 import io.bittensor.core.TransactionRejectedException;
+import io.bittensor.core.internal.Deadlines;
 import io.bittensor.core.internal.ledger.BlockCodec;
 import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.transport.internal.Args;
@@ -211,7 +212,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     this.urls = Map.copyOf(parsed);
     this.signer = new CallerSigner(b.keypair != null ? b.keypair : Keypair.generate(), b.clock);
     this.timeout = b.timeout;
-    this.reconnectTimeoutNanos = b.reconnectTimeout.toNanos();
+    this.reconnectTimeoutNanos = Deadlines.saturatedNanos(b.reconnectTimeout);
     this.replayEpochs = b.replayEpochs;
     this.epochMechanism = b.epochMechanism;
     this.cache = Caffeine.newBuilder()
@@ -225,21 +226,21 @@ public final class RemoteLedger implements Ledger, BlockHistory {
             ? List.of(Protocol.H2_PRIOR_KNOWLEDGE) : List.of(Protocol.HTTP_1_1))
         .connectionPool(new ConnectionPool(4, 5, TimeUnit.MINUTES))
         .socketFactory(new NoDelaySocketFactory())
-        .connectTimeout(b.connectTimeout)
+        .connectTimeout(Args.forOkHttp(b.connectTimeout))
         .readTimeout(Duration.ZERO)
         .writeTimeout(Duration.ZERO)
-        .callTimeout(b.timeout)
+        .callTimeout(Args.forOkHttp(b.timeout))
         .build();
     // The stream's reads time out when not even a heartbeat came: the connection is dead.
     this.streamHttp = http.newBuilder().callTimeout(Duration.ZERO)
-        .readTimeout(b.streamTimeout).build();
+        .readTimeout(Args.forOkHttp(b.streamTimeout)).build();
     // For https servers: the same, over TLS, with ALPN naming the protocol.
     // Each client its own, so that a reload of one leaves the builder's other clients alone.
     this.identity = b.clientCertificate == null ? null : b.clientCertificate.copy();
     this.https = Tls.okHttp(http, b.protocol == HttpProtocol.H2_PRIOR_KNOWLEDGE, b.trust,
         identity == null ? null : new KeyManager[] {identity});
     this.streamHttps = https.newBuilder().callTimeout(Duration.ZERO)
-        .readTimeout(b.streamTimeout).build();
+        .readTimeout(Args.forOkHttp(b.streamTimeout)).build();
     this.follower = b.eventThreads != null ? b.eventThreads.newThread(this::follow)
         : daemon(this::follow, "bittensor-ledger-events");
   }
@@ -359,7 +360,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
    * @throws InterruptedException if the waiting thread is interrupted
    */
   public boolean awaitBlock(long number, Duration timeout) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
+    // May wrap past Long.MAX_VALUE: `left`, a difference, does not.
+    long deadline = System.nanoTime() + Deadlines.saturatedNanos(timeout);
     synchronized (blockLock) {
       while (lastBlock < number && !closed) {
         long left = deadline - System.nanoTime();

@@ -381,6 +381,17 @@ class PeerServerTest {
     }
   }
 
+  /** A connect timeout too long to matter is no limit to speak of, not OkHttp's refusal. */
+  @Test
+  void aClientTakesAConnectTimeoutTooLongToMatter() throws Exception {
+    try (PeerServer server = start(PeerServer.newBuilder(BuiltinPeers.deterministic(8)), false);
+        PeerClient client = PeerClient.newBuilder()
+            .connectTimeout(Duration.ofSeconds(Long.MAX_VALUE)).build()) {
+      assertEquals(Status.SUCCESS, client.connect(server.endpoint()).forward(REQUEST)
+          .get(10, TimeUnit.SECONDS).status());
+    }
+  }
+
   /** Before the fix Jetty's -2 for a closed connector showed through. */
   @Test
   void thePortStaysTheOneServedAfterClose() throws Exception {

@@ -259,6 +259,23 @@ class RemoteLedgerTest {
    * of the server's: the client asks the same server again for what epochs change, and the
    * transaction sealed in that block gets its receipt, though there is another server to move to.
    */
+  /**
+   * A timeout too long to matter ({@code Duration.ofSeconds(Long.MAX_VALUE)}: never give up)
+   * is taken as no limit to speak of, as the servers and peers take one, not refused at connect.
+   */
+  @Test
+  void timeoutsTooLongToMatterAreTakenAtConnect() throws Exception {
+    LocalLedger ledger = local(2);
+    URI uri = serve(ledger, 64).uri();
+    Duration forever = Duration.ofSeconds(Long.MAX_VALUE);
+    RemoteLedger remote = closing(RemoteLedger.builder().timeout(forever)
+        .connectTimeout(forever).streamTimeout(forever).reconnectTimeout(forever).connect(uri));
+    ledger.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
+    ledger.produceBlock();
+    assertTrue(remote.awaitBlock(1, forever));
+    assertTrue(remote.account(key(0).id()).isPresent());
+  }
+
   @Test
   void anEpochTheClientCannotRunKeepsItOnItsServer() throws Exception {
     LocalLedger ledger = local(4);

@@ -16,6 +16,16 @@ public final class Args {
     return d;
   }
 
+  /**
+   * {@code d} as OkHttp takes a timeout: at most 2^31 - 1 ms (about 24 days; a longer one means
+   * no limit to speak of), which OkHttp refuses past ("timeout too large", or the JDK's "long
+   * overflow" for {@code Duration.ofSeconds(Long.MAX_VALUE)}).
+   */
+  public static Duration forOkHttp(Duration d) {
+    Duration most = Duration.ofMillis(Integer.MAX_VALUE);
+    return d.compareTo(most) > 0 ? most : d;
+  }
+
   /** Returns {@code n} unless it is below {@code min}. */
   public static int atLeast(int n, int min, String what) {
     if (n < min) {
