@@ -38,7 +38,7 @@ public interface LedgerRequestListener {
     return request -> {
       try {
         first.requestEnd(request);
-      } catch (RuntimeException ignored) {
+      } catch (RuntimeException | Error ignored) { // an Error too: a class missing, say
         // A listener must not throw; one that does must not silence the next.
       }
       next.requestEnd(request);

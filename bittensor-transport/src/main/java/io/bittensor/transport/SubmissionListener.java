@@ -39,7 +39,7 @@ public interface SubmissionListener {
     return submission -> {
       try {
         first.submitted(submission);
-      } catch (RuntimeException ignored) {
+      } catch (RuntimeException | Error ignored) { // an Error too: a class missing, say
         // A listener must not throw; one that does must not silence the next.
       }
       next.submitted(submission);

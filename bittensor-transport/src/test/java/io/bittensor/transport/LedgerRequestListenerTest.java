@@ -150,6 +150,13 @@ class LedgerRequestListenerTest {
     };
     throwing.andThen(e -> heard.add("second")).requestEnd(event);
     assertEquals(List.of("first", "second"), heard);
+    heard.clear();
+    LedgerRequestListener erring = e -> {
+      heard.add("first");
+      throw new NoClassDefFoundError("a class the first listener's logger lacks");
+    };
+    erring.andThen(e -> heard.add("second")).requestEnd(event);
+    assertEquals(List.of("first", "second"), heard, "an Error silences no one either");
     LedgerRequestListener one = e -> heard.add("one");
     assertSame(one, one.andThen(LedgerRequestListener.NONE));
     assertSame(one, LedgerRequestListener.NONE.andThen(one));

@@ -239,6 +239,31 @@ class SubmissionListenerTest {
     }
   }
 
+  /**
+   * "What it throws is ignored", an Error too (a class its logger lacks, say), as for a peer's
+   * call listeners: the transaction that does not decode is still answered, refused.
+   */
+  @Test
+  void aListenerThatThrowsAnErrorLeavesTheAnswerAlone() throws Exception {
+    List<SubmissionEvent> heard = new CopyOnWriteArrayList<>();
+    SubmissionListener erring = e -> {
+      heard.add(e);
+      throw new NoClassDefFoundError("a class the listener's logger lacks");
+    };
+    OkHttpClient http = new OkHttpClient();
+    try (LocalLedger ledger = LocalLedger.builder().genesis(genesis(params(8), 2))
+            .clock(LedgerFixtures.fixedClock()).blocks(BlockPolicy.manual()).openInMemory();
+        LedgerServer server = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
+            .allowAnonymous(true).submissionListener(erring).start()) {
+      submitBytesThatAreNoTransaction(http, server);
+      awaitHeard(heard, 1);
+      assertEquals(Optional.of(RejectReason.MALFORMED), heard.get(0).refused());
+    } finally {
+      http.dispatcher().executorService().shutdown();
+      http.connectionPool().evictAll();
+    }
+  }
+
   @Test
   void listenersJoinedWithAndThenEachHearEveryTransaction() {
     SignedTransaction tx = SignedTransaction.sign(key(0), Hash256.ZERO, 0,
@@ -251,6 +276,13 @@ class SubmissionListenerTest {
     };
     throwing.andThen(e -> heard.add("second")).submitted(event);
     assertEquals(List.of("first", "second"), heard, "the first throwing silences no one");
+    heard.clear();
+    SubmissionListener erring = e -> {
+      heard.add("first");
+      throw new NoClassDefFoundError("a class the first listener's logger lacks");
+    };
+    erring.andThen(e -> heard.add("second")).submitted(event);
+    assertEquals(List.of("first", "second"), heard, "an Error silences no one either");
     SubmissionListener one = e -> heard.add("one");
     assertSame(one, one.andThen(SubmissionListener.NONE));
     assertSame(one, SubmissionListener.NONE.andThen(one));

@@ -469,7 +469,7 @@ public final class LedgerHandler extends Handler.Abstract {
     }
     try {
       submissions.submitted(event);
-    } catch (RuntimeException ignored) {
+    } catch (RuntimeException | Error ignored) { // an Error too: the answer must still go out
       // A listener must not throw; one that does must not stop the server.
     }
   }
