@@ -214,7 +214,7 @@ public final class Admission {
   private Rejection overloaded() {
     return Rejection.of(Status.BACKOFF,
         "overloaded: " + maxConcurrent + " calls running and " + maxQueued
-            + " waiting with a higher stake");
+            + " waiting with as much stake or more"); // ties keep their place: equal counts
   }
 
   private static final class Waiter {

@@ -76,6 +76,21 @@ class AdmissionTest {
     assertEquals(List.of("running", "fresh"), started);
   }
 
+  /**
+   * Turned away behind callers of the same stake (every caller, without a stake source), the
+   * message does not say that they have more.
+   */
+  @Test
+  void aCallTurnedAwayBehindEqualStakeIsNotToldTheyHaveMore() {
+    Admission a = new Admission(1, 1, 1_000, now::get);
+    List<String> messages = new ArrayList<>();
+    a.submit(0, () -> { }, r -> messages.add(r.message()));
+    a.submit(0, () -> { }, r -> messages.add(r.message()));
+    a.submit(0, () -> { }, r -> messages.add(r.message()));
+    assertEquals(List.of("overloaded: 1 calls running and 1 waiting with as much stake or more"),
+        messages);
+  }
+
   @Test
   void aNewcomerOfTheSameStakeAsTheLastWaiterDoesNotTakeItsPlace() {
     Admission a = new Admission(1, 1, 1_000, now::get);
