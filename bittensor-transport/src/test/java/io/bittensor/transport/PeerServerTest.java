@@ -381,6 +381,32 @@ class PeerServerTest {
     }
   }
 
+  /**
+   * A server closed on one of its own threads (a peer, or a listener, that shuts it down) does
+   * not wait out the 5 s bound for Jetty's stop, which waits for that very thread.
+   */
+  @Test
+  void aServerClosedOnItsOwnThreadClosesAtOnce() throws Exception {
+    PeerServer[] server = new PeerServer[1];
+    long[] closeMillis = {-1};
+    CountDownLatch closed = new CountDownLatch(1);
+    Peer peer = request -> {
+      long t0 = System.nanoTime();
+      server[0].close();
+      closeMillis[0] = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+      closed.countDown();
+      return CompletableFuture.completedFuture(zeros(request));
+    };
+    server[0] = start(PeerServer.newBuilder(peer), false);
+    try (PeerClient client = client(false)) {
+      // Answered or cut off as the server closes: either way the call ends.
+      client.connect(server[0].endpoint()).forward(REQUEST).get(20, TimeUnit.SECONDS);
+      assertTrue(closed.await(20, TimeUnit.SECONDS), "close never returned");
+      assertTrue(closeMillis[0] < 4_000, "close took " + closeMillis[0] + " ms");
+      server[0].awaitClose();
+    }
+  }
+
   /** A connect timeout too long to matter is no limit to speak of, not OkHttp's refusal. */
   @Test
   void aClientTakesAConnectTimeoutTooLongToMatter() throws Exception {

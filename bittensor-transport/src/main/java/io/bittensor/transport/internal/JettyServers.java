@@ -31,6 +31,9 @@ import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
 public final class JettyServers {
   private static final System.Logger LOG = System.getLogger("io.bittensor.transport");
 
+  /** The pool whose thread this is, on the threads of {@link #create}'s servers. */
+  private static final ThreadLocal<QueuedThreadPool> OWN_POOL = new ThreadLocal<>();
+
   private JettyServers() {}
 
   /**
@@ -39,7 +42,7 @@ public final class JettyServers {
    * @param threads the most threads, or 0 for Jetty's choice
    */
   public static Server create(String name, int threads) {
-    QueuedThreadPool pool = threads == 0 ? new QueuedThreadPool() : new QueuedThreadPool(threads);
+    QueuedThreadPool pool = threads == 0 ? new MarkedPool() : new MarkedPool(threads);
     pool.setName(name);
     pool.setDaemon(true);
     return new Server(pool, new ScheduledExecutorScheduler(name + "-scheduler", true), null);
@@ -188,11 +191,16 @@ public final class JettyServers {
    * and each caller hears the connection end, and returns, leaving the stuck daemon threads.
    * The port is free once Jetty's acceptor, blocked accepting on it, wakes: the JDK finishes
    * closing the channel in that thread (at once on an idle machine).
-   * Logs a warning then. Never throws.
+   * Logs a warning then. Called on one of the server's own threads, it returns once the
+   * connectors have stopped (the port closed, the connections cut off): Jetty's stop waits for
+   * that thread, and ends after it returns to the pool. Never throws.
    *
    * @return true if Jetty's stop ended within {@code bound}
    */
   public static boolean stop(Server jetty, Duration bound) {
+    // On one of the server's own threads (a peer or a listener that closes its server), Jetty's
+    // stop waits for this very thread to return to the pool: wait for the connectors alone.
+    boolean own = OWN_POOL.get() == jetty.getThreadPool();
     Thread stopping = new Thread(() -> {
       try {
         jetty.stop();
@@ -209,8 +217,15 @@ public final class JettyServers {
       if (left <= 0) {
         break;
       }
+      if (own && connectorsStopped(jetty)) {
+        if (interrupted) {
+          Thread.currentThread().interrupt();
+        }
+        return false; // the rest of the stop ends once this thread is back in the pool
+      }
       try {
-        stopping.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+        long ms = Math.max(1, TimeUnit.NANOSECONDS.toMillis(left));
+        stopping.join(own ? Math.min(ms, 10) : ms);
       } catch (InterruptedException e) {
         interrupted = true; // the stop goes on either way; the flag is given back below
       }
@@ -232,6 +247,32 @@ public final class JettyServers {
     LOG.log(System.Logger.Level.WARNING, "the server " + jetty.getURI() + " did not stop within "
         + bound.toMillis() + " ms; its sockets are closed, and its stuck threads left behind");
     return false;
+  }
+
+  private static boolean connectorsStopped(Server jetty) {
+    for (Connector c : jetty.getConnectors()) {
+      if (!c.isStopped()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** A pool whose threads know it ({@link #OWN_POOL}). */
+  private static final class MarkedPool extends QueuedThreadPool {
+    MarkedPool() {}
+
+    MarkedPool(int threads) {
+      super(threads);
+    }
+
+    @Override
+    public Thread newThread(Runnable runnable) {
+      return super.newThread(() -> {
+        OWN_POOL.set(this);
+        runnable.run();
+      });
+    }
   }
 
   private static void closeQuietly(Object transport) {
