@@ -154,6 +154,19 @@ public final class Timer {
     return t;
   }
 
+  /**
+   * Whether the calling thread is this timer's, i.e. a task's: such a caller must not wait for
+   * what another task of this timer ends (a deadline), which could not run meanwhile.
+   */
+  public boolean isTimerThread() {
+    lock.lock();
+    try {
+      return thread == Thread.currentThread();
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** The entries queued, cancelled ones included (for tests). */
   int queued() {
     lock.lock();

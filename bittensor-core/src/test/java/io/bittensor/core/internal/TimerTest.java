@@ -33,6 +33,23 @@ class TimerTest {
   }
 
   @Test
+  void onlyTheTimersOwnThreadIsTheTimerThread() throws Exception {
+    Timer timer = new Timer("test-timer");
+    assertFalse(timer.isTimerThread(), "no thread yet");
+    boolean[] inTask = new boolean[2];
+    CountDownLatch ran = new CountDownLatch(1);
+    timer.schedule(0, TimeUnit.MILLISECONDS, () -> {
+      inTask[0] = timer.isTimerThread();
+      inTask[1] = Timer.SHARED.isTimerThread();
+      ran.countDown();
+    });
+    assertTrue(ran.await(5, TimeUnit.SECONDS));
+    assertTrue(inTask[0], "a task runs on the timer's thread");
+    assertFalse(inTask[1], "another timer's thread is not SHARED's");
+    assertFalse(timer.isTimerThread(), "the test's thread is not the timer's");
+  }
+
+  @Test
   void anEarlierDeadlineWakesAThreadAsleepTowardsALaterOne() throws Exception {
     Timer timer = new Timer("test-timer");
     timer.schedule(1, TimeUnit.HOURS, () -> { });

@@ -431,7 +431,9 @@ public final class Engine implements AutoCloseable {
    * Refuses new requests, answers queued ones UNAVAILABLE, waits for running batches, then frees
    * the binding's constants and this engine's reference to the session. Idempotent; a second
    * caller returns at once. Called from a worker thread (a callback), it does not wait for that
-   * worker's own batch.
+   * worker's own batch. Called on {@link Timer#SHARED}'s thread (a TIMEOUT answer's callback), it
+   * does not wait at all: that thread ends the runs at their deadlines, and a helper thread frees
+   * the native memory once they have ended.
    */
   @Override
   public void close() {
@@ -445,6 +447,16 @@ public final class Engine implements AutoCloseable {
     for (Pending p; (p = queue.pollFirst()) != null; ) {
       p.future.complete(ForwardResult.failure(Status.UNAVAILABLE, "this peer is closed"));
     }
+    if (Timer.SHARED.isTimerThread()) {
+      // Waiting here would hold up the terminations that end the runs waited for.
+      daemon(this::awaitRunsAndRelease, "bittensor-onnx-close").start();
+      return;
+    }
+    awaitRunsAndRelease();
+  }
+
+  /** Waits for the runs in progress (not the caller's own), then frees what the engine holds. */
+  private void awaitRunsAndRelease() {
     boolean interrupted = false;
     for (Thread t : workers) {
       if (t == Thread.currentThread()) {

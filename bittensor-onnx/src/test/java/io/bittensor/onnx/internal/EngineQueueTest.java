@@ -135,6 +135,24 @@ class EngineQueueTest {
     }
   }
 
+  /** A run that says it started, then lasts until its guard is terminated or {@code seconds}. */
+  private static Later untilTerminatedOr(int seconds, CountDownLatch started) {
+    return guard -> {
+      started.countDown();
+      long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+      while (!guard.terminated() && System.nanoTime() - end < 0) {
+        try {
+          Thread.sleep(1);
+        } catch (InterruptedException e) {
+          throw new AssertionError(e);
+        }
+      }
+      if (guard.terminated()) {
+        throw new OrtException("terminated"); // as ONNX Runtime ends a terminated run
+      }
+    };
+  }
+
   private static SharedSession session() throws OnnxModelException {
     byte[] model = OnnxExport.toBytes(Mlp.random(new int[] {4, OUT}, Mlp.Activation.RELU, 1),
         OnnxExport.Options.defaults());
@@ -186,25 +204,45 @@ class EngineQueueTest {
   }
 
   @Test
+  void closeFromATimeoutsCallbackLetsTheTimerEndTheRunInProgressAtItsDeadline() throws Exception {
+    // The TIMEOUT answer completes on the shared timer's thread, which also ends runs at their
+    // deadlines: a close there that waited for the run held up the very task that ends it.
+    Gate gate = new Gate(-1);
+    CountDownLatch slowRunStarted = new CountDownLatch(1);
+    Later untilTerminatedOrFiveSeconds = untilTerminatedOr(5, slowRunStarted);
+    SharedSession session = session();
+    try (Engine engine = new Engine(new GatedBinding(session, gate, untilTerminatedOrFiveSeconds),
+        session, Modality.TENSOR, OUT, new Engine.Limits(64, 0, 16, 1, true))) {
+      gate.firstRunMayEnd.countDown();
+      assertTrue(answer(engine.submit(request(1), Long.MAX_VALUE), "the first").isSuccess());
+      long t0 = System.nanoTime();
+      CompletableFuture<ForwardResult> slow =
+          engine.submit(request(1), TimeUnit.MILLISECONDS.toNanos(300));
+      await(slowRunStarted);
+      CountDownLatch closed = new CountDownLatch(1);
+      CompletableFuture<ForwardResult> queued =
+          engine.submit(request(1), TimeUnit.MILLISECONDS.toNanos(50));
+      queued.thenRun(() -> { // on the timer's thread, when the deadline passes
+        engine.close();
+        closed.countDown();
+      });
+      assertEquals(Status.TIMEOUT, answer(queued, "the queued request").status());
+      ForwardResult r = answer(slow, "the slow request");
+      long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+      assertEquals(Status.TIMEOUT, r.status(), () -> r + " after " + ms + " ms");
+      assertTrue(ms < 3000, "the slow request was answered after " + ms + " ms, its deadline 300");
+      assertTrue(closed.await(10, TimeUnit.SECONDS), "close never returned");
+    }
+  }
+
+  @Test
   void aTimeoutTooLongToAddToTheClockDoesNotCutShortTheRunItShares() throws Exception {
     // forward(request, Duration.ofMillis(Long.MAX_VALUE)) passes this; now + it overflowed, and
     // the batch's latest deadline, a plain max, became the other request's.
     long forever = Long.MAX_VALUE - 1;
     Gate gate = new Gate(-1);
     SharedSession session = session();
-    Later untilTerminatedOrTwoSeconds = guard -> {
-      long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-      while (!guard.terminated() && System.nanoTime() - end < 0) {
-        try {
-          Thread.sleep(1);
-        } catch (InterruptedException e) {
-          throw new AssertionError(e);
-        }
-      }
-      if (guard.terminated()) {
-        throw new OrtException("terminated"); // as ONNX Runtime ends a terminated run
-      }
-    };
+    Later untilTerminatedOrTwoSeconds = untilTerminatedOr(2, new CountDownLatch(1));
     try (Engine engine = new Engine(new GatedBinding(session, gate, untilTerminatedOrTwoSeconds),
         session, Modality.TENSOR, OUT, new Engine.Limits(64, 0, 16, 1, true))) {
       CompletableFuture<ForwardResult> running = engine.submit(request(1), Long.MAX_VALUE);
