@@ -117,6 +117,39 @@ class EngineTest {
   }
 
   @Test
+  void closeDoesNotWaitOutTheBatchWindowOfARequestTakenForABatch() throws Exception {
+    OnnxPeer peer = peer().batchWindow(Duration.ofSeconds(1)).build();
+    CompletableFuture<ForwardResult> taken =
+        peer.forward(new ForwardRequest(Modality.TENSOR, light()));
+    while (peer.queued() > 0) {
+      Thread.sleep(1); // until the worker took it and waits for more to join it
+    }
+    long t0 = System.nanoTime();
+    peer.close();
+    long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+    assertTrue(taken.isDone(), "close returned before the request taken ended");
+    assertTrue(taken.join().isSuccess(), taken.join()::toString);
+    assertTrue(ms < 500, "close took " + ms + " ms, the batch window is 1000 ms");
+  }
+
+  @Test
+  void aRequestArrivingLateInTheBatchWindowStillJoinsTheBatch() throws Exception {
+    try (OnnxPeer peer = peer().batchWindow(Duration.ofSeconds(1)).build()) {
+      CompletableFuture<ForwardResult> a =
+          peer.forward(new ForwardRequest(Modality.TENSOR, light()));
+      while (peer.queued() > 0) {
+        Thread.sleep(1); // until the worker took it and waits for more to join it
+      }
+      Thread.sleep(200); // the arrival tested: after the worker's first 50 ms slice of the window
+      CompletableFuture<ForwardResult> b =
+          peer.forward(new ForwardRequest(Modality.TENSOR, light()));
+      assertTrue(a.join().isSuccess(), a.join()::toString);
+      assertTrue(b.join().isSuccess(), b.join()::toString);
+      assertEquals(1, peer.modelRuns(), "the two requests ran as one batch");
+    }
+  }
+
+  @Test
   void aFullQueueAnswersBackoff() throws Exception {
     try (OnnxPeer peer = peer().queueCapacity(1).build()) {
       CompletableFuture<ForwardResult> running = peer.forward(new ForwardRequest(Modality.TENSOR, heavy()));

@@ -311,11 +311,16 @@ public final class Engine implements AutoCloseable {
       Pending next;
       long wait = until - System.nanoTime();
       try {
-        next = wait > 0 ? queue.pollFirst(wait, TimeUnit.NANOSECONDS) : queue.pollFirst();
+        // In slices, so that a close does not wait out the window: it refuses what would join.
+        next = wait > 0 ? queue.pollFirst(Math.min(wait, POLL_NANOS), TimeUnit.NANOSECONDS)
+            : queue.pollFirst();
       } catch (InterruptedException e) {
         break;
       }
       if (next == null) {
+        if (wait > POLL_NANOS && !closing) {
+          continue; // a slice ended, not the window
+        }
         break;
       }
       if (next.future.isDone()) {
