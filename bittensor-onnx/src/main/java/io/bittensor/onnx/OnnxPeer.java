@@ -198,6 +198,11 @@ public final class OnnxPeer implements Peer, AutoCloseable {
     return engine.callerRuns();
   }
 
+  /** Of {@link #modelRuns()}, those a passed deadline ended before the model did (for tests). */
+  long cancelledRuns() {
+    return engine.cancelledRuns();
+  }
+
   /** Frees what this peer holds once its runs in progress end; idempotent. */
   @Override
   public void close() {

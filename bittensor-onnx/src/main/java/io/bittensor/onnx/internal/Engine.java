@@ -63,6 +63,7 @@ public final class Engine implements AutoCloseable {
   private final Object lifecycle = new Object();
   private final AtomicLong runs = new AtomicLong();
   private final AtomicLong callerRuns = new AtomicLong();
+  private final AtomicLong cancelledRuns = new AtomicLong();
   /** One per worker: a run, on a worker or a caller's thread, holds one. */
   private final Semaphore slots;
   /** Threads of callers running a model here now; close waits for them. */
@@ -368,6 +369,7 @@ public final class Engine implements AutoCloseable {
         fail(batch, Status.PAYLOAD_TOO_LARGE, e.getMessage());
       } catch (OrtException | RuntimeException e) {
         if (guard.terminated()) {
+          cancelledRuns.incrementAndGet();
           fail(batch, Status.TIMEOUT, "the deadline passed during the model run, which was cancelled");
         } else if (batch.size() > 1) {
           split = true; // one request's input may be at fault: it must not fail the others
@@ -420,6 +422,11 @@ public final class Engine implements AutoCloseable {
   /** Model runs started so far (a batch of requests counts once). */
   public long runs() {
     return runs.get();
+  }
+
+  /** Of {@link #runs()}, those ended early by their deadline's termination. */
+  public long cancelledRuns() {
+    return cancelledRuns.get();
   }
 
   /** True once {@link #close} was called. */
