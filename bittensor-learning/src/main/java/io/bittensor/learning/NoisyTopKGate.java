@@ -33,7 +33,7 @@ import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -119,13 +119,27 @@ public final class NoisyTopKGate implements GatingLayer {
   private final boolean[] excluded;
   /** The peers not excluded: with k of them, every example goes to all and no load differs. */
   private final int routable;
-  private final Map<Gated, Tape> pending = new IdentityHashMap<>();
+  /** In the order made, so that the oldest is the one forgotten past 64. */
+  private final Map<Identity, Tape> pending = new LinkedHashMap<>();
   private final double[] importanceAverage;
   private long importanceBatches;
   /** Training batches back-propagated, for the balancing warm-up. */
   private long backwardBatches;
   private double balanceLoss;
   private double failureLoss;
+
+  /** A result as a key by identity: records compare by value. */
+  private record Identity(Gated gated) {
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Identity other && other.gated == gated;
+    }
+
+    @Override
+    public int hashCode() {
+      return System.identityHashCode(gated);
+    }
+  }
 
   private NoisyTopKGate(Builder b) {
     this.peers = List.copyOf(b.peers);
@@ -299,7 +313,7 @@ public final class NoisyTopKGate implements GatingLayer {
     Deadlines.millis(timeout);
     Tape t;
     synchronized (this) {
-      t = pending.get(forward);
+      t = pending.get(new Identity(forward));
     }
     if (t == null) {
       throw new IllegalArgumentException("forward is not a pending training result of this gate"
@@ -429,7 +443,7 @@ public final class NoisyTopKGate implements GatingLayer {
     Gated result = new Gated(Tensor.ofFloats(g, t.shape), t.sel, own, calls, fallbackCall);
     if (training) {
       synchronized (this) {
-        pending.put(result, t);
+        pending.put(new Identity(result), t);
         if (pending.size() > 64) {
           // A caller that never back-propagates must not grow the map without bound.
           pending.remove(pending.keySet().iterator().next());
@@ -456,7 +470,7 @@ public final class NoisyTopKGate implements GatingLayer {
     Tape t;
     boolean warmingUp;
     synchronized (this) {
-      t = pending.get(forward);
+      t = pending.get(new Identity(forward));
       if (t == null) {
         throw new IllegalArgumentException("forward is not a pending training result of this"
             + " gate (an inference result, another gate's, or already back-propagated)");
@@ -466,7 +480,7 @@ public final class NoisyTopKGate implements GatingLayer {
             + " like the output, was " + gradient.dtype() + " "
             + Arrays.toString(gradient.shape()));
       }
-      pending.remove(forward);
+      pending.remove(new Identity(forward));
       warmingUp = backwardBatches++ < warmupBatches;
     }
     double wImportance = warmingUp ? warmupWeight : importanceWeight;

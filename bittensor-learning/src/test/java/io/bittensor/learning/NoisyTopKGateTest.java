@@ -1,6 +1,7 @@
 package io.bittensor.learning;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -666,6 +667,29 @@ class NoisyTopKGateTest {
     assertTrue(e.getMessage().contains("the forward's batch of 5 examples"), e.getMessage());
     assertThrows(IllegalArgumentException.class,
         () -> g.askStandIns(training, req, Duration.ZERO));
+  }
+
+  /**
+   * Past 64 training results never back-propagated, the oldest is forgotten, not one at random:
+   * an identity map's order is by hash, so the result just made could go at once.
+   */
+  @Test
+  void pastSixtyFourPendingResultsTheOldestIsForgottenNotTheNewest() {
+    List<FnPeer> ps = peers(3, 2, 2);
+    NoisyTopKGate g = gate(ps, 1, 2, 2, 7);
+    Tensor x = TestPeers.batch(new Random(7), 2, 2);
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR, x);
+    List<Gated> made = new ArrayList<>();
+    for (int i = 0; i < 65; i++) {
+      made.add(g.forwardAndWait(req, Learner.flatten(x), true, TIMEOUT));
+    }
+    Tensor dG = Tensor.zeros(io.bittensor.core.DType.FLOAT32, 2, 1, 2);
+    for (int i = 64; i >= 1; i--) {
+      Gated out = made.get(i);
+      assertDoesNotThrow(() -> g.backward(out, dG), "result " + i + " of 0..64");
+    }
+    var e = assertThrows(IllegalArgumentException.class, () -> g.backward(made.get(0), dG));
+    assertTrue(e.getMessage().contains("not a pending training result"), e.getMessage());
   }
 
   /**
