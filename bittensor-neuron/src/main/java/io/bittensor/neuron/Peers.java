@@ -208,6 +208,9 @@ public final class Peers {
     @Override
     public CompletableFuture<ForwardResult> forward(ForwardRequest request) {
       Tensor input = request.input();
+      if (input.rank() < 2 || input.dim(0) == 0) {
+        return delegate.forward(request); // no rows to remember: the model answers or refuses
+      }
       int batch = input.dim(0);
       int seq = input.dim(1);
       byte[] all = input.toByteArray();
@@ -242,6 +245,11 @@ public final class Peers {
           return r;
         }
         Tensor out = r.output().orElseThrow();
+        if (out.dtype() != DType.FLOAT32 || out.rank() != 3) {
+          return ForwardResult.rejected(new Rejection(Status.BAD_RESPONSE, "output.shape",
+              "the model answered " + out.dtype() + " " + Arrays.toString(out.shape())
+                  + ", not FLOAT32 [batch, sequence, dim]"));
+        }
         int dim = out.dim(2);
         float[] values = out.toFloatArray();
         int rowFloats = seq * dim;

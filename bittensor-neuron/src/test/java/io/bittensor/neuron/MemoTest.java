@@ -219,6 +219,27 @@ class MemoTest {
     assertEquals(List.of(2, 2), model.batches);
   }
 
+  /**
+   * The Peer contract: a result, never an exception. An answer not of the standard's form is
+   * BAD_RESPONSE (it threw ArrayIndexOutOfBoundsException in the future), and an empty batch
+   * goes to the model as it is (it threw ArithmeticException from forward).
+   */
+  @Test
+  void anAnswerOfAnotherRankIsRefusedAndAnEmptyBatchGoesToTheModel() {
+    Peer flat = request -> CompletableFuture.completedFuture(
+        ForwardResult.success(Tensor.ofFloats(new float[2 * DIM], 2, DIM)));
+    ForwardResult r = Peers.memoize(flat).forward(text(new long[][] {{1}, {2}})).join();
+    assertEquals(Status.BAD_RESPONSE, r.status());
+    assertTrue(r.message().contains("[2, 3]"), r.message());
+    Model model = new Model(true);
+    Peers.Memo memo = Peers.memoize(model);
+    ForwardRequest empty = new ForwardRequest(Modality.TEXT, Tensor.ofLongs(new long[0], 0, 4));
+    ForwardResult e = memo.forward(empty).join();
+    assertTrue(e.isSuccess(), e.toString());
+    assertArrayEquals(new int[] {0, 4, DIM}, e.output().orElseThrow().shape());
+    assertEquals(List.of(0), model.batches);
+  }
+
   @Test
   void rememberedAnswersAreServedAsTheModelsWouldBe() {
     Model model = new Model(false);
