@@ -1,5 +1,6 @@
 package io.bittensor.core;
 
+import io.bittensor.core.internal.Deadlines;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -66,9 +67,10 @@ public interface GatingLayer {
    */
   default Gated forwardAndWait(
       ForwardRequest request, Tensor context, boolean training, Duration timeout) {
-    // A safety margin past the per-peer deadlines, should a timer thread be late.
+    // A safety margin past the per-peer deadlines, should a timer thread be late; saturated, so
+    // that a timeout too long to matter does not overflow.
     return forward(request, context, training, timeout)
-        .orTimeout(timeout.toMillis() + 10_000, TimeUnit.MILLISECONDS)
+        .orTimeout(Deadlines.millis(timeout) + 10_000, TimeUnit.MILLISECONDS)
         .join();
   }
 

@@ -11,6 +11,7 @@ import io.bittensor.core.PeerCall;
 import io.bittensor.core.PeerGradient;
 import io.bittensor.core.StandIns;
 import io.bittensor.core.Tensor;
+import io.bittensor.core.internal.Deadlines;
 import io.bittensor.core.internal.DurableFiles;
 import io.bittensor.core.internal.StateFile;
 import io.bittensor.incentive.PeerVector;
@@ -243,7 +244,7 @@ public final class Learner {
 
   private StandIns waitFor(CompletableFuture<StandIns> probe) {
     // A safety margin past the per-peer deadlines, as GatingLayer.forwardAndWait has.
-    return probe.orTimeout(timeout.toMillis() + 10_000, TimeUnit.MILLISECONDS).join();
+    return probe.orTimeout(Deadlines.millis(timeout) + 10_000, TimeUnit.MILLISECONDS).join();
   }
 
   /**
@@ -1025,7 +1026,7 @@ public final class Learner {
     }
     try {
       CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new))
-          .get(timeout.toMillis() + 10_000, TimeUnit.MILLISECONDS);
+          .get(Deadlines.millis(timeout) + 10_000, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (Exception e) {

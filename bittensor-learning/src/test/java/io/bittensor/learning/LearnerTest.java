@@ -90,6 +90,27 @@ class LearnerTest {
     }
   }
 
+  /**
+   * A timeout too long to matter, which the builder takes, is no limit: the step's waits (the
+   * gate's forward, the stand-ins, the acknowledgements) added their margin to toMillis(), which
+   * overflowed.
+   */
+  @Test
+  void aTimeoutTooLongToMatterTrainsAsNoLimit() {
+    RoutingTask task = new RoutingTask(3, 2);
+    Learner l = Learner.builder()
+        .gate(NoisyTopKGate.builder().peers(task.peers).k(2).contextDim(RoutingTask.IN)
+            .outputDim(RoutingTask.CLASSES).seed(3).build())
+        .head(TrainableMlp.random(new int[] {4, 16, 4}, Mlp.Activation.RELU, 3))
+        .timeout(Duration.ofSeconds(Long.MAX_VALUE))
+        .probeEvery(1)
+        .build();
+    Tensor x = TestPeers.batch(new Random(4), 16, RoutingTask.IN);
+    StepResult s = l.train(new ForwardRequest(Modality.TENSOR, x), task.labels(x));
+    assertTrue(s.failedPeers().isEmpty(), s.toString());
+    assertTrue(s.gradientsAcknowledged() > 0 && s.probeBytesReceived() > 0, s.toString());
+  }
+
   @Test
   void eachPeerAskedGetsTheGradientOfItsOwnAnswer() {
     RoutingTask task = new RoutingTask(3, 2);
