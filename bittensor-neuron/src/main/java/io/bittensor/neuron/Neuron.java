@@ -857,6 +857,8 @@ public final class Neuron implements AutoCloseable {
   private void loop() {
     Instant lastSync = Instant.MIN;
     Instant lastWeights = clock.instant();
+    // The last save at a weight interval: a warm-up's try after each batch moves lastWeights on.
+    Instant lastSaved = lastWeights;
     // With a warm-up, the first row goes in as soon as the neuron has trained that many
     // batches and has something to weigh, not a whole interval after it started.
     boolean firstRowPending = warmUp > 0;
@@ -883,7 +885,8 @@ public final class Neuron implements AutoCloseable {
         }
         Optional<StepResult> step = train();
         boolean warm = firstRowPending && warmedUp();
-        if (warm || due(lastWeights, now, weightInterval)) {
+        boolean intervalDue = due(lastWeights, now, weightInterval);
+        if (warm || intervalDue) {
           lastWeights = now;
           try {
             Sent sent = sendWeights();
@@ -903,8 +906,12 @@ public final class Neuron implements AutoCloseable {
               listener.onEvent(this, "no weights set: " + sent.whyNone());
             }
           } finally {
-            // Whether the ledger took the row or not: what was learned is kept each interval.
-            saveFromTheLoop();
+            // Whether the ledger took the row or not: what was learned is kept each interval,
+            // not after each batch of a warm-up that finds nothing to weigh.
+            if (intervalDue || due(lastSaved, now, weightInterval)) {
+              lastSaved = now;
+              saveFromTheLoop();
+            }
           }
         }
         if (failedInARow > 0) {

@@ -419,6 +419,48 @@ class NeuronCheckpointTest {
   }
 
   /**
+   * A warm-up that finds nothing to weigh (every peer down, so its probes score none) tries
+   * again after each batch, as documented, but saves the checkpoint at the weight interval only:
+   * it saved after every batch, a whole file written and forced to disk each time.
+   */
+  @Test
+  void aWarmUpWithNothingToWeighSavesAtTheIntervalNotAfterEveryBatch() throws Exception {
+    Keypair key = Keypair.generate();
+    CountDownLatch batches = new CountDownLatch(12);
+    try (LocalLedger ledger = NeuronTest.ledger(key);
+        Neuron down = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(Peers.failing(Status.UNAVAILABLE, "down"), Modality.TEXT)
+            .outputDim(NeuronTest.DIM).start()) {
+      Random random = new Random(12);
+      Path folder = dir.resolve("validator");
+      try (Neuron n = Neuron.builder().keypair(key).ledger(ledger)
+          .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+          .outputDim(NeuronTest.DIM).stake(500_000)
+          .learner(NeuronTest::learner)
+          .dataset(() -> {
+            batches.countDown();
+            return NeuronTest.batch(random, 8);
+          })
+          .scoreByProbes(4, List.of(NeuronTest.batch(new Random(99), 16)))
+          .checkpoints(folder)
+          .weightInterval(Duration.ofHours(1)) // never within this test
+          .warmUp(1)
+          .listener((neuron, event) -> events.add(event))
+          .start();
+          WatchService watch = folder.getFileSystem().newWatchService()) {
+        folder.register(watch, StandardWatchEventKinds.ENTRY_CREATE);
+        ledger.produceBlock();
+        n.registration().get(10, TimeUnit.SECONDS);
+        n.runInBackground();
+        assertTrue(batches.await(60, TimeUnit.SECONDS), events::toString);
+        assertTrue(events.stream().anyMatch(e -> e.contains("told it anything")),
+            events::toString);
+        assertEquals(0, savesUntilMarker(watch, folder), events::toString);
+      }
+    }
+  }
+
+  /**
    * How many checkpoints were written in {@code folder} since {@code watch} began: each write
    * creates a temporary file first. A marker file created now is the last event to count to.
    */
