@@ -227,6 +227,12 @@ public final class NoisyTopKGate implements GatingLayer {
           + "] (a row per example of the input), was " + context.dtype() + " "
           + Arrays.toString(context.shape()));
     }
+    int bad = context.firstNonFinite();
+    if (bad >= 0) {
+      // One would make the routing NaN, and a training step every gate parameter, for good.
+      throw new IllegalArgumentException("context element " + bad + " is "
+          + context.floatAt(bad) + "; values must be finite");
+    }
     Tape t = new Tape(batch, outShape[1] * outShape[2], outShape);
     t.modality = request.modality();
     t.ctx = context.toFloatArray();

@@ -111,6 +111,38 @@ class LearnerTest {
     assertTrue(s.gradientsAcknowledged() > 0 && s.probeBytesReceived() > 0, s.toString());
   }
 
+  /**
+   * An example with a NaN feature is refused before any peer is asked: through the default
+   * context it reached the gate's logits, and its gradient made every gate parameter NaN for
+   * good (the peers refuse such an input anyway).
+   */
+  @Test
+  void aNonFiniteContextIsRefusedAndLeavesTheGateAsItWas() {
+    RoutingTask task = new RoutingTask(6, 1);
+    NoisyTopKGate gate = NoisyTopKGate.builder().peers(task.peers).k(2)
+        .contextDim(RoutingTask.IN).outputDim(RoutingTask.CLASSES).seed(6).build();
+    Learner l = Learner.builder().gate(gate)
+        .head(TrainableMlp.random(new int[] {4, 16, 4}, Mlp.Activation.RELU, 6)).build();
+    Tensor clean = TestPeers.batch(new Random(7), 8, RoutingTask.IN);
+    float[] v = clean.toFloatArray();
+    v[3 * RoutingTask.IN + 2] = Float.NaN;
+    Tensor x = Tensor.ofFloats(v, clean.shape());
+    IllegalArgumentException refused = null;
+    try {
+      l.train(new ForwardRequest(Modality.TENSOR, x), task.labels(clean));
+    } catch (IllegalArgumentException e) {
+      refused = e;
+    }
+    for (Parameter p : gate.parameters()) {
+      for (int i = 0; i < p.size(); i++) {
+        assertTrue(Float.isFinite(p.values()[i]), p.name() + "[" + i + "] " + p.values()[i]);
+      }
+    }
+    assertTrue(refused != null && refused.getMessage().contains("context element 26 is NaN"),
+        String.valueOf(refused));
+    assertEquals(0, l.trainedSteps());
+  }
+
   @Test
   void eachPeerAskedGetsTheGradientOfItsOwnAnswer() {
     RoutingTask task = new RoutingTask(3, 2);
