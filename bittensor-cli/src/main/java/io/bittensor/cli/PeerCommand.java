@@ -271,19 +271,24 @@ final class PeerCommand implements Runnable {
       MetricsEndpoint metricsToClose = metrics;
       AccessLog accessLogToClose = accessLog;
       Members membersToClose = members;
-      Object lock = new Object();
       // Whoever stops second (the Ctrl-C hook or this thread) waits until the first is done, so
-      // the JVM does not exit while the model's native memory is being freed.
-      Runnable stop = () -> {
-        synchronized (lock) {
-          closeQuietly(reloader);
-          server.close();
-          closeQuietly(membersToClose);
-          closeQuietly(metricsToClose);
-          closeQuietly(accessLogToClose); // after the server: the calls it finished are in it
-          closeQuietly(owned);
+      // the JVM does not exit while the model's native memory is being freed. The last lines
+      // are printed here too: on SIGTERM the JVM halts once the hook returns, before this
+      // thread would print them.
+      Runnable stop = Stopping.once(() -> {
+        closeQuietly(reloader);
+        server.close();
+        closeQuietly(membersToClose);
+        closeQuietly(metricsToClose);
+        closeQuietly(accessLogToClose); // after the server: the calls it finished are in it
+        closeQuietly(owned);
+        if (accessLogToClose != null && accessLogToClose.lost() > 0) {
+          out.printf(Locale.ROOT, "the access log missed %d calls: %s could not be written%n",
+              accessLogToClose.lost(), accessLogToClose.file());
         }
-      };
+        out.println("stopped");
+        out.flush();
+      });
       Thread hook = new Thread(stop, "bittensor-serve-shutdown");
       Runtime.getRuntime().addShutdownHook(hook);
       boolean interrupted = false;
@@ -321,12 +326,6 @@ final class PeerCommand implements Runnable {
           // The JVM is shutting down: the hook is running already.
         }
       }
-      if (accessLog != null && accessLog.lost() > 0) {
-        out.printf(Locale.ROOT, "the access log missed %d calls: %s could not be written%n",
-            accessLog.lost(), accessLog.file());
-      }
-      out.println("stopped");
-      out.flush();
       if (interrupted) {
         Thread.currentThread().interrupt();
       }
