@@ -97,6 +97,10 @@ final class DemoCommand implements Callable<Integer> {
       // Said now, not once the market has run.
       throw CliException.badInput("--report " + report + " is a file, not a folder", null);
     }
+    if (!noCache && Files.exists(cache) && !Files.isDirectory(cache)) {
+      // Else found once the first model's answers are to be written, named by the file alone.
+      throw CliException.badInput("--cache " + cache + " is a file, not a folder", null);
+    }
     long start = System.nanoTime();
     SotuCorpus corpus = SotuCorpus.load();
     List<SotuCorpus.Passage> sample;

@@ -183,6 +183,20 @@ class CliUsageTest {
   }
 
   /**
+   * A --cache that is a file is refused before a model embeds a passage, and left as it was: it
+   * failed once the first model's answers were to be written, exit code 1 and a line naming
+   * only the file.
+   */
+  @Test
+  void aDemoCacheThatIsAFileIsRefusedFirst(@TempDir Path dir) throws IOException {
+    Path file = Files.writeString(dir.resolve("cache"), "mine");
+    assertBadInput(CliRunner.run("demo", "--models", "MINILM", "--epochs", "1", "--steps", "1",
+        "--per-era", "1", "--test-per-era", "1", "--cache", file.toString(), "--report",
+        dir.resolve("report").toString()), "--cache " + file + " is a file, not a folder");
+    assertEquals("mine", Files.readString(file));
+  }
+
+  /**
    * The README's config template, copied as it is: each comment on a line of its own (a
    * properties file has no comments after a value; "probes   # or ..." was the value), and the
    * keys it leaves empty taken as their defaults. Only the ledger, which nothing serves here, is
