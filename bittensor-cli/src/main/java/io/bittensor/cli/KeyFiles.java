@@ -4,6 +4,8 @@ import io.bittensor.core.Keypair;
 import java.io.Console;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -110,9 +112,19 @@ final class KeyFiles {
         throw new IOException("passphrase file " + file + " has more than "
             + MAX_PASSPHRASE_FILE_BYTES + " bytes; its first line is the passphrase");
       }
-      String text = new String(bytes, StandardCharsets.UTF_8);
-      int end = text.indexOf('\n');
-      String line = end < 0 ? text : text.substring(0, end);
+      int end = 0;
+      while (end < bytes.length && bytes[end] != '\n') { // never inside a UTF-8 sequence
+        end++;
+      }
+      String line;
+      try {
+        // The first line decoded strictly: each byte that is not UTF-8 read as U+FFFD made
+        // passphrases that differ in those bytes one and the same.
+        line = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes, 0, end))
+            .toString();
+      } catch (CharacterCodingException e) {
+        throw new IOException("passphrase file " + file + " is not UTF-8 text", e);
+      }
       if (line.endsWith("\r")) {
         line = line.substring(0, line.length() - 1);
       }

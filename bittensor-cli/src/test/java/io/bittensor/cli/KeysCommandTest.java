@@ -128,6 +128,25 @@ class KeysCommandTest {
     assertFalse(Files.exists(dir.resolve("a.key")) || Files.exists(dir.resolve("b.key")));
   }
 
+  /**
+   * A passphrase file that is not UTF-8 (Latin-1, random bytes) is refused: each byte that did
+   * not decode was read as U+FFFD, so a key sealed under "p\u00e4ssword" in Latin-1 opened with
+   * "p\u00f6ssword" too, and random bytes kept about half their entropy.
+   */
+  @Test
+  void aPassphraseFileThatIsNotUtf8IsRefused(@TempDir Path dir) throws Exception {
+    Path latin1 = Files.createTempFile(dir, "passphrase", ".txt");
+    Files.setPosixFilePermissions(latin1, PosixFilePermissions.fromString("rw-------"));
+    Files.write(latin1, "p\u00e4ssword\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+    Path file = dir.resolve("sealed.key");
+    CliRunner made = CliRunner.run("keys", "new", file.toString(),
+        "--passphrase-file", latin1.toString());
+    assertEquals(Main.EXIT_BAD_INPUT, made.exitCode(), made.out() + made.err());
+    assertTrue(made.err().contains("passphrase file " + latin1 + " is not UTF-8 text"),
+        made.err());
+    assertFalse(Files.exists(file));
+  }
+
   /** A pipe, as {@code --passphrase-file /dev/stdin} reads one: no permissions to check. */
   @Test
   void aPassphraseIsReadFromAPipeAndAMissingFileIsNamed(@TempDir Path dir) throws Exception {
