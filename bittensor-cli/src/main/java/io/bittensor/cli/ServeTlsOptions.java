@@ -31,6 +31,10 @@ final class ServeTlsOptions {
       + "authority, or the callers' own certificates); the others fail the handshake.")
   Path clientCa;
 
+  /** The files as {@link #check} found them, before the server read them: what is watched. */
+  private TlsReloader.Snapshot keysSeen;
+  private TlsReloader.Snapshot clientCaSeen;
+
   /**
    * Checks the options together.
    *
@@ -64,6 +68,12 @@ final class ServeTlsOptions {
       throw CliException.badInput("--tls-reload must be at most "
           + Duration.ofMillis(Long.MAX_VALUE) + ", was " + reload, null);
     }
+    // Taken before the server reads the files, which may be long before it serves (a ledger
+    // opens in between): a certificate renewed meanwhile differs from these, and is reloaded.
+    if (reload != null && files != null) {
+      keysSeen = TlsReloader.snapshot(key(), chain());
+      clientCaSeen = clientCa == null ? null : TlsReloader.snapshot(clientCa, clientCa);
+    }
   }
 
   /** Whether --tls was given. */
@@ -94,9 +104,9 @@ final class ServeTlsOptions {
     if (reload == null || files == null) {
       return null;
     }
-    TlsReloader keys = TlsReloader.watch(key(), chain(), reload, identity, out);
-    TlsReloader trust =
-        clientCa == null ? null : TlsReloader.watchTrust(clientCa, reload, clientTrust, out);
+    TlsReloader keys = TlsReloader.watch(key(), chain(), reload, identity, out, keysSeen);
+    TlsReloader trust = clientCa == null ? null
+        : TlsReloader.watchTrust(clientCa, reload, clientTrust, out, clientCaSeen);
     return () -> {
       keys.close();
       if (trust != null) {

@@ -42,13 +42,14 @@ public final class TlsReloader implements AutoCloseable {
   private final PrintWriter out;
   private List<Object> seen;
 
-  private TlsReloader(Path key, Path chain, Reload reload, String what, PrintWriter out) {
+  private TlsReloader(Path key, Path chain, Reload reload, String what, PrintWriter out,
+      Snapshot since) {
     this.key = key;
     this.chain = chain;
     this.reload = reload;
     this.what = what;
     this.out = out;
-    this.seen = state();
+    this.seen = since != null ? since.state : state(key, chain);
     this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "bittensor-tls-reload");
       t.setDaemon(true);
@@ -64,8 +65,18 @@ public final class TlsReloader implements AutoCloseable {
    */
   public static TlsReloader watch(Path key, Path chain, Duration every, Reload reload,
       PrintWriter out) {
+    return watch(key, chain, every, reload, out, null);
+  }
+
+  /**
+   * As {@link #watch(Path, Path, Duration, Reload, PrintWriter)}, the files compared first with
+   * {@code since} (null: the files as they are now): a snapshot taken before the server read
+   * them, so that a file renewed while the server started is reloaded too.
+   */
+  public static TlsReloader watch(Path key, Path chain, Duration every, Reload reload,
+      PrintWriter out, Snapshot since) {
     return start(new TlsReloader(Objects.requireNonNull(key), Objects.requireNonNull(chain),
-        reload, "the TLS certificate", out), every);
+        reload, "the TLS certificate", out, since), every);
   }
 
   /**
@@ -77,9 +88,30 @@ public final class TlsReloader implements AutoCloseable {
    */
   public static TlsReloader watchTrust(Path pem, Duration every,
       java.util.function.Consumer<Path> reload, PrintWriter out) {
+    return watchTrust(pem, every, reload, out, null);
+  }
+
+  /** As {@link #watchTrust(Path, Duration, java.util.function.Consumer, PrintWriter)}, from
+   * {@code since} as {@link #watch(Path, Path, Duration, Reload, PrintWriter, Snapshot)}. */
+  public static TlsReloader watchTrust(Path pem, Duration every,
+      java.util.function.Consumer<Path> reload, PrintWriter out, Snapshot since) {
     Objects.requireNonNull(pem);
     return start(new TlsReloader(pem, pem, (k, c) -> reload.accept(c),
-        "the trusted client certificates", out), every);
+        "the trusted client certificates", out, since), every);
+  }
+
+  /** What {@code key} and {@code chain} hold now, to watch them from (for a trust file, both). */
+  public static Snapshot snapshot(Path key, Path chain) {
+    return new Snapshot(state(key, chain));
+  }
+
+  /** The files' state at a moment: their modification times and digests. */
+  public static final class Snapshot {
+    private final List<Object> state;
+
+    private Snapshot(List<Object> state) {
+      this.state = state;
+    }
   }
 
   private static TlsReloader start(TlsReloader r, Duration every) {
@@ -93,7 +125,7 @@ public final class TlsReloader implements AutoCloseable {
   }
 
   /** The files' modification times and a digest of each one's bytes. */
-  private List<Object> state() {
+  private static List<Object> state(Path key, Path chain) {
     try {
       FileTime keyTime = Files.getLastModifiedTime(key);
       FileTime chainTime = Files.getLastModifiedTime(chain);
@@ -112,7 +144,7 @@ public final class TlsReloader implements AutoCloseable {
   }
 
   private void check() {
-    List<Object> now = state();
+    List<Object> now = state(key, chain);
     if (now.isEmpty() || now.equals(seen)) {
       return;
     }
