@@ -155,7 +155,7 @@ public final class Neuron implements AutoCloseable {
   private final Clock clock;
   private final NeuronListener listener;
   private final CompletableFuture<Receipt> registration;
-  /** Sends a new key's registration until it lands; null for a key registered before. */
+  /** Reads the ledger and sends its registration until it is settled; set in the constructor. */
   private volatile Registrar registrar;
   private final int probeClasses;
   private final List<LabelledBatch> validation;
@@ -304,38 +304,45 @@ public final class Neuron implements AutoCloseable {
   }
 
   private CompletableFuture<Receipt> register(URI endpoint, long stake) {
-    try {
-      Metagraph m = ledger.metagraph();
-      OptionalInt uid = m.uid(keypair.id());
-      if (uid.isPresent()) {
-        // A restart: the key is registered already; keep its uid and stake, and move the peer
-        // where it serves now so that the others reach it there.
-        PeerInfo was = m.info(uid.getAsInt());
-        if (was.endpoint().equals(endpoint) && was.modality() == modality
-            && was.version() == PeerInfo.PROTOCOL_VERSION) {
-          return CompletableFuture.completedFuture(null);
-        }
-        listener.onEvent(this, "registered at " + was.endpoint() + " (" + was.modality()
-            + "), now serving at " + endpoint + " (" + modality + "): moving the peer there");
-        // A refused move (a ledger that predates Serve) leaves the peer registered where it
-        // was: the neuron still runs, as it did before moves existed.
-        return ledger.submit(keypair, Transaction.serve(endpoint, modality))
-            .handle((receipt, error) -> {
-              if (error != null) {
-                listener.onEvent(this, "the move was refused, the ledger keeps "
-                    + was.endpoint() + ": " + error.getMessage());
-              }
-              return receipt;
-            });
-      }
-      Registrar r = new Registrar(ledger, keypair, modality, endpoint, stake, closed::get,
-          event -> listener.onEvent(this, event), retryRandom, firstBackoffMs, maxBackoffMs);
-      registrar = r;
-      r.attempt();
-      return r.result();
-    } catch (LedgerException e) {
-      return CompletableFuture.failedFuture(e);
+    // Through the registrar even for a key registered before: a ledger that cannot be read yet
+    // is read again after its back-off, on its thread, until the neuron closes.
+    Registrar r = new Registrar(ledger, keypair, modality, endpoint, stake, closed::get,
+        () -> registeredBefore(endpoint), event -> listener.onEvent(this, event), retryRandom,
+        firstBackoffMs, maxBackoffMs);
+    registrar = r;
+    r.attempt();
+    return r.result();
+  }
+
+  /**
+   * Null if the key is not registered yet; else, for a restart, what settles its registration:
+   * nothing to do, or a move of the peer to where it serves now.
+   */
+  private CompletableFuture<Receipt> registeredBefore(URI endpoint) throws LedgerException {
+    Metagraph m = ledger.metagraph();
+    OptionalInt uid = m.uid(keypair.id());
+    if (uid.isEmpty()) {
+      return null;
     }
+    // A restart: the key is registered already; keep its uid and stake, and move the peer
+    // where it serves now so that the others reach it there.
+    PeerInfo was = m.info(uid.getAsInt());
+    if (was.endpoint().equals(endpoint) && was.modality() == modality
+        && was.version() == PeerInfo.PROTOCOL_VERSION) {
+      return CompletableFuture.completedFuture(null);
+    }
+    listener.onEvent(this, "registered at " + was.endpoint() + " (" + was.modality()
+        + "), now serving at " + endpoint + " (" + modality + "): moving the peer there");
+    // A refused move (a ledger that predates Serve) leaves the peer registered where it
+    // was: the neuron still runs, as it did before moves existed.
+    return ledger.submit(keypair, Transaction.serve(endpoint, modality))
+        .handle((receipt, error) -> {
+          if (error != null) {
+            listener.onEvent(this, "the move was refused, the ledger keeps "
+                + was.endpoint() + ": " + error.getMessage());
+          }
+          return receipt;
+        });
   }
 
   /** This neuron's key. */
@@ -426,9 +433,19 @@ public final class Neuron implements AutoCloseable {
    * blocks rather than all resending at each (or at once, should no block come for a back-off
    * of 1 s doubling to 30 s, each wait drawn at random from half of it to all of it); the
    * listener hears of each refusal, and of the block it lands in.
-   * Fails with the ledger's reason on any other refusal ({@code INSUFFICIENT_BALANCE}, {@code
-   * NETWORK_FULL}, ...), and with a {@link LedgerException} if the neuron closes while the
-   * registration waits to be sent again (one already sent is left to its block).
+   *
+   * <p>A ledger that cannot be read as the neuron starts (a {@link LedgerException} from its
+   * metagraph or its nonce: a remote ledger's server down or restarting) is read again, from
+   * the top, after the same back-off (1 s doubling to 30 s, each wait drawn from half of it to
+   * all of it), until it can be; the listener hears the 1st, 2nd, 4th, 8th ... such failure in
+   * a row, and the block the registration lands in. Meanwhile the neuron serves, and its
+   * background loop waits for the registration.
+   *
+   * <p>Fails with the ledger's reason on any other refusal ({@code INSUFFICIENT_BALANCE}, {@code
+   * NETWORK_FULL}, ...), with a {@link LedgerException} if a submission's outcome cannot be
+   * known (the ledger's message says to check the nonce), and with a {@link LedgerException}
+   * saying the neuron closed if it closes while the registration waits to be sent or read again
+   * (close ends that wait at once; a registration already sent is left to its block).
    */
   public CompletableFuture<Receipt> registration() {
     return registration;
@@ -835,7 +852,9 @@ public final class Neuron implements AutoCloseable {
   /**
    * Starts the background loop: waits for the registration, then syncs every sync interval,
    * trains a batch at a time, and sets weights every weight interval. Failures (a ledger that
-   * cannot be reached, a rejected row) go to the listener and the loop goes on: a failure that
+   * cannot be reached, a rejected row) go to the listener and the loop goes on (a registration
+   * that cannot read the ledger is tried again: see {@link #registration()}; one the ledger
+   * refuses ends the loop, telling {@code registration failed: <reason>}): a failure that
    * repeats alike is told at its 1st, 2nd, 4th, 8th ... time in a row, and the first step that
    * succeeds after failures says how many failed.
    *
@@ -1520,8 +1539,9 @@ public final class Neuron implements AutoCloseable {
     }
 
     /**
-     * The back-off of a registration refused by the ledger's cap, should no block come: {@code
-     * first}, doubling to {@code max} (default 1 s to 30 s). For tests that cannot wait seconds.
+     * The back-off of a registration refused by the ledger's cap, should no block come, and of
+     * one that could not read the ledger: {@code first}, doubling to {@code max} (default 1 s to
+     * 30 s). For tests that cannot wait seconds.
      *
      * @throws IllegalArgumentException if {@code first} is under 1 ms or {@code max} under it
      */

@@ -1544,11 +1544,15 @@ class NeuronTest {
     }
   }
 
-  /** A registration refused for another reason (the burn exceeds the balance) fails at once. */
+  /**
+   * A registration refused for another reason (the burn exceeds the balance) fails at once, and
+   * the loop ends telling so: the ledger answered, so it is not read again.
+   */
   @Test
   void aRegistrationRefusedForAnotherReasonIsNotSentAgain() throws Exception {
     Keypair key = Keypair.generate();
     List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    CountDownLatch told = new CountDownLatch(1);
     try (LocalLedger ledger = LocalLedger.builder()
         .genesis(Genesis.builder()
             .params(LedgerParams.defaults().withMaxRegistrationsPerBlock(1)
@@ -1557,13 +1561,20 @@ class NeuronTest {
         .blocks(BlockPolicy.manual()).openInMemory();
         Neuron n = Neuron.builder().keypair(key).ledger(ledger)
             .serve(Peers.noise(DIM, 1), Modality.TEXT).outputDim(DIM)
-            .listener((neuron, e) -> events.add(e)).start()) {
+            .listener((neuron, e) -> {
+              events.add(e);
+              told.countDown();
+            }).start()) {
       java.util.concurrent.ExecutionException e = assertThrows(
           java.util.concurrent.ExecutionException.class,
           () -> n.registration().get(10, TimeUnit.SECONDS));
       TransactionRejectedException r = (TransactionRejectedException) e.getCause();
       assertEquals(RejectReason.INSUFFICIENT_BALANCE, r.reason());
       assertEquals(List.of(), events);
+      // Final, as before: the loop tells of it and ends, not reading the ledger again.
+      n.runInBackground();
+      assertTrue(told.await(30, TimeUnit.SECONDS), events::toString);
+      assertEquals(List.of("registration failed: " + r), events);
     }
   }
 
@@ -1780,37 +1791,103 @@ class NeuronTest {
   }
 
   /**
-   * A ledger that cannot be read as the neuron starts fails its registration with the ledger's
-   * exception; its loop tells so and runs no step.
+   * A neuron started while its ledger cannot be read (its first three reads fail, as a remote
+   * ledger's server restarting) reads it again after its back-off, registers once it can, and
+   * its loop goes on to set weights; the listener hears the 1st and 2nd failure, and the block
+   * the registration landed in. Before, the first failure failed the registration for good and
+   * the loop ended, saying "registration failed".
    */
   @Test
-  void aLedgerUnreadableAtStartFailsTheRegistrationAndTheLoopSaysSo() throws Exception {
+  void aNeuronStartedWhileItsLedgerCannotBeReadRegistersOnceItCanAndSetsWeights()
+      throws Exception {
     Keypair key = Keypair.generate();
-    io.bittensor.core.LedgerException down = new io.bittensor.core.LedgerException("down");
-    CountDownLatch told = new CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicInteger toFail =
+        new java.util.concurrent.atomic.AtomicInteger(3);
+    CountDownLatch rowSet = new CountDownLatch(1);
     List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
-    try (LocalLedger local = ledger(key)) {
-      Ledger unreadable = (Ledger) Proxy.newProxyInstance(Ledger.class.getClassLoader(),
+    try (LocalLedger local = everyTwentyMillis(key);
+        Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(local)
+            .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM).start()) {
+      words.registration().get(30, TimeUnit.SECONDS);
+      Ledger restarting = (Ledger) Proxy.newProxyInstance(Ledger.class.getClassLoader(),
           new Class<?>[] {Ledger.class}, (proxy, method, args) -> {
-            if (method.getName().equals("metagraph")) {
-              throw down;
+            if (method.getName().equals("metagraph")
+                && toFail.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+              throw new io.bittensor.core.LedgerException("down");
             }
             return forward(local, proxy, method, args);
           });
-      try (Neuron n = Neuron.builder().keypair(key).ledger(unreadable)
-          .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM)
+      try (Neuron n = Neuron.builder().keypair(key).ledger(restarting)
+          .serve(Peers.noise(DIM, 1), Modality.TEXT).outputDim(DIM).stake(1_000)
+          .registrationBackoff(Duration.ofMillis(1), Duration.ofMillis(4))
+          .votes(m -> java.util.Map.of(words.id(), 1.0))
+          .syncInterval(Duration.ofMillis(20)).weightInterval(Duration.ofMillis(50))
           .listener((neuron, e) -> {
             events.add(e);
-            told.countDown();
+            if (e.contains("weights set in block")) {
+              rowSet.countDown();
+            }
           })
-          .start()) {
-        var e = assertThrows(java.util.concurrent.ExecutionException.class,
-            () -> n.registration().get(10, TimeUnit.SECONDS));
-        assertSame(down, e.getCause());
-        n.runInBackground();
-        assertTrue(told.await(30, TimeUnit.SECONDS));
-        assertEquals(List.of("registration failed: " + down), events);
+          .start()
+          .runInBackground()) {
+        assertTrue(rowSet.await(30, TimeUnit.SECONDS), "no row set: " + events);
+        long block = n.registration().get(10, TimeUnit.SECONDS).block();
+        Metagraph m = local.metagraph();
+        int uid = m.uid(key.id()).orElseThrow();
+        assertEquals(1_000, m.stake(uid) - m.emission(uid), "with its stake");
+        assertEquals(1.0, m.weights().get(uid, m.uid(words.id()).orElseThrow()), 1e-12);
+        assertEquals(0, toFail.get());
+        List<String> told = events.stream().filter(e -> e.startsWith("regist")).toList();
+        assertEquals(3, told.size(), told::toString);
+        assertTrue(told.get(0).startsWith("registration could not read the ledger: down;"
+            + " reading it again in "), told.get(0));
+        assertTrue(told.get(1).startsWith("registration could not read the ledger (2 times in a"
+            + " row): down; reading it again in "), told.get(1));
+        assertEquals("registered in block " + block + " at attempt 4", told.get(2));
       }
+    }
+  }
+
+  /**
+   * Closed while its registration waits out the back-off for a ledger that cannot be read (ten
+   * minutes): close returns at once, the registration fails saying the neuron closed, and the
+   * loop, which waited for it, tells of no failure.
+   */
+  @Test
+  void closeDuringTheBackOffForAnUnreadableLedgerEndsItAtOnce() throws Exception {
+    Keypair key = Keypair.generate();
+    CountDownLatch waits = new CountDownLatch(1);
+    List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (LocalLedger local = ledger(key)) {
+      Ledger down = (Ledger) Proxy.newProxyInstance(Ledger.class.getClassLoader(),
+          new Class<?>[] {Ledger.class}, (proxy, method, args) -> {
+            if (method.getName().equals("metagraph")) {
+              throw new io.bittensor.core.LedgerException("down");
+            }
+            return forward(local, proxy, method, args);
+          });
+      Neuron n = Neuron.builder().keypair(key).ledger(down)
+          .serve(Peers.noise(DIM, 1), Modality.TEXT).outputDim(DIM)
+          .registrationBackoff(Duration.ofMinutes(10), Duration.ofMinutes(10))
+          .listener((neuron, e) -> {
+            events.add(e);
+            waits.countDown();
+          })
+          .start()
+          .runInBackground();
+      assertTrue(waits.await(30, TimeUnit.SECONDS), "told of the first failure");
+      long began = System.nanoTime();
+      n.close();
+      long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began);
+      assertTrue(tookMs < 5_000, "close took " + tookMs + " ms");
+      assertTrue(n.registration().isCompletedExceptionally(), "failed as close returned");
+      var e = assertThrows(java.util.concurrent.ExecutionException.class,
+          () -> n.registration().get(10, TimeUnit.SECONDS));
+      assertTrue(e.getCause().getMessage().startsWith("the neuron closed while its registration"
+          + " waited"), e.getCause()::getMessage);
+      assertEquals(1, events.size(), "no failure told by the loop: " + events);
+      assertTrue(events.get(0).startsWith("registration could not read the ledger: down"),
+          events::toString);
     }
   }
 

@@ -33,12 +33,27 @@ import java.util.random.RandomGenerator;
  * over later blocks (a binary exponential back-off, as Ethernet's) rather than all resending at
  * each; or at once should no block come for a back-off that starts at its first and doubles to
  * its longest, each wait drawn from half of it to all of it (so that they do not resend in step
- * then either). Retries run on a thread of its own ({@code neuron-<key>-registrar}, started
- * with the first and ended after the last or at {@link #stop}): not on the ledger's thread that
- * tells of the block, nor the timer's, nor the common pool, which an application may keep busy.
+ * then either). A ledger that cannot be read (a {@link LedgerException} from what the neuron
+ * reads before it sends, or from {@code nextNonce}: a remote ledger's server down or
+ * restarting) is read again after that back-off, from the top, until it can be, the listener
+ * told at the 1st, 2nd, 4th ... such failure in a row. Retries run on a thread of its own
+ * ({@code neuron-<key>-registrar}, started with the first and ended after the last or at {@link
+ * #stop}): not on the ledger's thread that tells of the block, nor the timer's, nor the common
+ * pool, which an application may keep busy.
  * Thread-safe. The {@code Neuron} makes one per registration.
  */
 public final class Registrar implements LedgerListener {
+  /** What the neuron reads of its key before a registration is sent. */
+  @FunctionalInterface
+  public interface Before {
+    /**
+     * Null to send the registration; else what settles it instead (a key registered before).
+     *
+     * @throws LedgerException if the ledger cannot be read: read again after a back-off
+     */
+    CompletableFuture<Receipt> read() throws LedgerException;
+  }
+
   /**
    * The most blocks a registration refused by the ledger's cap waits before it is sent again:
    * after its k-th refusal it waits a number of blocks drawn from 1 to {@code 2^(k-1)}, at most
@@ -54,6 +69,7 @@ public final class Registrar implements LedgerListener {
   private final URI endpoint;
   private final long stake;
   private final BooleanSupplier closed;
+  private final Before before;
   private final Consumer<String> events;
   private final RandomGenerator retryRandom;
   private final long maxBackoffMs;
@@ -78,19 +94,26 @@ public final class Registrar implements LedgerListener {
   private Timer.Timeout silence;
   /** Guarded by this. */
   private long silenceMs;
+  /** Guarded by this: the wait is for a ledger that could not be read, not for blocks. */
+  private boolean unread;
+  /** Guarded by this: reads of the ledger failed in a row. */
+  private long unreadInARow;
+  /** Guarded by this: {@link #before} has been read, and said to send. */
+  private boolean checked;
 
   /**
    * A registration of {@code keypair}'s peer at {@code endpoint} with {@code stake}, not yet
    * sent ({@link #attempt}).
    *
    * @param closed whether the neuron has closed: a refused registration is not sent again then
+   * @param before read first, until it can be read: whether to send the registration at all
    * @param events told of each refusal and of a late landing, as the neuron's listener
    * @param random draws the blocks and back-offs; used under its own lock
    * @param firstBackoffMs the back-off after the first refusal, should no block come
    * @param maxBackoffMs the longest back-off
    */
   public Registrar(Ledger ledger, Keypair keypair, Modality modality, URI endpoint, long stake,
-      BooleanSupplier closed, Consumer<String> events, RandomGenerator random,
+      BooleanSupplier closed, Before before, Consumer<String> events, RandomGenerator random,
       long firstBackoffMs, long maxBackoffMs) {
     this.ledger = ledger;
     this.keypair = keypair;
@@ -98,6 +121,7 @@ public final class Registrar implements LedgerListener {
     this.endpoint = endpoint;
     this.stake = stake;
     this.closed = closed;
+    this.before = before;
     this.events = events;
     this.retryRandom = random;
     this.maxBackoffMs = maxBackoffMs;
@@ -124,11 +148,12 @@ public final class Registrar implements LedgerListener {
   }
 
   /**
-   * Submits the registration, and the stake signed with the next nonce so that it goes in the
-   * same block (refused as out of order, harmlessly, if the registration is refused later). A
-   * nonce that cannot be read fails the registration.
+   * Reads {@code before} (until it has said to send), then submits the registration, and the
+   * stake signed with the next nonce so that it goes in the same block (refused as out of order,
+   * harmlessly, if the registration is refused later). A ledger that cannot be read is read
+   * again after the back-off.
    *
-   * @throws RuntimeException as the ledger's submit (a closed ledger)
+   * @throws RuntimeException as the ledger's reads and submit (a closed ledger)
    */
   public void attempt() {
     if (closed.getAsBoolean()) {
@@ -136,18 +161,43 @@ public final class Registrar implements LedgerListener {
       return;
     }
     int attempt;
+    boolean check;
     synchronized (this) {
       waiting = false;
+      unread = false;
       attempt = ++attempts;
+      check = !checked;
       // Before the submission: a block sealed while it is refused counts towards the wait.
       blocksSinceSent = 0;
       blocksToWait = Long.MAX_VALUE;
     }
     long nonce;
     try {
+      if (check) {
+        CompletableFuture<Receipt> instead = before.read();
+        if (instead != null) {
+          instead.whenComplete((r, e) -> {
+            if (e != null) {
+              result.completeExceptionally(unwrap(e));
+            } else {
+              result.complete(r);
+            }
+          });
+          return;
+        }
+        synchronized (this) {
+          checked = true;
+        }
+      }
       nonce = ledger.nextNonce(keypair.id());
-    } catch (LedgerException e) {
+      synchronized (this) {
+        unreadInARow = 0;
+      }
+    } catch (TransactionRejectedException e) { // not a read failure: the ledger answered
       result.completeExceptionally(e);
+      return;
+    } catch (LedgerException e) {
+      unreadable(e);
       return;
     }
     CompletableFuture<Receipt> registered = ledger.submit(SignedTransaction.sign(keypair,
@@ -193,6 +243,46 @@ public final class Registrar implements LedgerListener {
           + attempt);
     }
     result.complete(receipt);
+  }
+
+  /**
+   * The ledger could not be read: reads it again after the back-off (drawn from half of it to
+   * all of it, doubling to the longest), unless the neuron closed.
+   */
+  private void unreadable(LedgerException e) {
+    CompletableFuture<Void> wake;
+    long delay;
+    long inARow;
+    synchronized (this) {
+      if (closed.getAsBoolean()) { // and stop() has run or waits for this lock
+        wake = null;
+        delay = 0;
+        inARow = 0;
+      } else {
+        waiting = true;
+        unread = true; // the blocks a subscription hears do not end this wait
+        wake = due = new CompletableFuture<>();
+        synchronized (retryRandom) {
+          delay = backoffMs - retryRandom.nextLong(backoffMs / 2 + 1);
+        }
+        backoffMs = Math.min(maxBackoffMs, backoffMs * 2);
+        inARow = ++unreadInARow;
+        silenceMs = delay;
+        armSilence();
+      }
+    }
+    if (wake == null) {
+      result.completeExceptionally(closedWhileWaiting(true));
+      return;
+    }
+    // A ledger down for an hour is told at its 1st, 2nd, 4th ... failure, not at every read.
+    if (Long.bitCount(inARow) == 1) {
+      // The first as one literal, for docs/troubleshooting.md to quote.
+      String told = inARow == 1 ? "registration could not read the ledger: "
+          : "registration could not read the ledger (" + inARow + " times in a row): ";
+      events.accept(told + e.getMessage() + "; reading it again in " + delay + " ms");
+    }
+    resendWhenDue(wake);
   }
 
   /**
@@ -260,6 +350,11 @@ public final class Registrar implements LedgerListener {
     if (dueNow) {
       wake.complete(null);
     }
+    resendWhenDue(wake);
+  }
+
+  /** Attempts again on the retries' thread once {@code wake} completes. */
+  private void resendWhenDue(CompletableFuture<Void> wake) {
     wake.thenRunAsync(() -> {
       synchronized (this) {
         if (silence != null) {
@@ -298,7 +393,7 @@ public final class Registrar implements LedgerListener {
     CompletableFuture<Void> wake = null;
     synchronized (this) {
       blocksSinceSent++;
-      if (!waiting) {
+      if (!waiting || unread) {
         return;
       }
       if (blocksSinceSent >= blocksToWait) {
@@ -317,6 +412,10 @@ public final class Registrar implements LedgerListener {
     boolean wasWaiting;
     synchronized (this) {
       wasWaiting = waiting;
+      if (silence != null) {
+        silence.cancel(); // its wait ends now, not when the back-off would have
+        silence = null;
+      }
     }
     if (wasWaiting) {
       result.completeExceptionally(closedWhileWaiting());
@@ -338,8 +437,19 @@ public final class Registrar implements LedgerListener {
   }
 
   private LedgerException closedWhileWaiting() {
-    return new LedgerException("the neuron closed while its registration waited for a later"
-        + " block (TOO_MANY_REGISTRATIONS); it is not in the ledger");
+    boolean forTheLedger;
+    synchronized (this) {
+      forTheLedger = unread;
+    }
+    return closedWhileWaiting(forTheLedger);
+  }
+
+  private static LedgerException closedWhileWaiting(boolean forTheLedger) {
+    return new LedgerException(forTheLedger
+        ? "the neuron closed while its registration waited to read the ledger again, which"
+            + " could not be read; it was not sent"
+        : "the neuron closed while its registration waited for a later block"
+            + " (TOO_MANY_REGISTRATIONS); it is not in the ledger");
   }
 
   private static Throwable unwrap(Throwable e) {

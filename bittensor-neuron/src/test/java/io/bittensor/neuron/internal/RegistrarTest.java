@@ -89,8 +89,8 @@ class RegistrarTest {
   }
 
   private Registrar registrar(long stake, long seed, long firstBackoffMs, long maxBackoffMs) {
-    return new Registrar(ledger, key, Modality.TEXT, ENDPOINT, stake, closed::get, events::add,
-        new Random(seed), firstBackoffMs, maxBackoffMs);
+    return new Registrar(ledger, key, Modality.TEXT, ENDPOINT, stake, closed::get,
+        () -> null, events::add, new Random(seed), firstBackoffMs, maxBackoffMs);
   }
 
   /** Taken at the first attempt: the stake in the same block, the receipt its, no event. */
@@ -431,14 +431,77 @@ class RegistrarTest {
     assertInstanceOf(IllegalStateException.class, failure(r));
   }
 
-  /** A nonce it cannot read fails the registration with the ledger's exception. */
+  /**
+   * A ledger that cannot be read (its nonce, five times) is read again after each back-off, 1 ms
+   * doubling to 4 here, each drawn from half of it to all of it, on the registrar's thread; the
+   * listener hears the 1st, 2nd and 4th failure in a row, and the registration lands once the
+   * ledger reads. Before, the first failure failed the registration for good.
+   */
   @Test
-  void aNonceThatCannotBeReadFailsTheRegistration() throws Exception {
-    LedgerException down = new LedgerException("the ledger cannot be reached");
-    ledger.nonceFailure = down;
+  void aLedgerThatCannotBeReadIsReadAgainAfterItsBackOffUntilTheRegistrationLands()
+      throws Exception {
+    ledger.unreadable.set(5);
+    Registrar r = registrar(0, 2, 1, 4);
+    r.attempt();
+    assertEquals(0L, ledger.sentAt.poll(10, TimeUnit.SECONDS), "sent once the nonce reads");
+    assertEquals(java.util.Collections.nCopies(5, "neuron-" + key.id().toHex().substring(0, 8)
+        + "-registrar"), ledger.readAfterFailureOn,
+        "read again five times, on the registrar's thread, not the timer's");
+    local.produceBlock();
+    assertEquals(1, r.result().get(10, TimeUnit.SECONDS).block());
+    List<String> told = List.copyOf(events);
+    assertEquals(4, told.size(), told::toString);
+    Pattern unread = Pattern.compile("registration could not read the ledger( \\((\\d+) times in"
+        + " a row\\))?: the ledger cannot be reached; reading it again in (\\d+) ms");
+    long backoff = 1;
+    int[] inARow = {1, 2, 4};
+    for (int i = 0; i < 3; i++) {
+      Matcher m = unread.matcher(told.get(i));
+      assertTrue(m.matches(), told.get(i));
+      assertEquals(inARow[i], m.group(2) == null ? 1 : Integer.parseInt(m.group(2)), told.get(i));
+      long delay = Long.parseLong(m.group(3));
+      long expected = Math.min(4, 1L << (inARow[i] - 1));
+      assertTrue(delay >= expected / 2 && delay <= expected, told.get(i));
+    }
+    assertEquals("registered in block 1 at attempt 6", told.get(3));
+  }
+
+  /**
+   * Closed while it waits to read an unreadable ledger again (a back-off of ten minutes): stop
+   * fails the registration at once, saying so, and nothing is read or sent any more.
+   */
+  @Test
+  void stoppedWhileItWaitsToReadTheLedgerAgainItFailsAtOnce() throws Exception {
+    ledger.unreadable.set(Integer.MAX_VALUE);
     Registrar r = registrar(0, 2, NEVER_MS, NEVER_MS);
     r.attempt();
-    assertEquals(down, failure(r));
+    String told = events.poll(10, TimeUnit.SECONDS);
+    assertTrue(told != null && told.startsWith("registration could not read the ledger: "),
+        String.valueOf(told));
+    int reads = ledger.failedReads.get();
+    closed.set(true);
+    r.stop();
+    assertTrue(r.result().isCompletedExceptionally(), "failed as stop returned");
+    Throwable failure = failure(r);
+    assertInstanceOf(LedgerException.class, failure);
+    assertEquals("the neuron closed while its registration waited to read the ledger again,"
+        + " which could not be read; it was not sent", failure.getMessage());
+    assertEquals(reads, ledger.failedReads.get(), "not read again");
+    assertEquals(List.of(), ledger.sent);
+  }
+
+  /** A ledger that answers with a refusal is not read again: it is not unreachable. */
+  @Test
+  void aRefusalFromTheLedgerBeforeItIsSentIsNotReadAgain() throws Exception {
+    TransactionRejectedException refused =
+        new TransactionRejectedException(RejectReason.INSUFFICIENT_BALANCE, "refused");
+    Registrar r = new Registrar(ledger, key, Modality.TEXT, ENDPOINT, 0, closed::get,
+        () -> {
+          throw refused;
+        }, events::add, new Random(2), 1, 1);
+    r.attempt();
+    assertEquals(refused, failure(r));
+    assertTrue(events.isEmpty(), events::toString);
     assertEquals(List.of(), ledger.sent);
   }
 
@@ -543,7 +606,11 @@ class RegistrarTest {
     /** Open subscriptions. */
     final AtomicInteger subscriptions = new AtomicInteger();
     volatile Runnable afterSend = () -> { };
-    volatile LedgerException nonceFailure;
+    /** How many of the next nonce reads fail, as a ledger that cannot be reached. */
+    final AtomicInteger unreadable = new AtomicInteger();
+    final AtomicInteger failedReads = new AtomicInteger();
+    /** The threads that read the nonce again after a failed read. */
+    final List<String> readAfterFailureOn = new CopyOnWriteArrayList<>();
     /** Answers through a dependent stage, which fails with a CompletionException. */
     volatile boolean throughStages;
 
@@ -574,9 +641,12 @@ class RegistrarTest {
 
     @Override
     public long nextNonce(PeerId id) throws LedgerException {
-      LedgerException e = nonceFailure;
-      if (e != null) {
-        throw e;
+      if (failedReads.get() > 0) {
+        readAfterFailureOn.add(Thread.currentThread().getName());
+      }
+      if (unreadable.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+        failedReads.incrementAndGet();
+        throw new LedgerException("the ledger cannot be reached");
       }
       return ledger.nextNonce(id);
     }
