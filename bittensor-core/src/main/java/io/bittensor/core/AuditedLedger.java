@@ -20,6 +20,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * A ledger whose every block is audited before anyone here hears of it: wraps a ledger served
@@ -297,7 +298,7 @@ public final class AuditedLedger implements Ledger, BlockHistory {
 
   /** Tells one listener, dropping what it throws as a bug (an AssertionError too). */
   private static void deliver(ListenerSubscription s,
-      java.util.function.Consumer<LedgerListener> event) {
+      Consumer<LedgerListener> event) {
     try {
       s.deliver(event); // none starts once its subscription's close returned
     } catch (AssertionError ignored) {

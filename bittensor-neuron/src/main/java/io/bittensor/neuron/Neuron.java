@@ -904,8 +904,7 @@ public final class Neuron implements AutoCloseable {
         }
         Optional<StepResult> step = train();
         boolean warm = firstRowPending && warmedUp();
-        boolean intervalDue = due(lastWeights, now, weightInterval);
-        if (warm || intervalDue) {
+        if (warm || due(lastWeights, now, weightInterval)) {
           lastWeights = now;
           try {
             Sent sent = sendWeights();
@@ -927,7 +926,8 @@ public final class Neuron implements AutoCloseable {
           } finally {
             // Whether the ledger took the row or not: what was learned is kept each interval,
             // not after each batch of a warm-up that finds nothing to weigh.
-            if (intervalDue || due(lastSaved, now, weightInterval)) {
+            // lastSaved is never after lastWeights: an interval due for one is due for both.
+            if (due(lastSaved, now, weightInterval)) {
               lastSaved = now;
               saveFromTheLoop();
             }

@@ -35,6 +35,7 @@ import org.apache.ratis.protocol.GroupInfoReply;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.exceptions.TimeoutIOException;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.util.TimeDuration;
 
@@ -328,7 +329,7 @@ public final class RaftAdmin implements AutoCloseable {
    */
   static boolean outOfTime(Throwable t) {
     return RatisExits.chain(t).stream().anyMatch(c -> c instanceof TimeoutException
-        || c instanceof org.apache.ratis.protocol.exceptions.TimeoutIOException
+        || c instanceof TimeoutIOException
         || String.valueOf(c.getMessage()).startsWith("DEADLINE_EXCEEDED"));
   }
 
