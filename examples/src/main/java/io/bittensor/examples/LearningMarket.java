@@ -50,7 +50,8 @@ import org.apache.commons.math3.stat.correlation.SpearmansCorrelation;
  * rows, and distils the network into a student that answers offline.
  *
  * <pre>
- * mvn -B -q -o -pl examples -am compile dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
+ * mvn -B -q -pl examples -am package -DskipTests dependency:build-classpath \
+ *     -Dmdep.outputFile=target/classpath.txt
  * java -cp "examples/target/classes:$(cat examples/target/classpath.txt)" \
  *     io.bittensor.examples.LearningMarket full target/learning-market
  * </pre>
