@@ -12,7 +12,6 @@ import io.bittensor.core.PeerId;
 import io.bittensor.core.Transaction;
 import java.io.PrintStream;
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -34,10 +33,9 @@ public final class ColdKeyStake {
   private ColdKeyStake() {}
 
   public static void main(String[] args) throws Exception {
-    Path dir = Files.createTempDirectory("cold-key");
     char[] passphrase = "correct horse battery staple".toCharArray(); // in practice: the console
     try {
-      run(dir, passphrase, System.out);
+      TemporaryFolder.use("cold-key", dir -> run(dir, passphrase, System.out));
     } finally {
       Arrays.fill(passphrase, '\0');
     }

@@ -39,22 +39,23 @@ public final class JoinMarket {
   private JoinMarket() {}
 
   public static void main(String[] args) throws Exception {
-    Path dir = Files.createTempDirectory("market");
-    Path modelFile = copyModel(dir.resolve("my-model.onnx"));
-    Path keyFile = dir.resolve("me.key");
-    Keypair me = Keypair.generate();
-    me.save(keyFile);
-    try (Ledger ledger = ledger(me, dir)) {
-      join(ledger, modelFile, keyFile, () -> {
-        report(System.out, ledger, me);
-        System.out.println("serving; press Enter to stop");
-        try {
-          System.in.read();
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-      });
-    }
+    TemporaryFolder.use("market", dir -> {
+      Path modelFile = copyModel(dir.resolve("my-model.onnx"));
+      Path keyFile = dir.resolve("me.key");
+      Keypair me = Keypair.generate();
+      me.save(keyFile);
+      try (Ledger ledger = ledger(me, dir)) {
+        join(ledger, modelFile, keyFile, () -> {
+          report(System.out, ledger, me);
+          System.out.println("serving; press Enter to stop");
+          try {
+            System.in.read();
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        });
+      }
+    });
   }
 
   /** The README's snippet: serve {@code modelFile} as a peer of {@code ledger} while {@code application} runs. */

@@ -38,8 +38,7 @@ public final class LedgerHistory {
   private LedgerHistory() {}
 
   public static void main(String[] args) throws Exception {
-    Path dir = Files.createTempDirectory("ledger-history");
-    run(dir, System.out);
+    TemporaryFolder.use("ledger-history", dir -> run(dir, System.out));
   }
 
   static void run(Path dir, PrintStream out) throws Exception {

@@ -15,7 +15,6 @@ import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -41,8 +40,7 @@ public final class ReplicatedLedger {
   private ReplicatedLedger() {}
 
   public static void main(String[] args) throws Exception {
-    Path dir = Files.createTempDirectory("replicated-ledger");
-    run(dir, System.out);
+    TemporaryFolder.use("replicated-ledger", dir -> run(dir, System.out));
   }
 
   static void run(Path dir, PrintStream out) throws Exception {

@@ -3,27 +3,18 @@ package io.bittensor.examples;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 class ReplicatedLedgerTest {
-  @TempDir Path dir;
-
   @Test
   @Timeout(value = 120, unit = TimeUnit.SECONDS)
   void theGroupGoesOnWithoutItsLeaderWhichCatchesUpOnReturn() throws Exception {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    try (PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8)) {
-      ReplicatedLedger.run(dir, out);
-    }
-    List<String> lines = bytes.toString(StandardCharsets.UTF_8).lines().toList();
+    // Run as documented: main works in a temporary folder, and leaves none of it behind.
+    List<String> lines = TemporaryFolderTest.printedBy("replicated-ledger",
+        () -> ReplicatedLedger.main(new String[0])).lines().toList();
     assertEquals(7, lines.size(), String.join("\n", lines));
     String leader = lines.get(0).substring("leader ".length());
     assertTrue(lines.get(2).startsWith(leader + " stopped; registered carol"), lines.get(2));
