@@ -628,6 +628,64 @@ public final class LearningMarket {
   }
 
   /**
+   * The run the command line asks for: {@code full} or {@code reduced}, the output folder, then
+   * the options {@link #main} lists.
+   *
+   * @throws IllegalArgumentException naming an option it does not know or whose value it cannot
+   *     read
+   */
+  static Config config(String[] args) {
+    Config c = args.length > 0 && args[0].equals("reduced") ? Config.reduced() : Config.full();
+    for (int i = 2; i < args.length; i++) {
+      try {
+        c = option(c, args[i]);
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("cannot read " + args[i] + ": " + e.getMessage(), e);
+      }
+    }
+    return c;
+  }
+
+  /** {@code c} with one option of the command line applied. */
+  private static Config option(Config c, String arg) {
+    if (arg.startsWith("value-seeds=")) {
+      c = c.withValueSeeds(Integer.parseInt(arg.substring("value-seeds=".length())));
+    } else if (arg.startsWith("probe-every=")) {
+      c = c.withProbeEvery(Integer.parseInt(arg.substring("probe-every=".length())));
+    } else if (arg.startsWith("failure-weight=")) {
+      c = c.withFailureWeight(Double.parseDouble(arg.substring("failure-weight=".length())));
+    } else if (arg.startsWith("seed=")) {
+      c = c.withSeed(Long.parseLong(arg.substring("seed=".length())));
+    } else if (arg.startsWith("warmup=")) {
+      String[] w = arg.substring("warmup=".length()).split(":");
+      if (w.length != 2) {
+        throw new IllegalArgumentException("warmup=W:E, a weight and passes, was " + arg);
+      }
+      c = c.withBalanceWarmup(Double.parseDouble(w[0]), Integer.parseInt(w[1]));
+    } else if (arg.startsWith("epochs=")) {
+      c = c.withNeuronEpochs(Integer.parseInt(arg.substring("epochs=".length())));
+    } else if (arg.startsWith("balance=")) {
+      c = c.withBalanceWeight(Double.parseDouble(arg.substring("balance=".length())));
+    } else if (arg.startsWith("flaky-rate=")) {
+      c = c.withFlakyRate(Double.parseDouble(arg.substring("flaky-rate=".length())));
+    } else if (arg.startsWith("retrain-epochs=")) {
+      c = c.withRetrainEpochs(Integer.parseInt(arg.substring("retrain-epochs=".length())));
+    } else if (arg.equals("student-fallback")) {
+      c = c.withStudentFallback(true);
+    } else if (arg.equals("noise=pure") || arg.equals("noise=random-labels")) {
+      c = c.withPureNoise(arg.equals("noise=pure"));
+    } else if (arg.equals("loopback") || arg.equals("in-process")) {
+      c = c.withLoopback(arg.equals("loopback"));
+    } else {
+      throw new IllegalArgumentException("unknown option " + arg + "; the options are"
+          + " value-seeds=N, probe-every=M, failure-weight=W, seed=S, warmup=W:E, epochs=N,"
+          + " balance=W, flaky-rate=R, retrain-epochs=N, student-fallback,"
+          + " noise=pure|random-labels, loopback, in-process");
+    }
+    return c;
+  }
+
+  /**
    * Runs the market: {@code full} (default) or {@code reduced}; writes {@code learning.md} (the
    * tables), {@code learning-peers.csv} and {@code learning-weights.png} to the folder given
    * (default {@code target/learning-market}). Options after the folder: {@code loopback} or
@@ -642,46 +700,18 @@ public final class LearningMarket {
    * peers in the noise peers' places; {@code noise=random-labels}, the default, trains them on
    * random labels), {@code flaky-rate=R} (the share of the flaky peer's calls that time out;
    * 0.5 by default), {@code retrain-epochs=N} (the passes the true value's copies train after a
-   * peer is removed; 5 by default, 0 for the accuracy lost at once). An unknown option is an
-   * error.
+   * peer is removed; 5 by default, 0 for the accuracy lost at once). An option it does not know
+   * or cannot read ends it with exit code 2, saying which.
    */
   public static void main(String[] args) throws Exception {
-    Config c = args.length > 0 && args[0].equals("reduced") ? Config.reduced() : Config.full();
-    for (int i = 2; i < args.length; i++) {
-      if (args[i].startsWith("value-seeds=")) {
-        c = c.withValueSeeds(Integer.parseInt(args[i].substring("value-seeds=".length())));
-      } else if (args[i].startsWith("probe-every=")) {
-        c = c.withProbeEvery(Integer.parseInt(args[i].substring("probe-every=".length())));
-      } else if (args[i].startsWith("failure-weight=")) {
-        c = c.withFailureWeight(Double.parseDouble(args[i].substring("failure-weight=".length())));
-      } else if (args[i].startsWith("seed=")) {
-        c = c.withSeed(Long.parseLong(args[i].substring("seed=".length())));
-      } else if (args[i].startsWith("warmup=")) {
-        String[] w = args[i].substring("warmup=".length()).split(":");
-        if (w.length != 2) {
-          throw new IllegalArgumentException("warmup=W:E, a weight and passes, was " + args[i]);
-        }
-        c = c.withBalanceWarmup(Double.parseDouble(w[0]), Integer.parseInt(w[1]));
-      } else if (args[i].startsWith("epochs=")) {
-        c = c.withNeuronEpochs(Integer.parseInt(args[i].substring("epochs=".length())));
-      } else if (args[i].startsWith("balance=")) {
-        c = c.withBalanceWeight(Double.parseDouble(args[i].substring("balance=".length())));
-      } else if (args[i].startsWith("flaky-rate=")) {
-        c = c.withFlakyRate(Double.parseDouble(args[i].substring("flaky-rate=".length())));
-      } else if (args[i].startsWith("retrain-epochs=")) {
-        c = c.withRetrainEpochs(Integer.parseInt(args[i].substring("retrain-epochs=".length())));
-      } else if (args[i].equals("student-fallback")) {
-        c = c.withStudentFallback(true);
-      } else if (args[i].equals("noise=pure") || args[i].equals("noise=random-labels")) {
-        c = c.withPureNoise(args[i].equals("noise=pure"));
-      } else if (args[i].equals("loopback") || args[i].equals("in-process")) {
-        c = c.withLoopback(args[i].equals("loopback"));
-      } else {
-        throw new IllegalArgumentException("unknown option " + args[i] + "; the options are"
-            + " value-seeds=N, probe-every=M, failure-weight=W, seed=S, warmup=W:E, epochs=N,"
-            + " balance=W, flaky-rate=R, retrain-epochs=N, student-fallback,"
-            + " noise=pure|random-labels, loopback, in-process");
-      }
+    Config c;
+    try {
+      c = config(args);
+    } catch (IllegalArgumentException e) {
+      // An option mistyped is the user's error: say which, not a stack trace.
+      System.err.println("LearningMarket: " + e.getMessage());
+      System.exit(2);
+      return;
     }
     Path out = Path.of(args.length > 1 ? args[1] : "target/learning-market");
     long t0 = System.nanoTime();

@@ -20,6 +20,7 @@ import io.bittensor.transport.PeerClient;
 import io.bittensor.transport.PeerServer;
 import io.bittensor.transport.RemoteLedger;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -48,10 +49,19 @@ import java.util.List;
 public final class MarketOverHttps {
   private MarketOverHttps() {}
 
+  private static final String USAGE = "usage: MarketOverHttps KEY CERT CA [CLIENT_KEY CLIENT_CERT]";
+
   public static void main(String[] args) throws Exception {
     if (args.length != 3 && args.length != 5) {
-      System.err.println("usage: MarketOverHttps KEY CERT CA [CLIENT_KEY CLIENT_CERT]");
+      System.err.println(USAGE);
       System.exit(2);
+    }
+    // A mistyped path is the user's error: say which, not a stack trace from the builders.
+    for (String file : args) {
+      if (!Files.isReadable(Path.of(file))) {
+        System.err.println("MarketOverHttps: cannot read " + file + "\n" + USAGE);
+        System.exit(2);
+      }
     }
     run(Path.of(args[0]), Path.of(args[1]), Path.of(args[2]),
         args.length == 5 ? List.of(Path.of(args[3]), Path.of(args[4])) : List.of(), System.out);

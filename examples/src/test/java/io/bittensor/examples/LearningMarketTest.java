@@ -116,7 +116,7 @@ class LearningMarketTest {
   @Test
   void anUnknownOptionIsAnErrorNotASilentDefault() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> LearningMarket.main(new String[] {"reduced", "target/unused", "noise=none"}));
+        () -> LearningMarket.config(new String[] {"reduced", "target/unused", "noise=none"}));
     assertTrue(e.getMessage().contains("noise=none") && e.getMessage().contains("noise=pure"),
         e.getMessage());
   }
