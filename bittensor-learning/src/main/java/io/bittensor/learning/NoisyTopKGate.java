@@ -755,6 +755,13 @@ public final class NoisyTopKGate implements GatingLayer {
     adam.step();
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Here the uniform row, before the first training forward or while every share is 0 (every
+   * routed peer failed), is over the peers not {@linkplain Builder#exclude excluded}: an
+   * excluded peer's importance is always 0.
+   */
   @Override
   public double[] importance() {
     double[] out = new double[n];
@@ -764,7 +771,9 @@ public final class NoisyTopKGate implements GatingLayer {
         total += v;
       }
       if (importanceBatches == 0 || total <= 0) {
-        Arrays.fill(out, 1.0 / n);
+        for (int j = 0; j < n; j++) {
+          out[j] = isExcluded(j) ? 0 : 1.0 / routable;
+        }
         return out;
       }
       for (int j = 0; j < n; j++) {

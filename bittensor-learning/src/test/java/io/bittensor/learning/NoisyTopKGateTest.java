@@ -746,6 +746,23 @@ class NoisyTopKGateTest {
         () -> NoisyTopKGate.builder().balanceWarmup(0.05, -1));
   }
 
+  /**
+   * An excluded peer's importance is 0 even where the gate has no share to go by: before the
+   * first training forward, and after forwards in which every routed peer failed. The uniform
+   * row is over the peers the gate may route to.
+   */
+  @Test
+  void theUniformImportanceLeavesOutExcludedPeers() {
+    List<FnPeer> ps = peers(3, 3, 2);
+    NoisyTopKGate g = NoisyTopKGate.builder().peers(ps).k(1).contextDim(3).outputDim(2).seed(6)
+        .exclude(2).build();
+    assertArrayEquals(new double[] {0.5, 0.5, 0}, g.importance(), 1e-12, "before training");
+    ps.forEach(p -> p.failWith = Status.UNAVAILABLE);
+    Tensor x = TestPeers.batch(new Random(6), 4, 3);
+    g.forwardAndWait(new ForwardRequest(Modality.TENSOR, x), Learner.flatten(x), true, TIMEOUT);
+    assertArrayEquals(new double[] {0.5, 0.5, 0}, g.importance(), 1e-12, "all failed");
+  }
+
   @Test
   void importanceFollowsTheGateAndStartsUniform() {
     Random r = new Random(5);
