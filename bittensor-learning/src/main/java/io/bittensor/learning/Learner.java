@@ -715,14 +715,12 @@ public final class Learner {
           + " was " + minAllowedWeights);
     }
     double total = 0;
-    int positive = 0;
     for (int j = 0; j < n; j++) {
       if (!(scores[j] >= 0) || !Double.isFinite(scores[j])) {
         throw new IllegalArgumentException("score[" + j + "] must be finite and >= 0, was "
             + scores[j]);
       }
       total += scores[j];
-      positive += scores[j] > 0 ? 1 : 0;
     }
     double[] row = new double[n];
     if (total <= 0) {
@@ -738,8 +736,11 @@ public final class Learner {
         total += v * scale;
       }
     }
+    int positive = 0;
     for (int j = 0; j < n; j++) {
       row[j] = scores[j] * scale / total;
+      // Counted in the row: a share far below the others' underflows to 0.
+      positive += row[j] > 0 ? 1 : 0;
     }
     if (positive < minAllowedWeights) {
       Integer[] order = new Integer[n];

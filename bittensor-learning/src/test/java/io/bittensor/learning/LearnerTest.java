@@ -437,6 +437,19 @@ class LearnerTest {
     assertTrue(e.getMessage().contains("score[1]"), e.getMessage());
   }
 
+  /**
+   * A positive score too small beside the others for its share to be a double (1e-300 of
+   * 1e300) counts as a zero: the row still has {@code minAllowedWeights} non-zero entries, the
+   * token weight going to that score first, as the best of the rest.
+   */
+  @Test
+  void aScoreWhoseShareUnderflowsStillLeavesEnoughNonZeroEntries() {
+    double[] row = Learner.weightRow(new double[] {1e300, 1e-300, 0}, 2);
+    assertEquals(2, Arrays.stream(row).filter(v -> v > 0).count(), Arrays.toString(row));
+    assertTrue(row[1] > 0 && row[2] == 0, Arrays.toString(row));
+    assertEquals(1, row[0] + row[1] + row[2], 1e-12);
+  }
+
   @Test
   void misuseNamesTheProblem() {
     RoutingTask task = new RoutingTask(12, 1);
