@@ -159,19 +159,16 @@ public final class Learner {
    * @param labels one class per example and position; not modified
    * @return what the step did
    * @throws IllegalArgumentException if the labels, the context or the answers' size do not fit,
-   *     the batch is empty, or the student cannot read the input; refused labels, an empty batch
-   *     and an input an {@link MlpDistiller} cannot read are refused before any peer is asked,
-   *     and change nothing
+   *     the batch is empty (no example or no position), or the student cannot read the input;
+   *     refused labels, an empty batch and an input an {@link MlpDistiller} cannot read are
+   *     refused before any peer is asked, and change nothing
    */
   public StepResult train(ForwardRequest request, int[] labels) {
     Objects.requireNonNull(request, "request");
     Tensor input = request.input();
     // Checked before the gate's training forward, which asks the peers and moves the gate's
     // importance and noise: a refused step changes nothing.
-    if (input.rank() >= 2 && input.dim(0) == 0) {
-      throw new IllegalArgumentException("a batch holds at least one example, was "
-          + Arrays.toString(input.shape()));
-    }
+    checkNotEmpty(input);
     checkLabelsBeforeAsking(input, labels);
     if (distiller instanceof MlpDistiller d) {
       // The step fits the student: an input it cannot read must not reach the peers either.
@@ -250,11 +247,12 @@ public final class Learner {
   /**
    * The head's accuracy and loss on a labelled batch, routing without noise; nothing trains.
    *
-   * @throws IllegalArgumentException as {@link #train}; labels that do not fit are refused
-   *     before any peer is asked
+   * @throws IllegalArgumentException as {@link #train}; labels that do not fit and an empty
+   *     batch are refused before any peer is asked
    */
   public Evaluation evaluate(ForwardRequest request, int[] labels) {
     Objects.requireNonNull(request, "request");
+    checkNotEmpty(request.input());
     checkLabelsBeforeAsking(request.input(), labels);
     Gated gated = gate.forwardAndWait(request, contextOf(request), false, timeout);
     int[] shape = gated.output().shape();
@@ -271,9 +269,12 @@ public final class Learner {
   /**
    * The head's predicted class for each example and position, routing without noise.
    *
-   * @throws IllegalArgumentException if the context or the answers' size do not fit
+   * @throws IllegalArgumentException if the context or the answers' size do not fit, or the
+   *     batch is empty (no example or no position)
    */
   public int[] predict(ForwardRequest request) {
+    Objects.requireNonNull(request, "request");
+    checkNotEmpty(request.input());
     Gated gated = gate.forwardAndWait(request, contextOf(request), false, timeout);
     int[] shape = gated.output().shape();
     float[] joined = gated.output().toFloatArray();
@@ -1102,6 +1103,17 @@ public final class Learner {
       throw new IllegalStateException("this learner has no distiller (Builder.distiller)");
     }
     return distiller;
+  }
+
+  /**
+   * Refuses a batch with no example or no position before any peer is asked: the head would
+   * have no row, and a context function may still make rows for the gate to route.
+   */
+  private static void checkNotEmpty(Tensor input) {
+    if (input.rank() >= 2 && (input.dim(0) == 0 || input.dim(1) == 0)) {
+      throw new IllegalArgumentException("a batch holds at least one example and position, was "
+          + Arrays.toString(input.shape()));
+    }
   }
 
   /**

@@ -34,13 +34,16 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(120)
 class LearnerTest {
   private static Learner learner(List<? extends Peer> peers, int k, long seed) {
+    return builder(peers, k, seed).build();
+  }
+
+  private static Learner.Builder builder(List<? extends Peer> peers, int k, long seed) {
     return Learner.builder()
         .gate(NoisyTopKGate.builder().peers(peers).k(k).contextDim(RoutingTask.IN)
             .outputDim(RoutingTask.CLASSES).learningRate(0.01).seed(seed).build())
         .head(TrainableMlp.random(new int[] {4, 16, 4}, Mlp.Activation.RELU, seed))
         .learningRate(0.01)
-        .timeout(Duration.ofSeconds(5))
-        .build();
+        .timeout(Duration.ofSeconds(5));
   }
 
   private static void train(Learner l, RoutingTask task, int steps, long seed) {
@@ -562,6 +565,32 @@ class LearnerTest {
       assertArrayEquals(plain.head().parameters().get(i).values(),
           refused.head().parameters().get(i).values(), 0);
     }
+  }
+
+  /**
+   * A batch of examples with no positions ({@code [2, 0, 8]}) is as empty as one with no
+   * examples: with a context function that makes rows for it anyway, a step is refused before
+   * any peer is asked and counts no step, and an evaluation says why rather than naming the
+   * head's rows.
+   */
+  @Test
+  void aBatchWithNoPositionsIsRefusedBeforeAnyPeerIsAsked() {
+    RoutingTask task = new RoutingTask(18, 1);
+    Learner l = builder(task.peers, 1, 18)
+        .context(in -> Tensor.ofFloats(new float[in.dim(0) * RoutingTask.IN], in.dim(0),
+            RoutingTask.IN))
+        .build();
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR,
+        Tensor.ofFloats(new float[0], 2, 0, RoutingTask.IN));
+    var e = assertThrows(IllegalArgumentException.class, () -> l.train(req, new int[0]));
+    assertTrue(e.getMessage().contains("at least one example and position, was [2, 0, 8]"),
+        e.getMessage());
+    assertEquals(0, task.peers.stream().mapToInt(p -> p.inputs.size()).sum(),
+        "no peer was asked");
+    assertEquals(0, l.trainedSteps());
+    e = assertThrows(IllegalArgumentException.class, () -> l.evaluate(req, new int[0]));
+    assertTrue(e.getMessage().contains("at least one example and position, was [2, 0, 8]"),
+        e.getMessage());
   }
 
   /** Three peers asked for every example, without noise: the twins answer exactly alike. */
