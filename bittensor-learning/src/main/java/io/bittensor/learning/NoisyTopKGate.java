@@ -81,8 +81,9 @@ import java.util.stream.IntStream;
  * answering huge finite numbers can neither take the head nor the learner's weight row; answers
  * of RMS at most 1 (probabilities, normalised embeddings) join as sent. The result's calls hold
  * each answer as it was joined (each call's {@code result().result()} keeps what the peer sent),
- * and the gradient a peer is sent is that of its own answer, through the bound. In inference
- * ({@code training} false)
+ * and the gradient a peer is sent is that of its own answer, through the bound. A training
+ * result is kept for {@link #backward} until it is back-propagated or 64 newer ones are waiting.
+ * In inference ({@code training} false)
  * there is no noise, routing is deterministic, and nothing is remembered. The parameters start at
  * zero, as in the paper: every peer is equally likely at first, and the noise explores. {@link
  * #askStandIns} asks, after a training forward, each example's next choice by the noiseless
@@ -93,6 +94,13 @@ import java.util.stream.IntStream;
  */
 @Experimental
 public final class NoisyTopKGate implements GatingLayer {
+  /** The most training results kept for {@link #backward}; past it the oldest is forgotten. */
+  private static final int MAX_PENDING = 64;
+
+  private static final String NOT_PENDING = "forward is not a pending training result of this"
+      + " gate (an inference result, another gate's, already back-propagated, or forgotten as the"
+      + " oldest of more than " + MAX_PENDING + " not back-propagated)";
+
   private final List<Peer> peers;
   private final int n;
   private final int k;
@@ -322,8 +330,7 @@ public final class NoisyTopKGate implements GatingLayer {
       t = pending.get(new Identity(forward));
     }
     if (t == null) {
-      throw new IllegalArgumentException("forward is not a pending training result of this gate"
-          + " (an inference result, another gate's, or already back-propagated)");
+      throw new IllegalArgumentException(NOT_PENDING);
     }
     if (request.input().rank() < 1 || request.input().dim(0) != t.batch) {
       throw new IllegalArgumentException("request must be the forward's batch of " + t.batch
@@ -450,7 +457,7 @@ public final class NoisyTopKGate implements GatingLayer {
     if (training) {
       synchronized (this) {
         pending.put(new Identity(result), t);
-        if (pending.size() > 64) {
+        if (pending.size() > MAX_PENDING) {
           // A caller that never back-propagates must not grow the map without bound.
           pending.remove(pending.keySet().iterator().next());
         }
@@ -478,8 +485,7 @@ public final class NoisyTopKGate implements GatingLayer {
     synchronized (this) {
       t = pending.get(new Identity(forward));
       if (t == null) {
-        throw new IllegalArgumentException("forward is not a pending training result of this"
-            + " gate (an inference result, another gate's, or already back-propagated)");
+        throw new IllegalArgumentException(NOT_PENDING);
       }
       if (gradient.dtype() != DType.FLOAT32 || !gradient.hasShape(t.shape)) {
         throw new IllegalArgumentException("gradient must be FLOAT32 " + Arrays.toString(t.shape)

@@ -690,6 +690,8 @@ class NoisyTopKGateTest {
     }
     var e = assertThrows(IllegalArgumentException.class, () -> g.backward(made.get(0), dG));
     assertTrue(e.getMessage().contains("not a pending training result"), e.getMessage());
+    // The message names the cause that applies here, not only the misuses it does not.
+    assertTrue(e.getMessage().contains("oldest of more than 64"), e.getMessage());
   }
 
   /**
