@@ -159,16 +159,17 @@ public final class Learner {
    * @param labels one class per example and position; not modified
    * @return what the step did
    * @throws IllegalArgumentException if the labels, the context or the answers' size do not fit,
-   *     the batch is empty (no example or no position), or the student cannot read the input;
-   *     refused labels, an empty batch and an input an {@link MlpDistiller} cannot read are
-   *     refused before any peer is asked, and change nothing
+   *     the batch has a dimension of 0 (no example, no position) or a value that is not finite,
+   *     or the student cannot read the input; refused labels, such a batch and an input an
+   *     {@link MlpDistiller} cannot read are refused before any peer is asked, and change
+   *     nothing
    */
   public StepResult train(ForwardRequest request, int[] labels) {
     Objects.requireNonNull(request, "request");
     Tensor input = request.input();
     // Checked before the gate's training forward, which asks the peers and moves the gate's
     // importance and noise: a refused step changes nothing.
-    checkNotEmpty(input);
+    checkBatch(input);
     checkLabelsBeforeAsking(input, labels);
     if (distiller instanceof MlpDistiller d) {
       // The step fits the student: an input it cannot read must not reach the peers either.
@@ -247,12 +248,12 @@ public final class Learner {
   /**
    * The head's accuracy and loss on a labelled batch, routing without noise; nothing trains.
    *
-   * @throws IllegalArgumentException as {@link #train}; labels that do not fit and an empty
-   *     batch are refused before any peer is asked
+   * @throws IllegalArgumentException as {@link #train}; labels that do not fit and a batch
+   *     {@link #train} refuses are refused before any peer is asked
    */
   public Evaluation evaluate(ForwardRequest request, int[] labels) {
     Objects.requireNonNull(request, "request");
-    checkNotEmpty(request.input());
+    checkBatch(request.input());
     checkLabelsBeforeAsking(request.input(), labels);
     Gated gated = gate.forwardAndWait(request, contextOf(request), false, timeout);
     int[] shape = gated.output().shape();
@@ -270,11 +271,11 @@ public final class Learner {
    * The head's predicted class for each example and position, routing without noise.
    *
    * @throws IllegalArgumentException if the context or the answers' size do not fit, or the
-   *     batch is empty (no example or no position)
+   *     batch has a dimension of 0 or a value that is not finite
    */
   public int[] predict(ForwardRequest request) {
     Objects.requireNonNull(request, "request");
-    checkNotEmpty(request.input());
+    checkBatch(request.input());
     Gated gated = gate.forwardAndWait(request, contextOf(request), false, timeout);
     int[] shape = gated.output().shape();
     float[] joined = gated.output().toFloatArray();
@@ -1106,13 +1107,22 @@ public final class Learner {
   }
 
   /**
-   * Refuses a batch with no example or no position before any peer is asked: the head would
-   * have no row, and a context function may still make rows for the gate to route.
+   * Refuses, before any peer is asked, a batch with a dimension of 0 or a value that is not
+   * finite. The head would have no row, or every peer would refuse the input (as the tensor
+   * standard asks) or fail on it, and a context function may hide either from the gate's check:
+   * the step would then count the neuron's own bad input as the peers' failures.
    */
-  private static void checkNotEmpty(Tensor input) {
-    if (input.rank() >= 2 && (input.dim(0) == 0 || input.dim(1) == 0)) {
-      throw new IllegalArgumentException("a batch holds at least one example and position, was "
-          + Arrays.toString(input.shape()));
+  private static void checkBatch(Tensor input) {
+    for (int i = 0; i < input.rank(); i++) {
+      if (input.dim(i) == 0) {
+        throw new IllegalArgumentException("a batch has every dimension >= 1 (at least one"
+            + " example and position), was " + Arrays.toString(input.shape()));
+      }
+    }
+    int bad = input.firstNonFinite();
+    if (bad >= 0) {
+      throw new IllegalArgumentException("input element " + bad + " is " + input.floatAt(bad)
+          + "; values must be finite");
     }
   }
 

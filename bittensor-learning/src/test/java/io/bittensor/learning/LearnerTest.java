@@ -141,7 +141,8 @@ class LearnerTest {
         assertTrue(Float.isFinite(p.values()[i]), p.name() + "[" + i + "] " + p.values()[i]);
       }
     }
-    assertTrue(refused != null && refused.getMessage().contains("context element 26 is NaN"),
+    // The learner's own check of the input comes first; the gate's of the context is behind it.
+    assertTrue(refused != null && refused.getMessage().contains("input element 26 is NaN"),
         String.valueOf(refused));
     assertEquals(0, l.trainedSteps());
   }
@@ -567,6 +568,14 @@ class LearnerTest {
     }
   }
 
+  /** A learner whose context is zeros of the gate's size, whatever the input holds. */
+  private static Learner blindContext(RoutingTask task, int k, long seed) {
+    return builder(task.peers, k, seed)
+        .context(in -> Tensor.ofFloats(new float[in.dim(0) * RoutingTask.IN], in.dim(0),
+            RoutingTask.IN))
+        .build();
+  }
+
   /**
    * A batch of examples with no positions ({@code [2, 0, 8]}) is as empty as one with no
    * examples: with a context function that makes rows for it anyway, a step is refused before
@@ -576,21 +585,45 @@ class LearnerTest {
   @Test
   void aBatchWithNoPositionsIsRefusedBeforeAnyPeerIsAsked() {
     RoutingTask task = new RoutingTask(18, 1);
-    Learner l = builder(task.peers, 1, 18)
-        .context(in -> Tensor.ofFloats(new float[in.dim(0) * RoutingTask.IN], in.dim(0),
-            RoutingTask.IN))
-        .build();
+    Learner l = blindContext(task, 1, 18);
     ForwardRequest req = new ForwardRequest(Modality.TENSOR,
         Tensor.ofFloats(new float[0], 2, 0, RoutingTask.IN));
     var e = assertThrows(IllegalArgumentException.class, () -> l.train(req, new int[0]));
-    assertTrue(e.getMessage().contains("at least one example and position, was [2, 0, 8]"),
+    assertTrue(e.getMessage().contains("at least one example and position), was [2, 0, 8]"),
         e.getMessage());
     assertEquals(0, task.peers.stream().mapToInt(p -> p.inputs.size()).sum(),
         "no peer was asked");
     assertEquals(0, l.trainedSteps());
     e = assertThrows(IllegalArgumentException.class, () -> l.evaluate(req, new int[0]));
-    assertTrue(e.getMessage().contains("at least one example and position, was [2, 0, 8]"),
+    assertTrue(e.getMessage().contains("at least one example and position), was [2, 0, 8]"),
         e.getMessage());
+  }
+
+  /**
+   * An input no peer would take, a value that is not finite or a dimension of 0 past the
+   * positions, is refused before any peer is asked when a context function hides it from the
+   * gate's own check: the peers would refuse or fail on it, and the step would count the
+   * neuron's own bad input as their failures, its failure loss routing away from them.
+   */
+  @Test
+  void anInputNoPeerWouldTakeIsRefusedBeforeAnyPeerIsAsked() {
+    RoutingTask task = new RoutingTask(19, 1);
+    Learner l = blindContext(task, 2, 19);
+    float[] x = new float[4 * RoutingTask.IN];
+    x[5] = Float.NaN;
+    ForwardRequest nan = new ForwardRequest(Modality.TENSOR,
+        Tensor.ofFloats(x, 4, 1, RoutingTask.IN));
+    var e = assertThrows(IllegalArgumentException.class, () -> l.train(nan, new int[4]));
+    assertTrue(e.getMessage().contains("input element 5 is NaN"), e.getMessage());
+    ForwardRequest noFeatures = new ForwardRequest(Modality.TENSOR,
+        Tensor.ofFloats(new float[0], 4, 1, 0));
+    e = assertThrows(IllegalArgumentException.class, () -> l.train(noFeatures, new int[4]));
+    assertTrue(e.getMessage().contains("every dimension >= 1"), e.getMessage());
+    assertEquals(0, task.peers.stream().mapToInt(p -> p.inputs.size()).sum(),
+        "no peer was asked");
+    assertEquals(0, l.trainedSteps());
+    e = assertThrows(IllegalArgumentException.class, () -> l.evaluate(nan, new int[4]));
+    assertTrue(e.getMessage().contains("input element 5 is NaN"), e.getMessage());
   }
 
   /** Three peers asked for every example, without noise: the twins answer exactly alike. */
