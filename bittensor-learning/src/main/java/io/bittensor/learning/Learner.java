@@ -293,6 +293,8 @@ public final class Learner {
    */
   public Evaluation evaluateOffline(ForwardRequest request, int[] labels) {
     Distiller student = requireDistiller();
+    Objects.requireNonNull(request, "request");
+    checkBatch(request.input());
     Tensor answer = student.predict(request.input());
     int rows = answer.dim(0) * answer.dim(1);
     checkLabels(labels, rows, answer.dim(2));

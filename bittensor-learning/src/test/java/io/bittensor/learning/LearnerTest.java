@@ -626,6 +626,26 @@ class LearnerTest {
     assertTrue(e.getMessage().contains("input element 5 is NaN"), e.getMessage());
   }
 
+  /**
+   * Offline, the student answers alone, and the same batches are refused: a NaN gave a NaN loss
+   * (the student answers what it is given), an empty batch the head's "rows must be >= 1".
+   */
+  @Test
+  void anOfflineEvaluationRefusesWhatAStepRefuses() {
+    RoutingTask task = new RoutingTask(20, 1);
+    Learner l = withStudent(task, false);
+    float[] x = new float[4 * RoutingTask.IN];
+    x[5] = Float.NaN;
+    var e = assertThrows(IllegalArgumentException.class, () -> l.evaluateOffline(
+        new ForwardRequest(Modality.TENSOR, Tensor.ofFloats(x, 4, 1, RoutingTask.IN)),
+        new int[4]));
+    assertTrue(e.getMessage().contains("input element 5 is NaN"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> l.evaluateOffline(
+        new ForwardRequest(Modality.TENSOR, Tensor.ofFloats(new float[0], 0, 1, RoutingTask.IN)),
+        new int[0]));
+    assertTrue(e.getMessage().contains("every dimension >= 1"), e.getMessage());
+  }
+
   /** Three peers asked for every example, without noise: the twins answer exactly alike. */
   /**
    * A peer answering +-1e38 (finite, so within the tensor standard) in a pattern that says
