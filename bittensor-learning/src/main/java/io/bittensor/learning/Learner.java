@@ -171,10 +171,7 @@ public final class Learner {
     // importance and noise: a refused step changes nothing.
     checkBatch(input);
     checkLabelsBeforeAsking(input, labels);
-    if (distiller instanceof MlpDistiller d) {
-      // The step fits the student: an input it cannot read must not reach the peers either.
-      d.checkInput(input);
-    }
+    checkStudentReads(input);
     Gated gated = gate.forwardAndWait(request, contextOf(request), true, timeout);
     int[] shape = gated.output().shape();
     int rows = shape[0] * shape[1];
@@ -248,13 +245,15 @@ public final class Learner {
   /**
    * The head's accuracy and loss on a labelled batch, routing without noise; nothing trains.
    *
-   * @throws IllegalArgumentException as {@link #train}; labels that do not fit and a batch
-   *     {@link #train} refuses are refused before any peer is asked
+   * @throws IllegalArgumentException as {@link #train}; labels that do not fit, a batch
+   *     {@link #train} refuses and an input an {@link MlpDistiller} cannot read are refused
+   *     before any peer is asked
    */
   public Evaluation evaluate(ForwardRequest request, int[] labels) {
     Objects.requireNonNull(request, "request");
     checkBatch(request.input());
     checkLabelsBeforeAsking(request.input(), labels);
+    checkStudentReads(request.input());
     Gated gated = gate.forwardAndWait(request, contextOf(request), false, timeout);
     int[] shape = gated.output().shape();
     int rows = shape[0] * shape[1];
@@ -270,12 +269,14 @@ public final class Learner {
   /**
    * The head's predicted class for each example and position, routing without noise.
    *
-   * @throws IllegalArgumentException if the context or the answers' size do not fit, or the
-   *     batch has a dimension of 0 or a value that is not finite
+   * @throws IllegalArgumentException if the context or the answers' size do not fit, the batch
+   *     has a dimension of 0 or a value that is not finite, or an {@link MlpDistiller} student
+   *     cannot read it (refused before any peer is asked)
    */
   public int[] predict(ForwardRequest request) {
     Objects.requireNonNull(request, "request");
     checkBatch(request.input());
+    checkStudentReads(request.input());
     Gated gated = gate.forwardAndWait(request, contextOf(request), false, timeout);
     int[] shape = gated.output().shape();
     float[] joined = gated.output().toFloatArray();
@@ -1125,6 +1126,17 @@ public final class Learner {
     if (bad >= 0) {
       throw new IllegalArgumentException("input element " + bad + " is " + input.floatAt(bad)
           + "; values must be finite");
+    }
+  }
+
+  /**
+   * Refuses an input an {@link MlpDistiller} student cannot read before any peer is asked: a
+   * step fits the student, and an evaluation asks it wherever no peer answered, so the input
+   * would otherwise fail only once a peer did not answer.
+   */
+  private void checkStudentReads(Tensor input) {
+    if (distiller instanceof MlpDistiller d) {
+      d.checkInput(input);
     }
   }
 

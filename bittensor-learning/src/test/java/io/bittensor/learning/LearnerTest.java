@@ -516,6 +516,29 @@ class LearnerTest {
     assertEquals(0, l.trainedSteps());
   }
 
+  /**
+   * An evaluation or a prediction with an input the student cannot read is refused before any
+   * peer is asked, as a step is: it used to pass while every example had a peer's answer and
+   * fail only once one had none and the student was asked, when it is needed.
+   */
+  @Test
+  void anInputTheStudentCannotReadIsRefusedBeforeAnEvaluationAsksAnyPeer() {
+    RoutingTask task = new RoutingTask(21, 1);
+    Learner l = builder(task.peers, 1, 21)
+        .distiller(MlpDistiller.builder().inputDim(6).outputDim(RoutingTask.CLASSES).build())
+        .build();
+    Tensor x = TestPeers.batch(new Random(21), 4, RoutingTask.IN);
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR, x);
+    var e = assertThrows(IllegalArgumentException.class, () -> l.evaluate(req, task.labels(x)));
+    assertTrue(e.getMessage().contains("the student takes 6 features per position"),
+        e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> l.predict(req));
+    assertTrue(e.getMessage().contains("the student takes 6 features per position"),
+        e.getMessage());
+    assertEquals(0, task.peers.stream().mapToInt(p -> p.inputs.size()).sum(),
+        "no peer was asked");
+  }
+
   /** Labels that do not fit are refused before an evaluation asks any peer, as a step's are. */
   @Test
   void anEvaluationWithLabelsThatDoNotFitAsksNoPeer() {
