@@ -9,6 +9,14 @@ final class GradientCheck {
   private GradientCheck() {}
 
   /**
+   * {@code (up - down)} over the step a float {@code v} actually takes to {@code v + h} and
+   * {@code v - h} (not {@code 2h}): the losses' central difference there.
+   */
+  static double centralDifference(float v, double h, double up, double down) {
+    return (up - down) / ((double) (float) (v + h) - (double) (float) (v - h));
+  }
+
+  /**
    * Checks {@code analytic[i]} against {@code (L(x + h) - L(x - h)) / 2h} for each (or every
    * {@code stride}-th) element of {@code x}, perturbing it in place and restoring it.
    */
@@ -21,9 +29,7 @@ final class GradientCheck {
       x[i] = (float) (saved - h);
       double down = loss.getAsDouble();
       x[i] = saved;
-      // The step actually taken in float, not h.
-      double step = ((double) (float) (saved + h)) - ((double) (float) (saved - h));
-      double numeric = (up - down) / step;
+      double numeric = centralDifference(saved, h, up, down);
       double err = Math.abs(numeric - analytic[i]);
       assertTrue(err <= tolerance * Math.max(1, Math.abs(numeric)),
           what + "[" + i + "]: analytic " + analytic[i] + ", numeric " + numeric + " (seed "

@@ -243,9 +243,8 @@ class NoisyTopKGateTest {
         if (!same) {
           continue; // the perturbation changed a selection: not differentiable there
         }
-        float v = values.get(pi)[i];
-        double step = (double) (float) (v + h) - (double) (float) (v - h);
-        double numeric = (losses[0] - losses[1]) / step;
+        double numeric = GradientCheck.centralDifference(values.get(pi)[i], h, losses[0],
+            losses[1]);
         assertEquals(numeric, analytic[i], 2e-3 * Math.max(1, Math.abs(numeric)),
             base.parameters().get(pi).name() + "[" + i + "] (seed " + seed + ")");
         checked++;
