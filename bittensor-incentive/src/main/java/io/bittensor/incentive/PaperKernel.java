@@ -34,6 +34,27 @@ final class PaperKernel {
     return rowSum == Double.POSITIVE_INFINITY || (rowSum > 0 && si / rowSum > Double.MAX_VALUE);
   }
 
+  /**
+   * Whether a row's factor {@code s_i / rowSum} underflows (below the normal range, or to zero)
+   * where scaling the row down would keep it: a peer with a tiny stake share and a large row.
+   * Its votes, {@code s_i w_ij / rowSum}, may be normal numbers even so.
+   */
+  private static boolean underflows(double si, double rowSum) {
+    return rowSum > 2 && si / rowSum < Double.MIN_NORMAL;
+  }
+
+  /**
+   * 1 for a row that normalises as it is; for one {@link #outOfRange}, the power of two that
+   * brings its largest entry into {@code [1, 2)}; for one whose factor {@link #underflows}, the
+   * power of two that brings its sum into {@code [1, 2)}.
+   */
+  private static double rowScale(double si, double rowSum, double max) {
+    if (outOfRange(si, rowSum)) {
+      return unitScale(max);
+    }
+    return underflows(si, rowSum) ? unitScale(rowSum) : 1.0;
+  }
+
   /** The power of two that brings {@code max > 0} into {@code [1, 2)}, a subnormal above 1e-16. */
   private static double unitScale(double max) {
     return Math.scalb(1.0, -Math.getExponent(max));
@@ -118,9 +139,9 @@ final class PaperKernel {
           wRow[i] = 0.0;
         }
         addTrust(wRow, trust, si, n);
-        if (normalize && outOfRange(si, rowSum)) {
+        if (normalize && (outOfRange(si, rowSum) || underflows(si, rowSum))) {
           // Scaling by a power of two is exact but for entries too small to matter.
-          double scale = unitScale(max(wRow, n));
+          double scale = rowScale(si, rowSum, max(wRow, n));
           for (int j = 0; j < n; j++) {
             wRow[j] *= scale;
           }
@@ -253,14 +274,11 @@ final class PaperKernel {
     return sum;
   }
 
-  /**
-   * 1 for a row that normalises as it is; for one {@link #outOfRange}, the power of two that
-   * brings its largest entry into {@code [1, 2)}.
-   */
+  /** {@link #rowScale(double, double, double)} of a CSR row, leaving out column {@code skipCol}. */
   private static double rowScale(
       double[] w, int[] cols, int start, int end, int skipCol, double si, double rowSum) {
     if (!outOfRange(si, rowSum)) {
-      return 1.0;
+      return underflows(si, rowSum) ? unitScale(rowSum) : 1.0;
     }
     double max = 0;
     for (int k = start; k < end; k++) {

@@ -294,4 +294,53 @@ class PaperMechanismProperties {
       manual = new NetworkState(actual.stake(), manual.weights(), actual.bonds());
     }
   }
+
+  /**
+   * A lone voter with a tiny stake share (its votes are all the rank there is) and a weight row
+   * of any finite magnitude earns its targets what the same row scaled to sum 1 does: the row's
+   * scale must not reach the votes through an underflowing {@code s_i / rowSum}.
+   */
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void aLoneVotersRowOfAnyMagnitudeRanksAsItsNormalisedRowWhateverItsStakeShare(long seed) {
+    SplittableRandom random = new SplittableRandom(seed);
+    int n = 2 + random.nextInt(11);
+    int voter = random.nextInt(n);
+    double[] stake = new double[n];
+    java.util.Arrays.fill(stake, 1.0);
+    stake[voter] = Math.pow(10, -random.nextInt(0, 301)); // a share down to 1e-301
+    double[] row = new double[n];
+    for (int j = 0; j < n; j++) {
+      row[j] = j != voter && random.nextInt(3) > 0 ? random.nextDouble(0.1, 1) : 0.0;
+    }
+    row[(voter + 1) % n] = random.nextDouble(0.1, 1); // one vote that masking keeps
+    double rowSum = 0;
+    for (double v : row) {
+      rowSum += v;
+    }
+    double scale = Math.pow(10, random.nextInt(-300, 301));
+    double[][] unit = new double[n][n];
+    double[][] scaled = new double[n][n];
+    for (int j = 0; j < n; j++) {
+      unit[voter][j] = row[j] / rowSum;
+      scaled[voter][j] = row[j] * scale;
+    }
+    PaperMechanism m = PaperMechanism.of(params(seed));
+    double share = stake[voter] / PeerVector.of(stake).sum();
+    EpochResult expected = m.step(NetworkState.of(PeerVector.of(stake), PeerMatrix.dense(unit)));
+    for (PeerMatrix w : new PeerMatrix[] {PeerMatrix.dense(scaled),
+        PeerMatrix.dense(scaled).toCsr()}) {
+      EpochResult actual = m.step(NetworkState.of(PeerVector.of(stake), w));
+      String at = "seed " + seed + " (share " + share + ", row x"
+          + scale + ", " + w.getClass().getSimpleName() + ")";
+      double top = expected.ranks().stream().max().orElse(0);
+      assertTrue(top > 0, at + ": the unit row ranks nothing");
+      for (int j = 0; j < n; j++) {
+        close(expected.ranks().get(j) / top, actual.ranks().get(j) / top, 1e-12,
+            at + " ranks[" + j + "] / max");
+      }
+      close(expected.incentive(), actual.incentive(), 1e-12, at + " incentive");
+      close(expected.emission(), actual.emission(), 1e-12, at + " emission");
+    }
+  }
 }
