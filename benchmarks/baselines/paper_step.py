@@ -94,8 +94,10 @@ def step_dense(S, W, B, rho=10.0, kappa=0.5, tau=1.0, bond_share=0.5):
     I = RC / RC.sum() if RC.sum() > 0 else np.zeros_like(RC)
     B2 = B + s[:, None] * W
     col = B2.sum(axis=0)
-    beta = np.divide(B2, col, out=np.zeros_like(B2), where=col > 0)
-    dS = (1 - bond_share) * I + bond_share * (beta @ I)
+    # beta I as B2 q, q = I / colsum, as step_sparse and the Java kernel take it: an n x n beta
+    # would add a pass and a temporary to this side only.
+    q = np.divide(I, col, out=np.zeros_like(I), where=col > 0)
+    dS = (1 - bond_share) * I + bond_share * (B2 @ q)
     L = -R @ (C - 0.5)
     return S + tau * dS, B2, L
 
