@@ -150,7 +150,8 @@ public final class PaperMechanism implements IncentiveMechanism {
     double[] newStake = new double[n];
     for (int i = 0; i < n; i++) {
       double share = (1 - bondShare) * incentive[i] + bondShare * dividends[i];
-      emission[i] = tau * share;
+      // A zero share mints nothing even when tau overflows (0 * Infinity would be NaN).
+      emission[i] = share == 0 ? 0.0 : tau * share;
       newStake[i] = stake[i] + emission[i];
       if (!Double.isFinite(newStake[i])) {
         throw new ArithmeticException("stake of peer " + i + " overflows a double");

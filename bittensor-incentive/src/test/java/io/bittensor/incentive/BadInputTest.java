@@ -233,4 +233,20 @@ class BadInputTest {
         PeerMatrix.dense(new double[][] {{1, 0}, {0, 0}}));
     assertThrows(ArithmeticException.class, () -> huge.step(state));
   }
+
+  @Test
+  void anInflationThatOverflowsMintsNothingWithoutIncentiveAndNamesOnlyAPeerItPays() {
+    PaperParams inflation = PaperParams.defaults().withEmission(Emission.inflation(10));
+    PeerVector stake = PeerVector.of(1e308, 0); // tau = 10 * 1e308 overflows a double
+    EpochResult idle =
+        PaperMechanism.of(inflation).step(NetworkState.of(stake, PeerMatrix.zeros(2)));
+    assertEquals(0.0, idle.minted(), "no weights, no incentive: nothing is minted");
+    assertEquals(stake, idle.stake());
+
+    // Peer 0 votes for peer 1 and, with bondShare 0, is paid nothing: only peer 1's overflows.
+    NetworkState voted = NetworkState.of(stake, PeerMatrix.dense(new double[][] {{0, 1}, {0, 0}}));
+    var e = assertThrows(ArithmeticException.class,
+        () -> PaperMechanism.of(inflation.withBondShare(0)).step(voted));
+    assertMessage(e, "peer 1");
+  }
 }
