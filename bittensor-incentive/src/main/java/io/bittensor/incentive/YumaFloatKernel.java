@@ -87,8 +87,9 @@ final class YumaFloatKernel {
     }
     double amount = p.emission().amount(state.network().stake().sum());
     for (int i = 0; i < n; i++) {
-      serverShare[i] *= amount;
-      validatorShare[i] *= amount;
+      // A zero share is paid nothing even when the amount overflows (0 * Infinity is NaN).
+      serverShare[i] = serverShare[i] == 0 ? 0.0 : serverShare[i] * amount;
+      validatorShare[i] = validatorShare[i] == 0 ? 0.0 : validatorShare[i] * amount;
     }
     return new YumaOutcome(stake, active, newPermits, ranks, trust, consensus, incentive,
         dividends, validatorTrust, serverShare, validatorShare, ema);

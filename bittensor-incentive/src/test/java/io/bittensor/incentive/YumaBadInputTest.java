@@ -101,6 +101,16 @@ class YumaBadInputTest {
   }
 
   @Test
+  void anInflationThatOverflowsNamesOnlyAPeerItPays() {
+    // Peer 1 holds all the stake and is paid all of it; tau = 10 * 1e308 overflows a double.
+    YumaConsensus yuma =
+        YumaConsensus.of(YumaParams.defaults().withEmission(Emission.inflation(10)));
+    ArithmeticException e = assertThrows(ArithmeticException.class,
+        () -> yuma.step(NetworkState.of(PeerVector.of(0, 1e308), PeerMatrix.zeros(2))));
+    assertEquals("stake of peer 1 overflows a double", e.getMessage());
+  }
+
+  @Test
   void runRejectsNegativeEpochs() {
     rejects(() -> YumaConsensus.defaults().run(YumaState.of(TWO), -1), "epochs", "-1");
   }
