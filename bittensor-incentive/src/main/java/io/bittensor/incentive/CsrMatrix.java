@@ -50,7 +50,7 @@ public final class CsrMatrix implements PeerMatrix {
    * @throws IllegalArgumentException naming the first row, entry or length that is wrong
    */
   public static CsrMatrix of(int n, int[] rowPtr, int[] cols, double[] vals) {
-    Checks.require(n >= 0, "n must be >= 0, was %d", n);
+    checkSize(n);
     Checks.require(
         rowPtr.length == n + 1, "rowPtr must have n + 1 = %d entries, got %d", n + 1,
         rowPtr.length);
@@ -89,13 +89,21 @@ public final class CsrMatrix implements PeerMatrix {
     return new CsrMatrix(n, rowPtr.clone(), cols.clone(), vals.clone());
   }
 
-  /** An {@code n x n} matrix that stores nothing (all zeros). */
+  /**
+   * An {@code n x n} matrix that stores nothing (all zeros).
+   *
+   * @throws IllegalArgumentException if {@code n} is negative or {@link Integer#MAX_VALUE}
+   */
   public static CsrMatrix zeros(int n) {
-    Checks.require(n >= 0, "n must be >= 0, was %d", n);
+    checkSize(n);
     return new CsrMatrix(n, new int[n + 1], new int[0], new double[0]);
   }
 
-  /** A builder of an {@code n x n} matrix, filled row by row. */
+  /**
+   * A builder of an {@code n x n} matrix, filled row by row.
+   *
+   * @throws IllegalArgumentException if {@code n} is negative or {@link Integer#MAX_VALUE}
+   */
   public static Builder builder(int n) {
     return new Builder(n, 16);
   }
@@ -103,9 +111,19 @@ public final class CsrMatrix implements PeerMatrix {
   /**
    * A builder that expects about {@code expectedEntries} entries: when the guess is exact,
    * {@link Builder#build()} copies nothing.
+   *
+   * @throws IllegalArgumentException if {@code n} is negative or {@link Integer#MAX_VALUE}, or
+   *     {@code expectedEntries} is negative
    */
   public static Builder builder(int n, int expectedEntries) {
     return new Builder(n, expectedEntries);
+  }
+
+  /** Refuses a size whose {@code n + 1} row pointers would overflow an {@code int} length. */
+  private static void checkSize(int n) {
+    Checks.require(n >= 0, "n must be >= 0, was %d", n);
+    Checks.require(n < Integer.MAX_VALUE, "n must be below %d (it takes n + 1 row pointers),"
+        + " was %d", Integer.MAX_VALUE, n);
   }
 
   /** Takes ownership of valid arrays: for our kernels only. */
@@ -290,7 +308,7 @@ public final class CsrMatrix implements PeerMatrix {
     private boolean built;
 
     private Builder(int n, int expectedEntries) {
-      Checks.require(n >= 0, "n must be >= 0, was %d", n);
+      checkSize(n);
       Checks.require(expectedEntries >= 0, "expectedEntries must be >= 0, was %d",
           expectedEntries);
       this.n = n;
