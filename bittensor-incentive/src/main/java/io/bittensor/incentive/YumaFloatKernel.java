@@ -369,14 +369,19 @@ final class YumaFloatKernel {
     }
     double a = 0;
     double b = 0;
+    double lnLow = safeLn(1 / p.alphaLow() - 1);
     if (high > low) {
-      double lnLow = safeLn(1 / p.alphaLow() - 1);
       double lnHigh = safeLn(1 / p.alphaHigh() - 1);
       a = (lnHigh - lnLow) / (low - high);
       b = lnLow + a * low;
     }
+    // Quartiles a subnormal apart overflow the slope (and b - a c is then NaN): take the
+    // logistic's limit, b - a c = lnLow + a (low - c), a step at the lower quartile.
+    boolean step = Double.isInfinite(a);
     for (int j = 0; j < consensus.length; j++) {
-      double alpha = 1 / (1 + Math.exp(b - a * consensus[j]));
+      double c = consensus[j];
+      double x = !step ? b - a * c : c == low ? lnLow : a * (low - c);
+      double alpha = 1 / (1 + Math.exp(x));
       out[j] = Math.max(Math.min(alpha, p.alphaHigh()), p.alphaLow());
     }
     return true;

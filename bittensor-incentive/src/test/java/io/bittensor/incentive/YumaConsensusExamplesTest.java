@@ -205,6 +205,37 @@ class YumaConsensusExamplesTest {
 
   @ParameterizedTest
   @EnumSource(Precision.class)
+  void classicLiquidAlphaOverQuartilesASubnormalApartIsTheLimitOfTheLogistic(Precision p) {
+    // Eight equal validators: all but 7 vote 1 for peer 7, 7 votes for peer 0, and all but 6
+    // give peer 6 a tiny weight. Consensus [0, ..., 0, tiny, 1]: the quartiles are 0 and
+    // tiny / 4, and for a subnormal tiny the logistic's slope 1 / (high - low) overflows a
+    // double. Its limit is a step, which a tiny of 1e-300 (a normal slope) already draws.
+    int n = 8;
+    YumaParams params = YumaParams.defaults().withLiquidAlpha(true).withPrecision(p);
+    YumaResult[] r = new YumaResult[2];
+    double[] tiny = {1e-300, 1e-310};
+    for (int t = 0; t < 2; t++) {
+      double[][] w = new double[n][n];
+      double[][] b = new double[n][n];
+      for (int i = 0; i < n; i++) {
+        w[i][i == 7 ? 0 : 7] = 1;
+        w[i][6] = i == 6 ? 0 : tiny[t];
+        b[i][7] = i == 7 ? 0 : 0.1 * (i + 1);
+        b[i][6] = i == 6 ? 0 : 0.5;
+      }
+      double[] stake = new double[n];
+      java.util.Arrays.fill(stake, 1);
+      r[t] = YumaConsensus.of(params).epoch(YumaState.of(new NetworkState(PeerVector.of(stake),
+          DenseMatrix.of(w), DenseMatrix.of(b))));
+    }
+    double tol = tolerance(p);
+    assertVector(r[0].epoch().dividends().toArray(), r[1].epoch().dividends(), tol, "dividends");
+    assertTrue(r[0].epoch().bonds().approximatelyEquals(r[1].epoch().bonds(), tol),
+        r[0].epoch().bonds() + " against " + r[1].epoch().bonds());
+  }
+
+  @ParameterizedTest
+  @EnumSource(Precision.class)
   void liquidAlphaOverAFlatConsensusIsTheMidpointClamped(Precision p) {
     // Four equal validators each vote the other three equally: every peer's consensus is the
     // same, the logistic is flat at 1/2, and alpha is 1/2 clamped into [alphaLow, alphaHigh].
