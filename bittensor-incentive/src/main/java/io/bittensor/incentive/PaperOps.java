@@ -28,7 +28,8 @@ public final class PaperOps {
    *
    * @param v not modified
    * @param out overwritten; may be {@code v} itself
-   * @return {@code sum(v)}; when it is zero {@code out} is all zero
+   * @return {@code sum(v)}; when it is zero {@code out} is all zero; when it overflows a double
+   *     ({@code Infinity}), {@code out} still holds the shares
    */
   public static double normalize(double[] v, double[] out) {
     double sum = 0;
@@ -38,6 +39,23 @@ public final class PaperOps {
     if (sum == 0) {
       java.util.Arrays.fill(out, 0, v.length, 0.0);
       return 0;
+    }
+    if (sum == Double.POSITIVE_INFINITY) {
+      // Finite entries whose sum overflows: divided by it, all would be 0. Their shares are
+      // those of v scaled by a power of two (exactly), its largest entry into [1, 2).
+      double max = 0;
+      for (double x : v) {
+        max = Math.max(max, x);
+      }
+      double scale = Math.scalb(1.0, -Math.getExponent(max));
+      double scaledSum = 0;
+      for (double x : v) {
+        scaledSum += x * scale;
+      }
+      for (int i = 0; i < v.length; i++) {
+        out[i] = v[i] * scale / scaledSum;
+      }
+      return sum;
     }
     for (int i = 0; i < v.length; i++) {
       out[i] = v[i] / sum;

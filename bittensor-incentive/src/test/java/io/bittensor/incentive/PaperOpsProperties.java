@@ -106,16 +106,23 @@ class PaperOpsProperties {
     assertArrayEquals(d, dCsr, at + "dividends: CSR and dense");
   }
 
-  @ParameterizedTest(name = "seed {0}")
-  @MethodSource("seeds")
-  void normaliseWorksInPlaceAndLeavesItsInputAlone(long seed) {
-    SplittableRandom random = new SplittableRandom(seed);
+  /** 1 to 20 values in [1e-3, 1e3], some zero, one of them 1. */
+  private static double[] randomStake(SplittableRandom random) {
     int n = 1 + random.nextInt(20);
     double[] v = new double[n];
     for (int i = 0; i < n; i++) {
       v[i] = random.nextDouble() < 0.3 ? 0 : random.nextDouble(1e-3, 1e3);
     }
     v[random.nextInt(n)] = 1;
+    return v;
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void normaliseWorksInPlaceAndLeavesItsInputAlone(long seed) {
+    SplittableRandom random = new SplittableRandom(seed);
+    double[] v = randomStake(random);
+    int n = v.length;
     double[] copy = v.clone();
     double[] out = garbage(n, random);
     double total = PaperOps.normalize(v, out);
@@ -126,6 +133,28 @@ class PaperOpsProperties {
     for (int i = 0; i < n; i++) {
       assertTrue(out[i] >= 0 && out[i] <= 1, "seed " + seed + ": share " + i + " = " + out[i]);
     }
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void normaliseGivesTheSameSharesAtAnyPowerOfTwoScale(long seed) {
+    SplittableRandom random = new SplittableRandom(seed);
+    double[] v = randomStake(random);
+    int n = v.length;
+    double[] expected = new double[n];
+    PaperOps.normalize(v, expected);
+    // Up to where the largest entry is near Double.MAX_VALUE, half the time near there: the
+    // sum may overflow a double.
+    int k = random.nextBoolean() ? random.nextInt(-1000, 1014) : random.nextInt(1000, 1014);
+    double[] scaled = new double[n];
+    for (int i = 0; i < n; i++) {
+      scaled[i] = Math.scalb(v[i], k);
+    }
+    double[] out = garbage(n, random);
+    PaperOps.normalize(scaled, out);
+    assertArrayEquals(expected, out, "seed " + seed + ": v * 2^" + k);
+    PaperOps.normalize(scaled, scaled);
+    assertArrayEquals(expected, scaled, "seed " + seed + ": v * 2^" + k + ", in place");
   }
 
   @Test
