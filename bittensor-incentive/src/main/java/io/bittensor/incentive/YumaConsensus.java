@@ -215,9 +215,15 @@ public final class YumaConsensus implements IncentiveMechanism {
    *
    * @param state the state {@code result} was computed from; not modified
    * @param result its epoch; not modified
+   * @throws ArithmeticException if the new block is past {@link Long#MAX_VALUE}
    */
   public YumaState advance(YumaState state, YumaResult result) {
-    long block = state.currentBlock() + params.tempo() + 1;
+    long current = state.currentBlock();
+    if (current > Long.MAX_VALUE - params.tempo() - 1) {
+      throw new ArithmeticException("the next epoch's block, block " + current + " + tempo "
+          + params.tempo() + " + 1, overflows a long");
+    }
+    long block = current + params.tempo() + 1;
     long[] lastUpdate = state.lastUpdateArray().clone();
     for (int i = 0; i < lastUpdate.length; i++) {
       if (result.isActive(i)) {
@@ -237,6 +243,7 @@ public final class YumaConsensus implements IncentiveMechanism {
    * @param epochs {@code >= 0}
    * @return one result per epoch, in order
    * @throws IllegalArgumentException as {@link #epoch}, or if {@code epochs < 0}
+   * @throws ArithmeticException as {@link #epoch} and {@link #advance}
    */
   public List<YumaResult> run(YumaState initial, int epochs) {
     if (epochs < 0) {

@@ -111,6 +111,16 @@ class YumaBadInputTest {
   }
 
   @Test
+  void advancingPastTheLastBlockALongHoldsSaysSo() {
+    YumaConsensus yuma = YumaConsensus.defaults();
+    YumaState last = YumaState.of(TWO).withCurrentBlock(Long.MAX_VALUE - 100);
+    YumaResult r = yuma.epoch(last);
+    ArithmeticException e = assertThrows(ArithmeticException.class, () -> yuma.advance(last, r));
+    assertTrue(e.getMessage().contains("block " + (Long.MAX_VALUE - 100) + " + tempo 360 + 1"),
+        e.getMessage());
+  }
+
+  @Test
   void runRejectsNegativeEpochs() {
     rejects(() -> YumaConsensus.defaults().run(YumaState.of(TWO), -1), "epochs", "-1");
   }
