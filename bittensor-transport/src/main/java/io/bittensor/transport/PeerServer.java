@@ -544,7 +544,9 @@ public final class PeerServer implements AutoCloseable {
       Server jetty = JettyServers.create("bittensor-server", threads);
       HttpConfiguration http = JettyServers.http(context);
       HTTP2ServerConnectionFactory h2 = JettyServers.h2(http, context);
-      h2.setMaxConcurrentStreams(Math.max(128, maxConcurrentCalls + maxQueuedCalls));
+      // Every call that may run or wait; summed in long, as near Integer.MAX_VALUE it overflows.
+      long streams = (long) maxConcurrentCalls + maxQueuedCalls;
+      h2.setMaxConcurrentStreams((int) Math.min(Integer.MAX_VALUE, Math.max(128, streams)));
       int window = (int) Math.min(Integer.MAX_VALUE, Math.max(maxPayloadBytes, 1 << 20));
       h2.setInitialStreamRecvWindow(Math.min(window, 16 << 20));
       h2.setInitialSessionRecvWindow(Math.min(window, 16 << 20) * 2);

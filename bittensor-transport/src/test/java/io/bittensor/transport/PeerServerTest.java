@@ -12,7 +12,9 @@ import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
 import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -30,6 +32,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** How a server holds up when its peer, its callers or its own close misbehave. */
@@ -479,6 +482,57 @@ class PeerServerTest {
           BuiltinPeers.deterministic(8)).host("::1").port(taken.getLocalPort()).start());
       assertTrue(e.getMessage().startsWith("cannot serve peers on [::1]:" + taken.getLocalPort()
           + ": "), e.getMessage());
+    }
+  }
+
+  /**
+   * HTTP/2 lets a client open as many streams at once as the server's SETTINGS say: every call
+   * that may run or wait, at least 128. Near Integer.MAX_VALUE the sum overflowed, and the
+   * server allowed 128 streams (or a negative count) for limits meant to be all but unbounded.
+   */
+  @ParameterizedTest(name = "{0} running, {1} queued: {2} streams")
+  @CsvSource({"64, 256, 320", "1, 0, 128", "2147483647, 1, 2147483647",
+      "2147483547, 256, 2147483647", "2147483647, 2147483647, 2147483647"})
+  void theStreamsAClientMayOpenAreEveryCallThatMayRunOrWaitWithoutOverflow(int running,
+      int queued, long streams) throws Exception {
+    try (PeerServer server = PeerServer.newBuilder(BuiltinPeers.deterministic(8))
+        .maxConcurrentCalls(running).maxQueuedCalls(queued).host("127.0.0.1").port(0).start();
+        Socket socket = new Socket("127.0.0.1", server.port())) {
+      socket.setSoTimeout(10_000);
+      assertEquals(streams, advertisedMaxConcurrentStreams(socket));
+    }
+  }
+
+  /**
+   * Opens HTTP/2 in clear text (prior knowledge) and reads the server's first SETTINGS frame
+   * for SETTINGS_MAX_CONCURRENT_STREAMS (RFC 9113, 6.5.2): unsigned, -1 when it is not sent.
+   */
+  private static long advertisedMaxConcurrentStreams(Socket socket) throws IOException {
+    OutputStream out = socket.getOutputStream();
+    out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+    out.write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0}); // our SETTINGS: empty
+    out.flush();
+    DataInputStream in = new DataInputStream(socket.getInputStream());
+    while (true) {
+      int length = in.readUnsignedShort() << 8 | in.readUnsignedByte();
+      int type = in.readUnsignedByte();
+      int flags = in.readUnsignedByte();
+      in.readInt(); // the stream
+      byte[] payload = new byte[length];
+      in.readFully(payload);
+      if (type != 4 || (flags & 1) != 0) {
+        continue; // not SETTINGS, or the ACK of ours
+      }
+      DataInputStream settings = new DataInputStream(new ByteArrayInputStream(payload));
+      long found = -1;
+      for (int i = 0; i < length / 6; i++) {
+        int id = settings.readUnsignedShort();
+        long value = settings.readInt() & 0xFFFF_FFFFL;
+        if (id == 3) {
+          found = value;
+        }
+      }
+      return found;
     }
   }
 }
