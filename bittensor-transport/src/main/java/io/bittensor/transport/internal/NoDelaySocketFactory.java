@@ -15,13 +15,23 @@ import javax.net.SocketFactory;
  * previous one is acknowledged: several times slower for megabyte bodies on loopback.
  */
 public final class NoDelaySocketFactory extends SocketFactory {
-  private final SocketFactory delegate = SocketFactory.getDefault();
+  private final SocketFactory delegate;
 
   /**
    * What a connection gathers before it writes to the socket (OkHttp flushes at each end), and
    * reads from it at once.
    */
   static final int BUFFER_BYTES = 256 * 1024;
+
+  /** Sockets from the JVM's default factory. */
+  public NoDelaySocketFactory() {
+    this(SocketFactory.getDefault());
+  }
+
+  /** Sockets from {@code delegate} (for tests: one whose sockets fail). */
+  NoDelaySocketFactory(SocketFactory delegate) {
+    this.delegate = delegate;
+  }
 
   @Override
   public Socket createSocket() throws IOException {
@@ -51,7 +61,16 @@ public final class NoDelaySocketFactory extends SocketFactory {
   }
 
   private static Socket configure(Socket s) throws IOException {
-    s.setTcpNoDelay(true);
+    try {
+      s.setTcpNoDelay(true);
+    } catch (IOException | RuntimeException e) {
+      try {
+        s.close(); // the caller never gets it: closed here or never
+      } catch (IOException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
     return s;
   }
 

@@ -1,18 +1,22 @@
 package io.bittensor.transport.internal;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.DataInputStream;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.util.Random;
+import javax.net.SocketFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -58,5 +62,46 @@ class NoDelaySocketFactoryTest {
         assertArrayEquals(answer, back);
       }
     }
+  }
+
+  /**
+   * A connected socket whose options cannot be set (the connection reset as it opened) is
+   * closed before the error goes up: the caller never holds it, so no one else could close it.
+   */
+  @Test
+  void aSocketWhoseNoDelayCannotBeSetIsClosedBeforeTheErrorGoesUp() throws Exception {
+    Socket[] made = new Socket[1];
+    SocketFactory refusing = new SocketFactory() {
+      @Override
+      public Socket createSocket(String host, int port) {
+        return made[0] = new Socket() {
+          @Override
+          public void setTcpNoDelay(boolean on) throws SocketException {
+            throw new SocketException("Connection reset");
+          }
+        };
+      }
+
+      @Override
+      public Socket createSocket(String host, int port, InetAddress localHost, int localPort) {
+        return createSocket(host, port);
+      }
+
+      @Override
+      public Socket createSocket(InetAddress host, int port) {
+        return createSocket("", port);
+      }
+
+      @Override
+      public Socket createSocket(InetAddress address, int port, InetAddress localAddress,
+          int localPort) {
+        return createSocket("", port);
+      }
+    };
+    NoDelaySocketFactory factory = new NoDelaySocketFactory(refusing);
+    InetAddress loopback = InetAddress.getLoopbackAddress();
+    IOException e = assertThrows(IOException.class, () -> factory.createSocket(loopback, 1));
+    assertEquals("Connection reset", e.getMessage());
+    assertTrue(made[0].isClosed(), "the socket the caller never got is closed");
   }
 }
