@@ -188,19 +188,26 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
         .build();
     this.journaled = LedgerHandler.history(ledger);
     this.givesGenesis = ledger instanceof BlockHistory;
-    this.subscription = ledger.subscribe(this);
-    Metagraph now;
-    try {
-      now = ledger.metagraph();
-    } catch (LedgerException | RuntimeException e) {
-      subscription.close();
-      throw e;
-    }
+    // Before subscribing: a block may come as soon as the ledger has the listener, even from
+    // inside subscribe, and onBlock wakes the streams on this thread.
     this.waker = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "bittensor-ledger-server-events");
       t.setDaemon(true);
       return t;
     });
+    Metagraph now;
+    Ledger.Subscription subscribed = null;
+    try {
+      subscribed = ledger.subscribe(this);
+      now = ledger.metagraph();
+    } catch (LedgerException | RuntimeException e) {
+      if (subscribed != null) {
+        subscribed.close();
+      }
+      waker.shutdownNow();
+      throw e;
+    }
+    this.subscription = subscribed;
     // Each stream decides on a wake whether its heartbeat is due; a quarter of the interval
     // keeps a silent stream's heartbeat within 1.25 intervals.
     long tick = Math.max(1, heartbeatMillis / 4);

@@ -12,6 +12,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.bittensor.core.Block;
 import io.bittensor.core.BlockPolicy;
 import io.bittensor.core.Hash256;
+import io.bittensor.core.Ledger;
+import io.bittensor.core.LedgerListener;
 import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Metagraph;
 import io.bittensor.core.Modality;
@@ -20,6 +22,7 @@ import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Transaction;
 import io.bittensor.core.internal.SettableClock;
 import io.bittensor.core.internal.ledger.BlockCodec;
+import io.bittensor.core.testing.ForwardingLedger;
 import io.bittensor.core.testing.LedgerFixtures;
 import io.bittensor.incentive.IncentiveMechanism;
 import io.bittensor.transport.internal.wire.BlockEvent;
@@ -528,5 +531,37 @@ class LedgerHubTest {
       events.add(LedgerEvent.parseDelimitedFrom(new ByteArrayInputStream(b)));
     }
     return events;
+  }
+
+  /**
+   * A ledger may deliver a block as soon as the hub subscribes, before its constructor returns
+   * (a block sealed meanwhile, on the ledger's thread): the hub takes it as any other. Before,
+   * its wake thread did not exist yet, and the block was a NullPointerException the ledger
+   * dropped.
+   */
+  @Test
+  void aBlockHeardFromInsideSubscribeIsTakenWithoutAnError() throws Exception {
+    ledger.produceBlock();
+    Metagraph sealed = ledger.metagraph();
+    List<RuntimeException> dropped = new ArrayList<>();
+    Ledger eager = new ForwardingLedger(ledger) {
+      @Override
+      public Subscription subscribe(LedgerListener listener) {
+        Subscription s = delegate.subscribe(listener);
+        try {
+          listener.onBlock(sealed.block(), sealed);
+        } catch (RuntimeException e) {
+          dropped.add(e); // as a ledger does with what its listeners throw
+        }
+        return s;
+      }
+    };
+    try (LedgerHub early = new LedgerHub(eager, 3, 1 << 20, 60_000)) {
+      assertEquals(List.of(), dropped, "what the hub threw while it subscribed");
+      assertEquals(sealed, early.latest());
+      List<byte[]> out = new ArrayList<>();
+      early.open(sealed.block().number(), List.of(), false, out);
+      assertEquals(List.of(), out, "the block it heard is in its history: no resync");
+    }
   }
 }
