@@ -803,7 +803,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     return RejectReason.ofCode(code)
         .<LedgerException>map(reason -> new TransactionRejectedException(reason, message))
         .orElseGet(() -> new LedgerException(uri + " rejected the transaction with reason code "
-            + code + ", unknown to this client: " + message));
+            + Integer.toUnsignedString(code) + ", unknown to this client: " + message));
   }
 
   @Override
@@ -1001,7 +1001,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
 
   private LedgerException refused(LedgerResponse r) {
     String status = Status.ofCode(r.getStatus()).map(Status::name)
-        .orElse("status " + r.getStatus());
+        .orElse("status " + Integer.toUnsignedString(r.getStatus())); // uint32 on the wire
     return new LedgerException("the ledger at " + uri + " refused the request: " + status
         + (r.getField().isEmpty() ? "" : " " + r.getField()) + ": " + r.getMessage());
   }

@@ -158,6 +158,10 @@ class ForeignLedgerAnswerTest {
     server.answer("events", Answer.of(ACCEPTED.toBuilder().setStatus(99).setMessage("new")
         .build()));
     assertConnectFails("refused the request: status 99: new");
+    // Codes are unsigned on the wire: one past 2^31 - 1 is told as sent, not as a negative.
+    server.answer("events", Answer.of(ACCEPTED.toBuilder().setStatus(-1).setMessage("new")
+        .build()));
+    assertConnectFails("refused the request: status 4294967295: new");
   }
 
   @Test
@@ -266,6 +270,11 @@ class ForeignLedgerAnswerTest {
     assertEquals(LedgerException.class, refused.getClass());
     assertEquals(server.uri() + " rejected the transaction with reason code"
         + " 99, unknown to this client: new rule", refused.getMessage());
+    server.answer("submit", ACCEPTED.toBuilder().setRejectReason(-1).setMessage("new rule")
+        .build());
+    refused = failure(remote.submit(transfer(2)));
+    assertEquals(server.uri() + " rejected the transaction with reason code"
+        + " 4294967295, unknown to this client: new rule", refused.getMessage());
   }
 
   @Test

@@ -169,6 +169,19 @@ class LedgerHandlerTest {
     assertTrue(upper.body().hasMetagraph());
   }
 
+  /** The version is unsigned on the wire, as the peer server tells it: not "version -1". */
+  @Test
+  void anotherVersionIsRefusedNamingTheVersionAsSent() throws Exception {
+    URI server = serve(local(1));
+    for (int version : new int[] {2, -1}) {
+      byte[] request = LedgerRequest.newBuilder().setVersion(version)
+          .setBody(MetagraphRequest.getDefaultInstance().toByteString()).build().toByteArray();
+      Answer a = send(server, "metagraph", RequestBody.create(request, PROTOBUF));
+      assertRefused(a, 400, Status.UNSUPPORTED_VERSION, "version",
+          "the request was version " + Integer.toUnsignedString(version));
+    }
+  }
+
   @Test
   void aBodyOfExactlyTheLimitIsReadAndOneByteMoreIsRefused() throws Exception {
     LocalLedger ledger = local(1);

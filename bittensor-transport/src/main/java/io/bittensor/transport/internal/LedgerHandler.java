@@ -266,7 +266,8 @@ public final class LedgerHandler extends Handler.Abstract {
       LedgerRequest req = LedgerRequest.parseFrom(body);
       if (req.getVersion() != PeerInfo.PROTOCOL_VERSION) {
         throw new Rejected(Status.UNSUPPORTED_VERSION, "version", "this server speaks version "
-            + PeerInfo.PROTOCOL_VERSION + ", the request was version " + req.getVersion());
+            + PeerInfo.PROTOCOL_VERSION + ", the request was version "
+            + Integer.toUnsignedString(req.getVersion())); // uint32 on the wire
       }
       if (call != null) {
         call.named(req.getCaller().getPublicKey());
