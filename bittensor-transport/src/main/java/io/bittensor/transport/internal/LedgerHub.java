@@ -790,8 +790,10 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
     for (Runnable stream : streams) {
       try {
         stream.run();
-      } catch (RuntimeException e) {
-        streams.remove(stream); // a stream that cannot even be woken is gone
+      } catch (RuntimeException | Error e) {
+        // A stream that cannot even be woken is gone. An Error too: out of the heartbeat's
+        // task, it would end that task for good, and every stream's heartbeats with it.
+        streams.remove(stream);
       }
     }
   }

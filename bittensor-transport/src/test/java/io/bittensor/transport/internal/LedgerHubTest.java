@@ -36,6 +36,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -562,6 +564,30 @@ class LedgerHubTest {
       List<byte[]> out = new ArrayList<>();
       early.open(sealed.block().number(), List.of(), false, out);
       assertEquals(List.of(), out, "the block it heard is in its history: no resync");
+    }
+  }
+
+  /**
+   * A stream that throws an Error when woken (an OutOfMemoryError as it joins its events, or
+   * a listener's Error as it ends) is let go of as one that throws an exception is: before, the
+   * Error left the hub's heartbeat task, which the executor then never ran again, so that no
+   * stream was sent a heartbeat for the rest of the server's life.
+   */
+  @Test
+  void aStreamThatThrowsAnErrorWhenWokenIsLetGoOfAndTheOthersKeepTheirHeartbeats()
+      throws Exception {
+    try (LedgerHub beating = new LedgerHub(ledger, 3, 1 << 20, 40)) { // a tick every 10 ms
+      CountDownLatch thrown = new CountDownLatch(1);
+      beating.attach(() -> {
+        thrown.countDown();
+        throw new OutOfMemoryError("Java heap space");
+      });
+      assertTrue(thrown.await(10, TimeUnit.SECONDS), "never woken");
+      CountDownLatch woken = new CountDownLatch(5);
+      beating.attach(woken::countDown);
+      assertTrue(woken.await(10, TimeUnit.SECONDS),
+          "the ticks that wake streams for their heartbeats stopped");
+      assertEquals(1, beating.streams(), "the stream that threw is let go of");
     }
   }
 }
