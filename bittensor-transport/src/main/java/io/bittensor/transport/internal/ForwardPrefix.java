@@ -84,6 +84,9 @@ public record ForwardPrefix(int version, Caller caller, int modality, int timeou
         case 2 << 3 | WireFormat.WIRETYPE_LENGTH_DELIMITED: {
           int limit = in.pushLimit(in.readRawVarint32());
           while (in.getBytesUntilLimit() > 0) {
+            if (shape.length == WireTensors.MAX_RANK) {
+              return null; // refused once read whole; growing by one is quadratic in the count
+            }
             shape = Arrays.copyOf(shape, shape.length + 1);
             shape[shape.length - 1] = in.readUInt32();
           }
@@ -91,6 +94,9 @@ public record ForwardPrefix(int version, Caller caller, int modality, int timeou
           break;
         }
         case 2 << 3 | WireFormat.WIRETYPE_VARINT:
+          if (shape.length == WireTensors.MAX_RANK) {
+            return null; // as above
+          }
           shape = Arrays.copyOf(shape, shape.length + 1);
           shape[shape.length - 1] = in.readUInt32();
           break;

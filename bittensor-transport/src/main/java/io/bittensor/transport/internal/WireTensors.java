@@ -15,6 +15,9 @@ import java.util.Arrays;
  * copying element bytes: the wire message aliases the tensor's buffer and back.
  */
 public final class WireTensors {
+  /** The most dimensions a tensor on the wire may have. */
+  static final int MAX_RANK = 16;
+
   private WireTensors() {}
 
   /**
@@ -148,8 +151,9 @@ public final class WireTensors {
         Status.BAD_REQUEST, field + ".dtype",
         "unknown dtype " + w.getDtypeValue() + "; this peer knows " + Arrays.toString(DType.values())));
     int rank = w.getShapeCount();
-    if (rank > 16) {
-      throw new Rejected(shapeStatus, field + ".shape", field + " has rank " + rank + " > 16");
+    if (rank > MAX_RANK) {
+      throw new Rejected(shapeStatus, field + ".shape",
+          field + " has rank " + rank + " > " + MAX_RANK);
     }
     int[] shape = new int[rank];
     long count = 1;
