@@ -230,6 +230,9 @@ public final class OkHttpPeer extends TimedPeer {
     try (response) {
       Response r = readResponse(response);
       return r == null ? fail.apply(notProtobuf(response)) : read.apply(r);
+    } catch (UnreadAnswer e) {
+      return fail.apply(Rejection.of(Status.BAD_RESPONSE,
+          endpoint + " answered more than this client reads: " + e.getMessage()));
     } catch (InvalidProtocolBufferException e) {
       return fail.apply(Rejection.of(Status.BAD_RESPONSE,
           endpoint + " answered a body that is not a protobuf Response: " + e.getMessage()));
@@ -250,7 +253,7 @@ public final class OkHttpPeer extends TimedPeer {
     }
     long length = body.contentLength();
     if (length > maxResponseBytes) {
-      throw new InvalidProtocolBufferException(
+      throw new UnreadAnswer(
           "the answer has " + length + " bytes, more than the limit " + maxResponseBytes);
     }
     byte[] bytes;
@@ -269,21 +272,31 @@ public final class OkHttpPeer extends TimedPeer {
       // refuse new streams, and OkHttp then resent signed requests, which the server rightly
       // refused as replays.
       if (!source.exhausted()) {
-        throw new InvalidProtocolBufferException(
-            "the answer has more bytes than its Content-Length " + length);
+        throw new UnreadAnswer("the answer has more bytes than its Content-Length " + length);
       }
     } else {
       // No length said (chunked, or HTTP/2 without one): read no more than the limit allows.
       BufferedSource source = body.source();
       if (source.request(maxResponseBytes + 1)) {
-        throw new InvalidProtocolBufferException(
-            "the answer has more than " + maxResponseBytes + " bytes, the limit "
-                + maxResponseBytes);
+        throw new UnreadAnswer("the answer has more than " + maxResponseBytes + " bytes, the limit "
+            + maxResponseBytes);
       }
       bytes = source.readByteArray();
     }
     // The output tensor wraps `bytes`: no copy.
     return Response.parser().parseFrom(WireTensors.aliasingInput(bytes, 0, bytes.length));
+  }
+
+  /**
+   * An answer refused for its size, whatever its bytes: not "not a protobuf Response", which
+   * it may well be. An IOException, as the reads around it, but no failure of the connection.
+   */
+  private static final class UnreadAnswer extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    UnreadAnswer(String message) {
+      super(message);
+    }
   }
 
   private Rejection notProtobuf(okhttp3.Response response) {
