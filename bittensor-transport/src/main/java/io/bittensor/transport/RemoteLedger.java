@@ -1141,8 +1141,10 @@ public final class RemoteLedger implements Ledger, BlockHistory {
       if (downSince == 0) {
         downSince = now;
       } else if (now - downSince > reconnectTimeoutNanos) {
+        Duration down = Duration.ofNanos(reconnectTimeoutNanos);
+        // Whole seconds round down, and under one second they read "over 0 s": milliseconds.
         failPending("the event stream from " + uri + " has been down for over "
-            + Duration.ofNanos(reconnectTimeoutNanos).toSeconds() + " s");
+            + (down.toSeconds() > 0 ? down.toSeconds() + " s" : down.toMillis() + " ms"));
       }
       try {
         Thread.sleep(backoffMillis);
