@@ -329,6 +329,12 @@ public final class OkHttpPeer extends TimedPeer {
     if (c.isCanceled()) {
       return Rejection.of(Status.CANCELLED, "the call to " + endpoint + " was cancelled");
     }
+    Rejection closed = closed(endpoint);
+    if (closed != null) {
+      // Made as its client closed: refused by the dispatcher's shut-down threads ("executor
+      // rejected"), not by the peer's connection.
+      return closed;
+    }
     if (e instanceof InterruptedIOException && Thread.currentThread().isInterrupted()) {
       // A blocking call whose thread was interrupted; okio has set the flag again.
       return Rejection.of(Status.CANCELLED, "the call to " + endpoint + " was interrupted");
