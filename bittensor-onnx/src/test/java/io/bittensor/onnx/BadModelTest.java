@@ -203,6 +203,43 @@ class BadModelTest {
   }
 
   /**
+   * A stateful SPEECH model of 2^20 features per step: 2,048 steps of one sample are 2^31 floats
+   * to keep, which the size in {@code int} wrapped to a negative array size (INTERNAL_ERROR). Now
+   * refused as too large after the first step, and a short request is still answered.
+   */
+  @Test
+  void stepsWhoseOutputsNoBufferHoldsAreRefusedAsTooLarge() throws Exception {
+    assertTooLargeThenServed(SpeechInput.frames(1).withState("h", "hN"), 2048,
+        "[1, 2048, 1048576]");
+  }
+
+  /** A model of 2^20 features a sample: {@code frames} of them too large, 3 answered. */
+  private static void assertTooLargeThenServed(SpeechInput in, int frames, String shape)
+      throws Exception {
+    byte[] model = TestModels.widenModel(1 << 20, !in.state().isEmpty());
+    try (OnnxPeer peer = OnnxPeer.builder().model(model).input(in).outputDim(1).build()) {
+      ForwardResult big = TestModels.forward(peer, Modality.SPEECH,
+          Tensor.ofFloats(new float[frames], 1, frames, 1));
+      assertEquals(Status.PAYLOAD_TOO_LARGE, big.status(), big::toString);
+      assertTrue(big.message().contains(shape), big.message());
+      ForwardResult good =
+          TestModels.forward(peer, Modality.SPEECH, Tensor.ofFloats(new float[3], 1, 3, 1));
+      assertTrue(good.isSuccess(), good::toString);
+      assertArrayEquals(new int[] {1, 3, 1}, good.output().orElseThrow().shape());
+    }
+  }
+
+  /**
+   * An output pinned to a scratch buffer, its shape known from the input's: 512 frames of 2^20
+   * features are 2 GiB, past what a buffer holds, sized in {@code int} (INTERNAL_ERROR, integer
+   * overflow). Now refused as too large before the model runs, and a short request is answered.
+   */
+  @Test
+  void aPinnedOutputNoBufferHoldsIsRefusedAsTooLarge() throws Exception {
+    assertTooLargeThenServed(SpeechInput.frames(1), 512, "[512, 1048576]");
+  }
+
+  /**
    * A model whose rows are as wide as the request's (a flatten) lets a caller pick the width of
    * the projection: 1.1M features to 64 was a matrix of 70M floats (282 MB), drawn anew for each
    * such request since too large to keep. It is refused now before the matrix is drawn.

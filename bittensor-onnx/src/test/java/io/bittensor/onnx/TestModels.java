@@ -127,11 +127,40 @@ final class TestModels {
         .setTensorType(TypeProto.Tensor.newBuilder().setElemType(type).setShape(s))).build();
   }
 
+  static TensorProto longs(String name, long[] values, long... dims) {
+    ByteBuffer b = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+    b.asLongBuffer().put(values);
+    return tensor(name, TensorProto.DataType.INT64_VALUE, b, dims);
+  }
+
+  /**
+   * {@code output = Expand(input, [1, width])}: input FLOAT {@code [batch, 1]}, output declared
+   * {@code [batch, width]}, each row its sample {@code width} times; with {@code state}, also a
+   * state input {@code h} FLOAT {@code [batch, 1]} passed through to {@code hN}.
+   */
+  static byte[] widenModel(int width, boolean state) {
+    GraphProto.Builder g = GraphProto.newBuilder().setName("widen")
+        .addInput(value("input", TensorProto.DataType.FLOAT_VALUE, "batch", 1))
+        .addInitializer(longs("shape", new long[] {1, width}, 2))
+        .addNode(node("Expand", "output", "input", "shape"))
+        .addOutput(value("output", TensorProto.DataType.FLOAT_VALUE, "batch", width));
+    if (state) {
+      g.addInput(value("h", TensorProto.DataType.FLOAT_VALUE, "batch", 1))
+          .addNode(node("Identity", "hN", "h"))
+          .addOutput(value("hN", TensorProto.DataType.FLOAT_VALUE, "batch", 1));
+    }
+    return model(g);
+  }
+
   static TensorProto floats(String name, float[] values, long... dims) {
     ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
     b.asFloatBuffer().put(values);
-    TensorProto.Builder t = TensorProto.newBuilder().setName(name)
-        .setDataType(TensorProto.DataType.FLOAT_VALUE).setRawData(ByteString.copyFrom(b));
+    return tensor(name, TensorProto.DataType.FLOAT_VALUE, b, dims);
+  }
+
+  private static TensorProto tensor(String name, int type, ByteBuffer littleEndian, long... dims) {
+    TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(type)
+        .setRawData(ByteString.copyFrom(littleEndian));
     for (long d : dims) {
       t.addDims(d);
     }

@@ -35,6 +35,16 @@ import java.util.Set;
  * in the worker's {@link Scratch}.
  */
 public abstract class Binding implements AutoCloseable {
+  /** The most floats of a buffer or array a run fills: what one direct buffer holds. */
+  static final long MAX_FLOATS = (Integer.MAX_VALUE - 8) / 4;
+
+  /** A run whose outputs no buffer holds: its requests fail PAYLOAD_TOO_LARGE. */
+  public static final class TooLarge extends RuntimeException {
+    TooLarge(String message) {
+      super(message, null, false, false);
+    }
+  }
+
   protected final SharedSession model;
   protected final OrtEnvironment env;
   protected final Shaper shaper;
@@ -276,11 +286,7 @@ public abstract class Binding implements AutoCloseable {
     long[] pinnedShape = resolve(output, dims);
     OrtSession session = model.session();
     if (pinnedShape != null && extra.isEmpty()) {
-      long count = 1;
-      for (long d : pinnedShape) {
-        count *= d;
-      }
-      FloatBuffer buffer = scratch.floats("output", Math.toIntExact(count));
+      FloatBuffer buffer = scratch.floats("output", floats("the model's output", pinnedShape));
       OnnxTensor pinned = OnnxTensor.createTensor(env, buffer, pinnedShape);
       try {
         // Requested and pinned outputs must not overlap: the answer is only pinned.
@@ -392,6 +398,22 @@ public abstract class Binding implements AutoCloseable {
       n = Math.addExact(n, Math.multiplyExact(t.dim(0), t.dim(1)));
     }
     return n;
+  }
+
+  /**
+   * The floats of {@code dims}, counted in {@code long}: past {@link #MAX_FLOATS}, {@link
+   * TooLarge} naming {@code what}, before anything is allocated.
+   */
+  static int floats(String what, long... dims) {
+    long n = 1;
+    for (long d : dims) {
+      n = d <= 0 ? 0 : n > MAX_FLOATS / d ? MAX_FLOATS + 1 : n * d; // never wraps
+    }
+    if (n > MAX_FLOATS) {
+      throw new TooLarge(what + " " + Arrays.toString(dims) + " would be more floats than a"
+          + " buffer holds (" + MAX_FLOATS + "); send fewer rows or positions per request");
+    }
+    return (int) n;
   }
 
   static boolean isType(ModelInfo.Port p, String type) {

@@ -373,6 +373,8 @@ public final class Engine implements AutoCloseable {
           fail(batch, Status.TIMEOUT, "the deadline passed during the model run, which was cancelled");
         } else if (batch.size() > 1) {
           split = true; // one request's input may be at fault: it must not fail the others
+        } else if (e instanceof Binding.TooLarge) {
+          fail(batch, Status.PAYLOAD_TOO_LARGE, e.getMessage());
         } else if (e instanceof RuntimeException r) {
           throw r;
         } else if (((OrtException) e).getCode() == OrtException.OrtErrorCode.ORT_INVALID_ARGUMENT) {

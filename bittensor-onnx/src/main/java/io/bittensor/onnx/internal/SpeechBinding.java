@@ -130,7 +130,7 @@ final class SpeechBinding extends Binding {
     int frameSize = inputs.get(0).dim(2);
     int width = in.contextSize() + frameSize;
     int n = totalPositions(inputs);
-    FloatBuffer x = scratch.floats("frames", Math.multiplyExact(n, width));
+    FloatBuffer x = scratch.floats("frames", floats("the frames", n, width));
     int row = 0;
     for (Tensor t : inputs) {
       for (int b = 0; b < t.dim(0); b++) {
@@ -160,12 +160,11 @@ final class SpeechBinding extends Binding {
     try {
       for (Map.Entry<ModelInfo.Port, String> s : state.entrySet()) {
         long[] dims = s.getKey().shape();
-        long count = 1;
         for (int i = 0; i < dims.length; i++) {
           dims[i] = dims[i] < 0 ? batch : dims[i];
-          count *= dims[i];
         }
-        FloatBuffer z = scratch.floats("state:" + s.getKey().name(), Math.toIntExact(count));
+        FloatBuffer z = scratch.floats("state:" + s.getKey().name(),
+            floats("state input " + s.getKey().name(), dims));
         for (int i = 0; i < z.limit(); i++) {
           z.put(i, 0f);
         }
@@ -173,7 +172,7 @@ final class SpeechBinding extends Binding {
       }
       List<String> stateOutputs = new ArrayList<>(state.values());
       for (int step = 0; step < seq; step++) {
-        FloatBuffer x = scratch.floats("frames", batch * width);
+        FloatBuffer x = scratch.floats("frames", floats("the frames", batch, width));
         int row = 0;
         for (Tensor t : inputs) {
           for (int b = 0; b < t.dim(0); b++) {
@@ -197,7 +196,8 @@ final class SpeechBinding extends Binding {
         previous = r;
         if (rows == null) {
           features = r.features(batch);
-          rows = new float[batch * seq * features];
+          // Counted in long: the steps' outputs together may be more than their answers.
+          rows = new float[floats("the model's outputs over the steps", batch, seq, features)];
         }
         FloatBuffer data = r.data();
         for (int b = 0; b < batch; b++) {
