@@ -50,6 +50,8 @@ public final class OnnxExport {
 
   private static final int IR_VERSION = 8;
   private static final int OPSET = 17;
+  /** The most bytes of parameters: a model is one protobuf message (2 GiB), less the graph's. */
+  static final long MAX_MODEL_BYTES = Integer.MAX_VALUE - (1L << 20);
 
   private OnnxExport() {}
 
@@ -102,7 +104,12 @@ public final class OnnxExport {
     }
   }
 
-  /** The model as ONNX bytes. */
+  /**
+   * The model as ONNX bytes.
+   *
+   * @throws IllegalArgumentException if its parameters are more than one ONNX file holds (about
+   *     2 GiB), naming the tensor that goes past
+   */
   public static byte[] toBytes(Mlp mlp, Options options) {
     return model(mlp, options).toByteArray();
   }
@@ -112,12 +119,24 @@ public final class OnnxExport {
    * forced to disk, then moved), so a reader never sees half a model, not even after a crash.
    *
    * @throws IOException if the file cannot be written; {@code file} is then as it was
+   * @throws IllegalArgumentException as {@link #toBytes}; nothing is written
    */
   public static void write(Mlp mlp, Options options, Path file) throws IOException {
     DurableFiles.replace(file, toBytes(mlp, options));
   }
 
   private static ModelProto model(Mlp mlp, Options o) {
+    long bytes = 0; // checked first: a tensor past 2 GiB wrapped an int, and copies were made
+    int k = 0;
+    for (Mlp.Layer layer : mlp.layers()) {
+      if (layer instanceof Mlp.Dense d) {
+        bytes = plusTensor(bytes, "dense" + k + ".weight", d.in(), d.out());
+        bytes = plusTensor(bytes, "dense" + k + ".bias", 1, d.out());
+      } else if (layer instanceof Mlp.LayerNorm l) {
+        bytes = plusTensor(bytes, "norm" + k + ".scale and .bias", 2, l.gamma().length);
+      }
+      k++;
+    }
     GraphProto.Builder g = GraphProto.newBuilder().setName("mlp");
     g.addInput(value("input", mlp.inputDim(), o.sequenceAxis()));
     String x = "input";
@@ -211,13 +230,31 @@ public final class OnnxExport {
   }
 
   private static TensorProto floats(String name, float[][] rows, int in, int out) {
-    ByteBuffer b = ByteBuffer.allocate(in * out * 4).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(4L * in * out))
+        .order(ByteOrder.LITTLE_ENDIAN);
     for (float[] row : rows) {
       for (float f : row) {
         b.putFloat(f);
       }
     }
     return tensor(name, b, in, out);
+  }
+
+  /**
+   * {@code total} plus the bytes of tensor {@code name}, {@code rows x cols} floats, counted in
+   * {@code long}: past what one ONNX file holds, refused naming the tensor, before it is copied.
+   *
+   * @throws IllegalArgumentException past {@link #MAX_MODEL_BYTES}
+   */
+  static long plusTensor(long total, String name, long rows, long cols) {
+    long bytes = 4 * rows * cols; // < 2^33: rows and cols are ints
+    if (total + bytes > MAX_MODEL_BYTES) {
+      throw new IllegalArgumentException("tensor " + name + " [" + rows + ", " + cols + "] of "
+          + bytes + " bytes takes the model to " + (total + bytes) + " bytes, more than one ONNX"
+          + " file holds (" + MAX_MODEL_BYTES + " bytes, within protobuf's 2 GiB); export"
+          + " smaller layers");
+    }
+    return total + bytes;
   }
 
   private static TensorProto floats(String name, float[] values, int size) {
