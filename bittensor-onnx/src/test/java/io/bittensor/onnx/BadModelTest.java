@@ -62,6 +62,25 @@ class BadModelTest {
     assertTrue(resource.getMessage().contains("/no/such.onnx"), resource.getMessage());
   }
 
+  /**
+   * A folder given as the model file (the folder a model was downloaded into) is named a folder,
+   * with the models in it; it read "does not exist or cannot be read", which it does and can.
+   */
+  @Test
+  void aFolderGivenAsTheModelFileIsSaidToBeAFolder() throws Exception {
+    Path folder = Files.createDirectory(dir.resolve("minilm"));
+    OnnxModelException empty = assertThrows(OnnxModelException.class, () -> OnnxPeer.builder()
+        .model(folder).modality(Modality.TENSOR).outputDim(4).build());
+    assertEquals("model file " + folder + " is a folder; give the .onnx file in it",
+        empty.getMessage());
+    Files.write(folder.resolve("model.onnx"), new byte[0]);
+    Files.write(folder.resolve("model_quantized.onnx"), new byte[0]);
+    OnnxModelException holding = assertThrows(OnnxModelException.class, () -> OnnxPeer.builder()
+        .model(folder).modality(Modality.TENSOR).outputDim(4).build());
+    assertEquals("model file " + folder + " is a folder; give the .onnx file in it (it holds"
+        + " model.onnx, model_quantized.onnx)", holding.getMessage());
+  }
+
   @Test
   void aModelWhoseInputsDoNotFitTheAdapterIsRefusedNamingTheInput() {
     byte[] ocr = TestModels.resource(TestModels.OCR);

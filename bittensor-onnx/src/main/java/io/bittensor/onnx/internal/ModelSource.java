@@ -6,9 +6,12 @@ import ai.onnxruntime.OrtSession;
 import io.bittensor.onnx.OnnxModelException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
+import java.util.stream.Stream;
 
 /** Where a model's bytes come from: a file, an array, or a class-path resource. */
 public abstract sealed class ModelSource {
@@ -47,10 +50,27 @@ public abstract sealed class ModelSource {
     @Override
     OrtSession open(OrtEnvironment env, OrtSession.SessionOptions options)
         throws OrtException, OnnxModelException {
+      if (Files.isDirectory(path)) {
+        throw new OnnxModelException("model file " + path
+            + " is a folder; give the .onnx file in it" + modelsIn(path));
+      }
       if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
         throw new OnnxModelException("model file " + path + " does not exist or cannot be read");
       }
       return env.createSession(path.toString(), options);
+    }
+
+    /** " (it holds a.onnx, b.onnx)", the first few models in {@code folder}; or "". */
+    private static String modelsIn(Path folder) {
+      try (Stream<Path> files = Files.list(folder)) {
+        List<String> names = files.map(p -> p.getFileName().toString())
+            .filter(n -> n.endsWith(".onnx")).sorted().toList();
+        return names.isEmpty() ? "" : " (it holds "
+            + String.join(", ", names.subList(0, Math.min(3, names.size())))
+            + (names.size() > 3 ? ", ..." : "") + ")";
+      } catch (IOException | UncheckedIOException e) {
+        return ""; // a folder it cannot list: the message says what matters
+      }
     }
 
     @Override
