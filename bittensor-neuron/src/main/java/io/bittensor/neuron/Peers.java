@@ -15,7 +15,9 @@ import io.bittensor.core.TensorStandard;
 import io.bittensor.learning.TrainablePeer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -184,7 +186,9 @@ public final class Peers {
    * A memo in front of {@code delegate}: each distinct input row (same modality, dtype, shape and
    * bytes) goes to the delegate once; later requests for it are answered from memory, and only
    * the rows not seen yet are sent on, as one smaller batch. For deterministic models that many
-   * callers ask about the same data, such as a market's validators sharing a corpus. Gradients go
+   * callers ask about the same data, such as a market's validators sharing a corpus. A request
+   * for a row that the model is answering (for another request, or twice in one) waits for that
+   * answer rather than ask again; should that call fail, it asks the model itself. Gradients go
    * to the delegate unchanged. Memory grows with the distinct rows seen: one {@code outputDim}
    * vector per row whose answer is the same at every position, the whole row otherwise.
    *
@@ -198,6 +202,12 @@ public final class Peers {
   public static final class Memo implements Peer {
     private final Peer delegate;
     private final ConcurrentHashMap<RowKey, Answer> rows = new ConcurrentHashMap<>();
+    /**
+     * Rows sent to the model and not answered yet, so that a request for one waits for that
+     * call rather than send it again: each completes true once its row is in {@link #rows}.
+     */
+    private final ConcurrentHashMap<RowKey, CompletableFuture<Boolean>> pending =
+        new ConcurrentHashMap<>();
     private final AtomicLong hits = new AtomicLong();
     private final AtomicLong misses = new AtomicLong();
 
@@ -216,52 +226,113 @@ public final class Peers {
       byte[] all = input.toByteArray();
       int width = all.length / batch;
       RowKey[] keys = new RowKey[batch];
-      int[] missing = new int[batch];
+      RowKey[] missing = new RowKey[batch];
+      List<CompletableFuture<Boolean>> mine = new ArrayList<>();
+      List<CompletableFuture<Boolean>> waits = new ArrayList<>();
       int missed = 0;
       int[] rowShape = Arrays.copyOfRange(input.shape(), 1, input.rank());
       for (int b = 0; b < batch; b++) {
-        keys[b] = new RowKey(request.modality(), input.dtype(), rowShape,
+        RowKey key = new RowKey(request.modality(), input.dtype(), rowShape,
             Arrays.copyOfRange(all, b * width, (b + 1) * width));
-        if (!rows.containsKey(keys[b])) {
-          missing[missed++] = b;
+        keys[b] = key;
+        if (rows.containsKey(key)) {
+          continue;
+        }
+        CompletableFuture<Boolean> call = new CompletableFuture<>();
+        CompletableFuture<Boolean> asked = pending.putIfAbsent(key, call);
+        if (asked != null) {
+          waits.add(asked); // the model is answering it (for another request, or this one)
+        } else if (rows.containsKey(key)) { // answered between the two looks
+          pending.remove(key, call);
+        } else {
+          missing[missed++] = key;
+          mine.add(call);
         }
       }
       hits.addAndGet(batch - missed);
       misses.addAndGet(missed);
-      if (missed == 0) {
-        return CompletableFuture.completedFuture(assemble(keys, seq));
+      CompletableFuture<ForwardResult> own = missed == 0
+          ? CompletableFuture.completedFuture(null)
+          : send(request, missing, mine, missed, seq);
+      if (waits.isEmpty()) {
+        return own.thenApply(failed -> failed != null ? failed : assemble(keys, seq));
       }
+      CompletableFuture<?>[] everything = waits.toArray(new CompletableFuture<?>[waits.size() + 1]);
+      everything[waits.size()] = own;
+      return CompletableFuture.allOf(everything).thenCompose(x -> {
+        ForwardResult failed = own.join();
+        if (failed != null) {
+          return CompletableFuture.completedFuture(failed);
+        }
+        for (CompletableFuture<Boolean> w : waits) {
+          if (!w.join()) { // that call failed: its failure was its request's, not this one's
+            return forward(request);
+          }
+        }
+        return CompletableFuture.completedFuture(assemble(keys, seq));
+      });
+    }
+
+    /**
+     * Sends the first {@code count} of {@code missing} to the model as one batch, remembers its
+     * answers, and completes each of {@code calls} (true once its row is remembered, false if
+     * the model failed) and takes it out of {@link #pending}.
+     *
+     * @return completes with null once the rows are remembered, or with the model's failure
+     */
+    private CompletableFuture<ForwardResult> send(ForwardRequest request, RowKey[] missing,
+        List<CompletableFuture<Boolean>> calls, int count, int seq) {
+      Tensor input = request.input();
+      int width = missing[0].bytes.length;
       int[] shape = input.shape().clone();
-      shape[0] = missed;
-      ByteBuffer sub = ByteBuffer.allocate(missed * width).order(ByteOrder.LITTLE_ENDIAN);
-      for (int i = 0; i < missed; i++) {
-        sub.put(keys[missing[i]].bytes);
+      shape[0] = count;
+      ByteBuffer sub = ByteBuffer.allocate(count * width).order(ByteOrder.LITTLE_ENDIAN);
+      for (int i = 0; i < count; i++) {
+        sub.put(missing[i].bytes);
       }
       sub.flip();
       Tensor subInput = Tensor.wrap(input.dtype(), sub, shape);
-      int count = missed;
-      return delegate.forward(request.withInput(subInput)).thenApply(r -> {
-        if (!r.isSuccess()) {
-          return r;
-        }
-        Tensor out = r.output().orElseThrow();
-        if (out.dtype() != DType.FLOAT32 || out.rank() != 3) {
-          return ForwardResult.rejected(new Rejection(Status.BAD_RESPONSE, "output.shape",
-              "the model answered " + out.dtype() + " " + Arrays.toString(out.shape())
-                  + ", not FLOAT32 [batch, sequence, dim]"));
-        }
-        int dim = out.dim(2);
-        float[] values = out.toFloatArray();
-        int rowFloats = seq * dim;
-        if (out.dim(0) != count || values.length != count * rowFloats) {
-          return ForwardResult.rejected(new Rejection(Status.BAD_RESPONSE, "output.shape",
-              "the model answered " + Arrays.toString(out.shape()) + " for " + count + " rows"));
-        }
+      CompletableFuture<ForwardResult> answered;
+      try {
+        answered = delegate.forward(request.withInput(subInput));
+      } catch (RuntimeException | Error e) {
+        answered = CompletableFuture.failedFuture(e);
+      }
+      CompletableFuture<ForwardResult> done =
+          answered.thenApply(r -> remember(r, missing, count, seq));
+      // Whatever the outcome, the rows are no longer being asked: a later request asks again.
+      done.whenComplete((failed, e) -> {
+        boolean ok = e == null && failed == null;
         for (int i = 0; i < count; i++) {
-          rows.put(keys[missing[i]], compact(values, i * rowFloats, seq, dim));
+          pending.remove(missing[i], calls.get(i));
+          calls.get(i).complete(ok);
         }
-        return assemble(keys, seq);
       });
+      return done;
+    }
+
+    /** Remembers the answer to the first {@code count} of {@code missing}: null, or why not. */
+    private ForwardResult remember(ForwardResult r, RowKey[] missing, int count, int seq) {
+      if (!r.isSuccess()) {
+        return r;
+      }
+      Tensor out = r.output().orElseThrow();
+      if (out.dtype() != DType.FLOAT32 || out.rank() != 3) {
+        return ForwardResult.rejected(new Rejection(Status.BAD_RESPONSE, "output.shape",
+            "the model answered " + out.dtype() + " " + Arrays.toString(out.shape())
+                + ", not FLOAT32 [batch, sequence, dim]"));
+      }
+      int dim = out.dim(2);
+      float[] values = out.toFloatArray();
+      int rowFloats = seq * dim;
+      if (out.dim(0) != count || values.length != count * rowFloats) {
+        return ForwardResult.rejected(new Rejection(Status.BAD_RESPONSE, "output.shape",
+            "the model answered " + Arrays.toString(out.shape()) + " for " + count + " rows"));
+      }
+      for (int i = 0; i < count; i++) {
+        rows.put(missing[i], compact(values, i * rowFloats, seq, dim));
+      }
+      return null;
     }
 
     @Override

@@ -17,6 +17,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -135,11 +142,8 @@ class MemoTest {
       for (int b = 0; b < batch; b++) {
         picks[b] = r.nextInt(pool.length);
         rows[b] = pool[picks[b]];
-        // A row not seen before is sent, each time it is in the request.
-        fresh += seen.contains(picks[b]) ? 0 : 1;
-      }
-      for (int pick : picks) {
-        seen.add(pick);
+        // A row not seen before is sent, once however often it is in the request.
+        fresh += seen.add(picks[b]) ? 1 : 0;
       }
       int before = model.batches.size();
       ForwardResult got = memo.forward(text(rows)).join();
@@ -157,6 +161,100 @@ class MemoTest {
     }
     assertEquals(rowsAsked, memo.hits() + memo.misses());
     assertEquals(model.batches.stream().mapToInt(Integer::intValue).sum(), memo.misses());
+  }
+
+  /**
+   * A model that blocks until released, counting its calls: each call releases a permit of
+   * {@code events} as it starts, then answers as {@link Model} does (or fails, while {@code
+   * failFirst} holds for the first call).
+   */
+  private static final class Blocking implements Peer {
+    final Model inner = new Model(true);
+    final CountDownLatch release = new CountDownLatch(1);
+    final Semaphore events = new Semaphore(0);
+    final AtomicInteger calls = new AtomicInteger();
+    final boolean failFirst;
+
+    Blocking(boolean failFirst) {
+      this.failFirst = failFirst;
+    }
+
+    @Override
+    public CompletableFuture<ForwardResult> forward(ForwardRequest request) {
+      int call = calls.incrementAndGet();
+      events.release();
+      try {
+        assertTrue(release.await(10, TimeUnit.SECONDS), "never released");
+      } catch (InterruptedException e) {
+        throw new AssertionError(e);
+      }
+      return failFirst && call == 1
+          ? CompletableFuture.completedFuture(ForwardResult.failure(Status.UNAVAILABLE, "down"))
+          : inner.forward(request);
+    }
+  }
+
+  /** Two callers' results (the first's, then the second's), the model and the memo. */
+  private record Race(List<ForwardResult> results, Blocking model, Peers.Memo memo) {}
+
+  /** The row both callers ask about. */
+  private static final long[][] ROW = {{4, 2}};
+
+  /**
+   * Asks a memo of a {@link Blocking} model about {@link #ROW} on two threads, the second once
+   * the model is answering the first (and before it answered).
+   */
+  private static Race twoCallers(boolean failFirst) throws Exception {
+    Blocking model = new Blocking(failFirst);
+    Peers.Memo memo = Peers.memoize(model);
+    long[][] rows = ROW;
+    ExecutorService threads = Executors.newFixedThreadPool(2);
+    try {
+      Future<ForwardResult> first = threads.submit(() -> memo.forward(text(rows)).join());
+      assertTrue(model.events.tryAcquire(10, TimeUnit.SECONDS), "the model was not asked");
+      Future<CompletableFuture<ForwardResult>> second = threads.submit(() -> {
+        CompletableFuture<ForwardResult> f = memo.forward(text(rows));
+        model.events.release(); // returned without waiting for the model
+        return f;
+      });
+      // The second asked the model too, or returned its future: either way, let the model go.
+      assertTrue(model.events.tryAcquire(10, TimeUnit.SECONDS), "the second caller is stuck");
+      model.release.countDown();
+      return new Race(List.of(first.get(10, TimeUnit.SECONDS),
+          second.get(10, TimeUnit.SECONDS).get(10, TimeUnit.SECONDS)), model, memo);
+    } finally {
+      threads.shutdownNow();
+    }
+  }
+
+  /**
+   * Two requests for a row not seen yet, the second made while the model answers the first:
+   * the model is asked once, and both get its answer.
+   */
+  @Test
+  void concurrentRequestsForOneNewRowShareOneModelCall() throws Exception {
+    Race race = twoCallers(false);
+    for (ForwardResult r : race.results()) {
+      assertTrue(r.isSuccess(), r::toString);
+      assertArrayEquals(expected(ROW, true), r.output().orElseThrow().toFloatArray());
+    }
+    assertEquals(1, race.model().calls.get(), "the model asked once for the row");
+    assertEquals(1, race.memo().misses());
+    assertEquals(1, race.memo().hits());
+  }
+
+  /**
+   * A shared call that fails fails its own request, and the request that waited on it asks the
+   * model itself: the failure is not remembered, nor passed to a caller that did not cause it.
+   */
+  @Test
+  void aRequestThatWaitedOnASharedCallThatFailedAsksTheModelItself() throws Exception {
+    Race race = twoCallers(true);
+    List<ForwardResult> both = race.results();
+    assertEquals(Status.UNAVAILABLE, both.get(0).status(), both.get(0)::toString);
+    assertTrue(both.get(1).isSuccess(), both.get(1)::toString);
+    assertArrayEquals(expected(ROW, true), both.get(1).output().orElseThrow().toFloatArray());
+    assertEquals(2, race.model().calls.get(), "asked again by the request that waited");
   }
 
   @Test
