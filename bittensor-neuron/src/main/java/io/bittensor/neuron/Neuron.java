@@ -697,8 +697,10 @@ public final class Neuron implements AutoCloseable {
    * Each routed peer's score from its probe, when the neuron scores by probes: the information
    * its answers alone carry about the validation labels, {@code max(0, ln(classes) - loss)} in
    * nats, where {@code loss} is the probe's cross-entropy on the validation batches (a peer that
-   * fails scores 0, as does one whose answers are too large for its probe, whose loss is then
-   * not a number).
+   * fails scores 0, as does one whose answers are too large for its probe: a value beyond
+   * {@code 1e6} in magnitude, where the standard's answers are embeddings of about unit length).
+   * A probe does not train on a batch of such answers either, so that a peer scores again as it
+   * did once its answers are sane again.
    *
    * @return by peer, in routing order; empty if the neuron does not score by probes
    * @throws IllegalStateException if the neuron is closed
@@ -717,8 +719,9 @@ public final class Neuron implements AutoCloseable {
       int n = b.labels().length;
       for (int j = 0; j < answers.size(); j++) {
         ForwardResult r = answers.get(j);
-        if (r.isSuccess()) {
-          loss[j] += n * probes.loss(j, r.output().orElseThrow().toFloatArray(), n, b.labels());
+        float[] x = r.isSuccess() ? r.output().orElseThrow().toFloatArray() : null;
+        if (x != null && probes.usable(x, n)) {
+          loss[j] += n * probes.loss(j, x, n, b.labels());
         } else {
           failed[j] = true;
         }
@@ -728,7 +731,7 @@ public final class Neuron implements AutoCloseable {
     double chance = Math.log(probeClasses);
     for (int j = 0; j < routed.size(); j++) {
       double score = chance - loss[j] / rows;
-      // Answers too large for the probe's floats leave its loss NaN: nothing it can use.
+      // A loss still not a number (a probe restored from a damaged file): nothing to use.
       out.put(routed.get(j), failed[j] || Double.isNaN(score) ? 0.0 : Math.max(0, score));
     }
     return out;

@@ -157,6 +157,52 @@ class NeuronTest {
   }
 
   /**
+   * A peer whose answers are huge for a while (its bag of words times -1e38, finite) scores 0
+   * then, and as before once they are sane again: the burst drove its probe's weights to NaN,
+   * and it scored 0 for good.
+   */
+  @Test
+  void aPeerThatSentHugeAnswersIsScoredAgainOnceTheyAreSane() throws Exception {
+    Keypair validatorKey = Keypair.generate();
+    Random random = new Random(5);
+    Peer words = Peers.bagOfWords(DIM, DIM, 5);
+    java.util.concurrent.atomic.AtomicBoolean huge =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    Peer bursting = request -> words.forward(request).thenApply(r -> {
+      if (!huge.get()) {
+        return r;
+      }
+      Tensor y = r.output().orElseThrow();
+      float[] v = y.toFloatArray();
+      for (int i = 0; i < v.length; i++) {
+        v[i] *= -1e38f;
+      }
+      return ForwardResult.success(Tensor.ofFloats(v, y.shape()));
+    });
+    try (LocalLedger ledger = ledger(validatorKey);
+        Neuron peer = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+            .serve(bursting, Modality.TEXT).outputDim(DIM).start();
+        Neuron validator = probingValidator(ledger, validatorKey, random,
+            List.of(batch(random, 64)))) {
+      ledger.produceBlock();
+      validator.registration().get(10, TimeUnit.SECONDS);
+      assertTrue(validator.sync());
+      for (int i = 0; i < 60; i++) {
+        validator.train();
+      }
+      double before = validator.probeScores().get(peer.id());
+      assertTrue(before > 0.3, "scored at first: " + before);
+      huge.set(true);
+      for (int i = 0; i < 5; i++) {
+        validator.train();
+      }
+      assertEquals(0.0, validator.probeScores().get(peer.id()), "huge answers score 0");
+      huge.set(false);
+      assertEquals(before, validator.probeScores().get(peer.id()), 1e-9, "scored again");
+    }
+  }
+
+  /**
    * A neuron that serves members only answers the keys registered on the ledger, from the block
    * that registers them (its own sync plays no part); strangers never reach its peer.
    */

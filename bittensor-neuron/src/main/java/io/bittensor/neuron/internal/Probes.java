@@ -9,6 +9,12 @@ import java.util.SplittableRandom;
  * neuron's labels, measured on data none of them trained on. Not thread-safe.
  */
 public final class Probes {
+  /**
+   * The largest answer value a probe weighs. The standard's answers are embeddings, about unit
+   * length; a value of 1e38 made a step of 1e37 or an infinity, which sane answers never undid.
+   */
+  public static final float MAX_VALUE = 1e6f;
+
   private final int dim;
   private final int classes;
   private final double rate;
@@ -74,11 +80,28 @@ public final class Probes {
   }
 
   /**
-   * One SGD step of peer {@code p}'s probe on {@code rows} feature rows.
+   * Whether a probe can weigh the first {@code rows} rows of {@code x}: each value finite and
+   * within {@link #MAX_VALUE}.
+   */
+  public boolean usable(float[] x, int rows) {
+    for (int i = 0; i < rows * dim; i++) {
+      if (!(Math.abs(x[i]) <= MAX_VALUE)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * One SGD step of peer {@code p}'s probe on {@code rows} feature rows; none on rows it cannot
+   * weigh ({@link #usable}), which would leave it unable to learn from sane ones.
    *
-   * @return the mean cross-entropy before the step
+   * @return the mean cross-entropy before the step; NaN, and no step, for rows not usable
    */
   public double train(int p, float[] x, int rows, int[] labels) {
+    if (!usable(x, rows)) {
+      return Double.NaN;
+    }
     float[] w = weights[p];
     float[] b = bias[p];
     float[] gw = new float[w.length];

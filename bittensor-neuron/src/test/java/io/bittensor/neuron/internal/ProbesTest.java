@@ -158,6 +158,42 @@ class ProbesTest {
   }
 
   /**
+   * A burst of huge but finite answers (1e38, in batches of one row and of eight, that say the
+   * opposite of the labels) teaches a probe nothing: once answers are sane again its loss is
+   * what it was. They drove its weights to infinities and NaN, which sane answers never undid:
+   * the peer scored 0 for good.
+   */
+  @Test
+  void aProbeThatSawHugeAnswersScoresSaneOnesAsBefore() {
+    Probes probes = new Probes(1, 2, 2, 0.5, 1e-3, 7);
+    int rows = 8;
+    float[] sane = new float[rows * 2];
+    int[] labels = new int[rows];
+    for (int r = 0; r < rows; r++) {
+      labels[r] = r % 2;
+      sane[r * 2] = labels[r] == 0 ? 1 : -1;
+      sane[r * 2 + 1] = 0.5f;
+    }
+    for (int i = 0; i < 100; i++) {
+      probes.train(0, sane, rows, labels);
+    }
+    double learned = probes.loss(0, sane, rows, labels);
+    assertTrue(learned < 0.2, "learned: loss " + learned);
+    float[] huge = sane.clone();
+    for (int i = 0; i < huge.length; i++) {
+      huge[i] *= -1e38f; // the other way round: the probe is sure, and wrong
+    }
+    int steps = probes.steps(0);
+    for (int i = 0; i < 3; i++) {
+      probes.train(0, huge, 1, labels);
+      probes.train(0, huge, rows, labels);
+    }
+    assertEquals(steps, probes.steps(0), "no step taken on them");
+    assertEquals(learned, probes.loss(0, sane, rows, labels), 1e-12, "the probe as it was");
+    assertTrue(probes.usable(sane, rows) && !probes.usable(huge, 1));
+  }
+
+  /**
    * A saved probe's step count is restored from 0 to {@code Integer.MAX_VALUE}; a count outside
    * those is refused by name, before anything is written.
    */
