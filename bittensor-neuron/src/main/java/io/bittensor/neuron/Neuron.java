@@ -759,8 +759,11 @@ public final class Neuron implements AutoCloseable {
 
   /**
    * The weight row it would set now, by peer: from its learner, or its {@link Builder#votes}.
+   * A neuron that scores by probes asks its peers for their scores; once closed it cannot, and
+   * answers an empty row (it never throws for being closed, as the step methods do).
    *
-   * @return empty if it has nothing to weigh (no learner and no votes, or no peers)
+   * @return empty if it has nothing to weigh (no learner and no votes, or no peers), or it
+   *     scores by probes and is closed
    */
   public synchronized Map<PeerId, Double> weights() {
     Metagraph m = metagraph;
@@ -783,7 +786,9 @@ public final class Neuron implements AutoCloseable {
     }
     int min = Math.min(m.params().minAllowedWeights(), routed.size());
     double[] row;
-    if (probes != null) {
+    if (probes != null && closed.get()) {
+      return new Row(Map.of(), false); // its calls to peers end at once: nothing to score
+    } else if (probes != null) {
       double[] scores = probeScores().values().stream().mapToDouble(Double::doubleValue)
           .toArray();
       if (java.util.Arrays.stream(scores).allMatch(x -> x == 0)) {

@@ -203,6 +203,44 @@ class NeuronTest {
   }
 
   /**
+   * After close, {@link Neuron#weights()} answers without asking the peers, in both
+   * configurations: a learner's row as it was, and for a neuron that scores by probes, which
+   * cannot ask them any more, no row. With probes it threw "the neuron is closed".
+   */
+  @Test
+  void weightsAfterCloseAnswerWithoutAskingThePeers() throws Exception {
+    for (boolean probing : new boolean[] {false, true}) {
+      Keypair validatorKey = Keypair.generate();
+      Random random = new Random(5);
+      try (LocalLedger ledger = ledger(validatorKey);
+          Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(ledger)
+              .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM).start()) {
+        Neuron.Builder b = Neuron.builder().keypair(validatorKey).ledger(ledger)
+            .serve(Peers.failing(Status.UNAVAILABLE, "validates only"), Modality.TEXT)
+            .outputDim(DIM).stake(500_000).learner(NeuronTest::learner)
+            .dataset(() -> batch(random, 16));
+        if (probing) {
+          b.scoreByProbes(4, List.of(batch(random, 64)));
+        }
+        Neuron validator = b.start();
+        java.util.Map<io.bittensor.core.PeerId, Double> open;
+        try (validator) {
+          ledger.produceBlock();
+          validator.registration().get(10, TimeUnit.SECONDS);
+          assertTrue(validator.sync());
+          for (int i = 0; i < 20; i++) {
+            validator.train();
+          }
+          open = validator.weights();
+          assertTrue(open.get(words.id()) > 0, "probing " + probing + ": " + open);
+        }
+        assertEquals(probing ? java.util.Map.of() : open, validator.weights(),
+            "probing " + probing);
+      }
+    }
+  }
+
+  /**
    * A neuron that serves members only answers the keys registered on the ledger, from the block
    * that registers them (its own sync plays no part); strangers never reach its peer.
    */
