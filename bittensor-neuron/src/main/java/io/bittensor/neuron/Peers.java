@@ -436,6 +436,9 @@ public final class Peers {
     }
   }
 
+  /** The most floats of an answer: a tensor's bytes are one buffer. */
+  private static final long MAX_ANSWER_FLOATS = (Integer.MAX_VALUE - 8) / 4;
+
   /** A peer that computes each example's answer row from its input, repeated at each position. */
   private abstract static class Computed implements Peer {
     private final String name;
@@ -465,7 +468,14 @@ public final class Peers {
       int batch = input.dim(0);
       int seq = input.dim(1);
       int dim = standard.outputDim();
-      float[] out = new float[batch * seq * dim];
+      long floats = (long) batch * seq * dim; // in int it wrapped, and forward threw
+      if (floats > MAX_ANSWER_FLOATS) {
+        return CompletableFuture.completedFuture(ForwardResult.rejected(new Rejection(
+            Status.PAYLOAD_TOO_LARGE, "input.shape", "the answer to [" + batch + ", " + seq
+                + ", ...] at outputDim " + dim + " would have " + floats + " floats, more than"
+                + " a tensor holds (" + MAX_ANSWER_FLOATS + "); split it")));
+      }
+      float[] out = new float[(int) floats];
       float[] r = new float[dim];
       for (int b = 0; b < batch; b++) {
         Arrays.fill(r, 0);

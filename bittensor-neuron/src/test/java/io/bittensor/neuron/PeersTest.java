@@ -152,4 +152,19 @@ class PeersTest {
     assertEquals(Status.BAD_SHAPE, rank3.status());
     assertEquals("input.shape", rank3.field());
   }
+
+  /**
+   * A request whose answer no tensor holds, TEXT {@code [1, 2^21]} at outputDim 1024 (2^31
+   * floats), is refused as too large: its size in {@code int} wrapped, and forward threw
+   * NegativeArraySizeException, where a peer answers with a result.
+   */
+  @Test
+  void aRequestWhoseAnswerNoTensorHoldsIsRefusedAsTooLarge() {
+    Tensor ids = Tensor.ofLongs(new long[1 << 21], 1, 1 << 21);
+    for (Peer peer : new Peer[] {Peers.noise(1024, 1), Peers.bagOfWords(1024, 8, 1)}) {
+      ForwardResult r = peer.forward(new ForwardRequest(Modality.TEXT, ids)).join();
+      assertEquals(Status.PAYLOAD_TOO_LARGE, r.status(), r::toString);
+      assertTrue(r.message().contains("2147483648 floats"), r.message());
+    }
+  }
 }
