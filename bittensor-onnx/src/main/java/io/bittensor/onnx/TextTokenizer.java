@@ -131,6 +131,10 @@ public final class TextTokenizer implements AutoCloseable {
    * @throws IOException if the file cannot be read or is not a tokenizer
    */
   public static TextTokenizer fromFile(Path json, int maxLength) throws IOException {
+    if (Files.isDirectory(json)) { // the JDK's "Is a directory" names no path
+      throw new IOException("tokenizer file " + json + " is a folder; give the tokenizer.json"
+          + " in it");
+    }
     try (InputStream in = Files.newInputStream(json)) {
       return from(in, maxLength);
     }

@@ -10,8 +10,10 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The padding id a tokenizer.json names, and the ids it pads with. */
 class TextTokenizerTest {
@@ -99,5 +101,13 @@ class TextTokenizerTest {
         new ByteArrayInputStream("\b\u0012\u000ebittensor-java\u0000model"
             .getBytes(StandardCharsets.UTF_8)), 32));
     assertEquals("not a usable tokenizer.json: not a JSON object", e.getMessage());
+  }
+
+  /** A folder given as the tokenizer file is named a folder: it read "Is a directory", no path. */
+  @Test
+  void aFolderGivenAsTheTokenizerFileIsSaidToBeAFolder(@TempDir Path dir) {
+    IOException e = assertThrows(IOException.class, () -> TextTokenizer.fromFile(dir, 32));
+    assertEquals("tokenizer file " + dir + " is a folder; give the tokenizer.json in it",
+        e.getMessage());
   }
 }
