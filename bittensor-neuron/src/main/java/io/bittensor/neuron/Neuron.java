@@ -1568,8 +1568,9 @@ public final class Neuron implements AutoCloseable {
      * {@link Neuron#registration()} for when they are in the ledger.
      *
      * @throws IllegalStateException if the key pair, ledger, served peer or outputDim is missing,
-     *     the served peer is an {@code OnnxPeer} of another output size, or {@link
-     *     #requireClientCertificates} was called without {@link #tls}
+     *     the served peer is an {@code OnnxPeer} of another output size, {@link #learner} was
+     *     called without {@link #dataset} or {@link #scoreByProbes} without {@link #learner}, or
+     *     {@link #requireClientCertificates} was called without {@link #tls}
      * @throws IllegalArgumentException if the {@link #tls}, {@link #trustedCertificates}, {@link
      *     #requireClientCertificates} or {@link #clientCertificate} files cannot be read or hold
      *     no key or certificate of a form they take (nothing is started)
@@ -1597,6 +1598,10 @@ public final class Neuron implements AutoCloseable {
       }
       if (learner != null && dataset == null) {
         throw new IllegalStateException("a neuron that learns needs a dataset");
+      }
+      if (probeClasses > 0 && learner == null) { // else it never scores, and says nothing of why
+        throw new IllegalStateException("scoring by probes needs a learner (learner(...)) and a"
+            + " dataset: its probes train on the batches its learner trains on");
       }
       if (peer instanceof OnnxPeer model && model.outputDim() != outputDim) {
         // Else it would serve, and every call to it would fail BAD_SHAPE on output.shape.

@@ -677,6 +677,23 @@ class NeuronTest {
   }
 
   /**
+   * A neuron told to score by probes but given no learner is refused at start: its probes train
+   * on the batches its learner trains on. It started, never scored a peer, and said only that it
+   * had nothing to weigh.
+   */
+  @Test
+  void scoringByProbesWithoutALearnerIsRefusedAtStart() throws Exception {
+    Keypair key = Keypair.generate();
+    try (LocalLedger ledger = ledger(key)) {
+      Neuron.Builder b = Neuron.builder().keypair(key).ledger(ledger)
+          .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM)
+          .scoreByProbes(4, List.of(batch(new Random(1), 4)));
+      var e = assertThrows(IllegalStateException.class, () -> b.start().close());
+      assertTrue(e.getMessage().contains("scoring by probes needs a learner"), e.getMessage());
+    }
+  }
+
+  /**
    * A training label its probes cannot take (the learner's head has more classes) is refused
    * with a message naming it, before anything trains, not an index out of bounds.
    */
