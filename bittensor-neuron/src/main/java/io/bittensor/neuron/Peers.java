@@ -18,6 +18,7 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -379,6 +380,10 @@ public final class Peers {
 
     private ForwardResult assemble(RowKey[] keys, int seq) {
       int dim = rows.get(keys[0]).dim;
+      Optional<ForwardResult> tooLarge = tooLarge(keys.length, seq, dim);
+      if (tooLarge.isPresent()) {
+        return tooLarge.get();
+      }
       float[] out = new float[keys.length * seq * dim];
       for (int b = 0; b < keys.length; b++) {
         Answer a = rows.get(keys[b]);
@@ -439,6 +444,21 @@ public final class Peers {
   /** The most floats of an answer: a tensor's bytes are one buffer. */
   private static final long MAX_ANSWER_FLOATS = (Integer.MAX_VALUE - 8) / 4;
 
+  /**
+   * PAYLOAD_TOO_LARGE when an answer of {@code [batch, seq, dim]} is more than a tensor holds,
+   * counted in {@code long} (in {@code int} it wrapped, and forward threw); else empty.
+   */
+  static Optional<ForwardResult> tooLarge(int batch, int seq, int dim) {
+    long floats = (long) batch * seq * dim;
+    if (floats <= MAX_ANSWER_FLOATS) {
+      return Optional.empty();
+    }
+    return Optional.of(ForwardResult.rejected(new Rejection(Status.PAYLOAD_TOO_LARGE,
+        "input.shape", "the answer to [" + batch + ", " + seq + ", ...] at " + dim
+            + " features would have " + floats + " floats, more than a tensor holds ("
+            + MAX_ANSWER_FLOATS + "); split it")));
+  }
+
   /** A peer that computes each example's answer row from its input, repeated at each position. */
   private abstract static class Computed implements Peer {
     private final String name;
@@ -468,14 +488,11 @@ public final class Peers {
       int batch = input.dim(0);
       int seq = input.dim(1);
       int dim = standard.outputDim();
-      long floats = (long) batch * seq * dim; // in int it wrapped, and forward threw
-      if (floats > MAX_ANSWER_FLOATS) {
-        return CompletableFuture.completedFuture(ForwardResult.rejected(new Rejection(
-            Status.PAYLOAD_TOO_LARGE, "input.shape", "the answer to [" + batch + ", " + seq
-                + ", ...] at outputDim " + dim + " would have " + floats + " floats, more than"
-                + " a tensor holds (" + MAX_ANSWER_FLOATS + "); split it")));
+      Optional<ForwardResult> tooLarge = tooLarge(batch, seq, dim);
+      if (tooLarge.isPresent()) {
+        return CompletableFuture.completedFuture(tooLarge.get());
       }
-      float[] out = new float[(int) floats];
+      float[] out = new float[batch * seq * dim];
       float[] r = new float[dim];
       for (int b = 0; b < batch; b++) {
         Arrays.fill(r, 0);

@@ -338,6 +338,25 @@ class MemoTest {
     assertEquals(List.of(0), model.batches);
   }
 
+  /**
+   * A request of many rows answered from memory whose answer no tensor holds (2048 rows of 1024
+   * positions at 1024 features, 2^31 floats) is refused as too large: the size in {@code int}
+   * wrapped, and forward threw NegativeArraySizeException, where a peer answers with a result.
+   */
+  @Test
+  void rowsFromMemoryWhoseAnswerNoTensorHoldsAreRefusedAsTooLarge() {
+    Peers.Memo memo = Peers.memoize(new Model(true));
+    int seq = 1024;
+    int dim = 1024;
+    ForwardRequest one = new ForwardRequest(Modality.TEXT, Tensor.ofLongs(new long[seq], 1, seq));
+    memo.remember(one, Tensor.ofFloats(new float[seq * dim], 1, seq, dim));
+    ForwardRequest many =
+        new ForwardRequest(Modality.TEXT, Tensor.ofLongs(new long[2048 * seq], 2048, seq));
+    ForwardResult r = memo.forward(many).join();
+    assertEquals(Status.PAYLOAD_TOO_LARGE, r.status(), r::toString);
+    assertTrue(r.message().contains("2147483648 floats"), r.message());
+  }
+
   @Test
   void rememberedAnswersAreServedAsTheModelsWouldBe() {
     Model model = new Model(false);
