@@ -16,6 +16,7 @@ import io.bittensor.onnx.internal.ir.OnnxIr.ValueInfoProto;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -118,10 +119,14 @@ public final class OnnxExport {
    * Writes the model to {@code file}, whole or not at all (a temporary file in the same folder,
    * forced to disk, then moved), so a reader never sees half a model, not even after a crash.
    *
-   * @throws IOException if the file cannot be written; {@code file} is then as it was
+   * @throws IOException if the file cannot be written (or is a folder); {@code file} is then as
+   *     it was
    * @throws IllegalArgumentException as {@link #toBytes}; nothing is written
    */
   public static void write(Mlp mlp, Options options, Path file) throws IOException {
+    if (Files.isDirectory(file)) { // else its move into place fails, naming a temporary file
+      throw new IOException(file + " is a folder; give the model's file name");
+    }
     DurableFiles.replace(file, toBytes(mlp, options));
   }
 

@@ -4,7 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@link OnnxExport}'s sizes: what one ONNX file cannot hold is refused before it is copied.
@@ -35,5 +40,22 @@ class OnnxExportTest {
         && e.getMessage().contains("takes the model to " + (second + (32L << 20)) + " bytes"),
         e.getMessage());
     assertEquals(second + 16, OnnxExport.plusTensor(second, "dense2.bias", 1, 4));
+  }
+
+  /**
+   * A folder given as the file to write is named a folder, and is left as it was: the write
+   * failed at its last step, the move into place, with the JDK's words for it.
+   */
+  @Test
+  void aFolderGivenAsTheFileToWriteIsSaidToBeAFolder(@TempDir Path dir) throws Exception {
+    Path folder = Files.createDirectory(dir.resolve("student.onnx"));
+    Mlp mlp = Mlp.random(new int[] {2, 2}, Mlp.Activation.RELU, 1);
+    IOException e = assertThrows(IOException.class,
+        () -> OnnxExport.write(mlp, OnnxExport.Options.defaults(), folder));
+    assertEquals(folder + " is a folder; give the model's file name", e.getMessage());
+    assertTrue(Files.isDirectory(folder));
+    try (var left = Files.list(dir)) {
+      assertEquals(List.of(folder), left.toList(), "nothing else written");
+    }
   }
 }
