@@ -346,15 +346,26 @@ public final class Peers {
      * load answers computed earlier (a cache on disk).
      *
      * @param answer FLOAT32 {@code [batch, sequence, dim]} for the request's batch; not modified
-     * @throws IllegalArgumentException if the answer's shape does not fit the request
+     * @throws IllegalArgumentException if the answer is not FLOAT32 or its shape does not fit the
+     *     request, or the request has no {@code [batch, sequence]} rows
      */
     public void remember(ForwardRequest request, Tensor answer) {
       Tensor input = request.input();
+      if (input.rank() < 2) {
+        throw new IllegalArgumentException("the request must be [batch, sequence, ...] to have"
+            + " rows to remember, was " + Arrays.toString(input.shape()));
+      }
       int batch = input.dim(0);
       int seq = input.dim(1);
       if (answer.rank() != 3 || answer.dim(0) != batch || answer.dim(1) != seq) {
         throw new IllegalArgumentException("the answer must be [" + batch + ", " + seq
             + ", dim], was " + Arrays.toString(answer.shape()));
+      }
+      if (answer.dtype() != DType.FLOAT32) {
+        throw new IllegalArgumentException("the answer must be FLOAT32, was " + answer.dtype());
+      }
+      if (batch == 0) {
+        return; // no rows
       }
       byte[] all = input.toByteArray();
       int width = all.length / batch;

@@ -375,6 +375,30 @@ class MemoTest {
   }
 
   /**
+   * {@link Peers.Memo#remember} takes an empty batch as nothing to remember, and refuses an
+   * answer that is not FLOAT32 and a request without rows with IllegalArgumentException, as it
+   * documents. They threw ArithmeticException ("/ by zero"), IllegalStateException and
+   * ArrayIndexOutOfBoundsException.
+   */
+  @Test
+  void rememberTakesAnEmptyBatchAndRefusesWhatIsNotAnAnswer() {
+    Model model = new Model(true);
+    Peers.Memo memo = Peers.memoize(model);
+    memo.remember(new ForwardRequest(Modality.TEXT, Tensor.ofLongs(new long[0], 0, 4)),
+        Tensor.ofFloats(new float[0], 0, 4, DIM));
+    ForwardRequest two = text(new long[][] {{1}, {2}});
+    var longs = assertThrows(IllegalArgumentException.class,
+        () -> memo.remember(two, Tensor.ofLongs(new long[2 * DIM], 2, 1, DIM)));
+    assertTrue(longs.getMessage().contains("FLOAT32"), longs.getMessage());
+    var flat = assertThrows(IllegalArgumentException.class, () -> memo.remember(
+        new ForwardRequest(Modality.TENSOR, Tensor.ofFloats(new float[2], 2)),
+        Tensor.ofFloats(new float[2 * DIM], 2, 1, DIM)));
+    assertTrue(flat.getMessage().contains("[batch, sequence"), flat.getMessage());
+    assertTrue(memo.forward(two).join().isSuccess());
+    assertEquals(List.of(2), model.batches, "nothing was remembered");
+  }
+
+  /**
    * Rows of the same bytes in tensors of other shapes are other inputs: a TENSOR row of 2
    * positions by 2 features is not the row of 4 positions by 1 feature that holds the same
    * floats, and the model answers each for its own positions.
