@@ -110,6 +110,8 @@ public final class LedgerStateMachine extends BaseStateMachine {
    */
   private volatile long skipSeals;
   private final SettableClock clock;
+  /** The genesis' time, which a replica opened from an exported state stamps its genesis at. */
+  private final long genesisMillis;
   private final Executor events;
   private final int snapshotEvery;
   private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
@@ -163,7 +165,8 @@ public final class LedgerStateMachine extends BaseStateMachine {
    */
   public LedgerStateMachine(Genesis genesis, IncentiveMechanism mechanism, int maxPending,
       int snapshotEvery, Path blocks, boolean archive, Executor events) throws IOException {
-    this.clock = new SettableClock(genesis.createdAt().toEpochMilli());
+    this.genesisMillis = genesis.createdAt().toEpochMilli();
+    this.clock = new SettableClock(genesisMillis);
     this.replicas = LocalLedger.builder()
         .genesis(genesis)
         .clock(clock)
@@ -383,7 +386,7 @@ public final class LedgerStateMachine extends BaseStateMachine {
             snapshot.getTermIndex());
         snapshotBlock = StateExport.blockNumber(state); // the state is decoded once, if used
         if (blocks == null || kept < snapshotBlock) {
-          copy = replicas.openInMemory(state);
+          copy = fromState(() -> replicas.openInMemory(state));
         }
       } catch (IOException | RuntimeException e) {
         damaged.add(new IOException("snapshot " + snapshot.getFile().getPath()
@@ -586,7 +589,7 @@ public final class LedgerStateMachine extends BaseStateMachine {
     LocalLedger opened;
     try {
       old.close();
-      opened = attach(replicas.open(blocks, state));
+      opened = attach(fromState(() -> replicas.open(blocks, state)));
     } catch (IOException | RuntimeException e) {
       synchronized (swapping) {
         interim = null; // the copy in memory stays the replica: the member fails with this
@@ -600,6 +603,22 @@ public final class LedgerStateMachine extends BaseStateMachine {
       swapping.notifyAll();
     }
     copy.close();
+  }
+
+  /** Opens a replica: {@link #fromState}'s. */
+  private interface Opening {
+    LocalLedger open() throws IOException;
+  }
+
+  /**
+   * Opens a replica from an exported state with the clock at the genesis' time: a new replica
+   * stamps its genesis block at the clock's time, part of the chain id the state must match.
+   * Seals move the clock on (a member that applied some of the log and then fell behind), and
+   * the leader's snapshot was refused as another chain's. The next seal sets the clock again.
+   */
+  private LocalLedger fromState(Opening opening) throws IOException {
+    clock.set(genesisMillis);
+    return opening.open();
   }
 
   /**

@@ -621,4 +621,43 @@ class LedgerStateMachineTest {
     assertEquals(block5, follower.awaitBlock(5).get(10, TimeUnit.SECONDS));
     assertTrue(failure(follower.awaitBlock(3)).getMessage().contains("block 3"));
   }
+
+  /**
+   * A follower that applied some of the log (sealed blocks at the leader's times) and then fell
+   * behind is sent the leader's snapshot. Its copy from the snapshot used to be opened at the
+   * clock of its last seal, which stamped the genesis with that time: another chain id, so the
+   * snapshot was refused ("the exported state is of chain ...") and the member stopped.
+   */
+  @Test
+  void aFollowerThatSealedBlocksTakesTheLeadersSnapshot() throws Exception {
+    LedgerStateMachine leader = machine("leader", 5);
+    LedgerStateMachine follower = machine("follower", 5);
+    List<byte[]> log = new ArrayList<>();
+    log.add(Entries.batch(List.of(transfer(1, 0))));
+    for (int i = 0; i < 2; i++) {
+      log.add(Entries.seal(GENESIS.createdAt().toEpochMilli() + 1000 * (i + 1)));
+    }
+    for (byte[] entry : log) { // both apply the first entries
+      apply(leader, entry).get(10, TimeUnit.SECONDS);
+      apply(follower, entry).get(10, TimeUnit.SECONDS);
+    }
+    assertEquals(2, follower.replica().metagraph().block().number());
+    for (int i = 0; i < 3; i++) { // then only the leader
+      seal(leader);
+    }
+    long snapshotIndex = leader.takeSnapshot();
+    File sent = leader.getStateMachineStorage().getSnapshotFile(1, snapshotIndex);
+    File installed = follower.getStateMachineStorage().getSnapshotFile(1, snapshotIndex);
+    Files.copy(sent.toPath(), installed.toPath());
+    MD5FileUtil.computeAndSaveMd5ForFile(installed);
+    follower.pause();
+    follower.reinitialize();
+    assertEquals(null, follower.failure());
+    assertEquals(leader.replica().stateHash(), follower.replica().stateHash());
+    // And both seal the next block alike.
+    byte[] next = sealEntry();
+    apply(leader, next).get(10, TimeUnit.SECONDS);
+    apply(follower, next).get(10, TimeUnit.SECONDS);
+    assertEquals(leader.replica().metagraph().block(), follower.replica().metagraph().block());
+  }
 }
