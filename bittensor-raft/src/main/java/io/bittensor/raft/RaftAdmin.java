@@ -106,9 +106,11 @@ public final class RaftAdmin implements AutoCloseable {
    * timeout (at most a second) are sent a TLS hello on a connection of its own, so that the
    * failure can say the group may use TLS; a cleartext member logs that connection as failed.
    *
-   * @throws LedgerException if no contact answers within the timeout
+   * @throws LedgerException if no contact answers within the timeout, or if this administrator
+   *     is closed
    */
   public Map<String, InetSocketAddress> members() throws LedgerException {
+    checkOpen();
     LedgerException last = null;
     // Counted from the start, not to a deadline: a timeout of "forever" would overflow one.
     long start = System.nanoTime();
@@ -230,7 +232,8 @@ public final class RaftAdmin implements AutoCloseable {
    * <p>Each member is asked once, not again: a member down answers nothing, at once where its
    * port refuses the connection.
    *
-   * @throws LedgerException if no contact answers within the timeout, for the members
+   * @throws LedgerException if no contact answers within the timeout, for the members, or if
+   *     this administrator is closed
    */
   @Experimental
   public GroupStatus status() throws LedgerException {
@@ -352,12 +355,20 @@ public final class RaftAdmin implements AutoCloseable {
    */
   public void changeMembers(Map<String, InetSocketAddress> members) throws LedgerException {
     Map<String, InetSocketAddress> checked = RaftLedger.checkedMembers(members);
-    if (closed.get()) {
-      // Each change has a client of its own: without this, a closed administrator would go on.
-      throw new LedgerException("this RaftAdmin is closed");
-    }
+    // Each change has a client of its own: without this, a closed administrator would go on.
+    checkOpen();
     RaftLedger.setConfiguration(RaftLedger.newClient(group(), parameters, timeout), checked,
         timeout);
+  }
+
+  /**
+   * Refuses a call once closed: a read would go to the closed client, which answers nothing, and
+   * fail only at the timeout, blaming the contacts.
+   */
+  private void checkOpen() throws LedgerException {
+    if (closed.get()) {
+      throw new LedgerException("this RaftAdmin is closed");
+    }
   }
 
   @Override
