@@ -717,8 +717,9 @@ public final class RaftLedger implements Ledger, BlockHistory {
       } catch (LedgerException e) {
         machine.forget(hash, result);
         ordering.get(i).cancel(false); // not sent later, if it is still queued
-        futures.set(i, CompletableFuture.failedFuture(new LedgerException(e.getMessage()
-            + "; it may or may not be in the ledger: check its nonce before resending", e)));
+        futures.set(i, CompletableFuture.failedFuture(e instanceof Submissions.NotSent ? e
+            : new LedgerException(e.getMessage()
+                + "; it may or may not be in the ledger: check its nonce before resending", e)));
         continue;
       }
       CompletableFuture<Receipt> decided = decided(outcome, result);

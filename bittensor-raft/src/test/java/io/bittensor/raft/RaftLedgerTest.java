@@ -356,6 +356,45 @@ class RaftLedgerTest {
   }
 
   /**
+   * A member closed while its submissions wait: those still queued behind the entry on its way
+   * were never sent, and are told so; they used to be told both ("it is not in the ledger; it
+   * may or may not be in the ledger"). The one on its way may still be sealed, and says so.
+   */
+  @Test
+  void aSubmissionStillQueuedWhenItsMemberClosesIsToldItWasNotSent() throws Exception {
+    Cluster c = new Cluster(dir, 3, genesis(params(8), 4), null, BlockPolicy.manual());
+    c.timeout = Duration.ofSeconds(60);
+    try (c) {
+      RaftLedger alone = c.open(0); // one of three: no leader, so the first entry waits
+      List<SignedTransaction> txs = new ArrayList<>();
+      for (int i = 0; i < 600; i++) { // more than one entry carries (512)
+        txs.add(SignedTransaction.sign(key(0), alone.chainId(), i,
+            Transaction.transfer(key(1).id(), 1)));
+      }
+      CompletableFuture<List<CompletableFuture<Receipt>>> submitted = new CompletableFuture<>();
+      Thread submitter = new Thread(() -> submitted.complete(alone.submitAll(txs)));
+      submitter.start();
+      Cluster.awaitTrue(() -> submitter.getState() == Thread.State.TIMED_WAITING
+          && Stream.of(submitter.getStackTrace()).anyMatch(f -> f.getMethodName().equals("await")
+              && f.getClassName().equals(RaftLedger.class.getName())),
+          "the submitter to wait for its first transaction's entry");
+      c.stop(0);
+      List<CompletableFuture<Receipt>> futures = submitted.get(30, TimeUnit.SECONDS);
+      String first = failure(futures.get(0)).getMessage();
+      assertTrue(first.contains("may or may not be in the ledger"), first);
+      String queued = failure(futures.get(599)).getMessage();
+      assertTrue(queued.contains("before the transaction was sent; it is not in the ledger"),
+          queued);
+      assertFalse(queued.contains("may or may not"), queued);
+    }
+  }
+
+  private static LedgerException failure(CompletableFuture<Receipt> f) {
+    return assertInstanceOf(LedgerException.class,
+        assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS)).getCause());
+  }
+
+  /**
    * A timeout of "forever" ({@code ChronoUnit.FOREVER}, or any past Long.MAX_VALUE ms): open used
    * to throw ArithmeticException (the timeout in ms), and one just short of it made a negative
    * count of retries.

@@ -31,6 +31,18 @@ public final class Submissions implements AutoCloseable {
   static final int MAX_BATCH = 512;
   static final int MAX_BATCH_BYTES = 1 << 20;
 
+  /**
+   * A submission failed before it was sent (the member closed): it is not in the ledger, which a
+   * caller must not word as an outcome it cannot know.
+   */
+  public static final class NotSent extends LedgerException {
+    private static final long serialVersionUID = 1L;
+
+    NotSent() {
+      super("this member closed before the transaction was sent; it is not in the ledger");
+    }
+  }
+
   private record Pending(SignedTransaction tx, CompletableFuture<byte[]> outcome) {}
 
   private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
@@ -56,7 +68,7 @@ public final class Submissions implements AutoCloseable {
     CompletableFuture<byte[]> f = new CompletableFuture<>();
     queue.add(new Pending(tx, f));
     if (closed && queue.remove(new Pending(tx, f))) {
-      f.completeExceptionally(new LedgerException("this member is closed"));
+      f.completeExceptionally(new NotSent());
     }
     return f;
   }
@@ -148,8 +160,7 @@ public final class Submissions implements AutoCloseable {
   private void failQueued() {
     Pending p;
     while ((p = queue.poll()) != null) {
-      p.outcome.completeExceptionally(new LedgerException("this member closed before the"
-          + " transaction was sent; it is not in the ledger"));
+      p.outcome.completeExceptionally(new NotSent());
     }
   }
 
