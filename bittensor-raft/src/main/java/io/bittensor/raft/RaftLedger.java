@@ -754,6 +754,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
    *
    * @return the block
    * @throws LedgerException if the group does not seal it within the builder's timeout, or this
+   *     member does not seal it too within another (its copy is behind the group's), or this
    *     member stopped because its copy of the ledger failed
    * @throws IllegalStateException if the ledger is closed
    */
@@ -762,7 +763,17 @@ public final class RaftLedger implements Ledger, BlockHistory {
     RaftClientReply reply = await(send(message(Entries.seal(clock.millis())), false),
         "sealing a block");
     long number = Entries.blockNumber(reply.getMessage().getContent().toByteArray());
-    return await(machine.awaitBlock(number), "waiting for block " + number + " here");
+    try {
+      return await(machine.awaitBlock(number), "waiting for block " + number + " here");
+    } catch (LedgerException e) {
+      if (!(e.getCause() instanceof TimeoutException)) {
+        throw e;
+      }
+      // A majority just sealed it: asking whether one is up would send the reader astray.
+      throw new LedgerException("the group sealed block " + number + ", but this member had"
+          + " not sealed it too within " + Deadlines.saturatedMillis(timeout) + " ms: its copy"
+          + " is behind the group's (catching up, or slow to apply the log)", e.getCause());
+    }
   }
 
   private void timedSeal() {

@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
@@ -58,18 +59,41 @@ public final class Cluster implements AutoCloseable {
 
   /** The paper's mechanism, named "flaky", throwing an Error (as out of memory) when told to. */
   public static IncentiveMechanism flaky(AtomicBoolean fails) {
+    return paperNamed("flaky", () -> {
+      if (fails.get()) {
+        throw new Error("the mechanism ran out of memory");
+      }
+    });
+  }
+
+  /**
+   * The paper's mechanism, named "held", that waits for {@code release} while {@code holds} is
+   * set: a member whose copy applies the log behind the group's.
+   */
+  public static IncentiveMechanism held(AtomicBoolean holds, CountDownLatch release) {
+    return paperNamed("held", () -> {
+      if (holds.get()) {
+        try {
+          release.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    });
+  }
+
+  /** The paper's mechanism under {@code name} (one name, one chain), running {@code first}. */
+  private static IncentiveMechanism paperNamed(String name, Runnable first) {
     IncentiveMechanism paper = IncentiveMechanism.paper();
     return new IncentiveMechanism() {
       @Override
       public String name() {
-        return "flaky";
+        return name;
       }
 
       @Override
       public EpochResult step(NetworkState state) {
-        if (fails.get()) {
-          throw new Error("the mechanism ran out of memory");
-        }
+        first.run();
         return paper.step(state);
       }
     };

@@ -430,6 +430,51 @@ class RaftLedgerTest {
     }
   }
 
+  /**
+   * A block sealed through a member whose copy is behind the group's: the group sealed it, and
+   * the member had not applied it by the timeout. The failure used to ask "is a majority of the
+   * group up?", though a majority had just sealed the block; it says now that this member is
+   * behind.
+   */
+  @Test
+  void aBlockTheGroupSealedButThisMemberHasNotYetSaysTheMemberIsBehind() throws Exception {
+    AtomicBoolean[] holds = {new AtomicBoolean(), new AtomicBoolean(), new AtomicBoolean()};
+    CountDownLatch release = new CountDownLatch(1);
+    Cluster c = new Cluster(dir, 3, genesis(params(8), 4),
+        Cluster.held(new AtomicBoolean(), release), BlockPolicy.manual());
+    c.each = (i, b) -> b.mechanism(Cluster.held(holds[i], release)); // one name: one chain
+    try (c) {
+      c.start();
+      int leader = c.leader();
+      // A follower, not m0: a member's client tries m0 first, and a seal sent first to a
+      // member held like this one gets no reply in time (left open: see the CHANGELOG).
+      int behind = leader == 1 ? 2 : 1;
+      RaftLedger l = c.members[leader];
+      stakedUpTo4(c, l);
+      holds[behind].set(true); // that member applies block 5 only once released
+      try {
+        LedgerException e = assertThrows(LedgerException.class, c.members[behind]::produceBlock);
+        assertTrue(e.getMessage().contains("the group sealed block 5, but this member had not"),
+            e.getMessage());
+        assertFalse(e.getMessage().contains("majority"), e.getMessage());
+      } finally {
+        release.countDown();
+      }
+      c.awaitHeight(5);
+      assertEquals(1, c.settledHashes().stream().distinct().count());
+    }
+  }
+
+  /** Blocks 1 to 4 through {@code l}, with a staked peer: the mechanism runs at block 5's epoch. */
+  private static void stakedUpTo4(Cluster c, RaftLedger l) throws Exception {
+    l.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
+    l.submit(key(0), Transaction.addStake(1000));
+    for (int i = 0; i < 4; i++) {
+      l.produceBlock();
+    }
+    c.awaitHeight(4);
+  }
+
   @Test
   void aMemberWhoseCopyFailsStopsSayingWhyAndTheGroupGoesOn() throws Exception {
     AtomicBoolean[] fails = {new AtomicBoolean(), new AtomicBoolean(), new AtomicBoolean()};
@@ -442,13 +487,7 @@ class RaftLedgerTest {
       int failing = (leader + 1) % 3;
       int other = (leader + 2) % 3;
       RaftLedger l = c.members[leader];
-      // A staked peer, so that the mechanism runs at block 5's epoch.
-      l.submit(key(0), Transaction.register(endpoint(0), Modality.TEXT));
-      l.submit(key(0), Transaction.addStake(1000));
-      for (int i = 0; i < 4; i++) {
-        l.produceBlock();
-      }
-      c.awaitHeight(4);
+      stakedUpTo4(c, l);
       CompletableFuture<Receipt> waiting = c.members[failing].submit(key(1),
           Transaction.transfer(key(2).id(), 5));
       fails[failing].set(true); // block 5 fails on that member only
