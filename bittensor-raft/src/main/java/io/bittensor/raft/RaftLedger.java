@@ -496,8 +496,14 @@ public final class RaftLedger implements Ledger, BlockHistory {
     return self;
   }
 
-  /** The member this one believes leads the group, or empty during an election. */
+  /**
+   * The member this one believes leads the group, or empty during an election and once this one
+   * closed.
+   */
   public Optional<String> leader() {
+    if (closed.get()) {
+      return Optional.empty(); // Ratis' closed division keeps the leader it knew
+    }
     try {
       RaftPeerId id = server.getDivision(group.getGroupId()).getInfo().getLeaderId();
       return Optional.ofNullable(id).map(RaftPeerId::toString);
@@ -506,8 +512,11 @@ public final class RaftLedger implements Ledger, BlockHistory {
     }
   }
 
-  /** Whether this member leads the group now (and so seals its blocks). */
+  /** Whether this member leads the group now (and so seals its blocks); false once closed. */
   public boolean isLeader() {
+    if (closed.get()) {
+      return false; // Ratis' closed division keeps the role it had
+    }
     try {
       return server.getDivision(group.getGroupId()).getInfo().isLeader();
     } catch (IOException e) {

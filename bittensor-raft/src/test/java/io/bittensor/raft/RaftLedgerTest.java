@@ -416,6 +416,23 @@ class RaftLedgerTest {
     }
   }
 
+  /**
+   * A closed member leads nothing: isLeader() (the metrics' bittensor_raft_leader gauge reads it)
+   * used to go on answering true for a member that led when it closed, while leader() was empty.
+   */
+  @Test
+  void aClosedMemberDoesNotClaimToLead() throws Exception {
+    try (Cluster c = new Cluster(dir, 1, genesis(params(8), 4), null, BlockPolicy.manual())
+        .start()) {
+      c.leader();
+      RaftLedger m = c.members[0];
+      assertTrue(m.isLeader());
+      c.stop(0);
+      assertFalse(m.isLeader(), "a closed member says it leads");
+      assertEquals(java.util.Optional.empty(), m.leader());
+    }
+  }
+
   /** toString, which logs and assertion messages call, used to throw once the member closed. */
   @Test
   void aClosedMemberStillDescribesItself() throws Exception {
