@@ -441,11 +441,22 @@ public final class Neuron implements AutoCloseable {
    * a row, and the block the registration lands in. Meanwhile the neuron serves, and its
    * background loop waits for the registration.
    *
+   * <p>A submission whose outcome is unknown (a {@link LedgerException} that is not a refusal:
+   * a remote ledger's connection broke, and its message says the transaction may or may not
+   * have arrived) is settled by reading the ledger, with the same back-off while it cannot be
+   * read: the key in the metagraph (a durable block) has landed, and the registration completes
+   * with a null receipt (its stake, if the key's nonce shows it was not taken, is sent again
+   * first, and completes it with its receipt); the key not in it but its nonce moved on is in a
+   * block not yet durable, read again after the back-off; its nonce not moved on, it was lost,
+   * and is sent again with that nonce. So it is never registered twice, and a nonce is never
+   * used twice (a lost one that arrives late, refused as {@code NONCE_REUSED}, is read again).
+   * The listener hears each step.
+   *
    * <p>Fails with the ledger's reason on any other refusal ({@code INSUFFICIENT_BALANCE}, {@code
-   * NETWORK_FULL}, ...), with a {@link LedgerException} if a submission's outcome cannot be
-   * known (the ledger's message says to check the nonce), and with a {@link LedgerException}
-   * saying the neuron closed if it closes while the registration waits to be sent or read again
-   * (close ends that wait at once; a registration already sent is left to its block).
+   * NETWORK_FULL}, ...), and with a {@link LedgerException} saying the neuron closed if it
+   * closes while the registration waits to be sent or read again (close ends that wait at once;
+   * a registration already sent is left to its block; one whose outcome it was reading for may
+   * or may not be in the ledger, as the message says).
    */
   public CompletableFuture<Receipt> registration() {
     return registration;

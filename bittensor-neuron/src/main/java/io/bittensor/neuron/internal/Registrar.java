@@ -14,6 +14,7 @@ import io.bittensor.core.Transaction;
 import io.bittensor.core.TransactionRejectedException;
 import io.bittensor.core.internal.Timer;
 import java.net.URI;
+import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -36,7 +37,11 @@ import java.util.random.RandomGenerator;
  * then either). A ledger that cannot be read (a {@link LedgerException} from what the neuron
  * reads before it sends, or from {@code nextNonce}: a remote ledger's server down or
  * restarting) is read again after that back-off, from the top, until it can be, the listener
- * told at the 1st, 2nd, 4th ... such failure in a row. Retries run on a thread of its own
+ * told at the 1st, 2nd, 4th ... such failure in a row. A submission whose outcome is unknown
+ * (the ledger's answer lost: "may or may not have arrived") is settled by reading the ledger, with
+ * the same back-off while it cannot be read: the key in the metagraph has landed; its nonce not
+ * past the registration's, it is sent again with that nonce (see {@link #settle}). Retries run
+ * on a thread of its own
  * ({@code neuron-<key>-registrar}, started with the first and ended after the last or at {@link
  * #stop}): not on the ledger's thread that tells of the block, nor the timer's, nor the common
  * pool, which an application may keep busy.
@@ -100,6 +105,14 @@ public final class Registrar implements LedgerListener {
   private long unreadInARow;
   /** Guarded by this: {@link #before} has been read, and said to send. */
   private boolean checked;
+  /** Guarded by this: the latest submission's outcome is unknown; the ledger is read instead. */
+  private boolean settling;
+  /** Guarded by this: some submission's outcome was unknown (it may arrive late). */
+  private boolean wasUnsure;
+  /** Guarded by this: a registration in a block not yet durable has been told of. */
+  private boolean pendingTold;
+  /** Guarded by this: the nonce of the registration sent last. */
+  private long sentNonce;
 
   /**
    * A registration of {@code keypair}'s peer at {@code endpoint} with {@code stake}, not yet
@@ -151,7 +164,8 @@ public final class Registrar implements LedgerListener {
    * Reads {@code before} (until it has said to send), then submits the registration, and the
    * stake signed with the next nonce so that it goes in the same block (refused as out of order,
    * harmlessly, if the registration is refused later). A ledger that cannot be read is read
-   * again after the back-off.
+   * again after the back-off. Once a submission's outcome is unknown, reads the ledger instead
+   * to settle it ({@link #settle}).
    *
    * @throws RuntimeException as the ledger's reads and submit (a closed ledger)
    */
@@ -160,16 +174,18 @@ public final class Registrar implements LedgerListener {
       result.completeExceptionally(closedWhileWaiting());
       return;
     }
-    int attempt;
     boolean check;
+    boolean settle;
     synchronized (this) {
       waiting = false;
       unread = false;
-      attempt = ++attempts;
+      ++attempts;
       check = !checked;
-      // Before the submission: a block sealed while it is refused counts towards the wait.
-      blocksSinceSent = 0;
-      blocksToWait = Long.MAX_VALUE;
+      settle = settling;
+    }
+    if (settle) {
+      settle();
+      return;
     }
     long nonce;
     try {
@@ -200,32 +216,189 @@ public final class Registrar implements LedgerListener {
       unreadable(e);
       return;
     }
+    send(nonce);
+  }
+
+  /** Submits the registration with {@code nonce}, and the stake with the next. */
+  private void send(long nonce) {
+    int attempt;
+    synchronized (this) {
+      attempt = attempts;
+      sentNonce = nonce;
+      // Before the submission: a block sealed while it is refused counts towards the wait.
+      blocksSinceSent = 0;
+      blocksToWait = Long.MAX_VALUE;
+    }
     CompletableFuture<Receipt> registered = ledger.submit(SignedTransaction.sign(keypair,
         ledger.chainId(), nonce, Transaction.register(endpoint, modality)));
     // Not after a refusal the ledger reported at once: the stake would be refused too.
     CompletableFuture<Receipt> staked = stake > 0 && !registered.isCompletedExceptionally()
-        ? ledger.submit(SignedTransaction.sign(keypair, ledger.chainId(), nonce + 1,
-            Transaction.addStake(stake)))
-        : null;
+        ? stake(nonce + 1) : null;
     registered.whenComplete((receipt, error) -> {
       Throwable cause = unwrap(error);
       if (cause instanceof TransactionRejectedException r
           && r.reason() == RejectReason.TOO_MANY_REGISTRATIONS) {
         later(r);
+      } else if (unknown(cause)) {
+        unsure(cause); // whatever the stake's answer: the ledger is read instead
       } else if (cause != null) {
         result.completeExceptionally(cause);
       } else if (staked == null) {
         landed(receipt, attempt);
       } else {
-        staked.whenComplete((s, e) -> {
-          if (e != null) {
-            result.completeExceptionally(unwrap(e));
-          } else {
-            landed(s, attempt);
-          }
-        });
+        afterStake(staked, attempt);
       }
     });
+  }
+
+  private CompletableFuture<Receipt> stake(long nonce) {
+    return ledger.submit(SignedTransaction.sign(keypair, ledger.chainId(), nonce,
+        Transaction.addStake(stake)));
+  }
+
+  /** The stake's answer settles the registration, or (unknown) sends it to be settled. */
+  private void afterStake(CompletableFuture<Receipt> staked, int attempt) {
+    staked.whenComplete((s, e) -> {
+      Throwable cause = unwrap(e);
+      if (cause == null) {
+        landed(s, attempt);
+      } else if (unknown(cause)) {
+        unsure(cause);
+      } else {
+        result.completeExceptionally(cause);
+      }
+    });
+  }
+
+  /**
+   * Whether {@code cause} leaves the submission's outcome unknown: a failure that is not the
+   * ledger's refusal (the answer lost: "may or may not have arrived"), or, once an earlier
+   * outcome was unknown, a refusal that says the earlier one arrived after all (its nonce used,
+   * its key registered).
+   */
+  private boolean unknown(Throwable cause) {
+    if (cause instanceof TransactionRejectedException r) {
+      synchronized (this) {
+        return wasUnsure && (r.reason() == RejectReason.NONCE_REUSED
+            || r.reason() == RejectReason.ALREADY_REGISTERED);
+      }
+    }
+    return cause instanceof LedgerException;
+  }
+
+  /**
+   * A submission whose outcome is unknown: reads the ledger at once, on the retries' thread, to
+   * learn whether it landed (and the back-off while it cannot be read), unless the neuron closed.
+   */
+  private void unsure(Throwable cause) {
+    CompletableFuture<Void> wake;
+    synchronized (this) {
+      if (closed.getAsBoolean()) { // and stop() has run or waits for this lock
+        wake = null;
+      } else {
+        waiting = true; // so that stop() fails the result: nothing else would, once stopped
+        unread = true; // the blocks a subscription hears do not end this wait
+        settling = true;
+        wasUnsure = true;
+        pendingTold = false;
+        wake = due = new CompletableFuture<>();
+      }
+    }
+    if (wake == null) {
+      result.completeExceptionally(cause); // it may or may not be in the ledger: as it says
+      return;
+    }
+    // As one literal, for docs/troubleshooting.md to quote.
+    events.accept("registration's outcome is unknown: " + cause.getMessage()
+        + "; reading the ledger to learn whether it landed");
+    wake.complete(null);
+    resendWhenDue(wake);
+  }
+
+  /**
+   * Settles a submission whose outcome was unknown by reading the ledger: the key in its
+   * metagraph (a durable block) has landed, and its stake too if its nonce has moved past the
+   * stake's, else the stake is sent again with that nonce; the key not in it, with its nonce
+   * past the registration's, is in a block not yet durable, read again after the back-off; the
+   * nonce not past it was lost, and is sent again with that nonce. Never a second registration
+   * nor a nonce used twice: a late arrival refused as such is settled again.
+   */
+  private void settle() {
+    Metagraph m;
+    long next;
+    try {
+      m = ledger.metagraph();
+      next = ledger.nextNonce(keypair.id()); // after the metagraph: no landing falls between
+      synchronized (this) {
+        unreadInARow = 0;
+      }
+    } catch (TransactionRejectedException e) {
+      result.completeExceptionally(e);
+      return;
+    } catch (LedgerException e) {
+      unreadable(e);
+      return;
+    }
+    long sent;
+    int attempt;
+    synchronized (this) {
+      sent = sentNonce;
+      attempt = attempts;
+    }
+    OptionalInt uid = m.uid(keypair.id());
+    if (uid.isPresent()) {
+      if (stake > 0 && next <= sent + 1) {
+        events.accept("registration landed (uid " + uid.getAsInt() + "), its stake did not:"
+            + " staking again with nonce " + next);
+        afterStake(stake(next), attempt);
+        return;
+      }
+      events.accept("registration landed: uid " + uid.getAsInt() + " in the ledger's block "
+          + m.block().number() + " (read at attempt " + attempt + ")");
+      result.complete(null);
+      return;
+    }
+    if (next > sent) {
+      pending(next);
+      return;
+    }
+    events.accept("registration did not land: registering again with nonce " + next);
+    synchronized (this) {
+      settling = false;
+    }
+    send(next);
+  }
+
+  /**
+   * The registration is in the ledger's block being built (its nonce moved on), not yet in a
+   * durable one: reads the ledger again after the back-off, until it is (or, should that block
+   * be lost, its nonce moves back and it is sent again).
+   */
+  private void pending(long next) {
+    CompletableFuture<Void> wake;
+    long delay;
+    boolean tell;
+    synchronized (this) {
+      if (closed.getAsBoolean()) {
+        wake = null;
+        delay = 0;
+        tell = false;
+      } else {
+        delay = waitToRead();
+        wake = due;
+        tell = !pendingTold;
+        pendingTold = true;
+      }
+    }
+    if (wake == null) {
+      result.completeExceptionally(closedWhileWaiting());
+      return;
+    }
+    if (tell) {
+      events.accept("registration accepted (the key's next nonce is " + next + "), not yet in"
+          + " a durable block: reading the ledger again in " + delay + " ms");
+    }
+    resendWhenDue(wake);
   }
 
   /** A retry: what fails it fails the registration. */
@@ -259,16 +432,9 @@ public final class Registrar implements LedgerListener {
         delay = 0;
         inARow = 0;
       } else {
-        waiting = true;
-        unread = true; // the blocks a subscription hears do not end this wait
-        wake = due = new CompletableFuture<>();
-        synchronized (retryRandom) {
-          delay = backoffMs - retryRandom.nextLong(backoffMs / 2 + 1);
-        }
-        backoffMs = Math.min(maxBackoffMs, backoffMs * 2);
+        delay = waitToRead();
+        wake = due;
         inARow = ++unreadInARow;
-        silenceMs = delay;
-        armSilence();
       }
     }
     if (wake == null) {
@@ -283,6 +449,24 @@ public final class Registrar implements LedgerListener {
       events.accept(told + e.getMessage() + "; reading it again in " + delay + " ms");
     }
     resendWhenDue(wake);
+  }
+
+  /**
+   * Guarded by this: a wait to read the ledger again, {@link #due} once the back-off (drawn from
+   * half of it to all of it, then doubled to the longest) has passed; its delay.
+   */
+  private long waitToRead() {
+    waiting = true;
+    unread = true; // the blocks a subscription hears do not end this wait
+    due = new CompletableFuture<>();
+    long delay;
+    synchronized (retryRandom) {
+      delay = backoffMs - retryRandom.nextLong(backoffMs / 2 + 1);
+    }
+    backoffMs = Math.min(maxBackoffMs, backoffMs * 2);
+    silenceMs = delay;
+    armSilence();
+    return delay;
   }
 
   /**
@@ -444,7 +628,18 @@ public final class Registrar implements LedgerListener {
     return closedWhileWaiting(forTheLedger);
   }
 
-  private static LedgerException closedWhileWaiting(boolean forTheLedger) {
+  private LedgerException closedWhileWaiting(boolean forTheLedger) {
+    boolean settle;
+    long sent;
+    synchronized (this) {
+      settle = settling;
+      sent = sentNonce;
+    }
+    if (settle) {
+      return new LedgerException("the neuron closed while it read the ledger to learn whether"
+          + " its registration, whose outcome was unknown, landed; it may or may not be in the"
+          + " ledger: check nonce " + sent + " of " + keypair.id().toHex());
+    }
     return new LedgerException(forTheLedger
         ? "the neuron closed while its registration waited to read the ledger again, which"
             + " could not be read; it was not sent"

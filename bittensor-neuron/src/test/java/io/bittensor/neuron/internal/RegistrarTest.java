@@ -39,6 +39,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -88,8 +89,11 @@ class RegistrarTest {
     local.close();
   }
 
+  /** The latest registrar made, for what a failed assertion says of its result. */
+  private Registrar made;
+
   private Registrar registrar(long stake, long seed, long firstBackoffMs, long maxBackoffMs) {
-    return new Registrar(ledger, key, Modality.TEXT, ENDPOINT, stake, closed::get,
+    return made = new Registrar(ledger, key, Modality.TEXT, ENDPOINT, stake, closed::get,
         () -> null, events::add, new Random(seed), firstBackoffMs, maxBackoffMs);
   }
 
@@ -531,6 +535,130 @@ class RegistrarTest {
     assertEquals(RejectReason.INSUFFICIENT_BALANCE, refused.reason());
   }
 
+  /**
+   * A registration that lands but whose answer is lost ("may or may not have arrived"): the
+   * registrar reads the ledger, finds the key's nonce moved on and, once the block is durable,
+   * the key in the metagraph; it sends the stake it did not send (nonce 1), and never the
+   * registration again. Before, the unknown outcome failed the registration for good.
+   */
+  @Test
+  void aRegistrationThatLandsButWhoseAnswerIsLostIsReadFromTheLedgerNotSentTwice()
+      throws Exception {
+    ledger.answerUnknown.set(1);
+    Registrar r = registrar(500, 2, 1, 4);
+    r.attempt();
+    assertTold("registration's outcome is unknown: stream was reset: CANCEL; transaction ");
+    assertTold("registration accepted (the key's next nonce is 1), not yet in a durable block:"
+        + " reading the ledger again in ");
+    local.produceBlock(); // the registration's block, durable
+    assertTold("registration landed (uid 0), its stake did not: staking again with nonce 1");
+    assertEquals(new Transaction.AddStake(500), ledger.others.poll(10, TimeUnit.SECONDS));
+    local.produceBlock();
+    Receipt receipt = r.result().get(10, TimeUnit.SECONDS);
+    assertEquals(2, receipt.block());
+    assertEquals(1, ledger.registrationsSent(), "registered once: " + ledger.sent);
+    SignedTransaction staked = ledger.sent.get(ledger.sent.size() - 1);
+    assertEquals(1, staked.nonce());
+    assertEquals(staked.hash(), receipt.transaction());
+    Metagraph m = local.metagraph();
+    assertEquals(500, m.stake(m.uid(key.id()).orElseThrow()));
+    assertEquals(2, local.nextNonce(key.id()));
+  }
+
+  /**
+   * A registration lost on its way whose answer says it may or may not have arrived: the
+   * registrar reads the ledger (which cannot be read twice, and is read again after the
+   * back-off), finds the key's nonce still 0, and sends the registration again with nonce 0 and
+   * its stake; it lands once. Before, the unknown outcome failed the registration for good.
+   */
+  @Test
+  void aRegistrationLostOnItsWayIsSentAgainWithTheSameNonceOnceTheLedgerSaysSo()
+      throws Exception {
+    ledger.answerUnknown.set(1);
+    ledger.lose = true;
+    AtomicBoolean once = new AtomicBoolean();
+    ledger.afterSend = () -> {
+      if (!once.getAndSet(true)) {
+        ledger.unreadable.set(2);
+      }
+    };
+    Registrar r = registrar(500, 2, 1, 4);
+    r.attempt();
+    assertTold("registration's outcome is unknown: stream was reset: CANCEL; transaction ");
+    assertTold("registration could not read the ledger: the ledger cannot be reached;"
+        + " reading it again in ");
+    assertTold("registration could not read the ledger (2 times in a row): the ledger cannot be"
+        + " reached; reading it again in ");
+    assertTold("registration did not land: registering again with nonce 0");
+    assertEquals(new Transaction.AddStake(500), ledger.others.poll(10, TimeUnit.SECONDS));
+    local.produceBlock();
+    Receipt receipt = r.result().get(10, TimeUnit.SECONDS);
+    assertEquals(1, receipt.block());
+    List<SignedTransaction> registrations = ledger.sent.stream()
+        .filter(t -> t.body() instanceof Transaction.Register).toList();
+    assertEquals(2, registrations.size(), ledger.sent::toString);
+    assertEquals(0, registrations.get(0).nonce());
+    assertEquals(0, registrations.get(1).nonce(), "the nonce it did not use");
+    Metagraph m = local.metagraph();
+    assertEquals(500, m.stake(m.uid(key.id()).orElseThrow()));
+    assertEquals(2, local.nextNonce(key.id()), "one registration and one stake");
+  }
+
+  /**
+   * Lost on its way, and arriving at the ledger just after the registrar read the nonce: the
+   * registration sent again is refused as a used nonce, which settles nothing but says to read
+   * again; the key is then seen in the block being built, and in the metagraph once durable.
+   */
+  @Test
+  void aLostRegistrationThatArrivesLateIsReadAgainNotFailedAsAReplay() throws Exception {
+    ledger.answerUnknown.set(1);
+    ledger.lose = true;
+    ledger.arriveLate = true;
+    Registrar r = registrar(0, 2, 1, 4);
+    r.attempt();
+    assertTold("registration's outcome is unknown: stream was reset: CANCEL; transaction ");
+    assertTold("registration did not land: registering again with nonce 0");
+    assertTold("registration's outcome is unknown: NONCE_REUSED: nonce 0 was used; the next");
+    assertTold("registration accepted (the key's next nonce is 1), not yet in a durable block:"
+        + " reading the ledger again in ");
+    local.produceBlock();
+    assertTold("registration landed: uid 0 in the ledger's block 1 (read at attempt ");
+    assertNull(r.result().get(10, TimeUnit.SECONDS), "settled by reading: no receipt");
+    assertEquals(1, local.metagraph().size());
+    assertEquals(1, local.nextNonce(key.id()));
+  }
+
+  /**
+   * Closed while it reads the ledger to settle an unknown outcome: stop fails the registration at
+   * once, saying it may or may not be in the ledger, and nothing more is sent.
+   */
+  @Test
+  void stoppedWhileItSettlesAnUnknownOutcomeItFailsSayingItMayBeInTheLedger() throws Exception {
+    ledger.answerUnknown.set(1);
+    Registrar r = registrar(100, 2, NEVER_MS, NEVER_MS);
+    r.attempt();
+    assertTold("registration's outcome is unknown: ");
+    assertTold("registration accepted (the key's next nonce is 1)");
+    int sent = ledger.sent.size();
+    closed.set(true);
+    r.stop();
+    assertTrue(r.result().isCompletedExceptionally(), "failed as stop returned");
+    assertEquals("the neuron closed while it read the ledger to learn whether its registration,"
+        + " whose outcome was unknown, landed; it may or may not be in the ledger: check nonce 0"
+        + " of " + key.id().toHex(), failure(r).getMessage());
+    local.produceBlock();
+    assertEquals(sent, ledger.sent.size(), "nothing sent after stop: " + ledger.sent);
+  }
+
+  /** The next event starts with {@code start}. */
+  private void assertTold(String start) throws InterruptedException {
+    String told = events.poll(10, TimeUnit.SECONDS);
+    assertTrue(told != null && told.startsWith(start), () -> "expected \"" + start
+        + "...\", told: " + told + "; then " + events + "; the registration: "
+        + made.result().handle((receipt, e) -> e == null ? "landed, " + receipt
+            : "failed, " + e).getNow("not settled"));
+  }
+
   /** How {@code r}'s result failed. */
   private static Throwable failure(Registrar r) {
     ExecutionException e = assertThrows(ExecutionException.class,
@@ -613,6 +741,16 @@ class RegistrarTest {
     final List<String> readAfterFailureOn = new CopyOnWriteArrayList<>();
     /** Answers through a dependent stage, which fails with a CompletionException. */
     volatile boolean throughStages;
+    /**
+     * How many of the next submissions of the registrant's are answered as a transport whose
+     * connection broke: "may or may not have arrived".
+     */
+    final AtomicInteger answerUnknown = new AtomicInteger();
+    /** Those answered so are lost on the way, not put in the ledger. */
+    volatile boolean lose;
+    /** A lost one that arrives late: put in the ledger just after the next nonce is read. */
+    volatile boolean arriveLate;
+    private final AtomicReference<SignedTransaction> late = new AtomicReference<>();
 
     Watched(LocalLedger ledger, PeerId registrant, Keypair[] fillers) {
       this.ledger = ledger;
@@ -648,13 +786,41 @@ class RegistrarTest {
         failedReads.incrementAndGet();
         throw new LedgerException("the ledger cannot be reached");
       }
-      return ledger.nextNonce(id);
+      long next = ledger.nextNonce(id);
+      SignedTransaction arriving = late.getAndSet(null);
+      if (arriving != null) {
+        ledger.submit(arriving); // after the read: the reader did not see it
+      }
+      return next;
+    }
+
+    /**
+     * Null, or the answer of a transport that lost the answer to {@code tx} (and {@code tx}
+     * itself, unless it loses that too).
+     */
+    private CompletableFuture<Receipt> unknown(SignedTransaction tx) {
+      if (answerUnknown.getAndUpdate(n -> Math.max(0, n - 1)) == 0) {
+        return null;
+      }
+      if (!lose) {
+        ledger.submit(tx);
+      } else if (arriveLate) {
+        late.set(tx);
+      }
+      return CompletableFuture.failedFuture(new LedgerException("stream was reset: CANCEL;"
+          + " transaction " + tx.hash().toShortHex() + " may or may not have arrived: check nonce "
+          + tx.nonce() + " of " + tx.signer().toHex()));
     }
 
     @Override
     public CompletableFuture<Receipt> submit(SignedTransaction tx) {
       if (!(tx.body() instanceof Transaction.Register) || !tx.signer().equals(registrant)) {
         sent.add(tx);
+        CompletableFuture<Receipt> lost = tx.signer().equals(registrant) ? unknown(tx) : null;
+        if (lost != null) {
+          others.add(tx.body());
+          return lost;
+        }
         CompletableFuture<Receipt> answer = ledger.submit(tx);
         // Told once in the ledger's pool: a test seals the next block as soon as it hears of it.
         others.add(tx.body());
@@ -669,6 +835,12 @@ class RegistrarTest {
       long height = ledger.metagraph().block().number();
       sentNanos.add(System.nanoTime());
       sent.add(tx);
+      CompletableFuture<Receipt> lost = unknown(tx);
+      if (lost != null) {
+        afterSend.run();
+        sentAt.add(height);
+        return lost;
+      }
       CompletableFuture<Receipt> answer = ledger.submit(tx);
       if (refuse && sealAfterNextRefusal.getAndSet(false)) {
         try {
