@@ -38,9 +38,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Properties;
+import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -102,6 +104,15 @@ final class NeuronCommand implements Runnable {
     @Option(names = "--config", required = true, paramLabel = "FILE",
         description = "The neuron's properties file.")
     Path config;
+
+    @Option(names = "--ledger-wait", paramLabel = "DURATION",
+        description = "How long to wait for a ledger server that cannot be reached at start"
+            + " (ISO-8601, e.g. PT5M; PT0S: fail at once): it is tried again after a back-off"
+            + " of 1 s doubling to 30 s, each try said on stderr. No limit by default: a"
+            + " neuron started before its ledger (or while it restarts) joins once it is up;"
+            + " SIGTERM or Ctrl-C stops it. A TLS failure, an address that is no ledger and an"
+            + " unknown host fail at once.")
+    Duration ledgerWait;
 
     @Override
     public Integer call() throws Exception {
@@ -232,6 +243,10 @@ final class NeuronCommand implements Runnable {
       int perEra = (int) perEraSetting;
       int dim = (int) dimSetting;
       // Before the model loads and the ledger is reached: the config's mistake, said first.
+      if (ledgerWait != null && ledgerWait.isNegative()) {
+        throw CliException.badInput("--ledger-wait must be PT0S or more, was " + ledgerWait,
+            null);
+      }
       if (learn && dim != TextModels.DIM) {
         throw CliException.badInput(config + ": learn=true needs output-dim " + TextModels.DIM,
             null);
@@ -287,7 +302,16 @@ final class NeuronCommand implements Runnable {
           if (tlsClientKey != null) {
             rb.clientCertificate(tlsClientKey, tlsClientCert);
           }
-          remote = rb.connect(ledgerUris);
+          // A server that cannot be reached yet is waited for: started after the neuron, or
+          // restarting; the stop (SIGTERM, Ctrl-C) ends the wait at once.
+          remote = LedgerWait.connect(() -> rb.connect(ledgerUris),
+              ledgerUris.stream().anyMatch(u -> "https".equals(u.getScheme())), ledgerWait,
+              ms -> closed.await(ms, TimeUnit.MILLISECONDS), spec.commandLine().getErr(),
+              () -> announced.set(true), new Random());
+          if (remote == null) { // told to stop while it waited: as once running
+            Stopping.await(closed::await, stop, hook);
+            return 0;
+          }
           try {
             // Audited: every block replayed from genesis against the chain id given.
             ledger = trustedChain == null ? remote : AuditedLedger.over(remote, trustedChain);
@@ -304,6 +328,11 @@ final class NeuronCommand implements Runnable {
           throw CliException.badInput(config + setting + e.getMessage(), e);
         } catch (LedgerException e) {
           throw CliException.ledgerUnreachable(ledgerUri, e);
+        } catch (InterruptedException e) {
+          // Told to stop (embedded) while it waited for the ledger: as once running.
+          Thread.currentThread().interrupt();
+          Stopping.await(closed::await, stop, hook);
+          return 0;
         }
         owned.add(ledger);
         Neuron.Builder b = Neuron.builder().keypair(key).ledger(ledger).serve(peer, Modality.TEXT)

@@ -215,7 +215,8 @@ class CliUsageTest {
     Path config = Files.writeString(dir.resolve("neuron.properties"), template
         .replace("\nkey=neuron-1.key\n", "\nkey=" + dir.resolve("neuron-1.key") + "\n")
         .replace("\nledger=http://127.0.0.1:8092\n", "\nledger=http://127.0.0.1:1\n"));
-    CliRunner r = CliRunner.run("neuron", "run", "--config", config.toString());
+    CliRunner r = CliRunner.run("neuron", "run", "--config", config.toString(),
+        "--ledger-wait", "PT0S");
     assertEquals(1, r.exitCode(), r.err());
     assertTrue(r.err().startsWith("bittensor: cannot reach the ledger at http://127.0.0.1:1"),
         r.err());
@@ -290,7 +291,8 @@ class CliUsageTest {
     assertBadInput(CliRunner.run("neuron", "run", "--config", config.toString()),
         "key: " + key + " is sealed under a passphrase: give key-passphrase-file= FILE");
     Files.writeString(config, lines + "key-passphrase-file=" + pass + "\n");
-    CliRunner r = CliRunner.run("neuron", "run", "--config", config.toString());
+    CliRunner r = CliRunner.run("neuron", "run", "--config", config.toString(),
+        "--ledger-wait", "PT0S");
     assertEquals(Main.EXIT_FAILURE, r.exitCode(), r.err());
     assertTrue(r.err().contains("cannot reach the ledger at http://127.0.0.1:1"), r.err());
     assertEquals(1, r.err().split("cannot reach", -1).length - 1, "said once: " + r.err());
@@ -363,7 +365,8 @@ class CliUsageTest {
   @Test
   void aNeuronThatReachesNoneOfItsLedgerServersNamesEach(@TempDir Path dir) throws IOException {
     Path config = neuronConfig(dir, "ledger=http://127.0.0.1:1, http://127.0.0.1:2\n");
-    CliRunner r = CliRunner.run("neuron", "run", "--config", config.toString());
+    CliRunner r = CliRunner.run("neuron", "run", "--config", config.toString(),
+        "--ledger-wait", "PT0S");
     assertEquals(Main.EXIT_FAILURE, r.exitCode(), r.err());
     assertTrue(r.err().contains("cannot reach any of the ledger servers")
         && r.err().contains("127.0.0.1:1") && r.err().contains("127.0.0.1:2"), r.err());

@@ -54,10 +54,15 @@ class NeuronRunLifecycleTest {
 
   /** A config for a noise neuron on port 0 of {@code server}'s ledger, with {@code more} keys. */
   private Path config(LedgerServer server, String... more) throws IOException {
+    return config(server.uri().toString(), more);
+  }
+
+  /** A config for a noise neuron on port 0 of the ledger at {@code ledger} (a comma: several). */
+  private Path config(String ledger, String... more) throws IOException {
     Path keyFile = dir.resolve("neuron.key");
     key.save(keyFile);
     List<String> lines = new java.util.ArrayList<>(List.of("key=" + keyFile,
-        "ledger=" + server.uri(), "peer=noise", "port=0"));
+        "ledger=" + ledger, "peer=noise", "port=0"));
     lines.addAll(List.of(more));
     return Files.writeString(dir.resolve("neuron.properties"), String.join("\n", lines) + "\n");
   }
@@ -195,6 +200,195 @@ class NeuronRunLifecycleTest {
       }
       assertFalse(running.isAlive(), "the command did not stop: " + out + err);
       assertEquals(0, code[0], out + "\n" + err);
+    }
+  }
+
+  /**
+   * Started before its ledger (in the wrong order by a service manager, or while the ledger
+   * restarts): it says on stderr what it waits for, why and when it tries again, and once a
+   * ledger server listens at the address, connects, registers and serves. Before, it exited 1 at
+   * once with "cannot reach the ledger".
+   */
+  @Test
+  void aLedgerServerStartedAfterTheNeuronIsWaitedForAndJoined() throws Exception {
+    URI uri = URI.create("http://127.0.0.1:" + freePort());
+    Path config = config(uri.toString(), "output-dim=16");
+    Embedded running = Embedded.start("neuron", "run", "--config", config.toString());
+    String told = running.awaitErr("waiting for the ledger: cannot reach the ledger at " + uri);
+    java.util.regex.Matcher m = Pattern.compile("waiting for the ledger: cannot reach the ledger"
+        + " at " + Pattern.quote(uri.toString()) + ": .*; trying again in (\\d+) ms")
+        .matcher(told);
+    assertTrue(m.find(), told);
+    long delay = Long.parseLong(m.group(1));
+    assertTrue(delay >= 500 && delay <= 1000, "the first back-off, 1 s jittered: " + told);
+    try (LocalLedger ledger = fundedLedger();
+        LedgerServer server = LedgerServer.builder().ledger(ledger).host("127.0.0.1")
+            .port(uri.getPort()).start()) {
+      running.awaitOut(" serving ");
+      assertTrue(ledger.metagraph().uid(key.id()).isPresent(), "registered");
+      assertEquals(0, running.interruptAndJoin(), running.toString());
+      assertTrue(running.out.toString().endsWith("stopped" + System.lineSeparator()),
+          running.toString());
+    }
+  }
+
+  /**
+   * An interrupt while it waits for a ledger that cannot be reached stops it at once, not after
+   * its back-off: it exits 0, says "stopped" and keeps the interrupt.
+   */
+  @Test
+  void anInterruptWhileItWaitsForItsLedgerStopsItAtOnce() throws Exception {
+    Path config = config("http://127.0.0.1:" + freePort(), "output-dim=16");
+    Embedded running = Embedded.start("neuron", "run", "--config", config.toString());
+    String told = running.awaitErr("waiting for the ledger (2 times in a row): ");
+    long start = System.nanoTime();
+    assertEquals(0, running.interruptAndJoin(), running.toString());
+    long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    assertTrue(tookMs < 1000, "stopped " + tookMs + " ms after the interrupt, its back-off then"
+        + " at least 1000 ms: " + told);
+    assertTrue(running.interrupted, "the interrupt is kept");
+    assertTrue(running.out.toString().endsWith("stopped" + System.lineSeparator()),
+        running.toString());
+  }
+
+  /**
+   * SIGTERM while it waits for a ledger that cannot be reached ends the process at once, its
+   * last line "stopped", with the exit code of a JVM ended by SIGTERM (143).
+   */
+  @Test
+  void sigtermWhileItWaitsForItsLedgerEndsItAtOnce() throws Exception {
+    Path config = config("http://127.0.0.1:" + freePort(), "output-dim=16");
+    Path out = dir.resolve("out.log");
+    Path err = dir.resolve("err.log");
+    Process p = new ProcessBuilder(ChildCli.command("neuron", "run", "--config",
+        config.toString())).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (!Files.readString(err).contains("waiting for the ledger: ")) {
+        assertTrue(p.isAlive() && System.nanoTime() < deadline,
+            "never said it waits: " + Files.readString(out) + Files.readString(err));
+        Thread.sleep(20);
+      }
+      p.destroy(); // SIGTERM
+      assertTrue(p.waitFor(10, TimeUnit.SECONDS), "SIGTERM did not end it: "
+          + Files.readString(err));
+      assertEquals(143, p.exitValue(), Files.readString(err));
+      assertTrue(Files.readString(out).endsWith("stopped" + System.lineSeparator()),
+          Files.readString(out) + Files.readString(err));
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  /**
+   * A failure that waiting cannot mend is not waited for: https:// to a server that speaks
+   * plain HTTP fails at once, exit 1, with the client's message as before, and no wait said.
+   */
+  @Test
+  void aTlsFailureIsNotWaitedFor() throws Exception {
+    try (LocalLedger ledger = fundedLedger();
+        LedgerServer server = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
+            .start()) {
+      URI https = URI.create("https://127.0.0.1:" + server.uri().getPort());
+      Path config = config(https.toString(), "output-dim=16");
+      CliRunner r = CliRunner.run("neuron", "run", "--config", config.toString());
+      assertEquals(Main.EXIT_FAILURE, r.exitCode(), r.err());
+      assertTrue(r.err().startsWith("bittensor: cannot reach the ledger at " + https + ": "),
+          r.err());
+      assertFalse(r.err().contains("waiting for the ledger"), r.err());
+    }
+  }
+
+  /**
+   * --ledger-wait bounds the wait: once it is spent, the last failure ends it, exit 1, as it
+   * did at once before; a negative one is bad input.
+   */
+  @Test
+  void ledgerWaitBoundsTheWait() throws Exception {
+    URI uri = URI.create("http://127.0.0.1:" + freePort());
+    Path config = config(uri.toString(), "output-dim=16");
+    long start = System.nanoTime();
+    CliRunner r = CliRunner.run("neuron", "run", "--config", config.toString(),
+        "--ledger-wait", "PT1.5S");
+    long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    assertEquals(Main.EXIT_FAILURE, r.exitCode(), r.err());
+    assertTrue(r.err().contains("waiting for the ledger: cannot reach the ledger at " + uri)
+        && r.err().contains("bittensor: cannot reach the ledger at " + uri), r.err());
+    assertTrue(tookMs >= 1500, "gave up after " + tookMs + " ms");
+    CliRunner negative = CliRunner.run("neuron", "run", "--config", config.toString(),
+        "--ledger-wait", "-PT1S");
+    assertEquals(Main.EXIT_BAD_INPUT, negative.exitCode(), negative.err());
+    assertTrue(negative.err().contains("--ledger-wait must be PT0S or more, was PT-1S"),
+        negative.err());
+  }
+
+  /**
+   * With several ledger servers none of which can be reached yet, it waits as for one (each
+   * server's failure, kept in the client's, says it may pass); before, the client's failure
+   * for several kept no cause, and it would have failed at once.
+   */
+  @Test
+  void severalLedgerServersNoneUpYetAreWaitedFor() throws Exception {
+    URI a = URI.create("http://127.0.0.1:" + freePort());
+    URI b = URI.create("http://127.0.0.1:" + freePort());
+    Path config = config(a + "," + b, "output-dim=16");
+    CliRunner r = CliRunner.run("neuron", "run", "--config", config.toString(),
+        "--ledger-wait", "PT0.5S");
+    assertEquals(Main.EXIT_FAILURE, r.exitCode(), r.err());
+    assertTrue(r.err().startsWith("waiting for the ledger: cannot reach any of the ledger"
+        + " servers: cannot reach the ledger at " + a), r.err());
+    assertTrue(r.err().contains("bittensor: cannot reach any of the ledger servers: "), r.err());
+  }
+
+  /** A port on the loopback address that nothing listens on (it was free a moment ago). */
+  private static int freePort() throws IOException {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1,
+        java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  /** {@code neuron run} embedded, on a thread of its own. */
+  private static final class Embedded {
+    final StringWriter out = new StringWriter();
+    final StringWriter err = new StringWriter();
+    final Thread thread;
+    volatile int code = -1;
+    volatile boolean interrupted;
+
+    private Embedded(String... args) {
+      thread = new Thread(() -> {
+        code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        interrupted = Thread.currentThread().isInterrupted();
+      }, "neuron-run");
+      thread.setDaemon(true);
+    }
+
+    static Embedded start(String... args) {
+      Embedded e = new Embedded(args);
+      e.thread.start();
+      return e;
+    }
+
+    String awaitErr(String text) throws InterruptedException {
+      awaitPrinted(thread, err, out, text);
+      return err.toString();
+    }
+
+    void awaitOut(String text) throws InterruptedException {
+      awaitPrinted(thread, out, err, text);
+    }
+
+    int interruptAndJoin() throws InterruptedException {
+      thread.interrupt();
+      thread.join(TimeUnit.SECONDS.toMillis(30));
+      assertFalse(thread.isAlive(), "the command did not stop: " + this);
+      return code;
+    }
+
+    @Override
+    public String toString() {
+      return out + "\n" + err;
     }
   }
 

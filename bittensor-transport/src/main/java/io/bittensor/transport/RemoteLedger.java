@@ -278,7 +278,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
    * server that took it); one sent to the next server waits for its block there.
    *
    * @param servers {@code http(s)://host:port} each, at least one, all serving the same chain
-   * @throws LedgerException if none can be reached, naming each and its cause
+   * @throws LedgerException if none can be reached, naming each and its cause (each server's
+   *     own failure, with its cause, suppressed in it)
    * @throws IllegalArgumentException if {@code servers} is empty or one is not {@code
    *     http(s)://host:port}
    */
@@ -1048,7 +1049,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   private void start() throws LedgerException {
     InputStream in = null;
     LedgerEvent first = null;
-    List<String> failures = new ArrayList<>();
+    List<LedgerException> failures = new ArrayList<>();
     for (int i = 0; i < servers.size() && in == null; i++) {
       serverIndex = i;
       uri = servers.get(i);
@@ -1067,13 +1068,17 @@ public final class RemoteLedger implements Ledger, BlockHistory {
           close();
           throw unreachable(uri, e);
         }
-        failures.add(unreachable(uri, e).getMessage());
+        failures.add(unreachable(uri, e));
       }
     }
     if (in == null) {
       close();
-      throw new LedgerException("cannot reach any of the ledger servers: "
-          + String.join("; ", failures));
+      LedgerException none = new LedgerException("cannot reach any of the ledger servers: "
+          + String.join("; ", failures.stream().map(Throwable::getMessage).toList()));
+      // Each server's own failure, its cause kept: a caller tells one that may pass from one
+      // that will not (neuron run waits for a server that is down, not for a TLS failure).
+      failures.forEach(none::addSuppressed);
+      throw none;
     }
     if (first == null || !first.hasBlock() || !first.getBlock().getSnapshot()) {
       close();
@@ -1552,7 +1557,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
      * Connects to the first of {@code servers} that answers, and moves on between them as
      * {@link RemoteLedger#connect(List)} says.
      *
-     * @throws LedgerException if none can be reached, naming each and its cause
+     * @throws LedgerException if none can be reached, naming each and its cause (each server's
+     *     own failure, with its cause, suppressed in it)
      * @throws IllegalArgumentException if {@code servers} is empty or one is not {@code
      *     http(s)://host:port}
      */

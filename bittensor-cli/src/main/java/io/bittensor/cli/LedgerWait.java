@@ -1,0 +1,130 @@
+package io.bittensor.cli;
+
+import io.bittensor.core.LedgerException;
+import io.bittensor.transport.RemoteLedger;
+import java.io.EOFException;
+import java.io.PrintWriter;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.time.Duration;
+import java.util.List;
+import java.util.random.RandomGenerator;
+import javax.net.ssl.SSLException;
+
+/**
+ * The first connection of {@code neuron run} to its ledger: a server that cannot be reached yet
+ * (down, restarting, or started after the neuron by a service manager) is tried again after a
+ * back-off of 1 s doubling to 30 s, each wait drawn from half of it to all of it (as the
+ * neuron's registrar waits for a ledger it cannot read), until it answers, the wait given is
+ * spent, or the command is told to stop. A failure that waiting cannot mend (a TLS failure, a
+ * server that answers but is not a ledger, an unknown host) ends it at once, as before. Each try
+ * that fails is said on stderr at the 1st, 2nd, 4th, 8th ... failure in a row.
+ */
+final class LedgerWait {
+  static final long FIRST_BACKOFF_MS = 1_000;
+  static final long MAX_BACKOFF_MS = 30_000;
+
+  /** One try at connecting. */
+  @FunctionalInterface
+  interface Connect {
+    RemoteLedger connect() throws LedgerException;
+  }
+
+  /** Waits up to {@code ms}: true if the command was told to stop meanwhile. */
+  @FunctionalInterface
+  interface Pause {
+    boolean stopped(long ms) throws InterruptedException;
+  }
+
+  private LedgerWait() {}
+
+  /**
+   * Connects, trying again while the failure may pass and {@code limit} (null: no limit),
+   * counted from the first failure, is not spent.
+   *
+   * @param https whether any server is reached over TLS: there, a connection closed or reset
+   *     is a server that refuses the client's certificate, not one restarting
+   * @param waiting run before the first wait
+   * @return null if the command was told to stop while it waited
+   * @throws LedgerException the last failure: one that waiting cannot mend, or once the limit
+   *     is spent
+   * @throws InterruptedException if interrupted while it waits
+   */
+  static RemoteLedger connect(Connect connect, boolean https, Duration limit, Pause pause,
+      PrintWriter err, Runnable waiting, RandomGenerator random)
+      throws LedgerException, InterruptedException {
+    long waitedSince = 0;
+    long backoff = FIRST_BACKOFF_MS;
+    for (long inARow = 1; ; inARow++) {
+      try {
+        return connect.connect();
+      } catch (LedgerException e) {
+        if (Thread.interrupted()) { // an embedding program's stop, not the ledger's failure
+          throw new InterruptedException("told to stop while connecting to the ledger");
+        }
+        if (inARow == 1) {
+          waitedSince = System.nanoTime(); // the wait starts at the first failure
+        }
+        long left = limit == null ? Long.MAX_VALUE
+            : Math.min(limit.toNanos(), Long.MAX_VALUE / 2) - (System.nanoTime() - waitedSince);
+        if (!mayPass(e, https) || left <= 0) {
+          throw e;
+        }
+        long delay = backoff - random.nextLong(backoff / 2 + 1);
+        delay = Math.max(1, Math.min(delay, Duration.ofNanos(left).toMillis()));
+        backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
+        if (inARow == 1) {
+          waiting.run();
+        }
+        // A ledger down for an hour is said at its 1st, 2nd, 4th ... failure, not at each try.
+        if (Long.bitCount(inARow) == 1) {
+          // The first as one literal, for docs/troubleshooting.md to quote.
+          String said = inARow == 1 ? "waiting for the ledger: "
+              : "waiting for the ledger (" + inARow + " times in a row): ";
+          err.println(said + e.getMessage() + "; trying again in " + delay + " ms");
+          err.flush();
+        }
+        if (pause.stopped(delay)) {
+          return null;
+        }
+      }
+    }
+  }
+
+  /**
+   * Whether a failure to connect may pass by itself: each server's (one, or each suppressed in
+   * the failure of several) was a connection that could not be made or broke, not an answer.
+   */
+  static boolean mayPass(LedgerException e, boolean https) {
+    List<Throwable> each = e.getSuppressed().length > 0 ? List.of(e.getSuppressed())
+        : List.of(e);
+    for (Throwable server : each) {
+      if (!mayPassAlone(server.getCause(), https)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean mayPassAlone(Throwable cause, boolean https) {
+    if (cause == null) { // the server answered: refused, not a ledger, a bad snapshot
+      return false;
+    }
+    for (Throwable t = cause; t != null; t = t.getCause()) {
+      if (t instanceof SSLException) {
+        return false; // a certificate, a protocol: not mended by waiting
+      }
+    }
+    if (cause instanceof ConnectException || cause instanceof NoRouteToHostException
+        || cause instanceof SocketTimeoutException) {
+      return true; // nothing listens yet, or the host is not up yet
+    }
+    // Over plain HTTP, a server that stops as the client connects (over TLS, such a close is
+    // also how a server refuses a client's certificate, which waiting does not mend).
+    return !https && (cause instanceof SocketException || cause instanceof EOFException
+        || cause.getClass().getName().equals("okhttp3.internal.http2.StreamResetException")
+        || String.valueOf(cause.getMessage()).startsWith("unexpected end of stream"));
+  }
+}
