@@ -55,6 +55,9 @@ final class LedgerWait {
   static RemoteLedger connect(Connect connect, boolean https, Duration limit, Pause pause,
       PrintWriter err, Runnable waiting, RandomGenerator random)
       throws LedgerException, InterruptedException {
+    // Capped: toNanos overflows past 292 years, which is no limit anyway.
+    long limitNanos = limit == null || limit.compareTo(Duration.ofNanos(Long.MAX_VALUE / 2)) > 0
+        ? Long.MAX_VALUE / 2 : limit.toNanos();
     long waitedSince = 0;
     long backoff = FIRST_BACKOFF_MS;
     for (long inARow = 1; ; inARow++) {
@@ -67,8 +70,7 @@ final class LedgerWait {
         if (inARow == 1) {
           waitedSince = System.nanoTime(); // the wait starts at the first failure
         }
-        long left = limit == null ? Long.MAX_VALUE
-            : Math.min(limit.toNanos(), Long.MAX_VALUE / 2) - (System.nanoTime() - waitedSince);
+        long left = limitNanos - (System.nanoTime() - waitedSince);
         if (!mayPass(e, https) || left <= 0) {
           throw e;
         }

@@ -312,6 +312,8 @@ final class NeuronCommand implements Runnable {
             Stopping.await(closed::await, stop, hook);
             return 0;
           }
+          // "stopped" again only once serving: a setup that fails from here is no clean stop.
+          announced.set(false);
           try {
             // Audited: every block replayed from genesis against the chain id given.
             ledger = trustedChain == null ? remote : AuditedLedger.over(remote, trustedChain);
