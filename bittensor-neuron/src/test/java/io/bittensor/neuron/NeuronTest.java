@@ -1918,19 +1918,7 @@ class NeuronTest {
             }
             return forward(local, proxy, method, args);
           });
-      try (Neuron n = Neuron.builder().keypair(key).ledger(restarting)
-          .serve(Peers.noise(DIM, 1), Modality.TEXT).outputDim(DIM).stake(1_000)
-          .registrationBackoff(Duration.ofMillis(1), Duration.ofMillis(4))
-          .votes(m -> java.util.Map.of(words.id(), 1.0))
-          .syncInterval(Duration.ofMillis(20)).weightInterval(Duration.ofMillis(50))
-          .listener((neuron, e) -> {
-            events.add(e);
-            if (e.contains("weights set in block")) {
-              rowSet.countDown();
-            }
-          })
-          .start()
-          .runInBackground()) {
+      try (Neuron n = votingFor(words, key, restarting, events, rowSet)) {
         assertTrue(rowSet.await(30, TimeUnit.SECONDS), "no row set: " + events);
         long block = n.registration().get(10, TimeUnit.SECONDS).block();
         Metagraph m = local.metagraph();
@@ -1945,6 +1933,84 @@ class NeuronTest {
         assertTrue(told.get(1).startsWith("registration could not read the ledger (2 times in a"
             + " row): down; reading it again in "), told.get(1));
         assertEquals("registered in block " + block + " at attempt 4", told.get(2));
+      }
+    }
+  }
+
+  /**
+   * A noise neuron of {@code key} on {@code ledger}, staking 1000 and voting all for {@code
+   * words}, with a registration back-off of 1 to 4 ms, running: {@code events} gets what it
+   * tells, and {@code rowSet} counts down at its first row.
+   */
+  private static Neuron votingFor(Neuron words, Keypair key, Ledger ledger, List<String> events,
+      CountDownLatch rowSet) throws Exception {
+    return Neuron.builder().keypair(key).ledger(ledger)
+        .serve(Peers.noise(DIM, 1), Modality.TEXT).outputDim(DIM).stake(1_000)
+        .registrationBackoff(Duration.ofMillis(1), Duration.ofMillis(4))
+        .votes(m -> java.util.Map.of(words.id(), 1.0))
+        .syncInterval(Duration.ofMillis(20)).weightInterval(Duration.ofMillis(50))
+        .listener((neuron, e) -> {
+          events.add(e);
+          if (e.contains("weights set in block")) {
+            rowSet.countDown();
+          }
+        })
+        .start()
+        .runInBackground();
+  }
+
+  /**
+   * A neuron whose registration's answer is lost ("may or may not have arrived"), the
+   * registration having landed or been lost on its way, settles it from the ledger: registered
+   * once, with its stake, its loop sets weights. Before, the unknown outcome failed the
+   * registration for good and the loop ended, saying "registration failed".
+   */
+  @Test
+  void aRegistrationWhoseAnswerIsLostIsSettledFromTheLedgerAndTheNeuronSetsWeights()
+      throws Exception {
+    for (boolean lands : new boolean[] {true, false}) {
+      Keypair key = Keypair.generate();
+      java.util.concurrent.atomic.AtomicInteger toLose =
+          new java.util.concurrent.atomic.AtomicInteger(1);
+      List<SignedTransaction> registrations = new java.util.concurrent.CopyOnWriteArrayList<>();
+      CountDownLatch rowSet = new CountDownLatch(1);
+      List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+      try (LocalLedger local = everyTwentyMillis(key);
+          Neuron words = Neuron.builder().keypair(Keypair.generate()).ledger(local)
+              .serve(Peers.bagOfWords(DIM, DIM, 5), Modality.TEXT).outputDim(DIM).start()) {
+        words.registration().get(30, TimeUnit.SECONDS);
+        Ledger broken = (Ledger) Proxy.newProxyInstance(Ledger.class.getClassLoader(),
+            new Class<?>[] {Ledger.class}, (proxy, method, args) -> {
+              if (method.getName().equals("submit") && args.length == 1
+                  && args[0] instanceof SignedTransaction tx
+                  && tx.body() instanceof Transaction.Register) {
+                registrations.add(tx);
+                if (toLose.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                  if (lands) {
+                    local.submit(tx);
+                  }
+                  return CompletableFuture.failedFuture(new io.bittensor.core.LedgerException(
+                      "stream was reset; transaction " + tx.hash().toShortHex()
+                          + " may or may not have arrived: check nonce " + tx.nonce()));
+                }
+              }
+              return forward(local, proxy, method, args);
+            });
+        try (Neuron n = votingFor(words, key, broken, events, rowSet)) {
+          assertTrue(rowSet.await(30, TimeUnit.SECONDS), "lands " + lands + ": no row set: "
+              + events);
+          Metagraph m = local.metagraph();
+          int uid = m.uid(key.id()).orElseThrow();
+          assertEquals(1_000, m.stake(uid) - m.emission(uid), "with its stake once: " + events);
+          assertEquals(lands ? 1 : 2, registrations.size(), "lands " + lands + ": "
+              + registrations);
+          assertEquals(0, registrations.get(registrations.size() - 1).nonce(), "nonce 0 each");
+          assertTrue(events.stream().noneMatch(e -> e.startsWith("registration failed")),
+              events::toString);
+          assertTrue(events.contains(lands ? "registration landed (uid " + uid + "), its stake"
+              + " did not: staking again with nonce 1"
+              : "registration did not land: registering again with nonce 0"), events::toString);
+        }
       }
     }
   }
