@@ -57,6 +57,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -1010,6 +1011,21 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   // ---------------------------------------------------------------------------------------
   // The event stream
 
+  /**
+   * Names in {@code events} the transactions of {@code acknowledged}, at most {@link
+   * LedgerWire#MAX_AWAITING}: a server refuses more. Those left out still hear their outcome in
+   * the blocks the stream sends; only one the server lost, or decided before the block resumed
+   * at, waits on (a client with more in flight than a server's default pending pool).
+   */
+  static void nameAwaiting(EventsRequest.Builder events, Collection<Hash256> acknowledged) {
+    for (Hash256 tx : acknowledged) {
+      if (events.getAwaitingCount() == LedgerWire.MAX_AWAITING) {
+        break;
+      }
+      events.addAwaiting(LedgerWire.bytes(tx));
+    }
+  }
+
   /** Opens the stream to {@code server} at {@code fromBlock} (0: a snapshot first). */
   private InputStream openStream(URI server, long fromBlock) throws IOException {
     // Deltas: a block that sets a few weight rows sends those rows, not the whole metagraph.
@@ -1018,9 +1034,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
         .setDeltas(true).setReplayEpochs(replayEpochs);
     acknowledged.retainAll(pending.keySet());
     if (fromBlock > 0) {
-      for (Hash256 tx : acknowledged) {
-        events.addAwaiting(LedgerWire.bytes(tx));
-      }
+      nameAwaiting(events, acknowledged);
     }
     // To the server given, not whichever a move made current meanwhile: the stream must be
     // where its caller will blame a failure, and where a move from that server cancels it.

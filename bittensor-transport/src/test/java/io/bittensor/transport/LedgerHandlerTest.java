@@ -35,6 +35,7 @@ import io.bittensor.transport.internal.wire.AccountRequest;
 import io.bittensor.transport.internal.wire.BlocksRequest;
 import io.bittensor.transport.internal.wire.EventsRequest;
 import io.bittensor.transport.internal.wire.GenesisRequest;
+import io.bittensor.transport.internal.wire.LedgerEvent;
 import io.bittensor.transport.internal.wire.LedgerRequest;
 import io.bittensor.transport.internal.wire.LedgerResponse;
 import io.bittensor.transport.internal.wire.MetagraphRequest;
@@ -266,6 +267,64 @@ class LedgerHandlerTest {
         .addAwaiting(ByteString.copyFrom(new byte[5])).build();
     assertRefused(ask(server, "events", events), 400, Status.BAD_REQUEST, "awaiting",
         "awaiting[1]");
+  }
+
+  /**
+   * Each transaction an events request awaits that the server has no record of becomes an
+   * event held for the stream, so the list is bounded: one hash past {@link
+   * LedgerWire#MAX_AWAITING} is refused before any is looked up, and a list at the bound is
+   * answered with one event per hash.
+   */
+  @Test
+  void anEventStreamAwaitingMoreThanTheBoundIsRefusedAndOneAtTheBoundIsAnswered()
+      throws Exception {
+    URI server = serve(local(1), 8 << 20);
+    EventsRequest.Builder over = EventsRequest.newBuilder().setFromBlock(1);
+    for (int i = 0; i <= LedgerWire.MAX_AWAITING; i++) {
+      over.addAwaiting(LedgerWire.bytes(Hash256.of(new byte[] {(byte) i, (byte) (i >> 8),
+          (byte) (i >> 16)})));
+    }
+    try (Response r = openEvents(server, over.build())) {
+      assertEquals(400, r.code(), () -> "accepted, with " + unknownEvents(r,
+          LedgerWire.MAX_AWAITING + 1) + " 'no record' events");
+      LedgerResponse body = LedgerResponse.parseFrom(r.body().bytes());
+      assertEquals(Status.BAD_REQUEST.code(), body.getStatus(), body::toString);
+      assertEquals("awaiting", body.getField(), body::toString);
+      assertTrue(body.getMessage().contains("100000 transactions at most, the request named"
+          + " 100001"), body::getMessage);
+    }
+    EventsRequest atTheBound = EventsRequest.newBuilder().setFromBlock(1)
+        .addAllAwaiting(over.getAwaitingList().subList(0, LedgerWire.MAX_AWAITING)).build();
+    try (Response r = openEvents(server, atTheBound)) {
+      assertEquals(200, r.code());
+      assertEquals(LedgerWire.MAX_AWAITING, unknownEvents(r, LedgerWire.MAX_AWAITING));
+    }
+  }
+
+  private Response openEvents(URI server, EventsRequest events) throws IOException {
+    byte[] request = LedgerRequest.newBuilder().setVersion(1).setBody(events.toByteString())
+        .build().toByteArray();
+    return http.newCall(new Request.Builder().url(server.resolve("/v1/ledger/events")
+        .toString()).post(RequestBody.create(request, PROTOBUF)).build()).execute();
+  }
+
+  /** Reads events until {@code n} say a transaction is unknown here; the count read. */
+  private static int unknownEvents(Response r, int n) {
+    int unknown = 0;
+    try (java.io.InputStream in = r.body().byteStream()) {
+      while (unknown < n) {
+        LedgerEvent e = LedgerEvent.parseDelimitedFrom(in);
+        if (e == null) {
+          break;
+        }
+        if (e.hasFailed() && e.getFailed().getMessage().contains("no record")) {
+          unknown++;
+        }
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return unknown;
   }
 
   @Test

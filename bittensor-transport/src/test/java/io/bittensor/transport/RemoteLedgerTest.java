@@ -263,6 +263,29 @@ class RemoteLedgerTest {
    * A timeout too long to matter ({@code Duration.ofSeconds(Long.MAX_VALUE)}: never give up)
    * is taken as no limit to speak of, as the servers and peers take one, not refused at connect.
    */
+  /**
+   * A resumed stream names the transactions the client still awaits, but never more than a
+   * server takes: past {@link LedgerWire#MAX_AWAITING} the server would refuse the stream, and
+   * the client would never hear a block again.
+   */
+  @Test
+  void aResumedStreamNamesNoMoreAwaitedTransactionsThanAServerTakes() {
+    java.util.Set<Hash256> acknowledged = new java.util.HashSet<>();
+    for (int i = 0; i < LedgerWire.MAX_AWAITING + 5; i++) {
+      acknowledged.add(Hash256.of(new byte[] {(byte) i, (byte) (i >> 8), (byte) (i >> 16)}));
+    }
+    io.bittensor.transport.internal.wire.EventsRequest.Builder events =
+        io.bittensor.transport.internal.wire.EventsRequest.newBuilder().setFromBlock(7);
+    RemoteLedger.nameAwaiting(events, acknowledged);
+    assertEquals(LedgerWire.MAX_AWAITING, events.getAwaitingCount());
+    assertEquals(LedgerWire.MAX_AWAITING, new java.util.HashSet<>(events.getAwaitingList())
+        .size(), "each named once");
+    List<Hash256> few = new ArrayList<>(acknowledged).subList(0, 3);
+    events.clearAwaiting();
+    RemoteLedger.nameAwaiting(events, few);
+    assertEquals(3, events.getAwaitingCount(), "under the bound: every one");
+  }
+
   @Test
   void timeoutsTooLongToMatterAreTakenAtConnect() throws Exception {
     LocalLedger ledger = local(2);

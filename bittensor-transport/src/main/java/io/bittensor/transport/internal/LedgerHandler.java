@@ -290,6 +290,12 @@ public final class LedgerHandler extends Handler.Abstract {
         case "genesis" -> send(response, callback, genesis());
         default -> {
           EventsRequest events = EventsRequest.parseFrom(req.getBody());
+          // Each hash may become an event held for the stream: bounded before any is read.
+          if (events.getAwaitingCount() > LedgerWire.MAX_AWAITING) {
+            throw new Rejected(Status.BAD_REQUEST, "awaiting", "an event stream awaits "
+                + LedgerWire.MAX_AWAITING + " transactions at most, the request named "
+                + events.getAwaitingCount());
+          }
           List<Hash256> awaiting = new ArrayList<>(events.getAwaitingCount());
           for (int i = 0; i < events.getAwaitingCount(); i++) {
             try {

@@ -29,6 +29,15 @@ import java.util.Optional;
  * <p>Stateless and thread-safe.
  */
 public final class LedgerWire {
+  /**
+   * The most transactions an events request may await ({@code EventsRequest.awaiting}). A client
+   * awaits only its own submissions in flight, which a ledger's pending pool bounds (100,000 by
+   * default, {@code LocalLedger.Builder#maxPendingTransactions}); the server answers each with
+   * an event of about 250 bytes, so this keeps one stream's first events near 25 MB, not the
+   * 125 MB of the half a million hashes a 17 MiB request holds.
+   */
+  public static final int MAX_AWAITING = 100_000;
+
   private LedgerWire() {}
 
   public static io.bittensor.transport.internal.wire.Block toWire(Block b) {
