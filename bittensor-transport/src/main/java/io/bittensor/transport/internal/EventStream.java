@@ -95,9 +95,10 @@ final class EventStream implements Runnable {
   public void run() {
     try {
       writeWhatCame();
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
       // Ended here, not left to the hub, which would only stop waking it: the client hears the
-      // end and the hub stops making its form.
+      // end, its address gets its slot back and the hub stops making its form. An Error too
+      // (out of memory as it writes, say): not rethrown, since the hub would only drop it.
       failed(e);
     }
   }
