@@ -135,9 +135,8 @@ class KeysCommandTest {
    */
   @Test
   void aPassphraseFileThatIsNotUtf8IsRefused(@TempDir Path dir) throws Exception {
-    Path latin1 = Files.createTempFile(dir, "passphrase", ".txt");
-    Files.setPosixFilePermissions(latin1, PosixFilePermissions.fromString("rw-------"));
-    Files.write(latin1, "p\u00e4ssword\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+    Path latin1 = passphraseFile(dir,
+        "p\u00e4ssword\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
     Path file = dir.resolve("sealed.key");
     CliRunner made = CliRunner.run("keys", "new", file.toString(),
         "--passphrase-file", latin1.toString());
@@ -145,6 +144,35 @@ class KeysCommandTest {
     assertTrue(made.err().contains("passphrase file " + latin1 + " is not UTF-8 text"),
         made.err());
     assertFalse(Files.exists(file));
+  }
+
+  /**
+   * Half a surrogate pair has no UTF-8 bytes, and Keypair refuses a passphrase holding one; its
+   * three-byte encoding (CESU-8, "modified UTF-8") is not UTF-8, so a file cannot give one, to
+   * seal a key or to open one. The terminal's decoder reads no such bytes as a surrogate either.
+   */
+  @Test
+  void aPassphraseFileWithAnEncodedLoneSurrogateIsRefusedAsNotUtf8(@TempDir Path dir)
+      throws Exception {
+    Path half = passphraseFile(dir, new byte[] {'p', (byte) 0xED, (byte) 0xA0, (byte) 0x80, 'w',
+        '\n'});
+    Path file = dir.resolve("sealed.key");
+    CliRunner made = CliRunner.run("keys", "new", file.toString(),
+        "--passphrase-file", half.toString());
+    assertEquals(Main.EXIT_BAD_INPUT, made.exitCode(), made.out() + made.err());
+    assertTrue(made.err().contains("passphrase file " + half + " is not UTF-8 text"),
+        made.err());
+    assertFalse(Files.exists(file));
+
+    Keypair.generate().save(file, "p?w".toCharArray(),
+        io.bittensor.core.KeyProtection.argon2id(256, 1, 1));
+    CliRunner opened = CliRunner.run("keys", "seal", file.toString(),
+        dir.resolve("copy.key").toString(), "--old-passphrase-file", half.toString(),
+        "--passphrase-file", passphraseFile(dir, "new\n").toString());
+    assertEquals(Main.EXIT_BAD_INPUT, opened.exitCode(), opened.out() + opened.err());
+    assertTrue(opened.err().contains("passphrase file " + half + " is not UTF-8 text"),
+        opened.err());
+    assertFalse(Files.exists(dir.resolve("copy.key")));
   }
 
   /** A pipe, as {@code --passphrase-file /dev/stdin} reads one: no permissions to check. */
@@ -176,9 +204,13 @@ class KeysCommandTest {
   }
 
   static Path passphraseFile(Path dir, String text) throws Exception {
+    return passphraseFile(dir, text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  static Path passphraseFile(Path dir, byte[] bytes) throws Exception {
     Path file = Files.createTempFile(dir, "passphrase", ".txt");
     Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-    Files.writeString(file, text);
+    Files.write(file, bytes);
     return file;
   }
 }

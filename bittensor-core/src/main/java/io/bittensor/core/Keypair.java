@@ -67,6 +67,8 @@ public final class Keypair {
   private static final String PUBLIC_LABEL = "public: ";
   private static final String SEALED_HEADER = "bittensor-keypair-v2 ed25519 argon2id aes-256-gcm";
   private static final String KDF_LABEL = "kdf: ";
+  private static final String UNPAIRED_SURROGATE = "the passphrase holds an unpaired UTF-16"
+      + " surrogate (half a character, with no UTF-8 bytes); give whole characters";
   private static final String SALT_LABEL = "salt: ";
   private static final String NONCE_LABEL = "nonce: ";
   private static final String SEALED_LABEL = "sealed: ";
@@ -167,7 +169,8 @@ public final class Keypair {
    *
    * @throws FileAlreadyExistsException if {@code file} exists (keys are never overwritten)
    * @throws IOException if the file cannot be written
-   * @throws IllegalArgumentException if {@code passphrase} is empty
+   * @throws IllegalArgumentException if {@code passphrase} is empty or holds an unpaired UTF-16
+   *     surrogate (no UTF-8 bytes stand for it)
    */
   @Experimental
   public void save(Path file, char[] passphrase) throws IOException {
@@ -186,7 +189,8 @@ public final class Keypair {
    * @param protection Argon2id's cost, written into the file
    * @throws FileAlreadyExistsException if {@code file} exists (keys are never overwritten)
    * @throws IOException if the file cannot be written
-   * @throws IllegalArgumentException if {@code passphrase} is empty
+   * @throws IllegalArgumentException if {@code passphrase} is empty or holds an unpaired UTF-16
+   *     surrogate (no UTF-8 bytes stand for it)
    */
   @Experimental
   public void save(Path file, char[] passphrase, KeyProtection protection) throws IOException {
@@ -196,6 +200,9 @@ public final class Keypair {
     if (passphrase.length == 0) {
       throw new IllegalArgumentException(
           "an empty passphrase protects nothing; save(file) writes the key unsealed");
+    }
+    if (SealedSeed.hasUnpairedSurrogate(passphrase)) {
+      throw new IllegalArgumentException(UNPAIRED_SURROGATE);
     }
     SecureRandom random = new SecureRandom();
     byte[] salt = new byte[SealedSeed.SALT_LENGTH];
@@ -239,6 +246,8 @@ public final class Keypair {
    *     wrong or the file was changed (AES-GCM cannot tell the two apart); if it asks for
    *     an Argon2id cost beyond {@link KeyProtection}'s bounds; or (on POSIX file systems) if
    *     others than its owner may read or write it
+   * @throws IllegalArgumentException if the file is sealed and {@code passphrase} holds an
+   *     unpaired UTF-16 surrogate, which no sealed file is sealed under
    */
   @Experimental
   public static Keypair load(Path file, char[] passphrase) throws IOException {
@@ -247,6 +256,11 @@ public final class Keypair {
     List<String> lines = readKeyFile(file);
     if (!lines.get(0).equals(SEALED_HEADER)) {
       return loadPlain(file, lines);
+    }
+    if (SealedSeed.hasUnpairedSurrogate(passphrase)) {
+      // Refused, not opened: each such char was sealed as '?', so any other opened the key.
+      throw new IllegalArgumentException(UNPAIRED_SURROGATE + " (a key that an earlier version"
+          + " sealed under such a passphrase opens with '?' in place of each half)");
     }
     if (lines.size() < 6) {
       throw notAKeyFile(file);

@@ -147,6 +147,46 @@ class SealedKeyFileTest {
         IllegalArgumentException.class, () -> KeyProtection.argon2id(31, 1, 4)).getMessage());
   }
 
+  /**
+   * A lone UTF-16 surrogate has no UTF-8 bytes: it was encoded as '?', so passphrases that
+   * differ only in such chars were one, and each opened the others' keys.
+   */
+  @Test
+  void passphrasesWithAnUnpairedSurrogateAreRefusedSoNoTwoOpenEachOthersKey() throws IOException {
+    char[] high = "pass\uD800word".toCharArray();
+    char[] low = "pass\uDC00word".toCharArray();
+    Path file = dir.resolve("cold.key");
+    // As a key sealed under either of them was written: under "pass?word".
+    Keypair.generate().save(file, "pass?word".toCharArray(), CHEAP);
+    for (char[] lone : List.of(low, high)) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> Keypair.load(file, lone),
+          () -> "a key sealed as " + escaped(high) + " sealed it opened with " + escaped(lone));
+      assertTrue(e.getMessage().contains("unpaired UTF-16 surrogate"), e.getMessage());
+      assertTrue(e.getMessage().contains("'?' in place of each half"), e.getMessage());
+    }
+    Path other = dir.resolve("other.key");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Keypair.generate().save(other, high, CHEAP));
+    assertTrue(e.getMessage().contains("unpaired UTF-16 surrogate"), e.getMessage());
+    assertFalse(Files.exists(other), "nothing written");
+    assertArrayEquals("pass\uD800word".toCharArray(), high, "the passphrase is not modified");
+
+    // A pair of surrogates is one character (U+1F600 here), and seals as its four UTF-8 bytes.
+    Keypair k = Keypair.generate();
+    k.save(other, "pass\uD83D\uDE00word".toCharArray(), CHEAP);
+    assertEquals(k.id(), Keypair.load(other, "pass\uD83D\uDE00word".toCharArray()).id());
+    assertThrows(IOException.class, () -> Keypair.load(other, "pass?word".toCharArray()));
+  }
+
+  private static String escaped(char[] chars) {
+    StringBuilder b = new StringBuilder();
+    for (char c : chars) {
+      b.append(c < 0x80 ? String.valueOf(c) : String.format("\\u%04X", (int) c));
+    }
+    return b.toString();
+  }
+
   @Test
   void aSealedKeyIsNeverOverwritten() throws IOException {
     Path file = dir.resolve("cold.key");

@@ -89,8 +89,29 @@ public final class SealedSeed {
     return key;
   }
 
+  /**
+   * Whether {@code passphrase} holds a UTF-16 surrogate that is not half of a pair: a char with
+   * no UTF-8 bytes, which UTF-8 encoders write as '?', so that passphrases differing only in such
+   * chars seal alike. Not modified.
+   */
+  public static boolean hasUnpairedSurrogate(char[] passphrase) {
+    for (int i = 0; i < passphrase.length; i++) {
+      char c = passphrase[i];
+      if (Character.isHighSurrogate(c) && i + 1 < passphrase.length
+          && Character.isLowSurrogate(passphrase[i + 1])) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** The passphrase's UTF-8 bytes, without a String that would outlive the call. */
   private static byte[] utf8(char[] passphrase) {
+    if (hasUnpairedSurrogate(passphrase)) { // Keypair refuses these first, with a better message
+      throw new IllegalArgumentException("the passphrase holds an unpaired UTF-16 surrogate");
+    }
     ByteBuffer encoded = StandardCharsets.UTF_8.encode(CharBuffer.wrap(passphrase));
     byte[] bytes = new byte[encoded.remaining()];
     encoded.get(bytes);
