@@ -37,9 +37,11 @@ import java.util.function.Consumer;
  * <pre>{@code
  * URI uri = URI.create("http://10.0.0.2:8092");
  * Hash256 trustedChainId = ...;   // from a source you trust, not from that server
- * try (AuditedLedger ledger = AuditedLedger.over(RemoteLedger.connect(uri), trustedChainId)) {
+ * // Both named: if over throws, the remote ledger is still ours, and the try closes it.
+ * try (RemoteLedger remote = RemoteLedger.connect(uri);
+ *     AuditedLedger ledger = AuditedLedger.over(remote, trustedChainId)) {
  *   Neuron neuron = Neuron.builder().ledger(ledger)...start();   // acts on audited metagraphs only
- * }
+ * }   // closing the audited ledger closed the remote one; closing it again does nothing
  * }</pre>
  *
  * <p>It reads each block's body only ({@link BlockHistory#readBlockBodies}: the block and its
@@ -58,7 +60,8 @@ import java.util.function.Consumer;
  *
  * <p>Thread-safe. Listeners run on the audit's own thread, in block order; closing a
  * subscription waits for its listener's callback in progress, as a {@link LocalLedger}'s does, so
- * that none starts once it returned. Closing closes the wrapped ledger too.
+ * that none starts once it returned. Closing closes the wrapped ledger too; an {@code over} that
+ * throws leaves it open, the caller's to close.
  */
 @Experimental
 public final class AuditedLedger implements Ledger, BlockHistory {
@@ -171,7 +174,8 @@ public final class AuditedLedger implements Ledger, BlockHistory {
    * Audits {@code ledger} against {@code chainId} up to its latest block (from genesis, in
    * memory), then follows it.
    *
-   * @param ledger the ledger to audit, which this one then owns (closing this closes it)
+   * @param ledger the ledger to audit, which this one then owns (closing this closes it); if this
+   *     throws, it stays the caller's to close
    * @param chainId the chain's id, from a source you trust, not from the ledger audited
    * @throws ChainAudit.MismatchException if the ledger's history does not replay to itself
    * @throws LedgerException if it cannot be read, or its genesis names a mechanism other than the

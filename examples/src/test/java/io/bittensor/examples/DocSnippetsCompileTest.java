@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
@@ -67,6 +68,25 @@ class DocSnippetsCompileTest {
     assertTrue(problems.get(0).contains("genesiz"), problems::toString);
     assertTrue(problems.get(1).startsWith("13: cannot find symbol"), problems::toString);
     assertTrue(problems.get(1).contains("numbr"), problems::toString);
+  }
+
+  /**
+   * A ledger connected inside the call that takes it over ({@code
+   * AuditedLedger.over(RemoteLedger.connect(uri), chainId)}) leaks when that call throws: no name
+   * is left to close it by. An example names it first, then closes it if the call throws.
+   */
+  @Test
+  void noExampleConnectsALedgerInsideTheCallThatTakesIt() throws IOException {
+    List<Snippet> examples = new ArrayList<>(JavadocSnippetsCompileTest.javaExamples());
+    for (Path doc : docs()) {
+      examples.addAll(javaBlocks(doc, Files.readAllLines(doc)));
+    }
+    Pattern inline =
+        Pattern.compile("\\w\\(\\s*RemoteLedger\\.(connect|builder\\(\\)[^;]*?\\.connect)\\(");
+    assertTrue(examples.size() > 100, "examples found: " + examples.size());
+    assertEquals(List.of(), examples.stream().filter(s -> inline.matcher(s.code()).find())
+        .map(s -> ROOT.relativize(s.doc()) + ":" + s.line()).toList(),
+        "a ledger connected inside the call that takes it leaks if that call throws");
   }
 
   static List<Path> docs() throws IOException {
