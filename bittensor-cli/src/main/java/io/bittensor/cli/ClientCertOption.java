@@ -1,8 +1,11 @@
 package io.bittensor.cli;
 
+import io.bittensor.cli.internal.TlsReloader;
 import io.bittensor.transport.PeerClient;
 import io.bittensor.transport.RemoteLedger;
+import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import picocli.CommandLine.Option;
 
@@ -16,6 +19,9 @@ final class ClientCertOption {
       + "the PEM private key (unencrypted PKCS#8) and the PEM certificate chain to show it.")
   List<Path> files;
 
+  /** The files as {@link #apply(RemoteLedger.Builder)} found them, before it read them. */
+  private TlsReloader.Snapshot seen;
+
   /**
    * {@code builder}, showing the certificate when one was given.
    *
@@ -23,10 +29,27 @@ final class ClientCertOption {
    */
   RemoteLedger.Builder apply(RemoteLedger.Builder builder) {
     try {
-      return files == null ? builder : builder.clientCertificate(files.get(0), files.get(1));
+      if (files == null) {
+        return builder;
+      }
+      // Taken as the client reads the files, long before a relay serves and watches them (the
+      // upstream's chain is audited in between): a certificate renewed meanwhile differs.
+      seen = TlsReloader.snapshot(files.get(0), files.get(1));
+      return builder.clientCertificate(files.get(0), files.get(1));
     } catch (IllegalArgumentException e) {
       throw CliException.badInput("--client-cert " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Watches the files every {@code every} (a relay's {@code --tls-reload}), handing a pair
+   * renewed since {@link #apply(RemoteLedger.Builder)} read them to {@code reload}.
+   *
+   * @return the watch, to close; null when no files or no {@code every} were given
+   */
+  TlsReloader watch(Duration every, TlsReloader.Reload reload, PrintWriter out) {
+    return files == null || every == null ? null
+        : TlsReloader.watch(files.get(0), files.get(1), every, reload, out, seen);
   }
 
   /**

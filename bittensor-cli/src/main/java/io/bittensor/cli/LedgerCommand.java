@@ -435,10 +435,8 @@ final class LedgerCommand implements Runnable {
       ServeTlsOptions.Watch reloader = tls.watch(server::reloadTls,
           server::reloadClientCertificates, spec.commandLine().getOut());
       // A relay's own client certificate for the upstream server is renewed the same way.
-      TlsReloader upstreamReloader = upstreamClient == null || clientCert.files == null
-          || tls.reload == null ? null : TlsReloader.watch(clientCert.files.get(0),
-              clientCert.files.get(1), tls.reload, upstreamClient::reloadClientCertificate,
-              spec.commandLine().getOut());
+      TlsReloader upstreamReloader = upstreamClient == null ? null : clientCert.watch(tls.reload,
+          upstreamClient::reloadClientCertificate, spec.commandLine().getOut());
       MetricsEndpoint metricsToClose = metrics;
       SubmissionLog submissionLogToClose = submissionLog;
       AccessLog accessLogToClose = accessLog;
