@@ -18,6 +18,7 @@ import java.io.PrintWriter;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -293,7 +294,8 @@ final class LedgerTransactionCommands {
     @Mixin Signer signer = new Signer();
 
     @Option(names = "--set", required = true, paramLabel = "UID=WEIGHT", split = ",",
-        description = "A peer's uid and its weight, >= 0; repeat or separate with commas.")
+        description = "A peer's uid and its weight, >= 0; repeat or separate with commas,"
+            + " each uid once.")
     Map<Integer, Double> set;
 
     @Option(names = "--as-of-block", paramLabel = "BLOCK",
@@ -305,6 +307,7 @@ final class LedgerTransactionCommands {
 
     @Override
     public Integer call() {
+      refuseAUidGivenTwice();
       TreeMap<Integer, Double> row = new TreeMap<>(set);
       int[] uids = row.keySet().stream().mapToInt(Integer::intValue).toArray();
       double[] weights = row.values().stream().mapToDouble(Double::doubleValue).toArray();
@@ -315,6 +318,23 @@ final class LedgerTransactionCommands {
       return signer.submit(spec, "weights " + row, asOfBlock == null
           ? Transaction.setWeights(uids, weights)
           : Transaction.setWeights(uids, weights, asOfBlock));
+    }
+
+    /** The map kept the last weight of a uid given twice, silently: a typo, or rows pasted. */
+    private void refuseAUidGivenTwice() {
+      Map<Integer, String> given = new HashMap<>();
+      // As typed: the map parsed each already, so each entry holds a uid before its '='.
+      for (String value : spec.commandLine().getParseResult().matchedOption("--set")
+          .originalStringValues()) {
+        for (String entry : value.split(",")) {
+          int uid = Integer.parseInt(entry.substring(0, entry.indexOf('=')));
+          String first = given.putIfAbsent(uid, entry);
+          if (first != null) {
+            throw CliException.badInput("--set gives uid " + uid + " twice (" + first + ", "
+                + entry + "); give each uid once", null);
+          }
+        }
+      }
     }
   }
 

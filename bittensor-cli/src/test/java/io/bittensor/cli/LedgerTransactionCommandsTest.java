@@ -332,6 +332,21 @@ class LedgerTransactionCommandsTest {
     assertEquals(0, ledger.nextNonce(owner.id()), "nothing was signed");
   }
 
+  /** A uid given twice (a typo, or two rows pasted together) kept the last of its weights. */
+  @Test
+  void aWeightRowThatNamesAUidTwiceIsRefusedBeforeAnythingIsSent() throws IOException {
+    CliRunner register = signed("register", "--endpoint", "http://127.0.0.1:8091");
+    assertEquals(0, register.exitCode(), register.err());
+    CliRunner twice = signed("weights", "--set", "0=0.2", "--set", "0=0.5");
+    assertEquals(Main.EXIT_BAD_INPUT, twice.exitCode(), twice.out() + twice.err());
+    assertTrue(twice.err().contains("--set gives uid 0 twice (0=0.2, 0=0.5); give each uid once"),
+        twice.err());
+    CliRunner spelt = signed("weights", "--set", "00=1,0=2");
+    assertEquals(Main.EXIT_BAD_INPUT, spelt.exitCode(), spelt.out() + spelt.err());
+    assertTrue(spelt.err().contains("--set gives uid 0 twice (00=1, 0=2)"), spelt.err());
+    assertEquals(1, ledger.nextNonce(owner.id()), "no row was signed");
+  }
+
   /** A --timeout past a long's milliseconds is refused before the transaction is sent. */
   @Test
   void aTimeoutTooLongToWaitIsRefusedBeforeAnythingIsSent() throws IOException {
