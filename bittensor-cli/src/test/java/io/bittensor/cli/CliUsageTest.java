@@ -197,6 +197,29 @@ class CliUsageTest {
   }
 
   /**
+   * Each command is shown in this module's README as it is typed, in a synopsis ({@code
+   * bittensor.jar ledger audit ...}) or under a heading of its own ({@code ## `bittensor ledger
+   * transfer|register|...`}): a command found only in {@code --help} or in another document is
+   * easily missed, as {@code ledger blocks} and {@code ledger audit} were.
+   */
+  @Test
+  void theReadmeShowsEveryCommand() throws IOException {
+    String readme = Files.readString(Path.of("README.md"));
+    Matcher headings =
+        Pattern.compile("(?m)^#+ `bittensor ((?:[a-z]+ )*)([a-z|]+)`").matcher(readme);
+    List<String> headed = new ArrayList<>();
+    while (headings.find()) {
+      for (String name : headings.group(2).split("\\|")) {
+        headed.add(headings.group(1) + name);
+      }
+    }
+    List<String> missing = everyLeafCommand().map(a -> (String) a.get()[0])
+        .filter(c -> !readme.contains("bittensor.jar " + c + " ") && !headed.contains(c))
+        .toList();
+    assertEquals(List.of(), missing, "commands bittensor-cli/README.md does not show");
+  }
+
+  /**
    * The README's config template, copied as it is: each comment on a line of its own (a
    * properties file has no comments after a value; "probes   # or ..." was the value), and the
    * keys it leaves empty taken as their defaults. Only the ledger, which nothing serves here, is
