@@ -207,6 +207,16 @@ final class NeuronCommand implements Runnable {
             + " tls-cert or tls-client-key and tls-client-cert, was " + tlsReloadMs
             + (tlsKey == null && tlsClientKey == null ? " without them" : ""), null);
       }
+      // Taken before anything reads the files: the watch starts once the registration landed,
+      // maybe many blocks after the ledger's client and the server read them, and a pair renewed
+      // meanwhile differs from these, and is reloaded.
+      boolean reloads = tlsReloadMs > 0;
+      TlsReloader.Snapshot serverSeen =
+          reloads && tlsKey != null ? TlsReloader.snapshot(tlsKey, tlsCert) : null;
+      TlsReloader.Snapshot clientCaSeen =
+          reloads && tlsClientCa != null ? TlsReloader.snapshot(tlsClientCa, tlsClientCa) : null;
+      TlsReloader.Snapshot clientSeen = reloads && tlsClientKey != null
+          ? TlsReloader.snapshot(tlsClientKey, tlsClientCert) : null;
       long metricsPort = integer(p, "metrics-port", -1);
       if (metricsPort < -1 || metricsPort > 65535) {
         throw CliException.badInput(config + ": metrics-port must be in [0, 65535], was "
@@ -441,11 +451,11 @@ final class NeuronCommand implements Runnable {
         // The reloaders are closed first, before the neuron they reload.
         if (tlsReloadMs > 0 && tlsKey != null) {
           owned.add(TlsReloader.watch(tlsKey, tlsCert, Duration.ofMillis(tlsReloadMs),
-              neuron::reloadTls, out));
+              neuron::reloadTls, out, serverSeen));
         }
         if (tlsReloadMs > 0 && tlsClientCa != null) {
           owned.add(TlsReloader.watchTrust(tlsClientCa, Duration.ofMillis(tlsReloadMs),
-              neuron::reloadClientCertificates, out));
+              neuron::reloadClientCertificates, out, clientCaSeen));
         }
         // The client certificate is shown to the peers and to the ledger: both take a renewed
         // one.
@@ -454,7 +464,7 @@ final class NeuronCommand implements Runnable {
               Duration.ofMillis(tlsReloadMs), (k, c) -> {
                 neuron.reloadClientCertificate(k, c);
                 remote.reloadClientCertificate(k, c);
-              }, out));
+              }, out, clientSeen));
         }
         out.printf(Locale.ROOT, "neuron %s serving %s at %s on ledger %s%s%n",
             key.id().toHex(), peer, neuron.endpoint(), ledgerUri, trustedChain == null ? ""

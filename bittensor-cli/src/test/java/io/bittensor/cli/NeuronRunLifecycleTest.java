@@ -13,6 +13,7 @@ import io.bittensor.core.LocalLedger;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Receipt;
 import io.bittensor.core.Transaction;
+import io.bittensor.core.testing.TestCertificates;
 import io.bittensor.transport.LedgerServer;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -21,7 +22,9 @@ import java.net.Socket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -392,10 +395,66 @@ class NeuronRunLifecycleTest {
     }
   }
 
+  /**
+   * It reads its TLS files as it starts (its ledger client's pair as it connects, its server's
+   * as the neuron starts) but watched them ({@code tls-reload-ms}) only once its registration
+   * landed, which may be many blocks later (a registration cap, a ledger it cannot read): a pair
+   * renewed meanwhile was taken as the one in use and never reloaded. The watch starts from the
+   * files as the config's check found them.
+   */
+  @Test
+  void tlsFilesRenewedWhileItAwaitsItsRegistrationAreReloaded() throws Exception {
+    Path serverKey = Files.copy(TestCertificates.file("peer.key"), dir.resolve("server.key"));
+    Path serverCert = Files.copy(TestCertificates.file("peer.pem"), dir.resolve("server.pem"));
+    Path clientKey = Files.copy(TestCertificates.file("client.key"), dir.resolve("client.key"));
+    Path clientCert = Files.copy(TestCertificates.file("client.pem"), dir.resolve("client.pem"));
+    Path ca = TestCertificates.file("ca.pem");
+    Path clientCa = Files.copy(ca, dir.resolve("clients.pem"));
+    try (LocalLedger ledger = fundedLedger(BlockPolicy.manual());
+        LedgerServer server = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
+            .tls(TestCertificates.file("peer.key"), TestCertificates.file("peer.pem"))
+            .requireClientCertificates(ca).start()) {
+      Path config = config(server, "output-dim=16", "tls-key=" + serverKey,
+          "tls-cert=" + serverCert, "tls-trust=" + ca, "tls-client-key=" + clientKey,
+          "tls-client-cert=" + clientCert, "tls-client-ca=" + clientCa, "tls-reload-ms=20");
+      StringWriter out = new StringWriter();
+      StringWriter err = new StringWriter();
+      Thread running = new Thread(() -> Main.run(
+          new String[] {"neuron", "run", "--config", config.toString()},
+          new PrintWriter(out, true), new PrintWriter(err, true)), "neuron-run");
+      running.setDaemon(true);
+      running.start();
+      try {
+        awaitRegistrationWait(running);
+        // Renewed while it waits (the same certificates written again, as certbot may).
+        for (Path renewed : List.of(serverKey, serverCert, clientKey, clientCert, clientCa)) {
+          Files.setLastModifiedTime(renewed, FileTime.from(Instant.now().plusSeconds(60)));
+        }
+        ledger.produceBlock();
+        for (Path pair : List.of(serverCert, clientCert)) {
+          awaitPrinted(running, out, err, "reloaded the TLS certificate from " + pair, 10);
+        }
+        awaitPrinted(running, out, err, "reloaded the trusted client certificates from "
+            + clientCa, 10);
+        assertFalse(out.toString().contains("kept the TLS certificate"), out.toString());
+      } finally {
+        running.interrupt();
+        running.join(TimeUnit.SECONDS.toMillis(60));
+      }
+      assertFalse(running.isAlive(), "the command did not stop: " + out + err);
+    }
+  }
+
   /** Waits until the command printed {@code text}; fails if it ends first or in 60 s. */
   private static void awaitPrinted(Thread running, StringWriter out, StringWriter err,
       String text) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    awaitPrinted(running, out, err, text, 60);
+  }
+
+  /** Waits until the command printed {@code text}; fails if it ends first or in the time. */
+  private static void awaitPrinted(Thread running, StringWriter out, StringWriter err,
+      String text, long seconds) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
     while (!out.toString().contains(text)) {
       assertTrue(running.isAlive() && System.nanoTime() < deadline,
           "never printed " + text + ": " + out + err);
