@@ -29,7 +29,8 @@ public record LabelledBatch(ForwardRequest request, int[] labels) {
   public LabelledBatch {
     Objects.requireNonNull(request, "request");
     Objects.requireNonNull(labels, "labels");
-    int rows = request.input().dim(0) * request.input().dim(1);
+    // In long: two dimensions of 65536 wrap to 0 in int, and an empty array would match.
+    long rows = (long) request.input().dim(0) * request.input().dim(1);
     if (labels.length != rows) {
       throw new IllegalArgumentException("labels must hold one class per example and position ("
           + rows + "), had " + labels.length);
