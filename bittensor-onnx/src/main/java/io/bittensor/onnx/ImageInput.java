@@ -24,11 +24,19 @@ import java.util.Objects;
  * @param height rows, or 0 for the model's
  * @param width columns, or 0 for the model's
  * @param mean per-channel mean subtracted after scaling to [0, 1] (one value: every channel); copied
- * @param std per-channel divisor, each {@code > 0} (one value: every channel); copied
+ * @param std per-channel divisor, each at least {@link Float#MIN_NORMAL} and small enough that
+ *     {@code (1 + |mean[c]|) / std[c]} is finite, so no pixel in [0, 1] normalises to infinity
+ *     (one value: every channel); copied
  */
 public record ImageInput(String inputName, int channels, int height, int width, float[] mean, float[] std)
     implements InputAdapter {
-  /** Checks sizes and normalisation; copies the arrays. */
+  /**
+   * Checks sizes and normalisation; copies the arrays.
+   *
+   * @throws IllegalArgumentException if a size is negative, mean and std differ in length or are
+   *     empty, a mean is not finite, or a std is not finite, below {@link Float#MIN_NORMAL}, or so
+   *     small for its mean that a pixel would normalise to infinity
+   */
   public ImageInput {
     Objects.requireNonNull(inputName, "inputName");
     if (channels < 0 || height < 0 || width < 0) {
@@ -43,12 +51,27 @@ public record ImageInput(String inputName, int channels, int height, int width, 
     }
     for (float s : std) {
       if (!(s > 0) || Float.isInfinite(s)) {
-        throw new IllegalArgumentException("std values must be finite and > 0, was " + Arrays.toString(std));
+        throw new IllegalArgumentException(
+            "std values must be finite and > 0, was " + Arrays.toString(std));
       }
     }
     for (float m : mean) {
       if (!Float.isFinite(m)) {
-        throw new IllegalArgumentException("mean values must be finite, was " + Arrays.toString(mean));
+        throw new IllegalArgumentException(
+            "mean values must be finite, was " + Arrays.toString(mean));
+      }
+    }
+    for (int c = 0; c < std.length; c++) {
+      // A tiny std turns pixels into infinities, and the model's answer into NaN.
+      if (std[c] < Float.MIN_NORMAL) {
+        throw new IllegalArgumentException("std[" + c + "] = " + std[c]
+            + " is below Float.MIN_NORMAL (" + Float.MIN_NORMAL + "): a pixel would normalise to"
+            + " infinity or lose its precision");
+      }
+      if (!Float.isFinite((1 + Math.abs(mean[c])) / std[c])) {
+        throw new IllegalArgumentException("std[" + c + "] = " + std[c] + " with mean[" + c
+            + "] = " + mean[c] + " would normalise a pixel in [0, 1] to infinity: (1 + |mean|)"
+            + " / std must be finite");
       }
     }
   }
