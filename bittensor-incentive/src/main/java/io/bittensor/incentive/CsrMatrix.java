@@ -298,6 +298,14 @@ public final class CsrMatrix implements PeerMatrix {
    * Builds a {@link CsrMatrix} row by row, in increasing row order; rows not given are empty.
    * Not thread-safe; use once.
    */
+  /** Entries after adding a row; in int the sum wrapped negative and nothing grew. */
+  static int entriesAfter(int size, int row) {
+    long after = (long) size + row;
+    Checks.require(after <= Integer.MAX_VALUE - 8,
+        "%d entries and a row of %d would be more than %d", size, row, Integer.MAX_VALUE - 8);
+    return (int) after;
+  }
+
   public static final class Builder {
     private final int n;
     private final int[] rowPtr;
@@ -324,8 +332,9 @@ public final class CsrMatrix implements PeerMatrix {
      * @param rowCols columns in {@code [0, n)}; not modified
      * @param rowVals finite values {@code >= 0}, one per column; not modified
      * @return this builder
-     * @throws IllegalArgumentException naming the bad row, column or value; the builder is then
-     *     as it was before the call
+     * @throws IllegalArgumentException naming the bad row, column or value, or the sizes when
+     *     the row would take the matrix past {@code 2^31 - 9} entries; the builder is then as it
+     *     was before the call
      */
     public Builder row(int row, int[] rowCols, double[] rowVals) {
       Checks.require(!built, "build() was already called");
@@ -337,7 +346,7 @@ public final class CsrMatrix implements PeerMatrix {
       for (int i = nextRow; i <= row; i++) {
         rowPtr[i] = size;
       }
-      ensureCapacity(size + rowCols.length);
+      ensureCapacity(entriesAfter(size, rowCols.length));
       int start = size;
       try {
         for (int k = 0; k < rowCols.length; k++) {

@@ -114,7 +114,8 @@ public final class YumaConsensus implements IncentiveMechanism {
    * @return the epoch's results, including the bonds and stake after it and the next permits
    * @throws IllegalArgumentException if the network has no peers, or in fixed-point mode the
    *     emission is 2^63 units or more
-   * @throws ArithmeticException if the new stake overflows a double
+   * @throws ArithmeticException if the new stake overflows a double, or the weights and bonds
+   *     together hold more entries than an array can
    */
   public YumaResult epoch(YumaState state) {
     Objects.requireNonNull(state, "state");

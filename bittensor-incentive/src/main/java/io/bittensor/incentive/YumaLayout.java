@@ -128,10 +128,11 @@ final class YumaLayout {
     bSrc = trim(bs, m);
 
     uPtr = new int[n + 1];
-    int[] ur = new int[kept + m];
-    int[] uc = new int[kept + m];
-    int[] uw = new int[kept + m];
-    int[] ub = new int[kept + m];
+    int union = unionCapacity(kept, m);
+    int[] ur = new int[union];
+    int[] uc = new int[union];
+    int[] uw = new int[union];
+    int[] ub = new int[union];
     int u = 0;
     for (int i = 0; i < n; i++) {
       int kw = wPtr[i];
@@ -154,6 +155,16 @@ final class YumaLayout {
     uCol = trim(uc, u);
     uW = trim(uw, u);
     uB = trim(ub, u);
+  }
+
+  /** Room for the union of weights and bonds; their sum can pass what an array holds. */
+  static int unionCapacity(int kept, int bonds) {
+    long union = (long) kept + bonds;
+    if (union > Integer.MAX_VALUE - 8) {
+      throw new ArithmeticException(kept + " weights and " + bonds
+          + " bonds would hold more than " + (Integer.MAX_VALUE - 8) + " entries");
+    }
+    return (int) union;
   }
 
   private static int[] trim(int[] a, int size) {
