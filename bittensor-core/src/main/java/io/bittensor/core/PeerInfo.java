@@ -16,8 +16,9 @@ import java.util.Objects;
  * <p>Immutable and thread-safe.
  *
  * @param id the peer's public key
- * @param endpoint where it listens: {@code http://host:port} for the HTTP transport, {@code
- *     inproc://name} for the in-process one; absolute, with a scheme
+ * @param endpoint where it listens: {@code http://host:port} or {@code https://host:port} for
+ *     the HTTP transport (without a port, clients go to 80 or 443), {@code inproc://name} for the
+ *     in-process one; absolute, with a scheme
  * @param modality the inputs it accepts
  * @param version the wire protocol version it speaks, {@code >= 1}
  */

@@ -37,9 +37,10 @@ import okhttp3.Protocol;
  * Turns endpoints into {@link Peer}s: {@code http://host:port} over OkHttp (pooled HTTP/1.1 by
  * default, the faster here; or HTTP/2 with prior knowledge), {@code https://host:port} over TLS
  * (trusting the JDK's authorities, or {@link Builder#trustedCertificates}), {@code inproc://name}
- * through an {@link InProcessNetwork}. Requests are signed with the client's {@link Keypair}, or sent
- * anonymous without one; answers are checked against the client's {@link TensorStandard}, and
- * with {@link Builder#requireSignedAnswers} against the signature of the peer's key.
+ * through an {@link InProcessNetwork}; an address without a port goes to 80 or 443. Requests
+ * are signed with the client's {@link Keypair}, or sent anonymous without one; answers are
+ * checked against the client's {@link TensorStandard}, and with {@link
+ * Builder#requireSignedAnswers} against the signature of the peer's key.
  *
  * <pre>{@code
  * try (PeerClient client = PeerClient.newBuilder()
@@ -124,11 +125,11 @@ public final class PeerClient implements AutoCloseable {
   /**
    * The peer at {@code endpoint}. Nothing is sent until its first call.
    *
-   * @param endpoint {@code http://host:port}, {@code https://host:port}, or {@code inproc://name}
-   *     when the client has an in-process network
-   * @throws IllegalArgumentException for another scheme, {@code inproc} without a network, or a
-   *     client that requires signed answers (a bare address names no key to check them with:
-   *     {@link #connect(PeerInfo)})
+   * @param endpoint {@code http://host:port}, {@code https://host:port} (without a port, 80 or
+   *     443), or {@code inproc://name} when the client has an in-process network
+   * @throws IllegalArgumentException for another scheme, no host, {@code inproc} without a
+   *     network, or a client that requires signed answers (a bare address names no key to check
+   *     them with: {@link #connect(PeerInfo)})
    */
   public Peer connect(URI endpoint) {
     Objects.requireNonNull(endpoint, "endpoint");

@@ -257,10 +257,11 @@ public final class RemoteLedger implements Ledger, BlockHistory {
    * requests).
    *
    * @param uri {@code http://host:port} or {@code https://host:port}, as {@link
-   *     LedgerServer#uri()} gives
+   *     LedgerServer#uri()} gives; without a port, 80 or 443
    * @throws LedgerException if the server cannot be reached or refuses the client, naming the
    *     address and the cause
-   * @throws IllegalArgumentException if {@code uri} is not {@code http(s)://host:port}
+   * @throws IllegalArgumentException if {@code uri} is not {@code http} or {@code https} with a
+   *     host
    */
   public static RemoteLedger connect(URI uri) throws LedgerException {
     return builder().connect(uri);
@@ -278,11 +279,12 @@ public final class RemoteLedger implements Ledger, BlockHistory {
    * leaves fails, saying it may or may not be in the ledger (its receipt would come from the
    * server that took it); one sent to the next server waits for its block there.
    *
-   * @param servers {@code http(s)://host:port} each, at least one, all serving the same chain
+   * @param servers {@code http(s)://host:port} each (without a port, 80 or 443), at least one,
+   *     all serving the same chain
    * @throws LedgerException if none can be reached, naming each and its cause (each server's
    *     own failure, with its cause, suppressed in it)
-   * @throws IllegalArgumentException if {@code servers} is empty or one is not {@code
-   *     http(s)://host:port}
+   * @throws IllegalArgumentException if {@code servers} is empty or one is not {@code http} or
+   *     {@code https} with a host
    */
   public static RemoteLedger connect(List<URI> servers) throws LedgerException {
     return builder().connect(servers);
@@ -1558,10 +1560,12 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     /**
      * Connects: opens the event stream and reads the server's latest metagraph.
      *
-     * @param uri {@code http://host:port} or {@code https://host:port}
+     * @param uri {@code http://host:port} or {@code https://host:port}; without a port, 80 or
+     *     443
      * @throws LedgerException if the server cannot be reached or refuses the client, naming the
      *     address and the cause
-     * @throws IllegalArgumentException if {@code uri} is not {@code http(s)://host:port}
+     * @throws IllegalArgumentException if {@code uri} is not {@code http} or {@code https} with a
+     *     host
      */
     public RemoteLedger connect(URI uri) throws LedgerException {
       return connect(List.of(Objects.requireNonNull(uri, "uri")));
@@ -1573,8 +1577,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
      *
      * @throws LedgerException if none can be reached, naming each and its cause (each server's
      *     own failure, with its cause, suppressed in it)
-     * @throws IllegalArgumentException if {@code servers} is empty or one is not {@code
-     *     http(s)://host:port}
+     * @throws IllegalArgumentException if {@code servers} is empty or one is not {@code http} or
+     *     {@code https} with a host
      */
     public RemoteLedger connect(List<URI> servers) throws LedgerException {
       if (servers.isEmpty()) {
