@@ -25,7 +25,9 @@
  *       any language.
  * </ul>
  *
- * <p>Every type here is immutable or stateless, hence thread-safe. Bad input is rejected with an
- * {@link java.lang.IllegalArgumentException} naming the bad value; no method returns NaN.
+ * <p>Every type here is immutable or stateless, hence thread-safe, but {@link PaperSimulation},
+ * which one thread steps, and the builders, which one thread fills and builds. Bad input is
+ * rejected with an {@link java.lang.IllegalArgumentException} naming the bad value; no method
+ * returns NaN.
  */
 package io.bittensor.incentive;
