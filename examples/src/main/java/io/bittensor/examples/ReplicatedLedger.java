@@ -18,7 +18,9 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * A ledger replicated over three members with Raft, all in this process on loopback (on real
@@ -64,7 +66,7 @@ public final class ReplicatedLedger {
       for (int i = 0; i < IDS.length; i++) {
         members[i] = member(genesis, raft, i, dir);
       }
-      int leader = awaitLeader(members);
+      int leader = awaitLeader(members, Duration.ofSeconds(30));
       out.println("leader " + IDS[leader]);
 
       // Any member takes transactions; the receipt comes once the block is sealed here.
@@ -139,12 +141,19 @@ public final class ReplicatedLedger {
     return b.open(dir.resolve(IDS[self]));
   }
 
-  private static int awaitLeader(RaftLedger[] members) throws InterruptedException {
+  /** The index of the leader, once one is elected; a group that never elects one ends here. */
+  static int awaitLeader(RaftLedger[] members, Duration timeout)
+      throws InterruptedException, TimeoutException {
+    long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
       for (int i = 0; i < members.length; i++) {
         if (members[i] != null && members[i].isLeader()) {
           return i;
         }
+      }
+      if (System.nanoTime() - deadline >= 0) {
+        throw new TimeoutException("no member of " + Arrays.toString(IDS)
+            + " became leader within " + timeout.toMillis() + " ms");
       }
       Thread.sleep(20);
     }

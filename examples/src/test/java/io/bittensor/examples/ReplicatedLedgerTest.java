@@ -1,9 +1,14 @@
 package io.bittensor.examples;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.bittensor.raft.RaftLedger;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -25,5 +30,15 @@ class ReplicatedLedgerTest {
     assertTrue(lines.get(5).startsWith(leader + " read back 3 registrations; blocks 1 to ")
         && lines.get(5).endsWith(" replay from genesis"), lines.get(5));
     assertEquals("members [a, b, c]", lines.get(6));
+  }
+
+  @Test
+  void waitingForALeaderThatIsNeverElectedEndsAtItsDeadline() {
+    // No member runs, so none becomes leader: the wait gives up instead of spinning forever.
+    RaftLedger[] none = new RaftLedger[3];
+    TimeoutException e = assertTimeoutPreemptively(Duration.ofSeconds(10),
+        () -> assertThrows(TimeoutException.class,
+            () -> ReplicatedLedger.awaitLeader(none, Duration.ofMillis(100))));
+    assertEquals("no member of [a, b, c] became leader within 100 ms", e.getMessage());
   }
 }
