@@ -43,8 +43,10 @@ import java.util.List;
  * <p>{@code KEY} and {@code CERT}: a PEM PKCS#8 key and its certificate, naming 127.0.0.1;
  * {@code CA}: the PEM certificate of the authority that signed it (or {@code CERT} itself, when
  * self-signed); {@code CLIENT_KEY} and {@code CLIENT_CERT}: a key and a certificate for client
- * authentication that {@code CA} issued. {@code bittensor-core/src/test/resources/tls/make.sh}
- * makes such a set.
+ * authentication that {@code CA} issued. The test set in {@code
+ * bittensor-core/src/test/resources/tls} is one: {@code peer.key peer.pem ca.pem client.key
+ * client.pem}. To make your own, copy its {@code make.sh} to an empty folder and run it there:
+ * run where it lies, it replaces those test files.
  */
 public final class MarketOverHttps {
   private MarketOverHttps() {}
