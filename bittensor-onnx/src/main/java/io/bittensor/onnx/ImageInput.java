@@ -23,12 +23,14 @@ import java.util.Objects;
  * @param channels channels per pixel, or 0 for the model's
  * @param height rows, or 0 for the model's
  * @param width columns, or 0 for the model's
- * @param mean per-channel mean subtracted after scaling to [0, 1] (one value: every channel); copied
+ * @param mean per-channel mean subtracted after scaling to [0, 1] (one value: every channel);
+ *     copied
  * @param std per-channel divisor, each at least {@link Float#MIN_NORMAL} and small enough that
  *     {@code (1 + |mean[c]|) / std[c]} is finite, so no pixel in [0, 1] normalises to infinity
  *     (one value: every channel); copied
  */
-public record ImageInput(String inputName, int channels, int height, int width, float[] mean, float[] std)
+public record ImageInput(
+    String inputName, int channels, int height, int width, float[] mean, float[] std)
     implements InputAdapter {
   /**
    * Checks sizes and normalisation; copies the arrays.
@@ -41,13 +43,15 @@ public record ImageInput(String inputName, int channels, int height, int width, 
     Objects.requireNonNull(inputName, "inputName");
     if (channels < 0 || height < 0 || width < 0) {
       throw new IllegalArgumentException(
-          "image sizes must be >= 0 (0: the model's), was " + channels + "x" + height + "x" + width);
+          "image sizes must be >= 0 (0: the model's), was " + channels + "x" + height + "x"
+              + width);
     }
     mean = mean.clone();
     std = std.clone();
     if (mean.length == 0 || mean.length != std.length) {
       throw new IllegalArgumentException(
-          "mean and std need the same number (>= 1) of values, were " + mean.length + " and " + std.length);
+          "mean and std need the same number (>= 1) of values, were " + mean.length + " and "
+              + std.length);
     }
     for (float s : std) {
       if (!(s > 0) || Float.isInfinite(s)) {
@@ -128,12 +132,14 @@ public record ImageInput(String inputName, int channels, int height, int width, 
 
   @Override
   public int hashCode() {
-    return Objects.hash(inputName, channels, height, width, Arrays.hashCode(mean), Arrays.hashCode(std));
+    return Objects.hash(
+        inputName, channels, height, width, Arrays.hashCode(mean), Arrays.hashCode(std));
   }
 
   @Override
   public String toString() {
-    return "ImageInput[" + (inputName.isEmpty() ? "" : inputName + " ") + channels + "x" + height + "x"
-        + width + ", mean " + Arrays.toString(mean) + ", std " + Arrays.toString(std) + "]";
+    return "ImageInput[" + (inputName.isEmpty() ? "" : inputName + " ") + channels + "x"
+        + height + "x" + width + ", mean " + Arrays.toString(mean) + ", std "
+        + Arrays.toString(std) + "]";
   }
 }
