@@ -87,13 +87,17 @@ class PeerServeOptionsTest {
         "--tokenizer", bad.toString(), "--text", "hello");
   }
 
-  /** The JDK's words for a folder read as a file name neither the option nor the file. */
+  /**
+   * A folder given as the tokenizer is named with its option, and the tokenizer's own words say
+   * what to give instead (the JDK's "Is a directory" named neither).
+   */
   @Test
   void aTokenizerThatIsAFolderIsNamedWithItsOption() {
     CliRunner r = CliRunner.run("peer", "query", "--endpoint", "http://127.0.0.1:9",
         "--tokenizer", dir.toString(), "--text", "hello");
     assertEquals(2, r.exitCode(), r.out() + r.err());
-    assertEquals("bittensor: --tokenizer " + dir + ": a folder, not a file", r.err().trim());
+    assertEquals("bittensor: --tokenizer " + dir + ": tokenizer file " + dir + " is a folder;"
+        + " give the tokenizer.json in it", r.err().trim());
   }
 
   @Test
