@@ -19,8 +19,19 @@ final class ClientCertOption {
       + "the PEM private key (unencrypted PKCS#8) and the PEM certificate chain to show it.")
   List<Path> files;
 
+  /** The option's name in messages: {@code peer serve} has its own, --members-client-cert. */
+  private String name = "--client-cert";
+
   /** The files as {@link #apply(RemoteLedger.Builder)} found them, before it read them. */
   private TlsReloader.Snapshot seen;
+
+  /** {@code files} (null: none) given as the option {@code name}, which errors name. */
+  static ClientCertOption named(String name, List<Path> files) {
+    ClientCertOption option = new ClientCertOption();
+    option.name = name;
+    option.files = files;
+    return option;
+  }
 
   /**
    * {@code builder}, showing the certificate when one was given.
@@ -37,12 +48,12 @@ final class ClientCertOption {
       seen = TlsReloader.snapshot(files.get(0), files.get(1));
       return builder.clientCertificate(files.get(0), files.get(1));
     } catch (IllegalArgumentException e) {
-      throw CliException.badInput("--client-cert " + e.getMessage(), e);
+      throw CliException.badInput(name + " " + e.getMessage(), e);
     }
   }
 
   /**
-   * Watches the files every {@code every} (a relay's {@code --tls-reload}), handing a pair
+   * Watches the files every {@code every} ({@code --tls-reload}), handing a pair
    * renewed since {@link #apply(RemoteLedger.Builder)} read them to {@code reload}.
    *
    * @return the watch, to close; null when no files or no {@code every} were given
@@ -61,7 +72,7 @@ final class ClientCertOption {
     try {
       return files == null ? builder : builder.clientCertificate(files.get(0), files.get(1));
     } catch (IllegalArgumentException e) {
-      throw CliException.badInput("--client-cert " + e.getMessage(), e);
+      throw CliException.badInput(name + " " + e.getMessage(), e);
     }
   }
 }

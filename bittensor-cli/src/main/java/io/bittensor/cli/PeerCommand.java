@@ -6,6 +6,7 @@ import io.bittensor.core.ForwardResult;
 import io.bittensor.cli.internal.AccessLog;
 import io.bittensor.cli.internal.MetricsEndpoint;
 import io.bittensor.cli.internal.Progress;
+import io.bittensor.cli.internal.TlsReloader;
 import io.bittensor.core.Keypair;
 import io.bittensor.core.LedgerException;
 import io.bittensor.core.LedgerMembers;
@@ -126,8 +127,11 @@ final class PeerCommand implements Runnable {
     @Option(names = "--members-client-cert", arity = "2", paramLabel = "FILE", description =
         "With an https:// --members-of that serves only clients with a certificate (mutual "
         + "TLS): KEY CERT, the PEM private key (unencrypted PKCS#8) and certificate chain to "
-        + "show it.")
+        + "show it; renewed files are shown without a restart with --tls-reload.")
     List<Path> membersClientCert;
+
+    /** {@link #membersClientCert} as read, to be watched from under --tls-reload. */
+    private ClientCertOption membersCert;
 
     @Option(names = "--stop-after", paramLabel = "DURATION",
         description = "Stop after this long (ISO-8601, e.g. PT30S); for demos and tests.")
@@ -171,7 +175,8 @@ final class PeerCommand implements Runnable {
         throw new IllegalArgumentException((membersTrust != null ? "--members-trust"
             : "--members-client-cert") + " needs --members-of");
       }
-      tls.check();
+      tls.check(membersClientCert != null ? "--members-client-cert" : null);
+      membersCert = ClientCertOption.named("--members-client-cert", membersClientCert);
       if (!models.hasModel()) {
         models.requireNone();
         int dim = outputDim == null ? 64 : outputDim;
@@ -233,7 +238,7 @@ final class PeerCommand implements Runnable {
       try {
         if (membersOf != null) {
           members = Members.follow(membersOf, minStake == null ? 0 : minStake, membersTrust,
-              membersClientCert);
+              membersCert);
           b.callers(members.keys).allowAnonymous(false);
         }
         if (tls.given()) {
@@ -268,6 +273,9 @@ final class PeerCommand implements Runnable {
       }
       ServeTlsOptions.Watch reloader =
           tls.watch(server::reloadTls, server::reloadClientCertificates, out);
+      // The members' ledger client's certificate is renewed the same way.
+      TlsReloader membersReloader = members == null ? null
+          : membersCert.watch(tls.reload, members.ledger::reloadClientCertificate, out);
       MetricsEndpoint metricsToClose = metrics;
       AccessLog accessLogToClose = accessLog;
       Members membersToClose = members;
@@ -277,6 +285,7 @@ final class PeerCommand implements Runnable {
       // thread would print them.
       Runnable stop = Stopping.once(() -> {
         closeQuietly(reloader);
+        closeQuietly(membersReloader);
         server.close();
         closeQuietly(membersToClose);
         closeQuietly(metricsToClose);
@@ -342,7 +351,8 @@ final class PeerCommand implements Runnable {
         this.keys = keys;
       }
 
-      static Members follow(List<URI> uris, long minStake, Path trust, List<Path> clientCert) {
+      static Members follow(List<URI> uris, long minStake, Path trust,
+          ClientCertOption clientCert) {
         RemoteLedger.Builder builder = RemoteLedger.builder();
         try {
           if (trust != null) {
@@ -351,13 +361,7 @@ final class PeerCommand implements Runnable {
         } catch (IllegalArgumentException e) {
           throw CliException.badInput("--members-trust " + e.getMessage(), e);
         }
-        try {
-          if (clientCert != null) {
-            builder.clientCertificate(clientCert.get(0), clientCert.get(1));
-          }
-        } catch (IllegalArgumentException e) {
-          throw CliException.badInput("--members-client-cert " + e.getMessage(), e);
-        }
+        clientCert.apply(builder); // what --tls-reload watches from
         RemoteLedger ledger;
         try {
           ledger = builder.connect(uris);

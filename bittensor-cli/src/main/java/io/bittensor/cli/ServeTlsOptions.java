@@ -22,8 +22,8 @@ final class ServeTlsOptions {
   @Option(names = "--tls-reload", paramLabel = "DURATION", description = "With --tls: check "
       + "the key and certificate files this often (ISO-8601, e.g. PT1M) and serve new "
       + "connections with them when they changed (a renewed certificate, no restart); the "
-      + "--tls-client-ca file too (a member added to it is let in), and a relay's "
-      + "--client-cert pair (which a relay serving cleartext may renew on its own).")
+      + "--tls-client-ca file too (a member added to it is let in), a relay's --client-cert "
+      + "pair and peer serve's --members-client-cert pair (these two with or without --tls).")
   Duration reload;
 
   @Option(names = "--tls-client-ca", paramLabel = "FILE", description = "With --tls: mutual "

@@ -22,6 +22,7 @@ import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -424,6 +425,36 @@ class PeerCommandTest {
     assertEquals(2, run("peer", "serve", "--port", "0", "--members-of", "https://127.0.0.1:9",
         "--members-trust", dir.resolve("missing.pem").toString()));
     assertTrue(err.toString().contains("--members-trust"), err.toString());
+  }
+
+  /**
+   * {@code --members-client-cert} is the client certificate the members' ledger client shows;
+   * under {@code --tls-reload} it is renewed without a restart like --tls's own. It was the one
+   * certificate never watched: the old one was shown until the ledger server turned it away.
+   */
+  @Test
+  void tlsReloadReloadsARenewedMembersClientCert(@TempDir Path dir) throws Exception {
+    Path clientKey = Files.copy(TestCertificates.file("client.key"), dir.resolve("client.key"));
+    Path clientCert = Files.copy(TestCertificates.file("client.pem"), dir.resolve("client.pem"));
+    try (LocalLedger ledger = LocalLedger.builder().genesis(Genesis.builder().build())
+            .blocks(BlockPolicy.manual()).openInMemory();
+        LedgerServer ledgerServer = LedgerServer.builder().ledger(ledger).host("127.0.0.1")
+            .port(0).tls(TestCertificates.file("peer.key"), TestCertificates.file("peer.pem"))
+            .requireClientCertificates(TestCertificates.file("ca.pem")).start();
+        // With --tls too, so that the watch of --tls's files alone cannot pass for it.
+        ServingCli serving = ServingCli.start("--output-dim", "16",
+            "--tls", TestCertificates.file("peer.key").toString(),
+            TestCertificates.file("peer.pem").toString(), "--tls-reload", "PT0.02S",
+            "--members-of", ledgerServer.uri().toString(),
+            "--members-trust", TestCertificates.file("ca.pem").toString(),
+            "--members-client-cert", clientKey.toString(), clientCert.toString())) {
+      serving.awaitPrinted("serving the members of ");
+      Files.copy(TestCertificates.file("stranger.key"), clientKey,
+          StandardCopyOption.REPLACE_EXISTING);
+      Files.copy(TestCertificates.file("stranger.pem"), clientCert,
+          StandardCopyOption.REPLACE_EXISTING);
+      serving.awaitPrinted("reloaded the TLS certificate from " + clientCert);
+    }
   }
 
   @Test
