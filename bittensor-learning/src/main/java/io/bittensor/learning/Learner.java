@@ -9,8 +9,11 @@ import io.bittensor.core.Gated;
 import io.bittensor.core.GatingLayer;
 import io.bittensor.core.PeerCall;
 import io.bittensor.core.PeerGradient;
+import io.bittensor.core.Rejection;
 import io.bittensor.core.StandIns;
+import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
+import io.bittensor.core.TensorStandard;
 import io.bittensor.core.internal.Deadlines;
 import io.bittensor.core.internal.DurableFiles;
 import io.bittensor.core.internal.StateFile;
@@ -68,6 +71,17 @@ import java.util.function.Function;
  * one hop deep at most). Given to the gate as its fallback too ({@code
  * NoisyTopKGate.Builder.fallback(student.asPeer())}), it answers in each failed peer's slot, so
  * a peer that is offline for some examples costs the network little.
+ *
+ * <p>The caller's own bad request is not the peers' failure. An input its own modality refuses
+ * ({@link TensorStandard#checkInput}: TEXT float features, TENSOR token ids) is refused before any
+ * peer is asked. A request every peer asked refuses as wrong (BAD_REQUEST, UNKNOWN_MODALITY, or
+ * BAD_SHAPE naming the input: a modality none of them serves, say) fails the call with an {@link
+ * IllegalArgumentException} naming what each said, and is charged to none of them. A refusal is
+ * the caller's fault only when every peer asked says so: one peer alone in refusing what others
+ * answer is charged with its failure, so a peer cannot dodge the blame by answering BAD_REQUEST.
+ * The price: peers that are all the peers asked for a batch can stop that step (charging none
+ * and gaining nothing; the exception names them, {@link NoisyTopKGate.Builder#exclude} drops
+ * them).
  *
  * <p>Not thread-safe: one thread trains and evaluates a learner.
  */
@@ -159,20 +173,23 @@ public final class Learner {
    * @param labels one class per example and position; not modified
    * @return what the step did
    * @throws IllegalArgumentException if the labels, the context or the answers' size do not fit,
-   *     the batch has a dimension of 0 (no example, no position) or a value that is not finite,
-   *     or the student cannot read the input; refused labels, such a batch and an input an
-   *     {@link MlpDistiller} cannot read are refused before any peer is asked, and change
-   *     nothing
+   *     the batch has a dimension of 0 (no example, no position), a value that is not finite or
+   *     an element type or rank its modality refuses, or the student cannot read the input;
+   *     refused labels, such a batch and an input an {@link MlpDistiller} cannot read are refused
+   *     before any peer is asked, and change nothing. Also if every peer asked refused the request
+   *     as wrong (see the class's doc): the step then trains nothing and charges no peer
    */
   public StepResult train(ForwardRequest request, int[] labels) {
     Objects.requireNonNull(request, "request");
     Tensor input = request.input();
     // Checked before the gate's training forward, which asks the peers and moves the gate's
     // importance and noise: a refused step changes nothing.
-    checkBatch(input);
+    checkRequest(request);
     checkLabelsBeforeAsking(input, labels);
     checkStudentReads(input);
     Gated gated = gate.forwardAndWait(request, contextOf(request), true, timeout);
+    // Before anything learns from the calls: a refusal by all is no peer's failure.
+    checkNotRefusedByAll(gated);
     int[] shape = gated.output().shape();
     int rows = shape[0] * shape[1];
     int dim = shape[2];
@@ -247,14 +264,15 @@ public final class Learner {
    *
    * @throws IllegalArgumentException as {@link #train}; labels that do not fit, a batch
    *     {@link #train} refuses and an input an {@link MlpDistiller} cannot read are refused
-   *     before any peer is asked
+   *     before any peer is asked; a request every peer asked refused as wrong after
    */
   public Evaluation evaluate(ForwardRequest request, int[] labels) {
     Objects.requireNonNull(request, "request");
-    checkBatch(request.input());
+    checkRequest(request);
     checkLabelsBeforeAsking(request.input(), labels);
     checkStudentReads(request.input());
     Gated gated = gate.forwardAndWait(request, contextOf(request), false, timeout);
+    checkNotRefusedByAll(gated);
     int[] shape = gated.output().shape();
     int rows = shape[0] * shape[1];
     checkLabels(labels, rows, shape[2]);
@@ -270,14 +288,16 @@ public final class Learner {
    * The head's predicted class for each example and position, routing without noise.
    *
    * @throws IllegalArgumentException if the context or the answers' size do not fit, the batch
-   *     has a dimension of 0 or a value that is not finite, or an {@link MlpDistiller} student
-   *     cannot read it (refused before any peer is asked)
+   *     has a dimension of 0, a value that is not finite or an element type or rank its modality
+   *     refuses, or an {@link MlpDistiller} student cannot read it (refused before any peer is
+   *     asked); or if every peer asked refused the request as wrong
    */
   public int[] predict(ForwardRequest request) {
     Objects.requireNonNull(request, "request");
-    checkBatch(request.input());
+    checkRequest(request);
     checkStudentReads(request.input());
     Gated gated = gate.forwardAndWait(request, contextOf(request), false, timeout);
+    checkNotRefusedByAll(gated);
     int[] shape = gated.output().shape();
     float[] joined = gated.output().toFloatArray();
     if (distiller != null) {
@@ -310,10 +330,12 @@ public final class Learner {
    *
    * @return the student's objective on those examples before the step; 0 when none was answered
    * @throws IllegalStateException if the learner has no distiller
+   * @throws IllegalArgumentException if every peer asked refused the request as wrong
    */
   public double distill(ForwardRequest request) {
     Distiller student = requireDistiller();
     Gated gated = gate.forwardAndWait(request, contextOf(request), false, timeout);
+    checkNotRefusedByAll(gated);
     int[] answered = answeredRows(gated);
     if (answered.length == 0) {
       return 0;
@@ -1107,6 +1129,55 @@ public final class Learner {
       throw new IllegalStateException("this learner has no distiller (Builder.distiller)");
     }
     return distiller;
+  }
+
+  /**
+   * Refuses, before any peer is asked, a batch {@link #checkBatch} refuses or whose element type
+   * or rank its own modality refuses: every peer would refuse it, and each refusal would count
+   * as that peer's failure.
+   */
+  private static void checkRequest(ForwardRequest request) {
+    checkBatch(request.input());
+    Optional<Rejection> bad =
+        TensorStandard.anyOutputDim().checkInput(request.modality(), request.input());
+    if (bad.isPresent()) {
+      throw new IllegalArgumentException("no peer takes this request's input as its modality "
+          + request.modality() + ": " + bad.get());
+    }
+  }
+
+  /**
+   * Refuses a forward every peer asked refused as the request's fault, naming each answer: the
+   * caller's bug, not the peers' failures. One peer alone saying so stays its own failure.
+   */
+  private static void checkNotRefusedByAll(Gated gated) {
+    List<PeerCall> calls = gated.calls();
+    if (calls.isEmpty() || !calls.stream().allMatch(Learner::refusedAsWrong)) {
+      return;
+    }
+    StringBuilder why = new StringBuilder("every peer asked refused the request as wrong, the"
+        + " caller's fault (charged to no peer):");
+    for (PeerCall c : calls) {
+      var r = c.result().result();
+      // A peer's message is its own text: kept short.
+      String message = r.message().length() > 200 ? r.message().substring(0, 200) + "..."
+          : r.message();
+      why.append(" peer ").append(c.peer()).append(' ').append(r.status())
+          .append(r.field().isEmpty() ? "" : " " + r.field()).append(": ").append(message)
+          .append(';');
+    }
+    why.setLength(why.length() - 1);
+    throw new IllegalArgumentException(why.toString());
+  }
+
+  /**
+   * A peer's refusal that blames the request: BAD_REQUEST, UNKNOWN_MODALITY, or a BAD_SHAPE of
+   * the input (the gate marks an answer outside the standard BAD_SHAPE too, naming the output).
+   */
+  private static boolean refusedAsWrong(PeerCall c) {
+    Status s = c.status();
+    return s == Status.BAD_REQUEST || s == Status.UNKNOWN_MODALITY
+        || s == Status.BAD_SHAPE && c.result().result().field().startsWith("input");
   }
 
   /**

@@ -30,6 +30,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.function.Executable;
 
 @Timeout(120)
 class LearnerTest {
@@ -507,13 +508,9 @@ class LearnerTest {
         .distiller(MlpDistiller.builder().inputDim(6).outputDim(RoutingTask.CLASSES).build())
         .build();
     Tensor x = TestPeers.batch(new Random(13), 4, RoutingTask.IN);
-    var e = assertThrows(IllegalArgumentException.class,
+    assertRefused("the student takes 6 features per position",
         () -> l.train(new ForwardRequest(Modality.TENSOR, x), task.labels(x)));
-    assertTrue(e.getMessage().contains("the student takes 6 features per position"),
-        e.getMessage());
-    assertEquals(0, task.peers.stream().mapToInt(p -> p.inputs.size()).sum(),
-        "no peer was asked");
-    assertEquals(0, l.trainedSteps());
+    assertNothingAsked(task, l);
   }
 
   /**
@@ -529,12 +526,9 @@ class LearnerTest {
         .build();
     Tensor x = TestPeers.batch(new Random(21), 4, RoutingTask.IN);
     ForwardRequest req = new ForwardRequest(Modality.TENSOR, x);
-    var e = assertThrows(IllegalArgumentException.class, () -> l.evaluate(req, task.labels(x)));
-    assertTrue(e.getMessage().contains("the student takes 6 features per position"),
-        e.getMessage());
-    e = assertThrows(IllegalArgumentException.class, () -> l.predict(req));
-    assertTrue(e.getMessage().contains("the student takes 6 features per position"),
-        e.getMessage());
+    assertRefused("the student takes 6 features per position",
+        () -> l.evaluate(req, task.labels(x)));
+    assertRefused("the student takes 6 features per position", () -> l.predict(req));
     assertEquals(0, task.peers.stream().mapToInt(p -> p.inputs.size()).sum(),
         "no peer was asked");
   }
@@ -647,6 +641,84 @@ class LearnerTest {
     assertEquals(0, l.trainedSteps());
     e = assertThrows(IllegalArgumentException.class, () -> l.evaluate(nan, new int[4]));
     assertTrue(e.getMessage().contains("input element 5 is NaN"), e.getMessage());
+  }
+
+  /** Asserts that {@code call} throws an IllegalArgumentException saying {@code part}. */
+  private static void assertRefused(String part, Executable call) {
+    var e = assertThrows(IllegalArgumentException.class, call);
+    assertTrue(e.getMessage().contains(part), e.getMessage());
+  }
+
+  /** Asserts that no peer of {@code task} was asked and {@code l} counts no step. */
+  private static void assertNothingAsked(RoutingTask task, Learner l) {
+    assertEquals(0, task.peers.stream().mapToInt(p -> p.inputs.size()).sum(),
+        "no peer was asked");
+    assertEquals(0, l.trainedSteps());
+  }
+
+  /**
+   * A request whose input its own modality refuses (TEXT takes INT64 token ids, TENSOR FLOAT32
+   * features) is refused before any peer is asked: every peer would refuse it (BAD_REQUEST), and
+   * each refusal was counted as that peer's failure.
+   */
+  @Test
+  void anInputItsOwnModalityRefusesIsRefusedBeforeAnyPeerIsAsked() {
+    RoutingTask task = new RoutingTask(60, 1);
+    Learner l = learner(task.peers, 2, 60);
+    Tensor x = TestPeers.batch(new Random(61), 4, RoutingTask.IN);
+    ForwardRequest text = new ForwardRequest(Modality.TEXT, x);
+    String floats = "input.dtype: TEXT takes [INT64], was FLOAT32";
+    assertRefused(floats, () -> l.train(text, task.labels(x)));
+    assertRefused(floats, () -> l.evaluate(text, task.labels(x)));
+    ForwardRequest ids = new ForwardRequest(Modality.TENSOR,
+        Tensor.ofLongs(new long[] {1, 2, 3, 4}, 4, 1));
+    assertRefused("input.dtype: TENSOR takes [FLOAT32], was INT64", () -> l.predict(ids));
+    assertNothingAsked(task, l);
+  }
+
+  /**
+   * A request that every peer asked refuses as wrong (here a modality none of them serves, the
+   * input fitting its own) fails the step, naming what each said, and is charged to no peer: no
+   * failure cost, no gradient, the gate neither moved nor steered away from them. One peer alone
+   * calling it wrong while the others answer is charged as a failure (next test): else a peer
+   * could answer BAD_REQUEST to dodge the blame.
+   */
+  @Test
+  void aRequestEveryAskedPeerRefusesAsWrongFailsTheStepAndChargesNoPeer() {
+    RoutingTask task = new RoutingTask(62, 1);
+    task.peers.forEach(p -> p.failWith = Status.UNKNOWN_MODALITY);
+    Learner l = learner(task.peers, 2, 62);
+    Learner plain = learner(task.peers, 2, 62);
+    Tensor x = TestPeers.batch(new Random(63), 8, RoutingTask.IN);
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR, x);
+    String all = "every peer asked refused the request as wrong";
+    assertRefused(all, () -> l.train(req, task.labels(x)));
+    assertRefused(": told to fail", () -> l.train(req, task.labels(x)));
+    assertRefused("UNKNOWN_MODALITY", () -> l.train(req, task.labels(x)));
+    assertTrue(task.peers.stream().allMatch(p -> p.gradients.isEmpty()), "no gradient sent");
+    assertEquals(0, l.trainedSteps());
+    assertArrayEquals(new double[3], l.failureCosts(), "no peer charged");
+    assertArrayEquals(plain.importance(), l.importance(), 0);
+    List<Parameter> before = ((NoisyTopKGate) plain.gate()).parameters();
+    List<Parameter> after = ((NoisyTopKGate) l.gate()).parameters();
+    for (int i = 0; i < before.size(); i++) {
+      assertArrayEquals(before.get(i).values(), after.get(i).values(), 0, "gate parameter " + i);
+    }
+    assertRefused(all, () -> l.evaluate(req, task.labels(x)));
+  }
+
+  /** A peer alone in refusing a request the others answer is charged with its failure. */
+  @Test
+  void aPeerAloneInCallingTheRequestWrongIsChargedWithItsFailure() {
+    RoutingTask task = new RoutingTask(64, 0);
+    List<FnPeer> peers = twinsAndOne(new double[] {1, 1, 1});
+    peers.get(2).failWith = Status.BAD_REQUEST;
+    Learner l = denseLearner(peers, 65);
+    Tensor x = TestPeers.batch(new Random(66), 8, RoutingTask.IN);
+    StepResult s = l.train(new ForwardRequest(Modality.TENSOR, x), task.labels(x));
+    assertEquals(List.of(2), s.failedPeers());
+    assertTrue(l.failureCosts()[2] > 0, Arrays.toString(l.failureCosts()));
+    assertEquals(1, l.trainedSteps());
   }
 
   /**
