@@ -113,7 +113,7 @@ public final class Learner {
   private final int peers;
   /** The moving average of E[d d^T], d_j = dL/d(alpha_j): the peers' empirical Fisher, n x n. */
   private final double[] fisher;
-  /** The moving average of each peer's failure cost (see {@link #failureCosts()}), per example. */
+  /** The moving average of each peer's failure cost (see {@link #failureCosts()}). */
   private final double[] failureCost;
   private long fisherBatches;
   private final int probeEvery;
@@ -473,14 +473,17 @@ public final class Learner {
   }
 
   /**
-   * Each peer's pruning score: the expected increase in the loss per example were it removed.
-   * What its answers are worth, the moving average over training batches of {@code 1/2 mean_x
-   * (dL/df_j(x) . f_j(x))^2} with the empirical Fisher standing in for the Hessian (per-example
-   * gradients; the diagonal of {@link #fisher()}, halved: the paper's score as it writes it),
-   * less what its failures cost ({@link #failureCosts()}), and never below 0. A peer not asked
-   * adds 0 for that example. For peers that always answer it is the paper's score exactly.
+   * Each peer's pruning score: the expected increase in the loss were it removed, per example
+   * and position as the loss is (per example where examples have one position). What its
+   * answers are worth, the moving average over training batches of {@code 1/2 (dL_x/df_j(x) .
+   * f_j(x))^2} summed over the batch's examples {@code x} and divided by its rows (examples
+   * times positions), with the empirical Fisher standing in for the Hessian (per-example
+   * gradients, {@code L_x} the example's loss summed over its positions; the diagonal of {@link
+   * #fisher()}, halved: the paper's score as it writes it), less what its failures cost ({@link
+   * #failureCosts()}), and never below 0. A peer not asked adds 0 for that example. For peers
+   * that always answer it is the paper's score exactly.
    *
-   * @return a new array, one score per peer, in nats
+   * @return a new array, one score per peer, in nats per example and position
    */
   public double[] pruningScores() {
     double[][] f = fisher();
@@ -494,7 +497,8 @@ public final class Learner {
   /**
    * Each peer's failure cost: the moving average over training batches (decay {@link
    * Builder#scoreDecay}, bias-corrected, as for the {@link #fisher()}) of what its failed calls
-   * left unanswered, per example. An example routed to a peer that failed (and that no fallback
+   * left unanswered, per example and position as the {@link #pruningScores()} are. An example
+   * routed to a peer that failed (and that no fallback
    * answered in its place) had a slot with no answer in it, which removing the peer would give to
    * a peer that answers: the gate's next choice. Each such slot costs what an answer is worth in
    * that batch: the mean of {@code 1/2 (dL/df_j(x) . f_j(x))^2} over the batch's answers, the
@@ -502,8 +506,8 @@ public final class Learner {
    * subtract it; without it a peer that fails half its calls is credited for the answers it gives
    * and charged nothing for the examples it leaves with one answer instead of two.
    *
-   * @return a new array, one cost per peer, in nats per example; all zeros before the first
-   *     training step and for peers that never failed
+   * @return a new array, one cost per peer, in nats per example and position; all zeros before
+   *     the first training step and for peers that never failed
    */
   public double[] failureCosts() {
     return biasCorrected(failureCost);
@@ -519,16 +523,17 @@ public final class Learner {
   }
 
   /**
-   * Each peer's compensated pruning score: the expected increase in the loss per example were its
-   * answers removed and the other peers' contributions re-weighted to make up for it as well as
-   * they can (Optimal Brain Surgeon, Hassibi and Stork 1993), {@code 1 / (2 [A^-1]_jj)} with
+   * Each peer's compensated pruning score: the expected increase in the loss (per example and
+   * position, as the {@link #pruningScores()}) were its answers removed and the other peers'
+   * contributions re-weighted to make up for it as well as they can (Optimal Brain Surgeon,
+   * Hassibi and Stork 1993), {@code 1 / (2 [A^-1]_jj)} with
    * {@code A} the {@link #fisher()} matrix damped by {@value #COMPENSATION_DAMPING} times its
    * diagonal. Peers that answer alike make {@code A} nearly singular along their difference, so
    * each of them costs little to remove: what one answers, the other still does. Without
    * correlations it is the {@link #pruningScores()} (the answers' part times {@code 1 + }{@value
    * #COMPENSATION_DAMPING}). Less the {@link #failureCosts()}, never below 0, as the pruning score.
    *
-   * @return a new array, one score per peer, in nats
+   * @return a new array, one score per peer, in nats per example and position
    */
   public double[] compensatedPruningScores() {
     return lessFailureCosts(BrainSurgeon.removalCosts(correctedFisher(), peers,
@@ -600,7 +605,8 @@ public final class Learner {
    * The matrices take {@code peers^3 + 2 peers^2} numbers, so they are kept for gates of at most
    * 64 peers. Less the {@link #failureCosts()}, never below 0, as the pruning score.
    *
-   * @return a new array, one score per peer, in nats; all zeros before the first probed batch
+   * @return a new array, one score per peer, in nats per example and position; all zeros before
+   *     the first probed batch
    * @throws IllegalStateException as {@link #reroutedLossScores()}, and for a gate of more than
    *     64 peers
    */
@@ -614,8 +620,9 @@ public final class Learner {
    * peers][2 peers]}, the first {@code peers} coordinates each peer's routed multiplier {@code
    * alpha_j}, the next each peer's stand-in multiplier {@code beta_s} in the examples routed to
    * {@code q}; the moving average over probed batches (decay {@link Builder#scoreDecay} per
-   * training batch, bias-corrected) of {@code mean_x d(x) d(x)^T}. The {@code alpha} block is the
-   * same for every {@code q}, and with {@code probeEvery(1)} it is the {@link #fisher()}.
+   * training batch, bias-corrected) of {@code sum_x d(x) d(x)^T} over the batch's rows, per
+   * example and position as the {@link #fisher()} is. The {@code alpha} block is the same for
+   * every {@code q}, and with {@code probeEvery(1)} it is the {@link #fisher()}.
    *
    * @param q a peer's index in the gate
    * @return a new array; all zeros before the first probed batch
@@ -665,9 +672,12 @@ public final class Learner {
   /**
    * The peers' empirical Fisher matrix: with a multiplier {@code alpha_j} (nominally 1) on each
    * peer's part of the joined answer, {@code d_j(x) = dL_x/d(alpha_j) = g_j(x) dL_x/dG(x) .
-   * f_j(x)} for the loss {@code L_x} of example {@code x}, and the matrix is the moving average
-   * over training batches (decay {@link Builder#scoreDecay}, bias-corrected) of {@code
-   * mean_x d(x) d(x)^T}. A peer not asked, or failing, has {@code d_j(x) = 0}.
+   * f_j(x)} for the loss {@code L_x} of example {@code x} summed over its positions (one
+   * multiplier scales the answer at all of them), and the matrix is the moving average over
+   * training batches (decay {@link Builder#scoreDecay}, bias-corrected) of {@code sum_x d(x)
+   * d(x)^T} divided by the batch's rows (examples times positions): per example and position, as
+   * the loss the head trains on is a mean over rows, and so in the units of the {@link
+   * #reroutedLossScores()}. A peer not asked, or failing, has {@code d_j(x) = 0}.
    *
    * @return a new {@code [peers][peers]} array; all zeros before the first training step
    */

@@ -70,7 +70,8 @@ final class StandInFisher {
     int[] next = standIns.peers();
     float[][] standInAnswers = standIns.answers();
     // Decay in place, then add this batch's terms scaled by (1 - decay) / rows: the moving
-    // average of the per-example mean without a peers^3 array of sums per batch.
+    // average per example and position (as the learner's Fisher) without a peers^3 array of sums
+    // per batch.
     scale(routed);
     for (int q = 0; q < peers; q++) {
       scale(cross[q]);

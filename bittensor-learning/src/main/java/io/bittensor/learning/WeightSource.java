@@ -19,7 +19,8 @@ public enum WeightSource {
    */
   GATE_IMPORTANCE,
   /**
-   * The pruning score: the expected increase in loss were the peer removed. Its answers' worth,
+   * The pruning score: the expected increase in loss were the peer removed, per example and
+   * position as the loss is ({@link Learner#pruningScores()}). Its answers' worth,
    * {@code 1/2 E[(dL/df_j . f_j)^2]}, the second-order estimate with the empirical Fisher
    * (squared gradients) standing in for the Hessian: the paper's principled score, as it writes
    * it, the peer's answers removed and everything else held as it is. Less what its failures

@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.function.Executable;
@@ -783,13 +784,24 @@ class LearnerTest {
   }
 
   private static Learner denseLearner(List<FnPeer> peers, long seed) {
+    return denseBuilder(peers, seed).build();
+  }
+
+  private static Learner.Builder denseBuilder(List<FnPeer> peers, long seed) {
     return Learner.builder()
         .gate(NoisyTopKGate.builder().peers(peers).k(peers.size()).noise(false)
             .importanceWeight(0).contextDim(RoutingTask.IN).outputDim(RoutingTask.CLASSES)
             .learningRate(0.01).seed(seed).build())
         .head(TrainableMlp.random(new int[] {4, 16, 4}, Mlp.Activation.RELU, seed))
         .learningRate(0.01)
-        .timeout(Duration.ofSeconds(5))
+        .timeout(Duration.ofSeconds(5));
+  }
+
+  /** A dense learner on sequences, routing each example on its first position's features. */
+  private static Learner denseSequenceLearner(List<FnPeer> peers, long seed) {
+    return denseBuilder(peers, seed)
+        .context(in -> Tensor.ofFloats(Arrays.copyOf(in.toFloatArray(), RoutingTask.IN), 1,
+            RoutingTask.IN))
         .build();
   }
 
@@ -811,6 +823,28 @@ class LearnerTest {
     return peers;
   }
 
+  /**
+   * {@code dL/d(alpha_j)} of the three peers' multipliers by central differences: scaling peer
+   * j's answer by {@code 1 + h} is moving {@code alpha_j} to {@code 1 + h}; {@code learner} makes
+   * an untrained learner whose peers' answers are scaled so.
+   */
+  private static double[] multiplierGradients(Function<double[], Learner> learner,
+      ForwardRequest req, int[] labels) {
+    // The loss is computed in floats: a step of 1e-2 keeps rounding well under the tolerance.
+    double h = 1e-2;
+    double[] d = new double[3];
+    for (int j = 0; j < 3; j++) {
+      double[] up = {1, 1, 1};
+      double[] down = {1, 1, 1};
+      up[j] += h;
+      down[j] -= h;
+      double lossUp = learner.apply(up).evaluate(req, labels).loss();
+      double lossDown = learner.apply(down).evaluate(req, labels).loss();
+      d[j] = (lossUp - lossDown) / (2 * h);
+    }
+    return d;
+  }
+
   @Test
   void theFisherIsTheOuterProductOfTheLossGradientsInEachPeersMultiplier() {
     // One example: after one step the matrix is d d^T, d_j = dL/d(alpha_j), and scaling peer j's
@@ -822,18 +856,7 @@ class LearnerTest {
     Learner l = denseLearner(twinsAndOne(new double[] {1, 1, 1}), 32);
     l.train(req, labels);
     double[][] f = l.fisher();
-    // The loss is computed in floats: a step of 1e-2 keeps rounding well under the tolerance.
-    double h = 1e-2;
-    double[] d = new double[3];
-    for (int j = 0; j < 3; j++) {
-      double[] up = {1, 1, 1};
-      double[] down = {1, 1, 1};
-      up[j] += h;
-      down[j] -= h;
-      double lossUp = denseLearner(twinsAndOne(up), 32).evaluate(req, labels).loss();
-      double lossDown = denseLearner(twinsAndOne(down), 32).evaluate(req, labels).loss();
-      d[j] = (lossUp - lossDown) / (2 * h);
-    }
+    double[] d = multiplierGradients(scale -> denseLearner(twinsAndOne(scale), 32), req, labels);
     assertTrue(Math.abs(d[2]) > 1e-3, "a gradient worth checking: " + d[2]);
     for (int j = 0; j < 3; j++) {
       for (int k = 0; k < 3; k++) {
@@ -841,6 +864,37 @@ class LearnerTest {
             "fisher[" + j + "][" + k + "]");
       }
       assertEquals(f[j][j] / 2, l.pruningScores()[j], 1e-15);
+    }
+  }
+
+  /**
+   * On sequences the scores are per example and position, as the loss is: one multiplier scales
+   * the peer's answer at every position of an example, so {@code d_j} is the gradient of the
+   * example's loss summed over its positions, and the matrix is {@code d d^T} over the batch's
+   * rows (examples times positions). With one example of three positions and {@code L} the mean
+   * over them, that is {@code 3 (dL/d(alpha_j)) (dL/d(alpha_k))}: three times the outer product
+   * per example, not the whole of it.
+   */
+  @Test
+  void onSequencesTheFisherIsPerExampleAndPosition() {
+    RoutingTask task = new RoutingTask(33, 0);
+    int positions = 3;
+    Tensor rows = TestPeers.batch(new Random(34), positions, RoutingTask.IN);
+    Tensor x = Tensor.ofFloats(rows.toFloatArray(), 1, positions, RoutingTask.IN);
+    ForwardRequest req = new ForwardRequest(Modality.TENSOR, x);
+    int[] labels = task.labels(rows);
+    Learner l = denseSequenceLearner(twinsAndOne(new double[] {1, 1, 1}), 35);
+    l.train(req, labels);
+    double[][] f = l.fisher();
+    double[] d = multiplierGradients(
+        scale -> denseSequenceLearner(twinsAndOne(scale), 35), req, labels);
+    assertTrue(Math.abs(d[2]) > 1e-3, "a gradient worth checking: " + d[2]);
+    for (int j = 0; j < 3; j++) {
+      for (int k = 0; k < 3; k++) {
+        double expected = positions * d[j] * d[k];
+        assertEquals(expected, f[j][k], 1e-2 * Math.abs(expected) + 1e-8,
+            "fisher[" + j + "][" + k + "]");
+      }
     }
   }
 
