@@ -22,11 +22,11 @@ import java.util.concurrent.Executor;
  * </pre>
  *
  * <p>{@code W} is first scaled row by row to sum 1 (unless {@link PaperParams#normalizeRows()} is
- * off) after dropping self-weights (when {@link PaperParams#maskSelfWeights()} is on). The paper
- * writes {@code dS = 0.5 B^T I + 0.5 I}; with {@code B} indexed [owner, target], the owner's share
- * of each target's incentive is {@code beta I}: a peer that bonded early to peers the majority
- * later values earns a share of their incentive. When no peer has any incentive (no weights at
- * all), nothing is minted.
+ * off) after dropping self-weights (when {@link PaperParams#maskSelfWeights()} is on, which needs
+ * the scaling). The paper writes {@code dS = 0.5 B^T I + 0.5 I}; with {@code B} indexed [owner,
+ * target], the owner's share of each target's incentive is {@code beta I}: a peer that bonded
+ * early to peers the majority later values earns a share of their incentive. When no peer has
+ * any incentive (no weights at all), nothing is minted.
  *
  * <pre>{@code
  * PaperMechanism mechanism = PaperMechanism.of(PaperParams.defaults().withTau(100));

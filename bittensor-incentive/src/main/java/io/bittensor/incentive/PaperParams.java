@@ -23,7 +23,8 @@ import java.util.Objects;
  * @param normalizeRows scale each non-zero weight row to sum 1 before use (as the ledger does when
  *     weights are set); default on. When off, each row must already sum to 1 or be all zero.
  * @param maskSelfWeights ignore each peer's weight on itself ({@code w_ii}); default off, as in
- *     the paper. Masking happens before normalisation.
+ *     the paper. Masking happens before normalisation, and needs it: without, a masked row would
+ *     sum to {@code 1 - w_ii}, so masking with {@code normalizeRows} off is refused.
  */
 public record PaperParams(
     double rho,
@@ -39,12 +40,23 @@ public record PaperParams(
   private static final PaperParams DEFAULTS =
       new PaperParams(10.0, 0.5, Emission.fixed(1.0), 0.5, true, false);
 
-  /** Validates every parameter; the message names the bad one. */
+  /**
+   * Validates every parameter; the message names the bad one.
+   *
+   * @throws IllegalArgumentException for a value out of range, or {@code maskSelfWeights} with
+   *     {@code normalizeRows} off
+   */
   public PaperParams {
     Checks.nonNegativeFinite(rho, "rho");
     Checks.inRange(kappa, 0.0, 1.0, "kappa");
     Objects.requireNonNull(emission, "emission");
     Checks.inRange(bondShare, 0.0, 1.0, "bondShare");
+    if (maskSelfWeights && !normalizeRows) {
+      // Rows used as given must sum to 1; only normalising makes a masked row do so again.
+      throw new IllegalArgumentException("maskSelfWeights needs normalizeRows: with rows used as"
+          + " given, dropping w_ii would leave row i summing to 1 - w_ii; give rows without"
+          + " self-weights, or switch normalizeRows on");
+    }
   }
 
   /** rho 10, kappa 0.5, tau 1 per epoch, bondShare 0.5, rows normalised, self-weights kept. */

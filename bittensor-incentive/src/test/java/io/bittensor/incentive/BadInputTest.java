@@ -1,6 +1,7 @@
 package io.bittensor.incentive;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -204,6 +205,25 @@ class BadInputTest {
     NetworkState ok = NetworkState.of(PeerVector.of(1, 1),
         PeerMatrix.dense(new double[][] {{0.5, 0.5}, {0, 0}}));
     assertEquals(1.0, strict.step(ok).incentive().sum(), 1e-15);
+  }
+
+  /**
+   * Masking self-weights with rows used as given had two readings: the check asked the row with
+   * its self-weight to sum to 1, and the epoch then used it without, summing to {@code 1 - w_ii}
+   * ({@code {{0.5, 0.5}, ...}} passed and voted with half its stake). Normalising is what makes a
+   * masked row sum to 1 again, so the combination is refused, whichever is set first.
+   */
+  @Test
+  void maskingSelfWeightsIsRefusedWhenRowsAreNotNormalised() {
+    var e = assertThrows(IllegalArgumentException.class,
+        () -> PaperParams.defaults().withNormalizeRows(false).withMaskSelfWeights(true));
+    assertMessage(e, "maskSelfWeights needs normalizeRows", "1 - w_ii");
+    e = assertThrows(IllegalArgumentException.class,
+        () -> PaperParams.defaults().withMaskSelfWeights(true).withNormalizeRows(false));
+    assertMessage(e, "maskSelfWeights needs normalizeRows");
+    // Each alone stays as it was.
+    assertTrue(PaperParams.defaults().withMaskSelfWeights(true).normalizeRows());
+    assertFalse(PaperParams.defaults().withNormalizeRows(false).maskSelfWeights());
   }
 
   @Test
