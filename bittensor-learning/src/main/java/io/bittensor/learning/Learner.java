@@ -498,13 +498,13 @@ public final class Learner {
    * Each peer's failure cost: the moving average over training batches (decay {@link
    * Builder#scoreDecay}, bias-corrected, as for the {@link #fisher()}) of what its failed calls
    * left unanswered, per example and position as the {@link #pruningScores()} are. An example
-   * routed to a peer that failed (and that no fallback
-   * answered in its place) had a slot with no answer in it, which removing the peer would give to
-   * a peer that answers: the gate's next choice. Each such slot costs what an answer is worth in
-   * that batch: the mean of {@code 1/2 (dL/df_j(x) . f_j(x))^2} over the batch's answers, the
-   * pruning score's own measure of an answer, since a stand-in is not asked. The pruning scores
-   * subtract it; without it a peer that fails half its calls is credited for the answers it gives
-   * and charged nothing for the examples it leaves with one answer instead of two.
+   * routed to a peer that failed (and that no fallback answered in its place) had a slot with no
+   * answer in it, which removing the peer would give to a peer that answers: the gate's next
+   * choice. Each such slot costs what an answer is worth in that batch: the mean of {@code 1/2
+   * (dL/df_j(x) . f_j(x))^2} over the batch's answers, the pruning score's own measure of an
+   * answer, since a stand-in is not asked. The pruning scores subtract it; without it a peer that
+   * fails half its calls is credited for the answers it gives and charged nothing for the examples
+   * it leaves with one answer instead of two.
    *
    * @return a new array, one cost per peer, in nats per example and position; all zeros before
    *     the first training step and for peers that never failed
@@ -525,13 +525,13 @@ public final class Learner {
   /**
    * Each peer's compensated pruning score: the expected increase in the loss (per example and
    * position, as the {@link #pruningScores()}) were its answers removed and the other peers'
-   * contributions re-weighted to make up for it as well as they can (Optimal Brain Surgeon,
-   * Hassibi and Stork 1993), {@code 1 / (2 [A^-1]_jj)} with
-   * {@code A} the {@link #fisher()} matrix damped by {@value #COMPENSATION_DAMPING} times its
-   * diagonal. Peers that answer alike make {@code A} nearly singular along their difference, so
-   * each of them costs little to remove: what one answers, the other still does. Without
-   * correlations it is the {@link #pruningScores()} (the answers' part times {@code 1 + }{@value
-   * #COMPENSATION_DAMPING}). Less the {@link #failureCosts()}, never below 0, as the pruning score.
+   * contributions re-weighted to make up for it as well as they can (Optimal Brain Surgeon, Hassibi
+   * and Stork 1993), {@code 1 / (2 [A^-1]_jj)} with {@code A} the {@link #fisher()} matrix damped
+   * by {@value #COMPENSATION_DAMPING} times its diagonal. Peers that answer alike make {@code A}
+   * nearly singular along their difference, so each of them costs little to remove: what one
+   * answers, the other still does. Without correlations it is the {@link #pruningScores()} (the
+   * answers' part times {@code 1 + }{@value #COMPENSATION_DAMPING}). Less the {@link
+   * #failureCosts()}, never below 0, as the pruning score.
    *
    * @return a new array, one score per peer, in nats per example and position
    */
