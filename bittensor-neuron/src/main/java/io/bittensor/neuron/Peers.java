@@ -22,7 +22,9 @@ import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
 /**
@@ -189,7 +191,11 @@ public final class Peers {
    * the rows not seen yet are sent on, as one smaller batch. For deterministic models that many
    * callers ask about the same data, such as a market's validators sharing a corpus. A request
    * for a row that the model is answering (for another request, or twice in one) waits for that
-   * answer rather than ask again; should that call fail, it asks the model itself. Gradients go
+   * answer rather than ask again; should that call fail, it asks the model itself. A request that
+   * gives up, its future cancelled (as a server does at its caller's deadline, and {@link
+   * Peer#forward(ForwardRequest, java.time.Duration)} at its own), cancels the model call it made
+   * and stops waiting on another's, which no later request then waits on: a call that never ends
+   * holds no one past their deadline, and the next request for its rows asks again. Gradients go
    * to the delegate unchanged. Memory grows with the distinct rows seen: one {@code outputDim}
    * vector per row whose answer is the same at every position, the whole row otherwise.
    *
@@ -230,6 +236,7 @@ public final class Peers {
       RowKey[] missing = new RowKey[batch];
       List<CompletableFuture<Boolean>> mine = new ArrayList<>();
       List<CompletableFuture<Boolean>> waits = new ArrayList<>();
+      List<RowKey> waited = new ArrayList<>();
       int missed = 0;
       int[] rowShape = Arrays.copyOfRange(input.shape(), 1, input.rank());
       for (int b = 0; b < batch; b++) {
@@ -243,6 +250,7 @@ public final class Peers {
         CompletableFuture<Boolean> asked = pending.putIfAbsent(key, call);
         if (asked != null) {
           waits.add(asked); // the model is answering it (for another request, or this one)
+          waited.add(key);
         } else if (rows.containsKey(key)) { // answered between the two looks
           pending.remove(key, call);
         } else {
@@ -252,37 +260,70 @@ public final class Peers {
       }
       hits.addAndGet(batch - missed);
       misses.addAndGet(missed);
-      CompletableFuture<ForwardResult> own = missed == 0
+      CompletableFuture<ForwardResult> model = missed == 0 ? null : ask(request, missing, missed);
+      CompletableFuture<ForwardResult> own = model == null
           ? CompletableFuture.completedFuture(null)
-          : send(request, missing, mine, missed, seq);
+          : settle(model, missing, mine, missed, seq);
       if (waits.isEmpty()) {
-        return own.thenApply(failed -> failed != null ? failed : assemble(keys, seq));
+        CompletableFuture<ForwardResult> result =
+            own.thenApply(failed -> failed != null ? failed : assemble(keys, seq));
+        if (model != null) {
+          result.whenComplete((r, e) -> {
+            if (result.isCancelled()) {
+              model.cancel(true); // the caller gave up: so does its model call
+            }
+          });
+        }
+        return result;
       }
+      // Whichever of the caller's giving up and a retry's call comes second cancels that call.
+      AtomicBoolean gaveUp = new AtomicBoolean();
+      AtomicReference<CompletableFuture<ForwardResult>> retry = new AtomicReference<>();
       CompletableFuture<?>[] everything = waits.toArray(new CompletableFuture<?>[waits.size() + 1]);
       everything[waits.size()] = own;
-      return CompletableFuture.allOf(everything).thenCompose(x -> {
+      CompletableFuture<Void> answered = CompletableFuture.allOf(everything);
+      CompletableFuture<ForwardResult> result = answered.thenCompose(x -> {
         ForwardResult failed = own.join();
         if (failed != null) {
           return CompletableFuture.completedFuture(failed);
         }
         for (CompletableFuture<Boolean> w : waits) {
           if (!w.join()) { // that call failed: its failure was its request's, not this one's
-            return forward(request);
+            CompletableFuture<ForwardResult> again = forward(request);
+            retry.set(again);
+            if (gaveUp.get()) {
+              again.cancel(true);
+            }
+            return again;
           }
         }
         return CompletableFuture.completedFuture(assemble(keys, seq));
       });
+      result.whenComplete((r, e) -> {
+        if (!result.isCancelled()) {
+          return;
+        }
+        // The caller gave up: its model call is cancelled, and the calls it waited on are no
+        // longer shared, so that a later request asks again rather than wait on one that may
+        // never end (the call, should it end, still remembers its rows).
+        gaveUp.set(true);
+        CompletableFuture<ForwardResult> again = retry.get();
+        if (again != null) {
+          again.cancel(true);
+        }
+        if (model != null) {
+          model.cancel(true);
+        }
+        for (int i = 0; i < waits.size(); i++) {
+          pending.remove(waited.get(i), waits.get(i));
+        }
+      });
+      return result;
     }
 
-    /**
-     * Sends the first {@code count} of {@code missing} to the model as one batch, remembers its
-     * answers, and completes each of {@code calls} (true once its row is remembered, false if
-     * the model failed) and takes it out of {@link #pending}.
-     *
-     * @return completes with null once the rows are remembered, or with the model's failure
-     */
-    private CompletableFuture<ForwardResult> send(ForwardRequest request, RowKey[] missing,
-        List<CompletableFuture<Boolean>> calls, int count, int seq) {
+    /** Sends the first {@code count} of {@code missing} to the model as one batch. */
+    private CompletableFuture<ForwardResult> ask(ForwardRequest request, RowKey[] missing,
+        int count) {
       Tensor input = request.input();
       int width = missing[0].bytes.length;
       int[] shape = input.shape().clone();
@@ -293,12 +334,22 @@ public final class Peers {
       }
       sub.flip();
       Tensor subInput = Tensor.wrap(input.dtype(), sub, shape);
-      CompletableFuture<ForwardResult> answered;
       try {
-        answered = delegate.forward(request.withInput(subInput));
+        return delegate.forward(request.withInput(subInput));
       } catch (RuntimeException | Error e) {
-        answered = CompletableFuture.failedFuture(e);
+        return CompletableFuture.failedFuture(e);
       }
+    }
+
+    /**
+     * Remembers the model's answer to the first {@code count} of {@code missing}, and completes
+     * each of {@code calls} (true once its row is remembered, false if the model failed or its
+     * call was cancelled) and takes it out of {@link #pending}.
+     *
+     * @return completes with null once the rows are remembered, or with the model's failure
+     */
+    private CompletableFuture<ForwardResult> settle(CompletableFuture<ForwardResult> answered,
+        RowKey[] missing, List<CompletableFuture<Boolean>> calls, int count, int seq) {
       CompletableFuture<ForwardResult> done =
           answered.thenApply(r -> remember(r, missing, count, seq));
       // Whatever the outcome, the rows are no longer being asked: a later request asks again.

@@ -2,6 +2,7 @@ package io.bittensor.neuron;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -255,6 +256,92 @@ class MemoTest {
     assertTrue(both.get(1).isSuccess(), both.get(1)::toString);
     assertArrayEquals(expected(ROW, true), both.get(1).output().orElseThrow().toFloatArray());
     assertEquals(2, race.model().calls.get(), "asked again by the request that waited");
+  }
+
+  /**
+   * A model whose calls answer as {@link Model} does, except those whose futures the test holds:
+   * the i-th call (from 1) answers with {@code held.get(i - 1)} while there is one.
+   */
+  private static final class Held implements Peer {
+    final Model inner = new Model(true);
+    final List<CompletableFuture<ForwardResult>> held = new ArrayList<>();
+    final AtomicInteger calls = new AtomicInteger();
+
+    Held(int count) {
+      for (int i = 0; i < count; i++) {
+        held.add(new CompletableFuture<>());
+      }
+    }
+
+    @Override
+    public CompletableFuture<ForwardResult> forward(ForwardRequest request) {
+      int call = calls.incrementAndGet();
+      return call <= held.size() ? held.get(call - 1) : inner.forward(request);
+    }
+  }
+
+  /**
+   * A shared call that never answers: a request that waits on it within a timeout of its own
+   * gets TIMEOUT at its deadline, and the row is no longer held by that call: the next request
+   * for it asks the model again and gets its answer. Before, every later request for the row
+   * waited on the call for ever, and the model was not asked again.
+   */
+  @Test
+  void aRequestWaitingOnACallThatNeverAnswersGivesUpAtItsDeadlineAndTheRowIsAskedAgain()
+      throws Exception {
+    Held model = new Held(1);
+    Peers.Memo memo = Peers.memoize(model);
+    CompletableFuture<ForwardResult> first = memo.forward(text(ROW)); // no deadline of its own
+    ForwardResult waited =
+        memo.forward(text(ROW), java.time.Duration.ofMillis(50)).get(10, TimeUnit.SECONDS);
+    assertEquals(Status.TIMEOUT, waited.status(), waited::toString);
+    assertEquals(1, model.calls.get(), "the waiter did not ask the model");
+    CompletableFuture<ForwardResult> later = memo.forward(text(ROW));
+    assertEquals(2, model.calls.get(), "a later request asks the model again");
+    ForwardResult r = later.get(10, TimeUnit.SECONDS);
+    assertTrue(r.isSuccess(), r::toString);
+    assertArrayEquals(expected(ROW, true), r.output().orElseThrow().toFloatArray());
+    assertFalse(first.isDone(), "the first set no deadline: it still waits on its call");
+  }
+
+  /**
+   * A request cancelled at its deadline (as a server cancels it) cancels the model call it made,
+   * and a request that waited on that call asks the model itself. Before, the model call ran on,
+   * never cancelled, and the waiter waited on it for ever.
+   */
+  @Test
+  void aRequestCancelledAtItsDeadlineCancelsItsModelCallAndItsWaiterAsksAgain()
+      throws Exception {
+    Held model = new Held(1);
+    Peers.Memo memo = Peers.memoize(model);
+    CompletableFuture<ForwardResult> first = memo.forward(text(ROW));
+    CompletableFuture<ForwardResult> second = memo.forward(text(ROW));
+    first.cancel(true);
+    assertTrue(model.held.get(0).isCancelled(), "the model's call is cancelled");
+    ForwardResult r = second.get(10, TimeUnit.SECONDS);
+    assertTrue(r.isSuccess(), r::toString);
+    assertArrayEquals(expected(ROW, true), r.output().orElseThrow().toFloatArray());
+    assertEquals(2, model.calls.get(), "asked again by the request that waited");
+  }
+
+  /**
+   * A request whose shared call failed asks the model itself; cancelled then, it cancels that
+   * call of its own too, not only the wait it no longer makes.
+   */
+  @Test
+  void aRequestCancelledWhileItAsksAgainCancelsThatCall() throws Exception {
+    Held model = new Held(2);
+    Peers.Memo memo = Peers.memoize(model);
+    CompletableFuture<ForwardResult> first = memo.forward(text(ROW));
+    CompletableFuture<ForwardResult> second = memo.forward(text(ROW));
+    model.held.get(0).complete(ForwardResult.failure(Status.UNAVAILABLE, "down"));
+    assertEquals(Status.UNAVAILABLE, first.get(10, TimeUnit.SECONDS).status());
+    assertEquals(2, model.calls.get(), "the waiter asked the model itself");
+    second.cancel(true);
+    assertTrue(model.held.get(1).isCancelled(), "its own call is cancelled");
+    CompletableFuture<ForwardResult> later = memo.forward(text(ROW));
+    assertEquals(3, model.calls.get(), "a later request asks again");
+    assertTrue(later.get(10, TimeUnit.SECONDS).isSuccess());
   }
 
   @Test
