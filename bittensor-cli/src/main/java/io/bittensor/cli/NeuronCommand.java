@@ -110,8 +110,9 @@ final class NeuronCommand implements Runnable {
             + " (ISO-8601, e.g. PT5M; PT0S: fail at once): it is tried again after a back-off"
             + " of 1 s doubling to 30 s, each try said on stderr. No limit by default: a"
             + " neuron started before its ledger (or while it restarts) joins once it is up;"
-            + " SIGTERM or Ctrl-C stops it. A TLS failure, an address that is no ledger and an"
-            + " unknown host fail at once.")
+            + " SIGTERM or Ctrl-C stops it. A host name that does not resolve (not in DNS yet)"
+            + " is waited for too, with no limit given for 2 minutes (PT2M). A TLS failure and"
+            + " an address that is no ledger fail at once.")
     Duration ledgerWait;
 
     @Override

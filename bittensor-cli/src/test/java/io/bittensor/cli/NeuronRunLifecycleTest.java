@@ -326,6 +326,29 @@ class NeuronRunLifecycleTest {
   }
 
   /**
+   * A ledger whose host name does not resolve (RFC 6761: a {@code .invalid} name never does), as
+   * a Compose or Kubernetes service name before its DNS record: it is waited for as a server not
+   * up yet, here for the --ledger-wait given, then the last failure ends it, exit 1. Before, an
+   * unknown host failed at once.
+   */
+  @Test
+  void anUnknownHostIsWaitedForUntilTheLedgerWaitIsSpent() throws Exception {
+    URI uri = URI.create("http://ledger.invalid:8092");
+    Path config = config(uri.toString(), "output-dim=16");
+    long start = System.nanoTime();
+    CliRunner r = CliRunner.run("neuron", "run", "--config", config.toString(),
+        "--ledger-wait", "PT1S");
+    long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    assertEquals(Main.EXIT_FAILURE, r.exitCode(), r.err());
+    assertTrue(r.err().startsWith("waiting for the ledger: cannot reach the ledger at " + uri),
+        r.err());
+    assertTrue(r.err().contains("bittensor: cannot reach the ledger at " + uri), r.err());
+    assertFalse(r.err().contains("host is unknown: waiting at most"),
+        "--ledger-wait is the limit: " + r.err());
+    assertTrue(tookMs >= 1000, "gave up after " + tookMs + " ms");
+  }
+
+  /**
    * With several ledger servers none of which can be reached yet, it waits as for one (each
    * server's failure, kept in the client's, says it may pass); before, the client's failure
    * for several kept no cause, and it would have failed at once.
