@@ -109,8 +109,8 @@ public final class Registrar implements LedgerListener {
   private boolean settling;
   /** Guarded by this: some submission's outcome was unknown (it may arrive late). */
   private boolean wasUnsure;
-  /** Guarded by this: a registration in a block not yet durable has been told of. */
-  private boolean pendingTold;
+  /** Guarded by this: what in a block not yet durable has been told of, or null. */
+  private String pendingTold;
   /** Guarded by this: the nonce of the registration sent last. */
   private long sentNonce;
 
@@ -300,7 +300,7 @@ public final class Registrar implements LedgerListener {
         unread = true; // the blocks a subscription hears do not end this wait
         settling = true;
         wasUnsure = true;
-        pendingTold = false;
+        pendingTold = null;
         wake = due = new CompletableFuture<>();
       }
     }
@@ -317,11 +317,13 @@ public final class Registrar implements LedgerListener {
 
   /**
    * Settles a submission whose outcome was unknown by reading the ledger: the key in its
-   * metagraph (a durable block) has landed, and its stake too if its nonce has moved past the
-   * stake's, else the stake is sent again with that nonce; the key not in it, with its nonce
-   * past the registration's, is in a block not yet durable, read again after the back-off; the
-   * nonce not past it was lost, and is sent again with that nonce. Never a second registration
-   * nor a nonce used twice: a late arrival refused as such is settled again.
+   * metagraph (a durable block) has landed, and its stake too if the metagraph shows it ({@link
+   * #stakeDurable}); the key's nonce not past the stake's, the stake is sent again with that
+   * nonce, and past it while the metagraph shows no stake, the stake is in a block not yet
+   * durable, read again after the back-off. The key not in the metagraph, with its nonce past
+   * the registration's, is in a block not yet durable, read again after the back-off; the nonce
+   * not past it was lost, and is sent again with that nonce. Never a second registration nor a
+   * nonce used twice: a late arrival refused as such is settled again.
    */
   private void settle() {
     Metagraph m;
@@ -353,13 +355,17 @@ public final class Registrar implements LedgerListener {
         afterStake(stake(next), attempt);
         return;
       }
+      if (stake > 0 && !stakeDurable(m, uid.getAsInt())) {
+        pending(next, "stake");
+        return;
+      }
       events.accept("registration landed: uid " + uid.getAsInt() + " in the ledger's block "
           + m.block().number() + " (read at attempt " + attempt + ")");
       result.complete(null);
       return;
     }
     if (next > sent) {
-      pending(next);
+      pending(next, "registration");
       return;
     }
     events.accept("registration did not land: registering again with nonce " + next);
@@ -370,11 +376,23 @@ public final class Registrar implements LedgerListener {
   }
 
   /**
-   * The registration is in the ledger's block being built (its nonce moved on), not yet in a
-   * durable one: reads the ledger again after the back-off, until it is (or, should that block
-   * be lost, its nonce moves back and it is sent again).
+   * Whether the stake, its nonce past, is in a durable block as {@code m} shows it: not while the
+   * uid's stake is below it (none but this key moves the stake on its uid, and a mint only adds).
+   * At or above it, it is, but for one case the metagraph cannot tell: once an epoch has run since
+   * the uid registered, its mint may make up the sum, and the stake then counts as landed though
+   * its block may still be lost. Only the transaction in a durable block would tell, and not
+   * every ledger keeps its blocks ({@code BlockHistory.keepsBlocks}).
    */
-  private void pending(long next) {
+  private boolean stakeDurable(Metagraph m, int uid) {
+    return m.stake(uid) >= stake;
+  }
+
+  /**
+   * The registration (or its stake: {@code what}) is in the ledger's block being built (its
+   * nonce moved on), not yet in a durable one: reads the ledger again after the back-off, until
+   * it is (or, should that block be lost, its nonce moves back and it is sent again).
+   */
+  private void pending(long next, String what) {
     CompletableFuture<Void> wake;
     long delay;
     boolean tell;
@@ -386,8 +404,8 @@ public final class Registrar implements LedgerListener {
       } else {
         delay = waitToRead();
         wake = due;
-        tell = !pendingTold;
-        pendingTold = true;
+        tell = !what.equals(pendingTold);
+        pendingTold = what;
       }
     }
     if (wake == null) {
@@ -395,7 +413,8 @@ public final class Registrar implements LedgerListener {
       return;
     }
     if (tell) {
-      events.accept("registration accepted (the key's next nonce is " + next + "), not yet in"
+      // After what, one literal, for docs/troubleshooting.md to quote.
+      events.accept(what + " accepted (the key's next nonce is " + next + "), not yet in"
           + " a durable block: reading the ledger again in " + delay + " ms");
     }
     resendWhenDue(wake);

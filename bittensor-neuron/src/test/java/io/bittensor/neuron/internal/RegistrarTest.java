@@ -566,6 +566,65 @@ class RegistrarTest {
   }
 
   /**
+   * A registration whose answer is lost, and then the stake sent after it: the key's nonce moves
+   * past the stake, but the metagraph of the latest durable block shows no stake, so the stake
+   * is in a block not yet durable: the registrar reads the ledger again rather than count it, and
+   * once that block is durable (the stake in the metagraph) the registration has landed. Before,
+   * the nonce alone counted the stake as landed, durable or not.
+   */
+  @Test
+  void aStakeWhoseAnswerIsLostLandsOnlyOnceTheMetagraphShowsIt() throws Exception {
+    ledger.answerUnknown.set(1);
+    ledger.afterNonce = () -> ledger.answerUnknown.set(1); // the stake sent again: lost too
+    Registrar r = registrar(500, 2, 1, 4);
+    r.attempt();
+    assertTold("registration's outcome is unknown: ");
+    assertTold("registration accepted (the key's next nonce is 1), not yet in a durable block");
+    ledger.afterNonce = () -> { };
+    local.produceBlock(); // the registration's block
+    assertTold("registration landed (uid 0), its stake did not: staking again with nonce 1");
+    assertTold("registration's outcome is unknown: ");
+    assertTold("stake accepted (the key's next nonce is 2), not yet in a durable block: reading"
+        + " the ledger again in ");
+    assertFalse(r.result().isDone(), "not landed while the stake is in no durable block");
+    local.produceBlock(); // the stake's block
+    assertTold("registration landed: uid 0 in the ledger's block 2 (read at attempt ");
+    assertNull(r.result().get(10, TimeUnit.SECONDS), "settled by reading: no receipt");
+    assertEquals(500, local.metagraph().stake(0));
+  }
+
+  /**
+   * The stake's answer lost and its block lost too (a ledger that restarted before the block was
+   * durable): its nonce, past the stake while the block was built, moves back, and the stake is
+   * sent again with that nonce, and lands. Before, the registrar counted the stake as landed once
+   * the nonce was past it, and it was never sent again: the peer served unstaked.
+   */
+  @Test
+  void aStakeInABlockThatIsLostIsSentAgain() throws Exception {
+    ledger.answerUnknown.set(1);
+    ledger.afterNonce = () -> ledger.answerUnknown.set(1);
+    Registrar r = registrar(500, 2, 1, 4);
+    r.attempt();
+    assertTold("registration's outcome is unknown: ");
+    assertTold("registration accepted (the key's next nonce is 1)");
+    ledger.afterNonce = () -> { };
+    ledger.phantomStake = true; // the next stake goes in a block that will be lost
+    local.produceBlock();
+    assertTold("registration landed (uid 0), its stake did not: staking again with nonce 1");
+    assertTold("registration's outcome is unknown: ");
+    assertTold("stake accepted (the key's next nonce is 2), not yet in a durable block");
+    ledger.others.clear();
+    ledger.phantom.set(null); // its block lost: the nonce moves back
+    assertTold("registration landed (uid 0), its stake did not: staking again with nonce 1");
+    assertEquals(new Transaction.AddStake(500), ledger.others.poll(10, TimeUnit.SECONDS));
+    local.produceBlock();
+    Receipt receipt = r.result().get(10, TimeUnit.SECONDS);
+    assertEquals(2, receipt.block());
+    assertEquals(500, local.metagraph().stake(0));
+    assertEquals(2, local.nextNonce(key.id()), "one registration and one stake");
+  }
+
+  /**
    * A registration lost on its way whose answer says it may or may not have arrived: the
    * registrar reads the ledger (which cannot be read twice, and is read again after the
    * back-off), finds the key's nonce still 0, and sends the registration again with nonce 0 and
@@ -734,6 +793,14 @@ class RegistrarTest {
     /** Open subscriptions. */
     final AtomicInteger subscriptions = new AtomicInteger();
     volatile Runnable afterSend = () -> { };
+    /** Run after each nonce read that succeeds. */
+    volatile Runnable afterNonce = () -> { };
+    /**
+     * The next stake of the registrant's whose answer is lost goes in a block that will be lost:
+     * not put in the ledger, but counted in the nonce while {@link #phantom} holds it.
+     */
+    volatile boolean phantomStake;
+    final AtomicReference<SignedTransaction> phantom = new AtomicReference<>();
     /** How many of the next nonce reads fail, as a ledger that cannot be reached. */
     final AtomicInteger unreadable = new AtomicInteger();
     final AtomicInteger failedReads = new AtomicInteger();
@@ -786,7 +853,8 @@ class RegistrarTest {
         failedReads.incrementAndGet();
         throw new LedgerException("the ledger cannot be reached");
       }
-      long next = ledger.nextNonce(id);
+      long next = ledger.nextNonce(id) + (id.equals(registrant) && phantom.get() != null ? 1 : 0);
+      afterNonce.run();
       SignedTransaction arriving = late.getAndSet(null);
       if (arriving != null) {
         ledger.submit(arriving); // after the read: the reader did not see it
@@ -802,7 +870,10 @@ class RegistrarTest {
       if (answerUnknown.getAndUpdate(n -> Math.max(0, n - 1)) == 0) {
         return null;
       }
-      if (!lose) {
+      if (phantomStake && tx.body() instanceof Transaction.AddStake) {
+        phantomStake = false;
+        phantom.set(tx);
+      } else if (!lose) {
         ledger.submit(tx);
       } else if (arriveLate) {
         late.set(tx);
