@@ -28,6 +28,15 @@ import java.util.Objects;
  * {@link #wrap} is not modified afterwards (that buffer is the caller's promise).
  */
 public final class Tensor {
+  /**
+   * The most bytes of element data a tensor holds, {@value}: its data is one buffer, and the
+   * largest the JVM allocates is a few bytes under {@code Integer.MAX_VALUE}. The factories
+   * refuse a shape past it; peers check their answers against it before building them, and say
+   * PAYLOAD_TOO_LARGE rather than fail mid-run.
+   */
+  @Experimental
+  public static final int MAX_BYTES = Integer.MAX_VALUE - 8;
+
   private final DType dtype;
   private final int[] shape;
   /** Little-endian, position 0, limit = byteSize. Never handed out; only read-only duplicates. */
@@ -91,7 +100,8 @@ public final class Tensor {
   /**
    * A tensor of zeros (an all-zero answer stands in for a peer that failed).
    *
-   * @throws IllegalArgumentException if a dimension is negative or the size exceeds 2 GiB
+   * @throws IllegalArgumentException if a dimension is negative or the size exceeds
+   *     {@link #MAX_BYTES}
    */
   public static Tensor zeros(DType dtype, int... shape) {
     Objects.requireNonNull(dtype, "dtype");
@@ -354,7 +364,7 @@ public final class Tensor {
 
   private static long checkBytes(long count, DType dtype) {
     long bytes = count * dtype.byteSize();
-    if (count > Integer.MAX_VALUE || bytes > Integer.MAX_VALUE - 8) {
+    if (count > Integer.MAX_VALUE || bytes > MAX_BYTES) {
       throw new IllegalArgumentException(
           "tensor of " + count + " " + dtype + " elements exceeds 2 GiB");
     }

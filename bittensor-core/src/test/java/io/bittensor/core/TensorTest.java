@@ -182,4 +182,22 @@ class TensorTest {
       assertTrue(m != null && m.contains(index + " out of bounds for length 2"), m);
     }
   }
+
+  /**
+   * MAX_BYTES is where the factories stop, for every element width: the other modules size their
+   * own limits from it. Probed with an empty buffer, so nothing near 2 GiB is allocated.
+   */
+  @Test
+  void maxBytesIsTheLargestTensorTheFactoriesAccept() {
+    for (DType dtype : DType.values()) {
+      int most = Tensor.MAX_BYTES / dtype.byteSize();
+      String fits = assertThrows(IllegalArgumentException.class,
+          () -> Tensor.wrap(dtype, ByteBuffer.allocate(0), most)).getMessage();
+      assertTrue(fits.startsWith("data must hold " + (long) most * dtype.byteSize() + " bytes"),
+          dtype + ": " + fits);
+      String over = assertThrows(IllegalArgumentException.class,
+          () -> Tensor.wrap(dtype, ByteBuffer.allocate(0), most + 1)).getMessage();
+      assertTrue(over.contains("exceeds 2 GiB"), dtype + ": " + over);
+    }
+  }
 }

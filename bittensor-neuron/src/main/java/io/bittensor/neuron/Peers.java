@@ -504,8 +504,8 @@ public final class Peers {
     }
   }
 
-  /** The most floats of an answer: a tensor's bytes are one buffer. */
-  private static final long MAX_ANSWER_FLOATS = (Integer.MAX_VALUE - 8) / 4;
+  /** The most floats of an answer: what a float32 tensor holds. */
+  private static final long MAX_ANSWER_FLOATS = Tensor.MAX_BYTES / 4;
 
   /**
    * PAYLOAD_TOO_LARGE when an answer of {@code [batch, seq, dim]} is more than a tensor holds,

@@ -13,6 +13,7 @@ import io.bittensor.core.Peer;
 import io.bittensor.core.Status;
 import io.bittensor.core.Tensor;
 import java.util.Arrays;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.function.Function;
 import java.util.stream.LongStream;
@@ -258,5 +259,19 @@ class PeersTest {
       assertEquals(Status.PAYLOAD_TOO_LARGE, r.status(), r::toString);
       assertTrue(r.message().contains("2147483648 floats"), r.message());
     }
+  }
+
+  /**
+   * An answer is refused exactly where a float tensor could not hold it: past Tensor.MAX_BYTES
+   * (where the factories stop, as TensorTest checks), so the two cannot drift apart.
+   */
+  @Test
+  void anAnswerIsRefusedExactlyWhereAFloatTensorCouldNotHoldIt() {
+    int most = Tensor.MAX_BYTES / 4;
+    Optional<ForwardResult> held = Peers.tooLarge(1, 1, most);
+    assertTrue(held.isEmpty(), () -> "refused what a tensor holds: " + held.get().message());
+    ForwardResult refused = Peers.tooLarge(1, 1, most + 1).orElseThrow();
+    assertEquals(Status.PAYLOAD_TOO_LARGE, refused.status(), refused::toString);
+    assertTrue(refused.message().contains("(" + most + ")"), refused.message());
   }
 }

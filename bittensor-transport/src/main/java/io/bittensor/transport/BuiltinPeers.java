@@ -52,8 +52,8 @@ public final class BuiltinPeers {
 
   /** The peer of {@link #deterministic(int)}. Thread-safe. */
   public static final class Deterministic implements Peer {
-    /** The most bytes an answer may have: what one Java array holds. */
-    private static final long MAX_ANSWER_BYTES = Integer.MAX_VALUE - 8;
+    /** The most bytes an answer may have: what one tensor holds. */
+    private static final long MAX_ANSWER_BYTES = Tensor.MAX_BYTES;
     private final int outputDim;
     private final AtomicLong gradients = new AtomicLong();
 

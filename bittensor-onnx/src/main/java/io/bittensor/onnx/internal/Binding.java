@@ -35,8 +35,8 @@ import java.util.Set;
  * in the worker's {@link Scratch}.
  */
 public abstract class Binding implements AutoCloseable {
-  /** The most floats of a buffer or array a run fills: what one direct buffer holds. */
-  static final long MAX_FLOATS = (Integer.MAX_VALUE - 8) / 4;
+  /** The most floats of a buffer or array a run fills: what one tensor (one buffer) holds. */
+  static final long MAX_FLOATS = Tensor.MAX_BYTES / 4;
 
   /** A run whose outputs no buffer holds: its requests fail PAYLOAD_TOO_LARGE. */
   public static final class TooLarge extends RuntimeException {

@@ -38,9 +38,9 @@ public final class Engine implements AutoCloseable {
   private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
   private static final long MAX_TIMEOUT_NANOS = TimeUnit.DAYS.toNanos(365);
   /** The most bytes an answer may have: what one tensor (one Java array) holds. */
-  private static final long MAX_ANSWER_BYTES = Integer.MAX_VALUE - 8;
+  private static final long MAX_ANSWER_BYTES = Tensor.MAX_BYTES;
   /** The most bytes of a request's copy for the model: what one direct buffer holds. */
-  private static final long MAX_INPUT_BYTES = Integer.MAX_VALUE - 8;
+  private static final long MAX_INPUT_BYTES = Tensor.MAX_BYTES;
 
   /** Batching and queue limits. */
   public record Limits(int maxBatch, long windowNanos, int queueCapacity, int workers, boolean combine) {

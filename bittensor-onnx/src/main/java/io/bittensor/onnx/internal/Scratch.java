@@ -1,5 +1,6 @@
 package io.bittensor.onnx.internal;
 
+import io.bittensor.core.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -19,7 +20,8 @@ public final class Scratch {
   public ByteBuffer bytes(String role, int size) {
     ByteBuffer b = buffers.get(role);
     if (b == null || b.capacity() < size) {
-      int capacity = Math.max(size, b == null ? 0 : (int) Math.min(Integer.MAX_VALUE - 8, 2L * b.capacity()));
+      int capacity =
+          Math.max(size, b == null ? 0 : (int) Math.min(Tensor.MAX_BYTES, 2L * b.capacity()));
       b = ByteBuffer.allocateDirect(capacity).order(ByteOrder.nativeOrder());
       buffers.put(role, b);
     }

@@ -86,7 +86,7 @@ public final class WireTensors {
     // As sent: one row per example.
     Tensor once = decode(w.toBuilder().setShape(1, 1).build(), field, shapeStatus);
     int rowBytes = once.byteSize() / Math.max(1, batch);
-    if ((long) batch * sequence * rowBytes > Integer.MAX_VALUE - 8) {
+    if ((long) batch * sequence * rowBytes > Tensor.MAX_BYTES) {
       throw new Rejected(shapeStatus, field + ".shape", field + " with its rows repeated "
           + sequence + " times would exceed 2 GiB");
     }
