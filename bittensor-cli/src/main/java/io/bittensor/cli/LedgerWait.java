@@ -1,6 +1,7 @@
 package io.bittensor.cli;
 
 import io.bittensor.core.LedgerException;
+import io.bittensor.core.internal.Backoff;
 import io.bittensor.transport.RemoteLedger;
 import java.io.EOFException;
 import java.io.PrintWriter;
@@ -78,7 +79,7 @@ final class LedgerWait {
         ? Long.MAX_VALUE / 2 : limit.toNanos();
     boolean unknownHostSaid = false;
     long waitedSince = 0;
-    long backoff = FIRST_BACKOFF_MS;
+    Backoff backoff = Backoff.jittered(FIRST_BACKOFF_MS, MAX_BACKOFF_MS, random);
     for (long inARow = 1; ; inARow++) {
       try {
         return connect.connect();
@@ -103,9 +104,7 @@ final class LedgerWait {
           err.println("the ledger's host is unknown: waiting at most " + unknownHostLimit
               + " for its name to resolve (--ledger-wait sets another limit)");
         }
-        long delay = backoff - random.nextLong(backoff / 2 + 1);
-        delay = Math.max(1, Math.min(delay, Duration.ofNanos(left).toMillis()));
-        backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
+        long delay = Math.max(1, Math.min(backoff.next(), Duration.ofNanos(left).toMillis()));
         if (inARow == 1) {
           waiting.run();
         }

@@ -8,17 +8,24 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bittensor.core.LedgerException;
+import io.bittensor.transport.RemoteLedger;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.ConnectException;
 import java.net.UnknownHostException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
+import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * {@link LedgerWait} alone: a ledger whose host name does not resolve (a Compose or Kubernetes
@@ -96,5 +103,31 @@ class LedgerWaitTest {
         new ConnectException("Connection refused")));
     assertFalse(LedgerWait.unknownHosts(mixed));
     assertTrue(LedgerWait.mayPass(mixed, true));
+  }
+
+  static LongStream seeds() {
+    return LongStream.range(0, 50).map(i -> 0x1ed9e7L + i);
+  }
+
+  /** 1 s doubling to 30 s, each drawn from half to all of it, as the same generator drew them. */
+  @ParameterizedTest
+  @MethodSource("seeds")
+  void itWaitsOneSecondDoublingToThirtyEachDrawnFromHalfToAll(long seed) throws Exception {
+    LedgerException down = new LedgerException("cannot reach the ledger",
+        new ConnectException("Connection refused"));
+    List<Long> waits = new ArrayList<>();
+    RemoteLedger none = LedgerWait.connect(() -> {
+      throw down;
+    }, false, null, ms -> {
+      waits.add(ms);
+      return waits.size() == 10; // told to stop at the 10th
+    }, new PrintWriter(new StringWriter()), () -> { }, new SplittableRandom(seed));
+    assertNull(none);
+    SplittableRandom same = new SplittableRandom(seed);
+    List<Long> want = new ArrayList<>();
+    for (long backoff = 1_000; want.size() < 10; backoff = Math.min(30_000, backoff * 2)) {
+      want.add(backoff - same.nextLong(backoff / 2 + 1));
+    }
+    assertEquals(want, waits, "seed " + seed);
   }
 }

@@ -24,6 +24,7 @@ import io.bittensor.core.RejectReason;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Status;
 import io.bittensor.core.TransactionRejectedException;
+import io.bittensor.core.internal.Backoff;
 import io.bittensor.core.internal.Deadlines;
 import io.bittensor.core.internal.ledger.BlockCodec;
 import io.bittensor.incentive.IncentiveMechanism;
@@ -1113,7 +1114,9 @@ public final class RemoteLedger implements Ledger, BlockHistory {
 
   /** The event thread: reads the stream, and reconnects with resume when it breaks. */
   private void follow() {
-    long backoffMillis = 50;
+    // Exact, as since it was written (no reason recorded): jitter would spread the reconnections
+    // of the clients of a restarted server, but would change the timings its users know.
+    Backoff backoff = Backoff.exact(50, 2000);
     long downSince = 0;
     while (!closed) {
       FirstStream first = firstStream;
@@ -1133,7 +1136,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
             if (!connected) { // up once the server's first event was taken
               connected = true;
               downSince = 0;
-              backoffMillis = 50;
+              backoff.reset();
             }
           }
         }
@@ -1168,11 +1171,10 @@ public final class RemoteLedger implements Ledger, BlockHistory {
             + (down.toSeconds() > 0 ? down.toSeconds() + " s" : down.toMillis() + " ms"));
       }
       try {
-        Thread.sleep(backoffMillis);
+        Thread.sleep(backoff.next());
       } catch (InterruptedException e) {
         return; // closing
       }
-      backoffMillis = Math.min(2000, backoffMillis * 2);
     }
   }
 

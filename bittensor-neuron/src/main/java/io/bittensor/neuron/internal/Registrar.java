@@ -12,6 +12,7 @@ import io.bittensor.core.RejectReason;
 import io.bittensor.core.SignedTransaction;
 import io.bittensor.core.Transaction;
 import io.bittensor.core.TransactionRejectedException;
+import io.bittensor.core.internal.Backoff;
 import io.bittensor.core.internal.Timer;
 import java.net.URI;
 import java.util.OptionalInt;
@@ -77,7 +78,8 @@ public final class Registrar implements LedgerListener {
   private final Before before;
   private final Consumer<String> events;
   private final RandomGenerator retryRandom;
-  private final long maxBackoffMs;
+  /** Guarded by this: the wait should no block come, and while the ledger cannot be read. */
+  private final Backoff backoff;
   private final CompletableFuture<Receipt> result = new CompletableFuture<>();
   /** Sends refused registrations again; shut down once the result is settled or at stop. */
   private final ThreadPoolExecutor retries;
@@ -89,8 +91,6 @@ public final class Registrar implements LedgerListener {
   private boolean waiting;
   /** Guarded by this. */
   private int attempts;
-  /** Guarded by this. */
-  private long backoffMs;
   /** Guarded by this: the ledger's blocks heard since the latest attempt was sent. */
   private long blocksSinceSent;
   /** Guarded by this: how many of them a refused attempt waits for. */
@@ -137,8 +137,7 @@ public final class Registrar implements LedgerListener {
     this.before = before;
     this.events = events;
     this.retryRandom = random;
-    this.maxBackoffMs = maxBackoffMs;
-    this.backoffMs = firstBackoffMs;
+    this.backoff = Backoff.jittered(firstBackoffMs, maxBackoffMs, random);
     String name = "neuron-" + keypair.id().toHex().substring(0, 8) + "-registrar";
     this.retries = new ThreadPoolExecutor(0, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
         task -> {
@@ -478,11 +477,7 @@ public final class Registrar implements LedgerListener {
     waiting = true;
     unread = true; // the blocks a subscription hears do not end this wait
     due = new CompletableFuture<>();
-    long delay;
-    synchronized (retryRandom) {
-      delay = backoffMs - retryRandom.nextLong(backoffMs / 2 + 1);
-    }
-    backoffMs = Math.min(maxBackoffMs, backoffMs * 2);
+    long delay = backoff.next();
     silenceMs = delay;
     armSilence();
     return delay;
@@ -529,10 +524,9 @@ public final class Registrar implements LedgerListener {
           blocksToWait = 1 + retryRandom.nextInt(window);
           // Jittered, so that neurons refused together do not resend in step when no block
           // comes: uniform in [d/2, d].
-          delay = backoffMs - retryRandom.nextLong(backoffMs / 2 + 1);
+          delay = backoff.next();
         }
         blocks = blocksToWait;
-        backoffMs = Math.min(maxBackoffMs, backoffMs * 2);
         attempt = attempts;
         silenceMs = delay;
         dueNow = blocksSinceSent >= blocksToWait;
