@@ -34,7 +34,9 @@ import io.bittensor.transport.PeerServer;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -109,7 +111,8 @@ import java.util.random.RandomGenerator;
  * Started again with the same folder, the neuron restores it when it first builds its learner:
  * the learner's state if it routes over the same peers in the same order, the probes of every
  * peer it still routes over. A file that is damaged or does not fit is reported to the listener
- * and left out; the neuron then starts afresh.
+ * and moved aside ({@code neuron.ckpt.refused}), not replaced by the next save; the neuron then
+ * starts afresh.
  *
  * <p>Thread-safety: the step methods are for one thread at a time (the caller's or the
  * background loop's, not both); accessors and {@link #close()} may be called from any thread.
@@ -127,6 +130,9 @@ public final class Neuron implements AutoCloseable {
 
   /** The file name of a neuron's checkpoint in its {@link Builder#checkpoints} folder. */
   public static final String CHECKPOINT_FILE = "neuron.ckpt";
+
+  /** Added to the name of a checkpoint that could not be restored, kept aside. */
+  private static final String REFUSED = ".refused";
 
   private static final String CHECKPOINT_MAGIC = "BTNEURON";
 
@@ -594,8 +600,32 @@ public final class Neuron implements AutoCloseable {
           + restoredProbes + " of " + routed.size() + " peers' probes");
     } catch (IOException | RuntimeException e) {
       listener.onEvent(this, "checkpoint " + checkpoint + " not restored, starting afresh: "
-          + e.getMessage());
+          + e.getMessage() + moveAside());
     }
+  }
+
+  /**
+   * Moves the checkpoint that could not be restored aside, to {@code neuron.ckpt.refused} (then
+   * {@code .2} and on if taken), before the next save replaces it: one written by a learner of
+   * another shape is still whole, and damage is kept for inspection. Returns what it did, for
+   * the event; a move that fails leaves the file, which the next save then replaces.
+   */
+  private String moveAside() {
+    Path aside = checkpoint.resolveSibling(checkpoint.getFileName() + REFUSED);
+    for (int n = 2; Files.exists(aside, LinkOption.NOFOLLOW_LINKS); n++) {
+      aside = checkpoint.resolveSibling(checkpoint.getFileName() + REFUSED + "." + n);
+    }
+    try {
+      Files.move(checkpoint, aside, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException | RuntimeException e) {
+      return "; could not move it aside (" + e + "): the next save replaces it";
+    }
+    try {
+      DurableFiles.syncDirectory(checkpoint.toAbsolutePath().getParent());
+    } catch (IOException e) {
+      return "; kept as " + aside + " (the move may not survive a crash: " + e + ")";
+    }
+    return "; kept as " + aside;
   }
 
   private static List<PeerId> ids(byte[] concatenated) {

@@ -264,14 +264,7 @@ class NeuronCheckpointTest {
     try (LocalLedger ledger = NeuronTest.ledger(key);
         Neuron words = server(ledger, 5, true);
         Neuron noise = server(ledger, 5, false)) {
-      try (Neuron first = validator(ledger, key, 3)) {
-        first.sync();
-        first.train();
-      }
-      byte[] good = Files.readAllBytes(file);
-      good[good.length / 3] ^= 0x01;
-      Files.write(file, good);
-      events.clear();
+      damageAfterOneStep(ledger, key, file);
       try (Neuron again = validator(ledger, key, 4)) {
         again.sync();
         assertEquals(0, again.learner().orElseThrow().trainedSteps());
@@ -287,6 +280,53 @@ class NeuronCheckpointTest {
         assertFalse(events.stream().anyMatch(e -> e.contains("not restored")), events::toString);
       }
     }
+  }
+
+  /**
+   * A checkpoint the neuron cannot restore (damaged here; one of another shape, after a changed
+   * learner, is as good as it ever was) is kept aside before anything is saved: the next save
+   * replaced it, so one weight interval after a restart with the wrong settings what it held
+   * was gone.
+   */
+  @Test
+  void aCheckpointNotRestoredIsKeptAsideAndNotReplacedByTheNextSave() throws Exception {
+    Keypair key = Keypair.generate();
+    Path file = dir.resolve("validator").resolve(Neuron.CHECKPOINT_FILE);
+    Path aside = file.resolveSibling(Neuron.CHECKPOINT_FILE + ".refused");
+    try (LocalLedger ledger = NeuronTest.ledger(key);
+        Neuron words = server(ledger, 5, true);
+        Neuron noise = server(ledger, 5, false)) {
+      byte[] damaged = damageAfterOneStep(ledger, key, file);
+      try (Neuron again = validator(ledger, key, 4)) {
+        again.sync();
+        assertTrue(events.stream().anyMatch(e -> e.contains("not restored, starting afresh")
+            && e.contains("kept as " + aside)), events::toString);
+        again.train();
+        again.saveCheckpoint().orElseThrow();
+      }
+      assertArrayEquals(damaged, Files.readAllBytes(aside), "the file not restored, as it was");
+      // A second refusal keeps the first one's file too.
+      Files.write(file, damaged);
+      try (Neuron third = validator(ledger, key, 5)) {
+        third.sync();
+      }
+      assertArrayEquals(damaged, Files.readAllBytes(aside.resolveSibling(aside.getFileName()
+          + ".2")));
+      assertArrayEquals(damaged, Files.readAllBytes(aside));
+    }
+  }
+
+  /** Saves a validator's checkpoint after one step, flips a bit in it; returns what it wrote. */
+  private byte[] damageAfterOneStep(LocalLedger ledger, Keypair key, Path file) throws Exception {
+    try (Neuron first = validator(ledger, key, 3)) {
+      first.sync();
+      first.train();
+    }
+    byte[] damaged = Files.readAllBytes(file);
+    damaged[damaged.length / 3] ^= 0x01;
+    Files.write(file, damaged);
+    events.clear();
+    return damaged;
   }
 
   /** A validator keeping checkpoints, its loop syncing every 100 ms and weighing every 200. */
