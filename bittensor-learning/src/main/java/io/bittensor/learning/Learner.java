@@ -404,8 +404,28 @@ public final class Learner {
    * @throws UnsupportedOperationException as {@link #saveCheckpoint} does
    */
   public void restoreCheckpoint(Path file) throws IOException {
+    restoreFrom(file, this::restoreCheckpoint);
+  }
+
+  /** Restores a checkpoint from its bytes. */
+  interface Restore {
+    void restore(byte[] checkpoint) throws IOException;
+  }
+
+  /**
+   * Reads {@code file} and restores it, the file named in a refusal: the decoder's message
+   * speaks of "the checkpoint", and a caller restoring several (or a torn copy) must tell which.
+   */
+  static void restoreFrom(Path file, Restore restore) throws IOException {
     Objects.requireNonNull(file, "file");
-    restoreCheckpoint(Files.readAllBytes(file));
+    byte[] bytes = Files.readAllBytes(file);
+    try {
+      restore.restore(bytes);
+    } catch (IOException e) {
+      throw new IOException("cannot restore " + file + ": " + e.getMessage(), e);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("cannot restore " + file + ": " + e.getMessage(), e);
+    }
   }
 
   /**

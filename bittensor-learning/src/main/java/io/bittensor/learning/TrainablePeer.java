@@ -17,7 +17,6 @@ import io.bittensor.learning.internal.Checks;
 import io.bittensor.learning.internal.Rows;
 import io.bittensor.onnx.Mlp;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Objects;
@@ -189,8 +188,7 @@ public final class TrainablePeer implements Peer {
    *     shape, naming the first array that differs
    */
   public void restoreCheckpoint(Path file) throws IOException {
-    Objects.requireNonNull(file, "file");
-    restoreCheckpoint(Files.readAllBytes(file));
+    Learner.restoreFrom(file, this::restoreCheckpoint);
   }
 
   /**

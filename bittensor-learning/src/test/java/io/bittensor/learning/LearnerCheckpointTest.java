@@ -212,6 +212,8 @@ class LearnerCheckpointTest {
     Files.write(file, Arrays.copyOf(good, good.length - 9));
     e = assertThrows(IOException.class, () -> l.restoreCheckpoint(file));
     assertTrue(e.getMessage().contains("checksum"), e.getMessage());
+    // Cut short (a copy or a disk that lost its end): the message names the file.
+    assertTrue(e.getMessage().startsWith("cannot restore " + file + ": "), e.getMessage());
     Files.writeString(file, "{\"weights\": [1, 2, 3]}");
     e = assertThrows(IOException.class, () -> l.restoreCheckpoint(file));
     assertTrue(e.getMessage().contains("not a learner checkpoint"), e.getMessage());
@@ -230,6 +232,7 @@ class LearnerCheckpointTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> narrower.restoreCheckpoint(file));
     assertTrue(e.getMessage().contains("head/dense0.weight"), e.getMessage());
+    assertTrue(e.getMessage().startsWith("cannot restore " + file + ": "), e.getMessage());
     assertSameState(untouched, state(narrower));
 
     Learner fewerPeers = learner(peers.subList(0, peers.size() - 1), 16);

@@ -442,6 +442,12 @@ class TrainablePeerTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> peer(6, 5, 21, 1e-2).restoreCheckpoint(file));
     assertTrue(e.getMessage().contains("network/"), e.getMessage());
+    assertTrue(e.getMessage().startsWith("cannot restore " + file + ": "), e.getMessage());
+    java.nio.file.Files.write(file, java.util.Arrays.copyOf(bytes, bytes.length / 2));
+    java.io.IOException torn = assertThrows(java.io.IOException.class,
+        () -> resumed.restoreCheckpoint(file));
+    assertTrue(torn.getMessage().startsWith("cannot restore " + file + ": the checkpoint"),
+        torn.getMessage());
     assertArrayEquals(before, answer(resumed, x), "a refused checkpoint changes nothing");
     assertEquals(8, resumed.steps());
 
