@@ -181,16 +181,36 @@ public final class ChainAudit {
       throw new MismatchException("the genesis block of chain " + chainId + " replays to"
           + " chain " + replica.chainId() + " with mechanism \"" + mechanism.name() + "\"");
     }
+    boolean unchecked = false;
     if (replicaDir != null) {
       try {
         refuseAfterMismatch(replicaDir, replica);
+        Path running = replicaDir.resolve(RUNNING_FILE);
+        if (Files.exists(running)) {
+          // Its auditor stopped without closing: it may have sealed its last block unchecked.
+          unchecked = replica.metagraph().block().number() > 0;
+        } else {
+          DurableFiles.replace(running, RUNNING_TEXT.getBytes(StandardCharsets.UTF_8));
+        }
       } catch (IOException e) { // a LedgerException is one
         replica.close();
         throw e;
       }
     }
-    return new Auditor(chainId, history, replica, clock, replicaDir);
+    return new Auditor(chainId, history, replica, clock, replicaDir, unchecked);
   }
+
+  /**
+   * The file in a replica's folder while an auditor uses it, removed when it closes with every
+   * block it sealed checked or its mismatch recorded. A block is sealed before it is compared,
+   * so one found at the next start says the last block may never have been checked (the process
+   * died in between): that block is read from the history again and compared with the replica's
+   * before any after it.
+   */
+  static final String RUNNING_FILE = "audit-running";
+
+  private static final String RUNNING_TEXT = "an auditor uses this replica; left behind, its last"
+      + " block is checked again\n";
 
   /**
    * The file in a replica's folder that says why its last block did not check out: the block
@@ -230,15 +250,22 @@ public final class ChainAudit {
      * sealed before its hash was found to differ.
      */
     private Metagraph lastGood;
+    /**
+     * Whether the replica's last block may be sealed but not checked, nor its mismatch recorded:
+     * the next read compares it with the history's before replaying any after it.
+     */
+    private boolean unchecked;
+    private boolean closed;
 
     private Auditor(Hash256 chainId, BlockHistory history, LocalLedger replica,
-        SettableClock clock, Path replicaDir) {
+        SettableClock clock, Path replicaDir, boolean unchecked) {
       this.chainId = chainId;
       this.history = history;
       this.replica = replica;
       this.clock = clock;
       this.replicaDir = replicaDir;
       this.lastGood = replica.metagraph();
+      this.unchecked = unchecked;
     }
 
     /**
@@ -264,6 +291,9 @@ public final class ChainAudit {
     public Result advance(long to, Consumer<BlockRecord> checked) throws LedgerException {
       Objects.requireNonNull(checked, "checked");
       return check((next, outcome) -> history.readBlocks(next, to, r -> {
+        if (unchecked) {
+          return outcome.test(recheck(r.block(), r.after()));
+        }
         LedgerException differs = replay(replica, clock, r);
         if (differs == null) {
           checked.accept(r);
@@ -284,6 +314,9 @@ public final class ChainAudit {
     public Result follow(long to, Consumer<BlockRecord> checked) throws LedgerException {
       Objects.requireNonNull(checked, "checked");
       return check((next, outcome) -> history.readBlockBodies(next, to, b -> {
+        if (unchecked) {
+          return outcome.test(recheck(b.block(), null));
+        }
         LedgerException differs = replay(replica, clock, b.block(), b.transactions());
         if (differs == null) {
           Metagraph after = replica.metagraph();
@@ -309,22 +342,26 @@ public final class ChainAudit {
         throw failed;
       }
       LedgerException[] mismatch = {null};
-      read.read(replica.metagraph().block().number() + 1, differs -> {
+      long last = replica.metagraph().block().number();
+      read.read(unchecked ? last : last + 1, differs -> {
         mismatch[0] = differs;
         if (differs == null) {
           lastGood = replica.metagraph();
+          unchecked = false;
         }
         return differs == null;
       });
       if (mismatch[0] != null) {
         failed = mismatch[0];
-        if (replicaDir != null
-            && replica.metagraph().block().number() > lastGood.block().number()) {
+        if (replicaDir != null && (unchecked
+            || replica.metagraph().block().number() > lastGood.block().number())) {
           // Sealed before it was compared: a restart must not take it as checked.
           try {
             DurableFiles.replace(replicaDir.resolve(MISMATCH_FILE),
                 failed.getMessage().getBytes(StandardCharsets.UTF_8));
+            unchecked = false;
           } catch (IOException e) {
+            unchecked = true; // left to the next start, which checks the block again
             failed.addSuppressed(e);
           }
         }
@@ -348,8 +385,37 @@ public final class ChainAudit {
       return new Result(chainId, lastGood.block(), lastGood);
     }
 
+    /**
+     * Compares the replica's last block, which it may have sealed unchecked before its auditor
+     * stopped, with the history's {@code given} and, for a history that gives it, the state
+     * {@code after} it; null when they match.
+     */
+    private LedgerException recheck(Block given, Metagraph after) {
+      Metagraph sealed = replica.metagraph();
+      if (!given.equals(sealed.block())) {
+        return new MismatchException("block " + given.number() + " given is " + given
+            + ", but the replica sealed " + sealed.block() + " before its auditor stopped"
+            + " without closing (the history changed since, or the block did not check out)");
+      }
+      String differs = after == null ? null : differs(after, sealed);
+      return differs == null ? null : new MismatchException("the state after block "
+          + given.number() + " differs from its replay in " + differs);
+    }
+
     @Override
     public void close() {
+      if (closed) {
+        return; // the folder may be another auditor's now
+      }
+      closed = true;
+      if (replicaDir != null && !unchecked) {
+        try {
+          // Before the replica's lock goes: the next auditor's file is its own.
+          Files.deleteIfExists(replicaDir.resolve(RUNNING_FILE));
+        } catch (IOException e) {
+          // Left behind: the next start checks the last block again, which is all it costs.
+        }
+      }
       replica.close();
     }
   }

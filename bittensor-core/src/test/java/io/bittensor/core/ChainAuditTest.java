@@ -9,6 +9,7 @@ import io.bittensor.core.testing.LedgerFixtures;
 import io.bittensor.core.testing.RandomTransactions;
 import io.bittensor.incentive.IncentiveMechanism;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -328,14 +329,76 @@ class ChainAuditTest {
     }
   }
 
+  /** {@code r} with one token more in the supply of the state after it. */
+  private static BlockRecord moreSupply(BlockRecord r) {
+    Metagraph a = r.after();
+    return new BlockRecord(r.block(), r.transactions(), r.epoch(), Metagraph.of(a.chainId(),
+        r.block(), a.params(), a.supply() + 1, a.lastEpoch(), a.peers(), a.weights(), a.bonds()));
+  }
+
+  /** An auditor started again over {@code replica} finds the state after block {@code k}. */
+  private static void assertStateCaughtAgainAt(long k, Hash256 chainId, BlockHistory liar,
+      Path replica) throws IOException {
+    try (ChainAudit.Auditor again = ChainAudit.start(chainId, liar, null, replica)) {
+      ChainAudit.MismatchException e = assertThrows(ChainAudit.MismatchException.class,
+          () -> again.advance(Long.MAX_VALUE));
+      assertTrue(e.getMessage().contains("the state after block " + k + " differs"),
+          e.getMessage());
+    }
+  }
+
+  /**
+   * A replica on disk seals a block before comparing it: a process that died in between (here
+   * its replica closed under it, as a kill leaves it) left a block that was never checked, and a
+   * restarted auditor took it as checked, so a state the history lied about there passed.
+   */
+  @Test
+  void theBlockSealedBeforeACrashIsCheckedAgainAtTheNextStart() throws IOException {
+    Path replica = tmp.resolve("replica-crash");
+    try (LocalLedger honest = chain(0x5eed3L, "crashed")) {
+      long k = blockWith(honest, 1);
+      ChainAudit.Auditor first = ChainAudit.start(honest.chainId(), honest, null, replica);
+      assertEquals(k, first.advance(k).last().number());
+      first.replica().close(); // the process dies: the auditor is never closed
+      BlockHistory liar = lying(honest, r -> r.block().number() == k ? moreSupply(r) : r);
+      assertStateCaughtAgainAt(k, honest.chainId(), liar, replica);
+      ChainAudit.MismatchException e = assertThrows(ChainAudit.MismatchException.class,
+          () -> ChainAudit.start(honest.chainId(), honest, null, replica).close());
+      assertTrue(e.getMessage().contains("holds block " + k + ", which did not check out"),
+          e.getMessage());
+    }
+  }
+
+  /**
+   * A mismatch the auditor could not record (here its file's name is taken by a folder; a crash
+   * before the write is the same) leaves the block sealed unchecked: the next start checks it
+   * again instead of going on from it.
+   */
+  @Test
+  void aMismatchThatCouldNotBeRecordedIsFoundAgainAtTheNextStart() throws IOException {
+    Path replica = tmp.resolve("replica-unrecorded");
+    try (LocalLedger honest = chain(0x5eed4L, "unrecorded")) {
+      long k = blockWith(honest, 1);
+      BlockHistory liar = lying(honest, r -> r.block().number() == k ? moreSupply(r) : r);
+      Path taken = replica.resolve(ChainAudit.MISMATCH_FILE);
+      try (ChainAudit.Auditor first = ChainAudit.start(honest.chainId(), liar, null,
+          replica)) {
+        Files.createDirectories(taken.resolve("in-the-way"));
+        ChainAudit.MismatchException e = assertThrows(ChainAudit.MismatchException.class,
+            () -> first.advance(Long.MAX_VALUE));
+        assertEquals(1, e.getSuppressed().length, "the record that failed");
+      }
+      Files.delete(taken.resolve("in-the-way"));
+      Files.delete(taken);
+      assertStateCaughtAgainAt(k, honest.chainId(), liar, replica);
+    }
+  }
+
   @Test
   void aStateTheBlocksDoNotLeadToFailsAtItsBlock() throws IOException {
     try (LocalLedger honest = chain(0x5eed1L, "state")) {
       long k = blockWith(honest, 1);
-      assertCaughtAt(k, honest, r -> r.block().number() != k ? r : new BlockRecord(r.block(),
-          r.transactions(), r.epoch(), Metagraph.of(r.after().chainId(), r.block(),
-              r.after().params(), r.after().supply() + 1, r.after().lastEpoch(),
-              r.after().peers(), r.after().weights(), r.after().bonds())),
+      assertCaughtAt(k, honest, r -> r.block().number() != k ? r : moreSupply(r),
           "one token more in the supply");
     }
   }
