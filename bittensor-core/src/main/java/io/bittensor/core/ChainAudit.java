@@ -132,7 +132,9 @@ public final class ChainAudit {
    * Auditor#advance} replays again. The folder must be empty or hold this chain's replica, and
    * one auditor at a time uses it (its lock says so). A block that did not check out may have
    * been sealed into the replica already; the folder then records why, and cannot be started
-   * again.
+   * again. After an auditor that did not close (its process died), the next one first compares
+   * the replica's last block, which may have been sealed unchecked, with the history's (and the
+   * state after it, in {@link Auditor#advance}); it is not handed to a consumer again.
    *
    * @param mechanism the mechanism the chain runs, or null for the one its genesis records
    * @param replicaDir the replica's folder
