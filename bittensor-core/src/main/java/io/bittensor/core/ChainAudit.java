@@ -355,6 +355,9 @@ public final class ChainAudit {
       });
       if (mismatch[0] != null) {
         failed = mismatch[0];
+        if (unchecked) {
+          lastGood = stateBefore(lastGood);
+        }
         if (replicaDir != null && (unchecked
             || replica.metagraph().block().number() > lastGood.block().number())) {
           // Sealed before it was compared: a restart must not take it as checked.
@@ -385,6 +388,24 @@ public final class ChainAudit {
     /** What has been checked so far: up to the block before the one that differed, if any. */
     public Result checked() {
       return new Result(chainId, lastGood.block(), lastGood);
+    }
+
+    /**
+     * The replica's state one block before {@code last}'s, which did not check out when it was
+     * compared again; {@code last} itself if the replica keeps no record of it.
+     */
+    private Metagraph stateBefore(Metagraph last) {
+      Metagraph[] before = {last};
+      try {
+        replica.readBlocks(last.block().number() - 1, last.block().number() - 1, r -> {
+          before[0] = r.after();
+          return false;
+        });
+      } catch (LedgerException | RuntimeException e) {
+        // The genesis (no record), or a journal that starts after it: the result names the
+        // block that failed, as it did.
+      }
+      return before[0];
     }
 
     /**

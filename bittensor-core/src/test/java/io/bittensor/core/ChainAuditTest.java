@@ -344,6 +344,8 @@ class ChainAuditTest {
           () -> again.advance(Long.MAX_VALUE));
       assertTrue(e.getMessage().contains("the state after block " + k + " differs"),
           e.getMessage());
+      assertEquals(k - 1, again.checked().last().number(), "checked up to the block before");
+      assertEquals(k - 1, again.checked().state().block().number());
     }
   }
 
@@ -356,7 +358,7 @@ class ChainAuditTest {
   void theBlockSealedBeforeACrashIsCheckedAgainAtTheNextStart() throws IOException {
     Path replica = tmp.resolve("replica-crash");
     try (LocalLedger honest = chain(0x5eed3L, "crashed")) {
-      long k = blockWith(honest, 1);
+      long k = honest.metagraph().block().number() / 2; // a state before it to go back to
       ChainAudit.Auditor first = ChainAudit.start(honest.chainId(), honest, null, replica);
       assertEquals(k, first.advance(k).last().number());
       first.replica().close(); // the process dies: the auditor is never closed
@@ -378,7 +380,7 @@ class ChainAuditTest {
   void aMismatchThatCouldNotBeRecordedIsFoundAgainAtTheNextStart() throws IOException {
     Path replica = tmp.resolve("replica-unrecorded");
     try (LocalLedger honest = chain(0x5eed4L, "unrecorded")) {
-      long k = blockWith(honest, 1);
+      long k = honest.metagraph().block().number() / 2; // a state before it to go back to
       BlockHistory liar = lying(honest, r -> r.block().number() == k ? moreSupply(r) : r);
       Path taken = replica.resolve(ChainAudit.MISMATCH_FILE);
       try (ChainAudit.Auditor first = ChainAudit.start(honest.chainId(), liar, null,
