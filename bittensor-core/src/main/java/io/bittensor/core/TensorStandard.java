@@ -136,8 +136,14 @@ public record TensorStandard(int outputDim) {
           ? "[" + input.dim(0) + ", " + input.dim(1) + ", "
               + (outputDim == 0 ? "outputDim" : outputDim) + "]"
           : "[batch, sequence, outputDim]";
-      return Optional.of(new Rejection(Status.BAD_SHAPE, field + ".shape",
-          field + " must be " + expected + ", was " + Arrays.toString(t.shape())));
+      String was = field + " must be " + expected + ", was " + Arrays.toString(t.shape());
+      if (outputDim > 0 && t.rank() == 3 && input.rank() >= 2 && t.dim(0) == input.dim(0)
+          && t.dim(1) == input.dim(1)) {
+        // Only the size differs: a peer of another network, or a standard left at another size.
+        was += ": its outputDim " + t.dim(2) + " is not the standard's " + outputDim
+            + " (TensorStandard.of(" + outputDim + "))";
+      }
+      return Optional.of(new Rejection(Status.BAD_SHAPE, field + ".shape", was));
     }
     return checkFinite(t, field + ".data", nonFinite);
   }

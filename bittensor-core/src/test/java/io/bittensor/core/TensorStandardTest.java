@@ -72,6 +72,24 @@ class TensorStandardTest {
     assertEquals("gradient.data", r.field());
   }
 
+  /**
+   * A peer serving another network's outputDim is the common case of a wrong answer; "output
+   * must be [1, 1, 4], was [1, 1, 16]" alone read as a fault of the request.
+   */
+  @Test
+  void anAnswerOfAnotherOutputDimSaysWhichSizeTheStandardTakes() {
+    Tensor x = Tensor.zeros(DType.UINT8, 1, 1, 3, 2, 2);
+    Rejection r = TensorStandard.of(4).checkOutput(x, Tensor.zeros(DType.FLOAT32, 1, 1, 16))
+        .orElseThrow();
+    assertEquals(Status.BAD_SHAPE, r.status());
+    assertEquals("output.shape", r.field());
+    assertEquals("output must be [1, 1, 4], was [1, 1, 16]: its outputDim 16 is not the"
+        + " standard's 4 (TensorStandard.of(4))", r.message());
+    // Another batch or sequence is not about the outputDim.
+    r = TensorStandard.of(4).checkOutput(x, Tensor.zeros(DType.FLOAT32, 2, 1, 4)).orElseThrow();
+    assertEquals("output must be [1, 1, 4], was [2, 1, 4]", r.message());
+  }
+
   @Test
   void anyOutputDimAcceptsEveryPositiveSize() {
     Tensor x = Tensor.zeros(DType.FLOAT32, 2, 3, 5);
