@@ -23,7 +23,8 @@ import java.util.Optional;
  * @param inputs the model's inputs in declaration order
  * @param outputs the model's outputs in declaration order
  * @param producer the producer name recorded in the file, or empty
- * @param version the model version recorded in the file
+ * @param version the model version recorded in the file ({@code model_version}), or 0, ONNX's
+ *     default, when it records none
  * @param metadata the custom metadata recorded in the file (unmodifiable)
  */
 public record ModelInfo(

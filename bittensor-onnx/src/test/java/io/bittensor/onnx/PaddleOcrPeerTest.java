@@ -75,6 +75,12 @@ class PaddleOcrPeerTest {
     return Tensor.ofBytes(px, 1, 1, 3, H, W);
   }
 
+  /** ONNX Runtime reports Long.MAX_VALUE for a file that records no version; ONNX reads 0. */
+  @Test
+  void aModelThatRecordsNoVersionHasVersionZero() {
+    assertEquals(0, ocr.modelInfo().version(), () -> ocr.modelInfo().toString());
+  }
+
   @Test
   void classifiesUprightAndUpsideDownText() {
     Tensor up = TestModels.forward(ocr, Modality.IMAGE, text(false)).output().orElseThrow();

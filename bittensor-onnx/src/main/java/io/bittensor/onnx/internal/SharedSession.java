@@ -109,8 +109,10 @@ public final class SharedSession {
 
   private static ModelInfo describe(OrtSession s) throws OrtException {
     OnnxModelMetadata m = s.getMetadata();
+    // ONNX Runtime marks a file without model_version with Long.MAX_VALUE; ONNX's default is 0.
+    long version = m.getVersion() == Long.MAX_VALUE ? 0 : m.getVersion();
     return new ModelInfo(ports(s.getInputInfo()), ports(s.getOutputInfo()), m.getProducerName(),
-        m.getVersion(), m.getCustomMetadata());
+        version, m.getCustomMetadata());
   }
 
   private static List<ModelInfo.Port> ports(Map<String, NodeInfo> nodes) {
