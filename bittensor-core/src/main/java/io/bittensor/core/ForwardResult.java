@@ -15,6 +15,10 @@ import java.util.Optional;
  * Tensor y = r.isSuccess() ? r.output().orElseThrow() : standard.zeros(request.input());
  * }</pre>
  *
+ * <p>{@code r.output().orElseThrow()} on a failed call throws "No value present", which loses
+ * the status and message; where a failure should throw, {@link PeerException#outputOrThrow}
+ * throws one that carries them: {@code Tensor y = PeerException.outputOrThrow("bob", r);}.
+ *
  * <p>Immutable and thread-safe.
  *
  * @param status the outcome

@@ -1393,6 +1393,16 @@ public final class LocalLedger implements Ledger, BlockHistory {
      * reopens with them when no mechanism is given here. Any other mechanism must be given again
      * on every open, with the same parameters (replay checks each epoch and refuses to go on
      * if one comes out differently).
+     *
+     * <p>The mechanism's emission is counted in the ledger's whole units, so give its {@code
+     * tau} on that scale: {@code IncentiveMechanism.paper()} and {@code
+     * YumaConsensus.defaults()} mint 1.0 an epoch, one unit, where the default mints {@link
+     * #DEFAULT_TAU}.
+     *
+     * <pre>{@code
+     * LocalLedger.builder().mechanism(YumaConsensus.of(
+     *     YumaParams.defaults().withTau(LocalLedger.DEFAULT_TAU)))...
+     * }</pre>
      */
     public Builder mechanism(IncentiveMechanism mechanism) {
       this.mechanism = Objects.requireNonNull(mechanism, "mechanism");
