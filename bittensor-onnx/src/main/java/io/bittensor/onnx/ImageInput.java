@@ -36,8 +36,9 @@ public record ImageInput(
    * Checks sizes and normalisation; copies the arrays.
    *
    * @throws IllegalArgumentException if a size is negative, mean and std differ in length or are
-   *     empty, a mean is not finite, or a std is not finite, below {@link Float#MIN_NORMAL}, or so
-   *     small for its mean that a pixel would normalise to infinity
+   *     empty or (channels given) have neither one value nor one per channel, a mean is not
+   *     finite, or a std is not finite, below {@link Float#MIN_NORMAL}, or so small for its mean
+   *     that a pixel would normalise to infinity
    */
   public ImageInput {
     Objects.requireNonNull(inputName, "inputName");
@@ -52,6 +53,12 @@ public record ImageInput(
       throw new IllegalArgumentException(
           "mean and std need the same number (>= 1) of values, were " + mean.length + " and "
               + std.length);
+    }
+    if (channels > 0 && mean.length != 1 && mean.length != channels) {
+      // Known here; left to build() it read as a fault of the model file.
+      throw new IllegalArgumentException("mean and std have " + mean.length + " values for an"
+          + " image of " + channels + " channels: give one value (for every channel) or one per"
+          + " channel");
     }
     for (float s : std) {
       if (!(s > 0) || Float.isInfinite(s)) {

@@ -97,6 +97,12 @@ class BadModelTest {
     OnnxModelException badOut = assertThrows(OnnxModelException.class, () -> OnnxPeer.builder().model(ocr)
         .input(ImageInput.of(3, 48, 192)).output(OutputAdapter.named("logits")).outputDim(2).build());
     assertTrue(badOut.getMessage().contains("logits"), badOut.getMessage());
+    // Channels from the model: the normalisation is checked against them.
+    OnnxModelException norm = assertThrows(OnnxModelException.class, () -> OnnxPeer.builder()
+        .model(ocr).input(ImageInput.any().withNormalization(new float[] {0.5f, 0.5f},
+            new float[] {0.5f, 0.5f})).outputDim(2).build());
+    assertTrue(norm.getMessage().endsWith("mean and std have 2 values for an image of 3"
+        + " channels: give one value (for every channel) or one per channel"), norm.getMessage());
   }
 
   @Test

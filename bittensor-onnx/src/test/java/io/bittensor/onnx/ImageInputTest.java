@@ -28,6 +28,20 @@ class ImageInputTest {
         + " infinity: (1 + |mean|) / std must be finite", e.getMessage());
   }
 
+  /** Known channels: refused when given, not when a model is loaded, and not as the file's. */
+  @Test
+  void aNormalisationOfAnotherChannelCountIsRefusedWhereItIsGiven() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> ImageInput.of(3, 48, 192)
+            .withNormalization(new float[] {0.5f, 0.5f}, new float[] {0.5f, 0.5f}));
+    assertEquals("mean and std have 2 values for an image of 3 channels: give one value (for"
+        + " every channel) or one per channel", e.getMessage());
+    assertArrayEquals(new float[] {0.5f, 0.5f, 0.5f}, ImageInput.of(3, 48, 192)
+        .withNormalization(new float[] {0.5f, 0.5f, 0.5f}, new float[] {1, 1, 1}).mean());
+    assertArrayEquals(new float[] {0.5f}, ImageInput.of(3, 48, 192)
+        .withNormalization(new float[] {0.5f}, new float[] {1}).mean());
+  }
+
   @Test
   void smallButSafeStdsAreAccepted() {
     ImageInput in = ImageInput.of(1, 2, 2)

@@ -46,7 +46,8 @@ final class ImageBinding extends Binding {
     }
     int m = in.mean().length;
     if (m != 1 && size[0] > 0 && m != size[0]) {
-      throw mismatch("normalisation has " + m + " values per channel list, the image " + size[0] + " channels");
+      throw mismatch("mean and std have " + m + " values for an image of " + size[0]
+          + " channels: give one value (for every channel) or one per channel");
     }
   }
 
