@@ -14,6 +14,10 @@ import java.util.List;
  * List<EpochResult> history = mechanism.run(state, 100);   // stake and bonds carried forward
  * }</pre>
  *
+ * <p>Two implementations: the paper's ({@link #paper()}, {@link PaperMechanism}) and the chain's
+ * Yuma Consensus ({@link YumaConsensus#defaults()}, or {@link YumaConsensus#of(YumaParams)} for
+ * Yuma 3 and other parameters).
+ *
  * <p>Implementations are immutable and thread-safe: one instance may run epochs of different
  * networks at once. Implementations never return NaN: bad input gets an exception naming it.
  */
