@@ -13,6 +13,7 @@ import io.bittensor.core.Ledger;
 import io.bittensor.core.LedgerException;
 import io.bittensor.core.Modality;
 import io.bittensor.core.Peer;
+import io.bittensor.core.internal.DurableFiles;
 import io.bittensor.learning.WeightSource;
 import io.bittensor.neuron.Neuron;
 import io.bittensor.neuron.Peers;
@@ -149,7 +150,8 @@ final class NeuronCommand implements Runnable {
               + " is a file, not a folder", null);
         }
         try {
-          Files.createDirectories(checkpoints);
+          // Durably: the neuron's own durable create finds it made and forces nothing.
+          DurableFiles.createDirectories(checkpoints);
         } catch (IOException e) {
           throw CliException.badInput(config + ": checkpoint-dir " + checkpoints
               + " cannot be created: " + e, e);

@@ -228,7 +228,7 @@ public final class Neuron implements AutoCloseable {
     this.warmUp = b.warmUp;
     if (b.checkpoints != null) {
       try {
-        Files.createDirectories(b.checkpoints);
+        DurableFiles.createDirectories(b.checkpoints); // the folder survives a power cut too
       } catch (IOException e) {
         throw new IOException("cannot create the checkpoint folder " + b.checkpoints + ": " + e,
             e);
