@@ -29,6 +29,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Set;
@@ -158,6 +159,8 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
   private final AtomicBoolean wakePending = new AtomicBoolean();
   /** For tests: runs as {@link #open} starts to build what it tells of awaited transactions. */
   volatile Runnable buildingAwaited = () -> { };
+  /** For tests: runs as {@link #poll} starts to encode a resync snapshot. */
+  volatile Runnable encodingResync = () -> { };
 
   /**
    * Subscribes to {@code ledger} and reads its current metagraph.
@@ -713,6 +716,7 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
    * @return false when the hub is closed (the stream should end)
    */
   public boolean poll(Cursor c, List<byte[]> out) {
+    Metagraph resyncTo; // the state a resync snapshot tells, or null
     synchronized (lock) {
       if (closed) {
         return false;
@@ -721,28 +725,31 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
         return true;
       }
       Entry first = history.peekFirst();
-      if (first == null || c.next < first.seq()) {
-        out.add(snapshot(true)); // this stream was too slow: the events it needed are gone
-        c.next = nextSeq;
-        return true;
-      }
+      // This stream was too slow: the events it needed are gone.
+      resyncTo = first == null || c.next < first.seq() ? latest : null;
       int start = out.size();
-      for (Entry e : history) {
+      for (Iterator<Entry> it = history.iterator(); resyncTo == null && it.hasNext(); ) {
+        Entry e = it.next();
         if (e.seq() >= c.next) {
           byte[] form = e.forStream(c);
           if (form == null) {
             // Never expected: open registers the stream's form before its cursor is set. Were
             // it to happen, a resync is what a client understands.
             out.subList(start, out.size()).clear();
-            out.add(snapshot(true));
-            break;
+            resyncTo = latest;
+          } else {
+            out.add(form);
           }
-          out.add(form);
         }
       }
-      c.next = nextSeq;
-      return true;
+      c.next = nextSeq; // the state resyncTo holds: what comes after goes on from it
     }
+    if (resyncTo != null) {
+      // Encoded outside the lock (a whole metagraph), so blocks go on to other streams.
+      encodingResync.run();
+      out.add(snapshot(resyncTo, true));
+    }
+    return true;
   }
 
   /**
@@ -811,10 +818,6 @@ public final class LedgerHub implements LedgerListener, AutoCloseable {
         streams.remove(stream);
       }
     }
-  }
-
-  private byte[] snapshot(boolean resync) {
-    return snapshot(latest, resync);
   }
 
   private static byte[] snapshot(Metagraph m, boolean resync) {

@@ -155,25 +155,8 @@ class LedgerHubTest {
     ledger.produceBlock(); // block 1: the stream resumes from 2, sealed while it opens
     List<Hash256> strangers = IntStream.range(0, 1000)
         .mapToObj(i -> Hash256.of(new byte[] {(byte) i, (byte) (i >> 8)})).toList();
-    CountDownLatch sealed = new CountDownLatch(1);
     boolean[] sealedWhileBuilding = {false};
-    hub.buildingAwaited = () -> {
-      // Sealing takes the hub's lock (onBlock, on this other thread).
-      Thread sealer = new Thread(() -> {
-        try {
-          ledger.produceBlock();
-          sealed.countDown();
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-      });
-      sealer.start();
-      try {
-        sealedWhileBuilding[0] = sealed.await(5, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    };
+    hub.buildingAwaited = sealingABlock(sealedWhileBuilding);
     List<byte[]> out = new ArrayList<>();
     LedgerHub.Cursor c = hub.open(2, strangers, false, out);
     assertTrue(sealedWhileBuilding[0], "block 2 waited for the awaited events to be built");
@@ -189,6 +172,57 @@ class LedgerHubTest {
     assertEquals(1, next.size(), "the block sealed meanwhile, neither missed nor told twice");
     LedgerEvent block = LedgerEvent.parseDelimitedFrom(new ByteArrayInputStream(next.get(0)));
     assertEquals(2, block.getBlock().getBlock().getNumber(), block::toString);
+  }
+
+  /**
+   * A seam's task: seals a block on another thread (onBlock takes the hub's lock there) and
+   * waits up to 5 s for it, setting {@code sealed[0]} when it was sealed meanwhile.
+   */
+  private Runnable sealingABlock(boolean[] sealed) {
+    return () -> {
+      CountDownLatch done = new CountDownLatch(1);
+      Thread sealer = new Thread(() -> {
+        try {
+          ledger.produceBlock();
+          done.countDown();
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      });
+      sealer.start();
+      try {
+        sealed[0] = done.await(5, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    };
+  }
+
+  /**
+   * Before the fix a stream that fell behind the history had its resync snapshot (the whole
+   * metagraph) encoded under the hub's lock in poll, holding back every block meanwhile.
+   */
+  @Test
+  void blocksGoOnWhileALaggingStreamsResyncSnapshotIsEncoded() throws Exception {
+    LedgerHub.Cursor c = hub.open(0, List.of(), false, new ArrayList<>());
+    ledger.produceBlocks(4); // the history holds three events: the stream's next one is gone
+    boolean[] sealedWhileEncoding = {false};
+    hub.encodingResync = sealingABlock(sealedWhileEncoding);
+    List<byte[]> out = new ArrayList<>();
+    assertTrue(hub.poll(c, out));
+    assertTrue(sealedWhileEncoding[0], "block 5 waited for the resync snapshot to be encoded");
+
+    assertEquals(1, out.size());
+    LedgerEvent resync = LedgerEvent.parseDelimitedFrom(new ByteArrayInputStream(out.get(0)));
+    assertTrue(resync.getBlock().getSnapshot() && resync.getBlock().getResync(),
+        resync::toString);
+    assertEquals(4, resync.getBlock().getBlock().getNumber(), "the latest block at the poll");
+    hub.encodingResync = () -> { };
+    List<byte[]> next = new ArrayList<>();
+    assertTrue(hub.poll(c, next));
+    assertEquals(1, next.size(), "the block sealed meanwhile, neither missed nor told twice");
+    LedgerEvent block = LedgerEvent.parseDelimitedFrom(new ByteArrayInputStream(next.get(0)));
+    assertEquals(5, block.getBlock().getBlock().getNumber(), block::toString);
   }
 
   @Test
