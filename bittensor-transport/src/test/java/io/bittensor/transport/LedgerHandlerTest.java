@@ -342,6 +342,34 @@ class LedgerHandlerTest {
     assertEquals(3, one.body().getBlocks(0).getBlock().getNumber());
   }
 
+  /**
+   * Before the fix a journal the server could not read was answered BAD_REQUEST, field
+   * {@code from_block}, as if the client had asked for blocks that are not there: a client
+   * that trusts that gives up on a read that a retry, or another member, would serve. Blocks
+   * a compaction dropped are still the client's to ask for elsewhere.
+   */
+  @Test
+  void aJournalThatCannotBeReadIsTheServersFailureNotTheClients() throws Exception {
+    LocalLedger ledger = local(1);
+    ledger.produceBlocks(3);
+    URI server = serve(ledger);
+    Path journal = dir.resolve("ledger").resolve("journal.btl");
+    Path aside = dir.resolve("journal.aside");
+    java.nio.file.Files.move(journal, aside); // each read opens the file anew: it fails
+    try {
+      for (boolean bodiesOnly : new boolean[] {false, true}) {
+        assertRefused(ask(server, "blocks", BlocksRequest.newBuilder().setFromBlock(1)
+            .setToBlock(3).setBodiesOnly(bodiesOnly).build()), 503, Status.UNAVAILABLE, "",
+            "the ledger failed: cannot read blocks 1 to 3");
+      }
+    } finally {
+      java.nio.file.Files.move(aside, journal);
+    }
+    ledger.compactJournal();
+    assertRefused(ask(server, "blocks", BlocksRequest.newBuilder().setFromBlock(1)
+        .setToBlock(3).build()), 400, Status.BAD_REQUEST, "from_block", "compacted at block 3");
+  }
+
   @Test
   void aPageOfBlocksSendsAMetagraphFirstAndThenOnlyWhereABlockChangedIt() throws Exception {
     LocalLedger ledger = local(2);

@@ -17,6 +17,7 @@ import io.bittensor.core.Status;
 import io.bittensor.core.TransactionRejectedException;
 import io.bittensor.core.internal.Timer;
 import io.bittensor.core.internal.ledger.EpochReplay;
+import io.bittensor.core.internal.ledger.Journal;
 import io.bittensor.transport.LedgerRequestListener;
 import io.bittensor.transport.SubmissionEvent;
 import io.bittensor.transport.SubmissionListener;
@@ -494,7 +495,7 @@ public final class LedgerHandler extends Handler.Abstract {
   }
 
   /** A page of sealed blocks read back from the ledger's journal (and its archive). */
-  private LedgerResponse blocks(BlocksRequest r) {
+  private LedgerResponse blocks(BlocksRequest r) throws LedgerException {
     long from = r.getFromBlock();
     if (from < 1) {
       throw new Rejected(Status.BAD_REQUEST, "from_block", "must be >= 1, was " + from);
@@ -541,9 +542,21 @@ public final class LedgerHandler extends Handler.Abstract {
         return addToPage(b, w.build(), bytes);
       });
     } catch (LedgerException e) {
+      if (serversOwn(e)) {
+        throw e; // UNAVAILABLE: a retry, or another member, may read them
+      }
       throw new Rejected(Status.BAD_REQUEST, "from_block", e.getMessage());
     }
     return b.build();
+  }
+
+  /**
+   * Whether a failed read of blocks is the server's failure (its journal could not be read: an
+   * I/O error, a damaged record) rather than blocks it does not hold (compacted away), which
+   * come without a cause.
+   */
+  private static boolean serversOwn(LedgerException e) {
+    return e.getCause() != null || e instanceof Journal.CorruptJournalException;
   }
 
   /**
