@@ -301,6 +301,54 @@ class LedgerHandlerTest {
     }
   }
 
+  /** An events request from block 1 awaiting {@code n} hashes no server knows, from {@code at}. */
+  private static EventsRequest awaitingStrangers(int at, int n) {
+    EventsRequest.Builder b = EventsRequest.newBuilder().setFromBlock(1);
+    for (int i = at; i < at + n; i++) {
+      b.addAwaiting(LedgerWire.bytes(Hash256.of(new byte[] {(byte) i, (byte) (i >> 8),
+          (byte) (i >> 16), (byte) (i >> 24)})));
+    }
+    return b.build();
+  }
+
+  /**
+   * One address could make the server hold 100,000 "no record" events for each of its 256
+   * streams before the fix (about 6 GB, for a client that does not read them). The awaited
+   * hashes whose events an address's streams still hold are bounded together: past the bound
+   * a stream that awaits more is told to back off; one that awaits nothing is served, and the
+   * hashes count no more once their events have gone out.
+   */
+  @Test
+  void anAddressIsToldToBackOffOnceItsStreamsAwaitTheMostTheServerHoldsForIt()
+      throws Exception {
+    URI server = serve(local(1), 8 << 20);
+    int half = LedgerWire.MAX_AWAITING_PER_ADDRESS / 2;
+    // Not read: their events stay with the server, far more than the socket's buffers take.
+    Response first = closing(openEvents(server, awaitingStrangers(0, half)));
+    assertEquals(200, first.code());
+    try (Response second = openEvents(server, awaitingStrangers(half, half))) {
+      assertEquals(200, second.code(), "at the bound");
+      try (Response over = openEvents(server, awaitingStrangers(2 * half, 1))) {
+        assertEquals(429, over.code(), "a stream awaiting one more was served");
+        LedgerResponse body = LedgerResponse.parseFrom(over.body().bytes());
+        assertEquals(Status.BACKOFF.code(), body.getStatus(), body::toString);
+        assertEquals("awaiting", body.getField(), body::toString);
+        assertTrue(body.getMessage().contains("await " + 2 * half + " transactions whose"
+            + " events are not sent yet; this one names 1, over the " + 2 * half),
+            body::getMessage);
+      }
+      try (Response none = openEvents(server, EventsRequest.newBuilder().setFromBlock(1)
+          .build())) {
+        assertEquals(200, none.code(), "a stream that awaits nothing");
+      }
+      // Once the first stream's events have all gone out, its hashes count no more.
+      assertEquals(half, unknownEvents(first, half));
+      try (Response again = openEvents(server, awaitingStrangers(2 * half, 1))) {
+        assertEquals(200, again.code());
+      }
+    }
+  }
+
   private Response openEvents(URI server, EventsRequest events) throws IOException {
     byte[] request = LedgerRequest.newBuilder().setVersion(1).setBody(events.toByteString())
         .build().toByteArray();

@@ -37,6 +37,11 @@ final class EventStream implements Runnable {
   /** Told each chunk's size as it goes out, or null. */
   private final LongConsumer sent;
   private final Callback written = Callback.from(this::written, this::failed);
+  /**
+   * Told once the first events (the answers for the awaited transactions) have all been taken
+   * for writing, or null: what they held is free then. Guarded by this.
+   */
+  private Runnable firstOut;
   /** Events polled and not yet written, in order. Guarded by this. */
   private final ArrayDeque<byte[]> queued = new ArrayDeque<>();
   private boolean committed;
@@ -45,8 +50,10 @@ final class EventStream implements Runnable {
   private long lastWrite;
 
   private EventStream(LedgerHub hub, long fromBlock, List<Hash256> awaiting, boolean deltas,
-      boolean replayEpochs, Response response, Callback done, LongConsumer sent) {
+      boolean replayEpochs, Response response, Callback done, LongConsumer sent,
+      Runnable firstOut) {
     this.hub = hub;
+    this.firstOut = firstOut;
     this.sent = sent;
     List<byte[]> first = new ArrayList<>();
     this.cursor = hub.open(fromBlock, awaiting, deltas, replayEpochs, first);
@@ -74,16 +81,18 @@ final class EventStream implements Runnable {
    * block), answering first for the transactions the client still awaits, with the metagraph's
    * deltas if it takes them (an epoch block's to the state its epoch ran on, if it runs epochs
    * itself); {@code done} completes when the stream ends. {@code sent}, when not null, is told
-   * the size of each chunk written.
+   * the size of each chunk written; {@code firstOut}, when not null, once the first events have
+   * all been taken for writing (not if the stream ends before).
    */
   static void start(LedgerHub hub, long fromBlock, List<Hash256> awaiting, boolean deltas,
       boolean replayEpochs, Request request, Response response, Callback done,
-      LongConsumer sent) {
+      LongConsumer sent, Runnable firstOut) {
     response.setStatus(200);
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, HttpPeerHandler.PROTOBUF);
     response.getHeaders().put(HttpPeerHandler.STATUS_HEADER, "0");
     EventStream stream =
-        new EventStream(hub, fromBlock, awaiting, deltas, replayEpochs, response, done, sent);
+        new EventStream(hub, fromBlock, awaiting, deltas, replayEpochs, response, done, sent,
+            firstOut);
     stream.attach();
     // A client that resets its stream or closes its connection ends the stream now, not at the
     // next write (a block, or a heartbeat seconds later): the hub stops making its form sooner.
@@ -106,6 +115,7 @@ final class EventStream implements Runnable {
   private void writeWhatCame() {
     ByteBuffer chunk;
     boolean last;
+    Runnable answered = null;
     synchronized (this) {
       if (writing || finished) {
         return;
@@ -125,11 +135,18 @@ final class EventStream implements Runnable {
       // The first write goes out even when empty: it sends the headers the client waits for.
       committed = true;
       chunk = next();
+      if (firstOut != null && queued.isEmpty()) { // the first events are in this chunk or sent
+        answered = firstOut;
+        firstOut = null;
+      }
       if (last) {
         finished = true;
       } else {
         writing = true;
       }
+    }
+    if (answered != null) {
+      answered.run();
     }
     if (sent != null) {
       sent.accept(chunk.remaining());

@@ -82,6 +82,11 @@ public final class LedgerHandler extends Handler.Abstract {
   private final int maxStreamsPerAddress;
   /** The event streams open now, by client (an IPv6 client by its /64; none held: no entry). */
   private final ConcurrentHashMap<Object, Integer> streamsByAddress = new ConcurrentHashMap<>();
+  /**
+   * The awaited transactions of each client's streams whose answers are not all taken for
+   * writing yet ({@link LedgerWire#MAX_AWAITING_PER_ADDRESS}); none: no entry.
+   */
+  private final ConcurrentHashMap<Object, Integer> awaitedByAddress = new ConcurrentHashMap<>();
 
   public LedgerHandler(Ledger ledger, LedgerHub hub, Authenticator auth, int maxPayloadBytes) {
     this(ledger, hub, auth, maxPayloadBytes, SubmissionListener.NONE);
@@ -231,6 +236,27 @@ public final class LedgerHandler extends Handler.Abstract {
     streamsByAddress.computeIfPresent(from, (k, held) -> held <= 1 ? null : held - 1);
   }
 
+  /**
+   * Counts {@code n} awaited transactions against {@code from} unless that takes it past {@link
+   * LedgerWire#MAX_AWAITING_PER_ADDRESS}: -1 when counted, else the number it holds already.
+   */
+  private int takeAwaited(Object from, int n) {
+    int[] refused = {-1};
+    awaitedByAddress.compute(from, (k, held) -> {
+      int h = held == null ? 0 : held;
+      if (h + n > LedgerWire.MAX_AWAITING_PER_ADDRESS) {
+        refused[0] = h;
+        return held;
+      }
+      return h + n == 0 ? null : h + n;
+    });
+    return refused[0];
+  }
+
+  private void releaseAwaited(Object from, int n) {
+    awaitedByAddress.computeIfPresent(from, (k, held) -> held <= n ? null : held - n);
+  }
+
   /** {@code done}, running {@code release} first however it ends. */
   private static Callback releasing(Runnable release, Callback done) {
     return new Callback() {
@@ -306,15 +332,33 @@ public final class LedgerHandler extends Handler.Abstract {
             }
           }
           Object from = clientAddress(request);
+          String who = from instanceof ClientBucket b && b.isNetwork()
+              ? "this address's /64 (" + b + ", one client's)" : "this address";
           if (!takeStream(from)) {
-            String who = from instanceof ClientBucket b && b.isNetwork()
-                ? "this address's /64 (" + b + ", one client's) holds " : "this address holds ";
-            throw new Rejected(Rejection.of(Status.BACKOFF, who + maxStreamsPerAddress
+            throw new Rejected(Rejection.of(Status.BACKOFF, who + " holds " + maxStreamsPerAddress
                 + " event streams already, the most this server serves one address: close one"
                 + " first"));
           }
+          // Each awaited hash may become an event the stream holds until it is written: bounded
+          // over the address's streams too, or 256 of them could hold 6 GB for a slow reader.
+          int n = awaiting.size();
+          int held = takeAwaited(from, n);
+          if (held >= 0) {
+            releaseStream(from);
+            throw new Rejected(Status.BACKOFF, "awaiting", "the event streams of " + who
+                + " await " + held + " transactions whose events are not sent yet; this one"
+                + " names " + n + ", over the " + LedgerWire.MAX_AWAITING_PER_ADDRESS + " this"
+                + " server holds for one address: read those streams, or close one, first");
+          }
+          AtomicBoolean answered = new AtomicBoolean();
+          Runnable awaitedOut = () -> {
+            if (answered.compareAndSet(false, true)) {
+              releaseAwaited(from, n);
+            }
+          };
           AtomicBoolean ended = new AtomicBoolean();
           Runnable release = () -> {
+            awaitedOut.run(); // a stream that ends before its first events went out
             if (ended.compareAndSet(false, true)) {
               releaseStream(from);
             }
@@ -322,7 +366,7 @@ public final class LedgerHandler extends Handler.Abstract {
           try {
             EventStream.start(hub, events.getFromBlock(), awaiting, events.getDeltas(),
                 events.getReplayEpochs(), request, response, releasing(release, callback),
-                call == null ? null : call::sent);
+                call == null ? null : call::sent, awaitedOut);
           } catch (RuntimeException | Error e) {
             release.run(); // not started: the answer below goes to callback
             throw e;

@@ -38,6 +38,14 @@ public final class LedgerWire {
    */
   public static final int MAX_AWAITING = 100_000;
 
+  /**
+   * The most awaited transactions ({@code EventsRequest.awaiting}) one client address (an IPv6
+   * client's /64) may have open at once, over all its streams, until each stream's answers for
+   * them have gone out: two full lists, about 50 MB of events. Without it one address could have
+   * 256 streams each hold 100,000 events for a client that does not read them (about 6 GB).
+   */
+  public static final int MAX_AWAITING_PER_ADDRESS = 2 * MAX_AWAITING;
+
   private LedgerWire() {}
 
   public static io.bittensor.transport.internal.wire.Block toWire(Block b) {

@@ -65,7 +65,7 @@ class EventStreamTest {
         failure.set(x);
         ended.countDown();
       });
-      EventStream.start(hub, 0, List.of(), false, false, request, response, done, null);
+      EventStream.start(hub, 0, List.of(), false, false, request, response, done, null, null);
       assertTrue(ended.await(10, TimeUnit.SECONDS), "the stream whose heartbeat threw an Error"
           + " was never ended: its client is not told, its slot stays held (writes: " + writes
           + ")");
