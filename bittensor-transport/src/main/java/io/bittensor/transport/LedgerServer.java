@@ -422,6 +422,11 @@ public final class LedgerServer implements AutoCloseable {
      * on their own). Clients behind one proxy or NAT share its address, clients in one IPv6 /64
      * its prefix: raise this for them. Default 256.
      *
+     * <p>Over all its streams an address may also await at most 200,000 transactions whose
+     * answers have not been taken for writing yet ({@code EventsRequest.awaiting}, at most
+     * 100,000 a stream); a stream past that is answered BACKOFF too, one that awaits nothing is
+     * served. A {@link RemoteLedger} awaits only its own submissions in flight.
+     *
      * @throws IllegalArgumentException if below 1
      */
     @Experimental
