@@ -57,6 +57,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import org.apache.ratis.client.RaftClient;
@@ -160,6 +161,8 @@ public final class RaftLedger implements Ledger, BlockHistory {
   private final ScheduledFuture<?> sealing;
   private final Clock clock;
   private final Duration timeout;
+  /** The time {@link #produceBlock} counts its timeout in: the builder's (a test's) ticker. */
+  private final LongSupplier ticker;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicBoolean sealInFlight = new AtomicBoolean();
   private final boolean keepBlocks;
@@ -169,6 +172,7 @@ public final class RaftLedger implements Ledger, BlockHistory {
     this.self = b.self;
     this.clock = b.clock;
     this.timeout = b.timeout;
+    this.ticker = b.ticker;
     this.events = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "bittensor-raft-events-" + b.self);
       t.setDaemon(true);
@@ -761,19 +765,28 @@ public final class RaftLedger implements Ledger, BlockHistory {
    * until this member has sealed it too: for simulations and tests; with {@link
    * BlockPolicy#manual()} it is the only way blocks are made.
    *
+   * <p>The whole call waits at most the builder's timeout: the group's seal and this member's
+   * own share it.
+   *
    * @return the block
    * @throws LedgerException if the group does not seal it within the builder's timeout, or this
-   *     member does not seal it too within another (its copy is behind the group's), or this
-   *     member stopped because its copy of the ledger failed
+   *     member does not seal it too within what is left of it (its copy is behind the group's),
+   *     or this member stopped because its copy of the ledger failed
    * @throws IllegalStateException if the ledger is closed
    */
   public Block produceBlock() throws LedgerException {
     checkServing();
+    // Counted from the start, not to a deadline: a timeout of "forever" would overflow one.
+    long start = ticker.getAsLong();
+    long budget = Deadlines.saturatedNanos(timeout);
     RaftClientReply reply = await(send(message(Entries.seal(clock.millis())), false),
         "sealing a block");
     long number = Entries.blockNumber(reply.getMessage().getContent().toByteArray());
+    // Only what the seal left: each step waiting the whole timeout made the call wait twice it.
+    long left = Math.max(0, budget - (ticker.getAsLong() - start));
     try {
-      return await(machine.awaitBlock(number), "waiting for block " + number + " here");
+      return await(machine.awaitBlock(number), "waiting for block " + number + " here",
+          Duration.ofNanos(left));
     } catch (LedgerException e) {
       if (!(e.getCause() instanceof TimeoutException)) {
         throw e;
@@ -1005,6 +1018,8 @@ public final class RaftLedger implements Ledger, BlockHistory {
     private boolean archiveKeptBlocks;
     /** The Raft log's segment size (0: Ratis' default); small in tests, so that logs purge. */
     long logSegmentBytes;
+    /** Nanoseconds for {@link RaftLedger#produceBlock}'s timeout; a test's, to skip time. */
+    LongSupplier ticker = System::nanoTime;
 
     private Builder() {}
 

@@ -71,6 +71,12 @@ public final class Cluster implements AutoCloseable {
    * set: a member whose copy applies the log behind the group's.
    */
   public static IncentiveMechanism held(AtomicBoolean holds, CountDownLatch release) {
+    return held(holds, release, () -> { });
+  }
+
+  /** As {@link #held}, running {@code then} at each epoch once any hold is over. */
+  public static IncentiveMechanism held(AtomicBoolean holds, CountDownLatch release,
+      Runnable then) {
     return paperNamed("held", () -> {
       if (holds.get()) {
         try {
@@ -79,6 +85,7 @@ public final class Cluster implements AutoCloseable {
           Thread.currentThread().interrupt();
         }
       }
+      then.run();
     });
   }
 
