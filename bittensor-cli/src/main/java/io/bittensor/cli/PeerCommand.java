@@ -121,7 +121,8 @@ final class PeerCommand implements Runnable {
 
     @Option(names = "--members-trust", paramLabel = "FILE", description = "With an https:// "
         + "--members-of: trust the certificates in this PEM file (the ledger server's authority, "
-        + "or its own certificate) instead of the JDK's authorities.")
+        + "or its own certificate) instead of the JDK's authorities; a changed file is trusted "
+        + "without a restart with --tls-reload.")
     Path membersTrust;
 
     @Option(names = "--members-client-cert", arity = "2", paramLabel = "FILE", description =
@@ -175,7 +176,8 @@ final class PeerCommand implements Runnable {
         throw new IllegalArgumentException((membersTrust != null ? "--members-trust"
             : "--members-client-cert") + " needs --members-of");
       }
-      tls.check(membersClientCert != null ? "--members-client-cert" : null);
+      tls.check(membersClientCert != null ? "--members-client-cert"
+          : membersTrust != null ? "--members-trust" : null);
       membersCert = ClientCertOption.named("--members-client-cert", membersClientCert);
       if (!models.hasModel()) {
         models.requireNone();
@@ -276,6 +278,11 @@ final class PeerCommand implements Runnable {
       // The members' ledger client's certificate is renewed the same way.
       TlsReloader membersReloader = members == null ? null
           : membersCert.watch(tls.reload, members.ledger::reloadClientCertificate, out);
+      // And the authority it trusts the ledger's servers by, from the file as the client read it.
+      TlsReloader membersTrustReloader = members == null || membersTrust == null
+          || tls.reload == null ? null
+          : TlsReloader.watchServerTrust(membersTrust, tls.reload,
+              members.ledger::reloadTrustedCertificates, out, members.trustSeen);
       MetricsEndpoint metricsToClose = metrics;
       AccessLog accessLogToClose = accessLog;
       Members membersToClose = members;
@@ -286,6 +293,7 @@ final class PeerCommand implements Runnable {
       Runnable stop = Stopping.once(() -> {
         closeQuietly(reloader);
         closeQuietly(membersReloader);
+        closeQuietly(membersTrustReloader);
         server.close();
         closeQuietly(membersToClose);
         closeQuietly(metricsToClose);
@@ -345,15 +353,21 @@ final class PeerCommand implements Runnable {
     private static final class Members implements AutoCloseable {
       final RemoteLedger ledger;
       final LedgerMembers keys;
+      /** The --members-trust file as the client read it, or null: what --tls-reload watches. */
+      final TlsReloader.Snapshot trustSeen;
 
-      private Members(RemoteLedger ledger, LedgerMembers keys) {
+      private Members(RemoteLedger ledger, LedgerMembers keys, TlsReloader.Snapshot trustSeen) {
         this.ledger = ledger;
         this.keys = keys;
+        this.trustSeen = trustSeen;
       }
 
       static Members follow(List<URI> uris, long minStake, Path trust,
           ClientCertOption clientCert) {
         RemoteLedger.Builder builder = RemoteLedger.builder();
+        // Taken before the client reads the file: one changed meanwhile is reloaded.
+        TlsReloader.Snapshot trustSeen = trust == null ? null
+            : TlsReloader.snapshot(trust, trust);
         try {
           if (trust != null) {
             builder.trustedCertificates(trust);
@@ -371,7 +385,7 @@ final class PeerCommand implements Runnable {
           throw CliException.ledgerUnreachable(listed(uris), e);
         }
         try {
-          return new Members(ledger, LedgerMembers.follow(ledger, minStake));
+          return new Members(ledger, LedgerMembers.follow(ledger, minStake), trustSeen);
         } catch (LedgerException | RuntimeException e) {
           ledger.close();
           throw CliException.failure("cannot read the members of " + listed(uris) + ": "

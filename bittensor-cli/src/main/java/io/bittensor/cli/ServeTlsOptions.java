@@ -23,7 +23,8 @@ final class ServeTlsOptions {
       + "the key and certificate files this often (ISO-8601, e.g. PT1M) and serve new "
       + "connections with them when they changed (a renewed certificate, no restart); the "
       + "--tls-client-ca file too (a member added to it is let in), a relay's --client-cert "
-      + "pair and peer serve's --members-client-cert pair (these two with or without --tls).")
+      + "pair, and peer serve's --members-client-cert pair and --members-trust file (these "
+      + "with or without --tls).")
   Duration reload;
 
   @Option(names = "--tls-client-ca", paramLabel = "FILE", description = "With --tls: mutual "

@@ -457,6 +457,29 @@ class PeerCommandTest {
     }
   }
 
+  /**
+   * {@code --members-trust} is the authority the members' ledger client trusts the ledger's
+   * servers by; under {@code --tls-reload} a changed file is trusted without a restart, as the
+   * client certificate is. Without --tls: the watch needs no files of the server's own.
+   */
+  @Test
+  void tlsReloadReloadsAChangedMembersTrustFile(@TempDir Path dir) throws Exception {
+    Path trust = Files.copy(TestCertificates.file("ca.pem"), dir.resolve("trust.pem"));
+    try (LocalLedger ledger = LocalLedger.builder().genesis(Genesis.builder().build())
+            .blocks(BlockPolicy.manual()).openInMemory();
+        LedgerServer ledgerServer = LedgerServer.builder().ledger(ledger).host("127.0.0.1")
+            .port(0).tls(TestCertificates.file("peer.key"), TestCertificates.file("peer.pem"))
+            .start();
+        ServingCli serving = ServingCli.start("--output-dim", "16", "--tls-reload", "PT0.02S",
+            "--members-of", ledgerServer.uri().toString(), "--members-trust", trust.toString())) {
+      serving.awaitPrinted("serving the members of ");
+      // The authority of a server the ledger moves to, added beside the one it has now.
+      Files.writeString(trust, Files.readString(TestCertificates.file("ca.pem"))
+          + Files.readString(TestCertificates.file("stranger.pem")));
+      serving.awaitPrinted("reloaded the trusted server certificates from " + trust);
+    }
+  }
+
   @Test
   void answersSignedByServeKeyPassQueryPeerKeyAndNoOtherKey(@TempDir Path dir) throws Exception {
     Path key = dir.resolve("peer.key");

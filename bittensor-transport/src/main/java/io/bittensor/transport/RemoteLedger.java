@@ -37,6 +37,7 @@ import io.bittensor.transport.internal.LedgerWire;
 import io.bittensor.transport.internal.MetagraphDeltas;
 import io.bittensor.transport.internal.NoDelaySocketFactory;
 import io.bittensor.transport.internal.ReloadableIdentity;
+import io.bittensor.transport.internal.ReloadableTrust;
 import io.bittensor.transport.internal.Tls;
 import io.bittensor.transport.internal.wire.AccountRequest;
 import io.bittensor.transport.internal.wire.BlockEvent;
@@ -76,7 +77,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 import javax.net.ssl.KeyManager;
-import javax.net.ssl.X509TrustManager;
 import okhttp3.Call;
 import okhttp3.ConnectionPool;
 import okhttp3.HttpUrl;
@@ -151,6 +151,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   private final OkHttpClient https;
   /** The certificate shown to servers that ask for one, or null. */
   private final ReloadableIdentity identity;
+  /** The certificates trusted in place of the JDK's authorities, or null. */
+  private final ReloadableTrust trust;
   private final OkHttpClient streamHttps;
   private final ExecutorService completions;
   private final CallerSigner signer;
@@ -239,7 +241,8 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     // For https servers: the same, over TLS, with ALPN naming the protocol.
     // Each client its own, so that a reload of one leaves the builder's other clients alone.
     this.identity = b.clientCertificate == null ? null : b.clientCertificate.copy();
-    this.https = Tls.okHttp(http, b.protocol == HttpProtocol.H2_PRIOR_KNOWLEDGE, b.trust,
+    this.trust = b.trust == null ? null : b.trust.copy();
+    this.https = Tls.okHttp(http, b.protocol == HttpProtocol.H2_PRIOR_KNOWLEDGE, trust,
         identity == null ? null : new KeyManager[] {identity});
     this.streamHttps = https.newBuilder().callTimeout(Duration.ZERO)
         .readTimeout(Args.forOkHttp(b.streamTimeout)).build();
@@ -837,6 +840,22 @@ public final class RemoteLedger implements Ledger, BlockHistory {
     ReloadableIdentity.reloadClient(identity, privateKey, certificateChain);
   }
 
+  /**
+   * Trusts the certificates in {@code pem} (PEM, as {@link Builder#trustedCertificates}) from
+   * now on, in place of those it trusted, without a restart: connections made from now on check
+   * the servers' certificates against them, those open stay. For a ledger server's authority
+   * that is renewed or replaced while the client runs.
+   *
+   * @throws IllegalArgumentException if the file cannot be read or holds no certificate; the
+   *     client goes on trusting what it trusted
+   * @throws IllegalStateException if this client was built without {@link
+   *     Builder#trustedCertificates} (it trusts the JDK's authorities)
+   */
+  @Experimental
+  public void reloadTrustedCertificates(Path pem) {
+    ReloadableTrust.reloadClient(trust, pem);
+  }
+
   /** Ends the stream, fails waiting futures and frees the connections. Idempotent. */
   @Override
   public void close() {
@@ -1421,7 +1440,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
   public static final class Builder {
     private Keypair keypair;
     private HttpProtocol protocol = HttpProtocol.H2_PRIOR_KNOWLEDGE;
-    private X509TrustManager trust;
+    private ReloadableTrust trust;
     private ReloadableIdentity clientCertificate;
     private Duration timeout = Duration.ofSeconds(10);
     private Duration connectTimeout = Duration.ofSeconds(5);
@@ -1459,7 +1478,7 @@ public final class RemoteLedger implements Ledger, BlockHistory {
      */
     @Experimental
     public Builder trustedCertificates(Path pem) {
-      this.trust = Tls.trustManager(Objects.requireNonNull(pem, "pem"));
+      this.trust = new ReloadableTrust(Objects.requireNonNull(pem, "pem"));
       return this;
     }
 

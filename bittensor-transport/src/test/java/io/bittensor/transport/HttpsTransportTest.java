@@ -644,6 +644,34 @@ class HttpsTransportTest {
       assertTrue(e.getMessage().contains("missing.pem"), e.getMessage());
     }
 
+    /**
+     * A ledger client trusts a reloaded file from its next connection on: a ledger server that
+     * moved to a certificate of another authority is reached without a restart of the client.
+     */
+    @Test
+    void aLedgerClientTrustsReloadedCertificatesOnItsNextConnection() throws Exception {
+      try (io.bittensor.core.LocalLedger ledger = io.bittensor.core.LocalLedger.builder()
+              .genesis(io.bittensor.core.Genesis.builder().build())
+              .blocks(io.bittensor.core.BlockPolicy.manual()).openInMemory();
+          LedgerServer server = LedgerServer.builder().ledger(ledger).host("127.0.0.1").port(0)
+              .tls(tls("peer.key"), tls("peer.pem")).start();
+          CuttableProxy proxy = new CuttableProxy(server.port());
+          RemoteLedger remote = RemoteLedger.builder().trustedCertificates(tls("ca.pem"))
+              .connect(List.of(java.net.URI.create("https://127.0.0.1:"
+                  + proxy.uri().getPort())))) {
+        assertEquals(Optional.empty(), remote.account(remote.caller()));
+        // A file that does not read changes nothing.
+        assertThrows(IllegalArgumentException.class,
+            () -> remote.reloadTrustedCertificates(tls("client.key")));
+        server.reloadTls(tls("stranger.key"), tls("stranger.pem"));
+        remote.reloadTrustedCertificates(tls("stranger.pem"));
+        proxy.cut(); // the next request needs a new connection, to the renewed server
+        proxy.restore();
+        assertEquals(Optional.empty(), remote.account(remote.caller()));
+        assertTrue(proxy.accepted() >= 2, "a new connection was made");
+      }
+    }
+
     @Test
     void aLedgerServerServesOnlyClientsWithATrustedCertificate() throws Exception {
       // Blocks sealed by hand (none here): on a timer, one could be sealed between a client's
@@ -693,6 +721,9 @@ class HttpsTransportTest {
         IllegalStateException e = assertThrows(IllegalStateException.class,
             () -> remote.reloadClientCertificate(tls("client.key"), tls("client.pem")));
         assertTrue(e.getMessage().contains("clientCertificate"), e.getMessage());
+        e = assertThrows(IllegalStateException.class,
+            () -> remote.reloadTrustedCertificates(tls("ca.pem")));
+        assertTrue(e.getMessage().contains("trustedCertificates"), e.getMessage());
         assertEquals(0, cleartext.failedTlsHandshakes(), "a cleartext port counts none");
       }
     }

@@ -100,6 +100,20 @@ public final class TlsReloader implements AutoCloseable {
         "the trusted client certificates", out, since), every);
   }
 
+  /**
+   * As {@link #watchTrust(Path, Duration, java.util.function.Consumer, PrintWriter, Snapshot)},
+   * for the certificates a client trusts of the servers it calls (their authority renewed or
+   * replaced), which it tells as such.
+   *
+   * @throws IllegalArgumentException if {@code every} is not positive
+   */
+  public static TlsReloader watchServerTrust(Path pem, Duration every,
+      java.util.function.Consumer<Path> reload, PrintWriter out, Snapshot since) {
+    Objects.requireNonNull(pem);
+    return start(new TlsReloader(pem, pem, (k, c) -> reload.accept(c),
+        "the trusted server certificates", out, since), every);
+  }
+
   /** What {@code key} and {@code chain} hold now, to watch them from (for a trust file, both). */
   public static Snapshot snapshot(Path key, Path chain) {
     return new Snapshot(state(key, chain));

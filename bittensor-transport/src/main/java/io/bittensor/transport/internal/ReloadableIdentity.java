@@ -68,14 +68,7 @@ public final class ReloadableIdentity extends X509ExtendedKeyManager {
     current = next;
     // A new connection that resumed a session from before would carry the old certificate
     // (the server takes a resumed session's peer certificates as they were): forget them.
-    for (SSLSessionContext context : sessions) {
-      for (Enumeration<byte[]> ids = context.getIds(); ids.hasMoreElements(); ) {
-        SSLSession session = context.getSession(ids.nextElement());
-        if (session != null) {
-          session.invalidate();
-        }
-      }
-    }
+    forgetSessions(sessions);
   }
 
   /**
@@ -85,6 +78,18 @@ public final class ReloadableIdentity extends X509ExtendedKeyManager {
    */
   void forgetsOnReload(SSLSessionContext context) {
     sessions.add(context);
+  }
+
+  /** Invalidates every session of {@code contexts}: for reloads, which a resumed one would skip. */
+  static void forgetSessions(List<SSLSessionContext> contexts) {
+    for (SSLSessionContext context : contexts) {
+      for (Enumeration<byte[]> ids = context.getIds(); ids.hasMoreElements(); ) {
+        SSLSession session = context.getSession(ids.nextElement());
+        if (session != null) {
+          session.invalidate();
+        }
+      }
+    }
   }
 
   /**

@@ -198,6 +198,10 @@ public final class Tls {
     if (trust != null || identity != null) {
       X509TrustManager trusted = trust != null ? trust : jdkTrust();
       SSLContext context = context(identity, trusted);
+      if (trusted instanceof ReloadableTrust reloadable) {
+        // A session resumed after a reload would skip the check against the new trust.
+        reloadable.forgetsOnReload(context.getClientSessionContext());
+      }
       if (identity != null) {
         for (KeyManager k : identity) {
           if (k instanceof ReloadableIdentity reloadable) {
