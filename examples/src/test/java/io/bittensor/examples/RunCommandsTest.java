@@ -77,6 +77,95 @@ class RunCommandsTest {
     assertEquals(List.of(), wrong, "not " + CLASSPATH_COMMAND);
   }
 
+  /**
+   * Every Maven command the documents give works on a fresh clone, whose {@code ~/.m2} is empty:
+   * none is offline ({@code -o} finds neither plugins nor dependencies there), and one that
+   * builds some modules ({@code -pl}) builds those they need with them ({@code -am}) or comes
+   * after the document's {@code install} of them.
+   */
+  @Test
+  void everyDocumentedMavenCommandWorksOnAFreshClone() throws IOException {
+    List<String> wrong = new ArrayList<>();
+    int found = 0;
+    for (Path doc : DocSnippetsCompileTest.docs()) {
+      List<String> lines = Files.readAllLines(doc);
+      boolean installed = false;
+      for (String command : mavenCommands(lines)) {
+        found++;
+        String why = freshCloneFailure(command, installed);
+        if (why != null) {
+          wrong.add(ROOT.relativize(doc) + ": " + command + " (" + why + ")");
+        }
+        installed |= List.of(command.split(" ")).contains("install");
+      }
+    }
+    assertTrue(found >= 20, "found only " + found + " Maven commands in the documents");
+    assertEquals(List.of(), wrong, "documented Maven commands that fail on a fresh clone");
+  }
+
+  @Test
+  void aMavenCommandFailsOnAFreshCloneOfflineOrWithoutItsModules() {
+    assertEquals("offline", freshCloneFailure("mvn -B -o -pl a -am test", true));
+    assertEquals("-pl without -am or an install before it",
+        freshCloneFailure("mvn -B -pl a test", false));
+    assertEquals(null, freshCloneFailure("mvn -B -pl a test", true));
+    assertEquals(null, freshCloneFailure("mvn -B -pl a -am test", false));
+    assertEquals(List.of("mvn -B -pl a -am test -Dx", "mvn -o -q verify"),
+        mavenCommands(List.of("The long variant (`mvn -B -pl a -am test", "-Dx`) ran;",
+            "```sh", "mvn -o -q \\", "    verify", "```", "`mvnw` is not one.")));
+  }
+
+  /** Why {@code command} fails on a fresh clone, {@code installed} after an install; or null. */
+  static String freshCloneFailure(String command, boolean installed) {
+    List<String> words = List.of(command.split(" "));
+    if (words.contains("-o") || words.contains("--offline")) {
+      return "offline";
+    }
+    boolean some = words.contains("-pl") || words.contains("--projects");
+    boolean also = words.contains("-am") || words.contains("--also-make");
+    return some && !also && !installed ? "-pl without -am or an install before it" : null;
+  }
+
+  /**
+   * The Maven commands of a document, in order: those of its {@code ```sh} blocks, and those
+   * quoted in its text ({@code `mvn ...`}, which may run onto the next line).
+   */
+  static List<String> mavenCommands(List<String> lines) {
+    List<String> out = new ArrayList<>();
+    boolean in = false;
+    List<String> block = new ArrayList<>();
+    StringBuilder text = new StringBuilder();
+    for (String line : lines) {
+      if (line.strip().startsWith("```")) {
+        if (in) {
+          commands(block).stream().filter(c -> c.startsWith("mvn ")).forEach(out::add);
+          block.clear();
+        } else {
+          quoted(text.toString(), out);
+          text.setLength(0);
+        }
+        in = !in && line.strip().equals("```sh");
+        continue;
+      }
+      if (in) {
+        block.add(line);
+      } else {
+        text.append(line).append('\n');
+      }
+    }
+    quoted(text.toString(), out);
+    return out;
+  }
+
+  private static final Pattern QUOTED_MAVEN = Pattern.compile("`(mvn [^`]*)`");
+
+  private static void quoted(String text, List<String> out) {
+    Matcher m = QUOTED_MAVEN.matcher(text);
+    while (m.find()) {
+      out.add(m.group(1).strip().replaceAll("\\s+", " "));
+    }
+  }
+
   @Test
   void commandsAreReadAsAShellReadsThem() {
     String text = String.join("\n",
