@@ -55,8 +55,17 @@ public final class EventDeltaSize {
     ExecutorService pool = Executors.newFixedThreadPool(2);
     try (LocalLedger ledger = w.builder().openInMemory()) {
       List<List<SignedTransaction>> rows = w.pastFirstEpoch(ledger, pool, 64, 2 + rowCounts.length);
-      System.out.printf(Locale.ROOT, "%d peers, weight rows of 64%n%-26s %12s %10s %9s %13s %12s %13s %14s%n",
-          peers, "block", "whole", "delta", "smaller", "delta made", "applied", "whole encoded",
+      System.out.printf(
+          Locale.ROOT,
+          "%d peers, weight rows of 64%n%-26s %12s %10s %9s %13s %12s %13s %14s%n",
+          peers,
+          "block",
+          "whole",
+          "delta",
+          "smaller",
+          "delta made",
+          "applied",
+          "whole encoded",
           "whole decoded");
       int[] nextRow = new int[peers]; // each peer's rows are signed with consecutive nonces
       Arrays.fill(nextRow, 1);
@@ -137,10 +146,17 @@ public final class EventDeltaSize {
         .equals(whole)) {
       throw new IllegalStateException("the delta applied is not the block's metagraph");
     }
-    System.out.printf(Locale.ROOT, "%-26s %9.3f MB %7.3f MB %8.1fx %10.1f ms %9.1f ms %10.1f ms %11.1f ms%n",
-        what, whole.getSerializedSize() / 1e6, delta.getSerializedSize() / 1e6,
-        (double) whole.getSerializedSize() / delta.getSerializedSize(), median(ns[0]),
-        median(ns[1]), median(ns[2]), median(ns[3]));
+    System.out.printf(
+        Locale.ROOT,
+        "%-26s %9.3f MB %7.3f MB %8.1fx %10.1f ms %9.1f ms %10.1f ms %11.1f ms%n",
+        what,
+        whole.getSerializedSize() / 1e6,
+        delta.getSerializedSize() / 1e6,
+        (double) whole.getSerializedSize() / delta.getSerializedSize(),
+        median(ns[0]),
+        median(ns[1]),
+        median(ns[2]),
+        median(ns[3]));
   }
 
   private static double median(long[] ns) {

@@ -70,8 +70,16 @@ public final class HubBlockCost {
         ledger.produceBlock();
       }
       Told epoch = next(ledger, ledger::produceBlock);
-      System.out.printf(Locale.ROOT, "%d peers, weight rows of 64%n%-22s %-38s %10s %12s %14s %12s%n",
-          peers, "block", "hub", "per block", "history", "64 MiB holds", "blocks held");
+      System.out.printf(
+          Locale.ROOT,
+          "%d peers, weight rows of 64%n%-22s %-38s %10s %12s %14s %12s%n",
+          peers,
+          "block",
+          "hub",
+          "per block",
+          "history",
+          "64 MiB holds",
+          "blocks held");
       for (Told t : List.of(rowsSet, epoch)) {
         measure(ledger, t, t == epoch ? "an epoch block" : "41 rows set");
       }

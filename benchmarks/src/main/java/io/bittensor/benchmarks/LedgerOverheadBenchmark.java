@@ -33,7 +33,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * steadier on a shared machine than the end-to-end ratio.
  *
  * <pre>
- * java -jar benchmarks/target/benchmarks.jar "LedgerOverheadBenchmark|SignatureVerifyBenchmark" -p threads=1
+ * java -jar benchmarks/target/benchmarks.jar "LedgerOverheadBenchmark|SignatureVerifyBenchmark" \
+ *     -p threads=1
  * </pre>
  *
  * <p>Scores are microseconds per transaction. Uses the ledger's internal classes: a
@@ -44,7 +45,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 10)
 @Measurement(iterations = 20)
-@Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"-Xms2g", "-Xmx2g"})
 public class LedgerOverheadBenchmark {
   private LedgerWorkload workload;
   private List<List<SignedTransaction>> registrations;

@@ -9,8 +9,8 @@ import java.util.Random;
  * from other processes hits both alike, and the report is the median time of each side and the
  * median of the per-pair ratios peer/bare.
  *
- * <p>Run: {@code java -cp benchmarks/target/benchmarks.jar io.bittensor.benchmarks.OnnxOverheadPaired
- * [batch] [pairs]}; prints one line per batch size.
+ * <p>Run: {@code java -cp benchmarks/target/benchmarks.jar
+ * io.bittensor.benchmarks.OnnxOverheadPaired [batch] [pairs]}; prints one line per batch size.
  */
 public final class OnnxOverheadPaired {
   private OnnxOverheadPaired() {}
@@ -45,8 +45,9 @@ public final class OnnxOverheadPaired {
         }
         double mp = median(peer);
         double mb = median(bare);
-        System.out.printf("batch %d, %d pairs: bare %.3f ms, peer %.3f ms, median ratio peer/bare %.4f, "
-            + "peer %.1f sentences/s, bare %.1f sentences/s%n",
+        System.out.printf(
+            "batch %d, %d pairs: bare %.3f ms, peer %.3f ms, median ratio peer/bare %.4f, "
+                + "peer %.1f sentences/s, bare %.1f sentences/s%n",
             batch, pairs, mb, mp, median(ratio), batch * 1000 / mp, batch * 1000 / mb);
       } finally {
         b.tearDown();

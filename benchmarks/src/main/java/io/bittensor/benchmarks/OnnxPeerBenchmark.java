@@ -67,8 +67,10 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 2)
 @Fork(1)
 public class OnnxPeerBenchmark {
-  private static final String[] WORDS = ("peer market stake weight trust consensus incentive bond "
-      + "ledger epoch tensor gradient model network query answer token vector sentence embed").split(" ");
+  private static final String[] WORDS =
+      ("peer market stake weight trust consensus incentive bond ledger epoch tensor gradient model"
+           + " network query answer token vector sentence embed")
+          .split(" ");
 
   /** Generous: a batch of 32 takes a second or more on a busy 2-core machine. */
   static final Duration TIMEOUT = Duration.ofSeconds(60);
@@ -135,7 +137,8 @@ public class OnnxPeerBenchmark {
       }
       sentences.add(s.toString().trim() + ".");
     }
-    try (TextTokenizer tokenizer = TextTokenizer.fromResource("/all-minilm-l6-v2-q-tokenizer.json", 128)) {
+    try (TextTokenizer tokenizer =
+        TextTokenizer.fromResource("/all-minilm-l6-v2-q-tokenizer.json", 128)) {
       return tokenizer.encode(sentences);
     }
   }
@@ -188,7 +191,8 @@ public class OnnxPeerBenchmark {
     try (OnnxTensor i = OnnxTensor.createTensor(env, ids);
         OnnxTensor m = OnnxTensor.createTensor(env, mask);
         OnnxTensor t = OnnxTensor.createTensor(env, types);
-        OrtSession.Result r = session.run(Map.of("input_ids", i, "attention_mask", m, "token_type_ids", t))) {
+        OrtSession.Result r =
+            session.run(Map.of("input_ids", i, "attention_mask", m, "token_type_ids", t))) {
       FloatBuffer hidden = ((OnnxTensor) r.get(0)).getFloatBuffer();
       int seq = ids[0].length;
       float[][] out = new float[batch][384];

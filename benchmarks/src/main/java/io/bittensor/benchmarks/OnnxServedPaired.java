@@ -37,8 +37,9 @@ import java.util.Random;
  * (defaults 40 and 32).
  */
 public final class OnnxServedPaired {
-  private static final String[] SIDES = {"bare session", "in-process", "HTTP/2", "HTTP/1.1", "HTTP/2 signed",
-      "HTTP/1.1 signed"};
+  private static final String[] SIDES = {
+    "bare session", "in-process", "HTTP/2", "HTTP/1.1", "HTTP/2 signed", "HTTP/1.1 signed"
+  };
   private static final int BARE = 0;
   private static final int IN_PROCESS = 1;
 
@@ -49,7 +50,8 @@ public final class OnnxServedPaired {
     int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 40;
     int batch = args.length > 1 ? Integer.parseInt(args[1]) : 32;
     if (rounds < 1 || batch < 1) {
-      throw new IllegalArgumentException("rounds and batch must be >= 1, were " + rounds + " and " + batch);
+      throw new IllegalArgumentException(
+          "rounds and batch must be >= 1, were " + rounds + " and " + batch);
     }
     double loadBefore = load();
     OnnxPeerBenchmark b = new OnnxPeerBenchmark();
@@ -58,8 +60,10 @@ public final class OnnxServedPaired {
     Keypair key = Keypair.fromSeed(new byte[Keypair.SEED_LENGTH]);
     try (PeerClient h2 = PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE).build();
         PeerClient h1 = PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1).build();
-        PeerClient h2Signed = PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE).keypair(key).build();
-        PeerClient h1Signed = PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1).keypair(key).build()) {
+        PeerClient h2Signed =
+            PeerClient.newBuilder().protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE).keypair(key).build();
+        PeerClient h1Signed =
+            PeerClient.newBuilder().protocol(HttpProtocol.HTTP_1_1).keypair(key).build()) {
       URI at = b.endpoint();
       ForwardRequest request = b.request();
       Peer[] served = {h2.connect(at), h1.connect(at), h2Signed.connect(at), h1Signed.connect(at)};
@@ -68,7 +72,8 @@ public final class OnnxServedPaired {
       sides[IN_PROCESS] = b::peer;
       for (int i = 0; i < served.length; i++) {
         Peer p = served[i];
-        sides[IN_PROCESS + 1 + i] = () -> OnnxPeerBenchmark.answer(p.forward(request, OnnxPeerBenchmark.TIMEOUT).join());
+        sides[IN_PROCESS + 1 + i] =
+            () -> OnnxPeerBenchmark.answer(p.forward(request, OnnxPeerBenchmark.TIMEOUT).join());
       }
       for (int i = 0; i < 10; i++) {
         for (Side side : sides) {
@@ -93,18 +98,37 @@ public final class OnnxServedPaired {
         }
       }
       int tokens = request.input().dim(1);
-      System.out.printf(Locale.ROOT, "MiniLM int8, batch %d x %d tokens, answer %.2f MB, %d rounds, %d cores, "
-          + "load average %.2f before, %.2f after%n", batch, tokens, batch * tokens * 384 * 4 / 1e6,
-          rounds, Runtime.getRuntime().availableProcessors(), loadBefore, load());
+      System.out.printf(
+          Locale.ROOT,
+          "MiniLM int8, batch %d x %d tokens, answer %.2f MB, %d rounds, %d cores, "
+              + "load average %.2f before, %.2f after%n",
+          batch,
+          tokens,
+          batch * tokens * 384 * 4 / 1e6,
+          rounds,
+          Runtime.getRuntime().availableProcessors(),
+          loadBefore,
+          load());
       for (int side = 0; side < SIDES.length; side++) {
         double m = OnnxOverheadPaired.median(ms[side]);
-        String ratios = side > IN_PROCESS
-            ? String.format(Locale.ROOT, "  served/bare %.3f, served/in-process %.3f, CPU served/in-process %.3f "
-                + "(medians per round)", perRound(ms[side], ms[BARE]), perRound(ms[side], ms[IN_PROCESS]),
-                perRound(cpuMs[side], cpuMs[IN_PROCESS]))
-            : "";
-        System.out.printf(Locale.ROOT, "%-15s median %8.2f ms  %7.1f sentences/s  CPU %8.2f ms%s%n", SIDES[side],
-            m, batch * 1000 / m, OnnxOverheadPaired.median(cpuMs[side]), ratios);
+        String ratios =
+            side > IN_PROCESS
+                ? String.format(
+                    Locale.ROOT,
+                    "  served/bare %.3f, served/in-process %.3f, CPU served/in-process %.3f "
+                        + "(medians per round)",
+                    perRound(ms[side], ms[BARE]),
+                    perRound(ms[side], ms[IN_PROCESS]),
+                    perRound(cpuMs[side], cpuMs[IN_PROCESS]))
+                : "";
+        System.out.printf(
+            Locale.ROOT,
+            "%-15s median %8.2f ms  %7.1f sentences/s  CPU %8.2f ms%s%n",
+            SIDES[side],
+            m,
+            batch * 1000 / m,
+            OnnxOverheadPaired.median(cpuMs[side]),
+            ratios);
       }
     } finally {
       b.tearDown();

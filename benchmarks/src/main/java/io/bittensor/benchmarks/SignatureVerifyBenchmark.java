@@ -25,8 +25,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * The baseline of {@link LedgerSubmitBenchmark}: how fast can this JVM verify the Ed25519
  * signatures of the same {@value LedgerSubmitBenchmark#TRANSACTIONS} set-weights transactions
  * on the same number of threads, and do nothing else? ({@link SignedTransaction#verifySignature()}
- * is Ed25519 verification ({@code PeerId.verify}) over the domain tag and the encoding, exactly what the
- * ledger calls.) Scores are microseconds per transaction.
+ * is Ed25519 verification ({@code PeerId.verify}) over the domain tag and the encoding, exactly
+ * what the ledger calls.) Scores are microseconds per transaction.
  *
  * <pre>
  * java -jar benchmarks/target/benchmarks.jar "LedgerSubmitBenchmark|SignatureVerifyBenchmark"
@@ -37,7 +37,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3)
 @Measurement(iterations = 7)
-@Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"-Xms2g", "-Xmx2g"})
 public class SignatureVerifyBenchmark {
   /** Verifying threads. */
   @Param({"1", "2"})

@@ -61,10 +61,18 @@ public final class SigningOverhead {
     Tensor x = TransportBenchmark.randomTensor(shape, new Random(42));
     ForwardRequest request = new ForwardRequest(Modality.TENSOR, x);
     Duration timeout = Duration.ofSeconds(60);
-    System.out.printf(Locale.ROOT, "# Signing overhead: %s %s, %d cores, payload %s, blocks of %d"
-            + " calls, %d connections a side, %.0f s (after %.0f s warmup)%n", System.getProperty("java.vm.name"),
-        System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(),
-        Arrays.toString(shape), block, connections, seconds, warmup);
+    System.out.printf(
+        Locale.ROOT,
+        "# Signing overhead: %s %s, %d cores, payload %s, blocks of %d"
+            + " calls, %d connections a side, %.0f s (after %.0f s warmup)%n",
+        System.getProperty("java.vm.name"),
+        System.getProperty("java.version"),
+        Runtime.getRuntime().availableProcessors(),
+        Arrays.toString(shape),
+        block,
+        connections,
+        seconds,
+        warmup);
 
     List<PeerClient> clients = new ArrayList<>();
     Keypair peerKey = Keypair.fromSeed(new byte[] {

@@ -27,8 +27,8 @@ import java.util.Random;
  * several rounds, so that each runs warm and all meet the same machine; it prints the median of
  * each per batch size, and the ratios to the bare session.
  *
- * <p>Run: {@code java -cp benchmarks/target/benchmarks.jar io.bittensor.benchmarks.SmallModelLatency
- * [rounds]} (default 10).
+ * <p>Run: {@code java -cp benchmarks/target/benchmarks.jar
+ * io.bittensor.benchmarks.SmallModelLatency [rounds]} (default 10).
  */
 public final class SmallModelLatency {
   private static final int BLOCK = 200;
@@ -88,9 +88,17 @@ public final class SmallModelLatency {
         double bareUs = median(times[0]);
         double queuedUs = median(times[1]);
         double hereUs = median(times[2]);
-        System.out.printf(Locale.ROOT, "batch %2d: bare session %.1f us, forward(timeout).join() %.1f us"
-            + " (%.2fx bare), forwardAndWait %.1f us (%.2fx bare; %.2fx forward)%n", batch, bareUs,
-            queuedUs, queuedUs / bareUs, hereUs, hereUs / bareUs, hereUs / queuedUs);
+        System.out.printf(
+            Locale.ROOT,
+            "batch %2d: bare session %.1f us, forward(timeout).join() %.1f us"
+                + " (%.2fx bare), forwardAndWait %.1f us (%.2fx bare; %.2fx forward)%n",
+            batch,
+            bareUs,
+            queuedUs,
+            queuedUs / bareUs,
+            hereUs,
+            hereUs / bareUs,
+            hereUs / queuedUs);
       }
     }
   }

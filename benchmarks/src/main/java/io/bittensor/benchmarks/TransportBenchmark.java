@@ -163,10 +163,14 @@ public final class TransportBenchmark {
     for (String p : opt.getOrDefault("payloads", "1x16x64,16x64x256,32x128x1024").split(",")) {
       payloads.add(Arrays.stream(p.split("x")).mapToInt(Integer::parseInt).toArray());
     }
-    System.out.printf(Locale.ROOT, "# Transport benchmark: %s, %d cores, %s, rounds %d, warmup %.1f s,"
-        + " measure %.1f s%n", System.getProperty("java.vm.name") + " "
-        + System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(),
-        "max heap " + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB", rounds, warmupS,
+    System.out.printf(
+        Locale.ROOT,
+        "# Transport benchmark: %s, %d cores, %s, rounds %d, warmup %.1f s," + " measure %.1f s%n",
+        System.getProperty("java.vm.name") + " " + System.getProperty("java.version"),
+        Runtime.getRuntime().availableProcessors(),
+        "max heap " + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB",
+        rounds,
+        warmupS,
         measureS);
     System.out.println("# MALLOC_ARENA_MAX=" + System.getenv("MALLOC_ARENA_MAX")
         + " MALLOC_TRIM_THRESHOLD_=" + System.getenv("MALLOC_TRIM_THRESHOLD_")
@@ -468,9 +472,15 @@ public final class TransportBenchmark {
         }
       }
       Arrays.sort(totals);
-      System.out.printf(Locale.ROOT, "%nfan-out of 16 peers, [4, 16, 64]: median %.1f ms, max %.1f ms"
-          + " over %d queries; slowest peer %d ms, sum of delays %d ms%n",
-          totals[totals.length / 2], totals[totals.length - 1], totals.length, slowest, sum);
+      System.out.printf(
+          Locale.ROOT,
+          "%nfan-out of 16 peers, [4, 16, 64]: median %.1f ms, max %.1f ms"
+              + " over %d queries; slowest peer %d ms, sum of delays %d ms%n",
+          totals[totals.length / 2],
+          totals[totals.length - 1],
+          totals.length,
+          slowest,
+          sum);
     } finally {
       servers.forEach(PeerServer::close);
     }

@@ -62,8 +62,13 @@ final class DemoCommand implements Callable<Integer> {
       description = "Tokens per passage, cut or padded (default ${DEFAULT-VALUE}).")
   int maxTokens;
 
-  @Option(names = "--models", split = ",", defaultValue = "MINILM,E5,BGE", paramLabel = "M",
-      description = "Real models to serve, from ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--models",
+      split = ",",
+      defaultValue = "MINILM,E5,BGE",
+      paramLabel = "M",
+      description =
+          "Real models to serve, from ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE}).")
   List<TextModels.Model> models;
 
   @Option(names = "--in-process",
@@ -83,7 +88,9 @@ final class DemoCommand implements Callable<Integer> {
           + " (default ${DEFAULT-VALUE}).")
   Path cache;
 
-  @Option(names = "--no-cache", description = "Compute every answer afresh; read and write no cache.")
+  @Option(
+      names = "--no-cache",
+      description = "Compute every answer afresh; read and write no cache.")
   boolean noCache;
 
   @Override

@@ -48,8 +48,8 @@ final class IncentiveCommand implements Runnable {
         "Read a network state as JSON, run K epochs (stake and bonds carried forward) and write"
             + " the last epoch's result as JSON.",
         "State: {\"stake\":[..], \"weights\":[[..],..], \"bonds\":[[..],..],"
-            + " \"params\":{\"rho\":..,\"kappa\":..,\"tau\":..,\"bondShare\":..}};"
-            + " weights and bonds may be sparse: {\"n\":N,\"rows\":[{\"cols\":[..],\"vals\":[..]},..]}.",
+            + " \"params\":{\"rho\":..,\"kappa\":..,\"tau\":..,\"bondShare\":..}}; weights and"
+            + " bonds may be sparse: {\"n\":N,\"rows\":[{\"cols\":[..],\"vals\":[..]},..]}.",
         "With --mechanism yuma or yuma3 the state may add \"lastUpdate\", \"registeredAt\","
             + " \"validatorPermit\" (one per peer) and \"currentBlock\"; params are Yuma's"
             + " (see bittensor-cli/README.md)."
@@ -120,7 +120,9 @@ final class IncentiveCommand implements Runnable {
       if (out == null) {
         ByteArrayOutputStream buffer = new ByteArrayOutputStream();
         writer.write(buffer);
-        spec.commandLine().getOut().println(buffer.toString(java.nio.charset.StandardCharsets.UTF_8));
+        spec.commandLine()
+            .getOut()
+            .println(buffer.toString(java.nio.charset.StandardCharsets.UTF_8));
         spec.commandLine().getOut().flush();
       } else {
         // Whole or not at all: a crash mid-write leaves the old file, never half a result.

@@ -39,7 +39,10 @@ final class KeysCommand implements Runnable {
   static final class New implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "FILE", description = "Where to write the key; must not exist.")
+    @Parameters(
+        index = "0",
+        paramLabel = "FILE",
+        description = "Where to write the key; must not exist.")
     Path file;
 
     @Option(names = "--seal", description = "Seal the private key under a passphrase (Argon2id,"

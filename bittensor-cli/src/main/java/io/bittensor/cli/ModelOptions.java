@@ -22,9 +22,9 @@ import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Option;
 
 /**
- * The options of {@code peer serve} that pick an ONNX model and map onto {@link OnnxPeer#builder()},
- * grouped in the help by what they configure. Without {@code --model} or {@code --preset} none of
- * them may be given (the built-in test peer has no model).
+ * The options of {@code peer serve} that pick an ONNX model and map onto {@link
+ * OnnxPeer#builder()}, grouped in the help by what they configure. Without {@code --model} or
+ * {@code --preset} none of them may be given (the built-in test peer has no model).
  *
  * <p>Models and tokenizers are files, or class-path resources written {@code classpath:/name}
  * (the CLI jar carries the presets' files).
@@ -37,17 +37,30 @@ final class ModelOptions {
       + "classpath:/name for a resource on the class path.")
   String model;
 
-  @Option(names = "--preset", paramLabel = "NAME", description = "Serve a model the jar carries, with "
-      + "its settings (options given beside it override them): ${COMPLETION-CANDIDATES}.",
+  @Option(
+      names = "--preset",
+      paramLabel = "NAME",
+      description =
+          "Serve a model the jar carries, with "
+              + "its settings (options given beside it override them): ${COMPLETION-CANDIDATES}.",
       completionCandidates = PresetNames.class)
   String preset;
 
-  @Option(names = "--modality", paramLabel = "M", description = "What the model takes: TEXT, IMAGE, SPEECH or TENSOR "
-      + "(optional for models written by OnnxExport, which name theirs).")
+  @Option(
+      names = "--modality",
+      paramLabel = "M",
+      description =
+          "What the model takes: TEXT, IMAGE, SPEECH or TENSOR "
+              + "(optional for models written by OnnxExport, which name theirs).")
   Modality modality;
 
-  @Option(names = "--device", paramLabel = "cpu|cuda[:N]", defaultValue = "cpu", description = "cpu, cuda or cuda:N; CUDA falls back "
-      + "to the CPU with a warning. Default: ${DEFAULT-VALUE}.")
+  @Option(
+      names = "--device",
+      paramLabel = "cpu|cuda[:N]",
+      defaultValue = "cpu",
+      description =
+          "cpu, cuda or cuda:N; CUDA falls back "
+              + "to the CPU with a warning. Default: ${DEFAULT-VALUE}.")
   String device;
 
   @Option(names = "--threads", paramLabel = "N", description = "ONNX Runtime threads within an "
@@ -96,8 +109,12 @@ final class ModelOptions {
 
   /** IMAGE adapter options. */
   static final class Image {
-    @Option(names = "--image", paramLabel = "C,H,W", split = ",", hideParamSyntax = true, description = "Channels, height "
-        + "and width of the pictures (default: the model's).")
+    @Option(
+        names = "--image",
+        paramLabel = "C,H,W",
+        split = ",",
+        hideParamSyntax = true,
+        description = "Channels, height " + "and width of the pictures (default: the model's).")
     int[] size;
 
     @Option(names = "--mean", split = ",", paramLabel = "M", description = "Per-channel mean "
@@ -126,8 +143,10 @@ final class ModelOptions {
 
   /** Output adapter options. */
   static final class Output {
-    @Option(names = "--output-name", paramLabel = "NAME", description = "The model output to answer "
-        + "with (default: the first).")
+    @Option(
+        names = "--output-name",
+        paramLabel = "NAME",
+        description = "The model output to answer " + "with (default: the first).")
     String name;
 
     @Option(names = "--pool", paramLabel = "none|mean|first", description = "Pool a TEXT model's "
@@ -138,12 +157,18 @@ final class ModelOptions {
         + "length (default: off).")
     Boolean normalize;
 
-    @Option(names = "--fit", paramLabel = "pad|project", description = "Fit the model's features to "
-        + "--output-dim: keep the first ones and pad with zeros, or a fixed seeded random projection "
-        + "(default: pad).")
+    @Option(
+        names = "--fit",
+        paramLabel = "pad|project",
+        description =
+            "Fit the model's features to --output-dim: keep the first ones and pad with zeros, or a"
+                + " fixed seeded random projection (default: pad).")
     String fit;
 
-    @Option(names = "--seed", paramLabel = "N", description = "The projection's seed (with --fit project).")
+    @Option(
+        names = "--seed",
+        paramLabel = "N",
+        description = "The projection's seed (with --fit project).")
     Long seed;
   }
 
@@ -166,13 +191,15 @@ final class ModelOptions {
    * @throws IllegalArgumentException naming the first such option
    */
   void requireNone() {
-    String given = modality != null ? "--modality" : inputName != null ? "--input-name" : threads != null ? "--threads"
-        : maxBatch != null ? "--max-batch" : !constants.isEmpty() ? "--constant"
-        : !"cpu".equals(device) ? "--device" : spinning ? "--spinning"
-        : text != null ? "--max-length/--vocab-size" : image != null ? "--image/--mean/--std"
-        : speech != null ? "--frame/--context/--state" : output != null ? "the answer's options" : null;
+    String given = modality != null ? "--modality" : inputName != null ? "--input-name"
+        : threads != null ? "--threads" : maxBatch != null ? "--max-batch"
+        : !constants.isEmpty() ? "--constant" : !"cpu".equals(device) ? "--device"
+        : spinning ? "--spinning" : text != null ? "--max-length/--vocab-size"
+        : image != null ? "--image/--mean/--std" : speech != null ? "--frame/--context/--state"
+        : output != null ? "the answer's options" : null;
     if (given != null) {
-      throw new IllegalArgumentException(given + " applies to a model: give --model FILE or --preset NAME");
+      throw new IllegalArgumentException(
+          given + " applies to a model: give --model FILE or --preset NAME");
     }
   }
 
@@ -223,7 +250,8 @@ final class ModelOptions {
     b.device(Device.parse(device)).spinning(spinning);
     if (threads != null) {
       if (threads < 0) {
-        throw new IllegalArgumentException("--threads must be >= 0 (0: ONNX Runtime's choice), was " + threads);
+        throw new IllegalArgumentException(
+            "--threads must be >= 0 (0: ONNX Runtime's choice), was " + threads);
       }
       b.intraOpThreads(threads);
     }
@@ -239,10 +267,12 @@ final class ModelOptions {
       // The builder names its own methods; say it in options.
       String why = e.getMessage() == null ? "" : e.getMessage();
       if (why.startsWith("no modality")) {
-        throw new IllegalArgumentException("--modality is required: " + source + " does not name its modality");
+        throw new IllegalArgumentException(
+            "--modality is required: " + source + " does not name its modality");
       }
       if (why.startsWith("no outputDim")) {
-        throw new IllegalArgumentException("--output-dim is required: " + source + " does not name its output size");
+        throw new IllegalArgumentException(
+            "--output-dim is required: " + source + " does not name its output size");
       }
       throw e;
     }
@@ -262,8 +292,10 @@ final class ModelOptions {
 
   private void checkAdapterOptions(Modality m) {
     if (inputName != null && (m == null || m == Modality.TEXT)) {
-      throw new IllegalArgumentException("--input-name applies to IMAGE, SPEECH and TENSOR models, and the "
-          + "modality is " + (m == null ? "not given (--modality)" : m));
+      throw new IllegalArgumentException(
+          "--input-name applies to IMAGE, SPEECH and TENSOR models, and the "
+              + "modality is "
+              + (m == null ? "not given (--modality)" : m));
     }
     requireModality(text, Modality.TEXT, "--max-length/--vocab-size", m);
     requireModality(image, Modality.IMAGE, "--image/--mean/--std", m);
@@ -272,8 +304,12 @@ final class ModelOptions {
 
   private static void requireModality(Object group, Modality wanted, String options, Modality m) {
     if (group != null && m != wanted) {
-      throw new IllegalArgumentException(options + " apply to " + wanted + " models, and the modality is "
-          + (m == null ? "not given (--modality)" : m));
+      throw new IllegalArgumentException(
+          options
+              + " apply to "
+              + wanted
+              + " models, and the modality is "
+              + (m == null ? "not given (--modality)" : m));
     }
   }
 
@@ -376,8 +412,8 @@ final class ModelOptions {
     for (String s : speech.state) {
       int eq = s.indexOf('=');
       if (eq < 1 || eq == s.length() - 1) {
-        throw new IllegalArgumentException("--state must be IN=OUT (model input and output names), was \""
-            + s + "\"");
+        throw new IllegalArgumentException(
+            "--state must be IN=OUT (model input and output names), was \"" + s + "\"");
       }
       in = in.withState(s.substring(0, eq), s.substring(eq + 1));
     }
@@ -393,7 +429,10 @@ final class ModelOptions {
       return out;
     }
     if (output.name != null) {
-      out = OutputAdapter.named(output.name).withPooling(out.pooling()).withL2Normalize(out.l2Normalize());
+      out =
+          OutputAdapter.named(output.name)
+              .withPooling(out.pooling())
+              .withL2Normalize(out.l2Normalize());
     }
     if (output.pool != null) {
       out = out.withPooling(switch (output.pool.trim().toLowerCase(Locale.ROOT)) {
@@ -408,11 +447,15 @@ final class ModelOptions {
       out = out.withL2Normalize(output.normalize);
     }
     if (output.fit != null) {
-      out = out.withFit(switch (output.fit.trim().toLowerCase(Locale.ROOT)) {
-        case "pad", "truncate", "pad-or-truncate" -> OutputAdapter.Fit.PAD_OR_TRUNCATE;
-        case "project" -> OutputAdapter.Fit.PROJECT;
-        default -> throw new IllegalArgumentException("--fit must be pad or project, was \"" + output.fit + "\"");
-      });
+      out =
+          out.withFit(
+              switch (output.fit.trim().toLowerCase(Locale.ROOT)) {
+                case "pad", "truncate", "pad-or-truncate" -> OutputAdapter.Fit.PAD_OR_TRUNCATE;
+                case "project" -> OutputAdapter.Fit.PROJECT;
+                default ->
+                    throw new IllegalArgumentException(
+                        "--fit must be pad or project, was \"" + output.fit + "\"");
+              });
     }
     if (output.seed != null) {
       if (out.fit() != OutputAdapter.Fit.PROJECT) {
@@ -459,7 +502,7 @@ final class ModelOptions {
   }
 
   private static IllegalArgumentException badConstant(String option) {
-    return new IllegalArgumentException("--constant must be NAME=VALUE[,VALUE...]:int64|float32, was \""
-        + option + "\"");
+    return new IllegalArgumentException(
+        "--constant must be NAME=VALUE[,VALUE...]:int64|float32, was \"" + option + "\"");
   }
 }

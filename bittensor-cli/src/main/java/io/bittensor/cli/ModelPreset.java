@@ -30,9 +30,18 @@ record ModelPreset(String name, String model, String tokenizer, Modality modalit
     Pooling pooling, boolean normalize, int outputDim, String about) {
 
   /** The presets, in the order the help lists them. */
-  static final List<ModelPreset> ALL = List.of(
-      new ModelPreset("minilm", "/all-minilm-l6-v2-q.onnx", "/all-minilm-l6-v2-q-tokenizer.json",
-          Modality.TEXT, 256, Pooling.MEAN, true, 384, "all-MiniLM-L6-v2, int8: sentence embeddings"));
+  static final List<ModelPreset> ALL =
+      List.of(
+          new ModelPreset(
+              "minilm",
+              "/all-minilm-l6-v2-q.onnx",
+              "/all-minilm-l6-v2-q-tokenizer.json",
+              Modality.TEXT,
+              256,
+              Pooling.MEAN,
+              true,
+              384,
+              "all-MiniLM-L6-v2, int8: sentence embeddings"));
 
   ModelPreset {
     Objects.requireNonNull(name, "name");
@@ -49,8 +58,13 @@ record ModelPreset(String name, String model, String tokenizer, Modality modalit
    */
   static ModelPreset named(String name) {
     String n = name.trim().toLowerCase(Locale.ROOT);
-    return ALL.stream().filter(p -> p.name.equals(n)).findFirst().orElseThrow(
-        () -> new IllegalArgumentException("--preset must be one of " + names() + ", was \"" + name + "\""));
+    return ALL.stream()
+        .filter(p -> p.name.equals(n))
+        .findFirst()
+        .orElseThrow(
+            () ->
+                new IllegalArgumentException(
+                    "--preset must be one of " + names() + ", was \"" + name + "\""));
   }
 
   /** The presets' names, comma-separated. */
@@ -60,8 +74,17 @@ record ModelPreset(String name, String model, String tokenizer, Modality modalit
 
   /** The serve options this preset stands for. */
   String spelledOut() {
-    return "--model " + ModelOptions.CLASSPATH + model + " --modality " + modality + " --max-length "
-        + maxLength + " --pool " + pooling.name().toLowerCase(Locale.ROOT)
-        + (normalize ? " --normalize" : "") + " --output-dim " + outputDim;
+    return "--model "
+        + ModelOptions.CLASSPATH
+        + model
+        + " --modality "
+        + modality
+        + " --max-length "
+        + maxLength
+        + " --pool "
+        + pooling.name().toLowerCase(Locale.ROOT)
+        + (normalize ? " --normalize" : "")
+        + " --output-dim "
+        + outputDim;
   }
 }

@@ -50,7 +50,8 @@ import picocli.CommandLine.Option;
  */
 @Command(
     name = "peer",
-    description = "Serve an ONNX model or the built-in test peer, or query a peer over the network.",
+    description =
+        "Serve an ONNX model or the built-in test peer, or query a peer over the network.",
     mixinStandardHelpOptions = true,
     subcommands = {PeerCommand.Serve.class, PeerCommand.Query.class})
 final class PeerCommand implements Runnable {
@@ -67,8 +68,8 @@ final class PeerCommand implements Runnable {
       mixinStandardHelpOptions = true,
       sortOptions = false,
       description = {
-        "Serves an ONNX model (--model, --preset) or, without one, a deterministic test peer, "
-            + "over HTTP/2 (h2c) and HTTP/1.1 on one port (HTTPS with --tls) until stopped (Ctrl-C).",
+        "Serves an ONNX model (--model, --preset) or, without one, a deterministic test peer, over"
+            + " HTTP/2 (h2c) and HTTP/1.1 on one port (HTTPS with --tls) until stopped (Ctrl-C).",
         "A model's answers follow the network's standard [batch, sequence, outputDim]; the "
             + "options below map onto OnnxPeer.builder() (see docs/onnx.md). The test peer's "
             + "answer to each position is a fixed hash of that position's input, so any two "
@@ -93,7 +94,9 @@ final class PeerCommand implements Runnable {
         + "for the test peer.")
     Integer outputDim;
 
-    @Option(names = "--require-signatures", description = "Refuse unsigned requests (UNAUTHENTICATED).")
+    @Option(
+        names = "--require-signatures",
+        description = "Refuse unsigned requests (UNAUTHENTICATED).")
     boolean requireSignatures;
 
     @Option(names = "--accept-metadata-signatures", description = "Also accept signatures that "
@@ -182,7 +185,8 @@ final class PeerCommand implements Runnable {
       if (!models.hasModel()) {
         models.requireNone();
         int dim = outputDim == null ? 64 : outputDim;
-        return serve(BuiltinPeers.deterministic(dim), null, "the test peer (outputDim " + dim + ")");
+        return serve(
+            BuiltinPeers.deterministic(dim), null, "the test peer (outputDim " + dim + ")");
       }
       OnnxPeer peer;
       try {
@@ -190,7 +194,8 @@ final class PeerCommand implements Runnable {
       } catch (OnnxModelException e) {
         // The library's hints name its builder methods; add the options that set the same.
         String m = e.getMessage() == null ? "" : e.getMessage();
-        String hint = m.contains("name it on the adapter") ? " (on the command line: --input-name, --constant)"
+        String hint = m.contains("name it on the adapter")
+            ? " (on the command line: --input-name, --constant)"
             : m.contains("constantInput") ? " (on the command line: --constant NAME=VALUE:TYPE)"
             : m.contains(": constant input ") && m.contains(" needs INT64, was ")
                 ? " (on the command line: end the value with :int64)"
@@ -202,9 +207,11 @@ final class PeerCommand implements Runnable {
       ModelInfo info = peer.modelInfo();
       out.printf(Locale.ROOT, "model   %s on %s%n", models.describe(), peer.device());
       if (!peer.deviceFallbackReason().isEmpty()) {
-        out.printf(Locale.ROOT, "        (not %s: %s)%n", models.device, peer.deviceFallbackReason());
+        out.printf(
+            Locale.ROOT, "        (not %s: %s)%n", models.device, peer.deviceFallbackReason());
       }
-      out.printf(Locale.ROOT, "inputs  %s%noutputs %s%n", join(info.inputs()), join(info.outputs()));
+      out.printf(
+          Locale.ROOT, "inputs  %s%noutputs %s%n", join(info.inputs()), join(info.outputs()));
       return serve(peer, peer, String.format(Locale.ROOT, "%s -> [batch, sequence, %d]",
           peer.modality(), peer.outputDim()));
     }
@@ -454,8 +461,11 @@ final class PeerCommand implements Runnable {
         + "tokenizer.json that turns --text into token ids: a file or classpath:/name.")
     String tokenizer;
 
-    @Option(names = "--preset", paramLabel = "NAME", description = "Tokenize --text as the served "
-        + "preset does: ${COMPLETION-CANDIDATES}.", completionCandidates = ModelOptions.PresetNames.class)
+    @Option(
+        names = "--preset",
+        paramLabel = "NAME",
+        description = "Tokenize --text as the served " + "preset does: ${COMPLETION-CANDIDATES}.",
+        completionCandidates = ModelOptions.PresetNames.class)
     String preset;
 
     @Option(names = "--max-length", paramLabel = "TOKENS", description = "Truncate each text to "
@@ -505,8 +515,13 @@ final class PeerCommand implements Runnable {
         description = "Seed of the random input. Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--repeat", paramLabel = "N", defaultValue = "1", description = "Send the request "
-        + "N times and print the first latency and the median of the others. Default: ${DEFAULT-VALUE}.")
+    @Option(
+        names = "--repeat",
+        paramLabel = "N",
+        defaultValue = "1",
+        description =
+            "Send the request N times and print the first latency and the median of the others."
+                + " Default: ${DEFAULT-VALUE}.")
     int repeat;
 
     @Override
@@ -577,7 +592,8 @@ final class PeerCommand implements Runnable {
         }
         out.printf(Locale.ROOT, "status  %s (%d)%n", r.status(), r.status().code());
         if (r.isSuccess()) {
-          out.printf(Locale.ROOT, "shape   %s%n", Arrays.toString(r.output().orElseThrow().shape()));
+          out.printf(
+              Locale.ROOT, "shape   %s%n", Arrays.toString(r.output().orElseThrow().shape()));
         } else {
           out.printf(Locale.ROOT, "message %s%s%n",
               r.field().isEmpty() ? "" : r.field() + ": ", r.message());
@@ -585,8 +601,13 @@ final class PeerCommand implements Runnable {
         if (repeat > 1 && r.isSuccess()) {
           double[] warm = Arrays.copyOfRange(ms, 1, repeat);
           Arrays.sort(warm);
-          out.printf(Locale.ROOT, "latency %.1f ms the first time (connecting, warming up), then median %.1f ms of %d%n",
-              ms[0], warm[warm.length / 2], warm.length);
+          out.printf(
+              Locale.ROOT,
+              "latency %.1f ms the first time (connecting, warming up), then median %.1f ms of"
+                  + " %d%n",
+              ms[0],
+              warm[warm.length / 2],
+              warm.length);
         } else {
           out.printf(Locale.ROOT, "latency %.1f ms%n", ms[0]);
         }
@@ -601,7 +622,8 @@ final class PeerCommand implements Runnable {
     /** The texts' token ids; a tokenizer that cannot be read is bad input. */
     private Tensor tokenize() {
       ModelPreset p = preset == null ? null : ModelPreset.named(preset);
-      String source = tokenizer != null ? tokenizer : p != null ? ModelOptions.CLASSPATH + p.tokenizer() : null;
+      String source =
+          tokenizer != null ? tokenizer : p != null ? ModelOptions.CLASSPATH + p.tokenizer() : null;
       if (source == null) {
         throw new IllegalArgumentException("--text needs --tokenizer FILE or --preset NAME ("
             + ModelPreset.names() + ")");
@@ -631,7 +653,13 @@ final class PeerCommand implements Runnable {
         for (int k = 0; k < Math.min(dim, VALUES_SHOWN); k++) {
           line.append(k == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.4f", v[base + k]));
         }
-        out.printf(Locale.ROOT, "%s%s %d: [%s%s]%n", i == 0 ? "values  " : "        ", label, i, line,
+        out.printf(
+            Locale.ROOT,
+            "%s%s %d: [%s%s]%n",
+            i == 0 ? "values  " : "        ",
+            label,
+            i,
+            line,
             dim > VALUES_SHOWN ? ", ... " + dim + " in all" : "");
       }
       if (rows > ROWS_SHOWN) {
@@ -640,8 +668,15 @@ final class PeerCommand implements Runnable {
       int n = Math.min(texts.size(), MAX_COSINE_TEXTS);
       for (int i = 0; i < n; i++) {
         for (int j = i + 1; j < n; j++) {
-          out.printf(Locale.ROOT, "%s%d~%d %7.4f  %s ~ %s%n", i == 0 && j == 1 ? "cosine  " : "        ",
-              i, j, cosine(v, i * seq * dim, j * seq * dim, dim), quote(texts.get(i)), quote(texts.get(j)));
+          out.printf(
+              Locale.ROOT,
+              "%s%d~%d %7.4f  %s ~ %s%n",
+              i == 0 && j == 1 ? "cosine  " : "        ",
+              i,
+              j,
+              cosine(v, i * seq * dim, j * seq * dim, dim),
+              quote(texts.get(i)),
+              quote(texts.get(j)));
         }
       }
     }

@@ -54,9 +54,10 @@ public interface BlockHistory {
   }
 
   /**
-   * The chain's genesis block, encoded as the journal holds it (docs/ledger.md, "The journal format"):
-   * the genesis, the mechanism and its parameters, and the time it was made. Its SHA-256 is the
-   * chain id, so with the id known beforehand it is the anchor {@link ChainAudit} replays from.
+   * The chain's genesis block, encoded as the journal holds it (docs/ledger.md, "The journal
+   * format"): the genesis, the mechanism and its parameters, and the time it was made. Its SHA-256
+   * is the chain id, so with the id known beforehand it is the anchor {@link ChainAudit} replays
+   * from.
    *
    * @throws LedgerException if it cannot be read
    * @throws IllegalStateException if the ledger is closed

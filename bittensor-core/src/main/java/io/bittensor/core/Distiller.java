@@ -9,7 +9,8 @@ import java.util.concurrent.CompletableFuture;
  * offline and others can query it one hop deep: the student answers in place of the network.
  *
  * <pre>{@code
- * Distiller student = ...;                                   // e.g. bittensor-learning's MlpDistiller
+ * // e.g. bittensor-learning's MlpDistiller:
+ * Distiller student = ...;
  * ForwardRequest request = ...;
  * Gated g = gate.forwardAndWait(request, context, false, timeout);
  * double loss = student.fit(request.input(), g.output());    // one step towards G(x)

@@ -13,7 +13,8 @@ import java.util.concurrent.TimeUnit;
  * worth asking, and its accumulated importance is a proxy for the neuron's weight row.
  *
  * <pre>{@code
- * GatingLayer gate = ...;                                     // e.g. bittensor-learning's NoisyTopKGate
+ * // e.g. bittensor-learning's NoisyTopKGate:
+ * GatingLayer gate = ...;
  * ForwardRequest request = ...;
  * Tensor context = ...;                                       // [batch, contextDim]
  * Gated g = gate.forward(request, context, true, Duration.ofMillis(500)).join();

@@ -29,7 +29,8 @@ public record EpochSummary(
   /** Checks that every part is present and of one size. */
   public EpochSummary {
     int n = Objects.requireNonNull(stake, "stake").size();
-    for (PeerVector v : new PeerVector[] {ranks, trust, consensus, incentive, dividends, emission}) {
+    for (PeerVector v :
+        new PeerVector[] {ranks, trust, consensus, incentive, dividends, emission}) {
       if (Objects.requireNonNull(v, "vector").size() != n) {
         throw new IllegalArgumentException("all vectors must have " + n + " entries");
       }

@@ -209,7 +209,10 @@ final class I32F32 {
     return (q1 << 32) + q0;
   }
 
-  /** {@code min(max(value, low), high)} in the chain's order: first at most {@code high}, then at least {@code low}. */
+  /**
+   * {@code min(max(value, low), high)} in the chain's order: first at most {@code high}, then at
+   * least {@code low}.
+   */
   static long clamp(long value, long low, long high) {
     return Math.max(Math.min(value, high), low);
   }

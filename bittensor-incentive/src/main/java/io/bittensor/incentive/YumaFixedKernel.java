@@ -149,7 +149,9 @@ final class YumaFixedKernel {
     return out;
   }
 
-  /** {@code I64F64::from_num(x)}: {@code x * 2^64} rounded to nearest, ties to even; x finite, >= 0. */
+  /**
+   * {@code I64F64::from_num(x)}: {@code x * 2^64} rounded to nearest, ties to even; x finite, >= 0.
+   */
   static BigInteger fixed64(double x) {
     if (x == 0) {
       return BigInteger.ZERO;
@@ -299,7 +301,9 @@ final class YumaFixedKernel {
     }
   }
 
-  /** The chain's {@code inplace_col_max_upscale_sparse}: each column's largest entry scaled to 1. */
+  /**
+   * The chain's {@code inplace_col_max_upscale_sparse}: each column's largest entry scaled to 1.
+   */
   static void columnMaxUpscale(long[] m, int[] colOf, int cols) {
     long[] max = new long[cols];
     for (int k = 0; k < m.length; k++) {
@@ -431,7 +435,10 @@ final class YumaFixedKernel {
     score[b] = x;
   }
 
-  /** The chain's {@code interpolate}: {@code a + ratio (b - a)}, exactly {@code a} or {@code b} at 0 or 1. */
+  /**
+   * The chain's {@code interpolate}: {@code a + ratio (b - a)}, exactly {@code a} or {@code b} at 0
+   * or 1.
+   */
   private static long[] interpolate(long[] a, long[] b, long ratio) {
     if (ratio == 0) {
       return a;

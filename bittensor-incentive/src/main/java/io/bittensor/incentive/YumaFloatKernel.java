@@ -153,7 +153,10 @@ final class YumaFloatKernel {
     return r;
   }
 
-  /** As {@link YumaFixedKernel#rowDot(int, int[], int[], long[], long[])}: {@code d_i = sum_j m_ij v_j}. */
+  /**
+   * As {@link YumaFixedKernel#rowDot(int, int[], int[], long[], long[])}: {@code d_i = sum_j m_ij
+   * v_j}.
+   */
   static double[] rowDot(int rows, int[] rowOf, int[] colOf, double[] m, double[] v) {
     double[] d = new double[rows];
     for (int k = 0; k < m.length; k++) {

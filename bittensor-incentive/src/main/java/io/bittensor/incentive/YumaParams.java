@@ -161,7 +161,9 @@ public record YumaParams(
     return toBuilder().kappa(kappa).build();
   }
 
-  /** A copy with {@code kappa = kappaU16 / 65535}, the chain's form; {@code kappaU16} in [0, 65535]. */
+  /**
+   * A copy with {@code kappa = kappaU16 / 65535}, the chain's form; {@code kappaU16} in [0, 65535].
+   */
   public YumaParams withKappaU16(int kappaU16) {
     Checks.require(kappaU16 >= 0 && kappaU16 <= 65535, "kappaU16 must be in [0, 65535], was %d",
         kappaU16);

@@ -710,7 +710,9 @@ public final class Learner {
     return out;
   }
 
-  /** The bias-corrected moving average, row-major {@code [peers * peers]}; zeros before training. */
+  /**
+   * The bias-corrected moving average, row-major {@code [peers * peers]}; zeros before training.
+   */
   private double[] correctedFisher() {
     return biasCorrected(fisher);
   }
@@ -1351,7 +1353,10 @@ public final class Learner {
       return this;
     }
 
-    /** How each example's context vector, FLOAT32 {@code [batch, contextDim]}, is made from the input (default {@link Learner#flatten}). */
+    /**
+     * How each example's context vector, FLOAT32 {@code [batch, contextDim]}, is made from the
+     * input (default {@link Learner#flatten}).
+     */
     public Builder context(Function<Tensor, Tensor> context) {
       this.context = Objects.requireNonNull(context, "context");
       return this;

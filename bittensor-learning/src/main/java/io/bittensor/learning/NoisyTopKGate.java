@@ -177,7 +177,10 @@ public final class NoisyTopKGate implements GatingLayer {
     this.importanceAverage = new double[n];
   }
 
-  /** A builder; {@link Builder#peers}, {@link Builder#contextDim} and {@link Builder#outputDim} are required. */
+  /**
+   * A builder; {@link Builder#peers}, {@link Builder#contextDim} and {@link Builder#outputDim} are
+   * required.
+   */
   public static Builder builder() {
     return new Builder();
   }
@@ -734,7 +737,9 @@ public final class NoisyTopKGate implements GatingLayer {
     return loss;
   }
 
-  /** {@code CV^2 = var / mean^2} of {@code x} (population variance); its gradient into {@code dx}. */
+  /**
+   * {@code CV^2 = var / mean^2} of {@code x} (population variance); its gradient into {@code dx}.
+   */
   static double cv2(double[] x, double[] dx) {
     int len = x.length;
     double mean = 0;
@@ -1082,8 +1087,8 @@ public final class NoisyTopKGate implements GatingLayer {
      * market of {@code docs/learning.md}, 0.05 for the first two thirds of training and 0.01
      * after raised the rank correlation of a neuron's importance row with the peers' true values
      * from 0.65 to 0.77 on average over 96 neurons (0.59 to 0.67 on another draw of the market).
-     * It has a cost there: the gate keeps some of what the warm-up gave peers worth nothing, and 62%
-     * of those neurons' rows give a noise peer 1% or more, where without the warm-up none does.
+     * It has a cost there: the gate keeps some of what the warm-up gave peers worth nothing, and
+     * 62% of those neurons' rows give a noise peer 1% or more, where without the warm-up none does.
      *
      * @throws IllegalArgumentException if {@code w} is negative or not finite, or {@code batches}
      *     negative

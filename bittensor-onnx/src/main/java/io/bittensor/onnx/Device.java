@@ -72,7 +72,8 @@ public record Device(Kind kind, int index) {
       try {
         return cuda(Integer.parseInt(t.substring(5)));
       } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("device must be cpu, cuda or cuda:N, was \"" + text + "\"", e);
+        throw new IllegalArgumentException(
+            "device must be cpu, cuda or cuda:N, was \"" + text + "\"", e);
       }
     }
     throw new IllegalArgumentException("device must be cpu, cuda or cuda:N, was \"" + text + "\"");

@@ -51,13 +51,19 @@ public final class Mlp {
       for (int i = 0; i < weights.length; i++) {
         if (weights[i].length != out) {
           throw new IllegalArgumentException(
-              "weights must be rectangular: row " + i + " has " + weights[i].length + " columns, row 0 has " + out);
+              "weights must be rectangular: row "
+                  + i
+                  + " has "
+                  + weights[i].length
+                  + " columns, row 0 has "
+                  + out);
         }
         w[i] = requireFinite(weights[i].clone(), "weights[" + i + "]");
       }
       weights = w;
       if (bias.length != out) {
-        throw new IllegalArgumentException("bias must have " + out + " values (the weights' columns), had " + bias.length);
+        throw new IllegalArgumentException(
+            "bias must have " + out + " values (the weights' columns), had " + bias.length);
       }
       bias = requireFinite(bias.clone(), "bias");
     }
@@ -90,7 +96,9 @@ public final class Mlp {
 
     @Override
     public boolean equals(Object o) {
-      return o instanceof Dense d && Arrays.deepEquals(weights, d.weights) && Arrays.equals(bias, d.bias);
+      return o instanceof Dense d
+          && Arrays.deepEquals(weights, d.weights)
+          && Arrays.equals(bias, d.bias);
     }
 
     @Override
@@ -150,7 +158,9 @@ public final class Mlp {
 
     @Override
     public boolean equals(Object o) {
-      return o instanceof LayerNorm l && Arrays.equals(gamma, l.gamma) && Arrays.equals(beta, l.beta)
+      return o instanceof LayerNorm l
+          && Arrays.equals(gamma, l.gamma)
+          && Arrays.equals(beta, l.beta)
           && Float.compare(epsilon, l.epsilon) == 0;
     }
 
@@ -210,12 +220,28 @@ public final class Mlp {
       if (l instanceof Dense d) {
         if (d.in() != features) {
           throw new IllegalArgumentException(
-              "layer " + i + " (" + d + ") takes " + d.in() + " features, " + features + " come in");
+              "layer "
+                  + i
+                  + " ("
+                  + d
+                  + ") takes "
+                  + d.in()
+                  + " features, "
+                  + features
+                  + " come in");
         }
         features = d.out();
       } else if (l instanceof LayerNorm n && n.gamma.length != features) {
         throw new IllegalArgumentException(
-            "layer " + i + " (" + n + ") normalises " + n.gamma.length + " features, " + features + " come in");
+            "layer "
+                + i
+                + " ("
+                + n
+                + ") normalises "
+                + n.gamma.length
+                + " features, "
+                + features
+                + " come in");
       }
     }
     return new Mlp(inputDim, copy, features);
@@ -232,7 +258,8 @@ public final class Mlp {
   public static Mlp random(int[] sizes, Activation hidden, long seed) {
     Objects.requireNonNull(hidden, "hidden");
     if (sizes.length < 2) {
-      throw new IllegalArgumentException("sizes needs the input size and at least one layer, was " + Arrays.toString(sizes));
+      throw new IllegalArgumentException(
+          "sizes needs the input size and at least one layer, was " + Arrays.toString(sizes));
     }
     Random random = new Random(seed);
     List<Layer> layers = new ArrayList<>();
@@ -285,7 +312,8 @@ public final class Mlp {
    */
   public float[] forward(float[] x) {
     if (x.length != inputDim) {
-      throw new IllegalArgumentException("input must have " + inputDim + " features, had " + x.length);
+      throw new IllegalArgumentException(
+          "input must have " + inputDim + " features, had " + x.length);
     }
     float[] v = x.clone();
     for (Layer l : layers) {
@@ -368,7 +396,8 @@ public final class Mlp {
   private static float[] requireFinite(float[] values, String what) {
     for (int i = 0; i < values.length; i++) {
       if (!Float.isFinite(values[i])) {
-        throw new IllegalArgumentException(what + "[" + i + "] is " + values[i] + "; values must be finite");
+        throw new IllegalArgumentException(
+            what + "[" + i + "] is " + values[i] + "; values must be finite");
       }
     }
     return values;

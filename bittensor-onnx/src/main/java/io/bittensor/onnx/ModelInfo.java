@@ -28,7 +28,11 @@ import java.util.Optional;
  * @param metadata the custom metadata recorded in the file (unmodifiable)
  */
 public record ModelInfo(
-    List<Port> inputs, List<Port> outputs, String producer, long version, Map<String, String> metadata) {
+    List<Port> inputs,
+    List<Port> outputs,
+    String producer,
+    long version,
+    Map<String, String> metadata) {
   /** Copies the lists and the map; refuses nulls. */
   public ModelInfo {
     inputs = List.copyOf(inputs);

@@ -30,7 +30,8 @@ import java.util.Objects;
  *
  * <pre>{@code
  * Mlp student = Mlp.random(new int[] {64, 128, 32}, Mlp.Activation.RELU, 42);
- * OnnxExport.write(student, OnnxExport.Options.defaults().withModelVersion(3), Path.of("student.onnx"));
+ * OnnxExport.write(student, OnnxExport.Options.defaults().withModelVersion(3),
+ *     Path.of("student.onnx"));
  * try (OnnxPeer peer = OnnxPeer.builder().model(Path.of("student.onnx"))
  *     .modality(Modality.TENSOR).outputDim(32).build()) { ... }
  * }</pre>
@@ -68,14 +69,20 @@ public final class OnnxExport {
    *     {@code Add}
    * @param docString a description recorded in the model
    */
-  public record Options(Modality modality, int outputDim, long modelVersion, boolean sequenceAxis, boolean gemm,
+  public record Options(
+      Modality modality,
+      int outputDim,
+      long modelVersion,
+      boolean sequenceAxis,
+      boolean gemm,
       String docString) {
     /** Checks the values. */
     public Options {
       Objects.requireNonNull(modality, "modality");
       Objects.requireNonNull(docString, "docString");
       if (outputDim < 0) {
-        throw new IllegalArgumentException("outputDim must be >= 0 (0: the network's), was " + outputDim);
+        throw new IllegalArgumentException(
+            "outputDim must be >= 0 (0: the network's), was " + outputDim);
       }
     }
 
@@ -169,11 +176,14 @@ public final class OnnxExport {
             .addAttribute(intAttr("axis", -1)).addAttribute(floatAttr("epsilon", l.epsilon())));
       } else {
         Mlp.Activation a = (Mlp.Activation) layer;
-        NodeProto.Builder node = switch (a) {
-          case RELU -> node("Relu", "relu" + n, y, x).toBuilder();
-          case TANH -> node("Tanh", "tanh" + n, y, x).toBuilder();
-          case SOFTMAX -> node("Softmax", "softmax" + n, y, x).toBuilder().addAttribute(intAttr("axis", -1));
-        };
+        NodeProto.Builder node =
+            switch (a) {
+              case RELU -> node("Relu", "relu" + n, y, x).toBuilder();
+              case TANH -> node("Tanh", "tanh" + n, y, x).toBuilder();
+              case SOFTMAX ->
+                  node("Softmax", "softmax" + n, y, x).toBuilder()
+                      .addAttribute(intAttr("axis", -1));
+            };
         g.addNode(node);
       }
       x = y;
@@ -215,11 +225,19 @@ public final class OnnxExport {
   }
 
   private static AttributeProto intAttr(String name, long value) {
-    return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(value).build();
+    return AttributeProto.newBuilder()
+        .setName(name)
+        .setType(AttributeProto.AttributeType.INT)
+        .setI(value)
+        .build();
   }
 
   private static AttributeProto floatAttr(String name, float value) {
-    return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(value).build();
+    return AttributeProto.newBuilder()
+        .setName(name)
+        .setType(AttributeProto.AttributeType.FLOAT)
+        .setF(value)
+        .build();
   }
 
   private static ValueInfoProto value(String name, int features, boolean sequence) {
@@ -272,8 +290,11 @@ public final class OnnxExport {
 
   private static TensorProto tensor(String name, ByteBuffer littleEndian, long... dims) {
     littleEndian.flip();
-    TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT_VALUE)
-        .setRawData(ByteString.copyFrom(littleEndian));
+    TensorProto.Builder t =
+        TensorProto.newBuilder()
+            .setName(name)
+            .setDataType(TensorProto.DataType.FLOAT_VALUE)
+            .setRawData(ByteString.copyFrom(littleEndian));
     for (long d : dims) {
       t.addDims(d);
     }

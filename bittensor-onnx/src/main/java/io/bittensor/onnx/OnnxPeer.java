@@ -211,7 +211,15 @@ public final class OnnxPeer implements Peer, AutoCloseable {
 
   @Override
   public String toString() {
-    return "OnnxPeer[" + session.source() + ", " + modality() + " -> " + recipe.outputDim + ", " + device() + "]";
+    return "OnnxPeer["
+        + session.source()
+        + ", "
+        + modality()
+        + " -> "
+        + recipe.outputDim
+        + ", "
+        + device()
+        + "]";
   }
 
   /**
@@ -300,7 +308,8 @@ public final class OnnxPeer implements Peer, AutoCloseable {
      */
     public Builder modelResource(String name) {
       ClassLoader loader = Thread.currentThread().getContextClassLoader();
-      this.source = ModelSource.ofResource(name, loader != null ? loader : OnnxPeer.class.getClassLoader());
+      this.source =
+          ModelSource.ofResource(name, loader != null ? loader : OnnxPeer.class.getClassLoader());
       this.shared = null;
       return this;
     }
@@ -337,9 +346,9 @@ public final class OnnxPeer implements Peer, AutoCloseable {
     }
 
     /**
-     * A model input fed with the same value on every run (e.g. Silero VAD's sample rate {@code sr}).
-     * A one-element tensor feeds a scalar input; a tensor of another type or shape than the input
-     * declares fails {@link #build} naming it.
+     * A model input fed with the same value on every run (e.g. Silero VAD's sample rate {@code
+     * sr}). A one-element tensor feeds a scalar input; a tensor of another type or shape than the
+     * input declares fails {@link #build} naming it.
      */
     public Builder constantInput(String name, Tensor value) {
       constants.put(Objects.requireNonNull(name, "name"), Objects.requireNonNull(value, "value"));
@@ -481,14 +490,16 @@ public final class OnnxPeer implements Peer, AutoCloseable {
      * Loads the model (or shares the session of the peer this builder came from), checks the
      * adapters against it and starts the peer.
      *
-     * @throws OnnxModelException if the model cannot be read or loaded, or does not fit the adapters
+     * @throws OnnxModelException if the model cannot be read or loaded, or does not fit the
+     *     adapters
      * @throws IllegalStateException if no model, adapter or output size was given (a model
      *     written by {@link OnnxExport} supplies the last two from its metadata), or a shared
      *     thread pool was asked for and cannot be had
      */
     public OnnxPeer build() throws OnnxModelException {
       if (source == null) {
-        throw new IllegalStateException("no model: call model(path), model(bytes) or modelResource(name)");
+        throw new IllegalStateException(
+            "no model: call model(path), model(bytes) or modelResource(name)");
       }
       SharedSession session = null;
       if (shared != null && sessionRecipe().equals(sharedRecipe)) {
@@ -513,13 +524,15 @@ public final class OnnxPeer implements Peer, AutoCloseable {
             }
           }
         } catch (IllegalArgumentException bad) {
-          throw new OnnxModelException(session.source() + ": unreadable bittensor metadata " + meta, bad);
+          throw new OnnxModelException(
+              session.source() + ": unreadable bittensor metadata " + meta, bad);
         }
         if (in == null) {
           throw new IllegalStateException("no modality: call modality(m) or input(adapter)");
         }
         if (dim < 1) {
-          throw new IllegalStateException("no outputDim: call outputDim(n) with the network's output size");
+          throw new IllegalStateException(
+              "no outputDim: call outputDim(n) with the network's output size");
         }
         Builder recipe = copy();
         recipe.input = in;
@@ -552,7 +565,8 @@ public final class OnnxPeer implements Peer, AutoCloseable {
 
     private static int requireNonNegative(int value, String what) {
       if (value < 0) {
-        throw new IllegalArgumentException(what + " must be >= 0 (0: ONNX Runtime's choice), was " + value);
+        throw new IllegalArgumentException(
+            what + " must be >= 0 (0: ONNX Runtime's choice), was " + value);
       }
       return value;
     }

@@ -37,7 +37,8 @@ import java.util.Objects;
  * @param fit how features are fitted to {@code outputDim}
  * @param seed the projection's seed (used by {@link Fit#PROJECT} only)
  */
-public record OutputAdapter(String outputName, Pooling pooling, boolean l2Normalize, Fit fit, long seed) {
+public record OutputAdapter(
+    String outputName, Pooling pooling, boolean l2Normalize, Fit fit, long seed) {
   /** Pooling of a TEXT model's per-token output. */
   public enum Pooling {
     /** One row per token. */

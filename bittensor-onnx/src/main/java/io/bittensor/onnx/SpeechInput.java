@@ -29,7 +29,8 @@ import java.util.Objects;
  * @param contextSize samples of the previous frame prepended to each, {@code >= 0}
  * @param state model input name to the output name that updates it (unmodifiable, ordered)
  */
-public record SpeechInput(String inputName, int frameSize, int contextSize, Map<String, String> state)
+public record SpeechInput(
+    String inputName, int frameSize, int contextSize, Map<String, String> state)
     implements InputAdapter {
   /** Checks sizes; copies the state map keeping its order. */
   public SpeechInput {

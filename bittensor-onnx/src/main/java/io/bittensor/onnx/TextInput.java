@@ -25,7 +25,12 @@ import java.util.Objects;
  * @param vocabularySize ids must be below it; 0 when unknown (not checked)
  */
 public record TextInput(
-    String idsName, String maskName, String typeIdsName, long padId, int maxLength, long vocabularySize)
+    String idsName,
+    String maskName,
+    String typeIdsName,
+    long padId,
+    int maxLength,
+    long vocabularySize)
     implements InputAdapter {
   /** Checks the names and limits. */
   public TextInput {
@@ -36,7 +41,8 @@ public record TextInput(
       throw new IllegalArgumentException("maxLength must be >= 1, was " + maxLength);
     }
     if (vocabularySize < 0) {
-      throw new IllegalArgumentException("vocabularySize must be >= 0 (0: unknown), was " + vocabularySize);
+      throw new IllegalArgumentException(
+          "vocabularySize must be >= 0 (0: unknown), was " + vocabularySize);
     }
   }
 

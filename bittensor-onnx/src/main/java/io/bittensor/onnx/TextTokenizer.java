@@ -58,7 +58,8 @@ public final class TextTokenizer implements AutoCloseable {
   public static TextTokenizer from(InputStream json, int maxLength) throws IOException {
     Objects.requireNonNull(json, "json");
     if (maxLength < 2) {
-      throw new IllegalArgumentException("maxLength must be >= 2 (room for special tokens), was " + maxLength);
+      throw new IllegalArgumentException(
+          "maxLength must be >= 2 (room for special tokens), was " + maxLength);
     }
     Map<String, String> options = Map.of(
         "padding", "false",
@@ -149,7 +150,8 @@ public final class TextTokenizer implements AutoCloseable {
   public static TextTokenizer fromResource(String name, int maxLength) throws IOException {
     String n = name.startsWith("/") ? name.substring(1) : name;
     ClassLoader loader = Thread.currentThread().getContextClassLoader();
-    try (InputStream in = (loader != null ? loader : TextTokenizer.class.getClassLoader()).getResourceAsStream(n)) {
+    try (InputStream in =
+        (loader != null ? loader : TextTokenizer.class.getClassLoader()).getResourceAsStream(n)) {
       if (in == null) {
         throw new IOException("tokenizer resource " + name + " is not on the class path");
       }

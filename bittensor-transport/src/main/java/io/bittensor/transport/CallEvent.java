@@ -25,14 +25,19 @@ import java.util.Optional;
  *     handshake (as {@link CallStart#clientCertificate()}); empty otherwise
  * @param verifiedCaller on a server, the caller whose signature over the request the server
  *     checked: the caller its peer heard ({@link io.bittensor.core.ForwardRequest#caller()}),
- *     the same as {@code peer} when the request named one. Empty for an anonymous request, for one refused before
- *     its signature was checked or because it did not check (a caller the server does not
- *     serve, a bad signature, a header that names another caller), and on a client. What to
- *     log or count a caller by, where {@code peer} can be anyone's name.
+ *     the same as {@code peer} when the request named one. Empty for an anonymous request, for one
+ *     refused before its signature was checked or because it did not check (a caller the server
+ *     does not serve, a bad signature, a header that names another caller), and on a client. What
+ *     to log or count a caller by, where {@code peer} can be anyone's name.
  */
 @Experimental
-public record CallEvent(Side side, Kind kind, Optional<PeerId> peer, Status status,
-    Duration duration, Optional<X509Certificate> clientCertificate,
+public record CallEvent(
+    Side side,
+    Kind kind,
+    Optional<PeerId> peer,
+    Status status,
+    Duration duration,
+    Optional<X509Certificate> clientCertificate,
     Optional<PeerId> verifiedCaller) {
   /** Which end of the call heard it. */
   public enum Side {

@@ -22,8 +22,10 @@ import java.util.Arrays;
  * opened only for the one transfer, and its account is named without the passphrase.
  *
  * <pre>
- * mvn -B -q -pl examples -am package -DskipTests dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
- * java -cp "examples/target/classes:$(cat examples/target/classpath.txt)" io.bittensor.examples.ColdKeyStake
+ * mvn -B -q -pl examples -am package -DskipTests dependency:build-classpath \
+ *     -Dmdep.outputFile=target/classpath.txt
+ * java -cp "examples/target/classes:$(cat examples/target/classpath.txt)" \
+ *     io.bittensor.examples.ColdKeyStake
  * </pre>
  *
  * <p>From the shell the same is {@code bittensor keys new --seal cold.key}, then {@code bittensor

@@ -32,7 +32,8 @@ import java.time.Duration;
  *
  * <pre>
  * mvn -B -q package -DskipTests
- * java -cp "examples/target/classes:bittensor-cli/target/bittensor.jar" io.bittensor.examples.JoinMarket
+ * java -cp "examples/target/classes:bittensor-cli/target/bittensor.jar" \
+ *     io.bittensor.examples.JoinMarket
  * </pre>
  */
 public final class JoinMarket {
@@ -58,26 +59,29 @@ public final class JoinMarket {
     });
   }
 
-  /** The README's snippet: serve {@code modelFile} as a peer of {@code ledger} while {@code application} runs. */
+  /**
+   * The README's snippet: serve {@code modelFile} as a peer of {@code ledger} while {@code
+   * application} runs.
+   */
   static void join(Ledger ledger, Path modelFile, Path keyFile, Runnable application)
       throws IOException {
     // README:begin
     try (OnnxPeer model = OnnxPeer.builder()
-            .model(modelFile)                                  // your model, e.g. Path.of("my-model.onnx")
-            .input(TextInput.bert().withMaxLength(64))         // or ImageInput, SpeechInput, TensorInput
+            .model(modelFile)                           // your model, e.g. Path.of("my-model.onnx")
+            .input(TextInput.bert().withMaxLength(64))  // or ImageInput, SpeechInput, TensorInput
             .output(OutputAdapter.first().withPooling(OutputAdapter.Pooling.MEAN))
-            .outputDim(384)                                    // the market's answer size
+            .outputDim(384)                             // the market's answer size
             .build();
         Neuron neuron = Neuron.builder()
-            .keypair(Keypair.load(keyFile))                    // from: bittensor keys new me.key
-            .ledger(ledger)                                    // a LocalLedger, or a RemoteLedger
-            .serve(model, Modality.TEXT)                       // HTTP/2 on a free port
+            .keypair(Keypair.load(keyFile))             // from: bittensor keys new me.key
+            .ledger(ledger)                             // a LocalLedger, or a RemoteLedger
+            .serve(model, Modality.TEXT)                // HTTP/2 on a free port
             .outputDim(384)
             .stake(500_000)
             .start()) {
-      neuron.registration().join();                            // registered and staked
-      neuron.runInBackground();                                // follow the metagraph, learn, weigh
-      application.run();                                       // your application; the neuron serves meanwhile
+      neuron.registration().join();                     // registered and staked
+      neuron.runInBackground();                         // follow the metagraph, learn, weigh
+      application.run();                                // your application, while the neuron serves
     }
     // README:end
   }

@@ -73,7 +73,8 @@ import org.apache.commons.math3.stat.correlation.SpearmansCorrelation;
  * bytes the rerouted loss's probes add to training, and how the probe ranks the peers when it
  * measures accuracy rather than loss ({@link ProbeComparison}); the student's accuracy, and its
  * speed offline against a network query. {@link Config#reduced()} is the same market at a
- * smaller size, for the test suite. Everything is seeded; the results are in {@code docs/learning.md}.
+ * smaller size, for the test suite. Everything is seeded; the results are in {@code
+ * docs/learning.md}.
  *
  * <p>The neuron calls anonymously: the market measures learning, not signing; the servers'
  * checks, admission and status codes are otherwise those of a signed call.
@@ -1287,14 +1288,15 @@ public final class LearningMarket {
    * with each of the two peers replaced by the gate's third choice, the one that would step in
    * were that peer excluded, against those with both; failed answers are masked and the gate
    * renormalised as the gate does, or, where the neuron's student is its gate's fallback ({@link
-   * Config#studentFallback}), the student answers in their place. No retraining. It needs every image's third-choice answer,
-   * which the neuron does not ask for (the example asks every peer): it measures what a weight
-   * source asking one more peer per example could reach, not one the learner has.
+   * Config#studentFallback}), the student answers in their place. No retraining. It needs every
+   * image's third-choice answer, which the neuron does not ask for (the example asks every peer):
+   * it measures what a weight source asking one more peer per example could reach, not one the
+   * learner has.
    *
    * @return {loss gained, accuracy lost} per peer, averaged over the images
    */
-  static double[][] reroutedLeaveOneOut(Learner neuron, List<Peer> peers, Config c,
-      FashionMnist data, int[] train) {
+  static double[][] reroutedLeaveOneOut(
+      Learner neuron, List<Peer> peers, Config c, FashionMnist data, int[] train) {
     NoisyTopKGate gate = (NoisyTopKGate) neuron.gate();
     float[] wg = gate.parameters().get(0).values();
     float[] bg = gate.parameters().get(1).values();

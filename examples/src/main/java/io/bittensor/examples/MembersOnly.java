@@ -33,7 +33,8 @@ import java.util.List;
  *
  * <pre>
  * mvn -B -q -pl examples -am package -DskipTests
- * java -cp "examples/target/classes:bittensor-cli/target/bittensor.jar" io.bittensor.examples.MembersOnly
+ * java -cp "examples/target/classes:bittensor-cli/target/bittensor.jar" \
+ *     io.bittensor.examples.MembersOnly
  * </pre>
  */
 public final class MembersOnly {

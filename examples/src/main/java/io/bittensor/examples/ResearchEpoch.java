@@ -20,7 +20,8 @@ import java.util.Locale;
  *
  * <pre>
  * mvn -B -q -pl examples -am package -DskipTests
- * java -cp "examples/target/classes:bittensor-incentive/target/classes" io.bittensor.examples.ResearchEpoch
+ * java -cp "examples/target/classes:bittensor-incentive/target/classes" \
+ *     io.bittensor.examples.ResearchEpoch
  * </pre>
  */
 public final class ResearchEpoch {

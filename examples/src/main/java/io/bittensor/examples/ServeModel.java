@@ -35,7 +35,8 @@ import java.util.Locale;
  *
  * <pre>
  * mvn -B -q -pl examples -am package -DskipTests
- * java -cp "examples/target/classes:bittensor-cli/target/bittensor.jar" io.bittensor.examples.ServeModel
+ * java -cp "examples/target/classes:bittensor-cli/target/bittensor.jar" \
+ *     io.bittensor.examples.ServeModel
  * </pre>
  */
 public final class ServeModel {
@@ -58,34 +59,50 @@ public final class ServeModel {
   static Tensor run(PrintStream out) throws IOException {
     Duration timeout = Duration.ofSeconds(30);
     Keypair peerKey = Keypair.generate();               // the peer's identity, as registered
-    try (OnnxPeer model = OnnxPeer.builder()
-            .modelResource("/all-minilm-l6-v2-q.onnx")
-            .input(TextInput.bert().withMaxLength(256))
-            .output(OutputAdapter.first().withPooling(OutputAdapter.Pooling.MEAN).withL2Normalize(true))
-            .outputDim(384)
-            .build();
-        PeerServer server = PeerServer.newBuilder(model)
-            .host("127.0.0.1").port(0)                 // 0: any free port
-            .modalities(Modality.TEXT).standard(TensorStandard.of(384))
-            .allowAnonymous(false)                     // only signed requests
-            .signAnswers(peerKey)                      // every answer signed with the peer's key
-            .start();
-        PeerClient client = PeerClient.newBuilder()
-            .protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE)
-            .keypair(Keypair.generate())
-            .requireSignedAnswers(true)                // an answer counts only if the peer signed it
-            .build();
-        TextTokenizer tokenizer = TextTokenizer.fromResource("/all-minilm-l6-v2-q-tokenizer.json", 256)) {
-      out.printf(Locale.ROOT, "serving %s on %s at %s%n", model.modality(), model.device(), server.endpoint());
+    try (OnnxPeer model =
+            OnnxPeer.builder()
+                .modelResource("/all-minilm-l6-v2-q.onnx")
+                .input(TextInput.bert().withMaxLength(256))
+                .output(
+                    OutputAdapter.first()
+                        .withPooling(OutputAdapter.Pooling.MEAN)
+                        .withL2Normalize(true))
+                .outputDim(384)
+                .build();
+        PeerServer server =
+            PeerServer.newBuilder(model)
+                .host("127.0.0.1")
+                .port(0) // 0: any free port
+                .modalities(Modality.TEXT)
+                .standard(TensorStandard.of(384))
+                .allowAnonymous(false) // only signed requests
+                .signAnswers(peerKey) // every answer signed with the peer's key
+                .start();
+        PeerClient client =
+            PeerClient.newBuilder()
+                .protocol(HttpProtocol.H2_PRIOR_KNOWLEDGE)
+                .keypair(Keypair.generate())
+                .requireSignedAnswers(true) // an answer counts only if the peer signed it
+                .build();
+        TextTokenizer tokenizer =
+            TextTokenizer.fromResource("/all-minilm-l6-v2-q-tokenizer.json", 256)) {
+      out.printf(
+          Locale.ROOT,
+          "serving %s on %s at %s%n",
+          model.modality(),
+          model.device(),
+          server.endpoint());
 
       // The peer's key comes with its address (from the ledger's metagraph in a market).
       Peer remote = client.connect(PeerInfo.of(peerKey.id(), server.endpoint(), Modality.TEXT));
       ForwardRequest request = new ForwardRequest(Modality.TEXT, tokenizer.encode(SENTENCES));
       ForwardResult served = remote.forward(request, timeout).join();
       if (!served.isSuccess()) {
-        throw new IllegalStateException("the served peer answered " + served.status() + ": " + served.message());
+        throw new IllegalStateException(
+            "the served peer answered " + served.status() + ": " + served.message());
       }
-      Tensor answer = served.output().orElseThrow();   // [3, tokens, 384], the pooled row at every token
+      Tensor answer =
+          served.output().orElseThrow(); // [3, tokens, 384], the pooled row at every token
       out.printf(Locale.ROOT, "answer %s%n", Arrays.toString(answer.shape()));
       for (int i = 0; i < SENTENCES.size(); i++) {
         for (int j = i + 1; j < SENTENCES.size(); j++) {
@@ -93,7 +110,10 @@ public final class ServeModel {
         }
       }
       Tensor local = model.forward(request, timeout).join().output().orElseThrow();
-      out.printf(Locale.ROOT, "largest difference served vs in-process %.3g%n", maxDifference(answer, local));
+      out.printf(
+          Locale.ROOT,
+          "largest difference served vs in-process %.3g%n",
+          maxDifference(answer, local));
       return answer;
     }
   }

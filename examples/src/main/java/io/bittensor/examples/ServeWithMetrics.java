@@ -34,7 +34,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>
  * mvn -B -q -pl examples -am package -DskipTests
- * java -cp "examples/target/classes:bittensor-cli/target/bittensor.jar" io.bittensor.examples.ServeWithMetrics
+ * java -cp "examples/target/classes:bittensor-cli/target/bittensor.jar" \
+ *     io.bittensor.examples.ServeWithMetrics
  * </pre>
  */
 public final class ServeWithMetrics {
@@ -81,11 +82,20 @@ public final class ServeWithMetrics {
       }
     }
     registry.find("bittensor.peer.calls").timers().stream()
-        .sorted(Comparator.comparing((Timer t) -> t.getId().getTag("side"))
-            .thenComparing(t -> t.getId().getTag("status")))
-        .forEach(t -> out.printf(Locale.ROOT, "%-6s %-7s %-16s %3d calls, mean %.3f ms, max %.3f ms%n",
-            t.getId().getTag("side"), t.getId().getTag("kind"), t.getId().getTag("status"),
-            t.count(), t.mean(TimeUnit.MILLISECONDS), t.max(TimeUnit.MILLISECONDS)));
+        .sorted(
+            Comparator.comparing((Timer t) -> t.getId().getTag("side"))
+                .thenComparing(t -> t.getId().getTag("status")))
+        .forEach(
+            t ->
+                out.printf(
+                    Locale.ROOT,
+                    "%-6s %-7s %-16s %3d calls, mean %.3f ms, max %.3f ms%n",
+                    t.getId().getTag("side"),
+                    t.getId().getTag("kind"),
+                    t.getId().getTag("status"),
+                    t.count(),
+                    t.mean(TimeUnit.MILLISECONDS),
+                    t.max(TimeUnit.MILLISECONDS)));
     return registry;
   }
 }

@@ -79,7 +79,8 @@ public final class TextModels {
     long[][] out = new long[texts.size()][];
     int chunk = 64;
     for (int from = 0; from < texts.size(); from += chunk) {
-      List<String> part = new ArrayList<>(texts.subList(from, Math.min(texts.size(), from + chunk)));
+      List<String> part =
+          new ArrayList<>(texts.subList(from, Math.min(texts.size(), from + chunk)));
       var ids = tokenizer.encode(part);
       int seq = ids.dim(1);
       for (int i = 0; i < part.size(); i++) {

@@ -322,7 +322,10 @@ public final class StateJson {
     } catch (IllegalArgumentException e) {
       throw bad(path + ": " + e.getMessage());
     }
-    throw bad(path + ": must be an array of rows, or {\"n\":N,\"rows\":[{\"cols\":[..],\"vals\":[..]},..]}");
+    throw bad(
+        path
+            + ": must be an array of rows, or"
+            + " {\"n\":N,\"rows\":[{\"cols\":[..],\"vals\":[..]},..]}");
   }
 
   private static DenseMatrix denseMatrix(JsonNode node, String path, int n) {

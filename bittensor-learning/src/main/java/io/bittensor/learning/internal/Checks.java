@@ -16,7 +16,9 @@ public final class Checks {
     return value;
   }
 
-  /** {@code value} when finite and {@code >= 0}; otherwise an IllegalArgumentException naming it. */
+  /**
+   * {@code value} when finite and {@code >= 0}; otherwise an IllegalArgumentException naming it.
+   */
   public static double nonNegative(double value, String name) {
     if (!(value >= 0) || !Double.isFinite(value)) {
       throw new IllegalArgumentException(name + " must be finite and >= 0, was " + value);

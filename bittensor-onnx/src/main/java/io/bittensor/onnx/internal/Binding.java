@@ -82,14 +82,28 @@ public abstract class Binding implements AutoCloseable {
    * @param constants model inputs given as fixed values; converted here, closed with the binding
    * @throws OnnxModelException naming the input or output that does not fit
    */
-  public static Binding create(SharedSession model, InputAdapter in, OutputAdapter out, int outputDim,
-      Map<String, Tensor> constants) throws OnnxModelException {
+  public static Binding create(
+      SharedSession model,
+      InputAdapter in,
+      OutputAdapter out,
+      int outputDim,
+      Map<String, Tensor> constants)
+      throws OnnxModelException {
     Map<String, OnnxTensor> values = new LinkedHashMap<>();
     try {
       for (Map.Entry<String, Tensor> c : constants.entrySet()) {
-        ModelInfo.Port port = model.info().input(c.getKey()).orElseThrow(() -> new OnnxModelException(
-            model.source() + ": constant input \"" + c.getKey() + "\" is not an input of the model; it has "
-                + model.info().inputs()));
+        ModelInfo.Port port =
+            model
+                .info()
+                .input(c.getKey())
+                .orElseThrow(
+                    () ->
+                        new OnnxModelException(
+                            model.source()
+                                + ": constant input \""
+                                + c.getKey()
+                                + "\" is not an input of the model; it has "
+                                + model.info().inputs()));
         values.put(c.getKey(), constant(model.env(), port, c.getValue(), model.source()));
       }
       Binding b = switch (in.modality()) {
@@ -106,8 +120,8 @@ public abstract class Binding implements AutoCloseable {
     }
   }
 
-  private static OnnxTensor constant(OrtEnvironment env, ModelInfo.Port port, Tensor t, String source)
-      throws OnnxModelException {
+  private static OnnxTensor constant(
+      OrtEnvironment env, ModelInfo.Port port, Tensor t, String source) throws OnnxModelException {
     long[] shape = Arrays.stream(t.shape()).asLongStream().toArray();
     if (port.rank() == 0 && t.elementCount() == 1) {
       shape = new long[0];
@@ -119,7 +133,8 @@ public abstract class Binding implements AutoCloseable {
       case UINT8 -> "UINT8";
     };
     if (!want.equals(have)) {
-      throw new OnnxModelException(source + ": constant input " + port + " needs " + want + ", was " + have);
+      throw new OnnxModelException(
+          source + ": constant input " + port + " needs " + want + ", was " + have);
     }
     // ONNX Runtime would refuse every run for it; a rank-0 port may also be one of unknown shape.
     boolean fits = port.rank() == 0 || port.rank() == shape.length;
@@ -139,7 +154,8 @@ public abstract class Binding implements AutoCloseable {
         case UINT8 -> OnnxTensor.createTensor(env, direct, shape, OnnxJavaType.UINT8);
       };
     } catch (OrtException e) {
-      throw new OnnxModelException(source + ": constant input " + port + " was refused: " + e.getMessage(), e);
+      throw new OnnxModelException(
+          source + ": constant input " + port + " was refused: " + e.getMessage(), e);
     }
   }
 
@@ -193,7 +209,8 @@ public abstract class Binding implements AutoCloseable {
    *
    * @return one answer per request, in order
    */
-  public abstract Tensor[] run(List<Tensor> inputs, RunGuard guard, Scratch scratch) throws OrtException;
+  public abstract Tensor[] run(List<Tensor> inputs, RunGuard guard, Scratch scratch)
+      throws OrtException;
 
   /** The model's declared inputs and outputs. */
   public ModelInfo info() {
@@ -208,7 +225,8 @@ public abstract class Binding implements AutoCloseable {
   }
 
   OnnxModelException mismatch(String what) {
-    return new OnnxModelException(model.source() + " does not fit the " + modalityName() + " adapter: " + what);
+    return new OnnxModelException(
+        model.source() + " does not fit the " + modalityName() + " adapter: " + what);
   }
 
   /**
@@ -290,7 +308,8 @@ public abstract class Binding implements AutoCloseable {
       OnnxTensor pinned = OnnxTensor.createTensor(env, buffer, pinnedShape);
       try {
         // Requested and pinned outputs must not overlap: the answer is only pinned.
-        OrtSession.Result r = session.run(all, Set.of(), Map.of(output.name(), pinned), guard.options());
+        OrtSession.Result r =
+            session.run(all, Set.of(), Map.of(output.name(), pinned), guard.options());
         r.close();
       } finally {
         pinned.close();
@@ -333,7 +352,8 @@ public abstract class Binding implements AutoCloseable {
    * One run's answer output: its floats (by absolute index from 0), its shape, and the ONNX
    * Runtime result that holds any other outputs (null when the answer was pinned); close it.
    */
-  record ModelRun(FloatBuffer data, long[] shape, OrtSession.Result result) implements AutoCloseable {
+  record ModelRun(FloatBuffer data, long[] shape, OrtSession.Result result)
+      implements AutoCloseable {
     @Override
     public void close() {
       if (result != null) {

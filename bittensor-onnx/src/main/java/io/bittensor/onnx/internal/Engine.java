@@ -43,12 +43,21 @@ public final class Engine implements AutoCloseable {
   private static final long MAX_INPUT_BYTES = Tensor.MAX_BYTES;
 
   /** Batching and queue limits. */
-  public record Limits(int maxBatch, long windowNanos, int queueCapacity, int workers, boolean combine) {
+  public record Limits(
+      int maxBatch, long windowNanos, int queueCapacity, int workers, boolean combine) {
     /** Checks each is in range. */
     public Limits {
       if (maxBatch < 1 || windowNanos < 0 || queueCapacity < 1 || workers < 1) {
-        throw new IllegalArgumentException("limits out of range: maxBatch " + maxBatch + " (>= 1), window "
-            + windowNanos + " ns (>= 0), queue " + queueCapacity + " (>= 1), workers " + workers + " (>= 1)");
+        throw new IllegalArgumentException(
+            "limits out of range: maxBatch "
+                + maxBatch
+                + " (>= 1), window "
+                + windowNanos
+                + " ns (>= 0), queue "
+                + queueCapacity
+                + " (>= 1), workers "
+                + workers
+                + " (>= 1)");
       }
     }
   }
@@ -77,7 +86,8 @@ public final class Engine implements AutoCloseable {
    * Starts the workers. The engine owns {@code binding} and one reference to {@code session}, and
    * releases both on close.
    */
-  public Engine(Binding binding, SharedSession session, Modality modality, int outputDim, Limits limits) {
+  public Engine(
+      Binding binding, SharedSession session, Modality modality, int outputDim, Limits limits) {
     this.binding = binding;
     this.session = session;
     this.modality = modality;
@@ -234,8 +244,15 @@ public final class Engine implements AutoCloseable {
       return r;
     }
     if (x.dim(0) > limits.maxBatch()) {
-      return Optional.of(new Rejection(Status.BAD_SHAPE, "input.shape",
-          "batch of " + x.dim(0) + " exceeds this peer's limit of " + limits.maxBatch() + "; split it"));
+      return Optional.of(
+          new Rejection(
+              Status.BAD_SHAPE,
+              "input.shape",
+              "batch of "
+                  + x.dim(0)
+                  + " exceeds this peer's limit of "
+                  + limits.maxBatch()
+                  + "; split it"));
     }
     // Refused before the model runs: building the answer would overflow after it.
     long answerFloats = (long) x.dim(0) * x.dim(1) * standard.outputDim(); // < 2^62
@@ -370,7 +387,10 @@ public final class Engine implements AutoCloseable {
       } catch (OrtException | RuntimeException e) {
         if (guard.terminated()) {
           cancelledRuns.incrementAndGet();
-          fail(batch, Status.TIMEOUT, "the deadline passed during the model run, which was cancelled");
+          fail(
+              batch,
+              Status.TIMEOUT,
+              "the deadline passed during the model run, which was cancelled");
         } else if (batch.size() > 1) {
           split = true; // one request's input may be at fault: it must not fail the others
         } else if (e instanceof Binding.TooLarge) {

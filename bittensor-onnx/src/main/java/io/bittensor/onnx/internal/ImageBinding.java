@@ -39,8 +39,15 @@ final class ImageBinding extends Binding {
     for (int i = 0; i < 3; i++) {
       long declared = port.dim(i + 1);
       if (asked[i] > 0 && declared > 0 && asked[i] != declared) {
-        throw mismatch("the adapter's " + what[i] + " is " + asked[i] + " but input " + port + " has "
-            + declared);
+        throw mismatch(
+            "the adapter's "
+                + what[i]
+                + " is "
+                + asked[i]
+                + " but input "
+                + port
+                + " has "
+                + declared);
       }
       size[i] = asked[i] > 0 ? asked[i] : (int) Math.max(declared, 0);
     }
@@ -69,8 +76,15 @@ final class ImageBinding extends Binding {
     }
     for (int i = 0; i < 3; i++) {
       if (size[i] > 0 && input.dim(i + 2) != size[i]) {
-        return badShape("IMAGE input must be [batch, sequence, " + dim(0) + ", " + dim(1) + ", " + dim(2)
-            + "], was " + Arrays.toString(input.shape()));
+        return badShape(
+            "IMAGE input must be [batch, sequence, "
+                + dim(0)
+                + ", "
+                + dim(1)
+                + ", "
+                + dim(2)
+                + "], was "
+                + Arrays.toString(input.shape()));
       }
     }
     int m = in.mean().length;
@@ -81,7 +95,9 @@ final class ImageBinding extends Binding {
   }
 
   private String dim(int i) {
-    return size[i] > 0 ? Integer.toString(size[i]) : new String[] {"channels", "height", "width"}[i];
+    return size[i] > 0
+        ? Integer.toString(size[i])
+        : new String[] {"channels", "height", "width"}[i];
   }
 
 

@@ -29,7 +29,8 @@ public abstract sealed class ModelSource {
 
   /** A class-path resource, looked up through {@code loader}. */
   public static ModelSource ofResource(String name, ClassLoader loader) {
-    return new FromResource(Objects.requireNonNull(name, "name"), Objects.requireNonNull(loader, "loader"));
+    return new FromResource(
+        Objects.requireNonNull(name, "name"), Objects.requireNonNull(loader, "loader"));
   }
 
   /** Creates a session over the model. */
@@ -120,7 +121,8 @@ public abstract sealed class ModelSource {
         if (e instanceof OnnxModelException m) {
           throw m;
         }
-        throw new OnnxModelException("model resource " + name + " could not be read: " + e.getMessage(), e);
+        throw new OnnxModelException(
+            "model resource " + name + " could not be read: " + e.getMessage(), e);
       }
       return env.createSession(bytes, options);
     }

@@ -23,10 +23,13 @@ public final class Ort {
         threads.setGlobalIntraOpNumThreads(Runtime.getRuntime().availableProcessors());
         threads.setGlobalInterOpNumThreads(1);
         threads.setGlobalSpinControl(false);
-        env = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL, "bittensor", threads);
+        env =
+            OrtEnvironment.getEnvironment(
+                OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL, "bittensor", threads);
         globalPool = true;
       } catch (IllegalStateException | OrtException e) {
-        // Created elsewhere first (or the pool was refused): use it as it is, without a global pool.
+        // Created elsewhere first (or the pool was refused): use it as it is, without a global
+        // pool.
         env = OrtEnvironment.getEnvironment();
         globalPool = false;
       }

@@ -16,7 +16,10 @@ import java.util.Map;
 public final class Scratch {
   private final Map<String, ByteBuffer> buffers = new HashMap<>();
 
-  /** A buffer of exactly {@code size} bytes for {@code role}; its old contents are left as they were. */
+  /**
+   * A buffer of exactly {@code size} bytes for {@code role}; its old contents are left as they
+   * were.
+   */
   public ByteBuffer bytes(String role, int size) {
     ByteBuffer b = buffers.get(role);
     if (b == null || b.capacity() < size) {

@@ -26,13 +26,15 @@ public record SessionSettings(
   public OrtSession.SessionOptions toOptions() throws OrtException {
     OrtSession.SessionOptions o = new OrtSession.SessionOptions();
     try {
-      // Failures reach the caller as exceptions (and statuses); ONNX Runtime need not print them too.
+      // Failures reach the caller as exceptions (and statuses); ONNX Runtime need not print them
+      // too.
       o.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL);
       if (sharedThreadPool) {
         if (!Ort.hasGlobalPool()) {
-          throw new IllegalStateException("a shared thread pool needs the ONNX Runtime environment to be "
-              + "created by bittensor-onnx, but something else in this JVM created it first; build a "
-              + "peer before other ONNX Runtime users, or give each peer its own threads");
+          throw new IllegalStateException(
+              "a shared thread pool needs the ONNX Runtime environment to be created by"
+                  + " bittensor-onnx, but something else in this JVM created it first; build a peer"
+                  + " before other ONNX Runtime users, or give each peer its own threads");
         }
         o.disablePerSessionThreads();
       } else {

@@ -77,7 +77,8 @@ public final class Shaper {
    * @param repeat true when there is one row per batch item, repeated at every sequence position;
    *     false when there is one row per position
    */
-  public Tensor answer(FloatBuffer rows, int firstRow, int batch, int sequence, int features, boolean repeat) {
+  public Tensor answer(
+      FloatBuffer rows, int firstRow, int batch, int sequence, int features, boolean repeat) {
     ByteBuffer out = ByteBuffer.allocate(Math.multiplyExact(batch * sequence, outputDim * 4))
         .order(ByteOrder.LITTLE_ENDIAN);
     FloatBuffer dst = out.asFloatBuffer();

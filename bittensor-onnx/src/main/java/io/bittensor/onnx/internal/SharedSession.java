@@ -72,8 +72,14 @@ public final class SharedSession {
     try (OrtSession.SessionOptions o = settings.toOptions()) {
       s = source.open(env, o);
     } catch (OrtException e) {
-      OnnxModelException x = new OnnxModelException(
-          source + " could not be loaded by ONNX Runtime (" + e.getCode() + "): " + e.getMessage(), e);
+      OnnxModelException x =
+          new OnnxModelException(
+              source
+                  + " could not be loaded by ONNX Runtime ("
+                  + e.getCode()
+                  + "): "
+                  + e.getMessage(),
+              e);
       if (cudaFailure != null) {
         x.addSuppressed(cudaFailure);
       }
@@ -86,15 +92,20 @@ public final class SharedSession {
     }
     String reason = "";
     if (cudaFailure != null) {
-      reason = "CUDA device " + requested.index() + " could not be used (" + cudaFailure.getMessage()
-          + "); running on the CPU";
+      reason =
+          "CUDA device "
+              + requested.index()
+              + " could not be used ("
+              + cudaFailure.getMessage()
+              + "); running on the CPU";
       LOG.log(System.Logger.Level.WARNING, source + ": " + reason);
     }
     return create(env, s, Device.cpu(), reason, source);
   }
 
-  private static SharedSession create(OrtEnvironment env, OrtSession s, Device device, String reason,
-      ModelSource source) throws OnnxModelException {
+  private static SharedSession create(
+      OrtEnvironment env, OrtSession s, Device device, String reason, ModelSource source)
+      throws OnnxModelException {
     try {
       return new SharedSession(env, s, device, reason, describe(s), source.toString());
     } catch (OrtException | RuntimeException e) {
@@ -103,7 +114,8 @@ public final class SharedSession {
       } catch (OrtException ignored) {
         e.addSuppressed(ignored);
       }
-      throw new OnnxModelException(source + ": its inputs and outputs could not be read: " + e.getMessage(), e);
+      throw new OnnxModelException(
+          source + ": its inputs and outputs could not be read: " + e.getMessage(), e);
     }
   }
 
@@ -124,7 +136,8 @@ public final class SharedSession {
         out.add(new ModelInfo.Port(n.getName(), t.type.name(), t.getShape(),
             names == null ? List.of() : Arrays.asList(names)));
       } else {
-        out.add(new ModelInfo.Port(n.getName(), v.getClass().getSimpleName(), new long[0], List.of()));
+        out.add(
+            new ModelInfo.Port(n.getName(), v.getClass().getSimpleName(), new long[0], List.of()));
       }
     }
     return out;

@@ -126,7 +126,8 @@ final class SpeechBinding extends Binding {
     }
   }
 
-  private Tensor[] runFrames(List<Tensor> inputs, RunGuard guard, Scratch scratch) throws OrtException {
+  private Tensor[] runFrames(List<Tensor> inputs, RunGuard guard, Scratch scratch)
+      throws OrtException {
     int frameSize = inputs.get(0).dim(2);
     int width = in.contextSize() + frameSize;
     int n = totalPositions(inputs);
@@ -148,7 +149,8 @@ final class SpeechBinding extends Binding {
     }
   }
 
-  private Tensor[] runSteps(List<Tensor> inputs, RunGuard guard, Scratch scratch) throws OrtException {
+  private Tensor[] runSteps(List<Tensor> inputs, RunGuard guard, Scratch scratch)
+      throws OrtException {
     int batch = totalBatch(inputs);
     int seq = inputs.get(0).dim(1);
     int width = in.contextSize() + inputs.get(0).dim(2);

@@ -24,7 +24,8 @@ final class TensorBinding extends Binding {
     super(model, out, outputDim, constants);
     this.port = pickInput(in.inputName(), Set.of(), "FLOAT");
     if (!isType(port, "FLOAT") || (port.rank() != 2 && port.rank() != 3)) {
-      throw mismatch("input " + port + " must be FLOAT [batch, inputDim] or [batch, sequence, inputDim]");
+      throw mismatch(
+          "input " + port + " must be FLOAT [batch, inputDim] or [batch, sequence, inputDim]");
     }
     rowsFrom(port);
   }
@@ -52,7 +53,8 @@ final class TensorBinding extends Binding {
           + java.util.Arrays.toString(input.shape()));
     }
     if (port.rank() == 3 && port.dim(1) > 0 && input.dim(1) != port.dim(1)) {
-      return badShape("this model takes sequences of exactly " + port.dim(1) + ", was " + input.dim(1));
+      return badShape(
+          "this model takes sequences of exactly " + port.dim(1) + ", was " + input.dim(1));
     }
     return Optional.empty();
   }

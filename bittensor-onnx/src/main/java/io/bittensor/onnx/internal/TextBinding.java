@@ -51,8 +51,16 @@ final class TextBinding extends Binding {
     rowsFrom(ids);
     long staticSeq = ids.dim(1);
     if (staticSeq > 0 && staticSeq != in.maxLength()) { // otherwise some or all lengths fit neither
-      throw mismatch("input " + ids + " takes exactly " + staticSeq + " tokens, but the adapter accepts up to "
-          + in.maxLength() + "; set TextInput.withMaxLength(" + staticSeq + ") and pad to it");
+      throw mismatch(
+          "input "
+              + ids
+              + " takes exactly "
+              + staticSeq
+              + " tokens, but the adapter accepts up to "
+              + in.maxLength()
+              + "; set TextInput.withMaxLength("
+              + staticSeq
+              + ") and pad to it");
     }
   }
 
@@ -86,8 +94,16 @@ final class TextBinding extends Binding {
     for (int i = 0; i < b.limit(); i++) {
       long id = b.get(i);
       if (id < 0 || (vocab > 0 && id >= vocab)) {
-        return Optional.of(Rejection.badRequest("input.data", "element " + i + " is token id " + id
-            + "; ids must be in [0, " + (vocab > 0 ? Long.toString(vocab) : "vocabulary size") + ")"));
+        return Optional.of(
+            Rejection.badRequest(
+                "input.data",
+                "element "
+                    + i
+                    + " is token id "
+                    + id
+                    + "; ids must be in [0, "
+                    + (vocab > 0 ? Long.toString(vocab) : "vocabulary size")
+                    + ")"));
       }
     }
     return Optional.empty();
@@ -133,7 +149,8 @@ final class TextBinding extends Binding {
     }
   }
 
-  private Tensor[] answers(List<Tensor> inputs, ModelRun r, int batch, int seq, LongBuffer maskBuf) {
+  private Tensor[] answers(
+      List<Tensor> inputs, ModelRun r, int batch, int seq, LongBuffer maskBuf) {
     int perItem = r.features(batch);
     Tensor[] answers = new Tensor[inputs.size()];
     if (r.shape().length == 2) {

@@ -27,7 +27,8 @@ import java.security.NoSuchAlgorithmException;
  * <p>Thread-safe: one {@link MessageDigest} per thread.
  */
 public final class CanonicalDigest {
-  private static final byte[] FORWARD = "bittensor/v1/forward\0".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] FORWARD =
+      "bittensor/v1/forward\0".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] BACKWARD =
       "bittensor/v1/backward\0".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] FORWARD_METADATA =

@@ -241,8 +241,17 @@ public final class ServingCore {
   }
 
   private Modality modality(int code) {
-    Modality m = Modality.ofCode(code).orElseThrow(() -> new Rejected(Status.UNKNOWN_MODALITY,
-        "modality", "unknown modality " + code + "; this peer serves " + new TreeSet<>(modalities)));
+    Modality m =
+        Modality.ofCode(code)
+            .orElseThrow(
+                () ->
+                    new Rejected(
+                        Status.UNKNOWN_MODALITY,
+                        "modality",
+                        "unknown modality "
+                            + code
+                            + "; this peer serves "
+                            + new TreeSet<>(modalities)));
     if (!modalities.contains(m)) {
       throw new Rejected(Status.UNKNOWN_MODALITY, "modality",
           "this peer serves " + new TreeSet<>(modalities) + ", not " + m);

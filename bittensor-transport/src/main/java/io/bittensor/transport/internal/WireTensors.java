@@ -147,9 +147,17 @@ public final class WireTensors {
     if (w.getDtype() == DataType.DATA_TYPE_UNSPECIFIED) {
       throw new Rejected(Status.BAD_REQUEST, field + ".dtype", field + " has no dtype");
     }
-    DType dtype = DType.ofCode(w.getDtypeValue()).orElseThrow(() -> new Rejected(
-        Status.BAD_REQUEST, field + ".dtype",
-        "unknown dtype " + w.getDtypeValue() + "; this peer knows " + Arrays.toString(DType.values())));
+    DType dtype =
+        DType.ofCode(w.getDtypeValue())
+            .orElseThrow(
+                () ->
+                    new Rejected(
+                        Status.BAD_REQUEST,
+                        field + ".dtype",
+                        "unknown dtype "
+                            + w.getDtypeValue()
+                            + "; this peer knows "
+                            + Arrays.toString(DType.values())));
     int rank = w.getShapeCount();
     if (rank > MAX_RANK) {
       throw new Rejected(shapeStatus, field + ".shape",

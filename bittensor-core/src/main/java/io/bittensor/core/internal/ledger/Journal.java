@@ -36,12 +36,12 @@ import java.util.zip.CRC32C;
  * block {@code n-1}'s hash. A compacted journal (minor version 1, {@link #compact}) holds the
  * genesis block, then one checkpoint record ({@link BlockCodec#encodeCheckpoint}: the state
  * after block {@code c} and that block's header), then blocks {@code c+1, c+2, ...}; block
- * {@code c+1}'s parent is the hash the checkpoint names. Opening scans the whole file: a tail that ends mid-record, or a last
- * record whose payload fails its checksum, or trailing zeros, is a torn write (the crash came
- * before the fsync, so nothing in it was acknowledged) and is cut off. A record header that
- * fails its checksum is torn only if no whole record follows it. Any other damage (a bad
- * checksum with records after it, a broken hash chain, a number out of sequence) refuses to
- * open with a {@link CorruptJournalException} naming the block.
+ * {@code c+1}'s parent is the hash the checkpoint names. Opening scans the whole file: a tail that
+ * ends mid-record, or a last record whose payload fails its checksum, or trailing zeros, is a torn
+ * write (the crash came before the fsync, so nothing in it was acknowledged) and is cut off. A
+ * record header that fails its checksum is torn only if no whole record follows it. Any other
+ * damage (a bad checksum with records after it, a broken hash chain, a number out of sequence)
+ * refuses to open with a {@link CorruptJournalException} naming the block.
  *
  * <p>Not thread-safe: {@code LocalLedger} appends from one thread at a time.
  */

@@ -6,7 +6,10 @@ import io.bittensor.incentive.CsrMatrix;
 final class Matrices {
   private Matrices() {}
 
-  /** The {@code n x n} matrix whose row {@code i} has columns {@code uids[i]}, values {@code vals[i]}. */
+  /**
+   * The {@code n x n} matrix whose row {@code i} has columns {@code uids[i]}, values {@code
+   * vals[i]}.
+   */
   static CsrMatrix fromRows(int n, int[][] uids, double[][] vals) {
     long nnz = 0;
     for (int[] u : uids) {
