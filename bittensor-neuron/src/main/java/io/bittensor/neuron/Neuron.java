@@ -608,9 +608,15 @@ public final class Neuron implements AutoCloseable {
    * Moves the checkpoint that could not be restored aside, to {@code neuron.ckpt.refused} (then
    * {@code .2} and on if taken), before the next save replaces it: one written by a learner of
    * another shape is still whole, and damage is kept for inspection. Returns what it did, for
-   * the event; a move that fails leaves the file, which the next save then replaces.
+   * the event; a move that fails leaves the file, which the next save then replaces. Only a
+   * regular file is moved: anything else in its place is left, and blocks each save.
    */
   private String moveAside() {
+    if (!Files.isRegularFile(checkpoint, LinkOption.NOFOLLOW_LINKS)) {
+      // A folder or link in the file's place is not a checkpoint: left as found, and each save
+      // that it blocks is told (a user's folder is not moved behind their back).
+      return "";
+    }
     Path aside = checkpoint.resolveSibling(checkpoint.getFileName() + REFUSED);
     for (int n = 2; Files.exists(aside, LinkOption.NOFOLLOW_LINKS); n++) {
       aside = checkpoint.resolveSibling(checkpoint.getFileName() + REFUSED + "." + n);
