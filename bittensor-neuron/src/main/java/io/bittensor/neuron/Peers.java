@@ -194,9 +194,11 @@ public final class Peers {
    * for a row that the model is answering (for another request, or twice in one) waits for that
    * answer rather than ask again; should that call fail, it asks the model itself. A request that
    * gives up, its future cancelled (as a server does at its caller's deadline, and {@link
-   * Peer#forward(ForwardRequest, java.time.Duration)} at its own), cancels the model call it made
-   * and stops waiting on another's, which no later request then waits on: a call that never ends
-   * holds no one past their deadline, and the next request for its rows asks again. Gradients go
+   * Peer#forward(ForwardRequest, java.time.Duration)} at its own), only stops waiting: the model
+   * call runs on for the requests still waiting on it, whoever made it, and is cancelled once the
+   * last of them has given up, when the next request for its rows asks again. A call that never
+   * ends holds no one past their deadline, but while a request without one waits on it, later
+   * requests for its rows wait on it too, each up to its own deadline. Gradients go
    * to the delegate unchanged. Memory grows with the distinct rows seen: one {@code outputDim}
    * vector per row whose answer is the same at every position, the whole row otherwise.
    *
@@ -211,16 +213,57 @@ public final class Peers {
     private final Peer delegate;
     private final ConcurrentHashMap<RowKey, Answer> rows = new ConcurrentHashMap<>();
     /**
-     * Rows sent to the model and not answered yet, so that a request for one waits for that
-     * call rather than send it again: each completes true once its row is in {@link #rows}.
+     * Rows sent to the model and not answered yet, each to the call asking for it, so that a
+     * request for one shares that call rather than send the row again.
      */
-    private final ConcurrentHashMap<RowKey, CompletableFuture<Boolean>> pending =
-        new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<RowKey, Call> pending = new ConcurrentHashMap<>();
     private final AtomicLong hits = new AtomicLong();
     private final AtomicLong misses = new AtomicLong();
 
     private Memo(Peer delegate) {
       this.delegate = java.util.Objects.requireNonNull(delegate, "delegate");
+    }
+
+    /**
+     * One model call and the requests waiting on it: the one that made it, and those that asked
+     * for its rows since. It is cancelled only once all of them have given up, so that one
+     * request's deadline does not take the answer from the others.
+     */
+    private final class Call {
+      /** Completes true once the rows are remembered, false if the call failed or was dropped. */
+      final CompletableFuture<Boolean> done = new CompletableFuture<>();
+      /** The rows it asks for, and the model's call; set by its maker before the maker leaves. */
+      volatile RowKey[] rows = new RowKey[0];
+      volatile CompletableFuture<ForwardResult> model;
+      private int waiting = 1; // its maker; guarded by this
+      private boolean dropped; // guarded by this
+
+      /** Counts one more request waiting on it; false once dropped, to be asked again. */
+      synchronized boolean join() {
+        if (dropped) {
+          return false;
+        }
+        waiting++;
+        return true;
+      }
+
+      /** A request no longer waits on it: the last to leave drops it, ended or not. */
+      void leave() {
+        synchronized (this) {
+          if (--waiting > 0 || dropped) {
+            return;
+          }
+          dropped = true;
+        }
+        // No one waits for the answer: a later request asks the model again.
+        for (RowKey key : rows) {
+          pending.remove(key, this);
+        }
+        CompletableFuture<ForwardResult> call = model;
+        if (call != null) {
+          call.cancel(true); // a no-op on a call that ended
+        }
+      }
     }
 
     @Override
@@ -235,9 +278,9 @@ public final class Peers {
       int width = all.length / batch;
       RowKey[] keys = new RowKey[batch];
       RowKey[] missing = new RowKey[batch];
-      List<CompletableFuture<Boolean>> mine = new ArrayList<>();
-      List<CompletableFuture<Boolean>> waits = new ArrayList<>();
-      List<RowKey> waited = new ArrayList<>();
+      Call mine = null; // the call this request makes, for the rows no one is asking about
+      Call spare = null;
+      List<Call> waits = new ArrayList<>(); // other requests' calls this one waits on
       int missed = 0;
       int[] rowShape = Arrays.copyOfRange(input.shape(), 1, input.rank());
       for (int b = 0; b < batch; b++) {
@@ -247,40 +290,56 @@ public final class Peers {
         if (rows.containsKey(key)) {
           continue;
         }
-        CompletableFuture<Boolean> call = new CompletableFuture<>();
-        CompletableFuture<Boolean> asked = pending.putIfAbsent(key, call);
-        if (asked != null) {
-          waits.add(asked); // the model is answering it (for another request, or this one)
-          waited.add(key);
-        } else if (rows.containsKey(key)) { // answered between the two looks
-          pending.remove(key, call);
-        } else {
-          missing[missed++] = key;
-          mine.add(call);
+        Call call = mine != null ? mine : spare != null ? spare : (spare = new Call());
+        while (true) {
+          Call asked = pending.putIfAbsent(key, call);
+          if (asked == null) {
+            if (rows.containsKey(key)) { // answered between the two looks
+              pending.remove(key, call);
+              if (call == spare) {
+                spare = null;
+                call.done.complete(true); // for any request that joined it meanwhile
+              }
+            } else {
+              missing[missed++] = key;
+              mine = call;
+              spare = null;
+            }
+            break;
+          }
+          if (asked == mine || waits.contains(asked)) {
+            break; // twice in this request: the one call answers both
+          }
+          if (asked.join()) {
+            waits.add(asked); // the model is answering it for another request
+            break;
+          }
+          pending.remove(key, asked); // everyone waiting on that call gave up: ask again
         }
       }
       hits.addAndGet(batch - missed);
       misses.addAndGet(missed);
-      CompletableFuture<ForwardResult> model = missed == 0 ? null : ask(request, missing, missed);
-      CompletableFuture<ForwardResult> own = model == null
+      CompletableFuture<ForwardResult> own = mine == null
           ? CompletableFuture.completedFuture(null)
-          : settle(model, missing, mine, missed, seq);
+          : settle(mine, request, Arrays.copyOf(missing, missed), seq);
+      // However this request ends, it leaves its calls: the last to leave one cancels it.
+      List<Call> joined = new ArrayList<>(waits);
+      if (mine != null) {
+        joined.add(mine);
+      }
       if (waits.isEmpty()) {
         CompletableFuture<ForwardResult> result =
             own.thenApply(failed -> failed != null ? failed : assemble(keys, seq));
-        if (model != null) {
-          result.whenComplete((r, e) -> {
-            if (result.isCancelled()) {
-              model.cancel(true); // the caller gave up: so does its model call
-            }
-          });
-        }
+        result.whenComplete((r, e) -> joined.forEach(Call::leave));
         return result;
       }
       // Whichever of the caller's giving up and a retry's call comes second cancels that call.
       AtomicBoolean gaveUp = new AtomicBoolean();
       AtomicReference<CompletableFuture<ForwardResult>> retry = new AtomicReference<>();
-      CompletableFuture<?>[] everything = waits.toArray(new CompletableFuture<?>[waits.size() + 1]);
+      CompletableFuture<?>[] everything = new CompletableFuture<?>[waits.size() + 1];
+      for (int i = 0; i < waits.size(); i++) {
+        everything[i] = waits.get(i).done;
+      }
       everything[waits.size()] = own;
       CompletableFuture<Void> answered = CompletableFuture.allOf(everything);
       CompletableFuture<ForwardResult> result = answered.thenCompose(x -> {
@@ -288,8 +347,8 @@ public final class Peers {
         if (failed != null) {
           return CompletableFuture.completedFuture(failed);
         }
-        for (CompletableFuture<Boolean> w : waits) {
-          if (!w.join()) { // that call failed: its failure was its request's, not this one's
+        for (Call w : waits) {
+          if (!w.done.join()) { // that call failed: its failure was its request's, not this one's
             CompletableFuture<ForwardResult> again = forward(request);
             retry.set(again);
             if (gaveUp.get()) {
@@ -301,65 +360,57 @@ public final class Peers {
         return CompletableFuture.completedFuture(assemble(keys, seq));
       });
       result.whenComplete((r, e) -> {
-        if (!result.isCancelled()) {
-          return;
+        if (result.isCancelled()) { // the caller gave up: so does the call it asks again
+          gaveUp.set(true);
+          CompletableFuture<ForwardResult> again = retry.get();
+          if (again != null) {
+            again.cancel(true);
+          }
         }
-        // The caller gave up: its model call is cancelled, and the calls it waited on are no
-        // longer shared, so that a later request asks again rather than wait on one that may
-        // never end (the call, should it end, still remembers its rows).
-        gaveUp.set(true);
-        CompletableFuture<ForwardResult> again = retry.get();
-        if (again != null) {
-          again.cancel(true);
-        }
-        if (model != null) {
-          model.cancel(true);
-        }
-        for (int i = 0; i < waits.size(); i++) {
-          pending.remove(waited.get(i), waits.get(i));
-        }
+        joined.forEach(Call::leave);
       });
       return result;
     }
 
-    /** Sends the first {@code count} of {@code missing} to the model as one batch. */
-    private CompletableFuture<ForwardResult> ask(ForwardRequest request, RowKey[] missing,
-        int count) {
-      Tensor input = request.input();
-      int width = missing[0].bytes.length;
-      int[] shape = input.shape().clone();
-      shape[0] = count;
-      ByteBuffer sub = ByteBuffer.allocate(count * width).order(ByteOrder.LITTLE_ENDIAN);
-      for (int i = 0; i < count; i++) {
-        sub.put(missing[i].bytes);
-      }
-      sub.flip();
-      Tensor subInput = Tensor.wrap(input.dtype(), sub, shape);
+    /** Sends {@code missing} to the model as one batch. */
+    private CompletableFuture<ForwardResult> ask(ForwardRequest request, RowKey[] missing) {
       try {
+        Tensor input = request.input();
+        int width = missing[0].bytes.length;
+        int[] shape = input.shape().clone();
+        shape[0] = missing.length;
+        ByteBuffer sub =
+            ByteBuffer.allocate(missing.length * width).order(ByteOrder.LITTLE_ENDIAN);
+        for (RowKey key : missing) {
+          sub.put(key.bytes);
+        }
+        sub.flip();
+        Tensor subInput = Tensor.wrap(input.dtype(), sub, shape);
         return delegate.forward(request.withInput(subInput));
       } catch (RuntimeException | Error e) {
-        return CompletableFuture.failedFuture(e);
+        return CompletableFuture.failedFuture(e); // settled as a failure: the rows are let go
       }
     }
 
     /**
-     * Remembers the model's answer to the first {@code count} of {@code missing}, and completes
-     * each of {@code calls} (true once its row is remembered, false if the model failed or its
-     * call was cancelled) and takes it out of {@link #pending}.
+     * Makes {@code call}: asks the model about {@code asked}, remembers its answer, then takes
+     * the rows out of {@link #pending} and completes {@link Call#done} (true once the rows are
+     * remembered, false if the model failed or its call was cancelled).
      *
      * @return completes with null once the rows are remembered, or with the model's failure
      */
-    private CompletableFuture<ForwardResult> settle(CompletableFuture<ForwardResult> answered,
-        RowKey[] missing, List<CompletableFuture<Boolean>> calls, int count, int seq) {
+    private CompletableFuture<ForwardResult> settle(Call call, ForwardRequest request,
+        RowKey[] asked, int seq) {
+      call.rows = asked;
+      call.model = ask(request, asked);
       CompletableFuture<ForwardResult> done =
-          answered.thenApply(r -> remember(r, missing, count, seq));
+          call.model.thenApply(r -> remember(r, asked, asked.length, seq));
       // Whatever the outcome, the rows are no longer being asked: a later request asks again.
       done.whenComplete((failed, e) -> {
-        boolean ok = e == null && failed == null;
-        for (int i = 0; i < count; i++) {
-          pending.remove(missing[i], calls.get(i));
-          calls.get(i).complete(ok);
+        for (RowKey key : asked) {
+          pending.remove(key, call);
         }
+        call.done.complete(e == null && failed == null);
       });
       return done;
     }

@@ -29,6 +29,7 @@ import java.util.stream.LongStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@link Peers#memoize}: each distinct row goes to the model once, later requests are answered
@@ -282,9 +283,10 @@ class MemoTest {
 
   /**
    * A shared call that never answers: a request that waits on it within a timeout of its own
-   * gets TIMEOUT at its deadline, and the row is no longer held by that call: the next request
-   * for it asks the model again and gets its answer. Before, every later request for the row
-   * waited on the call for ever, and the model was not asked again.
+   * gets TIMEOUT at its deadline, however long the call runs, and so does each later request that
+   * shares it while the first still waits; once the first gives up too, the call is cancelled and
+   * the next request for the row asks the model again and gets its answer. Before the memo heard
+   * of giving up, every later request for the row waited on the call for ever.
    */
   @Test
   void aRequestWaitingOnACallThatNeverAnswersGivesUpAtItsDeadlineAndTheRowIsAskedAgain()
@@ -292,36 +294,148 @@ class MemoTest {
     Held model = new Held(1);
     Peers.Memo memo = Peers.memoize(model);
     CompletableFuture<ForwardResult> first = memo.forward(text(ROW)); // no deadline of its own
-    ForwardResult waited =
-        memo.forward(text(ROW), java.time.Duration.ofMillis(50)).get(10, TimeUnit.SECONDS);
-    assertEquals(Status.TIMEOUT, waited.status(), waited::toString);
-    assertEquals(1, model.calls.get(), "the waiter did not ask the model");
+    for (int waiter = 0; waiter < 2; waiter++) {
+      ForwardResult waited =
+          memo.forward(text(ROW), java.time.Duration.ofMillis(50)).get(10, TimeUnit.SECONDS);
+      assertEquals(Status.TIMEOUT, waited.status(), waited::toString);
+      assertEquals(1, model.calls.get(), "the waiter shared the first's call");
+    }
+    assertFalse(model.held.get(0).isDone(), "the first still waits on its call");
+    assertTrue(first.cancel(true));
+    assertTrue(model.held.get(0).isCancelled(), "no one waits: the call is cancelled");
     CompletableFuture<ForwardResult> later = memo.forward(text(ROW));
     assertEquals(2, model.calls.get(), "a later request asks the model again");
     ForwardResult r = later.get(10, TimeUnit.SECONDS);
     assertTrue(r.isSuccess(), r::toString);
     assertArrayEquals(expected(ROW, true), r.output().orElseThrow().toFloatArray());
-    assertFalse(first.isDone(), "the first set no deadline: it still waits on its call");
   }
 
   /**
-   * A request cancelled at its deadline (as a server cancels it) cancels the model call it made,
-   * and a request that waited on that call asks the model itself. Before, the model call ran on,
-   * never cancelled, and the waiter waited on it for ever.
+   * Two requests share one model call, and the one that made it gives up (cancelled at its
+   * deadline, as a server cancels it): it only leaves. The call runs on for the other, a third
+   * request made meanwhile shares it too, and both get its answer from that single model call.
+   * Before, the first's giving up cancelled the call, and the second asked the model again.
    */
   @Test
-  void aRequestCancelledAtItsDeadlineCancelsItsModelCallAndItsWaiterAsksAgain()
-      throws Exception {
+  void aRequestThatGivesUpLeavesItsCallToTheRequestsStillWaitingOnIt() throws Exception {
     Held model = new Held(1);
     Peers.Memo memo = Peers.memoize(model);
     CompletableFuture<ForwardResult> first = memo.forward(text(ROW));
     CompletableFuture<ForwardResult> second = memo.forward(text(ROW));
-    first.cancel(true);
-    assertTrue(model.held.get(0).isCancelled(), "the model's call is cancelled");
-    ForwardResult r = second.get(10, TimeUnit.SECONDS);
+    assertTrue(first.cancel(true));
+    assertFalse(model.held.get(0).isDone(), "the call runs on for the second");
+    CompletableFuture<ForwardResult> third = memo.forward(text(ROW));
+    model.held.get(0).complete(model.inner.forward(text(ROW)).join());
+    for (CompletableFuture<ForwardResult> f : List.of(second, third)) {
+      ForwardResult r = f.get(10, TimeUnit.SECONDS);
+      assertTrue(r.isSuccess(), r::toString);
+      assertArrayEquals(expected(ROW, true), r.output().orElseThrow().toFloatArray());
+    }
+    assertEquals(1, model.calls.get(), "one model call answered them all");
+  }
+
+  /**
+   * Two requests share one model call and both give up, in either order: the call is cancelled
+   * once the second has, not before, and the next request for the row asks the model again.
+   */
+  @ParameterizedTest
+  @ValueSource(booleans = {true, false})
+  void aSharedCallIsCancelledOnceEveryRequestWaitingOnItHasGivenUp(boolean makerFirst)
+      throws Exception {
+    Held model = new Held(1);
+    Peers.Memo memo = Peers.memoize(model);
+    CompletableFuture<ForwardResult> maker = memo.forward(text(ROW));
+    CompletableFuture<ForwardResult> waiter = memo.forward(text(ROW));
+    assertTrue((makerFirst ? maker : waiter).cancel(true));
+    assertFalse(model.held.get(0).isDone(), "one request still waits on the call");
+    assertTrue((makerFirst ? waiter : maker).cancel(true));
+    assertTrue(model.held.get(0).isCancelled(), "no one waits: the call is cancelled");
+    ForwardResult r = memo.forward(text(ROW)).get(10, TimeUnit.SECONDS);
     assertTrue(r.isSuccess(), r::toString);
-    assertArrayEquals(expected(ROW, true), r.output().orElseThrow().toFloatArray());
-    assertEquals(2, model.calls.get(), "asked again by the request that waited");
+    assertEquals(2, model.calls.get(), "the next request asked the model again");
+  }
+
+  /**
+   * Interest is counted per model call: a request that waits on two calls and gives up leaves
+   * both; the call no one else waits on is cancelled, the one another request still waits on
+   * runs on and answers it.
+   */
+  @Test
+  void aRequestWaitingOnTwoCallsCancelsOnlyTheOneNoOneElseWaitsOn() throws Exception {
+    Held model = new Held(2);
+    Peers.Memo memo = Peers.memoize(model);
+    long[][] a = {{1, 1}};
+    long[][] b = {{2, 2}};
+    CompletableFuture<ForwardResult> askedA = memo.forward(text(a));
+    CompletableFuture<ForwardResult> askedB = memo.forward(text(b));
+    CompletableFuture<ForwardResult> both = memo.forward(text(new long[][] {a[0], b[0]}));
+    assertEquals(2, model.calls.get(), "the third shares both calls");
+    assertTrue(askedA.cancel(true));
+    assertFalse(model.held.get(0).isDone(), "the third still waits on the call for a");
+    assertTrue(both.cancel(true));
+    assertTrue(model.held.get(0).isCancelled(), "no one waits on the call for a");
+    assertFalse(model.held.get(1).isDone(), "the second still waits on the call for b");
+    model.held.get(1).complete(model.inner.forward(text(b)).join());
+    ForwardResult r = askedB.get(10, TimeUnit.SECONDS);
+    assertArrayEquals(expected(b, true), r.output().orElseThrow().toFloatArray());
+  }
+
+  /**
+   * Many requests for one row on threads of their own share one model call; all but one then
+   * give up at once, and the one left gets the answer of that single call. Then, again, all of
+   * them give up at once, and the call is cancelled. Repeated, so that the giving up races with
+   * itself.
+   */
+  @Test
+  void requestsGivingUpAtOnceLeaveTheCallToTheLastAndCancelItWhenNoneIsLeft() throws Exception {
+    int n = 6;
+    ExecutorService threads = Executors.newFixedThreadPool(n);
+    try {
+      for (int round = 0; round < 100; round++) {
+        boolean everyone = round % 2 == 1;
+        Held model = new Held(1);
+        Peers.Memo memo = Peers.memoize(model);
+        List<CompletableFuture<ForwardResult>> requests = race(threads, n,
+            i -> memo.forward(text(ROW)));
+        assertEquals(1, model.calls.get(), "round " + round + ": one model call");
+        race(threads, everyone ? n : n - 1, i -> requests.get(i).cancel(true));
+        if (everyone) {
+          assertTrue(model.held.get(0).isCancelled(), "round " + round + ": no one waits");
+          continue;
+        }
+        assertFalse(model.held.get(0).isDone(), "round " + round + ": the last still waits");
+        model.held.get(0).complete(model.inner.forward(text(ROW)).join());
+        ForwardResult r = requests.get(n - 1).get(10, TimeUnit.SECONDS);
+        assertTrue(r.isSuccess(), "round " + round + ": " + r);
+        assertArrayEquals(expected(ROW, true), r.output().orElseThrow().toFloatArray());
+        assertEquals(1, model.calls.get(), "round " + round + ": answered by the one call");
+      }
+    } finally {
+      threads.shutdownNow();
+    }
+  }
+
+  /** Runs {@code task} for 0 to {@code n - 1} on threads released together; their results. */
+  private static <T> List<T> race(ExecutorService threads, int n,
+      java.util.function.IntFunction<T> task) throws Exception {
+    CountDownLatch ready = new CountDownLatch(n);
+    CountDownLatch go = new CountDownLatch(1);
+    List<Future<T>> running = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      int index = i;
+      running.add(threads.submit(() -> {
+        ready.countDown();
+        assertTrue(go.await(10, TimeUnit.SECONDS), "never let go");
+        return task.apply(index);
+      }));
+    }
+    assertTrue(ready.await(10, TimeUnit.SECONDS), "the threads did not start");
+    go.countDown();
+    List<T> results = new ArrayList<>();
+    for (Future<T> f : running) {
+      results.add(f.get(10, TimeUnit.SECONDS));
+    }
+    return results;
   }
 
   /**
