@@ -201,7 +201,8 @@ final class LedgerCommand implements Runnable {
     @Mixin ServeTlsOptions tls = new ServeTlsOptions();
 
     @Option(names = "--trust", paramLabel = "FILE", description = "With an https:// --upstream: "
-        + "trust the certificates in this PEM file instead of the JDK's authorities.")
+        + "trust the certificates in this PEM file instead of the JDK's authorities; a changed "
+        + "file is trusted without a restart with --tls-reload.")
     Path trust;
 
     @Mixin ClientCertOption clientCert = new ClientCertOption();
@@ -266,9 +267,10 @@ final class LedgerCommand implements Runnable {
         throw CliException.badInput("--replica keeps the audit's replica: give --chain HEX too",
             null);
       }
-      // A relay's client certificate upstream is renewed by --tls-reload too, served over
-      // HTTPS or not.
-      tls.check(upstream != null && clientCert.files != null ? "--client-cert" : null);
+      // A relay's client certificate upstream and the authority it trusts there are renewed by
+      // --tls-reload too, served over HTTPS or not.
+      tls.check(upstream == null ? null : clientCert.files != null ? "--client-cert"
+          : trust != null ? "--trust" : null);
       if (blockMillis < 1) {
         throw CliException.badInput("--block-ms must be >= 1, was " + blockMillis, null);
       }
@@ -437,6 +439,11 @@ final class LedgerCommand implements Runnable {
       // A relay's own client certificate for the upstream server is renewed the same way.
       TlsReloader upstreamReloader = upstreamClient == null ? null : clientCert.watch(tls.reload,
           upstreamClient::reloadClientCertificate, spec.commandLine().getOut());
+      // And the authority it trusts the upstream server by, from the file as the client read it.
+      TlsReloader upstreamTrustReloader = upstreamClient == null || trust == null
+          || tls.reload == null ? null
+          : TlsReloader.watchServerTrust(trust, tls.reload,
+              upstreamClient::reloadTrustedCertificates, spec.commandLine().getOut(), trustSeen);
       MetricsEndpoint metricsToClose = metrics;
       SubmissionLog submissionLogToClose = submissionLog;
       AccessLog accessLogToClose = accessLog;
@@ -451,6 +458,9 @@ final class LedgerCommand implements Runnable {
         }
         if (upstreamReloader != null) {
           upstreamReloader.close();
+        }
+        if (upstreamTrustReloader != null) {
+          upstreamTrustReloader.close();
         }
         server.close();
         // After the server: the requests it finished, event streams included, are in it.
@@ -594,12 +604,17 @@ final class LedgerCommand implements Runnable {
     /** A relay's client of the upstream server, whose certificate --tls-reload renews too. */
     private RemoteLedger upstreamClient;
 
+    /** The --trust file as the relay's client read it: what --tls-reload watches from. */
+    private TlsReloader.Snapshot trustSeen;
+
     private Ledger openUpstream() {
       Hash256 trusted = chainId("--chain", chain);
       RemoteLedger remote;
       try {
         RemoteLedger.Builder rb = clientCert.apply(RemoteLedger.builder());
         if (trust != null) {
+          // Taken before the client reads the file: one changed meanwhile is reloaded.
+          trustSeen = TlsReloader.snapshot(trust, trust);
           rb.trustedCertificates(trust);
         }
         remote = rb.connect(upstream);

@@ -23,8 +23,8 @@ final class ServeTlsOptions {
       + "the key and certificate files this often (ISO-8601, e.g. PT1M) and serve new "
       + "connections with them when they changed (a renewed certificate, no restart); the "
       + "--tls-client-ca file too (a member added to it is let in), a relay's --client-cert "
-      + "pair, and peer serve's --members-client-cert pair and --members-trust file (these "
-      + "with or without --tls).")
+      + "pair and --trust file, and peer serve's --members-client-cert pair and --members-trust "
+      + "file (these with or without --tls).")
   Duration reload;
 
   @Option(names = "--tls-client-ca", paramLabel = "FILE", description = "With --tls: mutual "
@@ -50,7 +50,7 @@ final class ServeTlsOptions {
    * Checks the options together, where a reload may watch other files than --tls's.
    *
    * @param otherFiles the option naming other files that --tls-reload watches (a relay's
-   *     --client-cert), when given; null when there are none
+   *     --client-cert or --trust), when given; null when there are none
    * @throws CliException for a reload with nothing to watch, client authorities without
    *     files, or a reload not positive or past {@code Long.MAX_VALUE} milliseconds
    */

@@ -33,6 +33,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
@@ -279,6 +280,49 @@ class LedgerServeCommandTest {
       } finally {
         p.destroyForcibly();
         p.waitFor(60, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  /**
+   * A relay's {@code --trust} file, the authority it trusts the upstream server by, is watched
+   * under {@code --tls-reload} as its {@code --client-cert} is: an upstream that moved to a
+   * certificate of another authority is reached again once the file says to trust it, without a
+   * restart of the relay (a cleartext one, with no files of its own to watch).
+   */
+  @Test
+  void aRelayTrustsAChangedTrustFileOnItsNextConnectionUpstream() throws Exception {
+    Path trust = Files.copy(TestCertificates.file("ca.pem"), dir.resolve("trust.pem"));
+    io.bittensor.transport.LedgerServer moved = null;
+    try (LocalLedger origin = LocalLedger.builder().genesis(Genesis.builder().build())
+            .blocks(BlockPolicy.manual()).openInMemory();
+        io.bittensor.transport.LedgerServer first = io.bittensor.transport.LedgerServer
+            .builder().ledger(origin).host("127.0.0.1").port(0)
+            .tls(TestCertificates.file("peer.key"), TestCertificates.file("peer.pem")).start()) {
+      int port = first.uri().getPort();
+      ServingCli relay = ServingCli.embedded(Pattern.compile(" at (http://\\S+) \\(block "),
+          "ledger", "serve", "--upstream", first.uri().toString(), "--trust", trust.toString(),
+          "--tls-reload", "PT0.02S", "--host", "127.0.0.1", "--port", "0");
+      try (RemoteLedger client = RemoteLedger.connect(relay.endpoint)) {
+        assertEquals(Optional.empty(), client.account(key(0).id()), "read upstream");
+        // The upstream restarts on its port with a certificate of another authority: the
+        // relay's connections to it close, and it cannot make one the file does not trust.
+        first.close();
+        moved = io.bittensor.transport.LedgerServer.builder().ledger(origin).host("127.0.0.1")
+            .port(port).tls(TestCertificates.file("stranger.key"),
+                TestCertificates.file("stranger.pem")).start();
+        assertThrows(io.bittensor.core.LedgerException.class,
+            () -> client.account(key(0).id()), "the relay trusted the moved upstream already");
+        // Told to trust the new authority beside the old one.
+        Files.writeString(trust, Files.readString(TestCertificates.file("ca.pem"))
+            + Files.readString(TestCertificates.file("stranger.pem")));
+        relay.awaitPrinted("reloaded the trusted server certificates from " + trust);
+        assertEquals(Optional.empty(), client.account(key(0).id()), relay.out.toString());
+      } finally {
+        assertEquals(0, relay.interruptAndAwaitExit(), relay.out + "\n" + relay.err);
+        if (moved != null) {
+          moved.close();
+        }
       }
     }
   }
