@@ -372,6 +372,15 @@ final class ModelOptions {
         throw new IllegalArgumentException("--mean and --std need the same number of values"
             + " (one per channel), were " + mean.length + " and " + std.length);
       }
+      int channels = image.size == null ? 0 : image.size[0];
+      if (channels > 0 && n != 1 && n != channels) {
+        // ImageInput refuses it too, in its builder's words: here in the options'.
+        throw new IllegalArgumentException((image.mean == null ? "--std has "
+            : image.std == null ? "--mean has " : "--mean and --std have ") + n
+            + " values for the " + channels + (channels == 1 ? " channel" : " channels")
+            + " of --image " + image.size[0] + "," + image.size[1] + "," + image.size[2]
+            + ": give one" + (channels == 1 ? "" : " (for every channel) or " + channels));
+      }
       for (float v : std) {
         if (!(v > 0) || Float.isInfinite(v)) {
           throw new IllegalArgumentException("--std values must be finite and > 0, was "

@@ -57,6 +57,10 @@ class PeerServeOptionsTest {
     "--modality IMAGE --mean 0.5,0.5 --std 1|--mean and --std need the same number",
     "--modality IMAGE --std 0|--std values must be finite and > 0",
     "--modality IMAGE --mean NaN|--mean values must be finite",
+    "--modality IMAGE --image 3,48,192 --mean 0.5,0.5 --std 0.5,0.5|--mean and --std have 2"
+        + " values for the 3 channels of --image 3,48,192: give one (for every channel) or 3",
+    "--modality IMAGE --image 1,48,192 --std 0.5,0.5|--std has 2 values for the 1 channel of"
+        + " --image 1,48,192: give one",
     "--modality SPEECH --frame 0|--frame must be >= 1, was 0",
     "--modality SPEECH --frame 512 --context -1|--context must be >= 0, was -1",
   })
