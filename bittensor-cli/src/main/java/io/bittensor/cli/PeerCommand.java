@@ -200,7 +200,8 @@ final class PeerCommand implements Runnable {
             : m.contains(": constant input ") && m.contains(" needs INT64, was ")
                 ? " (on the command line: end the value with :int64)"
             : m.contains(": constant input ") && m.contains(" needs FLOAT, was ")
-                ? " (on the command line: end the value with :float32)" : "";
+                ? " (on the command line: end the value with :float32)"
+            : m.contains("mean and std have ") ? " (on the command line: --mean and --std)" : "";
         throw CliException.badInput(m + hint, e);
       }
       PrintWriter out = spec.commandLine().getOut();

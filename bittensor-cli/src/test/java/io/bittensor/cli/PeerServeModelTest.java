@@ -213,6 +213,19 @@ class PeerServeModelTest {
     }
   }
 
+  /**
+   * A normalisation of another channel count than the model's, with no --image to say the
+   * channels, is refused as the model loads, in the library's words and then the options'.
+   */
+  @Test
+  void aNormalisationForAnotherChannelCountThanTheModelsNamesTheOptions() {
+    Path cls = vendored("ch_ppocr_mobile_v2.0_cls_infer.onnx");
+    assertBadModel("mean and std have 2 values for an image of 3 channels: give one value (for"
+        + " every channel) or one per channel (on the command line: --mean and --std)",
+        "--model", cls.toString(), "--modality", "IMAGE", "--mean", "0.5,0.5", "--std",
+        "0.5,0.5", "--input-name", "x", "--output-dim", "2", "--threads", "1");
+  }
+
   @Test
   void modelThatCannotBeLoadedExitsTwoWithOneLine() throws IOException {
     Path garbage = Files.writeString(dir.resolve("garbage.onnx"), "this is not an ONNX model");
